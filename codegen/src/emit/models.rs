@@ -1,0 +1,320 @@
+//! `generated/models.rs`: one Rust type per named schema.
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{doc_lines, rust_type};
+use crate::ir::{Api, Body, Field, TypeDef, TypeKind, TypeRef};
+
+pub(super) fn models_module(api: &Api) -> TokenStream {
+    let index: HashMap<&str, &TypeDef> = api.types.iter().map(|t| (t.name.as_str(), t)).collect();
+    let request_types = request_reachable(api, &index);
+    let items = api.types.iter().map(|t| type_item(t, &index, request_types.contains(t.name.as_str())));
+    quote! {
+        //! Request and response types, one per schema of the spec.
+        //!
+        //! Each type's documentation ends with the JSON pointer of the schema it comes from.
+
+        // Constructors take every required field, however many the schema has.
+        #![allow(clippy::too_many_arguments)]
+        // Spec descriptions are prose, not rustdoc; they are escaped but not reflowed.
+        #![allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
+
+        #(#items)*
+    }
+}
+
+fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, in_requests: bool) -> TokenStream {
+    let name = format_ident!("{}", t.name);
+    let mut doc = t.doc.clone().unwrap_or_default();
+    if !doc.is_empty() {
+        doc.push_str("\n\n");
+    }
+    doc.push_str(&format!("Schema: `{}`", t.pointer));
+    let doc = doc_lines(&doc);
+    let models = TokenStream::new();
+    match &t.kind {
+        TypeKind::Struct { fields, additional, envelope } => {
+            let boxed = |f: &Field| reaches(&f.ty, &t.name, index, &mut HashSet::new());
+            let mut field_items: Vec<TokenStream> = fields.iter().map(|f| struct_field(f, boxed(f))).collect();
+            if let Some(additional) = additional {
+                let value = rust_type(additional, &models);
+                let field = format_ident!("{}", free_name("additional_properties", fields));
+                field_items.push(quote! {
+                    /// Properties beyond the declared ones.
+                    #[serde(flatten)]
+                    pub #field: std::collections::BTreeMap<String, #value>,
+                });
+            }
+            let constructor = in_requests.then(|| constructor(&name, fields, additional.is_some(), &boxed));
+            let envelope = match envelope {
+                Some((success, error)) => {
+                    let success = format_ident!("{}", success);
+                    let message = match error {
+                        Some(error) => {
+                            let error = format_ident!("{}", error);
+                            quote!(self.#error.as_deref().unwrap_or(""))
+                        }
+                        None => quote!(""),
+                    };
+                    quote! {
+                        impl crate::Envelope for #name {
+                            fn api_error(&self) -> Option<&str> {
+                                if self.#success { None } else { Some(#message) }
+                            }
+                        }
+                    }
+                }
+                None => quote!(impl crate::Envelope for #name {}),
+            };
+            quote! {
+                #doc
+                #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+                pub struct #name { #(#field_items)* }
+                #constructor
+                #envelope
+            }
+        }
+        TypeKind::Enum { variants, catch_all } => {
+            let idents: Vec<_> = variants.iter().map(|v| format_ident!("{}", v.name)).collect();
+            let wires: Vec<_> = variants.iter().map(|v| v.wire.as_str()).collect();
+            let variant_docs = wires.iter().map(|w| format!(" `{}`", w.replace('`', "'")));
+            let catch_all = format_ident!("{}", catch_all);
+            quote! {
+                #doc
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum #name {
+                    #(#[doc = #variant_docs] #idents,)*
+                    /// A value this version of the client does not know yet.
+                    #catch_all(String),
+                }
+                impl #name {
+                    /// The value as it appears on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self { #(Self::#idents => #wires,)* Self::#catch_all(other) => other }
+                    }
+                }
+                impl From<&str> for #name {
+                    fn from(value: &str) -> Self {
+                        match value { #(#wires => Self::#idents,)* other => Self::#catch_all(other.to_owned()) }
+                    }
+                }
+                crate::string_enum_impls!(#name);
+            }
+        }
+        TypeKind::Untagged { variants } => {
+            let idents: Vec<_> = variants.iter().map(|v| format_ident!("{}", v.name)).collect();
+            let types = variants.iter().map(|v| boxed_type(&v.ty, &t.name, index));
+            quote! {
+                #doc
+                ///
+                /// Variants are tried in order, the one with the most required properties first.
+                #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+                #[serde(untagged)]
+                pub enum #name { #(#idents(#types),)* }
+                impl crate::Envelope for #name {
+                    fn api_error(&self) -> Option<&str> {
+                        match self { #(Self::#idents(value) => crate::Envelope::api_error(value),)* }
+                    }
+                }
+            }
+        }
+        TypeKind::Tagged { property, variants } => {
+            let idents: Vec<_> = variants.iter().map(|v| format_ident!("{}", v.name)).collect();
+            let tags = variants.iter().map(|v| v.tag.as_str());
+            let types = variants.iter().map(|v| boxed_type(&v.ty, &t.name, index));
+            quote! {
+                #doc
+                #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+                #[serde(tag = #property)]
+                pub enum #name { #(#[serde(rename = #tags)] #idents(#types),)* }
+                impl crate::Envelope for #name {
+                    fn api_error(&self) -> Option<&str> {
+                        match self { #(Self::#idents(value) => crate::Envelope::api_error(value),)* }
+                    }
+                }
+            }
+        }
+        TypeKind::Alias(target) => {
+            let target = rust_type(target, &models);
+            quote! { #doc pub type #name = #target; }
+        }
+        TypeKind::Multipart { fields } => {
+            let field_items = fields.iter().map(|f| {
+                let field = format_ident!("{}", f.name);
+                let ty = field_type(f, false);
+                let doc = doc_lines(f.doc.as_deref().unwrap_or(""));
+                quote!(#doc pub #field: #ty,)
+            });
+            let parts = fields.iter().map(multipart_part);
+            let constructor = constructor(&name, fields, false, &|_| false);
+            quote! {
+                #doc
+                ///
+                /// Sent as `multipart/form-data`.
+                #[derive(Debug, Clone)]
+                pub struct #name { #(#field_items)* }
+                #constructor
+                impl crate::multipart::ToMultipart for #name {
+                    fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
+                        #(#parts)*
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn free_name(desired: &str, fields: &[Field]) -> String {
+    let mut name = desired.to_string();
+    while fields.iter().any(|f| f.name == name) {
+        name.push('_');
+    }
+    name
+}
+
+/// The field's Rust type: `Option` for optional or nullable, both for optional nullable.
+fn field_type(f: &Field, boxed: bool) -> TokenStream {
+    let mut ty = rust_type(&f.ty, &TokenStream::new());
+    if boxed {
+        ty = quote!(Box<#ty>);
+    }
+    match (f.required, f.nullable) {
+        (true, false) => ty,
+        (true, true) | (false, false) => quote!(Option<#ty>),
+        (false, true) => quote!(Option<Option<#ty>>),
+    }
+}
+
+fn struct_field(f: &Field, boxed: bool) -> TokenStream {
+    let name = format_ident!("{}", f.name);
+    let ty = field_type(f, boxed);
+    let doc = doc_lines(f.doc.as_deref().unwrap_or(""));
+    let wire = &f.wire;
+    let rename = (f.name != f.wire).then(|| quote!(rename = #wire,));
+    let attrs = match (f.required, f.nullable) {
+        (true, false) => rename.map(|r| quote!(#[serde(#r)])),
+        // Required but nullable: always sent, `null` when `None`.
+        (true, true) => Some(quote!(#[serde(#rename default)])),
+        (false, false) => Some(quote!(#[serde(#rename default, skip_serializing_if = "Option::is_none")])),
+        // Absent (`None`) and `null` (`Some(None)`) are different requests.
+        (false, true) => Some(quote!(#[serde(#rename default, skip_serializing_if = "Option::is_none", with = "serde_with::rust::double_option")])),
+    };
+    quote!(#doc #attrs pub #name: #ty,)
+}
+
+/// `new` with every required field; optional ones start as `None`.
+fn constructor(name: &proc_macro2::Ident, fields: &[Field], additional: bool, boxed: &dyn Fn(&Field) -> bool) -> Option<TokenStream> {
+    if fields.is_empty() {
+        return None;
+    }
+    let args = fields.iter().filter(|f| f.required).map(|f| {
+        let name = format_ident!("{}", f.name);
+        let ty = field_type(f, boxed(f));
+        quote!(#name: #ty)
+    });
+    let inits = fields.iter().map(|f| {
+        let name = format_ident!("{}", f.name);
+        if f.required { quote!(#name) } else { quote!(#name: None) }
+    });
+    let extra = additional.then(|| {
+        let field = format_ident!("{}", free_name("additional_properties", fields));
+        quote!(#field: Default::default(),)
+    });
+    Some(quote! {
+        impl #name {
+            /// Builds the value from its required fields; optional fields start as `None`.
+            pub fn new(#(#args),*) -> Self { Self { #(#inits,)* #extra } }
+        }
+    })
+}
+
+fn multipart_part(f: &Field) -> TokenStream {
+    let name = format_ident!("{}", f.name);
+    let wire = &f.wire;
+    let add = |value: TokenStream, ty: &TypeRef| match ty {
+        TypeRef::File => quote!(form.file(#wire, #value);),
+        TypeRef::Vec(inner) if **inner == TypeRef::File => quote!(for file in #value { form.file(#wire, file); }),
+        TypeRef::Bool | TypeRef::I32 | TypeRef::I64 | TypeRef::F64 | TypeRef::String | TypeRef::Secret | TypeRef::DateTime | TypeRef::Date => {
+            quote!(form.text(#wire, #value);)
+        }
+        TypeRef::Named(_) => quote!(form.text(#wire, #value);),
+        _ => quote!(form.json(#wire, #value);),
+    };
+    match (f.required, f.nullable) {
+        (true, false) => add(quote!(&self.#name), &f.ty),
+        (false, true) => {
+            let inner = add(quote!(value), &f.ty);
+            quote!(if let Some(Some(value)) = &self.#name { #inner })
+        }
+        _ => {
+            let inner = add(quote!(value), &f.ty);
+            quote!(if let Some(value) = &self.#name { #inner })
+        }
+    }
+}
+
+fn boxed_type(ty: &TypeRef, owner: &str, index: &HashMap<&str, &TypeDef>) -> TokenStream {
+    let spelled = rust_type(ty, &TokenStream::new());
+    if reaches(ty, owner, index, &mut HashSet::new()) { quote!(Box<#spelled>) } else { spelled }
+}
+
+/// Whether a value of `ty` contains a `target` by value (not behind a `Vec` or map): such a
+/// field must be boxed or the type would be infinitely large.
+fn reaches(ty: &TypeRef, target: &str, index: &HashMap<&str, &TypeDef>, seen: &mut HashSet<String>) -> bool {
+    let name = match ty {
+        TypeRef::Named(name) => name,
+        TypeRef::Nullable(inner) => return reaches(inner, target, index, seen),
+        _ => return false,
+    };
+    if name == target {
+        return true;
+    }
+    if !seen.insert(name.clone()) {
+        return false;
+    }
+    match index.get(name.as_str()).map(|t| &t.kind) {
+        Some(TypeKind::Struct { fields, .. }) => fields.iter().any(|f| reaches(&f.ty, target, index, seen)),
+        Some(TypeKind::Untagged { variants }) => variants.iter().any(|v| reaches(&v.ty, target, index, seen)),
+        Some(TypeKind::Tagged { variants, .. }) => variants.iter().any(|v| reaches(&v.ty, target, index, seen)),
+        Some(TypeKind::Alias(inner)) => reaches(inner, target, index, seen),
+        _ => false,
+    }
+}
+
+/// Types a caller may have to build: everything reachable from a request body.
+fn request_reachable<'a>(api: &'a Api, index: &HashMap<&str, &'a TypeDef>) -> HashSet<&'a str> {
+    let mut found = HashSet::new();
+    let mut stack: Vec<&TypeRef> = Vec::new();
+    for op in api.groups.iter().flat_map(|g| &g.operations) {
+        if let Some(Body::Json { ty, .. } | Body::Multipart { ty, .. }) = &op.body {
+            stack.push(ty);
+        }
+    }
+    while let Some(ty) = stack.pop() {
+        match ty {
+            TypeRef::Vec(inner) | TypeRef::Map(inner) | TypeRef::Nullable(inner) => stack.push(inner),
+            TypeRef::Named(name) => {
+                let Some(def) = index.get(name.as_str()) else { continue };
+                if !found.insert(def.name.as_str()) {
+                    continue;
+                }
+                match &def.kind {
+                    TypeKind::Struct { fields, additional, .. } => {
+                        stack.extend(fields.iter().map(|f| &f.ty));
+                        stack.extend(additional.iter());
+                    }
+                    TypeKind::Multipart { fields } => stack.extend(fields.iter().map(|f| &f.ty)),
+                    TypeKind::Untagged { variants } => stack.extend(variants.iter().map(|v| &v.ty)),
+                    TypeKind::Tagged { variants, .. } => stack.extend(variants.iter().map(|v| &v.ty)),
+                    TypeKind::Alias(inner) => stack.push(inner),
+                    TypeKind::Enum { .. } => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}

@@ -1,0 +1,248 @@
+//! Step 2: the normalised intermediate representation.
+//!
+//! Every name here is final Rust; every spec quirk is resolved. The emitter only prints.
+//! Each type and operation keeps the JSON pointer it came from, so a reader of the generated
+//! code can find its source in one step.
+
+mod operations;
+mod schemas;
+
+use serde_json::Value;
+
+use crate::diagnostics::Diagnostic;
+pub use crate::overrides::CredentialKind;
+use crate::overrides::Overrides;
+use crate::Error;
+
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub title: String,
+    pub version: String,
+    /// The first `servers` entry, the default base URL.
+    pub base_url: String,
+    pub schemes: Vec<SecurityScheme>,
+    /// The spec's top-level `security`: alternatives, each a set of scheme indices.
+    pub default_security: Vec<Vec<usize>>,
+    /// All named types, sorted by name.
+    pub types: Vec<TypeDef>,
+    /// Operations grouped by tag, sorted by module name.
+    pub groups: Vec<Group>,
+}
+
+impl Api {
+    pub fn operation_count(&self) -> usize {
+        self.groups.iter().map(|g| g.operations.len()).sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SecurityScheme {
+    pub spec_name: String,
+    pub const_name: String,
+    pub location: Location,
+    /// Header, cookie or query parameter name that carries the credential.
+    pub param_name: String,
+    pub credential: CredentialKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeRef {
+    Bool,
+    I32,
+    I64,
+    F64,
+    String,
+    /// A string that must not show in `Debug` (API keys, passwords, tokens).
+    Secret,
+    DateTime,
+    Date,
+    /// Any JSON value.
+    Json,
+    /// A JSON object with no declared properties.
+    JsonObject,
+    /// A file part of a multipart body.
+    File,
+    Named(String),
+    Vec(Box<TypeRef>),
+    Map(Box<TypeRef>),
+    /// A nullable element of a list or map.
+    Nullable(Box<TypeRef>),
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeDef {
+    pub name: String,
+    /// JSON pointer of the schema this type comes from.
+    pub pointer: String,
+    pub doc: Option<String>,
+    pub kind: TypeKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum TypeKind {
+    Struct {
+        fields: Vec<Field>,
+        /// `additionalProperties` next to declared properties.
+        additional: Option<TypeRef>,
+        /// The field names (Rust) of the `{success, error}` envelope, when the struct has one.
+        envelope: Option<(String, Option<String>)>,
+    },
+    /// A string enum; unknown values decode into the `catch_all` variant.
+    Enum { variants: Vec<EnumVariant>, catch_all: String },
+    /// `oneOf`/`anyOf` without a usable discriminator: the first variant that decodes wins,
+    /// so variants are ordered richest first.
+    Untagged { variants: Vec<Variant> },
+    /// `oneOf` with a discriminator: the tag property selects the variant.
+    Tagged { property: String, variants: Vec<TaggedVariant> },
+    Alias(TypeRef),
+    /// The fields of a `multipart/form-data` body.
+    Multipart { fields: Vec<Field> },
+}
+
+#[derive(Debug, Clone)]
+pub struct EnumVariant {
+    pub name: String,
+    pub wire: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub ty: TypeRef,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaggedVariant {
+    pub name: String,
+    pub tag: String,
+    pub ty: TypeRef,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub wire: String,
+    pub name: String,
+    pub ty: TypeRef,
+    pub required: bool,
+    pub nullable: bool,
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub tag: String,
+    pub description: Option<String>,
+    /// Module file name and accessor method (`raw_data`).
+    pub module: String,
+    /// The API group struct (`RawDataApi`).
+    pub struct_name: String,
+    pub operations: Vec<Operation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: String,
+    pub method_name: String,
+    /// Upper-case HTTP method.
+    pub http_method: String,
+    pub path: String,
+    pub pointer: String,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub internal: bool,
+    pub deprecated: bool,
+    /// Path parameters in the order they appear in the path, then the others.
+    pub params: Vec<Param>,
+    pub body: Option<Body>,
+    pub response: Response,
+    /// Alternatives, each a set of scheme indices; empty: send no credentials.
+    pub security: Vec<Vec<usize>>,
+    /// When more than five arguments would be positional, the required non-path parameters
+    /// travel in this struct instead.
+    pub required_params_struct: Option<String>,
+    /// The request type returned when the operation has optional parameters.
+    pub builder: Option<String>,
+}
+
+impl Operation {
+    pub fn positional_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.required && (p.location == Location::Path || self.required_params_struct.is_none()))
+    }
+
+    pub fn grouped_params(&self) -> impl Iterator<Item = &Param> {
+        self.params
+            .iter()
+            .filter(|p| p.required && p.location != Location::Path && self.required_params_struct.is_some())
+    }
+
+    pub fn optional_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| !p.required)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub wire: String,
+    pub name: String,
+    pub location: Location,
+    pub ty: TypeRef,
+    pub required: bool,
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Json { ty: TypeRef, required: bool },
+    Multipart { ty: TypeRef, required: bool },
+    /// Any other content type: raw bytes sent as they are.
+    Raw { content_type: String, required: bool },
+}
+
+impl Body {
+    pub fn required(&self) -> bool {
+        match self {
+            Body::Json { required, .. } | Body::Multipart { required, .. } | Body::Raw { required, .. } => *required,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Response {
+    Json(TypeRef),
+    Empty,
+    /// Streamed to the caller; the content types the spec lists.
+    Binary(Vec<String>),
+    /// A `3xx` whose target is returned instead of followed.
+    Redirect,
+}
+
+/// Lowers a loaded spec into the IR.
+pub fn lower(
+    openapi: &openapiv3::OpenAPI,
+    document: &Value,
+    overrides: &Overrides,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Api, Error> {
+    let mut schemas = schemas::SchemaLowerer::new(openapi, document, overrides, diagnostics);
+    schemas.lower_components()?;
+    let (schemes, default_security) = operations::lower_security_schemes(openapi, overrides, schemas.diagnostics);
+    let groups = operations::lower_operations(openapi, &mut schemas, &schemes, &default_security)?;
+    let types = schemas.finish();
+    Ok(Api {
+        title: openapi.info.title.clone(),
+        version: openapi.info.version.clone(),
+        base_url: openapi.servers.first().map(|s| s.url.clone()).unwrap_or_default(),
+        schemes,
+        default_security,
+        types,
+        groups,
+    })
+}

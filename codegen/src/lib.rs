@@ -1,0 +1,69 @@
+//! The Edge Impulse API code generator as a library.
+//!
+//! The pipeline is three steps, one module each:
+//!
+//! 1. [`load`]: raw spec bytes (plus the overrides from `spec/`) -> a repaired, patched
+//!    [`openapiv3::OpenAPI`], reporting every repair as a [`Diagnostic`];
+//! 2. [`ir`]: the spec -> a normalised intermediate representation in which every type has
+//!    its final Rust name and every operation its typed parameters, body, response and auth;
+//! 3. [`emit`]: the IR -> formatted Rust source files.
+//!
+//! Nothing here touches the file system, prints or exits: [`generate`] returns the files and
+//! the diagnostics, and the `xtask` front-end decides what to do with them.
+
+pub mod diagnostics;
+pub mod emit;
+pub mod ir;
+pub mod load;
+pub mod names;
+pub mod overrides;
+
+pub use diagnostics::{Diagnostic, Severity};
+pub use emit::GeneratedFile;
+pub use overrides::Overrides;
+
+/// Everything one generator run produces.
+#[derive(Debug)]
+pub struct Output {
+    /// Files relative to the generated crate's root (`src/generated/...`), in a stable order.
+    pub files: Vec<GeneratedFile>,
+    /// What the generator repaired, guessed or skipped, in the order it met them.
+    pub diagnostics: Vec<Diagnostic>,
+    pub operation_count: usize,
+    pub schema_count: usize,
+}
+
+/// A spec that cannot be turned into code at all.
+#[derive(Debug)]
+pub struct Error {
+    /// Where: the spec file's name plus a line/column or a JSON pointer.
+    pub location: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Runs the whole pipeline on one spec.
+///
+/// `spec_name` is only used to say where a problem is.
+pub fn generate(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result<Output, Error> {
+    let mut diagnostics = Vec::new();
+    let loaded = load::load(spec_name, spec, overrides, &mut diagnostics)?;
+    let api = ir::lower(&loaded.openapi, &loaded.document, overrides, &mut diagnostics)?;
+    let files = emit::emit(&api);
+    // The same schema can be reached twice (through `allOf` merges); say each thing once.
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| seen.insert(d.clone()));
+    Ok(Output {
+        files,
+        diagnostics,
+        operation_count: api.operation_count(),
+        schema_count: loaded.openapi.components.as_ref().map_or(0, |c| c.schemas.len()),
+    })
+}

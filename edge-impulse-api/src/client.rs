@@ -1,0 +1,351 @@
+//! The client: configuration, credentials, and the one function that sends every request.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::auth::{choose, Credential, Location, Secret};
+use crate::error::{messages_from_body, snippet, Error, Result};
+use crate::generated::{DEFAULT_BASE_URL, DEFAULT_SECURITY, SECURITY_SCHEMES};
+use crate::request::{Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
+
+/// How much of an error body is read; the rest is dropped.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// A client for the Edge Impulse Studio API. Cheap to clone; clones share connections.
+///
+/// Operations are grouped by tag: `client.raw_data().list_samples(project_id, category)`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: Option<Secret>,
+    jwt: Option<Secret>,
+    timeout: Option<Duration>,
+    headers: HeaderMap,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("api_key", &self.inner.api_key)
+            .field("jwt", &self.inner.jwt)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    api_key: Option<Secret>,
+    jwt: Option<Secret>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    user_agent: Option<String>,
+    headers: Vec<(String, String)>,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key)
+            .field("jwt", &self.jwt)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The API root, `https://studio.edgeimpulse.com/v1` by default; for enterprise hosts.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Authenticates with a project or organization API key (`x-api-key`).
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Authenticates with a user's JWT (`x-jwt-token`, or the `jwt` cookie where an operation
+    /// accepts only that).
+    pub fn jwt(mut self, token: impl Into<Secret>) -> Self {
+        self.jwt = Some(token.into());
+        self
+    }
+
+    /// Limit for a whole request, from connecting to the last byte of a buffered body.
+    /// Downloads are streamed and not limited by it once the headers arrived.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Limit for establishing a connection (ignored with [`ClientBuilder::http_client`]).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The `User-Agent` header (ignored with [`ClientBuilder::http_client`]).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// A header sent with every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Uses your own `reqwest::Client` (proxies, certificates, ...). Build it with
+    /// `redirect(reqwest::redirect::Policy::none())`: operations that answer with a redirect
+    /// return its target, which a following client would hide.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    pub fn build(self) -> Result<Client> {
+        let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let parsed = reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL `{base_url}`: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::Config(format!("base URL `{base_url}` must be http or https")));
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| Error::Config(format!("header name `{name}`: {e}")))?;
+            let value = HeaderValue::from_str(value).map_err(|e| Error::Config(format!("header `{name}` value: {e}")))?;
+            headers.append(name, value);
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => {
+                let user_agent = self.user_agent.unwrap_or_else(|| concat!("edge-impulse-api-rust/", env!("CARGO_PKG_VERSION")).to_owned());
+                let mut builder = reqwest::Client::builder().user_agent(user_agent).redirect(reqwest::redirect::Policy::none());
+                if let Some(timeout) = self.connect_timeout {
+                    builder = builder.connect_timeout(timeout);
+                }
+                builder.build().map_err(|e| Error::Config(format!("HTTP client: {e}")))?
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                api_key: self.api_key,
+                jwt: self.jwt,
+                timeout: self.timeout,
+                headers,
+            }),
+        })
+    }
+
+    /// Logs in with a username (or e-mail) and password and returns a client that uses the
+    /// JWT it got. Everything else configured on the builder is kept.
+    pub async fn login(self, username: &str, password: &str) -> Result<Client> {
+        let anonymous = ClientBuilder { api_key: None, jwt: None, http: self.http.clone(), ..self.clone_settings() }.build()?;
+        #[derive(serde::Serialize)]
+        struct Credentials<'a> {
+            username: &'a str,
+            password: &'a str,
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            token: Option<Secret>,
+        }
+        static LOGIN: Operation =
+            Operation { id: "login", method: Method::Post, path: "/api-login", security: &[], response: ResponseKind::Json };
+        let mut request: Request<'_, serde_json::Value> = Request::with_path(&anonymous, &LOGIN, Method::Post, LOGIN.path.to_owned());
+        request.json(&Credentials { username, password });
+        let answer = request.await?;
+        let token = serde_json::from_value::<Answer>(answer).ok().and_then(|a| a.token).ok_or_else(|| Error::Decode {
+            operation: "login",
+            path: ".token".into(),
+            message: "the login answer has no token".into(),
+            body: String::new(),
+        })?;
+        self.jwt(token).build()
+    }
+
+    fn clone_settings(&self) -> ClientBuilder {
+        ClientBuilder {
+            base_url: self.base_url.clone(),
+            api_key: self.api_key.clone(),
+            jwt: self.jwt.clone(),
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            user_agent: self.user_agent.clone(),
+            headers: self.headers.clone(),
+            http: self.http.clone(),
+        }
+    }
+}
+
+impl Client {
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: `EI_API_KEY` and/or `EI_JWT_TOKEN` for
+    /// credentials, `EI_HOST` for the server (a host name such as `studio.edgeimpulse.com`,
+    /// which means `https://{host}/v1`, or a full base URL).
+    pub fn from_env() -> Result<Client> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut builder = Client::builder();
+        if let Some(key) = var("EI_API_KEY") {
+            builder = builder.api_key(key);
+        }
+        if let Some(token) = var("EI_JWT_TOKEN") {
+            builder = builder.jwt(token);
+        }
+        if builder.api_key.is_none() && builder.jwt.is_none() {
+            return Err(Error::Config("set EI_API_KEY (an API key from your project's dashboard) or EI_JWT_TOKEN".into()));
+        }
+        if let Some(host) = var("EI_HOST") {
+            let host = host.trim().trim_end_matches('/');
+            builder = builder.base_url(if host.contains("://") { host.to_owned() } else { format!("https://{host}/v1") });
+        }
+        builder.build()
+    }
+
+    /// The API root requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// A request to any path, for endpoints newer than this crate: same base URL,
+    /// credentials and error handling. `path` is relative to the base URL (`/api/projects`);
+    /// the answer decodes into any `T` (`serde_json::Value` for anything).
+    pub fn request<T>(&self, method: Method, path: impl Into<String>) -> Request<'_, T> {
+        static CUSTOM: Operation =
+            Operation { id: "custom", method: Method::Get, path: "", security: DEFAULT_SECURITY, response: ResponseKind::Json };
+        Request::with_path(self, &CUSTOM, method, path.into())
+    }
+
+    /// Sends a prepared request; the one place every call goes through.
+    pub(crate) fn execute(&self, prepared: Prepared) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RawResponse>> + Send + '_>> {
+        Box::pin(self.send(prepared))
+    }
+
+    async fn send(&self, mut prepared: Prepared) -> Result<RawResponse> {
+        let operation = prepared.operation;
+        if let Some(error) = prepared.error.take() {
+            return Err(error);
+        }
+        let request = self.build_request(&prepared).await?;
+        let response = self.inner.http.execute(request).await.map_err(|e| Error::transport(operation.id, e))?;
+        self.read_response(operation, response).await
+    }
+
+    async fn build_request(&self, prepared: &Prepared) -> Result<reqwest::Request> {
+        let operation = prepared.operation.id;
+        let invalid = |message: String| Error::InvalidRequest { operation, message };
+        let mut url = reqwest::Url::parse(&format!("{}{}", self.inner.base_url, prepared.path))
+            .map_err(|e| invalid(format!("URL for path `{}`: {e}", prepared.path)))?;
+        let mut cookies: Vec<(Cow<'static, str>, &str)> = prepared.cookies.iter().map(|(n, v)| (n.clone(), v.as_str())).collect();
+        let mut headers = self.inner.headers.clone();
+        let has = |credential| match credential {
+            Credential::ApiKey => self.inner.api_key.is_some(),
+            Credential::Jwt => self.inner.jwt.is_some(),
+        };
+        let mut query_credentials = Vec::new();
+        for scheme in choose(prepared.operation.security, &SECURITY_SCHEMES, has).unwrap_or_default() {
+            let secret = match scheme.credential {
+                Credential::ApiKey => self.inner.api_key.as_ref(),
+                Credential::Jwt => self.inner.jwt.as_ref(),
+            };
+            let Some(secret) = secret else { continue };
+            match scheme.location {
+                Location::Header => {
+                    let mut value = HeaderValue::from_str(secret.expose()).map_err(|_| invalid(format!("the credential for `{}` is not a valid header value", scheme.name)))?;
+                    value.set_sensitive(true);
+                    headers.insert(HeaderName::from_static(scheme.param), value);
+                }
+                Location::Cookie => cookies.push((Cow::Borrowed(scheme.param), secret.expose())),
+                Location::Query => query_credentials.push((scheme.param, secret.expose())),
+            }
+        }
+        if !prepared.query.is_empty() || !query_credentials.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &prepared.query {
+                pairs.append_pair(name, value);
+            }
+            for (name, value) in query_credentials {
+                pairs.append_pair(name, value);
+            }
+        }
+        for (name, value) in &prepared.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(format!("header name `{name}`: {e}")))?;
+            let value = HeaderValue::from_str(value).map_err(|e| invalid(format!("header `{name}` value: {e}")))?;
+            headers.insert(name, value);
+        }
+        if !cookies.is_empty() {
+            let line = cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ");
+            let mut value = HeaderValue::from_str(&line).map_err(|_| invalid("a cookie value is not valid in a header".into()))?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::COOKIE, value);
+        }
+        let mut builder = self.inner.http.request(prepared.method.to_reqwest(), url).headers(headers);
+        if let Some(timeout) = prepared.timeout.or(self.inner.timeout) {
+            builder = builder.timeout(timeout);
+        }
+        builder = match &prepared.payload {
+            Payload::None => builder,
+            Payload::Json(bytes) => builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes.clone()),
+            Payload::Multipart(form) => builder.multipart(form.to_reqwest(operation).await?),
+            Payload::Raw { content_type, data } => builder.header(reqwest::header::CONTENT_TYPE, content_type.as_ref()).body(data.clone()),
+        };
+        builder.build().map_err(|e| invalid(e.without_url().to_string()))
+    }
+
+    async fn read_response(&self, operation: &'static Operation, mut response: reqwest::Response) -> Result<RawResponse> {
+        let status = response.status();
+        if status.is_redirection() && operation.response == ResponseKind::Redirect {
+            let location = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let location = response.url().join(location).map(String::from).unwrap_or_else(|_| location.to_owned());
+            return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Redirect(location) });
+        }
+        if !status.is_success() {
+            let body = read_bounded(&mut response, ERROR_BODY_LIMIT).await;
+            return Err(Error::Status {
+                operation: operation.id,
+                status: status.as_u16(),
+                messages: messages_from_body(&body),
+                body: snippet(&body, 2048),
+            });
+        }
+        if operation.response == ResponseKind::Binary {
+            return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Stream(response) });
+        }
+        let bytes = response.bytes().await.map_err(|e| Error::transport(operation.id, e))?;
+        Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Bytes(bytes) })
+    }
+}
+
+/// The start of a body, at most `limit` bytes; a broken body just ends early.
+async fn read_bounded(response: &mut reqwest::Response, limit: usize) -> Bytes {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
+            _ => break,
+        }
+    }
+    body.into()
+}

@@ -1,0 +1,142 @@
+//! The one error type of the crate.
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a call can fail with. Each variant names the operation (its `operationId`, or
+/// `custom` for [`Client::request`](crate::Client::request)). No variant carries credentials.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The API answered `{"success": false, "error": "..."}` (usually with HTTP 200).
+    #[error("{operation}: the API reported a failure (HTTP {status}): {message}")]
+    Api { operation: &'static str, status: u16, message: String },
+
+    /// The API answered with a status that is not a success.
+    #[error("{operation}: HTTP {status}{}: {body}", details_suffix(.messages))]
+    Status {
+        operation: &'static str,
+        status: u16,
+        /// Messages found in the body (`error`, `detail`, or a validation list), if any.
+        messages: Vec<String>,
+        /// The start of the body, at most 2 KiB.
+        body: String,
+    },
+
+    /// A success response whose body does not fit the operation's response type.
+    #[error("{operation}: the response does not match the expected type at `{path}`: {message}")]
+    Decode {
+        operation: &'static str,
+        /// JSON path of the value that failed (`.projects[3].id`), `.` for the whole body.
+        path: String,
+        message: String,
+        /// The start of the body, at most 2 KiB.
+        body: String,
+    },
+
+    /// The request or the whole call took longer than the configured timeout.
+    #[error("{operation}: timed out")]
+    Timeout { operation: &'static str },
+
+    /// Connecting, sending or receiving failed.
+    #[error("{operation}: {source}")]
+    Transport {
+        operation: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// Reading an upload or writing a download failed.
+    #[error("{operation}: {context}: {source}")]
+    Io {
+        operation: &'static str,
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The request could not be built (an invalid header value, a body that does not serialize).
+    #[error("{operation}: invalid request: {message}")]
+    InvalidRequest { operation: &'static str, message: String },
+
+    /// The client could not be configured (bad base URL, missing environment variables).
+    #[error("client configuration: {0}")]
+    Config(String),
+}
+
+fn details_suffix(messages: &[String]) -> String {
+    if messages.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", messages.join("; "))
+    }
+}
+
+impl Error {
+    /// The HTTP status, for errors that got an answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } | Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The operation the error belongs to.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Error::Api { operation, .. }
+            | Error::Status { operation, .. }
+            | Error::Decode { operation, .. }
+            | Error::Timeout { operation }
+            | Error::Transport { operation, .. }
+            | Error::Io { operation, .. }
+            | Error::InvalidRequest { operation, .. } => Some(operation),
+            Error::Config(_) => None,
+        }
+    }
+
+    pub(crate) fn transport(operation: &'static str, source: reqwest::Error) -> Error {
+        if source.is_timeout() {
+            return Error::Timeout { operation };
+        }
+        // The URL may carry query parameters; the operation already says where we were.
+        Error::Transport { operation, source: source.without_url() }
+    }
+}
+
+/// At most `max` bytes of `body` as text, cut at a character boundary.
+pub(crate) fn snippet(body: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(max)]).into_owned();
+    if body.len() > max {
+        format!("{}…", text.trim_end_matches('\u{fffd}'))
+    } else {
+        text
+    }
+}
+
+/// Human-readable messages from an error body: `{"error": ...}`, problem+json `detail`, and
+/// validation lists (`validation: [{message}]`, as validating proxies and mock servers send).
+pub(crate) fn messages_from_body(body: &[u8]) -> Vec<String> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let mut messages = Vec::new();
+    for key in ["error", "message", "title", "detail"] {
+        if let Some(text) = map.get(key).and_then(|v| v.as_str()) {
+            messages.push(text.to_owned());
+        }
+    }
+    if let Some(list) = map.get("validation").and_then(|v| v.as_array()) {
+        for item in list {
+            let message = item.get("message").and_then(|m| m.as_str()).unwrap_or_default();
+            let location = item.get("location").and_then(|l| l.as_array()).map(|parts| {
+                parts.iter().map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned)).collect::<Vec<_>>().join(".")
+            });
+            messages.push(match location {
+                Some(location) if !location.is_empty() => format!("{location}: {message}"),
+                _ => message.to_owned(),
+            });
+        }
+    }
+    messages
+}

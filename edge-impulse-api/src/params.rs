@@ -1,0 +1,60 @@
+//! Parameter values as the text that goes into paths, query strings, headers and form fields.
+
+/// A value that can be sent as a parameter.
+pub trait ToParam {
+    fn to_param(&self) -> String;
+}
+
+macro_rules! display_params {
+    ($($t:ty),*) => { $(impl ToParam for $t { fn to_param(&self) -> String { self.to_string() } })* };
+}
+
+display_params!(i32, i64, u32, u64, f64, bool, str, String, chrono::NaiveDate);
+
+impl ToParam for crate::DateTime {
+    fn to_param(&self) -> String {
+        self.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+}
+
+impl<T: ToParam + ?Sized> ToParam for &T {
+    fn to_param(&self) -> String {
+        (**self).to_param()
+    }
+}
+
+/// One path segment, percent-encoded: everything but RFC 3986 unreserved characters.
+pub(crate) fn encode_path_segment(value: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+/// Fills `{name}` placeholders of a path template, in order, with encoded values.
+pub(crate) fn fill_path(template: &str, values: &[&dyn ToParam]) -> String {
+    let mut path = String::with_capacity(template.len() + 16);
+    let mut values = values.iter();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else { break };
+        path.push_str(&rest[..open]);
+        match values.next() {
+            Some(value) => path.push_str(&encode_path_segment(&value.to_param())),
+            None => path.push_str(&rest[open..open + close + 1]),
+        }
+        rest = &rest[open + close + 1..];
+    }
+    path.push_str(rest);
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded_one_by_one() {
+        let path = fill_path("/api/{projectId}/raw-data/{name}/x", &[&12873488112i64, &"a b/c?d#é"]);
+        assert_eq!(path, "/api/12873488112/raw-data/a%20b%2Fc%3Fd%23%C3%A9/x");
+    }
+}

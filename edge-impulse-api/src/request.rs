@@ -1,0 +1,409 @@
+//! A request being built, and the future that sends it and decodes the answer.
+//!
+//! Everything that does not depend on the response type lives in [`Prepared`] and
+//! [`Client::execute`](crate::Client), compiled once; per operation there is only a small
+//! function filling a `Prepared`, and per response type one decode call.
+
+use std::borrow::Cow;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::error::{snippet, Error, Result};
+use crate::multipart::{MultipartForm, ToMultipart};
+use crate::params::{fill_path, ToParam};
+use crate::Client;
+
+/// HTTP methods used by the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+    Patch,
+    Head,
+    Options,
+    Trace,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+            Method::Trace => "TRACE",
+        }
+    }
+
+    pub(crate) fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Head => reqwest::Method::HEAD,
+            Method::Options => reqwest::Method::OPTIONS,
+            Method::Trace => reqwest::Method::TRACE,
+        }
+    }
+
+    /// Whether repeating the request is harmless (RFC 9110 idempotent methods).
+    pub fn is_idempotent(self) -> bool {
+        !matches!(self, Method::Post | Method::Patch)
+    }
+}
+
+/// How an operation's success response is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseKind {
+    /// Buffered and decoded as JSON.
+    Json,
+    /// No body expected (one that says `success: false` still fails).
+    Empty,
+    /// Streamed to the caller as a [`Download`](crate::Download).
+    Binary,
+    /// A 3xx whose `Location` is returned, not followed.
+    Redirect,
+}
+
+/// What the generated code knows about one operation; one `static` each.
+#[derive(Debug)]
+pub struct Operation {
+    /// The spec's `operationId`.
+    pub id: &'static str,
+    pub method: Method,
+    /// Path template relative to the base URL (`/api/{projectId}/jobs`).
+    pub path: &'static str,
+    /// Alternatives of security scheme indices; empty: no credentials.
+    pub security: &'static [&'static [usize]],
+    pub response: ResponseKind,
+}
+
+/// The body of a request, kept so that it can be sent again on a retry.
+#[derive(Debug, Clone)]
+pub(crate) enum Payload {
+    None,
+    Json(Bytes),
+    Multipart(MultipartForm),
+    Raw { content_type: Cow<'static, str>, data: Bytes },
+}
+
+/// The type-independent part of a request.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub operation: &'static Operation,
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(Cow<'static, str>, String)>,
+    pub headers: Vec<(Cow<'static, str>, String)>,
+    pub cookies: Vec<(Cow<'static, str>, String)>,
+    pub payload: Payload,
+    pub timeout: Option<Duration>,
+    /// A problem found while building; reported when the request is sent.
+    pub error: Option<Error>,
+}
+
+/// A request to one operation, ready to be sent with `.await`.
+///
+/// `T` is what a success decodes into.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct Request<'c, T> {
+    client: &'c Client,
+    prepared: Prepared,
+    output: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Request<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("operation", &self.prepared.operation.id)
+            .field("method", &self.prepared.method)
+            .field("path", &self.prepared.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c, T> Request<'c, T> {
+    #[doc(hidden)]
+    pub fn new(client: &'c Client, operation: &'static Operation, path_args: &[&dyn ToParam]) -> Self {
+        Self::with_path(client, operation, operation.method, fill_path(operation.path, path_args))
+    }
+
+    pub(crate) fn with_path(client: &'c Client, operation: &'static Operation, method: Method, path: String) -> Self {
+        Request {
+            client,
+            prepared: Prepared {
+                operation,
+                method,
+                path,
+                query: Vec::new(),
+                headers: Vec::new(),
+                cookies: Vec::new(),
+                payload: Payload::None,
+                timeout: None,
+                error: None,
+            },
+            output: PhantomData,
+        }
+    }
+
+    /// Appends a query parameter (repeated names are allowed).
+    pub fn query(&mut self, name: impl Into<Cow<'static, str>>, value: &dyn ToParam) -> &mut Self {
+        self.prepared.query.push((name.into(), value.to_param()));
+        self
+    }
+
+    /// Sets a query parameter, replacing earlier values of the same name.
+    pub fn set_query(&mut self, name: &'static str, value: &dyn ToParam) -> &mut Self {
+        self.prepared.query.retain(|(n, _)| n != name);
+        self.query(name, value)
+    }
+
+    /// Sets a list-valued query parameter as repeated `name=value` pairs.
+    pub fn query_each<V: ToParam>(&mut self, name: &'static str, values: &[V]) -> &mut Self {
+        self.prepared.query.retain(|(n, _)| n != name);
+        for value in values {
+            self.query(name, value);
+        }
+        self
+    }
+
+    /// Adds a header to this request only.
+    pub fn header(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> &mut Self {
+        self.prepared.headers.push((name.into(), value.into()));
+        self
+    }
+
+    #[doc(hidden)]
+    pub fn header_param(&mut self, name: &'static str, value: &dyn ToParam) -> &mut Self {
+        self.header(name, value.to_param())
+    }
+
+    #[doc(hidden)]
+    pub fn cookie_param(&mut self, name: &'static str, value: &dyn ToParam) -> &mut Self {
+        self.prepared.cookies.push((name.into(), value.to_param()));
+        self
+    }
+
+    /// Overrides the client's timeout for this request.
+    pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.prepared.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn json<B: serde::Serialize + ?Sized>(&mut self, body: &B) -> &mut Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => self.prepared.payload = Payload::Json(bytes.into()),
+            Err(e) => {
+                let operation = self.prepared.operation.id;
+                self.prepared.error = Some(Error::InvalidRequest { operation, message: format!("body does not serialize: {e}") });
+            }
+        }
+        self
+    }
+
+    /// Sets a `multipart/form-data` body.
+    pub fn multipart(&mut self, body: &dyn ToMultipart) -> &mut Self {
+        let mut form = MultipartForm::default();
+        body.to_multipart(&mut form);
+        self.prepared.payload = Payload::Multipart(form);
+        self
+    }
+
+    /// Sets a body sent as it is.
+    pub fn raw_body(&mut self, content_type: impl Into<Cow<'static, str>>, data: Bytes) -> &mut Self {
+        self.prepared.payload = Payload::Raw { content_type: content_type.into(), data };
+        self
+    }
+
+    /// The operation this request calls.
+    pub fn operation(&self) -> &'static Operation {
+        self.prepared.operation
+    }
+}
+
+impl<'c, T: FromResponse> Request<'c, T> {
+    /// Sends the request (same as `.await`).
+    pub fn send(self) -> ResponseFuture<'c, T> {
+        self.into_future()
+    }
+}
+
+impl<'c, T: FromResponse> IntoFuture for Request<'c, T> {
+    type Output = Result<T>;
+    type IntoFuture = ResponseFuture<'c, T>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        ResponseFuture { inner: self.client.execute(self.prepared), output: PhantomData }
+    }
+}
+
+/// A request on its way: resolves to the decoded answer.
+#[must_use = "futures do nothing unless awaited"]
+pub struct ResponseFuture<'c, T> {
+    inner: Pin<Box<dyn Future<Output = Result<RawResponse>> + Send + 'c>>,
+    output: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for ResponseFuture<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseFuture")
+    }
+}
+
+impl<T: FromResponse> Future for ResponseFuture<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx).map(|raw| raw.and_then(T::from_response))
+    }
+}
+
+/// A success answer, before it becomes the operation's result type.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RawResponse {
+    pub(crate) operation: &'static Operation,
+    pub(crate) status: u16,
+    pub(crate) body: RawBody,
+}
+
+#[derive(Debug)]
+pub(crate) enum RawBody {
+    Bytes(Bytes),
+    Stream(reqwest::Response),
+    Redirect(String),
+}
+
+impl RawResponse {
+    fn into_bytes(self) -> Result<(&'static str, u16, Bytes)> {
+        match self.body {
+            RawBody::Bytes(bytes) => Ok((self.operation.id, self.status, bytes)),
+            _ => Err(Error::InvalidRequest {
+                operation: self.operation.id,
+                message: "the response type does not fit this operation's response kind".into(),
+            }),
+        }
+    }
+}
+
+/// Lets a type say that a decoded body is the API's failure envelope
+/// (`{"success": false, "error": "..."}`). Generated types implement it.
+pub trait Envelope {
+    /// The API's failure message, if this value reports a failure.
+    fn api_error(&self) -> Option<&str> {
+        None
+    }
+}
+
+macro_rules! no_envelope {
+    ($($t:ty),*) => { $(impl Envelope for $t {})* };
+}
+
+no_envelope!(bool, i32, i64, f64, String, crate::DateTime, crate::Date, serde_json::Map<String, serde_json::Value>);
+
+impl<T> Envelope for Vec<T> {}
+impl<T> Envelope for std::collections::BTreeMap<String, T> {}
+impl<T> Envelope for std::collections::HashMap<String, T> {}
+
+impl<T: Envelope> Envelope for Box<T> {
+    fn api_error(&self) -> Option<&str> {
+        (**self).api_error()
+    }
+}
+
+impl Envelope for serde_json::Value {
+    fn api_error(&self) -> Option<&str> {
+        (self.get("success")? == &serde_json::Value::Bool(false))
+            .then(|| self.get("error").and_then(|e| e.as_str()).unwrap_or(""))
+    }
+}
+
+/// Turns a success answer into an operation's result type.
+pub trait FromResponse: Sized {
+    #[doc(hidden)]
+    fn from_response(raw: RawResponse) -> Result<Self>;
+}
+
+impl<T: DeserializeOwned + Envelope> FromResponse for T {
+    fn from_response(raw: RawResponse) -> Result<Self> {
+        let (operation, status, bytes) = raw.into_bytes()?;
+        match serde_json::from_slice::<T>(&bytes) {
+            Ok(value) => match value.api_error() {
+                Some(message) => Err(Error::Api { operation, status, message: message.to_owned() }),
+                None => Ok(value),
+            },
+            Err(error) => Err(decode_failure::<T>(operation, status, &bytes, error)),
+        }
+    }
+}
+
+/// A body that does not decode is either the failure envelope (which lacks the fields of
+/// the success type) or a real mismatch, reported with the JSON path that failed.
+#[cold]
+fn decode_failure<T: DeserializeOwned>(operation: &'static str, status: u16, bytes: &[u8], error: serde_json::Error) -> Error {
+    if let Some(message) = envelope_failure(bytes) {
+        return Error::Api { operation, status, message };
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let path = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Err(e) => e.path().to_string(),
+        Ok(_) => ".".to_string(),
+    };
+    Error::Decode { operation, path, message: error.to_string(), body: snippet(bytes, 2048) }
+}
+
+fn envelope_failure(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    value.api_error().map(str::to_owned)
+}
+
+impl FromResponse for () {
+    fn from_response(raw: RawResponse) -> Result<Self> {
+        let (operation, status, bytes) = raw.into_bytes()?;
+        match envelope_failure(&bytes) {
+            Some(message) => Err(Error::Api { operation, status, message }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl FromResponse for crate::Download {
+    fn from_response(raw: RawResponse) -> Result<Self> {
+        match raw.body {
+            RawBody::Stream(response) => Ok(crate::Download::new(raw.operation.id, response)),
+            RawBody::Bytes(bytes) => Ok(crate::Download::from_bytes(raw.operation.id, bytes)),
+            RawBody::Redirect(_) => Err(Error::InvalidRequest {
+                operation: raw.operation.id,
+                message: "expected a download, got a redirect".into(),
+            }),
+        }
+    }
+}
+
+impl FromResponse for crate::Redirect {
+    fn from_response(raw: RawResponse) -> Result<Self> {
+        match raw.body {
+            RawBody::Redirect(location) => Ok(crate::Redirect { status: raw.status, location }),
+            _ => Err(Error::Status {
+                operation: raw.operation.id,
+                status: raw.status,
+                messages: vec!["expected a redirect".into()],
+                body: String::new(),
+            }),
+        }
+    }
+}

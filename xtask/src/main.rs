@@ -1,0 +1,155 @@
+//! `cargo xtask ...`: the generator's command line.
+//!
+//! - `cargo xtask regen [--spec PATH] [--check]` regenerates `edge-impulse-api/src/generated/`,
+//!   or with `--check` only reports which generated files are stale.
+//! - `cargo xtask spec normalize [--spec PATH] --out FILE` writes the spec as the generator
+//!   reads it (repaired and patched) as JSON, for tools such as a mock server.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+mod spec;
+
+const USAGE: &str = "usage:
+  cargo xtask regen [--spec PATH] [--check]
+  cargo xtask spec normalize [--spec PATH] --out FILE
+
+The spec is taken from --spec, else $EDGE_IMPULSE_SPEC, else spec/edge-impulse-openapi.yml.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parsed `--flag value` and `--switch` options after the subcommand words.
+struct Options {
+    spec: Option<PathBuf>,
+    out: Option<PathBuf>,
+    check: bool,
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options { spec: None, out: None, check: false };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| args.next().map(PathBuf::from).ok_or(format!("{flag} needs a value\n\n{USAGE}"));
+        match arg.as_str() {
+            "--spec" => options.spec = Some(value("--spec")?),
+            "--out" => options.out = Some(value("--out")?),
+            "--check" => options.check = true,
+            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+fn run(args: &[String]) -> Result<ExitCode, String> {
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("regen") => {
+            let options = parse_options(&args[1..])?;
+            regen(&root, options.spec, options.check)
+        }
+        Some("spec") if args.get(1).map(String::as_str) == Some("normalize") => {
+            let options = parse_options(&args[2..])?;
+            let out = options.out.ok_or(format!("`spec normalize` needs --out FILE\n\n{USAGE}"))?;
+            let spec = spec::SpecFile::locate(&root, options.spec)?;
+            let document = spec.normalized(&root)?;
+            let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
+            std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+            eprintln!("spec normalize: wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Err(USAGE.to_string()),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace").to_path_buf()
+}
+
+/// Where the generated modules live, relative to the workspace root.
+const GENERATED_DIR: &str = "edge-impulse-api/src";
+
+fn regen(root: &Path, spec: Option<PathBuf>, check: bool) -> Result<ExitCode, String> {
+    let started = Instant::now();
+    let spec = spec::SpecFile::locate(root, spec)?;
+    let bytes = spec.read()?;
+    spec.compare_with_pin(root, &bytes);
+    let overrides = spec::read_overrides(root)?;
+    let output = edge_impulse_codegen::generate(&spec.display_name(), &bytes, &overrides).map_err(|e| e.to_string())?;
+    for diagnostic in &output.diagnostics {
+        eprintln!("{diagnostic}");
+    }
+    let stale = write_or_check(&root.join(GENERATED_DIR), &output.files, check)?;
+    let warnings = output.diagnostics.iter().filter(|d| d.severity == edge_impulse_codegen::Severity::Warning).count();
+    println!(
+        "regen: {} operations, {} schemas, {} warnings, {:.2} s",
+        output.operation_count,
+        output.schema_count,
+        warnings,
+        started.elapsed().as_secs_f64()
+    );
+    if stale.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("\nstale generated files:");
+    for path in &stale {
+        eprintln!("  {path}");
+    }
+    eprintln!("\nrun `cargo xtask regen` to update them (with --spec PATH or $EDGE_IMPULSE_SPEC if the spec is elsewhere)");
+    Ok(ExitCode::FAILURE)
+}
+
+/// Writes each generated file whose contents changed and deletes generated files that are no
+/// longer produced; with `check`, writes nothing. Returns what is (or was) stale.
+fn write_or_check(src: &Path, files: &[edge_impulse_codegen::GeneratedFile], check: bool) -> Result<Vec<String>, String> {
+    let mut stale = Vec::new();
+    for file in files {
+        let path = src.join(&file.path);
+        let current = std::fs::read_to_string(&path).ok();
+        if current.as_deref() == Some(file.contents.as_str()) {
+            continue;
+        }
+        stale.push(format!("{GENERATED_DIR}/{}{}", file.path, if current.is_none() { " (missing)" } else { "" }));
+        if !check {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            }
+            std::fs::write(&path, &file.contents).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    let generated_root = src.join("generated");
+    for existing in list_files(&generated_root) {
+        let relative = existing.strip_prefix(src).expect("listed under src").to_string_lossy().replace('\\', "/");
+        if !files.iter().any(|f| f.path == relative) {
+            stale.push(format!("{GENERATED_DIR}/{relative} (no longer generated)"));
+            if !check {
+                std::fs::remove_file(&existing).map_err(|e| format!("{}: {e}", existing.display()))?;
+            }
+        }
+    }
+    Ok(if check { stale } else { Vec::new() })
+}
+
+fn list_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(list_files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}

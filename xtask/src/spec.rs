@@ -1,0 +1,84 @@
+//! Finding the spec file, checking it against the pin, reading our overrides.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// `spec/upstream.toml`: which upstream file the committed generated code comes from.
+#[derive(Debug, Deserialize)]
+struct Pin {
+    url: String,
+    sha256: String,
+    size: u64,
+}
+
+pub struct SpecFile {
+    path: PathBuf,
+}
+
+impl SpecFile {
+    /// `--spec`, else `$EDGE_IMPULSE_SPEC`, else `spec/edge-impulse-openapi.yml`.
+    pub fn locate(root: &Path, flag: Option<PathBuf>) -> Result<SpecFile, String> {
+        let default = root.join("spec/edge-impulse-openapi.yml");
+        let path = flag
+            .or_else(|| std::env::var_os("EDGE_IMPULSE_SPEC").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or(default);
+        if !path.is_file() {
+            let pin = read_pin(root).map(|p| p.url).unwrap_or_else(|_| "see spec/upstream.toml".into());
+            return Err(format!(
+                "no spec file at {}\n\npoint the generator at the Edge Impulse OpenAPI spec with one of\n  \
+                 cargo xtask regen --spec PATH\n  EDGE_IMPULSE_SPEC=PATH cargo xtask regen\n  \
+                 or save it as spec/edge-impulse-openapi.yml (git-ignored)\nupstream: {pin}",
+                path.display()
+            ));
+        }
+        Ok(SpecFile { path })
+    }
+
+    pub fn display_name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    pub fn read(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+
+    /// Says so when the file is not the pinned one: the output is then a new crate version.
+    pub fn compare_with_pin(&self, root: &Path, bytes: &[u8]) {
+        let Ok(pin) = read_pin(root) else { return };
+        let digest = format!("{:x}", Sha256::digest(bytes));
+        if digest != pin.sha256 {
+            eprintln!(
+                "note: {} (sha256 {digest}, {} bytes) is not the pinned spec (sha256 {}, {} bytes); \
+                 update spec/upstream.toml when adopting it",
+                self.path.display(),
+                bytes.len(),
+                pin.sha256,
+                pin.size
+            );
+        }
+    }
+
+    /// The spec as the generator reads it, after repairs and overrides.
+    pub fn normalized(&self, root: &Path) -> Result<serde_json::Value, String> {
+        let bytes = self.read()?;
+        let overrides = read_overrides(root)?;
+        let mut diagnostics = Vec::new();
+        let loaded = edge_impulse_codegen::load::load(&self.display_name(), &bytes, &overrides, &mut diagnostics)
+            .map_err(|e| e.to_string())?;
+        Ok(loaded.document)
+    }
+}
+
+fn read_pin(root: &Path) -> Result<Pin, String> {
+    let path = root.join("spec/upstream.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn read_overrides(root: &Path) -> Result<edge_impulse_codegen::Overrides, String> {
+    let path = root.join("spec/overrides.yaml");
+    let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    edge_impulse_codegen::Overrides::parse("spec/overrides.yaml", &text).map_err(|e| e.to_string())
+}
