@@ -56,7 +56,7 @@ pub fn generate(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result<O
     let mut diagnostics = Vec::new();
     let loaded = load::load(spec_name, spec, overrides, &mut diagnostics)?;
     let api = ir::lower(&loaded.openapi, &loaded.document, overrides, &mut diagnostics)?;
-    let files = emit::emit(&api);
+    let files = emit::emit(&api)?;
     // The same schema can be reached twice (through `allOf` merges); say each thing once.
     let mut seen = std::collections::HashSet::new();
     diagnostics.retain(|d| seen.insert(d.clone()));

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_lines, rust_type};
+use super::{doc_lines, raw_doc_lines, rust_type};
 use crate::ir::{Api, Body, Field, TypeDef, TypeKind, TypeRef};
 
 pub(super) fn models_module(api: &Api) -> TokenStream {
@@ -28,12 +28,13 @@ pub(super) fn models_module(api: &Api) -> TokenStream {
 
 fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, in_requests: bool) -> TokenStream {
     let name = format_ident!("{}", t.name);
-    let mut doc = t.doc.clone().unwrap_or_default();
-    if !doc.is_empty() {
-        doc.push_str("\n\n");
+    let mut doc = doc_lines(t.doc.as_deref().unwrap_or(""));
+    let pointer_line = format!("Schema: `{}`", t.pointer);
+    if doc.is_empty() {
+        doc = raw_doc_lines(&pointer_line);
+    } else {
+        doc.extend(raw_doc_lines(&format!("\n{pointer_line}")));
     }
-    doc.push_str(&format!("Schema: `{}`", t.pointer));
-    let doc = doc_lines(&doc);
     let models = TokenStream::new();
     match &t.kind {
         TypeKind::Struct { fields, additional, envelope } => {

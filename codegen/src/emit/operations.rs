@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_lines, raw_doc_lines, rust_type};
+use super::{doc_lines, inner_doc_lines, raw_doc_lines, rust_type};
 use crate::ir::{Api, Body, CredentialKind, Group, Location, Operation, Param, Response, TypeRef};
 
 pub(super) fn root_module(api: &Api) -> TokenStream {
@@ -73,14 +73,17 @@ fn location_tokens(location: Location) -> TokenStream {
 }
 
 fn security_tokens(security: &[Vec<usize>]) -> TokenStream {
-    let alternatives = security.iter().map(|all| quote!(&[#(#all),*]));
+    let alternatives = security.iter().map(|all| {
+        let all = all.iter().map(|&i| proc_macro2::Literal::usize_unsuffixed(i));
+        quote!(&[#(#all),*])
+    });
     quote!(&[#(#alternatives),*])
 }
 
 pub(super) fn group_module(api: &Api, group: &Group) -> TokenStream {
     let api_struct = format_ident!("{}", group.struct_name);
     let module = format_ident!("{}", group.module);
-    let module_doc = doc_lines(group.description.as_deref().unwrap_or(""));
+    let module_doc = inner_doc_lines(group.description.as_deref().unwrap_or(""));
     let struct_doc = raw_doc_lines(&format!(
         "Operations tagged `{}`; get one with [`Client::{}`](crate::Client::{}).",
         group.tag, group.module, group.module
@@ -89,9 +92,10 @@ pub(super) fn group_module(api: &Api, group: &Group) -> TokenStream {
     let extras = group.operations.iter().map(|op| call_types(op, &group.struct_name));
     let tag_doc = format!(" `{}` operations.", group.tag);
     let _ = module;
+    let separator = group.description.is_some().then(|| quote!(#![doc = ""]));
     quote! {
         #![doc = #tag_doc]
-        #![doc = ""]
+        #separator
         #module_doc
 
         // Operations take as many required arguments as the spec has, up to five.
@@ -263,7 +267,7 @@ fn method_doc(api: &Api, op: &Operation, arg_docs: &[String]) -> TokenStream {
     let summary = op.summary.as_deref().unwrap_or(&op.id);
     out.extend(doc_lines(summary));
     if let Some(description) = op.description.as_deref().filter(|d| d.trim() != summary.trim()) {
-        out.extend(raw_doc_lines("\n"));
+        out.extend(raw_doc_lines(""));
         out.extend(doc_lines(description));
     }
     let mut meta = format!("\n`{} {}` (operationId `{}`, spec `{}`)", op.http_method, op.path, op.id, op.pointer);

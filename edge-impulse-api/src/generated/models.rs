@@ -2,11 +2,15 @@
 //! Request and response types, one per schema of the spec.
 //!
 //! Each type's documentation ends with the JSON pointer of the schema it comes from.
+
 #![allow(clippy::too_many_arguments)]
 #![allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
-/// Schema: \`#/components/schemas/ActivateUserByThirdPartyActivationCodeRequest\`
+///
+///
+/// Schema: `#/components/schemas/ActivateUserByThirdPartyActivationCodeRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ActivateUserByThirdPartyActivationCodeRequest {
+    ///
     #[serde(rename = "activationCode")]
     pub activation_code: String,
     /// Password, minimum length 8 characters.
@@ -20,6 +24,7 @@ pub struct ActivateUserByThirdPartyActivationCodeRequest {
     #[serde(rename = "privacyPolicy", default, skip_serializing_if = "Option::is_none")]
     pub privacy_policy: Option<bool>,
 }
+
 impl ActivateUserByThirdPartyActivationCodeRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -36,21 +41,28 @@ impl ActivateUserByThirdPartyActivationCodeRequest {
         }
     }
 }
+
 impl crate::Envelope for ActivateUserByThirdPartyActivationCodeRequest {}
-/// Schema: \`#/components/schemas/ActivateUserOrVerifyEmailRequest\`
+///
+///
+/// Schema: `#/components/schemas/ActivateUserOrVerifyEmailRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ActivateUserOrVerifyEmailRequest {
     /// Activation or verification code (sent via email)
     pub code: String,
 }
+
 impl ActivateUserOrVerifyEmailRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(code: String) -> Self {
         Self { code }
     }
 }
+
 impl crate::Envelope for ActivateUserOrVerifyEmailRequest {}
-/// Schema: \`#/components/schemas/AddApiKeyRequest\`
+///
+///
+/// Schema: `#/components/schemas/AddApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddApiKeyRequest {
     /// Description of the key
@@ -59,8 +71,11 @@ pub struct AddApiKeyRequest {
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
 }
+
 impl crate::Envelope for AddApiKeyRequest {}
-/// Schema: \`#/components/schemas/AddApiKeyResponse\`
+///
+///
+/// Schema: `#/components/schemas/AddApiKeyResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddApiKeyResponse {
     /// Whether the operation succeeded
@@ -74,26 +89,34 @@ pub struct AddApiKeyResponse {
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
 }
+
 impl crate::Envelope for AddApiKeyResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AddCollaboratorRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AddCollaboratorRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddCollaboratorRequest {
     /// Username or e-mail address
     #[serde(rename = "usernameOrEmail")]
     pub username_or_email: String,
 }
+
 impl AddCollaboratorRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(username_or_email: String) -> Self {
         Self { username_or_email }
     }
 }
+
 impl crate::Envelope for AddCollaboratorRequest {}
-/// Schema: \`#/components/schemas/AddHmacKeyRequest\`
+///
+///
+/// Schema: `#/components/schemas/AddHmacKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddHmacKeyRequest {
     /// Description of the key
@@ -105,6 +128,7 @@ pub struct AddHmacKeyRequest {
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
 }
+
 impl AddHmacKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String, hmac_key: crate::Secret, is_development_key: bool) -> Self {
@@ -115,35 +139,46 @@ impl AddHmacKeyRequest {
         }
     }
 }
+
 impl crate::Envelope for AddHmacKeyRequest {}
-/// Schema: \`#/components/schemas/AddKerasFilesRequest\`
+///
+///
+/// Schema: `#/components/schemas/AddKerasFilesRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct AddKerasFilesRequest {
+    ///
     pub zip: crate::FilePart,
 }
+
 impl AddKerasFilesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(zip: crate::FilePart) -> Self {
         Self { zip }
     }
 }
+
 impl crate::multipart::ToMultipart for AddKerasFilesRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("zip", &self.zip);
     }
 }
-/// Schema: \`#/components/schemas/AddMemberRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AddMemberRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddMemberRequest {
     /// Username or e-mail address
     #[serde(rename = "usernameOrEmail")]
     pub username_or_email: String,
+    ///
     pub role: OrganizationMemberRole,
     /// Only used for 'guest' users. Limits the datasets the user has access to.
     pub datasets: Vec<String>,
 }
+
 impl AddMemberRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -158,8 +193,11 @@ impl AddMemberRequest {
         }
     }
 }
+
 impl crate::Envelope for AddMemberRequest {}
-/// Schema: \`#/components/schemas/AddOrganizationApiKeyRequest\`
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationApiKeyRequest {
     /// Description of the key
@@ -167,16 +205,21 @@ pub struct AddOrganizationApiKeyRequest {
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
+    ///
     pub role: AddOrganizationApiKeyRequestRole,
 }
+
 impl AddOrganizationApiKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String, role: AddOrganizationApiKeyRequestRole) -> Self {
         Self { name, api_key: None, role }
     }
 }
+
 impl crate::Envelope for AddOrganizationApiKeyRequest {}
-/// Schema: \`#/components/schemas/AddOrganizationApiKeyRequest/allOf/1/properties/role\`
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationApiKeyRequest/allOf/1/properties/role`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AddOrganizationApiKeyRequestRole {
     /// `admin`
@@ -186,6 +229,7 @@ pub enum AddOrganizationApiKeyRequestRole {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AddOrganizationApiKeyRequestRole {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -196,6 +240,7 @@ impl AddOrganizationApiKeyRequestRole {
         }
     }
 }
+
 impl From<&str> for AddOrganizationApiKeyRequestRole {
     fn from(value: &str) -> Self {
         match value {
@@ -205,8 +250,12 @@ impl From<&str> for AddOrganizationApiKeyRequestRole {
         }
     }
 }
+
 crate::string_enum_impls!(AddOrganizationApiKeyRequestRole);
-/// Schema: \`#/components/schemas/AddOrganizationBucketRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationBucketRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationBucketRequest {
     /// Access key for the storage service (e.g., S3 access key, GCS access key)
@@ -229,6 +278,7 @@ pub struct AddOrganizationBucketRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub check_connectivity_prefix: Option<String>,
+    ///
     #[serde(
         rename = "storageProvider",
         default,
@@ -236,6 +286,7 @@ pub struct AddOrganizationBucketRequest {
     )]
     pub storage_provider: Option<StorageProvider>,
 }
+
 impl AddOrganizationBucketRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -256,19 +307,26 @@ impl AddOrganizationBucketRequest {
         }
     }
 }
+
 impl crate::Envelope for AddOrganizationBucketRequest {}
-/// Schema: \`#/components/schemas/AddOrganizationDataCampaignDashboardRequest\`
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationDataCampaignDashboardRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationDataCampaignDashboardRequest {
+    ///
     pub name: String,
     /// List of user IDs to notify for this dashboard (sent daily)
     #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
+    ///
     #[serde(rename = "whenToEmail")]
     pub when_to_email: AddOrganizationDataCampaignDashboardRequestWhenToEmail,
+    ///
     #[serde(rename = "showNoOfDays")]
     pub show_no_of_days: i64,
 }
+
 impl AddOrganizationDataCampaignDashboardRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -285,8 +343,11 @@ impl AddOrganizationDataCampaignDashboardRequest {
         }
     }
 }
+
 impl crate::Envelope for AddOrganizationDataCampaignDashboardRequest {}
-/// Schema: \`#/components/schemas/AddOrganizationDataCampaignDashboardRequest/properties/whenToEmail\`
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationDataCampaignDashboardRequest/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AddOrganizationDataCampaignDashboardRequestWhenToEmail {
     /// `always`
@@ -298,6 +359,7 @@ pub enum AddOrganizationDataCampaignDashboardRequestWhenToEmail {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AddOrganizationDataCampaignDashboardRequestWhenToEmail {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -309,6 +371,7 @@ impl AddOrganizationDataCampaignDashboardRequestWhenToEmail {
         }
     }
 }
+
 impl From<&str> for AddOrganizationDataCampaignDashboardRequestWhenToEmail {
     fn from(value: &str) -> Self {
         match value {
@@ -319,8 +382,12 @@ impl From<&str> for AddOrganizationDataCampaignDashboardRequestWhenToEmail {
         }
     }
 }
+
 crate::string_enum_impls!(AddOrganizationDataCampaignDashboardRequestWhenToEmail);
-/// Schema: \`#/components/schemas/AddOrganizationDataCampaignDashboardResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationDataCampaignDashboardResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationDataCampaignDashboardResponse {
     /// Whether the operation succeeded
@@ -328,38 +395,55 @@ pub struct AddOrganizationDataCampaignDashboardResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "dataCampaignDashboardId")]
     pub data_campaign_dashboard_id: i64,
 }
+
 impl crate::Envelope for AddOrganizationDataCampaignDashboardResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AddOrganizationDataCampaignRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationDataCampaignRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationDataCampaignRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    ///
     #[serde(rename = "dataCampaignDashboardId")]
     pub data_campaign_dashboard_id: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<crate::DateTime>,
+    ///
     pub name: String,
+    ///
     pub description: String,
     /// List of user IDs that coordinate this campaign
     #[serde(rename = "coordinatorUids")]
     pub coordinator_uids: Vec<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    ///
     pub queries: Vec<DataCampaignQuery>,
+    ///
     pub links: Vec<DataCampaignLink>,
+    ///
     pub datasets: Vec<String>,
+    ///
     #[serde(rename = "pipelineIds")]
     pub pipeline_ids: Vec<i64>,
+    ///
     #[serde(rename = "projectIds")]
     pub project_ids: Vec<i64>,
 }
+
 impl AddOrganizationDataCampaignRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -389,8 +473,11 @@ impl AddOrganizationDataCampaignRequest {
         }
     }
 }
+
 impl crate::Envelope for AddOrganizationDataCampaignRequest {}
-/// Schema: \`#/components/schemas/AddOrganizationDataCampaignResponse\`
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationDataCampaignResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationDataCampaignResponse {
     /// Whether the operation succeeded
@@ -398,35 +485,56 @@ pub struct AddOrganizationDataCampaignResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "dataCampaignId")]
     pub data_campaign_id: i64,
 }
+
 impl crate::Envelope for AddOrganizationDataCampaignResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AddOrganizationDeployBlockRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationDeployBlockRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct AddOrganizationDeployBlockRequest {
+    ///
     pub name: String,
+    ///
     pub docker_container: String,
+    ///
     pub description: String,
+    ///
     pub cli_arguments: String,
+    ///
     pub requests_cpu: Option<f64>,
+    ///
     pub requests_memory: Option<i64>,
+    ///
     pub limits_cpu: Option<f64>,
+    ///
     pub limits_memory: Option<i64>,
+    ///
     pub photo: Option<crate::FilePart>,
+    ///
     pub integrate_url: Option<String>,
+    ///
     pub privileged: Option<bool>,
+    ///
     pub mount_learn_block: Option<bool>,
+    ///
     pub supports_eon_compiler: Option<bool>,
+    ///
     pub show_optimizations: Option<bool>,
+    ///
     pub category: Option<AddOrganizationDeployBlockRequestCategory>,
 }
+
 impl AddOrganizationDeployBlockRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -454,6 +562,7 @@ impl AddOrganizationDeployBlockRequest {
         }
     }
 }
+
 impl crate::multipart::ToMultipart for AddOrganizationDeployBlockRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.text("name", &self.name);
@@ -495,7 +604,10 @@ impl crate::multipart::ToMultipart for AddOrganizationDeployBlockRequest {
         }
     }
 }
-/// Schema: \`#/components/schemas/AddOrganizationDeployBlockRequest/properties/category\`
+
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationDeployBlockRequest/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AddOrganizationDeployBlockRequestCategory {
     /// `library`
@@ -505,6 +617,7 @@ pub enum AddOrganizationDeployBlockRequestCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AddOrganizationDeployBlockRequestCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -515,6 +628,7 @@ impl AddOrganizationDeployBlockRequestCategory {
         }
     }
 }
+
 impl From<&str> for AddOrganizationDeployBlockRequestCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -524,24 +638,37 @@ impl From<&str> for AddOrganizationDeployBlockRequestCategory {
         }
     }
 }
+
 crate::string_enum_impls!(AddOrganizationDeployBlockRequestCategory);
-/// Schema: \`#/components/schemas/AddOrganizationDspBlockRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationDspBlockRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationDspBlockRequest {
+    ///
     pub name: String,
+    ///
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    ///
     pub description: String,
+    ///
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    ///
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    ///
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    ///
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    ///
     pub port: i64,
 }
+
 impl AddOrganizationDspBlockRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -562,36 +689,52 @@ impl AddOrganizationDspBlockRequest {
         }
     }
 }
+
 impl crate::Envelope for AddOrganizationDspBlockRequest {}
-/// Schema: \`#/components/schemas/AddOrganizationSecretRequest\`
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationSecretRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationSecretRequest {
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     pub secret: crate::Secret,
 }
+
 impl AddOrganizationSecretRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String, description: String, secret: crate::Secret) -> Self {
         Self { name, description, secret }
     }
 }
+
 impl crate::Envelope for AddOrganizationSecretRequest {}
-/// Schema: \`#/components/schemas/AddOrganizationTransferLearningBlockRequest\`
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationTransferLearningBlockRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationTransferLearningBlockRequest {
+    ///
     pub name: String,
+    ///
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    ///
     pub description: String,
+    ///
     #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
+    ///
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    ///
     #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
@@ -604,6 +747,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public_for_devices: Option<Vec<String>>,
+    ///
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -616,6 +760,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
     /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    ///
     #[serde(
         rename = "imageInputScaling",
         default,
@@ -634,6 +779,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
     pub custom_model_variants: Option<
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
+    ///
     #[serde(
         rename = "displayCategory",
         default,
@@ -641,6 +787,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
     )]
     pub display_category: Option<BlockDisplayCategory>,
 }
+
 impl AddOrganizationTransferLearningBlockRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -669,31 +816,45 @@ impl AddOrganizationTransferLearningBlockRequest {
         }
     }
 }
+
 impl crate::Envelope for AddOrganizationTransferLearningBlockRequest {}
-/// Schema: \`#/components/schemas/AddOrganizationTransformationBlockRequest\`
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationTransformationBlockRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOrganizationTransformationBlockRequest {
+    ///
     pub name: String,
+    ///
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// Whether to pass the \`--metadata\` parameter to the container.
     #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
+    ///
     pub description: String,
+    ///
     #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
+    ///
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    ///
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    ///
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    ///
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    ///
     #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
+    ///
     #[serde(rename = "operatesOn")]
     pub operates_on: AddOrganizationTransformationBlockRequestOperatesOn,
+    ///
     #[serde(
         rename = "allowExtraCliArguments",
         default,
@@ -710,6 +871,7 @@ pub struct AddOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_running_time_str: Option<String>,
+    ///
     #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
@@ -743,6 +905,7 @@ pub struct AddOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub show_in_ai_actions: Option<bool>,
+    ///
     #[serde(
         rename = "environmentVariables",
         default,
@@ -757,6 +920,7 @@ pub struct AddOrganizationTransformationBlockRequest {
     )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
+
 impl AddOrganizationTransformationBlockRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -794,8 +958,11 @@ impl AddOrganizationTransformationBlockRequest {
         }
     }
 }
+
 impl crate::Envelope for AddOrganizationTransformationBlockRequest {}
-/// Schema: \`#/components/schemas/AddOrganizationTransformationBlockRequest/properties/operatesOn\`
+///
+///
+/// Schema: `#/components/schemas/AddOrganizationTransformationBlockRequest/properties/operatesOn`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AddOrganizationTransformationBlockRequestOperatesOn {
     /// `file`
@@ -809,6 +976,7 @@ pub enum AddOrganizationTransformationBlockRequestOperatesOn {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AddOrganizationTransformationBlockRequestOperatesOn {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -821,6 +989,7 @@ impl AddOrganizationTransformationBlockRequestOperatesOn {
         }
     }
 }
+
 impl From<&str> for AddOrganizationTransformationBlockRequestOperatesOn {
     fn from(value: &str) -> Self {
         match value {
@@ -832,8 +1001,12 @@ impl From<&str> for AddOrganizationTransformationBlockRequestOperatesOn {
         }
     }
 }
+
 crate::string_enum_impls!(AddOrganizationTransformationBlockRequestOperatesOn);
-/// Schema: \`#/components/schemas/AddProjectApiKeyRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AddProjectApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddProjectApiKeyRequest {
     /// Description of the key
@@ -844,8 +1017,10 @@ pub struct AddProjectApiKeyRequest {
     /// Whether this key should be used as a development key.
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
+    ///
     pub role: AddProjectApiKeyRequestRole,
 }
+
 impl AddProjectApiKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -861,8 +1036,11 @@ impl AddProjectApiKeyRequest {
         }
     }
 }
+
 impl crate::Envelope for AddProjectApiKeyRequest {}
-/// Schema: \`#/components/schemas/AddProjectApiKeyRequest/allOf/1/properties/role\`
+///
+///
+/// Schema: `#/components/schemas/AddProjectApiKeyRequest/allOf/1/properties/role`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AddProjectApiKeyRequestRole {
     /// `admin`
@@ -874,6 +1052,7 @@ pub enum AddProjectApiKeyRequestRole {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AddProjectApiKeyRequestRole {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -885,6 +1064,7 @@ impl AddProjectApiKeyRequestRole {
         }
     }
 }
+
 impl From<&str> for AddProjectApiKeyRequestRole {
     fn from(value: &str) -> Self {
         match value {
@@ -895,45 +1075,67 @@ impl From<&str> for AddProjectApiKeyRequestRole {
         }
     }
 }
+
 crate::string_enum_impls!(AddProjectApiKeyRequestRole);
-/// Schema: \`#/components/schemas/AdditionalMetric\`
+
+///
+///
+/// Schema: `#/components/schemas/AdditionalMetric`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdditionalMetric {
+    ///
     pub name: String,
+    ///
     pub value: String,
+    ///
     #[serde(rename = "fullPrecisionValue")]
     pub full_precision_value: f64,
+    ///
     #[serde(rename = "tooltipText", default, skip_serializing_if = "Option::is_none")]
     pub tooltip_text: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
+
 impl crate::Envelope for AdditionalMetric {}
-/// Schema: \`#/components/schemas/AdminAddDisallowedEmailDomainRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminAddDisallowedEmailDomainRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminAddDisallowedEmailDomainRequest {
+    ///
     pub domain: String,
 }
+
 impl AdminAddDisallowedEmailDomainRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(domain: String) -> Self {
         Self { domain }
     }
 }
+
 impl crate::Envelope for AdminAddDisallowedEmailDomainRequest {}
-/// Schema: \`#/components/schemas/AdminAddOrUpdateSSODomainIdPsRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminAddOrUpdateSSODomainIdPsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminAddOrUpdateSsoDomainIdPsRequest {
+    ///
     pub idps: Vec<String>,
 }
+
 impl AdminAddOrUpdateSsoDomainIdPsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(idps: Vec<String>) -> Self {
         Self { idps }
     }
 }
+
 impl crate::Envelope for AdminAddOrUpdateSsoDomainIdPsRequest {}
-/// Schema: \`#/components/schemas/AdminAddOrganizationApiKeyRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminAddOrganizationApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminAddOrganizationApiKeyRequest {
     /// Description of the key
@@ -941,11 +1143,13 @@ pub struct AdminAddOrganizationApiKeyRequest {
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
+    ///
     pub role: AddOrganizationApiKeyRequestRole,
     /// Time to live in seconds. If not set, the key will expire in 1 minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
 }
+
 impl AdminAddOrganizationApiKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String, role: AddOrganizationApiKeyRequestRole) -> Self {
@@ -957,8 +1161,11 @@ impl AdminAddOrganizationApiKeyRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminAddOrganizationApiKeyRequest {}
-/// Schema: \`#/components/schemas/AdminAddOrganizationUserRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminAddOrganizationUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminAddOrganizationUserRequest {
     /// Username or email of the user to be added to the project or organization. If no user is provided, the user ID attached to the JWT will be used.
@@ -968,10 +1175,12 @@ pub struct AdminAddOrganizationUserRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub username_or_email: Option<String>,
+    ///
     pub role: OrganizationMemberRole,
     /// Only used for 'guest' users. Limits the datasets the user has access to.
     pub datasets: Vec<String>,
 }
+
 impl AdminAddOrganizationUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(role: OrganizationMemberRole, datasets: Vec<String>) -> Self {
@@ -982,8 +1191,11 @@ impl AdminAddOrganizationUserRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminAddOrganizationUserRequest {}
-/// Schema: \`#/components/schemas/AdminAddProjectApiKeyRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminAddProjectApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminAddProjectApiKeyRequest {
     /// Description of the key
@@ -995,6 +1207,7 @@ pub struct AdminAddProjectApiKeyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
 }
+
 impl AdminAddProjectApiKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String) -> Self {
@@ -1005,10 +1218,16 @@ impl AdminAddProjectApiKeyRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminAddProjectApiKeyRequest {}
-/// Schema: \`#/components/schemas/AdminAddProjectUserRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminAddProjectUserRequest`
 pub type AdminAddProjectUserRequest = AdminAddUserRequest;
-/// Schema: \`#/components/schemas/AdminAddUserRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminAddUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminAddUserRequest {
     /// Username or email of the user to be added to the project or organization. If no user is provided, the user ID attached to the JWT will be used.
@@ -1019,26 +1238,36 @@ pub struct AdminAddUserRequest {
     )]
     pub username_or_email: Option<String>,
 }
+
 impl AdminAddUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { username_or_email: None }
     }
 }
+
 impl crate::Envelope for AdminAddUserRequest {}
-/// Schema: \`#/components/schemas/AdminApiOrganization\`
+///
+///
+/// Schema: `#/components/schemas/AdminApiOrganization`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminApiOrganization {
+    ///
     pub id: i64,
     /// EdgeImpulse Inc.
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    ///
     #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
+    ///
     #[serde(rename = "showHeaderImgMask")]
     pub show_header_img_mask: bool,
+    ///
     pub users: Vec<OrganizationUser>,
+    ///
     #[serde(rename = "isDeveloperProfile")]
     pub is_developer_profile: bool,
     /// Unique identifier of the white label this organization belongs to, if any.
@@ -1069,26 +1298,36 @@ pub struct AdminApiOrganization {
     #[serde(rename = "deletedDate", default, skip_serializing_if = "Option::is_none")]
     pub deleted_date: Option<crate::DateTime>,
 }
+
 impl crate::Envelope for AdminApiOrganization {}
-/// Schema: \`#/components/schemas/AdminApiProject\`
+///
+///
+/// Schema: `#/components/schemas/AdminApiProject`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminApiProject {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<crate::DateTime>,
     /// User or organization that owns the project
     pub owner: String,
+    ///
     #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<i64>,
+    ///
     #[serde(
         rename = "ownerOrganizationId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_id: Option<i64>,
+    ///
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
     /// Unique identifier of the white label this project belongs to, if any.
@@ -1099,40 +1338,58 @@ pub struct AdminApiProject {
         with = "serde_with::rust::double_option"
     )]
     pub whitelabel_id: Option<Option<i64>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<ProjectTierEnum>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<ProjectType>,
 }
+
 impl crate::Envelope for AdminApiProject {}
-/// Schema: \`#/components/schemas/AdminApiUser\`
+///
+///
+/// Schema: `#/components/schemas/AdminApiUser`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminApiUser {
+    ///
     pub id: i64,
+    ///
     pub username: String,
+    ///
     pub name: String,
+    ///
     pub email: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    ///
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    ///
     pub pending: bool,
+    ///
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    ///
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    ///
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    ///
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
     #[serde(rename = "mfaConfigured")]
@@ -1151,9 +1408,11 @@ pub struct AdminApiUser {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    ///
     pub tier: UserTierEnum,
     /// Organizations that the user is a member of. Only filled when requesting information about yourself.
     pub organizations: Vec<UserOrganization>,
+    ///
     pub projects: Vec<Project>,
     /// Experiments the user has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<UserExperiment>,
@@ -1176,8 +1435,11 @@ pub struct AdminApiUser {
     )]
     pub daily_metrics: Option<Option<Vec<DailyMetricsRecord>>>,
 }
+
 impl crate::Envelope for AdminApiUser {}
-/// Schema: \`#/components/schemas/AdminCreateOrganizationDataExportRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminCreateOrganizationDataExportRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminCreateOrganizationDataExportRequest {
     /// Description of the data export
@@ -1186,6 +1448,7 @@ pub struct AdminCreateOrganizationDataExportRequest {
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<crate::DateTime>,
 }
+
 impl AdminCreateOrganizationDataExportRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(description: String) -> Self {
@@ -1195,8 +1458,11 @@ impl AdminCreateOrganizationDataExportRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminCreateOrganizationDataExportRequest {}
-/// Schema: \`#/components/schemas/AdminCreateOrganizationRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminCreateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminCreateOrganizationRequest {
     /// The name of the organization.
@@ -1206,6 +1472,7 @@ pub struct AdminCreateOrganizationRequest {
     #[serde(rename = "adminId", default, skip_serializing_if = "Option::is_none")]
     pub admin_id: Option<i64>,
 }
+
 impl AdminCreateOrganizationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(organization_name: String) -> Self {
@@ -1215,13 +1482,17 @@ impl AdminCreateOrganizationRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminCreateOrganizationRequest {}
-/// Schema: \`#/components/schemas/AdminCreateProjectRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminCreateProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminCreateProjectRequest {
     /// The name of the project.
     #[serde(rename = "projectName")]
     pub project_name: String,
+    ///
     #[serde(
         rename = "projectVisibility",
         default,
@@ -1235,6 +1506,7 @@ pub struct AdminCreateProjectRequest {
     #[serde(rename = "ownerEmail", default, skip_serializing_if = "Option::is_none")]
     pub owner_email: Option<String>,
 }
+
 impl AdminCreateProjectRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(project_name: String) -> Self {
@@ -1246,14 +1518,21 @@ impl AdminCreateProjectRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminCreateProjectRequest {}
-/// Schema: \`#/components/schemas/AdminEnableFeatureRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminEnableFeatureRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminEnableFeatureRequest {
+    ///
     pub feature: Feature,
 }
+
 impl crate::Envelope for AdminEnableFeatureRequest {}
-/// Schema: \`#/components/schemas/AdminGetDataMigrationResponse\`
+///
+///
+/// Schema: `#/components/schemas/AdminGetDataMigrationResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetDataMigrationResponse {
     /// Whether the operation succeeded
@@ -1261,14 +1540,19 @@ pub struct AdminGetDataMigrationResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub migration: Migration,
 }
+
 impl crate::Envelope for AdminGetDataMigrationResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetDataMigrationsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetDataMigrationsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetDataMigrationsResponse {
     /// Whether the operation succeeded
@@ -1276,14 +1560,19 @@ pub struct AdminGetDataMigrationsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub migrations: Vec<Migration>,
 }
+
 impl crate::Envelope for AdminGetDataMigrationsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetDisallowedEmailDomainsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetDisallowedEmailDomainsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetDisallowedEmailDomainsResponse {
     /// Whether the operation succeeded
@@ -1291,14 +1580,19 @@ pub struct AdminGetDisallowedEmailDomainsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub domains: Vec<String>,
 }
+
 impl crate::Envelope for AdminGetDisallowedEmailDomainsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetMetricsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetMetricsResponse {
     /// Whether the operation succeeded
@@ -1306,14 +1600,19 @@ pub struct AdminGetMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }
+
 impl crate::Envelope for AdminGetMetricsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetOrganizationComputeTimeUsageResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetOrganizationComputeTimeUsageResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetOrganizationComputeTimeUsageResponse {
     /// Whether the operation succeeded
@@ -1335,12 +1634,16 @@ pub struct AdminGetOrganizationComputeTimeUsageResponse {
     )]
     pub total_compute_time: Option<f64>,
 }
+
 impl crate::Envelope for AdminGetOrganizationComputeTimeUsageResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetOrganizationsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetOrganizationsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetOrganizationsResponse {
     /// Whether the operation succeeded
@@ -1348,35 +1651,51 @@ pub struct AdminGetOrganizationsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub total: i64,
     /// Array with organizations
     pub organizations: Vec<AdminGetOrganizationsResponseOrganizationsItem>,
 }
+
 impl crate::Envelope for AdminGetOrganizationsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetOrganizationsResponse/allOf/1/properties/organizations/items\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetOrganizationsResponse/allOf/1/properties/organizations/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetOrganizationsResponseOrganizationsItem {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    ///
     #[serde(rename = "whitelabelId", default, skip_serializing_if = "Option::is_none")]
     pub whitelabel_id: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
+    ///
     #[serde(rename = "privateProjectCount")]
     pub private_project_count: i64,
+    ///
     #[serde(
         rename = "entitlementLimits",
         default,
@@ -1384,8 +1703,11 @@ pub struct AdminGetOrganizationsResponseOrganizationsItem {
     )]
     pub entitlement_limits: Option<EntitlementLimits>,
 }
+
 impl crate::Envelope for AdminGetOrganizationsResponseOrganizationsItem {}
-/// Schema: \`#/components/schemas/AdminGetReportResponse\`
+///
+///
+/// Schema: `#/components/schemas/AdminGetReportResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetReportResponse {
     /// Whether the operation succeeded
@@ -1393,14 +1715,19 @@ pub struct AdminGetReportResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub report: Report,
 }
+
 impl crate::Envelope for AdminGetReportResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetReportsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetReportsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetReportsResponse {
     /// Whether the operation succeeded
@@ -1410,15 +1737,20 @@ pub struct AdminGetReportsResponse {
     pub error: Option<String>,
     /// List of organization usage reports.
     pub reports: Vec<Report>,
+    ///
     #[serde(rename = "totalCount")]
     pub total_count: i64,
 }
+
 impl crate::Envelope for AdminGetReportsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetSSODomainIdPsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetSSODomainIdPsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetSsoDomainIdPsResponse {
     /// Whether the operation succeeded
@@ -1426,14 +1758,19 @@ pub struct AdminGetSsoDomainIdPsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub idps: Vec<String>,
 }
+
 impl crate::Envelope for AdminGetSsoDomainIdPsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetSSOSettingsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetSSOSettingsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetSsoSettingsResponse {
     /// Whether the operation succeeded
@@ -1441,22 +1778,32 @@ pub struct AdminGetSsoSettingsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "ssoWhitelist")]
     pub sso_whitelist: Vec<AdminGetSsoSettingsResponseSsoWhitelistItem>,
 }
+
 impl crate::Envelope for AdminGetSsoSettingsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetSSOSettingsResponse/allOf/1/properties/ssoWhitelist/items\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetSSOSettingsResponse/allOf/1/properties/ssoWhitelist/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetSsoSettingsResponseSsoWhitelistItem {
+    ///
     pub domain: String,
+    ///
     pub idps: Vec<String>,
 }
+
 impl crate::Envelope for AdminGetSsoSettingsResponseSsoWhitelistItem {}
-/// Schema: \`#/components/schemas/AdminGetTrialResponse\`
+///
+///
+/// Schema: `#/components/schemas/AdminGetTrialResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetTrialResponse {
     /// Whether the operation succeeded
@@ -1464,14 +1811,19 @@ pub struct AdminGetTrialResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub trial: EnterpriseTrial,
 }
+
 impl crate::Envelope for AdminGetTrialResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetUserIdsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetUserIdsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetUserIdsResponse {
     /// Whether the operation succeeded
@@ -1479,14 +1831,19 @@ pub struct AdminGetUserIdsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub ids: Vec<i64>,
 }
+
 impl crate::Envelope for AdminGetUserIdsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetUserMetricsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetUserMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetUserMetricsResponse {
     /// Whether the operation succeeded
@@ -1494,14 +1851,19 @@ pub struct AdminGetUserMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }
+
 impl crate::Envelope for AdminGetUserMetricsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetUserResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetUserResponse {
     /// Whether the operation succeeded
@@ -1509,14 +1871,19 @@ pub struct AdminGetUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub user: AdminApiUser,
 }
+
 impl crate::Envelope for AdminGetUserResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetUsersResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetUsersResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetUsersResponse {
     /// Whether the operation succeeded
@@ -1524,43 +1891,66 @@ pub struct AdminGetUsersResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub total: i64,
+    ///
     pub users: Vec<AdminGetUsersResponseUsersItem>,
 }
+
 impl crate::Envelope for AdminGetUsersResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminGetUsersResponse/allOf/1/properties/users/items\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminGetUsersResponse/allOf/1/properties/users/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminGetUsersResponseUsersItem {
+    ///
     pub id: i64,
+    ///
     pub username: String,
+    ///
     pub email: String,
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activated: Option<bool>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_evaluation: Option<bool>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
 }
+
 impl crate::Envelope for AdminGetUsersResponseUsersItem {}
-/// Schema: \`#/components/schemas/AdminListProjects\`
+///
+///
+/// Schema: `#/components/schemas/AdminListProjects`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminListProjects {
+    ///
     pub total: i64,
     /// Array with projects
     pub projects: Vec<AdminApiProject>,
 }
+
 impl crate::Envelope for AdminListProjects {}
-/// Schema: \`#/components/schemas/AdminListProjectsResponse\`
+///
+///
+/// Schema: `#/components/schemas/AdminListProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminListProjectsResponse {
     /// Whether the operation succeeded
@@ -1568,16 +1958,21 @@ pub struct AdminListProjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub total: i64,
     /// Array with projects
     pub projects: Vec<AdminApiProject>,
 }
+
 impl crate::Envelope for AdminListProjectsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminOrganizationInfoResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminOrganizationInfoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminOrganizationInfoResponse {
     /// Whether the operation succeeded
@@ -1598,8 +1993,10 @@ pub struct AdminOrganizationInfoResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub total_compute_time: Option<f64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
+    ///
     #[serde(
         rename = "entitlementLimits",
         default,
@@ -1625,12 +2022,16 @@ pub struct AdminOrganizationInfoResponse {
     )]
     pub daily_metrics: Option<Option<Vec<DailyMetricsRecord>>>,
 }
+
 impl crate::Envelope for AdminOrganizationInfoResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AdminStartEnterpriseTrialRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AdminStartEnterpriseTrialRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminStartEnterpriseTrialRequest {
     /// Email of the user requesting the trial. If this email is different to the one stored for the user requesting the trial, it will be used to replace the existing one.
@@ -1643,8 +2044,10 @@ pub struct AdminStartEnterpriseTrialRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    ///
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
@@ -1693,6 +2096,7 @@ pub struct AdminStartEnterpriseTrialRequest {
     #[serde(rename = "userId")]
     pub user_id: i64,
 }
+
 impl AdminStartEnterpriseTrialRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(user_id: i64) -> Self {
@@ -1713,8 +2117,11 @@ impl AdminStartEnterpriseTrialRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminStartEnterpriseTrialRequest {}
-/// Schema: \`#/components/schemas/AdminToggleDataMigrationRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminToggleDataMigrationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminToggleDataMigrationRequest {
     /// Unique identifier of the data migration
@@ -1723,27 +2130,35 @@ pub struct AdminToggleDataMigrationRequest {
     #[serde(rename = "shouldRun")]
     pub should_run: bool,
 }
+
 impl AdminToggleDataMigrationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(id: String, should_run: bool) -> Self {
         Self { id, should_run }
     }
 }
+
 impl crate::Envelope for AdminToggleDataMigrationRequest {}
-/// Schema: \`#/components/schemas/AdminUpdateConfigRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminUpdateConfigRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminUpdateConfigRequest {
     /// New config value, given as a JSON string.
     pub value: String,
 }
+
 impl AdminUpdateConfigRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(value: String) -> Self {
         Self { value }
     }
 }
+
 impl crate::Envelope for AdminUpdateConfigRequest {}
-/// Schema: \`#/components/schemas/AdminUpdateOrganizationDataExportRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminUpdateOrganizationDataExportRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminUpdateOrganizationDataExportRequest {
     /// Description of the data export
@@ -1753,6 +2168,7 @@ pub struct AdminUpdateOrganizationDataExportRequest {
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<crate::DateTime>,
 }
+
 impl AdminUpdateOrganizationDataExportRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -1762,10 +2178,11 @@ impl AdminUpdateOrganizationDataExportRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminUpdateOrganizationDataExportRequest {}
 /// Only fields set in this object will be updated.
 ///
-/// Schema: \`#/components/schemas/AdminUpdateOrganizationRequest\`
+/// Schema: `#/components/schemas/AdminUpdateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminUpdateOrganizationRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
@@ -1777,13 +2194,16 @@ pub struct AdminUpdateOrganizationRequest {
     /// New organization name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Readme for the organization (in Markdown)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
+    ///
     #[serde(
         rename = "entitlementLimits",
         default,
@@ -1801,6 +2221,7 @@ pub struct AdminUpdateOrganizationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
 }
+
 impl AdminUpdateOrganizationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -1817,15 +2238,21 @@ impl AdminUpdateOrganizationRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminUpdateOrganizationRequest {}
-/// Schema: \`#/components/schemas/AdminUpdateTrialRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminUpdateTrialRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminUpdateTrialRequest {
+    ///
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
 }
+
 impl AdminUpdateTrialRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -1835,22 +2262,28 @@ impl AdminUpdateTrialRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminUpdateTrialRequest {}
-/// Schema: \`#/components/schemas/AdminUpdateUserPermissionsRequest\`
+///
+///
+/// Schema: `#/components/schemas/AdminUpdateUserPermissionsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminUpdateUserPermissionsRequest {
+    ///
     pub permissions: Vec<Permission>,
 }
+
 impl AdminUpdateUserPermissionsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(permissions: Vec<Permission>) -> Self {
         Self { permissions }
     }
 }
+
 impl crate::Envelope for AdminUpdateUserPermissionsRequest {}
 /// Only fields set in this object will be updated.
 ///
-/// Schema: \`#/components/schemas/AdminUpdateUserRequest\`
+/// Schema: `#/components/schemas/AdminUpdateUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdminUpdateUserRequest {
     /// New email. This will also update the forum's email address but the user may need to logout/login back
@@ -1872,6 +2305,7 @@ pub struct AdminUpdateUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
 }
+
 impl AdminUpdateUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -1885,10 +2319,14 @@ impl AdminUpdateUserRequest {
         }
     }
 }
+
 impl crate::Envelope for AdminUpdateUserRequest {}
-/// Schema: \`#/components/schemas/AIAction\`
+///
+///
+/// Schema: `#/components/schemas/AIAction`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AiAction {
+    ///
     pub id: i64,
     /// Manually set name (optional)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1896,7 +2334,9 @@ pub struct AiAction {
     /// Name to show to the user when interacting with this action (e.g. in a table, or when running the action). Will return either "name" (if present), or a name derived from the transformation block.
     #[serde(rename = "displayName")]
     pub display_name: String,
+    ///
     pub config: AiActionsConfig,
+    ///
     #[serde(rename = "previewConfig")]
     pub preview_config: AiActionsConfig,
     /// When rendering preview items, the max amount of items to show (pass this into the previewAIActionsSamples)
@@ -1919,37 +2359,55 @@ pub struct AiAction {
     #[serde(rename = "cacheUnchangedSteps")]
     pub cache_unchanged_steps: bool,
 }
+
 impl crate::Envelope for AiAction {}
 /// Contains the last preview state, this is filled with whatever was ran last, so when you refresh an AI Action it'll always have the exact same state as before refresh.
 ///
-/// Schema: \`#/components/schemas/AIAction/properties/lastPreviewState\`
+/// Schema: `#/components/schemas/AIAction/properties/lastPreviewState`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AiActionLastPreviewState {
+    ///
     pub samples: Vec<Sample>,
+    ///
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: Vec<AiActionLastPreviewStateProposedChangesItem>,
 }
+
 impl crate::Envelope for AiActionLastPreviewState {}
-/// Schema: \`#/components/schemas/AIAction/properties/lastPreviewState/properties/proposedChanges/items\`
+///
+///
+/// Schema: `#/components/schemas/AIAction/properties/lastPreviewState/properties/proposedChanges/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AiActionLastPreviewStateProposedChangesItem {
+    ///
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    ///
     pub step: i64,
+    ///
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
+
 impl crate::Envelope for AiActionLastPreviewStateProposedChangesItem {}
-/// Schema: \`#/components/schemas/AIAction/properties/setMetadataAfterRunning/items\`
+///
+///
+/// Schema: `#/components/schemas/AIAction/properties/setMetadataAfterRunning/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AiActionSetMetadataAfterRunningItem {
+    ///
     pub key: String,
+    ///
     pub value: String,
 }
+
 impl crate::Envelope for AiActionSetMetadataAfterRunningItem {}
-/// Schema: \`#/components/schemas/AIActionsConfig\`
+///
+///
+/// Schema: `#/components/schemas/AIActionsConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AiActionsConfig {
+    ///
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
@@ -1966,10 +2424,14 @@ pub struct AiActionsConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub data_metadata_value: Option<String>,
+    ///
     pub steps: Vec<AiActionsConfigStep>,
 }
+
 impl crate::Envelope for AiActionsConfig {}
-/// Schema: \`#/components/schemas/AIActionsConfigStep\`
+///
+///
+/// Schema: `#/components/schemas/AIActionsConfigStep`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AiActionsConfigStep {
     /// The selected transformation block ID.
@@ -1978,6 +2440,7 @@ pub struct AiActionsConfigStep {
     /// Parameters for the transformation block. These map back to the parameters in OrganizationTransformationBlock 'parameters' property.
     pub parameters: std::collections::BTreeMap<String, String>,
 }
+
 impl AiActionsConfigStep {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -1990,8 +2453,11 @@ impl AiActionsConfigStep {
         }
     }
 }
+
 impl crate::Envelope for AiActionsConfigStep {}
-/// Schema: \`#/components/schemas/AIActionsDataCategory\`
+///
+///
+/// Schema: `#/components/schemas/AIActionsDataCategory`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AiActionsDataCategory {
     /// `allData`
@@ -2005,6 +2471,7 @@ pub enum AiActionsDataCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AiActionsDataCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2017,6 +2484,7 @@ impl AiActionsDataCategory {
         }
     }
 }
+
 impl From<&str> for AiActionsDataCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -2028,8 +2496,12 @@ impl From<&str> for AiActionsDataCategory {
         }
     }
 }
+
 crate::string_enum_impls!(AiActionsDataCategory);
-/// Schema: \`#/components/schemas/AIActionsOperatesOn\`
+
+///
+///
+/// Schema: `#/components/schemas/AIActionsOperatesOn`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AiActionsOperatesOn {
     /// `images_object_detection`
@@ -2043,6 +2515,7 @@ pub enum AiActionsOperatesOn {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AiActionsOperatesOn {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2055,6 +2528,7 @@ impl AiActionsOperatesOn {
         }
     }
 }
+
 impl From<&str> for AiActionsOperatesOn {
     fn from(value: &str) -> Self {
         match value {
@@ -2066,8 +2540,12 @@ impl From<&str> for AiActionsOperatesOn {
         }
     }
 }
+
 crate::string_enum_impls!(AiActionsOperatesOn);
-/// Schema: \`#/components/schemas/AkidaEdgeLearningConfig\`
+
+///
+///
+/// Schema: `#/components/schemas/AkidaEdgeLearningConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AkidaEdgeLearningConfig {
     /// True if Akida Edge Learning model creation is enabled. Other properties will be ignored if this is false.
@@ -2087,6 +2565,7 @@ pub struct AkidaEdgeLearningConfig {
     )]
     pub neurons_per_class: Option<f64>,
 }
+
 impl AkidaEdgeLearningConfig {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(enabled: bool) -> Self {
@@ -2097,8 +2576,11 @@ impl AkidaEdgeLearningConfig {
         }
     }
 }
+
 impl crate::Envelope for AkidaEdgeLearningConfig {}
-/// Schema: \`#/components/schemas/AllLearnBlocksResponse\`
+///
+///
+/// Schema: `#/components/schemas/AllLearnBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AllLearnBlocksResponse {
     /// Whether the operation succeeded
@@ -2106,37 +2588,51 @@ pub struct AllLearnBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<AllLearnBlocksResponseLearnBlocksItem>,
 }
+
 impl crate::Envelope for AllLearnBlocksResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AllLearnBlocksResponse/allOf/1/properties/learnBlocks/items\`
+
+///
+///
+/// Schema: `#/components/schemas/AllLearnBlocksResponse/allOf/1/properties/learnBlocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AllLearnBlocksResponseLearnBlocksItem {
+    ///
     #[serde(rename = "type")]
     pub type_: LearnBlockType,
+    ///
     pub title: String,
+    ///
     pub author: String,
+    ///
     pub description: String,
+    ///
     pub name: String,
+    ///
     #[serde(
         rename = "organizationModelId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_model_id: Option<f64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    ///
     #[serde(
         rename = "displayCategory",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub display_category: Option<BlockDisplayCategory>,
+    ///
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -2144,14 +2640,16 @@ pub struct AllLearnBlocksResponseLearnBlocksItem {
     )]
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
 }
+
 impl crate::Envelope for AllLearnBlocksResponseLearnBlocksItem {}
 /// All model variants relevant for all learn blocks in the project
 ///
-/// Schema: \`#/components/schemas/AllProjectModelVariants\`
+/// Schema: `#/components/schemas/AllProjectModelVariants`
 pub type AllProjectModelVariants = Vec<ProjectModelVariant>;
+
 /// Capacity level for visual anomaly detection. Determines which set of default configurations to use. The higher capacity, the higher number of (Gaussian) components, and the more adapted the model becomes to the original distribution
 ///
-/// Schema: \`#/components/schemas/AnomalyCapacity\`
+/// Schema: `#/components/schemas/AnomalyCapacity`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AnomalyCapacity {
     /// `low`
@@ -2163,6 +2661,7 @@ pub enum AnomalyCapacity {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AnomalyCapacity {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2174,6 +2673,7 @@ impl AnomalyCapacity {
         }
     }
 }
+
 impl From<&str> for AnomalyCapacity {
     fn from(value: &str) -> Self {
         match value {
@@ -2184,11 +2684,17 @@ impl From<&str> for AnomalyCapacity {
         }
     }
 }
+
 crate::string_enum_impls!(AnomalyCapacity);
-/// Schema: \`#/components/schemas/AnomalyConfig\`
+
+///
+///
+/// Schema: `#/components/schemas/AnomalyConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyConfig {
+    ///
     pub dependencies: DependencyData,
+    ///
     pub name: String,
     /// Selectable axes for the anomaly detection block
     pub axes: Vec<AnomalyConfigAxesItem>,
@@ -2204,16 +2710,25 @@ pub struct AnomalyConfig {
     #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
 }
+
 impl crate::Envelope for AnomalyConfig {}
-/// Schema: \`#/components/schemas/AnomalyConfig/properties/axes/items\`
+///
+///
+/// Schema: `#/components/schemas/AnomalyConfig/properties/axes/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyConfigAxesItem {
+    ///
     pub label: String,
+    ///
     pub selected: bool,
+    ///
     pub favourite: bool,
 }
+
 impl crate::Envelope for AnomalyConfigAxesItem {}
-/// Schema: \`#/components/schemas/AnomalyConfigResponse\`
+///
+///
+/// Schema: `#/components/schemas/AnomalyConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyConfigResponse {
     /// Whether the operation succeeded
@@ -2221,7 +2736,9 @@ pub struct AnomalyConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub dependencies: DependencyData,
+    ///
     pub name: String,
     /// Selectable axes for the anomaly detection block
     pub axes: Vec<AnomalyConfigAxesItem>,
@@ -2237,12 +2754,16 @@ pub struct AnomalyConfigResponse {
     #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
 }
+
 impl crate::Envelope for AnomalyConfigResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AnomalyGmmMetadata\`
+
+///
+///
+/// Schema: `#/components/schemas/AnomalyGmmMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyGmmMetadata {
     /// 2D array of shape (n, m)
@@ -2252,8 +2773,11 @@ pub struct AnomalyGmmMetadata {
     /// 1D array of shape (n,)
     pub weights: Vec<f64>,
 }
+
 impl crate::Envelope for AnomalyGmmMetadata {}
-/// Schema: \`#/components/schemas/AnomalyGmmMetadataResponse\`
+///
+///
+/// Schema: `#/components/schemas/AnomalyGmmMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyGmmMetadataResponse {
     /// Whether the operation succeeded
@@ -2268,12 +2792,16 @@ pub struct AnomalyGmmMetadataResponse {
     /// 1D array of shape (n,)
     pub weights: Vec<f64>,
 }
+
 impl crate::Envelope for AnomalyGmmMetadataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AnomalyModelMetadata\`
+
+///
+///
+/// Schema: `#/components/schemas/AnomalyModelMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyModelMetadata {
     /// Date when the model was trained
@@ -2300,6 +2828,7 @@ pub struct AnomalyModelMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub available_model_types: Option<Vec<KerasModelTypeEnum>>,
+    ///
     #[serde(
         rename = "recommendedModelType",
         default,
@@ -2313,6 +2842,7 @@ pub struct AnomalyModelMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub model_validation_metrics: Option<Vec<KerasModelMetadataMetrics>>,
+    ///
     #[serde(
         rename = "hasTrainedModel",
         default,
@@ -2320,8 +2850,11 @@ pub struct AnomalyModelMetadata {
     )]
     pub has_trained_model: Option<bool>,
 }
+
 impl crate::Envelope for AnomalyModelMetadata {}
-/// Schema: \`#/components/schemas/AnomalyModelMetadata/properties/clusters/items\`
+///
+///
+/// Schema: `#/components/schemas/AnomalyModelMetadata/properties/clusters/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyModelMetadataClustersItem {
     /// Center of each cluster (one value per axis)
@@ -2330,8 +2863,11 @@ pub struct AnomalyModelMetadataClustersItem {
     #[serde(rename = "maxError")]
     pub max_error: f64,
 }
+
 impl crate::Envelope for AnomalyModelMetadataClustersItem {}
-/// Schema: \`#/components/schemas/AnomalyModelMetadataResponse\`
+///
+///
+/// Schema: `#/components/schemas/AnomalyModelMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyModelMetadataResponse {
     /// Whether the operation succeeded
@@ -2363,6 +2899,7 @@ pub struct AnomalyModelMetadataResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub available_model_types: Option<Vec<KerasModelTypeEnum>>,
+    ///
     #[serde(
         rename = "recommendedModelType",
         default,
@@ -2376,6 +2913,7 @@ pub struct AnomalyModelMetadataResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub model_validation_metrics: Option<Vec<KerasModelMetadataMetrics>>,
+    ///
     #[serde(
         rename = "hasTrainedModel",
         default,
@@ -2383,12 +2921,16 @@ pub struct AnomalyModelMetadataResponse {
     )]
     pub has_trained_model: Option<bool>,
 }
+
 impl crate::Envelope for AnomalyModelMetadataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AnomalyResult\`
+
+///
+///
+/// Schema: `#/components/schemas/AnomalyResult`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyResult {
     /// For visual anomaly detection. An array of bounding box objects, (x, y, width, height, score, label), one per detection in the image. Filtered by the minimum confidence rating of the learn block.
@@ -2404,8 +2946,11 @@ pub struct AnomalyResult {
     #[serde(rename = "maxScore", default, skip_serializing_if = "Option::is_none")]
     pub max_score: Option<f64>,
 }
+
 impl crate::Envelope for AnomalyResult {}
-/// Schema: \`#/components/schemas/AnomalyTrainedFeaturesResponse\`
+///
+///
+/// Schema: `#/components/schemas/AnomalyTrainedFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyTrainedFeaturesResponse {
     /// Whether the operation succeeded
@@ -2416,14 +2961,19 @@ pub struct AnomalyTrainedFeaturesResponse {
     /// Total number of windows in the data set
     #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
+    ///
     pub data: Vec<AnomalyTrainedFeaturesResponseDataItem>,
 }
+
 impl crate::Envelope for AnomalyTrainedFeaturesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/AnomalyTrainedFeaturesResponse/allOf/1/properties/data/items\`
+
+///
+///
+/// Schema: `#/components/schemas/AnomalyTrainedFeaturesResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyTrainedFeaturesResponseDataItem {
     /// Data by feature index for this window. Note that this data was scaled by the StandardScaler, use the anomaly metadata to unscale if needed.
@@ -2433,27 +2983,32 @@ pub struct AnomalyTrainedFeaturesResponseDataItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<f64>,
 }
+
 impl crate::Envelope for AnomalyTrainedFeaturesResponseDataItem {}
 /// Specifies limits for your specific application, as available RAM and ROM for the model's operation and the maximum allowed latency.
 ///
-/// Schema: \`#/components/schemas/ApplicationBudget\`
+/// Schema: `#/components/schemas/ApplicationBudget`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ApplicationBudget {
+    ///
     #[serde(
         rename = "latencyPerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub latency_per_inference_ms: Option<ResourceRange>,
+    ///
     #[serde(
         rename = "energyPerInferenceJoules",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub energy_per_inference_joules: Option<ResourceRange>,
+    ///
     #[serde(rename = "memoryOverhead", default, skip_serializing_if = "Option::is_none")]
     pub memory_overhead: Option<TargetMemory>,
 }
+
 impl ApplicationBudget {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -2464,10 +3019,11 @@ impl ApplicationBudget {
         }
     }
 }
+
 impl crate::Envelope for ApplicationBudget {}
 /// The data augmentation policy to use with image input
 ///
-/// Schema: \`#/components/schemas/AugmentationPolicyImageEnum\`
+/// Schema: `#/components/schemas/AugmentationPolicyImageEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AugmentationPolicyImageEnum {
     /// `none`
@@ -2477,6 +3033,7 @@ pub enum AugmentationPolicyImageEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AugmentationPolicyImageEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2487,6 +3044,7 @@ impl AugmentationPolicyImageEnum {
         }
     }
 }
+
 impl From<&str> for AugmentationPolicyImageEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -2496,8 +3054,12 @@ impl From<&str> for AugmentationPolicyImageEnum {
         }
     }
 }
+
 crate::string_enum_impls!(AugmentationPolicyImageEnum);
-/// Schema: \`#/components/schemas/AugmentationPolicySpectrogram\`
+
+///
+///
+/// Schema: `#/components/schemas/AugmentationPolicySpectrogram`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AugmentationPolicySpectrogram {
     /// True if spectrogram augmentation is enabled. Other properties will be ignored if this is false.
@@ -2515,6 +3077,7 @@ pub struct AugmentationPolicySpectrogram {
     #[serde(rename = "gaussianNoise", default, skip_serializing_if = "Option::is_none")]
     pub gaussian_noise: Option<AugmentationPolicySpectrogramGaussianNoise>,
 }
+
 impl AugmentationPolicySpectrogram {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(enabled: bool) -> Self {
@@ -2527,10 +3090,11 @@ impl AugmentationPolicySpectrogram {
         }
     }
 }
+
 impl crate::Envelope for AugmentationPolicySpectrogram {}
 /// The amount of frequency masking to apply.
 ///
-/// Schema: \`#/components/schemas/AugmentationPolicySpectrogram/properties/freqMasking\`
+/// Schema: `#/components/schemas/AugmentationPolicySpectrogram/properties/freqMasking`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AugmentationPolicySpectrogramFreqMasking {
     /// `none`
@@ -2542,6 +3106,7 @@ pub enum AugmentationPolicySpectrogramFreqMasking {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AugmentationPolicySpectrogramFreqMasking {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2553,6 +3118,7 @@ impl AugmentationPolicySpectrogramFreqMasking {
         }
     }
 }
+
 impl From<&str> for AugmentationPolicySpectrogramFreqMasking {
     fn from(value: &str) -> Self {
         match value {
@@ -2563,10 +3129,12 @@ impl From<&str> for AugmentationPolicySpectrogramFreqMasking {
         }
     }
 }
+
 crate::string_enum_impls!(AugmentationPolicySpectrogramFreqMasking);
+
 /// The amount of Gaussian noise to add.
 ///
-/// Schema: \`#/components/schemas/AugmentationPolicySpectrogram/properties/gaussianNoise\`
+/// Schema: `#/components/schemas/AugmentationPolicySpectrogram/properties/gaussianNoise`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AugmentationPolicySpectrogramGaussianNoise {
     /// `none`
@@ -2578,6 +3146,7 @@ pub enum AugmentationPolicySpectrogramGaussianNoise {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AugmentationPolicySpectrogramGaussianNoise {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2589,6 +3158,7 @@ impl AugmentationPolicySpectrogramGaussianNoise {
         }
     }
 }
+
 impl From<&str> for AugmentationPolicySpectrogramGaussianNoise {
     fn from(value: &str) -> Self {
         match value {
@@ -2599,10 +3169,12 @@ impl From<&str> for AugmentationPolicySpectrogramGaussianNoise {
         }
     }
 }
+
 crate::string_enum_impls!(AugmentationPolicySpectrogramGaussianNoise);
+
 /// The amount of time masking to apply.
 ///
-/// Schema: \`#/components/schemas/AugmentationPolicySpectrogram/properties/timeMasking\`
+/// Schema: `#/components/schemas/AugmentationPolicySpectrogram/properties/timeMasking`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AugmentationPolicySpectrogramTimeMasking {
     /// `none`
@@ -2614,6 +3186,7 @@ pub enum AugmentationPolicySpectrogramTimeMasking {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl AugmentationPolicySpectrogramTimeMasking {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2625,6 +3198,7 @@ impl AugmentationPolicySpectrogramTimeMasking {
         }
     }
 }
+
 impl From<&str> for AugmentationPolicySpectrogramTimeMasking {
     fn from(value: &str) -> Self {
         match value {
@@ -2635,8 +3209,12 @@ impl From<&str> for AugmentationPolicySpectrogramTimeMasking {
         }
     }
 }
+
 crate::string_enum_impls!(AugmentationPolicySpectrogramTimeMasking);
-/// Schema: \`#/components/schemas/AuthorizeThirdPartyRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AuthorizeThirdPartyRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
@@ -2644,39 +3222,51 @@ pub struct AuthorizeThirdPartyRequest {
     /// The URL to redirect to after authorization is completed.
     pub next_url: String,
 }
+
 impl AuthorizeThirdPartyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(next_url: String) -> Self {
         Self { next_url }
     }
 }
+
 impl crate::multipart::ToMultipart for AuthorizeThirdPartyRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.text("nextUrl", &self.next_url);
     }
 }
-/// Schema: \`#/components/schemas/AutotuneDspRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/AutotuneDspRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AutotuneDspRequest {
     /// DSP block ID to autotune parameters of
     #[serde(rename = "dspId")]
     pub dsp_id: i64,
 }
+
 impl AutotuneDspRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dsp_id: i64) -> Self {
         Self { dsp_id }
     }
 }
+
 impl crate::Envelope for AutotuneDspRequest {}
-/// Schema: \`#/components/schemas/BatchAddMetadataRequest\`
+///
+///
+/// Schema: `#/components/schemas/BatchAddMetadataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchAddMetadataRequest {
+    ///
     #[serde(rename = "metadataKey")]
     pub metadata_key: String,
+    ///
     #[serde(rename = "metadataValue")]
     pub metadata_value: String,
 }
+
 impl BatchAddMetadataRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(metadata_key: String, metadata_value: String) -> Self {
@@ -2686,8 +3276,11 @@ impl BatchAddMetadataRequest {
         }
     }
 }
+
 impl crate::Envelope for BatchAddMetadataRequest {}
-/// Schema: \`#/paths/~1api~1{projectId}~1raw-data~1batch~1add-metadata/post/responses/200/content/application~1json/schema\`
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1raw-data~1batch~1add-metadata/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2696,6 +3289,7 @@ pub enum BatchAddMetadataResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
 }
+
 impl crate::Envelope for BatchAddMetadataResponse {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -2704,20 +3298,28 @@ impl crate::Envelope for BatchAddMetadataResponse {
         }
     }
 }
-/// Schema: \`#/components/schemas/BatchClearMetadataByKeyRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/BatchClearMetadataByKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchClearMetadataByKeyRequest {
+    ///
     #[serde(rename = "metadataKey")]
     pub metadata_key: String,
 }
+
 impl BatchClearMetadataByKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(metadata_key: String) -> Self {
         Self { metadata_key }
     }
 }
+
 impl crate::Envelope for BatchClearMetadataByKeyRequest {}
-/// Schema: \`#/paths/~1api~1{projectId}~1raw-data~1batch~1clear-metadata-by-key/post/responses/200/content/application~1json/schema\`
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1raw-data~1batch~1clear-metadata-by-key/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2726,6 +3328,7 @@ pub enum BatchClearMetadataByKeyResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
 }
+
 impl crate::Envelope for BatchClearMetadataByKeyResponse {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -2734,7 +3337,10 @@ impl crate::Envelope for BatchClearMetadataByKeyResponse {
         }
     }
 }
-/// Schema: \`#/paths/~1api~1{projectId}~1raw-data~1batch~1delete/post/responses/200/content/application~1json/schema\`
+
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1raw-data~1batch~1delete/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2743,6 +3349,7 @@ pub enum BatchDeleteResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
 }
+
 impl crate::Envelope for BatchDeleteResponse {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -2751,7 +3358,10 @@ impl crate::Envelope for BatchDeleteResponse {
         }
     }
 }
-/// Schema: \`#/paths/~1api~1{projectId}~1raw-data~1batch~1disable-samples/post/responses/200/content/application~1json/schema\`
+
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1raw-data~1batch~1disable-samples/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2760,6 +3370,7 @@ pub enum BatchDisableResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
 }
+
 impl crate::Envelope for BatchDisableResponse {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -2768,7 +3379,10 @@ impl crate::Envelope for BatchDisableResponse {
         }
     }
 }
-/// Schema: \`#/paths/~1api~1{projectId}~1raw-data~1batch~1edit-labels/post/responses/200/content/application~1json/schema\`
+
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1raw-data~1batch~1edit-labels/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2777,6 +3391,7 @@ pub enum BatchEditLabelsResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
 }
+
 impl crate::Envelope for BatchEditLabelsResponse {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -2785,7 +3400,10 @@ impl crate::Envelope for BatchEditLabelsResponse {
         }
     }
 }
-/// Schema: \`#/paths/~1api~1{projectId}~1raw-data~1batch~1enable-samples/post/responses/200/content/application~1json/schema\`
+
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1raw-data~1batch~1enable-samples/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2794,6 +3412,7 @@ pub enum BatchEnableResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
 }
+
 impl crate::Envelope for BatchEnableResponse {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -2802,7 +3421,10 @@ impl crate::Envelope for BatchEnableResponse {
         }
     }
 }
-/// Schema: \`#/paths/~1api~1{projectId}~1raw-data~1batch~1moveSamples/post/responses/200/content/application~1json/schema\`
+
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1raw-data~1batch~1moveSamples/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2811,6 +3433,7 @@ pub enum BatchMoveResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
 }
+
 impl crate::Envelope for BatchMoveResponse {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -2819,12 +3442,12 @@ impl crate::Envelope for BatchMoveResponse {
         }
     }
 }
+
 /// Specifies the frequency at which the subscription fee is billed:
 /// - \`monthly\`: Billed once every month.
 /// - \`yearly\`: Billed once every year, often at a discounted rate compared to monthly billing.
 ///
-///
-/// Schema: \`#/components/schemas/BillingCycle\`
+/// Schema: `#/components/schemas/BillingCycle`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BillingCycle {
     /// `monthly`
@@ -2834,6 +3457,7 @@ pub enum BillingCycle {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl BillingCycle {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2844,6 +3468,7 @@ impl BillingCycle {
         }
     }
 }
+
 impl From<&str> for BillingCycle {
     fn from(value: &str) -> Self {
         match value {
@@ -2853,10 +3478,12 @@ impl From<&str> for BillingCycle {
         }
     }
 }
+
 crate::string_enum_impls!(BillingCycle);
+
 /// Category to display this block in the UI.
 ///
-/// Schema: \`#/components/schemas/BlockDisplayCategory\`
+/// Schema: `#/components/schemas/BlockDisplayCategory`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BlockDisplayCategory {
     /// `classical`
@@ -2866,6 +3493,7 @@ pub enum BlockDisplayCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl BlockDisplayCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2876,6 +3504,7 @@ impl BlockDisplayCategory {
         }
     }
 }
+
 impl From<&str> for BlockDisplayCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -2885,10 +3514,12 @@ impl From<&str> for BlockDisplayCategory {
         }
     }
 }
+
 crate::string_enum_impls!(BlockDisplayCategory);
+
 /// Training parameters specific to the type of the learn block. Parameters may be adjusted depending on the model defined in the visual layers. Used for our built-in blocks.
 ///
-/// Schema: \`#/components/schemas/BlockParameters\`
+/// Schema: `#/components/schemas/BlockParameters`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2897,6 +3528,7 @@ pub enum BlockParameters {
     BlockParamsVisualAnomalyPatchcore(BlockParamsVisualAnomalyPatchcore),
     BlockParamsVisualAnomalyGmm(BlockParamsVisualAnomalyGmm),
 }
+
 impl crate::Envelope for BlockParameters {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -2907,21 +3539,28 @@ impl crate::Envelope for BlockParameters {
         }
     }
 }
-/// Schema: \`#/components/schemas/BlockParamsVisualAnomalyGmm\`
+
+///
+///
+/// Schema: `#/components/schemas/BlockParamsVisualAnomalyGmm`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BlockParamsVisualAnomalyGmm {
     /// The backbone to use for feature extraction
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backbone: Option<String>,
 }
+
 impl BlockParamsVisualAnomalyGmm {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { backbone: None }
     }
 }
+
 impl crate::Envelope for BlockParamsVisualAnomalyGmm {}
-/// Schema: \`#/components/schemas/BlockParamsVisualAnomalyPatchcore\`
+///
+///
+/// Schema: `#/components/schemas/BlockParamsVisualAnomalyPatchcore`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BlockParamsVisualAnomalyPatchcore {
     /// The backbone to use for feature extraction
@@ -2944,6 +3583,7 @@ pub struct BlockParamsVisualAnomalyPatchcore {
     )]
     pub num_nearest_neighbors: Option<i64>,
 }
+
 impl BlockParamsVisualAnomalyPatchcore {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -2956,8 +3596,11 @@ impl BlockParamsVisualAnomalyPatchcore {
         }
     }
 }
+
 impl crate::Envelope for BlockParamsVisualAnomalyPatchcore {}
-/// Schema: \`#/components/schemas/BlockType\`
+///
+///
+/// Schema: `#/components/schemas/BlockType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BlockType {
     /// `official`
@@ -2973,6 +3616,7 @@ pub enum BlockType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl BlockType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2986,6 +3630,7 @@ impl BlockType {
         }
     }
 }
+
 impl From<&str> for BlockType {
     fn from(value: &str) -> Self {
         match value {
@@ -2998,61 +3643,89 @@ impl From<&str> for BlockType {
         }
     }
 }
+
 crate::string_enum_impls!(BlockType);
+
 /// This has the _absolute values_ for x/y/w/h (so 0..x (where x is the w/h of the image))
 ///
-/// Schema: \`#/components/schemas/BoundingBox\`
+/// Schema: `#/components/schemas/BoundingBox`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BoundingBox {
+    ///
     pub label: String,
+    ///
     pub x: i64,
+    ///
     pub y: i64,
+    ///
     pub width: i64,
+    ///
     pub height: i64,
 }
+
 impl BoundingBox {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(label: String, x: i64, y: i64, width: i64, height: i64) -> Self {
         Self { label, x, y, width, height }
     }
 }
+
 impl crate::Envelope for BoundingBox {}
 /// This has the _ratio_ for x/y/w/h (so 0..1)
 ///
-/// Schema: \`#/components/schemas/BoundingBoxWithScore\`
+/// Schema: `#/components/schemas/BoundingBoxWithScore`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BoundingBoxWithScore {
+    ///
     pub label: String,
+    ///
     pub x: f64,
+    ///
     pub y: f64,
+    ///
     pub width: f64,
+    ///
     pub height: f64,
+    ///
     pub score: f64,
 }
+
 impl crate::Envelope for BoundingBoxWithScore {}
-/// Schema: \`#/components/schemas/BuildOnDeviceModelRequest\`
+///
+///
+/// Schema: `#/components/schemas/BuildOnDeviceModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BuildOnDeviceModelRequest {
+    ///
     pub engine: DeploymentTargetEngine,
+    ///
     #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
 }
+
 impl BuildOnDeviceModelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(engine: DeploymentTargetEngine) -> Self {
         Self { engine, model_type: None }
     }
 }
+
 impl crate::Envelope for BuildOnDeviceModelRequest {}
-/// Schema: \`#/components/schemas/BuildOrganizationOnDeviceModelRequest\`
+///
+///
+/// Schema: `#/components/schemas/BuildOrganizationOnDeviceModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BuildOrganizationOnDeviceModelRequest {
+    ///
     pub engine: DeploymentTargetEngine,
+    ///
     #[serde(rename = "deployBlockId")]
     pub deploy_block_id: i64,
+    ///
     #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
 }
+
 impl BuildOrganizationOnDeviceModelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(engine: DeploymentTargetEngine, deploy_block_id: i64) -> Self {
@@ -3063,24 +3736,29 @@ impl BuildOrganizationOnDeviceModelRequest {
         }
     }
 }
+
 impl crate::Envelope for BuildOrganizationOnDeviceModelRequest {}
-/// Schema: \`#/components/schemas/CalculateDataQualityMetricsRequest\`
+///
+///
+/// Schema: `#/components/schemas/CalculateDataQualityMetricsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CalculateDataQualityMetricsRequest {
     /// Type of representation to use for calculating metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub representation: Option<CalculateDataQualityMetricsRequestRepresentation>,
 }
+
 impl CalculateDataQualityMetricsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { representation: None }
     }
 }
+
 impl crate::Envelope for CalculateDataQualityMetricsRequest {}
 /// Type of representation to use for calculating metrics.
 ///
-/// Schema: \`#/components/schemas/CalculateDataQualityMetricsRequest/properties/representation\`
+/// Schema: `#/components/schemas/CalculateDataQualityMetricsRequest/properties/representation`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CalculateDataQualityMetricsRequestRepresentation {
     /// `keywords`
@@ -3094,6 +3772,7 @@ pub enum CalculateDataQualityMetricsRequestRepresentation {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl CalculateDataQualityMetricsRequestRepresentation {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -3106,6 +3785,7 @@ impl CalculateDataQualityMetricsRequestRepresentation {
         }
     }
 }
+
 impl From<&str> for CalculateDataQualityMetricsRequestRepresentation {
     fn from(value: &str) -> Self {
         match value {
@@ -3117,8 +3797,12 @@ impl From<&str> for CalculateDataQualityMetricsRequestRepresentation {
         }
     }
 }
+
 crate::string_enum_impls!(CalculateDataQualityMetricsRequestRepresentation);
-/// Schema: \`#/components/schemas/CanaryResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/CanaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CanaryResponse {
     /// Whether the operation succeeded
@@ -3130,19 +3814,26 @@ pub struct CanaryResponse {
     #[serde(rename = "routeToCanary")]
     pub route_to_canary: bool,
 }
+
 impl crate::Envelope for CanaryResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ChangePasswordRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/ChangePasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChangePasswordRequest {
+    ///
     #[serde(rename = "currentPassword")]
     pub current_password: crate::Secret,
+    ///
     #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
+
 impl ChangePasswordRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(current_password: crate::Secret, new_password: crate::Secret) -> Self {
@@ -3152,8 +3843,11 @@ impl ChangePasswordRequest {
         }
     }
 }
+
 impl crate::Envelope for ChangePasswordRequest {}
-/// Schema: \`#/components/schemas/ClassifyJobResponse\`
+///
+///
+/// Schema: `#/components/schemas/ClassifyJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifyJobResponse {
     /// Whether the operation succeeded
@@ -3161,9 +3855,13 @@ pub struct ClassifyJobResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub result: Vec<ModelResult>,
+    ///
     pub predictions: Vec<ModelPrediction>,
+    ///
     pub accuracy: ClassifyJobResponseAccuracy,
+    ///
     #[serde(rename = "additionalMetricsByLearnBlock")]
     pub additional_metrics_by_learn_block: Vec<
         ClassifyJobResponseAdditionalMetricsByLearnBlockItem,
@@ -3172,60 +3870,89 @@ pub struct ClassifyJobResponse {
     #[serde(rename = "availableVariants")]
     pub available_variants: Vec<KerasModelVariantEnum>,
 }
+
 impl crate::Envelope for ClassifyJobResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy\`
+
+///
+///
+/// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifyJobResponseAccuracy {
+    ///
     #[serde(rename = "totalSummary")]
     pub total_summary: ClassifyJobResponseAccuracyTotalSummary,
+    ///
     #[serde(rename = "summaryPerClass")]
     pub summary_per_class: std::collections::BTreeMap<
         String,
         ClassifyJobResponseAccuracySummaryPerClassValue,
     >,
+    ///
     #[serde(rename = "confusionMatrixValues")]
     pub confusion_matrix_values: std::collections::BTreeMap<
         String,
         std::collections::BTreeMap<String, f64>,
     >,
+    ///
     #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
+    ///
     #[serde(rename = "accuracyScore", default, skip_serializing_if = "Option::is_none")]
     pub accuracy_score: Option<f64>,
+    ///
     #[serde(rename = "mseScore", default, skip_serializing_if = "Option::is_none")]
     pub mse_score: Option<f64>,
 }
+
 impl crate::Envelope for ClassifyJobResponseAccuracy {}
-/// Schema: \`#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/summaryPerClass/additionalProperties\`
+///
+///
+/// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/summaryPerClass/additionalProperties`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifyJobResponseAccuracySummaryPerClassValue {
+    ///
     pub good: i64,
+    ///
     pub bad: i64,
 }
+
 impl crate::Envelope for ClassifyJobResponseAccuracySummaryPerClassValue {}
-/// Schema: \`#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/totalSummary\`
+///
+///
+/// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/totalSummary`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifyJobResponseAccuracyTotalSummary {
+    ///
     pub good: i64,
+    ///
     pub bad: i64,
 }
+
 impl crate::Envelope for ClassifyJobResponseAccuracyTotalSummary {}
-/// Schema: \`#/components/schemas/ClassifyJobResponse/allOf/1/properties/additionalMetricsByLearnBlock/items\`
+///
+///
+/// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/additionalMetricsByLearnBlock/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
+    ///
     #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
+    ///
     #[serde(rename = "learnBlockName")]
     pub learn_block_name: String,
+    ///
     #[serde(rename = "additionalMetrics")]
     pub additional_metrics: Vec<AdditionalMetric>,
 }
+
 impl crate::Envelope for ClassifyJobResponseAdditionalMetricsByLearnBlockItem {}
-/// Schema: \`#/components/schemas/ClassifyJobResponsePage\`
+///
+///
+/// Schema: `#/components/schemas/ClassifyJobResponsePage`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifyJobResponsePage {
     /// Whether the operation succeeded
@@ -3233,15 +3960,21 @@ pub struct ClassifyJobResponsePage {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub result: Vec<ModelResult>,
+    ///
     pub predictions: Vec<ModelPrediction>,
 }
+
 impl crate::Envelope for ClassifyJobResponsePage {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/paths/~1api~1{projectId}~1classify~1anomaly-gmm~1v2~1{blockId}~1{sampleId}/post/responses/200/content/application~1json/schema\`
+
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1classify~1anomaly-gmm~1v2~1{blockId}~1{sampleId}/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3250,6 +3983,7 @@ pub enum ClassifySampleByLearnBlockV2Response {
     ClassifySampleResponse(ClassifySampleResponse),
     StartJobResponse(StartJobResponse),
 }
+
 impl crate::Envelope for ClassifySampleByLearnBlockV2Response {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -3258,7 +3992,10 @@ impl crate::Envelope for ClassifySampleByLearnBlockV2Response {
         }
     }
 }
-/// Schema: \`#/paths/~1api~1{projectId}~1classify~1v2~1{sampleId}~1variants/post/responses/200/content/application~1json/schema\`
+
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1classify~1v2~1{sampleId}~1variants/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3267,6 +4004,7 @@ pub enum ClassifySampleForVariantsResponse {
     ClassifySampleResponseMultipleVariants(ClassifySampleResponseMultipleVariants),
     StartJobResponse(StartJobResponse),
 }
+
 impl crate::Envelope for ClassifySampleForVariantsResponse {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -3277,7 +4015,10 @@ impl crate::Envelope for ClassifySampleForVariantsResponse {
         }
     }
 }
-/// Schema: \`#/components/schemas/ClassifySampleResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ClassifySampleResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifySampleResponse {
     /// Whether the operation succeeded
@@ -3285,7 +4026,9 @@ pub struct ClassifySampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub classifications: Vec<ClassifySampleResponseClassification>,
+    ///
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
     #[serde(rename = "windowSizeMs")]
@@ -3296,17 +4039,23 @@ pub struct ClassifySampleResponse {
     /// Whether this sample is already in the training database
     #[serde(rename = "alreadyInDatabase")]
     pub already_in_database: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
+
 impl crate::Envelope for ClassifySampleResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ClassifySampleResponseClassification\`
+
+///
+///
+/// Schema: `#/components/schemas/ClassifySampleResponseClassification`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifySampleResponseClassification {
+    ///
     #[serde(rename = "learnBlock")]
     pub learn_block: ImpulseLearnBlock,
     /// Classification result, one item per window.
@@ -3327,6 +4076,7 @@ pub struct ClassifySampleResponseClassification {
     /// Structured outputs and computed metrics for some model types (e.g. object detection), one item per window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<ClassifySampleResponseClassificationDetails>>,
+    ///
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
@@ -3337,8 +4087,11 @@ pub struct ClassifySampleResponseClassification {
     #[serde(rename = "expectedLabels")]
     pub expected_labels: Vec<StructuredLabel>,
 }
+
 impl crate::Envelope for ClassifySampleResponseClassification {}
-/// Schema: \`#/components/schemas/ClassifySampleResponseClassificationDetails\`
+///
+///
+/// Schema: `#/components/schemas/ClassifySampleResponseClassificationDetails`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifySampleResponseClassificationDetails {
     /// Bounding boxes predicted by localization model
@@ -3357,8 +4110,11 @@ pub struct ClassifySampleResponseClassificationDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub f1: Option<f64>,
 }
+
 impl crate::Envelope for ClassifySampleResponseClassificationDetails {}
-/// Schema: \`#/components/schemas/ClassifySampleResponseMultipleVariants\`
+///
+///
+/// Schema: `#/components/schemas/ClassifySampleResponseMultipleVariants`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifySampleResponseMultipleVariants {
     /// Whether the operation succeeded
@@ -3366,8 +4122,10 @@ pub struct ClassifySampleResponseMultipleVariants {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<ClassifySampleResponseVariantResults>>,
+    ///
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
     #[serde(rename = "windowSizeMs")]
@@ -3379,19 +4137,28 @@ pub struct ClassifySampleResponseMultipleVariants {
     #[serde(rename = "alreadyInDatabase")]
     pub already_in_database: bool,
 }
+
 impl crate::Envelope for ClassifySampleResponseMultipleVariants {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ClassifySampleResponseVariantResults\`
+
+///
+///
+/// Schema: `#/components/schemas/ClassifySampleResponseVariantResults`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifySampleResponseVariantResults {
+    ///
     pub variant: KerasModelVariantEnum,
+    ///
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
+
 impl crate::Envelope for ClassifySampleResponseVariantResults {}
-/// Schema: \`#/paths/~1api~1{projectId}~1classify~1v2~1{sampleId}/post/responses/200/content/application~1json/schema\`
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1classify~1v2~1{sampleId}/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3400,6 +4167,7 @@ pub enum ClassifySampleV2Response {
     ClassifySampleResponse(ClassifySampleResponse),
     StartJobResponse(StartJobResponse),
 }
+
 impl crate::Envelope for ClassifySampleV2Response {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -3408,19 +4176,27 @@ impl crate::Envelope for ClassifySampleV2Response {
         }
     }
 }
-/// Schema: \`#/components/schemas/CloneImpulseRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CloneImpulseRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CloneImpulseRequest {
+    ///
     pub name: String,
 }
+
 impl CloneImpulseRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String) -> Self {
         Self { name }
     }
 }
+
 impl crate::Envelope for CloneImpulseRequest {}
-/// Schema: \`#/components/schemas/ConvertUserRequest\`
+///
+///
+/// Schema: `#/components/schemas/ConvertUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConvertUserRequest {
     /// Your name
@@ -3438,6 +4214,7 @@ pub struct ConvertUserRequest {
     #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
 }
+
 impl ConvertUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -3457,10 +4234,11 @@ impl ConvertUserRequest {
         }
     }
 }
+
 impl crate::Envelope for ConvertUserRequest {}
 /// Describes the results of running the cosine similarity label noise detection method.
 ///
-/// Schema: \`#/components/schemas/CosineSimilarityData\`
+/// Schema: `#/components/schemas/CosineSimilarityData`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CosineSimilarityData {
     /// A list of samples that have windows that are similar to windows of other samples that have a different label.
@@ -3470,14 +4248,16 @@ pub struct CosineSimilarityData {
     #[serde(rename = "differentButSameLabel")]
     pub different_but_same_label: Vec<CosineSimilarityIssue>,
 }
+
 impl crate::Envelope for CosineSimilarityData {}
 /// Describes a sample that has potential issues as identified by the cosine similarity label noise detection method.
 ///
-/// Schema: \`#/components/schemas/CosineSimilarityIssue\`
+/// Schema: `#/components/schemas/CosineSimilarityIssue`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CosineSimilarityIssue {
     /// The ID of this sample
     pub id: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
@@ -3485,12 +4265,16 @@ pub struct CosineSimilarityIssue {
     /// A list of samples that have windows that are symptomatic of this issue.
     pub issues: Vec<CosineSimilarityIssueIssuesItem>,
 }
+
 impl crate::Envelope for CosineSimilarityIssue {}
-/// Schema: \`#/components/schemas/CosineSimilarityIssue/properties/issues/items\`
+///
+///
+/// Schema: `#/components/schemas/CosineSimilarityIssue/properties/issues/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CosineSimilarityIssueIssuesItem {
     /// The ID of this sample
     pub id: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
@@ -3498,8 +4282,11 @@ pub struct CosineSimilarityIssueIssuesItem {
     /// The windows in this sample that are symptomatic of this issue.
     pub windows: Vec<CosineSimilarityIssueIssuesItemWindowsItem>,
 }
+
 impl crate::Envelope for CosineSimilarityIssueIssuesItem {}
-/// Schema: \`#/components/schemas/CosineSimilarityIssue/properties/issues/items/properties/windows/items\`
+///
+///
+/// Schema: `#/components/schemas/CosineSimilarityIssue/properties/issues/items/properties/windows/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CosineSimilarityIssueIssuesItemWindowsItem {
     /// The start time of this window in milliseconds
@@ -3511,8 +4298,11 @@ pub struct CosineSimilarityIssueIssuesItemWindowsItem {
     /// The cosine similarity score between this window and a window from the sample in the parent object.
     pub score: f64,
 }
+
 impl crate::Envelope for CosineSimilarityIssueIssuesItemWindowsItem {}
-/// Schema: \`#/components/schemas/CountSamplesResponse\`
+///
+///
+/// Schema: `#/components/schemas/CountSamplesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CountSamplesResponse {
     /// Whether the operation succeeded
@@ -3520,14 +4310,19 @@ pub struct CountSamplesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub count: i64,
 }
+
 impl crate::Envelope for CountSamplesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateDeveloperProfileResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateDeveloperProfileResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateDeveloperProfileResponse {
     /// Whether the operation succeeded
@@ -3535,17 +4330,23 @@ pub struct CreateDeveloperProfileResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
+
 impl crate::Envelope for CreateDeveloperProfileResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateDeviceRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateDeviceRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateDeviceRequest {
     /// Globally unique device identifier (e.g. MAC address)
@@ -3558,6 +4359,7 @@ pub struct CreateDeviceRequest {
     #[serde(rename = "ifNotExists")]
     pub if_not_exists: bool,
 }
+
 impl CreateDeviceRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(device_id: String, device_type: String, if_not_exists: bool) -> Self {
@@ -3568,8 +4370,11 @@ impl CreateDeviceRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateDeviceRequest {}
-/// Schema: \`#/components/schemas/CreateEnterpriseTrialResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateEnterpriseTrialResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateEnterpriseTrialResponse {
     /// Whether the operation succeeded
@@ -3586,12 +4391,16 @@ pub struct CreateEnterpriseTrialResponse {
     #[serde(rename = "redirectUrl", default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
 }
+
 impl crate::Envelope for CreateEnterpriseTrialResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateEnterpriseTrialUserRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateEnterpriseTrialUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateEnterpriseTrialUserRequest {
     /// Email of the user. Only business email addresses are allowed. Emails with free domains like gmail.com or yahoo.com are not allowed.
@@ -3603,8 +4412,10 @@ pub struct CreateEnterpriseTrialUserRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    ///
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
@@ -3666,6 +4477,7 @@ pub struct CreateEnterpriseTrialUserRequest {
     #[serde(rename = "utmParams", default, skip_serializing_if = "Option::is_none")]
     pub utm_params: Option<Vec<UtmParameter>>,
 }
+
 impl CreateEnterpriseTrialUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -3696,8 +4508,11 @@ impl CreateEnterpriseTrialUserRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateEnterpriseTrialUserRequest {}
-/// Schema: \`#/components/schemas/CreateEvaluationUserResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateEvaluationUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateEvaluationUserResponse {
     /// Whether the operation succeeded
@@ -3711,12 +4526,16 @@ pub struct CreateEvaluationUserResponse {
     #[serde(rename = "redirectUrl")]
     pub redirect_url: String,
 }
+
 impl crate::Envelope for CreateEvaluationUserResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateImpulseRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateImpulseRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateImpulseRequest {
     /// Name for this impulse (optional). If no name is provided one is created based on your blocks.
@@ -3732,6 +4551,7 @@ pub struct CreateImpulseRequest {
     #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<ImpulseLearnBlock>,
 }
+
 impl CreateImpulseRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -3747,8 +4567,11 @@ impl CreateImpulseRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateImpulseRequest {}
-/// Schema: \`#/components/schemas/CreateImpulseResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateImpulseResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateImpulseResponse {
     /// Whether the operation succeeded
@@ -3759,12 +4582,16 @@ pub struct CreateImpulseResponse {
     /// ID of the new impulse
     pub id: i64,
 }
+
 impl crate::Envelope for CreateImpulseResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateNewEmptyImpulseResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateNewEmptyImpulseResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateNewEmptyImpulseResponse {
     /// Whether the operation succeeded
@@ -3778,12 +4605,16 @@ pub struct CreateNewEmptyImpulseResponse {
     #[serde(rename = "redirectUrl")]
     pub redirect_url: String,
 }
+
 impl crate::Envelope for CreateNewEmptyImpulseResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateOrganizationPortalRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateOrganizationPortalRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateOrganizationPortalRequest {
     /// The name of the upload portal.
@@ -3798,6 +4629,7 @@ pub struct CreateOrganizationPortalRequest {
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
 }
+
 impl CreateOrganizationPortalRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String, bucket_id: i64, bucket_path: String) -> Self {
@@ -3809,8 +4641,11 @@ impl CreateOrganizationPortalRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateOrganizationPortalRequest {}
-/// Schema: \`#/components/schemas/CreateOrganizationPortalResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateOrganizationPortalResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateOrganizationPortalResponse {
     /// Whether the operation succeeded
@@ -3829,26 +4664,34 @@ pub struct CreateOrganizationPortalResponse {
     #[serde(rename = "bucketBucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket_bucket: Option<String>,
 }
+
 impl crate::Envelope for CreateOrganizationPortalResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateOrganizationRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateOrganizationRequest {
     /// The name of the organization.
     #[serde(rename = "organizationName")]
     pub organization_name: String,
 }
+
 impl CreateOrganizationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(organization_name: String) -> Self {
         Self { organization_name }
     }
 }
+
 impl crate::Envelope for CreateOrganizationRequest {}
-/// Schema: \`#/components/schemas/CreateOrganizationResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateOrganizationResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateOrganizationResponse {
     /// Whether the operation succeeded
@@ -3862,30 +4705,42 @@ pub struct CreateOrganizationResponse {
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
 }
+
 impl crate::Envelope for CreateOrganizationResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateOrganizationUsageReportBody\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateOrganizationUsageReportBody`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateOrganizationUsageReportBody {
+    ///
     #[serde(rename = "reportStartDate")]
     pub report_start_date: crate::DateTime,
+    ///
     #[serde(rename = "reportEndDate")]
     pub report_end_date: crate::DateTime,
 }
+
 impl crate::Envelope for CreateOrganizationUsageReportBody {}
-/// Schema: \`#/components/schemas/CreatePreviewAIActionsJobRequest\`
+///
+///
+/// Schema: `#/components/schemas/CreatePreviewAIActionsJobRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreatePreviewAiActionsJobRequest {
+    ///
     pub steps: Vec<AiActionsConfigStep>,
+    ///
     #[serde(rename = "sampleIds")]
     pub sample_ids: Vec<i64>,
     /// If enabled, will load cached results from the previous preview job for unchanged jobs. Disable this if you're developing your own custom AI Labeling job, and want to always re-run all steps.
     #[serde(rename = "cacheUnchangedSteps")]
     pub cache_unchanged_steps: bool,
 }
+
 impl CreatePreviewAiActionsJobRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -3900,8 +4755,11 @@ impl CreatePreviewAiActionsJobRequest {
         }
     }
 }
+
 impl crate::Envelope for CreatePreviewAiActionsJobRequest {}
-/// Schema: \`#/components/schemas/CreateProTierUserRequest\`
+///
+///
+/// Schema: `#/components/schemas/CreateProTierUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateProTierUserRequest {
     /// Your name
@@ -3967,6 +4825,7 @@ pub struct CreateProTierUserRequest {
     )]
     pub redirect_url_query_params: Option<String>,
 }
+
 impl CreateProTierUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -3994,13 +4853,17 @@ impl CreateProTierUserRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateProTierUserRequest {}
-/// Schema: \`#/components/schemas/CreateProjectRequest\`
+///
+///
+/// Schema: `#/components/schemas/CreateProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateProjectRequest {
     /// The name of the first project.
     #[serde(rename = "projectName")]
     pub project_name: String,
+    ///
     #[serde(
         rename = "projectVisibility",
         default,
@@ -4015,6 +4878,7 @@ pub struct CreateProjectRequest {
     )]
     pub original_project_version_id: Option<i64>,
 }
+
 impl CreateProjectRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(project_name: String) -> Self {
@@ -4025,8 +4889,11 @@ impl CreateProjectRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateProjectRequest {}
-/// Schema: \`#/components/schemas/CreateProjectResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateProjectResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateProjectResponse {
     /// Whether the operation succeeded
@@ -4040,12 +4907,16 @@ pub struct CreateProjectResponse {
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
 }
+
 impl crate::Envelope for CreateProjectResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateSignedUploadLinkRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateSignedUploadLinkRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateSignedUploadLinkRequest {
     /// file name
@@ -4058,6 +4929,7 @@ pub struct CreateSignedUploadLinkRequest {
     #[serde(rename = "fileHash")]
     pub file_hash: String,
 }
+
 impl CreateSignedUploadLinkRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(file_name: String, file_size: i64, file_hash: String) -> Self {
@@ -4068,8 +4940,11 @@ impl CreateSignedUploadLinkRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateSignedUploadLinkRequest {}
-/// Schema: \`#/components/schemas/CreateSignedUploadLinkResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateSignedUploadLinkResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateSignedUploadLinkResponse {
     /// Whether the operation succeeded
@@ -4084,12 +4959,16 @@ pub struct CreateSignedUploadLinkResponse {
     #[serde(rename = "ETag", default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
 }
+
 impl crate::Envelope for CreateSignedUploadLinkResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateSyntheticDataRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateSyntheticDataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateSyntheticDataRequest {
     /// The ID of a Synthetic Data transform block ID (public or private)
@@ -4098,6 +4977,7 @@ pub struct CreateSyntheticDataRequest {
     /// Properties for this synthetic data block
     pub parameters: std::collections::BTreeMap<String, String>,
 }
+
 impl CreateSyntheticDataRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -4110,19 +4990,29 @@ impl CreateSyntheticDataRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateSyntheticDataRequest {}
-/// Schema: \`#/components/schemas/CreateThirdPartyAuthRequest\`
+///
+///
+/// Schema: `#/components/schemas/CreateThirdPartyAuthRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateThirdPartyAuthRequest {
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     pub logo: String,
+    ///
     pub domains: Vec<String>,
+    ///
     #[serde(rename = "secretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<crate::Secret>,
+    ///
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
 }
+
 impl CreateThirdPartyAuthRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -4141,8 +5031,11 @@ impl CreateThirdPartyAuthRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateThirdPartyAuthRequest {}
-/// Schema: \`#/components/schemas/CreateThirdPartyAuthResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateThirdPartyAuthResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateThirdPartyAuthResponse {
     /// Whether the operation succeeded
@@ -4150,18 +5043,25 @@ pub struct CreateThirdPartyAuthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "secretKey")]
     pub secret_key: crate::Secret,
+    ///
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
 }
+
 impl crate::Envelope for CreateThirdPartyAuthResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateUserRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateUserRequest {
     /// Your name
@@ -4213,6 +5113,7 @@ pub struct CreateUserRequest {
     )]
     pub ignore_email_validation: Option<bool>,
 }
+
 impl CreateUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -4238,8 +5139,11 @@ impl CreateUserRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateUserRequest {}
-/// Schema: \`#/components/schemas/CreateUserResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateUserResponse {
     /// Whether the operation succeeded
@@ -4254,12 +5158,16 @@ pub struct CreateUserResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
+
 impl crate::Envelope for CreateUserResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateUserThirdPartyRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateUserThirdPartyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateUserThirdPartyRequest {
     /// Your name
@@ -4275,6 +5183,7 @@ pub struct CreateUserThirdPartyRequest {
     #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
 }
+
 impl CreateUserThirdPartyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -4292,8 +5201,11 @@ impl CreateUserThirdPartyRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateUserThirdPartyRequest {}
-/// Schema: \`#/components/schemas/CreateUserThirdPartyResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateUserThirdPartyResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateUserThirdPartyResponse {
     /// Whether the operation succeeded
@@ -4301,16 +5213,22 @@ pub struct CreateUserThirdPartyResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub status: CreateUserThirdPartyResponseStatus,
+    ///
     #[serde(rename = "jwtToken", default, skip_serializing_if = "Option::is_none")]
     pub jwt_token: Option<crate::Secret>,
 }
+
 impl crate::Envelope for CreateUserThirdPartyResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreateUserThirdPartyResponse/allOf/1/properties/status\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateUserThirdPartyResponse/allOf/1/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CreateUserThirdPartyResponseStatus {
     /// `userWasCreated`
@@ -4322,6 +5240,7 @@ pub enum CreateUserThirdPartyResponseStatus {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl CreateUserThirdPartyResponseStatus {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4333,6 +5252,7 @@ impl CreateUserThirdPartyResponseStatus {
         }
     }
 }
+
 impl From<&str> for CreateUserThirdPartyResponseStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -4343,14 +5263,19 @@ impl From<&str> for CreateUserThirdPartyResponseStatus {
         }
     }
 }
+
 crate::string_enum_impls!(CreateUserThirdPartyResponseStatus);
-/// Schema: \`#/components/schemas/CreateWhitelabelRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/CreateWhitelabelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateWhitelabelRequest {
     /// The name of the white label.
     pub name: String,
     /// The domain where the white label lives.
     pub domain: String,
+    ///
     #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: i64,
     /// The list of allowed identity providers.
@@ -4413,6 +5338,7 @@ pub struct CreateWhitelabelRequest {
     )]
     pub organizations_limit: Option<Option<i64>>,
 }
+
 impl CreateWhitelabelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String, domain: String, owner_organization_id: i64) -> Self {
@@ -4433,8 +5359,11 @@ impl CreateWhitelabelRequest {
         }
     }
 }
+
 impl crate::Envelope for CreateWhitelabelRequest {}
-/// Schema: \`#/components/schemas/CreateWhitelabelResponse\`
+///
+///
+/// Schema: `#/components/schemas/CreateWhitelabelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateWhitelabelResponse {
     /// Whether the operation succeeded
@@ -4448,22 +5377,33 @@ pub struct CreateWhitelabelResponse {
     #[serde(rename = "themeId")]
     pub theme_id: i64,
 }
+
 impl crate::Envelope for CreateWhitelabelResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/CreatedUpdatedByUser\`
+
+///
+///
+/// Schema: `#/components/schemas/CreatedUpdatedByUser`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreatedUpdatedByUser {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub username: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
 }
+
 impl crate::Envelope for CreatedUpdatedByUser {}
-/// Schema: \`#/components/schemas/CropSampleRequest\`
+///
+///
+/// Schema: `#/components/schemas/CropSampleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CropSampleRequest {
     /// New start index of the sample
@@ -4473,14 +5413,18 @@ pub struct CropSampleRequest {
     #[serde(rename = "cropEnd")]
     pub crop_end: i64,
 }
+
 impl CropSampleRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(crop_start: i64, crop_end: i64) -> Self {
         Self { crop_start, crop_end }
     }
 }
+
 impl crate::Envelope for CropSampleRequest {}
-/// Schema: \`#/components/schemas/CropSampleResponse\`
+///
+///
+/// Schema: `#/components/schemas/CropSampleResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CropSampleResponse {
     /// Whether the operation succeeded
@@ -4488,27 +5432,35 @@ pub struct CropSampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "requiresProcessing")]
     pub requires_processing: bool,
 }
+
 impl crate::Envelope for CropSampleResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Describes the results of running the cross validation label noise detection method.
 ///
-/// Schema: \`#/components/schemas/CrossValidationData\`
+/// Schema: `#/components/schemas/CrossValidationData`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CrossValidationData {
+    ///
     pub scores: Vec<CrossValidationDataScoresItem>,
 }
+
 impl crate::Envelope for CrossValidationData {}
-/// Schema: \`#/components/schemas/CrossValidationData/properties/scores/items\`
+///
+///
+/// Schema: `#/components/schemas/CrossValidationData/properties/scores/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CrossValidationDataScoresItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
@@ -4524,8 +5476,11 @@ pub struct CrossValidationDataScoresItem {
     /// The z-score of the probability with respect to other class members, so that outliers (i.e. windows whose probability is low) can be easily spotted. This assumes that most correctly labelled class members will have a high probability.
     pub score: f64,
 }
+
 impl crate::Envelope for CrossValidationDataScoresItem {}
-/// Schema: \`#/components/schemas/DailyMetricsRecord\`
+///
+///
+/// Schema: `#/components/schemas/DailyMetricsRecord`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DailyMetricsRecord {
     /// Date of the metrics record.
@@ -4604,52 +5559,78 @@ pub struct DailyMetricsRecord {
     #[serde(rename = "storageBytesDeleted")]
     pub storage_bytes_deleted: i64,
 }
+
 impl crate::Envelope for DailyMetricsRecord {}
-/// Schema: \`#/components/schemas/DataCampaign\`
+///
+///
+/// Schema: `#/components/schemas/DataCampaign`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataCampaign {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "dataCampaignDashboardId")]
     pub data_campaign_dashboard_id: i64,
+    ///
     pub created: crate::DateTime,
+    ///
     pub name: String,
+    ///
     pub description: String,
     /// List of user IDs that coordinate this campaign
     #[serde(rename = "coordinatorUids")]
     pub coordinator_uids: Vec<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    ///
     pub queries: Vec<DataCampaignQuery>,
+    ///
     pub links: Vec<DataCampaignLink>,
+    ///
     pub datasets: Vec<String>,
+    ///
     #[serde(rename = "pipelineIds")]
     pub pipeline_ids: Vec<i64>,
+    ///
     #[serde(rename = "projectIds")]
     pub project_ids: Vec<i64>,
 }
+
 impl crate::Envelope for DataCampaign {}
-/// Schema: \`#/components/schemas/DataCampaignDashboard\`
+///
+///
+/// Schema: `#/components/schemas/DataCampaignDashboard`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataCampaignDashboard {
+    ///
     pub id: i64,
+    ///
     pub created: crate::DateTime,
+    ///
     pub name: String,
     /// List of user IDs to notify for this dashboard (sent daily)
     #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
+    ///
     #[serde(
         rename = "latestScreenshot",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub latest_screenshot: Option<String>,
+    ///
     #[serde(rename = "whenToEmail")]
     pub when_to_email: DataCampaignDashboardWhenToEmail,
+    ///
     #[serde(rename = "showNoOfDays")]
     pub show_no_of_days: i64,
 }
+
 impl crate::Envelope for DataCampaignDashboard {}
-/// Schema: \`#/components/schemas/DataCampaignDashboard/properties/whenToEmail\`
+///
+///
+/// Schema: `#/components/schemas/DataCampaignDashboard/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataCampaignDashboardWhenToEmail {
     /// `always`
@@ -4661,6 +5642,7 @@ pub enum DataCampaignDashboardWhenToEmail {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DataCampaignDashboardWhenToEmail {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4672,6 +5654,7 @@ impl DataCampaignDashboardWhenToEmail {
         }
     }
 }
+
 impl From<&str> for DataCampaignDashboardWhenToEmail {
     fn from(value: &str) -> Self {
         match value {
@@ -4682,38 +5665,60 @@ impl From<&str> for DataCampaignDashboardWhenToEmail {
         }
     }
 }
+
 crate::string_enum_impls!(DataCampaignDashboardWhenToEmail);
-/// Schema: \`#/components/schemas/DataCampaignGraph\`
+
+///
+///
+/// Schema: `#/components/schemas/DataCampaignGraph`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataCampaignGraph {
+    ///
     pub title: String,
+    ///
     pub link: String,
+    ///
     #[serde(rename = "xData")]
     pub x_data: Vec<DataCampaignGraphXDataItem>,
+    ///
     #[serde(rename = "yTicks")]
     pub y_ticks: Vec<crate::DateTime>,
+    ///
     #[serde(rename = "nextUpdate")]
     pub next_update: crate::DateTime,
 }
+
 impl crate::Envelope for DataCampaignGraph {}
-/// Schema: \`#/components/schemas/DataCampaignGraph/properties/xData/items\`
+///
+///
+/// Schema: `#/components/schemas/DataCampaignGraph/properties/xData/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataCampaignGraphXDataItem {
+    ///
     pub color: String,
+    ///
     #[serde(rename = "legendText")]
     pub legend_text: String,
+    ///
     #[serde(rename = "popupText")]
     pub popup_text: String,
+    ///
     pub values: Vec<DataCampaignGraphXDataItemValuesItem>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    ///
     #[serde(rename = "dataType")]
     pub data_type: DataCampaignGraphXDataItemDataType,
 }
+
 impl crate::Envelope for DataCampaignGraphXDataItem {}
-/// Schema: \`#/components/schemas/DataCampaignGraph/properties/xData/items/properties/dataType\`
+///
+///
+/// Schema: `#/components/schemas/DataCampaignGraph/properties/xData/items/properties/dataType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataCampaignGraphXDataItemDataType {
     /// `dataItems`
@@ -4725,6 +5730,7 @@ pub enum DataCampaignGraphXDataItemDataType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DataCampaignGraphXDataItemDataType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4736,6 +5742,7 @@ impl DataCampaignGraphXDataItemDataType {
         }
     }
 }
+
 impl From<&str> for DataCampaignGraphXDataItemDataType {
     fn from(value: &str) -> Self {
         match value {
@@ -4746,44 +5753,67 @@ impl From<&str> for DataCampaignGraphXDataItemDataType {
         }
     }
 }
+
 crate::string_enum_impls!(DataCampaignGraphXDataItemDataType);
-/// Schema: \`#/components/schemas/DataCampaignGraph/properties/xData/items/properties/values/items\`
+
+///
+///
+/// Schema: `#/components/schemas/DataCampaignGraph/properties/xData/items/properties/values/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataCampaignGraphXDataItemValuesItem {
+    ///
     pub id: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
 }
+
 impl crate::Envelope for DataCampaignGraphXDataItemValuesItem {}
-/// Schema: \`#/components/schemas/DataCampaignLink\`
+///
+///
+/// Schema: `#/components/schemas/DataCampaignLink`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataCampaignLink {
+    ///
     pub icon: String,
+    ///
     pub name: String,
+    ///
     pub link: String,
 }
+
 impl DataCampaignLink {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(icon: String, name: String, link: String) -> Self {
         Self { icon, name, link }
     }
 }
+
 impl crate::Envelope for DataCampaignLink {}
-/// Schema: \`#/components/schemas/DataCampaignQuery\`
+///
+///
+/// Schema: `#/components/schemas/DataCampaignQuery`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataCampaignQuery {
+    ///
     pub name: String,
+    ///
     pub dataset: String,
+    ///
     pub query: String,
 }
+
 impl DataCampaignQuery {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String, dataset: String, query: String) -> Self {
         Self { name, dataset, query }
     }
 }
+
 impl crate::Envelope for DataCampaignQuery {}
-/// Schema: \`#/components/schemas/DataExplorerPredictionsResponse\`
+///
+///
+/// Schema: `#/components/schemas/DataExplorerPredictionsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataExplorerPredictionsResponse {
     /// Whether the operation succeeded
@@ -4791,17 +5821,24 @@ pub struct DataExplorerPredictionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub predictions: Vec<ModelPrediction>,
+    ///
     pub labels: Vec<String>,
+    ///
     #[serde(rename = "classificationType")]
     pub classification_type: DataExplorerPredictionsResponseClassificationType,
 }
+
 impl crate::Envelope for DataExplorerPredictionsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DataExplorerPredictionsResponse/allOf/1/properties/classificationType\`
+
+///
+///
+/// Schema: `#/components/schemas/DataExplorerPredictionsResponse/allOf/1/properties/classificationType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataExplorerPredictionsResponseClassificationType {
     /// `classification`
@@ -4811,6 +5848,7 @@ pub enum DataExplorerPredictionsResponseClassificationType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DataExplorerPredictionsResponseClassificationType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4821,6 +5859,7 @@ impl DataExplorerPredictionsResponseClassificationType {
         }
     }
 }
+
 impl From<&str> for DataExplorerPredictionsResponseClassificationType {
     fn from(value: &str) -> Self {
         match value {
@@ -4830,13 +5869,18 @@ impl From<&str> for DataExplorerPredictionsResponseClassificationType {
         }
     }
 }
+
 crate::string_enum_impls!(DataExplorerPredictionsResponseClassificationType);
-/// Schema: \`#/components/schemas/DataExplorerSettings\`
+
+///
+///
+/// Schema: `#/components/schemas/DataExplorerSettings`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataExplorerSettings {
     /// Preset to use for the data explorer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
+    ///
     #[serde(
         rename = "dimensionalityReductionTechnique",
         default,
@@ -4849,6 +5893,7 @@ pub struct DataExplorerSettings {
     #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<i64>,
 }
+
 impl DataExplorerSettings {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -4859,8 +5904,11 @@ impl DataExplorerSettings {
         }
     }
 }
+
 impl crate::Envelope for DataExplorerSettings {}
-/// Schema: \`#/components/schemas/DataExplorerSettings/properties/dimensionalityReductionTechnique\`
+///
+///
+/// Schema: `#/components/schemas/DataExplorerSettings/properties/dimensionalityReductionTechnique`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataExplorerSettingsDimensionalityReductionTechnique {
     /// `tsne`
@@ -4870,6 +5918,7 @@ pub enum DataExplorerSettingsDimensionalityReductionTechnique {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DataExplorerSettingsDimensionalityReductionTechnique {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4880,6 +5929,7 @@ impl DataExplorerSettingsDimensionalityReductionTechnique {
         }
     }
 }
+
 impl From<&str> for DataExplorerSettingsDimensionalityReductionTechnique {
     fn from(value: &str) -> Self {
         match value {
@@ -4889,10 +5939,12 @@ impl From<&str> for DataExplorerSettingsDimensionalityReductionTechnique {
         }
     }
 }
+
 crate::string_enum_impls!(DataExplorerSettingsDimensionalityReductionTechnique);
+
 /// Preset to use for the data explorer.
 ///
-/// Schema: \`#/components/schemas/DataExplorerSettings/properties/preset\`
+/// Schema: `#/components/schemas/DataExplorerSettings/properties/preset`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataExplorerSettingsPreset {
     /// `keywords`
@@ -4906,6 +5958,7 @@ pub enum DataExplorerSettingsPreset {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DataExplorerSettingsPreset {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4918,6 +5971,7 @@ impl DataExplorerSettingsPreset {
         }
     }
 }
+
 impl From<&str> for DataExplorerSettingsPreset {
     fn from(value: &str) -> Self {
         match value {
@@ -4929,15 +5983,23 @@ impl From<&str> for DataExplorerSettingsPreset {
         }
     }
 }
+
 crate::string_enum_impls!(DataExplorerSettingsPreset);
-/// Schema: \`#/components/schemas/DatasetRatioData\`
+
+///
+///
+/// Schema: `#/components/schemas/DatasetRatioData`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatasetRatioData {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<DatasetRatioDataRatio>,
 }
+
 impl crate::Envelope for DatasetRatioData {}
-/// Schema: \`#/components/schemas/DatasetRatioData/properties/ratio\`
+///
+///
+/// Schema: `#/components/schemas/DatasetRatioData/properties/ratio`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatasetRatioDataRatio {
     /// number of training samples after rebalance
@@ -4947,21 +6009,28 @@ pub struct DatasetRatioDataRatio {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testing: Option<i64>,
 }
+
 impl crate::Envelope for DatasetRatioDataRatio {}
-/// Schema: \`#/components/schemas/DeletePortalFileRequest\`
+///
+///
+/// Schema: `#/components/schemas/DeletePortalFileRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeletePortalFileRequest {
     /// S3 path (within the portal)
     pub path: String,
 }
+
 impl DeletePortalFileRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(path: String) -> Self {
         Self { path }
     }
 }
+
 impl crate::Envelope for DeletePortalFileRequest {}
-/// Schema: \`#/components/schemas/DeleteUserRequest\`
+///
+///
+/// Schema: `#/components/schemas/DeleteUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteUserRequest {
     /// User's current password. Required if the user has a password set.
@@ -4971,6 +6040,7 @@ pub struct DeleteUserRequest {
     #[serde(rename = "totpToken", default, skip_serializing_if = "Option::is_none")]
     pub totp_token: Option<crate::Secret>,
 }
+
 impl DeleteUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -4980,57 +6050,82 @@ impl DeleteUserRequest {
         }
     }
 }
+
 impl crate::Envelope for DeleteUserRequest {}
-/// Schema: \`#/components/schemas/DependencyData\`
+///
+///
+/// Schema: `#/components/schemas/DependencyData`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DependencyData {
+    ///
     pub classes: Vec<String>,
+    ///
     #[serde(rename = "blockNames")]
     pub block_names: Vec<String>,
+    ///
     #[serde(rename = "featureCount")]
     pub feature_count: i64,
+    ///
     #[serde(rename = "sampleCount")]
     pub sample_count: i64,
 }
+
 impl crate::Envelope for DependencyData {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelInputAudio\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelInputAudio`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeployPretrainedModelInputAudio {
+    ///
     #[serde(rename = "frequencyHz")]
     pub frequency_hz: f64,
 }
+
 impl DeployPretrainedModelInputAudio {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(frequency_hz: f64) -> Self {
         Self { frequency_hz }
     }
 }
+
 impl crate::Envelope for DeployPretrainedModelInputAudio {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelInputImage\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelInputImage`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeployPretrainedModelInputImage {
+    ///
     #[serde(rename = "inputScaling", default, skip_serializing_if = "Option::is_none")]
     pub input_scaling: Option<ImageInputScaling>,
 }
+
 impl DeployPretrainedModelInputImage {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { input_scaling: None }
     }
 }
+
 impl crate::Envelope for DeployPretrainedModelInputImage {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelInputOther\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelInputOther`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeployPretrainedModelInputOther {}
 impl crate::Envelope for DeployPretrainedModelInputOther {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelInputTimeSeries\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelInputTimeSeries`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeployPretrainedModelInputTimeSeries {
+    ///
     #[serde(rename = "frequencyHz")]
     pub frequency_hz: f64,
+    ///
     #[serde(rename = "windowLengthMs")]
     pub window_length_ms: i64,
 }
+
 impl DeployPretrainedModelInputTimeSeries {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(frequency_hz: f64, window_length_ms: i64) -> Self {
@@ -5040,29 +6135,40 @@ impl DeployPretrainedModelInputTimeSeries {
         }
     }
 }
+
 impl crate::Envelope for DeployPretrainedModelInputTimeSeries {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelModelClassification\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelModelClassification`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeployPretrainedModelModelClassification {
+    ///
     pub labels: Vec<String>,
 }
+
 impl DeployPretrainedModelModelClassification {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(labels: Vec<String>) -> Self {
         Self { labels }
     }
 }
+
 impl crate::Envelope for DeployPretrainedModelModelClassification {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelModelObjectDetection\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelModelObjectDetection`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeployPretrainedModelModelObjectDetection {
+    ///
     pub labels: Vec<String>,
+    ///
     #[serde(rename = "lastLayer")]
     pub last_layer: ObjectDetectionLastLayer,
     /// Threshold for objects (f.e. 0.3)
     #[serde(rename = "minimumConfidence")]
     pub minimum_confidence: f64,
 }
+
 impl DeployPretrainedModelModelObjectDetection {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -5077,24 +6183,32 @@ impl DeployPretrainedModelModelObjectDetection {
         }
     }
 }
+
 impl crate::Envelope for DeployPretrainedModelModelObjectDetection {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelModelRegression\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelModelRegression`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeployPretrainedModelModelRegression {}
 impl crate::Envelope for DeployPretrainedModelModelRegression {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelRequest\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeployPretrainedModelRequest {
     /// A base64 encoded pretrained model
     #[serde(rename = "modelFileBase64")]
     pub model_file_base64: String,
+    ///
     #[serde(rename = "modelFileType")]
     pub model_file_type: DeployPretrainedModelRequestModelFileType,
     /// The name of the built target. You can find this by listing all deployment targets through \`listDeploymentTargetsForProject\` (via \`GET /v1/api/{projectId}/deployment/targets\`) and see the \`format\` type.
     #[serde(rename = "deploymentType")]
     pub deployment_type: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<DeploymentTargetEngine>,
+    ///
     #[serde(rename = "modelInfo")]
     pub model_info: DeployPretrainedModelRequestModelInfo,
     /// A base64 encoded .npy file containing the features from your validation set (optional for onnx and saved_model) - used to quantize your model.
@@ -5104,6 +6218,7 @@ pub struct DeployPretrainedModelRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub representative_features_base64: Option<String>,
+    ///
     #[serde(
         rename = "deployModelType",
         default,
@@ -5114,6 +6229,7 @@ pub struct DeployPretrainedModelRequest {
     #[serde(rename = "useConverter", default, skip_serializing_if = "Option::is_none")]
     pub use_converter: Option<DeployPretrainedModelRequestUseConverter>,
 }
+
 impl DeployPretrainedModelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -5134,8 +6250,11 @@ impl DeployPretrainedModelRequest {
         }
     }
 }
+
 impl crate::Envelope for DeployPretrainedModelRequest {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelRequest/properties/deployModelType\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/deployModelType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeployPretrainedModelRequestDeployModelType {
     /// `int8`
@@ -5145,6 +6264,7 @@ pub enum DeployPretrainedModelRequestDeployModelType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DeployPretrainedModelRequestDeployModelType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5155,6 +6275,7 @@ impl DeployPretrainedModelRequestDeployModelType {
         }
     }
 }
+
 impl From<&str> for DeployPretrainedModelRequestDeployModelType {
     fn from(value: &str) -> Self {
         match value {
@@ -5164,8 +6285,12 @@ impl From<&str> for DeployPretrainedModelRequestDeployModelType {
         }
     }
 }
+
 crate::string_enum_impls!(DeployPretrainedModelRequestDeployModelType);
-/// Schema: \`#/components/schemas/DeployPretrainedModelRequest/properties/modelFileType\`
+
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/modelFileType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeployPretrainedModelRequestModelFileType {
     /// `tflite`
@@ -5183,6 +6308,7 @@ pub enum DeployPretrainedModelRequestModelFileType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DeployPretrainedModelRequestModelFileType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5197,6 +6323,7 @@ impl DeployPretrainedModelRequestModelFileType {
         }
     }
 }
+
 impl From<&str> for DeployPretrainedModelRequestModelFileType {
     fn from(value: &str) -> Self {
         match value {
@@ -5210,13 +6337,20 @@ impl From<&str> for DeployPretrainedModelRequestModelFileType {
         }
     }
 }
+
 crate::string_enum_impls!(DeployPretrainedModelRequestModelFileType);
-/// Schema: \`#/components/schemas/DeployPretrainedModelRequest/properties/modelInfo\`
+
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/modelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeployPretrainedModelRequestModelInfo {
+    ///
     pub input: DeployPretrainedModelRequestModelInfoInput,
+    ///
     pub model: DeployPretrainedModelRequestModelInfoModel,
 }
+
 impl DeployPretrainedModelRequestModelInfo {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -5226,8 +6360,11 @@ impl DeployPretrainedModelRequestModelInfo {
         Self { input, model }
     }
 }
+
 impl crate::Envelope for DeployPretrainedModelRequestModelInfo {}
-/// Schema: \`#/components/schemas/DeployPretrainedModelRequest/properties/modelInfo/properties/input\`
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/modelInfo/properties/input`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "inputType")]
 pub enum DeployPretrainedModelRequestModelInfoInput {
@@ -5240,6 +6377,7 @@ pub enum DeployPretrainedModelRequestModelInfoInput {
     #[serde(rename = "other")]
     Other(DeployPretrainedModelInputOther),
 }
+
 impl crate::Envelope for DeployPretrainedModelRequestModelInfoInput {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -5250,7 +6388,10 @@ impl crate::Envelope for DeployPretrainedModelRequestModelInfoInput {
         }
     }
 }
-/// Schema: \`#/components/schemas/DeployPretrainedModelRequest/properties/modelInfo/properties/model\`
+
+///
+///
+/// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/modelInfo/properties/model`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "modelType")]
 pub enum DeployPretrainedModelRequestModelInfoModel {
@@ -5261,6 +6402,7 @@ pub enum DeployPretrainedModelRequestModelInfoModel {
     #[serde(rename = "object-detection")]
     ObjectDetection(DeployPretrainedModelModelObjectDetection),
 }
+
 impl crate::Envelope for DeployPretrainedModelRequestModelInfoModel {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -5270,9 +6412,10 @@ impl crate::Envelope for DeployPretrainedModelRequestModelInfoModel {
         }
     }
 }
+
 /// Optional, use a specific converter (only for ONNX models).
 ///
-/// Schema: \`#/components/schemas/DeployPretrainedModelRequest/properties/useConverter\`
+/// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/useConverter`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeployPretrainedModelRequestUseConverter {
     /// `onnx-tf`
@@ -5282,6 +6425,7 @@ pub enum DeployPretrainedModelRequestUseConverter {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DeployPretrainedModelRequestUseConverter {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5292,6 +6436,7 @@ impl DeployPretrainedModelRequestUseConverter {
         }
     }
 }
+
 impl From<&str> for DeployPretrainedModelRequestUseConverter {
     fn from(value: &str) -> Self {
         match value {
@@ -5301,20 +6446,31 @@ impl From<&str> for DeployPretrainedModelRequestUseConverter {
         }
     }
 }
+
 crate::string_enum_impls!(DeployPretrainedModelRequestUseConverter);
+
 /// Optional attribute allowing a whitelabel to customize the order of deployment options in the deployment view, given as an in-order list of deployment options.
 ///
-/// Schema: \`#/components/schemas/DeploymentOptionsOrder\`
+/// Schema: `#/components/schemas/DeploymentOptionsOrder`
 pub type DeploymentOptionsOrder = Vec<String>;
-/// Schema: \`#/components/schemas/DeploymentTarget\`
+
+///
+///
+/// Schema: `#/components/schemas/DeploymentTarget`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeploymentTarget {
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     pub image: String,
+    ///
     #[serde(rename = "imageClasses")]
     pub image_classes: String,
+    ///
     pub format: String,
+    ///
     #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
     /// Preferably use supportedEngines / preferredEngine
@@ -5341,30 +6497,41 @@ pub struct DeploymentTarget {
     /// Preferably use supportedEngines / preferredEngine
     #[serde(rename = "hasStAton")]
     pub has_st_aton: bool,
+    ///
     #[serde(rename = "hideOptimizations")]
     pub hide_optimizations: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<DeploymentTargetBadge>,
+    ///
     #[serde(rename = "uiSection")]
     pub ui_section: DeploymentTargetUiSection,
+    ///
     #[serde(rename = "customDeployId", default, skip_serializing_if = "Option::is_none")]
     pub custom_deploy_id: Option<i64>,
+    ///
     #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
+    ///
     #[serde(
         rename = "ownerOrganizationName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_name: Option<String>,
+    ///
     #[serde(rename = "supportedEngines")]
     pub supported_engines: Vec<DeploymentTargetEngine>,
+    ///
     #[serde(rename = "preferredEngine")]
     pub preferred_engine: DeploymentTargetEngine,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    ///
     #[serde(rename = "docsUrl")]
     pub docs_url: String,
+    ///
     #[serde(
         rename = "firmwareRepoUrl",
         default,
@@ -5372,15 +6539,23 @@ pub struct DeploymentTarget {
     )]
     pub firmware_repo_url: Option<String>,
 }
+
 impl crate::Envelope for DeploymentTarget {}
-/// Schema: \`#/components/schemas/DeploymentTarget/properties/badge\`
+///
+///
+/// Schema: `#/components/schemas/DeploymentTarget/properties/badge`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeploymentTargetBadge {
+    ///
     pub name: String,
+    ///
     pub description: String,
 }
+
 impl crate::Envelope for DeploymentTargetBadge {}
-/// Schema: \`#/components/schemas/DeploymentTargetEngine\`
+///
+///
+/// Schema: `#/components/schemas/DeploymentTargetEngine`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeploymentTargetEngine {
     /// `tflite`
@@ -5412,6 +6587,7 @@ pub enum DeploymentTargetEngine {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DeploymentTargetEngine {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5433,6 +6609,7 @@ impl DeploymentTargetEngine {
         }
     }
 }
+
 impl From<&str> for DeploymentTargetEngine {
     fn from(value: &str) -> Self {
         match value {
@@ -5453,8 +6630,12 @@ impl From<&str> for DeploymentTargetEngine {
         }
     }
 }
+
 crate::string_enum_impls!(DeploymentTargetEngine);
-/// Schema: \`#/components/schemas/DeploymentTarget/properties/uiSection\`
+
+///
+///
+/// Schema: `#/components/schemas/DeploymentTarget/properties/uiSection`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeploymentTargetUiSection {
     /// `library`
@@ -5468,6 +6649,7 @@ pub enum DeploymentTargetUiSection {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DeploymentTargetUiSection {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5480,6 +6662,7 @@ impl DeploymentTargetUiSection {
         }
     }
 }
+
 impl From<&str> for DeploymentTargetUiSection {
     fn from(value: &str) -> Self {
         match value {
@@ -5491,8 +6674,12 @@ impl From<&str> for DeploymentTargetUiSection {
         }
     }
 }
+
 crate::string_enum_impls!(DeploymentTargetUiSection);
-/// Schema: \`#/components/schemas/DeploymentTargetsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/DeploymentTargetsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeploymentTargetsResponse {
     /// Whether the operation succeeded
@@ -5500,24 +6687,35 @@ pub struct DeploymentTargetsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub targets: Vec<DeploymentTarget>,
 }
+
 impl crate::Envelope for DeploymentTargetsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DetailedImpulse\`
+
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetailedImpulse {
+    ///
     pub impulse: Impulse,
+    ///
     pub metrics: Vec<DetailedImpulseMetric>,
+    ///
     #[serde(rename = "dspBlockConfigs")]
     pub dsp_block_configs: Vec<DetailedImpulseDspBlockConfigsItem>,
+    ///
     #[serde(rename = "learnBlockKerasConfigs")]
     pub learn_block_keras_configs: Vec<DetailedImpulseLearnBlockKerasConfigsItem>,
+    ///
     #[serde(rename = "learnBlockAnomalyConfigs")]
     pub learn_block_anomaly_configs: Vec<DetailedImpulseLearnBlockAnomalyConfigsItem>,
+    ///
     #[serde(
         rename = "pretrainedModelInfo",
         default,
@@ -5537,52 +6735,82 @@ pub struct DetailedImpulse {
     )]
     pub created_from_tuner_trial_id: Option<f64>,
 }
+
 impl crate::Envelope for DetailedImpulse {}
-/// Schema: \`#/components/schemas/DetailedImpulse/properties/dspBlockConfigs/items\`
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulse/properties/dspBlockConfigs/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetailedImpulseDspBlockConfigsItem {
+    ///
     #[serde(rename = "blockId")]
     pub block_id: i64,
+    ///
     pub config: DspConfig,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<DspMetadata>,
 }
+
 impl crate::Envelope for DetailedImpulseDspBlockConfigsItem {}
-/// Schema: \`#/components/schemas/DetailedImpulse/properties/learnBlockAnomalyConfigs/items\`
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulse/properties/learnBlockAnomalyConfigs/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetailedImpulseLearnBlockAnomalyConfigsItem {
+    ///
     #[serde(rename = "blockId")]
     pub block_id: i64,
+    ///
     pub config: AnomalyConfig,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<AnomalyModelMetadata>,
+    ///
     #[serde(rename = "gmmMetadata", default, skip_serializing_if = "Option::is_none")]
     pub gmm_metadata: Option<AnomalyGmmMetadata>,
 }
+
 impl crate::Envelope for DetailedImpulseLearnBlockAnomalyConfigsItem {}
-/// Schema: \`#/components/schemas/DetailedImpulse/properties/learnBlockKerasConfigs/items\`
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulse/properties/learnBlockKerasConfigs/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetailedImpulseLearnBlockKerasConfigsItem {
+    ///
     #[serde(rename = "blockId")]
     pub block_id: i64,
+    ///
     pub config: KerasConfig,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<KerasModelMetadata>,
 }
+
 impl crate::Envelope for DetailedImpulseLearnBlockKerasConfigsItem {}
-/// Schema: \`#/components/schemas/DetailedImpulseMetric\`
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulseMetric`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetailedImpulseMetric {
+    ///
     pub name: String,
+    ///
     #[serde(rename = "type")]
     pub type_: DetailedImpulseMetricType,
+    ///
     #[serde(rename = "filteringType", default, skip_serializing_if = "Option::is_none")]
     pub filtering_type: Option<DetailedImpulseMetricFilteringType>,
+    ///
     pub category: DetailedImpulseMetricCategory,
+    ///
     pub description: String,
+    ///
     pub value: DetailedImpulseMetricValue,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    ///
     #[serde(
         rename = "valueForSorting",
         default,
@@ -5593,8 +6821,11 @@ pub struct DetailedImpulseMetric {
     #[serde(rename = "valueHint", default, skip_serializing_if = "Option::is_none")]
     pub value_hint: Option<String>,
 }
+
 impl crate::Envelope for DetailedImpulseMetric {}
-/// Schema: \`#/components/schemas/DetailedImpulseMetricCategory\`
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulseMetricCategory`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DetailedImpulseMetricCategory {
     /// `impulseMetrics`
@@ -5610,6 +6841,7 @@ pub enum DetailedImpulseMetricCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DetailedImpulseMetricCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5623,6 +6855,7 @@ impl DetailedImpulseMetricCategory {
         }
     }
 }
+
 impl From<&str> for DetailedImpulseMetricCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -5635,16 +6868,25 @@ impl From<&str> for DetailedImpulseMetricCategory {
         }
     }
 }
+
 crate::string_enum_impls!(DetailedImpulseMetricCategory);
-/// Schema: \`#/components/schemas/DetailedImpulseMetricFilteringType\`
+
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulseMetricFilteringType`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetailedImpulseMetricFilteringType {
+    ///
     #[serde(rename = "type")]
     pub type_: DetailedImpulseMetricFilteringTypeType,
+    ///
     pub options: Vec<String>,
 }
+
 impl crate::Envelope for DetailedImpulseMetricFilteringType {}
-/// Schema: \`#/components/schemas/DetailedImpulseMetricFilteringType/properties/type\`
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulseMetricFilteringType/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DetailedImpulseMetricFilteringTypeType {
     /// `numeric`
@@ -5660,6 +6902,7 @@ pub enum DetailedImpulseMetricFilteringTypeType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DetailedImpulseMetricFilteringTypeType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5673,6 +6916,7 @@ impl DetailedImpulseMetricFilteringTypeType {
         }
     }
 }
+
 impl From<&str> for DetailedImpulseMetricFilteringTypeType {
     fn from(value: &str) -> Self {
         match value {
@@ -5685,8 +6929,12 @@ impl From<&str> for DetailedImpulseMetricFilteringTypeType {
         }
     }
 }
+
 crate::string_enum_impls!(DetailedImpulseMetricFilteringTypeType);
-/// Schema: \`#/components/schemas/DetailedImpulseMetric/properties/type\`
+
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulseMetric/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DetailedImpulseMetricType {
     /// `core`
@@ -5696,6 +6944,7 @@ pub enum DetailedImpulseMetricType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DetailedImpulseMetricType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5706,6 +6955,7 @@ impl DetailedImpulseMetricType {
         }
     }
 }
+
 impl From<&str> for DetailedImpulseMetricType {
     fn from(value: &str) -> Self {
         match value {
@@ -5715,8 +6965,12 @@ impl From<&str> for DetailedImpulseMetricType {
         }
     }
 }
+
 crate::string_enum_impls!(DetailedImpulseMetricType);
-/// Schema: \`#/components/schemas/DetailedImpulseMetric/properties/value\`
+
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulseMetric/properties/value`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5725,6 +6979,7 @@ pub enum DetailedImpulseMetricValue {
     String(String),
     Bool(bool),
 }
+
 impl crate::Envelope for DetailedImpulseMetricValue {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -5733,14 +6988,21 @@ impl crate::Envelope for DetailedImpulseMetricValue {
         }
     }
 }
-/// Schema: \`#/components/schemas/DetailedImpulse/properties/pretrainedModelInfo\`
+
+///
+///
+/// Schema: `#/components/schemas/DetailedImpulse/properties/pretrainedModelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetailedImpulsePretrainedModelInfo {
+    ///
     #[serde(rename = "fileName")]
     pub file_name: String,
 }
+
 impl crate::Envelope for DetailedImpulsePretrainedModelInfo {}
-/// Schema: \`#/components/parameters/DetailedImpulsesFormatParameter/schema\`
+///
+///
+/// Schema: `#/components/parameters/DetailedImpulsesFormatParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DetailedImpulsesFormat {
     /// `json`
@@ -5750,6 +7012,7 @@ pub enum DetailedImpulsesFormat {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DetailedImpulsesFormat {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5760,6 +7023,7 @@ impl DetailedImpulsesFormat {
         }
     }
 }
+
 impl From<&str> for DetailedImpulsesFormat {
     fn from(value: &str) -> Self {
         match value {
@@ -5769,32 +7033,47 @@ impl From<&str> for DetailedImpulsesFormat {
         }
     }
 }
+
 crate::string_enum_impls!(DetailedImpulsesFormat);
-/// Schema: \`#/components/schemas/DevelopmentBoardRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/DevelopmentBoardRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DevelopmentBoardRequest {
+    ///
     pub name: String,
+    ///
     pub image: String,
+    ///
     #[serde(rename = "docsUrl")]
     pub docs_url: String,
 }
+
 impl DevelopmentBoardRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String, image: String, docs_url: String) -> Self {
         Self { name, image, docs_url }
     }
 }
+
 impl crate::Envelope for DevelopmentBoardRequest {}
-/// Schema: \`#/components/schemas/DevelopmentBoardRequestUpdate\`
+///
+///
+/// Schema: `#/components/schemas/DevelopmentBoardRequestUpdate`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DevelopmentBoardRequestUpdate {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    ///
     #[serde(rename = "docsUrl", default, skip_serializing_if = "Option::is_none")]
     pub docs_url: Option<String>,
 }
+
 impl DevelopmentBoardRequestUpdate {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -5805,18 +7084,28 @@ impl DevelopmentBoardRequestUpdate {
         }
     }
 }
+
 impl crate::Envelope for DevelopmentBoardRequestUpdate {}
-/// Schema: \`#/components/schemas/DevelopmentBoardResponse\`
+///
+///
+/// Schema: `#/components/schemas/DevelopmentBoardResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DevelopmentBoardResponse {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub image: String,
+    ///
     #[serde(rename = "docsUrl")]
     pub docs_url: String,
 }
+
 impl crate::Envelope for DevelopmentBoardResponse {}
-/// Schema: \`#/components/schemas/DevelopmentBoardsResponse\`
+///
+///
+/// Schema: `#/components/schemas/DevelopmentBoardsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DevelopmentBoardsResponse {
     /// Whether the operation succeeded
@@ -5824,15 +7113,20 @@ pub struct DevelopmentBoardsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "developmentBoards")]
     pub development_boards: Vec<DevelopmentBoardResponse>,
 }
+
 impl crate::Envelope for DevelopmentBoardsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DevelopmentKeys\`
+
+///
+///
+/// Schema: `#/components/schemas/DevelopmentKeys`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DevelopmentKeys {
     /// API Key
@@ -5842,8 +7136,11 @@ pub struct DevelopmentKeys {
     #[serde(rename = "hmacKey", default, skip_serializing_if = "Option::is_none")]
     pub hmac_key: Option<crate::Secret>,
 }
+
 impl crate::Envelope for DevelopmentKeys {}
-/// Schema: \`#/components/schemas/DevelopmentKeysResponse\`
+///
+///
+/// Schema: `#/components/schemas/DevelopmentKeysResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DevelopmentKeysResponse {
     /// Whether the operation succeeded
@@ -5858,31 +7155,41 @@ pub struct DevelopmentKeysResponse {
     #[serde(rename = "hmacKey", default, skip_serializing_if = "Option::is_none")]
     pub hmac_key: Option<crate::Secret>,
 }
+
 impl crate::Envelope for DevelopmentKeysResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/Device\`
+
+///
+///
+/// Schema: `#/components/schemas/Device`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Device {
+    ///
     pub id: i64,
     /// Unique identifier (such as MAC address) for a device
     #[serde(rename = "deviceId")]
     pub device_id: String,
+    ///
     pub created: crate::DateTime,
     /// Last message that was received from the device (ignoring keep-alive)
     #[serde(rename = "lastSeen")]
     pub last_seen: crate::DateTime,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "deviceType")]
     pub device_type: String,
+    ///
     pub sensors: Vec<DeviceSensorsItem>,
     /// Whether the device is connected to the remote management interface. This property is deprecated, use \`remoteMgmtMode\` instead.
     pub remote_mgmt_connected: bool,
     /// The remote management host that the device is connected to
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_mgmt_host: Option<String>,
+    ///
     #[serde(rename = "supportsSnapshotStreaming")]
     pub supports_snapshot_streaming: bool,
     /// Replaces \`remote_mgmt_connected\`. Shows whether the device is connected to the remote management interface, and in which mode.
@@ -5892,8 +7199,11 @@ pub struct Device {
     #[serde(rename = "inferenceInfo", default, skip_serializing_if = "Option::is_none")]
     pub inference_info: Option<DeviceInferenceInfo>,
 }
+
 impl crate::Envelope for Device {}
-/// Schema: \`#/components/schemas/DeviceDebugStreamType\`
+///
+///
+/// Schema: `#/components/schemas/DeviceDebugStreamType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeviceDebugStreamType {
     /// `snapshot`
@@ -5903,6 +7213,7 @@ pub enum DeviceDebugStreamType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DeviceDebugStreamType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5913,6 +7224,7 @@ impl DeviceDebugStreamType {
         }
     }
 }
+
 impl From<&str> for DeviceDebugStreamType {
     fn from(value: &str) -> Self {
         match value {
@@ -5922,25 +7234,35 @@ impl From<&str> for DeviceDebugStreamType {
         }
     }
 }
+
 crate::string_enum_impls!(DeviceDebugStreamType);
+
 /// If \`remoteMgmtMode\` is set to \`inference\` this object shows information about the model that's ran on device.
 ///
-/// Schema: \`#/components/schemas/Device/properties/inferenceInfo\`
+/// Schema: `#/components/schemas/Device/properties/inferenceInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceInferenceInfo {
+    ///
     #[serde(rename = "projectId")]
     pub project_id: i64,
+    ///
     #[serde(rename = "projectOwner")]
     pub project_owner: String,
+    ///
     #[serde(rename = "projectName")]
     pub project_name: String,
+    ///
     #[serde(rename = "deployedVersion")]
     pub deployed_version: i64,
+    ///
     #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<DeviceInferenceInfoModelType>,
 }
+
 impl crate::Envelope for DeviceInferenceInfo {}
-/// Schema: \`#/components/schemas/Device/properties/inferenceInfo/properties/modelType\`
+///
+///
+/// Schema: `#/components/schemas/Device/properties/inferenceInfo/properties/modelType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeviceInferenceInfoModelType {
     /// `classification`
@@ -5952,6 +7274,7 @@ pub enum DeviceInferenceInfoModelType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DeviceInferenceInfoModelType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5963,6 +7286,7 @@ impl DeviceInferenceInfoModelType {
         }
     }
 }
+
 impl From<&str> for DeviceInferenceInfoModelType {
     fn from(value: &str) -> Self {
         match value {
@@ -5973,8 +7297,12 @@ impl From<&str> for DeviceInferenceInfoModelType {
         }
     }
 }
+
 crate::string_enum_impls!(DeviceInferenceInfoModelType);
-/// Schema: \`#/components/schemas/DeviceNameResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/DeviceNameResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceNameResponse {
     /// Whether the operation succeeded
@@ -5986,14 +7314,16 @@ pub struct DeviceNameResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+
 impl crate::Envelope for DeviceNameResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Replaces \`remote_mgmt_connected\`. Shows whether the device is connected to the remote management interface, and in which mode.
 ///
-/// Schema: \`#/components/schemas/Device/properties/remoteMgmtMode\`
+/// Schema: `#/components/schemas/Device/properties/remoteMgmtMode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeviceRemoteMgmtMode {
     /// `disconnected`
@@ -6005,6 +7335,7 @@ pub enum DeviceRemoteMgmtMode {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DeviceRemoteMgmtMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6016,6 +7347,7 @@ impl DeviceRemoteMgmtMode {
         }
     }
 }
+
 impl From<&str> for DeviceRemoteMgmtMode {
     fn from(value: &str) -> Self {
         match value {
@@ -6026,10 +7358,15 @@ impl From<&str> for DeviceRemoteMgmtMode {
         }
     }
 }
+
 crate::string_enum_impls!(DeviceRemoteMgmtMode);
-/// Schema: \`#/components/schemas/Device/properties/sensors/items\`
+
+///
+///
+/// Schema: `#/components/schemas/Device/properties/sensors/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceSensorsItem {
+    ///
     pub name: String,
     /// Maximum supported sample length in seconds
     #[serde(rename = "maxSampleLengthS")]
@@ -6037,8 +7374,11 @@ pub struct DeviceSensorsItem {
     /// Supported frequencies for this sensor in Hz.
     pub frequencies: Vec<f64>,
 }
+
 impl crate::Envelope for DeviceSensorsItem {}
-/// Schema: \`#/components/schemas/DowngradeSubscriptionRequest\`
+///
+///
+/// Schema: `#/components/schemas/DowngradeSubscriptionRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DowngradeSubscriptionRequest {
     /// Reason for downgrading the subscription.
@@ -6049,42 +7389,59 @@ pub struct DowngradeSubscriptionRequest {
     )]
     pub downgrade_reason: Option<String>,
 }
+
 impl DowngradeSubscriptionRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { downgrade_reason: None }
     }
 }
+
 impl crate::Envelope for DowngradeSubscriptionRequest {}
-/// Schema: \`#/components/schemas/Download\`
+///
+///
+/// Schema: `#/components/schemas/Download`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Download {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "type")]
     pub type_: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    ///
     pub link: String,
+    ///
     #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<f64>,
 }
+
 impl crate::Envelope for Download {}
-/// Schema: \`#/components/schemas/DownloadPortalFileRequest\`
+///
+///
+/// Schema: `#/components/schemas/DownloadPortalFileRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DownloadPortalFileRequest {
     /// S3 path (within the portal)
     pub path: String,
 }
+
 impl DownloadPortalFileRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(path: String) -> Self {
         Self { path }
     }
 }
+
 impl crate::Envelope for DownloadPortalFileRequest {}
-/// Schema: \`#/components/schemas/DownloadPortalFileResponse\`
+///
+///
+/// Schema: `#/components/schemas/DownloadPortalFileResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DownloadPortalFileResponse {
     /// Whether the operation succeeded
@@ -6095,12 +7452,16 @@ pub struct DownloadPortalFileResponse {
     /// Signed URL to download the file
     pub url: String,
 }
+
 impl crate::Envelope for DownloadPortalFileResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DspAutotunerResults\`
+
+///
+///
+/// Schema: `#/components/schemas/DspAutotunerResults`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspAutotunerResults {
     /// Whether the operation succeeded
@@ -6108,71 +7469,107 @@ pub struct DspAutotunerResults {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub results: Vec<DspAutotunerResultsResultsItem>,
 }
+
 impl crate::Envelope for DspAutotunerResults {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DspAutotunerResults/allOf/1/properties/results/items\`
+
+///
+///
+/// Schema: `#/components/schemas/DspAutotunerResults/allOf/1/properties/results/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspAutotunerResultsResultsItem {
+    ///
     pub key: String,
+    ///
     pub value: String,
 }
+
 impl crate::Envelope for DspAutotunerResultsResultsItem {}
-/// Schema: \`#/components/schemas/DSPBlock\`
+///
+///
+/// Schema: `#/components/schemas/DSPBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspBlock {
+    ///
     #[serde(rename = "type")]
     pub type_: String,
+    ///
     pub title: String,
+    ///
     pub author: String,
+    ///
     pub description: String,
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended: Option<bool>,
+    ///
     pub experimental: bool,
+    ///
     #[serde(rename = "latestImplementationVersion")]
     pub latest_implementation_version: i64,
+    ///
     #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<i64>,
+    ///
     #[serde(
         rename = "organizationDspId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_dsp_id: Option<i64>,
+    ///
     #[serde(rename = "blockType")]
     pub block_type: BlockType,
+    ///
     #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<DspNamedAxis>>,
 }
+
 impl crate::Envelope for DspBlock {}
-/// Schema: \`#/components/schemas/DSPConfig\`
+///
+///
+/// Schema: `#/components/schemas/DSPConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspConfig {
+    ///
     pub dsp: DspInfo,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DspGroup>>,
+    ///
     #[serde(rename = "configError", default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
 }
+
 impl crate::Envelope for DspConfig {}
-/// Schema: \`#/components/schemas/DSPConfigRequest\`
+///
+///
+/// Schema: `#/components/schemas/DSPConfigRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspConfigRequest {
+    ///
     pub config: std::collections::BTreeMap<String, String>,
 }
+
 impl DspConfigRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(config: std::collections::BTreeMap<String, String>) -> Self {
         Self { config }
     }
 }
+
 impl crate::Envelope for DspConfigRequest {}
-/// Schema: \`#/components/schemas/DSPConfigResponse\`
+///
+///
+/// Schema: `#/components/schemas/DSPConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspConfigResponse {
     /// Whether the operation succeeded
@@ -6180,18 +7577,25 @@ pub struct DspConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub dsp: DspInfo,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DspGroup>>,
+    ///
     #[serde(rename = "configError", default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
 }
+
 impl crate::Envelope for DspConfigResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DspFeatureImportanceResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/DspFeatureImportanceResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspFeatureImportanceResponse {
     /// Whether the operation succeeded
@@ -6199,32 +7603,47 @@ pub struct DspFeatureImportanceResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "hasFeatureImportance")]
     pub has_feature_importance: bool,
+    ///
     pub labels: std::collections::BTreeMap<
         String,
         DspFeatureImportanceResponseLabelsValue,
     >,
 }
+
 impl crate::Envelope for DspFeatureImportanceResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DspFeatureImportanceResponse/allOf/1/properties/labels/additionalProperties\`
+
+///
+///
+/// Schema: `#/components/schemas/DspFeatureImportanceResponse/allOf/1/properties/labels/additionalProperties`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspFeatureImportanceResponseLabelsValue {
+    ///
     pub features: Vec<DspFeatureImportanceResponseLabelsValueFeaturesItem>,
 }
+
 impl crate::Envelope for DspFeatureImportanceResponseLabelsValue {}
-/// Schema: \`#/components/schemas/DspFeatureImportanceResponse/allOf/1/properties/labels/additionalProperties/properties/features/items\`
+///
+///
+/// Schema: `#/components/schemas/DspFeatureImportanceResponse/allOf/1/properties/labels/additionalProperties/properties/features/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspFeatureImportanceResponseLabelsValueFeaturesItem {
+    ///
     pub axis: String,
+    ///
     pub importance: f64,
 }
+
 impl crate::Envelope for DspFeatureImportanceResponseLabelsValueFeaturesItem {}
-/// Schema: \`#/components/schemas/DspFeatureLabelsResponse\`
+///
+///
+/// Schema: `#/components/schemas/DspFeatureLabelsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspFeatureLabelsResponse {
     /// Whether the operation succeeded
@@ -6232,40 +7651,61 @@ pub struct DspFeatureLabelsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub labels: Vec<String>,
 }
+
 impl crate::Envelope for DspFeatureLabelsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DSPGroup\`
+
+///
+///
+/// Schema: `#/components/schemas/DSPGroup`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspGroup {
+    ///
     pub group: String,
+    ///
     pub items: Vec<DspGroupItem>,
 }
+
 impl crate::Envelope for DspGroup {}
-/// Schema: \`#/components/schemas/DSPGroupItem\`
+///
+///
+/// Schema: `#/components/schemas/DSPGroupItem`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspGroupItem {
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    ///
     #[serde(rename = "defaultValue")]
     pub default_value: String,
+    ///
     #[serde(rename = "type")]
     pub type_: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    ///
     pub param: String,
+    ///
     #[serde(rename = "selectOptions", default, skip_serializing_if = "Option::is_none")]
     pub select_options: Option<Vec<DspGroupItemSelectOptionsItem>>,
+    ///
     pub readonly: bool,
+    ///
     #[serde(rename = "shouldShow")]
     pub should_show: bool,
+    ///
     #[serde(rename = "showIf", default, skip_serializing_if = "Option::is_none")]
     pub show_if: Option<DspGroupItemShowIf>,
+    ///
     #[serde(rename = "invalidText", default, skip_serializing_if = "Option::is_none")]
     pub invalid_text: Option<String>,
     /// Interface section to render parameter in.
@@ -6274,6 +7714,7 @@ pub struct DspGroupItem {
     /// Only valid for type "string". Will render a multiline text area.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multiline: Option<bool>,
+    ///
     pub required: bool,
     /// If set, shows a hint below the input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6282,10 +7723,11 @@ pub struct DspGroupItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
 }
+
 impl crate::Envelope for DspGroupItem {}
 /// Interface section to render parameter in.
 ///
-/// Schema: \`#/components/schemas/DSPGroupItem/properties/section\`
+/// Schema: `#/components/schemas/DSPGroupItem/properties/section`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DspGroupItemSection {
     /// `advanced`
@@ -6297,6 +7739,7 @@ pub enum DspGroupItemSection {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DspGroupItemSection {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6308,6 +7751,7 @@ impl DspGroupItemSection {
         }
     }
 }
+
 impl From<&str> for DspGroupItemSection {
     fn from(value: &str) -> Self {
         match value {
@@ -6318,27 +7762,43 @@ impl From<&str> for DspGroupItemSection {
         }
     }
 }
+
 crate::string_enum_impls!(DspGroupItemSection);
-/// Schema: \`#/components/schemas/DSPGroupItem/properties/selectOptions/items\`
+
+///
+///
+/// Schema: `#/components/schemas/DSPGroupItem/properties/selectOptions/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspGroupItemSelectOptionsItem {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<bool>,
+    ///
     #[serde(rename = "optionLabel", default, skip_serializing_if = "Option::is_none")]
     pub option_label: Option<String>,
 }
+
 impl crate::Envelope for DspGroupItemSelectOptionsItem {}
-/// Schema: \`#/components/schemas/DSPGroupItem/properties/showIf\`
+///
+///
+/// Schema: `#/components/schemas/DSPGroupItem/properties/showIf`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspGroupItemShowIf {
+    ///
     pub parameter: String,
+    ///
     pub operator: DspGroupItemShowIfOperator,
+    ///
     pub value: String,
 }
+
 impl crate::Envelope for DspGroupItemShowIf {}
-/// Schema: \`#/components/schemas/DSPGroupItem/properties/showIf/properties/operator\`
+///
+///
+/// Schema: `#/components/schemas/DSPGroupItem/properties/showIf/properties/operator`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DspGroupItemShowIfOperator {
     /// `eq`
@@ -6348,6 +7808,7 @@ pub enum DspGroupItemShowIfOperator {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DspGroupItemShowIfOperator {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6358,6 +7819,7 @@ impl DspGroupItemShowIfOperator {
         }
     }
 }
+
 impl From<&str> for DspGroupItemShowIfOperator {
     fn from(value: &str) -> Self {
         match value {
@@ -6367,17 +7829,27 @@ impl From<&str> for DspGroupItemShowIfOperator {
         }
     }
 }
+
 crate::string_enum_impls!(DspGroupItemShowIfOperator);
-/// Schema: \`#/components/schemas/DSPInfo\`
+
+///
+///
+/// Schema: `#/components/schemas/DSPInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspInfo {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "windowLength")]
     pub window_length: i64,
+    ///
     #[serde(rename = "type")]
     pub type_: String,
+    ///
     pub classes: Vec<String>,
+    ///
     pub features: DspInfoFeatures,
     /// Expected number of windows that would be generated
     #[serde(rename = "expectedWindowCount")]
@@ -6385,10 +7857,13 @@ pub struct DspInfo {
     /// Axes that this block depends on.
     #[serde(rename = "inputAxes")]
     pub input_axes: Vec<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<DspPerformance>,
+    ///
     #[serde(rename = "canCalculateFeatureImportance")]
     pub can_calculate_feature_importance: bool,
+    ///
     #[serde(rename = "calculateFeatureImportance")]
     pub calculate_feature_importance: bool,
     /// Whether this type of DSP block supports autotuning.
@@ -6412,8 +7887,11 @@ pub struct DspInfo {
     #[serde(rename = "usesState", default, skip_serializing_if = "Option::is_none")]
     pub uses_state: Option<bool>,
 }
+
 impl crate::Envelope for DspInfo {}
-/// Schema: \`#/components/schemas/DSPInfo/properties/features\`
+///
+///
+/// Schema: `#/components/schemas/DSPInfo/properties/features`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspInfoFeatures {
     /// Whether this block has generated features
@@ -6428,12 +7906,16 @@ pub struct DspInfoFeatures {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<Vec<String>>,
 }
+
 impl crate::Envelope for DspInfoFeatures {}
-/// Schema: \`#/components/schemas/DSPMetadata\`
+///
+///
+/// Schema: `#/components/schemas/DSPMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspMetadata {
     /// Date when the features were created
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "dspConfig")]
     pub dsp_config: std::collections::BTreeMap<String, String>,
     /// Labels in the dataset when generator ran
@@ -6441,6 +7923,7 @@ pub struct DspMetadata {
     /// Names of the generated features. Only set if axes have explicit labels.
     #[serde(rename = "featureLabels", default, skip_serializing_if = "Option::is_none")]
     pub feature_labels: Option<Vec<String>>,
+    ///
     #[serde(rename = "windowCount")]
     pub window_count: i64,
     /// Number of features for this DSP block
@@ -6463,6 +7946,7 @@ pub struct DspMetadata {
     /// Information about the output of the DSP block
     #[serde(rename = "outputConfig")]
     pub output_config: DspMetadataOutputConfig,
+    ///
     #[serde(rename = "fftUsed", default, skip_serializing_if = "Option::is_none")]
     pub fft_used: Option<Vec<i64>>,
     /// The version number of the resampling algorithm used (for resampled time series data only)
@@ -6473,18 +7957,24 @@ pub struct DspMetadata {
     )]
     pub resampling_algorithm_version: Option<f64>,
 }
+
 impl crate::Envelope for DspMetadata {}
-/// Schema: \`#/components/schemas/DSPMetadata/properties/includedSamples/items\`
+///
+///
+/// Schema: `#/components/schemas/DSPMetadata/properties/includedSamples/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspMetadataIncludedSamplesItem {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "windowCount")]
     pub window_count: i64,
 }
+
 impl crate::Envelope for DspMetadataIncludedSamplesItem {}
 /// Information about the output of the DSP block
 ///
-/// Schema: \`#/components/schemas/DSPMetadata/properties/outputConfig\`
+/// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspMetadataOutputConfig {
     /// Output type of the DSP block
@@ -6493,10 +7983,11 @@ pub struct DspMetadataOutputConfig {
     /// The shape of the block output
     pub shape: DspMetadataOutputConfigShape,
 }
+
 impl crate::Envelope for DspMetadataOutputConfig {}
 /// The shape of the block output
 ///
-/// Schema: \`#/components/schemas/DSPMetadata/properties/outputConfig/properties/shape\`
+/// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig/properties/shape`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspMetadataOutputConfigShape {
     /// Available on all types. Denotes the width of an 'image' or 'spectrogram', or the number of features in a 'flat' block.
@@ -6511,10 +8002,11 @@ pub struct DspMetadataOutputConfigShape {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<i64>,
 }
+
 impl crate::Envelope for DspMetadataOutputConfigShape {}
 /// Output type of the DSP block
 ///
-/// Schema: \`#/components/schemas/DSPMetadata/properties/outputConfig/properties/type\`
+/// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DspMetadataOutputConfigType {
     /// `image`
@@ -6526,6 +8018,7 @@ pub enum DspMetadataOutputConfigType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl DspMetadataOutputConfigType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6537,6 +8030,7 @@ impl DspMetadataOutputConfigType {
         }
     }
 }
+
 impl From<&str> for DspMetadataOutputConfigType {
     fn from(value: &str) -> Self {
         match value {
@@ -6547,8 +8041,12 @@ impl From<&str> for DspMetadataOutputConfigType {
         }
     }
 }
+
 crate::string_enum_impls!(DspMetadataOutputConfigType);
-/// Schema: \`#/components/schemas/DSPMetadataResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/DSPMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspMetadataResponse {
     /// Whether the operation succeeded
@@ -6558,6 +8056,7 @@ pub struct DspMetadataResponse {
     pub error: Option<String>,
     /// Date when the features were created
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "dspConfig")]
     pub dsp_config: std::collections::BTreeMap<String, String>,
     /// Labels in the dataset when generator ran
@@ -6565,6 +8064,7 @@ pub struct DspMetadataResponse {
     /// Names of the generated features. Only set if axes have explicit labels.
     #[serde(rename = "featureLabels", default, skip_serializing_if = "Option::is_none")]
     pub feature_labels: Option<Vec<String>>,
+    ///
     #[serde(rename = "windowCount")]
     pub window_count: i64,
     /// Number of features for this DSP block
@@ -6587,6 +8087,7 @@ pub struct DspMetadataResponse {
     /// Information about the output of the DSP block
     #[serde(rename = "outputConfig")]
     pub output_config: DspMetadataOutputConfig,
+    ///
     #[serde(rename = "fftUsed", default, skip_serializing_if = "Option::is_none")]
     pub fft_used: Option<Vec<i64>>,
     /// The version number of the resampling algorithm used (for resampled time series data only)
@@ -6597,23 +8098,35 @@ pub struct DspMetadataResponse {
     )]
     pub resampling_algorithm_version: Option<f64>,
 }
+
 impl crate::Envelope for DspMetadataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DSPNamedAxis\`
+
+///
+///
+/// Schema: `#/components/schemas/DSPNamedAxis`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspNamedAxis {
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     pub required: bool,
 }
+
 impl crate::Envelope for DspNamedAxis {}
-/// Schema: \`#/components/schemas/DspPerformance\`
+///
+///
+/// Schema: `#/components/schemas/DspPerformance`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspPerformance {
+    ///
     pub latency: i64,
+    ///
     pub ram: i64,
     /// If the project latencyDevice has custom DSP hardware, this value contains a device specific latency metric (eg. cycles)
     #[serde(
@@ -6623,8 +8136,11 @@ pub struct DspPerformance {
     )]
     pub custom_dsp_string: Option<String>,
 }
+
 impl crate::Envelope for DspPerformance {}
-/// Schema: \`#/components/schemas/DspPerformanceAllVariantsResponse\`
+///
+///
+/// Schema: `#/components/schemas/DspPerformanceAllVariantsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspPerformanceAllVariantsResponse {
     /// Whether the operation succeeded
@@ -6636,22 +8152,30 @@ pub struct DspPerformanceAllVariantsResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<Vec<DspPerformanceAllVariantsResponsePerformanceItem>>,
 }
+
 impl crate::Envelope for DspPerformanceAllVariantsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DspPerformanceAllVariantsResponse/allOf/1/properties/performance/items\`
+
+///
+///
+/// Schema: `#/components/schemas/DspPerformanceAllVariantsResponse/allOf/1/properties/performance/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspPerformanceAllVariantsResponsePerformanceItem {
+    ///
     pub mcu: String,
     /// Latency estimate, in ms
     pub latency: i64,
     /// RAM estimate, in bytes
     pub ram: i64,
 }
+
 impl crate::Envelope for DspPerformanceAllVariantsResponsePerformanceItem {}
-/// Schema: \`#/components/schemas/DspRunGraph\`
+///
+///
+/// Schema: `#/components/schemas/DspRunGraph`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspRunGraph {
     /// Name of the graph
@@ -6696,18 +8220,24 @@ pub struct DspRunGraph {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub highlights: Option<std::collections::BTreeMap<String, Vec<f64>>>,
 }
+
 impl crate::Envelope for DspRunGraph {}
 /// Labels for the graph x and y axes.
 ///
-/// Schema: \`#/components/schemas/DspRunGraph/properties/axisLabels\`
+/// Schema: `#/components/schemas/DspRunGraph/properties/axisLabels`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspRunGraphAxisLabels {
+    ///
     #[serde(rename = "X")]
     pub x: String,
+    ///
     pub y: String,
 }
+
 impl crate::Envelope for DspRunGraphAxisLabels {}
-/// Schema: \`#/components/schemas/DspRunRequestWithFeatures\`
+///
+///
+/// Schema: `#/components/schemas/DspRunRequestWithFeatures`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspRunRequestWithFeatures {
     /// Array of features. If you have multiple axes the data should be interleaved (e.g. \[ax0_val0, ax1_val0, ax2_val0, ax0_val1, ax1_val1, ax2_val1\]).
@@ -6721,6 +8251,7 @@ pub struct DspRunRequestWithFeatures {
     #[serde(rename = "requestPerformance")]
     pub request_performance: bool,
 }
+
 impl DspRunRequestWithFeatures {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -6737,8 +8268,11 @@ impl DspRunRequestWithFeatures {
         }
     }
 }
+
 impl crate::Envelope for DspRunRequestWithFeatures {}
-/// Schema: \`#/components/schemas/DspRunRequestWithoutFeatures\`
+///
+///
+/// Schema: `#/components/schemas/DspRunRequestWithoutFeatures`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspRunRequestWithoutFeatures {
     /// DSP parameters with values
@@ -6746,6 +8280,7 @@ pub struct DspRunRequestWithoutFeatures {
     /// Whether to store the DSP parameters as the new default parameters.
     pub store: bool,
 }
+
 impl DspRunRequestWithoutFeatures {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -6755,21 +8290,28 @@ impl DspRunRequestWithoutFeatures {
         Self { params, store }
     }
 }
+
 impl crate::Envelope for DspRunRequestWithoutFeatures {}
-/// Schema: \`#/components/schemas/DspRunRequestWithoutFeaturesReadOnly\`
+///
+///
+/// Schema: `#/components/schemas/DspRunRequestWithoutFeaturesReadOnly`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspRunRequestWithoutFeaturesReadOnly {
     /// DSP parameters with values
     pub params: std::collections::BTreeMap<String, Option<String>>,
 }
+
 impl DspRunRequestWithoutFeaturesReadOnly {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(params: std::collections::BTreeMap<String, Option<String>>) -> Self {
         Self { params }
     }
 }
+
 impl crate::Envelope for DspRunRequestWithoutFeaturesReadOnly {}
-/// Schema: \`#/components/schemas/DspRunResponse\`
+///
+///
+/// Schema: `#/components/schemas/DspRunResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspRunResponse {
     /// Whether the operation succeeded
@@ -6787,15 +8329,20 @@ pub struct DspRunResponse {
     /// String representation of the DSP state returned
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_string: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<DspPerformance>,
 }
+
 impl crate::Envelope for DspRunResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DspRunResponseWithSample\`
+
+///
+///
+/// Schema: `#/components/schemas/DspRunResponseWithSample`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspRunResponseWithSample {
     /// Whether the operation succeeded
@@ -6820,18 +8367,25 @@ pub struct DspRunResponseWithSample {
         skip_serializing_if = "Option::is_none"
     )]
     pub label_at_end_of_window: Option<String>,
+    ///
     pub sample: RawSampleData,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<DspPerformance>,
+    ///
     #[serde(rename = "canProfilePerformance")]
     pub can_profile_performance: bool,
 }
+
 impl crate::Envelope for DspRunResponseWithSample {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DspSampleFeaturesResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/DspSampleFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspSampleFeaturesResponse {
     /// Whether the operation succeeded
@@ -6842,17 +8396,22 @@ pub struct DspSampleFeaturesResponse {
     /// Total number of windows in the data set
     #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
+    ///
     pub data: Vec<DspSampleFeaturesResponseDataItem>,
     /// When showing the processed features, skip the first X features. This is used in dimensionality reduction where artificial features are introduced in the response (on the first few positions).
     #[serde(rename = "skipFirstFeatures")]
     pub skip_first_features: i64,
 }
+
 impl crate::Envelope for DspSampleFeaturesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DspSampleFeaturesResponse/allOf/1/properties/data/items\`
+
+///
+///
+/// Schema: `#/components/schemas/DspSampleFeaturesResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspSampleFeaturesResponseDataItem {
     /// Feature data for this window
@@ -6863,22 +8422,33 @@ pub struct DspSampleFeaturesResponseDataItem {
     /// Training label string
     #[serde(rename = "yLabel")]
     pub y_label: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<DspSampleFeaturesResponseDataItemSample>,
 }
+
 impl crate::Envelope for DspSampleFeaturesResponseDataItem {}
-/// Schema: \`#/components/schemas/DspSampleFeaturesResponse/allOf/1/properties/data/items/properties/sample\`
+///
+///
+/// Schema: `#/components/schemas/DspSampleFeaturesResponse/allOf/1/properties/data/items/properties/sample`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspSampleFeaturesResponseDataItemSample {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "startMs")]
     pub start_ms: f64,
+    ///
     #[serde(rename = "endMs")]
     pub end_ms: f64,
 }
+
 impl crate::Envelope for DspSampleFeaturesResponseDataItemSample {}
-/// Schema: \`#/components/schemas/DspTrainedFeaturesResponse\`
+///
+///
+/// Schema: `#/components/schemas/DspTrainedFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspTrainedFeaturesResponse {
     /// Whether the operation succeeded
@@ -6889,17 +8459,22 @@ pub struct DspTrainedFeaturesResponse {
     /// Total number of windows in the data set
     #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
+    ///
     pub data: Vec<DspTrainedFeaturesResponseDataItem>,
     /// When showing the processed features, skip the first X features. This is used in dimensionality reduction where artificial features are introduced in the response (on the first few positions).
     #[serde(rename = "skipFirstFeatures")]
     pub skip_first_features: i64,
 }
+
 impl crate::Envelope for DspTrainedFeaturesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/DspTrainedFeaturesResponse/allOf/1/properties/data/items\`
+
+///
+///
+/// Schema: `#/components/schemas/DspTrainedFeaturesResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspTrainedFeaturesResponseDataItem {
     /// Data by feature index for this window
@@ -6910,49 +8485,68 @@ pub struct DspTrainedFeaturesResponseDataItem {
     /// Training label string
     #[serde(rename = "yLabel")]
     pub y_label: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<DspTrainedFeaturesResponseDataItemSample>,
 }
+
 impl crate::Envelope for DspTrainedFeaturesResponseDataItem {}
-/// Schema: \`#/components/schemas/DspTrainedFeaturesResponse/allOf/1/properties/data/items/properties/sample\`
+///
+///
+/// Schema: `#/components/schemas/DspTrainedFeaturesResponse/allOf/1/properties/data/items/properties/sample`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DspTrainedFeaturesResponseDataItemSample {
+    ///
     pub id: f64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "startMs")]
     pub start_ms: f64,
+    ///
     #[serde(rename = "endMs")]
     pub end_ms: f64,
 }
+
 impl crate::Envelope for DspTrainedFeaturesResponseDataItemSample {}
-/// Schema: \`#/components/schemas/EditSampleLabelRequest\`
+///
+///
+/// Schema: `#/components/schemas/EditSampleLabelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EditSampleLabelRequest {
     /// New label for this sample
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
+
 impl EditSampleLabelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { label: None }
     }
 }
+
 impl crate::Envelope for EditSampleLabelRequest {}
-/// Schema: \`#/components/schemas/EmailValidationRequest\`
+///
+///
+/// Schema: `#/components/schemas/EmailValidationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EmailValidationRequest {
     /// E-mail address to validate
     pub email: String,
 }
+
 impl EmailValidationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(email: String) -> Self {
         Self { email }
     }
 }
+
 impl crate::Envelope for EmailValidationRequest {}
-/// Schema: \`#/components/schemas/EnterpriseLimit\`
+///
+///
+/// Schema: `#/components/schemas/EnterpriseLimit`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EnterpriseLimit {
     /// `users`
@@ -6966,6 +8560,7 @@ pub enum EnterpriseLimit {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl EnterpriseLimit {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6978,6 +8573,7 @@ impl EnterpriseLimit {
         }
     }
 }
+
 impl From<&str> for EnterpriseLimit {
     fn from(value: &str) -> Self {
         match value {
@@ -6989,23 +8585,32 @@ impl From<&str> for EnterpriseLimit {
         }
     }
 }
+
 crate::string_enum_impls!(EnterpriseLimit);
-/// Schema: \`#/components/schemas/EnterpriseLimitsIncreaseRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/EnterpriseLimitsIncreaseRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnterpriseLimitsIncreaseRequest {
+    ///
     pub limits: Vec<EnterpriseLimit>,
     /// Additional notes for the request. This is optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+
 impl EnterpriseLimitsIncreaseRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(limits: Vec<EnterpriseLimit>) -> Self {
         Self { limits, reason: None }
     }
 }
+
 impl crate::Envelope for EnterpriseLimitsIncreaseRequest {}
-/// Schema: \`#/components/schemas/EnterpriseTrial\`
+///
+///
+/// Schema: `#/components/schemas/EnterpriseTrial`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnterpriseTrial {
     /// Unique identifier of the trial.
@@ -7018,8 +8623,10 @@ pub struct EnterpriseTrial {
     pub organization_id: i64,
     /// Date when the trial was created. Trials start immediately on creation.
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "expirationDate")]
     pub expiration_date: TrialExpirationDate,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Date when the trial actually expired. This is set when the trial is expired by the system.
@@ -7032,8 +8639,11 @@ pub struct EnterpriseTrial {
     #[serde(rename = "upgradedDate", default)]
     pub upgraded_date: Option<crate::DateTime>,
 }
+
 impl crate::Envelope for EnterpriseTrial {}
-/// Schema: \`#/components/schemas/EnterpriseUpgradeOrTrialExtensionRequest\`
+///
+///
+/// Schema: `#/components/schemas/EnterpriseUpgradeOrTrialExtensionRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnterpriseUpgradeOrTrialExtensionRequest {
     /// Answer to the question: 'Why is this the right time for your team to invest in edge AI?'. This is optional.
@@ -7052,6 +8662,7 @@ pub struct EnterpriseUpgradeOrTrialExtensionRequest {
     #[serde(rename = "trialId", default, skip_serializing_if = "Option::is_none")]
     pub trial_id: Option<f64>,
 }
+
 impl EnterpriseUpgradeOrTrialExtensionRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -7064,8 +8675,11 @@ impl EnterpriseUpgradeOrTrialExtensionRequest {
         }
     }
 }
+
 impl crate::Envelope for EnterpriseUpgradeOrTrialExtensionRequest {}
-/// Schema: \`#/components/schemas/EntitlementLimits\`
+///
+///
+/// Schema: `#/components/schemas/EntitlementLimits`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EntitlementLimits {
     /// Storage entitlement, in bytes
@@ -7096,6 +8710,7 @@ pub struct EntitlementLimits {
     #[serde(rename = "numberOfUsers", default, skip_serializing_if = "Option::is_none")]
     pub number_of_users: Option<i64>,
 }
+
 impl EntitlementLimits {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -7108,8 +8723,11 @@ impl EntitlementLimits {
         }
     }
 }
+
 impl crate::Envelope for EntitlementLimits {}
-/// Schema: \`#/components/schemas/EntityCreatedResponse\`
+///
+///
+/// Schema: `#/components/schemas/EntityCreatedResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EntityCreatedResponse {
     /// Whether the operation succeeded
@@ -7120,12 +8738,16 @@ pub struct EntityCreatedResponse {
     /// Unique identifier of the created entity.
     pub id: i64,
 }
+
 impl crate::Envelope for EntityCreatedResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/EnvironmentVariable\`
+
+///
+///
+/// Schema: `#/components/schemas/EnvironmentVariable`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnvironmentVariable {
     /// Environmental variable key. Needs to adhere to regex "^\[a-zA-Z_\]+\[a-zA-Z0-9_\]*$".
@@ -7134,14 +8756,18 @@ pub struct EnvironmentVariable {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
+
 impl EnvironmentVariable {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(key: String) -> Self {
         Self { key, value: None }
     }
 }
+
 impl crate::Envelope for EnvironmentVariable {}
-/// Schema: \`#/components/schemas/EvaluateJobResponse\`
+///
+///
+/// Schema: `#/components/schemas/EvaluateJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvaluateJobResponse {
     /// Whether the operation succeeded
@@ -7149,14 +8775,19 @@ pub struct EvaluateJobResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub result: Vec<ModelVariantStats>,
 }
+
 impl crate::Envelope for EvaluateJobResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/EvaluateResultValue\`
+
+///
+///
+/// Schema: `#/components/schemas/EvaluateResultValue`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvaluateResultValue {
     /// The value based on the model alone
@@ -7166,8 +8797,11 @@ pub struct EvaluateResultValue {
     #[serde(rename = "withAnomaly", default, skip_serializing_if = "Option::is_none")]
     pub with_anomaly: Option<f64>,
 }
+
 impl crate::Envelope for EvaluateResultValue {}
-/// Schema: \`#/components/schemas/ExportBlockResponse\`
+///
+///
+/// Schema: `#/components/schemas/ExportBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExportBlockResponse {
     /// Whether the operation succeeded
@@ -7177,15 +8811,20 @@ pub struct ExportBlockResponse {
     pub error: Option<String>,
     /// Job identifier. Status updates will include this identifier.
     pub id: i64,
+    ///
     #[serde(rename = "exportUrl")]
     pub export_url: String,
 }
+
 impl crate::Envelope for ExportBlockResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ExportGetUrlResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ExportGetUrlResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExportGetUrlResponse {
     /// Whether the operation succeeded
@@ -7193,6 +8832,7 @@ pub struct ExportGetUrlResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "hasExport")]
     pub has_export: bool,
     /// Set if hasExport is true
@@ -7202,14 +8842,19 @@ pub struct ExportGetUrlResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+
 impl crate::Envelope for ExportGetUrlResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ExportKerasBlockDataRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/ExportKerasBlockDataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExportKerasBlockDataRequest {
+    ///
     #[serde(
         rename = "overrideImageInputScaling",
         default,
@@ -7217,6 +8862,7 @@ pub struct ExportKerasBlockDataRequest {
     )]
     pub override_image_input_scaling: Option<ImageInputScaling>,
 }
+
 impl ExportKerasBlockDataRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -7225,8 +8871,11 @@ impl ExportKerasBlockDataRequest {
         }
     }
 }
+
 impl crate::Envelope for ExportKerasBlockDataRequest {}
-/// Schema: \`#/components/schemas/ExportOriginalDataRequest\`
+///
+///
+/// Schema: `#/components/schemas/ExportOriginalDataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExportOriginalDataRequest {
     /// Whether to rename the exported file names to an uploader friendly format (e.g. label.filename.cbor)
@@ -7236,6 +8885,7 @@ pub struct ExportOriginalDataRequest {
     #[serde(rename = "retainCrops")]
     pub retain_crops: bool,
 }
+
 impl ExportOriginalDataRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(uploader_friendly_filenames: bool, retain_crops: bool) -> Self {
@@ -7245,24 +8895,29 @@ impl ExportOriginalDataRequest {
         }
     }
 }
+
 impl crate::Envelope for ExportOriginalDataRequest {}
-/// Schema: \`#/components/schemas/ExportWavDataRequest\`
+///
+///
+/// Schema: `#/components/schemas/ExportWavDataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExportWavDataRequest {
     /// Whether to retain crops and splits. If this is disabled, then the original files are returned (as they were uploaded).
     #[serde(rename = "retainCrops")]
     pub retain_crops: bool,
 }
+
 impl ExportWavDataRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(retain_crops: bool) -> Self {
         Self { retain_crops }
     }
 }
+
 impl crate::Envelope for ExportWavDataRequest {}
 /// Known feature identifiers.
 ///
-/// Schema: \`#/components/schemas/Feature\`
+/// Schema: `#/components/schemas/Feature`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Feature {
     /// `signup-thank-you-page`
@@ -7274,6 +8929,7 @@ pub enum Feature {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl Feature {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7285,6 +8941,7 @@ impl Feature {
         }
     }
 }
+
 impl From<&str> for Feature {
     fn from(value: &str) -> Self {
         match value {
@@ -7295,8 +8952,12 @@ impl From<&str> for Feature {
         }
     }
 }
+
 crate::string_enum_impls!(Feature);
-/// Schema: \`#/components/parameters/FiltersDisabledParameter/schema\`
+
+///
+///
+/// Schema: `#/components/parameters/FiltersDisabledParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FiltersDisabled {
     /// `both`
@@ -7308,6 +8969,7 @@ pub enum FiltersDisabled {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl FiltersDisabled {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7319,6 +8981,7 @@ impl FiltersDisabled {
         }
     }
 }
+
 impl From<&str> for FiltersDisabled {
     fn from(value: &str) -> Self {
         match value {
@@ -7329,8 +8992,12 @@ impl From<&str> for FiltersDisabled {
         }
     }
 }
+
 crate::string_enum_impls!(FiltersDisabled);
-/// Schema: \`#/components/parameters/FiltersSignatureParameter/schema\`
+
+///
+///
+/// Schema: `#/components/parameters/FiltersSignatureParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FiltersSignature {
     /// `both`
@@ -7342,6 +9009,7 @@ pub enum FiltersSignature {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl FiltersSignature {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7353,6 +9021,7 @@ impl FiltersSignature {
         }
     }
 }
+
 impl From<&str> for FiltersSignature {
     fn from(value: &str) -> Self {
         match value {
@@ -7363,16 +9032,22 @@ impl From<&str> for FiltersSignature {
         }
     }
 }
+
 crate::string_enum_impls!(FiltersSignature);
-/// Schema: \`#/components/schemas/FindSegmentSampleRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/FindSegmentSampleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FindSegmentSampleRequest {
     /// If set, the segments are automatically shifted randomly, to make the dataset distribution more uniform.
     #[serde(rename = "shiftSegments")]
     pub shift_segments: bool,
+    ///
     #[serde(rename = "segmentLengthMs")]
     pub segment_length_ms: i64,
 }
+
 impl FindSegmentSampleRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(shift_segments: bool, segment_length_ms: i64) -> Self {
@@ -7382,8 +9057,11 @@ impl FindSegmentSampleRequest {
         }
     }
 }
+
 impl crate::Envelope for FindSegmentSampleRequest {}
-/// Schema: \`#/components/schemas/FindSegmentSampleResponse\`
+///
+///
+/// Schema: `#/components/schemas/FindSegmentSampleResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FindSegmentSampleResponse {
     /// Whether the operation succeeded
@@ -7391,33 +9069,49 @@ pub struct FindSegmentSampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub segments: Vec<FindSegmentSampleResponseSegmentsItem>,
 }
+
 impl crate::Envelope for FindSegmentSampleResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/FindSegmentSampleResponse/allOf/1/properties/segments/items\`
+
+///
+///
+/// Schema: `#/components/schemas/FindSegmentSampleResponse/allOf/1/properties/segments/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FindSegmentSampleResponseSegmentsItem {
+    ///
     #[serde(rename = "startMs")]
     pub start_ms: i64,
+    ///
     #[serde(rename = "endMs")]
     pub end_ms: i64,
 }
+
 impl crate::Envelope for FindSegmentSampleResponseSegmentsItem {}
-/// Schema: \`#/components/schemas/FindSyntiantPosteriorRequest\`
+///
+///
+/// Schema: `#/components/schemas/FindSyntiantPosteriorRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct FindSyntiantPosteriorRequest {
+    ///
     pub target_words: Vec<String>,
+    ///
     pub reference_set: FindSyntiantPosteriorRequestReferenceSet,
+    ///
     pub wav_file: Option<crate::FilePart>,
+    ///
     pub meta_csv_file: Option<crate::FilePart>,
+    ///
     pub deployment_target: Option<FindSyntiantPosteriorRequestDeploymentTarget>,
 }
+
 impl FindSyntiantPosteriorRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -7433,6 +9127,7 @@ impl FindSyntiantPosteriorRequest {
         }
     }
 }
+
 impl crate::multipart::ToMultipart for FindSyntiantPosteriorRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.json("targetWords", &self.target_words);
@@ -7448,7 +9143,10 @@ impl crate::multipart::ToMultipart for FindSyntiantPosteriorRequest {
         }
     }
 }
-/// Schema: \`#/components/schemas/FindSyntiantPosteriorRequest/properties/deploymentTarget\`
+
+///
+///
+/// Schema: `#/components/schemas/FindSyntiantPosteriorRequest/properties/deploymentTarget`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FindSyntiantPosteriorRequestDeploymentTarget {
     /// `syntiant-ndp101`
@@ -7468,6 +9166,7 @@ pub enum FindSyntiantPosteriorRequestDeploymentTarget {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl FindSyntiantPosteriorRequestDeploymentTarget {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7483,6 +9182,7 @@ impl FindSyntiantPosteriorRequestDeploymentTarget {
         }
     }
 }
+
 impl From<&str> for FindSyntiantPosteriorRequestDeploymentTarget {
     fn from(value: &str) -> Self {
         match value {
@@ -7497,8 +9197,12 @@ impl From<&str> for FindSyntiantPosteriorRequestDeploymentTarget {
         }
     }
 }
+
 crate::string_enum_impls!(FindSyntiantPosteriorRequestDeploymentTarget);
-/// Schema: \`#/components/schemas/FindSyntiantPosteriorRequest/properties/referenceSet\`
+
+///
+///
+/// Schema: `#/components/schemas/FindSyntiantPosteriorRequest/properties/referenceSet`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FindSyntiantPosteriorRequestReferenceSet {
     /// `600_seconds`
@@ -7512,6 +9216,7 @@ pub enum FindSyntiantPosteriorRequestReferenceSet {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl FindSyntiantPosteriorRequestReferenceSet {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7524,6 +9229,7 @@ impl FindSyntiantPosteriorRequestReferenceSet {
         }
     }
 }
+
 impl From<&str> for FindSyntiantPosteriorRequestReferenceSet {
     fn from(value: &str) -> Self {
         match value {
@@ -7535,8 +9241,12 @@ impl From<&str> for FindSyntiantPosteriorRequestReferenceSet {
         }
     }
 }
+
 crate::string_enum_impls!(FindSyntiantPosteriorRequestReferenceSet);
-/// Schema: \`#/components/schemas/FindUserResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/FindUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FindUserResponse {
     /// Whether the operation succeeded
@@ -7544,26 +9254,40 @@ pub struct FindUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub users: Vec<FindUserResponseUsersItem>,
 }
+
 impl crate::Envelope for FindUserResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/FindUserResponse/allOf/1/properties/users/items\`
+
+///
+///
+/// Schema: `#/components/schemas/FindUserResponse/allOf/1/properties/users/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FindUserResponseUsersItem {
+    ///
     pub id: i64,
+    ///
     pub username: String,
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    ///
     pub created: crate::DateTime,
+    ///
     pub email: String,
 }
+
 impl crate::Envelope for FindUserResponseUsersItem {}
-/// Schema: \`#/components/schemas/GenerateFeaturesRequest\`
+///
+///
+/// Schema: `#/components/schemas/GenerateFeaturesRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GenerateFeaturesRequest {
     /// DSP block ID to generate features for
@@ -7584,6 +9308,7 @@ pub struct GenerateFeaturesRequest {
     )]
     pub skip_feature_explorer: Option<bool>,
 }
+
 impl GenerateFeaturesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dsp_id: i64) -> Self {
@@ -7594,8 +9319,11 @@ impl GenerateFeaturesRequest {
         }
     }
 }
+
 impl crate::Envelope for GenerateFeaturesRequest {}
-/// Schema: \`#/components/schemas/GenericApiResponse\`
+///
+///
+/// Schema: `#/components/schemas/GenericApiResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GenericApiResponse {
     /// Whether the operation succeeded
@@ -7604,12 +9332,16 @@ pub struct GenericApiResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
+
 impl crate::Envelope for GenericApiResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetAIActionResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAIActionResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAiActionResponse {
     /// Whether the operation succeeded
@@ -7617,14 +9349,19 @@ pub struct GetAiActionResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub action: AiAction,
 }
+
 impl crate::Envelope for GetAiActionResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetAIActionsProposedChangesResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAIActionsProposedChangesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAiActionsProposedChangesResponse {
     /// Whether the operation succeeded
@@ -7632,25 +9369,36 @@ pub struct GetAiActionsProposedChangesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: Vec<GetAiActionsProposedChangesResponseProposedChangesItem>,
 }
+
 impl crate::Envelope for GetAiActionsProposedChangesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetAIActionsProposedChangesResponse/allOf/1/properties/proposedChanges/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAIActionsProposedChangesResponse/allOf/1/properties/proposedChanges/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAiActionsProposedChangesResponseProposedChangesItem {
+    ///
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    ///
     pub step: i64,
+    ///
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
+
 impl crate::Envelope for GetAiActionsProposedChangesResponseProposedChangesItem {}
-/// Schema: \`#/components/schemas/GetAllDetailedImpulsesResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAllDetailedImpulsesResponse {
     /// Whether the operation succeeded
@@ -7658,7 +9406,9 @@ pub struct GetAllDetailedImpulsesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub impulses: Vec<DetailedImpulse>,
+    ///
     #[serde(rename = "metricKeysByCategory")]
     pub metric_keys_by_category: Vec<
         GetAllDetailedImpulsesResponseMetricKeysByCategoryItem,
@@ -7667,36 +9417,53 @@ pub struct GetAllDetailedImpulsesResponse {
     #[serde(rename = "extraTableColumns")]
     pub extra_table_columns: Vec<String>,
 }
+
 impl crate::Envelope for GetAllDetailedImpulsesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
+    ///
     pub category: DetailedImpulseMetricCategory,
+    ///
     #[serde(rename = "metricKeys")]
     pub metric_keys: Vec<
         GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem,
     >,
 }
+
 impl crate::Envelope for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {}
-/// Schema: \`#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items/properties/metricKeys/items\`
+///
+///
+/// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items/properties/metricKeys/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     #[serde(rename = "type")]
     pub type_: GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType,
+    ///
     #[serde(rename = "filteringType", default, skip_serializing_if = "Option::is_none")]
     pub filtering_type: Option<DetailedImpulseMetricFilteringType>,
+    ///
     #[serde(rename = "showInTable")]
     pub show_in_table: bool,
 }
+
 impl crate::Envelope
 for GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {}
-/// Schema: \`#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items/properties/metricKeys/items/properties/type\`
+///
+///
+/// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items/properties/metricKeys/items/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType {
     /// `core`
@@ -7706,6 +9473,7 @@ pub enum GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemTyp
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7716,6 +9484,7 @@ impl GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType {
         }
     }
 }
+
 impl From<&str>
 for GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType {
     fn from(value: &str) -> Self {
@@ -7726,10 +9495,14 @@ for GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType {
         }
     }
 }
+
 crate::string_enum_impls!(
     GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType
 );
-/// Schema: \`#/components/schemas/GetAllImportedFromResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAllImportedFromResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAllImportedFromResponse {
     /// Whether the operation succeeded
@@ -7737,23 +9510,34 @@ pub struct GetAllImportedFromResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub data: Vec<GetAllImportedFromResponseDataItem>,
 }
+
 impl crate::Envelope for GetAllImportedFromResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetAllImportedFromResponse/allOf/1/properties/data/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAllImportedFromResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAllImportedFromResponseDataItem {
+    ///
     pub id: i64,
+    ///
     pub category: String,
+    ///
     #[serde(rename = "importedFrom")]
     pub imported_from: String,
 }
+
 impl crate::Envelope for GetAllImportedFromResponseDataItem {}
-/// Schema: \`#/components/schemas/GetAllImpulsesResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetAllImpulsesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAllImpulsesResponse {
     /// Whether the operation succeeded
@@ -7761,14 +9545,19 @@ pub struct GetAllImpulsesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub impulses: Vec<Impulse>,
 }
+
 impl crate::Envelope for GetAllImpulsesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetAllThirdPartyAuthResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAllThirdPartyAuthResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAllThirdPartyAuthResponse {
     /// Whether the operation succeeded
@@ -7776,14 +9565,19 @@ pub struct GetAllThirdPartyAuthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub auths: Vec<ThirdPartyAuth>,
 }
+
 impl crate::Envelope for GetAllThirdPartyAuthResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetAllWhitelabelsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAllWhitelabelsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAllWhitelabelsResponse {
     /// Whether the operation succeeded
@@ -7791,14 +9585,19 @@ pub struct GetAllWhitelabelsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub whitelabels: Vec<Whitelabel>,
 }
+
 impl crate::Envelope for GetAllWhitelabelsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetAutoLabelerResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAutoLabelerResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAutoLabelerResponse {
     /// Whether the operation succeeded
@@ -7806,47 +9605,68 @@ pub struct GetAutoLabelerResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "hasResults")]
     pub has_results: bool,
+    ///
     pub clusters: Vec<GetAutoLabelerResponseClustersItem>,
+    ///
     #[serde(rename = "simThreshold")]
     pub sim_threshold: f64,
+    ///
     #[serde(rename = "minObjectSizePx")]
     pub min_object_size_px: i64,
+    ///
     #[serde(
         rename = "maxObjectSizePx",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub max_object_size_px: Option<i64>,
+    ///
     #[serde(rename = "whichItemsToInclude")]
     pub which_items_to_include: String,
 }
+
 impl crate::Envelope for GetAutoLabelerResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetAutoLabelerResponse/allOf/1/properties/clusters/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetAutoLabelerResponse/allOf/1/properties/clusters/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAutoLabelerResponseClustersItem {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    ///
     pub items: Vec<GetAutoLabelerResponseClustersItemItemsItem>,
 }
+
 impl crate::Envelope for GetAutoLabelerResponseClustersItem {}
-/// Schema: \`#/components/schemas/GetAutoLabelerResponse/allOf/1/properties/clusters/items/properties/items/items\`
+///
+///
+/// Schema: `#/components/schemas/GetAutoLabelerResponse/allOf/1/properties/clusters/items/properties/items/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAutoLabelerResponseClustersItemItemsItem {
+    ///
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    ///
     #[serde(rename = "maskId")]
     pub mask_id: i64,
+    ///
     #[serde(rename = "imageUrl")]
     pub image_url: String,
 }
+
 impl crate::Envelope for GetAutoLabelerResponseClustersItemItemsItem {}
-/// Schema: \`#/components/schemas/GetCsvWizardUploadedFileInfo\`
+///
+///
+/// Schema: `#/components/schemas/GetCsvWizardUploadedFileInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetCsvWizardUploadedFileInfo {
     /// Whether the operation succeeded
@@ -7854,17 +9674,23 @@ pub struct GetCsvWizardUploadedFileInfo {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "hasFile")]
     pub has_file: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
+
 impl crate::Envelope for GetCsvWizardUploadedFileInfo {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetDataExplorerFeaturesResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDataExplorerFeaturesResponse {
     /// Whether the operation succeeded
@@ -7872,18 +9698,25 @@ pub struct GetDataExplorerFeaturesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "hasFeatures")]
     pub has_features: bool,
+    ///
     pub data: Vec<GetDataExplorerFeaturesResponseDataItem>,
+    ///
     #[serde(rename = "inputBlock", default, skip_serializing_if = "Option::is_none")]
     pub input_block: Option<ImpulseInputBlock>,
 }
+
 impl crate::Envelope for GetDataExplorerFeaturesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDataExplorerFeaturesResponseDataItem {
     /// Data by feature index for this window
@@ -7894,23 +9727,35 @@ pub struct GetDataExplorerFeaturesResponseDataItem {
     /// Training label string
     #[serde(rename = "yLabel")]
     pub y_label: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<GetDataExplorerFeaturesResponseDataItemSample>,
 }
+
 impl crate::Envelope for GetDataExplorerFeaturesResponseDataItem {}
-/// Schema: \`#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items/properties/sample\`
+///
+///
+/// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items/properties/sample`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDataExplorerFeaturesResponseDataItemSample {
+    ///
     pub id: f64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "startMs")]
     pub start_ms: f64,
+    ///
     #[serde(rename = "endMs")]
     pub end_ms: f64,
+    ///
     pub category: GetDataExplorerFeaturesResponseDataItemSampleCategory,
 }
+
 impl crate::Envelope for GetDataExplorerFeaturesResponseDataItemSample {}
-/// Schema: \`#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items/properties/sample/properties/category\`
+///
+///
+/// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items/properties/sample/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GetDataExplorerFeaturesResponseDataItemSampleCategory {
     /// `training`
@@ -7920,6 +9765,7 @@ pub enum GetDataExplorerFeaturesResponseDataItemSampleCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl GetDataExplorerFeaturesResponseDataItemSampleCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7930,6 +9776,7 @@ impl GetDataExplorerFeaturesResponseDataItemSampleCategory {
         }
     }
 }
+
 impl From<&str> for GetDataExplorerFeaturesResponseDataItemSampleCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -7939,8 +9786,12 @@ impl From<&str> for GetDataExplorerFeaturesResponseDataItemSampleCategory {
         }
     }
 }
+
 crate::string_enum_impls!(GetDataExplorerFeaturesResponseDataItemSampleCategory);
-/// Schema: \`#/components/schemas/GetDataExplorerSettingsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetDataExplorerSettingsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDataExplorerSettingsResponse {
     /// Whether the operation succeeded
@@ -7951,6 +9802,7 @@ pub struct GetDataExplorerSettingsResponse {
     /// Preset to use for the data explorer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
+    ///
     #[serde(
         rename = "dimensionalityReductionTechnique",
         default,
@@ -7962,15 +9814,20 @@ pub struct GetDataExplorerSettingsResponse {
     /// Which impulse to use (if preset is either 'current-impulse' or 'current-impulse-embeddings'). If this is undefined then 'defaultImpulseId' is used.
     #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<i64>,
+    ///
     #[serde(rename = "dimensionalityReductionRecommendation")]
     pub dimensionality_reduction_recommendation: GetDataExplorerSettingsResponseDimensionalityReductionRecommendation,
 }
+
 impl crate::Envelope for GetDataExplorerSettingsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetDataExplorerSettingsResponse/allOf/2/properties/dimensionalityReductionRecommendation\`
+
+///
+///
+/// Schema: `#/components/schemas/GetDataExplorerSettingsResponse/allOf/2/properties/dimensionalityReductionRecommendation`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GetDataExplorerSettingsResponseDimensionalityReductionRecommendation {
     /// `tsne`
@@ -7980,6 +9837,7 @@ pub enum GetDataExplorerSettingsResponseDimensionalityReductionRecommendation {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl GetDataExplorerSettingsResponseDimensionalityReductionRecommendation {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7990,6 +9848,7 @@ impl GetDataExplorerSettingsResponseDimensionalityReductionRecommendation {
         }
     }
 }
+
 impl From<&str>
 for GetDataExplorerSettingsResponseDimensionalityReductionRecommendation {
     fn from(value: &str) -> Self {
@@ -8000,10 +9859,14 @@ for GetDataExplorerSettingsResponseDimensionalityReductionRecommendation {
         }
     }
 }
+
 crate::string_enum_impls!(
     GetDataExplorerSettingsResponseDimensionalityReductionRecommendation
 );
-/// Schema: \`#/components/schemas/GetDeploymentResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetDeploymentResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDeploymentResponse {
     /// Whether the operation succeeded
@@ -8011,17 +9874,23 @@ pub struct GetDeploymentResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "hasDeployment")]
     pub has_deployment: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
 }
+
 impl crate::Envelope for GetDeploymentResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetDeviceResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetDeviceResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDeviceResponse {
     /// Whether the operation succeeded
@@ -8029,15 +9898,20 @@ pub struct GetDeviceResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<Device>,
 }
+
 impl crate::Envelope for GetDeviceResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetDiversityDataResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetDiversityDataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDiversityDataResponse {
     /// Whether the operation succeeded
@@ -8045,28 +9919,37 @@ pub struct GetDiversityDataResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<GetDiversityDataResponseDataItem>>,
 }
+
 impl crate::Envelope for GetDiversityDataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDiversityDataResponseDataItem {
+    ///
     #[serde(rename = "labelId", default, skip_serializing_if = "Option::is_none")]
     pub label_id: Option<f64>,
+    ///
     #[serde(rename = "maxDistance")]
     pub max_distance: f64,
+    ///
     #[serde(rename = "clusterInfos")]
     pub cluster_infos: Vec<GetDiversityDataResponseDataItemClusterInfosItem>,
 }
+
 impl crate::Envelope for GetDiversityDataResponseDataItem {}
 /// Information about a cluster of samples
 ///
-/// Schema: \`#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items/properties/clusterInfos/items\`
+/// Schema: `#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items/properties/clusterInfos/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDiversityDataResponseDataItemClusterInfosItem {
     /// Unique index of the cluster
@@ -8095,8 +9978,11 @@ pub struct GetDiversityDataResponseDataItemClusterInfosItem {
     #[serde(rename = "rightIdx", default)]
     pub right_idx: Option<i64>,
 }
+
 impl crate::Envelope for GetDiversityDataResponseDataItemClusterInfosItem {}
-/// Schema: \`#/components/schemas/GetEmailVerificationCodeResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetEmailVerificationCodeResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetEmailVerificationCodeResponse {
     /// Whether the operation succeeded
@@ -8112,12 +9998,16 @@ pub struct GetEmailVerificationCodeResponse {
     )]
     pub code: Option<Option<String>>,
 }
+
 impl crate::Envelope for GetEmailVerificationCodeResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetEmailVerificationStatusResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetEmailVerificationStatusResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetEmailVerificationStatusResponse {
     /// Whether the operation succeeded
@@ -8128,12 +10018,16 @@ pub struct GetEmailVerificationStatusResponse {
     /// Whether the email address has been verified.
     pub verified: bool,
 }
+
 impl crate::Envelope for GetEmailVerificationStatusResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetFeatureFlagsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetFeatureFlagsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetFeatureFlagsResponse {
     /// Whether the operation succeeded
@@ -8144,20 +10038,28 @@ pub struct GetFeatureFlagsResponse {
     /// List of feature flags.
     pub flags: Vec<GetFeatureFlagsResponseFlagsItem>,
 }
+
 impl crate::Envelope for GetFeatureFlagsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetFeatureFlagsResponse/allOf/1/properties/flags/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetFeatureFlagsResponse/allOf/1/properties/flags/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetFeatureFlagsResponseFlagsItem {
+    ///
     pub feature: Feature,
     /// Whether the feature is enabled.
     pub enabled: bool,
 }
+
 impl crate::Envelope for GetFeatureFlagsResponseFlagsItem {}
-/// Schema: \`#/components/schemas/GetImpulseBlocksResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetImpulseBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetImpulseBlocksResponse {
     /// Whether the operation succeeded
@@ -8165,28 +10067,39 @@ pub struct GetImpulseBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "inputBlocks")]
     pub input_blocks: Vec<InputBlock>,
+    ///
     #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<DspBlock>,
+    ///
     #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<LearnBlock>,
 }
+
 impl crate::Envelope for GetImpulseBlocksResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetImpulseRecordsRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/GetImpulseRecordsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetImpulseRecordsRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<GetImpulseRecordsRequestRange>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<i64>>,
 }
+
 impl GetImpulseRecordsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -8197,23 +10110,32 @@ impl GetImpulseRecordsRequest {
         }
     }
 }
+
 impl crate::Envelope for GetImpulseRecordsRequest {}
-/// Schema: \`#/components/schemas/GetImpulseRecordsRequest/properties/range\`
+///
+///
+/// Schema: `#/components/schemas/GetImpulseRecordsRequest/properties/range`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetImpulseRecordsRequestRange {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<i64>,
 }
+
 impl GetImpulseRecordsRequestRange {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { first: None, last: None }
     }
 }
+
 impl crate::Envelope for GetImpulseRecordsRequestRange {}
-/// Schema: \`#/components/schemas/GetImpulseResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetImpulseResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetImpulseResponse {
     /// Whether the operation succeeded
@@ -8221,15 +10143,20 @@ pub struct GetImpulseResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impulse: Option<Impulse>,
 }
+
 impl crate::Envelope for GetImpulseResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetJobResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetJobResponse {
     /// Whether the operation succeeded
@@ -8237,14 +10164,19 @@ pub struct GetJobResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub job: Job,
 }
+
 impl crate::Envelope for GetJobResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetJWTRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/GetJWTRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetJwtRequest {
     /// Username or e-mail address
@@ -8254,6 +10186,7 @@ pub struct GetJwtRequest {
     /// Evaluation user UUID
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    ///
     #[serde(rename = "ssoType", default, skip_serializing_if = "Option::is_none")]
     pub sso_type: Option<GetJwtRequestSsoType>,
     /// Session ID
@@ -8263,6 +10196,7 @@ pub struct GetJwtRequest {
     #[serde(rename = "totpToken", default, skip_serializing_if = "Option::is_none")]
     pub totp_token: Option<crate::Secret>,
 }
+
 impl GetJwtRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(username: String, password: crate::Secret) -> Self {
@@ -8276,8 +10210,11 @@ impl GetJwtRequest {
         }
     }
 }
+
 impl crate::Envelope for GetJwtRequest {}
-/// Schema: \`#/components/schemas/GetJWTRequest/properties/ssoType\`
+///
+///
+/// Schema: `#/components/schemas/GetJWTRequest/properties/ssoType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GetJwtRequestSsoType {
     /// `browser`
@@ -8287,6 +10224,7 @@ pub enum GetJwtRequestSsoType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl GetJwtRequestSsoType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -8297,6 +10235,7 @@ impl GetJwtRequestSsoType {
         }
     }
 }
+
 impl From<&str> for GetJwtRequestSsoType {
     fn from(value: &str) -> Self {
         match value {
@@ -8306,8 +10245,12 @@ impl From<&str> for GetJwtRequestSsoType {
         }
     }
 }
+
 crate::string_enum_impls!(GetJwtRequestSsoType);
-/// Schema: \`#/components/schemas/GetJWTResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetJWTResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetJwtResponse {
     /// Whether the operation succeeded
@@ -8322,12 +10265,16 @@ pub struct GetJwtResponse {
     #[serde(rename = "redirectUrl", default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
 }
+
 impl crate::Envelope for GetJwtResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetLabelNoiseDataResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetLabelNoiseDataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetLabelNoiseDataResponse {
     /// Whether the operation succeeded
@@ -8335,24 +10282,32 @@ pub struct GetLabelNoiseDataResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub data: GetLabelNoiseDataResponseData,
 }
+
 impl crate::Envelope for GetLabelNoiseDataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetLabelNoiseDataResponse/allOf/1/properties/data\`
+
+///
+///
+/// Schema: `#/components/schemas/GetLabelNoiseDataResponse/allOf/1/properties/data`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetLabelNoiseDataResponseData {
+    ///
     #[serde(
         rename = "cosineSimilarity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub cosine_similarity: Option<CosineSimilarityData>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbors: Option<NeighborsData>,
+    ///
     #[serde(
         rename = "crossValidation",
         default,
@@ -8360,8 +10315,11 @@ pub struct GetLabelNoiseDataResponseData {
     )]
     pub cross_validation: Option<CrossValidationData>,
 }
+
 impl crate::Envelope for GetLabelNoiseDataResponseData {}
-/// Schema: \`#/components/schemas/GetLastDeploymentBuildResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetLastDeploymentBuildResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetLastDeploymentBuildResponse {
     /// Whether the operation succeeded
@@ -8372,8 +10330,10 @@ pub struct GetLastDeploymentBuildResponse {
     /// Does the deployment build still exist? (Builds are deleted if they are no longer valid for the project)
     #[serde(rename = "hasBuild")]
     pub has_build: bool,
+    ///
     #[serde(rename = "lastBuild", default, skip_serializing_if = "Option::is_none")]
     pub last_build: Option<GetLastDeploymentBuildResponseLastBuild>,
+    ///
     #[serde(
         rename = "lastDeploymentTarget",
         default,
@@ -8381,12 +10341,16 @@ pub struct GetLastDeploymentBuildResponse {
     )]
     pub last_deployment_target: Option<ProjectDeploymentTarget>,
 }
+
 impl crate::Envelope for GetLastDeploymentBuildResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetLastDeploymentBuildResponse/allOf/1/properties/lastBuild\`
+
+///
+///
+/// Schema: `#/components/schemas/GetLastDeploymentBuildResponse/allOf/1/properties/lastBuild`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetLastDeploymentBuildResponseLastBuild {
     /// The build version, incremented after each deployment build
@@ -8394,14 +10358,19 @@ pub struct GetLastDeploymentBuildResponseLastBuild {
     /// Deployment type of the build
     #[serde(rename = "deploymentType")]
     pub deployment_type: String,
+    ///
     pub engine: DeploymentTargetEngine,
+    ///
     #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
     /// The time this build was created
     pub created: crate::DateTime,
 }
+
 impl crate::Envelope for GetLastDeploymentBuildResponseLastBuild {}
-/// Schema: \`#/components/schemas/GetModelVariantsResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetModelVariantsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetModelVariantsResponse {
     /// Whether the operation succeeded
@@ -8409,15 +10378,20 @@ pub struct GetModelVariantsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "modelVariants")]
     pub model_variants: AllProjectModelVariants,
 }
+
 impl crate::Envelope for GetModelVariantsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetNewBlockIdResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetNewBlockIdResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetNewBlockIdResponse {
     /// Whether the operation succeeded
@@ -8425,15 +10399,20 @@ pub struct GetNewBlockIdResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "blockId")]
     pub block_id: i64,
 }
+
 impl crate::Envelope for GetNewBlockIdResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationBucketResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationBucketResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationBucketResponse {
     /// Whether the operation succeeded
@@ -8441,14 +10420,19 @@ pub struct GetOrganizationBucketResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub bucket: OrganizationBucket,
 }
+
 impl crate::Envelope for GetOrganizationBucketResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDataCampaignDashboardResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataCampaignDashboardResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataCampaignDashboardResponse {
     /// Whether the operation succeeded
@@ -8456,14 +10440,19 @@ pub struct GetOrganizationDataCampaignDashboardResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub dashboard: DataCampaignDashboard,
 }
+
 impl crate::Envelope for GetOrganizationDataCampaignDashboardResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDataCampaignDashboardsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataCampaignDashboardsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataCampaignDashboardsResponse {
     /// Whether the operation succeeded
@@ -8471,14 +10460,19 @@ pub struct GetOrganizationDataCampaignDashboardsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub dashboards: Vec<DataCampaignDashboard>,
 }
+
 impl crate::Envelope for GetOrganizationDataCampaignDashboardsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDataCampaignResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataCampaignResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataCampaignResponse {
     /// Whether the operation succeeded
@@ -8486,15 +10480,21 @@ pub struct GetOrganizationDataCampaignResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub campaign: DataCampaign,
+    ///
     pub graphs: Vec<DataCampaignGraph>,
 }
+
 impl crate::Envelope for GetOrganizationDataCampaignResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDataCampaignsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataCampaignsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataCampaignsResponse {
     /// Whether the operation succeeded
@@ -8502,21 +10502,31 @@ pub struct GetOrganizationDataCampaignsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub campaigns: Vec<GetOrganizationDataCampaignsResponseCampaignsItem>,
 }
+
 impl crate::Envelope for GetOrganizationDataCampaignsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDataCampaignsResponse/allOf/1/properties/campaigns/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataCampaignsResponse/allOf/1/properties/campaigns/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataCampaignsResponseCampaignsItem {
+    ///
     pub campaign: DataCampaign,
+    ///
     pub graphs: Vec<DataCampaignGraph>,
 }
+
 impl crate::Envelope for GetOrganizationDataCampaignsResponseCampaignsItem {}
-/// Schema: \`#/components/schemas/GetOrganizationDataExportResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataExportResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataExportResponse {
     /// Whether the operation succeeded
@@ -8524,14 +10534,19 @@ pub struct GetOrganizationDataExportResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub export: OrganizationDataExport,
 }
+
 impl crate::Envelope for GetOrganizationDataExportResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDataExportsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataExportsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataExportsResponse {
     /// Whether the operation succeeded
@@ -8541,15 +10556,20 @@ pub struct GetOrganizationDataExportsResponse {
     pub error: Option<String>,
     /// List of organization data exports.
     pub exports: Vec<OrganizationDataExport>,
+    ///
     #[serde(rename = "totalCount")]
     pub total_count: i64,
 }
+
 impl crate::Envelope for GetOrganizationDataExportsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDataItemResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataItemResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataItemResponse {
     /// Whether the operation succeeded
@@ -8557,14 +10577,19 @@ pub struct GetOrganizationDataItemResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub data: OrganizationDataItem,
 }
+
 impl crate::Envelope for GetOrganizationDataItemResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDataItemTransformJobsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataItemTransformJobsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataItemTransformJobsResponse {
     /// Whether the operation succeeded
@@ -8572,47 +10597,66 @@ pub struct GetOrganizationDataItemTransformJobsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "transformationJobs")]
     pub transformation_jobs: Vec<
         GetOrganizationDataItemTransformJobsResponseTransformationJobsItem,
     >,
+    ///
     #[serde(rename = "totalTransformationJobCount")]
     pub total_transformation_job_count: i64,
 }
+
 impl crate::Envelope for GetOrganizationDataItemTransformJobsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDataItemTransformJobsResponse/allOf/1/properties/transformationJobs/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDataItemTransformJobsResponse/allOf/1/properties/transformationJobs/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "transformationJobId")]
     pub transformation_job_id: i64,
+    ///
     #[serde(rename = "createProjectId")]
     pub create_project_id: i64,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "jobId")]
     pub job_id: i64,
+    ///
     #[serde(rename = "jobStarted", default, skip_serializing_if = "Option::is_none")]
     pub job_started: Option<crate::DateTime>,
+    ///
     #[serde(rename = "jobFinished", default, skip_serializing_if = "Option::is_none")]
     pub job_finished: Option<crate::DateTime>,
+    ///
     #[serde(
         rename = "jobFinishedSuccessful",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub job_finished_successful: Option<bool>,
+    ///
     #[serde(rename = "transformationBlockName")]
     pub transformation_block_name: String,
+    ///
     #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
 }
+
 impl crate::Envelope
 for GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {}
-/// Schema: \`#/components/schemas/GetOrganizationDatasetResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDatasetResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDatasetResponse {
     /// Whether the operation succeeded
@@ -8620,14 +10664,19 @@ pub struct GetOrganizationDatasetResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub dataset: OrganizationDataset,
 }
+
 impl crate::Envelope for GetOrganizationDatasetResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDeployBlockResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDeployBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDeployBlockResponse {
     /// Whether the operation succeeded
@@ -8635,15 +10684,20 @@ pub struct GetOrganizationDeployBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "deployBlock")]
     pub deploy_block: OrganizationDeployBlock,
 }
+
 impl crate::Envelope for GetOrganizationDeployBlockResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationDspBlockResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationDspBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationDspBlockResponse {
     /// Whether the operation succeeded
@@ -8651,15 +10705,20 @@ pub struct GetOrganizationDspBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "dspBlock")]
     pub dsp_block: OrganizationDspBlock,
 }
+
 impl crate::Envelope for GetOrganizationDspBlockResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationPipelinesResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationPipelinesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationPipelinesResponse {
     /// Whether the operation succeeded
@@ -8667,14 +10726,19 @@ pub struct GetOrganizationPipelinesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub pipeline: OrganizationPipeline,
 }
+
 impl crate::Envelope for GetOrganizationPipelinesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationPortalResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationPortalResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationPortalResponse {
     /// Whether the operation succeeded
@@ -8706,12 +10770,16 @@ pub struct GetOrganizationPortalResponse {
     #[serde(rename = "bucketUrl", default, skip_serializing_if = "Option::is_none")]
     pub bucket_url: Option<String>,
 }
+
 impl crate::Envelope for GetOrganizationPortalResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationTransferLearningBlockResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationTransferLearningBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationTransferLearningBlockResponse {
     /// Whether the operation succeeded
@@ -8719,15 +10787,20 @@ pub struct GetOrganizationTransferLearningBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "transferLearningBlock")]
     pub transfer_learning_block: OrganizationTransferLearningBlock,
 }
+
 impl crate::Envelope for GetOrganizationTransferLearningBlockResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationTransformationBlockResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationTransformationBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationTransformationBlockResponse {
     /// Whether the operation succeeded
@@ -8735,15 +10808,20 @@ pub struct GetOrganizationTransformationBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "transformationBlock")]
     pub transformation_block: OrganizationTransformationBlock,
 }
+
 impl crate::Envelope for GetOrganizationTransformationBlockResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetOrganizationUsageReportResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetOrganizationUsageReportResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetOrganizationUsageReportResponse {
     /// Whether the operation succeeded
@@ -8751,14 +10829,19 @@ pub struct GetOrganizationUsageReportResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub report: Report,
 }
+
 impl crate::Envelope for GetOrganizationUsageReportResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetPerformanceCalibrationGroundTruthResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPerformanceCalibrationGroundTruthResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPerformanceCalibrationGroundTruthResponse {
     /// Whether the operation succeeded
@@ -8766,14 +10849,19 @@ pub struct GetPerformanceCalibrationGroundTruthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub samples: Vec<PerformanceCalibrationGroundTruth>,
 }
+
 impl crate::Envelope for GetPerformanceCalibrationGroundTruthResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetPerformanceCalibrationParameterSetsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPerformanceCalibrationParameterSetsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPerformanceCalibrationParameterSetsResponse {
     /// Whether the operation succeeded
@@ -8781,15 +10869,20 @@ pub struct GetPerformanceCalibrationParameterSetsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "parameterSets")]
     pub parameter_sets: Vec<PerformanceCalibrationParameterSet>,
 }
+
 impl crate::Envelope for GetPerformanceCalibrationParameterSetsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetPerformanceCalibrationParametersResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPerformanceCalibrationParametersResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPerformanceCalibrationParametersResponse {
     /// Whether the operation succeeded
@@ -8797,15 +10890,20 @@ pub struct GetPerformanceCalibrationParametersResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<PerformanceCalibrationParameters>,
 }
+
 impl crate::Envelope for GetPerformanceCalibrationParametersResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetPerformanceCalibrationRawResultResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPerformanceCalibrationRawResultResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPerformanceCalibrationRawResultResponse {
     /// Whether the operation succeeded
@@ -8813,14 +10911,19 @@ pub struct GetPerformanceCalibrationRawResultResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub detections: Vec<PerformanceCalibrationRawDetection>,
 }
+
 impl crate::Envelope for GetPerformanceCalibrationRawResultResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetPerformanceCalibrationStatusResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPerformanceCalibrationStatusResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPerformanceCalibrationStatusResponse {
     /// Whether the operation succeeded
@@ -8828,6 +10931,7 @@ pub struct GetPerformanceCalibrationStatusResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub available: bool,
     /// If the current project is unsupported by performance calibration, this field explains the reason why. Otherwise, it is undefined.
     #[serde(
@@ -8836,15 +10940,20 @@ pub struct GetPerformanceCalibrationStatusResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub unsupported_project_error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<StartPerformanceCalibrationRequest>,
 }
+
 impl crate::Envelope for GetPerformanceCalibrationStatusResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetPostProcessingResultsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPostProcessingResultsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPostProcessingResultsResponse {
     /// Whether the operation succeeded
@@ -8863,12 +10972,16 @@ pub struct GetPostProcessingResultsResponse {
     /// The objective values that correspond with the variables.
     pub objectives: Vec<Vec<f64>>,
 }
+
 impl crate::Envelope for GetPostProcessingResultsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetPretrainedModelResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPretrainedModelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPretrainedModelResponse {
     /// Whether the operation succeeded
@@ -8882,39 +10995,59 @@ pub struct GetPretrainedModelResponse {
     /// The types of model that are available
     #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<GetPretrainedModelResponseModel>,
+    ///
     #[serde(rename = "modelInfo", default, skip_serializing_if = "Option::is_none")]
     pub model_info: Option<GetPretrainedModelResponseModelInfo>,
 }
+
 impl crate::Envelope for GetPretrainedModelResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPretrainedModelResponseModel {
+    ///
     #[serde(rename = "fileName")]
     pub file_name: String,
+    ///
     #[serde(rename = "profileInfo", default, skip_serializing_if = "Option::is_none")]
     pub profile_info: Option<GetPretrainedModelResponseModelProfileInfo>,
+    ///
     pub inputs: Vec<PretrainedModelTensor>,
+    ///
     pub outputs: Vec<PretrainedModelTensor>,
+    ///
     #[serde(rename = "profileJobId", default, skip_serializing_if = "Option::is_none")]
     pub profile_job_id: Option<i64>,
+    ///
     #[serde(rename = "supportsTFLite", default, skip_serializing_if = "Option::is_none")]
     pub supports_tf_lite: Option<bool>,
 }
+
 impl crate::Envelope for GetPretrainedModelResponseModel {}
-/// Schema: \`#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/modelInfo\`
+///
+///
+/// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/modelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPretrainedModelResponseModelInfo {
+    ///
     pub input: GetPretrainedModelResponseModelInfoInput,
+    ///
     pub model: GetPretrainedModelResponseModelInfoModel,
 }
+
 impl crate::Envelope for GetPretrainedModelResponseModelInfo {}
-/// Schema: \`#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/modelInfo/properties/input\`
+///
+///
+/// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/modelInfo/properties/input`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "inputType")]
 pub enum GetPretrainedModelResponseModelInfoInput {
@@ -8927,6 +11060,7 @@ pub enum GetPretrainedModelResponseModelInfoInput {
     #[serde(rename = "other")]
     Other(DeployPretrainedModelInputOther),
 }
+
 impl crate::Envelope for GetPretrainedModelResponseModelInfoInput {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -8937,7 +11071,10 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfoInput {
         }
     }
 }
-/// Schema: \`#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/modelInfo/properties/model\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/modelInfo/properties/model`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "modelType")]
 pub enum GetPretrainedModelResponseModelInfoModel {
@@ -8948,6 +11085,7 @@ pub enum GetPretrainedModelResponseModelInfoModel {
     #[serde(rename = "object-detection")]
     ObjectDetection(DeployPretrainedModelModelObjectDetection),
 }
+
 impl crate::Envelope for GetPretrainedModelResponseModelInfoModel {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -8957,17 +11095,26 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfoModel {
         }
     }
 }
-/// Schema: \`#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model/properties/profileInfo\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model/properties/profileInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPretrainedModelResponseModelProfileInfo {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<ProfileModelInfo>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<ProfileModelInfo>,
+    ///
     pub table: ProfileModelTable,
 }
+
 impl crate::Envelope for GetPretrainedModelResponseModelProfileInfo {}
-/// Schema: \`#/components/schemas/GetPublicMetricsResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetPublicMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPublicMetricsResponse {
     /// Whether the operation succeeded
@@ -8975,16 +11122,23 @@ pub struct GetPublicMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub projects: i64,
+    ///
     pub data_samples: i64,
+    ///
     pub jobs: i64,
 }
+
 impl crate::Envelope for GetPublicMetricsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetPublicOrganizationTransformationBlockResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetPublicOrganizationTransformationBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPublicOrganizationTransformationBlockResponse {
     /// Whether the operation succeeded
@@ -8992,15 +11146,20 @@ pub struct GetPublicOrganizationTransformationBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "transformationBlock")]
     pub transformation_block: PublicOrganizationTransformationBlock,
 }
+
 impl crate::Envelope for GetPublicOrganizationTransformationBlockResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetSampleMetadataResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetSampleMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetSampleMetadataResponse {
     /// Whether the operation succeeded
@@ -9011,12 +11170,16 @@ pub struct GetSampleMetadataResponse {
     /// Array with all available sample metadata.
     pub metadata: Vec<SampleMetadata>,
 }
+
 impl crate::Envelope for GetSampleMetadataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetSampleResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetSampleResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetSampleResponse {
     /// Whether the operation succeeded
@@ -9024,18 +11187,24 @@ pub struct GetSampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub sample: Sample,
+    ///
     pub payload: RawSamplePayload,
     /// Total number of payload values
     #[serde(rename = "totalPayloadLength")]
     pub total_payload_length: i64,
 }
+
 impl crate::Envelope for GetSampleResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetStudioConfigResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetStudioConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetStudioConfigResponse {
     /// Whether the operation succeeded
@@ -9046,12 +11215,16 @@ pub struct GetStudioConfigResponse {
     /// List of config items
     pub config: Vec<GetStudioConfigResponseConfigItem>,
 }
+
 impl crate::Envelope for GetStudioConfigResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetStudioConfigResponse/allOf/1/properties/config/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetStudioConfigResponse/allOf/1/properties/config/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetStudioConfigResponseConfigItem {
     /// Config key
@@ -9059,8 +11232,11 @@ pub struct GetStudioConfigResponseConfigItem {
     /// Config value (as JSON string)
     pub value: String,
 }
+
 impl crate::Envelope for GetStudioConfigResponseConfigItem {}
-/// Schema: \`#/components/schemas/GetSyntheticDataConfigResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetSyntheticDataConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetSyntheticDataConfigResponse {
     /// Whether the operation succeeded
@@ -9068,14 +11244,17 @@ pub struct GetSyntheticDataConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "recentJobs")]
     pub recent_jobs: Vec<GetSyntheticDataConfigResponseRecentJobsItem>,
+    ///
     #[serde(
         rename = "lastUsedTransformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used_transformation_block_id: Option<i64>,
+    ///
     #[serde(
         rename = "lastUsedParameters",
         default,
@@ -9083,19 +11262,28 @@ pub struct GetSyntheticDataConfigResponse {
     )]
     pub last_used_parameters: Option<std::collections::BTreeMap<String, String>>,
 }
+
 impl crate::Envelope for GetSyntheticDataConfigResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetSyntheticDataConfigResponse/allOf/1/properties/recentJobs/items\`
+
+///
+///
+/// Schema: `#/components/schemas/GetSyntheticDataConfigResponse/allOf/1/properties/recentJobs/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetSyntheticDataConfigResponseRecentJobsItem {
+    ///
     pub job: Job,
+    ///
     pub samples: Vec<Sample>,
 }
+
 impl crate::Envelope for GetSyntheticDataConfigResponseRecentJobsItem {}
-/// Schema: \`#/components/schemas/GetSyntiantPosteriorResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetSyntiantPosteriorResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetSyntiantPosteriorResponse {
     /// Whether the operation succeeded
@@ -9103,17 +11291,23 @@ pub struct GetSyntiantPosteriorResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "hasPosteriorParameters")]
     pub has_posterior_parameters: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
 }
+
 impl crate::Envelope for GetSyntiantPosteriorResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetTargetConstraintsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetTargetConstraintsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetTargetConstraintsResponse {
     /// Whether the operation succeeded
@@ -9121,6 +11315,7 @@ pub struct GetTargetConstraintsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(
         rename = "targetConstraints",
         default,
@@ -9128,12 +11323,16 @@ pub struct GetTargetConstraintsResponse {
     )]
     pub target_constraints: Option<TargetConstraints>,
 }
+
 impl crate::Envelope for GetTargetConstraintsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetThemeResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetThemeResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetThemeResponse {
     /// Whether the operation succeeded
@@ -9141,15 +11340,20 @@ pub struct GetThemeResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
 }
+
 impl crate::Envelope for GetThemeResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetThemesResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetThemesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetThemesResponse {
     /// Whether the operation succeeded
@@ -9157,14 +11361,19 @@ pub struct GetThemesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub themes: Vec<Theme>,
 }
+
 impl crate::Envelope for GetThemesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetThirdPartyAuthResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetThirdPartyAuthResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetThirdPartyAuthResponse {
     /// Whether the operation succeeded
@@ -9172,14 +11381,19 @@ pub struct GetThirdPartyAuthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub auth: ThirdPartyAuth,
 }
+
 impl crate::Envelope for GetThirdPartyAuthResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetUserNeedToSetPasswordResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetUserNeedToSetPasswordResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetUserNeedToSetPasswordResponse {
     /// Whether the operation succeeded
@@ -9203,12 +11417,16 @@ pub struct GetUserNeedToSetPasswordResponse {
     #[serde(rename = "emailVerified", default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
 }
+
 impl crate::Envelope for GetUserNeedToSetPasswordResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetUserProjectsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetUserProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetUserProjectsResponse {
     /// Whether the operation succeeded
@@ -9216,14 +11434,19 @@ pub struct GetUserProjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub projects: Vec<Project>,
 }
+
 impl crate::Envelope for GetUserProjectsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetUserResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetUserResponse {
     /// Whether the operation succeeded
@@ -9231,31 +11454,44 @@ pub struct GetUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub id: i64,
+    ///
     pub username: String,
+    ///
     pub name: String,
+    ///
     pub email: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    ///
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    ///
     pub pending: bool,
+    ///
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    ///
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    ///
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    ///
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
     #[serde(rename = "mfaConfigured")]
@@ -9274,6 +11510,7 @@ pub struct GetUserResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    ///
     pub tier: UserTierEnum,
     /// Organizations that the user is a member of. Only filled when requesting information about yourself.
     pub organizations: Vec<UserOrganization>,
@@ -9311,8 +11548,10 @@ pub struct GetUserResponse {
     /// Whether the user has configured a password
     #[serde(rename = "passwordConfigured")]
     pub password_configured: bool,
+    ///
     #[serde(rename = "projectsSortOrder")]
     pub projects_sort_order: UserProjectsSortOrder,
+    ///
     #[serde(
         rename = "activeEnterpriseTrial",
         default,
@@ -9332,45 +11571,66 @@ pub struct GetUserResponse {
     #[serde(rename = "privatePersonalProjectsUsed")]
     pub private_personal_projects_used: i64,
 }
+
 impl crate::Envelope for GetUserResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Last 5 accessed projects. This _only_ returns projects for the current whitelabel ID.
 ///
-/// Schema: \`#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects\`
+/// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetUserResponseLastAccessedProjects {
+    ///
     pub projects: Vec<GetUserResponseLastAccessedProjectsProjectsItem>,
+    ///
     #[serde(rename = "hasMoreProjects")]
     pub has_more_projects: bool,
 }
+
 impl crate::Envelope for GetUserResponseLastAccessedProjects {}
-/// Schema: \`#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects/properties/projects/items\`
+///
+///
+/// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects/properties/projects/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetUserResponseLastAccessedProjectsProjectsItem {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
 }
+
 impl crate::Envelope for GetUserResponseLastAccessedProjectsProjectsItem {}
-/// Schema: \`#/components/schemas/GetUserResponse/allOf/2/properties/whitelabels/items\`
+///
+///
+/// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/whitelabels/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetUserResponseWhitelabelsItem {
+    ///
     pub id: f64,
+    ///
     pub domain: String,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: f64,
     /// Whether the user is an admin of the white label.
     #[serde(rename = "isAdmin")]
     pub is_admin: bool,
 }
+
 impl crate::Envelope for GetUserResponseWhitelabelsItem {}
-/// Schema: \`#/components/schemas/GetWhitelabelDomainResponse\`
+///
+///
+/// Schema: `#/components/schemas/GetWhitelabelDomainResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetWhitelabelDomainResponse {
     /// Whether the operation succeeded
@@ -9378,16 +11638,22 @@ pub struct GetWhitelabelDomainResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub domain: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
 }
+
 impl crate::Envelope for GetWhitelabelDomainResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/GetWhitelabelResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/GetWhitelabelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetWhitelabelResponse {
     /// Whether the operation succeeded
@@ -9395,15 +11661,20 @@ pub struct GetWhitelabelResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitelabel: Option<Whitelabel>,
 }
+
 impl crate::Envelope for GetWhitelabelResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/HasDataExplorerFeaturesResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/HasDataExplorerFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HasDataExplorerFeaturesResponse {
     /// Whether the operation succeeded
@@ -9411,19 +11682,23 @@ pub struct HasDataExplorerFeaturesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "hasFeatures")]
     pub has_features: bool,
+    ///
     #[serde(rename = "inputBlock", default, skip_serializing_if = "Option::is_none")]
     pub input_block: Option<ImpulseInputBlock>,
 }
+
 impl crate::Envelope for HasDataExplorerFeaturesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Normalization that is applied to images. If this is not set then 0..1 is used. "0..1" gives you non-normalized pixels between 0 and 1. "-1..1" gives you non-normalized pixels between -1 and 1. "0..255" gives you non-normalized pixels between 0 and 255. "-128..127" gives you non-normalized pixels between -128 and 127. "torch" first scales pixels between 0 and 1, then applies normalization using the ImageNet dataset (same as \`torchvision.transforms.Normalize()\`). "bgr-subtract-imagenet-mean" scales to 0..255, reorders pixels to BGR, and subtracts the ImageNet mean from each channel.
 ///
-/// Schema: \`#/components/schemas/ImageInputScaling\`
+/// Schema: `#/components/schemas/ImageInputScaling`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageInputScaling {
     /// `0..1`
@@ -9441,6 +11716,7 @@ pub enum ImageInputScaling {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ImageInputScaling {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9455,6 +11731,7 @@ impl ImageInputScaling {
         }
     }
 }
+
 impl From<&str> for ImageInputScaling {
     fn from(value: &str) -> Self {
         match value {
@@ -9468,8 +11745,12 @@ impl From<&str> for ImageInputScaling {
         }
     }
 }
+
 crate::string_enum_impls!(ImageInputScaling);
-/// Schema: \`#/components/schemas/Impulse\`
+
+///
+///
+/// Schema: `#/components/schemas/Impulse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Impulse {
     /// ID for this impulse.
@@ -9486,8 +11767,11 @@ pub struct Impulse {
     #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<ImpulseLearnBlock>,
 }
+
 impl crate::Envelope for Impulse {}
-/// Schema: \`#/components/schemas/ImpulseDspBlock\`
+///
+///
+/// Schema: `#/components/schemas/ImpulseDspBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImpulseDspBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
@@ -9519,6 +11803,7 @@ pub struct ImpulseDspBlock {
     /// Implementation version of the block
     #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<ImpulseDspBlockOrganization>,
     /// Required for type 'custom'
@@ -9528,6 +11813,7 @@ pub struct ImpulseDspBlock {
     #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<ImpulseDspBlockNamedAxesItem>>,
 }
+
 impl ImpulseDspBlock {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -9556,8 +11842,11 @@ impl ImpulseDspBlock {
         }
     }
 }
+
 impl crate::Envelope for ImpulseDspBlock {}
-/// Schema: \`#/components/schemas/ImpulseDspBlock/properties/namedAxes/items\`
+///
+///
+/// Schema: `#/components/schemas/ImpulseDspBlock/properties/namedAxes/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImpulseDspBlockNamedAxesItem {
     /// Name of the axis
@@ -9572,6 +11861,7 @@ pub struct ImpulseDspBlockNamedAxesItem {
     #[serde(rename = "selectedAxis", default, skip_serializing_if = "Option::is_none")]
     pub selected_axis: Option<String>,
 }
+
 impl ImpulseDspBlockNamedAxesItem {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String) -> Self {
@@ -9583,22 +11873,31 @@ impl ImpulseDspBlockNamedAxesItem {
         }
     }
 }
+
 impl crate::Envelope for ImpulseDspBlockNamedAxesItem {}
-/// Schema: \`#/components/schemas/ImpulseDspBlock/properties/organization\`
+///
+///
+/// Schema: `#/components/schemas/ImpulseDspBlock/properties/organization`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImpulseDspBlockOrganization {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "dspId")]
     pub dsp_id: i64,
 }
+
 impl ImpulseDspBlockOrganization {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(id: i64, dsp_id: i64) -> Self {
         Self { id, dsp_id }
     }
 }
+
 impl crate::Envelope for ImpulseDspBlockOrganization {}
-/// Schema: \`#/components/schemas/ImpulseInputBlock\`
+///
+///
+/// Schema: `#/components/schemas/ImpulseInputBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImpulseInputBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
@@ -9661,6 +11960,7 @@ pub struct ImpulseInputBlock {
     #[serde(rename = "datasetSubset", default, skip_serializing_if = "Option::is_none")]
     pub dataset_subset: Option<ImpulseInputBlockDatasetSubset>,
 }
+
 impl ImpulseInputBlock {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -9691,10 +11991,11 @@ impl ImpulseInputBlock {
         }
     }
 }
+
 impl crate::Envelope for ImpulseInputBlock {}
 /// If images are resized using a crop, choose where to anchor the crop
 ///
-/// Schema: \`#/components/schemas/ImpulseInputBlock/properties/cropAnchor\`
+/// Schema: `#/components/schemas/ImpulseInputBlock/properties/cropAnchor`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImpulseInputBlockCropAnchor {
     /// `top-left`
@@ -9718,6 +12019,7 @@ pub enum ImpulseInputBlockCropAnchor {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ImpulseInputBlockCropAnchor {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9735,6 +12037,7 @@ impl ImpulseInputBlockCropAnchor {
         }
     }
 }
+
 impl From<&str> for ImpulseInputBlockCropAnchor {
     fn from(value: &str) -> Self {
         match value {
@@ -9751,17 +12054,22 @@ impl From<&str> for ImpulseInputBlockCropAnchor {
         }
     }
 }
+
 crate::string_enum_impls!(ImpulseInputBlockCropAnchor);
+
 /// Only generate features for samples where (sample_id + datasetSubsetSeed) % datasetSubset) == 0
 ///
-/// Schema: \`#/components/schemas/ImpulseInputBlock/properties/datasetSubset\`
+/// Schema: `#/components/schemas/ImpulseInputBlock/properties/datasetSubset`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImpulseInputBlockDatasetSubset {
+    ///
     #[serde(rename = "subsetModulo", default, skip_serializing_if = "Option::is_none")]
     pub subset_modulo: Option<f64>,
+    ///
     #[serde(rename = "subsetSeed", default, skip_serializing_if = "Option::is_none")]
     pub subset_seed: Option<f64>,
 }
+
 impl ImpulseInputBlockDatasetSubset {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -9771,10 +12079,11 @@ impl ImpulseInputBlockDatasetSubset {
         }
     }
 }
+
 impl crate::Envelope for ImpulseInputBlockDatasetSubset {}
 /// Resize method to use when resizing images
 ///
-/// Schema: \`#/components/schemas/ImpulseInputBlock/properties/resizeMethod\`
+/// Schema: `#/components/schemas/ImpulseInputBlock/properties/resizeMethod`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImpulseInputBlockResizeMethod {
     /// `lanczos3`
@@ -9784,6 +12093,7 @@ pub enum ImpulseInputBlockResizeMethod {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ImpulseInputBlockResizeMethod {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9794,6 +12104,7 @@ impl ImpulseInputBlockResizeMethod {
         }
     }
 }
+
 impl From<&str> for ImpulseInputBlockResizeMethod {
     fn from(value: &str) -> Self {
         match value {
@@ -9803,10 +12114,12 @@ impl From<&str> for ImpulseInputBlockResizeMethod {
         }
     }
 }
+
 crate::string_enum_impls!(ImpulseInputBlockResizeMethod);
+
 /// How to resize images before training
 ///
-/// Schema: \`#/components/schemas/ImpulseInputBlock/properties/resizeMode\`
+/// Schema: `#/components/schemas/ImpulseInputBlock/properties/resizeMode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImpulseInputBlockResizeMode {
     /// `squash`
@@ -9820,6 +12133,7 @@ pub enum ImpulseInputBlockResizeMode {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ImpulseInputBlockResizeMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9832,6 +12146,7 @@ impl ImpulseInputBlockResizeMode {
         }
     }
 }
+
 impl From<&str> for ImpulseInputBlockResizeMode {
     fn from(value: &str) -> Self {
         match value {
@@ -9843,10 +12158,12 @@ impl From<&str> for ImpulseInputBlockResizeMode {
         }
     }
 }
+
 crate::string_enum_impls!(ImpulseInputBlockResizeMode);
+
 /// Block type (either time-series, image or features)
 ///
-/// Schema: \`#/components/schemas/ImpulseInputBlock/properties/type\`
+/// Schema: `#/components/schemas/ImpulseInputBlock/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImpulseInputBlockType {
     /// `time-series`
@@ -9858,6 +12175,7 @@ pub enum ImpulseInputBlockType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ImpulseInputBlockType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9869,6 +12187,7 @@ impl ImpulseInputBlockType {
         }
     }
 }
+
 impl From<&str> for ImpulseInputBlockType {
     fn from(value: &str) -> Self {
         match value {
@@ -9879,12 +12198,17 @@ impl From<&str> for ImpulseInputBlockType {
         }
     }
 }
+
 crate::string_enum_impls!(ImpulseInputBlockType);
-/// Schema: \`#/components/schemas/ImpulseLearnBlock\`
+
+///
+///
+/// Schema: `#/components/schemas/ImpulseLearnBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImpulseLearnBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
     pub id: i64,
+    ///
     #[serde(rename = "type")]
     pub type_: LearnBlockType,
     /// Block name, will be used in menus. If a block has a baseBlockId, this field is ignored and the base block's name is used instead.
@@ -9903,6 +12227,7 @@ pub struct ImpulseLearnBlock {
     #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<crate::DateTime>,
 }
+
 impl ImpulseLearnBlock {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -9924,23 +12249,36 @@ impl ImpulseLearnBlock {
         }
     }
 }
+
 impl crate::Envelope for ImpulseLearnBlock {}
-/// Schema: \`#/components/schemas/InputBlock\`
+///
+///
+/// Schema: `#/components/schemas/InputBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InputBlock {
+    ///
     #[serde(rename = "type")]
     pub type_: InputBlockType,
+    ///
     pub title: String,
+    ///
     pub author: String,
+    ///
     pub description: String,
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended: Option<bool>,
+    ///
     #[serde(rename = "blockType")]
     pub block_type: BlockType,
 }
+
 impl crate::Envelope for InputBlock {}
-/// Schema: \`#/components/schemas/InputBlock/properties/type\`
+///
+///
+/// Schema: `#/components/schemas/InputBlock/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum InputBlockType {
     /// `time-series`
@@ -9952,6 +12290,7 @@ pub enum InputBlockType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl InputBlockType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9963,6 +12302,7 @@ impl InputBlockType {
         }
     }
 }
+
 impl From<&str> for InputBlockType {
     fn from(value: &str) -> Self {
         match value {
@@ -9973,16 +12313,22 @@ impl From<&str> for InputBlockType {
         }
     }
 }
+
 crate::string_enum_impls!(InputBlockType);
-/// Schema: \`#/components/schemas/InviteOrganizationMemberRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/InviteOrganizationMemberRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InviteOrganizationMemberRequest {
     /// E-mail address
     pub email: String,
+    ///
     pub role: OrganizationMemberRole,
     /// Only used for 'guest' users. Limits the datasets the user has access to.
     pub datasets: Vec<String>,
 }
+
 impl InviteOrganizationMemberRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -9993,12 +12339,16 @@ impl InviteOrganizationMemberRequest {
         Self { email, role, datasets }
     }
 }
+
 impl crate::Envelope for InviteOrganizationMemberRequest {}
-/// Schema: \`#/components/schemas/Job\`
+///
+///
+/// Schema: `#/components/schemas/Job`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     /// Job id, use this to refer back to the job. The web socket API also uses this ID.
     pub id: i64,
+    ///
     pub category: String,
     /// External job identifier, this can be used to categorize jobs, and recover job status. E.g. set this to 'keras-192' for a Keras learning block with ID 192. When a user refreshes the page you can check whether a job is active for this ID and re-attach.
     pub key: String,
@@ -10026,28 +12376,40 @@ pub struct Job {
     /// Job duration time in seconds from start to finished, measured by k8s job watcher.
     #[serde(rename = "computeTime", default, skip_serializing_if = "Option::is_none")]
     pub compute_time: Option<f64>,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<JobCreatedByUser>,
     /// Some job categories keep a counter on the job number, e.g. in synthetic data, so we know what the 1st, 2nd etc. job was in the UI.
     #[serde(rename = "categoryCount", default, skip_serializing_if = "Option::is_none")]
     pub category_count: Option<i64>,
 }
+
 impl crate::Envelope for Job {}
-/// Schema: \`#/components/schemas/Job/properties/createdByUser\`
+///
+///
+/// Schema: `#/components/schemas/Job/properties/createdByUser`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobCreatedByUser {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub username: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
 }
+
 impl crate::Envelope for JobCreatedByUser {}
-/// Schema: \`#/components/schemas/JobDetails\`
+///
+///
+/// Schema: `#/components/schemas/JobDetails`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobDetails {
     /// Job id, use this to refer back to the job. The web socket API also uses this ID.
     pub id: i64,
+    ///
     pub category: String,
     /// External job identifier, this can be used to categorize jobs, and recover job status. E.g. set this to 'keras-192' for a Keras learning block with ID 192. When a user refreshes the page you can check whether a job is active for this ID and re-attach.
     pub key: String,
@@ -10075,6 +12437,7 @@ pub struct JobDetails {
     /// Job duration time in seconds from start to finished, measured by k8s job watcher.
     #[serde(rename = "computeTime", default, skip_serializing_if = "Option::is_none")]
     pub compute_time: Option<f64>,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<JobCreatedByUser>,
     /// Some job categories keep a counter on the job number, e.g. in synthetic data, so we know what the 1st, 2nd etc. job was in the UI.
@@ -10089,8 +12452,11 @@ pub struct JobDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<serde_json::Map<String, serde_json::Value>>,
 }
+
 impl crate::Envelope for JobDetails {}
-/// Schema: \`#/components/schemas/JobDetailsResponse\`
+///
+///
+/// Schema: `#/components/schemas/JobDetailsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobDetailsResponse {
     /// Whether the operation succeeded
@@ -10098,15 +12464,20 @@ pub struct JobDetailsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jobs: Option<Vec<JobDetails>>,
 }
+
 impl crate::Envelope for JobDetailsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/JobFailureDetails\`
+
+///
+///
+/// Schema: `#/components/schemas/JobFailureDetails`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobFailureDetails {
     /// short code describing the reason of the failure
@@ -10119,8 +12490,11 @@ pub struct JobFailureDetails {
     #[serde(rename = "exitCode", default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
 }
+
 impl crate::Envelope for JobFailureDetails {}
-/// Schema: \`#/components/schemas/JobLogsResponse\`
+///
+///
+/// Schema: `#/components/schemas/JobLogsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobLogsResponse {
     /// Whether the operation succeeded
@@ -10128,23 +12502,34 @@ pub struct JobLogsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub logs: Vec<JobLogsResponseLogsItem>,
 }
+
 impl crate::Envelope for JobLogsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/JobLogsResponse/allOf/1/properties/logs/items\`
+
+///
+///
+/// Schema: `#/components/schemas/JobLogsResponse/allOf/1/properties/logs/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobLogsResponseLogsItem {
+    ///
     pub created: crate::DateTime,
+    ///
     pub data: String,
+    ///
     #[serde(rename = "logLevel", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<JobLogsResponseLogsItemLogLevel>,
 }
+
 impl crate::Envelope for JobLogsResponseLogsItem {}
-/// Schema: \`#/components/schemas/JobLogsResponse/allOf/1/properties/logs/items/properties/logLevel\`
+///
+///
+/// Schema: `#/components/schemas/JobLogsResponse/allOf/1/properties/logs/items/properties/logLevel`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum JobLogsResponseLogsItemLogLevel {
     /// `error`
@@ -10158,6 +12543,7 @@ pub enum JobLogsResponseLogsItemLogLevel {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl JobLogsResponseLogsItemLogLevel {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10170,6 +12556,7 @@ impl JobLogsResponseLogsItemLogLevel {
         }
     }
 }
+
 impl From<&str> for JobLogsResponseLogsItemLogLevel {
     fn from(value: &str) -> Self {
         match value {
@@ -10181,8 +12568,12 @@ impl From<&str> for JobLogsResponseLogsItemLogLevel {
         }
     }
 }
+
 crate::string_enum_impls!(JobLogsResponseLogsItemLogLevel);
-/// Schema: \`#/components/schemas/JobMetricsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/JobMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobMetricsResponse {
     /// Whether the operation succeeded
@@ -10190,17 +12581,23 @@ pub struct JobMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "cpuUsage", default, skip_serializing_if = "Option::is_none")]
     pub cpu_usage: Option<Vec<TimeSeriesDataPoint>>,
+    ///
     #[serde(rename = "memoryUsage", default, skip_serializing_if = "Option::is_none")]
     pub memory_usage: Option<Vec<TimeSeriesDataPoint>>,
 }
+
 impl crate::Envelope for JobMetricsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/JobParentTypeEnum\`
+
+///
+///
+/// Schema: `#/components/schemas/JobParentTypeEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum JobParentTypeEnum {
     /// `project`
@@ -10212,6 +12609,7 @@ pub enum JobParentTypeEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl JobParentTypeEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10223,6 +12621,7 @@ impl JobParentTypeEnum {
         }
     }
 }
+
 impl From<&str> for JobParentTypeEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -10233,32 +12632,44 @@ impl From<&str> for JobParentTypeEnum {
         }
     }
 }
+
 crate::string_enum_impls!(JobParentTypeEnum);
-/// Schema: \`#/components/schemas/JobState\`
+
+///
+///
+/// Schema: `#/components/schemas/JobState`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobState {
     /// version number (indicates the order of the state)
     pub version: i64,
     /// timestamp when the job transistioned to this new step
     pub timestamp: crate::DateTime,
+    ///
     #[serde(
         rename = "executionDetails",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub execution_details: Option<JobStateExecutionDetails>,
+    ///
     pub step: JobStep,
 }
+
 impl crate::Envelope for JobState {}
-/// Schema: \`#/components/schemas/JobStateExecutionDetails\`
+///
+///
+/// Schema: `#/components/schemas/JobStateExecutionDetails`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobStateExecutionDetails {
     /// Kubernetes pod name
     #[serde(rename = "podName", default, skip_serializing_if = "Option::is_none")]
     pub pod_name: Option<String>,
 }
+
 impl crate::Envelope for JobStateExecutionDetails {}
-/// Schema: \`#/components/schemas/JobStatus\`
+///
+///
+/// Schema: `#/components/schemas/JobStatus`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum JobStatus {
     /// `cancelled`
@@ -10276,6 +12687,7 @@ pub enum JobStatus {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl JobStatus {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10290,6 +12702,7 @@ impl JobStatus {
         }
     }
 }
+
 impl From<&str> for JobStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -10303,8 +12716,12 @@ impl From<&str> for JobStatus {
         }
     }
 }
+
 crate::string_enum_impls!(JobStatus);
-/// Schema: \`#/components/schemas/JobStep\`
+
+///
+///
+/// Schema: `#/components/schemas/JobStep`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobStep {
     /// ordinal number representing the step
@@ -10317,11 +12734,15 @@ pub struct JobStep {
     /// execution attempt (starts at 0)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<i64>,
+    ///
     #[serde(rename = "failureDetails", default, skip_serializing_if = "Option::is_none")]
     pub failure_details: Option<JobFailureDetails>,
 }
+
 impl crate::Envelope for JobStep {}
-/// Schema: \`#/components/schemas/JobSummaryResponse\`
+///
+///
+/// Schema: `#/components/schemas/JobSummaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobSummaryResponse {
     /// Whether the operation succeeded
@@ -10329,42 +12750,59 @@ pub struct JobSummaryResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub summary: Vec<JobSummaryResponseSummaryItem>,
 }
+
 impl crate::Envelope for JobSummaryResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/JobSummaryResponse/allOf/1/properties/summary/items\`
+
+///
+///
+/// Schema: `#/components/schemas/JobSummaryResponse/allOf/1/properties/summary/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobSummaryResponseSummaryItem {
+    ///
     pub category: String,
     /// Length per category in milliseconds
     #[serde(rename = "lengthMs")]
     pub length_ms: i64,
 }
+
 impl crate::Envelope for JobSummaryResponseSummaryItem {}
-/// Schema: \`#/components/schemas/KeepDeviceDebugStreamAliveRequest\`
+///
+///
+/// Schema: `#/components/schemas/KeepDeviceDebugStreamAliveRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KeepDeviceDebugStreamAliveRequest {
+    ///
     #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
+
 impl KeepDeviceDebugStreamAliveRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(stream_id: i64) -> Self {
         Self { stream_id }
     }
 }
+
 impl crate::Envelope for KeepDeviceDebugStreamAliveRequest {}
-/// Schema: \`#/components/schemas/KerasConfig\`
+///
+///
+/// Schema: `#/components/schemas/KerasConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasConfig {
+    ///
     pub dependencies: DependencyData,
     /// Whether the block is trained
     pub trained: bool,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<LearnBlockType>,
     /// The Keras script. This script might be empty if the mode is visual.
@@ -10372,6 +12810,7 @@ pub struct KerasConfig {
     /// Minimum confidence rating required for the neural network. Scores below this confidence are tagged as uncertain.
     #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
+    ///
     #[serde(rename = "selectedModelType")]
     pub selected_model_type: KerasModelTypeEnum,
     /// The mode (visual or expert) to use for editing this network.
@@ -10410,14 +12849,17 @@ pub struct KerasConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub use_learned_optimizer: Option<bool>,
+    ///
     #[serde(rename = "augmentationPolicyImage")]
     pub augmentation_policy_image: AugmentationPolicyImageEnum,
+    ///
     #[serde(
         rename = "augmentationPolicySpectrogram",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub augmentation_policy_spectrogram: Option<AugmentationPolicySpectrogram>,
+    ///
     #[serde(rename = "transferLearningModels")]
     pub transfer_learning_models: Vec<TransferLearningModel>,
     /// Whether to profile the i8 model (might take a very long time)
@@ -10426,6 +12868,7 @@ pub struct KerasConfig {
     /// If set, skips creating embeddings and measuring memory (used in tests)
     #[serde(rename = "skipEmbeddingsAndMemory")]
     pub skip_embeddings_and_memory: bool,
+    ///
     #[serde(
         rename = "akidaEdgeLearningConfig",
         default,
@@ -10452,24 +12895,28 @@ pub struct KerasConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
+    ///
     #[serde(
         rename = "anomalyCapacity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
+    ///
     #[serde(
         rename = "lastShownModelVariant",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
+    ///
     #[serde(
         rename = "lastShownModelEngine",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
+    ///
     #[serde(
         rename = "blockParameters",
         default,
@@ -10477,10 +12924,11 @@ pub struct KerasConfig {
     )]
     pub block_parameters: Option<BlockParameters>,
 }
+
 impl crate::Envelope for KerasConfig {}
 /// The mode (visual or expert) to use for editing this network.
 ///
-/// Schema: \`#/components/schemas/KerasConfig/properties/mode\`
+/// Schema: `#/components/schemas/KerasConfig/properties/mode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KerasConfigMode {
     /// `visual`
@@ -10490,6 +12938,7 @@ pub enum KerasConfigMode {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl KerasConfigMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10500,6 +12949,7 @@ impl KerasConfigMode {
         }
     }
 }
+
 impl From<&str> for KerasConfigMode {
     fn from(value: &str) -> Self {
         match value {
@@ -10509,8 +12959,12 @@ impl From<&str> for KerasConfigMode {
         }
     }
 }
+
 crate::string_enum_impls!(KerasConfigMode);
-/// Schema: \`#/components/schemas/KerasCustomMetric\`
+
+///
+///
+/// Schema: `#/components/schemas/KerasCustomMetric`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasCustomMetric {
     /// The name of the metric
@@ -10518,15 +12972,23 @@ pub struct KerasCustomMetric {
     /// The value of this metric for this model type
     pub value: String,
 }
+
 impl crate::Envelope for KerasCustomMetric {}
-/// Schema: \`#/components/schemas/KerasModelLayer\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelLayer`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelLayer {
+    ///
     pub input: KerasModelLayerInput,
+    ///
     pub output: KerasModelLayerOutput,
 }
+
 impl crate::Envelope for KerasModelLayer {}
-/// Schema: \`#/components/schemas/KerasModelLayer/properties/input\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelLayer/properties/input`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelLayerInput {
     /// Input size
@@ -10537,8 +12999,11 @@ pub struct KerasModelLayerInput {
     #[serde(rename = "type")]
     pub type_: String,
 }
+
 impl crate::Envelope for KerasModelLayerInput {}
-/// Schema: \`#/components/schemas/KerasModelLayer/properties/output\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelLayer/properties/output`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelLayerOutput {
     /// Output size
@@ -10549,8 +13014,11 @@ pub struct KerasModelLayerOutput {
     #[serde(rename = "type")]
     pub type_: String,
 }
+
 impl crate::Envelope for KerasModelLayerOutput {}
-/// Schema: \`#/components/schemas/KerasModelMetadata\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelMetadata {
     /// Date when the model was trained
@@ -10565,27 +13033,36 @@ pub struct KerasModelMetadata {
     /// The types of model that are available
     #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
+    ///
     #[serde(rename = "recommendedModelType")]
     pub recommended_model_type: KerasModelTypeEnum,
     /// Metrics for each of the available model types
     #[serde(rename = "modelValidationMetrics")]
     pub model_validation_metrics: Vec<KerasModelMetadataMetrics>,
+    ///
     #[serde(rename = "hasTrainedModel")]
     pub has_trained_model: bool,
+    ///
     pub mode: KerasModelMetadataMode,
+    ///
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    ///
     #[serde(rename = "imageInputScaling")]
     pub image_input_scaling: ImageInputScaling,
 }
+
 impl crate::Envelope for KerasModelMetadata {}
-/// Schema: \`#/components/schemas/KerasModelMetadataMetrics\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelMetadataMetrics`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelMetadataMetrics {
+    ///
     #[serde(rename = "type")]
     pub type_: KerasModelTypeEnum,
     /// The model's loss on the validation set after training
@@ -10593,17 +13070,23 @@ pub struct KerasModelMetadataMetrics {
     /// The model's accuracy on the validation set after training
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
+    ///
     #[serde(rename = "confusionMatrix")]
     pub confusion_matrix: Vec<Vec<f64>>,
     /// Precision, recall, F1 and support scores
     pub report: serde_json::Map<String, serde_json::Value>,
+    ///
     #[serde(rename = "onDevicePerformance")]
     pub on_device_performance: Vec<KerasModelMetadataMetricsOnDevicePerformanceItem>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predictions: Option<Vec<ModelPrediction>>,
+    ///
     pub visualization: KerasModelMetadataMetricsVisualization,
+    ///
     #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
+    ///
     #[serde(
         rename = "mcuSupportError",
         default,
@@ -10620,20 +13103,31 @@ pub struct KerasModelMetadataMetrics {
         skip_serializing_if = "Option::is_none"
     )]
     pub profiling_job_failed: Option<bool>,
+    ///
     #[serde(rename = "additionalMetrics")]
     pub additional_metrics: Vec<AdditionalMetric>,
 }
+
 impl crate::Envelope for KerasModelMetadataMetrics {}
-/// Schema: \`#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItem {
+    ///
     pub mcu: String,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "isDefault")]
     pub is_default: bool,
+    ///
     pub latency: f64,
+    ///
     pub tflite: KerasModelMetadataMetricsOnDevicePerformanceItemTflite,
+    ///
     pub eon: KerasModelMetadataMetricsOnDevicePerformanceItemEon,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon_ram_optimized: Option<
         KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized,
@@ -10642,48 +13136,72 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItem {
     #[serde(rename = "customMetrics", default, skip_serializing_if = "Option::is_none")]
     pub custom_metrics: Option<Vec<KerasCustomMetric>>,
 }
+
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItem {}
-/// Schema: \`#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEon {
+    ///
     #[serde(rename = "ramRequired")]
     pub ram_required: i64,
+    ///
     #[serde(rename = "romRequired")]
     pub rom_required: i64,
+    ///
     #[serde(rename = "arenaSize")]
     pub arena_size: i64,
+    ///
     #[serde(rename = "modelSize")]
     pub model_size: i64,
 }
+
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemEon {}
-/// Schema: \`#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon_ram_optimized\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon_ram_optimized`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
+    ///
     #[serde(rename = "ramRequired")]
     pub ram_required: i64,
+    ///
     #[serde(rename = "romRequired")]
     pub rom_required: i64,
+    ///
     #[serde(rename = "arenaSize")]
     pub arena_size: i64,
+    ///
     #[serde(rename = "modelSize")]
     pub model_size: i64,
 }
+
 impl crate::Envelope
 for KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {}
-/// Schema: \`#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/tflite\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/tflite`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
+    ///
     #[serde(rename = "ramRequired")]
     pub ram_required: i64,
+    ///
     #[serde(rename = "romRequired")]
     pub rom_required: i64,
+    ///
     #[serde(rename = "arenaSize")]
     pub arena_size: i64,
+    ///
     #[serde(rename = "modelSize")]
     pub model_size: i64,
 }
+
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemTflite {}
-/// Schema: \`#/components/schemas/KerasModelMetadataMetrics/properties/visualization\`
+///
+///
+/// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/visualization`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KerasModelMetadataMetricsVisualization {
     /// `featureExplorer`
@@ -10695,6 +13213,7 @@ pub enum KerasModelMetadataMetricsVisualization {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl KerasModelMetadataMetricsVisualization {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10706,6 +13225,7 @@ impl KerasModelMetadataMetricsVisualization {
         }
     }
 }
+
 impl From<&str> for KerasModelMetadataMetricsVisualization {
     fn from(value: &str) -> Self {
         match value {
@@ -10716,8 +13236,12 @@ impl From<&str> for KerasModelMetadataMetricsVisualization {
         }
     }
 }
+
 crate::string_enum_impls!(KerasModelMetadataMetricsVisualization);
-/// Schema: \`#/components/schemas/KerasModelMetadata/properties/mode\`
+
+///
+///
+/// Schema: `#/components/schemas/KerasModelMetadata/properties/mode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KerasModelMetadataMode {
     /// `classification`
@@ -10733,6 +13257,7 @@ pub enum KerasModelMetadataMode {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl KerasModelMetadataMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10746,6 +13271,7 @@ impl KerasModelMetadataMode {
         }
     }
 }
+
 impl From<&str> for KerasModelMetadataMode {
     fn from(value: &str) -> Self {
         match value {
@@ -10758,8 +13284,12 @@ impl From<&str> for KerasModelMetadataMode {
         }
     }
 }
+
 crate::string_enum_impls!(KerasModelMetadataMode);
-/// Schema: \`#/components/schemas/KerasModelMetadataResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/KerasModelMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasModelMetadataResponse {
     /// Whether the operation succeeded
@@ -10779,29 +13309,38 @@ pub struct KerasModelMetadataResponse {
     /// The types of model that are available
     #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
+    ///
     #[serde(rename = "recommendedModelType")]
     pub recommended_model_type: KerasModelTypeEnum,
     /// Metrics for each of the available model types
     #[serde(rename = "modelValidationMetrics")]
     pub model_validation_metrics: Vec<KerasModelMetadataMetrics>,
+    ///
     #[serde(rename = "hasTrainedModel")]
     pub has_trained_model: bool,
+    ///
     pub mode: KerasModelMetadataMode,
+    ///
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    ///
     #[serde(rename = "imageInputScaling")]
     pub image_input_scaling: ImageInputScaling,
 }
+
 impl crate::Envelope for KerasModelMetadataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/KerasModelMode\`
+
+///
+///
+/// Schema: `#/components/schemas/KerasModelMode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KerasModelMode {
     /// `classification`
@@ -10817,6 +13356,7 @@ pub enum KerasModelMode {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl KerasModelMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10830,6 +13370,7 @@ impl KerasModelMode {
         }
     }
 }
+
 impl From<&str> for KerasModelMode {
     fn from(value: &str) -> Self {
         match value {
@@ -10842,8 +13383,12 @@ impl From<&str> for KerasModelMode {
         }
     }
 }
+
 crate::string_enum_impls!(KerasModelMode);
-/// Schema: \`#/components/schemas/KerasModelTypeEnum\`
+
+///
+///
+/// Schema: `#/components/schemas/KerasModelTypeEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KerasModelTypeEnum {
     /// `int8`
@@ -10857,6 +13402,7 @@ pub enum KerasModelTypeEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl KerasModelTypeEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10869,6 +13415,7 @@ impl KerasModelTypeEnum {
         }
     }
 }
+
 impl From<&str> for KerasModelTypeEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -10880,8 +13427,12 @@ impl From<&str> for KerasModelTypeEnum {
         }
     }
 }
+
 crate::string_enum_impls!(KerasModelTypeEnum);
-/// Schema: \`#/components/schemas/KerasModelVariantEnum\`
+
+///
+///
+/// Schema: `#/components/schemas/KerasModelVariantEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KerasModelVariantEnum {
     /// `int8`
@@ -10893,6 +13444,7 @@ pub enum KerasModelVariantEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl KerasModelVariantEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10904,6 +13456,7 @@ impl KerasModelVariantEnum {
         }
     }
 }
+
 impl From<&str> for KerasModelVariantEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -10914,8 +13467,12 @@ impl From<&str> for KerasModelVariantEnum {
         }
     }
 }
+
 crate::string_enum_impls!(KerasModelVariantEnum);
-/// Schema: \`#/components/schemas/KerasResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/KerasResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasResponse {
     /// Whether the operation succeeded
@@ -10923,10 +13480,13 @@ pub struct KerasResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub dependencies: DependencyData,
     /// Whether the block is trained
     pub trained: bool,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<LearnBlockType>,
     /// The Keras script. This script might be empty if the mode is visual.
@@ -10934,6 +13494,7 @@ pub struct KerasResponse {
     /// Minimum confidence rating required for the neural network. Scores below this confidence are tagged as uncertain.
     #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
+    ///
     #[serde(rename = "selectedModelType")]
     pub selected_model_type: KerasModelTypeEnum,
     /// The mode (visual or expert) to use for editing this network.
@@ -10972,14 +13533,17 @@ pub struct KerasResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub use_learned_optimizer: Option<bool>,
+    ///
     #[serde(rename = "augmentationPolicyImage")]
     pub augmentation_policy_image: AugmentationPolicyImageEnum,
+    ///
     #[serde(
         rename = "augmentationPolicySpectrogram",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub augmentation_policy_spectrogram: Option<AugmentationPolicySpectrogram>,
+    ///
     #[serde(rename = "transferLearningModels")]
     pub transfer_learning_models: Vec<TransferLearningModel>,
     /// Whether to profile the i8 model (might take a very long time)
@@ -10988,6 +13552,7 @@ pub struct KerasResponse {
     /// If set, skips creating embeddings and measuring memory (used in tests)
     #[serde(rename = "skipEmbeddingsAndMemory")]
     pub skip_embeddings_and_memory: bool,
+    ///
     #[serde(
         rename = "akidaEdgeLearningConfig",
         default,
@@ -11014,24 +13579,28 @@ pub struct KerasResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
+    ///
     #[serde(
         rename = "anomalyCapacity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
+    ///
     #[serde(
         rename = "lastShownModelVariant",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
+    ///
     #[serde(
         rename = "lastShownModelEngine",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
+    ///
     #[serde(
         rename = "blockParameters",
         default,
@@ -11039,14 +13608,19 @@ pub struct KerasResponse {
     )]
     pub block_parameters: Option<BlockParameters>,
 }
+
 impl crate::Envelope for KerasResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/KerasVisualLayer\`
+
+///
+///
+/// Schema: `#/components/schemas/KerasVisualLayer`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KerasVisualLayer {
+    ///
     #[serde(rename = "type")]
     pub type_: KerasVisualLayerType,
     /// Number of neurons or filters in this layer (only for dense, conv1d, conv2d) or in the final conv2d layer (only for transfer layers)
@@ -11064,6 +13638,7 @@ pub struct KerasVisualLayer {
     /// Number of convolutional layers before the pooling layer (only for conv1d, conv2d)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Custom transfer learning model ID (when type is set to transfer_organization)
@@ -11074,6 +13649,7 @@ pub struct KerasVisualLayer {
     )]
     pub organization_model_id: Option<i64>,
 }
+
 impl KerasVisualLayer {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(type_: KerasVisualLayerType) -> Self {
@@ -11089,8 +13665,11 @@ impl KerasVisualLayer {
         }
     }
 }
+
 impl crate::Envelope for KerasVisualLayer {}
-/// Schema: \`#/components/schemas/KerasVisualLayerType\`
+///
+///
+/// Schema: `#/components/schemas/KerasVisualLayerType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KerasVisualLayerType {
     /// `dense`
@@ -11164,6 +13743,7 @@ pub enum KerasVisualLayerType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl KerasVisualLayerType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -11212,6 +13792,7 @@ impl KerasVisualLayerType {
         }
     }
 }
+
 impl From<&str> for KerasVisualLayerType {
     fn from(value: &str) -> Self {
         match value {
@@ -11259,8 +13840,12 @@ impl From<&str> for KerasVisualLayerType {
         }
     }
 }
+
 crate::string_enum_impls!(KerasVisualLayerType);
-/// Schema: \`#/components/schemas/LastModificationDateResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/LastModificationDateResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LastModificationDateResponse {
     /// Whether the operation succeeded
@@ -11268,12 +13853,14 @@ pub struct LastModificationDateResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(
         rename = "lastModificationDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_modification_date: Option<crate::DateTime>,
+    ///
     #[serde(
         rename = "lastVersionDate",
         default,
@@ -11281,46 +13868,69 @@ pub struct LastModificationDateResponse {
     )]
     pub last_version_date: Option<crate::DateTime>,
 }
+
 impl crate::Envelope for LastModificationDateResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/LatencyDevice\`
+
+///
+///
+/// Schema: `#/components/schemas/LatencyDevice`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LatencyDevice {
+    ///
     pub mcu: String,
+    ///
     pub name: String,
+    ///
     pub selected: bool,
+    ///
     #[serde(rename = "int8Latency")]
     pub int8_latency: f64,
+    ///
     #[serde(rename = "int8ConvLatency")]
     pub int8_conv_latency: f64,
+    ///
     #[serde(rename = "float32Latency")]
     pub float32_latency: f64,
+    ///
     #[serde(rename = "float32ConvLatency")]
     pub float32_conv_latency: f64,
+    ///
     #[serde(rename = "helpText")]
     pub help_text: String,
 }
+
 impl crate::Envelope for LatencyDevice {}
-/// Schema: \`#/components/schemas/LearnBlock\`
+///
+///
+/// Schema: `#/components/schemas/LearnBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LearnBlock {
+    ///
     #[serde(rename = "type")]
     pub type_: String,
+    ///
     pub title: String,
+    ///
     pub author: String,
+    ///
     pub description: String,
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended: Option<bool>,
+    ///
     #[serde(
         rename = "organizationModelId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_model_id: Option<i64>,
+    ///
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -11334,8 +13944,10 @@ pub struct LearnBlock {
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public_enterprise_only: Option<bool>,
+    ///
     #[serde(rename = "blockType")]
     pub block_type: BlockType,
+    ///
     #[serde(
         rename = "displayCategory",
         default,
@@ -11343,10 +13955,11 @@ pub struct LearnBlock {
     )]
     pub display_category: Option<BlockDisplayCategory>,
 }
+
 impl crate::Envelope for LearnBlock {}
 /// The type of learning block (anomaly, keras, keras-transfer-image, keras-transfer-kws, keras-object-detection, keras-regression). Each behaves differently.
 ///
-/// Schema: \`#/components/schemas/LearnBlockType\`
+/// Schema: `#/components/schemas/LearnBlockType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LearnBlockType {
     /// `anomaly`
@@ -11374,6 +13987,7 @@ pub enum LearnBlockType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl LearnBlockType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -11393,6 +14007,7 @@ impl LearnBlockType {
         }
     }
 }
+
 impl From<&str> for LearnBlockType {
     fn from(value: &str) -> Self {
         match value {
@@ -11411,8 +14026,12 @@ impl From<&str> for LearnBlockType {
         }
     }
 }
+
 crate::string_enum_impls!(LearnBlockType);
-/// Schema: \`#/components/schemas/ListAIActionsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListAIActionsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListAiActionsResponse {
     /// Whether the operation succeeded
@@ -11420,14 +14039,19 @@ pub struct ListAiActionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub actions: Vec<AiAction>,
 }
+
 impl crate::Envelope for ListAiActionsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListApiKeysResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListApiKeysResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListApiKeysResponse {
     /// Whether the operation succeeded
@@ -11439,25 +14063,38 @@ pub struct ListApiKeysResponse {
     #[serde(rename = "apiKeys")]
     pub api_keys: Vec<ListApiKeysResponseApiKeysItem>,
 }
+
 impl crate::Envelope for ListApiKeysResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListApiKeysResponse/allOf/1/properties/apiKeys/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListApiKeysResponse/allOf/1/properties/apiKeys/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListApiKeysResponseApiKeysItem {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+    ///
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
+    ///
     pub name: String,
+    ///
     pub created: crate::DateTime,
+    ///
     pub role: ListApiKeysResponseApiKeysItemRole,
 }
+
 impl crate::Envelope for ListApiKeysResponseApiKeysItem {}
-/// Schema: \`#/components/schemas/ListApiKeysResponse/allOf/1/properties/apiKeys/items/properties/role\`
+///
+///
+/// Schema: `#/components/schemas/ListApiKeysResponse/allOf/1/properties/apiKeys/items/properties/role`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListApiKeysResponseApiKeysItemRole {
     /// `admin`
@@ -11471,6 +14108,7 @@ pub enum ListApiKeysResponseApiKeysItemRole {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ListApiKeysResponseApiKeysItemRole {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -11483,6 +14121,7 @@ impl ListApiKeysResponseApiKeysItemRole {
         }
     }
 }
+
 impl From<&str> for ListApiKeysResponseApiKeysItemRole {
     fn from(value: &str) -> Self {
         match value {
@@ -11494,8 +14133,12 @@ impl From<&str> for ListApiKeysResponseApiKeysItemRole {
         }
     }
 }
+
 crate::string_enum_impls!(ListApiKeysResponseApiKeysItemRole);
-/// Schema: \`#/components/schemas/ListDevicesResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListDevicesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListDevicesResponse {
     /// Whether the operation succeeded
@@ -11503,14 +14146,19 @@ pub struct ListDevicesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub devices: Vec<Device>,
 }
+
 impl crate::Envelope for ListDevicesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListEmailResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListEmailResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListEmailResponse {
     /// Whether the operation succeeded
@@ -11521,32 +14169,49 @@ pub struct ListEmailResponse {
     /// List of emails
     pub emails: Vec<ListEmailResponseEmailsItem>,
 }
+
 impl crate::Envelope for ListEmailResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListEmailResponse/allOf/1/properties/emails/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListEmailResponse/allOf/1/properties/emails/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListEmailResponseEmailsItem {
+    ///
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    ///
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    ///
     pub from: String,
+    ///
     pub to: String,
+    ///
     pub created: crate::DateTime,
+    ///
     pub subject: String,
+    ///
     #[serde(rename = "bodyText")]
     pub body_text: String,
+    ///
     #[serde(rename = "bodyHTML")]
     pub body_html: String,
+    ///
     pub sent: bool,
+    ///
     #[serde(rename = "providerResponse")]
     pub provider_response: String,
 }
+
 impl crate::Envelope for ListEmailResponseEmailsItem {}
-/// Schema: \`#/components/schemas/ListEnterpriseTrialsResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListEnterpriseTrialsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListEnterpriseTrialsResponse {
     /// Whether the operation succeeded
@@ -11557,12 +14222,16 @@ pub struct ListEnterpriseTrialsResponse {
     /// Current or past enterprise trials.
     pub trials: Vec<EnterpriseTrial>,
 }
+
 impl crate::Envelope for ListEnterpriseTrialsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListHmacKeysResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListHmacKeysResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListHmacKeysResponse {
     /// Whether the operation succeeded
@@ -11574,24 +14243,36 @@ pub struct ListHmacKeysResponse {
     #[serde(rename = "hmacKeys")]
     pub hmac_keys: Vec<ListHmacKeysResponseHmacKeysItem>,
 }
+
 impl crate::Envelope for ListHmacKeysResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListHmacKeysResponse/allOf/1/properties/hmacKeys/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListHmacKeysResponse/allOf/1/properties/hmacKeys/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListHmacKeysResponseHmacKeysItem {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "hmacKey")]
     pub hmac_key: crate::Secret,
+    ///
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
+    ///
     pub name: String,
+    ///
     pub created: crate::DateTime,
 }
+
 impl crate::Envelope for ListHmacKeysResponseHmacKeysItem {}
-/// Schema: \`#/components/schemas/ListJobsResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListJobsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListJobsResponse {
     /// Whether the operation succeeded
@@ -11601,15 +14282,20 @@ pub struct ListJobsResponse {
     pub error: Option<String>,
     /// Active jobs
     pub jobs: Vec<Job>,
+    ///
     #[serde(rename = "totalJobCount")]
     pub total_job_count: i64,
 }
+
 impl crate::Envelope for ListJobsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListModelsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListModelsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListModelsResponse {
     /// Whether the operation succeeded
@@ -11621,12 +14307,16 @@ pub struct ListModelsResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
+
 impl crate::Envelope for ListModelsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationApiKeysResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationApiKeysResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationApiKeysResponse {
     /// Whether the operation succeeded
@@ -11638,25 +14328,38 @@ pub struct ListOrganizationApiKeysResponse {
     #[serde(rename = "apiKeys")]
     pub api_keys: Vec<ListOrganizationApiKeysResponseApiKeysItem>,
 }
+
 impl crate::Envelope for ListOrganizationApiKeysResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationApiKeysResponse/allOf/1/properties/apiKeys/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationApiKeysResponse/allOf/1/properties/apiKeys/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationApiKeysResponseApiKeysItem {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+    ///
     pub name: String,
+    ///
     pub created: crate::DateTime,
+    ///
     pub role: ListOrganizationApiKeysResponseApiKeysItemRole,
+    ///
     #[serde(rename = "isTransformationJobKey")]
     pub is_transformation_job_key: bool,
 }
+
 impl crate::Envelope for ListOrganizationApiKeysResponseApiKeysItem {}
-/// Schema: \`#/components/schemas/ListOrganizationApiKeysResponse/allOf/1/properties/apiKeys/items/properties/role\`
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationApiKeysResponse/allOf/1/properties/apiKeys/items/properties/role`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListOrganizationApiKeysResponseApiKeysItemRole {
     /// `admin`
@@ -11666,6 +14369,7 @@ pub enum ListOrganizationApiKeysResponseApiKeysItemRole {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ListOrganizationApiKeysResponseApiKeysItemRole {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -11676,6 +14380,7 @@ impl ListOrganizationApiKeysResponseApiKeysItemRole {
         }
     }
 }
+
 impl From<&str> for ListOrganizationApiKeysResponseApiKeysItemRole {
     fn from(value: &str) -> Self {
         match value {
@@ -11685,8 +14390,12 @@ impl From<&str> for ListOrganizationApiKeysResponseApiKeysItemRole {
         }
     }
 }
+
 crate::string_enum_impls!(ListOrganizationApiKeysResponseApiKeysItemRole);
-/// Schema: \`#/components/schemas/ListOrganizationBucketsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationBucketsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationBucketsResponse {
     /// Whether the operation succeeded
@@ -11694,14 +14403,19 @@ pub struct ListOrganizationBucketsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub buckets: Vec<OrganizationBucket>,
 }
+
 impl crate::Envelope for ListOrganizationBucketsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationBucketsUserResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationBucketsUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationBucketsUserResponse {
     /// Whether the operation succeeded
@@ -11709,19 +14423,27 @@ pub struct ListOrganizationBucketsUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub buckets: Vec<ListOrganizationBucketsUserResponseBucketsItem>,
 }
+
 impl crate::Envelope for ListOrganizationBucketsUserResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationBucketsUserResponse/allOf/1/properties/buckets/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationBucketsUserResponse/allOf/1/properties/buckets/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationBucketsUserResponseBucketsItem {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    ///
     #[serde(rename = "organizationName")]
     pub organization_name: String,
     /// S3 bucket
@@ -11732,8 +14454,11 @@ pub struct ListOrganizationBucketsUserResponseBucketsItem {
     #[serde(rename = "whitelabelId")]
     pub whitelabel_id: i64,
 }
+
 impl crate::Envelope for ListOrganizationBucketsUserResponseBucketsItem {}
-/// Schema: \`#/components/schemas/ListOrganizationDataResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationDataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationDataResponse {
     /// Whether the operation succeeded
@@ -11741,16 +14466,20 @@ pub struct ListOrganizationDataResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(
         rename = "filterParseError",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub filter_parse_error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<ListOrganizationDataResponseDataItem>>,
+    ///
     #[serde(rename = "totalFileCount", default, skip_serializing_if = "Option::is_none")]
     pub total_file_count: Option<i64>,
+    ///
     #[serde(
         rename = "totalDataItemCount",
         default,
@@ -11758,37 +14487,55 @@ pub struct ListOrganizationDataResponse {
     )]
     pub total_data_item_count: Option<i64>,
 }
+
 impl crate::Envelope for ListOrganizationDataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationDataResponse/allOf/1/properties/data/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationDataResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationDataResponseDataItem {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "bucketId")]
     pub bucket_id: i64,
+    ///
     #[serde(rename = "bucketName")]
     pub bucket_name: String,
+    ///
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    ///
     #[serde(rename = "fullBucketPath")]
     pub full_bucket_path: String,
+    ///
     pub dataset: String,
+    ///
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
+    ///
     #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
+    ///
     pub created: crate::DateTime,
+    ///
     pub metadata: std::collections::BTreeMap<String, String>,
     /// String that's passed in to a transformation block in \`--metadata\` (the metadata + a \`dataItemInfo\` object)
     #[serde(rename = "metadataStringForCLI")]
     pub metadata_string_for_cli: String,
 }
+
 impl crate::Envelope for ListOrganizationDataResponseDataItem {}
-/// Schema: \`#/components/schemas/ListOrganizationDeployBlocksResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationDeployBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationDeployBlocksResponse {
     /// Whether the operation succeeded
@@ -11796,15 +14543,20 @@ pub struct ListOrganizationDeployBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "deployBlocks")]
     pub deploy_blocks: Vec<OrganizationDeployBlock>,
 }
+
 impl crate::Envelope for ListOrganizationDeployBlocksResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationDspBlocksResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationDspBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationDspBlocksResponse {
     /// Whether the operation succeeded
@@ -11812,15 +14564,20 @@ pub struct ListOrganizationDspBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<OrganizationDspBlock>,
 }
+
 impl crate::Envelope for ListOrganizationDspBlocksResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationFilesResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationFilesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationFilesResponse {
     /// Whether the operation succeeded
@@ -11828,26 +14585,35 @@ pub struct ListOrganizationFilesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(
         rename = "filterParseError",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub filter_parse_error: Option<String>,
+    ///
     #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
+    ///
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
+    ///
     #[serde(rename = "totalDataItemCount")]
     pub total_data_item_count: i64,
+    ///
     pub data: Vec<OrganizationDataItem>,
 }
+
 impl crate::Envelope for ListOrganizationFilesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationPipelinesResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationPipelinesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationPipelinesResponse {
     /// Whether the operation succeeded
@@ -11855,14 +14621,19 @@ pub struct ListOrganizationPipelinesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub pipelines: Vec<OrganizationPipeline>,
 }
+
 impl crate::Envelope for ListOrganizationPipelinesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationPortalsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationPortalsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationPortalsResponse {
     /// Whether the operation succeeded
@@ -11870,33 +14641,50 @@ pub struct ListOrganizationPortalsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub portals: Vec<ListOrganizationPortalsResponsePortalsItem>,
 }
+
 impl crate::Envelope for ListOrganizationPortalsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationPortalsResponse/allOf/1/properties/portals/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationPortalsResponse/allOf/1/properties/portals/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationPortalsResponsePortalsItem {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    ///
     pub url: String,
+    ///
     #[serde(rename = "bucketId")]
     pub bucket_id: i64,
+    ///
     #[serde(rename = "bucketName")]
     pub bucket_name: String,
+    ///
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    ///
     #[serde(rename = "bucketUrl")]
     pub bucket_url: String,
+    ///
     pub created: crate::DateTime,
 }
+
 impl crate::Envelope for ListOrganizationPortalsResponsePortalsItem {}
-/// Schema: \`#/components/schemas/ListOrganizationSecretsResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationSecretsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationSecretsResponse {
     /// Whether the operation succeeded
@@ -11904,25 +14692,38 @@ pub struct ListOrganizationSecretsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub secrets: Vec<ListOrganizationSecretsResponseSecretsItem>,
 }
+
 impl crate::Envelope for ListOrganizationSecretsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationSecretsResponse/allOf/1/properties/secrets/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationSecretsResponse/allOf/1/properties/secrets/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationSecretsResponseSecretsItem {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
+
 impl crate::Envelope for ListOrganizationSecretsResponseSecretsItem {}
-/// Schema: \`#/components/schemas/ListOrganizationTransferLearningBlocksResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationTransferLearningBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationTransferLearningBlocksResponse {
     /// Whether the operation succeeded
@@ -11930,15 +14731,20 @@ pub struct ListOrganizationTransferLearningBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "transferLearningBlocks")]
     pub transfer_learning_blocks: Vec<OrganizationTransferLearningBlock>,
 }
+
 impl crate::Envelope for ListOrganizationTransferLearningBlocksResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationTransformationBlocksResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationTransformationBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationTransformationBlocksResponse {
     /// Whether the operation succeeded
@@ -11946,15 +14752,20 @@ pub struct ListOrganizationTransformationBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<OrganizationTransformationBlock>,
 }
+
 impl crate::Envelope for ListOrganizationTransformationBlocksResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationUsageReportsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationUsageReportsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationUsageReportsResponse {
     /// Whether the operation succeeded
@@ -11964,15 +14775,20 @@ pub struct ListOrganizationUsageReportsResponse {
     pub error: Option<String>,
     /// List of feature flags.
     pub reports: Vec<Report>,
+    ///
     #[serde(rename = "totalCount")]
     pub total_count: i64,
 }
+
 impl crate::Envelope for ListOrganizationUsageReportsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListOrganizationsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListOrganizationsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganizationsResponse {
     /// Whether the operation succeeded
@@ -11983,12 +14799,16 @@ pub struct ListOrganizationsResponse {
     /// Array with organizations
     pub organizations: Vec<Organization>,
 }
+
 impl crate::Envelope for ListOrganizationsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListPortalFilesInFolderRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/ListPortalFilesInFolderRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPortalFilesInFolderRequest {
     /// S3 prefix
@@ -12008,6 +14828,7 @@ pub struct ListPortalFilesInFolderRequest {
     )]
     pub only_fetch_folders: Option<bool>,
 }
+
 impl ListPortalFilesInFolderRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(prefix: String) -> Self {
@@ -12018,8 +14839,11 @@ impl ListPortalFilesInFolderRequest {
         }
     }
 }
+
 impl crate::Envelope for ListPortalFilesInFolderRequest {}
-/// Schema: \`#/components/schemas/ListPortalFilesInFolderResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListPortalFilesInFolderResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPortalFilesInFolderResponse {
     /// Whether the operation succeeded
@@ -12027,7 +14851,9 @@ pub struct ListPortalFilesInFolderResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub files: Vec<PortalFile>,
+    ///
     #[serde(
         rename = "continuationToken",
         default,
@@ -12035,19 +14861,26 @@ pub struct ListPortalFilesInFolderResponse {
     )]
     pub continuation_token: Option<String>,
 }
+
 impl crate::Envelope for ListPortalFilesInFolderResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListProjects\`
+
+///
+///
+/// Schema: `#/components/schemas/ListProjects`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListProjects {
     /// Array with projects
     pub projects: Vec<Project>,
 }
+
 impl crate::Envelope for ListProjects {}
-/// Schema: \`#/components/schemas/ListProjectsResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListProjectsResponse {
     /// Whether the operation succeeded
@@ -12058,12 +14891,16 @@ pub struct ListProjectsResponse {
     /// Array with projects
     pub projects: Vec<Project>,
 }
+
 impl crate::Envelope for ListProjectsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListPublicOrganizationTransformationBlocksResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListPublicOrganizationTransformationBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPublicOrganizationTransformationBlocksResponse {
     /// Whether the operation succeeded
@@ -12071,30 +14908,43 @@ pub struct ListPublicOrganizationTransformationBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<PublicOrganizationTransformationBlock>,
 }
+
 impl crate::Envelope for ListPublicOrganizationTransformationBlocksResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListPublicProjectTypes\`
+
+///
+///
+/// Schema: `#/components/schemas/ListPublicProjectTypes`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPublicProjectTypes {
     /// Array with project types
     #[serde(rename = "projectTypes")]
     pub project_types: Vec<ListPublicProjectTypesProjectTypesItem>,
 }
+
 impl crate::Envelope for ListPublicProjectTypes {}
-/// Schema: \`#/components/schemas/ListPublicProjectTypes/properties/projectTypes/items\`
+///
+///
+/// Schema: `#/components/schemas/ListPublicProjectTypes/properties/projectTypes/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPublicProjectTypesProjectTypesItem {
+    ///
     pub value: ProjectType,
+    ///
     pub label: String,
 }
+
 impl crate::Envelope for ListPublicProjectTypesProjectTypesItem {}
-/// Schema: \`#/components/schemas/ListPublicProjectTypesResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListPublicProjectTypesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPublicProjectTypesResponse {
     /// Whether the operation succeeded
@@ -12106,21 +14956,29 @@ pub struct ListPublicProjectTypesResponse {
     #[serde(rename = "projectTypes")]
     pub project_types: Vec<ListPublicProjectTypesProjectTypesItem>,
 }
+
 impl crate::Envelope for ListPublicProjectTypesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListPublicProjects\`
+
+///
+///
+/// Schema: `#/components/schemas/ListPublicProjects`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPublicProjects {
     /// Array with public projects
     pub projects: Vec<ProjectPublicData>,
+    ///
     #[serde(rename = "totalProjectCount")]
     pub total_project_count: i64,
 }
+
 impl crate::Envelope for ListPublicProjects {}
-/// Schema: \`#/components/schemas/ListPublicProjectsResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListPublicProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPublicProjectsResponse {
     /// Whether the operation succeeded
@@ -12130,15 +14988,20 @@ pub struct ListPublicProjectsResponse {
     pub error: Option<String>,
     /// Array with public projects
     pub projects: Vec<ProjectPublicData>,
+    ///
     #[serde(rename = "totalProjectCount")]
     pub total_project_count: i64,
 }
+
 impl crate::Envelope for ListPublicProjectsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListPublicVersionsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListPublicVersionsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPublicVersionsResponse {
     /// Whether the operation succeeded
@@ -12146,24 +15009,35 @@ pub struct ListPublicVersionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub versions: Vec<ListPublicVersionsResponseVersionsItem>,
 }
+
 impl crate::Envelope for ListPublicVersionsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListPublicVersionsResponse/allOf/1/properties/versions/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListPublicVersionsResponse/allOf/1/properties/versions/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPublicVersionsResponseVersionsItem {
+    ///
     pub version: i64,
+    ///
     #[serde(rename = "publicProjectId")]
     pub public_project_id: i64,
+    ///
     #[serde(rename = "publicProjectUrl")]
     pub public_project_url: String,
 }
+
 impl crate::Envelope for ListPublicVersionsResponseVersionsItem {}
-/// Schema: \`#/components/schemas/ListSamplesResponse\`
+///
+///
+/// Schema: `#/components/schemas/ListSamplesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListSamplesResponse {
     /// Whether the operation succeeded
@@ -12171,16 +15045,22 @@ pub struct ListSamplesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub samples: Vec<Sample>,
+    ///
     #[serde(rename = "totalCount")]
     pub total_count: i64,
 }
+
 impl crate::Envelope for ListSamplesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListTunerRunsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListTunerRunsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListTunerRunsResponse {
     /// Whether the operation succeeded
@@ -12188,14 +15068,19 @@ pub struct ListTunerRunsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub runs: Vec<TunerRun>,
 }
+
 impl crate::Envelope for ListTunerRunsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListVersionsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ListVersionsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListVersionsResponse {
     /// Whether the operation succeeded
@@ -12203,8 +15088,10 @@ pub struct ListVersionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "nextVersion")]
     pub next_version: i64,
+    ///
     pub versions: Vec<ListVersionsResponseVersionsItem>,
     /// If you have any custom learn blocks (e.g. blocks you pushed through Bring Your Own Model), then these are listed here. We use these to show a warning in the UI that these blocks will also be available in a public version.
     #[serde(rename = "customLearnBlocks")]
@@ -12213,38 +15100,57 @@ pub struct ListVersionsResponse {
     #[serde(rename = "runModelTestingWhileVersioning")]
     pub run_model_testing_while_versioning: bool,
 }
+
 impl crate::Envelope for ListVersionsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ListVersionsResponse/allOf/1/properties/customLearnBlocks/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ListVersionsResponse/allOf/1/properties/customLearnBlocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListVersionsResponseCustomLearnBlocksItem {
+    ///
     pub author: String,
+    ///
     pub name: String,
 }
+
 impl crate::Envelope for ListVersionsResponseCustomLearnBlocksItem {}
-/// Schema: \`#/components/schemas/ListVersionsResponse/allOf/1/properties/versions/items\`
+///
+///
+/// Schema: `#/components/schemas/ListVersionsResponse/allOf/1/properties/versions/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListVersionsResponseVersionsItem {
+    ///
     pub id: i64,
+    ///
     pub version: i64,
+    ///
     pub description: String,
+    ///
     pub bucket: ListVersionsResponseVersionsItemBucket,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    ///
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    ///
     #[serde(rename = "userPhoto", default, skip_serializing_if = "Option::is_none")]
     pub user_photo: Option<String>,
+    ///
     #[serde(
         rename = "publicProjectId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub public_project_id: Option<i64>,
+    ///
     #[serde(
         rename = "publicProjectUrl",
         default,
@@ -12268,45 +15174,61 @@ pub struct ListVersionsResponseVersionsItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub accuracy_based_on_impulse: Option<String>,
+    ///
     #[serde(
         rename = "totalSamplesCount",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub total_samples_count: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
 }
+
 impl crate::Envelope for ListVersionsResponseVersionsItem {}
-/// Schema: \`#/components/schemas/ListVersionsResponse/allOf/1/properties/versions/items/properties/bucket\`
+///
+///
+/// Schema: `#/components/schemas/ListVersionsResponse/allOf/1/properties/versions/items/properties/bucket`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListVersionsResponseVersionsItemBucket {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(
         rename = "organizationName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    ///
     pub path: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
 }
+
 impl crate::Envelope for ListVersionsResponseVersionsItemBucket {}
-/// Schema: \`#/components/schemas/LogAnalyticsEventRequest\`
+///
+///
+/// Schema: `#/components/schemas/LogAnalyticsEventRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogAnalyticsEventRequest {
     /// Optional session ID for users who have not signed in yet. Helps match anonymous activity with user activity once they sign in.
     #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    ///
     #[serde(rename = "eventName")]
     pub event_name: String,
+    ///
     #[serde(rename = "eventProperties")]
     pub event_properties: serde_json::Map<String, serde_json::Value>,
 }
+
 impl LogAnalyticsEventRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -12320,8 +15242,11 @@ impl LogAnalyticsEventRequest {
         }
     }
 }
+
 impl crate::Envelope for LogAnalyticsEventRequest {}
-/// Schema: \`#/components/parameters/LogLevelParameter/schema\`
+///
+///
+/// Schema: `#/components/parameters/LogLevelParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LogLevel {
     /// `error`
@@ -12335,6 +15260,7 @@ pub enum LogLevel {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl LogLevel {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -12347,6 +15273,7 @@ impl LogLevel {
         }
     }
 }
+
 impl From<&str> for LogLevel {
     fn from(value: &str) -> Self {
         match value {
@@ -12358,8 +15285,12 @@ impl From<&str> for LogLevel {
         }
     }
 }
+
 crate::string_enum_impls!(LogLevel);
-/// Schema: \`#/components/schemas/LogStdoutResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/LogStdoutResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogStdoutResponse {
     /// Whether the operation succeeded
@@ -12367,26 +15298,37 @@ pub struct LogStdoutResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub stdout: Vec<LogStdoutResponseStdoutItem>,
     /// Total number of logs (only the last 1000 lines are returned)
     #[serde(rename = "totalCount")]
     pub total_count: i64,
 }
+
 impl crate::Envelope for LogStdoutResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/LogStdoutResponse/allOf/1/properties/stdout/items\`
+
+///
+///
+/// Schema: `#/components/schemas/LogStdoutResponse/allOf/1/properties/stdout/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogStdoutResponseStdoutItem {
+    ///
     pub created: crate::DateTime,
+    ///
     pub data: String,
+    ///
     #[serde(rename = "logLevel", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<LogStdoutResponseStdoutItemLogLevel>,
 }
+
 impl crate::Envelope for LogStdoutResponseStdoutItem {}
-/// Schema: \`#/components/schemas/LogStdoutResponse/allOf/1/properties/stdout/items/properties/logLevel\`
+///
+///
+/// Schema: `#/components/schemas/LogStdoutResponse/allOf/1/properties/stdout/items/properties/logLevel`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LogStdoutResponseStdoutItemLogLevel {
     /// `error`
@@ -12400,6 +15342,7 @@ pub enum LogStdoutResponseStdoutItemLogLevel {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl LogStdoutResponseStdoutItemLogLevel {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -12412,6 +15355,7 @@ impl LogStdoutResponseStdoutItemLogLevel {
         }
     }
 }
+
 impl From<&str> for LogStdoutResponseStdoutItemLogLevel {
     fn from(value: &str) -> Self {
         match value {
@@ -12423,17 +15367,25 @@ impl From<&str> for LogStdoutResponseStdoutItemLogLevel {
         }
     }
 }
+
 crate::string_enum_impls!(LogStdoutResponseStdoutItemLogLevel);
-/// Schema: \`#/components/schemas/LogWebsitePageviewRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/LogWebsitePageviewRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogWebsitePageviewRequest {
+    ///
     #[serde(rename = "sessionId")]
     pub session_id: String,
+    ///
     #[serde(rename = "pageUrl")]
     pub page_url: String,
+    ///
     #[serde(rename = "pageReferrer", default, skip_serializing_if = "Option::is_none")]
     pub page_referrer: Option<String>,
 }
+
 impl LogWebsitePageviewRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(session_id: String, page_url: String) -> Self {
@@ -12444,8 +15396,11 @@ impl LogWebsitePageviewRequest {
         }
     }
 }
+
 impl crate::Envelope for LogWebsitePageviewRequest {}
-/// Schema: \`#/components/schemas/LoginResponse\`
+///
+///
+/// Schema: `#/components/schemas/LoginResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LoginResponse {
     /// Whether the operation succeeded
@@ -12456,21 +15411,26 @@ pub struct LoginResponse {
     /// JWT token, to be used to log in in the future through JWTAuthentication
     pub token: crate::Secret,
 }
+
 impl crate::Envelope for LoginResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Describes performance characteristics of a particular memory type
 ///
-/// Schema: \`#/components/schemas/MemorySpec\`
+/// Schema: `#/components/schemas/MemorySpec`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MemorySpec {
+    ///
     #[serde(rename = "fastBytes", default, skip_serializing_if = "Option::is_none")]
     pub fast_bytes: Option<ResourceRange>,
+    ///
     #[serde(rename = "slowBytes", default, skip_serializing_if = "Option::is_none")]
     pub slow_bytes: Option<ResourceRange>,
 }
+
 impl MemorySpec {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -12480,8 +15440,11 @@ impl MemorySpec {
         }
     }
 }
+
 impl crate::Envelope for MemorySpec {}
-/// Schema: \`#/components/schemas/MetricsAllVariantsResponse\`
+///
+///
+/// Schema: `#/components/schemas/MetricsAllVariantsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricsAllVariantsResponse {
     /// Whether the operation succeeded
@@ -12489,24 +15452,33 @@ pub struct MetricsAllVariantsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Vec<MetricsForModelVariant>>,
 }
+
 impl crate::Envelope for MetricsAllVariantsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/MetricsForModelVariant\`
+
+///
+///
+/// Schema: `#/components/schemas/MetricsForModelVariant`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricsForModelVariant {
+    ///
     pub variant: KerasModelVariantEnum,
     /// The overall accuracy for the given model variant
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
 }
+
 impl crate::Envelope for MetricsForModelVariant {}
-/// Schema: \`#/components/schemas/Migration\`
+///
+///
+/// Schema: `#/components/schemas/Migration`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Migration {
     /// Unique identifier of the data migration
@@ -12517,10 +15489,11 @@ pub struct Migration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
 }
+
 impl crate::Envelope for Migration {}
 /// Migration state. Can be 'paused', 'queued', 'running', 'done', 'failed'
 ///
-/// Schema: \`#/components/schemas/Migration/properties/state\`
+/// Schema: `#/components/schemas/Migration/properties/state`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MigrationState {
     /// `paused`
@@ -12536,6 +15509,7 @@ pub enum MigrationState {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl MigrationState {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -12549,6 +15523,7 @@ impl MigrationState {
         }
     }
 }
+
 impl From<&str> for MigrationState {
     fn from(value: &str) -> Self {
         match value {
@@ -12561,8 +15536,12 @@ impl From<&str> for MigrationState {
         }
     }
 }
+
 crate::string_enum_impls!(MigrationState);
-/// Schema: \`#/components/schemas/ModelEngineShortEnum\`
+
+///
+///
+/// Schema: `#/components/schemas/ModelEngineShortEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ModelEngineShortEnum {
     /// `tflite-eon`
@@ -12574,6 +15553,7 @@ pub enum ModelEngineShortEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ModelEngineShortEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -12585,6 +15565,7 @@ impl ModelEngineShortEnum {
         }
     }
 }
+
 impl From<&str> for ModelEngineShortEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -12595,19 +15576,29 @@ impl From<&str> for ModelEngineShortEnum {
         }
     }
 }
+
 crate::string_enum_impls!(ModelEngineShortEnum);
-/// Schema: \`#/components/schemas/ModelPrediction\`
+
+///
+///
+/// Schema: `#/components/schemas/ModelPrediction`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelPrediction {
+    ///
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    ///
     #[serde(rename = "startMs")]
     pub start_ms: f64,
+    ///
     #[serde(rename = "endMs")]
     pub end_ms: f64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    ///
     pub prediction: String,
+    ///
     #[serde(
         rename = "predictionCorrect",
         default,
@@ -12621,24 +15612,35 @@ pub struct ModelPrediction {
     #[serde(rename = "anomalyScores", default, skip_serializing_if = "Option::is_none")]
     pub anomaly_scores: Option<Vec<Vec<f64>>>,
 }
+
 impl crate::Envelope for ModelPrediction {}
-/// Schema: \`#/components/schemas/ModelResult\`
+///
+///
+/// Schema: `#/components/schemas/ModelResult`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelResult {
+    ///
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    ///
     pub sample: Sample,
+    ///
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
+
 impl crate::Envelope for ModelResult {}
-/// Schema: \`#/components/schemas/ModelVariantStats\`
+///
+///
+/// Schema: `#/components/schemas/ModelVariantStats`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelVariantStats {
+    ///
     #[serde(rename = "modelType")]
     pub model_type: KerasModelTypeEnum,
     /// The learning block this model variant is from
     #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
+    ///
     #[serde(rename = "learnBlockType")]
     pub learn_block_type: LearnBlockType,
     /// A map from actual labels to predicted labels, where actual labels are listed in \`trainingLabels\` and possible predicted labels are listed in \`classificationLabels\`.
@@ -12660,29 +15662,39 @@ pub struct ModelVariantStats {
         skip_serializing_if = "Option::is_none"
     )]
     pub total_window_count: Option<i64>,
+    ///
     #[serde(
         rename = "totalCorrectWindowCount",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub total_correct_window_count: Option<EvaluateResultValue>,
+    ///
     pub accuracy: EvaluateResultValue,
 }
+
 impl crate::Envelope for ModelVariantStats {}
-/// Schema: \`#/components/schemas/MoveRawDataRequest\`
+///
+///
+/// Schema: `#/components/schemas/MoveRawDataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MoveRawDataRequest {
+    ///
     #[serde(rename = "newCategory")]
     pub new_category: MoveRawDataRequestNewCategory,
 }
+
 impl MoveRawDataRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(new_category: MoveRawDataRequestNewCategory) -> Self {
         Self { new_category }
     }
 }
+
 impl crate::Envelope for MoveRawDataRequest {}
-/// Schema: \`#/components/schemas/MoveRawDataRequest/properties/newCategory\`
+///
+///
+/// Schema: `#/components/schemas/MoveRawDataRequest/properties/newCategory`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MoveRawDataRequestNewCategory {
     /// `training`
@@ -12694,6 +15706,7 @@ pub enum MoveRawDataRequestNewCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl MoveRawDataRequestNewCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -12705,6 +15718,7 @@ impl MoveRawDataRequestNewCategory {
         }
     }
 }
+
 impl From<&str> for MoveRawDataRequestNewCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -12715,10 +15729,12 @@ impl From<&str> for MoveRawDataRequestNewCategory {
         }
     }
 }
+
 crate::string_enum_impls!(MoveRawDataRequestNewCategory);
+
 /// Describes the results of running the nearest neighbors label noise detection method.
 ///
-/// Schema: \`#/components/schemas/NeighborsData\`
+/// Schema: `#/components/schemas/NeighborsData`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NeighborsData {
     /// The label noise score and nearest neighbors for each window of data in the project that shows a potential label noise issue.
@@ -12728,14 +15744,16 @@ pub struct NeighborsData {
     #[serde(rename = "numNeighbors")]
     pub num_neighbors: i64,
 }
+
 impl crate::Envelope for NeighborsData {}
 /// Describes the label noise score and nearest neighbors for a single window of data in the project that shows a potential label noise issue.
 ///
-/// Schema: \`#/components/schemas/NeighborsScore\`
+/// Schema: `#/components/schemas/NeighborsScore`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NeighborsScore {
     /// The ID of the sample this window belongs to
     pub id: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
@@ -12750,12 +15768,16 @@ pub struct NeighborsScore {
     #[serde(rename = "neighborWindows")]
     pub neighbor_windows: Vec<NeighborsScoreNeighborWindowsItem>,
 }
+
 impl crate::Envelope for NeighborsScore {}
-/// Schema: \`#/components/schemas/NeighborsScore/properties/neighborWindows/items\`
+///
+///
+/// Schema: `#/components/schemas/NeighborsScore/properties/neighborWindows/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NeighborsScoreNeighborWindowsItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
@@ -12765,21 +15787,29 @@ pub struct NeighborsScoreNeighborWindowsItem {
     #[serde(rename = "windowEnd")]
     pub window_end: i64,
 }
+
 impl crate::Envelope for NeighborsScoreNeighborWindowsItem {}
-/// Schema: \`#/components/schemas/ObjectDetectionAutoLabelRequest\`
+///
+///
+/// Schema: `#/components/schemas/ObjectDetectionAutoLabelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectDetectionAutoLabelRequest {
+    ///
     #[serde(rename = "neuralNetwork")]
     pub neural_network: ObjectDetectionAutoLabelRequestNeuralNetwork,
 }
+
 impl ObjectDetectionAutoLabelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(neural_network: ObjectDetectionAutoLabelRequestNeuralNetwork) -> Self {
         Self { neural_network }
     }
 }
+
 impl crate::Envelope for ObjectDetectionAutoLabelRequest {}
-/// Schema: \`#/components/schemas/ObjectDetectionAutoLabelRequest/properties/neuralNetwork\`
+///
+///
+/// Schema: `#/components/schemas/ObjectDetectionAutoLabelRequest/properties/neuralNetwork`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ObjectDetectionAutoLabelRequestNeuralNetwork {
     /// `yolov5`
@@ -12789,6 +15819,7 @@ pub enum ObjectDetectionAutoLabelRequestNeuralNetwork {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ObjectDetectionAutoLabelRequestNeuralNetwork {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -12799,6 +15830,7 @@ impl ObjectDetectionAutoLabelRequestNeuralNetwork {
         }
     }
 }
+
 impl From<&str> for ObjectDetectionAutoLabelRequestNeuralNetwork {
     fn from(value: &str) -> Self {
         match value {
@@ -12808,8 +15840,12 @@ impl From<&str> for ObjectDetectionAutoLabelRequestNeuralNetwork {
         }
     }
 }
+
 crate::string_enum_impls!(ObjectDetectionAutoLabelRequestNeuralNetwork);
-/// Schema: \`#/components/schemas/ObjectDetectionAutoLabelResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ObjectDetectionAutoLabelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectDetectionAutoLabelResponse {
     /// Whether the operation succeeded
@@ -12817,26 +15853,40 @@ pub struct ObjectDetectionAutoLabelResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub results: Vec<ObjectDetectionAutoLabelResponseResultsItem>,
+    ///
     #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
 }
+
 impl crate::Envelope for ObjectDetectionAutoLabelResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ObjectDetectionAutoLabelResponse/allOf/1/properties/results/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ObjectDetectionAutoLabelResponse/allOf/1/properties/results/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectDetectionAutoLabelResponseResultsItem {
+    ///
     pub label: String,
+    ///
     pub x: i64,
+    ///
     pub y: i64,
+    ///
     pub width: i64,
+    ///
     pub height: i64,
 }
+
 impl crate::Envelope for ObjectDetectionAutoLabelResponseResultsItem {}
-/// Schema: \`#/components/schemas/ObjectDetectionLabelQueueCountResponse\`
+///
+///
+/// Schema: `#/components/schemas/ObjectDetectionLabelQueueCountResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectDetectionLabelQueueCountResponse {
     /// Whether the operation succeeded
@@ -12844,15 +15894,20 @@ pub struct ObjectDetectionLabelQueueCountResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "samplesCount")]
     pub samples_count: i64,
 }
+
 impl crate::Envelope for ObjectDetectionLabelQueueCountResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ObjectDetectionLabelQueueResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ObjectDetectionLabelQueueResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectDetectionLabelQueueResponse {
     /// Whether the operation succeeded
@@ -12860,20 +15915,29 @@ pub struct ObjectDetectionLabelQueueResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub samples: Vec<ObjectDetectionLabelQueueResponseSamplesItem>,
 }
+
 impl crate::Envelope for ObjectDetectionLabelQueueResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ObjectDetectionLabelQueueResponse/allOf/1/properties/samples/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ObjectDetectionLabelQueueResponse/allOf/1/properties/samples/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectDetectionLabelQueueResponseSamplesItem {
+    ///
     pub id: i64,
 }
+
 impl crate::Envelope for ObjectDetectionLabelQueueResponseSamplesItem {}
-/// Schema: \`#/components/schemas/ObjectDetectionLastLayer\`
+///
+///
+/// Schema: `#/components/schemas/ObjectDetectionLastLayer`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ObjectDetectionLastLayer {
     /// `mobilenet-ssd`
@@ -12901,6 +15965,7 @@ pub enum ObjectDetectionLastLayer {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ObjectDetectionLastLayer {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -12920,6 +15985,7 @@ impl ObjectDetectionLastLayer {
         }
     }
 }
+
 impl From<&str> for ObjectDetectionLastLayer {
     fn from(value: &str) -> Self {
         match value {
@@ -12938,10 +16004,15 @@ impl From<&str> for ObjectDetectionLastLayer {
         }
     }
 }
+
 crate::string_enum_impls!(ObjectDetectionLastLayer);
-/// Schema: \`#/components/schemas/OptimizeConfig\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeConfig {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Target latency in MS
@@ -12950,8 +16021,10 @@ pub struct OptimizeConfig {
     /// Target device
     #[serde(rename = "targetDevice")]
     pub target_device: OptimizeConfigTargetDevice,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compiler: Option<Vec<String>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Vec<String>>,
     /// Maximum number of training cycles
@@ -12984,8 +16057,10 @@ pub struct OptimizeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub trials_per_optimization_round: Option<i64>,
+    ///
     #[serde(rename = "minMACCS", default, skip_serializing_if = "Option::is_none")]
     pub min_maccs: Option<f64>,
+    ///
     #[serde(rename = "maxMACCS", default, skip_serializing_if = "Option::is_none")]
     pub max_maccs: Option<f64>,
     /// Tuning algorithm to use to search hyperparameter space
@@ -12995,6 +16070,7 @@ pub struct OptimizeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub tuning_algorithm: Option<OptimizeConfigTuningAlgorithm>,
+    ///
     #[serde(
         rename = "notificationOnCompletion",
         default,
@@ -13092,6 +16168,7 @@ pub struct OptimizeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub disable_deduplicate: Option<bool>,
+    ///
     #[serde(
         rename = "tunerSpaceOptions",
         default,
@@ -13116,6 +16193,7 @@ pub struct OptimizeConfig {
     )]
     pub search_space_source: Option<OptimizeConfigSearchSpaceSource>,
 }
+
 impl OptimizeConfig {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(target_latency: i64, target_device: OptimizeConfigTargetDevice) -> Self {
@@ -13159,8 +16237,11 @@ impl OptimizeConfig {
         }
     }
 }
+
 impl crate::Envelope for OptimizeConfig {}
-/// Schema: \`#/components/schemas/OptimizeConfig/properties/optimizationObjectives/items\`
+///
+///
+/// Schema: `#/components/schemas/OptimizeConfig/properties/optimizationObjectives/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeConfigOptimizationObjectivesItem {
     /// Objective to optimize
@@ -13170,16 +16251,18 @@ pub struct OptimizeConfigOptimizationObjectivesItem {
     /// Weight of the objective
     pub weight: f64,
 }
+
 impl OptimizeConfigOptimizationObjectivesItem {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(objective: String, label: String, weight: f64) -> Self {
         Self { objective, label, weight }
     }
 }
+
 impl crate::Envelope for OptimizeConfigOptimizationObjectivesItem {}
 /// Model variant to optimize for
 ///
-/// Schema: \`#/components/schemas/OptimizeConfig/properties/optimizationPrecision\`
+/// Schema: `#/components/schemas/OptimizeConfig/properties/optimizationPrecision`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OptimizeConfigOptimizationPrecision {
     /// `float32`
@@ -13189,6 +16272,7 @@ pub enum OptimizeConfigOptimizationPrecision {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OptimizeConfigOptimizationPrecision {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -13199,6 +16283,7 @@ impl OptimizeConfigOptimizationPrecision {
         }
     }
 }
+
 impl From<&str> for OptimizeConfigOptimizationPrecision {
     fn from(value: &str) -> Self {
         match value {
@@ -13208,8 +16293,12 @@ impl From<&str> for OptimizeConfigOptimizationPrecision {
         }
     }
 }
+
 crate::string_enum_impls!(OptimizeConfigOptimizationPrecision);
-/// Schema: \`#/components/schemas/OptimizeConfigResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeConfigResponse {
     /// Whether the operation succeeded
@@ -13217,6 +16306,7 @@ pub struct OptimizeConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Target latency in MS
@@ -13225,8 +16315,10 @@ pub struct OptimizeConfigResponse {
     /// Target device
     #[serde(rename = "targetDevice")]
     pub target_device: OptimizeConfigTargetDevice,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compiler: Option<Vec<String>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Vec<String>>,
     /// Maximum number of training cycles
@@ -13259,8 +16351,10 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub trials_per_optimization_round: Option<i64>,
+    ///
     #[serde(rename = "minMACCS", default, skip_serializing_if = "Option::is_none")]
     pub min_maccs: Option<f64>,
+    ///
     #[serde(rename = "maxMACCS", default, skip_serializing_if = "Option::is_none")]
     pub max_maccs: Option<f64>,
     /// Tuning algorithm to use to search hyperparameter space
@@ -13270,6 +16364,7 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub tuning_algorithm: Option<OptimizeConfigTuningAlgorithm>,
+    ///
     #[serde(
         rename = "notificationOnCompletion",
         default,
@@ -13367,6 +16462,7 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub disable_deduplicate: Option<bool>,
+    ///
     #[serde(
         rename = "tunerSpaceOptions",
         default,
@@ -13390,17 +16486,20 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub search_space_source: Option<OptimizeConfigSearchSpaceSource>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<serde_json::Map<String, serde_json::Value>>,
 }
+
 impl crate::Envelope for OptimizeConfigResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Search space source
 ///
-/// Schema: \`#/components/schemas/OptimizeConfig/properties/searchSpaceSource\`
+/// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceSource`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeConfigSearchSpaceSource {
     /// Search space source type
@@ -13416,6 +16515,7 @@ pub struct OptimizeConfigSearchSpaceSource {
     #[serde(rename = "impulseTitle", default, skip_serializing_if = "Option::is_none")]
     pub impulse_title: Option<String>,
 }
+
 impl OptimizeConfigSearchSpaceSource {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(type_: OptimizeConfigSearchSpaceSourceType) -> Self {
@@ -13427,10 +16527,11 @@ impl OptimizeConfigSearchSpaceSource {
         }
     }
 }
+
 impl crate::Envelope for OptimizeConfigSearchSpaceSource {}
 /// Search space source type
 ///
-/// Schema: \`#/components/schemas/OptimizeConfig/properties/searchSpaceSource/properties/type\`
+/// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceSource/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OptimizeConfigSearchSpaceSourceType {
     /// `template`
@@ -13442,6 +16543,7 @@ pub enum OptimizeConfigSearchSpaceSourceType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OptimizeConfigSearchSpaceSourceType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -13453,6 +16555,7 @@ impl OptimizeConfigSearchSpaceSourceType {
         }
     }
 }
+
 impl From<&str> for OptimizeConfigSearchSpaceSourceType {
     fn from(value: &str) -> Self {
         match value {
@@ -13463,10 +16566,12 @@ impl From<&str> for OptimizeConfigSearchSpaceSourceType {
         }
     }
 }
+
 crate::string_enum_impls!(OptimizeConfigSearchSpaceSourceType);
+
 /// Search space template
 ///
-/// Schema: \`#/components/schemas/OptimizeConfig/properties/searchSpaceTemplate\`
+/// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceTemplate`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeConfigSearchSpaceTemplate {
     /// Search space template identifier
@@ -13481,6 +16586,7 @@ pub struct OptimizeConfigSearchSpaceTemplate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression: Option<bool>,
 }
+
 impl OptimizeConfigSearchSpaceTemplate {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(identifier: OptimizeConfigSearchSpaceTemplateIdentifier) -> Self {
@@ -13492,10 +16598,11 @@ impl OptimizeConfigSearchSpaceTemplate {
         }
     }
 }
+
 impl crate::Envelope for OptimizeConfigSearchSpaceTemplate {}
 /// Search space template identifier
 ///
-/// Schema: \`#/components/schemas/OptimizeConfig/properties/searchSpaceTemplate/properties/identifier\`
+/// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceTemplate/properties/identifier`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OptimizeConfigSearchSpaceTemplateIdentifier {
     /// `speech_keyword`
@@ -13523,6 +16630,7 @@ pub enum OptimizeConfigSearchSpaceTemplateIdentifier {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OptimizeConfigSearchSpaceTemplateIdentifier {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -13542,6 +16650,7 @@ impl OptimizeConfigSearchSpaceTemplateIdentifier {
         }
     }
 }
+
 impl From<&str> for OptimizeConfigSearchSpaceTemplateIdentifier {
     fn from(value: &str) -> Self {
         match value {
@@ -13560,28 +16669,35 @@ impl From<&str> for OptimizeConfigSearchSpaceTemplateIdentifier {
         }
     }
 }
+
 crate::string_enum_impls!(OptimizeConfigSearchSpaceTemplateIdentifier);
+
 /// Target device
 ///
-/// Schema: \`#/components/schemas/OptimizeConfig/properties/targetDevice\`
+/// Schema: `#/components/schemas/OptimizeConfig/properties/targetDevice`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeConfigTargetDevice {
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ram: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<i64>,
 }
+
 impl OptimizeConfigTargetDevice {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String) -> Self {
         Self { name, ram: None, rom: None }
     }
 }
+
 impl crate::Envelope for OptimizeConfigTargetDevice {}
 /// Tuning algorithm to use to search hyperparameter space
 ///
-/// Schema: \`#/components/schemas/OptimizeConfig/properties/tuningAlgorithm\`
+/// Schema: `#/components/schemas/OptimizeConfig/properties/tuningAlgorithm`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OptimizeConfigTuningAlgorithm {
     /// `random`
@@ -13595,6 +16711,7 @@ pub enum OptimizeConfigTuningAlgorithm {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OptimizeConfigTuningAlgorithm {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -13607,6 +16724,7 @@ impl OptimizeConfigTuningAlgorithm {
         }
     }
 }
+
 impl From<&str> for OptimizeConfigTuningAlgorithm {
     fn from(value: &str) -> Self {
         match value {
@@ -13618,8 +16736,12 @@ impl From<&str> for OptimizeConfigTuningAlgorithm {
         }
     }
 }
+
 crate::string_enum_impls!(OptimizeConfigTuningAlgorithm);
-/// Schema: \`#/components/schemas/OptimizeDSPParametersResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeDSPParametersResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeDspParametersResponse {
     /// Whether the operation succeeded
@@ -13627,14 +16749,19 @@ pub struct OptimizeDspParametersResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub parameters: serde_json::Map<String, serde_json::Value>,
 }
+
 impl crate::Envelope for OptimizeDspParametersResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OptimizeSpaceResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeSpaceResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeSpaceResponse {
     /// Whether the operation succeeded
@@ -13645,12 +16772,16 @@ pub struct OptimizeSpaceResponse {
     /// List of impulses specifying the EON Tuner search space
     pub impulse: Vec<TunerSpaceImpulse>,
 }
+
 impl crate::Envelope for OptimizeSpaceResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OptimizeStateResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeStateResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeStateResponse {
     /// Whether the operation succeeded
@@ -13658,7 +16789,9 @@ pub struct OptimizeStateResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub config: OptimizeConfig,
+    ///
     pub status: OptimizeStateResponseStatus,
     /// Actual tuner process, job message events will be tagged with this ID
     #[serde(rename = "tunerJobId", default, skip_serializing_if = "Option::is_none")]
@@ -13687,23 +16820,33 @@ pub struct OptimizeStateResponse {
     /// Whether the job is active (if false =\> finished)
     #[serde(rename = "tunerJobIsRunning")]
     pub tuner_job_is_running: bool,
+    ///
     pub trials: Vec<TunerTrial>,
+    ///
     #[serde(rename = "projectDataType")]
     pub project_data_type: OptimizeStateResponseProjectDataType,
+    ///
     #[serde(rename = "jobError", default, skip_serializing_if = "Option::is_none")]
     pub job_error: Option<String>,
+    ///
     pub workers: Vec<OptimizeStateResponseWorkersItem>,
+    ///
     #[serde(rename = "nextRunIndex")]
     pub next_run_index: i64,
+    ///
     #[serde(rename = "isWhitelabel")]
     pub is_whitelabel: bool,
 }
+
 impl crate::Envelope for OptimizeStateResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OptimizeStateResponse/allOf/1/properties/projectDataType\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/projectDataType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OptimizeStateResponseProjectDataType {
     /// `audio`
@@ -13717,6 +16860,7 @@ pub enum OptimizeStateResponseProjectDataType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OptimizeStateResponseProjectDataType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -13729,6 +16873,7 @@ impl OptimizeStateResponseProjectDataType {
         }
     }
 }
+
 impl From<&str> for OptimizeStateResponseProjectDataType {
     fn from(value: &str) -> Self {
         match value {
@@ -13740,28 +16885,43 @@ impl From<&str> for OptimizeStateResponseProjectDataType {
         }
     }
 }
+
 crate::string_enum_impls!(OptimizeStateResponseProjectDataType);
-/// Schema: \`#/components/schemas/OptimizeStateResponse/allOf/1/properties/status\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/status`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeStateResponseStatus {
+    ///
     #[serde(rename = "numPendingTrials")]
     pub num_pending_trials: i64,
+    ///
     #[serde(rename = "numRunningTrials")]
     pub num_running_trials: i64,
+    ///
     #[serde(rename = "numCompletedTrials")]
     pub num_completed_trials: i64,
+    ///
     #[serde(rename = "numFailedTrials")]
     pub num_failed_trials: i64,
+    ///
     #[serde(rename = "numReadyWorkers")]
     pub num_ready_workers: i64,
+    ///
     #[serde(rename = "numBusyWorkers")]
     pub num_busy_workers: i64,
+    ///
     #[serde(rename = "numPendingWorkers")]
     pub num_pending_workers: i64,
+    ///
     pub status: OptimizeStateResponseStatusStatus,
 }
+
 impl crate::Envelope for OptimizeStateResponseStatus {}
-/// Schema: \`#/components/schemas/OptimizeStateResponse/allOf/1/properties/status/properties/status\`
+///
+///
+/// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/status/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OptimizeStateResponseStatusStatus {
     /// `creating`
@@ -13775,6 +16935,7 @@ pub enum OptimizeStateResponseStatusStatus {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OptimizeStateResponseStatusStatus {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -13787,6 +16948,7 @@ impl OptimizeStateResponseStatusStatus {
         }
     }
 }
+
 impl From<&str> for OptimizeStateResponseStatusStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -13798,10 +16960,12 @@ impl From<&str> for OptimizeStateResponseStatusStatus {
         }
     }
 }
+
 crate::string_enum_impls!(OptimizeStateResponseStatusStatus);
+
 /// Tuning algorithm to use to search hyperparameter space
 ///
-/// Schema: \`#/components/schemas/OptimizeStateResponse/allOf/1/properties/tuningAlgorithm\`
+/// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/tuningAlgorithm`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OptimizeStateResponseTuningAlgorithm {
     /// `random`
@@ -13815,6 +16979,7 @@ pub enum OptimizeStateResponseTuningAlgorithm {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OptimizeStateResponseTuningAlgorithm {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -13827,6 +16992,7 @@ impl OptimizeStateResponseTuningAlgorithm {
         }
     }
 }
+
 impl From<&str> for OptimizeStateResponseTuningAlgorithm {
     fn from(value: &str) -> Self {
         match value {
@@ -13838,16 +17004,25 @@ impl From<&str> for OptimizeStateResponseTuningAlgorithm {
         }
     }
 }
+
 crate::string_enum_impls!(OptimizeStateResponseTuningAlgorithm);
-/// Schema: \`#/components/schemas/OptimizeStateResponse/allOf/1/properties/workers/items\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/workers/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeStateResponseWorkersItem {
+    ///
     #[serde(rename = "workerId")]
     pub worker_id: String,
+    ///
     pub status: OptimizeStateResponseWorkersItemStatus,
 }
+
 impl crate::Envelope for OptimizeStateResponseWorkersItem {}
-/// Schema: \`#/components/schemas/OptimizeStateResponse/allOf/1/properties/workers/items/properties/status\`
+///
+///
+/// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/workers/items/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OptimizeStateResponseWorkersItemStatus {
     /// `pending`
@@ -13859,6 +17034,7 @@ pub enum OptimizeStateResponseWorkersItemStatus {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OptimizeStateResponseWorkersItemStatus {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -13870,6 +17046,7 @@ impl OptimizeStateResponseWorkersItemStatus {
         }
     }
 }
+
 impl From<&str> for OptimizeStateResponseWorkersItemStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -13880,8 +17057,12 @@ impl From<&str> for OptimizeStateResponseWorkersItemStatus {
         }
     }
 }
+
 crate::string_enum_impls!(OptimizeStateResponseWorkersItemStatus);
-/// Schema: \`#/components/schemas/OptimizeTransferLearningModelsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeTransferLearningModelsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeTransferLearningModelsResponse {
     /// Whether the operation succeeded
@@ -13889,42 +17070,62 @@ pub struct OptimizeTransferLearningModelsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub models: OptimizeTransferLearningModelsResponseModels,
 }
+
 impl crate::Envelope for OptimizeTransferLearningModelsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OptimizeTransferLearningModelsResponse/allOf/1/properties/models\`
+
+///
+///
+/// Schema: `#/components/schemas/OptimizeTransferLearningModelsResponse/allOf/1/properties/models`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeTransferLearningModelsResponseModels {
+    ///
     pub image: Vec<TransferLearningModel>,
+    ///
     #[serde(rename = "objectDetection")]
     pub object_detection: Vec<TransferLearningModel>,
+    ///
     pub kws: Vec<TransferLearningModel>,
+    ///
     pub regression: Vec<TransferLearningModel>,
+    ///
     pub classification: Vec<TransferLearningModel>,
 }
+
 impl crate::Envelope for OptimizeTransferLearningModelsResponseModels {}
-/// Schema: \`#/components/schemas/Organization\`
+///
+///
+/// Schema: `#/components/schemas/Organization`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Organization {
+    ///
     pub id: i64,
     /// EdgeImpulse Inc.
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    ///
     #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
+    ///
     #[serde(rename = "showHeaderImgMask")]
     pub show_header_img_mask: bool,
+    ///
     pub users: Vec<OrganizationUser>,
+    ///
     #[serde(rename = "isDeveloperProfile")]
     pub is_developer_profile: bool,
     /// Unique identifier of the white label this organization belongs to, if any.
     #[serde(rename = "whitelabelId", default)]
     pub whitelabel_id: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<Project>>,
     /// Unique identifier of the trial this organization belongs to, if any.
@@ -13950,20 +17151,26 @@ pub struct Organization {
     #[serde(rename = "deletedDate", default, skip_serializing_if = "Option::is_none")]
     pub deleted_date: Option<crate::DateTime>,
 }
+
 impl crate::Envelope for Organization {}
-/// Schema: \`#/components/schemas/OrganizationAddDataFileRequest\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationAddDataFileRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct OrganizationAddDataFileRequest {
+    ///
     pub files: Vec<crate::FilePart>,
 }
+
 impl OrganizationAddDataFileRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(files: Vec<crate::FilePart>) -> Self {
         Self { files }
     }
 }
+
 impl crate::multipart::ToMultipart for OrganizationAddDataFileRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         for file in &self.files {
@@ -13971,23 +17178,32 @@ impl crate::multipart::ToMultipart for OrganizationAddDataFileRequest {
         }
     }
 }
-/// Schema: \`#/components/schemas/OrganizationAddDataFolderRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationAddDataFolderRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationAddDataFolderRequest {
+    ///
     pub dataset: String,
+    ///
     #[serde(rename = "bucketId")]
     pub bucket_id: i64,
+    ///
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    ///
     #[serde(
         rename = "metadataDataset",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub metadata_dataset: Option<String>,
+    ///
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<OrganizationDatasetTypeEnum>,
 }
+
 impl OrganizationAddDataFolderRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dataset: String, bucket_id: i64, bucket_path: String) -> Self {
@@ -14000,8 +17216,11 @@ impl OrganizationAddDataFolderRequest {
         }
     }
 }
+
 impl crate::Envelope for OrganizationAddDataFolderRequest {}
-/// Schema: \`#/components/schemas/OrganizationAddDataFolderResponse\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationAddDataFolderResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationAddDataFolderResponse {
     /// Whether the operation succeeded
@@ -14009,32 +17228,43 @@ pub struct OrganizationAddDataFolderResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "dataItemCount")]
     pub data_item_count: i64,
+    ///
     #[serde(rename = "dataFirstItems")]
     pub data_first_items: Vec<String>,
 }
+
 impl crate::Envelope for OrganizationAddDataFolderResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OrganizationAddDataItemRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationAddDataItemRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct OrganizationAddDataItemRequest {
+    ///
     pub name: String,
+    ///
     pub bucket_id: Option<i64>,
     /// Name of the bucket name (as an Edge Impulse name)
     pub bucket_name: Option<String>,
+    ///
     pub dataset: String,
     /// Optional path in the bucket to create this data item (files are created under this path).
     pub bucket_path: Option<String>,
     /// Key-value pair of metadata (in JSON format)
     pub metadata: String,
+    ///
     pub files: Vec<crate::FilePart>,
 }
+
 impl OrganizationAddDataItemRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -14054,6 +17284,7 @@ impl OrganizationAddDataItemRequest {
         }
     }
 }
+
 impl crate::multipart::ToMultipart for OrganizationAddDataItemRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.text("name", &self.name);
@@ -14073,16 +17304,25 @@ impl crate::multipart::ToMultipart for OrganizationAddDataItemRequest {
         }
     }
 }
-/// Schema: \`#/components/schemas/OrganizationAddDatasetRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationAddDatasetRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationAddDatasetRequest {
+    ///
     pub dataset: String,
+    ///
     pub tags: Vec<String>,
+    ///
     pub category: String,
+    ///
     #[serde(rename = "type")]
     pub type_: OrganizationDatasetTypeEnum,
+    ///
     pub bucket: OrganizationAddDatasetRequestBucket,
 }
+
 impl OrganizationAddDatasetRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -14101,8 +17341,11 @@ impl OrganizationAddDatasetRequest {
         }
     }
 }
+
 impl crate::Envelope for OrganizationAddDatasetRequest {}
-/// Schema: \`#/components/schemas/OrganizationAddDatasetRequest/properties/bucket\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationAddDatasetRequest/properties/bucket`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationAddDatasetRequestBucket {
     /// Bucket ID
@@ -14113,6 +17356,7 @@ pub struct OrganizationAddDatasetRequestBucket {
     #[serde(rename = "dataItemNamingLevelsDeep")]
     pub data_item_naming_levels_deep: i64,
 }
+
 impl OrganizationAddDatasetRequestBucket {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(id: i64, path: String, data_item_naming_levels_deep: i64) -> Self {
@@ -14123,10 +17367,14 @@ impl OrganizationAddDatasetRequestBucket {
         }
     }
 }
+
 impl crate::Envelope for OrganizationAddDatasetRequestBucket {}
-/// Schema: \`#/components/schemas/OrganizationBucket\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationBucket`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationBucket {
+    ///
     pub id: i64,
     /// Access key for the storage service
     #[serde(rename = "accessKey")]
@@ -14146,6 +17394,7 @@ pub struct OrganizationBucket {
         skip_serializing_if = "Option::is_none"
     )]
     pub check_connectivity_prefix: Option<String>,
+    ///
     #[serde(rename = "storageProvider")]
     pub storage_provider: StorageProvider,
     /// The name of the storage account for Azure Blob Storage
@@ -14156,28 +17405,38 @@ pub struct OrganizationBucket {
     )]
     pub storage_account_name: Option<String>,
 }
+
 impl crate::Envelope for OrganizationBucket {}
-/// Schema: \`#/components/schemas/OrganizationBulkMetadataRequest\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationBulkMetadataRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct OrganizationBulkMetadataRequest {
+    ///
     pub dataset: String,
+    ///
     pub csv_file: crate::FilePart,
 }
+
 impl OrganizationBulkMetadataRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dataset: String, csv_file: crate::FilePart) -> Self {
         Self { dataset, csv_file }
     }
 }
+
 impl crate::multipart::ToMultipart for OrganizationBulkMetadataRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.text("dataset", &self.dataset);
         form.file("csvFile", &self.csv_file);
     }
 }
-/// Schema: \`#/components/schemas/OrganizationComputeTimeUsage\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationComputeTimeUsage`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationComputeTimeUsage {
     /// CPU compute time in seconds of all jobs in the organization (including organizational project jobs).
@@ -14194,106 +17453,143 @@ pub struct OrganizationComputeTimeUsage {
     )]
     pub total_compute_time: Option<f64>,
 }
+
 impl crate::Envelope for OrganizationComputeTimeUsage {}
-/// Schema: \`#/components/schemas/OrganizationCreateProject\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProject`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationCreateProject {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "uploadType")]
     pub upload_type: OrganizationCreateProjectUploadType,
+    ///
     pub status: TransformationJobStatusEnum,
+    ///
     #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
+    ///
     #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
+    ///
     #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
+    ///
     #[serde(
         rename = "uploadJobFilesUploaded",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub upload_job_files_uploaded: Option<i64>,
+    ///
     #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
+    ///
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    ///
     #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
+    ///
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    ///
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(
         rename = "transformationBlockName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_name: Option<String>,
+    ///
     pub category: OrganizationCreateProjectCategory,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    ///
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    ///
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_path: Option<String>,
+    ///
     #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
+    ///
     #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
+    ///
     #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
+    ///
     #[serde(rename = "totalUploadFileCount")]
     pub total_upload_file_count: i64,
     /// Number of transformation jobs that can be ran in parallel
     #[serde(rename = "transformationParallel")]
     pub transformation_parallel: i64,
+    ///
     #[serde(rename = "transformationSummary")]
     pub transformation_summary: OrganizationCreateProjectTransformationSummary,
+    ///
     #[serde(rename = "inProgress")]
     pub in_progress: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    ///
     #[serde(rename = "filterQuery", default, skip_serializing_if = "Option::is_none")]
     pub filter_query: Option<String>,
+    ///
     #[serde(
         rename = "emailRecipientUids",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub email_recipient_uids: Option<Vec<i64>>,
+    ///
     #[serde(rename = "pipelineId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<i64>,
+    ///
     #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
+    ///
     #[serde(rename = "pipelineRunId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_run_id: Option<i64>,
+    ///
     #[serde(rename = "pipelineStep", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_step: Option<i64>,
+    ///
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// Total amount of compute used for this job (in seconds)
@@ -14302,11 +17598,15 @@ pub struct OrganizationCreateProject {
     /// Total amount of compute used (friendly string)
     #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
+
 impl crate::Envelope for OrganizationCreateProject {}
-/// Schema: \`#/components/schemas/OrganizationCreateProject/properties/category\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProject/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationCreateProjectCategory {
     /// `training`
@@ -14318,6 +17618,7 @@ pub enum OrganizationCreateProjectCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationCreateProjectCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -14329,6 +17630,7 @@ impl OrganizationCreateProjectCategory {
         }
     }
 }
+
 impl From<&str> for OrganizationCreateProjectCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -14339,10 +17641,12 @@ impl From<&str> for OrganizationCreateProjectCategory {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationCreateProjectCategory);
+
 /// Defines the folder structure for writing to the output dataset. Used only when uploading into a default (non-clinical) dataset.
 ///
-/// Schema: \`#/components/schemas/OrganizationCreateProjectOutputDatasetPathRule\`
+/// Schema: `#/components/schemas/OrganizationCreateProjectOutputDatasetPathRule`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationCreateProjectOutputDatasetPathRule {
     /// `no-subfolders`
@@ -14354,6 +17658,7 @@ pub enum OrganizationCreateProjectOutputDatasetPathRule {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationCreateProjectOutputDatasetPathRule {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -14365,6 +17670,7 @@ impl OrganizationCreateProjectOutputDatasetPathRule {
         }
     }
 }
+
 impl From<&str> for OrganizationCreateProjectOutputDatasetPathRule {
     fn from(value: &str) -> Self {
         match value {
@@ -14375,10 +17681,12 @@ impl From<&str> for OrganizationCreateProjectOutputDatasetPathRule {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationCreateProjectOutputDatasetPathRule);
+
 /// Filter, given as a dataset and path containing wildcards, used for creating transformation jobs
 ///
-/// Schema: \`#/components/schemas/OrganizationCreateProjectPathFilter\`
+/// Schema: `#/components/schemas/OrganizationCreateProjectPathFilter`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationCreateProjectPathFilter {
     /// Dataset name of files to transform
@@ -14386,18 +17694,21 @@ pub struct OrganizationCreateProjectPathFilter {
     /// Path filter with wildcards, relative to the root of the dataset. For example, /folder/*.json will transform all JSON files in /folder (when operating on files)
     pub filter: String,
 }
+
 impl OrganizationCreateProjectPathFilter {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dataset: String, filter: String) -> Self {
         Self { dataset, filter }
     }
 }
+
 impl crate::Envelope for OrganizationCreateProjectPathFilter {}
 /// If uploadType is set to 'project', either projectId, newProjectName or both projectApiKey and projectHmacKey are required. projectId and newProjectName are only available through JWT tokens. If uploadType is set to 'dataset' then outputDatasetName can be set to '' to output in the same dataset, or set to a string to create (or append to) a new dataset.
 ///
-/// Schema: \`#/components/schemas/OrganizationCreateProjectRequest\`
+/// Schema: `#/components/schemas/OrganizationCreateProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationCreateProjectRequest {
+    ///
     pub name: String,
     /// Filter in SQL format, used for creating transformation jobs on clinical datasets
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -14405,42 +17716,53 @@ pub struct OrganizationCreateProjectRequest {
     /// Set of paths to apply the transformation to, used for creating transformation jobs on default datasets. This option is experimental and may change in the future.
     #[serde(rename = "pathFilters", default, skip_serializing_if = "Option::is_none")]
     pub path_filters: Option<Vec<OrganizationCreateProjectPathFilter>>,
+    ///
     #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationCreateProjectRequestUploadType>,
+    ///
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    ///
     #[serde(
         rename = "projectVisibility",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub project_visibility: Option<ProjectVisibility>,
+    ///
     #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
+    ///
     #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
+    ///
     #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
+    ///
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    ///
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationCreateProjectRequestCategory>,
+    ///
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    ///
     #[serde(
         rename = "outputDatasetBucketId",
         default,
@@ -14461,14 +17783,17 @@ pub struct OrganizationCreateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path_in_dataset: Option<String>,
+    ///
     #[serde(
         rename = "outputDatasetPathRule",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_path_rule: Option<OrganizationCreateProjectOutputDatasetPathRule>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    ///
     #[serde(
         rename = "emailRecipientUids",
         default,
@@ -14493,6 +17818,7 @@ pub struct OrganizationCreateProjectRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
+
 impl OrganizationCreateProjectRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String) -> Self {
@@ -14522,8 +17848,11 @@ impl OrganizationCreateProjectRequest {
         }
     }
 }
+
 impl crate::Envelope for OrganizationCreateProjectRequest {}
-/// Schema: \`#/components/schemas/OrganizationCreateProjectRequest/properties/category\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProjectRequest/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationCreateProjectRequestCategory {
     /// `training`
@@ -14535,6 +17864,7 @@ pub enum OrganizationCreateProjectRequestCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationCreateProjectRequestCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -14546,6 +17876,7 @@ impl OrganizationCreateProjectRequestCategory {
         }
     }
 }
+
 impl From<&str> for OrganizationCreateProjectRequestCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -14556,8 +17887,12 @@ impl From<&str> for OrganizationCreateProjectRequestCategory {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationCreateProjectRequestCategory);
-/// Schema: \`#/components/schemas/OrganizationCreateProjectRequest/properties/uploadType\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProjectRequest/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationCreateProjectRequestUploadType {
     /// `project`
@@ -14567,6 +17902,7 @@ pub enum OrganizationCreateProjectRequestUploadType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationCreateProjectRequestUploadType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -14577,6 +17913,7 @@ impl OrganizationCreateProjectRequestUploadType {
         }
     }
 }
+
 impl From<&str> for OrganizationCreateProjectRequestUploadType {
     fn from(value: &str) -> Self {
         match value {
@@ -14586,8 +17923,12 @@ impl From<&str> for OrganizationCreateProjectRequestUploadType {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationCreateProjectRequestUploadType);
-/// Schema: \`#/components/schemas/OrganizationCreateProjectResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProjectResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationCreateProjectResponse {
     /// Whether the operation succeeded
@@ -14602,12 +17943,16 @@ pub struct OrganizationCreateProjectResponse {
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
 }
+
 impl crate::Envelope for OrganizationCreateProjectResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OrganizationCreateProjectStatusResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProjectStatusResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationCreateProjectStatusResponse {
     /// Whether the operation succeeded
@@ -14615,31 +17960,43 @@ pub struct OrganizationCreateProjectStatusResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<OrganizationCreateProjectWithFiles>,
 }
+
 impl crate::Envelope for OrganizationCreateProjectStatusResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OrganizationCreateProject/properties/transformationSummary\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProject/properties/transformationSummary`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationCreateProjectTransformationSummary {
+    ///
     #[serde(rename = "startedCount")]
     pub started_count: i64,
+    ///
     #[serde(rename = "succeededCount")]
     pub succeeded_count: i64,
+    ///
     #[serde(rename = "finishedCount")]
     pub finished_count: i64,
+    ///
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
     /// Total amount of compute used for this job (in seconds)
     #[serde(rename = "totalTimeSpentSeconds")]
     pub total_time_spent_seconds: i64,
 }
+
 impl crate::Envelope for OrganizationCreateProjectTransformationSummary {}
-/// Schema: \`#/components/schemas/OrganizationCreateProject/properties/uploadType\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProject/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationCreateProjectUploadType {
     /// `dataset`
@@ -14649,6 +18006,7 @@ pub enum OrganizationCreateProjectUploadType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationCreateProjectUploadType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -14659,6 +18017,7 @@ impl OrganizationCreateProjectUploadType {
         }
     }
 }
+
 impl From<&str> for OrganizationCreateProjectUploadType {
     fn from(value: &str) -> Self {
         match value {
@@ -14668,106 +18027,144 @@ impl From<&str> for OrganizationCreateProjectUploadType {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationCreateProjectUploadType);
-/// Schema: \`#/components/schemas/OrganizationCreateProjectWithFiles\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProjectWithFiles`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationCreateProjectWithFiles {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "uploadType")]
     pub upload_type: OrganizationCreateProjectUploadType,
+    ///
     pub status: TransformationJobStatusEnum,
+    ///
     #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
+    ///
     #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
+    ///
     #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
+    ///
     #[serde(
         rename = "uploadJobFilesUploaded",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub upload_job_files_uploaded: Option<i64>,
+    ///
     #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
+    ///
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    ///
     #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
+    ///
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    ///
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(
         rename = "transformationBlockName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_name: Option<String>,
+    ///
     pub category: OrganizationCreateProjectCategory,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    ///
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    ///
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_path: Option<String>,
+    ///
     #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
+    ///
     #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
+    ///
     #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
+    ///
     #[serde(rename = "totalUploadFileCount")]
     pub total_upload_file_count: i64,
     /// Number of transformation jobs that can be ran in parallel
     #[serde(rename = "transformationParallel")]
     pub transformation_parallel: i64,
+    ///
     #[serde(rename = "transformationSummary")]
     pub transformation_summary: OrganizationCreateProjectTransformationSummary,
+    ///
     #[serde(rename = "inProgress")]
     pub in_progress: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    ///
     #[serde(rename = "filterQuery", default, skip_serializing_if = "Option::is_none")]
     pub filter_query: Option<String>,
+    ///
     #[serde(
         rename = "emailRecipientUids",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub email_recipient_uids: Option<Vec<i64>>,
+    ///
     #[serde(rename = "pipelineId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<i64>,
+    ///
     #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
+    ///
     #[serde(rename = "pipelineRunId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_run_id: Option<i64>,
+    ///
     #[serde(rename = "pipelineStep", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_step: Option<i64>,
+    ///
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// Total amount of compute used for this job (in seconds)
@@ -14776,59 +18173,83 @@ pub struct OrganizationCreateProjectWithFiles {
     /// Total amount of compute used (friendly string)
     #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    ///
     pub files: Vec<OrganizationCreateProjectWithFilesFilesItem>,
+    ///
     #[serde(rename = "fileCountForFilter")]
     pub file_count_for_filter: i64,
 }
+
 impl crate::Envelope for OrganizationCreateProjectWithFiles {}
-/// Schema: \`#/components/schemas/OrganizationCreateProjectWithFiles/allOf/1/properties/files/items\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationCreateProjectWithFiles/allOf/1/properties/files/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationCreateProjectWithFilesFilesItem {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "fileName")]
     pub file_name: String,
+    ///
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    ///
     #[serde(
         rename = "transformationJobId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_job_id: Option<i64>,
+    ///
     #[serde(rename = "transformationJobStatus")]
     pub transformation_job_status: TransformationJobStatusEnum,
+    ///
     #[serde(rename = "linkToDataItem")]
     pub link_to_data_item: String,
     /// Only set after job was finished
     #[serde(rename = "lengthString")]
     pub length_string: String,
+    ///
     #[serde(rename = "sourceDatasetType")]
     pub source_dataset_type: OrganizationDatasetTypeEnum,
 }
+
 impl crate::Envelope for OrganizationCreateProjectWithFilesFilesItem {}
-/// Schema: \`#/components/schemas/OrganizationDataCampaignDiffRequest\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDataCampaignDiffRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDataCampaignDiffRequest {
+    ///
     pub queries: Vec<OrganizationDataCampaignDiffRequestQueriesItem>,
 }
+
 impl OrganizationDataCampaignDiffRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(queries: Vec<OrganizationDataCampaignDiffRequestQueriesItem>) -> Self {
         Self { queries }
     }
 }
+
 impl crate::Envelope for OrganizationDataCampaignDiffRequest {}
-/// Schema: \`#/components/schemas/OrganizationDataCampaignDiffRequest/properties/queries/items\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDataCampaignDiffRequest/properties/queries/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDataCampaignDiffRequestQueriesItem {
+    ///
     pub dataset: String,
+    ///
     pub query: String,
     /// Which point in the graph was clicked (from "graphs.values")
     #[serde(rename = "graphValueId")]
     pub graph_value_id: i64,
 }
+
 impl OrganizationDataCampaignDiffRequestQueriesItem {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dataset: String, query: String, graph_value_id: i64) -> Self {
@@ -14839,8 +18260,11 @@ impl OrganizationDataCampaignDiffRequestQueriesItem {
         }
     }
 }
+
 impl crate::Envelope for OrganizationDataCampaignDiffRequestQueriesItem {}
-/// Schema: \`#/components/schemas/OrganizationDataCampaignDiffResponse\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDataCampaignDiffResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDataCampaignDiffResponse {
     /// Whether the operation succeeded
@@ -14848,37 +18272,57 @@ pub struct OrganizationDataCampaignDiffResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub date: crate::DateTime,
+    ///
     pub queries: Vec<OrganizationDataCampaignDiffResponseQueriesItem>,
 }
+
 impl crate::Envelope for OrganizationDataCampaignDiffResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OrganizationDataCampaignDiffResponse/allOf/1/properties/queries/items\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationDataCampaignDiffResponse/allOf/1/properties/queries/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDataCampaignDiffResponseQueriesItem {
+    ///
     pub title: String,
+    ///
     pub dataset: String,
+    ///
     pub query: String,
+    ///
     #[serde(rename = "newItems")]
     pub new_items: Vec<String>,
+    ///
     #[serde(rename = "deletedItems")]
     pub deleted_items: Vec<String>,
 }
+
 impl crate::Envelope for OrganizationDataCampaignDiffResponseQueriesItem {}
-/// Schema: \`#/components/schemas/OrganizationDataExport\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDataExport`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDataExport {
+    ///
     pub id: i64,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<OrganizationDataExportCreatedByUser>,
+    ///
     #[serde(rename = "jobId")]
     pub job_id: i64,
+    ///
     #[serde(rename = "jobFinished")]
     pub job_finished: bool,
+    ///
     #[serde(rename = "jobFinishedSuccessful")]
     pub job_finished_successful: bool,
     /// Description of the data export
@@ -14887,85 +18331,132 @@ pub struct OrganizationDataExport {
     /// Date when the export will expire. Default is 30 days. Maximum expiration date is 60 days from the creation date.
     #[serde(rename = "expirationDate")]
     pub expiration_date: crate::DateTime,
+    ///
     #[serde(rename = "downloadUrl", default, skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
 }
+
 impl crate::Envelope for OrganizationDataExport {}
-/// Schema: \`#/components/schemas/OrganizationDataExport/properties/createdByUser\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDataExport/properties/createdByUser`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDataExportCreatedByUser {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub username: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
 }
+
 impl crate::Envelope for OrganizationDataExportCreatedByUser {}
-/// Schema: \`#/components/schemas/OrganizationDataItem\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDataItem`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDataItem {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "bucketId")]
     pub bucket_id: i64,
+    ///
     #[serde(rename = "bucketName")]
     pub bucket_name: String,
+    ///
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    ///
     pub dataset: String,
+    ///
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
+    ///
     #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
+    ///
     pub created: crate::DateTime,
+    ///
     pub metadata: std::collections::BTreeMap<String, String>,
+    ///
     pub files: Vec<OrganizationDataItemFilesItem>,
 }
+
 impl crate::Envelope for OrganizationDataItem {}
-/// Schema: \`#/components/schemas/OrganizationDataItem/properties/files/items\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDataItem/properties/files/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDataItemFilesItem {
+    ///
     pub name: String,
+    ///
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    ///
     pub size: i64,
+    ///
     #[serde(rename = "lastModified", default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<crate::DateTime>,
 }
+
 impl crate::Envelope for OrganizationDataItemFilesItem {}
-/// Schema: \`#/components/schemas/OrganizationDataset\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDataset`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDataset {
+    ///
     pub dataset: String,
+    ///
     #[serde(rename = "lastFileCreated")]
     pub last_file_created: crate::DateTime,
+    ///
     #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
+    ///
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
+    ///
     #[serde(rename = "totalItemCount")]
     pub total_item_count: i64,
+    ///
     #[serde(rename = "totalItemCountChecklistOK")]
     pub total_item_count_checklist_ok: i64,
+    ///
     #[serde(rename = "totalItemCountChecklistFailed")]
     pub total_item_count_checklist_failed: i64,
+    ///
     pub tags: Vec<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<OrganizationDatasetBucket>,
+    ///
     #[serde(rename = "type")]
     pub type_: OrganizationDatasetTypeEnum,
     /// Location of the dataset within the bucket
     #[serde(rename = "bucketPath", default, skip_serializing_if = "Option::is_none")]
     pub bucket_path: Option<String>,
 }
+
 impl crate::Envelope for OrganizationDataset {}
-/// Schema: \`#/components/schemas/OrganizationDatasetBucket\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDatasetBucket`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDatasetBucket {
     /// Bucket ID
     pub id: i64,
+    ///
     pub bucket: String,
     /// Path in the bucket
     pub path: String,
@@ -14976,8 +18467,11 @@ pub struct OrganizationDatasetBucket {
     #[serde(rename = "dataItemNamingLevelsDeep")]
     pub data_item_naming_levels_deep: i64,
 }
+
 impl crate::Envelope for OrganizationDatasetBucket {}
-/// Schema: \`#/components/schemas/OrganizationDatasetTypeEnum\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDatasetTypeEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationDatasetTypeEnum {
     /// `clinical`
@@ -14987,6 +18481,7 @@ pub enum OrganizationDatasetTypeEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationDatasetTypeEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -14997,6 +18492,7 @@ impl OrganizationDatasetTypeEnum {
         }
     }
 }
+
 impl From<&str> for OrganizationDatasetTypeEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -15006,59 +18502,89 @@ impl From<&str> for OrganizationDatasetTypeEnum {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationDatasetTypeEnum);
-/// Schema: \`#/components/schemas/OrganizationDeployBlock\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationDeployBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDeployBlock {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    ///
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    ///
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    ///
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    ///
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    ///
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    ///
     pub description: String,
     /// These arguments are passed into the container
     #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
+    ///
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    ///
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    ///
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    ///
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    ///
     pub photo: String,
+    ///
     #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
+    ///
     pub privileged: bool,
+    ///
     #[serde(rename = "mountLearnBlock")]
     pub mount_learn_block: bool,
+    ///
     #[serde(rename = "supportsEonCompiler")]
     pub supports_eon_compiler: bool,
+    ///
     #[serde(rename = "showOptimizations")]
     pub show_optimizations: bool,
+    ///
     pub category: OrganizationDeployBlockCategory,
+    ///
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
 }
+
 impl crate::Envelope for OrganizationDeployBlock {}
-/// Schema: \`#/components/schemas/OrganizationDeployBlock/properties/category\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationDeployBlock/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationDeployBlockCategory {
     /// `library`
@@ -15068,6 +18594,7 @@ pub enum OrganizationDeployBlockCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationDeployBlockCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -15078,6 +18605,7 @@ impl OrganizationDeployBlockCategory {
         }
     }
 }
+
 impl From<&str> for OrganizationDeployBlockCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -15087,50 +18615,76 @@ impl From<&str> for OrganizationDeployBlockCategory {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationDeployBlockCategory);
-/// Schema: \`#/components/schemas/OrganizationDspBlock\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationDspBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationDspBlock {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    ///
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    ///
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    ///
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    ///
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    ///
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    ///
     pub description: String,
+    ///
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    ///
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    ///
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    ///
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    ///
     pub port: i64,
+    ///
     #[serde(rename = "isConnected")]
     pub is_connected: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
 }
+
 impl crate::Envelope for OrganizationDspBlock {}
-/// Schema: \`#/components/schemas/OrganizationGetCreateProjectsResponse\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationGetCreateProjectsResponse {
     /// Whether the operation succeeded
@@ -15138,85 +18692,113 @@ pub struct OrganizationGetCreateProjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "totalJobCount")]
     pub total_job_count: i64,
+    ///
     pub jobs: Vec<OrganizationGetCreateProjectsResponseJobsItem>,
 }
+
 impl crate::Envelope for OrganizationGetCreateProjectsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OrganizationGetCreateProjectsResponse/allOf/1/properties/jobs/items\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse/allOf/1/properties/jobs/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationGetCreateProjectsResponseJobsItem {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<i64>,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "uploadType")]
     pub upload_type: OrganizationGetCreateProjectsResponseJobsItemUploadType,
+    ///
     #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
+    ///
     #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
+    ///
     #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
+    ///
     #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
+    ///
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    ///
     #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
+    ///
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    ///
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(
         rename = "transformationBlockName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_name: Option<String>,
+    ///
     #[serde(
         rename = "transformationOperatesOn",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_operates_on: Option<TransformationJobOperatesOnEnum>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    ///
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    ///
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_path: Option<String>,
+    ///
     #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
+    ///
     #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
+    ///
     #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
+    ///
     #[serde(
         rename = "totalUploadFileCount",
         default,
@@ -15233,11 +18815,15 @@ pub struct OrganizationGetCreateProjectsResponseJobsItem {
     /// Total amount of compute used (friendly string)
     #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
+
 impl crate::Envelope for OrganizationGetCreateProjectsResponseJobsItem {}
-/// Schema: \`#/components/schemas/OrganizationGetCreateProjectsResponse/allOf/1/properties/jobs/items/properties/uploadType\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse/allOf/1/properties/jobs/items/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationGetCreateProjectsResponseJobsItemUploadType {
     /// `dataset`
@@ -15247,6 +18833,7 @@ pub enum OrganizationGetCreateProjectsResponseJobsItemUploadType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationGetCreateProjectsResponseJobsItemUploadType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -15257,6 +18844,7 @@ impl OrganizationGetCreateProjectsResponseJobsItemUploadType {
         }
     }
 }
+
 impl From<&str> for OrganizationGetCreateProjectsResponseJobsItemUploadType {
     fn from(value: &str) -> Self {
         match value {
@@ -15266,8 +18854,12 @@ impl From<&str> for OrganizationGetCreateProjectsResponseJobsItemUploadType {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationGetCreateProjectsResponseJobsItemUploadType);
-/// Schema: \`#/components/schemas/OrganizationInfoResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationInfoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationInfoResponse {
     /// Whether the operation succeeded
@@ -15275,10 +18867,14 @@ pub struct OrganizationInfoResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub organization: Organization,
+    ///
     pub datasets: Vec<OrganizationDataset>,
+    ///
     #[serde(rename = "defaultComputeLimits")]
     pub default_compute_limits: OrganizationInfoResponseDefaultComputeLimits,
+    ///
     #[serde(
         rename = "entitlementLimits",
         default,
@@ -15290,89 +18886,132 @@ pub struct OrganizationInfoResponse {
     /// Present if a readme is set for this project
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<OrganizationInfoResponseReadme>,
+    ///
     #[serde(rename = "whitelabelId", default, skip_serializing_if = "Option::is_none")]
     pub whitelabel_id: Option<i64>,
+    ///
     #[serde(rename = "cliLists")]
     pub cli_lists: OrganizationInfoResponseCliLists,
+    ///
     pub performance: OrganizationInfoResponsePerformance,
 }
+
 impl crate::Envelope for OrganizationInfoResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationInfoResponseCliLists {
+    ///
     #[serde(rename = "objectDetectionLastLayerOptions")]
     pub object_detection_last_layer_options: Vec<
         OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem,
     >,
+    ///
     #[serde(rename = "imageInputScalingOptions")]
     pub image_input_scaling_options: Vec<
         OrganizationInfoResponseCliListsImageInputScalingOptionsItem,
     >,
 }
+
 impl crate::Envelope for OrganizationInfoResponseCliLists {}
-/// Schema: \`#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/imageInputScalingOptions/items\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/imageInputScalingOptions/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
+    ///
     pub label: String,
+    ///
     pub value: ImageInputScaling,
 }
+
 impl crate::Envelope for OrganizationInfoResponseCliListsImageInputScalingOptionsItem {}
-/// Schema: \`#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/objectDetectionLastLayerOptions/items\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/objectDetectionLastLayerOptions/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
+    ///
     pub label: String,
+    ///
     pub value: ObjectDetectionLastLayer,
 }
+
 impl crate::Envelope
 for OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {}
-/// Schema: \`#/components/schemas/OrganizationInfoResponse/allOf/1/properties/defaultComputeLimits\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/defaultComputeLimits`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationInfoResponseDefaultComputeLimits {
+    ///
     #[serde(rename = "requestsCpu")]
     pub requests_cpu: f64,
+    ///
     #[serde(rename = "requestsMemory")]
     pub requests_memory: f64,
+    ///
     #[serde(rename = "limitsCpu")]
     pub limits_cpu: f64,
+    ///
     #[serde(rename = "limitsMemory")]
     pub limits_memory: f64,
 }
+
 impl crate::Envelope for OrganizationInfoResponseDefaultComputeLimits {}
-/// Schema: \`#/components/schemas/OrganizationInfoResponse/allOf/1/properties/experiments/items\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/experiments/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationInfoResponseExperimentsItem {
+    ///
     #[serde(rename = "type")]
     pub type_: String,
+    ///
     pub title: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    ///
     pub enabled: bool,
+    ///
     #[serde(rename = "showToUser")]
     pub show_to_user: bool,
 }
+
 impl crate::Envelope for OrganizationInfoResponseExperimentsItem {}
-/// Schema: \`#/components/schemas/OrganizationInfoResponse/allOf/1/properties/performance\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/performance`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationInfoResponsePerformance {
     /// Compute time limit per job in minutes (for non-transformation jobs).
     #[serde(rename = "jobLimitM")]
     pub job_limit_m: i64,
 }
+
 impl crate::Envelope for OrganizationInfoResponsePerformance {}
 /// Present if a readme is set for this project
 ///
-/// Schema: \`#/components/schemas/OrganizationInfoResponse/allOf/1/properties/readme\`
+/// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/readme`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationInfoResponseReadme {
+    ///
     pub markdown: String,
+    ///
     pub html: String,
 }
+
 impl crate::Envelope for OrganizationInfoResponseReadme {}
-/// Schema: \`#/components/schemas/OrganizationMemberRole\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationMemberRole`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationMemberRole {
     /// `admin`
@@ -15384,6 +19023,7 @@ pub enum OrganizationMemberRole {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationMemberRole {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -15395,6 +19035,7 @@ impl OrganizationMemberRole {
         }
     }
 }
+
 impl From<&str> for OrganizationMemberRole {
     fn from(value: &str) -> Self {
         match value {
@@ -15405,8 +19046,12 @@ impl From<&str> for OrganizationMemberRole {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationMemberRole);
-/// Schema: \`#/components/schemas/OrganizationMetricsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationMetricsResponse {
     /// Whether the operation succeeded
@@ -15414,14 +19059,19 @@ pub struct OrganizationMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub metrics: OrganizationMetricsResponseMetrics,
 }
+
 impl crate::Envelope for OrganizationMetricsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/OrganizationMetricsResponse/allOf/1/properties/metrics\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationMetricsResponse/allOf/1/properties/metrics`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationMetricsResponseMetrics {
     /// Total compute time of all organizational jobs since the creation of the organization (including organizational project jobs). Compute time is the amount of computation time spent in jobs, in minutes used by an organization over a 12 month period, calculated as CPU + GPU minutes.
@@ -15449,106 +19099,154 @@ pub struct OrganizationMetricsResponseMetrics {
     #[serde(rename = "userCount")]
     pub user_count: i64,
 }
+
 impl crate::Envelope for OrganizationMetricsResponseMetrics {}
-/// Schema: \`#/components/schemas/OrganizationPipeline\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipeline`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationPipeline {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub description: String,
     /// 15m for every 15 minutes, 2h for every 2 hours, 1d for every 1 day
     #[serde(rename = "intervalStr", default, skip_serializing_if = "Option::is_none")]
     pub interval_str: Option<String>,
+    ///
     pub steps: Vec<OrganizationPipelineStep>,
+    ///
     #[serde(rename = "nextRun", default, skip_serializing_if = "Option::is_none")]
     pub next_run: Option<crate::DateTime>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "currentRun", default, skip_serializing_if = "Option::is_none")]
     pub current_run: Option<OrganizationPipelineRun>,
+    ///
     #[serde(rename = "lastRun", default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<OrganizationPipelineRun>,
+    ///
     #[serde(
         rename = "feedingIntoDataset",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub feeding_into_dataset: Option<OrganizationPipelineFeedingIntoDataset>,
+    ///
     #[serde(
         rename = "feedingIntoProject",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub feeding_into_project: Option<OrganizationPipelineFeedingIntoProject>,
+    ///
     #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
+    ///
     #[serde(
         rename = "lastRunStartError",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_run_start_error: Option<String>,
+    ///
     #[serde(
         rename = "notificationWebhook",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub notification_webhook: Option<String>,
+    ///
     #[serde(rename = "whenToEmail")]
     pub when_to_email: OrganizationPipelineWhenToEmail,
 }
+
 impl crate::Envelope for OrganizationPipeline {}
-/// Schema: \`#/components/schemas/OrganizationPipeline/properties/feedingIntoDataset\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipeline/properties/feedingIntoDataset`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationPipelineFeedingIntoDataset {
+    ///
     pub dataset: String,
+    ///
     #[serde(rename = "datasetLink")]
     pub dataset_link: String,
+    ///
     #[serde(rename = "itemCount")]
     pub item_count: i64,
+    ///
     #[serde(rename = "itemCountChecklistOK")]
     pub item_count_checklist_ok: i64,
+    ///
     #[serde(rename = "itemCountChecklistError")]
     pub item_count_checklist_error: i64,
+    ///
     #[serde(rename = "datasetType", default, skip_serializing_if = "Option::is_none")]
     pub dataset_type: Option<OrganizationDatasetTypeEnum>,
 }
+
 impl crate::Envelope for OrganizationPipelineFeedingIntoDataset {}
-/// Schema: \`#/components/schemas/OrganizationPipeline/properties/feedingIntoProject\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipeline/properties/feedingIntoProject`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationPipelineFeedingIntoProject {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "projectLink")]
     pub project_link: String,
+    ///
     #[serde(rename = "itemCount")]
     pub item_count: i64,
 }
+
 impl crate::Envelope for OrganizationPipelineFeedingIntoProject {}
-/// Schema: \`#/components/schemas/OrganizationPipelineItemCount\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipelineItemCount`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationPipelineItemCount {
+    ///
     #[serde(rename = "itemCount")]
     pub item_count: i64,
+    ///
     #[serde(rename = "itemCountChecklistOK")]
     pub item_count_checklist_ok: i64,
+    ///
     #[serde(rename = "itemCountChecklistFailed")]
     pub item_count_checklist_failed: i64,
 }
+
 impl crate::Envelope for OrganizationPipelineItemCount {}
-/// Schema: \`#/components/schemas/OrganizationPipelineRun\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipelineRun`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationPipelineRun {
+    ///
     pub id: i64,
+    ///
     pub steps: Vec<OrganizationPipelineRunStep>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<crate::DateTime>,
+    ///
     #[serde(
         rename = "itemCountBefore",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub item_count_before: Option<OrganizationPipelineItemCount>,
+    ///
     #[serde(rename = "itemCountAfter", default, skip_serializing_if = "Option::is_none")]
     pub item_count_after: Option<OrganizationPipelineItemCount>,
     /// Number of data items that failed to import into a project (through the s3-to-project, portal-to-project or dataset-to-project) transform blocks
@@ -15559,74 +19257,97 @@ pub struct OrganizationPipelineRun {
     )]
     pub item_count_import_into_project_failed: Option<i64>,
 }
+
 impl crate::Envelope for OrganizationPipelineRun {}
-/// Schema: \`#/components/schemas/OrganizationPipelineRunStep\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipelineRunStep`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationPipelineRunStep {
+    ///
     pub name: String,
+    ///
     #[serde(
         rename = "transformationJob",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_job: Option<OrganizationCreateProject>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    ///
     #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationPipelineRunStepUploadType>,
+    ///
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    ///
     #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
+    ///
     #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
+    ///
     #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
+    ///
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    ///
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationPipelineRunStepCategory>,
+    ///
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    ///
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    ///
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_path: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    ///
     #[serde(
         rename = "extraCliArguments",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub extra_cli_arguments: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
+
 impl crate::Envelope for OrganizationPipelineRunStep {}
-/// Schema: \`#/components/schemas/OrganizationPipelineRunStep/properties/category\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipelineRunStep/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationPipelineRunStepCategory {
     /// `training`
@@ -15638,6 +19359,7 @@ pub enum OrganizationPipelineRunStepCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationPipelineRunStepCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -15649,6 +19371,7 @@ impl OrganizationPipelineRunStepCategory {
         }
     }
 }
+
 impl From<&str> for OrganizationPipelineRunStepCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -15659,8 +19382,12 @@ impl From<&str> for OrganizationPipelineRunStepCategory {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationPipelineRunStepCategory);
-/// Schema: \`#/components/schemas/OrganizationPipelineRunStep/properties/uploadType\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipelineRunStep/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationPipelineRunStepUploadType {
     /// `project`
@@ -15670,6 +19397,7 @@ pub enum OrganizationPipelineRunStepUploadType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationPipelineRunStepUploadType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -15680,6 +19408,7 @@ impl OrganizationPipelineRunStepUploadType {
         }
     }
 }
+
 impl From<&str> for OrganizationPipelineRunStepUploadType {
     fn from(value: &str) -> Self {
         match value {
@@ -15689,52 +19418,69 @@ impl From<&str> for OrganizationPipelineRunStepUploadType {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationPipelineRunStepUploadType);
-/// Schema: \`#/components/schemas/OrganizationPipelineStep\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipelineStep`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationPipelineStep {
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     /// Set of paths to apply the transformation to, used for creating transformation jobs on default datasets. This option is experimental and may change in the future.
     #[serde(rename = "pathFilters", default, skip_serializing_if = "Option::is_none")]
     pub path_filters: Option<Vec<OrganizationCreateProjectPathFilter>>,
+    ///
     #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationPipelineStepUploadType>,
+    ///
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    ///
     #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
+    ///
     #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
+    ///
     #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
+    ///
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    ///
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationPipelineStepCategory>,
+    ///
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    ///
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    ///
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
@@ -15748,29 +19494,35 @@ pub struct OrganizationPipelineStep {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path_in_dataset: Option<String>,
+    ///
     #[serde(
         rename = "outputDatasetPathRule",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_path_rule: Option<OrganizationCreateProjectOutputDatasetPathRule>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    ///
     #[serde(
         rename = "transformationParallel",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_parallel: Option<i64>,
+    ///
     #[serde(
         rename = "extraCliArguments",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub extra_cli_arguments: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
+
 impl OrganizationPipelineStep {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String) -> Self {
@@ -15798,8 +19550,11 @@ impl OrganizationPipelineStep {
         }
     }
 }
+
 impl crate::Envelope for OrganizationPipelineStep {}
-/// Schema: \`#/components/schemas/OrganizationPipelineStep/properties/category\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipelineStep/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationPipelineStepCategory {
     /// `training`
@@ -15811,6 +19566,7 @@ pub enum OrganizationPipelineStepCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationPipelineStepCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -15822,6 +19578,7 @@ impl OrganizationPipelineStepCategory {
         }
     }
 }
+
 impl From<&str> for OrganizationPipelineStepCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -15832,8 +19589,12 @@ impl From<&str> for OrganizationPipelineStepCategory {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationPipelineStepCategory);
-/// Schema: \`#/components/schemas/OrganizationPipelineStep/properties/uploadType\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipelineStep/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationPipelineStepUploadType {
     /// `project`
@@ -15843,6 +19604,7 @@ pub enum OrganizationPipelineStepUploadType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationPipelineStepUploadType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -15853,6 +19615,7 @@ impl OrganizationPipelineStepUploadType {
         }
     }
 }
+
 impl From<&str> for OrganizationPipelineStepUploadType {
     fn from(value: &str) -> Self {
         match value {
@@ -15862,8 +19625,12 @@ impl From<&str> for OrganizationPipelineStepUploadType {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationPipelineStepUploadType);
-/// Schema: \`#/components/schemas/OrganizationPipeline/properties/whenToEmail\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationPipeline/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationPipelineWhenToEmail {
     /// `always`
@@ -15875,6 +19642,7 @@ pub enum OrganizationPipelineWhenToEmail {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationPipelineWhenToEmail {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -15886,6 +19654,7 @@ impl OrganizationPipelineWhenToEmail {
         }
     }
 }
+
 impl From<&str> for OrganizationPipelineWhenToEmail {
     fn from(value: &str) -> Self {
         match value {
@@ -15896,40 +19665,58 @@ impl From<&str> for OrganizationPipelineWhenToEmail {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationPipelineWhenToEmail);
-/// Schema: \`#/components/schemas/OrganizationTransferLearningBlock\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationTransferLearningBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationTransferLearningBlock {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    ///
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    ///
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    ///
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    ///
     pub description: String,
+    ///
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    ///
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    ///
     #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
+    ///
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    ///
     #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
@@ -15938,6 +19725,7 @@ pub struct OrganizationTransferLearningBlock {
     /// If \`isPublic\` is true, the list of devices (from latencyDevices) for which this model can be shown.
     #[serde(rename = "isPublicForDevices")]
     pub is_public_for_devices: Vec<String>,
+    ///
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -15955,6 +19743,7 @@ pub struct OrganizationTransferLearningBlock {
     pub repository_url: Option<String>,
     /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
     pub parameters: Vec<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(
         rename = "imageInputScaling",
         default,
@@ -15964,8 +19753,10 @@ pub struct OrganizationTransferLearningBlock {
     /// If set, requires this block to be scheduled on GPU.
     #[serde(rename = "indRequiresGpu")]
     pub ind_requires_gpu: bool,
+    ///
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
+    ///
     #[serde(
         rename = "displayCategory",
         default,
@@ -15982,8 +19773,11 @@ pub struct OrganizationTransferLearningBlock {
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
 }
+
 impl crate::Envelope for OrganizationTransferLearningBlock {}
-/// Schema: \`#/components/schemas/OrganizationTransferLearningBlockCustomVariant\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationTransferLearningBlockCustomVariant`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationTransferLearningBlockCustomVariant {
     /// Unique identifier or key for this custom variant
@@ -16000,9 +19794,11 @@ pub struct OrganizationTransferLearningBlockCustomVariant {
         skip_serializing_if = "Option::is_none"
     )]
     pub profiling_entrypoint: Option<String>,
+    ///
     #[serde(rename = "modelFiles", default, skip_serializing_if = "Option::is_none")]
     pub model_files: Option<Vec<OrganizationTransferLearningBlockModelFile>>,
 }
+
 impl OrganizationTransferLearningBlockCustomVariant {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(key: String, name: String, inferencing_entrypoint: String) -> Self {
@@ -16015,8 +19811,11 @@ impl OrganizationTransferLearningBlockCustomVariant {
         }
     }
 }
+
 impl crate::Envelope for OrganizationTransferLearningBlockCustomVariant {}
-/// Schema: \`#/components/schemas/OrganizationTransferLearningBlockModelFile\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationTransferLearningBlockModelFile`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationTransferLearningBlockModelFile {
     /// Output artifact unique file ID, in kebab case
@@ -16029,6 +19828,7 @@ pub struct OrganizationTransferLearningBlockModelFile {
     /// Output artifact file description
     pub description: String,
 }
+
 impl OrganizationTransferLearningBlockModelFile {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -16045,10 +19845,11 @@ impl OrganizationTransferLearningBlockModelFile {
         }
     }
 }
+
 impl crate::Envelope for OrganizationTransferLearningBlockModelFile {}
 /// Output artifact file type
 ///
-/// Schema: \`#/components/schemas/OrganizationTransferLearningBlockModelFile/properties/type\`
+/// Schema: `#/components/schemas/OrganizationTransferLearningBlockModelFile/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationTransferLearningBlockModelFileType {
     /// `binary`
@@ -16060,6 +19861,7 @@ pub enum OrganizationTransferLearningBlockModelFileType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationTransferLearningBlockModelFileType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16071,6 +19873,7 @@ impl OrganizationTransferLearningBlockModelFileType {
         }
     }
 }
+
 impl From<&str> for OrganizationTransferLearningBlockModelFileType {
     fn from(value: &str) -> Self {
         match value {
@@ -16081,8 +19884,12 @@ impl From<&str> for OrganizationTransferLearningBlockModelFileType {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationTransferLearningBlockModelFileType);
-/// Schema: \`#/components/schemas/OrganizationTransferLearningOperatesOn\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationTransferLearningOperatesOn`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationTransferLearningOperatesOn {
     /// `object_detection`
@@ -16098,6 +19905,7 @@ pub enum OrganizationTransferLearningOperatesOn {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationTransferLearningOperatesOn {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16111,6 +19919,7 @@ impl OrganizationTransferLearningOperatesOn {
         }
     }
 }
+
 impl From<&str> for OrganizationTransferLearningOperatesOn {
     fn from(value: &str) -> Self {
         match value {
@@ -16123,49 +19932,72 @@ impl From<&str> for OrganizationTransferLearningOperatesOn {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationTransferLearningOperatesOn);
-/// Schema: \`#/components/schemas/OrganizationTransformationBlock\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationTransformationBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationTransformationBlock {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    ///
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    ///
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    ///
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    ///
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    ///
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    ///
     pub description: String,
     /// These arguments are passed into the container
     #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
+    ///
     #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
+    ///
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    ///
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    ///
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    ///
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    ///
     #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
+    ///
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
+    ///
     #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
@@ -16181,6 +20013,7 @@ pub struct OrganizationTransformationBlock {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_running_time_str: Option<String>,
+    ///
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
     /// URL to the source code of this custom learn block.
@@ -16212,33 +20045,46 @@ pub struct OrganizationTransformationBlock {
     )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
+
 impl crate::Envelope for OrganizationTransformationBlock {}
-/// Schema: \`#/components/schemas/OrganizationUpdatePipelineBody\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationUpdatePipelineBody`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationUpdatePipelineBody {
+    ///
     pub name: String,
+    ///
     pub description: String,
     /// 15m for every 15 minutes, 2h for every 2 hours, 1d for every 1 day
     #[serde(rename = "intervalStr", default, skip_serializing_if = "Option::is_none")]
     pub interval_str: Option<String>,
+    ///
     pub steps: Vec<OrganizationPipelineStep>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    ///
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    ///
     #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
+    ///
     #[serde(
         rename = "notificationWebhook",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub notification_webhook: Option<String>,
+    ///
     #[serde(rename = "whenToEmail")]
     pub when_to_email: OrganizationUpdatePipelineBodyWhenToEmail,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<bool>,
 }
+
 impl OrganizationUpdatePipelineBody {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -16262,8 +20108,11 @@ impl OrganizationUpdatePipelineBody {
         }
     }
 }
+
 impl crate::Envelope for OrganizationUpdatePipelineBody {}
-/// Schema: \`#/components/schemas/OrganizationUpdatePipelineBody/properties/whenToEmail\`
+///
+///
+/// Schema: `#/components/schemas/OrganizationUpdatePipelineBody/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OrganizationUpdatePipelineBodyWhenToEmail {
     /// `always`
@@ -16275,6 +20124,7 @@ pub enum OrganizationUpdatePipelineBodyWhenToEmail {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl OrganizationUpdatePipelineBodyWhenToEmail {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16286,6 +20136,7 @@ impl OrganizationUpdatePipelineBodyWhenToEmail {
         }
     }
 }
+
 impl From<&str> for OrganizationUpdatePipelineBodyWhenToEmail {
     fn from(value: &str) -> Self {
         match value {
@@ -16296,33 +20147,49 @@ impl From<&str> for OrganizationUpdatePipelineBodyWhenToEmail {
         }
     }
 }
+
 crate::string_enum_impls!(OrganizationUpdatePipelineBodyWhenToEmail);
-/// Schema: \`#/components/schemas/OrganizationUser\`
+
+///
+///
+/// Schema: `#/components/schemas/OrganizationUser`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrganizationUser {
+    ///
     pub id: i64,
+    ///
     pub username: String,
+    ///
     pub name: String,
+    ///
     pub email: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    ///
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    ///
     pub pending: bool,
+    ///
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    ///
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    ///
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Whether the user has activated their account or not.
@@ -16344,12 +20211,17 @@ pub struct OrganizationUser {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
+    ///
     pub added: crate::DateTime,
+    ///
     pub role: OrganizationMemberRole,
+    ///
     #[serde(rename = "projectCount")]
     pub project_count: i64,
+    ///
     pub datasets: Vec<String>,
     /// Date when the user last accessed the organization data.
     #[serde(
@@ -16366,8 +20238,11 @@ pub struct OrganizationUser {
     )]
     pub last_organization_project_accessed: Option<i64>,
 }
+
 impl crate::Envelope for OrganizationUser {}
-/// Schema: \`#/components/schemas/PerformanceCalibrationDetection\`
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationDetection`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationDetection {
     /// The time of the detection in milliseconds
@@ -16375,8 +20250,11 @@ pub struct PerformanceCalibrationDetection {
     /// The label that was detected
     pub label: String,
 }
+
 impl crate::Envelope for PerformanceCalibrationDetection {}
-/// Schema: \`#/components/schemas/PerformanceCalibrationFalsePositive\`
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationFalsePositive`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationFalsePositive {
     /// The type of false positive. Incorrect is when a detection matches the wrong ground truth. Duplicate is when the same ground truth was detected more than once. The first correct detection is considered a true positive but subsequent detections are considered false positives. Spurious is when the detection was not associated with any ground truth.
@@ -16403,10 +20281,11 @@ pub struct PerformanceCalibrationFalsePositive {
     #[serde(rename = "sampleIds", default, skip_serializing_if = "Option::is_none")]
     pub sample_ids: Option<Vec<i64>>,
 }
+
 impl crate::Envelope for PerformanceCalibrationFalsePositive {}
 /// The type of false positive. Incorrect is when a detection matches the wrong ground truth. Duplicate is when the same ground truth was detected more than once. The first correct detection is considered a true positive but subsequent detections are considered false positives. Spurious is when the detection was not associated with any ground truth.
 ///
-/// Schema: \`#/components/schemas/PerformanceCalibrationFalsePositive/properties/type\`
+/// Schema: `#/components/schemas/PerformanceCalibrationFalsePositive/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PerformanceCalibrationFalsePositiveType {
     /// `incorrect`
@@ -16418,6 +20297,7 @@ pub enum PerformanceCalibrationFalsePositiveType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl PerformanceCalibrationFalsePositiveType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16429,6 +20309,7 @@ impl PerformanceCalibrationFalsePositiveType {
         }
     }
 }
+
 impl From<&str> for PerformanceCalibrationFalsePositiveType {
     fn from(value: &str) -> Self {
         match value {
@@ -16439,8 +20320,12 @@ impl From<&str> for PerformanceCalibrationFalsePositiveType {
         }
     }
 }
+
 crate::string_enum_impls!(PerformanceCalibrationFalsePositiveType);
-/// Schema: \`#/components/schemas/PerformanceCalibrationGroundTruth\`
+
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationGroundTruth`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationGroundTruth {
     /// Whether this region is a single sample, a region of background noise, or a region of background noise that contains samples.
@@ -16460,8 +20345,11 @@ pub struct PerformanceCalibrationGroundTruth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<Vec<PerformanceCalibrationGroundTruthSamplesItem>>,
 }
+
 impl crate::Envelope for PerformanceCalibrationGroundTruth {}
-/// Schema: \`#/components/schemas/PerformanceCalibrationGroundTruth/properties/samples/items\`
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationGroundTruth/properties/samples/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationGroundTruthSamplesItem {
     /// The ID of the samples in Studio
@@ -16473,10 +20361,11 @@ pub struct PerformanceCalibrationGroundTruthSamplesItem {
     /// For debugging. The index of the sample in the original Y array.
     pub idx: i64,
 }
+
 impl crate::Envelope for PerformanceCalibrationGroundTruthSamplesItem {}
 /// Whether this region is a single sample, a region of background noise, or a region of background noise that contains samples.
 ///
-/// Schema: \`#/components/schemas/PerformanceCalibrationGroundTruth/properties/type\`
+/// Schema: `#/components/schemas/PerformanceCalibrationGroundTruth/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PerformanceCalibrationGroundTruthType {
     /// `sample`
@@ -16488,6 +20377,7 @@ pub enum PerformanceCalibrationGroundTruthType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl PerformanceCalibrationGroundTruthType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16499,6 +20389,7 @@ impl PerformanceCalibrationGroundTruthType {
         }
     }
 }
+
 impl From<&str> for PerformanceCalibrationGroundTruthType {
     fn from(value: &str) -> Self {
         match value {
@@ -16509,8 +20400,12 @@ impl From<&str> for PerformanceCalibrationGroundTruthType {
         }
     }
 }
+
 crate::string_enum_impls!(PerformanceCalibrationGroundTruthType);
-/// Schema: \`#/components/schemas/PerformanceCalibrationParameterSet\`
+
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationParameterSet`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationParameterSet {
     /// All of the detections using this parameter set
@@ -16520,38 +20415,56 @@ pub struct PerformanceCalibrationParameterSet {
     pub is_best: bool,
     /// All of the possible labels in the detections array
     pub labels: Vec<String>,
+    ///
     #[serde(rename = "aggregateStats")]
     pub aggregate_stats: PerformanceCalibrationParameterSetAggregateStats,
+    ///
     pub stats: Vec<PerformanceCalibrationParameterSetStatsItem>,
+    ///
     pub params: PerformanceCalibrationParameters,
     /// The size of the input block window in milliseconds.
     #[serde(rename = "windowSizeMs")]
     pub window_size_ms: f64,
 }
+
 impl crate::Envelope for PerformanceCalibrationParameterSet {}
-/// Schema: \`#/components/schemas/PerformanceCalibrationParameterSet/properties/aggregateStats\`
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationParameterSet/properties/aggregateStats`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationParameterSetAggregateStats {
+    ///
     #[serde(rename = "falsePositiveRate")]
     pub false_positive_rate: f64,
+    ///
     #[serde(rename = "falseNegativeRate")]
     pub false_negative_rate: f64,
 }
+
 impl crate::Envelope for PerformanceCalibrationParameterSetAggregateStats {}
-/// Schema: \`#/components/schemas/PerformanceCalibrationParameterSet/properties/stats/items\`
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationParameterSet/properties/stats/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationParameterSetStatsItem {
+    ///
     pub label: String,
+    ///
     #[serde(rename = "truePositives")]
     pub true_positives: i64,
+    ///
     #[serde(rename = "falsePositives")]
     pub false_positives: i64,
+    ///
     #[serde(rename = "falseNegatives")]
     pub false_negatives: i64,
+    ///
     #[serde(rename = "trueNegatives")]
     pub true_negatives: i64,
+    ///
     #[serde(rename = "falsePositiveRate")]
     pub false_positive_rate: f64,
+    ///
     #[serde(rename = "falseNegativeRate")]
     pub false_negative_rate: f64,
     /// The details of every false positive detection.
@@ -16565,8 +20478,11 @@ pub struct PerformanceCalibrationParameterSetStatsItem {
     #[serde(rename = "falseNegativeTimes")]
     pub false_negative_times: Vec<f64>,
 }
+
 impl crate::Envelope for PerformanceCalibrationParameterSetStatsItem {}
-/// Schema: \`#/components/schemas/PerformanceCalibrationParameters\`
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationParameters`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationParameters {
     /// The post-processing algorithm type.
@@ -16574,6 +20490,7 @@ pub struct PerformanceCalibrationParameters {
     pub type_: PerformanceCalibrationParametersType,
     /// The version number of the post-processing algorithm.
     pub version: i64,
+    ///
     #[serde(
         rename = "parametersStandard",
         default,
@@ -16581,6 +20498,7 @@ pub struct PerformanceCalibrationParameters {
     )]
     pub parameters_standard: Option<PerformanceCalibrationParametersStandard>,
 }
+
 impl PerformanceCalibrationParameters {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(type_: PerformanceCalibrationParametersType, version: i64) -> Self {
@@ -16591,8 +20509,11 @@ impl PerformanceCalibrationParameters {
         }
     }
 }
+
 impl crate::Envelope for PerformanceCalibrationParameters {}
-/// Schema: \`#/components/schemas/PerformanceCalibrationParametersStandard\`
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationParametersStandard`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationParametersStandard {
     /// The length of the averaging window in milliseconds.
@@ -16605,6 +20526,7 @@ pub struct PerformanceCalibrationParametersStandard {
     #[serde(rename = "suppressionMs")]
     pub suppression_ms: f64,
 }
+
 impl PerformanceCalibrationParametersStandard {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -16619,10 +20541,11 @@ impl PerformanceCalibrationParametersStandard {
         }
     }
 }
+
 impl crate::Envelope for PerformanceCalibrationParametersStandard {}
 /// The post-processing algorithm type.
 ///
-/// Schema: \`#/components/schemas/PerformanceCalibrationParameters/properties/type\`
+/// Schema: `#/components/schemas/PerformanceCalibrationParameters/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PerformanceCalibrationParametersType {
     /// `standard`
@@ -16630,6 +20553,7 @@ pub enum PerformanceCalibrationParametersType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl PerformanceCalibrationParametersType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16639,6 +20563,7 @@ impl PerformanceCalibrationParametersType {
         }
     }
 }
+
 impl From<&str> for PerformanceCalibrationParametersType {
     fn from(value: &str) -> Self {
         match value {
@@ -16647,48 +20572,67 @@ impl From<&str> for PerformanceCalibrationParametersType {
         }
     }
 }
+
 crate::string_enum_impls!(PerformanceCalibrationParametersType);
-/// Schema: \`#/components/schemas/PerformanceCalibrationRawDetection\`
+
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationRawDetection`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationRawDetection {
     /// The start time of the detected window in milliseconds
     pub start: i64,
     /// The end time of the detected window in milliseconds
     pub end: i64,
+    ///
     pub result: Vec<f64>,
 }
+
 impl crate::Envelope for PerformanceCalibrationRawDetection {}
-/// Schema: \`#/components/schemas/PerformanceCalibrationSaveParameterSetRequest\`
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationSaveParameterSetRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationSaveParameterSetRequest {
+    ///
     pub params: PerformanceCalibrationParameters,
 }
+
 impl PerformanceCalibrationSaveParameterSetRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(params: PerformanceCalibrationParameters) -> Self {
         Self { params }
     }
 }
+
 impl crate::Envelope for PerformanceCalibrationSaveParameterSetRequest {}
-/// Schema: \`#/components/schemas/PerformanceCalibrationUploadLabeledAudioRequest\`
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationUploadLabeledAudioRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct PerformanceCalibrationUploadLabeledAudioRequest {
+    ///
     pub zip: crate::FilePart,
 }
+
 impl PerformanceCalibrationUploadLabeledAudioRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(zip: crate::FilePart) -> Self {
         Self { zip }
     }
 }
+
 impl crate::multipart::ToMultipart for PerformanceCalibrationUploadLabeledAudioRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("zip", &self.zip);
     }
 }
-/// Schema: \`#/components/schemas/PerformanceCalibrationUploadLabeledAudioResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/PerformanceCalibrationUploadLabeledAudioResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerformanceCalibrationUploadLabeledAudioResponse {
     /// Whether the operation succeeded
@@ -16696,15 +20640,20 @@ pub struct PerformanceCalibrationUploadLabeledAudioResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "uploadKey")]
     pub upload_key: String,
 }
+
 impl crate::Envelope for PerformanceCalibrationUploadLabeledAudioResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/Permission\`
+
+///
+///
+/// Schema: `#/components/schemas/Permission`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Permission {
     /// `admin:infra:disallowedEmailDomains:write`
@@ -16768,6 +20717,7 @@ pub enum Permission {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl Permission {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16809,6 +20759,7 @@ impl Permission {
         }
     }
 }
+
 impl From<&str> for Permission {
     fn from(value: &str) -> Self {
         match value {
@@ -16849,23 +20800,36 @@ impl From<&str> for Permission {
         }
     }
 }
+
 crate::string_enum_impls!(Permission);
-/// Schema: \`#/components/schemas/PortalFile\`
+
+///
+///
+/// Schema: `#/components/schemas/PortalFile`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PortalFile {
+    ///
     pub name: String,
+    ///
     #[serde(rename = "addedDate", default, skip_serializing_if = "Option::is_none")]
     pub added_date: Option<crate::DateTime>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    ///
     #[serde(rename = "ETag", default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
+    ///
     pub path: String,
+    ///
     #[serde(rename = "type")]
     pub type_: PortalFileType,
 }
+
 impl crate::Envelope for PortalFile {}
-/// Schema: \`#/components/schemas/PortalFile/properties/type\`
+///
+///
+/// Schema: `#/components/schemas/PortalFile/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PortalFileType {
     /// `folder`
@@ -16875,6 +20839,7 @@ pub enum PortalFileType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl PortalFileType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16885,6 +20850,7 @@ impl PortalFileType {
         }
     }
 }
+
 impl From<&str> for PortalFileType {
     fn from(value: &str) -> Self {
         match value {
@@ -16894,27 +20860,40 @@ impl From<&str> for PortalFileType {
         }
     }
 }
+
 crate::string_enum_impls!(PortalFileType);
-/// Schema: \`#/components/schemas/PortalInfoResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/PortalInfoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PortalInfoResponse {
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    ///
     #[serde(rename = "organizationName")]
     pub organization_name: String,
+    ///
     #[serde(
         rename = "organizationLogo",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_logo: Option<String>,
+    ///
     #[serde(rename = "bucketName")]
     pub bucket_name: String,
 }
+
 impl crate::Envelope for PortalInfoResponse {}
-/// Schema: \`#/components/parameters/PretrainedModelDownloadParameter/schema\`
+///
+///
+/// Schema: `#/components/parameters/PretrainedModelDownloadParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PretrainedModelDownload {
     /// `tflite_float32`
@@ -16928,6 +20907,7 @@ pub enum PretrainedModelDownload {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl PretrainedModelDownload {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16940,6 +20920,7 @@ impl PretrainedModelDownload {
         }
     }
 }
+
 impl From<&str> for PretrainedModelDownload {
     fn from(value: &str) -> Self {
         match value {
@@ -16951,20 +20932,29 @@ impl From<&str> for PretrainedModelDownload {
         }
     }
 }
+
 crate::string_enum_impls!(PretrainedModelDownload);
-/// Schema: \`#/components/schemas/PretrainedModelTensor\`
+
+///
+///
+/// Schema: `#/components/schemas/PretrainedModelTensor`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PretrainedModelTensor {
+    ///
     #[serde(rename = "dataType")]
     pub data_type: PretrainedModelTensorDataType,
+    ///
     pub name: String,
+    ///
     pub shape: Vec<i64>,
+    ///
     #[serde(
         rename = "quantizationScale",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub quantization_scale: Option<f64>,
+    ///
     #[serde(
         rename = "quantizationZeroPoint",
         default,
@@ -16972,8 +20962,11 @@ pub struct PretrainedModelTensor {
     )]
     pub quantization_zero_point: Option<f64>,
 }
+
 impl crate::Envelope for PretrainedModelTensor {}
-/// Schema: \`#/components/schemas/PretrainedModelTensor/properties/dataType\`
+///
+///
+/// Schema: `#/components/schemas/PretrainedModelTensor/properties/dataType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PretrainedModelTensorDataType {
     /// `int8`
@@ -16985,6 +20978,7 @@ pub enum PretrainedModelTensorDataType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl PretrainedModelTensorDataType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -16996,6 +20990,7 @@ impl PretrainedModelTensorDataType {
         }
     }
 }
+
 impl From<&str> for PretrainedModelTensorDataType {
     fn from(value: &str) -> Self {
         match value {
@@ -17006,13 +21001,18 @@ impl From<&str> for PretrainedModelTensorDataType {
         }
     }
 }
+
 crate::string_enum_impls!(PretrainedModelTensorDataType);
-/// Schema: \`#/components/schemas/PreviewAIActionsSamplesRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/PreviewAIActionsSamplesRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PreviewAiActionsSamplesRequest {
     /// If this is passed in, the \`previewConfig\` of the AI action is overwritten (requires actionId to be a valid action).
     #[serde(rename = "saveConfig")]
     pub save_config: bool,
+    ///
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
@@ -17033,6 +21033,7 @@ pub struct PreviewAiActionsSamplesRequest {
     #[serde(rename = "maxDataPreviewCount")]
     pub max_data_preview_count: i64,
 }
+
 impl PreviewAiActionsSamplesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -17049,8 +21050,11 @@ impl PreviewAiActionsSamplesRequest {
         }
     }
 }
+
 impl crate::Envelope for PreviewAiActionsSamplesRequest {}
-/// Schema: \`#/components/schemas/PreviewDefaultFilesInFolderRequest\`
+///
+///
+/// Schema: `#/components/schemas/PreviewDefaultFilesInFolderRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PreviewDefaultFilesInFolderRequest {
     /// S3 prefix
@@ -17059,6 +21063,7 @@ pub struct PreviewDefaultFilesInFolderRequest {
     #[serde(rename = "itemsToList")]
     pub items_to_list: PreviewDefaultFilesInFolderRequestItemsToList,
 }
+
 impl PreviewDefaultFilesInFolderRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -17068,10 +21073,11 @@ impl PreviewDefaultFilesInFolderRequest {
         Self { prefix, items_to_list }
     }
 }
+
 impl crate::Envelope for PreviewDefaultFilesInFolderRequest {}
 /// Return either files or folders matching the specified prefix
 ///
-/// Schema: \`#/components/schemas/PreviewDefaultFilesInFolderRequest/properties/itemsToList\`
+/// Schema: `#/components/schemas/PreviewDefaultFilesInFolderRequest/properties/itemsToList`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PreviewDefaultFilesInFolderRequestItemsToList {
     /// `files`
@@ -17081,6 +21087,7 @@ pub enum PreviewDefaultFilesInFolderRequestItemsToList {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl PreviewDefaultFilesInFolderRequestItemsToList {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -17091,6 +21098,7 @@ impl PreviewDefaultFilesInFolderRequestItemsToList {
         }
     }
 }
+
 impl From<&str> for PreviewDefaultFilesInFolderRequestItemsToList {
     fn from(value: &str) -> Self {
         match value {
@@ -17100,8 +21108,12 @@ impl From<&str> for PreviewDefaultFilesInFolderRequestItemsToList {
         }
     }
 }
+
 crate::string_enum_impls!(PreviewDefaultFilesInFolderRequestItemsToList);
-/// Schema: \`#/components/schemas/PreviewDefaultFilesInFolderResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/PreviewDefaultFilesInFolderResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PreviewDefaultFilesInFolderResponse {
     /// Whether the operation succeeded
@@ -17109,6 +21121,7 @@ pub struct PreviewDefaultFilesInFolderResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub files: Vec<PortalFile>,
     /// True if results are truncated.
     #[serde(rename = "isTruncated", default, skip_serializing_if = "Option::is_none")]
@@ -17121,15 +21134,16 @@ pub struct PreviewDefaultFilesInFolderResponse {
     )]
     pub truncation_reason: Option<PreviewDefaultFilesInFolderResponseTruncationReason>,
 }
+
 impl crate::Envelope for PreviewDefaultFilesInFolderResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Explains why results are truncated; only present in the response if isTruncated is true. Results can be truncated if there are too many results (more than 500 matches), or if searching for more results is too expensive (for example, the dataset contains many items but very few match the given wildcard).
 ///
-///
-/// Schema: \`#/components/schemas/PreviewDefaultFilesInFolderResponse/allOf/1/properties/truncationReason\`
+/// Schema: `#/components/schemas/PreviewDefaultFilesInFolderResponse/allOf/1/properties/truncationReason`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PreviewDefaultFilesInFolderResponseTruncationReason {
     /// `too-many-results`
@@ -17139,6 +21153,7 @@ pub enum PreviewDefaultFilesInFolderResponseTruncationReason {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl PreviewDefaultFilesInFolderResponseTruncationReason {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -17149,6 +21164,7 @@ impl PreviewDefaultFilesInFolderResponseTruncationReason {
         }
     }
 }
+
 impl From<&str> for PreviewDefaultFilesInFolderResponseTruncationReason {
     fn from(value: &str) -> Self {
         match value {
@@ -17158,23 +21174,33 @@ impl From<&str> for PreviewDefaultFilesInFolderResponseTruncationReason {
         }
     }
 }
+
 crate::string_enum_impls!(PreviewDefaultFilesInFolderResponseTruncationReason);
-/// Schema: \`#/components/schemas/ProfileModelInfo\`
+
+///
+///
+/// Schema: `#/components/schemas/ProfileModelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelInfo {
+    ///
     pub device: String,
+    ///
     #[serde(rename = "tfliteFileSizeBytes")]
     pub tflite_file_size_bytes: i64,
+    ///
     #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelInfoMemory>,
+    ///
     #[serde(
         rename = "timePerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub time_per_inference_ms: Option<i64>,
+    ///
     #[serde(
         rename = "mcuSupportError",
         default,
@@ -17182,14 +21208,20 @@ pub struct ProfileModelInfo {
     )]
     pub mcu_support_error: Option<String>,
 }
+
 impl crate::Envelope for ProfileModelInfo {}
-/// Schema: \`#/components/schemas/ProfileModelInfo/properties/memory\`
+///
+///
+/// Schema: `#/components/schemas/ProfileModelInfo/properties/memory`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelInfoMemory {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tflite: Option<ProfileModelInfoMemoryDetails>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon: Option<ProfileModelInfoMemoryDetails>,
+    ///
     #[serde(
         rename = "eonRamOptimized",
         default,
@@ -17197,8 +21229,11 @@ pub struct ProfileModelInfoMemory {
     )]
     pub eon_ram_optimized: Option<ProfileModelInfoMemoryDetails>,
 }
+
 impl crate::Envelope for ProfileModelInfoMemory {}
-/// Schema: \`#/components/schemas/ProfileModelInfoMemoryDetails\`
+///
+///
+/// Schema: `#/components/schemas/ProfileModelInfoMemoryDetails`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelInfoMemoryDetails {
     /// Estimated amount of RAM required by the model, measured in bytes
@@ -17209,37 +21244,52 @@ pub struct ProfileModelInfoMemoryDetails {
     #[serde(rename = "arenaSize")]
     pub arena_size: i64,
 }
+
 impl crate::Envelope for ProfileModelInfoMemoryDetails {}
 /// Performance for a range of device types. Note that MPU is referred to as CPU in Studio, as MPU and CPU are treated equivalent for performance estimation.
 ///
-/// Schema: \`#/components/schemas/ProfileModelTable\`
+/// Schema: `#/components/schemas/ProfileModelTable`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelTable {
+    ///
     pub variant: ProfileModelTableVariant,
+    ///
     #[serde(rename = "lowEndMcu")]
     pub low_end_mcu: ProfileModelTableMcu,
+    ///
     #[serde(rename = "highEndMcu")]
     pub high_end_mcu: ProfileModelTableMcu,
+    ///
     #[serde(rename = "highEndMcuPlusAccelerator")]
     pub high_end_mcu_plus_accelerator: ProfileModelTableMcu,
+    ///
     pub mpu: ProfileModelTableMpu,
+    ///
     #[serde(rename = "gpuOrMpuAccelerator")]
     pub gpu_or_mpu_accelerator: ProfileModelTableMpu,
 }
+
 impl crate::Envelope for ProfileModelTable {}
-/// Schema: \`#/components/schemas/ProfileModelTableMcu\`
+///
+///
+/// Schema: `#/components/schemas/ProfileModelTableMcu`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelTableMcu {
+    ///
     pub description: String,
+    ///
     #[serde(
         rename = "timePerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub time_per_inference_ms: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelTableMcuMemory>,
+    ///
     pub supported: bool,
+    ///
     #[serde(
         rename = "mcuSupportError",
         default,
@@ -17247,14 +21297,20 @@ pub struct ProfileModelTableMcu {
     )]
     pub mcu_support_error: Option<String>,
 }
+
 impl crate::Envelope for ProfileModelTableMcu {}
-/// Schema: \`#/components/schemas/ProfileModelTableMcu/properties/memory\`
+///
+///
+/// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelTableMcuMemory {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tflite: Option<ProfileModelTableMcuMemoryTflite>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon: Option<ProfileModelTableMcuMemoryEon>,
+    ///
     #[serde(
         rename = "eonRamOptimized",
         default,
@@ -17262,44 +21318,69 @@ pub struct ProfileModelTableMcuMemory {
     )]
     pub eon_ram_optimized: Option<ProfileModelTableMcuMemoryEonRamOptimized>,
 }
+
 impl crate::Envelope for ProfileModelTableMcuMemory {}
-/// Schema: \`#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eon\`
+///
+///
+/// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eon`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelTableMcuMemoryEon {
+    ///
     pub ram: i64,
+    ///
     pub rom: i64,
 }
+
 impl crate::Envelope for ProfileModelTableMcuMemoryEon {}
-/// Schema: \`#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eonRamOptimized\`
+///
+///
+/// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eonRamOptimized`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelTableMcuMemoryEonRamOptimized {
+    ///
     pub ram: i64,
+    ///
     pub rom: i64,
 }
+
 impl crate::Envelope for ProfileModelTableMcuMemoryEonRamOptimized {}
-/// Schema: \`#/components/schemas/ProfileModelTableMcu/properties/memory/properties/tflite\`
+///
+///
+/// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/tflite`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelTableMcuMemoryTflite {
+    ///
     pub ram: i64,
+    ///
     pub rom: i64,
 }
+
 impl crate::Envelope for ProfileModelTableMcuMemoryTflite {}
-/// Schema: \`#/components/schemas/ProfileModelTableMpu\`
+///
+///
+/// Schema: `#/components/schemas/ProfileModelTableMpu`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileModelTableMpu {
+    ///
     pub description: String,
+    ///
     #[serde(
         rename = "timePerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub time_per_inference_ms: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<f64>,
+    ///
     pub supported: bool,
 }
+
 impl crate::Envelope for ProfileModelTableMpu {}
-/// Schema: \`#/components/schemas/ProfileModelTable/properties/variant\`
+///
+///
+/// Schema: `#/components/schemas/ProfileModelTable/properties/variant`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProfileModelTableVariant {
     /// `int8`
@@ -17309,6 +21390,7 @@ pub enum ProfileModelTableVariant {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ProfileModelTableVariant {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -17319,6 +21401,7 @@ impl ProfileModelTableVariant {
         }
     }
 }
+
 impl From<&str> for ProfileModelTableVariant {
     fn from(value: &str) -> Self {
         match value {
@@ -17328,8 +21411,12 @@ impl From<&str> for ProfileModelTableVariant {
         }
     }
 }
+
 crate::string_enum_impls!(ProfileModelTableVariant);
-/// Schema: \`#/components/schemas/ProfileTfLiteRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/ProfileTfLiteRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileTfLiteRequest {
     /// A base64 encoded TFLite file
@@ -17338,14 +21425,18 @@ pub struct ProfileTfLiteRequest {
     /// MCU used for calculating latency, query \`latencyDevices\` in \`listProject\` for a list of supported devices  (and use the "mcu" property here).
     pub device: String,
 }
+
 impl ProfileTfLiteRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(tflite_file_base64: String, device: String) -> Self {
         Self { tflite_file_base64, device }
     }
 }
+
 impl crate::Envelope for ProfileTfLiteRequest {}
-/// Schema: \`#/components/schemas/ProfileTfLiteResponse\`
+///
+///
+/// Schema: `#/components/schemas/ProfileTfLiteResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileTfLiteResponse {
     /// Whether the operation succeeded
@@ -17353,19 +21444,25 @@ pub struct ProfileTfLiteResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub device: String,
+    ///
     #[serde(rename = "tfliteFileSizeBytes")]
     pub tflite_file_size_bytes: i64,
+    ///
     #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelInfoMemory>,
+    ///
     #[serde(
         rename = "timePerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub time_per_inference_ms: Option<i64>,
+    ///
     #[serde(
         rename = "mcuSupportError",
         default,
@@ -17373,22 +21470,32 @@ pub struct ProfileTfLiteResponse {
     )]
     pub mcu_support_error: Option<String>,
 }
+
 impl crate::Envelope for ProfileTfLiteResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/Project\`
+
+///
+///
+/// Schema: `#/components/schemas/Project`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Project {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     pub created: crate::DateTime,
     /// User or organization that owns the project
     pub owner: String,
+    ///
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
+    ///
     #[serde(rename = "lastModified", default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<crate::DateTime>,
     /// Details about the last modification
@@ -17401,8 +21508,10 @@ pub struct Project {
     /// Custom logo for this project (not available for all projects)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    ///
     #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<i64>,
+    ///
     #[serde(
         rename = "ownerOrganizationId",
         default,
@@ -17412,6 +21521,7 @@ pub struct Project {
     /// URL of the project owner avatar, if any.
     #[serde(rename = "ownerAvatar", default, skip_serializing_if = "Option::is_none")]
     pub owner_avatar: Option<String>,
+    ///
     #[serde(rename = "ownerIsDeveloperProfile")]
     pub owner_is_developer_profile: bool,
     /// User ID of the developer profile, if any.
@@ -17421,11 +21531,14 @@ pub struct Project {
         skip_serializing_if = "Option::is_none"
     )]
     pub developer_profile_user_id: Option<i64>,
+    ///
     pub collaborators: Vec<ProjectCollaborator>,
+    ///
     #[serde(rename = "labelingMethod")]
     pub labeling_method: ProjectLabelingMethod,
     /// Metadata about the project
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    ///
     #[serde(
         rename = "dataExplorerScreenshot",
         default,
@@ -17447,6 +21560,7 @@ pub struct Project {
     /// Public project license, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    ///
     pub tier: ProjectTierEnum,
     /// Whether this project has been published or not.
     #[serde(rename = "hasPublicVersion")]
@@ -17457,39 +21571,55 @@ pub struct Project {
     /// Whether this project allows live, public access. Unlike a public version, a live public project is not fixed in time, and always includes the latest project changes. Similar to public versions, a live public project can be cloned by anyone, creating a new, separate project.
     #[serde(rename = "allowsLivePublicAccess")]
     pub allows_live_public_access: bool,
+    ///
     #[serde(rename = "indPauseProcessingSamples")]
     pub ind_pause_processing_samples: bool,
     /// If the project allows public access, whether to list it the public projects overview response. If not listed, the project is still accessible via direct link. If the project does not allow public access, this field has no effect.
     #[serde(rename = "publicProjectListed")]
     pub public_project_listed: bool,
 }
+
 impl crate::Envelope for Project {}
-/// Schema: \`#/components/schemas/ProjectCollaborator\`
+///
+///
+/// Schema: `#/components/schemas/ProjectCollaborator`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectCollaborator {
+    ///
     pub id: i64,
+    ///
     pub username: String,
+    ///
     pub name: String,
+    ///
     pub email: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    ///
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    ///
     pub pending: bool,
+    ///
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    ///
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    ///
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Whether the user has activated their account or not.
@@ -17511,13 +21641,18 @@ pub struct ProjectCollaborator {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
+    ///
     #[serde(rename = "isOwner")]
     pub is_owner: bool,
 }
+
 impl crate::Envelope for ProjectCollaborator {}
-/// Schema: \`#/components/schemas/ProjectDataAxesSummaryResponse\`
+///
+///
+/// Schema: `#/components/schemas/ProjectDataAxesSummaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectDataAxesSummaryResponse {
     /// Whether the operation succeeded
@@ -17529,12 +21664,16 @@ pub struct ProjectDataAxesSummaryResponse {
     #[serde(rename = "dataAxisSummary")]
     pub data_axis_summary: std::collections::BTreeMap<String, i64>,
 }
+
 impl crate::Envelope for ProjectDataAxesSummaryResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ProjectDataIntervalResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectDataIntervalResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectDataIntervalResponse {
     /// Whether the operation succeeded
@@ -17542,15 +21681,20 @@ pub struct ProjectDataIntervalResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "intervalMs")]
     pub interval_ms: i64,
 }
+
 impl crate::Envelope for ProjectDataIntervalResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ProjectDataSummary\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectDataSummary`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectDataSummary {
     /// Total length (in ms.) of all data in the training set
@@ -17558,19 +21702,29 @@ pub struct ProjectDataSummary {
     pub total_length_ms: f64,
     /// Labels in the training set
     pub labels: Vec<String>,
+    ///
     #[serde(rename = "dataCount")]
     pub data_count: i64,
 }
+
 impl crate::Envelope for ProjectDataSummary {}
-/// Schema: \`#/components/schemas/ProjectDeploymentTarget\`
+///
+///
+/// Schema: `#/components/schemas/ProjectDeploymentTarget`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectDeploymentTarget {
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     pub image: String,
+    ///
     #[serde(rename = "imageClasses")]
     pub image_classes: String,
+    ///
     pub format: String,
+    ///
     #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
     /// Preferably use supportedEngines / preferredEngine
@@ -17597,30 +21751,41 @@ pub struct ProjectDeploymentTarget {
     /// Preferably use supportedEngines / preferredEngine
     #[serde(rename = "hasStAton")]
     pub has_st_aton: bool,
+    ///
     #[serde(rename = "hideOptimizations")]
     pub hide_optimizations: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<DeploymentTargetBadge>,
+    ///
     #[serde(rename = "uiSection")]
     pub ui_section: DeploymentTargetUiSection,
+    ///
     #[serde(rename = "customDeployId", default, skip_serializing_if = "Option::is_none")]
     pub custom_deploy_id: Option<i64>,
+    ///
     #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
+    ///
     #[serde(
         rename = "ownerOrganizationName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_name: Option<String>,
+    ///
     #[serde(rename = "supportedEngines")]
     pub supported_engines: Vec<DeploymentTargetEngine>,
+    ///
     #[serde(rename = "preferredEngine")]
     pub preferred_engine: DeploymentTargetEngine,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    ///
     #[serde(rename = "docsUrl")]
     pub docs_url: String,
+    ///
     #[serde(
         rename = "firmwareRepoUrl",
         default,
@@ -17641,8 +21806,11 @@ pub struct ProjectDeploymentTarget {
     )]
     pub reason_target_disabled: Option<String>,
 }
+
 impl crate::Envelope for ProjectDeploymentTarget {}
-/// Schema: \`#/components/schemas/ProjectDeploymentTargetsResponse\`
+///
+///
+/// Schema: `#/components/schemas/ProjectDeploymentTargetsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectDeploymentTargetsResponse {
     /// Whether the operation succeeded
@@ -17650,26 +21818,36 @@ pub struct ProjectDeploymentTargetsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub targets: Vec<ProjectDeploymentTarget>,
 }
+
 impl crate::Envelope for ProjectDeploymentTargetsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ProjectDismissNotificationRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectDismissNotificationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectDismissNotificationRequest {
+    ///
     pub notification: String,
 }
+
 impl ProjectDismissNotificationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(notification: String) -> Self {
         Self { notification }
     }
 }
+
 impl crate::Envelope for ProjectDismissNotificationRequest {}
-/// Schema: \`#/components/schemas/ProjectDownloadsResponse\`
+///
+///
+/// Schema: `#/components/schemas/ProjectDownloadsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectDownloadsResponse {
     /// Whether the operation succeeded
@@ -17677,14 +21855,19 @@ pub struct ProjectDownloadsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub downloads: Vec<Download>,
 }
+
 impl crate::Envelope for ProjectDownloadsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ProjectInfoResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponse {
     /// Whether the operation succeeded
@@ -17692,31 +21875,46 @@ pub struct ProjectInfoResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub project: Project,
+    ///
     #[serde(rename = "developmentKeys")]
     pub development_keys: DevelopmentKeys,
+    ///
     pub impulse: ProjectInfoResponseImpulse,
+    ///
     pub devices: Vec<Device>,
+    ///
     #[serde(rename = "dataSummary")]
     pub data_summary: ProjectDataSummary,
+    ///
     #[serde(rename = "dataSummaryPerCategory")]
     pub data_summary_per_category: ProjectInfoResponseDataSummaryPerCategory,
+    ///
     #[serde(rename = "computeTime")]
     pub compute_time: ProjectInfoResponseComputeTime,
+    ///
     #[serde(rename = "acquisitionSettings")]
     pub acquisition_settings: ProjectInfoResponseAcquisitionSettings,
+    ///
     pub collaborators: Vec<User>,
+    ///
     #[serde(rename = "deploySettings")]
     pub deploy_settings: ProjectInfoResponseDeploySettings,
     /// Experiments that the project has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<ProjectInfoResponseExperimentsItem>,
+    ///
     #[serde(rename = "latencyDevices")]
     pub latency_devices: Vec<LatencyDevice>,
+    ///
     pub urls: ProjectInfoResponseUrls,
+    ///
     #[serde(rename = "showCreateFirstImpulse")]
     pub show_create_first_impulse: bool,
+    ///
     #[serde(rename = "showGettingStartedWizard")]
     pub show_getting_started_wizard: ProjectInfoResponseShowGettingStartedWizard,
+    ///
     pub performance: ProjectInfoResponsePerformance,
     /// Present if a readme is set for this project
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -17733,6 +21931,7 @@ pub struct ProjectInfoResponse {
     /// The IDs of users who should be notified when an export job is finished.
     #[serde(rename = "exportJobNotificationUids")]
     pub export_job_notification_uids: Vec<i64>,
+    ///
     #[serde(rename = "hasNewTrainingData")]
     pub has_new_training_data: bool,
     /// Config file specifying how to process CSV files.
@@ -17742,15 +21941,19 @@ pub struct ProjectInfoResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub csv_import_config: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(rename = "studioUrl")]
     pub studio_url: String,
+    ///
     #[serde(rename = "inPretrainedModelFlow")]
     pub in_pretrained_model_flow: bool,
+    ///
     #[serde(rename = "dspPageSize", default, skip_serializing_if = "Option::is_none")]
     pub dsp_page_size: Option<i64>,
     /// Whether to show the actual sensor data in acquisition charts (only applies when you have structured labels)
     #[serde(rename = "showSensorDataInAcquisitionGraph")]
     pub show_sensor_data_in_acquisition_graph: bool,
+    ///
     #[serde(
         rename = "targetConstraints",
         default,
@@ -17767,12 +21970,16 @@ pub struct ProjectInfoResponse {
     )]
     pub default_impulse_id: Option<i64>,
 }
+
 impl crate::Envelope for ProjectInfoResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/acquisitionSettings\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/acquisitionSettings`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponseAcquisitionSettings {
     /// Interval during the last acquisition, or the recommended interval based on the data set.
@@ -17812,10 +22019,11 @@ pub struct ProjectInfoResponseAcquisitionSettings {
     #[serde(rename = "inlineEditBoundingBoxes")]
     pub inline_edit_bounding_boxes: bool,
 }
+
 impl crate::Envelope for ProjectInfoResponseAcquisitionSettings {}
 /// Default view type on data acquisition
 ///
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/acquisitionSettings/properties/viewType\`
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/acquisitionSettings/properties/viewType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProjectInfoResponseAcquisitionSettingsViewType {
     /// `list`
@@ -17825,6 +22033,7 @@ pub enum ProjectInfoResponseAcquisitionSettingsViewType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ProjectInfoResponseAcquisitionSettingsViewType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -17835,6 +22044,7 @@ impl ProjectInfoResponseAcquisitionSettingsViewType {
         }
     }
 }
+
 impl From<&str> for ProjectInfoResponseAcquisitionSettingsViewType {
     fn from(value: &str) -> Self {
         match value {
@@ -17844,8 +22054,12 @@ impl From<&str> for ProjectInfoResponseAcquisitionSettingsViewType {
         }
     }
 }
+
 crate::string_enum_impls!(ProjectInfoResponseAcquisitionSettingsViewType);
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/computeTime\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/computeTime`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponseComputeTime {
     /// Start of the current time period.
@@ -17861,27 +22075,42 @@ pub struct ProjectInfoResponseComputeTime {
     #[serde(rename = "timeLeftMs")]
     pub time_left_ms: i64,
 }
+
 impl crate::Envelope for ProjectInfoResponseComputeTime {}
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/dataSummaryPerCategory\`
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/dataSummaryPerCategory`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponseDataSummaryPerCategory {
+    ///
     pub training: ProjectDataSummary,
+    ///
     pub testing: ProjectDataSummary,
+    ///
     pub anomaly: ProjectDataSummary,
 }
+
 impl crate::Envelope for ProjectInfoResponseDataSummaryPerCategory {}
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/deploySettings\`
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/deploySettings`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponseDeploySettings {
+    ///
     #[serde(rename = "eonCompiler")]
     pub eon_compiler: bool,
+    ///
     pub sensor: ProjectInfoResponseDeploySettingsSensor,
+    ///
     #[serde(rename = "arduinoLibraryName")]
     pub arduino_library_name: String,
+    ///
     #[serde(rename = "tinkergenLibraryName")]
     pub tinkergen_library_name: String,
+    ///
     #[serde(rename = "particleLibraryName")]
     pub particle_library_name: String,
+    ///
     #[serde(
         rename = "lastDeployModelEngine",
         default,
@@ -17889,8 +22118,11 @@ pub struct ProjectInfoResponseDeploySettings {
     )]
     pub last_deploy_model_engine: Option<ModelEngineShortEnum>,
 }
+
 impl crate::Envelope for ProjectInfoResponseDeploySettings {}
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/deploySettings/properties/sensor\`
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/deploySettings/properties/sensor`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProjectInfoResponseDeploySettingsSensor {
     /// `accelerometer`
@@ -17910,6 +22142,7 @@ pub enum ProjectInfoResponseDeploySettingsSensor {
     /// A value this version of the client does not know yet.
     UnknownValue(String),
 }
+
 impl ProjectInfoResponseDeploySettingsSensor {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -17925,6 +22158,7 @@ impl ProjectInfoResponseDeploySettingsSensor {
         }
     }
 }
+
 impl From<&str> for ProjectInfoResponseDeploySettingsSensor {
     fn from(value: &str) -> Self {
         match value {
@@ -17939,21 +22173,33 @@ impl From<&str> for ProjectInfoResponseDeploySettingsSensor {
         }
     }
 }
+
 crate::string_enum_impls!(ProjectInfoResponseDeploySettingsSensor);
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/experiments/items\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/experiments/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponseExperimentsItem {
+    ///
     #[serde(rename = "type")]
     pub type_: String,
+    ///
     pub title: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    ///
     pub enabled: bool,
+    ///
     #[serde(rename = "showToUser")]
     pub show_to_user: bool,
 }
+
 impl crate::Envelope for ProjectInfoResponseExperimentsItem {}
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/impulse\`
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/impulse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponseImpulse {
     /// Whether an impulse was created
@@ -17963,10 +22209,14 @@ pub struct ProjectInfoResponseImpulse {
     /// Whether an impulse was fully trained and configured
     pub complete: bool,
 }
+
 impl crate::Envelope for ProjectInfoResponseImpulse {}
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/performance\`
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/performance`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponsePerformance {
+    ///
     pub gpu: bool,
     /// Compute time limit per job in minutes (applies only to DSP and learning jobs).
     #[serde(rename = "jobLimitM")]
@@ -17974,32 +22224,43 @@ pub struct ProjectInfoResponsePerformance {
     /// Maximum size for DSP file output
     #[serde(rename = "dspFileSizeMb")]
     pub dsp_file_size_mb: i64,
+    ///
     #[serde(rename = "enterprisePerformance")]
     pub enterprise_performance: bool,
     /// Amount of RAM allocated to training jobs
     #[serde(rename = "trainJobRamMb")]
     pub train_job_ram_mb: i64,
 }
+
 impl crate::Envelope for ProjectInfoResponsePerformance {}
 /// Present if a readme is set for this project
 ///
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/readme\`
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/readme`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponseReadme {
+    ///
     pub markdown: String,
+    ///
     pub html: String,
 }
+
 impl crate::Envelope for ProjectInfoResponseReadme {}
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/showGettingStartedWizard\`
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/showGettingStartedWizard`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponseShowGettingStartedWizard {
+    ///
     #[serde(rename = "showWizard")]
     pub show_wizard: bool,
     /// Current step of the getting started wizard
     pub step: i64,
 }
+
 impl crate::Envelope for ProjectInfoResponseShowGettingStartedWizard {}
-/// Schema: \`#/components/schemas/ProjectInfoResponse/allOf/1/properties/urls\`
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/urls`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoResponseUrls {
     /// Base URL for the mobile client. If this is undefined then no development API key is set.
@@ -18020,8 +22281,11 @@ pub struct ProjectInfoResponseUrls {
     )]
     pub mobile_client_inference: Option<String>,
 }
+
 impl crate::Envelope for ProjectInfoResponseUrls {}
-/// Schema: \`#/components/schemas/ProjectInfoSummaryResponse\`
+///
+///
+/// Schema: `#/components/schemas/ProjectInfoSummaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectInfoSummaryResponse {
     /// Whether the operation succeeded
@@ -18029,18 +22293,26 @@ pub struct ProjectInfoSummaryResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub id: i64,
+    ///
     pub owner: String,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "studioUrl")]
     pub studio_url: String,
 }
+
 impl crate::Envelope for ProjectInfoSummaryResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/Project/properties/labelingMethod\`
+
+///
+///
+/// Schema: `#/components/schemas/Project/properties/labelingMethod`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProjectLabelingMethod {
     /// `single_label`
@@ -18050,6 +22322,7 @@ pub enum ProjectLabelingMethod {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ProjectLabelingMethod {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -18060,6 +22333,7 @@ impl ProjectLabelingMethod {
         }
     }
 }
+
 impl From<&str> for ProjectLabelingMethod {
     fn from(value: &str) -> Self {
         match value {
@@ -18069,10 +22343,15 @@ impl From<&str> for ProjectLabelingMethod {
         }
     }
 }
+
 crate::string_enum_impls!(ProjectLabelingMethod);
-/// Schema: \`#/components/schemas/ProjectModelVariant\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectModelVariant`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectModelVariant {
+    ///
     pub variant: KerasModelVariantEnum,
     /// True if this model variant is the default or "reference variant" for this project
     #[serde(rename = "isReferenceVariant")]
@@ -18084,14 +22363,19 @@ pub struct ProjectModelVariant {
     #[serde(rename = "isSelected")]
     pub is_selected: bool,
 }
+
 impl crate::Envelope for ProjectModelVariant {}
-/// Schema: \`#/components/schemas/ProjectPrivateData\`
+///
+///
+/// Schema: `#/components/schemas/ProjectPrivateData`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectPrivateData {
+    ///
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
     /// Metadata about the project
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    ///
     #[serde(
         rename = "dataExplorerScreenshot",
         default,
@@ -18101,19 +22385,27 @@ pub struct ProjectPrivateData {
     /// Whether this is an enterprise project
     #[serde(rename = "isEnterpriseProject")]
     pub is_enterprise_project: bool,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collaborators: Option<Vec<ProjectCollaborator>>,
     /// Unique identifier of the white label this project belongs to, if any.
     #[serde(rename = "whitelabelId", default)]
     pub whitelabel_id: Option<i64>,
 }
+
 impl crate::Envelope for ProjectPrivateData {}
-/// Schema: \`#/components/schemas/ProjectPublicData\`
+///
+///
+/// Schema: `#/components/schemas/ProjectPublicData`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectPublicData {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     pub created: crate::DateTime,
     /// User or organization that owns the project
     pub owner: String,
@@ -18123,12 +22415,16 @@ pub struct ProjectPublicData {
     /// URL of the latest public version of the project, if any
     #[serde(rename = "publicUrl")]
     pub public_url: String,
+    ///
     #[serde(rename = "projectType")]
     pub project_type: ProjectType,
+    ///
     #[serde(rename = "pageViewCount")]
     pub page_view_count: i64,
+    ///
     #[serde(rename = "cloneCount")]
     pub clone_count: i64,
+    ///
     #[serde(
         rename = "totalSamplesCount",
         default,
@@ -18151,28 +22447,33 @@ pub struct ProjectPublicData {
     /// List of project tags
     pub tags: Vec<String>,
 }
+
 impl crate::Envelope for ProjectPublicData {}
 /// Present if a readme is set for this project
 ///
-/// Schema: \`#/components/schemas/ProjectPublicData/properties/readme\`
+/// Schema: `#/components/schemas/ProjectPublicData/properties/readme`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectPublicDataReadme {
+    ///
     pub markdown: String,
+    ///
     pub html: String,
 }
+
 impl crate::Envelope for ProjectPublicDataReadme {}
 /// Project sample metadata
 ///
-/// Schema: \`#/components/schemas/ProjectSampleMetadata\`
+/// Schema: `#/components/schemas/ProjectSampleMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectSampleMetadata {
     /// Array with all available sample metadata.
     pub metadata: Vec<SampleMetadata>,
 }
+
 impl crate::Envelope for ProjectSampleMetadata {}
 /// The project tier. This is "enterprise" for all organization projects, or the user tier for all user projects.
 ///
-/// Schema: \`#/components/schemas/ProjectTierEnum\`
+/// Schema: `#/components/schemas/ProjectTierEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProjectTierEnum {
     /// `free`
@@ -18186,6 +22487,7 @@ pub enum ProjectTierEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ProjectTierEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -18198,6 +22500,7 @@ impl ProjectTierEnum {
         }
     }
 }
+
 impl From<&str> for ProjectTierEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -18209,8 +22512,12 @@ impl From<&str> for ProjectTierEnum {
         }
     }
 }
+
 crate::string_enum_impls!(ProjectTierEnum);
-/// Schema: \`#/components/schemas/ProjectTrainingDataSummaryResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectTrainingDataSummaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectTrainingDataSummaryResponse {
     /// Whether the operation succeeded
@@ -18218,24 +22525,33 @@ pub struct ProjectTrainingDataSummaryResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "dataSummary")]
     pub data_summary: ProjectTrainingDataSummaryResponseDataSummary,
 }
+
 impl crate::Envelope for ProjectTrainingDataSummaryResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ProjectTrainingDataSummaryResponse/allOf/1/properties/dataSummary\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectTrainingDataSummaryResponse/allOf/1/properties/dataSummary`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectTrainingDataSummaryResponseDataSummary {
     /// Labels in the training set
     pub labels: Vec<String>,
+    ///
     #[serde(rename = "dataCount")]
     pub data_count: i64,
 }
+
 impl crate::Envelope for ProjectTrainingDataSummaryResponseDataSummary {}
-/// Schema: \`#/components/schemas/ProjectType\`
+///
+///
+/// Schema: `#/components/schemas/ProjectType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProjectType {
     /// `kws`
@@ -18253,6 +22569,7 @@ pub enum ProjectType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ProjectType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -18267,6 +22584,7 @@ impl ProjectType {
         }
     }
 }
+
 impl From<&str> for ProjectType {
     fn from(value: &str) -> Self {
         match value {
@@ -18280,13 +22598,18 @@ impl From<&str> for ProjectType {
         }
     }
 }
+
 crate::string_enum_impls!(ProjectType);
-/// Schema: \`#/components/schemas/ProjectVersionRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/ProjectVersionRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectVersionRequest {
     /// Data bucket ID. Keep empty to store in Edge Impulse hosted storage.
     #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
+    ///
     pub description: String,
     /// Whether to make this version available on a public URL.
     #[serde(rename = "makePublic")]
@@ -18299,6 +22622,7 @@ pub struct ProjectVersionRequest {
     )]
     pub run_model_testing_while_versioning: Option<bool>,
 }
+
 impl ProjectVersionRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(description: String, make_public: bool) -> Self {
@@ -18310,10 +22634,11 @@ impl ProjectVersionRequest {
         }
     }
 }
+
 impl crate::Envelope for ProjectVersionRequest {}
 /// The visibility of the project, either public or private. Public projects can be viewed by anyone on the internet and edited by collaborators. Private projects can only be viewed and edited by collaborators.
 ///
-/// Schema: \`#/components/schemas/ProjectVisibility\`
+/// Schema: `#/components/schemas/ProjectVisibility`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProjectVisibility {
     /// `public`
@@ -18323,6 +22648,7 @@ pub enum ProjectVisibility {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ProjectVisibility {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -18333,6 +22659,7 @@ impl ProjectVisibility {
         }
     }
 }
+
 impl From<&str> for ProjectVisibility {
     fn from(value: &str) -> Self {
         match value {
@@ -18342,22 +22669,35 @@ impl From<&str> for ProjectVisibility {
         }
     }
 }
+
 crate::string_enum_impls!(ProjectVisibility);
-/// Schema: \`#/components/schemas/PublicOrganizationTransformationBlock\`
+
+///
+///
+/// Schema: `#/components/schemas/PublicOrganizationTransformationBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PublicOrganizationTransformationBlock {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: i64,
+    ///
     #[serde(rename = "ownerOrganizationName")]
     pub owner_organization_name: String,
+    ///
     pub name: String,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    ///
     pub description: String,
+    ///
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
+    ///
     #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
@@ -18389,10 +22729,11 @@ pub struct PublicOrganizationTransformationBlock {
     )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
+
 impl crate::Envelope for PublicOrganizationTransformationBlock {}
 /// For public blocks, this indicates the project tiers for which this block is available.
 ///
-/// Schema: \`#/components/schemas/PublicProjectTierAvailability\`
+/// Schema: `#/components/schemas/PublicProjectTierAvailability`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PublicProjectTierAvailability {
     /// `enterprise-only`
@@ -18404,6 +22745,7 @@ pub enum PublicProjectTierAvailability {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl PublicProjectTierAvailability {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -18415,6 +22757,7 @@ impl PublicProjectTierAvailability {
         }
     }
 }
+
 impl From<&str> for PublicProjectTierAvailability {
     fn from(value: &str) -> Self {
         match value {
@@ -18425,8 +22768,12 @@ impl From<&str> for PublicProjectTierAvailability {
         }
     }
 }
+
 crate::string_enum_impls!(PublicProjectTierAvailability);
-/// Schema: \`#/components/parameters/RawDataCategoryParameter/schema\`
+
+///
+///
+/// Schema: `#/components/parameters/RawDataCategoryParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RawDataCategory {
     /// `training`
@@ -18438,6 +22785,7 @@ pub enum RawDataCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl RawDataCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -18449,6 +22797,7 @@ impl RawDataCategory {
         }
     }
 }
+
 impl From<&str> for RawDataCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -18459,8 +22808,12 @@ impl From<&str> for RawDataCategory {
         }
     }
 }
+
 crate::string_enum_impls!(RawDataCategory);
-/// Schema: \`#/components/parameters/RawDataCategoryQueryParameter/schema\`
+
+///
+///
+/// Schema: `#/components/parameters/RawDataCategoryQueryParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RawDataCategoryQuery {
     /// `training`
@@ -18472,6 +22825,7 @@ pub enum RawDataCategoryQuery {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl RawDataCategoryQuery {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -18483,6 +22837,7 @@ impl RawDataCategoryQuery {
         }
     }
 }
+
 impl From<&str> for RawDataCategoryQuery {
     fn from(value: &str) -> Self {
         match value {
@@ -18493,20 +22848,27 @@ impl From<&str> for RawDataCategoryQuery {
         }
     }
 }
+
 crate::string_enum_impls!(RawDataCategoryQuery);
-/// Schema: \`#/components/schemas/RawSampleData\`
+
+///
+///
+/// Schema: `#/components/schemas/RawSampleData`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawSampleData {
+    ///
     pub sample: Sample,
+    ///
     pub payload: RawSamplePayload,
     /// Total number of payload values
     #[serde(rename = "totalPayloadLength")]
     pub total_payload_length: i64,
 }
+
 impl crate::Envelope for RawSampleData {}
 /// Sensor readings and metadata
 ///
-/// Schema: \`#/components/schemas/RawSamplePayload\`
+/// Schema: `#/components/schemas/RawSamplePayload`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawSamplePayload {
     /// Unique identifier for this device. **Only** set this when the device has a globally unique identifier (e.g. MAC address).
@@ -18525,8 +22887,11 @@ pub struct RawSamplePayload {
     #[serde(rename = "cropEnd", default, skip_serializing_if = "Option::is_none")]
     pub crop_end: Option<i64>,
 }
+
 impl crate::Envelope for RawSamplePayload {}
-/// Schema: \`#/components/schemas/RebalanceDatasetResponse\`
+///
+///
+/// Schema: `#/components/schemas/RebalanceDatasetResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RebalanceDatasetResponse {
     /// Whether the operation succeeded
@@ -18534,54 +22899,72 @@ pub struct RebalanceDatasetResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<DatasetRatioDataRatio>,
 }
+
 impl crate::Envelope for RebalanceDatasetResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/RemoveCollaboratorRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/RemoveCollaboratorRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RemoveCollaboratorRequest {
     /// Username or e-mail address
     #[serde(rename = "usernameOrEmail")]
     pub username_or_email: String,
 }
+
 impl RemoveCollaboratorRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(username_or_email: String) -> Self {
         Self { username_or_email }
     }
 }
+
 impl crate::Envelope for RemoveCollaboratorRequest {}
-/// Schema: \`#/components/schemas/RemoveMemberRequest\`
+///
+///
+/// Schema: `#/components/schemas/RemoveMemberRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RemoveMemberRequest {
+    ///
     pub id: i64,
 }
+
 impl RemoveMemberRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(id: i64) -> Self {
         Self { id }
     }
 }
+
 impl crate::Envelope for RemoveMemberRequest {}
-/// Schema: \`#/components/schemas/RenameDeviceRequest\`
+///
+///
+/// Schema: `#/components/schemas/RenameDeviceRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RenameDeviceRequest {
     /// New name for this device
     pub name: String,
 }
+
 impl RenameDeviceRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String) -> Self {
         Self { name }
     }
 }
+
 impl crate::Envelope for RenameDeviceRequest {}
-/// Schema: \`#/components/schemas/RenamePortalFileRequest\`
+///
+///
+/// Schema: `#/components/schemas/RenamePortalFileRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RenamePortalFileRequest {
     /// S3 path (within the portal)
@@ -18591,108 +22974,152 @@ pub struct RenamePortalFileRequest {
     #[serde(rename = "newPath")]
     pub new_path: String,
 }
+
 impl RenamePortalFileRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(old_path: String, new_path: String) -> Self {
         Self { old_path, new_path }
     }
 }
+
 impl crate::Envelope for RenamePortalFileRequest {}
-/// Schema: \`#/components/schemas/RenameSampleRequest\`
+///
+///
+/// Schema: `#/components/schemas/RenameSampleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RenameSampleRequest {
     /// New name for this sample
     pub name: String,
 }
+
 impl RenameSampleRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String) -> Self {
         Self { name }
     }
 }
+
 impl crate::Envelope for RenameSampleRequest {}
-/// Schema: \`#/components/schemas/Report\`
+///
+///
+/// Schema: `#/components/schemas/Report`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
+    ///
     pub id: i64,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<ReportCreatedByUser>,
+    ///
     #[serde(rename = "jobId")]
     pub job_id: i64,
+    ///
     #[serde(rename = "jobFinished")]
     pub job_finished: bool,
+    ///
     #[serde(rename = "jobFinishedSuccessful")]
     pub job_finished_successful: bool,
+    ///
     #[serde(rename = "downloadLink", default, skip_serializing_if = "Option::is_none")]
     pub download_link: Option<String>,
+    ///
     #[serde(rename = "reportStartDate")]
     pub report_start_date: crate::DateTime,
+    ///
     #[serde(rename = "reportEndDate")]
     pub report_end_date: crate::DateTime,
 }
+
 impl crate::Envelope for Report {}
-/// Schema: \`#/components/schemas/Report/properties/createdByUser\`
+///
+///
+/// Schema: `#/components/schemas/Report/properties/createdByUser`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReportCreatedByUser {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub username: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
 }
+
 impl crate::Envelope for ReportCreatedByUser {}
-/// Schema: \`#/components/schemas/RequestEmailVerificationRequest\`
+///
+///
+/// Schema: `#/components/schemas/RequestEmailVerificationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RequestEmailVerificationRequest {
     /// URL to redirect the user after email verification.
     #[serde(rename = "redirectUrl")]
     pub redirect_url: String,
 }
+
 impl RequestEmailVerificationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(redirect_url: String) -> Self {
         Self { redirect_url }
     }
 }
+
 impl crate::Envelope for RequestEmailVerificationRequest {}
-/// Schema: \`#/components/schemas/RequestResetPasswordRequest\`
+///
+///
+/// Schema: `#/components/schemas/RequestResetPasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RequestResetPasswordRequest {
+    ///
     pub email: String,
 }
+
 impl RequestResetPasswordRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(email: String) -> Self {
         Self { email }
     }
 }
+
 impl crate::Envelope for RequestResetPasswordRequest {}
-/// Schema: \`#/components/schemas/ResetPasswordRequest\`
+///
+///
+/// Schema: `#/components/schemas/ResetPasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResetPasswordRequest {
+    ///
     pub email: String,
+    ///
     pub code: String,
+    ///
     #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
+
 impl ResetPasswordRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(email: String, code: String, new_password: crate::Secret) -> Self {
         Self { email, code, new_password }
     }
 }
+
 impl crate::Envelope for ResetPasswordRequest {}
 /// Describes range of expected availability for an arbitrary resource
 ///
-/// Schema: \`#/components/schemas/ResourceRange\`
+/// Schema: `#/components/schemas/ResourceRange`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResourceRange {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum: Option<f64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maximum: Option<f64>,
 }
+
 impl ResourceRange {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -18702,22 +23129,29 @@ impl ResourceRange {
         }
     }
 }
+
 impl crate::Envelope for ResourceRange {}
-/// Schema: \`#/components/schemas/RestoreProjectFromPublicRequest\`
+///
+///
+/// Schema: `#/components/schemas/RestoreProjectFromPublicRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RestoreProjectFromPublicRequest {
     /// Source project ID
     #[serde(rename = "projectId")]
     pub project_id: i64,
 }
+
 impl RestoreProjectFromPublicRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(project_id: i64) -> Self {
         Self { project_id }
     }
 }
+
 impl crate::Envelope for RestoreProjectFromPublicRequest {}
-/// Schema: \`#/components/schemas/RestoreProjectRequest\`
+///
+///
+/// Schema: `#/components/schemas/RestoreProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RestoreProjectRequest {
     /// Source project ID
@@ -18730,6 +23164,7 @@ pub struct RestoreProjectRequest {
     #[serde(rename = "versionId")]
     pub version_id: i64,
 }
+
 impl RestoreProjectRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -18744,8 +23179,11 @@ impl RestoreProjectRequest {
         }
     }
 }
+
 impl crate::Envelope for RestoreProjectRequest {}
-/// Schema: \`#/components/schemas/RunOrganizationPipelineResponse\`
+///
+///
+/// Schema: `#/components/schemas/RunOrganizationPipelineResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunOrganizationPipelineResponse {
     /// Whether the operation succeeded
@@ -18753,22 +23191,30 @@ pub struct RunOrganizationPipelineResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "pipelineRun")]
     pub pipeline_run: OrganizationPipelineRun,
 }
+
 impl crate::Envelope for RunOrganizationPipelineResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/Sample\`
+
+///
+///
+/// Schema: `#/components/schemas/Sample`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
+    ///
     pub id: i64,
+    ///
     pub filename: String,
     /// Whether signature validation passed
     #[serde(rename = "signatureValidate")]
     pub signature_validate: bool,
+    ///
     #[serde(
         rename = "signatureMethod",
         default,
@@ -18783,9 +23229,12 @@ pub struct Sample {
     /// Timestamp when the sample was last modified.
     #[serde(rename = "lastModified")]
     pub last_modified: crate::DateTime,
+    ///
     pub category: String,
+    ///
     #[serde(rename = "coldstorageFilename")]
     pub coldstorage_filename: String,
+    ///
     pub label: String,
     /// Interval between two windows (1000 / frequency). If the data was resampled, then this lists the resampled interval.
     #[serde(rename = "intervalMs")]
@@ -18798,10 +23247,13 @@ pub struct Sample {
     /// Frequency of the sample in the source data (before resampling).
     #[serde(rename = "originalFrequency")]
     pub original_frequency: f64,
+    ///
     #[serde(rename = "deviceName", default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
+    ///
     #[serde(rename = "deviceType")]
     pub device_type: String,
+    ///
     pub sensors: Vec<Sensor>,
     /// Number of readings in this file
     #[serde(rename = "valuesCount")]
@@ -18811,14 +23263,19 @@ pub struct Sample {
     pub total_length_ms: Option<f64>,
     /// Timestamp when the sample was added to the current acquisition bucket.
     pub added: crate::DateTime,
+    ///
     #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
+    ///
     #[serde(rename = "boundingBoxesType")]
     pub bounding_boxes_type: SampleBoundingBoxesType,
+    ///
     #[serde(rename = "chartType")]
     pub chart_type: SampleChartType,
+    ///
     #[serde(rename = "thumbnailVideo", default, skip_serializing_if = "Option::is_none")]
     pub thumbnail_video: Option<String>,
+    ///
     #[serde(
         rename = "thumbnailVideoFull",
         default,
@@ -18877,12 +23334,14 @@ pub struct Sample {
     /// Data sample SHA 256 hash (including CBOR envelope if applicable)
     #[serde(rename = "sha256Hash")]
     pub sha256_hash: String,
+    ///
     #[serde(
         rename = "structuredLabels",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub structured_labels: Option<Vec<StructuredLabel>>,
+    ///
     #[serde(
         rename = "structuredLabelsList",
         default,
@@ -18896,6 +23355,7 @@ pub struct Sample {
         skip_serializing_if = "Option::is_none"
     )]
     pub created_by_synthetic_data_job_id: Option<i64>,
+    ///
     #[serde(
         rename = "imageDimensions",
         default,
@@ -18903,21 +23363,29 @@ pub struct Sample {
     )]
     pub image_dimensions: Option<SampleImageDimensions>,
 }
+
 impl crate::Envelope for Sample {}
-/// Schema: \`#/components/schemas/SampleBoundingBoxesRequest\`
+///
+///
+/// Schema: `#/components/schemas/SampleBoundingBoxesRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SampleBoundingBoxesRequest {
+    ///
     #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
 }
+
 impl SampleBoundingBoxesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(bounding_boxes: Vec<BoundingBox>) -> Self {
         Self { bounding_boxes }
     }
 }
+
 impl crate::Envelope for SampleBoundingBoxesRequest {}
-/// Schema: \`#/components/schemas/Sample/properties/boundingBoxesType\`
+///
+///
+/// Schema: `#/components/schemas/Sample/properties/boundingBoxesType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SampleBoundingBoxesType {
     /// `object_detection`
@@ -18927,6 +23395,7 @@ pub enum SampleBoundingBoxesType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl SampleBoundingBoxesType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -18937,6 +23406,7 @@ impl SampleBoundingBoxesType {
         }
     }
 }
+
 impl From<&str> for SampleBoundingBoxesType {
     fn from(value: &str) -> Self {
         match value {
@@ -18946,8 +23416,12 @@ impl From<&str> for SampleBoundingBoxesType {
         }
     }
 }
+
 crate::string_enum_impls!(SampleBoundingBoxesType);
-/// Schema: \`#/components/schemas/Sample/properties/chartType\`
+
+///
+///
+/// Schema: `#/components/schemas/Sample/properties/chartType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SampleChartType {
     /// `chart`
@@ -18961,6 +23435,7 @@ pub enum SampleChartType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl SampleChartType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -18973,6 +23448,7 @@ impl SampleChartType {
         }
     }
 }
+
 impl From<&str> for SampleChartType {
     fn from(value: &str) -> Self {
         match value {
@@ -18984,15 +23460,24 @@ impl From<&str> for SampleChartType {
         }
     }
 }
+
 crate::string_enum_impls!(SampleChartType);
-/// Schema: \`#/components/schemas/Sample/properties/imageDimensions\`
+
+///
+///
+/// Schema: `#/components/schemas/Sample/properties/imageDimensions`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SampleImageDimensions {
+    ///
     pub width: i64,
+    ///
     pub height: i64,
 }
+
 impl crate::Envelope for SampleImageDimensions {}
-/// Schema: \`#/components/schemas/SampleMetadata\`
+///
+///
+/// Schema: `#/components/schemas/SampleMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SampleMetadata {
     /// Sample ID
@@ -19000,10 +23485,11 @@ pub struct SampleMetadata {
     /// Sample free form associated metadata
     pub metadata: std::collections::BTreeMap<String, String>,
 }
+
 impl crate::Envelope for SampleMetadata {}
 /// What labeling flow the project this sample belongs to uses
 ///
-/// Schema: \`#/components/schemas/Sample/properties/projectLabelingMethod\`
+/// Schema: `#/components/schemas/Sample/properties/projectLabelingMethod`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SampleProjectLabelingMethod {
     /// `single_label`
@@ -19013,6 +23499,7 @@ pub enum SampleProjectLabelingMethod {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl SampleProjectLabelingMethod {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -19023,6 +23510,7 @@ impl SampleProjectLabelingMethod {
         }
     }
 }
+
 impl From<&str> for SampleProjectLabelingMethod {
     fn from(value: &str) -> Self {
         match value {
@@ -19032,8 +23520,12 @@ impl From<&str> for SampleProjectLabelingMethod {
         }
     }
 }
+
 crate::string_enum_impls!(SampleProjectLabelingMethod);
-/// Schema: \`#/components/schemas/SampleProposedChanges\`
+
+///
+///
+/// Schema: `#/components/schemas/SampleProposedChanges`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SampleProposedChanges {
     /// New label (single-label)
@@ -19056,6 +23548,7 @@ pub struct SampleProposedChanges {
     )]
     pub structured_labels: Option<Vec<StructuredLabel>>,
 }
+
 impl SampleProposedChanges {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -19068,13 +23561,19 @@ impl SampleProposedChanges {
         }
     }
 }
+
 impl crate::Envelope for SampleProposedChanges {}
-/// Schema: \`#/components/schemas/SavePretrainedModelRequest\`
+///
+///
+/// Schema: `#/components/schemas/SavePretrainedModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SavePretrainedModelRequest {
+    ///
     pub input: SavePretrainedModelRequestInput,
+    ///
     pub model: SavePretrainedModelRequestModel,
 }
+
 impl SavePretrainedModelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -19084,8 +23583,11 @@ impl SavePretrainedModelRequest {
         Self { input, model }
     }
 }
+
 impl crate::Envelope for SavePretrainedModelRequest {}
-/// Schema: \`#/components/schemas/SavePretrainedModelRequest/properties/input\`
+///
+///
+/// Schema: `#/components/schemas/SavePretrainedModelRequest/properties/input`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "inputType")]
 pub enum SavePretrainedModelRequestInput {
@@ -19098,6 +23600,7 @@ pub enum SavePretrainedModelRequestInput {
     #[serde(rename = "other")]
     Other(DeployPretrainedModelInputOther),
 }
+
 impl crate::Envelope for SavePretrainedModelRequestInput {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -19108,7 +23611,10 @@ impl crate::Envelope for SavePretrainedModelRequestInput {
         }
     }
 }
-/// Schema: \`#/components/schemas/SavePretrainedModelRequest/properties/model\`
+
+///
+///
+/// Schema: `#/components/schemas/SavePretrainedModelRequest/properties/model`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "modelType")]
 pub enum SavePretrainedModelRequestModel {
@@ -19119,6 +23625,7 @@ pub enum SavePretrainedModelRequestModel {
     #[serde(rename = "object-detection")]
     ObjectDetection(DeployPretrainedModelModelObjectDetection),
 }
+
 impl crate::Envelope for SavePretrainedModelRequestModel {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -19128,7 +23635,10 @@ impl crate::Envelope for SavePretrainedModelRequestModel {
         }
     }
 }
-/// Schema: \`#/components/schemas/ScoreTrialResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ScoreTrialResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScoreTrialResponse {
     /// Whether the operation succeeded
@@ -19136,73 +23646,110 @@ pub struct ScoreTrialResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub score: f64,
+    ///
     pub latency: ScoreTrialResponseLatency,
+    ///
     pub ram: ScoreTrialResponseRam,
+    ///
     pub rom: ScoreTrialResponseRom,
 }
+
 impl crate::Envelope for ScoreTrialResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/ScoreTrialResponse/allOf/1/properties/latency\`
+
+///
+///
+/// Schema: `#/components/schemas/ScoreTrialResponse/allOf/1/properties/latency`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScoreTrialResponseLatency {
+    ///
     #[serde(rename = "dspMips")]
     pub dsp_mips: f64,
+    ///
     #[serde(rename = "dspMs")]
     pub dsp_ms: f64,
+    ///
     #[serde(rename = "learnMaccs")]
     pub learn_maccs: f64,
+    ///
     #[serde(rename = "learnMs")]
     pub learn_ms: f64,
 }
+
 impl crate::Envelope for ScoreTrialResponseLatency {}
-/// Schema: \`#/components/schemas/ScoreTrialResponse/allOf/1/properties/ram\`
+///
+///
+/// Schema: `#/components/schemas/ScoreTrialResponse/allOf/1/properties/ram`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScoreTrialResponseRam {
+    ///
     pub dsp: f64,
+    ///
     pub learn: f64,
 }
+
 impl crate::Envelope for ScoreTrialResponseRam {}
-/// Schema: \`#/components/schemas/ScoreTrialResponse/allOf/1/properties/rom\`
+///
+///
+/// Schema: `#/components/schemas/ScoreTrialResponse/allOf/1/properties/rom`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScoreTrialResponseRom {
+    ///
     pub dsp: f64,
+    ///
     pub learn: f64,
 }
+
 impl crate::Envelope for ScoreTrialResponseRom {}
-/// Schema: \`#/components/schemas/SegmentSampleRequest\`
+///
+///
+/// Schema: `#/components/schemas/SegmentSampleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SegmentSampleRequest {
+    ///
     pub segments: Vec<SegmentSampleRequestSegmentsItem>,
 }
+
 impl SegmentSampleRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(segments: Vec<SegmentSampleRequestSegmentsItem>) -> Self {
         Self { segments }
     }
 }
+
 impl crate::Envelope for SegmentSampleRequest {}
-/// Schema: \`#/components/schemas/SegmentSampleRequest/properties/segments/items\`
+///
+///
+/// Schema: `#/components/schemas/SegmentSampleRequest/properties/segments/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SegmentSampleRequestSegmentsItem {
+    ///
     #[serde(rename = "startMs")]
     pub start_ms: i64,
+    ///
     #[serde(rename = "endMs")]
     pub end_ms: i64,
 }
+
 impl SegmentSampleRequestSegmentsItem {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(start_ms: i64, end_ms: i64) -> Self {
         Self { start_ms, end_ms }
     }
 }
+
 impl crate::Envelope for SegmentSampleRequestSegmentsItem {}
-/// Schema: \`#/components/schemas/SendUserFeedbackRequest\`
+///
+///
+/// Schema: `#/components/schemas/SendUserFeedbackRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SendUserFeedbackRequest {
+    ///
     #[serde(rename = "type")]
     pub type_: SendUserFeedbackRequestType,
     /// The reason the user is contacting Edge Impulse Support.
@@ -19225,6 +23772,7 @@ pub struct SendUserFeedbackRequest {
     #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<f64>,
 }
+
 impl SendUserFeedbackRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -19244,8 +23792,11 @@ impl SendUserFeedbackRequest {
         }
     }
 }
+
 impl crate::Envelope for SendUserFeedbackRequest {}
-/// Schema: \`#/components/schemas/SendUserFeedbackRequest/properties/type\`
+///
+///
+/// Schema: `#/components/schemas/SendUserFeedbackRequest/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SendUserFeedbackRequestType {
     /// `feedback`
@@ -19253,6 +23804,7 @@ pub enum SendUserFeedbackRequestType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl SendUserFeedbackRequestType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -19262,6 +23814,7 @@ impl SendUserFeedbackRequestType {
         }
     }
 }
+
 impl From<&str> for SendUserFeedbackRequestType {
     fn from(value: &str) -> Self {
         match value {
@@ -19270,8 +23823,12 @@ impl From<&str> for SendUserFeedbackRequestType {
         }
     }
 }
+
 crate::string_enum_impls!(SendUserFeedbackRequestType);
-/// Schema: \`#/components/schemas/Sensor\`
+
+///
+///
+/// Schema: `#/components/schemas/Sensor`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sensor {
     /// Name of the axis
@@ -19279,23 +23836,29 @@ pub struct Sensor {
     /// Type of data on this axis. Needs to comply to SenML units (see https://www.iana.org/assignments/senml/senml.xhtml).
     pub units: String,
 }
+
 impl crate::Envelope for Sensor {}
-/// Schema: \`#/components/schemas/SetAIActionsOrderRequest\`
+///
+///
+/// Schema: `#/components/schemas/SetAIActionsOrderRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetAiActionsOrderRequest {
+    ///
     #[serde(rename = "orderByActionId")]
     pub order_by_action_id: Vec<i64>,
 }
+
 impl SetAiActionsOrderRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(order_by_action_id: Vec<i64>) -> Self {
         Self { order_by_action_id }
     }
 }
+
 impl crate::Envelope for SetAiActionsOrderRequest {}
 /// Only fields defined in this object are set
 ///
-/// Schema: \`#/components/schemas/SetAnomalyParameterRequest\`
+/// Schema: `#/components/schemas/SetAnomalyParameterRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetAnomalyParameterRequest {
     /// Minimum confidence score, if the anomaly block scores a sample above this threshold it will be flagged as anomaly.
@@ -19306,6 +23869,7 @@ pub struct SetAnomalyParameterRequest {
     )]
     pub minimum_confidence_rating: Option<f64>,
 }
+
 impl SetAnomalyParameterRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -19314,10 +23878,11 @@ impl SetAnomalyParameterRequest {
         }
     }
 }
+
 impl crate::Envelope for SetAnomalyParameterRequest {}
 /// Only fields defined in this object are set
 ///
-/// Schema: \`#/components/schemas/SetKerasParameterRequest\`
+/// Schema: `#/components/schemas/SetKerasParameterRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetKerasParameterRequest {
     /// Whether to use visual or expert mode.
@@ -19330,6 +23895,7 @@ pub struct SetKerasParameterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub minimum_confidence_rating: Option<f64>,
+    ///
     #[serde(
         rename = "selectedModelType",
         default,
@@ -19368,12 +23934,14 @@ pub struct SetKerasParameterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub use_learned_optimizer: Option<bool>,
+    ///
     #[serde(
         rename = "augmentationPolicyImage",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub augmentation_policy_image: Option<AugmentationPolicyImageEnum>,
+    ///
     #[serde(
         rename = "augmentationPolicySpectrogram",
         default,
@@ -19390,6 +23958,7 @@ pub struct SetKerasParameterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub skip_embeddings_and_memory: Option<bool>,
+    ///
     #[serde(
         rename = "akidaEdgeLearningConfig",
         default,
@@ -19424,24 +23993,28 @@ pub struct SetKerasParameterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
+    ///
     #[serde(
         rename = "anomalyCapacity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
+    ///
     #[serde(
         rename = "lastShownModelVariant",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
+    ///
     #[serde(
         rename = "lastShownModelEngine",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
+    ///
     #[serde(
         rename = "blockParameters",
         default,
@@ -19449,6 +24022,7 @@ pub struct SetKerasParameterRequest {
     )]
     pub block_parameters: Option<BlockParameters>,
 }
+
 impl SetKerasParameterRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -19480,10 +24054,11 @@ impl SetKerasParameterRequest {
         }
     }
 }
+
 impl crate::Envelope for SetKerasParameterRequest {}
 /// Whether to use visual or expert mode.
 ///
-/// Schema: \`#/components/schemas/SetKerasParameterRequest/properties/mode\`
+/// Schema: `#/components/schemas/SetKerasParameterRequest/properties/mode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SetKerasParameterRequestMode {
     /// `expert`
@@ -19493,6 +24068,7 @@ pub enum SetKerasParameterRequestMode {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl SetKerasParameterRequestMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -19503,6 +24079,7 @@ impl SetKerasParameterRequestMode {
         }
     }
 }
+
 impl From<&str> for SetKerasParameterRequestMode {
     fn from(value: &str) -> Self {
         match value {
@@ -19512,16 +24089,24 @@ impl From<&str> for SetKerasParameterRequestMode {
         }
     }
 }
+
 crate::string_enum_impls!(SetKerasParameterRequestMode);
-/// Schema: \`#/components/schemas/SetLegacyImpulseStateInternalRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/SetLegacyImpulseStateInternalRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct SetLegacyImpulseStateInternalRequest {
+    ///
     pub zip: crate::FilePart,
+    ///
     pub impulse: crate::FilePart,
+    ///
     pub config: crate::FilePart,
 }
+
 impl SetLegacyImpulseStateInternalRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -19532,6 +24117,7 @@ impl SetLegacyImpulseStateInternalRequest {
         Self { zip, impulse, config }
     }
 }
+
 impl crate::multipart::ToMultipart for SetLegacyImpulseStateInternalRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("zip", &self.zip);
@@ -19539,165 +24125,222 @@ impl crate::multipart::ToMultipart for SetLegacyImpulseStateInternalRequest {
         form.file("config", &self.config);
     }
 }
-/// Schema: \`#/components/schemas/SetMemberDatasetsRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/SetMemberDatasetsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetMemberDatasetsRequest {
+    ///
     pub datasets: Vec<String>,
 }
+
 impl SetMemberDatasetsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(datasets: Vec<String>) -> Self {
         Self { datasets }
     }
 }
+
 impl crate::Envelope for SetMemberDatasetsRequest {}
-/// Schema: \`#/components/schemas/SetMemberRoleRequest\`
+///
+///
+/// Schema: `#/components/schemas/SetMemberRoleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetMemberRoleRequest {
+    ///
     pub role: OrganizationMemberRole,
 }
+
 impl SetMemberRoleRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(role: OrganizationMemberRole) -> Self {
         Self { role }
     }
 }
+
 impl crate::Envelope for SetMemberRoleRequest {}
-/// Schema: \`#/components/schemas/SetOptimizeSpaceRequest/allOf/0\`
+///
+///
+/// Schema: `#/components/schemas/SetOptimizeSpaceRequest/allOf/0`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetOptimizeSpaceRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<SetOptimizeSpaceRequestSpace>,
 }
+
 impl crate::Envelope for SetOptimizeSpaceRequest {}
-/// Schema: \`#/components/schemas/SetOptimizeSpaceRequest/allOf/0/properties/space\`
+///
+///
+/// Schema: `#/components/schemas/SetOptimizeSpaceRequest/allOf/0/properties/space`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetOptimizeSpaceRequestSpace {
     /// List of impulses specifying the EON Tuner search space
     pub impulse: Vec<TunerSpaceImpulse>,
 }
+
 impl crate::Envelope for SetOptimizeSpaceRequestSpace {}
-/// Schema: \`#/components/schemas/SetOrganizationDataDatasetRequest\`
+///
+///
+/// Schema: `#/components/schemas/SetOrganizationDataDatasetRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetOrganizationDataDatasetRequest {
+    ///
     pub dataset: String,
 }
+
 impl SetOrganizationDataDatasetRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dataset: String) -> Self {
         Self { dataset }
     }
 }
+
 impl crate::Envelope for SetOrganizationDataDatasetRequest {}
 /// Only parameters set on this object will be updated.
 ///
-/// Schema: \`#/components/schemas/SetProjectComputeTimeRequest\`
+/// Schema: `#/components/schemas/SetProjectComputeTimeRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetProjectComputeTimeRequest {
     /// New job limit in seconds.
     #[serde(rename = "jobLimitM")]
     pub job_limit_m: i64,
 }
+
 impl SetProjectComputeTimeRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(job_limit_m: i64) -> Self {
         Self { job_limit_m }
     }
 }
+
 impl crate::Envelope for SetProjectComputeTimeRequest {}
 /// Only parameters set on this object will be updated.
 ///
-/// Schema: \`#/components/schemas/SetProjectDspFileSizeRequest\`
+/// Schema: `#/components/schemas/SetProjectDspFileSizeRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetProjectDspFileSizeRequest {
     /// DSP File size in MB (default is 4096 MB)
     #[serde(rename = "dspFileSizeMb")]
     pub dsp_file_size_mb: i64,
 }
+
 impl SetProjectDspFileSizeRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dsp_file_size_mb: i64) -> Self {
         Self { dsp_file_size_mb }
     }
 }
+
 impl crate::Envelope for SetProjectDspFileSizeRequest {}
-/// Schema: \`#/components/schemas/SetSampleMetadataRequest\`
+///
+///
+/// Schema: `#/components/schemas/SetSampleMetadataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetSampleMetadataRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
+
 impl SetSampleMetadataRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { metadata: None }
     }
 }
+
 impl crate::Envelope for SetSampleMetadataRequest {}
-/// Schema: \`#/components/schemas/SetSampleProposedChangesRequest\`
+///
+///
+/// Schema: `#/components/schemas/SetSampleProposedChangesRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetSampleProposedChangesRequest {
     /// Job ID of an AI Actions job. This is passed into your job via the --propose-actions argument.
     #[serde(rename = "jobId")]
     pub job_id: i64,
+    ///
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
+
 impl SetSampleProposedChangesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(job_id: i64, proposed_changes: SampleProposedChanges) -> Self {
         Self { job_id, proposed_changes }
     }
 }
+
 impl crate::Envelope for SetSampleProposedChangesRequest {}
-/// Schema: \`#/components/schemas/SetSampleStructuredLabelsRequest\`
+///
+///
+/// Schema: `#/components/schemas/SetSampleStructuredLabelsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetSampleStructuredLabelsRequest {
+    ///
     #[serde(rename = "structuredLabels")]
     pub structured_labels: Vec<StructuredLabel>,
 }
+
 impl SetSampleStructuredLabelsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(structured_labels: Vec<StructuredLabel>) -> Self {
         Self { structured_labels }
     }
 }
+
 impl crate::Envelope for SetSampleStructuredLabelsRequest {}
-/// Schema: \`#/components/schemas/SetSyntiantPosteriorRequest\`
+///
+///
+/// Schema: `#/components/schemas/SetSyntiantPosteriorRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetSyntiantPosteriorRequest {
+    ///
     pub parameters: serde_json::Map<String, serde_json::Value>,
 }
+
 impl SetSyntiantPosteriorRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(parameters: serde_json::Map<String, serde_json::Value>) -> Self {
         Self { parameters }
     }
 }
+
 impl crate::Envelope for SetSyntiantPosteriorRequest {}
-/// Schema: \`#/components/schemas/SetTunerPrimaryJobRequest\`
+///
+///
+/// Schema: `#/components/schemas/SetTunerPrimaryJobRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetTunerPrimaryJobRequest {
     /// Optional name. If no name is provided, the trial name is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+
 impl SetTunerPrimaryJobRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { name: None }
     }
 }
+
 impl crate::Envelope for SetTunerPrimaryJobRequest {}
-/// Schema: \`#/components/schemas/SetUserPasswordRequest\`
+///
+///
+/// Schema: `#/components/schemas/SetUserPasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetUserPasswordRequest {
+    ///
     #[serde(rename = "accessToken")]
     pub access_token: crate::Secret,
+    ///
     #[serde(rename = "identityProvider")]
     pub identity_provider: String,
+    ///
     pub password: crate::Secret,
 }
+
 impl SetUserPasswordRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -19712,8 +24355,11 @@ impl SetUserPasswordRequest {
         }
     }
 }
+
 impl crate::Envelope for SetUserPasswordRequest {}
-/// Schema: \`#/components/schemas/SocketTokenResponse\`
+///
+///
+/// Schema: `#/components/schemas/SocketTokenResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SocketTokenResponse {
     /// Whether the operation succeeded
@@ -19721,36 +24367,50 @@ pub struct SocketTokenResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub token: SocketTokenResponseToken,
 }
+
 impl crate::Envelope for SocketTokenResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/SocketTokenResponse/allOf/1/properties/token\`
+
+///
+///
+/// Schema: `#/components/schemas/SocketTokenResponse/allOf/1/properties/token`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SocketTokenResponseToken {
+    ///
     #[serde(rename = "socketToken")]
     pub socket_token: crate::Secret,
+    ///
     pub expires: crate::DateTime,
 }
+
 impl crate::Envelope for SocketTokenResponseToken {}
-/// Schema: \`#/components/schemas/SplitSampleInFramesRequest\`
+///
+///
+/// Schema: `#/components/schemas/SplitSampleInFramesRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SplitSampleInFramesRequest {
     /// Frames per second to extract from this video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fps: Option<i64>,
 }
+
 impl SplitSampleInFramesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { fps: None }
     }
 }
+
 impl crate::Envelope for SplitSampleInFramesRequest {}
-/// Schema: \`#/paths/~1api~1{projectId}~1raw-data~1{sampleId}~1split/post/responses/200/content/application~1json/schema\`
+///
+///
+/// Schema: `#/paths/~1api~1{projectId}~1raw-data~1{sampleId}~1split/post/responses/200/content/application~1json/schema`
 ///
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -19759,6 +24419,7 @@ pub enum SplitSampleInFramesResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
 }
+
 impl crate::Envelope for SplitSampleInFramesResponse {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -19767,32 +24428,45 @@ impl crate::Envelope for SplitSampleInFramesResponse {
         }
     }
 }
-/// Schema: \`#/components/schemas/StaffInfo\`
+
+///
+///
+/// Schema: `#/components/schemas/StaffInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StaffInfo {
+    ///
     #[serde(rename = "isStaff")]
     pub is_staff: bool,
+    ///
     #[serde(rename = "hasSudoRights")]
     pub has_sudo_rights: bool,
+    ///
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
 }
+
 impl crate::Envelope for StaffInfo {}
-/// Schema: \`#/components/schemas/StartClassifyJobRequest\`
+///
+///
+/// Schema: `#/components/schemas/StartClassifyJobRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartClassifyJobRequest {
     /// Set of model variants to run the classify job against.
     #[serde(rename = "modelVariants", default, skip_serializing_if = "Option::is_none")]
     pub model_variants: Option<Vec<KerasModelVariantEnum>>,
 }
+
 impl StartClassifyJobRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { model_variants: None }
     }
 }
+
 impl crate::Envelope for StartClassifyJobRequest {}
-/// Schema: \`#/components/schemas/StartDeviceDebugStreamResponse\`
+///
+///
+/// Schema: `#/components/schemas/StartDeviceDebugStreamResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartDeviceDebugStreamResponse {
     /// Whether the operation succeeded
@@ -19800,27 +24474,37 @@ pub struct StartDeviceDebugStreamResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
+
 impl crate::Envelope for StartDeviceDebugStreamResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/StartDeviceSnapshotDebugStreamRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/StartDeviceSnapshotDebugStreamRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartDeviceSnapshotDebugStreamRequest {
+    ///
     pub resolution: StartDeviceSnapshotDebugStreamRequestResolution,
 }
+
 impl StartDeviceSnapshotDebugStreamRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(resolution: StartDeviceSnapshotDebugStreamRequestResolution) -> Self {
         Self { resolution }
     }
 }
+
 impl crate::Envelope for StartDeviceSnapshotDebugStreamRequest {}
-/// Schema: \`#/components/schemas/StartDeviceSnapshotDebugStreamRequest/properties/resolution\`
+///
+///
+/// Schema: `#/components/schemas/StartDeviceSnapshotDebugStreamRequest/properties/resolution`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StartDeviceSnapshotDebugStreamRequestResolution {
     /// `high`
@@ -19830,6 +24514,7 @@ pub enum StartDeviceSnapshotDebugStreamRequestResolution {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl StartDeviceSnapshotDebugStreamRequestResolution {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -19840,6 +24525,7 @@ impl StartDeviceSnapshotDebugStreamRequestResolution {
         }
     }
 }
+
 impl From<&str> for StartDeviceSnapshotDebugStreamRequestResolution {
     fn from(value: &str) -> Self {
         match value {
@@ -19849,8 +24535,12 @@ impl From<&str> for StartDeviceSnapshotDebugStreamRequestResolution {
         }
     }
 }
+
 crate::string_enum_impls!(StartDeviceSnapshotDebugStreamRequestResolution);
-/// Schema: \`#/components/schemas/StartEnterpriseTrialRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/StartEnterpriseTrialRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartEnterpriseTrialRequest {
     /// Email of the user requesting the trial. If this email is different to the one stored for the user requesting the trial, it will be used to replace the existing one.
@@ -19863,8 +24553,10 @@ pub struct StartEnterpriseTrialRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    ///
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
@@ -19910,6 +24602,7 @@ pub struct StartEnterpriseTrialRequest {
     )]
     pub redirect_url_query_params: Option<String>,
 }
+
 impl StartEnterpriseTrialRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -19929,10 +24622,11 @@ impl StartEnterpriseTrialRequest {
         }
     }
 }
+
 impl crate::Envelope for StartEnterpriseTrialRequest {}
 /// Whether the user has ML models in production.
 ///
-/// Schema: \`#/components/schemas/StartEnterpriseTrialRequest/properties/userHasMLModelsInProduction\`
+/// Schema: `#/components/schemas/StartEnterpriseTrialRequest/properties/userHasMLModelsInProduction`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     /// `yes`
@@ -19944,6 +24638,7 @@ pub enum StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -19955,6 +24650,7 @@ impl StartEnterpriseTrialRequestUserHasMlModelsInProduction {
         }
     }
 }
+
 impl From<&str> for StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     fn from(value: &str) -> Self {
         match value {
@@ -19965,8 +24661,12 @@ impl From<&str> for StartEnterpriseTrialRequestUserHasMlModelsInProduction {
         }
     }
 }
+
 crate::string_enum_impls!(StartEnterpriseTrialRequestUserHasMlModelsInProduction);
-/// Schema: \`#/components/schemas/StartJobResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/StartJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartJobResponse {
     /// Whether the operation succeeded
@@ -19977,12 +24677,16 @@ pub struct StartJobResponse {
     /// Job identifier. Status updates will include this identifier.
     pub id: i64,
 }
+
 impl crate::Envelope for StartJobResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/StartPerformanceCalibrationRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/StartPerformanceCalibrationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartPerformanceCalibrationRequest {
     /// The label used to signify background noise in the impulse
@@ -20006,6 +24710,7 @@ pub struct StartPerformanceCalibrationRequest {
     )]
     pub sample_length_minutes: Option<f64>,
 }
+
 impl StartPerformanceCalibrationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(background_noise_label: String) -> Self {
@@ -20017,10 +24722,14 @@ impl StartPerformanceCalibrationRequest {
         }
     }
 }
+
 impl crate::Envelope for StartPerformanceCalibrationRequest {}
-/// Schema: \`#/components/schemas/StartPostProcessingRequest\`
+///
+///
+/// Schema: `#/components/schemas/StartPostProcessingRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartPostProcessingRequest {
+    ///
     pub variant: KerasModelVariantEnum,
     /// Which dataset to use
     pub dataset: StartPostProcessingRequestDataset,
@@ -20056,6 +24765,7 @@ pub struct StartPostProcessingRequest {
     )]
     pub termination_period: Option<i64>,
 }
+
 impl StartPostProcessingRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -20077,10 +24787,11 @@ impl StartPostProcessingRequest {
         }
     }
 }
+
 impl crate::Envelope for StartPostProcessingRequest {}
 /// Which dataset to use
 ///
-/// Schema: \`#/components/schemas/StartPostProcessingRequest/properties/dataset\`
+/// Schema: `#/components/schemas/StartPostProcessingRequest/properties/dataset`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StartPostProcessingRequestDataset {
     /// `training`
@@ -20092,6 +24803,7 @@ pub enum StartPostProcessingRequestDataset {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl StartPostProcessingRequestDataset {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -20103,6 +24815,7 @@ impl StartPostProcessingRequestDataset {
         }
     }
 }
+
 impl From<&str> for StartPostProcessingRequestDataset {
     fn from(value: &str) -> Self {
         match value {
@@ -20113,8 +24826,12 @@ impl From<&str> for StartPostProcessingRequestDataset {
         }
     }
 }
+
 crate::string_enum_impls!(StartPostProcessingRequestDataset);
-/// Schema: \`#/components/schemas/StartSamplingRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/StartSamplingRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartSamplingRequest {
     /// Label to be used during sampling.
@@ -20131,6 +24848,7 @@ pub struct StartSamplingRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensor: Option<String>,
 }
+
 impl StartSamplingRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -20148,10 +24866,11 @@ impl StartSamplingRequest {
         }
     }
 }
+
 impl crate::Envelope for StartSamplingRequest {}
 /// Which acquisition category to sample data into.
 ///
-/// Schema: \`#/components/schemas/StartSamplingRequest/properties/category\`
+/// Schema: `#/components/schemas/StartSamplingRequest/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StartSamplingRequestCategory {
     /// `training`
@@ -20163,6 +24882,7 @@ pub enum StartSamplingRequestCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl StartSamplingRequestCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -20174,6 +24894,7 @@ impl StartSamplingRequestCategory {
         }
     }
 }
+
 impl From<&str> for StartSamplingRequestCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -20184,8 +24905,12 @@ impl From<&str> for StartSamplingRequestCategory {
         }
     }
 }
+
 crate::string_enum_impls!(StartSamplingRequestCategory);
-/// Schema: \`#/components/schemas/StartSamplingResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/StartSamplingResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartSamplingResponse {
     /// Whether the operation succeeded
@@ -20193,15 +24918,20 @@ pub struct StartSamplingResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
+
 impl crate::Envelope for StartSamplingResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/StartTrainingRequestAnomaly\`
+
+///
+///
+/// Schema: `#/components/schemas/StartTrainingRequestAnomaly`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartTrainingRequestAnomaly {
     /// Which axes (indexes from DSP script) to include in the training set
@@ -20220,6 +24950,7 @@ pub struct StartTrainingRequestAnomaly {
     )]
     pub skip_embeddings_and_memory: Option<bool>,
 }
+
 impl StartTrainingRequestAnomaly {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(axes: Vec<i64>, minimum_confidence_rating: f64) -> Self {
@@ -20231,21 +24962,29 @@ impl StartTrainingRequestAnomaly {
         }
     }
 }
+
 impl crate::Envelope for StartTrainingRequestAnomaly {}
-/// Schema: \`#/components/schemas/StopDeviceDebugStreamRequest\`
+///
+///
+/// Schema: `#/components/schemas/StopDeviceDebugStreamRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StopDeviceDebugStreamRequest {
+    ///
     #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
+
 impl StopDeviceDebugStreamRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(stream_id: i64) -> Self {
         Self { stream_id }
     }
 }
+
 impl crate::Envelope for StopDeviceDebugStreamRequest {}
-/// Schema: \`#/components/schemas/StorageProvider\`
+///
+///
+/// Schema: `#/components/schemas/StorageProvider`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StorageProvider {
     /// `s3`
@@ -20259,6 +24998,7 @@ pub enum StorageProvider {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl StorageProvider {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -20271,6 +25011,7 @@ impl StorageProvider {
         }
     }
 }
+
 impl From<&str> for StorageProvider {
     fn from(value: &str) -> Self {
         match value {
@@ -20282,22 +25023,30 @@ impl From<&str> for StorageProvider {
         }
     }
 }
+
 crate::string_enum_impls!(StorageProvider);
-/// Schema: \`#/components/schemas/StoreSegmentLengthRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/StoreSegmentLengthRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoreSegmentLengthRequest {
     /// Last segment length in milliseconds.
     #[serde(rename = "segmentLength")]
     pub segment_length: f64,
 }
+
 impl StoreSegmentLengthRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(segment_length: f64) -> Self {
         Self { segment_length }
     }
 }
+
 impl crate::Envelope for StoreSegmentLengthRequest {}
-/// Schema: \`#/components/schemas/StructuredClassifyResult\`
+///
+///
+/// Schema: `#/components/schemas/StructuredClassifyResult`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StructuredClassifyResult {
     /// For object detection. An array of bounding box arrays, (x, y, width, height), one per detection in the image.
@@ -20320,10 +25069,11 @@ pub struct StructuredClassifyResult {
     #[serde(rename = "debugInfoJson", default, skip_serializing_if = "Option::is_none")]
     pub debug_info_json: Option<String>,
 }
+
 impl crate::Envelope for StructuredClassifyResult {}
 /// A structured label contains a label, and the range for which this label is valid. \`endIndex\` is inclusive. E.g. \`{ startIndex: 10, endIndex: 13, label: 'running' }\` means that the values at index 10, 11, 12, 13 are labeled 'running'. To get time codes you can multiple by the sample's \`intervalMs\` property.
 ///
-/// Schema: \`#/components/schemas/StructuredLabel\`
+/// Schema: `#/components/schemas/StructuredLabel`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StructuredLabel {
     /// Start index of the label (e.g. 0)
@@ -20335,6 +25085,7 @@ pub struct StructuredLabel {
     /// The label for this section.
     pub label: String,
 }
+
 impl StructuredLabel {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(start_index: i64, end_index: i64, label: String) -> Self {
@@ -20345,8 +25096,11 @@ impl StructuredLabel {
         }
     }
 }
+
 impl crate::Envelope for StructuredLabel {}
-/// Schema: \`#/components/schemas/TargetConstraints\`
+///
+///
+/// Schema: `#/components/schemas/TargetConstraints`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TargetConstraints {
     /// A type explaining how the target was chosen. If updating this manually, use the 'user-configured' type
@@ -20363,6 +25117,7 @@ pub struct TargetConstraints {
     #[serde(rename = "applicationBudgets")]
     pub application_budgets: Vec<ApplicationBudget>,
 }
+
 impl TargetConstraints {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -20376,8 +25131,11 @@ impl TargetConstraints {
         }
     }
 }
+
 impl crate::Envelope for TargetConstraints {}
-/// Schema: \`#/components/schemas/TargetConstraintsDevice\`
+///
+///
+/// Schema: `#/components/schemas/TargetConstraintsDevice`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TargetConstraintsDevice {
     /// Target processors
@@ -20393,6 +25151,7 @@ pub struct TargetConstraintsDevice {
     #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
 }
+
 impl TargetConstraintsDevice {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -20404,10 +25163,11 @@ impl TargetConstraintsDevice {
         }
     }
 }
+
 impl crate::Envelope for TargetConstraintsDevice {}
 /// A type explaining how the target was chosen. If updating this manually, use the 'user-configured' type
 ///
-/// Schema: \`#/components/schemas/TargetConstraints/properties/selectedTargetBasedOn\`
+/// Schema: `#/components/schemas/TargetConstraints/properties/selectedTargetBasedOn`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TargetConstraintsSelectedTargetBasedOn {
     /// `user-configured`
@@ -20423,6 +25183,7 @@ pub enum TargetConstraintsSelectedTargetBasedOn {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl TargetConstraintsSelectedTargetBasedOn {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -20436,6 +25197,7 @@ impl TargetConstraintsSelectedTargetBasedOn {
         }
     }
 }
+
 impl From<&str> for TargetConstraintsSelectedTargetBasedOn {
     fn from(value: &str) -> Self {
         match value {
@@ -20448,25 +25210,33 @@ impl From<&str> for TargetConstraintsSelectedTargetBasedOn {
         }
     }
 }
+
 crate::string_enum_impls!(TargetConstraintsSelectedTargetBasedOn);
+
 /// RAM and ROM specifications of target
 ///
-/// Schema: \`#/components/schemas/TargetMemory\`
+/// Schema: `#/components/schemas/TargetMemory`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TargetMemory {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ram: Option<MemorySpec>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<MemorySpec>,
 }
+
 impl TargetMemory {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { ram: None, rom: None }
     }
 }
+
 impl crate::Envelope for TargetMemory {}
-/// Schema: \`#/components/schemas/TargetProcessor\`
+///
+///
+/// Schema: `#/components/schemas/TargetProcessor`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TargetProcessor {
     /// The exact part number, if available
@@ -20491,11 +25261,14 @@ pub struct TargetProcessor {
     /// Does the target processor have a floating point unit
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fpu: Option<bool>,
+    ///
     #[serde(rename = "clockRateMhz", default, skip_serializing_if = "Option::is_none")]
     pub clock_rate_mhz: Option<ResourceRange>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<TargetMemory>,
 }
+
 impl TargetProcessor {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -20511,14 +25284,20 @@ impl TargetProcessor {
         }
     }
 }
+
 impl crate::Envelope for TargetProcessor {}
-/// Schema: \`#/components/schemas/TestPretrainedModelRequest\`
+///
+///
+/// Schema: `#/components/schemas/TestPretrainedModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TestPretrainedModelRequest {
+    ///
     pub features: Vec<f64>,
+    ///
     #[serde(rename = "modelInfo")]
     pub model_info: TestPretrainedModelRequestModelInfo,
 }
+
 impl TestPretrainedModelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -20528,13 +25307,19 @@ impl TestPretrainedModelRequest {
         Self { features, model_info }
     }
 }
+
 impl crate::Envelope for TestPretrainedModelRequest {}
-/// Schema: \`#/components/schemas/TestPretrainedModelRequest/properties/modelInfo\`
+///
+///
+/// Schema: `#/components/schemas/TestPretrainedModelRequest/properties/modelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TestPretrainedModelRequestModelInfo {
+    ///
     pub input: TestPretrainedModelRequestModelInfoInput,
+    ///
     pub model: TestPretrainedModelRequestModelInfoModel,
 }
+
 impl TestPretrainedModelRequestModelInfo {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -20544,8 +25329,11 @@ impl TestPretrainedModelRequestModelInfo {
         Self { input, model }
     }
 }
+
 impl crate::Envelope for TestPretrainedModelRequestModelInfo {}
-/// Schema: \`#/components/schemas/TestPretrainedModelRequest/properties/modelInfo/properties/input\`
+///
+///
+/// Schema: `#/components/schemas/TestPretrainedModelRequest/properties/modelInfo/properties/input`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "inputType")]
 pub enum TestPretrainedModelRequestModelInfoInput {
@@ -20558,6 +25346,7 @@ pub enum TestPretrainedModelRequestModelInfoInput {
     #[serde(rename = "other")]
     Other(DeployPretrainedModelInputOther),
 }
+
 impl crate::Envelope for TestPretrainedModelRequestModelInfoInput {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -20568,7 +25357,10 @@ impl crate::Envelope for TestPretrainedModelRequestModelInfoInput {
         }
     }
 }
-/// Schema: \`#/components/schemas/TestPretrainedModelRequest/properties/modelInfo/properties/model\`
+
+///
+///
+/// Schema: `#/components/schemas/TestPretrainedModelRequest/properties/modelInfo/properties/model`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "modelType")]
 pub enum TestPretrainedModelRequestModelInfoModel {
@@ -20579,6 +25371,7 @@ pub enum TestPretrainedModelRequestModelInfoModel {
     #[serde(rename = "object-detection")]
     ObjectDetection(DeployPretrainedModelModelObjectDetection),
 }
+
 impl crate::Envelope for TestPretrainedModelRequestModelInfoModel {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -20588,7 +25381,10 @@ impl crate::Envelope for TestPretrainedModelRequestModelInfoModel {
         }
     }
 }
-/// Schema: \`#/components/schemas/TestPretrainedModelResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/TestPretrainedModelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TestPretrainedModelResponse {
     /// Whether the operation succeeded
@@ -20599,43 +25395,61 @@ pub struct TestPretrainedModelResponse {
     /// Classification value per label. For a neural network this will be the confidence, for anomalies the anomaly score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<std::collections::BTreeMap<String, f64>>,
+    ///
     #[serde(rename = "boundingBoxes", default, skip_serializing_if = "Option::is_none")]
     pub bounding_boxes: Option<Vec<BoundingBoxWithScore>>,
 }
+
 impl crate::Envelope for TestPretrainedModelResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/Theme\`
+
+///
+///
+/// Schema: `#/components/schemas/Theme`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Theme {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<i64>,
+    ///
     #[serde(
         rename = "ownerOrganizationId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_id: Option<i64>,
+    ///
     pub name: String,
+    ///
     pub favicon: ThemeFavicon,
+    ///
     pub logos: ThemeLogos,
+    ///
     pub colors: ThemeColors,
 }
+
 impl crate::Envelope for Theme {}
-/// Schema: \`#/components/schemas/Theme/properties/colors\`
+///
+///
+/// Schema: `#/components/schemas/Theme/properties/colors`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThemeColors {
+    ///
     #[serde(rename = "primaryColor", default, skip_serializing_if = "Option::is_none")]
     pub primary_color: Option<String>,
+    ///
     #[serde(
         rename = "primaryColorRgb",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub primary_color_rgb: Option<Vec<f64>>,
+    ///
     #[serde(
         rename = "primaryColorGradientEnd",
         default,
@@ -20643,79 +25457,123 @@ pub struct ThemeColors {
     )]
     pub primary_color_gradient_end: Option<String>,
 }
+
 impl crate::Envelope for ThemeColors {}
-/// Schema: \`#/components/schemas/Theme/properties/favicon\`
+///
+///
+/// Schema: `#/components/schemas/Theme/properties/favicon`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThemeFavicon {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon32: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon57: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon76: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon96: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon120: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon128: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon144: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon152: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon180: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon228: Option<String>,
 }
+
 impl crate::Envelope for ThemeFavicon {}
-/// Schema: \`#/components/schemas/Theme/properties/logos\`
+///
+///
+/// Schema: `#/components/schemas/Theme/properties/logos`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThemeLogos {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
+    ///
     #[serde(rename = "primaryPng", default, skip_serializing_if = "Option::is_none")]
     pub primary_png: Option<String>,
+    ///
     #[serde(rename = "primaryWhite", default, skip_serializing_if = "Option::is_none")]
     pub primary_white: Option<String>,
+    ///
     #[serde(rename = "loginLogo", default, skip_serializing_if = "Option::is_none")]
     pub login_logo: Option<String>,
+    ///
     #[serde(rename = "loginLogoWhite", default, skip_serializing_if = "Option::is_none")]
     pub login_logo_white: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    ///
     #[serde(rename = "markWhite", default, skip_serializing_if = "Option::is_none")]
     pub mark_white: Option<String>,
+    ///
     #[serde(rename = "deviceLogo", default, skip_serializing_if = "Option::is_none")]
     pub device_logo: Option<String>,
 }
+
 impl crate::Envelope for ThemeLogos {}
-/// Schema: \`#/components/schemas/ThirdPartyAuth\`
+///
+///
+/// Schema: `#/components/schemas/ThirdPartyAuth`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThirdPartyAuth {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub description: String,
+    ///
     pub logo: String,
+    ///
     pub domains: Vec<String>,
+    ///
     pub created: crate::DateTime,
 }
+
 impl crate::Envelope for ThirdPartyAuth {}
-/// Schema: \`#/components/schemas/TimeSeriesDataPoint\`
+///
+///
+/// Schema: `#/components/schemas/TimeSeriesDataPoint`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimeSeriesDataPoint {
+    ///
     pub timestamp: crate::DateTime,
+    ///
     pub value: f64,
 }
+
 impl crate::Envelope for TimeSeriesDataPoint {}
-/// Schema: \`#/components/schemas/TrackObjectsRequest\`
+///
+///
+/// Schema: `#/components/schemas/TrackObjectsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrackObjectsRequest {
+    ///
     #[serde(rename = "sourceSampleId")]
     pub source_sample_id: i64,
+    ///
     #[serde(rename = "nextSampleId")]
     pub next_sample_id: i64,
 }
+
 impl TrackObjectsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(source_sample_id: i64, next_sample_id: i64) -> Self {
@@ -20725,8 +25583,11 @@ impl TrackObjectsRequest {
         }
     }
 }
+
 impl crate::Envelope for TrackObjectsRequest {}
-/// Schema: \`#/components/schemas/TrackObjectsResponse\`
+///
+///
+/// Schema: `#/components/schemas/TrackObjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrackObjectsResponse {
     /// Whether the operation succeeded
@@ -20734,63 +25595,83 @@ pub struct TrackObjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
 }
+
 impl crate::Envelope for TrackObjectsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/TransferLearningModel\`
+
+///
+///
+/// Schema: `#/components/schemas/TransferLearningModel`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TransferLearningModel {
+    ///
     pub name: String,
+    ///
     #[serde(rename = "shortName")]
     pub short_name: String,
+    ///
     #[serde(
         rename = "abbreviatedName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub abbreviated_name: Option<String>,
+    ///
     pub description: String,
+    ///
     #[serde(rename = "hasNeurons")]
     pub has_neurons: bool,
+    ///
     #[serde(rename = "hasDropout")]
     pub has_dropout: bool,
+    ///
     #[serde(rename = "defaultNeurons", default, skip_serializing_if = "Option::is_none")]
     pub default_neurons: Option<i64>,
+    ///
     #[serde(rename = "defaultDropout", default, skip_serializing_if = "Option::is_none")]
     pub default_dropout: Option<f64>,
+    ///
     #[serde(
         rename = "defaultLearningRate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub default_learning_rate: Option<f64>,
+    ///
     #[serde(
         rename = "defaultTrainingCycles",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub default_training_cycles: Option<f64>,
+    ///
     #[serde(
         rename = "hasImageAugmentation",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub has_image_augmentation: Option<bool>,
+    ///
     #[serde(rename = "type")]
     pub type_: KerasVisualLayerType,
+    ///
     #[serde(rename = "learnBlockType", default, skip_serializing_if = "Option::is_none")]
     pub learn_block_type: Option<LearnBlockType>,
+    ///
     #[serde(
         rename = "organizationModelId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_model_id: Option<i64>,
+    ///
     #[serde(
         rename = "implementationVersion",
         default,
@@ -20800,15 +25681,19 @@ pub struct TransferLearningModel {
     /// URL to the source code of this custom learn block.
     #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
+    ///
     pub author: String,
+    ///
     #[serde(rename = "blockType")]
     pub block_type: BlockType,
+    ///
     #[serde(
         rename = "customParameters",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_parameters: Option<Vec<DspGroupItem>>,
+    ///
     #[serde(
         rename = "displayCategory",
         default,
@@ -20816,32 +25701,45 @@ pub struct TransferLearningModel {
     )]
     pub display_category: Option<BlockDisplayCategory>,
 }
+
 impl crate::Envelope for TransferLearningModel {}
-/// Schema: \`#/components/schemas/TransferOwnershipOrganizationRequest\`
+///
+///
+/// Schema: `#/components/schemas/TransferOwnershipOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TransferOwnershipOrganizationRequest {
+    ///
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
 }
+
 impl TransferOwnershipOrganizationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(organization_id: i64) -> Self {
         Self { organization_id }
     }
 }
+
 impl crate::Envelope for TransferOwnershipOrganizationRequest {}
-/// Schema: \`#/components/schemas/TransformationBlockAdditionalMountPoint\`
+///
+///
+/// Schema: `#/components/schemas/TransformationBlockAdditionalMountPoint`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TransformationBlockAdditionalMountPoint {
+    ///
     #[serde(rename = "type")]
     pub type_: TransformationBlockAdditionalMountPointType,
+    ///
     #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
+    ///
     #[serde(rename = "portalId", default, skip_serializing_if = "Option::is_none")]
     pub portal_id: Option<i64>,
+    ///
     #[serde(rename = "mountPoint")]
     pub mount_point: String,
 }
+
 impl TransformationBlockAdditionalMountPoint {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -20856,8 +25754,11 @@ impl TransformationBlockAdditionalMountPoint {
         }
     }
 }
+
 impl crate::Envelope for TransformationBlockAdditionalMountPoint {}
-/// Schema: \`#/components/schemas/TransformationBlockAdditionalMountPoint/properties/type\`
+///
+///
+/// Schema: `#/components/schemas/TransformationBlockAdditionalMountPoint/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TransformationBlockAdditionalMountPointType {
     /// `bucket`
@@ -20867,6 +25768,7 @@ pub enum TransformationBlockAdditionalMountPointType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl TransformationBlockAdditionalMountPointType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -20877,6 +25779,7 @@ impl TransformationBlockAdditionalMountPointType {
         }
     }
 }
+
 impl From<&str> for TransformationBlockAdditionalMountPointType {
     fn from(value: &str) -> Self {
         match value {
@@ -20886,8 +25789,12 @@ impl From<&str> for TransformationBlockAdditionalMountPointType {
         }
     }
 }
+
 crate::string_enum_impls!(TransformationBlockAdditionalMountPointType);
-/// Schema: \`#/components/schemas/TransformationJobOperatesOnEnum\`
+
+///
+///
+/// Schema: `#/components/schemas/TransformationJobOperatesOnEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TransformationJobOperatesOnEnum {
     /// `file`
@@ -20899,6 +25806,7 @@ pub enum TransformationJobOperatesOnEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl TransformationJobOperatesOnEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -20910,6 +25818,7 @@ impl TransformationJobOperatesOnEnum {
         }
     }
 }
+
 impl From<&str> for TransformationJobOperatesOnEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -20920,8 +25829,12 @@ impl From<&str> for TransformationJobOperatesOnEnum {
         }
     }
 }
+
 crate::string_enum_impls!(TransformationJobOperatesOnEnum);
-/// Schema: \`#/components/schemas/TransformationJobStatusEnum\`
+
+///
+///
+/// Schema: `#/components/schemas/TransformationJobStatusEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TransformationJobStatusEnum {
     /// `waiting`
@@ -20937,6 +25850,7 @@ pub enum TransformationJobStatusEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl TransformationJobStatusEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -20950,6 +25864,7 @@ impl TransformationJobStatusEnum {
         }
     }
 }
+
 impl From<&str> for TransformationJobStatusEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -20962,55 +25877,78 @@ impl From<&str> for TransformationJobStatusEnum {
         }
     }
 }
+
 crate::string_enum_impls!(TransformationJobStatusEnum);
+
 /// Expiration date of the trial. The trial will be set as expired after this date. There will be a grace period of 30 days after a trial expires before fully deleting the trial organization. This field is ignored if the trial is requested by a non-admin user, defaulting to 14 days trial.
 ///
-/// Schema: \`#/components/schemas/TrialExpirationDate\`
+/// Schema: `#/components/schemas/TrialExpirationDate`
 pub type TrialExpirationDate = crate::DateTime;
+
 /// Notes about the trial. Free form text. This field is ignored if the trial is requested by a non-admin user.
 ///
-/// Schema: \`#/components/schemas/TrialNotes\`
+/// Schema: `#/components/schemas/TrialNotes`
 pub type TrialNotes = String;
-/// Schema: \`#/components/schemas/TunerCompleteSearch\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerCompleteSearch`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerCompleteSearch {
+    ///
     pub success: bool,
 }
+
 impl TunerCompleteSearch {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(success: bool) -> Self {
         Self { success }
     }
 }
+
 impl crate::Envelope for TunerCompleteSearch {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some("") }
     }
 }
-/// Schema: \`#/components/schemas/TunerCreateTrialDSPBlock\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerCreateTrialDSPBlock`
 pub type TunerCreateTrialDspBlock = serde_json::Map<String, serde_json::Value>;
-/// Schema: \`#/components/schemas/TunerCreateTrialImpulse\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerCreateTrialImpulse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerCreateTrialImpulse {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_trial_id: Option<String>,
+    ///
     #[serde(
         rename = "optimizationRound",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub optimization_round: Option<f64>,
+    ///
     #[serde(rename = "inputBlocks", default, skip_serializing_if = "Option::is_none")]
     pub input_blocks: Option<Vec<TunerCreateTrialInputBlock>>,
+    ///
     #[serde(rename = "dspBlocks", default, skip_serializing_if = "Option::is_none")]
     pub dsp_blocks: Option<Vec<TunerCreateTrialDspBlock>>,
+    ///
     #[serde(rename = "learnBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learn_blocks: Option<Vec<TunerCreateTrialLearnBlock>>,
 }
+
 impl TunerCreateTrialImpulse {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21025,24 +25963,40 @@ impl TunerCreateTrialImpulse {
         }
     }
 }
+
 impl crate::Envelope for TunerCreateTrialImpulse {}
-/// Schema: \`#/components/schemas/TunerCreateTrialInputBlock\`
+///
+///
+/// Schema: `#/components/schemas/TunerCreateTrialInputBlock`
 pub type TunerCreateTrialInputBlock = serde_json::Map<String, serde_json::Value>;
-/// Schema: \`#/components/schemas/TunerCreateTrialLearnBlock\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerCreateTrialLearnBlock`
 pub type TunerCreateTrialLearnBlock = serde_json::Map<String, serde_json::Value>;
-/// Schema: \`#/components/schemas/TunerRun\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerRun`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerRun {
+    ///
     #[serde(rename = "tunerJobId")]
     pub tuner_job_id: i64,
+    ///
     #[serde(rename = "tunerCoordinatorJobId")]
     pub tuner_coordinator_job_id: i64,
+    ///
     pub index: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "jobStatus")]
     pub job_status: JobStatus,
+    ///
     #[serde(
         rename = "continuationJobId",
         default,
@@ -21053,10 +26007,16 @@ pub struct TunerRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<Vec<TunerSpaceImpulse>>,
 }
+
 impl crate::Envelope for TunerRun {}
-/// Schema: \`#/components/schemas/TunerSpaceDSPBlock\`
+///
+///
+/// Schema: `#/components/schemas/TunerSpaceDSPBlock`
 pub type TunerSpaceDspBlock = serde_json::Map<String, serde_json::Value>;
-/// Schema: \`#/components/schemas/TunerSpaceImpulse\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerSpaceImpulse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerSpaceImpulse {
     /// Hyperparameters with potential values that can be used in any block in this impulse
@@ -21072,6 +26032,7 @@ pub struct TunerSpaceImpulse {
     #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<Vec<TunerSpaceLearnBlock>>,
 }
+
 impl TunerSpaceImpulse {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -21087,63 +26048,92 @@ impl TunerSpaceImpulse {
         }
     }
 }
+
 impl crate::Envelope for TunerSpaceImpulse {}
-/// Schema: \`#/components/schemas/TunerSpaceInputBlock\`
+///
+///
+/// Schema: `#/components/schemas/TunerSpaceInputBlock`
 pub type TunerSpaceInputBlock = serde_json::Map<String, serde_json::Value>;
-/// Schema: \`#/components/schemas/TunerSpaceLearnBlock\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerSpaceLearnBlock`
 pub type TunerSpaceLearnBlock = serde_json::Map<String, serde_json::Value>;
-/// Schema: \`#/components/schemas/TunerTrial\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerTrial`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrial {
+    ///
     pub id: String,
+    ///
     pub name: String,
+    ///
     pub status: TunerTrialStatus,
+    ///
     #[serde(
         rename = "lastCompletedEpoch",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_completed_epoch: Option<crate::DateTime>,
+    ///
     #[serde(
         rename = "lastCompletedTraining",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_completed_training: Option<crate::DateTime>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
+    ///
     #[serde(rename = "currentEpoch", default, skip_serializing_if = "Option::is_none")]
     pub current_epoch: Option<i64>,
+    ///
     #[serde(rename = "workerId", default, skip_serializing_if = "Option::is_none")]
     pub worker_id: Option<String>,
+    ///
     pub blocks: Vec<TunerTrialBlocksItem>,
+    ///
     pub impulse: TunerTrialImpulse,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_trial_id: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(rename = "dspJobId", default, skip_serializing_if = "Option::is_none")]
     pub dsp_job_id: Option<TunerTrialDspJobId>,
+    ///
     #[serde(rename = "learnJobId", default, skip_serializing_if = "Option::is_none")]
     pub learn_job_id: Option<f64>,
+    ///
     #[serde(
         rename = "devicePerformance",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub device_performance: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(
         rename = "optimizationRound",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub optimization_round: Option<f64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<TunerTrialProgress>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<TunerTrialMetrics>,
+    ///
     #[serde(
         rename = "impulseAddedToProject",
         default,
@@ -21151,15 +26141,23 @@ pub struct TunerTrial {
     )]
     pub impulse_added_to_project: Option<TunerTrialImpulseAddedToProject>,
 }
+
 impl crate::Envelope for TunerTrial {}
-/// Schema: \`#/components/schemas/TunerTrial/properties/blocks/items\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/blocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrialBlocksItem {
+    ///
     pub id: i64,
+    ///
     #[serde(rename = "lastActive", default, skip_serializing_if = "Option::is_none")]
     pub last_active: Option<crate::DateTime>,
+    ///
     pub retries: i64,
+    ///
     pub status: TunerTrialBlocksItemStatus,
+    ///
     #[serde(rename = "type")]
     pub type_: TunerTrialBlocksItemType,
     /// Index of corresponding DSP/learn block in the impulse model passed to createTrial()
@@ -21170,8 +26168,11 @@ pub struct TunerTrialBlocksItem {
     )]
     pub model_block_index: Option<i64>,
 }
+
 impl crate::Envelope for TunerTrialBlocksItem {}
-/// Schema: \`#/components/schemas/TunerTrial/properties/blocks/items/properties/status\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/blocks/items/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TunerTrialBlocksItemStatus {
     /// `pending`
@@ -21185,6 +26186,7 @@ pub enum TunerTrialBlocksItemStatus {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl TunerTrialBlocksItemStatus {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -21197,6 +26199,7 @@ impl TunerTrialBlocksItemStatus {
         }
     }
 }
+
 impl From<&str> for TunerTrialBlocksItemStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -21208,8 +26211,12 @@ impl From<&str> for TunerTrialBlocksItemStatus {
         }
     }
 }
+
 crate::string_enum_impls!(TunerTrialBlocksItemStatus);
-/// Schema: \`#/components/schemas/TunerTrial/properties/blocks/items/properties/type\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/blocks/items/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TunerTrialBlocksItemType {
     /// `input`
@@ -21221,6 +26228,7 @@ pub enum TunerTrialBlocksItemType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl TunerTrialBlocksItemType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -21232,6 +26240,7 @@ impl TunerTrialBlocksItemType {
         }
     }
 }
+
 impl From<&str> for TunerTrialBlocksItemType {
     fn from(value: &str) -> Self {
         match value {
@@ -21242,84 +26251,133 @@ impl From<&str> for TunerTrialBlocksItemType {
         }
     }
 }
+
 crate::string_enum_impls!(TunerTrialBlocksItemType);
-/// Schema: \`#/components/schemas/TunerTrial/properties/dspJobId\`
+
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/dspJobId`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrialDspJobId {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<f64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testing: Option<f64>,
 }
+
 impl crate::Envelope for TunerTrialDspJobId {}
-/// Schema: \`#/components/schemas/TunerTrialImpulse\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrialImpulse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrialImpulse {
+    ///
     #[serde(rename = "inputBlocks", default, skip_serializing_if = "Option::is_none")]
     pub input_blocks: Option<Vec<TunerCreateTrialInputBlock>>,
+    ///
     #[serde(rename = "dspBlocks", default, skip_serializing_if = "Option::is_none")]
     pub dsp_blocks: Option<Vec<TunerCreateTrialDspBlock>>,
+    ///
     #[serde(rename = "learnBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learn_blocks: Option<Vec<TunerCreateTrialLearnBlock>>,
 }
+
 impl crate::Envelope for TunerTrialImpulse {}
-/// Schema: \`#/components/schemas/TunerTrial/properties/impulseAddedToProject\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/impulseAddedToProject`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrialImpulseAddedToProject {
+    ///
     #[serde(rename = "impulseId")]
     pub impulse_id: i64,
+    ///
     pub link: String,
 }
+
 impl crate::Envelope for TunerTrialImpulseAddedToProject {}
-/// Schema: \`#/components/schemas/TunerTrial/properties/metrics\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/metrics`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrialMetrics {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<TunerTrialMetricsTest>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train: Option<TunerTrialMetricsTrain>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<TunerTrialMetricsValidation>,
 }
+
 impl crate::Envelope for TunerTrialMetrics {}
-/// Schema: \`#/components/schemas/TunerTrial/properties/metrics/properties/test\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/metrics/properties/test`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrialMetricsTest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
 }
+
 impl crate::Envelope for TunerTrialMetricsTest {}
-/// Schema: \`#/components/schemas/TunerTrial/properties/metrics/properties/train\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/metrics/properties/train`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrialMetricsTrain {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
 }
+
 impl crate::Envelope for TunerTrialMetricsTrain {}
-/// Schema: \`#/components/schemas/TunerTrial/properties/metrics/properties/validation\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/metrics/properties/validation`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrialMetricsValidation {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
 }
+
 impl crate::Envelope for TunerTrialMetricsValidation {}
-/// Schema: \`#/components/schemas/TunerTrial/properties/progress\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/progress`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunerTrialProgress {
+    ///
     pub epoch: f64,
+    ///
     pub loss: f64,
+    ///
     pub val_loss: f64,
+    ///
     pub accuracy: f64,
+    ///
     pub val_accuracy: f64,
 }
+
 impl crate::Envelope for TunerTrialProgress {}
-/// Schema: \`#/components/schemas/TunerTrial/properties/status\`
+///
+///
+/// Schema: `#/components/schemas/TunerTrial/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TunerTrialStatus {
     /// `pending`
@@ -21333,6 +26391,7 @@ pub enum TunerTrialStatus {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl TunerTrialStatus {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -21345,6 +26404,7 @@ impl TunerTrialStatus {
         }
     }
 }
+
 impl From<&str> for TunerTrialStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -21356,14 +26416,20 @@ impl From<&str> for TunerTrialStatus {
         }
     }
 }
+
 crate::string_enum_impls!(TunerTrialStatus);
-/// Schema: \`#/components/schemas/UpdateAIActionRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UpdateAIActionRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateAiActionRequest {
     /// User-provided name. If no name is set then displayName on the action will be automatically configured based on the transformation block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     pub steps: Vec<AiActionsConfigStep>,
+    ///
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
@@ -21389,6 +26455,7 @@ pub struct UpdateAiActionRequest {
     #[serde(rename = "sortOrder", default, skip_serializing_if = "Option::is_none")]
     pub sort_order: Option<i64>,
 }
+
 impl UpdateAiActionRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -21407,36 +26474,51 @@ impl UpdateAiActionRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateAiActionRequest {}
-/// Schema: \`#/components/schemas/UpdateAIActionRequest/properties/setMetadataAfterRunning/items\`
+///
+///
+/// Schema: `#/components/schemas/UpdateAIActionRequest/properties/setMetadataAfterRunning/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateAiActionRequestSetMetadataAfterRunningItem {
+    ///
     pub key: String,
+    ///
     pub value: String,
 }
+
 impl UpdateAiActionRequestSetMetadataAfterRunningItem {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(key: String, value: String) -> Self {
         Self { key, value }
     }
 }
+
 impl crate::Envelope for UpdateAiActionRequestSetMetadataAfterRunningItem {}
-/// Schema: \`#/components/schemas/UpdateImpulseRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateImpulseRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateImpulseRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
 }
+
 impl UpdateImpulseRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { name: None, tags: None }
     }
 }
+
 impl crate::Envelope for UpdateImpulseRequest {}
-/// Schema: \`#/components/schemas/UpdateJobRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateJobRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateJobRequest {
     /// The IDs of users who should be notified when a job is finished.
@@ -21447,6 +26529,7 @@ pub struct UpdateJobRequest {
     )]
     pub job_notification_uids: Option<Vec<i64>>,
 }
+
 impl UpdateJobRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21455,8 +26538,11 @@ impl UpdateJobRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateJobRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationAddCollaboratorRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationAddCollaboratorRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationAddCollaboratorRequest {
     /// The ID of the project to add the collaborator to.
@@ -21466,14 +26552,18 @@ pub struct UpdateOrganizationAddCollaboratorRequest {
     #[serde(rename = "userId")]
     pub user_id: i64,
 }
+
 impl UpdateOrganizationAddCollaboratorRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(project_id: i64, user_id: i64) -> Self {
         Self { project_id, user_id }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationAddCollaboratorRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationBucketRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationBucketRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationBucketRequest {
     /// S3 access key
@@ -21507,6 +26597,7 @@ pub struct UpdateOrganizationBucketRequest {
     )]
     pub storage_account_name: Option<String>,
 }
+
 impl UpdateOrganizationBucketRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21521,13 +26612,17 @@ impl UpdateOrganizationBucketRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationBucketRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationCreateEmptyProjectRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationCreateEmptyProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationCreateEmptyProjectRequest {
     /// The name of the project.
     #[serde(rename = "projectName")]
     pub project_name: String,
+    ///
     #[serde(
         rename = "projectVisibility",
         default,
@@ -21542,6 +26637,7 @@ pub struct UpdateOrganizationCreateEmptyProjectRequest {
     )]
     pub project_owner_username_or_email: Option<String>,
 }
+
 impl UpdateOrganizationCreateEmptyProjectRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(project_name: String) -> Self {
@@ -21552,8 +26648,11 @@ impl UpdateOrganizationCreateEmptyProjectRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationCreateEmptyProjectRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationCreateProjectRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationCreateProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationCreateProjectRequest {
     /// Number of transformation jobs that can be ran in parallel
@@ -21571,6 +26670,7 @@ pub struct UpdateOrganizationCreateProjectRequest {
     )]
     pub email_recipient_uids: Option<Vec<i64>>,
 }
+
 impl UpdateOrganizationCreateProjectRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21580,10 +26680,14 @@ impl UpdateOrganizationCreateProjectRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationCreateProjectRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationDataCampaignDashboardRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationDataCampaignDashboardRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationDataCampaignDashboardRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// List of user IDs to notify for this dashboard (sent daily)
@@ -21593,11 +26697,14 @@ pub struct UpdateOrganizationDataCampaignDashboardRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub email_recipient_uids: Option<Vec<i64>>,
+    ///
     #[serde(rename = "whenToEmail", default, skip_serializing_if = "Option::is_none")]
     pub when_to_email: Option<UpdateOrganizationDataCampaignDashboardRequestWhenToEmail>,
+    ///
     #[serde(rename = "showNoOfDays", default, skip_serializing_if = "Option::is_none")]
     pub show_no_of_days: Option<i64>,
 }
+
 impl UpdateOrganizationDataCampaignDashboardRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21609,8 +26716,11 @@ impl UpdateOrganizationDataCampaignDashboardRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationDataCampaignDashboardRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationDataCampaignDashboardRequest/properties/whenToEmail\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationDataCampaignDashboardRequest/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UpdateOrganizationDataCampaignDashboardRequestWhenToEmail {
     /// `always`
@@ -21622,6 +26732,7 @@ pub enum UpdateOrganizationDataCampaignDashboardRequestWhenToEmail {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl UpdateOrganizationDataCampaignDashboardRequestWhenToEmail {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -21633,6 +26744,7 @@ impl UpdateOrganizationDataCampaignDashboardRequestWhenToEmail {
         }
     }
 }
+
 impl From<&str> for UpdateOrganizationDataCampaignDashboardRequestWhenToEmail {
     fn from(value: &str) -> Self {
         match value {
@@ -21643,16 +26755,22 @@ impl From<&str> for UpdateOrganizationDataCampaignDashboardRequestWhenToEmail {
         }
     }
 }
+
 crate::string_enum_impls!(UpdateOrganizationDataCampaignDashboardRequestWhenToEmail);
-/// Schema: \`#/components/schemas/UpdateOrganizationDataCampaignRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationDataCampaignRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationDataCampaignRequest {
+    ///
     #[serde(
         rename = "dataCampaignDashboardId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub data_campaign_dashboard_id: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// List of user IDs that coordinate this campaign
@@ -21662,21 +26780,29 @@ pub struct UpdateOrganizationDataCampaignRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub coordinator_uids: Option<Vec<i64>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queries: Option<Vec<DataCampaignQuery>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<Vec<DataCampaignLink>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datasets: Option<Vec<String>>,
+    ///
     #[serde(rename = "pipelineIds", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_ids: Option<Vec<i64>>,
+    ///
     #[serde(rename = "projectIds", default, skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<i64>>,
 }
+
 impl UpdateOrganizationDataCampaignRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21694,17 +26820,24 @@ impl UpdateOrganizationDataCampaignRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationDataCampaignRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationDataItemRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationDataItemRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationDataItemRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
+
 impl UpdateOrganizationDataItemRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21715,21 +26848,30 @@ impl UpdateOrganizationDataItemRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationDataItemRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationDatasetRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationDatasetRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationDatasetRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    ///
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<OrganizationDatasetTypeEnum>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<UpdateOrganizationDatasetRequestBucket>,
 }
+
 impl UpdateOrganizationDatasetRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21742,8 +26884,11 @@ impl UpdateOrganizationDatasetRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationDatasetRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationDatasetRequest/properties/bucket\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationDatasetRequest/properties/bucket`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationDatasetRequestBucket {
     /// Bucket ID
@@ -21754,6 +26899,7 @@ pub struct UpdateOrganizationDatasetRequestBucket {
     #[serde(rename = "dataItemNamingLevelsDeep")]
     pub data_item_naming_levels_deep: i64,
 }
+
 impl UpdateOrganizationDatasetRequestBucket {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(id: i64, path: String, data_item_naming_levels_deep: i64) -> Self {
@@ -21764,28 +26910,47 @@ impl UpdateOrganizationDatasetRequestBucket {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationDatasetRequestBucket {}
-/// Schema: \`#/components/schemas/UpdateOrganizationDeployBlockRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationDeployBlockRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UpdateOrganizationDeployBlockRequest {
+    ///
     pub name: Option<String>,
+    ///
     pub docker_container: Option<String>,
+    ///
     pub description: Option<String>,
+    ///
     pub cli_arguments: Option<String>,
+    ///
     pub requests_cpu: Option<f64>,
+    ///
     pub requests_memory: Option<i64>,
+    ///
     pub limits_cpu: Option<f64>,
+    ///
     pub limits_memory: Option<i64>,
+    ///
     pub photo: Option<crate::FilePart>,
+    ///
     pub integrate_url: Option<String>,
+    ///
     pub privileged: Option<bool>,
+    ///
     pub mount_learn_block: Option<bool>,
+    ///
     pub supports_eon_compiler: Option<bool>,
+    ///
     pub show_optimizations: Option<bool>,
+    ///
     pub category: Option<UpdateOrganizationDeployBlockRequestCategory>,
 }
+
 impl UpdateOrganizationDeployBlockRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21808,6 +26973,7 @@ impl UpdateOrganizationDeployBlockRequest {
         }
     }
 }
+
 impl crate::multipart::ToMultipart for UpdateOrganizationDeployBlockRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         if let Some(value) = &self.name {
@@ -21857,7 +27023,10 @@ impl crate::multipart::ToMultipart for UpdateOrganizationDeployBlockRequest {
         }
     }
 }
-/// Schema: \`#/components/schemas/UpdateOrganizationDeployBlockRequest/properties/category\`
+
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationDeployBlockRequest/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UpdateOrganizationDeployBlockRequestCategory {
     /// `library`
@@ -21867,6 +27036,7 @@ pub enum UpdateOrganizationDeployBlockRequestCategory {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl UpdateOrganizationDeployBlockRequestCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -21877,6 +27047,7 @@ impl UpdateOrganizationDeployBlockRequestCategory {
         }
     }
 }
+
 impl From<&str> for UpdateOrganizationDeployBlockRequestCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -21886,31 +27057,44 @@ impl From<&str> for UpdateOrganizationDeployBlockRequestCategory {
         }
     }
 }
+
 crate::string_enum_impls!(UpdateOrganizationDeployBlockRequestCategory);
-/// Schema: \`#/components/schemas/UpdateOrganizationDspBlockRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationDspBlockRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationDspBlockRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(
         rename = "dockerContainer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub docker_container: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    ///
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    ///
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    ///
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    ///
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
 }
+
 impl UpdateOrganizationDspBlockRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21926,8 +27110,11 @@ impl UpdateOrganizationDspBlockRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationDspBlockRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationPortalResponse\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationPortalResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationPortalResponse {
     /// Whether the operation succeeded
@@ -21944,14 +27131,16 @@ pub struct UpdateOrganizationPortalResponse {
     #[serde(rename = "bucketBucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket_bucket: Option<String>,
 }
+
 impl crate::Envelope for UpdateOrganizationPortalResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Only fields set in this object will be updated.
 ///
-/// Schema: \`#/components/schemas/UpdateOrganizationRequest\`
+/// Schema: `#/components/schemas/UpdateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
@@ -21960,6 +27149,7 @@ pub struct UpdateOrganizationRequest {
     /// New leader image URL, or set to \`null\` to remove the leader.
     #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
+    ///
     #[serde(
         rename = "showHeaderImgMask",
         default,
@@ -21969,6 +27159,7 @@ pub struct UpdateOrganizationRequest {
     /// New organization name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Readme for the organization (in Markdown)
@@ -21978,6 +27169,7 @@ pub struct UpdateOrganizationRequest {
     #[serde(rename = "jobLimitM", default, skip_serializing_if = "Option::is_none")]
     pub job_limit_m: Option<i64>,
 }
+
 impl UpdateOrganizationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -21992,28 +27184,37 @@ impl UpdateOrganizationRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationTransferLearningBlockRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationTransferLearningBlockRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationTransferLearningBlockRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(
         rename = "dockerContainer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub docker_container: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    ///
     #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<OrganizationTransferLearningOperatesOn>,
+    ///
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    ///
     #[serde(
         rename = "implementationVersion",
         default,
@@ -22030,6 +27231,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public_for_devices: Option<Vec<String>>,
+    ///
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -22042,6 +27244,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
     /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    ///
     #[serde(
         rename = "imageInputScaling",
         default,
@@ -22051,6 +27254,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
     /// If set, requires this block to be scheduled on GPU.
     #[serde(rename = "indRequiresGpu", default, skip_serializing_if = "Option::is_none")]
     pub ind_requires_gpu: Option<bool>,
+    ///
     #[serde(
         rename = "displayCategory",
         default,
@@ -22067,6 +27271,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
 }
+
 impl UpdateOrganizationTransferLearningBlockRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -22089,12 +27294,17 @@ impl UpdateOrganizationTransferLearningBlockRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationTransferLearningBlockRequest {}
-/// Schema: \`#/components/schemas/UpdateOrganizationTransformationBlockRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateOrganizationTransformationBlockRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateOrganizationTransformationBlockRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(
         rename = "dockerContainer",
         default,
@@ -22104,26 +27314,35 @@ pub struct UpdateOrganizationTransformationBlockRequest {
     /// Whether to pass the \`--metadata\` parameter to the container.
     #[serde(rename = "indMetadata", default, skip_serializing_if = "Option::is_none")]
     pub ind_metadata: Option<bool>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    ///
     #[serde(rename = "cliArguments", default, skip_serializing_if = "Option::is_none")]
     pub cli_arguments: Option<String>,
+    ///
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    ///
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    ///
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    ///
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    ///
     #[serde(
         rename = "additionalMountPoints",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub additional_mount_points: Option<Vec<TransformationBlockAdditionalMountPoint>>,
+    ///
     #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<TransformationJobOperatesOnEnum>,
+    ///
     #[serde(
         rename = "allowExtraCliArguments",
         default,
@@ -22140,6 +27359,7 @@ pub struct UpdateOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_running_time_str: Option<String>,
+    ///
     #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
@@ -22173,6 +27393,7 @@ pub struct UpdateOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub show_in_ai_actions: Option<bool>,
+    ///
     #[serde(
         rename = "environmentVariables",
         default,
@@ -22187,6 +27408,7 @@ pub struct UpdateOrganizationTransformationBlockRequest {
     )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
+
 impl UpdateOrganizationTransformationBlockRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -22216,10 +27438,11 @@ impl UpdateOrganizationTransformationBlockRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateOrganizationTransformationBlockRequest {}
 /// Only fields set in this object will be updated.
 ///
-/// Schema: \`#/components/schemas/UpdateProjectRequest\`
+/// Schema: `#/components/schemas/UpdateProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateProjectRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
@@ -22228,8 +27451,10 @@ pub struct UpdateProjectRequest {
     /// New project name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    ///
     #[serde(
         rename = "projectVisibility",
         default,
@@ -22250,6 +27475,7 @@ pub struct UpdateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_deploy_eon_compiler: Option<bool>,
+    ///
     #[serde(
         rename = "lastDeployModelEngine",
         default,
@@ -22259,6 +27485,7 @@ pub struct UpdateProjectRequest {
     /// MCU used for calculating latency
     #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Whether to show the 'Create your first impulse' section on the dashboard
@@ -22300,6 +27527,7 @@ pub struct UpdateProjectRequest {
     /// DSP file size in MB
     #[serde(rename = "dspFileSizeMb", default, skip_serializing_if = "Option::is_none")]
     pub dsp_file_size_mb: Option<i64>,
+    ///
     #[serde(
         rename = "enterprisePerformance",
         default,
@@ -22315,6 +27543,7 @@ pub struct UpdateProjectRequest {
     /// Readme for the project (in Markdown)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
+    ///
     #[serde(
         rename = "lastAcquisitionLabel",
         default,
@@ -22356,6 +27585,7 @@ pub struct UpdateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub csv_import_config: Option<serde_json::Map<String, serde_json::Value>>,
+    ///
     #[serde(
         rename = "inPretrainedModelFlow",
         default,
@@ -22428,6 +27658,7 @@ pub struct UpdateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub inline_edit_bounding_boxes: Option<bool>,
+    ///
     #[serde(
         rename = "defaultProfilingVariant",
         default,
@@ -22470,6 +27701,7 @@ pub struct UpdateProjectRequest {
     )]
     pub ai_actions_grid_column_count: Option<i64>,
 }
+
 impl UpdateProjectRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -22520,10 +27752,11 @@ impl UpdateProjectRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateProjectRequest {}
 /// Default view type on data acquisition
 ///
-/// Schema: \`#/components/schemas/UpdateProjectRequest/properties/dataAcquisitionViewType\`
+/// Schema: `#/components/schemas/UpdateProjectRequest/properties/dataAcquisitionViewType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UpdateProjectRequestDataAcquisitionViewType {
     /// `list`
@@ -22533,6 +27766,7 @@ pub enum UpdateProjectRequestDataAcquisitionViewType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl UpdateProjectRequestDataAcquisitionViewType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -22543,6 +27777,7 @@ impl UpdateProjectRequestDataAcquisitionViewType {
         }
     }
 }
+
 impl From<&str> for UpdateProjectRequestDataAcquisitionViewType {
     fn from(value: &str) -> Self {
         match value {
@@ -22552,10 +27787,12 @@ impl From<&str> for UpdateProjectRequestDataAcquisitionViewType {
         }
     }
 }
+
 crate::string_enum_impls!(UpdateProjectRequestDataAcquisitionViewType);
+
 /// What labeling flow to use
 ///
-/// Schema: \`#/components/schemas/UpdateProjectRequest/properties/labelingMethod\`
+/// Schema: `#/components/schemas/UpdateProjectRequest/properties/labelingMethod`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UpdateProjectRequestLabelingMethod {
     /// `single_label`
@@ -22565,6 +27802,7 @@ pub enum UpdateProjectRequestLabelingMethod {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl UpdateProjectRequestLabelingMethod {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -22575,6 +27813,7 @@ impl UpdateProjectRequestLabelingMethod {
         }
     }
 }
+
 impl From<&str> for UpdateProjectRequestLabelingMethod {
     fn from(value: &str) -> Self {
         match value {
@@ -22584,10 +27823,12 @@ impl From<&str> for UpdateProjectRequestLabelingMethod {
         }
     }
 }
+
 crate::string_enum_impls!(UpdateProjectRequestLabelingMethod);
+
 /// Which option was selected in the project type wizard
 ///
-/// Schema: \`#/components/schemas/UpdateProjectRequest/properties/selectedProjectTypeInWizard\`
+/// Schema: `#/components/schemas/UpdateProjectRequest/properties/selectedProjectTypeInWizard`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UpdateProjectRequestSelectedProjectTypeInWizard {
     /// `accelerometer`
@@ -22603,6 +27844,7 @@ pub enum UpdateProjectRequestSelectedProjectTypeInWizard {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl UpdateProjectRequestSelectedProjectTypeInWizard {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -22616,6 +27858,7 @@ impl UpdateProjectRequestSelectedProjectTypeInWizard {
         }
     }
 }
+
 impl From<&str> for UpdateProjectRequestSelectedProjectTypeInWizard {
     fn from(value: &str) -> Self {
         match value {
@@ -22628,22 +27871,29 @@ impl From<&str> for UpdateProjectRequestSelectedProjectTypeInWizard {
         }
     }
 }
+
 crate::string_enum_impls!(UpdateProjectRequestSelectedProjectTypeInWizard);
-/// Schema: \`#/components/schemas/UpdateProjectTagsRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UpdateProjectTagsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateProjectTagsRequest {
+    ///
     pub tags: Vec<String>,
 }
+
 impl UpdateProjectTagsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(tags: Vec<String>) -> Self {
         Self { tags }
     }
 }
+
 impl crate::Envelope for UpdateProjectTagsRequest {}
 /// Only fields set in this object will be updated.
 ///
-/// Schema: \`#/components/schemas/UpdateThemeColorsRequest\`
+/// Schema: `#/components/schemas/UpdateThemeColorsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateThemeColorsRequest {
     /// Primary color in hex format
@@ -22657,6 +27907,7 @@ pub struct UpdateThemeColorsRequest {
     )]
     pub primary_color_gradient_end: Option<String>,
 }
+
 impl UpdateThemeColorsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -22666,10 +27917,11 @@ impl UpdateThemeColorsRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateThemeColorsRequest {}
 /// Only fields set in this object will be updated.
 ///
-/// Schema: \`#/components/schemas/UpdateThemeLogosRequest\`
+/// Schema: `#/components/schemas/UpdateThemeLogosRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateThemeLogosRequest {
     /// Primary logo URL
@@ -22694,6 +27946,7 @@ pub struct UpdateThemeLogosRequest {
     #[serde(rename = "deviceLogo", default, skip_serializing_if = "Option::is_none")]
     pub device_logo: Option<String>,
 }
+
 impl UpdateThemeLogosRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -22708,19 +27961,27 @@ impl UpdateThemeLogosRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateThemeLogosRequest {}
-/// Schema: \`#/components/schemas/UpdateThirdPartyAuthRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateThirdPartyAuthRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateThirdPartyAuthRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domains: Option<Vec<String>>,
 }
+
 impl UpdateThirdPartyAuthRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -22732,23 +27993,29 @@ impl UpdateThirdPartyAuthRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateThirdPartyAuthRequest {}
-/// Schema: \`#/components/schemas/UpdateTunerRunRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateTunerRunRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateTunerRunRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+
 impl UpdateTunerRunRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { name: None }
     }
 }
+
 impl crate::Envelope for UpdateTunerRunRequest {}
 /// Only fields set in this object will be updated.
 ///
-/// Schema: \`#/components/schemas/UpdateUserRequest\`
+/// Schema: `#/components/schemas/UpdateUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateUserRequest {
     /// New full name
@@ -22763,6 +28030,7 @@ pub struct UpdateUserRequest {
     /// List of user experiments
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
+    ///
     #[serde(
         rename = "projectsSortOrder",
         default,
@@ -22773,6 +28041,7 @@ pub struct UpdateUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }
+
 impl UpdateUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -22786,62 +28055,83 @@ impl UpdateUserRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateUserRequest {}
-/// Schema: \`#/components/schemas/UpdateVersionRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateVersionRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateVersionRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
+
 impl UpdateVersionRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { description: None }
     }
 }
+
 impl crate::Envelope for UpdateVersionRequest {}
-/// Schema: \`#/components/schemas/UpdateWhitelabelDefaultDeploymentTargetRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateWhitelabelDefaultDeploymentTargetRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateWhitelabelDefaultDeploymentTargetRequest {
     /// Name of the default deployment target
     #[serde(rename = "defaultDeploymentTarget", default)]
     pub default_deployment_target: Option<String>,
 }
+
 impl UpdateWhitelabelDefaultDeploymentTargetRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(default_deployment_target: Option<String>) -> Self {
         Self { default_deployment_target }
     }
 }
+
 impl crate::Envelope for UpdateWhitelabelDefaultDeploymentTargetRequest {}
-/// Schema: \`#/components/schemas/UpdateWhitelabelDeploymentOptionsOrderRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateWhitelabelDeploymentOptionsOrderRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateWhitelabelDeploymentOptionsOrderRequest {
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<DeploymentOptionsOrder>,
 }
+
 impl UpdateWhitelabelDeploymentOptionsOrderRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { order: None }
     }
 }
+
 impl crate::Envelope for UpdateWhitelabelDeploymentOptionsOrderRequest {}
-/// Schema: \`#/components/schemas/UpdateWhitelabelDeploymentTargetsRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateWhitelabelDeploymentTargetsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateWhitelabelDeploymentTargetsRequest {
     /// The names of the deployment targets that are enabled for this whitelabel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<Vec<String>>,
 }
+
 impl UpdateWhitelabelDeploymentTargetsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { targets: None }
     }
 }
+
 impl crate::Envelope for UpdateWhitelabelDeploymentTargetsRequest {}
-/// Schema: \`#/components/schemas/UpdateWhitelabelInternalRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateWhitelabelInternalRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateWhitelabelInternalRequest {
     /// The maximum number of organizations that can be created under this white label.
@@ -22853,32 +28143,39 @@ pub struct UpdateWhitelabelInternalRequest {
     )]
     pub organizations_limit: Option<Option<i64>>,
 }
+
 impl UpdateWhitelabelInternalRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { organizations_limit: None }
     }
 }
+
 impl crate::Envelope for UpdateWhitelabelInternalRequest {}
-/// Schema: \`#/components/schemas/UpdateWhitelabelLearningBlocksRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpdateWhitelabelLearningBlocksRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateWhitelabelLearningBlocksRequest {
     /// The types of the learning blocks that are enabled for this whitelabel.
     #[serde(rename = "learningBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learning_blocks: Option<Vec<String>>,
 }
+
 impl UpdateWhitelabelLearningBlocksRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { learning_blocks: None }
     }
 }
+
 impl crate::Envelope for UpdateWhitelabelLearningBlocksRequest {}
 /// Only fields set in this object will be updated.
 ///
-/// Schema: \`#/components/schemas/UpdateWhitelabelRequest\`
+/// Schema: `#/components/schemas/UpdateWhitelabelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateWhitelabelRequest {
+    ///
     #[serde(
         rename = "supportedProjectTypes",
         default,
@@ -22886,6 +28183,7 @@ pub struct UpdateWhitelabelRequest {
     )]
     pub supported_project_types: Option<Vec<ProjectType>>,
 }
+
 impl UpdateWhitelabelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -22894,10 +28192,14 @@ impl UpdateWhitelabelRequest {
         }
     }
 }
+
 impl crate::Envelope for UpdateWhitelabelRequest {}
-/// Schema: \`#/components/schemas/UpgradeSubscriptionRequest\`
+///
+///
+/// Schema: `#/components/schemas/UpgradeSubscriptionRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpgradeSubscriptionRequest {
+    ///
     #[serde(rename = "billingCycle")]
     pub billing_cycle: BillingCycle,
     /// URL to redirect the user to after a successful checkout process.
@@ -22907,6 +28209,7 @@ pub struct UpgradeSubscriptionRequest {
     #[serde(rename = "cancelUrl")]
     pub cancel_url: String,
 }
+
 impl UpgradeSubscriptionRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -22921,20 +28224,26 @@ impl UpgradeSubscriptionRequest {
         }
     }
 }
+
 impl crate::Envelope for UpgradeSubscriptionRequest {}
-/// Schema: \`#/components/schemas/UploadAssetRequest\`
+///
+///
+/// Schema: `#/components/schemas/UploadAssetRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadAssetRequest {
+    ///
     pub image: Option<crate::FilePart>,
 }
+
 impl UploadAssetRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { image: None }
     }
 }
+
 impl crate::multipart::ToMultipart for UploadAssetRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         if let Some(value) = &self.image {
@@ -22942,7 +28251,10 @@ impl crate::multipart::ToMultipart for UploadAssetRequest {
         }
     }
 }
-/// Schema: \`#/components/schemas/UploadAssetResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadAssetResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UploadAssetResponse {
     /// Whether the operation succeeded
@@ -22950,41 +28262,56 @@ pub struct UploadAssetResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+
 impl crate::Envelope for UploadAssetResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/UploadCsvWizardUploadedFileRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadCsvWizardUploadedFileRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadCsvWizardUploadedFileRequest {
+    ///
     pub file: crate::FilePart,
 }
+
 impl UploadCsvWizardUploadedFileRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(file: crate::FilePart) -> Self {
         Self { file }
     }
 }
+
 impl crate::multipart::ToMultipart for UploadCsvWizardUploadedFileRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("file", &self.file);
     }
 }
-/// Schema: \`#/components/schemas/UploadCustomBlockRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadCustomBlockRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadCustomBlockRequest {
+    ///
     pub tar: crate::FilePart,
+    ///
     pub type_: UploadCustomBlockRequestType,
+    ///
     pub block_id: i64,
 }
+
 impl UploadCustomBlockRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -22995,6 +28322,7 @@ impl UploadCustomBlockRequest {
         Self { tar, type_, block_id }
     }
 }
+
 impl crate::multipart::ToMultipart for UploadCustomBlockRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("tar", &self.tar);
@@ -23002,7 +28330,10 @@ impl crate::multipart::ToMultipart for UploadCustomBlockRequest {
         form.text("blockId", &self.block_id);
     }
 }
-/// Schema: \`#/components/schemas/UploadCustomBlockRequest/properties/type\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadCustomBlockRequest/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UploadCustomBlockRequestType {
     /// `transform`
@@ -23016,6 +28347,7 @@ pub enum UploadCustomBlockRequestType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl UploadCustomBlockRequestType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -23028,6 +28360,7 @@ impl UploadCustomBlockRequestType {
         }
     }
 }
+
 impl From<&str> for UploadCustomBlockRequestType {
     fn from(value: &str) -> Self {
         match value {
@@ -23039,55 +28372,76 @@ impl From<&str> for UploadCustomBlockRequestType {
         }
     }
 }
+
 crate::string_enum_impls!(UploadCustomBlockRequestType);
-/// Schema: \`#/components/schemas/UploadImageRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadImageRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadImageRequest {
+    ///
     pub image: crate::FilePart,
 }
+
 impl UploadImageRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(image: crate::FilePart) -> Self {
         Self { image }
     }
 }
+
 impl crate::multipart::ToMultipart for UploadImageRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("image", &self.image);
     }
 }
-/// Schema: \`#/components/schemas/UploadKerasFilesRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadKerasFilesRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadKerasFilesRequest {
+    ///
     pub zip: crate::FilePart,
 }
+
 impl UploadKerasFilesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(zip: crate::FilePart) -> Self {
         Self { zip }
     }
 }
+
 impl crate::multipart::ToMultipart for UploadKerasFilesRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("zip", &self.zip);
     }
 }
-/// Schema: \`#/components/schemas/UploadPretrainedModelRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadPretrainedModelRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadPretrainedModelRequest {
+    ///
     pub model_file: crate::FilePart,
+    ///
     pub model_file_name: String,
+    ///
     pub model_file_type: UploadPretrainedModelRequestModelFileType,
+    ///
     pub representative_features: Option<crate::FilePart>,
     /// MCU used for calculating latency, query \`latencyDevices\` in \`listProject\` for a list of supported devices (and use the "mcu" property here). If this is kept empty then we'll show an overview of multiple devices.
     pub device: Option<String>,
 }
+
 impl UploadPretrainedModelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -23104,6 +28458,7 @@ impl UploadPretrainedModelRequest {
         }
     }
 }
+
 impl crate::multipart::ToMultipart for UploadPretrainedModelRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("modelFile", &self.model_file);
@@ -23117,7 +28472,10 @@ impl crate::multipart::ToMultipart for UploadPretrainedModelRequest {
         }
     }
 }
-/// Schema: \`#/components/schemas/UploadPretrainedModelRequest/properties/modelFileType\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadPretrainedModelRequest/properties/modelFileType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UploadPretrainedModelRequestModelFileType {
     /// `tflite`
@@ -23129,6 +28487,7 @@ pub enum UploadPretrainedModelRequestModelFileType {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl UploadPretrainedModelRequestModelFileType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -23140,6 +28499,7 @@ impl UploadPretrainedModelRequestModelFileType {
         }
     }
 }
+
 impl From<&str> for UploadPretrainedModelRequestModelFileType {
     fn from(value: &str) -> Self {
         match value {
@@ -23150,8 +28510,12 @@ impl From<&str> for UploadPretrainedModelRequestModelFileType {
         }
     }
 }
+
 crate::string_enum_impls!(UploadPretrainedModelRequestModelFileType);
-/// Schema: \`#/components/schemas/UploadReadmeImageResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadReadmeImageResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UploadReadmeImageResponse {
     /// Whether the operation succeeded
@@ -23159,32 +28523,43 @@ pub struct UploadReadmeImageResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub url: String,
 }
+
 impl crate::Envelope for UploadReadmeImageResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/UploadUserPhotoRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadUserPhotoRequest`
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadUserPhotoRequest {
+    ///
     pub photo: crate::FilePart,
 }
+
 impl UploadUserPhotoRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(photo: crate::FilePart) -> Self {
         Self { photo }
     }
 }
+
 impl crate::multipart::ToMultipart for UploadUserPhotoRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("photo", &self.photo);
     }
 }
-/// Schema: \`#/components/schemas/UploadUserPhotoResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/UploadUserPhotoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UploadUserPhotoResponse {
     /// Whether the operation succeeded
@@ -23192,39 +28567,56 @@ pub struct UploadUserPhotoResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     pub url: String,
 }
+
 impl crate::Envelope for UploadUserPhotoResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/User\`
+
+///
+///
+/// Schema: `#/components/schemas/User`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct User {
+    ///
     pub id: i64,
+    ///
     pub username: String,
+    ///
     pub name: String,
+    ///
     pub email: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    ///
     pub created: crate::DateTime,
+    ///
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    ///
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    ///
     pub pending: bool,
+    ///
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    ///
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    ///
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Whether the user has activated their account or not.
@@ -23246,63 +28638,89 @@ pub struct User {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
 }
+
 impl crate::Envelope for User {}
-/// Schema: \`#/components/schemas/UserByThirdPartyActivationRequest\`
+///
+///
+/// Schema: `#/components/schemas/UserByThirdPartyActivationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserByThirdPartyActivationRequest {
+    ///
     #[serde(rename = "activationCode")]
     pub activation_code: String,
 }
+
 impl UserByThirdPartyActivationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(activation_code: String) -> Self {
         Self { activation_code }
     }
 }
+
 impl crate::Envelope for UserByThirdPartyActivationRequest {}
-/// Schema: \`#/components/schemas/UserDeleteTotpMfaKeyRequest\`
+///
+///
+/// Schema: `#/components/schemas/UserDeleteTotpMfaKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserDeleteTotpMfaKeyRequest {
     /// Valid TOTP token
     #[serde(rename = "totpToken")]
     pub totp_token: crate::Secret,
 }
+
 impl UserDeleteTotpMfaKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(totp_token: crate::Secret) -> Self {
         Self { totp_token }
     }
 }
+
 impl crate::Envelope for UserDeleteTotpMfaKeyRequest {}
-/// Schema: \`#/components/schemas/UserDismissNotificationRequest\`
+///
+///
+/// Schema: `#/components/schemas/UserDismissNotificationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserDismissNotificationRequest {
+    ///
     pub notification: String,
 }
+
 impl UserDismissNotificationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(notification: String) -> Self {
         Self { notification }
     }
 }
+
 impl crate::Envelope for UserDismissNotificationRequest {}
-/// Schema: \`#/components/schemas/UserExperiment\`
+///
+///
+/// Schema: `#/components/schemas/UserExperiment`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserExperiment {
+    ///
     #[serde(rename = "type")]
     pub type_: String,
+    ///
     pub title: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    ///
     pub enabled: bool,
+    ///
     #[serde(rename = "showToUser")]
     pub show_to_user: bool,
 }
+
 impl crate::Envelope for UserExperiment {}
-/// Schema: \`#/components/schemas/UserGenerateNewMfaKeyResponse\`
+///
+///
+/// Schema: `#/components/schemas/UserGenerateNewMfaKeyResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserGenerateNewMfaKeyResponse {
     /// Whether the operation succeeded
@@ -23315,18 +28733,26 @@ pub struct UserGenerateNewMfaKeyResponse {
     /// URL that will be converted into a QR code that can be scanned.
     pub url: String,
 }
+
 impl crate::Envelope for UserGenerateNewMfaKeyResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/UserOrganization\`
+
+///
+///
+/// Schema: `#/components/schemas/UserOrganization`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserOrganization {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    ///
     #[serde(rename = "isDeveloperProfile")]
     pub is_developer_profile: bool,
     /// Unique identifier of the white label this project belongs to, if any.
@@ -23346,6 +28772,7 @@ pub struct UserOrganization {
     /// Date when the trial was upgraded to a full enterprise account, if any.
     #[serde(rename = "trialUpgradedDate", default)]
     pub trial_upgraded_date: Option<crate::DateTime>,
+    ///
     #[serde(rename = "entitlementLimits")]
     pub entitlement_limits: EntitlementLimits,
     /// The total number of users that are a member of this organization.
@@ -23361,8 +28788,11 @@ pub struct UserOrganization {
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
 }
+
 impl crate::Envelope for UserOrganization {}
-/// Schema: \`#/components/schemas/UserProjectsSortOrder\`
+///
+///
+/// Schema: `#/components/schemas/UserProjectsSortOrder`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UserProjectsSortOrder {
     /// `created-asc`
@@ -23382,6 +28812,7 @@ pub enum UserProjectsSortOrder {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl UserProjectsSortOrder {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -23397,6 +28828,7 @@ impl UserProjectsSortOrder {
         }
     }
 }
+
 impl From<&str> for UserProjectsSortOrder {
     fn from(value: &str) -> Self {
         match value {
@@ -23411,8 +28843,12 @@ impl From<&str> for UserProjectsSortOrder {
         }
     }
 }
+
 crate::string_enum_impls!(UserProjectsSortOrder);
-/// Schema: \`#/components/schemas/UserSetTotpMfaKeyRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/UserSetTotpMfaKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserSetTotpMfaKeyRequest {
     /// Secret key obtained through \`userGenerateNewMfaKey\`.
@@ -23421,14 +28857,18 @@ pub struct UserSetTotpMfaKeyRequest {
     #[serde(rename = "totpToken")]
     pub totp_token: crate::Secret,
 }
+
 impl UserSetTotpMfaKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(key: String, totp_token: crate::Secret) -> Self {
         Self { key, totp_token }
     }
 }
+
 impl crate::Envelope for UserSetTotpMfaKeyRequest {}
-/// Schema: \`#/components/schemas/UserSetTotpMfaKeyResponse\`
+///
+///
+/// Schema: `#/components/schemas/UserSetTotpMfaKeyResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserSetTotpMfaKeyResponse {
     /// Whether the operation succeeded
@@ -23440,12 +28880,16 @@ pub struct UserSetTotpMfaKeyResponse {
     #[serde(rename = "recoveryCodes")]
     pub recovery_codes: Vec<String>,
 }
+
 impl crate::Envelope for UserSetTotpMfaKeyResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/UserSubscriptionMetricsResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/UserSubscriptionMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserSubscriptionMetricsResponse {
     /// Whether the operation succeeded
@@ -23453,15 +28897,20 @@ pub struct UserSubscriptionMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<UserSubscriptionMetricsResponseMetrics>,
 }
+
 impl crate::Envelope for UserSubscriptionMetricsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/UserSubscriptionMetricsResponse/allOf/1/properties/metrics\`
+
+///
+///
+/// Schema: `#/components/schemas/UserSubscriptionMetricsResponse/allOf/1/properties/metrics`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserSubscriptionMetricsResponseMetrics {
     /// Total compute of all user jobs, running on CPU, in the current billing period.
@@ -23484,10 +28933,11 @@ pub struct UserSubscriptionMetricsResponseMetrics {
     )]
     pub compute_reset_date: Option<crate::DateTime>,
 }
+
 impl crate::Envelope for UserSubscriptionMetricsResponseMetrics {}
 /// The user account tier.
 ///
-/// Schema: \`#/components/schemas/UserTierEnum\`
+/// Schema: `#/components/schemas/UserTierEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UserTierEnum {
     /// `free`
@@ -23501,6 +28951,7 @@ pub enum UserTierEnum {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl UserTierEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -23513,6 +28964,7 @@ impl UserTierEnum {
         }
     }
 }
+
 impl From<&str> for UserTierEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -23524,10 +28976,17 @@ impl From<&str> for UserTierEnum {
         }
     }
 }
+
 crate::string_enum_impls!(UserTierEnum);
-/// Schema: \`#/components/schemas/UtmParameter\`
+
+///
+///
+/// Schema: `#/components/schemas/UtmParameter`
 pub type UtmParameter = serde_json::Map<String, serde_json::Value>;
-/// Schema: \`#/components/schemas/ValidateEmailResponse\`
+
+///
+///
+/// Schema: `#/components/schemas/ValidateEmailResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ValidateEmailResponse {
     /// Whether the operation succeeded
@@ -23551,14 +29010,16 @@ pub struct ValidateEmailResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
 }
+
 impl crate::Envelope for ValidateEmailResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Classification of the email's validity status
 ///
-/// Schema: \`#/components/schemas/ValidateEmailResponse/allOf/1/properties/verdict\`
+/// Schema: `#/components/schemas/ValidateEmailResponse/allOf/1/properties/verdict`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ValidateEmailResponseVerdict {
     /// `Valid`
@@ -23570,6 +29031,7 @@ pub enum ValidateEmailResponseVerdict {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl ValidateEmailResponseVerdict {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -23581,6 +29043,7 @@ impl ValidateEmailResponseVerdict {
         }
     }
 }
+
 impl From<&str> for ValidateEmailResponseVerdict {
     fn from(value: &str) -> Self {
         match value {
@@ -23591,20 +29054,29 @@ impl From<&str> for ValidateEmailResponseVerdict {
         }
     }
 }
+
 crate::string_enum_impls!(ValidateEmailResponseVerdict);
-/// Schema: \`#/components/schemas/VerifyDspBlockUrlRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/VerifyDspBlockUrlRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyDspBlockUrlRequest {
+    ///
     pub url: String,
 }
+
 impl VerifyDspBlockUrlRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(url: String) -> Self {
         Self { url }
     }
 }
+
 impl crate::Envelope for VerifyDspBlockUrlRequest {}
-/// Schema: \`#/components/schemas/VerifyDspBlockUrlResponse\`
+///
+///
+/// Schema: `#/components/schemas/VerifyDspBlockUrlResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyDspBlockUrlResponse {
     /// Whether the operation succeeded
@@ -23612,28 +29084,42 @@ pub struct VerifyDspBlockUrlResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block: Option<VerifyDspBlockUrlResponseBlock>,
 }
+
 impl crate::Envelope for VerifyDspBlockUrlResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/VerifyDspBlockUrlResponse/allOf/1/properties/block\`
+
+///
+///
+/// Schema: `#/components/schemas/VerifyDspBlockUrlResponse/allOf/1/properties/block`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyDspBlockUrlResponseBlock {
+    ///
     pub title: String,
+    ///
     pub author: String,
+    ///
     pub description: String,
+    ///
     pub name: String,
+    ///
     #[serde(rename = "latestImplementationVersion")]
     pub latest_implementation_version: i64,
+    ///
     #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<DspNamedAxis>>,
 }
+
 impl crate::Envelope for VerifyDspBlockUrlResponseBlock {}
-/// Schema: \`#/components/schemas/VerifyEmailResponse\`
+///
+///
+/// Schema: `#/components/schemas/VerifyEmailResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyEmailResponse {
     /// Whether the operation succeeded
@@ -23651,14 +29137,19 @@ pub struct VerifyEmailResponse {
     #[serde(rename = "redirectUrl", default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
 }
+
 impl crate::Envelope for VerifyEmailResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-/// Schema: \`#/components/schemas/VerifyOrganizationBucketRequest\`
+
+///
+///
+/// Schema: `#/components/schemas/VerifyOrganizationBucketRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyOrganizationBucketRequest {
+    ///
     #[serde(
         rename = "storageProvider",
         default,
@@ -23693,6 +29184,7 @@ pub struct VerifyOrganizationBucketRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
 }
+
 impl VerifyOrganizationBucketRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(access_key: String, bucket: String, endpoint: String) -> Self {
@@ -23708,6 +29200,7 @@ impl VerifyOrganizationBucketRequest {
         }
     }
 }
+
 impl crate::Envelope for VerifyOrganizationBucketRequest {}
 /// Response object for verifying an organization's bucket connectivity.
 ///
@@ -23720,8 +29213,7 @@ impl crate::Envelope for VerifyOrganizationBucketRequest {}
 /// - If "error": Verification failed. Check connectionError for details. Other properties are not available.
 /// 4. If connectionStatus is "connecting", the client should periodically poll the endpoint until the status changes to "connected" or "error".
 ///
-///
-/// Schema: \`#/components/schemas/VerifyOrganizationBucketResponse\`
+/// Schema: `#/components/schemas/VerifyOrganizationBucketResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyOrganizationBucketResponse {
     /// Whether the operation succeeded
@@ -23772,18 +29264,19 @@ pub struct VerifyOrganizationBucketResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
 }
+
 impl crate::Envelope for VerifyOrganizationBucketResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
 /// Indicates the current state of the connectivity verification process.
 /// - "connected": Verification successful, other properties are available.
 /// - "connecting": Verification in progress, continue polling.
 /// - "error": Verification failed, check connectionError for details.
 ///
-///
-/// Schema: \`#/components/schemas/VerifyOrganizationBucketResponse/allOf/1/properties/connectionStatus\`
+/// Schema: `#/components/schemas/VerifyOrganizationBucketResponse/allOf/1/properties/connectionStatus`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum VerifyOrganizationBucketResponseConnectionStatus {
     /// `connected`
@@ -23795,6 +29288,7 @@ pub enum VerifyOrganizationBucketResponseConnectionStatus {
     /// A value this version of the client does not know yet.
     Unknown(String),
 }
+
 impl VerifyOrganizationBucketResponseConnectionStatus {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -23806,6 +29300,7 @@ impl VerifyOrganizationBucketResponseConnectionStatus {
         }
     }
 }
+
 impl From<&str> for VerifyOrganizationBucketResponseConnectionStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -23816,8 +29311,12 @@ impl From<&str> for VerifyOrganizationBucketResponseConnectionStatus {
         }
     }
 }
+
 crate::string_enum_impls!(VerifyOrganizationBucketResponseConnectionStatus);
-/// Schema: \`#/components/schemas/VerifyOrganizationBucketResponse/allOf/1/properties/files/items\`
+
+///
+///
+/// Schema: `#/components/schemas/VerifyOrganizationBucketResponse/allOf/1/properties/files/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyOrganizationBucketResponseFilesItem {
     /// The name of the file.
@@ -23828,50 +29327,72 @@ pub struct VerifyOrganizationBucketResponseFilesItem {
     #[serde(rename = "folderName")]
     pub folder_name: String,
 }
+
 impl crate::Envelope for VerifyOrganizationBucketResponseFilesItem {}
-/// Schema: \`#/components/schemas/VerifyOrganizationExistingBucketRequest\`
+///
+///
+/// Schema: `#/components/schemas/VerifyOrganizationExistingBucketRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyOrganizationExistingBucketRequest {
+    ///
     pub prefix: String,
 }
+
 impl VerifyOrganizationExistingBucketRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(prefix: String) -> Self {
         Self { prefix }
     }
 }
+
 impl crate::Envelope for VerifyOrganizationExistingBucketRequest {}
-/// Schema: \`#/components/schemas/VerifyResetPasswordRequest\`
+///
+///
+/// Schema: `#/components/schemas/VerifyResetPasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyResetPasswordRequest {
+    ///
     pub email: String,
+    ///
     pub code: String,
 }
+
 impl VerifyResetPasswordRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(email: String, code: String) -> Self {
         Self { email, code }
     }
 }
+
 impl crate::Envelope for VerifyResetPasswordRequest {}
-/// Schema: \`#/components/schemas/Whitelabel\`
+///
+///
+/// Schema: `#/components/schemas/Whitelabel`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Whitelabel {
+    ///
     pub id: i64,
+    ///
     pub name: String,
+    ///
     pub domain: String,
+    ///
     #[serde(
         rename = "ownerOrganizationId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_id: Option<i64>,
+    ///
     #[serde(rename = "themeId")]
     pub theme_id: i64,
+    ///
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
+    ///
     #[serde(rename = "identityProviders")]
     pub identity_providers: Vec<String>,
+    ///
     #[serde(rename = "allowPasswordAuth")]
     pub allow_password_auth: bool,
     /// List of deployment targets enabled for this white label
@@ -23887,16 +29408,20 @@ pub struct Whitelabel {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_deployment_blocks: Option<Vec<WhitelabelCustomDeploymentBlocksItem>>,
+    ///
     #[serde(
         rename = "deploymentOptionsOrder",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub deployment_options_order: Option<DeploymentOptionsOrder>,
+    ///
     #[serde(rename = "allowSignup")]
     pub allow_signup: bool,
+    ///
     #[serde(rename = "allowFreeProjects")]
     pub allow_free_projects: bool,
+    ///
     #[serde(
         rename = "exposePublicProjects",
         default,
@@ -23911,6 +29436,7 @@ pub struct Whitelabel {
         with = "serde_with::rust::double_option"
     )]
     pub default_deployment_target: Option<Option<String>>,
+    ///
     #[serde(rename = "supportedProjectTypes")]
     pub supported_project_types: Vec<ProjectType>,
     /// Whether the new project UI should be enabled for this white label or not.
@@ -23922,8 +29448,10 @@ pub struct Whitelabel {
     /// List of all supported learning blocks
     #[serde(rename = "allLearningBlocks")]
     pub all_learning_blocks: Vec<WhitelabelAllLearningBlocksItem>,
+    ///
     #[serde(rename = "developmentBoards")]
     pub development_boards: Vec<DevelopmentBoardResponse>,
+    ///
     #[serde(rename = "allDevelopmentBoards")]
     pub all_development_boards: Vec<DevelopmentBoardResponse>,
     /// The maximum number of organizations that can be created under this white label.
@@ -23934,8 +29462,11 @@ pub struct Whitelabel {
     )]
     pub organizations_limit: Option<i64>,
 }
+
 impl crate::Envelope for Whitelabel {}
-/// Schema: \`#/components/schemas/WhitelabelAdminCreateOrganizationRequest\`
+///
+///
+/// Schema: `#/components/schemas/WhitelabelAdminCreateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WhitelabelAdminCreateOrganizationRequest {
     /// The name of the organization.
@@ -23948,6 +29479,7 @@ pub struct WhitelabelAdminCreateOrganizationRequest {
     #[serde(rename = "adminEmail", default, skip_serializing_if = "Option::is_none")]
     pub admin_email: Option<String>,
 }
+
 impl WhitelabelAdminCreateOrganizationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(organization_name: String) -> Self {
@@ -23958,8 +29490,11 @@ impl WhitelabelAdminCreateOrganizationRequest {
         }
     }
 }
+
 impl crate::Envelope for WhitelabelAdminCreateOrganizationRequest {}
-/// Schema: \`#/components/schemas/Whitelabel/properties/allLearningBlocks/items\`
+///
+///
+/// Schema: `#/components/schemas/Whitelabel/properties/allLearningBlocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WhitelabelAllLearningBlocksItem {
     /// The name of the learning block
@@ -23968,8 +29503,11 @@ pub struct WhitelabelAllLearningBlocksItem {
     #[serde(rename = "type")]
     pub type_: String,
 }
+
 impl crate::Envelope for WhitelabelAllLearningBlocksItem {}
-/// Schema: \`#/components/schemas/Whitelabel/properties/customDeploymentBlocks/items\`
+///
+///
+/// Schema: `#/components/schemas/Whitelabel/properties/customDeploymentBlocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WhitelabelCustomDeploymentBlocksItem {
     /// The name of the custom deployment block
@@ -23977,26 +29515,39 @@ pub struct WhitelabelCustomDeploymentBlocksItem {
     /// The custom deployment block ID
     pub id: f64,
 }
+
 impl crate::Envelope for WhitelabelCustomDeploymentBlocksItem {}
-/// Schema: \`#/components/schemas/WindowSettings\`
+///
+///
+/// Schema: `#/components/schemas/WindowSettings`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowSettings {
+    ///
     #[serde(rename = "windowSizeMs")]
     pub window_size_ms: f64,
+    ///
     #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: f64,
+    ///
     #[serde(rename = "windowIncreasePct")]
     pub window_increase_pct: f64,
+    ///
     #[serde(rename = "zeroPadPercentage")]
     pub zero_pad_percentage: f64,
+    ///
     #[serde(rename = "windowCount")]
     pub window_count: i64,
+    ///
     #[serde(rename = "balanceScore")]
     pub balance_score: f64,
+    ///
     pub valid: bool,
 }
+
 impl crate::Envelope for WindowSettings {}
-/// Schema: \`#/components/schemas/WindowSettingsResponse\`
+///
+///
+/// Schema: `#/components/schemas/WindowSettingsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowSettingsResponse {
     /// Whether the operation succeeded
@@ -24004,11 +29555,14 @@ pub struct WindowSettingsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    ///
     #[serde(rename = "windowSettingsEvent")]
     pub window_settings_event: Vec<WindowSettings>,
+    ///
     #[serde(rename = "windowSettingsContinuous")]
     pub window_settings_continuous: Vec<WindowSettings>,
 }
+
 impl crate::Envelope for WindowSettingsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
