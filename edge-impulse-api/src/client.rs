@@ -3,15 +3,17 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tracing::Instrument;
 
 use crate::auth::{choose, Credential, Location, Secret};
 use crate::error::{messages_from_body, snippet, Error, Result};
 use crate::generated::{DEFAULT_BASE_URL, DEFAULT_SECURITY, SECURITY_SCHEMES};
-use crate::request::{Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
+use crate::request::{FromResponse, Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
+use crate::retry::{retry_after, RetryPolicy, RETRY_STATUSES};
 
 /// How much of an error body is read; the rest is dropped.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -31,6 +33,7 @@ struct Inner {
     jwt: Option<Secret>,
     timeout: Option<Duration>,
     headers: HeaderMap,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for Client {
@@ -40,6 +43,7 @@ impl fmt::Debug for Client {
             .field("api_key", &self.inner.api_key)
             .field("jwt", &self.inner.jwt)
             .field("timeout", &self.inner.timeout)
+            .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
 }
@@ -55,6 +59,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     headers: Vec<(String, String)>,
     http: Option<reqwest::Client>,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -64,6 +69,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_key", &self.api_key)
             .field("jwt", &self.jwt)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +119,17 @@ impl ClientBuilder {
         self
     }
 
+    /// How failed requests are retried; [`RetryPolicy::default`] unless set.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sends every request once (same as `.retry(RetryPolicy::disabled())`).
+    pub fn no_retries(self) -> Self {
+        self.retry(RetryPolicy::disabled())
+    }
+
     /// Uses your own `reqwest::Client` (proxies, certificates, ...). Build it with
     /// `redirect(reqwest::redirect::Policy::none())`: operations that answer with a redirect
     /// return its target, which a following client would hide.
@@ -152,6 +169,7 @@ impl ClientBuilder {
                 jwt: self.jwt,
                 timeout: self.timeout,
                 headers,
+                retry: self.retry,
             }),
         })
     }
@@ -193,6 +211,7 @@ impl ClientBuilder {
             user_agent: self.user_agent.clone(),
             headers: self.headers.clone(),
             http: self.http.clone(),
+            retry: self.retry.clone(),
         }
     }
 }
@@ -230,12 +249,28 @@ impl Client {
     }
 
     /// A request to any path, for endpoints newer than this crate: same base URL,
-    /// credentials and error handling. `path` is relative to the base URL (`/api/projects`);
-    /// the answer decodes into any `T` (`serde_json::Value` for anything).
-    pub fn request<T>(&self, method: Method, path: impl Into<String>) -> Request<'_, T> {
-        static CUSTOM: Operation =
-            Operation { id: "custom", method: Method::Get, path: "", security: DEFAULT_SECURITY, response: ResponseKind::Json };
-        Request::with_path(self, &CUSTOM, method, path.into())
+    /// credentials (any of the API key or JWT the client has), retries, tracing and error
+    /// handling as generated operations; errors name the operation `custom`.
+    ///
+    /// `path` is relative to the base URL (`/api/projects`); fill in path segments yourself
+    /// and add query parameters, headers and a body on the request. The answer decodes into
+    /// any `T`: a `serde_json::Value` or your own type, `()` for an empty answer, a
+    /// [`Download`](crate::Download) to stream a file, a [`Redirect`](crate::Redirect) to get
+    /// a redirect's target. Traces record `path` as given here (without its query), so keep
+    /// secrets out of it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &edge_impulse_api::Client) -> edge_impulse_api::Result<()> {
+    /// use edge_impulse_api::Method;
+    ///
+    /// let mut request = client.request::<serde_json::Value>(Method::Post, "/api/12345/new-feature");
+    /// request.query("dryRun", &true).json(&serde_json::json!({ "name": "test" }));
+    /// let answer = request.await?;
+    /// println!("{}", answer["id"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn request<T: FromResponse>(&self, method: Method, path: impl Into<String>) -> Request<'_, T> {
+        Request::with_path(self, custom_operation(T::RESPONSE_KIND), method, path.into())
     }
 
     /// Sends a prepared request; the one place every call goes through.
@@ -243,14 +278,85 @@ impl Client {
         Box::pin(self.send(prepared))
     }
 
+    /// One span per call, around all its attempts. The path is the operation's template, never
+    /// the filled-in path or the query, so ids and query credentials stay out of traces.
     async fn send(&self, mut prepared: Prepared) -> Result<RawResponse> {
-        let operation = prepared.operation;
         if let Some(error) = prepared.error.take() {
             return Err(error);
         }
-        let request = self.build_request(&prepared).await?;
-        let response = self.inner.http.execute(request).await.map_err(|e| Error::transport(operation.id, e))?;
-        self.read_response(operation, response).await
+        let operation = prepared.operation;
+        let path = if operation.path.is_empty() {
+            // Only `Client::request` has no template: record what the caller wrote.
+            prepared.path.split(['?', '#']).next().unwrap_or_default()
+        } else {
+            operation.path
+        };
+        let span = tracing::info_span!(
+            "edge_impulse_api.request",
+            operation_id = operation.id,
+            method = prepared.method.as_str(),
+            path,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            retries = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let mut retries = 0u32;
+        let result = self.send_with_retries(&prepared, started, &mut retries).instrument(span.clone()).await;
+        span.record("latency_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+        span.record("retries", retries);
+        match &result {
+            Ok(response) => {
+                span.record("status", response.status);
+            }
+            Err(error) => {
+                if let Some(status) = error.status() {
+                    span.record("status", status);
+                }
+                span.record("error", error_kind(error));
+            }
+        }
+        result
+    }
+
+    /// Sends, and sends again while the retry policy allows it and the failure is passing.
+    async fn send_with_retries(&self, prepared: &Prepared, started: Instant, retries: &mut u32) -> Result<RawResponse> {
+        let operation = prepared.operation;
+        let policy = prepared.retry.as_ref().unwrap_or(&self.inner.retry);
+        let may_retry = prepared.method.is_idempotent() || prepared.retry_non_idempotent;
+        loop {
+            let attempts_made = *retries + 1;
+            let request = self.build_request(prepared).await?;
+            let delay = match self.inner.http.execute(request).await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let delay = match may_retry && RETRY_STATUSES.contains(&status) {
+                        true => policy.next_delay(attempts_made, started.elapsed(), retry_after(response.headers())),
+                        false => None,
+                    };
+                    let Some(delay) = delay else {
+                        return self.read_response(operation, response).await;
+                    };
+                    tracing::debug!(attempt = attempts_made, status, delay_ms = delay.as_millis() as u64, "retrying after a passing failure");
+                    delay
+                }
+                Err(error) => {
+                    let delay = match may_retry && is_passing(&error) {
+                        true => policy.next_delay(attempts_made, started.elapsed(), None),
+                        false => None,
+                    };
+                    let Some(delay) = delay else {
+                        return Err(Error::transport(operation.id, error));
+                    };
+                    let error = error.without_url();
+                    tracing::debug!(attempt = attempts_made, %error, delay_ms = delay.as_millis() as u64, "retrying after a connection failure");
+                    delay
+                }
+            };
+            tokio::time::sleep(delay).await;
+            *retries += 1;
+        }
     }
 
     async fn build_request(&self, prepared: &Prepared) -> Result<reqwest::Request> {
@@ -335,6 +441,45 @@ impl Client {
         }
         let bytes = response.bytes().await.map_err(|e| Error::transport(operation.id, e))?;
         Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Bytes(bytes) })
+    }
+}
+
+/// The operation of [`Client::request`] for answers read the way `kind` says.
+fn custom_operation(kind: ResponseKind) -> &'static Operation {
+    const fn custom(response: ResponseKind) -> Operation {
+        Operation { id: "custom", method: Method::Get, path: "", security: DEFAULT_SECURITY, response }
+    }
+    static JSON: Operation = custom(ResponseKind::Json);
+    static EMPTY: Operation = custom(ResponseKind::Empty);
+    static BINARY: Operation = custom(ResponseKind::Binary);
+    static REDIRECT: Operation = custom(ResponseKind::Redirect);
+    match kind {
+        ResponseKind::Json => &JSON,
+        ResponseKind::Empty => &EMPTY,
+        ResponseKind::Binary => &BINARY,
+        ResponseKind::Redirect => &REDIRECT,
+    }
+}
+
+/// A connection failure that may not happen again: could not connect, or the connection
+/// broke before an answer came. Timeouts are not: they already took the time allowed.
+fn is_passing(error: &reqwest::Error) -> bool {
+    !error.is_timeout() && (error.is_connect() || error.is_request())
+}
+
+/// A short, secret-free name of what went wrong, for traces.
+fn error_kind(error: &Error) -> &'static str {
+    match error {
+        Error::Api { .. } => "api",
+        Error::Status { .. } => "status",
+        Error::Decode { .. } => "decode",
+        Error::Timeout { .. } => "timeout",
+        Error::Transport { .. } => "transport",
+        Error::Io { .. } => "io",
+        Error::InvalidRequest { .. } => "invalid_request",
+        Error::Config(_) => "config",
+        #[allow(unreachable_patterns)]
+        _ => "other",
     }
 }
 

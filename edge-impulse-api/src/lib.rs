@@ -38,6 +38,7 @@ mod error;
 pub mod multipart;
 mod params;
 mod request;
+mod retry;
 
 #[allow(missing_debug_implementations)]
 mod generated;
@@ -49,6 +50,7 @@ pub use error::{Error, Result};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
 pub use multipart::FilePart;
 pub use params::ToParam;
+pub use retry::RetryPolicy;
 pub use request::{Envelope, FromResponse, Method, Operation, Request, ResponseFuture, ResponseKind};
 
 pub(crate) use enums::string_enum_impls;

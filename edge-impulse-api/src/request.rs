@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{snippet, Error, Result};
 use crate::multipart::{MultipartForm, ToMultipart};
 use crate::params::{fill_path, ToParam};
+use crate::retry::RetryPolicy;
 use crate::Client;
 
 /// HTTP methods used by the API.
@@ -111,6 +112,10 @@ pub(crate) struct Prepared {
     pub cookies: Vec<(Cow<'static, str>, String)>,
     pub payload: Payload,
     pub timeout: Option<Duration>,
+    /// Replaces the client's retry policy for this request.
+    pub retry: Option<RetryPolicy>,
+    /// Retry even though the method is not idempotent (the caller knows repeating is safe).
+    pub retry_non_idempotent: bool,
     /// A problem found while building; reported when the request is sent.
     pub error: Option<Error>,
 }
@@ -153,6 +158,8 @@ impl<'c, T> Request<'c, T> {
                 cookies: Vec::new(),
                 payload: Payload::None,
                 timeout: None,
+                retry: None,
+                retry_non_idempotent: false,
                 error: None,
             },
             output: PhantomData,
@@ -200,6 +207,21 @@ impl<'c, T> Request<'c, T> {
     /// Overrides the client's timeout for this request.
     pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
         self.prepared.timeout = Some(timeout);
+        self
+    }
+
+    /// Replaces the client's [`RetryPolicy`] for this request (`RetryPolicy::disabled()` to
+    /// send it exactly once).
+    pub fn retry(&mut self, policy: RetryPolicy) -> &mut Self {
+        self.prepared.retry = Some(policy);
+        self
+    }
+
+    /// Allows retrying this request although its method (`POST`, `PATCH`) is not idempotent.
+    /// Only for requests you know are safe to repeat: a retried `POST` that had reached the
+    /// server before the connection broke may run twice (two jobs, two samples).
+    pub fn retry_non_idempotent(&mut self, allow: bool) -> &mut Self {
+        self.prepared.retry_non_idempotent = allow;
         self
     }
 
@@ -334,6 +356,11 @@ impl Envelope for serde_json::Value {
 
 /// Turns a success answer into an operation's result type.
 pub trait FromResponse: Sized {
+    /// How a request whose operation is not known in advance ([`Client::request`]) reads
+    /// the answer when it decodes into this type.
+    #[doc(hidden)]
+    const RESPONSE_KIND: ResponseKind = ResponseKind::Json;
+
     #[doc(hidden)]
     fn from_response(raw: RawResponse) -> Result<Self>;
 }
@@ -372,6 +399,8 @@ fn envelope_failure(bytes: &[u8]) -> Option<String> {
 }
 
 impl FromResponse for () {
+    const RESPONSE_KIND: ResponseKind = ResponseKind::Empty;
+
     fn from_response(raw: RawResponse) -> Result<Self> {
         let (operation, status, bytes) = raw.into_bytes()?;
         match envelope_failure(&bytes) {
@@ -382,6 +411,8 @@ impl FromResponse for () {
 }
 
 impl FromResponse for crate::Download {
+    const RESPONSE_KIND: ResponseKind = ResponseKind::Binary;
+
     fn from_response(raw: RawResponse) -> Result<Self> {
         match raw.body {
             RawBody::Stream(response) => Ok(crate::Download::new(raw.operation.id, response)),
@@ -395,6 +426,8 @@ impl FromResponse for crate::Download {
 }
 
 impl FromResponse for crate::Redirect {
+    const RESPONSE_KIND: ResponseKind = ResponseKind::Redirect;
+
     fn from_response(raw: RawResponse) -> Result<Self> {
         match raw.body {
             RawBody::Redirect(location) => Ok(crate::Redirect { status: raw.status, location }),
