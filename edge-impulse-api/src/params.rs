@@ -31,7 +31,10 @@ pub(crate) fn encode_path_segment(value: &str) -> String {
 }
 
 /// Fills `{name}` placeholders of a path template, in order, with encoded values.
-pub(crate) fn fill_path(template: &str, values: &[&dyn ToParam]) -> String {
+///
+/// Fails on a value that cannot be a segment of its own: empty, `.` or `..` would reach
+/// another endpoint, since URL parsing removes dot segments even when percent-encoded.
+pub(crate) fn fill_path(template: &str, values: &[&dyn ToParam]) -> Result<String, String> {
     let mut path = String::with_capacity(template.len() + 16);
     let mut values = values.iter();
     let mut rest = template;
@@ -39,13 +42,20 @@ pub(crate) fn fill_path(template: &str, values: &[&dyn ToParam]) -> String {
         let Some(close) = rest[open..].find('}') else { break };
         path.push_str(&rest[..open]);
         match values.next() {
-            Some(value) => path.push_str(&encode_path_segment(&value.to_param())),
+            Some(value) => {
+                let value = value.to_param();
+                if matches!(value.as_str(), "" | "." | "..") {
+                    let name = &rest[open + 1..open + close];
+                    return Err(format!("path parameter `{name}` is {value:?}, which is not a path segment"));
+                }
+                path.push_str(&encode_path_segment(&value));
+            }
             None => path.push_str(&rest[open..open + close + 1]),
         }
         rest = &rest[open + close + 1..];
     }
     path.push_str(rest);
-    path
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -55,6 +65,16 @@ mod tests {
     #[test]
     fn path_segments_are_encoded_one_by_one() {
         let path = fill_path("/api/{projectId}/raw-data/{name}/x", &[&12873488112i64, &"a b/c?d#é"]);
-        assert_eq!(path, "/api/12873488112/raw-data/a%20b%2Fc%3Fd%23%C3%A9/x");
+        assert_eq!(path.as_deref(), Ok("/api/12873488112/raw-data/a%20b%2Fc%3Fd%23%C3%A9/x"));
+    }
+
+    #[test]
+    fn values_that_are_not_a_segment_are_refused() {
+        for value in ["", ".", ".."] {
+            let error = fill_path("/api/{projectId}/device/{deviceId}", &[&1i64, &value]).unwrap_err();
+            assert!(error.contains("`deviceId`"), "{error}");
+        }
+        assert_eq!(fill_path("/d/{id}", &[&"..."]).as_deref(), Ok("/d/..."));
+        assert_eq!(fill_path("/d/{id}", &[&"%2e%2e"]).as_deref(), Ok("/d/%252e%252e"));
     }
 }

@@ -143,7 +143,14 @@ impl<T> std::fmt::Debug for Request<'_, T> {
 impl<'c, T> Request<'c, T> {
     #[doc(hidden)]
     pub fn new(client: &'c Client, operation: &'static Operation, path_args: &[&dyn ToParam]) -> Self {
-        Self::with_path(client, operation, operation.method, fill_path(operation.path, path_args))
+        match fill_path(operation.path, path_args) {
+            Ok(path) => Self::with_path(client, operation, operation.method, path),
+            Err(message) => {
+                let mut request = Self::with_path(client, operation, operation.method, operation.path.to_owned());
+                request.prepared.error = Some(Error::InvalidRequest { operation: operation.id, message });
+                request
+            }
+        }
     }
 
     pub(crate) fn with_path(client: &'c Client, operation: &'static Operation, method: Method, path: String) -> Self {

@@ -1,0 +1,285 @@
+//! Credentials per security scheme, operations that send none, login, and redaction.
+
+mod common;
+
+use common::*;
+use edge_impulse_api::models::{self, RawDataCategoryQuery};
+use edge_impulse_api::{Client, Error, Secret};
+use wiremock::matchers::{body_json, header as header_is, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn assert_no_credentials(request: &wiremock::Request) {
+    for name in ["x-api-key", "x-jwt-token", "cookie", "authorization"] {
+        assert_eq!(header(request, name), None, "`{name}` was sent to {}", request.url);
+    }
+}
+
+#[tokio::test]
+async fn api_key_goes_in_x_api_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/7/raw-data/count"))
+        .and(header_is("x-api-key", API_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(count_body(3)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client(&server, true, false);
+    let answer = client.raw_data().count_samples(7, RawDataCategoryQuery::Training).await.unwrap();
+    assert_eq!(answer.count, 3);
+
+    let request = single_request(&server).await;
+    assert_eq!(header(&request, "x-jwt-token"), None);
+    assert_eq!(header(&request, "cookie"), None);
+}
+
+#[tokio::test]
+async fn jwt_goes_in_x_jwt_token_not_the_cookie() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/7/raw-data/count"))
+        .and(header_is("x-jwt-token", JWT))
+        .respond_with(ResponseTemplate::new(200).set_body_json(count_body(4)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client(&server, false, true);
+    let answer = client.raw_data().count_samples(7, RawDataCategoryQuery::Testing).await.unwrap();
+    assert_eq!(answer.count, 4);
+
+    let request = single_request(&server).await;
+    assert_eq!(header(&request, "x-api-key"), None);
+    assert_eq!(header(&request, "cookie"), None, "the header scheme is preferred over the cookie");
+}
+
+#[tokio::test]
+async fn with_both_credentials_the_first_accepted_scheme_is_used_alone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/7/raw-data/count"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(count_body(0)))
+        .mount(&server)
+        .await;
+
+    let client = client(&server, true, true);
+    client.raw_data().count_samples(7, RawDataCategoryQuery::Anomaly).await.unwrap();
+
+    // The spec lists the API key first; one scheme is enough, the JWT is not sent too.
+    let request = single_request(&server).await;
+    assert_eq!(header(&request, "x-api-key"), Some(API_KEY));
+    assert_eq!(header(&request, "x-jwt-token"), None);
+    assert_eq!(header(&request, "cookie"), None);
+}
+
+#[tokio::test]
+async fn cookie_only_operation_gets_the_jwt_cookie() {
+    // `shouldGoOnCanary` accepts only `JWTAuthentication` (the `jwt` cookie).
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/canary"))
+        .and(header_is("cookie", format!("jwt={JWT}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true, "routeToCanary": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client(&server, true, true);
+    let answer = client.canary().should_go_on_canary("https://studio.edgeimpulse.com/studio/1").await.unwrap();
+    assert!(answer.route_to_canary);
+
+    let request = single_request(&server).await;
+    assert_eq!(header(&request, "x-api-key"), None, "the API key is not accepted by this operation");
+    assert_eq!(header(&request, "x-jwt-token"), None);
+    let query: Vec<(String, String)> = request.url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
+    assert_eq!(query, [("requestedUrl".to_owned(), "https://studio.edgeimpulse.com/studio/1".to_owned())]);
+}
+
+#[tokio::test]
+async fn cookie_only_operation_with_only_an_api_key_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/canary"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"success": false, "error": "Not logged in"})))
+        .mount(&server)
+        .await;
+
+    let client = client(&server, true, false);
+    let error = expect_err(client.canary().should_go_on_canary("https://x").await);
+    assert!(matches!(error, Error::Status { status: 401, operation: "shouldGoOnCanary", .. }), "{error:?}");
+    assert_no_credentials(&single_request(&server).await);
+}
+
+#[tokio::test]
+async fn login_sends_no_credentials_even_when_the_client_has_both() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api-login"))
+        .and(body_json(serde_json::json!({"username": "ada", "password": "hunter2"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true, "token": "fresh.jwt.token"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client(&server, true, true);
+    let body = models::GetJwtRequest::new("ada".into(), Secret::new("hunter2"));
+    let answer = client.login().login(&body).await.unwrap();
+    assert_eq!(answer.token.as_ref().map(Secret::expose), Some("fresh.jwt.token"));
+    assert_no_credentials(&single_request(&server).await);
+}
+
+#[tokio::test]
+async fn other_operations_without_security_send_no_credentials() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api-user-create"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true, "id": 99})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api-user-need-to-set-password/ada%40example.com"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true, "needPassword": false})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client(&server, true, true);
+    let body = models::CreateUserRequest::new("Ada".into(), "ada".into(), "ada@example.com".into(), true);
+    let created = client.user().create_user(&body).await.unwrap();
+    assert_eq!(created.id, Some(99));
+    let need = client.user().get_user_need_to_set_password("ada@example.com").await.unwrap();
+    assert_eq!(need.need_password, Some(false));
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_no_credentials(request);
+    }
+    let sent: serde_json::Value = requests[0].body_json().unwrap();
+    assert_eq!(sent, serde_json::json!({"name": "Ada", "username": "ada", "email": "ada@example.com", "privacyPolicy": true}));
+}
+
+#[tokio::test]
+async fn builder_login_posts_credentials_and_uses_the_jwt() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api-login"))
+        .and(header_is("content-type", "application/json"))
+        .and(body_json(serde_json::json!({"username": "ada@example.com", "password": "pa55word"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true, "token": JWT})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/12/raw-data/count"))
+        .and(header_is("x-jwt-token", JWT))
+        .respond_with(ResponseTemplate::new(200).set_body_json(count_body(8)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = Client::builder()
+        .base_url(server.uri())
+        .header("x-team", "robots")
+        .login("ada@example.com", "pa55word")
+        .await
+        .unwrap();
+    assert_redacted("Client after login", &format!("{client:?}"));
+    let answer = client.raw_data().count_samples(12, RawDataCategoryQuery::Training).await.unwrap();
+    assert_eq!(answer.count, 8);
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    assert_no_credentials(&requests[0]);
+    // Settings of the builder are kept for both the login and the client it returns.
+    for request in &requests {
+        assert_eq!(header(request, "x-team"), Some("robots"));
+    }
+}
+
+#[tokio::test]
+async fn builder_login_failure_is_an_api_error_and_shows_no_password() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api-login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"success": false, "error": "ERR_TOTP_TOKEN IS REQUIRED"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let result = Client::builder().base_url(server.uri()).login("ada", "s3cr3t-pa55").await;
+    let error = expect_err(result);
+    let text = format!("{error} {error:?}");
+    assert!(!text.contains("s3cr3t-pa55"), "{text}");
+    match error {
+        Error::Api { operation, status, message } => {
+            assert_eq!(operation, "login");
+            assert_eq!(status, 200);
+            assert_eq!(message, "ERR_TOTP_TOKEN IS REQUIRED");
+        }
+        other => panic!("expected Error::Api, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn builder_login_without_a_token_is_a_decode_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api-login"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true, "redirectUrl": "/sso"})))
+        .mount(&server)
+        .await;
+
+    let error = expect_err(Client::builder().base_url(server.uri()).login("ada", "pw").await);
+    assert!(matches!(&error, Error::Decode { operation: "login", .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn debug_output_never_shows_credentials() {
+    let server = MockServer::start().await;
+    let builder = Client::builder().base_url(server.uri()).api_key(API_KEY).jwt(JWT);
+    let builder_debug = format!("{builder:?}");
+    assert_redacted("ClientBuilder", &builder_debug);
+    assert!(builder_debug.contains("redacted"), "{builder_debug}");
+
+    let client = builder.build().unwrap();
+    let client_debug = format!("{client:?}");
+    assert_redacted("Client", &client_debug);
+    assert!(client_debug.contains(&server.uri()), "the base URL is still shown: {client_debug}");
+
+    let secret = Secret::new(API_KEY);
+    assert_redacted("Secret", &format!("{secret:?}"));
+    assert_eq!(secret.expose(), API_KEY);
+
+    let response = models::GetJwtResponse { success: true, error: None, token: Some(Secret::new(JWT)), redirect_url: None };
+    assert_redacted("GetJwtResponse", &format!("{response:?} {response:#?}"));
+    // Serialising (for requests) still carries the value.
+    assert!(serde_json::to_string(&response).unwrap().contains(JWT));
+
+    let request = models::GetJwtRequest::new("ada".into(), Secret::new(API_KEY));
+    assert_redacted("GetJwtRequest", &format!("{request:?}"));
+}
+
+#[tokio::test]
+async fn decoded_secrets_are_redacted_in_debug() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/3/apikeys"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "success": true,
+            "apiKeys": [{"id": 1, "apiKey": API_KEY, "isDevelopmentKey": true, "name": "dev",
+                         "created": "2024-05-01T10:00:00Z", "role": "admin"}]
+        })))
+        .mount(&server)
+        .await;
+
+    let client = client(&server, false, true);
+    let keys = client.projects().list_project_api_keys(3).await.unwrap();
+    assert_eq!(keys.api_keys[0].api_key.expose(), API_KEY);
+    assert_redacted("ListApiKeysResponse", &format!("{keys:?}"));
+}

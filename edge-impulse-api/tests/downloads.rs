@@ -1,0 +1,253 @@
+//! Binary answers streamed as `Download`, saved atomically; redirect answers returned, not followed.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use common::*;
+use edge_impulse_api::{Client, Error, Redirect};
+use futures_util::StreamExt;
+use wiremock::matchers::{header as header_is, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Bytes that are not text, with every byte value and CR/LF pairs, larger than one chunk.
+fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 256) as u8).collect()
+}
+
+async fn serving_sample(body: Vec<u8>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/4/raw-data/77/raw"))
+        .and(header_is("x-api-key", API_KEY))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(body, "application/octet-stream")
+                .insert_header("content-disposition", "attachment; filename=\"sample 77.cbor\""),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn download_is_read_in_chunks() {
+    let body = payload(700 * 1024);
+    let server = serving_sample(body.clone()).await;
+    let client = client(&server, true, false);
+
+    let mut download = client.raw_data().get_sample_as_raw(4, 77).await.unwrap();
+    assert_eq!(download.content_length(), Some(body.len() as u64));
+    assert_eq!(download.content_type(), Some("application/octet-stream"));
+    assert_eq!(download.file_name().as_deref(), Some("sample 77.cbor"));
+
+    let mut received = Vec::new();
+    let mut chunks = 0;
+    while let Some(chunk) = download.chunk().await.unwrap() {
+        assert!(!chunk.is_empty());
+        received.extend_from_slice(&chunk);
+        chunks += 1;
+    }
+    assert!(chunks > 1, "a 700 KiB body arrives in several chunks, got {chunks}");
+    assert_eq!(received, body);
+    assert_eq!(download.chunk().await.unwrap(), None, "the end stays the end");
+}
+
+#[tokio::test]
+async fn download_as_stream_bytes_and_writer() {
+    let body = payload(100 * 1024);
+    let server = serving_sample(body.clone()).await;
+    let client = client(&server, true, false);
+
+    let mut stream = Box::pin(client.raw_data().get_sample_as_raw(4, 77).await.unwrap().into_stream());
+    let mut streamed = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        streamed.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(streamed, body);
+
+    let all = client.raw_data().get_sample_as_raw(4, 77).await.unwrap().bytes().await.unwrap();
+    assert_eq!(all.as_ref(), body.as_slice());
+
+    let mut written = Vec::new();
+    let count = client.raw_data().get_sample_as_raw(4, 77).await.unwrap().write_to(&mut written).await.unwrap();
+    assert_eq!(count, body.len() as u64);
+    assert_eq!(written, body);
+}
+
+#[tokio::test]
+async fn save_writes_the_file_and_leaves_nothing_else() {
+    let body = payload(300 * 1024);
+    let server = serving_sample(body.clone()).await;
+    let client = client(&server, true, false);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("sample.cbor");
+    std::fs::write(&target, b"an older version").unwrap();
+
+    let written = client.raw_data().get_sample_as_raw(4, 77).await.unwrap().save(&target).await.unwrap();
+    assert_eq!(written, body.len() as u64);
+    assert_eq!(std::fs::read(&target).unwrap(), body, "the old file is replaced");
+    assert_eq!(dir_entries(dir.path()), ["sample.cbor"]);
+}
+
+fn dir_entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// A server that promises `announced` bytes, sends `sent` of them, and hangs up.
+fn truncating_server(announced: usize, sent: usize) -> (String, std::thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {announced}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(response.as_bytes()).unwrap();
+        stream.write_all(&payload(sent)).unwrap();
+        stream.flush().unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+        // `stream` drops here: the connection closes before the announced length.
+    });
+    (base, handle)
+}
+
+#[tokio::test]
+async fn save_failure_never_leaves_a_partial_file_under_the_final_name() {
+    let (base, server) = truncating_server(1_000_000, 64 * 1024);
+    let client = Client::builder().base_url(base).api_key(API_KEY).build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("model.bin");
+    std::fs::write(&target, b"previous model").unwrap();
+
+    let download = client.raw_data().get_sample_as_raw(4, 77).await.unwrap();
+    assert_eq!(download.content_length(), Some(1_000_000));
+    let error = expect_err(download.save(&target).await);
+    assert_eq!(error.operation(), Some("getSampleAsRaw"));
+    assert!(matches!(error, Error::Transport { .. }), "a body cut short is a transport error: {error:?}");
+
+    assert_eq!(std::fs::read(&target).unwrap(), b"previous model", "the final name still holds the old file");
+    assert_eq!(dir_entries(dir.path()), ["model.bin"], "the partial file is removed");
+
+    let head = server.join().unwrap();
+    assert!(head.starts_with("GET /api/4/raw-data/77/raw HTTP/1.1\r\n"), "{head}");
+}
+
+#[tokio::test]
+async fn save_failure_without_an_earlier_file_leaves_no_file() {
+    let (base, server) = truncating_server(500_000, 1000);
+    let client = Client::builder().base_url(base).api_key(API_KEY).build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("export.zip");
+
+    let error = expect_err(client.raw_data().get_sample_as_raw(4, 77).await.unwrap().save(&target).await);
+    assert_eq!(error.operation(), Some("getSampleAsRaw"));
+    assert!(!target.exists());
+    assert!(dir_entries(dir.path()).is_empty());
+    server.join().unwrap();
+}
+
+#[tokio::test]
+async fn save_into_a_missing_directory_is_an_io_error_naming_the_path() {
+    let server = serving_sample(payload(10)).await;
+    let client = client(&server, true, false);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("no-such-dir").join("sample.cbor");
+
+    let error = expect_err(client.raw_data().get_sample_as_raw(4, 77).await.unwrap().save(&target).await);
+    match &error {
+        Error::Io { operation, context, .. } => {
+            assert_eq!(*operation, "getSampleAsRaw");
+            assert!(context.contains("no-such-dir"), "{context}");
+        }
+        other => panic!("expected Error::Io, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn download_that_fails_with_a_status_is_an_error_not_a_file() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/4/raw-data/78/raw"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({"success": false, "error": "Sample not found"})))
+        .mount(&server)
+        .await;
+    let client = client(&server, true, false);
+    let error = expect_err(client.raw_data().get_sample_as_raw(4, 78).await);
+    assert!(
+        matches!(&error, Error::Status { operation: "getSampleAsRaw", status: 404, messages, .. } if messages == &["Sample not found"]),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn redirect_is_returned_with_a_resolved_location_and_not_followed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/auth/readme"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "../docs/landing?jwt=abc"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // If the client followed the redirect, it would land here.
+    Mock::given(method("GET")).and(path("/api/docs/landing")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+
+    let client = client(&server, false, true);
+    let redirect = client.auth().readme().await.unwrap();
+    assert_eq!(redirect, Redirect { status: 302, location: format!("{}/api/docs/landing?jwt=abc", server.uri()) });
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn redirect_to_another_host_is_kept_as_is() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/admin/metrics/reports/9/download"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "https://storage.example.com/reports/9.csv?sig=x%2By"),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server, true, false);
+    let redirect = client.admin().admin_download_metrics_report(9).await.unwrap();
+    assert_eq!(redirect.status, 302);
+    assert_eq!(redirect.location, "https://storage.example.com/reports/9.csv?sig=x%2By");
+}
+
+#[tokio::test]
+async fn redirect_operation_answering_with_an_error_status_fails() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/auth/readme"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({"success": false, "error": "Only JWT"})))
+        .mount(&server)
+        .await;
+    let client = client(&server, true, false);
+    let error = expect_err(client.auth().readme().await);
+    assert!(matches!(&error, Error::Status { operation: "readme", status: 403, .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_json_operation_is_not_followed_either() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/1/raw-data/count"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/elsewhere"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path("/elsewhere")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    let client = client(&server, true, false);
+    let error =
+        expect_err(client.raw_data().count_samples(1, edge_impulse_api::models::RawDataCategoryQuery::Training).await);
+    assert!(matches!(&error, Error::Status { operation: "countSamples", status: 302, .. }), "{error:?}");
+}

@@ -1,0 +1,79 @@
+//! `Client::from_env`. Environment variables are process-wide, so this file holds a single
+//! test that walks through every case in order.
+
+mod common;
+
+use common::*;
+use edge_impulse_api::models::RawDataCategoryQuery;
+use edge_impulse_api::{Client, Error, DEFAULT_BASE_URL};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const VARS: [&str; 3] = ["EI_API_KEY", "EI_JWT_TOKEN", "EI_HOST"];
+
+fn set(values: &[(&str, &str)]) {
+    for name in VARS {
+        std::env::remove_var(name);
+    }
+    for (name, value) in values {
+        std::env::set_var(name, value);
+    }
+}
+
+#[tokio::test]
+async fn client_from_environment() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/1/raw-data/count"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(count_body(2)))
+        .mount(&server)
+        .await;
+
+    // Nothing set, or only blanks: a configuration error that says what to set.
+    for values in [&[][..], &[("EI_API_KEY", "  "), ("EI_JWT_TOKEN", "")][..], &[("EI_HOST", "studio.example.com")][..]] {
+        set(values);
+        let error = expect_err(Client::from_env());
+        match &error {
+            Error::Config(message) => {
+                assert!(message.contains("EI_API_KEY") && message.contains("EI_JWT_TOKEN"), "{message}");
+            }
+            other => panic!("expected Error::Config, got {other:?}"),
+        }
+    }
+
+    // An API key alone: the default server.
+    set(&[("EI_API_KEY", API_KEY)]);
+    let client = Client::from_env().unwrap();
+    assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+    assert_redacted("Client from env", &format!("{client:?}"));
+
+    // A host name means https://{host}/v1.
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "edgeimpulse.example.com")]);
+    assert_eq!(Client::from_env().unwrap().base_url(), "https://edgeimpulse.example.com/v1");
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "edgeimpulse.example.com/")]);
+    assert_eq!(Client::from_env().unwrap().base_url(), "https://edgeimpulse.example.com/v1");
+
+    // A full URL is used as it is (without a trailing slash), here the mock server.
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", &format!("{}/", server.uri()))]);
+    let client = Client::from_env().unwrap();
+    assert_eq!(client.base_url(), server.uri());
+    assert_eq!(client.raw_data().count_samples(1, RawDataCategoryQuery::Training).await.unwrap().count, 2);
+
+    // A JWT alone.
+    set(&[("EI_JWT_TOKEN", JWT), ("EI_HOST", &server.uri())]);
+    let client = Client::from_env().unwrap();
+    client.raw_data().count_samples(1, RawDataCategoryQuery::Training).await.unwrap();
+
+    // A host that is not a URL is reported, not silently replaced.
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "ftp://files.example.com")]);
+    assert!(matches!(expect_err(Client::from_env()), Error::Config(_)));
+
+    set(&[]);
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(header(&requests[0], "x-api-key"), Some(API_KEY));
+    assert_eq!(header(&requests[0], "x-jwt-token"), None);
+    assert_eq!(header(&requests[1], "x-jwt-token"), Some(JWT));
+    assert_eq!(header(&requests[1], "x-api-key"), None);
+}

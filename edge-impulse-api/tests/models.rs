@@ -1,0 +1,212 @@
+//! Generated models on the wire: anyOf and tagged oneOf, open enums, optional vs nullable.
+
+mod common;
+
+use common::*;
+use edge_impulse_api::models::{
+    self, BatchAddMetadataResponse, DeployPretrainedModelInputAudio, DeployPretrainedModelInputImage,
+    DeployPretrainedModelInputTimeSeries, DeployPretrainedModelModelClassification,
+    DeployPretrainedModelModelObjectDetection, DeployPretrainedModelRequestModelInfo as ModelInfo,
+    DeployPretrainedModelRequestModelInfoInput as Input, DeployPretrainedModelRequestModelInfoModel as Model,
+    ListApiKeysResponseApiKeysItemRole as Role, ObjectDetectionLastLayer, RawDataCategoryQuery,
+};
+use edge_impulse_api::Error;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn batch_add_metadata(answer: serde_json::Value) -> Result<BatchAddMetadataResponse, Error> {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/2/raw-data/batch/add-metadata"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server, true, false);
+    let body = models::BatchAddMetadataRequest::new("k".into(), "v".into());
+    client.raw_data().batch_add_metadata(2, RawDataCategoryQuery::Training, &body).await
+}
+
+#[tokio::test]
+async fn any_of_with_a_job_id_is_the_job_variant() {
+    match batch_add_metadata(json!({"success": true, "id": 123})).await.unwrap() {
+        BatchAddMetadataResponse::StartJobResponse(job) => {
+            assert_eq!(job.id, 123);
+            assert!(job.success);
+        }
+        other => panic!("expected the StartJobResponse variant, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn any_of_without_a_job_id_is_the_generic_variant() {
+    let answer = batch_add_metadata(json!({"success": true})).await.unwrap();
+    assert_eq!(answer, BatchAddMetadataResponse::GenericApiResponse(models::GenericApiResponse { success: true, error: None }));
+}
+
+#[tokio::test]
+async fn any_of_failure_is_an_api_error() {
+    let error = expect_err(batch_add_metadata(json!({"success": false, "error": "no samples match"})).await);
+    assert!(
+        matches!(&error, Error::Api { operation: "batchAddMetadata", message, .. } if message == "no samples match"),
+        "{error:?}"
+    );
+    // A failure that carries an id too is still a failure.
+    let error = expect_err(batch_add_metadata(json!({"success": false, "error": "late", "id": 5})).await);
+    assert!(matches!(&error, Error::Api { message, .. } if message == "late"), "{error:?}");
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn tagged_one_of_decodes_every_variant_by_its_tag() {
+    let cases = [
+        (json!({"inputType": "time-series", "frequencyHz": 100.0, "windowLengthMs": 2000}), Input::TimeSeries(DeployPretrainedModelInputTimeSeries::new(100.0, 2000))),
+        (json!({"inputType": "audio", "frequencyHz": 16000.0}), Input::Audio(DeployPretrainedModelInputAudio::new(16000.0))),
+        (json!({"inputType": "image"}), Input::Image(DeployPretrainedModelInputImage::new())),
+        (json!({"inputType": "other"}), Input::Other(models::DeployPretrainedModelInputOther {})),
+    ];
+    for (wire, expected) in cases {
+        let decoded: Input = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(decoded, expected);
+        let text = serde_json::to_string(&decoded).unwrap();
+        assert_eq!(count(&text, "\"inputType\""), 1, "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), wire);
+    }
+
+    let cases = [
+        (json!({"modelType": "classification", "labels": ["idle", "wave"]}), Model::Classification(DeployPretrainedModelModelClassification::new(vec!["idle".into(), "wave".into()]))),
+        (json!({"modelType": "regression"}), Model::Regression(models::DeployPretrainedModelModelRegression {})),
+        (
+            json!({"modelType": "object-detection", "labels": ["car"], "lastLayer": "yolov5", "minimumConfidence": 0.3}),
+            Model::ObjectDetection(DeployPretrainedModelModelObjectDetection::new(vec!["car".into()], ObjectDetectionLastLayer::Yolov5, 0.3)),
+        ),
+    ];
+    for (wire, expected) in cases {
+        let decoded: Model = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(decoded, expected);
+        let text = serde_json::to_string(&decoded).unwrap();
+        assert_eq!(count(&text, "\"modelType\""), 1, "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), wire);
+    }
+}
+
+#[test]
+fn tagged_one_of_with_an_unknown_tag_does_not_decode() {
+    let error = serde_json::from_value::<Input>(json!({"inputType": "lidar"})).unwrap_err();
+    assert!(error.to_string().contains("lidar"), "{error}");
+}
+
+#[tokio::test]
+async fn tagged_one_of_in_a_request_body_has_each_tag_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/2/jobs/deploy-pretrained-model"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true, "id": 77})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let info = ModelInfo::new(
+        Input::Audio(DeployPretrainedModelInputAudio::new(16000.0)),
+        Model::ObjectDetection(DeployPretrainedModelModelObjectDetection::new(vec!["car".into()], ObjectDetectionLastLayer::Fomo, 0.5)),
+    );
+    let body = models::DeployPretrainedModelRequest::new(
+        "AAAA".into(),
+        models::DeployPretrainedModelRequestModelFileType::Onnx,
+        "zip".into(),
+        info,
+    );
+    let client = client(&server, true, false);
+    let job = client.jobs().start_deploy_pretrained_model_job(2, &body).await.unwrap();
+    assert_eq!(job.id, 77);
+
+    let request = single_request(&server).await;
+    let text = String::from_utf8(request.body.clone()).unwrap();
+    assert_eq!(count(&text, "\"inputType\""), 1, "{text}");
+    assert_eq!(count(&text, "\"modelType\""), 1, "{text}");
+    let sent: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        sent,
+        json!({
+            "modelFileBase64": "AAAA",
+            "modelFileType": "onnx",
+            "deploymentType": "zip",
+            "modelInfo": {
+                "input": {"inputType": "audio", "frequencyHz": 16000.0},
+                "model": {"modelType": "object-detection", "labels": ["car"], "lastLayer": "fomo", "minimumConfidence": 0.5}
+            }
+        })
+    );
+}
+
+#[tokio::test]
+async fn unknown_enum_values_are_kept_and_sent_back_unchanged() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/3/apikeys"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "success": true,
+            "apiKeys": [
+                {"id": 1, "apiKey": "k1", "isDevelopmentKey": false, "name": "a", "created": "2024-05-01T10:00:00Z", "role": "admin"},
+                {"id": 2, "apiKey": "k2", "isDevelopmentKey": false, "name": "b", "created": "2024-05-01T10:00:00Z", "role": "billing-only"}
+            ]
+        })))
+        .mount(&server)
+        .await;
+    let client = client(&server, true, false);
+    let keys = client.projects().list_project_api_keys(3).await.unwrap();
+    assert_eq!(keys.api_keys[0].role, Role::Admin);
+    assert_eq!(keys.api_keys[1].role, Role::Unknown("billing-only".into()));
+    assert_eq!(keys.api_keys[1].role.as_str(), "billing-only");
+    assert_eq!(keys.api_keys[1].role.to_string(), "billing-only");
+
+    let again = serde_json::to_value(&keys).unwrap();
+    assert_eq!(again["apiKeys"][1]["role"], "billing-only");
+    assert_eq!(again["apiKeys"][0]["role"], "admin");
+    assert_eq!("billing-only".parse::<Role>().unwrap(), Role::Unknown("billing-only".into()));
+    assert_eq!("wladmin".parse::<Role>().unwrap(), Role::Wladmin);
+    assert_eq!(serde_json::from_value::<Role>(json!("readonly")).unwrap(), Role::Readonly);
+    assert!(serde_json::from_value::<Role>(json!(3)).is_err(), "a non-string is not an enum value");
+}
+
+#[tokio::test]
+async fn optional_nullable_fields_tell_absent_from_null_when_decoding() {
+    let server = MockServer::start().await;
+    for (email, body) in [
+        ("absent%40x.io", json!({"success": true})),
+        ("null%40x.io", json!({"success": true, "code": null})),
+        ("set%40x.io", json!({"success": true, "code": "482913"})),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/admin/emails/{email}/verification-code")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server, true, false);
+    let admin = client.admin();
+    let absent = admin.admin_get_email_verification_code("absent@x.io").await.unwrap();
+    let null = admin.admin_get_email_verification_code("null@x.io").await.unwrap();
+    let set = admin.admin_get_email_verification_code("set@x.io").await.unwrap();
+    assert_eq!(absent.code, None);
+    assert_eq!(null.code, Some(None));
+    assert_eq!(set.code, Some(Some("482913".into())));
+
+    // And back: absent stays absent, null stays null.
+    assert_eq!(serde_json::to_value(&absent).unwrap(), json!({"success": true}));
+    assert_eq!(serde_json::to_value(&null).unwrap(), json!({"success": true, "code": null}));
+    assert_eq!(serde_json::to_value(&set).unwrap(), json!({"success": true, "code": "482913"}));
+}
+
+#[test]
+fn optional_fields_are_skipped_and_a_wrong_null_is_an_error() {
+    // `token` is optional but not nullable: absent and null both mean "not there".
+    let response: models::GetJwtResponse = serde_json::from_value(json!({"success": true, "token": null})).unwrap();
+    assert!(response.token.is_none());
+    assert_eq!(serde_json::to_value(&response).unwrap(), json!({"success": true}));
+    // A required field may not be null.
+    assert!(serde_json::from_value::<models::CountSamplesResponse>(json!({"success": true, "count": null})).is_err());
+}
