@@ -1,6 +1,6 @@
 //! Binary answers, streamed; and redirect answers, not followed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -90,13 +90,26 @@ impl Download {
     }
 
     /// Copies the body into `writer` chunk by chunk; returns the bytes written.
-    pub async fn write_to<W: AsyncWrite + Unpin + ?Sized>(mut self, writer: &mut W) -> Result<u64> {
+    pub async fn write_to<W: AsyncWrite + Unpin + ?Sized>(self, writer: &mut W) -> Result<u64> {
+        self.write_to_with_progress(writer, |_| {}).await
+    }
+
+    /// Like [`Download::write_to`], calling `progress` once before the first chunk and after
+    /// every chunk written. Only one chunk is in memory at a time, however large the body.
+    pub async fn write_to_with_progress<W: AsyncWrite + Unpin + ?Sized>(
+        mut self,
+        writer: &mut W,
+        mut progress: impl FnMut(DownloadProgress),
+    ) -> Result<u64> {
         let operation = self.operation;
         let io_error = |source| Error::Io { operation, context: "writing the download".into(), source };
+        let total = self.content_length;
         let mut written = 0u64;
+        progress(DownloadProgress { bytes: 0, total });
         while let Some(chunk) = self.chunk().await? {
             writer.write_all(&chunk).await.map_err(io_error)?;
             written += chunk.len() as u64;
+            progress(DownloadProgress { bytes: written, total });
         }
         writer.flush().await.map_err(io_error)?;
         Ok(written)
@@ -105,23 +118,76 @@ impl Download {
     /// Saves the body to `path`. It is written to a temporary file next to it and renamed at
     /// the end, so a failed download never leaves a partial file under the final name.
     pub async fn save(self, path: impl AsRef<Path>) -> Result<u64> {
+        self.save_with_progress(path, |_| {}).await
+    }
+
+    /// Like [`Download::save`], reporting progress as [`Download::write_to_with_progress`]
+    /// does. The partial file has a unique hidden name next to `path` and is removed when the
+    /// download fails or is dropped half-way; an existing file at `path` is replaced only
+    /// once the whole body is on disk.
+    pub async fn save_with_progress(self, path: impl AsRef<Path>, progress: impl FnMut(DownloadProgress)) -> Result<u64> {
         let operation = self.operation;
         let path = path.as_ref();
         let io_error = |context: String| move |source| Error::Io { operation, context, source };
         let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "download".into());
-        let partial = path.with_file_name(format!(".{file_name}.part"));
-        let mut file = tokio::fs::File::create(&partial).await.map_err(io_error(format!("creating {}", partial.display())))?;
-        let result = self.write_to(&mut file).await;
+        // Unique, so that two downloads to the same place do not write into one file.
+        let partial = PartialFile { path: path.with_file_name(format!(".{file_name}.{:08x}.part", fastrand::u32(..))), renamed: false };
+        let partial_path = partial.path.as_path();
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(partial_path)
+            .await
+            .map_err(io_error(format!("creating {}", partial_path.display())))?;
+        let written = self.write_to_with_progress(&mut file, progress).await?;
+        // On disk before it takes the final name: a crash must not leave a short file there.
+        file.sync_all().await.map_err(io_error(format!("writing {}", partial_path.display())))?;
         drop(file);
-        match result {
-            Ok(written) => {
-                tokio::fs::rename(&partial, path).await.map_err(io_error(format!("renaming to {}", path.display())))?;
-                Ok(written)
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&partial).await;
-                Err(e)
-            }
+        tokio::fs::rename(partial_path, path).await.map_err(io_error(format!("renaming to {}", path.display())))?;
+        partial.keep();
+        Ok(written)
+    }
+}
+
+/// How far a download got, as passed to a progress callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadProgress {
+    /// Bytes received and written so far.
+    pub bytes: u64,
+    /// The size announced by the server (`Content-Length`), if it announced one.
+    pub total: Option<u64>,
+}
+
+impl DownloadProgress {
+    /// The part done, from 0.0 to 1.0, when the total is known.
+    pub fn fraction(&self) -> Option<f64> {
+        match self.total {
+            Some(0) => Some(1.0),
+            Some(total) => Some((self.bytes as f64 / total as f64).min(1.0)),
+            None => None,
+        }
+    }
+}
+
+/// A file being written under a temporary name: removed on drop unless kept. Drop also runs
+/// when the download future is dropped half-way (a timeout, a cancelled task).
+struct PartialFile {
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl PartialFile {
+    /// The file was renamed to its final name: nothing to clean up.
+    fn keep(mut self) {
+        self.renamed = true;
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.renamed {
+            // Synchronous: Drop cannot await, and removing one file is quick.
+            let _ = std::fs::remove_file(&self.path);
         }
     }
 }

@@ -45,7 +45,7 @@ mod generated;
 
 pub use auth::Secret;
 pub use client::{Client, ClientBuilder};
-pub use download::{Download, Redirect};
+pub use download::{Download, DownloadProgress, Redirect};
 pub use error::{Error, Result};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
 pub use multipart::FilePart;
