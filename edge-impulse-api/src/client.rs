@@ -328,7 +328,7 @@ impl Client {
         loop {
             let attempts_made = *retries + 1;
             let request = self.build_request(prepared).await?;
-            let delay = match self.inner.http.execute(request).await {
+            let delay = match self.execute_once(prepared, request).await? {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let delay = match may_retry && RETRY_STATUSES.contains(&status) {
@@ -356,6 +356,18 @@ impl Client {
             };
             tokio::time::sleep(delay).await;
             *retries += 1;
+        }
+    }
+
+    /// Sends one attempt. A binary answer is streamed after the call returns, so its timeout
+    /// covers only the wait for the response head (other requests use reqwest's timeout).
+    async fn execute_once(&self, prepared: &Prepared, request: reqwest::Request) -> Result<reqwest::Result<reqwest::Response>> {
+        let sending = self.inner.http.execute(request);
+        match prepared.timeout.or(self.inner.timeout) {
+            Some(limit) if prepared.operation.response == ResponseKind::Binary => tokio::time::timeout(limit, sending)
+                .await
+                .map_err(|_| Error::Timeout { operation: prepared.operation.id }),
+            _ => Ok(sending.await),
         }
     }
 
@@ -408,7 +420,8 @@ impl Client {
             headers.insert(reqwest::header::COOKIE, value);
         }
         let mut builder = self.inner.http.request(prepared.method.to_reqwest(), url).headers(headers);
-        if let Some(timeout) = prepared.timeout.or(self.inner.timeout) {
+        // reqwest's timeout would also cut a streamed download's body: see `execute_once`.
+        if let Some(timeout) = prepared.timeout.or(self.inner.timeout).filter(|_| prepared.operation.response != ResponseKind::Binary) {
             builder = builder.timeout(timeout);
         }
         builder = match &prepared.payload {

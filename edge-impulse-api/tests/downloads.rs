@@ -251,3 +251,62 @@ async fn a_redirect_to_a_json_operation_is_not_followed_either() {
         expect_err(client.raw_data().count_samples(1, edge_impulse_api::models::RawDataCategoryQuery::Training).await);
     assert!(matches!(&error, Error::Status { operation: "countSamples", status: 302, .. }), "{error:?}");
 }
+
+/// A server that sends the head at once, then `chunks` pieces of `size` bytes `pause` apart.
+fn trickling_server(chunks: usize, size: usize, pause: std::time::Duration) -> (String, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let length = chunks * size;
+        let response = format!("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {length}\r\n\r\n");
+        stream.write_all(response.as_bytes()).unwrap();
+        let body = payload(length);
+        for piece in body.chunks(size) {
+            stream.flush().unwrap();
+            std::thread::sleep(pause);
+            // The client may have given up; that is what some tests check.
+            if stream.write_all(piece).is_err() {
+                return;
+            }
+        }
+    });
+    (base, handle)
+}
+
+#[tokio::test]
+async fn the_client_timeout_does_not_cut_a_download_that_keeps_coming() {
+    // 6 pieces 150 ms apart: the body takes ~900 ms, three times the client's timeout.
+    let (base, server) = trickling_server(6, 1000, std::time::Duration::from_millis(150));
+    let client = Client::builder().base_url(base).api_key(API_KEY).timeout(std::time::Duration::from_millis(300)).build().unwrap();
+    let download = client.raw_data().get_sample_as_raw(4, 77).await.unwrap();
+    let body = download.bytes().await;
+    server.join().unwrap();
+    assert_eq!(body.map(|b| b.len()).map_err(|e| e.to_string()), Ok(6000));
+}
+
+#[tokio::test]
+async fn a_download_whose_answer_does_not_start_in_time_times_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/4/raw-data/77/raw"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(payload(10)).set_delay(std::time::Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let limited = Client::builder().base_url(server.uri()).api_key(API_KEY).timeout(std::time::Duration::from_millis(200)).build().unwrap();
+    let error = expect_err(limited.raw_data().get_sample_as_raw(4, 77).await);
+    assert!(matches!(error, Error::Timeout { operation: "getSampleAsRaw" }), "{error:?}");
+
+    // The per-request timeout applies the same way.
+    let unlimited = client(&server, true, false);
+    let mut request = unlimited.raw_data().get_sample_as_raw(4, 77);
+    request.timeout(std::time::Duration::from_millis(200));
+    let error = expect_err(request.await);
+    assert!(matches!(error, Error::Timeout { operation: "getSampleAsRaw" }), "{error:?}");
+}
