@@ -59,9 +59,53 @@ pub enum Error {
     #[error("{operation}: invalid request: {message}")]
     InvalidRequest { operation: &'static str, message: String },
 
+    /// A job waited for with [`Client::wait_for_job`](crate::Client::wait_for_job) finished
+    /// without success. `operation` is the job status operation.
+    #[error("{operation}: job {job_id} ({}) failed{}", .job.category, last_log_line_suffix(.logs))]
+    JobFailed {
+        operation: &'static str,
+        job_id: i64,
+        /// The job's last status.
+        job: Box<crate::models::Job>,
+        /// The job's last log lines, oldest first (empty if they could not be fetched).
+        logs: Vec<crate::models::LogStdoutResponseStdoutItem>,
+    },
+
+    /// A job waited for did not finish within the time allowed.
+    #[error("{operation}: job {job_id} did not finish within {timeout:?}{}", cancel_suffix(*.cancelled, .cancel_error.as_deref()))]
+    JobTimeout {
+        operation: &'static str,
+        job_id: i64,
+        timeout: std::time::Duration,
+        /// Whether the job was cancelled (when asked to cancel it on timeout).
+        cancelled: bool,
+        /// Why cancelling failed, if it was tried and failed.
+        cancel_error: Option<Box<Error>>,
+    },
+
     /// The client could not be configured (bad base URL, missing environment variables).
     #[error("client configuration: {0}")]
     Config(String),
+}
+
+/// The line that most likely says why a job failed: the last error-level line, else the last.
+fn last_log_line_suffix(logs: &[crate::models::LogStdoutResponseStdoutItem]) -> String {
+    use crate::models::LogStdoutResponseStdoutItemLogLevel as Level;
+    let text = |line: &crate::models::LogStdoutResponseStdoutItem| line.data.trim().to_owned();
+    let meaningful = logs.iter().filter(|line| !line.data.trim().is_empty());
+    let chosen = meaningful.clone().filter(|line| line.log_level == Some(Level::Error)).last().or_else(|| meaningful.last());
+    match chosen {
+        Some(line) => format!(": {}", snippet(text(line).as_bytes(), 500)),
+        None => String::new(),
+    }
+}
+
+fn cancel_suffix(cancelled: bool, cancel_error: Option<&Error>) -> String {
+    match (cancelled, cancel_error) {
+        (true, _) => "; it was cancelled".to_owned(),
+        (false, Some(error)) => format!("; cancelling it failed: {error}"),
+        (false, None) => "; it may still be running".to_owned(),
+    }
 }
 
 fn details_suffix(messages: &[String]) -> String {
@@ -90,7 +134,9 @@ impl Error {
             | Error::Timeout { operation }
             | Error::Transport { operation, .. }
             | Error::Io { operation, .. }
-            | Error::InvalidRequest { operation, .. } => Some(operation),
+            | Error::InvalidRequest { operation, .. }
+            | Error::JobFailed { operation, .. }
+            | Error::JobTimeout { operation, .. } => Some(operation),
             Error::Config(_) => None,
         }
     }
