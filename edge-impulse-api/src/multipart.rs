@@ -125,3 +125,11 @@ impl MultipartForm {
 pub trait ToMultipart {
     fn to_multipart(&self, form: &mut MultipartForm);
 }
+
+/// A form built by hand, for [`Client::request`](crate::Client::request): its parts are sent as
+/// they are.
+impl ToMultipart for MultipartForm {
+    fn to_multipart(&self, form: &mut MultipartForm) {
+        form.parts.extend(self.parts.iter().cloned());
+    }
+}

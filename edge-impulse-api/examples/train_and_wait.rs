@@ -1,0 +1,89 @@
+//! Starts training the project's first learning block, follows the job with a progress
+//! spinner and the log as it grows, and prints the final log lines.
+//!
+//! ```sh
+//! EI_API_KEY=ei_... cargo run -p edge-impulse-api --example train_and_wait -- [training cycles]
+//! ```
+//!
+//! The project needs an impulse with a Keras (neural network) learning block whose features
+//! were generated. `EI_PROJECT_ID` picks the project for a JWT; an API key has one project.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use edge_impulse_api::{models, Client, JobPhase};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let client = Client::from_env()?;
+    let project_id = project_id(&client).await?;
+
+    let impulse = client.impulse().get_impulse(project_id).await?.impulse.ok_or("the project has no impulse yet")?;
+    let learn_block = impulse.learn_blocks.first().ok_or("the impulse has no learning block")?;
+    println!("training `{}` (learn block {}) in project {project_id}", learn_block.title, learn_block.id);
+
+    // Every field is optional: leave out what should keep its current setting.
+    let mut settings = serde_json::json!({});
+    if let Some(cycles) = std::env::args().nth(1) {
+        settings["trainingCycles"] = cycles.parse::<i64>().map_err(|_| format!("training cycles: `{cycles}` is not a number"))?.into();
+    }
+    let settings: models::SetKerasParameterRequest = serde_json::from_value(settings)?;
+    let job = client.jobs().train_keras_job(project_id, learn_block.id, &settings).await?;
+
+    let spinner = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")?);
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let bar = spinner.clone();
+    let outcome = client
+        .wait_for_job(project_id, job.id)
+        .poll_interval(Duration::from_secs(3))
+        .timeout(Duration::from_secs(2 * 60 * 60))
+        .follow_logs(true)
+        .fetch_logs(true)
+        .on_progress(move |progress| {
+            for line in &progress.new_log_lines {
+                // Above the spinner on a terminal; plainly when the output is piped.
+                match bar.is_hidden() {
+                    true => println!("{}", line.data.trim_end()),
+                    false => bar.println(line.data.trim_end()),
+                }
+            }
+            bar.set_message(match progress.phase {
+                JobPhase::Queued => "queued".to_owned(),
+                JobPhase::Running => format!("job {} running", progress.job_id),
+                _ => "finished".to_owned(),
+            });
+        })
+        .await;
+    spinner.finish_and_clear();
+
+    match outcome {
+        Ok(outcome) => {
+            println!("job {} succeeded after {:?}; last lines of its log:", outcome.job.id, outcome.elapsed);
+            for line in outcome.logs.iter().rev().take(10).rev() {
+                println!("  {}", line.data.trim_end());
+            }
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `EI_PROJECT_ID`, or the first project the credentials see (an API key sees one).
+async fn project_id(client: &Client) -> Result<i64, Box<dyn std::error::Error>> {
+    if let Ok(id) = std::env::var("EI_PROJECT_ID") {
+        return Ok(id.trim().parse().map_err(|_| format!("EI_PROJECT_ID `{id}` is not a number"))?);
+    }
+    let projects = client.projects().list_projects().await?.projects;
+    Ok(projects.first().ok_or("these credentials see no project")?.id)
+}
