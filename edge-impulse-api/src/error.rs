@@ -92,8 +92,8 @@ pub enum Error {
 fn last_log_line_suffix(logs: &[crate::models::LogStdoutResponseStdoutItem]) -> String {
     use crate::models::LogStdoutResponseStdoutItemLogLevel as Level;
     let text = |line: &crate::models::LogStdoutResponseStdoutItem| line.data.trim().to_owned();
-    let meaningful = logs.iter().filter(|line| !line.data.trim().is_empty());
-    let chosen = meaningful.clone().filter(|line| line.log_level == Some(Level::Error)).last().or_else(|| meaningful.last());
+    let meaningful = || logs.iter().rev().filter(|line| !line.data.trim().is_empty());
+    let chosen = meaningful().find(|line| line.log_level == Some(Level::Error)).or_else(|| meaningful().next());
     match chosen {
         Some(line) => format!(": {}", snippet(text(line).as_bytes(), 500)),
         None => String::new(),
