@@ -17,7 +17,7 @@ pub(super) fn root_module(api: &Api) -> TokenStream {
         };
         quote!(crate::auth::SecurityScheme { name: #name, location: #location, param: #param, credential: #credential })
     });
-    let scheme_count = api.schemes.len();
+    let scheme_count = proc_macro2::Literal::usize_unsuffixed(api.schemes.len());
     let default_security = security_tokens(&api.default_security);
     let base_url = &api.base_url;
     let accessors = api.groups.iter().map(|g| {

@@ -199,6 +199,40 @@ impl<'a> SchemaLowerer<'a> {
             };
             self.types.insert(name.clone(), TypeDef { name, pointer, doc, kind });
         }
+        self.check_alias_cycles()
+    }
+
+    /// `A: {$ref: B}` with `B: {type: array, items: {$ref: A}}` has no Rust type: aliases
+    /// cannot refer to themselves, only structs and enums can.
+    fn check_alias_cycles(&self) -> Result<(), Error> {
+        fn named<'t>(ty: &'t TypeRef, out: &mut Vec<&'t str>) {
+            match ty {
+                TypeRef::Named(name) => out.push(name),
+                TypeRef::Vec(inner) | TypeRef::Map(inner) | TypeRef::Nullable(inner) => named(inner, out),
+                _ => {}
+            }
+        }
+        for start in self.types.values() {
+            let TypeKind::Alias(target) = &start.kind else { continue };
+            let mut pending = Vec::new();
+            named(target, &mut pending);
+            let mut seen = HashSet::new();
+            while let Some(name) = pending.pop() {
+                if name == start.name {
+                    return Err(Error {
+                        location: start.pointer.clone(),
+                        message: "this schema contains itself through `$ref`s, arrays and maps only, which no Rust \
+                                  type can express; give the cycle an object schema (an overrides patch)"
+                            .into(),
+                    });
+                }
+                if let Some(TypeKind::Alias(next)) = self.types.get(name).map(|t| &t.kind) {
+                    if seen.insert(name) {
+                        named(next, &mut pending);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -304,9 +338,8 @@ impl<'a> SchemaLowerer<'a> {
                 self.diagnostics.push(Diagnostic::warning(pointer, "`not` cannot be expressed as a Rust type; any JSON value accepted"));
                 TypeRef::Json
             }
-            SchemaKind::AllOf { .. } | SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } => {
-                unreachable!("needs_named_type covers these")
-            }
+            // Only `allOf: []` gets here (needs_named_type covers the rest): it constrains nothing.
+            SchemaKind::AllOf { .. } | SchemaKind::OneOf { .. } | SchemaKind::AnyOf { .. } => TypeRef::Json,
         })
     }
 
@@ -649,43 +682,80 @@ fn multipart_components(spec: &OpenAPI) -> HashSet<String> {
     found
 }
 
-/// Components whose every `$ref` is a variant of a discriminated `oneOf`, with the tag property.
+/// Components whose every `$ref` is a variant of a discriminated `oneOf` that becomes a tagged
+/// enum, with the tag property: such a component leaves its tag field to the enum.
 fn union_only_components(document: &Value) -> HashMap<String, String> {
-    fn walk(value: &Value, all: &mut HashMap<String, usize>, in_unions: &mut HashMap<String, (usize, HashSet<String>)>) {
+    /// One discriminated `oneOf`: its tag and its variants (`None`: not a component `$ref`).
+    struct Union {
+        tag: String,
+        variants: Vec<Option<String>>,
+        /// Unions next to properties or `allOf` become structs, not enums.
+        enum_shaped: bool,
+    }
+    fn component(value: &Value) -> Option<&str> {
+        value.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")
+    }
+    fn walk(value: &Value, all: &mut HashMap<String, usize>, unions: &mut Vec<Union>) {
         match value {
             Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("$ref") {
-                    if let Some(name) = r.strip_prefix("#/components/schemas/") {
-                        *all.entry(name.to_string()).or_default() += 1;
-                    }
+                if let Some(name) = component(value) {
+                    *all.entry(name.to_string()).or_default() += 1;
                 }
                 let tag = map.get("discriminator").and_then(|d| d.get("propertyName")).and_then(Value::as_str);
                 if let (Some(tag), Some(Value::Array(variants))) = (tag, map.get("oneOf")) {
-                    for variant in variants {
-                        if let Some(name) = variant.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/")) {
-                            let entry = in_unions.entry(name.to_string()).or_default();
-                            entry.0 += 1;
-                            entry.1.insert(tag.to_string());
-                        }
-                    }
+                    let non_empty = |key: &str| match map.get(key) {
+                        Some(Value::Object(o)) => !o.is_empty(),
+                        Some(Value::Array(a)) => !a.is_empty(),
+                        _ => false,
+                    };
+                    unions.push(Union {
+                        tag: tag.to_string(),
+                        variants: variants.iter().map(|v| component(v).map(str::to_string)).collect(),
+                        enum_shaped: !non_empty("properties") && !non_empty("allOf"),
+                    });
                 }
                 // Mappings name their targets again; they are not uses of their own.
                 for (key, child) in map {
                     if key != "discriminator" {
-                        walk(child, all, in_unions);
+                        walk(child, all, unions);
                     }
                 }
             }
-            Value::Array(items) => items.iter().for_each(|i| walk(i, all, in_unions)),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, all, unions)),
             _ => {}
         }
     }
     let mut all = HashMap::new();
-    let mut in_unions = HashMap::new();
-    walk(document, &mut all, &mut in_unions);
-    in_unions
+    let mut unions = Vec::new();
+    walk(document, &mut all, &mut unions);
+    let mut in_unions: HashMap<&str, (usize, HashSet<&str>)> = HashMap::new();
+    for union in &unions {
+        for name in union.variants.iter().flatten() {
+            let entry = in_unions.entry(name).or_default();
+            entry.0 += 1;
+            entry.1.insert(&union.tag);
+        }
+    }
+    let mut only: HashMap<String, String> = in_unions
         .into_iter()
-        .filter(|(name, (count, tags))| all.get(name) == Some(count) && tags.len() == 1)
-        .map(|(name, (_, tags))| (name, tags.into_iter().next().expect("one tag")))
-        .collect()
+        .filter(|(name, (count, tags))| all.get(*name) == Some(count) && tags.len() == 1)
+        .filter_map(|(name, (_, tags))| Some((name.to_string(), tags.into_iter().next()?.to_string())))
+        .collect();
+    // A union with one unqualified variant is decoded untagged, and then every variant needs
+    // its tag field on the wire; dropping a variant can disqualify another union, so repeat.
+    loop {
+        let mut changed = false;
+        for union in &unions {
+            let tagged = union.enum_shaped
+                && union.variants.iter().all(|v| v.as_ref().is_some_and(|name| only.contains_key(name)));
+            if !tagged {
+                for name in union.variants.iter().flatten() {
+                    changed |= only.remove(name).is_some();
+                }
+            }
+        }
+        if !changed {
+            return only;
+        }
+    }
 }

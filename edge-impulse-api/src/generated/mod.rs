@@ -9,7 +9,7 @@ pub mod models;
 pub const DEFAULT_BASE_URL: &str = "https://studio.edgeimpulse.com/v1";
 
 /// The spec's security schemes; operations refer to them by index.
-pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; 3usize] = [
+pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; 3] = [
     crate::auth::SecurityScheme {
         name: "ApiKeyAuthentication",
         location: crate::auth::Location::Header,
