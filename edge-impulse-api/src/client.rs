@@ -336,7 +336,7 @@ impl Client {
                         false => None,
                     };
                     let Some(delay) = delay else {
-                        return self.read_response(operation, response).await;
+                        return self.read_response(prepared, response).await;
                     };
                     tracing::debug!(attempt = attempts_made, status, delay_ms = delay.as_millis() as u64, "retrying after a passing failure");
                     delay
@@ -359,15 +359,19 @@ impl Client {
         }
     }
 
-    /// Sends one attempt. A binary answer is streamed after the call returns, so its timeout
-    /// covers only the wait for the response head (other requests use reqwest's timeout).
+    /// The timeout of a binary request. Its answer is streamed after the call returns, so the
+    /// limit covers the wait for the response head (and an error body), not the download;
+    /// other requests use reqwest's whole-request timeout.
+    fn head_timeout(&self, prepared: &Prepared) -> Option<Duration> {
+        prepared.timeout.or(self.inner.timeout).filter(|_| prepared.operation.response == ResponseKind::Binary)
+    }
+
+    /// Sends one attempt.
     async fn execute_once(&self, prepared: &Prepared, request: reqwest::Request) -> Result<reqwest::Result<reqwest::Response>> {
         let sending = self.inner.http.execute(request);
-        match prepared.timeout.or(self.inner.timeout) {
-            Some(limit) if prepared.operation.response == ResponseKind::Binary => tokio::time::timeout(limit, sending)
-                .await
-                .map_err(|_| Error::Timeout { operation: prepared.operation.id }),
-            _ => Ok(sending.await),
+        match self.head_timeout(prepared) {
+            Some(limit) => tokio::time::timeout(limit, sending).await.map_err(|_| Error::Timeout { operation: prepared.operation.id }),
+            None => Ok(sending.await),
         }
     }
 
@@ -420,8 +424,8 @@ impl Client {
             headers.insert(reqwest::header::COOKIE, value);
         }
         let mut builder = self.inner.http.request(prepared.method.to_reqwest(), url).headers(headers);
-        // reqwest's timeout would also cut a streamed download's body: see `execute_once`.
-        if let Some(timeout) = prepared.timeout.or(self.inner.timeout).filter(|_| prepared.operation.response != ResponseKind::Binary) {
+        // reqwest's timeout would also cut a streamed download's body: see `head_timeout`.
+        if let Some(timeout) = prepared.timeout.or(self.inner.timeout).filter(|_| self.head_timeout(prepared).is_none()) {
             builder = builder.timeout(timeout);
         }
         builder = match &prepared.payload {
@@ -433,7 +437,8 @@ impl Client {
         builder.build().map_err(|e| invalid(e.without_url().to_string()))
     }
 
-    async fn read_response(&self, operation: &'static Operation, mut response: reqwest::Response) -> Result<RawResponse> {
+    async fn read_response(&self, prepared: &Prepared, mut response: reqwest::Response) -> Result<RawResponse> {
+        let operation = prepared.operation;
         let status = response.status();
         if status.is_redirection() && operation.response == ResponseKind::Redirect {
             let location = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -441,7 +446,12 @@ impl Client {
             return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Redirect(location) });
         }
         if !status.is_success() {
-            let body = read_bounded(&mut response, ERROR_BODY_LIMIT).await;
+            let reading = read_bounded(&mut response, ERROR_BODY_LIMIT);
+            let body = match self.head_timeout(prepared) {
+                // A body that stalls past the limit is left out, like a broken one.
+                Some(limit) => tokio::time::timeout(limit, reading).await.unwrap_or_default(),
+                None => reading.await,
+            };
             return Err(Error::Status {
                 operation: operation.id,
                 status: status.as_u16(),

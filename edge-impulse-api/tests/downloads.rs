@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::future::IntoFuture;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
@@ -309,4 +310,35 @@ async fn a_download_whose_answer_does_not_start_in_time_times_out() {
     request.timeout(std::time::Duration::from_millis(200));
     let error = expect_err(request.await);
     assert!(matches!(error, Error::Timeout { operation: "getSampleAsRaw" }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_download_error_whose_body_stalls_still_ends_within_the_timeout() {
+    // The head says 404 and promises a body that never comes; the server holds the
+    // connection until the client lets go.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buffer = [0u8; 4096];
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let read = stream.read(&mut buffer).unwrap();
+            head.extend_from_slice(&buffer[..read]);
+        }
+        stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"error\":").unwrap();
+        stream.flush().unwrap();
+        while matches!(stream.read(&mut buffer), Ok(n) if n > 0) {}
+    });
+    let client = Client::builder().base_url(base).api_key(API_KEY).timeout(std::time::Duration::from_millis(300)).build().unwrap();
+    let call = client.raw_data().get_sample_as_raw(4, 77);
+    let result = tokio::time::timeout(std::time::Duration::from_secs(10), call.into_future())
+        .await
+        .expect("the client's 300 ms timeout ends the call, not this 10 s guard");
+    let error = expect_err(result);
+    assert!(matches!(error, Error::Status { operation: "getSampleAsRaw", status: 404, .. }), "{error:?}");
+    // The server thread ends when the connection closes, which the runtime's connection task
+    // does: wait for it off this (single) runtime thread.
+    drop(client);
+    tokio::task::spawn_blocking(move || server.join().unwrap()).await.unwrap();
 }
