@@ -194,7 +194,7 @@ impl ClientBuilder {
         let answer = request.await?;
         let token = serde_json::from_value::<Answer>(answer).ok().and_then(|a| a.token).ok_or_else(|| Error::Decode {
             operation: "login",
-            path: ".token".into(),
+            path: "token".into(),
             message: "the login answer has no token".into(),
             body: String::new(),
         })?;

@@ -27,7 +27,7 @@ pub enum Error {
     #[error("{operation}: the response does not match the expected type at `{path}`: {message}")]
     Decode {
         operation: &'static str,
-        /// JSON path of the value that failed (`.projects[3].id`), `.` for the whole body.
+        /// JSON path of the value that failed (`projects[3].id`), `.` for the whole body.
         path: String,
         message: String,
         /// The start of the body, at most 2 KiB.
