@@ -61,9 +61,9 @@ fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
 
-/// Every variant of the two tagged unions in `DeployPretrainedModelRequest`, with its JSON.
-fn tagged_variants() -> (Vec<(serde_json::Value, Input)>, Vec<(serde_json::Value, Model)>) {
-    let inputs = vec![
+/// Every variant of the `inputType` union in `DeployPretrainedModelRequest`, with its JSON.
+fn tagged_inputs() -> Vec<(serde_json::Value, Input)> {
+    vec![
         (
             json!({"inputType": "time-series", "frequencyHz": 100.0, "windowLengthMs": 2000}),
             Input::TimeSeries(DeployPretrainedModelInputTimeSeries::new(100.0, 2000)),
@@ -71,8 +71,12 @@ fn tagged_variants() -> (Vec<(serde_json::Value, Input)>, Vec<(serde_json::Value
         (json!({"inputType": "audio", "frequencyHz": 16000.0}), Input::Audio(DeployPretrainedModelInputAudio::new(16000.0))),
         (json!({"inputType": "image"}), Input::Image(DeployPretrainedModelInputImage::new())),
         (json!({"inputType": "other"}), Input::Other(models::DeployPretrainedModelInputOther {})),
-    ];
-    let models = vec![
+    ]
+}
+
+/// Every variant of the `modelType` union, with its JSON.
+fn tagged_models() -> Vec<(serde_json::Value, Model)> {
+    vec![
         (
             json!({"modelType": "classification", "labels": ["idle", "wave"]}),
             Model::Classification(DeployPretrainedModelModelClassification::new(vec!["idle".into(), "wave".into()])),
@@ -86,19 +90,17 @@ fn tagged_variants() -> (Vec<(serde_json::Value, Input)>, Vec<(serde_json::Value
                 0.3,
             )),
         ),
-    ];
-    (inputs, models)
+    ]
 }
 
 #[test]
 fn tagged_one_of_serializes_each_variant_with_its_tag_once() {
-    let (inputs, models) = tagged_variants();
-    for (wire, value) in inputs {
+    for (wire, value) in tagged_inputs() {
         let text = serde_json::to_string(&value).unwrap();
         assert_eq!(count(&text, "\"inputType\""), 1, "{text}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), wire);
     }
-    for (wire, value) in models {
+    for (wire, value) in tagged_models() {
         let text = serde_json::to_string(&value).unwrap();
         assert_eq!(count(&text, "\"modelType\""), 1, "{text}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), wire);
@@ -222,13 +224,12 @@ mod both_directions {
 
     #[test]
     fn tagged_one_of_decodes_every_variant_by_its_tag_and_back() {
-        let (inputs, models) = tagged_variants();
-        for (wire, expected) in inputs {
+        for (wire, expected) in tagged_inputs() {
             let decoded: Input = serde_json::from_value(wire.clone()).unwrap();
             assert_eq!(decoded, expected);
             assert_eq!(serde_json::to_value(&decoded).unwrap(), wire);
         }
-        for (wire, expected) in models {
+        for (wire, expected) in tagged_models() {
             let decoded: Model = serde_json::from_value(wire.clone()).unwrap();
             assert_eq!(decoded, expected);
             assert_eq!(serde_json::to_value(&decoded).unwrap(), wire);
