@@ -31,6 +31,8 @@ pub struct Output {
     pub diagnostics: Vec<Diagnostic>,
     pub operation_count: usize,
     pub schema_count: usize,
+    /// Wall time of each pipeline step, for `cargo xtask bench`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// A spec that cannot be turned into code at all.
@@ -54,9 +56,18 @@ impl std::error::Error for Error {}
 /// `spec_name` is only used to say where a problem is.
 pub fn generate(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result<Output, Error> {
     let mut diagnostics = Vec::new();
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |step: &'static str| {
+        timings.push((step, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let loaded = load::load(spec_name, spec, overrides, &mut diagnostics)?;
+    lap("load");
     let api = ir::lower(&loaded.openapi, &loaded.document, overrides, &mut diagnostics)?;
+    lap("lower");
     let files = emit::emit(&api)?;
+    lap("emit");
     // The same schema can be reached twice (through `allOf` merges); say each thing once.
     let mut seen = std::collections::HashSet::new();
     diagnostics.retain(|d| seen.insert(d.clone()));
@@ -65,5 +76,6 @@ pub fn generate(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result<O
         diagnostics,
         operation_count: api.operation_count(),
         schema_count: loaded.openapi.components.as_ref().map_or(0, |c| c.schemas.len()),
+        timings,
     })
 }

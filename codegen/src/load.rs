@@ -1,5 +1,6 @@
 //! Step 1: raw spec bytes -> a repaired, patched OpenAPI document.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::diagnostics::Diagnostic;
@@ -35,10 +36,20 @@ pub fn load(
             message,
         })?;
     }
-    let openapi = serde_path_to_error::deserialize(&document).map_err(|e| Error {
-        location: format!("{spec_name}#{}", path_to_pointer(e.path())),
-        message: format!("not a valid OpenAPI 3.0 document here: {}", e.inner()),
-    })?;
+    // Path tracking costs; only a document that fails is read again with it, to say where.
+    let openapi = match openapiv3::OpenAPI::deserialize(&document) {
+        Ok(openapi) => openapi,
+        Err(plain) => {
+            let (pointer, message) = match serde_path_to_error::deserialize::<_, openapiv3::OpenAPI>(&document) {
+                Err(e) => (path_to_pointer(e.path()), e.inner().to_string()),
+                Ok(_) => (String::new(), plain.to_string()),
+            };
+            return Err(Error {
+                location: format!("{spec_name}#{pointer}"),
+                message: format!("not a valid OpenAPI 3.0 document here: {message}"),
+            });
+        }
+    };
     Ok(Loaded { openapi, document })
 }
 

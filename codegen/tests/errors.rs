@@ -45,7 +45,7 @@ fn invalid_yaml_names_file_line_and_column() {
     let spec = "openapi: 3.0.0\ninfo:\n  title: t\n  version: [unclosed\npaths: {}\n";
     let error = error_of(spec);
     let (line, column) = line_column(&error.location, "spec.yaml:");
-    assert!(line >= 4 && line <= 5, "line {line} should point at the unclosed list: {error}");
+    assert!((4..=5).contains(&line), "line {line} should point at the unclosed list: {error}");
     assert!(column >= 1, "{error}");
     assert!(error.message.contains("YAML"), "{error}");
 }

@@ -10,7 +10,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
 use crate::auth::{choose, Credential, Location, Secret};
-use crate::error::{messages_from_body, snippet, Error, Result};
+use crate::error::{messages_from_body, redact_credentials, redacted_snippet, Error, Result};
 use crate::generated::{DEFAULT_BASE_URL, DEFAULT_SECURITY, SECURITY_SCHEMES};
 use crate::request::{FromResponse, Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
 use crate::retry::{retry_after, RetryPolicy, RETRY_STATUSES};
@@ -198,7 +198,8 @@ impl ClientBuilder {
             message: "the login answer has no token".into(),
             body: String::new(),
         })?;
-        self.jwt(token).build()
+        // The login was for a JWT client: an API key would win over the JWT on most operations.
+        ClientBuilder { api_key: None, ..self }.jwt(token).build()
     }
 
     fn clone_settings(&self) -> ClientBuilder {
@@ -241,6 +242,11 @@ impl Client {
             builder = builder.base_url(if host.contains("://") { host.to_owned() } else { format!("https://{host}/v1") });
         }
         builder.build()
+    }
+
+    /// The client's credentials, to keep them out of error messages.
+    fn credentials(&self) -> Vec<&str> {
+        [&self.inner.api_key, &self.inner.jwt].into_iter().flatten().map(Secret::expose).collect()
     }
 
     /// The API root requests go to.
@@ -452,19 +458,28 @@ impl Client {
                 Some(limit) => tokio::time::timeout(limit, reading).await.unwrap_or_default(),
                 None => reading.await,
             };
+            let credentials = self.credentials();
             return Err(Error::Status {
                 operation: operation.id,
                 status: status.as_u16(),
-                messages: messages_from_body(&body),
-                body: snippet(&body, 2048),
+                messages: messages_from_body(&body).into_iter().map(|m| redact_credentials(m, &credentials)).collect(),
+                body: redacted_snippet(&body, 2048, &credentials),
             });
         }
-        if operation.response == ResponseKind::Binary {
+        if operation.response == ResponseKind::Binary && !is_json(&response) {
             return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Stream(response) });
         }
+        // A JSON answer to a download request is how the API reports a failure
+        // (`{"success": false}`); it is buffered and checked like any JSON answer.
         let bytes = response.bytes().await.map_err(|e| Error::transport(operation.id, e))?;
         Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Bytes(bytes) })
     }
+}
+
+fn is_json(response: &reqwest::Response) -> bool {
+    let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence == "application/json" || essence.ends_with("+json")
 }
 
 /// The operation of [`Client::request`] for answers read the way `kind` says.

@@ -150,6 +150,49 @@ impl Error {
     }
 }
 
+/// A body excerpt fit for an error: JSON values of secret properties (API keys, tokens,
+/// passwords: the overrides' list) and the client's own credentials are replaced by
+/// `<redacted>` before the excerpt is cut to `max` bytes.
+pub(crate) fn redacted_snippet(body: &[u8], max: usize, credentials: &[&str]) -> String {
+    let mut text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            redact_secret_properties(&mut value);
+            serde_json::to_string(&value).unwrap_or_default()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    for credential in credentials.iter().filter(|c| c.len() >= 4) {
+        text = text.replace(credential, "<redacted>");
+    }
+    snippet(text.as_bytes(), max)
+}
+
+/// Replaces the client's credentials in a message taken from a body.
+pub(crate) fn redact_credentials(mut text: String, credentials: &[&str]) -> String {
+    for credential in credentials.iter().filter(|c| c.len() >= 4) {
+        if text.contains(credential) {
+            text = text.replace(credential, "<redacted>");
+        }
+    }
+    text
+}
+
+fn redact_secret_properties(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if crate::generated::SECRET_PROPERTIES.contains(&key.as_str()) && child.is_string() {
+                    *child = serde_json::Value::String("<redacted>".into());
+                } else {
+                    redact_secret_properties(child);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_secret_properties),
+        _ => {}
+    }
+}
+
 /// At most `max` bytes of `body` as text, cut at a character boundary.
 pub(crate) fn snippet(body: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(max)]).into_owned();

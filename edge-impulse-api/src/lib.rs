@@ -84,8 +84,8 @@
 //!
 //! let impulse = client.impulse().get_impulse(project_id).await?.impulse.ok_or("no impulse")?;
 //! let learn_block = &impulse.learn_blocks[0];
-//! // All settings are optional; `{}` trains with the current ones.
-//! let settings: SetKerasParameterRequest = serde_json::from_value(serde_json::json!({ "trainingCycles": 30 }))?;
+//! // All settings are optional; those left `None` keep their current value.
+//! let settings = SetKerasParameterRequest { training_cycles: Some(30), ..Default::default() };
 //! let job = client.jobs().train_keras_job(project_id, learn_block.id, &settings).await?;
 //!
 //! let outcome = client
@@ -193,7 +193,7 @@ pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
 pub use multipart::FilePart;
 pub use params::ToParam;
 pub use retry::RetryPolicy;
-pub use request::{Envelope, FromResponse, Method, Operation, Request, ResponseFuture, ResponseKind};
+pub use request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind};
 
 pub(crate) use enums::string_enum_impls;
 

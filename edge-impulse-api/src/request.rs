@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::error::{snippet, Error, Result};
+use crate::error::{redacted_snippet, Error, Result};
 use crate::multipart::{MultipartForm, ToMultipart};
 use crate::params::{fill_path, ToParam};
 use crate::retry::RetryPolicy;
@@ -120,17 +120,16 @@ pub(crate) struct Prepared {
     pub error: Option<Error>,
 }
 
-/// A request to one operation, ready to be sent with `.await`.
+/// Everything about a request except what its answer decodes into: the builder methods
+/// live here, compiled once rather than once per response type.
 ///
-/// `T` is what a success decodes into.
-#[must_use = "a request does nothing until it is awaited"]
-pub struct Request<'c, T> {
+/// A [`Request`] dereferences to it, so `request.header(..)` works on either.
+pub struct RequestParts<'c> {
     client: &'c Client,
     prepared: Prepared,
-    output: PhantomData<fn() -> T>,
 }
 
-impl<T> std::fmt::Debug for Request<'_, T> {
+impl std::fmt::Debug for RequestParts<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Request")
             .field("operation", &self.prepared.operation.id)
@@ -140,7 +139,8 @@ impl<T> std::fmt::Debug for Request<'_, T> {
     }
 }
 
-impl<'c, T> Request<'c, T> {
+impl<'c> RequestParts<'c> {
+    /// A request to `operation`, its path template filled with `path_args` in order.
     #[doc(hidden)]
     pub fn new(client: &'c Client, operation: &'static Operation, path_args: &[&dyn ToParam]) -> Self {
         match fill_path(operation.path, path_args) {
@@ -154,7 +154,7 @@ impl<'c, T> Request<'c, T> {
     }
 
     pub(crate) fn with_path(client: &'c Client, operation: &'static Operation, method: Method, path: String) -> Self {
-        Request {
+        RequestParts {
             client,
             prepared: Prepared {
                 operation,
@@ -169,7 +169,6 @@ impl<'c, T> Request<'c, T> {
                 retry_non_idempotent: false,
                 error: None,
             },
-            output: PhantomData,
         }
     }
 
@@ -234,7 +233,12 @@ impl<'c, T> Request<'c, T> {
 
     /// Sets a JSON body.
     pub fn json<B: serde::Serialize + ?Sized>(&mut self, body: &B) -> &mut Self {
-        match serde_json::to_vec(body) {
+        self.json_bytes(serde_json::to_vec(body))
+    }
+
+    /// The body-type-independent half of [`RequestParts::json`].
+    fn json_bytes(&mut self, bytes: serde_json::Result<Vec<u8>>) -> &mut Self {
+        match bytes {
             Ok(bytes) => self.prepared.payload = Payload::Json(bytes.into()),
             Err(e) => {
                 let operation = self.prepared.operation.id;
@@ -264,6 +268,46 @@ impl<'c, T> Request<'c, T> {
     }
 }
 
+/// A request to one operation, ready to be sent with `.await`.
+///
+/// `T` is what a success decodes into. The builder methods come from [`RequestParts`].
+#[must_use = "a request does nothing until it is awaited"]
+pub struct Request<'c, T> {
+    parts: RequestParts<'c>,
+    output: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Request<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.parts.fmt(f)
+    }
+}
+
+impl<'c, T> From<RequestParts<'c>> for Request<'c, T> {
+    fn from(parts: RequestParts<'c>) -> Self {
+        Request { parts, output: PhantomData }
+    }
+}
+
+impl<'c, T> std::ops::Deref for Request<'c, T> {
+    type Target = RequestParts<'c>;
+    fn deref(&self) -> &RequestParts<'c> {
+        &self.parts
+    }
+}
+
+impl<'c, T> std::ops::DerefMut for Request<'c, T> {
+    fn deref_mut(&mut self) -> &mut RequestParts<'c> {
+        &mut self.parts
+    }
+}
+
+impl<'c, T> Request<'c, T> {
+    pub(crate) fn with_path(client: &'c Client, operation: &'static Operation, method: Method, path: String) -> Self {
+        RequestParts::with_path(client, operation, method, path).into()
+    }
+}
+
 impl<'c, T: FromResponse> Request<'c, T> {
     /// Sends the request (same as `.await`).
     pub fn send(self) -> ResponseFuture<'c, T> {
@@ -276,7 +320,7 @@ impl<'c, T: FromResponse> IntoFuture for Request<'c, T> {
     type IntoFuture = ResponseFuture<'c, T>;
 
     fn into_future(self) -> Self::IntoFuture {
-        ResponseFuture { inner: self.client.execute(self.prepared), output: PhantomData }
+        ResponseFuture { inner: self.parts.client.execute(self.parts.prepared), output: PhantomData }
     }
 }
 
@@ -397,7 +441,7 @@ fn decode_failure<T: DeserializeOwned>(operation: &'static str, status: u16, byt
         Err(e) => e.path().to_string(),
         Ok(_) => ".".to_string(),
     };
-    Error::Decode { operation, path, message: error.to_string(), body: snippet(bytes, 2048) }
+    Error::Decode { operation, path, message: error.to_string(), body: redacted_snippet(bytes, 2048, &[]) }
 }
 
 fn envelope_failure(bytes: &[u8]) -> Option<String> {
@@ -423,7 +467,12 @@ impl FromResponse for crate::Download {
     fn from_response(raw: RawResponse) -> Result<Self> {
         match raw.body {
             RawBody::Stream(response) => Ok(crate::Download::new(raw.operation.id, response)),
-            RawBody::Bytes(bytes) => Ok(crate::Download::from_bytes(raw.operation.id, bytes)),
+            // A buffered body here is a JSON answer (see `Client::read_response`): the API's
+            // failure envelope, or JSON the caller asked to download.
+            RawBody::Bytes(bytes) => match envelope_failure(&bytes) {
+                Some(message) => Err(Error::Api { operation: raw.operation.id, status: raw.status, message }),
+                None => Ok(crate::Download::from_bytes(raw.operation.id, bytes)),
+            },
             RawBody::Redirect(_) => Err(Error::InvalidRequest {
                 operation: raw.operation.id,
                 message: "expected a download, got a redirect".into(),

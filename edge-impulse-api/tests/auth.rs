@@ -180,8 +180,10 @@ async fn builder_login_posts_credentials_and_uses_the_jwt() {
         .mount(&server)
         .await;
 
+    // An API key set before logging in is dropped: the result is a JWT client.
     let client = Client::builder()
         .base_url(server.uri())
+        .api_key(API_KEY)
         .header("x-team", "robots")
         .login("ada@example.com", "pa55word")
         .await
@@ -193,6 +195,7 @@ async fn builder_login_posts_credentials_and_uses_the_jwt() {
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 2);
     assert_no_credentials(&requests[0]);
+    assert_eq!(header(&requests[1], "x-api-key"), None, "the API key must not win over the new JWT");
     // Settings of the builder are kept for both the login and the client it returns.
     for request in &requests {
         assert_eq!(header(request, "x-team"), Some("robots"));

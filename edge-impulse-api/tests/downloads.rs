@@ -342,3 +342,21 @@ async fn a_download_error_whose_body_stalls_still_ends_within_the_timeout() {
     drop(client);
     tokio::task::spawn_blocking(move || server.join().unwrap()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failure_envelope_answering_a_download_is_an_api_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/5/deployment/download"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": false, "error": "No deployment built yet"})))
+        .mount(&server)
+        .await;
+    let client = common::client(&server, true, false);
+    match client.deployment().download_build(5, "zip").await {
+        Err(Error::Api { operation, message, .. }) => {
+            assert_eq!(operation, "downloadBuild");
+            assert_eq!(message, "No deployment built yet");
+        }
+        other => panic!("expected Error::Api, got {other:?}"),
+    }
+}

@@ -257,3 +257,38 @@ async fn a_credential_that_is_not_a_header_value_is_rejected_without_echoing_it(
     assert!(!format!("{error} {error:?}").contains("key_123"));
     assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn secrets_in_an_undecodable_answer_are_redacted_from_the_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/3/apikeys"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "success": true,
+            "apiKeys": [{"id": 1, "apiKey": "ei_leaked_key_91b2", "isDevelopmentKey": true, "name": "dev", "created": 5, "role": "admin"}]
+        })))
+        .mount(&server)
+        .await;
+    let error = expect_err(client(&server, true, false).projects().list_project_api_keys(3).await);
+    let Error::Decode { body, .. } = &error else { panic!("expected Error::Decode, got {error:?}") };
+    assert!(body.contains("\"apiKey\":\"<redacted>\""), "the secret property is blanked: {body}");
+    for shown in [error.to_string(), format!("{error:?}")] {
+        assert!(!shown.contains("ei_leaked_key_91b2"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn the_clients_own_credentials_are_redacted_from_status_errors() {
+    // A server that echoes what it got must not put the credentials into our error.
+    let echo = format!("{{\"error\": \"bad key {API_KEY}\", \"seen\": \"{JWT}\"}}");
+    let server = answering(ResponseTemplate::new(401).set_body_raw(echo, "application/json")).await;
+    let client = Client::builder().base_url(server.uri()).api_key(API_KEY).jwt(JWT).no_retries().build().unwrap();
+    let error = expect_err(client.raw_data().count_samples(1, RawDataCategoryQuery::Training).await);
+    match &error {
+        Error::Status { status: 401, messages, body, .. } => {
+            assert_eq!(messages, &vec!["bad key <redacted>".to_string()]);
+            assert!(body.contains("<redacted>"), "{body}");
+        }
+        other => panic!("expected Error::Status, got {other:?}"),
+    }
+}

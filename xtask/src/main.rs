@@ -4,16 +4,26 @@
 //!   or with `--check` only reports which generated files are stale.
 //! - `cargo xtask spec normalize [--spec PATH] --out FILE` writes the spec as the generator
 //!   reads it (repaired and patched) as JSON, for tools such as a mock server.
+//! - `cargo xtask test [--spec PATH] [-- CARGO_TEST_ARGS]` runs every test, the conformance
+//!   suite against Prism included (see `conformance.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod conformance;
 mod spec;
+#[cfg(test)]
+mod freshness_tests;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "usage:
   cargo xtask regen [--spec PATH] [--check]
+  cargo xtask bench regen [--spec PATH]
   cargo xtask spec normalize [--spec PATH] --out FILE
+  cargo xtask test [--spec PATH] [-- CARGO_TEST_ARGS]
 
 The spec is taken from --spec, else $EDGE_IMPULSE_SPEC, else spec/edge-impulse-openapi.yml.";
 
@@ -57,6 +67,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             let options = parse_options(&args[1..])?;
             regen(&root, options.spec, options.check)
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("regen") => {
+            let options = parse_options(&args[2..])?;
+            bench_regen(&root, options.spec)
+        }
         Some("spec") if args.get(1).map(String::as_str) == Some("normalize") => {
             let options = parse_options(&args[2..])?;
             let out = options.out.ok_or(format!("`spec normalize` needs --out FILE\n\n{USAGE}"))?;
@@ -67,16 +81,52 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             eprintln!("spec normalize: wrote {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Some("test") => {
+            let (own, cargo_args) = match args.iter().position(|a| a == "--") {
+                Some(split) => (&args[1..split], &args[split + 1..]),
+                None => (&args[1..], &[][..]),
+            };
+            let options = parse_options(own)?;
+            conformance::test(&root, options.spec, cargo_args)
+        }
         _ => Err(USAGE.to_string()),
     }
+}
+
+/// Runs the generator in-process several times and prints the median of each step: the
+/// figure behind "regen in under 0.3 s". Build with `--release` for numbers worth quoting.
+fn bench_regen(root: &Path, spec: Option<PathBuf>) -> Result<ExitCode, String> {
+    const RUNS: usize = 15;
+    let spec = spec::SpecFile::locate(root, spec)?;
+    let bytes = spec.read()?;
+    let overrides = spec::read_overrides(root)?;
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let output = edge_impulse_codegen::generate(&spec.display_name(), &bytes, &overrides).map_err(|e| e.to_string())?;
+        let mut steps = output.timings.clone();
+        steps.push(("total", started.elapsed()));
+        runs.push(steps);
+    }
+    for (i, (step, _)) in runs[0].iter().enumerate() {
+        let mut times: Vec<f64> = runs.iter().map(|r| r[i].1.as_secs_f64() * 1000.0).collect();
+        times.sort_by(f64::total_cmp);
+        println!("bench regen: {step:<6} median {:>7.1} ms  (min {:.1}, max {:.1}, {RUNS} runs)", times[RUNS / 2], times[0], times[RUNS - 1]);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace").to_path_buf()
 }
 
-/// Where the generated modules live, relative to the workspace root.
-const GENERATED_DIR: &str = "edge-impulse-api/src";
+/// The generated crate, relative to the workspace root; generated file paths are relative to it.
+const GENERATED_DIR: &str = "edge-impulse-api";
+
+/// Folders of the generated crate that hold generated files only: anything in them that the
+/// generator no longer produces is stale. Elsewhere (`tests/`) only files that start with the
+/// generator's header count as generated.
+const GENERATED_ONLY_DIRS: &[&str] = &["src/generated"];
 
 fn regen(root: &Path, spec: Option<PathBuf>, check: bool) -> Result<ExitCode, String> {
     let started = Instant::now();
@@ -110,10 +160,10 @@ fn regen(root: &Path, spec: Option<PathBuf>, check: bool) -> Result<ExitCode, St
 
 /// Writes each generated file whose contents changed and deletes generated files that are no
 /// longer produced; with `check`, writes nothing. Returns what is (or was) stale.
-fn write_or_check(src: &Path, files: &[edge_impulse_codegen::GeneratedFile], check: bool) -> Result<Vec<String>, String> {
+fn write_or_check(crate_dir: &Path, files: &[edge_impulse_codegen::GeneratedFile], check: bool) -> Result<Vec<String>, String> {
     let mut stale = Vec::new();
     for file in files {
-        let path = src.join(&file.path);
+        let path = crate_dir.join(&file.path);
         let current = std::fs::read_to_string(&path).ok();
         if current.as_deref() == Some(file.contents.as_str()) {
             continue;
@@ -126,9 +176,8 @@ fn write_or_check(src: &Path, files: &[edge_impulse_codegen::GeneratedFile], che
             std::fs::write(&path, &file.contents).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
-    let generated_root = src.join("generated");
-    for existing in list_files(&generated_root) {
-        let relative = existing.strip_prefix(src).expect("listed under src").to_string_lossy().replace('\\', "/");
+    for existing in generated_files_on_disk(crate_dir) {
+        let relative = existing.strip_prefix(crate_dir).expect("listed under the crate").to_string_lossy().replace('\\', "/");
         if !files.iter().any(|f| f.path == relative) {
             stale.push(format!("{GENERATED_DIR}/{relative} (no longer generated)"));
             if !check {
@@ -137,6 +186,22 @@ fn write_or_check(src: &Path, files: &[edge_impulse_codegen::GeneratedFile], che
         }
     }
     Ok(if check { stale } else { Vec::new() })
+}
+
+/// Files of the crate that a previous regen wrote: everything under [`GENERATED_ONLY_DIRS`],
+/// and any other file in `src/` or `tests/` that starts with the generator's header.
+fn generated_files_on_disk(crate_dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = GENERATED_ONLY_DIRS.iter().flat_map(|dir| list_files(&crate_dir.join(dir))).collect();
+    for dir in ["src", "tests"] {
+        for path in list_files(&crate_dir.join(dir)) {
+            let marked = std::fs::read_to_string(&path).is_ok_and(|text| text.starts_with(edge_impulse_codegen::emit::HEADER));
+            if marked && !found.contains(&path) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 fn list_files(dir: &Path) -> Vec<PathBuf> {

@@ -1,6 +1,6 @@
-//! `generated/models.rs`: one Rust type per named schema.
+//! `generated/models/`: one Rust type per named schema.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -8,25 +8,165 @@ use quote::{format_ident, quote};
 use super::{doc_lines, raw_doc_lines, rust_type};
 use crate::ir::{Api, Body, Field, TypeDef, TypeKind, TypeRef};
 
-pub(super) fn models_module(api: &Api) -> TokenStream {
-    let index: HashMap<&str, &TypeDef> = api.types.iter().map(|t| (t.name.as_str(), t)).collect();
-    let request_types = request_reachable(api, &index);
-    let items = api.types.iter().map(|t| type_item(t, &index, request_types.contains(t.name.as_str())));
-    quote! {
-        //! Request and response types, one per schema of the spec.
-        //!
-        //! Each type's documentation ends with the JSON pointer of the schema it comes from.
+/// The models, split into one module per tag (types only that tag's operations use) and a
+/// `common` module for the rest; `models` re-exports them all flat. Splitting keeps each
+/// file reviewable, lets the generator format files in parallel and leaves room for per-tag
+/// cargo features.
+pub(super) struct Models<'a> {
+    index: HashMap<&'a str, &'a TypeDef>,
+    request_types: HashSet<&'a str>,
+    response_types: HashSet<&'a str>,
+    /// Part (module) name -> its types, in name order.
+    parts: BTreeMap<String, Vec<&'a TypeDef>>,
+}
 
-        // Constructors take every required field, however many the schema has.
-        #![allow(clippy::too_many_arguments)]
-        // Spec descriptions are prose, not rustdoc; they are escaped but not reflowed.
-        #![allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
+impl<'a> Models<'a> {
+    pub fn new(api: &'a Api) -> Self {
+        let index: HashMap<&str, &TypeDef> = api.types.iter().map(|t| (t.name.as_str(), t)).collect();
+        let request_types = request_reachable(api, &index);
+        let mut response_types = response_reachable(api, &index);
+        // Schemas no operation uses are still generated; they read like answers, and what they
+        // contain must then derive Deserialize too.
+        let unused: Vec<TypeRef> = api
+            .types
+            .iter()
+            .filter(|t| !request_types.contains(t.name.as_str()) && !response_types.contains(t.name.as_str()))
+            .map(|t| TypeRef::Named(t.name.clone()))
+            .collect();
+        visit_types(unused.iter().collect(), &index, |name| response_types.insert(name));
+        let owners = owning_groups(api, &index);
+        let common = if api.groups.iter().any(|g| g.module == "common") { "common_types" } else { "common" };
+        let mut parts: BTreeMap<String, Vec<&TypeDef>> = BTreeMap::new();
+        for t in &api.types {
+            let part = match owners.get(t.name.as_str()).map(|o| o.iter().collect::<Vec<_>>()).as_deref() {
+                Some([only]) => api.groups[**only].module.clone(),
+                _ => common.to_string(),
+            };
+            parts.entry(part).or_default().push(t);
+        }
+        Models { index, request_types, response_types, parts }
+    }
 
-        #(#items)*
+    /// Part names, biggest first (they take longest to format).
+    pub fn parts(&self) -> impl Iterator<Item = &str> {
+        let mut names: Vec<&str> = self.parts.keys().map(String::as_str).collect();
+        names.sort_by_key(|n| std::cmp::Reverse(self.parts[*n].len()));
+        names.into_iter()
+    }
+
+    pub fn root_module(&self) -> TokenStream {
+        let parts = self.parts.keys().map(|p| format_ident!("{}", p));
+        quote! {
+            //! Request and response types, one per schema of the spec, re-exported flat.
+            //!
+            //! Each type's documentation ends with the JSON pointer of the schema it comes from.
+            //! Types used by the operations of one tag only live in that tag's module; the
+            //! others in `common`.
+
+            #(mod #parts; pub use #parts::*;)*
+        }
+    }
+
+    pub fn part_module(&self, part: &str) -> TokenStream {
+        let items = self.parts[part].iter().map(|t| {
+            let usage = Usage {
+                request: self.request_types.contains(t.name.as_str()),
+                response: self.response_types.contains(t.name.as_str()),
+            };
+            type_item(t, &self.index, usage)
+        });
+        quote! {
+            // Constructors take every required field, however many the schema has.
+            #![allow(clippy::too_many_arguments)]
+            // Spec descriptions are prose, not rustdoc; they are escaped but not reflowed.
+            #![allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
+            // Union variants mirror the spec's alternatives; boxing the big ones would make
+            // every match on them clumsier for a few hundred bytes.
+            #![allow(clippy::large_enum_variant)]
+
+            #[allow(unused_imports)]
+            use super::*;
+
+            #(#items)*
+        }
     }
 }
 
-fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, in_requests: bool) -> TokenStream {
+/// For each type, the indices of the groups whose operations use it (directly or nested).
+fn owning_groups<'a>(api: &'a Api, index: &HashMap<&str, &'a TypeDef>) -> HashMap<&'a str, BTreeSet<usize>> {
+    let mut owners: HashMap<&str, BTreeSet<usize>> = HashMap::new();
+    for (g, group) in api.groups.iter().enumerate() {
+        let mut stack: Vec<&TypeRef> = Vec::new();
+        for op in &group.operations {
+            stack.extend(op.params.iter().map(|p| &p.ty));
+            if let Some(Body::Json { ty, .. } | Body::Multipart { ty, .. }) = &op.body {
+                stack.push(ty);
+            }
+            if let crate::ir::Response::Json(ty) = &op.response {
+                stack.push(ty);
+            }
+        }
+        visit_types(stack, index, |name| owners.entry(name).or_default().insert(g));
+    }
+    owners
+}
+
+/// Walks every named type reachable from `stack`; `visit` returns false for one already seen.
+fn visit_types<'a: 't, 't>(mut stack: Vec<&'t TypeRef>, index: &HashMap<&str, &'a TypeDef>, mut visit: impl FnMut(&'a str) -> bool) {
+    while let Some(ty) = stack.pop() {
+        match ty {
+            TypeRef::Vec(inner) | TypeRef::Map(inner) | TypeRef::Nullable(inner) => stack.push(inner),
+            TypeRef::Named(name) => {
+                let Some(def) = index.get(name.as_str()) else { continue };
+                if !visit(def.name.as_str()) {
+                    continue;
+                }
+                match &def.kind {
+                    TypeKind::Struct { fields, additional, .. } => {
+                        stack.extend(fields.iter().map(|f| &f.ty));
+                        stack.extend(additional.iter());
+                    }
+                    TypeKind::Multipart { fields } => stack.extend(fields.iter().map(|f| &f.ty)),
+                    TypeKind::Untagged { variants } => stack.extend(variants.iter().map(|v| &v.ty)),
+                    TypeKind::Tagged { variants, .. } => stack.extend(variants.iter().map(|v| &v.ty)),
+                    TypeKind::Alias(inner) => stack.push(inner),
+                    TypeKind::Enum { .. } => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Where a type is used, which decides the serde derives it needs.
+#[derive(Clone, Copy)]
+struct Usage {
+    request: bool,
+    response: bool,
+}
+
+/// Serialize where a request needs it, Deserialize where a response does: type-checking serde
+/// derives is most of the crate's compile time, and most types travel one way only. The
+/// `serde-all` feature adds the other direction everywhere. `Default` where every field is
+/// optional, so such request bodies read `X { field: Some(..), ..Default::default() }`.
+fn derives(usage: Usage, all_optional: bool) -> TokenStream {
+    let (serialize, deserialize) = (usage.request, usage.response || !usage.request);
+    let mut always = vec![quote!(Debug), quote!(Clone), quote!(PartialEq)];
+    if all_optional {
+        always.push(quote!(Default));
+    }
+    let mut optional = Vec::new();
+    for (wanted, derive) in [(serialize, quote!(serde::Serialize)), (deserialize, quote!(serde::Deserialize))] {
+        if wanted { always.push(derive) } else { optional.push(derive) }
+    }
+    let optional = (!optional.is_empty()).then(|| quote!(#[cfg_attr(feature = "serde-all", derive(#(#optional),*))]));
+    quote!(#[derive(#(#always),*)] #optional)
+}
+
+fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> TokenStream {
+    let in_requests = usage.request;
+    let all_optional = matches!(&t.kind, TypeKind::Struct { fields, .. } if fields.iter().all(|f| !f.required));
+    let derives = derives(usage, all_optional);
     let name = format_ident!("{}", t.name);
     let mut doc = doc_lines(t.doc.as_deref().unwrap_or(""));
     let pointer_line = format!("Schema: `{}`", t.pointer);
@@ -72,7 +212,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, in_requests: bool) ->
             };
             quote! {
                 #doc
-                #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+                #derives
                 pub struct #name { #(#field_items)* }
                 #constructor
                 #envelope
@@ -81,7 +221,11 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, in_requests: bool) ->
         TypeKind::Enum { variants, catch_all } => {
             let idents: Vec<_> = variants.iter().map(|v| format_ident!("{}", v.name)).collect();
             let wires: Vec<_> = variants.iter().map(|v| v.wire.as_str()).collect();
-            let variant_docs = wires.iter().map(|w| format!(" `{}`", w.replace('`', "'")));
+            let variant_docs = wires.iter().map(|w| match w.is_empty() {
+                // Empty backticks would render as literal backticks.
+                true => " The empty string.".to_string(),
+                false => format!(" `{}`", w.replace('`', "'")),
+            });
             let catch_all = format_ident!("{}", catch_all);
             quote! {
                 #doc
@@ -112,7 +256,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, in_requests: bool) ->
                 #doc
                 ///
                 /// Variants are tried in order, the one with the most required properties first.
-                #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+                #derives
                 #[serde(untagged)]
                 pub enum #name { #(#idents(#types),)* }
                 impl crate::Envelope for #name {
@@ -128,7 +272,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, in_requests: bool) ->
             let types = variants.iter().map(|v| boxed_type(&v.ty, &t.name, index));
             quote! {
                 #doc
-                #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+                #derives
                 #[serde(tag = #property)]
                 pub enum #name { #(#[serde(rename = #tags)] #idents(#types),)* }
                 impl crate::Envelope for #name {
@@ -143,6 +287,9 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, in_requests: bool) ->
             quote! { #doc pub type #name = #target; }
         }
         TypeKind::Multipart { fields } => {
+            // A form field is there or not; `null` has no meaning in a form.
+            let fields: &Vec<Field> = &fields.iter().cloned().map(|f| Field { nullable: false, ..f }).collect();
+            let default = fields.iter().all(|f| !f.required).then(|| quote!(Default,));
             let field_items = fields.iter().map(|f| {
                 let field = format_ident!("{}", f.name);
                 let ty = field_type(f, false);
@@ -155,7 +302,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, in_requests: bool) ->
                 #doc
                 ///
                 /// Sent as `multipart/form-data`.
-                #[derive(Debug, Clone)]
+                #[derive(Debug, Clone, #default)]
                 pub struct #name { #(#field_items)* }
                 #constructor
                 impl crate::multipart::ToMultipart for #name {
@@ -238,6 +385,16 @@ fn multipart_part(f: &Field) -> TokenStream {
     let add = |value: TokenStream, ty: &TypeRef| match ty {
         TypeRef::File => quote!(form.file(#wire, #value);),
         TypeRef::Vec(inner) if **inner == TypeRef::File => quote!(for file in #value { form.file(#wire, file); }),
+        // A list of plain values is one part per item (OpenAPI 3.0: a multipart array takes
+        // its items' content type), as browsers and `curl -F` send it; not one JSON part.
+        TypeRef::Vec(inner)
+            if matches!(
+                **inner,
+                TypeRef::Bool | TypeRef::I32 | TypeRef::I64 | TypeRef::F64 | TypeRef::String | TypeRef::Secret | TypeRef::DateTime | TypeRef::Date
+            ) =>
+        {
+            quote!(for item in #value { form.text(#wire, item); })
+        }
         TypeRef::Bool | TypeRef::I32 | TypeRef::I64 | TypeRef::F64 | TypeRef::String | TypeRef::Secret | TypeRef::DateTime | TypeRef::Date => {
             quote!(form.text(#wire, #value);)
         }
@@ -285,37 +442,24 @@ fn reaches(ty: &TypeRef, target: &str, index: &HashMap<&str, &TypeDef>, seen: &m
     }
 }
 
+/// Types an answer may contain: everything reachable from a JSON response.
+fn response_reachable<'a>(api: &'a Api, index: &HashMap<&str, &'a TypeDef>) -> HashSet<&'a str> {
+    let mut found = HashSet::new();
+    let responses = api.groups.iter().flat_map(|g| &g.operations).filter_map(|op| match &op.response {
+        crate::ir::Response::Json(ty) => Some(ty),
+        _ => None,
+    });
+    visit_types(responses.collect(), index, |name| found.insert(name));
+    found
+}
+
 /// Types a caller may have to build: everything reachable from a request body.
 fn request_reachable<'a>(api: &'a Api, index: &HashMap<&str, &'a TypeDef>) -> HashSet<&'a str> {
     let mut found = HashSet::new();
-    let mut stack: Vec<&TypeRef> = Vec::new();
-    for op in api.groups.iter().flat_map(|g| &g.operations) {
-        if let Some(Body::Json { ty, .. } | Body::Multipart { ty, .. }) = &op.body {
-            stack.push(ty);
-        }
-    }
-    while let Some(ty) = stack.pop() {
-        match ty {
-            TypeRef::Vec(inner) | TypeRef::Map(inner) | TypeRef::Nullable(inner) => stack.push(inner),
-            TypeRef::Named(name) => {
-                let Some(def) = index.get(name.as_str()) else { continue };
-                if !found.insert(def.name.as_str()) {
-                    continue;
-                }
-                match &def.kind {
-                    TypeKind::Struct { fields, additional, .. } => {
-                        stack.extend(fields.iter().map(|f| &f.ty));
-                        stack.extend(additional.iter());
-                    }
-                    TypeKind::Multipart { fields } => stack.extend(fields.iter().map(|f| &f.ty)),
-                    TypeKind::Untagged { variants } => stack.extend(variants.iter().map(|v| &v.ty)),
-                    TypeKind::Tagged { variants, .. } => stack.extend(variants.iter().map(|v| &v.ty)),
-                    TypeKind::Alias(inner) => stack.push(inner),
-                    TypeKind::Enum { .. } => {}
-                }
-            }
-            _ => {}
-        }
-    }
+    let bodies = api.groups.iter().flat_map(|g| &g.operations).filter_map(|op| match &op.body {
+        Some(Body::Json { ty, .. } | Body::Multipart { ty, .. }) => Some(ty),
+        _ => None,
+    });
+    visit_types(bodies.collect(), index, |name| found.insert(name));
     found
 }

@@ -20,6 +20,7 @@ pub(super) fn root_module(api: &Api) -> TokenStream {
     let scheme_count = proc_macro2::Literal::usize_unsuffixed(api.schemes.len());
     let default_security = security_tokens(&api.default_security);
     let base_url = &api.base_url;
+    let secret_properties = &api.secret_properties;
     let accessors = api.groups.iter().map(|g| {
         let module = format_ident!("{}", g.module);
         let api_struct = format_ident!("{}", g.struct_name);
@@ -41,6 +42,9 @@ pub(super) fn root_module(api: &Api) -> TokenStream {
 
         /// The spec's security schemes; operations refer to them by index.
         pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; #scheme_count] = [#(#schemes),*];
+
+        /// Properties whose values are secrets: blanked in body excerpts inside errors.
+        pub(crate) static SECRET_PROPERTIES: &[&str] = &[#(#secret_properties),*];
 
         /// The spec's top-level `security`: what an operation without its own accepts.
         pub(crate) static DEFAULT_SECURITY: &[&[usize]] = #default_security;
@@ -106,7 +110,7 @@ pub(super) fn group_module(api: &Api, group: &Group) -> TokenStream {
         #[allow(unused_imports)]
         use crate::generated::models;
         #[allow(unused_imports)]
-        use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+        use crate::request::{Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind};
 
         #struct_doc
         #[derive(Clone, Copy)]
@@ -215,9 +219,9 @@ fn method(api: &Api, op: &Operation) -> TokenStream {
     let (return_type, wrap) = match &op.builder {
         Some(builder) => {
             let builder = format_ident!("{}", builder);
-            (quote!(#builder<'c>), quote!(#builder(request)))
+            (quote!(#builder<'c>), quote!(#builder(request.into())))
         }
-        None => (quote!(Request<'c, #output>), quote!(request)),
+        None => (quote!(Request<'c, #output>), quote!(request.into())),
     };
     let doc = method_doc(api, op, &arg_docs);
     let deprecated = op.deprecated.then(|| quote!(#[deprecated = "deprecated in the API spec"]));
@@ -232,8 +236,9 @@ fn method(api: &Api, op: &Operation) -> TokenStream {
                 security: #security,
                 response: #response_kind,
             };
+            // Built untyped: only the final `into` knows the response type.
             #[allow(unused_mut)]
-            let mut request = Request::new(self.client, &OPERATION, &[#(#path_args),*]);
+            let mut request = RequestParts::new(self.client, &OPERATION, &[#(#path_args),*]);
             #(#required)*
             #(#grouped)*
             #body_statement

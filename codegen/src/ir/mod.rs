@@ -4,6 +4,7 @@
 //! Each type and operation keeps the JSON pointer it came from, so a reader of the generated
 //! code can find its source in one step.
 
+mod examples;
 mod operations;
 mod schemas;
 
@@ -27,6 +28,9 @@ pub struct Api {
     pub types: Vec<TypeDef>,
     /// Operations grouped by tag, sorted by module name.
     pub groups: Vec<Group>,
+    /// Property names whose values are secrets (from the overrides), sorted: the runtime
+    /// also blanks them in the body excerpts it puts into errors.
+    pub secret_properties: Vec<String>,
 }
 
 impl Api {
@@ -196,14 +200,25 @@ pub struct Param {
     pub ty: TypeRef,
     pub required: bool,
     pub doc: Option<String>,
+    /// A valid value, for tests that call the operation.
+    pub example: Option<Example>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Body {
-    Json { ty: TypeRef, required: bool },
-    Multipart { ty: TypeRef, required: bool },
+    Json { ty: TypeRef, required: bool, example: Option<Example> },
+    Multipart { ty: TypeRef, required: bool, example: Option<Example> },
     /// Any other content type: raw bytes sent as they are.
     Raw { content_type: String, required: bool },
+}
+
+/// A value that satisfies a schema: the spec's example where it validates, else one built
+/// from the schema's type, format and constraints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub value: Value,
+    /// The properties an object value must have, so a test can make an invalid one.
+    pub required: Vec<String>,
 }
 
 impl Body {
@@ -234,7 +249,8 @@ pub fn lower(
     let mut schemas = schemas::SchemaLowerer::new(openapi, document, overrides, diagnostics);
     schemas.lower_components()?;
     let (schemes, default_security) = operations::lower_security_schemes(openapi, overrides, schemas.diagnostics);
-    let groups = operations::lower_operations(openapi, &mut schemas, &schemes, &default_security)?;
+    let examples = examples::Synthesizer::new(document);
+    let groups = operations::lower_operations(openapi, &mut schemas, &examples, &schemes, &default_security)?;
     let types = schemas.finish();
     Ok(Api {
         title: openapi.info.title.clone(),
@@ -244,5 +260,11 @@ pub fn lower(
         default_security,
         types,
         groups,
+        secret_properties: {
+            let mut names = overrides.secret_properties.clone();
+            names.sort();
+            names.dedup();
+            names
+        },
     })
 }

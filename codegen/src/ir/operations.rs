@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, StatusCode};
 
+use super::examples::Synthesizer;
 use super::schemas::{SchemaLowerer, SchemaRef};
 use super::{Body, Group, Location, Operation, Param, Response, SecurityScheme, TypeRef};
 use crate::diagnostics::{pointer_join, Diagnostic};
@@ -13,8 +14,11 @@ use crate::overrides::{CredentialKind, Overrides};
 use crate::Error;
 
 /// Methods the hand-written `Client` has; a tag accessor must not take these names.
-pub const CLIENT_METHODS: &[&str] =
-    &["new", "builder", "from_env", "request", "base_url", "clone", "fmt", "wait_for_job", "wait_for_organization_job", "download"];
+/// `default` would read as `Default::default` and trips clippy's `should_implement_trait`.
+pub const CLIENT_METHODS: &[&str] = &[
+    "new", "builder", "from_env", "request", "base_url", "clone", "fmt", "default", "wait_for_job",
+    "wait_for_organization_job", "download",
+];
 
 /// More positional arguments than this and the required non-path parameters move into a struct.
 const MAX_POSITIONAL: usize = 5;
@@ -89,8 +93,8 @@ fn report_unknown_schemes(unknown: BTreeMap<String, Vec<String>>, diagnostics: &
         diagnostics.push(Diagnostic::warning(
             &places[0],
             format!(
-                "security scheme `{name}` is not defined in #/components/securitySchemes ({} operations); \
-                 those requirements are dropped and the operations use the spec's top-level `security`",
+                "security scheme `{name}` is not defined in #/components/securitySchemes ({} requirements); \
+                 those requirements are dropped, and an operation left with none uses the spec's top-level `security`",
                 places.len()
             ),
         ));
@@ -105,6 +109,7 @@ struct GroupBuilder {
 pub(super) fn lower_operations<'a>(
     openapi: &'a OpenAPI,
     schemas: &mut SchemaLowerer<'a>,
+    examples: &Synthesizer<'_>,
     schemes: &[SecurityScheme],
     default_security: &[Vec<usize>],
 ) -> Result<Vec<Group>, Error> {
@@ -144,8 +149,8 @@ pub(super) fn lower_operations<'a>(
                 );
             }
             let type_base = type_name(&id);
-            let params = lower_params(openapi, schemas, path, &item.parameters, &operation.parameters, &type_base, &pointer)?;
-            let body = lower_body(openapi, schemas, operation.request_body.as_ref(), &type_base, &pointer)?;
+            let params = lower_params(openapi, schemas, examples, path, &item.parameters, &operation.parameters, &type_base, &pointer)?;
+            let body = lower_body(openapi, schemas, examples, operation.request_body.as_ref(), &type_base, &pointer)?;
             let response = lower_response(openapi, schemas, &operation.responses, &type_base, &pointer)?;
             let security = match &operation.security {
                 None => default_security.to_vec(),
@@ -210,6 +215,7 @@ fn resolve_component<'a, T>(
 fn lower_params<'a>(
     openapi: &'a OpenAPI,
     schemas: &mut SchemaLowerer<'a>,
+    examples: &Synthesizer<'_>,
     path: &str,
     item_params: &'a [ReferenceOr<Parameter>],
     operation_params: &'a [ReferenceOr<Parameter>],
@@ -249,6 +255,10 @@ fn lower_params<'a>(
             }
             None => format!("{type_base}{}", type_name(&data.name)),
         };
+        let example = match &data.format {
+            ParameterSchemaOrContent::Schema(_) => examples.example_at(&format!("{param_pointer}/schema")),
+            ParameterSchemaOrContent::Content(_) => None,
+        };
         let ty = match &data.format {
             ParameterSchemaOrContent::Schema(schema) => {
                 let ty = schemas.lower(SchemaRef::from(schema), &hint, &format!("{param_pointer}/schema"))?;
@@ -269,7 +279,7 @@ fn lower_params<'a>(
         };
         let (name, _) = names.allocate(&value_name(&data.name));
         let required = data.required || location == Location::Path;
-        params.push(Param { wire: data.name.clone(), name, location, ty, required, doc: data.description.clone() });
+        params.push(Param { wire: data.name.clone(), name, location, ty, required, doc: data.description.clone(), example });
     }
     // Path parameters in path order, so positional arguments read like the URL.
     let position = |p: &Param| path.find(&format!("{{{}}}", p.wire));
@@ -280,7 +290,8 @@ fn lower_params<'a>(
                 format!("path names `{{{placeholder}}}` but declares no such path parameter; added as a string argument"),
             ));
             let (name, _) = names.allocate(&value_name(placeholder));
-            params.push(Param { wire: placeholder.to_string(), name, location: Location::Path, ty: TypeRef::String, required: true, doc: None });
+            let example = Some(super::Example { value: serde_json::Value::String(placeholder.to_string()), required: Vec::new() });
+            params.push(Param { wire: placeholder.to_string(), name, location: Location::Path, ty: TypeRef::String, required: true, doc: None, example });
         }
     }
     params.sort_by_key(|p| (p.location != Location::Path, if p.location == Location::Path { position(p) } else { None }));
@@ -314,6 +325,7 @@ fn is_json(content_type: &str) -> bool {
 fn lower_body<'a>(
     openapi: &'a OpenAPI,
     schemas: &mut SchemaLowerer<'a>,
+    examples: &Synthesizer<'_>,
     body: Option<&'a ReferenceOr<openapiv3::RequestBody>>,
     type_base: &str,
     pointer: &str,
@@ -330,18 +342,22 @@ fn lower_body<'a>(
     let pick = |want: &dyn Fn(&str) -> bool| body.content.iter().find(|(ct, _)| want(ct));
     let content_pointer = |ct: &str| pointer_join(&format!("{body_pointer}/content"), ct) + "/schema";
     if let Some((ct, media)) = pick(&|ct| is_json(ct)) {
-        let ty = match &media.schema {
-            Some(schema) => schemas.lower(schema.into(), &format!("{type_base}Request"), &content_pointer(ct))?,
-            None => TypeRef::Json,
+        let (ty, example) = match &media.schema {
+            Some(schema) => {
+                let pointer = content_pointer(ct);
+                (schemas.lower(schema.into(), &format!("{type_base}Request"), &pointer)?, examples.body_example_at(&pointer))
+            }
+            None => (TypeRef::Json, None),
         };
-        return Ok(Some(Body::Json { ty, required }));
+        return Ok(Some(Body::Json { ty, required, example }));
     }
     if let Some((ct, media)) = pick(&|ct| ct.starts_with("multipart/form-data")) {
         let Some(schema) = &media.schema else {
             return Err(Error { location: content_pointer(ct), message: "multipart body without a schema".into() });
         };
         let ty = schemas.lower_multipart_body(schema.into(), &format!("{type_base}Form"), &content_pointer(ct))?;
-        return Ok(Some(Body::Multipart { ty, required }));
+        let example = examples.body_example_at(&content_pointer(ct));
+        return Ok(Some(Body::Multipart { ty, required, example }));
     }
     match body.content.keys().next() {
         Some(ct) => Ok(Some(Body::Raw { content_type: ct.clone(), required })),

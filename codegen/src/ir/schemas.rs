@@ -572,7 +572,7 @@ impl<'a> SchemaLowerer<'a> {
         }
         // Serde tries untagged variants in order and takes the first that decodes. Objects
         // ignore unknown fields, so a poorer variant would swallow a richer body: richest first.
-        variants.sort_by(|a, b| b.0.cmp(&a.0));
+        variants.sort_by_key(|v| std::cmp::Reverse(v.0));
         Ok(TypeKind::Untagged { variants: variants.into_iter().map(|(_, v)| v).collect() })
     }
 
@@ -622,7 +622,7 @@ impl<'a> SchemaLowerer<'a> {
             SchemaKind::Type(Type::Object(_)) => example.is_object(),
             _ => true,
         };
-        if !fits && !(example.is_null() && s.schema_data.nullable) {
+        if !(fits || example.is_null() && s.schema_data.nullable) {
             self.diagnostics.push(Diagnostic::warning(
                 format!("{pointer}/example"),
                 format!("example {} does not match the schema's type; not used", truncate(&example.to_string(), 60)),

@@ -30,6 +30,25 @@ pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; 3] = [
     },
 ];
 
+/// Properties whose values are secrets: blanked in body excerpts inside errors.
+pub(crate) static SECRET_PROPERTIES: &[&str] = &[
+    "accessToken",
+    "activationToken",
+    "apiKey",
+    "currentPassword",
+    "hmacKey",
+    "jwtToken",
+    "newPassword",
+    "password",
+    "projectApiKey",
+    "projectHmacKey",
+    "secret",
+    "secretKey",
+    "socketToken",
+    "token",
+    "totpToken",
+];
+
 /// The spec's top-level `security`: what an operation without its own accepts.
 pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[&[0], &[1], &[2]];
 

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Admin`; get one with [`Client::admin`](crate::Client::admin).
 #[derive(Clone, Copy)]
@@ -41,8 +43,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Get global metrics reports
@@ -66,8 +68,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        AdminGetMetricsReportsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        AdminGetMetricsReportsCall(request.into())
     }
 
     /// Create a new global metrics report
@@ -100,10 +102,10 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.query("startDate", &start_date);
         request.query("endDate", &end_date);
-        request
+        request.into()
     }
 
     /// Get global metrics report
@@ -133,8 +135,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&report_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&report_id]);
+        request.into()
     }
 
     /// Delete global metrics report
@@ -164,8 +166,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&report_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&report_id]);
+        request.into()
     }
 
     /// Download global metrics report
@@ -195,8 +197,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&report_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&report_id]);
+        request.into()
     }
 
     /// Get data migrations
@@ -222,8 +224,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Get data migration
@@ -253,8 +255,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&migration_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&migration_id]);
+        request.into()
     }
 
     /// Run or pause a data migration
@@ -286,9 +288,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&migration_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&migration_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get the list of disallowed email domains
@@ -314,8 +316,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Add a disallowed email domain
@@ -345,9 +347,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete disallowed email domain
@@ -377,8 +379,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&domain_name]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&domain_name]);
+        request.into()
     }
 
     /// Get all feature flags
@@ -404,8 +406,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Set a feature flag ON
@@ -435,8 +437,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&feature_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&feature_id]);
+        request.into()
     }
 
     /// Set a feature flag OFF
@@ -466,8 +468,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&feature_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&feature_id]);
+        request.into()
     }
 
     /// Get all studio config
@@ -493,8 +495,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Update studio config
@@ -526,9 +528,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&config_key]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&config_key]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete a studio config item
@@ -558,8 +560,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&config_key]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&config_key]);
+        request.into()
     }
 
     /// Get all users
@@ -583,8 +585,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        AdminGetUsersCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        AdminGetUsersCall(request.into())
     }
 
     /// Get user
@@ -614,8 +616,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        request.into()
     }
 
     /// Update user
@@ -647,9 +649,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete a user
@@ -679,8 +681,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        request.into()
     }
 
     /// Get user metrics
@@ -710,8 +712,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        request.into()
     }
 
     /// Update user permissions
@@ -743,9 +745,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get user jobs
@@ -772,8 +774,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        AdminGetUserJobsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        AdminGetUserJobsCall(request.into())
     }
 
     /// Create user enterprise trial
@@ -803,9 +805,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get enterprise trial
@@ -835,8 +837,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&enterprise_trial_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&enterprise_trial_id],
+        );
+        request.into()
     }
 
     /// Update enterprise trial
@@ -868,9 +874,13 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&enterprise_trial_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&enterprise_trial_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete enterprise trial
@@ -900,8 +910,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&enterprise_trial_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&enterprise_trial_id],
+        );
+        request.into()
     }
 
     /// Upgrade enterprise trial to a full enterprise account
@@ -931,8 +945,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&enterprise_trial_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&enterprise_trial_id],
+        );
+        request.into()
     }
 
     /// Get all projects
@@ -956,8 +974,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        AdminGetProjectsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        AdminGetProjectsCall(request.into())
     }
 
     /// Create a new project
@@ -987,9 +1005,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get project
@@ -1019,8 +1037,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Update project
@@ -1052,9 +1070,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete a project
@@ -1084,8 +1102,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Add user to a project
@@ -1117,9 +1135,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Remove user from a project
@@ -1151,12 +1169,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &user_id],
         );
-        request
+        request.into()
     }
 
     /// Get project jobs
@@ -1186,8 +1204,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        AdminGetProjectJobsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        AdminGetProjectJobsCall(request.into())
     }
 
     /// Get all organizations
@@ -1211,8 +1229,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        AdminGetOrganizationsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        AdminGetOrganizationsCall(request.into())
     }
 
     /// Create a new organization
@@ -1242,9 +1260,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Organization information
@@ -1274,8 +1292,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        AdminGetOrganizationInfoCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        AdminGetOrganizationInfoCall(request.into())
     }
 
     /// Update organization
@@ -1307,9 +1329,13 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete an organization
@@ -1339,8 +1365,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        AdminDeleteOrganizationCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        AdminDeleteOrganizationCall(request.into())
     }
 
     /// Restore an organization
@@ -1370,8 +1400,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Get organization compute time usage
@@ -1405,10 +1439,14 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.query("startDate", &start_date);
         request.query("endDate", &end_date);
-        request
+        request.into()
     }
 
     /// Get all usage reports
@@ -1438,8 +1476,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        AdminGetOrganizationUsageReportsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        AdminGetOrganizationUsageReportsCall(request.into())
     }
 
     /// Creates a new usage report
@@ -1473,10 +1515,14 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.query("startDate", &start_date);
         request.query("endDate", &end_date);
-        request
+        request.into()
     }
 
     /// Get usage report
@@ -1508,12 +1554,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &report_id],
         );
-        request
+        request.into()
     }
 
     /// Delete usage report
@@ -1545,12 +1591,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &report_id],
         );
-        request
+        request.into()
     }
 
     /// Download usage report
@@ -1582,12 +1628,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &report_id],
         );
-        request
+        request.into()
     }
 
     /// Add user to an organization
@@ -1619,9 +1665,13 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Remove user from an organization
@@ -1653,12 +1703,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &user_id],
         );
-        request
+        request.into()
     }
 
     /// Create a new organization project
@@ -1690,9 +1740,13 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get all organization data exports
@@ -1722,8 +1776,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        AdminGetOrganizationDataExportsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        AdminGetOrganizationDataExportsCall(request.into())
     }
 
     /// Create a new organization data export
@@ -1756,9 +1814,13 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get organization data export
@@ -1790,12 +1852,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &export_id],
         );
-        request
+        request.into()
     }
 
     /// Update organization data export
@@ -1829,13 +1891,13 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &export_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete organization data export
@@ -1867,12 +1929,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &export_id],
         );
-        request
+        request.into()
     }
 
     /// Get organization jobs
@@ -1902,8 +1964,12 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        AdminGetOrganizationJobsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        AdminGetOrganizationJobsCall(request.into())
     }
 
     /// Get SSO settings
@@ -1929,8 +1995,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Get SSO settings for a domain
@@ -1960,8 +2026,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&domain_name]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&domain_name]);
+        request.into()
     }
 
     /// Add or update SSO settings for a domain
@@ -1993,9 +2059,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&domain_name]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&domain_name]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete SSO settings for a domain
@@ -2025,8 +2091,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&domain_name]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&domain_name]);
+        request.into()
     }
 
     /// Get job execution details
@@ -2058,9 +2124,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&job_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&job_id]);
         request.query("parentType", &parent_type);
-        AdminGetJobDetailsCall(request)
+        AdminGetJobDetailsCall(request.into())
     }
 
     /// Get job logs
@@ -2096,11 +2162,11 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&job_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&job_id]);
         request.query("parentType", &parent_type);
         request.query("limit", &limit);
         request.query("offset", &offset);
-        request
+        request.into()
     }
 
     /// Get job usage metrics
@@ -2132,9 +2198,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&job_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&job_id]);
         request.query("parentType", &parent_type);
-        request
+        request.into()
     }
 
     /// Get enterprise trial email verification code
@@ -2164,8 +2230,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&email]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&email]);
+        request.into()
     }
 
     /// Find a user
@@ -2193,9 +2259,9 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.query("query", &query);
-        request
+        request.into()
     }
 
     /// Get all user IDs
@@ -2222,8 +2288,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Get all user IDs (active last 30 days)
@@ -2250,8 +2316,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Add current user to a project
@@ -2282,8 +2348,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Remove current user from a project
@@ -2314,8 +2380,8 @@ impl<'c> AdminApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 }
 
@@ -2397,7 +2463,6 @@ impl<'c> AdminGetUsersCall<'c> {
         self
     }
 
-    ///
     ///
     /// Sets the `filters` parameter.
     pub fn filters(mut self, filters: &str) -> Self {
@@ -2507,7 +2572,6 @@ impl<'c> AdminGetProjectsCall<'c> {
         self
     }
 
-    ///
     ///
     /// Sets the `filters` parameter.
     pub fn filters(mut self, filters: &str) -> Self {
@@ -2628,7 +2692,6 @@ impl<'c> AdminGetOrganizationsCall<'c> {
         self
     }
 
-    ///
     ///
     /// Sets the `filters` parameter.
     pub fn filters(mut self, filters: &str) -> Self {

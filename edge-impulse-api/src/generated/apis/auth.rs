@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Auth`; get one with [`Client::auth`](crate::Client::auth).
 #[derive(Clone, Copy)]
@@ -45,10 +47,10 @@ impl<'c> AuthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.query("sso", &sso);
         request.query("sig", &sig);
-        request
+        request.into()
     }
 
     /// Readme.io
@@ -72,7 +74,7 @@ impl<'c> AuthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 }

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Canary`; get one with [`Client::canary`](crate::Client::canary).
 #[derive(Clone, Copy)]
@@ -45,8 +47,8 @@ impl<'c> CanaryApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.query("requestedUrl", &requested_url);
-        request
+        request.into()
     }
 }

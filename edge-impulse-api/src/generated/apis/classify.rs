@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Classify`; get one with [`Client::classify`](crate::Client::classify).
 #[derive(Clone, Copy)]
@@ -47,12 +49,12 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        ClassifySampleCall(request)
+        ClassifySampleCall(request.into())
     }
 
     /// Classify sample
@@ -88,12 +90,12 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        ClassifySampleV2Call(request)
+        ClassifySampleV2Call(request.into())
     }
 
     /// Classify sample for the given set of variants
@@ -127,13 +129,13 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.query("variants", &variants);
-        ClassifySampleForVariantsCall(request)
+        ClassifySampleForVariantsCall(request.into())
     }
 
     /// Get a window of raw sample features from cache, after a live classification job has completed.
@@ -166,12 +168,12 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id, &window_index],
         );
-        GetSampleWindowFromCacheCall(request)
+        GetSampleWindowFromCacheCall(request.into())
     }
 
     /// Classify job result
@@ -199,8 +201,8 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetClassifyJobResultCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetClassifyJobResultCall(request.into())
     }
 
     /// Single page of a classify job result
@@ -228,8 +230,8 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetClassifyJobResultPageCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetClassifyJobResultPageCall(request.into())
     }
 
     /// Get metrics for all available model variants
@@ -259,8 +261,8 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetClassifyMetricsAllVariantsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetClassifyMetricsAllVariantsCall(request.into())
     }
 
     /// Classify sample by learn block
@@ -292,12 +294,12 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &block_id, &sample_id],
         );
-        request
+        request.into()
     }
 
     /// Classify sample by learn block
@@ -335,12 +337,12 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &block_id, &sample_id],
         );
-        ClassifySampleByLearnBlockV2Call(request)
+        ClassifySampleByLearnBlockV2Call(request.into())
     }
 
     /// Classify an image
@@ -370,9 +372,9 @@ impl<'c> ClassifyApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.multipart(&body);
-        ClassifyImageCall(request)
+        ClassifyImageCall(request.into())
     }
 }
 

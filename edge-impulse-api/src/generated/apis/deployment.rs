@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Deployment`; get one with [`Client::deployment`](crate::Client::deployment).
 #[derive(Clone, Copy)]
@@ -41,8 +43,8 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Deployment targets
@@ -70,8 +72,8 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        ListDeploymentTargetsForProjectCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        ListDeploymentTargetsForProjectCall(request.into())
     }
 
     /// Deployment targets (data sources)
@@ -99,8 +101,8 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        ListDeploymentTargetsForProjectDataSourcesCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        ListDeploymentTargetsForProjectDataSourcesCall(request.into())
     }
 
     /// Evaluate job result
@@ -128,8 +130,8 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetEvaluateJobResultCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetEvaluateJobResultCall(request.into())
     }
 
     /// Check evaluate job result (cache)
@@ -157,8 +159,8 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetEvaluateJobResultCacheCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetEvaluateJobResultCacheCall(request.into())
     }
 
     /// Get deployment info
@@ -184,9 +186,9 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("type", &type_);
-        GetDeploymentCall(request)
+        GetDeploymentCall(request.into())
     }
 
     /// Download
@@ -212,9 +214,9 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("type", &type_);
-        DownloadBuildCall(request)
+        DownloadBuildCall(request.into())
     }
 
     /// Get information on the last deployment build
@@ -242,8 +244,8 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetLastDeploymentBuildCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetLastDeploymentBuildCall(request.into())
     }
 
     /// Get Syntiant posterior parameters
@@ -271,8 +273,8 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetSyntiantPosteriorCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetSyntiantPosteriorCall(request.into())
     }
 
     /// Set Syntiant posterior parameters
@@ -302,9 +304,9 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        SetSyntiantPosteriorCall(request)
+        SetSyntiantPosteriorCall(request.into())
     }
 
     /// Find Syntiant posterior parameters
@@ -334,9 +336,9 @@ impl<'c> DeploymentApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.multipart(&body);
-        FindSyntiantPosteriorCall(request)
+        FindSyntiantPosteriorCall(request.into())
     }
 }
 

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Devices`; get one with [`Client::devices`](crate::Client::devices).
 #[derive(Clone, Copy)]
@@ -45,8 +47,8 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get device
@@ -76,12 +78,12 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
-        request
+        request.into()
     }
 
     /// Delete device
@@ -111,12 +113,12 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
-        request
+        request.into()
     }
 
     /// Start sampling
@@ -148,13 +150,13 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Start inference debug stream
@@ -184,12 +186,12 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
-        request
+        request.into()
     }
 
     /// Start snapshot debug stream
@@ -221,13 +223,13 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Keep debug stream alive
@@ -259,13 +261,13 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Stop debug stream
@@ -297,13 +299,13 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get impulse records
@@ -335,13 +337,13 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Create device
@@ -371,9 +373,9 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Rename device
@@ -405,13 +407,13 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Trigger model update request
@@ -441,11 +443,11 @@ impl<'c> DevicesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &device_id],
         );
-        request
+        request.into()
     }
 }

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `DSP`; get one with [`Client::dsp`](crate::Client::dsp).
 #[derive(Clone, Copy)]
@@ -47,8 +49,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
+        request.into()
     }
 
     /// Set config
@@ -80,9 +86,13 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Clear DSP block
@@ -112,8 +122,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
+        request.into()
     }
 
     /// Get metadata
@@ -143,8 +157,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
-        GetDspMetadataCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
+        GetDspMetadataCall(request.into())
     }
 
     /// Get raw sample
@@ -176,12 +194,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &dsp_id, &sample_id],
         );
-        GetDspRawSampleCall(request)
+        GetDspRawSampleCall(request.into())
     }
 
     /// Get raw sample (slice)
@@ -215,13 +233,13 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &dsp_id, &sample_id],
         );
         request.query("sliceStart", &slice_start);
-        GetDspSampleSliceCall(request)
+        GetDspSampleSliceCall(request.into())
     }
 
     /// Get processed sample (slice)
@@ -257,14 +275,14 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &dsp_id, &sample_id],
         );
         request.query("sliceStart", &slice_start);
         request.json(body);
-        RunDspSampleSliceCall(request)
+        RunDspSampleSliceCall(request.into())
     }
 
     /// Get processed sample (slice)
@@ -298,13 +316,13 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &dsp_id, &sample_id],
         );
         request.query("sliceStart", &slice_start);
-        RunDspSampleSliceReadOnlyCall(request)
+        RunDspSampleSliceReadOnlyCall(request.into())
     }
 
     /// Feature labels
@@ -334,8 +352,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
+        request.into()
     }
 
     /// Sample of trained features
@@ -369,7 +391,7 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &dsp_id, &category],
@@ -377,7 +399,7 @@ impl<'c> DspApi<'c> {
         request.query("featureAx1", &params.feature_ax1);
         request.query("featureAx2", &params.feature_ax2);
         request.query("featureAx3", &params.feature_ax3);
-        request
+        request.into()
     }
 
     /// Features for sample
@@ -409,12 +431,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &dsp_id, &sample_id],
         );
-        request
+        request.into()
     }
 
     /// Feature importance
@@ -444,8 +466,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
+        request.into()
     }
 
     /// Download DSP data
@@ -477,12 +503,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &dsp_id, &category],
         );
-        DownloadDspDataCall(request)
+        DownloadDspDataCall(request.into())
     }
 
     /// Download DSP labels
@@ -514,12 +540,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &dsp_id, &category],
         );
-        request
+        request.into()
     }
 
     /// Get results from DSP autotuner
@@ -549,8 +575,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
+        request.into()
     }
 
     /// Download a DSP artifact
@@ -584,12 +614,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &dsp_id, &key],
         );
-        request
+        request.into()
     }
 
     /// Profile custom DSP block
@@ -621,9 +651,13 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get DSP block performance for all latency devices
@@ -653,8 +687,12 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
+        request.into()
     }
 
     /// Get processed sample (from features array)
@@ -686,9 +724,13 @@ impl<'c> DspApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &dsp_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &dsp_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 }
 

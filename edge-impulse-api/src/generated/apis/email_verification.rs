@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `EmailVerification`; get one with [`Client::email_verification`](crate::Client::email_verification).
 #[derive(Clone, Copy)]
@@ -49,9 +51,9 @@ impl<'c> EmailVerificationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&email]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&email]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Verify email
@@ -81,9 +83,9 @@ impl<'c> EmailVerificationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Validate email for account sign-up
@@ -111,9 +113,9 @@ impl<'c> EmailVerificationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get email verification status
@@ -143,7 +145,7 @@ impl<'c> EmailVerificationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&email_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&email_id]);
+        request.into()
     }
 }

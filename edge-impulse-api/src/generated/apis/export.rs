@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Export`; get one with [`Client::export`](crate::Client::export).
 #[derive(Clone, Copy)]
@@ -45,7 +47,7 @@ impl<'c> ExportApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 }

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Health`; get one with [`Client::health`](crate::Client::health).
 #[derive(Clone, Copy)]
@@ -41,8 +43,8 @@ impl<'c> HealthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        HealthCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        HealthCall(request.into())
     }
 
     /// Get studio api containers health
@@ -66,8 +68,8 @@ impl<'c> HealthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        ApiHealthCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        ApiHealthCall(request.into())
     }
 }
 

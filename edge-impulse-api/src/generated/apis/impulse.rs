@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Impulse`; get one with [`Client::impulse`](crate::Client::impulse).
 #[derive(Clone, Copy)]
@@ -42,8 +44,8 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetImpulseCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetImpulseCall(request.into())
     }
 
     /// Create impulse
@@ -73,9 +75,9 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        CreateImpulseCall(request)
+        CreateImpulseCall(request.into())
     }
 
     /// Delete impulse
@@ -100,8 +102,8 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        DeleteImpulseCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        DeleteImpulseCall(request.into())
     }
 
     /// Create new empty impulse
@@ -129,8 +131,8 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Update impulse
@@ -160,9 +162,9 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        UpdateImpulseCall(request)
+        UpdateImpulseCall(request.into())
     }
 
     /// Get impulse including disabled blocks
@@ -187,8 +189,8 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetImpulseAllCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetImpulseAllCall(request.into())
     }
 
     /// Get new block ID
@@ -216,8 +218,8 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get impulse blocks
@@ -245,8 +247,8 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Verify custom DSP block
@@ -276,9 +278,9 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get all impulses
@@ -306,8 +308,8 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get all impulses (incl. metrics)
@@ -335,8 +337,8 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Download all impulses (incl. metrics), as JSON or CSV.
@@ -364,8 +366,8 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        DownloadDetailedImpulsesCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        DownloadDetailedImpulsesCall(request.into())
     }
 
     /// Set legacy impulse
@@ -397,9 +399,9 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Clone impulse (structure)
@@ -431,13 +433,13 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &impulse_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Clone impulse (complete)
@@ -469,13 +471,13 @@ impl<'c> ImpulseApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &impulse_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 }
 

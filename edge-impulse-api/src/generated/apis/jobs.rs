@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Jobs`; get one with [`Client::jobs`](crate::Client::jobs).
 #[derive(Clone, Copy)]
@@ -47,9 +49,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        StartPostProcessingJobCall(request)
+        StartPostProcessingJobCall(request.into())
     }
 
     /// Generate data explorer features
@@ -77,8 +79,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Calculate data quality metrics. Only available for EI staff.
@@ -108,9 +110,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Retry impulse migration
@@ -138,8 +140,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Create synthetic data
@@ -169,9 +171,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Create preview AI Actions job
@@ -203,13 +205,13 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &action_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Create AI Actions job
@@ -239,12 +241,12 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &action_id],
         );
-        request
+        request.into()
     }
 
     /// Optimize model
@@ -269,8 +271,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        OptimizeJobCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        OptimizeJobCall(request.into())
     }
 
     /// Sets EON tuner primary model
@@ -298,9 +300,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("trialId", &trial_id);
-        SetTunerPrimaryJobCall(request)
+        SetTunerPrimaryJobCall(request.into())
     }
 
     /// List active jobs
@@ -325,8 +327,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        ListActiveJobsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        ListActiveJobsCall(request.into())
     }
 
     /// List finished jobs
@@ -351,8 +353,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        ListFinishedJobsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        ListFinishedJobsCall(request.into())
     }
 
     /// List all jobs
@@ -377,8 +379,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        ListAllJobsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        ListAllJobsCall(request.into())
     }
 
     /// Job summary
@@ -410,10 +412,10 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("startDate", &start_date);
         request.query("endDate", &end_date);
-        request
+        request.into()
     }
 
     /// Get impulse migration status
@@ -441,8 +443,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get impulse migration logs
@@ -470,8 +472,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetImpulseMigrationJobsLogsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetImpulseMigrationJobsLogsCall(request.into())
     }
 
     /// Update job
@@ -503,9 +505,13 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get job status
@@ -535,8 +541,12 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
+        request.into()
     }
 
     /// Get logs
@@ -562,8 +572,12 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
-        GetJobsLogsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
+        GetJobsLogsCall(request.into())
     }
 
     /// Download logs
@@ -593,8 +607,12 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
-        DownloadJobsLogsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
+        DownloadJobsLogsCall(request.into())
     }
 
     /// Cancel job
@@ -620,8 +638,12 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
-        CancelJobCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
+        CancelJobCall(request.into())
     }
 
     /// Generate features
@@ -651,9 +673,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Autotune DSP parameters
@@ -683,9 +705,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Train model (Keras)
@@ -717,13 +739,13 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Train model (Anomaly)
@@ -755,13 +777,13 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Export Keras block
@@ -791,12 +813,12 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Export Keras block data
@@ -828,13 +850,13 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Build on-device model
@@ -866,10 +888,10 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("type", &type_);
         request.json(body);
-        BuildOnDeviceModelJobCall(request)
+        BuildOnDeviceModelJobCall(request.into())
     }
 
     /// Build organizational on-device model
@@ -899,9 +921,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        BuildOrganizationOnDeviceModelJobCall(request)
+        BuildOrganizationOnDeviceModelJobCall(request.into())
     }
 
     /// Export original data
@@ -931,9 +953,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Export data as WAV
@@ -963,9 +985,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Retrain
@@ -990,8 +1012,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        StartRetrainJobCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        StartRetrainJobCall(request.into())
     }
 
     /// Classify
@@ -1021,9 +1043,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        StartClassifyJobCall(request)
+        StartClassifyJobCall(request.into())
     }
 
     /// Performance Calibration
@@ -1053,9 +1075,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        StartPerformanceCalibrationJobCall(request)
+        StartPerformanceCalibrationJobCall(request.into())
     }
 
     /// Evaluate
@@ -1080,8 +1102,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        StartEvaluateJobCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        StartEvaluateJobCall(request.into())
     }
 
     /// Version project
@@ -1111,9 +1133,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Restore project to version
@@ -1143,9 +1165,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Restore project to public version
@@ -1175,9 +1197,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Make a version public
@@ -1207,12 +1229,12 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &version_id],
         );
-        request
+        request.into()
     }
 
     /// Add keywords and noise
@@ -1240,8 +1262,8 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Profile TFLite model
@@ -1271,9 +1293,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Deploy pretrained model
@@ -1303,9 +1325,9 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        StartDeployPretrainedModelJobCall(request)
+        StartDeployPretrainedModelJobCall(request.into())
     }
 
     /// Get TFLite profile result (GET)
@@ -1335,8 +1357,12 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
+        request.into()
     }
 
     /// Get TFLite profile result (POST)
@@ -1366,8 +1392,12 @@ impl<'c> JobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
+        request.into()
     }
 }
 

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Learn`; get one with [`Client::learn`](crate::Client::learn).
 #[derive(Clone, Copy)]
@@ -47,12 +49,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Download labels
@@ -82,12 +84,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Anomaly information
@@ -117,12 +119,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Anomaly settings
@@ -154,13 +156,13 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Anomaly metadata
@@ -190,12 +192,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Anomaly GMM metadata
@@ -225,12 +227,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Keras information
@@ -260,12 +262,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Keras settings
@@ -297,13 +299,13 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Keras metadata
@@ -333,12 +335,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        GetKerasMetadataCall(request)
+        GetKerasMetadataCall(request.into())
     }
 
     /// Get data explorer features
@@ -368,12 +370,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Upload Keras files
@@ -407,13 +409,13 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Add Keras files
@@ -447,13 +449,13 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Download Keras export
@@ -483,12 +485,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Download Keras data export
@@ -518,12 +520,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
-        request
+        request.into()
     }
 
     /// Download trained model
@@ -555,12 +557,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id, &model_download_id],
         );
-        request
+        request.into()
     }
 
     /// Trained features
@@ -594,14 +596,14 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id],
         );
         request.query("featureAx1", &feature_ax1);
         request.query("featureAx2", &feature_ax2);
-        request
+        request.into()
     }
 
     /// Trained features for sample
@@ -633,12 +635,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &learn_id, &sample_id],
         );
-        request
+        request.into()
     }
 
     /// Get pretrained model
@@ -666,8 +668,8 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetPretrainedModelInfoCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetPretrainedModelInfoCall(request.into())
     }
 
     /// Upload a pretrained model
@@ -697,9 +699,9 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.multipart(&body);
-        UploadPretrainedModelCall(request)
+        UploadPretrainedModelCall(request.into())
     }
 
     /// Save parameters for pretrained model
@@ -729,9 +731,9 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        SavePretrainedModelParametersCall(request)
+        SavePretrainedModelParametersCall(request.into())
     }
 
     /// Test pretrained model
@@ -761,9 +763,9 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        TestPretrainedModelCall(request)
+        TestPretrainedModelCall(request.into())
     }
 
     /// Profile pretrained model
@@ -791,8 +793,8 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        ProfilePretrainedModelCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        ProfilePretrainedModelCall(request.into())
     }
 
     /// Download pretrained model
@@ -822,12 +824,12 @@ impl<'c> LearnApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &pretrained_model_download_type],
         );
-        DownloadPretrainedModelCall(request)
+        DownloadPretrainedModelCall(request.into())
     }
 }
 

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Optimization`; get one with [`Client::optimization`](crate::Client::optimization).
 #[derive(Clone, Copy)]
@@ -45,8 +47,8 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get config
@@ -72,8 +74,8 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Update config
@@ -101,9 +103,9 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get all available learn blocks
@@ -129,8 +131,8 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get window settings
@@ -156,8 +158,8 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Score trial
@@ -185,9 +187,9 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Create trial
@@ -217,9 +219,13 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Complete EON tuner run
@@ -251,9 +257,13 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Search space
@@ -279,8 +289,8 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Retrieves the EON tuner state
@@ -306,8 +316,8 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Delete EON tuner state
@@ -335,8 +345,8 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Retrieves DSP block parameters
@@ -366,10 +376,10 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("organizationId", &organization_id);
         request.query("organizationDspId", &organization_dsp_id);
-        request
+        request.into()
     }
 
     /// Retrieves available transfer learning models
@@ -395,8 +405,8 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get trial logs
@@ -426,12 +436,12 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &trial_id],
         );
-        request
+        request.into()
     }
 
     /// End EON tuner trial
@@ -463,12 +473,12 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &job_id, &trial_id],
         );
-        request
+        request.into()
     }
 
     /// Retrieves EON tuner state for a run.
@@ -498,12 +508,12 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &tuner_coordinator_job_id],
         );
-        request
+        request.into()
     }
 
     /// Update EON tuner state
@@ -535,12 +545,12 @@ impl<'c> OptimizationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &tuner_coordinator_job_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 }

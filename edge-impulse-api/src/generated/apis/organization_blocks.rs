@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `OrganizationBlocks`; get one with [`Client::organization_blocks`](crate::Client::organization_blocks).
 #[derive(Clone, Copy)]
@@ -45,8 +47,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Add transformation block
@@ -76,9 +82,13 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// List public transformation blocks
@@ -106,8 +116,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Get public transformation block
@@ -137,12 +151,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &transformation_id],
         );
-        request
+        request.into()
     }
 
     /// Get transformation block
@@ -172,12 +186,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &transformation_id],
         );
-        request
+        request.into()
     }
 
     /// Update transformation block
@@ -209,13 +223,13 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &transformation_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete transformation block
@@ -245,12 +259,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &transformation_id],
         );
-        request
+        request.into()
     }
 
     /// Export transformation block
@@ -280,12 +294,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &transformation_id],
         );
-        request
+        request.into()
     }
 
     /// Get deploy blocks
@@ -313,8 +327,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Add deploy block
@@ -344,9 +362,13 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Get deploy block
@@ -376,12 +398,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &deploy_id],
         );
-        request
+        request.into()
     }
 
     /// Update deploy block
@@ -413,13 +435,13 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &deploy_id],
         );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Delete deploy block
@@ -449,12 +471,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &deploy_id],
         );
-        request
+        request.into()
     }
 
     /// Export deploy block
@@ -484,12 +506,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &deploy_id],
         );
-        request
+        request.into()
     }
 
     /// Get dsp blocks
@@ -517,8 +539,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Add dsp block
@@ -548,9 +574,13 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get dsp block
@@ -580,12 +610,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dsp_id],
         );
-        request
+        request.into()
     }
 
     /// Update dsp block
@@ -617,13 +647,13 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dsp_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete dsp block
@@ -653,12 +683,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dsp_id],
         );
-        request
+        request.into()
     }
 
     /// Export dsp block
@@ -688,12 +718,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dsp_id],
         );
-        request
+        request.into()
     }
 
     /// Retry connection to dsp block
@@ -723,12 +753,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dsp_id],
         );
-        request
+        request.into()
     }
 
     /// Get transfer learning blocks
@@ -756,8 +786,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Add transfer learning block
@@ -787,9 +821,13 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get transfer learning block
@@ -819,12 +857,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &transfer_learning_id],
         );
-        request
+        request.into()
     }
 
     /// Update transfer learning block
@@ -856,13 +894,13 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &transfer_learning_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete transfer learning block
@@ -892,12 +930,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &transfer_learning_id],
         );
-        request
+        request.into()
     }
 
     /// Export transfer learning block
@@ -927,12 +965,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &transfer_learning_id],
         );
-        request
+        request.into()
     }
 
     /// Get secrets
@@ -960,8 +998,12 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Add secret
@@ -991,9 +1033,13 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete secret
@@ -1023,11 +1069,11 @@ impl<'c> OrganizationBlocksApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &secret_id],
         );
-        request
+        request.into()
     }
 }

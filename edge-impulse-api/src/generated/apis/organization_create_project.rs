@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `OrganizationCreateProject`; get one with [`Client::organization_create_project`](crate::Client::organization_create_project).
 #[derive(Clone, Copy)]
@@ -45,8 +47,12 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        GetOrganizationCreateProjectsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        GetOrganizationCreateProjectsCall(request.into())
     }
 
     /// Start transformation job
@@ -76,9 +82,13 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get transformation job status
@@ -112,14 +122,14 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &create_project_id],
         );
         request.query("transformLimit", &transform_limit);
         request.query("transformOffset", &transform_offset);
-        GetOrganizationCreateProjectStatusCall(request)
+        GetOrganizationCreateProjectStatusCall(request.into())
     }
 
     /// Update transformation job
@@ -151,13 +161,13 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &create_project_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete transformation job
@@ -187,12 +197,12 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &create_project_id],
         );
-        request
+        request.into()
     }
 
     /// Retry failed transform jobs
@@ -222,12 +232,12 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &create_project_id],
         );
-        request
+        request.into()
     }
 
     /// Clear failed transform jobs
@@ -257,12 +267,12 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &create_project_id],
         );
-        request
+        request.into()
     }
 
     /// Retry transformation upload job
@@ -292,12 +302,12 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &create_project_id],
         );
-        request
+        request.into()
     }
 
     /// Delete create project file
@@ -329,12 +339,12 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &create_project_id, &create_project_file_id],
         );
-        request
+        request.into()
     }
 
     /// Retry transformation file
@@ -366,12 +376,12 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &create_project_id, &create_project_file_id],
         );
-        request
+        request.into()
     }
 
     /// Upload a custom block
@@ -401,9 +411,13 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Create new empty project
@@ -433,9 +447,13 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Add a collaborator to a project within an organisation
@@ -465,9 +483,13 @@ impl<'c> OrganizationCreateProjectApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 }
 

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `OrganizationData`; get one with [`Client::organization_data`](crate::Client::organization_data).
 #[derive(Clone, Copy)]
@@ -45,8 +47,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Add a storage bucket
@@ -76,9 +82,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Verify bucket connectivity
@@ -122,9 +132,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get storage bucket
@@ -154,12 +168,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &bucket_id],
         );
-        request
+        request.into()
     }
 
     /// Update storage bucket
@@ -201,13 +215,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &bucket_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Remove storage bucket
@@ -237,12 +251,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &bucket_id],
         );
-        request
+        request.into()
     }
 
     /// Verify existing bucket connectivity
@@ -274,13 +288,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &bucket_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// List data
@@ -308,8 +322,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        ListOrganizationDataCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        ListOrganizationDataCall(request.into())
     }
 
     /// Add new data
@@ -339,9 +357,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Add data items from bucket
@@ -371,9 +393,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Download data
@@ -403,9 +429,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.query("dataIds", &data_ids);
-        DownloadOrganizationDataItemCall(request)
+        DownloadOrganizationDataItemCall(request.into())
     }
 
     /// Delete data
@@ -435,9 +465,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.query("dataIds", &data_ids);
-        DeleteOrganizationDataItemsCall(request)
+        DeleteOrganizationDataItemsCall(request.into())
     }
 
     /// Clear checklist for data
@@ -467,9 +501,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.query("dataIds", &data_ids);
-        ClearChecklistOrganizationDataItemsCall(request)
+        ClearChecklistOrganizationDataItemsCall(request.into())
     }
 
     /// Change dataset
@@ -501,10 +539,14 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.query("dataIds", &data_ids);
         request.json(body);
-        ChangeDatasetOrganizationDataItemsCall(request)
+        ChangeDatasetOrganizationDataItemsCall(request.into())
     }
 
     /// List files
@@ -532,8 +574,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        ListOrganizationFilesCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        ListOrganizationFilesCall(request.into())
     }
 
     /// Refresh data
@@ -563,9 +609,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.query("dataset", &dataset);
-        request
+        request.into()
     }
 
     /// Bulk update metadata
@@ -595,9 +645,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Get data metadata
@@ -627,12 +681,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &data_id],
         );
-        GetOrganizationDataItemCall(request)
+        GetOrganizationDataItemCall(request.into())
     }
 
     /// Update data metadata
@@ -664,13 +718,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &data_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete data
@@ -700,12 +754,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &data_id],
         );
-        request
+        request.into()
     }
 
     /// Add files
@@ -737,13 +791,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &data_id],
         );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Download data
@@ -773,12 +827,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &data_id],
         );
-        DownloadOrganizationSingleDataItemCall(request)
+        DownloadOrganizationSingleDataItemCall(request.into())
     }
 
     /// Delete file
@@ -810,13 +864,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &data_id],
         );
         request.query("fileName", &file_name);
-        request
+        request.into()
     }
 
     /// Download file
@@ -848,13 +902,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &data_id],
         );
         request.query("fileName", &file_name);
-        request
+        request.into()
     }
 
     /// Preview file
@@ -886,13 +940,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &data_id],
         );
         request.query("fileName", &file_name);
-        request
+        request.into()
     }
 
     /// Get transformation jobs for data item
@@ -922,12 +976,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &data_id],
         );
-        GetOrganizationDataItemTransformJobsCall(request)
+        GetOrganizationDataItemTransformJobsCall(request.into())
     }
 
     /// Add dataset
@@ -957,9 +1011,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get dataset
@@ -989,12 +1047,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
-        request
+        request.into()
     }
 
     /// Update dataset
@@ -1026,13 +1084,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Hide dataset
@@ -1062,12 +1120,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
-        request
+        request.into()
     }
 
     /// Create pre-signed S3 upload link
@@ -1099,13 +1157,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Verify dataset
@@ -1135,12 +1193,12 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
-        request
+        request.into()
     }
 
     /// List files in dataset
@@ -1172,13 +1230,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete file from dataset
@@ -1210,13 +1268,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Rename file from dataset
@@ -1248,13 +1306,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Download file from dataset
@@ -1286,13 +1344,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Download folder from dataset
@@ -1324,13 +1382,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
         request.query("path", &path);
-        request
+        request.into()
     }
 
     /// View file from dataset
@@ -1362,13 +1420,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
         request.query("path", &path);
-        request
+        request.into()
     }
 
     /// Preview files in a default dataset
@@ -1400,13 +1458,13 @@ impl<'c> OrganizationDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &dataset],
         );
         request.json(body);
-        request
+        request.into()
     }
 }
 

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `OrganizationDataCampaigns`; get one with [`Client::organization_data_campaigns`](crate::Client::organization_data_campaigns).
 #[derive(Clone, Copy)]
@@ -45,8 +47,12 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Add data campaign dashboard
@@ -76,9 +82,13 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get data campaign dashboard
@@ -108,12 +118,12 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &campaign_dashboard_id],
         );
-        request
+        request.into()
     }
 
     /// Update data campaign dashboard
@@ -145,13 +155,13 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &campaign_dashboard_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete data campaign dashboard
@@ -181,12 +191,12 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &campaign_dashboard_id],
         );
-        request
+        request.into()
     }
 
     /// Get data campaigns
@@ -216,12 +226,12 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &campaign_dashboard_id],
         );
-        request
+        request.into()
     }
 
     /// Upload a dashboard screenshot
@@ -255,13 +265,13 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &campaign_dashboard_id],
         );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Add a data campaign
@@ -291,9 +301,13 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get data campaign
@@ -323,12 +337,12 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &campaign_id],
         );
-        request
+        request.into()
     }
 
     /// Update data campaign
@@ -360,13 +374,13 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &campaign_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete data campaign
@@ -396,12 +410,12 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &campaign_id],
         );
-        request
+        request.into()
     }
 
     /// Get diff for data campaign
@@ -433,12 +447,12 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &campaign_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 }

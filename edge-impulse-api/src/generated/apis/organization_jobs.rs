@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `OrganizationJobs`; get one with [`Client::organization_jobs`](crate::Client::organization_jobs).
 #[derive(Clone, Copy)]
@@ -45,8 +47,12 @@ impl<'c> OrganizationJobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        ListActiveOrganizationJobsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        ListActiveOrganizationJobsCall(request.into())
     }
 
     /// List finished jobs
@@ -74,8 +80,12 @@ impl<'c> OrganizationJobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        ListFinishedOrganizationJobsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        ListFinishedOrganizationJobsCall(request.into())
     }
 
     /// List all jobs
@@ -103,8 +113,12 @@ impl<'c> OrganizationJobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        ListAllOrganizationJobsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        ListAllOrganizationJobsCall(request.into())
     }
 
     /// Cancel job
@@ -134,12 +148,12 @@ impl<'c> OrganizationJobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &job_id],
         );
-        CancelOrganizationJobCall(request)
+        CancelOrganizationJobCall(request.into())
     }
 
     /// Get job status
@@ -169,12 +183,12 @@ impl<'c> OrganizationJobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &job_id],
         );
-        request
+        request.into()
     }
 
     /// Get logs
@@ -204,12 +218,12 @@ impl<'c> OrganizationJobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &job_id],
         );
-        GetOrganizationJobsLogsCall(request)
+        GetOrganizationJobsLogsCall(request.into())
     }
 
     /// Download logs
@@ -239,12 +253,12 @@ impl<'c> OrganizationJobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &job_id],
         );
-        DownloadOrganizationJobsLogsCall(request)
+        DownloadOrganizationJobsLogsCall(request.into())
     }
 
     /// Get socket token for an organization
@@ -272,8 +286,12 @@ impl<'c> OrganizationJobsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 }
 

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `OrganizationPipelines`; get one with [`Client::organization_pipelines`](crate::Client::organization_pipelines).
 #[derive(Clone, Copy)]
@@ -45,8 +47,12 @@ impl<'c> OrganizationPipelinesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        ListOrganizationPipelinesCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        ListOrganizationPipelinesCall(request.into())
     }
 
     /// Create pipeline
@@ -76,9 +82,13 @@ impl<'c> OrganizationPipelinesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// List archived pipelines
@@ -106,8 +116,12 @@ impl<'c> OrganizationPipelinesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        ListArchivedOrganizationPipelinesCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        ListArchivedOrganizationPipelinesCall(request.into())
     }
 
     /// Get pipeline
@@ -137,12 +151,12 @@ impl<'c> OrganizationPipelinesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &pipeline_id],
         );
-        request
+        request.into()
     }
 
     /// Update pipeline
@@ -174,13 +188,13 @@ impl<'c> OrganizationPipelinesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &pipeline_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete pipeline
@@ -210,12 +224,12 @@ impl<'c> OrganizationPipelinesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &pipeline_id],
         );
-        request
+        request.into()
     }
 
     /// Run pipeline
@@ -245,12 +259,12 @@ impl<'c> OrganizationPipelinesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &pipeline_id],
         );
-        RunOrganizationPipelineCall(request)
+        RunOrganizationPipelineCall(request.into())
     }
 
     /// Stop a running pipeline
@@ -280,12 +294,12 @@ impl<'c> OrganizationPipelinesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &pipeline_id],
         );
-        request
+        request.into()
     }
 }
 

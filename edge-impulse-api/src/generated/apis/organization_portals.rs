@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `OrganizationPortals`; get one with [`Client::organization_portals`](crate::Client::organization_portals).
 #[derive(Clone, Copy)]
@@ -45,8 +47,12 @@ impl<'c> OrganizationPortalsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Retrieve upload portal information
@@ -76,12 +82,12 @@ impl<'c> OrganizationPortalsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &portal_id],
         );
-        request
+        request.into()
     }
 
     /// Verify upload portal information
@@ -111,12 +117,12 @@ impl<'c> OrganizationPortalsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &portal_id],
         );
-        request
+        request.into()
     }
 
     /// Create upload portal
@@ -146,9 +152,13 @@ impl<'c> OrganizationPortalsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Update upload portal
@@ -180,13 +190,13 @@ impl<'c> OrganizationPortalsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &portal_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Rotate upload portal token
@@ -216,12 +226,12 @@ impl<'c> OrganizationPortalsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &portal_id],
         );
-        request
+        request.into()
     }
 
     /// Delete upload portal
@@ -251,11 +261,11 @@ impl<'c> OrganizationPortalsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &portal_id],
         );
-        request
+        request.into()
     }
 }

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Organizations`; get one with [`Client::organizations`](crate::Client::organizations).
 #[derive(Clone, Copy)]
@@ -39,8 +41,8 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Create new organization
@@ -70,9 +72,9 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Organization information
@@ -100,8 +102,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Update organization
@@ -131,9 +137,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Remove organization
@@ -161,8 +171,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Request trial extension
@@ -192,9 +206,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Organization metrics
@@ -222,8 +240,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        GetOrganizationMetricsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        GetOrganizationMetricsCall(request.into())
     }
 
     /// Request HR block license
@@ -251,8 +273,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Request organization limits increase
@@ -282,9 +308,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Get white label information
@@ -312,8 +342,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// White Label Admin - Update white label information
@@ -343,9 +377,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Update deployment targets
@@ -375,9 +413,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Update default deployment target
@@ -407,9 +449,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Update the order of deployment options in the deployment view
@@ -439,9 +485,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Update learning blocks
@@ -471,9 +521,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Update theme logo
@@ -503,9 +557,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Update theme device logo
@@ -535,9 +593,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Update theme colors
@@ -567,9 +629,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Update theme favicon
@@ -599,9 +665,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Get global white label metrics
@@ -629,8 +699,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// White Label Admin - Get all white label users
@@ -658,8 +732,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        WhitelabelAdminGetUsersCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        WhitelabelAdminGetUsersCall(request.into())
     }
 
     /// White Label Admin - Get a white label user
@@ -689,12 +767,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &user_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Update white label user
@@ -726,13 +804,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &user_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete a user
@@ -762,12 +840,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &user_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Get white label user metrics
@@ -797,12 +875,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &user_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Get user jobs
@@ -832,12 +910,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &user_id],
         );
-        WhitelabelAdminGetUserJobsCall(request)
+        WhitelabelAdminGetUserJobsCall(request.into())
     }
 
     /// White Label Admin - Get all white label projects
@@ -865,8 +943,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        WhitelabelAdminGetProjectsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        WhitelabelAdminGetProjectsCall(request.into())
     }
 
     /// White Label Admin - Create a new project within white label context.
@@ -896,9 +978,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Get a white label project
@@ -928,12 +1014,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &project_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Update white label project
@@ -965,13 +1051,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &project_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Delete a project
@@ -1001,12 +1087,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &project_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Add Project API key
@@ -1038,13 +1124,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &project_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Add user to a project
@@ -1076,13 +1162,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &project_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Remove user from a project
@@ -1114,12 +1200,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &project_id, &user_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Get project jobs
@@ -1149,12 +1235,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &project_id],
         );
-        WhitelabelAdminGetProjectJobsCall(request)
+        WhitelabelAdminGetProjectJobsCall(request.into())
     }
 
     /// White Label Admin - Add a development board to a whitelabel
@@ -1184,9 +1270,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Update a development board in a whitelabel
@@ -1218,13 +1308,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &development_board_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Remove a development board from a whitelabel
@@ -1254,12 +1344,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &development_board_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Update the image of a whitelabel development board
@@ -1291,13 +1381,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &development_board_id],
         );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Get all organizations within a white label
@@ -1325,8 +1415,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        WhitelabelAdminGetOrganizationsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        WhitelabelAdminGetOrganizationsCall(request.into())
     }
 
     /// White Label Admin - Create new organization within white label context
@@ -1356,9 +1450,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Get organization compute time usage
@@ -1392,14 +1490,14 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
         request.query("startDate", &start_date);
         request.query("endDate", &end_date);
-        request
+        request.into()
     }
 
     /// White Label Admin - Get all usage reports
@@ -1429,12 +1527,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
-        WhitelabelAdminGetOrganizationUsageReportsCall(request)
+        WhitelabelAdminGetOrganizationUsageReportsCall(request.into())
     }
 
     /// White Label Admin - Creates a new usage report
@@ -1468,14 +1566,14 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
         request.query("startDate", &start_date);
         request.query("endDate", &end_date);
-        request
+        request.into()
     }
 
     /// White Label Admin - Get usage report
@@ -1507,12 +1605,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id, &report_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Delete usage report
@@ -1544,12 +1642,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id, &report_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Download usage report
@@ -1581,12 +1679,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id, &report_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Get all organization data exports
@@ -1616,12 +1714,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
-        WhitelabelAdminGetOrganizationExportsCall(request)
+        WhitelabelAdminGetOrganizationExportsCall(request.into())
     }
 
     /// White Label Admin - Create a new organization data export
@@ -1655,13 +1753,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Get organization data export
@@ -1693,12 +1791,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id, &export_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Update organization data export
@@ -1732,13 +1830,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id, &export_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Delete organization data export
@@ -1770,12 +1868,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id, &export_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Add organization API key
@@ -1807,13 +1905,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Add user to an organization
@@ -1845,13 +1943,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Remove user from an organization
@@ -1883,12 +1981,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id, &user_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Get organization information
@@ -1918,12 +2016,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
-        WhitelabelAdminGetOrganizationInfoCall(request)
+        WhitelabelAdminGetOrganizationInfoCall(request.into())
     }
 
     /// White Label Admin - Update organization
@@ -1955,13 +2053,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Delete an organization
@@ -1991,12 +2089,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Restore an organization
@@ -2026,12 +2124,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
-        request
+        request.into()
     }
 
     /// White Label Admin - Create a new organization project
@@ -2063,13 +2161,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// White Label Admin - Get organization jobs
@@ -2099,12 +2197,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &inner_organization_id],
         );
-        WhitelabelAdminGetOrganizationJobsCall(request)
+        WhitelabelAdminGetOrganizationJobsCall(request.into())
     }
 
     /// Upload organization logo
@@ -2134,9 +2232,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Upload organization header image
@@ -2166,9 +2268,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Admin endpoint
@@ -2196,8 +2302,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Get projects
@@ -2225,8 +2335,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Get API keys
@@ -2254,8 +2368,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        request.into()
     }
 
     /// Add API key
@@ -2285,9 +2403,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Revoke API key
@@ -2317,12 +2439,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &api_key_id],
         );
-        request
+        request.into()
     }
 
     /// Add member
@@ -2352,9 +2474,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Invite member
@@ -2384,9 +2510,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Remove member
@@ -2416,9 +2546,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Set member role
@@ -2450,13 +2584,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &member_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Set member datasets
@@ -2488,13 +2622,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &member_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Resend invitation
@@ -2524,12 +2658,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &member_id],
         );
-        request
+        request.into()
     }
 
     /// Upload image for readme
@@ -2559,9 +2693,13 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Get all organization data exports
@@ -2589,8 +2727,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&organization_id]);
-        GetOrganizationDataExportsCall(request)
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&organization_id],
+        );
+        GetOrganizationDataExportsCall(request.into())
     }
 
     /// Get organization data export
@@ -2620,12 +2762,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &export_id],
         );
-        request
+        request.into()
     }
 
     /// Download organization data export
@@ -2655,12 +2797,12 @@ impl<'c> OrganizationsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&organization_id, &export_id],
         );
-        request
+        request.into()
     }
 }
 
@@ -2750,7 +2892,6 @@ impl<'c> WhitelabelAdminGetUsersCall<'c> {
         self
     }
 
-    ///
     ///
     /// Sets the `filters` parameter.
     pub fn filters(mut self, filters: &str) -> Self {
@@ -2862,7 +3003,6 @@ impl<'c> WhitelabelAdminGetProjectsCall<'c> {
         self
     }
 
-    ///
     ///
     /// Sets the `filters` parameter.
     pub fn filters(mut self, filters: &str) -> Self {
@@ -2983,7 +3123,6 @@ impl<'c> WhitelabelAdminGetOrganizationsCall<'c> {
         self
     }
 
-    ///
     ///
     /// Sets the `filters` parameter.
     pub fn filters(mut self, filters: &str) -> Self {

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `PerformanceCalibration`; get one with [`Client::performance_calibration`](crate::Client::performance_calibration).
 #[derive(Clone, Copy)]
@@ -45,8 +47,8 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetPerformanceCalibrationStatusCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetPerformanceCalibrationStatusCall(request.into())
     }
 
     /// Get ground truth
@@ -74,8 +76,8 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetPerformanceCalibrationGroundTruthCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetPerformanceCalibrationGroundTruthCall(request.into())
     }
 
     /// Get raw result
@@ -103,8 +105,8 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetPerformanceCalibrationRawResultCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetPerformanceCalibrationRawResultCall(request.into())
     }
 
     /// Get parameter sets
@@ -132,8 +134,8 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetPerformanceCalibrationParameterSetsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetPerformanceCalibrationParameterSetsCall(request.into())
     }
 
     /// Get parameters
@@ -161,8 +163,8 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetPerformanceCalibrationSavedParametersCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetPerformanceCalibrationSavedParametersCall(request.into())
     }
 
     /// Save performance calibration parameters
@@ -192,9 +194,9 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        SetPerformanceCalibrationSavedParametersCall(request)
+        SetPerformanceCalibrationSavedParametersCall(request.into())
     }
 
     /// Clear performance calibration parameters
@@ -222,8 +224,8 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        DeletePerformanceCalibrationSavedParametersCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        DeletePerformanceCalibrationSavedParametersCall(request.into())
     }
 
     /// Get WAV file
@@ -248,8 +250,8 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetWavFileCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetWavFileCall(request.into())
     }
 
     /// Upload Performance Calibration Audio files
@@ -279,9 +281,9 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.multipart(&body);
-        UploadLabeledAudioCall(request)
+        UploadLabeledAudioCall(request.into())
     }
 
     /// Clear Performance Calibration state
@@ -309,8 +311,8 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        ClearPerformanceCalibrationStateCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        ClearPerformanceCalibrationStateCall(request.into())
     }
 
     /// Get post processing results
@@ -338,8 +340,8 @@ impl<'c> PerformanceCalibrationApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetPostProcessingResultsCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetPostProcessingResultsCall(request.into())
     }
 }
 

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Raw data`; get one with [`Client::raw_data`](crate::Client::raw_data).
 #[derive(Clone, Copy)]
@@ -47,9 +49,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
-        ListSamplesCall(request)
+        ListSamplesCall(request.into())
     }
 
     /// Count samples
@@ -79,9 +81,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
-        CountSamplesCall(request)
+        CountSamplesCall(request.into())
     }
 
     /// Object detection label queue
@@ -109,8 +111,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Object detection label queue count
@@ -138,8 +140,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Rebalance dataset
@@ -167,8 +169,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Clear all object detection labels
@@ -196,8 +198,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Remove all samples
@@ -225,8 +227,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Remove all samples by category
@@ -256,12 +258,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &category],
         );
-        request
+        request.into()
     }
 
     /// Get project sample metadata
@@ -291,9 +293,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
-        request
+        request.into()
     }
 
     /// List data with "imported from" metadata key
@@ -318,8 +320,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        GetAllImportedFromCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        GetAllImportedFromCall(request.into())
     }
 
     /// Get sample
@@ -345,12 +347,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        GetSampleCall(request)
+        GetSampleCall(request.into())
     }
 
     /// Remove sample
@@ -380,12 +382,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        request
+        request.into()
     }
 
     /// Download file
@@ -415,12 +417,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        request
+        request.into()
     }
 
     /// Get WAV file
@@ -452,13 +454,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.query("axisIx", &axis_ix);
-        GetSampleAsAudioCall(request)
+        GetSampleAsAudioCall(request.into())
     }
 
     /// Get image file
@@ -488,12 +490,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        GetSampleAsImageCall(request)
+        GetSampleAsImageCall(request.into())
     }
 
     /// Get video file
@@ -523,12 +525,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        GetSampleAsVideoCall(request)
+        GetSampleAsVideoCall(request.into())
     }
 
     /// Get sample slice
@@ -560,13 +562,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.query("sliceStart", &slice_start);
-        GetSampleSliceCall(request)
+        GetSampleSliceCall(request.into())
     }
 
     /// Rename sample
@@ -598,13 +600,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Edit label
@@ -636,13 +638,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Move sample
@@ -674,13 +676,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Crop sample
@@ -712,13 +714,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Split sample into frames
@@ -751,13 +753,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Find segments
@@ -789,13 +791,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Segment sample
@@ -827,13 +829,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Set bounding boxes
@@ -865,13 +867,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Update structured labels
@@ -903,13 +905,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Store the last segment length
@@ -939,9 +941,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get the original downsampled data
@@ -971,12 +973,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        GetUncroppedDownsampledSampleCall(request)
+        GetUncroppedDownsampledSampleCall(request.into())
     }
 
     /// Retry processing
@@ -1006,12 +1008,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        request
+        request.into()
     }
 
     /// Enable sample
@@ -1041,12 +1043,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        request
+        request.into()
     }
 
     /// Disable sample
@@ -1076,12 +1078,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        request
+        request.into()
     }
 
     /// Auto-label an image
@@ -1113,13 +1115,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Set sample metadata
@@ -1151,13 +1153,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Move sample to labeling queue
@@ -1187,12 +1189,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
-        request
+        request.into()
     }
 
     /// Propose changes
@@ -1224,13 +1226,13 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &sample_id],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Edit labels for multiple samples
@@ -1263,10 +1265,10 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
         request.json(body);
-        BatchEditLabelsCall(request)
+        BatchEditLabelsCall(request.into())
     }
 
     /// Remove multiple samples
@@ -1297,9 +1299,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
-        BatchDeleteCall(request)
+        BatchDeleteCall(request.into())
     }
 
     /// Move multiple samples
@@ -1332,10 +1334,10 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
         request.json(body);
-        BatchMoveCall(request)
+        BatchMoveCall(request.into())
     }
 
     /// Enable multiple samples
@@ -1366,9 +1368,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
-        BatchEnableCall(request)
+        BatchEnableCall(request.into())
     }
 
     /// Disable multiple samples
@@ -1399,9 +1401,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
-        BatchDisableCall(request)
+        BatchDisableCall(request.into())
     }
 
     /// Add metadata (multiple samples)
@@ -1433,10 +1435,10 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
         request.json(body);
-        BatchAddMetadataCall(request)
+        BatchAddMetadataCall(request.into())
     }
 
     /// Clear metadata by key (multiple samples)
@@ -1468,10 +1470,10 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
         request.json(body);
-        BatchClearMetadataByKeyCall(request)
+        BatchClearMetadataByKeyCall(request.into())
     }
 
     /// Clear all metadata (multiple samples)
@@ -1501,9 +1503,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.query("category", &category);
-        BatchClearMetadataCall(request)
+        BatchClearMetadataCall(request.into())
     }
 
     /// Track objects
@@ -1533,9 +1535,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get data explorer features
@@ -1563,8 +1565,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Check data explorer features
@@ -1592,8 +1594,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get data explorer predictions
@@ -1621,8 +1623,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Clear data explorer
@@ -1650,8 +1652,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get data explorer settings
@@ -1679,8 +1681,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Set data explorer settings
@@ -1710,9 +1712,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Upload a data explorer screenshot
@@ -1744,9 +1746,9 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Check if data diversity metrics exist
@@ -1774,8 +1776,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get diversity metrics data
@@ -1803,8 +1805,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Check if label noise metrics exist
@@ -1832,8 +1834,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get label noise data
@@ -1861,8 +1863,8 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&project_id]);
+        request.into()
     }
 
     /// Get AI Actions proposed changes
@@ -1892,8 +1894,12 @@ impl<'c> RawDataApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&project_id, &job_id]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&project_id, &job_id],
+        );
+        request.into()
     }
 }
 

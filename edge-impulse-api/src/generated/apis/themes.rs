@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Themes`; get one with [`Client::themes`](crate::Client::themes).
 #[derive(Clone, Copy)]
@@ -41,8 +43,8 @@ impl<'c> ThemesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Get theme by ID
@@ -69,8 +71,8 @@ impl<'c> ThemesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&theme_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&theme_id]);
+        request.into()
     }
 
     /// Delete theme by ID
@@ -100,8 +102,8 @@ impl<'c> ThemesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&theme_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&theme_id]);
+        request.into()
     }
 
     /// Update theme logos
@@ -133,9 +135,9 @@ impl<'c> ThemesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&theme_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&theme_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Update theme colors
@@ -167,9 +169,9 @@ impl<'c> ThemesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&theme_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&theme_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Update theme favicon
@@ -201,8 +203,8 @@ impl<'c> ThemesApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&theme_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&theme_id]);
         request.multipart(&body);
-        request
+        request.into()
     }
 }

@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `ThirdPartyAuth`; get one with [`Client::third_party_auth`](crate::Client::third_party_auth).
 #[derive(Clone, Copy)]
@@ -43,8 +45,8 @@ impl<'c> ThirdPartyAuthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Create third party auth
@@ -74,9 +76,9 @@ impl<'c> ThirdPartyAuthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get third party auth
@@ -106,8 +108,8 @@ impl<'c> ThirdPartyAuthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&auth_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&auth_id]);
+        request.into()
     }
 
     /// Update third party auth
@@ -139,9 +141,9 @@ impl<'c> ThirdPartyAuthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&auth_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&auth_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete third party auth
@@ -171,8 +173,8 @@ impl<'c> ThirdPartyAuthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&auth_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&auth_id]);
+        request.into()
     }
 
     /// Give access to project
@@ -206,13 +208,13 @@ impl<'c> ThirdPartyAuthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&project_id, &auth_id],
         );
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Create or login a user
@@ -244,8 +246,8 @@ impl<'c> ThirdPartyAuthApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&auth_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&auth_id]);
         request.json(body);
-        request
+        request.into()
     }
 }

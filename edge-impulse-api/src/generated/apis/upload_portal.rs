@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `UploadPortal`; get one with [`Client::upload_portal`](crate::Client::upload_portal).
 #[derive(Clone, Copy)]
@@ -45,8 +47,8 @@ impl<'c> UploadPortalApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&portal_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&portal_id]);
+        request.into()
     }
 
     /// Create pre-signed S3 upload link
@@ -76,9 +78,9 @@ impl<'c> UploadPortalApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&portal_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&portal_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// List files in portal
@@ -108,9 +110,9 @@ impl<'c> UploadPortalApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&portal_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&portal_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete file from portal
@@ -140,9 +142,9 @@ impl<'c> UploadPortalApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&portal_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&portal_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Rename file from portal
@@ -172,9 +174,9 @@ impl<'c> UploadPortalApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&portal_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&portal_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Download file from portal
@@ -204,9 +206,9 @@ impl<'c> UploadPortalApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&portal_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&portal_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// View file from portal
@@ -236,8 +238,8 @@ impl<'c> UploadPortalApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&portal_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&portal_id]);
         request.query("path", &path);
-        request
+        request.into()
     }
 }

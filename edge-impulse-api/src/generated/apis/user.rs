@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `User`; get one with [`Client::user`](crate::Client::user).
 #[derive(Clone, Copy)]
@@ -45,9 +47,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Create evaluation user
@@ -71,8 +73,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Create Professional Tier user
@@ -100,9 +102,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Create enterprise trial user
@@ -130,9 +132,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get user registration state
@@ -160,8 +162,12 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&username_or_email]);
-        request
+        let mut request = RequestParts::new(
+            self.client,
+            &OPERATION,
+            &[&username_or_email],
+        );
+        request.into()
     }
 
     /// Get current user
@@ -183,8 +189,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        GetCurrentUserCall(request)
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        GetCurrentUserCall(request.into())
     }
 
     /// Update current user
@@ -212,9 +218,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete current user
@@ -242,9 +248,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get current user projects
@@ -268,8 +274,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Convert current evaluation user
@@ -297,9 +303,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Activate current user
@@ -327,9 +333,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Request activation code
@@ -353,8 +359,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Create developer profile
@@ -378,8 +384,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Start enterprise trial
@@ -407,9 +413,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// List emails
@@ -431,8 +437,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Upload photo
@@ -460,9 +466,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Delete photo
@@ -484,8 +490,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Change password current user
@@ -513,9 +519,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get organizations
@@ -539,8 +545,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Get buckets current user
@@ -564,8 +570,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Get user by third party activation code
@@ -593,9 +599,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Activate user by third party activation code
@@ -623,9 +629,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Accept Terms of Service
@@ -647,8 +653,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Dismiss a notification
@@ -674,9 +680,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Generate a new TOTP MFA key
@@ -700,8 +706,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Set TOTP MFA key
@@ -729,9 +735,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Remove TOTP MFA key
@@ -759,9 +765,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Upgrade subscription
@@ -789,9 +795,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Cancel subscription
@@ -819,9 +825,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Undo subscription cancellation
@@ -847,8 +853,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Get user billable compute metrics
@@ -872,8 +878,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Get user
@@ -898,8 +904,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        request.into()
     }
 
     /// Update user
@@ -929,9 +935,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Delete user
@@ -961,9 +967,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Activate user
@@ -993,9 +999,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Request activation code
@@ -1023,8 +1029,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        request.into()
     }
 
     /// List emails
@@ -1052,8 +1058,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        request.into()
     }
 
     /// Upload photo
@@ -1083,9 +1089,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.multipart(&body);
-        request
+        request.into()
     }
 
     /// Change password
@@ -1115,9 +1121,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Set password for SSO user
@@ -1147,9 +1153,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get organizations
@@ -1177,8 +1183,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        request.into()
     }
 
     /// Get buckets
@@ -1206,8 +1212,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        request.into()
     }
 
     /// Send feedback
@@ -1237,9 +1243,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Send upgrade request
@@ -1269,9 +1275,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get enterprise trials
@@ -1299,8 +1305,8 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[&user_id]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[&user_id]);
+        request.into()
     }
 
     /// Request reset password
@@ -1328,9 +1334,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Reset password
@@ -1358,9 +1364,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// Verify reset password code
@@ -1388,9 +1394,9 @@ impl<'c> UserApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 }
 

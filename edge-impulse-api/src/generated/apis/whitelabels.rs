@@ -7,7 +7,9 @@
 use crate::generated::models;
 
 #[allow(unused_imports)]
-use crate::request::{Method, Operation, Request, ResponseFuture, ResponseKind};
+use crate::request::{
+    Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind,
+};
 
 /// Operations tagged `Whitelabels`; get one with [`Client::whitelabels`](crate::Client::whitelabels).
 #[derive(Clone, Copy)]
@@ -41,8 +43,8 @@ impl<'c> WhitelabelsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
-        request
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
+        request.into()
     }
 
     /// Create a new white label
@@ -70,9 +72,9 @@ impl<'c> WhitelabelsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(self.client, &OPERATION, &[]);
+        let mut request = RequestParts::new(self.client, &OPERATION, &[]);
         request.json(body);
-        request
+        request.into()
     }
 
     /// White label information
@@ -102,12 +104,12 @@ impl<'c> WhitelabelsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&whitelabel_identifier],
         );
-        request
+        request.into()
     }
 
     /// Update white label
@@ -139,13 +141,13 @@ impl<'c> WhitelabelsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&whitelabel_identifier],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Deletes a white label
@@ -175,12 +177,12 @@ impl<'c> WhitelabelsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&whitelabel_identifier],
         );
-        request
+        request.into()
     }
 
     /// Get white label domain
@@ -208,12 +210,12 @@ impl<'c> WhitelabelsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&whitelabel_identifier],
         );
-        request
+        request.into()
     }
 
     /// Update deployment targets
@@ -243,13 +245,13 @@ impl<'c> WhitelabelsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&whitelabel_identifier],
         );
         request.json(body);
-        request
+        request.into()
     }
 
     /// Get impulse blocks
@@ -277,11 +279,11 @@ impl<'c> WhitelabelsApi<'c> {
         };
 
         #[allow(unused_mut)]
-        let mut request = Request::new(
+        let mut request = RequestParts::new(
             self.client,
             &OPERATION,
             &[&whitelabel_identifier],
         );
-        request
+        request.into()
     }
 }
