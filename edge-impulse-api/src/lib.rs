@@ -134,7 +134,7 @@
 //! Requests that are safe to repeat (`GET`, `PUT`, `DELETE`, `HEAD`) are retried after
 //! connection failures and 429, 502, 503 and 504 answers, with exponential backoff and jitter,
 //! honouring `Retry-After`, at most 4 attempts and 60 s by default. `POST` is never retried
-//! unless a request opts in with [`Request::retry_non_idempotent`]. Configure it with
+//! unless a request opts in with [`RequestParts::retry_non_idempotent`]. Configure it with
 //! [`ClientBuilder::retry`] and a [`RetryPolicy`], or turn it off with
 //! [`ClientBuilder::no_retries`].
 //!

@@ -14,7 +14,7 @@ pub(crate) const RETRY_STATUSES: [u16; 4] = [429, 502, 503, 504];
 /// an answer arrived) or the server answered 429, 502, 503 or 504. Only requests that are
 /// safe to repeat are retried: `GET`, `PUT`, `DELETE`, `HEAD` (and the other idempotent
 /// methods). `POST` and `PATCH` are retried only when the request opts in with
-/// [`Request::retry_non_idempotent`](crate::Request::retry_non_idempotent).
+/// [`RequestParts::retry_non_idempotent`](crate::RequestParts::retry_non_idempotent).
 ///
 /// Waits grow exponentially from [`initial_backoff`](RetryPolicy::initial_backoff), capped at
 /// [`max_backoff`](RetryPolicy::max_backoff), each shortened by a random part (jitter) so that

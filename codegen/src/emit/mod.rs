@@ -153,14 +153,28 @@ pub(crate) fn inner_doc_lines(text: &str) -> TokenStream {
 /// Spec prose is not rustdoc: keep it from turning into links, HTML, code blocks or doctests.
 fn escape_doc(line: &str) -> String {
     let trimmed = line.trim();
-    let mut out = String::with_capacity(trimmed.len());
-    for c in trimmed.chars() {
-        match c {
-            '[' | ']' | '<' | '>' | '`' | '\\' => {
-                out.push('\\');
-                out.push(c);
+    let mut out = String::with_capacity(trimmed.len() + 8);
+    for (i, word) in trimmed.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        // A bare URL becomes an autolink, which rustdoc wants; its trailing punctuation stays
+        // outside.
+        if word.starts_with("http://") || word.starts_with("https://") {
+            let url = word.trim_end_matches(['.', ',', ';', ':', ')', '\'', '"']);
+            if !url.contains(['<', '>', '`']) {
+                out.push('<');
+                out.push_str(url);
+                out.push('>');
+                out.push_str(&word[url.len()..]);
+                continue;
             }
-            _ => out.push(c),
+        }
+        for c in word.chars() {
+            if matches!(c, '[' | ']' | '<' | '>' | '`' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
         }
     }
     out

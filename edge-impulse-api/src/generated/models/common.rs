@@ -6711,7 +6711,7 @@ impl crate::Envelope for SampleProposedChanges {}
 pub struct Sensor {
     /// Name of the axis
     pub name: String,
-    /// Type of data on this axis. Needs to comply to SenML units (see https://www.iana.org/assignments/senml/senml.xhtml).
+    /// Type of data on this axis. Needs to comply to SenML units (see <https://www.iana.org/assignments/senml/senml.xhtml>).
     pub units: String,
 }
 

@@ -228,7 +228,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
     /// URL to the source code of this custom learn block.
     #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
-    /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
+    /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     #[serde(
@@ -319,7 +319,7 @@ pub struct AddOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub allow_extra_cli_arguments: Option<bool>,
-    /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
+    /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// 15m for 15 minutes, 2h for 2 hours, 1d for 1 day. If not set, the default is 8 hours.
@@ -953,7 +953,7 @@ pub struct OrganizationTransferLearningBlock {
     /// URL to the source code of this custom learn block.
     #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
-    /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
+    /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     pub parameters: Vec<serde_json::Map<String, serde_json::Value>>,
     #[serde(
         rename = "imageInputScaling",
@@ -1185,7 +1185,7 @@ pub struct OrganizationTransformationBlock {
     pub operates_on: TransformationJobOperatesOnEnum,
     #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
-    /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
+    /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// List of parameters to be rendered in the UI
@@ -1250,7 +1250,7 @@ pub struct PublicOrganizationTransformationBlock {
     pub operates_on: TransformationJobOperatesOnEnum,
     #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
-    /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
+    /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// List of parameters to be rendered in the UI
@@ -1566,7 +1566,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
     /// URL to the source code of this custom learn block.
     #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
-    /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
+    /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     #[serde(
@@ -1661,7 +1661,7 @@ pub struct UpdateOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub allow_extra_cli_arguments: Option<bool>,
-    /// List of parameters, spec'ed according to https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks
+    /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// 15m for 15 minutes, 2h for 2 hours, 1d for 1 day. If not set, the default is 8 hours.
