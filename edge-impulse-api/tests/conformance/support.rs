@@ -21,12 +21,15 @@ pub struct Case {
     /// Decodes an answer into the operation's JSON result type (`None`: not a JSON answer).
     /// Used when the client reports the API's failure envelope, to check that the body
     /// decodes all the same.
-    pub decode: Option<fn(&[u8]) -> Result<(), String>>,
+    pub decode: Option<Decoder>,
     /// The call with valid arguments.
     pub call: for<'c> fn(&'c edge_impulse_api::Client) -> Call<'c>,
     /// A call the spec forbids, when the operation has a part that can be made invalid.
     pub rejection: Option<Rejection>,
 }
+
+/// Checks that an answer decodes into an operation's result type.
+pub type Decoder = fn(&[u8]) -> Result<(), String>;
 
 /// A request built from the valid one with one part made invalid.
 pub struct Rejection {
