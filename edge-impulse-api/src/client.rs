@@ -447,7 +447,14 @@ impl Client {
         let operation = prepared.operation;
         let status = response.status();
         if status.is_redirection() && operation.response == ResponseKind::Redirect {
-            let location = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let Some(location) = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) else {
+                return Err(Error::Status {
+                    operation: operation.id,
+                    status: status.as_u16(),
+                    messages: vec!["redirect without a Location header".into()],
+                    body: String::new(),
+                });
+            };
             let location = response.url().join(location).map(String::from).unwrap_or_else(|_| location.to_owned());
             return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Redirect(location) });
         }

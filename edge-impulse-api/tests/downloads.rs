@@ -360,3 +360,14 @@ async fn a_failure_envelope_answering_a_download_is_an_api_error() {
         other => panic!("expected Error::Api, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_redirect_without_a_location_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(302)).mount(&server).await;
+    let client = common::client(&server, false, true);
+    match client.request::<Redirect>(edge_impulse_api::Method::Get, "/api/auth/readme").await {
+        Err(Error::Status { status: 302, messages, .. }) => assert_eq!(messages, vec!["redirect without a Location header".to_string()]),
+        other => panic!("expected Error::Status, got {other:?}"),
+    }
+}
