@@ -2,8 +2,10 @@
 //! versus the same request written by hand with `reqwest` + `serde_json`. Target: the crate
 //! within 5% of the hand-written call.
 //!
-//! Both run on one runtime, interleaved (the order alternates every iteration), against the
-//! same server; prints the median latency of each and the crate's overhead.
+//! Both run on one single-threaded runtime against the same server (on its own thread),
+//! interleaved in short blocks whose order alternates. Prints per round the median latency of
+//! each and the crate's overhead, and the CPU time the client thread spent per call (from
+//! `/proc/thread-self/schedstat`), which wake-up latencies of a busy machine do not blur.
 //!
 //! Run: `cargo bench -p edge-impulse-api --bench small_call`; fewer calls (for a profiler):
 //! `cargo bench -p edge-impulse-api --bench small_call -- --iterations 2000 --rounds 1`;
@@ -11,8 +13,9 @@
 
 mod common;
 
+use std::future::Future;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use edge_impulse_api::models::RawDataCategoryQuery;
 use edge_impulse_api::Client;
@@ -25,13 +28,9 @@ const ANSWER: &str = r#"{"success":true,"count":1234}"#;
 const WARM_UP: usize = 500;
 const ITERATIONS: usize = 20_000;
 const ROUNDS: usize = 4;
-
-/// The value after `--name` on the command line, else `default`.
-fn arg(name: &str, default: usize) -> usize {
-    let flag = format!("--{name}");
-    let value = std::env::args().skip_while(|a| *a != flag).nth(1);
-    value.map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{flag} takes a number, got {v}")))
-}
+/// Calls of one side in a row: long enough for a CPU-time reading to be exact, short enough
+/// for both sides to see the same machine.
+const BLOCK: usize = 50;
 
 /// What a hand-written client would declare for this answer.
 #[derive(serde::Deserialize)]
@@ -56,10 +55,10 @@ fn main() {
     let client = Client::builder().base_url(&server.base_url).api_key(API_KEY).build().expect("client");
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("reqwest client");
     let base_url = server.base_url.clone();
-    let (iterations, rounds) = (arg("iterations", ITERATIONS), arg("rounds", ROUNDS));
+    let iterations = arg("iterations", ITERATIONS).div_ceil(BLOCK) * BLOCK;
+    let rounds = arg("rounds", ROUNDS);
 
-    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
-    if let Some(side) = only {
+    if let Some(side) = std::env::args().skip_while(|a| a != "--only").nth(1) {
         runtime.block_on(async {
             let started = Instant::now();
             for _ in 0..iterations {
@@ -69,7 +68,7 @@ fn main() {
                     other => panic!("--only takes `crate` or `hand`, not `{other}`"),
                 };
             }
-            let per_call = duration_micros(started.elapsed()) / iterations as f64;
+            let per_call = started.elapsed().as_secs_f64() * 1e6 / iterations as f64;
             println!("bench small call (count_samples, 127.0.0.1), {side} only: mean {per_call:.1} µs per call, {iterations} calls");
         });
         return;
@@ -80,29 +79,57 @@ fn main() {
             black_box(crate_call(&client).await);
             black_box(hand_written(&http, &base_url).await);
         }
-        // Rounds show how stable the figure is on a busy machine.
+        // Rounds show how stable the figures are on a busy machine.
         for round in 1..=rounds {
-            let mut crate_times = Vec::with_capacity(iterations);
-            let mut hand_times = Vec::with_capacity(iterations);
-            for i in 0..iterations {
-                if i % 2 == 0 {
-                    crate_times.push(time(crate_call(&client)).await);
-                    hand_times.push(time(hand_written(&http, &base_url)).await);
+            let mut ours = Side::new(iterations);
+            let mut theirs = Side::new(iterations);
+            for block in 0..iterations / BLOCK {
+                if block % 2 == 0 {
+                    ours.block(|| crate_call(&client)).await;
+                    theirs.block(|| hand_written(&http, &base_url)).await;
                 } else {
-                    hand_times.push(time(hand_written(&http, &base_url)).await);
-                    crate_times.push(time(crate_call(&client)).await);
+                    theirs.block(|| hand_written(&http, &base_url)).await;
+                    ours.block(|| crate_call(&client)).await;
                 }
             }
-            let ours = summarize(&crate_times);
-            let theirs = summarize(&hand_times);
-            let overhead = (ours.median / theirs.median - 1.0) * 100.0;
+            let (latency, hand_latency) = (summarize(&ours.micros), summarize(&theirs.micros));
+            let (cpu, hand_cpu) = (ours.cpu_micros_per_call(), theirs.cpu_micros_per_call());
             println!(
-                "bench small call (count_samples, 127.0.0.1) round {round}/{rounds}: crate median {} µs, hand-written reqwest+serde median {} µs, overhead {overhead:+.1}%, {iterations} calls each",
-                describe(ours),
-                describe(theirs),
+                "bench small call (count_samples, 127.0.0.1) round {round}/{rounds}: latency median crate {} µs, hand-written reqwest+serde {} µs, overhead {:+.1}%; client CPU per call crate {cpu:.1} µs, hand-written {hand_cpu:.1} µs, overhead {:+.1}%; {iterations} calls each",
+                describe(latency),
+                describe(hand_latency),
+                (latency.median / hand_latency.median - 1.0) * 100.0,
+                (cpu / hand_cpu - 1.0) * 100.0,
             );
         }
     });
+}
+
+/// The measurements of one side.
+struct Side {
+    micros: Vec<f64>,
+    cpu_nanos: u64,
+}
+
+impl Side {
+    fn new(iterations: usize) -> Self {
+        Side { micros: Vec::with_capacity(iterations), cpu_nanos: 0 }
+    }
+
+    /// `BLOCK` calls in a row, each timed, and the thread's CPU time for all of them.
+    async fn block<F: Future<Output = i64>>(&mut self, mut call: impl FnMut() -> F) {
+        let cpu_before = thread_cpu_nanos();
+        for _ in 0..BLOCK {
+            let started = Instant::now();
+            black_box(call().await);
+            self.micros.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        self.cpu_nanos += thread_cpu_nanos() - cpu_before;
+    }
+
+    fn cpu_micros_per_call(&self) -> f64 {
+        self.cpu_nanos as f64 / 1000.0 / self.micros.len() as f64
+    }
 }
 
 async fn crate_call(client: &Client) -> i64 {
@@ -123,15 +150,17 @@ async fn hand_written(http: &reqwest::Client, base_url: &str) -> i64 {
     answer.count
 }
 
-/// Microseconds the call took.
-async fn time(call: impl std::future::Future<Output = i64>) -> f64 {
-    let started = Instant::now();
-    black_box(call.await);
-    duration_micros(started.elapsed())
+/// Nanoseconds this thread has run on a CPU (the first field of its `schedstat`).
+fn thread_cpu_nanos() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("/proc/thread-self/schedstat (Linux)");
+    stat.split_whitespace().next().and_then(|n| n.parse().ok()).expect("schedstat starts with the run time in ns")
 }
 
-fn duration_micros(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e6
+/// The value after `--name` on the command line, else `default`.
+fn arg(name: &str, default: usize) -> usize {
+    let flag = format!("--{name}");
+    let value = std::env::args().skip_while(|a| *a != flag).nth(1);
+    value.map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{flag} takes a number, got {v}")))
 }
 
 fn describe(summary: Summary) -> String {

@@ -280,13 +280,17 @@ impl Client {
     }
 
     /// Sends a prepared request; the one place every call goes through.
-    pub(crate) fn execute(&self, prepared: Prepared) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RawResponse>> + Send + '_>> {
-        Box::pin(self.send(prepared))
+    // Boxed on purpose: one non-generic future type shared by every operation.
+    #[allow(clippy::manual_async_fn)]
+    pub(crate) fn execute(&self, mut prepared: Prepared) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RawResponse>> + Send + '_>> {
+        // Lent to `send` from the block's capture: an async fn taking it by value would hold
+        // it twice in this future, which is allocated on every call.
+        Box::pin(async move { self.send(&mut prepared).await })
     }
 
     /// One span per call, around all its attempts. The path is the operation's template, never
     /// the filled-in path or the query, so ids and query credentials stay out of traces.
-    async fn send(&self, mut prepared: Prepared) -> Result<RawResponse> {
+    async fn send(&self, prepared: &mut Prepared) -> Result<RawResponse> {
         if let Some(error) = prepared.error.take() {
             return Err(error);
         }
@@ -309,7 +313,7 @@ impl Client {
         );
         let started = Instant::now();
         let mut retries = 0u32;
-        let result = self.send_with_retries(&prepared, started, &mut retries).instrument(span.clone()).await;
+        let result = self.send_with_retries(prepared, started, &mut retries).instrument(span.clone()).await;
         span.record("latency_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
         span.record("retries", retries);
         match &result {
@@ -334,7 +338,10 @@ impl Client {
         loop {
             let attempts_made = *retries + 1;
             let request = self.build_request(prepared).await?;
-            let delay = match self.execute_once(prepared, request).await? {
+            // A statement of its own, so that its temporaries do not stay in the future
+            // while the answer is read.
+            let outcome = self.execute_once(prepared, request).await?;
+            let delay = match outcome {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let delay = match may_retry && RETRY_STATUSES.contains(&status) {
@@ -382,6 +389,16 @@ impl Client {
     }
 
     async fn build_request(&self, prepared: &Prepared) -> Result<reqwest::Request> {
+        // The one await comes first, while nothing else is held, which keeps this future (and
+        // so every call's) small.
+        let multipart = match &prepared.payload {
+            Payload::Multipart(form) => Some(form.to_reqwest(prepared.operation.id).await?),
+            _ => None,
+        };
+        self.assemble_request(prepared, multipart)
+    }
+
+    fn assemble_request(&self, prepared: &Prepared, multipart: Option<reqwest::multipart::Form>) -> Result<reqwest::Request> {
         let operation = prepared.operation.id;
         let invalid = |message: String| Error::InvalidRequest { operation, message };
         let mut url = reqwest::Url::parse(&format!("{}{}", self.inner.base_url, prepared.path))
@@ -429,57 +446,65 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(reqwest::header::COOKIE, value);
         }
-        let mut builder = self.inner.http.request(prepared.method.to_reqwest(), url).headers(headers);
+        let mut request = reqwest::Request::new(prepared.method.to_reqwest(), url);
+        // Handed over whole: `RequestBuilder::headers` would copy them into a second map.
+        *request.headers_mut() = headers;
+        let mut builder = reqwest::RequestBuilder::from_parts(self.inner.http.clone(), request);
         // reqwest's timeout would also cut a streamed download's body: see `head_timeout`.
         if let Some(timeout) = prepared.timeout.or(self.inner.timeout).filter(|_| self.head_timeout(prepared).is_none()) {
             builder = builder.timeout(timeout);
         }
         builder = match &prepared.payload {
-            Payload::None => builder,
+            Payload::None | Payload::Multipart(_) => builder,
             Payload::Json(bytes) => builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes.clone()),
-            Payload::Multipart(form) => builder.multipart(form.to_reqwest(operation).await?),
             Payload::Raw { content_type, data } => builder.header(reqwest::header::CONTENT_TYPE, content_type.as_ref()).body(data.clone()),
         };
+        if let Some(form) = multipart {
+            builder = builder.multipart(form);
+        }
         builder.build().map_err(|e| invalid(e.without_url().to_string()))
     }
 
-    async fn read_response(&self, prepared: &Prepared, mut response: reqwest::Response) -> Result<RawResponse> {
-        let operation = prepared.operation;
-        let status = response.status();
-        if status.is_redirection() && operation.response == ResponseKind::Redirect {
-            let Some(location) = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) else {
+    /// A block rather than an async fn, which would hold `response` twice (see `execute`).
+    fn read_response<'a>(&'a self, prepared: &'a Prepared, mut response: reqwest::Response) -> impl std::future::Future<Output = Result<RawResponse>> + 'a {
+        async move {
+            let operation = prepared.operation;
+            let status = response.status();
+            if status.is_redirection() && operation.response == ResponseKind::Redirect {
+                let Some(location) = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) else {
+                    return Err(Error::Status {
+                        operation: operation.id,
+                        status: status.as_u16(),
+                        messages: vec!["redirect without a Location header".into()],
+                        body: String::new(),
+                    });
+                };
+                let location = response.url().join(location).map(String::from).unwrap_or_else(|_| location.to_owned());
+                return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Redirect(location) });
+            }
+            if !status.is_success() {
+                let reading = read_bounded(&mut response, ERROR_BODY_LIMIT);
+                let body = match self.head_timeout(prepared) {
+                    // A body that stalls past the limit is left out, like a broken one.
+                    Some(limit) => tokio::time::timeout(limit, reading).await.unwrap_or_default(),
+                    None => reading.await,
+                };
+                let credentials = self.credentials();
                 return Err(Error::Status {
                     operation: operation.id,
                     status: status.as_u16(),
-                    messages: vec!["redirect without a Location header".into()],
-                    body: String::new(),
+                    messages: messages_from_body(&body).into_iter().map(|m| redact_credentials(m, &credentials)).collect(),
+                    body: redacted_snippet(&body, 2048, &credentials),
                 });
-            };
-            let location = response.url().join(location).map(String::from).unwrap_or_else(|_| location.to_owned());
-            return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Redirect(location) });
+            }
+            if operation.response == ResponseKind::Binary && !is_json(&response) {
+                return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Stream(response) });
+            }
+            // A JSON answer to a download request is how the API reports a failure
+            // (`{"success": false}`); it is buffered and checked like any JSON answer.
+            let bytes = response.bytes().await.map_err(|e| Error::transport(operation.id, e))?;
+            Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Bytes(bytes) })
         }
-        if !status.is_success() {
-            let reading = read_bounded(&mut response, ERROR_BODY_LIMIT);
-            let body = match self.head_timeout(prepared) {
-                // A body that stalls past the limit is left out, like a broken one.
-                Some(limit) => tokio::time::timeout(limit, reading).await.unwrap_or_default(),
-                None => reading.await,
-            };
-            let credentials = self.credentials();
-            return Err(Error::Status {
-                operation: operation.id,
-                status: status.as_u16(),
-                messages: messages_from_body(&body).into_iter().map(|m| redact_credentials(m, &credentials)).collect(),
-                body: redacted_snippet(&body, 2048, &credentials),
-            });
-        }
-        if operation.response == ResponseKind::Binary && !is_json(&response) {
-            return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Stream(response) });
-        }
-        // A JSON answer to a download request is how the API reports a failure
-        // (`{"success": false}`); it is buffered and checked like any JSON answer.
-        let bytes = response.bytes().await.map_err(|e| Error::transport(operation.id, e))?;
-        Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Bytes(bytes) })
     }
 }
 

@@ -194,6 +194,8 @@ pub use multipart::FilePart;
 pub use params::ToParam;
 pub use retry::RetryPolicy;
 pub use request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind};
+#[doc(hidden)]
+pub use request::RawResponse;
 
 pub(crate) use enums::string_enum_impls;
 
