@@ -466,6 +466,7 @@ impl Client {
     }
 
     /// A block rather than an async fn, which would hold `response` twice (see `execute`).
+    #[allow(clippy::manual_async_fn)]
     fn read_response<'a>(&'a self, prepared: &'a Prepared, mut response: reqwest::Response) -> impl std::future::Future<Output = Result<RawResponse>> + 'a {
         async move {
             let operation = prepared.operation;
