@@ -385,35 +385,7 @@ fn owned(ty: &TypeRef, value: &Value) -> Result<TokenStream, String> {
 
 /// How a type is spelled in the test crate (the crate's own paths are `edge_impulse_api::`).
 fn test_type(ty: &TypeRef) -> TokenStream {
-    match ty {
-        TypeRef::Bool => quote!(bool),
-        TypeRef::I32 => quote!(i32),
-        TypeRef::I64 => quote!(i64),
-        TypeRef::F64 => quote!(f64),
-        TypeRef::String => quote!(String),
-        TypeRef::Secret => quote!(edge_impulse_api::Secret),
-        TypeRef::DateTime => quote!(edge_impulse_api::DateTime),
-        TypeRef::Date => quote!(edge_impulse_api::Date),
-        TypeRef::Json => quote!(serde_json::Value),
-        TypeRef::JsonObject => quote!(serde_json::Map<String, serde_json::Value>),
-        TypeRef::File => quote!(edge_impulse_api::FilePart),
-        TypeRef::Named(name) => {
-            let ident = format_ident!("{}", name);
-            quote!(models::#ident)
-        }
-        TypeRef::Vec(inner) => {
-            let inner = test_type(inner);
-            quote!(Vec<#inner>)
-        }
-        TypeRef::Map(inner) => {
-            let inner = test_type(inner);
-            quote!(std::collections::BTreeMap<String, #inner>)
-        }
-        TypeRef::Nullable(inner) => {
-            let inner = test_type(inner);
-            quote!(Option<#inner>)
-        }
-    }
+    super::rust_type_in(ty, &quote!(edge_impulse_api), &quote!(models::))
 }
 
 /// JSON text as a raw string literal where possible (readable in the generated file).

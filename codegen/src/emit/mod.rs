@@ -182,32 +182,37 @@ fn escape_doc(line: &str) -> String {
 
 /// How a type is spelled in generated code. `models` is the path prefix for named types.
 pub(crate) fn rust_type(ty: &TypeRef, models: &TokenStream) -> TokenStream {
+    rust_type_in(ty, &quote!(crate), models)
+}
+
+/// [`rust_type`] for code outside the crate, where its own items are under `krate`.
+pub(crate) fn rust_type_in(ty: &TypeRef, krate: &TokenStream, models: &TokenStream) -> TokenStream {
     match ty {
         TypeRef::Bool => quote!(bool),
         TypeRef::I32 => quote!(i32),
         TypeRef::I64 => quote!(i64),
         TypeRef::F64 => quote!(f64),
         TypeRef::String => quote!(String),
-        TypeRef::Secret => quote!(crate::Secret),
-        TypeRef::DateTime => quote!(crate::DateTime),
-        TypeRef::Date => quote!(crate::Date),
+        TypeRef::Secret => quote!(#krate::Secret),
+        TypeRef::DateTime => quote!(#krate::DateTime),
+        TypeRef::Date => quote!(#krate::Date),
         TypeRef::Json => quote!(serde_json::Value),
         TypeRef::JsonObject => quote!(serde_json::Map<String, serde_json::Value>),
-        TypeRef::File => quote!(crate::FilePart),
+        TypeRef::File => quote!(#krate::FilePart),
         TypeRef::Named(name) => {
             let ident = format_ident!("{}", name);
             quote!(#models #ident)
         }
         TypeRef::Vec(inner) => {
-            let inner = rust_type(inner, models);
+            let inner = rust_type_in(inner, krate, models);
             quote!(Vec<#inner>)
         }
         TypeRef::Map(inner) => {
-            let inner = rust_type(inner, models);
+            let inner = rust_type_in(inner, krate, models);
             quote!(std::collections::BTreeMap<String, #inner>)
         }
         TypeRef::Nullable(inner) => {
-            let inner = rust_type(inner, models);
+            let inner = rust_type_in(inner, krate, models);
             quote!(Option<#inner>)
         }
     }
