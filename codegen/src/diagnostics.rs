@@ -8,6 +8,10 @@ pub enum Severity {
     Warning,
     /// Worth knowing, no action needed.
     Note,
+    /// An entry of the overrides file that no longer fits the spec (its target is gone,
+    /// upstream fixed it, or upstream changed it to something else): skipped, and an error
+    /// under `regen --strict`.
+    StaleOverride,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -26,6 +30,10 @@ impl Diagnostic {
     pub fn note(location: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic { severity: Severity::Note, location: location.into(), message: message.into() }
     }
+
+    pub fn stale_override(location: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::StaleOverride, location: location.into(), message: message.into() }
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -33,6 +41,7 @@ impl fmt::Display for Diagnostic {
         let level = match self.severity {
             Severity::Warning => "warning",
             Severity::Note => "note",
+            Severity::StaleOverride => "stale override",
         };
         write!(f, "{level}: {}: {}", self.location, self.message)
     }

@@ -147,33 +147,42 @@ fn a_document_that_is_not_openapi_names_the_pointer() {
 }
 
 #[test]
-fn an_override_patch_on_a_missing_pointer_names_the_patch() {
-    let overrides = Overrides::parse(
-        "overrides.yaml",
-        b"patches:\n  - pointer: /components/schemas/Missing/type\n    op: replace\n    value: string\n    reason: test\n",
-    )
-    .expect("valid overrides");
+fn an_override_patch_that_no_longer_fits_is_skipped_and_reported() {
     let spec = spec_with("    A: {type: string}\n", OK_PATH);
-    let error = generate("spec.yaml", spec.as_bytes(), &overrides).expect_err("the patch cannot apply");
-    assert!(error.location.contains("/components/schemas/Missing/type"), "{error}");
-    assert!(error.to_string().contains("patch"), "{error}");
-
     let patches = [
-        ("pointer: /components/schemas/Missing\n    op: remove", "nothing"),
-        ("pointer: /components/nope/x\n    op: add\n    value: 1", "parent"),
-        ("pointer: components/schemas/A\n    op: remove", "must start with"),
-        ("pointer: /components/schemas/A\n    op: replace", "value"),
-        ("pointer: /components/schemas/A/type\n    op: merge\n    value: {a: 1}", "merge"),
-        ("pointer: /servers/7\n    op: remove", "out of range"),
-        ("pointer: /servers/x\n    op: add\n    value: {}", "array index"),
+        ("pointer: /components/schemas/Missing/type\n    op: replace\n    expect: object\n    value: string", "target gone"),
+        ("pointer: /components/schemas/Missing\n    op: remove\n    expect: {}", "redundant"),
+        ("pointer: /components/nope/x\n    op: add\n    expect_absent: true\n    value: 1", "no `/components/nope`"),
+        ("pointer: /components/schemas/A/type\n    op: merge\n    expect: {}\n    value: {a: 1}", "conflict"),
+        ("pointer: /servers/7\n    op: remove\n    expect: {}", "redundant"),
+        ("pointer: /servers/x\n    op: add\n    expect_absent: true\n    value: {}", "array index"),
     ];
     for (patch, expected) in patches {
         let text = format!("patches:\n  - {patch}\n    reason: test\n");
         let overrides = Overrides::parse("overrides.yaml", text.as_bytes()).expect("valid overrides");
-        let error = generate("spec.yaml", spec.as_bytes(), &overrides).expect_err(patch);
-        assert!(error.location.contains("patch at #"), "{error}");
-        assert!(error.message.contains(expected), "`{expected}` not in: {error}");
+        let output = generate("spec.yaml", spec.as_bytes(), &overrides).unwrap_or_else(|e| panic!("{patch}: {e}"));
+        let stale: Vec<_> = output.diagnostics.iter().filter(|d| d.severity == edge_impulse_codegen::Severity::StaleOverride).collect();
+        assert_eq!(stale.len(), 1, "{patch}: {stale:?}");
+        assert!(stale[0].location.starts_with("overrides.yaml:2 (patch at #/"), "{}", stale[0]);
+        assert!(stale[0].message.contains(expected), "`{expected}` not in: {}", stale[0]);
     }
+}
+
+#[test]
+fn duplicate_operation_ids_are_an_error_naming_both() {
+    let paths = "
+  /a:
+    get:
+      operationId: same
+      responses: {'204': {description: ok}}
+  /b:
+    post:
+      operationId: same
+      responses: {'204': {description: ok}}
+";
+    let error = error_of(&spec_with("    A: {type: string}\n", paths));
+    assert_eq!(error.location, "#/paths/~1b/post", "{error}");
+    assert!(error.message.contains("`same`") && error.message.contains("#/paths/~1a/get"), "{error}");
 }
 
 #[test]

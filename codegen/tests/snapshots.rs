@@ -31,7 +31,12 @@ fn generated_code_matches_snapshots() {
         };
         let mut actual: BTreeMap<String, String> =
             output.files.into_iter().map(|f| (f.path, f.contents)).collect();
-        let diagnostics: String = output.diagnostics.iter().map(|d| format!("{d}\n")).collect();
+        // The fixtures share one overrides file, so most of its settings name nothing in any
+        // one fixture; those stale-setting reports would only repeat in every snapshot.
+        let shared_settings = |d: &&edge_impulse_codegen::Diagnostic| {
+            d.severity == edge_impulse_codegen::Severity::StaleOverride && !d.location.contains("(patch at")
+        };
+        let diagnostics: String = output.diagnostics.iter().filter(|d| !shared_settings(d)).map(|d| format!("{d}\n")).collect();
         actual.insert(DIAGNOSTICS_FILE.to_string(), diagnostics);
         let dir = snapshots.join(name);
         if update {

@@ -35,7 +35,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
     let project_id = project_id(&client).await?;
 
-    let request = models::BuildOnDeviceModelRequest { engine, model_type: None };
+    let request = models::BuildOnDeviceModelRequest::new(engine);
     let job = client.jobs().build_on_device_model_job(project_id, &target, &request).await?;
     let spinner = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {elapsed_precise} building {msg}")?);
     spinner.set_message(target.clone());

@@ -34,11 +34,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("training `{}` (learn block {}) in project {project_id}", learn_block.title, learn_block.id);
 
     // Every field is optional: what stays `None` keeps its current setting.
-    let training_cycles = match std::env::args().nth(1) {
-        Some(cycles) => Some(cycles.parse::<i64>().map_err(|_| format!("training cycles: `{cycles}` is not a number"))?),
-        None => None,
-    };
-    let settings = models::SetKerasParameterRequest { training_cycles, ..Default::default() };
+    let mut settings = models::SetKerasParameterRequest::new();
+    if let Some(cycles) = std::env::args().nth(1) {
+        settings = settings.training_cycles(cycles.parse::<i64>().map_err(|_| format!("training cycles: `{cycles}` is not a number"))?);
+    }
     let job = client.jobs().train_keras_job(project_id, learn_block.id, &settings).await?;
 
     let spinner = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")?);

@@ -58,19 +58,56 @@ pub enum Location {
 /// Which of the client's credentials a scheme carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[doc(hidden)]
+// Which variants the generated schemes use depends on the spec; all are handled.
+#[allow(dead_code)]
 pub enum Credential {
+    /// [`ClientBuilder::api_key`](crate::ClientBuilder::api_key).
     ApiKey,
+    /// [`ClientBuilder::jwt`](crate::ClientBuilder::jwt).
     Jwt,
+    /// [`ClientBuilder::bearer_token`](crate::ClientBuilder::bearer_token) (OAuth 2, OpenID
+    /// Connect, HTTP bearer).
+    Bearer,
+    /// [`ClientBuilder::basic_auth`](crate::ClientBuilder::basic_auth), sent base64-encoded.
+    Basic,
 }
 
 /// One `securitySchemes` entry of the spec.
 #[derive(Debug)]
 #[doc(hidden)]
 pub struct SecurityScheme {
+    /// The scheme's name in the spec.
     pub name: &'static str,
+    /// Where the credential travels.
     pub location: Location,
+    /// The header (lower case), cookie or query parameter name.
     pub param: &'static str,
+    /// Which credential it carries.
     pub credential: Credential,
+    /// Written before the credential (`Bearer `, `Basic `), empty for API-key style schemes.
+    pub prefix: &'static str,
+}
+
+/// A user name and password for HTTP basic authentication, kept encoded as it is sent.
+#[derive(Clone)]
+pub(crate) struct BasicAuth {
+    pub password: Secret,
+    /// base64 of `user:password`.
+    pub encoded: Secret,
+}
+
+impl BasicAuth {
+    pub fn new(user: &str, password: Secret) -> Self {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
+        BasicAuth { password, encoded: Secret::new(encoded) }
+    }
+}
+
+impl fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BasicAuth(<redacted>)")
+    }
 }
 
 /// Picks the credentials for an operation: the first alternative of its `security` that the
@@ -96,9 +133,9 @@ mod tests {
     use super::*;
 
     const SCHEMES: [SecurityScheme; 3] = [
-        SecurityScheme { name: "key", location: Location::Header, param: "x-api-key", credential: Credential::ApiKey },
-        SecurityScheme { name: "cookie", location: Location::Cookie, param: "jwt", credential: Credential::Jwt },
-        SecurityScheme { name: "header", location: Location::Header, param: "x-jwt-token", credential: Credential::Jwt },
+        SecurityScheme { name: "key", location: Location::Header, param: "x-api-key", credential: Credential::ApiKey, prefix: "" },
+        SecurityScheme { name: "cookie", location: Location::Cookie, param: "jwt", credential: Credential::Jwt, prefix: "" },
+        SecurityScheme { name: "header", location: Location::Header, param: "x-jwt-token", credential: Credential::Jwt, prefix: "" },
     ];
 
     fn names(chosen: Option<Vec<&SecurityScheme>>) -> Option<Vec<&'static str>> {
@@ -121,6 +158,13 @@ mod tests {
     fn nothing_is_sent_when_nothing_fits() {
         assert_eq!(names(choose(&[&[1]], &SCHEMES, |c| c == Credential::ApiKey)), None);
         assert_eq!(names(choose(&[], &SCHEMES, |_| true)), None);
+    }
+
+    #[test]
+    fn basic_auth_is_encoded_once_and_hidden() {
+        let basic = BasicAuth::new("user", Secret::new("pa:ss"));
+        assert_eq!(basic.encoded.expose(), "dXNlcjpwYTpzcw==");
+        assert_eq!(format!("{basic:?}"), "BasicAuth(<redacted>)");
     }
 
     #[test]

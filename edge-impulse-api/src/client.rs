@@ -9,7 +9,7 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
-use crate::auth::{choose, Credential, Location, Secret};
+use crate::auth::{choose, BasicAuth, Credential, Location, Secret};
 use crate::error::{messages_from_body, redact_credentials, redacted_snippet, Error, Result};
 use crate::generated::{DEFAULT_BASE_URL, DEFAULT_SECURITY, SECURITY_SCHEMES};
 use crate::request::{FromResponse, Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
@@ -31,6 +31,8 @@ struct Inner {
     base_url: String,
     api_key: Option<Secret>,
     jwt: Option<Secret>,
+    bearer: Option<Secret>,
+    basic: Option<BasicAuth>,
     timeout: Option<Duration>,
     headers: HeaderMap,
     retry: RetryPolicy,
@@ -42,6 +44,8 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base_url)
             .field("api_key", &self.inner.api_key)
             .field("jwt", &self.inner.jwt)
+            .field("bearer", &self.inner.bearer)
+            .field("basic", &self.inner.basic)
             .field("timeout", &self.inner.timeout)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
@@ -54,6 +58,8 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     api_key: Option<Secret>,
     jwt: Option<Secret>,
+    bearer: Option<Secret>,
+    basic: Option<BasicAuth>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     user_agent: Option<String>,
@@ -68,6 +74,8 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key)
             .field("jwt", &self.jwt)
+            .field("bearer", &self.bearer)
+            .field("basic", &self.basic)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
@@ -91,6 +99,20 @@ impl ClientBuilder {
     /// accepts only that).
     pub fn jwt(mut self, token: impl Into<Secret>) -> Self {
         self.jwt = Some(token.into());
+        self
+    }
+
+    /// Authenticates with a bearer token (`Authorization: Bearer ...`): an OAuth 2 or OpenID
+    /// Connect access token, for operations whose security schemes take one.
+    pub fn bearer_token(mut self, token: impl Into<Secret>) -> Self {
+        self.bearer = Some(token.into());
+        self
+    }
+
+    /// Authenticates with a user name and password (`Authorization: Basic ...`), for
+    /// operations whose security schemes are HTTP basic authentication.
+    pub fn basic_auth(mut self, user: &str, password: impl Into<Secret>) -> Self {
+        self.basic = Some(BasicAuth::new(user, password.into()));
         self
     }
 
@@ -167,6 +189,8 @@ impl ClientBuilder {
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 api_key: self.api_key,
                 jwt: self.jwt,
+                bearer: self.bearer,
+                basic: self.basic,
                 timeout: self.timeout,
                 headers,
                 retry: self.retry,
@@ -177,7 +201,8 @@ impl ClientBuilder {
     /// Logs in with a username (or e-mail) and password and returns a client that uses the
     /// JWT it got. Everything else configured on the builder is kept.
     pub async fn login(self, username: &str, password: &str) -> Result<Client> {
-        let anonymous = ClientBuilder { api_key: None, jwt: None, http: self.http.clone(), ..self.clone_settings() }.build()?;
+        let anonymous =
+            ClientBuilder { api_key: None, jwt: None, bearer: None, basic: None, http: self.http.clone(), ..self.clone_settings() }.build()?;
         #[derive(serde::Serialize)]
         struct Credentials<'a> {
             username: &'a str,
@@ -207,6 +232,8 @@ impl ClientBuilder {
             base_url: self.base_url.clone(),
             api_key: self.api_key.clone(),
             jwt: self.jwt.clone(),
+            bearer: self.bearer.clone(),
+            basic: self.basic.clone(),
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             user_agent: self.user_agent.clone(),
@@ -222,8 +249,8 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client configured from the environment: `EI_API_KEY` and/or `EI_JWT_TOKEN` for
-    /// credentials, `EI_HOST` for the server (a host name such as `studio.edgeimpulse.com`,
+    /// A client configured from the environment: `EI_API_KEY`, `EI_JWT_TOKEN` and/or
+    /// `EI_BEARER_TOKEN` (an OAuth 2 / OpenID Connect access token) for credentials, `EI_HOST` for the server (a host name such as `studio.edgeimpulse.com`,
     /// which means `https://{host}/v1`, or a full base URL).
     pub fn from_env() -> Result<Client> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -234,8 +261,13 @@ impl Client {
         if let Some(token) = var("EI_JWT_TOKEN") {
             builder = builder.jwt(token);
         }
-        if builder.api_key.is_none() && builder.jwt.is_none() {
-            return Err(Error::Config("set EI_API_KEY (an API key from your project's dashboard) or EI_JWT_TOKEN".into()));
+        if let Some(token) = var("EI_BEARER_TOKEN") {
+            builder = builder.bearer_token(token);
+        }
+        if builder.api_key.is_none() && builder.jwt.is_none() && builder.bearer.is_none() {
+            return Err(Error::Config(
+                "set EI_API_KEY (an API key from your project's dashboard), EI_JWT_TOKEN or EI_BEARER_TOKEN".into(),
+            ));
         }
         if let Some(host) = var("EI_HOST") {
             let host = host.trim().trim_end_matches('/');
@@ -246,7 +278,8 @@ impl Client {
 
     /// The client's credentials, to keep them out of error messages.
     fn credentials(&self) -> Vec<&str> {
-        [&self.inner.api_key, &self.inner.jwt].into_iter().flatten().map(Secret::expose).collect()
+        let basic = self.inner.basic.iter().flat_map(|b| [&b.password, &b.encoded]);
+        [&self.inner.api_key, &self.inner.jwt, &self.inner.bearer].into_iter().flatten().chain(basic).map(Secret::expose).collect()
     }
 
     /// The API root requests go to.
@@ -412,20 +445,22 @@ impl Client {
             .map_err(|e| invalid(format!("URL for path `{}`: {e}", prepared.path)))?;
         let mut cookies: Vec<(Cow<'static, str>, &str)> = prepared.cookies.iter().map(|(n, v)| (n.clone(), v.as_str())).collect();
         let mut headers = self.inner.headers.clone();
-        let has = |credential| match credential {
-            Credential::ApiKey => self.inner.api_key.is_some(),
-            Credential::Jwt => self.inner.jwt.is_some(),
+        let secret_for = |credential| match credential {
+            Credential::ApiKey => self.inner.api_key.as_ref(),
+            Credential::Jwt => self.inner.jwt.as_ref(),
+            Credential::Bearer => self.inner.bearer.as_ref(),
+            Credential::Basic => self.inner.basic.as_ref().map(|b| &b.encoded),
         };
         let mut query_credentials = Vec::new();
-        for scheme in choose(prepared.operation.security, &SECURITY_SCHEMES, has).unwrap_or_default() {
-            let secret = match scheme.credential {
-                Credential::ApiKey => self.inner.api_key.as_ref(),
-                Credential::Jwt => self.inner.jwt.as_ref(),
-            };
-            let Some(secret) = secret else { continue };
+        for scheme in choose(prepared.operation.security, &SECURITY_SCHEMES, |c| secret_for(c).is_some()).unwrap_or_default() {
+            let Some(secret) = secret_for(scheme.credential) else { continue };
             match scheme.location {
                 Location::Header => {
-                    let mut value = HeaderValue::from_str(secret.expose()).map_err(|_| invalid(format!("the credential for `{}` is not a valid header value", scheme.name)))?;
+                    let text: Cow<'_, str> = match scheme.prefix {
+                        "" => Cow::Borrowed(secret.expose()),
+                        prefix => Cow::Owned(format!("{prefix}{}", secret.expose())),
+                    };
+                    let mut value = HeaderValue::from_str(&text).map_err(|_| invalid(format!("the credential for `{}` is not a valid header value", scheme.name)))?;
                     value.set_sensitive(true);
                     headers.insert(HeaderName::from_static(scheme.param), value);
                 }

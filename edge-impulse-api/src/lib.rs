@@ -57,13 +57,13 @@
 //! use edge_impulse_api::models::{UploadPretrainedModelRequest, UploadPretrainedModelRequestModelFileType};
 //! use edge_impulse_api::FilePart;
 //!
-//! let upload = UploadPretrainedModelRequest {
-//!     model_file: FilePart::from_path("model.tflite"),
-//!     model_file_name: "model.tflite".into(),
-//!     model_file_type: UploadPretrainedModelRequestModelFileType::Tflite,
-//!     representative_features: None,
-//!     device: None,
-//! };
+//! // Request types are built with `new` (the required fields) and a setter per optional one.
+//! let upload = UploadPretrainedModelRequest::new(
+//!     FilePart::from_path("model.tflite"),
+//!     "model.tflite".into(),
+//!     UploadPretrainedModelRequestModelFileType::Tflite,
+//! )
+//! .device("cortex-m4f-80mhz");
 //! let job = client.learn().upload_pretrained_model(project_id, upload).await?;
 //! # Ok(()) }
 //! ```
@@ -85,7 +85,7 @@
 //! let impulse = client.impulse().get_impulse(project_id).await?.impulse.ok_or("no impulse")?;
 //! let learn_block = &impulse.learn_blocks[0];
 //! // All settings are optional; those left `None` keep their current value.
-//! let settings = SetKerasParameterRequest { training_cycles: Some(30), ..Default::default() };
+//! let settings = SetKerasParameterRequest::new().training_cycles(30);
 //! let job = client.jobs().train_keras_job(project_id, learn_block.id, &settings).await?;
 //!
 //! let outcome = client
@@ -110,7 +110,7 @@
 //! # async fn run(client: edge_impulse_api::Client, project_id: i64) -> edge_impulse_api::Result<()> {
 //! use edge_impulse_api::models::{BuildOnDeviceModelRequest, DeploymentTargetEngine};
 //!
-//! let build = BuildOnDeviceModelRequest { engine: DeploymentTargetEngine::Tflite, model_type: None };
+//! let build = BuildOnDeviceModelRequest::new(DeploymentTargetEngine::Tflite);
 //! let job = client.jobs().build_on_device_model_job(project_id, "zip", &build).await?;
 //! client.wait_for_job(project_id, job.id).await?;
 //!

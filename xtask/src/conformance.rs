@@ -40,6 +40,15 @@ fn check_generated_code(root: &Path, spec: &SpecFile) -> Result<(), String> {
     let bytes = spec.read()?;
     let overrides = crate::spec::read_overrides(root)?;
     let output = edge_impulse_codegen::generate(&spec.display_name(), &bytes, &overrides).map_err(|e| e.to_string())?;
+    let stale_overrides: Vec<String> = output
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == edge_impulse_codegen::Severity::StaleOverride)
+        .map(ToString::to_string)
+        .collect();
+    if !stale_overrides.is_empty() {
+        return Err(format!("stale overrides in spec/overrides.yaml:\n  {}", stale_overrides.join("\n  ")));
+    }
     let stale = crate::write_or_check(&root.join(crate::GENERATED_DIR), &output.files, true)?;
     if stale.is_empty() {
         return Ok(());

@@ -20,7 +20,7 @@ mod freshness_tests;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "usage:
-  cargo xtask regen [--spec PATH] [--check]
+  cargo xtask regen [--spec PATH] [--check] [--strict]
   cargo xtask bench regen [--spec PATH]
   cargo xtask spec normalize [--spec PATH] --out FILE
   cargo xtask test [--spec PATH] [-- CARGO_TEST_ARGS]
@@ -43,10 +43,12 @@ struct Options {
     spec: Option<PathBuf>,
     out: Option<PathBuf>,
     check: bool,
+    /// Stale overrides are errors, not warnings.
+    strict: bool,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
-    let mut options = Options { spec: None, out: None, check: false };
+    let mut options = Options { spec: None, out: None, check: false, strict: false };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().map(PathBuf::from).ok_or(format!("{flag} needs a value\n\n{USAGE}"));
@@ -54,6 +56,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--spec" => options.spec = Some(value("--spec")?),
             "--out" => options.out = Some(value("--out")?),
             "--check" => options.check = true,
+            "--strict" => options.strict = true,
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
     }
@@ -65,7 +68,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     match args.first().map(String::as_str) {
         Some("regen") => {
             let options = parse_options(&args[1..])?;
-            regen(&root, options.spec, options.check)
+            regen(&root, options.spec, options.check, options.strict)
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("regen") => {
             let options = parse_options(&args[2..])?;
@@ -128,7 +131,7 @@ const GENERATED_DIR: &str = "edge-impulse-api";
 /// generator's header count as generated.
 const GENERATED_ONLY_DIRS: &[&str] = &["src/generated"];
 
-fn regen(root: &Path, spec: Option<PathBuf>, check: bool) -> Result<ExitCode, String> {
+fn regen(root: &Path, spec: Option<PathBuf>, check: bool, strict: bool) -> Result<ExitCode, String> {
     let started = Instant::now();
     let spec = spec::SpecFile::locate(root, spec)?;
     let bytes = spec.read()?;
@@ -139,14 +142,20 @@ fn regen(root: &Path, spec: Option<PathBuf>, check: bool) -> Result<ExitCode, St
         eprintln!("{diagnostic}");
     }
     let stale = write_or_check(&root.join(GENERATED_DIR), &output.files, check)?;
-    let warnings = output.diagnostics.iter().filter(|d| d.severity == edge_impulse_codegen::Severity::Warning).count();
+    let count = |severity| output.diagnostics.iter().filter(|d| d.severity == severity).count();
+    let stale_overrides = count(edge_impulse_codegen::Severity::StaleOverride);
     println!(
-        "regen: {} operations, {} schemas, {} warnings, {:.2} s",
+        "regen: {} operations, {} schemas, {} warnings, {} stale overrides, {:.2} s",
         output.operation_count,
         output.schema_count,
-        warnings,
+        count(edge_impulse_codegen::Severity::Warning),
+        stale_overrides,
         started.elapsed().as_secs_f64()
     );
+    if strict && stale_overrides > 0 {
+        eprintln!("\n{stale_overrides} stale override(s) (listed above): update or delete them in spec/overrides.yaml (--strict)");
+        return Ok(ExitCode::FAILURE);
+    }
     if stale.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

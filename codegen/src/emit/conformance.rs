@@ -16,7 +16,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use super::raw_doc_lines;
-use crate::ir::{Api, Body, CredentialKind, Example, Field, Group, Location, Operation, Param, Response, TypeDef, TypeKind, TypeRef};
+use crate::ir::{Api, Body, Example, Field, Group, Location, Operation, Param, Response, TypeDef, TypeKind, TypeRef};
 
 /// Value that a rejection case puts into a typed query parameter: no integer, number,
 /// boolean or enum accepts it.
@@ -32,11 +32,8 @@ pub(super) fn conformance_module(api: &Api) -> TokenStream {
             Location::Cookie => quote!(SchemeLocation::Cookie),
             Location::Query | Location::Path => quote!(SchemeLocation::Query),
         };
-        let credential = match s.credential {
-            CredentialKind::ApiKey => quote!(Credential::ApiKey),
-            CredentialKind::Jwt => quote!(Credential::Jwt),
-        };
-        quote!(Scheme { name: #name, location: #location, param: #param, credential: #credential })
+        let credential = super::credential_variant(s.credential);
+        quote!(Scheme { name: #name, location: #location, param: #param, credential: Credential::#credential })
     });
     let mut cases = Vec::new();
     let mut functions = Vec::new();
@@ -230,27 +227,26 @@ impl CaseBuilder<'_> {
         }
     }
 
+    /// `models::X::new(required...)` and a setter per optional field the example has: the way
+    /// a user builds a (non-exhaustive) form.
     fn multipart_value(&self, ty: &TypeRef, value: &Value) -> Result<TokenStream, String> {
         let (path, fields) = self.multipart_fields(ty).ok_or("body: multipart type without fields")?;
-        let mut inits = Vec::new();
+        let mut args = Vec::new();
+        let mut setters = Vec::new();
         for f in fields {
-            let name = format_ident!("{}", f.name);
             let given = value.get(&f.wire).filter(|v| !v.is_null());
-            let init = match given {
-                Some(v) => {
-                    let v = owned(&f.ty, v).map_err(|e| format!("body field `{}`: {e}", f.wire))?;
-                    match (f.required, f.nullable) {
-                        (true, false) => v,
-                        (false, true) => quote!(Some(Some(#v))),
-                        _ => quote!(Some(#v)),
-                    }
+            let given = given.map(|v| owned(&f.ty, v).map_err(|e| format!("body field `{}`: {e}", f.wire))).transpose()?;
+            match (f.required, given) {
+                (true, Some(v)) => args.push(v),
+                (true, None) => return Err(format!("body field `{}`: required but the example has no value", f.wire)),
+                (false, Some(v)) => {
+                    let setter = format_ident!("{}", super::models::setter_name(&f.name));
+                    setters.push(quote!(.#setter(#v)));
                 }
-                None if f.required && !f.nullable => return Err(format!("body field `{}`: required but the example has no value", f.wire)),
-                None => quote!(None),
-            };
-            inits.push(quote!(#name: #init));
+                (false, None) => {}
+            }
         }
-        Ok(quote!(#path { #(#inits),* }))
+        Ok(quote!(#path::new(#(#args),*) #(#setters)*))
     }
 
     fn multipart_fields(&self, ty: &TypeRef) -> Option<(TokenStream, &[Field])> {

@@ -180,6 +180,18 @@ fn escape_doc(line: &str) -> String {
     out
 }
 
+/// The runtime's `Credential` variant for a credential kind (the conformance harness mirrors
+/// the same names).
+pub(crate) fn credential_variant(kind: crate::ir::CredentialKind) -> proc_macro2::Ident {
+    use crate::ir::CredentialKind::*;
+    format_ident!("{}", match kind {
+        ApiKey => "ApiKey",
+        Jwt => "Jwt",
+        Bearer => "Bearer",
+        Basic => "Basic",
+    })
+}
+
 /// How a type is spelled in generated code. `models` is the path prefix for named types.
 pub(crate) fn rust_type(ty: &TypeRef, models: &TokenStream) -> TokenStream {
     rust_type_in(ty, &quote!(crate), models)

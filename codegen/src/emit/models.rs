@@ -189,7 +189,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
                     pub #field: std::collections::BTreeMap<String, #value>,
                 });
             }
-            let constructor = in_requests.then(|| constructor(&name, fields, additional.is_some(), &boxed));
+            let builders = in_requests.then(|| builders(&name, fields, additional.as_ref(), &boxed));
             let envelope = match envelope {
                 Some((success, error)) => {
                     let success = format_ident!("{}", success);
@@ -213,8 +213,9 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
             quote! {
                 #doc
                 #derives
+                #[non_exhaustive]
                 pub struct #name { #(#field_items)* }
-                #constructor
+                #builders
                 #envelope
             }
         }
@@ -230,6 +231,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
             quote! {
                 #doc
                 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                #[non_exhaustive]
                 pub enum #name {
                     #(#[doc = #variant_docs] #idents,)*
                     /// A value this version of the client does not know yet.
@@ -258,6 +260,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
                 /// Variants are tried in order, the one with the most required properties first.
                 #derives
                 #[serde(untagged)]
+                #[non_exhaustive]
                 pub enum #name { #(#idents(#types),)* }
                 impl crate::Envelope for #name {
                     fn api_error(&self) -> Option<&str> {
@@ -274,6 +277,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
                 #doc
                 #derives
                 #[serde(tag = #property)]
+                #[non_exhaustive]
                 pub enum #name { #(#[serde(rename = #tags)] #idents(#types),)* }
                 impl crate::Envelope for #name {
                     fn api_error(&self) -> Option<&str> {
@@ -297,14 +301,15 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
                 quote!(#doc pub #field: #ty,)
             });
             let parts = fields.iter().map(multipart_part);
-            let constructor = constructor(&name, fields, false, &|_| false);
+            let builders = builders(&name, fields, None, &|_| false);
             quote! {
                 #doc
                 ///
                 /// Sent as `multipart/form-data`.
                 #[derive(Debug, Clone, #default)]
+                #[non_exhaustive]
                 pub struct #name { #(#field_items)* }
-                #constructor
+                #builders
                 impl crate::multipart::ToMultipart for #name {
                     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
                         #(#parts)*
@@ -353,30 +358,84 @@ fn struct_field(f: &Field, boxed: bool) -> TokenStream {
     quote!(#doc #attrs pub #name: #ty,)
 }
 
+/// `new` and the setters: how a caller builds a request. The struct is `#[non_exhaustive]`,
+/// so a property that upstream adds later breaks no caller's code.
+fn builders(name: &proc_macro2::Ident, fields: &[Field], additional: Option<&TypeRef>, boxed: &dyn Fn(&Field) -> bool) -> TokenStream {
+    let constructor = constructor(fields, additional.is_some(), boxed);
+    let setters = setters(fields, additional, boxed);
+    quote! { impl #name { #constructor #(#setters)* } }
+}
+
 /// `new` with every required field; optional ones start as `None`.
-fn constructor(name: &proc_macro2::Ident, fields: &[Field], additional: bool, boxed: &dyn Fn(&Field) -> bool) -> Option<TokenStream> {
-    if fields.is_empty() {
-        return None;
-    }
+fn constructor(fields: &[Field], additional: bool, boxed: &dyn Fn(&Field) -> bool) -> TokenStream {
     let args = fields.iter().filter(|f| f.required).map(|f| {
         let name = format_ident!("{}", f.name);
-        let ty = field_type(f, boxed(f));
+        let ty = field_type(f, false);
         quote!(#name: #ty)
     });
     let inits = fields.iter().map(|f| {
         let name = format_ident!("{}", f.name);
-        if f.required { quote!(#name) } else { quote!(#name: None) }
+        match (f.required, boxed(f), f.nullable) {
+            (false, _, _) => quote!(#name: None),
+            (true, false, _) => quote!(#name),
+            (true, true, false) => quote!(#name: Box::new(#name)),
+            (true, true, true) => quote!(#name: #name.map(Box::new)),
+        }
     });
     let extra = additional.then(|| {
         let field = format_ident!("{}", free_name("additional_properties", fields));
         quote!(#field: Default::default(),)
     });
-    Some(quote! {
-        impl #name {
-            /// Builds the value from its required fields; optional fields start as `None`.
-            pub fn new(#(#args),*) -> Self { Self { #(#inits,)* #extra } }
-        }
-    })
+    quote! {
+        /// Builds the value from its required fields; optional fields start as `None`.
+        pub fn new(#(#args),*) -> Self { Self { #(#inits,)* #extra } }
+    }
+}
+
+/// A chainable setter per optional field, named like the field, taking the value itself
+/// (`Some` is added; for a nullable field, set `Some(None)` on the field to send `null`).
+fn setters(fields: &[Field], additional: Option<&TypeRef>, boxed: &dyn Fn(&Field) -> bool) -> Vec<TokenStream> {
+    let mut methods: Vec<TokenStream> = fields
+        .iter()
+        .filter(|f| !f.required)
+        .map(|f| {
+            let field = format_ident!("{}", f.name);
+            let method = format_ident!("{}", setter_name(&f.name));
+            let plain = rust_type(&f.ty, &TokenStream::new());
+            let (arg, value) = match &f.ty {
+                TypeRef::String | TypeRef::Secret => (quote!(impl Into<#plain>), quote!(value.into())),
+                _ => (plain, quote!(value)),
+            };
+            let value = if boxed(f) { quote!(Box::new(#value)) } else { value };
+            let value = if f.nullable { quote!(Some(Some(#value))) } else { quote!(Some(#value)) };
+            let doc = format!(" Sets `{}`.", f.wire.replace('`', "'"));
+            quote! {
+                #[doc = #doc]
+                pub fn #method(mut self, value: #arg) -> Self { self.#field = #value; self }
+            }
+        })
+        .collect();
+    if let Some(additional) = additional {
+        let field = format_ident!("{}", free_name("additional_properties", fields));
+        let method = format_ident!("{}", free_name("additional_property", fields));
+        let value = rust_type(additional, &TokenStream::new());
+        methods.push(quote! {
+            /// Adds a property beyond the declared ones.
+            pub fn #method(mut self, name: impl Into<String>, value: #value) -> Self {
+                self.#field.insert(name.into(), value);
+                self
+            }
+        });
+    }
+    methods
+}
+
+/// A setter is named like its field; `new` is the constructor's.
+pub(super) fn setter_name(field: &str) -> String {
+    match field {
+        "new" => "with_new".to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn multipart_part(f: &Field) -> TokenStream {

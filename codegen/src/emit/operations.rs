@@ -3,19 +3,19 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_lines, inner_doc_lines, raw_doc_lines, rust_type};
-use crate::ir::{Api, Body, CredentialKind, Group, Location, Operation, Param, Response, TypeRef};
+use super::{credential_variant, doc_lines, inner_doc_lines, raw_doc_lines, rust_type};
+use crate::ir::{Api, Body, Group, Location, Operation, Param, Response, TypeRef};
 
 pub(super) fn root_module(api: &Api) -> TokenStream {
     let schemes = api.schemes.iter().map(|s| {
         let name = &s.spec_name;
         let param = &s.param_name;
         let location = location_tokens(s.location);
-        let credential = match s.credential {
-            CredentialKind::ApiKey => quote!(crate::auth::Credential::ApiKey),
-            CredentialKind::Jwt => quote!(crate::auth::Credential::Jwt),
-        };
-        quote!(crate::auth::SecurityScheme { name: #name, location: #location, param: #param, credential: #credential })
+        let credential = credential_variant(s.credential);
+        let prefix = &s.prefix;
+        quote!(crate::auth::SecurityScheme {
+            name: #name, location: #location, param: #param, credential: crate::auth::Credential::#credential, prefix: #prefix
+        })
     });
     let scheme_count = proc_macro2::Literal::usize_unsuffixed(api.schemes.len());
     let default_security = security_tokens(&api.default_security);

@@ -4,7 +4,7 @@
 //! Each type and operation keeps the JSON pointer it came from, so a reader of the generated
 //! code can find its source in one step.
 
-mod examples;
+pub(crate) mod examples;
 mod operations;
 mod schemas;
 
@@ -44,9 +44,11 @@ pub struct SecurityScheme {
     pub spec_name: String,
     pub const_name: String,
     pub location: Location,
-    /// Header, cookie or query parameter name that carries the credential.
+    /// Header (lower case), cookie or query parameter name that carries the credential.
     pub param_name: String,
     pub credential: CredentialKind,
+    /// Written before the credential: `Bearer ` and `Basic ` for the `Authorization` header.
+    pub prefix: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,10 +250,13 @@ pub fn lower(
 ) -> Result<Api, Error> {
     let mut schemas = schemas::SchemaLowerer::new(openapi, document, overrides, diagnostics);
     schemas.lower_components()?;
-    let (schemes, default_security) = operations::lower_security_schemes(openapi, overrides, schemas.diagnostics);
+    let security = operations::lower_security_schemes(openapi, overrides, schemas.diagnostics);
     let examples = examples::Synthesizer::new(document);
-    let groups = operations::lower_operations(openapi, &mut schemas, &examples, &schemes, &default_security)?;
-    let types = schemas.finish();
+    let groups = operations::lower_operations(openapi, &mut schemas, &examples, &security)?;
+    let operations::LoweredSecurity { schemes, default_security, .. } = security;
+    let mut types = schemas.finish();
+    let mut groups = groups;
+    binary_outside_forms_as_strings(&mut types, &mut groups, diagnostics);
     Ok(Api {
         title: openapi.info.title.clone(),
         version: openapi.info.version.clone(),
@@ -267,4 +272,53 @@ pub fn lower(
             names
         },
     })
+}
+
+/// `format: binary` is a file only as a field of a `multipart/form-data` body (or a list of
+/// them); anywhere else, in JSON, it can only be a string (base64 or text). Without this rule a
+/// schema no operation uses, or a JSON body with such a property, would hold a file part that
+/// cannot be serialised, decoded or compared.
+fn binary_outside_forms_as_strings(types: &mut [TypeDef], groups: &mut [Group], diagnostics: &mut Vec<Diagnostic>) {
+    fn replace(ty: &mut TypeRef) -> bool {
+        match ty {
+            TypeRef::File => {
+                *ty = TypeRef::String;
+                true
+            }
+            TypeRef::Vec(inner) | TypeRef::Map(inner) | TypeRef::Nullable(inner) => replace(inner),
+            _ => false,
+        }
+    }
+    for t in types.iter_mut() {
+        let replaced = match &mut t.kind {
+            TypeKind::Struct { fields, additional, .. } => {
+                fields.iter_mut().fold(false, |any, f| replace(&mut f.ty) | any) | additional.as_mut().is_some_and(replace)
+            }
+            TypeKind::Multipart { fields } => fields.iter_mut().fold(false, |any, f| match &mut f.ty {
+                TypeRef::File => any,
+                TypeRef::Vec(inner) if **inner == TypeRef::File => any,
+                ty => replace(ty) | any,
+            }),
+            TypeKind::Untagged { variants } => variants.iter_mut().fold(false, |any, v| replace(&mut v.ty) | any),
+            TypeKind::Tagged { variants, .. } => variants.iter_mut().fold(false, |any, v| replace(&mut v.ty) | any),
+            TypeKind::Alias(target) => replace(target),
+            TypeKind::Enum { .. } => false,
+        };
+        if replaced {
+            diagnostics.push(Diagnostic::note(&t.pointer, "`format: binary` outside a multipart form is generated as a string"));
+        }
+    }
+    for op in groups.iter_mut().flat_map(|g| g.operations.iter_mut()) {
+        let body = match &mut op.body {
+            Some(Body::Json { ty, .. }) => replace(ty),
+            _ => false,
+        };
+        let response = match &mut op.response {
+            Response::Json(ty) => replace(ty),
+            _ => false,
+        };
+        if body || response {
+            diagnostics.push(Diagnostic::note(&op.pointer, "`format: binary` in a JSON body or answer is generated as a string"));
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Paths and security schemes -> operations grouped by tag.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, StatusCode};
@@ -23,44 +23,84 @@ pub const CLIENT_METHODS: &[&str] = &[
 /// More positional arguments than this and the required non-path parameters move into a struct.
 const MAX_POSITIONAL: usize = 5;
 
-pub(super) fn lower_security_schemes(
-    openapi: &OpenAPI,
-    overrides: &Overrides,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> (Vec<SecurityScheme>, Vec<Vec<usize>>) {
+/// The spec's security schemes the client can satisfy, and the names of those it cannot.
+pub(super) struct LoweredSecurity {
+    pub schemes: Vec<SecurityScheme>,
+    pub default_security: Vec<Vec<usize>>,
+    /// Schemes the spec defines but the client has no credential for (`http digest`, ...):
+    /// requirements naming them are dropped without calling them undefined.
+    pub unsupported: BTreeSet<String>,
+}
+
+pub(super) fn lower_security_schemes(openapi: &OpenAPI, overrides: &Overrides, diagnostics: &mut Vec<Diagnostic>) -> LoweredSecurity {
+    use openapiv3::SecurityScheme as Spec;
     let mut schemes = Vec::new();
+    let mut unsupported = BTreeSet::new();
     for (name, scheme) in openapi.components.iter().flat_map(|c| c.security_schemes.iter()) {
         let pointer = pointer_join("#/components/securitySchemes", name);
-        let ReferenceOr::Item(openapiv3::SecurityScheme::APIKey { location, name: param_name, .. }) = scheme else {
-            diagnostics.push(Diagnostic::warning(pointer, "only `apiKey` security schemes are supported; scheme ignored"));
-            continue;
-        };
-        let location = match location {
-            openapiv3::APIKeyLocation::Header => Location::Header,
-            openapiv3::APIKeyLocation::Cookie => Location::Cookie,
-            openapiv3::APIKeyLocation::Query => Location::Query,
-        };
-        let credential = match overrides.credentials.get(name) {
-            Some(kind) => *kind,
-            None => {
-                let guess = if name.to_ascii_lowercase().contains("jwt") { CredentialKind::Jwt } else { CredentialKind::ApiKey };
-                diagnostics.push(Diagnostic::warning(
-                    &pointer,
-                    format!("no `credentials` entry in spec/overrides.yaml for this scheme; guessed {guess:?} from its name"),
-                ));
-                guess
+        let explicit = overrides.credentials.get(name).copied();
+        let lowered = match scheme {
+            ReferenceOr::Reference { .. } => Err("a `$ref` security scheme is not supported".to_string()),
+            ReferenceOr::Item(Spec::APIKey { location, name: param_name, .. }) => {
+                let credential = explicit.unwrap_or_else(|| {
+                    let guess = if name.to_ascii_lowercase().contains("jwt") { CredentialKind::Jwt } else { CredentialKind::ApiKey };
+                    diagnostics.push(Diagnostic::warning(
+                        &pointer,
+                        format!("no `credentials` entry in spec/overrides.yaml for this scheme; guessed {guess:?} from its name"),
+                    ));
+                    guess
+                });
+                match location {
+                    openapiv3::APIKeyLocation::Header => header_name(param_name).map(|header| (Location::Header, header, credential, "")),
+                    openapiv3::APIKeyLocation::Cookie => Ok((Location::Cookie, param_name.clone(), credential, "")),
+                    openapiv3::APIKeyLocation::Query => Ok((Location::Query, param_name.clone(), credential, "")),
+                }
+            }
+            ReferenceOr::Item(Spec::HTTP { scheme: http, .. }) => match http.to_ascii_lowercase().as_str() {
+                "bearer" => Ok((Location::Header, "authorization".into(), explicit.unwrap_or(CredentialKind::Bearer), "Bearer ")),
+                "basic" => Ok((Location::Header, "authorization".into(), CredentialKind::Basic, "Basic ")),
+                other => Err(format!("HTTP authentication scheme `{other}` is not supported (only `bearer` and `basic`)")),
+            },
+            // Both end in an access token sent as a bearer token; obtaining it is the user's business.
+            ReferenceOr::Item(Spec::OAuth2 { .. } | Spec::OpenIDConnect { .. }) => {
+                Ok((Location::Header, "authorization".into(), explicit.unwrap_or(CredentialKind::Bearer), "Bearer "))
             }
         };
-        schemes.push(SecurityScheme { spec_name: name.clone(), const_name: const_name(name), location, param_name: param_name.clone(), credential });
+        match lowered {
+            Ok((location, param_name, credential, prefix)) => schemes.push(SecurityScheme {
+                spec_name: name.clone(),
+                const_name: const_name(name),
+                location,
+                param_name,
+                credential,
+                prefix: prefix.to_string(),
+            }),
+            Err(why) => {
+                diagnostics.push(Diagnostic::warning(
+                    pointer,
+                    format!("{why}; requirements naming it are dropped (an operation left with none uses the spec's top-level `security`)"),
+                ));
+                unsupported.insert(name.clone());
+            }
+        }
     }
     let mut unknown = BTreeMap::new();
     let default_security = openapi
         .security
         .as_ref()
-        .map(|requirements| map_requirements(requirements, &schemes, "#/security", &mut unknown))
+        .map(|requirements| map_requirements(requirements, &schemes, &unsupported, "#/security", &mut unknown))
         .unwrap_or_default();
     report_unknown_schemes(unknown, diagnostics);
-    (schemes, default_security)
+    LoweredSecurity { schemes, default_security, unsupported }
+}
+
+/// A header name as `http` wants it (lower case), or why it cannot be one.
+fn header_name(name: &str) -> Result<String, String> {
+    let is_token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(is_token) {
+        return Err(format!("`{name}` is not a valid HTTP header name"));
+    }
+    Ok(name.to_ascii_lowercase())
 }
 
 /// Scheme names -> indices; a requirement naming an undefined scheme is dropped (recorded in
@@ -68,6 +108,7 @@ pub(super) fn lower_security_schemes(
 fn map_requirements(
     requirements: &[openapiv3::SecurityRequirement],
     schemes: &[SecurityScheme],
+    unsupported: &BTreeSet<String>,
     place: &str,
     unknown: &mut BTreeMap<String, Vec<String>>,
 ) -> Vec<Vec<usize>> {
@@ -77,6 +118,7 @@ fn map_requirements(
         for name in requirement.keys() {
             match schemes.iter().position(|s| &s.spec_name == name) {
                 Some(i) => indices.push(i),
+                None if unsupported.contains(name) => continue 'requirement,
                 None => {
                     unknown.entry(name.clone()).or_default().push(place.to_string());
                     continue 'requirement;
@@ -110,11 +152,12 @@ pub(super) fn lower_operations<'a>(
     openapi: &'a OpenAPI,
     schemas: &mut SchemaLowerer<'a>,
     examples: &Synthesizer<'_>,
-    schemes: &[SecurityScheme],
-    default_security: &[Vec<usize>],
+    security: &LoweredSecurity,
 ) -> Result<Vec<Group>, Error> {
+    let LoweredSecurity { schemes, default_security, unsupported } = security;
     let mut groups: IndexMap<String, GroupBuilder> = IndexMap::new();
     let mut unknown_schemes = BTreeMap::new();
+    let mut ids: HashMap<String, String> = HashMap::new();
     let mut accessors = NameAllocator::default();
     for reserved in CLIENT_METHODS {
         accessors.reserve(reserved);
@@ -127,7 +170,15 @@ pub(super) fn lower_operations<'a>(
         for (method, operation) in item.iter() {
             let pointer = format!("{item_pointer}/{method}");
             let id = match &operation.operation_id {
-                Some(id) => id.clone(),
+                Some(id) => {
+                    if let Some(first) = ids.insert(id.clone(), pointer.clone()) {
+                        return Err(Error {
+                            location: pointer,
+                            message: format!("operationId `{id}` is also the id of {first}; operationIds must be unique"),
+                        });
+                    }
+                    id.clone()
+                }
                 None => {
                     let id = value_name(&format!("{method} {path}"));
                     schemas.diagnostics.push(Diagnostic::warning(&pointer, format!("no operationId; named `{id}`")));
@@ -156,7 +207,7 @@ pub(super) fn lower_operations<'a>(
                 None => default_security.to_vec(),
                 Some(requirements) if requirements.is_empty() => Vec::new(),
                 Some(requirements) => {
-                    let mapped = map_requirements(requirements, schemes, &format!("{pointer}/security"), &mut unknown_schemes);
+                    let mapped = map_requirements(requirements, schemes, unsupported, &format!("{pointer}/security"), &mut unknown_schemes);
                     if mapped.is_empty() { default_security.to_vec() } else { mapped }
                 }
             };

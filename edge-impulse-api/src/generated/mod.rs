@@ -15,18 +15,21 @@ pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; 3] = [
         location: crate::auth::Location::Header,
         param: "x-api-key",
         credential: crate::auth::Credential::ApiKey,
+        prefix: "",
     },
     crate::auth::SecurityScheme {
         name: "JWTAuthentication",
         location: crate::auth::Location::Cookie,
         param: "jwt",
         credential: crate::auth::Credential::Jwt,
+        prefix: "",
     },
     crate::auth::SecurityScheme {
         name: "JWTHttpHeaderAuthentication",
         location: crate::auth::Location::Header,
         param: "x-jwt-token",
         credential: crate::auth::Credential::Jwt,
+        prefix: "",
     },
 ];
 

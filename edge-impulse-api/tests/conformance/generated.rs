@@ -7993,9 +7993,7 @@ fn op_classify_classify_sample_by_learn_block_v2(c_: &Client) -> Call<'_> {
 fn op_classify_classify_image(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
-        let body = models::UploadImageRequest {
-            image: file_part("conformance"),
-        };
+        let body = models::UploadImageRequest::new(file_part("conformance"));
         c_.classify().classify_image(project_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -8114,15 +8112,12 @@ fn reject_deployment_set_syntiant_posterior(c_: &Client) -> Call<'_> {
 fn op_deployment_find_syntiant_posterior(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
-        let body = models::FindSyntiantPosteriorRequest {
-            target_words: typed::<Vec<String>>(r#"["string","string"]"#)?,
-            reference_set: typed::<
+        let body = models::FindSyntiantPosteriorRequest::new(
+            typed::<Vec<String>>(r#"["string","string"]"#)?,
+            typed::<
                 models::FindSyntiantPosteriorRequestReferenceSet,
             >(r#""600_seconds""#)?,
-            wav_file: None,
-            meta_csv_file: None,
-            deployment_target: None,
-        };
+        );
         c_.deployment().find_syntiant_posterior(project_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -8976,11 +8971,11 @@ fn op_impulse_download_detailed_impulses(c_: &Client) -> Call<'_> {
 fn op_impulse_set_legacy_impulse_state_internal(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
-        let body = models::SetLegacyImpulseStateInternalRequest {
-            zip: file_part("conformance"),
-            impulse: file_part("conformance"),
-            config: file_part("conformance"),
-        };
+        let body = models::SetLegacyImpulseStateInternalRequest::new(
+            file_part("conformance"),
+            file_part("conformance"),
+            file_part("conformance"),
+        );
         c_.impulse().set_legacy_impulse_state_internal(project_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -9869,9 +9864,7 @@ fn op_learn_upload_keras_files(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
         let learn_id = 1;
-        let body = models::UploadKerasFilesRequest {
-            zip: file_part("conformance"),
-        };
+        let body = models::UploadKerasFilesRequest::new(file_part("conformance"));
         c_.learn().upload_keras_files(project_id, learn_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -9882,9 +9875,7 @@ fn op_learn_add_keras_files(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
         let learn_id = 1;
-        let body = models::AddKerasFilesRequest {
-            zip: file_part("conformance"),
-        };
+        let body = models::AddKerasFilesRequest::new(file_part("conformance"));
         c_.learn().add_keras_files(project_id, learn_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -9980,15 +9971,11 @@ fn op_learn_get_pretrained_model_info(c_: &Client) -> Call<'_> {
 fn op_learn_upload_pretrained_model(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
-        let body = models::UploadPretrainedModelRequest {
-            model_file: file_part("conformance"),
-            model_file_name: "string".to_owned(),
-            model_file_type: typed::<
-                models::UploadPretrainedModelRequestModelFileType,
-            >(r#""tflite""#)?,
-            representative_features: None,
-            device: None,
-        };
+        let body = models::UploadPretrainedModelRequest::new(
+            file_part("conformance"),
+            "string".to_owned(),
+            typed::<models::UploadPretrainedModelRequestModelFileType>(r#""tflite""#)?,
+        );
         c_.learn().upload_pretrained_model(project_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -10559,23 +10546,12 @@ fn op_organization_blocks_list_organization_deploy_blocks(c_: &Client) -> Call<'
 fn op_organization_blocks_add_organization_deploy_block(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::AddOrganizationDeployBlockRequest {
-            name: "string".to_owned(),
-            docker_container: "string".to_owned(),
-            description: "string".to_owned(),
-            cli_arguments: "string".to_owned(),
-            requests_cpu: None,
-            requests_memory: None,
-            limits_cpu: None,
-            limits_memory: None,
-            photo: None,
-            integrate_url: None,
-            privileged: None,
-            mount_learn_block: None,
-            supports_eon_compiler: None,
-            show_optimizations: None,
-            category: None,
-        };
+        let body = models::AddOrganizationDeployBlockRequest::new(
+            "string".to_owned(),
+            "string".to_owned(),
+            "string".to_owned(),
+            "string".to_owned(),
+        );
         c_.organization_blocks()
             .add_organization_deploy_block(organization_id, body)
             .await?;
@@ -10600,27 +10576,26 @@ fn op_organization_blocks_update_organization_deploy_block(c_: &Client) -> Call<
     Box::pin(async move {
         let organization_id = 1;
         let deploy_id = 1;
-        let body = models::UpdateOrganizationDeployBlockRequest {
-            name: Some("string".to_owned()),
-            docker_container: Some("string".to_owned()),
-            description: Some("string".to_owned()),
-            cli_arguments: Some("string".to_owned()),
-            requests_cpu: Some(1.5f64),
-            requests_memory: Some(1),
-            limits_cpu: Some(1.5f64),
-            limits_memory: Some(1),
-            photo: Some(file_part("conformance")),
-            integrate_url: Some("string".to_owned()),
-            privileged: Some(true),
-            mount_learn_block: Some(true),
-            supports_eon_compiler: Some(true),
-            show_optimizations: Some(true),
-            category: Some(
+        let body = models::UpdateOrganizationDeployBlockRequest::new()
+            .name("string".to_owned())
+            .docker_container("string".to_owned())
+            .description("string".to_owned())
+            .cli_arguments("string".to_owned())
+            .requests_cpu(1.5f64)
+            .requests_memory(1)
+            .limits_cpu(1.5f64)
+            .limits_memory(1)
+            .photo(file_part("conformance"))
+            .integrate_url("string".to_owned())
+            .privileged(true)
+            .mount_learn_block(true)
+            .supports_eon_compiler(true)
+            .show_optimizations(true)
+            .category(
                 typed::<
                     models::UpdateOrganizationDeployBlockRequestCategory,
                 >(r#""library""#)?,
-            ),
-        };
+            );
         c_.organization_blocks()
             .update_organization_deploy_block(organization_id, deploy_id, body)
             .await?;
@@ -11142,11 +11117,11 @@ fn op_organization_create_project_retry_organization_create_project_file(
 fn op_organization_create_project_upload_custom_block(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::UploadCustomBlockRequest {
-            tar: file_part("conformance"),
-            type_: typed::<models::UploadCustomBlockRequestType>(r#""transform""#)?,
-            block_id: 1,
-        };
+        let body = models::UploadCustomBlockRequest::new(
+            file_part("conformance"),
+            typed::<models::UploadCustomBlockRequestType>(r#""transform""#)?,
+            1,
+        );
         c_.organization_create_project()
             .upload_custom_block(organization_id, body)
             .await?;
@@ -11379,15 +11354,12 @@ fn op_organization_data_list_organization_data(c_: &Client) -> Call<'_> {
 fn op_organization_data_add_organization_data_item(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::OrganizationAddDataItemRequest {
-            name: "string".to_owned(),
-            bucket_id: None,
-            bucket_name: None,
-            dataset: "string".to_owned(),
-            bucket_path: None,
-            metadata: "string".to_owned(),
-            files: vec![file_part("conformance"), file_part("conformance")],
-        };
+        let body = models::OrganizationAddDataItemRequest::new(
+            "string".to_owned(),
+            "string".to_owned(),
+            "string".to_owned(),
+            vec![file_part("conformance"), file_part("conformance")],
+        );
         c_.organization_data().add_organization_data_item(organization_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -11522,10 +11494,10 @@ fn op_organization_data_refresh_organization_data(c_: &Client) -> Call<'_> {
 fn op_organization_data_organization_bulk_update_metadata(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::OrganizationBulkMetadataRequest {
-            dataset: "string".to_owned(),
-            csv_file: file_part("conformance"),
-        };
+        let body = models::OrganizationBulkMetadataRequest::new(
+            "string".to_owned(),
+            file_part("conformance"),
+        );
         c_.organization_data()
             .organization_bulk_update_metadata(organization_id, body)
             .await?;
@@ -11577,9 +11549,9 @@ fn op_organization_data_add_organization_data_file(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
         let data_id = 1;
-        let body = models::OrganizationAddDataFileRequest {
-            files: vec![file_part("conformance"), file_part("conformance")],
-        };
+        let body = models::OrganizationAddDataFileRequest::new(
+            vec![file_part("conformance"), file_part("conformance")],
+        );
         c_.organization_data()
             .add_organization_data_file(organization_id, data_id, body)
             .await?;
@@ -12090,9 +12062,7 @@ fn op_organization_data_campaigns_upload_dashboard_screenshot(c_: &Client) -> Ca
     Box::pin(async move {
         let organization_id = 1;
         let campaign_dashboard_id = 1;
-        let body = models::UploadImageRequest {
-            image: file_part("conformance"),
-        };
+        let body = models::UploadImageRequest::new(file_part("conformance"));
         c_.organization_data_campaigns()
             .upload_dashboard_screenshot(organization_id, campaign_dashboard_id, body)
             .await?;
@@ -12806,9 +12776,7 @@ fn op_organizations_whitelabel_admin_update_learning_blocks(c_: &Client) -> Call
 fn op_organizations_whitelabel_admin_update_theme_logo(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::UploadAssetRequest {
-            image: Some(file_part("conformance")),
-        };
+        let body = models::UploadAssetRequest::new().image(file_part("conformance"));
         c_.organizations()
             .whitelabel_admin_update_theme_logo(organization_id, body)
             .await?;
@@ -12820,9 +12788,7 @@ fn op_organizations_whitelabel_admin_update_theme_logo(c_: &Client) -> Call<'_> 
 fn op_organizations_whitelabel_admin_update_theme_device_logo(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::UploadAssetRequest {
-            image: Some(file_part("conformance")),
-        };
+        let body = models::UploadAssetRequest::new().image(file_part("conformance"));
         c_.organizations()
             .whitelabel_admin_update_theme_device_logo(organization_id, body)
             .await?;
@@ -12848,9 +12814,7 @@ fn op_organizations_whitelabel_admin_update_theme_colors(c_: &Client) -> Call<'_
 fn op_organizations_whitelabel_admin_update_theme_favicon(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::UploadImageRequest {
-            image: file_part("conformance"),
-        };
+        let body = models::UploadImageRequest::new(file_part("conformance"));
         c_.organizations()
             .whitelabel_admin_update_theme_favicon(organization_id, body)
             .await?;
@@ -13161,9 +13125,7 @@ fn op_organizations_whitelabel_admin_update_development_board_image(
     Box::pin(async move {
         let organization_id = 1;
         let development_board_id = 1;
-        let body = models::UploadAssetRequest {
-            image: Some(file_part("conformance")),
-        };
+        let body = models::UploadAssetRequest::new().image(file_part("conformance"));
         c_.organizations()
             .whitelabel_admin_update_development_board_image(
                 organization_id,
@@ -13728,9 +13690,7 @@ fn op_organizations_whitelabel_admin_get_organization_jobs(c_: &Client) -> Call<
 fn op_organizations_upload_organization_logo(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::UploadAssetRequest {
-            image: Some(file_part("conformance")),
-        };
+        let body = models::UploadAssetRequest::new().image(file_part("conformance"));
         c_.organizations().upload_organization_logo(organization_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -13740,9 +13700,7 @@ fn op_organizations_upload_organization_logo(c_: &Client) -> Call<'_> {
 fn op_organizations_upload_organization_header(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::UploadAssetRequest {
-            image: Some(file_part("conformance")),
-        };
+        let body = models::UploadAssetRequest::new().image(file_part("conformance"));
         c_.organizations().upload_organization_header(organization_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -13969,9 +13927,7 @@ fn op_organizations_resend_organization_member_invite(c_: &Client) -> Call<'_> {
 fn op_organizations_upload_organization_readme_image(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let organization_id = 1;
-        let body = models::UploadImageRequest {
-            image: file_part("conformance"),
-        };
+        let body = models::UploadImageRequest::new(file_part("conformance"));
         c_.organizations()
             .upload_organization_readme_image(organization_id, body)
             .await?;
@@ -14140,9 +14096,9 @@ fn op_performance_calibration_get_wav_file(c_: &Client) -> Call<'_> {
 fn op_performance_calibration_upload_labeled_audio(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
-        let body = models::PerformanceCalibrationUploadLabeledAudioRequest {
-            zip: file_part("conformance"),
-        };
+        let body = models::PerformanceCalibrationUploadLabeledAudioRequest::new(
+            file_part("conformance"),
+        );
         c_.performance_calibration().upload_labeled_audio(project_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -14240,9 +14196,9 @@ fn op_projects_get_csv_wizard_uploaded_file_info(c_: &Client) -> Call<'_> {
 fn op_projects_upload_csv_wizard_uploaded_file(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
-        let body = models::UploadCsvWizardUploadedFileRequest {
-            file: file_part("conformance"),
-        };
+        let body = models::UploadCsvWizardUploadedFileRequest::new(
+            file_part("conformance"),
+        );
         c_.projects().upload_csv_wizard_uploaded_file(project_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -14593,9 +14549,7 @@ fn op_projects_make_version_private(c_: &Client) -> Call<'_> {
 fn op_projects_upload_readme_image(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
-        let body = models::UploadImageRequest {
-            image: file_part("conformance"),
-        };
+        let body = models::UploadImageRequest::new(file_part("conformance"));
         c_.projects().upload_readme_image(project_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -15839,9 +15793,7 @@ fn op_raw_data_set_data_explorer_settings(c_: &Client) -> Call<'_> {
 fn op_raw_data_upload_data_explorer_screenshot(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
-        let body = models::UploadImageRequest {
-            image: file_part("conformance"),
-        };
+        let body = models::UploadImageRequest::new(file_part("conformance"));
         c_.raw_data().upload_data_explorer_screenshot(project_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -15949,9 +15901,7 @@ fn op_themes_update_theme_colors(c_: &Client) -> Call<'_> {
 fn op_themes_update_theme_favicon(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let theme_id = 1;
-        let body = models::UploadImageRequest {
-            image: file_part("conformance"),
-        };
+        let body = models::UploadImageRequest::new(file_part("conformance"));
         c_.themes().update_theme_favicon(theme_id, body).await?;
         Ok(Done::Decoded)
     })
@@ -16034,9 +15984,7 @@ fn op_third_party_auth_authorize_third_party(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let project_id = 1;
         let auth_id = 1;
-        let body = models::AuthorizeThirdPartyRequest {
-            next_url: "string".to_owned(),
-        };
+        let body = models::AuthorizeThirdPartyRequest::new("string".to_owned());
         Ok(
             Done::Redirected(
                 c_
@@ -16467,9 +16415,7 @@ fn op_user_list_emails_current_user(c_: &Client) -> Call<'_> {
 /// `POST /api/user/photo` (`#/paths/~1api~1user~1photo/post`)
 fn op_user_upload_photo_current_user(c_: &Client) -> Call<'_> {
     Box::pin(async move {
-        let body = models::UploadUserPhotoRequest {
-            photo: file_part("conformance"),
-        };
+        let body = models::UploadUserPhotoRequest::new(file_part("conformance"));
         c_.user().upload_photo_current_user(body).await?;
         Ok(Done::Decoded)
     })
@@ -16788,9 +16734,7 @@ fn op_user_list_emails_user(c_: &Client) -> Call<'_> {
 fn op_user_upload_photo_user(c_: &Client) -> Call<'_> {
     Box::pin(async move {
         let user_id = 1;
-        let body = models::UploadUserPhotoRequest {
-            photo: file_part("conformance"),
-        };
+        let body = models::UploadUserPhotoRequest::new(file_part("conformance"));
         c_.user().upload_photo_user(user_id, body).await?;
         Ok(Done::Decoded)
     })

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/AdminAddDisallowedEmailDomainRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminAddDisallowedEmailDomainRequest {
     pub domain: String,
 }
@@ -24,6 +25,7 @@ impl crate::Envelope for AdminAddDisallowedEmailDomainRequest {}
 /// Schema: `#/components/schemas/AdminAddOrUpdateSSODomainIdPsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminAddOrUpdateSsoDomainIdPsRequest {
     pub idps: Vec<String>,
 }
@@ -40,6 +42,7 @@ impl crate::Envelope for AdminAddOrUpdateSsoDomainIdPsRequest {}
 /// Schema: `#/components/schemas/AdminCreateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminCreateOrganizationRequest {
     /// The name of the organization.
     #[serde(rename = "organizationName")]
@@ -57,6 +60,12 @@ impl AdminCreateOrganizationRequest {
             admin_id: None,
         }
     }
+
+    /// Sets `adminId`.
+    pub fn admin_id(mut self, value: i64) -> Self {
+        self.admin_id = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AdminCreateOrganizationRequest {}
@@ -64,6 +73,7 @@ impl crate::Envelope for AdminCreateOrganizationRequest {}
 /// Schema: `#/components/schemas/AdminGetDataMigrationResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetDataMigrationResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -82,6 +92,7 @@ impl crate::Envelope for AdminGetDataMigrationResponse {
 /// Schema: `#/components/schemas/AdminGetDataMigrationsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetDataMigrationsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -100,6 +111,7 @@ impl crate::Envelope for AdminGetDataMigrationsResponse {
 /// Schema: `#/components/schemas/AdminGetDisallowedEmailDomainsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetDisallowedEmailDomainsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -118,6 +130,7 @@ impl crate::Envelope for AdminGetDisallowedEmailDomainsResponse {
 /// Schema: `#/components/schemas/AdminGetSSODomainIdPsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetSsoDomainIdPsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -136,6 +149,7 @@ impl crate::Envelope for AdminGetSsoDomainIdPsResponse {
 /// Schema: `#/components/schemas/AdminGetSSOSettingsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetSsoSettingsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -155,6 +169,7 @@ impl crate::Envelope for AdminGetSsoSettingsResponse {
 /// Schema: `#/components/schemas/AdminGetSSOSettingsResponse/allOf/1/properties/ssoWhitelist/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetSsoSettingsResponseSsoWhitelistItem {
     pub domain: String,
     pub idps: Vec<String>,
@@ -165,6 +180,7 @@ impl crate::Envelope for AdminGetSsoSettingsResponseSsoWhitelistItem {}
 /// Schema: `#/components/schemas/AdminGetTrialResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetTrialResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -183,6 +199,7 @@ impl crate::Envelope for AdminGetTrialResponse {
 /// Schema: `#/components/schemas/AdminGetUserIdsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetUserIdsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -201,6 +218,7 @@ impl crate::Envelope for AdminGetUserIdsResponse {
 /// Schema: `#/components/schemas/AdminStartEnterpriseTrialRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminStartEnterpriseTrialRequest {
     /// Email of the user requesting the trial. If this email is different to the one stored for the user requesting the trial, it will be used to replace the existing one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -282,6 +300,81 @@ impl AdminStartEnterpriseTrialRequest {
             user_id,
         }
     }
+
+    /// Sets `email`.
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+
+    /// Sets `organizationName`.
+    pub fn organization_name(mut self, value: impl Into<String>) -> Self {
+        self.organization_name = Some(value.into());
+        self
+    }
+
+    /// Sets `expirationDate`.
+    pub fn expiration_date(mut self, value: TrialExpirationDate) -> Self {
+        self.expiration_date = Some(value);
+        self
+    }
+
+    /// Sets `notes`.
+    pub fn notes(mut self, value: TrialNotes) -> Self {
+        self.notes = Some(value);
+        self
+    }
+
+    /// Sets `useCase`.
+    pub fn use_case(mut self, value: impl Into<String>) -> Self {
+        self.use_case = Some(value.into());
+        self
+    }
+
+    /// Sets `userHasMLModelsInProduction`.
+    pub fn user_has_ml_models_in_production(
+        mut self,
+        value: StartEnterpriseTrialRequestUserHasMlModelsInProduction,
+    ) -> Self {
+        self.user_has_ml_models_in_production = Some(value);
+        self
+    }
+
+    /// Sets `companyName`.
+    pub fn company_name(mut self, value: impl Into<String>) -> Self {
+        self.company_name = Some(value.into());
+        self
+    }
+
+    /// Sets `companySize`.
+    pub fn company_size(mut self, value: impl Into<String>) -> Self {
+        self.company_size = Some(value.into());
+        self
+    }
+
+    /// Sets `country`.
+    pub fn country(mut self, value: impl Into<String>) -> Self {
+        self.country = Some(value.into());
+        self
+    }
+
+    /// Sets `stateOrProvince`.
+    pub fn state_or_province(mut self, value: impl Into<String>) -> Self {
+        self.state_or_province = Some(value.into());
+        self
+    }
+
+    /// Sets `redirectUrlOrigin`.
+    pub fn redirect_url_origin(mut self, value: impl Into<String>) -> Self {
+        self.redirect_url_origin = Some(value.into());
+        self
+    }
+
+    /// Sets `redirectUrlQueryParams`.
+    pub fn redirect_url_query_params(mut self, value: impl Into<String>) -> Self {
+        self.redirect_url_query_params = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for AdminStartEnterpriseTrialRequest {}
@@ -289,6 +382,7 @@ impl crate::Envelope for AdminStartEnterpriseTrialRequest {}
 /// Schema: `#/components/schemas/AdminToggleDataMigrationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminToggleDataMigrationRequest {
     /// Unique identifier of the data migration
     pub id: String,
@@ -309,6 +403,7 @@ impl crate::Envelope for AdminToggleDataMigrationRequest {}
 /// Schema: `#/components/schemas/AdminUpdateConfigRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminUpdateConfigRequest {
     /// New config value, given as a JSON string.
     pub value: String,
@@ -326,6 +421,7 @@ impl crate::Envelope for AdminUpdateConfigRequest {}
 /// Schema: `#/components/schemas/AdminUpdateTrialRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminUpdateTrialRequest {
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
@@ -341,6 +437,18 @@ impl AdminUpdateTrialRequest {
             notes: None,
         }
     }
+
+    /// Sets `expirationDate`.
+    pub fn expiration_date(mut self, value: TrialExpirationDate) -> Self {
+        self.expiration_date = Some(value);
+        self
+    }
+
+    /// Sets `notes`.
+    pub fn notes(mut self, value: TrialNotes) -> Self {
+        self.notes = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AdminUpdateTrialRequest {}
@@ -348,6 +456,7 @@ impl crate::Envelope for AdminUpdateTrialRequest {}
 /// Schema: `#/components/schemas/AdminUpdateUserPermissionsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminUpdateUserPermissionsRequest {
     pub permissions: Vec<Permission>,
 }
@@ -364,6 +473,7 @@ impl crate::Envelope for AdminUpdateUserPermissionsRequest {}
 /// Schema: `#/components/schemas/FindUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FindUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -382,6 +492,7 @@ impl crate::Envelope for FindUserResponse {
 /// Schema: `#/components/schemas/FindUserResponse/allOf/1/properties/users/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FindUserResponseUsersItem {
     pub id: i64,
     pub username: String,
@@ -397,6 +508,7 @@ impl crate::Envelope for FindUserResponseUsersItem {}
 /// Schema: `#/components/schemas/GetEmailVerificationCodeResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetEmailVerificationCodeResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -421,6 +533,7 @@ impl crate::Envelope for GetEmailVerificationCodeResponse {
 /// Schema: `#/components/schemas/GetStudioConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetStudioConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -440,6 +553,7 @@ impl crate::Envelope for GetStudioConfigResponse {
 /// Schema: `#/components/schemas/GetStudioConfigResponse/allOf/1/properties/config/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetStudioConfigResponseConfigItem {
     /// Config key
     pub key: String,
@@ -452,6 +566,7 @@ impl crate::Envelope for GetStudioConfigResponseConfigItem {}
 /// Schema: `#/components/schemas/JobDetails`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobDetails {
     /// Job id, use this to refer back to the job. The web socket API also uses this ID.
     pub id: i64,
@@ -502,6 +617,7 @@ impl crate::Envelope for JobDetails {}
 /// Schema: `#/components/schemas/JobDetailsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobDetailsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -521,6 +637,7 @@ impl crate::Envelope for JobDetailsResponse {
 /// Schema: `#/components/schemas/JobFailureDetails`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobFailureDetails {
     /// short code describing the reason of the failure
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -538,6 +655,7 @@ impl crate::Envelope for JobFailureDetails {}
 /// Schema: `#/components/schemas/JobLogsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobLogsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -556,6 +674,7 @@ impl crate::Envelope for JobLogsResponse {
 /// Schema: `#/components/schemas/JobLogsResponse/allOf/1/properties/logs/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobLogsResponseLogsItem {
     pub created: crate::DateTime,
     pub data: String,
@@ -567,6 +686,7 @@ impl crate::Envelope for JobLogsResponseLogsItem {}
 
 /// Schema: `#/components/schemas/JobLogsResponse/allOf/1/properties/logs/items/properties/logLevel`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum JobLogsResponseLogsItemLogLevel {
     /// `error`
     Error,
@@ -610,6 +730,7 @@ crate::string_enum_impls!(JobLogsResponseLogsItemLogLevel);
 /// Schema: `#/components/schemas/JobMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -630,6 +751,7 @@ impl crate::Envelope for JobMetricsResponse {
 
 /// Schema: `#/components/schemas/JobParentTypeEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum JobParentTypeEnum {
     /// `project`
     Project,
@@ -669,6 +791,7 @@ crate::string_enum_impls!(JobParentTypeEnum);
 /// Schema: `#/components/schemas/JobState`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobState {
     /// version number (indicates the order of the state)
     pub version: i64,
@@ -688,6 +811,7 @@ impl crate::Envelope for JobState {}
 /// Schema: `#/components/schemas/JobStateExecutionDetails`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobStateExecutionDetails {
     /// Kubernetes pod name
     #[serde(rename = "podName", default, skip_serializing_if = "Option::is_none")]
@@ -699,6 +823,7 @@ impl crate::Envelope for JobStateExecutionDetails {}
 /// Schema: `#/components/schemas/JobStep`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobStep {
     /// ordinal number representing the step
     pub ordinal: f64,
@@ -719,6 +844,7 @@ impl crate::Envelope for JobStep {}
 /// Schema: `#/components/schemas/Migration`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Migration {
     /// Unique identifier of the data migration
     pub id: String,
@@ -735,6 +861,7 @@ impl crate::Envelope for Migration {}
 ///
 /// Schema: `#/components/schemas/Migration/properties/state`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MigrationState {
     /// `paused`
     Paused,
@@ -782,6 +909,7 @@ crate::string_enum_impls!(MigrationState);
 /// Schema: `#/components/schemas/TimeSeriesDataPoint`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TimeSeriesDataPoint {
     pub timestamp: crate::DateTime,
     pub value: f64,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/CanaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CanaryResponse {
     /// Whether the operation succeeded
     pub success: bool,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/AnomalyResult`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyResult {
     /// For visual anomaly detection. An array of bounding box objects, (x, y, width, height, score, label), one per detection in the image. Filtered by the minimum confidence rating of the learn block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -28,6 +29,7 @@ impl crate::Envelope for AnomalyResult {}
 /// Schema: `#/components/schemas/ClassifyJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifyJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -55,6 +57,7 @@ impl crate::Envelope for ClassifyJobResponse {
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifyJobResponseAccuracy {
     #[serde(rename = "totalSummary")]
     pub total_summary: ClassifyJobResponseAccuracyTotalSummary,
@@ -81,6 +84,7 @@ impl crate::Envelope for ClassifyJobResponseAccuracy {}
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/summaryPerClass/additionalProperties`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifyJobResponseAccuracySummaryPerClassValue {
     pub good: i64,
     pub bad: i64,
@@ -91,6 +95,7 @@ impl crate::Envelope for ClassifyJobResponseAccuracySummaryPerClassValue {}
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/totalSummary`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifyJobResponseAccuracyTotalSummary {
     pub good: i64,
     pub bad: i64,
@@ -101,6 +106,7 @@ impl crate::Envelope for ClassifyJobResponseAccuracyTotalSummary {}
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/additionalMetricsByLearnBlock/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
     #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
@@ -115,6 +121,7 @@ impl crate::Envelope for ClassifyJobResponseAdditionalMetricsByLearnBlockItem {}
 /// Schema: `#/components/schemas/ClassifyJobResponsePage`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifyJobResponsePage {
     /// Whether the operation succeeded
     pub success: bool,
@@ -137,6 +144,7 @@ impl crate::Envelope for ClassifyJobResponsePage {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ClassifySampleByLearnBlockV2Response {
     ClassifySampleResponse(ClassifySampleResponse),
     StartJobResponse(StartJobResponse),
@@ -157,6 +165,7 @@ impl crate::Envelope for ClassifySampleByLearnBlockV2Response {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ClassifySampleForVariantsResponse {
     ClassifySampleResponseMultipleVariants(ClassifySampleResponseMultipleVariants),
     StartJobResponse(StartJobResponse),
@@ -176,6 +185,7 @@ impl crate::Envelope for ClassifySampleForVariantsResponse {
 /// Schema: `#/components/schemas/ClassifySampleResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifySampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -206,6 +216,7 @@ impl crate::Envelope for ClassifySampleResponse {
 /// Schema: `#/components/schemas/ClassifySampleResponseClassification`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifySampleResponseClassification {
     #[serde(rename = "learnBlock")]
     pub learn_block: ImpulseLearnBlock,
@@ -243,6 +254,7 @@ impl crate::Envelope for ClassifySampleResponseClassification {}
 /// Schema: `#/components/schemas/ClassifySampleResponseClassificationDetails`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifySampleResponseClassificationDetails {
     /// Bounding boxes predicted by localization model
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -266,6 +278,7 @@ impl crate::Envelope for ClassifySampleResponseClassificationDetails {}
 /// Schema: `#/components/schemas/ClassifySampleResponseMultipleVariants`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifySampleResponseMultipleVariants {
     /// Whether the operation succeeded
     pub success: bool,
@@ -295,6 +308,7 @@ impl crate::Envelope for ClassifySampleResponseMultipleVariants {
 /// Schema: `#/components/schemas/ClassifySampleResponseVariantResults`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ClassifySampleResponseVariantResults {
     pub variant: KerasModelVariantEnum,
     pub classifications: Vec<ClassifySampleResponseClassification>,
@@ -308,6 +322,7 @@ impl crate::Envelope for ClassifySampleResponseVariantResults {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ClassifySampleV2Response {
     ClassifySampleResponse(ClassifySampleResponse),
     StartJobResponse(StartJobResponse),
@@ -325,6 +340,7 @@ impl crate::Envelope for ClassifySampleV2Response {
 /// Schema: `#/components/schemas/MetricsAllVariantsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct MetricsAllVariantsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -344,6 +360,7 @@ impl crate::Envelope for MetricsAllVariantsResponse {
 /// Schema: `#/components/schemas/MetricsForModelVariant`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct MetricsForModelVariant {
     pub variant: KerasModelVariantEnum,
     /// The overall accuracy for the given model variant
@@ -356,6 +373,7 @@ impl crate::Envelope for MetricsForModelVariant {}
 /// Schema: `#/components/schemas/ModelResult`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ModelResult {
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
@@ -368,6 +386,7 @@ impl crate::Envelope for ModelResult {}
 /// Schema: `#/components/schemas/StructuredClassifyResult`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct StructuredClassifyResult {
     /// For object detection. An array of bounding box arrays, (x, y, width, height), one per detection in the image.
     pub boxes: Vec<Vec<f64>>,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/ActivateUserOrVerifyEmailRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ActivateUserOrVerifyEmailRequest {
     /// Activation or verification code (sent via email)
     pub code: String,
@@ -25,6 +26,7 @@ impl crate::Envelope for ActivateUserOrVerifyEmailRequest {}
 /// Schema: `#/components/schemas/AddApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AddApiKeyRequest {
     /// Description of the key
     pub name: String,
@@ -38,6 +40,7 @@ impl crate::Envelope for AddApiKeyRequest {}
 /// Schema: `#/components/schemas/AddApiKeyResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AddApiKeyResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -60,6 +63,7 @@ impl crate::Envelope for AddApiKeyResponse {
 /// Schema: `#/components/schemas/AdditionalMetric`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdditionalMetric {
     pub name: String,
     pub value: String,
@@ -76,6 +80,7 @@ impl crate::Envelope for AdditionalMetric {}
 /// Schema: `#/components/schemas/AdminAddOrganizationUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminAddOrganizationUserRequest {
     /// Username or email of the user to be added to the project or organization. If no user is provided, the user ID attached to the JWT will be used.
     #[serde(
@@ -98,6 +103,12 @@ impl AdminAddOrganizationUserRequest {
             datasets,
         }
     }
+
+    /// Sets `usernameOrEmail`.
+    pub fn username_or_email(mut self, value: impl Into<String>) -> Self {
+        self.username_or_email = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for AdminAddOrganizationUserRequest {}
@@ -108,6 +119,7 @@ pub type AdminAddProjectUserRequest = AdminAddUserRequest;
 /// Schema: `#/components/schemas/AdminAddUserRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminAddUserRequest {
     /// Username or email of the user to be added to the project or organization. If no user is provided, the user ID attached to the JWT will be used.
     #[serde(
@@ -123,6 +135,12 @@ impl AdminAddUserRequest {
     pub fn new() -> Self {
         Self { username_or_email: None }
     }
+
+    /// Sets `usernameOrEmail`.
+    pub fn username_or_email(mut self, value: impl Into<String>) -> Self {
+        self.username_or_email = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for AdminAddUserRequest {}
@@ -130,6 +148,7 @@ impl crate::Envelope for AdminAddUserRequest {}
 /// Schema: `#/components/schemas/AdminApiOrganization`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminApiOrganization {
     pub id: i64,
     /// EdgeImpulse Inc.
@@ -177,6 +196,7 @@ impl crate::Envelope for AdminApiOrganization {}
 /// Schema: `#/components/schemas/AdminApiProject`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminApiProject {
     pub id: i64,
     pub name: String,
@@ -215,6 +235,7 @@ impl crate::Envelope for AdminApiProject {}
 /// Schema: `#/components/schemas/AdminApiUser`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminApiUser {
     pub id: i64,
     pub username: String,
@@ -290,6 +311,7 @@ impl crate::Envelope for AdminApiUser {}
 /// Schema: `#/components/schemas/AdminCreateOrganizationDataExportRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminCreateOrganizationDataExportRequest {
     /// Description of the data export
     pub description: String,
@@ -306,6 +328,12 @@ impl AdminCreateOrganizationDataExportRequest {
             expiration_date: None,
         }
     }
+
+    /// Sets `expirationDate`.
+    pub fn expiration_date(mut self, value: crate::DateTime) -> Self {
+        self.expiration_date = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AdminCreateOrganizationDataExportRequest {}
@@ -313,6 +341,7 @@ impl crate::Envelope for AdminCreateOrganizationDataExportRequest {}
 /// Schema: `#/components/schemas/AdminCreateProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminCreateProjectRequest {
     /// The name of the project.
     #[serde(rename = "projectName")]
@@ -341,6 +370,24 @@ impl AdminCreateProjectRequest {
             owner_email: None,
         }
     }
+
+    /// Sets `projectVisibility`.
+    pub fn project_visibility(mut self, value: ProjectVisibility) -> Self {
+        self.project_visibility = Some(value);
+        self
+    }
+
+    /// Sets `ownerId`.
+    pub fn owner_id(mut self, value: i64) -> Self {
+        self.owner_id = Some(value);
+        self
+    }
+
+    /// Sets `ownerEmail`.
+    pub fn owner_email(mut self, value: impl Into<String>) -> Self {
+        self.owner_email = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for AdminCreateProjectRequest {}
@@ -348,6 +395,7 @@ impl crate::Envelope for AdminCreateProjectRequest {}
 /// Schema: `#/components/schemas/AdminEnableFeatureRequest`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminEnableFeatureRequest {
     pub feature: Feature,
 }
@@ -357,6 +405,7 @@ impl crate::Envelope for AdminEnableFeatureRequest {}
 /// Schema: `#/components/schemas/AdminGetMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -375,6 +424,7 @@ impl crate::Envelope for AdminGetMetricsResponse {
 /// Schema: `#/components/schemas/AdminGetOrganizationComputeTimeUsageResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetOrganizationComputeTimeUsageResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -405,6 +455,7 @@ impl crate::Envelope for AdminGetOrganizationComputeTimeUsageResponse {
 /// Schema: `#/components/schemas/AdminGetOrganizationsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetOrganizationsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -425,6 +476,7 @@ impl crate::Envelope for AdminGetOrganizationsResponse {
 /// Schema: `#/components/schemas/AdminGetOrganizationsResponse/allOf/1/properties/organizations/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetOrganizationsResponseOrganizationsItem {
     pub id: i64,
     pub name: String,
@@ -456,6 +508,7 @@ impl crate::Envelope for AdminGetOrganizationsResponseOrganizationsItem {}
 /// Schema: `#/components/schemas/AdminGetReportResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetReportResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -474,6 +527,7 @@ impl crate::Envelope for AdminGetReportResponse {
 /// Schema: `#/components/schemas/AdminGetReportsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetReportsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -495,6 +549,7 @@ impl crate::Envelope for AdminGetReportsResponse {
 /// Schema: `#/components/schemas/AdminGetUserMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetUserMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -513,6 +568,7 @@ impl crate::Envelope for AdminGetUserMetricsResponse {
 /// Schema: `#/components/schemas/AdminGetUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -531,6 +587,7 @@ impl crate::Envelope for AdminGetUserResponse {
 /// Schema: `#/components/schemas/AdminGetUsersResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetUsersResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -550,6 +607,7 @@ impl crate::Envelope for AdminGetUsersResponse {
 /// Schema: `#/components/schemas/AdminGetUsersResponse/allOf/1/properties/users/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminGetUsersResponseUsersItem {
     pub id: i64,
     pub username: String,
@@ -573,6 +631,7 @@ impl crate::Envelope for AdminGetUsersResponseUsersItem {}
 /// Schema: `#/components/schemas/AdminListProjects`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminListProjects {
     pub total: i64,
     /// Array with projects
@@ -584,6 +643,7 @@ impl crate::Envelope for AdminListProjects {}
 /// Schema: `#/components/schemas/AdminListProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminListProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -604,6 +664,7 @@ impl crate::Envelope for AdminListProjectsResponse {
 /// Schema: `#/components/schemas/AdminOrganizationInfoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AdminOrganizationInfoResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -660,6 +721,7 @@ impl crate::Envelope for AdminOrganizationInfoResponse {
 /// Schema: `#/components/schemas/AdminUpdateOrganizationDataExportRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminUpdateOrganizationDataExportRequest {
     /// Description of the data export
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -677,6 +739,18 @@ impl AdminUpdateOrganizationDataExportRequest {
             expiration_date: None,
         }
     }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `expirationDate`.
+    pub fn expiration_date(mut self, value: crate::DateTime) -> Self {
+        self.expiration_date = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AdminUpdateOrganizationDataExportRequest {}
@@ -686,6 +760,7 @@ impl crate::Envelope for AdminUpdateOrganizationDataExportRequest {}
 /// Schema: `#/components/schemas/AdminUpdateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminUpdateOrganizationRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -736,6 +811,60 @@ impl AdminUpdateOrganizationRequest {
             domain: None,
         }
     }
+
+    /// Sets `logo`.
+    pub fn logo(mut self, value: impl Into<String>) -> Self {
+        self.logo = Some(value.into());
+        self
+    }
+
+    /// Sets `headerImg`.
+    pub fn header_img(mut self, value: impl Into<String>) -> Self {
+        self.header_img = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `experiments`.
+    pub fn experiments(mut self, value: Vec<String>) -> Self {
+        self.experiments = Some(value);
+        self
+    }
+
+    /// Sets `readme`.
+    pub fn readme(mut self, value: impl Into<String>) -> Self {
+        self.readme = Some(value.into());
+        self
+    }
+
+    /// Sets `billable`.
+    pub fn billable(mut self, value: bool) -> Self {
+        self.billable = Some(value);
+        self
+    }
+
+    /// Sets `entitlementLimits`.
+    pub fn entitlement_limits(mut self, value: EntitlementLimits) -> Self {
+        self.entitlement_limits = Some(value);
+        self
+    }
+
+    /// Sets `contractStartDate`.
+    pub fn contract_start_date(mut self, value: crate::DateTime) -> Self {
+        self.contract_start_date = Some(value);
+        self
+    }
+
+    /// Sets `domain`.
+    pub fn domain(mut self, value: impl Into<String>) -> Self {
+        self.domain = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for AdminUpdateOrganizationRequest {}
@@ -745,6 +874,7 @@ impl crate::Envelope for AdminUpdateOrganizationRequest {}
 /// Schema: `#/components/schemas/AdminUpdateUserRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminUpdateUserRequest {
     /// New email. This will also update the forum's email address but the user may need to logout/login back
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -778,12 +908,49 @@ impl AdminUpdateUserRequest {
             experiments: None,
         }
     }
+
+    /// Sets `email`.
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `activated`.
+    pub fn activated(mut self, value: bool) -> Self {
+        self.activated = Some(value);
+        self
+    }
+
+    /// Sets `suspended`.
+    pub fn suspended(mut self, value: bool) -> Self {
+        self.suspended = Some(value);
+        self
+    }
+
+    /// Sets `jobTitle`.
+    pub fn job_title(mut self, value: impl Into<String>) -> Self {
+        self.job_title = Some(value.into());
+        self
+    }
+
+    /// Sets `experiments`.
+    pub fn experiments(mut self, value: Vec<String>) -> Self {
+        self.experiments = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AdminUpdateUserRequest {}
 
 /// Schema: `#/components/schemas/AIActionsConfigStep`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct AiActionsConfigStep {
     /// The selected transformation block ID.
     #[serde(rename = "transformationBlockId")]
@@ -809,6 +976,7 @@ impl crate::Envelope for AiActionsConfigStep {}
 
 /// Schema: `#/components/schemas/AkidaEdgeLearningConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct AkidaEdgeLearningConfig {
     /// True if Akida Edge Learning model creation is enabled. Other properties will be ignored if this is false.
     pub enabled: bool,
@@ -837,6 +1005,18 @@ impl AkidaEdgeLearningConfig {
             neurons_per_class: None,
         }
     }
+
+    /// Sets `additionalClasses`.
+    pub fn additional_classes(mut self, value: f64) -> Self {
+        self.additional_classes = Some(value);
+        self
+    }
+
+    /// Sets `neuronsPerClass`.
+    pub fn neurons_per_class(mut self, value: f64) -> Self {
+        self.neurons_per_class = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AkidaEdgeLearningConfig {}
@@ -845,6 +1025,7 @@ impl crate::Envelope for AkidaEdgeLearningConfig {}
 ///
 /// Schema: `#/components/schemas/AnomalyCapacity`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AnomalyCapacity {
     /// `low`
     Low,
@@ -884,6 +1065,7 @@ crate::string_enum_impls!(AnomalyCapacity);
 /// Schema: `#/components/schemas/AnomalyConfig/properties/axes/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyConfigAxesItem {
     pub label: String,
     pub selected: bool,
@@ -895,6 +1077,7 @@ impl crate::Envelope for AnomalyConfigAxesItem {}
 /// Schema: `#/components/schemas/AnomalyModelMetadata/properties/clusters/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyModelMetadataClustersItem {
     /// Center of each cluster (one value per axis)
     pub center: Vec<f64>,
@@ -909,6 +1092,7 @@ impl crate::Envelope for AnomalyModelMetadataClustersItem {}
 ///
 /// Schema: `#/components/schemas/ApplicationBudget`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ApplicationBudget {
     #[serde(
         rename = "latencyPerInferenceMs",
@@ -935,6 +1119,24 @@ impl ApplicationBudget {
             memory_overhead: None,
         }
     }
+
+    /// Sets `latencyPerInferenceMs`.
+    pub fn latency_per_inference_ms(mut self, value: ResourceRange) -> Self {
+        self.latency_per_inference_ms = Some(value);
+        self
+    }
+
+    /// Sets `energyPerInferenceJoules`.
+    pub fn energy_per_inference_joules(mut self, value: ResourceRange) -> Self {
+        self.energy_per_inference_joules = Some(value);
+        self
+    }
+
+    /// Sets `memoryOverhead`.
+    pub fn memory_overhead(mut self, value: TargetMemory) -> Self {
+        self.memory_overhead = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ApplicationBudget {}
@@ -943,6 +1145,7 @@ impl crate::Envelope for ApplicationBudget {}
 ///
 /// Schema: `#/components/schemas/AugmentationPolicyImageEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AugmentationPolicyImageEnum {
     /// `none`
     None,
@@ -977,6 +1180,7 @@ crate::string_enum_impls!(AugmentationPolicyImageEnum);
 
 /// Schema: `#/components/schemas/AugmentationPolicySpectrogram`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct AugmentationPolicySpectrogram {
     /// True if spectrogram augmentation is enabled. Other properties will be ignored if this is false.
     pub enabled: bool,
@@ -1005,6 +1209,39 @@ impl AugmentationPolicySpectrogram {
             gaussian_noise: None,
         }
     }
+
+    /// Sets `warping`.
+    pub fn warping(mut self, value: bool) -> Self {
+        self.warping = Some(value);
+        self
+    }
+
+    /// Sets `freqMasking`.
+    pub fn freq_masking(
+        mut self,
+        value: AugmentationPolicySpectrogramFreqMasking,
+    ) -> Self {
+        self.freq_masking = Some(value);
+        self
+    }
+
+    /// Sets `timeMasking`.
+    pub fn time_masking(
+        mut self,
+        value: AugmentationPolicySpectrogramTimeMasking,
+    ) -> Self {
+        self.time_masking = Some(value);
+        self
+    }
+
+    /// Sets `gaussianNoise`.
+    pub fn gaussian_noise(
+        mut self,
+        value: AugmentationPolicySpectrogramGaussianNoise,
+    ) -> Self {
+        self.gaussian_noise = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AugmentationPolicySpectrogram {}
@@ -1013,6 +1250,7 @@ impl crate::Envelope for AugmentationPolicySpectrogram {}
 ///
 /// Schema: `#/components/schemas/AugmentationPolicySpectrogram/properties/freqMasking`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AugmentationPolicySpectrogramFreqMasking {
     /// `none`
     None,
@@ -1053,6 +1291,7 @@ crate::string_enum_impls!(AugmentationPolicySpectrogramFreqMasking);
 ///
 /// Schema: `#/components/schemas/AugmentationPolicySpectrogram/properties/gaussianNoise`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AugmentationPolicySpectrogramGaussianNoise {
     /// `none`
     None,
@@ -1093,6 +1332,7 @@ crate::string_enum_impls!(AugmentationPolicySpectrogramGaussianNoise);
 ///
 /// Schema: `#/components/schemas/AugmentationPolicySpectrogram/properties/timeMasking`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AugmentationPolicySpectrogramTimeMasking {
     /// `none`
     None,
@@ -1133,6 +1373,7 @@ crate::string_enum_impls!(AugmentationPolicySpectrogramTimeMasking);
 ///
 /// Schema: `#/components/schemas/BlockDisplayCategory`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BlockDisplayCategory {
     /// `classical`
     Classical,
@@ -1172,6 +1413,7 @@ crate::string_enum_impls!(BlockDisplayCategory);
 /// Variants are tried in order, the one with the most required properties first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum BlockParameters {
     BlockParamsVisualAnomalyPatchcore(BlockParamsVisualAnomalyPatchcore),
     BlockParamsVisualAnomalyGmm(BlockParamsVisualAnomalyGmm),
@@ -1190,6 +1432,7 @@ impl crate::Envelope for BlockParameters {
 
 /// Schema: `#/components/schemas/BlockParamsVisualAnomalyGmm`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct BlockParamsVisualAnomalyGmm {
     /// The backbone to use for feature extraction
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1201,12 +1444,19 @@ impl BlockParamsVisualAnomalyGmm {
     pub fn new() -> Self {
         Self { backbone: None }
     }
+
+    /// Sets `backbone`.
+    pub fn backbone(mut self, value: impl Into<String>) -> Self {
+        self.backbone = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for BlockParamsVisualAnomalyGmm {}
 
 /// Schema: `#/components/schemas/BlockParamsVisualAnomalyPatchcore`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct BlockParamsVisualAnomalyPatchcore {
     /// The backbone to use for feature extraction
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1240,12 +1490,43 @@ impl BlockParamsVisualAnomalyPatchcore {
             num_nearest_neighbors: None,
         }
     }
+
+    /// Sets `backbone`.
+    pub fn backbone(mut self, value: impl Into<String>) -> Self {
+        self.backbone = Some(value.into());
+        self
+    }
+
+    /// Sets `numLayers`.
+    pub fn num_layers(mut self, value: i64) -> Self {
+        self.num_layers = Some(value);
+        self
+    }
+
+    /// Sets `poolSize`.
+    pub fn pool_size(mut self, value: i64) -> Self {
+        self.pool_size = Some(value);
+        self
+    }
+
+    /// Sets `samplingRatio`.
+    pub fn sampling_ratio(mut self, value: f64) -> Self {
+        self.sampling_ratio = Some(value);
+        self
+    }
+
+    /// Sets `numNearestNeighbors`.
+    pub fn num_nearest_neighbors(mut self, value: i64) -> Self {
+        self.num_nearest_neighbors = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for BlockParamsVisualAnomalyPatchcore {}
 
 /// Schema: `#/components/schemas/BlockType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BlockType {
     /// `official`
     Official,
@@ -1294,6 +1575,7 @@ crate::string_enum_impls!(BlockType);
 ///
 /// Schema: `#/components/schemas/BoundingBox`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct BoundingBox {
     pub label: String,
     pub x: i64,
@@ -1316,6 +1598,7 @@ impl crate::Envelope for BoundingBox {}
 /// Schema: `#/components/schemas/BoundingBoxWithScore`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct BoundingBoxWithScore {
     pub label: String,
     pub x: f64,
@@ -1330,6 +1613,7 @@ impl crate::Envelope for BoundingBoxWithScore {}
 /// Schema: `#/components/schemas/CreateOrganizationResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateOrganizationResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1352,6 +1636,7 @@ impl crate::Envelope for CreateOrganizationResponse {
 /// Schema: `#/components/schemas/CreateOrganizationUsageReportBody`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateOrganizationUsageReportBody {
     #[serde(rename = "reportStartDate")]
     pub report_start_date: crate::DateTime,
@@ -1364,6 +1649,7 @@ impl crate::Envelope for CreateOrganizationUsageReportBody {}
 /// Schema: `#/components/schemas/CreateProjectResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateProjectResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1386,6 +1672,7 @@ impl crate::Envelope for CreateProjectResponse {
 /// Schema: `#/components/schemas/CreateSignedUploadLinkRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateSignedUploadLinkRequest {
     /// file name
     #[serde(rename = "fileName")]
@@ -1414,6 +1701,7 @@ impl crate::Envelope for CreateSignedUploadLinkRequest {}
 /// Schema: `#/components/schemas/CreateSignedUploadLinkResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateSignedUploadLinkResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1437,6 +1725,7 @@ impl crate::Envelope for CreateSignedUploadLinkResponse {
 /// Schema: `#/components/schemas/CreatedUpdatedByUser`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreatedUpdatedByUser {
     pub id: i64,
     pub name: String,
@@ -1450,6 +1739,7 @@ impl crate::Envelope for CreatedUpdatedByUser {}
 /// Schema: `#/components/schemas/DailyMetricsRecord`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DailyMetricsRecord {
     /// Date of the metrics record.
     pub date: crate::DateTime,
@@ -1533,6 +1823,7 @@ impl crate::Envelope for DailyMetricsRecord {}
 /// Schema: `#/components/schemas/DatasetRatioData`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DatasetRatioData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<DatasetRatioDataRatio>,
@@ -1543,6 +1834,7 @@ impl crate::Envelope for DatasetRatioData {}
 /// Schema: `#/components/schemas/DeletePortalFileRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DeletePortalFileRequest {
     /// S3 path (within the portal)
     pub path: String,
@@ -1560,6 +1852,7 @@ impl crate::Envelope for DeletePortalFileRequest {}
 /// Schema: `#/components/schemas/DependencyData`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DependencyData {
     pub classes: Vec<String>,
     #[serde(rename = "blockNames")]
@@ -1574,6 +1867,7 @@ impl crate::Envelope for DependencyData {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelInputAudio`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeployPretrainedModelInputAudio {
     #[serde(rename = "frequencyHz")]
     pub frequency_hz: f64,
@@ -1590,6 +1884,7 @@ impl crate::Envelope for DeployPretrainedModelInputAudio {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelInputImage`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeployPretrainedModelInputImage {
     #[serde(rename = "inputScaling", default, skip_serializing_if = "Option::is_none")]
     pub input_scaling: Option<ImageInputScaling>,
@@ -1600,18 +1895,33 @@ impl DeployPretrainedModelInputImage {
     pub fn new() -> Self {
         Self { input_scaling: None }
     }
+
+    /// Sets `inputScaling`.
+    pub fn input_scaling(mut self, value: ImageInputScaling) -> Self {
+        self.input_scaling = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for DeployPretrainedModelInputImage {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelInputOther`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeployPretrainedModelInputOther {}
+
+impl DeployPretrainedModelInputOther {
+    /// Builds the value from its required fields; optional fields start as `None`.
+    pub fn new() -> Self {
+        Self {}
+    }
+}
 
 impl crate::Envelope for DeployPretrainedModelInputOther {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelInputTimeSeries`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeployPretrainedModelInputTimeSeries {
     #[serde(rename = "frequencyHz")]
     pub frequency_hz: f64,
@@ -1633,6 +1943,7 @@ impl crate::Envelope for DeployPretrainedModelInputTimeSeries {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelModelClassification`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeployPretrainedModelModelClassification {
     pub labels: Vec<String>,
 }
@@ -1648,6 +1959,7 @@ impl crate::Envelope for DeployPretrainedModelModelClassification {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelModelObjectDetection`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeployPretrainedModelModelObjectDetection {
     pub labels: Vec<String>,
     #[serde(rename = "lastLayer")]
@@ -1676,7 +1988,15 @@ impl crate::Envelope for DeployPretrainedModelModelObjectDetection {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelModelRegression`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeployPretrainedModelModelRegression {}
+
+impl DeployPretrainedModelModelRegression {
+    /// Builds the value from its required fields; optional fields start as `None`.
+    pub fn new() -> Self {
+        Self {}
+    }
+}
 
 impl crate::Envelope for DeployPretrainedModelModelRegression {}
 
@@ -1687,6 +2007,7 @@ pub type DeploymentOptionsOrder = Vec<String>;
 
 /// Schema: `#/components/schemas/DeploymentTargetEngine`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeploymentTargetEngine {
     /// `tflite`
     Tflite,
@@ -1766,6 +2087,7 @@ crate::string_enum_impls!(DeploymentTargetEngine);
 /// Schema: `#/components/schemas/DevelopmentBoardResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DevelopmentBoardResponse {
     pub id: i64,
     pub name: String,
@@ -1779,6 +2101,7 @@ impl crate::Envelope for DevelopmentBoardResponse {}
 /// Schema: `#/components/schemas/DevelopmentKeys`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DevelopmentKeys {
     /// API Key
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
@@ -1793,6 +2116,7 @@ impl crate::Envelope for DevelopmentKeys {}
 /// Schema: `#/components/schemas/Device`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Device {
     pub id: i64,
     /// Unique identifier (such as MAC address) for a device
@@ -1825,6 +2149,7 @@ impl crate::Envelope for Device {}
 
 /// Schema: `#/components/schemas/DeviceDebugStreamType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeviceDebugStreamType {
     /// `snapshot`
     Snapshot,
@@ -1862,6 +2187,7 @@ crate::string_enum_impls!(DeviceDebugStreamType);
 /// Schema: `#/components/schemas/Device/properties/inferenceInfo`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DeviceInferenceInfo {
     #[serde(rename = "projectId")]
     pub project_id: i64,
@@ -1879,6 +2205,7 @@ impl crate::Envelope for DeviceInferenceInfo {}
 
 /// Schema: `#/components/schemas/Device/properties/inferenceInfo/properties/modelType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeviceInferenceInfoModelType {
     /// `classification`
     Classification,
@@ -1918,6 +2245,7 @@ crate::string_enum_impls!(DeviceInferenceInfoModelType);
 /// Schema: `#/components/schemas/DeviceNameResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DeviceNameResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1939,6 +2267,7 @@ impl crate::Envelope for DeviceNameResponse {
 ///
 /// Schema: `#/components/schemas/Device/properties/remoteMgmtMode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeviceRemoteMgmtMode {
     /// `disconnected`
     Disconnected,
@@ -1978,6 +2307,7 @@ crate::string_enum_impls!(DeviceRemoteMgmtMode);
 /// Schema: `#/components/schemas/Device/properties/sensors/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DeviceSensorsItem {
     pub name: String,
     /// Maximum supported sample length in seconds
@@ -1992,6 +2322,7 @@ impl crate::Envelope for DeviceSensorsItem {}
 /// Schema: `#/components/schemas/DownloadPortalFileRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DownloadPortalFileRequest {
     /// S3 path (within the portal)
     pub path: String,
@@ -2009,6 +2340,7 @@ impl crate::Envelope for DownloadPortalFileRequest {}
 /// Schema: `#/components/schemas/DownloadPortalFileResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DownloadPortalFileResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2028,6 +2360,7 @@ impl crate::Envelope for DownloadPortalFileResponse {
 /// Schema: `#/components/schemas/DSPBlock`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspBlock {
     #[serde(rename = "type")]
     pub type_: String,
@@ -2059,6 +2392,7 @@ impl crate::Envelope for DspBlock {}
 /// Schema: `#/components/schemas/DSPGroup`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspGroup {
     pub group: String,
     pub items: Vec<DspGroupItem>,
@@ -2069,6 +2403,7 @@ impl crate::Envelope for DspGroup {}
 /// Schema: `#/components/schemas/DSPGroupItem`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspGroupItem {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2110,6 +2445,7 @@ impl crate::Envelope for DspGroupItem {}
 ///
 /// Schema: `#/components/schemas/DSPGroupItem/properties/section`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DspGroupItemSection {
     /// `advanced`
     Advanced,
@@ -2149,6 +2485,7 @@ crate::string_enum_impls!(DspGroupItemSection);
 /// Schema: `#/components/schemas/DSPGroupItem/properties/selectOptions/items`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspGroupItemSelectOptionsItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -2163,6 +2500,7 @@ impl crate::Envelope for DspGroupItemSelectOptionsItem {}
 /// Schema: `#/components/schemas/DSPGroupItem/properties/showIf`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspGroupItemShowIf {
     pub parameter: String,
     pub operator: DspGroupItemShowIfOperator,
@@ -2173,6 +2511,7 @@ impl crate::Envelope for DspGroupItemShowIf {}
 
 /// Schema: `#/components/schemas/DSPGroupItem/properties/showIf/properties/operator`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DspGroupItemShowIfOperator {
     /// `eq`
     Eq,
@@ -2208,6 +2547,7 @@ crate::string_enum_impls!(DspGroupItemShowIfOperator);
 /// Schema: `#/components/schemas/DSPInfo`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspInfo {
     pub id: i64,
     pub name: String,
@@ -2256,6 +2596,7 @@ impl crate::Envelope for DspInfo {}
 /// Schema: `#/components/schemas/DSPInfo/properties/features`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspInfoFeatures {
     /// Whether this block has generated features
     pub generated: bool,
@@ -2275,6 +2616,7 @@ impl crate::Envelope for DspInfoFeatures {}
 /// Schema: `#/components/schemas/DSPMetadata/properties/includedSamples/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspMetadataIncludedSamplesItem {
     pub id: i64,
     #[serde(rename = "windowCount")]
@@ -2288,6 +2630,7 @@ impl crate::Envelope for DspMetadataIncludedSamplesItem {}
 /// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspMetadataOutputConfig {
     /// Output type of the DSP block
     #[serde(rename = "type")]
@@ -2303,6 +2646,7 @@ impl crate::Envelope for DspMetadataOutputConfig {}
 /// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig/properties/shape`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspMetadataOutputConfigShape {
     /// Available on all types. Denotes the width of an 'image' or 'spectrogram', or the number of features in a 'flat' block.
     pub width: i64,
@@ -2323,6 +2667,7 @@ impl crate::Envelope for DspMetadataOutputConfigShape {}
 ///
 /// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DspMetadataOutputConfigType {
     /// `image`
     Image,
@@ -2362,6 +2707,7 @@ crate::string_enum_impls!(DspMetadataOutputConfigType);
 /// Schema: `#/components/schemas/DSPNamedAxis`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspNamedAxis {
     pub name: String,
     pub description: String,
@@ -2373,6 +2719,7 @@ impl crate::Envelope for DspNamedAxis {}
 /// Schema: `#/components/schemas/DspPerformance`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspPerformance {
     pub latency: i64,
     pub ram: i64,
@@ -2390,6 +2737,7 @@ impl crate::Envelope for DspPerformance {}
 /// Schema: `#/components/schemas/EnterpriseTrial`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct EnterpriseTrial {
     /// Unique identifier of the trial.
     pub id: i64,
@@ -2421,6 +2769,7 @@ impl crate::Envelope for EnterpriseTrial {}
 /// Schema: `#/components/schemas/EnterpriseUpgradeOrTrialExtensionRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct EnterpriseUpgradeOrTrialExtensionRequest {
     /// Answer to the question: 'Why is this the right time for your team to invest in edge AI?'. This is optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2450,12 +2799,43 @@ impl EnterpriseUpgradeOrTrialExtensionRequest {
             trial_id: None,
         }
     }
+
+    /// Sets `reason`.
+    pub fn reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+
+    /// Sets `useCase`.
+    pub fn use_case(mut self, value: impl Into<String>) -> Self {
+        self.use_case = Some(value.into());
+        self
+    }
+
+    /// Sets `timeline`.
+    pub fn timeline(mut self, value: impl Into<String>) -> Self {
+        self.timeline = Some(value.into());
+        self
+    }
+
+    /// Sets `objective`.
+    pub fn objective(mut self, value: impl Into<String>) -> Self {
+        self.objective = Some(value.into());
+        self
+    }
+
+    /// Sets `trialId`.
+    pub fn trial_id(mut self, value: f64) -> Self {
+        self.trial_id = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for EnterpriseUpgradeOrTrialExtensionRequest {}
 
 /// Schema: `#/components/schemas/EntitlementLimits`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct EntitlementLimits {
     /// Storage entitlement, in bytes
     #[serde(rename = "totalStorage", default, skip_serializing_if = "Option::is_none")]
@@ -2497,6 +2877,36 @@ impl EntitlementLimits {
             number_of_users: None,
         }
     }
+
+    /// Sets `totalStorage`.
+    pub fn total_storage(mut self, value: f64) -> Self {
+        self.total_storage = Some(value);
+        self
+    }
+
+    /// Sets `computeTimePerYear`.
+    pub fn compute_time_per_year(mut self, value: f64) -> Self {
+        self.compute_time_per_year = Some(value);
+        self
+    }
+
+    /// Sets `gpuComputeTimePerYear`.
+    pub fn gpu_compute_time_per_year(mut self, value: f64) -> Self {
+        self.gpu_compute_time_per_year = Some(value);
+        self
+    }
+
+    /// Sets `numberOfProjects`.
+    pub fn number_of_projects(mut self, value: i64) -> Self {
+        self.number_of_projects = Some(value);
+        self
+    }
+
+    /// Sets `numberOfUsers`.
+    pub fn number_of_users(mut self, value: i64) -> Self {
+        self.number_of_users = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for EntitlementLimits {}
@@ -2504,6 +2914,7 @@ impl crate::Envelope for EntitlementLimits {}
 /// Schema: `#/components/schemas/EntityCreatedResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct EntityCreatedResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2524,6 +2935,7 @@ impl crate::Envelope for EntityCreatedResponse {
 ///
 /// Schema: `#/components/schemas/Feature`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Feature {
     /// `signup-thank-you-page`
     SignupThankYouPage,
@@ -2563,6 +2975,7 @@ crate::string_enum_impls!(Feature);
 /// Schema: `#/components/schemas/GenericApiResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GenericApiResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2580,6 +2993,7 @@ impl crate::Envelope for GenericApiResponse {
 /// Schema: `#/components/schemas/GetAutoLabelerResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAutoLabelerResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2612,6 +3026,7 @@ impl crate::Envelope for GetAutoLabelerResponse {
 /// Schema: `#/components/schemas/GetAutoLabelerResponse/allOf/1/properties/clusters/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAutoLabelerResponseClustersItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -2623,6 +3038,7 @@ impl crate::Envelope for GetAutoLabelerResponseClustersItem {}
 /// Schema: `#/components/schemas/GetAutoLabelerResponse/allOf/1/properties/clusters/items/properties/items/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAutoLabelerResponseClustersItemItemsItem {
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
@@ -2637,6 +3053,7 @@ impl crate::Envelope for GetAutoLabelerResponseClustersItemItemsItem {}
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetDataExplorerFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2659,6 +3076,7 @@ impl crate::Envelope for GetDataExplorerFeaturesResponse {
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetDataExplorerFeaturesResponseDataItem {
     /// Data by feature index for this window
     #[serde(rename = "X")]
@@ -2677,6 +3095,7 @@ impl crate::Envelope for GetDataExplorerFeaturesResponseDataItem {}
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items/properties/sample`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetDataExplorerFeaturesResponseDataItemSample {
     pub id: f64,
     pub name: String,
@@ -2691,6 +3110,7 @@ impl crate::Envelope for GetDataExplorerFeaturesResponseDataItemSample {}
 
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items/properties/sample/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GetDataExplorerFeaturesResponseDataItemSampleCategory {
     /// `training`
     Training,
@@ -2726,6 +3146,7 @@ crate::string_enum_impls!(GetDataExplorerFeaturesResponseDataItemSampleCategory)
 /// Schema: `#/components/schemas/GetFeatureFlagsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetFeatureFlagsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2745,6 +3166,7 @@ impl crate::Envelope for GetFeatureFlagsResponse {
 /// Schema: `#/components/schemas/GetFeatureFlagsResponse/allOf/1/properties/flags/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetFeatureFlagsResponseFlagsItem {
     pub feature: Feature,
     /// Whether the feature is enabled.
@@ -2756,6 +3178,7 @@ impl crate::Envelope for GetFeatureFlagsResponseFlagsItem {}
 /// Schema: `#/components/schemas/GetImpulseBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetImpulseBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2779,6 +3202,7 @@ impl crate::Envelope for GetImpulseBlocksResponse {
 /// Schema: `#/components/schemas/GetJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2797,6 +3221,7 @@ impl crate::Envelope for GetJobResponse {
 /// Schema: `#/components/schemas/GetJWTResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetJwtResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2820,6 +3245,7 @@ impl crate::Envelope for GetJwtResponse {
 /// Schema: `#/components/schemas/GetOrganizationDataExportResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataExportResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2838,6 +3264,7 @@ impl crate::Envelope for GetOrganizationDataExportResponse {
 /// Schema: `#/components/schemas/GetOrganizationDataExportsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataExportsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2859,6 +3286,7 @@ impl crate::Envelope for GetOrganizationDataExportsResponse {
 /// Schema: `#/components/schemas/GetOrganizationUsageReportResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationUsageReportResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2877,6 +3305,7 @@ impl crate::Envelope for GetOrganizationUsageReportResponse {
 /// Schema: `#/components/schemas/GetSampleResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetSampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2899,6 +3328,7 @@ impl crate::Envelope for GetSampleResponse {
 /// Schema: `#/components/schemas/GetWhitelabelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetWhitelabelResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -2919,6 +3349,7 @@ impl crate::Envelope for GetWhitelabelResponse {
 ///
 /// Schema: `#/components/schemas/ImageInputScaling`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ImageInputScaling {
     /// `0..1`
     V01,
@@ -2969,6 +3400,7 @@ crate::string_enum_impls!(ImageInputScaling);
 
 /// Schema: `#/components/schemas/ImpulseInputBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImpulseInputBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
     pub id: i64,
@@ -3060,6 +3492,90 @@ impl ImpulseInputBlock {
             dataset_subset: None,
         }
     }
+
+    /// Sets `windowSizeMs`.
+    pub fn window_size_ms(mut self, value: i64) -> Self {
+        self.window_size_ms = Some(value);
+        self
+    }
+
+    /// Sets `windowIncreaseMs`.
+    pub fn window_increase_ms(mut self, value: i64) -> Self {
+        self.window_increase_ms = Some(value);
+        self
+    }
+
+    /// Sets `frequencyHz`.
+    pub fn frequency_hz(mut self, value: f64) -> Self {
+        self.frequency_hz = Some(value);
+        self
+    }
+
+    /// Sets `classificationWindowIncreaseMs`.
+    pub fn classification_window_increase_ms(mut self, value: i64) -> Self {
+        self.classification_window_increase_ms = Some(value);
+        self
+    }
+
+    /// Sets `padZeros`.
+    pub fn pad_zeros(mut self, value: bool) -> Self {
+        self.pad_zeros = Some(value);
+        self
+    }
+
+    /// Sets `imageWidth`.
+    pub fn image_width(mut self, value: i64) -> Self {
+        self.image_width = Some(value);
+        self
+    }
+
+    /// Sets `imageHeight`.
+    pub fn image_height(mut self, value: i64) -> Self {
+        self.image_height = Some(value);
+        self
+    }
+
+    /// Sets `resizeMode`.
+    pub fn resize_mode(mut self, value: ImpulseInputBlockResizeMode) -> Self {
+        self.resize_mode = Some(value);
+        self
+    }
+
+    /// Sets `resizeMethod`.
+    pub fn resize_method(mut self, value: ImpulseInputBlockResizeMethod) -> Self {
+        self.resize_method = Some(value);
+        self
+    }
+
+    /// Sets `cropAnchor`.
+    pub fn crop_anchor(mut self, value: ImpulseInputBlockCropAnchor) -> Self {
+        self.crop_anchor = Some(value);
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `createdBy`.
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+
+    /// Sets `createdAt`.
+    pub fn created_at(mut self, value: crate::DateTime) -> Self {
+        self.created_at = Some(value);
+        self
+    }
+
+    /// Sets `datasetSubset`.
+    pub fn dataset_subset(mut self, value: ImpulseInputBlockDatasetSubset) -> Self {
+        self.dataset_subset = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ImpulseInputBlock {}
@@ -3068,6 +3584,7 @@ impl crate::Envelope for ImpulseInputBlock {}
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/cropAnchor`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ImpulseInputBlockCropAnchor {
     /// `top-left`
     TopLeft,
@@ -3132,6 +3649,7 @@ crate::string_enum_impls!(ImpulseInputBlockCropAnchor);
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/datasetSubset`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImpulseInputBlockDatasetSubset {
     #[serde(rename = "subsetModulo", default, skip_serializing_if = "Option::is_none")]
     pub subset_modulo: Option<f64>,
@@ -3147,6 +3665,18 @@ impl ImpulseInputBlockDatasetSubset {
             subset_seed: None,
         }
     }
+
+    /// Sets `subsetModulo`.
+    pub fn subset_modulo(mut self, value: f64) -> Self {
+        self.subset_modulo = Some(value);
+        self
+    }
+
+    /// Sets `subsetSeed`.
+    pub fn subset_seed(mut self, value: f64) -> Self {
+        self.subset_seed = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ImpulseInputBlockDatasetSubset {}
@@ -3155,6 +3685,7 @@ impl crate::Envelope for ImpulseInputBlockDatasetSubset {}
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/resizeMethod`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ImpulseInputBlockResizeMethod {
     /// `lanczos3`
     Lanczos3,
@@ -3191,6 +3722,7 @@ crate::string_enum_impls!(ImpulseInputBlockResizeMethod);
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/resizeMode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ImpulseInputBlockResizeMode {
     /// `squash`
     Squash,
@@ -3235,6 +3767,7 @@ crate::string_enum_impls!(ImpulseInputBlockResizeMode);
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ImpulseInputBlockType {
     /// `time-series`
     TimeSeries,
@@ -3273,6 +3806,7 @@ crate::string_enum_impls!(ImpulseInputBlockType);
 
 /// Schema: `#/components/schemas/ImpulseLearnBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImpulseLearnBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
     pub id: i64,
@@ -3315,6 +3849,24 @@ impl ImpulseLearnBlock {
             created_at: None,
         }
     }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `createdBy`.
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+
+    /// Sets `createdAt`.
+    pub fn created_at(mut self, value: crate::DateTime) -> Self {
+        self.created_at = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ImpulseLearnBlock {}
@@ -3322,6 +3874,7 @@ impl crate::Envelope for ImpulseLearnBlock {}
 /// Schema: `#/components/schemas/InputBlock`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct InputBlock {
     #[serde(rename = "type")]
     pub type_: InputBlockType,
@@ -3339,6 +3892,7 @@ impl crate::Envelope for InputBlock {}
 
 /// Schema: `#/components/schemas/InputBlock/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum InputBlockType {
     /// `time-series`
     TimeSeries,
@@ -3378,6 +3932,7 @@ crate::string_enum_impls!(InputBlockType);
 /// Schema: `#/components/schemas/Job`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Job {
     /// Job id, use this to refer back to the job. The web socket API also uses this ID.
     pub id: i64,
@@ -3420,6 +3975,7 @@ impl crate::Envelope for Job {}
 /// Schema: `#/components/schemas/Job/properties/createdByUser`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobCreatedByUser {
     pub id: i64,
     pub name: String,
@@ -3434,6 +3990,7 @@ impl crate::Envelope for JobCreatedByUser {}
 ///
 /// Schema: `#/components/schemas/KerasConfig/properties/mode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KerasConfigMode {
     /// `visual`
     Visual,
@@ -3469,6 +4026,7 @@ crate::string_enum_impls!(KerasConfigMode);
 /// Schema: `#/components/schemas/KerasCustomMetric`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasCustomMetric {
     /// The name of the metric
     pub name: String,
@@ -3481,6 +4039,7 @@ impl crate::Envelope for KerasCustomMetric {}
 /// Schema: `#/components/schemas/KerasModelLayer`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelLayer {
     pub input: KerasModelLayerInput,
     pub output: KerasModelLayerOutput,
@@ -3491,6 +4050,7 @@ impl crate::Envelope for KerasModelLayer {}
 /// Schema: `#/components/schemas/KerasModelLayer/properties/input`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelLayerInput {
     /// Input size
     pub shape: i64,
@@ -3506,6 +4066,7 @@ impl crate::Envelope for KerasModelLayerInput {}
 /// Schema: `#/components/schemas/KerasModelLayer/properties/output`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelLayerOutput {
     /// Output size
     pub shape: i64,
@@ -3521,6 +4082,7 @@ impl crate::Envelope for KerasModelLayerOutput {}
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelMetadataMetrics {
     #[serde(rename = "type")]
     pub type_: KerasModelTypeEnum,
@@ -3565,6 +4127,7 @@ impl crate::Envelope for KerasModelMetadataMetrics {}
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItem {
     pub mcu: String,
     pub name: String,
@@ -3587,6 +4150,7 @@ impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItem {}
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEon {
     #[serde(rename = "ramRequired")]
     pub ram_required: i64,
@@ -3603,6 +4167,7 @@ impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemEon {}
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon_ram_optimized`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
     #[serde(rename = "ramRequired")]
     pub ram_required: i64,
@@ -3620,6 +4185,7 @@ for KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {}
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/tflite`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
     #[serde(rename = "ramRequired")]
     pub ram_required: i64,
@@ -3635,6 +4201,7 @@ impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemTflite 
 
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/visualization`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KerasModelMetadataMetricsVisualization {
     /// `featureExplorer`
     FeatureExplorer,
@@ -3673,6 +4240,7 @@ crate::string_enum_impls!(KerasModelMetadataMetricsVisualization);
 
 /// Schema: `#/components/schemas/KerasModelMetadata/properties/mode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KerasModelMetadataMode {
     /// `classification`
     Classification,
@@ -3719,6 +4287,7 @@ crate::string_enum_impls!(KerasModelMetadataMode);
 
 /// Schema: `#/components/schemas/KerasModelMode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KerasModelMode {
     /// `classification`
     Classification,
@@ -3765,6 +4334,7 @@ crate::string_enum_impls!(KerasModelMode);
 
 /// Schema: `#/components/schemas/KerasModelTypeEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KerasModelTypeEnum {
     /// `int8`
     Int8,
@@ -3807,6 +4377,7 @@ crate::string_enum_impls!(KerasModelTypeEnum);
 
 /// Schema: `#/components/schemas/KerasModelVariantEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KerasModelVariantEnum {
     /// `int8`
     Int8,
@@ -3845,6 +4416,7 @@ crate::string_enum_impls!(KerasModelVariantEnum);
 
 /// Schema: `#/components/schemas/KerasVisualLayer`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct KerasVisualLayer {
     #[serde(rename = "type")]
     pub type_: KerasVisualLayerType,
@@ -3888,12 +4460,55 @@ impl KerasVisualLayer {
             organization_model_id: None,
         }
     }
+
+    /// Sets `neurons`.
+    pub fn neurons(mut self, value: i64) -> Self {
+        self.neurons = Some(value);
+        self
+    }
+
+    /// Sets `kernelSize`.
+    pub fn kernel_size(mut self, value: i64) -> Self {
+        self.kernel_size = Some(value);
+        self
+    }
+
+    /// Sets `dropoutRate`.
+    pub fn dropout_rate(mut self, value: f64) -> Self {
+        self.dropout_rate = Some(value);
+        self
+    }
+
+    /// Sets `columns`.
+    pub fn columns(mut self, value: i64) -> Self {
+        self.columns = Some(value);
+        self
+    }
+
+    /// Sets `stack`.
+    pub fn stack(mut self, value: i64) -> Self {
+        self.stack = Some(value);
+        self
+    }
+
+    /// Sets `enabled`.
+    pub fn enabled(mut self, value: bool) -> Self {
+        self.enabled = Some(value);
+        self
+    }
+
+    /// Sets `organizationModelId`.
+    pub fn organization_model_id(mut self, value: i64) -> Self {
+        self.organization_model_id = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for KerasVisualLayer {}
 
 /// Schema: `#/components/schemas/KerasVisualLayerType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KerasVisualLayerType {
     /// `dense`
     Dense,
@@ -4069,6 +4684,7 @@ crate::string_enum_impls!(KerasVisualLayerType);
 /// Schema: `#/components/schemas/LatencyDevice`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LatencyDevice {
     pub mcu: String,
     pub name: String,
@@ -4090,6 +4706,7 @@ impl crate::Envelope for LatencyDevice {}
 /// Schema: `#/components/schemas/LearnBlock`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LearnBlock {
     #[serde(rename = "type")]
     pub type_: String,
@@ -4134,6 +4751,7 @@ impl crate::Envelope for LearnBlock {}
 ///
 /// Schema: `#/components/schemas/LearnBlockType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LearnBlockType {
     /// `anomaly`
     Anomaly,
@@ -4205,6 +4823,7 @@ crate::string_enum_impls!(LearnBlockType);
 /// Schema: `#/components/schemas/ListEmailResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListEmailResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4224,6 +4843,7 @@ impl crate::Envelope for ListEmailResponse {
 /// Schema: `#/components/schemas/ListEmailResponse/allOf/1/properties/emails/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListEmailResponseEmailsItem {
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
@@ -4247,6 +4867,7 @@ impl crate::Envelope for ListEmailResponseEmailsItem {}
 /// Schema: `#/components/schemas/ListJobsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListJobsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4268,6 +4889,7 @@ impl crate::Envelope for ListJobsResponse {
 /// Schema: `#/components/schemas/ListModelsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListModelsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4288,6 +4910,7 @@ impl crate::Envelope for ListModelsResponse {
 /// Schema: `#/components/schemas/ListOrganizationUsageReportsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationUsageReportsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4309,6 +4932,7 @@ impl crate::Envelope for ListOrganizationUsageReportsResponse {
 /// Schema: `#/components/schemas/ListOrganizationsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4328,6 +4952,7 @@ impl crate::Envelope for ListOrganizationsResponse {
 /// Schema: `#/components/schemas/ListPortalFilesInFolderRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ListPortalFilesInFolderRequest {
     /// S3 prefix
     pub prefix: String,
@@ -4356,6 +4981,18 @@ impl ListPortalFilesInFolderRequest {
             only_fetch_folders: None,
         }
     }
+
+    /// Sets `continuationToken`.
+    pub fn continuation_token(mut self, value: impl Into<String>) -> Self {
+        self.continuation_token = Some(value.into());
+        self
+    }
+
+    /// Sets `onlyFetchFolders`.
+    pub fn only_fetch_folders(mut self, value: bool) -> Self {
+        self.only_fetch_folders = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ListPortalFilesInFolderRequest {}
@@ -4363,6 +5000,7 @@ impl crate::Envelope for ListPortalFilesInFolderRequest {}
 /// Schema: `#/components/schemas/ListPortalFilesInFolderResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListPortalFilesInFolderResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4387,6 +5025,7 @@ impl crate::Envelope for ListPortalFilesInFolderResponse {
 /// Schema: `#/components/schemas/ListProjects`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListProjects {
     /// Array with projects
     pub projects: Vec<Project>,
@@ -4397,6 +5036,7 @@ impl crate::Envelope for ListProjects {}
 /// Schema: `#/components/schemas/ListProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4416,6 +5056,7 @@ impl crate::Envelope for ListProjectsResponse {
 /// Schema: `#/components/schemas/ListPublicProjectTypes`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListPublicProjectTypes {
     /// Array with project types
     #[serde(rename = "projectTypes")]
@@ -4427,6 +5068,7 @@ impl crate::Envelope for ListPublicProjectTypes {}
 /// Schema: `#/components/schemas/ListPublicProjects`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListPublicProjects {
     /// Array with public projects
     pub projects: Vec<ProjectPublicData>,
@@ -4439,6 +5081,7 @@ impl crate::Envelope for ListPublicProjects {}
 /// Schema: `#/components/schemas/ListSamplesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListSamplesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4458,6 +5101,7 @@ impl crate::Envelope for ListSamplesResponse {
 
 /// Schema: `#/components/parameters/LogLevelParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LogLevel {
     /// `error`
     Error,
@@ -4501,6 +5145,7 @@ crate::string_enum_impls!(LogLevel);
 /// Schema: `#/components/schemas/LogStdoutResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LogStdoutResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4522,6 +5167,7 @@ impl crate::Envelope for LogStdoutResponse {
 /// Schema: `#/components/schemas/LogStdoutResponse/allOf/1/properties/stdout/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LogStdoutResponseStdoutItem {
     pub created: crate::DateTime,
     pub data: String,
@@ -4533,6 +5179,7 @@ impl crate::Envelope for LogStdoutResponseStdoutItem {}
 
 /// Schema: `#/components/schemas/LogStdoutResponse/allOf/1/properties/stdout/items/properties/logLevel`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LogStdoutResponseStdoutItemLogLevel {
     /// `error`
     Error,
@@ -4576,6 +5223,7 @@ crate::string_enum_impls!(LogStdoutResponseStdoutItemLogLevel);
 /// Schema: `#/components/schemas/LoginResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LoginResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4596,6 +5244,7 @@ impl crate::Envelope for LoginResponse {
 ///
 /// Schema: `#/components/schemas/MemorySpec`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct MemorySpec {
     #[serde(rename = "fastBytes", default, skip_serializing_if = "Option::is_none")]
     pub fast_bytes: Option<ResourceRange>,
@@ -4611,12 +5260,25 @@ impl MemorySpec {
             slow_bytes: None,
         }
     }
+
+    /// Sets `fastBytes`.
+    pub fn fast_bytes(mut self, value: ResourceRange) -> Self {
+        self.fast_bytes = Some(value);
+        self
+    }
+
+    /// Sets `slowBytes`.
+    pub fn slow_bytes(mut self, value: ResourceRange) -> Self {
+        self.slow_bytes = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for MemorySpec {}
 
 /// Schema: `#/components/schemas/ModelEngineShortEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ModelEngineShortEnum {
     /// `tflite-eon`
     TfliteEon,
@@ -4656,6 +5318,7 @@ crate::string_enum_impls!(ModelEngineShortEnum);
 /// Schema: `#/components/schemas/ModelPrediction`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ModelPrediction {
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
@@ -4684,6 +5347,7 @@ impl crate::Envelope for ModelPrediction {}
 
 /// Schema: `#/components/schemas/ObjectDetectionLastLayer`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ObjectDetectionLastLayer {
     /// `mobilenet-ssd`
     MobilenetSsd,
@@ -4755,6 +5419,7 @@ crate::string_enum_impls!(ObjectDetectionLastLayer);
 /// Schema: `#/components/schemas/Organization`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Organization {
     pub id: i64,
     /// EdgeImpulse Inc.
@@ -4802,6 +5467,7 @@ impl crate::Envelope for Organization {}
 /// Schema: `#/components/schemas/OrganizationAddDataFolderResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationAddDataFolderResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -4823,6 +5489,7 @@ impl crate::Envelope for OrganizationAddDataFolderResponse {
 /// Schema: `#/components/schemas/OrganizationComputeTimeUsage`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationComputeTimeUsage {
     /// CPU compute time in seconds of all jobs in the organization (including organizational project jobs).
     #[serde(rename = "cpuComputeTime", default, skip_serializing_if = "Option::is_none")]
@@ -4843,6 +5510,7 @@ impl crate::Envelope for OrganizationComputeTimeUsage {}
 
 /// Schema: `#/components/schemas/OrganizationCreateProject/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationCreateProjectCategory {
     /// `training`
     Training,
@@ -4883,6 +5551,7 @@ crate::string_enum_impls!(OrganizationCreateProjectCategory);
 ///
 /// Schema: `#/components/schemas/OrganizationCreateProjectOutputDatasetPathRule`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationCreateProjectOutputDatasetPathRule {
     /// `no-subfolders`
     NoSubfolders,
@@ -4923,6 +5592,7 @@ crate::string_enum_impls!(OrganizationCreateProjectOutputDatasetPathRule);
 ///
 /// Schema: `#/components/schemas/OrganizationCreateProjectPathFilter`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OrganizationCreateProjectPathFilter {
     /// Dataset name of files to transform
     pub dataset: String,
@@ -4942,6 +5612,7 @@ impl crate::Envelope for OrganizationCreateProjectPathFilter {}
 /// Schema: `#/components/schemas/OrganizationCreateProject/properties/transformationSummary`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationCreateProjectTransformationSummary {
     #[serde(rename = "startedCount")]
     pub started_count: i64,
@@ -4960,6 +5631,7 @@ impl crate::Envelope for OrganizationCreateProjectTransformationSummary {}
 
 /// Schema: `#/components/schemas/OrganizationCreateProject/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationCreateProjectUploadType {
     /// `dataset`
     Dataset,
@@ -4995,6 +5667,7 @@ crate::string_enum_impls!(OrganizationCreateProjectUploadType);
 /// Schema: `#/components/schemas/OrganizationDataExport`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDataExport {
     pub id: i64,
     pub created: crate::DateTime,
@@ -5021,6 +5694,7 @@ impl crate::Envelope for OrganizationDataExport {}
 /// Schema: `#/components/schemas/OrganizationDataExport/properties/createdByUser`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDataExportCreatedByUser {
     pub id: i64,
     pub name: String,
@@ -5034,6 +5708,7 @@ impl crate::Envelope for OrganizationDataExportCreatedByUser {}
 /// Schema: `#/components/schemas/OrganizationDataset`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDataset {
     pub dataset: String,
     #[serde(rename = "lastFileCreated")]
@@ -5065,6 +5740,7 @@ impl crate::Envelope for OrganizationDataset {}
 /// Schema: `#/components/schemas/OrganizationDatasetBucket`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDatasetBucket {
     /// Bucket ID
     pub id: i64,
@@ -5083,6 +5759,7 @@ impl crate::Envelope for OrganizationDatasetBucket {}
 
 /// Schema: `#/components/schemas/OrganizationDatasetTypeEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationDatasetTypeEnum {
     /// `clinical`
     Clinical,
@@ -5117,6 +5794,7 @@ crate::string_enum_impls!(OrganizationDatasetTypeEnum);
 
 /// Schema: `#/components/schemas/OrganizationMemberRole`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationMemberRole {
     /// `admin`
     Admin,
@@ -5156,6 +5834,7 @@ crate::string_enum_impls!(OrganizationMemberRole);
 /// Schema: `#/components/schemas/OrganizationUser`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationUser {
     pub id: i64,
     pub username: String,
@@ -5228,6 +5907,7 @@ impl crate::Envelope for OrganizationUser {}
 
 /// Schema: `#/components/schemas/Permission`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Permission {
     /// `admin:infra:disallowedEmailDomains:write`
     AdminInfraDisallowedEmailDomainsWrite,
@@ -5379,6 +6059,7 @@ crate::string_enum_impls!(Permission);
 /// Schema: `#/components/schemas/PortalFile`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PortalFile {
     pub name: String,
     #[serde(rename = "addedDate", default, skip_serializing_if = "Option::is_none")]
@@ -5396,6 +6077,7 @@ impl crate::Envelope for PortalFile {}
 
 /// Schema: `#/components/schemas/PortalFile/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PortalFileType {
     /// `folder`
     Folder,
@@ -5431,6 +6113,7 @@ crate::string_enum_impls!(PortalFileType);
 /// Schema: `#/components/schemas/ProfileModelInfo/properties/memory`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelInfoMemory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tflite: Option<ProfileModelInfoMemoryDetails>,
@@ -5449,6 +6132,7 @@ impl crate::Envelope for ProfileModelInfoMemory {}
 /// Schema: `#/components/schemas/ProfileModelInfoMemoryDetails`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelInfoMemoryDetails {
     /// Estimated amount of RAM required by the model, measured in bytes
     pub ram: i64,
@@ -5464,6 +6148,7 @@ impl crate::Envelope for ProfileModelInfoMemoryDetails {}
 /// Schema: `#/components/schemas/Project`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Project {
     pub id: i64,
     pub name: String,
@@ -5553,6 +6238,7 @@ impl crate::Envelope for Project {}
 /// Schema: `#/components/schemas/ProjectCollaborator`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectCollaborator {
     pub id: i64,
     pub username: String,
@@ -5609,6 +6295,7 @@ impl crate::Envelope for ProjectCollaborator {}
 /// Schema: `#/components/schemas/ProjectDataSummary`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectDataSummary {
     /// Total length (in ms.) of all data in the training set
     #[serde(rename = "totalLengthMs")]
@@ -5624,6 +6311,7 @@ impl crate::Envelope for ProjectDataSummary {}
 /// Schema: `#/components/schemas/ProjectInfoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -5715,6 +6403,7 @@ impl crate::Envelope for ProjectInfoResponse {
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/acquisitionSettings`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponseAcquisitionSettings {
     /// Interval during the last acquisition, or the recommended interval based on the data set.
     #[serde(rename = "intervalMs")]
@@ -5760,6 +6449,7 @@ impl crate::Envelope for ProjectInfoResponseAcquisitionSettings {}
 ///
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/acquisitionSettings/properties/viewType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProjectInfoResponseAcquisitionSettingsViewType {
     /// `list`
     List,
@@ -5795,6 +6485,7 @@ crate::string_enum_impls!(ProjectInfoResponseAcquisitionSettingsViewType);
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/computeTime`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponseComputeTime {
     /// Start of the current time period.
     #[serde(rename = "periodStartDate")]
@@ -5815,6 +6506,7 @@ impl crate::Envelope for ProjectInfoResponseComputeTime {}
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/dataSummaryPerCategory`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponseDataSummaryPerCategory {
     pub training: ProjectDataSummary,
     pub testing: ProjectDataSummary,
@@ -5826,6 +6518,7 @@ impl crate::Envelope for ProjectInfoResponseDataSummaryPerCategory {}
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/deploySettings`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponseDeploySettings {
     #[serde(rename = "eonCompiler")]
     pub eon_compiler: bool,
@@ -5848,6 +6541,7 @@ impl crate::Envelope for ProjectInfoResponseDeploySettings {}
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/deploySettings/properties/sensor`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProjectInfoResponseDeploySettingsSensor {
     /// `accelerometer`
     Accelerometer,
@@ -5903,6 +6597,7 @@ crate::string_enum_impls!(ProjectInfoResponseDeploySettingsSensor);
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/experiments/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponseExperimentsItem {
     #[serde(rename = "type")]
     pub type_: String,
@@ -5919,6 +6614,7 @@ impl crate::Envelope for ProjectInfoResponseExperimentsItem {}
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/impulse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponseImpulse {
     /// Whether an impulse was created
     pub created: bool,
@@ -5933,6 +6629,7 @@ impl crate::Envelope for ProjectInfoResponseImpulse {}
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/performance`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponsePerformance {
     pub gpu: bool,
     /// Compute time limit per job in minutes (applies only to DSP and learning jobs).
@@ -5955,6 +6652,7 @@ impl crate::Envelope for ProjectInfoResponsePerformance {}
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/readme`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponseReadme {
     pub markdown: String,
     pub html: String,
@@ -5965,6 +6663,7 @@ impl crate::Envelope for ProjectInfoResponseReadme {}
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/showGettingStartedWizard`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponseShowGettingStartedWizard {
     #[serde(rename = "showWizard")]
     pub show_wizard: bool,
@@ -5977,6 +6676,7 @@ impl crate::Envelope for ProjectInfoResponseShowGettingStartedWizard {}
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/urls`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoResponseUrls {
     /// Base URL for the mobile client. If this is undefined then no development API key is set.
     #[serde(rename = "mobileClient", default, skip_serializing_if = "Option::is_none")]
@@ -6001,6 +6701,7 @@ impl crate::Envelope for ProjectInfoResponseUrls {}
 
 /// Schema: `#/components/schemas/Project/properties/labelingMethod`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProjectLabelingMethod {
     /// `single_label`
     SingleLabel,
@@ -6036,6 +6737,7 @@ crate::string_enum_impls!(ProjectLabelingMethod);
 /// Schema: `#/components/schemas/ProjectPrivateData`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectPrivateData {
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
@@ -6064,6 +6766,7 @@ impl crate::Envelope for ProjectPrivateData {}
 /// Schema: `#/components/schemas/ProjectSampleMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectSampleMetadata {
     /// Array with all available sample metadata.
     pub metadata: Vec<SampleMetadata>,
@@ -6075,6 +6778,7 @@ impl crate::Envelope for ProjectSampleMetadata {}
 ///
 /// Schema: `#/components/schemas/ProjectTierEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProjectTierEnum {
     /// `free`
     Free,
@@ -6117,6 +6821,7 @@ crate::string_enum_impls!(ProjectTierEnum);
 
 /// Schema: `#/components/schemas/ProjectType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProjectType {
     /// `kws`
     Kws,
@@ -6169,6 +6874,7 @@ crate::string_enum_impls!(ProjectType);
 ///
 /// Schema: `#/components/schemas/ProjectVisibility`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProjectVisibility {
     /// `public`
     Public,
@@ -6205,6 +6911,7 @@ crate::string_enum_impls!(ProjectVisibility);
 ///
 /// Schema: `#/components/schemas/PublicProjectTierAvailability`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PublicProjectTierAvailability {
     /// `enterprise-only`
     EnterpriseOnly,
@@ -6243,6 +6950,7 @@ crate::string_enum_impls!(PublicProjectTierAvailability);
 
 /// Schema: `#/components/parameters/RawDataCategoryParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RawDataCategory {
     /// `training`
     Training,
@@ -6282,6 +6990,7 @@ crate::string_enum_impls!(RawDataCategory);
 /// Schema: `#/components/schemas/RawSampleData`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct RawSampleData {
     pub sample: Sample,
     pub payload: RawSamplePayload,
@@ -6297,6 +7006,7 @@ impl crate::Envelope for RawSampleData {}
 /// Schema: `#/components/schemas/RawSamplePayload`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct RawSamplePayload {
     /// Unique identifier for this device. **Only** set this when the device has a globally unique identifier (e.g. MAC address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6320,6 +7030,7 @@ impl crate::Envelope for RawSamplePayload {}
 /// Schema: `#/components/schemas/RenamePortalFileRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct RenamePortalFileRequest {
     /// S3 path (within the portal)
     #[serde(rename = "oldPath")]
@@ -6341,6 +7052,7 @@ impl crate::Envelope for RenamePortalFileRequest {}
 /// Schema: `#/components/schemas/Report`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Report {
     pub id: i64,
     pub created: crate::DateTime,
@@ -6365,6 +7077,7 @@ impl crate::Envelope for Report {}
 /// Schema: `#/components/schemas/Report/properties/createdByUser`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ReportCreatedByUser {
     pub id: i64,
     pub name: String,
@@ -6379,6 +7092,7 @@ impl crate::Envelope for ReportCreatedByUser {}
 ///
 /// Schema: `#/components/schemas/ResourceRange`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ResourceRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum: Option<f64>,
@@ -6394,6 +7108,18 @@ impl ResourceRange {
             maximum: None,
         }
     }
+
+    /// Sets `minimum`.
+    pub fn minimum(mut self, value: f64) -> Self {
+        self.minimum = Some(value);
+        self
+    }
+
+    /// Sets `maximum`.
+    pub fn maximum(mut self, value: f64) -> Self {
+        self.maximum = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ResourceRange {}
@@ -6401,6 +7127,7 @@ impl crate::Envelope for ResourceRange {}
 /// Schema: `#/components/schemas/Sample`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Sample {
     pub id: i64,
     pub filename: String,
@@ -6546,6 +7273,7 @@ impl crate::Envelope for Sample {}
 
 /// Schema: `#/components/schemas/Sample/properties/boundingBoxesType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SampleBoundingBoxesType {
     /// `object_detection`
     ObjectDetection,
@@ -6580,6 +7308,7 @@ crate::string_enum_impls!(SampleBoundingBoxesType);
 
 /// Schema: `#/components/schemas/Sample/properties/chartType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SampleChartType {
     /// `chart`
     Chart,
@@ -6623,6 +7352,7 @@ crate::string_enum_impls!(SampleChartType);
 /// Schema: `#/components/schemas/Sample/properties/imageDimensions`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct SampleImageDimensions {
     pub width: i64,
     pub height: i64,
@@ -6634,6 +7364,7 @@ impl crate::Envelope for SampleImageDimensions {}
 ///
 /// Schema: `#/components/schemas/Sample/properties/projectLabelingMethod`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SampleProjectLabelingMethod {
     /// `single_label`
     SingleLabel,
@@ -6668,6 +7399,7 @@ crate::string_enum_impls!(SampleProjectLabelingMethod);
 
 /// Schema: `#/components/schemas/SampleProposedChanges`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct SampleProposedChanges {
     /// New label (single-label)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6701,6 +7433,39 @@ impl SampleProposedChanges {
             structured_labels: None,
         }
     }
+
+    /// Sets `label`.
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+
+    /// Sets `isDisabled`.
+    pub fn is_disabled(mut self, value: bool) -> Self {
+        self.is_disabled = Some(value);
+        self
+    }
+
+    /// Sets `boundingBoxes`.
+    pub fn bounding_boxes(mut self, value: Vec<BoundingBox>) -> Self {
+        self.bounding_boxes = Some(value);
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(
+        mut self,
+        value: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+
+    /// Sets `structuredLabels`.
+    pub fn structured_labels(mut self, value: Vec<StructuredLabel>) -> Self {
+        self.structured_labels = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for SampleProposedChanges {}
@@ -6708,6 +7473,7 @@ impl crate::Envelope for SampleProposedChanges {}
 /// Schema: `#/components/schemas/Sensor`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Sensor {
     /// Name of the axis
     pub name: String,
@@ -6722,6 +7488,7 @@ impl crate::Envelope for Sensor {}
 /// Schema: `#/components/schemas/SetKerasParameterRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetKerasParameterRequest {
     /// Whether to use visual or expert mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6883,6 +7650,159 @@ impl SetKerasParameterRequest {
             block_parameters: None,
         }
     }
+
+    /// Sets `mode`.
+    pub fn mode(mut self, value: SetKerasParameterRequestMode) -> Self {
+        self.mode = Some(value);
+        self
+    }
+
+    /// Sets `minimumConfidenceRating`.
+    pub fn minimum_confidence_rating(mut self, value: f64) -> Self {
+        self.minimum_confidence_rating = Some(value);
+        self
+    }
+
+    /// Sets `selectedModelType`.
+    pub fn selected_model_type(mut self, value: KerasModelTypeEnum) -> Self {
+        self.selected_model_type = Some(value);
+        self
+    }
+
+    /// Sets `script`.
+    pub fn script(mut self, value: impl Into<String>) -> Self {
+        self.script = Some(value.into());
+        self
+    }
+
+    /// Sets `visualLayers`.
+    pub fn visual_layers(mut self, value: Vec<KerasVisualLayer>) -> Self {
+        self.visual_layers = Some(value);
+        self
+    }
+
+    /// Sets `trainingCycles`.
+    pub fn training_cycles(mut self, value: i64) -> Self {
+        self.training_cycles = Some(value);
+        self
+    }
+
+    /// Sets `learningRate`.
+    pub fn learning_rate(mut self, value: f64) -> Self {
+        self.learning_rate = Some(value);
+        self
+    }
+
+    /// Sets `batchSize`.
+    pub fn batch_size(mut self, value: f64) -> Self {
+        self.batch_size = Some(value);
+        self
+    }
+
+    /// Sets `trainTestSplit`.
+    pub fn train_test_split(mut self, value: f64) -> Self {
+        self.train_test_split = Some(value);
+        self
+    }
+
+    /// Sets `autoClassWeights`.
+    pub fn auto_class_weights(mut self, value: bool) -> Self {
+        self.auto_class_weights = Some(value);
+        self
+    }
+
+    /// Sets `useLearnedOptimizer`.
+    pub fn use_learned_optimizer(mut self, value: bool) -> Self {
+        self.use_learned_optimizer = Some(value);
+        self
+    }
+
+    /// Sets `augmentationPolicyImage`.
+    pub fn augmentation_policy_image(
+        mut self,
+        value: AugmentationPolicyImageEnum,
+    ) -> Self {
+        self.augmentation_policy_image = Some(value);
+        self
+    }
+
+    /// Sets `augmentationPolicySpectrogram`.
+    pub fn augmentation_policy_spectrogram(
+        mut self,
+        value: AugmentationPolicySpectrogram,
+    ) -> Self {
+        self.augmentation_policy_spectrogram = Some(value);
+        self
+    }
+
+    /// Sets `profileInt8`.
+    pub fn profile_int8(mut self, value: bool) -> Self {
+        self.profile_int8 = Some(value);
+        self
+    }
+
+    /// Sets `skipEmbeddingsAndMemory`.
+    pub fn skip_embeddings_and_memory(mut self, value: bool) -> Self {
+        self.skip_embeddings_and_memory = Some(value);
+        self
+    }
+
+    /// Sets `akidaEdgeLearningConfig`.
+    pub fn akida_edge_learning_config(mut self, value: AkidaEdgeLearningConfig) -> Self {
+        self.akida_edge_learning_config = Some(value);
+        self
+    }
+
+    /// Sets `customValidationMetadataKey`.
+    pub fn custom_validation_metadata_key(mut self, value: impl Into<String>) -> Self {
+        self.custom_validation_metadata_key = Some(value.into());
+        self
+    }
+
+    /// Sets `showAdvancedTrainingSettings`.
+    pub fn show_advanced_training_settings(mut self, value: bool) -> Self {
+        self.show_advanced_training_settings = Some(value);
+        self
+    }
+
+    /// Sets `showAugmentationTrainingSettings`.
+    pub fn show_augmentation_training_settings(mut self, value: bool) -> Self {
+        self.show_augmentation_training_settings = Some(value);
+        self
+    }
+
+    /// Sets `customParameters`.
+    pub fn custom_parameters(
+        mut self,
+        value: std::collections::BTreeMap<String, Option<String>>,
+    ) -> Self {
+        self.custom_parameters = Some(value);
+        self
+    }
+
+    /// Sets `anomalyCapacity`.
+    pub fn anomaly_capacity(mut self, value: AnomalyCapacity) -> Self {
+        self.anomaly_capacity = Some(value);
+        self
+    }
+
+    /// Sets `lastShownModelVariant`.
+    pub fn last_shown_model_variant(mut self, value: KerasModelVariantEnum) -> Self {
+        self.last_shown_model_variant = Some(value);
+        self
+    }
+
+    /// Sets `lastShownModelEngine`.
+    pub fn last_shown_model_engine(mut self, value: ModelEngineShortEnum) -> Self {
+        self.last_shown_model_engine = Some(value);
+        self
+    }
+
+    /// Sets `blockParameters`.
+    pub fn block_parameters(mut self, value: BlockParameters) -> Self {
+        self.block_parameters = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for SetKerasParameterRequest {}
@@ -6891,6 +7811,7 @@ impl crate::Envelope for SetKerasParameterRequest {}
 ///
 /// Schema: `#/components/schemas/SetKerasParameterRequest/properties/mode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SetKerasParameterRequestMode {
     /// `expert`
     Expert,
@@ -6926,6 +7847,7 @@ crate::string_enum_impls!(SetKerasParameterRequestMode);
 /// Schema: `#/components/schemas/SetOptimizeSpaceRequest/allOf/0`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct SetOptimizeSpaceRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<SetOptimizeSpaceRequestSpace>,
@@ -6936,6 +7858,7 @@ impl crate::Envelope for SetOptimizeSpaceRequest {}
 /// Schema: `#/components/schemas/SetOptimizeSpaceRequest/allOf/0/properties/space`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct SetOptimizeSpaceRequestSpace {
     /// List of impulses specifying the EON Tuner search space
     pub impulse: Vec<TunerSpaceImpulse>,
@@ -6946,6 +7869,7 @@ impl crate::Envelope for SetOptimizeSpaceRequestSpace {}
 /// Schema: `#/components/schemas/SocketTokenResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct SocketTokenResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -6964,6 +7888,7 @@ impl crate::Envelope for SocketTokenResponse {
 /// Schema: `#/components/schemas/SocketTokenResponse/allOf/1/properties/token`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct SocketTokenResponseToken {
     #[serde(rename = "socketToken")]
     pub socket_token: crate::Secret,
@@ -6975,6 +7900,7 @@ impl crate::Envelope for SocketTokenResponseToken {}
 /// Schema: `#/components/schemas/StaffInfo`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct StaffInfo {
     #[serde(rename = "isStaff")]
     pub is_staff: bool,
@@ -6990,6 +7916,7 @@ impl crate::Envelope for StaffInfo {}
 ///
 /// Schema: `#/components/schemas/StartEnterpriseTrialRequest/properties/userHasMLModelsInProduction`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     /// `yes`
     Yes,
@@ -7029,6 +7956,7 @@ crate::string_enum_impls!(StartEnterpriseTrialRequestUserHasMlModelsInProduction
 /// Schema: `#/components/schemas/StartJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct StartJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -7047,6 +7975,7 @@ impl crate::Envelope for StartJobResponse {
 
 /// Schema: `#/components/schemas/StartPerformanceCalibrationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct StartPerformanceCalibrationRequest {
     /// The label used to signify background noise in the impulse
     #[serde(rename = "backgroundNoiseLabel")]
@@ -7080,6 +8009,24 @@ impl StartPerformanceCalibrationRequest {
             sample_length_minutes: None,
         }
     }
+
+    /// Sets `otherNoiseLabels`.
+    pub fn other_noise_labels(mut self, value: Vec<String>) -> Self {
+        self.other_noise_labels = Some(value);
+        self
+    }
+
+    /// Sets `uploadKey`.
+    pub fn upload_key(mut self, value: impl Into<String>) -> Self {
+        self.upload_key = Some(value.into());
+        self
+    }
+
+    /// Sets `sampleLengthMinutes`.
+    pub fn sample_length_minutes(mut self, value: f64) -> Self {
+        self.sample_length_minutes = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for StartPerformanceCalibrationRequest {}
@@ -7088,6 +8035,7 @@ impl crate::Envelope for StartPerformanceCalibrationRequest {}
 ///
 /// Schema: `#/components/schemas/StructuredLabel`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct StructuredLabel {
     /// Start index of the label (e.g. 0)
     #[serde(rename = "startIndex")]
@@ -7114,6 +8062,7 @@ impl crate::Envelope for StructuredLabel {}
 
 /// Schema: `#/components/schemas/TargetConstraints`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct TargetConstraints {
     /// A type explaining how the target was chosen. If updating this manually, use the 'user-configured' type
     #[serde(
@@ -7142,12 +8091,22 @@ impl TargetConstraints {
             application_budgets,
         }
     }
+
+    /// Sets `selectedTargetBasedOn`.
+    pub fn selected_target_based_on(
+        mut self,
+        value: TargetConstraintsSelectedTargetBasedOn,
+    ) -> Self {
+        self.selected_target_based_on = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for TargetConstraints {}
 
 /// Schema: `#/components/schemas/TargetConstraintsDevice`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct TargetConstraintsDevice {
     /// Target processors
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -7173,6 +8132,30 @@ impl TargetConstraintsDevice {
             latency_device: None,
         }
     }
+
+    /// Sets `processors`.
+    pub fn processors(mut self, value: Vec<TargetProcessor>) -> Self {
+        self.processors = Some(value);
+        self
+    }
+
+    /// Sets `board`.
+    pub fn board(mut self, value: impl Into<String>) -> Self {
+        self.board = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `latencyDevice`.
+    pub fn latency_device(mut self, value: impl Into<String>) -> Self {
+        self.latency_device = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for TargetConstraintsDevice {}
@@ -7181,6 +8164,7 @@ impl crate::Envelope for TargetConstraintsDevice {}
 ///
 /// Schema: `#/components/schemas/TargetConstraints/properties/selectedTargetBasedOn`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TargetConstraintsSelectedTargetBasedOn {
     /// `user-configured`
     UserConfigured,
@@ -7229,6 +8213,7 @@ crate::string_enum_impls!(TargetConstraintsSelectedTargetBasedOn);
 ///
 /// Schema: `#/components/schemas/TargetMemory`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct TargetMemory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ram: Option<MemorySpec>,
@@ -7241,12 +8226,25 @@ impl TargetMemory {
     pub fn new() -> Self {
         Self { ram: None, rom: None }
     }
+
+    /// Sets `ram`.
+    pub fn ram(mut self, value: MemorySpec) -> Self {
+        self.ram = Some(value);
+        self
+    }
+
+    /// Sets `rom`.
+    pub fn rom(mut self, value: MemorySpec) -> Self {
+        self.rom = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for TargetMemory {}
 
 /// Schema: `#/components/schemas/TargetProcessor`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct TargetProcessor {
     /// The exact part number, if available
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -7290,6 +8288,54 @@ impl TargetProcessor {
             memory: None,
         }
     }
+
+    /// Sets `part`.
+    pub fn part(mut self, value: impl Into<String>) -> Self {
+        self.part = Some(value.into());
+        self
+    }
+
+    /// Sets `format`.
+    pub fn format(mut self, value: impl Into<String>) -> Self {
+        self.format = Some(value.into());
+        self
+    }
+
+    /// Sets `architecture`.
+    pub fn architecture(mut self, value: impl Into<String>) -> Self {
+        self.architecture = Some(value.into());
+        self
+    }
+
+    /// Sets `specificArchitecture`.
+    pub fn specific_architecture(mut self, value: impl Into<String>) -> Self {
+        self.specific_architecture = Some(value.into());
+        self
+    }
+
+    /// Sets `accelerator`.
+    pub fn accelerator(mut self, value: impl Into<String>) -> Self {
+        self.accelerator = Some(value.into());
+        self
+    }
+
+    /// Sets `fpu`.
+    pub fn fpu(mut self, value: bool) -> Self {
+        self.fpu = Some(value);
+        self
+    }
+
+    /// Sets `clockRateMhz`.
+    pub fn clock_rate_mhz(mut self, value: ResourceRange) -> Self {
+        self.clock_rate_mhz = Some(value);
+        self
+    }
+
+    /// Sets `memory`.
+    pub fn memory(mut self, value: TargetMemory) -> Self {
+        self.memory = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for TargetProcessor {}
@@ -7297,6 +8343,7 @@ impl crate::Envelope for TargetProcessor {}
 /// Schema: `#/components/schemas/TestPretrainedModelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TestPretrainedModelResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -7319,6 +8366,7 @@ impl crate::Envelope for TestPretrainedModelResponse {
 /// Schema: `#/components/schemas/Theme`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Theme {
     pub id: i64,
     #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
@@ -7340,6 +8388,7 @@ impl crate::Envelope for Theme {}
 /// Schema: `#/components/schemas/Theme/properties/colors`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ThemeColors {
     #[serde(rename = "primaryColor", default, skip_serializing_if = "Option::is_none")]
     pub primary_color: Option<String>,
@@ -7362,6 +8411,7 @@ impl crate::Envelope for ThemeColors {}
 /// Schema: `#/components/schemas/Theme/properties/favicon`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ThemeFavicon {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon32: Option<String>,
@@ -7390,6 +8440,7 @@ impl crate::Envelope for ThemeFavicon {}
 /// Schema: `#/components/schemas/Theme/properties/logos`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ThemeLogos {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
@@ -7414,6 +8465,7 @@ impl crate::Envelope for ThemeLogos {}
 /// Schema: `#/components/schemas/TransferLearningModel`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TransferLearningModel {
     pub name: String,
     #[serde(rename = "shortName")]
@@ -7491,6 +8543,7 @@ impl crate::Envelope for TransferLearningModel {}
 
 /// Schema: `#/components/schemas/TransformationJobOperatesOnEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TransformationJobOperatesOnEnum {
     /// `file`
     File,
@@ -7529,6 +8582,7 @@ crate::string_enum_impls!(TransformationJobOperatesOnEnum);
 
 /// Schema: `#/components/schemas/TransformationJobStatusEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TransformationJobStatusEnum {
     /// `waiting`
     Waiting,
@@ -7588,6 +8642,7 @@ pub type TrialNotes = String;
 /// Schema: `#/components/schemas/UpdateProjectRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateProjectRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -7887,6 +8942,285 @@ impl UpdateProjectRequest {
             ai_actions_grid_column_count: None,
         }
     }
+
+    /// Sets `logo`.
+    pub fn logo(mut self, value: impl Into<String>) -> Self {
+        self.logo = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `projectVisibility`.
+    pub fn project_visibility(mut self, value: ProjectVisibility) -> Self {
+        self.project_visibility = Some(value);
+        self
+    }
+
+    /// Sets `publicProjectListed`.
+    pub fn public_project_listed(mut self, value: bool) -> Self {
+        self.public_project_listed = Some(value);
+        self
+    }
+
+    /// Sets `lastDeployEonCompiler`.
+    pub fn last_deploy_eon_compiler(mut self, value: bool) -> Self {
+        self.last_deploy_eon_compiler = Some(value);
+        self
+    }
+
+    /// Sets `lastDeployModelEngine`.
+    pub fn last_deploy_model_engine(mut self, value: ModelEngineShortEnum) -> Self {
+        self.last_deploy_model_engine = Some(value);
+        self
+    }
+
+    /// Sets `latencyDevice`.
+    pub fn latency_device(mut self, value: impl Into<String>) -> Self {
+        self.latency_device = Some(value.into());
+        self
+    }
+
+    /// Sets `experiments`.
+    pub fn experiments(mut self, value: Vec<String>) -> Self {
+        self.experiments = Some(value);
+        self
+    }
+
+    /// Sets `showCreateFirstImpulse`.
+    pub fn show_create_first_impulse(mut self, value: bool) -> Self {
+        self.show_create_first_impulse = Some(value);
+        self
+    }
+
+    /// Sets `labelingMethod`.
+    pub fn labeling_method(mut self, value: UpdateProjectRequestLabelingMethod) -> Self {
+        self.labeling_method = Some(value);
+        self
+    }
+
+    /// Sets `selectedProjectTypeInWizard`.
+    pub fn selected_project_type_in_wizard(
+        mut self,
+        value: UpdateProjectRequestSelectedProjectTypeInWizard,
+    ) -> Self {
+        self.selected_project_type_in_wizard = Some(value);
+        self
+    }
+
+    /// Sets `gettingStartedStep`.
+    pub fn getting_started_step(mut self, value: i64) -> Self {
+        self.getting_started_step = Some(value);
+        self
+    }
+
+    /// Sets `useGpu`.
+    pub fn use_gpu(mut self, value: bool) -> Self {
+        self.use_gpu = Some(value);
+        self
+    }
+
+    /// Sets `computeTimeLimitM`.
+    pub fn compute_time_limit_m(mut self, value: i64) -> Self {
+        self.compute_time_limit_m = Some(value);
+        self
+    }
+
+    /// Sets `dspFileSizeMb`.
+    pub fn dsp_file_size_mb(mut self, value: i64) -> Self {
+        self.dsp_file_size_mb = Some(value);
+        self
+    }
+
+    /// Sets `enterprisePerformance`.
+    pub fn enterprise_performance(mut self, value: bool) -> Self {
+        self.enterprise_performance = Some(value);
+        self
+    }
+
+    /// Sets `trainJobRamMb`.
+    pub fn train_job_ram_mb(mut self, value: i64) -> Self {
+        self.train_job_ram_mb = Some(value);
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(
+        mut self,
+        value: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+
+    /// Sets `readme`.
+    pub fn readme(mut self, value: impl Into<String>) -> Self {
+        self.readme = Some(value.into());
+        self
+    }
+
+    /// Sets `lastAcquisitionLabel`.
+    pub fn last_acquisition_label(mut self, value: impl Into<String>) -> Self {
+        self.last_acquisition_label = Some(value.into());
+        self
+    }
+
+    /// Sets `trainJobNotificationUids`.
+    pub fn train_job_notification_uids(mut self, value: Vec<i64>) -> Self {
+        self.train_job_notification_uids = Some(value);
+        self
+    }
+
+    /// Sets `dspJobNotificationUids`.
+    pub fn dsp_job_notification_uids(mut self, value: Vec<i64>) -> Self {
+        self.dsp_job_notification_uids = Some(value);
+        self
+    }
+
+    /// Sets `modelTestingJobNotificationUids`.
+    pub fn model_testing_job_notification_uids(mut self, value: Vec<i64>) -> Self {
+        self.model_testing_job_notification_uids = Some(value);
+        self
+    }
+
+    /// Sets `exportJobNotificationUids`.
+    pub fn export_job_notification_uids(mut self, value: Vec<i64>) -> Self {
+        self.export_job_notification_uids = Some(value);
+        self
+    }
+
+    /// Sets `csvImportConfig`.
+    pub fn csv_import_config(
+        mut self,
+        value: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.csv_import_config = Some(value);
+        self
+    }
+
+    /// Sets `inPretrainedModelFlow`.
+    pub fn in_pretrained_model_flow(mut self, value: bool) -> Self {
+        self.in_pretrained_model_flow = Some(value);
+        self
+    }
+
+    /// Sets `dspPageSize`.
+    pub fn dsp_page_size(mut self, value: i64) -> Self {
+        self.dsp_page_size = Some(value);
+        self
+    }
+
+    /// Sets `indPauseProcessingSamples`.
+    pub fn ind_pause_processing_samples(mut self, value: bool) -> Self {
+        self.ind_pause_processing_samples = Some(value);
+        self
+    }
+
+    /// Sets `showSensorDataInAcquisitionGraph`.
+    pub fn show_sensor_data_in_acquisition_graph(mut self, value: bool) -> Self {
+        self.show_sensor_data_in_acquisition_graph = Some(value);
+        self
+    }
+
+    /// Sets `lastDeploymentTarget`.
+    pub fn last_deployment_target(mut self, value: impl Into<String>) -> Self {
+        self.last_deployment_target = Some(value.into());
+        self
+    }
+
+    /// Sets `dataAcquisitionPageSize`.
+    pub fn data_acquisition_page_size(mut self, value: i64) -> Self {
+        self.data_acquisition_page_size = Some(value);
+        self
+    }
+
+    /// Sets `dataAcquisitionViewType`.
+    pub fn data_acquisition_view_type(
+        mut self,
+        value: UpdateProjectRequestDataAcquisitionViewType,
+    ) -> Self {
+        self.data_acquisition_view_type = Some(value);
+        self
+    }
+
+    /// Sets `dataAcquisitionGridColumnCount`.
+    pub fn data_acquisition_grid_column_count(mut self, value: i64) -> Self {
+        self.data_acquisition_grid_column_count = Some(value);
+        self
+    }
+
+    /// Sets `dataAcquisitionGridColumnCountDetailed`.
+    pub fn data_acquisition_grid_column_count_detailed(mut self, value: i64) -> Self {
+        self.data_acquisition_grid_column_count_detailed = Some(value);
+        self
+    }
+
+    /// Sets `showExactSampleLength`.
+    pub fn show_exact_sample_length(mut self, value: bool) -> Self {
+        self.show_exact_sample_length = Some(value);
+        self
+    }
+
+    /// Sets `inlineEditBoundingBoxes`.
+    pub fn inline_edit_bounding_boxes(mut self, value: bool) -> Self {
+        self.inline_edit_bounding_boxes = Some(value);
+        self
+    }
+
+    /// Sets `defaultProfilingVariant`.
+    pub fn default_profiling_variant(mut self, value: KerasModelVariantEnum) -> Self {
+        self.default_profiling_variant = Some(value);
+        self
+    }
+
+    /// Sets `enabledModelProfilingVariants`.
+    pub fn enabled_model_profiling_variants(
+        mut self,
+        value: Vec<KerasModelVariantEnum>,
+    ) -> Self {
+        self.enabled_model_profiling_variants = Some(value);
+        self
+    }
+
+    /// Sets `impulseListCoreMetricsHiddenColumns`.
+    pub fn impulse_list_core_metrics_hidden_columns(
+        mut self,
+        value: Vec<String>,
+    ) -> Self {
+        self.impulse_list_core_metrics_hidden_columns = Some(value);
+        self
+    }
+
+    /// Sets `impulseListAdditionalMetricsShownColumns`.
+    pub fn impulse_list_additional_metrics_shown_columns(
+        mut self,
+        value: Vec<String>,
+    ) -> Self {
+        self.impulse_list_additional_metrics_shown_columns = Some(value);
+        self
+    }
+
+    /// Sets `impulseListExtraColumns`.
+    pub fn impulse_list_extra_columns(mut self, value: Vec<String>) -> Self {
+        self.impulse_list_extra_columns = Some(value);
+        self
+    }
+
+    /// Sets `aiActionsGridColumnCount`.
+    pub fn ai_actions_grid_column_count(mut self, value: i64) -> Self {
+        self.ai_actions_grid_column_count = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateProjectRequest {}
@@ -7895,6 +9229,7 @@ impl crate::Envelope for UpdateProjectRequest {}
 ///
 /// Schema: `#/components/schemas/UpdateProjectRequest/properties/dataAcquisitionViewType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UpdateProjectRequestDataAcquisitionViewType {
     /// `list`
     List,
@@ -7931,6 +9266,7 @@ crate::string_enum_impls!(UpdateProjectRequestDataAcquisitionViewType);
 ///
 /// Schema: `#/components/schemas/UpdateProjectRequest/properties/labelingMethod`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UpdateProjectRequestLabelingMethod {
     /// `single_label`
     SingleLabel,
@@ -7967,6 +9303,7 @@ crate::string_enum_impls!(UpdateProjectRequestLabelingMethod);
 ///
 /// Schema: `#/components/schemas/UpdateProjectRequest/properties/selectedProjectTypeInWizard`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UpdateProjectRequestSelectedProjectTypeInWizard {
     /// `accelerometer`
     Accelerometer,
@@ -8016,6 +9353,7 @@ crate::string_enum_impls!(UpdateProjectRequestSelectedProjectTypeInWizard);
 /// Schema: `#/components/schemas/UpdateThemeColorsRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateThemeColorsRequest {
     /// Primary color in hex format
     #[serde(rename = "primaryColor", default, skip_serializing_if = "Option::is_none")]
@@ -8037,6 +9375,18 @@ impl UpdateThemeColorsRequest {
             primary_color_gradient_end: None,
         }
     }
+
+    /// Sets `primaryColor`.
+    pub fn primary_color(mut self, value: impl Into<String>) -> Self {
+        self.primary_color = Some(value.into());
+        self
+    }
+
+    /// Sets `primaryColorGradientEnd`.
+    pub fn primary_color_gradient_end(mut self, value: impl Into<String>) -> Self {
+        self.primary_color_gradient_end = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for UpdateThemeColorsRequest {}
@@ -8044,6 +9394,7 @@ impl crate::Envelope for UpdateThemeColorsRequest {}
 /// Schema: `#/components/schemas/UpdateWhitelabelDeploymentTargetsRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateWhitelabelDeploymentTargetsRequest {
     /// The names of the deployment targets that are enabled for this whitelabel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -8055,6 +9406,12 @@ impl UpdateWhitelabelDeploymentTargetsRequest {
     pub fn new() -> Self {
         Self { targets: None }
     }
+
+    /// Sets `targets`.
+    pub fn targets(mut self, value: Vec<String>) -> Self {
+        self.targets = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateWhitelabelDeploymentTargetsRequest {}
@@ -8063,6 +9420,7 @@ impl crate::Envelope for UpdateWhitelabelDeploymentTargetsRequest {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UploadImageRequest {
     pub image: crate::FilePart,
 }
@@ -8083,6 +9441,7 @@ impl crate::multipart::ToMultipart for UploadImageRequest {
 /// Schema: `#/components/schemas/UploadReadmeImageResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UploadReadmeImageResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -8101,6 +9460,7 @@ impl crate::Envelope for UploadReadmeImageResponse {
 /// Schema: `#/components/schemas/User`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct User {
     pub id: i64,
     pub username: String,
@@ -8155,6 +9515,7 @@ impl crate::Envelope for User {}
 /// Schema: `#/components/schemas/UserExperiment`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UserExperiment {
     #[serde(rename = "type")]
     pub type_: String,
@@ -8171,6 +9532,7 @@ impl crate::Envelope for UserExperiment {}
 /// Schema: `#/components/schemas/UserOrganization`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UserOrganization {
     pub id: i64,
     pub name: String,
@@ -8217,6 +9579,7 @@ impl crate::Envelope for UserOrganization {}
 ///
 /// Schema: `#/components/schemas/UserTierEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserTierEnum {
     /// `free`
     Free,
@@ -8271,6 +9634,7 @@ crate::string_enum_impls!(UserTierEnum);
 /// Schema: `#/components/schemas/VerifyOrganizationBucketResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct VerifyOrganizationBucketResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -8334,6 +9698,7 @@ impl crate::Envelope for VerifyOrganizationBucketResponse {
 ///
 /// Schema: `#/components/schemas/VerifyOrganizationBucketResponse/allOf/1/properties/connectionStatus`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VerifyOrganizationBucketResponseConnectionStatus {
     /// `connected`
     Connected,
@@ -8373,6 +9738,7 @@ crate::string_enum_impls!(VerifyOrganizationBucketResponseConnectionStatus);
 /// Schema: `#/components/schemas/VerifyOrganizationBucketResponse/allOf/1/properties/files/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct VerifyOrganizationBucketResponseFilesItem {
     /// The name of the file.
     pub name: String,
@@ -8388,6 +9754,7 @@ impl crate::Envelope for VerifyOrganizationBucketResponseFilesItem {}
 /// Schema: `#/components/schemas/Whitelabel`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Whitelabel {
     pub id: i64,
     pub name: String,
@@ -8472,6 +9839,7 @@ impl crate::Envelope for Whitelabel {}
 /// Schema: `#/components/schemas/Whitelabel/properties/allLearningBlocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct WhitelabelAllLearningBlocksItem {
     /// The name of the learning block
     pub title: String,
@@ -8485,6 +9853,7 @@ impl crate::Envelope for WhitelabelAllLearningBlocksItem {}
 /// Schema: `#/components/schemas/Whitelabel/properties/customDeploymentBlocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct WhitelabelCustomDeploymentBlocksItem {
     /// The name of the custom deployment block
     pub name: String,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/DeploymentTarget`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DeploymentTarget {
     pub name: String,
     pub description: String,
@@ -78,6 +79,7 @@ impl crate::Envelope for DeploymentTarget {}
 /// Schema: `#/components/schemas/DeploymentTarget/properties/badge`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DeploymentTargetBadge {
     pub name: String,
     pub description: String,
@@ -87,6 +89,7 @@ impl crate::Envelope for DeploymentTargetBadge {}
 
 /// Schema: `#/components/schemas/DeploymentTarget/properties/uiSection`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeploymentTargetUiSection {
     /// `library`
     Library,
@@ -130,6 +133,7 @@ crate::string_enum_impls!(DeploymentTargetUiSection);
 /// Schema: `#/components/schemas/DeploymentTargetsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DeploymentTargetsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -148,6 +152,7 @@ impl crate::Envelope for DeploymentTargetsResponse {
 /// Schema: `#/components/schemas/EvaluateJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct EvaluateJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -166,6 +171,7 @@ impl crate::Envelope for EvaluateJobResponse {
 /// Schema: `#/components/schemas/EvaluateResultValue`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct EvaluateResultValue {
     /// The value based on the model alone
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,6 +187,7 @@ impl crate::Envelope for EvaluateResultValue {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FindSyntiantPosteriorRequest {
     pub target_words: Vec<String>,
     pub reference_set: FindSyntiantPosteriorRequestReferenceSet,
@@ -202,6 +209,27 @@ impl FindSyntiantPosteriorRequest {
             meta_csv_file: None,
             deployment_target: None,
         }
+    }
+
+    /// Sets `wavFile`.
+    pub fn wav_file(mut self, value: crate::FilePart) -> Self {
+        self.wav_file = Some(value);
+        self
+    }
+
+    /// Sets `metaCsvFile`.
+    pub fn meta_csv_file(mut self, value: crate::FilePart) -> Self {
+        self.meta_csv_file = Some(value);
+        self
+    }
+
+    /// Sets `deploymentTarget`.
+    pub fn deployment_target(
+        mut self,
+        value: FindSyntiantPosteriorRequestDeploymentTarget,
+    ) -> Self {
+        self.deployment_target = Some(value);
+        self
     }
 }
 
@@ -225,6 +253,7 @@ impl crate::multipart::ToMultipart for FindSyntiantPosteriorRequest {
 
 /// Schema: `#/components/schemas/FindSyntiantPosteriorRequest/properties/deploymentTarget`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FindSyntiantPosteriorRequestDeploymentTarget {
     /// `syntiant-ndp101`
     SyntiantNdp101,
@@ -279,6 +308,7 @@ crate::string_enum_impls!(FindSyntiantPosteriorRequestDeploymentTarget);
 
 /// Schema: `#/components/schemas/FindSyntiantPosteriorRequest/properties/referenceSet`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FindSyntiantPosteriorRequestReferenceSet {
     /// `600_seconds`
     V600Seconds,
@@ -322,6 +352,7 @@ crate::string_enum_impls!(FindSyntiantPosteriorRequestReferenceSet);
 /// Schema: `#/components/schemas/GetDeploymentResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetDeploymentResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -343,6 +374,7 @@ impl crate::Envelope for GetDeploymentResponse {
 /// Schema: `#/components/schemas/GetLastDeploymentBuildResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetLastDeploymentBuildResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -371,6 +403,7 @@ impl crate::Envelope for GetLastDeploymentBuildResponse {
 /// Schema: `#/components/schemas/GetLastDeploymentBuildResponse/allOf/1/properties/lastBuild`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetLastDeploymentBuildResponseLastBuild {
     /// The build version, incremented after each deployment build
     pub version: i64,
@@ -389,6 +422,7 @@ impl crate::Envelope for GetLastDeploymentBuildResponseLastBuild {}
 /// Schema: `#/components/schemas/GetSyntiantPosteriorResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetSyntiantPosteriorResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -410,6 +444,7 @@ impl crate::Envelope for GetSyntiantPosteriorResponse {
 /// Schema: `#/components/schemas/ModelVariantStats`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ModelVariantStats {
     #[serde(rename = "modelType")]
     pub model_type: KerasModelTypeEnum,
@@ -451,6 +486,7 @@ impl crate::Envelope for ModelVariantStats {}
 /// Schema: `#/components/schemas/ProjectDeploymentTarget`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectDeploymentTarget {
     pub name: String,
     pub description: String,
@@ -534,6 +570,7 @@ impl crate::Envelope for ProjectDeploymentTarget {}
 /// Schema: `#/components/schemas/ProjectDeploymentTargetsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectDeploymentTargetsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -552,6 +589,7 @@ impl crate::Envelope for ProjectDeploymentTargetsResponse {
 /// Schema: `#/components/schemas/SetSyntiantPosteriorRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetSyntiantPosteriorRequest {
     pub parameters: serde_json::Map<String, serde_json::Value>,
 }

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/CreateDeviceRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateDeviceRequest {
     /// Globally unique device identifier (e.g. MAC address)
     #[serde(rename = "deviceId")]
@@ -36,6 +37,7 @@ impl crate::Envelope for CreateDeviceRequest {}
 /// Schema: `#/components/schemas/GetDeviceResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetDeviceResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -55,6 +57,7 @@ impl crate::Envelope for GetDeviceResponse {
 /// Schema: `#/components/schemas/GetImpulseRecordsRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct GetImpulseRecordsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
@@ -73,6 +76,24 @@ impl GetImpulseRecordsRequest {
             list: None,
         }
     }
+
+    /// Sets `index`.
+    pub fn index(mut self, value: i64) -> Self {
+        self.index = Some(value);
+        self
+    }
+
+    /// Sets `range`.
+    pub fn range(mut self, value: GetImpulseRecordsRequestRange) -> Self {
+        self.range = Some(value);
+        self
+    }
+
+    /// Sets `list`.
+    pub fn list(mut self, value: Vec<i64>) -> Self {
+        self.list = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for GetImpulseRecordsRequest {}
@@ -80,6 +101,7 @@ impl crate::Envelope for GetImpulseRecordsRequest {}
 /// Schema: `#/components/schemas/GetImpulseRecordsRequest/properties/range`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct GetImpulseRecordsRequestRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<i64>,
@@ -92,6 +114,18 @@ impl GetImpulseRecordsRequestRange {
     pub fn new() -> Self {
         Self { first: None, last: None }
     }
+
+    /// Sets `first`.
+    pub fn first(mut self, value: i64) -> Self {
+        self.first = Some(value);
+        self
+    }
+
+    /// Sets `last`.
+    pub fn last(mut self, value: i64) -> Self {
+        self.last = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for GetImpulseRecordsRequestRange {}
@@ -99,6 +133,7 @@ impl crate::Envelope for GetImpulseRecordsRequestRange {}
 /// Schema: `#/components/schemas/KeepDeviceDebugStreamAliveRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct KeepDeviceDebugStreamAliveRequest {
     #[serde(rename = "streamId")]
     pub stream_id: i64,
@@ -116,6 +151,7 @@ impl crate::Envelope for KeepDeviceDebugStreamAliveRequest {}
 /// Schema: `#/components/schemas/ListDevicesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListDevicesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -134,6 +170,7 @@ impl crate::Envelope for ListDevicesResponse {
 /// Schema: `#/components/schemas/RenameDeviceRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct RenameDeviceRequest {
     /// New name for this device
     pub name: String,
@@ -151,6 +188,7 @@ impl crate::Envelope for RenameDeviceRequest {}
 /// Schema: `#/components/schemas/StartDeviceDebugStreamResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct StartDeviceDebugStreamResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -170,6 +208,7 @@ impl crate::Envelope for StartDeviceDebugStreamResponse {
 /// Schema: `#/components/schemas/StartDeviceSnapshotDebugStreamRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct StartDeviceSnapshotDebugStreamRequest {
     pub resolution: StartDeviceSnapshotDebugStreamRequestResolution,
 }
@@ -185,6 +224,7 @@ impl crate::Envelope for StartDeviceSnapshotDebugStreamRequest {}
 
 /// Schema: `#/components/schemas/StartDeviceSnapshotDebugStreamRequest/properties/resolution`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StartDeviceSnapshotDebugStreamRequestResolution {
     /// `high`
     High,
@@ -220,6 +260,7 @@ crate::string_enum_impls!(StartDeviceSnapshotDebugStreamRequestResolution);
 /// Schema: `#/components/schemas/StartSamplingRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct StartSamplingRequest {
     /// Label to be used during sampling.
     pub label: String,
@@ -252,6 +293,12 @@ impl StartSamplingRequest {
             sensor: None,
         }
     }
+
+    /// Sets `sensor`.
+    pub fn sensor(mut self, value: impl Into<String>) -> Self {
+        self.sensor = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for StartSamplingRequest {}
@@ -260,6 +307,7 @@ impl crate::Envelope for StartSamplingRequest {}
 ///
 /// Schema: `#/components/schemas/StartSamplingRequest/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StartSamplingRequestCategory {
     /// `training`
     Training,
@@ -299,6 +347,7 @@ crate::string_enum_impls!(StartSamplingRequestCategory);
 /// Schema: `#/components/schemas/StartSamplingResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct StartSamplingResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -318,6 +367,7 @@ impl crate::Envelope for StartSamplingResponse {
 /// Schema: `#/components/schemas/StopDeviceDebugStreamRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct StopDeviceDebugStreamRequest {
     #[serde(rename = "streamId")]
     pub stream_id: i64,

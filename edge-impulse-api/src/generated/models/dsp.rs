@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/DspAutotunerResults`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspAutotunerResults {
     /// Whether the operation succeeded
     pub success: bool,
@@ -26,6 +27,7 @@ impl crate::Envelope for DspAutotunerResults {
 /// Schema: `#/components/schemas/DspAutotunerResults/allOf/1/properties/results/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspAutotunerResultsResultsItem {
     pub key: String,
     pub value: String,
@@ -36,6 +38,7 @@ impl crate::Envelope for DspAutotunerResultsResultsItem {}
 /// Schema: `#/components/schemas/DSPConfigRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DspConfigRequest {
     pub config: std::collections::BTreeMap<String, String>,
 }
@@ -52,6 +55,7 @@ impl crate::Envelope for DspConfigRequest {}
 /// Schema: `#/components/schemas/DSPConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -74,6 +78,7 @@ impl crate::Envelope for DspConfigResponse {
 /// Schema: `#/components/schemas/DspFeatureImportanceResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspFeatureImportanceResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -97,6 +102,7 @@ impl crate::Envelope for DspFeatureImportanceResponse {
 /// Schema: `#/components/schemas/DspFeatureImportanceResponse/allOf/1/properties/labels/additionalProperties`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspFeatureImportanceResponseLabelsValue {
     pub features: Vec<DspFeatureImportanceResponseLabelsValueFeaturesItem>,
 }
@@ -106,6 +112,7 @@ impl crate::Envelope for DspFeatureImportanceResponseLabelsValue {}
 /// Schema: `#/components/schemas/DspFeatureImportanceResponse/allOf/1/properties/labels/additionalProperties/properties/features/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspFeatureImportanceResponseLabelsValueFeaturesItem {
     pub axis: String,
     pub importance: f64,
@@ -116,6 +123,7 @@ impl crate::Envelope for DspFeatureImportanceResponseLabelsValueFeaturesItem {}
 /// Schema: `#/components/schemas/DspFeatureLabelsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspFeatureLabelsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -134,6 +142,7 @@ impl crate::Envelope for DspFeatureLabelsResponse {
 /// Schema: `#/components/schemas/DSPMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -191,6 +200,7 @@ impl crate::Envelope for DspMetadataResponse {
 /// Schema: `#/components/schemas/DspPerformanceAllVariantsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspPerformanceAllVariantsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -211,6 +221,7 @@ impl crate::Envelope for DspPerformanceAllVariantsResponse {
 /// Schema: `#/components/schemas/DspPerformanceAllVariantsResponse/allOf/1/properties/performance/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspPerformanceAllVariantsResponsePerformanceItem {
     pub mcu: String,
     /// Latency estimate, in ms
@@ -224,6 +235,7 @@ impl crate::Envelope for DspPerformanceAllVariantsResponsePerformanceItem {}
 /// Schema: `#/components/schemas/DspRunGraph`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspRunGraph {
     /// Name of the graph
     pub name: String,
@@ -275,6 +287,7 @@ impl crate::Envelope for DspRunGraph {}
 /// Schema: `#/components/schemas/DspRunGraph/properties/axisLabels`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspRunGraphAxisLabels {
     #[serde(rename = "X")]
     pub x: String,
@@ -286,6 +299,7 @@ impl crate::Envelope for DspRunGraphAxisLabels {}
 /// Schema: `#/components/schemas/DspRunRequestWithFeatures`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DspRunRequestWithFeatures {
     /// Array of features. If you have multiple axes the data should be interleaved (e.g. \[ax0_val0, ax1_val0, ax2_val0, ax0_val1, ax1_val1, ax2_val1\]).
     pub features: Vec<i64>,
@@ -321,6 +335,7 @@ impl crate::Envelope for DspRunRequestWithFeatures {}
 /// Schema: `#/components/schemas/DspRunRequestWithoutFeatures`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DspRunRequestWithoutFeatures {
     /// DSP parameters with values
     pub params: std::collections::BTreeMap<String, Option<String>>,
@@ -343,6 +358,7 @@ impl crate::Envelope for DspRunRequestWithoutFeatures {}
 /// Schema: `#/components/schemas/DspRunRequestWithoutFeaturesReadOnly`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DspRunRequestWithoutFeaturesReadOnly {
     /// DSP parameters with values
     pub params: std::collections::BTreeMap<String, Option<String>>,
@@ -360,6 +376,7 @@ impl crate::Envelope for DspRunRequestWithoutFeaturesReadOnly {}
 /// Schema: `#/components/schemas/DspRunResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspRunResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -389,6 +406,7 @@ impl crate::Envelope for DspRunResponse {
 /// Schema: `#/components/schemas/DspRunResponseWithSample`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspRunResponseWithSample {
     /// Whether the operation succeeded
     pub success: bool,
@@ -428,6 +446,7 @@ impl crate::Envelope for DspRunResponseWithSample {
 /// Schema: `#/components/schemas/DspSampleFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspSampleFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -452,6 +471,7 @@ impl crate::Envelope for DspSampleFeaturesResponse {
 /// Schema: `#/components/schemas/DspSampleFeaturesResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspSampleFeaturesResponseDataItem {
     /// Feature data for this window
     #[serde(rename = "X")]
@@ -470,6 +490,7 @@ impl crate::Envelope for DspSampleFeaturesResponseDataItem {}
 /// Schema: `#/components/schemas/DspSampleFeaturesResponse/allOf/1/properties/data/items/properties/sample`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspSampleFeaturesResponseDataItemSample {
     pub id: i64,
     pub name: String,
@@ -484,6 +505,7 @@ impl crate::Envelope for DspSampleFeaturesResponseDataItemSample {}
 /// Schema: `#/components/schemas/DspTrainedFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspTrainedFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -508,6 +530,7 @@ impl crate::Envelope for DspTrainedFeaturesResponse {
 /// Schema: `#/components/schemas/DspTrainedFeaturesResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspTrainedFeaturesResponseDataItem {
     /// Data by feature index for this window
     #[serde(rename = "X")]
@@ -526,6 +549,7 @@ impl crate::Envelope for DspTrainedFeaturesResponseDataItem {}
 /// Schema: `#/components/schemas/DspTrainedFeaturesResponse/allOf/1/properties/data/items/properties/sample`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspTrainedFeaturesResponseDataItemSample {
     pub id: f64,
     pub name: String,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/EmailValidationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct EmailValidationRequest {
     /// E-mail address to validate
     pub email: String,
@@ -25,6 +26,7 @@ impl crate::Envelope for EmailValidationRequest {}
 /// Schema: `#/components/schemas/GetEmailVerificationStatusResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetEmailVerificationStatusResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -44,6 +46,7 @@ impl crate::Envelope for GetEmailVerificationStatusResponse {
 /// Schema: `#/components/schemas/RequestEmailVerificationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct RequestEmailVerificationRequest {
     /// URL to redirect the user after email verification.
     #[serde(rename = "redirectUrl")]
@@ -62,6 +65,7 @@ impl crate::Envelope for RequestEmailVerificationRequest {}
 /// Schema: `#/components/schemas/ValidateEmailResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ValidateEmailResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -95,6 +99,7 @@ impl crate::Envelope for ValidateEmailResponse {
 ///
 /// Schema: `#/components/schemas/ValidateEmailResponse/allOf/1/properties/verdict`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ValidateEmailResponseVerdict {
     /// `Valid`
     Valid,
@@ -134,6 +139,7 @@ crate::string_enum_impls!(ValidateEmailResponseVerdict);
 /// Schema: `#/components/schemas/VerifyEmailResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct VerifyEmailResponse {
     /// Whether the operation succeeded
     pub success: bool,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/ExportGetUrlResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ExportGetUrlResponse {
     /// Whether the operation succeeded
     pub success: bool,

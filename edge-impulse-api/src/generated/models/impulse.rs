@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/AnomalyConfig`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyConfig {
     pub dependencies: DependencyData,
     pub name: String,
@@ -31,6 +32,7 @@ impl crate::Envelope for AnomalyConfig {}
 /// Schema: `#/components/schemas/AnomalyGmmMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyGmmMetadata {
     /// 2D array of shape (n, m)
     pub means: Vec<Vec<f64>>,
@@ -45,6 +47,7 @@ impl crate::Envelope for AnomalyGmmMetadata {}
 /// Schema: `#/components/schemas/AnomalyModelMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyModelMetadata {
     /// Date when the model was trained
     pub created: crate::DateTime,
@@ -96,6 +99,7 @@ impl crate::Envelope for AnomalyModelMetadata {}
 /// Schema: `#/components/schemas/CloneImpulseRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CloneImpulseRequest {
     pub name: String,
 }
@@ -112,6 +116,7 @@ impl crate::Envelope for CloneImpulseRequest {}
 /// Schema: `#/components/schemas/CreateImpulseRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateImpulseRequest {
     /// Name for this impulse (optional). If no name is provided one is created based on your blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,6 +146,12 @@ impl CreateImpulseRequest {
             learn_blocks,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for CreateImpulseRequest {}
@@ -148,6 +159,7 @@ impl crate::Envelope for CreateImpulseRequest {}
 /// Schema: `#/components/schemas/CreateImpulseResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateImpulseResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -167,6 +179,7 @@ impl crate::Envelope for CreateImpulseResponse {
 /// Schema: `#/components/schemas/CreateNewEmptyImpulseResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateNewEmptyImpulseResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -189,6 +202,7 @@ impl crate::Envelope for CreateNewEmptyImpulseResponse {
 /// Schema: `#/components/schemas/DetailedImpulse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DetailedImpulse {
     pub impulse: Impulse,
     pub metrics: Vec<DetailedImpulseMetric>,
@@ -223,6 +237,7 @@ impl crate::Envelope for DetailedImpulse {}
 /// Schema: `#/components/schemas/DetailedImpulse/properties/dspBlockConfigs/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DetailedImpulseDspBlockConfigsItem {
     #[serde(rename = "blockId")]
     pub block_id: i64,
@@ -236,6 +251,7 @@ impl crate::Envelope for DetailedImpulseDspBlockConfigsItem {}
 /// Schema: `#/components/schemas/DetailedImpulse/properties/learnBlockAnomalyConfigs/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DetailedImpulseLearnBlockAnomalyConfigsItem {
     #[serde(rename = "blockId")]
     pub block_id: i64,
@@ -251,6 +267,7 @@ impl crate::Envelope for DetailedImpulseLearnBlockAnomalyConfigsItem {}
 /// Schema: `#/components/schemas/DetailedImpulse/properties/learnBlockKerasConfigs/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DetailedImpulseLearnBlockKerasConfigsItem {
     #[serde(rename = "blockId")]
     pub block_id: i64,
@@ -264,6 +281,7 @@ impl crate::Envelope for DetailedImpulseLearnBlockKerasConfigsItem {}
 /// Schema: `#/components/schemas/DetailedImpulseMetric`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DetailedImpulseMetric {
     pub name: String,
     #[serde(rename = "type")]
@@ -290,6 +308,7 @@ impl crate::Envelope for DetailedImpulseMetric {}
 
 /// Schema: `#/components/schemas/DetailedImpulseMetricCategory`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DetailedImpulseMetricCategory {
     /// `impulseMetrics`
     ImpulseMetrics,
@@ -337,6 +356,7 @@ crate::string_enum_impls!(DetailedImpulseMetricCategory);
 /// Schema: `#/components/schemas/DetailedImpulseMetricFilteringType`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DetailedImpulseMetricFilteringType {
     #[serde(rename = "type")]
     pub type_: DetailedImpulseMetricFilteringTypeType,
@@ -347,6 +367,7 @@ impl crate::Envelope for DetailedImpulseMetricFilteringType {}
 
 /// Schema: `#/components/schemas/DetailedImpulseMetricFilteringType/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DetailedImpulseMetricFilteringTypeType {
     /// `numeric`
     Numeric,
@@ -393,6 +414,7 @@ crate::string_enum_impls!(DetailedImpulseMetricFilteringTypeType);
 
 /// Schema: `#/components/schemas/DetailedImpulseMetric/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DetailedImpulseMetricType {
     /// `core`
     Core,
@@ -431,6 +453,7 @@ crate::string_enum_impls!(DetailedImpulseMetricType);
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum DetailedImpulseMetricValue {
     String(String),
     Bool(bool),
@@ -448,6 +471,7 @@ impl crate::Envelope for DetailedImpulseMetricValue {
 /// Schema: `#/components/schemas/DetailedImpulse/properties/pretrainedModelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DetailedImpulsePretrainedModelInfo {
     #[serde(rename = "fileName")]
     pub file_name: String,
@@ -457,6 +481,7 @@ impl crate::Envelope for DetailedImpulsePretrainedModelInfo {}
 
 /// Schema: `#/components/parameters/DetailedImpulsesFormatParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DetailedImpulsesFormat {
     /// `json`
     Json,
@@ -492,6 +517,7 @@ crate::string_enum_impls!(DetailedImpulsesFormat);
 /// Schema: `#/components/schemas/DSPConfig`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspConfig {
     pub dsp: DspInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -505,6 +531,7 @@ impl crate::Envelope for DspConfig {}
 /// Schema: `#/components/schemas/DSPMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DspMetadata {
     /// Date when the features were created
     pub created: crate::DateTime,
@@ -553,6 +580,7 @@ impl crate::Envelope for DspMetadata {}
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAllDetailedImpulsesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -578,6 +606,7 @@ impl crate::Envelope for GetAllDetailedImpulsesResponse {
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
     pub category: DetailedImpulseMetricCategory,
     #[serde(rename = "metricKeys")]
@@ -591,6 +620,7 @@ impl crate::Envelope for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem 
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items/properties/metricKeys/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
     pub name: String,
     pub description: String,
@@ -607,6 +637,7 @@ for GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {}
 
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items/properties/metricKeys/items/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType {
     /// `core`
     Core,
@@ -645,6 +676,7 @@ crate::string_enum_impls!(
 /// Schema: `#/components/schemas/GetAllImpulsesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAllImpulsesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -663,6 +695,7 @@ impl crate::Envelope for GetAllImpulsesResponse {
 /// Schema: `#/components/schemas/GetImpulseResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetImpulseResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -682,6 +715,7 @@ impl crate::Envelope for GetImpulseResponse {
 /// Schema: `#/components/schemas/GetNewBlockIdResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetNewBlockIdResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -701,6 +735,7 @@ impl crate::Envelope for GetNewBlockIdResponse {
 /// Schema: `#/components/schemas/Impulse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Impulse {
     /// ID for this impulse.
     pub id: i64,
@@ -721,6 +756,7 @@ impl crate::Envelope for Impulse {}
 
 /// Schema: `#/components/schemas/ImpulseDspBlock`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImpulseDspBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
     pub id: i64,
@@ -788,12 +824,61 @@ impl ImpulseDspBlock {
             named_axes: None,
         }
     }
+
+    /// Sets `valuesPerAxis`.
+    pub fn values_per_axis(mut self, value: i64) -> Self {
+        self.values_per_axis = Some(value);
+        self
+    }
+
+    /// Sets `input`.
+    pub fn input(mut self, value: i64) -> Self {
+        self.input = Some(value);
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `createdBy`.
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+
+    /// Sets `createdAt`.
+    pub fn created_at(mut self, value: crate::DateTime) -> Self {
+        self.created_at = Some(value);
+        self
+    }
+
+    /// Sets `organization`.
+    pub fn organization(mut self, value: ImpulseDspBlockOrganization) -> Self {
+        self.organization = Some(value);
+        self
+    }
+
+    /// Sets `customUrl`.
+    pub fn custom_url(mut self, value: impl Into<String>) -> Self {
+        self.custom_url = Some(value.into());
+        self
+    }
+
+    /// Sets `namedAxes`.
+    pub fn named_axes(mut self, value: Vec<ImpulseDspBlockNamedAxesItem>) -> Self {
+        self.named_axes = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ImpulseDspBlock {}
 
 /// Schema: `#/components/schemas/ImpulseDspBlock/properties/namedAxes/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImpulseDspBlockNamedAxesItem {
     /// Name of the axis
     pub name: String,
@@ -818,12 +903,31 @@ impl ImpulseDspBlockNamedAxesItem {
             selected_axis: None,
         }
     }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `required`.
+    pub fn required(mut self, value: bool) -> Self {
+        self.required = Some(value);
+        self
+    }
+
+    /// Sets `selectedAxis`.
+    pub fn selected_axis(mut self, value: impl Into<String>) -> Self {
+        self.selected_axis = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for ImpulseDspBlockNamedAxesItem {}
 
 /// Schema: `#/components/schemas/ImpulseDspBlock/properties/organization`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImpulseDspBlockOrganization {
     pub id: i64,
     #[serde(rename = "dspId")]
@@ -842,6 +946,7 @@ impl crate::Envelope for ImpulseDspBlockOrganization {}
 /// Schema: `#/components/schemas/KerasConfig`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasConfig {
     pub dependencies: DependencyData,
     /// Whether the block is trained
@@ -965,6 +1070,7 @@ impl crate::Envelope for KerasConfig {}
 /// Schema: `#/components/schemas/KerasModelMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelMetadata {
     /// Date when the model was trained
     pub created: crate::DateTime,
@@ -1002,6 +1108,7 @@ impl crate::Envelope for KerasModelMetadata {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SetLegacyImpulseStateInternalRequest {
     pub zip: crate::FilePart,
     pub impulse: crate::FilePart,
@@ -1030,6 +1137,7 @@ impl crate::multipart::ToMultipart for SetLegacyImpulseStateInternalRequest {
 /// Schema: `#/components/schemas/UpdateImpulseRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateImpulseRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1042,6 +1150,18 @@ impl UpdateImpulseRequest {
     pub fn new() -> Self {
         Self { name: None, tags: None }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `tags`.
+    pub fn tags(mut self, value: Vec<String>) -> Self {
+        self.tags = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateImpulseRequest {}
@@ -1049,6 +1169,7 @@ impl crate::Envelope for UpdateImpulseRequest {}
 /// Schema: `#/components/schemas/VerifyDspBlockUrlRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct VerifyDspBlockUrlRequest {
     pub url: String,
 }
@@ -1065,6 +1186,7 @@ impl crate::Envelope for VerifyDspBlockUrlRequest {}
 /// Schema: `#/components/schemas/VerifyDspBlockUrlResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct VerifyDspBlockUrlResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1084,6 +1206,7 @@ impl crate::Envelope for VerifyDspBlockUrlResponse {
 /// Schema: `#/components/schemas/VerifyDspBlockUrlResponse/allOf/1/properties/block`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct VerifyDspBlockUrlResponseBlock {
     pub title: String,
     pub author: String,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/AutotuneDspRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AutotuneDspRequest {
     /// DSP block ID to autotune parameters of
     #[serde(rename = "dspId")]
@@ -26,6 +27,7 @@ impl crate::Envelope for AutotuneDspRequest {}
 /// Schema: `#/components/schemas/BuildOnDeviceModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct BuildOnDeviceModelRequest {
     pub engine: DeploymentTargetEngine,
     #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
@@ -37,6 +39,12 @@ impl BuildOnDeviceModelRequest {
     pub fn new(engine: DeploymentTargetEngine) -> Self {
         Self { engine, model_type: None }
     }
+
+    /// Sets `modelType`.
+    pub fn model_type(mut self, value: KerasModelTypeEnum) -> Self {
+        self.model_type = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for BuildOnDeviceModelRequest {}
@@ -44,6 +52,7 @@ impl crate::Envelope for BuildOnDeviceModelRequest {}
 /// Schema: `#/components/schemas/BuildOrganizationOnDeviceModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct BuildOrganizationOnDeviceModelRequest {
     pub engine: DeploymentTargetEngine,
     #[serde(rename = "deployBlockId")]
@@ -61,6 +70,12 @@ impl BuildOrganizationOnDeviceModelRequest {
             model_type: None,
         }
     }
+
+    /// Sets `modelType`.
+    pub fn model_type(mut self, value: KerasModelTypeEnum) -> Self {
+        self.model_type = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for BuildOrganizationOnDeviceModelRequest {}
@@ -68,6 +83,7 @@ impl crate::Envelope for BuildOrganizationOnDeviceModelRequest {}
 /// Schema: `#/components/schemas/CalculateDataQualityMetricsRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CalculateDataQualityMetricsRequest {
     /// Type of representation to use for calculating metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +95,15 @@ impl CalculateDataQualityMetricsRequest {
     pub fn new() -> Self {
         Self { representation: None }
     }
+
+    /// Sets `representation`.
+    pub fn representation(
+        mut self,
+        value: CalculateDataQualityMetricsRequestRepresentation,
+    ) -> Self {
+        self.representation = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for CalculateDataQualityMetricsRequest {}
@@ -87,6 +112,7 @@ impl crate::Envelope for CalculateDataQualityMetricsRequest {}
 ///
 /// Schema: `#/components/schemas/CalculateDataQualityMetricsRequest/properties/representation`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CalculateDataQualityMetricsRequestRepresentation {
     /// `keywords`
     Keywords,
@@ -130,6 +156,7 @@ crate::string_enum_impls!(CalculateDataQualityMetricsRequestRepresentation);
 /// Schema: `#/components/schemas/CreatePreviewAIActionsJobRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreatePreviewAiActionsJobRequest {
     pub steps: Vec<AiActionsConfigStep>,
     #[serde(rename = "sampleIds")]
@@ -159,6 +186,7 @@ impl crate::Envelope for CreatePreviewAiActionsJobRequest {}
 /// Schema: `#/components/schemas/CreateSyntheticDataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateSyntheticDataRequest {
     /// The ID of a Synthetic Data transform block ID (public or private)
     #[serde(rename = "transformationBlockId")]
@@ -185,6 +213,7 @@ impl crate::Envelope for CreateSyntheticDataRequest {}
 /// Schema: `#/components/schemas/DeployPretrainedModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DeployPretrainedModelRequest {
     /// A base64 encoded pretrained model
     #[serde(rename = "modelFileBase64")]
@@ -235,12 +264,43 @@ impl DeployPretrainedModelRequest {
             use_converter: None,
         }
     }
+
+    /// Sets `engine`.
+    pub fn engine(mut self, value: DeploymentTargetEngine) -> Self {
+        self.engine = Some(value);
+        self
+    }
+
+    /// Sets `representativeFeaturesBase64`.
+    pub fn representative_features_base64(mut self, value: impl Into<String>) -> Self {
+        self.representative_features_base64 = Some(value.into());
+        self
+    }
+
+    /// Sets `deployModelType`.
+    pub fn deploy_model_type(
+        mut self,
+        value: DeployPretrainedModelRequestDeployModelType,
+    ) -> Self {
+        self.deploy_model_type = Some(value);
+        self
+    }
+
+    /// Sets `useConverter`.
+    pub fn use_converter(
+        mut self,
+        value: DeployPretrainedModelRequestUseConverter,
+    ) -> Self {
+        self.use_converter = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for DeployPretrainedModelRequest {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/deployModelType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeployPretrainedModelRequestDeployModelType {
     /// `int8`
     Int8,
@@ -275,6 +335,7 @@ crate::string_enum_impls!(DeployPretrainedModelRequestDeployModelType);
 
 /// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/modelFileType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeployPretrainedModelRequestModelFileType {
     /// `tflite`
     Tflite,
@@ -326,6 +387,7 @@ crate::string_enum_impls!(DeployPretrainedModelRequestModelFileType);
 /// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/modelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DeployPretrainedModelRequestModelInfo {
     pub input: DeployPretrainedModelRequestModelInfoInput,
     pub model: DeployPretrainedModelRequestModelInfoModel,
@@ -347,6 +409,7 @@ impl crate::Envelope for DeployPretrainedModelRequestModelInfo {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[serde(tag = "inputType")]
+#[non_exhaustive]
 pub enum DeployPretrainedModelRequestModelInfoInput {
     #[serde(rename = "time-series")]
     TimeSeries(DeployPretrainedModelInputTimeSeries),
@@ -373,6 +436,7 @@ impl crate::Envelope for DeployPretrainedModelRequestModelInfoInput {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[serde(tag = "modelType")]
+#[non_exhaustive]
 pub enum DeployPretrainedModelRequestModelInfoModel {
     #[serde(rename = "classification")]
     Classification(DeployPretrainedModelModelClassification),
@@ -396,6 +460,7 @@ impl crate::Envelope for DeployPretrainedModelRequestModelInfoModel {
 ///
 /// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/useConverter`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeployPretrainedModelRequestUseConverter {
     /// `onnx-tf`
     OnnxTf,
@@ -431,6 +496,7 @@ crate::string_enum_impls!(DeployPretrainedModelRequestUseConverter);
 /// Schema: `#/components/schemas/ExportKerasBlockDataRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ExportKerasBlockDataRequest {
     #[serde(
         rename = "overrideImageInputScaling",
@@ -447,6 +513,12 @@ impl ExportKerasBlockDataRequest {
             override_image_input_scaling: None,
         }
     }
+
+    /// Sets `overrideImageInputScaling`.
+    pub fn override_image_input_scaling(mut self, value: ImageInputScaling) -> Self {
+        self.override_image_input_scaling = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ExportKerasBlockDataRequest {}
@@ -454,6 +526,7 @@ impl crate::Envelope for ExportKerasBlockDataRequest {}
 /// Schema: `#/components/schemas/ExportOriginalDataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ExportOriginalDataRequest {
     /// Whether to rename the exported file names to an uploader friendly format (e.g. label.filename.cbor)
     #[serde(rename = "uploaderFriendlyFilenames")]
@@ -478,6 +551,7 @@ impl crate::Envelope for ExportOriginalDataRequest {}
 /// Schema: `#/components/schemas/ExportWavDataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ExportWavDataRequest {
     /// Whether to retain crops and splits. If this is disabled, then the original files are returned (as they were uploaded).
     #[serde(rename = "retainCrops")]
@@ -496,6 +570,7 @@ impl crate::Envelope for ExportWavDataRequest {}
 /// Schema: `#/components/schemas/GenerateFeaturesRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct GenerateFeaturesRequest {
     /// DSP block ID to generate features for
     #[serde(rename = "dspId")]
@@ -525,6 +600,18 @@ impl GenerateFeaturesRequest {
             skip_feature_explorer: None,
         }
     }
+
+    /// Sets `calculateFeatureImportance`.
+    pub fn calculate_feature_importance(mut self, value: bool) -> Self {
+        self.calculate_feature_importance = Some(value);
+        self
+    }
+
+    /// Sets `skipFeatureExplorer`.
+    pub fn skip_feature_explorer(mut self, value: bool) -> Self {
+        self.skip_feature_explorer = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for GenerateFeaturesRequest {}
@@ -532,6 +619,7 @@ impl crate::Envelope for GenerateFeaturesRequest {}
 /// Schema: `#/components/schemas/JobSummaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobSummaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -550,6 +638,7 @@ impl crate::Envelope for JobSummaryResponse {
 /// Schema: `#/components/schemas/JobSummaryResponse/allOf/1/properties/summary/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobSummaryResponseSummaryItem {
     pub category: String,
     /// Length per category in milliseconds
@@ -562,6 +651,7 @@ impl crate::Envelope for JobSummaryResponseSummaryItem {}
 /// Schema: `#/components/schemas/ProfileTfLiteRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ProfileTfLiteRequest {
     /// A base64 encoded TFLite file
     #[serde(rename = "tfliteFileBase64")]
@@ -582,6 +672,7 @@ impl crate::Envelope for ProfileTfLiteRequest {}
 /// Schema: `#/components/schemas/ProfileTfLiteResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileTfLiteResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -618,6 +709,7 @@ impl crate::Envelope for ProfileTfLiteResponse {
 /// Schema: `#/components/schemas/ProjectVersionRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ProjectVersionRequest {
     /// Data bucket ID. Keep empty to store in Edge Impulse hosted storage.
     #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
@@ -645,6 +737,18 @@ impl ProjectVersionRequest {
             run_model_testing_while_versioning: None,
         }
     }
+
+    /// Sets `bucketId`.
+    pub fn bucket_id(mut self, value: i64) -> Self {
+        self.bucket_id = Some(value);
+        self
+    }
+
+    /// Sets `runModelTestingWhileVersioning`.
+    pub fn run_model_testing_while_versioning(mut self, value: bool) -> Self {
+        self.run_model_testing_while_versioning = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ProjectVersionRequest {}
@@ -652,6 +756,7 @@ impl crate::Envelope for ProjectVersionRequest {}
 /// Schema: `#/components/schemas/RestoreProjectFromPublicRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct RestoreProjectFromPublicRequest {
     /// Source project ID
     #[serde(rename = "projectId")]
@@ -670,6 +775,7 @@ impl crate::Envelope for RestoreProjectFromPublicRequest {}
 /// Schema: `#/components/schemas/RestoreProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct RestoreProjectRequest {
     /// Source project ID
     #[serde(rename = "projectId")]
@@ -702,6 +808,7 @@ impl crate::Envelope for RestoreProjectRequest {}
 /// Schema: `#/components/schemas/SetTunerPrimaryJobRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetTunerPrimaryJobRequest {
     /// Optional name. If no name is provided, the trial name is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -713,6 +820,12 @@ impl SetTunerPrimaryJobRequest {
     pub fn new() -> Self {
         Self { name: None }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for SetTunerPrimaryJobRequest {}
@@ -720,6 +833,7 @@ impl crate::Envelope for SetTunerPrimaryJobRequest {}
 /// Schema: `#/components/schemas/StartClassifyJobRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct StartClassifyJobRequest {
     /// Set of model variants to run the classify job against.
     #[serde(rename = "modelVariants", default, skip_serializing_if = "Option::is_none")]
@@ -731,6 +845,12 @@ impl StartClassifyJobRequest {
     pub fn new() -> Self {
         Self { model_variants: None }
     }
+
+    /// Sets `modelVariants`.
+    pub fn model_variants(mut self, value: Vec<KerasModelVariantEnum>) -> Self {
+        self.model_variants = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for StartClassifyJobRequest {}
@@ -738,6 +858,7 @@ impl crate::Envelope for StartClassifyJobRequest {}
 /// Schema: `#/components/schemas/StartPostProcessingRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct StartPostProcessingRequest {
     pub variant: KerasModelVariantEnum,
     /// Which dataset to use
@@ -795,6 +916,36 @@ impl StartPostProcessingRequest {
             termination_period: None,
         }
     }
+
+    /// Sets `population`.
+    pub fn population(mut self, value: i64) -> Self {
+        self.population = Some(value);
+        self
+    }
+
+    /// Sets `maxGenerations`.
+    pub fn max_generations(mut self, value: i64) -> Self {
+        self.max_generations = Some(value);
+        self
+    }
+
+    /// Sets `designSpaceTolerance`.
+    pub fn design_space_tolerance(mut self, value: f64) -> Self {
+        self.design_space_tolerance = Some(value);
+        self
+    }
+
+    /// Sets `objectiveSpaceTolerance`.
+    pub fn objective_space_tolerance(mut self, value: f64) -> Self {
+        self.objective_space_tolerance = Some(value);
+        self
+    }
+
+    /// Sets `terminationPeriod`.
+    pub fn termination_period(mut self, value: i64) -> Self {
+        self.termination_period = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for StartPostProcessingRequest {}
@@ -803,6 +954,7 @@ impl crate::Envelope for StartPostProcessingRequest {}
 ///
 /// Schema: `#/components/schemas/StartPostProcessingRequest/properties/dataset`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StartPostProcessingRequestDataset {
     /// `training`
     Training,
@@ -842,6 +994,7 @@ crate::string_enum_impls!(StartPostProcessingRequestDataset);
 /// Schema: `#/components/schemas/StartTrainingRequestAnomaly`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct StartTrainingRequestAnomaly {
     /// Which axes (indexes from DSP script) to include in the training set
     pub axes: Vec<i64>,
@@ -870,6 +1023,18 @@ impl StartTrainingRequestAnomaly {
             skip_embeddings_and_memory: None,
         }
     }
+
+    /// Sets `clusterCount`.
+    pub fn cluster_count(mut self, value: i64) -> Self {
+        self.cluster_count = Some(value);
+        self
+    }
+
+    /// Sets `skipEmbeddingsAndMemory`.
+    pub fn skip_embeddings_and_memory(mut self, value: bool) -> Self {
+        self.skip_embeddings_and_memory = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for StartTrainingRequestAnomaly {}
@@ -877,6 +1042,7 @@ impl crate::Envelope for StartTrainingRequestAnomaly {}
 /// Schema: `#/components/schemas/UpdateJobRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateJobRequest {
     /// The IDs of users who should be notified when a job is finished.
     #[serde(
@@ -893,6 +1059,12 @@ impl UpdateJobRequest {
         Self {
             job_notification_uids: None,
         }
+    }
+
+    /// Sets `jobNotificationUids`.
+    pub fn job_notification_uids(mut self, value: Vec<i64>) -> Self {
+        self.job_notification_uids = Some(value);
+        self
     }
 }
 

@@ -9,6 +9,7 @@ use super::*;
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AddKerasFilesRequest {
     pub zip: crate::FilePart,
 }
@@ -29,6 +30,7 @@ impl crate::multipart::ToMultipart for AddKerasFilesRequest {
 /// Schema: `#/components/schemas/AnomalyConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -61,6 +63,7 @@ impl crate::Envelope for AnomalyConfigResponse {
 /// Schema: `#/components/schemas/AnomalyGmmMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyGmmMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -84,6 +87,7 @@ impl crate::Envelope for AnomalyGmmMetadataResponse {
 /// Schema: `#/components/schemas/AnomalyModelMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyModelMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -144,6 +148,7 @@ impl crate::Envelope for AnomalyModelMetadataResponse {
 /// Schema: `#/components/schemas/AnomalyTrainedFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyTrainedFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -165,6 +170,7 @@ impl crate::Envelope for AnomalyTrainedFeaturesResponse {
 /// Schema: `#/components/schemas/AnomalyTrainedFeaturesResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AnomalyTrainedFeaturesResponseDataItem {
     /// Data by feature index for this window. Note that this data was scaled by the StandardScaler, use the anomaly metadata to unscale if needed.
     #[serde(rename = "X")]
@@ -179,6 +185,7 @@ impl crate::Envelope for AnomalyTrainedFeaturesResponseDataItem {}
 /// Schema: `#/components/schemas/GetPretrainedModelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPretrainedModelResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -206,6 +213,7 @@ impl crate::Envelope for GetPretrainedModelResponse {
 /// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPretrainedModelResponseModel {
     #[serde(rename = "fileName")]
     pub file_name: String,
@@ -224,6 +232,7 @@ impl crate::Envelope for GetPretrainedModelResponseModel {}
 /// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/modelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPretrainedModelResponseModelInfo {
     pub input: GetPretrainedModelResponseModelInfoInput,
     pub model: GetPretrainedModelResponseModelInfoModel,
@@ -235,6 +244,7 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfo {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(tag = "inputType")]
+#[non_exhaustive]
 pub enum GetPretrainedModelResponseModelInfoInput {
     #[serde(rename = "time-series")]
     TimeSeries(DeployPretrainedModelInputTimeSeries),
@@ -261,6 +271,7 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfoInput {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(tag = "modelType")]
+#[non_exhaustive]
 pub enum GetPretrainedModelResponseModelInfoModel {
     #[serde(rename = "classification")]
     Classification(DeployPretrainedModelModelClassification),
@@ -283,6 +294,7 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfoModel {
 /// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model/properties/profileInfo`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPretrainedModelResponseModelProfileInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<ProfileModelInfo>,
@@ -296,6 +308,7 @@ impl crate::Envelope for GetPretrainedModelResponseModelProfileInfo {}
 /// Schema: `#/components/schemas/KerasModelMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasModelMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -341,6 +354,7 @@ impl crate::Envelope for KerasModelMetadataResponse {
 /// Schema: `#/components/schemas/KerasResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KerasResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -472,6 +486,7 @@ impl crate::Envelope for KerasResponse {
 
 /// Schema: `#/components/parameters/PretrainedModelDownloadParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PretrainedModelDownload {
     /// `tflite_float32`
     TfliteFloat32,
@@ -515,6 +530,7 @@ crate::string_enum_impls!(PretrainedModelDownload);
 /// Schema: `#/components/schemas/PretrainedModelTensor`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PretrainedModelTensor {
     #[serde(rename = "dataType")]
     pub data_type: PretrainedModelTensorDataType,
@@ -538,6 +554,7 @@ impl crate::Envelope for PretrainedModelTensor {}
 
 /// Schema: `#/components/schemas/PretrainedModelTensor/properties/dataType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PretrainedModelTensorDataType {
     /// `int8`
     Int8,
@@ -577,6 +594,7 @@ crate::string_enum_impls!(PretrainedModelTensorDataType);
 /// Schema: `#/components/schemas/ProfileModelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelInfo {
     pub device: String,
     #[serde(rename = "tfliteFileSizeBytes")]
@@ -606,6 +624,7 @@ impl crate::Envelope for ProfileModelInfo {}
 /// Schema: `#/components/schemas/ProfileModelTable`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelTable {
     pub variant: ProfileModelTableVariant,
     #[serde(rename = "lowEndMcu")]
@@ -624,6 +643,7 @@ impl crate::Envelope for ProfileModelTable {}
 /// Schema: `#/components/schemas/ProfileModelTableMcu`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelTableMcu {
     pub description: String,
     #[serde(
@@ -648,6 +668,7 @@ impl crate::Envelope for ProfileModelTableMcu {}
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelTableMcuMemory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tflite: Option<ProfileModelTableMcuMemoryTflite>,
@@ -666,6 +687,7 @@ impl crate::Envelope for ProfileModelTableMcuMemory {}
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eon`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelTableMcuMemoryEon {
     pub ram: i64,
     pub rom: i64,
@@ -676,6 +698,7 @@ impl crate::Envelope for ProfileModelTableMcuMemoryEon {}
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eonRamOptimized`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelTableMcuMemoryEonRamOptimized {
     pub ram: i64,
     pub rom: i64,
@@ -686,6 +709,7 @@ impl crate::Envelope for ProfileModelTableMcuMemoryEonRamOptimized {}
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/tflite`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelTableMcuMemoryTflite {
     pub ram: i64,
     pub rom: i64,
@@ -696,6 +720,7 @@ impl crate::Envelope for ProfileModelTableMcuMemoryTflite {}
 /// Schema: `#/components/schemas/ProfileModelTableMpu`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProfileModelTableMpu {
     pub description: String,
     #[serde(
@@ -713,6 +738,7 @@ impl crate::Envelope for ProfileModelTableMpu {}
 
 /// Schema: `#/components/schemas/ProfileModelTable/properties/variant`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProfileModelTableVariant {
     /// `int8`
     Int8,
@@ -748,6 +774,7 @@ crate::string_enum_impls!(ProfileModelTableVariant);
 /// Schema: `#/components/schemas/SavePretrainedModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SavePretrainedModelRequest {
     pub input: SavePretrainedModelRequestInput,
     pub model: SavePretrainedModelRequestModel,
@@ -769,6 +796,7 @@ impl crate::Envelope for SavePretrainedModelRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[serde(tag = "inputType")]
+#[non_exhaustive]
 pub enum SavePretrainedModelRequestInput {
     #[serde(rename = "time-series")]
     TimeSeries(DeployPretrainedModelInputTimeSeries),
@@ -795,6 +823,7 @@ impl crate::Envelope for SavePretrainedModelRequestInput {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[serde(tag = "modelType")]
+#[non_exhaustive]
 pub enum SavePretrainedModelRequestModel {
     #[serde(rename = "classification")]
     Classification(DeployPretrainedModelModelClassification),
@@ -819,6 +848,7 @@ impl crate::Envelope for SavePretrainedModelRequestModel {
 /// Schema: `#/components/schemas/SetAnomalyParameterRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetAnomalyParameterRequest {
     /// Minimum confidence score, if the anomaly block scores a sample above this threshold it will be flagged as anomaly.
     #[serde(
@@ -836,6 +866,12 @@ impl SetAnomalyParameterRequest {
             minimum_confidence_rating: None,
         }
     }
+
+    /// Sets `minimumConfidenceRating`.
+    pub fn minimum_confidence_rating(mut self, value: f64) -> Self {
+        self.minimum_confidence_rating = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for SetAnomalyParameterRequest {}
@@ -843,6 +879,7 @@ impl crate::Envelope for SetAnomalyParameterRequest {}
 /// Schema: `#/components/schemas/TestPretrainedModelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct TestPretrainedModelRequest {
     pub features: Vec<f64>,
     #[serde(rename = "modelInfo")]
@@ -864,6 +901,7 @@ impl crate::Envelope for TestPretrainedModelRequest {}
 /// Schema: `#/components/schemas/TestPretrainedModelRequest/properties/modelInfo`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct TestPretrainedModelRequestModelInfo {
     pub input: TestPretrainedModelRequestModelInfoInput,
     pub model: TestPretrainedModelRequestModelInfoModel,
@@ -885,6 +923,7 @@ impl crate::Envelope for TestPretrainedModelRequestModelInfo {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[serde(tag = "inputType")]
+#[non_exhaustive]
 pub enum TestPretrainedModelRequestModelInfoInput {
     #[serde(rename = "time-series")]
     TimeSeries(DeployPretrainedModelInputTimeSeries),
@@ -911,6 +950,7 @@ impl crate::Envelope for TestPretrainedModelRequestModelInfoInput {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[serde(tag = "modelType")]
+#[non_exhaustive]
 pub enum TestPretrainedModelRequestModelInfoModel {
     #[serde(rename = "classification")]
     Classification(DeployPretrainedModelModelClassification),
@@ -934,6 +974,7 @@ impl crate::Envelope for TestPretrainedModelRequestModelInfoModel {
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UploadKerasFilesRequest {
     pub zip: crate::FilePart,
 }
@@ -955,6 +996,7 @@ impl crate::multipart::ToMultipart for UploadKerasFilesRequest {
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UploadPretrainedModelRequest {
     pub model_file: crate::FilePart,
     pub model_file_name: String,
@@ -979,6 +1021,18 @@ impl UploadPretrainedModelRequest {
             device: None,
         }
     }
+
+    /// Sets `representativeFeatures`.
+    pub fn representative_features(mut self, value: crate::FilePart) -> Self {
+        self.representative_features = Some(value);
+        self
+    }
+
+    /// Sets `device`.
+    pub fn device(mut self, value: impl Into<String>) -> Self {
+        self.device = Some(value.into());
+        self
+    }
 }
 
 impl crate::multipart::ToMultipart for UploadPretrainedModelRequest {
@@ -997,6 +1051,7 @@ impl crate::multipart::ToMultipart for UploadPretrainedModelRequest {
 
 /// Schema: `#/components/schemas/UploadPretrainedModelRequest/properties/modelFileType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UploadPretrainedModelRequestModelFileType {
     /// `tflite`
     Tflite,

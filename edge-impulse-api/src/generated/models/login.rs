@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/GetJWTRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct GetJwtRequest {
     /// Username or e-mail address
     pub username: String,
@@ -38,12 +39,37 @@ impl GetJwtRequest {
             totp_token: None,
         }
     }
+
+    /// Sets `uuid`.
+    pub fn uuid(mut self, value: impl Into<String>) -> Self {
+        self.uuid = Some(value.into());
+        self
+    }
+
+    /// Sets `ssoType`.
+    pub fn sso_type(mut self, value: GetJwtRequestSsoType) -> Self {
+        self.sso_type = Some(value);
+        self
+    }
+
+    /// Sets `sessionId`.
+    pub fn session_id(mut self, value: impl Into<String>) -> Self {
+        self.session_id = Some(value.into());
+        self
+    }
+
+    /// Sets `totpToken`.
+    pub fn totp_token(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.totp_token = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for GetJwtRequest {}
 
 /// Schema: `#/components/schemas/GetJWTRequest/properties/ssoType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GetJwtRequestSsoType {
     /// `browser`
     Browser,

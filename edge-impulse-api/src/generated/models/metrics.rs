@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/GetPublicMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPublicMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -28,6 +29,7 @@ impl crate::Envelope for GetPublicMetricsResponse {
 /// Schema: `#/components/schemas/LogAnalyticsEventRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct LogAnalyticsEventRequest {
     /// Optional session ID for users who have not signed in yet. Helps match anonymous activity with user activity once they sign in.
     #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +52,12 @@ impl LogAnalyticsEventRequest {
             event_properties,
         }
     }
+
+    /// Sets `sessionId`.
+    pub fn session_id(mut self, value: impl Into<String>) -> Self {
+        self.session_id = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for LogAnalyticsEventRequest {}
@@ -57,6 +65,7 @@ impl crate::Envelope for LogAnalyticsEventRequest {}
 /// Schema: `#/components/schemas/LogWebsitePageviewRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct LogWebsitePageviewRequest {
     #[serde(rename = "sessionId")]
     pub session_id: String,
@@ -74,6 +83,12 @@ impl LogWebsitePageviewRequest {
             page_url,
             page_referrer: None,
         }
+    }
+
+    /// Sets `pageReferrer`.
+    pub fn page_referrer(mut self, value: impl Into<String>) -> Self {
+        self.page_referrer = Some(value.into());
+        self
     }
 }
 

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/AllLearnBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AllLearnBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -27,6 +28,7 @@ impl crate::Envelope for AllLearnBlocksResponse {
 /// Schema: `#/components/schemas/AllLearnBlocksResponse/allOf/1/properties/learnBlocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AllLearnBlocksResponseLearnBlocksItem {
     #[serde(rename = "type")]
     pub type_: LearnBlockType,
@@ -60,6 +62,7 @@ impl crate::Envelope for AllLearnBlocksResponseLearnBlocksItem {}
 
 /// Schema: `#/components/schemas/JobStatus`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum JobStatus {
     /// `cancelled`
     Cancelled,
@@ -111,6 +114,7 @@ crate::string_enum_impls!(JobStatus);
 /// Schema: `#/components/schemas/ListTunerRunsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListTunerRunsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -128,6 +132,7 @@ impl crate::Envelope for ListTunerRunsResponse {
 
 /// Schema: `#/components/schemas/OptimizeConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OptimizeConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -346,12 +351,232 @@ impl OptimizeConfig {
             search_space_source: None,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `compiler`.
+    pub fn compiler(mut self, value: Vec<String>) -> Self {
+        self.compiler = Some(value);
+        self
+    }
+
+    /// Sets `precision`.
+    pub fn precision(mut self, value: Vec<String>) -> Self {
+        self.precision = Some(value);
+        self
+    }
+
+    /// Sets `trainingCycles`.
+    pub fn training_cycles(mut self, value: i64) -> Self {
+        self.training_cycles = Some(value);
+        self
+    }
+
+    /// Sets `tuningMaxTrials`.
+    pub fn tuning_max_trials(mut self, value: i64) -> Self {
+        self.tuning_max_trials = Some(value);
+        self
+    }
+
+    /// Sets `tuningWorkers`.
+    pub fn tuning_workers(mut self, value: i64) -> Self {
+        self.tuning_workers = Some(value);
+        self
+    }
+
+    /// Sets `initialTrials`.
+    pub fn initial_trials(mut self, value: i64) -> Self {
+        self.initial_trials = Some(value);
+        self
+    }
+
+    /// Sets `optimizationRounds`.
+    pub fn optimization_rounds(mut self, value: i64) -> Self {
+        self.optimization_rounds = Some(value);
+        self
+    }
+
+    /// Sets `trialsPerOptimizationRound`.
+    pub fn trials_per_optimization_round(mut self, value: i64) -> Self {
+        self.trials_per_optimization_round = Some(value);
+        self
+    }
+
+    /// Sets `minMACCS`.
+    pub fn min_maccs(mut self, value: f64) -> Self {
+        self.min_maccs = Some(value);
+        self
+    }
+
+    /// Sets `maxMACCS`.
+    pub fn max_maccs(mut self, value: f64) -> Self {
+        self.max_maccs = Some(value);
+        self
+    }
+
+    /// Sets `tuningAlgorithm`.
+    pub fn tuning_algorithm(mut self, value: OptimizeConfigTuningAlgorithm) -> Self {
+        self.tuning_algorithm = Some(value);
+        self
+    }
+
+    /// Sets `notificationOnCompletion`.
+    pub fn notification_on_completion(mut self, value: bool) -> Self {
+        self.notification_on_completion = Some(value);
+        self
+    }
+
+    /// Sets `importProjectMetrics`.
+    pub fn import_project_metrics(mut self, value: bool) -> Self {
+        self.import_project_metrics = Some(value);
+        self
+    }
+
+    /// Sets `importResourceMetrics`.
+    pub fn import_resource_metrics(mut self, value: bool) -> Self {
+        self.import_resource_metrics = Some(value);
+        self
+    }
+
+    /// Sets `numImportProjectMetrics`.
+    pub fn num_import_project_metrics(mut self, value: f64) -> Self {
+        self.num_import_project_metrics = Some(value);
+        self
+    }
+
+    /// Sets `numImportResourceMetrics`.
+    pub fn num_import_resource_metrics(mut self, value: f64) -> Self {
+        self.num_import_resource_metrics = Some(value);
+        self
+    }
+
+    /// Sets `enableSEM`.
+    pub fn enable_sem(mut self, value: bool) -> Self {
+        self.enable_sem = Some(value);
+        self
+    }
+
+    /// Sets `accuracySEM`.
+    pub fn accuracy_sem(mut self, value: f64) -> Self {
+        self.accuracy_sem = Some(value);
+        self
+    }
+
+    /// Sets `latencySEM`.
+    pub fn latency_sem(mut self, value: f64) -> Self {
+        self.latency_sem = Some(value);
+        self
+    }
+
+    /// Sets `optimizationObjectives`.
+    pub fn optimization_objectives(
+        mut self,
+        value: Vec<OptimizeConfigOptimizationObjectivesItem>,
+    ) -> Self {
+        self.optimization_objectives = Some(value);
+        self
+    }
+
+    /// Sets `rawObjectives`.
+    pub fn raw_objectives(mut self, value: impl Into<String>) -> Self {
+        self.raw_objectives = Some(value.into());
+        self
+    }
+
+    /// Sets `optimizationPrecision`.
+    pub fn optimization_precision(
+        mut self,
+        value: OptimizeConfigOptimizationPrecision,
+    ) -> Self {
+        self.optimization_precision = Some(value);
+        self
+    }
+
+    /// Sets `earlyStopping`.
+    pub fn early_stopping(mut self, value: bool) -> Self {
+        self.early_stopping = Some(value);
+        self
+    }
+
+    /// Sets `earlyStoppingWindowSize`.
+    pub fn early_stopping_window_size(mut self, value: f64) -> Self {
+        self.early_stopping_window_size = Some(value);
+        self
+    }
+
+    /// Sets `earlyStoppingImprovementBar`.
+    pub fn early_stopping_improvement_bar(mut self, value: f64) -> Self {
+        self.early_stopping_improvement_bar = Some(value);
+        self
+    }
+
+    /// Sets `MOMF`.
+    pub fn momf(mut self, value: bool) -> Self {
+        self.momf = Some(value);
+        self
+    }
+
+    /// Sets `verboseLogging`.
+    pub fn verbose_logging(mut self, value: bool) -> Self {
+        self.verbose_logging = Some(value);
+        self
+    }
+
+    /// Sets `disableConstraints`.
+    pub fn disable_constraints(mut self, value: bool) -> Self {
+        self.disable_constraints = Some(value);
+        self
+    }
+
+    /// Sets `disableDeduplicate`.
+    pub fn disable_deduplicate(mut self, value: bool) -> Self {
+        self.disable_deduplicate = Some(value);
+        self
+    }
+
+    /// Sets `tunerSpaceOptions`.
+    pub fn tuner_space_options(
+        mut self,
+        value: std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Self {
+        self.tuner_space_options = Some(value);
+        self
+    }
+
+    /// Sets `space`.
+    pub fn space(mut self, value: Vec<TunerSpaceImpulse>) -> Self {
+        self.space = Some(value);
+        self
+    }
+
+    /// Sets `searchSpaceTemplate`.
+    pub fn search_space_template(
+        mut self,
+        value: OptimizeConfigSearchSpaceTemplate,
+    ) -> Self {
+        self.search_space_template = Some(value);
+        self
+    }
+
+    /// Sets `searchSpaceSource`.
+    pub fn search_space_source(
+        mut self,
+        value: OptimizeConfigSearchSpaceSource,
+    ) -> Self {
+        self.search_space_source = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for OptimizeConfig {}
 
 /// Schema: `#/components/schemas/OptimizeConfig/properties/optimizationObjectives/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OptimizeConfigOptimizationObjectivesItem {
     /// Objective to optimize
     pub objective: String,
@@ -374,6 +599,7 @@ impl crate::Envelope for OptimizeConfigOptimizationObjectivesItem {}
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/optimizationPrecision`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OptimizeConfigOptimizationPrecision {
     /// `float32`
     Float32,
@@ -409,6 +635,7 @@ crate::string_enum_impls!(OptimizeConfigOptimizationPrecision);
 /// Schema: `#/components/schemas/OptimizeConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OptimizeConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -602,6 +829,7 @@ impl crate::Envelope for OptimizeConfigResponse {
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceSource`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OptimizeConfigSearchSpaceSource {
     /// Search space source type
     #[serde(rename = "type")]
@@ -627,6 +855,24 @@ impl OptimizeConfigSearchSpaceSource {
             impulse_title: None,
         }
     }
+
+    /// Sets `templateTitle`.
+    pub fn template_title(mut self, value: impl Into<String>) -> Self {
+        self.template_title = Some(value.into());
+        self
+    }
+
+    /// Sets `runTitle`.
+    pub fn run_title(mut self, value: impl Into<String>) -> Self {
+        self.run_title = Some(value.into());
+        self
+    }
+
+    /// Sets `impulseTitle`.
+    pub fn impulse_title(mut self, value: impl Into<String>) -> Self {
+        self.impulse_title = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for OptimizeConfigSearchSpaceSource {}
@@ -635,6 +881,7 @@ impl crate::Envelope for OptimizeConfigSearchSpaceSource {}
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceSource/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OptimizeConfigSearchSpaceSourceType {
     /// `template`
     Template,
@@ -675,6 +922,7 @@ crate::string_enum_impls!(OptimizeConfigSearchSpaceSourceType);
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceTemplate`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OptimizeConfigSearchSpaceTemplate {
     /// Search space template identifier
     pub identifier: OptimizeConfigSearchSpaceTemplateIdentifier,
@@ -699,6 +947,24 @@ impl OptimizeConfigSearchSpaceTemplate {
             regression: None,
         }
     }
+
+    /// Sets `classification`.
+    pub fn classification(mut self, value: bool) -> Self {
+        self.classification = Some(value);
+        self
+    }
+
+    /// Sets `anomaly`.
+    pub fn anomaly(mut self, value: bool) -> Self {
+        self.anomaly = Some(value);
+        self
+    }
+
+    /// Sets `regression`.
+    pub fn regression(mut self, value: bool) -> Self {
+        self.regression = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for OptimizeConfigSearchSpaceTemplate {}
@@ -707,6 +973,7 @@ impl crate::Envelope for OptimizeConfigSearchSpaceTemplate {}
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceTemplate/properties/identifier`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OptimizeConfigSearchSpaceTemplateIdentifier {
     /// `speech_keyword`
     SpeechKeyword,
@@ -779,6 +1046,7 @@ crate::string_enum_impls!(OptimizeConfigSearchSpaceTemplateIdentifier);
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/targetDevice`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OptimizeConfigTargetDevice {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -792,6 +1060,18 @@ impl OptimizeConfigTargetDevice {
     pub fn new(name: String) -> Self {
         Self { name, ram: None, rom: None }
     }
+
+    /// Sets `ram`.
+    pub fn ram(mut self, value: i64) -> Self {
+        self.ram = Some(value);
+        self
+    }
+
+    /// Sets `rom`.
+    pub fn rom(mut self, value: i64) -> Self {
+        self.rom = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for OptimizeConfigTargetDevice {}
@@ -800,6 +1080,7 @@ impl crate::Envelope for OptimizeConfigTargetDevice {}
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/tuningAlgorithm`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OptimizeConfigTuningAlgorithm {
     /// `random`
     Random,
@@ -843,6 +1124,7 @@ crate::string_enum_impls!(OptimizeConfigTuningAlgorithm);
 /// Schema: `#/components/schemas/OptimizeDSPParametersResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OptimizeDspParametersResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -861,6 +1143,7 @@ impl crate::Envelope for OptimizeDspParametersResponse {
 /// Schema: `#/components/schemas/OptimizeSpaceResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OptimizeSpaceResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -880,6 +1163,7 @@ impl crate::Envelope for OptimizeSpaceResponse {
 /// Schema: `#/components/schemas/OptimizeStateResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OptimizeStateResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -935,6 +1219,7 @@ impl crate::Envelope for OptimizeStateResponse {
 
 /// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/projectDataType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OptimizeStateResponseProjectDataType {
     /// `audio`
     Audio,
@@ -978,6 +1263,7 @@ crate::string_enum_impls!(OptimizeStateResponseProjectDataType);
 /// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/status`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OptimizeStateResponseStatus {
     #[serde(rename = "numPendingTrials")]
     pub num_pending_trials: i64,
@@ -1000,6 +1286,7 @@ impl crate::Envelope for OptimizeStateResponseStatus {}
 
 /// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/status/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OptimizeStateResponseStatusStatus {
     /// `creating`
     Creating,
@@ -1044,6 +1331,7 @@ crate::string_enum_impls!(OptimizeStateResponseStatusStatus);
 ///
 /// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/tuningAlgorithm`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OptimizeStateResponseTuningAlgorithm {
     /// `random`
     Random,
@@ -1087,6 +1375,7 @@ crate::string_enum_impls!(OptimizeStateResponseTuningAlgorithm);
 /// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/workers/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OptimizeStateResponseWorkersItem {
     #[serde(rename = "workerId")]
     pub worker_id: String,
@@ -1097,6 +1386,7 @@ impl crate::Envelope for OptimizeStateResponseWorkersItem {}
 
 /// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/workers/items/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OptimizeStateResponseWorkersItemStatus {
     /// `pending`
     Pending,
@@ -1136,6 +1426,7 @@ crate::string_enum_impls!(OptimizeStateResponseWorkersItemStatus);
 /// Schema: `#/components/schemas/OptimizeTransferLearningModelsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OptimizeTransferLearningModelsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1154,6 +1445,7 @@ impl crate::Envelope for OptimizeTransferLearningModelsResponse {
 /// Schema: `#/components/schemas/OptimizeTransferLearningModelsResponse/allOf/1/properties/models`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OptimizeTransferLearningModelsResponseModels {
     pub image: Vec<TransferLearningModel>,
     #[serde(rename = "objectDetection")]
@@ -1168,6 +1460,7 @@ impl crate::Envelope for OptimizeTransferLearningModelsResponseModels {}
 /// Schema: `#/components/schemas/ScoreTrialResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ScoreTrialResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1189,6 +1482,7 @@ impl crate::Envelope for ScoreTrialResponse {
 /// Schema: `#/components/schemas/ScoreTrialResponse/allOf/1/properties/latency`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ScoreTrialResponseLatency {
     #[serde(rename = "dspMips")]
     pub dsp_mips: f64,
@@ -1205,6 +1499,7 @@ impl crate::Envelope for ScoreTrialResponseLatency {}
 /// Schema: `#/components/schemas/ScoreTrialResponse/allOf/1/properties/ram`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ScoreTrialResponseRam {
     pub dsp: f64,
     pub learn: f64,
@@ -1215,6 +1510,7 @@ impl crate::Envelope for ScoreTrialResponseRam {}
 /// Schema: `#/components/schemas/ScoreTrialResponse/allOf/1/properties/rom`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ScoreTrialResponseRom {
     pub dsp: f64,
     pub learn: f64,
@@ -1225,6 +1521,7 @@ impl crate::Envelope for ScoreTrialResponseRom {}
 /// Schema: `#/components/schemas/TunerCompleteSearch`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct TunerCompleteSearch {
     pub success: bool,
 }
@@ -1248,6 +1545,7 @@ pub type TunerCreateTrialDspBlock = serde_json::Map<String, serde_json::Value>;
 /// Schema: `#/components/schemas/TunerCreateTrialImpulse`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct TunerCreateTrialImpulse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -1282,6 +1580,48 @@ impl TunerCreateTrialImpulse {
             learn_blocks: None,
         }
     }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+
+    /// Sets `experiment`.
+    pub fn experiment(mut self, value: impl Into<String>) -> Self {
+        self.experiment = Some(value.into());
+        self
+    }
+
+    /// Sets `original_trial_id`.
+    pub fn original_trial_id(mut self, value: impl Into<String>) -> Self {
+        self.original_trial_id = Some(value.into());
+        self
+    }
+
+    /// Sets `optimizationRound`.
+    pub fn optimization_round(mut self, value: f64) -> Self {
+        self.optimization_round = Some(value);
+        self
+    }
+
+    /// Sets `inputBlocks`.
+    pub fn input_blocks(mut self, value: Vec<TunerCreateTrialInputBlock>) -> Self {
+        self.input_blocks = Some(value);
+        self
+    }
+
+    /// Sets `dspBlocks`.
+    pub fn dsp_blocks(mut self, value: Vec<TunerCreateTrialDspBlock>) -> Self {
+        self.dsp_blocks = Some(value);
+        self
+    }
+
+    /// Sets `learnBlocks`.
+    pub fn learn_blocks(mut self, value: Vec<TunerCreateTrialLearnBlock>) -> Self {
+        self.learn_blocks = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for TunerCreateTrialImpulse {}
@@ -1295,6 +1635,7 @@ pub type TunerCreateTrialLearnBlock = serde_json::Map<String, serde_json::Value>
 /// Schema: `#/components/schemas/TunerRun`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerRun {
     #[serde(rename = "tunerJobId")]
     pub tuner_job_id: i64,
@@ -1324,6 +1665,7 @@ pub type TunerSpaceDspBlock = serde_json::Map<String, serde_json::Value>;
 
 /// Schema: `#/components/schemas/TunerSpaceImpulse`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct TunerSpaceImpulse {
     /// Hyperparameters with potential values that can be used in any block in this impulse
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1353,6 +1695,15 @@ impl TunerSpaceImpulse {
             learn_blocks,
         }
     }
+
+    /// Sets `parameters`.
+    pub fn parameters(
+        mut self,
+        value: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for TunerSpaceImpulse {}
@@ -1366,6 +1717,7 @@ pub type TunerSpaceLearnBlock = serde_json::Map<String, serde_json::Value>;
 /// Schema: `#/components/schemas/TunerTrial`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrial {
     pub id: String,
     pub name: String,
@@ -1429,6 +1781,7 @@ impl crate::Envelope for TunerTrial {}
 /// Schema: `#/components/schemas/TunerTrial/properties/blocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrialBlocksItem {
     pub id: i64,
     #[serde(rename = "lastActive", default, skip_serializing_if = "Option::is_none")]
@@ -1450,6 +1803,7 @@ impl crate::Envelope for TunerTrialBlocksItem {}
 
 /// Schema: `#/components/schemas/TunerTrial/properties/blocks/items/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TunerTrialBlocksItemStatus {
     /// `pending`
     Pending,
@@ -1492,6 +1846,7 @@ crate::string_enum_impls!(TunerTrialBlocksItemStatus);
 
 /// Schema: `#/components/schemas/TunerTrial/properties/blocks/items/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TunerTrialBlocksItemType {
     /// `input`
     Input,
@@ -1531,6 +1886,7 @@ crate::string_enum_impls!(TunerTrialBlocksItemType);
 /// Schema: `#/components/schemas/TunerTrial/properties/dspJobId`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrialDspJobId {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<f64>,
@@ -1543,6 +1899,7 @@ impl crate::Envelope for TunerTrialDspJobId {}
 /// Schema: `#/components/schemas/TunerTrialImpulse`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrialImpulse {
     #[serde(rename = "inputBlocks", default, skip_serializing_if = "Option::is_none")]
     pub input_blocks: Option<Vec<TunerCreateTrialInputBlock>>,
@@ -1557,6 +1914,7 @@ impl crate::Envelope for TunerTrialImpulse {}
 /// Schema: `#/components/schemas/TunerTrial/properties/impulseAddedToProject`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrialImpulseAddedToProject {
     #[serde(rename = "impulseId")]
     pub impulse_id: i64,
@@ -1568,6 +1926,7 @@ impl crate::Envelope for TunerTrialImpulseAddedToProject {}
 /// Schema: `#/components/schemas/TunerTrial/properties/metrics`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrialMetrics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<TunerTrialMetricsTest>,
@@ -1582,6 +1941,7 @@ impl crate::Envelope for TunerTrialMetrics {}
 /// Schema: `#/components/schemas/TunerTrial/properties/metrics/properties/test`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrialMetricsTest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
@@ -1594,6 +1954,7 @@ impl crate::Envelope for TunerTrialMetricsTest {}
 /// Schema: `#/components/schemas/TunerTrial/properties/metrics/properties/train`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrialMetricsTrain {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
@@ -1606,6 +1967,7 @@ impl crate::Envelope for TunerTrialMetricsTrain {}
 /// Schema: `#/components/schemas/TunerTrial/properties/metrics/properties/validation`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrialMetricsValidation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
@@ -1618,6 +1980,7 @@ impl crate::Envelope for TunerTrialMetricsValidation {}
 /// Schema: `#/components/schemas/TunerTrial/properties/progress`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TunerTrialProgress {
     pub epoch: f64,
     pub loss: f64,
@@ -1630,6 +1993,7 @@ impl crate::Envelope for TunerTrialProgress {}
 
 /// Schema: `#/components/schemas/TunerTrial/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TunerTrialStatus {
     /// `pending`
     Pending,
@@ -1673,6 +2037,7 @@ crate::string_enum_impls!(TunerTrialStatus);
 /// Schema: `#/components/schemas/UpdateTunerRunRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateTunerRunRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1683,6 +2048,12 @@ impl UpdateTunerRunRequest {
     pub fn new() -> Self {
         Self { name: None }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for UpdateTunerRunRequest {}
@@ -1690,6 +2061,7 @@ impl crate::Envelope for UpdateTunerRunRequest {}
 /// Schema: `#/components/schemas/WindowSettings`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct WindowSettings {
     #[serde(rename = "windowSizeMs")]
     pub window_size_ms: f64,
@@ -1711,6 +2083,7 @@ impl crate::Envelope for WindowSettings {}
 /// Schema: `#/components/schemas/WindowSettingsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct WindowSettingsResponse {
     /// Whether the operation succeeded
     pub success: bool,

@@ -9,6 +9,7 @@ use super::*;
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AddOrganizationDeployBlockRequest {
     pub name: String,
     pub docker_container: String,
@@ -52,6 +53,72 @@ impl AddOrganizationDeployBlockRequest {
             show_optimizations: None,
             category: None,
         }
+    }
+
+    /// Sets `requestsCpu`.
+    pub fn requests_cpu(mut self, value: f64) -> Self {
+        self.requests_cpu = Some(value);
+        self
+    }
+
+    /// Sets `requestsMemory`.
+    pub fn requests_memory(mut self, value: i64) -> Self {
+        self.requests_memory = Some(value);
+        self
+    }
+
+    /// Sets `limitsCpu`.
+    pub fn limits_cpu(mut self, value: f64) -> Self {
+        self.limits_cpu = Some(value);
+        self
+    }
+
+    /// Sets `limitsMemory`.
+    pub fn limits_memory(mut self, value: i64) -> Self {
+        self.limits_memory = Some(value);
+        self
+    }
+
+    /// Sets `photo`.
+    pub fn photo(mut self, value: crate::FilePart) -> Self {
+        self.photo = Some(value);
+        self
+    }
+
+    /// Sets `integrateUrl`.
+    pub fn integrate_url(mut self, value: impl Into<String>) -> Self {
+        self.integrate_url = Some(value.into());
+        self
+    }
+
+    /// Sets `privileged`.
+    pub fn privileged(mut self, value: bool) -> Self {
+        self.privileged = Some(value);
+        self
+    }
+
+    /// Sets `mountLearnBlock`.
+    pub fn mount_learn_block(mut self, value: bool) -> Self {
+        self.mount_learn_block = Some(value);
+        self
+    }
+
+    /// Sets `supportsEonCompiler`.
+    pub fn supports_eon_compiler(mut self, value: bool) -> Self {
+        self.supports_eon_compiler = Some(value);
+        self
+    }
+
+    /// Sets `showOptimizations`.
+    pub fn show_optimizations(mut self, value: bool) -> Self {
+        self.show_optimizations = Some(value);
+        self
+    }
+
+    /// Sets `category`.
+    pub fn category(mut self, value: AddOrganizationDeployBlockRequestCategory) -> Self {
+        self.category = Some(value);
+        self
     }
 }
 
@@ -99,6 +166,7 @@ impl crate::multipart::ToMultipart for AddOrganizationDeployBlockRequest {
 
 /// Schema: `#/components/schemas/AddOrganizationDeployBlockRequest/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AddOrganizationDeployBlockRequestCategory {
     /// `library`
     Library,
@@ -134,6 +202,7 @@ crate::string_enum_impls!(AddOrganizationDeployBlockRequestCategory);
 /// Schema: `#/components/schemas/AddOrganizationDspBlockRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddOrganizationDspBlockRequest {
     pub name: String,
     #[serde(rename = "dockerContainer")]
@@ -169,6 +238,30 @@ impl AddOrganizationDspBlockRequest {
             port,
         }
     }
+
+    /// Sets `requestsCpu`.
+    pub fn requests_cpu(mut self, value: f64) -> Self {
+        self.requests_cpu = Some(value);
+        self
+    }
+
+    /// Sets `requestsMemory`.
+    pub fn requests_memory(mut self, value: i64) -> Self {
+        self.requests_memory = Some(value);
+        self
+    }
+
+    /// Sets `limitsCpu`.
+    pub fn limits_cpu(mut self, value: f64) -> Self {
+        self.limits_cpu = Some(value);
+        self
+    }
+
+    /// Sets `limitsMemory`.
+    pub fn limits_memory(mut self, value: i64) -> Self {
+        self.limits_memory = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AddOrganizationDspBlockRequest {}
@@ -176,6 +269,7 @@ impl crate::Envelope for AddOrganizationDspBlockRequest {}
 /// Schema: `#/components/schemas/AddOrganizationSecretRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddOrganizationSecretRequest {
     pub name: String,
     pub description: String,
@@ -194,6 +288,7 @@ impl crate::Envelope for AddOrganizationSecretRequest {}
 /// Schema: `#/components/schemas/AddOrganizationTransferLearningBlockRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddOrganizationTransferLearningBlockRequest {
     pub name: String,
     #[serde(rename = "dockerContainer")]
@@ -284,6 +379,78 @@ impl AddOrganizationTransferLearningBlockRequest {
             display_category: None,
         }
     }
+
+    /// Sets `objectDetectionLastLayer`.
+    pub fn object_detection_last_layer(
+        mut self,
+        value: ObjectDetectionLastLayer,
+    ) -> Self {
+        self.object_detection_last_layer = Some(value);
+        self
+    }
+
+    /// Sets `isPublic`.
+    pub fn is_public(mut self, value: bool) -> Self {
+        self.is_public = Some(value);
+        self
+    }
+
+    /// Sets `isPublicForDevices`.
+    pub fn is_public_for_devices(mut self, value: Vec<String>) -> Self {
+        self.is_public_for_devices = Some(value);
+        self
+    }
+
+    /// Sets `publicProjectTierAvailability`.
+    pub fn public_project_tier_availability(
+        mut self,
+        value: PublicProjectTierAvailability,
+    ) -> Self {
+        self.public_project_tier_availability = Some(value);
+        self
+    }
+
+    /// Sets `repositoryUrl`.
+    pub fn repository_url(mut self, value: impl Into<String>) -> Self {
+        self.repository_url = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(
+        mut self,
+        value: Vec<serde_json::Map<String, serde_json::Value>>,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
+
+    /// Sets `imageInputScaling`.
+    pub fn image_input_scaling(mut self, value: ImageInputScaling) -> Self {
+        self.image_input_scaling = Some(value);
+        self
+    }
+
+    /// Sets `indRequiresGpu`.
+    pub fn ind_requires_gpu(mut self, value: bool) -> Self {
+        self.ind_requires_gpu = Some(value);
+        self
+    }
+
+    /// Sets `customModelVariants`.
+    pub fn custom_model_variants(
+        mut self,
+        value: Vec<OrganizationTransferLearningBlockCustomVariant>,
+    ) -> Self {
+        self.custom_model_variants = Some(value);
+        self
+    }
+
+    /// Sets `displayCategory`.
+    pub fn display_category(mut self, value: BlockDisplayCategory) -> Self {
+        self.display_category = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AddOrganizationTransferLearningBlockRequest {}
@@ -291,6 +458,7 @@ impl crate::Envelope for AddOrganizationTransferLearningBlockRequest {}
 /// Schema: `#/components/schemas/AddOrganizationTransformationBlockRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddOrganizationTransformationBlockRequest {
     pub name: String,
     #[serde(rename = "dockerContainer")]
@@ -413,12 +581,106 @@ impl AddOrganizationTransformationBlockRequest {
             ai_actions_operates_on: None,
         }
     }
+
+    /// Sets `requestsCpu`.
+    pub fn requests_cpu(mut self, value: f64) -> Self {
+        self.requests_cpu = Some(value);
+        self
+    }
+
+    /// Sets `requestsMemory`.
+    pub fn requests_memory(mut self, value: i64) -> Self {
+        self.requests_memory = Some(value);
+        self
+    }
+
+    /// Sets `limitsCpu`.
+    pub fn limits_cpu(mut self, value: f64) -> Self {
+        self.limits_cpu = Some(value);
+        self
+    }
+
+    /// Sets `limitsMemory`.
+    pub fn limits_memory(mut self, value: i64) -> Self {
+        self.limits_memory = Some(value);
+        self
+    }
+
+    /// Sets `allowExtraCliArguments`.
+    pub fn allow_extra_cli_arguments(mut self, value: bool) -> Self {
+        self.allow_extra_cli_arguments = Some(value);
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(
+        mut self,
+        value: Vec<serde_json::Map<String, serde_json::Value>>,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
+
+    /// Sets `maxRunningTimeStr`.
+    pub fn max_running_time_str(mut self, value: impl Into<String>) -> Self {
+        self.max_running_time_str = Some(value.into());
+        self
+    }
+
+    /// Sets `isPublic`.
+    pub fn is_public(mut self, value: bool) -> Self {
+        self.is_public = Some(value);
+        self
+    }
+
+    /// Sets `repositoryUrl`.
+    pub fn repository_url(mut self, value: impl Into<String>) -> Self {
+        self.repository_url = Some(value.into());
+        self
+    }
+
+    /// Sets `showInDataSources`.
+    pub fn show_in_data_sources(mut self, value: bool) -> Self {
+        self.show_in_data_sources = Some(value);
+        self
+    }
+
+    /// Sets `showInCreateTransformationJob`.
+    pub fn show_in_create_transformation_job(mut self, value: bool) -> Self {
+        self.show_in_create_transformation_job = Some(value);
+        self
+    }
+
+    /// Sets `showInSyntheticData`.
+    pub fn show_in_synthetic_data(mut self, value: bool) -> Self {
+        self.show_in_synthetic_data = Some(value);
+        self
+    }
+
+    /// Sets `showInAIActions`.
+    pub fn show_in_ai_actions(mut self, value: bool) -> Self {
+        self.show_in_ai_actions = Some(value);
+        self
+    }
+
+    /// Sets `environmentVariables`.
+    pub fn environment_variables(mut self, value: Vec<EnvironmentVariable>) -> Self {
+        self.environment_variables = Some(value);
+        self
+    }
+
+    /// Sets `aiActionsOperatesOn`.
+    pub fn ai_actions_operates_on(mut self, value: Vec<AiActionsOperatesOn>) -> Self {
+        self.ai_actions_operates_on = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AddOrganizationTransformationBlockRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationTransformationBlockRequest/properties/operatesOn`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AddOrganizationTransformationBlockRequestOperatesOn {
     /// `file`
     File,
@@ -461,6 +723,7 @@ crate::string_enum_impls!(AddOrganizationTransformationBlockRequestOperatesOn);
 
 /// Schema: `#/components/schemas/AIActionsOperatesOn`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AiActionsOperatesOn {
     /// `images_object_detection`
     ImagesObjectDetection,
@@ -503,6 +766,7 @@ crate::string_enum_impls!(AiActionsOperatesOn);
 
 /// Schema: `#/components/schemas/EnvironmentVariable`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct EnvironmentVariable {
     /// Environmental variable key. Needs to adhere to regex "^\[a-zA-Z_\]+\[a-zA-Z0-9_\]*$".
     pub key: String,
@@ -516,6 +780,12 @@ impl EnvironmentVariable {
     pub fn new(key: String) -> Self {
         Self { key, value: None }
     }
+
+    /// Sets `value`.
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for EnvironmentVariable {}
@@ -523,6 +793,7 @@ impl crate::Envelope for EnvironmentVariable {}
 /// Schema: `#/components/schemas/ExportBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ExportBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -544,6 +815,7 @@ impl crate::Envelope for ExportBlockResponse {
 /// Schema: `#/components/schemas/GetOrganizationDeployBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDeployBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -563,6 +835,7 @@ impl crate::Envelope for GetOrganizationDeployBlockResponse {
 /// Schema: `#/components/schemas/GetOrganizationDspBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDspBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -582,6 +855,7 @@ impl crate::Envelope for GetOrganizationDspBlockResponse {
 /// Schema: `#/components/schemas/GetOrganizationTransferLearningBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationTransferLearningBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -601,6 +875,7 @@ impl crate::Envelope for GetOrganizationTransferLearningBlockResponse {
 /// Schema: `#/components/schemas/GetOrganizationTransformationBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationTransformationBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -620,6 +895,7 @@ impl crate::Envelope for GetOrganizationTransformationBlockResponse {
 /// Schema: `#/components/schemas/GetPublicOrganizationTransformationBlockResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPublicOrganizationTransformationBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -639,6 +915,7 @@ impl crate::Envelope for GetPublicOrganizationTransformationBlockResponse {
 /// Schema: `#/components/schemas/ListOrganizationDeployBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationDeployBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -658,6 +935,7 @@ impl crate::Envelope for ListOrganizationDeployBlocksResponse {
 /// Schema: `#/components/schemas/ListOrganizationDspBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationDspBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -677,6 +955,7 @@ impl crate::Envelope for ListOrganizationDspBlocksResponse {
 /// Schema: `#/components/schemas/ListOrganizationSecretsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationSecretsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -695,6 +974,7 @@ impl crate::Envelope for ListOrganizationSecretsResponse {
 /// Schema: `#/components/schemas/ListOrganizationSecretsResponse/allOf/1/properties/secrets/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationSecretsResponseSecretsItem {
     pub id: i64,
     pub name: String,
@@ -709,6 +989,7 @@ impl crate::Envelope for ListOrganizationSecretsResponseSecretsItem {}
 /// Schema: `#/components/schemas/ListOrganizationTransferLearningBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationTransferLearningBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -728,6 +1009,7 @@ impl crate::Envelope for ListOrganizationTransferLearningBlocksResponse {
 /// Schema: `#/components/schemas/ListOrganizationTransformationBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationTransformationBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -747,6 +1029,7 @@ impl crate::Envelope for ListOrganizationTransformationBlocksResponse {
 /// Schema: `#/components/schemas/ListPublicOrganizationTransformationBlocksResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListPublicOrganizationTransformationBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -766,6 +1049,7 @@ impl crate::Envelope for ListPublicOrganizationTransformationBlocksResponse {
 /// Schema: `#/components/schemas/OrganizationDeployBlock`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDeployBlock {
     pub id: i64,
     pub name: String,
@@ -819,6 +1103,7 @@ impl crate::Envelope for OrganizationDeployBlock {}
 
 /// Schema: `#/components/schemas/OrganizationDeployBlock/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationDeployBlockCategory {
     /// `library`
     Library,
@@ -854,6 +1139,7 @@ crate::string_enum_impls!(OrganizationDeployBlockCategory);
 /// Schema: `#/components/schemas/OrganizationDspBlock`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDspBlock {
     pub id: i64,
     pub name: String,
@@ -899,6 +1185,7 @@ impl crate::Envelope for OrganizationDspBlock {}
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlock`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationTransferLearningBlock {
     pub id: i64,
     pub name: String,
@@ -987,6 +1274,7 @@ impl crate::Envelope for OrganizationTransferLearningBlock {}
 
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlockCustomVariant`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OrganizationTransferLearningBlockCustomVariant {
     /// Unique identifier or key for this custom variant
     pub key: String,
@@ -1017,12 +1305,28 @@ impl OrganizationTransferLearningBlockCustomVariant {
             model_files: None,
         }
     }
+
+    /// Sets `profilingEntrypoint`.
+    pub fn profiling_entrypoint(mut self, value: impl Into<String>) -> Self {
+        self.profiling_entrypoint = Some(value.into());
+        self
+    }
+
+    /// Sets `modelFiles`.
+    pub fn model_files(
+        mut self,
+        value: Vec<OrganizationTransferLearningBlockModelFile>,
+    ) -> Self {
+        self.model_files = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for OrganizationTransferLearningBlockCustomVariant {}
 
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlockModelFile`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OrganizationTransferLearningBlockModelFile {
     /// Output artifact unique file ID, in kebab case
     pub id: String,
@@ -1058,6 +1362,7 @@ impl crate::Envelope for OrganizationTransferLearningBlockModelFile {}
 ///
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlockModelFile/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationTransferLearningBlockModelFileType {
     /// `binary`
     Binary,
@@ -1096,6 +1401,7 @@ crate::string_enum_impls!(OrganizationTransferLearningBlockModelFileType);
 
 /// Schema: `#/components/schemas/OrganizationTransferLearningOperatesOn`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationTransferLearningOperatesOn {
     /// `object_detection`
     ObjectDetection,
@@ -1143,6 +1449,7 @@ crate::string_enum_impls!(OrganizationTransferLearningOperatesOn);
 /// Schema: `#/components/schemas/OrganizationTransformationBlock`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationTransformationBlock {
     pub id: i64,
     pub name: String,
@@ -1235,6 +1542,7 @@ impl crate::Envelope for OrganizationTransformationBlock {}
 /// Schema: `#/components/schemas/PublicOrganizationTransformationBlock`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PublicOrganizationTransformationBlock {
     pub id: i64,
     #[serde(rename = "ownerOrganizationId")]
@@ -1284,6 +1592,7 @@ impl crate::Envelope for PublicOrganizationTransformationBlock {}
 
 /// Schema: `#/components/schemas/TransformationBlockAdditionalMountPoint`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct TransformationBlockAdditionalMountPoint {
     #[serde(rename = "type")]
     pub type_: TransformationBlockAdditionalMountPointType,
@@ -1308,12 +1617,25 @@ impl TransformationBlockAdditionalMountPoint {
             mount_point,
         }
     }
+
+    /// Sets `bucketId`.
+    pub fn bucket_id(mut self, value: i64) -> Self {
+        self.bucket_id = Some(value);
+        self
+    }
+
+    /// Sets `portalId`.
+    pub fn portal_id(mut self, value: i64) -> Self {
+        self.portal_id = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for TransformationBlockAdditionalMountPoint {}
 
 /// Schema: `#/components/schemas/TransformationBlockAdditionalMountPoint/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TransformationBlockAdditionalMountPointType {
     /// `bucket`
     Bucket,
@@ -1350,6 +1672,7 @@ crate::string_enum_impls!(TransformationBlockAdditionalMountPointType);
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct UpdateOrganizationDeployBlockRequest {
     pub name: Option<String>,
     pub docker_container: Option<String>,
@@ -1388,6 +1711,99 @@ impl UpdateOrganizationDeployBlockRequest {
             show_optimizations: None,
             category: None,
         }
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `dockerContainer`.
+    pub fn docker_container(mut self, value: impl Into<String>) -> Self {
+        self.docker_container = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `cliArguments`.
+    pub fn cli_arguments(mut self, value: impl Into<String>) -> Self {
+        self.cli_arguments = Some(value.into());
+        self
+    }
+
+    /// Sets `requestsCpu`.
+    pub fn requests_cpu(mut self, value: f64) -> Self {
+        self.requests_cpu = Some(value);
+        self
+    }
+
+    /// Sets `requestsMemory`.
+    pub fn requests_memory(mut self, value: i64) -> Self {
+        self.requests_memory = Some(value);
+        self
+    }
+
+    /// Sets `limitsCpu`.
+    pub fn limits_cpu(mut self, value: f64) -> Self {
+        self.limits_cpu = Some(value);
+        self
+    }
+
+    /// Sets `limitsMemory`.
+    pub fn limits_memory(mut self, value: i64) -> Self {
+        self.limits_memory = Some(value);
+        self
+    }
+
+    /// Sets `photo`.
+    pub fn photo(mut self, value: crate::FilePart) -> Self {
+        self.photo = Some(value);
+        self
+    }
+
+    /// Sets `integrateUrl`.
+    pub fn integrate_url(mut self, value: impl Into<String>) -> Self {
+        self.integrate_url = Some(value.into());
+        self
+    }
+
+    /// Sets `privileged`.
+    pub fn privileged(mut self, value: bool) -> Self {
+        self.privileged = Some(value);
+        self
+    }
+
+    /// Sets `mountLearnBlock`.
+    pub fn mount_learn_block(mut self, value: bool) -> Self {
+        self.mount_learn_block = Some(value);
+        self
+    }
+
+    /// Sets `supportsEonCompiler`.
+    pub fn supports_eon_compiler(mut self, value: bool) -> Self {
+        self.supports_eon_compiler = Some(value);
+        self
+    }
+
+    /// Sets `showOptimizations`.
+    pub fn show_optimizations(mut self, value: bool) -> Self {
+        self.show_optimizations = Some(value);
+        self
+    }
+
+    /// Sets `category`.
+    pub fn category(
+        mut self,
+        value: UpdateOrganizationDeployBlockRequestCategory,
+    ) -> Self {
+        self.category = Some(value);
+        self
     }
 }
 
@@ -1443,6 +1859,7 @@ impl crate::multipart::ToMultipart for UpdateOrganizationDeployBlockRequest {
 
 /// Schema: `#/components/schemas/UpdateOrganizationDeployBlockRequest/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UpdateOrganizationDeployBlockRequestCategory {
     /// `library`
     Library,
@@ -1478,6 +1895,7 @@ crate::string_enum_impls!(UpdateOrganizationDeployBlockRequestCategory);
 /// Schema: `#/components/schemas/UpdateOrganizationDspBlockRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationDspBlockRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1515,6 +1933,54 @@ impl UpdateOrganizationDspBlockRequest {
             port: None,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `dockerContainer`.
+    pub fn docker_container(mut self, value: impl Into<String>) -> Self {
+        self.docker_container = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `requestsCpu`.
+    pub fn requests_cpu(mut self, value: f64) -> Self {
+        self.requests_cpu = Some(value);
+        self
+    }
+
+    /// Sets `requestsMemory`.
+    pub fn requests_memory(mut self, value: i64) -> Self {
+        self.requests_memory = Some(value);
+        self
+    }
+
+    /// Sets `limitsCpu`.
+    pub fn limits_cpu(mut self, value: f64) -> Self {
+        self.limits_cpu = Some(value);
+        self
+    }
+
+    /// Sets `limitsMemory`.
+    pub fn limits_memory(mut self, value: i64) -> Self {
+        self.limits_memory = Some(value);
+        self
+    }
+
+    /// Sets `port`.
+    pub fn port(mut self, value: i64) -> Self {
+        self.port = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationDspBlockRequest {}
@@ -1522,6 +1988,7 @@ impl crate::Envelope for UpdateOrganizationDspBlockRequest {}
 /// Schema: `#/components/schemas/UpdateOrganizationTransferLearningBlockRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationTransferLearningBlockRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1616,6 +2083,108 @@ impl UpdateOrganizationTransferLearningBlockRequest {
             custom_model_variants: None,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `dockerContainer`.
+    pub fn docker_container(mut self, value: impl Into<String>) -> Self {
+        self.docker_container = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `operatesOn`.
+    pub fn operates_on(mut self, value: OrganizationTransferLearningOperatesOn) -> Self {
+        self.operates_on = Some(value);
+        self
+    }
+
+    /// Sets `objectDetectionLastLayer`.
+    pub fn object_detection_last_layer(
+        mut self,
+        value: ObjectDetectionLastLayer,
+    ) -> Self {
+        self.object_detection_last_layer = Some(value);
+        self
+    }
+
+    /// Sets `implementationVersion`.
+    pub fn implementation_version(mut self, value: i64) -> Self {
+        self.implementation_version = Some(value);
+        self
+    }
+
+    /// Sets `isPublic`.
+    pub fn is_public(mut self, value: bool) -> Self {
+        self.is_public = Some(value);
+        self
+    }
+
+    /// Sets `isPublicForDevices`.
+    pub fn is_public_for_devices(mut self, value: Vec<String>) -> Self {
+        self.is_public_for_devices = Some(value);
+        self
+    }
+
+    /// Sets `publicProjectTierAvailability`.
+    pub fn public_project_tier_availability(
+        mut self,
+        value: PublicProjectTierAvailability,
+    ) -> Self {
+        self.public_project_tier_availability = Some(value);
+        self
+    }
+
+    /// Sets `repositoryUrl`.
+    pub fn repository_url(mut self, value: impl Into<String>) -> Self {
+        self.repository_url = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(
+        mut self,
+        value: Vec<serde_json::Map<String, serde_json::Value>>,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
+
+    /// Sets `imageInputScaling`.
+    pub fn image_input_scaling(mut self, value: ImageInputScaling) -> Self {
+        self.image_input_scaling = Some(value);
+        self
+    }
+
+    /// Sets `indRequiresGpu`.
+    pub fn ind_requires_gpu(mut self, value: bool) -> Self {
+        self.ind_requires_gpu = Some(value);
+        self
+    }
+
+    /// Sets `displayCategory`.
+    pub fn display_category(mut self, value: BlockDisplayCategory) -> Self {
+        self.display_category = Some(value);
+        self
+    }
+
+    /// Sets `customModelVariants`.
+    pub fn custom_model_variants(
+        mut self,
+        value: Vec<OrganizationTransferLearningBlockCustomVariant>,
+    ) -> Self {
+        self.custom_model_variants = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationTransferLearningBlockRequest {}
@@ -1623,6 +2192,7 @@ impl crate::Envelope for UpdateOrganizationTransferLearningBlockRequest {}
 /// Schema: `#/components/schemas/UpdateOrganizationTransformationBlockRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationTransformationBlockRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1746,6 +2316,144 @@ impl UpdateOrganizationTransformationBlockRequest {
             environment_variables: None,
             ai_actions_operates_on: None,
         }
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `dockerContainer`.
+    pub fn docker_container(mut self, value: impl Into<String>) -> Self {
+        self.docker_container = Some(value.into());
+        self
+    }
+
+    /// Sets `indMetadata`.
+    pub fn ind_metadata(mut self, value: bool) -> Self {
+        self.ind_metadata = Some(value);
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `cliArguments`.
+    pub fn cli_arguments(mut self, value: impl Into<String>) -> Self {
+        self.cli_arguments = Some(value.into());
+        self
+    }
+
+    /// Sets `requestsCpu`.
+    pub fn requests_cpu(mut self, value: f64) -> Self {
+        self.requests_cpu = Some(value);
+        self
+    }
+
+    /// Sets `requestsMemory`.
+    pub fn requests_memory(mut self, value: i64) -> Self {
+        self.requests_memory = Some(value);
+        self
+    }
+
+    /// Sets `limitsCpu`.
+    pub fn limits_cpu(mut self, value: f64) -> Self {
+        self.limits_cpu = Some(value);
+        self
+    }
+
+    /// Sets `limitsMemory`.
+    pub fn limits_memory(mut self, value: i64) -> Self {
+        self.limits_memory = Some(value);
+        self
+    }
+
+    /// Sets `additionalMountPoints`.
+    pub fn additional_mount_points(
+        mut self,
+        value: Vec<TransformationBlockAdditionalMountPoint>,
+    ) -> Self {
+        self.additional_mount_points = Some(value);
+        self
+    }
+
+    /// Sets `operatesOn`.
+    pub fn operates_on(mut self, value: TransformationJobOperatesOnEnum) -> Self {
+        self.operates_on = Some(value);
+        self
+    }
+
+    /// Sets `allowExtraCliArguments`.
+    pub fn allow_extra_cli_arguments(mut self, value: bool) -> Self {
+        self.allow_extra_cli_arguments = Some(value);
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(
+        mut self,
+        value: Vec<serde_json::Map<String, serde_json::Value>>,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
+
+    /// Sets `maxRunningTimeStr`.
+    pub fn max_running_time_str(mut self, value: impl Into<String>) -> Self {
+        self.max_running_time_str = Some(value.into());
+        self
+    }
+
+    /// Sets `isPublic`.
+    pub fn is_public(mut self, value: bool) -> Self {
+        self.is_public = Some(value);
+        self
+    }
+
+    /// Sets `repositoryUrl`.
+    pub fn repository_url(mut self, value: impl Into<String>) -> Self {
+        self.repository_url = Some(value.into());
+        self
+    }
+
+    /// Sets `showInDataSources`.
+    pub fn show_in_data_sources(mut self, value: bool) -> Self {
+        self.show_in_data_sources = Some(value);
+        self
+    }
+
+    /// Sets `showInCreateTransformationJob`.
+    pub fn show_in_create_transformation_job(mut self, value: bool) -> Self {
+        self.show_in_create_transformation_job = Some(value);
+        self
+    }
+
+    /// Sets `showInSyntheticData`.
+    pub fn show_in_synthetic_data(mut self, value: bool) -> Self {
+        self.show_in_synthetic_data = Some(value);
+        self
+    }
+
+    /// Sets `showInAIActions`.
+    pub fn show_in_ai_actions(mut self, value: bool) -> Self {
+        self.show_in_ai_actions = Some(value);
+        self
+    }
+
+    /// Sets `environmentVariables`.
+    pub fn environment_variables(mut self, value: Vec<EnvironmentVariable>) -> Self {
+        self.environment_variables = Some(value);
+        self
+    }
+
+    /// Sets `aiActionsOperatesOn`.
+    pub fn ai_actions_operates_on(mut self, value: Vec<AiActionsOperatesOn>) -> Self {
+        self.ai_actions_operates_on = Some(value);
+        self
     }
 }
 

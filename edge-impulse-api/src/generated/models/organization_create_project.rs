@@ -10,6 +10,7 @@ use super::*;
 /// Schema: `#/components/schemas/OrganizationCreateProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct OrganizationCreateProjectRequest {
     pub name: String,
     /// Filter in SQL format, used for creating transformation jobs on clinical datasets
@@ -135,12 +136,154 @@ impl OrganizationCreateProjectRequest {
             parameters: None,
         }
     }
+
+    /// Sets `filter`.
+    pub fn filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+
+    /// Sets `pathFilters`.
+    pub fn path_filters(
+        mut self,
+        value: Vec<OrganizationCreateProjectPathFilter>,
+    ) -> Self {
+        self.path_filters = Some(value);
+        self
+    }
+
+    /// Sets `uploadType`.
+    pub fn upload_type(
+        mut self,
+        value: OrganizationCreateProjectRequestUploadType,
+    ) -> Self {
+        self.upload_type = Some(value);
+        self
+    }
+
+    /// Sets `projectId`.
+    pub fn project_id(mut self, value: i64) -> Self {
+        self.project_id = Some(value);
+        self
+    }
+
+    /// Sets `projectVisibility`.
+    pub fn project_visibility(mut self, value: ProjectVisibility) -> Self {
+        self.project_visibility = Some(value);
+        self
+    }
+
+    /// Sets `newProjectName`.
+    pub fn new_project_name(mut self, value: impl Into<String>) -> Self {
+        self.new_project_name = Some(value.into());
+        self
+    }
+
+    /// Sets `projectApiKey`.
+    pub fn project_api_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.project_api_key = Some(value.into());
+        self
+    }
+
+    /// Sets `projectHmacKey`.
+    pub fn project_hmac_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.project_hmac_key = Some(value.into());
+        self
+    }
+
+    /// Sets `transformationBlockId`.
+    pub fn transformation_block_id(mut self, value: i64) -> Self {
+        self.transformation_block_id = Some(value);
+        self
+    }
+
+    /// Sets `builtinTransformationBlock`.
+    pub fn builtin_transformation_block(
+        mut self,
+        value: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.builtin_transformation_block = Some(value);
+        self
+    }
+
+    /// Sets `category`.
+    pub fn category(mut self, value: OrganizationCreateProjectRequestCategory) -> Self {
+        self.category = Some(value);
+        self
+    }
+
+    /// Sets `outputDatasetName`.
+    pub fn output_dataset_name(mut self, value: impl Into<String>) -> Self {
+        self.output_dataset_name = Some(value.into());
+        self
+    }
+
+    /// Sets `outputDatasetBucketId`.
+    pub fn output_dataset_bucket_id(mut self, value: i64) -> Self {
+        self.output_dataset_bucket_id = Some(value);
+        self
+    }
+
+    /// Sets `outputDatasetBucketPath`.
+    pub fn output_dataset_bucket_path(mut self, value: impl Into<String>) -> Self {
+        self.output_dataset_bucket_path = Some(value.into());
+        self
+    }
+
+    /// Sets `outputPathInDataset`.
+    pub fn output_path_in_dataset(mut self, value: impl Into<String>) -> Self {
+        self.output_path_in_dataset = Some(value.into());
+        self
+    }
+
+    /// Sets `outputDatasetPathRule`.
+    pub fn output_dataset_path_rule(
+        mut self,
+        value: OrganizationCreateProjectOutputDatasetPathRule,
+    ) -> Self {
+        self.output_dataset_path_rule = Some(value);
+        self
+    }
+
+    /// Sets `label`.
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+
+    /// Sets `emailRecipientUids`.
+    pub fn email_recipient_uids(mut self, value: Vec<i64>) -> Self {
+        self.email_recipient_uids = Some(value);
+        self
+    }
+
+    /// Sets `transformationParallel`.
+    pub fn transformation_parallel(mut self, value: i64) -> Self {
+        self.transformation_parallel = Some(value);
+        self
+    }
+
+    /// Sets `extraCliArguments`.
+    pub fn extra_cli_arguments(mut self, value: impl Into<String>) -> Self {
+        self.extra_cli_arguments = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(
+        mut self,
+        value: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for OrganizationCreateProjectRequest {}
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectRequest/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationCreateProjectRequestCategory {
     /// `training`
     Training,
@@ -179,6 +322,7 @@ crate::string_enum_impls!(OrganizationCreateProjectRequestCategory);
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectRequest/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationCreateProjectRequestUploadType {
     /// `project`
     Project,
@@ -214,6 +358,7 @@ crate::string_enum_impls!(OrganizationCreateProjectRequestUploadType);
 /// Schema: `#/components/schemas/OrganizationCreateProjectResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationCreateProjectResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -237,6 +382,7 @@ impl crate::Envelope for OrganizationCreateProjectResponse {
 /// Schema: `#/components/schemas/OrganizationCreateProjectStatusResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationCreateProjectStatusResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -256,6 +402,7 @@ impl crate::Envelope for OrganizationCreateProjectStatusResponse {
 /// Schema: `#/components/schemas/OrganizationCreateProjectWithFiles`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationCreateProjectWithFiles {
     pub id: i64,
     #[serde(rename = "organizationId")]
@@ -373,6 +520,7 @@ impl crate::Envelope for OrganizationCreateProjectWithFiles {}
 /// Schema: `#/components/schemas/OrganizationCreateProjectWithFiles/allOf/1/properties/files/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationCreateProjectWithFilesFilesItem {
     pub id: i64,
     #[serde(rename = "fileName")]
@@ -401,6 +549,7 @@ impl crate::Envelope for OrganizationCreateProjectWithFilesFilesItem {}
 /// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationGetCreateProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -421,6 +570,7 @@ impl crate::Envelope for OrganizationGetCreateProjectsResponse {
 /// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse/allOf/1/properties/jobs/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationGetCreateProjectsResponseJobsItem {
     pub id: i64,
     #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
@@ -513,6 +663,7 @@ impl crate::Envelope for OrganizationGetCreateProjectsResponseJobsItem {}
 
 /// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse/allOf/1/properties/jobs/items/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationGetCreateProjectsResponseJobsItemUploadType {
     /// `dataset`
     Dataset,
@@ -548,6 +699,7 @@ crate::string_enum_impls!(OrganizationGetCreateProjectsResponseJobsItemUploadTyp
 /// Schema: `#/components/schemas/UpdateOrganizationAddCollaboratorRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationAddCollaboratorRequest {
     /// The ID of the project to add the collaborator to.
     #[serde(rename = "projectId")]
@@ -569,6 +721,7 @@ impl crate::Envelope for UpdateOrganizationAddCollaboratorRequest {}
 /// Schema: `#/components/schemas/UpdateOrganizationCreateEmptyProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationCreateEmptyProjectRequest {
     /// The name of the project.
     #[serde(rename = "projectName")]
@@ -597,6 +750,18 @@ impl UpdateOrganizationCreateEmptyProjectRequest {
             project_owner_username_or_email: None,
         }
     }
+
+    /// Sets `projectVisibility`.
+    pub fn project_visibility(mut self, value: ProjectVisibility) -> Self {
+        self.project_visibility = Some(value);
+        self
+    }
+
+    /// Sets `projectOwnerUsernameOrEmail`.
+    pub fn project_owner_username_or_email(mut self, value: impl Into<String>) -> Self {
+        self.project_owner_username_or_email = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationCreateEmptyProjectRequest {}
@@ -604,6 +769,7 @@ impl crate::Envelope for UpdateOrganizationCreateEmptyProjectRequest {}
 /// Schema: `#/components/schemas/UpdateOrganizationCreateProjectRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationCreateProjectRequest {
     /// Number of transformation jobs that can be ran in parallel
     #[serde(
@@ -629,6 +795,18 @@ impl UpdateOrganizationCreateProjectRequest {
             email_recipient_uids: None,
         }
     }
+
+    /// Sets `transformationParallel`.
+    pub fn transformation_parallel(mut self, value: i64) -> Self {
+        self.transformation_parallel = Some(value);
+        self
+    }
+
+    /// Sets `emailRecipientUids`.
+    pub fn email_recipient_uids(mut self, value: Vec<i64>) -> Self {
+        self.email_recipient_uids = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationCreateProjectRequest {}
@@ -637,6 +815,7 @@ impl crate::Envelope for UpdateOrganizationCreateProjectRequest {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UploadCustomBlockRequest {
     pub tar: crate::FilePart,
     pub type_: UploadCustomBlockRequestType,
@@ -664,6 +843,7 @@ impl crate::multipart::ToMultipart for UploadCustomBlockRequest {
 
 /// Schema: `#/components/schemas/UploadCustomBlockRequest/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UploadCustomBlockRequestType {
     /// `transform`
     Transform,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/AddOrganizationBucketRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddOrganizationBucketRequest {
     /// Access key for the storage service (e.g., S3 access key, GCS access key)
     #[serde(rename = "accessKey")]
@@ -56,6 +57,18 @@ impl AddOrganizationBucketRequest {
             storage_provider: None,
         }
     }
+
+    /// Sets `checkConnectivityPrefix`.
+    pub fn check_connectivity_prefix(mut self, value: impl Into<String>) -> Self {
+        self.check_connectivity_prefix = Some(value.into());
+        self
+    }
+
+    /// Sets `storageProvider`.
+    pub fn storage_provider(mut self, value: StorageProvider) -> Self {
+        self.storage_provider = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AddOrganizationBucketRequest {}
@@ -63,6 +76,7 @@ impl crate::Envelope for AddOrganizationBucketRequest {}
 /// Schema: `#/components/schemas/GetOrganizationBucketResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationBucketResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -81,6 +95,7 @@ impl crate::Envelope for GetOrganizationBucketResponse {
 /// Schema: `#/components/schemas/GetOrganizationDataItemResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataItemResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -99,6 +114,7 @@ impl crate::Envelope for GetOrganizationDataItemResponse {
 /// Schema: `#/components/schemas/GetOrganizationDataItemTransformJobsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataItemTransformJobsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -122,6 +138,7 @@ impl crate::Envelope for GetOrganizationDataItemTransformJobsResponse {
 /// Schema: `#/components/schemas/GetOrganizationDataItemTransformJobsResponse/allOf/1/properties/transformationJobs/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
     pub id: i64,
     #[serde(rename = "transformationJobId")]
@@ -153,6 +170,7 @@ for GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {}
 /// Schema: `#/components/schemas/GetOrganizationDatasetResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDatasetResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -171,6 +189,7 @@ impl crate::Envelope for GetOrganizationDatasetResponse {
 /// Schema: `#/components/schemas/ListOrganizationBucketsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationBucketsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -189,6 +208,7 @@ impl crate::Envelope for ListOrganizationBucketsResponse {
 /// Schema: `#/components/schemas/ListOrganizationDataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationDataResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -222,6 +242,7 @@ impl crate::Envelope for ListOrganizationDataResponse {
 /// Schema: `#/components/schemas/ListOrganizationDataResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationDataResponseDataItem {
     pub id: i64,
     pub name: String,
@@ -250,6 +271,7 @@ impl crate::Envelope for ListOrganizationDataResponseDataItem {}
 /// Schema: `#/components/schemas/ListOrganizationFilesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationFilesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -281,6 +303,7 @@ impl crate::Envelope for ListOrganizationFilesResponse {
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct OrganizationAddDataFileRequest {
     pub files: Vec<crate::FilePart>,
 }
@@ -303,6 +326,7 @@ impl crate::multipart::ToMultipart for OrganizationAddDataFileRequest {
 /// Schema: `#/components/schemas/OrganizationAddDataFolderRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct OrganizationAddDataFolderRequest {
     pub dataset: String,
     #[serde(rename = "bucketId")]
@@ -330,6 +354,18 @@ impl OrganizationAddDataFolderRequest {
             type_: None,
         }
     }
+
+    /// Sets `metadataDataset`.
+    pub fn metadata_dataset(mut self, value: impl Into<String>) -> Self {
+        self.metadata_dataset = Some(value.into());
+        self
+    }
+
+    /// Sets `type`.
+    pub fn type_(mut self, value: OrganizationDatasetTypeEnum) -> Self {
+        self.type_ = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for OrganizationAddDataFolderRequest {}
@@ -338,6 +374,7 @@ impl crate::Envelope for OrganizationAddDataFolderRequest {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct OrganizationAddDataItemRequest {
     pub name: String,
     pub bucket_id: Option<i64>,
@@ -369,6 +406,24 @@ impl OrganizationAddDataItemRequest {
             files,
         }
     }
+
+    /// Sets `bucketId`.
+    pub fn bucket_id(mut self, value: i64) -> Self {
+        self.bucket_id = Some(value);
+        self
+    }
+
+    /// Sets `bucketName`.
+    pub fn bucket_name(mut self, value: impl Into<String>) -> Self {
+        self.bucket_name = Some(value.into());
+        self
+    }
+
+    /// Sets `bucketPath`.
+    pub fn bucket_path(mut self, value: impl Into<String>) -> Self {
+        self.bucket_path = Some(value.into());
+        self
+    }
 }
 
 impl crate::multipart::ToMultipart for OrganizationAddDataItemRequest {
@@ -394,6 +449,7 @@ impl crate::multipart::ToMultipart for OrganizationAddDataItemRequest {
 /// Schema: `#/components/schemas/OrganizationAddDatasetRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct OrganizationAddDatasetRequest {
     pub dataset: String,
     pub tags: Vec<String>,
@@ -427,6 +483,7 @@ impl crate::Envelope for OrganizationAddDatasetRequest {}
 /// Schema: `#/components/schemas/OrganizationAddDatasetRequest/properties/bucket`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct OrganizationAddDatasetRequestBucket {
     /// Bucket ID
     pub id: i64,
@@ -453,6 +510,7 @@ impl crate::Envelope for OrganizationAddDatasetRequestBucket {}
 /// Schema: `#/components/schemas/OrganizationBucket`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationBucket {
     pub id: i64,
     /// Access key for the storage service
@@ -490,6 +548,7 @@ impl crate::Envelope for OrganizationBucket {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct OrganizationBulkMetadataRequest {
     pub dataset: String,
     pub csv_file: crate::FilePart,
@@ -512,6 +571,7 @@ impl crate::multipart::ToMultipart for OrganizationBulkMetadataRequest {
 /// Schema: `#/components/schemas/OrganizationDataItem`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDataItem {
     pub id: i64,
     pub name: String,
@@ -536,6 +596,7 @@ impl crate::Envelope for OrganizationDataItem {}
 /// Schema: `#/components/schemas/OrganizationDataItem/properties/files/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDataItemFilesItem {
     pub name: String,
     #[serde(rename = "bucketPath")]
@@ -550,6 +611,7 @@ impl crate::Envelope for OrganizationDataItemFilesItem {}
 /// Schema: `#/components/schemas/PreviewDefaultFilesInFolderRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct PreviewDefaultFilesInFolderRequest {
     /// S3 prefix
     pub prefix: String,
@@ -574,6 +636,7 @@ impl crate::Envelope for PreviewDefaultFilesInFolderRequest {}
 ///
 /// Schema: `#/components/schemas/PreviewDefaultFilesInFolderRequest/properties/itemsToList`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PreviewDefaultFilesInFolderRequestItemsToList {
     /// `files`
     Files,
@@ -609,6 +672,7 @@ crate::string_enum_impls!(PreviewDefaultFilesInFolderRequestItemsToList);
 /// Schema: `#/components/schemas/PreviewDefaultFilesInFolderResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PreviewDefaultFilesInFolderResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -638,6 +702,7 @@ impl crate::Envelope for PreviewDefaultFilesInFolderResponse {
 ///
 /// Schema: `#/components/schemas/PreviewDefaultFilesInFolderResponse/allOf/1/properties/truncationReason`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PreviewDefaultFilesInFolderResponseTruncationReason {
     /// `too-many-results`
     TooManyResults,
@@ -673,6 +738,7 @@ crate::string_enum_impls!(PreviewDefaultFilesInFolderResponseTruncationReason);
 /// Schema: `#/components/schemas/SetOrganizationDataDatasetRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetOrganizationDataDatasetRequest {
     pub dataset: String,
 }
@@ -688,6 +754,7 @@ impl crate::Envelope for SetOrganizationDataDatasetRequest {}
 
 /// Schema: `#/components/schemas/StorageProvider`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StorageProvider {
     /// `s3`
     S3,
@@ -731,6 +798,7 @@ crate::string_enum_impls!(StorageProvider);
 /// Schema: `#/components/schemas/UpdateOrganizationBucketRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationBucketRequest {
     /// S3 access key
     #[serde(rename = "accessKey", default, skip_serializing_if = "Option::is_none")]
@@ -777,6 +845,48 @@ impl UpdateOrganizationBucketRequest {
             storage_account_name: None,
         }
     }
+
+    /// Sets `accessKey`.
+    pub fn access_key(mut self, value: impl Into<String>) -> Self {
+        self.access_key = Some(value.into());
+        self
+    }
+
+    /// Sets `secretKey`.
+    pub fn secret_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.secret_key = Some(value.into());
+        self
+    }
+
+    /// Sets `endpoint`.
+    pub fn endpoint(mut self, value: impl Into<String>) -> Self {
+        self.endpoint = Some(value.into());
+        self
+    }
+
+    /// Sets `bucket`.
+    pub fn bucket(mut self, value: impl Into<String>) -> Self {
+        self.bucket = Some(value.into());
+        self
+    }
+
+    /// Sets `region`.
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.region = Some(value.into());
+        self
+    }
+
+    /// Sets `checkConnectivityPrefix`.
+    pub fn check_connectivity_prefix(mut self, value: impl Into<String>) -> Self {
+        self.check_connectivity_prefix = Some(value.into());
+        self
+    }
+
+    /// Sets `storageAccountName`.
+    pub fn storage_account_name(mut self, value: impl Into<String>) -> Self {
+        self.storage_account_name = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationBucketRequest {}
@@ -784,6 +894,7 @@ impl crate::Envelope for UpdateOrganizationBucketRequest {}
 /// Schema: `#/components/schemas/UpdateOrganizationDataItemRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationDataItemRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -802,6 +913,27 @@ impl UpdateOrganizationDataItemRequest {
             metadata: None,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `dataset`.
+    pub fn dataset(mut self, value: impl Into<String>) -> Self {
+        self.dataset = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(
+        mut self,
+        value: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationDataItemRequest {}
@@ -809,6 +941,7 @@ impl crate::Envelope for UpdateOrganizationDataItemRequest {}
 /// Schema: `#/components/schemas/UpdateOrganizationDatasetRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationDatasetRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
@@ -833,6 +966,36 @@ impl UpdateOrganizationDatasetRequest {
             bucket: None,
         }
     }
+
+    /// Sets `dataset`.
+    pub fn dataset(mut self, value: impl Into<String>) -> Self {
+        self.dataset = Some(value.into());
+        self
+    }
+
+    /// Sets `tags`.
+    pub fn tags(mut self, value: Vec<String>) -> Self {
+        self.tags = Some(value);
+        self
+    }
+
+    /// Sets `category`.
+    pub fn category(mut self, value: impl Into<String>) -> Self {
+        self.category = Some(value.into());
+        self
+    }
+
+    /// Sets `type`.
+    pub fn type_(mut self, value: OrganizationDatasetTypeEnum) -> Self {
+        self.type_ = Some(value);
+        self
+    }
+
+    /// Sets `bucket`.
+    pub fn bucket(mut self, value: UpdateOrganizationDatasetRequestBucket) -> Self {
+        self.bucket = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationDatasetRequest {}
@@ -840,6 +1003,7 @@ impl crate::Envelope for UpdateOrganizationDatasetRequest {}
 /// Schema: `#/components/schemas/UpdateOrganizationDatasetRequest/properties/bucket`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationDatasetRequestBucket {
     /// Bucket ID
     pub id: i64,
@@ -866,6 +1030,7 @@ impl crate::Envelope for UpdateOrganizationDatasetRequestBucket {}
 /// Schema: `#/components/schemas/VerifyOrganizationBucketRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct VerifyOrganizationBucketRequest {
     #[serde(
         rename = "storageProvider",
@@ -916,6 +1081,36 @@ impl VerifyOrganizationBucketRequest {
             prefix: None,
         }
     }
+
+    /// Sets `storageProvider`.
+    pub fn storage_provider(mut self, value: StorageProvider) -> Self {
+        self.storage_provider = Some(value);
+        self
+    }
+
+    /// Sets `secretKey`.
+    pub fn secret_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.secret_key = Some(value.into());
+        self
+    }
+
+    /// Sets `bucketId`.
+    pub fn bucket_id(mut self, value: i64) -> Self {
+        self.bucket_id = Some(value);
+        self
+    }
+
+    /// Sets `region`.
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.region = Some(value.into());
+        self
+    }
+
+    /// Sets `prefix`.
+    pub fn prefix(mut self, value: impl Into<String>) -> Self {
+        self.prefix = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for VerifyOrganizationBucketRequest {}
@@ -923,6 +1118,7 @@ impl crate::Envelope for VerifyOrganizationBucketRequest {}
 /// Schema: `#/components/schemas/VerifyOrganizationExistingBucketRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct VerifyOrganizationExistingBucketRequest {
     pub prefix: String,
 }

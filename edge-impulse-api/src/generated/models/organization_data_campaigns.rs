@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/AddOrganizationDataCampaignDashboardRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddOrganizationDataCampaignDashboardRequest {
     pub name: String,
     /// List of user IDs to notify for this dashboard (sent daily)
@@ -40,6 +41,7 @@ impl crate::Envelope for AddOrganizationDataCampaignDashboardRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationDataCampaignDashboardRequest/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AddOrganizationDataCampaignDashboardRequestWhenToEmail {
     /// `always`
     Always,
@@ -79,6 +81,7 @@ crate::string_enum_impls!(AddOrganizationDataCampaignDashboardRequestWhenToEmail
 /// Schema: `#/components/schemas/AddOrganizationDataCampaignDashboardResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AddOrganizationDataCampaignDashboardResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -98,6 +101,7 @@ impl crate::Envelope for AddOrganizationDataCampaignDashboardResponse {
 /// Schema: `#/components/schemas/AddOrganizationDataCampaignRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddOrganizationDataCampaignRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -149,6 +153,24 @@ impl AddOrganizationDataCampaignRequest {
             project_ids,
         }
     }
+
+    /// Sets `id`.
+    pub fn id(mut self, value: i64) -> Self {
+        self.id = Some(value);
+        self
+    }
+
+    /// Sets `created`.
+    pub fn created(mut self, value: crate::DateTime) -> Self {
+        self.created = Some(value);
+        self
+    }
+
+    /// Sets `logo`.
+    pub fn logo(mut self, value: impl Into<String>) -> Self {
+        self.logo = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for AddOrganizationDataCampaignRequest {}
@@ -156,6 +178,7 @@ impl crate::Envelope for AddOrganizationDataCampaignRequest {}
 /// Schema: `#/components/schemas/AddOrganizationDataCampaignResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AddOrganizationDataCampaignResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -175,6 +198,7 @@ impl crate::Envelope for AddOrganizationDataCampaignResponse {
 /// Schema: `#/components/schemas/DataCampaign`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DataCampaign {
     pub id: i64,
     #[serde(rename = "dataCampaignDashboardId")]
@@ -201,6 +225,7 @@ impl crate::Envelope for DataCampaign {}
 /// Schema: `#/components/schemas/DataCampaignDashboard`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DataCampaignDashboard {
     pub id: i64,
     pub created: crate::DateTime,
@@ -224,6 +249,7 @@ impl crate::Envelope for DataCampaignDashboard {}
 
 /// Schema: `#/components/schemas/DataCampaignDashboard/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DataCampaignDashboardWhenToEmail {
     /// `always`
     Always,
@@ -263,6 +289,7 @@ crate::string_enum_impls!(DataCampaignDashboardWhenToEmail);
 /// Schema: `#/components/schemas/DataCampaignGraph`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DataCampaignGraph {
     pub title: String,
     pub link: String,
@@ -279,6 +306,7 @@ impl crate::Envelope for DataCampaignGraph {}
 /// Schema: `#/components/schemas/DataCampaignGraph/properties/xData/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DataCampaignGraphXDataItem {
     pub color: String,
     #[serde(rename = "legendText")]
@@ -298,6 +326,7 @@ impl crate::Envelope for DataCampaignGraphXDataItem {}
 
 /// Schema: `#/components/schemas/DataCampaignGraph/properties/xData/items/properties/dataType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DataCampaignGraphXDataItemDataType {
     /// `dataItems`
     DataItems,
@@ -337,6 +366,7 @@ crate::string_enum_impls!(DataCampaignGraphXDataItemDataType);
 /// Schema: `#/components/schemas/DataCampaignGraph/properties/xData/items/properties/values/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DataCampaignGraphXDataItemValuesItem {
     pub id: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -347,6 +377,7 @@ impl crate::Envelope for DataCampaignGraphXDataItemValuesItem {}
 
 /// Schema: `#/components/schemas/DataCampaignLink`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct DataCampaignLink {
     pub icon: String,
     pub name: String,
@@ -364,6 +395,7 @@ impl crate::Envelope for DataCampaignLink {}
 
 /// Schema: `#/components/schemas/DataCampaignQuery`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct DataCampaignQuery {
     pub name: String,
     pub dataset: String,
@@ -382,6 +414,7 @@ impl crate::Envelope for DataCampaignQuery {}
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignDashboardResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataCampaignDashboardResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -400,6 +433,7 @@ impl crate::Envelope for GetOrganizationDataCampaignDashboardResponse {
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignDashboardsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataCampaignDashboardsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -418,6 +452,7 @@ impl crate::Envelope for GetOrganizationDataCampaignDashboardsResponse {
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataCampaignResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -437,6 +472,7 @@ impl crate::Envelope for GetOrganizationDataCampaignResponse {
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataCampaignsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -455,6 +491,7 @@ impl crate::Envelope for GetOrganizationDataCampaignsResponse {
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignsResponse/allOf/1/properties/campaigns/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationDataCampaignsResponseCampaignsItem {
     pub campaign: DataCampaign,
     pub graphs: Vec<DataCampaignGraph>,
@@ -465,6 +502,7 @@ impl crate::Envelope for GetOrganizationDataCampaignsResponseCampaignsItem {}
 /// Schema: `#/components/schemas/OrganizationDataCampaignDiffRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct OrganizationDataCampaignDiffRequest {
     pub queries: Vec<OrganizationDataCampaignDiffRequestQueriesItem>,
 }
@@ -481,6 +519,7 @@ impl crate::Envelope for OrganizationDataCampaignDiffRequest {}
 /// Schema: `#/components/schemas/OrganizationDataCampaignDiffRequest/properties/queries/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct OrganizationDataCampaignDiffRequestQueriesItem {
     pub dataset: String,
     pub query: String,
@@ -505,6 +544,7 @@ impl crate::Envelope for OrganizationDataCampaignDiffRequestQueriesItem {}
 /// Schema: `#/components/schemas/OrganizationDataCampaignDiffResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDataCampaignDiffResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -524,6 +564,7 @@ impl crate::Envelope for OrganizationDataCampaignDiffResponse {
 /// Schema: `#/components/schemas/OrganizationDataCampaignDiffResponse/allOf/1/properties/queries/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationDataCampaignDiffResponseQueriesItem {
     pub title: String,
     pub dataset: String,
@@ -539,6 +580,7 @@ impl crate::Envelope for OrganizationDataCampaignDiffResponseQueriesItem {}
 /// Schema: `#/components/schemas/UpdateOrganizationDataCampaignDashboardRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationDataCampaignDashboardRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -565,12 +607,40 @@ impl UpdateOrganizationDataCampaignDashboardRequest {
             show_no_of_days: None,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `emailRecipientUids`.
+    pub fn email_recipient_uids(mut self, value: Vec<i64>) -> Self {
+        self.email_recipient_uids = Some(value);
+        self
+    }
+
+    /// Sets `whenToEmail`.
+    pub fn when_to_email(
+        mut self,
+        value: UpdateOrganizationDataCampaignDashboardRequestWhenToEmail,
+    ) -> Self {
+        self.when_to_email = Some(value);
+        self
+    }
+
+    /// Sets `showNoOfDays`.
+    pub fn show_no_of_days(mut self, value: i64) -> Self {
+        self.show_no_of_days = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationDataCampaignDashboardRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationDataCampaignDashboardRequest/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UpdateOrganizationDataCampaignDashboardRequestWhenToEmail {
     /// `always`
     Always,
@@ -610,6 +680,7 @@ crate::string_enum_impls!(UpdateOrganizationDataCampaignDashboardRequestWhenToEm
 /// Schema: `#/components/schemas/UpdateOrganizationDataCampaignRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationDataCampaignRequest {
     #[serde(
         rename = "dataCampaignDashboardId",
@@ -657,6 +728,66 @@ impl UpdateOrganizationDataCampaignRequest {
             pipeline_ids: None,
             project_ids: None,
         }
+    }
+
+    /// Sets `dataCampaignDashboardId`.
+    pub fn data_campaign_dashboard_id(mut self, value: i64) -> Self {
+        self.data_campaign_dashboard_id = Some(value);
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `coordinatorUids`.
+    pub fn coordinator_uids(mut self, value: Vec<i64>) -> Self {
+        self.coordinator_uids = Some(value);
+        self
+    }
+
+    /// Sets `logo`.
+    pub fn logo(mut self, value: impl Into<String>) -> Self {
+        self.logo = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `queries`.
+    pub fn queries(mut self, value: Vec<DataCampaignQuery>) -> Self {
+        self.queries = Some(value);
+        self
+    }
+
+    /// Sets `links`.
+    pub fn links(mut self, value: Vec<DataCampaignLink>) -> Self {
+        self.links = Some(value);
+        self
+    }
+
+    /// Sets `datasets`.
+    pub fn datasets(mut self, value: Vec<String>) -> Self {
+        self.datasets = Some(value);
+        self
+    }
+
+    /// Sets `pipelineIds`.
+    pub fn pipeline_ids(mut self, value: Vec<i64>) -> Self {
+        self.pipeline_ids = Some(value);
+        self
+    }
+
+    /// Sets `projectIds`.
+    pub fn project_ids(mut self, value: Vec<i64>) -> Self {
+        self.project_ids = Some(value);
+        self
     }
 }
 

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/GetOrganizationPipelinesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationPipelinesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -26,6 +27,7 @@ impl crate::Envelope for GetOrganizationPipelinesResponse {
 /// Schema: `#/components/schemas/ListOrganizationPipelinesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationPipelinesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -44,6 +46,7 @@ impl crate::Envelope for ListOrganizationPipelinesResponse {
 /// Schema: `#/components/schemas/OrganizationCreateProject`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationCreateProject {
     pub id: i64,
     #[serde(rename = "organizationId")]
@@ -158,6 +161,7 @@ impl crate::Envelope for OrganizationCreateProject {}
 /// Schema: `#/components/schemas/OrganizationPipeline`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationPipeline {
     pub id: i64,
     pub name: String,
@@ -208,6 +212,7 @@ impl crate::Envelope for OrganizationPipeline {}
 /// Schema: `#/components/schemas/OrganizationPipeline/properties/feedingIntoDataset`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationPipelineFeedingIntoDataset {
     pub dataset: String,
     #[serde(rename = "datasetLink")]
@@ -227,6 +232,7 @@ impl crate::Envelope for OrganizationPipelineFeedingIntoDataset {}
 /// Schema: `#/components/schemas/OrganizationPipeline/properties/feedingIntoProject`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationPipelineFeedingIntoProject {
     pub id: i64,
     pub name: String,
@@ -241,6 +247,7 @@ impl crate::Envelope for OrganizationPipelineFeedingIntoProject {}
 /// Schema: `#/components/schemas/OrganizationPipelineItemCount`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationPipelineItemCount {
     #[serde(rename = "itemCount")]
     pub item_count: i64,
@@ -255,6 +262,7 @@ impl crate::Envelope for OrganizationPipelineItemCount {}
 /// Schema: `#/components/schemas/OrganizationPipelineRun`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationPipelineRun {
     pub id: i64,
     pub steps: Vec<OrganizationPipelineRunStep>,
@@ -283,6 +291,7 @@ impl crate::Envelope for OrganizationPipelineRun {}
 /// Schema: `#/components/schemas/OrganizationPipelineRunStep`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationPipelineRunStep {
     pub name: String,
     #[serde(
@@ -351,6 +360,7 @@ impl crate::Envelope for OrganizationPipelineRunStep {}
 
 /// Schema: `#/components/schemas/OrganizationPipelineRunStep/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationPipelineRunStepCategory {
     /// `training`
     Training,
@@ -389,6 +399,7 @@ crate::string_enum_impls!(OrganizationPipelineRunStepCategory);
 
 /// Schema: `#/components/schemas/OrganizationPipelineRunStep/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationPipelineRunStepUploadType {
     /// `project`
     Project,
@@ -423,6 +434,7 @@ crate::string_enum_impls!(OrganizationPipelineRunStepUploadType);
 
 /// Schema: `#/components/schemas/OrganizationPipelineStep`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OrganizationPipelineStep {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -529,12 +541,139 @@ impl OrganizationPipelineStep {
             parameters: None,
         }
     }
+
+    /// Sets `filter`.
+    pub fn filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+
+    /// Sets `pathFilters`.
+    pub fn path_filters(
+        mut self,
+        value: Vec<OrganizationCreateProjectPathFilter>,
+    ) -> Self {
+        self.path_filters = Some(value);
+        self
+    }
+
+    /// Sets `uploadType`.
+    pub fn upload_type(mut self, value: OrganizationPipelineStepUploadType) -> Self {
+        self.upload_type = Some(value);
+        self
+    }
+
+    /// Sets `projectId`.
+    pub fn project_id(mut self, value: i64) -> Self {
+        self.project_id = Some(value);
+        self
+    }
+
+    /// Sets `newProjectName`.
+    pub fn new_project_name(mut self, value: impl Into<String>) -> Self {
+        self.new_project_name = Some(value.into());
+        self
+    }
+
+    /// Sets `projectApiKey`.
+    pub fn project_api_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.project_api_key = Some(value.into());
+        self
+    }
+
+    /// Sets `projectHmacKey`.
+    pub fn project_hmac_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.project_hmac_key = Some(value.into());
+        self
+    }
+
+    /// Sets `transformationBlockId`.
+    pub fn transformation_block_id(mut self, value: i64) -> Self {
+        self.transformation_block_id = Some(value);
+        self
+    }
+
+    /// Sets `builtinTransformationBlock`.
+    pub fn builtin_transformation_block(
+        mut self,
+        value: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.builtin_transformation_block = Some(value);
+        self
+    }
+
+    /// Sets `category`.
+    pub fn category(mut self, value: OrganizationPipelineStepCategory) -> Self {
+        self.category = Some(value);
+        self
+    }
+
+    /// Sets `outputDatasetName`.
+    pub fn output_dataset_name(mut self, value: impl Into<String>) -> Self {
+        self.output_dataset_name = Some(value.into());
+        self
+    }
+
+    /// Sets `outputDatasetBucketId`.
+    pub fn output_dataset_bucket_id(mut self, value: i64) -> Self {
+        self.output_dataset_bucket_id = Some(value);
+        self
+    }
+
+    /// Sets `outputDatasetBucketPath`.
+    pub fn output_dataset_bucket_path(mut self, value: impl Into<String>) -> Self {
+        self.output_dataset_bucket_path = Some(value.into());
+        self
+    }
+
+    /// Sets `outputPathInDataset`.
+    pub fn output_path_in_dataset(mut self, value: impl Into<String>) -> Self {
+        self.output_path_in_dataset = Some(value.into());
+        self
+    }
+
+    /// Sets `outputDatasetPathRule`.
+    pub fn output_dataset_path_rule(
+        mut self,
+        value: OrganizationCreateProjectOutputDatasetPathRule,
+    ) -> Self {
+        self.output_dataset_path_rule = Some(value);
+        self
+    }
+
+    /// Sets `label`.
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+
+    /// Sets `transformationParallel`.
+    pub fn transformation_parallel(mut self, value: i64) -> Self {
+        self.transformation_parallel = Some(value);
+        self
+    }
+
+    /// Sets `extraCliArguments`.
+    pub fn extra_cli_arguments(mut self, value: impl Into<String>) -> Self {
+        self.extra_cli_arguments = Some(value.into());
+        self
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(
+        mut self,
+        value: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for OrganizationPipelineStep {}
 
 /// Schema: `#/components/schemas/OrganizationPipelineStep/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationPipelineStepCategory {
     /// `training`
     Training,
@@ -573,6 +712,7 @@ crate::string_enum_impls!(OrganizationPipelineStepCategory);
 
 /// Schema: `#/components/schemas/OrganizationPipelineStep/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationPipelineStepUploadType {
     /// `project`
     Project,
@@ -607,6 +747,7 @@ crate::string_enum_impls!(OrganizationPipelineStepUploadType);
 
 /// Schema: `#/components/schemas/OrganizationPipeline/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationPipelineWhenToEmail {
     /// `always`
     Always,
@@ -646,6 +787,7 @@ crate::string_enum_impls!(OrganizationPipelineWhenToEmail);
 /// Schema: `#/components/schemas/OrganizationUpdatePipelineBody`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct OrganizationUpdatePipelineBody {
     pub name: String,
     pub description: String,
@@ -693,12 +835,43 @@ impl OrganizationUpdatePipelineBody {
             archived: None,
         }
     }
+
+    /// Sets `intervalStr`.
+    pub fn interval_str(mut self, value: impl Into<String>) -> Self {
+        self.interval_str = Some(value.into());
+        self
+    }
+
+    /// Sets `dataset`.
+    pub fn dataset(mut self, value: impl Into<String>) -> Self {
+        self.dataset = Some(value.into());
+        self
+    }
+
+    /// Sets `projectId`.
+    pub fn project_id(mut self, value: i64) -> Self {
+        self.project_id = Some(value);
+        self
+    }
+
+    /// Sets `notificationWebhook`.
+    pub fn notification_webhook(mut self, value: impl Into<String>) -> Self {
+        self.notification_webhook = Some(value.into());
+        self
+    }
+
+    /// Sets `archived`.
+    pub fn archived(mut self, value: bool) -> Self {
+        self.archived = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for OrganizationUpdatePipelineBody {}
 
 /// Schema: `#/components/schemas/OrganizationUpdatePipelineBody/properties/whenToEmail`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationUpdatePipelineBodyWhenToEmail {
     /// `always`
     Always,
@@ -738,6 +911,7 @@ crate::string_enum_impls!(OrganizationUpdatePipelineBodyWhenToEmail);
 /// Schema: `#/components/schemas/RunOrganizationPipelineResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct RunOrganizationPipelineResponse {
     /// Whether the operation succeeded
     pub success: bool,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/CreateOrganizationPortalRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateOrganizationPortalRequest {
     /// The name of the upload portal.
     pub name: String,
@@ -32,6 +33,12 @@ impl CreateOrganizationPortalRequest {
             bucket_path,
         }
     }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for CreateOrganizationPortalRequest {}
@@ -39,6 +46,7 @@ impl crate::Envelope for CreateOrganizationPortalRequest {}
 /// Schema: `#/components/schemas/CreateOrganizationPortalResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateOrganizationPortalResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -66,6 +74,7 @@ impl crate::Envelope for CreateOrganizationPortalResponse {
 /// Schema: `#/components/schemas/GetOrganizationPortalResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetOrganizationPortalResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -106,6 +115,7 @@ impl crate::Envelope for GetOrganizationPortalResponse {
 /// Schema: `#/components/schemas/ListOrganizationPortalsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationPortalsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -124,6 +134,7 @@ impl crate::Envelope for ListOrganizationPortalsResponse {
 /// Schema: `#/components/schemas/ListOrganizationPortalsResponse/allOf/1/properties/portals/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationPortalsResponsePortalsItem {
     pub id: i64,
     pub name: String,
@@ -146,6 +157,7 @@ impl crate::Envelope for ListOrganizationPortalsResponsePortalsItem {}
 /// Schema: `#/components/schemas/UpdateOrganizationPortalResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationPortalResponse {
     /// Whether the operation succeeded
     pub success: bool,

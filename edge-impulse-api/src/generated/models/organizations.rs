@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/AddMemberRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddMemberRequest {
     /// Username or e-mail address
     #[serde(rename = "usernameOrEmail")]
@@ -37,6 +38,7 @@ impl crate::Envelope for AddMemberRequest {}
 /// Schema: `#/components/schemas/AddOrganizationApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddOrganizationApiKeyRequest {
     /// Description of the key
     pub name: String,
@@ -51,12 +53,19 @@ impl AddOrganizationApiKeyRequest {
     pub fn new(name: String, role: AddOrganizationApiKeyRequestRole) -> Self {
         Self { name, api_key: None, role }
     }
+
+    /// Sets `apiKey`.
+    pub fn api_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.api_key = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for AddOrganizationApiKeyRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationApiKeyRequest/allOf/1/properties/role`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AddOrganizationApiKeyRequestRole {
     /// `admin`
     Admin,
@@ -92,6 +101,7 @@ crate::string_enum_impls!(AddOrganizationApiKeyRequestRole);
 /// Schema: `#/components/schemas/AdminAddOrganizationApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminAddOrganizationApiKeyRequest {
     /// Description of the key
     pub name: String,
@@ -114,6 +124,18 @@ impl AdminAddOrganizationApiKeyRequest {
             ttl: None,
         }
     }
+
+    /// Sets `apiKey`.
+    pub fn api_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.api_key = Some(value.into());
+        self
+    }
+
+    /// Sets `ttl`.
+    pub fn ttl(mut self, value: i64) -> Self {
+        self.ttl = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AdminAddOrganizationApiKeyRequest {}
@@ -121,6 +143,7 @@ impl crate::Envelope for AdminAddOrganizationApiKeyRequest {}
 /// Schema: `#/components/schemas/AdminAddProjectApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdminAddProjectApiKeyRequest {
     /// Description of the key
     pub name: String,
@@ -141,6 +164,18 @@ impl AdminAddProjectApiKeyRequest {
             ttl: None,
         }
     }
+
+    /// Sets `apiKey`.
+    pub fn api_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.api_key = Some(value.into());
+        self
+    }
+
+    /// Sets `ttl`.
+    pub fn ttl(mut self, value: i64) -> Self {
+        self.ttl = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for AdminAddProjectApiKeyRequest {}
@@ -148,6 +183,7 @@ impl crate::Envelope for AdminAddProjectApiKeyRequest {}
 /// Schema: `#/components/schemas/CreateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateOrganizationRequest {
     /// The name of the organization.
     #[serde(rename = "organizationName")]
@@ -166,6 +202,7 @@ impl crate::Envelope for CreateOrganizationRequest {}
 /// Schema: `#/components/schemas/DevelopmentBoardRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DevelopmentBoardRequest {
     pub name: String,
     pub image: String,
@@ -185,6 +222,7 @@ impl crate::Envelope for DevelopmentBoardRequest {}
 /// Schema: `#/components/schemas/DevelopmentBoardRequestUpdate`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DevelopmentBoardRequestUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -203,12 +241,31 @@ impl DevelopmentBoardRequestUpdate {
             docs_url: None,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `image`.
+    pub fn image(mut self, value: impl Into<String>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+
+    /// Sets `docsUrl`.
+    pub fn docs_url(mut self, value: impl Into<String>) -> Self {
+        self.docs_url = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for DevelopmentBoardRequestUpdate {}
 
 /// Schema: `#/components/schemas/EnterpriseLimit`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EnterpriseLimit {
     /// `users`
     Users,
@@ -252,6 +309,7 @@ crate::string_enum_impls!(EnterpriseLimit);
 /// Schema: `#/components/schemas/EnterpriseLimitsIncreaseRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct EnterpriseLimitsIncreaseRequest {
     pub limits: Vec<EnterpriseLimit>,
     /// Additional notes for the request. This is optional.
@@ -264,6 +322,12 @@ impl EnterpriseLimitsIncreaseRequest {
     pub fn new(limits: Vec<EnterpriseLimit>) -> Self {
         Self { limits, reason: None }
     }
+
+    /// Sets `reason`.
+    pub fn reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for EnterpriseLimitsIncreaseRequest {}
@@ -271,6 +335,7 @@ impl crate::Envelope for EnterpriseLimitsIncreaseRequest {}
 /// Schema: `#/components/schemas/InviteOrganizationMemberRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct InviteOrganizationMemberRequest {
     /// E-mail address
     pub email: String,
@@ -295,6 +360,7 @@ impl crate::Envelope for InviteOrganizationMemberRequest {}
 /// Schema: `#/components/schemas/ListOrganizationApiKeysResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationApiKeysResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -315,6 +381,7 @@ impl crate::Envelope for ListOrganizationApiKeysResponse {
 /// Schema: `#/components/schemas/ListOrganizationApiKeysResponse/allOf/1/properties/apiKeys/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationApiKeysResponseApiKeysItem {
     pub id: i64,
     #[serde(rename = "apiKey")]
@@ -330,6 +397,7 @@ impl crate::Envelope for ListOrganizationApiKeysResponseApiKeysItem {}
 
 /// Schema: `#/components/schemas/ListOrganizationApiKeysResponse/allOf/1/properties/apiKeys/items/properties/role`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ListOrganizationApiKeysResponseApiKeysItemRole {
     /// `admin`
     Admin,
@@ -365,6 +433,7 @@ crate::string_enum_impls!(ListOrganizationApiKeysResponseApiKeysItemRole);
 /// Schema: `#/components/schemas/OrganizationInfoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationInfoResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -402,6 +471,7 @@ impl crate::Envelope for OrganizationInfoResponse {
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationInfoResponseCliLists {
     #[serde(rename = "objectDetectionLastLayerOptions")]
     pub object_detection_last_layer_options: Vec<
@@ -418,6 +488,7 @@ impl crate::Envelope for OrganizationInfoResponseCliLists {}
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/imageInputScalingOptions/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
     pub label: String,
     pub value: ImageInputScaling,
@@ -428,6 +499,7 @@ impl crate::Envelope for OrganizationInfoResponseCliListsImageInputScalingOption
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/objectDetectionLastLayerOptions/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
     pub label: String,
     pub value: ObjectDetectionLastLayer,
@@ -439,6 +511,7 @@ for OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {}
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/defaultComputeLimits`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationInfoResponseDefaultComputeLimits {
     #[serde(rename = "requestsCpu")]
     pub requests_cpu: f64,
@@ -455,6 +528,7 @@ impl crate::Envelope for OrganizationInfoResponseDefaultComputeLimits {}
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/experiments/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationInfoResponseExperimentsItem {
     #[serde(rename = "type")]
     pub type_: String,
@@ -471,6 +545,7 @@ impl crate::Envelope for OrganizationInfoResponseExperimentsItem {}
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/performance`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationInfoResponsePerformance {
     /// Compute time limit per job in minutes (for non-transformation jobs).
     #[serde(rename = "jobLimitM")]
@@ -484,6 +559,7 @@ impl crate::Envelope for OrganizationInfoResponsePerformance {}
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/readme`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationInfoResponseReadme {
     pub markdown: String,
     pub html: String,
@@ -494,6 +570,7 @@ impl crate::Envelope for OrganizationInfoResponseReadme {}
 /// Schema: `#/components/schemas/OrganizationMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -512,6 +589,7 @@ impl crate::Envelope for OrganizationMetricsResponse {
 /// Schema: `#/components/schemas/OrganizationMetricsResponse/allOf/1/properties/metrics`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrganizationMetricsResponseMetrics {
     /// Total compute time of all organizational jobs since the creation of the organization (including organizational project jobs). Compute time is the amount of computation time spent in jobs, in minutes used by an organization over a 12 month period, calculated as CPU + GPU minutes.
     #[serde(rename = "totalJobsComputeTime")]
@@ -544,6 +622,7 @@ impl crate::Envelope for OrganizationMetricsResponseMetrics {}
 /// Schema: `#/components/schemas/RemoveMemberRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct RemoveMemberRequest {
     pub id: i64,
 }
@@ -560,6 +639,7 @@ impl crate::Envelope for RemoveMemberRequest {}
 /// Schema: `#/components/schemas/SetMemberDatasetsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetMemberDatasetsRequest {
     pub datasets: Vec<String>,
 }
@@ -576,6 +656,7 @@ impl crate::Envelope for SetMemberDatasetsRequest {}
 /// Schema: `#/components/schemas/SetMemberRoleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetMemberRoleRequest {
     pub role: OrganizationMemberRole,
 }
@@ -594,6 +675,7 @@ impl crate::Envelope for SetMemberRoleRequest {}
 /// Schema: `#/components/schemas/UpdateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateOrganizationRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -633,6 +715,48 @@ impl UpdateOrganizationRequest {
             job_limit_m: None,
         }
     }
+
+    /// Sets `logo`.
+    pub fn logo(mut self, value: impl Into<String>) -> Self {
+        self.logo = Some(value.into());
+        self
+    }
+
+    /// Sets `headerImg`.
+    pub fn header_img(mut self, value: impl Into<String>) -> Self {
+        self.header_img = Some(value.into());
+        self
+    }
+
+    /// Sets `showHeaderImgMask`.
+    pub fn show_header_img_mask(mut self, value: bool) -> Self {
+        self.show_header_img_mask = Some(value);
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `experiments`.
+    pub fn experiments(mut self, value: Vec<String>) -> Self {
+        self.experiments = Some(value);
+        self
+    }
+
+    /// Sets `readme`.
+    pub fn readme(mut self, value: impl Into<String>) -> Self {
+        self.readme = Some(value.into());
+        self
+    }
+
+    /// Sets `jobLimitM`.
+    pub fn job_limit_m(mut self, value: i64) -> Self {
+        self.job_limit_m = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationRequest {}
@@ -640,6 +764,7 @@ impl crate::Envelope for UpdateOrganizationRequest {}
 /// Schema: `#/components/schemas/UpdateWhitelabelDefaultDeploymentTargetRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateWhitelabelDefaultDeploymentTargetRequest {
     /// Name of the default deployment target
     #[serde(rename = "defaultDeploymentTarget", default)]
@@ -658,6 +783,7 @@ impl crate::Envelope for UpdateWhitelabelDefaultDeploymentTargetRequest {}
 /// Schema: `#/components/schemas/UpdateWhitelabelDeploymentOptionsOrderRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateWhitelabelDeploymentOptionsOrderRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<DeploymentOptionsOrder>,
@@ -668,6 +794,12 @@ impl UpdateWhitelabelDeploymentOptionsOrderRequest {
     pub fn new() -> Self {
         Self { order: None }
     }
+
+    /// Sets `order`.
+    pub fn order(mut self, value: DeploymentOptionsOrder) -> Self {
+        self.order = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateWhitelabelDeploymentOptionsOrderRequest {}
@@ -675,6 +807,7 @@ impl crate::Envelope for UpdateWhitelabelDeploymentOptionsOrderRequest {}
 /// Schema: `#/components/schemas/UpdateWhitelabelLearningBlocksRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateWhitelabelLearningBlocksRequest {
     /// The types of the learning blocks that are enabled for this whitelabel.
     #[serde(rename = "learningBlocks", default, skip_serializing_if = "Option::is_none")]
@@ -686,6 +819,12 @@ impl UpdateWhitelabelLearningBlocksRequest {
     pub fn new() -> Self {
         Self { learning_blocks: None }
     }
+
+    /// Sets `learningBlocks`.
+    pub fn learning_blocks(mut self, value: Vec<String>) -> Self {
+        self.learning_blocks = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateWhitelabelLearningBlocksRequest {}
@@ -695,6 +834,7 @@ impl crate::Envelope for UpdateWhitelabelLearningBlocksRequest {}
 /// Schema: `#/components/schemas/UpdateWhitelabelRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateWhitelabelRequest {
     #[serde(
         rename = "supportedProjectTypes",
@@ -711,6 +851,12 @@ impl UpdateWhitelabelRequest {
             supported_project_types: None,
         }
     }
+
+    /// Sets `supportedProjectTypes`.
+    pub fn supported_project_types(mut self, value: Vec<ProjectType>) -> Self {
+        self.supported_project_types = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateWhitelabelRequest {}
@@ -719,6 +865,7 @@ impl crate::Envelope for UpdateWhitelabelRequest {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct UploadAssetRequest {
     pub image: Option<crate::FilePart>,
 }
@@ -727,6 +874,12 @@ impl UploadAssetRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { image: None }
+    }
+
+    /// Sets `image`.
+    pub fn image(mut self, value: crate::FilePart) -> Self {
+        self.image = Some(value);
+        self
     }
 }
 
@@ -741,6 +894,7 @@ impl crate::multipart::ToMultipart for UploadAssetRequest {
 /// Schema: `#/components/schemas/UploadAssetResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UploadAssetResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -760,6 +914,7 @@ impl crate::Envelope for UploadAssetResponse {
 /// Schema: `#/components/schemas/WhitelabelAdminCreateOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct WhitelabelAdminCreateOrganizationRequest {
     /// The name of the organization.
     #[serde(rename = "organizationName")]
@@ -780,6 +935,18 @@ impl WhitelabelAdminCreateOrganizationRequest {
             admin_id: None,
             admin_email: None,
         }
+    }
+
+    /// Sets `adminId`.
+    pub fn admin_id(mut self, value: i64) -> Self {
+        self.admin_id = Some(value);
+        self
+    }
+
+    /// Sets `adminEmail`.
+    pub fn admin_email(mut self, value: impl Into<String>) -> Self {
+        self.admin_email = Some(value.into());
+        self
     }
 }
 

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/GetPerformanceCalibrationGroundTruthResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPerformanceCalibrationGroundTruthResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -26,6 +27,7 @@ impl crate::Envelope for GetPerformanceCalibrationGroundTruthResponse {
 /// Schema: `#/components/schemas/GetPerformanceCalibrationParameterSetsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPerformanceCalibrationParameterSetsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -45,6 +47,7 @@ impl crate::Envelope for GetPerformanceCalibrationParameterSetsResponse {
 /// Schema: `#/components/schemas/GetPerformanceCalibrationParametersResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPerformanceCalibrationParametersResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -64,6 +67,7 @@ impl crate::Envelope for GetPerformanceCalibrationParametersResponse {
 /// Schema: `#/components/schemas/GetPerformanceCalibrationRawResultResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPerformanceCalibrationRawResultResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -82,6 +86,7 @@ impl crate::Envelope for GetPerformanceCalibrationRawResultResponse {
 /// Schema: `#/components/schemas/GetPerformanceCalibrationStatusResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPerformanceCalibrationStatusResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -109,6 +114,7 @@ impl crate::Envelope for GetPerformanceCalibrationStatusResponse {
 /// Schema: `#/components/schemas/GetPostProcessingResultsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetPostProcessingResultsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -136,6 +142,7 @@ impl crate::Envelope for GetPostProcessingResultsResponse {
 /// Schema: `#/components/schemas/PerformanceCalibrationDetection`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationDetection {
     /// The time of the detection in milliseconds
     pub time: i64,
@@ -148,6 +155,7 @@ impl crate::Envelope for PerformanceCalibrationDetection {}
 /// Schema: `#/components/schemas/PerformanceCalibrationFalsePositive`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationFalsePositive {
     /// The type of false positive. Incorrect is when a detection matches the wrong ground truth. Duplicate is when the same ground truth was detected more than once. The first correct detection is considered a true positive but subsequent detections are considered false positives. Spurious is when the detection was not associated with any ground truth.
     #[serde(rename = "type")]
@@ -180,6 +188,7 @@ impl crate::Envelope for PerformanceCalibrationFalsePositive {}
 ///
 /// Schema: `#/components/schemas/PerformanceCalibrationFalsePositive/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PerformanceCalibrationFalsePositiveType {
     /// `incorrect`
     Incorrect,
@@ -219,6 +228,7 @@ crate::string_enum_impls!(PerformanceCalibrationFalsePositiveType);
 /// Schema: `#/components/schemas/PerformanceCalibrationGroundTruth`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationGroundTruth {
     /// Whether this region is a single sample, a region of background noise, or a region of background noise that contains samples.
     #[serde(rename = "type")]
@@ -243,6 +253,7 @@ impl crate::Envelope for PerformanceCalibrationGroundTruth {}
 /// Schema: `#/components/schemas/PerformanceCalibrationGroundTruth/properties/samples/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationGroundTruthSamplesItem {
     /// The ID of the samples in Studio
     pub id: i64,
@@ -260,6 +271,7 @@ impl crate::Envelope for PerformanceCalibrationGroundTruthSamplesItem {}
 ///
 /// Schema: `#/components/schemas/PerformanceCalibrationGroundTruth/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PerformanceCalibrationGroundTruthType {
     /// `sample`
     Sample,
@@ -299,6 +311,7 @@ crate::string_enum_impls!(PerformanceCalibrationGroundTruthType);
 /// Schema: `#/components/schemas/PerformanceCalibrationParameterSet`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationParameterSet {
     /// All of the detections using this parameter set
     pub detections: Vec<PerformanceCalibrationDetection>,
@@ -321,6 +334,7 @@ impl crate::Envelope for PerformanceCalibrationParameterSet {}
 /// Schema: `#/components/schemas/PerformanceCalibrationParameterSet/properties/aggregateStats`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationParameterSetAggregateStats {
     #[serde(rename = "falsePositiveRate")]
     pub false_positive_rate: f64,
@@ -333,6 +347,7 @@ impl crate::Envelope for PerformanceCalibrationParameterSetAggregateStats {}
 /// Schema: `#/components/schemas/PerformanceCalibrationParameterSet/properties/stats/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationParameterSetStatsItem {
     pub label: String,
     #[serde(rename = "truePositives")]
@@ -363,6 +378,7 @@ impl crate::Envelope for PerformanceCalibrationParameterSetStatsItem {}
 
 /// Schema: `#/components/schemas/PerformanceCalibrationParameters`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct PerformanceCalibrationParameters {
     /// The post-processing algorithm type.
     #[serde(rename = "type")]
@@ -386,12 +402,22 @@ impl PerformanceCalibrationParameters {
             parameters_standard: None,
         }
     }
+
+    /// Sets `parametersStandard`.
+    pub fn parameters_standard(
+        mut self,
+        value: PerformanceCalibrationParametersStandard,
+    ) -> Self {
+        self.parameters_standard = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for PerformanceCalibrationParameters {}
 
 /// Schema: `#/components/schemas/PerformanceCalibrationParametersStandard`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct PerformanceCalibrationParametersStandard {
     /// The length of the averaging window in milliseconds.
     #[serde(rename = "averageWindowDurationMs")]
@@ -425,6 +451,7 @@ impl crate::Envelope for PerformanceCalibrationParametersStandard {}
 ///
 /// Schema: `#/components/schemas/PerformanceCalibrationParameters/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PerformanceCalibrationParametersType {
     /// `standard`
     Standard,
@@ -456,6 +483,7 @@ crate::string_enum_impls!(PerformanceCalibrationParametersType);
 /// Schema: `#/components/schemas/PerformanceCalibrationRawDetection`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationRawDetection {
     /// The start time of the detected window in milliseconds
     pub start: i64,
@@ -469,6 +497,7 @@ impl crate::Envelope for PerformanceCalibrationRawDetection {}
 /// Schema: `#/components/schemas/PerformanceCalibrationSaveParameterSetRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationSaveParameterSetRequest {
     pub params: PerformanceCalibrationParameters,
 }
@@ -486,6 +515,7 @@ impl crate::Envelope for PerformanceCalibrationSaveParameterSetRequest {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PerformanceCalibrationUploadLabeledAudioRequest {
     pub zip: crate::FilePart,
 }
@@ -506,6 +536,7 @@ impl crate::multipart::ToMultipart for PerformanceCalibrationUploadLabeledAudioR
 /// Schema: `#/components/schemas/PerformanceCalibrationUploadLabeledAudioResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PerformanceCalibrationUploadLabeledAudioResponse {
     /// Whether the operation succeeded
     pub success: bool,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/AddCollaboratorRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddCollaboratorRequest {
     /// Username or e-mail address
     #[serde(rename = "usernameOrEmail")]
@@ -26,6 +27,7 @@ impl crate::Envelope for AddCollaboratorRequest {}
 /// Schema: `#/components/schemas/AddHmacKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddHmacKeyRequest {
     /// Description of the key
     pub name: String,
@@ -53,6 +55,7 @@ impl crate::Envelope for AddHmacKeyRequest {}
 /// Schema: `#/components/schemas/AddProjectApiKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct AddProjectApiKeyRequest {
     /// Description of the key
     pub name: String,
@@ -79,12 +82,19 @@ impl AddProjectApiKeyRequest {
             role,
         }
     }
+
+    /// Sets `apiKey`.
+    pub fn api_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.api_key = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for AddProjectApiKeyRequest {}
 
 /// Schema: `#/components/schemas/AddProjectApiKeyRequest/allOf/1/properties/role`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AddProjectApiKeyRequestRole {
     /// `admin`
     Admin,
@@ -124,6 +134,7 @@ crate::string_enum_impls!(AddProjectApiKeyRequestRole);
 /// Schema: `#/components/schemas/AIAction`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AiAction {
     pub id: i64,
     /// Manually set name (optional)
@@ -163,6 +174,7 @@ impl crate::Envelope for AiAction {}
 /// Schema: `#/components/schemas/AIAction/properties/lastPreviewState`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AiActionLastPreviewState {
     pub samples: Vec<Sample>,
     #[serde(rename = "proposedChanges")]
@@ -174,6 +186,7 @@ impl crate::Envelope for AiActionLastPreviewState {}
 /// Schema: `#/components/schemas/AIAction/properties/lastPreviewState/properties/proposedChanges/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AiActionLastPreviewStateProposedChangesItem {
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
@@ -187,6 +200,7 @@ impl crate::Envelope for AiActionLastPreviewStateProposedChangesItem {}
 /// Schema: `#/components/schemas/AIAction/properties/setMetadataAfterRunning/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AiActionSetMetadataAfterRunningItem {
     pub key: String,
     pub value: String,
@@ -197,6 +211,7 @@ impl crate::Envelope for AiActionSetMetadataAfterRunningItem {}
 /// Schema: `#/components/schemas/AIActionsConfig`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct AiActionsConfig {
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
@@ -221,6 +236,7 @@ impl crate::Envelope for AiActionsConfig {}
 
 /// Schema: `#/components/schemas/AIActionsDataCategory`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AiActionsDataCategory {
     /// `allData`
     AllData,
@@ -269,6 +285,7 @@ pub type AllProjectModelVariants = Vec<ProjectModelVariant>;
 /// Schema: `#/components/schemas/CreateProjectRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateProjectRequest {
     /// The name of the first project.
     #[serde(rename = "projectName")]
@@ -297,6 +314,18 @@ impl CreateProjectRequest {
             original_project_version_id: None,
         }
     }
+
+    /// Sets `projectVisibility`.
+    pub fn project_visibility(mut self, value: ProjectVisibility) -> Self {
+        self.project_visibility = Some(value);
+        self
+    }
+
+    /// Sets `originalProjectVersionId`.
+    pub fn original_project_version_id(mut self, value: i64) -> Self {
+        self.original_project_version_id = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for CreateProjectRequest {}
@@ -304,6 +333,7 @@ impl crate::Envelope for CreateProjectRequest {}
 /// Schema: `#/components/schemas/DevelopmentBoardsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DevelopmentBoardsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -323,6 +353,7 @@ impl crate::Envelope for DevelopmentBoardsResponse {
 /// Schema: `#/components/schemas/DevelopmentKeysResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DevelopmentKeysResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -346,6 +377,7 @@ impl crate::Envelope for DevelopmentKeysResponse {
 /// Schema: `#/components/schemas/Download`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Download {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -364,6 +396,7 @@ impl crate::Envelope for Download {}
 /// Schema: `#/components/schemas/GetAIActionResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAiActionResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -382,6 +415,7 @@ impl crate::Envelope for GetAiActionResponse {
 /// Schema: `#/components/schemas/GetCsvWizardUploadedFileInfo`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetCsvWizardUploadedFileInfo {
     /// Whether the operation succeeded
     pub success: bool,
@@ -403,6 +437,7 @@ impl crate::Envelope for GetCsvWizardUploadedFileInfo {
 /// Schema: `#/components/schemas/GetModelVariantsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetModelVariantsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -422,6 +457,7 @@ impl crate::Envelope for GetModelVariantsResponse {
 /// Schema: `#/components/schemas/GetSyntheticDataConfigResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetSyntheticDataConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -453,6 +489,7 @@ impl crate::Envelope for GetSyntheticDataConfigResponse {
 /// Schema: `#/components/schemas/GetSyntheticDataConfigResponse/allOf/1/properties/recentJobs/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetSyntheticDataConfigResponseRecentJobsItem {
     pub job: Job,
     pub samples: Vec<Sample>,
@@ -463,6 +500,7 @@ impl crate::Envelope for GetSyntheticDataConfigResponseRecentJobsItem {}
 /// Schema: `#/components/schemas/GetTargetConstraintsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetTargetConstraintsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -486,6 +524,7 @@ impl crate::Envelope for GetTargetConstraintsResponse {
 /// Schema: `#/components/schemas/LastModificationDateResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LastModificationDateResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -515,6 +554,7 @@ impl crate::Envelope for LastModificationDateResponse {
 /// Schema: `#/components/schemas/ListAIActionsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListAiActionsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -533,6 +573,7 @@ impl crate::Envelope for ListAiActionsResponse {
 /// Schema: `#/components/schemas/ListApiKeysResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListApiKeysResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -553,6 +594,7 @@ impl crate::Envelope for ListApiKeysResponse {
 /// Schema: `#/components/schemas/ListApiKeysResponse/allOf/1/properties/apiKeys/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListApiKeysResponseApiKeysItem {
     pub id: i64,
     #[serde(rename = "apiKey")]
@@ -568,6 +610,7 @@ impl crate::Envelope for ListApiKeysResponseApiKeysItem {}
 
 /// Schema: `#/components/schemas/ListApiKeysResponse/allOf/1/properties/apiKeys/items/properties/role`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ListApiKeysResponseApiKeysItemRole {
     /// `admin`
     Admin,
@@ -611,6 +654,7 @@ crate::string_enum_impls!(ListApiKeysResponseApiKeysItemRole);
 /// Schema: `#/components/schemas/ListHmacKeysResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListHmacKeysResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -631,6 +675,7 @@ impl crate::Envelope for ListHmacKeysResponse {
 /// Schema: `#/components/schemas/ListHmacKeysResponse/allOf/1/properties/hmacKeys/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListHmacKeysResponseHmacKeysItem {
     pub id: i64,
     #[serde(rename = "hmacKey")]
@@ -646,6 +691,7 @@ impl crate::Envelope for ListHmacKeysResponseHmacKeysItem {}
 /// Schema: `#/components/schemas/ListPublicProjectTypes/properties/projectTypes/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListPublicProjectTypesProjectTypesItem {
     pub value: ProjectType,
     pub label: String,
@@ -656,6 +702,7 @@ impl crate::Envelope for ListPublicProjectTypesProjectTypesItem {}
 /// Schema: `#/components/schemas/ListPublicProjectTypesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListPublicProjectTypesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -676,6 +723,7 @@ impl crate::Envelope for ListPublicProjectTypesResponse {
 /// Schema: `#/components/schemas/ListPublicProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListPublicProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -697,6 +745,7 @@ impl crate::Envelope for ListPublicProjectsResponse {
 /// Schema: `#/components/schemas/ListPublicVersionsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListPublicVersionsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -715,6 +764,7 @@ impl crate::Envelope for ListPublicVersionsResponse {
 /// Schema: `#/components/schemas/ListPublicVersionsResponse/allOf/1/properties/versions/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListPublicVersionsResponseVersionsItem {
     pub version: i64,
     #[serde(rename = "publicProjectId")]
@@ -728,6 +778,7 @@ impl crate::Envelope for ListPublicVersionsResponseVersionsItem {}
 /// Schema: `#/components/schemas/ListVersionsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListVersionsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -754,6 +805,7 @@ impl crate::Envelope for ListVersionsResponse {
 /// Schema: `#/components/schemas/ListVersionsResponse/allOf/1/properties/customLearnBlocks/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListVersionsResponseCustomLearnBlocksItem {
     pub author: String,
     pub name: String,
@@ -764,6 +816,7 @@ impl crate::Envelope for ListVersionsResponseCustomLearnBlocksItem {}
 /// Schema: `#/components/schemas/ListVersionsResponse/allOf/1/properties/versions/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListVersionsResponseVersionsItem {
     pub id: i64,
     pub version: i64,
@@ -820,6 +873,7 @@ impl crate::Envelope for ListVersionsResponseVersionsItem {}
 /// Schema: `#/components/schemas/ListVersionsResponse/allOf/1/properties/versions/items/properties/bucket`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListVersionsResponseVersionsItemBucket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -841,6 +895,7 @@ impl crate::Envelope for ListVersionsResponseVersionsItemBucket {}
 /// Schema: `#/components/schemas/PreviewAIActionsSamplesRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct PreviewAiActionsSamplesRequest {
     /// If this is passed in, the \`previewConfig\` of the AI action is overwritten (requires actionId to be a valid action).
     #[serde(rename = "saveConfig")]
@@ -881,6 +936,18 @@ impl PreviewAiActionsSamplesRequest {
             max_data_preview_count,
         }
     }
+
+    /// Sets `dataMetadataKey`.
+    pub fn data_metadata_key(mut self, value: impl Into<String>) -> Self {
+        self.data_metadata_key = Some(value.into());
+        self
+    }
+
+    /// Sets `dataMetadataValue`.
+    pub fn data_metadata_value(mut self, value: impl Into<String>) -> Self {
+        self.data_metadata_value = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for PreviewAiActionsSamplesRequest {}
@@ -888,6 +955,7 @@ impl crate::Envelope for PreviewAiActionsSamplesRequest {}
 /// Schema: `#/components/schemas/ProjectDataAxesSummaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectDataAxesSummaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -908,6 +976,7 @@ impl crate::Envelope for ProjectDataAxesSummaryResponse {
 /// Schema: `#/components/schemas/ProjectDataIntervalResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectDataIntervalResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -927,6 +996,7 @@ impl crate::Envelope for ProjectDataIntervalResponse {
 /// Schema: `#/components/schemas/ProjectDismissNotificationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ProjectDismissNotificationRequest {
     pub notification: String,
 }
@@ -943,6 +1013,7 @@ impl crate::Envelope for ProjectDismissNotificationRequest {}
 /// Schema: `#/components/schemas/ProjectDownloadsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectDownloadsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -961,6 +1032,7 @@ impl crate::Envelope for ProjectDownloadsResponse {
 /// Schema: `#/components/schemas/ProjectInfoSummaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectInfoSummaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -983,6 +1055,7 @@ impl crate::Envelope for ProjectInfoSummaryResponse {
 /// Schema: `#/components/schemas/ProjectModelVariant`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectModelVariant {
     pub variant: KerasModelVariantEnum,
     /// True if this model variant is the default or "reference variant" for this project
@@ -1001,6 +1074,7 @@ impl crate::Envelope for ProjectModelVariant {}
 /// Schema: `#/components/schemas/ProjectPublicData`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectPublicData {
     pub id: i64,
     pub name: String,
@@ -1050,6 +1124,7 @@ impl crate::Envelope for ProjectPublicData {}
 /// Schema: `#/components/schemas/ProjectPublicData/properties/readme`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectPublicDataReadme {
     pub markdown: String,
     pub html: String,
@@ -1060,6 +1135,7 @@ impl crate::Envelope for ProjectPublicDataReadme {}
 /// Schema: `#/components/schemas/ProjectTrainingDataSummaryResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectTrainingDataSummaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1079,6 +1155,7 @@ impl crate::Envelope for ProjectTrainingDataSummaryResponse {
 /// Schema: `#/components/schemas/ProjectTrainingDataSummaryResponse/allOf/1/properties/dataSummary`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProjectTrainingDataSummaryResponseDataSummary {
     /// Labels in the training set
     pub labels: Vec<String>,
@@ -1091,6 +1168,7 @@ impl crate::Envelope for ProjectTrainingDataSummaryResponseDataSummary {}
 /// Schema: `#/components/schemas/RemoveCollaboratorRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct RemoveCollaboratorRequest {
     /// Username or e-mail address
     #[serde(rename = "usernameOrEmail")]
@@ -1109,6 +1187,7 @@ impl crate::Envelope for RemoveCollaboratorRequest {}
 /// Schema: `#/components/schemas/SetAIActionsOrderRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetAiActionsOrderRequest {
     #[serde(rename = "orderByActionId")]
     pub order_by_action_id: Vec<i64>,
@@ -1128,6 +1207,7 @@ impl crate::Envelope for SetAiActionsOrderRequest {}
 /// Schema: `#/components/schemas/SetProjectComputeTimeRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetProjectComputeTimeRequest {
     /// New job limit in seconds.
     #[serde(rename = "jobLimitM")]
@@ -1148,6 +1228,7 @@ impl crate::Envelope for SetProjectComputeTimeRequest {}
 /// Schema: `#/components/schemas/SetProjectDspFileSizeRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetProjectDspFileSizeRequest {
     /// DSP File size in MB (default is 4096 MB)
     #[serde(rename = "dspFileSizeMb")]
@@ -1166,6 +1247,7 @@ impl crate::Envelope for SetProjectDspFileSizeRequest {}
 /// Schema: `#/components/schemas/TransferOwnershipOrganizationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct TransferOwnershipOrganizationRequest {
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
@@ -1183,6 +1265,7 @@ impl crate::Envelope for TransferOwnershipOrganizationRequest {}
 /// Schema: `#/components/schemas/UpdateAIActionRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateAiActionRequest {
     /// User-provided name. If no name is set then displayName on the action will be automatically configured based on the transformation block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1231,6 +1314,30 @@ impl UpdateAiActionRequest {
             sort_order: None,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `dataMetadataKey`.
+    pub fn data_metadata_key(mut self, value: impl Into<String>) -> Self {
+        self.data_metadata_key = Some(value.into());
+        self
+    }
+
+    /// Sets `dataMetadataValue`.
+    pub fn data_metadata_value(mut self, value: impl Into<String>) -> Self {
+        self.data_metadata_value = Some(value.into());
+        self
+    }
+
+    /// Sets `sortOrder`.
+    pub fn sort_order(mut self, value: i64) -> Self {
+        self.sort_order = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for UpdateAiActionRequest {}
@@ -1238,6 +1345,7 @@ impl crate::Envelope for UpdateAiActionRequest {}
 /// Schema: `#/components/schemas/UpdateAIActionRequest/properties/setMetadataAfterRunning/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateAiActionRequestSetMetadataAfterRunningItem {
     pub key: String,
     pub value: String,
@@ -1255,6 +1363,7 @@ impl crate::Envelope for UpdateAiActionRequestSetMetadataAfterRunningItem {}
 /// Schema: `#/components/schemas/UpdateProjectTagsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateProjectTagsRequest {
     pub tags: Vec<String>,
 }
@@ -1271,6 +1380,7 @@ impl crate::Envelope for UpdateProjectTagsRequest {}
 /// Schema: `#/components/schemas/UpdateVersionRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateVersionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -1281,6 +1391,12 @@ impl UpdateVersionRequest {
     pub fn new() -> Self {
         Self { description: None }
     }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for UpdateVersionRequest {}
@@ -1289,6 +1405,7 @@ impl crate::Envelope for UpdateVersionRequest {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UploadCsvWizardUploadedFileRequest {
     pub file: crate::FilePart,
 }

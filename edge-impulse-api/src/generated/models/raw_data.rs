@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/BatchAddMetadataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct BatchAddMetadataRequest {
     #[serde(rename = "metadataKey")]
     pub metadata_key: String,
@@ -33,6 +34,7 @@ impl crate::Envelope for BatchAddMetadataRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum BatchAddMetadataResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
@@ -50,6 +52,7 @@ impl crate::Envelope for BatchAddMetadataResponse {
 /// Schema: `#/components/schemas/BatchClearMetadataByKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct BatchClearMetadataByKeyRequest {
     #[serde(rename = "metadataKey")]
     pub metadata_key: String,
@@ -70,6 +73,7 @@ impl crate::Envelope for BatchClearMetadataByKeyRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum BatchClearMetadataByKeyResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
@@ -90,6 +94,7 @@ impl crate::Envelope for BatchClearMetadataByKeyResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum BatchDeleteResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
@@ -110,6 +115,7 @@ impl crate::Envelope for BatchDeleteResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum BatchDisableResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
@@ -130,6 +136,7 @@ impl crate::Envelope for BatchDisableResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum BatchEditLabelsResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
@@ -150,6 +157,7 @@ impl crate::Envelope for BatchEditLabelsResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum BatchEnableResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
@@ -170,6 +178,7 @@ impl crate::Envelope for BatchEnableResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum BatchMoveResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
@@ -189,6 +198,7 @@ impl crate::Envelope for BatchMoveResponse {
 /// Schema: `#/components/schemas/CosineSimilarityData`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CosineSimilarityData {
     /// A list of samples that have windows that are similar to windows of other samples that have a different label.
     #[serde(rename = "similarButDifferentLabel")]
@@ -205,6 +215,7 @@ impl crate::Envelope for CosineSimilarityData {}
 /// Schema: `#/components/schemas/CosineSimilarityIssue`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CosineSimilarityIssue {
     /// The ID of this sample
     pub id: i64,
@@ -221,6 +232,7 @@ impl crate::Envelope for CosineSimilarityIssue {}
 /// Schema: `#/components/schemas/CosineSimilarityIssue/properties/issues/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CosineSimilarityIssueIssuesItem {
     /// The ID of this sample
     pub id: i64,
@@ -237,6 +249,7 @@ impl crate::Envelope for CosineSimilarityIssueIssuesItem {}
 /// Schema: `#/components/schemas/CosineSimilarityIssue/properties/issues/items/properties/windows/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CosineSimilarityIssueIssuesItemWindowsItem {
     /// The start time of this window in milliseconds
     #[serde(rename = "windowStart")]
@@ -253,6 +266,7 @@ impl crate::Envelope for CosineSimilarityIssueIssuesItemWindowsItem {}
 /// Schema: `#/components/schemas/CountSamplesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CountSamplesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -271,6 +285,7 @@ impl crate::Envelope for CountSamplesResponse {
 /// Schema: `#/components/schemas/CropSampleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CropSampleRequest {
     /// New start index of the sample
     #[serde(rename = "cropStart")]
@@ -292,6 +307,7 @@ impl crate::Envelope for CropSampleRequest {}
 /// Schema: `#/components/schemas/CropSampleResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CropSampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -313,6 +329,7 @@ impl crate::Envelope for CropSampleResponse {
 /// Schema: `#/components/schemas/CrossValidationData`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CrossValidationData {
     pub scores: Vec<CrossValidationDataScoresItem>,
 }
@@ -322,6 +339,7 @@ impl crate::Envelope for CrossValidationData {}
 /// Schema: `#/components/schemas/CrossValidationData/properties/scores/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CrossValidationDataScoresItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
@@ -346,6 +364,7 @@ impl crate::Envelope for CrossValidationDataScoresItem {}
 /// Schema: `#/components/schemas/DataExplorerPredictionsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DataExplorerPredictionsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -366,6 +385,7 @@ impl crate::Envelope for DataExplorerPredictionsResponse {
 
 /// Schema: `#/components/schemas/DataExplorerPredictionsResponse/allOf/1/properties/classificationType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DataExplorerPredictionsResponseClassificationType {
     /// `classification`
     Classification,
@@ -401,6 +421,7 @@ crate::string_enum_impls!(DataExplorerPredictionsResponseClassificationType);
 /// Schema: `#/components/schemas/DataExplorerSettings`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DataExplorerSettings {
     /// Preset to use for the data explorer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -427,12 +448,34 @@ impl DataExplorerSettings {
             impulse_id: None,
         }
     }
+
+    /// Sets `preset`.
+    pub fn preset(mut self, value: DataExplorerSettingsPreset) -> Self {
+        self.preset = Some(value);
+        self
+    }
+
+    /// Sets `dimensionalityReductionTechnique`.
+    pub fn dimensionality_reduction_technique(
+        mut self,
+        value: DataExplorerSettingsDimensionalityReductionTechnique,
+    ) -> Self {
+        self.dimensionality_reduction_technique = Some(value);
+        self
+    }
+
+    /// Sets `impulseId`.
+    pub fn impulse_id(mut self, value: i64) -> Self {
+        self.impulse_id = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for DataExplorerSettings {}
 
 /// Schema: `#/components/schemas/DataExplorerSettings/properties/dimensionalityReductionTechnique`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DataExplorerSettingsDimensionalityReductionTechnique {
     /// `tsne`
     Tsne,
@@ -469,6 +512,7 @@ crate::string_enum_impls!(DataExplorerSettingsDimensionalityReductionTechnique);
 ///
 /// Schema: `#/components/schemas/DataExplorerSettings/properties/preset`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DataExplorerSettingsPreset {
     /// `keywords`
     Keywords,
@@ -512,6 +556,7 @@ crate::string_enum_impls!(DataExplorerSettingsPreset);
 /// Schema: `#/components/schemas/DatasetRatioData/properties/ratio`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DatasetRatioDataRatio {
     /// number of training samples after rebalance
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -526,6 +571,7 @@ impl crate::Envelope for DatasetRatioDataRatio {}
 /// Schema: `#/components/schemas/EditSampleLabelRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct EditSampleLabelRequest {
     /// New label for this sample
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -537,12 +583,19 @@ impl EditSampleLabelRequest {
     pub fn new() -> Self {
         Self { label: None }
     }
+
+    /// Sets `label`.
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for EditSampleLabelRequest {}
 
 /// Schema: `#/components/parameters/FiltersDisabledParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FiltersDisabled {
     /// `both`
     Both,
@@ -581,6 +634,7 @@ crate::string_enum_impls!(FiltersDisabled);
 
 /// Schema: `#/components/parameters/FiltersSignatureParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FiltersSignature {
     /// `both`
     Both,
@@ -620,6 +674,7 @@ crate::string_enum_impls!(FiltersSignature);
 /// Schema: `#/components/schemas/FindSegmentSampleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct FindSegmentSampleRequest {
     /// If set, the segments are automatically shifted randomly, to make the dataset distribution more uniform.
     #[serde(rename = "shiftSegments")]
@@ -643,6 +698,7 @@ impl crate::Envelope for FindSegmentSampleRequest {}
 /// Schema: `#/components/schemas/FindSegmentSampleResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FindSegmentSampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -661,6 +717,7 @@ impl crate::Envelope for FindSegmentSampleResponse {
 /// Schema: `#/components/schemas/FindSegmentSampleResponse/allOf/1/properties/segments/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FindSegmentSampleResponseSegmentsItem {
     #[serde(rename = "startMs")]
     pub start_ms: i64,
@@ -673,6 +730,7 @@ impl crate::Envelope for FindSegmentSampleResponseSegmentsItem {}
 /// Schema: `#/components/schemas/GetAIActionsProposedChangesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAiActionsProposedChangesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -692,6 +750,7 @@ impl crate::Envelope for GetAiActionsProposedChangesResponse {
 /// Schema: `#/components/schemas/GetAIActionsProposedChangesResponse/allOf/1/properties/proposedChanges/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAiActionsProposedChangesResponseProposedChangesItem {
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
@@ -705,6 +764,7 @@ impl crate::Envelope for GetAiActionsProposedChangesResponseProposedChangesItem 
 /// Schema: `#/components/schemas/GetAllImportedFromResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAllImportedFromResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -723,6 +783,7 @@ impl crate::Envelope for GetAllImportedFromResponse {
 /// Schema: `#/components/schemas/GetAllImportedFromResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAllImportedFromResponseDataItem {
     pub id: i64,
     pub category: String,
@@ -735,6 +796,7 @@ impl crate::Envelope for GetAllImportedFromResponseDataItem {}
 /// Schema: `#/components/schemas/GetDataExplorerSettingsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetDataExplorerSettingsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -767,6 +829,7 @@ impl crate::Envelope for GetDataExplorerSettingsResponse {
 
 /// Schema: `#/components/schemas/GetDataExplorerSettingsResponse/allOf/2/properties/dimensionalityReductionRecommendation`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GetDataExplorerSettingsResponseDimensionalityReductionRecommendation {
     /// `tsne`
     Tsne,
@@ -805,6 +868,7 @@ crate::string_enum_impls!(
 /// Schema: `#/components/schemas/GetDiversityDataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetDiversityDataResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -824,6 +888,7 @@ impl crate::Envelope for GetDiversityDataResponse {
 /// Schema: `#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetDiversityDataResponseDataItem {
     #[serde(rename = "labelId", default, skip_serializing_if = "Option::is_none")]
     pub label_id: Option<f64>,
@@ -840,6 +905,7 @@ impl crate::Envelope for GetDiversityDataResponseDataItem {}
 /// Schema: `#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items/properties/clusterInfos/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetDiversityDataResponseDataItemClusterInfosItem {
     /// Unique index of the cluster
     pub idx: i64,
@@ -873,6 +939,7 @@ impl crate::Envelope for GetDiversityDataResponseDataItemClusterInfosItem {}
 /// Schema: `#/components/schemas/GetLabelNoiseDataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetLabelNoiseDataResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -891,6 +958,7 @@ impl crate::Envelope for GetLabelNoiseDataResponse {
 /// Schema: `#/components/schemas/GetLabelNoiseDataResponse/allOf/1/properties/data`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetLabelNoiseDataResponseData {
     #[serde(
         rename = "cosineSimilarity",
@@ -913,6 +981,7 @@ impl crate::Envelope for GetLabelNoiseDataResponseData {}
 /// Schema: `#/components/schemas/GetSampleMetadataResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetSampleMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -932,6 +1001,7 @@ impl crate::Envelope for GetSampleMetadataResponse {
 /// Schema: `#/components/schemas/HasDataExplorerFeaturesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct HasDataExplorerFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -953,6 +1023,7 @@ impl crate::Envelope for HasDataExplorerFeaturesResponse {
 /// Schema: `#/components/schemas/MoveRawDataRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct MoveRawDataRequest {
     #[serde(rename = "newCategory")]
     pub new_category: MoveRawDataRequestNewCategory,
@@ -969,6 +1040,7 @@ impl crate::Envelope for MoveRawDataRequest {}
 
 /// Schema: `#/components/schemas/MoveRawDataRequest/properties/newCategory`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MoveRawDataRequestNewCategory {
     /// `training`
     Training,
@@ -1010,6 +1082,7 @@ crate::string_enum_impls!(MoveRawDataRequestNewCategory);
 /// Schema: `#/components/schemas/NeighborsData`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NeighborsData {
     /// The label noise score and nearest neighbors for each window of data in the project that shows a potential label noise issue.
     #[serde(rename = "scoresAndNeighbors")]
@@ -1026,6 +1099,7 @@ impl crate::Envelope for NeighborsData {}
 /// Schema: `#/components/schemas/NeighborsScore`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NeighborsScore {
     /// The ID of the sample this window belongs to
     pub id: i64,
@@ -1049,6 +1123,7 @@ impl crate::Envelope for NeighborsScore {}
 /// Schema: `#/components/schemas/NeighborsScore/properties/neighborWindows/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NeighborsScoreNeighborWindowsItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
@@ -1067,6 +1142,7 @@ impl crate::Envelope for NeighborsScoreNeighborWindowsItem {}
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ObjectDetectionAutoLabelRequest {
     #[serde(rename = "neuralNetwork")]
     pub neural_network: ObjectDetectionAutoLabelRequestNeuralNetwork,
@@ -1083,6 +1159,7 @@ impl crate::Envelope for ObjectDetectionAutoLabelRequest {}
 
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelRequest/properties/neuralNetwork`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ObjectDetectionAutoLabelRequestNeuralNetwork {
     /// `yolov5`
     Yolov5,
@@ -1118,6 +1195,7 @@ crate::string_enum_impls!(ObjectDetectionAutoLabelRequestNeuralNetwork);
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ObjectDetectionAutoLabelResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1138,6 +1216,7 @@ impl crate::Envelope for ObjectDetectionAutoLabelResponse {
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelResponse/allOf/1/properties/results/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ObjectDetectionAutoLabelResponseResultsItem {
     pub label: String,
     pub x: i64,
@@ -1151,6 +1230,7 @@ impl crate::Envelope for ObjectDetectionAutoLabelResponseResultsItem {}
 /// Schema: `#/components/schemas/ObjectDetectionLabelQueueCountResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ObjectDetectionLabelQueueCountResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1170,6 +1250,7 @@ impl crate::Envelope for ObjectDetectionLabelQueueCountResponse {
 /// Schema: `#/components/schemas/ObjectDetectionLabelQueueResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ObjectDetectionLabelQueueResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1188,6 +1269,7 @@ impl crate::Envelope for ObjectDetectionLabelQueueResponse {
 /// Schema: `#/components/schemas/ObjectDetectionLabelQueueResponse/allOf/1/properties/samples/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ObjectDetectionLabelQueueResponseSamplesItem {
     pub id: i64,
 }
@@ -1196,6 +1278,7 @@ impl crate::Envelope for ObjectDetectionLabelQueueResponseSamplesItem {}
 
 /// Schema: `#/components/parameters/RawDataCategoryQueryParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RawDataCategoryQuery {
     /// `training`
     Training,
@@ -1235,6 +1318,7 @@ crate::string_enum_impls!(RawDataCategoryQuery);
 /// Schema: `#/components/schemas/RebalanceDatasetResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct RebalanceDatasetResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1254,6 +1338,7 @@ impl crate::Envelope for RebalanceDatasetResponse {
 /// Schema: `#/components/schemas/RenameSampleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct RenameSampleRequest {
     /// New name for this sample
     pub name: String,
@@ -1271,6 +1356,7 @@ impl crate::Envelope for RenameSampleRequest {}
 /// Schema: `#/components/schemas/SampleBoundingBoxesRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SampleBoundingBoxesRequest {
     #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
@@ -1288,6 +1374,7 @@ impl crate::Envelope for SampleBoundingBoxesRequest {}
 /// Schema: `#/components/schemas/SampleMetadata`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct SampleMetadata {
     /// Sample ID
     pub id: i64,
@@ -1300,6 +1387,7 @@ impl crate::Envelope for SampleMetadata {}
 /// Schema: `#/components/schemas/SegmentSampleRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SegmentSampleRequest {
     pub segments: Vec<SegmentSampleRequestSegmentsItem>,
 }
@@ -1316,6 +1404,7 @@ impl crate::Envelope for SegmentSampleRequest {}
 /// Schema: `#/components/schemas/SegmentSampleRequest/properties/segments/items`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SegmentSampleRequestSegmentsItem {
     #[serde(rename = "startMs")]
     pub start_ms: i64,
@@ -1335,6 +1424,7 @@ impl crate::Envelope for SegmentSampleRequestSegmentsItem {}
 /// Schema: `#/components/schemas/SetSampleMetadataRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetSampleMetadataRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
@@ -1345,6 +1435,15 @@ impl SetSampleMetadataRequest {
     pub fn new() -> Self {
         Self { metadata: None }
     }
+
+    /// Sets `metadata`.
+    pub fn metadata(
+        mut self,
+        value: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for SetSampleMetadataRequest {}
@@ -1352,6 +1451,7 @@ impl crate::Envelope for SetSampleMetadataRequest {}
 /// Schema: `#/components/schemas/SetSampleProposedChangesRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetSampleProposedChangesRequest {
     /// Job ID of an AI Actions job. This is passed into your job via the --propose-actions argument.
     #[serde(rename = "jobId")]
@@ -1372,6 +1472,7 @@ impl crate::Envelope for SetSampleProposedChangesRequest {}
 /// Schema: `#/components/schemas/SetSampleStructuredLabelsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetSampleStructuredLabelsRequest {
     #[serde(rename = "structuredLabels")]
     pub structured_labels: Vec<StructuredLabel>,
@@ -1389,6 +1490,7 @@ impl crate::Envelope for SetSampleStructuredLabelsRequest {}
 /// Schema: `#/components/schemas/SplitSampleInFramesRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SplitSampleInFramesRequest {
     /// Frames per second to extract from this video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1400,6 +1502,12 @@ impl SplitSampleInFramesRequest {
     pub fn new() -> Self {
         Self { fps: None }
     }
+
+    /// Sets `fps`.
+    pub fn fps(mut self, value: i64) -> Self {
+        self.fps = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for SplitSampleInFramesRequest {}
@@ -1410,6 +1518,7 @@ impl crate::Envelope for SplitSampleInFramesRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum SplitSampleInFramesResponse {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),
@@ -1427,6 +1536,7 @@ impl crate::Envelope for SplitSampleInFramesResponse {
 /// Schema: `#/components/schemas/StoreSegmentLengthRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct StoreSegmentLengthRequest {
     /// Last segment length in milliseconds.
     #[serde(rename = "segmentLength")]
@@ -1445,6 +1555,7 @@ impl crate::Envelope for StoreSegmentLengthRequest {}
 /// Schema: `#/components/schemas/TrackObjectsRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct TrackObjectsRequest {
     #[serde(rename = "sourceSampleId")]
     pub source_sample_id: i64,
@@ -1467,6 +1578,7 @@ impl crate::Envelope for TrackObjectsRequest {}
 /// Schema: `#/components/schemas/TrackObjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TrackObjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/GetThemeResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetThemeResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -27,6 +28,7 @@ impl crate::Envelope for GetThemeResponse {
 /// Schema: `#/components/schemas/GetThemesResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetThemesResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -47,6 +49,7 @@ impl crate::Envelope for GetThemesResponse {
 /// Schema: `#/components/schemas/UpdateThemeLogosRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateThemeLogosRequest {
     /// Primary logo URL
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +86,48 @@ impl UpdateThemeLogosRequest {
             mark_white: None,
             device_logo: None,
         }
+    }
+
+    /// Sets `primary`.
+    pub fn primary(mut self, value: impl Into<String>) -> Self {
+        self.primary = Some(value.into());
+        self
+    }
+
+    /// Sets `primaryWhite`.
+    pub fn primary_white(mut self, value: impl Into<String>) -> Self {
+        self.primary_white = Some(value.into());
+        self
+    }
+
+    /// Sets `login`.
+    pub fn login(mut self, value: impl Into<String>) -> Self {
+        self.login = Some(value.into());
+        self
+    }
+
+    /// Sets `loginWhite`.
+    pub fn login_white(mut self, value: impl Into<String>) -> Self {
+        self.login_white = Some(value.into());
+        self
+    }
+
+    /// Sets `mark`.
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+
+    /// Sets `markWhite`.
+    pub fn mark_white(mut self, value: impl Into<String>) -> Self {
+        self.mark_white = Some(value.into());
+        self
+    }
+
+    /// Sets `deviceLogo`.
+    pub fn device_logo(mut self, value: impl Into<String>) -> Self {
+        self.device_logo = Some(value.into());
+        self
     }
 }
 

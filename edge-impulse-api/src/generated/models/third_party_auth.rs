@@ -9,6 +9,7 @@ use super::*;
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AuthorizeThirdPartyRequest {
     /// The URL to redirect to after authorization is completed.
     pub next_url: String,
@@ -30,6 +31,7 @@ impl crate::multipart::ToMultipart for AuthorizeThirdPartyRequest {
 /// Schema: `#/components/schemas/CreateThirdPartyAuthRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateThirdPartyAuthRequest {
     pub name: String,
     pub description: String,
@@ -58,6 +60,18 @@ impl CreateThirdPartyAuthRequest {
             api_key: None,
         }
     }
+
+    /// Sets `secretKey`.
+    pub fn secret_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.secret_key = Some(value.into());
+        self
+    }
+
+    /// Sets `apiKey`.
+    pub fn api_key(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.api_key = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for CreateThirdPartyAuthRequest {}
@@ -65,6 +79,7 @@ impl crate::Envelope for CreateThirdPartyAuthRequest {}
 /// Schema: `#/components/schemas/CreateThirdPartyAuthResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateThirdPartyAuthResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -87,6 +102,7 @@ impl crate::Envelope for CreateThirdPartyAuthResponse {
 /// Schema: `#/components/schemas/CreateUserThirdPartyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateUserThirdPartyRequest {
     /// Your name
     pub name: String,
@@ -118,6 +134,12 @@ impl CreateUserThirdPartyRequest {
             privacy_policy,
         }
     }
+
+    /// Sets `projectName`.
+    pub fn project_name(mut self, value: impl Into<String>) -> Self {
+        self.project_name = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for CreateUserThirdPartyRequest {}
@@ -125,6 +147,7 @@ impl crate::Envelope for CreateUserThirdPartyRequest {}
 /// Schema: `#/components/schemas/CreateUserThirdPartyResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateUserThirdPartyResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -144,6 +167,7 @@ impl crate::Envelope for CreateUserThirdPartyResponse {
 
 /// Schema: `#/components/schemas/CreateUserThirdPartyResponse/allOf/1/properties/status`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CreateUserThirdPartyResponseStatus {
     /// `userWasCreated`
     UserWasCreated,
@@ -183,6 +207,7 @@ crate::string_enum_impls!(CreateUserThirdPartyResponseStatus);
 /// Schema: `#/components/schemas/GetAllThirdPartyAuthResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAllThirdPartyAuthResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -201,6 +226,7 @@ impl crate::Envelope for GetAllThirdPartyAuthResponse {
 /// Schema: `#/components/schemas/GetThirdPartyAuthResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetThirdPartyAuthResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -219,6 +245,7 @@ impl crate::Envelope for GetThirdPartyAuthResponse {
 /// Schema: `#/components/schemas/ThirdPartyAuth`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ThirdPartyAuth {
     pub id: i64,
     pub name: String,
@@ -233,6 +260,7 @@ impl crate::Envelope for ThirdPartyAuth {}
 /// Schema: `#/components/schemas/UpdateThirdPartyAuthRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateThirdPartyAuthRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -253,6 +281,30 @@ impl UpdateThirdPartyAuthRequest {
             logo: None,
             domains: None,
         }
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `description`.
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+
+    /// Sets `logo`.
+    pub fn logo(mut self, value: impl Into<String>) -> Self {
+        self.logo = Some(value.into());
+        self
+    }
+
+    /// Sets `domains`.
+    pub fn domains(mut self, value: Vec<String>) -> Self {
+        self.domains = Some(value);
+        self
     }
 }
 

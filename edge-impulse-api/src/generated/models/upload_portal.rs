@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/PortalInfoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PortalInfoResponse {
     pub name: String,
     pub description: String,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/ActivateUserByThirdPartyActivationCodeRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ActivateUserByThirdPartyActivationCodeRequest {
     #[serde(rename = "activationCode")]
     pub activation_code: String,
@@ -38,6 +39,18 @@ impl ActivateUserByThirdPartyActivationCodeRequest {
             privacy_policy: None,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `privacyPolicy`.
+    pub fn privacy_policy(mut self, value: bool) -> Self {
+        self.privacy_policy = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for ActivateUserByThirdPartyActivationCodeRequest {}
@@ -48,6 +61,7 @@ impl crate::Envelope for ActivateUserByThirdPartyActivationCodeRequest {}
 ///
 /// Schema: `#/components/schemas/BillingCycle`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BillingCycle {
     /// `monthly`
     Monthly,
@@ -83,6 +97,7 @@ crate::string_enum_impls!(BillingCycle);
 /// Schema: `#/components/schemas/ChangePasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ChangePasswordRequest {
     #[serde(rename = "currentPassword")]
     pub current_password: crate::Secret,
@@ -105,6 +120,7 @@ impl crate::Envelope for ChangePasswordRequest {}
 /// Schema: `#/components/schemas/ConvertUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ConvertUserRequest {
     /// Your name
     pub name: String,
@@ -140,6 +156,12 @@ impl ConvertUserRequest {
             privacy_policy,
         }
     }
+
+    /// Sets `projectName`.
+    pub fn project_name(mut self, value: impl Into<String>) -> Self {
+        self.project_name = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for ConvertUserRequest {}
@@ -147,6 +169,7 @@ impl crate::Envelope for ConvertUserRequest {}
 /// Schema: `#/components/schemas/CreateDeveloperProfileResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateDeveloperProfileResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -168,6 +191,7 @@ impl crate::Envelope for CreateDeveloperProfileResponse {
 /// Schema: `#/components/schemas/CreateEnterpriseTrialResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateEnterpriseTrialResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -193,6 +217,7 @@ impl crate::Envelope for CreateEnterpriseTrialResponse {
 /// Schema: `#/components/schemas/CreateEnterpriseTrialUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateEnterpriseTrialUserRequest {
     /// Email of the user. Only business email addresses are allowed. Emails with free domains like gmail.com or yahoo.com are not allowed.
     pub email: String,
@@ -296,6 +321,93 @@ impl CreateEnterpriseTrialUserRequest {
             utm_params: None,
         }
     }
+
+    /// Sets `organizationName`.
+    pub fn organization_name(mut self, value: impl Into<String>) -> Self {
+        self.organization_name = Some(value.into());
+        self
+    }
+
+    /// Sets `expirationDate`.
+    pub fn expiration_date(mut self, value: TrialExpirationDate) -> Self {
+        self.expiration_date = Some(value);
+        self
+    }
+
+    /// Sets `notes`.
+    pub fn notes(mut self, value: TrialNotes) -> Self {
+        self.notes = Some(value);
+        self
+    }
+
+    /// Sets `useCase`.
+    pub fn use_case(mut self, value: impl Into<String>) -> Self {
+        self.use_case = Some(value.into());
+        self
+    }
+
+    /// Sets `userHasMLModelsInProduction`.
+    pub fn user_has_ml_models_in_production(
+        mut self,
+        value: StartEnterpriseTrialRequestUserHasMlModelsInProduction,
+    ) -> Self {
+        self.user_has_ml_models_in_production = Some(value);
+        self
+    }
+
+    /// Sets `companyName`.
+    pub fn company_name(mut self, value: impl Into<String>) -> Self {
+        self.company_name = Some(value.into());
+        self
+    }
+
+    /// Sets `companySize`.
+    pub fn company_size(mut self, value: impl Into<String>) -> Self {
+        self.company_size = Some(value.into());
+        self
+    }
+
+    /// Sets `country`.
+    pub fn country(mut self, value: impl Into<String>) -> Self {
+        self.country = Some(value.into());
+        self
+    }
+
+    /// Sets `stateOrProvince`.
+    pub fn state_or_province(mut self, value: impl Into<String>) -> Self {
+        self.state_or_province = Some(value.into());
+        self
+    }
+
+    /// Sets `redirectUrlOrigin`.
+    pub fn redirect_url_origin(mut self, value: impl Into<String>) -> Self {
+        self.redirect_url_origin = Some(value.into());
+        self
+    }
+
+    /// Sets `redirectUrlQueryParams`.
+    pub fn redirect_url_query_params(mut self, value: impl Into<String>) -> Self {
+        self.redirect_url_query_params = Some(value.into());
+        self
+    }
+
+    /// Sets `password`.
+    pub fn password(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+
+    /// Sets `jobTitle`.
+    pub fn job_title(mut self, value: impl Into<String>) -> Self {
+        self.job_title = Some(value.into());
+        self
+    }
+
+    /// Sets `utmParams`.
+    pub fn utm_params(mut self, value: Vec<UtmParameter>) -> Self {
+        self.utm_params = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for CreateEnterpriseTrialUserRequest {}
@@ -303,6 +415,7 @@ impl crate::Envelope for CreateEnterpriseTrialUserRequest {}
 /// Schema: `#/components/schemas/CreateEvaluationUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateEvaluationUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -325,6 +438,7 @@ impl crate::Envelope for CreateEvaluationUserResponse {
 /// Schema: `#/components/schemas/CreateProTierUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateProTierUserRequest {
     /// Your name
     pub name: String,
@@ -416,6 +530,72 @@ impl CreateProTierUserRequest {
             redirect_url_query_params: None,
         }
     }
+
+    /// Sets `password`.
+    pub fn password(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+
+    /// Sets `projectName`.
+    pub fn project_name(mut self, value: impl Into<String>) -> Self {
+        self.project_name = Some(value.into());
+        self
+    }
+
+    /// Sets `activationToken`.
+    pub fn activation_token(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.activation_token = Some(value.into());
+        self
+    }
+
+    /// Sets `identityProvider`.
+    pub fn identity_provider(mut self, value: impl Into<String>) -> Self {
+        self.identity_provider = Some(value.into());
+        self
+    }
+
+    /// Sets `jobTitle`.
+    pub fn job_title(mut self, value: impl Into<String>) -> Self {
+        self.job_title = Some(value.into());
+        self
+    }
+
+    /// Sets `sessionId`.
+    pub fn session_id(mut self, value: impl Into<String>) -> Self {
+        self.session_id = Some(value.into());
+        self
+    }
+
+    /// Sets `companyName`.
+    pub fn company_name(mut self, value: impl Into<String>) -> Self {
+        self.company_name = Some(value.into());
+        self
+    }
+
+    /// Sets `utmParams`.
+    pub fn utm_params(mut self, value: Vec<UtmParameter>) -> Self {
+        self.utm_params = Some(value);
+        self
+    }
+
+    /// Sets `ignoreEmailValidation`.
+    pub fn ignore_email_validation(mut self, value: bool) -> Self {
+        self.ignore_email_validation = Some(value);
+        self
+    }
+
+    /// Sets `redirectUrlOrigin`.
+    pub fn redirect_url_origin(mut self, value: impl Into<String>) -> Self {
+        self.redirect_url_origin = Some(value.into());
+        self
+    }
+
+    /// Sets `redirectUrlQueryParams`.
+    pub fn redirect_url_query_params(mut self, value: impl Into<String>) -> Self {
+        self.redirect_url_query_params = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for CreateProTierUserRequest {}
@@ -423,6 +603,7 @@ impl crate::Envelope for CreateProTierUserRequest {}
 /// Schema: `#/components/schemas/CreateUserRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateUserRequest {
     /// Your name
     pub name: String,
@@ -498,6 +679,60 @@ impl CreateUserRequest {
             ignore_email_validation: None,
         }
     }
+
+    /// Sets `password`.
+    pub fn password(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+
+    /// Sets `projectName`.
+    pub fn project_name(mut self, value: impl Into<String>) -> Self {
+        self.project_name = Some(value.into());
+        self
+    }
+
+    /// Sets `activationToken`.
+    pub fn activation_token(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.activation_token = Some(value.into());
+        self
+    }
+
+    /// Sets `identityProvider`.
+    pub fn identity_provider(mut self, value: impl Into<String>) -> Self {
+        self.identity_provider = Some(value.into());
+        self
+    }
+
+    /// Sets `jobTitle`.
+    pub fn job_title(mut self, value: impl Into<String>) -> Self {
+        self.job_title = Some(value.into());
+        self
+    }
+
+    /// Sets `sessionId`.
+    pub fn session_id(mut self, value: impl Into<String>) -> Self {
+        self.session_id = Some(value.into());
+        self
+    }
+
+    /// Sets `companyName`.
+    pub fn company_name(mut self, value: impl Into<String>) -> Self {
+        self.company_name = Some(value.into());
+        self
+    }
+
+    /// Sets `utmParams`.
+    pub fn utm_params(mut self, value: Vec<UtmParameter>) -> Self {
+        self.utm_params = Some(value);
+        self
+    }
+
+    /// Sets `ignoreEmailValidation`.
+    pub fn ignore_email_validation(mut self, value: bool) -> Self {
+        self.ignore_email_validation = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for CreateUserRequest {}
@@ -505,6 +740,7 @@ impl crate::Envelope for CreateUserRequest {}
 /// Schema: `#/components/schemas/CreateUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -528,6 +764,7 @@ impl crate::Envelope for CreateUserResponse {
 /// Schema: `#/components/schemas/DeleteUserRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DeleteUserRequest {
     /// User's current password. Required if the user has a password set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -545,6 +782,18 @@ impl DeleteUserRequest {
             totp_token: None,
         }
     }
+
+    /// Sets `password`.
+    pub fn password(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+
+    /// Sets `totpToken`.
+    pub fn totp_token(mut self, value: impl Into<crate::Secret>) -> Self {
+        self.totp_token = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for DeleteUserRequest {}
@@ -552,6 +801,7 @@ impl crate::Envelope for DeleteUserRequest {}
 /// Schema: `#/components/schemas/DowngradeSubscriptionRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct DowngradeSubscriptionRequest {
     /// Reason for downgrading the subscription.
     #[serde(
@@ -567,6 +817,12 @@ impl DowngradeSubscriptionRequest {
     pub fn new() -> Self {
         Self { downgrade_reason: None }
     }
+
+    /// Sets `downgradeReason`.
+    pub fn downgrade_reason(mut self, value: impl Into<String>) -> Self {
+        self.downgrade_reason = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for DowngradeSubscriptionRequest {}
@@ -574,6 +830,7 @@ impl crate::Envelope for DowngradeSubscriptionRequest {}
 /// Schema: `#/components/schemas/GetUserNeedToSetPasswordResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetUserNeedToSetPasswordResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -606,6 +863,7 @@ impl crate::Envelope for GetUserNeedToSetPasswordResponse {
 /// Schema: `#/components/schemas/GetUserProjectsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetUserProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -624,6 +882,7 @@ impl crate::Envelope for GetUserProjectsResponse {
 /// Schema: `#/components/schemas/GetUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -743,6 +1002,7 @@ impl crate::Envelope for GetUserResponse {
 /// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetUserResponseLastAccessedProjects {
     pub projects: Vec<GetUserResponseLastAccessedProjectsProjectsItem>,
     #[serde(rename = "hasMoreProjects")]
@@ -754,6 +1014,7 @@ impl crate::Envelope for GetUserResponseLastAccessedProjects {}
 /// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects/properties/projects/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetUserResponseLastAccessedProjectsProjectsItem {
     pub id: i64,
     pub name: String,
@@ -767,6 +1028,7 @@ impl crate::Envelope for GetUserResponseLastAccessedProjectsProjectsItem {}
 /// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/whitelabels/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetUserResponseWhitelabelsItem {
     pub id: f64,
     pub domain: String,
@@ -783,6 +1045,7 @@ impl crate::Envelope for GetUserResponseWhitelabelsItem {}
 /// Schema: `#/components/schemas/ListEnterpriseTrialsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListEnterpriseTrialsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -802,6 +1065,7 @@ impl crate::Envelope for ListEnterpriseTrialsResponse {
 /// Schema: `#/components/schemas/ListOrganizationBucketsUserResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationBucketsUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -820,6 +1084,7 @@ impl crate::Envelope for ListOrganizationBucketsUserResponse {
 /// Schema: `#/components/schemas/ListOrganizationBucketsUserResponse/allOf/1/properties/buckets/items`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ListOrganizationBucketsUserResponseBucketsItem {
     pub id: i64,
     #[serde(rename = "organizationId")]
@@ -840,6 +1105,7 @@ impl crate::Envelope for ListOrganizationBucketsUserResponseBucketsItem {}
 /// Schema: `#/components/schemas/RequestResetPasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct RequestResetPasswordRequest {
     pub email: String,
 }
@@ -856,6 +1122,7 @@ impl crate::Envelope for RequestResetPasswordRequest {}
 /// Schema: `#/components/schemas/ResetPasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ResetPasswordRequest {
     pub email: String,
     pub code: String,
@@ -875,6 +1142,7 @@ impl crate::Envelope for ResetPasswordRequest {}
 /// Schema: `#/components/schemas/SendUserFeedbackRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SendUserFeedbackRequest {
     #[serde(rename = "type")]
     pub type_: SendUserFeedbackRequestType,
@@ -917,12 +1185,43 @@ impl SendUserFeedbackRequest {
             organization_id: None,
         }
     }
+
+    /// Sets `workEmail`.
+    pub fn work_email(mut self, value: impl Into<String>) -> Self {
+        self.work_email = Some(value.into());
+        self
+    }
+
+    /// Sets `company`.
+    pub fn company(mut self, value: impl Into<String>) -> Self {
+        self.company = Some(value.into());
+        self
+    }
+
+    /// Sets `jobTitle`.
+    pub fn job_title(mut self, value: impl Into<String>) -> Self {
+        self.job_title = Some(value.into());
+        self
+    }
+
+    /// Sets `companySize`.
+    pub fn company_size(mut self, value: impl Into<String>) -> Self {
+        self.company_size = Some(value.into());
+        self
+    }
+
+    /// Sets `organizationId`.
+    pub fn organization_id(mut self, value: f64) -> Self {
+        self.organization_id = Some(value);
+        self
+    }
 }
 
 impl crate::Envelope for SendUserFeedbackRequest {}
 
 /// Schema: `#/components/schemas/SendUserFeedbackRequest/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SendUserFeedbackRequestType {
     /// `feedback`
     Feedback,
@@ -954,6 +1253,7 @@ crate::string_enum_impls!(SendUserFeedbackRequestType);
 /// Schema: `#/components/schemas/SetUserPasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SetUserPasswordRequest {
     #[serde(rename = "accessToken")]
     pub access_token: crate::Secret,
@@ -982,6 +1282,7 @@ impl crate::Envelope for SetUserPasswordRequest {}
 /// Schema: `#/components/schemas/StartEnterpriseTrialRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct StartEnterpriseTrialRequest {
     /// Email of the user requesting the trial. If this email is different to the one stored for the user requesting the trial, it will be used to replace the existing one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1059,6 +1360,81 @@ impl StartEnterpriseTrialRequest {
             redirect_url_query_params: None,
         }
     }
+
+    /// Sets `email`.
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+
+    /// Sets `organizationName`.
+    pub fn organization_name(mut self, value: impl Into<String>) -> Self {
+        self.organization_name = Some(value.into());
+        self
+    }
+
+    /// Sets `expirationDate`.
+    pub fn expiration_date(mut self, value: TrialExpirationDate) -> Self {
+        self.expiration_date = Some(value);
+        self
+    }
+
+    /// Sets `notes`.
+    pub fn notes(mut self, value: TrialNotes) -> Self {
+        self.notes = Some(value);
+        self
+    }
+
+    /// Sets `useCase`.
+    pub fn use_case(mut self, value: impl Into<String>) -> Self {
+        self.use_case = Some(value.into());
+        self
+    }
+
+    /// Sets `userHasMLModelsInProduction`.
+    pub fn user_has_ml_models_in_production(
+        mut self,
+        value: StartEnterpriseTrialRequestUserHasMlModelsInProduction,
+    ) -> Self {
+        self.user_has_ml_models_in_production = Some(value);
+        self
+    }
+
+    /// Sets `companyName`.
+    pub fn company_name(mut self, value: impl Into<String>) -> Self {
+        self.company_name = Some(value.into());
+        self
+    }
+
+    /// Sets `companySize`.
+    pub fn company_size(mut self, value: impl Into<String>) -> Self {
+        self.company_size = Some(value.into());
+        self
+    }
+
+    /// Sets `country`.
+    pub fn country(mut self, value: impl Into<String>) -> Self {
+        self.country = Some(value.into());
+        self
+    }
+
+    /// Sets `stateOrProvince`.
+    pub fn state_or_province(mut self, value: impl Into<String>) -> Self {
+        self.state_or_province = Some(value.into());
+        self
+    }
+
+    /// Sets `redirectUrlOrigin`.
+    pub fn redirect_url_origin(mut self, value: impl Into<String>) -> Self {
+        self.redirect_url_origin = Some(value.into());
+        self
+    }
+
+    /// Sets `redirectUrlQueryParams`.
+    pub fn redirect_url_query_params(mut self, value: impl Into<String>) -> Self {
+        self.redirect_url_query_params = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for StartEnterpriseTrialRequest {}
@@ -1068,6 +1444,7 @@ impl crate::Envelope for StartEnterpriseTrialRequest {}
 /// Schema: `#/components/schemas/UpdateUserRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateUserRequest {
     /// New full name
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1104,6 +1481,42 @@ impl UpdateUserRequest {
             timezone: None,
         }
     }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `jobTitle`.
+    pub fn job_title(mut self, value: impl Into<String>) -> Self {
+        self.job_title = Some(value.into());
+        self
+    }
+
+    /// Sets `companyName`.
+    pub fn company_name(mut self, value: impl Into<String>) -> Self {
+        self.company_name = Some(value.into());
+        self
+    }
+
+    /// Sets `experiments`.
+    pub fn experiments(mut self, value: Vec<String>) -> Self {
+        self.experiments = Some(value);
+        self
+    }
+
+    /// Sets `projectsSortOrder`.
+    pub fn projects_sort_order(mut self, value: UserProjectsSortOrder) -> Self {
+        self.projects_sort_order = Some(value);
+        self
+    }
+
+    /// Sets `timezone`.
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.timezone = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for UpdateUserRequest {}
@@ -1111,6 +1524,7 @@ impl crate::Envelope for UpdateUserRequest {}
 /// Schema: `#/components/schemas/UpgradeSubscriptionRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpgradeSubscriptionRequest {
     #[serde(rename = "billingCycle")]
     pub billing_cycle: BillingCycle,
@@ -1143,6 +1557,7 @@ impl crate::Envelope for UpgradeSubscriptionRequest {}
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UploadUserPhotoRequest {
     pub photo: crate::FilePart,
 }
@@ -1163,6 +1578,7 @@ impl crate::multipart::ToMultipart for UploadUserPhotoRequest {
 /// Schema: `#/components/schemas/UploadUserPhotoResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UploadUserPhotoResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1181,6 +1597,7 @@ impl crate::Envelope for UploadUserPhotoResponse {
 /// Schema: `#/components/schemas/UserByThirdPartyActivationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UserByThirdPartyActivationRequest {
     #[serde(rename = "activationCode")]
     pub activation_code: String,
@@ -1198,6 +1615,7 @@ impl crate::Envelope for UserByThirdPartyActivationRequest {}
 /// Schema: `#/components/schemas/UserDeleteTotpMfaKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UserDeleteTotpMfaKeyRequest {
     /// Valid TOTP token
     #[serde(rename = "totpToken")]
@@ -1216,6 +1634,7 @@ impl crate::Envelope for UserDeleteTotpMfaKeyRequest {}
 /// Schema: `#/components/schemas/UserDismissNotificationRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UserDismissNotificationRequest {
     pub notification: String,
 }
@@ -1232,6 +1651,7 @@ impl crate::Envelope for UserDismissNotificationRequest {}
 /// Schema: `#/components/schemas/UserGenerateNewMfaKeyResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UserGenerateNewMfaKeyResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1252,6 +1672,7 @@ impl crate::Envelope for UserGenerateNewMfaKeyResponse {
 
 /// Schema: `#/components/schemas/UserProjectsSortOrder`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserProjectsSortOrder {
     /// `created-asc`
     CreatedAsc,
@@ -1307,6 +1728,7 @@ crate::string_enum_impls!(UserProjectsSortOrder);
 /// Schema: `#/components/schemas/UserSetTotpMfaKeyRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UserSetTotpMfaKeyRequest {
     /// Secret key obtained through \`userGenerateNewMfaKey\`.
     pub key: String,
@@ -1327,6 +1749,7 @@ impl crate::Envelope for UserSetTotpMfaKeyRequest {}
 /// Schema: `#/components/schemas/UserSetTotpMfaKeyResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UserSetTotpMfaKeyResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1347,6 +1770,7 @@ impl crate::Envelope for UserSetTotpMfaKeyResponse {
 /// Schema: `#/components/schemas/UserSubscriptionMetricsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UserSubscriptionMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -1366,6 +1790,7 @@ impl crate::Envelope for UserSubscriptionMetricsResponse {
 /// Schema: `#/components/schemas/UserSubscriptionMetricsResponse/allOf/1/properties/metrics`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UserSubscriptionMetricsResponseMetrics {
     /// Total compute of all user jobs, running on CPU, in the current billing period.
     #[serde(rename = "computeMinutesCpu")]
@@ -1396,6 +1821,7 @@ pub type UtmParameter = serde_json::Map<String, serde_json::Value>;
 /// Schema: `#/components/schemas/VerifyResetPasswordRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct VerifyResetPasswordRequest {
     pub email: String,
     pub code: String,

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/CreateWhitelabelRequest`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct CreateWhitelabelRequest {
     /// The name of the white label.
     pub name: String,
@@ -95,6 +96,66 @@ impl CreateWhitelabelRequest {
             organizations_limit: None,
         }
     }
+
+    /// Sets `identityProviders`.
+    pub fn identity_providers(mut self, value: Vec<String>) -> Self {
+        self.identity_providers = Some(value);
+        self
+    }
+
+    /// Sets `allowPasswordAuth`.
+    pub fn allow_password_auth(mut self, value: bool) -> Self {
+        self.allow_password_auth = Some(value);
+        self
+    }
+
+    /// Sets `deploymentTargets`.
+    pub fn deployment_targets(mut self, value: Vec<String>) -> Self {
+        self.deployment_targets = Some(value);
+        self
+    }
+
+    /// Sets `documentationUrl`.
+    pub fn documentation_url(mut self, value: impl Into<String>) -> Self {
+        self.documentation_url = Some(value.into());
+        self
+    }
+
+    /// Sets `allowSignup`.
+    pub fn allow_signup(mut self, value: bool) -> Self {
+        self.allow_signup = Some(value);
+        self
+    }
+
+    /// Sets `allowFreeProjects`.
+    pub fn allow_free_projects(mut self, value: bool) -> Self {
+        self.allow_free_projects = Some(value);
+        self
+    }
+
+    /// Sets `sandboxed`.
+    pub fn sandboxed(mut self, value: bool) -> Self {
+        self.sandboxed = Some(value);
+        self
+    }
+
+    /// Sets `exposePublicProjects`.
+    pub fn expose_public_projects(mut self, value: bool) -> Self {
+        self.expose_public_projects = Some(value);
+        self
+    }
+
+    /// Sets `learningBlocks`.
+    pub fn learning_blocks(mut self, value: Vec<String>) -> Self {
+        self.learning_blocks = Some(value);
+        self
+    }
+
+    /// Sets `organizationsLimit`.
+    pub fn organizations_limit(mut self, value: i64) -> Self {
+        self.organizations_limit = Some(Some(value));
+        self
+    }
 }
 
 impl crate::Envelope for CreateWhitelabelRequest {}
@@ -102,6 +163,7 @@ impl crate::Envelope for CreateWhitelabelRequest {}
 /// Schema: `#/components/schemas/CreateWhitelabelResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CreateWhitelabelResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -124,6 +186,7 @@ impl crate::Envelope for CreateWhitelabelResponse {
 /// Schema: `#/components/schemas/GetAllWhitelabelsResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetAllWhitelabelsResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -142,6 +205,7 @@ impl crate::Envelope for GetAllWhitelabelsResponse {
 /// Schema: `#/components/schemas/GetWhitelabelDomainResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetWhitelabelDomainResponse {
     /// Whether the operation succeeded
     pub success: bool,
@@ -162,6 +226,7 @@ impl crate::Envelope for GetWhitelabelDomainResponse {
 /// Schema: `#/components/schemas/UpdateWhitelabelInternalRequest`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct UpdateWhitelabelInternalRequest {
     /// The maximum number of organizations that can be created under this white label.
     #[serde(
@@ -177,6 +242,12 @@ impl UpdateWhitelabelInternalRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { organizations_limit: None }
+    }
+
+    /// Sets `organizationsLimit`.
+    pub fn organizations_limit(mut self, value: i64) -> Self {
+        self.organizations_limit = Some(Some(value));
+        self
     }
 }
 

@@ -44,14 +44,10 @@ pub static CASES: &[Case] = &[
 /// `POST /upload` (`#/paths/~1upload/post`)
 fn op_uploads_upload_files(c_: &Client) -> Call<'_> {
     Box::pin(async move {
-        let body = models::UploadRequest {
-            files: vec![file_part("conformance"), file_part("conformance")],
-            category: typed::<models::UploadRequestCategory>(r#""training""#)?,
-            label: None,
-            priority: None,
-            metadata: None,
-            optional_nullable: None,
-        };
+        let body = models::UploadRequest::new(
+            vec![file_part("conformance"), file_part("conformance")],
+            typed::<models::UploadRequestCategory>(r#""training""#)?,
+        );
         c_.uploads().upload_files(body).await?;
         Ok(Done::Decoded)
     })
@@ -60,10 +56,7 @@ fn op_uploads_upload_files(c_: &Client) -> Call<'_> {
 /// `POST /upload/single` (`#/paths/~1upload~1single/post`)
 fn op_uploads_upload_one(c_: &Client) -> Call<'_> {
     Box::pin(async move {
-        let body = models::UploadOneForm {
-            file: file_part("conformance"),
-            label: None,
-        };
+        let body = models::UploadOneForm::new(file_part("conformance"));
         c_.uploads().upload_one(body).await?;
         Ok(Done::Decoded)
     })

@@ -40,7 +40,7 @@ pub static CASES: &[Case] = &[
         rejection: None,
     },
     Case {
-        id: "oldThing",
+        id: "old_thing",
         method: "GET",
         path: "/old/again",
         security: &[],

@@ -9,30 +9,41 @@ pub mod models;
 pub const DEFAULT_BASE_URL: &str = "https://example.test/v1";
 
 /// The spec's security schemes; operations refer to them by index.
-pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; 4] = [
+pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; 5] = [
     crate::auth::SecurityScheme {
         name: "ApiKeyAuthentication",
         location: crate::auth::Location::Header,
         param: "x-api-key",
         credential: crate::auth::Credential::ApiKey,
+        prefix: "",
     },
     crate::auth::SecurityScheme {
         name: "JWTAuthentication",
         location: crate::auth::Location::Cookie,
         param: "jwt",
         credential: crate::auth::Credential::Jwt,
+        prefix: "",
     },
     crate::auth::SecurityScheme {
         name: "JWTHttpHeaderAuthentication",
         location: crate::auth::Location::Header,
         param: "x-jwt-token",
         credential: crate::auth::Credential::Jwt,
+        prefix: "",
     },
     crate::auth::SecurityScheme {
         name: "SessionToken",
         location: crate::auth::Location::Query,
         param: "session",
         credential: crate::auth::Credential::ApiKey,
+        prefix: "",
+    },
+    crate::auth::SecurityScheme {
+        name: "OAuth",
+        location: crate::auth::Location::Header,
+        param: "authorization",
+        credential: crate::auth::Credential::Bearer,
+        prefix: "Bearer ",
     },
 ];
 

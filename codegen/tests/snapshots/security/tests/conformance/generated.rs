@@ -41,6 +41,12 @@ pub static SCHEMES: &[Scheme] = &[
         param: "session",
         credential: Credential::ApiKey,
     },
+    Scheme {
+        name: "OAuth",
+        location: SchemeLocation::Header,
+        param: "authorization",
+        credential: Credential::Bearer,
+    },
 ];
 
 pub static CASES: &[Case] = &[

@@ -14,6 +14,7 @@ pub type Counts = std::collections::BTreeMap<String, i64>;
 /// Schema: `#/components/schemas/Holder`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Holder {
     #[serde(rename = "nullableValues", default, skip_serializing_if = "Option::is_none")]
     pub nullable_values: Option<std::collections::BTreeMap<String, Option<f64>>>,
@@ -31,6 +32,7 @@ impl crate::Envelope for Holder {}
 /// Schema: `#/components/schemas/Holder/properties/nested/additionalProperties`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct HolderNestedValue {
     pub x: i64,
 }
@@ -40,6 +42,7 @@ impl crate::Envelope for HolderNestedValue {}
 /// Schema: `#/components/schemas/Labelled`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Labelled {
     pub id: String,
     /// Properties beyond the declared ones.
@@ -52,6 +55,7 @@ impl crate::Envelope for Labelled {}
 /// Schema: `#/components/schemas/NoExtras`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NoExtras {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -62,6 +66,7 @@ impl crate::Envelope for NoExtras {}
 /// Schema: `#/components/schemas/OpenLabelled`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OpenLabelled {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

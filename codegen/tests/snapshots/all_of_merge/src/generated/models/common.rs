@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/GenericApiResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GenericApiResponse {
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +24,7 @@ impl crate::Envelope for GenericApiResponse {
 /// Schema: `#/components/schemas/JobEnvelope`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct JobEnvelope {
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +41,7 @@ impl crate::Envelope for JobEnvelope {
 /// Schema: `#/components/schemas/SingleInline/allOf/0`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct SingleInline {
     pub name: String,
 }
@@ -51,6 +54,7 @@ pub type SingleRef = Job;
 /// Schema: `#/components/schemas/Wrapper`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Wrapper {
     /// The wrapped job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +68,7 @@ impl crate::Envelope for Wrapper {}
 /// Schema: `#/components/schemas/Wrapper/properties/merged`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct WrapperMerged {
     pub id: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/GetJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GetJobResponse {
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,6 +27,7 @@ impl crate::Envelope for GetJobResponse {
 /// Schema: `#/components/schemas/Job`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Job {
     pub id: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,6 +11,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Mixed {
     MixedOption3(MixedOption3),
     MixedOption4(MixedOption4),
@@ -32,6 +33,7 @@ impl crate::Envelope for Mixed {
 /// Schema: `#/components/schemas/Mixed/anyOf/2`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct MixedOption3 {
     pub a: String,
     pub b: String,
@@ -42,6 +44,7 @@ impl crate::Envelope for MixedOption3 {}
 /// Schema: `#/components/schemas/Mixed/anyOf/3`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct MixedOption4 {
     pub a: String,
 }

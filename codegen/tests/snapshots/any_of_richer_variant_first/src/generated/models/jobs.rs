@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/GenericApiResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GenericApiResponse {
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +24,7 @@ impl crate::Envelope for GenericApiResponse {
 /// Schema: `#/components/schemas/StartJobResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct StartJobResponse {
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +45,7 @@ impl crate::Envelope for StartJobResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum StartJobResponse2 {
     StartJobResponse(StartJobResponse),
     GenericApiResponse(GenericApiResponse),

@@ -10,6 +10,7 @@ use super::*;
 /// Schema: `#/components/schemas/Quoted`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Quoted {
     /// Say “hi”
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/GenericApiResponse`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct GenericApiResponse {
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -24,6 +25,7 @@ impl crate::Envelope for GenericApiResponse {
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UploadOneForm {
     pub file: crate::FilePart,
     pub label: Option<String>,
@@ -33,6 +35,12 @@ impl UploadOneForm {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(file: crate::FilePart) -> Self {
         Self { file, label: None }
+    }
+
+    /// Sets `label`.
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
     }
 }
 
@@ -49,6 +57,7 @@ impl crate::multipart::ToMultipart for UploadOneForm {
 ///
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UploadRequest {
     pub files: Vec<crate::FilePart>,
     pub category: UploadRequestCategory,
@@ -70,6 +79,33 @@ impl UploadRequest {
             metadata: None,
             optional_nullable: None,
         }
+    }
+
+    /// Sets `label`.
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+
+    /// Sets `priority`.
+    pub fn priority(mut self, value: i64) -> Self {
+        self.priority = Some(value);
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(
+        mut self,
+        value: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+
+    /// Sets `optionalNullable`.
+    pub fn optional_nullable(mut self, value: impl Into<String>) -> Self {
+        self.optional_nullable = Some(value.into());
+        self
     }
 }
 
@@ -96,6 +132,7 @@ impl crate::multipart::ToMultipart for UploadRequest {
 
 /// Schema: `#/components/schemas/UploadRequest/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UploadRequestCategory {
     /// `training`
     Training,

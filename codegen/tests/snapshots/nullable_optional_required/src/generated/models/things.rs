@@ -10,6 +10,7 @@ pub type NullableName = String;
 
 /// Schema: `#/components/schemas/Thing`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Thing {
     pub required: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +53,30 @@ impl Thing {
             optional_nullable_ref: None,
             nullable_items: None,
         }
+    }
+
+    /// Sets `optional`.
+    pub fn optional(mut self, value: impl Into<String>) -> Self {
+        self.optional = Some(value.into());
+        self
+    }
+
+    /// Sets `optionalNullable`.
+    pub fn optional_nullable(mut self, value: impl Into<String>) -> Self {
+        self.optional_nullable = Some(Some(value.into()));
+        self
+    }
+
+    /// Sets `optionalNullableRef`.
+    pub fn optional_nullable_ref(mut self, value: NullableName) -> Self {
+        self.optional_nullable_ref = Some(Some(value));
+        self
+    }
+
+    /// Sets `nullableItems`.
+    pub fn nullable_items(mut self, value: Vec<Option<i64>>) -> Self {
+        self.nullable_items = Some(value);
+        self
     }
 }
 

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/Circle`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct Circle {
     pub radius: f64,
 }
@@ -25,6 +26,7 @@ impl crate::Envelope for Circle {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[serde(tag = "kind")]
+#[non_exhaustive]
 pub enum Shape {
     #[serde(rename = "circle")]
     Circle(Circle),
@@ -44,6 +46,7 @@ impl crate::Envelope for Shape {
 /// Schema: `#/components/schemas/Square`
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct Square {
     pub side: f64,
 }

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/Circle`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Circle {
     pub kind: String,
     pub radius: f64,
@@ -21,6 +22,7 @@ impl crate::Envelope for Circle {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Shape {
     Circle(Circle),
     Square(Square),
@@ -38,6 +40,7 @@ impl crate::Envelope for Shape {
 /// Schema: `#/components/schemas/Square`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Square {
     pub kind: String,
     pub side: f64,

@@ -72,16 +72,16 @@ impl<'c> AdminApi<'c> {
         request.into()
     }
 
-    /// oldThing
+    /// old_thing
     ///
-    /// `GET /old/again` (operationId `oldThing`, spec `#/paths/~1old~1again/get`)
+    /// `GET /old/again` (operationId `old_thing`, spec `#/paths/~1old~1again/get`)
     ///
     /// Auth: sends no credentials.
     ///
     /// Await the result to send it; it returns nothing.
     pub fn old_thing2(&self) -> Request<'c, ()> {
         static OPERATION: Operation = Operation {
-            id: "oldThing",
+            id: "old_thing",
             method: Method::Get,
             path: "/old/again",
             security: &[],

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/paths/~1undeclared~1{thing}/get/parameters/0/schema`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UndeclaredPathParameterFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a: Option<String>,

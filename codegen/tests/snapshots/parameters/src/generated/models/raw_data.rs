@@ -7,6 +7,7 @@ use super::*;
 
 /// Schema: `#/paths/~1projects~1{projectId}~1samples~1{sampleId}/get/parameters/2/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GetSampleCategory {
     /// `training`
     Training,
@@ -42,6 +43,7 @@ crate::string_enum_impls!(GetSampleCategory);
 /// Schema: `#/paths/~1a~1{second}~1b~1{first}/put/requestBody/content/application~1json/schema`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct ReorderedPathRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -52,12 +54,19 @@ impl ReorderedPathRequest {
     pub fn new() -> Self {
         Self { note: None }
     }
+
+    /// Sets `note`.
+    pub fn note(mut self, value: impl Into<String>) -> Self {
+        self.note = Some(value.into());
+        self
+    }
 }
 
 impl crate::Envelope for ReorderedPathRequest {}
 
 /// Schema: `#/paths/~1projects~1{projectId}~1search/get/parameters/3/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SearchSamplesKind {
     /// `image`
     Image,
@@ -93,6 +102,7 @@ crate::string_enum_impls!(SearchSamplesKind);
 /// Schema: `#/paths/~1projects~1{projectId}~1search/get/requestBody/content/application~1json/schema`
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[non_exhaustive]
 pub struct SearchSamplesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
@@ -102,6 +112,12 @@ impl SearchSamplesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { filter: None }
+    }
+
+    /// Sets `filter`.
+    pub fn filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
     }
 }
 

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/Awkward`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Awkward {
     #[serde(rename = "type")]
     pub type_: String,
@@ -45,6 +46,7 @@ impl crate::Envelope for Awkward {}
 /// Schema: `#/components/schemas/my-type`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct MyType {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a: Option<String>,
@@ -55,6 +57,7 @@ impl crate::Envelope for MyType {}
 /// Schema: `#/components/schemas/MyType`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct MyType2 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub b: Option<String>,
@@ -65,6 +68,7 @@ impl crate::Envelope for MyType2 {}
 /// Schema: `#/components/schemas/Option`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Option2 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c: Option<String>,

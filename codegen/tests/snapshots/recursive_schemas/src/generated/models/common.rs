@@ -11,6 +11,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Expression {
     Sum(Box<Sum>),
     Number(f64),
@@ -28,6 +29,7 @@ impl crate::Envelope for Expression {
 /// Schema: `#/components/schemas/Ping`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Ping {
     pub pong: Box<Pong>,
 }
@@ -37,6 +39,7 @@ impl crate::Envelope for Ping {}
 /// Schema: `#/components/schemas/Pong`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Pong {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping: Option<Box<Ping>>,
@@ -47,6 +50,7 @@ impl crate::Envelope for Pong {}
 /// Schema: `#/components/schemas/Sum`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Sum {
     pub left: Box<Expression>,
     pub right: Box<Expression>,
@@ -57,6 +61,7 @@ impl crate::Envelope for Sum {}
 /// Schema: `#/components/schemas/TreeNode`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TreeNode {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@ use super::*;
 /// Schema: `#/components/schemas/Examples`
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Examples {
     #[serde(rename = "listAsString", default, skip_serializing_if = "Option::is_none")]
     pub list_as_string: Option<String>,
@@ -41,6 +42,7 @@ impl crate::Envelope for Examples {}
 /// Schema: `#/components/schemas/Scalars`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Scalars {
     #[serde(rename = "plainInteger")]
     pub plain_integer: i64,

@@ -7,6 +7,7 @@ use super::*;
 
 /// Schema: `#/components/schemas/Colliding`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Colliding {
     /// `fooBar`
     FooBar,
@@ -70,6 +71,7 @@ crate::string_enum_impls!(Colliding);
 /// Schema: `#/components/schemas/Holder`
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Holder {
     pub mode: HolderMode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +82,7 @@ impl crate::Envelope for Holder {}
 
 /// Schema: `#/components/schemas/Holder/properties/mode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HolderMode {
     /// `fast`
     Fast,
@@ -114,6 +117,7 @@ crate::string_enum_impls!(HolderMode);
 
 /// Schema: `#/components/schemas/Holder/properties/modes/items`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HolderModesItem {
     /// `a`
     A,
@@ -148,6 +152,7 @@ crate::string_enum_impls!(HolderModesItem);
 
 /// Schema: `#/components/schemas/NullableEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NullableEnum {
     /// `on`
     On,
@@ -182,6 +187,7 @@ crate::string_enum_impls!(NullableEnum);
 
 /// Schema: `#/components/schemas/NumberInStringEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NumberInStringEnum {
     /// `low`
     Low,

@@ -1,10 +1,20 @@
 //! Step 1: raw spec bytes -> a repaired, patched OpenAPI document.
+//!
+//! In order: control characters YAML rejects are replaced ([`repair_control_characters`]);
+//! the pointer patches of the overrides file are applied where upstream still has what they
+//! expect ([`patches`]); rules repair whole classes of mechanical mistakes ([`repairs`]); the
+//! overrides' settings are checked against the spec; the result is read as OpenAPI 3.0.
+
+pub mod patches;
+pub mod repairs;
+
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::diagnostics::Diagnostic;
-use crate::overrides::{Overrides, Patch, PatchOp};
+use crate::overrides::Overrides;
 use crate::Error;
 
 /// The spec as the rest of the pipeline sees it.
@@ -30,12 +40,12 @@ pub fn load(
         },
         message: format!("not valid YAML: {e}"),
     })?;
-    for patch in &overrides.patches {
-        apply_patch(&mut document, patch).map_err(|message| Error {
-            location: format!("spec/overrides.yaml patch at #{}", patch.pointer),
-            message,
-        })?;
+    if !document.is_object() {
+        return Err(Error { location: spec_name.to_string(), message: "not an OpenAPI document: the top level is not a mapping".into() });
     }
+    patches::apply_patches(&mut document, overrides, diagnostics);
+    repairs::repair_document(&mut document, diagnostics);
+    check_settings(&document, overrides, diagnostics);
     // Path tracking costs; only a document that fails is read again with it, to say where.
     let openapi = match openapiv3::OpenAPI::deserialize(&document) {
         Ok(openapi) => openapi,
@@ -117,58 +127,60 @@ fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
     pointer
 }
 
-fn unescape(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
+/// Entries of the overrides' settings that name nothing in this spec are stale too: a scheme
+/// or property upstream renamed would otherwise lose its setting without a word.
+fn check_settings(document: &Value, overrides: &Overrides, diagnostics: &mut Vec<Diagnostic>) {
+    let source = if overrides.source.is_empty() { "overrides" } else { overrides.source.as_str() };
+    let schemes = document.pointer("/components/securitySchemes").and_then(Value::as_object);
+    for name in overrides.credentials.keys() {
+        if !schemes.is_some_and(|s| s.contains_key(name)) {
+            diagnostics.push(Diagnostic::stale_override(
+                format!("{source} credentials.{name}"),
+                "no security scheme of this name in #/components/securitySchemes; the entry does nothing",
+            ));
+        }
+    }
+    let mut properties = BTreeSet::new();
+    collect_property_names(document, &mut properties, 0);
+    for name in &overrides.secret_properties {
+        if !properties.contains(name.as_str()) {
+            diagnostics.push(Diagnostic::stale_override(
+                format!("{source} secret_properties.{name}"),
+                "no schema of the spec has a property of this name; the entry does nothing",
+            ));
+        }
+    }
+    if let Some(envelope) = &overrides.envelope {
+        for (key, name) in [("success", &envelope.success), ("error", &envelope.error)] {
+            if !properties.contains(name.as_str()) {
+                diagnostics.push(Diagnostic::stale_override(
+                    format!("{source} envelope.{key}"),
+                    format!("no schema of the spec has a property `{name}`; no answer is read as a failure envelope"),
+                ));
+            }
+        }
+    }
 }
 
-/// Applies one override. Errors say what did not fit; the caller adds where.
-pub fn apply_patch(document: &mut Value, patch: &Patch) -> Result<(), String> {
-    let pointer = patch.pointer.strip_prefix('#').unwrap_or(&patch.pointer);
-    if !pointer.starts_with('/') {
-        return Err(format!("pointer `{pointer}` must start with `/`"));
+/// Every key of every `properties` map in the document.
+fn collect_property_names<'a>(value: &'a Value, into: &mut BTreeSet<&'a str>, depth: usize) {
+    if depth > 256 {
+        return;
     }
-    let value = || patch.value.clone().ok_or_else(|| format!("`{:?}` needs a `value`", patch.op));
-    let (parent_pointer, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
-    let last = unescape(last);
-    match patch.op {
-        PatchOp::Replace | PatchOp::Merge => {
-            let target = document
-                .pointer_mut(pointer)
-                .ok_or_else(|| format!("nothing at `{pointer}` to {:?}", patch.op))?;
-            if patch.op == PatchOp::Replace {
-                *target = value()?;
-            } else {
-                let (Value::Object(existing), Value::Object(new)) = (target, value()?) else {
-                    return Err("`merge` needs an object at the pointer and an object value".into());
-                };
-                existing.extend(new);
-            }
-        }
-        PatchOp::Add | PatchOp::Remove => {
-            let parent = document
-                .pointer_mut(parent_pointer)
-                .ok_or_else(|| format!("no parent `{parent_pointer}` for `{pointer}`"))?;
-            match (parent, patch.op) {
-                (Value::Object(map), PatchOp::Add) => {
-                    map.insert(last, value()?);
-                }
-                (Value::Object(map), _) => {
-                    map.shift_remove(&last).ok_or_else(|| format!("nothing at `{pointer}` to remove"))?;
-                }
-                (Value::Array(items), PatchOp::Add) if last == "-" => items.push(value()?),
-                (Value::Array(items), op) => {
-                    let index: usize = last.parse().map_err(|_| format!("`{last}` is not an array index"))?;
-                    if op == PatchOp::Add && index <= items.len() {
-                        items.insert(index, value()?);
-                    } else if op == PatchOp::Remove && index < items.len() {
-                        items.remove(index);
-                    } else {
-                        return Err(format!("index {index} is out of range"));
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if key == "properties" {
+                    if let Value::Object(properties) = child {
+                        into.extend(properties.keys().map(String::as_str));
                     }
                 }
-                _ => return Err(format!("`{parent_pointer}` is neither an object nor an array")),
+                if !matches!(key.as_str(), "example" | "examples" | "default" | "enum") {
+                    collect_property_names(child, into, depth + 1);
+                }
             }
         }
+        Value::Array(items) => items.iter().for_each(|item| collect_property_names(item, into, depth + 1)),
+        _ => {}
     }
-    Ok(())
 }
