@@ -1,0 +1,293 @@
+//! The text half of the diff: descriptions, examples and validation keywords. The IR keeps
+//! none of them, so they are compared in the patched documents and each difference is
+//! reported at the Rust item whose JSON pointer is the longest prefix of where it is.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use super::rule::*;
+use super::structure::{group_section, location_word, method_path, Side};
+use super::{Change, Rule, Section};
+use crate::diagnostics::escape_pointer_token;
+use crate::ir::{Group, Operation, TypeDef, TypeKind};
+
+const DOC_KEYWORDS: &[&str] = &["description", "summary", "title", "externalDocs"];
+const EXAMPLE_KEYWORDS: &[&str] = &["example", "examples", "x-example"];
+const CONSTRAINT_KEYWORDS: &[&str] = &[
+    "default",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+];
+
+/// Keys whose values are maps from names (property names, paths, status codes, media types)
+/// to objects: a key `description` inside one is a name, not the keyword.
+const NAME_MAPS: &[&str] = &[
+    "properties",
+    "paths",
+    "schemas",
+    "responses",
+    "content",
+    "headers",
+    "securitySchemes",
+    "requestBodies",
+    "links",
+    "callbacks",
+    "variables",
+    "encoding",
+    "mapping",
+    "scopes",
+];
+
+fn rule_of(keyword: &str, parent: &str) -> Option<&'static Rule> {
+    if DOC_KEYWORDS.contains(&keyword) {
+        Some(DOCS_CHANGED)
+    } else if EXAMPLE_KEYWORDS.contains(&keyword) {
+        Some(EXAMPLE_CHANGED)
+    } else if CONSTRAINT_KEYWORDS.contains(&keyword) {
+        Some(CONSTRAINT_CHANGED)
+    } else if keyword == "deprecated" {
+        Some(DEPRECATED_CHANGED)
+    } else if keyword == "version" && parent == "#/info" {
+        Some(SPEC_VERSION_CHANGED)
+    } else {
+        None
+    }
+}
+
+/// Every neutral keyword of a document by path. Paths are JSON pointers except that list
+/// elements with a name are keyed by it (`parameters/query:limit`, `tags/Raw data`), so
+/// inserting one parameter does not shift the others.
+fn collect<'v>(value: &'v Value, path: &str, names: bool, out: &mut BTreeMap<String, (&'static Rule, &'v Value)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let child_path = format!("{path}/{}", escape_pointer_token(key));
+                if names {
+                    collect(child, &child_path, false, out);
+                } else if let Some(rule) = rule_of(key, path) {
+                    out.insert(child_path, (rule, child));
+                } else if key.starts_with("x-") {
+                    // Extensions hold anything; the ones the generator reads are structural.
+                } else if let (Some(items), true) = (child.as_array(), key == "parameters" || (key == "tags" && path == "#")) {
+                    for (i, item) in items.iter().enumerate() {
+                        let token = match (item.get("name").and_then(Value::as_str), item.get("in").and_then(Value::as_str)) {
+                            (Some(name), Some(location)) => format!("{location}:{name}"),
+                            (Some(name), None) => name.to_string(),
+                            _ => i.to_string(),
+                        };
+                        collect(item, &format!("{child_path}/{}", escape_pointer_token(&token)), false, out);
+                    }
+                } else {
+                    collect(child, &child_path, NAME_MAPS.contains(&key.as_str()), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect(item, &format!("{path}/{i}"), false, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Type(&'a TypeDef),
+    Operation(&'a Group, &'a Operation),
+}
+
+fn items<'a>(side: &Side<'a>) -> HashMap<&'a str, Item<'a>> {
+    let mut items: HashMap<&str, Item> = HashMap::new();
+    for group in &side.api.groups {
+        for op in &group.operations {
+            items.insert(op.pointer.as_str(), Item::Operation(group, op));
+        }
+    }
+    for t in &side.api.types {
+        items.insert(t.pointer.as_str(), Item::Type(t));
+    }
+    items
+}
+
+fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+pub(super) fn compare(old_document: &Value, new_document: &Value, old: &Side, new: &Side) -> Vec<Change> {
+    let (mut old_keywords, mut new_keywords) = (BTreeMap::new(), BTreeMap::new());
+    collect(old_document, "#", false, &mut old_keywords);
+    collect(new_document, "#", false, &mut new_keywords);
+    let (old_items, new_items) = (items(old), items(new));
+    let mut changes = Vec::new();
+    let paths: std::collections::BTreeSet<&String> = old_keywords.keys().chain(new_keywords.keys()).collect();
+    for path in paths {
+        let (before, after) = (old_keywords.get(path), new_keywords.get(path));
+        if before.map(|b| b.1) == after.map(|a| a.1) {
+            continue;
+        }
+        let Some((rule, _)) = before.or(after) else { continue };
+        let (parent, keyword) = path.rsplit_once('/').expect("paths start with #/");
+        let keyword = unescape(keyword);
+        let what = phrase(rule, &keyword, before.map(|b| b.1), after.map(|a| a.1));
+        if let Some(change) = attribute(parent, rule, what, &old_items, &new_items, new) {
+            changes.push(change);
+        }
+    }
+    changes
+}
+
+/// What happened to one keyword.
+fn phrase(rule: &Rule, keyword: &str, before: Option<&Value>, after: Option<&Value>) -> String {
+    let verb = match (before, after) {
+        (None, _) => "added",
+        (_, None) => "removed",
+        _ => "changed",
+    };
+    if std::ptr::eq(rule, CONSTRAINT_CHANGED) {
+        return match (before, after) {
+            (Some(b), Some(a)) => format!("`{keyword}` changes from `{}` to `{}`", short(b), short(a)),
+            (None, Some(a)) => format!("`{keyword}: {}` added", short(a)),
+            (Some(b), _) => format!("`{keyword}: {}` removed", short(b)),
+            (None, None) => unreachable!("only differing keywords are phrased"),
+        };
+    }
+    if std::ptr::eq(rule, DEPRECATED_CHANGED) {
+        return if after == Some(&Value::Bool(true)) { "now deprecated".into() } else { "no longer deprecated".into() };
+    }
+    if std::ptr::eq(rule, SPEC_VERSION_CHANGED) {
+        let show = |v: Option<&Value>| v.map_or_else(|| "none".into(), |v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        return format!("spec version changes from `{}` to `{}`", show(before), show(after));
+    }
+    if std::ptr::eq(rule, EXAMPLE_CHANGED) {
+        return format!("example {verb}");
+    }
+    format!("`{keyword}` {verb}")
+}
+
+/// Puts a keyword change at its Rust item; `None` when the item itself was added, removed or
+/// changed shape (the structural half reports that).
+fn attribute(
+    parent: &str,
+    rule: &'static Rule,
+    what: String,
+    old_items: &HashMap<&str, Item>,
+    new_items: &HashMap<&str, Item>,
+    new: &Side,
+) -> Option<Change> {
+    let mut prefix = parent;
+    loop {
+        let (old_item, new_item) = (old_items.get(prefix), new_items.get(prefix));
+        if old_item.is_some() || new_item.is_some() {
+            // An item on one side only is reported by the structural half.
+            let (old_item, new_item) = (old_item?, new_item?);
+            let rest: Vec<String> = parent[prefix.len()..].split('/').filter(|t| !t.is_empty()).map(unescape).collect();
+            return match (old_item, new_item) {
+                (Item::Type(old_type), Item::Type(new_type)) => {
+                    let place = type_place(old_type, new_type, &rest)?;
+                    let detail = if place.is_empty() { what } else { format!("{place}: {what}") };
+                    Some(Change { rule, section: new.type_section(&new_type.name), subject: format!("`{}`", new_type.name), detail })
+                }
+                (Item::Operation(_, old_op), Item::Operation(group, new_op)) => {
+                    let place = operation_place(old_op, new_op, &rest)?;
+                    let detail = if place.is_empty() { what } else { format!("{place}: {what}") };
+                    Some(Change { rule, section: group_section(group), subject: method_path(group, new_op), detail })
+                }
+                _ => None,
+            };
+        }
+        match prefix.rsplit_once('/') {
+            Some((shorter, _)) if shorter != "#" => prefix = shorter,
+            _ => break,
+        }
+    }
+    let tokens: Vec<String> = parent.split('/').skip(1).map(unescape).collect();
+    let (subject, section, inner) = match tokens.as_slice() {
+        [tags, tag, inner @ ..] if tags == "tags" => match new.api.groups.iter().find(|g| &g.tag == tag) {
+            Some(group) => (format!("`{}`", group.struct_name), group_section(group), inner),
+            None => (format!("tag `{tag}`"), Section::Spec, inner),
+        },
+        [components, kind, name, inner @ ..] if components == "components" => {
+            (format!("`#/components/{kind}/{}`", escape_pointer_token(name)), Section::Spec, inner)
+        }
+        [first, inner @ ..] if first == "info" => ("the spec".to_string(), Section::Spec, inner),
+        _ => (format!("`{parent}`"), Section::Spec, &[][..]),
+    };
+    let detail = if inner.is_empty() { what } else { format!("`{}`: {what}", inner.join("/")) };
+    Some(Change { rule, section, subject, detail })
+}
+
+/// `field `name`` or `field `name` (`items`)` for a path inside a type; `None` when the field
+/// exists on one side only.
+fn type_place(old: &TypeDef, new: &TypeDef, rest: &[String]) -> Option<String> {
+    let fields = |t: &TypeDef| match &t.kind {
+        TypeKind::Struct { fields, .. } | TypeKind::Multipart { fields } => Some(fields.clone()),
+        _ => None,
+    };
+    let property = rest.iter().rposition(|t| t == "properties").filter(|i| i + 1 < rest.len());
+    let Some(at) = property else { return Some(inner_path(rest)) };
+    let wire = &rest[at + 1];
+    let (old_fields, new_fields) = (fields(old)?, fields(new)?);
+    old_fields.iter().find(|f| &f.wire == wire)?;
+    let field = new_fields.into_iter().find(|f| &f.wire == wire)?;
+    Some(join_place(format!("field `{}`", field.name), &rest[at + 2..]))
+}
+
+/// `parameter `limit``, `request body`, `answer `200`` for a path inside an operation.
+fn operation_place(old: &Operation, new: &Operation, rest: &[String]) -> Option<String> {
+    match rest {
+        [parameters, key, inner @ ..] if parameters == "parameters" => {
+            let (location, wire) = key.split_once(':')?;
+            let find = |op: &Operation| {
+                op.params.iter().find(|p| p.wire == wire && location_word(p.location) == location).cloned()
+            };
+            find(old)?;
+            let param = find(new)?;
+            Some(join_place(format!("parameter `{}`", param.name), inner))
+        }
+        [body, inner @ ..] if body == "requestBody" => Some(join_place("request body".into(), inner)),
+        [responses, status, inner @ ..] if responses == "responses" => Some(join_place(format!("answer `{status}`"), inner)),
+        other => Some(inner_path(other)),
+    }
+}
+
+fn join_place(place: String, inner: &[String]) -> String {
+    let inner = inner_path(inner);
+    if inner.is_empty() { place } else { format!("{place} ({inner})") }
+}
+
+/// The path below an item, without the `schema` and `content/<type>` steps every reader
+/// would skip.
+fn inner_path(tokens: &[String]) -> String {
+    let mut kept = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        match tokens[i].as_str() {
+            "schema" => {}
+            "content" => i += 1,
+            other => kept.push(other),
+        }
+        i += 1;
+    }
+    if kept.is_empty() { String::new() } else { format!("`{}`", kept.join("/")) }
+}
