@@ -134,12 +134,12 @@ fn option_depth(f: &Field) -> usize {
 
 fn kind_name(kind: &TypeKind) -> &'static str {
     match kind {
-        TypeKind::Struct { .. } => "a struct",
-        TypeKind::Multipart { .. } => "a multipart form",
-        TypeKind::Enum { .. } => "a string enum",
-        TypeKind::Untagged { .. } => "an enum of alternatives",
-        TypeKind::Tagged { .. } => "a tagged enum",
-        TypeKind::Alias(_) => "a type alias",
+        TypeKind::Struct { .. } => "struct",
+        TypeKind::Multipart { .. } => "multipart form",
+        TypeKind::Enum { .. } => "string enum",
+        TypeKind::Untagged { .. } => "enum of alternatives",
+        TypeKind::Tagged { .. } => "tagged enum",
+        TypeKind::Alias(_) => "type alias",
     }
 }
 
@@ -308,7 +308,7 @@ impl<'a> Comparison<'_, 'a> {
                     findings.push((TYPE_CHANGED, format!("alias of `{}` becomes alias of `{}`", rust(a), rust(b))));
                 }
             }
-            (a, b) => findings.push((TYPE_CHANGED, format!("changes from {} to {}", kind_name(a), kind_name(b)))),
+            (a, b) => findings.push((TYPE_CHANGED, format!("changes kind from {} to {}", kind_name(a), kind_name(b)))),
         }
         findings
     }
@@ -416,10 +416,7 @@ impl<'a> Comparison<'_, 'a> {
             let section = group_section(new_group);
             if new_id != *id {
                 renamed_ids.insert(new_id);
-                let detail = format!(
-                    "operationId `{id}` is now `{new_id}`: `{}` is now `{subject}`",
-                    method_path(old_group, old_op).trim_matches('`')
-                );
+                let detail = format!("operationId `{id}` is now `{new_id}`: was {}", method_path(old_group, old_op));
                 self.push(OP_ID_CHANGED, section.clone(), subject.clone(), detail);
             } else if old_group.struct_name != new_group.struct_name {
                 let detail = format!("moves from `{}` to `{}` (tag `{}` -> `{}`)", old_group.struct_name, new_group.struct_name, old_group.tag, new_group.tag);
@@ -484,16 +481,17 @@ impl<'a> Comparison<'_, 'a> {
     }
 
     fn compare_params(&self, old: &Operation, new: &Operation, findings: &mut Vec<Finding>) {
-        let describe = |op: &Operation, p: &crate::ir::Param| {
-            let kind = location_word(p.location);
-            let role = if !p.required {
+        let role = |op: &Operation, p: &crate::ir::Param| {
+            if !p.required {
                 "setter".to_string()
             } else if op.grouped_params().any(|g| std::ptr::eq(g, p)) {
                 format!("field of `{}`", op.required_params_struct.as_deref().unwrap_or("?"))
             } else {
                 "argument".to_string()
-            };
-            format!("{role} `{}` ({kind} parameter `{}`)", p.name, p.wire)
+            }
+        };
+        let describe = |op: &Operation, p: &crate::ir::Param| {
+            format!("{} `{}` ({} parameter `{}`)", role(op, p), p.name, location_word(p.location), p.wire)
         };
         for old_param in &old.params {
             let Some(new_param) = new.params.iter().find(|p| p.wire == old_param.wire && p.location == old_param.location) else {
@@ -507,8 +505,10 @@ impl<'a> Comparison<'_, 'a> {
                 ));
             }
             match (old_param.required, new_param.required) {
-                (false, true) => findings.push((PARAM_REQUIRED, format!("{} was a setter", describe(new, new_param)))),
-                (true, false) => findings.push((PARAM_OPTIONAL, format!("{} was {}", describe(new, new_param), describe(old, old_param)))),
+                (false, true) | (true, false) => {
+                    let rule = if new_param.required { PARAM_REQUIRED } else { PARAM_OPTIONAL };
+                    findings.push((rule, format!("{} becomes {}", describe(old, old_param), role(new, new_param))));
+                }
                 _ if old_param.name != new_param.name && !new_param.required => {
                     findings.push((RUST_NAME_CHANGED, format!("setter `{}` is now `{}`", old_param.name, new_param.name)))
                 }
