@@ -2,7 +2,7 @@
 //! none of them, so they are compared in the patched documents and each difference is
 //! reported at the Rust item whose JSON pointer is the longest prefix of where it is.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -66,41 +66,74 @@ fn rule_of(keyword: &str, parent: &str) -> Option<&'static Rule> {
     }
 }
 
-/// Every neutral keyword of a document by path. Paths are JSON pointers except that list
-/// elements with a name are keyed by it (`parameters/query:limit`, `tags/Raw data`), so
-/// inserting one parameter does not shift the others.
-fn collect<'v>(value: &'v Value, path: &str, names: bool, out: &mut BTreeMap<String, (&'static Rule, &'v Value)>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                let child_path = format!("{path}/{}", escape_pointer_token(key));
-                if names {
-                    collect(child, &child_path, false, out);
-                } else if let Some(rule) = rule_of(key, path) {
-                    out.insert(child_path, (rule, child));
-                } else if key.starts_with("x-") {
-                    // Extensions hold anything; the ones the generator reads are structural.
-                } else if let (Some(items), true) = (child.as_array(), key == "parameters" || (key == "tags" && path == "#")) {
-                    for (i, item) in items.iter().enumerate() {
-                        let token = match (item.get("name").and_then(Value::as_str), item.get("in").and_then(Value::as_str)) {
-                            (Some(name), Some(location)) => format!("{location}:{name}"),
-                            (Some(name), None) => name.to_string(),
-                            _ => i.to_string(),
-                        };
-                        collect(item, &format!("{child_path}/{}", escape_pointer_token(&token)), false, out);
-                    }
-                } else {
-                    collect(child, &child_path, NAME_MAPS.contains(&key.as_str()), out);
-                }
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                collect(item, &format!("{path}/{i}"), false, out);
-            }
-        }
-        _ => {}
+/// A neutral keyword whose value differs between the documents.
+struct Difference<'v> {
+    /// The JSON pointer of the keyword, except that list elements with a name are keyed by it
+    /// (`parameters/query:limit`, `tags/Raw data`), so inserting one parameter does not make
+    /// the next ones look changed.
+    path: String,
+    rule: &'static Rule,
+    before: Option<&'v Value>,
+    after: Option<&'v Value>,
+}
+
+/// Walks both documents in step, into differing subtrees only (the pinned spec against
+/// itself is one comparison at the root), and lists the neutral keywords that differ.
+fn walk<'v>(old: Option<&'v Value>, new: Option<&'v Value>, path: &str, names: bool, out: &mut Vec<Difference<'v>>) {
+    if old == new {
+        return;
     }
+    let (old_map, new_map) = (old.and_then(Value::as_object), new.and_then(Value::as_object));
+    if old_map.is_some() || new_map.is_some() {
+        let old_keys = old_map.into_iter().flat_map(|m| m.keys());
+        let new_only = new_map.into_iter().flat_map(|m| m.keys()).filter(|k| !old_map.is_some_and(|m| m.contains_key(*k)));
+        for key in old_keys.chain(new_only) {
+            let (before, after) = (old_map.and_then(|m| m.get(key)), new_map.and_then(|m| m.get(key)));
+            if before == after {
+                continue;
+            }
+            let child_path = format!("{path}/{}", escape_pointer_token(key));
+            if names {
+                walk(before, after, &child_path, false, out);
+            } else if let Some(rule) = rule_of(key, path) {
+                out.push(Difference { path: child_path, rule, before, after });
+            } else if key.starts_with("x-") {
+                // Extensions hold anything; the ones the generator reads are structural.
+            } else if key == "parameters" && before.or(after).is_some_and(Value::is_array) || key == "tags" && path == "#" {
+                let (old_items, new_items) = (named_items(before), named_items(after));
+                let new_only = new_items.iter().filter(|(token, _)| !old_items.iter().any(|(t, _)| t == token));
+                for (token, _) in old_items.iter().chain(new_only) {
+                    let find = |items: &[(String, &'v Value)]| items.iter().find(|(t, _)| t == token).map(|(_, v)| *v);
+                    walk(find(&old_items), find(&new_items), &format!("{child_path}/{}", escape_pointer_token(token)), false, out);
+                }
+            } else {
+                walk(before, after, &child_path, NAME_MAPS.contains(&key.as_str()), out);
+            }
+        }
+        return;
+    }
+    let (old_items, new_items) = (old.and_then(Value::as_array), new.and_then(Value::as_array));
+    let length = old_items.map_or(0, Vec::len).max(new_items.map_or(0, Vec::len));
+    for i in 0..length {
+        walk(old_items.and_then(|a| a.get(i)), new_items.and_then(|a| a.get(i)), &format!("{path}/{i}"), false, out);
+    }
+}
+
+/// The elements of a list keyed by `in:name` (parameters), `name` (tags) or position.
+fn named_items(list: Option<&Value>) -> Vec<(String, &Value)> {
+    let items = list.and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let token = match (item.get("name").and_then(Value::as_str), item.get("in").and_then(Value::as_str)) {
+                (Some(name), Some(location)) => format!("{location}:{name}"),
+                (Some(name), None) => name.to_string(),
+                _ => i.to_string(),
+            };
+            (token, item)
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy)]
@@ -135,24 +168,17 @@ fn short(value: &Value) -> String {
 }
 
 pub(super) fn compare(old_document: &Value, new_document: &Value, old: &Side, new: &Side) -> Vec<Change> {
-    let (mut old_keywords, mut new_keywords) = (BTreeMap::new(), BTreeMap::new());
-    collect(old_document, "#", false, &mut old_keywords);
-    collect(new_document, "#", false, &mut new_keywords);
+    let mut differences = Vec::new();
+    walk(Some(old_document), Some(new_document), "#", false, &mut differences);
+    if differences.is_empty() {
+        return Vec::new();
+    }
     let (old_items, new_items) = (items(old), items(new));
     let mut changes = Vec::new();
-    let paths: std::collections::BTreeSet<&String> = old_keywords.keys().chain(new_keywords.keys()).collect();
-    for path in paths {
-        let (before, after) = (old_keywords.get(path), new_keywords.get(path));
-        if before.map(|b| b.1) == after.map(|a| a.1) {
-            continue;
-        }
-        let Some((rule, _)) = before.or(after) else { continue };
+    for Difference { path, rule, before, after } in differences {
         let (parent, keyword) = path.rsplit_once('/').expect("paths start with #/");
-        let keyword = unescape(keyword);
-        let what = phrase(rule, &keyword, before.map(|b| b.1), after.map(|a| a.1));
-        if let Some(change) = attribute(parent, rule, what, &old_items, &new_items, new) {
-            changes.push(change);
-        }
+        let what = phrase(rule, &unescape(keyword), before, after);
+        changes.extend(attribute(parent, rule, what, &old_items, &new_items, new));
     }
     changes
 }
