@@ -167,19 +167,15 @@ impl<'a> Comparison<'_, 'a> {
         self.changes.push(Change { rule, section, subject, detail });
     }
 
-    /// An old type reference spelled with the new names.
-    fn renamed(&self, ty: &TypeRef) -> TypeRef {
-        match ty {
-            TypeRef::Named(name) => TypeRef::Named(self.renames.get(name.as_str()).map_or_else(|| name.clone(), |n| n.to_string())),
-            TypeRef::Vec(inner) => TypeRef::Vec(Box::new(self.renamed(inner))),
-            TypeRef::Map(inner) => TypeRef::Map(Box::new(self.renamed(inner))),
-            TypeRef::Nullable(inner) => TypeRef::Nullable(Box::new(self.renamed(inner))),
-            other => other.clone(),
-        }
-    }
-
+    /// Whether an old type reference, spelled with the new names, is the new one.
     fn same_type(&self, old: &TypeRef, new: &TypeRef) -> bool {
-        self.renamed(old) == *new
+        match (old, new) {
+            (TypeRef::Named(a), TypeRef::Named(b)) => self.renames.get(a.as_str()).map_or(a == b, |renamed| renamed == b),
+            (TypeRef::Vec(a), TypeRef::Vec(b)) | (TypeRef::Map(a), TypeRef::Map(b)) | (TypeRef::Nullable(a), TypeRef::Nullable(b)) => {
+                self.same_type(a, b)
+            }
+            (a, b) => a == b,
+        }
     }
 
     fn types(&mut self) {
@@ -332,24 +328,28 @@ impl<'a> Comparison<'_, 'a> {
                 ));
                 continue;
             }
-            let (from, to) = (field_type(old_field), field_type(new_field));
+            if (old_field.required, old_field.nullable) == (new_field.required, new_field.nullable) {
+                continue;
+            }
+            let depth = option_depth(new_field).cmp(&option_depth(old_field));
             let constructor = |f: &Field| request && f.required;
+            // Required-and-nullable and optional are both `Option<T>`: only a constructor tells them apart.
+            if depth.is_eq() && constructor(old_field) == constructor(new_field) {
+                continue;
+            }
+            let rule = match depth {
+                std::cmp::Ordering::Less => PROPERTY_REQUIRED,
+                std::cmp::Ordering::Greater => PROPERTY_OPTIONAL,
+                std::cmp::Ordering::Equal if new_field.required => PROPERTY_REQUIRED,
+                std::cmp::Ordering::Equal => PROPERTY_OPTIONAL,
+            };
             let role = match (constructor(old_field), constructor(new_field)) {
                 (false, true) => " and becomes a constructor argument",
                 (true, false) => " and leaves the constructor",
                 _ => "",
             };
-            let detail = format!("field `{name}` changes from `{from}` to `{to}`{role}");
-            match option_depth(new_field).cmp(&option_depth(old_field)) {
-                std::cmp::Ordering::Less => findings.push((PROPERTY_REQUIRED, detail)),
-                std::cmp::Ordering::Greater => findings.push((PROPERTY_OPTIONAL, detail)),
-                // Required and nullable traded places: same depth, still another type.
-                std::cmp::Ordering::Equal if old_field.required != new_field.required => {
-                    let rule = if new_field.required { PROPERTY_REQUIRED } else { PROPERTY_OPTIONAL };
-                    findings.push((rule, detail));
-                }
-                std::cmp::Ordering::Equal => {}
-            }
+            let (from, to) = (field_type(old_field), field_type(new_field));
+            findings.push((rule, format!("field `{name}` changes from `{from}` to `{to}`{role}")));
         }
         for new_field in new.iter().filter(|f| !old.iter().any(|o| o.wire == f.wire)) {
             let declared = format!("`{}: {}`", new_field.name, field_type(new_field));
@@ -380,7 +380,7 @@ impl<'a> Comparison<'_, 'a> {
                             TYPE_CHANGED,
                             format!("alternative `{new_name}` changes type from `{}` to `{}`", rust(ty), rust(new_ty)),
                         ));
-                    } else if name != new_name && self.renamed(&TypeRef::Named(name.to_string())) != TypeRef::Named(new_name.to_string()) {
+                    } else if name != new_name && !self.same_type(&TypeRef::Named(name.to_string()), &TypeRef::Named(new_name.to_string())) {
                         findings.push((RUST_NAME_CHANGED, format!("variant `{name}` is now `{new_name}`")));
                     }
                 }
