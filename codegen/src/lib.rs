@@ -87,6 +87,7 @@ pub fn generate(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result<O
 /// A spec taken through steps 1 and 2 only: what [`diff`] compares.
 #[derive(Debug)]
 pub struct Lowered {
+    /// The spec in the generator's terms: final Rust names and shapes.
     pub api: ir::Api,
     /// The document after repairs and overrides: its docs, examples and constraints are not
     /// in the IR, and `spec-diff` reports their changes as neutral.

@@ -135,3 +135,13 @@ fn the_pinned_spec_diffed_against_itself_has_no_changes() {
     eprintln!("spec-diff of the pinned spec against itself: lowering both {lowered:.2?}, comparing {:.2?}", started.elapsed());
     assert_eq!(result.markdown(), "spec-diff: 0 breaking, 0 additive, 0 neutral\n");
 }
+
+#[test]
+fn the_readme_rule_table_matches_the_rules() {
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap_or_else(|e| panic!("{}: {e}", readme_path.display()));
+    let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `")).collect();
+    let expected: Vec<String> =
+        RULES.iter().map(|r| format!("| `{}` | {} | {} |", r.id, r.class.word(), r.meaning)).collect();
+    assert_eq!(rows, expected, "the rule table of README.md (Maintaining) must list RULES in order");
+}

@@ -43,6 +43,7 @@ impl Class {
 pub struct Rule {
     /// Short kebab-case id, stable across versions (fixtures are named after it).
     pub id: &'static str,
+    /// Breaking, additive or neutral.
     pub class: Class,
     /// What the rule means for a user of the generated crate.
     pub meaning: &'static str,
@@ -107,7 +108,12 @@ pub use rule::RULES;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Section {
     /// An API group: its tag and its struct (`RawDataApi`).
-    Group { tag: String, api: String },
+    Group {
+        /// The spec's tag (`Raw data`).
+        tag: String,
+        /// The group's struct (`RawDataApi`).
+        api: String,
+    },
     /// Types used by several groups or by none.
     Models,
     /// The spec as a whole, and definitions shared by several operations.
@@ -117,7 +123,9 @@ pub enum Section {
 /// One classified change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
+    /// Which kind of change this is, and so its class.
     pub rule: &'static Rule,
+    /// The changelog section it is listed under.
     pub section: Section,
     /// The Rust item concerned, in backticks (`` `RawDataApi::list_samples` ``, `` `Sample` ``).
     pub subject: String,
@@ -135,8 +143,11 @@ pub struct SpecDiff {
 /// How many changes of each class a diff holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Changes that may break code written against the previous version.
     pub breaking: usize,
+    /// Changes that only add items.
     pub additive: usize,
+    /// Changes to docs, examples and constraints only.
     pub neutral: usize,
 }
 
