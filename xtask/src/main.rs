@@ -18,6 +18,8 @@ mod spec;
 mod spec_diff;
 #[cfg(test)]
 mod freshness_tests;
+#[cfg(test)]
+mod spec_diff_tests;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
