@@ -220,15 +220,3 @@ pub fn diff(old: &Lowered, new: &Lowered) -> SpecDiff {
     changes.dedup();
     SpecDiff { changes }
 }
-
-/// Loads, lowers and compares two specs with the same overrides: the changelog from `old` to
-/// `new`. The names only say where a problem is.
-pub fn diff_specs(
-    old: (&str, &[u8]),
-    new: (&str, &[u8]),
-    overrides: &crate::Overrides,
-) -> Result<SpecDiff, crate::Error> {
-    let old = crate::lower_spec(old.0, old.1, overrides)?;
-    let new = crate::lower_spec(new.0, new.1, overrides)?;
-    Ok(diff(&old, &new))
-}
