@@ -145,3 +145,33 @@ fn the_readme_rule_table_matches_the_rules() {
         RULES.iter().map(|r| format!("| `{}` | {} | {} |", r.id, r.class.word(), r.meaning)).collect();
     assert_eq!(rows, expected, "the rule table of README.md (Maintaining) must list RULES in order");
 }
+
+/// The common base of the fixtures, with `edit` applied to its text.
+fn base_with(edit: impl Fn(String) -> String) -> Lowered {
+    let path = fixtures_dir().join("op-added/old.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit must change the base");
+    lower_spec("edited.yaml", edited.as_bytes(), &common::overrides()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn required_and_nullable_versus_optional_counts_only_where_a_constructor_tells_them_apart() {
+    let base = lower(&fixtures_dir().join("op-added/old.yaml"), &common::overrides());
+    // `Sample` is only read: `Option<String>` either way, nothing to report.
+    let answer = base_with(|t| {
+        t.replace("required: [id, category]", "required: [id, category, label]")
+            .replace("label: {type: string, description:", "label: {type: string, nullable: true, description:")
+    });
+    let result = diff(&base, &answer);
+    assert!(result.changes.is_empty(), "{}", result.markdown());
+    // `AddSampleRequest` is built by callers: an optional `label` that becomes required but
+    // nullable stays `Option<String>` and becomes a constructor argument.
+    let optional = base_with(|t| t.replace("required: [label]", "required: []"));
+    let request = base_with(|t| t.replace("        label: {type: string}\n", "        label: {type: string, nullable: true}\n"));
+    let markdown = diff(&optional, &request).markdown();
+    assert!(
+        markdown.contains("`AddSampleRequest`: field `label: Option<String>` becomes a constructor argument (`property-required`)"),
+        "{markdown}"
+    );
+}

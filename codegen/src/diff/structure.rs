@@ -343,13 +343,15 @@ impl<'a> Comparison<'_, 'a> {
                 std::cmp::Ordering::Equal if new_field.required => PROPERTY_REQUIRED,
                 std::cmp::Ordering::Equal => PROPERTY_OPTIONAL,
             };
-            let role = match (constructor(old_field), constructor(new_field)) {
-                (false, true) => " and becomes a constructor argument",
-                (true, false) => " and leaves the constructor",
-                _ => "",
-            };
             let (from, to) = (field_type(old_field), field_type(new_field));
-            findings.push((rule, format!("field `{name}` changes from `{from}` to `{to}`{role}")));
+            let change = if from == to { format!("field `{name}: {to}`") } else { format!("field `{name}` changes from `{from}` to `{to}`") };
+            let and = if from == to { "" } else { " and" };
+            let detail = match (constructor(old_field), constructor(new_field)) {
+                (false, true) => format!("{change}{and} becomes a constructor argument"),
+                (true, false) => format!("{change}{and} leaves the constructor"),
+                _ => change,
+            };
+            findings.push((rule, detail));
         }
         for new_field in new.iter().filter(|f| !old.iter().any(|o| o.wire == f.wire)) {
             let declared = format!("`{}: {}`", new_field.name, field_type(new_field));
