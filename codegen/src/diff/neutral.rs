@@ -10,7 +10,7 @@ use super::rule::*;
 use super::structure::{group_section, location_word, method_path, Side};
 use super::{Change, Rule, Section};
 use crate::diagnostics::escape_pointer_token;
-use crate::ir::{Group, Operation, TypeDef, TypeKind};
+use crate::ir::{Field, Group, Operation, Param, TypeDef, TypeKind};
 
 const DOC_KEYWORDS: &[&str] = &["description", "summary", "title", "externalDocs"];
 const EXAMPLE_KEYWORDS: &[&str] = &["example", "examples", "x-example"];
@@ -266,17 +266,24 @@ fn attribute(
 /// `field `name`` or `field `name` (`items`)` for a path inside a type; `None` when the field
 /// exists on one side only.
 fn type_place(old: &TypeDef, new: &TypeDef, rest: &[String]) -> Option<String> {
-    let fields = |t: &TypeDef| match &t.kind {
-        TypeKind::Struct { fields, .. } | TypeKind::Multipart { fields } => Some(fields.clone()),
-        _ => None,
-    };
     let property = rest.iter().rposition(|t| t == "properties").filter(|i| i + 1 < rest.len());
     let Some(at) = property else { return Some(inner_path(rest)) };
     let wire = &rest[at + 1];
-    let (old_fields, new_fields) = (fields(old)?, fields(new)?);
+    let (old_fields, new_fields) = (fields_of(old)?, fields_of(new)?);
     old_fields.iter().find(|f| &f.wire == wire)?;
-    let field = new_fields.into_iter().find(|f| &f.wire == wire)?;
+    let field = new_fields.iter().find(|f| &f.wire == wire)?;
     Some(join_place(format!("field `{}`", field.name), &rest[at + 2..]))
+}
+
+fn fields_of(t: &TypeDef) -> Option<&[Field]> {
+    match &t.kind {
+        TypeKind::Struct { fields, .. } | TypeKind::Multipart { fields } => Some(fields),
+        _ => None,
+    }
+}
+
+fn param_of<'o>(op: &'o Operation, location: &str, wire: &str) -> Option<&'o Param> {
+    op.params.iter().find(|p| p.wire == wire && location_word(p.location) == location)
 }
 
 /// `parameter `limit``, `request body`, `answer `200`` for a path inside an operation.
@@ -284,11 +291,8 @@ fn operation_place(old: &Operation, new: &Operation, rest: &[String]) -> Option<
     match rest {
         [parameters, key, inner @ ..] if parameters == "parameters" => {
             let (location, wire) = key.split_once(':')?;
-            let find = |op: &Operation| {
-                op.params.iter().find(|p| p.wire == wire && location_word(p.location) == location).cloned()
-            };
-            find(old)?;
-            let param = find(new)?;
+            param_of(old, location, wire)?;
+            let param = param_of(new, location, wire)?;
             Some(join_place(format!("parameter `{}`", param.name), inner))
         }
         [body, inner @ ..] if body == "requestBody" => Some(join_place("request body".into(), inner)),
