@@ -64,18 +64,6 @@ fn response_type(response: &Response) -> Option<&TypeRef> {
     }
 }
 
-/// The types a type definition refers to directly.
-fn children(kind: &TypeKind) -> Vec<&TypeRef> {
-    match kind {
-        TypeKind::Struct { fields, additional, .. } => fields.iter().map(|f| &f.ty).chain(additional).collect(),
-        TypeKind::Multipart { fields } => fields.iter().map(|f| &f.ty).collect(),
-        TypeKind::Untagged { variants } => variants.iter().map(|v| &v.ty).collect(),
-        TypeKind::Tagged { variants, .. } => variants.iter().map(|v| &v.ty).collect(),
-        TypeKind::Alias(target) => vec![target],
-        TypeKind::Enum { .. } => Vec::new(),
-    }
-}
-
 /// Names of every type reachable from `roots`.
 fn reachable<'a>(types: &HashMap<&str, &'a TypeDef>, roots: impl IntoIterator<Item = &'a TypeRef>) -> HashSet<&'a str> {
     let mut found = HashSet::new();
@@ -86,7 +74,7 @@ fn reachable<'a>(types: &HashMap<&str, &'a TypeDef>, roots: impl IntoIterator<It
             TypeRef::Named(name) => {
                 if let Some(def) = types.get(name.as_str()) {
                     if found.insert(def.name.as_str()) {
-                        stack.extend(children(&def.kind));
+                        stack.extend(def.kind.children());
                     }
                 }
             }
