@@ -95,7 +95,7 @@ pub mod rule {
         AUTH_WIDENED = "auth-widened", Additive, "An operation accepts a credential it did not accept before.";
         DOCS_CHANGED = "docs-changed", Neutral, "A description, summary, title or external-docs link changed.";
         EXAMPLE_CHANGED = "example-changed", Neutral, "An example changed (only the conformance tests use them).";
-        CONSTRAINT_CHANGED = "constraint-changed", Neutral, "A validation keyword or default changed (`maxLength`, `minimum`, `pattern`, ...): not checked by the client.";
+        CONSTRAINT_CHANGED = "constraint-changed", Neutral, "A validation keyword, default or format changed without changing a Rust type (`maxLength`, `pattern`, an integer `enum`, `format: uri`, ...).";
         DEPRECATED_CHANGED = "deprecated-changed", Neutral, "An operation, parameter or property is now (or no longer) deprecated.";
         OP_ROUTE_CHANGED = "op-route-changed", Neutral, "An operation keeps its operationId under another method or path: the client calls the new one.";
         SPEC_VERSION_CHANGED = "spec-version-changed", Neutral, "The spec's `info.version` changed.";

@@ -29,6 +29,8 @@ const CONSTRAINT_KEYWORDS: &[&str] = &[
     "uniqueItems",
     "minProperties",
     "maxProperties",
+    "readOnly",
+    "writeOnly",
 ];
 
 /// Keys whose values are maps from names (property names, paths, status codes, media types)
@@ -50,16 +52,27 @@ const NAME_MAPS: &[&str] = &[
     "scopes",
 ];
 
-fn rule_of(keyword: &str, parent: &str) -> Option<&'static Rule> {
+/// Formats that decide a Rust type (`DateTime`, `Date`, `FilePart`, `i32`): changing one of
+/// them is a type change, any other format only a constraint.
+const TYPE_FORMATS: &[&str] = &["date-time", "date", "binary", "int32"];
+
+/// The rule for a keyword of the object at `parent_path`, which has the sibling `type`
+/// `schema_type`, when its value changes from `before` to `after`; `None`: not neutral.
+fn rule_of(keyword: &str, parent_path: &str, schema_type: Option<&str>, before: Option<&Value>, after: Option<&Value>) -> Option<&'static Rule> {
+    let type_format = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(|f| TYPE_FORMATS.contains(&f));
     if DOC_KEYWORDS.contains(&keyword) {
         Some(DOCS_CHANGED)
     } else if EXAMPLE_KEYWORDS.contains(&keyword) {
         Some(EXAMPLE_CHANGED)
-    } else if CONSTRAINT_KEYWORDS.contains(&keyword) {
+    } else if CONSTRAINT_KEYWORDS.contains(&keyword)
+        || keyword == "format" && !type_format(before) && !type_format(after)
+        // Only string enums become Rust enums; an integer enum is a constraint.
+        || keyword == "enum" && schema_type.is_some_and(|t| t != "string")
+    {
         Some(CONSTRAINT_CHANGED)
     } else if keyword == "deprecated" {
         Some(DEPRECATED_CHANGED)
-    } else if keyword == "version" && parent == "#/info" {
+    } else if keyword == "version" && parent_path == "#/info" {
         Some(SPEC_VERSION_CHANGED)
     } else {
         None
@@ -87,6 +100,7 @@ fn walk<'v>(old: Option<&'v Value>, new: Option<&'v Value>, path: &str, names: b
     if old_map.is_some() || new_map.is_some() {
         let old_keys = old_map.into_iter().flat_map(|m| m.keys());
         let new_only = new_map.into_iter().flat_map(|m| m.keys()).filter(|k| !old_map.is_some_and(|m| m.contains_key(*k)));
+        let schema_type = new_map.or(old_map).and_then(|m| m.get("type")).and_then(Value::as_str);
         for key in old_keys.chain(new_only) {
             let (before, after) = (old_map.and_then(|m| m.get(key)), new_map.and_then(|m| m.get(key)));
             if before == after {
@@ -95,7 +109,7 @@ fn walk<'v>(old: Option<&'v Value>, new: Option<&'v Value>, path: &str, names: b
             let child_path = format!("{path}/{}", escape_pointer_token(key));
             if names {
                 walk(before, after, &child_path, false, out);
-            } else if let Some(rule) = rule_of(key, path) {
+            } else if let Some(rule) = rule_of(key, path, schema_type, before, after) {
                 out.push(Difference { path: child_path, rule, before, after });
             } else if key.starts_with("x-") {
                 // Extensions hold anything; the ones the generator reads are structural.
