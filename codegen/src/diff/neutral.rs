@@ -192,7 +192,7 @@ pub(super) fn compare(old_document: &Value, new_document: &Value, old: &Side, ne
     for Difference { path, rule, before, after } in differences {
         let (parent, keyword) = path.rsplit_once('/').expect("paths start with #/");
         let what = phrase(rule, &unescape(keyword), before, after);
-        changes.extend(attribute(parent, rule, what, &old_items, &new_items, new));
+        changes.extend(attribute(parent, rule, what, &old_items, &new_items, new, new_document));
     }
     changes
 }
@@ -234,6 +234,7 @@ fn attribute(
     old_items: &HashMap<&str, Item>,
     new_items: &HashMap<&str, Item>,
     new: &Side,
+    new_document: &Value,
 ) -> Option<Change> {
     let mut prefix = parent;
     loop {
@@ -268,7 +269,14 @@ fn attribute(
             None => (format!("tag `{tag}`"), Section::Spec, inner),
         },
         [components, kind, name, inner @ ..] if components == "components" => {
-            (format!("`#/components/{kind}/{}`", escape_pointer_token(name)), Section::Spec, inner)
+            let pointer = format!("#/components/{kind}/{}", escape_pointer_token(name));
+            // A shared parameter is known to callers by its name.
+            let wire = new_document.pointer(&format!("{}/name", &pointer[1..])).and_then(Value::as_str).filter(|_| kind == "parameters");
+            let subject = match wire {
+                Some(wire) => format!("shared parameter `{wire}` (`{pointer}`)"),
+                None => format!("`{pointer}`"),
+            };
+            (subject, Section::Spec, inner)
         }
         [first, inner @ ..] if first == "info" => ("the spec".to_string(), Section::Spec, inner),
         _ => (format!("`{parent}`"), Section::Spec, &[][..]),
