@@ -8,10 +8,14 @@
 //!    its final Rust name and every operation its typed parameters, body, response and auth;
 //! 3. [`emit`]: the IR -> formatted Rust source files.
 //!
+//! [`diff`] compares two specs taken as far as the IR ([`lower_spec`]): the changelog of a
+//! new upstream version, in the generated crate's names.
+//!
 //! Nothing here touches the file system, prints or exits: [`generate`] returns the files and
 //! the diagnostics, and the `xtask` front-end decides what to do with them.
 
 pub mod diagnostics;
+pub mod diff;
 pub mod emit;
 pub mod ir;
 pub mod load;
@@ -78,4 +82,28 @@ pub fn generate(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result<O
         schema_count: loaded.openapi.components.as_ref().map_or(0, |c| c.schemas.len()),
         timings,
     })
+}
+
+/// A spec taken through steps 1 and 2 only: what [`diff`] compares.
+#[derive(Debug)]
+pub struct Lowered {
+    /// The spec in the generator's terms: final Rust names and shapes.
+    pub api: ir::Api,
+    /// The document after repairs and overrides: its docs, examples and constraints are not
+    /// in the IR, and `spec-diff` reports their changes as neutral.
+    pub document: serde_json::Value,
+    /// What loading and lowering repaired, guessed or skipped.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads and lowers one spec without emitting code.
+///
+/// `spec_name` is only used to say where a problem is.
+pub fn lower_spec(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result<Lowered, Error> {
+    let mut diagnostics = Vec::new();
+    let loaded = load::load(spec_name, spec, overrides, &mut diagnostics)?;
+    let api = ir::lower(&loaded.openapi, &loaded.document, overrides, &mut diagnostics)?;
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| seen.insert(d.clone()));
+    Ok(Lowered { api, document: loaded.document, diagnostics })
 }

@@ -6,6 +6,8 @@
 //!   reads it (repaired and patched) as JSON, for tools such as a mock server.
 //! - `cargo xtask test [--spec PATH] [-- CARGO_TEST_ARGS]` runs every test, the conformance
 //!   suite against Prism included (see `conformance.rs`).
+//! - `cargo xtask spec-diff [OLD] NEW` prints the changelog between two specs (see
+//!   `spec_diff.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,8 +15,11 @@ use std::time::Instant;
 
 mod conformance;
 mod spec;
+mod spec_diff;
 #[cfg(test)]
 mod freshness_tests;
+#[cfg(test)]
+mod spec_diff_tests;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -24,6 +29,7 @@ const USAGE: &str = "usage:
   cargo xtask bench regen [--spec PATH]
   cargo xtask spec normalize [--spec PATH] --out FILE
   cargo xtask test [--spec PATH] [-- CARGO_TEST_ARGS]
+  cargo xtask spec-diff [OLD] NEW   (OLD defaults to the pinned spec; exit 1 when breaking)
 
 The spec is taken from --spec, else $EDGE_IMPULSE_SPEC, else spec/edge-impulse-openapi.yml.";
 
@@ -84,6 +90,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             eprintln!("spec normalize: wrote {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Some("spec-diff") => Ok(spec_diff::command(&root, &args[1..])),
         Some("test") => {
             let (own, cargo_args) = match args.iter().position(|a| a == "--") {
                 Some(split) => (&args[1..split], &args[split + 1..]),
@@ -152,6 +159,9 @@ fn regen(root: &Path, spec: Option<PathBuf>, check: bool, strict: bool) -> Resul
         stale_overrides,
         started.elapsed().as_secs_f64()
     );
+    if !spec::is_pinned(root, &bytes) {
+        spec_diff::after_regen(root, &spec.display_name(), &bytes);
+    }
     if strict && stale_overrides > 0 {
         eprintln!("\n{stale_overrides} stale override(s) (listed above): update or delete them in spec/overrides.yaml (--strict)");
         return Ok(ExitCode::FAILURE);

@@ -36,6 +36,15 @@ impl SpecFile {
         Ok(SpecFile { path })
     }
 
+    /// A spec file given by path (the `spec-diff` arguments), which must exist.
+    pub fn at(path: PathBuf) -> Result<SpecFile, String> {
+        if path.is_file() {
+            Ok(SpecFile { path })
+        } else {
+            Err(format!("no spec file at {}", path.display()))
+        }
+    }
+
     pub fn display_name(&self) -> String {
         self.path.display().to_string()
     }
@@ -69,6 +78,36 @@ impl SpecFile {
             .map_err(|e| e.to_string())?;
         Ok(loaded.document)
     }
+}
+
+/// The pinned spec, if a copy is on this machine: `spec/edge-impulse-openapi.yml`, else
+/// `$EDGE_IMPULSE_SPEC`, whichever has the sha256 of `spec/upstream.toml`. The error says
+/// what was found and how to get the file.
+pub fn pinned_spec(root: &Path) -> Result<(SpecFile, Vec<u8>), String> {
+    let pin = read_pin(root)?;
+    let mut candidates = vec![root.join("spec/edge-impulse-openapi.yml")];
+    candidates.extend(std::env::var_os("EDGE_IMPULSE_SPEC").filter(|v| !v.is_empty()).map(PathBuf::from));
+    let mut looked = Vec::new();
+    for path in candidates {
+        match std::fs::read(&path) {
+            Ok(bytes) if format!("{:x}", Sha256::digest(&bytes)) == pin.sha256 => return Ok((SpecFile { path }, bytes)),
+            Ok(_) => looked.push(format!("{} (another sha256)", path.display())),
+            Err(_) => looked.push(format!("{} (absent)", path.display())),
+        }
+    }
+    Err(format!(
+        "the pinned spec (sha256 {}) is not on this machine; looked at {}\n\
+         get it with `cargo xtask fetch-spec`, or download {} and save it as spec/edge-impulse-openapi.yml \
+         (or point $EDGE_IMPULSE_SPEC at it)",
+        pin.sha256,
+        looked.join(", "),
+        pin.url
+    ))
+}
+
+/// Whether `bytes` are the pinned spec (false too when the pin cannot be read).
+pub fn is_pinned(root: &Path, bytes: &[u8]) -> bool {
+    read_pin(root).is_ok_and(|pin| format!("{:x}", Sha256::digest(bytes)) == pin.sha256)
 }
 
 fn read_pin(root: &Path) -> Result<Pin, String> {

@@ -118,19 +118,8 @@ fn visit_types<'a: 't, 't>(mut stack: Vec<&'t TypeRef>, index: &HashMap<&str, &'
             TypeRef::Vec(inner) | TypeRef::Map(inner) | TypeRef::Nullable(inner) => stack.push(inner),
             TypeRef::Named(name) => {
                 let Some(def) = index.get(name.as_str()) else { continue };
-                if !visit(def.name.as_str()) {
-                    continue;
-                }
-                match &def.kind {
-                    TypeKind::Struct { fields, additional, .. } => {
-                        stack.extend(fields.iter().map(|f| &f.ty));
-                        stack.extend(additional.iter());
-                    }
-                    TypeKind::Multipart { fields } => stack.extend(fields.iter().map(|f| &f.ty)),
-                    TypeKind::Untagged { variants } => stack.extend(variants.iter().map(|v| &v.ty)),
-                    TypeKind::Tagged { variants, .. } => stack.extend(variants.iter().map(|v| &v.ty)),
-                    TypeKind::Alias(inner) => stack.push(inner),
-                    TypeKind::Enum { .. } => {}
+                if visit(def.name.as_str()) {
+                    stack.extend(def.kind.children());
                 }
             }
             _ => {}

@@ -113,6 +113,21 @@ pub enum TypeKind {
     Multipart { fields: Vec<Field> },
 }
 
+impl TypeKind {
+    /// The type references this definition holds directly (fields, then the additional
+    /// properties; variants; an alias's target): what walks over the type graph follow.
+    pub fn children(&self) -> Vec<&TypeRef> {
+        match self {
+            TypeKind::Struct { fields, additional, .. } => fields.iter().map(|f| &f.ty).chain(additional).collect(),
+            TypeKind::Multipart { fields } => fields.iter().map(|f| &f.ty).collect(),
+            TypeKind::Untagged { variants } => variants.iter().map(|v| &v.ty).collect(),
+            TypeKind::Tagged { variants, .. } => variants.iter().map(|v| &v.ty).collect(),
+            TypeKind::Alias(target) => vec![target],
+            TypeKind::Enum { .. } => Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct EnumVariant {
     pub name: String,
