@@ -19,12 +19,16 @@ const MAX_DEPTH: usize = 64;
 
 /// Runs every rule, in an order where each sees the previous one's result.
 pub fn repair_document(document: &mut Value, diagnostics: &mut Vec<Diagnostic>) {
-    drop_undefined_required(document, diagnostics);
+    // The rules edit `required`, `example` and 3xx headers only: the schemas found once stay
+    // where they are for all of them.
+    let sites = schema_sites(document);
+    drop_undefined_required(document, &sites, diagnostics);
     add_missing_redirect_locations(document, diagnostics);
-    repair_examples(document, diagnostics);
+    repair_examples(document, &sites, diagnostics);
 }
 
-/// One schema of the document, with the property names its enclosing compositions define.
+/// A schema the rules look at (one with `required` or an `example`), with the property names
+/// its enclosing compositions define.
 struct SchemaSite {
     /// JSON pointer without the leading `#`.
     pointer: String,
@@ -33,44 +37,64 @@ struct SchemaSite {
     inherited: BTreeSet<String>,
 }
 
-/// Every schema of the document: `components/schemas`, every `schema` of a parameter, header or
-/// media type, and the schemas nested in them.
+/// One step of a JSON pointer; pointers are only spelled out for the places a rule reports.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn pointer_of(path: &[Step<'_>]) -> String {
+    path.iter().fold(String::new(), |pointer, step| match step {
+        Step::Key(key) => pointer_join(&pointer, key),
+        Step::Index(i) => format!("{pointer}/{i}"),
+    })
+}
+
+/// The schemas with `required` or an `example` anywhere in the document: under
+/// `components/schemas`, every `schema` of a parameter, header or media type, and nested.
 fn schema_sites(document: &Value) -> Vec<SchemaSite> {
     let context = component_contexts(document);
     let mut sites = Vec::new();
-    walk_document(document, String::new(), &mut |pointer, schema| {
-        let inherited = component_name(&pointer).and_then(|name| context.get(name)).cloned().unwrap_or_default();
-        walk_schema(document, schema, pointer, inherited, &mut sites, 0);
+    walk_document(document, &mut Vec::new(), &mut |path, schema| {
+        let inherited = match path {
+            [Step::Key("components"), Step::Key("schemas"), Step::Key(name)] => context.get(*name).cloned().unwrap_or_default(),
+            _ => BTreeSet::new(),
+        };
+        walk_schema(document, schema, &mut path.to_vec(), inherited, &mut sites);
     });
     sites
 }
 
 /// Finds schema roots outside schemas, skipping values that are data (examples, defaults).
-fn walk_document(value: &Value, pointer: String, visit: &mut dyn FnMut(String, &Value)) {
-    let Value::Object(map) = value else {
-        if let Value::Array(items) = value {
-            for (i, item) in items.iter().enumerate() {
-                walk_document(item, format!("{pointer}/{i}"), visit);
-            }
-        }
-        return;
-    };
-    for (key, child) in map {
-        let child_pointer = pointer_join(&pointer, key);
-        if is_data_key(key) {
-            continue;
-        }
-        if pointer == "/components" && key == "schemas" {
-            if let Value::Object(schemas) = child {
-                for (name, schema) in schemas {
-                    visit(pointer_join(&child_pointer, name), schema);
+fn walk_document<'a>(value: &'a Value, path: &mut Vec<Step<'a>>, visit: &mut dyn FnMut(&[Step<'a>], &'a Value)) {
+    match value {
+        Value::Object(map) => {
+            let in_components = matches!(path.as_slice(), [Step::Key("components")]);
+            for (key, child) in map.iter().filter(|(key, _)| !is_data_key(key)) {
+                path.push(Step::Key(key));
+                match child {
+                    Value::Object(schemas) if in_components && key == "schemas" => {
+                        for (name, schema) in schemas {
+                            path.push(Step::Key(name));
+                            visit(path, schema);
+                            path.pop();
+                        }
+                    }
+                    Value::Object(_) if key == "schema" => visit(path, child),
+                    _ => walk_document(child, path, visit),
                 }
+                path.pop();
             }
-        } else if key == "schema" && child.is_object() {
-            visit(child_pointer, child);
-        } else {
-            walk_document(child, child_pointer, visit);
         }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                walk_document(item, path, visit);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 
@@ -78,36 +102,44 @@ fn is_data_key(key: &str) -> bool {
     matches!(key, "example" | "examples" | "default" | "enum") || key.starts_with("x-")
 }
 
-fn component_name(pointer: &str) -> Option<&str> {
-    pointer.strip_prefix("/components/schemas/").filter(|rest| !rest.contains('/'))
-}
-
-fn walk_schema(document: &Value, schema: &Value, pointer: String, inherited: BTreeSet<String>, sites: &mut Vec<SchemaSite>, depth: usize) {
-    if depth > MAX_DEPTH || !schema.is_object() {
+fn walk_schema<'a>(document: &Value, schema: &'a Value, path: &mut Vec<Step<'a>>, inherited: BTreeSet<String>, sites: &mut Vec<SchemaSite>) {
+    let Value::Object(map) = schema else { return };
+    if path.len() > MAX_DEPTH {
         return;
     }
+    // What a composition part inherits: only worked out where there are parts.
+    let composed = ["allOf", "oneOf", "anyOf"].iter().any(|k| map.get(*k).is_some_and(Value::is_array));
     let mut visible = inherited.clone();
-    own_properties_deep(document, schema, &mut visible, &mut Vec::new());
-    for (key, child) in schema.as_object().into_iter().flatten() {
-        let child_pointer = pointer_join(&pointer, key);
+    if composed {
+        own_properties_deep(document, schema, &mut visible, &mut Vec::new());
+    }
+    for (key, child) in map {
+        path.push(Step::Key(key));
         match (key.as_str(), child) {
             ("properties", Value::Object(properties)) => {
                 for (name, property) in properties {
-                    walk_schema(document, property, pointer_join(&child_pointer, name), BTreeSet::new(), sites, depth + 1);
+                    path.push(Step::Key(name));
+                    walk_schema(document, property, path, BTreeSet::new(), sites);
+                    path.pop();
                 }
             }
             ("items" | "additionalProperties" | "not", Value::Object(_)) => {
-                walk_schema(document, child, child_pointer, BTreeSet::new(), sites, depth + 1);
+                walk_schema(document, child, path, BTreeSet::new(), sites);
             }
             ("allOf" | "oneOf" | "anyOf", Value::Array(parts)) => {
                 for (i, part) in parts.iter().enumerate() {
-                    walk_schema(document, part, format!("{child_pointer}/{i}"), visible.clone(), sites, depth + 1);
+                    path.push(Step::Index(i));
+                    walk_schema(document, part, path, visible.clone(), sites);
+                    path.pop();
                 }
             }
             _ => {}
         }
+        path.pop();
     }
-    sites.push(SchemaSite { pointer, inherited });
+    if map.contains_key("required") || map.contains_key("example") {
+        sites.push(SchemaSite { pointer: pointer_of(path), inherited });
+    }
 }
 
 /// Property names a schema defines itself or through its `allOf`/`oneOf`/`anyOf` parts,
@@ -177,9 +209,9 @@ fn unescape(token: &str) -> String {
 
 /// `required` names that no property defines, anywhere around the schema, are dropped: the
 /// generated type has no field for them, and a mock server would demand a value nobody sends.
-fn drop_undefined_required(document: &mut Value, diagnostics: &mut Vec<Diagnostic>) {
+fn drop_undefined_required(document: &mut Value, sites: &[SchemaSite], diagnostics: &mut Vec<Diagnostic>) {
     let mut edits = Vec::new();
-    for site in schema_sites(document) {
+    for site in sites {
         let Some(schema) = document.pointer(&site.pointer) else { continue };
         let Some(Value::Array(required)) = schema.get("required") else { continue };
         let mut visible = site.inherited.clone();
@@ -194,7 +226,7 @@ fn drop_undefined_required(document: &mut Value, diagnostics: &mut Vec<Diagnosti
             format!("#{}/required", site.pointer),
             format!("lists {} in `required` but defines no such propert{}; dropped from `required`", names.join(", "), if names.len() == 1 { "y" } else { "ies" }),
         ));
-        edits.push((site.pointer, kept.into_iter().cloned().collect::<Vec<_>>()));
+        edits.push((site.pointer.clone(), kept.into_iter().cloned().collect::<Vec<_>>()));
     }
     for (pointer, kept) in edits {
         if let Some(Value::Object(schema)) = document.pointer_mut(&pointer) {
@@ -252,7 +284,7 @@ fn add_missing_redirect_locations(document: &mut Value, diagnostics: &mut Vec<Di
 /// right value written the wrong way (a JSON or YAML text in a string, a number as a string,
 /// a list around a single value or a single value for a list), else dropped: mock servers
 /// serve examples as they are, and tests that send them would send invalid requests.
-fn repair_examples(document: &mut Value, diagnostics: &mut Vec<Diagnostic>) {
+fn repair_examples(document: &mut Value, sites: &[SchemaSite], diagnostics: &mut Vec<Diagnostic>) {
     let mut edits: Vec<(String, Option<Value>)> = Vec::new();
     {
         let checker = Synthesizer::new(document);
@@ -272,18 +304,21 @@ fn repair_examples(document: &mut Value, diagnostics: &mut Vec<Diagnostic>) {
             ));
             edits.push((pointer, retyped));
         };
-        for site in schema_sites(document) {
+        for site in sites {
             let Some(schema) = document.pointer(&site.pointer) else { continue };
             if let Some(example) = schema.get("example") {
                 check(&site.pointer, schema, example);
             }
         }
         // Parameters, headers and media types carry an example next to their schema.
-        walk_objects(document, String::new(), &mut |pointer, object| {
-            let container = pointer.rsplitn(3, '/').nth(1).unwrap_or("");
+        walk_objects(document, &mut Vec::new(), &mut |path, object| {
+            let container = match path {
+                [.., Step::Key(container), _] => container,
+                _ => "",
+            };
             let beside_schema = object.get("in").is_some_and(Value::is_string) || matches!(container, "content" | "headers");
             if let (true, Some(schema), Some(example)) = (beside_schema, object.get("schema"), object.get("example")) {
-                check(&pointer, schema, example);
+                check(&pointer_of(path), schema, example);
             }
         });
     }
@@ -297,20 +332,22 @@ fn repair_examples(document: &mut Value, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Every object outside data values, with its pointer.
-fn walk_objects(value: &Value, pointer: String, visit: &mut dyn FnMut(String, &Map<String, Value>)) {
+/// Every object outside data values, with its path.
+fn walk_objects<'a>(value: &'a Value, path: &mut Vec<Step<'a>>, visit: &mut dyn FnMut(&[Step<'a>], &Map<String, Value>)) {
     match value {
         Value::Object(map) => {
-            visit(pointer.clone(), map);
-            for (key, child) in map {
-                if !is_data_key(key) {
-                    walk_objects(child, pointer_join(&pointer, key), visit);
-                }
+            visit(path, map);
+            for (key, child) in map.iter().filter(|(key, _)| !is_data_key(key)) {
+                path.push(Step::Key(key));
+                walk_objects(child, path, visit);
+                path.pop();
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                walk_objects(item, format!("{pointer}/{i}"), visit);
+                path.push(Step::Index(i));
+                walk_objects(item, path, visit);
+                path.pop();
             }
         }
         _ => {}
