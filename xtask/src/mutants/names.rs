@@ -22,12 +22,17 @@ pub struct NamedItem {
     pub member: bool,
 }
 
+/// A JSON pointer without the `#` of a URI fragment, as mutations report them.
+fn location(pointer: &str) -> String {
+    pointer.strip_prefix('#').unwrap_or(pointer).to_string()
+}
+
 /// Every generated name of `api`.
 pub fn generated_names(api: &Api) -> Vec<NamedItem> {
     let mut items = Vec::new();
     let mut push = |name: String, pointers: Vec<String>, member: bool| items.push(NamedItem { name, pointers, member });
     for ty in &api.types {
-        let at = || vec![ty.pointer.clone()];
+        let at = || vec![location(&ty.pointer)];
         push(ty.name.clone(), at(), false);
         match &ty.kind {
             TypeKind::Struct { fields, .. } | TypeKind::Multipart { fields } => {
@@ -43,12 +48,12 @@ pub fn generated_names(api: &Api) -> Vec<NamedItem> {
         }
     }
     for group in &api.groups {
-        let operations: Vec<String> = group.operations.iter().map(|o| o.pointer.clone()).collect();
+        let operations: Vec<String> = group.operations.iter().map(|o| location(&o.pointer)).collect();
         push(group.struct_name.clone(), operations.clone(), false);
         push(format!("Client::{}", group.module), operations, false);
         for op in &group.operations {
             let method = format!("{}::{}", group.struct_name, op.method_name);
-            let at = || vec![op.pointer.clone()];
+            let at = || vec![location(&op.pointer)];
             op.params.iter().for_each(|p| push(format!("{method}({})", p.name), at(), true));
             for call_type in op.builder.iter().chain(&op.required_params_struct) {
                 push(call_type.clone(), at(), false);
