@@ -9,6 +9,8 @@
 
 pub mod mutations;
 pub mod names;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
