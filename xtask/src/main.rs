@@ -8,8 +8,9 @@
 //!   suite against Prism included (see `conformance.rs`).
 //! - `cargo xtask fetch-spec [--url URL] [--latest]` downloads the pinned spec, or with
 //!   `--latest` the current one, re-pinned (see `fetch.rs`).
-//! - `cargo xtask mutants [--spec PATH] [--only NAME] [--combined]` regenerates a copy of the
-//!   crate from "next version" specs and checks that it builds (see `mutants/`).
+//! - `cargo xtask mutants [--spec PATH] [--only NAME] [--combined | --ci]` regenerates a copy
+//!   of the crate from "next version" specs and checks that it builds (see `mutants/`); `--ci`
+//!   runs only what `cargo xtask test` runs of it.
 //!
 //! Every command works on the checkout the current directory is in (see `root.rs`).
 
@@ -34,7 +35,7 @@ const USAGE: &str = "usage:
   cargo xtask spec normalize [--spec PATH] --out FILE
   cargo xtask test [--spec PATH] [-- CARGO_TEST_ARGS]
   cargo xtask fetch-spec [--url URL] [--latest]
-  cargo xtask mutants [--spec PATH] [--only NAME] [--combined]
+  cargo xtask mutants [--spec PATH] [--only NAME] [--combined | --ci]
 
 The spec is taken from --spec, else $EDGE_IMPULSE_SPEC, else spec/edge-impulse-openapi.yml,
 which is fetched from the URL pinned in spec/upstream.toml when it is missing.";
@@ -60,6 +61,7 @@ struct Options {
     latest: bool,
     only: Option<String>,
     combined: bool,
+    ci: bool,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
@@ -75,6 +77,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--latest" => options.latest = true,
             "--only" => options.only = Some(value("--only")?),
             "--combined" => options.combined = true,
+            "--ci" => options.ci = true,
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
     }
@@ -117,6 +120,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         }
         Some("mutants") => {
             let options = parse_options(&args[1..])?;
+            if options.ci {
+                mutants::ci_check(&root, &spec::SpecFile::locate(&root, options.spec)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             mutants::run(&root, options.spec, options.only.as_deref(), options.combined)
         }
         _ => Err(USAGE.to_string()),

@@ -5,6 +5,7 @@
 //! candidates, the items the user crate (`xtask/tests/user-crate/`) calls come first, so that
 //! the additive mutations change exactly what a user's code touches.
 
+use edge_impulse_codegen::names::type_name;
 use serde_json::{json, Map, Value};
 
 /// One "next version" change.
@@ -113,25 +114,6 @@ fn schemas_mut(doc: &mut Value) -> Result<&mut Map<String, Value>, String> {
 
 fn object_mut<'a>(doc: &'a mut Value, pointer: &str) -> Result<&'a mut Map<String, Value>, String> {
     doc.pointer_mut(pointer).and_then(Value::as_object_mut).ok_or_else(|| format!("no object at {pointer}"))
-}
-
-/// Every `$ref` target in the document with how often it is referenced.
-fn reference_counts(doc: &Value) -> std::collections::HashMap<String, usize> {
-    fn walk(value: &Value, counts: &mut std::collections::HashMap<String, usize>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::String(target)) = map.get("$ref") {
-                    *counts.entry(target.clone()).or_default() += 1;
-                }
-                map.values().for_each(|v| walk(v, counts));
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, counts)),
-            _ => {}
-        }
-    }
-    let mut counts = std::collections::HashMap::new();
-    walk(doc, &mut counts);
-    counts
 }
 
 /// Component schema names used as a JSON request body (directly by `$ref`).
@@ -380,48 +362,83 @@ fn add_unreferenced_object_schema(doc: &mut Value) -> Result<Touched, String> {
 // ---------------------------------------------------------------------------------------------
 // Inline schemas and `$ref`s
 
-/// Moves the first inline JSON request body object schema into `components/schemas` and
-/// refers to it, as upstream does when a body gets a name.
-fn inline_schema_to_ref(doc: &mut Value) -> Result<Touched, String> {
-    let ops = operations(doc);
-    let (op, schema_pointer) = ops
-        .iter()
-        .find_map(|op| {
-            let pointer = format!("{}/requestBody/content/application~1json/schema", op.pointer);
-            let schema = doc.pointer(&pointer)?;
-            (schema.get("$ref").is_none() && schema.get("properties").is_some()).then_some((op, pointer))
-        })
-        .ok_or("no inline JSON request body schema")?;
-    let id = doc.pointer(&format!("{}/operationId", op.pointer)).and_then(Value::as_str).unwrap_or("mutant");
-    let mut name = format!("{}{}Body", id[..1].to_ascii_uppercase(), &id[1..]);
-    while doc.pointer(&format!("/components/schemas/{}", escape(&name))).is_some() {
-        name.push('2');
+/// Inline object schemas (with properties) that a named schema could replace: JSON request
+/// bodies first, then properties of component schemas. Each with a name upstream would give it.
+fn inline_object_schemas(doc: &Value) -> Vec<(String, String)> {
+    let is_inline_object = |schema: &Value| schema.get("$ref").is_none() && schema.get("properties").is_some_and(Value::is_object);
+    let mut found = Vec::new();
+    for op in operations(doc) {
+        let pointer = format!("{}/requestBody/content/application~1json/schema", op.pointer);
+        if doc.pointer(&pointer).is_some_and(is_inline_object) {
+            let id = doc.pointer(&format!("{}/operationId", op.pointer)).and_then(Value::as_str).unwrap_or(&op.path);
+            found.push((pointer, type_name(&format!("{id} request"))));
+        }
     }
-    let schema = doc.pointer_mut(&schema_pointer).map(Value::take).ok_or("the body schema vanished")?;
-    *doc.pointer_mut(&schema_pointer).expect("taken from here") = json!({ "$ref": format!("#/components/schemas/{name}") });
+    let names: Vec<String> = doc.pointer("/components/schemas").and_then(Value::as_object).into_iter().flat_map(|s| s.keys().cloned()).collect();
+    for name in names {
+        let Some(at) = own_properties_pointer(doc, &name) else { continue };
+        let Some(properties) = doc.pointer(&format!("{at}/properties")).and_then(Value::as_object) else { continue };
+        for (property, schema) in properties {
+            if is_inline_object(schema) {
+                found.push((format!("{at}/properties/{}", escape(property)), type_name(&format!("{name} {property}"))));
+            }
+        }
+    }
+    found
+}
+
+/// Moves the first inline object schema into `components/schemas` and refers to it, as
+/// upstream does when it gives a schema a name.
+fn inline_schema_to_ref(doc: &mut Value) -> Result<Touched, String> {
+    let (pointer, mut name) = inline_object_schemas(doc).into_iter().next().ok_or("no inline object schema")?;
+    while doc.pointer(&format!("/components/schemas/{}", escape(&name))).is_some() {
+        name.push_str("Schema");
+    }
+    let schema = doc.pointer_mut(&pointer).map(Value::take).ok_or("the inline schema vanished")?;
+    *doc.pointer_mut(&pointer).expect("taken from here") = json!({ "$ref": format!("#/components/schemas/{name}") });
     let mut touched = add_schema(doc, &name, schema)?;
-    touched.0.push(schema_pointer);
+    touched.0.push(pointer);
     Ok(touched)
 }
 
-/// Replaces the only reference to a component object schema used as a request body with the
-/// schema itself and drops the component, as upstream does when it inlines one.
+/// Every `$ref` in the document: where it is and what it points at.
+fn references(doc: &Value) -> Vec<(String, String)> {
+    fn walk(value: &Value, pointer: &str, found: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push((pointer.to_string(), target.clone()));
+                }
+                map.iter().for_each(|(k, v)| walk(v, &format!("{pointer}/{}", escape(k)), found));
+            }
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{pointer}/{i}"), found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(doc, "", &mut found);
+    found
+}
+
+/// Replaces the only reference to a component object schema with the schema itself and drops
+/// the component, as upstream does when it inlines one. Request bodies come first.
 fn ref_to_inline_schema(doc: &mut Value) -> Result<Touched, String> {
-    let counts = reference_counts(doc);
-    let ops = operations(doc);
-    let (body_pointer, name) = ops
-        .iter()
-        .find_map(|op| {
-            let pointer = format!("{}/requestBody/content/application~1json/schema", op.pointer);
-            let target = doc.pointer(&format!("{pointer}/$ref"))?.as_str()?;
-            let name = target.strip_prefix("#/components/schemas/")?;
-            let component = doc.pointer(&format!("/components/schemas/{}", escape(name)))?;
-            (counts.get(target) == Some(&1) && component.get("properties").is_some()).then(|| (pointer, name.to_string()))
-        })
-        .ok_or("no component object schema referenced once, by a request body")?;
+    let all = references(doc);
+    let used_once = |target: &str| all.iter().filter(|(_, t)| t == target).count() == 1;
+    let inlinable = |(site, target): &&(String, String)| {
+        let Some(name) = target.strip_prefix("#/components/schemas/") else { return false };
+        let component = format!("/components/schemas/{name}");
+        // Not from inside itself, and an object with properties of its own.
+        !site.starts_with(&format!("{component}/"))
+            && used_once(target)
+            && doc.pointer(&component).is_some_and(|s| s.get("properties").is_some_and(Value::is_object))
+    };
+    let by_bodies_first = all.iter().filter(|(site, _)| site.contains("/requestBody/")).chain(all.iter().filter(|(site, _)| !site.contains("/requestBody/")));
+    let (site, target) = by_bodies_first.filter(inlinable).next().cloned().ok_or("no component object schema referenced exactly once")?;
+    let name = target.trim_start_matches("#/components/schemas/").replace("~1", "/").replace("~0", "~");
     let schema = schemas_mut(doc)?.shift_remove(&name).ok_or("the component vanished")?;
-    *doc.pointer_mut(&body_pointer).expect("found above") = schema;
-    Ok(Touched(vec![body_pointer, format!("/components/schemas/{}", escape(&name))]))
+    *doc.pointer_mut(&site).expect("found above") = schema;
+    Ok(Touched(vec![site, format!("/components/schemas/{}", escape(&name))]))
 }
 
 // ---------------------------------------------------------------------------------------------
