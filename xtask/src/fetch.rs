@@ -26,7 +26,9 @@ pub enum Expect<'a> {
 
 /// A spec downloaded, checked and saved.
 pub struct Fetched {
+    /// Hex sha256 of the saved file.
     pub sha256: String,
+    /// Its size in bytes.
     pub size: u64,
 }
 

@@ -14,8 +14,11 @@ pub const DEFAULT_SPEC: &str = "spec/edge-impulse-openapi.yml";
 /// `spec/upstream.toml`: which upstream file the committed generated code comes from.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Pin {
+    /// Where the file is published.
     pub url: String,
+    /// Hex sha256 of the file.
     pub sha256: String,
+    /// Its size in bytes.
     pub size: u64,
     /// The day the pin was last moved (`fetch-spec --latest`), `YYYY-MM-DD`.
     #[serde(default)]

@@ -7,7 +7,9 @@
 //! ([`names`]), and runs `cargo check` on the copy. `--combined` applies all mutations at once.
 //! `cargo xtask test` runs the combined one, plus the user crate against the additive ones.
 
+/// The spec changes.
 pub mod mutations;
+/// Name stability under them.
 pub mod names;
 #[cfg(test)]
 mod tests;
@@ -31,12 +33,16 @@ const ERRORS_SHOWN: usize = 6;
 
 /// The spec as a JSON document, ready to be mutated.
 pub struct BaseSpec {
+    /// Where the spec came from, for messages.
     pub name: String,
+    /// The spec after control-character repairs, before overrides (regen applies them).
     pub document: Value,
+    /// `spec/overrides.yaml`.
     pub overrides: Overrides,
 }
 
 impl BaseSpec {
+    /// Reads the spec and the overrides.
     pub fn load(root: &Path, spec: &SpecFile) -> Result<BaseSpec, String> {
         let name = spec.display_name();
         let bytes = spec.read()?;
@@ -81,10 +87,12 @@ fn regenerate_into(crate_dir: &Path, spec_name: &str, bytes: &[u8], overrides: &
 /// A throwaway copy of the generated crate under `target/mutants/SLOT/`, a workspace of its
 /// own that shares the main target dir (and with it every built dependency).
 pub struct CrateCopy {
+    /// The copy's root (`target/mutants/SLOT/edge-impulse-api`).
     pub dir: PathBuf,
 }
 
 impl CrateCopy {
+    /// A fresh copy of the real crate (its hand-written runtime and current generated code).
     pub fn prepare(root: &Path, slot: &str) -> Result<CrateCopy, String> {
         let dir = crate::conformance::target_dir(root).join("mutants").join(slot).join(crate::GENERATED_DIR);
         if dir.exists() {
