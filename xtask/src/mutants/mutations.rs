@@ -433,8 +433,8 @@ fn ref_to_inline_schema(doc: &mut Value) -> Result<Touched, String> {
             && used_once(target)
             && doc.pointer(&component).is_some_and(|s| s.get("properties").is_some_and(Value::is_object))
     };
-    let by_bodies_first = all.iter().filter(|(site, _)| site.contains("/requestBody/")).chain(all.iter().filter(|(site, _)| !site.contains("/requestBody/")));
-    let (site, target) = by_bodies_first.filter(inlinable).next().cloned().ok_or("no component object schema referenced exactly once")?;
+    let mut by_bodies_first = all.iter().filter(|(site, _)| site.contains("/requestBody/")).chain(all.iter().filter(|(site, _)| !site.contains("/requestBody/")));
+    let (site, target) = by_bodies_first.find(|reference| inlinable(reference)).cloned().ok_or("no component object schema referenced exactly once")?;
     let name = target.trim_start_matches("#/components/schemas/").replace("~1", "/").replace("~0", "~");
     let schema = schemas_mut(doc)?.shift_remove(&name).ok_or("the component vanished")?;
     *doc.pointer_mut(&site).expect("found above") = schema;
