@@ -182,49 +182,38 @@ fn fetch_spec_saves_the_pinned_file() {
     assert_eq!(checkout.spec_dir_listing(), ["edge-impulse-openapi.yml", "overrides.yaml", "upstream.toml"]);
 }
 
+/// `fetch-spec --url` of a path the server answers wrongly is refused.
+fn assert_fetch_refused(test: &str, path: &str, reason: &str) {
+    let server = Server::start();
+    let checkout = Checkout::new(test, &server.url("/spec.yml"));
+    let url = server.url(path);
+    let output = checkout.xtask(&["fetch-spec", "--url", &url]);
+    assert_refused(&checkout, &output, &url, reason);
+}
+
 #[test]
 fn a_tampered_file_of_the_right_size_is_refused() {
-    let server = Server::start();
-    let checkout = Checkout::new("tampered", &server.url("/spec.yml"));
-    let url = server.url("/tampered.yml");
-    let output = checkout.xtask(&["fetch-spec", "--url", &url]);
-    assert_refused(&checkout, &output, &url, "the file was altered");
+    assert_fetch_refused("tampered", "/tampered.yml", "the file was altered");
 }
 
 #[test]
 fn a_file_of_another_size_is_refused() {
-    let server = Server::start();
-    let checkout = Checkout::new("size", &server.url("/spec.yml"));
-    let url = server.url("/short.yml");
-    let output = checkout.xtask(&["fetch-spec", "--url", &url]);
-    assert_refused(&checkout, &output, &url, &format!("got {} bytes", SPEC.len() - 10));
+    assert_fetch_refused("size", "/short.yml", &format!("got {} bytes", SPEC.len() - 10));
 }
 
 #[test]
 fn a_truncated_answer_is_refused() {
-    let server = Server::start();
-    let checkout = Checkout::new("truncated", &server.url("/spec.yml"));
-    let url = server.url("/truncated.yml");
-    let output = checkout.xtask(&["fetch-spec", "--url", &url]);
-    assert_refused(&checkout, &output, &url, "broke off");
+    assert_fetch_refused("truncated", "/truncated.yml", "broke off");
 }
 
 #[test]
 fn a_404_is_refused() {
-    let server = Server::start();
-    let checkout = Checkout::new("404", &server.url("/spec.yml"));
-    let url = server.url("/gone.yml");
-    let output = checkout.xtask(&["fetch-spec", "--url", &url]);
-    assert_refused(&checkout, &output, &url, "404");
+    assert_fetch_refused("404", "/gone.yml", "404");
 }
 
 #[test]
 fn an_html_page_is_refused() {
-    let server = Server::start();
-    let checkout = Checkout::new("html", &server.url("/spec.yml"));
-    let url = server.url("/page.html");
-    let output = checkout.xtask(&["fetch-spec", "--url", &url]);
-    assert_refused(&checkout, &output, &url, "HTML page");
+    assert_fetch_refused("html", "/page.html", "HTML page");
 }
 
 #[test]
