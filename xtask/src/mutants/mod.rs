@@ -219,6 +219,8 @@ pub fn cargo_check(root: &Path, dir: &Path) -> Result<CheckResult, String> {
 struct Outcome {
     label: String,
     additive: bool,
+    /// The spec locations changed, as the mutations report them.
+    touched: Vec<String>,
     regen: Result<usize, String>,
     names: Result<Vec<String>, String>,
     check: Option<CheckResult>,
@@ -248,6 +250,12 @@ impl Outcome {
         };
         let kind = if self.additive { "additive" } else { "breaking" };
         println!("mutants: {:<34} {kind:<8}  {regen:<22} {names:<18} {check:<22} {:>6.1} s", self.label, self.seconds);
+        const LOCATIONS_SHOWN: usize = 3;
+        if !self.touched.is_empty() {
+            let more = self.touched.len().saturating_sub(LOCATIONS_SHOWN);
+            let shown = self.touched[..self.touched.len().min(LOCATIONS_SHOWN)].join(", ");
+            println!("    changed: {shown}{}", if more > 0 { format!(" and {more} more") } else { String::new() });
+        }
         if let Err(e) = &self.regen {
             println!("    regen: {e}");
         }
@@ -264,10 +272,18 @@ impl Outcome {
 fn try_mutation(root: &Path, base: &BaseSpec, base_names: &[names::NamedItem], copy: &CrateCopy, label: &str, selected: &[&Mutation]) -> Outcome {
     let started = Instant::now();
     let additive = selected.iter().all(|m| m.additive);
-    let outcome = |regen, names, check| Outcome { label: label.to_string(), additive, regen, names, check, seconds: started.elapsed().as_secs_f64() };
+    let outcome = |touched: &Touched, regen, names, check| Outcome {
+        label: label.to_string(),
+        additive,
+        touched: touched.0.clone(),
+        regen,
+        names,
+        check,
+        seconds: started.elapsed().as_secs_f64(),
+    };
     let (bytes, touched) = match base.mutated(selected) {
         Ok(mutated) => mutated,
-        Err(e) => return outcome(Err(e), Err(String::new()), None),
+        Err(e) => return outcome(&Touched::default(), Err(e), Err(String::new()), None),
     };
     let spec_name = format!("{} ({label})", base.name);
     let names = names_of(&spec_name, &bytes, &base.overrides).map(|after| names::changed_names(base_names, &after, &touched));
@@ -276,7 +292,7 @@ fn try_mutation(root: &Path, base: &BaseSpec, base_names: &[names::NamedItem], c
         Ok(_) => Some(cargo_check(root, &copy.dir).unwrap_or_else(|e| CheckResult { ok: false, messages: vec![e], warnings: 0 })),
         Err(_) => None,
     };
-    outcome(regen, names, check)
+    outcome(&touched, regen, names, check)
 }
 
 /// `cargo xtask mutants`.
