@@ -77,11 +77,20 @@ pub fn names_of(spec_name: &str, bytes: &[u8], overrides: &Overrides) -> Result<
     Ok(names::generated_names(&api))
 }
 
-/// Regenerates the copy at `crate_dir` from `bytes`; returns the warning count.
-fn regenerate_into(crate_dir: &Path, spec_name: &str, bytes: &[u8], overrides: &Overrides) -> Result<usize, String> {
+/// Regenerates the copy at `crate_dir` from `bytes`; returns the warnings, each located
+/// without the spec's name (so that they compare across specs).
+fn regenerate_into(crate_dir: &Path, spec_name: &str, bytes: &[u8], overrides: &Overrides) -> Result<Vec<String>, String> {
     let output = edge_impulse_codegen::generate(spec_name, bytes, overrides).map_err(|e| e.to_string())?;
     crate::write_or_check(crate_dir, &output.files, false)?;
-    Ok(output.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count())
+    let warnings = output.diagnostics.iter().filter(|d| d.severity == Severity::Warning);
+    Ok(warnings.map(|d| format!("{}: {}", d.location.strip_prefix(spec_name).unwrap_or(&d.location), d.message)).collect())
+}
+
+/// The warnings of the unmutated spec: a mutation's report shows only the ones it adds.
+fn base_warnings(base: &BaseSpec) -> Result<Vec<String>, String> {
+    let output = edge_impulse_codegen::generate(&base.name, &base.bytes()?, &base.overrides).map_err(|e| e.to_string())?;
+    let warnings = output.diagnostics.iter().filter(|d| d.severity == Severity::Warning);
+    Ok(warnings.map(|d| format!("{}: {}", d.location.strip_prefix(base.name.as_str()).unwrap_or(&d.location), d.message)).collect())
 }
 
 /// A throwaway copy of the generated crate under `target/mutants/SLOT/`, a workspace of its
@@ -221,7 +230,8 @@ struct Outcome {
     additive: bool,
     /// The spec locations changed, as the mutations report them.
     touched: Vec<String>,
-    regen: Result<usize, String>,
+    /// The warnings the mutation added, or why regen failed.
+    regen: Result<Vec<String>, String>,
     names: Result<Vec<String>, String>,
     check: Option<CheckResult>,
     seconds: f64,
@@ -234,7 +244,7 @@ impl Outcome {
 
     fn print(&self) {
         let regen = match &self.regen {
-            Ok(warnings) => format!("regen ok ({warnings} warnings)"),
+            Ok(warnings) => format!("regen ok (+{} warnings)", warnings.len()),
             Err(_) => "regen FAILED".into(),
         };
         let names = match &self.names {
@@ -256,8 +266,9 @@ impl Outcome {
             let shown = self.touched[..self.touched.len().min(LOCATIONS_SHOWN)].join(", ");
             println!("    changed: {shown}{}", if more > 0 { format!(" and {more} more") } else { String::new() });
         }
-        if let Err(e) = &self.regen {
-            println!("    regen: {e}");
+        match &self.regen {
+            Err(e) => println!("    regen: {e}"),
+            Ok(warnings) => warnings.iter().for_each(|w| println!("    warning: {w}")),
         }
         for changed in self.names.as_ref().map(|c| c.as_slice()).unwrap_or_default() {
             println!("    renamed: {changed}");
@@ -269,7 +280,19 @@ impl Outcome {
 }
 
 /// Applies `selected`, regenerates the copy, compares names and checks it.
-fn try_mutation(root: &Path, base: &BaseSpec, base_names: &[names::NamedItem], copy: &CrateCopy, label: &str, selected: &[&Mutation]) -> Outcome {
+/// What a mutation is compared with: the unmutated spec's names and warnings.
+struct Baseline {
+    names: Vec<names::NamedItem>,
+    warnings: Vec<String>,
+}
+
+impl Baseline {
+    fn of(base: &BaseSpec) -> Result<Baseline, String> {
+        Ok(Baseline { names: names_of(&base.name, &base.bytes()?, &base.overrides)?, warnings: base_warnings(base)? })
+    }
+}
+
+fn try_mutation(root: &Path, base: &BaseSpec, baseline: &Baseline, copy: &CrateCopy, label: &str, selected: &[&Mutation]) -> Outcome {
     let started = Instant::now();
     let additive = selected.iter().all(|m| m.additive);
     let outcome = |touched: &Touched, regen, names, check| Outcome {
@@ -286,8 +309,9 @@ fn try_mutation(root: &Path, base: &BaseSpec, base_names: &[names::NamedItem], c
         Err(e) => return outcome(&Touched::default(), Err(e), Err(String::new()), None),
     };
     let spec_name = format!("{} ({label})", base.name);
-    let names = names_of(&spec_name, &bytes, &base.overrides).map(|after| names::changed_names(base_names, &after, &touched));
-    let regen = regenerate_into(&copy.dir, &spec_name, &bytes, &base.overrides);
+    let names = names_of(&spec_name, &bytes, &base.overrides).map(|after| names::changed_names(&baseline.names, &after, &touched));
+    let regen = regenerate_into(&copy.dir, &spec_name, &bytes, &base.overrides)
+        .map(|warnings| warnings.into_iter().filter(|w| !baseline.warnings.contains(w)).collect());
     let check = match &regen {
         Ok(_) => Some(cargo_check(root, &copy.dir).unwrap_or_else(|e| CheckResult { ok: false, messages: vec![e], warnings: 0 })),
         Err(_) => None,
@@ -299,7 +323,7 @@ fn try_mutation(root: &Path, base: &BaseSpec, base_names: &[names::NamedItem], c
 pub fn run(root: &Path, spec: Option<PathBuf>, only: Option<&str>, combined: bool) -> Result<ExitCode, String> {
     let spec = SpecFile::locate(root, spec)?;
     let base = BaseSpec::load(root, &spec)?;
-    let base_names = names_of(&base.name, &base.bytes()?, &base.overrides)?;
+    let baseline = Baseline::of(&base)?;
     let all = mutations::all();
     let selected: Vec<&Mutation> = all.iter().filter(|m| only.is_none_or(|name| m.name == name)).collect();
     if selected.is_empty() {
@@ -309,11 +333,11 @@ pub fn run(root: &Path, spec: Option<PathBuf>, only: Option<&str>, combined: boo
     let copy = CrateCopy::prepare(root, "single")?;
     let mut outcomes = Vec::new();
     if combined {
-        outcomes.push(try_mutation(root, &base, &base_names, &copy, "combined", &selected));
+        outcomes.push(try_mutation(root, &base, &baseline, &copy, "combined", &selected));
         outcomes.last().expect("just pushed").print();
     } else {
         for mutation in &selected {
-            outcomes.push(try_mutation(root, &base, &base_names, &copy, mutation.name, &[mutation]));
+            outcomes.push(try_mutation(root, &base, &baseline, &copy, mutation.name, &[mutation]));
             outcomes.last().expect("just pushed").print();
         }
     }
@@ -326,16 +350,16 @@ pub fn run(root: &Path, spec: Option<PathBuf>, only: Option<&str>, combined: boo
 /// ones at once still build the user crate; and no mutation renames what it did not touch.
 pub fn ci_check(root: &Path, spec: &SpecFile) -> Result<(), String> {
     let base = BaseSpec::load(root, spec)?;
-    let base_names = names_of(&base.name, &base.bytes()?, &base.overrides)?;
+    let baseline = Baseline::of(&base)?;
     let all = mutations::all();
     let mut failures = Vec::new();
     for mutation in &all {
         let (bytes, touched) = base.mutated(&[mutation])?;
         let after = names_of(&format!("{} ({})", base.name, mutation.name), &bytes, &base.overrides)?;
-        failures.extend(names::changed_names(&base_names, &after, &touched).into_iter().map(|c| format!("{}: renamed {c}", mutation.name)));
+        failures.extend(names::changed_names(&baseline.names, &after, &touched).into_iter().map(|c| format!("{}: renamed {c}", mutation.name)));
     }
     let every: Vec<&Mutation> = all.iter().collect();
-    let combined = try_mutation(root, &base, &base_names, &CrateCopy::prepare(root, "combined")?, "combined", &every);
+    let combined = try_mutation(root, &base, &baseline, &CrateCopy::prepare(root, "combined")?, "combined", &every);
     combined.print();
     if !combined.passed() {
         failures.push("the combined mutated spec does not regenerate into a crate that checks clean".into());
