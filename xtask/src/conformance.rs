@@ -2,25 +2,36 @@
 //!
 //! 1. checks that the committed generated code (and with it the conformance cases) is what
 //!    the generator makes of the spec;
-//! 2. installs Prism from `conformance/package-lock.json` (`npm ci`) when it is missing or
+//! 2. regenerates a copy of the crate from the spec with every mutation of `cargo xtask mutants`
+//!    applied and checks it, checks the user crate against the additive mutations, and checks
+//!    that no mutation renames a generated item it did not touch;
+//! 3. `cargo publish --dry-run -p edge-impulse-api`: the package is complete and builds alone;
+//! 4. installs Prism from `conformance/package-lock.json` (`npm ci`) when it is missing or
 //!    older than the lockfile;
-//! 3. writes the spec as the generator reads it to `target/conformance/spec.json`, the
+//! 5. writes the spec as the generator reads it to `target/conformance/spec.json`, the
 //!    document Prism is given;
-//! 4. runs `cargo test --workspace` with the `conformance` feature and the environment the
+//! 6. runs `cargo test --workspace` with the `conformance` feature and the environment the
 //!    suite reads.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::Instant;
 
 use crate::spec::SpecFile;
 
 pub fn test(root: &Path, spec: Option<PathBuf>, cargo_args: &[String]) -> Result<ExitCode, String> {
     let spec = SpecFile::locate(root, spec)?;
-    check_generated_code(root, &spec)?;
-    let prism = install_prism(root)?;
+    step("regen --check", || check_generated_code(root, &spec))?;
+    // These two do not make the test suite meaningless when they fail: it still runs, and the
+    // failures are repeated at the end.
+    let release_checks = [
+        step("mutants (combined, user crate, names)", || crate::mutants::ci_check(root, &spec)),
+        step("cargo publish --dry-run -p edge-impulse-api", || publish_dry_run(root)),
+    ];
+    let prism = step("install Prism", || install_prism(root))?;
     let target = target_dir(root);
     let normalized = target.join("conformance/spec.json");
-    write_normalized(root, &spec, &normalized)?;
+    step("spec normalize", || write_normalized(root, &spec, &normalized))?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -30,8 +41,38 @@ pub fn test(root: &Path, spec: Option<PathBuf>, cargo_args: &[String]) -> Result
         .env("EI_CONFORMANCE_SPEC", &normalized)
         .env("EI_CONFORMANCE_PRISM", &prism);
     eprintln!("test: cargo test --workspace --features edge-impulse-api/conformance {}", cargo_args.join(" "));
-    let status = command.status().map_err(|e| format!("running cargo test: {e}"))?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let status = step("cargo test", || command.status().map_err(|e| format!("running cargo test: {e}")))?;
+    let failed_checks: Vec<String> = release_checks.into_iter().filter_map(Result::err).collect();
+    for failure in &failed_checks {
+        eprintln!("error: {failure}");
+    }
+    Ok(if status.success() && failed_checks.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Runs one step of the suite, saying its name, and how long it took.
+fn step<T>(name: &str, run: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    eprintln!("test: {name} ...");
+    let started = Instant::now();
+    let result = run();
+    let verdict = if result.is_ok() { "done" } else { "FAILED" };
+    eprintln!("test: {name}: {verdict} in {:.1} s", started.elapsed().as_secs_f64());
+    result.map_err(|e| format!("{name}: {e}"))
+}
+
+/// The published crate packs, and the packed crate builds on its own. Uncommitted changes are
+/// allowed: the point is the package's contents, not the state of the checkout.
+fn publish_dry_run(root: &Path) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["publish", "--dry-run", "--allow-dirty", "--quiet", "-p", crate::GENERATED_DIR])
+        .env("CARGO_TARGET_DIR", target_dir(root))
+        .output()
+        .map_err(|e| format!("running cargo publish: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!("cargo publish --dry-run failed:\n{}", String::from_utf8_lossy(&output.stderr)))
 }
 
 /// Fails when the committed generated code is not what the generator makes of `spec` (the
@@ -89,7 +130,8 @@ fn install_prism(root: &Path) -> Result<PathBuf, String> {
     Ok(prism)
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+/// The target dir cargo uses for this workspace (`$CARGO_TARGET_DIR`, else `target/`).
+pub fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => root.join(dir),
         None => root.join("target"),

@@ -8,12 +8,22 @@
 //!   suite against Prism included (see `conformance.rs`).
 //! - `cargo xtask spec-diff [OLD] NEW` prints the changelog between two specs (see
 //!   `spec_diff.rs`).
+//! - `cargo xtask fetch-spec [--url URL] [--latest]` downloads the pinned spec, or with
+//!   `--latest` the current one, re-pinned (see `fetch.rs`).
+//! - `cargo xtask mutants [--spec PATH] [--only NAME] [--combined | --ci]` regenerates a copy
+//!   of the crate from "next version" specs and checks that it builds (see `mutants/`); `--ci`
+//!   runs only what `cargo xtask test` runs of it.
+//!
+//! Every command works on the checkout the current directory is in (see `root.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 mod conformance;
+mod fetch;
+mod mutants;
+mod root;
 mod spec;
 mod spec_diff;
 #[cfg(test)]
@@ -30,8 +40,11 @@ const USAGE: &str = "usage:
   cargo xtask spec normalize [--spec PATH] --out FILE
   cargo xtask test [--spec PATH] [-- CARGO_TEST_ARGS]
   cargo xtask spec-diff [OLD] NEW   (OLD defaults to the pinned spec; exit 1 when breaking)
+  cargo xtask fetch-spec [--url URL] [--latest]
+  cargo xtask mutants [--spec PATH] [--only NAME] [--combined | --ci]
 
-The spec is taken from --spec, else $EDGE_IMPULSE_SPEC, else spec/edge-impulse-openapi.yml.";
+The spec is taken from --spec, else $EDGE_IMPULSE_SPEC, else spec/edge-impulse-openapi.yml,
+which is fetched from the URL pinned in spec/upstream.toml when it is missing.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -45,24 +58,35 @@ fn main() -> ExitCode {
 }
 
 /// Parsed `--flag value` and `--switch` options after the subcommand words.
+#[derive(Default)]
 struct Options {
     spec: Option<PathBuf>,
     out: Option<PathBuf>,
     check: bool,
     /// Stale overrides are errors, not warnings.
     strict: bool,
+    url: Option<String>,
+    latest: bool,
+    only: Option<String>,
+    combined: bool,
+    ci: bool,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
-    let mut options = Options { spec: None, out: None, check: false, strict: false };
+    let mut options = Options::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut value = |flag: &str| args.next().map(PathBuf::from).ok_or(format!("{flag} needs a value\n\n{USAGE}"));
+        let mut value = |flag: &str| args.next().cloned().ok_or(format!("{flag} needs a value\n\n{USAGE}"));
         match arg.as_str() {
-            "--spec" => options.spec = Some(value("--spec")?),
-            "--out" => options.out = Some(value("--out")?),
+            "--spec" => options.spec = Some(value("--spec")?.into()),
+            "--out" => options.out = Some(value("--out")?.into()),
             "--check" => options.check = true,
             "--strict" => options.strict = true,
+            "--url" => options.url = Some(value("--url")?),
+            "--latest" => options.latest = true,
+            "--only" => options.only = Some(value("--only")?),
+            "--combined" => options.combined = true,
+            "--ci" => options.ci = true,
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
     }
@@ -70,7 +94,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 }
 
 fn run(args: &[String]) -> Result<ExitCode, String> {
-    let root = workspace_root();
+    let root = root::workspace_root()?;
     match args.first().map(String::as_str) {
         Some("regen") => {
             let options = parse_options(&args[1..])?;
@@ -99,6 +123,19 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             let options = parse_options(own)?;
             conformance::test(&root, options.spec, cargo_args)
         }
+        Some("fetch-spec") => {
+            let options = parse_options(&args[1..])?;
+            fetch::fetch_spec(&root, options.url, options.latest)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("mutants") => {
+            let options = parse_options(&args[1..])?;
+            if options.ci {
+                mutants::ci_check(&root, &spec::SpecFile::locate(&root, options.spec)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            mutants::run(&root, options.spec, options.only.as_deref(), options.combined)
+        }
         _ => Err(USAGE.to_string()),
     }
 }
@@ -124,10 +161,6 @@ fn bench_regen(root: &Path, spec: Option<PathBuf>) -> Result<ExitCode, String> {
         println!("bench regen: {step:<6} median {:>7.1} ms  (min {:.1}, max {:.1}, {RUNS} runs)", times[RUNS / 2], times[0], times[RUNS - 1]);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace").to_path_buf()
 }
 
 /// The generated crate, relative to the workspace root; generated file paths are relative to it.

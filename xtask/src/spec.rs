@@ -5,12 +5,24 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+/// The pin, relative to the workspace root.
+pub const PIN_FILE: &str = "spec/upstream.toml";
+
+/// Where the spec is looked for (and fetched to) when no other path is given; git-ignored.
+pub const DEFAULT_SPEC: &str = "spec/edge-impulse-openapi.yml";
+
 /// `spec/upstream.toml`: which upstream file the committed generated code comes from.
-#[derive(Debug, Deserialize)]
-struct Pin {
-    url: String,
-    sha256: String,
-    size: u64,
+#[derive(Debug, Clone, Deserialize)]
+pub struct Pin {
+    /// Where the file is published.
+    pub url: String,
+    /// Hex sha256 of the file.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The day the pin was last moved (`fetch-spec --latest`), `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date: Option<String>,
 }
 
 pub struct SpecFile {
@@ -18,12 +30,18 @@ pub struct SpecFile {
 }
 
 impl SpecFile {
-    /// `--spec`, else `$EDGE_IMPULSE_SPEC`, else `spec/edge-impulse-openapi.yml`.
+    /// `--spec`, else `$EDGE_IMPULSE_SPEC`, else `spec/edge-impulse-openapi.yml`, which is
+    /// first fetched from the pinned URL (and checked against the pin) when it is missing.
     pub fn locate(root: &Path, flag: Option<PathBuf>) -> Result<SpecFile, String> {
-        let default = root.join("spec/edge-impulse-openapi.yml");
-        let path = flag
-            .or_else(|| std::env::var_os("EDGE_IMPULSE_SPEC").filter(|v| !v.is_empty()).map(PathBuf::from))
-            .unwrap_or(default);
+        let given = flag.or_else(|| std::env::var_os("EDGE_IMPULSE_SPEC").filter(|v| !v.is_empty()).map(PathBuf::from));
+        let default = root.join(DEFAULT_SPEC);
+        if given.is_none() && !default.exists() {
+            let pin = read_pin(root)?;
+            eprintln!("spec: no local spec; fetching the pinned one from {}", pin.url);
+            let fetched = crate::fetch::fetch_to(&pin.url, crate::fetch::Expect::Pinned(&pin), &default)?;
+            eprintln!("spec: saved {DEFAULT_SPEC} ({} bytes, sha256 matches the pin)", fetched.size);
+        }
+        let path = given.unwrap_or(default);
         if !path.is_file() {
             let pin = read_pin(root).map(|p| p.url).unwrap_or_else(|_| "see spec/upstream.toml".into());
             return Err(format!(
@@ -110,8 +128,9 @@ pub fn is_pinned(root: &Path, bytes: &[u8]) -> bool {
     read_pin(root).is_ok_and(|pin| format!("{:x}", Sha256::digest(bytes)) == pin.sha256)
 }
 
-fn read_pin(root: &Path) -> Result<Pin, String> {
-    let path = root.join("spec/upstream.toml");
+/// Reads `spec/upstream.toml`.
+pub fn read_pin(root: &Path) -> Result<Pin, String> {
+    let path = root.join(PIN_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
