@@ -3,7 +3,9 @@
 //! finishes, reporting progress on the way.
 
 use std::future::{Future, IntoFuture};
+use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -15,7 +17,7 @@ pub type JobLogLine = LogStdoutResponseStdoutItem;
 
 /// Where a job belongs: its status, logs and cancel operations differ.
 #[derive(Debug, Clone, Copy)]
-enum Scope {
+pub(crate) enum Scope {
     Project(i64),
     Organization(i64),
 }
@@ -65,6 +67,12 @@ pub struct JobProgress {
     /// Log lines that appeared since the previous report, oldest first; only with
     /// [`WaitForJob::follow_logs`].
     pub new_log_lines: Vec<JobLogLine>,
+    /// Lines known to be missing before [`new_log_lines`](JobProgress::new_log_lines): more
+    /// lines appeared since the previous report than the log endpoint returns at once (1000).
+    pub skipped_log_lines: u64,
+    /// Why this report may lack log lines: the log request failed. The lines come with a
+    /// later report when the next request succeeds; on the final report there is none.
+    pub log_error: Option<Arc<Error>>,
 }
 
 /// A job that finished successfully.
@@ -80,6 +88,10 @@ pub struct JobOutcome {
     pub elapsed: Duration,
     /// Status polls made.
     pub polls: u32,
+    /// Why [`logs`](JobOutcome::logs) is empty although [`WaitForJob::fetch_logs`] asked for
+    /// it, or why the final report missed lines with [`WaitForJob::follow_logs`]: the log
+    /// request failed. The job succeeded all the same.
+    pub log_error: Option<Arc<Error>>,
 }
 
 type ProgressCallback<'c> = Box<dyn FnMut(&JobProgress) + Send + 'c>;
@@ -113,6 +125,12 @@ impl std::fmt::Debug for WaitForJob<'_> {
 
 /// The default time between two status polls.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The number of lines asked of the log endpoint at once: all it keeps.
+const LOG_WINDOW: i64 = 1000;
+
+/// The longest a cancel request sent on timeout may take (less when the timeout is shorter).
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Client {
     /// Waits for a project job (one that an operation such as
@@ -160,7 +178,7 @@ impl<'c> WaitForJob<'c> {
                 follow_logs: false,
                 started: None,
                 polls: 0,
-                log_lines_seen: 0,
+                log_cursor: LogCursor::default(),
                 state: State::Polling,
             },
             on_progress: None,
@@ -187,17 +205,20 @@ impl<'c> WaitForJob<'c> {
     }
 
     /// Fetches the job's log when it succeeds, into [`JobOutcome::logs`]; if that request
-    /// fails, the wait ends with its error (which names the log operation, not the job). A
-    /// failed job's log is always fetched, into [`Error::JobFailed`].
+    /// fails, the job's success still stands and the error is in [`JobOutcome::log_error`].
+    /// A failed job's log is always fetched, into [`Error::JobFailed`]. Both fetches count
+    /// against the [`timeout`](WaitForJob::timeout).
     pub fn fetch_logs(mut self, fetch: bool) -> Self {
         self.poller.fetch_logs = fetch;
         self
     }
 
     /// Fetches new log lines with every poll, into [`JobProgress::new_log_lines`]: one more
-    /// request per poll. Lines are found by the log's running count, so none is reported
-    /// twice; if more lines than the API returns at once appear between two polls, the
-    /// oldest of them are skipped.
+    /// request per poll. Lines are found by the log's running count (by their text when the
+    /// count goes backwards), so none is reported twice; if more lines than the API returns
+    /// at once (1000) appear between two polls, the oldest of them are skipped and counted in
+    /// [`JobProgress::skipped_log_lines`]. A failed log request is reported in
+    /// [`JobProgress::log_error`].
     pub fn follow_logs(mut self, follow: bool) -> Self {
         self.poller.follow_logs = follow;
         self
@@ -224,11 +245,19 @@ impl<'c> WaitForJob<'c> {
                 callback(&progress);
             }
             if progress.phase == JobPhase::Succeeded {
+                let mut log_error = progress.log_error;
                 let logs = match self.poller.fetch_logs {
-                    true => self.poller.logs().await?.1,
+                    true => match self.poller.logs_within_timeout().await {
+                        Ok(window) => window.lines,
+                        Err(error) => {
+                            tracing::warn!(job_id = self.poller.job_id, %error, "could not fetch the job's log");
+                            log_error = Some(Arc::new(error));
+                            Vec::new()
+                        }
+                    },
                     false => Vec::new(),
                 };
-                return Ok(JobOutcome { job: progress.job, logs, elapsed: progress.elapsed, polls: progress.polls });
+                return Ok(JobOutcome { job: progress.job, logs, elapsed: progress.elapsed, polls: progress.polls, log_error });
             }
         }
         // The poller ends only after a success (returned above) or an error item.
@@ -265,8 +294,8 @@ struct Poller<'c> {
     follow_logs: bool,
     started: Option<Instant>,
     polls: u32,
-    /// The log's running count at the last report (`totalCount`).
-    log_lines_seen: i64,
+    /// Where the followed log stands.
+    log_cursor: LogCursor,
     state: State,
 }
 
@@ -308,11 +337,38 @@ impl Poller<'_> {
             None => self.status().await?,
         };
         self.polls += 1;
-        let new_log_lines = match self.follow_logs {
-            true => self.new_log_lines().await,
-            false => Vec::new(),
+        let mut progress = JobProgress {
+            job_id: self.job_id,
+            phase: JobPhase::of(&job),
+            job,
+            elapsed: started.elapsed(),
+            polls: self.polls,
+            new_log_lines: Vec::new(),
+            skipped_log_lines: 0,
+            log_error: None,
         };
-        Ok(JobProgress { job_id: self.job_id, phase: JobPhase::of(&job), job, elapsed: started.elapsed(), polls: self.polls, new_log_lines })
+        if self.follow_logs {
+            match self.within_timeout(self.logs()).await {
+                Some(Ok(window)) => {
+                    let new = self.log_cursor.advance(window);
+                    (progress.new_log_lines, progress.skipped_log_lines) = (new.lines, new.skipped);
+                }
+                None => return Err(self.timed_out().await),
+                Some(Err(error)) => {
+                    tracing::warn!(job_id = self.job_id, %error, "could not fetch the job's new log lines");
+                    progress.log_error = Some(Arc::new(error));
+                }
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Runs `call` within the time left before the wait's timeout; `None` past it.
+    async fn within_timeout<T>(&self, call: impl Future<Output = T>) -> Option<T> {
+        match self.started.and_then(|started| self.remaining(started)) {
+            Some(remaining) => tokio::time::timeout(remaining, call).await.ok(),
+            None => Some(call.await),
+        }
     }
 
     /// Time left before the timeout, `None` without one.
@@ -340,39 +396,28 @@ impl Poller<'_> {
         }
     }
 
-    /// The log's running count and its lines, oldest first.
-    async fn logs(&self) -> Result<(i64, Vec<JobLogLine>)> {
-        let answer: LogStdoutResponse = match self.scope {
-            Scope::Project(project_id) => self.client.jobs().get_jobs_logs(project_id, self.job_id).await?,
-            Scope::Organization(organization_id) => {
-                self.client.organization_jobs().get_organization_jobs_logs(organization_id, self.job_id).await?
-            }
-        };
-        Ok((answer.total_count, oldest_first(answer.stdout)))
+    /// The last lines of the log (the most the endpoint returns).
+    async fn logs(&self) -> Result<LogWindow> {
+        fetch_log_window(self.client, self.scope, self.job_id).await
     }
 
-    /// Lines added since the last call. Following is a convenience: a failed log request
-    /// does not end the wait, the lines come with a later poll.
-    async fn new_log_lines(&mut self) -> Vec<JobLogLine> {
-        match self.logs().await {
-            Ok((total, mut lines)) => {
-                let new = usize::try_from(total.saturating_sub(self.log_lines_seen)).unwrap_or(0).min(lines.len());
-                self.log_lines_seen = self.log_lines_seen.max(total);
-                lines.split_off(lines.len() - new)
+    /// The log window, or [`Error::Timeout`] of the log operation past the wait's timeout.
+    async fn logs_within_timeout(&self) -> Result<LogWindow> {
+        let operation = match self.scope {
+            Scope::Project(project_id) => self.client.jobs().get_jobs_logs(project_id, self.job_id).into_request().operation().id,
+            Scope::Organization(organization_id) => {
+                self.client.organization_jobs().get_organization_jobs_logs(organization_id, self.job_id).into_request().operation().id
             }
-            Err(error) => {
-                tracing::debug!(job_id = self.job_id, %error, "could not fetch the job's new log lines");
-                Vec::new()
-            }
-        }
+        };
+        self.within_timeout(self.logs()).await.unwrap_or(Err(Error::Timeout { operation }))
     }
 
     async fn failure(&self, job: Box<Job>) -> Error {
         // The log says why; without it the error is still clear about what failed.
-        let logs = match self.logs().await {
-            Ok((_, lines)) => lines,
+        let logs = match self.logs_within_timeout().await {
+            Ok(window) => window.lines,
             Err(error) => {
-                tracing::debug!(job_id = self.job_id, %error, "could not fetch the failed job's log");
+                tracing::warn!(job_id = self.job_id, %error, "could not fetch the failed job's log");
                 Vec::new()
             }
         };
@@ -382,17 +427,28 @@ impl Poller<'_> {
     async fn timed_out(&self) -> Error {
         let (mut cancelled, mut cancel_error) = (false, None);
         if self.cancel_on_timeout {
-            let result = match self.scope {
-                Scope::Project(project_id) => self.client.jobs().cancel_job(project_id, self.job_id).await,
+            let (operation, cancel): (&'static str, Pin<Box<dyn Future<Output = Result<()>> + Send + '_>>) = match self.scope {
+                Scope::Project(project_id) => {
+                    let call = self.client.jobs().cancel_job(project_id, self.job_id).into_request();
+                    (call.operation().id, Box::pin(async move { call.await.map(drop) }))
+                }
                 Scope::Organization(organization_id) => {
-                    self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).await
+                    let call = self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).into_request();
+                    (call.operation().id, Box::pin(async move { call.await.map(drop) }))
                 }
             };
-            match result {
-                Ok(_) => cancelled = true,
-                Err(error) => cancel_error = Some(Box::new(error)),
+            // The wait is already over time: the cancel gets a bounded grace of its own.
+            let grace = self.timeout.unwrap_or(CANCEL_TIMEOUT).min(CANCEL_TIMEOUT);
+            match tokio::time::timeout(grace, cancel).await {
+                Ok(Ok(())) => cancelled = true,
+                Ok(Err(error)) => cancel_error = Some(Box::new(error)),
+                Err(_) => cancel_error = Some(Box::new(Error::Timeout { operation })),
             }
         }
+        self.timeout_error(cancelled, cancel_error)
+    }
+
+    fn timeout_error(&self, cancelled: bool, cancel_error: Option<Box<Error>>) -> Error {
         Error::JobTimeout {
             operation: self.status_operation(),
             job_id: self.job_id,
@@ -403,13 +459,100 @@ impl Poller<'_> {
     }
 }
 
-/// The API does not document the order of log lines: put them oldest first, judging by the
-/// timestamps at both ends.
-fn oldest_first(mut lines: Vec<JobLogLine>) -> Vec<JobLogLine> {
-    if let (Some(first), Some(last)) = (lines.first(), lines.last()) {
-        if first.created > last.created {
-            lines.reverse();
+/// The last lines of a job's log, oldest first, and the log's running count.
+#[derive(Debug)]
+pub(crate) struct LogWindow {
+    pub(crate) total: i64,
+    pub(crate) lines: Vec<JobLogLine>,
+}
+
+/// Fetches the log window of a job. The endpoint answers newest first; lines printed in the
+/// same instant share a timestamp, so the order is not judged from timestamps.
+pub(crate) async fn fetch_log_window(client: &Client, scope: Scope, job_id: i64) -> Result<LogWindow> {
+    let answer: LogStdoutResponse = match scope {
+        Scope::Project(project_id) => client.jobs().get_jobs_logs(project_id, job_id).limit(LOG_WINDOW).await?,
+        Scope::Organization(organization_id) => {
+            client.organization_jobs().get_organization_jobs_logs(organization_id, job_id).limit(LOG_WINDOW).await?
+        }
+    };
+    let mut lines = answer.stdout;
+    lines.reverse();
+    Ok(LogWindow { total: answer.total_count, lines })
+}
+
+/// New lines found by [`LogCursor::advance`].
+#[derive(Debug, Default)]
+pub(crate) struct NewLines {
+    pub(crate) lines: Vec<JobLogLine>,
+    /// Lines known to be missing before `lines`.
+    pub(crate) skipped: u64,
+}
+
+/// How many delivered lines are remembered by their text, to find the place in a window.
+const REMEMBERED_LINES: usize = 64;
+
+/// What a follower has delivered of a log: the running count as of the last window (`None`
+/// when lines came from elsewhere, the live socket) and the text of the last lines.
+#[derive(Debug)]
+pub(crate) struct LogCursor {
+    count: Option<i64>,
+    recent: VecDeque<String>,
+}
+
+impl Default for LogCursor {
+    fn default() -> Self {
+        LogCursor { count: Some(0), recent: VecDeque::new() }
+    }
+}
+
+impl LogCursor {
+    /// The lines of `window` not delivered yet. By the running count while it only grows;
+    /// when it goes backwards, or after lines that came without a count, by finding the last
+    /// delivered lines in the window by their text.
+    pub(crate) fn advance(&mut self, window: LogWindow) -> NewLines {
+        let LogWindow { total, mut lines } = window;
+        let available = lines.len() as u64;
+        let new = match self.count {
+            Some(seen) if total >= seen => {
+                let added = u64::try_from(total - seen).unwrap_or(0);
+                let skipped = added.saturating_sub(available);
+                NewLines { lines: lines.split_off(lines.len() - added.min(available) as usize), skipped }
+            }
+            _ => match resume_point(&self.recent, &lines) {
+                Some(after) => NewLines { lines: lines.split_off(after), skipped: 0 },
+                None => {
+                    // Nothing delivered is in the window: all of it is new, and more may
+                    // have scrolled out of it.
+                    let before = u64::try_from(total).unwrap_or(0).saturating_sub(available);
+                    NewLines { lines, skipped: if self.recent.is_empty() { 0 } else { before } }
+                }
+            },
+        };
+        self.count = Some(total);
+        self.remember(&new.lines);
+        new
+    }
+
+    fn remember(&mut self, lines: &[JobLogLine]) {
+        for line in lines.iter().skip(lines.len().saturating_sub(REMEMBERED_LINES)) {
+            if self.recent.len() == REMEMBERED_LINES {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(line.data.clone());
         }
     }
-    lines
+}
+
+/// Where `window` continues after the `delivered` lines: the position after the longest run
+/// of the latest delivered lines found in it; the latest such position when several fit
+/// equally (repeated lines), so that nothing is delivered twice. `None`: not found.
+fn resume_point(delivered: &VecDeque<String>, window: &[JobLogLine]) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None; // (matched lines, position)
+    for end in (1..=window.len()).rev() {
+        let matched = window[..end].iter().rev().zip(delivered.iter().rev()).take_while(|(line, text)| line.data == **text).count();
+        if matched > best.map_or(0, |(most, _)| most) {
+            best = Some((matched, end));
+        }
+    }
+    best.map(|(_, end)| end)
 }
