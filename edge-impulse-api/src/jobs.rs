@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::live_logs::{same_text, Feed, LiveFeed, LiveLogOptions};
 use crate::models::{Job, LogStdoutResponse, LogStdoutResponseStdoutItem};
 use crate::Client;
 
@@ -73,6 +74,9 @@ pub struct JobProgress {
     /// Why this report may lack log lines: the log request failed. The lines come with a
     /// later report when the next request succeeds; on the final report there is none.
     pub log_error: Option<Arc<Error>>,
+    /// Set on the first report after live logs gave up ([`Error::LiveLogs`]): why. The log
+    /// is polled from then on, starting after the last line delivered.
+    pub live_logs_error: Option<Arc<Error>>,
 }
 
 /// A job that finished successfully.
@@ -119,6 +123,7 @@ impl std::fmt::Debug for WaitForJob<'_> {
             .field("cancel_on_timeout", &self.poller.cancel_on_timeout)
             .field("fetch_logs", &self.poller.fetch_logs)
             .field("follow_logs", &self.poller.follow_logs)
+            .field("live_logs", &self.poller.live)
             .finish_non_exhaustive()
     }
 }
@@ -162,6 +167,31 @@ impl Client {
     pub fn wait_for_organization_job(&self, organization_id: i64, job_id: i64) -> WaitForJob<'_> {
         WaitForJob::new(self, Scope::Organization(organization_id), job_id)
     }
+
+    /// A project job's log lines as they are written, live over Studio's socket (polling
+    /// the log endpoint when the socket is unavailable), starting with the lines written so
+    /// far. The stream ends when the job ends; see [`WaitForJob::follow_logs`] for what is
+    /// guaranteed, and [`WaitForJob::into_log_stream`] to configure it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &edge_impulse_api::Client, project_id: i64, job_id: i64) -> edge_impulse_api::Result<()> {
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut lines = std::pin::pin!(client.job_logs(project_id, job_id));
+    /// while let Some(line) = lines.next().await {
+    ///     print!("{}", line?.data);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn job_logs(&self, project_id: i64, job_id: i64) -> impl futures_util::Stream<Item = Result<JobLogLine>> + Send + '_ {
+        self.wait_for_job(project_id, job_id).into_log_stream()
+    }
+
+    /// An organization job's log lines as they are written; the same as
+    /// [`Client::job_logs`] otherwise.
+    pub fn organization_job_logs(&self, organization_id: i64, job_id: i64) -> impl futures_util::Stream<Item = Result<JobLogLine>> + Send + '_ {
+        self.wait_for_organization_job(organization_id, job_id).into_log_stream()
+    }
 }
 
 impl<'c> WaitForJob<'c> {
@@ -178,7 +208,13 @@ impl<'c> WaitForJob<'c> {
                 follow_logs: false,
                 started: None,
                 polls: 0,
-                log_cursor: LogCursor::default(),
+                log_cursor: Arc::default(),
+                live: LiveLogOptions::default(),
+                feed: None,
+                live_started: false,
+                finish_signalled: false,
+                last_job: None,
+                live_logs_error: None,
                 state: State::Polling,
             },
             on_progress: None,
@@ -213,14 +249,42 @@ impl<'c> WaitForJob<'c> {
         self
     }
 
-    /// Fetches new log lines with every poll, into [`JobProgress::new_log_lines`]: one more
-    /// request per poll. Lines are found by the log's running count (by their text when the
-    /// count goes backwards), so none is reported twice; if more lines than the API returns
-    /// at once (1000) appear between two polls, the oldest of them are skipped and counted in
+    /// Follows the job's log, into [`JobProgress::new_log_lines`].
+    ///
+    /// **Live** (the default, see [`live_logs`](WaitForJob::live_logs)): after the first
+    /// status poll, the wait opens Studio's Socket.IO connection for the job and reports
+    /// lines as the server pushes them, one report per batch between status polls (which
+    /// continue every 5 s as the safety net and decide the outcome). The lines written
+    /// before the connection, or while it was down, are fetched from the log endpoint when
+    /// it (re)connects. When no connection works for the reconnection budget (60 s), or the
+    /// server refuses it, the wait goes on **polling** as below, starting after the last
+    /// line delivered, and says why in [`JobProgress::live_logs_error`].
+    ///
+    /// **Polling**: one log request per status poll. Lines are found by the log's running
+    /// count, so none is reported twice; if more lines than the API returns at once (1000)
+    /// appear between two polls, the oldest of them are skipped and counted in
     /// [`JobProgress::skipped_log_lines`]. A failed log request is reported in
     /// [`JobProgress::log_error`].
+    ///
+    /// What is guaranteed: lines come oldest first, and a line delivered is never delivered
+    /// again by the same wait, as long as the last lines delivered can be found by their
+    /// text in the last 1000 lines of the log (where the log's running count cannot be used:
+    /// after socket lines, and when the count goes backwards). Lines are not lost except
+    /// when more than 1000 lines are written while neither the socket nor a poll carries
+    /// them (counted in `skipped_log_lines` when polling), or when a catch-up request fails
+    /// (a WARN event says so). Socket lines that arrive just after a catch-up and repeat its
+    /// last lines are recognised by their text and dropped; identical consecutive lines at
+    /// that seam may be merged. Socket lines carry the time they were received as `created`
+    /// and no `log_level`.
     pub fn follow_logs(mut self, follow: bool) -> Self {
         self.poller.follow_logs = follow;
+        self
+    }
+
+    /// How live logs work for [`follow_logs`](WaitForJob::follow_logs): intervals,
+    /// timeouts, the reconnection budget, or [`LiveLogOptions::disabled`] to poll instead.
+    pub fn live_logs(mut self, options: LiveLogOptions) -> Self {
+        self.poller.live = options;
         self
     }
 
@@ -230,12 +294,34 @@ impl<'c> WaitForJob<'c> {
         self
     }
 
-    /// The progress reports as a stream: one item per poll. It ends after the report of a
-    /// successful job; for a failed job, the report is followed by an
-    /// [`Error::JobFailed`] item; a timeout or a failed status request is an error item.
-    /// The [`on_progress`](WaitForJob::on_progress) callback is not called.
+    /// The progress reports as a stream: one item per poll (and per batch of live log
+    /// lines). It ends after the report of a successful job; for a failed job, the report
+    /// is followed by an [`Error::JobFailed`] item; a timeout or a failed status request is
+    /// an error item. The [`on_progress`](WaitForJob::on_progress) callback is not called.
+    /// Dropping the stream closes the live log connection.
     pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<JobProgress>> + Send + 'c {
         futures_util::stream::unfold(self.poller, |mut poller| async move { poller.next().await.map(|item| (item, poller)) })
+    }
+
+    /// The job's log lines as a stream, followed as [`follow_logs`](WaitForJob::follow_logs)
+    /// says (it is turned on). The stream ends when the job ends, successfully or not (the
+    /// wait itself tells which); a timeout or a failed status request is an error item.
+    pub fn into_log_stream(mut self) -> impl futures_util::Stream<Item = Result<JobLogLine>> + Send + 'c {
+        self.poller.follow_logs = true;
+        let pending = std::collections::VecDeque::new();
+        futures_util::stream::unfold((Some(self.poller), pending), |(mut poller, mut pending)| async move {
+            loop {
+                if let Some(line) = pending.pop_front() {
+                    return Some((Ok(line), (poller, pending)));
+                }
+                let current = poller.as_mut()?;
+                match current.next().await? {
+                    Ok(progress) => pending.extend(progress.new_log_lines),
+                    Err(Error::JobFailed { .. }) => poller = None,
+                    Err(error) => return Some((Err(error), (None, pending))),
+                }
+            }
+        })
     }
 
     async fn run(mut self) -> Result<JobOutcome> {
@@ -294,8 +380,18 @@ struct Poller<'c> {
     follow_logs: bool,
     started: Option<Instant>,
     polls: u32,
-    /// Where the followed log stands.
-    log_cursor: LogCursor,
+    /// Where the followed log stands; shared with the live task.
+    log_cursor: Arc<std::sync::Mutex<LogCursor>>,
+    live: LiveLogOptions,
+    /// The live task, while it runs.
+    feed: Option<LiveFeed>,
+    live_started: bool,
+    /// The socket said the job finished: poll the status without the live interval.
+    finish_signalled: bool,
+    /// The status of the last poll, for reports of live lines between polls.
+    last_job: Option<Job>,
+    /// Why live logs stopped, for the next report.
+    live_logs_error: Option<Arc<Error>>,
     state: State,
 }
 
@@ -322,11 +418,18 @@ impl Poller<'_> {
     async fn poll(&mut self) -> Result<JobProgress> {
         let started = *self.started.get_or_insert_with(Instant::now);
         if self.polls > 0 {
-            let wait = match self.remaining(started) {
-                Some(remaining) => self.poll_interval.min(remaining),
-                None => self.poll_interval,
+            let interval = match self.feed.is_some() && !self.finish_signalled {
+                true => self.live.status_poll_interval(),
+                false => self.poll_interval,
             };
-            tokio::time::sleep(wait).await;
+            let wait = match self.remaining(started) {
+                Some(remaining) => interval.min(remaining),
+                None => interval,
+            };
+            if let Some(lines) = self.wait_for_live_lines(wait).await {
+                let job = self.last_job.clone().expect("live lines come after the first poll");
+                return Ok(self.report(job, started, lines));
+            }
         }
         let job = match self.remaining(started) {
             Some(remaining) if remaining.is_zero() => return Err(self.timed_out().await),
@@ -337,30 +440,113 @@ impl Poller<'_> {
             None => self.status().await?,
         };
         self.polls += 1;
-        let mut progress = JobProgress {
+        self.last_job = Some(job.clone());
+        let finished = JobPhase::of(&job).is_finished();
+        let mut progress = self.report(job, started, NewLines::default());
+        if !self.follow_logs {
+            return Ok(progress);
+        }
+        if self.live.is_enabled() && !self.live_started && !finished {
+            // Its first catch-up brings the lines written so far.
+            self.live_started = true;
+            self.feed = Some(LiveFeed::start(self.client, self.scope, self.job_id, self.live.clone(), self.log_cursor.clone()));
+            return Ok(progress);
+        }
+        if let Some(feed) = self.feed.take() {
+            let reports = match finished {
+                // The last lines may still be on their way: stop the socket, poll once more.
+                true => feed.stop().await,
+                false => {
+                    self.feed = Some(feed);
+                    self.feed.as_mut().map(LiveFeed::ready).unwrap_or_default()
+                }
+            };
+            for report in reports {
+                self.take_feed_report(report, &mut progress);
+            }
+            if !finished && self.feed.is_some() {
+                return Ok(progress);
+            }
+        }
+        match self.within_timeout(self.logs()).await {
+            Some(Ok(window)) => {
+                let new = self.log_cursor.lock().unwrap_or_else(std::sync::PoisonError::into_inner).advance(window);
+                progress.new_log_lines.extend(new.lines);
+                progress.skipped_log_lines += new.skipped;
+            }
+            None => return Err(self.timed_out().await),
+            Some(Err(error)) => {
+                tracing::warn!(job_id = self.job_id, %error, "could not fetch the job's new log lines");
+                progress.log_error = Some(Arc::new(error));
+            }
+        }
+        Ok(progress)
+    }
+
+    /// A report with the given status and lines (and the live error not reported yet).
+    fn report(&mut self, job: Job, started: Instant, lines: NewLines) -> JobProgress {
+        JobProgress {
             job_id: self.job_id,
             phase: JobPhase::of(&job),
             job,
             elapsed: started.elapsed(),
             polls: self.polls,
-            new_log_lines: Vec::new(),
-            skipped_log_lines: 0,
+            new_log_lines: lines.lines,
+            skipped_log_lines: lines.skipped,
             log_error: None,
-        };
-        if self.follow_logs {
-            match self.within_timeout(self.logs()).await {
-                Some(Ok(window)) => {
-                    let new = self.log_cursor.advance(window);
-                    (progress.new_log_lines, progress.skipped_log_lines) = (new.lines, new.skipped);
+            live_logs_error: self.live_logs_error.take(),
+        }
+    }
+
+    /// Adds what the live task reported to `progress`; notes a finish or a fallback.
+    fn take_feed_report(&mut self, report: Feed, progress: &mut JobProgress) {
+        match report {
+            Feed::Lines(new) => {
+                progress.new_log_lines.extend(new.lines);
+                progress.skipped_log_lines += new.skipped;
+            }
+            Feed::Finished => self.finish_signalled = true,
+            Feed::GaveUp(error) => {
+                self.fall_back_to_polling(error);
+                progress.live_logs_error = self.live_logs_error.take();
+            }
+        }
+    }
+
+    fn fall_back_to_polling(&mut self, error: Error) {
+        tracing::warn!(job_id = self.job_id, %error, "following the job's log by polling");
+        self.feed = None;
+        self.live_logs_error = Some(Arc::new(error));
+    }
+
+    /// Waits `wait`, or less when the live task reports lines (returned, to be reported at
+    /// once), the job's end (the status is polled at once), or that it gave up.
+    async fn wait_for_live_lines(&mut self, wait: Duration) -> Option<NewLines> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let Some(feed) = &mut self.feed else {
+                tokio::time::sleep_until(deadline).await;
+                return None;
+            };
+            match tokio::time::timeout_at(deadline, feed.recv()).await {
+                Err(_) => return None,
+                Ok(Some(Feed::Lines(new))) if new.lines.is_empty() && new.skipped == 0 => {}
+                Ok(Some(Feed::Lines(new))) => return Some(new),
+                Ok(Some(Feed::Finished)) => {
+                    self.finish_signalled = true;
+                    return None;
                 }
-                None => return Err(self.timed_out().await),
-                Some(Err(error)) => {
-                    tracing::warn!(job_id = self.job_id, %error, "could not fetch the job's new log lines");
-                    progress.log_error = Some(Arc::new(error));
+                Ok(Some(Feed::GaveUp(error))) => {
+                    self.fall_back_to_polling(error);
+                    return None;
+                }
+                Ok(None) => {
+                    // Over without a word (it always says why): poll from now on.
+                    self.feed = None;
+                    return None;
                 }
             }
         }
-        Ok(progress)
     }
 
     /// Runs `call` within the time left before the wait's timeout; `None` past it.
@@ -489,7 +675,7 @@ pub(crate) struct NewLines {
 }
 
 /// How many delivered lines are remembered by their text, to find the place in a window.
-const REMEMBERED_LINES: usize = 64;
+pub(crate) const REMEMBERED_LINES: usize = 64;
 
 /// What a follower has delivered of a log: the running count as of the last window (`None`
 /// when lines came from elsewhere, the live socket) and the text of the last lines.
@@ -533,6 +719,14 @@ impl LogCursor {
         new
     }
 
+    /// Records lines delivered from elsewhere (the live socket): the count no longer holds.
+    pub(crate) fn delivered_elsewhere(&mut self, lines: &[JobLogLine]) {
+        if !lines.is_empty() {
+            self.count = None;
+            self.remember(lines);
+        }
+    }
+
     fn remember(&mut self, lines: &[JobLogLine]) {
         for line in lines.iter().skip(lines.len().saturating_sub(REMEMBERED_LINES)) {
             if self.recent.len() == REMEMBERED_LINES {
@@ -549,7 +743,7 @@ impl LogCursor {
 fn resume_point(delivered: &VecDeque<String>, window: &[JobLogLine]) -> Option<usize> {
     let mut best: Option<(usize, usize)> = None; // (matched lines, position)
     for end in (1..=window.len()).rev() {
-        let matched = window[..end].iter().rev().zip(delivered.iter().rev()).take_while(|(line, text)| line.data == **text).count();
+        let matched = window[..end].iter().rev().zip(delivered.iter().rev()).take_while(|(line, text)| same_text(&line.data, text)).count();
         if matched > best.map_or(0, |(most, _)| most) {
             best = Some((matched, end));
         }

@@ -176,10 +176,12 @@ mod download;
 mod enums;
 mod error;
 mod jobs;
+mod live_logs;
 pub mod multipart;
 mod params;
 mod request;
 mod retry;
+mod socket;
 
 #[allow(missing_debug_implementations)]
 mod generated;
@@ -190,6 +192,7 @@ pub use download::{Download, DownloadProgress, Redirect};
 pub use error::{Error, Result};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
 pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
+pub use live_logs::LiveLogOptions;
 pub use multipart::FilePart;
 pub use params::ToParam;
 pub use retry::RetryPolicy;

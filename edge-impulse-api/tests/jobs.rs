@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use edge_impulse_api::models::LogStdoutResponseStdoutItemLogLevel as Level;
-use edge_impulse_api::{Client, Error, JobPhase, JobProgress, RetryPolicy};
+use edge_impulse_api::{Client, Error, JobPhase, JobProgress, LiveLogOptions, RetryPolicy};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -246,7 +246,7 @@ async fn following_the_log_reports_each_new_line_once() {
     client(&server)
         .wait_for_job(PROJECT, JOB)
         .poll_interval(FAST)
-        .follow_logs(true)
+        .follow_logs(true).live_logs(LiveLogOptions::disabled())
         .on_progress(move |p| record.lock().unwrap().push(p.new_log_lines.iter().map(|l| l.data.clone()).collect::<Vec<_>>()))
         .await
         .unwrap();
@@ -311,7 +311,7 @@ async fn followed(stages: &[Stage], pages: Vec<Value>) -> Vec<(Vec<String>, u64)
     client(&server)
         .wait_for_job(PROJECT, JOB)
         .poll_interval(FAST)
-        .follow_logs(true)
+        .follow_logs(true).live_logs(LiveLogOptions::disabled())
         .on_progress(|p| seen.push((p.new_log_lines.iter().map(|l| l.data.clone()).collect(), p.skipped_log_lines)))
         .await
         .unwrap();
@@ -356,7 +356,7 @@ async fn lines_beyond_the_window_are_counted_as_skipped_and_the_window_is_asked_
         .expect(1)
         .mount(&server)
         .await;
-    client(&server).wait_for_job(PROJECT, JOB).follow_logs(true).await.unwrap();
+    client(&server).wait_for_job(PROJECT, JOB).follow_logs(true).live_logs(LiveLogOptions::disabled()).await.unwrap();
 }
 
 #[tokio::test]
@@ -376,7 +376,7 @@ async fn a_failed_log_request_is_reported_and_does_not_fail_a_succeeded_job() {
     let outcome = client(&server)
         .wait_for_job(PROJECT, JOB)
         .poll_interval(FAST)
-        .follow_logs(true)
+        .follow_logs(true).live_logs(LiveLogOptions::disabled())
         .fetch_logs(true)
         .on_progress(|p| reports.push(p.clone()))
         .await
@@ -407,7 +407,7 @@ async fn the_timeout_bounds_log_requests_and_the_cancel() {
     Mock::given(method("POST")).and(path(CANCEL)).respond_with(ResponseTemplate::new(200).set_delay(stall)).mount(&server).await;
     let client = client(&server);
 
-    let following = client.wait_for_job(PROJECT, JOB).poll_interval(FAST).timeout(Duration::from_millis(300)).follow_logs(true);
+    let following = client.wait_for_job(PROJECT, JOB).poll_interval(FAST).timeout(Duration::from_millis(300)).follow_logs(true).live_logs(LiveLogOptions::disabled());
     let error = ends_within(Duration::from_secs(60), following).await.unwrap_err();
     assert!(matches!(error, Error::JobTimeout { cancelled: false, cancel_error: None, .. }), "{error:?}");
 
