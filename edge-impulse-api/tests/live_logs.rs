@@ -203,7 +203,7 @@ async fn a_socket_that_never_works_falls_back_to_polling_without_losing_lines() 
 
         let mut reports = Vec::new();
         let client = client(&server);
-        let wait = client.wait_for_job(PROJECT, JOB).follow_logs(true).live_logs(options).on_progress(|p| {
+        let wait = client.wait_for_job(PROJECT, JOB).poll_interval(Duration::from_millis(20)).follow_logs(true).live_logs(options).on_progress(|p| {
             reports.push(p.clone());
             // Once the wait fell back to polling, let the job finish.
             if p.live_logs_error.is_some() {
