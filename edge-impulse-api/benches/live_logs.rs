@@ -12,7 +12,6 @@
 
 mod common;
 #[path = "../tests/common/socketio.rs"]
-#[allow(dead_code)]
 mod socketio;
 
 use std::future::IntoFuture;

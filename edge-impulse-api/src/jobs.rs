@@ -426,8 +426,8 @@ impl Poller<'_> {
                 Some(remaining) => interval.min(remaining),
                 None => interval,
             };
-            if let Some(lines) = self.wait_for_live_lines(wait).await {
-                let job = self.last_job.clone().expect("live lines come after the first poll");
+            // Live lines only come after the first poll, which set `last_job`.
+            if let (Some(lines), Some(job)) = (self.wait_for_live_lines(wait).await, self.last_job.clone()) {
                 return Ok(self.report(job, started, lines));
             }
         }
@@ -613,14 +613,18 @@ impl Poller<'_> {
     async fn timed_out(&self) -> Error {
         let (mut cancelled, mut cancel_error) = (false, None);
         if self.cancel_on_timeout {
-            let (operation, cancel): (&'static str, Pin<Box<dyn Future<Output = Result<()>> + Send + '_>>) = match self.scope {
-                Scope::Project(project_id) => {
-                    let call = self.client.jobs().cancel_job(project_id, self.job_id).into_request();
-                    (call.operation().id, Box::pin(async move { call.await.map(drop) }))
-                }
+            let operation = match self.scope {
+                Scope::Project(project_id) => self.client.jobs().cancel_job(project_id, self.job_id).into_request().operation().id,
                 Scope::Organization(organization_id) => {
-                    let call = self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).into_request();
-                    (call.operation().id, Box::pin(async move { call.await.map(drop) }))
+                    self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).into_request().operation().id
+                }
+            };
+            let cancel = async {
+                match self.scope {
+                    Scope::Project(project_id) => self.client.jobs().cancel_job(project_id, self.job_id).await.map(drop),
+                    Scope::Organization(organization_id) => {
+                        self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).await.map(drop)
+                    }
                 }
             };
             // The wait is already over time: the cancel gets a bounded grace of its own.

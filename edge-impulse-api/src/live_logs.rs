@@ -248,10 +248,16 @@ impl Live {
 
     /// A fresh token (they expire), then the connection up to `hello`.
     async fn connect(&self) -> Result<Connection, SocketError> {
-        let answer = match self.scope {
-            Scope::Project(project_id) => self.client.projects().get_socket_token(project_id).await,
-            Scope::Organization(organization_id) => self.client.organization_jobs().get_organization_socket_token(organization_id).await,
+        let request = async {
+            match self.scope {
+                Scope::Project(project_id) => self.client.projects().get_socket_token(project_id).await,
+                Scope::Organization(organization_id) => self.client.organization_jobs().get_organization_socket_token(organization_id).await,
+            }
         };
+        // A stalled token request must not hold the reconnection budget up.
+        let answer = tokio::time::timeout(self.options.hello_timeout, request)
+            .await
+            .unwrap_or_else(|_| Err(Error::Timeout { operation: self.token_operation() }));
         let token = match answer {
             Ok(answer) => answer.token.socket_token,
             // The client already retried what is worth retrying; a refusal stays one.
@@ -275,10 +281,7 @@ impl Live {
         let mut overlap = self.catch_up().await;
         loop {
             let next = match &overlap {
-                Some(held) => match tokio::time::timeout_at(held.until, connection.next_event()).await {
-                    Ok(next) => Some(next),
-                    Err(_) => None,
-                },
+                Some(held) => tokio::time::timeout_at(held.until, connection.next_event()).await.ok(),
                 None => Some(connection.next_event().await),
             };
             let lines = match next {

@@ -2,6 +2,10 @@
 //! crate the client uses), playing one scripted behaviour per connection, and the job log it
 //! writes to, which a loopback HTTP server can serve as `getJobsLogs` answers.
 
+#![allow(dead_code)] // the tests and the benchmark use different parts
+// tungstenite's handshake callback returns its own (large) error type.
+#![allow(clippy::result_large_err)]
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
