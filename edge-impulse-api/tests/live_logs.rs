@@ -222,29 +222,52 @@ async fn a_socket_that_never_works_falls_back_to_polling_without_losing_lines() 
 }
 
 #[tokio::test]
-async fn a_refused_socket_token_falls_back_at_once() {
-    let socket = FakeSocketServer::start(JOB, vec![Behaviour::Silent]).await;
-    socket.write_log(&["a"]);
-    let server = MockServer::start().await;
-    Mock::given(method("GET")).and(path("/api/7/socket-token")).respond_with(ResponseTemplate::new(403)).mount(&server).await;
-    let statuses = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = statuses.clone();
-    let status = move |_: &Request| {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        ResponseTemplate::new(200).set_body_json(job((n >= 1).then_some(true)))
-    };
-    Mock::given(method("GET")).and(path("/api/7/jobs/42/status")).respond_with(status).mount(&server).await;
-    let log = socket.log_handle();
-    Mock::given(method("GET")).and(path("/api/7/jobs/42/stdout")).respond_with(move |_: &Request| ResponseTemplate::new(200).set_body_json(log.page())).mount(&server).await;
+async fn a_refused_or_stalled_socket_token_falls_back_to_polling() {
+    let cases = [
+        ("refused", ResponseTemplate::new(403), Duration::from_secs(3600), "HTTP 403"),
+        // Stalled: bounded by the hello timeout, then the (short) budget runs out.
+        ("stalled", ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)), Duration::from_millis(300), "timed out"),
+    ];
+    for (case, token_answer, budget, reason) in cases {
+        let socket = FakeSocketServer::start(JOB, vec![Behaviour::Silent]).await;
+        socket.write_log(&["a"]);
+        let server = MockServer::start().await;
+        Mock::given(method("GET")).and(path("/api/7/socket-token")).respond_with(token_answer).mount(&server).await;
+        let finished = flag();
+        let done = finished.clone();
+        let status = move |_: &Request| ResponseTemplate::new(200).set_body_json(job(done.load(Ordering::SeqCst).then_some(true)));
+        Mock::given(method("GET")).and(path("/api/7/jobs/42/status")).respond_with(status).mount(&server).await;
+        let log = socket.log_handle();
+        Mock::given(method("GET")).and(path("/api/7/jobs/42/stdout")).respond_with(move |_: &Request| ResponseTemplate::new(200).set_body_json(log.page())).mount(&server).await;
 
-    // A budget far longer than the test: the refusal must not wait for it.
-    let options = options(&socket).reconnect_budget(Duration::from_secs(3600));
-    let mut reports = Vec::new();
-    ends(client(&server).wait_for_job(PROJECT, JOB).follow_logs(true).live_logs(options).on_progress(|p| reports.push(p.clone()))).await.unwrap();
-    assert_eq!(all_lines(&reports), ["a"]);
-    assert_eq!(socket.connections(), 0, "no connection without a token");
-    let error = reports.iter().find_map(|p| p.live_logs_error.clone()).expect("the fallback is reported");
-    assert!(matches!(*error, Error::LiveLogs { operation: "getSocketToken", .. }), "{error:?}");
+        // A refusal must not wait for the budget (far longer than the test).
+        let options = options(&socket).hello_timeout(Duration::from_millis(100)).reconnect_budget(budget);
+        let mut reports = Vec::new();
+        let client = client(&server);
+        let wait = client.wait_for_job(PROJECT, JOB).poll_interval(Duration::from_millis(20)).follow_logs(true).live_logs(options).on_progress(|p| {
+            reports.push(p.clone());
+            if p.live_logs_error.is_some() {
+                finished.store(true, Ordering::SeqCst);
+            }
+        });
+        ends(wait).await.unwrap();
+        assert_eq!(all_lines(&reports), ["a"], "{case}");
+        assert_eq!(socket.connections(), 0, "{case}: no connection without a token");
+        let error = reports.iter().find_map(|p| p.live_logs_error.clone()).expect("the fallback is reported");
+        assert!(matches!(*error, Error::LiveLogs { operation: "getSocketToken", .. }), "{case}: {error:?}");
+        assert!(error.to_string().contains(reason), "{case}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn the_wait_timeout_holds_in_live_mode_and_closes_the_socket() {
+    let socket = FakeSocketServer::start(JOB, vec![Behaviour::Script(lines(&["still running"]))]).await;
+    let server = rest(&socket, "/api/7", flag(), true).await;
+    let client = client(&server);
+    let wait = client.wait_for_job(PROJECT, JOB).timeout(Duration::from_millis(300)).follow_logs(true).live_logs(options(&socket));
+    let error = ends(wait).await.unwrap_err();
+    assert!(matches!(error, Error::JobTimeout { job_id: JOB, .. }), "{error:?}");
+    ends(socket.closed(1)).await;
 }
 
 #[tokio::test]
