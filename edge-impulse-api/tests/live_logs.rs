@@ -35,9 +35,14 @@ fn job(finished: Option<bool>) -> Value {
 /// The REST side of a job whose status turns finished (`success`) once `finished` is set,
 /// and whose log is the fake server's.
 async fn rest(socket: &FakeSocketServer, prefix: &str, finished: Arc<AtomicBool>, success: bool) -> MockServer {
-    let server = MockServer::start().await;
     let token = json!({ "success": true, "token": { "socketToken": TOKEN, "expires": "2030-01-01T00:00:00Z" } });
-    Mock::given(method("GET")).and(path(format!("{prefix}/socket-token"))).respond_with(ResponseTemplate::new(200).set_body_json(token)).mount(&server).await;
+    rest_with_token(socket, prefix, finished, success, ResponseTemplate::new(200).set_body_json(token)).await
+}
+
+/// [`rest`] with another answer to the socket token request.
+async fn rest_with_token(socket: &FakeSocketServer, prefix: &str, finished: Arc<AtomicBool>, success: bool, token: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path(format!("{prefix}/socket-token"))).respond_with(token).mount(&server).await;
     let status = move |_: &Request| {
         let done = finished.load(Ordering::SeqCst);
         ResponseTemplate::new(200).set_body_json(job(done.then_some(success)))
@@ -75,6 +80,21 @@ fn lines(text: &[&str]) -> Vec<Step> {
 /// Every line of every report, and the reports.
 fn all_lines(reports: &[JobProgress]) -> Vec<String> {
     reports.iter().flat_map(|p| p.new_log_lines.iter().map(|l| l.data.clone())).collect()
+}
+
+/// Follows the log of a job that finishes once the wait reports that it fell back to
+/// polling; returns the reports.
+async fn wait_until_fallback(server: &MockServer, options: LiveLogOptions, finished: &AtomicBool) -> Result<Vec<JobProgress>, Error> {
+    let mut reports = Vec::new();
+    let client = client(server);
+    let wait = client.wait_for_job(PROJECT, JOB).poll_interval(Duration::from_millis(20)).follow_logs(true).live_logs(options).on_progress(|p| {
+        reports.push(p.clone());
+        if p.live_logs_error.is_some() {
+            finished.store(true, Ordering::SeqCst);
+        }
+    });
+    ends(wait).await?;
+    Ok(reports)
 }
 
 /// Guards against a hang: a wait that does not end fails the test (a ceiling, not a
@@ -200,17 +220,7 @@ async fn a_socket_that_never_works_falls_back_to_polling_without_losing_lines() 
         socket.write_log(&["a", "b"]);
         let server = rest(&socket, "/api/7", finished.clone(), true).await;
         let options = options(&socket).hello_timeout(Duration::from_millis(100)).reconnect_budget(Duration::from_millis(300));
-
-        let mut reports = Vec::new();
-        let client = client(&server);
-        let wait = client.wait_for_job(PROJECT, JOB).poll_interval(Duration::from_millis(20)).follow_logs(true).live_logs(options).on_progress(|p| {
-            reports.push(p.clone());
-            // Once the wait fell back to polling, let the job finish.
-            if p.live_logs_error.is_some() {
-                finished.store(true, Ordering::SeqCst);
-            }
-        });
-        ends(wait).await.unwrap_or_else(|e| panic!("{case}: {e}"));
+        let reports = wait_until_fallback(&server, options, &finished).await.unwrap_or_else(|e| panic!("{case}: {e}"));
         assert_eq!(all_lines(&reports), ["a", "b"], "{case}: each line once, from a catch-up or the polls");
         let errors: Vec<&Error> = reports.iter().filter_map(|p| p.live_logs_error.as_deref()).collect();
         assert_eq!(errors.len(), 1, "{case}: the fallback is reported once");
@@ -231,26 +241,11 @@ async fn a_refused_or_stalled_socket_token_falls_back_to_polling() {
     for (case, token_answer, budget, reason) in cases {
         let socket = FakeSocketServer::start(JOB, vec![Behaviour::Silent]).await;
         socket.write_log(&["a"]);
-        let server = MockServer::start().await;
-        Mock::given(method("GET")).and(path("/api/7/socket-token")).respond_with(token_answer).mount(&server).await;
         let finished = flag();
-        let done = finished.clone();
-        let status = move |_: &Request| ResponseTemplate::new(200).set_body_json(job(done.load(Ordering::SeqCst).then_some(true)));
-        Mock::given(method("GET")).and(path("/api/7/jobs/42/status")).respond_with(status).mount(&server).await;
-        let log = socket.log_handle();
-        Mock::given(method("GET")).and(path("/api/7/jobs/42/stdout")).respond_with(move |_: &Request| ResponseTemplate::new(200).set_body_json(log.page())).mount(&server).await;
-
+        let server = rest_with_token(&socket, "/api/7", finished.clone(), true, token_answer).await;
         // A refusal must not wait for the budget (far longer than the test).
         let options = options(&socket).hello_timeout(Duration::from_millis(100)).reconnect_budget(budget);
-        let mut reports = Vec::new();
-        let client = client(&server);
-        let wait = client.wait_for_job(PROJECT, JOB).poll_interval(Duration::from_millis(20)).follow_logs(true).live_logs(options).on_progress(|p| {
-            reports.push(p.clone());
-            if p.live_logs_error.is_some() {
-                finished.store(true, Ordering::SeqCst);
-            }
-        });
-        ends(wait).await.unwrap();
+        let reports = wait_until_fallback(&server, options, &finished).await.unwrap();
         assert_eq!(all_lines(&reports), ["a"], "{case}");
         assert_eq!(socket.connections(), 0, "{case}: no connection without a token");
         let error = reports.iter().find_map(|p| p.live_logs_error.clone()).expect("the fallback is reported");
