@@ -53,7 +53,8 @@ impl JobPhase {
     }
 }
 
-/// A progress report: one per status poll.
+/// A progress report: one per status poll, and one per batch of live log lines between
+/// polls (same status and poll count as the last poll).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct JobProgress {
@@ -221,7 +222,8 @@ impl<'c> WaitForJob<'c> {
         }
     }
 
-    /// Time between two status polls (2 seconds by default).
+    /// Time between two status polls (2 seconds by default). While the log is followed
+    /// live, the status is polled every [`LiveLogOptions::status_interval`] instead.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poller.poll_interval = interval;
         self
