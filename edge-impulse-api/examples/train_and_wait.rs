@@ -1,5 +1,7 @@
 //! Starts training the project's first learning block, follows the job with a progress
-//! spinner and the log as it grows, and prints the final log lines.
+//! spinner and its log live (Studio's socket pushes each line as the job prints it; the
+//! example falls back to polling the log if the socket is unavailable), and prints the final
+//! log lines.
 //!
 //! ```sh
 //! EI_API_KEY=ei_... cargo run -p edge-impulse-api --example train_and_wait -- [training cycles]
@@ -11,7 +13,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use edge_impulse_api::{models, Client, JobPhase};
+use edge_impulse_api::{models, Client, JobPhase, LiveLogOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[tokio::main]
@@ -43,13 +45,22 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let spinner = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")?);
     spinner.enable_steady_tick(Duration::from_millis(120));
     let bar = spinner.clone();
+    let mut source = "live";
     let outcome = client
         .wait_for_job(project_id, job.id)
-        .poll_interval(Duration::from_secs(3))
         .timeout(Duration::from_secs(2 * 60 * 60))
+        // Live over the socket, with a status poll every 5 s as the safety net.
         .follow_logs(true)
+        .live_logs(LiveLogOptions::default())
         .fetch_logs(true)
         .on_progress(move |progress| {
+            if let Some(error) = &progress.live_logs_error {
+                bar.println(format!("({error}; polling the log instead)"));
+                source = "polled";
+            }
+            if progress.skipped_log_lines > 0 {
+                bar.println(format!("({} log lines skipped)", progress.skipped_log_lines));
+            }
             for line in &progress.new_log_lines {
                 // Above the spinner on a terminal; plainly when the output is piped.
                 match bar.is_hidden() {
@@ -59,7 +70,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             bar.set_message(match progress.phase {
                 JobPhase::Queued => "queued".to_owned(),
-                JobPhase::Running => format!("job {} running", progress.job_id),
+                JobPhase::Running => format!("job {} running, log {source}", progress.job_id),
                 _ => "finished".to_owned(),
             });
         })

@@ -83,6 +83,12 @@ pub enum Error {
         cancel_error: Option<Box<Error>>,
     },
 
+    /// Live job logs could not be followed over the socket (no token, refused, dropped past
+    /// the reconnection budget, a server that does not speak the protocol). `operation` is
+    /// the socket token operation. Waits report it and go on polling the log.
+    #[error("{operation}: live job logs unavailable: {message}")]
+    LiveLogs { operation: &'static str, message: String },
+
     /// The client could not be configured (bad base URL, missing environment variables).
     #[error("client configuration: {0}")]
     Config(String),
@@ -136,7 +142,8 @@ impl Error {
             | Error::Io { operation, .. }
             | Error::InvalidRequest { operation, .. }
             | Error::JobFailed { operation, .. }
-            | Error::JobTimeout { operation, .. } => Some(operation),
+            | Error::JobTimeout { operation, .. }
+            | Error::LiveLogs { operation, .. } => Some(operation),
             Error::Config(_) => None,
         }
     }

@@ -101,6 +101,31 @@
 //! Organization jobs have [`Client::wait_for_organization_job`]; progress is also available as
 //! a stream ([`WaitForJob::into_stream`]).
 //!
+//! ### Live logs
+//!
+//! With `follow_logs(true)` the log is followed live: after the first status poll the wait
+//! opens Studio's Socket.IO connection for the job (a `getSocketToken` token, Engine.IO
+//! protocol 3, WebSocket over rustls) and reports each line as the server pushes it, in a
+//! report of its own between status polls. The status poll continues every 5 s as the safety
+//! net and decides the outcome. Lines written before the connection, or while it was down,
+//! are fetched from the log endpoint when it (re)connects; after 60 s without a working
+//! connection, or when the server refuses it, the wait polls the log endpoint instead,
+//! starting after the last line delivered, and says why in
+//! [`JobProgress::live_logs_error`]. [`WaitForJob::follow_logs`] states exactly what is
+//! guaranteed; [`LiveLogOptions`] sets the intervals, timeouts and budget. The socket token
+//! never appears in logs, errors or `Debug` output. The lines alone are a stream:
+//!
+//! ```no_run
+//! # async fn run(client: edge_impulse_api::Client, project_id: i64, job_id: i64) -> edge_impulse_api::Result<()> {
+//! use futures_util::StreamExt;
+//!
+//! let mut lines = std::pin::pin!(client.job_logs(project_id, job_id));
+//! while let Some(line) = lines.next().await {
+//!     print!("{}", line?.data); // the stream ends when the job ends
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! ## 5. Download the model
 //!
 //! Binary answers are a [`Download`]: streamed chunk by chunk, saved through a temporary file
@@ -164,7 +189,7 @@
 //! # Examples
 //!
 //! `edge-impulse-api/examples/` has runnable programs: `list_projects`, `upload_sample`,
-//! `train_and_wait` (with a progress spinner and the log) and `download_deployment` (with a
+//! `train_and_wait` (with a progress spinner and the live log) and `download_deployment` (with a
 //! progress bar). Run them with `EI_API_KEY=ei_... cargo run -p edge-impulse-api --example NAME`.
 
 #![forbid(unsafe_code)]
@@ -176,10 +201,12 @@ mod download;
 mod enums;
 mod error;
 mod jobs;
+mod live_logs;
 pub mod multipart;
 mod params;
 mod request;
 mod retry;
+mod socket;
 
 #[allow(missing_debug_implementations)]
 mod generated;
@@ -190,6 +217,7 @@ pub use download::{Download, DownloadProgress, Redirect};
 pub use error::{Error, Result};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
 pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
+pub use live_logs::LiveLogOptions;
 pub use multipart::FilePart;
 pub use params::ToParam;
 pub use retry::RetryPolicy;

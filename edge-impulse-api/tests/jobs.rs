@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use edge_impulse_api::models::LogStdoutResponseStdoutItemLogLevel as Level;
-use edge_impulse_api::{Client, Error, JobPhase, JobProgress, RetryPolicy};
+use edge_impulse_api::{Client, Error, JobPhase, JobProgress, LiveLogOptions, RetryPolicy};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -246,7 +246,7 @@ async fn following_the_log_reports_each_new_line_once() {
     client(&server)
         .wait_for_job(PROJECT, JOB)
         .poll_interval(FAST)
-        .follow_logs(true)
+        .follow_logs(true).live_logs(LiveLogOptions::disabled())
         .on_progress(move |p| record.lock().unwrap().push(p.new_log_lines.iter().map(|l| l.data.clone()).collect::<Vec<_>>()))
         .await
         .unwrap();
@@ -292,4 +292,136 @@ async fn progress_as_a_stream() {
     assert_eq!(items.len(), 3, "two reports, then the error: {items:?}");
     assert_eq!(items[1].as_ref().unwrap().phase, JobPhase::Failed);
     assert!(matches!(items[2], Err(Error::JobFailed { job_id: JOB, .. })), "{:?}", items[2]);
+}
+
+/// A `LogStdoutResponse` whose lines (oldest first in `lines`) were all printed in the same
+/// second, newest first as the endpoint sends them.
+fn same_second_page(lines: &[&str], total: usize) -> Value {
+    let stdout: Vec<Value> = lines.iter().rev().map(|data| json!({ "created": "2024-05-01T10:00:10Z", "data": data })).collect();
+    json!({ "success": true, "stdout": stdout, "totalCount": total })
+}
+
+/// Follows the log of a job that polls `stages`, the log endpoint answering `pages` in turn;
+/// returns each report's new lines and skipped count.
+async fn followed(stages: &[Stage], pages: Vec<Value>) -> Vec<(Vec<String>, u64)> {
+    let server = MockServer::start().await;
+    mount_get(&server, STATUS, sequence(stages.iter().map(|s| status(*s)).collect())).await;
+    mount_get(&server, LOGS, sequence(pages)).await;
+    let mut seen = Vec::new();
+    client(&server)
+        .wait_for_job(PROJECT, JOB)
+        .poll_interval(FAST)
+        .follow_logs(true).live_logs(LiveLogOptions::disabled())
+        .on_progress(|p| seen.push((p.new_log_lines.iter().map(|l| l.data.clone()).collect(), p.skipped_log_lines)))
+        .await
+        .unwrap();
+    seen
+}
+
+#[tokio::test]
+async fn lines_printed_in_the_same_second_are_put_oldest_first() {
+    let pages = vec![same_second_page(&["a"], 1), same_second_page(&["a", "b", "c"], 3)];
+    let seen = followed(&[Stage::Running, Stage::Succeeded], pages).await;
+    assert_eq!(seen, [(vec!["a".to_owned()], 0), (vec!["b".to_owned(), "c".to_owned()], 0)]);
+
+    // A traceback printed at once: the error quotes its last line, not its first.
+    let server = MockServer::start().await;
+    mount_get(&server, STATUS, sequence(vec![status(Stage::Failed)])).await;
+    let traceback = ["Traceback (most recent call last):", "  File \"train.py\", line 3", "ValueError: bad input shape"];
+    mount_get(&server, LOGS, ResponseTemplate::new(200).set_body_json(same_second_page(&traceback, 3))).await;
+    let error = client(&server).wait_for_job(PROJECT, JOB).poll_interval(FAST).await.unwrap_err();
+    assert_eq!(error.to_string(), "getJobStatus: job 42 (Training model) failed: ValueError: bad input shape");
+}
+
+#[tokio::test]
+async fn a_log_count_that_goes_backwards_does_not_hide_new_lines() {
+    let pages = vec![same_second_page(&["a", "b"], 2), same_second_page(&["a", "b", "c"], 1), same_second_page(&["a", "b", "c", "d"], 2)];
+    let seen = followed(&[Stage::Running, Stage::Running, Stage::Succeeded], pages).await;
+    let lines: Vec<Vec<String>> = seen.into_iter().map(|(lines, _)| lines).collect();
+    assert_eq!(lines, [vec!["a", "b"], vec!["c"], vec!["d"]]);
+}
+
+#[tokio::test]
+async fn lines_beyond_the_window_are_counted_as_skipped_and_the_window_is_asked_for() {
+    let pages = vec![same_second_page(&["a", "b"], 2), same_second_page(&["x", "y", "z"], 10)];
+    let seen = followed(&[Stage::Running, Stage::Succeeded], pages).await;
+    assert_eq!(seen, [(vec!["a".to_owned(), "b".to_owned()], 0), (vec!["x".to_owned(), "y".to_owned(), "z".to_owned()], 5)]);
+
+    let server = MockServer::start().await;
+    mount_get(&server, STATUS, sequence(vec![status(Stage::Succeeded)])).await;
+    Mock::given(method("GET"))
+        .and(path(LOGS))
+        .and(wiremock::matchers::query_param("limit", "1000"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(same_second_page(&["a"], 1)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    client(&server).wait_for_job(PROJECT, JOB).follow_logs(true).live_logs(LiveLogOptions::disabled()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_log_request_is_reported_and_does_not_fail_a_succeeded_job() {
+    let server = MockServer::start().await;
+    mount_get(&server, STATUS, sequence(vec![status(Stage::Running), status(Stage::Succeeded)])).await;
+    let answers = Arc::new(AtomicUsize::new(0));
+    let counter = answers.clone();
+    // The first log request answers, every later one fails.
+    let respond = move |_: &Request| match counter.fetch_add(1, Ordering::SeqCst) {
+        0 => ResponseTemplate::new(200).set_body_json(same_second_page(&["a"], 1)),
+        _ => ResponseTemplate::new(500).set_body_json(json!({"success": false, "error": "log store down"})),
+    };
+    mount_get(&server, LOGS, respond).await;
+
+    let mut reports = Vec::new();
+    let outcome = client(&server)
+        .wait_for_job(PROJECT, JOB)
+        .poll_interval(FAST)
+        .follow_logs(true).live_logs(LiveLogOptions::disabled())
+        .fetch_logs(true)
+        .on_progress(|p| reports.push(p.clone()))
+        .await
+        .expect("the job succeeded although its log could not be read");
+    assert_eq!(reports.len(), 2);
+    assert!(reports[0].log_error.is_none());
+    let last = &reports[1];
+    assert_eq!(last.phase, JobPhase::Succeeded);
+    let error = last.log_error.as_deref().expect("the final report says why it has no lines");
+    assert_eq!((error.operation(), error.status()), (Some("getJobsLogs"), Some(500)));
+    assert!(outcome.logs.is_empty());
+    let error = outcome.log_error.as_deref().expect("the outcome says why it has no log");
+    assert_eq!(error.operation(), Some("getJobsLogs"));
+}
+
+/// Guards a wait that must end well before `limit`: a hang fails the test instead of
+/// blocking it (the figure is a ceiling, not a measurement).
+async fn ends_within<T>(limit: Duration, wait: impl std::future::IntoFuture<Output = T>) -> T {
+    tokio::time::timeout(limit, wait).await.expect("the wait hung on a stalled request")
+}
+
+#[tokio::test]
+async fn the_timeout_bounds_log_requests_and_the_cancel() {
+    let stall = Duration::from_secs(3600);
+    let server = MockServer::start().await;
+    mount_get(&server, STATUS, sequence(vec![status(Stage::Running)])).await;
+    mount_get(&server, LOGS, ResponseTemplate::new(200).set_body_json(same_second_page(&[], 0)).set_delay(stall)).await;
+    Mock::given(method("POST")).and(path(CANCEL)).respond_with(ResponseTemplate::new(200).set_delay(stall)).mount(&server).await;
+    let client = client(&server);
+
+    let following = client.wait_for_job(PROJECT, JOB).poll_interval(FAST).timeout(Duration::from_millis(300)).follow_logs(true).live_logs(LiveLogOptions::disabled());
+    let error = ends_within(Duration::from_secs(60), following).await.unwrap_err();
+    assert!(matches!(error, Error::JobTimeout { cancelled: false, cancel_error: None, .. }), "{error:?}");
+
+    let cancelling = client.wait_for_job(PROJECT, JOB).poll_interval(FAST).timeout(Duration::from_millis(300)).cancel_on_timeout(true);
+    let error = ends_within(Duration::from_secs(60), cancelling).await.unwrap_err();
+    let Error::JobTimeout { cancelled: false, cancel_error: Some(cause), .. } = &error else { panic!("{error:?}") };
+    assert!(matches!(**cause, Error::Timeout { operation: "cancelJob" }), "{cause:?}");
+
+    // The log fetched for a succeeded or failed job is bounded too.
+    let server = MockServer::start().await;
+    mount_get(&server, STATUS, sequence(vec![status(Stage::Running), status(Stage::Succeeded)])).await;
+    mount_get(&server, LOGS, ResponseTemplate::new(200).set_body_json(same_second_page(&[], 0)).set_delay(stall)).await;
+    let client = self::client(&server);
+    let fetching = client.wait_for_job(PROJECT, JOB).poll_interval(FAST).timeout(Duration::from_millis(300)).fetch_logs(true);
+    let outcome = ends_within(Duration::from_secs(60), fetching).await.unwrap();
+    assert!(matches!(outcome.log_error.as_deref(), Some(Error::Timeout { operation: "getJobsLogs" })), "{:?}", outcome.log_error);
 }

@@ -17,7 +17,7 @@ use crate::Error;
 /// `default` would read as `Default::default` and trips clippy's `should_implement_trait`.
 pub const CLIENT_METHODS: &[&str] = &[
     "new", "builder", "from_env", "request", "base_url", "clone", "fmt", "default", "wait_for_job",
-    "wait_for_organization_job", "download",
+    "wait_for_organization_job", "download", "job_logs", "organization_job_logs",
 ];
 
 /// More positional arguments than this and the required non-path parameters move into a struct.
