@@ -74,20 +74,21 @@ pub struct SecurityScheme {
 }
 
 /// Picks the credentials for an operation: the first alternative of its `security` that the
-/// client can satisfy, preferring ones without cookies (headers are what the API documents
-/// first; the cookie is for operations that accept nothing else). `None`: send nothing.
+/// client can satisfy, preferring ones that use the `prefer`red credential, then ones without
+/// cookies (headers are what the API documents first; the cookie is for operations that
+/// accept nothing else). `None`: send nothing.
 pub(crate) fn choose<'s>(
     security: &[&[usize]],
     schemes: &'s [SecurityScheme],
     has: impl Fn(Credential) -> bool,
+    prefer: Option<Credential>,
 ) -> Option<Vec<&'s SecurityScheme>> {
     let satisfiable = |alternative: &&&[usize]| alternative.iter().all(|&i| schemes.get(i).is_some_and(|s| has(s.credential)));
-    let uses_cookie = |alternative: &&&[usize]| alternative.iter().any(|&i| schemes[i].location == Location::Cookie);
-    let chosen = security
-        .iter()
-        .filter(satisfiable)
-        .find(|a| !uses_cookie(a))
-        .or_else(|| security.iter().find(satisfiable))?;
+    let uses = |alternative: &[usize], test: &dyn Fn(&SecurityScheme) -> bool| alternative.iter().any(|&i| test(&schemes[i]));
+    let chosen = security.iter().filter(satisfiable).min_by_key(|alternative| {
+        let preferred = prefer.is_some_and(|credential| uses(alternative, &|s| s.credential == credential));
+        (!preferred, uses(alternative, &|s| s.location == Location::Cookie))
+    })?;
     Some(chosen.iter().map(|&i| &schemes[i]).collect())
 }
 
@@ -107,20 +108,29 @@ mod tests {
 
     #[test]
     fn jwt_prefers_the_header_over_the_cookie() {
-        let chosen = choose(&[&[0], &[1], &[2]], &SCHEMES, |c| c == Credential::Jwt);
+        let chosen = choose(&[&[0], &[1], &[2]], &SCHEMES, |c| c == Credential::Jwt, None);
         assert_eq!(names(chosen), Some(vec!["header"]));
     }
 
     #[test]
     fn cookie_only_operations_get_the_cookie() {
-        let chosen = choose(&[&[1]], &SCHEMES, |c| c == Credential::Jwt);
+        let chosen = choose(&[&[1]], &SCHEMES, |c| c == Credential::Jwt, None);
         assert_eq!(names(chosen), Some(vec!["cookie"]));
     }
 
     #[test]
     fn nothing_is_sent_when_nothing_fits() {
-        assert_eq!(names(choose(&[&[1]], &SCHEMES, |c| c == Credential::ApiKey)), None);
-        assert_eq!(names(choose(&[], &SCHEMES, |_| true)), None);
+        assert_eq!(names(choose(&[&[1]], &SCHEMES, |c| c == Credential::ApiKey, None)), None);
+        assert_eq!(names(choose(&[], &SCHEMES, |_| true, None)), None);
+    }
+
+    #[test]
+    fn the_preferred_credential_wins_when_both_fit() {
+        let both = |_| true;
+        assert_eq!(names(choose(&[&[0], &[1], &[2]], &SCHEMES, both, None)), Some(vec!["key"]));
+        assert_eq!(names(choose(&[&[0], &[1], &[2]], &SCHEMES, both, Some(Credential::Jwt))), Some(vec!["header"]));
+        // A preference the operation cannot take changes nothing.
+        assert_eq!(names(choose(&[&[0]], &SCHEMES, both, Some(Credential::Jwt))), Some(vec!["key"]));
     }
 
     #[test]

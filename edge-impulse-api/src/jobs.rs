@@ -376,7 +376,8 @@ impl Poller<'_> {
                 Vec::new()
             }
         };
-        Error::JobFailed { operation: self.status_operation(), job_id: self.job_id, job, logs }
+        // Log lines are server text that may echo a credential: the redaction step applies.
+        self.client.redact(Error::JobFailed { operation: self.status_operation(), job_id: self.job_id, job, logs })
     }
 
     async fn timed_out(&self) -> Error {

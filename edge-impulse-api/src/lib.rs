@@ -185,9 +185,9 @@ mod retry;
 mod generated;
 
 pub use auth::Secret;
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};
 pub use download::{Download, DownloadProgress, Redirect};
-pub use error::{Error, Result};
+pub use error::{BodySize, Error, Result, TimeLimit};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
 pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
 pub use multipart::FilePart;
