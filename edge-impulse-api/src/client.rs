@@ -225,6 +225,14 @@ impl ClientBuilder {
     /// that is not valid, or a credential that cannot be sent in a header (a line break or
     /// another control character in it): such mistakes show here, not on the first call.
     pub fn build(self) -> Result<Client> {
+        let mut redaction = Redaction::default();
+        for secret in [&self.api_key, &self.jwt].into_iter().flatten() {
+            redaction.add(secret.expose().to_owned());
+        }
+        self.build_checked().map_err(|error| error.redact(&redaction))
+    }
+
+    fn build_checked(self) -> Result<Client> {
         let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let parsed = reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL `{base_url}`: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
