@@ -711,9 +711,9 @@ impl Client {
                     if let Some(error) = download_envelope_failure(operation.id, status.as_u16(), &bytes) {
                         return Err(ReadFailure::Error(error));
                     }
-                    RawBody::Download(crate::Download::buffered(operation.id, &headers, bytes))
+                    RawBody::Download(Box::new(crate::Download::buffered(operation.id, &headers, bytes)))
                 }
-                ResponseKind::Binary => RawBody::Download(crate::Download::new(operation.id, response, self.inner.limits.download_idle)),
+                ResponseKind::Binary => RawBody::Download(Box::new(crate::Download::new(operation.id, response, self.inner.limits.download_idle))),
                 // A success answer to a redirect operation is read as far as an error body is:
                 // it can only be the failure envelope or a mistake.
                 ResponseKind::Redirect => RawBody::Bytes(read_bounded(&mut response, ERROR_BODY_LIMIT).await),
@@ -874,4 +874,29 @@ async fn read_capped(response: &mut reqwest::Response, operation: &'static str, 
         chunk = response.chunk().await.map_err(ReadFailure::Body)?;
     }
     Ok(body.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{base_url_from, may_retry_after};
+
+    #[tokio::test]
+    async fn a_request_that_never_reached_the_server_may_be_repeated_whatever_its_method() {
+        // Nothing listens on a port that was just freed: the connection is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let refused = reqwest::Client::new().post(format!("http://127.0.0.1:{port}/")).send().await.unwrap_err();
+        assert!(refused.is_connect());
+        assert!(may_retry_after(&refused, false), "a POST that was never sent is safe to repeat");
+        assert!(may_retry_after(&refused, true));
+    }
+
+    #[test]
+    fn the_base_url_follows_the_cli_convention() {
+        let url = |endpoint: Option<&str>, host: Option<&str>| base_url_from(endpoint.map(Into::into), host.map(Into::into));
+        assert_eq!(url(None, None), None);
+        assert_eq!(url(None, Some("edgeimpulse.com")).as_deref(), Some("https://studio.edgeimpulse.com/v1"));
+        assert_eq!(url(None, Some("127.0.0.1")).as_deref(), Some("http://127.0.0.1:4800/v1"));
+        assert_eq!(url(None, Some("http://10.0.0.5:4800/v1/")).as_deref(), Some("http://10.0.0.5:4800/v1"));
+        assert_eq!(url(Some("https://studio.acme.example/v1"), Some("x")).as_deref(), Some("https://studio.acme.example/v1"));
+    }
 }

@@ -369,7 +369,8 @@ pub struct RawResponse {
 #[derive(Debug)]
 pub(crate) enum RawBody {
     Bytes(Bytes),
-    Download(crate::Download),
+    /// Boxed: a download holds the whole response, and every call's result has room for it.
+    Download(Box<crate::Download>),
     Redirect(String),
 }
 
@@ -557,7 +558,7 @@ impl FromResponse for crate::Download {
 
     fn from_response(raw: RawResponse) -> Result<Self> {
         match raw.body {
-            RawBody::Download(download) => Ok(download),
+            RawBody::Download(download) => Ok(*download),
             RawBody::Bytes(_) | RawBody::Redirect(_) => Err(Error::InvalidRequest {
                 operation: raw.operation.id,
                 message: "a download was asked for, but the operation's answer is not read as one".into(),
