@@ -238,6 +238,25 @@ fn odd_specs_give_a_result_not_a_panic() {
     }
 }
 
+/// Malformed specs of the kinds the mutation test (tests/mutations.rs) makes, each with the
+/// error it must give.
+#[test]
+fn corpus_of_malformed_specs_gives_the_expected_errors() {
+    let huge_name = format!("    {}: {{type: string}}\n", "N".repeat(20_000));
+    let corpus: [(String, &str, &str); 4] = [
+        // YAML keeps keys under 1024 characters: a huge name is a YAML error at its line.
+        (spec_with(&huge_name, OK_PATH), "spec.yaml:13:", "not valid YAML"),
+        (spec_with("    A: {$ref: '#/info'}\n", OK_PATH), "#/components/schemas/A", "does not point at a schema"),
+        (spec_with("    A: {type: [1, 2]}\n", OK_PATH), "spec.yaml#/components/schemas/A", "invalid type: sequence, expected a string"),
+        (spec_with("    A: {type: object, properties: 7}\n", OK_PATH), "spec.yaml#/components/schemas/A", "invalid type: integer `7`, expected a map"),
+    ];
+    for (spec, location, message) in corpus {
+        let error = error_of(&spec);
+        assert!(error.location.starts_with(location), "location `{}` should start with `{location}`", error.location);
+        assert!(error.message.contains(message), "message `{}` should contain `{message}`", error.message);
+    }
+}
+
 /// Every fixture cut short or with a byte changed: `Ok` or `Err`, never a panic.
 #[test]
 fn truncated_and_garbled_fixtures_never_panic() {

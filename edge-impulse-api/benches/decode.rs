@@ -6,7 +6,9 @@
 //!   then the `{"success": false}` envelope check), with plain JSON parsing (`IgnoredAny`),
 //!   `serde_json::Value` and a plain `serde_json::from_slice` into the model as references;
 //! - the HTTP transfer alone (reqwest GET + body) from a server on 127.0.0.1;
-//! - the whole call (`client.raw_data().list_samples(..).await`) against that server.
+//! - the whole call (`client.raw_data().list_samples(..).await`) against that server;
+//! - the memory a whole call needs: peak resident memory during one call for the 20 MB list
+//!   and for a 200 MB one, over the resident memory before it (which holds the server's copy).
 //!
 //! Run: `cargo bench -p edge-impulse-api --bench decode`; under a profiler, run the built
 //! binary with `--decode-only` to time nothing but the model decode.
@@ -93,6 +95,57 @@ fn main() {
     let call_ms = summarize(&millis(&end_to_end)).median;
     let decode_ms = summarize(&millis(&model)).median;
     println!("bench decode: the call takes {call_ms:.1} ms (median); its parts measured alone take http {http_ms:.1} ms and decode {decode_ms:.1} ms");
+    drop((server, runtime, client, body));
+
+    for size in [TARGET_BYTES, 10 * TARGET_BYTES] {
+        call_memory(size);
+    }
+}
+
+/// Peak resident memory of one whole call for a list of about `size` bytes, over what the
+/// process held before it (the server's copy of the body included).
+fn call_memory(size: usize) {
+    let body = Bytes::from(list_samples_answer(size));
+    let path = format!("/api/{PROJECT_ID}/raw-data");
+    let served = body.clone();
+    let server = LoopbackServer::start(move |request| match request.uri().path() == path {
+        true => common::ok("application/json", BenchBody::full(served.clone())),
+        false => common::not_found(request),
+    });
+    let runtime = common::client_runtime();
+    let client = Client::builder().base_url(&server.base_url).api_key("ei_bench_0123456789abcdef").build().expect("client");
+    let before = memory_kib("VmRSS:");
+    // Linux resets the peak (VmHWM) to the current RSS on writing 5 to clear_refs.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let answer = runtime.block_on(list_samples(&client));
+    let peak = memory_kib("VmHWM:");
+    // With the body freed, what stays is the decoded answer.
+    let holding = memory_kib("VmRSS:");
+    let samples = answer.samples.len();
+    drop(answer);
+    let body_mib = body.len() as f64 / (1024.0 * 1024.0);
+    let extra_mib = peak.saturating_sub(before) as f64 / 1024.0;
+    let note = if reset { "" } else { " (peak not resettable here: an upper bound)" };
+    let answer_mib = holding.saturating_sub(before) as f64 / 1024.0;
+    println!(
+        "bench decode memory: {:.1} MB list ({samples} samples): peak RSS {extra_mib:.0} MiB over the {:.0} MiB before the call, \
+         {:.2}x the body's {body_mib:.0} MiB; the decoded answer holds {answer_mib:.0} MiB, so the call needed {:.2}x the body \
+         beyond its result{note}",
+        body.len() as f64 / MB,
+        before as f64 / 1024.0,
+        extra_mib / body_mib,
+        (extra_mib - answer_mib) / body_mib,
+    );
+}
+
+/// A `/proc/self/status` figure in KiB (`VmRSS:`, `VmHWM:`).
+fn memory_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// What an awaited call does with a buffered JSON answer: `FromResponse` for the model type.

@@ -22,6 +22,12 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
+            // The causes (for a connection failure: what the OS said) are the error's sources.
+            let mut cause = error.source();
+            while let Some(reason) = cause {
+                eprintln!("  caused by: {reason}");
+                cause = reason.source();
+            }
             ExitCode::FAILURE
         }
     }

@@ -88,6 +88,62 @@ pub struct SecurityScheme {
     pub prefix: &'static str,
 }
 
+/// The credentials a client holds, one per kind a security scheme can ask for.
+#[derive(Clone, Default)]
+pub(crate) struct Credentials {
+    pub api_key: Option<Secret>,
+    pub jwt: Option<Secret>,
+    pub bearer: Option<Secret>,
+    pub basic: Option<BasicAuth>,
+}
+
+impl Credentials {
+    /// What goes on the wire for a scheme carrying `credential` (after the scheme's prefix).
+    pub fn get(&self, credential: Credential) -> Option<&Secret> {
+        match credential {
+            Credential::ApiKey => self.api_key.as_ref(),
+            Credential::Jwt => self.jwt.as_ref(),
+            Credential::Bearer => self.bearer.as_ref(),
+            Credential::Basic => self.basic.as_ref().map(|b| &b.encoded),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.api_key.is_none() && self.jwt.is_none() && self.bearer.is_none() && self.basic.is_none()
+    }
+
+    /// Every secret value, as redaction must know them (a basic password and its encoding).
+    pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        let basic = self.basic.iter().flat_map(|b| [&b.password, &b.encoded]);
+        [&self.api_key, &self.jwt, &self.bearer].into_iter().flatten().chain(basic)
+    }
+
+    /// The credentials held, in words, for an error that says which one is missing.
+    pub fn describe(&self) -> String {
+        let held: Vec<&str> = [
+            (self.api_key.is_some(), "an API key"),
+            (self.jwt.is_some(), "a JWT"),
+            (self.bearer.is_some(), "a bearer token"),
+            (self.basic.is_some(), "a user name and password"),
+        ]
+        .into_iter()
+        .filter_map(|(held, what)| held.then_some(what))
+        .collect();
+        held.join(" and ")
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("api_key", &self.api_key)
+            .field("jwt", &self.jwt)
+            .field("bearer", &self.bearer)
+            .field("basic", &self.basic)
+            .finish()
+    }
+}
+
 /// A user name and password for HTTP basic authentication, kept encoded as it is sent.
 #[derive(Clone)]
 pub(crate) struct BasicAuth {
@@ -111,20 +167,21 @@ impl fmt::Debug for BasicAuth {
 }
 
 /// Picks the credentials for an operation: the first alternative of its `security` that the
-/// client can satisfy, preferring ones without cookies (headers are what the API documents
-/// first; the cookie is for operations that accept nothing else). `None`: send nothing.
+/// client can satisfy, preferring ones that use the `prefer`red credential, then ones without
+/// cookies (headers are what the API documents first; the cookie is for operations that
+/// accept nothing else). `None`: send nothing.
 pub(crate) fn choose<'s>(
     security: &[&[usize]],
     schemes: &'s [SecurityScheme],
     has: impl Fn(Credential) -> bool,
+    prefer: Option<Credential>,
 ) -> Option<Vec<&'s SecurityScheme>> {
     let satisfiable = |alternative: &&&[usize]| alternative.iter().all(|&i| schemes.get(i).is_some_and(|s| has(s.credential)));
-    let uses_cookie = |alternative: &&&[usize]| alternative.iter().any(|&i| schemes[i].location == Location::Cookie);
-    let chosen = security
-        .iter()
-        .filter(satisfiable)
-        .find(|a| !uses_cookie(a))
-        .or_else(|| security.iter().find(satisfiable))?;
+    let uses = |alternative: &[usize], test: &dyn Fn(&SecurityScheme) -> bool| alternative.iter().any(|&i| test(&schemes[i]));
+    let chosen = security.iter().filter(satisfiable).min_by_key(|alternative| {
+        let preferred = prefer.is_some_and(|credential| uses(alternative, &|s| s.credential == credential));
+        (!preferred, uses(alternative, &|s| s.location == Location::Cookie))
+    })?;
     Some(chosen.iter().map(|&i| &schemes[i]).collect())
 }
 
@@ -144,20 +201,29 @@ mod tests {
 
     #[test]
     fn jwt_prefers_the_header_over_the_cookie() {
-        let chosen = choose(&[&[0], &[1], &[2]], &SCHEMES, |c| c == Credential::Jwt);
+        let chosen = choose(&[&[0], &[1], &[2]], &SCHEMES, |c| c == Credential::Jwt, None);
         assert_eq!(names(chosen), Some(vec!["header"]));
     }
 
     #[test]
     fn cookie_only_operations_get_the_cookie() {
-        let chosen = choose(&[&[1]], &SCHEMES, |c| c == Credential::Jwt);
+        let chosen = choose(&[&[1]], &SCHEMES, |c| c == Credential::Jwt, None);
         assert_eq!(names(chosen), Some(vec!["cookie"]));
     }
 
     #[test]
     fn nothing_is_sent_when_nothing_fits() {
-        assert_eq!(names(choose(&[&[1]], &SCHEMES, |c| c == Credential::ApiKey)), None);
-        assert_eq!(names(choose(&[], &SCHEMES, |_| true)), None);
+        assert_eq!(names(choose(&[&[1]], &SCHEMES, |c| c == Credential::ApiKey, None)), None);
+        assert_eq!(names(choose(&[], &SCHEMES, |_| true, None)), None);
+    }
+
+    #[test]
+    fn the_preferred_credential_wins_when_both_fit() {
+        let both = |_| true;
+        assert_eq!(names(choose(&[&[0], &[1], &[2]], &SCHEMES, both, None)), Some(vec!["key"]));
+        assert_eq!(names(choose(&[&[0], &[1], &[2]], &SCHEMES, both, Some(Credential::Jwt))), Some(vec!["header"]));
+        // A preference the operation cannot take changes nothing.
+        assert_eq!(names(choose(&[&[0]], &SCHEMES, both, Some(Credential::Jwt))), Some(vec!["key"]));
     }
 
     #[test]

@@ -9,14 +9,30 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
-use crate::auth::{choose, BasicAuth, Credential, Location, Secret};
-use crate::error::{messages_from_body, redact_credentials, redacted_snippet, Error, Result};
+use crate::auth::{choose, BasicAuth, Credential, Location, Secret, SecurityScheme};
+use crate::error::{messages_from_body, redacted_snippet, BodySize, Error, Redaction, Result, TimeLimit};
 use crate::generated::{DEFAULT_BASE_URL, DEFAULT_SECURITY, SECURITY_SCHEMES};
-use crate::request::{FromResponse, Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
+use crate::request::{download_envelope_failure, FromResponse, Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
 use crate::retry::{retry_after, RetryPolicy, RETRY_STATUSES};
 
-/// How much of an error body is read; the rest is dropped.
+/// How much of an error body (or of a small JSON answer to a download) is read; the rest is
+/// dropped.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// The default [`ClientBuilder::connect_timeout`]: a TCP and TLS handshake takes well under a
+/// second on a working network; 10 s leaves room for slow links and a lost SYN or two.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default [`ClientBuilder::timeout`]: two minutes for one attempt's complete answer. The
+/// API's slowest synchronous operations answer within about a minute; past two, the server or
+/// the path to it is stuck.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The default [`ClientBuilder::download_idle_timeout`]: a download that receives nothing for
+/// a minute is stalled, however large it is.
+pub const DEFAULT_DOWNLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default [`ClientBuilder::max_body_size`], 256 MiB: several times the largest JSON
+/// answers the API gives (paged lists are a few MB), small enough that a broken or hostile
+/// server cannot take all of a machine's memory.
+pub const DEFAULT_MAX_BODY_SIZE: u64 = 256 * 1024 * 1024;
 
 /// A client for the Edge Impulse Studio API. Cheap to clone; clones share connections.
 ///
@@ -29,39 +45,60 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
-    api_key: Option<Secret>,
-    jwt: Option<Secret>,
-    bearer: Option<Secret>,
-    basic: Option<BasicAuth>,
-    timeout: Option<Duration>,
+    credentials: crate::auth::Credentials,
+    prefer_jwt: bool,
+    limits: Limits,
     headers: HeaderMap,
     retry: RetryPolicy,
+}
+
+/// The time and size limits of a client; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Limits {
+    connect: Option<Duration>,
+    answer: Option<Duration>,
+    call: Option<Duration>,
+    download_idle: Option<Duration>,
+    max_body: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connect: Some(DEFAULT_CONNECT_TIMEOUT),
+            answer: Some(DEFAULT_TIMEOUT),
+            call: None,
+            download_idle: Some(DEFAULT_DOWNLOAD_IDLE_TIMEOUT),
+            max_body: Some(DEFAULT_MAX_BODY_SIZE),
+        }
+    }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url)
-            .field("api_key", &self.inner.api_key)
-            .field("jwt", &self.inner.jwt)
-            .field("bearer", &self.inner.bearer)
-            .field("basic", &self.inner.basic)
-            .field("timeout", &self.inner.timeout)
+            .field("credentials", &self.inner.credentials)
+            .field("limits", &self.inner.limits)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
 }
 
 /// Configures a [`Client`].
+///
+/// Every client is bounded in time and memory unless told otherwise: see
+/// [`connect_timeout`](ClientBuilder::connect_timeout), [`timeout`](ClientBuilder::timeout),
+/// [`call_timeout`](ClientBuilder::call_timeout),
+/// [`download_idle_timeout`](ClientBuilder::download_idle_timeout) and
+/// [`max_body_size`](ClientBuilder::max_body_size). Each takes a value, or `None` to switch
+/// the limit off.
 #[derive(Default)]
 pub struct ClientBuilder {
     base_url: Option<String>,
-    api_key: Option<Secret>,
-    jwt: Option<Secret>,
-    bearer: Option<Secret>,
-    basic: Option<BasicAuth>,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
+    credentials: crate::auth::Credentials,
+    prefer_jwt: bool,
+    limits: Limits,
     user_agent: Option<String>,
     headers: Vec<(String, String)>,
     http: Option<reqwest::Client>,
@@ -72,11 +109,8 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key)
-            .field("jwt", &self.jwt)
-            .field("bearer", &self.bearer)
-            .field("basic", &self.basic)
-            .field("timeout", &self.timeout)
+            .field("credentials", &self.credentials)
+            .field("limits", &self.limits)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
@@ -91,41 +125,77 @@ impl ClientBuilder {
 
     /// Authenticates with a project or organization API key (`x-api-key`).
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
-        self.api_key = Some(key.into());
+        self.credentials.api_key = Some(key.into());
         self
     }
 
     /// Authenticates with a user's JWT (`x-jwt-token`, or the `jwt` cookie where an operation
     /// accepts only that).
     pub fn jwt(mut self, token: impl Into<Secret>) -> Self {
-        self.jwt = Some(token.into());
+        self.credentials.jwt = Some(token.into());
         self
     }
 
     /// Authenticates with a bearer token (`Authorization: Bearer ...`): an OAuth 2 or OpenID
     /// Connect access token, for operations whose security schemes take one.
     pub fn bearer_token(mut self, token: impl Into<Secret>) -> Self {
-        self.bearer = Some(token.into());
+        self.credentials.bearer = Some(token.into());
         self
     }
 
     /// Authenticates with a user name and password (`Authorization: Basic ...`), for
     /// operations whose security schemes are HTTP basic authentication.
     pub fn basic_auth(mut self, user: &str, password: impl Into<Secret>) -> Self {
-        self.basic = Some(BasicAuth::new(user, password.into()));
+        self.credentials.basic = Some(BasicAuth::new(user, password.into()));
         self
     }
 
-    /// Limit for a whole request, from connecting to the last byte of a buffered body.
-    /// Downloads are streamed and not limited by it once the headers arrived.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+    /// With both an API key and a JWT: whether an operation that accepts either gets the JWT
+    /// (`true`) or the API key (`false`, the default, which is the spec's order).
+    pub fn prefer_jwt(mut self, prefer: bool) -> Self {
+        self.prefer_jwt = prefer;
         self
     }
 
-    /// Limit for establishing a connection (ignored with [`ClientBuilder::http_client`]).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
+    /// Time limit for one attempt of a request: from sending it to the last byte of its
+    /// answer for JSON answers, to the response head for downloads (whose body has
+    /// [`download_idle_timeout`](ClientBuilder::download_idle_timeout) instead). Each retry
+    /// gets it anew; [`call_timeout`](ClientBuilder::call_timeout) bounds them all.
+    /// [`DEFAULT_TIMEOUT`] (2 minutes) unless set; `None` waits as long as the server takes.
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.limits.answer = timeout.into();
+        self
+    }
+
+    /// Time limit for a whole call: every attempt, and the waits between them, up to the
+    /// decoded answer (or a download's response head). None by default: the retry policy's
+    /// [`max_elapsed`](RetryPolicy::max_elapsed) plus one [`timeout`](ClientBuilder::timeout)
+    /// already bound a call (3 minutes with the defaults).
+    pub fn call_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.limits.call = timeout.into();
+        self
+    }
+
+    /// Time limit for establishing a connection, TLS included (ignored with
+    /// [`ClientBuilder::http_client`]). [`DEFAULT_CONNECT_TIMEOUT`] (10 s) unless set.
+    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.limits.connect = timeout.into();
+        self
+    }
+
+    /// Longest time a [`Download`](crate::Download) may go without receiving a byte. A
+    /// download may take hours; it fails only when it stalls.
+    /// [`DEFAULT_DOWNLOAD_IDLE_TIMEOUT`] (1 minute) unless set.
+    pub fn download_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.limits.download_idle = timeout.into();
+        self
+    }
+
+    /// Largest answer held in memory, in bytes: a JSON answer larger than this fails with
+    /// [`Error::BodyTooLarge`] instead of taking the memory. Downloads are streamed and not
+    /// limited. [`DEFAULT_MAX_BODY_SIZE`] (256 MiB) unless set.
+    pub fn max_body_size(mut self, bytes: impl Into<Option<u64>>) -> Self {
+        self.limits.max_body = bytes.into();
         self
     }
 
@@ -154,17 +224,36 @@ impl ClientBuilder {
 
     /// Uses your own `reqwest::Client` (proxies, certificates, ...). Build it with
     /// `redirect(reqwest::redirect::Policy::none())`: operations that answer with a redirect
-    /// return its target, which a following client would hide.
+    /// return its target, which a following client would hide. Its own timeouts apply on top
+    /// of this builder's; [`connect_timeout`](ClientBuilder::connect_timeout) is then yours to set.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
     }
 
+    /// The client. Fails with [`Error::Config`] for a base URL that is not http(s), a header
+    /// that is not valid, or a credential that cannot be sent in a header (a line break or
+    /// another control character in it): such mistakes show here, not on the first call.
     pub fn build(self) -> Result<Client> {
+        let mut redaction = Redaction::default();
+        for secret in self.credentials.secrets() {
+            redaction.add(secret.expose().to_owned());
+        }
+        self.build_checked().map_err(|error| error.redact(&redaction))
+    }
+
+    fn build_checked(self) -> Result<Client> {
         let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let parsed = reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL `{base_url}`: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::Config(format!("base URL `{base_url}` must be http or https")));
+        }
+        let credentials = &self.credentials;
+        for (what, secret) in [("API key", &credentials.api_key), ("JWT", &credentials.jwt), ("bearer token", &credentials.bearer)] {
+            if secret.as_ref().is_some_and(|s| HeaderValue::from_str(s.expose()).is_err()) {
+                // Not echoed: it is a secret.
+                return Err(Error::Config(format!("the {what} contains a line break or another character a header cannot hold")));
+            }
         }
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
@@ -172,12 +261,17 @@ impl ClientBuilder {
             let value = HeaderValue::from_str(value).map_err(|e| Error::Config(format!("header `{name}` value: {e}")))?;
             headers.append(name, value);
         }
+        let mut limits = self.limits;
         let http = match self.http {
-            Some(http) => http,
+            Some(http) => {
+                // The caller's client enforces (or not) its own connect timeout.
+                limits.connect = None;
+                http
+            }
             None => {
                 let user_agent = self.user_agent.unwrap_or_else(|| concat!("edge-impulse-api-rust/", env!("CARGO_PKG_VERSION")).to_owned());
                 let mut builder = reqwest::Client::builder().user_agent(user_agent).redirect(reqwest::redirect::Policy::none());
-                if let Some(timeout) = self.connect_timeout {
+                if let Some(timeout) = limits.connect {
                     builder = builder.connect_timeout(timeout);
                 }
                 builder.build().map_err(|e| Error::Config(format!("HTTP client: {e}")))?
@@ -187,11 +281,9 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 base_url: base_url.trim_end_matches('/').to_owned(),
-                api_key: self.api_key,
-                jwt: self.jwt,
-                bearer: self.bearer,
-                basic: self.basic,
-                timeout: self.timeout,
+                credentials: self.credentials,
+                prefer_jwt: self.prefer_jwt,
+                limits,
                 headers,
                 retry: self.retry,
             }),
@@ -201,8 +293,7 @@ impl ClientBuilder {
     /// Logs in with a username (or e-mail) and password and returns a client that uses the
     /// JWT it got. Everything else configured on the builder is kept.
     pub async fn login(self, username: &str, password: &str) -> Result<Client> {
-        let anonymous =
-            ClientBuilder { api_key: None, jwt: None, bearer: None, basic: None, http: self.http.clone(), ..self.clone_settings() }.build()?;
+        let anonymous = ClientBuilder { credentials: crate::auth::Credentials::default(), http: self.http.clone(), ..self.clone_settings() }.build()?;
         #[derive(serde::Serialize)]
         struct Credentials<'a> {
             username: &'a str,
@@ -224,18 +315,15 @@ impl ClientBuilder {
             body: String::new(),
         })?;
         // The login was for a JWT client: an API key would win over the JWT on most operations.
-        ClientBuilder { api_key: None, ..self }.jwt(token).build()
+        ClientBuilder { credentials: crate::auth::Credentials { api_key: None, ..self.credentials.clone() }, ..self }.jwt(token).build()
     }
 
     fn clone_settings(&self) -> ClientBuilder {
         ClientBuilder {
             base_url: self.base_url.clone(),
-            api_key: self.api_key.clone(),
-            jwt: self.jwt.clone(),
-            bearer: self.bearer.clone(),
-            basic: self.basic.clone(),
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
+            credentials: self.credentials.clone(),
+            prefer_jwt: self.prefer_jwt,
+            limits: self.limits,
             user_agent: self.user_agent.clone(),
             headers: self.headers.clone(),
             http: self.http.clone(),
@@ -249,11 +337,20 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client configured from the environment: `EI_API_KEY`, `EI_JWT_TOKEN` and/or
-    /// `EI_BEARER_TOKEN` (an OAuth 2 / OpenID Connect access token) for credentials, `EI_HOST` for the server (a host name such as `studio.edgeimpulse.com`,
-    /// which means `https://{host}/v1`, or a full base URL).
+    /// A client configured from the environment, the way the Edge Impulse CLI reads it, so
+    /// that one environment serves both:
+    ///
+    /// - `EI_API_KEY` and/or `EI_JWT_TOKEN`: the credentials (surrounding whitespace and line
+    ///   breaks, as a copied value or a Windows file may carry, are dropped);
+    /// - `EI_HOST`: the base domain, `edgeimpulse.com` by default, whose API is
+    ///   `https://studio.{EI_HOST}`; `localhost` and `host.docker.internal` mean a local
+    ///   Studio at `http://{EI_HOST}:4800`; a value with `://` is taken as the API root itself;
+    /// - `EI_CLI_STUDIO_ENDPOINT`: the Studio URL itself (`https://studio.example.com`),
+    ///   which wins over `EI_HOST`.
+    ///
+    /// The base URL is the Studio URL with `/v1`.
     pub fn from_env() -> Result<Client> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut builder = Client::builder();
         if let Some(key) = var("EI_API_KEY") {
             builder = builder.api_key(key);
@@ -264,22 +361,31 @@ impl Client {
         if let Some(token) = var("EI_BEARER_TOKEN") {
             builder = builder.bearer_token(token);
         }
-        if builder.api_key.is_none() && builder.jwt.is_none() && builder.bearer.is_none() {
+        if builder.credentials.is_empty() {
             return Err(Error::Config(
-                "set EI_API_KEY (an API key from your project's dashboard), EI_JWT_TOKEN or EI_BEARER_TOKEN".into(),
+                "set EI_API_KEY (an API key from your project's dashboard), EI_JWT_TOKEN or EI_BEARER_TOKEN (an OAuth 2 / \
+                 OpenID Connect access token)"
+                    .into(),
             ));
         }
-        if let Some(host) = var("EI_HOST") {
-            let host = host.trim().trim_end_matches('/');
-            builder = builder.base_url(if host.contains("://") { host.to_owned() } else { format!("https://{host}/v1") });
+        if let Some(base_url) = base_url_from(var("EI_CLI_STUDIO_ENDPOINT"), var("EI_HOST")) {
+            builder = builder.base_url(base_url);
         }
         builder.build()
     }
 
-    /// The client's credentials, to keep them out of error messages.
-    fn credentials(&self) -> Vec<&str> {
-        let basic = self.inner.basic.iter().flat_map(|b| [&b.password, &b.encoded]);
-        [&self.inner.api_key, &self.inner.jwt, &self.inner.bearer].into_iter().flatten().chain(basic).map(Secret::expose).collect()
+    /// The values the redaction step takes out of this client's errors: its credentials.
+    pub(crate) fn redaction(&self) -> Redaction<'_> {
+        let mut redaction = Redaction::default();
+        for secret in self.inner.credentials.secrets() {
+            redaction.add(secret.expose());
+        }
+        redaction
+    }
+
+    /// The redaction step for an error of one of this client's calls.
+    pub(crate) fn redact(&self, error: Error) -> Error {
+        error.redact(&self.redaction())
     }
 
     /// The API root requests go to.
@@ -308,8 +414,23 @@ impl Client {
     /// println!("{}", answer["id"]);
     /// # Ok(()) }
     /// ```
+    ///
+    /// A path that does not start with `/`, or a full URL, is refused with
+    /// [`Error::InvalidRequest`] when the request is sent: it would go to a wrong address.
     pub fn request<T: FromResponse>(&self, method: Method, path: impl Into<String>) -> Request<'_, T> {
-        Request::with_path(self, custom_operation(T::RESPONSE_KIND), method, path.into())
+        let path = path.into();
+        let problem = match (path.starts_with('/'), path.starts_with("//")) {
+            (true, false) => None,
+            _ if path.contains("://") || path.starts_with("//") => {
+                Some(format!("`{path}` is a URL; give the path relative to the base URL ({}), such as `/api/projects`", self.base_url()))
+            }
+            _ => Some(format!("path `{path}` must start with `/` (relative to the base URL, such as `/api/projects`)")),
+        };
+        let mut request = Request::with_path(self, custom_operation(T::RESPONSE_KIND), method, path);
+        if let Some(message) = problem {
+            request.fail(message);
+        }
+        request
     }
 
     /// Sends a prepared request; the one place every call goes through.
@@ -352,7 +473,13 @@ impl Client {
         );
         let started = Instant::now();
         let mut retries = 0u32;
-        let result = self.send_with_retries(prepared, started, &mut retries).instrument(span.clone()).await;
+        let calling = self.send_with_retries(prepared, started, &mut retries).instrument(span.clone());
+        let result = match self.inner.limits.call {
+            Some(limit) => tokio::time::timeout(limit, calling)
+                .await
+                .unwrap_or_else(|_| Err(Error::Timeout { operation: operation.id, limit: TimeLimit::Call(limit) })),
+            None => calling.await,
+        };
         span.record("latency_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
         span.record("retries", retries);
         match &result {
@@ -373,34 +500,40 @@ impl Client {
     async fn send_with_retries(&self, prepared: &Prepared, started: Instant, retries: &mut u32) -> Result<RawResponse> {
         let operation = prepared.operation;
         let policy = prepared.retry.as_ref().unwrap_or(&self.inner.retry);
-        let may_retry = prepared.method.is_idempotent() || prepared.retry_non_idempotent;
+        let repeatable = prepared.method.is_idempotent() || prepared.retry_non_idempotent;
+        let answer_limit = prepared.timeout.unwrap_or(self.inner.limits.answer);
         loop {
             let attempts_made = *retries + 1;
             let request = self.build_request(prepared).await?;
-            // A statement of its own, so that its temporaries do not stay in the future
-            // while the answer is read.
-            let outcome = self.execute_once(prepared, request).await?;
+            let retry_wait = |status: u16, retry_after: Option<Duration>| {
+                // A 429 with `Retry-After` was refused before it did anything: safe to repeat
+                // whatever the method.
+                let allowed = (repeatable && RETRY_STATUSES.contains(&status)) || (status == 429 && retry_after.is_some());
+                allowed.then(|| policy.next_delay(attempts_made, started.elapsed(), retry_after)).flatten()
+            };
+            // Boxed to keep the call's future small (see `execute`).
+            let deadline = answer_limit.map(|limit| tokio::time::Instant::now() + limit);
+            let attempt = Box::pin(self.attempt(prepared, request, retry_wait, deadline));
+            let outcome = match (answer_limit, deadline) {
+                (Some(limit), Some(deadline)) => match tokio::time::timeout_at(deadline, attempt).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => return Err(Error::Timeout { operation: operation.id, limit: TimeLimit::Answer(limit) }),
+                },
+                _ => attempt.await,
+            };
             let delay = match outcome {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let delay = match may_retry && RETRY_STATUSES.contains(&status) {
-                        true => policy.next_delay(attempts_made, started.elapsed(), retry_after(response.headers())),
-                        false => None,
-                    };
-                    let Some(delay) = delay else {
-                        // Boxed to keep the call's future small (see `execute`).
-                        return Box::pin(self.read_response(prepared, response)).await;
-                    };
+                Attempt::Done(result) => return result,
+                Attempt::RetryStatus { status, delay } => {
                     tracing::debug!(attempt = attempts_made, status, delay_ms = delay.as_millis() as u64, "retrying after a passing failure");
                     delay
                 }
-                Err(error) => {
-                    let delay = match may_retry && is_passing(&error) {
+                Attempt::Failed(error) => {
+                    let delay = match may_retry_after(&error, repeatable) {
                         true => policy.next_delay(attempts_made, started.elapsed(), None),
                         false => None,
                     };
                     let Some(delay) = delay else {
-                        return Err(Error::transport(operation.id, error));
+                        return Err(Error::transport(operation.id, error, self.inner.limits.connect));
                     };
                     let error = error.without_url();
                     tracing::debug!(attempt = attempts_made, %error, delay_ms = delay.as_millis() as u64, "retrying after a connection failure");
@@ -412,19 +545,28 @@ impl Client {
         }
     }
 
-    /// The timeout of a binary request. Its answer is streamed after the call returns, so the
-    /// limit covers the wait for the response head (and an error body), not the download;
-    /// other requests use reqwest's whole-request timeout.
-    fn head_timeout(&self, prepared: &Prepared) -> Option<Duration> {
-        prepared.timeout.or(self.inner.timeout).filter(|_| prepared.operation.response == ResponseKind::Binary)
-    }
-
-    /// Sends one attempt.
-    async fn execute_once(&self, prepared: &Prepared, request: reqwest::Request) -> Result<reqwest::Result<reqwest::Response>> {
-        let sending = self.inner.http.execute(request);
-        match self.head_timeout(prepared) {
-            Some(limit) => tokio::time::timeout(limit, sending).await.map_err(|_| Error::Timeout { operation: prepared.operation.id }),
-            None => Ok(sending.await),
+    /// One attempt: send, and read the answer as far as the call returns it (all of it for
+    /// JSON, the head for a download), so that a connection that breaks while the body comes
+    /// is retried like one that broke before. `retry_wait` says whether a status is retried.
+    async fn attempt(
+        &self,
+        prepared: &Prepared,
+        request: reqwest::Request,
+        retry_wait: impl Fn(u16, Option<Duration>) -> Option<Duration>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Attempt {
+        let response = match self.inner.http.execute(request).await {
+            Ok(response) => response,
+            Err(error) => return Attempt::Failed(error),
+        };
+        let status = response.status().as_u16();
+        if let Some(delay) = retry_wait(status, retry_after(response.headers())) {
+            return Attempt::RetryStatus { status, delay };
+        }
+        match self.read_response(prepared, response, deadline).await {
+            Ok(raw) => Attempt::Done(Ok(raw)),
+            Err(ReadFailure::Body(error)) => Attempt::Failed(error),
+            Err(ReadFailure::Error(error)) => Attempt::Done(Err(error)),
         }
     }
 
@@ -438,6 +580,26 @@ impl Client {
         self.assemble_request(prepared, multipart)
     }
 
+    /// What to send for the operation's `security`, or why the client cannot call it.
+    fn credentials_for(&self, prepared: &Prepared) -> Result<Vec<&'static SecurityScheme>> {
+        let has = |credential| self.inner.credentials.get(credential).is_some();
+        let prefer = self.inner.prefer_jwt.then_some(Credential::Jwt);
+        let security = prepared.operation.security;
+        if let Some(chosen) = choose(security, &SECURITY_SCHEMES, has, prefer) {
+            return Ok(chosen);
+        }
+        // A client without credentials sends none (a header set by hand may carry them); one
+        // with the wrong credential is told which the operation needs, instead of a bare 401.
+        if security.is_empty() || self.inner.credentials.is_empty() {
+            return Ok(Vec::new());
+        }
+        let has = self.inner.credentials.describe();
+        Err(Error::InvalidRequest {
+            operation: prepared.operation.id,
+            message: format!("this operation needs {}, and the client has only {has}", needed_credentials(security)),
+        })
+    }
+
     fn assemble_request(&self, prepared: &Prepared, multipart: Option<reqwest::multipart::Form>) -> Result<reqwest::Request> {
         let operation = prepared.operation.id;
         let invalid = |message: String| Error::InvalidRequest { operation, message };
@@ -445,15 +607,9 @@ impl Client {
             .map_err(|e| invalid(format!("URL for path `{}`: {e}", prepared.path)))?;
         let mut cookies: Vec<(Cow<'static, str>, &str)> = prepared.cookies.iter().map(|(n, v)| (n.clone(), v.as_str())).collect();
         let mut headers = self.inner.headers.clone();
-        let secret_for = |credential| match credential {
-            Credential::ApiKey => self.inner.api_key.as_ref(),
-            Credential::Jwt => self.inner.jwt.as_ref(),
-            Credential::Bearer => self.inner.bearer.as_ref(),
-            Credential::Basic => self.inner.basic.as_ref().map(|b| &b.encoded),
-        };
         let mut query_credentials = Vec::new();
-        for scheme in choose(prepared.operation.security, &SECURITY_SCHEMES, |c| secret_for(c).is_some()).unwrap_or_default() {
-            let Some(secret) = secret_for(scheme.credential) else { continue };
+        for scheme in self.credentials_for(prepared)? {
+            let Some(secret) = self.inner.credentials.get(scheme.credential) else { continue };
             match scheme.location {
                 Location::Header => {
                     let text: Cow<'_, str> = match scheme.prefix {
@@ -483,7 +639,12 @@ impl Client {
             headers.insert(name, value);
         }
         if !cookies.is_empty() {
-            let line = cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ");
+            let ours = cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ");
+            // Cookies set by hand (a `Cookie` header on the client or the request) are kept.
+            let line = match headers.get(reqwest::header::COOKIE).and_then(|v| v.to_str().ok()) {
+                Some(theirs) if !theirs.trim().is_empty() => format!("{}; {ours}", theirs.trim().trim_end_matches(';')),
+                _ => ours,
+            };
             let mut value = HeaderValue::from_str(&line).map_err(|_| invalid("a cookie value is not valid in a header".into()))?;
             value.set_sensitive(true);
             headers.insert(reqwest::header::COOKIE, value);
@@ -492,10 +653,6 @@ impl Client {
         // Handed over whole: `RequestBuilder::headers` would copy them into a second map.
         *request.headers_mut() = headers;
         let mut builder = reqwest::RequestBuilder::from_parts(self.inner.http.clone(), request);
-        // reqwest's timeout would also cut a streamed download's body: see `head_timeout`.
-        if let Some(timeout) = prepared.timeout.or(self.inner.timeout).filter(|_| self.head_timeout(prepared).is_none()) {
-            builder = builder.timeout(timeout);
-        }
         builder = match &prepared.payload {
             Payload::None | Payload::Multipart(_) => builder,
             Payload::Json(bytes) => builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes.clone()),
@@ -507,48 +664,146 @@ impl Client {
         builder.build().map_err(|e| invalid(e.without_url().to_string()))
     }
 
-    /// A block rather than an async fn, which would hold `response` twice (see `execute`).
+    /// Reads an answer as the operation's kind says. A block rather than an async fn, which
+    /// would hold `response` twice (see `execute`).
     #[allow(clippy::manual_async_fn)]
-    fn read_response<'a>(&'a self, prepared: &'a Prepared, mut response: reqwest::Response) -> impl std::future::Future<Output = Result<RawResponse>> + 'a {
+    fn read_response<'a>(
+        &'a self,
+        prepared: &'a Prepared,
+        mut response: reqwest::Response,
+        deadline: Option<tokio::time::Instant>,
+    ) -> impl std::future::Future<Output = std::result::Result<RawResponse, ReadFailure>> + 'a {
         async move {
             let operation = prepared.operation;
             let status = response.status();
+            let location = || response.headers().get(reqwest::header::LOCATION).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
             if status.is_redirection() && operation.response == ResponseKind::Redirect {
-                let Some(location) = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) else {
-                    return Err(Error::Status {
+                let Some(location) = location() else {
+                    return Err(ReadFailure::Error(Error::Status {
                         operation: operation.id,
                         status: status.as_u16(),
                         messages: vec!["redirect without a Location header".into()],
                         body: String::new(),
-                    });
+                    }));
                 };
-                let location = response.url().join(location).map(String::from).unwrap_or_else(|_| location.to_owned());
+                let location = response.url().join(&location).map(String::from).unwrap_or(location);
                 return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Redirect(location) });
             }
             if !status.is_success() {
+                let mut messages = match (status.is_redirection(), location()) {
+                    (true, Some(location)) => vec![format!("redirected to {location}, which this operation does not follow")],
+                    (true, None) => vec!["redirect without a Location header".to_owned()],
+                    (false, _) => Vec::new(),
+                };
+                // An error body that stalls is left out at the attempt's deadline: the status
+                // says more than a timeout would.
                 let reading = read_bounded(&mut response, ERROR_BODY_LIMIT);
-                let body = match self.head_timeout(prepared) {
-                    // A body that stalls past the limit is left out, like a broken one.
-                    Some(limit) => tokio::time::timeout(limit, reading).await.unwrap_or_default(),
+                let body = match deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, reading).await.unwrap_or_default(),
                     None => reading.await,
                 };
-                let credentials = self.credentials();
-                return Err(Error::Status {
-                    operation: operation.id,
-                    status: status.as_u16(),
-                    messages: messages_from_body(&body).into_iter().map(|m| redact_credentials(m, &credentials)).collect(),
-                    body: redacted_snippet(&body, 2048, &credentials),
-                });
+                messages.extend(messages_from_body(&body));
+                // The body's own secret values join the client's credentials in the error's
+                // redaction (see `Client::redact`).
+                let mut redaction = Redaction::default();
+                if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) {
+                    redaction.add_secrets_in(&value);
+                }
+                let error = Error::Status { operation: operation.id, status: status.as_u16(), messages, body: redacted_snippet(&body, 2048) };
+                return Err(ReadFailure::Error(error.redact(&redaction)));
             }
-            if operation.response == ResponseKind::Binary && !is_json(&response) {
-                return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Stream(response) });
-            }
-            // A JSON answer to a download request is how the API reports a failure
-            // (`{"success": false}`); it is buffered and checked like any JSON answer.
-            let bytes = response.bytes().await.map_err(|e| Error::transport(operation.id, e))?;
-            Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Bytes(bytes) })
+            let body = match operation.response {
+                ResponseKind::Binary if is_json(&response) && response.content_length().is_some_and(|n| n <= ERROR_BODY_LIMIT as u64) => {
+                    // A small JSON answer may be the API's failure envelope: read it (it is
+                    // small), and hand it over as a download unless it is one.
+                    let headers = response.headers().clone();
+                    let bytes = read_capped(&mut response, operation.id, Some(ERROR_BODY_LIMIT as u64)).await?;
+                    if let Some(error) = download_envelope_failure(operation.id, status.as_u16(), &bytes) {
+                        return Err(ReadFailure::Error(error));
+                    }
+                    RawBody::Download(Box::new(crate::Download::buffered(operation.id, &headers, bytes)))
+                }
+                ResponseKind::Binary => RawBody::Download(Box::new(crate::Download::new(operation.id, response, self.inner.limits.download_idle))),
+                // A success answer to a redirect operation is read as far as an error body is:
+                // it can only be the failure envelope or a mistake.
+                ResponseKind::Redirect => RawBody::Bytes(read_bounded(&mut response, ERROR_BODY_LIMIT).await),
+                ResponseKind::Json | ResponseKind::Empty => {
+                    RawBody::Bytes(read_capped(&mut response, operation.id, self.inner.limits.max_body).await?)
+                }
+            };
+            Ok(RawResponse { operation, status: status.as_u16(), body })
         }
     }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    /// With the call's result (an answer, or an error no retry would mend).
+    Done(Result<RawResponse>),
+    /// With a status that is retried after `delay`.
+    RetryStatus { status: u16, delay: Duration },
+    /// With a failure of the connection, before or while the answer came.
+    Failed(reqwest::Error),
+}
+
+/// Why reading an answer failed: its connection (which a retry may mend), or its content.
+enum ReadFailure {
+    Body(reqwest::Error),
+    Error(Error),
+}
+
+/// Whether a failed exchange may be repeated: one that never reached the server (no
+/// connection was made) always; a broken connection only for requests safe to repeat.
+/// Timeouts are not retried: they already took the time allowed.
+fn may_retry_after(error: &reqwest::Error, repeatable: bool) -> bool {
+    if error.is_timeout() {
+        return false;
+    }
+    error.is_connect() || (repeatable && (error.is_request() || error.is_body() || error.is_decode()))
+}
+
+/// The credentials a `security` list accepts, in words: "an API key or a JWT".
+fn needed_credentials(security: &[&[usize]]) -> String {
+    let mut alternatives: Vec<String> = security
+        .iter()
+        .map(|alternative| {
+            let mut names: Vec<&str> = alternative
+                .iter()
+                .filter_map(|&i| SECURITY_SCHEMES.get(i))
+                .map(|scheme| match scheme.credential {
+                    Credential::ApiKey => "an API key",
+                    Credential::Jwt => "a JWT (ClientBuilder::jwt or ClientBuilder::login)",
+                    Credential::Bearer => "a bearer token (ClientBuilder::bearer_token)",
+                    Credential::Basic => "a user name and password (ClientBuilder::basic_auth)",
+                })
+                .collect();
+            names.dedup();
+            names.join(" and ")
+        })
+        .collect();
+    alternatives.sort();
+    alternatives.dedup();
+    alternatives.join(" or ")
+}
+
+/// The base URL the CLI's environment variables give (see [`Client::from_env`]).
+fn base_url_from(studio_endpoint: Option<String>, host: Option<String>) -> Option<String> {
+    if let Some(endpoint) = studio_endpoint {
+        let endpoint = endpoint.trim_end_matches('/');
+        return Some(match endpoint.ends_with("/v1") {
+            true => endpoint.to_owned(),
+            false => format!("{endpoint}/v1"),
+        });
+    }
+    let host = host?;
+    let host = host.trim_end_matches('/');
+    Some(if host.contains("://") {
+        host.to_owned()
+    } else if matches!(host, "localhost" | "host.docker.internal") || host.starts_with("127.") {
+        format!("http://{host}:4800/v1")
+    } else {
+        format!("https://studio.{host}/v1")
+    })
 }
 
 fn is_json(response: &reqwest::Response) -> bool {
@@ -574,12 +829,6 @@ fn custom_operation(kind: ResponseKind) -> &'static Operation {
     }
 }
 
-/// A connection failure that may not happen again: could not connect, or the connection
-/// broke before an answer came. Timeouts are not: they already took the time allowed.
-fn is_passing(error: &reqwest::Error) -> bool {
-    !error.is_timeout() && (error.is_connect() || error.is_request())
-}
-
 /// A short, secret-free name of what went wrong, for traces.
 fn error_kind(error: &Error) -> &'static str {
     match error {
@@ -587,6 +836,7 @@ fn error_kind(error: &Error) -> &'static str {
         Error::Status { .. } => "status",
         Error::Decode { .. } => "decode",
         Error::Timeout { .. } => "timeout",
+        Error::BodyTooLarge { .. } => "body_too_large",
         Error::Transport { .. } => "transport",
         Error::Io { .. } => "io",
         Error::InvalidRequest { .. } => "invalid_request",
@@ -606,4 +856,59 @@ async fn read_bounded(response: &mut reqwest::Response, limit: usize) -> Bytes {
         }
     }
     body.into()
+}
+
+/// The whole body of a success answer, refused once it is larger than `limit`. Memory is the
+/// body's size (the buffer is sized from `Content-Length` when there is one); a body that
+/// comes in one chunk is handed over without a copy.
+async fn read_capped(response: &mut reqwest::Response, operation: &'static str, limit: Option<u64>) -> std::result::Result<Bytes, ReadFailure> {
+    let limit = limit.unwrap_or(u64::MAX);
+    let too_large = |size| ReadFailure::Error(Error::BodyTooLarge { operation, size, limit });
+    let announced = response.content_length();
+    if let Some(length) = announced.filter(|&length| length > limit) {
+        return Err(too_large(BodySize::Announced(length)));
+    }
+    let Some(first) = response.chunk().await.map_err(ReadFailure::Body)? else { return Ok(Bytes::new()) };
+    if first.len() as u64 > limit {
+        return Err(too_large(BodySize::AtLeast(limit)));
+    }
+    let Some(second) = response.chunk().await.map_err(ReadFailure::Body)? else { return Ok(first) };
+    let expected = announced.unwrap_or(0).max((first.len() + second.len()) as u64).min(limit);
+    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(usize::MAX));
+    body.extend_from_slice(&first);
+    drop(first);
+    let mut chunk = Some(second);
+    while let Some(current) = chunk {
+        if (body.len() + current.len()) as u64 > limit {
+            return Err(too_large(BodySize::AtLeast(limit)));
+        }
+        body.extend_from_slice(&current);
+        chunk = response.chunk().await.map_err(ReadFailure::Body)?;
+    }
+    Ok(body.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{base_url_from, may_retry_after};
+
+    #[tokio::test]
+    async fn a_request_that_never_reached_the_server_may_be_repeated_whatever_its_method() {
+        // Nothing listens on a port that was just freed: the connection is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let refused = reqwest::Client::new().post(format!("http://127.0.0.1:{port}/")).send().await.unwrap_err();
+        assert!(refused.is_connect());
+        assert!(may_retry_after(&refused, false), "a POST that was never sent is safe to repeat");
+        assert!(may_retry_after(&refused, true));
+    }
+
+    #[test]
+    fn the_base_url_follows_the_cli_convention() {
+        let url = |endpoint: Option<&str>, host: Option<&str>| base_url_from(endpoint.map(Into::into), host.map(Into::into));
+        assert_eq!(url(None, None), None);
+        assert_eq!(url(None, Some("edgeimpulse.com")).as_deref(), Some("https://studio.edgeimpulse.com/v1"));
+        assert_eq!(url(None, Some("127.0.0.1")).as_deref(), Some("http://127.0.0.1:4800/v1"));
+        assert_eq!(url(None, Some("http://10.0.0.5:4800/v1/")).as_deref(), Some("http://10.0.0.5:4800/v1"));
+        assert_eq!(url(Some("https://studio.acme.example/v1"), Some("x")).as_deref(), Some("https://studio.acme.example/v1"));
+    }
 }

@@ -1,25 +1,35 @@
-//! The one error type of the crate.
+//! The one error type of the crate, and the redaction every error goes through.
+
+use std::borrow::Cow;
+use std::time::Duration;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything a call can fail with. Each variant names the operation (its `operationId`, or
-/// `custom` for [`Client::request`](crate::Client::request)). No variant carries credentials.
+/// `custom` for [`Client::request`](crate::Client::request)).
+///
+/// No variant shows a secret: every error a call returns has gone through one redaction step
+/// that replaces the client's API key and JWT, and every value of a secret property of the
+/// answer (`apiKey`, `token`, `password`, ...), by `<redacted>` in each of its texts.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The API answered `{"success": false, "error": "..."}` (usually with HTTP 200).
-    #[error("{operation}: the API reported a failure (HTTP {status}): {message}")]
+    /// The API answered `{"success": false, "error": "..."}` (usually with HTTP 200). An
+    /// `error` that is an object gives its `message` (or its JSON); `message` is empty when the
+    /// answer gave no reason.
+    #[error("{operation}: the API reported a failure (HTTP {status}){}", api_message_suffix(.message))]
     Api { operation: &'static str, status: u16, message: String },
 
     /// The API answered with a status that is not a success.
-    #[error("{operation}: HTTP {status}{}: {body}", details_suffix(.messages))]
+    #[error("{operation}: HTTP {status}{}", status_details(.messages, .body))]
     Status {
         operation: &'static str,
         status: u16,
-        /// Messages found in the body (`error`, `detail`, or a validation list), if any.
+        /// Messages found in the body (`error`, `detail`, or a validation list), or the target
+        /// of an unexpected redirect; empty if there were none.
         messages: Vec<String>,
-        /// The start of the body, at most 2 KiB.
+        /// The start of the body, at most 2 KiB (the message shows at most one line of it).
         body: String,
     },
 
@@ -34,20 +44,34 @@ pub enum Error {
         body: String,
     },
 
-    /// The request or the whole call took longer than the configured timeout.
-    #[error("{operation}: timed out")]
-    Timeout { operation: &'static str },
+    /// A time limit ran out; [`TimeLimit`] says which one, and how it is set.
+    #[error("{operation}: {limit}")]
+    Timeout { operation: &'static str, limit: TimeLimit },
 
-    /// Connecting, sending or receiving failed.
-    #[error("{operation}: {source}")]
+    /// A success answer larger than [`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size)
+    /// allows in memory. Downloads are streamed and have no such limit.
+    #[error("{operation}: the answer is {} and the limit for an answer held in memory is {} bytes (set it with ClientBuilder::max_body_size)", size_text(*.size), .limit)]
+    BodyTooLarge {
+        operation: &'static str,
+        /// The size announced by `Content-Length`, or the bytes received before stopping.
+        size: BodySize,
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// Connecting, sending or receiving failed. The message says what failed in words; the
+    /// full cause chain (which `reqwest`, `hyper` and the OS reported) is the error's
+    /// [`source`](std::error::Error::source).
+    #[error("{operation}: {}", transport_reason(.source))]
     Transport {
         operation: &'static str,
         #[source]
         source: reqwest::Error,
     },
 
-    /// Reading an upload or writing a download failed.
-    #[error("{operation}: {context}: {source}")]
+    /// Reading an upload or writing a download failed; the OS error is the
+    /// [`source`](std::error::Error::source).
+    #[error("{operation}: {context} ({})", .source.kind())]
     Io {
         operation: &'static str,
         context: String,
@@ -55,7 +79,8 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The request could not be built (an invalid header value, a body that does not serialize).
+    /// The request could not be built (an invalid header value, a body that does not serialize,
+    /// a credential the operation needs and the client lacks).
     #[error("{operation}: invalid request: {message}")]
     InvalidRequest { operation: &'static str, message: String },
 
@@ -72,14 +97,15 @@ pub enum Error {
     },
 
     /// A job waited for did not finish within the time allowed.
-    #[error("{operation}: job {job_id} did not finish within {timeout:?}{}", cancel_suffix(*.cancelled, .cancel_error.as_deref()))]
+    #[error("{operation}: job {job_id} did not finish within {timeout:?}{}", cancel_suffix(*.cancelled, .cancel_error.is_some()))]
     JobTimeout {
         operation: &'static str,
         job_id: i64,
         timeout: std::time::Duration,
         /// Whether the job was cancelled (when asked to cancel it on timeout).
         cancelled: bool,
-        /// Why cancelling failed, if it was tried and failed.
+        /// Why cancelling failed, if it was tried and failed (also the error's `source`).
+        #[source]
         cancel_error: Option<Box<Error>>,
     },
 
@@ -94,6 +120,105 @@ pub enum Error {
     Config(String),
 }
 
+/// Which time limit ran out, with the limit that was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeLimit {
+    /// No connection within [`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout).
+    Connect(Duration),
+    /// One attempt got no complete answer (head and, for JSON, body) within
+    /// [`ClientBuilder::timeout`](crate::ClientBuilder::timeout) (or the request's own).
+    Answer(Duration),
+    /// The whole call, retries and waits included, took longer than
+    /// [`ClientBuilder::call_timeout`](crate::ClientBuilder::call_timeout).
+    Call(Duration),
+    /// A download received nothing for
+    /// [`ClientBuilder::download_idle_timeout`](crate::ClientBuilder::download_idle_timeout).
+    DownloadIdle(Duration),
+}
+
+impl std::fmt::Display for TimeLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeLimit::Connect(limit) => write!(f, "timed out: no connection within {limit:?} (ClientBuilder::connect_timeout)"),
+            TimeLimit::Answer(limit) => write!(f, "timed out: no complete answer within {limit:?} (the request timeout, ClientBuilder::timeout)"),
+            TimeLimit::Call(limit) => write!(f, "timed out: the call with its retries took longer than {limit:?} (ClientBuilder::call_timeout)"),
+            TimeLimit::DownloadIdle(limit) => write!(f, "timed out: the download received nothing for {limit:?} (ClientBuilder::download_idle_timeout)"),
+        }
+    }
+}
+
+/// How large an answer that was refused for its size is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodySize {
+    /// The server announced this many bytes (`Content-Length`); none were read.
+    Announced(u64),
+    /// The server announced no size; reading stopped after this many bytes.
+    AtLeast(u64),
+}
+
+fn size_text(size: BodySize) -> String {
+    match size {
+        BodySize::Announced(bytes) => format!("{bytes} bytes (Content-Length)"),
+        BodySize::AtLeast(bytes) => format!("more than {bytes} bytes"),
+    }
+}
+
+fn api_message_suffix(message: &str) -> String {
+    match message.trim() {
+        "" => " without giving a reason (its `error` field is missing or empty)".to_owned(),
+        text => format!(": {text}"),
+    }
+}
+
+/// The messages of a status error, else one line of its body: a page of HTML stays in
+/// `body`, not in the message.
+fn status_details(messages: &[String], body: &str) -> String {
+    if !messages.is_empty() {
+        return format!(" ({})", messages.join("; "));
+    }
+    let line = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.is_empty() {
+        true => " (empty body)".to_owned(),
+        false => format!(": {}", snippet(line.as_bytes(), 160)),
+    }
+}
+
+/// What failed, in words, with the root cause's kind: "could not connect (connection
+/// refused)". The cause chain itself is the error's `source`, so that printing the chain does
+/// not show it twice.
+fn transport_reason(error: &reqwest::Error) -> String {
+    let what = if error.is_connect() {
+        "could not connect to the server"
+    } else if error.is_body() || error.is_decode() {
+        "the connection failed while the answer was read"
+    } else if error.is_request() {
+        "sending the request failed"
+    } else if error.is_redirect() {
+        "following a redirect failed"
+    } else if error.is_builder() {
+        "the request could not be built"
+    } else {
+        "the HTTP exchange failed"
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    let mut io_kind = None;
+    let mut innermost = None;
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        innermost = Some(current);
+        cause = current.source();
+    }
+    match (io_kind, innermost) {
+        (Some(kind), _) if kind != std::io::ErrorKind::Other => format!("{what} ({kind})"),
+        // Not an OS error (a TLS or protocol failure): its own words are the reason.
+        (_, Some(root)) => format!("{what} ({})", snippet(root.to_string().as_bytes(), 200)),
+        (_, None) => what.to_owned(),
+    }
+}
+
 /// The line that most likely says why a job failed: the last error-level line, else the last.
 fn last_log_line_suffix(logs: &[crate::models::LogStdoutResponseStdoutItem]) -> String {
     use crate::models::LogStdoutResponseStdoutItemLogLevel as Level;
@@ -106,19 +231,12 @@ fn last_log_line_suffix(logs: &[crate::models::LogStdoutResponseStdoutItem]) -> 
     }
 }
 
-fn cancel_suffix(cancelled: bool, cancel_error: Option<&Error>) -> String {
-    match (cancelled, cancel_error) {
-        (true, _) => "; it was cancelled".to_owned(),
-        (false, Some(error)) => format!("; cancelling it failed: {error}"),
-        (false, None) => "; it may still be running".to_owned(),
-    }
-}
-
-fn details_suffix(messages: &[String]) -> String {
-    if messages.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", messages.join("; "))
+fn cancel_suffix(cancelled: bool, cancel_failed: bool) -> &'static str {
+    match (cancelled, cancel_failed) {
+        (true, _) => "; it was cancelled",
+        // Why is the error's `source`.
+        (false, true) => "; cancelling it failed, it may still be running",
+        (false, false) => "; it may still be running",
     }
 }
 
@@ -137,7 +255,8 @@ impl Error {
             Error::Api { operation, .. }
             | Error::Status { operation, .. }
             | Error::Decode { operation, .. }
-            | Error::Timeout { operation }
+            | Error::Timeout { operation, .. }
+            | Error::BodyTooLarge { operation, .. }
             | Error::Transport { operation, .. }
             | Error::Io { operation, .. }
             | Error::InvalidRequest { operation, .. }
@@ -148,40 +267,137 @@ impl Error {
         }
     }
 
-    pub(crate) fn transport(operation: &'static str, source: reqwest::Error) -> Error {
-        if source.is_timeout() {
-            return Error::Timeout { operation };
+    /// A failure of the HTTP exchange. `connect_timeout` is the client's connect limit, which
+    /// reqwest enforces: its timeouts become [`TimeLimit::Connect`].
+    pub(crate) fn transport(operation: &'static str, source: reqwest::Error, connect_timeout: Option<Duration>) -> Error {
+        if let (true, Some(limit)) = (source.is_timeout(), connect_timeout) {
+            return Error::Timeout { operation, limit: TimeLimit::Connect(limit) };
         }
         // The URL may carry query parameters; the operation already says where we were.
         Error::Transport { operation, source: source.without_url() }
     }
+
+    /// The redaction step: every text of the error with each of `secrets` replaced by
+    /// `<redacted>`. The match names every variant, so that a new variant does not compile
+    /// until it says which of its fields can hold text from the server.
+    pub(crate) fn redact(self, secrets: &Redaction<'_>) -> Error {
+        if secrets.is_empty() {
+            return self;
+        }
+        let clean = |text: String| secrets.apply(text);
+        match self {
+            Error::Api { operation, status, message } => Error::Api { operation, status, message: clean(message) },
+            Error::Status { operation, status, messages, body } => {
+                Error::Status { operation, status, messages: messages.into_iter().map(clean).collect(), body: clean(body) }
+            }
+            Error::Decode { operation, path, message, body } => {
+                Error::Decode { operation, path: clean(path), message: clean(message), body: clean(body) }
+            }
+            Error::InvalidRequest { operation, message } => Error::InvalidRequest { operation, message: clean(message) },
+            Error::LiveLogs { operation, message } => Error::LiveLogs { operation, message: clean(message) },
+            Error::Io { operation, context, source } => Error::Io { operation, context: clean(context), source },
+            Error::JobFailed { operation, job_id, mut job, mut logs } => {
+                job.category = clean(std::mem::take(&mut job.category));
+                job.key = clean(std::mem::take(&mut job.key));
+                job.additional_info = job.additional_info.take().map(clean);
+                for line in &mut logs {
+                    line.data = clean(std::mem::take(&mut line.data));
+                }
+                Error::JobFailed { operation, job_id, job, logs }
+            }
+            Error::JobTimeout { operation, job_id, timeout, cancelled, cancel_error } => Error::JobTimeout {
+                operation,
+                job_id,
+                timeout,
+                cancelled,
+                cancel_error: cancel_error.map(|error| Box::new(error.redact(secrets))),
+            },
+            Error::Config(message) => Error::Config(clean(message)),
+            // No text from the server: the URL is taken off transport errors when they are
+            // made, and the others hold numbers.
+            error @ (Error::Timeout { .. } | Error::BodyTooLarge { .. } | Error::Transport { .. }) => error,
+        }
+    }
 }
 
-/// A body excerpt fit for an error: JSON values of secret properties (API keys, tokens,
-/// passwords: the overrides' list) and the client's own credentials are replaced by
-/// `<redacted>` before the excerpt is cut to `max` bytes.
-pub(crate) fn redacted_snippet(body: &[u8], max: usize, credentials: &[&str]) -> String {
-    let mut text = match serde_json::from_slice::<serde_json::Value>(body) {
+/// Values that must not appear in an error: the client's credentials, and the values of
+/// secret properties found in the answer the error comes from.
+#[derive(Default)]
+pub(crate) struct Redaction<'a> {
+    values: Vec<Cow<'a, str>>,
+}
+
+impl<'a> Redaction<'a> {
+    /// Shorter values are left alone: replacing every `abc` would garble messages and hide
+    /// nothing worth hiding.
+    const MIN_LEN: usize = 4;
+
+    /// Adds a secret, with the spellings it takes inside JSON text and in a URL.
+    pub(crate) fn add(&mut self, value: impl Into<Cow<'a, str>>) {
+        let value = value.into();
+        if value.len() < Self::MIN_LEN || self.values.contains(&value) {
+            return;
+        }
+        let json = serde_json::to_string(value.as_ref()).unwrap_or_default();
+        let json = json.trim_matches('"');
+        if json != value {
+            self.values.push(Cow::Owned(json.to_owned()));
+        }
+        let url: String = percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC).collect();
+        if url != value {
+            self.values.push(Cow::Owned(url));
+        }
+        self.values.push(value);
+    }
+
+    /// Adds the value of every secret property (the overrides' list) found in a JSON body.
+    pub(crate) fn add_secrets_in(&mut self, body: &serde_json::Value) {
+        match body {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map {
+                    match child {
+                        serde_json::Value::String(text) if crate::generated::SECRET_PROPERTIES.contains(&key.as_str()) => {
+                            self.add(text.clone());
+                        }
+                        _ => self.add_secrets_in(child),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| self.add_secrets_in(item)),
+            _ => {}
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// `text` with every secret replaced; longer secrets first, so that a secret containing
+    /// another is replaced whole.
+    pub(crate) fn apply(&self, mut text: String) -> String {
+        let mut values: Vec<&str> = self.values.iter().map(AsRef::as_ref).collect();
+        values.sort_by_key(|value| std::cmp::Reverse(value.len()));
+        for value in values {
+            if text.contains(value) {
+                text = text.replace(value, "<redacted>");
+            }
+        }
+        text
+    }
+}
+
+/// A body excerpt fit for an error: JSON values of secret properties are replaced by
+/// `<redacted>` before the excerpt is cut to `max` bytes (so that a cut cannot leave half a
+/// secret behind). The client's credentials are taken out by [`Error::redact`].
+pub(crate) fn redacted_snippet(body: &[u8], max: usize) -> String {
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(mut value) => {
             redact_secret_properties(&mut value);
             serde_json::to_string(&value).unwrap_or_default()
         }
         Err(_) => String::from_utf8_lossy(body).into_owned(),
     };
-    for credential in credentials.iter().filter(|c| c.len() >= 4) {
-        text = text.replace(credential, "<redacted>");
-    }
     snippet(text.as_bytes(), max)
-}
-
-/// Replaces the client's credentials in a message taken from a body.
-pub(crate) fn redact_credentials(mut text: String, credentials: &[&str]) -> String {
-    for credential in credentials.iter().filter(|c| c.len() >= 4) {
-        if text.contains(credential) {
-            text = text.replace(credential, "<redacted>");
-        }
-    }
-    text
 }
 
 fn redact_secret_properties(value: &mut serde_json::Value) {
@@ -218,8 +434,8 @@ pub(crate) fn messages_from_body(body: &[u8]) -> Vec<String> {
     };
     let mut messages = Vec::new();
     for key in ["error", "message", "title", "detail"] {
-        if let Some(text) = map.get(key).and_then(|v| v.as_str()) {
-            messages.push(text.to_owned());
+        if let Some(text) = map.get(key).and_then(message_text) {
+            messages.push(text);
         }
     }
     if let Some(list) = map.get("validation").and_then(|v| v.as_array()) {
@@ -235,4 +451,25 @@ pub(crate) fn messages_from_body(body: &[u8]) -> Vec<String> {
         }
     }
     messages
+}
+
+/// The text of an `error` (or `message`) value: a string as it is; an object by its own
+/// `message` (or `error`) field, else as JSON; an array as JSON. `None` for null and blanks.
+pub(crate) fn message_text(value: &serde_json::Value) -> Option<String> {
+    let text = match value {
+        serde_json::Value::Null => return None,
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Object(map) => match ["message", "error"].iter().find_map(|key| map.get(*key).and_then(message_text)) {
+            Some(text) => text,
+            None => value.to_string(),
+        },
+        other => other.to_string(),
+    };
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// The API's failure message if `value` is its failure envelope (`"success": false`): the
+/// `error`'s text, or an empty string when it gave none.
+pub(crate) fn envelope_message(value: &serde_json::Value) -> Option<String> {
+    (value.get("success")? == &serde_json::Value::Bool(false)).then(|| value.get("error").and_then(message_text).unwrap_or_default())
 }

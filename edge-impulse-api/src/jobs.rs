@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeLimit};
 use crate::live_logs::{same_text, Feed, LiveFeed, LiveLogOptions};
 use crate::models::{Job, LogStdoutResponse, LogStdoutResponseStdoutItem};
 use crate::Client;
@@ -597,7 +597,9 @@ impl Poller<'_> {
                 self.client.organization_jobs().get_organization_jobs_logs(organization_id, self.job_id).into_request().operation().id
             }
         };
-        self.within_timeout(self.logs()).await.unwrap_or(Err(Error::Timeout { operation }))
+        // Only a wait with a timeout can run out of time.
+        let limit = TimeLimit::Call(self.timeout.unwrap_or_default());
+        self.within_timeout(self.logs()).await.unwrap_or(Err(Error::Timeout { operation, limit }))
     }
 
     async fn failure(&self, job: Box<Job>) -> Error {
@@ -609,7 +611,8 @@ impl Poller<'_> {
                 Vec::new()
             }
         };
-        Error::JobFailed { operation: self.status_operation(), job_id: self.job_id, job, logs }
+        // Log lines are server text that may echo a credential: the redaction step applies.
+        self.client.redact(Error::JobFailed { operation: self.status_operation(), job_id: self.job_id, job, logs })
     }
 
     async fn timed_out(&self) -> Error {
@@ -634,7 +637,7 @@ impl Poller<'_> {
             match tokio::time::timeout(grace, cancel).await {
                 Ok(Ok(())) => cancelled = true,
                 Ok(Err(error)) => cancel_error = Some(Box::new(error)),
-                Err(_) => cancel_error = Some(Box::new(Error::Timeout { operation })),
+                Err(_) => cancel_error = Some(Box::new(Error::Timeout { operation, limit: TimeLimit::Call(grace) })),
             }
         }
         self.timeout_error(cancelled, cancel_error)

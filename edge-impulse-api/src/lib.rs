@@ -11,7 +11,8 @@
 //!
 //! Get an API key from your project's dashboard (**Dashboard → Keys**). Either pass it to the
 //! builder, or let [`Client::from_env`] read `EI_API_KEY` (or `EI_JWT_TOKEN`, and `EI_HOST`
-//! for another Studio host). A client is cheap to clone; clones share connections.
+//! for another Studio, named as the Edge Impulse CLI names it). A client is cheap to clone;
+//! clones share connections.
 //!
 //! ```no_run
 //! # fn run() -> edge_impulse_api::Result<()> {
@@ -150,16 +151,46 @@
 //!
 //! Every failure is one [`Error`] that names the operation (its `operationId`). The API
 //! reports many failures as HTTP 200 with `{"success": false, "error": "..."}`; those are
-//! [`Error::Api`]. Other statuses are [`Error::Status`] with the messages found in the body;
-//! answers that do not fit the expected type are [`Error::Decode`] with the JSON path that
-//! failed.
+//! [`Error::Api`] (an `error` object gives its `message`; a failure without one says so).
+//! Other statuses are [`Error::Status`] with the messages found in the body (a redirect
+//! names its `Location`) and a bounded excerpt; answers that do not fit the expected type
+//! are [`Error::Decode`] with the JSON path that failed, in plain words for an empty body,
+//! `null` or an array where an object belongs. A connection failure says what failed in its
+//! message; the causes the OS and the HTTP stack gave are its
+//! [`source`](std::error::Error::source) chain.
+//!
+//! No error shows a secret: every error of a call goes through one redaction step that
+//! replaces the client's API key and JWT, and every value of a secret property of the answer
+//! (`apiKey`, `token`, `password`, ...), by `<redacted>`, in messages, excerpts, echoed
+//! headers and URLs, and job logs.
+//!
+//! # Limits
+//!
+//! A client is bounded in time and memory unless told otherwise; each limit is set, or
+//! switched off with `None`, on the [`ClientBuilder`]:
+//!
+//! - [`connect_timeout`](ClientBuilder::connect_timeout), [`DEFAULT_CONNECT_TIMEOUT`] (10 s);
+//! - [`timeout`](ClientBuilder::timeout), [`DEFAULT_TIMEOUT`] (2 minutes): one attempt's
+//!   answer, head and body for JSON, the head for a download (also settable per request);
+//! - [`call_timeout`](ClientBuilder::call_timeout), none by default: the whole call with its
+//!   retries (the default retry policy and timeout already end a call within 3 minutes);
+//! - [`download_idle_timeout`](ClientBuilder::download_idle_timeout),
+//!   [`DEFAULT_DOWNLOAD_IDLE_TIMEOUT`] (1 minute): a download that receives nothing for that
+//!   long fails; a download that keeps coming may take as long as it needs;
+//! - [`max_body_size`](ClientBuilder::max_body_size), [`DEFAULT_MAX_BODY_SIZE`] (256 MiB): a
+//!   larger JSON answer fails with [`Error::BodyTooLarge`]; downloads are streamed and never
+//!   capped.
+//!
+//! Each limit that runs out is an [`Error::Timeout`] whose [`TimeLimit`] says which one.
 //!
 //! # Retries
 //!
 //! Requests that are safe to repeat (`GET`, `PUT`, `DELETE`, `HEAD`) are retried after
 //! connection failures and 429, 502, 503 and 504 answers, with exponential backoff and jitter,
-//! honouring `Retry-After`, at most 4 attempts and 60 s by default. `POST` is never retried
-//! unless a request opts in with [`RequestParts::retry_non_idempotent`]. Configure it with
+//! honouring `Retry-After`, at most 4 attempts and 60 s by default; a connection that breaks
+//! while the answer is read counts as a connection failure. `POST` is retried only when it
+//! provably did nothing (no connection could be made, or 429 with `Retry-After`), unless a
+//! request opts in with [`RequestParts::retry_non_idempotent`]. Configure it with
 //! [`ClientBuilder::retry`] and a [`RetryPolicy`], or turn it off with
 //! [`ClientBuilder::no_retries`].
 //!
@@ -212,9 +243,9 @@ mod socket;
 mod generated;
 
 pub use auth::Secret;
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};
 pub use download::{Download, DownloadProgress, Redirect};
-pub use error::{Error, Result};
+pub use error::{BodySize, Error, Result, TimeLimit};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
 pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
 pub use live_logs::LiveLogOptions;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::error::Error;
+use crate::error::{Error, TimeLimit};
 use crate::jobs::{fetch_log_window, JobLogLine, LogCursor, NewLines, Scope};
 use crate::socket::{Connection, SocketError, SocketEvent, SocketUrl, Timings};
 use crate::Client;
@@ -257,7 +257,7 @@ impl Live {
         // A stalled token request must not hold the reconnection budget up.
         let answer = tokio::time::timeout(self.options.hello_timeout, request)
             .await
-            .unwrap_or_else(|_| Err(Error::Timeout { operation: self.token_operation() }));
+            .unwrap_or_else(|_| Err(Error::Timeout { operation: self.token_operation(), limit: TimeLimit::Call(self.options.hello_timeout) }));
         let token = match answer {
             Ok(answer) => answer.token.socket_token,
             // The client already retried what is worth retrying; a refusal stays one.

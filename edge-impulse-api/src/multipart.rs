@@ -53,7 +53,9 @@ impl FilePart {
                 let io_error = |source| Error::Io { operation, context: format!("opening {}", path.display()), source };
                 let file = tokio::fs::File::open(path).await.map_err(io_error)?;
                 let length = file.metadata().await.map_err(io_error)?.len();
-                let stream = tokio_util::io::ReaderStream::new(file);
+                // 64 KiB per read: each read is a blocking task on tokio's pool, and the
+                // default 4 KiB made that cost show on large uploads.
+                let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024);
                 reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), length)
             }
         };
@@ -84,6 +86,8 @@ impl std::fmt::Debug for FilePart {
 #[derive(Debug, Clone, Default)]
 pub struct MultipartForm {
     parts: Vec<(String, Value)>,
+    /// A field that could not be built; the request fails with it when sent.
+    error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,10 +102,15 @@ impl MultipartForm {
         self.parts.push((name.to_owned(), Value::Text(value.to_param())));
     }
 
-    /// Adds a field holding JSON text.
+    /// Adds a field holding JSON text. A value that does not serialize makes the request
+    /// fail with [`Error::InvalidRequest`] when it is sent (rather than send `null`).
     pub fn json<T: serde::Serialize + ?Sized>(&mut self, name: &str, value: &T) {
-        let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
-        self.parts.push((name.to_owned(), Value::Text(text)));
+        match serde_json::to_string(value) {
+            Ok(text) => self.parts.push((name.to_owned(), Value::Text(text))),
+            Err(e) => {
+                self.error.get_or_insert_with(|| format!("multipart field `{name}` does not serialize: {e}"));
+            }
+        }
     }
 
     /// Adds a file.
@@ -110,6 +119,9 @@ impl MultipartForm {
     }
 
     pub(crate) async fn to_reqwest(&self, operation: &'static str) -> Result<reqwest::multipart::Form> {
+        if let Some(message) = &self.error {
+            return Err(Error::InvalidRequest { operation, message: message.clone() });
+        }
         let mut form = reqwest::multipart::Form::new();
         for (name, value) in &self.parts {
             form = match value {
@@ -131,5 +143,8 @@ pub trait ToMultipart {
 impl ToMultipart for MultipartForm {
     fn to_multipart(&self, form: &mut MultipartForm) {
         form.parts.extend(self.parts.iter().cloned());
+        if form.error.is_none() {
+            form.error.clone_from(&self.error);
+        }
     }
 }

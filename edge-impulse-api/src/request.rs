@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::error::{redacted_snippet, Error, Result};
+use crate::error::{envelope_message, redacted_snippet, Error, Redaction, Result};
 use crate::multipart::{MultipartForm, ToMultipart};
 use crate::params::{fill_path, ToParam};
 use crate::retry::RetryPolicy;
@@ -111,7 +111,9 @@ pub(crate) struct Prepared {
     pub headers: Vec<(Cow<'static, str>, String)>,
     pub cookies: Vec<(Cow<'static, str>, String)>,
     pub payload: Payload,
-    pub timeout: Option<Duration>,
+    /// Replaces the client's [`ClientBuilder::timeout`](crate::ClientBuilder::timeout)
+    /// (`Some(None)`: no limit for this request).
+    pub timeout: Option<Option<Duration>>,
     /// Replaces the client's retry policy for this request.
     pub retry: Option<RetryPolicy>,
     /// Retry even though the method is not idempotent (the caller knows repeating is safe).
@@ -210,10 +212,16 @@ impl<'c> RequestParts<'c> {
         self
     }
 
-    /// Overrides the client's timeout for this request.
-    pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
-        self.prepared.timeout = Some(timeout);
+    /// Replaces the client's [`timeout`](crate::ClientBuilder::timeout) for this request: the
+    /// limit for each attempt's answer (`None`: no limit).
+    pub fn timeout(&mut self, timeout: impl Into<Option<Duration>>) -> &mut Self {
+        self.prepared.timeout = Some(timeout.into());
         self
+    }
+
+    /// Makes the request fail with [`Error::InvalidRequest`] when it is sent.
+    pub(crate) fn fail(&mut self, message: String) {
+        self.prepared.error = Some(Error::InvalidRequest { operation: self.prepared.operation.id, message });
     }
 
     /// Replaces the client's [`RetryPolicy`] for this request (`RetryPolicy::disabled()` to
@@ -320,7 +328,8 @@ impl<'c, T: FromResponse> IntoFuture for Request<'c, T> {
     type IntoFuture = ResponseFuture<'c, T>;
 
     fn into_future(self) -> Self::IntoFuture {
-        ResponseFuture { inner: self.parts.client.execute(self.parts.prepared), output: PhantomData }
+        let client = self.parts.client;
+        ResponseFuture { inner: client.execute(self.parts.prepared), client, output: PhantomData }
     }
 }
 
@@ -328,6 +337,8 @@ impl<'c, T: FromResponse> IntoFuture for Request<'c, T> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct ResponseFuture<'c, T> {
     inner: Pin<Box<dyn Future<Output = Result<RawResponse>> + Send + 'c>>,
+    /// For the redaction step every error of the call goes through.
+    client: &'c Client,
     output: PhantomData<fn() -> T>,
 }
 
@@ -341,7 +352,8 @@ impl<T: FromResponse> Future for ResponseFuture<'_, T> {
     type Output = Result<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx).map(|raw| raw.and_then(T::from_response))
+        let client = self.client;
+        self.inner.as_mut().poll(cx).map(|raw| raw.and_then(T::from_response).map_err(|error| client.redact(error)))
     }
 }
 
@@ -357,7 +369,8 @@ pub struct RawResponse {
 #[derive(Debug)]
 pub(crate) enum RawBody {
     Bytes(Bytes),
-    Stream(reqwest::Response),
+    /// Boxed: a download holds the whole response, and every call's result has room for it.
+    Download(Box<crate::Download>),
     Redirect(String),
 }
 
@@ -428,7 +441,10 @@ impl<T: DeserializeOwned + Envelope> FromResponse for T {
         let (operation, status, bytes) = raw.into_bytes()?;
         match decode_json::<T>(&bytes) {
             Ok(value) => match value.api_error() {
-                Some(message) => Err(Error::Api { operation, status, message: message.to_owned() }),
+                // An empty message may be an `error` the type could not hold as text (an
+                // object): the body says more.
+                Some("") => Err(envelope_failure(operation, status, &bytes).unwrap_or(Error::Api { operation, status, message: String::new() })),
+                Some(message) => Err(api_failure(operation, status, message.to_owned(), &bytes)),
                 None => Ok(value),
             },
             Err(error) => Err(decode_failure::<T>(operation, status, &bytes, error)),
@@ -452,20 +468,77 @@ fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
 /// the success type) or a real mismatch, reported with the JSON path that failed.
 #[cold]
 fn decode_failure<T: DeserializeOwned>(operation: &'static str, status: u16, bytes: &[u8], error: serde_json::Error) -> Error {
-    if let Some(message) = envelope_failure(bytes) {
-        return Error::Api { operation, status, message };
+    let value = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+    let mut redaction = Redaction::default();
+    if let Some(value) = &value {
+        if let Some(message) = envelope_message(value) {
+            return api_failure(operation, status, message, bytes);
+        }
+        redaction.add_secrets_in(value);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let path = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-        Err(e) => e.path().to_string(),
-        Ok(_) => ".".to_string(),
+    let (path, found) = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Err(e) => (e.path().to_string(), value.as_ref().and_then(|v| value_at(v, e.path()))),
+        Ok(_) => (".".to_string(), value.as_ref()),
     };
-    Error::Decode { operation, path, message: error.to_string(), body: redacted_snippet(bytes, 2048, &[]) }
+    let message = in_plain_words(bytes, found, &error.to_string()).unwrap_or_else(|| error.to_string());
+    Error::Decode { operation, path, message, body: redacted_snippet(bytes, 2048) }.redact(&redaction)
 }
 
-fn envelope_failure(bytes: &[u8]) -> Option<String> {
+/// The value a decode failed at, following the path serde_path_to_error recorded.
+fn value_at<'v>(root: &'v serde_json::Value, path: &serde_path_to_error::Path) -> Option<&'v serde_json::Value> {
+    use serde_path_to_error::Segment;
+    path.iter().try_fold(root, |value, segment| match segment {
+        Segment::Seq { index } => value.get(index),
+        Segment::Map { key } => value.get(key),
+        Segment::Enum { .. } | Segment::Unknown => Some(value),
+    })
+}
+
+/// Serde's wording for an empty body, `null`, or an array where an object belongs ("invalid
+/// length 0, expected struct X with 3 elements") puts people on the wrong track: say what
+/// was found instead. `None` where serde's message is clear.
+fn in_plain_words(bytes: &[u8], found: Option<&serde_json::Value>, serde_message: &str) -> Option<String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Some("the answer is empty, where a JSON value was expected".to_owned());
+    }
+    // "invalid type: null, expected struct Job at line 1 column 4" -> "struct Job".
+    let expected = serde_message.split_once("expected ").map(|(_, rest)| {
+        let rest = rest.split(" at line ").next().unwrap_or(rest);
+        rest.split(" with ").next().unwrap_or(rest).to_owned()
+    });
+    let expected = expected.as_deref().unwrap_or("another value");
+    let wants_object = expected.starts_with("struct ") || expected.contains("map");
+    match found? {
+        serde_json::Value::Null => Some(format!("found `null` where {expected} was expected")),
+        serde_json::Value::Array(items) if wants_object => {
+            Some(format!("found a JSON array ({} items) where a JSON object ({expected}) was expected", items.len()))
+        }
+        _ => None,
+    }
+}
+
+/// `Error::Api` for a failure envelope, its message cleaned of the body's own secret values.
+fn api_failure(operation: &'static str, status: u16, message: String, bytes: &[u8]) -> Error {
+    let mut redaction = Redaction::default();
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        redaction.add_secrets_in(&value);
+    }
+    Error::Api { operation, status, message }.redact(&redaction)
+}
+
+/// The failure envelope in a body, as an error; `None` when the body is not one.
+fn envelope_failure(operation: &'static str, status: u16, bytes: &[u8]) -> Option<Error> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    value.api_error().map(str::to_owned)
+    envelope_message(&value).map(|message| api_failure(operation, status, message, bytes))
+}
+
+/// The failure envelope in a JSON answer to a download, which may be the user's own file:
+/// only a body that is nothing but the envelope (`success`, `error`) counts as one.
+pub(crate) fn download_envelope_failure(operation: &'static str, status: u16, bytes: &[u8]) -> Option<Error> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let only_envelope = value.as_object()?.keys().all(|key| key == "success" || key == "error");
+    only_envelope.then(|| envelope_failure(operation, status, bytes)).flatten()
 }
 
 impl FromResponse for () {
@@ -473,8 +546,8 @@ impl FromResponse for () {
 
     fn from_response(raw: RawResponse) -> Result<Self> {
         let (operation, status, bytes) = raw.into_bytes()?;
-        match envelope_failure(&bytes) {
-            Some(message) => Err(Error::Api { operation, status, message }),
+        match envelope_failure(operation, status, &bytes) {
+            Some(error) => Err(error),
             None => Ok(()),
         }
     }
@@ -485,16 +558,10 @@ impl FromResponse for crate::Download {
 
     fn from_response(raw: RawResponse) -> Result<Self> {
         match raw.body {
-            RawBody::Stream(response) => Ok(crate::Download::new(raw.operation.id, response)),
-            // A buffered body here is a JSON answer (see `Client::read_response`): the API's
-            // failure envelope, or JSON the caller asked to download.
-            RawBody::Bytes(bytes) => match envelope_failure(&bytes) {
-                Some(message) => Err(Error::Api { operation: raw.operation.id, status: raw.status, message }),
-                None => Ok(crate::Download::from_bytes(raw.operation.id, bytes)),
-            },
-            RawBody::Redirect(_) => Err(Error::InvalidRequest {
+            RawBody::Download(download) => Ok(*download),
+            RawBody::Bytes(_) | RawBody::Redirect(_) => Err(Error::InvalidRequest {
                 operation: raw.operation.id,
-                message: "expected a download, got a redirect".into(),
+                message: "a download was asked for, but the operation's answer is not read as one".into(),
             }),
         }
     }
@@ -504,14 +571,17 @@ impl FromResponse for crate::Redirect {
     const RESPONSE_KIND: ResponseKind = ResponseKind::Redirect;
 
     fn from_response(raw: RawResponse) -> Result<Self> {
+        let (operation, status) = (raw.operation.id, raw.status);
         match raw.body {
-            RawBody::Redirect(location) => Ok(crate::Redirect { status: raw.status, location }),
-            _ => Err(Error::Status {
-                operation: raw.operation.id,
-                status: raw.status,
-                messages: vec!["expected a redirect".into()],
-                body: String::new(),
-            }),
+            RawBody::Redirect(location) => Ok(crate::Redirect { status, location }),
+            // A success instead of a redirect: the API's failure envelope, or a mistake.
+            RawBody::Bytes(bytes) => Err(envelope_failure(operation, status, &bytes).unwrap_or_else(|| Error::Status {
+                operation,
+                status,
+                messages: vec![format!("expected a redirect, got HTTP {status}")],
+                body: redacted_snippet(&bytes, 2048),
+            })),
+            RawBody::Download(_) => Err(Error::Status { operation, status, messages: vec!["expected a redirect".into()], body: String::new() }),
         }
     }
 }

@@ -97,18 +97,46 @@ async fn cookie_only_operation_gets_the_jwt_cookie() {
 }
 
 #[tokio::test]
-async fn cookie_only_operation_with_only_an_api_key_sends_nothing() {
+async fn cookie_only_operation_with_only_an_api_key_says_a_jwt_is_needed() {
+    // Before: the request went out without credentials and came back as a bare 401.
+    let server = MockServer::start().await;
+    let client = client(&server, true, false);
+    let error = expect_err(client.canary().should_go_on_canary("https://x").await);
+    let Error::InvalidRequest { operation: "shouldGoOnCanary", message } = &error else { panic!("{error:?}") };
+    assert!(message.contains("a JWT") && message.contains("only an API key"), "{message}");
+    assert!(server.received_requests().await.unwrap().is_empty(), "nothing is sent");
+}
+
+#[tokio::test]
+async fn with_both_credentials_the_preferred_one_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/1/raw-data/count"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(count_body(1)))
+        .mount(&server)
+        .await;
+    for (prefer_jwt, sent, not_sent) in [(false, "x-api-key", "x-jwt-token"), (true, "x-jwt-token", "x-api-key")] {
+        let client = Client::builder().base_url(server.uri()).api_key(API_KEY).jwt(JWT).prefer_jwt(prefer_jwt).build().unwrap();
+        client.raw_data().count_samples(1, RawDataCategoryQuery::Training).await.unwrap();
+        let requests = server.received_requests().await.unwrap();
+        let last = requests.last().unwrap();
+        assert!(header(last, sent).is_some(), "prefer_jwt({prefer_jwt}) sends {sent}");
+        assert_eq!(header(last, not_sent), None, "prefer_jwt({prefer_jwt}) sends one credential");
+    }
+}
+
+#[tokio::test]
+async fn a_cookie_set_by_hand_is_kept_next_to_the_jwt_cookie() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/canary"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"success": false, "error": "Not logged in"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true, "routeToCanary": false})))
         .mount(&server)
         .await;
-
-    let client = client(&server, true, false);
-    let error = expect_err(client.canary().should_go_on_canary("https://x").await);
-    assert!(matches!(error, Error::Status { status: 401, operation: "shouldGoOnCanary", .. }), "{error:?}");
-    assert_no_credentials(&single_request(&server).await);
+    let client = Client::builder().base_url(server.uri()).jwt(JWT).header("cookie", "session=abc").build().unwrap();
+    client.canary().should_go_on_canary("https://x").await.unwrap();
+    // Before: the jwt cookie replaced the user's Cookie header.
+    assert_eq!(header(&single_request(&server).await, "cookie"), Some(format!("session=abc; jwt={JWT}").as_str()));
 }
 
 #[tokio::test]

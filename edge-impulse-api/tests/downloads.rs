@@ -302,14 +302,14 @@ async fn a_download_whose_answer_does_not_start_in_time_times_out() {
         .await;
     let limited = Client::builder().base_url(server.uri()).api_key(API_KEY).timeout(std::time::Duration::from_millis(200)).build().unwrap();
     let error = expect_err(limited.raw_data().get_sample_as_raw(4, 77).await);
-    assert!(matches!(error, Error::Timeout { operation: "getSampleAsRaw" }), "{error:?}");
+    assert!(matches!(error, Error::Timeout { operation: "getSampleAsRaw", .. }), "{error:?}");
 
     // The per-request timeout applies the same way.
     let unlimited = client(&server, true, false);
     let mut request = unlimited.raw_data().get_sample_as_raw(4, 77);
     request.timeout(std::time::Duration::from_millis(200));
     let error = expect_err(request.await);
-    assert!(matches!(error, Error::Timeout { operation: "getSampleAsRaw" }), "{error:?}");
+    assert!(matches!(error, Error::Timeout { operation: "getSampleAsRaw", .. }), "{error:?}");
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use edge_impulse_api::{Client, Error, DEFAULT_BASE_URL};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const VARS: [&str; 3] = ["EI_API_KEY", "EI_JWT_TOKEN", "EI_HOST"];
+const VARS: [&str; 4] = ["EI_API_KEY", "EI_JWT_TOKEN", "EI_HOST", "EI_CLI_STUDIO_ENDPOINT"];
 
 fn set(values: &[(&str, &str)]) {
     for name in VARS {
@@ -47,11 +47,28 @@ async fn client_from_environment() {
     assert_eq!(client.base_url(), DEFAULT_BASE_URL);
     assert_redacted("Client from env", &format!("{client:?}"));
 
-    // A host name means https://{host}/v1.
-    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "edgeimpulse.example.com")]);
-    assert_eq!(Client::from_env().unwrap().base_url(), "https://edgeimpulse.example.com/v1");
+    // EI_HOST is a base domain, as for the Edge Impulse CLI: its Studio is studio.{host}.
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "edgeimpulse.com")]);
+    assert_eq!(Client::from_env().unwrap().base_url(), "https://studio.edgeimpulse.com/v1");
     set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "edgeimpulse.example.com/")]);
-    assert_eq!(Client::from_env().unwrap().base_url(), "https://edgeimpulse.example.com/v1");
+    assert_eq!(Client::from_env().unwrap().base_url(), "https://studio.edgeimpulse.example.com/v1");
+    // A local Studio (the CLI's development set-up) listens on port 4800, without TLS.
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "host.docker.internal")]);
+    assert_eq!(Client::from_env().unwrap().base_url(), "http://host.docker.internal:4800/v1");
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "localhost")]);
+    assert_eq!(Client::from_env().unwrap().base_url(), "http://localhost:4800/v1");
+    // EI_CLI_STUDIO_ENDPOINT names the Studio itself and wins over EI_HOST.
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "edgeimpulse.com"), ("EI_CLI_STUDIO_ENDPOINT", "http://studio.local:14800/")]);
+    assert_eq!(Client::from_env().unwrap().base_url(), "http://studio.local:14800/v1");
+
+    // Credentials copied with a line break (or from a CRLF file) are trimmed, not sent
+    // broken; a control character inside one fails at build time, without echoing it.
+    set(&[("EI_API_KEY", &format!("  {API_KEY}\r\n")), ("EI_HOST", &server.uri())]);
+    let client = Client::from_env().unwrap();
+    client.raw_data().count_samples(1, RawDataCategoryQuery::Training).await.unwrap();
+    set(&[("EI_API_KEY", "ei_broken\u{1}key_5521")]);
+    let error = expect_err(Client::from_env());
+    assert!(matches!(&error, Error::Config(message) if message.contains("API key") && !message.contains("key_5521")), "{error:?}");
 
     // A full URL is used as it is (without a trailing slash), here the mock server.
     set(&[("EI_API_KEY", API_KEY), ("EI_HOST", &format!("{}/", server.uri()))]);
@@ -71,9 +88,10 @@ async fn client_from_environment() {
     set(&[]);
 
     let requests = server.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 2);
-    assert_eq!(header(&requests[0], "x-api-key"), Some(API_KEY));
-    assert_eq!(header(&requests[0], "x-jwt-token"), None);
-    assert_eq!(header(&requests[1], "x-jwt-token"), Some(JWT));
-    assert_eq!(header(&requests[1], "x-api-key"), None);
+    assert_eq!(requests.len(), 3);
+    assert_eq!(header(&requests[0], "x-api-key"), Some(API_KEY), "trimmed");
+    assert_eq!(header(&requests[1], "x-api-key"), Some(API_KEY));
+    assert_eq!(header(&requests[1], "x-jwt-token"), None);
+    assert_eq!(header(&requests[2], "x-jwt-token"), Some(JWT));
+    assert_eq!(header(&requests[2], "x-api-key"), None);
 }

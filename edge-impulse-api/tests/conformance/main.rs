@@ -186,7 +186,8 @@ pub struct Check {
     pub failure: Option<String>,
     /// What Prism found wrong with its own answer (`sl-violations`, response side).
     pub response_violations: Vec<String>,
-    /// Passed because the spec gives this credential no way in and Prism said 401.
+    /// Passed because the spec gives this credential no way in, and the client refused to
+    /// send the call saying which credential it needs.
     pub refused_credential: bool,
     /// Prism's answer was the API's failure envelope (`success: false`, which dynamic mode
     /// picks at random): the client reported it as `Error::Api` and the body still decoded.
@@ -358,6 +359,15 @@ fn judge_call(case: &'static Case, auth: Auth, result: Result<Done, Failure>, ex
         refused_credential: false,
         envelope_failure: false,
     };
+    // A credential the spec gives no way in is refused by the client before anything is
+    // sent, with an error naming the credential the operation needs.
+    if let (None, [], Err(Failure::Call(Error::InvalidRequest { message, .. }))) = (admissible(case, auth), exchanges, &result) {
+        match message.contains("this operation needs") {
+            true => check.refused_credential = true,
+            false => check.failure = Some(format!("refused without a request, but not for its credential: {message}")),
+        }
+        return check;
+    }
     let exchange = match (exchanges, &result) {
         ([one], _) => one,
         ([], Err(failure)) => {
@@ -403,8 +413,7 @@ fn judge_call(case: &'static Case, auth: Auth, result: Result<Done, Failure>, ex
         problems.push(format!("Prism found the request off-spec: {}", request_violations.join("; ")));
     }
     match (&admissible, result) {
-        (None, Err(Failure::Call(error))) if error.status() == Some(401) && exchange.status == 401 => check.refused_credential = true,
-        (None, other) => problems.push(format!("accepts no {} and Prism should have said 401; got {}", auth.label(), describe(&other))),
+        (None, other) => problems.push(format!("accepts no {} and the client should have refused it; got {}", auth.label(), describe(&other))),
         (Some(_), Ok(done)) => {
             if exchange.status >= 400 {
                 problems.push(format!("HTTP {} from Prism: {}", exchange.status, exchange.body_start()));

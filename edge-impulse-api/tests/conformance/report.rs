@@ -134,8 +134,8 @@ impl<'a> Report<'a> {
             writeln!(out)?;
             writeln!(
                 out,
-                "The spec gives these operations no way in for the credential named; the client sends none and the \
-                 check passes when Prism answers 401."
+                "The spec gives these operations no way in for the credential named; the client refuses the call \
+                 before sending it, with an error naming the credential the operation needs."
             )?;
             writeln!(out)?;
             let mut lines: Vec<String> = refused
