@@ -83,6 +83,17 @@ pub enum Error {
         cancel_error: Option<Box<Error>>,
     },
 
+    /// While paging through a list, the server answered the next position with the same page
+    /// as the previous one: it ignores the position parameter, and paging would never end.
+    #[error("{operation}: the page at {offset_param}={offset} repeats the previous page; the server seems to ignore `{offset_param}`")]
+    PageRepeated {
+        operation: &'static str,
+        /// The position parameter's name (`offset`).
+        offset_param: &'static str,
+        /// The position that answered the repeated page.
+        offset: u64,
+    },
+
     /// The client could not be configured (bad base URL, missing environment variables).
     #[error("client configuration: {0}")]
     Config(String),
@@ -136,7 +147,8 @@ impl Error {
             | Error::Io { operation, .. }
             | Error::InvalidRequest { operation, .. }
             | Error::JobFailed { operation, .. }
-            | Error::JobTimeout { operation, .. } => Some(operation),
+            | Error::JobTimeout { operation, .. }
+            | Error::PageRepeated { operation, .. } => Some(operation),
             Error::Config(_) => None,
         }
     }

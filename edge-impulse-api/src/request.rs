@@ -120,6 +120,26 @@ pub(crate) struct Prepared {
     pub error: Option<Error>,
 }
 
+impl Prepared {
+    /// A copy to send once more with other query values (the next page). A problem found
+    /// while building stays with the original, which is sent first and reports it.
+    pub(crate) fn resend_copy(&self) -> Prepared {
+        Prepared {
+            operation: self.operation,
+            method: self.method,
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            cookies: self.cookies.clone(),
+            payload: self.payload.clone(),
+            timeout: self.timeout,
+            retry: self.retry.clone(),
+            retry_non_idempotent: self.retry_non_idempotent,
+            error: None,
+        }
+    }
+}
+
 /// Everything about a request except what its answer decodes into: the builder methods
 /// live here, compiled once rather than once per response type.
 ///
@@ -303,6 +323,11 @@ impl<'c, T> std::ops::DerefMut for Request<'c, T> {
 }
 
 impl<'c, T> Request<'c, T> {
+    /// The client and the type-independent request, for drivers that send it several times.
+    pub(crate) fn into_prepared(self) -> (&'c Client, Prepared) {
+        (self.parts.client, self.parts.prepared)
+    }
+
     pub(crate) fn with_path(client: &'c Client, operation: &'static Operation, method: Method, path: String) -> Self {
         RequestParts::with_path(client, operation, method, path).into()
     }

@@ -7,6 +7,7 @@
 mod conformance;
 mod models;
 mod operations;
+mod paging;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};

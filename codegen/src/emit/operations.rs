@@ -358,6 +358,7 @@ fn call_types(op: &Operation, api_struct: &str) -> TokenStream {
         }
         _ => quote!(),
     };
+    let paging = op.pagination.as_ref().map(|p| super::paging::paging_methods(p, &output));
     let doc = raw_doc_lines(&format!(
         "A [`{api_struct}::{}`] call: set optional parameters, then `.await` it.",
         op.method_name
@@ -370,6 +371,7 @@ fn call_types(op: &Operation, api_struct: &str) -> TokenStream {
         impl<'c> #ident<'c> {
             #(#setters)*
             #optional_body
+            #paging
             /// The underlying request, to add headers or change the timeout before sending.
             pub fn into_request(self) -> Request<'c, #output> {
                 self.0

@@ -186,6 +186,7 @@ pub(super) fn lower_operations<'a>(
                 security,
                 required_params_struct,
                 builder,
+                pagination: None,
             });
         }
     }
