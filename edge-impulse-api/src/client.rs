@@ -138,6 +138,9 @@ impl ClientBuilder {
         self
     }
 
+    /// Builds the client. Fails with [`Error::Config`] when the base URL is not an http(s)
+    /// URL, a header or credential is not a valid header value, or the HTTP client cannot
+    /// be created.
     pub fn build(self) -> Result<Client> {
         let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let parsed = reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL `{base_url}`: {e}")))?;
@@ -218,6 +221,8 @@ impl ClientBuilder {
 }
 
 impl Client {
+    /// A builder: set credentials, base URL, timeouts and retries, then
+    /// [`build`](ClientBuilder::build).
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }

@@ -53,6 +53,7 @@ impl Download {
         self.content_length
     }
 
+    /// The `Content-Type` the server sent, if any.
     pub fn content_type(&self) -> Option<&str> {
         self.content_type.as_deref()
     }

@@ -10,12 +10,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The API answered `{"success": false, "error": "..."}` (usually with HTTP 200).
     #[error("{operation}: the API reported a failure (HTTP {status}): {message}")]
-    Api { operation: &'static str, status: u16, message: String },
+    Api {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
+        operation: &'static str,
+        /// The HTTP status of the answer (usually 200).
+        status: u16,
+        /// The API's `error` text (empty when the answer had none).
+        message: String,
+    },
 
     /// The API answered with a status that is not a success.
     #[error("{operation}: HTTP {status}{}: {body}", details_suffix(.messages))]
     Status {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
         operation: &'static str,
+        /// The HTTP status (4xx, 5xx, or a 3xx where no redirect was expected), after the
+        /// retries the policy allows.
         status: u16,
         /// Messages found in the body (`error`, `detail`, or a validation list), if any.
         messages: Vec<String>,
@@ -26,9 +36,12 @@ pub enum Error {
     /// A success response whose body does not fit the operation's response type.
     #[error("{operation}: the response does not match the expected type at `{path}`: {message}")]
     Decode {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
         operation: &'static str,
+
         /// JSON path of the value that failed (`projects[3].id`), `.` for the whole body.
         path: String,
+        /// What serde_json reported (expected type, line and column).
         message: String,
         /// The start of the body, at most 2 KiB.
         body: String,
@@ -36,12 +49,17 @@ pub enum Error {
 
     /// The request or the whole call took longer than the configured timeout.
     #[error("{operation}: timed out")]
-    Timeout { operation: &'static str },
+    Timeout {
+        /// The `operationId` of the call that timed out.
+        operation: &'static str,
+    },
 
     /// Connecting, sending or receiving failed.
     #[error("{operation}: {source}")]
     Transport {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
         operation: &'static str,
+        /// The HTTP client's error, without the URL (which may carry query values).
         #[source]
         source: reqwest::Error,
     },
@@ -49,21 +67,31 @@ pub enum Error {
     /// Reading an upload or writing a download failed.
     #[error("{operation}: {context}: {source}")]
     Io {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
         operation: &'static str,
+        /// What was being done (`opening model.tflite`, `writing the download`).
         context: String,
+        /// The I/O error itself.
         #[source]
         source: std::io::Error,
     },
 
     /// The request could not be built (an invalid header value, a body that does not serialize).
     #[error("{operation}: invalid request: {message}")]
-    InvalidRequest { operation: &'static str, message: String },
+    InvalidRequest {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
+        operation: &'static str,
+        /// What is wrong with the request.
+        message: String,
+    },
 
     /// A job waited for with [`Client::wait_for_job`](crate::Client::wait_for_job) finished
     /// without success. `operation` is the job status operation.
     #[error("{operation}: job {job_id} ({}) failed{}", .job.category, last_log_line_suffix(.logs))]
     JobFailed {
+        /// The job status operation that saw the failure.
         operation: &'static str,
+        /// The job that failed.
         job_id: i64,
         /// The job's last status.
         job: Box<crate::models::Job>,
@@ -74,8 +102,11 @@ pub enum Error {
     /// A job waited for did not finish within the time allowed.
     #[error("{operation}: job {job_id} did not finish within {timeout:?}{}", cancel_suffix(*.cancelled, .cancel_error.as_deref()))]
     JobTimeout {
+        /// The job status operation that was polled.
         operation: &'static str,
+        /// The job waited for.
         job_id: i64,
+        /// The time allowed for the wait.
         timeout: std::time::Duration,
         /// Whether the job was cancelled (when asked to cancel it on timeout).
         cancelled: bool,
@@ -87,7 +118,9 @@ pub enum Error {
     /// as the previous one: it ignores the position parameter, and paging would never end.
     #[error("{operation}: the page at {offset_param}={offset} repeats the previous page; the server seems to ignore `{offset_param}`")]
     PageRepeated {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
         operation: &'static str,
+
         /// The position parameter's name (`offset`).
         offset_param: &'static str,
         /// The position that answered the repeated page.

@@ -23,17 +23,26 @@ use crate::Client;
 /// HTTP methods used by the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`
     Get,
+    /// `POST`
     Post,
+    /// `PUT`
     Put,
+    /// `DELETE`
     Delete,
+    /// `PATCH`
     Patch,
+    /// `HEAD`
     Head,
+    /// `OPTIONS`
     Options,
+    /// `TRACE`
     Trace,
 }
 
 impl Method {
+    /// The method's name as sent on the wire (`GET`).
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -84,11 +93,13 @@ pub enum ResponseKind {
 pub struct Operation {
     /// The spec's `operationId`.
     pub id: &'static str,
+    /// The HTTP method.
     pub method: Method,
     /// Path template relative to the base URL (`/api/{projectId}/jobs`).
     pub path: &'static str,
     /// Alternatives of security scheme indices; empty: no credentials.
     pub security: &'static [&'static [usize]],
+    /// How a success answer is read.
     pub response: ResponseKind,
 }
 
@@ -219,11 +230,13 @@ impl<'c> RequestParts<'c> {
         self
     }
 
+    /// Adds a header parameter of the operation (generated code).
     #[doc(hidden)]
     pub fn header_param(&mut self, name: &'static str, value: &dyn ToParam) -> &mut Self {
         self.header(name, value.to_param())
     }
 
+    /// Adds a cookie parameter of the operation (generated code).
     #[doc(hidden)]
     pub fn cookie_param(&mut self, name: &'static str, value: &dyn ToParam) -> &mut Self {
         self.prepared.cookies.push((name.into(), value.to_param()));
@@ -444,6 +457,7 @@ pub trait FromResponse: Sized {
     #[doc(hidden)]
     const RESPONSE_KIND: ResponseKind = ResponseKind::Json;
 
+    /// Reads a success answer into this type; fails as the operation's call fails.
     #[doc(hidden)]
     fn from_response(raw: RawResponse) -> Result<Self>;
 }

@@ -31,7 +31,26 @@ pub fn test(root: &Path, spec: Option<PathBuf>, cargo_args: &[String]) -> Result
         .env("EI_CONFORMANCE_PRISM", &prism);
     eprintln!("test: cargo test --workspace --features edge-impulse-api/conformance {}", cargo_args.join(" "));
     let status = command.status().map_err(|e| format!("running cargo test: {e}"))?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let docs_ok = check_docs(root)?;
+    Ok(if status.success() && docs_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Builds the crate's documentation as docs.rs does (all features), denying a missing doc
+/// comment and every rustdoc warning (broken links, bad HTML); prints how long it took.
+fn check_docs(root: &Path) -> Result<bool, String> {
+    const FLAGS: &str = "-D missing-docs -D warnings";
+    eprintln!("test: RUSTDOCFLAGS=\"{FLAGS}\" cargo doc -p edge-impulse-api --all-features --no-deps");
+    let started = std::time::Instant::now();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["doc", "-p", "edge-impulse-api", "--all-features", "--no-deps"])
+        .env("RUSTDOCFLAGS", FLAGS)
+        .status()
+        .map_err(|e| format!("running cargo doc: {e}"))?;
+    let verdict = if status.success() { "passed" } else { "FAILED" };
+    eprintln!("test: docs {verdict} in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(status.success())
 }
 
 /// Fails when the committed generated code is not what the generator makes of `spec` (the

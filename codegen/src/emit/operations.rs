@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_lines, inner_doc_lines, raw_doc_lines, rust_type};
+use super::{doc_lines, inner_doc_lines, raw_doc_lines, rust_type, spec_or_known_doc, wire_doc};
 use crate::ir::{Api, Body, CredentialKind, Group, Location, Operation, Param, Response, TypeRef};
 
 pub(super) fn root_module(api: &Api) -> TokenStream {
@@ -317,7 +317,13 @@ fn call_types(op: &Operation, api_struct: &str) -> TokenStream {
         let fields = op.grouped_params().map(|p| {
             let name = format_ident!("{}", p.name);
             let ty = owned_type(&p.ty);
-            let doc = doc_lines(p.doc.as_deref().unwrap_or(""));
+            let place = match p.location {
+                Location::Query => "in the query",
+                Location::Header => "as a header",
+                Location::Cookie => "as a cookie",
+                Location::Path => "in the path",
+            };
+            let doc = spec_or_known_doc(p.doc.as_deref(), || wire_doc(&p.wire, place, &p.ty, false));
             quote!(#doc pub #name: #ty,)
         });
         let doc = raw_doc_lines(&format!("Required query parameters of [`{api_struct}::{}`].", op.method_name));

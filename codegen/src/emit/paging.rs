@@ -58,7 +58,8 @@ fn total_count(total: &Field) -> TokenStream {
     let field = format_ident!("{}", total.name);
     let widen = (total.ty == TypeRef::I32).then(|| quote!(.map(i64::from)));
     match (total.required, total.nullable) {
-        (true, false) => quote!(Some(page.#field) #widen),
+        (true, false) if widen.is_some() => quote!(Some(i64::from(page.#field))),
+        (true, false) => quote!(Some(page.#field)),
         (true, true) | (false, false) => quote!(page.#field #widen),
         (false, true) => quote!(page.#field.flatten() #widen),
     }

@@ -9,6 +9,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct AdminAddDisallowedEmailDomainRequest {
+    /// `domain` in the JSON; string
     pub domain: String,
 }
 
@@ -25,6 +26,7 @@ impl crate::Envelope for AdminAddDisallowedEmailDomainRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct AdminAddOrUpdateSsoDomainIdPsRequest {
+    /// `idps` in the JSON; array of string
     pub idps: Vec<String>,
 }
 
@@ -70,6 +72,7 @@ pub struct AdminGetDataMigrationResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `migration` in the JSON; [`Migration`](crate::models::Migration)
     pub migration: Migration,
 }
 
@@ -88,6 +91,7 @@ pub struct AdminGetDataMigrationsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `migrations` in the JSON; array of [`Migration`](crate::models::Migration)
     pub migrations: Vec<Migration>,
 }
 
@@ -106,6 +110,7 @@ pub struct AdminGetDisallowedEmailDomainsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `domains` in the JSON; array of string
     pub domains: Vec<String>,
 }
 
@@ -124,6 +129,7 @@ pub struct AdminGetSsoDomainIdPsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `idps` in the JSON; array of string
     pub idps: Vec<String>,
 }
 
@@ -142,6 +148,7 @@ pub struct AdminGetSsoSettingsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `ssoWhitelist` in the JSON; array of [`AdminGetSsoSettingsResponseSsoWhitelistItem`](crate::models::AdminGetSsoSettingsResponseSsoWhitelistItem)
     #[serde(rename = "ssoWhitelist")]
     pub sso_whitelist: Vec<AdminGetSsoSettingsResponseSsoWhitelistItem>,
 }
@@ -156,7 +163,9 @@ impl crate::Envelope for AdminGetSsoSettingsResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct AdminGetSsoSettingsResponseSsoWhitelistItem {
+    /// `domain` in the JSON; string
     pub domain: String,
+    /// `idps` in the JSON; array of string
     pub idps: Vec<String>,
 }
 
@@ -171,6 +180,7 @@ pub struct AdminGetTrialResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `trial` in the JSON; [`EnterpriseTrial`](crate::models::EnterpriseTrial)
     pub trial: EnterpriseTrial,
 }
 
@@ -189,6 +199,7 @@ pub struct AdminGetUserIdsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `ids` in the JSON; array of integer
     pub ids: Vec<i64>,
 }
 
@@ -212,8 +223,10 @@ pub struct AdminStartEnterpriseTrialRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
@@ -327,8 +340,10 @@ impl crate::Envelope for AdminUpdateConfigRequest {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct AdminUpdateTrialRequest {
+    /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
 }
@@ -349,6 +364,7 @@ impl crate::Envelope for AdminUpdateTrialRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct AdminUpdateUserPermissionsRequest {
+    /// `permissions` in the JSON; array of [`Permission`](crate::models::Permission)
     pub permissions: Vec<Permission>,
 }
 
@@ -370,6 +386,7 @@ pub struct FindUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `users` in the JSON; array of [`FindUserResponseUsersItem`](crate::models::FindUserResponseUsersItem)
     pub users: Vec<FindUserResponseUsersItem>,
 }
 
@@ -383,12 +400,18 @@ impl crate::Envelope for FindUserResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct FindUserResponseUsersItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `email` in the JSON; string
     pub email: String,
 }
 
@@ -455,6 +478,7 @@ impl crate::Envelope for GetStudioConfigResponseConfigItem {}
 pub struct JobDetails {
     /// Job id, use this to refer back to the job. The web socket API also uses this ID.
     pub id: i64,
+    /// `category` in the JSON; string
     pub category: String,
     /// External job identifier, this can be used to categorize jobs, and recover job status. E.g. set this to 'keras-192' for a Keras learning block with ID 192. When a user refreshes the page you can check whether a job is active for this ID and re-attach.
     pub key: String,
@@ -482,6 +506,7 @@ pub struct JobDetails {
     /// Job duration time in seconds from start to finished, measured by k8s job watcher.
     #[serde(rename = "computeTime", default, skip_serializing_if = "Option::is_none")]
     pub compute_time: Option<f64>,
+    /// `createdByUser` in the JSON; [`JobCreatedByUser`](crate::models::JobCreatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<JobCreatedByUser>,
     /// Some job categories keep a counter on the job number, e.g. in synthetic data, so we know what the 1st, 2nd etc. job was in the UI.
@@ -508,6 +533,7 @@ pub struct JobDetailsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `jobs` in the JSON; array of [`JobDetails`](crate::models::JobDetails)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jobs: Option<Vec<JobDetails>>,
 }
@@ -544,6 +570,7 @@ pub struct JobLogsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `logs` in the JSON; array of [`JobLogsResponseLogsItem`](crate::models::JobLogsResponseLogsItem)
     pub logs: Vec<JobLogsResponseLogsItem>,
 }
 
@@ -557,8 +584,11 @@ impl crate::Envelope for JobLogsResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct JobLogsResponseLogsItem {
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `data` in the JSON; string
     pub data: String,
+    /// `logLevel` in the JSON; [`JobLogsResponseLogsItemLogLevel`](crate::models::JobLogsResponseLogsItemLogLevel)
     #[serde(rename = "logLevel", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<JobLogsResponseLogsItemLogLevel>,
 }
@@ -616,8 +646,10 @@ pub struct JobMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `cpuUsage` in the JSON; array of [`TimeSeriesDataPoint`](crate::models::TimeSeriesDataPoint)
     #[serde(rename = "cpuUsage", default, skip_serializing_if = "Option::is_none")]
     pub cpu_usage: Option<Vec<TimeSeriesDataPoint>>,
+    /// `memoryUsage` in the JSON; array of [`TimeSeriesDataPoint`](crate::models::TimeSeriesDataPoint)
     #[serde(rename = "memoryUsage", default, skip_serializing_if = "Option::is_none")]
     pub memory_usage: Option<Vec<TimeSeriesDataPoint>>,
 }
@@ -674,12 +706,14 @@ pub struct JobState {
     pub version: i64,
     /// timestamp when the job transistioned to this new step
     pub timestamp: crate::DateTime,
+    /// `executionDetails` in the JSON; [`JobStateExecutionDetails`](crate::models::JobStateExecutionDetails)
     #[serde(
         rename = "executionDetails",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub execution_details: Option<JobStateExecutionDetails>,
+    /// `step` in the JSON; [`JobStep`](crate::models::JobStep)
     pub step: JobStep,
 }
 
@@ -710,6 +744,7 @@ pub struct JobStep {
     /// execution attempt (starts at 0)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<i64>,
+    /// `failureDetails` in the JSON; [`JobFailureDetails`](crate::models::JobFailureDetails)
     #[serde(rename = "failureDetails", default, skip_serializing_if = "Option::is_none")]
     pub failure_details: Option<JobFailureDetails>,
 }
@@ -783,7 +818,9 @@ crate::string_enum_impls!(MigrationState);
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TimeSeriesDataPoint {
+    /// `timestamp` in the JSON; string (RFC 3339 date-time)
     pub timestamp: crate::DateTime,
+    /// `value` in the JSON; number
     pub value: f64,
 }
 

@@ -34,9 +34,13 @@ pub struct ClassifyJobResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `result` in the JSON; array of [`ModelResult`](crate::models::ModelResult)
     pub result: Vec<ModelResult>,
+    /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
     pub predictions: Vec<ModelPrediction>,
+    /// `accuracy` in the JSON; [`ClassifyJobResponseAccuracy`](crate::models::ClassifyJobResponseAccuracy)
     pub accuracy: ClassifyJobResponseAccuracy,
+    /// `additionalMetricsByLearnBlock` in the JSON; array of [`ClassifyJobResponseAdditionalMetricsByLearnBlockItem`](crate::models::ClassifyJobResponseAdditionalMetricsByLearnBlockItem)
     #[serde(rename = "additionalMetricsByLearnBlock")]
     pub additional_metrics_by_learn_block: Vec<
         ClassifyJobResponseAdditionalMetricsByLearnBlockItem,
@@ -56,22 +60,28 @@ impl crate::Envelope for ClassifyJobResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ClassifyJobResponseAccuracy {
+    /// `totalSummary` in the JSON; [`ClassifyJobResponseAccuracyTotalSummary`](crate::models::ClassifyJobResponseAccuracyTotalSummary)
     #[serde(rename = "totalSummary")]
     pub total_summary: ClassifyJobResponseAccuracyTotalSummary,
+    /// `summaryPerClass` in the JSON; object of [`ClassifyJobResponseAccuracySummaryPerClassValue`](crate::models::ClassifyJobResponseAccuracySummaryPerClassValue)
     #[serde(rename = "summaryPerClass")]
     pub summary_per_class: std::collections::BTreeMap<
         String,
         ClassifyJobResponseAccuracySummaryPerClassValue,
     >,
+    /// `confusionMatrixValues` in the JSON; object of object of number
     #[serde(rename = "confusionMatrixValues")]
     pub confusion_matrix_values: std::collections::BTreeMap<
         String,
         std::collections::BTreeMap<String, f64>,
     >,
+    /// `allLabels` in the JSON; array of string
     #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
+    /// `accuracyScore` in the JSON; number
     #[serde(rename = "accuracyScore", default, skip_serializing_if = "Option::is_none")]
     pub accuracy_score: Option<f64>,
+    /// `mseScore` in the JSON; number
     #[serde(rename = "mseScore", default, skip_serializing_if = "Option::is_none")]
     pub mse_score: Option<f64>,
 }
@@ -82,7 +92,9 @@ impl crate::Envelope for ClassifyJobResponseAccuracy {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ClassifyJobResponseAccuracySummaryPerClassValue {
+    /// `good` in the JSON; integer
     pub good: i64,
+    /// `bad` in the JSON; integer
     pub bad: i64,
 }
 
@@ -92,7 +104,9 @@ impl crate::Envelope for ClassifyJobResponseAccuracySummaryPerClassValue {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ClassifyJobResponseAccuracyTotalSummary {
+    /// `good` in the JSON; integer
     pub good: i64,
+    /// `bad` in the JSON; integer
     pub bad: i64,
 }
 
@@ -102,10 +116,13 @@ impl crate::Envelope for ClassifyJobResponseAccuracyTotalSummary {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
+    /// `learnBlockId` in the JSON; integer
     #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
+    /// `learnBlockName` in the JSON; string
     #[serde(rename = "learnBlockName")]
     pub learn_block_name: String,
+    /// `additionalMetrics` in the JSON; array of [`AdditionalMetric`](crate::models::AdditionalMetric)
     #[serde(rename = "additionalMetrics")]
     pub additional_metrics: Vec<AdditionalMetric>,
 }
@@ -121,7 +138,9 @@ pub struct ClassifyJobResponsePage {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `result` in the JSON; array of [`ModelResult`](crate::models::ModelResult)
     pub result: Vec<ModelResult>,
+    /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
     pub predictions: Vec<ModelPrediction>,
 }
 
@@ -138,7 +157,9 @@ impl crate::Envelope for ClassifyJobResponsePage {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum ClassifySampleByLearnBlockV2Response {
+    /// Alternative: [`ClassifySampleResponse`](crate::models::ClassifySampleResponse)
     ClassifySampleResponse(ClassifySampleResponse),
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
 }
 
@@ -158,7 +179,9 @@ impl crate::Envelope for ClassifySampleByLearnBlockV2Response {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum ClassifySampleForVariantsResponse {
+    /// Alternative: [`ClassifySampleResponseMultipleVariants`](crate::models::ClassifySampleResponseMultipleVariants)
     ClassifySampleResponseMultipleVariants(ClassifySampleResponseMultipleVariants),
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
 }
 
@@ -182,7 +205,9 @@ pub struct ClassifySampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `classifications` in the JSON; array of [`ClassifySampleResponseClassification`](crate::models::ClassifySampleResponseClassification)
     pub classifications: Vec<ClassifySampleResponseClassification>,
+    /// `sample` in the JSON; [`RawSampleData`](crate::models::RawSampleData)
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
     #[serde(rename = "windowSizeMs")]
@@ -193,6 +218,7 @@ pub struct ClassifySampleResponse {
     /// Whether this sample is already in the training database
     #[serde(rename = "alreadyInDatabase")]
     pub already_in_database: bool,
+    /// `warning` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
@@ -207,6 +233,7 @@ impl crate::Envelope for ClassifySampleResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ClassifySampleResponseClassification {
+    /// `learnBlock` in the JSON; [`ImpulseLearnBlock`](crate::models::ImpulseLearnBlock)
     #[serde(rename = "learnBlock")]
     pub learn_block: ImpulseLearnBlock,
     /// Classification result, one item per window.
@@ -227,6 +254,7 @@ pub struct ClassifySampleResponseClassification {
     /// Structured outputs and computed metrics for some model types (e.g. object detection), one item per window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<ClassifySampleResponseClassificationDetails>>,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
@@ -272,8 +300,10 @@ pub struct ClassifySampleResponseMultipleVariants {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `results` in the JSON; array of [`ClassifySampleResponseVariantResults`](crate::models::ClassifySampleResponseVariantResults)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<ClassifySampleResponseVariantResults>>,
+    /// `sample` in the JSON; [`RawSampleData`](crate::models::RawSampleData)
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
     #[serde(rename = "windowSizeMs")]
@@ -296,7 +326,9 @@ impl crate::Envelope for ClassifySampleResponseMultipleVariants {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ClassifySampleResponseVariantResults {
+    /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
+    /// `classifications` in the JSON; array of [`ClassifySampleResponseClassification`](crate::models::ClassifySampleResponseClassification)
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
 
@@ -309,7 +341,9 @@ impl crate::Envelope for ClassifySampleResponseVariantResults {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum ClassifySampleV2Response {
+    /// Alternative: [`ClassifySampleResponse`](crate::models::ClassifySampleResponse)
     ClassifySampleResponse(ClassifySampleResponse),
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
 }
 
@@ -331,6 +365,7 @@ pub struct MetricsAllVariantsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `metrics` in the JSON; array of [`MetricsForModelVariant`](crate::models::MetricsForModelVariant)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Vec<MetricsForModelVariant>>,
 }
@@ -345,6 +380,7 @@ impl crate::Envelope for MetricsAllVariantsResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct MetricsForModelVariant {
+    /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
     /// The overall accuracy for the given model variant
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -357,9 +393,12 @@ impl crate::Envelope for MetricsForModelVariant {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ModelResult {
+    /// `sampleId` in the JSON; integer
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     pub sample: Sample,
+    /// `classifications` in the JSON; array of [`ClassifySampleResponseClassification`](crate::models::ClassifySampleResponseClassification)
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
 

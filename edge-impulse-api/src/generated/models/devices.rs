@@ -42,6 +42,7 @@ pub struct GetDeviceResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `device` in the JSON; [`Device`](crate::models::Device)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<Device>,
 }
@@ -56,10 +57,13 @@ impl crate::Envelope for GetDeviceResponse {
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct GetImpulseRecordsRequest {
+    /// `index` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
+    /// `range` in the JSON; [`GetImpulseRecordsRequestRange`](crate::models::GetImpulseRecordsRequestRange)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<GetImpulseRecordsRequestRange>,
+    /// `list` in the JSON; array of integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<i64>>,
 }
@@ -81,8 +85,10 @@ impl crate::Envelope for GetImpulseRecordsRequest {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct GetImpulseRecordsRequestRange {
+    /// `first` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<i64>,
+    /// `last` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<i64>,
 }
@@ -100,6 +106,7 @@ impl crate::Envelope for GetImpulseRecordsRequestRange {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct KeepDeviceDebugStreamAliveRequest {
+    /// `streamId` in the JSON; integer
     #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
@@ -122,6 +129,7 @@ pub struct ListDevicesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `devices` in the JSON; array of [`Device`](crate::models::Device)
     pub devices: Vec<Device>,
 }
 
@@ -157,6 +165,7 @@ pub struct StartDeviceDebugStreamResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `streamId` in the JSON; integer
     #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
@@ -171,6 +180,7 @@ impl crate::Envelope for StartDeviceDebugStreamResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct StartDeviceSnapshotDebugStreamRequest {
+    /// `resolution` in the JSON; [`StartDeviceSnapshotDebugStreamRequestResolution`](crate::models::StartDeviceSnapshotDebugStreamRequestResolution)
     pub resolution: StartDeviceSnapshotDebugStreamRequestResolution,
 }
 
@@ -305,6 +315,7 @@ pub struct StartSamplingResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `id` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
@@ -319,6 +330,7 @@ impl crate::Envelope for StartSamplingResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct StopDeviceDebugStreamRequest {
+    /// `streamId` in the JSON; integer
     #[serde(rename = "streamId")]
     pub stream_id: i64,
 }

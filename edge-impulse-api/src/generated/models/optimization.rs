@@ -14,6 +14,7 @@ pub struct AllLearnBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `learnBlocks` in the JSON; array of [`AllLearnBlocksResponseLearnBlocksItem`](crate::models::AllLearnBlocksResponseLearnBlocksItem)
     #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<AllLearnBlocksResponseLearnBlocksItem>,
 }
@@ -28,26 +29,35 @@ impl crate::Envelope for AllLearnBlocksResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct AllLearnBlocksResponseLearnBlocksItem {
+    /// `type` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
     #[serde(rename = "type")]
     pub type_: LearnBlockType,
+    /// `title` in the JSON; string
     pub title: String,
+    /// `author` in the JSON; string
     pub author: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `organizationModelId` in the JSON; number
     #[serde(
         rename = "organizationModelId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_model_id: Option<f64>,
+    /// `experiment` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub display_category: Option<BlockDisplayCategory>,
+    /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -117,6 +127,7 @@ pub struct ListTunerRunsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `runs` in the JSON; array of [`TunerRun`](crate::models::TunerRun)
     pub runs: Vec<TunerRun>,
 }
 
@@ -129,6 +140,7 @@ impl crate::Envelope for ListTunerRunsResponse {
 /// Schema: `#/components/schemas/OptimizeConfig`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeConfig {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Target latency in MS
@@ -137,8 +149,10 @@ pub struct OptimizeConfig {
     /// Target device
     #[serde(rename = "targetDevice")]
     pub target_device: OptimizeConfigTargetDevice,
+    /// `compiler` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compiler: Option<Vec<String>>,
+    /// `precision` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Vec<String>>,
     /// Maximum number of training cycles
@@ -171,8 +185,10 @@ pub struct OptimizeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub trials_per_optimization_round: Option<i64>,
+    /// `minMACCS` in the JSON; number
     #[serde(rename = "minMACCS", default, skip_serializing_if = "Option::is_none")]
     pub min_maccs: Option<f64>,
+    /// `maxMACCS` in the JSON; number
     #[serde(rename = "maxMACCS", default, skip_serializing_if = "Option::is_none")]
     pub max_maccs: Option<f64>,
     /// Tuning algorithm to use to search hyperparameter space
@@ -182,6 +198,7 @@ pub struct OptimizeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub tuning_algorithm: Option<OptimizeConfigTuningAlgorithm>,
+    /// `notificationOnCompletion` in the JSON; boolean
     #[serde(
         rename = "notificationOnCompletion",
         default,
@@ -279,6 +296,7 @@ pub struct OptimizeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub disable_deduplicate: Option<bool>,
+    /// `tunerSpaceOptions` in the JSON; object of array of string
     #[serde(
         rename = "tunerSpaceOptions",
         default,
@@ -415,6 +433,7 @@ pub struct OptimizeConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Target latency in MS
@@ -423,8 +442,10 @@ pub struct OptimizeConfigResponse {
     /// Target device
     #[serde(rename = "targetDevice")]
     pub target_device: OptimizeConfigTargetDevice,
+    /// `compiler` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compiler: Option<Vec<String>>,
+    /// `precision` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Vec<String>>,
     /// Maximum number of training cycles
@@ -457,8 +478,10 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub trials_per_optimization_round: Option<i64>,
+    /// `minMACCS` in the JSON; number
     #[serde(rename = "minMACCS", default, skip_serializing_if = "Option::is_none")]
     pub min_maccs: Option<f64>,
+    /// `maxMACCS` in the JSON; number
     #[serde(rename = "maxMACCS", default, skip_serializing_if = "Option::is_none")]
     pub max_maccs: Option<f64>,
     /// Tuning algorithm to use to search hyperparameter space
@@ -468,6 +491,7 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub tuning_algorithm: Option<OptimizeConfigTuningAlgorithm>,
+    /// `notificationOnCompletion` in the JSON; boolean
     #[serde(
         rename = "notificationOnCompletion",
         default,
@@ -565,6 +589,7 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub disable_deduplicate: Option<bool>,
+    /// `tunerSpaceOptions` in the JSON; object of array of string
     #[serde(
         rename = "tunerSpaceOptions",
         default,
@@ -588,6 +613,7 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub search_space_source: Option<OptimizeConfigSearchSpaceSource>,
+    /// `device` in the JSON; object
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -780,9 +806,12 @@ crate::string_enum_impls!(OptimizeConfigSearchSpaceTemplateIdentifier);
 /// Schema: `#/components/schemas/OptimizeConfig/properties/targetDevice`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimizeConfigTargetDevice {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `ram` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ram: Option<i64>,
+    /// `rom` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<i64>,
 }
@@ -849,6 +878,7 @@ pub struct OptimizeDspParametersResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `parameters` in the JSON; object
     pub parameters: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -886,7 +916,9 @@ pub struct OptimizeStateResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `config` in the JSON; [`OptimizeConfig`](crate::models::OptimizeConfig)
     pub config: OptimizeConfig,
+    /// `status` in the JSON; [`OptimizeStateResponseStatus`](crate::models::OptimizeStateResponseStatus)
     pub status: OptimizeStateResponseStatus,
     /// Actual tuner process, job message events will be tagged with this ID
     #[serde(rename = "tunerJobId", default, skip_serializing_if = "Option::is_none")]
@@ -915,14 +947,20 @@ pub struct OptimizeStateResponse {
     /// Whether the job is active (if false =\> finished)
     #[serde(rename = "tunerJobIsRunning")]
     pub tuner_job_is_running: bool,
+    /// `trials` in the JSON; array of [`TunerTrial`](crate::models::TunerTrial)
     pub trials: Vec<TunerTrial>,
+    /// `projectDataType` in the JSON; [`OptimizeStateResponseProjectDataType`](crate::models::OptimizeStateResponseProjectDataType)
     #[serde(rename = "projectDataType")]
     pub project_data_type: OptimizeStateResponseProjectDataType,
+    /// `jobError` in the JSON; string
     #[serde(rename = "jobError", default, skip_serializing_if = "Option::is_none")]
     pub job_error: Option<String>,
+    /// `workers` in the JSON; array of [`OptimizeStateResponseWorkersItem`](crate::models::OptimizeStateResponseWorkersItem)
     pub workers: Vec<OptimizeStateResponseWorkersItem>,
+    /// `nextRunIndex` in the JSON; integer
     #[serde(rename = "nextRunIndex")]
     pub next_run_index: i64,
+    /// `isWhitelabel` in the JSON; boolean
     #[serde(rename = "isWhitelabel")]
     pub is_whitelabel: bool,
 }
@@ -979,20 +1017,28 @@ crate::string_enum_impls!(OptimizeStateResponseProjectDataType);
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct OptimizeStateResponseStatus {
+    /// `numPendingTrials` in the JSON; integer
     #[serde(rename = "numPendingTrials")]
     pub num_pending_trials: i64,
+    /// `numRunningTrials` in the JSON; integer
     #[serde(rename = "numRunningTrials")]
     pub num_running_trials: i64,
+    /// `numCompletedTrials` in the JSON; integer
     #[serde(rename = "numCompletedTrials")]
     pub num_completed_trials: i64,
+    /// `numFailedTrials` in the JSON; integer
     #[serde(rename = "numFailedTrials")]
     pub num_failed_trials: i64,
+    /// `numReadyWorkers` in the JSON; integer
     #[serde(rename = "numReadyWorkers")]
     pub num_ready_workers: i64,
+    /// `numBusyWorkers` in the JSON; integer
     #[serde(rename = "numBusyWorkers")]
     pub num_busy_workers: i64,
+    /// `numPendingWorkers` in the JSON; integer
     #[serde(rename = "numPendingWorkers")]
     pub num_pending_workers: i64,
+    /// `status` in the JSON; [`OptimizeStateResponseStatusStatus`](crate::models::OptimizeStateResponseStatusStatus)
     pub status: OptimizeStateResponseStatusStatus,
 }
 
@@ -1088,8 +1134,10 @@ crate::string_enum_impls!(OptimizeStateResponseTuningAlgorithm);
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct OptimizeStateResponseWorkersItem {
+    /// `workerId` in the JSON; string
     #[serde(rename = "workerId")]
     pub worker_id: String,
+    /// `status` in the JSON; [`OptimizeStateResponseWorkersItemStatus`](crate::models::OptimizeStateResponseWorkersItemStatus)
     pub status: OptimizeStateResponseWorkersItemStatus,
 }
 
@@ -1142,6 +1190,7 @@ pub struct OptimizeTransferLearningModelsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `models` in the JSON; [`OptimizeTransferLearningModelsResponseModels`](crate::models::OptimizeTransferLearningModelsResponseModels)
     pub models: OptimizeTransferLearningModelsResponseModels,
 }
 
@@ -1155,11 +1204,16 @@ impl crate::Envelope for OptimizeTransferLearningModelsResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct OptimizeTransferLearningModelsResponseModels {
+    /// `image` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub image: Vec<TransferLearningModel>,
+    /// `objectDetection` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     #[serde(rename = "objectDetection")]
     pub object_detection: Vec<TransferLearningModel>,
+    /// `kws` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub kws: Vec<TransferLearningModel>,
+    /// `regression` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub regression: Vec<TransferLearningModel>,
+    /// `classification` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub classification: Vec<TransferLearningModel>,
 }
 
@@ -1174,9 +1228,13 @@ pub struct ScoreTrialResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `score` in the JSON; number
     pub score: f64,
+    /// `latency` in the JSON; [`ScoreTrialResponseLatency`](crate::models::ScoreTrialResponseLatency)
     pub latency: ScoreTrialResponseLatency,
+    /// `ram` in the JSON; [`ScoreTrialResponseRam`](crate::models::ScoreTrialResponseRam)
     pub ram: ScoreTrialResponseRam,
+    /// `rom` in the JSON; [`ScoreTrialResponseRom`](crate::models::ScoreTrialResponseRom)
     pub rom: ScoreTrialResponseRom,
 }
 
@@ -1190,12 +1248,16 @@ impl crate::Envelope for ScoreTrialResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ScoreTrialResponseLatency {
+    /// `dspMips` in the JSON; number
     #[serde(rename = "dspMips")]
     pub dsp_mips: f64,
+    /// `dspMs` in the JSON; number
     #[serde(rename = "dspMs")]
     pub dsp_ms: f64,
+    /// `learnMaccs` in the JSON; number
     #[serde(rename = "learnMaccs")]
     pub learn_maccs: f64,
+    /// `learnMs` in the JSON; number
     #[serde(rename = "learnMs")]
     pub learn_ms: f64,
 }
@@ -1206,7 +1268,9 @@ impl crate::Envelope for ScoreTrialResponseLatency {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ScoreTrialResponseRam {
+    /// `dsp` in the JSON; number
     pub dsp: f64,
+    /// `learn` in the JSON; number
     pub learn: f64,
 }
 
@@ -1216,7 +1280,9 @@ impl crate::Envelope for ScoreTrialResponseRam {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ScoreTrialResponseRom {
+    /// `dsp` in the JSON; number
     pub dsp: f64,
+    /// `learn` in the JSON; number
     pub learn: f64,
 }
 
@@ -1226,6 +1292,7 @@ impl crate::Envelope for ScoreTrialResponseRom {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct TunerCompleteSearch {
+    /// `success` in the JSON; boolean
     pub success: bool,
 }
 
@@ -1249,22 +1316,29 @@ pub type TunerCreateTrialDspBlock = serde_json::Map<String, serde_json::Value>;
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct TunerCreateTrialImpulse {
+    /// `id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// `experiment` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// `original_trial_id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_trial_id: Option<String>,
+    /// `optimizationRound` in the JSON; number
     #[serde(
         rename = "optimizationRound",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub optimization_round: Option<f64>,
+    /// `inputBlocks` in the JSON; array of [`TunerCreateTrialInputBlock`](crate::models::TunerCreateTrialInputBlock)
     #[serde(rename = "inputBlocks", default, skip_serializing_if = "Option::is_none")]
     pub input_blocks: Option<Vec<TunerCreateTrialInputBlock>>,
+    /// `dspBlocks` in the JSON; array of [`TunerCreateTrialDspBlock`](crate::models::TunerCreateTrialDspBlock)
     #[serde(rename = "dspBlocks", default, skip_serializing_if = "Option::is_none")]
     pub dsp_blocks: Option<Vec<TunerCreateTrialDspBlock>>,
+    /// `learnBlocks` in the JSON; array of [`TunerCreateTrialLearnBlock`](crate::models::TunerCreateTrialLearnBlock)
     #[serde(rename = "learnBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learn_blocks: Option<Vec<TunerCreateTrialLearnBlock>>,
 }
@@ -1296,16 +1370,23 @@ pub type TunerCreateTrialLearnBlock = serde_json::Map<String, serde_json::Value>
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerRun {
+    /// `tunerJobId` in the JSON; integer
     #[serde(rename = "tunerJobId")]
     pub tuner_job_id: i64,
+    /// `tunerCoordinatorJobId` in the JSON; integer
     #[serde(rename = "tunerCoordinatorJobId")]
     pub tuner_coordinator_job_id: i64,
+    /// `index` in the JSON; integer
     pub index: i64,
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `jobStatus` in the JSON; [`JobStatus`](crate::models::JobStatus)
     #[serde(rename = "jobStatus")]
     pub job_status: JobStatus,
+    /// `continuationJobId` in the JSON; integer
     #[serde(
         rename = "continuationJobId",
         default,
@@ -1367,55 +1448,75 @@ pub type TunerSpaceLearnBlock = serde_json::Map<String, serde_json::Value>;
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrial {
+    /// `id` in the JSON; string
     pub id: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `status` in the JSON; [`TunerTrialStatus`](crate::models::TunerTrialStatus)
     pub status: TunerTrialStatus,
+    /// `lastCompletedEpoch` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastCompletedEpoch",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_completed_epoch: Option<crate::DateTime>,
+    /// `lastCompletedTraining` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastCompletedTraining",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_completed_training: Option<crate::DateTime>,
+    /// `retries` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
+    /// `currentEpoch` in the JSON; integer
     #[serde(rename = "currentEpoch", default, skip_serializing_if = "Option::is_none")]
     pub current_epoch: Option<i64>,
+    /// `workerId` in the JSON; string
     #[serde(rename = "workerId", default, skip_serializing_if = "Option::is_none")]
     pub worker_id: Option<String>,
+    /// `blocks` in the JSON; array of [`TunerTrialBlocksItem`](crate::models::TunerTrialBlocksItem)
     pub blocks: Vec<TunerTrialBlocksItem>,
+    /// `impulse` in the JSON; [`TunerTrialImpulse`](crate::models::TunerTrialImpulse)
     pub impulse: TunerTrialImpulse,
+    /// `experiment` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// `original_trial_id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_trial_id: Option<String>,
+    /// `model` in the JSON; object
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `dspJobId` in the JSON; [`TunerTrialDspJobId`](crate::models::TunerTrialDspJobId)
     #[serde(rename = "dspJobId", default, skip_serializing_if = "Option::is_none")]
     pub dsp_job_id: Option<TunerTrialDspJobId>,
+    /// `learnJobId` in the JSON; number
     #[serde(rename = "learnJobId", default, skip_serializing_if = "Option::is_none")]
     pub learn_job_id: Option<f64>,
+    /// `devicePerformance` in the JSON; object
     #[serde(
         rename = "devicePerformance",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub device_performance: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `optimizationRound` in the JSON; number
     #[serde(
         rename = "optimizationRound",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub optimization_round: Option<f64>,
+    /// `progress` in the JSON; [`TunerTrialProgress`](crate::models::TunerTrialProgress)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<TunerTrialProgress>,
+    /// `metrics` in the JSON; [`TunerTrialMetrics`](crate::models::TunerTrialMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<TunerTrialMetrics>,
+    /// `impulseAddedToProject` in the JSON; [`TunerTrialImpulseAddedToProject`](crate::models::TunerTrialImpulseAddedToProject)
     #[serde(
         rename = "impulseAddedToProject",
         default,
@@ -1430,11 +1531,16 @@ impl crate::Envelope for TunerTrial {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrialBlocksItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `lastActive` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastActive", default, skip_serializing_if = "Option::is_none")]
     pub last_active: Option<crate::DateTime>,
+    /// `retries` in the JSON; integer
     pub retries: i64,
+    /// `status` in the JSON; [`TunerTrialBlocksItemStatus`](crate::models::TunerTrialBlocksItemStatus)
     pub status: TunerTrialBlocksItemStatus,
+    /// `type` in the JSON; [`TunerTrialBlocksItemType`](crate::models::TunerTrialBlocksItemType)
     #[serde(rename = "type")]
     pub type_: TunerTrialBlocksItemType,
     /// Index of corresponding DSP/learn block in the impulse model passed to createTrial()
@@ -1532,8 +1638,10 @@ crate::string_enum_impls!(TunerTrialBlocksItemType);
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrialDspJobId {
+    /// `training` in the JSON; number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<f64>,
+    /// `testing` in the JSON; number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testing: Option<f64>,
 }
@@ -1544,10 +1652,13 @@ impl crate::Envelope for TunerTrialDspJobId {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrialImpulse {
+    /// `inputBlocks` in the JSON; array of [`TunerCreateTrialInputBlock`](crate::models::TunerCreateTrialInputBlock)
     #[serde(rename = "inputBlocks", default, skip_serializing_if = "Option::is_none")]
     pub input_blocks: Option<Vec<TunerCreateTrialInputBlock>>,
+    /// `dspBlocks` in the JSON; array of [`TunerCreateTrialDspBlock`](crate::models::TunerCreateTrialDspBlock)
     #[serde(rename = "dspBlocks", default, skip_serializing_if = "Option::is_none")]
     pub dsp_blocks: Option<Vec<TunerCreateTrialDspBlock>>,
+    /// `learnBlocks` in the JSON; array of [`TunerCreateTrialLearnBlock`](crate::models::TunerCreateTrialLearnBlock)
     #[serde(rename = "learnBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learn_blocks: Option<Vec<TunerCreateTrialLearnBlock>>,
 }
@@ -1558,8 +1669,10 @@ impl crate::Envelope for TunerTrialImpulse {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrialImpulseAddedToProject {
+    /// `impulseId` in the JSON; integer
     #[serde(rename = "impulseId")]
     pub impulse_id: i64,
+    /// `link` in the JSON; string
     pub link: String,
 }
 
@@ -1569,10 +1682,13 @@ impl crate::Envelope for TunerTrialImpulseAddedToProject {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrialMetrics {
+    /// `test` in the JSON; [`TunerTrialMetricsTest`](crate::models::TunerTrialMetricsTest)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<TunerTrialMetricsTest>,
+    /// `train` in the JSON; [`TunerTrialMetricsTrain`](crate::models::TunerTrialMetricsTrain)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train: Option<TunerTrialMetricsTrain>,
+    /// `validation` in the JSON; [`TunerTrialMetricsValidation`](crate::models::TunerTrialMetricsValidation)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<TunerTrialMetricsValidation>,
 }
@@ -1583,8 +1699,10 @@ impl crate::Envelope for TunerTrialMetrics {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrialMetricsTest {
+    /// `float32` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
+    /// `int8` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
 }
@@ -1595,8 +1713,10 @@ impl crate::Envelope for TunerTrialMetricsTest {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrialMetricsTrain {
+    /// `float32` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
+    /// `int8` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
 }
@@ -1607,8 +1727,10 @@ impl crate::Envelope for TunerTrialMetricsTrain {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrialMetricsValidation {
+    /// `float32` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
+    /// `int8` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
 }
@@ -1619,10 +1741,15 @@ impl crate::Envelope for TunerTrialMetricsValidation {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TunerTrialProgress {
+    /// `epoch` in the JSON; number
     pub epoch: f64,
+    /// `loss` in the JSON; number
     pub loss: f64,
+    /// `val_loss` in the JSON; number
     pub val_loss: f64,
+    /// `accuracy` in the JSON; number
     pub accuracy: f64,
+    /// `val_accuracy` in the JSON; number
     pub val_accuracy: f64,
 }
 
@@ -1674,6 +1801,7 @@ crate::string_enum_impls!(TunerTrialStatus);
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UpdateTunerRunRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
@@ -1691,18 +1819,25 @@ impl crate::Envelope for UpdateTunerRunRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct WindowSettings {
+    /// `windowSizeMs` in the JSON; number
     #[serde(rename = "windowSizeMs")]
     pub window_size_ms: f64,
+    /// `windowIncreaseMs` in the JSON; number
     #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: f64,
+    /// `windowIncreasePct` in the JSON; number
     #[serde(rename = "windowIncreasePct")]
     pub window_increase_pct: f64,
+    /// `zeroPadPercentage` in the JSON; number
     #[serde(rename = "zeroPadPercentage")]
     pub zero_pad_percentage: f64,
+    /// `windowCount` in the JSON; integer
     #[serde(rename = "windowCount")]
     pub window_count: i64,
+    /// `balanceScore` in the JSON; number
     #[serde(rename = "balanceScore")]
     pub balance_score: f64,
+    /// `valid` in the JSON; boolean
     pub valid: bool,
 }
 
@@ -1717,8 +1852,10 @@ pub struct WindowSettingsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `windowSettingsEvent` in the JSON; array of [`WindowSettings`](crate::models::WindowSettings)
     #[serde(rename = "windowSettingsEvent")]
     pub window_settings_event: Vec<WindowSettings>,
+    /// `windowSettingsContinuous` in the JSON; array of [`WindowSettings`](crate::models::WindowSettings)
     #[serde(rename = "windowSettingsContinuous")]
     pub window_settings_continuous: Vec<WindowSettings>,
 }

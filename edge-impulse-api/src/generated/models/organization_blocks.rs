@@ -10,20 +10,35 @@ use super::*;
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct AddOrganizationDeployBlockRequest {
+    /// `name` in the form; string
     pub name: String,
+    /// `dockerContainer` in the form; string
     pub docker_container: String,
+    /// `description` in the form; string
     pub description: String,
+    /// `cliArguments` in the form; string
     pub cli_arguments: String,
+    /// `requestsCpu` in the form; number
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the form; integer
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the form; number
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the form; integer
     pub limits_memory: Option<i64>,
+    /// `photo` in the form; file
     pub photo: Option<crate::FilePart>,
+    /// `integrateUrl` in the form; string
     pub integrate_url: Option<String>,
+    /// `privileged` in the form; boolean
     pub privileged: Option<bool>,
+    /// `mountLearnBlock` in the form; boolean
     pub mount_learn_block: Option<bool>,
+    /// `supportsEonCompiler` in the form; boolean
     pub supports_eon_compiler: Option<bool>,
+    /// `showOptimizations` in the form; boolean
     pub show_optimizations: Option<bool>,
+    /// `category` in the form; [`AddOrganizationDeployBlockRequestCategory`](crate::models::AddOrganizationDeployBlockRequestCategory)
     pub category: Option<AddOrganizationDeployBlockRequestCategory>,
 }
 
@@ -135,18 +150,26 @@ crate::string_enum_impls!(AddOrganizationDeployBlockRequestCategory);
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct AddOrganizationDspBlockRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `port` in the JSON; integer
     pub port: i64,
 }
 
@@ -177,8 +200,11 @@ impl crate::Envelope for AddOrganizationDspBlockRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct AddOrganizationSecretRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `secret` in the JSON; string (secret, hidden from `Debug`)
     pub secret: crate::Secret,
 }
 
@@ -195,18 +221,24 @@ impl crate::Envelope for AddOrganizationSecretRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct AddOrganizationTransferLearningBlockRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `operatesOn` in the JSON; [`OrganizationTransferLearningOperatesOn`](crate::models::OrganizationTransferLearningOperatesOn)
     #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    /// `implementationVersion` in the JSON; integer
     #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
@@ -219,6 +251,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public_for_devices: Option<Vec<String>>,
+    /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -231,6 +264,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(
         rename = "imageInputScaling",
         default,
@@ -249,6 +283,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
     pub custom_model_variants: Option<
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
@@ -292,27 +327,38 @@ impl crate::Envelope for AddOrganizationTransferLearningBlockRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct AddOrganizationTransformationBlockRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// Whether to pass the \`--metadata\` parameter to the container.
     #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `cliArguments` in the JSON; string
     #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `additionalMountPoints` in the JSON; array of [`TransformationBlockAdditionalMountPoint`](crate::models::TransformationBlockAdditionalMountPoint)
     #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
+    /// `operatesOn` in the JSON; [`AddOrganizationTransformationBlockRequestOperatesOn`](crate::models::AddOrganizationTransformationBlockRequestOperatesOn)
     #[serde(rename = "operatesOn")]
     pub operates_on: AddOrganizationTransformationBlockRequestOperatesOn,
+    /// `allowExtraCliArguments` in the JSON; boolean
     #[serde(
         rename = "allowExtraCliArguments",
         default,
@@ -329,6 +375,7 @@ pub struct AddOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_running_time_str: Option<String>,
+    /// `isPublic` in the JSON; boolean
     #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
@@ -362,6 +409,7 @@ pub struct AddOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub show_in_ai_actions: Option<bool>,
+    /// `environmentVariables` in the JSON; array of [`EnvironmentVariable`](crate::models::EnvironmentVariable)
     #[serde(
         rename = "environmentVariables",
         default,
@@ -531,6 +579,7 @@ pub struct ExportBlockResponse {
     pub error: Option<String>,
     /// Job identifier. Status updates will include this identifier.
     pub id: i64,
+    /// `exportUrl` in the JSON; string
     #[serde(rename = "exportUrl")]
     pub export_url: String,
 }
@@ -550,6 +599,7 @@ pub struct GetOrganizationDeployBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `deployBlock` in the JSON; [`OrganizationDeployBlock`](crate::models::OrganizationDeployBlock)
     #[serde(rename = "deployBlock")]
     pub deploy_block: OrganizationDeployBlock,
 }
@@ -569,6 +619,7 @@ pub struct GetOrganizationDspBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dspBlock` in the JSON; [`OrganizationDspBlock`](crate::models::OrganizationDspBlock)
     #[serde(rename = "dspBlock")]
     pub dsp_block: OrganizationDspBlock,
 }
@@ -588,6 +639,7 @@ pub struct GetOrganizationTransferLearningBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transferLearningBlock` in the JSON; [`OrganizationTransferLearningBlock`](crate::models::OrganizationTransferLearningBlock)
     #[serde(rename = "transferLearningBlock")]
     pub transfer_learning_block: OrganizationTransferLearningBlock,
 }
@@ -607,6 +659,7 @@ pub struct GetOrganizationTransformationBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transformationBlock` in the JSON; [`OrganizationTransformationBlock`](crate::models::OrganizationTransformationBlock)
     #[serde(rename = "transformationBlock")]
     pub transformation_block: OrganizationTransformationBlock,
 }
@@ -626,6 +679,7 @@ pub struct GetPublicOrganizationTransformationBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transformationBlock` in the JSON; [`PublicOrganizationTransformationBlock`](crate::models::PublicOrganizationTransformationBlock)
     #[serde(rename = "transformationBlock")]
     pub transformation_block: PublicOrganizationTransformationBlock,
 }
@@ -645,6 +699,7 @@ pub struct ListOrganizationDeployBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `deployBlocks` in the JSON; array of [`OrganizationDeployBlock`](crate::models::OrganizationDeployBlock)
     #[serde(rename = "deployBlocks")]
     pub deploy_blocks: Vec<OrganizationDeployBlock>,
 }
@@ -664,6 +719,7 @@ pub struct ListOrganizationDspBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dspBlocks` in the JSON; array of [`OrganizationDspBlock`](crate::models::OrganizationDspBlock)
     #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<OrganizationDspBlock>,
 }
@@ -683,6 +739,7 @@ pub struct ListOrganizationSecretsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `secrets` in the JSON; array of [`ListOrganizationSecretsResponseSecretsItem`](crate::models::ListOrganizationSecretsResponseSecretsItem)
     pub secrets: Vec<ListOrganizationSecretsResponseSecretsItem>,
 }
 
@@ -696,10 +753,15 @@ impl crate::Envelope for ListOrganizationSecretsResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ListOrganizationSecretsResponseSecretsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
@@ -715,6 +777,7 @@ pub struct ListOrganizationTransferLearningBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transferLearningBlocks` in the JSON; array of [`OrganizationTransferLearningBlock`](crate::models::OrganizationTransferLearningBlock)
     #[serde(rename = "transferLearningBlocks")]
     pub transfer_learning_blocks: Vec<OrganizationTransferLearningBlock>,
 }
@@ -734,6 +797,7 @@ pub struct ListOrganizationTransformationBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transformationBlocks` in the JSON; array of [`OrganizationTransformationBlock`](crate::models::OrganizationTransformationBlock)
     #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<OrganizationTransformationBlock>,
 }
@@ -753,6 +817,7 @@ pub struct ListPublicOrganizationTransformationBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transformationBlocks` in the JSON; array of [`PublicOrganizationTransformationBlock`](crate::models::PublicOrganizationTransformationBlock)
     #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<PublicOrganizationTransformationBlock>,
 }
@@ -767,50 +832,73 @@ impl crate::Envelope for ListPublicOrganizationTransformationBlocksResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct OrganizationDeployBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `description` in the JSON; string
     pub description: String,
     /// These arguments are passed into the container
     #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `photo` in the JSON; string
     pub photo: String,
+    /// `integrateUrl` in the JSON; string
     #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
+    /// `privileged` in the JSON; boolean
     pub privileged: bool,
+    /// `mountLearnBlock` in the JSON; boolean
     #[serde(rename = "mountLearnBlock")]
     pub mount_learn_block: bool,
+    /// `supportsEonCompiler` in the JSON; boolean
     #[serde(rename = "supportsEonCompiler")]
     pub supports_eon_compiler: bool,
+    /// `showOptimizations` in the JSON; boolean
     #[serde(rename = "showOptimizations")]
     pub show_optimizations: bool,
+    /// `category` in the JSON; [`OrganizationDeployBlockCategory`](crate::models::OrganizationDeployBlockCategory)
     pub category: OrganizationDeployBlockCategory,
+    /// `sourceCodeAvailable` in the JSON; boolean
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
 }
@@ -855,41 +943,60 @@ crate::string_enum_impls!(OrganizationDeployBlockCategory);
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct OrganizationDspBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `port` in the JSON; integer
     pub port: i64,
+    /// `isConnected` in the JSON; boolean
     #[serde(rename = "isConnected")]
     pub is_connected: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `sourceCodeAvailable` in the JSON; boolean
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
 }
@@ -900,36 +1007,50 @@ impl crate::Envelope for OrganizationDspBlock {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct OrganizationTransferLearningBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `operatesOn` in the JSON; [`OrganizationTransferLearningOperatesOn`](crate::models::OrganizationTransferLearningOperatesOn)
     #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    /// `implementationVersion` in the JSON; integer
     #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
@@ -938,6 +1059,7 @@ pub struct OrganizationTransferLearningBlock {
     /// If \`isPublic\` is true, the list of devices (from latencyDevices) for which this model can be shown.
     #[serde(rename = "isPublicForDevices")]
     pub is_public_for_devices: Vec<String>,
+    /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -955,6 +1077,7 @@ pub struct OrganizationTransferLearningBlock {
     pub repository_url: Option<String>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     pub parameters: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(
         rename = "imageInputScaling",
         default,
@@ -964,8 +1087,10 @@ pub struct OrganizationTransferLearningBlock {
     /// If set, requires this block to be scheduled on GPU.
     #[serde(rename = "indRequiresGpu")]
     pub ind_requires_gpu: bool,
+    /// `sourceCodeAvailable` in the JSON; boolean
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
@@ -1002,6 +1127,7 @@ pub struct OrganizationTransferLearningBlockCustomVariant {
         skip_serializing_if = "Option::is_none"
     )]
     pub profiling_entrypoint: Option<String>,
+    /// `modelFiles` in the JSON; array of [`OrganizationTransferLearningBlockModelFile`](crate::models::OrganizationTransferLearningBlockModelFile)
     #[serde(rename = "modelFiles", default, skip_serializing_if = "Option::is_none")]
     pub model_files: Option<Vec<OrganizationTransferLearningBlockModelFile>>,
 }
@@ -1144,45 +1270,64 @@ crate::string_enum_impls!(OrganizationTransferLearningOperatesOn);
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct OrganizationTransformationBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `description` in the JSON; string
     pub description: String,
     /// These arguments are passed into the container
     #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
+    /// `indMetadata` in the JSON; boolean
     #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `additionalMountPoints` in the JSON; array of [`TransformationBlockAdditionalMountPoint`](crate::models::TransformationBlockAdditionalMountPoint)
     #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
+    /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
+    /// `allowExtraCliArguments` in the JSON; boolean
     #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
@@ -1198,6 +1343,7 @@ pub struct OrganizationTransformationBlock {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_running_time_str: Option<String>,
+    /// `sourceCodeAvailable` in the JSON; boolean
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
     /// URL to the source code of this custom learn block.
@@ -1236,18 +1382,27 @@ impl crate::Envelope for OrganizationTransformationBlock {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct PublicOrganizationTransformationBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `ownerOrganizationId` in the JSON; integer
     #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: i64,
+    /// `ownerOrganizationName` in the JSON; string
     #[serde(rename = "ownerOrganizationName")]
     pub owner_organization_name: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
+    /// `allowExtraCliArguments` in the JSON; boolean
     #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
@@ -1285,12 +1440,16 @@ impl crate::Envelope for PublicOrganizationTransformationBlock {}
 /// Schema: `#/components/schemas/TransformationBlockAdditionalMountPoint`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TransformationBlockAdditionalMountPoint {
+    /// `type` in the JSON; [`TransformationBlockAdditionalMountPointType`](crate::models::TransformationBlockAdditionalMountPointType)
     #[serde(rename = "type")]
     pub type_: TransformationBlockAdditionalMountPointType,
+    /// `bucketId` in the JSON; integer
     #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
+    /// `portalId` in the JSON; integer
     #[serde(rename = "portalId", default, skip_serializing_if = "Option::is_none")]
     pub portal_id: Option<i64>,
+    /// `mountPoint` in the JSON; string
     #[serde(rename = "mountPoint")]
     pub mount_point: String,
 }
@@ -1351,20 +1510,35 @@ crate::string_enum_impls!(TransformationBlockAdditionalMountPointType);
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateOrganizationDeployBlockRequest {
+    /// `name` in the form; string
     pub name: Option<String>,
+    /// `dockerContainer` in the form; string
     pub docker_container: Option<String>,
+    /// `description` in the form; string
     pub description: Option<String>,
+    /// `cliArguments` in the form; string
     pub cli_arguments: Option<String>,
+    /// `requestsCpu` in the form; number
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the form; integer
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the form; number
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the form; integer
     pub limits_memory: Option<i64>,
+    /// `photo` in the form; file
     pub photo: Option<crate::FilePart>,
+    /// `integrateUrl` in the form; string
     pub integrate_url: Option<String>,
+    /// `privileged` in the form; boolean
     pub privileged: Option<bool>,
+    /// `mountLearnBlock` in the form; boolean
     pub mount_learn_block: Option<bool>,
+    /// `supportsEonCompiler` in the form; boolean
     pub supports_eon_compiler: Option<bool>,
+    /// `showOptimizations` in the form; boolean
     pub show_optimizations: Option<bool>,
+    /// `category` in the form; [`UpdateOrganizationDeployBlockRequestCategory`](crate::models::UpdateOrganizationDeployBlockRequestCategory)
     pub category: Option<UpdateOrganizationDeployBlockRequestCategory>,
 }
 
@@ -1479,24 +1653,32 @@ crate::string_enum_impls!(UpdateOrganizationDeployBlockRequestCategory);
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UpdateOrganizationDspBlockRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `dockerContainer` in the JSON; string
     #[serde(
         rename = "dockerContainer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub docker_container: Option<String>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `port` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
 }
@@ -1523,24 +1705,30 @@ impl crate::Envelope for UpdateOrganizationDspBlockRequest {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UpdateOrganizationTransferLearningBlockRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `dockerContainer` in the JSON; string
     #[serde(
         rename = "dockerContainer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub docker_container: Option<String>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `operatesOn` in the JSON; [`OrganizationTransferLearningOperatesOn`](crate::models::OrganizationTransferLearningOperatesOn)
     #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<OrganizationTransferLearningOperatesOn>,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    /// `implementationVersion` in the JSON; integer
     #[serde(
         rename = "implementationVersion",
         default,
@@ -1557,6 +1745,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public_for_devices: Option<Vec<String>>,
+    /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -1569,6 +1758,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(
         rename = "imageInputScaling",
         default,
@@ -1578,6 +1768,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
     /// If set, requires this block to be scheduled on GPU.
     #[serde(rename = "indRequiresGpu", default, skip_serializing_if = "Option::is_none")]
     pub ind_requires_gpu: Option<bool>,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
@@ -1624,8 +1815,10 @@ impl crate::Envelope for UpdateOrganizationTransferLearningBlockRequest {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UpdateOrganizationTransformationBlockRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `dockerContainer` in the JSON; string
     #[serde(
         rename = "dockerContainer",
         default,
@@ -1635,26 +1828,35 @@ pub struct UpdateOrganizationTransformationBlockRequest {
     /// Whether to pass the \`--metadata\` parameter to the container.
     #[serde(rename = "indMetadata", default, skip_serializing_if = "Option::is_none")]
     pub ind_metadata: Option<bool>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `cliArguments` in the JSON; string
     #[serde(rename = "cliArguments", default, skip_serializing_if = "Option::is_none")]
     pub cli_arguments: Option<String>,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `additionalMountPoints` in the JSON; array of [`TransformationBlockAdditionalMountPoint`](crate::models::TransformationBlockAdditionalMountPoint)
     #[serde(
         rename = "additionalMountPoints",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub additional_mount_points: Option<Vec<TransformationBlockAdditionalMountPoint>>,
+    /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
     #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<TransformationJobOperatesOnEnum>,
+    /// `allowExtraCliArguments` in the JSON; boolean
     #[serde(
         rename = "allowExtraCliArguments",
         default,
@@ -1671,6 +1873,7 @@ pub struct UpdateOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_running_time_str: Option<String>,
+    /// `isPublic` in the JSON; boolean
     #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
@@ -1704,6 +1907,7 @@ pub struct UpdateOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub show_in_ai_actions: Option<bool>,
+    /// `environmentVariables` in the JSON; array of [`EnvironmentVariable`](crate::models::EnvironmentVariable)
     #[serde(
         rename = "environmentVariables",
         default,

@@ -14,6 +14,7 @@ pub struct GetPerformanceCalibrationGroundTruthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `samples` in the JSON; array of [`PerformanceCalibrationGroundTruth`](crate::models::PerformanceCalibrationGroundTruth)
     pub samples: Vec<PerformanceCalibrationGroundTruth>,
 }
 
@@ -32,6 +33,7 @@ pub struct GetPerformanceCalibrationParameterSetsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `parameterSets` in the JSON; array of [`PerformanceCalibrationParameterSet`](crate::models::PerformanceCalibrationParameterSet)
     #[serde(rename = "parameterSets")]
     pub parameter_sets: Vec<PerformanceCalibrationParameterSet>,
 }
@@ -51,6 +53,7 @@ pub struct GetPerformanceCalibrationParametersResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `params` in the JSON; [`PerformanceCalibrationParameters`](crate::models::PerformanceCalibrationParameters)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<PerformanceCalibrationParameters>,
 }
@@ -70,6 +73,7 @@ pub struct GetPerformanceCalibrationRawResultResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `detections` in the JSON; array of [`PerformanceCalibrationRawDetection`](crate::models::PerformanceCalibrationRawDetection)
     pub detections: Vec<PerformanceCalibrationRawDetection>,
 }
 
@@ -88,6 +92,7 @@ pub struct GetPerformanceCalibrationStatusResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `available` in the JSON; boolean
     pub available: bool,
     /// If the current project is unsupported by performance calibration, this field explains the reason why. Otherwise, it is undefined.
     #[serde(
@@ -96,6 +101,7 @@ pub struct GetPerformanceCalibrationStatusResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub unsupported_project_error: Option<String>,
+    /// `options` in the JSON; [`StartPerformanceCalibrationRequest`](crate::models::StartPerformanceCalibrationRequest)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<StartPerformanceCalibrationRequest>,
 }
@@ -307,9 +313,12 @@ pub struct PerformanceCalibrationParameterSet {
     pub is_best: bool,
     /// All of the possible labels in the detections array
     pub labels: Vec<String>,
+    /// `aggregateStats` in the JSON; [`PerformanceCalibrationParameterSetAggregateStats`](crate::models::PerformanceCalibrationParameterSetAggregateStats)
     #[serde(rename = "aggregateStats")]
     pub aggregate_stats: PerformanceCalibrationParameterSetAggregateStats,
+    /// `stats` in the JSON; array of [`PerformanceCalibrationParameterSetStatsItem`](crate::models::PerformanceCalibrationParameterSetStatsItem)
     pub stats: Vec<PerformanceCalibrationParameterSetStatsItem>,
+    /// `params` in the JSON; [`PerformanceCalibrationParameters`](crate::models::PerformanceCalibrationParameters)
     pub params: PerformanceCalibrationParameters,
     /// The size of the input block window in milliseconds.
     #[serde(rename = "windowSizeMs")]
@@ -322,8 +331,10 @@ impl crate::Envelope for PerformanceCalibrationParameterSet {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct PerformanceCalibrationParameterSetAggregateStats {
+    /// `falsePositiveRate` in the JSON; number
     #[serde(rename = "falsePositiveRate")]
     pub false_positive_rate: f64,
+    /// `falseNegativeRate` in the JSON; number
     #[serde(rename = "falseNegativeRate")]
     pub false_negative_rate: f64,
 }
@@ -334,17 +345,24 @@ impl crate::Envelope for PerformanceCalibrationParameterSetAggregateStats {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct PerformanceCalibrationParameterSetStatsItem {
+    /// `label` in the JSON; string
     pub label: String,
+    /// `truePositives` in the JSON; integer
     #[serde(rename = "truePositives")]
     pub true_positives: i64,
+    /// `falsePositives` in the JSON; integer
     #[serde(rename = "falsePositives")]
     pub false_positives: i64,
+    /// `falseNegatives` in the JSON; integer
     #[serde(rename = "falseNegatives")]
     pub false_negatives: i64,
+    /// `trueNegatives` in the JSON; integer
     #[serde(rename = "trueNegatives")]
     pub true_negatives: i64,
+    /// `falsePositiveRate` in the JSON; number
     #[serde(rename = "falsePositiveRate")]
     pub false_positive_rate: f64,
+    /// `falseNegativeRate` in the JSON; number
     #[serde(rename = "falseNegativeRate")]
     pub false_negative_rate: f64,
     /// The details of every false positive detection.
@@ -369,6 +387,7 @@ pub struct PerformanceCalibrationParameters {
     pub type_: PerformanceCalibrationParametersType,
     /// The version number of the post-processing algorithm.
     pub version: i64,
+    /// `parametersStandard` in the JSON; [`PerformanceCalibrationParametersStandard`](crate::models::PerformanceCalibrationParametersStandard)
     #[serde(
         rename = "parametersStandard",
         default,
@@ -461,6 +480,7 @@ pub struct PerformanceCalibrationRawDetection {
     pub start: i64,
     /// The end time of the detected window in milliseconds
     pub end: i64,
+    /// `result` in the JSON; array of number
     pub result: Vec<f64>,
 }
 
@@ -470,6 +490,7 @@ impl crate::Envelope for PerformanceCalibrationRawDetection {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct PerformanceCalibrationSaveParameterSetRequest {
+    /// `params` in the JSON; [`PerformanceCalibrationParameters`](crate::models::PerformanceCalibrationParameters)
     pub params: PerformanceCalibrationParameters,
 }
 
@@ -487,6 +508,7 @@ impl crate::Envelope for PerformanceCalibrationSaveParameterSetRequest {}
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct PerformanceCalibrationUploadLabeledAudioRequest {
+    /// `zip` in the form; file
     pub zip: crate::FilePart,
 }
 
@@ -512,6 +534,7 @@ pub struct PerformanceCalibrationUploadLabeledAudioResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `uploadKey` in the JSON; string
     #[serde(rename = "uploadKey")]
     pub upload_key: String,
 }

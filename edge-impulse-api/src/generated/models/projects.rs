@@ -62,6 +62,7 @@ pub struct AddProjectApiKeyRequest {
     /// Whether this key should be used as a development key.
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
+    /// `role` in the JSON; [`AddProjectApiKeyRequestRole`](crate::models::AddProjectApiKeyRequestRole)
     pub role: AddProjectApiKeyRequestRole,
 }
 
@@ -125,6 +126,7 @@ crate::string_enum_impls!(AddProjectApiKeyRequestRole);
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct AiAction {
+    /// `id` in the JSON; integer
     pub id: i64,
     /// Manually set name (optional)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,7 +134,9 @@ pub struct AiAction {
     /// Name to show to the user when interacting with this action (e.g. in a table, or when running the action). Will return either "name" (if present), or a name derived from the transformation block.
     #[serde(rename = "displayName")]
     pub display_name: String,
+    /// `config` in the JSON; [`AiActionsConfig`](crate::models::AiActionsConfig)
     pub config: AiActionsConfig,
+    /// `previewConfig` in the JSON; [`AiActionsConfig`](crate::models::AiActionsConfig)
     #[serde(rename = "previewConfig")]
     pub preview_config: AiActionsConfig,
     /// When rendering preview items, the max amount of items to show (pass this into the previewAIActionsSamples)
@@ -164,7 +168,9 @@ impl crate::Envelope for AiAction {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct AiActionLastPreviewState {
+    /// `samples` in the JSON; array of [`Sample`](crate::models::Sample)
     pub samples: Vec<Sample>,
+    /// `proposedChanges` in the JSON; array of [`AiActionLastPreviewStateProposedChangesItem`](crate::models::AiActionLastPreviewStateProposedChangesItem)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: Vec<AiActionLastPreviewStateProposedChangesItem>,
 }
@@ -175,9 +181,12 @@ impl crate::Envelope for AiActionLastPreviewState {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct AiActionLastPreviewStateProposedChangesItem {
+    /// `sampleId` in the JSON; integer
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    /// `step` in the JSON; integer
     pub step: i64,
+    /// `proposedChanges` in the JSON; [`SampleProposedChanges`](crate::models::SampleProposedChanges)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
@@ -188,7 +197,9 @@ impl crate::Envelope for AiActionLastPreviewStateProposedChangesItem {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct AiActionSetMetadataAfterRunningItem {
+    /// `key` in the JSON; string
     pub key: String,
+    /// `value` in the JSON; string
     pub value: String,
 }
 
@@ -198,6 +209,7 @@ impl crate::Envelope for AiActionSetMetadataAfterRunningItem {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct AiActionsConfig {
+    /// `dataCategory` in the JSON; [`AiActionsDataCategory`](crate::models::AiActionsDataCategory)
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
@@ -214,6 +226,7 @@ pub struct AiActionsConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub data_metadata_value: Option<String>,
+    /// `steps` in the JSON; array of [`AiActionsConfigStep`](crate::models::AiActionsConfigStep)
     pub steps: Vec<AiActionsConfigStep>,
 }
 
@@ -273,6 +286,7 @@ pub struct CreateProjectRequest {
     /// The name of the first project.
     #[serde(rename = "projectName")]
     pub project_name: String,
+    /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
     #[serde(
         rename = "projectVisibility",
         default,
@@ -310,6 +324,7 @@ pub struct DevelopmentBoardsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `developmentBoards` in the JSON; array of [`DevelopmentBoardResponse`](crate::models::DevelopmentBoardResponse)
     #[serde(rename = "developmentBoards")]
     pub development_boards: Vec<DevelopmentBoardResponse>,
 }
@@ -347,14 +362,20 @@ impl crate::Envelope for DevelopmentKeysResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct Download {
+    /// `id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `size` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    /// `link` in the JSON; string
     pub link: String,
+    /// `impulseId` in the JSON; number
     #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<f64>,
 }
@@ -370,6 +391,7 @@ pub struct GetAiActionResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `action` in the JSON; [`AiAction`](crate::models::AiAction)
     pub action: AiAction,
 }
 
@@ -388,8 +410,10 @@ pub struct GetCsvWizardUploadedFileInfo {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasFile` in the JSON; boolean
     #[serde(rename = "hasFile")]
     pub has_file: bool,
+    /// `link` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
@@ -409,6 +433,7 @@ pub struct GetModelVariantsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `modelVariants` in the JSON; [`AllProjectModelVariants`](crate::models::AllProjectModelVariants)
     #[serde(rename = "modelVariants")]
     pub model_variants: AllProjectModelVariants,
 }
@@ -428,14 +453,17 @@ pub struct GetSyntheticDataConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `recentJobs` in the JSON; array of [`GetSyntheticDataConfigResponseRecentJobsItem`](crate::models::GetSyntheticDataConfigResponseRecentJobsItem)
     #[serde(rename = "recentJobs")]
     pub recent_jobs: Vec<GetSyntheticDataConfigResponseRecentJobsItem>,
+    /// `lastUsedTransformationBlockId` in the JSON; integer
     #[serde(
         rename = "lastUsedTransformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used_transformation_block_id: Option<i64>,
+    /// `lastUsedParameters` in the JSON; object of string
     #[serde(
         rename = "lastUsedParameters",
         default,
@@ -454,7 +482,9 @@ impl crate::Envelope for GetSyntheticDataConfigResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GetSyntheticDataConfigResponseRecentJobsItem {
+    /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
+    /// `samples` in the JSON; array of [`Sample`](crate::models::Sample)
     pub samples: Vec<Sample>,
 }
 
@@ -469,6 +499,7 @@ pub struct GetTargetConstraintsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `targetConstraints` in the JSON; [`TargetConstraints`](crate::models::TargetConstraints)
     #[serde(
         rename = "targetConstraints",
         default,
@@ -492,12 +523,14 @@ pub struct LastModificationDateResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `lastModificationDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastModificationDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_modification_date: Option<crate::DateTime>,
+    /// `lastVersionDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastVersionDate",
         default,
@@ -521,6 +554,7 @@ pub struct ListAiActionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `actions` in the JSON; array of [`AiAction`](crate::models::AiAction)
     pub actions: Vec<AiAction>,
 }
 
@@ -554,13 +588,19 @@ impl crate::Envelope for ListApiKeysResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ListApiKeysResponseApiKeysItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+    /// `isDevelopmentKey` in the JSON; boolean
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `role` in the JSON; [`ListApiKeysResponseApiKeysItemRole`](crate::models::ListApiKeysResponseApiKeysItemRole)
     pub role: ListApiKeysResponseApiKeysItemRole,
 }
 
@@ -632,12 +672,17 @@ impl crate::Envelope for ListHmacKeysResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ListHmacKeysResponseHmacKeysItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `hmacKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "hmacKey")]
     pub hmac_key: crate::Secret,
+    /// `isDevelopmentKey` in the JSON; boolean
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
 }
 
@@ -647,7 +692,9 @@ impl crate::Envelope for ListHmacKeysResponseHmacKeysItem {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ListPublicProjectTypesProjectTypesItem {
+    /// `value` in the JSON; [`ProjectType`](crate::models::ProjectType)
     pub value: ProjectType,
+    /// `label` in the JSON; string
     pub label: String,
 }
 
@@ -684,6 +731,7 @@ pub struct ListPublicProjectsResponse {
     pub error: Option<String>,
     /// Array with public projects
     pub projects: Vec<ProjectPublicData>,
+    /// `totalProjectCount` in the JSON; integer
     #[serde(rename = "totalProjectCount")]
     pub total_project_count: i64,
 }
@@ -703,6 +751,7 @@ pub struct ListPublicVersionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `versions` in the JSON; array of [`ListPublicVersionsResponseVersionsItem`](crate::models::ListPublicVersionsResponseVersionsItem)
     pub versions: Vec<ListPublicVersionsResponseVersionsItem>,
 }
 
@@ -716,9 +765,12 @@ impl crate::Envelope for ListPublicVersionsResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ListPublicVersionsResponseVersionsItem {
+    /// `version` in the JSON; integer
     pub version: i64,
+    /// `publicProjectId` in the JSON; integer
     #[serde(rename = "publicProjectId")]
     pub public_project_id: i64,
+    /// `publicProjectUrl` in the JSON; string
     #[serde(rename = "publicProjectUrl")]
     pub public_project_url: String,
 }
@@ -734,8 +786,10 @@ pub struct ListVersionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `nextVersion` in the JSON; integer
     #[serde(rename = "nextVersion")]
     pub next_version: i64,
+    /// `versions` in the JSON; array of [`ListVersionsResponseVersionsItem`](crate::models::ListVersionsResponseVersionsItem)
     pub versions: Vec<ListVersionsResponseVersionsItem>,
     /// If you have any custom learn blocks (e.g. blocks you pushed through Bring Your Own Model), then these are listed here. We use these to show a warning in the UI that these blocks will also be available in a public version.
     #[serde(rename = "customLearnBlocks")]
@@ -755,7 +809,9 @@ impl crate::Envelope for ListVersionsResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ListVersionsResponseCustomLearnBlocksItem {
+    /// `author` in the JSON; string
     pub author: String,
+    /// `name` in the JSON; string
     pub name: String,
 }
 
@@ -765,23 +821,33 @@ impl crate::Envelope for ListVersionsResponseCustomLearnBlocksItem {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ListVersionsResponseVersionsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `version` in the JSON; integer
     pub version: i64,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `bucket` in the JSON; [`ListVersionsResponseVersionsItemBucket`](crate::models::ListVersionsResponseVersionsItemBucket)
     pub bucket: ListVersionsResponseVersionsItemBucket,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `userPhoto` in the JSON; string
     #[serde(rename = "userPhoto", default, skip_serializing_if = "Option::is_none")]
     pub user_photo: Option<String>,
+    /// `publicProjectId` in the JSON; integer
     #[serde(
         rename = "publicProjectId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub public_project_id: Option<i64>,
+    /// `publicProjectUrl` in the JSON; string
     #[serde(
         rename = "publicProjectUrl",
         default,
@@ -805,12 +871,14 @@ pub struct ListVersionsResponseVersionsItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub accuracy_based_on_impulse: Option<String>,
+    /// `totalSamplesCount` in the JSON; string
     #[serde(
         rename = "totalSamplesCount",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub total_samples_count: Option<String>,
+    /// `license` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
 }
@@ -821,17 +889,22 @@ impl crate::Envelope for ListVersionsResponseVersionsItem {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ListVersionsResponseVersionsItemBucket {
+    /// `id` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `organizationName` in the JSON; string
     #[serde(
         rename = "organizationName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    /// `path` in the JSON; string
     pub path: String,
+    /// `bucket` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
 }
@@ -845,6 +918,7 @@ pub struct PreviewAiActionsSamplesRequest {
     /// If this is passed in, the \`previewConfig\` of the AI action is overwritten (requires actionId to be a valid action).
     #[serde(rename = "saveConfig")]
     pub save_config: bool,
+    /// `dataCategory` in the JSON; [`AiActionsDataCategory`](crate::models::AiActionsDataCategory)
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
@@ -914,6 +988,7 @@ pub struct ProjectDataIntervalResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `intervalMs` in the JSON; integer
     #[serde(rename = "intervalMs")]
     pub interval_ms: i64,
 }
@@ -928,6 +1003,7 @@ impl crate::Envelope for ProjectDataIntervalResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct ProjectDismissNotificationRequest {
+    /// `notification` in the JSON; string
     pub notification: String,
 }
 
@@ -949,6 +1025,7 @@ pub struct ProjectDownloadsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `downloads` in the JSON; array of [`Download`](crate::models::Download)
     pub downloads: Vec<Download>,
 }
 
@@ -967,9 +1044,13 @@ pub struct ProjectInfoSummaryResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `owner` in the JSON; string
     pub owner: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `studioUrl` in the JSON; string
     #[serde(rename = "studioUrl")]
     pub studio_url: String,
 }
@@ -984,6 +1065,7 @@ impl crate::Envelope for ProjectInfoSummaryResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ProjectModelVariant {
+    /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
     /// True if this model variant is the default or "reference variant" for this project
     #[serde(rename = "isReferenceVariant")]
@@ -1002,9 +1084,13 @@ impl crate::Envelope for ProjectModelVariant {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ProjectPublicData {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// User or organization that owns the project
     pub owner: String,
@@ -1014,12 +1100,16 @@ pub struct ProjectPublicData {
     /// URL of the latest public version of the project, if any
     #[serde(rename = "publicUrl")]
     pub public_url: String,
+    /// `projectType` in the JSON; [`ProjectType`](crate::models::ProjectType)
     #[serde(rename = "projectType")]
     pub project_type: ProjectType,
+    /// `pageViewCount` in the JSON; integer
     #[serde(rename = "pageViewCount")]
     pub page_view_count: i64,
+    /// `cloneCount` in the JSON; integer
     #[serde(rename = "cloneCount")]
     pub clone_count: i64,
+    /// `totalSamplesCount` in the JSON; string
     #[serde(
         rename = "totalSamplesCount",
         default,
@@ -1051,7 +1141,9 @@ impl crate::Envelope for ProjectPublicData {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ProjectPublicDataReadme {
+    /// `markdown` in the JSON; string
     pub markdown: String,
+    /// `html` in the JSON; string
     pub html: String,
 }
 
@@ -1066,6 +1158,7 @@ pub struct ProjectTrainingDataSummaryResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dataSummary` in the JSON; [`ProjectTrainingDataSummaryResponseDataSummary`](crate::models::ProjectTrainingDataSummaryResponseDataSummary)
     #[serde(rename = "dataSummary")]
     pub data_summary: ProjectTrainingDataSummaryResponseDataSummary,
 }
@@ -1082,6 +1175,7 @@ impl crate::Envelope for ProjectTrainingDataSummaryResponse {
 pub struct ProjectTrainingDataSummaryResponseDataSummary {
     /// Labels in the training set
     pub labels: Vec<String>,
+    /// `dataCount` in the JSON; integer
     #[serde(rename = "dataCount")]
     pub data_count: i64,
 }
@@ -1110,6 +1204,7 @@ impl crate::Envelope for RemoveCollaboratorRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct SetAiActionsOrderRequest {
+    /// `orderByActionId` in the JSON; array of integer
     #[serde(rename = "orderByActionId")]
     pub order_by_action_id: Vec<i64>,
 }
@@ -1167,6 +1262,7 @@ impl crate::Envelope for SetProjectDspFileSizeRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct TransferOwnershipOrganizationRequest {
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
 }
@@ -1187,7 +1283,9 @@ pub struct UpdateAiActionRequest {
     /// User-provided name. If no name is set then displayName on the action will be automatically configured based on the transformation block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `steps` in the JSON; array of [`AiActionsConfigStep`](crate::models::AiActionsConfigStep)
     pub steps: Vec<AiActionsConfigStep>,
+    /// `dataCategory` in the JSON; [`AiActionsDataCategory`](crate::models::AiActionsDataCategory)
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
@@ -1239,7 +1337,9 @@ impl crate::Envelope for UpdateAiActionRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UpdateAiActionRequestSetMetadataAfterRunningItem {
+    /// `key` in the JSON; string
     pub key: String,
+    /// `value` in the JSON; string
     pub value: String,
 }
 
@@ -1256,6 +1356,7 @@ impl crate::Envelope for UpdateAiActionRequestSetMetadataAfterRunningItem {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UpdateProjectTagsRequest {
+    /// `tags` in the JSON; array of string
     pub tags: Vec<String>,
 }
 
@@ -1272,6 +1373,7 @@ impl crate::Envelope for UpdateProjectTagsRequest {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UpdateVersionRequest {
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -1290,6 +1392,7 @@ impl crate::Envelope for UpdateVersionRequest {}
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadCsvWizardUploadedFileRequest {
+    /// `file` in the form; file
     pub file: crate::FilePart,
 }
 

@@ -9,8 +9,10 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct BatchAddMetadataRequest {
+    /// `metadataKey` in the JSON; string
     #[serde(rename = "metadataKey")]
     pub metadata_key: String,
+    /// `metadataValue` in the JSON; string
     #[serde(rename = "metadataValue")]
     pub metadata_value: String,
 }
@@ -34,7 +36,9 @@ impl crate::Envelope for BatchAddMetadataRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum BatchAddMetadataResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -51,6 +55,7 @@ impl crate::Envelope for BatchAddMetadataResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct BatchClearMetadataByKeyRequest {
+    /// `metadataKey` in the JSON; string
     #[serde(rename = "metadataKey")]
     pub metadata_key: String,
 }
@@ -71,7 +76,9 @@ impl crate::Envelope for BatchClearMetadataByKeyRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum BatchClearMetadataByKeyResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -91,7 +98,9 @@ impl crate::Envelope for BatchClearMetadataByKeyResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum BatchDeleteResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -111,7 +120,9 @@ impl crate::Envelope for BatchDeleteResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum BatchDisableResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -131,7 +142,9 @@ impl crate::Envelope for BatchDisableResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum BatchEditLabelsResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -151,7 +164,9 @@ impl crate::Envelope for BatchEditLabelsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum BatchEnableResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -171,7 +186,9 @@ impl crate::Envelope for BatchEnableResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum BatchMoveResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -208,6 +225,7 @@ impl crate::Envelope for CosineSimilarityData {}
 pub struct CosineSimilarityIssue {
     /// The ID of this sample
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
@@ -224,6 +242,7 @@ impl crate::Envelope for CosineSimilarityIssue {}
 pub struct CosineSimilarityIssueIssuesItem {
     /// The ID of this sample
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
@@ -259,6 +278,7 @@ pub struct CountSamplesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `count` in the JSON; integer
     pub count: i64,
 }
 
@@ -298,6 +318,7 @@ pub struct CropSampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `requiresProcessing` in the JSON; boolean
     #[serde(rename = "requiresProcessing")]
     pub requires_processing: bool,
 }
@@ -314,6 +335,7 @@ impl crate::Envelope for CropSampleResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct CrossValidationData {
+    /// `scores` in the JSON; array of [`CrossValidationDataScoresItem`](crate::models::CrossValidationDataScoresItem)
     pub scores: Vec<CrossValidationDataScoresItem>,
 }
 
@@ -325,6 +347,7 @@ impl crate::Envelope for CrossValidationData {}
 pub struct CrossValidationDataScoresItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
@@ -352,8 +375,11 @@ pub struct DataExplorerPredictionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
     pub predictions: Vec<ModelPrediction>,
+    /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
+    /// `classificationType` in the JSON; [`DataExplorerPredictionsResponseClassificationType`](crate::models::DataExplorerPredictionsResponseClassificationType)
     #[serde(rename = "classificationType")]
     pub classification_type: DataExplorerPredictionsResponseClassificationType,
 }
@@ -405,6 +431,7 @@ pub struct DataExplorerSettings {
     /// Preset to use for the data explorer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
+    /// `dimensionalityReductionTechnique` in the JSON; [`DataExplorerSettingsDimensionalityReductionTechnique`](crate::models::DataExplorerSettingsDimensionalityReductionTechnique)
     #[serde(
         rename = "dimensionalityReductionTechnique",
         default,
@@ -624,6 +651,7 @@ pub struct FindSegmentSampleRequest {
     /// If set, the segments are automatically shifted randomly, to make the dataset distribution more uniform.
     #[serde(rename = "shiftSegments")]
     pub shift_segments: bool,
+    /// `segmentLengthMs` in the JSON; integer
     #[serde(rename = "segmentLengthMs")]
     pub segment_length_ms: i64,
 }
@@ -649,6 +677,7 @@ pub struct FindSegmentSampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `segments` in the JSON; array of [`FindSegmentSampleResponseSegmentsItem`](crate::models::FindSegmentSampleResponseSegmentsItem)
     pub segments: Vec<FindSegmentSampleResponseSegmentsItem>,
 }
 
@@ -662,8 +691,10 @@ impl crate::Envelope for FindSegmentSampleResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct FindSegmentSampleResponseSegmentsItem {
+    /// `startMs` in the JSON; integer
     #[serde(rename = "startMs")]
     pub start_ms: i64,
+    /// `endMs` in the JSON; integer
     #[serde(rename = "endMs")]
     pub end_ms: i64,
 }
@@ -679,6 +710,7 @@ pub struct GetAiActionsProposedChangesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `proposedChanges` in the JSON; array of [`GetAiActionsProposedChangesResponseProposedChangesItem`](crate::models::GetAiActionsProposedChangesResponseProposedChangesItem)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: Vec<GetAiActionsProposedChangesResponseProposedChangesItem>,
 }
@@ -693,9 +725,12 @@ impl crate::Envelope for GetAiActionsProposedChangesResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GetAiActionsProposedChangesResponseProposedChangesItem {
+    /// `sampleId` in the JSON; integer
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    /// `step` in the JSON; integer
     pub step: i64,
+    /// `proposedChanges` in the JSON; [`SampleProposedChanges`](crate::models::SampleProposedChanges)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
@@ -711,6 +746,7 @@ pub struct GetAllImportedFromResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `data` in the JSON; array of [`GetAllImportedFromResponseDataItem`](crate::models::GetAllImportedFromResponseDataItem)
     pub data: Vec<GetAllImportedFromResponseDataItem>,
 }
 
@@ -724,8 +760,11 @@ impl crate::Envelope for GetAllImportedFromResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GetAllImportedFromResponseDataItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `category` in the JSON; string
     pub category: String,
+    /// `importedFrom` in the JSON; string
     #[serde(rename = "importedFrom")]
     pub imported_from: String,
 }
@@ -744,6 +783,7 @@ pub struct GetDataExplorerSettingsResponse {
     /// Preset to use for the data explorer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
+    /// `dimensionalityReductionTechnique` in the JSON; [`DataExplorerSettingsDimensionalityReductionTechnique`](crate::models::DataExplorerSettingsDimensionalityReductionTechnique)
     #[serde(
         rename = "dimensionalityReductionTechnique",
         default,
@@ -755,6 +795,7 @@ pub struct GetDataExplorerSettingsResponse {
     /// Which impulse to use (if preset is either 'current-impulse' or 'current-impulse-embeddings'). If this is undefined then 'defaultImpulseId' is used.
     #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<i64>,
+    /// `dimensionalityReductionRecommendation` in the JSON; [`GetDataExplorerSettingsResponseDimensionalityReductionRecommendation`](crate::models::GetDataExplorerSettingsResponseDimensionalityReductionRecommendation)
     #[serde(rename = "dimensionalityReductionRecommendation")]
     pub dimensionality_reduction_recommendation: GetDataExplorerSettingsResponseDimensionalityReductionRecommendation,
 }
@@ -811,6 +852,7 @@ pub struct GetDiversityDataResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `data` in the JSON; array of [`GetDiversityDataResponseDataItem`](crate::models::GetDiversityDataResponseDataItem)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<GetDiversityDataResponseDataItem>>,
 }
@@ -825,10 +867,13 @@ impl crate::Envelope for GetDiversityDataResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GetDiversityDataResponseDataItem {
+    /// `labelId` in the JSON; number
     #[serde(rename = "labelId", default, skip_serializing_if = "Option::is_none")]
     pub label_id: Option<f64>,
+    /// `maxDistance` in the JSON; number
     #[serde(rename = "maxDistance")]
     pub max_distance: f64,
+    /// `clusterInfos` in the JSON; array of [`GetDiversityDataResponseDataItemClusterInfosItem`](crate::models::GetDiversityDataResponseDataItemClusterInfosItem)
     #[serde(rename = "clusterInfos")]
     pub cluster_infos: Vec<GetDiversityDataResponseDataItemClusterInfosItem>,
 }
@@ -879,6 +924,7 @@ pub struct GetLabelNoiseDataResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `data` in the JSON; [`GetLabelNoiseDataResponseData`](crate::models::GetLabelNoiseDataResponseData)
     pub data: GetLabelNoiseDataResponseData,
 }
 
@@ -892,14 +938,17 @@ impl crate::Envelope for GetLabelNoiseDataResponse {
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GetLabelNoiseDataResponseData {
+    /// `cosineSimilarity` in the JSON; [`CosineSimilarityData`](crate::models::CosineSimilarityData)
     #[serde(
         rename = "cosineSimilarity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub cosine_similarity: Option<CosineSimilarityData>,
+    /// `neighbors` in the JSON; [`NeighborsData`](crate::models::NeighborsData)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbors: Option<NeighborsData>,
+    /// `crossValidation` in the JSON; [`CrossValidationData`](crate::models::CrossValidationData)
     #[serde(
         rename = "crossValidation",
         default,
@@ -938,8 +987,10 @@ pub struct HasDataExplorerFeaturesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasFeatures` in the JSON; boolean
     #[serde(rename = "hasFeatures")]
     pub has_features: bool,
+    /// `inputBlock` in the JSON; [`ImpulseInputBlock`](crate::models::ImpulseInputBlock)
     #[serde(rename = "inputBlock", default, skip_serializing_if = "Option::is_none")]
     pub input_block: Option<ImpulseInputBlock>,
 }
@@ -954,6 +1005,7 @@ impl crate::Envelope for HasDataExplorerFeaturesResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct MoveRawDataRequest {
+    /// `newCategory` in the JSON; [`MoveRawDataRequestNewCategory`](crate::models::MoveRawDataRequestNewCategory)
     #[serde(rename = "newCategory")]
     pub new_category: MoveRawDataRequestNewCategory,
 }
@@ -1029,6 +1081,7 @@ impl crate::Envelope for NeighborsData {}
 pub struct NeighborsScore {
     /// The ID of the sample this window belongs to
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
@@ -1052,6 +1105,7 @@ impl crate::Envelope for NeighborsScore {}
 pub struct NeighborsScoreNeighborWindowsItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
@@ -1068,6 +1122,7 @@ impl crate::Envelope for NeighborsScoreNeighborWindowsItem {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct ObjectDetectionAutoLabelRequest {
+    /// `neuralNetwork` in the JSON; [`ObjectDetectionAutoLabelRequestNeuralNetwork`](crate::models::ObjectDetectionAutoLabelRequestNeuralNetwork)
     #[serde(rename = "neuralNetwork")]
     pub neural_network: ObjectDetectionAutoLabelRequestNeuralNetwork,
 }
@@ -1124,7 +1179,9 @@ pub struct ObjectDetectionAutoLabelResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `results` in the JSON; array of [`ObjectDetectionAutoLabelResponseResultsItem`](crate::models::ObjectDetectionAutoLabelResponseResultsItem)
     pub results: Vec<ObjectDetectionAutoLabelResponseResultsItem>,
+    /// `allLabels` in the JSON; array of string
     #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
 }
@@ -1139,10 +1196,15 @@ impl crate::Envelope for ObjectDetectionAutoLabelResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ObjectDetectionAutoLabelResponseResultsItem {
+    /// `label` in the JSON; string
     pub label: String,
+    /// `x` in the JSON; integer
     pub x: i64,
+    /// `y` in the JSON; integer
     pub y: i64,
+    /// `width` in the JSON; integer
     pub width: i64,
+    /// `height` in the JSON; integer
     pub height: i64,
 }
 
@@ -1157,6 +1219,7 @@ pub struct ObjectDetectionLabelQueueCountResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `samplesCount` in the JSON; integer
     #[serde(rename = "samplesCount")]
     pub samples_count: i64,
 }
@@ -1176,6 +1239,7 @@ pub struct ObjectDetectionLabelQueueResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `samples` in the JSON; array of [`ObjectDetectionLabelQueueResponseSamplesItem`](crate::models::ObjectDetectionLabelQueueResponseSamplesItem)
     pub samples: Vec<ObjectDetectionLabelQueueResponseSamplesItem>,
 }
 
@@ -1189,6 +1253,7 @@ impl crate::Envelope for ObjectDetectionLabelQueueResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ObjectDetectionLabelQueueResponseSamplesItem {
+    /// `id` in the JSON; integer
     pub id: i64,
 }
 
@@ -1241,6 +1306,7 @@ pub struct RebalanceDatasetResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `ratio` in the JSON; [`DatasetRatioDataRatio`](crate::models::DatasetRatioDataRatio)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<DatasetRatioDataRatio>,
 }
@@ -1272,6 +1338,7 @@ impl crate::Envelope for RenameSampleRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct SampleBoundingBoxesRequest {
+    /// `boundingBoxes` in the JSON; array of [`BoundingBox`](crate::models::BoundingBox)
     #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
 }
@@ -1301,6 +1368,7 @@ impl crate::Envelope for SampleMetadata {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct SegmentSampleRequest {
+    /// `segments` in the JSON; array of [`SegmentSampleRequestSegmentsItem`](crate::models::SegmentSampleRequestSegmentsItem)
     pub segments: Vec<SegmentSampleRequestSegmentsItem>,
 }
 
@@ -1317,8 +1385,10 @@ impl crate::Envelope for SegmentSampleRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct SegmentSampleRequestSegmentsItem {
+    /// `startMs` in the JSON; integer
     #[serde(rename = "startMs")]
     pub start_ms: i64,
+    /// `endMs` in the JSON; integer
     #[serde(rename = "endMs")]
     pub end_ms: i64,
 }
@@ -1336,6 +1406,7 @@ impl crate::Envelope for SegmentSampleRequestSegmentsItem {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct SetSampleMetadataRequest {
+    /// `metadata` in the JSON; object of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -1356,6 +1427,7 @@ pub struct SetSampleProposedChangesRequest {
     /// Job ID of an AI Actions job. This is passed into your job via the --propose-actions argument.
     #[serde(rename = "jobId")]
     pub job_id: i64,
+    /// `proposedChanges` in the JSON; [`SampleProposedChanges`](crate::models::SampleProposedChanges)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
@@ -1373,6 +1445,7 @@ impl crate::Envelope for SetSampleProposedChangesRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct SetSampleStructuredLabelsRequest {
+    /// `structuredLabels` in the JSON; array of [`StructuredLabel`](crate::models::StructuredLabel)
     #[serde(rename = "structuredLabels")]
     pub structured_labels: Vec<StructuredLabel>,
 }
@@ -1411,7 +1484,9 @@ impl crate::Envelope for SplitSampleInFramesRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum SplitSampleInFramesResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -1446,8 +1521,10 @@ impl crate::Envelope for StoreSegmentLengthRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct TrackObjectsRequest {
+    /// `sourceSampleId` in the JSON; integer
     #[serde(rename = "sourceSampleId")]
     pub source_sample_id: i64,
+    /// `nextSampleId` in the JSON; integer
     #[serde(rename = "nextSampleId")]
     pub next_sample_id: i64,
 }
@@ -1473,6 +1550,7 @@ pub struct TrackObjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `boundingBoxes` in the JSON; array of [`BoundingBox`](crate::models::BoundingBox)
     #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
 }

@@ -31,12 +31,18 @@ impl crate::multipart::ToMultipart for AuthorizeThirdPartyRequest {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct CreateThirdPartyAuthRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `logo` in the JSON; string
     pub logo: String,
+    /// `domains` in the JSON; array of string
     pub domains: Vec<String>,
+    /// `secretKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "secretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<crate::Secret>,
+    /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
 }
@@ -71,9 +77,12 @@ pub struct CreateThirdPartyAuthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `secretKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "secretKey")]
     pub secret_key: crate::Secret,
+    /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
 }
@@ -131,7 +140,9 @@ pub struct CreateUserThirdPartyResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `status` in the JSON; [`CreateUserThirdPartyResponseStatus`](crate::models::CreateUserThirdPartyResponseStatus)
     pub status: CreateUserThirdPartyResponseStatus,
+    /// `jwtToken` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "jwtToken", default, skip_serializing_if = "Option::is_none")]
     pub jwt_token: Option<crate::Secret>,
 }
@@ -189,6 +200,7 @@ pub struct GetAllThirdPartyAuthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `auths` in the JSON; array of [`ThirdPartyAuth`](crate::models::ThirdPartyAuth)
     pub auths: Vec<ThirdPartyAuth>,
 }
 
@@ -207,6 +219,7 @@ pub struct GetThirdPartyAuthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `auth` in the JSON; [`ThirdPartyAuth`](crate::models::ThirdPartyAuth)
     pub auth: ThirdPartyAuth,
 }
 
@@ -220,11 +233,17 @@ impl crate::Envelope for GetThirdPartyAuthResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ThirdPartyAuth {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `logo` in the JSON; string
     pub logo: String,
+    /// `domains` in the JSON; array of string
     pub domains: Vec<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
 }
 
@@ -234,12 +253,16 @@ impl crate::Envelope for ThirdPartyAuth {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UpdateThirdPartyAuthRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `domains` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domains: Option<Vec<String>>,
 }

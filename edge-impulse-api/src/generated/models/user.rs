@@ -9,6 +9,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct ActivateUserByThirdPartyActivationCodeRequest {
+    /// `activationCode` in the JSON; string
     #[serde(rename = "activationCode")]
     pub activation_code: String,
     /// Password, minimum length 8 characters.
@@ -84,8 +85,10 @@ crate::string_enum_impls!(BillingCycle);
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct ChangePasswordRequest {
+    /// `currentPassword` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "currentPassword")]
     pub current_password: crate::Secret,
+    /// `newPassword` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
@@ -153,8 +156,10 @@ pub struct CreateDeveloperProfileResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    /// `link` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
@@ -203,8 +208,10 @@ pub struct CreateEnterpriseTrialUserRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
@@ -612,6 +619,7 @@ pub struct GetUserProjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `projects` in the JSON; array of [`Project`](crate::models::Project)
     pub projects: Vec<Project>,
 }
 
@@ -630,31 +638,44 @@ pub struct GetUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `email` in the JSON; string
     pub email: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastSeen` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    /// `pending` in the JSON; boolean
     pub pending: bool,
+    /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    /// `jobTitle` in the JSON; string
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    /// `companyName` in the JSON; string
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    /// `activated` in the JSON; boolean
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
     #[serde(rename = "mfaConfigured")]
@@ -673,6 +694,7 @@ pub struct GetUserResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
     pub tier: UserTierEnum,
     /// Organizations that the user is a member of. Only filled when requesting information about yourself.
     pub organizations: Vec<UserOrganization>,
@@ -710,8 +732,10 @@ pub struct GetUserResponse {
     /// Whether the user has configured a password
     #[serde(rename = "passwordConfigured")]
     pub password_configured: bool,
+    /// `projectsSortOrder` in the JSON; [`UserProjectsSortOrder`](crate::models::UserProjectsSortOrder)
     #[serde(rename = "projectsSortOrder")]
     pub projects_sort_order: UserProjectsSortOrder,
+    /// `activeEnterpriseTrial` in the JSON; [`EnterpriseTrial`](crate::models::EnterpriseTrial)
     #[serde(
         rename = "activeEnterpriseTrial",
         default,
@@ -744,7 +768,9 @@ impl crate::Envelope for GetUserResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GetUserResponseLastAccessedProjects {
+    /// `projects` in the JSON; array of [`GetUserResponseLastAccessedProjectsProjectsItem`](crate::models::GetUserResponseLastAccessedProjectsProjectsItem)
     pub projects: Vec<GetUserResponseLastAccessedProjectsProjectsItem>,
+    /// `hasMoreProjects` in the JSON; boolean
     #[serde(rename = "hasMoreProjects")]
     pub has_more_projects: bool,
 }
@@ -755,9 +781,13 @@ impl crate::Envelope for GetUserResponseLastAccessedProjects {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GetUserResponseLastAccessedProjectsProjectsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastAccessed` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
 }
@@ -768,9 +798,13 @@ impl crate::Envelope for GetUserResponseLastAccessedProjectsProjectsItem {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GetUserResponseWhitelabelsItem {
+    /// `id` in the JSON; number
     pub id: f64,
+    /// `domain` in the JSON; string
     pub domain: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `ownerOrganizationId` in the JSON; number
     #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: f64,
     /// Whether the user is an admin of the white label.
@@ -808,6 +842,7 @@ pub struct ListOrganizationBucketsUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `buckets` in the JSON; array of [`ListOrganizationBucketsUserResponseBucketsItem`](crate::models::ListOrganizationBucketsUserResponseBucketsItem)
     pub buckets: Vec<ListOrganizationBucketsUserResponseBucketsItem>,
 }
 
@@ -821,9 +856,12 @@ impl crate::Envelope for ListOrganizationBucketsUserResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct ListOrganizationBucketsUserResponseBucketsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    /// `organizationName` in the JSON; string
     #[serde(rename = "organizationName")]
     pub organization_name: String,
     /// S3 bucket
@@ -841,6 +879,7 @@ impl crate::Envelope for ListOrganizationBucketsUserResponseBucketsItem {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct RequestResetPasswordRequest {
+    /// `email` in the JSON; string
     pub email: String,
 }
 
@@ -857,8 +896,11 @@ impl crate::Envelope for RequestResetPasswordRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct ResetPasswordRequest {
+    /// `email` in the JSON; string
     pub email: String,
+    /// `code` in the JSON; string
     pub code: String,
+    /// `newPassword` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
@@ -876,6 +918,7 @@ impl crate::Envelope for ResetPasswordRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct SendUserFeedbackRequest {
+    /// `type` in the JSON; [`SendUserFeedbackRequestType`](crate::models::SendUserFeedbackRequestType)
     #[serde(rename = "type")]
     pub type_: SendUserFeedbackRequestType,
     /// The reason the user is contacting Edge Impulse Support.
@@ -955,10 +998,13 @@ crate::string_enum_impls!(SendUserFeedbackRequestType);
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct SetUserPasswordRequest {
+    /// `accessToken` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "accessToken")]
     pub access_token: crate::Secret,
+    /// `identityProvider` in the JSON; string
     #[serde(rename = "identityProvider")]
     pub identity_provider: String,
+    /// `password` in the JSON; string (secret, hidden from `Debug`)
     pub password: crate::Secret,
 }
 
@@ -993,8 +1039,10 @@ pub struct StartEnterpriseTrialRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
@@ -1081,6 +1129,7 @@ pub struct UpdateUserRequest {
     /// List of user experiments
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
+    /// `projectsSortOrder` in the JSON; [`UserProjectsSortOrder`](crate::models::UserProjectsSortOrder)
     #[serde(
         rename = "projectsSortOrder",
         default,
@@ -1112,6 +1161,7 @@ impl crate::Envelope for UpdateUserRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UpgradeSubscriptionRequest {
+    /// `billingCycle` in the JSON; [`BillingCycle`](crate::models::BillingCycle)
     #[serde(rename = "billingCycle")]
     pub billing_cycle: BillingCycle,
     /// URL to redirect the user to after a successful checkout process.
@@ -1144,6 +1194,7 @@ impl crate::Envelope for UpgradeSubscriptionRequest {}
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadUserPhotoRequest {
+    /// `photo` in the form; file
     pub photo: crate::FilePart,
 }
 
@@ -1169,6 +1220,7 @@ pub struct UploadUserPhotoResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `url` in the JSON; string
     pub url: String,
 }
 
@@ -1182,6 +1234,7 @@ impl crate::Envelope for UploadUserPhotoResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UserByThirdPartyActivationRequest {
+    /// `activationCode` in the JSON; string
     #[serde(rename = "activationCode")]
     pub activation_code: String,
 }
@@ -1217,6 +1270,7 @@ impl crate::Envelope for UserDeleteTotpMfaKeyRequest {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct UserDismissNotificationRequest {
+    /// `notification` in the JSON; string
     pub notification: String,
 }
 
@@ -1353,6 +1407,7 @@ pub struct UserSubscriptionMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `metrics` in the JSON; [`UserSubscriptionMetricsResponseMetrics`](crate::models::UserSubscriptionMetricsResponseMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<UserSubscriptionMetricsResponseMetrics>,
 }
@@ -1397,7 +1452,9 @@ pub type UtmParameter = serde_json::Map<String, serde_json::Value>;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct VerifyResetPasswordRequest {
+    /// `email` in the JSON; string
     pub email: String,
+    /// `code` in the JSON; string
     pub code: String,
 }
 

@@ -15,10 +15,13 @@ pub type Counts = std::collections::BTreeMap<String, i64>;
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct Holder {
+    /// `nullableValues` in the JSON; object of number or null
     #[serde(rename = "nullableValues", default, skip_serializing_if = "Option::is_none")]
     pub nullable_values: Option<std::collections::BTreeMap<String, Option<f64>>>,
+    /// `nested` in the JSON; object of [`HolderNestedValue`](crate::models::HolderNestedValue)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nested: Option<std::collections::BTreeMap<String, HolderNestedValue>>,
+    /// `additional_properties` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_properties: Option<String>,
     /// Properties beyond the declared ones.
@@ -32,6 +35,7 @@ impl crate::Envelope for Holder {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct HolderNestedValue {
+    /// `x` in the JSON; integer
     pub x: i64,
 }
 
@@ -41,6 +45,7 @@ impl crate::Envelope for HolderNestedValue {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct Labelled {
+    /// `id` in the JSON; string
     pub id: String,
     /// Properties beyond the declared ones.
     #[serde(flatten)]
@@ -53,6 +58,7 @@ impl crate::Envelope for Labelled {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct NoExtras {
+    /// `id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
@@ -63,6 +69,7 @@ impl crate::Envelope for NoExtras {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct OpenLabelled {
+    /// `id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Properties beyond the declared ones.

@@ -9,7 +9,9 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GenericApiResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -24,9 +26,12 @@ impl crate::Envelope for GenericApiResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct JobEnvelope {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
 }
 
@@ -40,6 +45,7 @@ impl crate::Envelope for JobEnvelope {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct SingleInline {
+    /// `name` in the JSON; string
     pub name: String,
 }
 
@@ -55,6 +61,7 @@ pub struct Wrapper {
     /// The wrapped job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<Job>,
+    /// `merged` in the JSON; [`WrapperMerged`](crate::models::WrapperMerged)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged: Option<WrapperMerged>,
 }
@@ -65,7 +72,9 @@ impl crate::Envelope for Wrapper {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct WrapperMerged {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `category` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<i64>,
 }

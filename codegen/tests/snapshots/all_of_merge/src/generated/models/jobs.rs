@@ -9,10 +9,14 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GetJobResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
+    /// `finished` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<bool>,
 }
@@ -27,7 +31,9 @@ impl crate::Envelope for GetJobResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct Job {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `category` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
 }

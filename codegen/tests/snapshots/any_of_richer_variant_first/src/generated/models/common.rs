@@ -12,9 +12,13 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum Mixed {
+    /// Alternative: [`MixedOption3`](crate::models::MixedOption3)
     MixedOption3(MixedOption3),
+    /// Alternative: [`MixedOption4`](crate::models::MixedOption4)
     MixedOption4(MixedOption4),
+    /// Alternative: string
     String(String),
+    /// Alternative: array of string
     List(Vec<String>),
 }
 
@@ -33,7 +37,9 @@ impl crate::Envelope for Mixed {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct MixedOption3 {
+    /// `a` in the JSON; string
     pub a: String,
+    /// `b` in the JSON; string
     pub b: String,
 }
 
@@ -43,6 +49,7 @@ impl crate::Envelope for MixedOption3 {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct MixedOption4 {
+    /// `a` in the JSON; string
     pub a: String,
 }
 

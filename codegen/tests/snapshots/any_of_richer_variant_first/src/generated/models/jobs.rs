@@ -9,7 +9,9 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GenericApiResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -24,7 +26,9 @@ impl crate::Envelope for GenericApiResponse {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct StartJobResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Job identifier.
@@ -44,7 +48,9 @@ impl crate::Envelope for StartJobResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum StartJobResponse2 {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 

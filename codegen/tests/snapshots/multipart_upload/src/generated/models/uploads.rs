@@ -9,7 +9,9 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct GenericApiResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -25,7 +27,9 @@ impl crate::Envelope for GenericApiResponse {
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadOneForm {
+    /// `file` in the form; file
     pub file: crate::FilePart,
+    /// `label` in the form; string
     pub label: Option<String>,
 }
 
@@ -50,12 +54,17 @@ impl crate::multipart::ToMultipart for UploadOneForm {
 /// Sent as `multipart/form-data`.
 #[derive(Debug, Clone)]
 pub struct UploadRequest {
+    /// `files[]` in the form; array of file
     pub files: Vec<crate::FilePart>,
+    /// `category` in the form; [`UploadRequestCategory`](crate::models::UploadRequestCategory)
     pub category: UploadRequestCategory,
     /// Label of every file.
     pub label: Option<String>,
+    /// `priority` in the form; integer
     pub priority: Option<i64>,
+    /// `metadata` in the form; object of string
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// `optionalNullable` in the form; string
     pub optional_nullable: Option<String>,
 }
 

@@ -11,11 +11,15 @@ pub type NullableName = String;
 /// Schema: `#/components/schemas/Thing`
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Thing {
+    /// `required` in the JSON; string
     pub required: String,
+    /// `optional` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<String>,
+    /// `requiredNullable` in the JSON; string or null
     #[serde(rename = "requiredNullable", default)]
     pub required_nullable: Option<String>,
+    /// `optionalNullable` in the JSON; string or null
     #[serde(
         rename = "optionalNullable",
         default,
@@ -23,8 +27,10 @@ pub struct Thing {
         with = "serde_with::rust::double_option"
     )]
     pub optional_nullable: Option<Option<String>>,
+    /// `requiredNullableRef` in the JSON; [`NullableName`](crate::models::NullableName) or null
     #[serde(rename = "requiredNullableRef", default)]
     pub required_nullable_ref: Option<NullableName>,
+    /// `optionalNullableRef` in the JSON; [`NullableName`](crate::models::NullableName) or null
     #[serde(
         rename = "optionalNullableRef",
         default,
@@ -32,6 +38,7 @@ pub struct Thing {
         with = "serde_with::rust::double_option"
     )]
     pub optional_nullable_ref: Option<Option<NullableName>>,
+    /// `nullableItems` in the JSON; array of integer or null
     #[serde(rename = "nullableItems", default, skip_serializing_if = "Option::is_none")]
     pub nullable_items: Option<Vec<Option<i64>>>,
 }

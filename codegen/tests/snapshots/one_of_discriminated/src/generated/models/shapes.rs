@@ -9,6 +9,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct Circle {
+    /// `radius` in the JSON; number
     pub radius: f64,
 }
 
@@ -26,8 +27,10 @@ impl crate::Envelope for Circle {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[serde(tag = "kind")]
 pub enum Shape {
+    /// `circle` as `kind` in the JSON; [`Circle`](crate::models::Circle)
     #[serde(rename = "circle")]
     Circle(Circle),
+    /// `Square` as `kind` in the JSON; [`Square`](crate::models::Square)
     #[serde(rename = "Square")]
     Square(Square),
 }
@@ -45,6 +48,7 @@ impl crate::Envelope for Shape {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct Square {
+    /// `side` in the JSON; number
     pub side: f64,
 }
 

@@ -9,7 +9,9 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct Circle {
+    /// `kind` in the JSON; string
     pub kind: String,
+    /// `radius` in the JSON; number
     pub radius: f64,
 }
 
@@ -22,7 +24,9 @@ impl crate::Envelope for Circle {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum Shape {
+    /// Alternative: [`Circle`](crate::models::Circle)
     Circle(Circle),
+    /// Alternative: [`Square`](crate::models::Square)
     Square(Square),
 }
 
@@ -39,7 +43,9 @@ impl crate::Envelope for Shape {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct Square {
+    /// `kind` in the JSON; string
     pub kind: String,
+    /// `side` in the JSON; number
     pub side: f64,
 }
 

@@ -9,6 +9,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct UndeclaredPathParameterFilter {
+    /// `a` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a: Option<String>,
 }

@@ -43,6 +43,7 @@ crate::string_enum_impls!(GetSampleCategory);
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct ReorderedPathRequest {
+    /// `note` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -94,6 +95,7 @@ crate::string_enum_impls!(SearchSamplesKind);
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 pub struct SearchSamplesRequest {
+    /// `filter` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
 }

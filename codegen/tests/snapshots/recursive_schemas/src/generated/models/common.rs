@@ -12,7 +12,9 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[serde(untagged)]
 pub enum Expression {
+    /// Alternative: [`Sum`](crate::models::Sum)
     Sum(Box<Sum>),
+    /// Alternative: number
     Number(f64),
 }
 
@@ -29,6 +31,7 @@ impl crate::Envelope for Expression {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct Ping {
+    /// `pong` in the JSON; [`Pong`](crate::models::Pong)
     pub pong: Box<Pong>,
 }
 
@@ -38,6 +41,7 @@ impl crate::Envelope for Ping {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct Pong {
+    /// `ping` in the JSON; [`Ping`](crate::models::Ping)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping: Option<Box<Ping>>,
 }
@@ -48,7 +52,9 @@ impl crate::Envelope for Pong {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct Sum {
+    /// `left` in the JSON; [`Expression`](crate::models::Expression)
     pub left: Box<Expression>,
+    /// `right` in the JSON; [`Expression`](crate::models::Expression)
     pub right: Box<Expression>,
 }
 
@@ -58,10 +64,14 @@ impl crate::Envelope for Sum {}
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 pub struct TreeNode {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `parent` in the JSON; [`TreeNode`](crate::models::TreeNode)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Box<TreeNode>>,
+    /// `children` in the JSON; array of [`TreeNode`](crate::models::TreeNode)
     pub children: Vec<TreeNode>,
+    /// `byName` in the JSON; object of [`TreeNode`](crate::models::TreeNode)
     #[serde(rename = "byName", default, skip_serializing_if = "Option::is_none")]
     pub by_name: Option<std::collections::BTreeMap<String, TreeNode>>,
 }
