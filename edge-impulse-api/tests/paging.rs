@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use edge_impulse_api::{Client, Error, RetryPolicy};
+use edge_impulse_api::{Client, Error, FromResponse, Items, Pages, RetryPolicy};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -69,22 +69,32 @@ async fn page_requests(server: &MockServer) -> Vec<(usize, usize)> {
     requests.iter().map(|r| (query_number(r, "limit"), query_number(r, "offset"))).collect()
 }
 
-async fn job_ids(client: &Client, page_size: u64) -> Result<Vec<i64>, Error> {
-    let mut items = client.jobs().list_all_jobs(1).items().page_size(page_size);
-    let mut ids = Vec::new();
-    while let Some(job) = items.next().await {
-        ids.push(job?.id);
+/// Every item of the stream, or the first error.
+async fn all_items<T: FromResponse, I>(mut items: Items<'_, T, I>) -> Result<Vec<I>, Error> {
+    let mut all = Vec::new();
+    while let Some(item) = items.next().await {
+        all.push(item?);
     }
-    Ok(ids)
+    Ok(all)
+}
+
+/// How many items each page holds (`count` reads a page).
+async fn page_sizes<T: FromResponse>(pages: &mut Pages<'_, T>, count: fn(&T) -> usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    while let Some(page) = pages.next().await {
+        sizes.push(count(&page.expect("a page")));
+    }
+    sizes
+}
+
+async fn job_ids(client: &Client, page_size: u64) -> Result<Vec<i64>, Error> {
+    let jobs = all_items(client.jobs().list_all_jobs(1).items().page_size(page_size)).await?;
+    Ok(jobs.iter().map(|job| job.id).collect())
 }
 
 async fn imported_ids(client: &Client, page_size: u64) -> Result<Vec<i64>, Error> {
-    let mut items = client.raw_data().get_all_imported_from(1).items().page_size(page_size);
-    let mut ids = Vec::new();
-    while let Some(item) = items.next().await {
-        ids.push(item?.id);
-    }
-    Ok(ids)
+    let imported = all_items(client.raw_data().get_all_imported_from(1).items().page_size(page_size)).await?;
+    Ok(imported.iter().map(|item| item.id).collect())
 }
 
 fn ids(range: std::ops::Range<i64>) -> Vec<i64> {
@@ -104,11 +114,7 @@ async fn pages_carry_the_other_parameters_and_start_at_the_calls_limit_and_offse
     let server = serve(ListServer::new(|_| 25, true)).await;
     let client = common::client(&server, true, false);
     let mut pages = client.jobs().list_all_jobs(1).category("training").limit(8).offset(5).pages();
-    let mut sizes = Vec::new();
-    while let Some(page) = pages.next().await {
-        sizes.push(page.unwrap().jobs.len());
-    }
-    assert_eq!(sizes, [8, 8, 4]);
+    assert_eq!(page_sizes(&mut pages, |page| page.jobs.len()).await, [8, 8, 4]);
     assert_eq!(pages.total(), Some(25));
     assert_eq!(page_requests(&server).await, [(8, 5), (8, 13), (8, 21)]);
     for request in server.received_requests().await.unwrap() {
@@ -128,11 +134,7 @@ async fn an_exact_multiple_of_the_page_size_stops_at_the_total_or_at_the_empty_p
     let server = serve(ListServer::new(|_| 20, false)).await;
     let client = common::client(&server, true, false);
     let mut pages = client.raw_data().get_all_imported_from(1).limit(10).pages();
-    let mut sizes = Vec::new();
-    while let Some(page) = pages.next().await {
-        sizes.push(page.unwrap().data.len());
-    }
-    assert_eq!(sizes, [10, 10], "the empty page that ends the list is not yielded");
+    assert_eq!(page_sizes(&mut pages, |page| page.data.len()).await, [10, 10], "the empty page that ends the list is not yielded");
     assert_eq!(pages.total(), None);
     assert_eq!(page_requests(&server).await, [(10, 0), (10, 10), (10, 20)]);
 }

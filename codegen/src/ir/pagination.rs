@@ -32,7 +32,7 @@ pub(super) fn mark_paged_operations(groups: &mut [Group], schemas: &mut SchemaLo
                 if op.builder.is_none() {
                     op.builder = Some(schemas.allocate_type_name(&format!("{}Call", type_name(&op.id)), &op.pointer));
                 }
-                op.pagination = Some(pagination);
+                op.pagination = Some(*pagination);
             }
         }
     }
@@ -42,7 +42,7 @@ enum Decision {
     NotPaged,
     Undecidable(String),
     /// With a remark on what was left out.
-    Paged(Pagination, Option<String>),
+    Paged(Box<Pagination>, Option<String>),
 }
 
 fn decide(op: &Operation, schemas: &SchemaLowerer<'_>) -> Decision {
@@ -101,7 +101,7 @@ fn decide(op: &Operation, schemas: &SchemaLowerer<'_>) -> Decision {
     };
     let (total, remark) = total_count(fields, &items);
     let pagination = Pagination { limit_param: limit.clone(), offset_param: offset.clone(), items, total };
-    Decision::Paged(pagination, remark)
+    Decision::Paged(Box::new(pagination), remark)
 }
 
 /// The answer's total count of items, and a remark when several candidates left it undecided.
