@@ -304,6 +304,9 @@ fn method_doc(api: &Api, op: &Operation, arg_docs: &[String]) -> TokenStream {
     if op.builder.is_some() {
         meta.push_str(" Optional parameters are set on the returned call before awaiting it.");
     }
+    if op.pagination.is_some() {
+        meta.push_str(" Its `.pages()` and `.items()` read the whole list, a page per call.");
+    }
     out.extend(raw_doc_lines(&meta));
     out
 }

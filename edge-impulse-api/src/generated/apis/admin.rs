@@ -57,7 +57,7 @@ impl<'c> AdminApi<'c> {
     ///
     /// Auth: accepts `ApiKeyAuthentication` or `JWTAuthentication` or `JWTHttpHeaderAuthentication`.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_metrics_reports(&self) -> AdminGetMetricsReportsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetMetricsReports",
@@ -574,7 +574,7 @@ impl<'c> AdminApi<'c> {
     ///
     /// Auth: accepts `ApiKeyAuthentication` or `JWTAuthentication` or `JWTHttpHeaderAuthentication`.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_users(&self) -> AdminGetUsersCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetUsers",
@@ -763,7 +763,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `user_id`: User ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_user_jobs(&self, user_id: i64) -> AdminGetUserJobsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetUserJobs",
@@ -963,7 +963,7 @@ impl<'c> AdminApi<'c> {
     ///
     /// Auth: accepts `ApiKeyAuthentication` or `JWTAuthentication` or `JWTHttpHeaderAuthentication`.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_projects(&self) -> AdminGetProjectsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetProjects",
@@ -1190,7 +1190,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `project_id`: Project ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_project_jobs(
         &self,
         project_id: i64,
@@ -1218,7 +1218,7 @@ impl<'c> AdminApi<'c> {
     ///
     /// Auth: accepts `ApiKeyAuthentication` or `JWTAuthentication` or `JWTHttpHeaderAuthentication`.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_organizations(&self) -> AdminGetOrganizationsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetOrganizations",
@@ -1462,7 +1462,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_organization_usage_reports(
         &self,
         organization_id: i64,
@@ -1762,7 +1762,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_organization_data_exports(
         &self,
         organization_id: i64,
@@ -1950,7 +1950,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_organization_jobs(
         &self,
         organization_id: i64,
@@ -2145,7 +2145,7 @@ impl<'c> AdminApi<'c> {
     /// - `limit`: Maximum number of logs
     /// - `offset`: Start fetching logs from this offset
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_jobs_logs(
         &self,
         job_id: i64,

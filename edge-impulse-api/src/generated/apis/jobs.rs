@@ -342,7 +342,7 @@ impl<'c> JobsApi<'c> {
     /// # Arguments
     /// - `project_id`: Project ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_finished_jobs(&self, project_id: i64) -> ListFinishedJobsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "listFinishedJobs",
@@ -368,7 +368,7 @@ impl<'c> JobsApi<'c> {
     /// # Arguments
     /// - `project_id`: Project ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_all_jobs(&self, project_id: i64) -> ListAllJobsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "listAllJobs",

@@ -33,7 +33,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn get_organization_create_projects(
         &self,
         organization_id: i64,

@@ -308,7 +308,7 @@ impl<'c> OrganizationDataApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_organization_data(
         &self,
         organization_id: i64,
@@ -560,7 +560,7 @@ impl<'c> OrganizationDataApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_organization_files(
         &self,
         organization_id: i64,
@@ -961,7 +961,7 @@ impl<'c> OrganizationDataApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `data_id`: Data ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn get_organization_data_item_transform_jobs(
         &self,
         organization_id: i64,

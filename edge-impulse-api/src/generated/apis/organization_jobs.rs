@@ -66,7 +66,7 @@ impl<'c> OrganizationJobsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_finished_organization_jobs(
         &self,
         organization_id: i64,
@@ -99,7 +99,7 @@ impl<'c> OrganizationJobsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_all_organization_jobs(
         &self,
         organization_id: i64,

@@ -718,7 +718,7 @@ impl<'c> OrganizationsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_users(
         &self,
         organization_id: i64,
@@ -895,7 +895,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `user_id`: User ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_user_jobs(
         &self,
         organization_id: i64,
@@ -929,7 +929,7 @@ impl<'c> OrganizationsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_projects(
         &self,
         organization_id: i64,
@@ -1220,7 +1220,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `project_id`: Project ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_project_jobs(
         &self,
         organization_id: i64,
@@ -1401,7 +1401,7 @@ impl<'c> OrganizationsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_organizations(
         &self,
         organization_id: i64,
@@ -1512,7 +1512,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `inner_organization_id`: Organization ID within the context of a white label
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_organization_usage_reports(
         &self,
         organization_id: i64,
@@ -1699,7 +1699,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `inner_organization_id`: Organization ID within the context of a white label
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_organization_exports(
         &self,
         organization_id: i64,
@@ -2182,7 +2182,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `inner_organization_id`: Organization ID within the context of a white label
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_organization_jobs(
         &self,
         organization_id: i64,
@@ -2713,7 +2713,7 @@ impl<'c> OrganizationsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn get_organization_data_exports(
         &self,
         organization_id: i64,

@@ -1549,7 +1549,7 @@ impl<'c> ProjectsApi<'c> {
     ///
     /// Auth: sends no credentials.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_public_projects(&self) -> ListPublicProjectsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "listPublicProjects",

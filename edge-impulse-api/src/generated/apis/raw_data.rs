@@ -34,7 +34,7 @@ impl<'c> RawDataApi<'c> {
     /// - `project_id`: Project ID
     /// - `category`: Which of the three acquisition categories to retrieve data from
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_samples(
         &self,
         project_id: i64,
@@ -309,7 +309,7 @@ impl<'c> RawDataApi<'c> {
     /// # Arguments
     /// - `project_id`: Project ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn get_all_imported_from(&self, project_id: i64) -> GetAllImportedFromCall<'c> {
         static OPERATION: Operation = Operation {
             id: "getAllImportedFrom",

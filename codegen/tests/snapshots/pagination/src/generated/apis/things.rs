@@ -28,7 +28,7 @@ impl<'c> ThingsApi<'c> {
     ///
     /// Auth: sends no credentials.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_things(&self) -> ListThingsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "listThings",
@@ -53,7 +53,7 @@ impl<'c> ThingsApi<'c> {
     /// - `limit`: limit
     /// - `offset`: offset
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_names(&self, limit: i64, offset: i64) -> ListNamesCall<'c> {
         static OPERATION: Operation = Operation {
             id: "listNames",
@@ -76,7 +76,7 @@ impl<'c> ThingsApi<'c> {
     ///
     /// Auth: sends no credentials.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_files(&self) -> ListFilesCall<'c> {
         static OPERATION: Operation = Operation {
             id: "listFiles",
@@ -97,7 +97,7 @@ impl<'c> ThingsApi<'c> {
     ///
     /// Auth: sends no credentials.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_blobs(&self) -> ListBlobsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "listBlobs",
