@@ -8,6 +8,7 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value so that it stays out of printed output.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }

@@ -333,6 +333,8 @@ impl ClientBuilder {
 }
 
 impl Client {
+    /// A builder: set credentials, base URL, timeouts and retries, then
+    /// [`build`](ClientBuilder::build).
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }

@@ -16,15 +16,24 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The API answered `{"success": false, "error": "..."}` (usually with HTTP 200). An
-    /// `error` that is an object gives its `message` (or its JSON); `message` is empty when the
-    /// answer gave no reason.
+    /// `error` that is an object gives its `message` (or its JSON).
     #[error("{operation}: the API reported a failure (HTTP {status}){}", api_message_suffix(.message))]
-    Api { operation: &'static str, status: u16, message: String },
+    Api {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
+        operation: &'static str,
+        /// The HTTP status of the answer (usually 200).
+        status: u16,
+        /// The API's `error` text (empty when the answer gave no reason).
+        message: String,
+    },
 
     /// The API answered with a status that is not a success.
     #[error("{operation}: HTTP {status}{}", status_details(.messages, .body))]
     Status {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
         operation: &'static str,
+        /// The HTTP status (4xx, 5xx, or a 3xx where no redirect was expected), after the
+        /// retries the policy allows.
         status: u16,
         /// Messages found in the body (`error`, `detail`, or a validation list), or the target
         /// of an unexpected redirect; empty if there were none.
@@ -36,9 +45,12 @@ pub enum Error {
     /// A success response whose body does not fit the operation's response type.
     #[error("{operation}: the response does not match the expected type at `{path}`: {message}")]
     Decode {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
         operation: &'static str,
+
         /// JSON path of the value that failed (`projects[3].id`), `.` for the whole body.
         path: String,
+        /// What serde_json reported (expected type, line and column).
         message: String,
         /// The start of the body, at most 2 KiB.
         body: String,
@@ -46,7 +58,12 @@ pub enum Error {
 
     /// A time limit ran out; [`TimeLimit`] says which one, and how it is set.
     #[error("{operation}: {limit}")]
-    Timeout { operation: &'static str, limit: TimeLimit },
+    Timeout {
+        /// The `operationId` of the call that timed out.
+        operation: &'static str,
+        /// Which limit ran out, and its length.
+        limit: TimeLimit,
+    },
 
     /// A success answer larger than [`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size)
     /// allows in memory. Downloads are streamed and have no such limit.
@@ -64,7 +81,9 @@ pub enum Error {
     /// [`source`](std::error::Error::source).
     #[error("{operation}: {}", transport_reason(.source))]
     Transport {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
         operation: &'static str,
+        /// The HTTP client's error, without the URL (which may carry query values).
         #[source]
         source: reqwest::Error,
     },
@@ -73,8 +92,11 @@ pub enum Error {
     /// [`source`](std::error::Error::source).
     #[error("{operation}: {context} ({})", .source.kind())]
     Io {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
         operation: &'static str,
+        /// What was being done (`opening model.tflite`, `writing the download`).
         context: String,
+        /// The I/O error itself.
         #[source]
         source: std::io::Error,
     },
@@ -82,13 +104,20 @@ pub enum Error {
     /// The request could not be built (an invalid header value, a body that does not serialize,
     /// a credential the operation needs and the client lacks).
     #[error("{operation}: invalid request: {message}")]
-    InvalidRequest { operation: &'static str, message: String },
+    InvalidRequest {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
+        operation: &'static str,
+        /// What is wrong with the request.
+        message: String,
+    },
 
     /// A job waited for with [`Client::wait_for_job`](crate::Client::wait_for_job) finished
     /// without success. `operation` is the job status operation.
     #[error("{operation}: job {job_id} ({}) failed{}", .job.category, last_log_line_suffix(.logs))]
     JobFailed {
+        /// The job status operation that saw the failure.
         operation: &'static str,
+        /// The job that failed.
         job_id: i64,
         /// The job's last status.
         job: Box<crate::models::Job>,
@@ -99,8 +128,11 @@ pub enum Error {
     /// A job waited for did not finish within the time allowed.
     #[error("{operation}: job {job_id} did not finish within {timeout:?}{}", cancel_suffix(*.cancelled, .cancel_error.is_some()))]
     JobTimeout {
+        /// The job status operation that was polled.
         operation: &'static str,
+        /// The job waited for.
         job_id: i64,
+        /// The time allowed for the wait.
         timeout: std::time::Duration,
         /// Whether the job was cancelled (when asked to cancel it on timeout).
         cancelled: bool,
@@ -110,10 +142,28 @@ pub enum Error {
     },
 
     /// Live job logs could not be followed over the socket (no token, refused, dropped past
-    /// the reconnection budget, a server that does not speak the protocol). `operation` is
-    /// the socket token operation. Waits report it and go on polling the log.
+    /// the reconnection budget, a server that does not speak the protocol). Waits report it
+    /// and go on polling the log.
     #[error("{operation}: live job logs unavailable: {message}")]
-    LiveLogs { operation: &'static str, message: String },
+    LiveLogs {
+        /// The socket token operation (`getSocketToken` or `getOrganizationSocketToken`).
+        operation: &'static str,
+        /// What went wrong, in words.
+        message: String,
+    },
+
+    /// While paging through a list, the server answered the next position with the same page
+    /// as the previous one: it ignores the position parameter, and paging would never end.
+    #[error("{operation}: the page at {offset_param}={offset} repeats the previous page; the server seems to ignore `{offset_param}`")]
+    PageRepeated {
+        /// The `operationId` of the call that failed (`custom` for [`Client::request`](crate::Client::request)).
+        operation: &'static str,
+
+        /// The position parameter's name (`offset`).
+        offset_param: &'static str,
+        /// The position that answered the repeated page.
+        offset: u64,
+    },
 
     /// The client could not be configured (bad base URL, missing environment variables).
     #[error("client configuration: {0}")]
@@ -263,6 +313,7 @@ impl Error {
             | Error::JobFailed { operation, .. }
             | Error::JobTimeout { operation, .. }
             | Error::LiveLogs { operation, .. } => Some(operation),
+            | Error::PageRepeated { operation, .. } => Some(operation),
             Error::Config(_) => None,
         }
     }
@@ -295,6 +346,8 @@ impl Error {
             }
             Error::InvalidRequest { operation, message } => Error::InvalidRequest { operation, message: clean(message) },
             Error::LiveLogs { operation, message } => Error::LiveLogs { operation, message: clean(message) },
+            // Names and a number only: nothing from the server.
+            error @ Error::PageRepeated { .. } => error,
             Error::Io { operation, context, source } => Error::Io { operation, context: clean(context), source },
             Error::JobFailed { operation, job_id, mut job, mut logs } => {
                 job.category = clean(std::mem::take(&mut job.category));

@@ -58,7 +58,9 @@ impl JobPhase {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct JobProgress {
+    /// The job waited for.
     pub job_id: i64,
+    /// Where the job is, as of this poll.
     pub phase: JobPhase,
     /// The job's status as of this poll.
     pub job: Job,

@@ -147,6 +147,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Lists, page by page
+//!
+//! List operations that take `limit` and `offset` return calls with `.pages()` and `.items()`:
+//! [`Pages`] and [`Items`] streams that ask for the next page when it is needed and stop at the
+//! answer's total count (or at a short or empty page when the answer has no count):
+//!
+//! ```no_run
+//! # async fn run(client: edge_impulse_api::Client, project_id: i64) -> edge_impulse_api::Result<()> {
+//! use edge_impulse_api::models::RawDataCategoryQuery;
+//!
+//! let mut samples = client.raw_data().list_samples(project_id, RawDataCategoryQuery::Training).items().page_size(200);
+//! while let Some(sample) = samples.next().await {
+//!     let sample = sample?;
+//!     println!("{} of {:?}: {}", sample.id, samples.total(), sample.filename);
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # Errors
 //!
 //! Every failure is one [`Error`] that names the operation (its `operationId`). The API
@@ -220,11 +238,13 @@
 //! # Examples
 //!
 //! `edge-impulse-api/examples/` has runnable programs: `list_projects`, `upload_sample`,
-//! `train_and_wait` (with a progress spinner and the live log) and `download_deployment` (with a
-//! progress bar). Run them with `EI_API_KEY=ei_... cargo run -p edge-impulse-api --example NAME`.
+//! `train_and_wait` (with a progress spinner and the live log), `download_deployment` (with a
+//! progress bar) and `list_samples` (every sample, page by page, with a progress bar). Run
+//! them with `EI_API_KEY=ei_... cargo run -p edge-impulse-api --example NAME`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
+#![warn(missing_docs)]
 
 mod auth;
 mod client;
@@ -234,6 +254,7 @@ mod error;
 mod jobs;
 mod live_logs;
 pub mod multipart;
+mod paging;
 mod params;
 mod request;
 mod retry;
@@ -250,6 +271,7 @@ pub use generated::{apis, models, DEFAULT_BASE_URL};
 pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
 pub use live_logs::LiveLogOptions;
 pub use multipart::FilePart;
+pub use paging::{Items, Pages, DEFAULT_PAGE_SIZE};
 pub use params::ToParam;
 pub use retry::RetryPolicy;
 pub use request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind};

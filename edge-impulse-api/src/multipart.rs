@@ -135,6 +135,7 @@ impl MultipartForm {
 
 /// A generated multipart body type.
 pub trait ToMultipart {
+    /// Adds this value's parts to `form`, in field order.
     fn to_multipart(&self, form: &mut MultipartForm);
 }
 

@@ -2,6 +2,8 @@
 
 /// A value that can be sent as a parameter.
 pub trait ToParam {
+    /// The value as the text sent on the wire (numbers and booleans as Rust prints them,
+    /// dates as RFC 3339, enums as their wire value).
     fn to_param(&self) -> String;
 }
 

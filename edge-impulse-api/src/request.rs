@@ -23,17 +23,26 @@ use crate::Client;
 /// HTTP methods used by the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`
     Get,
+    /// `POST`
     Post,
+    /// `PUT`
     Put,
+    /// `DELETE`
     Delete,
+    /// `PATCH`
     Patch,
+    /// `HEAD`
     Head,
+    /// `OPTIONS`
     Options,
+    /// `TRACE`
     Trace,
 }
 
 impl Method {
+    /// The method's name as sent on the wire (`GET`).
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -84,11 +93,13 @@ pub enum ResponseKind {
 pub struct Operation {
     /// The spec's `operationId`.
     pub id: &'static str,
+    /// The HTTP method.
     pub method: Method,
     /// Path template relative to the base URL (`/api/{projectId}/jobs`).
     pub path: &'static str,
     /// Alternatives of security scheme indices; empty: no credentials.
     pub security: &'static [&'static [usize]],
+    /// How a success answer is read.
     pub response: ResponseKind,
 }
 
@@ -120,6 +131,26 @@ pub(crate) struct Prepared {
     pub retry_non_idempotent: bool,
     /// A problem found while building; reported when the request is sent.
     pub error: Option<Error>,
+}
+
+impl Prepared {
+    /// A copy to send once more with other query values (the next page). A problem found
+    /// while building stays with the original, which is sent first and reports it.
+    pub(crate) fn resend_copy(&self) -> Prepared {
+        Prepared {
+            operation: self.operation,
+            method: self.method,
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            cookies: self.cookies.clone(),
+            payload: self.payload.clone(),
+            timeout: self.timeout,
+            retry: self.retry.clone(),
+            retry_non_idempotent: self.retry_non_idempotent,
+            error: None,
+        }
+    }
 }
 
 /// Everything about a request except what its answer decodes into: the builder methods
@@ -201,11 +232,13 @@ impl<'c> RequestParts<'c> {
         self
     }
 
+    /// Adds a header parameter of the operation (generated code).
     #[doc(hidden)]
     pub fn header_param(&mut self, name: &'static str, value: &dyn ToParam) -> &mut Self {
         self.header(name, value.to_param())
     }
 
+    /// Adds a cookie parameter of the operation (generated code).
     #[doc(hidden)]
     pub fn cookie_param(&mut self, name: &'static str, value: &dyn ToParam) -> &mut Self {
         self.prepared.cookies.push((name.into(), value.to_param()));
@@ -311,6 +344,11 @@ impl<'c, T> std::ops::DerefMut for Request<'c, T> {
 }
 
 impl<'c, T> Request<'c, T> {
+    /// The client and the type-independent request, for drivers that send it several times.
+    pub(crate) fn into_prepared(self) -> (&'c Client, Prepared) {
+        (self.parts.client, self.parts.prepared)
+    }
+
     pub(crate) fn with_path(client: &'c Client, operation: &'static Operation, method: Method, path: String) -> Self {
         RequestParts::with_path(client, operation, method, path).into()
     }
@@ -432,6 +470,7 @@ pub trait FromResponse: Sized {
     #[doc(hidden)]
     const RESPONSE_KIND: ResponseKind = ResponseKind::Json;
 
+    /// Reads a success answer into this type; fails as the operation's call fails.
     #[doc(hidden)]
     fn from_response(raw: RawResponse) -> Result<Self>;
 }

@@ -42,7 +42,8 @@ pub fn test(root: &Path, spec: Option<PathBuf>, cargo_args: &[String]) -> Result
         .env("EI_CONFORMANCE_PRISM", &prism);
     eprintln!("test: cargo test --workspace --features edge-impulse-api/conformance {}", cargo_args.join(" "));
     let status = step("cargo test", || command.status().map_err(|e| format!("running cargo test: {e}")))?;
-    let failed_checks: Vec<String> = release_checks.into_iter().filter_map(Result::err).collect();
+    let docs = step("docs (missing docs and rustdoc warnings denied)", || check_docs(root));
+    let failed_checks: Vec<String> = release_checks.into_iter().chain([docs]).filter_map(Result::err).collect();
     for failure in &failed_checks {
         eprintln!("error: {failure}");
     }
@@ -73,6 +74,25 @@ fn publish_dry_run(root: &Path) -> Result<(), String> {
         return Ok(());
     }
     Err(format!("cargo publish --dry-run failed:\n{}", String::from_utf8_lossy(&output.stderr)))
+}
+
+/// Builds the crate's documentation as docs.rs does (all features), denying a missing doc
+/// comment and every rustdoc warning (broken links, bad HTML).
+fn check_docs(root: &Path) -> Result<(), String> {
+    const FLAGS: &str = "-D missing-docs -D warnings";
+    eprintln!("test: RUSTDOCFLAGS=\"{FLAGS}\" cargo doc -p edge-impulse-api --all-features --no-deps");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["doc", "-p", "edge-impulse-api", "--all-features", "--no-deps"])
+        .env("RUSTDOCFLAGS", FLAGS)
+        .status()
+        .map_err(|e| format!("running cargo doc: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("the docs do not build with missing docs and rustdoc warnings denied".into())
+    }
 }
 
 /// Fails when the committed generated code is not what the generator makes of `spec` (the

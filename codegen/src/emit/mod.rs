@@ -7,6 +7,7 @@
 mod conformance;
 mod models;
 mod operations;
+mod paging;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -138,6 +139,42 @@ pub(crate) fn raw_doc_lines(text: &str) -> TokenStream {
         out.extend(quote!(#[doc = #line]));
     }
     out
+}
+
+/// Doc lines for a generated item: the spec's text when it has some, else `known`, one line
+/// of what the generator knows about the item (see [`wire_doc`]). Nothing is invented.
+pub(crate) fn spec_or_known_doc(spec: Option<&str>, known: impl FnOnce() -> String) -> TokenStream {
+    match spec.filter(|text| !text.trim().is_empty()) {
+        Some(text) => doc_lines(text),
+        None => raw_doc_lines(&known()),
+    }
+}
+
+/// What the generator knows about a value: its wire name, where it travels and its JSON type
+/// (`` `sampleId` in the JSON; integer ``).
+pub(crate) fn wire_doc(wire: &str, place: &str, ty: &TypeRef, nullable: bool) -> String {
+    let null = if nullable { " or null" } else { "" };
+    format!("`{}` {place}; {}{null}", wire.replace('`', "'"), json_type_doc(ty))
+}
+
+/// A type as JSON sees it, for docs; named types link to their model.
+pub(crate) fn json_type_doc(ty: &TypeRef) -> String {
+    match ty {
+        TypeRef::Bool => "boolean".into(),
+        TypeRef::I32 | TypeRef::I64 => "integer".into(),
+        TypeRef::F64 => "number".into(),
+        TypeRef::String => "string".into(),
+        TypeRef::Secret => "string (secret, hidden from `Debug`)".into(),
+        TypeRef::DateTime => "string (RFC 3339 date-time)".into(),
+        TypeRef::Date => "string (date)".into(),
+        TypeRef::Json => "any JSON value".into(),
+        TypeRef::JsonObject => "object".into(),
+        TypeRef::File => "file".into(),
+        TypeRef::Named(name) => format!("[`{name}`](crate::models::{name})"),
+        TypeRef::Vec(inner) => format!("array of {}", json_type_doc(inner)),
+        TypeRef::Map(inner) => format!("object of {}", json_type_doc(inner)),
+        TypeRef::Nullable(inner) => format!("{} or null", json_type_doc(inner)),
+    }
 }
 
 /// `#![doc = "..."]` lines: spec prose documenting the enclosing module.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_lines, raw_doc_lines, rust_type};
+use super::{doc_lines, json_type_doc, raw_doc_lines, rust_type, spec_or_known_doc, wire_doc};
 use crate::ir::{Api, Body, Field, TypeDef, TypeKind, TypeRef};
 
 /// The models, split into one module per tag (types only that tag's operations use) and a
@@ -243,6 +243,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
         TypeKind::Untagged { variants } => {
             let idents: Vec<_> = variants.iter().map(|v| format_ident!("{}", v.name)).collect();
             let types = variants.iter().map(|v| boxed_type(&v.ty, &t.name, index));
+            let variant_docs = variants.iter().map(|v| raw_doc_lines(&format!("Alternative: {}", json_type_doc(&v.ty))));
             quote! {
                 #doc
                 ///
@@ -250,7 +251,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
                 #derives
                 #[serde(untagged)]
                 #[non_exhaustive]
-                pub enum #name { #(#idents(#types),)* }
+                pub enum #name { #(#variant_docs #idents(#types),)* }
                 impl crate::Envelope for #name {
                     fn api_error(&self) -> Option<&str> {
                         match self { #(Self::#idents(value) => crate::Envelope::api_error(value),)* }
@@ -262,12 +263,13 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
             let idents: Vec<_> = variants.iter().map(|v| format_ident!("{}", v.name)).collect();
             let tags = variants.iter().map(|v| v.tag.as_str());
             let types = variants.iter().map(|v| boxed_type(&v.ty, &t.name, index));
+            let variant_docs = variants.iter().map(|v| raw_doc_lines(&wire_doc(&v.tag, &format!("as `{property}` in the JSON"), &v.ty, false)));
             quote! {
                 #doc
                 #derives
                 #[serde(tag = #property)]
                 #[non_exhaustive]
-                pub enum #name { #(#[serde(rename = #tags)] #idents(#types),)* }
+                pub enum #name { #(#variant_docs #[serde(rename = #tags)] #idents(#types),)* }
                 impl crate::Envelope for #name {
                     fn api_error(&self) -> Option<&str> {
                         match self { #(Self::#idents(value) => crate::Envelope::api_error(value),)* }
@@ -286,7 +288,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
             let field_items = fields.iter().map(|f| {
                 let field = format_ident!("{}", f.name);
                 let ty = field_type(f, false);
-                let doc = doc_lines(f.doc.as_deref().unwrap_or(""));
+                let doc = spec_or_known_doc(f.doc.as_deref(), || wire_doc(&f.wire, "in the form", &f.ty, false));
                 quote!(#doc pub #field: #ty,)
             });
             let parts = fields.iter().map(multipart_part);
@@ -333,7 +335,7 @@ fn field_type(f: &Field, boxed: bool) -> TokenStream {
 fn struct_field(f: &Field, boxed: bool) -> TokenStream {
     let name = format_ident!("{}", f.name);
     let ty = field_type(f, boxed);
-    let doc = doc_lines(f.doc.as_deref().unwrap_or(""));
+    let doc = spec_or_known_doc(f.doc.as_deref(), || wire_doc(&f.wire, "in the JSON", &f.ty, f.nullable));
     let wire = &f.wire;
     let rename = (f.name != f.wire).then(|| quote!(rename = #wire,));
     let attrs = match (f.required, f.nullable) {

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{credential_variant, doc_lines, inner_doc_lines, raw_doc_lines, rust_type};
+use super::{credential_variant, doc_lines, inner_doc_lines, raw_doc_lines, rust_type, spec_or_known_doc, wire_doc};
 use crate::ir::{Api, Body, Group, Location, Operation, Param, Response, TypeRef};
 
 pub(super) fn root_module(api: &Api) -> TokenStream {
@@ -304,6 +304,9 @@ fn method_doc(api: &Api, op: &Operation, arg_docs: &[String]) -> TokenStream {
     if op.builder.is_some() {
         meta.push_str(" Optional parameters are set on the returned call before awaiting it.");
     }
+    if op.pagination.is_some() {
+        meta.push_str(" Its `.pages()` and `.items()` read the whole list, a page per call.");
+    }
     out.extend(raw_doc_lines(&meta));
     out
 }
@@ -317,7 +320,13 @@ fn call_types(op: &Operation, api_struct: &str) -> TokenStream {
         let fields = op.grouped_params().map(|p| {
             let name = format_ident!("{}", p.name);
             let ty = owned_type(&p.ty);
-            let doc = doc_lines(p.doc.as_deref().unwrap_or(""));
+            let place = match p.location {
+                Location::Query => "in the query",
+                Location::Header => "as a header",
+                Location::Cookie => "as a cookie",
+                Location::Path => "in the path",
+            };
+            let doc = spec_or_known_doc(p.doc.as_deref(), || wire_doc(&p.wire, place, &p.ty, false));
             quote!(#doc pub #name: #ty,)
         });
         let doc = raw_doc_lines(&format!("Required query parameters of [`{api_struct}::{}`].", op.method_name));
@@ -358,6 +367,7 @@ fn call_types(op: &Operation, api_struct: &str) -> TokenStream {
         }
         _ => quote!(),
     };
+    let paging = op.pagination.as_ref().map(|p| super::paging::paging_methods(p, &output));
     let doc = raw_doc_lines(&format!(
         "A [`{api_struct}::{}`] call: set optional parameters, then `.await` it.",
         op.method_name
@@ -370,6 +380,7 @@ fn call_types(op: &Operation, api_struct: &str) -> TokenStream {
         impl<'c> #ident<'c> {
             #(#setters)*
             #optional_body
+            #paging
             /// The underlying request, to add headers or change the timeout before sending.
             pub fn into_request(self) -> Request<'c, #output> {
                 self.0

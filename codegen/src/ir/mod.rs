@@ -6,6 +6,7 @@
 
 pub(crate) mod examples;
 mod operations;
+mod pagination;
 mod schemas;
 
 use serde_json::Value;
@@ -189,8 +190,24 @@ pub struct Operation {
     /// When more than five arguments would be positional, the required non-path parameters
     /// travel in this struct instead.
     pub required_params_struct: Option<String>,
-    /// The request type returned when the operation has optional parameters.
+    /// The request type returned when the operation has optional parameters (or pages).
     pub builder: Option<String>,
+    /// Set when the operation lists items a page at a time (see `pagination`).
+    pub pagination: Option<Pagination>,
+}
+
+/// How a list operation pages: the request parameters that choose the page and the parts of
+/// the answer that tell what a page holds.
+#[derive(Debug, Clone)]
+pub struct Pagination {
+    /// Wire name of the page-size query parameter (`limit`).
+    pub limit_param: String,
+    /// Wire name of the position query parameter (`offset`), counted in items.
+    pub offset_param: String,
+    /// The answer's one array: the items of the page.
+    pub items: Field,
+    /// The answer's count of all items, when it has one.
+    pub total: Option<Field>,
 }
 
 impl Operation {
@@ -267,10 +284,10 @@ pub fn lower(
     schemas.lower_components()?;
     let security = operations::lower_security_schemes(openapi, overrides, schemas.diagnostics);
     let examples = examples::Synthesizer::new(document);
-    let groups = operations::lower_operations(openapi, &mut schemas, &examples, &security)?;
+    let mut groups = operations::lower_operations(openapi, &mut schemas, &examples, &security)?;
+    pagination::mark_paged_operations(&mut groups, &mut schemas);
     let operations::LoweredSecurity { schemes, default_security, .. } = security;
     let mut types = schemas.finish();
-    let mut groups = groups;
     binary_outside_forms_as_strings(&mut types, &mut groups, diagnostics);
     Ok(Api {
         title: openapi.info.title.clone(),

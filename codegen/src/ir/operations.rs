@@ -237,6 +237,7 @@ pub(super) fn lower_operations<'a>(
                 security,
                 required_params_struct,
                 builder,
+                pagination: None,
             });
         }
     }

@@ -236,6 +236,11 @@ impl<'a> SchemaLowerer<'a> {
         Ok(())
     }
 
+    /// A type lowered so far, by its Rust name.
+    pub fn type_def(&self, name: &str) -> Option<&TypeDef> {
+        self.types.get(name)
+    }
+
     pub fn finish(self) -> Vec<TypeDef> {
         self.types.into_values().collect()
     }

@@ -7780,7 +7780,8 @@ fn reject_admin_admin_get_jobs_logs(c_: &Client) -> Call<'_> {
         let offset = 1;
         let mut request = c_
             .admin()
-            .admin_get_jobs_logs(job_id, parent_type, limit, offset);
+            .admin_get_jobs_logs(job_id, parent_type, limit, offset)
+            .into_request();
         request.set_query("parentType", &"conformance-invalid-value");
         rejected(request.await.map(drop))
     })

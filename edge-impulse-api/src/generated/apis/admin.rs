@@ -57,7 +57,7 @@ impl<'c> AdminApi<'c> {
     ///
     /// Auth: accepts `ApiKeyAuthentication` or `JWTAuthentication` or `JWTHttpHeaderAuthentication`.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_metrics_reports(&self) -> AdminGetMetricsReportsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetMetricsReports",
@@ -574,7 +574,7 @@ impl<'c> AdminApi<'c> {
     ///
     /// Auth: accepts `ApiKeyAuthentication` or `JWTAuthentication` or `JWTHttpHeaderAuthentication`.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_users(&self) -> AdminGetUsersCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetUsers",
@@ -763,7 +763,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `user_id`: User ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_user_jobs(&self, user_id: i64) -> AdminGetUserJobsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetUserJobs",
@@ -963,7 +963,7 @@ impl<'c> AdminApi<'c> {
     ///
     /// Auth: accepts `ApiKeyAuthentication` or `JWTAuthentication` or `JWTHttpHeaderAuthentication`.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_projects(&self) -> AdminGetProjectsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetProjects",
@@ -1190,7 +1190,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `project_id`: Project ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_project_jobs(
         &self,
         project_id: i64,
@@ -1218,7 +1218,7 @@ impl<'c> AdminApi<'c> {
     ///
     /// Auth: accepts `ApiKeyAuthentication` or `JWTAuthentication` or `JWTHttpHeaderAuthentication`.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_organizations(&self) -> AdminGetOrganizationsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetOrganizations",
@@ -1462,7 +1462,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_organization_usage_reports(
         &self,
         organization_id: i64,
@@ -1762,7 +1762,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_organization_data_exports(
         &self,
         organization_id: i64,
@@ -1950,7 +1950,7 @@ impl<'c> AdminApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_organization_jobs(
         &self,
         organization_id: i64,
@@ -2145,14 +2145,14 @@ impl<'c> AdminApi<'c> {
     /// - `limit`: Maximum number of logs
     /// - `offset`: Start fetching logs from this offset
     ///
-    /// Await the result to send it; it returns the decoded JSON answer.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn admin_get_jobs_logs(
         &self,
         job_id: i64,
         parent_type: models::JobParentTypeEnum,
         limit: i64,
         offset: i64,
-    ) -> Request<'c, models::JobLogsResponse> {
+    ) -> AdminGetJobsLogsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "adminGetJobsLogs",
             method: Method::Get,
@@ -2166,7 +2166,7 @@ impl<'c> AdminApi<'c> {
         request.query("parentType", &parent_type);
         request.query("limit", &limit);
         request.query("offset", &offset);
-        request.into()
+        AdminGetJobsLogsCall(request.into())
     }
 
     /// Get job usage metrics
@@ -2408,6 +2408,30 @@ impl<'c> AdminGetMetricsReportsCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::AdminGetReportsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.reports.len(),
+                total: Some(page.total_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`reports` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<'c, models::AdminGetReportsResponse, models::Report> {
+        self.pages().items(|page| page.reports)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::AdminGetReportsResponse> {
         self.0
@@ -2498,6 +2522,34 @@ impl<'c> AdminGetUsersCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `total`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::AdminGetUsersResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.users.len(),
+                total: Some(page.total),
+            },
+        )
+    }
+
+    /// Every item of this list (`users` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::AdminGetUsersResponse,
+        models::AdminGetUsersResponseUsersItem,
+    > {
+        self.pages().items(|page| page.users)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::AdminGetUsersResponse> {
         self.0
@@ -2533,6 +2585,28 @@ impl<'c> AdminGetUserJobsCall<'c> {
         let request = &mut self.0;
         request.set_query("offset", &offset);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListJobsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.jobs.len(),
+                total: Some(page.total_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`jobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(self) -> crate::Items<'c, models::ListJobsResponse, models::Job> {
+        self.pages().items(|page| page.jobs)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.
@@ -2607,6 +2681,30 @@ impl<'c> AdminGetProjectsCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `total`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::AdminListProjectsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.projects.len(),
+                total: Some(page.total),
+            },
+        )
+    }
+
+    /// Every item of this list (`projects` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<'c, models::AdminListProjectsResponse, models::AdminApiProject> {
+        self.pages().items(|page| page.projects)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::AdminListProjectsResponse> {
         self.0
@@ -2642,6 +2740,28 @@ impl<'c> AdminGetProjectJobsCall<'c> {
         let request = &mut self.0;
         request.set_query("offset", &offset);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListJobsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.jobs.len(),
+                total: Some(page.total_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`jobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(self) -> crate::Items<'c, models::ListJobsResponse, models::Job> {
+        self.pages().items(|page| page.jobs)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.
@@ -2725,6 +2845,34 @@ impl<'c> AdminGetOrganizationsCall<'c> {
         let request = &mut self.0;
         request.set_query("search", &search);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `total`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::AdminGetOrganizationsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.organizations.len(),
+                total: Some(page.total),
+            },
+        )
+    }
+
+    /// Every item of this list (`organizations` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::AdminGetOrganizationsResponse,
+        models::AdminGetOrganizationsResponseOrganizationsItem,
+    > {
+        self.pages().items(|page| page.organizations)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.
@@ -2824,6 +2972,30 @@ impl<'c> AdminGetOrganizationUsageReportsCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::AdminGetReportsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.reports.len(),
+                total: Some(page.total_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`reports` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<'c, models::AdminGetReportsResponse, models::Report> {
+        self.pages().items(|page| page.reports)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::AdminGetReportsResponse> {
         self.0
@@ -2861,6 +3033,34 @@ impl<'c> AdminGetOrganizationDataExportsCall<'c> {
         let request = &mut self.0;
         request.set_query("offset", &offset);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::GetOrganizationDataExportsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.exports.len(),
+                total: Some(page.total_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`exports` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::GetOrganizationDataExportsResponse,
+        models::OrganizationDataExport,
+    > {
+        self.pages().items(|page| page.exports)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.
@@ -2902,6 +3102,28 @@ impl<'c> AdminGetOrganizationJobsCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListJobsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.jobs.len(),
+                total: Some(page.total_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`jobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(self) -> crate::Items<'c, models::ListJobsResponse, models::Job> {
+        self.pages().items(|page| page.jobs)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::ListJobsResponse> {
         self.0
@@ -2939,6 +3161,49 @@ impl<'c> AdminGetJobDetailsCall<'c> {
 impl<'c> std::future::IntoFuture for AdminGetJobDetailsCall<'c> {
     type Output = crate::Result<models::JobDetailsResponse>;
     type IntoFuture = ResponseFuture<'c, models::JobDetailsResponse>;
+    fn into_future(self) -> Self::IntoFuture {
+        self.0.into_future()
+    }
+}
+
+/// A [`AdminApi::admin_get_jobs_logs`] call: set optional parameters, then `.await` it.
+#[must_use = "a call does nothing until it is awaited"]
+pub struct AdminGetJobsLogsCall<'c>(Request<'c, models::JobLogsResponse>);
+
+impl<'c> AdminGetJobsLogsCall<'c> {
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after a page shorter than the page size, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::JobLogsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.logs.len(),
+                total: None,
+            },
+        )
+    }
+
+    /// Every item of this list (`logs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<'c, models::JobLogsResponse, models::JobLogsResponseLogsItem> {
+        self.pages().items(|page| page.logs)
+    }
+
+    /// The underlying request, to add headers or change the timeout before sending.
+    pub fn into_request(self) -> Request<'c, models::JobLogsResponse> {
+        self.0
+    }
+}
+
+impl<'c> std::future::IntoFuture for AdminGetJobsLogsCall<'c> {
+    type Output = crate::Result<models::JobLogsResponse>;
+    type IntoFuture = ResponseFuture<'c, models::JobLogsResponse>;
     fn into_future(self) -> Self::IntoFuture {
         self.0.into_future()
     }

@@ -33,7 +33,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn get_organization_create_projects(
         &self,
         organization_id: i64,
@@ -525,6 +525,36 @@ impl<'c> GetOrganizationCreateProjectsCall<'c> {
         let request = &mut self.0;
         request.set_query("includePipelineJobs", &include_pipeline_jobs);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(
+        self,
+    ) -> crate::Pages<'c, models::OrganizationGetCreateProjectsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.jobs.len(),
+                total: Some(page.total_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`jobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::OrganizationGetCreateProjectsResponse,
+        models::OrganizationGetCreateProjectsResponseJobsItem,
+    > {
+        self.pages().items(|page| page.jobs)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.

@@ -308,7 +308,7 @@ impl<'c> OrganizationDataApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_organization_data(
         &self,
         organization_id: i64,
@@ -560,7 +560,7 @@ impl<'c> OrganizationDataApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_organization_files(
         &self,
         organization_id: i64,
@@ -961,7 +961,7 @@ impl<'c> OrganizationDataApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `data_id`: Data ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn get_organization_data_item_transform_jobs(
         &self,
         organization_id: i64,
@@ -1511,6 +1511,34 @@ impl<'c> ListOrganizationDataCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalDataItemCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListOrganizationDataResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.data.as_ref().map_or(0, Vec::len),
+                total: page.total_data_item_count,
+            },
+        )
+    }
+
+    /// Every item of this list (`data` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::ListOrganizationDataResponse,
+        models::ListOrganizationDataResponseDataItem,
+    > {
+        self.pages().items(|page| page.data.unwrap_or_default())
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::ListOrganizationDataResponse> {
         self.0
@@ -1720,6 +1748,34 @@ impl<'c> ListOrganizationFilesCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalDataItemCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListOrganizationFilesResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.data.len(),
+                total: Some(page.total_data_item_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`data` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::ListOrganizationFilesResponse,
+        models::OrganizationDataItem,
+    > {
+        self.pages().items(|page| page.data)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::ListOrganizationFilesResponse> {
         self.0
@@ -1815,6 +1871,36 @@ impl<'c> GetOrganizationDataItemTransformJobsCall<'c> {
         let request = &mut self.0;
         request.set_query("offset", &offset);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalTransformationJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(
+        self,
+    ) -> crate::Pages<'c, models::GetOrganizationDataItemTransformJobsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.transformation_jobs.len(),
+                total: Some(page.total_transformation_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`transformationJobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::GetOrganizationDataItemTransformJobsResponse,
+        models::GetOrganizationDataItemTransformJobsResponseTransformationJobsItem,
+    > {
+        self.pages().items(|page| page.transformation_jobs)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.

@@ -66,7 +66,7 @@ impl<'c> OrganizationJobsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_finished_organization_jobs(
         &self,
         organization_id: i64,
@@ -99,7 +99,7 @@ impl<'c> OrganizationJobsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_all_organization_jobs(
         &self,
         organization_id: i64,
@@ -373,6 +373,28 @@ impl<'c> ListFinishedOrganizationJobsCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListJobsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.jobs.len(),
+                total: Some(page.total_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`jobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(self) -> crate::Items<'c, models::ListJobsResponse, models::Job> {
+        self.pages().items(|page| page.jobs)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::ListJobsResponse> {
         self.0
@@ -466,6 +488,28 @@ impl<'c> ListAllOrganizationJobsCall<'c> {
         let request = &mut self.0;
         request.set_query("category", &category);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListJobsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.jobs.len(),
+                total: Some(page.total_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`jobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(self) -> crate::Items<'c, models::ListJobsResponse, models::Job> {
+        self.pages().items(|page| page.jobs)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.

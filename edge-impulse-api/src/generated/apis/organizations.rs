@@ -718,7 +718,7 @@ impl<'c> OrganizationsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_users(
         &self,
         organization_id: i64,
@@ -895,7 +895,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `user_id`: User ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_user_jobs(
         &self,
         organization_id: i64,
@@ -929,7 +929,7 @@ impl<'c> OrganizationsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_projects(
         &self,
         organization_id: i64,
@@ -1220,7 +1220,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `project_id`: Project ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_project_jobs(
         &self,
         organization_id: i64,
@@ -1401,7 +1401,7 @@ impl<'c> OrganizationsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_organizations(
         &self,
         organization_id: i64,
@@ -1512,7 +1512,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `inner_organization_id`: Organization ID within the context of a white label
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_organization_usage_reports(
         &self,
         organization_id: i64,
@@ -1699,7 +1699,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `inner_organization_id`: Organization ID within the context of a white label
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_organization_exports(
         &self,
         organization_id: i64,
@@ -2182,7 +2182,7 @@ impl<'c> OrganizationsApi<'c> {
     /// - `organization_id`: Organization ID
     /// - `inner_organization_id`: Organization ID within the context of a white label
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn whitelabel_admin_get_organization_jobs(
         &self,
         organization_id: i64,
@@ -2713,7 +2713,7 @@ impl<'c> OrganizationsApi<'c> {
     /// # Arguments
     /// - `organization_id`: Organization ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn get_organization_data_exports(
         &self,
         organization_id: i64,
@@ -2927,6 +2927,34 @@ impl<'c> WhitelabelAdminGetUsersCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `total`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::AdminGetUsersResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.users.len(),
+                total: Some(page.total),
+            },
+        )
+    }
+
+    /// Every item of this list (`users` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::AdminGetUsersResponse,
+        models::AdminGetUsersResponseUsersItem,
+    > {
+        self.pages().items(|page| page.users)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::AdminGetUsersResponse> {
         self.0
@@ -2962,6 +2990,28 @@ impl<'c> WhitelabelAdminGetUserJobsCall<'c> {
         let request = &mut self.0;
         request.set_query("offset", &offset);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListJobsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.jobs.len(),
+                total: Some(page.total_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`jobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(self) -> crate::Items<'c, models::ListJobsResponse, models::Job> {
+        self.pages().items(|page| page.jobs)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.
@@ -3038,6 +3088,30 @@ impl<'c> WhitelabelAdminGetProjectsCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `total`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::AdminListProjectsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.projects.len(),
+                total: Some(page.total),
+            },
+        )
+    }
+
+    /// Every item of this list (`projects` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<'c, models::AdminListProjectsResponse, models::AdminApiProject> {
+        self.pages().items(|page| page.projects)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::AdminListProjectsResponse> {
         self.0
@@ -3073,6 +3147,28 @@ impl<'c> WhitelabelAdminGetProjectJobsCall<'c> {
         let request = &mut self.0;
         request.set_query("offset", &offset);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListJobsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.jobs.len(),
+                total: Some(page.total_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`jobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(self) -> crate::Items<'c, models::ListJobsResponse, models::Job> {
+        self.pages().items(|page| page.jobs)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.
@@ -3158,6 +3254,34 @@ impl<'c> WhitelabelAdminGetOrganizationsCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `total`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::AdminGetOrganizationsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.organizations.len(),
+                total: Some(page.total),
+            },
+        )
+    }
+
+    /// Every item of this list (`organizations` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::AdminGetOrganizationsResponse,
+        models::AdminGetOrganizationsResponseOrganizationsItem,
+    > {
+        self.pages().items(|page| page.organizations)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::AdminGetOrganizationsResponse> {
         self.0
@@ -3197,6 +3321,30 @@ impl<'c> WhitelabelAdminGetOrganizationUsageReportsCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::AdminGetReportsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.reports.len(),
+                total: Some(page.total_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`reports` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<'c, models::AdminGetReportsResponse, models::Report> {
+        self.pages().items(|page| page.reports)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::AdminGetReportsResponse> {
         self.0
@@ -3234,6 +3382,34 @@ impl<'c> WhitelabelAdminGetOrganizationExportsCall<'c> {
         let request = &mut self.0;
         request.set_query("offset", &offset);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::GetOrganizationDataExportsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.exports.len(),
+                total: Some(page.total_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`exports` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::GetOrganizationDataExportsResponse,
+        models::OrganizationDataExport,
+    > {
+        self.pages().items(|page| page.exports)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.
@@ -3307,6 +3483,28 @@ impl<'c> WhitelabelAdminGetOrganizationJobsCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalJobCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListJobsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.jobs.len(),
+                total: Some(page.total_job_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`jobs` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(self) -> crate::Items<'c, models::ListJobsResponse, models::Job> {
+        self.pages().items(|page| page.jobs)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::ListJobsResponse> {
         self.0
@@ -3344,6 +3542,34 @@ impl<'c> GetOrganizationDataExportsCall<'c> {
         let request = &mut self.0;
         request.set_query("offset", &offset);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::GetOrganizationDataExportsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.exports.len(),
+                total: Some(page.total_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`exports` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::GetOrganizationDataExportsResponse,
+        models::OrganizationDataExport,
+    > {
+        self.pages().items(|page| page.exports)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.

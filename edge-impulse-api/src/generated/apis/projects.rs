@@ -1549,7 +1549,7 @@ impl<'c> ProjectsApi<'c> {
     ///
     /// Auth: sends no credentials.
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_public_projects(&self) -> ListPublicProjectsCall<'c> {
         static OPERATION: Operation = Operation {
             id: "listPublicProjects",
@@ -1890,6 +1890,34 @@ impl<'c> ListPublicProjectsCall<'c> {
         let request = &mut self.0;
         request.set_query("sort", &sort);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalProjectCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListPublicProjectsResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.projects.len(),
+                total: Some(page.total_project_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`projects` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::ListPublicProjectsResponse,
+        models::ProjectPublicData,
+    > {
+        self.pages().items(|page| page.projects)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.

@@ -34,7 +34,7 @@ impl<'c> RawDataApi<'c> {
     /// - `project_id`: Project ID
     /// - `category`: Which of the three acquisition categories to retrieve data from
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn list_samples(
         &self,
         project_id: i64,
@@ -309,7 +309,7 @@ impl<'c> RawDataApi<'c> {
     /// # Arguments
     /// - `project_id`: Project ID
     ///
-    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it.
+    /// Await the result to send it; it returns the decoded JSON answer. Optional parameters are set on the returned call before awaiting it. Its `.pages()` and `.items()` read the whole list, a page per call.
     pub fn get_all_imported_from(&self, project_id: i64) -> GetAllImportedFromCall<'c> {
         static OPERATION: Operation = Operation {
             id: "getAllImportedFrom",
@@ -2049,6 +2049,28 @@ impl<'c> ListSamplesCall<'c> {
         self
     }
 
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after the page that reaches `totalCount`, the answer's total count, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::ListSamplesResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.samples.len(),
+                total: Some(page.total_count),
+            },
+        )
+    }
+
+    /// Every item of this list (`samples` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(self) -> crate::Items<'c, models::ListSamplesResponse, models::Sample> {
+        self.pages().items(|page| page.samples)
+    }
+
     /// The underlying request, to add headers or change the timeout before sending.
     pub fn into_request(self) -> Request<'c, models::ListSamplesResponse> {
         self.0
@@ -2208,6 +2230,34 @@ impl<'c> GetAllImportedFromCall<'c> {
         let request = &mut self.0;
         request.set_query("offset", &offset);
         self
+    }
+
+    /// Every page of this list as a [`Pages`](crate::Pages) stream, one call per page: `limit` is the page size (the call's `limit` if set, or [`Pages::page_size`](crate::Pages::page_size), else [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)) and `offset` moves past the items received. It ends after a page shorter than the page size, or at an empty page.
+    pub fn pages(self) -> crate::Pages<'c, models::GetAllImportedFromResponse> {
+        static PAGING: crate::paging::PageParams = crate::paging::PageParams {
+            limit: "limit",
+            offset: "offset",
+        };
+
+        crate::Pages::new(
+            self.0,
+            &PAGING,
+            |page| crate::paging::PageInfo {
+                items: page.data.len(),
+                total: None,
+            },
+        )
+    }
+
+    /// Every item of this list (`data` in the JSON) across all pages, as an [`Items`](crate::Items) stream; pages are read as [`pages`](Self::pages) reads them.
+    pub fn items(
+        self,
+    ) -> crate::Items<
+        'c,
+        models::GetAllImportedFromResponse,
+        models::GetAllImportedFromResponseDataItem,
+    > {
+        self.pages().items(|page| page.data)
     }
 
     /// The underlying request, to add headers or change the timeout before sending.

@@ -10,6 +10,7 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AdminAddDisallowedEmailDomainRequest {
+    /// `domain` in the JSON; string
     pub domain: String,
 }
 
@@ -27,6 +28,7 @@ impl crate::Envelope for AdminAddDisallowedEmailDomainRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AdminAddOrUpdateSsoDomainIdPsRequest {
+    /// `idps` in the JSON; array of string
     pub idps: Vec<String>,
 }
 
@@ -80,6 +82,7 @@ pub struct AdminGetDataMigrationResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `migration` in the JSON; [`Migration`](crate::models::Migration)
     pub migration: Migration,
 }
 
@@ -99,6 +102,7 @@ pub struct AdminGetDataMigrationsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `migrations` in the JSON; array of [`Migration`](crate::models::Migration)
     pub migrations: Vec<Migration>,
 }
 
@@ -118,6 +122,7 @@ pub struct AdminGetDisallowedEmailDomainsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `domains` in the JSON; array of string
     pub domains: Vec<String>,
 }
 
@@ -137,6 +142,7 @@ pub struct AdminGetSsoDomainIdPsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `idps` in the JSON; array of string
     pub idps: Vec<String>,
 }
 
@@ -156,6 +162,7 @@ pub struct AdminGetSsoSettingsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `ssoWhitelist` in the JSON; array of [`AdminGetSsoSettingsResponseSsoWhitelistItem`](crate::models::AdminGetSsoSettingsResponseSsoWhitelistItem)
     #[serde(rename = "ssoWhitelist")]
     pub sso_whitelist: Vec<AdminGetSsoSettingsResponseSsoWhitelistItem>,
 }
@@ -171,7 +178,9 @@ impl crate::Envelope for AdminGetSsoSettingsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AdminGetSsoSettingsResponseSsoWhitelistItem {
+    /// `domain` in the JSON; string
     pub domain: String,
+    /// `idps` in the JSON; array of string
     pub idps: Vec<String>,
 }
 
@@ -187,6 +196,7 @@ pub struct AdminGetTrialResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `trial` in the JSON; [`EnterpriseTrial`](crate::models::EnterpriseTrial)
     pub trial: EnterpriseTrial,
 }
 
@@ -206,6 +216,7 @@ pub struct AdminGetUserIdsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `ids` in the JSON; array of integer
     pub ids: Vec<i64>,
 }
 
@@ -230,8 +241,10 @@ pub struct AdminStartEnterpriseTrialRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
@@ -423,8 +436,10 @@ impl crate::Envelope for AdminUpdateConfigRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AdminUpdateTrialRequest {
+    /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
 }
@@ -458,6 +473,7 @@ impl crate::Envelope for AdminUpdateTrialRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AdminUpdateUserPermissionsRequest {
+    /// `permissions` in the JSON; array of [`Permission`](crate::models::Permission)
     pub permissions: Vec<Permission>,
 }
 
@@ -480,6 +496,7 @@ pub struct FindUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `users` in the JSON; array of [`FindUserResponseUsersItem`](crate::models::FindUserResponseUsersItem)
     pub users: Vec<FindUserResponseUsersItem>,
 }
 
@@ -494,12 +511,18 @@ impl crate::Envelope for FindUserResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct FindUserResponseUsersItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `email` in the JSON; string
     pub email: String,
 }
 
@@ -570,6 +593,7 @@ impl crate::Envelope for GetStudioConfigResponseConfigItem {}
 pub struct JobDetails {
     /// Job id, use this to refer back to the job. The web socket API also uses this ID.
     pub id: i64,
+    /// `category` in the JSON; string
     pub category: String,
     /// External job identifier, this can be used to categorize jobs, and recover job status. E.g. set this to 'keras-192' for a Keras learning block with ID 192. When a user refreshes the page you can check whether a job is active for this ID and re-attach.
     pub key: String,
@@ -597,6 +621,7 @@ pub struct JobDetails {
     /// Job duration time in seconds from start to finished, measured by k8s job watcher.
     #[serde(rename = "computeTime", default, skip_serializing_if = "Option::is_none")]
     pub compute_time: Option<f64>,
+    /// `createdByUser` in the JSON; [`JobCreatedByUser`](crate::models::JobCreatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<JobCreatedByUser>,
     /// Some job categories keep a counter on the job number, e.g. in synthetic data, so we know what the 1st, 2nd etc. job was in the UI.
@@ -624,6 +649,7 @@ pub struct JobDetailsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `jobs` in the JSON; array of [`JobDetails`](crate::models::JobDetails)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jobs: Option<Vec<JobDetails>>,
 }
@@ -662,6 +688,7 @@ pub struct JobLogsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `logs` in the JSON; array of [`JobLogsResponseLogsItem`](crate::models::JobLogsResponseLogsItem)
     pub logs: Vec<JobLogsResponseLogsItem>,
 }
 
@@ -676,8 +703,11 @@ impl crate::Envelope for JobLogsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct JobLogsResponseLogsItem {
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `data` in the JSON; string
     pub data: String,
+    /// `logLevel` in the JSON; [`JobLogsResponseLogsItemLogLevel`](crate::models::JobLogsResponseLogsItemLogLevel)
     #[serde(rename = "logLevel", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<JobLogsResponseLogsItemLogLevel>,
 }
@@ -737,8 +767,10 @@ pub struct JobMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `cpuUsage` in the JSON; array of [`TimeSeriesDataPoint`](crate::models::TimeSeriesDataPoint)
     #[serde(rename = "cpuUsage", default, skip_serializing_if = "Option::is_none")]
     pub cpu_usage: Option<Vec<TimeSeriesDataPoint>>,
+    /// `memoryUsage` in the JSON; array of [`TimeSeriesDataPoint`](crate::models::TimeSeriesDataPoint)
     #[serde(rename = "memoryUsage", default, skip_serializing_if = "Option::is_none")]
     pub memory_usage: Option<Vec<TimeSeriesDataPoint>>,
 }
@@ -797,12 +829,14 @@ pub struct JobState {
     pub version: i64,
     /// timestamp when the job transistioned to this new step
     pub timestamp: crate::DateTime,
+    /// `executionDetails` in the JSON; [`JobStateExecutionDetails`](crate::models::JobStateExecutionDetails)
     #[serde(
         rename = "executionDetails",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub execution_details: Option<JobStateExecutionDetails>,
+    /// `step` in the JSON; [`JobStep`](crate::models::JobStep)
     pub step: JobStep,
 }
 
@@ -835,6 +869,7 @@ pub struct JobStep {
     /// execution attempt (starts at 0)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<i64>,
+    /// `failureDetails` in the JSON; [`JobFailureDetails`](crate::models::JobFailureDetails)
     #[serde(rename = "failureDetails", default, skip_serializing_if = "Option::is_none")]
     pub failure_details: Option<JobFailureDetails>,
 }
@@ -911,7 +946,9 @@ crate::string_enum_impls!(MigrationState);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TimeSeriesDataPoint {
+    /// `timestamp` in the JSON; string (RFC 3339 date-time)
     pub timestamp: crate::DateTime,
+    /// `value` in the JSON; number
     pub value: f64,
 }
 

@@ -36,9 +36,13 @@ pub struct ClassifyJobResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `result` in the JSON; array of [`ModelResult`](crate::models::ModelResult)
     pub result: Vec<ModelResult>,
+    /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
     pub predictions: Vec<ModelPrediction>,
+    /// `accuracy` in the JSON; [`ClassifyJobResponseAccuracy`](crate::models::ClassifyJobResponseAccuracy)
     pub accuracy: ClassifyJobResponseAccuracy,
+    /// `additionalMetricsByLearnBlock` in the JSON; array of [`ClassifyJobResponseAdditionalMetricsByLearnBlockItem`](crate::models::ClassifyJobResponseAdditionalMetricsByLearnBlockItem)
     #[serde(rename = "additionalMetricsByLearnBlock")]
     pub additional_metrics_by_learn_block: Vec<
         ClassifyJobResponseAdditionalMetricsByLearnBlockItem,
@@ -59,22 +63,28 @@ impl crate::Envelope for ClassifyJobResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ClassifyJobResponseAccuracy {
+    /// `totalSummary` in the JSON; [`ClassifyJobResponseAccuracyTotalSummary`](crate::models::ClassifyJobResponseAccuracyTotalSummary)
     #[serde(rename = "totalSummary")]
     pub total_summary: ClassifyJobResponseAccuracyTotalSummary,
+    /// `summaryPerClass` in the JSON; object of [`ClassifyJobResponseAccuracySummaryPerClassValue`](crate::models::ClassifyJobResponseAccuracySummaryPerClassValue)
     #[serde(rename = "summaryPerClass")]
     pub summary_per_class: std::collections::BTreeMap<
         String,
         ClassifyJobResponseAccuracySummaryPerClassValue,
     >,
+    /// `confusionMatrixValues` in the JSON; object of object of number
     #[serde(rename = "confusionMatrixValues")]
     pub confusion_matrix_values: std::collections::BTreeMap<
         String,
         std::collections::BTreeMap<String, f64>,
     >,
+    /// `allLabels` in the JSON; array of string
     #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
+    /// `accuracyScore` in the JSON; number
     #[serde(rename = "accuracyScore", default, skip_serializing_if = "Option::is_none")]
     pub accuracy_score: Option<f64>,
+    /// `mseScore` in the JSON; number
     #[serde(rename = "mseScore", default, skip_serializing_if = "Option::is_none")]
     pub mse_score: Option<f64>,
 }
@@ -86,7 +96,9 @@ impl crate::Envelope for ClassifyJobResponseAccuracy {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ClassifyJobResponseAccuracySummaryPerClassValue {
+    /// `good` in the JSON; integer
     pub good: i64,
+    /// `bad` in the JSON; integer
     pub bad: i64,
 }
 
@@ -97,7 +109,9 @@ impl crate::Envelope for ClassifyJobResponseAccuracySummaryPerClassValue {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ClassifyJobResponseAccuracyTotalSummary {
+    /// `good` in the JSON; integer
     pub good: i64,
+    /// `bad` in the JSON; integer
     pub bad: i64,
 }
 
@@ -108,10 +122,13 @@ impl crate::Envelope for ClassifyJobResponseAccuracyTotalSummary {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
+    /// `learnBlockId` in the JSON; integer
     #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
+    /// `learnBlockName` in the JSON; string
     #[serde(rename = "learnBlockName")]
     pub learn_block_name: String,
+    /// `additionalMetrics` in the JSON; array of [`AdditionalMetric`](crate::models::AdditionalMetric)
     #[serde(rename = "additionalMetrics")]
     pub additional_metrics: Vec<AdditionalMetric>,
 }
@@ -128,7 +145,9 @@ pub struct ClassifyJobResponsePage {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `result` in the JSON; array of [`ModelResult`](crate::models::ModelResult)
     pub result: Vec<ModelResult>,
+    /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
     pub predictions: Vec<ModelPrediction>,
 }
 
@@ -146,7 +165,9 @@ impl crate::Envelope for ClassifyJobResponsePage {
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ClassifySampleByLearnBlockV2Response {
+    /// Alternative: [`ClassifySampleResponse`](crate::models::ClassifySampleResponse)
     ClassifySampleResponse(ClassifySampleResponse),
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
 }
 
@@ -167,7 +188,9 @@ impl crate::Envelope for ClassifySampleByLearnBlockV2Response {
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ClassifySampleForVariantsResponse {
+    /// Alternative: [`ClassifySampleResponseMultipleVariants`](crate::models::ClassifySampleResponseMultipleVariants)
     ClassifySampleResponseMultipleVariants(ClassifySampleResponseMultipleVariants),
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
 }
 
@@ -192,7 +215,9 @@ pub struct ClassifySampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `classifications` in the JSON; array of [`ClassifySampleResponseClassification`](crate::models::ClassifySampleResponseClassification)
     pub classifications: Vec<ClassifySampleResponseClassification>,
+    /// `sample` in the JSON; [`RawSampleData`](crate::models::RawSampleData)
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
     #[serde(rename = "windowSizeMs")]
@@ -203,6 +228,7 @@ pub struct ClassifySampleResponse {
     /// Whether this sample is already in the training database
     #[serde(rename = "alreadyInDatabase")]
     pub already_in_database: bool,
+    /// `warning` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
@@ -218,6 +244,7 @@ impl crate::Envelope for ClassifySampleResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ClassifySampleResponseClassification {
+    /// `learnBlock` in the JSON; [`ImpulseLearnBlock`](crate::models::ImpulseLearnBlock)
     #[serde(rename = "learnBlock")]
     pub learn_block: ImpulseLearnBlock,
     /// Classification result, one item per window.
@@ -238,6 +265,7 @@ pub struct ClassifySampleResponseClassification {
     /// Structured outputs and computed metrics for some model types (e.g. object detection), one item per window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<ClassifySampleResponseClassificationDetails>>,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
@@ -285,8 +313,10 @@ pub struct ClassifySampleResponseMultipleVariants {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `results` in the JSON; array of [`ClassifySampleResponseVariantResults`](crate::models::ClassifySampleResponseVariantResults)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<ClassifySampleResponseVariantResults>>,
+    /// `sample` in the JSON; [`RawSampleData`](crate::models::RawSampleData)
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
     #[serde(rename = "windowSizeMs")]
@@ -310,7 +340,9 @@ impl crate::Envelope for ClassifySampleResponseMultipleVariants {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ClassifySampleResponseVariantResults {
+    /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
+    /// `classifications` in the JSON; array of [`ClassifySampleResponseClassification`](crate::models::ClassifySampleResponseClassification)
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
 
@@ -324,7 +356,9 @@ impl crate::Envelope for ClassifySampleResponseVariantResults {}
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ClassifySampleV2Response {
+    /// Alternative: [`ClassifySampleResponse`](crate::models::ClassifySampleResponse)
     ClassifySampleResponse(ClassifySampleResponse),
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
 }
 
@@ -347,6 +381,7 @@ pub struct MetricsAllVariantsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `metrics` in the JSON; array of [`MetricsForModelVariant`](crate::models::MetricsForModelVariant)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Vec<MetricsForModelVariant>>,
 }
@@ -362,6 +397,7 @@ impl crate::Envelope for MetricsAllVariantsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct MetricsForModelVariant {
+    /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
     /// The overall accuracy for the given model variant
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,9 +411,12 @@ impl crate::Envelope for MetricsForModelVariant {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ModelResult {
+    /// `sampleId` in the JSON; integer
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     pub sample: Sample,
+    /// `classifications` in the JSON; array of [`ClassifySampleResponseClassification`](crate::models::ClassifySampleResponseClassification)
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
 

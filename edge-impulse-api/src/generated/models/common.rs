@@ -65,12 +65,17 @@ impl crate::Envelope for AddApiKeyResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AdditionalMetric {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `value` in the JSON; string
     pub value: String,
+    /// `fullPrecisionValue` in the JSON; number
     #[serde(rename = "fullPrecisionValue")]
     pub full_precision_value: f64,
+    /// `tooltipText` in the JSON; string
     #[serde(rename = "tooltipText", default, skip_serializing_if = "Option::is_none")]
     pub tooltip_text: Option<String>,
+    /// `link` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
@@ -89,6 +94,7 @@ pub struct AdminAddOrganizationUserRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub username_or_email: Option<String>,
+    /// `role` in the JSON; [`OrganizationMemberRole`](crate::models::OrganizationMemberRole)
     pub role: OrganizationMemberRole,
     /// Only used for 'guest' users. Limits the datasets the user has access to.
     pub datasets: Vec<String>,
@@ -150,16 +156,22 @@ impl crate::Envelope for AdminAddUserRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AdminApiOrganization {
+    /// `id` in the JSON; integer
     pub id: i64,
     /// EdgeImpulse Inc.
     pub name: String,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `headerImg` in the JSON; string
     #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
+    /// `showHeaderImgMask` in the JSON; boolean
     #[serde(rename = "showHeaderImgMask")]
     pub show_header_img_mask: bool,
+    /// `users` in the JSON; array of [`OrganizationUser`](crate::models::OrganizationUser)
     pub users: Vec<OrganizationUser>,
+    /// `isDeveloperProfile` in the JSON; boolean
     #[serde(rename = "isDeveloperProfile")]
     pub is_developer_profile: bool,
     /// Unique identifier of the white label this organization belongs to, if any.
@@ -198,22 +210,29 @@ impl crate::Envelope for AdminApiOrganization {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AdminApiProject {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<crate::DateTime>,
     /// User or organization that owns the project
     pub owner: String,
+    /// `ownerUserId` in the JSON; integer
     #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<i64>,
+    /// `ownerOrganizationId` in the JSON; integer
     #[serde(
         rename = "ownerOrganizationId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_id: Option<i64>,
+    /// `lastAccessed` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
     /// Unique identifier of the white label this project belongs to, if any.
@@ -224,8 +243,10 @@ pub struct AdminApiProject {
         with = "serde_with::rust::double_option"
     )]
     pub whitelabel_id: Option<Option<i64>>,
+    /// `tier` in the JSON; [`ProjectTierEnum`](crate::models::ProjectTierEnum)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<ProjectTierEnum>,
+    /// `category` in the JSON; [`ProjectType`](crate::models::ProjectType)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<ProjectType>,
 }
@@ -237,31 +258,44 @@ impl crate::Envelope for AdminApiProject {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AdminApiUser {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `email` in the JSON; string
     pub email: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastSeen` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    /// `pending` in the JSON; boolean
     pub pending: bool,
+    /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    /// `jobTitle` in the JSON; string
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    /// `companyName` in the JSON; string
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    /// `activated` in the JSON; boolean
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
     #[serde(rename = "mfaConfigured")]
@@ -280,9 +314,11 @@ pub struct AdminApiUser {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
     pub tier: UserTierEnum,
     /// Organizations that the user is a member of. Only filled when requesting information about yourself.
     pub organizations: Vec<UserOrganization>,
+    /// `projects` in the JSON; array of [`Project`](crate::models::Project)
     pub projects: Vec<Project>,
     /// Experiments the user has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<UserExperiment>,
@@ -346,6 +382,7 @@ pub struct AdminCreateProjectRequest {
     /// The name of the project.
     #[serde(rename = "projectName")]
     pub project_name: String,
+    /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
     #[serde(
         rename = "projectVisibility",
         default,
@@ -397,6 +434,7 @@ impl crate::Envelope for AdminCreateProjectRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AdminEnableFeatureRequest {
+    /// `feature` in the JSON; [`Feature`](crate::models::Feature)
     pub feature: Feature,
 }
 
@@ -412,6 +450,7 @@ pub struct AdminGetMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `metrics` in the JSON; object
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -462,6 +501,7 @@ pub struct AdminGetOrganizationsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `total` in the JSON; integer
     pub total: i64,
     /// Array with organizations
     pub organizations: Vec<AdminGetOrganizationsResponseOrganizationsItem>,
@@ -478,23 +518,34 @@ impl crate::Envelope for AdminGetOrganizationsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AdminGetOrganizationsResponseOrganizationsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `readme` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
+    /// `experiments` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
+    /// `domain` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// `whitelabelId` in the JSON; integer
     #[serde(rename = "whitelabelId", default, skip_serializing_if = "Option::is_none")]
     pub whitelabel_id: Option<i64>,
+    /// `billable` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
+    /// `privateProjectCount` in the JSON; integer
     #[serde(rename = "privateProjectCount")]
     pub private_project_count: i64,
+    /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
     #[serde(
         rename = "entitlementLimits",
         default,
@@ -515,6 +566,7 @@ pub struct AdminGetReportResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `report` in the JSON; [`Report`](crate::models::Report)
     pub report: Report,
 }
 
@@ -536,6 +588,7 @@ pub struct AdminGetReportsResponse {
     pub error: Option<String>,
     /// List of organization usage reports.
     pub reports: Vec<Report>,
+    /// `totalCount` in the JSON; integer
     #[serde(rename = "totalCount")]
     pub total_count: i64,
 }
@@ -556,6 +609,7 @@ pub struct AdminGetUserMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `metrics` in the JSON; object
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -575,6 +629,7 @@ pub struct AdminGetUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `user` in the JSON; [`AdminApiUser`](crate::models::AdminApiUser)
     pub user: AdminApiUser,
 }
 
@@ -594,7 +649,9 @@ pub struct AdminGetUsersResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `total` in the JSON; integer
     pub total: i64,
+    /// `users` in the JSON; array of [`AdminGetUsersResponseUsersItem`](crate::models::AdminGetUsersResponseUsersItem)
     pub users: Vec<AdminGetUsersResponseUsersItem>,
 }
 
@@ -609,19 +666,29 @@ impl crate::Envelope for AdminGetUsersResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AdminGetUsersResponseUsersItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `email` in the JSON; string
     pub email: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastSeen` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    /// `activated` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activated: Option<bool>,
+    /// `from_evaluation` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_evaluation: Option<bool>,
+    /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
 }
@@ -633,6 +700,7 @@ impl crate::Envelope for AdminGetUsersResponseUsersItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AdminListProjects {
+    /// `total` in the JSON; integer
     pub total: i64,
     /// Array with projects
     pub projects: Vec<AdminApiProject>,
@@ -650,6 +718,7 @@ pub struct AdminListProjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `total` in the JSON; integer
     pub total: i64,
     /// Array with projects
     pub projects: Vec<AdminApiProject>,
@@ -684,8 +753,10 @@ pub struct AdminOrganizationInfoResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub total_compute_time: Option<f64>,
+    /// `billable` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
+    /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
     #[serde(
         rename = "entitlementLimits",
         default,
@@ -771,13 +842,16 @@ pub struct AdminUpdateOrganizationRequest {
     /// New organization name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `experiments` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Readme for the organization (in Markdown)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
+    /// `billable` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
+    /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
     #[serde(
         rename = "entitlementLimits",
         default,
@@ -1067,8 +1141,11 @@ crate::string_enum_impls!(AnomalyCapacity);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AnomalyConfigAxesItem {
+    /// `label` in the JSON; string
     pub label: String,
+    /// `selected` in the JSON; boolean
     pub selected: bool,
+    /// `favourite` in the JSON; boolean
     pub favourite: bool,
 }
 
@@ -1094,18 +1171,21 @@ impl crate::Envelope for AnomalyModelMetadataClustersItem {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ApplicationBudget {
+    /// `latencyPerInferenceMs` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
     #[serde(
         rename = "latencyPerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub latency_per_inference_ms: Option<ResourceRange>,
+    /// `energyPerInferenceJoules` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
     #[serde(
         rename = "energyPerInferenceJoules",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub energy_per_inference_joules: Option<ResourceRange>,
+    /// `memoryOverhead` in the JSON; [`TargetMemory`](crate::models::TargetMemory)
     #[serde(rename = "memoryOverhead", default, skip_serializing_if = "Option::is_none")]
     pub memory_overhead: Option<TargetMemory>,
 }
@@ -1415,7 +1495,9 @@ crate::string_enum_impls!(BlockDisplayCategory);
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum BlockParameters {
+    /// Alternative: [`BlockParamsVisualAnomalyPatchcore`](crate::models::BlockParamsVisualAnomalyPatchcore)
     BlockParamsVisualAnomalyPatchcore(BlockParamsVisualAnomalyPatchcore),
+    /// Alternative: [`BlockParamsVisualAnomalyGmm`](crate::models::BlockParamsVisualAnomalyGmm)
     BlockParamsVisualAnomalyGmm(BlockParamsVisualAnomalyGmm),
 }
 
@@ -1577,10 +1659,15 @@ crate::string_enum_impls!(BlockType);
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct BoundingBox {
+    /// `label` in the JSON; string
     pub label: String,
+    /// `x` in the JSON; integer
     pub x: i64,
+    /// `y` in the JSON; integer
     pub y: i64,
+    /// `width` in the JSON; integer
     pub width: i64,
+    /// `height` in the JSON; integer
     pub height: i64,
 }
 
@@ -1600,11 +1687,17 @@ impl crate::Envelope for BoundingBox {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct BoundingBoxWithScore {
+    /// `label` in the JSON; string
     pub label: String,
+    /// `x` in the JSON; number
     pub x: f64,
+    /// `y` in the JSON; number
     pub y: f64,
+    /// `width` in the JSON; number
     pub width: f64,
+    /// `height` in the JSON; number
     pub height: f64,
+    /// `score` in the JSON; number
     pub score: f64,
 }
 
@@ -1638,8 +1731,10 @@ impl crate::Envelope for CreateOrganizationResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CreateOrganizationUsageReportBody {
+    /// `reportStartDate` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "reportStartDate")]
     pub report_start_date: crate::DateTime,
+    /// `reportEndDate` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "reportEndDate")]
     pub report_end_date: crate::DateTime,
 }
@@ -1727,9 +1822,13 @@ impl crate::Envelope for CreateSignedUploadLinkResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CreatedUpdatedByUser {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
 }
@@ -1825,6 +1924,7 @@ impl crate::Envelope for DailyMetricsRecord {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DatasetRatioData {
+    /// `ratio` in the JSON; [`DatasetRatioDataRatio`](crate::models::DatasetRatioDataRatio)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<DatasetRatioDataRatio>,
 }
@@ -1854,11 +1954,15 @@ impl crate::Envelope for DeletePortalFileRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DependencyData {
+    /// `classes` in the JSON; array of string
     pub classes: Vec<String>,
+    /// `blockNames` in the JSON; array of string
     #[serde(rename = "blockNames")]
     pub block_names: Vec<String>,
+    /// `featureCount` in the JSON; integer
     #[serde(rename = "featureCount")]
     pub feature_count: i64,
+    /// `sampleCount` in the JSON; integer
     #[serde(rename = "sampleCount")]
     pub sample_count: i64,
 }
@@ -1869,6 +1973,7 @@ impl crate::Envelope for DependencyData {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelInputAudio {
+    /// `frequencyHz` in the JSON; number
     #[serde(rename = "frequencyHz")]
     pub frequency_hz: f64,
 }
@@ -1886,6 +1991,7 @@ impl crate::Envelope for DeployPretrainedModelInputAudio {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelInputImage {
+    /// `inputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(rename = "inputScaling", default, skip_serializing_if = "Option::is_none")]
     pub input_scaling: Option<ImageInputScaling>,
 }
@@ -1923,8 +2029,10 @@ impl crate::Envelope for DeployPretrainedModelInputOther {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelInputTimeSeries {
+    /// `frequencyHz` in the JSON; number
     #[serde(rename = "frequencyHz")]
     pub frequency_hz: f64,
+    /// `windowLengthMs` in the JSON; integer
     #[serde(rename = "windowLengthMs")]
     pub window_length_ms: i64,
 }
@@ -1945,6 +2053,7 @@ impl crate::Envelope for DeployPretrainedModelInputTimeSeries {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelModelClassification {
+    /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
 }
 
@@ -1961,7 +2070,9 @@ impl crate::Envelope for DeployPretrainedModelModelClassification {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelModelObjectDetection {
+    /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
+    /// `lastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(rename = "lastLayer")]
     pub last_layer: ObjectDetectionLastLayer,
     /// Threshold for objects (f.e. 0.3)
@@ -2089,9 +2200,13 @@ crate::string_enum_impls!(DeploymentTargetEngine);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DevelopmentBoardResponse {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `image` in the JSON; string
     pub image: String,
+    /// `docsUrl` in the JSON; string
     #[serde(rename = "docsUrl")]
     pub docs_url: String,
 }
@@ -2118,23 +2233,29 @@ impl crate::Envelope for DevelopmentKeys {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Device {
+    /// `id` in the JSON; integer
     pub id: i64,
     /// Unique identifier (such as MAC address) for a device
     #[serde(rename = "deviceId")]
     pub device_id: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// Last message that was received from the device (ignoring keep-alive)
     #[serde(rename = "lastSeen")]
     pub last_seen: crate::DateTime,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `deviceType` in the JSON; string
     #[serde(rename = "deviceType")]
     pub device_type: String,
+    /// `sensors` in the JSON; array of [`DeviceSensorsItem`](crate::models::DeviceSensorsItem)
     pub sensors: Vec<DeviceSensorsItem>,
     /// Whether the device is connected to the remote management interface. This property is deprecated, use \`remoteMgmtMode\` instead.
     pub remote_mgmt_connected: bool,
     /// The remote management host that the device is connected to
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_mgmt_host: Option<String>,
+    /// `supportsSnapshotStreaming` in the JSON; boolean
     #[serde(rename = "supportsSnapshotStreaming")]
     pub supports_snapshot_streaming: bool,
     /// Replaces \`remote_mgmt_connected\`. Shows whether the device is connected to the remote management interface, and in which mode.
@@ -2189,14 +2310,19 @@ crate::string_enum_impls!(DeviceDebugStreamType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DeviceInferenceInfo {
+    /// `projectId` in the JSON; integer
     #[serde(rename = "projectId")]
     pub project_id: i64,
+    /// `projectOwner` in the JSON; string
     #[serde(rename = "projectOwner")]
     pub project_owner: String,
+    /// `projectName` in the JSON; string
     #[serde(rename = "projectName")]
     pub project_name: String,
+    /// `deployedVersion` in the JSON; integer
     #[serde(rename = "deployedVersion")]
     pub deployed_version: i64,
+    /// `modelType` in the JSON; [`DeviceInferenceInfoModelType`](crate::models::DeviceInferenceInfoModelType)
     #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<DeviceInferenceInfoModelType>,
 }
@@ -2309,6 +2435,7 @@ crate::string_enum_impls!(DeviceRemoteMgmtMode);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DeviceSensorsItem {
+    /// `name` in the JSON; string
     pub name: String,
     /// Maximum supported sample length in seconds
     #[serde(rename = "maxSampleLengthS")]
@@ -2362,27 +2489,39 @@ impl crate::Envelope for DownloadPortalFileResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspBlock {
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `title` in the JSON; string
     pub title: String,
+    /// `author` in the JSON; string
     pub author: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `recommended` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended: Option<bool>,
+    /// `experimental` in the JSON; boolean
     pub experimental: bool,
+    /// `latestImplementationVersion` in the JSON; integer
     #[serde(rename = "latestImplementationVersion")]
     pub latest_implementation_version: i64,
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<i64>,
+    /// `organizationDspId` in the JSON; integer
     #[serde(
         rename = "organizationDspId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_dsp_id: Option<i64>,
+    /// `blockType` in the JSON; [`BlockType`](crate::models::BlockType)
     #[serde(rename = "blockType")]
     pub block_type: BlockType,
+    /// `namedAxes` in the JSON; array of [`DspNamedAxis`](crate::models::DspNamedAxis)
     #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<DspNamedAxis>>,
 }
@@ -2394,7 +2533,9 @@ impl crate::Envelope for DspBlock {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspGroup {
+    /// `group` in the JSON; string
     pub group: String,
+    /// `items` in the JSON; array of [`DspGroupItem`](crate::models::DspGroupItem)
     pub items: Vec<DspGroupItem>,
 }
 
@@ -2405,23 +2546,34 @@ impl crate::Envelope for DspGroup {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspGroupItem {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `value` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// `defaultValue` in the JSON; string
     #[serde(rename = "defaultValue")]
     pub default_value: String,
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `help` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// `param` in the JSON; string
     pub param: String,
+    /// `selectOptions` in the JSON; array of [`DspGroupItemSelectOptionsItem`](crate::models::DspGroupItemSelectOptionsItem)
     #[serde(rename = "selectOptions", default, skip_serializing_if = "Option::is_none")]
     pub select_options: Option<Vec<DspGroupItemSelectOptionsItem>>,
+    /// `readonly` in the JSON; boolean
     pub readonly: bool,
+    /// `shouldShow` in the JSON; boolean
     #[serde(rename = "shouldShow")]
     pub should_show: bool,
+    /// `showIf` in the JSON; [`DspGroupItemShowIf`](crate::models::DspGroupItemShowIf)
     #[serde(rename = "showIf", default, skip_serializing_if = "Option::is_none")]
     pub show_if: Option<DspGroupItemShowIf>,
+    /// `invalidText` in the JSON; string
     #[serde(rename = "invalidText", default, skip_serializing_if = "Option::is_none")]
     pub invalid_text: Option<String>,
     /// Interface section to render parameter in.
@@ -2430,6 +2582,7 @@ pub struct DspGroupItem {
     /// Only valid for type "string". Will render a multiline text area.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multiline: Option<bool>,
+    /// `required` in the JSON; boolean
     pub required: bool,
     /// If set, shows a hint below the input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2487,10 +2640,13 @@ crate::string_enum_impls!(DspGroupItemSection);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspGroupItemSelectOptionsItem {
+    /// `value` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// `selected` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<bool>,
+    /// `optionLabel` in the JSON; string
     #[serde(rename = "optionLabel", default, skip_serializing_if = "Option::is_none")]
     pub option_label: Option<String>,
 }
@@ -2502,8 +2658,11 @@ impl crate::Envelope for DspGroupItemSelectOptionsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspGroupItemShowIf {
+    /// `parameter` in the JSON; string
     pub parameter: String,
+    /// `operator` in the JSON; [`DspGroupItemShowIfOperator`](crate::models::DspGroupItemShowIfOperator)
     pub operator: DspGroupItemShowIfOperator,
+    /// `value` in the JSON; string
     pub value: String,
 }
 
@@ -2549,13 +2708,19 @@ crate::string_enum_impls!(DspGroupItemShowIfOperator);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspInfo {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `windowLength` in the JSON; integer
     #[serde(rename = "windowLength")]
     pub window_length: i64,
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `classes` in the JSON; array of string
     pub classes: Vec<String>,
+    /// `features` in the JSON; [`DspInfoFeatures`](crate::models::DspInfoFeatures)
     pub features: DspInfoFeatures,
     /// Expected number of windows that would be generated
     #[serde(rename = "expectedWindowCount")]
@@ -2563,10 +2728,13 @@ pub struct DspInfo {
     /// Axes that this block depends on.
     #[serde(rename = "inputAxes")]
     pub input_axes: Vec<String>,
+    /// `performance` in the JSON; [`DspPerformance`](crate::models::DspPerformance)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<DspPerformance>,
+    /// `canCalculateFeatureImportance` in the JSON; boolean
     #[serde(rename = "canCalculateFeatureImportance")]
     pub can_calculate_feature_importance: bool,
+    /// `calculateFeatureImportance` in the JSON; boolean
     #[serde(rename = "calculateFeatureImportance")]
     pub calculate_feature_importance: bool,
     /// Whether this type of DSP block supports autotuning.
@@ -2618,7 +2786,9 @@ impl crate::Envelope for DspInfoFeatures {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspMetadataIncludedSamplesItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `windowCount` in the JSON; integer
     #[serde(rename = "windowCount")]
     pub window_count: i64,
 }
@@ -2709,8 +2879,11 @@ crate::string_enum_impls!(DspMetadataOutputConfigType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspNamedAxis {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `required` in the JSON; boolean
     pub required: bool,
 }
 
@@ -2721,7 +2894,9 @@ impl crate::Envelope for DspNamedAxis {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspPerformance {
+    /// `latency` in the JSON; integer
     pub latency: i64,
+    /// `ram` in the JSON; integer
     pub ram: i64,
     /// If the project latencyDevice has custom DSP hardware, this value contains a device specific latency metric (eg. cycles)
     #[serde(
@@ -2749,8 +2924,10 @@ pub struct EnterpriseTrial {
     pub organization_id: i64,
     /// Date when the trial was created. Trials start immediately on creation.
     pub created: crate::DateTime,
+    /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
     #[serde(rename = "expirationDate")]
     pub expiration_date: TrialExpirationDate,
+    /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Date when the trial actually expired. This is set when the trial is expired by the system.
@@ -3000,19 +3177,25 @@ pub struct GetAutoLabelerResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasResults` in the JSON; boolean
     #[serde(rename = "hasResults")]
     pub has_results: bool,
+    /// `clusters` in the JSON; array of [`GetAutoLabelerResponseClustersItem`](crate::models::GetAutoLabelerResponseClustersItem)
     pub clusters: Vec<GetAutoLabelerResponseClustersItem>,
+    /// `simThreshold` in the JSON; number
     #[serde(rename = "simThreshold")]
     pub sim_threshold: f64,
+    /// `minObjectSizePx` in the JSON; integer
     #[serde(rename = "minObjectSizePx")]
     pub min_object_size_px: i64,
+    /// `maxObjectSizePx` in the JSON; integer
     #[serde(
         rename = "maxObjectSizePx",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub max_object_size_px: Option<i64>,
+    /// `whichItemsToInclude` in the JSON; string
     #[serde(rename = "whichItemsToInclude")]
     pub which_items_to_include: String,
 }
@@ -3028,8 +3211,10 @@ impl crate::Envelope for GetAutoLabelerResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetAutoLabelerResponseClustersItem {
+    /// `label` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// `items` in the JSON; array of [`GetAutoLabelerResponseClustersItemItemsItem`](crate::models::GetAutoLabelerResponseClustersItemItemsItem)
     pub items: Vec<GetAutoLabelerResponseClustersItemItemsItem>,
 }
 
@@ -3040,10 +3225,13 @@ impl crate::Envelope for GetAutoLabelerResponseClustersItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetAutoLabelerResponseClustersItemItemsItem {
+    /// `sampleId` in the JSON; integer
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    /// `maskId` in the JSON; integer
     #[serde(rename = "maskId")]
     pub mask_id: i64,
+    /// `imageUrl` in the JSON; string
     #[serde(rename = "imageUrl")]
     pub image_url: String,
 }
@@ -3060,9 +3248,12 @@ pub struct GetDataExplorerFeaturesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasFeatures` in the JSON; boolean
     #[serde(rename = "hasFeatures")]
     pub has_features: bool,
+    /// `data` in the JSON; array of [`GetDataExplorerFeaturesResponseDataItem`](crate::models::GetDataExplorerFeaturesResponseDataItem)
     pub data: Vec<GetDataExplorerFeaturesResponseDataItem>,
+    /// `inputBlock` in the JSON; [`ImpulseInputBlock`](crate::models::ImpulseInputBlock)
     #[serde(rename = "inputBlock", default, skip_serializing_if = "Option::is_none")]
     pub input_block: Option<ImpulseInputBlock>,
 }
@@ -3086,6 +3277,7 @@ pub struct GetDataExplorerFeaturesResponseDataItem {
     /// Training label string
     #[serde(rename = "yLabel")]
     pub y_label: String,
+    /// `sample` in the JSON; [`GetDataExplorerFeaturesResponseDataItemSample`](crate::models::GetDataExplorerFeaturesResponseDataItemSample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<GetDataExplorerFeaturesResponseDataItemSample>,
 }
@@ -3097,12 +3289,17 @@ impl crate::Envelope for GetDataExplorerFeaturesResponseDataItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetDataExplorerFeaturesResponseDataItemSample {
+    /// `id` in the JSON; number
     pub id: f64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `startMs` in the JSON; number
     #[serde(rename = "startMs")]
     pub start_ms: f64,
+    /// `endMs` in the JSON; number
     #[serde(rename = "endMs")]
     pub end_ms: f64,
+    /// `category` in the JSON; [`GetDataExplorerFeaturesResponseDataItemSampleCategory`](crate::models::GetDataExplorerFeaturesResponseDataItemSampleCategory)
     pub category: GetDataExplorerFeaturesResponseDataItemSampleCategory,
 }
 
@@ -3168,6 +3365,7 @@ impl crate::Envelope for GetFeatureFlagsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetFeatureFlagsResponseFlagsItem {
+    /// `feature` in the JSON; [`Feature`](crate::models::Feature)
     pub feature: Feature,
     /// Whether the feature is enabled.
     pub enabled: bool,
@@ -3185,10 +3383,13 @@ pub struct GetImpulseBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `inputBlocks` in the JSON; array of [`InputBlock`](crate::models::InputBlock)
     #[serde(rename = "inputBlocks")]
     pub input_blocks: Vec<InputBlock>,
+    /// `dspBlocks` in the JSON; array of [`DspBlock`](crate::models::DspBlock)
     #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<DspBlock>,
+    /// `learnBlocks` in the JSON; array of [`LearnBlock`](crate::models::LearnBlock)
     #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<LearnBlock>,
 }
@@ -3209,6 +3410,7 @@ pub struct GetJobResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
 }
 
@@ -3252,6 +3454,7 @@ pub struct GetOrganizationDataExportResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `export` in the JSON; [`OrganizationDataExport`](crate::models::OrganizationDataExport)
     pub export: OrganizationDataExport,
 }
 
@@ -3273,6 +3476,7 @@ pub struct GetOrganizationDataExportsResponse {
     pub error: Option<String>,
     /// List of organization data exports.
     pub exports: Vec<OrganizationDataExport>,
+    /// `totalCount` in the JSON; integer
     #[serde(rename = "totalCount")]
     pub total_count: i64,
 }
@@ -3293,6 +3497,7 @@ pub struct GetOrganizationUsageReportResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `report` in the JSON; [`Report`](crate::models::Report)
     pub report: Report,
 }
 
@@ -3312,7 +3517,9 @@ pub struct GetSampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     pub sample: Sample,
+    /// `payload` in the JSON; [`RawSamplePayload`](crate::models::RawSamplePayload)
     pub payload: RawSamplePayload,
     /// Total number of payload values
     #[serde(rename = "totalPayloadLength")]
@@ -3335,6 +3542,7 @@ pub struct GetWhitelabelResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `whitelabel` in the JSON; [`Whitelabel`](crate::models::Whitelabel)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitelabel: Option<Whitelabel>,
 }
@@ -3651,8 +3859,10 @@ crate::string_enum_impls!(ImpulseInputBlockCropAnchor);
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ImpulseInputBlockDatasetSubset {
+    /// `subsetModulo` in the JSON; number
     #[serde(rename = "subsetModulo", default, skip_serializing_if = "Option::is_none")]
     pub subset_modulo: Option<f64>,
+    /// `subsetSeed` in the JSON; number
     #[serde(rename = "subsetSeed", default, skip_serializing_if = "Option::is_none")]
     pub subset_seed: Option<f64>,
 }
@@ -3810,6 +4020,7 @@ crate::string_enum_impls!(ImpulseInputBlockType);
 pub struct ImpulseLearnBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
     pub id: i64,
+    /// `type` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
     #[serde(rename = "type")]
     pub type_: LearnBlockType,
     /// Block name, will be used in menus. If a block has a baseBlockId, this field is ignored and the base block's name is used instead.
@@ -3876,14 +4087,21 @@ impl crate::Envelope for ImpulseLearnBlock {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct InputBlock {
+    /// `type` in the JSON; [`InputBlockType`](crate::models::InputBlockType)
     #[serde(rename = "type")]
     pub type_: InputBlockType,
+    /// `title` in the JSON; string
     pub title: String,
+    /// `author` in the JSON; string
     pub author: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `recommended` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended: Option<bool>,
+    /// `blockType` in the JSON; [`BlockType`](crate::models::BlockType)
     #[serde(rename = "blockType")]
     pub block_type: BlockType,
 }
@@ -3936,6 +4154,7 @@ crate::string_enum_impls!(InputBlockType);
 pub struct Job {
     /// Job id, use this to refer back to the job. The web socket API also uses this ID.
     pub id: i64,
+    /// `category` in the JSON; string
     pub category: String,
     /// External job identifier, this can be used to categorize jobs, and recover job status. E.g. set this to 'keras-192' for a Keras learning block with ID 192. When a user refreshes the page you can check whether a job is active for this ID and re-attach.
     pub key: String,
@@ -3963,6 +4182,7 @@ pub struct Job {
     /// Job duration time in seconds from start to finished, measured by k8s job watcher.
     #[serde(rename = "computeTime", default, skip_serializing_if = "Option::is_none")]
     pub compute_time: Option<f64>,
+    /// `createdByUser` in the JSON; [`JobCreatedByUser`](crate::models::JobCreatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<JobCreatedByUser>,
     /// Some job categories keep a counter on the job number, e.g. in synthetic data, so we know what the 1st, 2nd etc. job was in the UI.
@@ -3977,9 +4197,13 @@ impl crate::Envelope for Job {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct JobCreatedByUser {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
 }
@@ -4041,7 +4265,9 @@ impl crate::Envelope for KerasCustomMetric {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct KerasModelLayer {
+    /// `input` in the JSON; [`KerasModelLayerInput`](crate::models::KerasModelLayerInput)
     pub input: KerasModelLayerInput,
+    /// `output` in the JSON; [`KerasModelLayerOutput`](crate::models::KerasModelLayerOutput)
     pub output: KerasModelLayerOutput,
 }
 
@@ -4084,6 +4310,7 @@ impl crate::Envelope for KerasModelLayerOutput {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetrics {
+    /// `type` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(rename = "type")]
     pub type_: KerasModelTypeEnum,
     /// The model's loss on the validation set after training
@@ -4091,17 +4318,23 @@ pub struct KerasModelMetadataMetrics {
     /// The model's accuracy on the validation set after training
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
+    /// `confusionMatrix` in the JSON; array of array of number
     #[serde(rename = "confusionMatrix")]
     pub confusion_matrix: Vec<Vec<f64>>,
     /// Precision, recall, F1 and support scores
     pub report: serde_json::Map<String, serde_json::Value>,
+    /// `onDevicePerformance` in the JSON; array of [`KerasModelMetadataMetricsOnDevicePerformanceItem`](crate::models::KerasModelMetadataMetricsOnDevicePerformanceItem)
     #[serde(rename = "onDevicePerformance")]
     pub on_device_performance: Vec<KerasModelMetadataMetricsOnDevicePerformanceItem>,
+    /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predictions: Option<Vec<ModelPrediction>>,
+    /// `visualization` in the JSON; [`KerasModelMetadataMetricsVisualization`](crate::models::KerasModelMetadataMetricsVisualization)
     pub visualization: KerasModelMetadataMetricsVisualization,
+    /// `isSupportedOnMcu` in the JSON; boolean
     #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
+    /// `mcuSupportError` in the JSON; string
     #[serde(
         rename = "mcuSupportError",
         default,
@@ -4118,6 +4351,7 @@ pub struct KerasModelMetadataMetrics {
         skip_serializing_if = "Option::is_none"
     )]
     pub profiling_job_failed: Option<bool>,
+    /// `additionalMetrics` in the JSON; array of [`AdditionalMetric`](crate::models::AdditionalMetric)
     #[serde(rename = "additionalMetrics")]
     pub additional_metrics: Vec<AdditionalMetric>,
 }
@@ -4129,13 +4363,20 @@ impl crate::Envelope for KerasModelMetadataMetrics {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItem {
+    /// `mcu` in the JSON; string
     pub mcu: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `isDefault` in the JSON; boolean
     #[serde(rename = "isDefault")]
     pub is_default: bool,
+    /// `latency` in the JSON; number
     pub latency: f64,
+    /// `tflite` in the JSON; [`KerasModelMetadataMetricsOnDevicePerformanceItemTflite`](crate::models::KerasModelMetadataMetricsOnDevicePerformanceItemTflite)
     pub tflite: KerasModelMetadataMetricsOnDevicePerformanceItemTflite,
+    /// `eon` in the JSON; [`KerasModelMetadataMetricsOnDevicePerformanceItemEon`](crate::models::KerasModelMetadataMetricsOnDevicePerformanceItemEon)
     pub eon: KerasModelMetadataMetricsOnDevicePerformanceItemEon,
+    /// `eon_ram_optimized` in the JSON; [`KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized`](crate::models::KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon_ram_optimized: Option<
         KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized,
@@ -4152,12 +4393,16 @@ impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEon {
+    /// `ramRequired` in the JSON; integer
     #[serde(rename = "ramRequired")]
     pub ram_required: i64,
+    /// `romRequired` in the JSON; integer
     #[serde(rename = "romRequired")]
     pub rom_required: i64,
+    /// `arenaSize` in the JSON; integer
     #[serde(rename = "arenaSize")]
     pub arena_size: i64,
+    /// `modelSize` in the JSON; integer
     #[serde(rename = "modelSize")]
     pub model_size: i64,
 }
@@ -4169,12 +4414,16 @@ impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemEon {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
+    /// `ramRequired` in the JSON; integer
     #[serde(rename = "ramRequired")]
     pub ram_required: i64,
+    /// `romRequired` in the JSON; integer
     #[serde(rename = "romRequired")]
     pub rom_required: i64,
+    /// `arenaSize` in the JSON; integer
     #[serde(rename = "arenaSize")]
     pub arena_size: i64,
+    /// `modelSize` in the JSON; integer
     #[serde(rename = "modelSize")]
     pub model_size: i64,
 }
@@ -4187,12 +4436,16 @@ for KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
+    /// `ramRequired` in the JSON; integer
     #[serde(rename = "ramRequired")]
     pub ram_required: i64,
+    /// `romRequired` in the JSON; integer
     #[serde(rename = "romRequired")]
     pub rom_required: i64,
+    /// `arenaSize` in the JSON; integer
     #[serde(rename = "arenaSize")]
     pub arena_size: i64,
+    /// `modelSize` in the JSON; integer
     #[serde(rename = "modelSize")]
     pub model_size: i64,
 }
@@ -4418,6 +4671,7 @@ crate::string_enum_impls!(KerasModelVariantEnum);
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct KerasVisualLayer {
+    /// `type` in the JSON; [`KerasVisualLayerType`](crate::models::KerasVisualLayerType)
     #[serde(rename = "type")]
     pub type_: KerasVisualLayerType,
     /// Number of neurons or filters in this layer (only for dense, conv1d, conv2d) or in the final conv2d layer (only for transfer layers)
@@ -4435,6 +4689,7 @@ pub struct KerasVisualLayer {
     /// Number of convolutional layers before the pooling layer (only for conv1d, conv2d)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<i64>,
+    /// `enabled` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Custom transfer learning model ID (when type is set to transfer_organization)
@@ -4686,17 +4941,25 @@ crate::string_enum_impls!(KerasVisualLayerType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct LatencyDevice {
+    /// `mcu` in the JSON; string
     pub mcu: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `selected` in the JSON; boolean
     pub selected: bool,
+    /// `int8Latency` in the JSON; number
     #[serde(rename = "int8Latency")]
     pub int8_latency: f64,
+    /// `int8ConvLatency` in the JSON; number
     #[serde(rename = "int8ConvLatency")]
     pub int8_conv_latency: f64,
+    /// `float32Latency` in the JSON; number
     #[serde(rename = "float32Latency")]
     pub float32_latency: f64,
+    /// `float32ConvLatency` in the JSON; number
     #[serde(rename = "float32ConvLatency")]
     pub float32_conv_latency: f64,
+    /// `helpText` in the JSON; string
     #[serde(rename = "helpText")]
     pub help_text: String,
 }
@@ -4708,20 +4971,28 @@ impl crate::Envelope for LatencyDevice {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct LearnBlock {
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `title` in the JSON; string
     pub title: String,
+    /// `author` in the JSON; string
     pub author: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `recommended` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended: Option<bool>,
+    /// `organizationModelId` in the JSON; integer
     #[serde(
         rename = "organizationModelId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_model_id: Option<i64>,
+    /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -4735,8 +5006,10 @@ pub struct LearnBlock {
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public_enterprise_only: Option<bool>,
+    /// `blockType` in the JSON; [`BlockType`](crate::models::BlockType)
     #[serde(rename = "blockType")]
     pub block_type: BlockType,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
@@ -4845,19 +5118,29 @@ impl crate::Envelope for ListEmailResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListEmailResponseEmailsItem {
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `projectId` in the JSON; integer
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    /// `from` in the JSON; string
     pub from: String,
+    /// `to` in the JSON; string
     pub to: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `subject` in the JSON; string
     pub subject: String,
+    /// `bodyText` in the JSON; string
     #[serde(rename = "bodyText")]
     pub body_text: String,
+    /// `bodyHTML` in the JSON; string
     #[serde(rename = "bodyHTML")]
     pub body_html: String,
+    /// `sent` in the JSON; boolean
     pub sent: bool,
+    /// `providerResponse` in the JSON; string
     #[serde(rename = "providerResponse")]
     pub provider_response: String,
 }
@@ -4876,6 +5159,7 @@ pub struct ListJobsResponse {
     pub error: Option<String>,
     /// Active jobs
     pub jobs: Vec<Job>,
+    /// `totalJobCount` in the JSON; integer
     #[serde(rename = "totalJobCount")]
     pub total_job_count: i64,
 }
@@ -4919,6 +5203,7 @@ pub struct ListOrganizationUsageReportsResponse {
     pub error: Option<String>,
     /// List of feature flags.
     pub reports: Vec<Report>,
+    /// `totalCount` in the JSON; integer
     #[serde(rename = "totalCount")]
     pub total_count: i64,
 }
@@ -5007,7 +5292,9 @@ pub struct ListPortalFilesInFolderResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `files` in the JSON; array of [`PortalFile`](crate::models::PortalFile)
     pub files: Vec<PortalFile>,
+    /// `continuationToken` in the JSON; string
     #[serde(
         rename = "continuationToken",
         default,
@@ -5072,6 +5359,7 @@ impl crate::Envelope for ListPublicProjectTypes {}
 pub struct ListPublicProjects {
     /// Array with public projects
     pub projects: Vec<ProjectPublicData>,
+    /// `totalProjectCount` in the JSON; integer
     #[serde(rename = "totalProjectCount")]
     pub total_project_count: i64,
 }
@@ -5088,7 +5376,9 @@ pub struct ListSamplesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `samples` in the JSON; array of [`Sample`](crate::models::Sample)
     pub samples: Vec<Sample>,
+    /// `totalCount` in the JSON; integer
     #[serde(rename = "totalCount")]
     pub total_count: i64,
 }
@@ -5152,6 +5442,7 @@ pub struct LogStdoutResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `stdout` in the JSON; array of [`LogStdoutResponseStdoutItem`](crate::models::LogStdoutResponseStdoutItem)
     pub stdout: Vec<LogStdoutResponseStdoutItem>,
     /// Total number of logs (only the last 1000 lines are returned)
     #[serde(rename = "totalCount")]
@@ -5169,8 +5460,11 @@ impl crate::Envelope for LogStdoutResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct LogStdoutResponseStdoutItem {
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `data` in the JSON; string
     pub data: String,
+    /// `logLevel` in the JSON; [`LogStdoutResponseStdoutItemLogLevel`](crate::models::LogStdoutResponseStdoutItemLogLevel)
     #[serde(rename = "logLevel", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<LogStdoutResponseStdoutItemLogLevel>,
 }
@@ -5246,8 +5540,10 @@ impl crate::Envelope for LoginResponse {
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct MemorySpec {
+    /// `fastBytes` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
     #[serde(rename = "fastBytes", default, skip_serializing_if = "Option::is_none")]
     pub fast_bytes: Option<ResourceRange>,
+    /// `slowBytes` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
     #[serde(rename = "slowBytes", default, skip_serializing_if = "Option::is_none")]
     pub slow_bytes: Option<ResourceRange>,
 }
@@ -5320,15 +5616,21 @@ crate::string_enum_impls!(ModelEngineShortEnum);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ModelPrediction {
+    /// `sampleId` in the JSON; integer
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    /// `startMs` in the JSON; number
     #[serde(rename = "startMs")]
     pub start_ms: f64,
+    /// `endMs` in the JSON; number
     #[serde(rename = "endMs")]
     pub end_ms: f64,
+    /// `label` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// `prediction` in the JSON; string
     pub prediction: String,
+    /// `predictionCorrect` in the JSON; boolean
     #[serde(
         rename = "predictionCorrect",
         default,
@@ -5421,21 +5723,28 @@ crate::string_enum_impls!(ObjectDetectionLastLayer);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Organization {
+    /// `id` in the JSON; integer
     pub id: i64,
     /// EdgeImpulse Inc.
     pub name: String,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `headerImg` in the JSON; string
     #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
+    /// `showHeaderImgMask` in the JSON; boolean
     #[serde(rename = "showHeaderImgMask")]
     pub show_header_img_mask: bool,
+    /// `users` in the JSON; array of [`OrganizationUser`](crate::models::OrganizationUser)
     pub users: Vec<OrganizationUser>,
+    /// `isDeveloperProfile` in the JSON; boolean
     #[serde(rename = "isDeveloperProfile")]
     pub is_developer_profile: bool,
     /// Unique identifier of the white label this organization belongs to, if any.
     #[serde(rename = "whitelabelId", default)]
     pub whitelabel_id: Option<i64>,
+    /// `projects` in the JSON; array of [`Project`](crate::models::Project)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<Project>>,
     /// Unique identifier of the trial this organization belongs to, if any.
@@ -5474,8 +5783,10 @@ pub struct OrganizationAddDataFolderResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dataItemCount` in the JSON; integer
     #[serde(rename = "dataItemCount")]
     pub data_item_count: i64,
+    /// `dataFirstItems` in the JSON; array of string
     #[serde(rename = "dataFirstItems")]
     pub data_first_items: Vec<String>,
 }
@@ -5614,12 +5925,16 @@ impl crate::Envelope for OrganizationCreateProjectPathFilter {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectTransformationSummary {
+    /// `startedCount` in the JSON; integer
     #[serde(rename = "startedCount")]
     pub started_count: i64,
+    /// `succeededCount` in the JSON; integer
     #[serde(rename = "succeededCount")]
     pub succeeded_count: i64,
+    /// `finishedCount` in the JSON; integer
     #[serde(rename = "finishedCount")]
     pub finished_count: i64,
+    /// `totalFileCount` in the JSON; integer
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
     /// Total amount of compute used for this job (in seconds)
@@ -5669,14 +5984,20 @@ crate::string_enum_impls!(OrganizationCreateProjectUploadType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationDataExport {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`OrganizationDataExportCreatedByUser`](crate::models::OrganizationDataExportCreatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<OrganizationDataExportCreatedByUser>,
+    /// `jobId` in the JSON; integer
     #[serde(rename = "jobId")]
     pub job_id: i64,
+    /// `jobFinished` in the JSON; boolean
     #[serde(rename = "jobFinished")]
     pub job_finished: bool,
+    /// `jobFinishedSuccessful` in the JSON; boolean
     #[serde(rename = "jobFinishedSuccessful")]
     pub job_finished_successful: bool,
     /// Description of the data export
@@ -5685,6 +6006,7 @@ pub struct OrganizationDataExport {
     /// Date when the export will expire. Default is 30 days. Maximum expiration date is 60 days from the creation date.
     #[serde(rename = "expirationDate")]
     pub expiration_date: crate::DateTime,
+    /// `downloadUrl` in the JSON; string
     #[serde(rename = "downloadUrl", default, skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
 }
@@ -5696,9 +6018,13 @@ impl crate::Envelope for OrganizationDataExport {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationDataExportCreatedByUser {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
 }
@@ -5710,24 +6036,35 @@ impl crate::Envelope for OrganizationDataExportCreatedByUser {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationDataset {
+    /// `dataset` in the JSON; string
     pub dataset: String,
+    /// `lastFileCreated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastFileCreated")]
     pub last_file_created: crate::DateTime,
+    /// `totalFileSize` in the JSON; integer
     #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
+    /// `totalFileCount` in the JSON; integer
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
+    /// `totalItemCount` in the JSON; integer
     #[serde(rename = "totalItemCount")]
     pub total_item_count: i64,
+    /// `totalItemCountChecklistOK` in the JSON; integer
     #[serde(rename = "totalItemCountChecklistOK")]
     pub total_item_count_checklist_ok: i64,
+    /// `totalItemCountChecklistFailed` in the JSON; integer
     #[serde(rename = "totalItemCountChecklistFailed")]
     pub total_item_count_checklist_failed: i64,
+    /// `tags` in the JSON; array of string
     pub tags: Vec<String>,
+    /// `category` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// `bucket` in the JSON; [`OrganizationDatasetBucket`](crate::models::OrganizationDatasetBucket)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<OrganizationDatasetBucket>,
+    /// `type` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
     #[serde(rename = "type")]
     pub type_: OrganizationDatasetTypeEnum,
     /// Location of the dataset within the bucket
@@ -5744,6 +6081,7 @@ impl crate::Envelope for OrganizationDataset {}
 pub struct OrganizationDatasetBucket {
     /// Bucket ID
     pub id: i64,
+    /// `bucket` in the JSON; string
     pub bucket: String,
     /// Path in the bucket
     pub path: String,
@@ -5836,29 +6174,41 @@ crate::string_enum_impls!(OrganizationMemberRole);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationUser {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `email` in the JSON; string
     pub email: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastSeen` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    /// `pending` in the JSON; boolean
     pub pending: bool,
+    /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    /// `jobTitle` in the JSON; string
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    /// `companyName` in the JSON; string
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Whether the user has activated their account or not.
@@ -5880,12 +6230,17 @@ pub struct OrganizationUser {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
+    /// `added` in the JSON; string (RFC 3339 date-time)
     pub added: crate::DateTime,
+    /// `role` in the JSON; [`OrganizationMemberRole`](crate::models::OrganizationMemberRole)
     pub role: OrganizationMemberRole,
+    /// `projectCount` in the JSON; integer
     #[serde(rename = "projectCount")]
     pub project_count: i64,
+    /// `datasets` in the JSON; array of string
     pub datasets: Vec<String>,
     /// Date when the user last accessed the organization data.
     #[serde(
@@ -6061,14 +6416,20 @@ crate::string_enum_impls!(Permission);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct PortalFile {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `addedDate` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "addedDate", default, skip_serializing_if = "Option::is_none")]
     pub added_date: Option<crate::DateTime>,
+    /// `size` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// `ETag` in the JSON; string
     #[serde(rename = "ETag", default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
+    /// `path` in the JSON; string
     pub path: String,
+    /// `type` in the JSON; [`PortalFileType`](crate::models::PortalFileType)
     #[serde(rename = "type")]
     pub type_: PortalFileType,
 }
@@ -6115,10 +6476,13 @@ crate::string_enum_impls!(PortalFileType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProfileModelInfoMemory {
+    /// `tflite` in the JSON; [`ProfileModelInfoMemoryDetails`](crate::models::ProfileModelInfoMemoryDetails)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tflite: Option<ProfileModelInfoMemoryDetails>,
+    /// `eon` in the JSON; [`ProfileModelInfoMemoryDetails`](crate::models::ProfileModelInfoMemoryDetails)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon: Option<ProfileModelInfoMemoryDetails>,
+    /// `eonRamOptimized` in the JSON; [`ProfileModelInfoMemoryDetails`](crate::models::ProfileModelInfoMemoryDetails)
     #[serde(
         rename = "eonRamOptimized",
         default,
@@ -6150,14 +6514,20 @@ impl crate::Envelope for ProfileModelInfoMemoryDetails {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Project {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// User or organization that owns the project
     pub owner: String,
+    /// `lastAccessed` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
+    /// `lastModified` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastModified", default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<crate::DateTime>,
     /// Details about the last modification
@@ -6170,8 +6540,10 @@ pub struct Project {
     /// Custom logo for this project (not available for all projects)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `ownerUserId` in the JSON; integer
     #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<i64>,
+    /// `ownerOrganizationId` in the JSON; integer
     #[serde(
         rename = "ownerOrganizationId",
         default,
@@ -6181,6 +6553,7 @@ pub struct Project {
     /// URL of the project owner avatar, if any.
     #[serde(rename = "ownerAvatar", default, skip_serializing_if = "Option::is_none")]
     pub owner_avatar: Option<String>,
+    /// `ownerIsDeveloperProfile` in the JSON; boolean
     #[serde(rename = "ownerIsDeveloperProfile")]
     pub owner_is_developer_profile: bool,
     /// User ID of the developer profile, if any.
@@ -6190,11 +6563,14 @@ pub struct Project {
         skip_serializing_if = "Option::is_none"
     )]
     pub developer_profile_user_id: Option<i64>,
+    /// `collaborators` in the JSON; array of [`ProjectCollaborator`](crate::models::ProjectCollaborator)
     pub collaborators: Vec<ProjectCollaborator>,
+    /// `labelingMethod` in the JSON; [`ProjectLabelingMethod`](crate::models::ProjectLabelingMethod)
     #[serde(rename = "labelingMethod")]
     pub labeling_method: ProjectLabelingMethod,
     /// Metadata about the project
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// `dataExplorerScreenshot` in the JSON; string
     #[serde(
         rename = "dataExplorerScreenshot",
         default,
@@ -6216,6 +6592,7 @@ pub struct Project {
     /// Public project license, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// `tier` in the JSON; [`ProjectTierEnum`](crate::models::ProjectTierEnum)
     pub tier: ProjectTierEnum,
     /// Whether this project has been published or not.
     #[serde(rename = "hasPublicVersion")]
@@ -6226,6 +6603,7 @@ pub struct Project {
     /// Whether this project allows live, public access. Unlike a public version, a live public project is not fixed in time, and always includes the latest project changes. Similar to public versions, a live public project can be cloned by anyone, creating a new, separate project.
     #[serde(rename = "allowsLivePublicAccess")]
     pub allows_live_public_access: bool,
+    /// `indPauseProcessingSamples` in the JSON; boolean
     #[serde(rename = "indPauseProcessingSamples")]
     pub ind_pause_processing_samples: bool,
     /// If the project allows public access, whether to list it the public projects overview response. If not listed, the project is still accessible via direct link. If the project does not allow public access, this field has no effect.
@@ -6240,29 +6618,41 @@ impl crate::Envelope for Project {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectCollaborator {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `email` in the JSON; string
     pub email: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastSeen` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    /// `pending` in the JSON; boolean
     pub pending: bool,
+    /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    /// `jobTitle` in the JSON; string
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    /// `companyName` in the JSON; string
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Whether the user has activated their account or not.
@@ -6284,8 +6674,10 @@ pub struct ProjectCollaborator {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
+    /// `isOwner` in the JSON; boolean
     #[serde(rename = "isOwner")]
     pub is_owner: bool,
 }
@@ -6302,6 +6694,7 @@ pub struct ProjectDataSummary {
     pub total_length_ms: f64,
     /// Labels in the training set
     pub labels: Vec<String>,
+    /// `dataCount` in the JSON; integer
     #[serde(rename = "dataCount")]
     pub data_count: i64,
 }
@@ -6318,31 +6711,46 @@ pub struct ProjectInfoResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `project` in the JSON; [`Project`](crate::models::Project)
     pub project: Project,
+    /// `developmentKeys` in the JSON; [`DevelopmentKeys`](crate::models::DevelopmentKeys)
     #[serde(rename = "developmentKeys")]
     pub development_keys: DevelopmentKeys,
+    /// `impulse` in the JSON; [`ProjectInfoResponseImpulse`](crate::models::ProjectInfoResponseImpulse)
     pub impulse: ProjectInfoResponseImpulse,
+    /// `devices` in the JSON; array of [`Device`](crate::models::Device)
     pub devices: Vec<Device>,
+    /// `dataSummary` in the JSON; [`ProjectDataSummary`](crate::models::ProjectDataSummary)
     #[serde(rename = "dataSummary")]
     pub data_summary: ProjectDataSummary,
+    /// `dataSummaryPerCategory` in the JSON; [`ProjectInfoResponseDataSummaryPerCategory`](crate::models::ProjectInfoResponseDataSummaryPerCategory)
     #[serde(rename = "dataSummaryPerCategory")]
     pub data_summary_per_category: ProjectInfoResponseDataSummaryPerCategory,
+    /// `computeTime` in the JSON; [`ProjectInfoResponseComputeTime`](crate::models::ProjectInfoResponseComputeTime)
     #[serde(rename = "computeTime")]
     pub compute_time: ProjectInfoResponseComputeTime,
+    /// `acquisitionSettings` in the JSON; [`ProjectInfoResponseAcquisitionSettings`](crate::models::ProjectInfoResponseAcquisitionSettings)
     #[serde(rename = "acquisitionSettings")]
     pub acquisition_settings: ProjectInfoResponseAcquisitionSettings,
+    /// `collaborators` in the JSON; array of [`User`](crate::models::User)
     pub collaborators: Vec<User>,
+    /// `deploySettings` in the JSON; [`ProjectInfoResponseDeploySettings`](crate::models::ProjectInfoResponseDeploySettings)
     #[serde(rename = "deploySettings")]
     pub deploy_settings: ProjectInfoResponseDeploySettings,
     /// Experiments that the project has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<ProjectInfoResponseExperimentsItem>,
+    /// `latencyDevices` in the JSON; array of [`LatencyDevice`](crate::models::LatencyDevice)
     #[serde(rename = "latencyDevices")]
     pub latency_devices: Vec<LatencyDevice>,
+    /// `urls` in the JSON; [`ProjectInfoResponseUrls`](crate::models::ProjectInfoResponseUrls)
     pub urls: ProjectInfoResponseUrls,
+    /// `showCreateFirstImpulse` in the JSON; boolean
     #[serde(rename = "showCreateFirstImpulse")]
     pub show_create_first_impulse: bool,
+    /// `showGettingStartedWizard` in the JSON; [`ProjectInfoResponseShowGettingStartedWizard`](crate::models::ProjectInfoResponseShowGettingStartedWizard)
     #[serde(rename = "showGettingStartedWizard")]
     pub show_getting_started_wizard: ProjectInfoResponseShowGettingStartedWizard,
+    /// `performance` in the JSON; [`ProjectInfoResponsePerformance`](crate::models::ProjectInfoResponsePerformance)
     pub performance: ProjectInfoResponsePerformance,
     /// Present if a readme is set for this project
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6359,6 +6767,7 @@ pub struct ProjectInfoResponse {
     /// The IDs of users who should be notified when an export job is finished.
     #[serde(rename = "exportJobNotificationUids")]
     pub export_job_notification_uids: Vec<i64>,
+    /// `hasNewTrainingData` in the JSON; boolean
     #[serde(rename = "hasNewTrainingData")]
     pub has_new_training_data: bool,
     /// Config file specifying how to process CSV files.
@@ -6368,15 +6777,19 @@ pub struct ProjectInfoResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub csv_import_config: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `studioUrl` in the JSON; string
     #[serde(rename = "studioUrl")]
     pub studio_url: String,
+    /// `inPretrainedModelFlow` in the JSON; boolean
     #[serde(rename = "inPretrainedModelFlow")]
     pub in_pretrained_model_flow: bool,
+    /// `dspPageSize` in the JSON; integer
     #[serde(rename = "dspPageSize", default, skip_serializing_if = "Option::is_none")]
     pub dsp_page_size: Option<i64>,
     /// Whether to show the actual sensor data in acquisition charts (only applies when you have structured labels)
     #[serde(rename = "showSensorDataInAcquisitionGraph")]
     pub show_sensor_data_in_acquisition_graph: bool,
+    /// `targetConstraints` in the JSON; [`TargetConstraints`](crate::models::TargetConstraints)
     #[serde(
         rename = "targetConstraints",
         default,
@@ -6508,8 +6921,11 @@ impl crate::Envelope for ProjectInfoResponseComputeTime {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectInfoResponseDataSummaryPerCategory {
+    /// `training` in the JSON; [`ProjectDataSummary`](crate::models::ProjectDataSummary)
     pub training: ProjectDataSummary,
+    /// `testing` in the JSON; [`ProjectDataSummary`](crate::models::ProjectDataSummary)
     pub testing: ProjectDataSummary,
+    /// `anomaly` in the JSON; [`ProjectDataSummary`](crate::models::ProjectDataSummary)
     pub anomaly: ProjectDataSummary,
 }
 
@@ -6520,15 +6936,21 @@ impl crate::Envelope for ProjectInfoResponseDataSummaryPerCategory {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectInfoResponseDeploySettings {
+    /// `eonCompiler` in the JSON; boolean
     #[serde(rename = "eonCompiler")]
     pub eon_compiler: bool,
+    /// `sensor` in the JSON; [`ProjectInfoResponseDeploySettingsSensor`](crate::models::ProjectInfoResponseDeploySettingsSensor)
     pub sensor: ProjectInfoResponseDeploySettingsSensor,
+    /// `arduinoLibraryName` in the JSON; string
     #[serde(rename = "arduinoLibraryName")]
     pub arduino_library_name: String,
+    /// `tinkergenLibraryName` in the JSON; string
     #[serde(rename = "tinkergenLibraryName")]
     pub tinkergen_library_name: String,
+    /// `particleLibraryName` in the JSON; string
     #[serde(rename = "particleLibraryName")]
     pub particle_library_name: String,
+    /// `lastDeployModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
     #[serde(
         rename = "lastDeployModelEngine",
         default,
@@ -6599,12 +7021,17 @@ crate::string_enum_impls!(ProjectInfoResponseDeploySettingsSensor);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectInfoResponseExperimentsItem {
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `title` in the JSON; string
     pub title: String,
+    /// `help` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// `enabled` in the JSON; boolean
     pub enabled: bool,
+    /// `showToUser` in the JSON; boolean
     #[serde(rename = "showToUser")]
     pub show_to_user: bool,
 }
@@ -6631,6 +7058,7 @@ impl crate::Envelope for ProjectInfoResponseImpulse {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectInfoResponsePerformance {
+    /// `gpu` in the JSON; boolean
     pub gpu: bool,
     /// Compute time limit per job in minutes (applies only to DSP and learning jobs).
     #[serde(rename = "jobLimitM")]
@@ -6638,6 +7066,7 @@ pub struct ProjectInfoResponsePerformance {
     /// Maximum size for DSP file output
     #[serde(rename = "dspFileSizeMb")]
     pub dsp_file_size_mb: i64,
+    /// `enterprisePerformance` in the JSON; boolean
     #[serde(rename = "enterprisePerformance")]
     pub enterprise_performance: bool,
     /// Amount of RAM allocated to training jobs
@@ -6654,7 +7083,9 @@ impl crate::Envelope for ProjectInfoResponsePerformance {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectInfoResponseReadme {
+    /// `markdown` in the JSON; string
     pub markdown: String,
+    /// `html` in the JSON; string
     pub html: String,
 }
 
@@ -6665,6 +7096,7 @@ impl crate::Envelope for ProjectInfoResponseReadme {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectInfoResponseShowGettingStartedWizard {
+    /// `showWizard` in the JSON; boolean
     #[serde(rename = "showWizard")]
     pub show_wizard: bool,
     /// Current step of the getting started wizard
@@ -6739,10 +7171,12 @@ crate::string_enum_impls!(ProjectLabelingMethod);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectPrivateData {
+    /// `lastAccessed` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
     /// Metadata about the project
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// `dataExplorerScreenshot` in the JSON; string
     #[serde(
         rename = "dataExplorerScreenshot",
         default,
@@ -6752,6 +7186,7 @@ pub struct ProjectPrivateData {
     /// Whether this is an enterprise project
     #[serde(rename = "isEnterpriseProject")]
     pub is_enterprise_project: bool,
+    /// `collaborators` in the JSON; array of [`ProjectCollaborator`](crate::models::ProjectCollaborator)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collaborators: Option<Vec<ProjectCollaborator>>,
     /// Unique identifier of the white label this project belongs to, if any.
@@ -6992,7 +7427,9 @@ crate::string_enum_impls!(RawDataCategory);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct RawSampleData {
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     pub sample: Sample,
+    /// `payload` in the JSON; [`RawSamplePayload`](crate::models::RawSamplePayload)
     pub payload: RawSamplePayload,
     /// Total number of payload values
     #[serde(rename = "totalPayloadLength")]
@@ -7054,20 +7491,29 @@ impl crate::Envelope for RenamePortalFileRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Report {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`ReportCreatedByUser`](crate::models::ReportCreatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<ReportCreatedByUser>,
+    /// `jobId` in the JSON; integer
     #[serde(rename = "jobId")]
     pub job_id: i64,
+    /// `jobFinished` in the JSON; boolean
     #[serde(rename = "jobFinished")]
     pub job_finished: bool,
+    /// `jobFinishedSuccessful` in the JSON; boolean
     #[serde(rename = "jobFinishedSuccessful")]
     pub job_finished_successful: bool,
+    /// `downloadLink` in the JSON; string
     #[serde(rename = "downloadLink", default, skip_serializing_if = "Option::is_none")]
     pub download_link: Option<String>,
+    /// `reportStartDate` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "reportStartDate")]
     pub report_start_date: crate::DateTime,
+    /// `reportEndDate` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "reportEndDate")]
     pub report_end_date: crate::DateTime,
 }
@@ -7079,9 +7525,13 @@ impl crate::Envelope for Report {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ReportCreatedByUser {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
 }
@@ -7094,8 +7544,10 @@ impl crate::Envelope for ReportCreatedByUser {}
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ResourceRange {
+    /// `minimum` in the JSON; number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum: Option<f64>,
+    /// `maximum` in the JSON; number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maximum: Option<f64>,
 }
@@ -7129,11 +7581,14 @@ impl crate::Envelope for ResourceRange {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Sample {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `filename` in the JSON; string
     pub filename: String,
     /// Whether signature validation passed
     #[serde(rename = "signatureValidate")]
     pub signature_validate: bool,
+    /// `signatureMethod` in the JSON; string
     #[serde(
         rename = "signatureMethod",
         default,
@@ -7148,9 +7603,12 @@ pub struct Sample {
     /// Timestamp when the sample was last modified.
     #[serde(rename = "lastModified")]
     pub last_modified: crate::DateTime,
+    /// `category` in the JSON; string
     pub category: String,
+    /// `coldstorageFilename` in the JSON; string
     #[serde(rename = "coldstorageFilename")]
     pub coldstorage_filename: String,
+    /// `label` in the JSON; string
     pub label: String,
     /// Interval between two windows (1000 / frequency). If the data was resampled, then this lists the resampled interval.
     #[serde(rename = "intervalMs")]
@@ -7163,10 +7621,13 @@ pub struct Sample {
     /// Frequency of the sample in the source data (before resampling).
     #[serde(rename = "originalFrequency")]
     pub original_frequency: f64,
+    /// `deviceName` in the JSON; string
     #[serde(rename = "deviceName", default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
+    /// `deviceType` in the JSON; string
     #[serde(rename = "deviceType")]
     pub device_type: String,
+    /// `sensors` in the JSON; array of [`Sensor`](crate::models::Sensor)
     pub sensors: Vec<Sensor>,
     /// Number of readings in this file
     #[serde(rename = "valuesCount")]
@@ -7176,14 +7637,19 @@ pub struct Sample {
     pub total_length_ms: Option<f64>,
     /// Timestamp when the sample was added to the current acquisition bucket.
     pub added: crate::DateTime,
+    /// `boundingBoxes` in the JSON; array of [`BoundingBox`](crate::models::BoundingBox)
     #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
+    /// `boundingBoxesType` in the JSON; [`SampleBoundingBoxesType`](crate::models::SampleBoundingBoxesType)
     #[serde(rename = "boundingBoxesType")]
     pub bounding_boxes_type: SampleBoundingBoxesType,
+    /// `chartType` in the JSON; [`SampleChartType`](crate::models::SampleChartType)
     #[serde(rename = "chartType")]
     pub chart_type: SampleChartType,
+    /// `thumbnailVideo` in the JSON; string
     #[serde(rename = "thumbnailVideo", default, skip_serializing_if = "Option::is_none")]
     pub thumbnail_video: Option<String>,
+    /// `thumbnailVideoFull` in the JSON; string
     #[serde(
         rename = "thumbnailVideoFull",
         default,
@@ -7242,12 +7708,14 @@ pub struct Sample {
     /// Data sample SHA 256 hash (including CBOR envelope if applicable)
     #[serde(rename = "sha256Hash")]
     pub sha256_hash: String,
+    /// `structuredLabels` in the JSON; array of [`StructuredLabel`](crate::models::StructuredLabel)
     #[serde(
         rename = "structuredLabels",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub structured_labels: Option<Vec<StructuredLabel>>,
+    /// `structuredLabelsList` in the JSON; array of string
     #[serde(
         rename = "structuredLabelsList",
         default,
@@ -7261,6 +7729,7 @@ pub struct Sample {
         skip_serializing_if = "Option::is_none"
     )]
     pub created_by_synthetic_data_job_id: Option<i64>,
+    /// `imageDimensions` in the JSON; [`SampleImageDimensions`](crate::models::SampleImageDimensions)
     #[serde(
         rename = "imageDimensions",
         default,
@@ -7354,7 +7823,9 @@ crate::string_enum_impls!(SampleChartType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct SampleImageDimensions {
+    /// `width` in the JSON; integer
     pub width: i64,
+    /// `height` in the JSON; integer
     pub height: i64,
 }
 
@@ -7500,6 +7971,7 @@ pub struct SetKerasParameterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub minimum_confidence_rating: Option<f64>,
+    /// `selectedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(
         rename = "selectedModelType",
         default,
@@ -7538,12 +8010,14 @@ pub struct SetKerasParameterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub use_learned_optimizer: Option<bool>,
+    /// `augmentationPolicyImage` in the JSON; [`AugmentationPolicyImageEnum`](crate::models::AugmentationPolicyImageEnum)
     #[serde(
         rename = "augmentationPolicyImage",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub augmentation_policy_image: Option<AugmentationPolicyImageEnum>,
+    /// `augmentationPolicySpectrogram` in the JSON; [`AugmentationPolicySpectrogram`](crate::models::AugmentationPolicySpectrogram)
     #[serde(
         rename = "augmentationPolicySpectrogram",
         default,
@@ -7560,6 +8034,7 @@ pub struct SetKerasParameterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub skip_embeddings_and_memory: Option<bool>,
+    /// `akidaEdgeLearningConfig` in the JSON; [`AkidaEdgeLearningConfig`](crate::models::AkidaEdgeLearningConfig)
     #[serde(
         rename = "akidaEdgeLearningConfig",
         default,
@@ -7594,24 +8069,28 @@ pub struct SetKerasParameterRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
+    /// `anomalyCapacity` in the JSON; [`AnomalyCapacity`](crate::models::AnomalyCapacity)
     #[serde(
         rename = "anomalyCapacity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
+    /// `lastShownModelVariant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     #[serde(
         rename = "lastShownModelVariant",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
+    /// `lastShownModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
     #[serde(
         rename = "lastShownModelEngine",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
+    /// `blockParameters` in the JSON; [`BlockParameters`](crate::models::BlockParameters)
     #[serde(
         rename = "blockParameters",
         default,
@@ -7849,6 +8328,7 @@ crate::string_enum_impls!(SetKerasParameterRequestMode);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct SetOptimizeSpaceRequest {
+    /// `space` in the JSON; [`SetOptimizeSpaceRequestSpace`](crate::models::SetOptimizeSpaceRequestSpace)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<SetOptimizeSpaceRequestSpace>,
 }
@@ -7876,6 +8356,7 @@ pub struct SocketTokenResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `token` in the JSON; [`SocketTokenResponseToken`](crate::models::SocketTokenResponseToken)
     pub token: SocketTokenResponseToken,
 }
 
@@ -7890,8 +8371,10 @@ impl crate::Envelope for SocketTokenResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct SocketTokenResponseToken {
+    /// `socketToken` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "socketToken")]
     pub socket_token: crate::Secret,
+    /// `expires` in the JSON; string (RFC 3339 date-time)
     pub expires: crate::DateTime,
 }
 
@@ -7902,10 +8385,13 @@ impl crate::Envelope for SocketTokenResponseToken {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct StaffInfo {
+    /// `isStaff` in the JSON; boolean
     #[serde(rename = "isStaff")]
     pub is_staff: bool,
+    /// `hasSudoRights` in the JSON; boolean
     #[serde(rename = "hasSudoRights")]
     pub has_sudo_rights: bool,
+    /// `companyName` in the JSON; string
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
 }
@@ -8215,8 +8701,10 @@ crate::string_enum_impls!(TargetConstraintsSelectedTargetBasedOn);
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct TargetMemory {
+    /// `ram` in the JSON; [`MemorySpec`](crate::models::MemorySpec)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ram: Option<MemorySpec>,
+    /// `rom` in the JSON; [`MemorySpec`](crate::models::MemorySpec)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<MemorySpec>,
 }
@@ -8268,8 +8756,10 @@ pub struct TargetProcessor {
     /// Does the target processor have a floating point unit
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fpu: Option<bool>,
+    /// `clockRateMhz` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
     #[serde(rename = "clockRateMhz", default, skip_serializing_if = "Option::is_none")]
     pub clock_rate_mhz: Option<ResourceRange>,
+    /// `memory` in the JSON; [`TargetMemory`](crate::models::TargetMemory)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<TargetMemory>,
 }
@@ -8353,6 +8843,7 @@ pub struct TestPretrainedModelResponse {
     /// Classification value per label. For a neural network this will be the confidence, for anomalies the anomaly score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<std::collections::BTreeMap<String, f64>>,
+    /// `boundingBoxes` in the JSON; array of [`BoundingBoxWithScore`](crate::models::BoundingBoxWithScore)
     #[serde(rename = "boundingBoxes", default, skip_serializing_if = "Option::is_none")]
     pub bounding_boxes: Option<Vec<BoundingBoxWithScore>>,
 }
@@ -8368,18 +8859,25 @@ impl crate::Envelope for TestPretrainedModelResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Theme {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `ownerUserId` in the JSON; integer
     #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<i64>,
+    /// `ownerOrganizationId` in the JSON; integer
     #[serde(
         rename = "ownerOrganizationId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_id: Option<i64>,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `favicon` in the JSON; [`ThemeFavicon`](crate::models::ThemeFavicon)
     pub favicon: ThemeFavicon,
+    /// `logos` in the JSON; [`ThemeLogos`](crate::models::ThemeLogos)
     pub logos: ThemeLogos,
+    /// `colors` in the JSON; [`ThemeColors`](crate::models::ThemeColors)
     pub colors: ThemeColors,
 }
 
@@ -8390,14 +8888,17 @@ impl crate::Envelope for Theme {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ThemeColors {
+    /// `primaryColor` in the JSON; string
     #[serde(rename = "primaryColor", default, skip_serializing_if = "Option::is_none")]
     pub primary_color: Option<String>,
+    /// `primaryColorRgb` in the JSON; array of number
     #[serde(
         rename = "primaryColorRgb",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub primary_color_rgb: Option<Vec<f64>>,
+    /// `primaryColorGradientEnd` in the JSON; string
     #[serde(
         rename = "primaryColorGradientEnd",
         default,
@@ -8413,24 +8914,34 @@ impl crate::Envelope for ThemeColors {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ThemeFavicon {
+    /// `favicon32` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon32: Option<String>,
+    /// `favicon57` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon57: Option<String>,
+    /// `favicon76` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon76: Option<String>,
+    /// `favicon96` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon96: Option<String>,
+    /// `favicon120` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon120: Option<String>,
+    /// `favicon128` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon128: Option<String>,
+    /// `favicon144` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon144: Option<String>,
+    /// `favicon152` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon152: Option<String>,
+    /// `favicon180` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon180: Option<String>,
+    /// `favicon228` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon228: Option<String>,
 }
@@ -8442,20 +8953,28 @@ impl crate::Envelope for ThemeFavicon {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ThemeLogos {
+    /// `primary` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
+    /// `primaryPng` in the JSON; string
     #[serde(rename = "primaryPng", default, skip_serializing_if = "Option::is_none")]
     pub primary_png: Option<String>,
+    /// `primaryWhite` in the JSON; string
     #[serde(rename = "primaryWhite", default, skip_serializing_if = "Option::is_none")]
     pub primary_white: Option<String>,
+    /// `loginLogo` in the JSON; string
     #[serde(rename = "loginLogo", default, skip_serializing_if = "Option::is_none")]
     pub login_logo: Option<String>,
+    /// `loginLogoWhite` in the JSON; string
     #[serde(rename = "loginLogoWhite", default, skip_serializing_if = "Option::is_none")]
     pub login_logo_white: Option<String>,
+    /// `mark` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// `markWhite` in the JSON; string
     #[serde(rename = "markWhite", default, skip_serializing_if = "Option::is_none")]
     pub mark_white: Option<String>,
+    /// `deviceLogo` in the JSON; string
     #[serde(rename = "deviceLogo", default, skip_serializing_if = "Option::is_none")]
     pub device_logo: Option<String>,
 }
@@ -8467,52 +8986,67 @@ impl crate::Envelope for ThemeLogos {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TransferLearningModel {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `shortName` in the JSON; string
     #[serde(rename = "shortName")]
     pub short_name: String,
+    /// `abbreviatedName` in the JSON; string
     #[serde(
         rename = "abbreviatedName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub abbreviated_name: Option<String>,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `hasNeurons` in the JSON; boolean
     #[serde(rename = "hasNeurons")]
     pub has_neurons: bool,
+    /// `hasDropout` in the JSON; boolean
     #[serde(rename = "hasDropout")]
     pub has_dropout: bool,
+    /// `defaultNeurons` in the JSON; integer
     #[serde(rename = "defaultNeurons", default, skip_serializing_if = "Option::is_none")]
     pub default_neurons: Option<i64>,
+    /// `defaultDropout` in the JSON; number
     #[serde(rename = "defaultDropout", default, skip_serializing_if = "Option::is_none")]
     pub default_dropout: Option<f64>,
+    /// `defaultLearningRate` in the JSON; number
     #[serde(
         rename = "defaultLearningRate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub default_learning_rate: Option<f64>,
+    /// `defaultTrainingCycles` in the JSON; number
     #[serde(
         rename = "defaultTrainingCycles",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub default_training_cycles: Option<f64>,
+    /// `hasImageAugmentation` in the JSON; boolean
     #[serde(
         rename = "hasImageAugmentation",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub has_image_augmentation: Option<bool>,
+    /// `type` in the JSON; [`KerasVisualLayerType`](crate::models::KerasVisualLayerType)
     #[serde(rename = "type")]
     pub type_: KerasVisualLayerType,
+    /// `learnBlockType` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
     #[serde(rename = "learnBlockType", default, skip_serializing_if = "Option::is_none")]
     pub learn_block_type: Option<LearnBlockType>,
+    /// `organizationModelId` in the JSON; integer
     #[serde(
         rename = "organizationModelId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_model_id: Option<i64>,
+    /// `implementationVersion` in the JSON; integer
     #[serde(
         rename = "implementationVersion",
         default,
@@ -8522,15 +9056,19 @@ pub struct TransferLearningModel {
     /// URL to the source code of this custom learn block.
     #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
+    /// `author` in the JSON; string
     pub author: String,
+    /// `blockType` in the JSON; [`BlockType`](crate::models::BlockType)
     #[serde(rename = "blockType")]
     pub block_type: BlockType,
+    /// `customParameters` in the JSON; array of [`DspGroupItem`](crate::models::DspGroupItem)
     #[serde(
         rename = "customParameters",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_parameters: Option<Vec<DspGroupItem>>,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
@@ -8650,8 +9188,10 @@ pub struct UpdateProjectRequest {
     /// New project name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
     #[serde(
         rename = "projectVisibility",
         default,
@@ -8672,6 +9212,7 @@ pub struct UpdateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_deploy_eon_compiler: Option<bool>,
+    /// `lastDeployModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
     #[serde(
         rename = "lastDeployModelEngine",
         default,
@@ -8681,6 +9222,7 @@ pub struct UpdateProjectRequest {
     /// MCU used for calculating latency
     #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
+    /// `experiments` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Whether to show the 'Create your first impulse' section on the dashboard
@@ -8722,6 +9264,7 @@ pub struct UpdateProjectRequest {
     /// DSP file size in MB
     #[serde(rename = "dspFileSizeMb", default, skip_serializing_if = "Option::is_none")]
     pub dsp_file_size_mb: Option<i64>,
+    /// `enterprisePerformance` in the JSON; boolean
     #[serde(
         rename = "enterprisePerformance",
         default,
@@ -8737,6 +9280,7 @@ pub struct UpdateProjectRequest {
     /// Readme for the project (in Markdown)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
+    /// `lastAcquisitionLabel` in the JSON; string
     #[serde(
         rename = "lastAcquisitionLabel",
         default,
@@ -8778,6 +9322,7 @@ pub struct UpdateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub csv_import_config: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `inPretrainedModelFlow` in the JSON; boolean
     #[serde(
         rename = "inPretrainedModelFlow",
         default,
@@ -8850,6 +9395,7 @@ pub struct UpdateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub inline_edit_bounding_boxes: Option<bool>,
+    /// `defaultProfilingVariant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     #[serde(
         rename = "defaultProfilingVariant",
         default,
@@ -9422,6 +9968,7 @@ impl crate::Envelope for UpdateWhitelabelDeploymentTargetsRequest {}
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UploadImageRequest {
+    /// `image` in the form; file
     pub image: crate::FilePart,
 }
 
@@ -9448,6 +9995,7 @@ pub struct UploadReadmeImageResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `url` in the JSON; string
     pub url: String,
 }
 
@@ -9462,29 +10010,41 @@ impl crate::Envelope for UploadReadmeImageResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct User {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `email` in the JSON; string
     pub email: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastSeen` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    /// `pending` in the JSON; boolean
     pub pending: bool,
+    /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    /// `jobTitle` in the JSON; string
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    /// `companyName` in the JSON; string
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Whether the user has activated their account or not.
@@ -9506,6 +10066,7 @@ pub struct User {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
 }
@@ -9517,12 +10078,17 @@ impl crate::Envelope for User {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct UserExperiment {
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `title` in the JSON; string
     pub title: String,
+    /// `help` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// `enabled` in the JSON; boolean
     pub enabled: bool,
+    /// `showToUser` in the JSON; boolean
     #[serde(rename = "showToUser")]
     pub show_to_user: bool,
 }
@@ -9534,10 +10100,14 @@ impl crate::Envelope for UserExperiment {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct UserOrganization {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `isDeveloperProfile` in the JSON; boolean
     #[serde(rename = "isDeveloperProfile")]
     pub is_developer_profile: bool,
     /// Unique identifier of the white label this project belongs to, if any.
@@ -9557,6 +10127,7 @@ pub struct UserOrganization {
     /// Date when the trial was upgraded to a full enterprise account, if any.
     #[serde(rename = "trialUpgradedDate", default)]
     pub trial_upgraded_date: Option<crate::DateTime>,
+    /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
     #[serde(rename = "entitlementLimits")]
     pub entitlement_limits: EntitlementLimits,
     /// The total number of users that are a member of this organization.
@@ -9756,21 +10327,29 @@ impl crate::Envelope for VerifyOrganizationBucketResponseFilesItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Whitelabel {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `domain` in the JSON; string
     pub domain: String,
+    /// `ownerOrganizationId` in the JSON; integer
     #[serde(
         rename = "ownerOrganizationId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_id: Option<i64>,
+    /// `themeId` in the JSON; integer
     #[serde(rename = "themeId")]
     pub theme_id: i64,
+    /// `theme` in the JSON; [`Theme`](crate::models::Theme)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
+    /// `identityProviders` in the JSON; array of string
     #[serde(rename = "identityProviders")]
     pub identity_providers: Vec<String>,
+    /// `allowPasswordAuth` in the JSON; boolean
     #[serde(rename = "allowPasswordAuth")]
     pub allow_password_auth: bool,
     /// List of deployment targets enabled for this white label
@@ -9786,16 +10365,20 @@ pub struct Whitelabel {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_deployment_blocks: Option<Vec<WhitelabelCustomDeploymentBlocksItem>>,
+    /// `deploymentOptionsOrder` in the JSON; [`DeploymentOptionsOrder`](crate::models::DeploymentOptionsOrder)
     #[serde(
         rename = "deploymentOptionsOrder",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub deployment_options_order: Option<DeploymentOptionsOrder>,
+    /// `allowSignup` in the JSON; boolean
     #[serde(rename = "allowSignup")]
     pub allow_signup: bool,
+    /// `allowFreeProjects` in the JSON; boolean
     #[serde(rename = "allowFreeProjects")]
     pub allow_free_projects: bool,
+    /// `exposePublicProjects` in the JSON; boolean
     #[serde(
         rename = "exposePublicProjects",
         default,
@@ -9810,6 +10393,7 @@ pub struct Whitelabel {
         with = "serde_with::rust::double_option"
     )]
     pub default_deployment_target: Option<Option<String>>,
+    /// `supportedProjectTypes` in the JSON; array of [`ProjectType`](crate::models::ProjectType)
     #[serde(rename = "supportedProjectTypes")]
     pub supported_project_types: Vec<ProjectType>,
     /// Whether the new project UI should be enabled for this white label or not.
@@ -9821,8 +10405,10 @@ pub struct Whitelabel {
     /// List of all supported learning blocks
     #[serde(rename = "allLearningBlocks")]
     pub all_learning_blocks: Vec<WhitelabelAllLearningBlocksItem>,
+    /// `developmentBoards` in the JSON; array of [`DevelopmentBoardResponse`](crate::models::DevelopmentBoardResponse)
     #[serde(rename = "developmentBoards")]
     pub development_boards: Vec<DevelopmentBoardResponse>,
+    /// `allDevelopmentBoards` in the JSON; array of [`DevelopmentBoardResponse`](crate::models::DevelopmentBoardResponse)
     #[serde(rename = "allDevelopmentBoards")]
     pub all_development_boards: Vec<DevelopmentBoardResponse>,
     /// The maximum number of organizations that can be created under this white label.

@@ -10,12 +10,18 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DeploymentTarget {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `image` in the JSON; string
     pub image: String,
+    /// `imageClasses` in the JSON; string
     #[serde(rename = "imageClasses")]
     pub image_classes: String,
+    /// `format` in the JSON; string
     pub format: String,
+    /// `latencyDevice` in the JSON; string
     #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
     /// Preferably use supportedEngines / preferredEngine
@@ -42,30 +48,41 @@ pub struct DeploymentTarget {
     /// Preferably use supportedEngines / preferredEngine
     #[serde(rename = "hasStAton")]
     pub has_st_aton: bool,
+    /// `hideOptimizations` in the JSON; boolean
     #[serde(rename = "hideOptimizations")]
     pub hide_optimizations: bool,
+    /// `badge` in the JSON; [`DeploymentTargetBadge`](crate::models::DeploymentTargetBadge)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<DeploymentTargetBadge>,
+    /// `uiSection` in the JSON; [`DeploymentTargetUiSection`](crate::models::DeploymentTargetUiSection)
     #[serde(rename = "uiSection")]
     pub ui_section: DeploymentTargetUiSection,
+    /// `customDeployId` in the JSON; integer
     #[serde(rename = "customDeployId", default, skip_serializing_if = "Option::is_none")]
     pub custom_deploy_id: Option<i64>,
+    /// `integrateUrl` in the JSON; string
     #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
+    /// `ownerOrganizationName` in the JSON; string
     #[serde(
         rename = "ownerOrganizationName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_name: Option<String>,
+    /// `supportedEngines` in the JSON; array of [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     #[serde(rename = "supportedEngines")]
     pub supported_engines: Vec<DeploymentTargetEngine>,
+    /// `preferredEngine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     #[serde(rename = "preferredEngine")]
     pub preferred_engine: DeploymentTargetEngine,
+    /// `url` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// `docsUrl` in the JSON; string
     #[serde(rename = "docsUrl")]
     pub docs_url: String,
+    /// `firmwareRepoUrl` in the JSON; string
     #[serde(
         rename = "firmwareRepoUrl",
         default,
@@ -81,7 +98,9 @@ impl crate::Envelope for DeploymentTarget {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DeploymentTargetBadge {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
 }
 
@@ -140,6 +159,7 @@ pub struct DeploymentTargetsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `targets` in the JSON; array of [`DeploymentTarget`](crate::models::DeploymentTarget)
     pub targets: Vec<DeploymentTarget>,
 }
 
@@ -159,6 +179,7 @@ pub struct EvaluateJobResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `result` in the JSON; array of [`ModelVariantStats`](crate::models::ModelVariantStats)
     pub result: Vec<ModelVariantStats>,
 }
 
@@ -189,10 +210,15 @@ impl crate::Envelope for EvaluateResultValue {}
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct FindSyntiantPosteriorRequest {
+    /// `targetWords` in the form; array of string
     pub target_words: Vec<String>,
+    /// `referenceSet` in the form; [`FindSyntiantPosteriorRequestReferenceSet`](crate::models::FindSyntiantPosteriorRequestReferenceSet)
     pub reference_set: FindSyntiantPosteriorRequestReferenceSet,
+    /// `wavFile` in the form; file
     pub wav_file: Option<crate::FilePart>,
+    /// `metaCsvFile` in the form; file
     pub meta_csv_file: Option<crate::FilePart>,
+    /// `deploymentTarget` in the form; [`FindSyntiantPosteriorRequestDeploymentTarget`](crate::models::FindSyntiantPosteriorRequestDeploymentTarget)
     pub deployment_target: Option<FindSyntiantPosteriorRequestDeploymentTarget>,
 }
 
@@ -359,8 +385,10 @@ pub struct GetDeploymentResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasDeployment` in the JSON; boolean
     #[serde(rename = "hasDeployment")]
     pub has_deployment: bool,
+    /// `version` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
 }
@@ -384,8 +412,10 @@ pub struct GetLastDeploymentBuildResponse {
     /// Does the deployment build still exist? (Builds are deleted if they are no longer valid for the project)
     #[serde(rename = "hasBuild")]
     pub has_build: bool,
+    /// `lastBuild` in the JSON; [`GetLastDeploymentBuildResponseLastBuild`](crate::models::GetLastDeploymentBuildResponseLastBuild)
     #[serde(rename = "lastBuild", default, skip_serializing_if = "Option::is_none")]
     pub last_build: Option<GetLastDeploymentBuildResponseLastBuild>,
+    /// `lastDeploymentTarget` in the JSON; [`ProjectDeploymentTarget`](crate::models::ProjectDeploymentTarget)
     #[serde(
         rename = "lastDeploymentTarget",
         default,
@@ -410,7 +440,9 @@ pub struct GetLastDeploymentBuildResponseLastBuild {
     /// Deployment type of the build
     #[serde(rename = "deploymentType")]
     pub deployment_type: String,
+    /// `engine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     pub engine: DeploymentTargetEngine,
+    /// `modelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
     /// The time this build was created
@@ -429,8 +461,10 @@ pub struct GetSyntiantPosteriorResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasPosteriorParameters` in the JSON; boolean
     #[serde(rename = "hasPosteriorParameters")]
     pub has_posterior_parameters: bool,
+    /// `parameters` in the JSON; object
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -446,11 +480,13 @@ impl crate::Envelope for GetSyntiantPosteriorResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ModelVariantStats {
+    /// `modelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(rename = "modelType")]
     pub model_type: KerasModelTypeEnum,
     /// The learning block this model variant is from
     #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
+    /// `learnBlockType` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
     #[serde(rename = "learnBlockType")]
     pub learn_block_type: LearnBlockType,
     /// A map from actual labels to predicted labels, where actual labels are listed in \`trainingLabels\` and possible predicted labels are listed in \`classificationLabels\`.
@@ -472,12 +508,14 @@ pub struct ModelVariantStats {
         skip_serializing_if = "Option::is_none"
     )]
     pub total_window_count: Option<i64>,
+    /// `totalCorrectWindowCount` in the JSON; [`EvaluateResultValue`](crate::models::EvaluateResultValue)
     #[serde(
         rename = "totalCorrectWindowCount",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub total_correct_window_count: Option<EvaluateResultValue>,
+    /// `accuracy` in the JSON; [`EvaluateResultValue`](crate::models::EvaluateResultValue)
     pub accuracy: EvaluateResultValue,
 }
 
@@ -488,12 +526,18 @@ impl crate::Envelope for ModelVariantStats {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectDeploymentTarget {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `image` in the JSON; string
     pub image: String,
+    /// `imageClasses` in the JSON; string
     #[serde(rename = "imageClasses")]
     pub image_classes: String,
+    /// `format` in the JSON; string
     pub format: String,
+    /// `latencyDevice` in the JSON; string
     #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
     /// Preferably use supportedEngines / preferredEngine
@@ -520,30 +564,41 @@ pub struct ProjectDeploymentTarget {
     /// Preferably use supportedEngines / preferredEngine
     #[serde(rename = "hasStAton")]
     pub has_st_aton: bool,
+    /// `hideOptimizations` in the JSON; boolean
     #[serde(rename = "hideOptimizations")]
     pub hide_optimizations: bool,
+    /// `badge` in the JSON; [`DeploymentTargetBadge`](crate::models::DeploymentTargetBadge)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<DeploymentTargetBadge>,
+    /// `uiSection` in the JSON; [`DeploymentTargetUiSection`](crate::models::DeploymentTargetUiSection)
     #[serde(rename = "uiSection")]
     pub ui_section: DeploymentTargetUiSection,
+    /// `customDeployId` in the JSON; integer
     #[serde(rename = "customDeployId", default, skip_serializing_if = "Option::is_none")]
     pub custom_deploy_id: Option<i64>,
+    /// `integrateUrl` in the JSON; string
     #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
+    /// `ownerOrganizationName` in the JSON; string
     #[serde(
         rename = "ownerOrganizationName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_organization_name: Option<String>,
+    /// `supportedEngines` in the JSON; array of [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     #[serde(rename = "supportedEngines")]
     pub supported_engines: Vec<DeploymentTargetEngine>,
+    /// `preferredEngine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     #[serde(rename = "preferredEngine")]
     pub preferred_engine: DeploymentTargetEngine,
+    /// `url` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// `docsUrl` in the JSON; string
     #[serde(rename = "docsUrl")]
     pub docs_url: String,
+    /// `firmwareRepoUrl` in the JSON; string
     #[serde(
         rename = "firmwareRepoUrl",
         default,
@@ -577,6 +632,7 @@ pub struct ProjectDeploymentTargetsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `targets` in the JSON; array of [`ProjectDeploymentTarget`](crate::models::ProjectDeploymentTarget)
     pub targets: Vec<ProjectDeploymentTarget>,
 }
 
@@ -591,6 +647,7 @@ impl crate::Envelope for ProjectDeploymentTargetsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SetSyntiantPosteriorRequest {
+    /// `parameters` in the JSON; object
     pub parameters: serde_json::Map<String, serde_json::Value>,
 }
 

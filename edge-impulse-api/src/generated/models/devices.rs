@@ -44,6 +44,7 @@ pub struct GetDeviceResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `device` in the JSON; [`Device`](crate::models::Device)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<Device>,
 }
@@ -59,10 +60,13 @@ impl crate::Envelope for GetDeviceResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct GetImpulseRecordsRequest {
+    /// `index` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
+    /// `range` in the JSON; [`GetImpulseRecordsRequestRange`](crate::models::GetImpulseRecordsRequestRange)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<GetImpulseRecordsRequestRange>,
+    /// `list` in the JSON; array of integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<i64>>,
 }
@@ -103,8 +107,10 @@ impl crate::Envelope for GetImpulseRecordsRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct GetImpulseRecordsRequestRange {
+    /// `first` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<i64>,
+    /// `last` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<i64>,
 }
@@ -135,6 +141,7 @@ impl crate::Envelope for GetImpulseRecordsRequestRange {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct KeepDeviceDebugStreamAliveRequest {
+    /// `streamId` in the JSON; integer
     #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
@@ -158,6 +165,7 @@ pub struct ListDevicesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `devices` in the JSON; array of [`Device`](crate::models::Device)
     pub devices: Vec<Device>,
 }
 
@@ -195,6 +203,7 @@ pub struct StartDeviceDebugStreamResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `streamId` in the JSON; integer
     #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
@@ -210,6 +219,7 @@ impl crate::Envelope for StartDeviceDebugStreamResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct StartDeviceSnapshotDebugStreamRequest {
+    /// `resolution` in the JSON; [`StartDeviceSnapshotDebugStreamRequestResolution`](crate::models::StartDeviceSnapshotDebugStreamRequestResolution)
     pub resolution: StartDeviceSnapshotDebugStreamRequestResolution,
 }
 
@@ -354,6 +364,7 @@ pub struct StartSamplingResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `id` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
@@ -369,6 +380,7 @@ impl crate::Envelope for StartSamplingResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct StopDeviceDebugStreamRequest {
+    /// `streamId` in the JSON; integer
     #[serde(rename = "streamId")]
     pub stream_id: i64,
 }

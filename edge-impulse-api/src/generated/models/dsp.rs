@@ -15,6 +15,7 @@ pub struct DspAutotunerResults {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `results` in the JSON; array of [`DspAutotunerResultsResultsItem`](crate::models::DspAutotunerResultsResultsItem)
     pub results: Vec<DspAutotunerResultsResultsItem>,
 }
 
@@ -29,7 +30,9 @@ impl crate::Envelope for DspAutotunerResults {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspAutotunerResultsResultsItem {
+    /// `key` in the JSON; string
     pub key: String,
+    /// `value` in the JSON; string
     pub value: String,
 }
 
@@ -40,6 +43,7 @@ impl crate::Envelope for DspAutotunerResultsResultsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct DspConfigRequest {
+    /// `config` in the JSON; object of string
     pub config: std::collections::BTreeMap<String, String>,
 }
 
@@ -62,9 +66,12 @@ pub struct DspConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dsp` in the JSON; [`DspInfo`](crate::models::DspInfo)
     pub dsp: DspInfo,
+    /// `config` in the JSON; array of [`DspGroup`](crate::models::DspGroup)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DspGroup>>,
+    /// `configError` in the JSON; string
     #[serde(rename = "configError", default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
 }
@@ -85,8 +92,10 @@ pub struct DspFeatureImportanceResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasFeatureImportance` in the JSON; boolean
     #[serde(rename = "hasFeatureImportance")]
     pub has_feature_importance: bool,
+    /// `labels` in the JSON; object of [`DspFeatureImportanceResponseLabelsValue`](crate::models::DspFeatureImportanceResponseLabelsValue)
     pub labels: std::collections::BTreeMap<
         String,
         DspFeatureImportanceResponseLabelsValue,
@@ -104,6 +113,7 @@ impl crate::Envelope for DspFeatureImportanceResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspFeatureImportanceResponseLabelsValue {
+    /// `features` in the JSON; array of [`DspFeatureImportanceResponseLabelsValueFeaturesItem`](crate::models::DspFeatureImportanceResponseLabelsValueFeaturesItem)
     pub features: Vec<DspFeatureImportanceResponseLabelsValueFeaturesItem>,
 }
 
@@ -114,7 +124,9 @@ impl crate::Envelope for DspFeatureImportanceResponseLabelsValue {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspFeatureImportanceResponseLabelsValueFeaturesItem {
+    /// `axis` in the JSON; string
     pub axis: String,
+    /// `importance` in the JSON; number
     pub importance: f64,
 }
 
@@ -130,6 +142,7 @@ pub struct DspFeatureLabelsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
 }
 
@@ -151,6 +164,7 @@ pub struct DspMetadataResponse {
     pub error: Option<String>,
     /// Date when the features were created
     pub created: crate::DateTime,
+    /// `dspConfig` in the JSON; object of string
     #[serde(rename = "dspConfig")]
     pub dsp_config: std::collections::BTreeMap<String, String>,
     /// Labels in the dataset when generator ran
@@ -158,6 +172,7 @@ pub struct DspMetadataResponse {
     /// Names of the generated features. Only set if axes have explicit labels.
     #[serde(rename = "featureLabels", default, skip_serializing_if = "Option::is_none")]
     pub feature_labels: Option<Vec<String>>,
+    /// `windowCount` in the JSON; integer
     #[serde(rename = "windowCount")]
     pub window_count: i64,
     /// Number of features for this DSP block
@@ -180,6 +195,7 @@ pub struct DspMetadataResponse {
     /// Information about the output of the DSP block
     #[serde(rename = "outputConfig")]
     pub output_config: DspMetadataOutputConfig,
+    /// `fftUsed` in the JSON; array of integer
     #[serde(rename = "fftUsed", default, skip_serializing_if = "Option::is_none")]
     pub fft_used: Option<Vec<i64>>,
     /// The version number of the resampling algorithm used (for resampled time series data only)
@@ -223,6 +239,7 @@ impl crate::Envelope for DspPerformanceAllVariantsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspPerformanceAllVariantsResponsePerformanceItem {
+    /// `mcu` in the JSON; string
     pub mcu: String,
     /// Latency estimate, in ms
     pub latency: i64,
@@ -289,8 +306,10 @@ impl crate::Envelope for DspRunGraph {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspRunGraphAxisLabels {
+    /// `X` in the JSON; string
     #[serde(rename = "X")]
     pub x: String,
+    /// `y` in the JSON; string
     pub y: String,
 }
 
@@ -393,6 +412,7 @@ pub struct DspRunResponse {
     /// String representation of the DSP state returned
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_string: Option<String>,
+    /// `performance` in the JSON; [`DspPerformance`](crate::models::DspPerformance)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<DspPerformance>,
 }
@@ -430,9 +450,12 @@ pub struct DspRunResponseWithSample {
         skip_serializing_if = "Option::is_none"
     )]
     pub label_at_end_of_window: Option<String>,
+    /// `sample` in the JSON; [`RawSampleData`](crate::models::RawSampleData)
     pub sample: RawSampleData,
+    /// `performance` in the JSON; [`DspPerformance`](crate::models::DspPerformance)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<DspPerformance>,
+    /// `canProfilePerformance` in the JSON; boolean
     #[serde(rename = "canProfilePerformance")]
     pub can_profile_performance: bool,
 }
@@ -456,6 +479,7 @@ pub struct DspSampleFeaturesResponse {
     /// Total number of windows in the data set
     #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
+    /// `data` in the JSON; array of [`DspSampleFeaturesResponseDataItem`](crate::models::DspSampleFeaturesResponseDataItem)
     pub data: Vec<DspSampleFeaturesResponseDataItem>,
     /// When showing the processed features, skip the first X features. This is used in dimensionality reduction where artificial features are introduced in the response (on the first few positions).
     #[serde(rename = "skipFirstFeatures")]
@@ -481,6 +505,7 @@ pub struct DspSampleFeaturesResponseDataItem {
     /// Training label string
     #[serde(rename = "yLabel")]
     pub y_label: String,
+    /// `sample` in the JSON; [`DspSampleFeaturesResponseDataItemSample`](crate::models::DspSampleFeaturesResponseDataItemSample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<DspSampleFeaturesResponseDataItemSample>,
 }
@@ -492,10 +517,14 @@ impl crate::Envelope for DspSampleFeaturesResponseDataItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspSampleFeaturesResponseDataItemSample {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `startMs` in the JSON; number
     #[serde(rename = "startMs")]
     pub start_ms: f64,
+    /// `endMs` in the JSON; number
     #[serde(rename = "endMs")]
     pub end_ms: f64,
 }
@@ -515,6 +544,7 @@ pub struct DspTrainedFeaturesResponse {
     /// Total number of windows in the data set
     #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
+    /// `data` in the JSON; array of [`DspTrainedFeaturesResponseDataItem`](crate::models::DspTrainedFeaturesResponseDataItem)
     pub data: Vec<DspTrainedFeaturesResponseDataItem>,
     /// When showing the processed features, skip the first X features. This is used in dimensionality reduction where artificial features are introduced in the response (on the first few positions).
     #[serde(rename = "skipFirstFeatures")]
@@ -540,6 +570,7 @@ pub struct DspTrainedFeaturesResponseDataItem {
     /// Training label string
     #[serde(rename = "yLabel")]
     pub y_label: String,
+    /// `sample` in the JSON; [`DspTrainedFeaturesResponseDataItemSample`](crate::models::DspTrainedFeaturesResponseDataItemSample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<DspTrainedFeaturesResponseDataItemSample>,
 }
@@ -551,10 +582,14 @@ impl crate::Envelope for DspTrainedFeaturesResponseDataItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspTrainedFeaturesResponseDataItemSample {
+    /// `id` in the JSON; number
     pub id: f64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `startMs` in the JSON; number
     #[serde(rename = "startMs")]
     pub start_ms: f64,
+    /// `endMs` in the JSON; number
     #[serde(rename = "endMs")]
     pub end_ms: f64,
 }

@@ -15,6 +15,7 @@ pub struct ExportGetUrlResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasExport` in the JSON; boolean
     #[serde(rename = "hasExport")]
     pub has_export: bool,
     /// Set if hasExport is true

@@ -10,7 +10,9 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AnomalyConfig {
+    /// `dependencies` in the JSON; [`DependencyData`](crate::models::DependencyData)
     pub dependencies: DependencyData,
+    /// `name` in the JSON; string
     pub name: String,
     /// Selectable axes for the anomaly detection block
     pub axes: Vec<AnomalyConfigAxesItem>,
@@ -73,6 +75,7 @@ pub struct AnomalyModelMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub available_model_types: Option<Vec<KerasModelTypeEnum>>,
+    /// `recommendedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(
         rename = "recommendedModelType",
         default,
@@ -86,6 +89,7 @@ pub struct AnomalyModelMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub model_validation_metrics: Option<Vec<KerasModelMetadataMetrics>>,
+    /// `hasTrainedModel` in the JSON; boolean
     #[serde(
         rename = "hasTrainedModel",
         default,
@@ -101,6 +105,7 @@ impl crate::Envelope for AnomalyModelMetadata {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct CloneImpulseRequest {
+    /// `name` in the JSON; string
     pub name: String,
 }
 
@@ -204,14 +209,20 @@ impl crate::Envelope for CreateNewEmptyImpulseResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DetailedImpulse {
+    /// `impulse` in the JSON; [`Impulse`](crate::models::Impulse)
     pub impulse: Impulse,
+    /// `metrics` in the JSON; array of [`DetailedImpulseMetric`](crate::models::DetailedImpulseMetric)
     pub metrics: Vec<DetailedImpulseMetric>,
+    /// `dspBlockConfigs` in the JSON; array of [`DetailedImpulseDspBlockConfigsItem`](crate::models::DetailedImpulseDspBlockConfigsItem)
     #[serde(rename = "dspBlockConfigs")]
     pub dsp_block_configs: Vec<DetailedImpulseDspBlockConfigsItem>,
+    /// `learnBlockKerasConfigs` in the JSON; array of [`DetailedImpulseLearnBlockKerasConfigsItem`](crate::models::DetailedImpulseLearnBlockKerasConfigsItem)
     #[serde(rename = "learnBlockKerasConfigs")]
     pub learn_block_keras_configs: Vec<DetailedImpulseLearnBlockKerasConfigsItem>,
+    /// `learnBlockAnomalyConfigs` in the JSON; array of [`DetailedImpulseLearnBlockAnomalyConfigsItem`](crate::models::DetailedImpulseLearnBlockAnomalyConfigsItem)
     #[serde(rename = "learnBlockAnomalyConfigs")]
     pub learn_block_anomaly_configs: Vec<DetailedImpulseLearnBlockAnomalyConfigsItem>,
+    /// `pretrainedModelInfo` in the JSON; [`DetailedImpulsePretrainedModelInfo`](crate::models::DetailedImpulsePretrainedModelInfo)
     #[serde(
         rename = "pretrainedModelInfo",
         default,
@@ -239,9 +250,12 @@ impl crate::Envelope for DetailedImpulse {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DetailedImpulseDspBlockConfigsItem {
+    /// `blockId` in the JSON; integer
     #[serde(rename = "blockId")]
     pub block_id: i64,
+    /// `config` in the JSON; [`DspConfig`](crate::models::DspConfig)
     pub config: DspConfig,
+    /// `metadata` in the JSON; [`DspMetadata`](crate::models::DspMetadata)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<DspMetadata>,
 }
@@ -253,11 +267,15 @@ impl crate::Envelope for DetailedImpulseDspBlockConfigsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DetailedImpulseLearnBlockAnomalyConfigsItem {
+    /// `blockId` in the JSON; integer
     #[serde(rename = "blockId")]
     pub block_id: i64,
+    /// `config` in the JSON; [`AnomalyConfig`](crate::models::AnomalyConfig)
     pub config: AnomalyConfig,
+    /// `metadata` in the JSON; [`AnomalyModelMetadata`](crate::models::AnomalyModelMetadata)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<AnomalyModelMetadata>,
+    /// `gmmMetadata` in the JSON; [`AnomalyGmmMetadata`](crate::models::AnomalyGmmMetadata)
     #[serde(rename = "gmmMetadata", default, skip_serializing_if = "Option::is_none")]
     pub gmm_metadata: Option<AnomalyGmmMetadata>,
 }
@@ -269,9 +287,12 @@ impl crate::Envelope for DetailedImpulseLearnBlockAnomalyConfigsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DetailedImpulseLearnBlockKerasConfigsItem {
+    /// `blockId` in the JSON; integer
     #[serde(rename = "blockId")]
     pub block_id: i64,
+    /// `config` in the JSON; [`KerasConfig`](crate::models::KerasConfig)
     pub config: KerasConfig,
+    /// `metadata` in the JSON; [`KerasModelMetadata`](crate::models::KerasModelMetadata)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<KerasModelMetadata>,
 }
@@ -283,16 +304,24 @@ impl crate::Envelope for DetailedImpulseLearnBlockKerasConfigsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DetailedImpulseMetric {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `type` in the JSON; [`DetailedImpulseMetricType`](crate::models::DetailedImpulseMetricType)
     #[serde(rename = "type")]
     pub type_: DetailedImpulseMetricType,
+    /// `filteringType` in the JSON; [`DetailedImpulseMetricFilteringType`](crate::models::DetailedImpulseMetricFilteringType)
     #[serde(rename = "filteringType", default, skip_serializing_if = "Option::is_none")]
     pub filtering_type: Option<DetailedImpulseMetricFilteringType>,
+    /// `category` in the JSON; [`DetailedImpulseMetricCategory`](crate::models::DetailedImpulseMetricCategory)
     pub category: DetailedImpulseMetricCategory,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `value` in the JSON; [`DetailedImpulseMetricValue`](crate::models::DetailedImpulseMetricValue)
     pub value: DetailedImpulseMetricValue,
+    /// `title` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// `valueForSorting` in the JSON; integer
     #[serde(
         rename = "valueForSorting",
         default,
@@ -358,8 +387,10 @@ crate::string_enum_impls!(DetailedImpulseMetricCategory);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DetailedImpulseMetricFilteringType {
+    /// `type` in the JSON; [`DetailedImpulseMetricFilteringTypeType`](crate::models::DetailedImpulseMetricFilteringTypeType)
     #[serde(rename = "type")]
     pub type_: DetailedImpulseMetricFilteringTypeType,
+    /// `options` in the JSON; array of string
     pub options: Vec<String>,
 }
 
@@ -455,7 +486,9 @@ crate::string_enum_impls!(DetailedImpulseMetricType);
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum DetailedImpulseMetricValue {
+    /// Alternative: string
     String(String),
+    /// Alternative: boolean
     Bool(bool),
 }
 
@@ -473,6 +506,7 @@ impl crate::Envelope for DetailedImpulseMetricValue {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DetailedImpulsePretrainedModelInfo {
+    /// `fileName` in the JSON; string
     #[serde(rename = "fileName")]
     pub file_name: String,
 }
@@ -519,9 +553,12 @@ crate::string_enum_impls!(DetailedImpulsesFormat);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DspConfig {
+    /// `dsp` in the JSON; [`DspInfo`](crate::models::DspInfo)
     pub dsp: DspInfo,
+    /// `config` in the JSON; array of [`DspGroup`](crate::models::DspGroup)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DspGroup>>,
+    /// `configError` in the JSON; string
     #[serde(rename = "configError", default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
 }
@@ -535,6 +572,7 @@ impl crate::Envelope for DspConfig {}
 pub struct DspMetadata {
     /// Date when the features were created
     pub created: crate::DateTime,
+    /// `dspConfig` in the JSON; object of string
     #[serde(rename = "dspConfig")]
     pub dsp_config: std::collections::BTreeMap<String, String>,
     /// Labels in the dataset when generator ran
@@ -542,6 +580,7 @@ pub struct DspMetadata {
     /// Names of the generated features. Only set if axes have explicit labels.
     #[serde(rename = "featureLabels", default, skip_serializing_if = "Option::is_none")]
     pub feature_labels: Option<Vec<String>>,
+    /// `windowCount` in the JSON; integer
     #[serde(rename = "windowCount")]
     pub window_count: i64,
     /// Number of features for this DSP block
@@ -564,6 +603,7 @@ pub struct DspMetadata {
     /// Information about the output of the DSP block
     #[serde(rename = "outputConfig")]
     pub output_config: DspMetadataOutputConfig,
+    /// `fftUsed` in the JSON; array of integer
     #[serde(rename = "fftUsed", default, skip_serializing_if = "Option::is_none")]
     pub fft_used: Option<Vec<i64>>,
     /// The version number of the resampling algorithm used (for resampled time series data only)
@@ -587,7 +627,9 @@ pub struct GetAllDetailedImpulsesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `impulses` in the JSON; array of [`DetailedImpulse`](crate::models::DetailedImpulse)
     pub impulses: Vec<DetailedImpulse>,
+    /// `metricKeysByCategory` in the JSON; array of [`GetAllDetailedImpulsesResponseMetricKeysByCategoryItem`](crate::models::GetAllDetailedImpulsesResponseMetricKeysByCategoryItem)
     #[serde(rename = "metricKeysByCategory")]
     pub metric_keys_by_category: Vec<
         GetAllDetailedImpulsesResponseMetricKeysByCategoryItem,
@@ -608,7 +650,9 @@ impl crate::Envelope for GetAllDetailedImpulsesResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
+    /// `category` in the JSON; [`DetailedImpulseMetricCategory`](crate::models::DetailedImpulseMetricCategory)
     pub category: DetailedImpulseMetricCategory,
+    /// `metricKeys` in the JSON; array of [`GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem`](crate::models::GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem)
     #[serde(rename = "metricKeys")]
     pub metric_keys: Vec<
         GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem,
@@ -622,12 +666,17 @@ impl crate::Envelope for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem 
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `type` in the JSON; [`GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType`](crate::models::GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType)
     #[serde(rename = "type")]
     pub type_: GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType,
+    /// `filteringType` in the JSON; [`DetailedImpulseMetricFilteringType`](crate::models::DetailedImpulseMetricFilteringType)
     #[serde(rename = "filteringType", default, skip_serializing_if = "Option::is_none")]
     pub filtering_type: Option<DetailedImpulseMetricFilteringType>,
+    /// `showInTable` in the JSON; boolean
     #[serde(rename = "showInTable")]
     pub show_in_table: bool,
 }
@@ -683,6 +732,7 @@ pub struct GetAllImpulsesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `impulses` in the JSON; array of [`Impulse`](crate::models::Impulse)
     pub impulses: Vec<Impulse>,
 }
 
@@ -702,6 +752,7 @@ pub struct GetImpulseResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `impulse` in the JSON; [`Impulse`](crate::models::Impulse)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impulse: Option<Impulse>,
 }
@@ -722,6 +773,7 @@ pub struct GetNewBlockIdResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `blockId` in the JSON; integer
     #[serde(rename = "blockId")]
     pub block_id: i64,
 }
@@ -787,6 +839,7 @@ pub struct ImpulseDspBlock {
     /// Implementation version of the block
     #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
+    /// `organization` in the JSON; [`ImpulseDspBlockOrganization`](crate::models::ImpulseDspBlockOrganization)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<ImpulseDspBlockOrganization>,
     /// Required for type 'custom'
@@ -929,7 +982,9 @@ impl crate::Envelope for ImpulseDspBlockNamedAxesItem {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ImpulseDspBlockOrganization {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `dspId` in the JSON; integer
     #[serde(rename = "dspId")]
     pub dsp_id: i64,
 }
@@ -948,10 +1003,13 @@ impl crate::Envelope for ImpulseDspBlockOrganization {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct KerasConfig {
+    /// `dependencies` in the JSON; [`DependencyData`](crate::models::DependencyData)
     pub dependencies: DependencyData,
     /// Whether the block is trained
     pub trained: bool,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `type` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<LearnBlockType>,
     /// The Keras script. This script might be empty if the mode is visual.
@@ -959,6 +1017,7 @@ pub struct KerasConfig {
     /// Minimum confidence rating required for the neural network. Scores below this confidence are tagged as uncertain.
     #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
+    /// `selectedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(rename = "selectedModelType")]
     pub selected_model_type: KerasModelTypeEnum,
     /// The mode (visual or expert) to use for editing this network.
@@ -997,14 +1056,17 @@ pub struct KerasConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub use_learned_optimizer: Option<bool>,
+    /// `augmentationPolicyImage` in the JSON; [`AugmentationPolicyImageEnum`](crate::models::AugmentationPolicyImageEnum)
     #[serde(rename = "augmentationPolicyImage")]
     pub augmentation_policy_image: AugmentationPolicyImageEnum,
+    /// `augmentationPolicySpectrogram` in the JSON; [`AugmentationPolicySpectrogram`](crate::models::AugmentationPolicySpectrogram)
     #[serde(
         rename = "augmentationPolicySpectrogram",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub augmentation_policy_spectrogram: Option<AugmentationPolicySpectrogram>,
+    /// `transferLearningModels` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     #[serde(rename = "transferLearningModels")]
     pub transfer_learning_models: Vec<TransferLearningModel>,
     /// Whether to profile the i8 model (might take a very long time)
@@ -1013,6 +1075,7 @@ pub struct KerasConfig {
     /// If set, skips creating embeddings and measuring memory (used in tests)
     #[serde(rename = "skipEmbeddingsAndMemory")]
     pub skip_embeddings_and_memory: bool,
+    /// `akidaEdgeLearningConfig` in the JSON; [`AkidaEdgeLearningConfig`](crate::models::AkidaEdgeLearningConfig)
     #[serde(
         rename = "akidaEdgeLearningConfig",
         default,
@@ -1039,24 +1102,28 @@ pub struct KerasConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
+    /// `anomalyCapacity` in the JSON; [`AnomalyCapacity`](crate::models::AnomalyCapacity)
     #[serde(
         rename = "anomalyCapacity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
+    /// `lastShownModelVariant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     #[serde(
         rename = "lastShownModelVariant",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
+    /// `lastShownModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
     #[serde(
         rename = "lastShownModelEngine",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
+    /// `blockParameters` in the JSON; [`BlockParameters`](crate::models::BlockParameters)
     #[serde(
         rename = "blockParameters",
         default,
@@ -1084,20 +1151,25 @@ pub struct KerasModelMetadata {
     /// The types of model that are available
     #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
+    /// `recommendedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(rename = "recommendedModelType")]
     pub recommended_model_type: KerasModelTypeEnum,
     /// Metrics for each of the available model types
     #[serde(rename = "modelValidationMetrics")]
     pub model_validation_metrics: Vec<KerasModelMetadataMetrics>,
+    /// `hasTrainedModel` in the JSON; boolean
     #[serde(rename = "hasTrainedModel")]
     pub has_trained_model: bool,
+    /// `mode` in the JSON; [`KerasModelMetadataMode`](crate::models::KerasModelMetadataMode)
     pub mode: KerasModelMetadataMode,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(rename = "imageInputScaling")]
     pub image_input_scaling: ImageInputScaling,
 }
@@ -1110,8 +1182,11 @@ impl crate::Envelope for KerasModelMetadata {}
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SetLegacyImpulseStateInternalRequest {
+    /// `zip` in the form; file
     pub zip: crate::FilePart,
+    /// `impulse` in the form; file
     pub impulse: crate::FilePart,
+    /// `config` in the form; file
     pub config: crate::FilePart,
 }
 
@@ -1139,8 +1214,10 @@ impl crate::multipart::ToMultipart for SetLegacyImpulseStateInternalRequest {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateImpulseRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `tags` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
 }
@@ -1171,6 +1248,7 @@ impl crate::Envelope for UpdateImpulseRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct VerifyDspBlockUrlRequest {
+    /// `url` in the JSON; string
     pub url: String,
 }
 
@@ -1193,6 +1271,7 @@ pub struct VerifyDspBlockUrlResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `block` in the JSON; [`VerifyDspBlockUrlResponseBlock`](crate::models::VerifyDspBlockUrlResponseBlock)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block: Option<VerifyDspBlockUrlResponseBlock>,
 }
@@ -1208,12 +1287,18 @@ impl crate::Envelope for VerifyDspBlockUrlResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct VerifyDspBlockUrlResponseBlock {
+    /// `title` in the JSON; string
     pub title: String,
+    /// `author` in the JSON; string
     pub author: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `latestImplementationVersion` in the JSON; integer
     #[serde(rename = "latestImplementationVersion")]
     pub latest_implementation_version: i64,
+    /// `namedAxes` in the JSON; array of [`DspNamedAxis`](crate::models::DspNamedAxis)
     #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<DspNamedAxis>>,
 }

@@ -29,7 +29,9 @@ impl crate::Envelope for AutotuneDspRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct BuildOnDeviceModelRequest {
+    /// `engine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     pub engine: DeploymentTargetEngine,
+    /// `modelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
 }
@@ -54,9 +56,12 @@ impl crate::Envelope for BuildOnDeviceModelRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct BuildOrganizationOnDeviceModelRequest {
+    /// `engine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     pub engine: DeploymentTargetEngine,
+    /// `deployBlockId` in the JSON; integer
     #[serde(rename = "deployBlockId")]
     pub deploy_block_id: i64,
+    /// `modelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
 }
@@ -158,7 +163,9 @@ crate::string_enum_impls!(CalculateDataQualityMetricsRequestRepresentation);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct CreatePreviewAiActionsJobRequest {
+    /// `steps` in the JSON; array of [`AiActionsConfigStep`](crate::models::AiActionsConfigStep)
     pub steps: Vec<AiActionsConfigStep>,
+    /// `sampleIds` in the JSON; array of integer
     #[serde(rename = "sampleIds")]
     pub sample_ids: Vec<i64>,
     /// If enabled, will load cached results from the previous preview job for unchanged jobs. Disable this if you're developing your own custom AI Labeling job, and want to always re-run all steps.
@@ -218,13 +225,16 @@ pub struct DeployPretrainedModelRequest {
     /// A base64 encoded pretrained model
     #[serde(rename = "modelFileBase64")]
     pub model_file_base64: String,
+    /// `modelFileType` in the JSON; [`DeployPretrainedModelRequestModelFileType`](crate::models::DeployPretrainedModelRequestModelFileType)
     #[serde(rename = "modelFileType")]
     pub model_file_type: DeployPretrainedModelRequestModelFileType,
     /// The name of the built target. You can find this by listing all deployment targets through \`listDeploymentTargetsForProject\` (via \`GET /v1/api/{projectId}/deployment/targets\`) and see the \`format\` type.
     #[serde(rename = "deploymentType")]
     pub deployment_type: String,
+    /// `engine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<DeploymentTargetEngine>,
+    /// `modelInfo` in the JSON; [`DeployPretrainedModelRequestModelInfo`](crate::models::DeployPretrainedModelRequestModelInfo)
     #[serde(rename = "modelInfo")]
     pub model_info: DeployPretrainedModelRequestModelInfo,
     /// A base64 encoded .npy file containing the features from your validation set (optional for onnx and saved_model) - used to quantize your model.
@@ -234,6 +244,7 @@ pub struct DeployPretrainedModelRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub representative_features_base64: Option<String>,
+    /// `deployModelType` in the JSON; [`DeployPretrainedModelRequestDeployModelType`](crate::models::DeployPretrainedModelRequestDeployModelType)
     #[serde(
         rename = "deployModelType",
         default,
@@ -389,7 +400,9 @@ crate::string_enum_impls!(DeployPretrainedModelRequestModelFileType);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct DeployPretrainedModelRequestModelInfo {
+    /// `input` in the JSON; [`DeployPretrainedModelRequestModelInfoInput`](crate::models::DeployPretrainedModelRequestModelInfoInput)
     pub input: DeployPretrainedModelRequestModelInfoInput,
+    /// `model` in the JSON; [`DeployPretrainedModelRequestModelInfoModel`](crate::models::DeployPretrainedModelRequestModelInfoModel)
     pub model: DeployPretrainedModelRequestModelInfoModel,
 }
 
@@ -411,12 +424,16 @@ impl crate::Envelope for DeployPretrainedModelRequestModelInfo {}
 #[serde(tag = "inputType")]
 #[non_exhaustive]
 pub enum DeployPretrainedModelRequestModelInfoInput {
+    /// `time-series` as `inputType` in the JSON; [`DeployPretrainedModelInputTimeSeries`](crate::models::DeployPretrainedModelInputTimeSeries)
     #[serde(rename = "time-series")]
     TimeSeries(DeployPretrainedModelInputTimeSeries),
+    /// `audio` as `inputType` in the JSON; [`DeployPretrainedModelInputAudio`](crate::models::DeployPretrainedModelInputAudio)
     #[serde(rename = "audio")]
     Audio(DeployPretrainedModelInputAudio),
+    /// `image` as `inputType` in the JSON; [`DeployPretrainedModelInputImage`](crate::models::DeployPretrainedModelInputImage)
     #[serde(rename = "image")]
     Image(DeployPretrainedModelInputImage),
+    /// `other` as `inputType` in the JSON; [`DeployPretrainedModelInputOther`](crate::models::DeployPretrainedModelInputOther)
     #[serde(rename = "other")]
     Other(DeployPretrainedModelInputOther),
 }
@@ -438,10 +455,13 @@ impl crate::Envelope for DeployPretrainedModelRequestModelInfoInput {
 #[serde(tag = "modelType")]
 #[non_exhaustive]
 pub enum DeployPretrainedModelRequestModelInfoModel {
+    /// `classification` as `modelType` in the JSON; [`DeployPretrainedModelModelClassification`](crate::models::DeployPretrainedModelModelClassification)
     #[serde(rename = "classification")]
     Classification(DeployPretrainedModelModelClassification),
+    /// `regression` as `modelType` in the JSON; [`DeployPretrainedModelModelRegression`](crate::models::DeployPretrainedModelModelRegression)
     #[serde(rename = "regression")]
     Regression(DeployPretrainedModelModelRegression),
+    /// `object-detection` as `modelType` in the JSON; [`DeployPretrainedModelModelObjectDetection`](crate::models::DeployPretrainedModelModelObjectDetection)
     #[serde(rename = "object-detection")]
     ObjectDetection(DeployPretrainedModelModelObjectDetection),
 }
@@ -498,6 +518,7 @@ crate::string_enum_impls!(DeployPretrainedModelRequestUseConverter);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct ExportKerasBlockDataRequest {
+    /// `overrideImageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(
         rename = "overrideImageInputScaling",
         default,
@@ -626,6 +647,7 @@ pub struct JobSummaryResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `summary` in the JSON; array of [`JobSummaryResponseSummaryItem`](crate::models::JobSummaryResponseSummaryItem)
     pub summary: Vec<JobSummaryResponseSummaryItem>,
 }
 
@@ -640,6 +662,7 @@ impl crate::Envelope for JobSummaryResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct JobSummaryResponseSummaryItem {
+    /// `category` in the JSON; string
     pub category: String,
     /// Length per category in milliseconds
     #[serde(rename = "lengthMs")]
@@ -679,19 +702,25 @@ pub struct ProfileTfLiteResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `device` in the JSON; string
     pub device: String,
+    /// `tfliteFileSizeBytes` in the JSON; integer
     #[serde(rename = "tfliteFileSizeBytes")]
     pub tflite_file_size_bytes: i64,
+    /// `isSupportedOnMcu` in the JSON; boolean
     #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
+    /// `memory` in the JSON; [`ProfileModelInfoMemory`](crate::models::ProfileModelInfoMemory)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelInfoMemory>,
+    /// `timePerInferenceMs` in the JSON; integer
     #[serde(
         rename = "timePerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub time_per_inference_ms: Option<i64>,
+    /// `mcuSupportError` in the JSON; string
     #[serde(
         rename = "mcuSupportError",
         default,
@@ -714,6 +743,7 @@ pub struct ProjectVersionRequest {
     /// Data bucket ID. Keep empty to store in Edge Impulse hosted storage.
     #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
+    /// `description` in the JSON; string
     pub description: String,
     /// Whether to make this version available on a public URL.
     #[serde(rename = "makePublic")]
@@ -860,6 +890,7 @@ impl crate::Envelope for StartClassifyJobRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct StartPostProcessingRequest {
+    /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
     /// Which dataset to use
     pub dataset: StartPostProcessingRequestDataset,

@@ -11,6 +11,7 @@ use super::*;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct AddKerasFilesRequest {
+    /// `zip` in the form; file
     pub zip: crate::FilePart,
 }
 
@@ -37,7 +38,9 @@ pub struct AnomalyConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dependencies` in the JSON; [`DependencyData`](crate::models::DependencyData)
     pub dependencies: DependencyData,
+    /// `name` in the JSON; string
     pub name: String,
     /// Selectable axes for the anomaly detection block
     pub axes: Vec<AnomalyConfigAxesItem>,
@@ -118,6 +121,7 @@ pub struct AnomalyModelMetadataResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub available_model_types: Option<Vec<KerasModelTypeEnum>>,
+    /// `recommendedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(
         rename = "recommendedModelType",
         default,
@@ -131,6 +135,7 @@ pub struct AnomalyModelMetadataResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub model_validation_metrics: Option<Vec<KerasModelMetadataMetrics>>,
+    /// `hasTrainedModel` in the JSON; boolean
     #[serde(
         rename = "hasTrainedModel",
         default,
@@ -158,6 +163,7 @@ pub struct AnomalyTrainedFeaturesResponse {
     /// Total number of windows in the data set
     #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
+    /// `data` in the JSON; array of [`AnomalyTrainedFeaturesResponseDataItem`](crate::models::AnomalyTrainedFeaturesResponseDataItem)
     pub data: Vec<AnomalyTrainedFeaturesResponseDataItem>,
 }
 
@@ -198,8 +204,10 @@ pub struct GetPretrainedModelResponse {
     /// The types of model that are available
     #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
+    /// `model` in the JSON; [`GetPretrainedModelResponseModel`](crate::models::GetPretrainedModelResponseModel)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<GetPretrainedModelResponseModel>,
+    /// `modelInfo` in the JSON; [`GetPretrainedModelResponseModelInfo`](crate::models::GetPretrainedModelResponseModelInfo)
     #[serde(rename = "modelInfo", default, skip_serializing_if = "Option::is_none")]
     pub model_info: Option<GetPretrainedModelResponseModelInfo>,
 }
@@ -215,14 +223,20 @@ impl crate::Envelope for GetPretrainedModelResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetPretrainedModelResponseModel {
+    /// `fileName` in the JSON; string
     #[serde(rename = "fileName")]
     pub file_name: String,
+    /// `profileInfo` in the JSON; [`GetPretrainedModelResponseModelProfileInfo`](crate::models::GetPretrainedModelResponseModelProfileInfo)
     #[serde(rename = "profileInfo", default, skip_serializing_if = "Option::is_none")]
     pub profile_info: Option<GetPretrainedModelResponseModelProfileInfo>,
+    /// `inputs` in the JSON; array of [`PretrainedModelTensor`](crate::models::PretrainedModelTensor)
     pub inputs: Vec<PretrainedModelTensor>,
+    /// `outputs` in the JSON; array of [`PretrainedModelTensor`](crate::models::PretrainedModelTensor)
     pub outputs: Vec<PretrainedModelTensor>,
+    /// `profileJobId` in the JSON; integer
     #[serde(rename = "profileJobId", default, skip_serializing_if = "Option::is_none")]
     pub profile_job_id: Option<i64>,
+    /// `supportsTFLite` in the JSON; boolean
     #[serde(rename = "supportsTFLite", default, skip_serializing_if = "Option::is_none")]
     pub supports_tf_lite: Option<bool>,
 }
@@ -234,7 +248,9 @@ impl crate::Envelope for GetPretrainedModelResponseModel {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetPretrainedModelResponseModelInfo {
+    /// `input` in the JSON; [`GetPretrainedModelResponseModelInfoInput`](crate::models::GetPretrainedModelResponseModelInfoInput)
     pub input: GetPretrainedModelResponseModelInfoInput,
+    /// `model` in the JSON; [`GetPretrainedModelResponseModelInfoModel`](crate::models::GetPretrainedModelResponseModelInfoModel)
     pub model: GetPretrainedModelResponseModelInfoModel,
 }
 
@@ -246,12 +262,16 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfo {}
 #[serde(tag = "inputType")]
 #[non_exhaustive]
 pub enum GetPretrainedModelResponseModelInfoInput {
+    /// `time-series` as `inputType` in the JSON; [`DeployPretrainedModelInputTimeSeries`](crate::models::DeployPretrainedModelInputTimeSeries)
     #[serde(rename = "time-series")]
     TimeSeries(DeployPretrainedModelInputTimeSeries),
+    /// `audio` as `inputType` in the JSON; [`DeployPretrainedModelInputAudio`](crate::models::DeployPretrainedModelInputAudio)
     #[serde(rename = "audio")]
     Audio(DeployPretrainedModelInputAudio),
+    /// `image` as `inputType` in the JSON; [`DeployPretrainedModelInputImage`](crate::models::DeployPretrainedModelInputImage)
     #[serde(rename = "image")]
     Image(DeployPretrainedModelInputImage),
+    /// `other` as `inputType` in the JSON; [`DeployPretrainedModelInputOther`](crate::models::DeployPretrainedModelInputOther)
     #[serde(rename = "other")]
     Other(DeployPretrainedModelInputOther),
 }
@@ -273,10 +293,13 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfoInput {
 #[serde(tag = "modelType")]
 #[non_exhaustive]
 pub enum GetPretrainedModelResponseModelInfoModel {
+    /// `classification` as `modelType` in the JSON; [`DeployPretrainedModelModelClassification`](crate::models::DeployPretrainedModelModelClassification)
     #[serde(rename = "classification")]
     Classification(DeployPretrainedModelModelClassification),
+    /// `regression` as `modelType` in the JSON; [`DeployPretrainedModelModelRegression`](crate::models::DeployPretrainedModelModelRegression)
     #[serde(rename = "regression")]
     Regression(DeployPretrainedModelModelRegression),
+    /// `object-detection` as `modelType` in the JSON; [`DeployPretrainedModelModelObjectDetection`](crate::models::DeployPretrainedModelModelObjectDetection)
     #[serde(rename = "object-detection")]
     ObjectDetection(DeployPretrainedModelModelObjectDetection),
 }
@@ -296,10 +319,13 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfoModel {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetPretrainedModelResponseModelProfileInfo {
+    /// `float32` in the JSON; [`ProfileModelInfo`](crate::models::ProfileModelInfo)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<ProfileModelInfo>,
+    /// `int8` in the JSON; [`ProfileModelInfo`](crate::models::ProfileModelInfo)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<ProfileModelInfo>,
+    /// `table` in the JSON; [`ProfileModelTable`](crate::models::ProfileModelTable)
     pub table: ProfileModelTable,
 }
 
@@ -327,20 +353,25 @@ pub struct KerasModelMetadataResponse {
     /// The types of model that are available
     #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
+    /// `recommendedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(rename = "recommendedModelType")]
     pub recommended_model_type: KerasModelTypeEnum,
     /// Metrics for each of the available model types
     #[serde(rename = "modelValidationMetrics")]
     pub model_validation_metrics: Vec<KerasModelMetadataMetrics>,
+    /// `hasTrainedModel` in the JSON; boolean
     #[serde(rename = "hasTrainedModel")]
     pub has_trained_model: bool,
+    /// `mode` in the JSON; [`KerasModelMetadataMode`](crate::models::KerasModelMetadataMode)
     pub mode: KerasModelMetadataMode,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(rename = "imageInputScaling")]
     pub image_input_scaling: ImageInputScaling,
 }
@@ -361,10 +392,13 @@ pub struct KerasResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dependencies` in the JSON; [`DependencyData`](crate::models::DependencyData)
     pub dependencies: DependencyData,
     /// Whether the block is trained
     pub trained: bool,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `type` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<LearnBlockType>,
     /// The Keras script. This script might be empty if the mode is visual.
@@ -372,6 +406,7 @@ pub struct KerasResponse {
     /// Minimum confidence rating required for the neural network. Scores below this confidence are tagged as uncertain.
     #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
+    /// `selectedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
     #[serde(rename = "selectedModelType")]
     pub selected_model_type: KerasModelTypeEnum,
     /// The mode (visual or expert) to use for editing this network.
@@ -410,14 +445,17 @@ pub struct KerasResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub use_learned_optimizer: Option<bool>,
+    /// `augmentationPolicyImage` in the JSON; [`AugmentationPolicyImageEnum`](crate::models::AugmentationPolicyImageEnum)
     #[serde(rename = "augmentationPolicyImage")]
     pub augmentation_policy_image: AugmentationPolicyImageEnum,
+    /// `augmentationPolicySpectrogram` in the JSON; [`AugmentationPolicySpectrogram`](crate::models::AugmentationPolicySpectrogram)
     #[serde(
         rename = "augmentationPolicySpectrogram",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub augmentation_policy_spectrogram: Option<AugmentationPolicySpectrogram>,
+    /// `transferLearningModels` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     #[serde(rename = "transferLearningModels")]
     pub transfer_learning_models: Vec<TransferLearningModel>,
     /// Whether to profile the i8 model (might take a very long time)
@@ -426,6 +464,7 @@ pub struct KerasResponse {
     /// If set, skips creating embeddings and measuring memory (used in tests)
     #[serde(rename = "skipEmbeddingsAndMemory")]
     pub skip_embeddings_and_memory: bool,
+    /// `akidaEdgeLearningConfig` in the JSON; [`AkidaEdgeLearningConfig`](crate::models::AkidaEdgeLearningConfig)
     #[serde(
         rename = "akidaEdgeLearningConfig",
         default,
@@ -452,24 +491,28 @@ pub struct KerasResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
+    /// `anomalyCapacity` in the JSON; [`AnomalyCapacity`](crate::models::AnomalyCapacity)
     #[serde(
         rename = "anomalyCapacity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
+    /// `lastShownModelVariant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     #[serde(
         rename = "lastShownModelVariant",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
+    /// `lastShownModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
     #[serde(
         rename = "lastShownModelEngine",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
+    /// `blockParameters` in the JSON; [`BlockParameters`](crate::models::BlockParameters)
     #[serde(
         rename = "blockParameters",
         default,
@@ -532,16 +575,21 @@ crate::string_enum_impls!(PretrainedModelDownload);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct PretrainedModelTensor {
+    /// `dataType` in the JSON; [`PretrainedModelTensorDataType`](crate::models::PretrainedModelTensorDataType)
     #[serde(rename = "dataType")]
     pub data_type: PretrainedModelTensorDataType,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `shape` in the JSON; array of integer
     pub shape: Vec<i64>,
+    /// `quantizationScale` in the JSON; number
     #[serde(
         rename = "quantizationScale",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub quantization_scale: Option<f64>,
+    /// `quantizationZeroPoint` in the JSON; number
     #[serde(
         rename = "quantizationZeroPoint",
         default,
@@ -596,19 +644,25 @@ crate::string_enum_impls!(PretrainedModelTensorDataType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProfileModelInfo {
+    /// `device` in the JSON; string
     pub device: String,
+    /// `tfliteFileSizeBytes` in the JSON; integer
     #[serde(rename = "tfliteFileSizeBytes")]
     pub tflite_file_size_bytes: i64,
+    /// `isSupportedOnMcu` in the JSON; boolean
     #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
+    /// `memory` in the JSON; [`ProfileModelInfoMemory`](crate::models::ProfileModelInfoMemory)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelInfoMemory>,
+    /// `timePerInferenceMs` in the JSON; integer
     #[serde(
         rename = "timePerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub time_per_inference_ms: Option<i64>,
+    /// `mcuSupportError` in the JSON; string
     #[serde(
         rename = "mcuSupportError",
         default,
@@ -626,14 +680,20 @@ impl crate::Envelope for ProfileModelInfo {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProfileModelTable {
+    /// `variant` in the JSON; [`ProfileModelTableVariant`](crate::models::ProfileModelTableVariant)
     pub variant: ProfileModelTableVariant,
+    /// `lowEndMcu` in the JSON; [`ProfileModelTableMcu`](crate::models::ProfileModelTableMcu)
     #[serde(rename = "lowEndMcu")]
     pub low_end_mcu: ProfileModelTableMcu,
+    /// `highEndMcu` in the JSON; [`ProfileModelTableMcu`](crate::models::ProfileModelTableMcu)
     #[serde(rename = "highEndMcu")]
     pub high_end_mcu: ProfileModelTableMcu,
+    /// `highEndMcuPlusAccelerator` in the JSON; [`ProfileModelTableMcu`](crate::models::ProfileModelTableMcu)
     #[serde(rename = "highEndMcuPlusAccelerator")]
     pub high_end_mcu_plus_accelerator: ProfileModelTableMcu,
+    /// `mpu` in the JSON; [`ProfileModelTableMpu`](crate::models::ProfileModelTableMpu)
     pub mpu: ProfileModelTableMpu,
+    /// `gpuOrMpuAccelerator` in the JSON; [`ProfileModelTableMpu`](crate::models::ProfileModelTableMpu)
     #[serde(rename = "gpuOrMpuAccelerator")]
     pub gpu_or_mpu_accelerator: ProfileModelTableMpu,
 }
@@ -645,16 +705,21 @@ impl crate::Envelope for ProfileModelTable {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProfileModelTableMcu {
+    /// `description` in the JSON; string
     pub description: String,
+    /// `timePerInferenceMs` in the JSON; integer
     #[serde(
         rename = "timePerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub time_per_inference_ms: Option<i64>,
+    /// `memory` in the JSON; [`ProfileModelTableMcuMemory`](crate::models::ProfileModelTableMcuMemory)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelTableMcuMemory>,
+    /// `supported` in the JSON; boolean
     pub supported: bool,
+    /// `mcuSupportError` in the JSON; string
     #[serde(
         rename = "mcuSupportError",
         default,
@@ -670,10 +735,13 @@ impl crate::Envelope for ProfileModelTableMcu {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProfileModelTableMcuMemory {
+    /// `tflite` in the JSON; [`ProfileModelTableMcuMemoryTflite`](crate::models::ProfileModelTableMcuMemoryTflite)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tflite: Option<ProfileModelTableMcuMemoryTflite>,
+    /// `eon` in the JSON; [`ProfileModelTableMcuMemoryEon`](crate::models::ProfileModelTableMcuMemoryEon)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon: Option<ProfileModelTableMcuMemoryEon>,
+    /// `eonRamOptimized` in the JSON; [`ProfileModelTableMcuMemoryEonRamOptimized`](crate::models::ProfileModelTableMcuMemoryEonRamOptimized)
     #[serde(
         rename = "eonRamOptimized",
         default,
@@ -689,7 +757,9 @@ impl crate::Envelope for ProfileModelTableMcuMemory {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProfileModelTableMcuMemoryEon {
+    /// `ram` in the JSON; integer
     pub ram: i64,
+    /// `rom` in the JSON; integer
     pub rom: i64,
 }
 
@@ -700,7 +770,9 @@ impl crate::Envelope for ProfileModelTableMcuMemoryEon {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProfileModelTableMcuMemoryEonRamOptimized {
+    /// `ram` in the JSON; integer
     pub ram: i64,
+    /// `rom` in the JSON; integer
     pub rom: i64,
 }
 
@@ -711,7 +783,9 @@ impl crate::Envelope for ProfileModelTableMcuMemoryEonRamOptimized {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProfileModelTableMcuMemoryTflite {
+    /// `ram` in the JSON; integer
     pub ram: i64,
+    /// `rom` in the JSON; integer
     pub rom: i64,
 }
 
@@ -722,15 +796,19 @@ impl crate::Envelope for ProfileModelTableMcuMemoryTflite {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProfileModelTableMpu {
+    /// `description` in the JSON; string
     pub description: String,
+    /// `timePerInferenceMs` in the JSON; integer
     #[serde(
         rename = "timePerInferenceMs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub time_per_inference_ms: Option<i64>,
+    /// `rom` in the JSON; number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<f64>,
+    /// `supported` in the JSON; boolean
     pub supported: bool,
 }
 
@@ -776,7 +854,9 @@ crate::string_enum_impls!(ProfileModelTableVariant);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SavePretrainedModelRequest {
+    /// `input` in the JSON; [`SavePretrainedModelRequestInput`](crate::models::SavePretrainedModelRequestInput)
     pub input: SavePretrainedModelRequestInput,
+    /// `model` in the JSON; [`SavePretrainedModelRequestModel`](crate::models::SavePretrainedModelRequestModel)
     pub model: SavePretrainedModelRequestModel,
 }
 
@@ -798,12 +878,16 @@ impl crate::Envelope for SavePretrainedModelRequest {}
 #[serde(tag = "inputType")]
 #[non_exhaustive]
 pub enum SavePretrainedModelRequestInput {
+    /// `time-series` as `inputType` in the JSON; [`DeployPretrainedModelInputTimeSeries`](crate::models::DeployPretrainedModelInputTimeSeries)
     #[serde(rename = "time-series")]
     TimeSeries(DeployPretrainedModelInputTimeSeries),
+    /// `audio` as `inputType` in the JSON; [`DeployPretrainedModelInputAudio`](crate::models::DeployPretrainedModelInputAudio)
     #[serde(rename = "audio")]
     Audio(DeployPretrainedModelInputAudio),
+    /// `image` as `inputType` in the JSON; [`DeployPretrainedModelInputImage`](crate::models::DeployPretrainedModelInputImage)
     #[serde(rename = "image")]
     Image(DeployPretrainedModelInputImage),
+    /// `other` as `inputType` in the JSON; [`DeployPretrainedModelInputOther`](crate::models::DeployPretrainedModelInputOther)
     #[serde(rename = "other")]
     Other(DeployPretrainedModelInputOther),
 }
@@ -825,10 +909,13 @@ impl crate::Envelope for SavePretrainedModelRequestInput {
 #[serde(tag = "modelType")]
 #[non_exhaustive]
 pub enum SavePretrainedModelRequestModel {
+    /// `classification` as `modelType` in the JSON; [`DeployPretrainedModelModelClassification`](crate::models::DeployPretrainedModelModelClassification)
     #[serde(rename = "classification")]
     Classification(DeployPretrainedModelModelClassification),
+    /// `regression` as `modelType` in the JSON; [`DeployPretrainedModelModelRegression`](crate::models::DeployPretrainedModelModelRegression)
     #[serde(rename = "regression")]
     Regression(DeployPretrainedModelModelRegression),
+    /// `object-detection` as `modelType` in the JSON; [`DeployPretrainedModelModelObjectDetection`](crate::models::DeployPretrainedModelModelObjectDetection)
     #[serde(rename = "object-detection")]
     ObjectDetection(DeployPretrainedModelModelObjectDetection),
 }
@@ -881,7 +968,9 @@ impl crate::Envelope for SetAnomalyParameterRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct TestPretrainedModelRequest {
+    /// `features` in the JSON; array of number
     pub features: Vec<f64>,
+    /// `modelInfo` in the JSON; [`TestPretrainedModelRequestModelInfo`](crate::models::TestPretrainedModelRequestModelInfo)
     #[serde(rename = "modelInfo")]
     pub model_info: TestPretrainedModelRequestModelInfo,
 }
@@ -903,7 +992,9 @@ impl crate::Envelope for TestPretrainedModelRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct TestPretrainedModelRequestModelInfo {
+    /// `input` in the JSON; [`TestPretrainedModelRequestModelInfoInput`](crate::models::TestPretrainedModelRequestModelInfoInput)
     pub input: TestPretrainedModelRequestModelInfoInput,
+    /// `model` in the JSON; [`TestPretrainedModelRequestModelInfoModel`](crate::models::TestPretrainedModelRequestModelInfoModel)
     pub model: TestPretrainedModelRequestModelInfoModel,
 }
 
@@ -925,12 +1016,16 @@ impl crate::Envelope for TestPretrainedModelRequestModelInfo {}
 #[serde(tag = "inputType")]
 #[non_exhaustive]
 pub enum TestPretrainedModelRequestModelInfoInput {
+    /// `time-series` as `inputType` in the JSON; [`DeployPretrainedModelInputTimeSeries`](crate::models::DeployPretrainedModelInputTimeSeries)
     #[serde(rename = "time-series")]
     TimeSeries(DeployPretrainedModelInputTimeSeries),
+    /// `audio` as `inputType` in the JSON; [`DeployPretrainedModelInputAudio`](crate::models::DeployPretrainedModelInputAudio)
     #[serde(rename = "audio")]
     Audio(DeployPretrainedModelInputAudio),
+    /// `image` as `inputType` in the JSON; [`DeployPretrainedModelInputImage`](crate::models::DeployPretrainedModelInputImage)
     #[serde(rename = "image")]
     Image(DeployPretrainedModelInputImage),
+    /// `other` as `inputType` in the JSON; [`DeployPretrainedModelInputOther`](crate::models::DeployPretrainedModelInputOther)
     #[serde(rename = "other")]
     Other(DeployPretrainedModelInputOther),
 }
@@ -952,10 +1047,13 @@ impl crate::Envelope for TestPretrainedModelRequestModelInfoInput {
 #[serde(tag = "modelType")]
 #[non_exhaustive]
 pub enum TestPretrainedModelRequestModelInfoModel {
+    /// `classification` as `modelType` in the JSON; [`DeployPretrainedModelModelClassification`](crate::models::DeployPretrainedModelModelClassification)
     #[serde(rename = "classification")]
     Classification(DeployPretrainedModelModelClassification),
+    /// `regression` as `modelType` in the JSON; [`DeployPretrainedModelModelRegression`](crate::models::DeployPretrainedModelModelRegression)
     #[serde(rename = "regression")]
     Regression(DeployPretrainedModelModelRegression),
+    /// `object-detection` as `modelType` in the JSON; [`DeployPretrainedModelModelObjectDetection`](crate::models::DeployPretrainedModelModelObjectDetection)
     #[serde(rename = "object-detection")]
     ObjectDetection(DeployPretrainedModelModelObjectDetection),
 }
@@ -976,6 +1074,7 @@ impl crate::Envelope for TestPretrainedModelRequestModelInfoModel {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UploadKerasFilesRequest {
+    /// `zip` in the form; file
     pub zip: crate::FilePart,
 }
 
@@ -998,9 +1097,13 @@ impl crate::multipart::ToMultipart for UploadKerasFilesRequest {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UploadPretrainedModelRequest {
+    /// `modelFile` in the form; file
     pub model_file: crate::FilePart,
+    /// `modelFileName` in the form; string
     pub model_file_name: String,
+    /// `modelFileType` in the form; [`UploadPretrainedModelRequestModelFileType`](crate::models::UploadPretrainedModelRequestModelFileType)
     pub model_file_type: UploadPretrainedModelRequestModelFileType,
+    /// `representativeFeatures` in the form; file
     pub representative_features: Option<crate::FilePart>,
     /// MCU used for calculating latency, query \`latencyDevices\` in \`listProject\` for a list of supported devices (and use the "mcu" property here). If this is kept empty then we'll show an overview of multiple devices.
     pub device: Option<String>,

@@ -17,6 +17,7 @@ pub struct GetJwtRequest {
     /// Evaluation user UUID
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    /// `ssoType` in the JSON; [`GetJwtRequestSsoType`](crate::models::GetJwtRequestSsoType)
     #[serde(rename = "ssoType", default, skip_serializing_if = "Option::is_none")]
     pub sso_type: Option<GetJwtRequestSsoType>,
     /// Session ID

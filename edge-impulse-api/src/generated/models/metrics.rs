@@ -15,8 +15,11 @@ pub struct GetPublicMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `projects` in the JSON; integer
     pub projects: i64,
+    /// `data_samples` in the JSON; integer
     pub data_samples: i64,
+    /// `jobs` in the JSON; integer
     pub jobs: i64,
 }
 
@@ -34,8 +37,10 @@ pub struct LogAnalyticsEventRequest {
     /// Optional session ID for users who have not signed in yet. Helps match anonymous activity with user activity once they sign in.
     #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// `eventName` in the JSON; string
     #[serde(rename = "eventName")]
     pub event_name: String,
+    /// `eventProperties` in the JSON; object
     #[serde(rename = "eventProperties")]
     pub event_properties: serde_json::Map<String, serde_json::Value>,
 }
@@ -67,10 +72,13 @@ impl crate::Envelope for LogAnalyticsEventRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct LogWebsitePageviewRequest {
+    /// `sessionId` in the JSON; string
     #[serde(rename = "sessionId")]
     pub session_id: String,
+    /// `pageUrl` in the JSON; string
     #[serde(rename = "pageUrl")]
     pub page_url: String,
+    /// `pageReferrer` in the JSON; string
     #[serde(rename = "pageReferrer", default, skip_serializing_if = "Option::is_none")]
     pub page_referrer: Option<String>,
 }

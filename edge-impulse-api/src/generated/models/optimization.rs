@@ -15,6 +15,7 @@ pub struct AllLearnBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `learnBlocks` in the JSON; array of [`AllLearnBlocksResponseLearnBlocksItem`](crate::models::AllLearnBlocksResponseLearnBlocksItem)
     #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<AllLearnBlocksResponseLearnBlocksItem>,
 }
@@ -30,26 +31,35 @@ impl crate::Envelope for AllLearnBlocksResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AllLearnBlocksResponseLearnBlocksItem {
+    /// `type` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
     #[serde(rename = "type")]
     pub type_: LearnBlockType,
+    /// `title` in the JSON; string
     pub title: String,
+    /// `author` in the JSON; string
     pub author: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `organizationModelId` in the JSON; number
     #[serde(
         rename = "organizationModelId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_model_id: Option<f64>,
+    /// `experiment` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub display_category: Option<BlockDisplayCategory>,
+    /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -121,6 +131,7 @@ pub struct ListTunerRunsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `runs` in the JSON; array of [`TunerRun`](crate::models::TunerRun)
     pub runs: Vec<TunerRun>,
 }
 
@@ -134,6 +145,7 @@ impl crate::Envelope for ListTunerRunsResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct OptimizeConfig {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Target latency in MS
@@ -142,8 +154,10 @@ pub struct OptimizeConfig {
     /// Target device
     #[serde(rename = "targetDevice")]
     pub target_device: OptimizeConfigTargetDevice,
+    /// `compiler` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compiler: Option<Vec<String>>,
+    /// `precision` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Vec<String>>,
     /// Maximum number of training cycles
@@ -176,8 +190,10 @@ pub struct OptimizeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub trials_per_optimization_round: Option<i64>,
+    /// `minMACCS` in the JSON; number
     #[serde(rename = "minMACCS", default, skip_serializing_if = "Option::is_none")]
     pub min_maccs: Option<f64>,
+    /// `maxMACCS` in the JSON; number
     #[serde(rename = "maxMACCS", default, skip_serializing_if = "Option::is_none")]
     pub max_maccs: Option<f64>,
     /// Tuning algorithm to use to search hyperparameter space
@@ -187,6 +203,7 @@ pub struct OptimizeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub tuning_algorithm: Option<OptimizeConfigTuningAlgorithm>,
+    /// `notificationOnCompletion` in the JSON; boolean
     #[serde(
         rename = "notificationOnCompletion",
         default,
@@ -284,6 +301,7 @@ pub struct OptimizeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub disable_deduplicate: Option<bool>,
+    /// `tunerSpaceOptions` in the JSON; object of array of string
     #[serde(
         rename = "tunerSpaceOptions",
         default,
@@ -642,6 +660,7 @@ pub struct OptimizeConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Target latency in MS
@@ -650,8 +669,10 @@ pub struct OptimizeConfigResponse {
     /// Target device
     #[serde(rename = "targetDevice")]
     pub target_device: OptimizeConfigTargetDevice,
+    /// `compiler` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compiler: Option<Vec<String>>,
+    /// `precision` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Vec<String>>,
     /// Maximum number of training cycles
@@ -684,8 +705,10 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub trials_per_optimization_round: Option<i64>,
+    /// `minMACCS` in the JSON; number
     #[serde(rename = "minMACCS", default, skip_serializing_if = "Option::is_none")]
     pub min_maccs: Option<f64>,
+    /// `maxMACCS` in the JSON; number
     #[serde(rename = "maxMACCS", default, skip_serializing_if = "Option::is_none")]
     pub max_maccs: Option<f64>,
     /// Tuning algorithm to use to search hyperparameter space
@@ -695,6 +718,7 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub tuning_algorithm: Option<OptimizeConfigTuningAlgorithm>,
+    /// `notificationOnCompletion` in the JSON; boolean
     #[serde(
         rename = "notificationOnCompletion",
         default,
@@ -792,6 +816,7 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub disable_deduplicate: Option<bool>,
+    /// `tunerSpaceOptions` in the JSON; object of array of string
     #[serde(
         rename = "tunerSpaceOptions",
         default,
@@ -815,6 +840,7 @@ pub struct OptimizeConfigResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub search_space_source: Option<OptimizeConfigSearchSpaceSource>,
+    /// `device` in the JSON; object
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -1048,9 +1074,12 @@ crate::string_enum_impls!(OptimizeConfigSearchSpaceTemplateIdentifier);
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct OptimizeConfigTargetDevice {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `ram` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ram: Option<i64>,
+    /// `rom` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<i64>,
 }
@@ -1131,6 +1160,7 @@ pub struct OptimizeDspParametersResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `parameters` in the JSON; object
     pub parameters: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -1170,7 +1200,9 @@ pub struct OptimizeStateResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `config` in the JSON; [`OptimizeConfig`](crate::models::OptimizeConfig)
     pub config: OptimizeConfig,
+    /// `status` in the JSON; [`OptimizeStateResponseStatus`](crate::models::OptimizeStateResponseStatus)
     pub status: OptimizeStateResponseStatus,
     /// Actual tuner process, job message events will be tagged with this ID
     #[serde(rename = "tunerJobId", default, skip_serializing_if = "Option::is_none")]
@@ -1199,14 +1231,20 @@ pub struct OptimizeStateResponse {
     /// Whether the job is active (if false =\> finished)
     #[serde(rename = "tunerJobIsRunning")]
     pub tuner_job_is_running: bool,
+    /// `trials` in the JSON; array of [`TunerTrial`](crate::models::TunerTrial)
     pub trials: Vec<TunerTrial>,
+    /// `projectDataType` in the JSON; [`OptimizeStateResponseProjectDataType`](crate::models::OptimizeStateResponseProjectDataType)
     #[serde(rename = "projectDataType")]
     pub project_data_type: OptimizeStateResponseProjectDataType,
+    /// `jobError` in the JSON; string
     #[serde(rename = "jobError", default, skip_serializing_if = "Option::is_none")]
     pub job_error: Option<String>,
+    /// `workers` in the JSON; array of [`OptimizeStateResponseWorkersItem`](crate::models::OptimizeStateResponseWorkersItem)
     pub workers: Vec<OptimizeStateResponseWorkersItem>,
+    /// `nextRunIndex` in the JSON; integer
     #[serde(rename = "nextRunIndex")]
     pub next_run_index: i64,
+    /// `isWhitelabel` in the JSON; boolean
     #[serde(rename = "isWhitelabel")]
     pub is_whitelabel: bool,
 }
@@ -1265,20 +1303,28 @@ crate::string_enum_impls!(OptimizeStateResponseProjectDataType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OptimizeStateResponseStatus {
+    /// `numPendingTrials` in the JSON; integer
     #[serde(rename = "numPendingTrials")]
     pub num_pending_trials: i64,
+    /// `numRunningTrials` in the JSON; integer
     #[serde(rename = "numRunningTrials")]
     pub num_running_trials: i64,
+    /// `numCompletedTrials` in the JSON; integer
     #[serde(rename = "numCompletedTrials")]
     pub num_completed_trials: i64,
+    /// `numFailedTrials` in the JSON; integer
     #[serde(rename = "numFailedTrials")]
     pub num_failed_trials: i64,
+    /// `numReadyWorkers` in the JSON; integer
     #[serde(rename = "numReadyWorkers")]
     pub num_ready_workers: i64,
+    /// `numBusyWorkers` in the JSON; integer
     #[serde(rename = "numBusyWorkers")]
     pub num_busy_workers: i64,
+    /// `numPendingWorkers` in the JSON; integer
     #[serde(rename = "numPendingWorkers")]
     pub num_pending_workers: i64,
+    /// `status` in the JSON; [`OptimizeStateResponseStatusStatus`](crate::models::OptimizeStateResponseStatusStatus)
     pub status: OptimizeStateResponseStatusStatus,
 }
 
@@ -1377,8 +1423,10 @@ crate::string_enum_impls!(OptimizeStateResponseTuningAlgorithm);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OptimizeStateResponseWorkersItem {
+    /// `workerId` in the JSON; string
     #[serde(rename = "workerId")]
     pub worker_id: String,
+    /// `status` in the JSON; [`OptimizeStateResponseWorkersItemStatus`](crate::models::OptimizeStateResponseWorkersItemStatus)
     pub status: OptimizeStateResponseWorkersItemStatus,
 }
 
@@ -1433,6 +1481,7 @@ pub struct OptimizeTransferLearningModelsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `models` in the JSON; [`OptimizeTransferLearningModelsResponseModels`](crate::models::OptimizeTransferLearningModelsResponseModels)
     pub models: OptimizeTransferLearningModelsResponseModels,
 }
 
@@ -1447,11 +1496,16 @@ impl crate::Envelope for OptimizeTransferLearningModelsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OptimizeTransferLearningModelsResponseModels {
+    /// `image` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub image: Vec<TransferLearningModel>,
+    /// `objectDetection` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     #[serde(rename = "objectDetection")]
     pub object_detection: Vec<TransferLearningModel>,
+    /// `kws` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub kws: Vec<TransferLearningModel>,
+    /// `regression` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub regression: Vec<TransferLearningModel>,
+    /// `classification` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub classification: Vec<TransferLearningModel>,
 }
 
@@ -1467,9 +1521,13 @@ pub struct ScoreTrialResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `score` in the JSON; number
     pub score: f64,
+    /// `latency` in the JSON; [`ScoreTrialResponseLatency`](crate::models::ScoreTrialResponseLatency)
     pub latency: ScoreTrialResponseLatency,
+    /// `ram` in the JSON; [`ScoreTrialResponseRam`](crate::models::ScoreTrialResponseRam)
     pub ram: ScoreTrialResponseRam,
+    /// `rom` in the JSON; [`ScoreTrialResponseRom`](crate::models::ScoreTrialResponseRom)
     pub rom: ScoreTrialResponseRom,
 }
 
@@ -1484,12 +1542,16 @@ impl crate::Envelope for ScoreTrialResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ScoreTrialResponseLatency {
+    /// `dspMips` in the JSON; number
     #[serde(rename = "dspMips")]
     pub dsp_mips: f64,
+    /// `dspMs` in the JSON; number
     #[serde(rename = "dspMs")]
     pub dsp_ms: f64,
+    /// `learnMaccs` in the JSON; number
     #[serde(rename = "learnMaccs")]
     pub learn_maccs: f64,
+    /// `learnMs` in the JSON; number
     #[serde(rename = "learnMs")]
     pub learn_ms: f64,
 }
@@ -1501,7 +1563,9 @@ impl crate::Envelope for ScoreTrialResponseLatency {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ScoreTrialResponseRam {
+    /// `dsp` in the JSON; number
     pub dsp: f64,
+    /// `learn` in the JSON; number
     pub learn: f64,
 }
 
@@ -1512,7 +1576,9 @@ impl crate::Envelope for ScoreTrialResponseRam {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ScoreTrialResponseRom {
+    /// `dsp` in the JSON; number
     pub dsp: f64,
+    /// `learn` in the JSON; number
     pub learn: f64,
 }
 
@@ -1523,6 +1589,7 @@ impl crate::Envelope for ScoreTrialResponseRom {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct TunerCompleteSearch {
+    /// `success` in the JSON; boolean
     pub success: bool,
 }
 
@@ -1547,22 +1614,29 @@ pub type TunerCreateTrialDspBlock = serde_json::Map<String, serde_json::Value>;
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct TunerCreateTrialImpulse {
+    /// `id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// `experiment` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// `original_trial_id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_trial_id: Option<String>,
+    /// `optimizationRound` in the JSON; number
     #[serde(
         rename = "optimizationRound",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub optimization_round: Option<f64>,
+    /// `inputBlocks` in the JSON; array of [`TunerCreateTrialInputBlock`](crate::models::TunerCreateTrialInputBlock)
     #[serde(rename = "inputBlocks", default, skip_serializing_if = "Option::is_none")]
     pub input_blocks: Option<Vec<TunerCreateTrialInputBlock>>,
+    /// `dspBlocks` in the JSON; array of [`TunerCreateTrialDspBlock`](crate::models::TunerCreateTrialDspBlock)
     #[serde(rename = "dspBlocks", default, skip_serializing_if = "Option::is_none")]
     pub dsp_blocks: Option<Vec<TunerCreateTrialDspBlock>>,
+    /// `learnBlocks` in the JSON; array of [`TunerCreateTrialLearnBlock`](crate::models::TunerCreateTrialLearnBlock)
     #[serde(rename = "learnBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learn_blocks: Option<Vec<TunerCreateTrialLearnBlock>>,
 }
@@ -1637,16 +1711,23 @@ pub type TunerCreateTrialLearnBlock = serde_json::Map<String, serde_json::Value>
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerRun {
+    /// `tunerJobId` in the JSON; integer
     #[serde(rename = "tunerJobId")]
     pub tuner_job_id: i64,
+    /// `tunerCoordinatorJobId` in the JSON; integer
     #[serde(rename = "tunerCoordinatorJobId")]
     pub tuner_coordinator_job_id: i64,
+    /// `index` in the JSON; integer
     pub index: i64,
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `jobStatus` in the JSON; [`JobStatus`](crate::models::JobStatus)
     #[serde(rename = "jobStatus")]
     pub job_status: JobStatus,
+    /// `continuationJobId` in the JSON; integer
     #[serde(
         rename = "continuationJobId",
         default,
@@ -1719,55 +1800,75 @@ pub type TunerSpaceLearnBlock = serde_json::Map<String, serde_json::Value>;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrial {
+    /// `id` in the JSON; string
     pub id: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `status` in the JSON; [`TunerTrialStatus`](crate::models::TunerTrialStatus)
     pub status: TunerTrialStatus,
+    /// `lastCompletedEpoch` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastCompletedEpoch",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_completed_epoch: Option<crate::DateTime>,
+    /// `lastCompletedTraining` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastCompletedTraining",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_completed_training: Option<crate::DateTime>,
+    /// `retries` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
+    /// `currentEpoch` in the JSON; integer
     #[serde(rename = "currentEpoch", default, skip_serializing_if = "Option::is_none")]
     pub current_epoch: Option<i64>,
+    /// `workerId` in the JSON; string
     #[serde(rename = "workerId", default, skip_serializing_if = "Option::is_none")]
     pub worker_id: Option<String>,
+    /// `blocks` in the JSON; array of [`TunerTrialBlocksItem`](crate::models::TunerTrialBlocksItem)
     pub blocks: Vec<TunerTrialBlocksItem>,
+    /// `impulse` in the JSON; [`TunerTrialImpulse`](crate::models::TunerTrialImpulse)
     pub impulse: TunerTrialImpulse,
+    /// `experiment` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// `original_trial_id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_trial_id: Option<String>,
+    /// `model` in the JSON; object
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `dspJobId` in the JSON; [`TunerTrialDspJobId`](crate::models::TunerTrialDspJobId)
     #[serde(rename = "dspJobId", default, skip_serializing_if = "Option::is_none")]
     pub dsp_job_id: Option<TunerTrialDspJobId>,
+    /// `learnJobId` in the JSON; number
     #[serde(rename = "learnJobId", default, skip_serializing_if = "Option::is_none")]
     pub learn_job_id: Option<f64>,
+    /// `devicePerformance` in the JSON; object
     #[serde(
         rename = "devicePerformance",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub device_performance: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `optimizationRound` in the JSON; number
     #[serde(
         rename = "optimizationRound",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub optimization_round: Option<f64>,
+    /// `progress` in the JSON; [`TunerTrialProgress`](crate::models::TunerTrialProgress)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<TunerTrialProgress>,
+    /// `metrics` in the JSON; [`TunerTrialMetrics`](crate::models::TunerTrialMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<TunerTrialMetrics>,
+    /// `impulseAddedToProject` in the JSON; [`TunerTrialImpulseAddedToProject`](crate::models::TunerTrialImpulseAddedToProject)
     #[serde(
         rename = "impulseAddedToProject",
         default,
@@ -1783,11 +1884,16 @@ impl crate::Envelope for TunerTrial {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrialBlocksItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `lastActive` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastActive", default, skip_serializing_if = "Option::is_none")]
     pub last_active: Option<crate::DateTime>,
+    /// `retries` in the JSON; integer
     pub retries: i64,
+    /// `status` in the JSON; [`TunerTrialBlocksItemStatus`](crate::models::TunerTrialBlocksItemStatus)
     pub status: TunerTrialBlocksItemStatus,
+    /// `type` in the JSON; [`TunerTrialBlocksItemType`](crate::models::TunerTrialBlocksItemType)
     #[serde(rename = "type")]
     pub type_: TunerTrialBlocksItemType,
     /// Index of corresponding DSP/learn block in the impulse model passed to createTrial()
@@ -1888,8 +1994,10 @@ crate::string_enum_impls!(TunerTrialBlocksItemType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrialDspJobId {
+    /// `training` in the JSON; number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<f64>,
+    /// `testing` in the JSON; number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testing: Option<f64>,
 }
@@ -1901,10 +2009,13 @@ impl crate::Envelope for TunerTrialDspJobId {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrialImpulse {
+    /// `inputBlocks` in the JSON; array of [`TunerCreateTrialInputBlock`](crate::models::TunerCreateTrialInputBlock)
     #[serde(rename = "inputBlocks", default, skip_serializing_if = "Option::is_none")]
     pub input_blocks: Option<Vec<TunerCreateTrialInputBlock>>,
+    /// `dspBlocks` in the JSON; array of [`TunerCreateTrialDspBlock`](crate::models::TunerCreateTrialDspBlock)
     #[serde(rename = "dspBlocks", default, skip_serializing_if = "Option::is_none")]
     pub dsp_blocks: Option<Vec<TunerCreateTrialDspBlock>>,
+    /// `learnBlocks` in the JSON; array of [`TunerCreateTrialLearnBlock`](crate::models::TunerCreateTrialLearnBlock)
     #[serde(rename = "learnBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learn_blocks: Option<Vec<TunerCreateTrialLearnBlock>>,
 }
@@ -1916,8 +2027,10 @@ impl crate::Envelope for TunerTrialImpulse {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrialImpulseAddedToProject {
+    /// `impulseId` in the JSON; integer
     #[serde(rename = "impulseId")]
     pub impulse_id: i64,
+    /// `link` in the JSON; string
     pub link: String,
 }
 
@@ -1928,10 +2041,13 @@ impl crate::Envelope for TunerTrialImpulseAddedToProject {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrialMetrics {
+    /// `test` in the JSON; [`TunerTrialMetricsTest`](crate::models::TunerTrialMetricsTest)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<TunerTrialMetricsTest>,
+    /// `train` in the JSON; [`TunerTrialMetricsTrain`](crate::models::TunerTrialMetricsTrain)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train: Option<TunerTrialMetricsTrain>,
+    /// `validation` in the JSON; [`TunerTrialMetricsValidation`](crate::models::TunerTrialMetricsValidation)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<TunerTrialMetricsValidation>,
 }
@@ -1943,8 +2059,10 @@ impl crate::Envelope for TunerTrialMetrics {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrialMetricsTest {
+    /// `float32` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
+    /// `int8` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
 }
@@ -1956,8 +2074,10 @@ impl crate::Envelope for TunerTrialMetricsTest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrialMetricsTrain {
+    /// `float32` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
+    /// `int8` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
 }
@@ -1969,8 +2089,10 @@ impl crate::Envelope for TunerTrialMetricsTrain {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrialMetricsValidation {
+    /// `float32` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
+    /// `int8` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
 }
@@ -1982,10 +2104,15 @@ impl crate::Envelope for TunerTrialMetricsValidation {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TunerTrialProgress {
+    /// `epoch` in the JSON; number
     pub epoch: f64,
+    /// `loss` in the JSON; number
     pub loss: f64,
+    /// `val_loss` in the JSON; number
     pub val_loss: f64,
+    /// `accuracy` in the JSON; number
     pub accuracy: f64,
+    /// `val_accuracy` in the JSON; number
     pub val_accuracy: f64,
 }
 
@@ -2039,6 +2166,7 @@ crate::string_enum_impls!(TunerTrialStatus);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateTunerRunRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
@@ -2063,18 +2191,25 @@ impl crate::Envelope for UpdateTunerRunRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct WindowSettings {
+    /// `windowSizeMs` in the JSON; number
     #[serde(rename = "windowSizeMs")]
     pub window_size_ms: f64,
+    /// `windowIncreaseMs` in the JSON; number
     #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: f64,
+    /// `windowIncreasePct` in the JSON; number
     #[serde(rename = "windowIncreasePct")]
     pub window_increase_pct: f64,
+    /// `zeroPadPercentage` in the JSON; number
     #[serde(rename = "zeroPadPercentage")]
     pub zero_pad_percentage: f64,
+    /// `windowCount` in the JSON; integer
     #[serde(rename = "windowCount")]
     pub window_count: i64,
+    /// `balanceScore` in the JSON; number
     #[serde(rename = "balanceScore")]
     pub balance_score: f64,
+    /// `valid` in the JSON; boolean
     pub valid: bool,
 }
 
@@ -2090,8 +2225,10 @@ pub struct WindowSettingsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `windowSettingsEvent` in the JSON; array of [`WindowSettings`](crate::models::WindowSettings)
     #[serde(rename = "windowSettingsEvent")]
     pub window_settings_event: Vec<WindowSettings>,
+    /// `windowSettingsContinuous` in the JSON; array of [`WindowSettings`](crate::models::WindowSettings)
     #[serde(rename = "windowSettingsContinuous")]
     pub window_settings_continuous: Vec<WindowSettings>,
 }

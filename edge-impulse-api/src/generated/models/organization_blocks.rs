@@ -11,20 +11,35 @@ use super::*;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct AddOrganizationDeployBlockRequest {
+    /// `name` in the form; string
     pub name: String,
+    /// `dockerContainer` in the form; string
     pub docker_container: String,
+    /// `description` in the form; string
     pub description: String,
+    /// `cliArguments` in the form; string
     pub cli_arguments: String,
+    /// `requestsCpu` in the form; number
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the form; integer
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the form; number
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the form; integer
     pub limits_memory: Option<i64>,
+    /// `photo` in the form; file
     pub photo: Option<crate::FilePart>,
+    /// `integrateUrl` in the form; string
     pub integrate_url: Option<String>,
+    /// `privileged` in the form; boolean
     pub privileged: Option<bool>,
+    /// `mountLearnBlock` in the form; boolean
     pub mount_learn_block: Option<bool>,
+    /// `supportsEonCompiler` in the form; boolean
     pub supports_eon_compiler: Option<bool>,
+    /// `showOptimizations` in the form; boolean
     pub show_optimizations: Option<bool>,
+    /// `category` in the form; [`AddOrganizationDeployBlockRequestCategory`](crate::models::AddOrganizationDeployBlockRequestCategory)
     pub category: Option<AddOrganizationDeployBlockRequestCategory>,
 }
 
@@ -204,18 +219,26 @@ crate::string_enum_impls!(AddOrganizationDeployBlockRequestCategory);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AddOrganizationDspBlockRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `port` in the JSON; integer
     pub port: i64,
 }
 
@@ -271,8 +294,11 @@ impl crate::Envelope for AddOrganizationDspBlockRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AddOrganizationSecretRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `secret` in the JSON; string (secret, hidden from `Debug`)
     pub secret: crate::Secret,
 }
 
@@ -290,18 +316,24 @@ impl crate::Envelope for AddOrganizationSecretRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AddOrganizationTransferLearningBlockRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `operatesOn` in the JSON; [`OrganizationTransferLearningOperatesOn`](crate::models::OrganizationTransferLearningOperatesOn)
     #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    /// `implementationVersion` in the JSON; integer
     #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
@@ -314,6 +346,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public_for_devices: Option<Vec<String>>,
+    /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -326,6 +359,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(
         rename = "imageInputScaling",
         default,
@@ -344,6 +378,7 @@ pub struct AddOrganizationTransferLearningBlockRequest {
     pub custom_model_variants: Option<
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
@@ -460,27 +495,38 @@ impl crate::Envelope for AddOrganizationTransferLearningBlockRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AddOrganizationTransformationBlockRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// Whether to pass the \`--metadata\` parameter to the container.
     #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `cliArguments` in the JSON; string
     #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `additionalMountPoints` in the JSON; array of [`TransformationBlockAdditionalMountPoint`](crate::models::TransformationBlockAdditionalMountPoint)
     #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
+    /// `operatesOn` in the JSON; [`AddOrganizationTransformationBlockRequestOperatesOn`](crate::models::AddOrganizationTransformationBlockRequestOperatesOn)
     #[serde(rename = "operatesOn")]
     pub operates_on: AddOrganizationTransformationBlockRequestOperatesOn,
+    /// `allowExtraCliArguments` in the JSON; boolean
     #[serde(
         rename = "allowExtraCliArguments",
         default,
@@ -497,6 +543,7 @@ pub struct AddOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_running_time_str: Option<String>,
+    /// `isPublic` in the JSON; boolean
     #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
@@ -530,6 +577,7 @@ pub struct AddOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub show_in_ai_actions: Option<bool>,
+    /// `environmentVariables` in the JSON; array of [`EnvironmentVariable`](crate::models::EnvironmentVariable)
     #[serde(
         rename = "environmentVariables",
         default,
@@ -802,6 +850,7 @@ pub struct ExportBlockResponse {
     pub error: Option<String>,
     /// Job identifier. Status updates will include this identifier.
     pub id: i64,
+    /// `exportUrl` in the JSON; string
     #[serde(rename = "exportUrl")]
     pub export_url: String,
 }
@@ -822,6 +871,7 @@ pub struct GetOrganizationDeployBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `deployBlock` in the JSON; [`OrganizationDeployBlock`](crate::models::OrganizationDeployBlock)
     #[serde(rename = "deployBlock")]
     pub deploy_block: OrganizationDeployBlock,
 }
@@ -842,6 +892,7 @@ pub struct GetOrganizationDspBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dspBlock` in the JSON; [`OrganizationDspBlock`](crate::models::OrganizationDspBlock)
     #[serde(rename = "dspBlock")]
     pub dsp_block: OrganizationDspBlock,
 }
@@ -862,6 +913,7 @@ pub struct GetOrganizationTransferLearningBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transferLearningBlock` in the JSON; [`OrganizationTransferLearningBlock`](crate::models::OrganizationTransferLearningBlock)
     #[serde(rename = "transferLearningBlock")]
     pub transfer_learning_block: OrganizationTransferLearningBlock,
 }
@@ -882,6 +934,7 @@ pub struct GetOrganizationTransformationBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transformationBlock` in the JSON; [`OrganizationTransformationBlock`](crate::models::OrganizationTransformationBlock)
     #[serde(rename = "transformationBlock")]
     pub transformation_block: OrganizationTransformationBlock,
 }
@@ -902,6 +955,7 @@ pub struct GetPublicOrganizationTransformationBlockResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transformationBlock` in the JSON; [`PublicOrganizationTransformationBlock`](crate::models::PublicOrganizationTransformationBlock)
     #[serde(rename = "transformationBlock")]
     pub transformation_block: PublicOrganizationTransformationBlock,
 }
@@ -922,6 +976,7 @@ pub struct ListOrganizationDeployBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `deployBlocks` in the JSON; array of [`OrganizationDeployBlock`](crate::models::OrganizationDeployBlock)
     #[serde(rename = "deployBlocks")]
     pub deploy_blocks: Vec<OrganizationDeployBlock>,
 }
@@ -942,6 +997,7 @@ pub struct ListOrganizationDspBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dspBlocks` in the JSON; array of [`OrganizationDspBlock`](crate::models::OrganizationDspBlock)
     #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<OrganizationDspBlock>,
 }
@@ -962,6 +1018,7 @@ pub struct ListOrganizationSecretsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `secrets` in the JSON; array of [`ListOrganizationSecretsResponseSecretsItem`](crate::models::ListOrganizationSecretsResponseSecretsItem)
     pub secrets: Vec<ListOrganizationSecretsResponseSecretsItem>,
 }
 
@@ -976,10 +1033,15 @@ impl crate::Envelope for ListOrganizationSecretsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListOrganizationSecretsResponseSecretsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
@@ -996,6 +1058,7 @@ pub struct ListOrganizationTransferLearningBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transferLearningBlocks` in the JSON; array of [`OrganizationTransferLearningBlock`](crate::models::OrganizationTransferLearningBlock)
     #[serde(rename = "transferLearningBlocks")]
     pub transfer_learning_blocks: Vec<OrganizationTransferLearningBlock>,
 }
@@ -1016,6 +1079,7 @@ pub struct ListOrganizationTransformationBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transformationBlocks` in the JSON; array of [`OrganizationTransformationBlock`](crate::models::OrganizationTransformationBlock)
     #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<OrganizationTransformationBlock>,
 }
@@ -1036,6 +1100,7 @@ pub struct ListPublicOrganizationTransformationBlocksResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transformationBlocks` in the JSON; array of [`PublicOrganizationTransformationBlock`](crate::models::PublicOrganizationTransformationBlock)
     #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<PublicOrganizationTransformationBlock>,
 }
@@ -1051,50 +1116,73 @@ impl crate::Envelope for ListPublicOrganizationTransformationBlocksResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationDeployBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `description` in the JSON; string
     pub description: String,
     /// These arguments are passed into the container
     #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `photo` in the JSON; string
     pub photo: String,
+    /// `integrateUrl` in the JSON; string
     #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
+    /// `privileged` in the JSON; boolean
     pub privileged: bool,
+    /// `mountLearnBlock` in the JSON; boolean
     #[serde(rename = "mountLearnBlock")]
     pub mount_learn_block: bool,
+    /// `supportsEonCompiler` in the JSON; boolean
     #[serde(rename = "supportsEonCompiler")]
     pub supports_eon_compiler: bool,
+    /// `showOptimizations` in the JSON; boolean
     #[serde(rename = "showOptimizations")]
     pub show_optimizations: bool,
+    /// `category` in the JSON; [`OrganizationDeployBlockCategory`](crate::models::OrganizationDeployBlockCategory)
     pub category: OrganizationDeployBlockCategory,
+    /// `sourceCodeAvailable` in the JSON; boolean
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
 }
@@ -1141,41 +1229,60 @@ crate::string_enum_impls!(OrganizationDeployBlockCategory);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationDspBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `port` in the JSON; integer
     pub port: i64,
+    /// `isConnected` in the JSON; boolean
     #[serde(rename = "isConnected")]
     pub is_connected: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `sourceCodeAvailable` in the JSON; boolean
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
 }
@@ -1187,36 +1294,50 @@ impl crate::Envelope for OrganizationDspBlock {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationTransferLearningBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `operatesOn` in the JSON; [`OrganizationTransferLearningOperatesOn`](crate::models::OrganizationTransferLearningOperatesOn)
     #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    /// `implementationVersion` in the JSON; integer
     #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
@@ -1225,6 +1346,7 @@ pub struct OrganizationTransferLearningBlock {
     /// If \`isPublic\` is true, the list of devices (from latencyDevices) for which this model can be shown.
     #[serde(rename = "isPublicForDevices")]
     pub is_public_for_devices: Vec<String>,
+    /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -1242,6 +1364,7 @@ pub struct OrganizationTransferLearningBlock {
     pub repository_url: Option<String>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     pub parameters: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(
         rename = "imageInputScaling",
         default,
@@ -1251,8 +1374,10 @@ pub struct OrganizationTransferLearningBlock {
     /// If set, requires this block to be scheduled on GPU.
     #[serde(rename = "indRequiresGpu")]
     pub ind_requires_gpu: bool,
+    /// `sourceCodeAvailable` in the JSON; boolean
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
@@ -1290,6 +1415,7 @@ pub struct OrganizationTransferLearningBlockCustomVariant {
         skip_serializing_if = "Option::is_none"
     )]
     pub profiling_entrypoint: Option<String>,
+    /// `modelFiles` in the JSON; array of [`OrganizationTransferLearningBlockModelFile`](crate::models::OrganizationTransferLearningBlockModelFile)
     #[serde(rename = "modelFiles", default, skip_serializing_if = "Option::is_none")]
     pub model_files: Option<Vec<OrganizationTransferLearningBlockModelFile>>,
 }
@@ -1451,45 +1577,64 @@ crate::string_enum_impls!(OrganizationTransferLearningOperatesOn);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationTransformationBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dockerContainer` in the JSON; string
     #[serde(rename = "dockerContainer")]
     pub docker_container: String,
+    /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
     #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(
         rename = "lastUpdatedByUser",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `description` in the JSON; string
     pub description: String,
     /// These arguments are passed into the container
     #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
+    /// `indMetadata` in the JSON; boolean
     #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `additionalMountPoints` in the JSON; array of [`TransformationBlockAdditionalMountPoint`](crate::models::TransformationBlockAdditionalMountPoint)
     #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
+    /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
+    /// `allowExtraCliArguments` in the JSON; boolean
     #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
@@ -1505,6 +1650,7 @@ pub struct OrganizationTransformationBlock {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_running_time_str: Option<String>,
+    /// `sourceCodeAvailable` in the JSON; boolean
     #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
     /// URL to the source code of this custom learn block.
@@ -1544,18 +1690,27 @@ impl crate::Envelope for OrganizationTransformationBlock {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct PublicOrganizationTransformationBlock {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `ownerOrganizationId` in the JSON; integer
     #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: i64,
+    /// `ownerOrganizationName` in the JSON; string
     #[serde(rename = "ownerOrganizationName")]
     pub owner_organization_name: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
+    /// `allowExtraCliArguments` in the JSON; boolean
     #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
@@ -1594,12 +1749,16 @@ impl crate::Envelope for PublicOrganizationTransformationBlock {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct TransformationBlockAdditionalMountPoint {
+    /// `type` in the JSON; [`TransformationBlockAdditionalMountPointType`](crate::models::TransformationBlockAdditionalMountPointType)
     #[serde(rename = "type")]
     pub type_: TransformationBlockAdditionalMountPointType,
+    /// `bucketId` in the JSON; integer
     #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
+    /// `portalId` in the JSON; integer
     #[serde(rename = "portalId", default, skip_serializing_if = "Option::is_none")]
     pub portal_id: Option<i64>,
+    /// `mountPoint` in the JSON; string
     #[serde(rename = "mountPoint")]
     pub mount_point: String,
 }
@@ -1674,20 +1833,35 @@ crate::string_enum_impls!(TransformationBlockAdditionalMountPointType);
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationDeployBlockRequest {
+    /// `name` in the form; string
     pub name: Option<String>,
+    /// `dockerContainer` in the form; string
     pub docker_container: Option<String>,
+    /// `description` in the form; string
     pub description: Option<String>,
+    /// `cliArguments` in the form; string
     pub cli_arguments: Option<String>,
+    /// `requestsCpu` in the form; number
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the form; integer
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the form; number
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the form; integer
     pub limits_memory: Option<i64>,
+    /// `photo` in the form; file
     pub photo: Option<crate::FilePart>,
+    /// `integrateUrl` in the form; string
     pub integrate_url: Option<String>,
+    /// `privileged` in the form; boolean
     pub privileged: Option<bool>,
+    /// `mountLearnBlock` in the form; boolean
     pub mount_learn_block: Option<bool>,
+    /// `supportsEonCompiler` in the form; boolean
     pub supports_eon_compiler: Option<bool>,
+    /// `showOptimizations` in the form; boolean
     pub show_optimizations: Option<bool>,
+    /// `category` in the form; [`UpdateOrganizationDeployBlockRequestCategory`](crate::models::UpdateOrganizationDeployBlockRequestCategory)
     pub category: Option<UpdateOrganizationDeployBlockRequestCategory>,
 }
 
@@ -1897,24 +2071,32 @@ crate::string_enum_impls!(UpdateOrganizationDeployBlockRequestCategory);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateOrganizationDspBlockRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `dockerContainer` in the JSON; string
     #[serde(
         rename = "dockerContainer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub docker_container: Option<String>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `port` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
 }
@@ -1990,24 +2172,30 @@ impl crate::Envelope for UpdateOrganizationDspBlockRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateOrganizationTransferLearningBlockRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `dockerContainer` in the JSON; string
     #[serde(
         rename = "dockerContainer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub docker_container: Option<String>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `operatesOn` in the JSON; [`OrganizationTransferLearningOperatesOn`](crate::models::OrganizationTransferLearningOperatesOn)
     #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<OrganizationTransferLearningOperatesOn>,
+    /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     #[serde(
         rename = "objectDetectionLastLayer",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
+    /// `implementationVersion` in the JSON; integer
     #[serde(
         rename = "implementationVersion",
         default,
@@ -2024,6 +2212,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub is_public_for_devices: Option<Vec<String>>,
+    /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
     #[serde(
         rename = "publicProjectTierAvailability",
         default,
@@ -2036,6 +2225,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     #[serde(
         rename = "imageInputScaling",
         default,
@@ -2045,6 +2235,7 @@ pub struct UpdateOrganizationTransferLearningBlockRequest {
     /// If set, requires this block to be scheduled on GPU.
     #[serde(rename = "indRequiresGpu", default, skip_serializing_if = "Option::is_none")]
     pub ind_requires_gpu: Option<bool>,
+    /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
     #[serde(
         rename = "displayCategory",
         default,
@@ -2194,8 +2385,10 @@ impl crate::Envelope for UpdateOrganizationTransferLearningBlockRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateOrganizationTransformationBlockRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `dockerContainer` in the JSON; string
     #[serde(
         rename = "dockerContainer",
         default,
@@ -2205,26 +2398,35 @@ pub struct UpdateOrganizationTransformationBlockRequest {
     /// Whether to pass the \`--metadata\` parameter to the container.
     #[serde(rename = "indMetadata", default, skip_serializing_if = "Option::is_none")]
     pub ind_metadata: Option<bool>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `cliArguments` in the JSON; string
     #[serde(rename = "cliArguments", default, skip_serializing_if = "Option::is_none")]
     pub cli_arguments: Option<String>,
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
+    /// `requestsMemory` in the JSON; integer
     #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
+    /// `limitsMemory` in the JSON; integer
     #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
+    /// `additionalMountPoints` in the JSON; array of [`TransformationBlockAdditionalMountPoint`](crate::models::TransformationBlockAdditionalMountPoint)
     #[serde(
         rename = "additionalMountPoints",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub additional_mount_points: Option<Vec<TransformationBlockAdditionalMountPoint>>,
+    /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
     #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<TransformationJobOperatesOnEnum>,
+    /// `allowExtraCliArguments` in the JSON; boolean
     #[serde(
         rename = "allowExtraCliArguments",
         default,
@@ -2241,6 +2443,7 @@ pub struct UpdateOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_running_time_str: Option<String>,
+    /// `isPublic` in the JSON; boolean
     #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
@@ -2274,6 +2477,7 @@ pub struct UpdateOrganizationTransformationBlockRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub show_in_ai_actions: Option<bool>,
+    /// `environmentVariables` in the JSON; array of [`EnvironmentVariable`](crate::models::EnvironmentVariable)
     #[serde(
         rename = "environmentVariables",
         default,

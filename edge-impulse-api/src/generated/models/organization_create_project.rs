@@ -12,6 +12,7 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectRequest {
+    /// `name` in the JSON; string
     pub name: String,
     /// Filter in SQL format, used for creating transformation jobs on clinical datasets
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -19,42 +20,53 @@ pub struct OrganizationCreateProjectRequest {
     /// Set of paths to apply the transformation to, used for creating transformation jobs on default datasets. This option is experimental and may change in the future.
     #[serde(rename = "pathFilters", default, skip_serializing_if = "Option::is_none")]
     pub path_filters: Option<Vec<OrganizationCreateProjectPathFilter>>,
+    /// `uploadType` in the JSON; [`OrganizationCreateProjectRequestUploadType`](crate::models::OrganizationCreateProjectRequestUploadType)
     #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationCreateProjectRequestUploadType>,
+    /// `projectId` in the JSON; integer
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
     #[serde(
         rename = "projectVisibility",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub project_visibility: Option<ProjectVisibility>,
+    /// `newProjectName` in the JSON; string
     #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
+    /// `projectApiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
+    /// `projectHmacKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
+    /// `transformationBlockId` in the JSON; integer
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    /// `builtinTransformationBlock` in the JSON; object
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `category` in the JSON; [`OrganizationCreateProjectRequestCategory`](crate::models::OrganizationCreateProjectRequestCategory)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationCreateProjectRequestCategory>,
+    /// `outputDatasetName` in the JSON; string
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    /// `outputDatasetBucketId` in the JSON; integer
     #[serde(
         rename = "outputDatasetBucketId",
         default,
@@ -75,14 +87,17 @@ pub struct OrganizationCreateProjectRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path_in_dataset: Option<String>,
+    /// `outputDatasetPathRule` in the JSON; [`OrganizationCreateProjectOutputDatasetPathRule`](crate::models::OrganizationCreateProjectOutputDatasetPathRule)
     #[serde(
         rename = "outputDatasetPathRule",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_path_rule: Option<OrganizationCreateProjectOutputDatasetPathRule>,
+    /// `label` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// `emailRecipientUids` in the JSON; array of integer
     #[serde(
         rename = "emailRecipientUids",
         default,
@@ -389,6 +404,7 @@ pub struct OrganizationCreateProjectStatusResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `status` in the JSON; [`OrganizationCreateProjectWithFiles`](crate::models::OrganizationCreateProjectWithFiles)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<OrganizationCreateProjectWithFiles>,
 }
@@ -404,102 +420,136 @@ impl crate::Envelope for OrganizationCreateProjectStatusResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectWithFiles {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `uploadType` in the JSON; [`OrganizationCreateProjectUploadType`](crate::models::OrganizationCreateProjectUploadType)
     #[serde(rename = "uploadType")]
     pub upload_type: OrganizationCreateProjectUploadType,
+    /// `status` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     pub status: TransformationJobStatusEnum,
+    /// `transformJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
+    /// `uploadJobId` in the JSON; integer
     #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
+    /// `uploadJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
+    /// `uploadJobFilesUploaded` in the JSON; integer
     #[serde(
         rename = "uploadJobFilesUploaded",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub upload_job_files_uploaded: Option<i64>,
+    /// `projectOwner` in the JSON; string
     #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
+    /// `projectId` in the JSON; integer
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    /// `projectName` in the JSON; string
     #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
+    /// `transformationBlockId` in the JSON; integer
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    /// `builtinTransformationBlock` in the JSON; object
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `transformationBlockName` in the JSON; string
     #[serde(
         rename = "transformationBlockName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_name: Option<String>,
+    /// `category` in the JSON; [`OrganizationCreateProjectCategory`](crate::models::OrganizationCreateProjectCategory)
     pub category: OrganizationCreateProjectCategory,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `outputDatasetName` in the JSON; string
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    /// `outputDatasetBucketId` in the JSON; integer
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    /// `outputDatasetBucketPath` in the JSON; string
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_path: Option<String>,
+    /// `totalDownloadFileCount` in the JSON; integer
     #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
+    /// `totalDownloadFileSize` in the JSON; integer
     #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
+    /// `totalDownloadFileSizeString` in the JSON; string
     #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
+    /// `totalUploadFileCount` in the JSON; integer
     #[serde(rename = "totalUploadFileCount")]
     pub total_upload_file_count: i64,
     /// Number of transformation jobs that can be ran in parallel
     #[serde(rename = "transformationParallel")]
     pub transformation_parallel: i64,
+    /// `transformationSummary` in the JSON; [`OrganizationCreateProjectTransformationSummary`](crate::models::OrganizationCreateProjectTransformationSummary)
     #[serde(rename = "transformationSummary")]
     pub transformation_summary: OrganizationCreateProjectTransformationSummary,
+    /// `inProgress` in the JSON; boolean
     #[serde(rename = "inProgress")]
     pub in_progress: bool,
+    /// `label` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// `filterQuery` in the JSON; string
     #[serde(rename = "filterQuery", default, skip_serializing_if = "Option::is_none")]
     pub filter_query: Option<String>,
+    /// `emailRecipientUids` in the JSON; array of integer
     #[serde(
         rename = "emailRecipientUids",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub email_recipient_uids: Option<Vec<i64>>,
+    /// `pipelineId` in the JSON; integer
     #[serde(rename = "pipelineId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<i64>,
+    /// `pipelineName` in the JSON; string
     #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
+    /// `pipelineRunId` in the JSON; integer
     #[serde(rename = "pipelineRunId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_run_id: Option<i64>,
+    /// `pipelineStep` in the JSON; integer
     #[serde(rename = "pipelineStep", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_step: Option<i64>,
+    /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// Total amount of compute used for this job (in seconds)
@@ -508,9 +558,12 @@ pub struct OrganizationCreateProjectWithFiles {
     /// Total amount of compute used (friendly string)
     #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+    /// `files` in the JSON; array of [`OrganizationCreateProjectWithFilesFilesItem`](crate::models::OrganizationCreateProjectWithFilesFilesItem)
     pub files: Vec<OrganizationCreateProjectWithFilesFilesItem>,
+    /// `fileCountForFilter` in the JSON; integer
     #[serde(rename = "fileCountForFilter")]
     pub file_count_for_filter: i64,
 }
@@ -522,24 +575,31 @@ impl crate::Envelope for OrganizationCreateProjectWithFiles {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectWithFilesFilesItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `fileName` in the JSON; string
     #[serde(rename = "fileName")]
     pub file_name: String,
+    /// `bucketPath` in the JSON; string
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    /// `transformationJobId` in the JSON; integer
     #[serde(
         rename = "transformationJobId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_job_id: Option<i64>,
+    /// `transformationJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     #[serde(rename = "transformationJobStatus")]
     pub transformation_job_status: TransformationJobStatusEnum,
+    /// `linkToDataItem` in the JSON; string
     #[serde(rename = "linkToDataItem")]
     pub link_to_data_item: String,
     /// Only set after job was finished
     #[serde(rename = "lengthString")]
     pub length_string: String,
+    /// `sourceDatasetType` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
     #[serde(rename = "sourceDatasetType")]
     pub source_dataset_type: OrganizationDatasetTypeEnum,
 }
@@ -556,8 +616,10 @@ pub struct OrganizationGetCreateProjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `totalJobCount` in the JSON; integer
     #[serde(rename = "totalJobCount")]
     pub total_job_count: i64,
+    /// `jobs` in the JSON; array of [`OrganizationGetCreateProjectsResponseJobsItem`](crate::models::OrganizationGetCreateProjectsResponseJobsItem)
     pub jobs: Vec<OrganizationGetCreateProjectsResponseJobsItem>,
 }
 
@@ -572,73 +634,95 @@ impl crate::Envelope for OrganizationGetCreateProjectsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationGetCreateProjectsResponseJobsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<i64>,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `uploadType` in the JSON; [`OrganizationGetCreateProjectsResponseJobsItemUploadType`](crate::models::OrganizationGetCreateProjectsResponseJobsItemUploadType)
     #[serde(rename = "uploadType")]
     pub upload_type: OrganizationGetCreateProjectsResponseJobsItemUploadType,
+    /// `transformJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
+    /// `uploadJobId` in the JSON; integer
     #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
+    /// `uploadJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
+    /// `projectOwner` in the JSON; string
     #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
+    /// `projectId` in the JSON; integer
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    /// `projectName` in the JSON; string
     #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
+    /// `transformationBlockId` in the JSON; integer
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    /// `builtinTransformationBlock` in the JSON; object
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `transformationBlockName` in the JSON; string
     #[serde(
         rename = "transformationBlockName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_name: Option<String>,
+    /// `transformationOperatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
     #[serde(
         rename = "transformationOperatesOn",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_operates_on: Option<TransformationJobOperatesOnEnum>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `outputDatasetName` in the JSON; string
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    /// `outputDatasetBucketId` in the JSON; integer
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    /// `outputDatasetBucketPath` in the JSON; string
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_path: Option<String>,
+    /// `totalDownloadFileCount` in the JSON; integer
     #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
+    /// `totalDownloadFileSize` in the JSON; integer
     #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
+    /// `totalDownloadFileSizeString` in the JSON; string
     #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
+    /// `totalUploadFileCount` in the JSON; integer
     #[serde(
         rename = "totalUploadFileCount",
         default,
@@ -655,6 +739,7 @@ pub struct OrganizationGetCreateProjectsResponseJobsItem {
     /// Total amount of compute used (friendly string)
     #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
@@ -726,6 +811,7 @@ pub struct UpdateOrganizationCreateEmptyProjectRequest {
     /// The name of the project.
     #[serde(rename = "projectName")]
     pub project_name: String,
+    /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
     #[serde(
         rename = "projectVisibility",
         default,
@@ -817,8 +903,11 @@ impl crate::Envelope for UpdateOrganizationCreateProjectRequest {}
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UploadCustomBlockRequest {
+    /// `tar` in the form; file
     pub tar: crate::FilePart,
+    /// `type` in the form; [`UploadCustomBlockRequestType`](crate::models::UploadCustomBlockRequestType)
     pub type_: UploadCustomBlockRequestType,
+    /// `blockId` in the form; integer
     pub block_id: i64,
 }
 

@@ -30,6 +30,7 @@ pub struct AddOrganizationBucketRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub check_connectivity_prefix: Option<String>,
+    /// `storageProvider` in the JSON; [`StorageProvider`](crate::models::StorageProvider)
     #[serde(
         rename = "storageProvider",
         default,
@@ -83,6 +84,7 @@ pub struct GetOrganizationBucketResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `bucket` in the JSON; [`OrganizationBucket`](crate::models::OrganizationBucket)
     pub bucket: OrganizationBucket,
 }
 
@@ -102,6 +104,7 @@ pub struct GetOrganizationDataItemResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `data` in the JSON; [`OrganizationDataItem`](crate::models::OrganizationDataItem)
     pub data: OrganizationDataItem,
 }
 
@@ -121,10 +124,12 @@ pub struct GetOrganizationDataItemTransformJobsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `transformationJobs` in the JSON; array of [`GetOrganizationDataItemTransformJobsResponseTransformationJobsItem`](crate::models::GetOrganizationDataItemTransformJobsResponseTransformationJobsItem)
     #[serde(rename = "transformationJobs")]
     pub transformation_jobs: Vec<
         GetOrganizationDataItemTransformJobsResponseTransformationJobsItem,
     >,
+    /// `totalTransformationJobCount` in the JSON; integer
     #[serde(rename = "totalTransformationJobCount")]
     pub total_transformation_job_count: i64,
 }
@@ -140,26 +145,36 @@ impl crate::Envelope for GetOrganizationDataItemTransformJobsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `transformationJobId` in the JSON; integer
     #[serde(rename = "transformationJobId")]
     pub transformation_job_id: i64,
+    /// `createProjectId` in the JSON; integer
     #[serde(rename = "createProjectId")]
     pub create_project_id: i64,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `jobId` in the JSON; integer
     #[serde(rename = "jobId")]
     pub job_id: i64,
+    /// `jobStarted` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "jobStarted", default, skip_serializing_if = "Option::is_none")]
     pub job_started: Option<crate::DateTime>,
+    /// `jobFinished` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "jobFinished", default, skip_serializing_if = "Option::is_none")]
     pub job_finished: Option<crate::DateTime>,
+    /// `jobFinishedSuccessful` in the JSON; boolean
     #[serde(
         rename = "jobFinishedSuccessful",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub job_finished_successful: Option<bool>,
+    /// `transformationBlockName` in the JSON; string
     #[serde(rename = "transformationBlockName")]
     pub transformation_block_name: String,
+    /// `pipelineName` in the JSON; string
     #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
 }
@@ -177,6 +192,7 @@ pub struct GetOrganizationDatasetResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dataset` in the JSON; [`OrganizationDataset`](crate::models::OrganizationDataset)
     pub dataset: OrganizationDataset,
 }
 
@@ -196,6 +212,7 @@ pub struct ListOrganizationBucketsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `buckets` in the JSON; array of [`OrganizationBucket`](crate::models::OrganizationBucket)
     pub buckets: Vec<OrganizationBucket>,
 }
 
@@ -215,16 +232,20 @@ pub struct ListOrganizationDataResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `filterParseError` in the JSON; string
     #[serde(
         rename = "filterParseError",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub filter_parse_error: Option<String>,
+    /// `data` in the JSON; array of [`ListOrganizationDataResponseDataItem`](crate::models::ListOrganizationDataResponseDataItem)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<ListOrganizationDataResponseDataItem>>,
+    /// `totalFileCount` in the JSON; integer
     #[serde(rename = "totalFileCount", default, skip_serializing_if = "Option::is_none")]
     pub total_file_count: Option<i64>,
+    /// `totalDataItemCount` in the JSON; integer
     #[serde(
         rename = "totalDataItemCount",
         default,
@@ -244,22 +265,33 @@ impl crate::Envelope for ListOrganizationDataResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListOrganizationDataResponseDataItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `bucketId` in the JSON; integer
     #[serde(rename = "bucketId")]
     pub bucket_id: i64,
+    /// `bucketName` in the JSON; string
     #[serde(rename = "bucketName")]
     pub bucket_name: String,
+    /// `bucketPath` in the JSON; string
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    /// `fullBucketPath` in the JSON; string
     #[serde(rename = "fullBucketPath")]
     pub full_bucket_path: String,
+    /// `dataset` in the JSON; string
     pub dataset: String,
+    /// `totalFileCount` in the JSON; integer
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
+    /// `totalFileSize` in the JSON; integer
     #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `metadata` in the JSON; object of string
     pub metadata: std::collections::BTreeMap<String, String>,
     /// String that's passed in to a transformation block in \`--metadata\` (the metadata + a \`dataItemInfo\` object)
     #[serde(rename = "metadataStringForCLI")]
@@ -278,18 +310,23 @@ pub struct ListOrganizationFilesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `filterParseError` in the JSON; string
     #[serde(
         rename = "filterParseError",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub filter_parse_error: Option<String>,
+    /// `totalFileSize` in the JSON; integer
     #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
+    /// `totalFileCount` in the JSON; integer
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
+    /// `totalDataItemCount` in the JSON; integer
     #[serde(rename = "totalDataItemCount")]
     pub total_data_item_count: i64,
+    /// `data` in the JSON; array of [`OrganizationDataItem`](crate::models::OrganizationDataItem)
     pub data: Vec<OrganizationDataItem>,
 }
 
@@ -305,6 +342,7 @@ impl crate::Envelope for ListOrganizationFilesResponse {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct OrganizationAddDataFileRequest {
+    /// `files[]` in the form; array of file
     pub files: Vec<crate::FilePart>,
 }
 
@@ -328,17 +366,22 @@ impl crate::multipart::ToMultipart for OrganizationAddDataFileRequest {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct OrganizationAddDataFolderRequest {
+    /// `dataset` in the JSON; string
     pub dataset: String,
+    /// `bucketId` in the JSON; integer
     #[serde(rename = "bucketId")]
     pub bucket_id: i64,
+    /// `bucketPath` in the JSON; string
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    /// `metadataDataset` in the JSON; string
     #[serde(
         rename = "metadataDataset",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub metadata_dataset: Option<String>,
+    /// `type` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<OrganizationDatasetTypeEnum>,
 }
@@ -376,15 +419,19 @@ impl crate::Envelope for OrganizationAddDataFolderRequest {}
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct OrganizationAddDataItemRequest {
+    /// `name` in the form; string
     pub name: String,
+    /// `bucketId` in the form; integer
     pub bucket_id: Option<i64>,
     /// Name of the bucket name (as an Edge Impulse name)
     pub bucket_name: Option<String>,
+    /// `dataset` in the form; string
     pub dataset: String,
     /// Optional path in the bucket to create this data item (files are created under this path).
     pub bucket_path: Option<String>,
     /// Key-value pair of metadata (in JSON format)
     pub metadata: String,
+    /// `files[]` in the form; array of file
     pub files: Vec<crate::FilePart>,
 }
 
@@ -451,11 +498,16 @@ impl crate::multipart::ToMultipart for OrganizationAddDataItemRequest {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct OrganizationAddDatasetRequest {
+    /// `dataset` in the JSON; string
     pub dataset: String,
+    /// `tags` in the JSON; array of string
     pub tags: Vec<String>,
+    /// `category` in the JSON; string
     pub category: String,
+    /// `type` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
     #[serde(rename = "type")]
     pub type_: OrganizationDatasetTypeEnum,
+    /// `bucket` in the JSON; [`OrganizationAddDatasetRequestBucket`](crate::models::OrganizationAddDatasetRequestBucket)
     pub bucket: OrganizationAddDatasetRequestBucket,
 }
 
@@ -512,6 +564,7 @@ impl crate::Envelope for OrganizationAddDatasetRequestBucket {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationBucket {
+    /// `id` in the JSON; integer
     pub id: i64,
     /// Access key for the storage service
     #[serde(rename = "accessKey")]
@@ -531,6 +584,7 @@ pub struct OrganizationBucket {
         skip_serializing_if = "Option::is_none"
     )]
     pub check_connectivity_prefix: Option<String>,
+    /// `storageProvider` in the JSON; [`StorageProvider`](crate::models::StorageProvider)
     #[serde(rename = "storageProvider")]
     pub storage_provider: StorageProvider,
     /// The name of the storage account for Azure Blob Storage
@@ -550,7 +604,9 @@ impl crate::Envelope for OrganizationBucket {}
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct OrganizationBulkMetadataRequest {
+    /// `dataset` in the form; string
     pub dataset: String,
+    /// `csvFile` in the form; file
     pub csv_file: crate::FilePart,
 }
 
@@ -573,21 +629,32 @@ impl crate::multipart::ToMultipart for OrganizationBulkMetadataRequest {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationDataItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `bucketId` in the JSON; integer
     #[serde(rename = "bucketId")]
     pub bucket_id: i64,
+    /// `bucketName` in the JSON; string
     #[serde(rename = "bucketName")]
     pub bucket_name: String,
+    /// `bucketPath` in the JSON; string
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    /// `dataset` in the JSON; string
     pub dataset: String,
+    /// `totalFileCount` in the JSON; integer
     #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
+    /// `totalFileSize` in the JSON; integer
     #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `metadata` in the JSON; object of string
     pub metadata: std::collections::BTreeMap<String, String>,
+    /// `files` in the JSON; array of [`OrganizationDataItemFilesItem`](crate::models::OrganizationDataItemFilesItem)
     pub files: Vec<OrganizationDataItemFilesItem>,
 }
 
@@ -598,10 +665,14 @@ impl crate::Envelope for OrganizationDataItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationDataItemFilesItem {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `bucketPath` in the JSON; string
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    /// `size` in the JSON; integer
     pub size: i64,
+    /// `lastModified` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastModified", default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<crate::DateTime>,
 }
@@ -679,6 +750,7 @@ pub struct PreviewDefaultFilesInFolderResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `files` in the JSON; array of [`PortalFile`](crate::models::PortalFile)
     pub files: Vec<PortalFile>,
     /// True if results are truncated.
     #[serde(rename = "isTruncated", default, skip_serializing_if = "Option::is_none")]
@@ -740,6 +812,7 @@ crate::string_enum_impls!(PreviewDefaultFilesInFolderResponseTruncationReason);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SetOrganizationDataDatasetRequest {
+    /// `dataset` in the JSON; string
     pub dataset: String,
 }
 
@@ -896,10 +969,13 @@ impl crate::Envelope for UpdateOrganizationBucketRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateOrganizationDataItemRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `dataset` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// `metadata` in the JSON; object of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -943,14 +1019,19 @@ impl crate::Envelope for UpdateOrganizationDataItemRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateOrganizationDatasetRequest {
+    /// `dataset` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// `tags` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// `category` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// `type` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<OrganizationDatasetTypeEnum>,
+    /// `bucket` in the JSON; [`UpdateOrganizationDatasetRequestBucket`](crate::models::UpdateOrganizationDatasetRequestBucket)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<UpdateOrganizationDatasetRequestBucket>,
 }
@@ -1032,6 +1113,7 @@ impl crate::Envelope for UpdateOrganizationDatasetRequestBucket {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct VerifyOrganizationBucketRequest {
+    /// `storageProvider` in the JSON; [`StorageProvider`](crate::models::StorageProvider)
     #[serde(
         rename = "storageProvider",
         default,
@@ -1120,6 +1202,7 @@ impl crate::Envelope for VerifyOrganizationBucketRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct VerifyOrganizationExistingBucketRequest {
+    /// `prefix` in the JSON; string
     pub prefix: String,
 }
 

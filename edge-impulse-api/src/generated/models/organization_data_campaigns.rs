@@ -10,12 +10,15 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AddOrganizationDataCampaignDashboardRequest {
+    /// `name` in the JSON; string
     pub name: String,
     /// List of user IDs to notify for this dashboard (sent daily)
     #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
+    /// `whenToEmail` in the JSON; [`AddOrganizationDataCampaignDashboardRequestWhenToEmail`](crate::models::AddOrganizationDataCampaignDashboardRequestWhenToEmail)
     #[serde(rename = "whenToEmail")]
     pub when_to_email: AddOrganizationDataCampaignDashboardRequestWhenToEmail,
+    /// `showNoOfDays` in the JSON; integer
     #[serde(rename = "showNoOfDays")]
     pub show_no_of_days: i64,
 }
@@ -88,6 +91,7 @@ pub struct AddOrganizationDataCampaignDashboardResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dataCampaignDashboardId` in the JSON; integer
     #[serde(rename = "dataCampaignDashboardId")]
     pub data_campaign_dashboard_id: i64,
 }
@@ -103,24 +107,35 @@ impl crate::Envelope for AddOrganizationDataCampaignDashboardResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct AddOrganizationDataCampaignRequest {
+    /// `id` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// `dataCampaignDashboardId` in the JSON; integer
     #[serde(rename = "dataCampaignDashboardId")]
     pub data_campaign_dashboard_id: i64,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<crate::DateTime>,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
     /// List of user IDs that coordinate this campaign
     #[serde(rename = "coordinatorUids")]
     pub coordinator_uids: Vec<i64>,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `queries` in the JSON; array of [`DataCampaignQuery`](crate::models::DataCampaignQuery)
     pub queries: Vec<DataCampaignQuery>,
+    /// `links` in the JSON; array of [`DataCampaignLink`](crate::models::DataCampaignLink)
     pub links: Vec<DataCampaignLink>,
+    /// `datasets` in the JSON; array of string
     pub datasets: Vec<String>,
+    /// `pipelineIds` in the JSON; array of integer
     #[serde(rename = "pipelineIds")]
     pub pipeline_ids: Vec<i64>,
+    /// `projectIds` in the JSON; array of integer
     #[serde(rename = "projectIds")]
     pub project_ids: Vec<i64>,
 }
@@ -185,6 +200,7 @@ pub struct AddOrganizationDataCampaignResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dataCampaignId` in the JSON; integer
     #[serde(rename = "dataCampaignId")]
     pub data_campaign_id: i64,
 }
@@ -200,22 +216,33 @@ impl crate::Envelope for AddOrganizationDataCampaignResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DataCampaign {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `dataCampaignDashboardId` in the JSON; integer
     #[serde(rename = "dataCampaignDashboardId")]
     pub data_campaign_dashboard_id: i64,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
     /// List of user IDs that coordinate this campaign
     #[serde(rename = "coordinatorUids")]
     pub coordinator_uids: Vec<i64>,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `queries` in the JSON; array of [`DataCampaignQuery`](crate::models::DataCampaignQuery)
     pub queries: Vec<DataCampaignQuery>,
+    /// `links` in the JSON; array of [`DataCampaignLink`](crate::models::DataCampaignLink)
     pub links: Vec<DataCampaignLink>,
+    /// `datasets` in the JSON; array of string
     pub datasets: Vec<String>,
+    /// `pipelineIds` in the JSON; array of integer
     #[serde(rename = "pipelineIds")]
     pub pipeline_ids: Vec<i64>,
+    /// `projectIds` in the JSON; array of integer
     #[serde(rename = "projectIds")]
     pub project_ids: Vec<i64>,
 }
@@ -227,20 +254,26 @@ impl crate::Envelope for DataCampaign {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DataCampaignDashboard {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `name` in the JSON; string
     pub name: String,
     /// List of user IDs to notify for this dashboard (sent daily)
     #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
+    /// `latestScreenshot` in the JSON; string
     #[serde(
         rename = "latestScreenshot",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub latest_screenshot: Option<String>,
+    /// `whenToEmail` in the JSON; [`DataCampaignDashboardWhenToEmail`](crate::models::DataCampaignDashboardWhenToEmail)
     #[serde(rename = "whenToEmail")]
     pub when_to_email: DataCampaignDashboardWhenToEmail,
+    /// `showNoOfDays` in the JSON; integer
     #[serde(rename = "showNoOfDays")]
     pub show_no_of_days: i64,
 }
@@ -291,12 +324,17 @@ crate::string_enum_impls!(DataCampaignDashboardWhenToEmail);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DataCampaignGraph {
+    /// `title` in the JSON; string
     pub title: String,
+    /// `link` in the JSON; string
     pub link: String,
+    /// `xData` in the JSON; array of [`DataCampaignGraphXDataItem`](crate::models::DataCampaignGraphXDataItem)
     #[serde(rename = "xData")]
     pub x_data: Vec<DataCampaignGraphXDataItem>,
+    /// `yTicks` in the JSON; array of string (RFC 3339 date-time)
     #[serde(rename = "yTicks")]
     pub y_ticks: Vec<crate::DateTime>,
+    /// `nextUpdate` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "nextUpdate")]
     pub next_update: crate::DateTime,
 }
@@ -308,16 +346,23 @@ impl crate::Envelope for DataCampaignGraph {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DataCampaignGraphXDataItem {
+    /// `color` in the JSON; string
     pub color: String,
+    /// `legendText` in the JSON; string
     #[serde(rename = "legendText")]
     pub legend_text: String,
+    /// `popupText` in the JSON; string
     #[serde(rename = "popupText")]
     pub popup_text: String,
+    /// `values` in the JSON; array of [`DataCampaignGraphXDataItemValuesItem`](crate::models::DataCampaignGraphXDataItemValuesItem)
     pub values: Vec<DataCampaignGraphXDataItemValuesItem>,
+    /// `dataset` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// `query` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// `dataType` in the JSON; [`DataCampaignGraphXDataItemDataType`](crate::models::DataCampaignGraphXDataItemDataType)
     #[serde(rename = "dataType")]
     pub data_type: DataCampaignGraphXDataItemDataType,
 }
@@ -368,7 +413,9 @@ crate::string_enum_impls!(DataCampaignGraphXDataItemDataType);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DataCampaignGraphXDataItemValuesItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `value` in the JSON; number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
 }
@@ -379,8 +426,11 @@ impl crate::Envelope for DataCampaignGraphXDataItemValuesItem {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct DataCampaignLink {
+    /// `icon` in the JSON; string
     pub icon: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `link` in the JSON; string
     pub link: String,
 }
 
@@ -397,8 +447,11 @@ impl crate::Envelope for DataCampaignLink {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct DataCampaignQuery {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `dataset` in the JSON; string
     pub dataset: String,
+    /// `query` in the JSON; string
     pub query: String,
 }
 
@@ -421,6 +474,7 @@ pub struct GetOrganizationDataCampaignDashboardResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dashboard` in the JSON; [`DataCampaignDashboard`](crate::models::DataCampaignDashboard)
     pub dashboard: DataCampaignDashboard,
 }
 
@@ -440,6 +494,7 @@ pub struct GetOrganizationDataCampaignDashboardsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dashboards` in the JSON; array of [`DataCampaignDashboard`](crate::models::DataCampaignDashboard)
     pub dashboards: Vec<DataCampaignDashboard>,
 }
 
@@ -459,7 +514,9 @@ pub struct GetOrganizationDataCampaignResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `campaign` in the JSON; [`DataCampaign`](crate::models::DataCampaign)
     pub campaign: DataCampaign,
+    /// `graphs` in the JSON; array of [`DataCampaignGraph`](crate::models::DataCampaignGraph)
     pub graphs: Vec<DataCampaignGraph>,
 }
 
@@ -479,6 +536,7 @@ pub struct GetOrganizationDataCampaignsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `campaigns` in the JSON; array of [`GetOrganizationDataCampaignsResponseCampaignsItem`](crate::models::GetOrganizationDataCampaignsResponseCampaignsItem)
     pub campaigns: Vec<GetOrganizationDataCampaignsResponseCampaignsItem>,
 }
 
@@ -493,7 +551,9 @@ impl crate::Envelope for GetOrganizationDataCampaignsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetOrganizationDataCampaignsResponseCampaignsItem {
+    /// `campaign` in the JSON; [`DataCampaign`](crate::models::DataCampaign)
     pub campaign: DataCampaign,
+    /// `graphs` in the JSON; array of [`DataCampaignGraph`](crate::models::DataCampaignGraph)
     pub graphs: Vec<DataCampaignGraph>,
 }
 
@@ -504,6 +564,7 @@ impl crate::Envelope for GetOrganizationDataCampaignsResponseCampaignsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct OrganizationDataCampaignDiffRequest {
+    /// `queries` in the JSON; array of [`OrganizationDataCampaignDiffRequestQueriesItem`](crate::models::OrganizationDataCampaignDiffRequestQueriesItem)
     pub queries: Vec<OrganizationDataCampaignDiffRequestQueriesItem>,
 }
 
@@ -521,7 +582,9 @@ impl crate::Envelope for OrganizationDataCampaignDiffRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct OrganizationDataCampaignDiffRequestQueriesItem {
+    /// `dataset` in the JSON; string
     pub dataset: String,
+    /// `query` in the JSON; string
     pub query: String,
     /// Which point in the graph was clicked (from "graphs.values")
     #[serde(rename = "graphValueId")]
@@ -551,7 +614,9 @@ pub struct OrganizationDataCampaignDiffResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `date` in the JSON; string (RFC 3339 date-time)
     pub date: crate::DateTime,
+    /// `queries` in the JSON; array of [`OrganizationDataCampaignDiffResponseQueriesItem`](crate::models::OrganizationDataCampaignDiffResponseQueriesItem)
     pub queries: Vec<OrganizationDataCampaignDiffResponseQueriesItem>,
 }
 
@@ -566,11 +631,16 @@ impl crate::Envelope for OrganizationDataCampaignDiffResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationDataCampaignDiffResponseQueriesItem {
+    /// `title` in the JSON; string
     pub title: String,
+    /// `dataset` in the JSON; string
     pub dataset: String,
+    /// `query` in the JSON; string
     pub query: String,
+    /// `newItems` in the JSON; array of string
     #[serde(rename = "newItems")]
     pub new_items: Vec<String>,
+    /// `deletedItems` in the JSON; array of string
     #[serde(rename = "deletedItems")]
     pub deleted_items: Vec<String>,
 }
@@ -582,6 +652,7 @@ impl crate::Envelope for OrganizationDataCampaignDiffResponseQueriesItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateOrganizationDataCampaignDashboardRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// List of user IDs to notify for this dashboard (sent daily)
@@ -591,8 +662,10 @@ pub struct UpdateOrganizationDataCampaignDashboardRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub email_recipient_uids: Option<Vec<i64>>,
+    /// `whenToEmail` in the JSON; [`UpdateOrganizationDataCampaignDashboardRequestWhenToEmail`](crate::models::UpdateOrganizationDataCampaignDashboardRequestWhenToEmail)
     #[serde(rename = "whenToEmail", default, skip_serializing_if = "Option::is_none")]
     pub when_to_email: Option<UpdateOrganizationDataCampaignDashboardRequestWhenToEmail>,
+    /// `showNoOfDays` in the JSON; integer
     #[serde(rename = "showNoOfDays", default, skip_serializing_if = "Option::is_none")]
     pub show_no_of_days: Option<i64>,
 }
@@ -682,12 +755,14 @@ crate::string_enum_impls!(UpdateOrganizationDataCampaignDashboardRequestWhenToEm
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateOrganizationDataCampaignRequest {
+    /// `dataCampaignDashboardId` in the JSON; integer
     #[serde(
         rename = "dataCampaignDashboardId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub data_campaign_dashboard_id: Option<i64>,
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// List of user IDs that coordinate this campaign
@@ -697,18 +772,25 @@ pub struct UpdateOrganizationDataCampaignRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub coordinator_uids: Option<Vec<i64>>,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `queries` in the JSON; array of [`DataCampaignQuery`](crate::models::DataCampaignQuery)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queries: Option<Vec<DataCampaignQuery>>,
+    /// `links` in the JSON; array of [`DataCampaignLink`](crate::models::DataCampaignLink)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<Vec<DataCampaignLink>>,
+    /// `datasets` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datasets: Option<Vec<String>>,
+    /// `pipelineIds` in the JSON; array of integer
     #[serde(rename = "pipelineIds", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_ids: Option<Vec<i64>>,
+    /// `projectIds` in the JSON; array of integer
     #[serde(rename = "projectIds", default, skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<i64>>,
 }

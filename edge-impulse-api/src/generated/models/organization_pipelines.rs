@@ -15,6 +15,7 @@ pub struct GetOrganizationPipelinesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `pipeline` in the JSON; [`OrganizationPipeline`](crate::models::OrganizationPipeline)
     pub pipeline: OrganizationPipeline,
 }
 
@@ -34,6 +35,7 @@ pub struct ListOrganizationPipelinesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `pipelines` in the JSON; array of [`OrganizationPipeline`](crate::models::OrganizationPipeline)
     pub pipelines: Vec<OrganizationPipeline>,
 }
 
@@ -48,102 +50,136 @@ impl crate::Envelope for ListOrganizationPipelinesResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationCreateProject {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `uploadType` in the JSON; [`OrganizationCreateProjectUploadType`](crate::models::OrganizationCreateProjectUploadType)
     #[serde(rename = "uploadType")]
     pub upload_type: OrganizationCreateProjectUploadType,
+    /// `status` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     pub status: TransformationJobStatusEnum,
+    /// `transformJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
+    /// `uploadJobId` in the JSON; integer
     #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
+    /// `uploadJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
+    /// `uploadJobFilesUploaded` in the JSON; integer
     #[serde(
         rename = "uploadJobFilesUploaded",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub upload_job_files_uploaded: Option<i64>,
+    /// `projectOwner` in the JSON; string
     #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
+    /// `projectId` in the JSON; integer
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    /// `projectName` in the JSON; string
     #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
+    /// `transformationBlockId` in the JSON; integer
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    /// `builtinTransformationBlock` in the JSON; object
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `transformationBlockName` in the JSON; string
     #[serde(
         rename = "transformationBlockName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_name: Option<String>,
+    /// `category` in the JSON; [`OrganizationCreateProjectCategory`](crate::models::OrganizationCreateProjectCategory)
     pub category: OrganizationCreateProjectCategory,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `outputDatasetName` in the JSON; string
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    /// `outputDatasetBucketId` in the JSON; integer
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    /// `outputDatasetBucketPath` in the JSON; string
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_path: Option<String>,
+    /// `totalDownloadFileCount` in the JSON; integer
     #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
+    /// `totalDownloadFileSize` in the JSON; integer
     #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
+    /// `totalDownloadFileSizeString` in the JSON; string
     #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
+    /// `totalUploadFileCount` in the JSON; integer
     #[serde(rename = "totalUploadFileCount")]
     pub total_upload_file_count: i64,
     /// Number of transformation jobs that can be ran in parallel
     #[serde(rename = "transformationParallel")]
     pub transformation_parallel: i64,
+    /// `transformationSummary` in the JSON; [`OrganizationCreateProjectTransformationSummary`](crate::models::OrganizationCreateProjectTransformationSummary)
     #[serde(rename = "transformationSummary")]
     pub transformation_summary: OrganizationCreateProjectTransformationSummary,
+    /// `inProgress` in the JSON; boolean
     #[serde(rename = "inProgress")]
     pub in_progress: bool,
+    /// `label` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// `filterQuery` in the JSON; string
     #[serde(rename = "filterQuery", default, skip_serializing_if = "Option::is_none")]
     pub filter_query: Option<String>,
+    /// `emailRecipientUids` in the JSON; array of integer
     #[serde(
         rename = "emailRecipientUids",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub email_recipient_uids: Option<Vec<i64>>,
+    /// `pipelineId` in the JSON; integer
     #[serde(rename = "pipelineId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<i64>,
+    /// `pipelineName` in the JSON; string
     #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
+    /// `pipelineRunId` in the JSON; integer
     #[serde(rename = "pipelineRunId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_run_id: Option<i64>,
+    /// `pipelineStep` in the JSON; integer
     #[serde(rename = "pipelineStep", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_step: Option<i64>,
+    /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
     #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// Total amount of compute used for this job (in seconds)
@@ -152,6 +188,7 @@ pub struct OrganizationCreateProject {
     /// Total amount of compute used (friendly string)
     #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
+    /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
     #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
@@ -163,46 +200,60 @@ impl crate::Envelope for OrganizationCreateProject {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationPipeline {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
     /// 15m for every 15 minutes, 2h for every 2 hours, 1d for every 1 day
     #[serde(rename = "intervalStr", default, skip_serializing_if = "Option::is_none")]
     pub interval_str: Option<String>,
+    /// `steps` in the JSON; array of [`OrganizationPipelineStep`](crate::models::OrganizationPipelineStep)
     pub steps: Vec<OrganizationPipelineStep>,
+    /// `nextRun` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "nextRun", default, skip_serializing_if = "Option::is_none")]
     pub next_run: Option<crate::DateTime>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `currentRun` in the JSON; [`OrganizationPipelineRun`](crate::models::OrganizationPipelineRun)
     #[serde(rename = "currentRun", default, skip_serializing_if = "Option::is_none")]
     pub current_run: Option<OrganizationPipelineRun>,
+    /// `lastRun` in the JSON; [`OrganizationPipelineRun`](crate::models::OrganizationPipelineRun)
     #[serde(rename = "lastRun", default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<OrganizationPipelineRun>,
+    /// `feedingIntoDataset` in the JSON; [`OrganizationPipelineFeedingIntoDataset`](crate::models::OrganizationPipelineFeedingIntoDataset)
     #[serde(
         rename = "feedingIntoDataset",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub feeding_into_dataset: Option<OrganizationPipelineFeedingIntoDataset>,
+    /// `feedingIntoProject` in the JSON; [`OrganizationPipelineFeedingIntoProject`](crate::models::OrganizationPipelineFeedingIntoProject)
     #[serde(
         rename = "feedingIntoProject",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub feeding_into_project: Option<OrganizationPipelineFeedingIntoProject>,
+    /// `emailRecipientUids` in the JSON; array of integer
     #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
+    /// `lastRunStartError` in the JSON; string
     #[serde(
         rename = "lastRunStartError",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_run_start_error: Option<String>,
+    /// `notificationWebhook` in the JSON; string
     #[serde(
         rename = "notificationWebhook",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub notification_webhook: Option<String>,
+    /// `whenToEmail` in the JSON; [`OrganizationPipelineWhenToEmail`](crate::models::OrganizationPipelineWhenToEmail)
     #[serde(rename = "whenToEmail")]
     pub when_to_email: OrganizationPipelineWhenToEmail,
 }
@@ -214,15 +265,21 @@ impl crate::Envelope for OrganizationPipeline {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationPipelineFeedingIntoDataset {
+    /// `dataset` in the JSON; string
     pub dataset: String,
+    /// `datasetLink` in the JSON; string
     #[serde(rename = "datasetLink")]
     pub dataset_link: String,
+    /// `itemCount` in the JSON; integer
     #[serde(rename = "itemCount")]
     pub item_count: i64,
+    /// `itemCountChecklistOK` in the JSON; integer
     #[serde(rename = "itemCountChecklistOK")]
     pub item_count_checklist_ok: i64,
+    /// `itemCountChecklistError` in the JSON; integer
     #[serde(rename = "itemCountChecklistError")]
     pub item_count_checklist_error: i64,
+    /// `datasetType` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
     #[serde(rename = "datasetType", default, skip_serializing_if = "Option::is_none")]
     pub dataset_type: Option<OrganizationDatasetTypeEnum>,
 }
@@ -234,10 +291,14 @@ impl crate::Envelope for OrganizationPipelineFeedingIntoDataset {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationPipelineFeedingIntoProject {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `projectLink` in the JSON; string
     #[serde(rename = "projectLink")]
     pub project_link: String,
+    /// `itemCount` in the JSON; integer
     #[serde(rename = "itemCount")]
     pub item_count: i64,
 }
@@ -249,10 +310,13 @@ impl crate::Envelope for OrganizationPipelineFeedingIntoProject {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationPipelineItemCount {
+    /// `itemCount` in the JSON; integer
     #[serde(rename = "itemCount")]
     pub item_count: i64,
+    /// `itemCountChecklistOK` in the JSON; integer
     #[serde(rename = "itemCountChecklistOK")]
     pub item_count_checklist_ok: i64,
+    /// `itemCountChecklistFailed` in the JSON; integer
     #[serde(rename = "itemCountChecklistFailed")]
     pub item_count_checklist_failed: i64,
 }
@@ -264,17 +328,23 @@ impl crate::Envelope for OrganizationPipelineItemCount {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationPipelineRun {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `steps` in the JSON; array of [`OrganizationPipelineRunStep`](crate::models::OrganizationPipelineRunStep)
     pub steps: Vec<OrganizationPipelineRunStep>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `finished` in the JSON; string (RFC 3339 date-time)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<crate::DateTime>,
+    /// `itemCountBefore` in the JSON; [`OrganizationPipelineItemCount`](crate::models::OrganizationPipelineItemCount)
     #[serde(
         rename = "itemCountBefore",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub item_count_before: Option<OrganizationPipelineItemCount>,
+    /// `itemCountAfter` in the JSON; [`OrganizationPipelineItemCount`](crate::models::OrganizationPipelineItemCount)
     #[serde(rename = "itemCountAfter", default, skip_serializing_if = "Option::is_none")]
     pub item_count_after: Option<OrganizationPipelineItemCount>,
     /// Number of data items that failed to import into a project (through the s3-to-project, portal-to-project or dataset-to-project) transform blocks
@@ -293,65 +363,82 @@ impl crate::Envelope for OrganizationPipelineRun {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationPipelineRunStep {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `transformationJob` in the JSON; [`OrganizationCreateProject`](crate::models::OrganizationCreateProject)
     #[serde(
         rename = "transformationJob",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_job: Option<OrganizationCreateProject>,
+    /// `filter` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// `uploadType` in the JSON; [`OrganizationPipelineRunStepUploadType`](crate::models::OrganizationPipelineRunStepUploadType)
     #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationPipelineRunStepUploadType>,
+    /// `projectId` in the JSON; integer
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    /// `newProjectName` in the JSON; string
     #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
+    /// `projectApiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
+    /// `projectHmacKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
+    /// `transformationBlockId` in the JSON; integer
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    /// `builtinTransformationBlock` in the JSON; object
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `category` in the JSON; [`OrganizationPipelineRunStepCategory`](crate::models::OrganizationPipelineRunStepCategory)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationPipelineRunStepCategory>,
+    /// `outputDatasetName` in the JSON; string
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    /// `outputDatasetBucketId` in the JSON; integer
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    /// `outputDatasetBucketPath` in the JSON; string
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_path: Option<String>,
+    /// `label` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// `extraCliArguments` in the JSON; string
     #[serde(
         rename = "extraCliArguments",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub extra_cli_arguments: Option<String>,
+    /// `parameters` in the JSON; object of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -436,48 +523,61 @@ crate::string_enum_impls!(OrganizationPipelineRunStepUploadType);
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct OrganizationPipelineStep {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `filter` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     /// Set of paths to apply the transformation to, used for creating transformation jobs on default datasets. This option is experimental and may change in the future.
     #[serde(rename = "pathFilters", default, skip_serializing_if = "Option::is_none")]
     pub path_filters: Option<Vec<OrganizationCreateProjectPathFilter>>,
+    /// `uploadType` in the JSON; [`OrganizationPipelineStepUploadType`](crate::models::OrganizationPipelineStepUploadType)
     #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationPipelineStepUploadType>,
+    /// `projectId` in the JSON; integer
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    /// `newProjectName` in the JSON; string
     #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
+    /// `projectApiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
+    /// `projectHmacKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
+    /// `transformationBlockId` in the JSON; integer
     #[serde(
         rename = "transformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_block_id: Option<i64>,
+    /// `builtinTransformationBlock` in the JSON; object
     #[serde(
         rename = "builtinTransformationBlock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `category` in the JSON; [`OrganizationPipelineStepCategory`](crate::models::OrganizationPipelineStepCategory)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationPipelineStepCategory>,
+    /// `outputDatasetName` in the JSON; string
     #[serde(
         rename = "outputDatasetName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_name: Option<String>,
+    /// `outputDatasetBucketId` in the JSON; integer
     #[serde(
         rename = "outputDatasetBucketId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_bucket_id: Option<i64>,
+    /// `outputDatasetBucketPath` in the JSON; string
     #[serde(
         rename = "outputDatasetBucketPath",
         default,
@@ -491,26 +591,31 @@ pub struct OrganizationPipelineStep {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path_in_dataset: Option<String>,
+    /// `outputDatasetPathRule` in the JSON; [`OrganizationCreateProjectOutputDatasetPathRule`](crate::models::OrganizationCreateProjectOutputDatasetPathRule)
     #[serde(
         rename = "outputDatasetPathRule",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub output_dataset_path_rule: Option<OrganizationCreateProjectOutputDatasetPathRule>,
+    /// `label` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// `transformationParallel` in the JSON; integer
     #[serde(
         rename = "transformationParallel",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_parallel: Option<i64>,
+    /// `extraCliArguments` in the JSON; string
     #[serde(
         rename = "extraCliArguments",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub extra_cli_arguments: Option<String>,
+    /// `parameters` in the JSON; object of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -789,26 +894,35 @@ crate::string_enum_impls!(OrganizationPipelineWhenToEmail);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct OrganizationUpdatePipelineBody {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
     /// 15m for every 15 minutes, 2h for every 2 hours, 1d for every 1 day
     #[serde(rename = "intervalStr", default, skip_serializing_if = "Option::is_none")]
     pub interval_str: Option<String>,
+    /// `steps` in the JSON; array of [`OrganizationPipelineStep`](crate::models::OrganizationPipelineStep)
     pub steps: Vec<OrganizationPipelineStep>,
+    /// `dataset` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// `projectId` in the JSON; integer
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
+    /// `emailRecipientUids` in the JSON; array of integer
     #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
+    /// `notificationWebhook` in the JSON; string
     #[serde(
         rename = "notificationWebhook",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub notification_webhook: Option<String>,
+    /// `whenToEmail` in the JSON; [`OrganizationUpdatePipelineBodyWhenToEmail`](crate::models::OrganizationUpdatePipelineBodyWhenToEmail)
     #[serde(rename = "whenToEmail")]
     pub when_to_email: OrganizationUpdatePipelineBodyWhenToEmail,
+    /// `archived` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<bool>,
 }
@@ -918,6 +1032,7 @@ pub struct RunOrganizationPipelineResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `pipelineRun` in the JSON; [`OrganizationPipelineRun`](crate::models::OrganizationPipelineRun)
     #[serde(rename = "pipelineRun")]
     pub pipeline_run: OrganizationPipelineRun,
 }

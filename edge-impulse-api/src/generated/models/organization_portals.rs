@@ -122,6 +122,7 @@ pub struct ListOrganizationPortalsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `portals` in the JSON; array of [`ListOrganizationPortalsResponsePortalsItem`](crate::models::ListOrganizationPortalsResponsePortalsItem)
     pub portals: Vec<ListOrganizationPortalsResponsePortalsItem>,
 }
 
@@ -136,19 +137,28 @@ impl crate::Envelope for ListOrganizationPortalsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListOrganizationPortalsResponsePortalsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `url` in the JSON; string
     pub url: String,
+    /// `bucketId` in the JSON; integer
     #[serde(rename = "bucketId")]
     pub bucket_id: i64,
+    /// `bucketName` in the JSON; string
     #[serde(rename = "bucketName")]
     pub bucket_name: String,
+    /// `bucketPath` in the JSON; string
     #[serde(rename = "bucketPath")]
     pub bucket_path: String,
+    /// `bucketUrl` in the JSON; string
     #[serde(rename = "bucketUrl")]
     pub bucket_url: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
 }
 

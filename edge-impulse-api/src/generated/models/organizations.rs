@@ -13,6 +13,7 @@ pub struct AddMemberRequest {
     /// Username or e-mail address
     #[serde(rename = "usernameOrEmail")]
     pub username_or_email: String,
+    /// `role` in the JSON; [`OrganizationMemberRole`](crate::models::OrganizationMemberRole)
     pub role: OrganizationMemberRole,
     /// Only used for 'guest' users. Limits the datasets the user has access to.
     pub datasets: Vec<String>,
@@ -45,6 +46,7 @@ pub struct AddOrganizationApiKeyRequest {
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
+    /// `role` in the JSON; [`AddOrganizationApiKeyRequestRole`](crate::models::AddOrganizationApiKeyRequestRole)
     pub role: AddOrganizationApiKeyRequestRole,
 }
 
@@ -108,6 +110,7 @@ pub struct AdminAddOrganizationApiKeyRequest {
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
+    /// `role` in the JSON; [`AddOrganizationApiKeyRequestRole`](crate::models::AddOrganizationApiKeyRequestRole)
     pub role: AddOrganizationApiKeyRequestRole,
     /// Time to live in seconds. If not set, the key will expire in 1 minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -204,8 +207,11 @@ impl crate::Envelope for CreateOrganizationRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct DevelopmentBoardRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `image` in the JSON; string
     pub image: String,
+    /// `docsUrl` in the JSON; string
     #[serde(rename = "docsUrl")]
     pub docs_url: String,
 }
@@ -224,10 +230,13 @@ impl crate::Envelope for DevelopmentBoardRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct DevelopmentBoardRequestUpdate {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `image` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// `docsUrl` in the JSON; string
     #[serde(rename = "docsUrl", default, skip_serializing_if = "Option::is_none")]
     pub docs_url: Option<String>,
 }
@@ -311,6 +320,7 @@ crate::string_enum_impls!(EnterpriseLimit);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct EnterpriseLimitsIncreaseRequest {
+    /// `limits` in the JSON; array of [`EnterpriseLimit`](crate::models::EnterpriseLimit)
     pub limits: Vec<EnterpriseLimit>,
     /// Additional notes for the request. This is optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -339,6 +349,7 @@ impl crate::Envelope for EnterpriseLimitsIncreaseRequest {}
 pub struct InviteOrganizationMemberRequest {
     /// E-mail address
     pub email: String,
+    /// `role` in the JSON; [`OrganizationMemberRole`](crate::models::OrganizationMemberRole)
     pub role: OrganizationMemberRole,
     /// Only used for 'guest' users. Limits the datasets the user has access to.
     pub datasets: Vec<String>,
@@ -383,12 +394,18 @@ impl crate::Envelope for ListOrganizationApiKeysResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListOrganizationApiKeysResponseApiKeysItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `role` in the JSON; [`ListOrganizationApiKeysResponseApiKeysItemRole`](crate::models::ListOrganizationApiKeysResponseApiKeysItemRole)
     pub role: ListOrganizationApiKeysResponseApiKeysItemRole,
+    /// `isTransformationJobKey` in the JSON; boolean
     #[serde(rename = "isTransformationJobKey")]
     pub is_transformation_job_key: bool,
 }
@@ -440,10 +457,14 @@ pub struct OrganizationInfoResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `organization` in the JSON; [`Organization`](crate::models::Organization)
     pub organization: Organization,
+    /// `datasets` in the JSON; array of [`OrganizationDataset`](crate::models::OrganizationDataset)
     pub datasets: Vec<OrganizationDataset>,
+    /// `defaultComputeLimits` in the JSON; [`OrganizationInfoResponseDefaultComputeLimits`](crate::models::OrganizationInfoResponseDefaultComputeLimits)
     #[serde(rename = "defaultComputeLimits")]
     pub default_compute_limits: OrganizationInfoResponseDefaultComputeLimits,
+    /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
     #[serde(
         rename = "entitlementLimits",
         default,
@@ -455,10 +476,13 @@ pub struct OrganizationInfoResponse {
     /// Present if a readme is set for this project
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<OrganizationInfoResponseReadme>,
+    /// `whitelabelId` in the JSON; integer
     #[serde(rename = "whitelabelId", default, skip_serializing_if = "Option::is_none")]
     pub whitelabel_id: Option<i64>,
+    /// `cliLists` in the JSON; [`OrganizationInfoResponseCliLists`](crate::models::OrganizationInfoResponseCliLists)
     #[serde(rename = "cliLists")]
     pub cli_lists: OrganizationInfoResponseCliLists,
+    /// `performance` in the JSON; [`OrganizationInfoResponsePerformance`](crate::models::OrganizationInfoResponsePerformance)
     pub performance: OrganizationInfoResponsePerformance,
 }
 
@@ -473,10 +497,12 @@ impl crate::Envelope for OrganizationInfoResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseCliLists {
+    /// `objectDetectionLastLayerOptions` in the JSON; array of [`OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem`](crate::models::OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem)
     #[serde(rename = "objectDetectionLastLayerOptions")]
     pub object_detection_last_layer_options: Vec<
         OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem,
     >,
+    /// `imageInputScalingOptions` in the JSON; array of [`OrganizationInfoResponseCliListsImageInputScalingOptionsItem`](crate::models::OrganizationInfoResponseCliListsImageInputScalingOptionsItem)
     #[serde(rename = "imageInputScalingOptions")]
     pub image_input_scaling_options: Vec<
         OrganizationInfoResponseCliListsImageInputScalingOptionsItem,
@@ -490,7 +516,9 @@ impl crate::Envelope for OrganizationInfoResponseCliLists {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
+    /// `label` in the JSON; string
     pub label: String,
+    /// `value` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
     pub value: ImageInputScaling,
 }
 
@@ -501,7 +529,9 @@ impl crate::Envelope for OrganizationInfoResponseCliListsImageInputScalingOption
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
+    /// `label` in the JSON; string
     pub label: String,
+    /// `value` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
     pub value: ObjectDetectionLastLayer,
 }
 
@@ -513,12 +543,16 @@ for OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseDefaultComputeLimits {
+    /// `requestsCpu` in the JSON; number
     #[serde(rename = "requestsCpu")]
     pub requests_cpu: f64,
+    /// `requestsMemory` in the JSON; number
     #[serde(rename = "requestsMemory")]
     pub requests_memory: f64,
+    /// `limitsCpu` in the JSON; number
     #[serde(rename = "limitsCpu")]
     pub limits_cpu: f64,
+    /// `limitsMemory` in the JSON; number
     #[serde(rename = "limitsMemory")]
     pub limits_memory: f64,
 }
@@ -530,12 +564,17 @@ impl crate::Envelope for OrganizationInfoResponseDefaultComputeLimits {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseExperimentsItem {
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `title` in the JSON; string
     pub title: String,
+    /// `help` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// `enabled` in the JSON; boolean
     pub enabled: bool,
+    /// `showToUser` in the JSON; boolean
     #[serde(rename = "showToUser")]
     pub show_to_user: bool,
 }
@@ -561,7 +600,9 @@ impl crate::Envelope for OrganizationInfoResponsePerformance {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseReadme {
+    /// `markdown` in the JSON; string
     pub markdown: String,
+    /// `html` in the JSON; string
     pub html: String,
 }
 
@@ -577,6 +618,7 @@ pub struct OrganizationMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `metrics` in the JSON; [`OrganizationMetricsResponseMetrics`](crate::models::OrganizationMetricsResponseMetrics)
     pub metrics: OrganizationMetricsResponseMetrics,
 }
 
@@ -624,6 +666,7 @@ impl crate::Envelope for OrganizationMetricsResponseMetrics {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct RemoveMemberRequest {
+    /// `id` in the JSON; integer
     pub id: i64,
 }
 
@@ -641,6 +684,7 @@ impl crate::Envelope for RemoveMemberRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SetMemberDatasetsRequest {
+    /// `datasets` in the JSON; array of string
     pub datasets: Vec<String>,
 }
 
@@ -658,6 +702,7 @@ impl crate::Envelope for SetMemberDatasetsRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SetMemberRoleRequest {
+    /// `role` in the JSON; [`OrganizationMemberRole`](crate::models::OrganizationMemberRole)
     pub role: OrganizationMemberRole,
 }
 
@@ -683,6 +728,7 @@ pub struct UpdateOrganizationRequest {
     /// New leader image URL, or set to \`null\` to remove the leader.
     #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
+    /// `showHeaderImgMask` in the JSON; boolean
     #[serde(
         rename = "showHeaderImgMask",
         default,
@@ -692,6 +738,7 @@ pub struct UpdateOrganizationRequest {
     /// New organization name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `experiments` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Readme for the organization (in Markdown)
@@ -785,6 +832,7 @@ impl crate::Envelope for UpdateWhitelabelDefaultDeploymentTargetRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateWhitelabelDeploymentOptionsOrderRequest {
+    /// `order` in the JSON; [`DeploymentOptionsOrder`](crate::models::DeploymentOptionsOrder)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<DeploymentOptionsOrder>,
 }
@@ -836,6 +884,7 @@ impl crate::Envelope for UpdateWhitelabelLearningBlocksRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateWhitelabelRequest {
+    /// `supportedProjectTypes` in the JSON; array of [`ProjectType`](crate::models::ProjectType)
     #[serde(
         rename = "supportedProjectTypes",
         default,
@@ -867,6 +916,7 @@ impl crate::Envelope for UpdateWhitelabelRequest {}
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct UploadAssetRequest {
+    /// `image` in the form; file
     pub image: Option<crate::FilePart>,
 }
 
@@ -901,6 +951,7 @@ pub struct UploadAssetResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `url` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }

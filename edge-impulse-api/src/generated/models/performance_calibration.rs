@@ -15,6 +15,7 @@ pub struct GetPerformanceCalibrationGroundTruthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `samples` in the JSON; array of [`PerformanceCalibrationGroundTruth`](crate::models::PerformanceCalibrationGroundTruth)
     pub samples: Vec<PerformanceCalibrationGroundTruth>,
 }
 
@@ -34,6 +35,7 @@ pub struct GetPerformanceCalibrationParameterSetsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `parameterSets` in the JSON; array of [`PerformanceCalibrationParameterSet`](crate::models::PerformanceCalibrationParameterSet)
     #[serde(rename = "parameterSets")]
     pub parameter_sets: Vec<PerformanceCalibrationParameterSet>,
 }
@@ -54,6 +56,7 @@ pub struct GetPerformanceCalibrationParametersResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `params` in the JSON; [`PerformanceCalibrationParameters`](crate::models::PerformanceCalibrationParameters)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<PerformanceCalibrationParameters>,
 }
@@ -74,6 +77,7 @@ pub struct GetPerformanceCalibrationRawResultResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `detections` in the JSON; array of [`PerformanceCalibrationRawDetection`](crate::models::PerformanceCalibrationRawDetection)
     pub detections: Vec<PerformanceCalibrationRawDetection>,
 }
 
@@ -93,6 +97,7 @@ pub struct GetPerformanceCalibrationStatusResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `available` in the JSON; boolean
     pub available: bool,
     /// If the current project is unsupported by performance calibration, this field explains the reason why. Otherwise, it is undefined.
     #[serde(
@@ -101,6 +106,7 @@ pub struct GetPerformanceCalibrationStatusResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub unsupported_project_error: Option<String>,
+    /// `options` in the JSON; [`StartPerformanceCalibrationRequest`](crate::models::StartPerformanceCalibrationRequest)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<StartPerformanceCalibrationRequest>,
 }
@@ -320,9 +326,12 @@ pub struct PerformanceCalibrationParameterSet {
     pub is_best: bool,
     /// All of the possible labels in the detections array
     pub labels: Vec<String>,
+    /// `aggregateStats` in the JSON; [`PerformanceCalibrationParameterSetAggregateStats`](crate::models::PerformanceCalibrationParameterSetAggregateStats)
     #[serde(rename = "aggregateStats")]
     pub aggregate_stats: PerformanceCalibrationParameterSetAggregateStats,
+    /// `stats` in the JSON; array of [`PerformanceCalibrationParameterSetStatsItem`](crate::models::PerformanceCalibrationParameterSetStatsItem)
     pub stats: Vec<PerformanceCalibrationParameterSetStatsItem>,
+    /// `params` in the JSON; [`PerformanceCalibrationParameters`](crate::models::PerformanceCalibrationParameters)
     pub params: PerformanceCalibrationParameters,
     /// The size of the input block window in milliseconds.
     #[serde(rename = "windowSizeMs")]
@@ -336,8 +345,10 @@ impl crate::Envelope for PerformanceCalibrationParameterSet {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct PerformanceCalibrationParameterSetAggregateStats {
+    /// `falsePositiveRate` in the JSON; number
     #[serde(rename = "falsePositiveRate")]
     pub false_positive_rate: f64,
+    /// `falseNegativeRate` in the JSON; number
     #[serde(rename = "falseNegativeRate")]
     pub false_negative_rate: f64,
 }
@@ -349,17 +360,24 @@ impl crate::Envelope for PerformanceCalibrationParameterSetAggregateStats {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct PerformanceCalibrationParameterSetStatsItem {
+    /// `label` in the JSON; string
     pub label: String,
+    /// `truePositives` in the JSON; integer
     #[serde(rename = "truePositives")]
     pub true_positives: i64,
+    /// `falsePositives` in the JSON; integer
     #[serde(rename = "falsePositives")]
     pub false_positives: i64,
+    /// `falseNegatives` in the JSON; integer
     #[serde(rename = "falseNegatives")]
     pub false_negatives: i64,
+    /// `trueNegatives` in the JSON; integer
     #[serde(rename = "trueNegatives")]
     pub true_negatives: i64,
+    /// `falsePositiveRate` in the JSON; number
     #[serde(rename = "falsePositiveRate")]
     pub false_positive_rate: f64,
+    /// `falseNegativeRate` in the JSON; number
     #[serde(rename = "falseNegativeRate")]
     pub false_negative_rate: f64,
     /// The details of every false positive detection.
@@ -385,6 +403,7 @@ pub struct PerformanceCalibrationParameters {
     pub type_: PerformanceCalibrationParametersType,
     /// The version number of the post-processing algorithm.
     pub version: i64,
+    /// `parametersStandard` in the JSON; [`PerformanceCalibrationParametersStandard`](crate::models::PerformanceCalibrationParametersStandard)
     #[serde(
         rename = "parametersStandard",
         default,
@@ -489,6 +508,7 @@ pub struct PerformanceCalibrationRawDetection {
     pub start: i64,
     /// The end time of the detected window in milliseconds
     pub end: i64,
+    /// `result` in the JSON; array of number
     pub result: Vec<f64>,
 }
 
@@ -499,6 +519,7 @@ impl crate::Envelope for PerformanceCalibrationRawDetection {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct PerformanceCalibrationSaveParameterSetRequest {
+    /// `params` in the JSON; [`PerformanceCalibrationParameters`](crate::models::PerformanceCalibrationParameters)
     pub params: PerformanceCalibrationParameters,
 }
 
@@ -517,6 +538,7 @@ impl crate::Envelope for PerformanceCalibrationSaveParameterSetRequest {}
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationUploadLabeledAudioRequest {
+    /// `zip` in the form; file
     pub zip: crate::FilePart,
 }
 
@@ -543,6 +565,7 @@ pub struct PerformanceCalibrationUploadLabeledAudioResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `uploadKey` in the JSON; string
     #[serde(rename = "uploadKey")]
     pub upload_key: String,
 }

@@ -65,6 +65,7 @@ pub struct AddProjectApiKeyRequest {
     /// Whether this key should be used as a development key.
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
+    /// `role` in the JSON; [`AddProjectApiKeyRequestRole`](crate::models::AddProjectApiKeyRequestRole)
     pub role: AddProjectApiKeyRequestRole,
 }
 
@@ -136,6 +137,7 @@ crate::string_enum_impls!(AddProjectApiKeyRequestRole);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AiAction {
+    /// `id` in the JSON; integer
     pub id: i64,
     /// Manually set name (optional)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,7 +145,9 @@ pub struct AiAction {
     /// Name to show to the user when interacting with this action (e.g. in a table, or when running the action). Will return either "name" (if present), or a name derived from the transformation block.
     #[serde(rename = "displayName")]
     pub display_name: String,
+    /// `config` in the JSON; [`AiActionsConfig`](crate::models::AiActionsConfig)
     pub config: AiActionsConfig,
+    /// `previewConfig` in the JSON; [`AiActionsConfig`](crate::models::AiActionsConfig)
     #[serde(rename = "previewConfig")]
     pub preview_config: AiActionsConfig,
     /// When rendering preview items, the max amount of items to show (pass this into the previewAIActionsSamples)
@@ -176,7 +180,9 @@ impl crate::Envelope for AiAction {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AiActionLastPreviewState {
+    /// `samples` in the JSON; array of [`Sample`](crate::models::Sample)
     pub samples: Vec<Sample>,
+    /// `proposedChanges` in the JSON; array of [`AiActionLastPreviewStateProposedChangesItem`](crate::models::AiActionLastPreviewStateProposedChangesItem)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: Vec<AiActionLastPreviewStateProposedChangesItem>,
 }
@@ -188,9 +194,12 @@ impl crate::Envelope for AiActionLastPreviewState {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AiActionLastPreviewStateProposedChangesItem {
+    /// `sampleId` in the JSON; integer
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    /// `step` in the JSON; integer
     pub step: i64,
+    /// `proposedChanges` in the JSON; [`SampleProposedChanges`](crate::models::SampleProposedChanges)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
@@ -202,7 +211,9 @@ impl crate::Envelope for AiActionLastPreviewStateProposedChangesItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AiActionSetMetadataAfterRunningItem {
+    /// `key` in the JSON; string
     pub key: String,
+    /// `value` in the JSON; string
     pub value: String,
 }
 
@@ -213,6 +224,7 @@ impl crate::Envelope for AiActionSetMetadataAfterRunningItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AiActionsConfig {
+    /// `dataCategory` in the JSON; [`AiActionsDataCategory`](crate::models::AiActionsDataCategory)
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
@@ -229,6 +241,7 @@ pub struct AiActionsConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub data_metadata_value: Option<String>,
+    /// `steps` in the JSON; array of [`AiActionsConfigStep`](crate::models::AiActionsConfigStep)
     pub steps: Vec<AiActionsConfigStep>,
 }
 
@@ -290,6 +303,7 @@ pub struct CreateProjectRequest {
     /// The name of the first project.
     #[serde(rename = "projectName")]
     pub project_name: String,
+    /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
     #[serde(
         rename = "projectVisibility",
         default,
@@ -340,6 +354,7 @@ pub struct DevelopmentBoardsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `developmentBoards` in the JSON; array of [`DevelopmentBoardResponse`](crate::models::DevelopmentBoardResponse)
     #[serde(rename = "developmentBoards")]
     pub development_boards: Vec<DevelopmentBoardResponse>,
 }
@@ -379,14 +394,20 @@ impl crate::Envelope for DevelopmentKeysResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Download {
+    /// `id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `size` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    /// `link` in the JSON; string
     pub link: String,
+    /// `impulseId` in the JSON; number
     #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<f64>,
 }
@@ -403,6 +424,7 @@ pub struct GetAiActionResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `action` in the JSON; [`AiAction`](crate::models::AiAction)
     pub action: AiAction,
 }
 
@@ -422,8 +444,10 @@ pub struct GetCsvWizardUploadedFileInfo {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasFile` in the JSON; boolean
     #[serde(rename = "hasFile")]
     pub has_file: bool,
+    /// `link` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
@@ -444,6 +468,7 @@ pub struct GetModelVariantsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `modelVariants` in the JSON; [`AllProjectModelVariants`](crate::models::AllProjectModelVariants)
     #[serde(rename = "modelVariants")]
     pub model_variants: AllProjectModelVariants,
 }
@@ -464,14 +489,17 @@ pub struct GetSyntheticDataConfigResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `recentJobs` in the JSON; array of [`GetSyntheticDataConfigResponseRecentJobsItem`](crate::models::GetSyntheticDataConfigResponseRecentJobsItem)
     #[serde(rename = "recentJobs")]
     pub recent_jobs: Vec<GetSyntheticDataConfigResponseRecentJobsItem>,
+    /// `lastUsedTransformationBlockId` in the JSON; integer
     #[serde(
         rename = "lastUsedTransformationBlockId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used_transformation_block_id: Option<i64>,
+    /// `lastUsedParameters` in the JSON; object of string
     #[serde(
         rename = "lastUsedParameters",
         default,
@@ -491,7 +519,9 @@ impl crate::Envelope for GetSyntheticDataConfigResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetSyntheticDataConfigResponseRecentJobsItem {
+    /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
+    /// `samples` in the JSON; array of [`Sample`](crate::models::Sample)
     pub samples: Vec<Sample>,
 }
 
@@ -507,6 +537,7 @@ pub struct GetTargetConstraintsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `targetConstraints` in the JSON; [`TargetConstraints`](crate::models::TargetConstraints)
     #[serde(
         rename = "targetConstraints",
         default,
@@ -531,12 +562,14 @@ pub struct LastModificationDateResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `lastModificationDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastModificationDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_modification_date: Option<crate::DateTime>,
+    /// `lastVersionDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastVersionDate",
         default,
@@ -561,6 +594,7 @@ pub struct ListAiActionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `actions` in the JSON; array of [`AiAction`](crate::models::AiAction)
     pub actions: Vec<AiAction>,
 }
 
@@ -596,13 +630,19 @@ impl crate::Envelope for ListApiKeysResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListApiKeysResponseApiKeysItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+    /// `isDevelopmentKey` in the JSON; boolean
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `role` in the JSON; [`ListApiKeysResponseApiKeysItemRole`](crate::models::ListApiKeysResponseApiKeysItemRole)
     pub role: ListApiKeysResponseApiKeysItemRole,
 }
 
@@ -677,12 +717,17 @@ impl crate::Envelope for ListHmacKeysResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListHmacKeysResponseHmacKeysItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `hmacKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "hmacKey")]
     pub hmac_key: crate::Secret,
+    /// `isDevelopmentKey` in the JSON; boolean
     #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
 }
 
@@ -693,7 +738,9 @@ impl crate::Envelope for ListHmacKeysResponseHmacKeysItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListPublicProjectTypesProjectTypesItem {
+    /// `value` in the JSON; [`ProjectType`](crate::models::ProjectType)
     pub value: ProjectType,
+    /// `label` in the JSON; string
     pub label: String,
 }
 
@@ -732,6 +779,7 @@ pub struct ListPublicProjectsResponse {
     pub error: Option<String>,
     /// Array with public projects
     pub projects: Vec<ProjectPublicData>,
+    /// `totalProjectCount` in the JSON; integer
     #[serde(rename = "totalProjectCount")]
     pub total_project_count: i64,
 }
@@ -752,6 +800,7 @@ pub struct ListPublicVersionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `versions` in the JSON; array of [`ListPublicVersionsResponseVersionsItem`](crate::models::ListPublicVersionsResponseVersionsItem)
     pub versions: Vec<ListPublicVersionsResponseVersionsItem>,
 }
 
@@ -766,9 +815,12 @@ impl crate::Envelope for ListPublicVersionsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListPublicVersionsResponseVersionsItem {
+    /// `version` in the JSON; integer
     pub version: i64,
+    /// `publicProjectId` in the JSON; integer
     #[serde(rename = "publicProjectId")]
     pub public_project_id: i64,
+    /// `publicProjectUrl` in the JSON; string
     #[serde(rename = "publicProjectUrl")]
     pub public_project_url: String,
 }
@@ -785,8 +837,10 @@ pub struct ListVersionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `nextVersion` in the JSON; integer
     #[serde(rename = "nextVersion")]
     pub next_version: i64,
+    /// `versions` in the JSON; array of [`ListVersionsResponseVersionsItem`](crate::models::ListVersionsResponseVersionsItem)
     pub versions: Vec<ListVersionsResponseVersionsItem>,
     /// If you have any custom learn blocks (e.g. blocks you pushed through Bring Your Own Model), then these are listed here. We use these to show a warning in the UI that these blocks will also be available in a public version.
     #[serde(rename = "customLearnBlocks")]
@@ -807,7 +861,9 @@ impl crate::Envelope for ListVersionsResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListVersionsResponseCustomLearnBlocksItem {
+    /// `author` in the JSON; string
     pub author: String,
+    /// `name` in the JSON; string
     pub name: String,
 }
 
@@ -818,23 +874,33 @@ impl crate::Envelope for ListVersionsResponseCustomLearnBlocksItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListVersionsResponseVersionsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `version` in the JSON; integer
     pub version: i64,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `bucket` in the JSON; [`ListVersionsResponseVersionsItemBucket`](crate::models::ListVersionsResponseVersionsItemBucket)
     pub bucket: ListVersionsResponseVersionsItemBucket,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `userId` in the JSON; integer
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// `userName` in the JSON; string
     #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// `userPhoto` in the JSON; string
     #[serde(rename = "userPhoto", default, skip_serializing_if = "Option::is_none")]
     pub user_photo: Option<String>,
+    /// `publicProjectId` in the JSON; integer
     #[serde(
         rename = "publicProjectId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub public_project_id: Option<i64>,
+    /// `publicProjectUrl` in the JSON; string
     #[serde(
         rename = "publicProjectUrl",
         default,
@@ -858,12 +924,14 @@ pub struct ListVersionsResponseVersionsItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub accuracy_based_on_impulse: Option<String>,
+    /// `totalSamplesCount` in the JSON; string
     #[serde(
         rename = "totalSamplesCount",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub total_samples_count: Option<String>,
+    /// `license` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
 }
@@ -875,17 +943,22 @@ impl crate::Envelope for ListVersionsResponseVersionsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListVersionsResponseVersionsItemBucket {
+    /// `id` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `organizationName` in the JSON; string
     #[serde(
         rename = "organizationName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    /// `path` in the JSON; string
     pub path: String,
+    /// `bucket` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
 }
@@ -900,6 +973,7 @@ pub struct PreviewAiActionsSamplesRequest {
     /// If this is passed in, the \`previewConfig\` of the AI action is overwritten (requires actionId to be a valid action).
     #[serde(rename = "saveConfig")]
     pub save_config: bool,
+    /// `dataCategory` in the JSON; [`AiActionsDataCategory`](crate::models::AiActionsDataCategory)
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
@@ -983,6 +1057,7 @@ pub struct ProjectDataIntervalResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `intervalMs` in the JSON; integer
     #[serde(rename = "intervalMs")]
     pub interval_ms: i64,
 }
@@ -998,6 +1073,7 @@ impl crate::Envelope for ProjectDataIntervalResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct ProjectDismissNotificationRequest {
+    /// `notification` in the JSON; string
     pub notification: String,
 }
 
@@ -1020,6 +1096,7 @@ pub struct ProjectDownloadsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `downloads` in the JSON; array of [`Download`](crate::models::Download)
     pub downloads: Vec<Download>,
 }
 
@@ -1039,9 +1116,13 @@ pub struct ProjectInfoSummaryResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `owner` in the JSON; string
     pub owner: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `studioUrl` in the JSON; string
     #[serde(rename = "studioUrl")]
     pub studio_url: String,
 }
@@ -1057,6 +1138,7 @@ impl crate::Envelope for ProjectInfoSummaryResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectModelVariant {
+    /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
     /// True if this model variant is the default or "reference variant" for this project
     #[serde(rename = "isReferenceVariant")]
@@ -1076,9 +1158,13 @@ impl crate::Envelope for ProjectModelVariant {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectPublicData {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// User or organization that owns the project
     pub owner: String,
@@ -1088,12 +1174,16 @@ pub struct ProjectPublicData {
     /// URL of the latest public version of the project, if any
     #[serde(rename = "publicUrl")]
     pub public_url: String,
+    /// `projectType` in the JSON; [`ProjectType`](crate::models::ProjectType)
     #[serde(rename = "projectType")]
     pub project_type: ProjectType,
+    /// `pageViewCount` in the JSON; integer
     #[serde(rename = "pageViewCount")]
     pub page_view_count: i64,
+    /// `cloneCount` in the JSON; integer
     #[serde(rename = "cloneCount")]
     pub clone_count: i64,
+    /// `totalSamplesCount` in the JSON; string
     #[serde(
         rename = "totalSamplesCount",
         default,
@@ -1126,7 +1216,9 @@ impl crate::Envelope for ProjectPublicData {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ProjectPublicDataReadme {
+    /// `markdown` in the JSON; string
     pub markdown: String,
+    /// `html` in the JSON; string
     pub html: String,
 }
 
@@ -1142,6 +1234,7 @@ pub struct ProjectTrainingDataSummaryResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `dataSummary` in the JSON; [`ProjectTrainingDataSummaryResponseDataSummary`](crate::models::ProjectTrainingDataSummaryResponseDataSummary)
     #[serde(rename = "dataSummary")]
     pub data_summary: ProjectTrainingDataSummaryResponseDataSummary,
 }
@@ -1159,6 +1252,7 @@ impl crate::Envelope for ProjectTrainingDataSummaryResponse {
 pub struct ProjectTrainingDataSummaryResponseDataSummary {
     /// Labels in the training set
     pub labels: Vec<String>,
+    /// `dataCount` in the JSON; integer
     #[serde(rename = "dataCount")]
     pub data_count: i64,
 }
@@ -1189,6 +1283,7 @@ impl crate::Envelope for RemoveCollaboratorRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SetAiActionsOrderRequest {
+    /// `orderByActionId` in the JSON; array of integer
     #[serde(rename = "orderByActionId")]
     pub order_by_action_id: Vec<i64>,
 }
@@ -1249,6 +1344,7 @@ impl crate::Envelope for SetProjectDspFileSizeRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct TransferOwnershipOrganizationRequest {
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
 }
@@ -1270,7 +1366,9 @@ pub struct UpdateAiActionRequest {
     /// User-provided name. If no name is set then displayName on the action will be automatically configured based on the transformation block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `steps` in the JSON; array of [`AiActionsConfigStep`](crate::models::AiActionsConfigStep)
     pub steps: Vec<AiActionsConfigStep>,
+    /// `dataCategory` in the JSON; [`AiActionsDataCategory`](crate::models::AiActionsDataCategory)
     #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
@@ -1347,7 +1445,9 @@ impl crate::Envelope for UpdateAiActionRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateAiActionRequestSetMetadataAfterRunningItem {
+    /// `key` in the JSON; string
     pub key: String,
+    /// `value` in the JSON; string
     pub value: String,
 }
 
@@ -1365,6 +1465,7 @@ impl crate::Envelope for UpdateAiActionRequestSetMetadataAfterRunningItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateProjectTagsRequest {
+    /// `tags` in the JSON; array of string
     pub tags: Vec<String>,
 }
 
@@ -1382,6 +1483,7 @@ impl crate::Envelope for UpdateProjectTagsRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateVersionRequest {
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -1407,6 +1509,7 @@ impl crate::Envelope for UpdateVersionRequest {}
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UploadCsvWizardUploadedFileRequest {
+    /// `file` in the form; file
     pub file: crate::FilePart,
 }
 

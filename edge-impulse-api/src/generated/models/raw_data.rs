@@ -10,8 +10,10 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct BatchAddMetadataRequest {
+    /// `metadataKey` in the JSON; string
     #[serde(rename = "metadataKey")]
     pub metadata_key: String,
+    /// `metadataValue` in the JSON; string
     #[serde(rename = "metadataValue")]
     pub metadata_value: String,
 }
@@ -36,7 +38,9 @@ impl crate::Envelope for BatchAddMetadataRequest {}
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum BatchAddMetadataResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -54,6 +58,7 @@ impl crate::Envelope for BatchAddMetadataResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct BatchClearMetadataByKeyRequest {
+    /// `metadataKey` in the JSON; string
     #[serde(rename = "metadataKey")]
     pub metadata_key: String,
 }
@@ -75,7 +80,9 @@ impl crate::Envelope for BatchClearMetadataByKeyRequest {}
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum BatchClearMetadataByKeyResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -96,7 +103,9 @@ impl crate::Envelope for BatchClearMetadataByKeyResponse {
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum BatchDeleteResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -117,7 +126,9 @@ impl crate::Envelope for BatchDeleteResponse {
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum BatchDisableResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -138,7 +149,9 @@ impl crate::Envelope for BatchDisableResponse {
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum BatchEditLabelsResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -159,7 +172,9 @@ impl crate::Envelope for BatchEditLabelsResponse {
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum BatchEnableResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -180,7 +195,9 @@ impl crate::Envelope for BatchEnableResponse {
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum BatchMoveResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -219,6 +236,7 @@ impl crate::Envelope for CosineSimilarityData {}
 pub struct CosineSimilarityIssue {
     /// The ID of this sample
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
@@ -236,6 +254,7 @@ impl crate::Envelope for CosineSimilarityIssue {}
 pub struct CosineSimilarityIssueIssuesItem {
     /// The ID of this sample
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
@@ -273,6 +292,7 @@ pub struct CountSamplesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `count` in the JSON; integer
     pub count: i64,
 }
 
@@ -314,6 +334,7 @@ pub struct CropSampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `requiresProcessing` in the JSON; boolean
     #[serde(rename = "requiresProcessing")]
     pub requires_processing: bool,
 }
@@ -331,6 +352,7 @@ impl crate::Envelope for CropSampleResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CrossValidationData {
+    /// `scores` in the JSON; array of [`CrossValidationDataScoresItem`](crate::models::CrossValidationDataScoresItem)
     pub scores: Vec<CrossValidationDataScoresItem>,
 }
 
@@ -343,6 +365,7 @@ impl crate::Envelope for CrossValidationData {}
 pub struct CrossValidationDataScoresItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
@@ -371,8 +394,11 @@ pub struct DataExplorerPredictionsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
     pub predictions: Vec<ModelPrediction>,
+    /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
+    /// `classificationType` in the JSON; [`DataExplorerPredictionsResponseClassificationType`](crate::models::DataExplorerPredictionsResponseClassificationType)
     #[serde(rename = "classificationType")]
     pub classification_type: DataExplorerPredictionsResponseClassificationType,
 }
@@ -426,6 +452,7 @@ pub struct DataExplorerSettings {
     /// Preset to use for the data explorer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
+    /// `dimensionalityReductionTechnique` in the JSON; [`DataExplorerSettingsDimensionalityReductionTechnique`](crate::models::DataExplorerSettingsDimensionalityReductionTechnique)
     #[serde(
         rename = "dimensionalityReductionTechnique",
         default,
@@ -679,6 +706,7 @@ pub struct FindSegmentSampleRequest {
     /// If set, the segments are automatically shifted randomly, to make the dataset distribution more uniform.
     #[serde(rename = "shiftSegments")]
     pub shift_segments: bool,
+    /// `segmentLengthMs` in the JSON; integer
     #[serde(rename = "segmentLengthMs")]
     pub segment_length_ms: i64,
 }
@@ -705,6 +733,7 @@ pub struct FindSegmentSampleResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `segments` in the JSON; array of [`FindSegmentSampleResponseSegmentsItem`](crate::models::FindSegmentSampleResponseSegmentsItem)
     pub segments: Vec<FindSegmentSampleResponseSegmentsItem>,
 }
 
@@ -719,8 +748,10 @@ impl crate::Envelope for FindSegmentSampleResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct FindSegmentSampleResponseSegmentsItem {
+    /// `startMs` in the JSON; integer
     #[serde(rename = "startMs")]
     pub start_ms: i64,
+    /// `endMs` in the JSON; integer
     #[serde(rename = "endMs")]
     pub end_ms: i64,
 }
@@ -737,6 +768,7 @@ pub struct GetAiActionsProposedChangesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `proposedChanges` in the JSON; array of [`GetAiActionsProposedChangesResponseProposedChangesItem`](crate::models::GetAiActionsProposedChangesResponseProposedChangesItem)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: Vec<GetAiActionsProposedChangesResponseProposedChangesItem>,
 }
@@ -752,9 +784,12 @@ impl crate::Envelope for GetAiActionsProposedChangesResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetAiActionsProposedChangesResponseProposedChangesItem {
+    /// `sampleId` in the JSON; integer
     #[serde(rename = "sampleId")]
     pub sample_id: i64,
+    /// `step` in the JSON; integer
     pub step: i64,
+    /// `proposedChanges` in the JSON; [`SampleProposedChanges`](crate::models::SampleProposedChanges)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
@@ -771,6 +806,7 @@ pub struct GetAllImportedFromResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `data` in the JSON; array of [`GetAllImportedFromResponseDataItem`](crate::models::GetAllImportedFromResponseDataItem)
     pub data: Vec<GetAllImportedFromResponseDataItem>,
 }
 
@@ -785,8 +821,11 @@ impl crate::Envelope for GetAllImportedFromResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetAllImportedFromResponseDataItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `category` in the JSON; string
     pub category: String,
+    /// `importedFrom` in the JSON; string
     #[serde(rename = "importedFrom")]
     pub imported_from: String,
 }
@@ -806,6 +845,7 @@ pub struct GetDataExplorerSettingsResponse {
     /// Preset to use for the data explorer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
+    /// `dimensionalityReductionTechnique` in the JSON; [`DataExplorerSettingsDimensionalityReductionTechnique`](crate::models::DataExplorerSettingsDimensionalityReductionTechnique)
     #[serde(
         rename = "dimensionalityReductionTechnique",
         default,
@@ -817,6 +857,7 @@ pub struct GetDataExplorerSettingsResponse {
     /// Which impulse to use (if preset is either 'current-impulse' or 'current-impulse-embeddings'). If this is undefined then 'defaultImpulseId' is used.
     #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<i64>,
+    /// `dimensionalityReductionRecommendation` in the JSON; [`GetDataExplorerSettingsResponseDimensionalityReductionRecommendation`](crate::models::GetDataExplorerSettingsResponseDimensionalityReductionRecommendation)
     #[serde(rename = "dimensionalityReductionRecommendation")]
     pub dimensionality_reduction_recommendation: GetDataExplorerSettingsResponseDimensionalityReductionRecommendation,
 }
@@ -875,6 +916,7 @@ pub struct GetDiversityDataResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `data` in the JSON; array of [`GetDiversityDataResponseDataItem`](crate::models::GetDiversityDataResponseDataItem)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<GetDiversityDataResponseDataItem>>,
 }
@@ -890,10 +932,13 @@ impl crate::Envelope for GetDiversityDataResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetDiversityDataResponseDataItem {
+    /// `labelId` in the JSON; number
     #[serde(rename = "labelId", default, skip_serializing_if = "Option::is_none")]
     pub label_id: Option<f64>,
+    /// `maxDistance` in the JSON; number
     #[serde(rename = "maxDistance")]
     pub max_distance: f64,
+    /// `clusterInfos` in the JSON; array of [`GetDiversityDataResponseDataItemClusterInfosItem`](crate::models::GetDiversityDataResponseDataItemClusterInfosItem)
     #[serde(rename = "clusterInfos")]
     pub cluster_infos: Vec<GetDiversityDataResponseDataItemClusterInfosItem>,
 }
@@ -946,6 +991,7 @@ pub struct GetLabelNoiseDataResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `data` in the JSON; [`GetLabelNoiseDataResponseData`](crate::models::GetLabelNoiseDataResponseData)
     pub data: GetLabelNoiseDataResponseData,
 }
 
@@ -960,14 +1006,17 @@ impl crate::Envelope for GetLabelNoiseDataResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetLabelNoiseDataResponseData {
+    /// `cosineSimilarity` in the JSON; [`CosineSimilarityData`](crate::models::CosineSimilarityData)
     #[serde(
         rename = "cosineSimilarity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub cosine_similarity: Option<CosineSimilarityData>,
+    /// `neighbors` in the JSON; [`NeighborsData`](crate::models::NeighborsData)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbors: Option<NeighborsData>,
+    /// `crossValidation` in the JSON; [`CrossValidationData`](crate::models::CrossValidationData)
     #[serde(
         rename = "crossValidation",
         default,
@@ -1008,8 +1057,10 @@ pub struct HasDataExplorerFeaturesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `hasFeatures` in the JSON; boolean
     #[serde(rename = "hasFeatures")]
     pub has_features: bool,
+    /// `inputBlock` in the JSON; [`ImpulseInputBlock`](crate::models::ImpulseInputBlock)
     #[serde(rename = "inputBlock", default, skip_serializing_if = "Option::is_none")]
     pub input_block: Option<ImpulseInputBlock>,
 }
@@ -1025,6 +1076,7 @@ impl crate::Envelope for HasDataExplorerFeaturesResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct MoveRawDataRequest {
+    /// `newCategory` in the JSON; [`MoveRawDataRequestNewCategory`](crate::models::MoveRawDataRequestNewCategory)
     #[serde(rename = "newCategory")]
     pub new_category: MoveRawDataRequestNewCategory,
 }
@@ -1103,6 +1155,7 @@ impl crate::Envelope for NeighborsData {}
 pub struct NeighborsScore {
     /// The ID of the sample this window belongs to
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
@@ -1127,6 +1180,7 @@ impl crate::Envelope for NeighborsScore {}
 pub struct NeighborsScoreNeighborWindowsItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
+    /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
@@ -1144,6 +1198,7 @@ impl crate::Envelope for NeighborsScoreNeighborWindowsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct ObjectDetectionAutoLabelRequest {
+    /// `neuralNetwork` in the JSON; [`ObjectDetectionAutoLabelRequestNeuralNetwork`](crate::models::ObjectDetectionAutoLabelRequestNeuralNetwork)
     #[serde(rename = "neuralNetwork")]
     pub neural_network: ObjectDetectionAutoLabelRequestNeuralNetwork,
 }
@@ -1202,7 +1257,9 @@ pub struct ObjectDetectionAutoLabelResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `results` in the JSON; array of [`ObjectDetectionAutoLabelResponseResultsItem`](crate::models::ObjectDetectionAutoLabelResponseResultsItem)
     pub results: Vec<ObjectDetectionAutoLabelResponseResultsItem>,
+    /// `allLabels` in the JSON; array of string
     #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
 }
@@ -1218,10 +1275,15 @@ impl crate::Envelope for ObjectDetectionAutoLabelResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ObjectDetectionAutoLabelResponseResultsItem {
+    /// `label` in the JSON; string
     pub label: String,
+    /// `x` in the JSON; integer
     pub x: i64,
+    /// `y` in the JSON; integer
     pub y: i64,
+    /// `width` in the JSON; integer
     pub width: i64,
+    /// `height` in the JSON; integer
     pub height: i64,
 }
 
@@ -1237,6 +1299,7 @@ pub struct ObjectDetectionLabelQueueCountResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `samplesCount` in the JSON; integer
     #[serde(rename = "samplesCount")]
     pub samples_count: i64,
 }
@@ -1257,6 +1320,7 @@ pub struct ObjectDetectionLabelQueueResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `samples` in the JSON; array of [`ObjectDetectionLabelQueueResponseSamplesItem`](crate::models::ObjectDetectionLabelQueueResponseSamplesItem)
     pub samples: Vec<ObjectDetectionLabelQueueResponseSamplesItem>,
 }
 
@@ -1271,6 +1335,7 @@ impl crate::Envelope for ObjectDetectionLabelQueueResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ObjectDetectionLabelQueueResponseSamplesItem {
+    /// `id` in the JSON; integer
     pub id: i64,
 }
 
@@ -1325,6 +1390,7 @@ pub struct RebalanceDatasetResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `ratio` in the JSON; [`DatasetRatioDataRatio`](crate::models::DatasetRatioDataRatio)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<DatasetRatioDataRatio>,
 }
@@ -1358,6 +1424,7 @@ impl crate::Envelope for RenameSampleRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SampleBoundingBoxesRequest {
+    /// `boundingBoxes` in the JSON; array of [`BoundingBox`](crate::models::BoundingBox)
     #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
 }
@@ -1389,6 +1456,7 @@ impl crate::Envelope for SampleMetadata {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SegmentSampleRequest {
+    /// `segments` in the JSON; array of [`SegmentSampleRequestSegmentsItem`](crate::models::SegmentSampleRequestSegmentsItem)
     pub segments: Vec<SegmentSampleRequestSegmentsItem>,
 }
 
@@ -1406,8 +1474,10 @@ impl crate::Envelope for SegmentSampleRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SegmentSampleRequestSegmentsItem {
+    /// `startMs` in the JSON; integer
     #[serde(rename = "startMs")]
     pub start_ms: i64,
+    /// `endMs` in the JSON; integer
     #[serde(rename = "endMs")]
     pub end_ms: i64,
 }
@@ -1426,6 +1496,7 @@ impl crate::Envelope for SegmentSampleRequestSegmentsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SetSampleMetadataRequest {
+    /// `metadata` in the JSON; object of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -1456,6 +1527,7 @@ pub struct SetSampleProposedChangesRequest {
     /// Job ID of an AI Actions job. This is passed into your job via the --propose-actions argument.
     #[serde(rename = "jobId")]
     pub job_id: i64,
+    /// `proposedChanges` in the JSON; [`SampleProposedChanges`](crate::models::SampleProposedChanges)
     #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
@@ -1474,6 +1546,7 @@ impl crate::Envelope for SetSampleProposedChangesRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SetSampleStructuredLabelsRequest {
+    /// `structuredLabels` in the JSON; array of [`StructuredLabel`](crate::models::StructuredLabel)
     #[serde(rename = "structuredLabels")]
     pub structured_labels: Vec<StructuredLabel>,
 }
@@ -1520,7 +1593,9 @@ impl crate::Envelope for SplitSampleInFramesRequest {}
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum SplitSampleInFramesResponse {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 
@@ -1557,8 +1632,10 @@ impl crate::Envelope for StoreSegmentLengthRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct TrackObjectsRequest {
+    /// `sourceSampleId` in the JSON; integer
     #[serde(rename = "sourceSampleId")]
     pub source_sample_id: i64,
+    /// `nextSampleId` in the JSON; integer
     #[serde(rename = "nextSampleId")]
     pub next_sample_id: i64,
 }
@@ -1585,6 +1662,7 @@ pub struct TrackObjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `boundingBoxes` in the JSON; array of [`BoundingBox`](crate::models::BoundingBox)
     #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
 }

@@ -15,6 +15,7 @@ pub struct GetThemeResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `theme` in the JSON; [`Theme`](crate::models::Theme)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
 }
@@ -35,6 +36,7 @@ pub struct GetThemesResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `themes` in the JSON; array of [`Theme`](crate::models::Theme)
     pub themes: Vec<Theme>,
 }
 

@@ -33,12 +33,18 @@ impl crate::multipart::ToMultipart for AuthorizeThirdPartyRequest {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct CreateThirdPartyAuthRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `logo` in the JSON; string
     pub logo: String,
+    /// `domains` in the JSON; array of string
     pub domains: Vec<String>,
+    /// `secretKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "secretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<crate::Secret>,
+    /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
 }
@@ -86,9 +92,12 @@ pub struct CreateThirdPartyAuthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `secretKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "secretKey")]
     pub secret_key: crate::Secret,
+    /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
 }
@@ -154,7 +163,9 @@ pub struct CreateUserThirdPartyResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `status` in the JSON; [`CreateUserThirdPartyResponseStatus`](crate::models::CreateUserThirdPartyResponseStatus)
     pub status: CreateUserThirdPartyResponseStatus,
+    /// `jwtToken` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "jwtToken", default, skip_serializing_if = "Option::is_none")]
     pub jwt_token: Option<crate::Secret>,
 }
@@ -214,6 +225,7 @@ pub struct GetAllThirdPartyAuthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `auths` in the JSON; array of [`ThirdPartyAuth`](crate::models::ThirdPartyAuth)
     pub auths: Vec<ThirdPartyAuth>,
 }
 
@@ -233,6 +245,7 @@ pub struct GetThirdPartyAuthResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `auth` in the JSON; [`ThirdPartyAuth`](crate::models::ThirdPartyAuth)
     pub auth: ThirdPartyAuth,
 }
 
@@ -247,11 +260,17 @@ impl crate::Envelope for GetThirdPartyAuthResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ThirdPartyAuth {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `logo` in the JSON; string
     pub logo: String,
+    /// `domains` in the JSON; array of string
     pub domains: Vec<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
 }
 
@@ -262,12 +281,16 @@ impl crate::Envelope for ThirdPartyAuth {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpdateThirdPartyAuthRequest {
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `description` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// `domains` in the JSON; array of string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domains: Option<Vec<String>>,
 }

@@ -10,18 +10,24 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct PortalInfoResponse {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `description` in the JSON; string
     pub description: String,
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    /// `organizationName` in the JSON; string
     #[serde(rename = "organizationName")]
     pub organization_name: String,
+    /// `organizationLogo` in the JSON; string
     #[serde(
         rename = "organizationLogo",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_logo: Option<String>,
+    /// `bucketName` in the JSON; string
     #[serde(rename = "bucketName")]
     pub bucket_name: String,
 }

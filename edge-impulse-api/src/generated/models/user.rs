@@ -10,6 +10,7 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct ActivateUserByThirdPartyActivationCodeRequest {
+    /// `activationCode` in the JSON; string
     #[serde(rename = "activationCode")]
     pub activation_code: String,
     /// Password, minimum length 8 characters.
@@ -99,8 +100,10 @@ crate::string_enum_impls!(BillingCycle);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct ChangePasswordRequest {
+    /// `currentPassword` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "currentPassword")]
     pub current_password: crate::Secret,
+    /// `newPassword` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
@@ -176,8 +179,10 @@ pub struct CreateDeveloperProfileResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    /// `link` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
@@ -228,8 +233,10 @@ pub struct CreateEnterpriseTrialUserRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
@@ -870,6 +877,7 @@ pub struct GetUserProjectsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `projects` in the JSON; array of [`Project`](crate::models::Project)
     pub projects: Vec<Project>,
 }
 
@@ -889,31 +897,44 @@ pub struct GetUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `username` in the JSON; string
     pub username: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `email` in the JSON; string
     pub email: String,
+    /// `photo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastSeen` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
+    /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
     #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
+    /// `pending` in the JSON; boolean
     pub pending: bool,
+    /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
     #[serde(
         rename = "lastTosAcceptanceDate",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
+    /// `jobTitle` in the JSON; string
     #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
+    /// `companyName` in the JSON; string
     #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    /// `activated` in the JSON; boolean
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
     #[serde(rename = "mfaConfigured")]
@@ -932,6 +953,7 @@ pub struct GetUserResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub has_pending_payments: Option<bool>,
+    /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
     pub tier: UserTierEnum,
     /// Organizations that the user is a member of. Only filled when requesting information about yourself.
     pub organizations: Vec<UserOrganization>,
@@ -969,8 +991,10 @@ pub struct GetUserResponse {
     /// Whether the user has configured a password
     #[serde(rename = "passwordConfigured")]
     pub password_configured: bool,
+    /// `projectsSortOrder` in the JSON; [`UserProjectsSortOrder`](crate::models::UserProjectsSortOrder)
     #[serde(rename = "projectsSortOrder")]
     pub projects_sort_order: UserProjectsSortOrder,
+    /// `activeEnterpriseTrial` in the JSON; [`EnterpriseTrial`](crate::models::EnterpriseTrial)
     #[serde(
         rename = "activeEnterpriseTrial",
         default,
@@ -1004,7 +1028,9 @@ impl crate::Envelope for GetUserResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetUserResponseLastAccessedProjects {
+    /// `projects` in the JSON; array of [`GetUserResponseLastAccessedProjectsProjectsItem`](crate::models::GetUserResponseLastAccessedProjectsProjectsItem)
     pub projects: Vec<GetUserResponseLastAccessedProjectsProjectsItem>,
+    /// `hasMoreProjects` in the JSON; boolean
     #[serde(rename = "hasMoreProjects")]
     pub has_more_projects: bool,
 }
@@ -1016,9 +1042,13 @@ impl crate::Envelope for GetUserResponseLastAccessedProjects {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetUserResponseLastAccessedProjectsProjectsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
+    /// `lastAccessed` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
 }
@@ -1030,9 +1060,13 @@ impl crate::Envelope for GetUserResponseLastAccessedProjectsProjectsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetUserResponseWhitelabelsItem {
+    /// `id` in the JSON; number
     pub id: f64,
+    /// `domain` in the JSON; string
     pub domain: String,
+    /// `name` in the JSON; string
     pub name: String,
+    /// `ownerOrganizationId` in the JSON; number
     #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: f64,
     /// Whether the user is an admin of the white label.
@@ -1072,6 +1106,7 @@ pub struct ListOrganizationBucketsUserResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `buckets` in the JSON; array of [`ListOrganizationBucketsUserResponseBucketsItem`](crate::models::ListOrganizationBucketsUserResponseBucketsItem)
     pub buckets: Vec<ListOrganizationBucketsUserResponseBucketsItem>,
 }
 
@@ -1086,9 +1121,12 @@ impl crate::Envelope for ListOrganizationBucketsUserResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ListOrganizationBucketsUserResponseBucketsItem {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `organizationId` in the JSON; integer
     #[serde(rename = "organizationId")]
     pub organization_id: i64,
+    /// `organizationName` in the JSON; string
     #[serde(rename = "organizationName")]
     pub organization_name: String,
     /// S3 bucket
@@ -1107,6 +1145,7 @@ impl crate::Envelope for ListOrganizationBucketsUserResponseBucketsItem {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct RequestResetPasswordRequest {
+    /// `email` in the JSON; string
     pub email: String,
 }
 
@@ -1124,8 +1163,11 @@ impl crate::Envelope for RequestResetPasswordRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct ResetPasswordRequest {
+    /// `email` in the JSON; string
     pub email: String,
+    /// `code` in the JSON; string
     pub code: String,
+    /// `newPassword` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
@@ -1144,6 +1186,7 @@ impl crate::Envelope for ResetPasswordRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SendUserFeedbackRequest {
+    /// `type` in the JSON; [`SendUserFeedbackRequestType`](crate::models::SendUserFeedbackRequestType)
     #[serde(rename = "type")]
     pub type_: SendUserFeedbackRequestType,
     /// The reason the user is contacting Edge Impulse Support.
@@ -1255,10 +1298,13 @@ crate::string_enum_impls!(SendUserFeedbackRequestType);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SetUserPasswordRequest {
+    /// `accessToken` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "accessToken")]
     pub access_token: crate::Secret,
+    /// `identityProvider` in the JSON; string
     #[serde(rename = "identityProvider")]
     pub identity_provider: String,
+    /// `password` in the JSON; string (secret, hidden from `Debug`)
     pub password: crate::Secret,
 }
 
@@ -1294,8 +1340,10 @@ pub struct StartEnterpriseTrialRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_name: Option<String>,
+    /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
     #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
+    /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
@@ -1458,6 +1506,7 @@ pub struct UpdateUserRequest {
     /// List of user experiments
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
+    /// `projectsSortOrder` in the JSON; [`UserProjectsSortOrder`](crate::models::UserProjectsSortOrder)
     #[serde(
         rename = "projectsSortOrder",
         default,
@@ -1526,6 +1575,7 @@ impl crate::Envelope for UpdateUserRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UpgradeSubscriptionRequest {
+    /// `billingCycle` in the JSON; [`BillingCycle`](crate::models::BillingCycle)
     #[serde(rename = "billingCycle")]
     pub billing_cycle: BillingCycle,
     /// URL to redirect the user to after a successful checkout process.
@@ -1559,6 +1609,7 @@ impl crate::Envelope for UpgradeSubscriptionRequest {}
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UploadUserPhotoRequest {
+    /// `photo` in the form; file
     pub photo: crate::FilePart,
 }
 
@@ -1585,6 +1636,7 @@ pub struct UploadUserPhotoResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `url` in the JSON; string
     pub url: String,
 }
 
@@ -1599,6 +1651,7 @@ impl crate::Envelope for UploadUserPhotoResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UserByThirdPartyActivationRequest {
+    /// `activationCode` in the JSON; string
     #[serde(rename = "activationCode")]
     pub activation_code: String,
 }
@@ -1636,6 +1689,7 @@ impl crate::Envelope for UserDeleteTotpMfaKeyRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct UserDismissNotificationRequest {
+    /// `notification` in the JSON; string
     pub notification: String,
 }
 
@@ -1777,6 +1831,7 @@ pub struct UserSubscriptionMetricsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `metrics` in the JSON; [`UserSubscriptionMetricsResponseMetrics`](crate::models::UserSubscriptionMetricsResponseMetrics)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<UserSubscriptionMetricsResponseMetrics>,
 }
@@ -1823,7 +1878,9 @@ pub type UtmParameter = serde_json::Map<String, serde_json::Value>;
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct VerifyResetPasswordRequest {
+    /// `email` in the JSON; string
     pub email: String,
+    /// `code` in the JSON; string
     pub code: String,
 }
 

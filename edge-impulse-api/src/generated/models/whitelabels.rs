@@ -14,6 +14,7 @@ pub struct CreateWhitelabelRequest {
     pub name: String,
     /// The domain where the white label lives.
     pub domain: String,
+    /// `ownerOrganizationId` in the JSON; integer
     #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: i64,
     /// The list of allowed identity providers.
@@ -193,6 +194,7 @@ pub struct GetAllWhitelabelsResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `whitelabels` in the JSON; array of [`Whitelabel`](crate::models::Whitelabel)
     pub whitelabels: Vec<Whitelabel>,
 }
 
@@ -212,7 +214,9 @@ pub struct GetWhitelabelDomainResponse {
     /// Optional error description (set if 'success' was false)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `domain` in the JSON; string
     pub domain: String,
+    /// `logo` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
 }

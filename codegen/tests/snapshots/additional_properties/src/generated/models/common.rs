@@ -16,10 +16,13 @@ pub type Counts = std::collections::BTreeMap<String, i64>;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Holder {
+    /// `nullableValues` in the JSON; object of number or null
     #[serde(rename = "nullableValues", default, skip_serializing_if = "Option::is_none")]
     pub nullable_values: Option<std::collections::BTreeMap<String, Option<f64>>>,
+    /// `nested` in the JSON; object of [`HolderNestedValue`](crate::models::HolderNestedValue)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nested: Option<std::collections::BTreeMap<String, HolderNestedValue>>,
+    /// `additional_properties` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_properties: Option<String>,
     /// Properties beyond the declared ones.
@@ -34,6 +37,7 @@ impl crate::Envelope for Holder {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct HolderNestedValue {
+    /// `x` in the JSON; integer
     pub x: i64,
 }
 
@@ -44,6 +48,7 @@ impl crate::Envelope for HolderNestedValue {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Labelled {
+    /// `id` in the JSON; string
     pub id: String,
     /// Properties beyond the declared ones.
     #[serde(flatten)]
@@ -57,6 +62,7 @@ impl crate::Envelope for Labelled {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct NoExtras {
+    /// `id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
@@ -68,6 +74,7 @@ impl crate::Envelope for NoExtras {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct OpenLabelled {
+    /// `id` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Properties beyond the declared ones.

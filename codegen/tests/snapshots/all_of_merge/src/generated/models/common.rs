@@ -10,7 +10,9 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GenericApiResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -26,9 +28,12 @@ impl crate::Envelope for GenericApiResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct JobEnvelope {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
 }
 
@@ -43,6 +48,7 @@ impl crate::Envelope for JobEnvelope {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct SingleInline {
+    /// `name` in the JSON; string
     pub name: String,
 }
 
@@ -59,6 +65,7 @@ pub struct Wrapper {
     /// The wrapped job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<Job>,
+    /// `merged` in the JSON; [`WrapperMerged`](crate::models::WrapperMerged)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged: Option<WrapperMerged>,
 }
@@ -70,7 +77,9 @@ impl crate::Envelope for Wrapper {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct WrapperMerged {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `category` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<i64>,
 }

@@ -10,10 +10,14 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GetJobResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
+    /// `finished` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<bool>,
 }
@@ -29,7 +33,9 @@ impl crate::Envelope for GetJobResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Job {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `category` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
 }

@@ -13,9 +13,13 @@ use super::*;
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum Mixed {
+    /// Alternative: [`MixedOption3`](crate::models::MixedOption3)
     MixedOption3(MixedOption3),
+    /// Alternative: [`MixedOption4`](crate::models::MixedOption4)
     MixedOption4(MixedOption4),
+    /// Alternative: string
     String(String),
+    /// Alternative: array of string
     List(Vec<String>),
 }
 
@@ -35,7 +39,9 @@ impl crate::Envelope for Mixed {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct MixedOption3 {
+    /// `a` in the JSON; string
     pub a: String,
+    /// `b` in the JSON; string
     pub b: String,
 }
 
@@ -46,6 +52,7 @@ impl crate::Envelope for MixedOption3 {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct MixedOption4 {
+    /// `a` in the JSON; string
     pub a: String,
 }
 

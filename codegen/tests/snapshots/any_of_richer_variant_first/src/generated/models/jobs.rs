@@ -10,7 +10,9 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GenericApiResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -26,7 +28,9 @@ impl crate::Envelope for GenericApiResponse {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct StartJobResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Job identifier.
@@ -47,7 +51,9 @@ impl crate::Envelope for StartJobResponse {
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum StartJobResponse2 {
+    /// Alternative: [`StartJobResponse`](crate::models::StartJobResponse)
     StartJobResponse(StartJobResponse),
+    /// Alternative: [`GenericApiResponse`](crate::models::GenericApiResponse)
     GenericApiResponse(GenericApiResponse),
 }
 

@@ -10,7 +10,9 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GenericApiResponse {
+    /// `success` in the JSON; boolean
     pub success: bool,
+    /// `error` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -27,7 +29,9 @@ impl crate::Envelope for GenericApiResponse {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UploadOneForm {
+    /// `file` in the form; file
     pub file: crate::FilePart,
+    /// `label` in the form; string
     pub label: Option<String>,
 }
 
@@ -59,12 +63,17 @@ impl crate::multipart::ToMultipart for UploadOneForm {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UploadRequest {
+    /// `files[]` in the form; array of file
     pub files: Vec<crate::FilePart>,
+    /// `category` in the form; [`UploadRequestCategory`](crate::models::UploadRequestCategory)
     pub category: UploadRequestCategory,
     /// Label of every file.
     pub label: Option<String>,
+    /// `priority` in the form; integer
     pub priority: Option<i64>,
+    /// `metadata` in the form; object of string
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// `optionalNullable` in the form; string
     pub optional_nullable: Option<String>,
 }
 

@@ -12,11 +12,15 @@ pub type NullableName = String;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Thing {
+    /// `required` in the JSON; string
     pub required: String,
+    /// `optional` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<String>,
+    /// `requiredNullable` in the JSON; string or null
     #[serde(rename = "requiredNullable", default)]
     pub required_nullable: Option<String>,
+    /// `optionalNullable` in the JSON; string or null
     #[serde(
         rename = "optionalNullable",
         default,
@@ -24,8 +28,10 @@ pub struct Thing {
         with = "serde_with::rust::double_option"
     )]
     pub optional_nullable: Option<Option<String>>,
+    /// `requiredNullableRef` in the JSON; [`NullableName`](crate::models::NullableName) or null
     #[serde(rename = "requiredNullableRef", default)]
     pub required_nullable_ref: Option<NullableName>,
+    /// `optionalNullableRef` in the JSON; [`NullableName`](crate::models::NullableName) or null
     #[serde(
         rename = "optionalNullableRef",
         default,
@@ -33,6 +39,7 @@ pub struct Thing {
         with = "serde_with::rust::double_option"
     )]
     pub optional_nullable_ref: Option<Option<NullableName>>,
+    /// `nullableItems` in the JSON; array of integer or null
     #[serde(rename = "nullableItems", default, skip_serializing_if = "Option::is_none")]
     pub nullable_items: Option<Vec<Option<i64>>>,
 }

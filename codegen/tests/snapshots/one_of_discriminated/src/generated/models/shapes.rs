@@ -10,6 +10,7 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct Circle {
+    /// `radius` in the JSON; number
     pub radius: f64,
 }
 
@@ -28,8 +29,10 @@ impl crate::Envelope for Circle {}
 #[serde(tag = "kind")]
 #[non_exhaustive]
 pub enum Shape {
+    /// `circle` as `kind` in the JSON; [`Circle`](crate::models::Circle)
     #[serde(rename = "circle")]
     Circle(Circle),
+    /// `Square` as `kind` in the JSON; [`Square`](crate::models::Square)
     #[serde(rename = "Square")]
     Square(Square),
 }
@@ -48,6 +51,7 @@ impl crate::Envelope for Shape {
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct Square {
+    /// `side` in the JSON; number
     pub side: f64,
 }
 

@@ -10,7 +10,9 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Circle {
+    /// `kind` in the JSON; string
     pub kind: String,
+    /// `radius` in the JSON; number
     pub radius: f64,
 }
 
@@ -24,7 +26,9 @@ impl crate::Envelope for Circle {}
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum Shape {
+    /// Alternative: [`Circle`](crate::models::Circle)
     Circle(Circle),
+    /// Alternative: [`Square`](crate::models::Square)
     Square(Square),
 }
 
@@ -42,7 +46,9 @@ impl crate::Envelope for Shape {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Square {
+    /// `kind` in the JSON; string
     pub kind: String,
+    /// `side` in the JSON; number
     pub side: f64,
 }
 

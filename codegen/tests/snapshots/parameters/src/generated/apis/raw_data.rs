@@ -196,10 +196,15 @@ impl<'c> std::future::IntoFuture for GetSampleCall<'c> {
 /// Required query parameters of [`RawDataApi::search_samples`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchSamplesParams {
+    /// `q` in the query; string
     pub q: String,
+    /// `from` in the query; string (RFC 3339 date-time)
     pub from: crate::DateTime,
+    /// `to` in the query; string (RFC 3339 date-time)
     pub to: crate::DateTime,
+    /// `kind` in the query; [`SearchSamplesKind`](crate::models::SearchSamplesKind)
     pub kind: models::SearchSamplesKind,
+    /// `session` as a cookie; string
     pub session: String,
 }
 

@@ -10,6 +10,7 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct UndeclaredPathParameterFilter {
+    /// `a` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a: Option<String>,
 }

@@ -45,6 +45,7 @@ crate::string_enum_impls!(GetSampleCategory);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct ReorderedPathRequest {
+    /// `note` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -104,6 +105,7 @@ crate::string_enum_impls!(SearchSamplesKind);
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct SearchSamplesRequest {
+    /// `filter` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
 }

@@ -10,33 +10,46 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Awkward {
+    /// `type` in the JSON; string
     #[serde(rename = "type")]
     pub type_: String,
+    /// `format` in the JSON; string
     pub format: String,
+    /// `self` in the JSON; string
     #[serde(rename = "self", default, skip_serializing_if = "Option::is_none")]
     pub self_: Option<String>,
+    /// `match` in the JSON; boolean
     #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
     pub match_: Option<bool>,
+    /// `async` in the JSON; boolean
     #[serde(rename = "async", default, skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
+    /// `fooBar` in the JSON; string
     #[serde(rename = "fooBar", default, skip_serializing_if = "Option::is_none")]
     pub foo_bar: Option<String>,
+    /// `foo_bar` in the JSON; string
     #[serde(rename = "foo_bar", default, skip_serializing_if = "Option::is_none")]
     pub foo_bar2: Option<String>,
+    /// `FooBar` in the JSON; string
     #[serde(rename = "FooBar", default, skip_serializing_if = "Option::is_none")]
     pub foo_bar3: Option<String>,
+    /// `files[]` in the JSON; string
     #[serde(rename = "files[]", default, skip_serializing_if = "Option::is_none")]
     pub files: Option<String>,
+    /// `1stPlace` in the JSON; string
     #[serde(rename = "1stPlace", default, skip_serializing_if = "Option::is_none")]
     pub n1st_place: Option<String>,
+    /// `x-custom-header` in the JSON; string
     #[serde(
         rename = "x-custom-header",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub x_custom_header: Option<String>,
+    /// `` in the JSON; string
     #[serde(rename = "", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
     #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
 }
@@ -48,6 +61,7 @@ impl crate::Envelope for Awkward {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct MyType {
+    /// `a` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a: Option<String>,
 }
@@ -59,6 +73,7 @@ impl crate::Envelope for MyType {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct MyType2 {
+    /// `b` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub b: Option<String>,
 }
@@ -70,6 +85,7 @@ impl crate::Envelope for MyType2 {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Option2 {
+    /// `c` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c: Option<String>,
 }

@@ -13,7 +13,9 @@ use super::*;
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum Expression {
+    /// Alternative: [`Sum`](crate::models::Sum)
     Sum(Box<Sum>),
+    /// Alternative: number
     Number(f64),
 }
 
@@ -31,6 +33,7 @@ impl crate::Envelope for Expression {
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Ping {
+    /// `pong` in the JSON; [`Pong`](crate::models::Pong)
     pub pong: Box<Pong>,
 }
 
@@ -41,6 +44,7 @@ impl crate::Envelope for Ping {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Pong {
+    /// `ping` in the JSON; [`Ping`](crate::models::Ping)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping: Option<Box<Ping>>,
 }
@@ -52,7 +56,9 @@ impl crate::Envelope for Pong {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Sum {
+    /// `left` in the JSON; [`Expression`](crate::models::Expression)
     pub left: Box<Expression>,
+    /// `right` in the JSON; [`Expression`](crate::models::Expression)
     pub right: Box<Expression>,
 }
 
@@ -63,10 +69,14 @@ impl crate::Envelope for Sum {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct TreeNode {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `parent` in the JSON; [`TreeNode`](crate::models::TreeNode)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Box<TreeNode>>,
+    /// `children` in the JSON; array of [`TreeNode`](crate::models::TreeNode)
     pub children: Vec<TreeNode>,
+    /// `byName` in the JSON; object of [`TreeNode`](crate::models::TreeNode)
     #[serde(rename = "byName", default, skip_serializing_if = "Option::is_none")]
     pub by_name: Option<std::collections::BTreeMap<String, TreeNode>>,
 }

@@ -10,17 +10,22 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
 #[non_exhaustive]
 pub struct CreateItemRequest {
+    /// `name` in the JSON; string
     pub name: String,
+    /// `count` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
+    /// `note` in the JSON; string or null
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "serde_with::rust::double_option"
     )]
     pub note: Option<Option<String>>,
+    /// `new` in the JSON; boolean
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
+    /// `parent` in the JSON; [`CreateItemRequest`](crate::models::CreateItemRequest)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Box<CreateItemRequest>>,
     /// Properties beyond the declared ones.
@@ -83,7 +88,9 @@ impl crate::Envelope for CreateItemRequest {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Item {
+    /// `id` in the JSON; integer
     pub id: i64,
+    /// `name` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }

@@ -10,22 +10,27 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Examples {
+    /// `listAsString` in the JSON; string
     #[serde(rename = "listAsString", default, skip_serializing_if = "Option::is_none")]
     pub list_as_string: Option<String>,
+    /// `stringAsInteger` in the JSON; integer
     #[serde(
         rename = "stringAsInteger",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub string_as_integer: Option<i64>,
+    /// `floatAsInteger` in the JSON; integer
     #[serde(rename = "floatAsInteger", default, skip_serializing_if = "Option::is_none")]
     pub float_as_integer: Option<i64>,
+    /// `nullNotNullable` in the JSON; boolean
     #[serde(
         rename = "nullNotNullable",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub null_not_nullable: Option<bool>,
+    /// `nullNullable` in the JSON; boolean or null
     #[serde(
         rename = "nullNullable",
         default,
@@ -33,6 +38,7 @@ pub struct Examples {
         with = "serde_with::rust::double_option"
     )]
     pub null_nullable: Option<Option<bool>>,
+    /// `fine` in the JSON; number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fine: Option<f64>,
 }
@@ -44,25 +50,39 @@ impl crate::Envelope for Examples {}
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Scalars {
+    /// `plainInteger` in the JSON; integer
     #[serde(rename = "plainInteger")]
     pub plain_integer: i64,
+    /// `int32` in the JSON; integer
     pub int32: i32,
+    /// `int64` in the JSON; integer
     pub int64: i64,
+    /// `number` in the JSON; number
     pub number: f64,
+    /// `float` in the JSON; number
     pub float: f64,
+    /// `double` in the JSON; number
     pub double: f64,
+    /// `dateTime` in the JSON; string (RFC 3339 date-time)
     #[serde(rename = "dateTime")]
     pub date_time: crate::DateTime,
+    /// `date` in the JSON; string (date)
     pub date: crate::Date,
+    /// `uuid` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    /// `flag` in the JSON; boolean
     pub flag: bool,
+    /// `anything` in the JSON; any JSON value
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anything: Option<serde_json::Value>,
+    /// `freeObject` in the JSON; object
     #[serde(rename = "freeObject", default, skip_serializing_if = "Option::is_none")]
     pub free_object: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `list` in the JSON; array of number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<f64>>,
+    /// `untypedList` in the JSON; array of any JSON value
     #[serde(rename = "untypedList", default, skip_serializing_if = "Option::is_none")]
     pub untyped_list: Option<Vec<serde_json::Value>>,
 }

@@ -10,12 +10,17 @@ use super::*;
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Summary {
+    /// `count` in the JSON; integer
     pub count: i64,
+    /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
+    /// `domain` in the JSON; string
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// `note` in the JSON; integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<i64>,
+    /// `axes` in the JSON; array of integer
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub axes: Option<Vec<i64>>,
 }

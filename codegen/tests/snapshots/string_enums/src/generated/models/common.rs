@@ -73,7 +73,9 @@ crate::string_enum_impls!(Colliding);
 #[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Holder {
+    /// `mode` in the JSON; [`HolderMode`](crate::models::HolderMode)
     pub mode: HolderMode,
+    /// `modes` in the JSON; array of [`HolderModesItem`](crate::models::HolderModesItem)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes: Option<Vec<HolderModesItem>>,
 }
