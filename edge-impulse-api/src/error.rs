@@ -69,6 +69,7 @@ pub enum Error {
     /// allows in memory. Downloads are streamed and have no such limit.
     #[error("{operation}: the answer is {} and the limit for an answer held in memory is {} bytes (set it with ClientBuilder::max_body_size)", size_text(*.size), .limit)]
     BodyTooLarge {
+        /// The `operationId` of the call whose answer was too large.
         operation: &'static str,
         /// The size announced by `Content-Length`, or the bytes received before stopping.
         size: BodySize,
