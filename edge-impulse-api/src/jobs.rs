@@ -15,8 +15,11 @@ pub type JobLogLine = LogStdoutResponseStdoutItem;
 
 /// Where a job belongs: its status, logs and cancel operations differ.
 #[derive(Debug, Clone, Copy)]
+/// Each scope needs its group's operations, so it exists with that group's cargo feature.
 enum Scope {
+    #[cfg(feature = "jobs")]
     Project(i64),
+    #[cfg(feature = "organization-jobs")]
     Organization(i64),
 }
 
@@ -135,12 +138,14 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "jobs")]
     pub fn wait_for_job(&self, project_id: i64, job_id: i64) -> WaitForJob<'_> {
         WaitForJob::new(self, Scope::Project(project_id), job_id)
     }
 
     /// Waits for an organization job (data transformation, pipelines, ...) to finish; the
     /// same as [`Client::wait_for_job`] otherwise.
+    #[cfg(feature = "organization-jobs")]
     pub fn wait_for_organization_job(&self, organization_id: i64, job_id: i64) -> WaitForJob<'_> {
         WaitForJob::new(self, Scope::Organization(organization_id), job_id)
     }
@@ -322,7 +327,9 @@ impl Poller<'_> {
 
     async fn status(&self) -> Result<Job> {
         let answer = match self.scope {
+            #[cfg(feature = "jobs")]
             Scope::Project(project_id) => self.client.jobs().get_job_status(project_id, self.job_id).await?,
+            #[cfg(feature = "organization-jobs")]
             Scope::Organization(organization_id) => {
                 self.client.organization_jobs().get_organization_job_status(organization_id, self.job_id).await?
             }
@@ -333,7 +340,9 @@ impl Poller<'_> {
     /// The name of the status operation, which job errors carry.
     fn status_operation(&self) -> &'static str {
         match self.scope {
+            #[cfg(feature = "jobs")]
             Scope::Project(project_id) => self.client.jobs().get_job_status(project_id, self.job_id).operation().id,
+            #[cfg(feature = "organization-jobs")]
             Scope::Organization(organization_id) => {
                 self.client.organization_jobs().get_organization_job_status(organization_id, self.job_id).operation().id
             }
@@ -343,7 +352,9 @@ impl Poller<'_> {
     /// The log's running count and its lines, oldest first.
     async fn logs(&self) -> Result<(i64, Vec<JobLogLine>)> {
         let answer: LogStdoutResponse = match self.scope {
+            #[cfg(feature = "jobs")]
             Scope::Project(project_id) => self.client.jobs().get_jobs_logs(project_id, self.job_id).await?,
+            #[cfg(feature = "organization-jobs")]
             Scope::Organization(organization_id) => {
                 self.client.organization_jobs().get_organization_jobs_logs(organization_id, self.job_id).await?
             }
@@ -383,7 +394,9 @@ impl Poller<'_> {
         let (mut cancelled, mut cancel_error) = (false, None);
         if self.cancel_on_timeout {
             let result = match self.scope {
+                #[cfg(feature = "jobs")]
                 Scope::Project(project_id) => self.client.jobs().cancel_job(project_id, self.job_id).await,
+                #[cfg(feature = "organization-jobs")]
                 Scope::Organization(organization_id) => {
                     self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).await
                 }

@@ -172,9 +172,12 @@
 
 mod auth;
 mod client;
+mod codec;
 mod download;
 mod enums;
 mod error;
+// Waiting needs the status, log and cancel operations of the `jobs` or `organization-jobs` group.
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 mod jobs;
 pub mod multipart;
 mod params;
@@ -189,6 +192,7 @@ pub use client::{Client, ClientBuilder};
 pub use download::{Download, DownloadProgress, Redirect};
 pub use error::{Error, Result};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
 pub use multipart::FilePart;
 pub use params::ToParam;

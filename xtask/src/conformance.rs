@@ -2,11 +2,12 @@
 //!
 //! 1. checks that the committed generated code (and with it the conformance cases) is what
 //!    the generator makes of the spec;
-//! 2. installs Prism from `conformance/package-lock.json` (`npm ci`) when it is missing or
+//! 2. `cargo check`s the crate with no API group, each group alone and all of them;
+//! 3. installs Prism from `conformance/package-lock.json` (`npm ci`) when it is missing or
 //!    older than the lockfile;
-//! 3. writes the spec as the generator reads it to `target/conformance/spec.json`, the
+//! 4. writes the spec as the generator reads it to `target/conformance/spec.json`, the
 //!    document Prism is given;
-//! 4. runs `cargo test --workspace` with the `conformance` feature and the environment the
+//! 5. runs `cargo test --workspace` with the `conformance` feature and the environment the
 //!    suite reads.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use crate::spec::SpecFile;
 pub fn test(root: &Path, spec: Option<PathBuf>, cargo_args: &[String]) -> Result<ExitCode, String> {
     let spec = SpecFile::locate(root, spec)?;
     check_generated_code(root, &spec)?;
+    crate::compile::check_feature_sets(root)?;
     let prism = install_prism(root)?;
     let target = target_dir(root);
     let normalized = target.join("conformance/spec.json");

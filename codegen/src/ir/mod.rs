@@ -5,10 +5,14 @@
 //! code can find its source in one step.
 
 mod examples;
+mod features;
 mod operations;
 mod schemas;
 
 use serde_json::Value;
+
+pub use features::{feature_name, Features, FULL};
+pub(crate) use features::visit_types;
 
 use crate::diagnostics::Diagnostic;
 pub use crate::overrides::CredentialKind;
@@ -31,6 +35,8 @@ pub struct Api {
     /// Property names whose values are secrets (from the overrides), sorted: the runtime
     /// also blanks them in the body excerpts it puts into errors.
     pub secret_properties: Vec<String>,
+    /// Which types belong to one group's cargo feature; the rest are shared.
+    pub features: Features,
 }
 
 impl Api {
@@ -252,6 +258,7 @@ pub fn lower(
     let examples = examples::Synthesizer::new(document);
     let groups = operations::lower_operations(openapi, &mut schemas, &examples, &schemes, &default_security)?;
     let types = schemas.finish();
+    let features = Features::compute(&types, &groups);
     Ok(Api {
         title: openapi.info.title.clone(),
         version: openapi.info.version.clone(),
@@ -266,5 +273,6 @@ pub fn lower(
             names.dedup();
             names
         },
+        features,
     })
 }

@@ -6,44 +6,182 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AnomalyResult`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AnomalyResult {
     /// For visual anomaly detection. An array of bounding box objects, (x, y, width, height, score, label), one per detection in the image. Filtered by the minimum confidence rating of the learn block.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boxes: Option<Vec<BoundingBoxWithScore>>,
     /// 2D array of shape (n, n) with raw anomaly scores for visual anomaly detection, where n can be calculated as ((1/8 of image input size)/2 - 1). The scores corresponds to each grid cell in the image's spatial matrix.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<Vec<Vec<f64>>>,
     /// Mean value of the scores.
-    #[serde(rename = "meanScore", default, skip_serializing_if = "Option::is_none")]
     pub mean_score: Option<f64>,
     /// Maximum value of the scores.
-    #[serde(rename = "maxScore", default, skip_serializing_if = "Option::is_none")]
     pub max_score: Option<f64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for AnomalyResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.boxes {
+            object.serialize_entry("boxes", value)?;
+        }
+        if let Some(value) = &self.scores {
+            object.serialize_entry("scores", value)?;
+        }
+        if let Some(value) = &self.mean_score {
+            object.serialize_entry("meanScore", value)?;
+        }
+        if let Some(value) = &self.max_score {
+            object.serialize_entry("maxScore", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnomalyResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AnomalyResult;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AnomalyResult`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnomalyResult, A::Error> {
+                let mut boxes = None;
+                let mut scores = None;
+                let mut mean_score = None;
+                let mut max_score = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "boxes" => boxes = map.next_value()?,
+                        "scores" => scores = map.next_value()?,
+                        "meanScore" => mean_score = map.next_value()?,
+                        "maxScore" => max_score = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnomalyResult {
+                    boxes,
+                    scores,
+                    mean_score,
+                    max_score,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for AnomalyResult {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifyJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub result: Vec<ModelResult>,
     pub predictions: Vec<ModelPrediction>,
     pub accuracy: ClassifyJobResponseAccuracy,
-    #[serde(rename = "additionalMetricsByLearnBlock")]
     pub additional_metrics_by_learn_block: Vec<
         ClassifyJobResponseAdditionalMetricsByLearnBlockItem,
     >,
     /// List of all model variants for which classification results exist
-    #[serde(rename = "availableVariants")]
     pub available_variants: Vec<KerasModelVariantEnum>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifyJobResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("result", &self.result)?;
+        object.serialize_entry("predictions", &self.predictions)?;
+        object.serialize_entry("accuracy", &self.accuracy)?;
+        object
+            .serialize_entry(
+                "additionalMetricsByLearnBlock",
+                &self.additional_metrics_by_learn_block,
+            )?;
+        object.serialize_entry("availableVariants", &self.available_variants)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifyJobResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifyJobResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ClassifyJobResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifyJobResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut result = None;
+                let mut predictions = None;
+                let mut accuracy = None;
+                let mut additional_metrics_by_learn_block = None;
+                let mut available_variants = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "result" => result = Some(map.next_value()?),
+                        "predictions" => predictions = Some(map.next_value()?),
+                        "accuracy" => accuracy = Some(map.next_value()?),
+                        "additionalMetricsByLearnBlock" => {
+                            additional_metrics_by_learn_block = Some(map.next_value()?);
+                        }
+                        "availableVariants" => {
+                            available_variants = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifyJobResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    result: result.ok_or_else(|| A::Error::missing_field("result"))?,
+                    predictions: predictions
+                        .ok_or_else(|| A::Error::missing_field("predictions"))?,
+                    accuracy: accuracy
+                        .ok_or_else(|| A::Error::missing_field("accuracy"))?,
+                    additional_metrics_by_learn_block: additional_metrics_by_learn_block
+                        .ok_or_else(|| A::Error::missing_field(
+                            "additionalMetricsByLearnBlock",
+                        ))?,
+                    available_variants: available_variants
+                        .ok_or_else(|| A::Error::missing_field("availableVariants"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ClassifyJobResponse {
@@ -53,76 +191,354 @@ impl crate::Envelope for ClassifyJobResponse {
 }
 
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifyJobResponseAccuracy {
-    #[serde(rename = "totalSummary")]
     pub total_summary: ClassifyJobResponseAccuracyTotalSummary,
-    #[serde(rename = "summaryPerClass")]
     pub summary_per_class: std::collections::BTreeMap<
         String,
         ClassifyJobResponseAccuracySummaryPerClassValue,
     >,
-    #[serde(rename = "confusionMatrixValues")]
     pub confusion_matrix_values: std::collections::BTreeMap<
         String,
         std::collections::BTreeMap<String, f64>,
     >,
-    #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
-    #[serde(rename = "accuracyScore", default, skip_serializing_if = "Option::is_none")]
     pub accuracy_score: Option<f64>,
-    #[serde(rename = "mseScore", default, skip_serializing_if = "Option::is_none")]
     pub mse_score: Option<f64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifyJobResponseAccuracy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("totalSummary", &self.total_summary)?;
+        object.serialize_entry("summaryPerClass", &self.summary_per_class)?;
+        object.serialize_entry("confusionMatrixValues", &self.confusion_matrix_values)?;
+        object.serialize_entry("allLabels", &self.all_labels)?;
+        if let Some(value) = &self.accuracy_score {
+            object.serialize_entry("accuracyScore", value)?;
+        }
+        if let Some(value) = &self.mse_score {
+            object.serialize_entry("mseScore", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifyJobResponseAccuracy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifyJobResponseAccuracy;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ClassifyJobResponseAccuracy`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifyJobResponseAccuracy, A::Error> {
+                use serde::de::Error as _;
+                let mut total_summary = None;
+                let mut summary_per_class = None;
+                let mut confusion_matrix_values = None;
+                let mut all_labels = None;
+                let mut accuracy_score = None;
+                let mut mse_score = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "totalSummary" => total_summary = Some(map.next_value()?),
+                        "summaryPerClass" => summary_per_class = Some(map.next_value()?),
+                        "confusionMatrixValues" => {
+                            confusion_matrix_values = Some(map.next_value()?);
+                        }
+                        "allLabels" => all_labels = Some(map.next_value()?),
+                        "accuracyScore" => accuracy_score = map.next_value()?,
+                        "mseScore" => mse_score = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifyJobResponseAccuracy {
+                    total_summary: total_summary
+                        .ok_or_else(|| A::Error::missing_field("totalSummary"))?,
+                    summary_per_class: summary_per_class
+                        .ok_or_else(|| A::Error::missing_field("summaryPerClass"))?,
+                    confusion_matrix_values: confusion_matrix_values
+                        .ok_or_else(|| A::Error::missing_field(
+                            "confusionMatrixValues",
+                        ))?,
+                    all_labels: all_labels
+                        .ok_or_else(|| A::Error::missing_field("allLabels"))?,
+                    accuracy_score,
+                    mse_score,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ClassifyJobResponseAccuracy {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/summaryPerClass/additionalProperties`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifyJobResponseAccuracySummaryPerClassValue {
     pub good: i64,
     pub bad: i64,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifyJobResponseAccuracySummaryPerClassValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("good", &self.good)?;
+        object.serialize_entry("bad", &self.bad)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifyJobResponseAccuracySummaryPerClassValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifyJobResponseAccuracySummaryPerClassValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ClassifyJobResponseAccuracySummaryPerClassValue`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifyJobResponseAccuracySummaryPerClassValue, A::Error> {
+                use serde::de::Error as _;
+                let mut good = None;
+                let mut bad = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "good" => good = Some(map.next_value()?),
+                        "bad" => bad = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifyJobResponseAccuracySummaryPerClassValue {
+                    good: good.ok_or_else(|| A::Error::missing_field("good"))?,
+                    bad: bad.ok_or_else(|| A::Error::missing_field("bad"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ClassifyJobResponseAccuracySummaryPerClassValue {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/totalSummary`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifyJobResponseAccuracyTotalSummary {
     pub good: i64,
     pub bad: i64,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifyJobResponseAccuracyTotalSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("good", &self.good)?;
+        object.serialize_entry("bad", &self.bad)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifyJobResponseAccuracyTotalSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifyJobResponseAccuracyTotalSummary;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ClassifyJobResponseAccuracyTotalSummary`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifyJobResponseAccuracyTotalSummary, A::Error> {
+                use serde::de::Error as _;
+                let mut good = None;
+                let mut bad = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "good" => good = Some(map.next_value()?),
+                        "bad" => bad = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifyJobResponseAccuracyTotalSummary {
+                    good: good.ok_or_else(|| A::Error::missing_field("good"))?,
+                    bad: bad.ok_or_else(|| A::Error::missing_field("bad"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ClassifyJobResponseAccuracyTotalSummary {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/additionalMetricsByLearnBlock/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
-    #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
-    #[serde(rename = "learnBlockName")]
     pub learn_block_name: String,
-    #[serde(rename = "additionalMetrics")]
     pub additional_metrics: Vec<AdditionalMetric>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("learnBlockId", &self.learn_block_id)?;
+        object.serialize_entry("learnBlockName", &self.learn_block_name)?;
+        object.serialize_entry("additionalMetrics", &self.additional_metrics)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de>
+for ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifyJobResponseAdditionalMetricsByLearnBlockItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ClassifyJobResponseAdditionalMetricsByLearnBlockItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifyJobResponseAdditionalMetricsByLearnBlockItem, A::Error> {
+                use serde::de::Error as _;
+                let mut learn_block_id = None;
+                let mut learn_block_name = None;
+                let mut additional_metrics = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "learnBlockId" => learn_block_id = Some(map.next_value()?),
+                        "learnBlockName" => learn_block_name = Some(map.next_value()?),
+                        "additionalMetrics" => {
+                            additional_metrics = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
+                    learn_block_id: learn_block_id
+                        .ok_or_else(|| A::Error::missing_field("learnBlockId"))?,
+                    learn_block_name: learn_block_name
+                        .ok_or_else(|| A::Error::missing_field("learnBlockName"))?,
+                    additional_metrics: additional_metrics
+                        .ok_or_else(|| A::Error::missing_field("additionalMetrics"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ClassifyJobResponseAdditionalMetricsByLearnBlockItem {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponsePage`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifyJobResponsePage {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub result: Vec<ModelResult>,
     pub predictions: Vec<ModelPrediction>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifyJobResponsePage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("result", &self.result)?;
+        object.serialize_entry("predictions", &self.predictions)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifyJobResponsePage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifyJobResponsePage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ClassifyJobResponsePage`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifyJobResponsePage, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut result = None;
+                let mut predictions = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "result" => result = Some(map.next_value()?),
+                        "predictions" => predictions = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifyJobResponsePage {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    result: result.ok_or_else(|| A::Error::missing_field("result"))?,
+                    predictions: predictions
+                        .ok_or_else(|| A::Error::missing_field("predictions"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ClassifyJobResponsePage {
@@ -174,27 +590,105 @@ impl crate::Envelope for ClassifySampleForVariantsResponse {
 }
 
 /// Schema: `#/components/schemas/ClassifySampleResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifySampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub classifications: Vec<ClassifySampleResponseClassification>,
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
-    #[serde(rename = "windowSizeMs")]
     pub window_size_ms: i64,
     /// Number of milliseconds that the sliding window increased with (as set by the impulse)
-    #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: i64,
     /// Whether this sample is already in the training database
-    #[serde(rename = "alreadyInDatabase")]
     pub already_in_database: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifySampleResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("classifications", &self.classifications)?;
+        object.serialize_entry("sample", &self.sample)?;
+        object.serialize_entry("windowSizeMs", &self.window_size_ms)?;
+        object.serialize_entry("windowIncreaseMs", &self.window_increase_ms)?;
+        object.serialize_entry("alreadyInDatabase", &self.already_in_database)?;
+        if let Some(value) = &self.warning {
+            object.serialize_entry("warning", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifySampleResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifySampleResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ClassifySampleResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifySampleResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut classifications = None;
+                let mut sample = None;
+                let mut window_size_ms = None;
+                let mut window_increase_ms = None;
+                let mut already_in_database = None;
+                let mut warning = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "classifications" => classifications = Some(map.next_value()?),
+                        "sample" => sample = Some(map.next_value()?),
+                        "windowSizeMs" => window_size_ms = Some(map.next_value()?),
+                        "windowIncreaseMs" => {
+                            window_increase_ms = Some(map.next_value()?);
+                        }
+                        "alreadyInDatabase" => {
+                            already_in_database = Some(map.next_value()?);
+                        }
+                        "warning" => warning = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifySampleResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    classifications: classifications
+                        .ok_or_else(|| A::Error::missing_field("classifications"))?,
+                    sample: sample.ok_or_else(|| A::Error::missing_field("sample"))?,
+                    window_size_ms: window_size_ms
+                        .ok_or_else(|| A::Error::missing_field("windowSizeMs"))?,
+                    window_increase_ms: window_increase_ms
+                        .ok_or_else(|| A::Error::missing_field("windowIncreaseMs"))?,
+                    already_in_database: already_in_database
+                        .ok_or_else(|| A::Error::missing_field("alreadyInDatabase"))?,
+                    warning,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ClassifySampleResponse {
@@ -204,86 +698,301 @@ impl crate::Envelope for ClassifySampleResponse {
 }
 
 /// Schema: `#/components/schemas/ClassifySampleResponseClassification`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifySampleResponseClassification {
-    #[serde(rename = "learnBlock")]
     pub learn_block: ImpulseLearnBlock,
     /// Classification result, one item per window.
     pub result: Vec<std::collections::BTreeMap<String, f64>>,
     /// Anomaly scores and computed metrics for visual anomaly detection, one item per window.
-    #[serde(rename = "anomalyResult", default, skip_serializing_if = "Option::is_none")]
     pub anomaly_result: Option<Vec<AnomalyResult>>,
     /// Results of inferencing that returns structured data, such as object detection
-    #[serde(
-        rename = "structuredResult",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub structured_result: Option<Vec<StructuredClassifyResult>>,
     /// The minimum confidence rating for this block. For regression, this is the absolute error (which can be larger than 1).
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
     /// Structured outputs and computed metrics for some model types (e.g. object detection), one item per window.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<ClassifySampleResponseClassificationDetails>>,
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
     /// An array with an expected label per window.
-    #[serde(rename = "expectedLabels")]
     pub expected_labels: Vec<StructuredLabel>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifySampleResponseClassification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("learnBlock", &self.learn_block)?;
+        object.serialize_entry("result", &self.result)?;
+        if let Some(value) = &self.anomaly_result {
+            object.serialize_entry("anomalyResult", value)?;
+        }
+        if let Some(value) = &self.structured_result {
+            object.serialize_entry("structuredResult", value)?;
+        }
+        object
+            .serialize_entry(
+                "minimumConfidenceRating",
+                &self.minimum_confidence_rating,
+            )?;
+        if let Some(value) = &self.details {
+            object.serialize_entry("details", value)?;
+        }
+        if let Some(value) = &self.object_detection_last_layer {
+            object.serialize_entry("objectDetectionLastLayer", value)?;
+        }
+        object.serialize_entry("expectedLabels", &self.expected_labels)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifySampleResponseClassification {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifySampleResponseClassification;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ClassifySampleResponseClassification`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifySampleResponseClassification, A::Error> {
+                use serde::de::Error as _;
+                let mut learn_block = None;
+                let mut result = None;
+                let mut anomaly_result = None;
+                let mut structured_result = None;
+                let mut minimum_confidence_rating = None;
+                let mut details = None;
+                let mut object_detection_last_layer = None;
+                let mut expected_labels = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "learnBlock" => learn_block = Some(map.next_value()?),
+                        "result" => result = Some(map.next_value()?),
+                        "anomalyResult" => anomaly_result = map.next_value()?,
+                        "structuredResult" => structured_result = map.next_value()?,
+                        "minimumConfidenceRating" => {
+                            minimum_confidence_rating = Some(map.next_value()?);
+                        }
+                        "details" => details = map.next_value()?,
+                        "objectDetectionLastLayer" => {
+                            object_detection_last_layer = map.next_value()?;
+                        }
+                        "expectedLabels" => expected_labels = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifySampleResponseClassification {
+                    learn_block: learn_block
+                        .ok_or_else(|| A::Error::missing_field("learnBlock"))?,
+                    result: result.ok_or_else(|| A::Error::missing_field("result"))?,
+                    anomaly_result,
+                    structured_result,
+                    minimum_confidence_rating: minimum_confidence_rating
+                        .ok_or_else(|| A::Error::missing_field(
+                            "minimumConfidenceRating",
+                        ))?,
+                    details,
+                    object_detection_last_layer,
+                    expected_labels: expected_labels
+                        .ok_or_else(|| A::Error::missing_field("expectedLabels"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ClassifySampleResponseClassification {}
 
 /// Schema: `#/components/schemas/ClassifySampleResponseClassificationDetails`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ClassifySampleResponseClassificationDetails {
     /// Bounding boxes predicted by localization model
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boxes: Option<Vec<Vec<f64>>>,
     /// Labels predicted by localization model
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<f64>>,
     /// Scores predicted by localization model
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<Vec<f64>>,
     /// For object detection, the COCO mAP computed for the predictions on this image
-    #[serde(rename = "mAP", default, skip_serializing_if = "Option::is_none")]
     pub m_ap: Option<f64>,
     /// For FOMO, the F1 score computed for the predictions on this image
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub f1: Option<f64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifySampleResponseClassificationDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.boxes {
+            object.serialize_entry("boxes", value)?;
+        }
+        if let Some(value) = &self.labels {
+            object.serialize_entry("labels", value)?;
+        }
+        if let Some(value) = &self.scores {
+            object.serialize_entry("scores", value)?;
+        }
+        if let Some(value) = &self.m_ap {
+            object.serialize_entry("mAP", value)?;
+        }
+        if let Some(value) = &self.f1 {
+            object.serialize_entry("f1", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifySampleResponseClassificationDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifySampleResponseClassificationDetails;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ClassifySampleResponseClassificationDetails`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifySampleResponseClassificationDetails, A::Error> {
+                let mut boxes = None;
+                let mut labels = None;
+                let mut scores = None;
+                let mut m_ap = None;
+                let mut f1 = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "boxes" => boxes = map.next_value()?,
+                        "labels" => labels = map.next_value()?,
+                        "scores" => scores = map.next_value()?,
+                        "mAP" => m_ap = map.next_value()?,
+                        "f1" => f1 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifySampleResponseClassificationDetails {
+                    boxes,
+                    labels,
+                    scores,
+                    m_ap,
+                    f1,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ClassifySampleResponseClassificationDetails {}
 
 /// Schema: `#/components/schemas/ClassifySampleResponseMultipleVariants`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifySampleResponseMultipleVariants {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<ClassifySampleResponseVariantResults>>,
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
-    #[serde(rename = "windowSizeMs")]
     pub window_size_ms: i64,
     /// Number of milliseconds that the sliding window increased with (as set by the impulse)
-    #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: i64,
     /// Whether this sample is already in the training database
-    #[serde(rename = "alreadyInDatabase")]
     pub already_in_database: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifySampleResponseMultipleVariants {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.results {
+            object.serialize_entry("results", value)?;
+        }
+        object.serialize_entry("sample", &self.sample)?;
+        object.serialize_entry("windowSizeMs", &self.window_size_ms)?;
+        object.serialize_entry("windowIncreaseMs", &self.window_increase_ms)?;
+        object.serialize_entry("alreadyInDatabase", &self.already_in_database)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifySampleResponseMultipleVariants {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifySampleResponseMultipleVariants;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ClassifySampleResponseMultipleVariants`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifySampleResponseMultipleVariants, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut results = None;
+                let mut sample = None;
+                let mut window_size_ms = None;
+                let mut window_increase_ms = None;
+                let mut already_in_database = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "results" => results = map.next_value()?,
+                        "sample" => sample = Some(map.next_value()?),
+                        "windowSizeMs" => window_size_ms = Some(map.next_value()?),
+                        "windowIncreaseMs" => {
+                            window_increase_ms = Some(map.next_value()?);
+                        }
+                        "alreadyInDatabase" => {
+                            already_in_database = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifySampleResponseMultipleVariants {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    results,
+                    sample: sample.ok_or_else(|| A::Error::missing_field("sample"))?,
+                    window_size_ms: window_size_ms
+                        .ok_or_else(|| A::Error::missing_field("windowSizeMs"))?,
+                    window_increase_ms: window_increase_ms
+                        .ok_or_else(|| A::Error::missing_field("windowIncreaseMs"))?,
+                    already_in_database: already_in_database
+                        .ok_or_else(|| A::Error::missing_field("alreadyInDatabase"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ClassifySampleResponseMultipleVariants {
@@ -293,11 +1002,59 @@ impl crate::Envelope for ClassifySampleResponseMultipleVariants {
 }
 
 /// Schema: `#/components/schemas/ClassifySampleResponseVariantResults`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifySampleResponseVariantResults {
     pub variant: KerasModelVariantEnum,
     pub classifications: Vec<ClassifySampleResponseClassification>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ClassifySampleResponseVariantResults {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("variant", &self.variant)?;
+        object.serialize_entry("classifications", &self.classifications)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassifySampleResponseVariantResults {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClassifySampleResponseVariantResults;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ClassifySampleResponseVariantResults`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClassifySampleResponseVariantResults, A::Error> {
+                use serde::de::Error as _;
+                let mut variant = None;
+                let mut classifications = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "variant" => variant = Some(map.next_value()?),
+                        "classifications" => classifications = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClassifySampleResponseVariantResults {
+                    variant: variant.ok_or_else(|| A::Error::missing_field("variant"))?,
+                    classifications: classifications
+                        .ok_or_else(|| A::Error::missing_field("classifications"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ClassifySampleResponseVariantResults {}
@@ -323,16 +1080,69 @@ impl crate::Envelope for ClassifySampleV2Response {
 }
 
 /// Schema: `#/components/schemas/MetricsAllVariantsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricsAllVariantsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Vec<MetricsForModelVariant>>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for MetricsAllVariantsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.metrics {
+            object.serialize_entry("metrics", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MetricsAllVariantsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = MetricsAllVariantsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`MetricsAllVariantsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MetricsAllVariantsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut metrics = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "metrics" => metrics = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MetricsAllVariantsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    metrics,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for MetricsAllVariantsResponse {
@@ -342,42 +1152,139 @@ impl crate::Envelope for MetricsAllVariantsResponse {
 }
 
 /// Schema: `#/components/schemas/MetricsForModelVariant`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricsForModelVariant {
     pub variant: KerasModelVariantEnum,
     /// The overall accuracy for the given model variant
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for MetricsForModelVariant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("variant", &self.variant)?;
+        if let Some(value) = &self.accuracy {
+            object.serialize_entry("accuracy", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MetricsForModelVariant {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = MetricsForModelVariant;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`MetricsForModelVariant`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MetricsForModelVariant, A::Error> {
+                use serde::de::Error as _;
+                let mut variant = None;
+                let mut accuracy = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "variant" => variant = Some(map.next_value()?),
+                        "accuracy" => accuracy = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MetricsForModelVariant {
+                    variant: variant.ok_or_else(|| A::Error::missing_field("variant"))?,
+                    accuracy,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for MetricsForModelVariant {}
 
 /// Schema: `#/components/schemas/ModelResult`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelResult {
-    #[serde(rename = "sampleId")]
     pub sample_id: i64,
     pub sample: Sample,
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ModelResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("sampleId", &self.sample_id)?;
+        object.serialize_entry("sample", &self.sample)?;
+        object.serialize_entry("classifications", &self.classifications)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ModelResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ModelResult;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ModelResult`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModelResult, A::Error> {
+                use serde::de::Error as _;
+                let mut sample_id = None;
+                let mut sample = None;
+                let mut classifications = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "sampleId" => sample_id = Some(map.next_value()?),
+                        "sample" => sample = Some(map.next_value()?),
+                        "classifications" => classifications = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ModelResult {
+                    sample_id: sample_id
+                        .ok_or_else(|| A::Error::missing_field("sampleId"))?,
+                    sample: sample.ok_or_else(|| A::Error::missing_field("sample"))?,
+                    classifications: classifications
+                        .ok_or_else(|| A::Error::missing_field("classifications"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ModelResult {}
 
 /// Schema: `#/components/schemas/StructuredClassifyResult`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StructuredClassifyResult {
     /// For object detection. An array of bounding box arrays, (x, y, width, height), one per detection in the image.
     pub boxes: Vec<Vec<f64>>,
     /// For object detection. An array of labels, one per detection in the image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
     /// For object detection. An array of probability scores, one per detection in the image.
     pub scores: Vec<f64>,
     /// For object detection. A score that indicates accuracy compared to the ground truth, if available.
-    #[serde(rename = "mAP")]
     pub m_ap: f64,
     /// For FOMO. A score that combines the precision and recall of a classifier into a single metric, if available.
     pub f1: f64,
@@ -386,8 +1293,84 @@ pub struct StructuredClassifyResult {
     /// A measure of how many of the positive cases the classifier correctly predicted, over all the positive cases.
     pub recall: f64,
     /// Debug info in JSON format
-    #[serde(rename = "debugInfoJson", default, skip_serializing_if = "Option::is_none")]
     pub debug_info_json: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for StructuredClassifyResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("boxes", &self.boxes)?;
+        if let Some(value) = &self.labels {
+            object.serialize_entry("labels", value)?;
+        }
+        object.serialize_entry("scores", &self.scores)?;
+        object.serialize_entry("mAP", &self.m_ap)?;
+        object.serialize_entry("f1", &self.f1)?;
+        object.serialize_entry("precision", &self.precision)?;
+        object.serialize_entry("recall", &self.recall)?;
+        if let Some(value) = &self.debug_info_json {
+            object.serialize_entry("debugInfoJson", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StructuredClassifyResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StructuredClassifyResult;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StructuredClassifyResult`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StructuredClassifyResult, A::Error> {
+                use serde::de::Error as _;
+                let mut boxes = None;
+                let mut labels = None;
+                let mut scores = None;
+                let mut m_ap = None;
+                let mut f1 = None;
+                let mut precision = None;
+                let mut recall = None;
+                let mut debug_info_json = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "boxes" => boxes = Some(map.next_value()?),
+                        "labels" => labels = map.next_value()?,
+                        "scores" => scores = Some(map.next_value()?),
+                        "mAP" => m_ap = Some(map.next_value()?),
+                        "f1" => f1 = Some(map.next_value()?),
+                        "precision" => precision = Some(map.next_value()?),
+                        "recall" => recall = Some(map.next_value()?),
+                        "debugInfoJson" => debug_info_json = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StructuredClassifyResult {
+                    boxes: boxes.ok_or_else(|| A::Error::missing_field("boxes"))?,
+                    labels,
+                    scores: scores.ok_or_else(|| A::Error::missing_field("scores"))?,
+                    m_ap: m_ap.ok_or_else(|| A::Error::missing_field("mAP"))?,
+                    f1: f1.ok_or_else(|| A::Error::missing_field("f1"))?,
+                    precision: precision
+                        .ok_or_else(|| A::Error::missing_field("precision"))?,
+                    recall: recall.ok_or_else(|| A::Error::missing_field("recall"))?,
+                    debug_info_json,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for StructuredClassifyResult {}

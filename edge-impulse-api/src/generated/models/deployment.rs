@@ -6,81 +6,272 @@
 use super::*;
 
 /// Schema: `#/components/schemas/DeploymentTarget`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeploymentTarget {
     pub name: String,
     pub description: String,
     pub image: String,
-    #[serde(rename = "imageClasses")]
     pub image_classes: String,
     pub format: String,
-    #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasEonCompiler")]
     pub has_eon_compiler: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTensorRT")]
     pub has_tensor_rt: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTensaiFlow")]
     pub has_tensai_flow: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasDRPAI")]
     pub has_drpai: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTIDL")]
     pub has_tidl: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasAkida")]
     pub has_akida: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasMemryx")]
     pub has_memryx: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasStAton")]
     pub has_st_aton: bool,
-    #[serde(rename = "hideOptimizations")]
     pub hide_optimizations: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<DeploymentTargetBadge>,
-    #[serde(rename = "uiSection")]
     pub ui_section: DeploymentTargetUiSection,
-    #[serde(rename = "customDeployId", default, skip_serializing_if = "Option::is_none")]
     pub custom_deploy_id: Option<i64>,
-    #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
-    #[serde(
-        rename = "ownerOrganizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub owner_organization_name: Option<String>,
-    #[serde(rename = "supportedEngines")]
     pub supported_engines: Vec<DeploymentTargetEngine>,
-    #[serde(rename = "preferredEngine")]
     pub preferred_engine: DeploymentTargetEngine,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(rename = "docsUrl")]
     pub docs_url: String,
-    #[serde(
-        rename = "firmwareRepoUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub firmware_repo_url: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DeploymentTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("image", &self.image)?;
+        object.serialize_entry("imageClasses", &self.image_classes)?;
+        object.serialize_entry("format", &self.format)?;
+        if let Some(value) = &self.latency_device {
+            object.serialize_entry("latencyDevice", value)?;
+        }
+        object.serialize_entry("hasEonCompiler", &self.has_eon_compiler)?;
+        object.serialize_entry("hasTensorRT", &self.has_tensor_rt)?;
+        object.serialize_entry("hasTensaiFlow", &self.has_tensai_flow)?;
+        object.serialize_entry("hasDRPAI", &self.has_drpai)?;
+        object.serialize_entry("hasTIDL", &self.has_tidl)?;
+        object.serialize_entry("hasAkida", &self.has_akida)?;
+        object.serialize_entry("hasMemryx", &self.has_memryx)?;
+        object.serialize_entry("hasStAton", &self.has_st_aton)?;
+        object.serialize_entry("hideOptimizations", &self.hide_optimizations)?;
+        if let Some(value) = &self.badge {
+            object.serialize_entry("badge", value)?;
+        }
+        object.serialize_entry("uiSection", &self.ui_section)?;
+        if let Some(value) = &self.custom_deploy_id {
+            object.serialize_entry("customDeployId", value)?;
+        }
+        if let Some(value) = &self.integrate_url {
+            object.serialize_entry("integrateUrl", value)?;
+        }
+        if let Some(value) = &self.owner_organization_name {
+            object.serialize_entry("ownerOrganizationName", value)?;
+        }
+        object.serialize_entry("supportedEngines", &self.supported_engines)?;
+        object.serialize_entry("preferredEngine", &self.preferred_engine)?;
+        if let Some(value) = &self.url {
+            object.serialize_entry("url", value)?;
+        }
+        object.serialize_entry("docsUrl", &self.docs_url)?;
+        if let Some(value) = &self.firmware_repo_url {
+            object.serialize_entry("firmwareRepoUrl", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeploymentTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DeploymentTarget;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DeploymentTarget`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeploymentTarget, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut description = None;
+                let mut image = None;
+                let mut image_classes = None;
+                let mut format = None;
+                let mut latency_device = None;
+                let mut has_eon_compiler = None;
+                let mut has_tensor_rt = None;
+                let mut has_tensai_flow = None;
+                let mut has_drpai = None;
+                let mut has_tidl = None;
+                let mut has_akida = None;
+                let mut has_memryx = None;
+                let mut has_st_aton = None;
+                let mut hide_optimizations = None;
+                let mut badge = None;
+                let mut ui_section = None;
+                let mut custom_deploy_id = None;
+                let mut integrate_url = None;
+                let mut owner_organization_name = None;
+                let mut supported_engines = None;
+                let mut preferred_engine = None;
+                let mut url = None;
+                let mut docs_url = None;
+                let mut firmware_repo_url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "image" => image = Some(map.next_value()?),
+                        "imageClasses" => image_classes = Some(map.next_value()?),
+                        "format" => format = Some(map.next_value()?),
+                        "latencyDevice" => latency_device = map.next_value()?,
+                        "hasEonCompiler" => has_eon_compiler = Some(map.next_value()?),
+                        "hasTensorRT" => has_tensor_rt = Some(map.next_value()?),
+                        "hasTensaiFlow" => has_tensai_flow = Some(map.next_value()?),
+                        "hasDRPAI" => has_drpai = Some(map.next_value()?),
+                        "hasTIDL" => has_tidl = Some(map.next_value()?),
+                        "hasAkida" => has_akida = Some(map.next_value()?),
+                        "hasMemryx" => has_memryx = Some(map.next_value()?),
+                        "hasStAton" => has_st_aton = Some(map.next_value()?),
+                        "hideOptimizations" => {
+                            hide_optimizations = Some(map.next_value()?);
+                        }
+                        "badge" => badge = map.next_value()?,
+                        "uiSection" => ui_section = Some(map.next_value()?),
+                        "customDeployId" => custom_deploy_id = map.next_value()?,
+                        "integrateUrl" => integrate_url = map.next_value()?,
+                        "ownerOrganizationName" => {
+                            owner_organization_name = map.next_value()?;
+                        }
+                        "supportedEngines" => supported_engines = Some(map.next_value()?),
+                        "preferredEngine" => preferred_engine = Some(map.next_value()?),
+                        "url" => url = map.next_value()?,
+                        "docsUrl" => docs_url = Some(map.next_value()?),
+                        "firmwareRepoUrl" => firmware_repo_url = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeploymentTarget {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    image: image.ok_or_else(|| A::Error::missing_field("image"))?,
+                    image_classes: image_classes
+                        .ok_or_else(|| A::Error::missing_field("imageClasses"))?,
+                    format: format.ok_or_else(|| A::Error::missing_field("format"))?,
+                    latency_device,
+                    has_eon_compiler: has_eon_compiler
+                        .ok_or_else(|| A::Error::missing_field("hasEonCompiler"))?,
+                    has_tensor_rt: has_tensor_rt
+                        .ok_or_else(|| A::Error::missing_field("hasTensorRT"))?,
+                    has_tensai_flow: has_tensai_flow
+                        .ok_or_else(|| A::Error::missing_field("hasTensaiFlow"))?,
+                    has_drpai: has_drpai
+                        .ok_or_else(|| A::Error::missing_field("hasDRPAI"))?,
+                    has_tidl: has_tidl
+                        .ok_or_else(|| A::Error::missing_field("hasTIDL"))?,
+                    has_akida: has_akida
+                        .ok_or_else(|| A::Error::missing_field("hasAkida"))?,
+                    has_memryx: has_memryx
+                        .ok_or_else(|| A::Error::missing_field("hasMemryx"))?,
+                    has_st_aton: has_st_aton
+                        .ok_or_else(|| A::Error::missing_field("hasStAton"))?,
+                    hide_optimizations: hide_optimizations
+                        .ok_or_else(|| A::Error::missing_field("hideOptimizations"))?,
+                    badge,
+                    ui_section: ui_section
+                        .ok_or_else(|| A::Error::missing_field("uiSection"))?,
+                    custom_deploy_id,
+                    integrate_url,
+                    owner_organization_name,
+                    supported_engines: supported_engines
+                        .ok_or_else(|| A::Error::missing_field("supportedEngines"))?,
+                    preferred_engine: preferred_engine
+                        .ok_or_else(|| A::Error::missing_field("preferredEngine"))?,
+                    url,
+                    docs_url: docs_url
+                        .ok_or_else(|| A::Error::missing_field("docsUrl"))?,
+                    firmware_repo_url,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DeploymentTarget {}
 
 /// Schema: `#/components/schemas/DeploymentTarget/properties/badge`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeploymentTargetBadge {
     pub name: String,
     pub description: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DeploymentTargetBadge {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeploymentTargetBadge {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DeploymentTargetBadge;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DeploymentTargetBadge`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeploymentTargetBadge, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut description = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeploymentTargetBadge {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DeploymentTargetBadge {}
@@ -128,15 +319,67 @@ impl From<&str> for DeploymentTargetUiSection {
 crate::string_enum_impls!(DeploymentTargetUiSection);
 
 /// Schema: `#/components/schemas/DeploymentTargetsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeploymentTargetsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub targets: Vec<DeploymentTarget>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DeploymentTargetsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("targets", &self.targets)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeploymentTargetsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DeploymentTargetsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DeploymentTargetsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeploymentTargetsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut targets = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "targets" => targets = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeploymentTargetsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    targets: targets.ok_or_else(|| A::Error::missing_field("targets"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DeploymentTargetsResponse {
@@ -146,15 +389,67 @@ impl crate::Envelope for DeploymentTargetsResponse {
 }
 
 /// Schema: `#/components/schemas/EvaluateJobResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvaluateJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub result: Vec<ModelVariantStats>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for EvaluateJobResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("result", &self.result)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EvaluateJobResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = EvaluateJobResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`EvaluateJobResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvaluateJobResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut result = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "result" => result = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EvaluateJobResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    result: result.ok_or_else(|| A::Error::missing_field("result"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for EvaluateJobResponse {
@@ -164,15 +459,63 @@ impl crate::Envelope for EvaluateJobResponse {
 }
 
 /// Schema: `#/components/schemas/EvaluateResultValue`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EvaluateResultValue {
     /// The value based on the model alone
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<f64>,
     /// The value including the result of anomaly detection
-    #[serde(rename = "withAnomaly", default, skip_serializing_if = "Option::is_none")]
     pub with_anomaly: Option<f64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for EvaluateResultValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.raw {
+            object.serialize_entry("raw", value)?;
+        }
+        if let Some(value) = &self.with_anomaly {
+            object.serialize_entry("withAnomaly", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EvaluateResultValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = EvaluateResultValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`EvaluateResultValue`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvaluateResultValue, A::Error> {
+                let mut raw = None;
+                let mut with_anomaly = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "raw" => raw = map.next_value()?,
+                        "withAnomaly" => with_anomaly = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EvaluateResultValue {
+                    raw,
+                    with_anomaly,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for EvaluateResultValue {}
@@ -320,18 +663,75 @@ impl From<&str> for FindSyntiantPosteriorRequestReferenceSet {
 crate::string_enum_impls!(FindSyntiantPosteriorRequestReferenceSet);
 
 /// Schema: `#/components/schemas/GetDeploymentResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetDeploymentResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "hasDeployment")]
     pub has_deployment: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetDeploymentResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("hasDeployment", &self.has_deployment)?;
+        if let Some(value) = &self.version {
+            object.serialize_entry("version", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDeploymentResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetDeploymentResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetDeploymentResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetDeploymentResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut has_deployment = None;
+                let mut version = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "hasDeployment" => has_deployment = Some(map.next_value()?),
+                        "version" => version = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetDeploymentResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    has_deployment: has_deployment
+                        .ok_or_else(|| A::Error::missing_field("hasDeployment"))?,
+                    version,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetDeploymentResponse {
@@ -341,25 +741,85 @@ impl crate::Envelope for GetDeploymentResponse {
 }
 
 /// Schema: `#/components/schemas/GetLastDeploymentBuildResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetLastDeploymentBuildResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Does the deployment build still exist? (Builds are deleted if they are no longer valid for the project)
-    #[serde(rename = "hasBuild")]
     pub has_build: bool,
-    #[serde(rename = "lastBuild", default, skip_serializing_if = "Option::is_none")]
     pub last_build: Option<GetLastDeploymentBuildResponseLastBuild>,
-    #[serde(
-        rename = "lastDeploymentTarget",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_deployment_target: Option<ProjectDeploymentTarget>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetLastDeploymentBuildResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("hasBuild", &self.has_build)?;
+        if let Some(value) = &self.last_build {
+            object.serialize_entry("lastBuild", value)?;
+        }
+        if let Some(value) = &self.last_deployment_target {
+            object.serialize_entry("lastDeploymentTarget", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetLastDeploymentBuildResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetLastDeploymentBuildResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetLastDeploymentBuildResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetLastDeploymentBuildResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut has_build = None;
+                let mut last_build = None;
+                let mut last_deployment_target = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "hasBuild" => has_build = Some(map.next_value()?),
+                        "lastBuild" => last_build = map.next_value()?,
+                        "lastDeploymentTarget" => {
+                            last_deployment_target = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetLastDeploymentBuildResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    has_build: has_build
+                        .ok_or_else(|| A::Error::missing_field("hasBuild"))?,
+                    last_build,
+                    last_deployment_target,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetLastDeploymentBuildResponse {
@@ -369,36 +829,158 @@ impl crate::Envelope for GetLastDeploymentBuildResponse {
 }
 
 /// Schema: `#/components/schemas/GetLastDeploymentBuildResponse/allOf/1/properties/lastBuild`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetLastDeploymentBuildResponseLastBuild {
     /// The build version, incremented after each deployment build
     pub version: i64,
     /// Deployment type of the build
-    #[serde(rename = "deploymentType")]
     pub deployment_type: String,
     pub engine: DeploymentTargetEngine,
-    #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
     /// The time this build was created
     pub created: crate::DateTime,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetLastDeploymentBuildResponseLastBuild {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("version", &self.version)?;
+        object.serialize_entry("deploymentType", &self.deployment_type)?;
+        object.serialize_entry("engine", &self.engine)?;
+        if let Some(value) = &self.model_type {
+            object.serialize_entry("modelType", value)?;
+        }
+        object.serialize_entry("created", &self.created)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetLastDeploymentBuildResponseLastBuild {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetLastDeploymentBuildResponseLastBuild;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetLastDeploymentBuildResponseLastBuild`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetLastDeploymentBuildResponseLastBuild, A::Error> {
+                use serde::de::Error as _;
+                let mut version = None;
+                let mut deployment_type = None;
+                let mut engine = None;
+                let mut model_type = None;
+                let mut created = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "version" => version = Some(map.next_value()?),
+                        "deploymentType" => deployment_type = Some(map.next_value()?),
+                        "engine" => engine = Some(map.next_value()?),
+                        "modelType" => model_type = map.next_value()?,
+                        "created" => created = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetLastDeploymentBuildResponseLastBuild {
+                    version: version.ok_or_else(|| A::Error::missing_field("version"))?,
+                    deployment_type: deployment_type
+                        .ok_or_else(|| A::Error::missing_field("deploymentType"))?,
+                    engine: engine.ok_or_else(|| A::Error::missing_field("engine"))?,
+                    model_type,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for GetLastDeploymentBuildResponseLastBuild {}
 
 /// Schema: `#/components/schemas/GetSyntiantPosteriorResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetSyntiantPosteriorResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "hasPosteriorParameters")]
     pub has_posterior_parameters: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetSyntiantPosteriorResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object
+            .serialize_entry("hasPosteriorParameters", &self.has_posterior_parameters)?;
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetSyntiantPosteriorResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetSyntiantPosteriorResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetSyntiantPosteriorResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetSyntiantPosteriorResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut has_posterior_parameters = None;
+                let mut parameters = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "hasPosteriorParameters" => {
+                            has_posterior_parameters = Some(map.next_value()?);
+                        }
+                        "parameters" => parameters = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetSyntiantPosteriorResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    has_posterior_parameters: has_posterior_parameters
+                        .ok_or_else(|| A::Error::missing_field(
+                            "hasPosteriorParameters",
+                        ))?,
+                    parameters,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetSyntiantPosteriorResponse {
@@ -408,139 +990,425 @@ impl crate::Envelope for GetSyntiantPosteriorResponse {
 }
 
 /// Schema: `#/components/schemas/ModelVariantStats`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelVariantStats {
-    #[serde(rename = "modelType")]
     pub model_type: KerasModelTypeEnum,
     /// The learning block this model variant is from
-    #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
-    #[serde(rename = "learnBlockType")]
     pub learn_block_type: LearnBlockType,
     /// A map from actual labels to predicted labels, where actual labels are listed in \`trainingLabels\` and possible predicted labels are listed in \`classificationLabels\`.
-    #[serde(rename = "confusionMatrix")]
     pub confusion_matrix: std::collections::BTreeMap<
         String,
         std::collections::BTreeMap<String, EvaluateResultValue>,
     >,
     /// The labels present in the model's training data. These are all present in the first dimension of the confusion matrix.
-    #[serde(rename = "trainingLabels")]
     pub training_labels: Vec<String>,
     /// The possible labels resulting from classification. These may be present in the second dimension of the confusion matrix.
-    #[serde(rename = "classificationLabels")]
     pub classification_labels: Vec<String>,
     /// The total number of windows that were evaluated
-    #[serde(
-        rename = "totalWindowCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_window_count: Option<i64>,
-    #[serde(
-        rename = "totalCorrectWindowCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_correct_window_count: Option<EvaluateResultValue>,
     pub accuracy: EvaluateResultValue,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ModelVariantStats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("modelType", &self.model_type)?;
+        object.serialize_entry("learnBlockId", &self.learn_block_id)?;
+        object.serialize_entry("learnBlockType", &self.learn_block_type)?;
+        object.serialize_entry("confusionMatrix", &self.confusion_matrix)?;
+        object.serialize_entry("trainingLabels", &self.training_labels)?;
+        object.serialize_entry("classificationLabels", &self.classification_labels)?;
+        if let Some(value) = &self.total_window_count {
+            object.serialize_entry("totalWindowCount", value)?;
+        }
+        if let Some(value) = &self.total_correct_window_count {
+            object.serialize_entry("totalCorrectWindowCount", value)?;
+        }
+        object.serialize_entry("accuracy", &self.accuracy)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ModelVariantStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ModelVariantStats;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ModelVariantStats`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModelVariantStats, A::Error> {
+                use serde::de::Error as _;
+                let mut model_type = None;
+                let mut learn_block_id = None;
+                let mut learn_block_type = None;
+                let mut confusion_matrix = None;
+                let mut training_labels = None;
+                let mut classification_labels = None;
+                let mut total_window_count = None;
+                let mut total_correct_window_count = None;
+                let mut accuracy = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "modelType" => model_type = Some(map.next_value()?),
+                        "learnBlockId" => learn_block_id = Some(map.next_value()?),
+                        "learnBlockType" => learn_block_type = Some(map.next_value()?),
+                        "confusionMatrix" => confusion_matrix = Some(map.next_value()?),
+                        "trainingLabels" => training_labels = Some(map.next_value()?),
+                        "classificationLabels" => {
+                            classification_labels = Some(map.next_value()?);
+                        }
+                        "totalWindowCount" => total_window_count = map.next_value()?,
+                        "totalCorrectWindowCount" => {
+                            total_correct_window_count = map.next_value()?;
+                        }
+                        "accuracy" => accuracy = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ModelVariantStats {
+                    model_type: model_type
+                        .ok_or_else(|| A::Error::missing_field("modelType"))?,
+                    learn_block_id: learn_block_id
+                        .ok_or_else(|| A::Error::missing_field("learnBlockId"))?,
+                    learn_block_type: learn_block_type
+                        .ok_or_else(|| A::Error::missing_field("learnBlockType"))?,
+                    confusion_matrix: confusion_matrix
+                        .ok_or_else(|| A::Error::missing_field("confusionMatrix"))?,
+                    training_labels: training_labels
+                        .ok_or_else(|| A::Error::missing_field("trainingLabels"))?,
+                    classification_labels: classification_labels
+                        .ok_or_else(|| A::Error::missing_field("classificationLabels"))?,
+                    total_window_count,
+                    total_correct_window_count,
+                    accuracy: accuracy
+                        .ok_or_else(|| A::Error::missing_field("accuracy"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ModelVariantStats {}
 
 /// Schema: `#/components/schemas/ProjectDeploymentTarget`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectDeploymentTarget {
     pub name: String,
     pub description: String,
     pub image: String,
-    #[serde(rename = "imageClasses")]
     pub image_classes: String,
     pub format: String,
-    #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasEonCompiler")]
     pub has_eon_compiler: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTensorRT")]
     pub has_tensor_rt: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTensaiFlow")]
     pub has_tensai_flow: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasDRPAI")]
     pub has_drpai: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTIDL")]
     pub has_tidl: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasAkida")]
     pub has_akida: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasMemryx")]
     pub has_memryx: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasStAton")]
     pub has_st_aton: bool,
-    #[serde(rename = "hideOptimizations")]
     pub hide_optimizations: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<DeploymentTargetBadge>,
-    #[serde(rename = "uiSection")]
     pub ui_section: DeploymentTargetUiSection,
-    #[serde(rename = "customDeployId", default, skip_serializing_if = "Option::is_none")]
     pub custom_deploy_id: Option<i64>,
-    #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
-    #[serde(
-        rename = "ownerOrganizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub owner_organization_name: Option<String>,
-    #[serde(rename = "supportedEngines")]
     pub supported_engines: Vec<DeploymentTargetEngine>,
-    #[serde(rename = "preferredEngine")]
     pub preferred_engine: DeploymentTargetEngine,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(rename = "docsUrl")]
     pub docs_url: String,
-    #[serde(
-        rename = "firmwareRepoUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub firmware_repo_url: Option<String>,
     /// Whether this deployment target is recommended for the project based on connected devices.
-    #[serde(rename = "recommendedForProject")]
     pub recommended_for_project: bool,
     /// Whether this deployment target is disabled for the project based on various attributes of the project.
-    #[serde(rename = "disabledForProject")]
     pub disabled_for_project: bool,
     /// If the deployment target is disabled for the project, this gives the reason why.
-    #[serde(
-        rename = "reasonTargetDisabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub reason_target_disabled: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProjectDeploymentTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("image", &self.image)?;
+        object.serialize_entry("imageClasses", &self.image_classes)?;
+        object.serialize_entry("format", &self.format)?;
+        if let Some(value) = &self.latency_device {
+            object.serialize_entry("latencyDevice", value)?;
+        }
+        object.serialize_entry("hasEonCompiler", &self.has_eon_compiler)?;
+        object.serialize_entry("hasTensorRT", &self.has_tensor_rt)?;
+        object.serialize_entry("hasTensaiFlow", &self.has_tensai_flow)?;
+        object.serialize_entry("hasDRPAI", &self.has_drpai)?;
+        object.serialize_entry("hasTIDL", &self.has_tidl)?;
+        object.serialize_entry("hasAkida", &self.has_akida)?;
+        object.serialize_entry("hasMemryx", &self.has_memryx)?;
+        object.serialize_entry("hasStAton", &self.has_st_aton)?;
+        object.serialize_entry("hideOptimizations", &self.hide_optimizations)?;
+        if let Some(value) = &self.badge {
+            object.serialize_entry("badge", value)?;
+        }
+        object.serialize_entry("uiSection", &self.ui_section)?;
+        if let Some(value) = &self.custom_deploy_id {
+            object.serialize_entry("customDeployId", value)?;
+        }
+        if let Some(value) = &self.integrate_url {
+            object.serialize_entry("integrateUrl", value)?;
+        }
+        if let Some(value) = &self.owner_organization_name {
+            object.serialize_entry("ownerOrganizationName", value)?;
+        }
+        object.serialize_entry("supportedEngines", &self.supported_engines)?;
+        object.serialize_entry("preferredEngine", &self.preferred_engine)?;
+        if let Some(value) = &self.url {
+            object.serialize_entry("url", value)?;
+        }
+        object.serialize_entry("docsUrl", &self.docs_url)?;
+        if let Some(value) = &self.firmware_repo_url {
+            object.serialize_entry("firmwareRepoUrl", value)?;
+        }
+        object.serialize_entry("recommendedForProject", &self.recommended_for_project)?;
+        object.serialize_entry("disabledForProject", &self.disabled_for_project)?;
+        if let Some(value) = &self.reason_target_disabled {
+            object.serialize_entry("reasonTargetDisabled", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProjectDeploymentTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProjectDeploymentTarget;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProjectDeploymentTarget`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectDeploymentTarget, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut description = None;
+                let mut image = None;
+                let mut image_classes = None;
+                let mut format = None;
+                let mut latency_device = None;
+                let mut has_eon_compiler = None;
+                let mut has_tensor_rt = None;
+                let mut has_tensai_flow = None;
+                let mut has_drpai = None;
+                let mut has_tidl = None;
+                let mut has_akida = None;
+                let mut has_memryx = None;
+                let mut has_st_aton = None;
+                let mut hide_optimizations = None;
+                let mut badge = None;
+                let mut ui_section = None;
+                let mut custom_deploy_id = None;
+                let mut integrate_url = None;
+                let mut owner_organization_name = None;
+                let mut supported_engines = None;
+                let mut preferred_engine = None;
+                let mut url = None;
+                let mut docs_url = None;
+                let mut firmware_repo_url = None;
+                let mut recommended_for_project = None;
+                let mut disabled_for_project = None;
+                let mut reason_target_disabled = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "image" => image = Some(map.next_value()?),
+                        "imageClasses" => image_classes = Some(map.next_value()?),
+                        "format" => format = Some(map.next_value()?),
+                        "latencyDevice" => latency_device = map.next_value()?,
+                        "hasEonCompiler" => has_eon_compiler = Some(map.next_value()?),
+                        "hasTensorRT" => has_tensor_rt = Some(map.next_value()?),
+                        "hasTensaiFlow" => has_tensai_flow = Some(map.next_value()?),
+                        "hasDRPAI" => has_drpai = Some(map.next_value()?),
+                        "hasTIDL" => has_tidl = Some(map.next_value()?),
+                        "hasAkida" => has_akida = Some(map.next_value()?),
+                        "hasMemryx" => has_memryx = Some(map.next_value()?),
+                        "hasStAton" => has_st_aton = Some(map.next_value()?),
+                        "hideOptimizations" => {
+                            hide_optimizations = Some(map.next_value()?);
+                        }
+                        "badge" => badge = map.next_value()?,
+                        "uiSection" => ui_section = Some(map.next_value()?),
+                        "customDeployId" => custom_deploy_id = map.next_value()?,
+                        "integrateUrl" => integrate_url = map.next_value()?,
+                        "ownerOrganizationName" => {
+                            owner_organization_name = map.next_value()?;
+                        }
+                        "supportedEngines" => supported_engines = Some(map.next_value()?),
+                        "preferredEngine" => preferred_engine = Some(map.next_value()?),
+                        "url" => url = map.next_value()?,
+                        "docsUrl" => docs_url = Some(map.next_value()?),
+                        "firmwareRepoUrl" => firmware_repo_url = map.next_value()?,
+                        "recommendedForProject" => {
+                            recommended_for_project = Some(map.next_value()?);
+                        }
+                        "disabledForProject" => {
+                            disabled_for_project = Some(map.next_value()?);
+                        }
+                        "reasonTargetDisabled" => {
+                            reason_target_disabled = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProjectDeploymentTarget {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    image: image.ok_or_else(|| A::Error::missing_field("image"))?,
+                    image_classes: image_classes
+                        .ok_or_else(|| A::Error::missing_field("imageClasses"))?,
+                    format: format.ok_or_else(|| A::Error::missing_field("format"))?,
+                    latency_device,
+                    has_eon_compiler: has_eon_compiler
+                        .ok_or_else(|| A::Error::missing_field("hasEonCompiler"))?,
+                    has_tensor_rt: has_tensor_rt
+                        .ok_or_else(|| A::Error::missing_field("hasTensorRT"))?,
+                    has_tensai_flow: has_tensai_flow
+                        .ok_or_else(|| A::Error::missing_field("hasTensaiFlow"))?,
+                    has_drpai: has_drpai
+                        .ok_or_else(|| A::Error::missing_field("hasDRPAI"))?,
+                    has_tidl: has_tidl
+                        .ok_or_else(|| A::Error::missing_field("hasTIDL"))?,
+                    has_akida: has_akida
+                        .ok_or_else(|| A::Error::missing_field("hasAkida"))?,
+                    has_memryx: has_memryx
+                        .ok_or_else(|| A::Error::missing_field("hasMemryx"))?,
+                    has_st_aton: has_st_aton
+                        .ok_or_else(|| A::Error::missing_field("hasStAton"))?,
+                    hide_optimizations: hide_optimizations
+                        .ok_or_else(|| A::Error::missing_field("hideOptimizations"))?,
+                    badge,
+                    ui_section: ui_section
+                        .ok_or_else(|| A::Error::missing_field("uiSection"))?,
+                    custom_deploy_id,
+                    integrate_url,
+                    owner_organization_name,
+                    supported_engines: supported_engines
+                        .ok_or_else(|| A::Error::missing_field("supportedEngines"))?,
+                    preferred_engine: preferred_engine
+                        .ok_or_else(|| A::Error::missing_field("preferredEngine"))?,
+                    url,
+                    docs_url: docs_url
+                        .ok_or_else(|| A::Error::missing_field("docsUrl"))?,
+                    firmware_repo_url,
+                    recommended_for_project: recommended_for_project
+                        .ok_or_else(|| A::Error::missing_field(
+                            "recommendedForProject",
+                        ))?,
+                    disabled_for_project: disabled_for_project
+                        .ok_or_else(|| A::Error::missing_field("disabledForProject"))?,
+                    reason_target_disabled,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ProjectDeploymentTarget {}
 
 /// Schema: `#/components/schemas/ProjectDeploymentTargetsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectDeploymentTargetsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub targets: Vec<ProjectDeploymentTarget>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProjectDeploymentTargetsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("targets", &self.targets)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProjectDeploymentTargetsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProjectDeploymentTargetsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProjectDeploymentTargetsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectDeploymentTargetsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut targets = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "targets" => targets = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProjectDeploymentTargetsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    targets: targets.ok_or_else(|| A::Error::missing_field("targets"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ProjectDeploymentTargetsResponse {
@@ -550,8 +1418,7 @@ impl crate::Envelope for ProjectDeploymentTargetsResponse {
 }
 
 /// Schema: `#/components/schemas/SetSyntiantPosteriorRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetSyntiantPosteriorRequest {
     pub parameters: serde_json::Map<String, serde_json::Value>,
 }
@@ -560,6 +1427,51 @@ impl SetSyntiantPosteriorRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(parameters: serde_json::Map<String, serde_json::Value>) -> Self {
         Self { parameters }
+    }
+}
+
+impl serde::Serialize for SetSyntiantPosteriorRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("parameters", &self.parameters)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetSyntiantPosteriorRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetSyntiantPosteriorRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetSyntiantPosteriorRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetSyntiantPosteriorRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut parameters = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "parameters" => parameters = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetSyntiantPosteriorRequest {
+                    parameters: parameters
+                        .ok_or_else(|| A::Error::missing_field("parameters"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

@@ -6,17 +6,13 @@
 use super::*;
 
 /// Schema: `#/components/schemas/CreateDeviceRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateDeviceRequest {
     /// Globally unique device identifier (e.g. MAC address)
-    #[serde(rename = "deviceId")]
     pub device_id: String,
     /// Device type, for example the exact model of the device. Should be the same for all similar devices
-    #[serde(rename = "deviceType")]
     pub device_type: String,
     /// Whether to throw an error when this device already exists.
-    #[serde(rename = "ifNotExists")]
     pub if_not_exists: bool,
 }
 
@@ -31,19 +27,127 @@ impl CreateDeviceRequest {
     }
 }
 
+impl serde::Serialize for CreateDeviceRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("deviceId", &self.device_id)?;
+        object.serialize_entry("deviceType", &self.device_type)?;
+        object.serialize_entry("ifNotExists", &self.if_not_exists)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateDeviceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateDeviceRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateDeviceRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateDeviceRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut device_id = None;
+                let mut device_type = None;
+                let mut if_not_exists = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "deviceId" => device_id = Some(map.next_value()?),
+                        "deviceType" => device_type = Some(map.next_value()?),
+                        "ifNotExists" => if_not_exists = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateDeviceRequest {
+                    device_id: device_id
+                        .ok_or_else(|| A::Error::missing_field("deviceId"))?,
+                    device_type: device_type
+                        .ok_or_else(|| A::Error::missing_field("deviceType"))?,
+                    if_not_exists: if_not_exists
+                        .ok_or_else(|| A::Error::missing_field("ifNotExists"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateDeviceRequest {}
 
 /// Schema: `#/components/schemas/GetDeviceResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetDeviceResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<Device>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetDeviceResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.device {
+            object.serialize_entry("device", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDeviceResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetDeviceResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetDeviceResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetDeviceResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut device = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "device" => device = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetDeviceResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    device,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetDeviceResponse {
@@ -53,14 +157,10 @@ impl crate::Envelope for GetDeviceResponse {
 }
 
 /// Schema: `#/components/schemas/GetImpulseRecordsRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetImpulseRecordsRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<GetImpulseRecordsRequestRange>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<i64>>,
 }
 
@@ -75,15 +175,69 @@ impl GetImpulseRecordsRequest {
     }
 }
 
+impl serde::Serialize for GetImpulseRecordsRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.index {
+            object.serialize_entry("index", value)?;
+        }
+        if let Some(value) = &self.range {
+            object.serialize_entry("range", value)?;
+        }
+        if let Some(value) = &self.list {
+            object.serialize_entry("list", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for GetImpulseRecordsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetImpulseRecordsRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetImpulseRecordsRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetImpulseRecordsRequest, A::Error> {
+                let mut index = None;
+                let mut range = None;
+                let mut list = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => index = map.next_value()?,
+                        "range" => range = map.next_value()?,
+                        "list" => list = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetImpulseRecordsRequest {
+                    index,
+                    range,
+                    list,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for GetImpulseRecordsRequest {}
 
 /// Schema: `#/components/schemas/GetImpulseRecordsRequest/properties/range`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetImpulseRecordsRequestRange {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<i64>,
 }
 
@@ -94,13 +248,62 @@ impl GetImpulseRecordsRequestRange {
     }
 }
 
+impl serde::Serialize for GetImpulseRecordsRequestRange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.first {
+            object.serialize_entry("first", value)?;
+        }
+        if let Some(value) = &self.last {
+            object.serialize_entry("last", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for GetImpulseRecordsRequestRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetImpulseRecordsRequestRange;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetImpulseRecordsRequestRange`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetImpulseRecordsRequestRange, A::Error> {
+                let mut first = None;
+                let mut last = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "first" => first = map.next_value()?,
+                        "last" => last = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetImpulseRecordsRequestRange {
+                    first,
+                    last,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for GetImpulseRecordsRequestRange {}
 
 /// Schema: `#/components/schemas/KeepDeviceDebugStreamAliveRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KeepDeviceDebugStreamAliveRequest {
-    #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
 
@@ -111,18 +314,115 @@ impl KeepDeviceDebugStreamAliveRequest {
     }
 }
 
+impl serde::Serialize for KeepDeviceDebugStreamAliveRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("streamId", &self.stream_id)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for KeepDeviceDebugStreamAliveRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = KeepDeviceDebugStreamAliveRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`KeepDeviceDebugStreamAliveRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KeepDeviceDebugStreamAliveRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut stream_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "streamId" => stream_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(KeepDeviceDebugStreamAliveRequest {
+                    stream_id: stream_id
+                        .ok_or_else(|| A::Error::missing_field("streamId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for KeepDeviceDebugStreamAliveRequest {}
 
 /// Schema: `#/components/schemas/ListDevicesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListDevicesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub devices: Vec<Device>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListDevicesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("devices", &self.devices)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListDevicesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListDevicesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListDevicesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListDevicesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut devices = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "devices" => devices = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListDevicesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    devices: devices.ok_or_else(|| A::Error::missing_field("devices"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListDevicesResponse {
@@ -132,8 +432,7 @@ impl crate::Envelope for ListDevicesResponse {
 }
 
 /// Schema: `#/components/schemas/RenameDeviceRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RenameDeviceRequest {
     /// New name for this device
     pub name: String,
@@ -146,19 +445,115 @@ impl RenameDeviceRequest {
     }
 }
 
+impl serde::Serialize for RenameDeviceRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for RenameDeviceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RenameDeviceRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`RenameDeviceRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RenameDeviceRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RenameDeviceRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for RenameDeviceRequest {}
 
 /// Schema: `#/components/schemas/StartDeviceDebugStreamResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartDeviceDebugStreamResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "streamId")]
     pub stream_id: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for StartDeviceDebugStreamResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("streamId", &self.stream_id)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartDeviceDebugStreamResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StartDeviceDebugStreamResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StartDeviceDebugStreamResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartDeviceDebugStreamResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut stream_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "streamId" => stream_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartDeviceDebugStreamResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    stream_id: stream_id
+                        .ok_or_else(|| A::Error::missing_field("streamId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for StartDeviceDebugStreamResponse {
@@ -168,8 +563,7 @@ impl crate::Envelope for StartDeviceDebugStreamResponse {
 }
 
 /// Schema: `#/components/schemas/StartDeviceSnapshotDebugStreamRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartDeviceSnapshotDebugStreamRequest {
     pub resolution: StartDeviceSnapshotDebugStreamRequestResolution,
 }
@@ -178,6 +572,51 @@ impl StartDeviceSnapshotDebugStreamRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(resolution: StartDeviceSnapshotDebugStreamRequestResolution) -> Self {
         Self { resolution }
+    }
+}
+
+impl serde::Serialize for StartDeviceSnapshotDebugStreamRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("resolution", &self.resolution)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for StartDeviceSnapshotDebugStreamRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StartDeviceSnapshotDebugStreamRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StartDeviceSnapshotDebugStreamRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartDeviceSnapshotDebugStreamRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut resolution = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "resolution" => resolution = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartDeviceSnapshotDebugStreamRequest {
+                    resolution: resolution
+                        .ok_or_else(|| A::Error::missing_field("resolution"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -218,21 +657,17 @@ impl From<&str> for StartDeviceSnapshotDebugStreamRequestResolution {
 crate::string_enum_impls!(StartDeviceSnapshotDebugStreamRequestResolution);
 
 /// Schema: `#/components/schemas/StartSamplingRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartSamplingRequest {
     /// Label to be used during sampling.
     pub label: String,
     /// Requested length of the sample (in ms).
-    #[serde(rename = "lengthMs")]
     pub length_ms: i64,
     /// Which acquisition category to sample data into.
     pub category: StartSamplingRequestCategory,
     /// Interval between samples (can be calculated like \`1/hz * 1000\`)
-    #[serde(rename = "intervalMs")]
     pub interval_ms: f64,
     /// The sensor to sample from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensor: Option<String>,
 }
 
@@ -251,6 +686,71 @@ impl StartSamplingRequest {
             interval_ms,
             sensor: None,
         }
+    }
+}
+
+impl serde::Serialize for StartSamplingRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("label", &self.label)?;
+        object.serialize_entry("lengthMs", &self.length_ms)?;
+        object.serialize_entry("category", &self.category)?;
+        object.serialize_entry("intervalMs", &self.interval_ms)?;
+        if let Some(value) = &self.sensor {
+            object.serialize_entry("sensor", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for StartSamplingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StartSamplingRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StartSamplingRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartSamplingRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut label = None;
+                let mut length_ms = None;
+                let mut category = None;
+                let mut interval_ms = None;
+                let mut sensor = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "label" => label = Some(map.next_value()?),
+                        "lengthMs" => length_ms = Some(map.next_value()?),
+                        "category" => category = Some(map.next_value()?),
+                        "intervalMs" => interval_ms = Some(map.next_value()?),
+                        "sensor" => sensor = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartSamplingRequest {
+                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
+                    length_ms: length_ms
+                        .ok_or_else(|| A::Error::missing_field("lengthMs"))?,
+                    category: category
+                        .ok_or_else(|| A::Error::missing_field("category"))?,
+                    interval_ms: interval_ms
+                        .ok_or_else(|| A::Error::missing_field("intervalMs"))?,
+                    sensor,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -297,16 +797,69 @@ impl From<&str> for StartSamplingRequestCategory {
 crate::string_enum_impls!(StartSamplingRequestCategory);
 
 /// Schema: `#/components/schemas/StartSamplingResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartSamplingResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for StartSamplingResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.id {
+            object.serialize_entry("id", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StartSamplingResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StartSamplingResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StartSamplingResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartSamplingResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartSamplingResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for StartSamplingResponse {
@@ -316,10 +869,8 @@ impl crate::Envelope for StartSamplingResponse {
 }
 
 /// Schema: `#/components/schemas/StopDeviceDebugStreamRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StopDeviceDebugStreamRequest {
-    #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
 
@@ -327,6 +878,51 @@ impl StopDeviceDebugStreamRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(stream_id: i64) -> Self {
         Self { stream_id }
+    }
+}
+
+impl serde::Serialize for StopDeviceDebugStreamRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("streamId", &self.stream_id)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for StopDeviceDebugStreamRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StopDeviceDebugStreamRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StopDeviceDebugStreamRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StopDeviceDebugStreamRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut stream_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "streamId" => stream_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StopDeviceDebugStreamRequest {
+                    stream_id: stream_id
+                        .ok_or_else(|| A::Error::missing_field("streamId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

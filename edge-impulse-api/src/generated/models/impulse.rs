@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AnomalyConfig`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnomalyConfig {
     pub dependencies: DependencyData,
     pub name: String,
@@ -16,21 +15,98 @@ pub struct AnomalyConfig {
     /// Whether the block is trained
     pub trained: bool,
     /// Number of clusters for K-means, or number of components for GMM (in config)
-    #[serde(rename = "clusterCount", default, skip_serializing_if = "Option::is_none")]
     pub cluster_count: Option<i64>,
     /// Selected clusters (in config)
-    #[serde(rename = "selectedAxes")]
     pub selected_axes: Vec<i64>,
     /// Minimum confidence rating for this block, scores above this number will be flagged as anomaly.
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for AnomalyConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dependencies", &self.dependencies)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("axes", &self.axes)?;
+        object.serialize_entry("trained", &self.trained)?;
+        if let Some(value) = &self.cluster_count {
+            object.serialize_entry("clusterCount", value)?;
+        }
+        object.serialize_entry("selectedAxes", &self.selected_axes)?;
+        object
+            .serialize_entry(
+                "minimumConfidenceRating",
+                &self.minimum_confidence_rating,
+            )?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnomalyConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AnomalyConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AnomalyConfig`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnomalyConfig, A::Error> {
+                use serde::de::Error as _;
+                let mut dependencies = None;
+                let mut name = None;
+                let mut axes = None;
+                let mut trained = None;
+                let mut cluster_count = None;
+                let mut selected_axes = None;
+                let mut minimum_confidence_rating = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dependencies" => dependencies = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "axes" => axes = Some(map.next_value()?),
+                        "trained" => trained = Some(map.next_value()?),
+                        "clusterCount" => cluster_count = map.next_value()?,
+                        "selectedAxes" => selected_axes = Some(map.next_value()?),
+                        "minimumConfidenceRating" => {
+                            minimum_confidence_rating = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnomalyConfig {
+                    dependencies: dependencies
+                        .ok_or_else(|| A::Error::missing_field("dependencies"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
+                    trained: trained.ok_or_else(|| A::Error::missing_field("trained"))?,
+                    cluster_count,
+                    selected_axes: selected_axes
+                        .ok_or_else(|| A::Error::missing_field("selectedAxes"))?,
+                    minimum_confidence_rating: minimum_confidence_rating
+                        .ok_or_else(|| A::Error::missing_field(
+                            "minimumConfidenceRating",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for AnomalyConfig {}
 
 /// Schema: `#/components/schemas/AnomalyGmmMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnomalyGmmMetadata {
     /// 2D array of shape (n, m)
     pub means: Vec<Vec<f64>>,
@@ -40,11 +116,63 @@ pub struct AnomalyGmmMetadata {
     pub weights: Vec<f64>,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for AnomalyGmmMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("means", &self.means)?;
+        object.serialize_entry("covariances", &self.covariances)?;
+        object.serialize_entry("weights", &self.weights)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnomalyGmmMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AnomalyGmmMetadata;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AnomalyGmmMetadata`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnomalyGmmMetadata, A::Error> {
+                use serde::de::Error as _;
+                let mut means = None;
+                let mut covariances = None;
+                let mut weights = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "means" => means = Some(map.next_value()?),
+                        "covariances" => covariances = Some(map.next_value()?),
+                        "weights" => weights = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnomalyGmmMetadata {
+                    means: means.ok_or_else(|| A::Error::missing_field("means"))?,
+                    covariances: covariances
+                        .ok_or_else(|| A::Error::missing_field("covariances"))?,
+                    weights: weights.ok_or_else(|| A::Error::missing_field("weights"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AnomalyGmmMetadata {}
 
 /// Schema: `#/components/schemas/AnomalyModelMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnomalyModelMetadata {
     /// Date when the model was trained
     pub created: crate::DateTime,
@@ -57,45 +185,118 @@ pub struct AnomalyModelMetadata {
     /// Which axes were included during training (by index)
     pub axes: Vec<i64>,
     /// Default minimum confidence rating required before tagging as anomaly, based on scores of training data (GMM only).
-    #[serde(
-        rename = "defaultMinimumConfidenceRating",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub default_minimum_confidence_rating: Option<f64>,
     /// The types of model that are available
-    #[serde(
-        rename = "availableModelTypes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub available_model_types: Option<Vec<KerasModelTypeEnum>>,
-    #[serde(
-        rename = "recommendedModelType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub recommended_model_type: Option<KerasModelTypeEnum>,
     /// Metrics for each of the available model types
-    #[serde(
-        rename = "modelValidationMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub model_validation_metrics: Option<Vec<KerasModelMetadataMetrics>>,
-    #[serde(
-        rename = "hasTrainedModel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_trained_model: Option<bool>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for AnomalyModelMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("created", &self.created)?;
+        object.serialize_entry("scale", &self.scale)?;
+        object.serialize_entry("mean", &self.mean)?;
+        object.serialize_entry("clusters", &self.clusters)?;
+        object.serialize_entry("axes", &self.axes)?;
+        if let Some(value) = &self.default_minimum_confidence_rating {
+            object.serialize_entry("defaultMinimumConfidenceRating", value)?;
+        }
+        if let Some(value) = &self.available_model_types {
+            object.serialize_entry("availableModelTypes", value)?;
+        }
+        if let Some(value) = &self.recommended_model_type {
+            object.serialize_entry("recommendedModelType", value)?;
+        }
+        if let Some(value) = &self.model_validation_metrics {
+            object.serialize_entry("modelValidationMetrics", value)?;
+        }
+        if let Some(value) = &self.has_trained_model {
+            object.serialize_entry("hasTrainedModel", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnomalyModelMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AnomalyModelMetadata;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AnomalyModelMetadata`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnomalyModelMetadata, A::Error> {
+                use serde::de::Error as _;
+                let mut created = None;
+                let mut scale = None;
+                let mut mean = None;
+                let mut clusters = None;
+                let mut axes = None;
+                let mut default_minimum_confidence_rating = None;
+                let mut available_model_types = None;
+                let mut recommended_model_type = None;
+                let mut model_validation_metrics = None;
+                let mut has_trained_model = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "created" => created = Some(map.next_value()?),
+                        "scale" => scale = Some(map.next_value()?),
+                        "mean" => mean = Some(map.next_value()?),
+                        "clusters" => clusters = Some(map.next_value()?),
+                        "axes" => axes = Some(map.next_value()?),
+                        "defaultMinimumConfidenceRating" => {
+                            default_minimum_confidence_rating = map.next_value()?;
+                        }
+                        "availableModelTypes" => {
+                            available_model_types = map.next_value()?;
+                        }
+                        "recommendedModelType" => {
+                            recommended_model_type = map.next_value()?;
+                        }
+                        "modelValidationMetrics" => {
+                            model_validation_metrics = map.next_value()?;
+                        }
+                        "hasTrainedModel" => has_trained_model = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnomalyModelMetadata {
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    scale: scale.ok_or_else(|| A::Error::missing_field("scale"))?,
+                    mean: mean.ok_or_else(|| A::Error::missing_field("mean"))?,
+                    clusters: clusters
+                        .ok_or_else(|| A::Error::missing_field("clusters"))?,
+                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
+                    default_minimum_confidence_rating,
+                    available_model_types,
+                    recommended_model_type,
+                    model_validation_metrics,
+                    has_trained_model,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for AnomalyModelMetadata {}
 
 /// Schema: `#/components/schemas/CloneImpulseRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CloneImpulseRequest {
     pub name: String,
 }
@@ -107,23 +308,62 @@ impl CloneImpulseRequest {
     }
 }
 
+impl serde::Serialize for CloneImpulseRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CloneImpulseRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CloneImpulseRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CloneImpulseRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CloneImpulseRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CloneImpulseRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CloneImpulseRequest {}
 
 /// Schema: `#/components/schemas/CreateImpulseRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateImpulseRequest {
     /// Name for this impulse (optional). If no name is provided one is created based on your blocks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Input Blocks that are part of this impulse
-    #[serde(rename = "inputBlocks")]
     pub input_blocks: Vec<ImpulseInputBlock>,
     /// DSP Blocks that are part of this impulse
-    #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<ImpulseDspBlock>,
     /// Learning Blocks that are part of this impulse
-    #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<ImpulseLearnBlock>,
 }
 
@@ -143,19 +383,132 @@ impl CreateImpulseRequest {
     }
 }
 
+impl serde::Serialize for CreateImpulseRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        object.serialize_entry("inputBlocks", &self.input_blocks)?;
+        object.serialize_entry("dspBlocks", &self.dsp_blocks)?;
+        object.serialize_entry("learnBlocks", &self.learn_blocks)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateImpulseRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateImpulseRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateImpulseRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateImpulseRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut input_blocks = None;
+                let mut dsp_blocks = None;
+                let mut learn_blocks = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        "inputBlocks" => input_blocks = Some(map.next_value()?),
+                        "dspBlocks" => dsp_blocks = Some(map.next_value()?),
+                        "learnBlocks" => learn_blocks = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateImpulseRequest {
+                    name,
+                    input_blocks: input_blocks
+                        .ok_or_else(|| A::Error::missing_field("inputBlocks"))?,
+                    dsp_blocks: dsp_blocks
+                        .ok_or_else(|| A::Error::missing_field("dspBlocks"))?,
+                    learn_blocks: learn_blocks
+                        .ok_or_else(|| A::Error::missing_field("learnBlocks"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateImpulseRequest {}
 
 /// Schema: `#/components/schemas/CreateImpulseResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateImpulseResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// ID of the new impulse
     pub id: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateImpulseResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("id", &self.id)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateImpulseResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateImpulseResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateImpulseResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateImpulseResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateImpulseResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateImpulseResponse {
@@ -165,19 +518,75 @@ impl crate::Envelope for CreateImpulseResponse {
 }
 
 /// Schema: `#/components/schemas/CreateNewEmptyImpulseResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateNewEmptyImpulseResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// ID of the new impulse
     pub id: i64,
     /// Link to redirect the user to afterwards
-    #[serde(rename = "redirectUrl")]
     pub redirect_url: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateNewEmptyImpulseResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("redirectUrl", &self.redirect_url)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateNewEmptyImpulseResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateNewEmptyImpulseResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateNewEmptyImpulseResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateNewEmptyImpulseResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                let mut redirect_url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = Some(map.next_value()?),
+                        "redirectUrl" => redirect_url = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateNewEmptyImpulseResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    redirect_url: redirect_url
+                        .ok_or_else(|| A::Error::missing_field("redirectUrl"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateNewEmptyImpulseResponse {
@@ -187,103 +596,430 @@ impl crate::Envelope for CreateNewEmptyImpulseResponse {
 }
 
 /// Schema: `#/components/schemas/DetailedImpulse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DetailedImpulse {
     pub impulse: Impulse,
     pub metrics: Vec<DetailedImpulseMetric>,
-    #[serde(rename = "dspBlockConfigs")]
     pub dsp_block_configs: Vec<DetailedImpulseDspBlockConfigsItem>,
-    #[serde(rename = "learnBlockKerasConfigs")]
     pub learn_block_keras_configs: Vec<DetailedImpulseLearnBlockKerasConfigsItem>,
-    #[serde(rename = "learnBlockAnomalyConfigs")]
     pub learn_block_anomaly_configs: Vec<DetailedImpulseLearnBlockAnomalyConfigsItem>,
-    #[serde(
-        rename = "pretrainedModelInfo",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub pretrained_model_info: Option<DetailedImpulsePretrainedModelInfo>,
     /// Whether this impulse contains blocks with "stale" features (i.e. the dataset has changed since features were generated)
-    #[serde(rename = "isStale")]
     pub is_stale: bool,
     /// Tags associated with this impulse
     pub tags: Vec<String>,
     /// The source EON Tuner trial ID for impulses created from the EON Tuner
-    #[serde(
-        rename = "createdFromTunerTrialId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub created_from_tuner_trial_id: Option<f64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DetailedImpulse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("impulse", &self.impulse)?;
+        object.serialize_entry("metrics", &self.metrics)?;
+        object.serialize_entry("dspBlockConfigs", &self.dsp_block_configs)?;
+        object
+            .serialize_entry("learnBlockKerasConfigs", &self.learn_block_keras_configs)?;
+        object
+            .serialize_entry(
+                "learnBlockAnomalyConfigs",
+                &self.learn_block_anomaly_configs,
+            )?;
+        if let Some(value) = &self.pretrained_model_info {
+            object.serialize_entry("pretrainedModelInfo", value)?;
+        }
+        object.serialize_entry("isStale", &self.is_stale)?;
+        object.serialize_entry("tags", &self.tags)?;
+        if let Some(value) = &self.created_from_tuner_trial_id {
+            object.serialize_entry("createdFromTunerTrialId", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DetailedImpulse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DetailedImpulse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DetailedImpulse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DetailedImpulse, A::Error> {
+                use serde::de::Error as _;
+                let mut impulse = None;
+                let mut metrics = None;
+                let mut dsp_block_configs = None;
+                let mut learn_block_keras_configs = None;
+                let mut learn_block_anomaly_configs = None;
+                let mut pretrained_model_info = None;
+                let mut is_stale = None;
+                let mut tags = None;
+                let mut created_from_tuner_trial_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "impulse" => impulse = Some(map.next_value()?),
+                        "metrics" => metrics = Some(map.next_value()?),
+                        "dspBlockConfigs" => dsp_block_configs = Some(map.next_value()?),
+                        "learnBlockKerasConfigs" => {
+                            learn_block_keras_configs = Some(map.next_value()?);
+                        }
+                        "learnBlockAnomalyConfigs" => {
+                            learn_block_anomaly_configs = Some(map.next_value()?);
+                        }
+                        "pretrainedModelInfo" => {
+                            pretrained_model_info = map.next_value()?;
+                        }
+                        "isStale" => is_stale = Some(map.next_value()?),
+                        "tags" => tags = Some(map.next_value()?),
+                        "createdFromTunerTrialId" => {
+                            created_from_tuner_trial_id = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DetailedImpulse {
+                    impulse: impulse.ok_or_else(|| A::Error::missing_field("impulse"))?,
+                    metrics: metrics.ok_or_else(|| A::Error::missing_field("metrics"))?,
+                    dsp_block_configs: dsp_block_configs
+                        .ok_or_else(|| A::Error::missing_field("dspBlockConfigs"))?,
+                    learn_block_keras_configs: learn_block_keras_configs
+                        .ok_or_else(|| A::Error::missing_field(
+                            "learnBlockKerasConfigs",
+                        ))?,
+                    learn_block_anomaly_configs: learn_block_anomaly_configs
+                        .ok_or_else(|| A::Error::missing_field(
+                            "learnBlockAnomalyConfigs",
+                        ))?,
+                    pretrained_model_info,
+                    is_stale: is_stale
+                        .ok_or_else(|| A::Error::missing_field("isStale"))?,
+                    tags: tags.ok_or_else(|| A::Error::missing_field("tags"))?,
+                    created_from_tuner_trial_id,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DetailedImpulse {}
 
 /// Schema: `#/components/schemas/DetailedImpulse/properties/dspBlockConfigs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DetailedImpulseDspBlockConfigsItem {
-    #[serde(rename = "blockId")]
     pub block_id: i64,
     pub config: DspConfig,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<DspMetadata>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DetailedImpulseDspBlockConfigsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("blockId", &self.block_id)?;
+        object.serialize_entry("config", &self.config)?;
+        if let Some(value) = &self.metadata {
+            object.serialize_entry("metadata", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DetailedImpulseDspBlockConfigsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DetailedImpulseDspBlockConfigsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DetailedImpulseDspBlockConfigsItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DetailedImpulseDspBlockConfigsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut block_id = None;
+                let mut config = None;
+                let mut metadata = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "blockId" => block_id = Some(map.next_value()?),
+                        "config" => config = Some(map.next_value()?),
+                        "metadata" => metadata = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DetailedImpulseDspBlockConfigsItem {
+                    block_id: block_id
+                        .ok_or_else(|| A::Error::missing_field("blockId"))?,
+                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
+                    metadata,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DetailedImpulseDspBlockConfigsItem {}
 
 /// Schema: `#/components/schemas/DetailedImpulse/properties/learnBlockAnomalyConfigs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DetailedImpulseLearnBlockAnomalyConfigsItem {
-    #[serde(rename = "blockId")]
     pub block_id: i64,
     pub config: AnomalyConfig,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<AnomalyModelMetadata>,
-    #[serde(rename = "gmmMetadata", default, skip_serializing_if = "Option::is_none")]
     pub gmm_metadata: Option<AnomalyGmmMetadata>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DetailedImpulseLearnBlockAnomalyConfigsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("blockId", &self.block_id)?;
+        object.serialize_entry("config", &self.config)?;
+        if let Some(value) = &self.metadata {
+            object.serialize_entry("metadata", value)?;
+        }
+        if let Some(value) = &self.gmm_metadata {
+            object.serialize_entry("gmmMetadata", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DetailedImpulseLearnBlockAnomalyConfigsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DetailedImpulseLearnBlockAnomalyConfigsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`DetailedImpulseLearnBlockAnomalyConfigsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DetailedImpulseLearnBlockAnomalyConfigsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut block_id = None;
+                let mut config = None;
+                let mut metadata = None;
+                let mut gmm_metadata = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "blockId" => block_id = Some(map.next_value()?),
+                        "config" => config = Some(map.next_value()?),
+                        "metadata" => metadata = map.next_value()?,
+                        "gmmMetadata" => gmm_metadata = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DetailedImpulseLearnBlockAnomalyConfigsItem {
+                    block_id: block_id
+                        .ok_or_else(|| A::Error::missing_field("blockId"))?,
+                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
+                    metadata,
+                    gmm_metadata,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DetailedImpulseLearnBlockAnomalyConfigsItem {}
 
 /// Schema: `#/components/schemas/DetailedImpulse/properties/learnBlockKerasConfigs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DetailedImpulseLearnBlockKerasConfigsItem {
-    #[serde(rename = "blockId")]
     pub block_id: i64,
     pub config: KerasConfig,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<KerasModelMetadata>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DetailedImpulseLearnBlockKerasConfigsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("blockId", &self.block_id)?;
+        object.serialize_entry("config", &self.config)?;
+        if let Some(value) = &self.metadata {
+            object.serialize_entry("metadata", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DetailedImpulseLearnBlockKerasConfigsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DetailedImpulseLearnBlockKerasConfigsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`DetailedImpulseLearnBlockKerasConfigsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DetailedImpulseLearnBlockKerasConfigsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut block_id = None;
+                let mut config = None;
+                let mut metadata = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "blockId" => block_id = Some(map.next_value()?),
+                        "config" => config = Some(map.next_value()?),
+                        "metadata" => metadata = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DetailedImpulseLearnBlockKerasConfigsItem {
+                    block_id: block_id
+                        .ok_or_else(|| A::Error::missing_field("blockId"))?,
+                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
+                    metadata,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DetailedImpulseLearnBlockKerasConfigsItem {}
 
 /// Schema: `#/components/schemas/DetailedImpulseMetric`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DetailedImpulseMetric {
     pub name: String,
-    #[serde(rename = "type")]
     pub type_: DetailedImpulseMetricType,
-    #[serde(rename = "filteringType", default, skip_serializing_if = "Option::is_none")]
     pub filtering_type: Option<DetailedImpulseMetricFilteringType>,
     pub category: DetailedImpulseMetricCategory,
     pub description: String,
     pub value: DetailedImpulseMetricValue,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "valueForSorting",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub value_for_sorting: Option<i64>,
     /// Additional help explaining the value for this metric
-    #[serde(rename = "valueHint", default, skip_serializing_if = "Option::is_none")]
     pub value_hint: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DetailedImpulseMetric {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("type", &self.type_)?;
+        if let Some(value) = &self.filtering_type {
+            object.serialize_entry("filteringType", value)?;
+        }
+        object.serialize_entry("category", &self.category)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("value", &self.value)?;
+        if let Some(value) = &self.title {
+            object.serialize_entry("title", value)?;
+        }
+        if let Some(value) = &self.value_for_sorting {
+            object.serialize_entry("valueForSorting", value)?;
+        }
+        if let Some(value) = &self.value_hint {
+            object.serialize_entry("valueHint", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DetailedImpulseMetric {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DetailedImpulseMetric;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DetailedImpulseMetric`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DetailedImpulseMetric, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut type_ = None;
+                let mut filtering_type = None;
+                let mut category = None;
+                let mut description = None;
+                let mut value = None;
+                let mut title = None;
+                let mut value_for_sorting = None;
+                let mut value_hint = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "type" => type_ = Some(map.next_value()?),
+                        "filteringType" => filtering_type = map.next_value()?,
+                        "category" => category = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "value" => value = Some(map.next_value()?),
+                        "title" => title = map.next_value()?,
+                        "valueForSorting" => value_for_sorting = map.next_value()?,
+                        "valueHint" => value_hint = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DetailedImpulseMetric {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
+                    filtering_type,
+                    category: category
+                        .ok_or_else(|| A::Error::missing_field("category"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
+                    title,
+                    value_for_sorting,
+                    value_hint,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DetailedImpulseMetric {}
@@ -335,12 +1071,58 @@ impl From<&str> for DetailedImpulseMetricCategory {
 crate::string_enum_impls!(DetailedImpulseMetricCategory);
 
 /// Schema: `#/components/schemas/DetailedImpulseMetricFilteringType`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DetailedImpulseMetricFilteringType {
-    #[serde(rename = "type")]
     pub type_: DetailedImpulseMetricFilteringTypeType,
     pub options: Vec<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DetailedImpulseMetricFilteringType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("type", &self.type_)?;
+        object.serialize_entry("options", &self.options)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DetailedImpulseMetricFilteringType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DetailedImpulseMetricFilteringType;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DetailedImpulseMetricFilteringType`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DetailedImpulseMetricFilteringType, A::Error> {
+                use serde::de::Error as _;
+                let mut type_ = None;
+                let mut options = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => type_ = Some(map.next_value()?),
+                        "options" => options = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DetailedImpulseMetricFilteringType {
+                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
+                    options: options.ok_or_else(|| A::Error::missing_field("options"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DetailedImpulseMetricFilteringType {}
@@ -446,11 +1228,54 @@ impl crate::Envelope for DetailedImpulseMetricValue {
 }
 
 /// Schema: `#/components/schemas/DetailedImpulse/properties/pretrainedModelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DetailedImpulsePretrainedModelInfo {
-    #[serde(rename = "fileName")]
     pub file_name: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DetailedImpulsePretrainedModelInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("fileName", &self.file_name)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DetailedImpulsePretrainedModelInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DetailedImpulsePretrainedModelInfo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DetailedImpulsePretrainedModelInfo`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DetailedImpulsePretrainedModelInfo, A::Error> {
+                use serde::de::Error as _;
+                let mut file_name = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "fileName" => file_name = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DetailedImpulsePretrainedModelInfo {
+                    file_name: file_name
+                        .ok_or_else(|| A::Error::missing_field("fileName"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DetailedImpulsePretrainedModelInfo {}
@@ -490,83 +1315,300 @@ impl From<&str> for DetailedImpulsesFormat {
 crate::string_enum_impls!(DetailedImpulsesFormat);
 
 /// Schema: `#/components/schemas/DSPConfig`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DspConfig {
     pub dsp: DspInfo,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DspGroup>>,
-    #[serde(rename = "configError", default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DspConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dsp", &self.dsp)?;
+        if let Some(value) = &self.config {
+            object.serialize_entry("config", value)?;
+        }
+        if let Some(value) = &self.config_error {
+            object.serialize_entry("configError", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DspConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DspConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DspConfig`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DspConfig, A::Error> {
+                use serde::de::Error as _;
+                let mut dsp = None;
+                let mut config = None;
+                let mut config_error = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dsp" => dsp = Some(map.next_value()?),
+                        "config" => config = map.next_value()?,
+                        "configError" => config_error = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DspConfig {
+                    dsp: dsp.ok_or_else(|| A::Error::missing_field("dsp"))?,
+                    config,
+                    config_error,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DspConfig {}
 
 /// Schema: `#/components/schemas/DSPMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DspMetadata {
     /// Date when the features were created
     pub created: crate::DateTime,
-    #[serde(rename = "dspConfig")]
     pub dsp_config: std::collections::BTreeMap<String, String>,
     /// Labels in the dataset when generator ran
     pub labels: Vec<String>,
     /// Names of the generated features. Only set if axes have explicit labels.
-    #[serde(rename = "featureLabels", default, skip_serializing_if = "Option::is_none")]
     pub feature_labels: Option<Vec<String>>,
-    #[serde(rename = "windowCount")]
     pub window_count: i64,
     /// Number of features for this DSP block
-    #[serde(rename = "featureCount")]
     pub feature_count: i64,
     /// The included samples in this DSP block. Note that these are sorted in the same way as the \`npy\` files are laid out. So with the \`windowCount\` parameter you can exactly search back to see which file contributed to which windows there.
-    #[serde(rename = "includedSamples")]
     pub included_samples: Vec<DspMetadataIncludedSamplesItem>,
     /// Length of the sliding window when generating features.
-    #[serde(rename = "windowSizeMs")]
     pub window_size_ms: i64,
     /// Increase of the sliding window when generating features.
-    #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: i64,
     /// Whether data was zero-padded when generating features.
-    #[serde(rename = "padZeros")]
     pub pad_zeros: bool,
     /// Frequency of the original data in Hz.
     pub frequency: f64,
     /// Information about the output of the DSP block
-    #[serde(rename = "outputConfig")]
     pub output_config: DspMetadataOutputConfig,
-    #[serde(rename = "fftUsed", default, skip_serializing_if = "Option::is_none")]
     pub fft_used: Option<Vec<i64>>,
     /// The version number of the resampling algorithm used (for resampled time series data only)
-    #[serde(
-        rename = "resamplingAlgorithmVersion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub resampling_algorithm_version: Option<f64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DspMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("created", &self.created)?;
+        object.serialize_entry("dspConfig", &self.dsp_config)?;
+        object.serialize_entry("labels", &self.labels)?;
+        if let Some(value) = &self.feature_labels {
+            object.serialize_entry("featureLabels", value)?;
+        }
+        object.serialize_entry("windowCount", &self.window_count)?;
+        object.serialize_entry("featureCount", &self.feature_count)?;
+        object.serialize_entry("includedSamples", &self.included_samples)?;
+        object.serialize_entry("windowSizeMs", &self.window_size_ms)?;
+        object.serialize_entry("windowIncreaseMs", &self.window_increase_ms)?;
+        object.serialize_entry("padZeros", &self.pad_zeros)?;
+        object.serialize_entry("frequency", &self.frequency)?;
+        object.serialize_entry("outputConfig", &self.output_config)?;
+        if let Some(value) = &self.fft_used {
+            object.serialize_entry("fftUsed", value)?;
+        }
+        if let Some(value) = &self.resampling_algorithm_version {
+            object.serialize_entry("resamplingAlgorithmVersion", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DspMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DspMetadata;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DspMetadata`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DspMetadata, A::Error> {
+                use serde::de::Error as _;
+                let mut created = None;
+                let mut dsp_config = None;
+                let mut labels = None;
+                let mut feature_labels = None;
+                let mut window_count = None;
+                let mut feature_count = None;
+                let mut included_samples = None;
+                let mut window_size_ms = None;
+                let mut window_increase_ms = None;
+                let mut pad_zeros = None;
+                let mut frequency = None;
+                let mut output_config = None;
+                let mut fft_used = None;
+                let mut resampling_algorithm_version = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "created" => created = Some(map.next_value()?),
+                        "dspConfig" => dsp_config = Some(map.next_value()?),
+                        "labels" => labels = Some(map.next_value()?),
+                        "featureLabels" => feature_labels = map.next_value()?,
+                        "windowCount" => window_count = Some(map.next_value()?),
+                        "featureCount" => feature_count = Some(map.next_value()?),
+                        "includedSamples" => included_samples = Some(map.next_value()?),
+                        "windowSizeMs" => window_size_ms = Some(map.next_value()?),
+                        "windowIncreaseMs" => {
+                            window_increase_ms = Some(map.next_value()?);
+                        }
+                        "padZeros" => pad_zeros = Some(map.next_value()?),
+                        "frequency" => frequency = Some(map.next_value()?),
+                        "outputConfig" => output_config = Some(map.next_value()?),
+                        "fftUsed" => fft_used = map.next_value()?,
+                        "resamplingAlgorithmVersion" => {
+                            resampling_algorithm_version = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DspMetadata {
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    dsp_config: dsp_config
+                        .ok_or_else(|| A::Error::missing_field("dspConfig"))?,
+                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
+                    feature_labels,
+                    window_count: window_count
+                        .ok_or_else(|| A::Error::missing_field("windowCount"))?,
+                    feature_count: feature_count
+                        .ok_or_else(|| A::Error::missing_field("featureCount"))?,
+                    included_samples: included_samples
+                        .ok_or_else(|| A::Error::missing_field("includedSamples"))?,
+                    window_size_ms: window_size_ms
+                        .ok_or_else(|| A::Error::missing_field("windowSizeMs"))?,
+                    window_increase_ms: window_increase_ms
+                        .ok_or_else(|| A::Error::missing_field("windowIncreaseMs"))?,
+                    pad_zeros: pad_zeros
+                        .ok_or_else(|| A::Error::missing_field("padZeros"))?,
+                    frequency: frequency
+                        .ok_or_else(|| A::Error::missing_field("frequency"))?,
+                    output_config: output_config
+                        .ok_or_else(|| A::Error::missing_field("outputConfig"))?,
+                    fft_used,
+                    resampling_algorithm_version,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DspMetadata {}
 
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAllDetailedImpulsesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub impulses: Vec<DetailedImpulse>,
-    #[serde(rename = "metricKeysByCategory")]
     pub metric_keys_by_category: Vec<
         GetAllDetailedImpulsesResponseMetricKeysByCategoryItem,
     >,
     /// Which extra impulse information should be shown in the impulses table.
-    #[serde(rename = "extraTableColumns")]
     pub extra_table_columns: Vec<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetAllDetailedImpulsesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("impulses", &self.impulses)?;
+        object.serialize_entry("metricKeysByCategory", &self.metric_keys_by_category)?;
+        object.serialize_entry("extraTableColumns", &self.extra_table_columns)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetAllDetailedImpulsesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAllDetailedImpulsesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetAllDetailedImpulsesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetAllDetailedImpulsesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut impulses = None;
+                let mut metric_keys_by_category = None;
+                let mut extra_table_columns = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "impulses" => impulses = Some(map.next_value()?),
+                        "metricKeysByCategory" => {
+                            metric_keys_by_category = Some(map.next_value()?);
+                        }
+                        "extraTableColumns" => {
+                            extra_table_columns = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAllDetailedImpulsesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    impulses: impulses
+                        .ok_or_else(|| A::Error::missing_field("impulses"))?,
+                    metric_keys_by_category: metric_keys_by_category
+                        .ok_or_else(|| A::Error::missing_field("metricKeysByCategory"))?,
+                    extra_table_columns: extra_table_columns
+                        .ok_or_else(|| A::Error::missing_field("extraTableColumns"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetAllDetailedImpulsesResponse {
@@ -576,30 +1618,151 @@ impl crate::Envelope for GetAllDetailedImpulsesResponse {
 }
 
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
     pub category: DetailedImpulseMetricCategory,
-    #[serde(rename = "metricKeys")]
     pub metric_keys: Vec<
         GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem,
     >,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("category", &self.category)?;
+        object.serialize_entry("metricKeys", &self.metric_keys)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de>
+for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAllDetailedImpulsesResponseMetricKeysByCategoryItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetAllDetailedImpulsesResponseMetricKeysByCategoryItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                GetAllDetailedImpulsesResponseMetricKeysByCategoryItem,
+                A::Error,
+            > {
+                use serde::de::Error as _;
+                let mut category = None;
+                let mut metric_keys = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "category" => category = Some(map.next_value()?),
+                        "metricKeys" => metric_keys = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
+                    category: category
+                        .ok_or_else(|| A::Error::missing_field("category"))?,
+                    metric_keys: metric_keys
+                        .ok_or_else(|| A::Error::missing_field("metricKeys"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {}
 
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items/properties/metricKeys/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
     pub name: String,
     pub description: String,
-    #[serde(rename = "type")]
     pub type_: GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType,
-    #[serde(rename = "filteringType", default, skip_serializing_if = "Option::is_none")]
     pub filtering_type: Option<DetailedImpulseMetricFilteringType>,
-    #[serde(rename = "showInTable")]
     pub show_in_table: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize
+for GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("type", &self.type_)?;
+        if let Some(value) = &self.filtering_type {
+            object.serialize_entry("filteringType", value)?;
+        }
+        object.serialize_entry("showInTable", &self.show_in_table)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de>
+for GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem,
+                A::Error,
+            > {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut description = None;
+                let mut type_ = None;
+                let mut filtering_type = None;
+                let mut show_in_table = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "type" => type_ = Some(map.next_value()?),
+                        "filteringType" => filtering_type = map.next_value()?,
+                        "showInTable" => show_in_table = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
+                    filtering_type,
+                    show_in_table: show_in_table
+                        .ok_or_else(|| A::Error::missing_field("showInTable"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope
@@ -643,15 +1806,68 @@ crate::string_enum_impls!(
 );
 
 /// Schema: `#/components/schemas/GetAllImpulsesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAllImpulsesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub impulses: Vec<Impulse>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetAllImpulsesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("impulses", &self.impulses)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetAllImpulsesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAllImpulsesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetAllImpulsesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetAllImpulsesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut impulses = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "impulses" => impulses = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAllImpulsesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    impulses: impulses
+                        .ok_or_else(|| A::Error::missing_field("impulses"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetAllImpulsesResponse {
@@ -661,16 +1877,69 @@ impl crate::Envelope for GetAllImpulsesResponse {
 }
 
 /// Schema: `#/components/schemas/GetImpulseResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetImpulseResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impulse: Option<Impulse>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetImpulseResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.impulse {
+            object.serialize_entry("impulse", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetImpulseResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetImpulseResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetImpulseResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetImpulseResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut impulse = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "impulse" => impulse = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetImpulseResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    impulse,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetImpulseResponse {
@@ -680,16 +1949,67 @@ impl crate::Envelope for GetImpulseResponse {
 }
 
 /// Schema: `#/components/schemas/GetNewBlockIdResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetNewBlockIdResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "blockId")]
     pub block_id: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetNewBlockIdResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("blockId", &self.block_id)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetNewBlockIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetNewBlockIdResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetNewBlockIdResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetNewBlockIdResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut block_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "blockId" => block_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetNewBlockIdResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    block_id: block_id.ok_or_else(|| A::Error::missing_field("blockId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetNewBlockIdResponse {
@@ -699,33 +2019,91 @@ impl crate::Envelope for GetNewBlockIdResponse {
 }
 
 /// Schema: `#/components/schemas/Impulse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Impulse {
     /// ID for this impulse.
     pub id: i64,
     /// Name for this impulse.
     pub name: String,
     /// Input Blocks that are part of this impulse
-    #[serde(rename = "inputBlocks")]
     pub input_blocks: Vec<ImpulseInputBlock>,
     /// DSP Blocks that are part of this impulse
-    #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<ImpulseDspBlock>,
     /// Learning Blocks that are part of this impulse
-    #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<ImpulseLearnBlock>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for Impulse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("inputBlocks", &self.input_blocks)?;
+        object.serialize_entry("dspBlocks", &self.dsp_blocks)?;
+        object.serialize_entry("learnBlocks", &self.learn_blocks)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Impulse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Impulse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`Impulse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Impulse, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut input_blocks = None;
+                let mut dsp_blocks = None;
+                let mut learn_blocks = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "inputBlocks" => input_blocks = Some(map.next_value()?),
+                        "dspBlocks" => dsp_blocks = Some(map.next_value()?),
+                        "learnBlocks" => learn_blocks = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Impulse {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    input_blocks: input_blocks
+                        .ok_or_else(|| A::Error::missing_field("inputBlocks"))?,
+                    dsp_blocks: dsp_blocks
+                        .ok_or_else(|| A::Error::missing_field("dspBlocks"))?,
+                    learn_blocks: learn_blocks
+                        .ok_or_else(|| A::Error::missing_field("learnBlocks"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for Impulse {}
 
 /// Schema: `#/components/schemas/ImpulseDspBlock`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImpulseDspBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
     pub id: i64,
     /// Block type
-    #[serde(rename = "type")]
     pub type_: String,
     /// Block name, will be used in menus
     pub name: String,
@@ -734,30 +2112,21 @@ pub struct ImpulseDspBlock {
     /// Block title, used in the impulse UI
     pub title: String,
     /// Number of features this DSP block outputs per axis. This is only set when the DSP block is configured.
-    #[serde(rename = "valuesPerAxis", default, skip_serializing_if = "Option::is_none")]
     pub values_per_axis: Option<i64>,
     /// The ID of the Input block a DSP block is connected to
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<i64>,
     /// A short description of the block version, displayed in the block versioning UI
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The system component that created the block version (createImpulse | clone | tuner). Cannot be set via API.
-    #[serde(rename = "createdBy", default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// The datetime that the block version was created. Cannot be set via API.
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<crate::DateTime>,
     /// Implementation version of the block
-    #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<ImpulseDspBlockOrganization>,
     /// Required for type 'custom'
-    #[serde(rename = "customUrl", default, skip_serializing_if = "Option::is_none")]
     pub custom_url: Option<String>,
     /// Named axes for the block
-    #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<ImpulseDspBlockNamedAxesItem>>,
 }
 
@@ -790,21 +2159,134 @@ impl ImpulseDspBlock {
     }
 }
 
+impl serde::Serialize for ImpulseDspBlock {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("type", &self.type_)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("axes", &self.axes)?;
+        object.serialize_entry("title", &self.title)?;
+        if let Some(value) = &self.values_per_axis {
+            object.serialize_entry("valuesPerAxis", value)?;
+        }
+        if let Some(value) = &self.input {
+            object.serialize_entry("input", value)?;
+        }
+        if let Some(value) = &self.description {
+            object.serialize_entry("description", value)?;
+        }
+        if let Some(value) = &self.created_by {
+            object.serialize_entry("createdBy", value)?;
+        }
+        if let Some(value) = &self.created_at {
+            object.serialize_entry("createdAt", value)?;
+        }
+        object.serialize_entry("implementationVersion", &self.implementation_version)?;
+        if let Some(value) = &self.organization {
+            object.serialize_entry("organization", value)?;
+        }
+        if let Some(value) = &self.custom_url {
+            object.serialize_entry("customUrl", value)?;
+        }
+        if let Some(value) = &self.named_axes {
+            object.serialize_entry("namedAxes", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImpulseDspBlock {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ImpulseDspBlock;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ImpulseDspBlock`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImpulseDspBlock, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut type_ = None;
+                let mut name = None;
+                let mut axes = None;
+                let mut title = None;
+                let mut values_per_axis = None;
+                let mut input = None;
+                let mut description = None;
+                let mut created_by = None;
+                let mut created_at = None;
+                let mut implementation_version = None;
+                let mut organization = None;
+                let mut custom_url = None;
+                let mut named_axes = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "type" => type_ = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "axes" => axes = Some(map.next_value()?),
+                        "title" => title = Some(map.next_value()?),
+                        "valuesPerAxis" => values_per_axis = map.next_value()?,
+                        "input" => input = map.next_value()?,
+                        "description" => description = map.next_value()?,
+                        "createdBy" => created_by = map.next_value()?,
+                        "createdAt" => created_at = map.next_value()?,
+                        "implementationVersion" => {
+                            implementation_version = Some(map.next_value()?);
+                        }
+                        "organization" => organization = map.next_value()?,
+                        "customUrl" => custom_url = map.next_value()?,
+                        "namedAxes" => named_axes = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ImpulseDspBlock {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
+                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
+                    values_per_axis,
+                    input,
+                    description,
+                    created_by,
+                    created_at,
+                    implementation_version: implementation_version
+                        .ok_or_else(|| A::Error::missing_field(
+                            "implementationVersion",
+                        ))?,
+                    organization,
+                    custom_url,
+                    named_axes,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ImpulseDspBlock {}
 
 /// Schema: `#/components/schemas/ImpulseDspBlock/properties/namedAxes/items`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImpulseDspBlockNamedAxesItem {
     /// Name of the axis
     pub name: String,
     /// Description of the axis
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Whether the axis is required
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
     /// The selected axis for the block
-    #[serde(rename = "selectedAxis", default, skip_serializing_if = "Option::is_none")]
     pub selected_axis: Option<String>,
 }
 
@@ -820,13 +2302,73 @@ impl ImpulseDspBlockNamedAxesItem {
     }
 }
 
+impl serde::Serialize for ImpulseDspBlockNamedAxesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.description {
+            object.serialize_entry("description", value)?;
+        }
+        if let Some(value) = &self.required {
+            object.serialize_entry("required", value)?;
+        }
+        if let Some(value) = &self.selected_axis {
+            object.serialize_entry("selectedAxis", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImpulseDspBlockNamedAxesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ImpulseDspBlockNamedAxesItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ImpulseDspBlockNamedAxesItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImpulseDspBlockNamedAxesItem, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut description = None;
+                let mut required = None;
+                let mut selected_axis = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = map.next_value()?,
+                        "required" => required = map.next_value()?,
+                        "selectedAxis" => selected_axis = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ImpulseDspBlockNamedAxesItem {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description,
+                    required,
+                    selected_axis,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ImpulseDspBlockNamedAxesItem {}
 
 /// Schema: `#/components/schemas/ImpulseDspBlock/properties/organization`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImpulseDspBlockOrganization {
     pub id: i64,
-    #[serde(rename = "dspId")]
     pub dsp_id: i64,
 }
 
@@ -837,163 +2379,501 @@ impl ImpulseDspBlockOrganization {
     }
 }
 
+impl serde::Serialize for ImpulseDspBlockOrganization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("dspId", &self.dsp_id)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImpulseDspBlockOrganization {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ImpulseDspBlockOrganization;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ImpulseDspBlockOrganization`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImpulseDspBlockOrganization, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut dsp_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "dspId" => dsp_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ImpulseDspBlockOrganization {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    dsp_id: dsp_id.ok_or_else(|| A::Error::missing_field("dspId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ImpulseDspBlockOrganization {}
 
 /// Schema: `#/components/schemas/KerasConfig`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KerasConfig {
     pub dependencies: DependencyData,
     /// Whether the block is trained
     pub trained: bool,
     pub name: String,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<LearnBlockType>,
     /// The Keras script. This script might be empty if the mode is visual.
     pub script: String,
     /// Minimum confidence rating required for the neural network. Scores below this confidence are tagged as uncertain.
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
-    #[serde(rename = "selectedModelType")]
     pub selected_model_type: KerasModelTypeEnum,
     /// The mode (visual or expert) to use for editing this network.
     pub mode: KerasConfigMode,
     /// The visual layers (if in visual mode) for the neural network. This will be an empty array when in expert mode.
-    #[serde(rename = "visualLayers")]
     pub visual_layers: Vec<KerasVisualLayer>,
     /// Number of training cycles. If in expert mode this will be 0.
-    #[serde(rename = "trainingCycles")]
     pub training_cycles: i64,
     /// Learning rate (between 0 and 1). If in expert mode this will be 0.
-    #[serde(rename = "learningRate")]
     pub learning_rate: f64,
     /// The batch size used during training.
-    #[serde(rename = "batchSize", default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<i64>,
     /// The default batch size if a value is not configured.
-    #[serde(rename = "defaultBatchSize")]
     pub default_batch_size: i64,
     /// Python-formatted tuple of input axes
     pub shape: String,
     /// Train/test split (between 0 and 1)
-    #[serde(rename = "trainTestSplit", default, skip_serializing_if = "Option::is_none")]
     pub train_test_split: Option<f64>,
     /// Whether to automatically balance class weights, use this for skewed datasets.
-    #[serde(
-        rename = "autoClassWeights",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub auto_class_weights: Option<bool>,
     /// Use learned optimizer and ignore learning rate.
-    #[serde(
-        rename = "useLearnedOptimizer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub use_learned_optimizer: Option<bool>,
-    #[serde(rename = "augmentationPolicyImage")]
     pub augmentation_policy_image: AugmentationPolicyImageEnum,
-    #[serde(
-        rename = "augmentationPolicySpectrogram",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub augmentation_policy_spectrogram: Option<AugmentationPolicySpectrogram>,
-    #[serde(rename = "transferLearningModels")]
     pub transfer_learning_models: Vec<TransferLearningModel>,
     /// Whether to profile the i8 model (might take a very long time)
-    #[serde(rename = "profileInt8")]
     pub profile_int8: bool,
     /// If set, skips creating embeddings and measuring memory (used in tests)
-    #[serde(rename = "skipEmbeddingsAndMemory")]
     pub skip_embeddings_and_memory: bool,
-    #[serde(
-        rename = "akidaEdgeLearningConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub akida_edge_learning_config: Option<AkidaEdgeLearningConfig>,
     /// This metadata key is used to prevent group data leakage between train and validation datasets.
-    #[serde(
-        rename = "customValidationMetadataKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_validation_metadata_key: Option<String>,
     /// Whether the 'Advanced training settings' UI element should be expanded.
-    #[serde(rename = "showAdvancedTrainingSettings")]
     pub show_advanced_training_settings: bool,
     /// Whether the 'Augmentation training settings' UI element should be expanded.
-    #[serde(rename = "showAugmentationTrainingSettings")]
     pub show_augmentation_training_settings: bool,
     /// Training parameters, this list depends on the list of parameters that the model exposes.
-    #[serde(
-        rename = "customParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
-    #[serde(
-        rename = "anomalyCapacity",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
-    #[serde(
-        rename = "lastShownModelVariant",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
-    #[serde(
-        rename = "lastShownModelEngine",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
-    #[serde(
-        rename = "blockParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub block_parameters: Option<BlockParameters>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for KerasConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dependencies", &self.dependencies)?;
+        object.serialize_entry("trained", &self.trained)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.type_ {
+            object.serialize_entry("type", value)?;
+        }
+        object.serialize_entry("script", &self.script)?;
+        object
+            .serialize_entry(
+                "minimumConfidenceRating",
+                &self.minimum_confidence_rating,
+            )?;
+        object.serialize_entry("selectedModelType", &self.selected_model_type)?;
+        object.serialize_entry("mode", &self.mode)?;
+        object.serialize_entry("visualLayers", &self.visual_layers)?;
+        object.serialize_entry("trainingCycles", &self.training_cycles)?;
+        object.serialize_entry("learningRate", &self.learning_rate)?;
+        if let Some(value) = &self.batch_size {
+            object.serialize_entry("batchSize", value)?;
+        }
+        object.serialize_entry("defaultBatchSize", &self.default_batch_size)?;
+        object.serialize_entry("shape", &self.shape)?;
+        if let Some(value) = &self.train_test_split {
+            object.serialize_entry("trainTestSplit", value)?;
+        }
+        if let Some(value) = &self.auto_class_weights {
+            object.serialize_entry("autoClassWeights", value)?;
+        }
+        if let Some(value) = &self.use_learned_optimizer {
+            object.serialize_entry("useLearnedOptimizer", value)?;
+        }
+        object
+            .serialize_entry(
+                "augmentationPolicyImage",
+                &self.augmentation_policy_image,
+            )?;
+        if let Some(value) = &self.augmentation_policy_spectrogram {
+            object.serialize_entry("augmentationPolicySpectrogram", value)?;
+        }
+        object
+            .serialize_entry("transferLearningModels", &self.transfer_learning_models)?;
+        object.serialize_entry("profileInt8", &self.profile_int8)?;
+        object
+            .serialize_entry(
+                "skipEmbeddingsAndMemory",
+                &self.skip_embeddings_and_memory,
+            )?;
+        if let Some(value) = &self.akida_edge_learning_config {
+            object.serialize_entry("akidaEdgeLearningConfig", value)?;
+        }
+        if let Some(value) = &self.custom_validation_metadata_key {
+            object.serialize_entry("customValidationMetadataKey", value)?;
+        }
+        object
+            .serialize_entry(
+                "showAdvancedTrainingSettings",
+                &self.show_advanced_training_settings,
+            )?;
+        object
+            .serialize_entry(
+                "showAugmentationTrainingSettings",
+                &self.show_augmentation_training_settings,
+            )?;
+        if let Some(value) = &self.custom_parameters {
+            object.serialize_entry("customParameters", value)?;
+        }
+        if let Some(value) = &self.anomaly_capacity {
+            object.serialize_entry("anomalyCapacity", value)?;
+        }
+        if let Some(value) = &self.last_shown_model_variant {
+            object.serialize_entry("lastShownModelVariant", value)?;
+        }
+        if let Some(value) = &self.last_shown_model_engine {
+            object.serialize_entry("lastShownModelEngine", value)?;
+        }
+        if let Some(value) = &self.block_parameters {
+            object.serialize_entry("blockParameters", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KerasConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = KerasConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`KerasConfig`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KerasConfig, A::Error> {
+                use serde::de::Error as _;
+                let mut dependencies = None;
+                let mut trained = None;
+                let mut name = None;
+                let mut type_ = None;
+                let mut script = None;
+                let mut minimum_confidence_rating = None;
+                let mut selected_model_type = None;
+                let mut mode = None;
+                let mut visual_layers = None;
+                let mut training_cycles = None;
+                let mut learning_rate = None;
+                let mut batch_size = None;
+                let mut default_batch_size = None;
+                let mut shape = None;
+                let mut train_test_split = None;
+                let mut auto_class_weights = None;
+                let mut use_learned_optimizer = None;
+                let mut augmentation_policy_image = None;
+                let mut augmentation_policy_spectrogram = None;
+                let mut transfer_learning_models = None;
+                let mut profile_int8 = None;
+                let mut skip_embeddings_and_memory = None;
+                let mut akida_edge_learning_config = None;
+                let mut custom_validation_metadata_key = None;
+                let mut show_advanced_training_settings = None;
+                let mut show_augmentation_training_settings = None;
+                let mut custom_parameters = None;
+                let mut anomaly_capacity = None;
+                let mut last_shown_model_variant = None;
+                let mut last_shown_model_engine = None;
+                let mut block_parameters = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dependencies" => dependencies = Some(map.next_value()?),
+                        "trained" => trained = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "type" => type_ = map.next_value()?,
+                        "script" => script = Some(map.next_value()?),
+                        "minimumConfidenceRating" => {
+                            minimum_confidence_rating = Some(map.next_value()?);
+                        }
+                        "selectedModelType" => {
+                            selected_model_type = Some(map.next_value()?);
+                        }
+                        "mode" => mode = Some(map.next_value()?),
+                        "visualLayers" => visual_layers = Some(map.next_value()?),
+                        "trainingCycles" => training_cycles = Some(map.next_value()?),
+                        "learningRate" => learning_rate = Some(map.next_value()?),
+                        "batchSize" => batch_size = map.next_value()?,
+                        "defaultBatchSize" => {
+                            default_batch_size = Some(map.next_value()?);
+                        }
+                        "shape" => shape = Some(map.next_value()?),
+                        "trainTestSplit" => train_test_split = map.next_value()?,
+                        "autoClassWeights" => auto_class_weights = map.next_value()?,
+                        "useLearnedOptimizer" => {
+                            use_learned_optimizer = map.next_value()?;
+                        }
+                        "augmentationPolicyImage" => {
+                            augmentation_policy_image = Some(map.next_value()?);
+                        }
+                        "augmentationPolicySpectrogram" => {
+                            augmentation_policy_spectrogram = map.next_value()?;
+                        }
+                        "transferLearningModels" => {
+                            transfer_learning_models = Some(map.next_value()?);
+                        }
+                        "profileInt8" => profile_int8 = Some(map.next_value()?),
+                        "skipEmbeddingsAndMemory" => {
+                            skip_embeddings_and_memory = Some(map.next_value()?);
+                        }
+                        "akidaEdgeLearningConfig" => {
+                            akida_edge_learning_config = map.next_value()?;
+                        }
+                        "customValidationMetadataKey" => {
+                            custom_validation_metadata_key = map.next_value()?;
+                        }
+                        "showAdvancedTrainingSettings" => {
+                            show_advanced_training_settings = Some(map.next_value()?);
+                        }
+                        "showAugmentationTrainingSettings" => {
+                            show_augmentation_training_settings = Some(map.next_value()?);
+                        }
+                        "customParameters" => custom_parameters = map.next_value()?,
+                        "anomalyCapacity" => anomaly_capacity = map.next_value()?,
+                        "lastShownModelVariant" => {
+                            last_shown_model_variant = map.next_value()?;
+                        }
+                        "lastShownModelEngine" => {
+                            last_shown_model_engine = map.next_value()?;
+                        }
+                        "blockParameters" => block_parameters = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(KerasConfig {
+                    dependencies: dependencies
+                        .ok_or_else(|| A::Error::missing_field("dependencies"))?,
+                    trained: trained.ok_or_else(|| A::Error::missing_field("trained"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    type_,
+                    script: script.ok_or_else(|| A::Error::missing_field("script"))?,
+                    minimum_confidence_rating: minimum_confidence_rating
+                        .ok_or_else(|| A::Error::missing_field(
+                            "minimumConfidenceRating",
+                        ))?,
+                    selected_model_type: selected_model_type
+                        .ok_or_else(|| A::Error::missing_field("selectedModelType"))?,
+                    mode: mode.ok_or_else(|| A::Error::missing_field("mode"))?,
+                    visual_layers: visual_layers
+                        .ok_or_else(|| A::Error::missing_field("visualLayers"))?,
+                    training_cycles: training_cycles
+                        .ok_or_else(|| A::Error::missing_field("trainingCycles"))?,
+                    learning_rate: learning_rate
+                        .ok_or_else(|| A::Error::missing_field("learningRate"))?,
+                    batch_size,
+                    default_batch_size: default_batch_size
+                        .ok_or_else(|| A::Error::missing_field("defaultBatchSize"))?,
+                    shape: shape.ok_or_else(|| A::Error::missing_field("shape"))?,
+                    train_test_split,
+                    auto_class_weights,
+                    use_learned_optimizer,
+                    augmentation_policy_image: augmentation_policy_image
+                        .ok_or_else(|| A::Error::missing_field(
+                            "augmentationPolicyImage",
+                        ))?,
+                    augmentation_policy_spectrogram,
+                    transfer_learning_models: transfer_learning_models
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transferLearningModels",
+                        ))?,
+                    profile_int8: profile_int8
+                        .ok_or_else(|| A::Error::missing_field("profileInt8"))?,
+                    skip_embeddings_and_memory: skip_embeddings_and_memory
+                        .ok_or_else(|| A::Error::missing_field(
+                            "skipEmbeddingsAndMemory",
+                        ))?,
+                    akida_edge_learning_config,
+                    custom_validation_metadata_key,
+                    show_advanced_training_settings: show_advanced_training_settings
+                        .ok_or_else(|| A::Error::missing_field(
+                            "showAdvancedTrainingSettings",
+                        ))?,
+                    show_augmentation_training_settings: show_augmentation_training_settings
+                        .ok_or_else(|| A::Error::missing_field(
+                            "showAugmentationTrainingSettings",
+                        ))?,
+                    custom_parameters,
+                    anomaly_capacity,
+                    last_shown_model_variant,
+                    last_shown_model_engine,
+                    block_parameters,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for KerasConfig {}
 
 /// Schema: `#/components/schemas/KerasModelMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KerasModelMetadata {
     /// Date when the model was trained
     pub created: crate::DateTime,
     /// Layers of the neural network
     pub layers: Vec<KerasModelLayer>,
     /// Labels for the output layer
-    #[serde(rename = "classNames")]
     pub class_names: Vec<String>,
     /// Original labels in the dataset when features were generated, e.g. used to render the feature explorer.
     pub labels: Vec<String>,
     /// The types of model that are available
-    #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
-    #[serde(rename = "recommendedModelType")]
     pub recommended_model_type: KerasModelTypeEnum,
     /// Metrics for each of the available model types
-    #[serde(rename = "modelValidationMetrics")]
     pub model_validation_metrics: Vec<KerasModelMetadataMetrics>,
-    #[serde(rename = "hasTrainedModel")]
     pub has_trained_model: bool,
     pub mode: KerasModelMetadataMode,
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
-    #[serde(rename = "imageInputScaling")]
     pub image_input_scaling: ImageInputScaling,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for KerasModelMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("created", &self.created)?;
+        object.serialize_entry("layers", &self.layers)?;
+        object.serialize_entry("classNames", &self.class_names)?;
+        object.serialize_entry("labels", &self.labels)?;
+        object.serialize_entry("availableModelTypes", &self.available_model_types)?;
+        object.serialize_entry("recommendedModelType", &self.recommended_model_type)?;
+        object
+            .serialize_entry("modelValidationMetrics", &self.model_validation_metrics)?;
+        object.serialize_entry("hasTrainedModel", &self.has_trained_model)?;
+        object.serialize_entry("mode", &self.mode)?;
+        if let Some(value) = &self.object_detection_last_layer {
+            object.serialize_entry("objectDetectionLastLayer", value)?;
+        }
+        object.serialize_entry("imageInputScaling", &self.image_input_scaling)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KerasModelMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = KerasModelMetadata;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`KerasModelMetadata`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KerasModelMetadata, A::Error> {
+                use serde::de::Error as _;
+                let mut created = None;
+                let mut layers = None;
+                let mut class_names = None;
+                let mut labels = None;
+                let mut available_model_types = None;
+                let mut recommended_model_type = None;
+                let mut model_validation_metrics = None;
+                let mut has_trained_model = None;
+                let mut mode = None;
+                let mut object_detection_last_layer = None;
+                let mut image_input_scaling = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "created" => created = Some(map.next_value()?),
+                        "layers" => layers = Some(map.next_value()?),
+                        "classNames" => class_names = Some(map.next_value()?),
+                        "labels" => labels = Some(map.next_value()?),
+                        "availableModelTypes" => {
+                            available_model_types = Some(map.next_value()?);
+                        }
+                        "recommendedModelType" => {
+                            recommended_model_type = Some(map.next_value()?);
+                        }
+                        "modelValidationMetrics" => {
+                            model_validation_metrics = Some(map.next_value()?);
+                        }
+                        "hasTrainedModel" => has_trained_model = Some(map.next_value()?),
+                        "mode" => mode = Some(map.next_value()?),
+                        "objectDetectionLastLayer" => {
+                            object_detection_last_layer = map.next_value()?;
+                        }
+                        "imageInputScaling" => {
+                            image_input_scaling = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(KerasModelMetadata {
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    layers: layers.ok_or_else(|| A::Error::missing_field("layers"))?,
+                    class_names: class_names
+                        .ok_or_else(|| A::Error::missing_field("classNames"))?,
+                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
+                    available_model_types: available_model_types
+                        .ok_or_else(|| A::Error::missing_field("availableModelTypes"))?,
+                    recommended_model_type: recommended_model_type
+                        .ok_or_else(|| A::Error::missing_field("recommendedModelType"))?,
+                    model_validation_metrics: model_validation_metrics
+                        .ok_or_else(|| A::Error::missing_field(
+                            "modelValidationMetrics",
+                        ))?,
+                    has_trained_model: has_trained_model
+                        .ok_or_else(|| A::Error::missing_field("hasTrainedModel"))?,
+                    mode: mode.ok_or_else(|| A::Error::missing_field("mode"))?,
+                    object_detection_last_layer,
+                    image_input_scaling: image_input_scaling
+                        .ok_or_else(|| A::Error::missing_field("imageInputScaling"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for KerasModelMetadata {}
@@ -1028,12 +2908,9 @@ impl crate::multipart::ToMultipart for SetLegacyImpulseStateInternalRequest {
 }
 
 /// Schema: `#/components/schemas/UpdateImpulseRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateImpulseRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
 }
 
@@ -1044,11 +2921,58 @@ impl UpdateImpulseRequest {
     }
 }
 
+impl serde::Serialize for UpdateImpulseRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        if let Some(value) = &self.tags {
+            object.serialize_entry("tags", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateImpulseRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateImpulseRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateImpulseRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateImpulseRequest, A::Error> {
+                let mut name = None;
+                let mut tags = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        "tags" => tags = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateImpulseRequest { name, tags })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateImpulseRequest {}
 
 /// Schema: `#/components/schemas/VerifyDspBlockUrlRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerifyDspBlockUrlRequest {
     pub url: String,
 }
@@ -1060,19 +2984,116 @@ impl VerifyDspBlockUrlRequest {
     }
 }
 
+impl serde::Serialize for VerifyDspBlockUrlRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("url", &self.url)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for VerifyDspBlockUrlRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = VerifyDspBlockUrlRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`VerifyDspBlockUrlRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VerifyDspBlockUrlRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "url" => url = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VerifyDspBlockUrlRequest {
+                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for VerifyDspBlockUrlRequest {}
 
 /// Schema: `#/components/schemas/VerifyDspBlockUrlResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerifyDspBlockUrlResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block: Option<VerifyDspBlockUrlResponseBlock>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for VerifyDspBlockUrlResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.block {
+            object.serialize_entry("block", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VerifyDspBlockUrlResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = VerifyDspBlockUrlResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`VerifyDspBlockUrlResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VerifyDspBlockUrlResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut block = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "block" => block = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VerifyDspBlockUrlResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    block,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for VerifyDspBlockUrlResponse {
@@ -1082,17 +3103,90 @@ impl crate::Envelope for VerifyDspBlockUrlResponse {
 }
 
 /// Schema: `#/components/schemas/VerifyDspBlockUrlResponse/allOf/1/properties/block`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerifyDspBlockUrlResponseBlock {
     pub title: String,
     pub author: String,
     pub description: String,
     pub name: String,
-    #[serde(rename = "latestImplementationVersion")]
     pub latest_implementation_version: i64,
-    #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<DspNamedAxis>>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for VerifyDspBlockUrlResponseBlock {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("title", &self.title)?;
+        object.serialize_entry("author", &self.author)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("name", &self.name)?;
+        object
+            .serialize_entry(
+                "latestImplementationVersion",
+                &self.latest_implementation_version,
+            )?;
+        if let Some(value) = &self.named_axes {
+            object.serialize_entry("namedAxes", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VerifyDspBlockUrlResponseBlock {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = VerifyDspBlockUrlResponseBlock;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`VerifyDspBlockUrlResponseBlock`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VerifyDspBlockUrlResponseBlock, A::Error> {
+                use serde::de::Error as _;
+                let mut title = None;
+                let mut author = None;
+                let mut description = None;
+                let mut name = None;
+                let mut latest_implementation_version = None;
+                let mut named_axes = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "title" => title = Some(map.next_value()?),
+                        "author" => author = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "latestImplementationVersion" => {
+                            latest_implementation_version = Some(map.next_value()?);
+                        }
+                        "namedAxes" => named_axes = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VerifyDspBlockUrlResponseBlock {
+                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
+                    author: author.ok_or_else(|| A::Error::missing_field("author"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    latest_implementation_version: latest_implementation_version
+                        .ok_or_else(|| A::Error::missing_field(
+                            "latestImplementationVersion",
+                        ))?,
+                    named_axes,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for VerifyDspBlockUrlResponseBlock {}

@@ -6,11 +6,9 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AutotuneDspRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AutotuneDspRequest {
     /// DSP block ID to autotune parameters of
-    #[serde(rename = "dspId")]
     pub dsp_id: i64,
 }
 
@@ -21,14 +19,56 @@ impl AutotuneDspRequest {
     }
 }
 
+impl serde::Serialize for AutotuneDspRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dspId", &self.dsp_id)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AutotuneDspRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AutotuneDspRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AutotuneDspRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AutotuneDspRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut dsp_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dspId" => dsp_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AutotuneDspRequest {
+                    dsp_id: dsp_id.ok_or_else(|| A::Error::missing_field("dspId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AutotuneDspRequest {}
 
 /// Schema: `#/components/schemas/BuildOnDeviceModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BuildOnDeviceModelRequest {
     pub engine: DeploymentTargetEngine,
-    #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
 }
 
@@ -39,16 +79,63 @@ impl BuildOnDeviceModelRequest {
     }
 }
 
+impl serde::Serialize for BuildOnDeviceModelRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("engine", &self.engine)?;
+        if let Some(value) = &self.model_type {
+            object.serialize_entry("modelType", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for BuildOnDeviceModelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = BuildOnDeviceModelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`BuildOnDeviceModelRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BuildOnDeviceModelRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut engine = None;
+                let mut model_type = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "engine" => engine = Some(map.next_value()?),
+                        "modelType" => model_type = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(BuildOnDeviceModelRequest {
+                    engine: engine.ok_or_else(|| A::Error::missing_field("engine"))?,
+                    model_type,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for BuildOnDeviceModelRequest {}
 
 /// Schema: `#/components/schemas/BuildOrganizationOnDeviceModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BuildOrganizationOnDeviceModelRequest {
     pub engine: DeploymentTargetEngine,
-    #[serde(rename = "deployBlockId")]
     pub deploy_block_id: i64,
-    #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
 }
 
@@ -63,14 +150,67 @@ impl BuildOrganizationOnDeviceModelRequest {
     }
 }
 
+impl serde::Serialize for BuildOrganizationOnDeviceModelRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("engine", &self.engine)?;
+        object.serialize_entry("deployBlockId", &self.deploy_block_id)?;
+        if let Some(value) = &self.model_type {
+            object.serialize_entry("modelType", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for BuildOrganizationOnDeviceModelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = BuildOrganizationOnDeviceModelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`BuildOrganizationOnDeviceModelRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BuildOrganizationOnDeviceModelRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut engine = None;
+                let mut deploy_block_id = None;
+                let mut model_type = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "engine" => engine = Some(map.next_value()?),
+                        "deployBlockId" => deploy_block_id = Some(map.next_value()?),
+                        "modelType" => model_type = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(BuildOrganizationOnDeviceModelRequest {
+                    engine: engine.ok_or_else(|| A::Error::missing_field("engine"))?,
+                    deploy_block_id: deploy_block_id
+                        .ok_or_else(|| A::Error::missing_field("deployBlockId"))?,
+                    model_type,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for BuildOrganizationOnDeviceModelRequest {}
 
 /// Schema: `#/components/schemas/CalculateDataQualityMetricsRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CalculateDataQualityMetricsRequest {
     /// Type of representation to use for calculating metrics.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub representation: Option<CalculateDataQualityMetricsRequestRepresentation>,
 }
 
@@ -78,6 +218,51 @@ impl CalculateDataQualityMetricsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { representation: None }
+    }
+}
+
+impl serde::Serialize for CalculateDataQualityMetricsRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.representation {
+            object.serialize_entry("representation", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CalculateDataQualityMetricsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CalculateDataQualityMetricsRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CalculateDataQualityMetricsRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CalculateDataQualityMetricsRequest, A::Error> {
+                let mut representation = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "representation" => representation = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CalculateDataQualityMetricsRequest {
+                    representation,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -128,14 +313,11 @@ impl From<&str> for CalculateDataQualityMetricsRequestRepresentation {
 crate::string_enum_impls!(CalculateDataQualityMetricsRequestRepresentation);
 
 /// Schema: `#/components/schemas/CreatePreviewAIActionsJobRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreatePreviewAiActionsJobRequest {
     pub steps: Vec<AiActionsConfigStep>,
-    #[serde(rename = "sampleIds")]
     pub sample_ids: Vec<i64>,
     /// If enabled, will load cached results from the previous preview job for unchanged jobs. Disable this if you're developing your own custom AI Labeling job, and want to always re-run all steps.
-    #[serde(rename = "cacheUnchangedSteps")]
     pub cache_unchanged_steps: bool,
 }
 
@@ -154,14 +336,68 @@ impl CreatePreviewAiActionsJobRequest {
     }
 }
 
+impl serde::Serialize for CreatePreviewAiActionsJobRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("steps", &self.steps)?;
+        object.serialize_entry("sampleIds", &self.sample_ids)?;
+        object.serialize_entry("cacheUnchangedSteps", &self.cache_unchanged_steps)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreatePreviewAiActionsJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreatePreviewAiActionsJobRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreatePreviewAiActionsJobRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreatePreviewAiActionsJobRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut steps = None;
+                let mut sample_ids = None;
+                let mut cache_unchanged_steps = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "steps" => steps = Some(map.next_value()?),
+                        "sampleIds" => sample_ids = Some(map.next_value()?),
+                        "cacheUnchangedSteps" => {
+                            cache_unchanged_steps = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreatePreviewAiActionsJobRequest {
+                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
+                    sample_ids: sample_ids
+                        .ok_or_else(|| A::Error::missing_field("sampleIds"))?,
+                    cache_unchanged_steps: cache_unchanged_steps
+                        .ok_or_else(|| A::Error::missing_field("cacheUnchangedSteps"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreatePreviewAiActionsJobRequest {}
 
 /// Schema: `#/components/schemas/CreateSyntheticDataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateSyntheticDataRequest {
     /// The ID of a Synthetic Data transform block ID (public or private)
-    #[serde(rename = "transformationBlockId")]
     pub transformation_block_id: i64,
     /// Properties for this synthetic data block
     pub parameters: std::collections::BTreeMap<String, String>,
@@ -180,39 +416,76 @@ impl CreateSyntheticDataRequest {
     }
 }
 
+impl serde::Serialize for CreateSyntheticDataRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("transformationBlockId", &self.transformation_block_id)?;
+        object.serialize_entry("parameters", &self.parameters)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateSyntheticDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateSyntheticDataRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateSyntheticDataRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateSyntheticDataRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut transformation_block_id = None;
+                let mut parameters = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "transformationBlockId" => {
+                            transformation_block_id = Some(map.next_value()?);
+                        }
+                        "parameters" => parameters = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateSyntheticDataRequest {
+                    transformation_block_id: transformation_block_id
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transformationBlockId",
+                        ))?,
+                    parameters: parameters
+                        .ok_or_else(|| A::Error::missing_field("parameters"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateSyntheticDataRequest {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeployPretrainedModelRequest {
     /// A base64 encoded pretrained model
-    #[serde(rename = "modelFileBase64")]
     pub model_file_base64: String,
-    #[serde(rename = "modelFileType")]
     pub model_file_type: DeployPretrainedModelRequestModelFileType,
     /// The name of the built target. You can find this by listing all deployment targets through \`listDeploymentTargetsForProject\` (via \`GET /v1/api/{projectId}/deployment/targets\`) and see the \`format\` type.
-    #[serde(rename = "deploymentType")]
     pub deployment_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<DeploymentTargetEngine>,
-    #[serde(rename = "modelInfo")]
     pub model_info: DeployPretrainedModelRequestModelInfo,
     /// A base64 encoded .npy file containing the features from your validation set (optional for onnx and saved_model) - used to quantize your model.
-    #[serde(
-        rename = "representativeFeaturesBase64",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub representative_features_base64: Option<String>,
-    #[serde(
-        rename = "deployModelType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub deploy_model_type: Option<DeployPretrainedModelRequestDeployModelType>,
     /// Optional, use a specific converter (only for ONNX models).
-    #[serde(rename = "useConverter", default, skip_serializing_if = "Option::is_none")]
     pub use_converter: Option<DeployPretrainedModelRequestUseConverter>,
 }
 
@@ -234,6 +507,92 @@ impl DeployPretrainedModelRequest {
             deploy_model_type: None,
             use_converter: None,
         }
+    }
+}
+
+impl serde::Serialize for DeployPretrainedModelRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("modelFileBase64", &self.model_file_base64)?;
+        object.serialize_entry("modelFileType", &self.model_file_type)?;
+        object.serialize_entry("deploymentType", &self.deployment_type)?;
+        if let Some(value) = &self.engine {
+            object.serialize_entry("engine", value)?;
+        }
+        object.serialize_entry("modelInfo", &self.model_info)?;
+        if let Some(value) = &self.representative_features_base64 {
+            object.serialize_entry("representativeFeaturesBase64", value)?;
+        }
+        if let Some(value) = &self.deploy_model_type {
+            object.serialize_entry("deployModelType", value)?;
+        }
+        if let Some(value) = &self.use_converter {
+            object.serialize_entry("useConverter", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for DeployPretrainedModelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DeployPretrainedModelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DeployPretrainedModelRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeployPretrainedModelRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut model_file_base64 = None;
+                let mut model_file_type = None;
+                let mut deployment_type = None;
+                let mut engine = None;
+                let mut model_info = None;
+                let mut representative_features_base64 = None;
+                let mut deploy_model_type = None;
+                let mut use_converter = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "modelFileBase64" => model_file_base64 = Some(map.next_value()?),
+                        "modelFileType" => model_file_type = Some(map.next_value()?),
+                        "deploymentType" => deployment_type = Some(map.next_value()?),
+                        "engine" => engine = map.next_value()?,
+                        "modelInfo" => model_info = Some(map.next_value()?),
+                        "representativeFeaturesBase64" => {
+                            representative_features_base64 = map.next_value()?;
+                        }
+                        "deployModelType" => deploy_model_type = map.next_value()?,
+                        "useConverter" => use_converter = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeployPretrainedModelRequest {
+                    model_file_base64: model_file_base64
+                        .ok_or_else(|| A::Error::missing_field("modelFileBase64"))?,
+                    model_file_type: model_file_type
+                        .ok_or_else(|| A::Error::missing_field("modelFileType"))?,
+                    deployment_type: deployment_type
+                        .ok_or_else(|| A::Error::missing_field("deploymentType"))?,
+                    engine,
+                    model_info: model_info
+                        .ok_or_else(|| A::Error::missing_field("modelInfo"))?,
+                    representative_features_base64,
+                    deploy_model_type,
+                    use_converter,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -324,8 +683,7 @@ impl From<&str> for DeployPretrainedModelRequestModelFileType {
 crate::string_enum_impls!(DeployPretrainedModelRequestModelFileType);
 
 /// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/modelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeployPretrainedModelRequestModelInfo {
     pub input: DeployPretrainedModelRequestModelInfoInput,
     pub model: DeployPretrainedModelRequestModelInfoModel,
@@ -338,6 +696,54 @@ impl DeployPretrainedModelRequestModelInfo {
         model: DeployPretrainedModelRequestModelInfoModel,
     ) -> Self {
         Self { input, model }
+    }
+}
+
+impl serde::Serialize for DeployPretrainedModelRequestModelInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("input", &self.input)?;
+        object.serialize_entry("model", &self.model)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for DeployPretrainedModelRequestModelInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DeployPretrainedModelRequestModelInfo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DeployPretrainedModelRequestModelInfo`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeployPretrainedModelRequestModelInfo, A::Error> {
+                use serde::de::Error as _;
+                let mut input = None;
+                let mut model = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => input = Some(map.next_value()?),
+                        "model" => model = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeployPretrainedModelRequestModelInfo {
+                    input: input.ok_or_else(|| A::Error::missing_field("input"))?,
+                    model: model.ok_or_else(|| A::Error::missing_field("model"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -429,14 +835,8 @@ impl From<&str> for DeployPretrainedModelRequestUseConverter {
 crate::string_enum_impls!(DeployPretrainedModelRequestUseConverter);
 
 /// Schema: `#/components/schemas/ExportKerasBlockDataRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExportKerasBlockDataRequest {
-    #[serde(
-        rename = "overrideImageInputScaling",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub override_image_input_scaling: Option<ImageInputScaling>,
 }
 
@@ -449,17 +849,61 @@ impl ExportKerasBlockDataRequest {
     }
 }
 
+impl serde::Serialize for ExportKerasBlockDataRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.override_image_input_scaling {
+            object.serialize_entry("overrideImageInputScaling", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ExportKerasBlockDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ExportKerasBlockDataRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ExportKerasBlockDataRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExportKerasBlockDataRequest, A::Error> {
+                let mut override_image_input_scaling = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "overrideImageInputScaling" => {
+                            override_image_input_scaling = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ExportKerasBlockDataRequest {
+                    override_image_input_scaling,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ExportKerasBlockDataRequest {}
 
 /// Schema: `#/components/schemas/ExportOriginalDataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExportOriginalDataRequest {
     /// Whether to rename the exported file names to an uploader friendly format (e.g. label.filename.cbor)
-    #[serde(rename = "uploaderFriendlyFilenames")]
     pub uploader_friendly_filenames: bool,
     /// Whether to retain crops and splits. If this is disabled, then the original files are returned (as they were uploaded).
-    #[serde(rename = "retainCrops")]
     pub retain_crops: bool,
 }
 
@@ -473,14 +917,70 @@ impl ExportOriginalDataRequest {
     }
 }
 
+impl serde::Serialize for ExportOriginalDataRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object
+            .serialize_entry(
+                "uploaderFriendlyFilenames",
+                &self.uploader_friendly_filenames,
+            )?;
+        object.serialize_entry("retainCrops", &self.retain_crops)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ExportOriginalDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ExportOriginalDataRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ExportOriginalDataRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExportOriginalDataRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut uploader_friendly_filenames = None;
+                let mut retain_crops = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "uploaderFriendlyFilenames" => {
+                            uploader_friendly_filenames = Some(map.next_value()?);
+                        }
+                        "retainCrops" => retain_crops = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ExportOriginalDataRequest {
+                    uploader_friendly_filenames: uploader_friendly_filenames
+                        .ok_or_else(|| A::Error::missing_field(
+                            "uploaderFriendlyFilenames",
+                        ))?,
+                    retain_crops: retain_crops
+                        .ok_or_else(|| A::Error::missing_field("retainCrops"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ExportOriginalDataRequest {}
 
 /// Schema: `#/components/schemas/ExportWavDataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExportWavDataRequest {
     /// Whether to retain crops and splits. If this is disabled, then the original files are returned (as they were uploaded).
-    #[serde(rename = "retainCrops")]
     pub retain_crops: bool,
 }
 
@@ -491,28 +991,61 @@ impl ExportWavDataRequest {
     }
 }
 
+impl serde::Serialize for ExportWavDataRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("retainCrops", &self.retain_crops)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ExportWavDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ExportWavDataRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ExportWavDataRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExportWavDataRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut retain_crops = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "retainCrops" => retain_crops = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ExportWavDataRequest {
+                    retain_crops: retain_crops
+                        .ok_or_else(|| A::Error::missing_field("retainCrops"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ExportWavDataRequest {}
 
 /// Schema: `#/components/schemas/GenerateFeaturesRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GenerateFeaturesRequest {
     /// DSP block ID to generate features for
-    #[serde(rename = "dspId")]
     pub dsp_id: i64,
     /// Whether to generate feature importance (only when available)
-    #[serde(
-        rename = "calculateFeatureImportance",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub calculate_feature_importance: Option<bool>,
     /// If set, skips feature explorer (used in tests)
-    #[serde(
-        rename = "skipFeatureExplorer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub skip_feature_explorer: Option<bool>,
 }
 
@@ -527,18 +1060,130 @@ impl GenerateFeaturesRequest {
     }
 }
 
+impl serde::Serialize for GenerateFeaturesRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dspId", &self.dsp_id)?;
+        if let Some(value) = &self.calculate_feature_importance {
+            object.serialize_entry("calculateFeatureImportance", value)?;
+        }
+        if let Some(value) = &self.skip_feature_explorer {
+            object.serialize_entry("skipFeatureExplorer", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for GenerateFeaturesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GenerateFeaturesRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GenerateFeaturesRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GenerateFeaturesRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut dsp_id = None;
+                let mut calculate_feature_importance = None;
+                let mut skip_feature_explorer = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dspId" => dsp_id = Some(map.next_value()?),
+                        "calculateFeatureImportance" => {
+                            calculate_feature_importance = map.next_value()?;
+                        }
+                        "skipFeatureExplorer" => {
+                            skip_feature_explorer = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GenerateFeaturesRequest {
+                    dsp_id: dsp_id.ok_or_else(|| A::Error::missing_field("dspId"))?,
+                    calculate_feature_importance,
+                    skip_feature_explorer,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for GenerateFeaturesRequest {}
 
 /// Schema: `#/components/schemas/JobSummaryResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobSummaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub summary: Vec<JobSummaryResponseSummaryItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for JobSummaryResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("summary", &self.summary)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JobSummaryResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = JobSummaryResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`JobSummaryResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JobSummaryResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut summary = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "summary" => summary = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(JobSummaryResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    summary: summary.ok_or_else(|| A::Error::missing_field("summary"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for JobSummaryResponse {
@@ -548,23 +1193,69 @@ impl crate::Envelope for JobSummaryResponse {
 }
 
 /// Schema: `#/components/schemas/JobSummaryResponse/allOf/1/properties/summary/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobSummaryResponseSummaryItem {
     pub category: String,
     /// Length per category in milliseconds
-    #[serde(rename = "lengthMs")]
     pub length_ms: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for JobSummaryResponseSummaryItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("category", &self.category)?;
+        object.serialize_entry("lengthMs", &self.length_ms)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JobSummaryResponseSummaryItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = JobSummaryResponseSummaryItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`JobSummaryResponseSummaryItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JobSummaryResponseSummaryItem, A::Error> {
+                use serde::de::Error as _;
+                let mut category = None;
+                let mut length_ms = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "category" => category = Some(map.next_value()?),
+                        "lengthMs" => length_ms = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(JobSummaryResponseSummaryItem {
+                    category: category
+                        .ok_or_else(|| A::Error::missing_field("category"))?,
+                    length_ms: length_ms
+                        .ok_or_else(|| A::Error::missing_field("lengthMs"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for JobSummaryResponseSummaryItem {}
 
 /// Schema: `#/components/schemas/ProfileTfLiteRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileTfLiteRequest {
     /// A base64 encoded TFLite file
-    #[serde(rename = "tfliteFileBase64")]
     pub tflite_file_base64: String,
     /// MCU used for calculating latency, query \`latencyDevices\` in \`listProject\` for a list of supported devices  (and use the "mcu" property here).
     pub device: String,
@@ -577,36 +1268,158 @@ impl ProfileTfLiteRequest {
     }
 }
 
+impl serde::Serialize for ProfileTfLiteRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("tfliteFileBase64", &self.tflite_file_base64)?;
+        object.serialize_entry("device", &self.device)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ProfileTfLiteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileTfLiteRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProfileTfLiteRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileTfLiteRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut tflite_file_base64 = None;
+                let mut device = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "tfliteFileBase64" => {
+                            tflite_file_base64 = Some(map.next_value()?);
+                        }
+                        "device" => device = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileTfLiteRequest {
+                    tflite_file_base64: tflite_file_base64
+                        .ok_or_else(|| A::Error::missing_field("tfliteFileBase64"))?,
+                    device: device.ok_or_else(|| A::Error::missing_field("device"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ProfileTfLiteRequest {}
 
 /// Schema: `#/components/schemas/ProfileTfLiteResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileTfLiteResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub device: String,
-    #[serde(rename = "tfliteFileSizeBytes")]
     pub tflite_file_size_bytes: i64,
-    #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelInfoMemory>,
-    #[serde(
-        rename = "timePerInferenceMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub time_per_inference_ms: Option<i64>,
-    #[serde(
-        rename = "mcuSupportError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mcu_support_error: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProfileTfLiteResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("device", &self.device)?;
+        object.serialize_entry("tfliteFileSizeBytes", &self.tflite_file_size_bytes)?;
+        object.serialize_entry("isSupportedOnMcu", &self.is_supported_on_mcu)?;
+        if let Some(value) = &self.memory {
+            object.serialize_entry("memory", value)?;
+        }
+        if let Some(value) = &self.time_per_inference_ms {
+            object.serialize_entry("timePerInferenceMs", value)?;
+        }
+        if let Some(value) = &self.mcu_support_error {
+            object.serialize_entry("mcuSupportError", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProfileTfLiteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileTfLiteResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProfileTfLiteResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileTfLiteResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut device = None;
+                let mut tflite_file_size_bytes = None;
+                let mut is_supported_on_mcu = None;
+                let mut memory = None;
+                let mut time_per_inference_ms = None;
+                let mut mcu_support_error = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "device" => device = Some(map.next_value()?),
+                        "tfliteFileSizeBytes" => {
+                            tflite_file_size_bytes = Some(map.next_value()?);
+                        }
+                        "isSupportedOnMcu" => {
+                            is_supported_on_mcu = Some(map.next_value()?);
+                        }
+                        "memory" => memory = map.next_value()?,
+                        "timePerInferenceMs" => time_per_inference_ms = map.next_value()?,
+                        "mcuSupportError" => mcu_support_error = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileTfLiteResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    device: device.ok_or_else(|| A::Error::missing_field("device"))?,
+                    tflite_file_size_bytes: tflite_file_size_bytes
+                        .ok_or_else(|| A::Error::missing_field("tfliteFileSizeBytes"))?,
+                    is_supported_on_mcu: is_supported_on_mcu
+                        .ok_or_else(|| A::Error::missing_field("isSupportedOnMcu"))?,
+                    memory,
+                    time_per_inference_ms,
+                    mcu_support_error,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ProfileTfLiteResponse {
@@ -616,22 +1429,14 @@ impl crate::Envelope for ProfileTfLiteResponse {
 }
 
 /// Schema: `#/components/schemas/ProjectVersionRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectVersionRequest {
     /// Data bucket ID. Keep empty to store in Edge Impulse hosted storage.
-    #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
     pub description: String,
     /// Whether to make this version available on a public URL.
-    #[serde(rename = "makePublic")]
     pub make_public: bool,
     /// Whether to run model testing when creating this version (if this value is omitted, it will use the current state of 'runModelTestingWhileVersioning' that is returned in ListVersionsResponse).
-    #[serde(
-        rename = "runModelTestingWhileVersioning",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub run_model_testing_while_versioning: Option<bool>,
 }
 
@@ -647,14 +1452,76 @@ impl ProjectVersionRequest {
     }
 }
 
+impl serde::Serialize for ProjectVersionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.bucket_id {
+            object.serialize_entry("bucketId", value)?;
+        }
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("makePublic", &self.make_public)?;
+        if let Some(value) = &self.run_model_testing_while_versioning {
+            object.serialize_entry("runModelTestingWhileVersioning", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ProjectVersionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProjectVersionRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProjectVersionRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectVersionRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut bucket_id = None;
+                let mut description = None;
+                let mut make_public = None;
+                let mut run_model_testing_while_versioning = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "bucketId" => bucket_id = map.next_value()?,
+                        "description" => description = Some(map.next_value()?),
+                        "makePublic" => make_public = Some(map.next_value()?),
+                        "runModelTestingWhileVersioning" => {
+                            run_model_testing_while_versioning = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProjectVersionRequest {
+                    bucket_id,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    make_public: make_public
+                        .ok_or_else(|| A::Error::missing_field("makePublic"))?,
+                    run_model_testing_while_versioning,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ProjectVersionRequest {}
 
 /// Schema: `#/components/schemas/RestoreProjectFromPublicRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RestoreProjectFromPublicRequest {
     /// Source project ID
-    #[serde(rename = "projectId")]
     pub project_id: i64,
 }
 
@@ -665,20 +1532,61 @@ impl RestoreProjectFromPublicRequest {
     }
 }
 
+impl serde::Serialize for RestoreProjectFromPublicRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("projectId", &self.project_id)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for RestoreProjectFromPublicRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RestoreProjectFromPublicRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`RestoreProjectFromPublicRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RestoreProjectFromPublicRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut project_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "projectId" => project_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RestoreProjectFromPublicRequest {
+                    project_id: project_id
+                        .ok_or_else(|| A::Error::missing_field("projectId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for RestoreProjectFromPublicRequest {}
 
 /// Schema: `#/components/schemas/RestoreProjectRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RestoreProjectRequest {
     /// Source project ID
-    #[serde(rename = "projectId")]
     pub project_id: i64,
     /// Source project API key
-    #[serde(rename = "projectApiKey")]
     pub project_api_key: crate::Secret,
     /// Source project version ID
-    #[serde(rename = "versionId")]
     pub version_id: i64,
 }
 
@@ -697,14 +1605,67 @@ impl RestoreProjectRequest {
     }
 }
 
+impl serde::Serialize for RestoreProjectRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("projectId", &self.project_id)?;
+        object.serialize_entry("projectApiKey", &self.project_api_key)?;
+        object.serialize_entry("versionId", &self.version_id)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for RestoreProjectRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RestoreProjectRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`RestoreProjectRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RestoreProjectRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut project_id = None;
+                let mut project_api_key = None;
+                let mut version_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "projectId" => project_id = Some(map.next_value()?),
+                        "projectApiKey" => project_api_key = Some(map.next_value()?),
+                        "versionId" => version_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RestoreProjectRequest {
+                    project_id: project_id
+                        .ok_or_else(|| A::Error::missing_field("projectId"))?,
+                    project_api_key: project_api_key
+                        .ok_or_else(|| A::Error::missing_field("projectApiKey"))?,
+                    version_id: version_id
+                        .ok_or_else(|| A::Error::missing_field("versionId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for RestoreProjectRequest {}
 
 /// Schema: `#/components/schemas/SetTunerPrimaryJobRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SetTunerPrimaryJobRequest {
     /// Optional name. If no name is provided, the trial name is used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
@@ -715,14 +1676,55 @@ impl SetTunerPrimaryJobRequest {
     }
 }
 
+impl serde::Serialize for SetTunerPrimaryJobRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetTunerPrimaryJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetTunerPrimaryJobRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetTunerPrimaryJobRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetTunerPrimaryJobRequest, A::Error> {
+                let mut name = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetTunerPrimaryJobRequest { name })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SetTunerPrimaryJobRequest {}
 
 /// Schema: `#/components/schemas/StartClassifyJobRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StartClassifyJobRequest {
     /// Set of model variants to run the classify job against.
-    #[serde(rename = "modelVariants", default, skip_serializing_if = "Option::is_none")]
     pub model_variants: Option<Vec<KerasModelVariantEnum>>,
 }
 
@@ -733,11 +1735,55 @@ impl StartClassifyJobRequest {
     }
 }
 
+impl serde::Serialize for StartClassifyJobRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.model_variants {
+            object.serialize_entry("modelVariants", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for StartClassifyJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StartClassifyJobRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StartClassifyJobRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartClassifyJobRequest, A::Error> {
+                let mut model_variants = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "modelVariants" => model_variants = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartClassifyJobRequest {
+                    model_variants,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for StartClassifyJobRequest {}
 
 /// Schema: `#/components/schemas/StartPostProcessingRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartPostProcessingRequest {
     pub variant: KerasModelVariantEnum,
     /// Which dataset to use
@@ -747,31 +1793,14 @@ pub struct StartPostProcessingRequest {
     /// Which evaluation container to use
     pub evaluation: String,
     /// The population size for the genetic algorithm
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub population: Option<i64>,
     /// The maximum number of generations for the genetic algorithm
-    #[serde(rename = "maxGenerations", default, skip_serializing_if = "Option::is_none")]
     pub max_generations: Option<i64>,
     /// The tolerance for the design space
-    #[serde(
-        rename = "designSpaceTolerance",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub design_space_tolerance: Option<f64>,
     /// The tolerance for the objective space
-    #[serde(
-        rename = "objectiveSpaceTolerance",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub objective_space_tolerance: Option<f64>,
     /// The number of generations the termination criteria are averaged across
-    #[serde(
-        rename = "terminationPeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub termination_period: Option<i64>,
 }
 
@@ -794,6 +1823,98 @@ impl StartPostProcessingRequest {
             objective_space_tolerance: None,
             termination_period: None,
         }
+    }
+}
+
+impl serde::Serialize for StartPostProcessingRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("variant", &self.variant)?;
+        object.serialize_entry("dataset", &self.dataset)?;
+        object.serialize_entry("algorithm", &self.algorithm)?;
+        object.serialize_entry("evaluation", &self.evaluation)?;
+        if let Some(value) = &self.population {
+            object.serialize_entry("population", value)?;
+        }
+        if let Some(value) = &self.max_generations {
+            object.serialize_entry("maxGenerations", value)?;
+        }
+        if let Some(value) = &self.design_space_tolerance {
+            object.serialize_entry("designSpaceTolerance", value)?;
+        }
+        if let Some(value) = &self.objective_space_tolerance {
+            object.serialize_entry("objectiveSpaceTolerance", value)?;
+        }
+        if let Some(value) = &self.termination_period {
+            object.serialize_entry("terminationPeriod", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for StartPostProcessingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StartPostProcessingRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StartPostProcessingRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartPostProcessingRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut variant = None;
+                let mut dataset = None;
+                let mut algorithm = None;
+                let mut evaluation = None;
+                let mut population = None;
+                let mut max_generations = None;
+                let mut design_space_tolerance = None;
+                let mut objective_space_tolerance = None;
+                let mut termination_period = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "variant" => variant = Some(map.next_value()?),
+                        "dataset" => dataset = Some(map.next_value()?),
+                        "algorithm" => algorithm = Some(map.next_value()?),
+                        "evaluation" => evaluation = Some(map.next_value()?),
+                        "population" => population = map.next_value()?,
+                        "maxGenerations" => max_generations = map.next_value()?,
+                        "designSpaceTolerance" => {
+                            design_space_tolerance = map.next_value()?;
+                        }
+                        "objectiveSpaceTolerance" => {
+                            objective_space_tolerance = map.next_value()?;
+                        }
+                        "terminationPeriod" => termination_period = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartPostProcessingRequest {
+                    variant: variant.ok_or_else(|| A::Error::missing_field("variant"))?,
+                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
+                    algorithm: algorithm
+                        .ok_or_else(|| A::Error::missing_field("algorithm"))?,
+                    evaluation: evaluation
+                        .ok_or_else(|| A::Error::missing_field("evaluation"))?,
+                    population,
+                    max_generations,
+                    design_space_tolerance,
+                    objective_space_tolerance,
+                    termination_period,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -840,23 +1961,15 @@ impl From<&str> for StartPostProcessingRequestDataset {
 crate::string_enum_impls!(StartPostProcessingRequestDataset);
 
 /// Schema: `#/components/schemas/StartTrainingRequestAnomaly`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartTrainingRequestAnomaly {
     /// Which axes (indexes from DSP script) to include in the training set
     pub axes: Vec<i64>,
     /// Number of clusters for K-means, or number of components for GMM
-    #[serde(rename = "clusterCount", default, skip_serializing_if = "Option::is_none")]
     pub cluster_count: Option<i64>,
     /// Minimum confidence rating required before tagging as anomaly
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
     /// If set, skips creating embeddings and measuring memory (used in tests)
-    #[serde(
-        rename = "skipEmbeddingsAndMemory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub skip_embeddings_and_memory: Option<bool>,
 }
 
@@ -872,18 +1985,83 @@ impl StartTrainingRequestAnomaly {
     }
 }
 
+impl serde::Serialize for StartTrainingRequestAnomaly {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("axes", &self.axes)?;
+        if let Some(value) = &self.cluster_count {
+            object.serialize_entry("clusterCount", value)?;
+        }
+        object
+            .serialize_entry(
+                "minimumConfidenceRating",
+                &self.minimum_confidence_rating,
+            )?;
+        if let Some(value) = &self.skip_embeddings_and_memory {
+            object.serialize_entry("skipEmbeddingsAndMemory", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for StartTrainingRequestAnomaly {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StartTrainingRequestAnomaly;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StartTrainingRequestAnomaly`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartTrainingRequestAnomaly, A::Error> {
+                use serde::de::Error as _;
+                let mut axes = None;
+                let mut cluster_count = None;
+                let mut minimum_confidence_rating = None;
+                let mut skip_embeddings_and_memory = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "axes" => axes = Some(map.next_value()?),
+                        "clusterCount" => cluster_count = map.next_value()?,
+                        "minimumConfidenceRating" => {
+                            minimum_confidence_rating = Some(map.next_value()?);
+                        }
+                        "skipEmbeddingsAndMemory" => {
+                            skip_embeddings_and_memory = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartTrainingRequestAnomaly {
+                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
+                    cluster_count,
+                    minimum_confidence_rating: minimum_confidence_rating
+                        .ok_or_else(|| A::Error::missing_field(
+                            "minimumConfidenceRating",
+                        ))?,
+                    skip_embeddings_and_memory,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for StartTrainingRequestAnomaly {}
 
 /// Schema: `#/components/schemas/UpdateJobRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateJobRequest {
     /// The IDs of users who should be notified when a job is finished.
-    #[serde(
-        rename = "jobNotificationUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub job_notification_uids: Option<Vec<i64>>,
 }
 
@@ -893,6 +2071,53 @@ impl UpdateJobRequest {
         Self {
             job_notification_uids: None,
         }
+    }
+}
+
+impl serde::Serialize for UpdateJobRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.job_notification_uids {
+            object.serialize_entry("jobNotificationUids", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateJobRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateJobRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateJobRequest, A::Error> {
+                let mut job_notification_uids = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "jobNotificationUids" => {
+                            job_notification_uids = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateJobRequest {
+                    job_notification_uids,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

@@ -27,13 +27,11 @@ impl crate::multipart::ToMultipart for AddKerasFilesRequest {
 }
 
 /// Schema: `#/components/schemas/AnomalyConfigResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnomalyConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub dependencies: DependencyData,
     pub name: String,
@@ -42,14 +40,102 @@ pub struct AnomalyConfigResponse {
     /// Whether the block is trained
     pub trained: bool,
     /// Number of clusters for K-means, or number of components for GMM (in config)
-    #[serde(rename = "clusterCount", default, skip_serializing_if = "Option::is_none")]
     pub cluster_count: Option<i64>,
     /// Selected clusters (in config)
-    #[serde(rename = "selectedAxes")]
     pub selected_axes: Vec<i64>,
     /// Minimum confidence rating for this block, scores above this number will be flagged as anomaly.
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for AnomalyConfigResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("dependencies", &self.dependencies)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("axes", &self.axes)?;
+        object.serialize_entry("trained", &self.trained)?;
+        if let Some(value) = &self.cluster_count {
+            object.serialize_entry("clusterCount", value)?;
+        }
+        object.serialize_entry("selectedAxes", &self.selected_axes)?;
+        object
+            .serialize_entry(
+                "minimumConfidenceRating",
+                &self.minimum_confidence_rating,
+            )?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnomalyConfigResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AnomalyConfigResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AnomalyConfigResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnomalyConfigResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut dependencies = None;
+                let mut name = None;
+                let mut axes = None;
+                let mut trained = None;
+                let mut cluster_count = None;
+                let mut selected_axes = None;
+                let mut minimum_confidence_rating = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "dependencies" => dependencies = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "axes" => axes = Some(map.next_value()?),
+                        "trained" => trained = Some(map.next_value()?),
+                        "clusterCount" => cluster_count = map.next_value()?,
+                        "selectedAxes" => selected_axes = Some(map.next_value()?),
+                        "minimumConfidenceRating" => {
+                            minimum_confidence_rating = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnomalyConfigResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    dependencies: dependencies
+                        .ok_or_else(|| A::Error::missing_field("dependencies"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
+                    trained: trained.ok_or_else(|| A::Error::missing_field("trained"))?,
+                    cluster_count,
+                    selected_axes: selected_axes
+                        .ok_or_else(|| A::Error::missing_field("selectedAxes"))?,
+                    minimum_confidence_rating: minimum_confidence_rating
+                        .ok_or_else(|| A::Error::missing_field(
+                            "minimumConfidenceRating",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for AnomalyConfigResponse {
@@ -59,13 +145,11 @@ impl crate::Envelope for AnomalyConfigResponse {
 }
 
 /// Schema: `#/components/schemas/AnomalyGmmMetadataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnomalyGmmMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// 2D array of shape (n, m)
     pub means: Vec<Vec<f64>>,
@@ -75,6 +159,69 @@ pub struct AnomalyGmmMetadataResponse {
     pub weights: Vec<f64>,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for AnomalyGmmMetadataResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("means", &self.means)?;
+        object.serialize_entry("covariances", &self.covariances)?;
+        object.serialize_entry("weights", &self.weights)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnomalyGmmMetadataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AnomalyGmmMetadataResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AnomalyGmmMetadataResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnomalyGmmMetadataResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut means = None;
+                let mut covariances = None;
+                let mut weights = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "means" => means = Some(map.next_value()?),
+                        "covariances" => covariances = Some(map.next_value()?),
+                        "weights" => weights = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnomalyGmmMetadataResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    means: means.ok_or_else(|| A::Error::missing_field("means"))?,
+                    covariances: covariances
+                        .ok_or_else(|| A::Error::missing_field("covariances"))?,
+                    weights: weights.ok_or_else(|| A::Error::missing_field("weights"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AnomalyGmmMetadataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -82,13 +229,11 @@ impl crate::Envelope for AnomalyGmmMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/AnomalyModelMetadataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnomalyModelMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Date when the model was trained
     pub created: crate::DateTime,
@@ -101,38 +246,122 @@ pub struct AnomalyModelMetadataResponse {
     /// Which axes were included during training (by index)
     pub axes: Vec<i64>,
     /// Default minimum confidence rating required before tagging as anomaly, based on scores of training data (GMM only).
-    #[serde(
-        rename = "defaultMinimumConfidenceRating",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub default_minimum_confidence_rating: Option<f64>,
     /// The types of model that are available
-    #[serde(
-        rename = "availableModelTypes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub available_model_types: Option<Vec<KerasModelTypeEnum>>,
-    #[serde(
-        rename = "recommendedModelType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub recommended_model_type: Option<KerasModelTypeEnum>,
     /// Metrics for each of the available model types
-    #[serde(
-        rename = "modelValidationMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub model_validation_metrics: Option<Vec<KerasModelMetadataMetrics>>,
-    #[serde(
-        rename = "hasTrainedModel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_trained_model: Option<bool>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for AnomalyModelMetadataResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("created", &self.created)?;
+        object.serialize_entry("scale", &self.scale)?;
+        object.serialize_entry("mean", &self.mean)?;
+        object.serialize_entry("clusters", &self.clusters)?;
+        object.serialize_entry("axes", &self.axes)?;
+        if let Some(value) = &self.default_minimum_confidence_rating {
+            object.serialize_entry("defaultMinimumConfidenceRating", value)?;
+        }
+        if let Some(value) = &self.available_model_types {
+            object.serialize_entry("availableModelTypes", value)?;
+        }
+        if let Some(value) = &self.recommended_model_type {
+            object.serialize_entry("recommendedModelType", value)?;
+        }
+        if let Some(value) = &self.model_validation_metrics {
+            object.serialize_entry("modelValidationMetrics", value)?;
+        }
+        if let Some(value) = &self.has_trained_model {
+            object.serialize_entry("hasTrainedModel", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnomalyModelMetadataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AnomalyModelMetadataResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AnomalyModelMetadataResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnomalyModelMetadataResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut created = None;
+                let mut scale = None;
+                let mut mean = None;
+                let mut clusters = None;
+                let mut axes = None;
+                let mut default_minimum_confidence_rating = None;
+                let mut available_model_types = None;
+                let mut recommended_model_type = None;
+                let mut model_validation_metrics = None;
+                let mut has_trained_model = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "created" => created = Some(map.next_value()?),
+                        "scale" => scale = Some(map.next_value()?),
+                        "mean" => mean = Some(map.next_value()?),
+                        "clusters" => clusters = Some(map.next_value()?),
+                        "axes" => axes = Some(map.next_value()?),
+                        "defaultMinimumConfidenceRating" => {
+                            default_minimum_confidence_rating = map.next_value()?;
+                        }
+                        "availableModelTypes" => {
+                            available_model_types = map.next_value()?;
+                        }
+                        "recommendedModelType" => {
+                            recommended_model_type = map.next_value()?;
+                        }
+                        "modelValidationMetrics" => {
+                            model_validation_metrics = map.next_value()?;
+                        }
+                        "hasTrainedModel" => has_trained_model = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnomalyModelMetadataResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    scale: scale.ok_or_else(|| A::Error::missing_field("scale"))?,
+                    mean: mean.ok_or_else(|| A::Error::missing_field("mean"))?,
+                    clusters: clusters
+                        .ok_or_else(|| A::Error::missing_field("clusters"))?,
+                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
+                    default_minimum_confidence_rating,
+                    available_model_types,
+                    recommended_model_type,
+                    model_validation_metrics,
+                    has_trained_model,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for AnomalyModelMetadataResponse {
@@ -142,18 +371,76 @@ impl crate::Envelope for AnomalyModelMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/AnomalyTrainedFeaturesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnomalyTrainedFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Total number of windows in the data set
-    #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
     pub data: Vec<AnomalyTrainedFeaturesResponseDataItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for AnomalyTrainedFeaturesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("totalSampleCount", &self.total_sample_count)?;
+        object.serialize_entry("data", &self.data)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnomalyTrainedFeaturesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AnomalyTrainedFeaturesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AnomalyTrainedFeaturesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnomalyTrainedFeaturesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut total_sample_count = None;
+                let mut data = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "totalSampleCount" => {
+                            total_sample_count = Some(map.next_value()?);
+                        }
+                        "data" => data = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnomalyTrainedFeaturesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    total_sample_count: total_sample_count
+                        .ok_or_else(|| A::Error::missing_field("totalSampleCount"))?,
+                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for AnomalyTrainedFeaturesResponse {
@@ -163,38 +450,158 @@ impl crate::Envelope for AnomalyTrainedFeaturesResponse {
 }
 
 /// Schema: `#/components/schemas/AnomalyTrainedFeaturesResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnomalyTrainedFeaturesResponseDataItem {
     /// Data by feature index for this window. Note that this data was scaled by the StandardScaler, use the anomaly metadata to unscale if needed.
-    #[serde(rename = "X")]
     pub x: std::collections::BTreeMap<String, f64>,
     /// Label used for datapoint colorscale in anomaly explorer (for gmm only). Is currently the result of the scoring function.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<f64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for AnomalyTrainedFeaturesResponseDataItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("X", &self.x)?;
+        if let Some(value) = &self.label {
+            object.serialize_entry("label", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnomalyTrainedFeaturesResponseDataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AnomalyTrainedFeaturesResponseDataItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AnomalyTrainedFeaturesResponseDataItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnomalyTrainedFeaturesResponseDataItem, A::Error> {
+                use serde::de::Error as _;
+                let mut x = None;
+                let mut label = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "X" => x = Some(map.next_value()?),
+                        "label" => label = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnomalyTrainedFeaturesResponseDataItem {
+                    x: x.ok_or_else(|| A::Error::missing_field("X"))?,
+                    label,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for AnomalyTrainedFeaturesResponseDataItem {}
 
 /// Schema: `#/components/schemas/GetPretrainedModelResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetPretrainedModelResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Whether a specific device was selected for performance profiling
-    #[serde(rename = "specificDeviceSelected")]
     pub specific_device_selected: bool,
     /// The types of model that are available
-    #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<GetPretrainedModelResponseModel>,
-    #[serde(rename = "modelInfo", default, skip_serializing_if = "Option::is_none")]
     pub model_info: Option<GetPretrainedModelResponseModelInfo>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetPretrainedModelResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object
+            .serialize_entry("specificDeviceSelected", &self.specific_device_selected)?;
+        object.serialize_entry("availableModelTypes", &self.available_model_types)?;
+        if let Some(value) = &self.model {
+            object.serialize_entry("model", value)?;
+        }
+        if let Some(value) = &self.model_info {
+            object.serialize_entry("modelInfo", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetPretrainedModelResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetPretrainedModelResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetPretrainedModelResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetPretrainedModelResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut specific_device_selected = None;
+                let mut available_model_types = None;
+                let mut model = None;
+                let mut model_info = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "specificDeviceSelected" => {
+                            specific_device_selected = Some(map.next_value()?);
+                        }
+                        "availableModelTypes" => {
+                            available_model_types = Some(map.next_value()?);
+                        }
+                        "model" => model = map.next_value()?,
+                        "modelInfo" => model_info = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetPretrainedModelResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    specific_device_selected: specific_device_selected
+                        .ok_or_else(|| A::Error::missing_field(
+                            "specificDeviceSelected",
+                        ))?,
+                    available_model_types: available_model_types
+                        .ok_or_else(|| A::Error::missing_field("availableModelTypes"))?,
+                    model,
+                    model_info,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetPretrainedModelResponse {
@@ -204,29 +611,142 @@ impl crate::Envelope for GetPretrainedModelResponse {
 }
 
 /// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetPretrainedModelResponseModel {
-    #[serde(rename = "fileName")]
     pub file_name: String,
-    #[serde(rename = "profileInfo", default, skip_serializing_if = "Option::is_none")]
     pub profile_info: Option<GetPretrainedModelResponseModelProfileInfo>,
     pub inputs: Vec<PretrainedModelTensor>,
     pub outputs: Vec<PretrainedModelTensor>,
-    #[serde(rename = "profileJobId", default, skip_serializing_if = "Option::is_none")]
     pub profile_job_id: Option<i64>,
-    #[serde(rename = "supportsTFLite", default, skip_serializing_if = "Option::is_none")]
     pub supports_tf_lite: Option<bool>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetPretrainedModelResponseModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("fileName", &self.file_name)?;
+        if let Some(value) = &self.profile_info {
+            object.serialize_entry("profileInfo", value)?;
+        }
+        object.serialize_entry("inputs", &self.inputs)?;
+        object.serialize_entry("outputs", &self.outputs)?;
+        if let Some(value) = &self.profile_job_id {
+            object.serialize_entry("profileJobId", value)?;
+        }
+        if let Some(value) = &self.supports_tf_lite {
+            object.serialize_entry("supportsTFLite", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetPretrainedModelResponseModel {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetPretrainedModelResponseModel;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetPretrainedModelResponseModel`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetPretrainedModelResponseModel, A::Error> {
+                use serde::de::Error as _;
+                let mut file_name = None;
+                let mut profile_info = None;
+                let mut inputs = None;
+                let mut outputs = None;
+                let mut profile_job_id = None;
+                let mut supports_tf_lite = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "fileName" => file_name = Some(map.next_value()?),
+                        "profileInfo" => profile_info = map.next_value()?,
+                        "inputs" => inputs = Some(map.next_value()?),
+                        "outputs" => outputs = Some(map.next_value()?),
+                        "profileJobId" => profile_job_id = map.next_value()?,
+                        "supportsTFLite" => supports_tf_lite = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetPretrainedModelResponseModel {
+                    file_name: file_name
+                        .ok_or_else(|| A::Error::missing_field("fileName"))?,
+                    profile_info,
+                    inputs: inputs.ok_or_else(|| A::Error::missing_field("inputs"))?,
+                    outputs: outputs.ok_or_else(|| A::Error::missing_field("outputs"))?,
+                    profile_job_id,
+                    supports_tf_lite,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetPretrainedModelResponseModel {}
 
 /// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/modelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetPretrainedModelResponseModelInfo {
     pub input: GetPretrainedModelResponseModelInfoInput,
     pub model: GetPretrainedModelResponseModelInfoModel,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetPretrainedModelResponseModelInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("input", &self.input)?;
+        object.serialize_entry("model", &self.model)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetPretrainedModelResponseModelInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetPretrainedModelResponseModelInfo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetPretrainedModelResponseModelInfo`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetPretrainedModelResponseModelInfo, A::Error> {
+                use serde::de::Error as _;
+                let mut input = None;
+                let mut model = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => input = Some(map.next_value()?),
+                        "model" => model = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetPretrainedModelResponseModelInfo {
+                    input: input.ok_or_else(|| A::Error::missing_field("input"))?,
+                    model: model.ok_or_else(|| A::Error::missing_field("model"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetPretrainedModelResponseModelInfo {}
@@ -281,55 +801,212 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfoModel {
 }
 
 /// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model/properties/profileInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetPretrainedModelResponseModelProfileInfo {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<ProfileModelInfo>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<ProfileModelInfo>,
     pub table: ProfileModelTable,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetPretrainedModelResponseModelProfileInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.float32 {
+            object.serialize_entry("float32", value)?;
+        }
+        if let Some(value) = &self.int8 {
+            object.serialize_entry("int8", value)?;
+        }
+        object.serialize_entry("table", &self.table)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetPretrainedModelResponseModelProfileInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetPretrainedModelResponseModelProfileInfo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetPretrainedModelResponseModelProfileInfo`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetPretrainedModelResponseModelProfileInfo, A::Error> {
+                use serde::de::Error as _;
+                let mut float32 = None;
+                let mut int8 = None;
+                let mut table = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "float32" => float32 = map.next_value()?,
+                        "int8" => int8 = map.next_value()?,
+                        "table" => table = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetPretrainedModelResponseModelProfileInfo {
+                    float32,
+                    int8,
+                    table: table.ok_or_else(|| A::Error::missing_field("table"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetPretrainedModelResponseModelProfileInfo {}
 
 /// Schema: `#/components/schemas/KerasModelMetadataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KerasModelMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Date when the model was trained
     pub created: crate::DateTime,
     /// Layers of the neural network
     pub layers: Vec<KerasModelLayer>,
     /// Labels for the output layer
-    #[serde(rename = "classNames")]
     pub class_names: Vec<String>,
     /// Original labels in the dataset when features were generated, e.g. used to render the feature explorer.
     pub labels: Vec<String>,
     /// The types of model that are available
-    #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
-    #[serde(rename = "recommendedModelType")]
     pub recommended_model_type: KerasModelTypeEnum,
     /// Metrics for each of the available model types
-    #[serde(rename = "modelValidationMetrics")]
     pub model_validation_metrics: Vec<KerasModelMetadataMetrics>,
-    #[serde(rename = "hasTrainedModel")]
     pub has_trained_model: bool,
     pub mode: KerasModelMetadataMode,
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
-    #[serde(rename = "imageInputScaling")]
     pub image_input_scaling: ImageInputScaling,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for KerasModelMetadataResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("created", &self.created)?;
+        object.serialize_entry("layers", &self.layers)?;
+        object.serialize_entry("classNames", &self.class_names)?;
+        object.serialize_entry("labels", &self.labels)?;
+        object.serialize_entry("availableModelTypes", &self.available_model_types)?;
+        object.serialize_entry("recommendedModelType", &self.recommended_model_type)?;
+        object
+            .serialize_entry("modelValidationMetrics", &self.model_validation_metrics)?;
+        object.serialize_entry("hasTrainedModel", &self.has_trained_model)?;
+        object.serialize_entry("mode", &self.mode)?;
+        if let Some(value) = &self.object_detection_last_layer {
+            object.serialize_entry("objectDetectionLastLayer", value)?;
+        }
+        object.serialize_entry("imageInputScaling", &self.image_input_scaling)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KerasModelMetadataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = KerasModelMetadataResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`KerasModelMetadataResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KerasModelMetadataResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut created = None;
+                let mut layers = None;
+                let mut class_names = None;
+                let mut labels = None;
+                let mut available_model_types = None;
+                let mut recommended_model_type = None;
+                let mut model_validation_metrics = None;
+                let mut has_trained_model = None;
+                let mut mode = None;
+                let mut object_detection_last_layer = None;
+                let mut image_input_scaling = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "created" => created = Some(map.next_value()?),
+                        "layers" => layers = Some(map.next_value()?),
+                        "classNames" => class_names = Some(map.next_value()?),
+                        "labels" => labels = Some(map.next_value()?),
+                        "availableModelTypes" => {
+                            available_model_types = Some(map.next_value()?);
+                        }
+                        "recommendedModelType" => {
+                            recommended_model_type = Some(map.next_value()?);
+                        }
+                        "modelValidationMetrics" => {
+                            model_validation_metrics = Some(map.next_value()?);
+                        }
+                        "hasTrainedModel" => has_trained_model = Some(map.next_value()?),
+                        "mode" => mode = Some(map.next_value()?),
+                        "objectDetectionLastLayer" => {
+                            object_detection_last_layer = map.next_value()?;
+                        }
+                        "imageInputScaling" => {
+                            image_input_scaling = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(KerasModelMetadataResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    layers: layers.ok_or_else(|| A::Error::missing_field("layers"))?,
+                    class_names: class_names
+                        .ok_or_else(|| A::Error::missing_field("classNames"))?,
+                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
+                    available_model_types: available_model_types
+                        .ok_or_else(|| A::Error::missing_field("availableModelTypes"))?,
+                    recommended_model_type: recommended_model_type
+                        .ok_or_else(|| A::Error::missing_field("recommendedModelType"))?,
+                    model_validation_metrics: model_validation_metrics
+                        .ok_or_else(|| A::Error::missing_field(
+                            "modelValidationMetrics",
+                        ))?,
+                    has_trained_model: has_trained_model
+                        .ok_or_else(|| A::Error::missing_field("hasTrainedModel"))?,
+                    mode: mode.ok_or_else(|| A::Error::missing_field("mode"))?,
+                    object_detection_last_layer,
+                    image_input_scaling: image_input_scaling
+                        .ok_or_else(|| A::Error::missing_field("imageInputScaling"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for KerasModelMetadataResponse {
@@ -339,129 +1016,336 @@ impl crate::Envelope for KerasModelMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/KerasResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KerasResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub dependencies: DependencyData,
     /// Whether the block is trained
     pub trained: bool,
     pub name: String,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<LearnBlockType>,
     /// The Keras script. This script might be empty if the mode is visual.
     pub script: String,
     /// Minimum confidence rating required for the neural network. Scores below this confidence are tagged as uncertain.
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
-    #[serde(rename = "selectedModelType")]
     pub selected_model_type: KerasModelTypeEnum,
     /// The mode (visual or expert) to use for editing this network.
     pub mode: KerasConfigMode,
     /// The visual layers (if in visual mode) for the neural network. This will be an empty array when in expert mode.
-    #[serde(rename = "visualLayers")]
     pub visual_layers: Vec<KerasVisualLayer>,
     /// Number of training cycles. If in expert mode this will be 0.
-    #[serde(rename = "trainingCycles")]
     pub training_cycles: i64,
     /// Learning rate (between 0 and 1). If in expert mode this will be 0.
-    #[serde(rename = "learningRate")]
     pub learning_rate: f64,
     /// The batch size used during training.
-    #[serde(rename = "batchSize", default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<i64>,
     /// The default batch size if a value is not configured.
-    #[serde(rename = "defaultBatchSize")]
     pub default_batch_size: i64,
     /// Python-formatted tuple of input axes
     pub shape: String,
     /// Train/test split (between 0 and 1)
-    #[serde(rename = "trainTestSplit", default, skip_serializing_if = "Option::is_none")]
     pub train_test_split: Option<f64>,
     /// Whether to automatically balance class weights, use this for skewed datasets.
-    #[serde(
-        rename = "autoClassWeights",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub auto_class_weights: Option<bool>,
     /// Use learned optimizer and ignore learning rate.
-    #[serde(
-        rename = "useLearnedOptimizer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub use_learned_optimizer: Option<bool>,
-    #[serde(rename = "augmentationPolicyImage")]
     pub augmentation_policy_image: AugmentationPolicyImageEnum,
-    #[serde(
-        rename = "augmentationPolicySpectrogram",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub augmentation_policy_spectrogram: Option<AugmentationPolicySpectrogram>,
-    #[serde(rename = "transferLearningModels")]
     pub transfer_learning_models: Vec<TransferLearningModel>,
     /// Whether to profile the i8 model (might take a very long time)
-    #[serde(rename = "profileInt8")]
     pub profile_int8: bool,
     /// If set, skips creating embeddings and measuring memory (used in tests)
-    #[serde(rename = "skipEmbeddingsAndMemory")]
     pub skip_embeddings_and_memory: bool,
-    #[serde(
-        rename = "akidaEdgeLearningConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub akida_edge_learning_config: Option<AkidaEdgeLearningConfig>,
     /// This metadata key is used to prevent group data leakage between train and validation datasets.
-    #[serde(
-        rename = "customValidationMetadataKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_validation_metadata_key: Option<String>,
     /// Whether the 'Advanced training settings' UI element should be expanded.
-    #[serde(rename = "showAdvancedTrainingSettings")]
     pub show_advanced_training_settings: bool,
     /// Whether the 'Augmentation training settings' UI element should be expanded.
-    #[serde(rename = "showAugmentationTrainingSettings")]
     pub show_augmentation_training_settings: bool,
     /// Training parameters, this list depends on the list of parameters that the model exposes.
-    #[serde(
-        rename = "customParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
-    #[serde(
-        rename = "anomalyCapacity",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
-    #[serde(
-        rename = "lastShownModelVariant",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
-    #[serde(
-        rename = "lastShownModelEngine",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
-    #[serde(
-        rename = "blockParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub block_parameters: Option<BlockParameters>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for KerasResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("dependencies", &self.dependencies)?;
+        object.serialize_entry("trained", &self.trained)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.type_ {
+            object.serialize_entry("type", value)?;
+        }
+        object.serialize_entry("script", &self.script)?;
+        object
+            .serialize_entry(
+                "minimumConfidenceRating",
+                &self.minimum_confidence_rating,
+            )?;
+        object.serialize_entry("selectedModelType", &self.selected_model_type)?;
+        object.serialize_entry("mode", &self.mode)?;
+        object.serialize_entry("visualLayers", &self.visual_layers)?;
+        object.serialize_entry("trainingCycles", &self.training_cycles)?;
+        object.serialize_entry("learningRate", &self.learning_rate)?;
+        if let Some(value) = &self.batch_size {
+            object.serialize_entry("batchSize", value)?;
+        }
+        object.serialize_entry("defaultBatchSize", &self.default_batch_size)?;
+        object.serialize_entry("shape", &self.shape)?;
+        if let Some(value) = &self.train_test_split {
+            object.serialize_entry("trainTestSplit", value)?;
+        }
+        if let Some(value) = &self.auto_class_weights {
+            object.serialize_entry("autoClassWeights", value)?;
+        }
+        if let Some(value) = &self.use_learned_optimizer {
+            object.serialize_entry("useLearnedOptimizer", value)?;
+        }
+        object
+            .serialize_entry(
+                "augmentationPolicyImage",
+                &self.augmentation_policy_image,
+            )?;
+        if let Some(value) = &self.augmentation_policy_spectrogram {
+            object.serialize_entry("augmentationPolicySpectrogram", value)?;
+        }
+        object
+            .serialize_entry("transferLearningModels", &self.transfer_learning_models)?;
+        object.serialize_entry("profileInt8", &self.profile_int8)?;
+        object
+            .serialize_entry(
+                "skipEmbeddingsAndMemory",
+                &self.skip_embeddings_and_memory,
+            )?;
+        if let Some(value) = &self.akida_edge_learning_config {
+            object.serialize_entry("akidaEdgeLearningConfig", value)?;
+        }
+        if let Some(value) = &self.custom_validation_metadata_key {
+            object.serialize_entry("customValidationMetadataKey", value)?;
+        }
+        object
+            .serialize_entry(
+                "showAdvancedTrainingSettings",
+                &self.show_advanced_training_settings,
+            )?;
+        object
+            .serialize_entry(
+                "showAugmentationTrainingSettings",
+                &self.show_augmentation_training_settings,
+            )?;
+        if let Some(value) = &self.custom_parameters {
+            object.serialize_entry("customParameters", value)?;
+        }
+        if let Some(value) = &self.anomaly_capacity {
+            object.serialize_entry("anomalyCapacity", value)?;
+        }
+        if let Some(value) = &self.last_shown_model_variant {
+            object.serialize_entry("lastShownModelVariant", value)?;
+        }
+        if let Some(value) = &self.last_shown_model_engine {
+            object.serialize_entry("lastShownModelEngine", value)?;
+        }
+        if let Some(value) = &self.block_parameters {
+            object.serialize_entry("blockParameters", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KerasResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = KerasResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`KerasResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KerasResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut dependencies = None;
+                let mut trained = None;
+                let mut name = None;
+                let mut type_ = None;
+                let mut script = None;
+                let mut minimum_confidence_rating = None;
+                let mut selected_model_type = None;
+                let mut mode = None;
+                let mut visual_layers = None;
+                let mut training_cycles = None;
+                let mut learning_rate = None;
+                let mut batch_size = None;
+                let mut default_batch_size = None;
+                let mut shape = None;
+                let mut train_test_split = None;
+                let mut auto_class_weights = None;
+                let mut use_learned_optimizer = None;
+                let mut augmentation_policy_image = None;
+                let mut augmentation_policy_spectrogram = None;
+                let mut transfer_learning_models = None;
+                let mut profile_int8 = None;
+                let mut skip_embeddings_and_memory = None;
+                let mut akida_edge_learning_config = None;
+                let mut custom_validation_metadata_key = None;
+                let mut show_advanced_training_settings = None;
+                let mut show_augmentation_training_settings = None;
+                let mut custom_parameters = None;
+                let mut anomaly_capacity = None;
+                let mut last_shown_model_variant = None;
+                let mut last_shown_model_engine = None;
+                let mut block_parameters = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "dependencies" => dependencies = Some(map.next_value()?),
+                        "trained" => trained = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "type" => type_ = map.next_value()?,
+                        "script" => script = Some(map.next_value()?),
+                        "minimumConfidenceRating" => {
+                            minimum_confidence_rating = Some(map.next_value()?);
+                        }
+                        "selectedModelType" => {
+                            selected_model_type = Some(map.next_value()?);
+                        }
+                        "mode" => mode = Some(map.next_value()?),
+                        "visualLayers" => visual_layers = Some(map.next_value()?),
+                        "trainingCycles" => training_cycles = Some(map.next_value()?),
+                        "learningRate" => learning_rate = Some(map.next_value()?),
+                        "batchSize" => batch_size = map.next_value()?,
+                        "defaultBatchSize" => {
+                            default_batch_size = Some(map.next_value()?);
+                        }
+                        "shape" => shape = Some(map.next_value()?),
+                        "trainTestSplit" => train_test_split = map.next_value()?,
+                        "autoClassWeights" => auto_class_weights = map.next_value()?,
+                        "useLearnedOptimizer" => {
+                            use_learned_optimizer = map.next_value()?;
+                        }
+                        "augmentationPolicyImage" => {
+                            augmentation_policy_image = Some(map.next_value()?);
+                        }
+                        "augmentationPolicySpectrogram" => {
+                            augmentation_policy_spectrogram = map.next_value()?;
+                        }
+                        "transferLearningModels" => {
+                            transfer_learning_models = Some(map.next_value()?);
+                        }
+                        "profileInt8" => profile_int8 = Some(map.next_value()?),
+                        "skipEmbeddingsAndMemory" => {
+                            skip_embeddings_and_memory = Some(map.next_value()?);
+                        }
+                        "akidaEdgeLearningConfig" => {
+                            akida_edge_learning_config = map.next_value()?;
+                        }
+                        "customValidationMetadataKey" => {
+                            custom_validation_metadata_key = map.next_value()?;
+                        }
+                        "showAdvancedTrainingSettings" => {
+                            show_advanced_training_settings = Some(map.next_value()?);
+                        }
+                        "showAugmentationTrainingSettings" => {
+                            show_augmentation_training_settings = Some(map.next_value()?);
+                        }
+                        "customParameters" => custom_parameters = map.next_value()?,
+                        "anomalyCapacity" => anomaly_capacity = map.next_value()?,
+                        "lastShownModelVariant" => {
+                            last_shown_model_variant = map.next_value()?;
+                        }
+                        "lastShownModelEngine" => {
+                            last_shown_model_engine = map.next_value()?;
+                        }
+                        "blockParameters" => block_parameters = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(KerasResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    dependencies: dependencies
+                        .ok_or_else(|| A::Error::missing_field("dependencies"))?,
+                    trained: trained.ok_or_else(|| A::Error::missing_field("trained"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    type_,
+                    script: script.ok_or_else(|| A::Error::missing_field("script"))?,
+                    minimum_confidence_rating: minimum_confidence_rating
+                        .ok_or_else(|| A::Error::missing_field(
+                            "minimumConfidenceRating",
+                        ))?,
+                    selected_model_type: selected_model_type
+                        .ok_or_else(|| A::Error::missing_field("selectedModelType"))?,
+                    mode: mode.ok_or_else(|| A::Error::missing_field("mode"))?,
+                    visual_layers: visual_layers
+                        .ok_or_else(|| A::Error::missing_field("visualLayers"))?,
+                    training_cycles: training_cycles
+                        .ok_or_else(|| A::Error::missing_field("trainingCycles"))?,
+                    learning_rate: learning_rate
+                        .ok_or_else(|| A::Error::missing_field("learningRate"))?,
+                    batch_size,
+                    default_batch_size: default_batch_size
+                        .ok_or_else(|| A::Error::missing_field("defaultBatchSize"))?,
+                    shape: shape.ok_or_else(|| A::Error::missing_field("shape"))?,
+                    train_test_split,
+                    auto_class_weights,
+                    use_learned_optimizer,
+                    augmentation_policy_image: augmentation_policy_image
+                        .ok_or_else(|| A::Error::missing_field(
+                            "augmentationPolicyImage",
+                        ))?,
+                    augmentation_policy_spectrogram,
+                    transfer_learning_models: transfer_learning_models
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transferLearningModels",
+                        ))?,
+                    profile_int8: profile_int8
+                        .ok_or_else(|| A::Error::missing_field("profileInt8"))?,
+                    skip_embeddings_and_memory: skip_embeddings_and_memory
+                        .ok_or_else(|| A::Error::missing_field(
+                            "skipEmbeddingsAndMemory",
+                        ))?,
+                    akida_edge_learning_config,
+                    custom_validation_metadata_key,
+                    show_advanced_training_settings: show_advanced_training_settings
+                        .ok_or_else(|| A::Error::missing_field(
+                            "showAdvancedTrainingSettings",
+                        ))?,
+                    show_augmentation_training_settings: show_augmentation_training_settings
+                        .ok_or_else(|| A::Error::missing_field(
+                            "showAugmentationTrainingSettings",
+                        ))?,
+                    custom_parameters,
+                    anomaly_capacity,
+                    last_shown_model_variant,
+                    last_shown_model_engine,
+                    block_parameters,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for KerasResponse {
@@ -513,25 +1397,80 @@ impl From<&str> for PretrainedModelDownload {
 crate::string_enum_impls!(PretrainedModelDownload);
 
 /// Schema: `#/components/schemas/PretrainedModelTensor`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PretrainedModelTensor {
-    #[serde(rename = "dataType")]
     pub data_type: PretrainedModelTensorDataType,
     pub name: String,
     pub shape: Vec<i64>,
-    #[serde(
-        rename = "quantizationScale",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub quantization_scale: Option<f64>,
-    #[serde(
-        rename = "quantizationZeroPoint",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub quantization_zero_point: Option<f64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for PretrainedModelTensor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dataType", &self.data_type)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("shape", &self.shape)?;
+        if let Some(value) = &self.quantization_scale {
+            object.serialize_entry("quantizationScale", value)?;
+        }
+        if let Some(value) = &self.quantization_zero_point {
+            object.serialize_entry("quantizationZeroPoint", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PretrainedModelTensor {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = PretrainedModelTensor;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`PretrainedModelTensor`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PretrainedModelTensor, A::Error> {
+                use serde::de::Error as _;
+                let mut data_type = None;
+                let mut name = None;
+                let mut shape = None;
+                let mut quantization_scale = None;
+                let mut quantization_zero_point = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dataType" => data_type = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "shape" => shape = Some(map.next_value()?),
+                        "quantizationScale" => quantization_scale = map.next_value()?,
+                        "quantizationZeroPoint" => {
+                            quantization_zero_point = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PretrainedModelTensor {
+                    data_type: data_type
+                        .ok_or_else(|| A::Error::missing_field("dataType"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    shape: shape.ok_or_else(|| A::Error::missing_field("shape"))?,
+                    quantization_scale,
+                    quantization_zero_point,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for PretrainedModelTensor {}
@@ -575,28 +1514,90 @@ impl From<&str> for PretrainedModelTensorDataType {
 crate::string_enum_impls!(PretrainedModelTensorDataType);
 
 /// Schema: `#/components/schemas/ProfileModelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileModelInfo {
     pub device: String,
-    #[serde(rename = "tfliteFileSizeBytes")]
     pub tflite_file_size_bytes: i64,
-    #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelInfoMemory>,
-    #[serde(
-        rename = "timePerInferenceMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub time_per_inference_ms: Option<i64>,
-    #[serde(
-        rename = "mcuSupportError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mcu_support_error: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProfileModelInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("device", &self.device)?;
+        object.serialize_entry("tfliteFileSizeBytes", &self.tflite_file_size_bytes)?;
+        object.serialize_entry("isSupportedOnMcu", &self.is_supported_on_mcu)?;
+        if let Some(value) = &self.memory {
+            object.serialize_entry("memory", value)?;
+        }
+        if let Some(value) = &self.time_per_inference_ms {
+            object.serialize_entry("timePerInferenceMs", value)?;
+        }
+        if let Some(value) = &self.mcu_support_error {
+            object.serialize_entry("mcuSupportError", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProfileModelInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileModelInfo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProfileModelInfo`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileModelInfo, A::Error> {
+                use serde::de::Error as _;
+                let mut device = None;
+                let mut tflite_file_size_bytes = None;
+                let mut is_supported_on_mcu = None;
+                let mut memory = None;
+                let mut time_per_inference_ms = None;
+                let mut mcu_support_error = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "device" => device = Some(map.next_value()?),
+                        "tfliteFileSizeBytes" => {
+                            tflite_file_size_bytes = Some(map.next_value()?);
+                        }
+                        "isSupportedOnMcu" => {
+                            is_supported_on_mcu = Some(map.next_value()?);
+                        }
+                        "memory" => memory = map.next_value()?,
+                        "timePerInferenceMs" => time_per_inference_ms = map.next_value()?,
+                        "mcuSupportError" => mcu_support_error = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileModelInfo {
+                    device: device.ok_or_else(|| A::Error::missing_field("device"))?,
+                    tflite_file_size_bytes: tflite_file_size_bytes
+                        .ok_or_else(|| A::Error::missing_field("tfliteFileSizeBytes"))?,
+                    is_supported_on_mcu: is_supported_on_mcu
+                        .ok_or_else(|| A::Error::missing_field("isSupportedOnMcu"))?,
+                    memory,
+                    time_per_inference_ms,
+                    mcu_support_error,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ProfileModelInfo {}
@@ -604,109 +1605,485 @@ impl crate::Envelope for ProfileModelInfo {}
 /// Performance for a range of device types. Note that MPU is referred to as CPU in Studio, as MPU and CPU are treated equivalent for performance estimation.
 ///
 /// Schema: `#/components/schemas/ProfileModelTable`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileModelTable {
     pub variant: ProfileModelTableVariant,
-    #[serde(rename = "lowEndMcu")]
     pub low_end_mcu: ProfileModelTableMcu,
-    #[serde(rename = "highEndMcu")]
     pub high_end_mcu: ProfileModelTableMcu,
-    #[serde(rename = "highEndMcuPlusAccelerator")]
     pub high_end_mcu_plus_accelerator: ProfileModelTableMcu,
     pub mpu: ProfileModelTableMpu,
-    #[serde(rename = "gpuOrMpuAccelerator")]
     pub gpu_or_mpu_accelerator: ProfileModelTableMpu,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProfileModelTable {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("variant", &self.variant)?;
+        object.serialize_entry("lowEndMcu", &self.low_end_mcu)?;
+        object.serialize_entry("highEndMcu", &self.high_end_mcu)?;
+        object
+            .serialize_entry(
+                "highEndMcuPlusAccelerator",
+                &self.high_end_mcu_plus_accelerator,
+            )?;
+        object.serialize_entry("mpu", &self.mpu)?;
+        object.serialize_entry("gpuOrMpuAccelerator", &self.gpu_or_mpu_accelerator)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProfileModelTable {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileModelTable;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProfileModelTable`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileModelTable, A::Error> {
+                use serde::de::Error as _;
+                let mut variant = None;
+                let mut low_end_mcu = None;
+                let mut high_end_mcu = None;
+                let mut high_end_mcu_plus_accelerator = None;
+                let mut mpu = None;
+                let mut gpu_or_mpu_accelerator = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "variant" => variant = Some(map.next_value()?),
+                        "lowEndMcu" => low_end_mcu = Some(map.next_value()?),
+                        "highEndMcu" => high_end_mcu = Some(map.next_value()?),
+                        "highEndMcuPlusAccelerator" => {
+                            high_end_mcu_plus_accelerator = Some(map.next_value()?);
+                        }
+                        "mpu" => mpu = Some(map.next_value()?),
+                        "gpuOrMpuAccelerator" => {
+                            gpu_or_mpu_accelerator = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileModelTable {
+                    variant: variant.ok_or_else(|| A::Error::missing_field("variant"))?,
+                    low_end_mcu: low_end_mcu
+                        .ok_or_else(|| A::Error::missing_field("lowEndMcu"))?,
+                    high_end_mcu: high_end_mcu
+                        .ok_or_else(|| A::Error::missing_field("highEndMcu"))?,
+                    high_end_mcu_plus_accelerator: high_end_mcu_plus_accelerator
+                        .ok_or_else(|| A::Error::missing_field(
+                            "highEndMcuPlusAccelerator",
+                        ))?,
+                    mpu: mpu.ok_or_else(|| A::Error::missing_field("mpu"))?,
+                    gpu_or_mpu_accelerator: gpu_or_mpu_accelerator
+                        .ok_or_else(|| A::Error::missing_field("gpuOrMpuAccelerator"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ProfileModelTable {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileModelTableMcu {
     pub description: String,
-    #[serde(
-        rename = "timePerInferenceMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub time_per_inference_ms: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelTableMcuMemory>,
     pub supported: bool,
-    #[serde(
-        rename = "mcuSupportError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mcu_support_error: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProfileModelTableMcu {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("description", &self.description)?;
+        if let Some(value) = &self.time_per_inference_ms {
+            object.serialize_entry("timePerInferenceMs", value)?;
+        }
+        if let Some(value) = &self.memory {
+            object.serialize_entry("memory", value)?;
+        }
+        object.serialize_entry("supported", &self.supported)?;
+        if let Some(value) = &self.mcu_support_error {
+            object.serialize_entry("mcuSupportError", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProfileModelTableMcu {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileModelTableMcu;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProfileModelTableMcu`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileModelTableMcu, A::Error> {
+                use serde::de::Error as _;
+                let mut description = None;
+                let mut time_per_inference_ms = None;
+                let mut memory = None;
+                let mut supported = None;
+                let mut mcu_support_error = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "description" => description = Some(map.next_value()?),
+                        "timePerInferenceMs" => time_per_inference_ms = map.next_value()?,
+                        "memory" => memory = map.next_value()?,
+                        "supported" => supported = Some(map.next_value()?),
+                        "mcuSupportError" => mcu_support_error = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileModelTableMcu {
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    time_per_inference_ms,
+                    memory,
+                    supported: supported
+                        .ok_or_else(|| A::Error::missing_field("supported"))?,
+                    mcu_support_error,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ProfileModelTableMcu {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProfileModelTableMcuMemory {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tflite: Option<ProfileModelTableMcuMemoryTflite>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon: Option<ProfileModelTableMcuMemoryEon>,
-    #[serde(
-        rename = "eonRamOptimized",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub eon_ram_optimized: Option<ProfileModelTableMcuMemoryEonRamOptimized>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProfileModelTableMcuMemory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.tflite {
+            object.serialize_entry("tflite", value)?;
+        }
+        if let Some(value) = &self.eon {
+            object.serialize_entry("eon", value)?;
+        }
+        if let Some(value) = &self.eon_ram_optimized {
+            object.serialize_entry("eonRamOptimized", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProfileModelTableMcuMemory {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileModelTableMcuMemory;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProfileModelTableMcuMemory`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileModelTableMcuMemory, A::Error> {
+                let mut tflite = None;
+                let mut eon = None;
+                let mut eon_ram_optimized = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "tflite" => tflite = map.next_value()?,
+                        "eon" => eon = map.next_value()?,
+                        "eonRamOptimized" => eon_ram_optimized = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileModelTableMcuMemory {
+                    tflite,
+                    eon,
+                    eon_ram_optimized,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ProfileModelTableMcuMemory {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eon`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileModelTableMcuMemoryEon {
     pub ram: i64,
     pub rom: i64,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProfileModelTableMcuMemoryEon {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("ram", &self.ram)?;
+        object.serialize_entry("rom", &self.rom)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProfileModelTableMcuMemoryEon {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileModelTableMcuMemoryEon;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProfileModelTableMcuMemoryEon`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileModelTableMcuMemoryEon, A::Error> {
+                use serde::de::Error as _;
+                let mut ram = None;
+                let mut rom = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "ram" => ram = Some(map.next_value()?),
+                        "rom" => rom = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileModelTableMcuMemoryEon {
+                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
+                    rom: rom.ok_or_else(|| A::Error::missing_field("rom"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ProfileModelTableMcuMemoryEon {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eonRamOptimized`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileModelTableMcuMemoryEonRamOptimized {
     pub ram: i64,
     pub rom: i64,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProfileModelTableMcuMemoryEonRamOptimized {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("ram", &self.ram)?;
+        object.serialize_entry("rom", &self.rom)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProfileModelTableMcuMemoryEonRamOptimized {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileModelTableMcuMemoryEonRamOptimized;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ProfileModelTableMcuMemoryEonRamOptimized`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileModelTableMcuMemoryEonRamOptimized, A::Error> {
+                use serde::de::Error as _;
+                let mut ram = None;
+                let mut rom = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "ram" => ram = Some(map.next_value()?),
+                        "rom" => rom = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileModelTableMcuMemoryEonRamOptimized {
+                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
+                    rom: rom.ok_or_else(|| A::Error::missing_field("rom"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ProfileModelTableMcuMemoryEonRamOptimized {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/tflite`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileModelTableMcuMemoryTflite {
     pub ram: i64,
     pub rom: i64,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProfileModelTableMcuMemoryTflite {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("ram", &self.ram)?;
+        object.serialize_entry("rom", &self.rom)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProfileModelTableMcuMemoryTflite {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileModelTableMcuMemoryTflite;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProfileModelTableMcuMemoryTflite`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileModelTableMcuMemoryTflite, A::Error> {
+                use serde::de::Error as _;
+                let mut ram = None;
+                let mut rom = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "ram" => ram = Some(map.next_value()?),
+                        "rom" => rom = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileModelTableMcuMemoryTflite {
+                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
+                    rom: rom.ok_or_else(|| A::Error::missing_field("rom"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ProfileModelTableMcuMemoryTflite {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMpu`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileModelTableMpu {
     pub description: String,
-    #[serde(
-        rename = "timePerInferenceMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub time_per_inference_ms: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<f64>,
     pub supported: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ProfileModelTableMpu {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("description", &self.description)?;
+        if let Some(value) = &self.time_per_inference_ms {
+            object.serialize_entry("timePerInferenceMs", value)?;
+        }
+        if let Some(value) = &self.rom {
+            object.serialize_entry("rom", value)?;
+        }
+        object.serialize_entry("supported", &self.supported)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProfileModelTableMpu {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ProfileModelTableMpu;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ProfileModelTableMpu`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileModelTableMpu, A::Error> {
+                use serde::de::Error as _;
+                let mut description = None;
+                let mut time_per_inference_ms = None;
+                let mut rom = None;
+                let mut supported = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "description" => description = Some(map.next_value()?),
+                        "timePerInferenceMs" => time_per_inference_ms = map.next_value()?,
+                        "rom" => rom = map.next_value()?,
+                        "supported" => supported = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ProfileModelTableMpu {
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    time_per_inference_ms,
+                    rom,
+                    supported: supported
+                        .ok_or_else(|| A::Error::missing_field("supported"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ProfileModelTableMpu {}
@@ -746,8 +2123,7 @@ impl From<&str> for ProfileModelTableVariant {
 crate::string_enum_impls!(ProfileModelTableVariant);
 
 /// Schema: `#/components/schemas/SavePretrainedModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SavePretrainedModelRequest {
     pub input: SavePretrainedModelRequestInput,
     pub model: SavePretrainedModelRequestModel,
@@ -760,6 +2136,54 @@ impl SavePretrainedModelRequest {
         model: SavePretrainedModelRequestModel,
     ) -> Self {
         Self { input, model }
+    }
+}
+
+impl serde::Serialize for SavePretrainedModelRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("input", &self.input)?;
+        object.serialize_entry("model", &self.model)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SavePretrainedModelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SavePretrainedModelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SavePretrainedModelRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SavePretrainedModelRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut input = None;
+                let mut model = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => input = Some(map.next_value()?),
+                        "model" => model = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SavePretrainedModelRequest {
+                    input: input.ok_or_else(|| A::Error::missing_field("input"))?,
+                    model: model.ok_or_else(|| A::Error::missing_field("model"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -817,15 +2241,9 @@ impl crate::Envelope for SavePretrainedModelRequestModel {
 /// Only fields defined in this object are set
 ///
 /// Schema: `#/components/schemas/SetAnomalyParameterRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SetAnomalyParameterRequest {
     /// Minimum confidence score, if the anomaly block scores a sample above this threshold it will be flagged as anomaly.
-    #[serde(
-        rename = "minimumConfidenceRating",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub minimum_confidence_rating: Option<f64>,
 }
 
@@ -838,14 +2256,59 @@ impl SetAnomalyParameterRequest {
     }
 }
 
+impl serde::Serialize for SetAnomalyParameterRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.minimum_confidence_rating {
+            object.serialize_entry("minimumConfidenceRating", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetAnomalyParameterRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetAnomalyParameterRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetAnomalyParameterRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetAnomalyParameterRequest, A::Error> {
+                let mut minimum_confidence_rating = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "minimumConfidenceRating" => {
+                            minimum_confidence_rating = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetAnomalyParameterRequest {
+                    minimum_confidence_rating,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SetAnomalyParameterRequest {}
 
 /// Schema: `#/components/schemas/TestPretrainedModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TestPretrainedModelRequest {
     pub features: Vec<f64>,
-    #[serde(rename = "modelInfo")]
     pub model_info: TestPretrainedModelRequestModelInfo,
 }
 
@@ -859,11 +2322,60 @@ impl TestPretrainedModelRequest {
     }
 }
 
+impl serde::Serialize for TestPretrainedModelRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("features", &self.features)?;
+        object.serialize_entry("modelInfo", &self.model_info)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for TestPretrainedModelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TestPretrainedModelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`TestPretrainedModelRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TestPretrainedModelRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut features = None;
+                let mut model_info = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "features" => features = Some(map.next_value()?),
+                        "modelInfo" => model_info = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(TestPretrainedModelRequest {
+                    features: features
+                        .ok_or_else(|| A::Error::missing_field("features"))?,
+                    model_info: model_info
+                        .ok_or_else(|| A::Error::missing_field("modelInfo"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for TestPretrainedModelRequest {}
 
 /// Schema: `#/components/schemas/TestPretrainedModelRequest/properties/modelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TestPretrainedModelRequestModelInfo {
     pub input: TestPretrainedModelRequestModelInfoInput,
     pub model: TestPretrainedModelRequestModelInfoModel,
@@ -876,6 +2388,54 @@ impl TestPretrainedModelRequestModelInfo {
         model: TestPretrainedModelRequestModelInfoModel,
     ) -> Self {
         Self { input, model }
+    }
+}
+
+impl serde::Serialize for TestPretrainedModelRequestModelInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("input", &self.input)?;
+        object.serialize_entry("model", &self.model)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for TestPretrainedModelRequestModelInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TestPretrainedModelRequestModelInfo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`TestPretrainedModelRequestModelInfo`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TestPretrainedModelRequestModelInfo, A::Error> {
+                use serde::de::Error as _;
+                let mut input = None;
+                let mut model = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => input = Some(map.next_value()?),
+                        "model" => model = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(TestPretrainedModelRequestModelInfo {
+                    input: input.ok_or_else(|| A::Error::missing_field("input"))?,
+                    model: model.ok_or_else(|| A::Error::missing_field("model"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

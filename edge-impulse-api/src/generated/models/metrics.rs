@@ -6,17 +6,79 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetPublicMetricsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetPublicMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub projects: i64,
     pub data_samples: i64,
     pub jobs: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetPublicMetricsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("projects", &self.projects)?;
+        object.serialize_entry("data_samples", &self.data_samples)?;
+        object.serialize_entry("jobs", &self.jobs)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetPublicMetricsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetPublicMetricsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetPublicMetricsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetPublicMetricsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut projects = None;
+                let mut data_samples = None;
+                let mut jobs = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "projects" => projects = Some(map.next_value()?),
+                        "data_samples" => data_samples = Some(map.next_value()?),
+                        "jobs" => jobs = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetPublicMetricsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    projects: projects
+                        .ok_or_else(|| A::Error::missing_field("projects"))?,
+                    data_samples: data_samples
+                        .ok_or_else(|| A::Error::missing_field("data_samples"))?,
+                    jobs: jobs.ok_or_else(|| A::Error::missing_field("jobs"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetPublicMetricsResponse {
@@ -26,15 +88,11 @@ impl crate::Envelope for GetPublicMetricsResponse {
 }
 
 /// Schema: `#/components/schemas/LogAnalyticsEventRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogAnalyticsEventRequest {
     /// Optional session ID for users who have not signed in yet. Helps match anonymous activity with user activity once they sign in.
-    #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
-    #[serde(rename = "eventName")]
     pub event_name: String,
-    #[serde(rename = "eventProperties")]
     pub event_properties: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -52,17 +110,69 @@ impl LogAnalyticsEventRequest {
     }
 }
 
+impl serde::Serialize for LogAnalyticsEventRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.session_id {
+            object.serialize_entry("sessionId", value)?;
+        }
+        object.serialize_entry("eventName", &self.event_name)?;
+        object.serialize_entry("eventProperties", &self.event_properties)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for LogAnalyticsEventRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = LogAnalyticsEventRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`LogAnalyticsEventRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LogAnalyticsEventRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut session_id = None;
+                let mut event_name = None;
+                let mut event_properties = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "sessionId" => session_id = map.next_value()?,
+                        "eventName" => event_name = Some(map.next_value()?),
+                        "eventProperties" => event_properties = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(LogAnalyticsEventRequest {
+                    session_id,
+                    event_name: event_name
+                        .ok_or_else(|| A::Error::missing_field("eventName"))?,
+                    event_properties: event_properties
+                        .ok_or_else(|| A::Error::missing_field("eventProperties"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for LogAnalyticsEventRequest {}
 
 /// Schema: `#/components/schemas/LogWebsitePageviewRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogWebsitePageviewRequest {
-    #[serde(rename = "sessionId")]
     pub session_id: String,
-    #[serde(rename = "pageUrl")]
     pub page_url: String,
-    #[serde(rename = "pageReferrer", default, skip_serializing_if = "Option::is_none")]
     pub page_referrer: Option<String>,
 }
 
@@ -74,6 +184,62 @@ impl LogWebsitePageviewRequest {
             page_url,
             page_referrer: None,
         }
+    }
+}
+
+impl serde::Serialize for LogWebsitePageviewRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("sessionId", &self.session_id)?;
+        object.serialize_entry("pageUrl", &self.page_url)?;
+        if let Some(value) = &self.page_referrer {
+            object.serialize_entry("pageReferrer", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for LogWebsitePageviewRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = LogWebsitePageviewRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`LogWebsitePageviewRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LogWebsitePageviewRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut session_id = None;
+                let mut page_url = None;
+                let mut page_referrer = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "sessionId" => session_id = Some(map.next_value()?),
+                        "pageUrl" => page_url = Some(map.next_value()?),
+                        "pageReferrer" => page_referrer = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(LogWebsitePageviewRequest {
+                    session_id: session_id
+                        .ok_or_else(|| A::Error::missing_field("sessionId"))?,
+                    page_url: page_url
+                        .ok_or_else(|| A::Error::missing_field("pageUrl"))?,
+                    page_referrer,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

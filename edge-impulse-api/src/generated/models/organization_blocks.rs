@@ -132,20 +132,14 @@ impl From<&str> for AddOrganizationDeployBlockRequestCategory {
 crate::string_enum_impls!(AddOrganizationDeployBlockRequestCategory);
 
 /// Schema: `#/components/schemas/AddOrganizationDspBlockRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddOrganizationDspBlockRequest {
     pub name: String,
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     pub description: String,
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     pub port: i64,
 }
@@ -171,11 +165,92 @@ impl AddOrganizationDspBlockRequest {
     }
 }
 
+impl serde::Serialize for AddOrganizationDspBlockRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("dockerContainer", &self.docker_container)?;
+        object.serialize_entry("description", &self.description)?;
+        if let Some(value) = &self.requests_cpu {
+            object.serialize_entry("requestsCpu", value)?;
+        }
+        if let Some(value) = &self.requests_memory {
+            object.serialize_entry("requestsMemory", value)?;
+        }
+        if let Some(value) = &self.limits_cpu {
+            object.serialize_entry("limitsCpu", value)?;
+        }
+        if let Some(value) = &self.limits_memory {
+            object.serialize_entry("limitsMemory", value)?;
+        }
+        object.serialize_entry("port", &self.port)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AddOrganizationDspBlockRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AddOrganizationDspBlockRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AddOrganizationDspBlockRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddOrganizationDspBlockRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut docker_container = None;
+                let mut description = None;
+                let mut requests_cpu = None;
+                let mut requests_memory = None;
+                let mut limits_cpu = None;
+                let mut limits_memory = None;
+                let mut port = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "dockerContainer" => docker_container = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "requestsCpu" => requests_cpu = map.next_value()?,
+                        "requestsMemory" => requests_memory = map.next_value()?,
+                        "limitsCpu" => limits_cpu = map.next_value()?,
+                        "limitsMemory" => limits_memory = map.next_value()?,
+                        "port" => port = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddOrganizationDspBlockRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    docker_container: docker_container
+                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    requests_cpu,
+                    requests_memory,
+                    limits_cpu,
+                    limits_memory,
+                    port: port.ok_or_else(|| A::Error::missing_field("port"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AddOrganizationDspBlockRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationSecretRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddOrganizationSecretRequest {
     pub name: String,
     pub description: String,
@@ -189,71 +264,86 @@ impl AddOrganizationSecretRequest {
     }
 }
 
+impl serde::Serialize for AddOrganizationSecretRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("secret", &self.secret)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AddOrganizationSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AddOrganizationSecretRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AddOrganizationSecretRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddOrganizationSecretRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut description = None;
+                let mut secret = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "secret" => secret = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddOrganizationSecretRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    secret: secret.ok_or_else(|| A::Error::missing_field("secret"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AddOrganizationSecretRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationTransferLearningBlockRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddOrganizationTransferLearningBlockRequest {
     pub name: String,
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     pub description: String,
-    #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
-    #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
-    #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// If \`isPublic\` is true, the list of devices (from latencyDevices) for which this model can be shown.
-    #[serde(
-        rename = "isPublicForDevices",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub is_public_for_devices: Option<Vec<String>>,
-    #[serde(
-        rename = "publicProjectTierAvailability",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
-    #[serde(
-        rename = "imageInputScaling",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub image_input_scaling: Option<ImageInputScaling>,
     /// If set, requires this block to be scheduled on GPU.
-    #[serde(rename = "indRequiresGpu", default, skip_serializing_if = "Option::is_none")]
     pub ind_requires_gpu: Option<bool>,
     /// List of custom model variants produced when this block is trained. This is experimental and may change in the future.
-    #[serde(
-        rename = "customModelVariants",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_model_variants: Option<
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
-    #[serde(
-        rename = "displayCategory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display_category: Option<BlockDisplayCategory>,
 }
 
@@ -286,94 +376,177 @@ impl AddOrganizationTransferLearningBlockRequest {
     }
 }
 
+impl serde::Serialize for AddOrganizationTransferLearningBlockRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("dockerContainer", &self.docker_container)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("operatesOn", &self.operates_on)?;
+        if let Some(value) = &self.object_detection_last_layer {
+            object.serialize_entry("objectDetectionLastLayer", value)?;
+        }
+        object.serialize_entry("implementationVersion", &self.implementation_version)?;
+        if let Some(value) = &self.is_public {
+            object.serialize_entry("isPublic", value)?;
+        }
+        if let Some(value) = &self.is_public_for_devices {
+            object.serialize_entry("isPublicForDevices", value)?;
+        }
+        if let Some(value) = &self.public_project_tier_availability {
+            object.serialize_entry("publicProjectTierAvailability", value)?;
+        }
+        if let Some(value) = &self.repository_url {
+            object.serialize_entry("repositoryUrl", value)?;
+        }
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        if let Some(value) = &self.image_input_scaling {
+            object.serialize_entry("imageInputScaling", value)?;
+        }
+        if let Some(value) = &self.ind_requires_gpu {
+            object.serialize_entry("indRequiresGpu", value)?;
+        }
+        if let Some(value) = &self.custom_model_variants {
+            object.serialize_entry("customModelVariants", value)?;
+        }
+        if let Some(value) = &self.display_category {
+            object.serialize_entry("displayCategory", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AddOrganizationTransferLearningBlockRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AddOrganizationTransferLearningBlockRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`AddOrganizationTransferLearningBlockRequest`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddOrganizationTransferLearningBlockRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut docker_container = None;
+                let mut description = None;
+                let mut operates_on = None;
+                let mut object_detection_last_layer = None;
+                let mut implementation_version = None;
+                let mut is_public = None;
+                let mut is_public_for_devices = None;
+                let mut public_project_tier_availability = None;
+                let mut repository_url = None;
+                let mut parameters = None;
+                let mut image_input_scaling = None;
+                let mut ind_requires_gpu = None;
+                let mut custom_model_variants = None;
+                let mut display_category = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "dockerContainer" => docker_container = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "operatesOn" => operates_on = Some(map.next_value()?),
+                        "objectDetectionLastLayer" => {
+                            object_detection_last_layer = map.next_value()?;
+                        }
+                        "implementationVersion" => {
+                            implementation_version = Some(map.next_value()?);
+                        }
+                        "isPublic" => is_public = map.next_value()?,
+                        "isPublicForDevices" => is_public_for_devices = map.next_value()?,
+                        "publicProjectTierAvailability" => {
+                            public_project_tier_availability = map.next_value()?;
+                        }
+                        "repositoryUrl" => repository_url = map.next_value()?,
+                        "parameters" => parameters = map.next_value()?,
+                        "imageInputScaling" => image_input_scaling = map.next_value()?,
+                        "indRequiresGpu" => ind_requires_gpu = map.next_value()?,
+                        "customModelVariants" => {
+                            custom_model_variants = map.next_value()?;
+                        }
+                        "displayCategory" => display_category = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddOrganizationTransferLearningBlockRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    docker_container: docker_container
+                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    operates_on: operates_on
+                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
+                    object_detection_last_layer,
+                    implementation_version: implementation_version
+                        .ok_or_else(|| A::Error::missing_field(
+                            "implementationVersion",
+                        ))?,
+                    is_public,
+                    is_public_for_devices,
+                    public_project_tier_availability,
+                    repository_url,
+                    parameters,
+                    image_input_scaling,
+                    ind_requires_gpu,
+                    custom_model_variants,
+                    display_category,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AddOrganizationTransferLearningBlockRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationTransformationBlockRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddOrganizationTransformationBlockRequest {
     pub name: String,
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// Whether to pass the \`--metadata\` parameter to the container.
-    #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
     pub description: String,
-    #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
-    #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
-    #[serde(rename = "operatesOn")]
     pub operates_on: AddOrganizationTransformationBlockRequestOperatesOn,
-    #[serde(
-        rename = "allowExtraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub allow_extra_cli_arguments: Option<bool>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// 15m for 15 minutes, 2h for 2 hours, 1d for 1 day. If not set, the default is 8 hours.
-    #[serde(
-        rename = "maxRunningTimeStr",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub max_running_time_str: Option<String>,
-    #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// Whether to show this block in 'Data sources'. Only applies for standalone blocks. (defaults to 'true' when not provided)
-    #[serde(
-        rename = "showInDataSources",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_data_sources: Option<bool>,
     /// Whether to show this block in 'Create transformation job'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInCreateTransformationJob",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_create_transformation_job: Option<bool>,
     /// Whether to show this block in 'Synthetic data'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInSyntheticData",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_synthetic_data: Option<bool>,
     /// Whether to show this block in 'AI Labeling'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInAIActions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_ai_actions: Option<bool>,
-    #[serde(
-        rename = "environmentVariables",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub environment_variables: Option<Vec<EnvironmentVariable>>,
     /// For AI labeling blocks, this lists the data types that the block supports. If this field is empty then there's no information about supported data types.
-    #[serde(
-        rename = "aiActionsOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
 
@@ -412,6 +585,186 @@ impl AddOrganizationTransformationBlockRequest {
             environment_variables: None,
             ai_actions_operates_on: None,
         }
+    }
+}
+
+impl serde::Serialize for AddOrganizationTransformationBlockRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("dockerContainer", &self.docker_container)?;
+        object.serialize_entry("indMetadata", &self.ind_metadata)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("cliArguments", &self.cli_arguments)?;
+        if let Some(value) = &self.requests_cpu {
+            object.serialize_entry("requestsCpu", value)?;
+        }
+        if let Some(value) = &self.requests_memory {
+            object.serialize_entry("requestsMemory", value)?;
+        }
+        if let Some(value) = &self.limits_cpu {
+            object.serialize_entry("limitsCpu", value)?;
+        }
+        if let Some(value) = &self.limits_memory {
+            object.serialize_entry("limitsMemory", value)?;
+        }
+        object.serialize_entry("additionalMountPoints", &self.additional_mount_points)?;
+        object.serialize_entry("operatesOn", &self.operates_on)?;
+        if let Some(value) = &self.allow_extra_cli_arguments {
+            object.serialize_entry("allowExtraCliArguments", value)?;
+        }
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        if let Some(value) = &self.max_running_time_str {
+            object.serialize_entry("maxRunningTimeStr", value)?;
+        }
+        if let Some(value) = &self.is_public {
+            object.serialize_entry("isPublic", value)?;
+        }
+        if let Some(value) = &self.repository_url {
+            object.serialize_entry("repositoryUrl", value)?;
+        }
+        if let Some(value) = &self.show_in_data_sources {
+            object.serialize_entry("showInDataSources", value)?;
+        }
+        if let Some(value) = &self.show_in_create_transformation_job {
+            object.serialize_entry("showInCreateTransformationJob", value)?;
+        }
+        if let Some(value) = &self.show_in_synthetic_data {
+            object.serialize_entry("showInSyntheticData", value)?;
+        }
+        if let Some(value) = &self.show_in_ai_actions {
+            object.serialize_entry("showInAIActions", value)?;
+        }
+        if let Some(value) = &self.environment_variables {
+            object.serialize_entry("environmentVariables", value)?;
+        }
+        if let Some(value) = &self.ai_actions_operates_on {
+            object.serialize_entry("aiActionsOperatesOn", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AddOrganizationTransformationBlockRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AddOrganizationTransformationBlockRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`AddOrganizationTransformationBlockRequest`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddOrganizationTransformationBlockRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut docker_container = None;
+                let mut ind_metadata = None;
+                let mut description = None;
+                let mut cli_arguments = None;
+                let mut requests_cpu = None;
+                let mut requests_memory = None;
+                let mut limits_cpu = None;
+                let mut limits_memory = None;
+                let mut additional_mount_points = None;
+                let mut operates_on = None;
+                let mut allow_extra_cli_arguments = None;
+                let mut parameters = None;
+                let mut max_running_time_str = None;
+                let mut is_public = None;
+                let mut repository_url = None;
+                let mut show_in_data_sources = None;
+                let mut show_in_create_transformation_job = None;
+                let mut show_in_synthetic_data = None;
+                let mut show_in_ai_actions = None;
+                let mut environment_variables = None;
+                let mut ai_actions_operates_on = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "dockerContainer" => docker_container = Some(map.next_value()?),
+                        "indMetadata" => ind_metadata = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "cliArguments" => cli_arguments = Some(map.next_value()?),
+                        "requestsCpu" => requests_cpu = map.next_value()?,
+                        "requestsMemory" => requests_memory = map.next_value()?,
+                        "limitsCpu" => limits_cpu = map.next_value()?,
+                        "limitsMemory" => limits_memory = map.next_value()?,
+                        "additionalMountPoints" => {
+                            additional_mount_points = Some(map.next_value()?);
+                        }
+                        "operatesOn" => operates_on = Some(map.next_value()?),
+                        "allowExtraCliArguments" => {
+                            allow_extra_cli_arguments = map.next_value()?;
+                        }
+                        "parameters" => parameters = map.next_value()?,
+                        "maxRunningTimeStr" => max_running_time_str = map.next_value()?,
+                        "isPublic" => is_public = map.next_value()?,
+                        "repositoryUrl" => repository_url = map.next_value()?,
+                        "showInDataSources" => show_in_data_sources = map.next_value()?,
+                        "showInCreateTransformationJob" => {
+                            show_in_create_transformation_job = map.next_value()?;
+                        }
+                        "showInSyntheticData" => {
+                            show_in_synthetic_data = map.next_value()?;
+                        }
+                        "showInAIActions" => show_in_ai_actions = map.next_value()?,
+                        "environmentVariables" => {
+                            environment_variables = map.next_value()?;
+                        }
+                        "aiActionsOperatesOn" => {
+                            ai_actions_operates_on = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddOrganizationTransformationBlockRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    docker_container: docker_container
+                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
+                    ind_metadata: ind_metadata
+                        .ok_or_else(|| A::Error::missing_field("indMetadata"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    cli_arguments: cli_arguments
+                        .ok_or_else(|| A::Error::missing_field("cliArguments"))?,
+                    requests_cpu,
+                    requests_memory,
+                    limits_cpu,
+                    limits_memory,
+                    additional_mount_points: additional_mount_points
+                        .ok_or_else(|| A::Error::missing_field(
+                            "additionalMountPoints",
+                        ))?,
+                    operates_on: operates_on
+                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
+                    allow_extra_cli_arguments,
+                    parameters,
+                    max_running_time_str,
+                    is_public,
+                    repository_url,
+                    show_in_data_sources,
+                    show_in_create_transformation_job,
+                    show_in_synthetic_data,
+                    show_in_ai_actions,
+                    environment_variables,
+                    ai_actions_operates_on,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -502,12 +855,11 @@ impl From<&str> for AiActionsOperatesOn {
 crate::string_enum_impls!(AiActionsOperatesOn);
 
 /// Schema: `#/components/schemas/EnvironmentVariable`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnvironmentVariable {
     /// Environmental variable key. Needs to adhere to regex "^\[a-zA-Z_\]+\[a-zA-Z0-9_\]*$".
     pub key: String,
     /// If value is left undefined, only the key is passed in as an environmental variable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
@@ -518,21 +870,126 @@ impl EnvironmentVariable {
     }
 }
 
+impl serde::Serialize for EnvironmentVariable {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("key", &self.key)?;
+        if let Some(value) = &self.value {
+            object.serialize_entry("value", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EnvironmentVariable {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = EnvironmentVariable;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`EnvironmentVariable`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EnvironmentVariable, A::Error> {
+                use serde::de::Error as _;
+                let mut key = None;
+                let mut value = None;
+                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key_.as_str() {
+                        "key" => key = Some(map.next_value()?),
+                        "value" => value = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EnvironmentVariable {
+                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
+                    value,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for EnvironmentVariable {}
 
 /// Schema: `#/components/schemas/ExportBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExportBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Job identifier. Status updates will include this identifier.
     pub id: i64,
-    #[serde(rename = "exportUrl")]
     pub export_url: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ExportBlockResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("exportUrl", &self.export_url)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ExportBlockResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ExportBlockResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ExportBlockResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExportBlockResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                let mut export_url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = Some(map.next_value()?),
+                        "exportUrl" => export_url = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ExportBlockResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    export_url: export_url
+                        .ok_or_else(|| A::Error::missing_field("exportUrl"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ExportBlockResponse {
@@ -542,16 +999,68 @@ impl crate::Envelope for ExportBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDeployBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationDeployBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "deployBlock")]
     pub deploy_block: OrganizationDeployBlock,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationDeployBlockResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("deployBlock", &self.deploy_block)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationDeployBlockResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationDeployBlockResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetOrganizationDeployBlockResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationDeployBlockResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut deploy_block = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "deployBlock" => deploy_block = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationDeployBlockResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    deploy_block: deploy_block
+                        .ok_or_else(|| A::Error::missing_field("deployBlock"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationDeployBlockResponse {
@@ -561,16 +1070,68 @@ impl crate::Envelope for GetOrganizationDeployBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDspBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationDspBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "dspBlock")]
     pub dsp_block: OrganizationDspBlock,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationDspBlockResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("dspBlock", &self.dsp_block)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationDspBlockResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationDspBlockResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetOrganizationDspBlockResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationDspBlockResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut dsp_block = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "dspBlock" => dsp_block = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationDspBlockResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    dsp_block: dsp_block
+                        .ok_or_else(|| A::Error::missing_field("dspBlock"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationDspBlockResponse {
@@ -580,16 +1141,72 @@ impl crate::Envelope for GetOrganizationDspBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationTransferLearningBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationTransferLearningBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "transferLearningBlock")]
     pub transfer_learning_block: OrganizationTransferLearningBlock,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationTransferLearningBlockResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("transferLearningBlock", &self.transfer_learning_block)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationTransferLearningBlockResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationTransferLearningBlockResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetOrganizationTransferLearningBlockResponse`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationTransferLearningBlockResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut transfer_learning_block = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "transferLearningBlock" => {
+                            transfer_learning_block = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationTransferLearningBlockResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    transfer_learning_block: transfer_learning_block
+                        .ok_or_else(|| A::Error::missing_field("transferLearningBlock"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationTransferLearningBlockResponse {
@@ -599,16 +1216,72 @@ impl crate::Envelope for GetOrganizationTransferLearningBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationTransformationBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationTransformationBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "transformationBlock")]
     pub transformation_block: OrganizationTransformationBlock,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationTransformationBlockResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("transformationBlock", &self.transformation_block)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationTransformationBlockResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationTransformationBlockResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetOrganizationTransformationBlockResponse`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationTransformationBlockResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut transformation_block = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "transformationBlock" => {
+                            transformation_block = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationTransformationBlockResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    transformation_block: transformation_block
+                        .ok_or_else(|| A::Error::missing_field("transformationBlock"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationTransformationBlockResponse {
@@ -618,16 +1291,72 @@ impl crate::Envelope for GetOrganizationTransformationBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetPublicOrganizationTransformationBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetPublicOrganizationTransformationBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "transformationBlock")]
     pub transformation_block: PublicOrganizationTransformationBlock,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetPublicOrganizationTransformationBlockResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("transformationBlock", &self.transformation_block)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetPublicOrganizationTransformationBlockResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetPublicOrganizationTransformationBlockResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetPublicOrganizationTransformationBlockResponse`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetPublicOrganizationTransformationBlockResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut transformation_block = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "transformationBlock" => {
+                            transformation_block = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetPublicOrganizationTransformationBlockResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    transformation_block: transformation_block
+                        .ok_or_else(|| A::Error::missing_field("transformationBlock"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetPublicOrganizationTransformationBlockResponse {
@@ -637,16 +1366,68 @@ impl crate::Envelope for GetPublicOrganizationTransformationBlockResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationDeployBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationDeployBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "deployBlocks")]
     pub deploy_blocks: Vec<OrganizationDeployBlock>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationDeployBlocksResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("deployBlocks", &self.deploy_blocks)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationDeployBlocksResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationDeployBlocksResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationDeployBlocksResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationDeployBlocksResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut deploy_blocks = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "deployBlocks" => deploy_blocks = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationDeployBlocksResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    deploy_blocks: deploy_blocks
+                        .ok_or_else(|| A::Error::missing_field("deployBlocks"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationDeployBlocksResponse {
@@ -656,16 +1437,68 @@ impl crate::Envelope for ListOrganizationDeployBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationDspBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationDspBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<OrganizationDspBlock>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationDspBlocksResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("dspBlocks", &self.dsp_blocks)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationDspBlocksResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationDspBlocksResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationDspBlocksResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationDspBlocksResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut dsp_blocks = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "dspBlocks" => dsp_blocks = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationDspBlocksResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    dsp_blocks: dsp_blocks
+                        .ok_or_else(|| A::Error::missing_field("dspBlocks"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationDspBlocksResponse {
@@ -675,15 +1508,67 @@ impl crate::Envelope for ListOrganizationDspBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationSecretsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationSecretsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub secrets: Vec<ListOrganizationSecretsResponseSecretsItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationSecretsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("secrets", &self.secrets)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationSecretsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationSecretsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationSecretsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationSecretsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut secrets = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "secrets" => secrets = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationSecretsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    secrets: secrets.ok_or_else(|| A::Error::missing_field("secrets"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationSecretsResponse {
@@ -693,30 +1578,152 @@ impl crate::Envelope for ListOrganizationSecretsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationSecretsResponse/allOf/1/properties/secrets/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationSecretsResponseSecretsItem {
     pub id: i64,
     pub name: String,
     pub description: String,
     pub created: crate::DateTime,
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationSecretsResponseSecretsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.created_by_user {
+            object.serialize_entry("createdByUser", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationSecretsResponseSecretsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationSecretsResponseSecretsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ListOrganizationSecretsResponseSecretsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationSecretsResponseSecretsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut description = None;
+                let mut created = None;
+                let mut created_by_user = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "createdByUser" => created_by_user = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationSecretsResponseSecretsItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    created_by_user,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationSecretsResponseSecretsItem {}
 
 /// Schema: `#/components/schemas/ListOrganizationTransferLearningBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationTransferLearningBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "transferLearningBlocks")]
     pub transfer_learning_blocks: Vec<OrganizationTransferLearningBlock>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationTransferLearningBlocksResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object
+            .serialize_entry("transferLearningBlocks", &self.transfer_learning_blocks)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationTransferLearningBlocksResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationTransferLearningBlocksResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ListOrganizationTransferLearningBlocksResponse`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationTransferLearningBlocksResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut transfer_learning_blocks = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "transferLearningBlocks" => {
+                            transfer_learning_blocks = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationTransferLearningBlocksResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    transfer_learning_blocks: transfer_learning_blocks
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transferLearningBlocks",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationTransferLearningBlocksResponse {
@@ -726,16 +1733,72 @@ impl crate::Envelope for ListOrganizationTransferLearningBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationTransformationBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationTransformationBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<OrganizationTransformationBlock>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationTransformationBlocksResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("transformationBlocks", &self.transformation_blocks)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationTransformationBlocksResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationTransformationBlocksResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ListOrganizationTransformationBlocksResponse`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationTransformationBlocksResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut transformation_blocks = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "transformationBlocks" => {
+                            transformation_blocks = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationTransformationBlocksResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    transformation_blocks: transformation_blocks
+                        .ok_or_else(|| A::Error::missing_field("transformationBlocks"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationTransformationBlocksResponse {
@@ -745,16 +1808,73 @@ impl crate::Envelope for ListOrganizationTransformationBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/ListPublicOrganizationTransformationBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListPublicOrganizationTransformationBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<PublicOrganizationTransformationBlock>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListPublicOrganizationTransformationBlocksResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("transformationBlocks", &self.transformation_blocks)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de>
+for ListPublicOrganizationTransformationBlocksResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListPublicOrganizationTransformationBlocksResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ListPublicOrganizationTransformationBlocksResponse`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListPublicOrganizationTransformationBlocksResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut transformation_blocks = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "transformationBlocks" => {
+                            transformation_blocks = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListPublicOrganizationTransformationBlocksResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    transformation_blocks: transformation_blocks
+                        .ok_or_else(|| A::Error::missing_field("transformationBlocks"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListPublicOrganizationTransformationBlocksResponse {
@@ -764,55 +1884,215 @@ impl crate::Envelope for ListPublicOrganizationTransformationBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationDeployBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationDeployBlock {
     pub id: i64,
     pub name: String,
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
-    #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
     pub created: crate::DateTime,
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
-    #[serde(
-        rename = "lastUpdatedByUser",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     pub description: String,
     /// These arguments are passed into the container
-    #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     pub photo: String,
-    #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
     pub privileged: bool,
-    #[serde(rename = "mountLearnBlock")]
     pub mount_learn_block: bool,
-    #[serde(rename = "supportsEonCompiler")]
     pub supports_eon_compiler: bool,
-    #[serde(rename = "showOptimizations")]
     pub show_optimizations: bool,
     pub category: OrganizationDeployBlockCategory,
-    #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationDeployBlock {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("dockerContainer", &self.docker_container)?;
+        object
+            .serialize_entry(
+                "dockerContainerManagedByEdgeImpulse",
+                &self.docker_container_managed_by_edge_impulse,
+            )?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.created_by_user {
+            object.serialize_entry("createdByUser", value)?;
+        }
+        if let Some(value) = &self.last_updated {
+            object.serialize_entry("lastUpdated", value)?;
+        }
+        if let Some(value) = &self.last_updated_by_user {
+            object.serialize_entry("lastUpdatedByUser", value)?;
+        }
+        if let Some(value) = &self.user_id {
+            object.serialize_entry("userId", value)?;
+        }
+        if let Some(value) = &self.user_name {
+            object.serialize_entry("userName", value)?;
+        }
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("cliArguments", &self.cli_arguments)?;
+        if let Some(value) = &self.requests_cpu {
+            object.serialize_entry("requestsCpu", value)?;
+        }
+        if let Some(value) = &self.requests_memory {
+            object.serialize_entry("requestsMemory", value)?;
+        }
+        if let Some(value) = &self.limits_cpu {
+            object.serialize_entry("limitsCpu", value)?;
+        }
+        if let Some(value) = &self.limits_memory {
+            object.serialize_entry("limitsMemory", value)?;
+        }
+        object.serialize_entry("photo", &self.photo)?;
+        if let Some(value) = &self.integrate_url {
+            object.serialize_entry("integrateUrl", value)?;
+        }
+        object.serialize_entry("privileged", &self.privileged)?;
+        object.serialize_entry("mountLearnBlock", &self.mount_learn_block)?;
+        object.serialize_entry("supportsEonCompiler", &self.supports_eon_compiler)?;
+        object.serialize_entry("showOptimizations", &self.show_optimizations)?;
+        object.serialize_entry("category", &self.category)?;
+        object.serialize_entry("sourceCodeAvailable", &self.source_code_available)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationDeployBlock {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationDeployBlock;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationDeployBlock`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationDeployBlock, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut docker_container = None;
+                let mut docker_container_managed_by_edge_impulse = None;
+                let mut created = None;
+                let mut created_by_user = None;
+                let mut last_updated = None;
+                let mut last_updated_by_user = None;
+                let mut user_id = None;
+                let mut user_name = None;
+                let mut description = None;
+                let mut cli_arguments = None;
+                let mut requests_cpu = None;
+                let mut requests_memory = None;
+                let mut limits_cpu = None;
+                let mut limits_memory = None;
+                let mut photo = None;
+                let mut integrate_url = None;
+                let mut privileged = None;
+                let mut mount_learn_block = None;
+                let mut supports_eon_compiler = None;
+                let mut show_optimizations = None;
+                let mut category = None;
+                let mut source_code_available = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "dockerContainer" => docker_container = Some(map.next_value()?),
+                        "dockerContainerManagedByEdgeImpulse" => {
+                            docker_container_managed_by_edge_impulse = Some(
+                                map.next_value()?,
+                            );
+                        }
+                        "created" => created = Some(map.next_value()?),
+                        "createdByUser" => created_by_user = map.next_value()?,
+                        "lastUpdated" => last_updated = map.next_value()?,
+                        "lastUpdatedByUser" => last_updated_by_user = map.next_value()?,
+                        "userId" => user_id = map.next_value()?,
+                        "userName" => user_name = map.next_value()?,
+                        "description" => description = Some(map.next_value()?),
+                        "cliArguments" => cli_arguments = Some(map.next_value()?),
+                        "requestsCpu" => requests_cpu = map.next_value()?,
+                        "requestsMemory" => requests_memory = map.next_value()?,
+                        "limitsCpu" => limits_cpu = map.next_value()?,
+                        "limitsMemory" => limits_memory = map.next_value()?,
+                        "photo" => photo = Some(map.next_value()?),
+                        "integrateUrl" => integrate_url = map.next_value()?,
+                        "privileged" => privileged = Some(map.next_value()?),
+                        "mountLearnBlock" => mount_learn_block = Some(map.next_value()?),
+                        "supportsEonCompiler" => {
+                            supports_eon_compiler = Some(map.next_value()?);
+                        }
+                        "showOptimizations" => {
+                            show_optimizations = Some(map.next_value()?);
+                        }
+                        "category" => category = Some(map.next_value()?),
+                        "sourceCodeAvailable" => {
+                            source_code_available = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationDeployBlock {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    docker_container: docker_container
+                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
+                    docker_container_managed_by_edge_impulse: docker_container_managed_by_edge_impulse
+                        .ok_or_else(|| A::Error::missing_field(
+                            "dockerContainerManagedByEdgeImpulse",
+                        ))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    created_by_user,
+                    last_updated,
+                    last_updated_by_user,
+                    user_id,
+                    user_name,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    cli_arguments: cli_arguments
+                        .ok_or_else(|| A::Error::missing_field("cliArguments"))?,
+                    requests_cpu,
+                    requests_memory,
+                    limits_cpu,
+                    limits_memory,
+                    photo: photo.ok_or_else(|| A::Error::missing_field("photo"))?,
+                    integrate_url,
+                    privileged: privileged
+                        .ok_or_else(|| A::Error::missing_field("privileged"))?,
+                    mount_learn_block: mount_learn_block
+                        .ok_or_else(|| A::Error::missing_field("mountLearnBlock"))?,
+                    supports_eon_compiler: supports_eon_compiler
+                        .ok_or_else(|| A::Error::missing_field("supportsEonCompiler"))?,
+                    show_optimizations: show_optimizations
+                        .ok_or_else(|| A::Error::missing_field("showOptimizations"))?,
+                    category: category
+                        .ok_or_else(|| A::Error::missing_field("category"))?,
+                    source_code_available: source_code_available
+                        .ok_or_else(|| A::Error::missing_field("sourceCodeAvailable"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationDeployBlock {}
@@ -852,157 +2132,446 @@ impl From<&str> for OrganizationDeployBlockCategory {
 crate::string_enum_impls!(OrganizationDeployBlockCategory);
 
 /// Schema: `#/components/schemas/OrganizationDspBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationDspBlock {
     pub id: i64,
     pub name: String,
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
-    #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
     pub created: crate::DateTime,
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
-    #[serde(
-        rename = "lastUpdatedByUser",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     pub description: String,
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     pub port: i64,
-    #[serde(rename = "isConnected")]
     pub is_connected: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationDspBlock {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("dockerContainer", &self.docker_container)?;
+        object
+            .serialize_entry(
+                "dockerContainerManagedByEdgeImpulse",
+                &self.docker_container_managed_by_edge_impulse,
+            )?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.created_by_user {
+            object.serialize_entry("createdByUser", value)?;
+        }
+        if let Some(value) = &self.last_updated {
+            object.serialize_entry("lastUpdated", value)?;
+        }
+        if let Some(value) = &self.last_updated_by_user {
+            object.serialize_entry("lastUpdatedByUser", value)?;
+        }
+        if let Some(value) = &self.user_id {
+            object.serialize_entry("userId", value)?;
+        }
+        if let Some(value) = &self.user_name {
+            object.serialize_entry("userName", value)?;
+        }
+        object.serialize_entry("description", &self.description)?;
+        if let Some(value) = &self.requests_cpu {
+            object.serialize_entry("requestsCpu", value)?;
+        }
+        if let Some(value) = &self.requests_memory {
+            object.serialize_entry("requestsMemory", value)?;
+        }
+        if let Some(value) = &self.limits_cpu {
+            object.serialize_entry("limitsCpu", value)?;
+        }
+        if let Some(value) = &self.limits_memory {
+            object.serialize_entry("limitsMemory", value)?;
+        }
+        object.serialize_entry("port", &self.port)?;
+        object.serialize_entry("isConnected", &self.is_connected)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("sourceCodeAvailable", &self.source_code_available)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationDspBlock {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationDspBlock;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationDspBlock`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationDspBlock, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut docker_container = None;
+                let mut docker_container_managed_by_edge_impulse = None;
+                let mut created = None;
+                let mut created_by_user = None;
+                let mut last_updated = None;
+                let mut last_updated_by_user = None;
+                let mut user_id = None;
+                let mut user_name = None;
+                let mut description = None;
+                let mut requests_cpu = None;
+                let mut requests_memory = None;
+                let mut limits_cpu = None;
+                let mut limits_memory = None;
+                let mut port = None;
+                let mut is_connected = None;
+                let mut error = None;
+                let mut source_code_available = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "dockerContainer" => docker_container = Some(map.next_value()?),
+                        "dockerContainerManagedByEdgeImpulse" => {
+                            docker_container_managed_by_edge_impulse = Some(
+                                map.next_value()?,
+                            );
+                        }
+                        "created" => created = Some(map.next_value()?),
+                        "createdByUser" => created_by_user = map.next_value()?,
+                        "lastUpdated" => last_updated = map.next_value()?,
+                        "lastUpdatedByUser" => last_updated_by_user = map.next_value()?,
+                        "userId" => user_id = map.next_value()?,
+                        "userName" => user_name = map.next_value()?,
+                        "description" => description = Some(map.next_value()?),
+                        "requestsCpu" => requests_cpu = map.next_value()?,
+                        "requestsMemory" => requests_memory = map.next_value()?,
+                        "limitsCpu" => limits_cpu = map.next_value()?,
+                        "limitsMemory" => limits_memory = map.next_value()?,
+                        "port" => port = Some(map.next_value()?),
+                        "isConnected" => is_connected = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "sourceCodeAvailable" => {
+                            source_code_available = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationDspBlock {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    docker_container: docker_container
+                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
+                    docker_container_managed_by_edge_impulse: docker_container_managed_by_edge_impulse
+                        .ok_or_else(|| A::Error::missing_field(
+                            "dockerContainerManagedByEdgeImpulse",
+                        ))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    created_by_user,
+                    last_updated,
+                    last_updated_by_user,
+                    user_id,
+                    user_name,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    requests_cpu,
+                    requests_memory,
+                    limits_cpu,
+                    limits_memory,
+                    port: port.ok_or_else(|| A::Error::missing_field("port"))?,
+                    is_connected: is_connected
+                        .ok_or_else(|| A::Error::missing_field("isConnected"))?,
+                    error,
+                    source_code_available: source_code_available
+                        .ok_or_else(|| A::Error::missing_field("sourceCodeAvailable"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationDspBlock {}
 
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationTransferLearningBlock {
     pub id: i64,
     pub name: String,
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
-    #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
     pub created: crate::DateTime,
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
-    #[serde(
-        rename = "lastUpdatedByUser",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
     pub description: String,
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-    #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
-    #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
-    #[serde(rename = "isPublic")]
     pub is_public: bool,
     /// If \`isPublic\` is true, the list of devices (from latencyDevices) for which this model can be shown.
-    #[serde(rename = "isPublicForDevices")]
     pub is_public_for_devices: Vec<String>,
-    #[serde(
-        rename = "publicProjectTierAvailability",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
     /// Whether this block is publicly available to only enterprise users
-    #[serde(rename = "isPublicEnterpriseOnly")]
     pub is_public_enterprise_only: bool,
     /// Whether this block is available to only enterprise users
-    #[serde(rename = "enterpriseOnly", default, skip_serializing_if = "Option::is_none")]
     pub enterprise_only: Option<bool>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     pub parameters: Vec<serde_json::Map<String, serde_json::Value>>,
-    #[serde(
-        rename = "imageInputScaling",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub image_input_scaling: Option<ImageInputScaling>,
     /// If set, requires this block to be scheduled on GPU.
-    #[serde(rename = "indRequiresGpu")]
     pub ind_requires_gpu: bool,
-    #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
-    #[serde(
-        rename = "displayCategory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display_category: Option<BlockDisplayCategory>,
     /// List of custom model variants produced when this block is trained. This is experimental and may change in the future.
-    #[serde(
-        rename = "customModelVariants",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_model_variants: Option<
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationTransferLearningBlock {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("dockerContainer", &self.docker_container)?;
+        object
+            .serialize_entry(
+                "dockerContainerManagedByEdgeImpulse",
+                &self.docker_container_managed_by_edge_impulse,
+            )?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.created_by_user {
+            object.serialize_entry("createdByUser", value)?;
+        }
+        if let Some(value) = &self.last_updated {
+            object.serialize_entry("lastUpdated", value)?;
+        }
+        if let Some(value) = &self.last_updated_by_user {
+            object.serialize_entry("lastUpdatedByUser", value)?;
+        }
+        object.serialize_entry("description", &self.description)?;
+        if let Some(value) = &self.user_id {
+            object.serialize_entry("userId", value)?;
+        }
+        if let Some(value) = &self.user_name {
+            object.serialize_entry("userName", value)?;
+        }
+        object.serialize_entry("operatesOn", &self.operates_on)?;
+        if let Some(value) = &self.object_detection_last_layer {
+            object.serialize_entry("objectDetectionLastLayer", value)?;
+        }
+        object.serialize_entry("implementationVersion", &self.implementation_version)?;
+        object.serialize_entry("isPublic", &self.is_public)?;
+        object.serialize_entry("isPublicForDevices", &self.is_public_for_devices)?;
+        if let Some(value) = &self.public_project_tier_availability {
+            object.serialize_entry("publicProjectTierAvailability", value)?;
+        }
+        object
+            .serialize_entry("isPublicEnterpriseOnly", &self.is_public_enterprise_only)?;
+        if let Some(value) = &self.enterprise_only {
+            object.serialize_entry("enterpriseOnly", value)?;
+        }
+        if let Some(value) = &self.repository_url {
+            object.serialize_entry("repositoryUrl", value)?;
+        }
+        object.serialize_entry("parameters", &self.parameters)?;
+        if let Some(value) = &self.image_input_scaling {
+            object.serialize_entry("imageInputScaling", value)?;
+        }
+        object.serialize_entry("indRequiresGpu", &self.ind_requires_gpu)?;
+        object.serialize_entry("sourceCodeAvailable", &self.source_code_available)?;
+        if let Some(value) = &self.display_category {
+            object.serialize_entry("displayCategory", value)?;
+        }
+        if let Some(value) = &self.custom_model_variants {
+            object.serialize_entry("customModelVariants", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationTransferLearningBlock {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationTransferLearningBlock;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationTransferLearningBlock`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationTransferLearningBlock, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut docker_container = None;
+                let mut docker_container_managed_by_edge_impulse = None;
+                let mut created = None;
+                let mut created_by_user = None;
+                let mut last_updated = None;
+                let mut last_updated_by_user = None;
+                let mut description = None;
+                let mut user_id = None;
+                let mut user_name = None;
+                let mut operates_on = None;
+                let mut object_detection_last_layer = None;
+                let mut implementation_version = None;
+                let mut is_public = None;
+                let mut is_public_for_devices = None;
+                let mut public_project_tier_availability = None;
+                let mut is_public_enterprise_only = None;
+                let mut enterprise_only = None;
+                let mut repository_url = None;
+                let mut parameters = None;
+                let mut image_input_scaling = None;
+                let mut ind_requires_gpu = None;
+                let mut source_code_available = None;
+                let mut display_category = None;
+                let mut custom_model_variants = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "dockerContainer" => docker_container = Some(map.next_value()?),
+                        "dockerContainerManagedByEdgeImpulse" => {
+                            docker_container_managed_by_edge_impulse = Some(
+                                map.next_value()?,
+                            );
+                        }
+                        "created" => created = Some(map.next_value()?),
+                        "createdByUser" => created_by_user = map.next_value()?,
+                        "lastUpdated" => last_updated = map.next_value()?,
+                        "lastUpdatedByUser" => last_updated_by_user = map.next_value()?,
+                        "description" => description = Some(map.next_value()?),
+                        "userId" => user_id = map.next_value()?,
+                        "userName" => user_name = map.next_value()?,
+                        "operatesOn" => operates_on = Some(map.next_value()?),
+                        "objectDetectionLastLayer" => {
+                            object_detection_last_layer = map.next_value()?;
+                        }
+                        "implementationVersion" => {
+                            implementation_version = Some(map.next_value()?);
+                        }
+                        "isPublic" => is_public = Some(map.next_value()?),
+                        "isPublicForDevices" => {
+                            is_public_for_devices = Some(map.next_value()?);
+                        }
+                        "publicProjectTierAvailability" => {
+                            public_project_tier_availability = map.next_value()?;
+                        }
+                        "isPublicEnterpriseOnly" => {
+                            is_public_enterprise_only = Some(map.next_value()?);
+                        }
+                        "enterpriseOnly" => enterprise_only = map.next_value()?,
+                        "repositoryUrl" => repository_url = map.next_value()?,
+                        "parameters" => parameters = Some(map.next_value()?),
+                        "imageInputScaling" => image_input_scaling = map.next_value()?,
+                        "indRequiresGpu" => ind_requires_gpu = Some(map.next_value()?),
+                        "sourceCodeAvailable" => {
+                            source_code_available = Some(map.next_value()?);
+                        }
+                        "displayCategory" => display_category = map.next_value()?,
+                        "customModelVariants" => {
+                            custom_model_variants = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationTransferLearningBlock {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    docker_container: docker_container
+                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
+                    docker_container_managed_by_edge_impulse: docker_container_managed_by_edge_impulse
+                        .ok_or_else(|| A::Error::missing_field(
+                            "dockerContainerManagedByEdgeImpulse",
+                        ))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    created_by_user,
+                    last_updated,
+                    last_updated_by_user,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    user_id,
+                    user_name,
+                    operates_on: operates_on
+                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
+                    object_detection_last_layer,
+                    implementation_version: implementation_version
+                        .ok_or_else(|| A::Error::missing_field(
+                            "implementationVersion",
+                        ))?,
+                    is_public: is_public
+                        .ok_or_else(|| A::Error::missing_field("isPublic"))?,
+                    is_public_for_devices: is_public_for_devices
+                        .ok_or_else(|| A::Error::missing_field("isPublicForDevices"))?,
+                    public_project_tier_availability,
+                    is_public_enterprise_only: is_public_enterprise_only
+                        .ok_or_else(|| A::Error::missing_field(
+                            "isPublicEnterpriseOnly",
+                        ))?,
+                    enterprise_only,
+                    repository_url,
+                    parameters: parameters
+                        .ok_or_else(|| A::Error::missing_field("parameters"))?,
+                    image_input_scaling,
+                    ind_requires_gpu: ind_requires_gpu
+                        .ok_or_else(|| A::Error::missing_field("indRequiresGpu"))?,
+                    source_code_available: source_code_available
+                        .ok_or_else(|| A::Error::missing_field("sourceCodeAvailable"))?,
+                    display_category,
+                    custom_model_variants,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for OrganizationTransferLearningBlock {}
 
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlockCustomVariant`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationTransferLearningBlockCustomVariant {
     /// Unique identifier or key for this custom variant
     pub key: String,
     /// Custom variant display name
     pub name: String,
     /// The entrypoint command to run custom inferencing for this model variant, via the learn block container
-    #[serde(rename = "inferencingEntrypoint")]
     pub inferencing_entrypoint: String,
     /// The entrypoint command to run custom profiling for this model variant, via the learn block container
-    #[serde(
-        rename = "profilingEntrypoint",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub profiling_entrypoint: Option<String>,
-    #[serde(rename = "modelFiles", default, skip_serializing_if = "Option::is_none")]
     pub model_files: Option<Vec<OrganizationTransferLearningBlockModelFile>>,
 }
 
@@ -1019,17 +2588,86 @@ impl OrganizationTransferLearningBlockCustomVariant {
     }
 }
 
+impl serde::Serialize for OrganizationTransferLearningBlockCustomVariant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("key", &self.key)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("inferencingEntrypoint", &self.inferencing_entrypoint)?;
+        if let Some(value) = &self.profiling_entrypoint {
+            object.serialize_entry("profilingEntrypoint", value)?;
+        }
+        if let Some(value) = &self.model_files {
+            object.serialize_entry("modelFiles", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationTransferLearningBlockCustomVariant {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationTransferLearningBlockCustomVariant;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`OrganizationTransferLearningBlockCustomVariant`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationTransferLearningBlockCustomVariant, A::Error> {
+                use serde::de::Error as _;
+                let mut key = None;
+                let mut name = None;
+                let mut inferencing_entrypoint = None;
+                let mut profiling_entrypoint = None;
+                let mut model_files = None;
+                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key_.as_str() {
+                        "key" => key = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "inferencingEntrypoint" => {
+                            inferencing_entrypoint = Some(map.next_value()?);
+                        }
+                        "profilingEntrypoint" => profiling_entrypoint = map.next_value()?,
+                        "modelFiles" => model_files = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationTransferLearningBlockCustomVariant {
+                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    inferencing_entrypoint: inferencing_entrypoint
+                        .ok_or_else(|| A::Error::missing_field(
+                            "inferencingEntrypoint",
+                        ))?,
+                    profiling_entrypoint,
+                    model_files,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for OrganizationTransferLearningBlockCustomVariant {}
 
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlockModelFile`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationTransferLearningBlockModelFile {
     /// Output artifact unique file ID, in kebab case
     pub id: String,
     /// Output artifact file name
     pub name: String,
     /// Output artifact file type
-    #[serde(rename = "type")]
     pub type_: OrganizationTransferLearningBlockModelFileType,
     /// Output artifact file description
     pub description: String,
@@ -1049,6 +2687,64 @@ impl OrganizationTransferLearningBlockModelFile {
             type_,
             description,
         }
+    }
+}
+
+impl serde::Serialize for OrganizationTransferLearningBlockModelFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("type", &self.type_)?;
+        object.serialize_entry("description", &self.description)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationTransferLearningBlockModelFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationTransferLearningBlockModelFile;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`OrganizationTransferLearningBlockModelFile`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationTransferLearningBlockModelFile, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut type_ = None;
+                let mut description = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "type" => type_ = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationTransferLearningBlockModelFile {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -1141,157 +2837,494 @@ impl From<&str> for OrganizationTransferLearningOperatesOn {
 crate::string_enum_impls!(OrganizationTransferLearningOperatesOn);
 
 /// Schema: `#/components/schemas/OrganizationTransformationBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationTransformationBlock {
     pub id: i64,
     pub name: String,
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
-    #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
     pub created: crate::DateTime,
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
-    #[serde(
-        rename = "lastUpdatedByUser",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     pub description: String,
     /// These arguments are passed into the container
-    #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
-    #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
-    #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
-    #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
-    #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// List of parameters to be rendered in the UI
-    #[serde(rename = "parametersUI", default, skip_serializing_if = "Option::is_none")]
     pub parameters_ui: Option<Vec<DspGroupItem>>,
     /// 15m for 15 minutes, 2h for 2 hours, 1d for 1 day. If not set, the default is 8 hours.
-    #[serde(
-        rename = "maxRunningTimeStr",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub max_running_time_str: Option<String>,
-    #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
-    #[serde(rename = "isPublic")]
     pub is_public: bool,
     /// Whether to show this block in 'Data sources'. Only applies for standalone blocks.
-    #[serde(rename = "showInDataSources")]
     pub show_in_data_sources: bool,
     /// Whether to show this block in 'Create transformation job'. Only applies for standalone blocks.
-    #[serde(rename = "showInCreateTransformationJob")]
     pub show_in_create_transformation_job: bool,
     /// Whether to show this block in 'Synthetic data'. Only applies for standalone blocks.
-    #[serde(rename = "showInSyntheticData")]
     pub show_in_synthetic_data: bool,
     /// Whether to show this block in 'AI Labeling'. Only applies for standalone blocks.
-    #[serde(rename = "showInAIActions")]
     pub show_in_ai_actions: bool,
     /// Extra environmental variables that are passed into the transformation block (key/value pairs).
-    #[serde(rename = "environmentVariables")]
     pub environment_variables: Vec<EnvironmentVariable>,
     /// For AI labeling blocks, this lists the data types that the block supports. If this field is empty then there's no information about supported data types.
-    #[serde(
-        rename = "aiActionsOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationTransformationBlock {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("dockerContainer", &self.docker_container)?;
+        object
+            .serialize_entry(
+                "dockerContainerManagedByEdgeImpulse",
+                &self.docker_container_managed_by_edge_impulse,
+            )?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.created_by_user {
+            object.serialize_entry("createdByUser", value)?;
+        }
+        if let Some(value) = &self.last_updated {
+            object.serialize_entry("lastUpdated", value)?;
+        }
+        if let Some(value) = &self.last_updated_by_user {
+            object.serialize_entry("lastUpdatedByUser", value)?;
+        }
+        if let Some(value) = &self.user_id {
+            object.serialize_entry("userId", value)?;
+        }
+        if let Some(value) = &self.user_name {
+            object.serialize_entry("userName", value)?;
+        }
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("cliArguments", &self.cli_arguments)?;
+        object.serialize_entry("indMetadata", &self.ind_metadata)?;
+        if let Some(value) = &self.requests_cpu {
+            object.serialize_entry("requestsCpu", value)?;
+        }
+        if let Some(value) = &self.requests_memory {
+            object.serialize_entry("requestsMemory", value)?;
+        }
+        if let Some(value) = &self.limits_cpu {
+            object.serialize_entry("limitsCpu", value)?;
+        }
+        if let Some(value) = &self.limits_memory {
+            object.serialize_entry("limitsMemory", value)?;
+        }
+        object.serialize_entry("additionalMountPoints", &self.additional_mount_points)?;
+        object.serialize_entry("operatesOn", &self.operates_on)?;
+        object
+            .serialize_entry("allowExtraCliArguments", &self.allow_extra_cli_arguments)?;
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        if let Some(value) = &self.parameters_ui {
+            object.serialize_entry("parametersUI", value)?;
+        }
+        if let Some(value) = &self.max_running_time_str {
+            object.serialize_entry("maxRunningTimeStr", value)?;
+        }
+        object.serialize_entry("sourceCodeAvailable", &self.source_code_available)?;
+        if let Some(value) = &self.repository_url {
+            object.serialize_entry("repositoryUrl", value)?;
+        }
+        object.serialize_entry("isPublic", &self.is_public)?;
+        object.serialize_entry("showInDataSources", &self.show_in_data_sources)?;
+        object
+            .serialize_entry(
+                "showInCreateTransformationJob",
+                &self.show_in_create_transformation_job,
+            )?;
+        object.serialize_entry("showInSyntheticData", &self.show_in_synthetic_data)?;
+        object.serialize_entry("showInAIActions", &self.show_in_ai_actions)?;
+        object.serialize_entry("environmentVariables", &self.environment_variables)?;
+        if let Some(value) = &self.ai_actions_operates_on {
+            object.serialize_entry("aiActionsOperatesOn", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationTransformationBlock {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationTransformationBlock;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationTransformationBlock`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationTransformationBlock, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut docker_container = None;
+                let mut docker_container_managed_by_edge_impulse = None;
+                let mut created = None;
+                let mut created_by_user = None;
+                let mut last_updated = None;
+                let mut last_updated_by_user = None;
+                let mut user_id = None;
+                let mut user_name = None;
+                let mut description = None;
+                let mut cli_arguments = None;
+                let mut ind_metadata = None;
+                let mut requests_cpu = None;
+                let mut requests_memory = None;
+                let mut limits_cpu = None;
+                let mut limits_memory = None;
+                let mut additional_mount_points = None;
+                let mut operates_on = None;
+                let mut allow_extra_cli_arguments = None;
+                let mut parameters = None;
+                let mut parameters_ui = None;
+                let mut max_running_time_str = None;
+                let mut source_code_available = None;
+                let mut repository_url = None;
+                let mut is_public = None;
+                let mut show_in_data_sources = None;
+                let mut show_in_create_transformation_job = None;
+                let mut show_in_synthetic_data = None;
+                let mut show_in_ai_actions = None;
+                let mut environment_variables = None;
+                let mut ai_actions_operates_on = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "dockerContainer" => docker_container = Some(map.next_value()?),
+                        "dockerContainerManagedByEdgeImpulse" => {
+                            docker_container_managed_by_edge_impulse = Some(
+                                map.next_value()?,
+                            );
+                        }
+                        "created" => created = Some(map.next_value()?),
+                        "createdByUser" => created_by_user = map.next_value()?,
+                        "lastUpdated" => last_updated = map.next_value()?,
+                        "lastUpdatedByUser" => last_updated_by_user = map.next_value()?,
+                        "userId" => user_id = map.next_value()?,
+                        "userName" => user_name = map.next_value()?,
+                        "description" => description = Some(map.next_value()?),
+                        "cliArguments" => cli_arguments = Some(map.next_value()?),
+                        "indMetadata" => ind_metadata = Some(map.next_value()?),
+                        "requestsCpu" => requests_cpu = map.next_value()?,
+                        "requestsMemory" => requests_memory = map.next_value()?,
+                        "limitsCpu" => limits_cpu = map.next_value()?,
+                        "limitsMemory" => limits_memory = map.next_value()?,
+                        "additionalMountPoints" => {
+                            additional_mount_points = Some(map.next_value()?);
+                        }
+                        "operatesOn" => operates_on = Some(map.next_value()?),
+                        "allowExtraCliArguments" => {
+                            allow_extra_cli_arguments = Some(map.next_value()?);
+                        }
+                        "parameters" => parameters = map.next_value()?,
+                        "parametersUI" => parameters_ui = map.next_value()?,
+                        "maxRunningTimeStr" => max_running_time_str = map.next_value()?,
+                        "sourceCodeAvailable" => {
+                            source_code_available = Some(map.next_value()?);
+                        }
+                        "repositoryUrl" => repository_url = map.next_value()?,
+                        "isPublic" => is_public = Some(map.next_value()?),
+                        "showInDataSources" => {
+                            show_in_data_sources = Some(map.next_value()?);
+                        }
+                        "showInCreateTransformationJob" => {
+                            show_in_create_transformation_job = Some(map.next_value()?);
+                        }
+                        "showInSyntheticData" => {
+                            show_in_synthetic_data = Some(map.next_value()?);
+                        }
+                        "showInAIActions" => show_in_ai_actions = Some(map.next_value()?),
+                        "environmentVariables" => {
+                            environment_variables = Some(map.next_value()?);
+                        }
+                        "aiActionsOperatesOn" => {
+                            ai_actions_operates_on = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationTransformationBlock {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    docker_container: docker_container
+                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
+                    docker_container_managed_by_edge_impulse: docker_container_managed_by_edge_impulse
+                        .ok_or_else(|| A::Error::missing_field(
+                            "dockerContainerManagedByEdgeImpulse",
+                        ))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    created_by_user,
+                    last_updated,
+                    last_updated_by_user,
+                    user_id,
+                    user_name,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    cli_arguments: cli_arguments
+                        .ok_or_else(|| A::Error::missing_field("cliArguments"))?,
+                    ind_metadata: ind_metadata
+                        .ok_or_else(|| A::Error::missing_field("indMetadata"))?,
+                    requests_cpu,
+                    requests_memory,
+                    limits_cpu,
+                    limits_memory,
+                    additional_mount_points: additional_mount_points
+                        .ok_or_else(|| A::Error::missing_field(
+                            "additionalMountPoints",
+                        ))?,
+                    operates_on: operates_on
+                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
+                    allow_extra_cli_arguments: allow_extra_cli_arguments
+                        .ok_or_else(|| A::Error::missing_field(
+                            "allowExtraCliArguments",
+                        ))?,
+                    parameters,
+                    parameters_ui,
+                    max_running_time_str,
+                    source_code_available: source_code_available
+                        .ok_or_else(|| A::Error::missing_field("sourceCodeAvailable"))?,
+                    repository_url,
+                    is_public: is_public
+                        .ok_or_else(|| A::Error::missing_field("isPublic"))?,
+                    show_in_data_sources: show_in_data_sources
+                        .ok_or_else(|| A::Error::missing_field("showInDataSources"))?,
+                    show_in_create_transformation_job: show_in_create_transformation_job
+                        .ok_or_else(|| A::Error::missing_field(
+                            "showInCreateTransformationJob",
+                        ))?,
+                    show_in_synthetic_data: show_in_synthetic_data
+                        .ok_or_else(|| A::Error::missing_field("showInSyntheticData"))?,
+                    show_in_ai_actions: show_in_ai_actions
+                        .ok_or_else(|| A::Error::missing_field("showInAIActions"))?,
+                    environment_variables: environment_variables
+                        .ok_or_else(|| A::Error::missing_field("environmentVariables"))?,
+                    ai_actions_operates_on,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationTransformationBlock {}
 
 /// Schema: `#/components/schemas/PublicOrganizationTransformationBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PublicOrganizationTransformationBlock {
     pub id: i64,
-    #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: i64,
-    #[serde(rename = "ownerOrganizationName")]
     pub owner_organization_name: String,
     pub name: String,
     pub created: crate::DateTime,
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
     pub description: String,
-    #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
-    #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// List of parameters to be rendered in the UI
-    #[serde(rename = "parametersUI", default, skip_serializing_if = "Option::is_none")]
     pub parameters_ui: Option<Vec<DspGroupItem>>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// Whether to show this block in 'Data sources'. Only applies for standalone blocks.
-    #[serde(rename = "showInDataSources")]
     pub show_in_data_sources: bool,
     /// Whether to show this block in 'Create transformation job'. Only applies for standalone blocks.
-    #[serde(rename = "showInCreateTransformationJob")]
     pub show_in_create_transformation_job: bool,
     /// Whether to show this block in 'Synthetic data'. Only applies for standalone blocks.
-    #[serde(rename = "showInSyntheticData")]
     pub show_in_synthetic_data: bool,
     /// Whether to show this block in 'AI Labeling'. Only applies for standalone blocks.
-    #[serde(rename = "showInAIActions")]
     pub show_in_ai_actions: bool,
     /// For AI labeling blocks, this lists the data types that the block supports. If this field is empty then there's no information about supported data types.
-    #[serde(
-        rename = "aiActionsOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for PublicOrganizationTransformationBlock {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("ownerOrganizationId", &self.owner_organization_id)?;
+        object.serialize_entry("ownerOrganizationName", &self.owner_organization_name)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.last_updated {
+            object.serialize_entry("lastUpdated", value)?;
+        }
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("operatesOn", &self.operates_on)?;
+        object
+            .serialize_entry("allowExtraCliArguments", &self.allow_extra_cli_arguments)?;
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        if let Some(value) = &self.parameters_ui {
+            object.serialize_entry("parametersUI", value)?;
+        }
+        if let Some(value) = &self.repository_url {
+            object.serialize_entry("repositoryUrl", value)?;
+        }
+        object.serialize_entry("showInDataSources", &self.show_in_data_sources)?;
+        object
+            .serialize_entry(
+                "showInCreateTransformationJob",
+                &self.show_in_create_transformation_job,
+            )?;
+        object.serialize_entry("showInSyntheticData", &self.show_in_synthetic_data)?;
+        object.serialize_entry("showInAIActions", &self.show_in_ai_actions)?;
+        if let Some(value) = &self.ai_actions_operates_on {
+            object.serialize_entry("aiActionsOperatesOn", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PublicOrganizationTransformationBlock {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = PublicOrganizationTransformationBlock;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`PublicOrganizationTransformationBlock`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PublicOrganizationTransformationBlock, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut owner_organization_id = None;
+                let mut owner_organization_name = None;
+                let mut name = None;
+                let mut created = None;
+                let mut last_updated = None;
+                let mut description = None;
+                let mut operates_on = None;
+                let mut allow_extra_cli_arguments = None;
+                let mut parameters = None;
+                let mut parameters_ui = None;
+                let mut repository_url = None;
+                let mut show_in_data_sources = None;
+                let mut show_in_create_transformation_job = None;
+                let mut show_in_synthetic_data = None;
+                let mut show_in_ai_actions = None;
+                let mut ai_actions_operates_on = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "ownerOrganizationId" => {
+                            owner_organization_id = Some(map.next_value()?);
+                        }
+                        "ownerOrganizationName" => {
+                            owner_organization_name = Some(map.next_value()?);
+                        }
+                        "name" => name = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "lastUpdated" => last_updated = map.next_value()?,
+                        "description" => description = Some(map.next_value()?),
+                        "operatesOn" => operates_on = Some(map.next_value()?),
+                        "allowExtraCliArguments" => {
+                            allow_extra_cli_arguments = Some(map.next_value()?);
+                        }
+                        "parameters" => parameters = map.next_value()?,
+                        "parametersUI" => parameters_ui = map.next_value()?,
+                        "repositoryUrl" => repository_url = map.next_value()?,
+                        "showInDataSources" => {
+                            show_in_data_sources = Some(map.next_value()?);
+                        }
+                        "showInCreateTransformationJob" => {
+                            show_in_create_transformation_job = Some(map.next_value()?);
+                        }
+                        "showInSyntheticData" => {
+                            show_in_synthetic_data = Some(map.next_value()?);
+                        }
+                        "showInAIActions" => show_in_ai_actions = Some(map.next_value()?),
+                        "aiActionsOperatesOn" => {
+                            ai_actions_operates_on = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PublicOrganizationTransformationBlock {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    owner_organization_id: owner_organization_id
+                        .ok_or_else(|| A::Error::missing_field("ownerOrganizationId"))?,
+                    owner_organization_name: owner_organization_name
+                        .ok_or_else(|| A::Error::missing_field(
+                            "ownerOrganizationName",
+                        ))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    last_updated,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    operates_on: operates_on
+                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
+                    allow_extra_cli_arguments: allow_extra_cli_arguments
+                        .ok_or_else(|| A::Error::missing_field(
+                            "allowExtraCliArguments",
+                        ))?,
+                    parameters,
+                    parameters_ui,
+                    repository_url,
+                    show_in_data_sources: show_in_data_sources
+                        .ok_or_else(|| A::Error::missing_field("showInDataSources"))?,
+                    show_in_create_transformation_job: show_in_create_transformation_job
+                        .ok_or_else(|| A::Error::missing_field(
+                            "showInCreateTransformationJob",
+                        ))?,
+                    show_in_synthetic_data: show_in_synthetic_data
+                        .ok_or_else(|| A::Error::missing_field("showInSyntheticData"))?,
+                    show_in_ai_actions: show_in_ai_actions
+                        .ok_or_else(|| A::Error::missing_field("showInAIActions"))?,
+                    ai_actions_operates_on,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for PublicOrganizationTransformationBlock {}
 
 /// Schema: `#/components/schemas/TransformationBlockAdditionalMountPoint`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TransformationBlockAdditionalMountPoint {
-    #[serde(rename = "type")]
     pub type_: TransformationBlockAdditionalMountPointType,
-    #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
-    #[serde(rename = "portalId", default, skip_serializing_if = "Option::is_none")]
     pub portal_id: Option<i64>,
-    #[serde(rename = "mountPoint")]
     pub mount_point: String,
 }
 
@@ -1307,6 +3340,66 @@ impl TransformationBlockAdditionalMountPoint {
             portal_id: None,
             mount_point,
         }
+    }
+}
+
+impl serde::Serialize for TransformationBlockAdditionalMountPoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("type", &self.type_)?;
+        if let Some(value) = &self.bucket_id {
+            object.serialize_entry("bucketId", value)?;
+        }
+        if let Some(value) = &self.portal_id {
+            object.serialize_entry("portalId", value)?;
+        }
+        object.serialize_entry("mountPoint", &self.mount_point)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TransformationBlockAdditionalMountPoint {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TransformationBlockAdditionalMountPoint;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`TransformationBlockAdditionalMountPoint`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TransformationBlockAdditionalMountPoint, A::Error> {
+                use serde::de::Error as _;
+                let mut type_ = None;
+                let mut bucket_id = None;
+                let mut portal_id = None;
+                let mut mount_point = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => type_ = Some(map.next_value()?),
+                        "bucketId" => bucket_id = map.next_value()?,
+                        "portalId" => portal_id = map.next_value()?,
+                        "mountPoint" => mount_point = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(TransformationBlockAdditionalMountPoint {
+                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
+                    bucket_id,
+                    portal_id,
+                    mount_point: mount_point
+                        .ok_or_else(|| A::Error::missing_field("mountPoint"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -1476,28 +3569,15 @@ impl From<&str> for UpdateOrganizationDeployBlockRequestCategory {
 crate::string_enum_impls!(UpdateOrganizationDeployBlockRequestCategory);
 
 /// Schema: `#/components/schemas/UpdateOrganizationDspBlockRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateOrganizationDspBlockRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "dockerContainer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub docker_container: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
 }
 
@@ -1517,79 +3597,118 @@ impl UpdateOrganizationDspBlockRequest {
     }
 }
 
+impl serde::Serialize for UpdateOrganizationDspBlockRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        if let Some(value) = &self.docker_container {
+            object.serialize_entry("dockerContainer", value)?;
+        }
+        if let Some(value) = &self.description {
+            object.serialize_entry("description", value)?;
+        }
+        if let Some(value) = &self.requests_cpu {
+            object.serialize_entry("requestsCpu", value)?;
+        }
+        if let Some(value) = &self.requests_memory {
+            object.serialize_entry("requestsMemory", value)?;
+        }
+        if let Some(value) = &self.limits_cpu {
+            object.serialize_entry("limitsCpu", value)?;
+        }
+        if let Some(value) = &self.limits_memory {
+            object.serialize_entry("limitsMemory", value)?;
+        }
+        if let Some(value) = &self.port {
+            object.serialize_entry("port", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationDspBlockRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationDspBlockRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateOrganizationDspBlockRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationDspBlockRequest, A::Error> {
+                let mut name = None;
+                let mut docker_container = None;
+                let mut description = None;
+                let mut requests_cpu = None;
+                let mut requests_memory = None;
+                let mut limits_cpu = None;
+                let mut limits_memory = None;
+                let mut port = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        "dockerContainer" => docker_container = map.next_value()?,
+                        "description" => description = map.next_value()?,
+                        "requestsCpu" => requests_cpu = map.next_value()?,
+                        "requestsMemory" => requests_memory = map.next_value()?,
+                        "limitsCpu" => limits_cpu = map.next_value()?,
+                        "limitsMemory" => limits_memory = map.next_value()?,
+                        "port" => port = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationDspBlockRequest {
+                    name,
+                    docker_container,
+                    description,
+                    requests_cpu,
+                    requests_memory,
+                    limits_cpu,
+                    limits_memory,
+                    port,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateOrganizationDspBlockRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationTransferLearningBlockRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateOrganizationTransferLearningBlockRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "dockerContainer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub docker_container: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<OrganizationTransferLearningOperatesOn>,
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
-    #[serde(
-        rename = "implementationVersion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub implementation_version: Option<i64>,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
-    #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// If \`isPublic\` is true, the list of devices (from latencyDevices) for which this model can be shown.
-    #[serde(
-        rename = "isPublicForDevices",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub is_public_for_devices: Option<Vec<String>>,
-    #[serde(
-        rename = "publicProjectTierAvailability",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
-    #[serde(
-        rename = "imageInputScaling",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub image_input_scaling: Option<ImageInputScaling>,
     /// If set, requires this block to be scheduled on GPU.
-    #[serde(rename = "indRequiresGpu", default, skip_serializing_if = "Option::is_none")]
     pub ind_requires_gpu: Option<bool>,
-    #[serde(
-        rename = "displayCategory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display_category: Option<BlockDisplayCategory>,
     /// List of custom model variants produced when this block is trained. This is experimental and may change in the future.
-    #[serde(
-        rename = "customModelVariants",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_model_variants: Option<
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
@@ -1618,104 +3737,180 @@ impl UpdateOrganizationTransferLearningBlockRequest {
     }
 }
 
+impl serde::Serialize for UpdateOrganizationTransferLearningBlockRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        if let Some(value) = &self.docker_container {
+            object.serialize_entry("dockerContainer", value)?;
+        }
+        if let Some(value) = &self.description {
+            object.serialize_entry("description", value)?;
+        }
+        if let Some(value) = &self.operates_on {
+            object.serialize_entry("operatesOn", value)?;
+        }
+        if let Some(value) = &self.object_detection_last_layer {
+            object.serialize_entry("objectDetectionLastLayer", value)?;
+        }
+        if let Some(value) = &self.implementation_version {
+            object.serialize_entry("implementationVersion", value)?;
+        }
+        if let Some(value) = &self.is_public {
+            object.serialize_entry("isPublic", value)?;
+        }
+        if let Some(value) = &self.is_public_for_devices {
+            object.serialize_entry("isPublicForDevices", value)?;
+        }
+        if let Some(value) = &self.public_project_tier_availability {
+            object.serialize_entry("publicProjectTierAvailability", value)?;
+        }
+        if let Some(value) = &self.repository_url {
+            object.serialize_entry("repositoryUrl", value)?;
+        }
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        if let Some(value) = &self.image_input_scaling {
+            object.serialize_entry("imageInputScaling", value)?;
+        }
+        if let Some(value) = &self.ind_requires_gpu {
+            object.serialize_entry("indRequiresGpu", value)?;
+        }
+        if let Some(value) = &self.display_category {
+            object.serialize_entry("displayCategory", value)?;
+        }
+        if let Some(value) = &self.custom_model_variants {
+            object.serialize_entry("customModelVariants", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationTransferLearningBlockRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationTransferLearningBlockRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`UpdateOrganizationTransferLearningBlockRequest`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationTransferLearningBlockRequest, A::Error> {
+                let mut name = None;
+                let mut docker_container = None;
+                let mut description = None;
+                let mut operates_on = None;
+                let mut object_detection_last_layer = None;
+                let mut implementation_version = None;
+                let mut is_public = None;
+                let mut is_public_for_devices = None;
+                let mut public_project_tier_availability = None;
+                let mut repository_url = None;
+                let mut parameters = None;
+                let mut image_input_scaling = None;
+                let mut ind_requires_gpu = None;
+                let mut display_category = None;
+                let mut custom_model_variants = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        "dockerContainer" => docker_container = map.next_value()?,
+                        "description" => description = map.next_value()?,
+                        "operatesOn" => operates_on = map.next_value()?,
+                        "objectDetectionLastLayer" => {
+                            object_detection_last_layer = map.next_value()?;
+                        }
+                        "implementationVersion" => {
+                            implementation_version = map.next_value()?;
+                        }
+                        "isPublic" => is_public = map.next_value()?,
+                        "isPublicForDevices" => is_public_for_devices = map.next_value()?,
+                        "publicProjectTierAvailability" => {
+                            public_project_tier_availability = map.next_value()?;
+                        }
+                        "repositoryUrl" => repository_url = map.next_value()?,
+                        "parameters" => parameters = map.next_value()?,
+                        "imageInputScaling" => image_input_scaling = map.next_value()?,
+                        "indRequiresGpu" => ind_requires_gpu = map.next_value()?,
+                        "displayCategory" => display_category = map.next_value()?,
+                        "customModelVariants" => {
+                            custom_model_variants = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationTransferLearningBlockRequest {
+                    name,
+                    docker_container,
+                    description,
+                    operates_on,
+                    object_detection_last_layer,
+                    implementation_version,
+                    is_public,
+                    is_public_for_devices,
+                    public_project_tier_availability,
+                    repository_url,
+                    parameters,
+                    image_input_scaling,
+                    ind_requires_gpu,
+                    display_category,
+                    custom_model_variants,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateOrganizationTransferLearningBlockRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationTransformationBlockRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateOrganizationTransformationBlockRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "dockerContainer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub docker_container: Option<String>,
     /// Whether to pass the \`--metadata\` parameter to the container.
-    #[serde(rename = "indMetadata", default, skip_serializing_if = "Option::is_none")]
     pub ind_metadata: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "cliArguments", default, skip_serializing_if = "Option::is_none")]
     pub cli_arguments: Option<String>,
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
-    #[serde(
-        rename = "additionalMountPoints",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub additional_mount_points: Option<Vec<TransformationBlockAdditionalMountPoint>>,
-    #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<TransformationJobOperatesOnEnum>,
-    #[serde(
-        rename = "allowExtraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub allow_extra_cli_arguments: Option<bool>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// 15m for 15 minutes, 2h for 2 hours, 1d for 1 day. If not set, the default is 8 hours.
-    #[serde(
-        rename = "maxRunningTimeStr",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub max_running_time_str: Option<String>,
-    #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// Whether to show this block in 'Data sources'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInDataSources",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_data_sources: Option<bool>,
     /// Whether to show this block in 'Create transformation job'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInCreateTransformationJob",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_create_transformation_job: Option<bool>,
     /// Whether to show this block in 'Synthetic data'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInSyntheticData",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_synthetic_data: Option<bool>,
     /// Whether to show this block in 'AI Labeling'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInAIActions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_ai_actions: Option<bool>,
-    #[serde(
-        rename = "environmentVariables",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub environment_variables: Option<Vec<EnvironmentVariable>>,
     /// For AI labeling blocks, this lists the data types that the block supports. If this field is empty then there's no information about supported data types.
-    #[serde(
-        rename = "aiActionsOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
 
@@ -1746,6 +3941,191 @@ impl UpdateOrganizationTransformationBlockRequest {
             environment_variables: None,
             ai_actions_operates_on: None,
         }
+    }
+}
+
+impl serde::Serialize for UpdateOrganizationTransformationBlockRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        if let Some(value) = &self.docker_container {
+            object.serialize_entry("dockerContainer", value)?;
+        }
+        if let Some(value) = &self.ind_metadata {
+            object.serialize_entry("indMetadata", value)?;
+        }
+        if let Some(value) = &self.description {
+            object.serialize_entry("description", value)?;
+        }
+        if let Some(value) = &self.cli_arguments {
+            object.serialize_entry("cliArguments", value)?;
+        }
+        if let Some(value) = &self.requests_cpu {
+            object.serialize_entry("requestsCpu", value)?;
+        }
+        if let Some(value) = &self.requests_memory {
+            object.serialize_entry("requestsMemory", value)?;
+        }
+        if let Some(value) = &self.limits_cpu {
+            object.serialize_entry("limitsCpu", value)?;
+        }
+        if let Some(value) = &self.limits_memory {
+            object.serialize_entry("limitsMemory", value)?;
+        }
+        if let Some(value) = &self.additional_mount_points {
+            object.serialize_entry("additionalMountPoints", value)?;
+        }
+        if let Some(value) = &self.operates_on {
+            object.serialize_entry("operatesOn", value)?;
+        }
+        if let Some(value) = &self.allow_extra_cli_arguments {
+            object.serialize_entry("allowExtraCliArguments", value)?;
+        }
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        if let Some(value) = &self.max_running_time_str {
+            object.serialize_entry("maxRunningTimeStr", value)?;
+        }
+        if let Some(value) = &self.is_public {
+            object.serialize_entry("isPublic", value)?;
+        }
+        if let Some(value) = &self.repository_url {
+            object.serialize_entry("repositoryUrl", value)?;
+        }
+        if let Some(value) = &self.show_in_data_sources {
+            object.serialize_entry("showInDataSources", value)?;
+        }
+        if let Some(value) = &self.show_in_create_transformation_job {
+            object.serialize_entry("showInCreateTransformationJob", value)?;
+        }
+        if let Some(value) = &self.show_in_synthetic_data {
+            object.serialize_entry("showInSyntheticData", value)?;
+        }
+        if let Some(value) = &self.show_in_ai_actions {
+            object.serialize_entry("showInAIActions", value)?;
+        }
+        if let Some(value) = &self.environment_variables {
+            object.serialize_entry("environmentVariables", value)?;
+        }
+        if let Some(value) = &self.ai_actions_operates_on {
+            object.serialize_entry("aiActionsOperatesOn", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationTransformationBlockRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationTransformationBlockRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`UpdateOrganizationTransformationBlockRequest`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationTransformationBlockRequest, A::Error> {
+                let mut name = None;
+                let mut docker_container = None;
+                let mut ind_metadata = None;
+                let mut description = None;
+                let mut cli_arguments = None;
+                let mut requests_cpu = None;
+                let mut requests_memory = None;
+                let mut limits_cpu = None;
+                let mut limits_memory = None;
+                let mut additional_mount_points = None;
+                let mut operates_on = None;
+                let mut allow_extra_cli_arguments = None;
+                let mut parameters = None;
+                let mut max_running_time_str = None;
+                let mut is_public = None;
+                let mut repository_url = None;
+                let mut show_in_data_sources = None;
+                let mut show_in_create_transformation_job = None;
+                let mut show_in_synthetic_data = None;
+                let mut show_in_ai_actions = None;
+                let mut environment_variables = None;
+                let mut ai_actions_operates_on = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        "dockerContainer" => docker_container = map.next_value()?,
+                        "indMetadata" => ind_metadata = map.next_value()?,
+                        "description" => description = map.next_value()?,
+                        "cliArguments" => cli_arguments = map.next_value()?,
+                        "requestsCpu" => requests_cpu = map.next_value()?,
+                        "requestsMemory" => requests_memory = map.next_value()?,
+                        "limitsCpu" => limits_cpu = map.next_value()?,
+                        "limitsMemory" => limits_memory = map.next_value()?,
+                        "additionalMountPoints" => {
+                            additional_mount_points = map.next_value()?;
+                        }
+                        "operatesOn" => operates_on = map.next_value()?,
+                        "allowExtraCliArguments" => {
+                            allow_extra_cli_arguments = map.next_value()?;
+                        }
+                        "parameters" => parameters = map.next_value()?,
+                        "maxRunningTimeStr" => max_running_time_str = map.next_value()?,
+                        "isPublic" => is_public = map.next_value()?,
+                        "repositoryUrl" => repository_url = map.next_value()?,
+                        "showInDataSources" => show_in_data_sources = map.next_value()?,
+                        "showInCreateTransformationJob" => {
+                            show_in_create_transformation_job = map.next_value()?;
+                        }
+                        "showInSyntheticData" => {
+                            show_in_synthetic_data = map.next_value()?;
+                        }
+                        "showInAIActions" => show_in_ai_actions = map.next_value()?,
+                        "environmentVariables" => {
+                            environment_variables = map.next_value()?;
+                        }
+                        "aiActionsOperatesOn" => {
+                            ai_actions_operates_on = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationTransformationBlockRequest {
+                    name,
+                    docker_container,
+                    ind_metadata,
+                    description,
+                    cli_arguments,
+                    requests_cpu,
+                    requests_memory,
+                    limits_cpu,
+                    limits_memory,
+                    additional_mount_points,
+                    operates_on,
+                    allow_extra_cli_arguments,
+                    parameters,
+                    max_running_time_str,
+                    is_public,
+                    repository_url,
+                    show_in_data_sources,
+                    show_in_create_transformation_job,
+                    show_in_synthetic_data,
+                    show_in_ai_actions,
+                    environment_variables,
+                    ai_actions_operates_on,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

@@ -8,102 +8,36 @@ use super::*;
 /// If uploadType is set to 'project', either projectId, newProjectName or both projectApiKey and projectHmacKey are required. projectId and newProjectName are only available through JWT tokens. If uploadType is set to 'dataset' then outputDatasetName can be set to '' to output in the same dataset, or set to a string to create (or append to) a new dataset.
 ///
 /// Schema: `#/components/schemas/OrganizationCreateProjectRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationCreateProjectRequest {
     pub name: String,
     /// Filter in SQL format, used for creating transformation jobs on clinical datasets
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     /// Set of paths to apply the transformation to, used for creating transformation jobs on default datasets. This option is experimental and may change in the future.
-    #[serde(rename = "pathFilters", default, skip_serializing_if = "Option::is_none")]
     pub path_filters: Option<Vec<OrganizationCreateProjectPathFilter>>,
-    #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationCreateProjectRequestUploadType>,
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
-    #[serde(
-        rename = "projectVisibility",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_visibility: Option<ProjectVisibility>,
-    #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
-    #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
-    #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationCreateProjectRequestCategory>,
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
     /// Path of new dataset within the bucket; used only when creating a new dataset.
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
     /// Path within the selected dataset to upload transformed files into. Used only when uploading into a default (non-clinical) dataset.
-    #[serde(
-        rename = "outputPathInDataset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_path_in_dataset: Option<String>,
-    #[serde(
-        rename = "outputDatasetPathRule",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_path_rule: Option<OrganizationCreateProjectOutputDatasetPathRule>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    #[serde(
-        rename = "emailRecipientUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub email_recipient_uids: Option<Vec<i64>>,
     /// Number of parallel jobs to start
-    #[serde(
-        rename = "transformationParallel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_parallel: Option<i64>,
     /// Optional extra arguments for this transformation block
-    #[serde(
-        rename = "extraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub extra_cli_arguments: Option<String>,
     /// List of custom parameters for this transformation job (see the list of parameters that the block exposes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -134,6 +68,190 @@ impl OrganizationCreateProjectRequest {
             extra_cli_arguments: None,
             parameters: None,
         }
+    }
+}
+
+impl serde::Serialize for OrganizationCreateProjectRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.filter {
+            object.serialize_entry("filter", value)?;
+        }
+        if let Some(value) = &self.path_filters {
+            object.serialize_entry("pathFilters", value)?;
+        }
+        if let Some(value) = &self.upload_type {
+            object.serialize_entry("uploadType", value)?;
+        }
+        if let Some(value) = &self.project_id {
+            object.serialize_entry("projectId", value)?;
+        }
+        if let Some(value) = &self.project_visibility {
+            object.serialize_entry("projectVisibility", value)?;
+        }
+        if let Some(value) = &self.new_project_name {
+            object.serialize_entry("newProjectName", value)?;
+        }
+        if let Some(value) = &self.project_api_key {
+            object.serialize_entry("projectApiKey", value)?;
+        }
+        if let Some(value) = &self.project_hmac_key {
+            object.serialize_entry("projectHmacKey", value)?;
+        }
+        if let Some(value) = &self.transformation_block_id {
+            object.serialize_entry("transformationBlockId", value)?;
+        }
+        if let Some(value) = &self.builtin_transformation_block {
+            object.serialize_entry("builtinTransformationBlock", value)?;
+        }
+        if let Some(value) = &self.category {
+            object.serialize_entry("category", value)?;
+        }
+        if let Some(value) = &self.output_dataset_name {
+            object.serialize_entry("outputDatasetName", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_id {
+            object.serialize_entry("outputDatasetBucketId", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_path {
+            object.serialize_entry("outputDatasetBucketPath", value)?;
+        }
+        if let Some(value) = &self.output_path_in_dataset {
+            object.serialize_entry("outputPathInDataset", value)?;
+        }
+        if let Some(value) = &self.output_dataset_path_rule {
+            object.serialize_entry("outputDatasetPathRule", value)?;
+        }
+        if let Some(value) = &self.label {
+            object.serialize_entry("label", value)?;
+        }
+        if let Some(value) = &self.email_recipient_uids {
+            object.serialize_entry("emailRecipientUids", value)?;
+        }
+        if let Some(value) = &self.transformation_parallel {
+            object.serialize_entry("transformationParallel", value)?;
+        }
+        if let Some(value) = &self.extra_cli_arguments {
+            object.serialize_entry("extraCliArguments", value)?;
+        }
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationCreateProjectRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationCreateProjectRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCreateProjectRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut filter = None;
+                let mut path_filters = None;
+                let mut upload_type = None;
+                let mut project_id = None;
+                let mut project_visibility = None;
+                let mut new_project_name = None;
+                let mut project_api_key = None;
+                let mut project_hmac_key = None;
+                let mut transformation_block_id = None;
+                let mut builtin_transformation_block = None;
+                let mut category = None;
+                let mut output_dataset_name = None;
+                let mut output_dataset_bucket_id = None;
+                let mut output_dataset_bucket_path = None;
+                let mut output_path_in_dataset = None;
+                let mut output_dataset_path_rule = None;
+                let mut label = None;
+                let mut email_recipient_uids = None;
+                let mut transformation_parallel = None;
+                let mut extra_cli_arguments = None;
+                let mut parameters = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "filter" => filter = map.next_value()?,
+                        "pathFilters" => path_filters = map.next_value()?,
+                        "uploadType" => upload_type = map.next_value()?,
+                        "projectId" => project_id = map.next_value()?,
+                        "projectVisibility" => project_visibility = map.next_value()?,
+                        "newProjectName" => new_project_name = map.next_value()?,
+                        "projectApiKey" => project_api_key = map.next_value()?,
+                        "projectHmacKey" => project_hmac_key = map.next_value()?,
+                        "transformationBlockId" => {
+                            transformation_block_id = map.next_value()?;
+                        }
+                        "builtinTransformationBlock" => {
+                            builtin_transformation_block = map.next_value()?;
+                        }
+                        "category" => category = map.next_value()?,
+                        "outputDatasetName" => output_dataset_name = map.next_value()?,
+                        "outputDatasetBucketId" => {
+                            output_dataset_bucket_id = map.next_value()?;
+                        }
+                        "outputDatasetBucketPath" => {
+                            output_dataset_bucket_path = map.next_value()?;
+                        }
+                        "outputPathInDataset" => {
+                            output_path_in_dataset = map.next_value()?;
+                        }
+                        "outputDatasetPathRule" => {
+                            output_dataset_path_rule = map.next_value()?;
+                        }
+                        "label" => label = map.next_value()?,
+                        "emailRecipientUids" => email_recipient_uids = map.next_value()?,
+                        "transformationParallel" => {
+                            transformation_parallel = map.next_value()?;
+                        }
+                        "extraCliArguments" => extra_cli_arguments = map.next_value()?,
+                        "parameters" => parameters = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationCreateProjectRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    filter,
+                    path_filters,
+                    upload_type,
+                    project_id,
+                    project_visibility,
+                    new_project_name,
+                    project_api_key,
+                    project_hmac_key,
+                    transformation_block_id,
+                    builtin_transformation_block,
+                    category,
+                    output_dataset_name,
+                    output_dataset_bucket_id,
+                    output_dataset_bucket_path,
+                    output_path_in_dataset,
+                    output_dataset_path_rule,
+                    label,
+                    email_recipient_uids,
+                    transformation_parallel,
+                    extra_cli_arguments,
+                    parameters,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -212,20 +330,75 @@ impl From<&str> for OrganizationCreateProjectRequestUploadType {
 crate::string_enum_impls!(OrganizationCreateProjectRequestUploadType);
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationCreateProjectResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Project ID for the new project
-    #[serde(rename = "createProjectId")]
     pub create_project_id: i64,
     /// API key for the new project
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationCreateProjectResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("createProjectId", &self.create_project_id)?;
+        object.serialize_entry("apiKey", &self.api_key)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationCreateProjectResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationCreateProjectResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCreateProjectResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut create_project_id = None;
+                let mut api_key = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "createProjectId" => create_project_id = Some(map.next_value()?),
+                        "apiKey" => api_key = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationCreateProjectResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    create_project_id: create_project_id
+                        .ok_or_else(|| A::Error::missing_field("createProjectId"))?,
+                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationCreateProjectResponse {
@@ -235,16 +408,69 @@ impl crate::Envelope for OrganizationCreateProjectResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectStatusResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationCreateProjectStatusResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<OrganizationCreateProjectWithFiles>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationCreateProjectStatusResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.status {
+            object.serialize_entry("status", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectStatusResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationCreateProjectStatusResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationCreateProjectStatusResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCreateProjectStatusResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut status = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "status" => status = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationCreateProjectStatusResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    status,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationCreateProjectStatusResponse {
@@ -254,162 +480,536 @@ impl crate::Envelope for OrganizationCreateProjectStatusResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectWithFiles`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationCreateProjectWithFiles {
     pub id: i64,
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
     pub name: String,
-    #[serde(rename = "uploadType")]
     pub upload_type: OrganizationCreateProjectUploadType,
     pub status: TransformationJobStatusEnum,
-    #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
-    #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
-    #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
-    #[serde(
-        rename = "uploadJobFilesUploaded",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub upload_job_files_uploaded: Option<i64>,
-    #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(
-        rename = "transformationBlockName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_name: Option<String>,
     pub category: OrganizationCreateProjectCategory,
     pub created: crate::DateTime,
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
-    #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
-    #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
-    #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
-    #[serde(rename = "totalUploadFileCount")]
     pub total_upload_file_count: i64,
     /// Number of transformation jobs that can be ran in parallel
-    #[serde(rename = "transformationParallel")]
     pub transformation_parallel: i64,
-    #[serde(rename = "transformationSummary")]
     pub transformation_summary: OrganizationCreateProjectTransformationSummary,
-    #[serde(rename = "inProgress")]
     pub in_progress: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    #[serde(rename = "filterQuery", default, skip_serializing_if = "Option::is_none")]
     pub filter_query: Option<String>,
-    #[serde(
-        rename = "emailRecipientUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub email_recipient_uids: Option<Vec<i64>>,
-    #[serde(rename = "pipelineId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<i64>,
-    #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
-    #[serde(rename = "pipelineRunId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_run_id: Option<i64>,
-    #[serde(rename = "pipelineStep", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_step: Option<i64>,
-    #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// Total amount of compute used for this job (in seconds)
-    #[serde(rename = "totalTimeSpentSeconds")]
     pub total_time_spent_seconds: i64,
     /// Total amount of compute used (friendly string)
-    #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
     pub files: Vec<OrganizationCreateProjectWithFilesFilesItem>,
-    #[serde(rename = "fileCountForFilter")]
     pub file_count_for_filter: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationCreateProjectWithFiles {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("organizationId", &self.organization_id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("uploadType", &self.upload_type)?;
+        object.serialize_entry("status", &self.status)?;
+        object.serialize_entry("transformJobStatus", &self.transform_job_status)?;
+        if let Some(value) = &self.upload_job_id {
+            object.serialize_entry("uploadJobId", value)?;
+        }
+        object.serialize_entry("uploadJobStatus", &self.upload_job_status)?;
+        if let Some(value) = &self.upload_job_files_uploaded {
+            object.serialize_entry("uploadJobFilesUploaded", value)?;
+        }
+        if let Some(value) = &self.project_owner {
+            object.serialize_entry("projectOwner", value)?;
+        }
+        if let Some(value) = &self.project_id {
+            object.serialize_entry("projectId", value)?;
+        }
+        if let Some(value) = &self.project_name {
+            object.serialize_entry("projectName", value)?;
+        }
+        if let Some(value) = &self.transformation_block_id {
+            object.serialize_entry("transformationBlockId", value)?;
+        }
+        if let Some(value) = &self.builtin_transformation_block {
+            object.serialize_entry("builtinTransformationBlock", value)?;
+        }
+        if let Some(value) = &self.transformation_block_name {
+            object.serialize_entry("transformationBlockName", value)?;
+        }
+        object.serialize_entry("category", &self.category)?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.output_dataset_name {
+            object.serialize_entry("outputDatasetName", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_id {
+            object.serialize_entry("outputDatasetBucketId", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_path {
+            object.serialize_entry("outputDatasetBucketPath", value)?;
+        }
+        object
+            .serialize_entry("totalDownloadFileCount", &self.total_download_file_count)?;
+        object.serialize_entry("totalDownloadFileSize", &self.total_download_file_size)?;
+        object
+            .serialize_entry(
+                "totalDownloadFileSizeString",
+                &self.total_download_file_size_string,
+            )?;
+        object.serialize_entry("totalUploadFileCount", &self.total_upload_file_count)?;
+        object.serialize_entry("transformationParallel", &self.transformation_parallel)?;
+        object.serialize_entry("transformationSummary", &self.transformation_summary)?;
+        object.serialize_entry("inProgress", &self.in_progress)?;
+        if let Some(value) = &self.label {
+            object.serialize_entry("label", value)?;
+        }
+        if let Some(value) = &self.filter_query {
+            object.serialize_entry("filterQuery", value)?;
+        }
+        if let Some(value) = &self.email_recipient_uids {
+            object.serialize_entry("emailRecipientUids", value)?;
+        }
+        if let Some(value) = &self.pipeline_id {
+            object.serialize_entry("pipelineId", value)?;
+        }
+        if let Some(value) = &self.pipeline_name {
+            object.serialize_entry("pipelineName", value)?;
+        }
+        if let Some(value) = &self.pipeline_run_id {
+            object.serialize_entry("pipelineRunId", value)?;
+        }
+        if let Some(value) = &self.pipeline_step {
+            object.serialize_entry("pipelineStep", value)?;
+        }
+        object.serialize_entry("operatesOn", &self.operates_on)?;
+        object.serialize_entry("totalTimeSpentSeconds", &self.total_time_spent_seconds)?;
+        object.serialize_entry("totalTimeSpentString", &self.total_time_spent_string)?;
+        if let Some(value) = &self.created_by_user {
+            object.serialize_entry("createdByUser", value)?;
+        }
+        object.serialize_entry("files", &self.files)?;
+        object.serialize_entry("fileCountForFilter", &self.file_count_for_filter)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectWithFiles {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationCreateProjectWithFiles;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationCreateProjectWithFiles`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCreateProjectWithFiles, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut organization_id = None;
+                let mut name = None;
+                let mut upload_type = None;
+                let mut status = None;
+                let mut transform_job_status = None;
+                let mut upload_job_id = None;
+                let mut upload_job_status = None;
+                let mut upload_job_files_uploaded = None;
+                let mut project_owner = None;
+                let mut project_id = None;
+                let mut project_name = None;
+                let mut transformation_block_id = None;
+                let mut builtin_transformation_block = None;
+                let mut transformation_block_name = None;
+                let mut category = None;
+                let mut created = None;
+                let mut output_dataset_name = None;
+                let mut output_dataset_bucket_id = None;
+                let mut output_dataset_bucket_path = None;
+                let mut total_download_file_count = None;
+                let mut total_download_file_size = None;
+                let mut total_download_file_size_string = None;
+                let mut total_upload_file_count = None;
+                let mut transformation_parallel = None;
+                let mut transformation_summary = None;
+                let mut in_progress = None;
+                let mut label = None;
+                let mut filter_query = None;
+                let mut email_recipient_uids = None;
+                let mut pipeline_id = None;
+                let mut pipeline_name = None;
+                let mut pipeline_run_id = None;
+                let mut pipeline_step = None;
+                let mut operates_on = None;
+                let mut total_time_spent_seconds = None;
+                let mut total_time_spent_string = None;
+                let mut created_by_user = None;
+                let mut files = None;
+                let mut file_count_for_filter = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "organizationId" => organization_id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "uploadType" => upload_type = Some(map.next_value()?),
+                        "status" => status = Some(map.next_value()?),
+                        "transformJobStatus" => {
+                            transform_job_status = Some(map.next_value()?);
+                        }
+                        "uploadJobId" => upload_job_id = map.next_value()?,
+                        "uploadJobStatus" => upload_job_status = Some(map.next_value()?),
+                        "uploadJobFilesUploaded" => {
+                            upload_job_files_uploaded = map.next_value()?;
+                        }
+                        "projectOwner" => project_owner = map.next_value()?,
+                        "projectId" => project_id = map.next_value()?,
+                        "projectName" => project_name = map.next_value()?,
+                        "transformationBlockId" => {
+                            transformation_block_id = map.next_value()?;
+                        }
+                        "builtinTransformationBlock" => {
+                            builtin_transformation_block = map.next_value()?;
+                        }
+                        "transformationBlockName" => {
+                            transformation_block_name = map.next_value()?;
+                        }
+                        "category" => category = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "outputDatasetName" => output_dataset_name = map.next_value()?,
+                        "outputDatasetBucketId" => {
+                            output_dataset_bucket_id = map.next_value()?;
+                        }
+                        "outputDatasetBucketPath" => {
+                            output_dataset_bucket_path = map.next_value()?;
+                        }
+                        "totalDownloadFileCount" => {
+                            total_download_file_count = Some(map.next_value()?);
+                        }
+                        "totalDownloadFileSize" => {
+                            total_download_file_size = Some(map.next_value()?);
+                        }
+                        "totalDownloadFileSizeString" => {
+                            total_download_file_size_string = Some(map.next_value()?);
+                        }
+                        "totalUploadFileCount" => {
+                            total_upload_file_count = Some(map.next_value()?);
+                        }
+                        "transformationParallel" => {
+                            transformation_parallel = Some(map.next_value()?);
+                        }
+                        "transformationSummary" => {
+                            transformation_summary = Some(map.next_value()?);
+                        }
+                        "inProgress" => in_progress = Some(map.next_value()?),
+                        "label" => label = map.next_value()?,
+                        "filterQuery" => filter_query = map.next_value()?,
+                        "emailRecipientUids" => email_recipient_uids = map.next_value()?,
+                        "pipelineId" => pipeline_id = map.next_value()?,
+                        "pipelineName" => pipeline_name = map.next_value()?,
+                        "pipelineRunId" => pipeline_run_id = map.next_value()?,
+                        "pipelineStep" => pipeline_step = map.next_value()?,
+                        "operatesOn" => operates_on = Some(map.next_value()?),
+                        "totalTimeSpentSeconds" => {
+                            total_time_spent_seconds = Some(map.next_value()?);
+                        }
+                        "totalTimeSpentString" => {
+                            total_time_spent_string = Some(map.next_value()?);
+                        }
+                        "createdByUser" => created_by_user = map.next_value()?,
+                        "files" => files = Some(map.next_value()?),
+                        "fileCountForFilter" => {
+                            file_count_for_filter = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationCreateProjectWithFiles {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    organization_id: organization_id
+                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    upload_type: upload_type
+                        .ok_or_else(|| A::Error::missing_field("uploadType"))?,
+                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
+                    transform_job_status: transform_job_status
+                        .ok_or_else(|| A::Error::missing_field("transformJobStatus"))?,
+                    upload_job_id,
+                    upload_job_status: upload_job_status
+                        .ok_or_else(|| A::Error::missing_field("uploadJobStatus"))?,
+                    upload_job_files_uploaded,
+                    project_owner,
+                    project_id,
+                    project_name,
+                    transformation_block_id,
+                    builtin_transformation_block,
+                    transformation_block_name,
+                    category: category
+                        .ok_or_else(|| A::Error::missing_field("category"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    output_dataset_name,
+                    output_dataset_bucket_id,
+                    output_dataset_bucket_path,
+                    total_download_file_count: total_download_file_count
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalDownloadFileCount",
+                        ))?,
+                    total_download_file_size: total_download_file_size
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalDownloadFileSize",
+                        ))?,
+                    total_download_file_size_string: total_download_file_size_string
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalDownloadFileSizeString",
+                        ))?,
+                    total_upload_file_count: total_upload_file_count
+                        .ok_or_else(|| A::Error::missing_field("totalUploadFileCount"))?,
+                    transformation_parallel: transformation_parallel
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transformationParallel",
+                        ))?,
+                    transformation_summary: transformation_summary
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transformationSummary",
+                        ))?,
+                    in_progress: in_progress
+                        .ok_or_else(|| A::Error::missing_field("inProgress"))?,
+                    label,
+                    filter_query,
+                    email_recipient_uids,
+                    pipeline_id,
+                    pipeline_name,
+                    pipeline_run_id,
+                    pipeline_step,
+                    operates_on: operates_on
+                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
+                    total_time_spent_seconds: total_time_spent_seconds
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalTimeSpentSeconds",
+                        ))?,
+                    total_time_spent_string: total_time_spent_string
+                        .ok_or_else(|| A::Error::missing_field("totalTimeSpentString"))?,
+                    created_by_user,
+                    files: files.ok_or_else(|| A::Error::missing_field("files"))?,
+                    file_count_for_filter: file_count_for_filter
+                        .ok_or_else(|| A::Error::missing_field("fileCountForFilter"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationCreateProjectWithFiles {}
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectWithFiles/allOf/1/properties/files/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationCreateProjectWithFilesFilesItem {
     pub id: i64,
-    #[serde(rename = "fileName")]
     pub file_name: String,
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
-    #[serde(
-        rename = "transformationJobId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_job_id: Option<i64>,
-    #[serde(rename = "transformationJobStatus")]
     pub transformation_job_status: TransformationJobStatusEnum,
-    #[serde(rename = "linkToDataItem")]
     pub link_to_data_item: String,
     /// Only set after job was finished
-    #[serde(rename = "lengthString")]
     pub length_string: String,
-    #[serde(rename = "sourceDatasetType")]
     pub source_dataset_type: OrganizationDatasetTypeEnum,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationCreateProjectWithFilesFilesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("fileName", &self.file_name)?;
+        object.serialize_entry("bucketPath", &self.bucket_path)?;
+        if let Some(value) = &self.transformation_job_id {
+            object.serialize_entry("transformationJobId", value)?;
+        }
+        object
+            .serialize_entry(
+                "transformationJobStatus",
+                &self.transformation_job_status,
+            )?;
+        object.serialize_entry("linkToDataItem", &self.link_to_data_item)?;
+        object.serialize_entry("lengthString", &self.length_string)?;
+        object.serialize_entry("sourceDatasetType", &self.source_dataset_type)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectWithFilesFilesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationCreateProjectWithFilesFilesItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`OrganizationCreateProjectWithFilesFilesItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCreateProjectWithFilesFilesItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut file_name = None;
+                let mut bucket_path = None;
+                let mut transformation_job_id = None;
+                let mut transformation_job_status = None;
+                let mut link_to_data_item = None;
+                let mut length_string = None;
+                let mut source_dataset_type = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "fileName" => file_name = Some(map.next_value()?),
+                        "bucketPath" => bucket_path = Some(map.next_value()?),
+                        "transformationJobId" => {
+                            transformation_job_id = map.next_value()?;
+                        }
+                        "transformationJobStatus" => {
+                            transformation_job_status = Some(map.next_value()?);
+                        }
+                        "linkToDataItem" => link_to_data_item = Some(map.next_value()?),
+                        "lengthString" => length_string = Some(map.next_value()?),
+                        "sourceDatasetType" => {
+                            source_dataset_type = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationCreateProjectWithFilesFilesItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    file_name: file_name
+                        .ok_or_else(|| A::Error::missing_field("fileName"))?,
+                    bucket_path: bucket_path
+                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
+                    transformation_job_id,
+                    transformation_job_status: transformation_job_status
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transformationJobStatus",
+                        ))?,
+                    link_to_data_item: link_to_data_item
+                        .ok_or_else(|| A::Error::missing_field("linkToDataItem"))?,
+                    length_string: length_string
+                        .ok_or_else(|| A::Error::missing_field("lengthString"))?,
+                    source_dataset_type: source_dataset_type
+                        .ok_or_else(|| A::Error::missing_field("sourceDatasetType"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationCreateProjectWithFilesFilesItem {}
 
 /// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationGetCreateProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "totalJobCount")]
     pub total_job_count: i64,
     pub jobs: Vec<OrganizationGetCreateProjectsResponseJobsItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationGetCreateProjectsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("totalJobCount", &self.total_job_count)?;
+        object.serialize_entry("jobs", &self.jobs)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationGetCreateProjectsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationGetCreateProjectsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationGetCreateProjectsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationGetCreateProjectsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut total_job_count = None;
+                let mut jobs = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "totalJobCount" => total_job_count = Some(map.next_value()?),
+                        "jobs" => jobs = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationGetCreateProjectsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    total_job_count: total_job_count
+                        .ok_or_else(|| A::Error::missing_field("totalJobCount"))?,
+                    jobs: jobs.ok_or_else(|| A::Error::missing_field("jobs"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationGetCreateProjectsResponse {
@@ -419,94 +1019,251 @@ impl crate::Envelope for OrganizationGetCreateProjectsResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse/allOf/1/properties/jobs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationGetCreateProjectsResponseJobsItem {
     pub id: i64,
-    #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<i64>,
     pub name: String,
-    #[serde(rename = "uploadType")]
     pub upload_type: OrganizationGetCreateProjectsResponseJobsItemUploadType,
-    #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
-    #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
-    #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
-    #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(
-        rename = "transformationBlockName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_name: Option<String>,
-    #[serde(
-        rename = "transformationOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_operates_on: Option<TransformationJobOperatesOnEnum>,
     pub created: crate::DateTime,
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
-    #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
-    #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
-    #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
-    #[serde(
-        rename = "totalUploadFileCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_upload_file_count: Option<i64>,
     /// Total amount of compute used for this job (in seconds)
-    #[serde(
-        rename = "totalTimeSpentSeconds",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_time_spent_seconds: Option<i64>,
     /// Total amount of compute used (friendly string)
-    #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationGetCreateProjectsResponseJobsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        if let Some(value) = &self.organization_id {
+            object.serialize_entry("organizationId", value)?;
+        }
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("uploadType", &self.upload_type)?;
+        object.serialize_entry("transformJobStatus", &self.transform_job_status)?;
+        if let Some(value) = &self.upload_job_id {
+            object.serialize_entry("uploadJobId", value)?;
+        }
+        object.serialize_entry("uploadJobStatus", &self.upload_job_status)?;
+        if let Some(value) = &self.project_owner {
+            object.serialize_entry("projectOwner", value)?;
+        }
+        if let Some(value) = &self.project_id {
+            object.serialize_entry("projectId", value)?;
+        }
+        if let Some(value) = &self.project_name {
+            object.serialize_entry("projectName", value)?;
+        }
+        if let Some(value) = &self.transformation_block_id {
+            object.serialize_entry("transformationBlockId", value)?;
+        }
+        if let Some(value) = &self.builtin_transformation_block {
+            object.serialize_entry("builtinTransformationBlock", value)?;
+        }
+        if let Some(value) = &self.transformation_block_name {
+            object.serialize_entry("transformationBlockName", value)?;
+        }
+        if let Some(value) = &self.transformation_operates_on {
+            object.serialize_entry("transformationOperatesOn", value)?;
+        }
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.output_dataset_name {
+            object.serialize_entry("outputDatasetName", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_id {
+            object.serialize_entry("outputDatasetBucketId", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_path {
+            object.serialize_entry("outputDatasetBucketPath", value)?;
+        }
+        object
+            .serialize_entry("totalDownloadFileCount", &self.total_download_file_count)?;
+        object.serialize_entry("totalDownloadFileSize", &self.total_download_file_size)?;
+        object
+            .serialize_entry(
+                "totalDownloadFileSizeString",
+                &self.total_download_file_size_string,
+            )?;
+        if let Some(value) = &self.total_upload_file_count {
+            object.serialize_entry("totalUploadFileCount", value)?;
+        }
+        if let Some(value) = &self.total_time_spent_seconds {
+            object.serialize_entry("totalTimeSpentSeconds", value)?;
+        }
+        object.serialize_entry("totalTimeSpentString", &self.total_time_spent_string)?;
+        if let Some(value) = &self.created_by_user {
+            object.serialize_entry("createdByUser", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationGetCreateProjectsResponseJobsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationGetCreateProjectsResponseJobsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`OrganizationGetCreateProjectsResponseJobsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationGetCreateProjectsResponseJobsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut organization_id = None;
+                let mut name = None;
+                let mut upload_type = None;
+                let mut transform_job_status = None;
+                let mut upload_job_id = None;
+                let mut upload_job_status = None;
+                let mut project_owner = None;
+                let mut project_id = None;
+                let mut project_name = None;
+                let mut transformation_block_id = None;
+                let mut builtin_transformation_block = None;
+                let mut transformation_block_name = None;
+                let mut transformation_operates_on = None;
+                let mut created = None;
+                let mut output_dataset_name = None;
+                let mut output_dataset_bucket_id = None;
+                let mut output_dataset_bucket_path = None;
+                let mut total_download_file_count = None;
+                let mut total_download_file_size = None;
+                let mut total_download_file_size_string = None;
+                let mut total_upload_file_count = None;
+                let mut total_time_spent_seconds = None;
+                let mut total_time_spent_string = None;
+                let mut created_by_user = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "organizationId" => organization_id = map.next_value()?,
+                        "name" => name = Some(map.next_value()?),
+                        "uploadType" => upload_type = Some(map.next_value()?),
+                        "transformJobStatus" => {
+                            transform_job_status = Some(map.next_value()?);
+                        }
+                        "uploadJobId" => upload_job_id = map.next_value()?,
+                        "uploadJobStatus" => upload_job_status = Some(map.next_value()?),
+                        "projectOwner" => project_owner = map.next_value()?,
+                        "projectId" => project_id = map.next_value()?,
+                        "projectName" => project_name = map.next_value()?,
+                        "transformationBlockId" => {
+                            transformation_block_id = map.next_value()?;
+                        }
+                        "builtinTransformationBlock" => {
+                            builtin_transformation_block = map.next_value()?;
+                        }
+                        "transformationBlockName" => {
+                            transformation_block_name = map.next_value()?;
+                        }
+                        "transformationOperatesOn" => {
+                            transformation_operates_on = map.next_value()?;
+                        }
+                        "created" => created = Some(map.next_value()?),
+                        "outputDatasetName" => output_dataset_name = map.next_value()?,
+                        "outputDatasetBucketId" => {
+                            output_dataset_bucket_id = map.next_value()?;
+                        }
+                        "outputDatasetBucketPath" => {
+                            output_dataset_bucket_path = map.next_value()?;
+                        }
+                        "totalDownloadFileCount" => {
+                            total_download_file_count = Some(map.next_value()?);
+                        }
+                        "totalDownloadFileSize" => {
+                            total_download_file_size = Some(map.next_value()?);
+                        }
+                        "totalDownloadFileSizeString" => {
+                            total_download_file_size_string = Some(map.next_value()?);
+                        }
+                        "totalUploadFileCount" => {
+                            total_upload_file_count = map.next_value()?;
+                        }
+                        "totalTimeSpentSeconds" => {
+                            total_time_spent_seconds = map.next_value()?;
+                        }
+                        "totalTimeSpentString" => {
+                            total_time_spent_string = Some(map.next_value()?);
+                        }
+                        "createdByUser" => created_by_user = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationGetCreateProjectsResponseJobsItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    organization_id,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    upload_type: upload_type
+                        .ok_or_else(|| A::Error::missing_field("uploadType"))?,
+                    transform_job_status: transform_job_status
+                        .ok_or_else(|| A::Error::missing_field("transformJobStatus"))?,
+                    upload_job_id,
+                    upload_job_status: upload_job_status
+                        .ok_or_else(|| A::Error::missing_field("uploadJobStatus"))?,
+                    project_owner,
+                    project_id,
+                    project_name,
+                    transformation_block_id,
+                    builtin_transformation_block,
+                    transformation_block_name,
+                    transformation_operates_on,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    output_dataset_name,
+                    output_dataset_bucket_id,
+                    output_dataset_bucket_path,
+                    total_download_file_count: total_download_file_count
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalDownloadFileCount",
+                        ))?,
+                    total_download_file_size: total_download_file_size
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalDownloadFileSize",
+                        ))?,
+                    total_download_file_size_string: total_download_file_size_string
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalDownloadFileSizeString",
+                        ))?,
+                    total_upload_file_count,
+                    total_time_spent_seconds,
+                    total_time_spent_string: total_time_spent_string
+                        .ok_or_else(|| A::Error::missing_field("totalTimeSpentString"))?,
+                    created_by_user,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationGetCreateProjectsResponseJobsItem {}
@@ -546,14 +1303,11 @@ impl From<&str> for OrganizationGetCreateProjectsResponseJobsItemUploadType {
 crate::string_enum_impls!(OrganizationGetCreateProjectsResponseJobsItemUploadType);
 
 /// Schema: `#/components/schemas/UpdateOrganizationAddCollaboratorRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateOrganizationAddCollaboratorRequest {
     /// The ID of the project to add the collaborator to.
-    #[serde(rename = "projectId")]
     pub project_id: i64,
     /// The user ID to add to the project. The user must be an admin of the organization.
-    #[serde(rename = "userId")]
     pub user_id: i64,
 }
 
@@ -564,27 +1318,64 @@ impl UpdateOrganizationAddCollaboratorRequest {
     }
 }
 
+impl serde::Serialize for UpdateOrganizationAddCollaboratorRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("projectId", &self.project_id)?;
+        object.serialize_entry("userId", &self.user_id)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationAddCollaboratorRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationAddCollaboratorRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateOrganizationAddCollaboratorRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationAddCollaboratorRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut project_id = None;
+                let mut user_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "projectId" => project_id = Some(map.next_value()?),
+                        "userId" => user_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationAddCollaboratorRequest {
+                    project_id: project_id
+                        .ok_or_else(|| A::Error::missing_field("projectId"))?,
+                    user_id: user_id.ok_or_else(|| A::Error::missing_field("userId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateOrganizationAddCollaboratorRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationCreateEmptyProjectRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateOrganizationCreateEmptyProjectRequest {
     /// The name of the project.
-    #[serde(rename = "projectName")]
     pub project_name: String,
-    #[serde(
-        rename = "projectVisibility",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_visibility: Option<ProjectVisibility>,
     /// The username or email of the owner of the project. This field is mandatory when authenticating via API key. If no email is provided when authenticating via JWT, the user ID attached to the JWT will be user as project owner.
-    #[serde(
-        rename = "projectOwnerUsernameOrEmail",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_owner_username_or_email: Option<String>,
 }
 
@@ -599,25 +1390,75 @@ impl UpdateOrganizationCreateEmptyProjectRequest {
     }
 }
 
+impl serde::Serialize for UpdateOrganizationCreateEmptyProjectRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("projectName", &self.project_name)?;
+        if let Some(value) = &self.project_visibility {
+            object.serialize_entry("projectVisibility", value)?;
+        }
+        if let Some(value) = &self.project_owner_username_or_email {
+            object.serialize_entry("projectOwnerUsernameOrEmail", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationCreateEmptyProjectRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationCreateEmptyProjectRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`UpdateOrganizationCreateEmptyProjectRequest`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationCreateEmptyProjectRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut project_name = None;
+                let mut project_visibility = None;
+                let mut project_owner_username_or_email = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "projectName" => project_name = Some(map.next_value()?),
+                        "projectVisibility" => project_visibility = map.next_value()?,
+                        "projectOwnerUsernameOrEmail" => {
+                            project_owner_username_or_email = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationCreateEmptyProjectRequest {
+                    project_name: project_name
+                        .ok_or_else(|| A::Error::missing_field("projectName"))?,
+                    project_visibility,
+                    project_owner_username_or_email,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateOrganizationCreateEmptyProjectRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationCreateProjectRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateOrganizationCreateProjectRequest {
     /// Number of transformation jobs that can be ran in parallel
-    #[serde(
-        rename = "transformationParallel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_parallel: Option<i64>,
     /// List of user IDs to notify when a Job succeeds
-    #[serde(
-        rename = "emailRecipientUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub email_recipient_uids: Option<Vec<i64>>,
 }
 
@@ -628,6 +1469,59 @@ impl UpdateOrganizationCreateProjectRequest {
             transformation_parallel: None,
             email_recipient_uids: None,
         }
+    }
+}
+
+impl serde::Serialize for UpdateOrganizationCreateProjectRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.transformation_parallel {
+            object.serialize_entry("transformationParallel", value)?;
+        }
+        if let Some(value) = &self.email_recipient_uids {
+            object.serialize_entry("emailRecipientUids", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationCreateProjectRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationCreateProjectRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateOrganizationCreateProjectRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationCreateProjectRequest, A::Error> {
+                let mut transformation_parallel = None;
+                let mut email_recipient_uids = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "transformationParallel" => {
+                            transformation_parallel = map.next_value()?;
+                        }
+                        "emailRecipientUids" => email_recipient_uids = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationCreateProjectRequest {
+                    transformation_parallel,
+                    email_recipient_uids,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

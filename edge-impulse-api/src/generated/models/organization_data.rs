@@ -6,14 +6,11 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AddOrganizationBucketRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddOrganizationBucketRequest {
     /// Access key for the storage service (e.g., S3 access key, GCS access key)
-    #[serde(rename = "accessKey")]
     pub access_key: String,
     /// Secret key for the storage service (e.g., S3 secret key, GCS secret key)
-    #[serde(rename = "secretKey")]
     pub secret_key: crate::Secret,
     /// Endpoint URL for the storage service (e.g., S3 endpoint, custom endpoint for other services)
     pub endpoint: String,
@@ -23,17 +20,7 @@ pub struct AddOrganizationBucketRequest {
     pub region: String,
     /// Set this if you don't have access to the root of this bucket.
     /// Only used to verify connectivity to this bucket.
-    #[serde(
-        rename = "checkConnectivityPrefix",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub check_connectivity_prefix: Option<String>,
-    #[serde(
-        rename = "storageProvider",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub storage_provider: Option<StorageProvider>,
 }
 
@@ -58,18 +45,147 @@ impl AddOrganizationBucketRequest {
     }
 }
 
+impl serde::Serialize for AddOrganizationBucketRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("accessKey", &self.access_key)?;
+        object.serialize_entry("secretKey", &self.secret_key)?;
+        object.serialize_entry("endpoint", &self.endpoint)?;
+        object.serialize_entry("bucket", &self.bucket)?;
+        object.serialize_entry("region", &self.region)?;
+        if let Some(value) = &self.check_connectivity_prefix {
+            object.serialize_entry("checkConnectivityPrefix", value)?;
+        }
+        if let Some(value) = &self.storage_provider {
+            object.serialize_entry("storageProvider", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AddOrganizationBucketRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AddOrganizationBucketRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AddOrganizationBucketRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddOrganizationBucketRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut access_key = None;
+                let mut secret_key = None;
+                let mut endpoint = None;
+                let mut bucket = None;
+                let mut region = None;
+                let mut check_connectivity_prefix = None;
+                let mut storage_provider = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "accessKey" => access_key = Some(map.next_value()?),
+                        "secretKey" => secret_key = Some(map.next_value()?),
+                        "endpoint" => endpoint = Some(map.next_value()?),
+                        "bucket" => bucket = Some(map.next_value()?),
+                        "region" => region = Some(map.next_value()?),
+                        "checkConnectivityPrefix" => {
+                            check_connectivity_prefix = map.next_value()?;
+                        }
+                        "storageProvider" => storage_provider = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddOrganizationBucketRequest {
+                    access_key: access_key
+                        .ok_or_else(|| A::Error::missing_field("accessKey"))?,
+                    secret_key: secret_key
+                        .ok_or_else(|| A::Error::missing_field("secretKey"))?,
+                    endpoint: endpoint
+                        .ok_or_else(|| A::Error::missing_field("endpoint"))?,
+                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
+                    region: region.ok_or_else(|| A::Error::missing_field("region"))?,
+                    check_connectivity_prefix,
+                    storage_provider,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AddOrganizationBucketRequest {}
 
 /// Schema: `#/components/schemas/GetOrganizationBucketResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationBucketResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub bucket: OrganizationBucket,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationBucketResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("bucket", &self.bucket)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationBucketResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationBucketResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetOrganizationBucketResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationBucketResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut bucket = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "bucket" => bucket = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationBucketResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationBucketResponse {
@@ -79,15 +195,67 @@ impl crate::Envelope for GetOrganizationBucketResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataItemResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationDataItemResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub data: OrganizationDataItem,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationDataItemResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("data", &self.data)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationDataItemResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationDataItemResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetOrganizationDataItemResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationDataItemResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut data = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "data" => data = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationDataItemResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationDataItemResponse {
@@ -97,20 +265,88 @@ impl crate::Envelope for GetOrganizationDataItemResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataItemTransformJobsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationDataItemTransformJobsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "transformationJobs")]
     pub transformation_jobs: Vec<
         GetOrganizationDataItemTransformJobsResponseTransformationJobsItem,
     >,
-    #[serde(rename = "totalTransformationJobCount")]
     pub total_transformation_job_count: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationDataItemTransformJobsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("transformationJobs", &self.transformation_jobs)?;
+        object
+            .serialize_entry(
+                "totalTransformationJobCount",
+                &self.total_transformation_job_count,
+            )?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationDataItemTransformJobsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationDataItemTransformJobsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetOrganizationDataItemTransformJobsResponse`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationDataItemTransformJobsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut transformation_jobs = None;
+                let mut total_transformation_job_count = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "transformationJobs" => {
+                            transformation_jobs = Some(map.next_value()?);
+                        }
+                        "totalTransformationJobCount" => {
+                            total_transformation_job_count = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationDataItemTransformJobsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    transformation_jobs: transformation_jobs
+                        .ok_or_else(|| A::Error::missing_field("transformationJobs"))?,
+                    total_transformation_job_count: total_transformation_job_count
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalTransformationJobCount",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationDataItemTransformJobsResponse {
@@ -120,46 +356,195 @@ impl crate::Envelope for GetOrganizationDataItemTransformJobsResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataItemTransformJobsResponse/allOf/1/properties/transformationJobs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
     pub id: i64,
-    #[serde(rename = "transformationJobId")]
     pub transformation_job_id: i64,
-    #[serde(rename = "createProjectId")]
     pub create_project_id: i64,
     pub created: crate::DateTime,
-    #[serde(rename = "jobId")]
     pub job_id: i64,
-    #[serde(rename = "jobStarted", default, skip_serializing_if = "Option::is_none")]
     pub job_started: Option<crate::DateTime>,
-    #[serde(rename = "jobFinished", default, skip_serializing_if = "Option::is_none")]
     pub job_finished: Option<crate::DateTime>,
-    #[serde(
-        rename = "jobFinishedSuccessful",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub job_finished_successful: Option<bool>,
-    #[serde(rename = "transformationBlockName")]
     pub transformation_block_name: String,
-    #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize
+for GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("transformationJobId", &self.transformation_job_id)?;
+        object.serialize_entry("createProjectId", &self.create_project_id)?;
+        object.serialize_entry("created", &self.created)?;
+        object.serialize_entry("jobId", &self.job_id)?;
+        if let Some(value) = &self.job_started {
+            object.serialize_entry("jobStarted", value)?;
+        }
+        if let Some(value) = &self.job_finished {
+            object.serialize_entry("jobFinished", value)?;
+        }
+        if let Some(value) = &self.job_finished_successful {
+            object.serialize_entry("jobFinishedSuccessful", value)?;
+        }
+        object
+            .serialize_entry(
+                "transformationBlockName",
+                &self.transformation_block_name,
+            )?;
+        if let Some(value) = &self.pipeline_name {
+            object.serialize_entry("pipelineName", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de>
+for GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationDataItemTransformJobsResponseTransformationJobsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetOrganizationDataItemTransformJobsResponseTransformationJobsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                GetOrganizationDataItemTransformJobsResponseTransformationJobsItem,
+                A::Error,
+            > {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut transformation_job_id = None;
+                let mut create_project_id = None;
+                let mut created = None;
+                let mut job_id = None;
+                let mut job_started = None;
+                let mut job_finished = None;
+                let mut job_finished_successful = None;
+                let mut transformation_block_name = None;
+                let mut pipeline_name = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "transformationJobId" => {
+                            transformation_job_id = Some(map.next_value()?);
+                        }
+                        "createProjectId" => create_project_id = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "jobId" => job_id = Some(map.next_value()?),
+                        "jobStarted" => job_started = map.next_value()?,
+                        "jobFinished" => job_finished = map.next_value()?,
+                        "jobFinishedSuccessful" => {
+                            job_finished_successful = map.next_value()?;
+                        }
+                        "transformationBlockName" => {
+                            transformation_block_name = Some(map.next_value()?);
+                        }
+                        "pipelineName" => pipeline_name = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    transformation_job_id: transformation_job_id
+                        .ok_or_else(|| A::Error::missing_field("transformationJobId"))?,
+                    create_project_id: create_project_id
+                        .ok_or_else(|| A::Error::missing_field("createProjectId"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    job_id: job_id.ok_or_else(|| A::Error::missing_field("jobId"))?,
+                    job_started,
+                    job_finished,
+                    job_finished_successful,
+                    transformation_block_name: transformation_block_name
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transformationBlockName",
+                        ))?,
+                    pipeline_name,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope
 for GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {}
 
 /// Schema: `#/components/schemas/GetOrganizationDatasetResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationDatasetResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub dataset: OrganizationDataset,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationDatasetResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("dataset", &self.dataset)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationDatasetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationDatasetResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetOrganizationDatasetResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationDatasetResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut dataset = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "dataset" => dataset = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationDatasetResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationDatasetResponse {
@@ -169,15 +554,67 @@ impl crate::Envelope for GetOrganizationDatasetResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationBucketsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationBucketsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub buckets: Vec<OrganizationBucket>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationBucketsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("buckets", &self.buckets)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationBucketsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationBucketsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationBucketsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationBucketsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut buckets = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "buckets" => buckets = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationBucketsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    buckets: buckets.ok_or_else(|| A::Error::missing_field("buckets"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationBucketsResponse {
@@ -187,30 +624,90 @@ impl crate::Envelope for ListOrganizationBucketsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationDataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationDataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(
-        rename = "filterParseError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub filter_parse_error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<ListOrganizationDataResponseDataItem>>,
-    #[serde(rename = "totalFileCount", default, skip_serializing_if = "Option::is_none")]
     pub total_file_count: Option<i64>,
-    #[serde(
-        rename = "totalDataItemCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_data_item_count: Option<i64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationDataResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.filter_parse_error {
+            object.serialize_entry("filterParseError", value)?;
+        }
+        if let Some(value) = &self.data {
+            object.serialize_entry("data", value)?;
+        }
+        if let Some(value) = &self.total_file_count {
+            object.serialize_entry("totalFileCount", value)?;
+        }
+        if let Some(value) = &self.total_data_item_count {
+            object.serialize_entry("totalDataItemCount", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationDataResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationDataResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationDataResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut filter_parse_error = None;
+                let mut data = None;
+                let mut total_file_count = None;
+                let mut total_data_item_count = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "filterParseError" => filter_parse_error = map.next_value()?,
+                        "data" => data = map.next_value()?,
+                        "totalFileCount" => total_file_count = map.next_value()?,
+                        "totalDataItemCount" => total_data_item_count = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationDataResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    filter_parse_error,
+                    data,
+                    total_file_count,
+                    total_data_item_count,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationDataResponse {
@@ -220,55 +717,212 @@ impl crate::Envelope for ListOrganizationDataResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationDataResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationDataResponseDataItem {
     pub id: i64,
     pub name: String,
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
-    #[serde(rename = "bucketName")]
     pub bucket_name: String,
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
-    #[serde(rename = "fullBucketPath")]
     pub full_bucket_path: String,
     pub dataset: String,
-    #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
-    #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
     pub created: crate::DateTime,
     pub metadata: std::collections::BTreeMap<String, String>,
     /// String that's passed in to a transformation block in \`--metadata\` (the metadata + a \`dataItemInfo\` object)
-    #[serde(rename = "metadataStringForCLI")]
     pub metadata_string_for_cli: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationDataResponseDataItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("bucketId", &self.bucket_id)?;
+        object.serialize_entry("bucketName", &self.bucket_name)?;
+        object.serialize_entry("bucketPath", &self.bucket_path)?;
+        object.serialize_entry("fullBucketPath", &self.full_bucket_path)?;
+        object.serialize_entry("dataset", &self.dataset)?;
+        object.serialize_entry("totalFileCount", &self.total_file_count)?;
+        object.serialize_entry("totalFileSize", &self.total_file_size)?;
+        object.serialize_entry("created", &self.created)?;
+        object.serialize_entry("metadata", &self.metadata)?;
+        object.serialize_entry("metadataStringForCLI", &self.metadata_string_for_cli)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationDataResponseDataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationDataResponseDataItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationDataResponseDataItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationDataResponseDataItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut bucket_id = None;
+                let mut bucket_name = None;
+                let mut bucket_path = None;
+                let mut full_bucket_path = None;
+                let mut dataset = None;
+                let mut total_file_count = None;
+                let mut total_file_size = None;
+                let mut created = None;
+                let mut metadata = None;
+                let mut metadata_string_for_cli = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "bucketId" => bucket_id = Some(map.next_value()?),
+                        "bucketName" => bucket_name = Some(map.next_value()?),
+                        "bucketPath" => bucket_path = Some(map.next_value()?),
+                        "fullBucketPath" => full_bucket_path = Some(map.next_value()?),
+                        "dataset" => dataset = Some(map.next_value()?),
+                        "totalFileCount" => total_file_count = Some(map.next_value()?),
+                        "totalFileSize" => total_file_size = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "metadata" => metadata = Some(map.next_value()?),
+                        "metadataStringForCLI" => {
+                            metadata_string_for_cli = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationDataResponseDataItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    bucket_id: bucket_id
+                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
+                    bucket_name: bucket_name
+                        .ok_or_else(|| A::Error::missing_field("bucketName"))?,
+                    bucket_path: bucket_path
+                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
+                    full_bucket_path: full_bucket_path
+                        .ok_or_else(|| A::Error::missing_field("fullBucketPath"))?,
+                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
+                    total_file_count: total_file_count
+                        .ok_or_else(|| A::Error::missing_field("totalFileCount"))?,
+                    total_file_size: total_file_size
+                        .ok_or_else(|| A::Error::missing_field("totalFileSize"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    metadata: metadata
+                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
+                    metadata_string_for_cli: metadata_string_for_cli
+                        .ok_or_else(|| A::Error::missing_field("metadataStringForCLI"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationDataResponseDataItem {}
 
 /// Schema: `#/components/schemas/ListOrganizationFilesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationFilesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(
-        rename = "filterParseError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub filter_parse_error: Option<String>,
-    #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
-    #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
-    #[serde(rename = "totalDataItemCount")]
     pub total_data_item_count: i64,
     pub data: Vec<OrganizationDataItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationFilesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.filter_parse_error {
+            object.serialize_entry("filterParseError", value)?;
+        }
+        object.serialize_entry("totalFileSize", &self.total_file_size)?;
+        object.serialize_entry("totalFileCount", &self.total_file_count)?;
+        object.serialize_entry("totalDataItemCount", &self.total_data_item_count)?;
+        object.serialize_entry("data", &self.data)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationFilesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationFilesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationFilesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationFilesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut filter_parse_error = None;
+                let mut total_file_size = None;
+                let mut total_file_count = None;
+                let mut total_data_item_count = None;
+                let mut data = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "filterParseError" => filter_parse_error = map.next_value()?,
+                        "totalFileSize" => total_file_size = Some(map.next_value()?),
+                        "totalFileCount" => total_file_count = Some(map.next_value()?),
+                        "totalDataItemCount" => {
+                            total_data_item_count = Some(map.next_value()?);
+                        }
+                        "data" => data = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationFilesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    filter_parse_error,
+                    total_file_size: total_file_size
+                        .ok_or_else(|| A::Error::missing_field("totalFileSize"))?,
+                    total_file_count: total_file_count
+                        .ok_or_else(|| A::Error::missing_field("totalFileCount"))?,
+                    total_data_item_count: total_data_item_count
+                        .ok_or_else(|| A::Error::missing_field("totalDataItemCount"))?,
+                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationFilesResponse {
@@ -301,21 +955,12 @@ impl crate::multipart::ToMultipart for OrganizationAddDataFileRequest {
 }
 
 /// Schema: `#/components/schemas/OrganizationAddDataFolderRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationAddDataFolderRequest {
     pub dataset: String,
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
-    #[serde(
-        rename = "metadataDataset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub metadata_dataset: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<OrganizationDatasetTypeEnum>,
 }
 
@@ -329,6 +974,72 @@ impl OrganizationAddDataFolderRequest {
             metadata_dataset: None,
             type_: None,
         }
+    }
+}
+
+impl serde::Serialize for OrganizationAddDataFolderRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dataset", &self.dataset)?;
+        object.serialize_entry("bucketId", &self.bucket_id)?;
+        object.serialize_entry("bucketPath", &self.bucket_path)?;
+        if let Some(value) = &self.metadata_dataset {
+            object.serialize_entry("metadataDataset", value)?;
+        }
+        if let Some(value) = &self.type_ {
+            object.serialize_entry("type", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for OrganizationAddDataFolderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationAddDataFolderRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationAddDataFolderRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationAddDataFolderRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut dataset = None;
+                let mut bucket_id = None;
+                let mut bucket_path = None;
+                let mut metadata_dataset = None;
+                let mut type_ = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dataset" => dataset = Some(map.next_value()?),
+                        "bucketId" => bucket_id = Some(map.next_value()?),
+                        "bucketPath" => bucket_path = Some(map.next_value()?),
+                        "metadataDataset" => metadata_dataset = map.next_value()?,
+                        "type" => type_ = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationAddDataFolderRequest {
+                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
+                    bucket_id: bucket_id
+                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
+                    bucket_path: bucket_path
+                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
+                    metadata_dataset,
+                    type_,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -392,13 +1103,11 @@ impl crate::multipart::ToMultipart for OrganizationAddDataItemRequest {
 }
 
 /// Schema: `#/components/schemas/OrganizationAddDatasetRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationAddDatasetRequest {
     pub dataset: String,
     pub tags: Vec<String>,
     pub category: String,
-    #[serde(rename = "type")]
     pub type_: OrganizationDatasetTypeEnum,
     pub bucket: OrganizationAddDatasetRequestBucket,
 }
@@ -422,18 +1131,77 @@ impl OrganizationAddDatasetRequest {
     }
 }
 
+impl serde::Serialize for OrganizationAddDatasetRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dataset", &self.dataset)?;
+        object.serialize_entry("tags", &self.tags)?;
+        object.serialize_entry("category", &self.category)?;
+        object.serialize_entry("type", &self.type_)?;
+        object.serialize_entry("bucket", &self.bucket)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for OrganizationAddDatasetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationAddDatasetRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationAddDatasetRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationAddDatasetRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut dataset = None;
+                let mut tags = None;
+                let mut category = None;
+                let mut type_ = None;
+                let mut bucket = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dataset" => dataset = Some(map.next_value()?),
+                        "tags" => tags = Some(map.next_value()?),
+                        "category" => category = Some(map.next_value()?),
+                        "type" => type_ = Some(map.next_value()?),
+                        "bucket" => bucket = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationAddDatasetRequest {
+                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
+                    tags: tags.ok_or_else(|| A::Error::missing_field("tags"))?,
+                    category: category
+                        .ok_or_else(|| A::Error::missing_field("category"))?,
+                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
+                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for OrganizationAddDatasetRequest {}
 
 /// Schema: `#/components/schemas/OrganizationAddDatasetRequest/properties/bucket`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationAddDatasetRequestBucket {
     /// Bucket ID
     pub id: i64,
     /// Path in the bucket
     pub path: String,
     /// Number of levels deep for data items, e.g. if you have folder "test/abc", with value 1 "test" will be a data item, with value 2 "test/abc" will be a data item. Only used for "clinical" type.
-    #[serde(rename = "dataItemNamingLevelsDeep")]
     pub data_item_naming_levels_deep: i64,
 }
 
@@ -448,15 +1216,74 @@ impl OrganizationAddDatasetRequestBucket {
     }
 }
 
+impl serde::Serialize for OrganizationAddDatasetRequestBucket {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("path", &self.path)?;
+        object
+            .serialize_entry(
+                "dataItemNamingLevelsDeep",
+                &self.data_item_naming_levels_deep,
+            )?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for OrganizationAddDatasetRequestBucket {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationAddDatasetRequestBucket;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationAddDatasetRequestBucket`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationAddDatasetRequestBucket, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut path = None;
+                let mut data_item_naming_levels_deep = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "path" => path = Some(map.next_value()?),
+                        "dataItemNamingLevelsDeep" => {
+                            data_item_naming_levels_deep = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationAddDatasetRequestBucket {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    path: path.ok_or_else(|| A::Error::missing_field("path"))?,
+                    data_item_naming_levels_deep: data_item_naming_levels_deep
+                        .ok_or_else(|| A::Error::missing_field(
+                            "dataItemNamingLevelsDeep",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for OrganizationAddDatasetRequestBucket {}
 
 /// Schema: `#/components/schemas/OrganizationBucket`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationBucket {
     pub id: i64,
     /// Access key for the storage service
-    #[serde(rename = "accessKey")]
     pub access_key: String,
     /// Endpoint URL for the storage service
     pub endpoint: String,
@@ -467,21 +1294,96 @@ pub struct OrganizationBucket {
     /// Whether we can reach the bucket
     pub connected: bool,
     /// Optional prefix used for connectivity verification when root bucket access is restricted.
-    #[serde(
-        rename = "checkConnectivityPrefix",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub check_connectivity_prefix: Option<String>,
-    #[serde(rename = "storageProvider")]
     pub storage_provider: StorageProvider,
     /// The name of the storage account for Azure Blob Storage
-    #[serde(
-        rename = "storageAccountName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub storage_account_name: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationBucket {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("accessKey", &self.access_key)?;
+        object.serialize_entry("endpoint", &self.endpoint)?;
+        object.serialize_entry("bucket", &self.bucket)?;
+        object.serialize_entry("region", &self.region)?;
+        object.serialize_entry("connected", &self.connected)?;
+        if let Some(value) = &self.check_connectivity_prefix {
+            object.serialize_entry("checkConnectivityPrefix", value)?;
+        }
+        object.serialize_entry("storageProvider", &self.storage_provider)?;
+        if let Some(value) = &self.storage_account_name {
+            object.serialize_entry("storageAccountName", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationBucket {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationBucket;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationBucket`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationBucket, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut access_key = None;
+                let mut endpoint = None;
+                let mut bucket = None;
+                let mut region = None;
+                let mut connected = None;
+                let mut check_connectivity_prefix = None;
+                let mut storage_provider = None;
+                let mut storage_account_name = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "accessKey" => access_key = Some(map.next_value()?),
+                        "endpoint" => endpoint = Some(map.next_value()?),
+                        "bucket" => bucket = Some(map.next_value()?),
+                        "region" => region = Some(map.next_value()?),
+                        "connected" => connected = Some(map.next_value()?),
+                        "checkConnectivityPrefix" => {
+                            check_connectivity_prefix = map.next_value()?;
+                        }
+                        "storageProvider" => storage_provider = Some(map.next_value()?),
+                        "storageAccountName" => storage_account_name = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationBucket {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    access_key: access_key
+                        .ok_or_else(|| A::Error::missing_field("accessKey"))?,
+                    endpoint: endpoint
+                        .ok_or_else(|| A::Error::missing_field("endpoint"))?,
+                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
+                    region: region.ok_or_else(|| A::Error::missing_field("region"))?,
+                    connected: connected
+                        .ok_or_else(|| A::Error::missing_field("connected"))?,
+                    check_connectivity_prefix,
+                    storage_provider: storage_provider
+                        .ok_or_else(|| A::Error::missing_field("storageProvider"))?,
+                    storage_account_name,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationBucket {}
@@ -510,51 +1412,189 @@ impl crate::multipart::ToMultipart for OrganizationBulkMetadataRequest {
 }
 
 /// Schema: `#/components/schemas/OrganizationDataItem`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationDataItem {
     pub id: i64,
     pub name: String,
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
-    #[serde(rename = "bucketName")]
     pub bucket_name: String,
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     pub dataset: String,
-    #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
-    #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
     pub created: crate::DateTime,
     pub metadata: std::collections::BTreeMap<String, String>,
     pub files: Vec<OrganizationDataItemFilesItem>,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationDataItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("bucketId", &self.bucket_id)?;
+        object.serialize_entry("bucketName", &self.bucket_name)?;
+        object.serialize_entry("bucketPath", &self.bucket_path)?;
+        object.serialize_entry("dataset", &self.dataset)?;
+        object.serialize_entry("totalFileCount", &self.total_file_count)?;
+        object.serialize_entry("totalFileSize", &self.total_file_size)?;
+        object.serialize_entry("created", &self.created)?;
+        object.serialize_entry("metadata", &self.metadata)?;
+        object.serialize_entry("files", &self.files)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationDataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationDataItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationDataItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationDataItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut bucket_id = None;
+                let mut bucket_name = None;
+                let mut bucket_path = None;
+                let mut dataset = None;
+                let mut total_file_count = None;
+                let mut total_file_size = None;
+                let mut created = None;
+                let mut metadata = None;
+                let mut files = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "bucketId" => bucket_id = Some(map.next_value()?),
+                        "bucketName" => bucket_name = Some(map.next_value()?),
+                        "bucketPath" => bucket_path = Some(map.next_value()?),
+                        "dataset" => dataset = Some(map.next_value()?),
+                        "totalFileCount" => total_file_count = Some(map.next_value()?),
+                        "totalFileSize" => total_file_size = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "metadata" => metadata = Some(map.next_value()?),
+                        "files" => files = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationDataItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    bucket_id: bucket_id
+                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
+                    bucket_name: bucket_name
+                        .ok_or_else(|| A::Error::missing_field("bucketName"))?,
+                    bucket_path: bucket_path
+                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
+                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
+                    total_file_count: total_file_count
+                        .ok_or_else(|| A::Error::missing_field("totalFileCount"))?,
+                    total_file_size: total_file_size
+                        .ok_or_else(|| A::Error::missing_field("totalFileSize"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    metadata: metadata
+                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
+                    files: files.ok_or_else(|| A::Error::missing_field("files"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for OrganizationDataItem {}
 
 /// Schema: `#/components/schemas/OrganizationDataItem/properties/files/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationDataItemFilesItem {
     pub name: String,
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     pub size: i64,
-    #[serde(rename = "lastModified", default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<crate::DateTime>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationDataItemFilesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("bucketPath", &self.bucket_path)?;
+        object.serialize_entry("size", &self.size)?;
+        if let Some(value) = &self.last_modified {
+            object.serialize_entry("lastModified", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationDataItemFilesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationDataItemFilesItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationDataItemFilesItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationDataItemFilesItem, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut bucket_path = None;
+                let mut size = None;
+                let mut last_modified = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "bucketPath" => bucket_path = Some(map.next_value()?),
+                        "size" => size = Some(map.next_value()?),
+                        "lastModified" => last_modified = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationDataItemFilesItem {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    bucket_path: bucket_path
+                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
+                    size: size.ok_or_else(|| A::Error::missing_field("size"))?,
+                    last_modified,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationDataItemFilesItem {}
 
 /// Schema: `#/components/schemas/PreviewDefaultFilesInFolderRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PreviewDefaultFilesInFolderRequest {
     /// S3 prefix
     pub prefix: String,
     /// Return either files or folders matching the specified prefix
-    #[serde(rename = "itemsToList")]
     pub items_to_list: PreviewDefaultFilesInFolderRequestItemsToList,
 }
 
@@ -565,6 +1605,55 @@ impl PreviewDefaultFilesInFolderRequest {
         items_to_list: PreviewDefaultFilesInFolderRequestItemsToList,
     ) -> Self {
         Self { prefix, items_to_list }
+    }
+}
+
+impl serde::Serialize for PreviewDefaultFilesInFolderRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("prefix", &self.prefix)?;
+        object.serialize_entry("itemsToList", &self.items_to_list)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for PreviewDefaultFilesInFolderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = PreviewDefaultFilesInFolderRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`PreviewDefaultFilesInFolderRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PreviewDefaultFilesInFolderRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut prefix = None;
+                let mut items_to_list = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "prefix" => prefix = Some(map.next_value()?),
+                        "itemsToList" => items_to_list = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PreviewDefaultFilesInFolderRequest {
+                    prefix: prefix.ok_or_else(|| A::Error::missing_field("prefix"))?,
+                    items_to_list: items_to_list
+                        .ok_or_else(|| A::Error::missing_field("itemsToList"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -607,25 +1696,83 @@ impl From<&str> for PreviewDefaultFilesInFolderRequestItemsToList {
 crate::string_enum_impls!(PreviewDefaultFilesInFolderRequestItemsToList);
 
 /// Schema: `#/components/schemas/PreviewDefaultFilesInFolderResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PreviewDefaultFilesInFolderResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub files: Vec<PortalFile>,
     /// True if results are truncated.
-    #[serde(rename = "isTruncated", default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
     /// Explains why results are truncated; only present in the response if isTruncated is true. Results can be truncated if there are too many results (more than 500 matches), or if searching for more results is too expensive (for example, the dataset contains many items but very few match the given wildcard).
-    #[serde(
-        rename = "truncationReason",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub truncation_reason: Option<PreviewDefaultFilesInFolderResponseTruncationReason>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for PreviewDefaultFilesInFolderResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("files", &self.files)?;
+        if let Some(value) = &self.is_truncated {
+            object.serialize_entry("isTruncated", value)?;
+        }
+        if let Some(value) = &self.truncation_reason {
+            object.serialize_entry("truncationReason", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PreviewDefaultFilesInFolderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = PreviewDefaultFilesInFolderResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`PreviewDefaultFilesInFolderResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PreviewDefaultFilesInFolderResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut files = None;
+                let mut is_truncated = None;
+                let mut truncation_reason = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "files" => files = Some(map.next_value()?),
+                        "isTruncated" => is_truncated = map.next_value()?,
+                        "truncationReason" => truncation_reason = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PreviewDefaultFilesInFolderResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    files: files.ok_or_else(|| A::Error::missing_field("files"))?,
+                    is_truncated,
+                    truncation_reason,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for PreviewDefaultFilesInFolderResponse {
@@ -671,8 +1818,7 @@ impl From<&str> for PreviewDefaultFilesInFolderResponseTruncationReason {
 crate::string_enum_impls!(PreviewDefaultFilesInFolderResponseTruncationReason);
 
 /// Schema: `#/components/schemas/SetOrganizationDataDatasetRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetOrganizationDataDatasetRequest {
     pub dataset: String,
 }
@@ -681,6 +1827,50 @@ impl SetOrganizationDataDatasetRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dataset: String) -> Self {
         Self { dataset }
+    }
+}
+
+impl serde::Serialize for SetOrganizationDataDatasetRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dataset", &self.dataset)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetOrganizationDataDatasetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetOrganizationDataDatasetRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetOrganizationDataDatasetRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetOrganizationDataDatasetRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut dataset = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dataset" => dataset = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetOrganizationDataDatasetRequest {
+                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -729,38 +1919,22 @@ impl From<&str> for StorageProvider {
 crate::string_enum_impls!(StorageProvider);
 
 /// Schema: `#/components/schemas/UpdateOrganizationBucketRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateOrganizationBucketRequest {
     /// S3 access key
-    #[serde(rename = "accessKey", default, skip_serializing_if = "Option::is_none")]
     pub access_key: Option<String>,
     /// S3 secret key
-    #[serde(rename = "secretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<crate::Secret>,
     /// S3 endpoint
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     /// S3 bucket
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
     /// S3 region
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Set this if you don't have access to the root of this bucket.
     /// Only used to verify connectivity to this bucket.
-    #[serde(
-        rename = "checkConnectivityPrefix",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub check_connectivity_prefix: Option<String>,
     /// The name of the storage account for Azure Blob Storage
-    #[serde(
-        rename = "storageAccountName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub storage_account_name: Option<String>,
 }
 
@@ -779,17 +1953,96 @@ impl UpdateOrganizationBucketRequest {
     }
 }
 
+impl serde::Serialize for UpdateOrganizationBucketRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.access_key {
+            object.serialize_entry("accessKey", value)?;
+        }
+        if let Some(value) = &self.secret_key {
+            object.serialize_entry("secretKey", value)?;
+        }
+        if let Some(value) = &self.endpoint {
+            object.serialize_entry("endpoint", value)?;
+        }
+        if let Some(value) = &self.bucket {
+            object.serialize_entry("bucket", value)?;
+        }
+        if let Some(value) = &self.region {
+            object.serialize_entry("region", value)?;
+        }
+        if let Some(value) = &self.check_connectivity_prefix {
+            object.serialize_entry("checkConnectivityPrefix", value)?;
+        }
+        if let Some(value) = &self.storage_account_name {
+            object.serialize_entry("storageAccountName", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationBucketRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationBucketRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateOrganizationBucketRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationBucketRequest, A::Error> {
+                let mut access_key = None;
+                let mut secret_key = None;
+                let mut endpoint = None;
+                let mut bucket = None;
+                let mut region = None;
+                let mut check_connectivity_prefix = None;
+                let mut storage_account_name = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "accessKey" => access_key = map.next_value()?,
+                        "secretKey" => secret_key = map.next_value()?,
+                        "endpoint" => endpoint = map.next_value()?,
+                        "bucket" => bucket = map.next_value()?,
+                        "region" => region = map.next_value()?,
+                        "checkConnectivityPrefix" => {
+                            check_connectivity_prefix = map.next_value()?;
+                        }
+                        "storageAccountName" => storage_account_name = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationBucketRequest {
+                    access_key,
+                    secret_key,
+                    endpoint,
+                    bucket,
+                    region,
+                    check_connectivity_prefix,
+                    storage_account_name,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateOrganizationBucketRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationDataItemRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateOrganizationDataItemRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -804,21 +2057,72 @@ impl UpdateOrganizationDataItemRequest {
     }
 }
 
+impl serde::Serialize for UpdateOrganizationDataItemRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        if let Some(value) = &self.dataset {
+            object.serialize_entry("dataset", value)?;
+        }
+        if let Some(value) = &self.metadata {
+            object.serialize_entry("metadata", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationDataItemRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationDataItemRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateOrganizationDataItemRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationDataItemRequest, A::Error> {
+                let mut name = None;
+                let mut dataset = None;
+                let mut metadata = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        "dataset" => dataset = map.next_value()?,
+                        "metadata" => metadata = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationDataItemRequest {
+                    name,
+                    dataset,
+                    metadata,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateOrganizationDataItemRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationDatasetRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateOrganizationDatasetRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<OrganizationDatasetTypeEnum>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<UpdateOrganizationDatasetRequestBucket>,
 }
 
@@ -835,18 +2139,85 @@ impl UpdateOrganizationDatasetRequest {
     }
 }
 
+impl serde::Serialize for UpdateOrganizationDatasetRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.dataset {
+            object.serialize_entry("dataset", value)?;
+        }
+        if let Some(value) = &self.tags {
+            object.serialize_entry("tags", value)?;
+        }
+        if let Some(value) = &self.category {
+            object.serialize_entry("category", value)?;
+        }
+        if let Some(value) = &self.type_ {
+            object.serialize_entry("type", value)?;
+        }
+        if let Some(value) = &self.bucket {
+            object.serialize_entry("bucket", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationDatasetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationDatasetRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateOrganizationDatasetRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationDatasetRequest, A::Error> {
+                let mut dataset = None;
+                let mut tags = None;
+                let mut category = None;
+                let mut type_ = None;
+                let mut bucket = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dataset" => dataset = map.next_value()?,
+                        "tags" => tags = map.next_value()?,
+                        "category" => category = map.next_value()?,
+                        "type" => type_ = map.next_value()?,
+                        "bucket" => bucket = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationDatasetRequest {
+                    dataset,
+                    tags,
+                    category,
+                    type_,
+                    bucket,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateOrganizationDatasetRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationDatasetRequest/properties/bucket`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateOrganizationDatasetRequestBucket {
     /// Bucket ID
     pub id: i64,
     /// Path in the bucket
     pub path: String,
     /// Number of levels deep for data items, e.g. if you have folder "test/abc", with value 1 "test" will be a data item, with value 2 "test/abc" will be a data item. Only used for "clinical" datasets.
-    #[serde(rename = "dataItemNamingLevelsDeep")]
     pub data_item_naming_levels_deep: i64,
 }
 
@@ -861,32 +2232,84 @@ impl UpdateOrganizationDatasetRequestBucket {
     }
 }
 
+impl serde::Serialize for UpdateOrganizationDatasetRequestBucket {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("path", &self.path)?;
+        object
+            .serialize_entry(
+                "dataItemNamingLevelsDeep",
+                &self.data_item_naming_levels_deep,
+            )?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationDatasetRequestBucket {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationDatasetRequestBucket;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateOrganizationDatasetRequestBucket`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationDatasetRequestBucket, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut path = None;
+                let mut data_item_naming_levels_deep = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "path" => path = Some(map.next_value()?),
+                        "dataItemNamingLevelsDeep" => {
+                            data_item_naming_levels_deep = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationDatasetRequestBucket {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    path: path.ok_or_else(|| A::Error::missing_field("path"))?,
+                    data_item_naming_levels_deep: data_item_naming_levels_deep
+                        .ok_or_else(|| A::Error::missing_field(
+                            "dataItemNamingLevelsDeep",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateOrganizationDatasetRequestBucket {}
 
 /// Schema: `#/components/schemas/VerifyOrganizationBucketRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerifyOrganizationBucketRequest {
-    #[serde(
-        rename = "storageProvider",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub storage_provider: Option<StorageProvider>,
     /// Access key for the storage service:
     /// - For S3 and GCS: Use the access key.
     /// - For Azure: Use the Storage Account Name.
-    #[serde(rename = "accessKey")]
     pub access_key: String,
     /// Secret key for the storage service:
     /// - For S3 and GCS: Use the secret key.
     /// - For Azure: Use the Storage Account Access Key.
     /// Note: You should either pass a \`secretKey\` value or a \`bucketId\` value.
-    #[serde(rename = "secretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<crate::Secret>,
     /// ID of an existing bucket. If provided, the credentials from this bucket
     /// will be used unless overridden by the \`secretKey\` property.
-    #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
     /// Name of the storage bucket or container.
     pub bucket: String,
@@ -894,11 +2317,9 @@ pub struct VerifyOrganizationBucketRequest {
     /// For S3-compatible services, Azure, or custom endpoints.
     pub endpoint: String,
     /// Optional region of the storage service (if applicable).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Optional prefix within the bucket.
     /// Set this if you don't have access to the full bucket or want to limit the scope.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
 }
 
@@ -918,11 +2339,94 @@ impl VerifyOrganizationBucketRequest {
     }
 }
 
+impl serde::Serialize for VerifyOrganizationBucketRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.storage_provider {
+            object.serialize_entry("storageProvider", value)?;
+        }
+        object.serialize_entry("accessKey", &self.access_key)?;
+        if let Some(value) = &self.secret_key {
+            object.serialize_entry("secretKey", value)?;
+        }
+        if let Some(value) = &self.bucket_id {
+            object.serialize_entry("bucketId", value)?;
+        }
+        object.serialize_entry("bucket", &self.bucket)?;
+        object.serialize_entry("endpoint", &self.endpoint)?;
+        if let Some(value) = &self.region {
+            object.serialize_entry("region", value)?;
+        }
+        if let Some(value) = &self.prefix {
+            object.serialize_entry("prefix", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for VerifyOrganizationBucketRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = VerifyOrganizationBucketRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`VerifyOrganizationBucketRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VerifyOrganizationBucketRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut storage_provider = None;
+                let mut access_key = None;
+                let mut secret_key = None;
+                let mut bucket_id = None;
+                let mut bucket = None;
+                let mut endpoint = None;
+                let mut region = None;
+                let mut prefix = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "storageProvider" => storage_provider = map.next_value()?,
+                        "accessKey" => access_key = Some(map.next_value()?),
+                        "secretKey" => secret_key = map.next_value()?,
+                        "bucketId" => bucket_id = map.next_value()?,
+                        "bucket" => bucket = Some(map.next_value()?),
+                        "endpoint" => endpoint = Some(map.next_value()?),
+                        "region" => region = map.next_value()?,
+                        "prefix" => prefix = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VerifyOrganizationBucketRequest {
+                    storage_provider,
+                    access_key: access_key
+                        .ok_or_else(|| A::Error::missing_field("accessKey"))?,
+                    secret_key,
+                    bucket_id,
+                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
+                    endpoint: endpoint
+                        .ok_or_else(|| A::Error::missing_field("endpoint"))?,
+                    region,
+                    prefix,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for VerifyOrganizationBucketRequest {}
 
 /// Schema: `#/components/schemas/VerifyOrganizationExistingBucketRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerifyOrganizationExistingBucketRequest {
     pub prefix: String,
 }
@@ -931,6 +2435,50 @@ impl VerifyOrganizationExistingBucketRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(prefix: String) -> Self {
         Self { prefix }
+    }
+}
+
+impl serde::Serialize for VerifyOrganizationExistingBucketRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("prefix", &self.prefix)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for VerifyOrganizationExistingBucketRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = VerifyOrganizationExistingBucketRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`VerifyOrganizationExistingBucketRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VerifyOrganizationExistingBucketRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut prefix = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "prefix" => prefix = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VerifyOrganizationExistingBucketRequest {
+                    prefix: prefix.ok_or_else(|| A::Error::missing_field("prefix"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

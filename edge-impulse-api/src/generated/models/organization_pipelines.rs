@@ -6,15 +6,68 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetOrganizationPipelinesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationPipelinesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub pipeline: OrganizationPipeline,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationPipelinesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("pipeline", &self.pipeline)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationPipelinesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationPipelinesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetOrganizationPipelinesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationPipelinesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut pipeline = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "pipeline" => pipeline = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationPipelinesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    pipeline: pipeline
+                        .ok_or_else(|| A::Error::missing_field("pipeline"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationPipelinesResponse {
@@ -24,15 +77,68 @@ impl crate::Envelope for GetOrganizationPipelinesResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationPipelinesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationPipelinesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub pipelines: Vec<OrganizationPipeline>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationPipelinesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("pipelines", &self.pipelines)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationPipelinesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationPipelinesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationPipelinesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationPipelinesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut pipelines = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "pipelines" => pipelines = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationPipelinesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    pipelines: pipelines
+                        .ok_or_else(|| A::Error::missing_field("pipelines"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationPipelinesResponse {
@@ -42,309 +148,987 @@ impl crate::Envelope for ListOrganizationPipelinesResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationCreateProject`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationCreateProject {
     pub id: i64,
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
     pub name: String,
-    #[serde(rename = "uploadType")]
     pub upload_type: OrganizationCreateProjectUploadType,
     pub status: TransformationJobStatusEnum,
-    #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
-    #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
-    #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
-    #[serde(
-        rename = "uploadJobFilesUploaded",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub upload_job_files_uploaded: Option<i64>,
-    #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(
-        rename = "transformationBlockName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_name: Option<String>,
     pub category: OrganizationCreateProjectCategory,
     pub created: crate::DateTime,
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
-    #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
-    #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
-    #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
-    #[serde(rename = "totalUploadFileCount")]
     pub total_upload_file_count: i64,
     /// Number of transformation jobs that can be ran in parallel
-    #[serde(rename = "transformationParallel")]
     pub transformation_parallel: i64,
-    #[serde(rename = "transformationSummary")]
     pub transformation_summary: OrganizationCreateProjectTransformationSummary,
-    #[serde(rename = "inProgress")]
     pub in_progress: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    #[serde(rename = "filterQuery", default, skip_serializing_if = "Option::is_none")]
     pub filter_query: Option<String>,
-    #[serde(
-        rename = "emailRecipientUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub email_recipient_uids: Option<Vec<i64>>,
-    #[serde(rename = "pipelineId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<i64>,
-    #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
-    #[serde(rename = "pipelineRunId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_run_id: Option<i64>,
-    #[serde(rename = "pipelineStep", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_step: Option<i64>,
-    #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// Total amount of compute used for this job (in seconds)
-    #[serde(rename = "totalTimeSpentSeconds")]
     pub total_time_spent_seconds: i64,
     /// Total amount of compute used (friendly string)
-    #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationCreateProject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("organizationId", &self.organization_id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("uploadType", &self.upload_type)?;
+        object.serialize_entry("status", &self.status)?;
+        object.serialize_entry("transformJobStatus", &self.transform_job_status)?;
+        if let Some(value) = &self.upload_job_id {
+            object.serialize_entry("uploadJobId", value)?;
+        }
+        object.serialize_entry("uploadJobStatus", &self.upload_job_status)?;
+        if let Some(value) = &self.upload_job_files_uploaded {
+            object.serialize_entry("uploadJobFilesUploaded", value)?;
+        }
+        if let Some(value) = &self.project_owner {
+            object.serialize_entry("projectOwner", value)?;
+        }
+        if let Some(value) = &self.project_id {
+            object.serialize_entry("projectId", value)?;
+        }
+        if let Some(value) = &self.project_name {
+            object.serialize_entry("projectName", value)?;
+        }
+        if let Some(value) = &self.transformation_block_id {
+            object.serialize_entry("transformationBlockId", value)?;
+        }
+        if let Some(value) = &self.builtin_transformation_block {
+            object.serialize_entry("builtinTransformationBlock", value)?;
+        }
+        if let Some(value) = &self.transformation_block_name {
+            object.serialize_entry("transformationBlockName", value)?;
+        }
+        object.serialize_entry("category", &self.category)?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.output_dataset_name {
+            object.serialize_entry("outputDatasetName", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_id {
+            object.serialize_entry("outputDatasetBucketId", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_path {
+            object.serialize_entry("outputDatasetBucketPath", value)?;
+        }
+        object
+            .serialize_entry("totalDownloadFileCount", &self.total_download_file_count)?;
+        object.serialize_entry("totalDownloadFileSize", &self.total_download_file_size)?;
+        object
+            .serialize_entry(
+                "totalDownloadFileSizeString",
+                &self.total_download_file_size_string,
+            )?;
+        object.serialize_entry("totalUploadFileCount", &self.total_upload_file_count)?;
+        object.serialize_entry("transformationParallel", &self.transformation_parallel)?;
+        object.serialize_entry("transformationSummary", &self.transformation_summary)?;
+        object.serialize_entry("inProgress", &self.in_progress)?;
+        if let Some(value) = &self.label {
+            object.serialize_entry("label", value)?;
+        }
+        if let Some(value) = &self.filter_query {
+            object.serialize_entry("filterQuery", value)?;
+        }
+        if let Some(value) = &self.email_recipient_uids {
+            object.serialize_entry("emailRecipientUids", value)?;
+        }
+        if let Some(value) = &self.pipeline_id {
+            object.serialize_entry("pipelineId", value)?;
+        }
+        if let Some(value) = &self.pipeline_name {
+            object.serialize_entry("pipelineName", value)?;
+        }
+        if let Some(value) = &self.pipeline_run_id {
+            object.serialize_entry("pipelineRunId", value)?;
+        }
+        if let Some(value) = &self.pipeline_step {
+            object.serialize_entry("pipelineStep", value)?;
+        }
+        object.serialize_entry("operatesOn", &self.operates_on)?;
+        object.serialize_entry("totalTimeSpentSeconds", &self.total_time_spent_seconds)?;
+        object.serialize_entry("totalTimeSpentString", &self.total_time_spent_string)?;
+        if let Some(value) = &self.created_by_user {
+            object.serialize_entry("createdByUser", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationCreateProject {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationCreateProject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationCreateProject`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCreateProject, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut organization_id = None;
+                let mut name = None;
+                let mut upload_type = None;
+                let mut status = None;
+                let mut transform_job_status = None;
+                let mut upload_job_id = None;
+                let mut upload_job_status = None;
+                let mut upload_job_files_uploaded = None;
+                let mut project_owner = None;
+                let mut project_id = None;
+                let mut project_name = None;
+                let mut transformation_block_id = None;
+                let mut builtin_transformation_block = None;
+                let mut transformation_block_name = None;
+                let mut category = None;
+                let mut created = None;
+                let mut output_dataset_name = None;
+                let mut output_dataset_bucket_id = None;
+                let mut output_dataset_bucket_path = None;
+                let mut total_download_file_count = None;
+                let mut total_download_file_size = None;
+                let mut total_download_file_size_string = None;
+                let mut total_upload_file_count = None;
+                let mut transformation_parallel = None;
+                let mut transformation_summary = None;
+                let mut in_progress = None;
+                let mut label = None;
+                let mut filter_query = None;
+                let mut email_recipient_uids = None;
+                let mut pipeline_id = None;
+                let mut pipeline_name = None;
+                let mut pipeline_run_id = None;
+                let mut pipeline_step = None;
+                let mut operates_on = None;
+                let mut total_time_spent_seconds = None;
+                let mut total_time_spent_string = None;
+                let mut created_by_user = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "organizationId" => organization_id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "uploadType" => upload_type = Some(map.next_value()?),
+                        "status" => status = Some(map.next_value()?),
+                        "transformJobStatus" => {
+                            transform_job_status = Some(map.next_value()?);
+                        }
+                        "uploadJobId" => upload_job_id = map.next_value()?,
+                        "uploadJobStatus" => upload_job_status = Some(map.next_value()?),
+                        "uploadJobFilesUploaded" => {
+                            upload_job_files_uploaded = map.next_value()?;
+                        }
+                        "projectOwner" => project_owner = map.next_value()?,
+                        "projectId" => project_id = map.next_value()?,
+                        "projectName" => project_name = map.next_value()?,
+                        "transformationBlockId" => {
+                            transformation_block_id = map.next_value()?;
+                        }
+                        "builtinTransformationBlock" => {
+                            builtin_transformation_block = map.next_value()?;
+                        }
+                        "transformationBlockName" => {
+                            transformation_block_name = map.next_value()?;
+                        }
+                        "category" => category = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "outputDatasetName" => output_dataset_name = map.next_value()?,
+                        "outputDatasetBucketId" => {
+                            output_dataset_bucket_id = map.next_value()?;
+                        }
+                        "outputDatasetBucketPath" => {
+                            output_dataset_bucket_path = map.next_value()?;
+                        }
+                        "totalDownloadFileCount" => {
+                            total_download_file_count = Some(map.next_value()?);
+                        }
+                        "totalDownloadFileSize" => {
+                            total_download_file_size = Some(map.next_value()?);
+                        }
+                        "totalDownloadFileSizeString" => {
+                            total_download_file_size_string = Some(map.next_value()?);
+                        }
+                        "totalUploadFileCount" => {
+                            total_upload_file_count = Some(map.next_value()?);
+                        }
+                        "transformationParallel" => {
+                            transformation_parallel = Some(map.next_value()?);
+                        }
+                        "transformationSummary" => {
+                            transformation_summary = Some(map.next_value()?);
+                        }
+                        "inProgress" => in_progress = Some(map.next_value()?),
+                        "label" => label = map.next_value()?,
+                        "filterQuery" => filter_query = map.next_value()?,
+                        "emailRecipientUids" => email_recipient_uids = map.next_value()?,
+                        "pipelineId" => pipeline_id = map.next_value()?,
+                        "pipelineName" => pipeline_name = map.next_value()?,
+                        "pipelineRunId" => pipeline_run_id = map.next_value()?,
+                        "pipelineStep" => pipeline_step = map.next_value()?,
+                        "operatesOn" => operates_on = Some(map.next_value()?),
+                        "totalTimeSpentSeconds" => {
+                            total_time_spent_seconds = Some(map.next_value()?);
+                        }
+                        "totalTimeSpentString" => {
+                            total_time_spent_string = Some(map.next_value()?);
+                        }
+                        "createdByUser" => created_by_user = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationCreateProject {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    organization_id: organization_id
+                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    upload_type: upload_type
+                        .ok_or_else(|| A::Error::missing_field("uploadType"))?,
+                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
+                    transform_job_status: transform_job_status
+                        .ok_or_else(|| A::Error::missing_field("transformJobStatus"))?,
+                    upload_job_id,
+                    upload_job_status: upload_job_status
+                        .ok_or_else(|| A::Error::missing_field("uploadJobStatus"))?,
+                    upload_job_files_uploaded,
+                    project_owner,
+                    project_id,
+                    project_name,
+                    transformation_block_id,
+                    builtin_transformation_block,
+                    transformation_block_name,
+                    category: category
+                        .ok_or_else(|| A::Error::missing_field("category"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    output_dataset_name,
+                    output_dataset_bucket_id,
+                    output_dataset_bucket_path,
+                    total_download_file_count: total_download_file_count
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalDownloadFileCount",
+                        ))?,
+                    total_download_file_size: total_download_file_size
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalDownloadFileSize",
+                        ))?,
+                    total_download_file_size_string: total_download_file_size_string
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalDownloadFileSizeString",
+                        ))?,
+                    total_upload_file_count: total_upload_file_count
+                        .ok_or_else(|| A::Error::missing_field("totalUploadFileCount"))?,
+                    transformation_parallel: transformation_parallel
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transformationParallel",
+                        ))?,
+                    transformation_summary: transformation_summary
+                        .ok_or_else(|| A::Error::missing_field(
+                            "transformationSummary",
+                        ))?,
+                    in_progress: in_progress
+                        .ok_or_else(|| A::Error::missing_field("inProgress"))?,
+                    label,
+                    filter_query,
+                    email_recipient_uids,
+                    pipeline_id,
+                    pipeline_name,
+                    pipeline_run_id,
+                    pipeline_step,
+                    operates_on: operates_on
+                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
+                    total_time_spent_seconds: total_time_spent_seconds
+                        .ok_or_else(|| A::Error::missing_field(
+                            "totalTimeSpentSeconds",
+                        ))?,
+                    total_time_spent_string: total_time_spent_string
+                        .ok_or_else(|| A::Error::missing_field("totalTimeSpentString"))?,
+                    created_by_user,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationCreateProject {}
 
 /// Schema: `#/components/schemas/OrganizationPipeline`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationPipeline {
     pub id: i64,
     pub name: String,
     pub description: String,
     /// 15m for every 15 minutes, 2h for every 2 hours, 1d for every 1 day
-    #[serde(rename = "intervalStr", default, skip_serializing_if = "Option::is_none")]
     pub interval_str: Option<String>,
     pub steps: Vec<OrganizationPipelineStep>,
-    #[serde(rename = "nextRun", default, skip_serializing_if = "Option::is_none")]
     pub next_run: Option<crate::DateTime>,
     pub created: crate::DateTime,
-    #[serde(rename = "currentRun", default, skip_serializing_if = "Option::is_none")]
     pub current_run: Option<OrganizationPipelineRun>,
-    #[serde(rename = "lastRun", default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<OrganizationPipelineRun>,
-    #[serde(
-        rename = "feedingIntoDataset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub feeding_into_dataset: Option<OrganizationPipelineFeedingIntoDataset>,
-    #[serde(
-        rename = "feedingIntoProject",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub feeding_into_project: Option<OrganizationPipelineFeedingIntoProject>,
-    #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
-    #[serde(
-        rename = "lastRunStartError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_run_start_error: Option<String>,
-    #[serde(
-        rename = "notificationWebhook",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub notification_webhook: Option<String>,
-    #[serde(rename = "whenToEmail")]
     pub when_to_email: OrganizationPipelineWhenToEmail,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationPipeline {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        if let Some(value) = &self.interval_str {
+            object.serialize_entry("intervalStr", value)?;
+        }
+        object.serialize_entry("steps", &self.steps)?;
+        if let Some(value) = &self.next_run {
+            object.serialize_entry("nextRun", value)?;
+        }
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.current_run {
+            object.serialize_entry("currentRun", value)?;
+        }
+        if let Some(value) = &self.last_run {
+            object.serialize_entry("lastRun", value)?;
+        }
+        if let Some(value) = &self.feeding_into_dataset {
+            object.serialize_entry("feedingIntoDataset", value)?;
+        }
+        if let Some(value) = &self.feeding_into_project {
+            object.serialize_entry("feedingIntoProject", value)?;
+        }
+        object.serialize_entry("emailRecipientUids", &self.email_recipient_uids)?;
+        if let Some(value) = &self.last_run_start_error {
+            object.serialize_entry("lastRunStartError", value)?;
+        }
+        if let Some(value) = &self.notification_webhook {
+            object.serialize_entry("notificationWebhook", value)?;
+        }
+        object.serialize_entry("whenToEmail", &self.when_to_email)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationPipeline {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationPipeline;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationPipeline`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationPipeline, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut description = None;
+                let mut interval_str = None;
+                let mut steps = None;
+                let mut next_run = None;
+                let mut created = None;
+                let mut current_run = None;
+                let mut last_run = None;
+                let mut feeding_into_dataset = None;
+                let mut feeding_into_project = None;
+                let mut email_recipient_uids = None;
+                let mut last_run_start_error = None;
+                let mut notification_webhook = None;
+                let mut when_to_email = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "intervalStr" => interval_str = map.next_value()?,
+                        "steps" => steps = Some(map.next_value()?),
+                        "nextRun" => next_run = map.next_value()?,
+                        "created" => created = Some(map.next_value()?),
+                        "currentRun" => current_run = map.next_value()?,
+                        "lastRun" => last_run = map.next_value()?,
+                        "feedingIntoDataset" => feeding_into_dataset = map.next_value()?,
+                        "feedingIntoProject" => feeding_into_project = map.next_value()?,
+                        "emailRecipientUids" => {
+                            email_recipient_uids = Some(map.next_value()?);
+                        }
+                        "lastRunStartError" => last_run_start_error = map.next_value()?,
+                        "notificationWebhook" => notification_webhook = map.next_value()?,
+                        "whenToEmail" => when_to_email = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationPipeline {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    interval_str,
+                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
+                    next_run,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    current_run,
+                    last_run,
+                    feeding_into_dataset,
+                    feeding_into_project,
+                    email_recipient_uids: email_recipient_uids
+                        .ok_or_else(|| A::Error::missing_field("emailRecipientUids"))?,
+                    last_run_start_error,
+                    notification_webhook,
+                    when_to_email: when_to_email
+                        .ok_or_else(|| A::Error::missing_field("whenToEmail"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationPipeline {}
 
 /// Schema: `#/components/schemas/OrganizationPipeline/properties/feedingIntoDataset`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationPipelineFeedingIntoDataset {
     pub dataset: String,
-    #[serde(rename = "datasetLink")]
     pub dataset_link: String,
-    #[serde(rename = "itemCount")]
     pub item_count: i64,
-    #[serde(rename = "itemCountChecklistOK")]
     pub item_count_checklist_ok: i64,
-    #[serde(rename = "itemCountChecklistError")]
     pub item_count_checklist_error: i64,
-    #[serde(rename = "datasetType", default, skip_serializing_if = "Option::is_none")]
     pub dataset_type: Option<OrganizationDatasetTypeEnum>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationPipelineFeedingIntoDataset {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("dataset", &self.dataset)?;
+        object.serialize_entry("datasetLink", &self.dataset_link)?;
+        object.serialize_entry("itemCount", &self.item_count)?;
+        object.serialize_entry("itemCountChecklistOK", &self.item_count_checklist_ok)?;
+        object
+            .serialize_entry(
+                "itemCountChecklistError",
+                &self.item_count_checklist_error,
+            )?;
+        if let Some(value) = &self.dataset_type {
+            object.serialize_entry("datasetType", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationPipelineFeedingIntoDataset {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationPipelineFeedingIntoDataset;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationPipelineFeedingIntoDataset`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationPipelineFeedingIntoDataset, A::Error> {
+                use serde::de::Error as _;
+                let mut dataset = None;
+                let mut dataset_link = None;
+                let mut item_count = None;
+                let mut item_count_checklist_ok = None;
+                let mut item_count_checklist_error = None;
+                let mut dataset_type = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "dataset" => dataset = Some(map.next_value()?),
+                        "datasetLink" => dataset_link = Some(map.next_value()?),
+                        "itemCount" => item_count = Some(map.next_value()?),
+                        "itemCountChecklistOK" => {
+                            item_count_checklist_ok = Some(map.next_value()?);
+                        }
+                        "itemCountChecklistError" => {
+                            item_count_checklist_error = Some(map.next_value()?);
+                        }
+                        "datasetType" => dataset_type = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationPipelineFeedingIntoDataset {
+                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
+                    dataset_link: dataset_link
+                        .ok_or_else(|| A::Error::missing_field("datasetLink"))?,
+                    item_count: item_count
+                        .ok_or_else(|| A::Error::missing_field("itemCount"))?,
+                    item_count_checklist_ok: item_count_checklist_ok
+                        .ok_or_else(|| A::Error::missing_field("itemCountChecklistOK"))?,
+                    item_count_checklist_error: item_count_checklist_error
+                        .ok_or_else(|| A::Error::missing_field(
+                            "itemCountChecklistError",
+                        ))?,
+                    dataset_type,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationPipelineFeedingIntoDataset {}
 
 /// Schema: `#/components/schemas/OrganizationPipeline/properties/feedingIntoProject`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationPipelineFeedingIntoProject {
     pub id: i64,
     pub name: String,
-    #[serde(rename = "projectLink")]
     pub project_link: String,
-    #[serde(rename = "itemCount")]
     pub item_count: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationPipelineFeedingIntoProject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("projectLink", &self.project_link)?;
+        object.serialize_entry("itemCount", &self.item_count)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationPipelineFeedingIntoProject {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationPipelineFeedingIntoProject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationPipelineFeedingIntoProject`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationPipelineFeedingIntoProject, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut project_link = None;
+                let mut item_count = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "projectLink" => project_link = Some(map.next_value()?),
+                        "itemCount" => item_count = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationPipelineFeedingIntoProject {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    project_link: project_link
+                        .ok_or_else(|| A::Error::missing_field("projectLink"))?,
+                    item_count: item_count
+                        .ok_or_else(|| A::Error::missing_field("itemCount"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationPipelineFeedingIntoProject {}
 
 /// Schema: `#/components/schemas/OrganizationPipelineItemCount`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationPipelineItemCount {
-    #[serde(rename = "itemCount")]
     pub item_count: i64,
-    #[serde(rename = "itemCountChecklistOK")]
     pub item_count_checklist_ok: i64,
-    #[serde(rename = "itemCountChecklistFailed")]
     pub item_count_checklist_failed: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationPipelineItemCount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("itemCount", &self.item_count)?;
+        object.serialize_entry("itemCountChecklistOK", &self.item_count_checklist_ok)?;
+        object
+            .serialize_entry(
+                "itemCountChecklistFailed",
+                &self.item_count_checklist_failed,
+            )?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationPipelineItemCount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationPipelineItemCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationPipelineItemCount`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationPipelineItemCount, A::Error> {
+                use serde::de::Error as _;
+                let mut item_count = None;
+                let mut item_count_checklist_ok = None;
+                let mut item_count_checklist_failed = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "itemCount" => item_count = Some(map.next_value()?),
+                        "itemCountChecklistOK" => {
+                            item_count_checklist_ok = Some(map.next_value()?);
+                        }
+                        "itemCountChecklistFailed" => {
+                            item_count_checklist_failed = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationPipelineItemCount {
+                    item_count: item_count
+                        .ok_or_else(|| A::Error::missing_field("itemCount"))?,
+                    item_count_checklist_ok: item_count_checklist_ok
+                        .ok_or_else(|| A::Error::missing_field("itemCountChecklistOK"))?,
+                    item_count_checklist_failed: item_count_checklist_failed
+                        .ok_or_else(|| A::Error::missing_field(
+                            "itemCountChecklistFailed",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationPipelineItemCount {}
 
 /// Schema: `#/components/schemas/OrganizationPipelineRun`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationPipelineRun {
     pub id: i64,
     pub steps: Vec<OrganizationPipelineRunStep>,
     pub created: crate::DateTime,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<crate::DateTime>,
-    #[serde(
-        rename = "itemCountBefore",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub item_count_before: Option<OrganizationPipelineItemCount>,
-    #[serde(rename = "itemCountAfter", default, skip_serializing_if = "Option::is_none")]
     pub item_count_after: Option<OrganizationPipelineItemCount>,
     /// Number of data items that failed to import into a project (through the s3-to-project, portal-to-project or dataset-to-project) transform blocks
-    #[serde(
-        rename = "itemCountImportIntoProjectFailed",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub item_count_import_into_project_failed: Option<i64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationPipelineRun {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("steps", &self.steps)?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.finished {
+            object.serialize_entry("finished", value)?;
+        }
+        if let Some(value) = &self.item_count_before {
+            object.serialize_entry("itemCountBefore", value)?;
+        }
+        if let Some(value) = &self.item_count_after {
+            object.serialize_entry("itemCountAfter", value)?;
+        }
+        if let Some(value) = &self.item_count_import_into_project_failed {
+            object.serialize_entry("itemCountImportIntoProjectFailed", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationPipelineRun {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationPipelineRun;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationPipelineRun`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationPipelineRun, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut steps = None;
+                let mut created = None;
+                let mut finished = None;
+                let mut item_count_before = None;
+                let mut item_count_after = None;
+                let mut item_count_import_into_project_failed = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "steps" => steps = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "finished" => finished = map.next_value()?,
+                        "itemCountBefore" => item_count_before = map.next_value()?,
+                        "itemCountAfter" => item_count_after = map.next_value()?,
+                        "itemCountImportIntoProjectFailed" => {
+                            item_count_import_into_project_failed = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationPipelineRun {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    finished,
+                    item_count_before,
+                    item_count_after,
+                    item_count_import_into_project_failed,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationPipelineRun {}
 
 /// Schema: `#/components/schemas/OrganizationPipelineRunStep`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationPipelineRunStep {
     pub name: String,
-    #[serde(
-        rename = "transformationJob",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_job: Option<OrganizationCreateProject>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationPipelineRunStepUploadType>,
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
-    #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
-    #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
-    #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationPipelineRunStepCategory>,
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    #[serde(
-        rename = "extraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub extra_cli_arguments: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationPipelineRunStep {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.transformation_job {
+            object.serialize_entry("transformationJob", value)?;
+        }
+        if let Some(value) = &self.filter {
+            object.serialize_entry("filter", value)?;
+        }
+        if let Some(value) = &self.upload_type {
+            object.serialize_entry("uploadType", value)?;
+        }
+        if let Some(value) = &self.project_id {
+            object.serialize_entry("projectId", value)?;
+        }
+        if let Some(value) = &self.new_project_name {
+            object.serialize_entry("newProjectName", value)?;
+        }
+        if let Some(value) = &self.project_api_key {
+            object.serialize_entry("projectApiKey", value)?;
+        }
+        if let Some(value) = &self.project_hmac_key {
+            object.serialize_entry("projectHmacKey", value)?;
+        }
+        if let Some(value) = &self.transformation_block_id {
+            object.serialize_entry("transformationBlockId", value)?;
+        }
+        if let Some(value) = &self.builtin_transformation_block {
+            object.serialize_entry("builtinTransformationBlock", value)?;
+        }
+        if let Some(value) = &self.category {
+            object.serialize_entry("category", value)?;
+        }
+        if let Some(value) = &self.output_dataset_name {
+            object.serialize_entry("outputDatasetName", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_id {
+            object.serialize_entry("outputDatasetBucketId", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_path {
+            object.serialize_entry("outputDatasetBucketPath", value)?;
+        }
+        if let Some(value) = &self.label {
+            object.serialize_entry("label", value)?;
+        }
+        if let Some(value) = &self.extra_cli_arguments {
+            object.serialize_entry("extraCliArguments", value)?;
+        }
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationPipelineRunStep {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationPipelineRunStep;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationPipelineRunStep`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationPipelineRunStep, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut transformation_job = None;
+                let mut filter = None;
+                let mut upload_type = None;
+                let mut project_id = None;
+                let mut new_project_name = None;
+                let mut project_api_key = None;
+                let mut project_hmac_key = None;
+                let mut transformation_block_id = None;
+                let mut builtin_transformation_block = None;
+                let mut category = None;
+                let mut output_dataset_name = None;
+                let mut output_dataset_bucket_id = None;
+                let mut output_dataset_bucket_path = None;
+                let mut label = None;
+                let mut extra_cli_arguments = None;
+                let mut parameters = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "transformationJob" => transformation_job = map.next_value()?,
+                        "filter" => filter = map.next_value()?,
+                        "uploadType" => upload_type = map.next_value()?,
+                        "projectId" => project_id = map.next_value()?,
+                        "newProjectName" => new_project_name = map.next_value()?,
+                        "projectApiKey" => project_api_key = map.next_value()?,
+                        "projectHmacKey" => project_hmac_key = map.next_value()?,
+                        "transformationBlockId" => {
+                            transformation_block_id = map.next_value()?;
+                        }
+                        "builtinTransformationBlock" => {
+                            builtin_transformation_block = map.next_value()?;
+                        }
+                        "category" => category = map.next_value()?,
+                        "outputDatasetName" => output_dataset_name = map.next_value()?,
+                        "outputDatasetBucketId" => {
+                            output_dataset_bucket_id = map.next_value()?;
+                        }
+                        "outputDatasetBucketPath" => {
+                            output_dataset_bucket_path = map.next_value()?;
+                        }
+                        "label" => label = map.next_value()?,
+                        "extraCliArguments" => extra_cli_arguments = map.next_value()?,
+                        "parameters" => parameters = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationPipelineRunStep {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    transformation_job,
+                    filter,
+                    upload_type,
+                    project_id,
+                    new_project_name,
+                    project_api_key,
+                    project_hmac_key,
+                    transformation_block_id,
+                    builtin_transformation_block,
+                    category,
+                    output_dataset_name,
+                    output_dataset_bucket_id,
+                    output_dataset_bucket_path,
+                    label,
+                    extra_cli_arguments,
+                    parameters,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationPipelineRunStep {}
@@ -422,84 +1206,29 @@ impl From<&str> for OrganizationPipelineRunStepUploadType {
 crate::string_enum_impls!(OrganizationPipelineRunStepUploadType);
 
 /// Schema: `#/components/schemas/OrganizationPipelineStep`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationPipelineStep {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     /// Set of paths to apply the transformation to, used for creating transformation jobs on default datasets. This option is experimental and may change in the future.
-    #[serde(rename = "pathFilters", default, skip_serializing_if = "Option::is_none")]
     pub path_filters: Option<Vec<OrganizationCreateProjectPathFilter>>,
-    #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationPipelineStepUploadType>,
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
-    #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
-    #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
-    #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationPipelineStepCategory>,
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
     /// Path within the selected dataset to upload transformed files into. Used only when uploading into a default (non-clinical) dataset.
-    #[serde(
-        rename = "outputPathInDataset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_path_in_dataset: Option<String>,
-    #[serde(
-        rename = "outputDatasetPathRule",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_path_rule: Option<OrganizationCreateProjectOutputDatasetPathRule>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    #[serde(
-        rename = "transformationParallel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_parallel: Option<i64>,
-    #[serde(
-        rename = "extraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub extra_cli_arguments: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -528,6 +1257,177 @@ impl OrganizationPipelineStep {
             extra_cli_arguments: None,
             parameters: None,
         }
+    }
+}
+
+impl serde::Serialize for OrganizationPipelineStep {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.filter {
+            object.serialize_entry("filter", value)?;
+        }
+        if let Some(value) = &self.path_filters {
+            object.serialize_entry("pathFilters", value)?;
+        }
+        if let Some(value) = &self.upload_type {
+            object.serialize_entry("uploadType", value)?;
+        }
+        if let Some(value) = &self.project_id {
+            object.serialize_entry("projectId", value)?;
+        }
+        if let Some(value) = &self.new_project_name {
+            object.serialize_entry("newProjectName", value)?;
+        }
+        if let Some(value) = &self.project_api_key {
+            object.serialize_entry("projectApiKey", value)?;
+        }
+        if let Some(value) = &self.project_hmac_key {
+            object.serialize_entry("projectHmacKey", value)?;
+        }
+        if let Some(value) = &self.transformation_block_id {
+            object.serialize_entry("transformationBlockId", value)?;
+        }
+        if let Some(value) = &self.builtin_transformation_block {
+            object.serialize_entry("builtinTransformationBlock", value)?;
+        }
+        if let Some(value) = &self.category {
+            object.serialize_entry("category", value)?;
+        }
+        if let Some(value) = &self.output_dataset_name {
+            object.serialize_entry("outputDatasetName", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_id {
+            object.serialize_entry("outputDatasetBucketId", value)?;
+        }
+        if let Some(value) = &self.output_dataset_bucket_path {
+            object.serialize_entry("outputDatasetBucketPath", value)?;
+        }
+        if let Some(value) = &self.output_path_in_dataset {
+            object.serialize_entry("outputPathInDataset", value)?;
+        }
+        if let Some(value) = &self.output_dataset_path_rule {
+            object.serialize_entry("outputDatasetPathRule", value)?;
+        }
+        if let Some(value) = &self.label {
+            object.serialize_entry("label", value)?;
+        }
+        if let Some(value) = &self.transformation_parallel {
+            object.serialize_entry("transformationParallel", value)?;
+        }
+        if let Some(value) = &self.extra_cli_arguments {
+            object.serialize_entry("extraCliArguments", value)?;
+        }
+        if let Some(value) = &self.parameters {
+            object.serialize_entry("parameters", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationPipelineStep {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationPipelineStep;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationPipelineStep`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationPipelineStep, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut filter = None;
+                let mut path_filters = None;
+                let mut upload_type = None;
+                let mut project_id = None;
+                let mut new_project_name = None;
+                let mut project_api_key = None;
+                let mut project_hmac_key = None;
+                let mut transformation_block_id = None;
+                let mut builtin_transformation_block = None;
+                let mut category = None;
+                let mut output_dataset_name = None;
+                let mut output_dataset_bucket_id = None;
+                let mut output_dataset_bucket_path = None;
+                let mut output_path_in_dataset = None;
+                let mut output_dataset_path_rule = None;
+                let mut label = None;
+                let mut transformation_parallel = None;
+                let mut extra_cli_arguments = None;
+                let mut parameters = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "filter" => filter = map.next_value()?,
+                        "pathFilters" => path_filters = map.next_value()?,
+                        "uploadType" => upload_type = map.next_value()?,
+                        "projectId" => project_id = map.next_value()?,
+                        "newProjectName" => new_project_name = map.next_value()?,
+                        "projectApiKey" => project_api_key = map.next_value()?,
+                        "projectHmacKey" => project_hmac_key = map.next_value()?,
+                        "transformationBlockId" => {
+                            transformation_block_id = map.next_value()?;
+                        }
+                        "builtinTransformationBlock" => {
+                            builtin_transformation_block = map.next_value()?;
+                        }
+                        "category" => category = map.next_value()?,
+                        "outputDatasetName" => output_dataset_name = map.next_value()?,
+                        "outputDatasetBucketId" => {
+                            output_dataset_bucket_id = map.next_value()?;
+                        }
+                        "outputDatasetBucketPath" => {
+                            output_dataset_bucket_path = map.next_value()?;
+                        }
+                        "outputPathInDataset" => {
+                            output_path_in_dataset = map.next_value()?;
+                        }
+                        "outputDatasetPathRule" => {
+                            output_dataset_path_rule = map.next_value()?;
+                        }
+                        "label" => label = map.next_value()?,
+                        "transformationParallel" => {
+                            transformation_parallel = map.next_value()?;
+                        }
+                        "extraCliArguments" => extra_cli_arguments = map.next_value()?,
+                        "parameters" => parameters = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationPipelineStep {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    filter,
+                    path_filters,
+                    upload_type,
+                    project_id,
+                    new_project_name,
+                    project_api_key,
+                    project_hmac_key,
+                    transformation_block_id,
+                    builtin_transformation_block,
+                    category,
+                    output_dataset_name,
+                    output_dataset_bucket_id,
+                    output_dataset_bucket_path,
+                    output_path_in_dataset,
+                    output_dataset_path_rule,
+                    label,
+                    transformation_parallel,
+                    extra_cli_arguments,
+                    parameters,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -644,30 +1544,18 @@ impl From<&str> for OrganizationPipelineWhenToEmail {
 crate::string_enum_impls!(OrganizationPipelineWhenToEmail);
 
 /// Schema: `#/components/schemas/OrganizationUpdatePipelineBody`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationUpdatePipelineBody {
     pub name: String,
     pub description: String,
     /// 15m for every 15 minutes, 2h for every 2 hours, 1d for every 1 day
-    #[serde(rename = "intervalStr", default, skip_serializing_if = "Option::is_none")]
     pub interval_str: Option<String>,
     pub steps: Vec<OrganizationPipelineStep>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
-    #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
-    #[serde(
-        rename = "notificationWebhook",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub notification_webhook: Option<String>,
-    #[serde(rename = "whenToEmail")]
     pub when_to_email: OrganizationUpdatePipelineBodyWhenToEmail,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<bool>,
 }
 
@@ -692,6 +1580,101 @@ impl OrganizationUpdatePipelineBody {
             when_to_email,
             archived: None,
         }
+    }
+}
+
+impl serde::Serialize for OrganizationUpdatePipelineBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        if let Some(value) = &self.interval_str {
+            object.serialize_entry("intervalStr", value)?;
+        }
+        object.serialize_entry("steps", &self.steps)?;
+        if let Some(value) = &self.dataset {
+            object.serialize_entry("dataset", value)?;
+        }
+        if let Some(value) = &self.project_id {
+            object.serialize_entry("projectId", value)?;
+        }
+        object.serialize_entry("emailRecipientUids", &self.email_recipient_uids)?;
+        if let Some(value) = &self.notification_webhook {
+            object.serialize_entry("notificationWebhook", value)?;
+        }
+        object.serialize_entry("whenToEmail", &self.when_to_email)?;
+        if let Some(value) = &self.archived {
+            object.serialize_entry("archived", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for OrganizationUpdatePipelineBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationUpdatePipelineBody;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationUpdatePipelineBody`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationUpdatePipelineBody, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut description = None;
+                let mut interval_str = None;
+                let mut steps = None;
+                let mut dataset = None;
+                let mut project_id = None;
+                let mut email_recipient_uids = None;
+                let mut notification_webhook = None;
+                let mut when_to_email = None;
+                let mut archived = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "intervalStr" => interval_str = map.next_value()?,
+                        "steps" => steps = Some(map.next_value()?),
+                        "dataset" => dataset = map.next_value()?,
+                        "projectId" => project_id = map.next_value()?,
+                        "emailRecipientUids" => {
+                            email_recipient_uids = Some(map.next_value()?);
+                        }
+                        "notificationWebhook" => notification_webhook = map.next_value()?,
+                        "whenToEmail" => when_to_email = Some(map.next_value()?),
+                        "archived" => archived = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationUpdatePipelineBody {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    interval_str,
+                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
+                    dataset,
+                    project_id,
+                    email_recipient_uids: email_recipient_uids
+                        .ok_or_else(|| A::Error::missing_field("emailRecipientUids"))?,
+                    notification_webhook,
+                    when_to_email: when_to_email
+                        .ok_or_else(|| A::Error::missing_field("whenToEmail"))?,
+                    archived,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -736,16 +1719,68 @@ impl From<&str> for OrganizationUpdatePipelineBodyWhenToEmail {
 crate::string_enum_impls!(OrganizationUpdatePipelineBodyWhenToEmail);
 
 /// Schema: `#/components/schemas/RunOrganizationPipelineResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunOrganizationPipelineResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "pipelineRun")]
     pub pipeline_run: OrganizationPipelineRun,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for RunOrganizationPipelineResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("pipelineRun", &self.pipeline_run)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RunOrganizationPipelineResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RunOrganizationPipelineResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`RunOrganizationPipelineResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunOrganizationPipelineResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut pipeline_run = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "pipelineRun" => pipeline_run = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RunOrganizationPipelineResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    pipeline_run: pipeline_run
+                        .ok_or_else(|| A::Error::missing_field("pipelineRun"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for RunOrganizationPipelineResponse {

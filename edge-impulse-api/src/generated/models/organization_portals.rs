@@ -6,19 +6,15 @@
 use super::*;
 
 /// Schema: `#/components/schemas/CreateOrganizationPortalRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateOrganizationPortalRequest {
     /// The name of the upload portal.
     pub name: String,
     /// The purpose and description of the upload portal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The S3 bucket id to store the uploaded data. Set to '0' to select a bucket hosted by Edge Impulse.
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
     /// The path in the bucket the upload portal will write to.
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
 }
 
@@ -34,27 +30,153 @@ impl CreateOrganizationPortalRequest {
     }
 }
 
+impl serde::Serialize for CreateOrganizationPortalRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.description {
+            object.serialize_entry("description", value)?;
+        }
+        object.serialize_entry("bucketId", &self.bucket_id)?;
+        object.serialize_entry("bucketPath", &self.bucket_path)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateOrganizationPortalRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateOrganizationPortalRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateOrganizationPortalRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateOrganizationPortalRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut description = None;
+                let mut bucket_id = None;
+                let mut bucket_path = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = map.next_value()?,
+                        "bucketId" => bucket_id = Some(map.next_value()?),
+                        "bucketPath" => bucket_path = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateOrganizationPortalRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description,
+                    bucket_id: bucket_id
+                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
+                    bucket_path: bucket_path
+                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateOrganizationPortalRequest {}
 
 /// Schema: `#/components/schemas/CreateOrganizationPortalResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateOrganizationPortalResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Portal ID for the new upload portal
     pub id: i64,
     /// URL to the portal
     pub url: String,
     /// pre-signed upload URL. Only set if using a non-built-in bucket.
-    #[serde(rename = "signedUrl", default, skip_serializing_if = "Option::is_none")]
     pub signed_url: Option<String>,
     /// Only set if using a non-built-in bucket.
-    #[serde(rename = "bucketBucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket_bucket: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateOrganizationPortalResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("url", &self.url)?;
+        if let Some(value) = &self.signed_url {
+            object.serialize_entry("signedUrl", value)?;
+        }
+        if let Some(value) = &self.bucket_bucket {
+            object.serialize_entry("bucketBucket", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateOrganizationPortalResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateOrganizationPortalResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateOrganizationPortalResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateOrganizationPortalResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                let mut url = None;
+                let mut signed_url = None;
+                let mut bucket_bucket = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = Some(map.next_value()?),
+                        "url" => url = Some(map.next_value()?),
+                        "signedUrl" => signed_url = map.next_value()?,
+                        "bucketBucket" => bucket_bucket = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateOrganizationPortalResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
+                    signed_url,
+                    bucket_bucket,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateOrganizationPortalResponse {
@@ -64,37 +186,124 @@ impl crate::Envelope for CreateOrganizationPortalResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationPortalResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOrganizationPortalResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Portal ID for the new upload portal
     pub id: i64,
     /// The name of the upload portal.
     pub name: String,
     /// The purpose and description of the upload portal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The url postfix of the upload portal.
     pub url: String,
     /// The token used to validate access to the upload portal.
     pub token: crate::Secret,
     /// The S3 bucket name to store the uploaded data.
-    #[serde(rename = "bucketName")]
     pub bucket_name: String,
     /// S3 bucket ID. If missing, then this is using the Edge Impulse hosted bucket.
-    #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
     /// The S3 bucket path where uploaded data is stored.
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     /// The full S3 bucket path where uploaded data is stored.
-    #[serde(rename = "bucketUrl", default, skip_serializing_if = "Option::is_none")]
     pub bucket_url: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetOrganizationPortalResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.description {
+            object.serialize_entry("description", value)?;
+        }
+        object.serialize_entry("url", &self.url)?;
+        object.serialize_entry("token", &self.token)?;
+        object.serialize_entry("bucketName", &self.bucket_name)?;
+        if let Some(value) = &self.bucket_id {
+            object.serialize_entry("bucketId", value)?;
+        }
+        object.serialize_entry("bucketPath", &self.bucket_path)?;
+        if let Some(value) = &self.bucket_url {
+            object.serialize_entry("bucketUrl", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetOrganizationPortalResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetOrganizationPortalResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetOrganizationPortalResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetOrganizationPortalResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                let mut name = None;
+                let mut description = None;
+                let mut url = None;
+                let mut token = None;
+                let mut bucket_name = None;
+                let mut bucket_id = None;
+                let mut bucket_path = None;
+                let mut bucket_url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = map.next_value()?,
+                        "url" => url = Some(map.next_value()?),
+                        "token" => token = Some(map.next_value()?),
+                        "bucketName" => bucket_name = Some(map.next_value()?),
+                        "bucketId" => bucket_id = map.next_value()?,
+                        "bucketPath" => bucket_path = Some(map.next_value()?),
+                        "bucketUrl" => bucket_url = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetOrganizationPortalResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description,
+                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
+                    token: token.ok_or_else(|| A::Error::missing_field("token"))?,
+                    bucket_name: bucket_name
+                        .ok_or_else(|| A::Error::missing_field("bucketName"))?,
+                    bucket_id,
+                    bucket_path: bucket_path
+                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
+                    bucket_url,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetOrganizationPortalResponse {
@@ -104,15 +313,67 @@ impl crate::Envelope for GetOrganizationPortalResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationPortalsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationPortalsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub portals: Vec<ListOrganizationPortalsResponsePortalsItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationPortalsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("portals", &self.portals)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationPortalsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationPortalsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationPortalsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationPortalsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut portals = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "portals" => portals = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationPortalsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    portals: portals.ok_or_else(|| A::Error::missing_field("portals"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationPortalsResponse {
@@ -122,44 +383,184 @@ impl crate::Envelope for ListOrganizationPortalsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationPortalsResponse/allOf/1/properties/portals/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationPortalsResponsePortalsItem {
     pub id: i64,
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub url: String,
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
-    #[serde(rename = "bucketName")]
     pub bucket_name: String,
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
-    #[serde(rename = "bucketUrl")]
     pub bucket_url: String,
     pub created: crate::DateTime,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationPortalsResponsePortalsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.description {
+            object.serialize_entry("description", value)?;
+        }
+        object.serialize_entry("url", &self.url)?;
+        object.serialize_entry("bucketId", &self.bucket_id)?;
+        object.serialize_entry("bucketName", &self.bucket_name)?;
+        object.serialize_entry("bucketPath", &self.bucket_path)?;
+        object.serialize_entry("bucketUrl", &self.bucket_url)?;
+        object.serialize_entry("created", &self.created)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationPortalsResponsePortalsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationPortalsResponsePortalsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ListOrganizationPortalsResponsePortalsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationPortalsResponsePortalsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut description = None;
+                let mut url = None;
+                let mut bucket_id = None;
+                let mut bucket_name = None;
+                let mut bucket_path = None;
+                let mut bucket_url = None;
+                let mut created = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = map.next_value()?,
+                        "url" => url = Some(map.next_value()?),
+                        "bucketId" => bucket_id = Some(map.next_value()?),
+                        "bucketName" => bucket_name = Some(map.next_value()?),
+                        "bucketPath" => bucket_path = Some(map.next_value()?),
+                        "bucketUrl" => bucket_url = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationPortalsResponsePortalsItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description,
+                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
+                    bucket_id: bucket_id
+                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
+                    bucket_name: bucket_name
+                        .ok_or_else(|| A::Error::missing_field("bucketName"))?,
+                    bucket_path: bucket_path
+                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
+                    bucket_url: bucket_url
+                        .ok_or_else(|| A::Error::missing_field("bucketUrl"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationPortalsResponsePortalsItem {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationPortalResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateOrganizationPortalResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// URL to the portal
     pub url: String,
     /// pre-signed upload URL, only set if not using the Edge Impulse hosted bucket.
-    #[serde(rename = "signedUrl", default, skip_serializing_if = "Option::is_none")]
     pub signed_url: Option<String>,
     /// Only set if not using the Edge Impulse hosted bucket.
-    #[serde(rename = "bucketBucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket_bucket: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for UpdateOrganizationPortalResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("url", &self.url)?;
+        if let Some(value) = &self.signed_url {
+            object.serialize_entry("signedUrl", value)?;
+        }
+        if let Some(value) = &self.bucket_bucket {
+            object.serialize_entry("bucketBucket", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationPortalResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationPortalResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateOrganizationPortalResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationPortalResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut url = None;
+                let mut signed_url = None;
+                let mut bucket_bucket = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "url" => url = Some(map.next_value()?),
+                        "signedUrl" => signed_url = map.next_value()?,
+                        "bucketBucket" => bucket_bucket = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationPortalResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
+                    signed_url,
+                    bucket_bucket,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for UpdateOrganizationPortalResponse {

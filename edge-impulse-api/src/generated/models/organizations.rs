@@ -6,11 +6,9 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AddMemberRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddMemberRequest {
     /// Username or e-mail address
-    #[serde(rename = "usernameOrEmail")]
     pub username_or_email: String,
     pub role: OrganizationMemberRole,
     /// Only used for 'guest' users. Limits the datasets the user has access to.
@@ -32,16 +30,68 @@ impl AddMemberRequest {
     }
 }
 
+impl serde::Serialize for AddMemberRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("usernameOrEmail", &self.username_or_email)?;
+        object.serialize_entry("role", &self.role)?;
+        object.serialize_entry("datasets", &self.datasets)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AddMemberRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AddMemberRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AddMemberRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddMemberRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut username_or_email = None;
+                let mut role = None;
+                let mut datasets = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "usernameOrEmail" => username_or_email = Some(map.next_value()?),
+                        "role" => role = Some(map.next_value()?),
+                        "datasets" => datasets = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddMemberRequest {
+                    username_or_email: username_or_email
+                        .ok_or_else(|| A::Error::missing_field("usernameOrEmail"))?,
+                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
+                    datasets: datasets
+                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AddMemberRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationApiKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddOrganizationApiKeyRequest {
     /// Description of the key
     pub name: String,
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
     pub role: AddOrganizationApiKeyRequestRole,
 }
@@ -50,6 +100,60 @@ impl AddOrganizationApiKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(name: String, role: AddOrganizationApiKeyRequestRole) -> Self {
         Self { name, api_key: None, role }
+    }
+}
+
+impl serde::Serialize for AddOrganizationApiKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.api_key {
+            object.serialize_entry("apiKey", value)?;
+        }
+        object.serialize_entry("role", &self.role)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AddOrganizationApiKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AddOrganizationApiKeyRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AddOrganizationApiKeyRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddOrganizationApiKeyRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut api_key = None;
+                let mut role = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "apiKey" => api_key = map.next_value()?,
+                        "role" => role = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddOrganizationApiKeyRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    api_key,
+                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -90,17 +194,14 @@ impl From<&str> for AddOrganizationApiKeyRequestRole {
 crate::string_enum_impls!(AddOrganizationApiKeyRequestRole);
 
 /// Schema: `#/components/schemas/AdminAddOrganizationApiKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdminAddOrganizationApiKeyRequest {
     /// Description of the key
     pub name: String,
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
     pub role: AddOrganizationApiKeyRequestRole,
     /// Time to live in seconds. If not set, the key will expire in 1 minute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
 }
 
@@ -116,19 +217,76 @@ impl AdminAddOrganizationApiKeyRequest {
     }
 }
 
+impl serde::Serialize for AdminAddOrganizationApiKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.api_key {
+            object.serialize_entry("apiKey", value)?;
+        }
+        object.serialize_entry("role", &self.role)?;
+        if let Some(value) = &self.ttl {
+            object.serialize_entry("ttl", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AdminAddOrganizationApiKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AdminAddOrganizationApiKeyRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AdminAddOrganizationApiKeyRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdminAddOrganizationApiKeyRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut api_key = None;
+                let mut role = None;
+                let mut ttl = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "apiKey" => api_key = map.next_value()?,
+                        "role" => role = Some(map.next_value()?),
+                        "ttl" => ttl = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AdminAddOrganizationApiKeyRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    api_key,
+                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
+                    ttl,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AdminAddOrganizationApiKeyRequest {}
 
 /// Schema: `#/components/schemas/AdminAddProjectApiKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdminAddProjectApiKeyRequest {
     /// Description of the key
     pub name: String,
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
     /// Time to live in seconds. If not set, the key will expire in 1 minute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
 }
 
@@ -143,14 +301,68 @@ impl AdminAddProjectApiKeyRequest {
     }
 }
 
+impl serde::Serialize for AdminAddProjectApiKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.api_key {
+            object.serialize_entry("apiKey", value)?;
+        }
+        if let Some(value) = &self.ttl {
+            object.serialize_entry("ttl", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for AdminAddProjectApiKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AdminAddProjectApiKeyRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`AdminAddProjectApiKeyRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdminAddProjectApiKeyRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut api_key = None;
+                let mut ttl = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "apiKey" => api_key = map.next_value()?,
+                        "ttl" => ttl = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AdminAddProjectApiKeyRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    api_key,
+                    ttl,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for AdminAddProjectApiKeyRequest {}
 
 /// Schema: `#/components/schemas/CreateOrganizationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateOrganizationRequest {
     /// The name of the organization.
-    #[serde(rename = "organizationName")]
     pub organization_name: String,
 }
 
@@ -161,15 +373,58 @@ impl CreateOrganizationRequest {
     }
 }
 
+impl serde::Serialize for CreateOrganizationRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("organizationName", &self.organization_name)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateOrganizationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateOrganizationRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateOrganizationRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateOrganizationRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut organization_name = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "organizationName" => organization_name = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateOrganizationRequest {
+                    organization_name: organization_name
+                        .ok_or_else(|| A::Error::missing_field("organizationName"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateOrganizationRequest {}
 
 /// Schema: `#/components/schemas/DevelopmentBoardRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DevelopmentBoardRequest {
     pub name: String,
     pub image: String,
-    #[serde(rename = "docsUrl")]
     pub docs_url: String,
 }
 
@@ -180,17 +435,65 @@ impl DevelopmentBoardRequest {
     }
 }
 
+impl serde::Serialize for DevelopmentBoardRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("image", &self.image)?;
+        object.serialize_entry("docsUrl", &self.docs_url)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for DevelopmentBoardRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DevelopmentBoardRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DevelopmentBoardRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DevelopmentBoardRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut image = None;
+                let mut docs_url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "image" => image = Some(map.next_value()?),
+                        "docsUrl" => docs_url = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DevelopmentBoardRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    image: image.ok_or_else(|| A::Error::missing_field("image"))?,
+                    docs_url: docs_url.ok_or_else(|| A::Error::missing_field("docsUrl"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for DevelopmentBoardRequest {}
 
 /// Schema: `#/components/schemas/DevelopmentBoardRequestUpdate`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DevelopmentBoardRequestUpdate {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    #[serde(rename = "docsUrl", default, skip_serializing_if = "Option::is_none")]
     pub docs_url: Option<String>,
 }
 
@@ -202,6 +505,63 @@ impl DevelopmentBoardRequestUpdate {
             image: None,
             docs_url: None,
         }
+    }
+}
+
+impl serde::Serialize for DevelopmentBoardRequestUpdate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        if let Some(value) = &self.image {
+            object.serialize_entry("image", value)?;
+        }
+        if let Some(value) = &self.docs_url {
+            object.serialize_entry("docsUrl", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for DevelopmentBoardRequestUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DevelopmentBoardRequestUpdate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DevelopmentBoardRequestUpdate`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DevelopmentBoardRequestUpdate, A::Error> {
+                let mut name = None;
+                let mut image = None;
+                let mut docs_url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        "image" => image = map.next_value()?,
+                        "docsUrl" => docs_url = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DevelopmentBoardRequestUpdate {
+                    name,
+                    image,
+                    docs_url,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -250,12 +610,10 @@ impl From<&str> for EnterpriseLimit {
 crate::string_enum_impls!(EnterpriseLimit);
 
 /// Schema: `#/components/schemas/EnterpriseLimitsIncreaseRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnterpriseLimitsIncreaseRequest {
     pub limits: Vec<EnterpriseLimit>,
     /// Additional notes for the request. This is optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
@@ -266,11 +624,60 @@ impl EnterpriseLimitsIncreaseRequest {
     }
 }
 
+impl serde::Serialize for EnterpriseLimitsIncreaseRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("limits", &self.limits)?;
+        if let Some(value) = &self.reason {
+            object.serialize_entry("reason", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for EnterpriseLimitsIncreaseRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = EnterpriseLimitsIncreaseRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`EnterpriseLimitsIncreaseRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EnterpriseLimitsIncreaseRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut limits = None;
+                let mut reason = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "limits" => limits = Some(map.next_value()?),
+                        "reason" => reason = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EnterpriseLimitsIncreaseRequest {
+                    limits: limits.ok_or_else(|| A::Error::missing_field("limits"))?,
+                    reason,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for EnterpriseLimitsIncreaseRequest {}
 
 /// Schema: `#/components/schemas/InviteOrganizationMemberRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InviteOrganizationMemberRequest {
     /// E-mail address
     pub email: String,
@@ -290,20 +697,124 @@ impl InviteOrganizationMemberRequest {
     }
 }
 
+impl serde::Serialize for InviteOrganizationMemberRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("email", &self.email)?;
+        object.serialize_entry("role", &self.role)?;
+        object.serialize_entry("datasets", &self.datasets)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for InviteOrganizationMemberRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = InviteOrganizationMemberRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`InviteOrganizationMemberRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InviteOrganizationMemberRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut email = None;
+                let mut role = None;
+                let mut datasets = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "email" => email = Some(map.next_value()?),
+                        "role" => role = Some(map.next_value()?),
+                        "datasets" => datasets = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(InviteOrganizationMemberRequest {
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
+                    datasets: datasets
+                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for InviteOrganizationMemberRequest {}
 
 /// Schema: `#/components/schemas/ListOrganizationApiKeysResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationApiKeysResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of API keys.
-    #[serde(rename = "apiKeys")]
     pub api_keys: Vec<ListOrganizationApiKeysResponseApiKeysItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationApiKeysResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("apiKeys", &self.api_keys)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationApiKeysResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationApiKeysResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationApiKeysResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationApiKeysResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut api_keys = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "apiKeys" => api_keys = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationApiKeysResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    api_keys: api_keys.ok_or_else(|| A::Error::missing_field("apiKeys"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationApiKeysResponse {
@@ -313,17 +824,86 @@ impl crate::Envelope for ListOrganizationApiKeysResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationApiKeysResponse/allOf/1/properties/apiKeys/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationApiKeysResponseApiKeysItem {
     pub id: i64,
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
     pub name: String,
     pub created: crate::DateTime,
     pub role: ListOrganizationApiKeysResponseApiKeysItemRole,
-    #[serde(rename = "isTransformationJobKey")]
     pub is_transformation_job_key: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationApiKeysResponseApiKeysItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("apiKey", &self.api_key)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("created", &self.created)?;
+        object.serialize_entry("role", &self.role)?;
+        object
+            .serialize_entry("isTransformationJobKey", &self.is_transformation_job_key)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationApiKeysResponseApiKeysItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationApiKeysResponseApiKeysItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ListOrganizationApiKeysResponseApiKeysItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationApiKeysResponseApiKeysItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut api_key = None;
+                let mut name = None;
+                let mut created = None;
+                let mut role = None;
+                let mut is_transformation_job_key = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "apiKey" => api_key = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "role" => role = Some(map.next_value()?),
+                        "isTransformationJobKey" => {
+                            is_transformation_job_key = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationApiKeysResponseApiKeysItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
+                    is_transformation_job_key: is_transformation_job_key
+                        .ok_or_else(|| A::Error::missing_field(
+                            "isTransformationJobKey",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationApiKeysResponseApiKeysItem {}
@@ -363,34 +943,123 @@ impl From<&str> for ListOrganizationApiKeysResponseApiKeysItemRole {
 crate::string_enum_impls!(ListOrganizationApiKeysResponseApiKeysItemRole);
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationInfoResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub organization: Organization,
     pub datasets: Vec<OrganizationDataset>,
-    #[serde(rename = "defaultComputeLimits")]
     pub default_compute_limits: OrganizationInfoResponseDefaultComputeLimits,
-    #[serde(
-        rename = "entitlementLimits",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub entitlement_limits: Option<EntitlementLimits>,
     /// Experiments that the organization has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<OrganizationInfoResponseExperimentsItem>,
     /// Present if a readme is set for this project
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<OrganizationInfoResponseReadme>,
-    #[serde(rename = "whitelabelId", default, skip_serializing_if = "Option::is_none")]
     pub whitelabel_id: Option<i64>,
-    #[serde(rename = "cliLists")]
     pub cli_lists: OrganizationInfoResponseCliLists,
     pub performance: OrganizationInfoResponsePerformance,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationInfoResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("organization", &self.organization)?;
+        object.serialize_entry("datasets", &self.datasets)?;
+        object.serialize_entry("defaultComputeLimits", &self.default_compute_limits)?;
+        if let Some(value) = &self.entitlement_limits {
+            object.serialize_entry("entitlementLimits", value)?;
+        }
+        object.serialize_entry("experiments", &self.experiments)?;
+        if let Some(value) = &self.readme {
+            object.serialize_entry("readme", value)?;
+        }
+        if let Some(value) = &self.whitelabel_id {
+            object.serialize_entry("whitelabelId", value)?;
+        }
+        object.serialize_entry("cliLists", &self.cli_lists)?;
+        object.serialize_entry("performance", &self.performance)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationInfoResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationInfoResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationInfoResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut organization = None;
+                let mut datasets = None;
+                let mut default_compute_limits = None;
+                let mut entitlement_limits = None;
+                let mut experiments = None;
+                let mut readme = None;
+                let mut whitelabel_id = None;
+                let mut cli_lists = None;
+                let mut performance = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "organization" => organization = Some(map.next_value()?),
+                        "datasets" => datasets = Some(map.next_value()?),
+                        "defaultComputeLimits" => {
+                            default_compute_limits = Some(map.next_value()?);
+                        }
+                        "entitlementLimits" => entitlement_limits = map.next_value()?,
+                        "experiments" => experiments = Some(map.next_value()?),
+                        "readme" => readme = map.next_value()?,
+                        "whitelabelId" => whitelabel_id = map.next_value()?,
+                        "cliLists" => cli_lists = Some(map.next_value()?),
+                        "performance" => performance = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationInfoResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    organization: organization
+                        .ok_or_else(|| A::Error::missing_field("organization"))?,
+                    datasets: datasets
+                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
+                    default_compute_limits: default_compute_limits
+                        .ok_or_else(|| A::Error::missing_field("defaultComputeLimits"))?,
+                    entitlement_limits,
+                    experiments: experiments
+                        .ok_or_else(|| A::Error::missing_field("experiments"))?,
+                    readme,
+                    whitelabel_id,
+                    cli_lists: cli_lists
+                        .ok_or_else(|| A::Error::missing_field("cliLists"))?,
+                    performance: performance
+                        .ok_or_else(|| A::Error::missing_field("performance"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationInfoResponse {
@@ -400,81 +1069,410 @@ impl crate::Envelope for OrganizationInfoResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationInfoResponseCliLists {
-    #[serde(rename = "objectDetectionLastLayerOptions")]
     pub object_detection_last_layer_options: Vec<
         OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem,
     >,
-    #[serde(rename = "imageInputScalingOptions")]
     pub image_input_scaling_options: Vec<
         OrganizationInfoResponseCliListsImageInputScalingOptionsItem,
     >,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationInfoResponseCliLists {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object
+            .serialize_entry(
+                "objectDetectionLastLayerOptions",
+                &self.object_detection_last_layer_options,
+            )?;
+        object
+            .serialize_entry(
+                "imageInputScalingOptions",
+                &self.image_input_scaling_options,
+            )?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationInfoResponseCliLists {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationInfoResponseCliLists;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationInfoResponseCliLists`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationInfoResponseCliLists, A::Error> {
+                use serde::de::Error as _;
+                let mut object_detection_last_layer_options = None;
+                let mut image_input_scaling_options = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "objectDetectionLastLayerOptions" => {
+                            object_detection_last_layer_options = Some(map.next_value()?);
+                        }
+                        "imageInputScalingOptions" => {
+                            image_input_scaling_options = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationInfoResponseCliLists {
+                    object_detection_last_layer_options: object_detection_last_layer_options
+                        .ok_or_else(|| A::Error::missing_field(
+                            "objectDetectionLastLayerOptions",
+                        ))?,
+                    image_input_scaling_options: image_input_scaling_options
+                        .ok_or_else(|| A::Error::missing_field(
+                            "imageInputScalingOptions",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for OrganizationInfoResponseCliLists {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/imageInputScalingOptions/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
     pub label: String,
     pub value: ImageInputScaling,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("label", &self.label)?;
+        object.serialize_entry("value", &self.value)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de>
+for OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationInfoResponseCliListsImageInputScalingOptionsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`OrganizationInfoResponseCliListsImageInputScalingOptionsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                OrganizationInfoResponseCliListsImageInputScalingOptionsItem,
+                A::Error,
+            > {
+                use serde::de::Error as _;
+                let mut label = None;
+                let mut value = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "label" => label = Some(map.next_value()?),
+                        "value" => value = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
+                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
+                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for OrganizationInfoResponseCliListsImageInputScalingOptionsItem {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/objectDetectionLastLayerOptions/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
     pub label: String,
     pub value: ObjectDetectionLastLayer,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize
+for OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("label", &self.label)?;
+        object.serialize_entry("value", &self.value)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de>
+for OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem,
+                A::Error,
+            > {
+                use serde::de::Error as _;
+                let mut label = None;
+                let mut value = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "label" => label = Some(map.next_value()?),
+                        "value" => value = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
+                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
+                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope
 for OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/defaultComputeLimits`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationInfoResponseDefaultComputeLimits {
-    #[serde(rename = "requestsCpu")]
     pub requests_cpu: f64,
-    #[serde(rename = "requestsMemory")]
     pub requests_memory: f64,
-    #[serde(rename = "limitsCpu")]
     pub limits_cpu: f64,
-    #[serde(rename = "limitsMemory")]
     pub limits_memory: f64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationInfoResponseDefaultComputeLimits {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("requestsCpu", &self.requests_cpu)?;
+        object.serialize_entry("requestsMemory", &self.requests_memory)?;
+        object.serialize_entry("limitsCpu", &self.limits_cpu)?;
+        object.serialize_entry("limitsMemory", &self.limits_memory)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationInfoResponseDefaultComputeLimits {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationInfoResponseDefaultComputeLimits;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`OrganizationInfoResponseDefaultComputeLimits`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationInfoResponseDefaultComputeLimits, A::Error> {
+                use serde::de::Error as _;
+                let mut requests_cpu = None;
+                let mut requests_memory = None;
+                let mut limits_cpu = None;
+                let mut limits_memory = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "requestsCpu" => requests_cpu = Some(map.next_value()?),
+                        "requestsMemory" => requests_memory = Some(map.next_value()?),
+                        "limitsCpu" => limits_cpu = Some(map.next_value()?),
+                        "limitsMemory" => limits_memory = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationInfoResponseDefaultComputeLimits {
+                    requests_cpu: requests_cpu
+                        .ok_or_else(|| A::Error::missing_field("requestsCpu"))?,
+                    requests_memory: requests_memory
+                        .ok_or_else(|| A::Error::missing_field("requestsMemory"))?,
+                    limits_cpu: limits_cpu
+                        .ok_or_else(|| A::Error::missing_field("limitsCpu"))?,
+                    limits_memory: limits_memory
+                        .ok_or_else(|| A::Error::missing_field("limitsMemory"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationInfoResponseDefaultComputeLimits {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/experiments/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationInfoResponseExperimentsItem {
-    #[serde(rename = "type")]
     pub type_: String,
     pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     pub enabled: bool,
-    #[serde(rename = "showToUser")]
     pub show_to_user: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationInfoResponseExperimentsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("type", &self.type_)?;
+        object.serialize_entry("title", &self.title)?;
+        if let Some(value) = &self.help {
+            object.serialize_entry("help", value)?;
+        }
+        object.serialize_entry("enabled", &self.enabled)?;
+        object.serialize_entry("showToUser", &self.show_to_user)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationInfoResponseExperimentsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationInfoResponseExperimentsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationInfoResponseExperimentsItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationInfoResponseExperimentsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut type_ = None;
+                let mut title = None;
+                let mut help = None;
+                let mut enabled = None;
+                let mut show_to_user = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => type_ = Some(map.next_value()?),
+                        "title" => title = Some(map.next_value()?),
+                        "help" => help = map.next_value()?,
+                        "enabled" => enabled = Some(map.next_value()?),
+                        "showToUser" => show_to_user = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationInfoResponseExperimentsItem {
+                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
+                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
+                    help,
+                    enabled: enabled.ok_or_else(|| A::Error::missing_field("enabled"))?,
+                    show_to_user: show_to_user
+                        .ok_or_else(|| A::Error::missing_field("showToUser"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationInfoResponseExperimentsItem {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/performance`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationInfoResponsePerformance {
     /// Compute time limit per job in minutes (for non-transformation jobs).
-    #[serde(rename = "jobLimitM")]
     pub job_limit_m: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationInfoResponsePerformance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("jobLimitM", &self.job_limit_m)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationInfoResponsePerformance {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationInfoResponsePerformance;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationInfoResponsePerformance`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationInfoResponsePerformance, A::Error> {
+                use serde::de::Error as _;
+                let mut job_limit_m = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "jobLimitM" => job_limit_m = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationInfoResponsePerformance {
+                    job_limit_m: job_limit_m
+                        .ok_or_else(|| A::Error::missing_field("jobLimitM"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationInfoResponsePerformance {}
@@ -482,25 +1480,125 @@ impl crate::Envelope for OrganizationInfoResponsePerformance {}
 /// Present if a readme is set for this project
 ///
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/readme`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationInfoResponseReadme {
     pub markdown: String,
     pub html: String,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationInfoResponseReadme {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("markdown", &self.markdown)?;
+        object.serialize_entry("html", &self.html)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationInfoResponseReadme {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationInfoResponseReadme;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationInfoResponseReadme`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationInfoResponseReadme, A::Error> {
+                use serde::de::Error as _;
+                let mut markdown = None;
+                let mut html = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "markdown" => markdown = Some(map.next_value()?),
+                        "html" => html = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationInfoResponseReadme {
+                    markdown: markdown
+                        .ok_or_else(|| A::Error::missing_field("markdown"))?,
+                    html: html.ok_or_else(|| A::Error::missing_field("html"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for OrganizationInfoResponseReadme {}
 
 /// Schema: `#/components/schemas/OrganizationMetricsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub metrics: OrganizationMetricsResponseMetrics,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationMetricsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("metrics", &self.metrics)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationMetricsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationMetricsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationMetricsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationMetricsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut metrics = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "metrics" => metrics = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationMetricsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    metrics: metrics.ok_or_else(|| A::Error::missing_field("metrics"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationMetricsResponse {
@@ -510,40 +1608,146 @@ impl crate::Envelope for OrganizationMetricsResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationMetricsResponse/allOf/1/properties/metrics`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationMetricsResponseMetrics {
     /// Total compute time of all organizational jobs since the creation of the organization (including organizational project jobs). Compute time is the amount of computation time spent in jobs, in minutes used by an organization over a 12 month period, calculated as CPU + GPU minutes.
-    #[serde(rename = "totalJobsComputeTime")]
     pub total_jobs_compute_time: f64,
     /// Total compute time of all organizational jobs in the current contract (including organizational project jobs). Compute time is the amount of computation time spent in jobs, in minutes used by an organization over a 12 month period, calculated as CPU + GPU minutes.
-    #[serde(rename = "jobsComputeTimeCurrentYear")]
     pub jobs_compute_time_current_year: f64,
     /// The date from which the compute time for the running contract is calculated.
-    #[serde(rename = "jobsComputeTimeCurrentYearSince")]
     pub jobs_compute_time_current_year_since: crate::DateTime,
     /// CPU compute time of all jobs in the organization in the current contract (including organizational project jobs).
-    #[serde(rename = "cpuComputeTimeCurrentContract")]
     pub cpu_compute_time_current_contract: f64,
     /// GPU compute time of all jobs in the organization in the current contract (including organizational project jobs).
-    #[serde(rename = "gpuComputeTimeCurrentContract")]
     pub gpu_compute_time_current_contract: f64,
     /// Total storage used by the organization.
-    #[serde(rename = "totalStorage")]
     pub total_storage: f64,
     /// Total number of projects owned by the organization.
-    #[serde(rename = "projectCount")]
     pub project_count: i64,
     /// Total number of users in the organization.
-    #[serde(rename = "userCount")]
     pub user_count: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for OrganizationMetricsResponseMetrics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("totalJobsComputeTime", &self.total_jobs_compute_time)?;
+        object
+            .serialize_entry(
+                "jobsComputeTimeCurrentYear",
+                &self.jobs_compute_time_current_year,
+            )?;
+        object
+            .serialize_entry(
+                "jobsComputeTimeCurrentYearSince",
+                &self.jobs_compute_time_current_year_since,
+            )?;
+        object
+            .serialize_entry(
+                "cpuComputeTimeCurrentContract",
+                &self.cpu_compute_time_current_contract,
+            )?;
+        object
+            .serialize_entry(
+                "gpuComputeTimeCurrentContract",
+                &self.gpu_compute_time_current_contract,
+            )?;
+        object.serialize_entry("totalStorage", &self.total_storage)?;
+        object.serialize_entry("projectCount", &self.project_count)?;
+        object.serialize_entry("userCount", &self.user_count)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrganizationMetricsResponseMetrics {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrganizationMetricsResponseMetrics;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`OrganizationMetricsResponseMetrics`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationMetricsResponseMetrics, A::Error> {
+                use serde::de::Error as _;
+                let mut total_jobs_compute_time = None;
+                let mut jobs_compute_time_current_year = None;
+                let mut jobs_compute_time_current_year_since = None;
+                let mut cpu_compute_time_current_contract = None;
+                let mut gpu_compute_time_current_contract = None;
+                let mut total_storage = None;
+                let mut project_count = None;
+                let mut user_count = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "totalJobsComputeTime" => {
+                            total_jobs_compute_time = Some(map.next_value()?);
+                        }
+                        "jobsComputeTimeCurrentYear" => {
+                            jobs_compute_time_current_year = Some(map.next_value()?);
+                        }
+                        "jobsComputeTimeCurrentYearSince" => {
+                            jobs_compute_time_current_year_since = Some(
+                                map.next_value()?,
+                            );
+                        }
+                        "cpuComputeTimeCurrentContract" => {
+                            cpu_compute_time_current_contract = Some(map.next_value()?);
+                        }
+                        "gpuComputeTimeCurrentContract" => {
+                            gpu_compute_time_current_contract = Some(map.next_value()?);
+                        }
+                        "totalStorage" => total_storage = Some(map.next_value()?),
+                        "projectCount" => project_count = Some(map.next_value()?),
+                        "userCount" => user_count = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OrganizationMetricsResponseMetrics {
+                    total_jobs_compute_time: total_jobs_compute_time
+                        .ok_or_else(|| A::Error::missing_field("totalJobsComputeTime"))?,
+                    jobs_compute_time_current_year: jobs_compute_time_current_year
+                        .ok_or_else(|| A::Error::missing_field(
+                            "jobsComputeTimeCurrentYear",
+                        ))?,
+                    jobs_compute_time_current_year_since: jobs_compute_time_current_year_since
+                        .ok_or_else(|| A::Error::missing_field(
+                            "jobsComputeTimeCurrentYearSince",
+                        ))?,
+                    cpu_compute_time_current_contract: cpu_compute_time_current_contract
+                        .ok_or_else(|| A::Error::missing_field(
+                            "cpuComputeTimeCurrentContract",
+                        ))?,
+                    gpu_compute_time_current_contract: gpu_compute_time_current_contract
+                        .ok_or_else(|| A::Error::missing_field(
+                            "gpuComputeTimeCurrentContract",
+                        ))?,
+                    total_storage: total_storage
+                        .ok_or_else(|| A::Error::missing_field("totalStorage"))?,
+                    project_count: project_count
+                        .ok_or_else(|| A::Error::missing_field("projectCount"))?,
+                    user_count: user_count
+                        .ok_or_else(|| A::Error::missing_field("userCount"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for OrganizationMetricsResponseMetrics {}
 
 /// Schema: `#/components/schemas/RemoveMemberRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RemoveMemberRequest {
     pub id: i64,
 }
@@ -555,11 +1759,54 @@ impl RemoveMemberRequest {
     }
 }
 
+impl serde::Serialize for RemoveMemberRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for RemoveMemberRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RemoveMemberRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`RemoveMemberRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RemoveMemberRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RemoveMemberRequest {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for RemoveMemberRequest {}
 
 /// Schema: `#/components/schemas/SetMemberDatasetsRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetMemberDatasetsRequest {
     pub datasets: Vec<String>,
 }
@@ -571,11 +1818,55 @@ impl SetMemberDatasetsRequest {
     }
 }
 
+impl serde::Serialize for SetMemberDatasetsRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("datasets", &self.datasets)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetMemberDatasetsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetMemberDatasetsRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetMemberDatasetsRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetMemberDatasetsRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut datasets = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "datasets" => datasets = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetMemberDatasetsRequest {
+                    datasets: datasets
+                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SetMemberDatasetsRequest {}
 
 /// Schema: `#/components/schemas/SetMemberRoleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetMemberRoleRequest {
     pub role: OrganizationMemberRole,
 }
@@ -587,36 +1878,68 @@ impl SetMemberRoleRequest {
     }
 }
 
+impl serde::Serialize for SetMemberRoleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("role", &self.role)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetMemberRoleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetMemberRoleRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetMemberRoleRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetMemberRoleRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut role = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => role = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetMemberRoleRequest {
+                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SetMemberRoleRequest {}
 
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateOrganizationRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateOrganizationRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// New leader image URL, or set to \`null\` to remove the leader.
-    #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
-    #[serde(
-        rename = "showHeaderImgMask",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_header_img_mask: Option<bool>,
     /// New organization name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Readme for the organization (in Markdown)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
     /// New job limit in seconds.
-    #[serde(rename = "jobLimitM", default, skip_serializing_if = "Option::is_none")]
     pub job_limit_m: Option<i64>,
 }
 
@@ -635,14 +1958,93 @@ impl UpdateOrganizationRequest {
     }
 }
 
+impl serde::Serialize for UpdateOrganizationRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.logo {
+            object.serialize_entry("logo", value)?;
+        }
+        if let Some(value) = &self.header_img {
+            object.serialize_entry("headerImg", value)?;
+        }
+        if let Some(value) = &self.show_header_img_mask {
+            object.serialize_entry("showHeaderImgMask", value)?;
+        }
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        if let Some(value) = &self.experiments {
+            object.serialize_entry("experiments", value)?;
+        }
+        if let Some(value) = &self.readme {
+            object.serialize_entry("readme", value)?;
+        }
+        if let Some(value) = &self.job_limit_m {
+            object.serialize_entry("jobLimitM", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateOrganizationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateOrganizationRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateOrganizationRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationRequest, A::Error> {
+                let mut logo = None;
+                let mut header_img = None;
+                let mut show_header_img_mask = None;
+                let mut name = None;
+                let mut experiments = None;
+                let mut readme = None;
+                let mut job_limit_m = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "logo" => logo = map.next_value()?,
+                        "headerImg" => header_img = map.next_value()?,
+                        "showHeaderImgMask" => show_header_img_mask = map.next_value()?,
+                        "name" => name = map.next_value()?,
+                        "experiments" => experiments = map.next_value()?,
+                        "readme" => readme = map.next_value()?,
+                        "jobLimitM" => job_limit_m = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateOrganizationRequest {
+                    logo,
+                    header_img,
+                    show_header_img_mask,
+                    name,
+                    experiments,
+                    readme,
+                    job_limit_m,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateOrganizationRequest {}
 
 /// Schema: `#/components/schemas/UpdateWhitelabelDefaultDeploymentTargetRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateWhitelabelDefaultDeploymentTargetRequest {
     /// Name of the default deployment target
-    #[serde(rename = "defaultDeploymentTarget", default)]
     pub default_deployment_target: Option<String>,
 }
 
@@ -653,13 +2055,62 @@ impl UpdateWhitelabelDefaultDeploymentTargetRequest {
     }
 }
 
+impl serde::Serialize for UpdateWhitelabelDefaultDeploymentTargetRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object
+            .serialize_entry(
+                "defaultDeploymentTarget",
+                &self.default_deployment_target,
+            )?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateWhitelabelDefaultDeploymentTargetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateWhitelabelDefaultDeploymentTargetRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`UpdateWhitelabelDefaultDeploymentTargetRequest`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateWhitelabelDefaultDeploymentTargetRequest, A::Error> {
+                let mut default_deployment_target = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "defaultDeploymentTarget" => {
+                            default_deployment_target = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateWhitelabelDefaultDeploymentTargetRequest {
+                    default_deployment_target,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateWhitelabelDefaultDeploymentTargetRequest {}
 
 /// Schema: `#/components/schemas/UpdateWhitelabelDeploymentOptionsOrderRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateWhitelabelDeploymentOptionsOrderRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<DeploymentOptionsOrder>,
 }
 
@@ -670,14 +2121,59 @@ impl UpdateWhitelabelDeploymentOptionsOrderRequest {
     }
 }
 
+impl serde::Serialize for UpdateWhitelabelDeploymentOptionsOrderRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.order {
+            object.serialize_entry("order", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateWhitelabelDeploymentOptionsOrderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateWhitelabelDeploymentOptionsOrderRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`UpdateWhitelabelDeploymentOptionsOrderRequest`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateWhitelabelDeploymentOptionsOrderRequest, A::Error> {
+                let mut order = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "order" => order = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateWhitelabelDeploymentOptionsOrderRequest {
+                    order,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateWhitelabelDeploymentOptionsOrderRequest {}
 
 /// Schema: `#/components/schemas/UpdateWhitelabelLearningBlocksRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateWhitelabelLearningBlocksRequest {
     /// The types of the learning blocks that are enabled for this whitelabel.
-    #[serde(rename = "learningBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learning_blocks: Option<Vec<String>>,
 }
 
@@ -688,19 +2184,58 @@ impl UpdateWhitelabelLearningBlocksRequest {
     }
 }
 
+impl serde::Serialize for UpdateWhitelabelLearningBlocksRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.learning_blocks {
+            object.serialize_entry("learningBlocks", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateWhitelabelLearningBlocksRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateWhitelabelLearningBlocksRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateWhitelabelLearningBlocksRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateWhitelabelLearningBlocksRequest, A::Error> {
+                let mut learning_blocks = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "learningBlocks" => learning_blocks = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateWhitelabelLearningBlocksRequest {
+                    learning_blocks,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateWhitelabelLearningBlocksRequest {}
 
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateWhitelabelRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateWhitelabelRequest {
-    #[serde(
-        rename = "supportedProjectTypes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub supported_project_types: Option<Vec<ProjectType>>,
 }
 
@@ -710,6 +2245,53 @@ impl UpdateWhitelabelRequest {
         Self {
             supported_project_types: None,
         }
+    }
+}
+
+impl serde::Serialize for UpdateWhitelabelRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.supported_project_types {
+            object.serialize_entry("supportedProjectTypes", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateWhitelabelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateWhitelabelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateWhitelabelRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateWhitelabelRequest, A::Error> {
+                let mut supported_project_types = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "supportedProjectTypes" => {
+                            supported_project_types = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateWhitelabelRequest {
+                    supported_project_types,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -739,16 +2321,69 @@ impl crate::multipart::ToMultipart for UploadAssetRequest {
 }
 
 /// Schema: `#/components/schemas/UploadAssetResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UploadAssetResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for UploadAssetResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.url {
+            object.serialize_entry("url", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UploadAssetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UploadAssetResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UploadAssetResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UploadAssetResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "url" => url = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UploadAssetResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    url,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for UploadAssetResponse {
@@ -758,17 +2393,13 @@ impl crate::Envelope for UploadAssetResponse {
 }
 
 /// Schema: `#/components/schemas/WhitelabelAdminCreateOrganizationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WhitelabelAdminCreateOrganizationRequest {
     /// The name of the organization.
-    #[serde(rename = "organizationName")]
     pub organization_name: String,
     /// Unique identifier of the administrator of the new organization.
-    #[serde(rename = "adminId", default, skip_serializing_if = "Option::is_none")]
     pub admin_id: Option<i64>,
     /// Email of the administrator of the new organization.
-    #[serde(rename = "adminEmail", default, skip_serializing_if = "Option::is_none")]
     pub admin_email: Option<String>,
 }
 
@@ -780,6 +2411,63 @@ impl WhitelabelAdminCreateOrganizationRequest {
             admin_id: None,
             admin_email: None,
         }
+    }
+}
+
+impl serde::Serialize for WhitelabelAdminCreateOrganizationRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("organizationName", &self.organization_name)?;
+        if let Some(value) = &self.admin_id {
+            object.serialize_entry("adminId", value)?;
+        }
+        if let Some(value) = &self.admin_email {
+            object.serialize_entry("adminEmail", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for WhitelabelAdminCreateOrganizationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = WhitelabelAdminCreateOrganizationRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`WhitelabelAdminCreateOrganizationRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WhitelabelAdminCreateOrganizationRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut organization_name = None;
+                let mut admin_id = None;
+                let mut admin_email = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "organizationName" => organization_name = Some(map.next_value()?),
+                        "adminId" => admin_id = map.next_value()?,
+                        "adminEmail" => admin_email = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(WhitelabelAdminCreateOrganizationRequest {
+                    organization_name: organization_name
+                        .ok_or_else(|| A::Error::missing_field("organizationName"))?,
+                    admin_id,
+                    admin_email,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

@@ -6,12 +6,9 @@
 use super::*;
 
 /// Schema: `#/components/schemas/BatchAddMetadataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchAddMetadataRequest {
-    #[serde(rename = "metadataKey")]
     pub metadata_key: String,
-    #[serde(rename = "metadataValue")]
     pub metadata_value: String,
 }
 
@@ -22,6 +19,56 @@ impl BatchAddMetadataRequest {
             metadata_key,
             metadata_value,
         }
+    }
+}
+
+impl serde::Serialize for BatchAddMetadataRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("metadataKey", &self.metadata_key)?;
+        object.serialize_entry("metadataValue", &self.metadata_value)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for BatchAddMetadataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = BatchAddMetadataRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`BatchAddMetadataRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchAddMetadataRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut metadata_key = None;
+                let mut metadata_value = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "metadataKey" => metadata_key = Some(map.next_value()?),
+                        "metadataValue" => metadata_value = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(BatchAddMetadataRequest {
+                    metadata_key: metadata_key
+                        .ok_or_else(|| A::Error::missing_field("metadataKey"))?,
+                    metadata_value: metadata_value
+                        .ok_or_else(|| A::Error::missing_field("metadataValue"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -48,10 +95,8 @@ impl crate::Envelope for BatchAddMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/BatchClearMetadataByKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchClearMetadataByKeyRequest {
-    #[serde(rename = "metadataKey")]
     pub metadata_key: String,
 }
 
@@ -59,6 +104,51 @@ impl BatchClearMetadataByKeyRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(metadata_key: String) -> Self {
         Self { metadata_key }
+    }
+}
+
+impl serde::Serialize for BatchClearMetadataByKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("metadataKey", &self.metadata_key)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for BatchClearMetadataByKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = BatchClearMetadataByKeyRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`BatchClearMetadataByKeyRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchClearMetadataByKeyRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut metadata_key = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "metadataKey" => metadata_key = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(BatchClearMetadataByKeyRequest {
+                    metadata_key: metadata_key
+                        .ok_or_else(|| A::Error::missing_field("metadataKey"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -187,15 +277,72 @@ impl crate::Envelope for BatchMoveResponse {
 /// Describes the results of running the cosine similarity label noise detection method.
 ///
 /// Schema: `#/components/schemas/CosineSimilarityData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CosineSimilarityData {
     /// A list of samples that have windows that are similar to windows of other samples that have a different label.
-    #[serde(rename = "similarButDifferentLabel")]
     pub similar_but_different_label: Vec<CosineSimilarityIssue>,
     /// A list of samples that have windows that are dissimilar to windows of other samples that have the same label.
-    #[serde(rename = "differentButSameLabel")]
     pub different_but_same_label: Vec<CosineSimilarityIssue>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CosineSimilarityData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object
+            .serialize_entry(
+                "similarButDifferentLabel",
+                &self.similar_but_different_label,
+            )?;
+        object.serialize_entry("differentButSameLabel", &self.different_but_same_label)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CosineSimilarityData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CosineSimilarityData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CosineSimilarityData`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CosineSimilarityData, A::Error> {
+                use serde::de::Error as _;
+                let mut similar_but_different_label = None;
+                let mut different_but_same_label = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "similarButDifferentLabel" => {
+                            similar_but_different_label = Some(map.next_value()?);
+                        }
+                        "differentButSameLabel" => {
+                            different_but_same_label = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CosineSimilarityData {
+                    similar_but_different_label: similar_but_different_label
+                        .ok_or_else(|| A::Error::missing_field(
+                            "similarButDifferentLabel",
+                        ))?,
+                    different_but_same_label: different_but_same_label
+                        .ok_or_else(|| A::Error::missing_field("differentButSameLabel"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CosineSimilarityData {}
@@ -203,12 +350,10 @@ impl crate::Envelope for CosineSimilarityData {}
 /// Describes a sample that has potential issues as identified by the cosine similarity label noise detection method.
 ///
 /// Schema: `#/components/schemas/CosineSimilarityIssue`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CosineSimilarityIssue {
     /// The ID of this sample
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
     pub label: i64,
@@ -216,15 +361,71 @@ pub struct CosineSimilarityIssue {
     pub issues: Vec<CosineSimilarityIssueIssuesItem>,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CosineSimilarityIssue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        if let Some(value) = &self.sample {
+            object.serialize_entry("sample", value)?;
+        }
+        object.serialize_entry("label", &self.label)?;
+        object.serialize_entry("issues", &self.issues)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CosineSimilarityIssue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CosineSimilarityIssue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CosineSimilarityIssue`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CosineSimilarityIssue, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut sample = None;
+                let mut label = None;
+                let mut issues = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "sample" => sample = map.next_value()?,
+                        "label" => label = Some(map.next_value()?),
+                        "issues" => issues = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CosineSimilarityIssue {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    sample,
+                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
+                    issues: issues.ok_or_else(|| A::Error::missing_field("issues"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CosineSimilarityIssue {}
 
 /// Schema: `#/components/schemas/CosineSimilarityIssue/properties/issues/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CosineSimilarityIssueIssuesItem {
     /// The ID of this sample
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
     pub label: i64,
@@ -232,34 +433,197 @@ pub struct CosineSimilarityIssueIssuesItem {
     pub windows: Vec<CosineSimilarityIssueIssuesItemWindowsItem>,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CosineSimilarityIssueIssuesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        if let Some(value) = &self.sample {
+            object.serialize_entry("sample", value)?;
+        }
+        object.serialize_entry("label", &self.label)?;
+        object.serialize_entry("windows", &self.windows)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CosineSimilarityIssueIssuesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CosineSimilarityIssueIssuesItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CosineSimilarityIssueIssuesItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CosineSimilarityIssueIssuesItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut sample = None;
+                let mut label = None;
+                let mut windows = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "sample" => sample = map.next_value()?,
+                        "label" => label = Some(map.next_value()?),
+                        "windows" => windows = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CosineSimilarityIssueIssuesItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    sample,
+                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
+                    windows: windows.ok_or_else(|| A::Error::missing_field("windows"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CosineSimilarityIssueIssuesItem {}
 
 /// Schema: `#/components/schemas/CosineSimilarityIssue/properties/issues/items/properties/windows/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CosineSimilarityIssueIssuesItemWindowsItem {
     /// The start time of this window in milliseconds
-    #[serde(rename = "windowStart")]
     pub window_start: i64,
     /// The end time of this window in milliseconds
-    #[serde(rename = "windowEnd")]
     pub window_end: i64,
     /// The cosine similarity score between this window and a window from the sample in the parent object.
     pub score: f64,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CosineSimilarityIssueIssuesItemWindowsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("windowStart", &self.window_start)?;
+        object.serialize_entry("windowEnd", &self.window_end)?;
+        object.serialize_entry("score", &self.score)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CosineSimilarityIssueIssuesItemWindowsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CosineSimilarityIssueIssuesItemWindowsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`CosineSimilarityIssueIssuesItemWindowsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CosineSimilarityIssueIssuesItemWindowsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut window_start = None;
+                let mut window_end = None;
+                let mut score = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "windowStart" => window_start = Some(map.next_value()?),
+                        "windowEnd" => window_end = Some(map.next_value()?),
+                        "score" => score = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CosineSimilarityIssueIssuesItemWindowsItem {
+                    window_start: window_start
+                        .ok_or_else(|| A::Error::missing_field("windowStart"))?,
+                    window_end: window_end
+                        .ok_or_else(|| A::Error::missing_field("windowEnd"))?,
+                    score: score.ok_or_else(|| A::Error::missing_field("score"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CosineSimilarityIssueIssuesItemWindowsItem {}
 
 /// Schema: `#/components/schemas/CountSamplesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CountSamplesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub count: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CountSamplesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("count", &self.count)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CountSamplesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CountSamplesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CountSamplesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CountSamplesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut count = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "count" => count = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CountSamplesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    count: count.ok_or_else(|| A::Error::missing_field("count"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CountSamplesResponse {
@@ -269,14 +633,11 @@ impl crate::Envelope for CountSamplesResponse {
 }
 
 /// Schema: `#/components/schemas/CropSampleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CropSampleRequest {
     /// New start index of the sample
-    #[serde(rename = "cropStart")]
     pub crop_start: i64,
     /// New end index of the sample
-    #[serde(rename = "cropEnd")]
     pub crop_end: i64,
 }
 
@@ -287,19 +648,122 @@ impl CropSampleRequest {
     }
 }
 
+impl serde::Serialize for CropSampleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("cropStart", &self.crop_start)?;
+        object.serialize_entry("cropEnd", &self.crop_end)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CropSampleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CropSampleRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CropSampleRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CropSampleRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut crop_start = None;
+                let mut crop_end = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "cropStart" => crop_start = Some(map.next_value()?),
+                        "cropEnd" => crop_end = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CropSampleRequest {
+                    crop_start: crop_start
+                        .ok_or_else(|| A::Error::missing_field("cropStart"))?,
+                    crop_end: crop_end.ok_or_else(|| A::Error::missing_field("cropEnd"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CropSampleRequest {}
 
 /// Schema: `#/components/schemas/CropSampleResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CropSampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "requiresProcessing")]
     pub requires_processing: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CropSampleResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("requiresProcessing", &self.requires_processing)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CropSampleResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CropSampleResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CropSampleResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CropSampleResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut requires_processing = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "requiresProcessing" => {
+                            requires_processing = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CropSampleResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    requires_processing: requires_processing
+                        .ok_or_else(|| A::Error::missing_field("requiresProcessing"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CropSampleResponse {
@@ -311,27 +775,66 @@ impl crate::Envelope for CropSampleResponse {
 /// Describes the results of running the cross validation label noise detection method.
 ///
 /// Schema: `#/components/schemas/CrossValidationData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CrossValidationData {
     pub scores: Vec<CrossValidationDataScoresItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CrossValidationData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("scores", &self.scores)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CrossValidationData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CrossValidationData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CrossValidationData`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CrossValidationData, A::Error> {
+                use serde::de::Error as _;
+                let mut scores = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "scores" => scores = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CrossValidationData {
+                    scores: scores.ok_or_else(|| A::Error::missing_field("scores"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CrossValidationData {}
 
 /// Schema: `#/components/schemas/CrossValidationData/properties/scores/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CrossValidationDataScoresItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
-    #[serde(rename = "windowStart")]
     pub window_start: i64,
     /// The end time of this window in milliseconds
-    #[serde(rename = "windowEnd")]
     pub window_end: i64,
     /// The label of this window, in index form
     pub label: i64,
@@ -341,21 +844,157 @@ pub struct CrossValidationDataScoresItem {
     pub score: f64,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CrossValidationDataScoresItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        if let Some(value) = &self.sample {
+            object.serialize_entry("sample", value)?;
+        }
+        object.serialize_entry("windowStart", &self.window_start)?;
+        object.serialize_entry("windowEnd", &self.window_end)?;
+        object.serialize_entry("label", &self.label)?;
+        object.serialize_entry("probability", &self.probability)?;
+        object.serialize_entry("score", &self.score)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CrossValidationDataScoresItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CrossValidationDataScoresItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CrossValidationDataScoresItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CrossValidationDataScoresItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut sample = None;
+                let mut window_start = None;
+                let mut window_end = None;
+                let mut label = None;
+                let mut probability = None;
+                let mut score = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "sample" => sample = map.next_value()?,
+                        "windowStart" => window_start = Some(map.next_value()?),
+                        "windowEnd" => window_end = Some(map.next_value()?),
+                        "label" => label = Some(map.next_value()?),
+                        "probability" => probability = Some(map.next_value()?),
+                        "score" => score = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CrossValidationDataScoresItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    sample,
+                    window_start: window_start
+                        .ok_or_else(|| A::Error::missing_field("windowStart"))?,
+                    window_end: window_end
+                        .ok_or_else(|| A::Error::missing_field("windowEnd"))?,
+                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
+                    probability: probability
+                        .ok_or_else(|| A::Error::missing_field("probability"))?,
+                    score: score.ok_or_else(|| A::Error::missing_field("score"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CrossValidationDataScoresItem {}
 
 /// Schema: `#/components/schemas/DataExplorerPredictionsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DataExplorerPredictionsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub predictions: Vec<ModelPrediction>,
     pub labels: Vec<String>,
-    #[serde(rename = "classificationType")]
     pub classification_type: DataExplorerPredictionsResponseClassificationType,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DataExplorerPredictionsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("predictions", &self.predictions)?;
+        object.serialize_entry("labels", &self.labels)?;
+        object.serialize_entry("classificationType", &self.classification_type)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DataExplorerPredictionsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DataExplorerPredictionsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DataExplorerPredictionsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DataExplorerPredictionsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut predictions = None;
+                let mut labels = None;
+                let mut classification_type = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "predictions" => predictions = Some(map.next_value()?),
+                        "labels" => labels = Some(map.next_value()?),
+                        "classificationType" => {
+                            classification_type = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DataExplorerPredictionsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    predictions: predictions
+                        .ok_or_else(|| A::Error::missing_field("predictions"))?,
+                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
+                    classification_type: classification_type
+                        .ok_or_else(|| A::Error::missing_field("classificationType"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DataExplorerPredictionsResponse {
@@ -399,22 +1038,14 @@ impl From<&str> for DataExplorerPredictionsResponseClassificationType {
 crate::string_enum_impls!(DataExplorerPredictionsResponseClassificationType);
 
 /// Schema: `#/components/schemas/DataExplorerSettings`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DataExplorerSettings {
     /// Preset to use for the data explorer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
-    #[serde(
-        rename = "dimensionalityReductionTechnique",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub dimensionality_reduction_technique: Option<
         DataExplorerSettingsDimensionalityReductionTechnique,
     >,
     /// Which impulse to use (if preset is either 'current-impulse' or 'current-impulse-embeddings'). If this is undefined then 'defaultImpulseId' is used.
-    #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<i64>,
 }
 
@@ -426,6 +1057,65 @@ impl DataExplorerSettings {
             dimensionality_reduction_technique: None,
             impulse_id: None,
         }
+    }
+}
+
+impl serde::Serialize for DataExplorerSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.preset {
+            object.serialize_entry("preset", value)?;
+        }
+        if let Some(value) = &self.dimensionality_reduction_technique {
+            object.serialize_entry("dimensionalityReductionTechnique", value)?;
+        }
+        if let Some(value) = &self.impulse_id {
+            object.serialize_entry("impulseId", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for DataExplorerSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DataExplorerSettings;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DataExplorerSettings`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DataExplorerSettings, A::Error> {
+                let mut preset = None;
+                let mut dimensionality_reduction_technique = None;
+                let mut impulse_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "preset" => preset = map.next_value()?,
+                        "dimensionalityReductionTechnique" => {
+                            dimensionality_reduction_technique = map.next_value()?;
+                        }
+                        "impulseId" => impulse_id = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DataExplorerSettings {
+                    preset,
+                    dimensionality_reduction_technique,
+                    impulse_id,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -510,25 +1200,71 @@ impl From<&str> for DataExplorerSettingsPreset {
 crate::string_enum_impls!(DataExplorerSettingsPreset);
 
 /// Schema: `#/components/schemas/DatasetRatioData/properties/ratio`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DatasetRatioDataRatio {
     /// number of training samples after rebalance
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<i64>,
     /// number of testing samples after rebalance
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testing: Option<i64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for DatasetRatioDataRatio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.training {
+            object.serialize_entry("training", value)?;
+        }
+        if let Some(value) = &self.testing {
+            object.serialize_entry("testing", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DatasetRatioDataRatio {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DatasetRatioDataRatio;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DatasetRatioDataRatio`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DatasetRatioDataRatio, A::Error> {
+                let mut training = None;
+                let mut testing = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "training" => training = map.next_value()?,
+                        "testing" => testing = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DatasetRatioDataRatio {
+                    training,
+                    testing,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for DatasetRatioDataRatio {}
 
 /// Schema: `#/components/schemas/EditSampleLabelRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EditSampleLabelRequest {
     /// New label for this sample
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
 
@@ -536,6 +1272,49 @@ impl EditSampleLabelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { label: None }
+    }
+}
+
+impl serde::Serialize for EditSampleLabelRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.label {
+            object.serialize_entry("label", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for EditSampleLabelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = EditSampleLabelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`EditSampleLabelRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EditSampleLabelRequest, A::Error> {
+                let mut label = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "label" => label = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EditSampleLabelRequest { label })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -618,13 +1397,10 @@ impl From<&str> for FiltersSignature {
 crate::string_enum_impls!(FiltersSignature);
 
 /// Schema: `#/components/schemas/FindSegmentSampleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FindSegmentSampleRequest {
     /// If set, the segments are automatically shifted randomly, to make the dataset distribution more uniform.
-    #[serde(rename = "shiftSegments")]
     pub shift_segments: bool,
-    #[serde(rename = "segmentLengthMs")]
     pub segment_length_ms: i64,
 }
 
@@ -638,18 +1414,121 @@ impl FindSegmentSampleRequest {
     }
 }
 
+impl serde::Serialize for FindSegmentSampleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("shiftSegments", &self.shift_segments)?;
+        object.serialize_entry("segmentLengthMs", &self.segment_length_ms)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for FindSegmentSampleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = FindSegmentSampleRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`FindSegmentSampleRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FindSegmentSampleRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut shift_segments = None;
+                let mut segment_length_ms = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "shiftSegments" => shift_segments = Some(map.next_value()?),
+                        "segmentLengthMs" => segment_length_ms = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FindSegmentSampleRequest {
+                    shift_segments: shift_segments
+                        .ok_or_else(|| A::Error::missing_field("shiftSegments"))?,
+                    segment_length_ms: segment_length_ms
+                        .ok_or_else(|| A::Error::missing_field("segmentLengthMs"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for FindSegmentSampleRequest {}
 
 /// Schema: `#/components/schemas/FindSegmentSampleResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FindSegmentSampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub segments: Vec<FindSegmentSampleResponseSegmentsItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for FindSegmentSampleResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("segments", &self.segments)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FindSegmentSampleResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = FindSegmentSampleResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`FindSegmentSampleResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FindSegmentSampleResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut segments = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "segments" => segments = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FindSegmentSampleResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    segments: segments
+                        .ok_or_else(|| A::Error::missing_field("segments"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for FindSegmentSampleResponse {
@@ -659,28 +1538,126 @@ impl crate::Envelope for FindSegmentSampleResponse {
 }
 
 /// Schema: `#/components/schemas/FindSegmentSampleResponse/allOf/1/properties/segments/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FindSegmentSampleResponseSegmentsItem {
-    #[serde(rename = "startMs")]
     pub start_ms: i64,
-    #[serde(rename = "endMs")]
     pub end_ms: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for FindSegmentSampleResponseSegmentsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("startMs", &self.start_ms)?;
+        object.serialize_entry("endMs", &self.end_ms)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FindSegmentSampleResponseSegmentsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = FindSegmentSampleResponseSegmentsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`FindSegmentSampleResponseSegmentsItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FindSegmentSampleResponseSegmentsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut start_ms = None;
+                let mut end_ms = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "startMs" => start_ms = Some(map.next_value()?),
+                        "endMs" => end_ms = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FindSegmentSampleResponseSegmentsItem {
+                    start_ms: start_ms
+                        .ok_or_else(|| A::Error::missing_field("startMs"))?,
+                    end_ms: end_ms.ok_or_else(|| A::Error::missing_field("endMs"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for FindSegmentSampleResponseSegmentsItem {}
 
 /// Schema: `#/components/schemas/GetAIActionsProposedChangesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAiActionsProposedChangesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "proposedChanges")]
     pub proposed_changes: Vec<GetAiActionsProposedChangesResponseProposedChangesItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetAiActionsProposedChangesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("proposedChanges", &self.proposed_changes)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetAiActionsProposedChangesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAiActionsProposedChangesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetAiActionsProposedChangesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetAiActionsProposedChangesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut proposed_changes = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "proposedChanges" => proposed_changes = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAiActionsProposedChangesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    proposed_changes: proposed_changes
+                        .ok_or_else(|| A::Error::missing_field("proposedChanges"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetAiActionsProposedChangesResponse {
@@ -690,28 +1667,137 @@ impl crate::Envelope for GetAiActionsProposedChangesResponse {
 }
 
 /// Schema: `#/components/schemas/GetAIActionsProposedChangesResponse/allOf/1/properties/proposedChanges/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAiActionsProposedChangesResponseProposedChangesItem {
-    #[serde(rename = "sampleId")]
     pub sample_id: i64,
     pub step: i64,
-    #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetAiActionsProposedChangesResponseProposedChangesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("sampleId", &self.sample_id)?;
+        object.serialize_entry("step", &self.step)?;
+        object.serialize_entry("proposedChanges", &self.proposed_changes)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de>
+for GetAiActionsProposedChangesResponseProposedChangesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAiActionsProposedChangesResponseProposedChangesItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetAiActionsProposedChangesResponseProposedChangesItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                GetAiActionsProposedChangesResponseProposedChangesItem,
+                A::Error,
+            > {
+                use serde::de::Error as _;
+                let mut sample_id = None;
+                let mut step = None;
+                let mut proposed_changes = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "sampleId" => sample_id = Some(map.next_value()?),
+                        "step" => step = Some(map.next_value()?),
+                        "proposedChanges" => proposed_changes = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAiActionsProposedChangesResponseProposedChangesItem {
+                    sample_id: sample_id
+                        .ok_or_else(|| A::Error::missing_field("sampleId"))?,
+                    step: step.ok_or_else(|| A::Error::missing_field("step"))?,
+                    proposed_changes: proposed_changes
+                        .ok_or_else(|| A::Error::missing_field("proposedChanges"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetAiActionsProposedChangesResponseProposedChangesItem {}
 
 /// Schema: `#/components/schemas/GetAllImportedFromResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAllImportedFromResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub data: Vec<GetAllImportedFromResponseDataItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetAllImportedFromResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("data", &self.data)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetAllImportedFromResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAllImportedFromResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetAllImportedFromResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetAllImportedFromResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut data = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "data" => data = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAllImportedFromResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetAllImportedFromResponse {
@@ -721,42 +1807,169 @@ impl crate::Envelope for GetAllImportedFromResponse {
 }
 
 /// Schema: `#/components/schemas/GetAllImportedFromResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAllImportedFromResponseDataItem {
     pub id: i64,
     pub category: String,
-    #[serde(rename = "importedFrom")]
     pub imported_from: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetAllImportedFromResponseDataItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("category", &self.category)?;
+        object.serialize_entry("importedFrom", &self.imported_from)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetAllImportedFromResponseDataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAllImportedFromResponseDataItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetAllImportedFromResponseDataItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetAllImportedFromResponseDataItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut category = None;
+                let mut imported_from = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "category" => category = Some(map.next_value()?),
+                        "importedFrom" => imported_from = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAllImportedFromResponseDataItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    category: category
+                        .ok_or_else(|| A::Error::missing_field("category"))?,
+                    imported_from: imported_from
+                        .ok_or_else(|| A::Error::missing_field("importedFrom"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetAllImportedFromResponseDataItem {}
 
 /// Schema: `#/components/schemas/GetDataExplorerSettingsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetDataExplorerSettingsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Preset to use for the data explorer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
-    #[serde(
-        rename = "dimensionalityReductionTechnique",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub dimensionality_reduction_technique: Option<
         DataExplorerSettingsDimensionalityReductionTechnique,
     >,
     /// Which impulse to use (if preset is either 'current-impulse' or 'current-impulse-embeddings'). If this is undefined then 'defaultImpulseId' is used.
-    #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<i64>,
-    #[serde(rename = "dimensionalityReductionRecommendation")]
     pub dimensionality_reduction_recommendation: GetDataExplorerSettingsResponseDimensionalityReductionRecommendation,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetDataExplorerSettingsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.preset {
+            object.serialize_entry("preset", value)?;
+        }
+        if let Some(value) = &self.dimensionality_reduction_technique {
+            object.serialize_entry("dimensionalityReductionTechnique", value)?;
+        }
+        if let Some(value) = &self.impulse_id {
+            object.serialize_entry("impulseId", value)?;
+        }
+        object
+            .serialize_entry(
+                "dimensionalityReductionRecommendation",
+                &self.dimensionality_reduction_recommendation,
+            )?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDataExplorerSettingsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetDataExplorerSettingsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetDataExplorerSettingsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetDataExplorerSettingsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut preset = None;
+                let mut dimensionality_reduction_technique = None;
+                let mut impulse_id = None;
+                let mut dimensionality_reduction_recommendation = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "preset" => preset = map.next_value()?,
+                        "dimensionalityReductionTechnique" => {
+                            dimensionality_reduction_technique = map.next_value()?;
+                        }
+                        "impulseId" => impulse_id = map.next_value()?,
+                        "dimensionalityReductionRecommendation" => {
+                            dimensionality_reduction_recommendation = Some(
+                                map.next_value()?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetDataExplorerSettingsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    preset,
+                    dimensionality_reduction_technique,
+                    impulse_id,
+                    dimensionality_reduction_recommendation: dimensionality_reduction_recommendation
+                        .ok_or_else(|| A::Error::missing_field(
+                            "dimensionalityReductionRecommendation",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetDataExplorerSettingsResponse {
@@ -803,16 +2016,69 @@ crate::string_enum_impls!(
 );
 
 /// Schema: `#/components/schemas/GetDiversityDataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetDiversityDataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<GetDiversityDataResponseDataItem>>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetDiversityDataResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.data {
+            object.serialize_entry("data", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDiversityDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetDiversityDataResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetDiversityDataResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetDiversityDataResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut data = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "data" => data = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetDiversityDataResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    data,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetDiversityDataResponse {
@@ -822,15 +2088,67 @@ impl crate::Envelope for GetDiversityDataResponse {
 }
 
 /// Schema: `#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetDiversityDataResponseDataItem {
-    #[serde(rename = "labelId", default, skip_serializing_if = "Option::is_none")]
     pub label_id: Option<f64>,
-    #[serde(rename = "maxDistance")]
     pub max_distance: f64,
-    #[serde(rename = "clusterInfos")]
     pub cluster_infos: Vec<GetDiversityDataResponseDataItemClusterInfosItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetDiversityDataResponseDataItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.label_id {
+            object.serialize_entry("labelId", value)?;
+        }
+        object.serialize_entry("maxDistance", &self.max_distance)?;
+        object.serialize_entry("clusterInfos", &self.cluster_infos)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDiversityDataResponseDataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetDiversityDataResponseDataItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetDiversityDataResponseDataItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetDiversityDataResponseDataItem, A::Error> {
+                use serde::de::Error as _;
+                let mut label_id = None;
+                let mut max_distance = None;
+                let mut cluster_infos = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "labelId" => label_id = map.next_value()?,
+                        "maxDistance" => max_distance = Some(map.next_value()?),
+                        "clusterInfos" => cluster_infos = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetDiversityDataResponseDataItem {
+                    label_id,
+                    max_distance: max_distance
+                        .ok_or_else(|| A::Error::missing_field("maxDistance"))?,
+                    cluster_infos: cluster_infos
+                        .ok_or_else(|| A::Error::missing_field("clusterInfos"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetDiversityDataResponseDataItem {}
@@ -838,8 +2156,7 @@ impl crate::Envelope for GetDiversityDataResponseDataItem {}
 /// Information about a cluster of samples
 ///
 /// Schema: `#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items/properties/clusterInfos/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetDiversityDataResponseDataItemClusterInfosItem {
     /// Unique index of the cluster
     pub idx: i64,
@@ -848,38 +2165,172 @@ pub struct GetDiversityDataResponseDataItemClusterInfosItem {
     /// The sample ID and window start and end of every window in the cluster
     pub windows: Vec<Vec<i64>>,
     /// Details of every sample in the cluster
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<Vec<Sample>>,
     /// Raw vendi score
-    #[serde(rename = "vendiScore")]
     pub vendi_score: f64,
     /// Vendi score expressed as ratio from 0 to 1
-    #[serde(rename = "vendiRatio")]
     pub vendi_ratio: f64,
     /// The number if windows in the cluster
     pub count: i64,
     /// The distance of the cluster from the origin
     pub distance: f64,
     /// The cluster id on the left branch of the dendrogram
-    #[serde(rename = "leftIdx", default)]
     pub left_idx: Option<i64>,
     /// The cluster id on the right branch of the dendrogram
-    #[serde(rename = "rightIdx", default)]
     pub right_idx: Option<i64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetDiversityDataResponseDataItemClusterInfosItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("idx", &self.idx)?;
+        object.serialize_entry("indexes", &self.indexes)?;
+        object.serialize_entry("windows", &self.windows)?;
+        if let Some(value) = &self.samples {
+            object.serialize_entry("samples", value)?;
+        }
+        object.serialize_entry("vendiScore", &self.vendi_score)?;
+        object.serialize_entry("vendiRatio", &self.vendi_ratio)?;
+        object.serialize_entry("count", &self.count)?;
+        object.serialize_entry("distance", &self.distance)?;
+        object.serialize_entry("leftIdx", &self.left_idx)?;
+        object.serialize_entry("rightIdx", &self.right_idx)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetDiversityDataResponseDataItemClusterInfosItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetDiversityDataResponseDataItemClusterInfosItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetDiversityDataResponseDataItemClusterInfosItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetDiversityDataResponseDataItemClusterInfosItem, A::Error> {
+                use serde::de::Error as _;
+                let mut idx = None;
+                let mut indexes = None;
+                let mut windows = None;
+                let mut samples = None;
+                let mut vendi_score = None;
+                let mut vendi_ratio = None;
+                let mut count = None;
+                let mut distance = None;
+                let mut left_idx = None;
+                let mut right_idx = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "idx" => idx = Some(map.next_value()?),
+                        "indexes" => indexes = Some(map.next_value()?),
+                        "windows" => windows = Some(map.next_value()?),
+                        "samples" => samples = map.next_value()?,
+                        "vendiScore" => vendi_score = Some(map.next_value()?),
+                        "vendiRatio" => vendi_ratio = Some(map.next_value()?),
+                        "count" => count = Some(map.next_value()?),
+                        "distance" => distance = Some(map.next_value()?),
+                        "leftIdx" => left_idx = map.next_value()?,
+                        "rightIdx" => right_idx = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetDiversityDataResponseDataItemClusterInfosItem {
+                    idx: idx.ok_or_else(|| A::Error::missing_field("idx"))?,
+                    indexes: indexes.ok_or_else(|| A::Error::missing_field("indexes"))?,
+                    windows: windows.ok_or_else(|| A::Error::missing_field("windows"))?,
+                    samples,
+                    vendi_score: vendi_score
+                        .ok_or_else(|| A::Error::missing_field("vendiScore"))?,
+                    vendi_ratio: vendi_ratio
+                        .ok_or_else(|| A::Error::missing_field("vendiRatio"))?,
+                    count: count.ok_or_else(|| A::Error::missing_field("count"))?,
+                    distance: distance
+                        .ok_or_else(|| A::Error::missing_field("distance"))?,
+                    left_idx,
+                    right_idx,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetDiversityDataResponseDataItemClusterInfosItem {}
 
 /// Schema: `#/components/schemas/GetLabelNoiseDataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetLabelNoiseDataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub data: GetLabelNoiseDataResponseData,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetLabelNoiseDataResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("data", &self.data)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetLabelNoiseDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetLabelNoiseDataResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetLabelNoiseDataResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetLabelNoiseDataResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut data = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "data" => data = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetLabelNoiseDataResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetLabelNoiseDataResponse {
@@ -889,38 +2340,136 @@ impl crate::Envelope for GetLabelNoiseDataResponse {
 }
 
 /// Schema: `#/components/schemas/GetLabelNoiseDataResponse/allOf/1/properties/data`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetLabelNoiseDataResponseData {
-    #[serde(
-        rename = "cosineSimilarity",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub cosine_similarity: Option<CosineSimilarityData>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbors: Option<NeighborsData>,
-    #[serde(
-        rename = "crossValidation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub cross_validation: Option<CrossValidationData>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetLabelNoiseDataResponseData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.cosine_similarity {
+            object.serialize_entry("cosineSimilarity", value)?;
+        }
+        if let Some(value) = &self.neighbors {
+            object.serialize_entry("neighbors", value)?;
+        }
+        if let Some(value) = &self.cross_validation {
+            object.serialize_entry("crossValidation", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetLabelNoiseDataResponseData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetLabelNoiseDataResponseData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetLabelNoiseDataResponseData`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetLabelNoiseDataResponseData, A::Error> {
+                let mut cosine_similarity = None;
+                let mut neighbors = None;
+                let mut cross_validation = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "cosineSimilarity" => cosine_similarity = map.next_value()?,
+                        "neighbors" => neighbors = map.next_value()?,
+                        "crossValidation" => cross_validation = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetLabelNoiseDataResponseData {
+                    cosine_similarity,
+                    neighbors,
+                    cross_validation,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetLabelNoiseDataResponseData {}
 
 /// Schema: `#/components/schemas/GetSampleMetadataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetSampleMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Array with all available sample metadata.
     pub metadata: Vec<SampleMetadata>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetSampleMetadataResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("metadata", &self.metadata)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetSampleMetadataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetSampleMetadataResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetSampleMetadataResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetSampleMetadataResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut metadata = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "metadata" => metadata = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetSampleMetadataResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    metadata: metadata
+                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetSampleMetadataResponse {
@@ -930,18 +2479,75 @@ impl crate::Envelope for GetSampleMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/HasDataExplorerFeaturesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HasDataExplorerFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "hasFeatures")]
     pub has_features: bool,
-    #[serde(rename = "inputBlock", default, skip_serializing_if = "Option::is_none")]
     pub input_block: Option<ImpulseInputBlock>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for HasDataExplorerFeaturesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("hasFeatures", &self.has_features)?;
+        if let Some(value) = &self.input_block {
+            object.serialize_entry("inputBlock", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HasDataExplorerFeaturesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = HasDataExplorerFeaturesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`HasDataExplorerFeaturesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HasDataExplorerFeaturesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut has_features = None;
+                let mut input_block = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "hasFeatures" => has_features = Some(map.next_value()?),
+                        "inputBlock" => input_block = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(HasDataExplorerFeaturesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    has_features: has_features
+                        .ok_or_else(|| A::Error::missing_field("hasFeatures"))?,
+                    input_block,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for HasDataExplorerFeaturesResponse {
@@ -951,10 +2557,8 @@ impl crate::Envelope for HasDataExplorerFeaturesResponse {
 }
 
 /// Schema: `#/components/schemas/MoveRawDataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MoveRawDataRequest {
-    #[serde(rename = "newCategory")]
     pub new_category: MoveRawDataRequestNewCategory,
 }
 
@@ -962,6 +2566,51 @@ impl MoveRawDataRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(new_category: MoveRawDataRequestNewCategory) -> Self {
         Self { new_category }
+    }
+}
+
+impl serde::Serialize for MoveRawDataRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("newCategory", &self.new_category)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for MoveRawDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = MoveRawDataRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`MoveRawDataRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MoveRawDataRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut new_category = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "newCategory" => new_category = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MoveRawDataRequest {
+                    new_category: new_category
+                        .ok_or_else(|| A::Error::missing_field("newCategory"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -1008,15 +2657,64 @@ crate::string_enum_impls!(MoveRawDataRequestNewCategory);
 /// Describes the results of running the nearest neighbors label noise detection method.
 ///
 /// Schema: `#/components/schemas/NeighborsData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NeighborsData {
     /// The label noise score and nearest neighbors for each window of data in the project that shows a potential label noise issue.
-    #[serde(rename = "scoresAndNeighbors")]
     pub scores_and_neighbors: Vec<NeighborsScore>,
     /// The number of neighbors used in the nearest neighbors algorithm.
-    #[serde(rename = "numNeighbors")]
     pub num_neighbors: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for NeighborsData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("scoresAndNeighbors", &self.scores_and_neighbors)?;
+        object.serialize_entry("numNeighbors", &self.num_neighbors)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NeighborsData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = NeighborsData;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`NeighborsData`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NeighborsData, A::Error> {
+                use serde::de::Error as _;
+                let mut scores_and_neighbors = None;
+                let mut num_neighbors = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "scoresAndNeighbors" => {
+                            scores_and_neighbors = Some(map.next_value()?);
+                        }
+                        "numNeighbors" => num_neighbors = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(NeighborsData {
+                    scores_and_neighbors: scores_and_neighbors
+                        .ok_or_else(|| A::Error::missing_field("scoresAndNeighbors"))?,
+                    num_neighbors: num_neighbors
+                        .ok_or_else(|| A::Error::missing_field("numNeighbors"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for NeighborsData {}
@@ -1024,51 +2722,169 @@ impl crate::Envelope for NeighborsData {}
 /// Describes the label noise score and nearest neighbors for a single window of data in the project that shows a potential label noise issue.
 ///
 /// Schema: `#/components/schemas/NeighborsScore`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NeighborsScore {
     /// The ID of the sample this window belongs to
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
-    #[serde(rename = "windowStart")]
     pub window_start: i64,
     /// The end time of this window in milliseconds
-    #[serde(rename = "windowEnd")]
     pub window_end: i64,
     /// The label noise score for this window, from 0 to the total number of windows.
     pub score: f64,
     /// Details of the nearest neighbors to this window
-    #[serde(rename = "neighborWindows")]
     pub neighbor_windows: Vec<NeighborsScoreNeighborWindowsItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for NeighborsScore {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        if let Some(value) = &self.sample {
+            object.serialize_entry("sample", value)?;
+        }
+        object.serialize_entry("windowStart", &self.window_start)?;
+        object.serialize_entry("windowEnd", &self.window_end)?;
+        object.serialize_entry("score", &self.score)?;
+        object.serialize_entry("neighborWindows", &self.neighbor_windows)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NeighborsScore {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = NeighborsScore;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`NeighborsScore`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NeighborsScore, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut sample = None;
+                let mut window_start = None;
+                let mut window_end = None;
+                let mut score = None;
+                let mut neighbor_windows = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "sample" => sample = map.next_value()?,
+                        "windowStart" => window_start = Some(map.next_value()?),
+                        "windowEnd" => window_end = Some(map.next_value()?),
+                        "score" => score = Some(map.next_value()?),
+                        "neighborWindows" => neighbor_windows = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(NeighborsScore {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    sample,
+                    window_start: window_start
+                        .ok_or_else(|| A::Error::missing_field("windowStart"))?,
+                    window_end: window_end
+                        .ok_or_else(|| A::Error::missing_field("windowEnd"))?,
+                    score: score.ok_or_else(|| A::Error::missing_field("score"))?,
+                    neighbor_windows: neighbor_windows
+                        .ok_or_else(|| A::Error::missing_field("neighborWindows"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for NeighborsScore {}
 
 /// Schema: `#/components/schemas/NeighborsScore/properties/neighborWindows/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NeighborsScoreNeighborWindowsItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
-    #[serde(rename = "windowStart")]
     pub window_start: i64,
     /// The end time of this window in milliseconds
-    #[serde(rename = "windowEnd")]
     pub window_end: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for NeighborsScoreNeighborWindowsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        if let Some(value) = &self.sample {
+            object.serialize_entry("sample", value)?;
+        }
+        object.serialize_entry("windowStart", &self.window_start)?;
+        object.serialize_entry("windowEnd", &self.window_end)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NeighborsScoreNeighborWindowsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = NeighborsScoreNeighborWindowsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`NeighborsScoreNeighborWindowsItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NeighborsScoreNeighborWindowsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut sample = None;
+                let mut window_start = None;
+                let mut window_end = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "sample" => sample = map.next_value()?,
+                        "windowStart" => window_start = Some(map.next_value()?),
+                        "windowEnd" => window_end = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(NeighborsScoreNeighborWindowsItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    sample,
+                    window_start: window_start
+                        .ok_or_else(|| A::Error::missing_field("windowStart"))?,
+                    window_end: window_end
+                        .ok_or_else(|| A::Error::missing_field("windowEnd"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for NeighborsScoreNeighborWindowsItem {}
 
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObjectDetectionAutoLabelRequest {
-    #[serde(rename = "neuralNetwork")]
     pub neural_network: ObjectDetectionAutoLabelRequestNeuralNetwork,
 }
 
@@ -1076,6 +2892,51 @@ impl ObjectDetectionAutoLabelRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(neural_network: ObjectDetectionAutoLabelRequestNeuralNetwork) -> Self {
         Self { neural_network }
+    }
+}
+
+impl serde::Serialize for ObjectDetectionAutoLabelRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("neuralNetwork", &self.neural_network)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ObjectDetectionAutoLabelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ObjectDetectionAutoLabelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ObjectDetectionAutoLabelRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ObjectDetectionAutoLabelRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut neural_network = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "neuralNetwork" => neural_network = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ObjectDetectionAutoLabelRequest {
+                    neural_network: neural_network
+                        .ok_or_else(|| A::Error::missing_field("neuralNetwork"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -1116,17 +2977,73 @@ impl From<&str> for ObjectDetectionAutoLabelRequestNeuralNetwork {
 crate::string_enum_impls!(ObjectDetectionAutoLabelRequestNeuralNetwork);
 
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObjectDetectionAutoLabelResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub results: Vec<ObjectDetectionAutoLabelResponseResultsItem>,
-    #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ObjectDetectionAutoLabelResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("results", &self.results)?;
+        object.serialize_entry("allLabels", &self.all_labels)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ObjectDetectionAutoLabelResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ObjectDetectionAutoLabelResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ObjectDetectionAutoLabelResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ObjectDetectionAutoLabelResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut results = None;
+                let mut all_labels = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "results" => results = Some(map.next_value()?),
+                        "allLabels" => all_labels = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ObjectDetectionAutoLabelResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    results: results.ok_or_else(|| A::Error::missing_field("results"))?,
+                    all_labels: all_labels
+                        .ok_or_else(|| A::Error::missing_field("allLabels"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ObjectDetectionAutoLabelResponse {
@@ -1136,8 +3053,7 @@ impl crate::Envelope for ObjectDetectionAutoLabelResponse {
 }
 
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelResponse/allOf/1/properties/results/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObjectDetectionAutoLabelResponseResultsItem {
     pub label: String,
     pub x: i64,
@@ -1146,19 +3062,133 @@ pub struct ObjectDetectionAutoLabelResponseResultsItem {
     pub height: i64,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ObjectDetectionAutoLabelResponseResultsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("label", &self.label)?;
+        object.serialize_entry("x", &self.x)?;
+        object.serialize_entry("y", &self.y)?;
+        object.serialize_entry("width", &self.width)?;
+        object.serialize_entry("height", &self.height)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ObjectDetectionAutoLabelResponseResultsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ObjectDetectionAutoLabelResponseResultsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ObjectDetectionAutoLabelResponseResultsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ObjectDetectionAutoLabelResponseResultsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut label = None;
+                let mut x = None;
+                let mut y = None;
+                let mut width = None;
+                let mut height = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "label" => label = Some(map.next_value()?),
+                        "x" => x = Some(map.next_value()?),
+                        "y" => y = Some(map.next_value()?),
+                        "width" => width = Some(map.next_value()?),
+                        "height" => height = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ObjectDetectionAutoLabelResponseResultsItem {
+                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
+                    x: x.ok_or_else(|| A::Error::missing_field("x"))?,
+                    y: y.ok_or_else(|| A::Error::missing_field("y"))?,
+                    width: width.ok_or_else(|| A::Error::missing_field("width"))?,
+                    height: height.ok_or_else(|| A::Error::missing_field("height"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ObjectDetectionAutoLabelResponseResultsItem {}
 
 /// Schema: `#/components/schemas/ObjectDetectionLabelQueueCountResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObjectDetectionLabelQueueCountResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "samplesCount")]
     pub samples_count: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ObjectDetectionLabelQueueCountResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("samplesCount", &self.samples_count)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ObjectDetectionLabelQueueCountResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ObjectDetectionLabelQueueCountResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ObjectDetectionLabelQueueCountResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ObjectDetectionLabelQueueCountResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut samples_count = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "samplesCount" => samples_count = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ObjectDetectionLabelQueueCountResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    samples_count: samples_count
+                        .ok_or_else(|| A::Error::missing_field("samplesCount"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ObjectDetectionLabelQueueCountResponse {
@@ -1168,15 +3198,67 @@ impl crate::Envelope for ObjectDetectionLabelQueueCountResponse {
 }
 
 /// Schema: `#/components/schemas/ObjectDetectionLabelQueueResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObjectDetectionLabelQueueResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub samples: Vec<ObjectDetectionLabelQueueResponseSamplesItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ObjectDetectionLabelQueueResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("samples", &self.samples)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ObjectDetectionLabelQueueResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ObjectDetectionLabelQueueResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ObjectDetectionLabelQueueResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ObjectDetectionLabelQueueResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut samples = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "samples" => samples = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ObjectDetectionLabelQueueResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    samples: samples.ok_or_else(|| A::Error::missing_field("samples"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ObjectDetectionLabelQueueResponse {
@@ -1186,10 +3268,55 @@ impl crate::Envelope for ObjectDetectionLabelQueueResponse {
 }
 
 /// Schema: `#/components/schemas/ObjectDetectionLabelQueueResponse/allOf/1/properties/samples/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObjectDetectionLabelQueueResponseSamplesItem {
     pub id: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ObjectDetectionLabelQueueResponseSamplesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ObjectDetectionLabelQueueResponseSamplesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ObjectDetectionLabelQueueResponseSamplesItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ObjectDetectionLabelQueueResponseSamplesItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ObjectDetectionLabelQueueResponseSamplesItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ObjectDetectionLabelQueueResponseSamplesItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ObjectDetectionLabelQueueResponseSamplesItem {}
@@ -1233,16 +3360,69 @@ impl From<&str> for RawDataCategoryQuery {
 crate::string_enum_impls!(RawDataCategoryQuery);
 
 /// Schema: `#/components/schemas/RebalanceDatasetResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RebalanceDatasetResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<DatasetRatioDataRatio>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for RebalanceDatasetResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.ratio {
+            object.serialize_entry("ratio", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RebalanceDatasetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RebalanceDatasetResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`RebalanceDatasetResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RebalanceDatasetResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut ratio = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "ratio" => ratio = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RebalanceDatasetResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    ratio,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for RebalanceDatasetResponse {
@@ -1252,8 +3432,7 @@ impl crate::Envelope for RebalanceDatasetResponse {
 }
 
 /// Schema: `#/components/schemas/RenameSampleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RenameSampleRequest {
     /// New name for this sample
     pub name: String,
@@ -1266,13 +3445,55 @@ impl RenameSampleRequest {
     }
 }
 
+impl serde::Serialize for RenameSampleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for RenameSampleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RenameSampleRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`RenameSampleRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RenameSampleRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RenameSampleRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for RenameSampleRequest {}
 
 /// Schema: `#/components/schemas/SampleBoundingBoxesRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SampleBoundingBoxesRequest {
-    #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
 }
 
@@ -1283,11 +3504,55 @@ impl SampleBoundingBoxesRequest {
     }
 }
 
+impl serde::Serialize for SampleBoundingBoxesRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("boundingBoxes", &self.bounding_boxes)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SampleBoundingBoxesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SampleBoundingBoxesRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SampleBoundingBoxesRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SampleBoundingBoxesRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut bounding_boxes = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "boundingBoxes" => bounding_boxes = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SampleBoundingBoxesRequest {
+                    bounding_boxes: bounding_boxes
+                        .ok_or_else(|| A::Error::missing_field("boundingBoxes"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SampleBoundingBoxesRequest {}
 
 /// Schema: `#/components/schemas/SampleMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SampleMetadata {
     /// Sample ID
     pub id: i64,
@@ -1295,11 +3560,59 @@ pub struct SampleMetadata {
     pub metadata: std::collections::BTreeMap<String, String>,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for SampleMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("metadata", &self.metadata)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SampleMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SampleMetadata;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SampleMetadata`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SampleMetadata, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut metadata = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "metadata" => metadata = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SampleMetadata {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    metadata: metadata
+                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SampleMetadata {}
 
 /// Schema: `#/components/schemas/SegmentSampleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SegmentSampleRequest {
     pub segments: Vec<SegmentSampleRequestSegmentsItem>,
 }
@@ -1311,15 +3624,57 @@ impl SegmentSampleRequest {
     }
 }
 
+impl serde::Serialize for SegmentSampleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("segments", &self.segments)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SegmentSampleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SegmentSampleRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SegmentSampleRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SegmentSampleRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut segments = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "segments" => segments = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SegmentSampleRequest {
+                    segments: segments
+                        .ok_or_else(|| A::Error::missing_field("segments"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SegmentSampleRequest {}
 
 /// Schema: `#/components/schemas/SegmentSampleRequest/properties/segments/items`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SegmentSampleRequestSegmentsItem {
-    #[serde(rename = "startMs")]
     pub start_ms: i64,
-    #[serde(rename = "endMs")]
     pub end_ms: i64,
 }
 
@@ -1330,13 +3685,60 @@ impl SegmentSampleRequestSegmentsItem {
     }
 }
 
+impl serde::Serialize for SegmentSampleRequestSegmentsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("startMs", &self.start_ms)?;
+        object.serialize_entry("endMs", &self.end_ms)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SegmentSampleRequestSegmentsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SegmentSampleRequestSegmentsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SegmentSampleRequestSegmentsItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SegmentSampleRequestSegmentsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut start_ms = None;
+                let mut end_ms = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "startMs" => start_ms = Some(map.next_value()?),
+                        "endMs" => end_ms = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SegmentSampleRequestSegmentsItem {
+                    start_ms: start_ms
+                        .ok_or_else(|| A::Error::missing_field("startMs"))?,
+                    end_ms: end_ms.ok_or_else(|| A::Error::missing_field("endMs"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SegmentSampleRequestSegmentsItem {}
 
 /// Schema: `#/components/schemas/SetSampleMetadataRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SetSampleMetadataRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -1347,16 +3749,58 @@ impl SetSampleMetadataRequest {
     }
 }
 
+impl serde::Serialize for SetSampleMetadataRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.metadata {
+            object.serialize_entry("metadata", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetSampleMetadataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetSampleMetadataRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetSampleMetadataRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetSampleMetadataRequest, A::Error> {
+                let mut metadata = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "metadata" => metadata = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetSampleMetadataRequest {
+                    metadata,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SetSampleMetadataRequest {}
 
 /// Schema: `#/components/schemas/SetSampleProposedChangesRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetSampleProposedChangesRequest {
     /// Job ID of an AI Actions job. This is passed into your job via the --propose-actions argument.
-    #[serde(rename = "jobId")]
     pub job_id: i64,
-    #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
 
@@ -1367,13 +3811,60 @@ impl SetSampleProposedChangesRequest {
     }
 }
 
+impl serde::Serialize for SetSampleProposedChangesRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("jobId", &self.job_id)?;
+        object.serialize_entry("proposedChanges", &self.proposed_changes)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetSampleProposedChangesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetSampleProposedChangesRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetSampleProposedChangesRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetSampleProposedChangesRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut job_id = None;
+                let mut proposed_changes = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "jobId" => job_id = Some(map.next_value()?),
+                        "proposedChanges" => proposed_changes = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetSampleProposedChangesRequest {
+                    job_id: job_id.ok_or_else(|| A::Error::missing_field("jobId"))?,
+                    proposed_changes: proposed_changes
+                        .ok_or_else(|| A::Error::missing_field("proposedChanges"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SetSampleProposedChangesRequest {}
 
 /// Schema: `#/components/schemas/SetSampleStructuredLabelsRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetSampleStructuredLabelsRequest {
-    #[serde(rename = "structuredLabels")]
     pub structured_labels: Vec<StructuredLabel>,
 }
 
@@ -1384,14 +3875,57 @@ impl SetSampleStructuredLabelsRequest {
     }
 }
 
+impl serde::Serialize for SetSampleStructuredLabelsRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("structuredLabels", &self.structured_labels)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetSampleStructuredLabelsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetSampleStructuredLabelsRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetSampleStructuredLabelsRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetSampleStructuredLabelsRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut structured_labels = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "structuredLabels" => structured_labels = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetSampleStructuredLabelsRequest {
+                    structured_labels: structured_labels
+                        .ok_or_else(|| A::Error::missing_field("structuredLabels"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SetSampleStructuredLabelsRequest {}
 
 /// Schema: `#/components/schemas/SplitSampleInFramesRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SplitSampleInFramesRequest {
     /// Frames per second to extract from this video.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fps: Option<i64>,
 }
 
@@ -1399,6 +3933,49 @@ impl SplitSampleInFramesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { fps: None }
+    }
+}
+
+impl serde::Serialize for SplitSampleInFramesRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.fps {
+            object.serialize_entry("fps", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SplitSampleInFramesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SplitSampleInFramesRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SplitSampleInFramesRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SplitSampleInFramesRequest, A::Error> {
+                let mut fps = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "fps" => fps = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SplitSampleInFramesRequest { fps })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -1425,11 +4002,9 @@ impl crate::Envelope for SplitSampleInFramesResponse {
 }
 
 /// Schema: `#/components/schemas/StoreSegmentLengthRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoreSegmentLengthRequest {
     /// Last segment length in milliseconds.
-    #[serde(rename = "segmentLength")]
     pub segment_length: f64,
 }
 
@@ -1440,15 +4015,57 @@ impl StoreSegmentLengthRequest {
     }
 }
 
+impl serde::Serialize for StoreSegmentLengthRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("segmentLength", &self.segment_length)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for StoreSegmentLengthRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StoreSegmentLengthRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StoreSegmentLengthRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StoreSegmentLengthRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut segment_length = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "segmentLength" => segment_length = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StoreSegmentLengthRequest {
+                    segment_length: segment_length
+                        .ok_or_else(|| A::Error::missing_field("segmentLength"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for StoreSegmentLengthRequest {}
 
 /// Schema: `#/components/schemas/TrackObjectsRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrackObjectsRequest {
-    #[serde(rename = "sourceSampleId")]
     pub source_sample_id: i64,
-    #[serde(rename = "nextSampleId")]
     pub next_sample_id: i64,
 }
 
@@ -1462,19 +4079,121 @@ impl TrackObjectsRequest {
     }
 }
 
+impl serde::Serialize for TrackObjectsRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("sourceSampleId", &self.source_sample_id)?;
+        object.serialize_entry("nextSampleId", &self.next_sample_id)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for TrackObjectsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TrackObjectsRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`TrackObjectsRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TrackObjectsRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut source_sample_id = None;
+                let mut next_sample_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "sourceSampleId" => source_sample_id = Some(map.next_value()?),
+                        "nextSampleId" => next_sample_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(TrackObjectsRequest {
+                    source_sample_id: source_sample_id
+                        .ok_or_else(|| A::Error::missing_field("sourceSampleId"))?,
+                    next_sample_id: next_sample_id
+                        .ok_or_else(|| A::Error::missing_field("nextSampleId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for TrackObjectsRequest {}
 
 /// Schema: `#/components/schemas/TrackObjectsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrackObjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for TrackObjectsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("boundingBoxes", &self.bounding_boxes)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TrackObjectsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TrackObjectsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`TrackObjectsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TrackObjectsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut bounding_boxes = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "boundingBoxes" => bounding_boxes = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(TrackObjectsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    bounding_boxes: bounding_boxes
+                        .ok_or_else(|| A::Error::missing_field("boundingBoxes"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for TrackObjectsResponse {

@@ -6,16 +6,69 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetThemeResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetThemeResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetThemeResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.theme {
+            object.serialize_entry("theme", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetThemeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetThemeResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetThemeResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetThemeResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut theme = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "theme" => theme = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetThemeResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    theme,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetThemeResponse {
@@ -25,15 +78,67 @@ impl crate::Envelope for GetThemeResponse {
 }
 
 /// Schema: `#/components/schemas/GetThemesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetThemesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub themes: Vec<Theme>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetThemesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("themes", &self.themes)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetThemesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetThemesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetThemesResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetThemesResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut themes = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "themes" => themes = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetThemesResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    themes: themes.ok_or_else(|| A::Error::missing_field("themes"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetThemesResponse {
@@ -45,29 +150,21 @@ impl crate::Envelope for GetThemesResponse {
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateThemeLogosRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateThemeLogosRequest {
     /// Primary logo URL
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
     /// Primary logo for dark background URL
-    #[serde(rename = "primaryWhite", default, skip_serializing_if = "Option::is_none")]
     pub primary_white: Option<String>,
     /// Login logo URL
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
     /// Login logo for dark background URL
-    #[serde(rename = "loginWhite", default, skip_serializing_if = "Option::is_none")]
     pub login_white: Option<String>,
     /// Mark URL
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
     /// Mark for dark background URL
-    #[serde(rename = "markWhite", default, skip_serializing_if = "Option::is_none")]
     pub mark_white: Option<String>,
     /// Device logo URL
-    #[serde(rename = "deviceLogo", default, skip_serializing_if = "Option::is_none")]
     pub device_logo: Option<String>,
 }
 
@@ -83,6 +180,87 @@ impl UpdateThemeLogosRequest {
             mark_white: None,
             device_logo: None,
         }
+    }
+}
+
+impl serde::Serialize for UpdateThemeLogosRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.primary {
+            object.serialize_entry("primary", value)?;
+        }
+        if let Some(value) = &self.primary_white {
+            object.serialize_entry("primaryWhite", value)?;
+        }
+        if let Some(value) = &self.login {
+            object.serialize_entry("login", value)?;
+        }
+        if let Some(value) = &self.login_white {
+            object.serialize_entry("loginWhite", value)?;
+        }
+        if let Some(value) = &self.mark {
+            object.serialize_entry("mark", value)?;
+        }
+        if let Some(value) = &self.mark_white {
+            object.serialize_entry("markWhite", value)?;
+        }
+        if let Some(value) = &self.device_logo {
+            object.serialize_entry("deviceLogo", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateThemeLogosRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateThemeLogosRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateThemeLogosRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateThemeLogosRequest, A::Error> {
+                let mut primary = None;
+                let mut primary_white = None;
+                let mut login = None;
+                let mut login_white = None;
+                let mut mark = None;
+                let mut mark_white = None;
+                let mut device_logo = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "primary" => primary = map.next_value()?,
+                        "primaryWhite" => primary_white = map.next_value()?,
+                        "login" => login = map.next_value()?,
+                        "loginWhite" => login_white = map.next_value()?,
+                        "mark" => mark = map.next_value()?,
+                        "markWhite" => mark_white = map.next_value()?,
+                        "deviceLogo" => device_logo = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateThemeLogosRequest {
+                    primary,
+                    primary_white,
+                    login,
+                    login_white,
+                    mark,
+                    mark_white,
+                    device_logo,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

@@ -28,16 +28,13 @@ impl crate::multipart::ToMultipart for AuthorizeThirdPartyRequest {
 }
 
 /// Schema: `#/components/schemas/CreateThirdPartyAuthRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateThirdPartyAuthRequest {
     pub name: String,
     pub description: String,
     pub logo: String,
     pub domains: Vec<String>,
-    #[serde(rename = "secretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<crate::Secret>,
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
 }
 
@@ -60,22 +57,150 @@ impl CreateThirdPartyAuthRequest {
     }
 }
 
+impl serde::Serialize for CreateThirdPartyAuthRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("logo", &self.logo)?;
+        object.serialize_entry("domains", &self.domains)?;
+        if let Some(value) = &self.secret_key {
+            object.serialize_entry("secretKey", value)?;
+        }
+        if let Some(value) = &self.api_key {
+            object.serialize_entry("apiKey", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateThirdPartyAuthRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateThirdPartyAuthRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateThirdPartyAuthRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateThirdPartyAuthRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut description = None;
+                let mut logo = None;
+                let mut domains = None;
+                let mut secret_key = None;
+                let mut api_key = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "logo" => logo = Some(map.next_value()?),
+                        "domains" => domains = Some(map.next_value()?),
+                        "secretKey" => secret_key = map.next_value()?,
+                        "apiKey" => api_key = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateThirdPartyAuthRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    logo: logo.ok_or_else(|| A::Error::missing_field("logo"))?,
+                    domains: domains.ok_or_else(|| A::Error::missing_field("domains"))?,
+                    secret_key,
+                    api_key,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateThirdPartyAuthRequest {}
 
 /// Schema: `#/components/schemas/CreateThirdPartyAuthResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateThirdPartyAuthResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub id: i64,
-    #[serde(rename = "secretKey")]
     pub secret_key: crate::Secret,
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateThirdPartyAuthResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("secretKey", &self.secret_key)?;
+        object.serialize_entry("apiKey", &self.api_key)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateThirdPartyAuthResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateThirdPartyAuthResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateThirdPartyAuthResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateThirdPartyAuthResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                let mut secret_key = None;
+                let mut api_key = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = Some(map.next_value()?),
+                        "secretKey" => secret_key = Some(map.next_value()?),
+                        "apiKey" => api_key = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateThirdPartyAuthResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    secret_key: secret_key
+                        .ok_or_else(|| A::Error::missing_field("secretKey"))?,
+                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateThirdPartyAuthResponse {
@@ -85,8 +210,7 @@ impl crate::Envelope for CreateThirdPartyAuthResponse {
 }
 
 /// Schema: `#/components/schemas/CreateUserThirdPartyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateUserThirdPartyRequest {
     /// Your name
     pub name: String,
@@ -95,10 +219,8 @@ pub struct CreateUserThirdPartyRequest {
     /// E-mail address. Will need to be validated before the account will become active.
     pub email: String,
     /// A project will automatically be created. Sets the name of the first project. If not set, this will be derived from the username.
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
 }
 
@@ -120,20 +242,141 @@ impl CreateUserThirdPartyRequest {
     }
 }
 
+impl serde::Serialize for CreateUserThirdPartyRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("username", &self.username)?;
+        object.serialize_entry("email", &self.email)?;
+        if let Some(value) = &self.project_name {
+            object.serialize_entry("projectName", value)?;
+        }
+        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateUserThirdPartyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateUserThirdPartyRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateUserThirdPartyRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateUserThirdPartyRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut username = None;
+                let mut email = None;
+                let mut project_name = None;
+                let mut privacy_policy = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "username" => username = Some(map.next_value()?),
+                        "email" => email = Some(map.next_value()?),
+                        "projectName" => project_name = map.next_value()?,
+                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateUserThirdPartyRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    username: username
+                        .ok_or_else(|| A::Error::missing_field("username"))?,
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                    project_name,
+                    privacy_policy: privacy_policy
+                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateUserThirdPartyRequest {}
 
 /// Schema: `#/components/schemas/CreateUserThirdPartyResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateUserThirdPartyResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub status: CreateUserThirdPartyResponseStatus,
-    #[serde(rename = "jwtToken", default, skip_serializing_if = "Option::is_none")]
     pub jwt_token: Option<crate::Secret>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateUserThirdPartyResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("status", &self.status)?;
+        if let Some(value) = &self.jwt_token {
+            object.serialize_entry("jwtToken", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateUserThirdPartyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateUserThirdPartyResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateUserThirdPartyResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateUserThirdPartyResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut status = None;
+                let mut jwt_token = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "status" => status = Some(map.next_value()?),
+                        "jwtToken" => jwt_token = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateUserThirdPartyResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
+                    jwt_token,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateUserThirdPartyResponse {
@@ -181,15 +424,67 @@ impl From<&str> for CreateUserThirdPartyResponseStatus {
 crate::string_enum_impls!(CreateUserThirdPartyResponseStatus);
 
 /// Schema: `#/components/schemas/GetAllThirdPartyAuthResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAllThirdPartyAuthResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub auths: Vec<ThirdPartyAuth>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetAllThirdPartyAuthResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("auths", &self.auths)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetAllThirdPartyAuthResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAllThirdPartyAuthResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetAllThirdPartyAuthResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetAllThirdPartyAuthResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut auths = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "auths" => auths = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAllThirdPartyAuthResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    auths: auths.ok_or_else(|| A::Error::missing_field("auths"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetAllThirdPartyAuthResponse {
@@ -199,15 +494,67 @@ impl crate::Envelope for GetAllThirdPartyAuthResponse {
 }
 
 /// Schema: `#/components/schemas/GetThirdPartyAuthResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetThirdPartyAuthResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub auth: ThirdPartyAuth,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetThirdPartyAuthResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("auth", &self.auth)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetThirdPartyAuthResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetThirdPartyAuthResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetThirdPartyAuthResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetThirdPartyAuthResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut auth = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "auth" => auth = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetThirdPartyAuthResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    auth: auth.ok_or_else(|| A::Error::missing_field("auth"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetThirdPartyAuthResponse {
@@ -217,8 +564,7 @@ impl crate::Envelope for GetThirdPartyAuthResponse {
 }
 
 /// Schema: `#/components/schemas/ThirdPartyAuth`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ThirdPartyAuth {
     pub id: i64,
     pub name: String,
@@ -228,19 +574,79 @@ pub struct ThirdPartyAuth {
     pub created: crate::DateTime,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ThirdPartyAuth {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("description", &self.description)?;
+        object.serialize_entry("logo", &self.logo)?;
+        object.serialize_entry("domains", &self.domains)?;
+        object.serialize_entry("created", &self.created)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ThirdPartyAuth {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ThirdPartyAuth;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ThirdPartyAuth`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ThirdPartyAuth, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut description = None;
+                let mut logo = None;
+                let mut domains = None;
+                let mut created = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "description" => description = Some(map.next_value()?),
+                        "logo" => logo = Some(map.next_value()?),
+                        "domains" => domains = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ThirdPartyAuth {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    description: description
+                        .ok_or_else(|| A::Error::missing_field("description"))?,
+                    logo: logo.ok_or_else(|| A::Error::missing_field("logo"))?,
+                    domains: domains.ok_or_else(|| A::Error::missing_field("domains"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ThirdPartyAuth {}
 
 /// Schema: `#/components/schemas/UpdateThirdPartyAuthRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateThirdPartyAuthRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domains: Option<Vec<String>>,
 }
 
@@ -253,6 +659,69 @@ impl UpdateThirdPartyAuthRequest {
             logo: None,
             domains: None,
         }
+    }
+}
+
+impl serde::Serialize for UpdateThirdPartyAuthRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        if let Some(value) = &self.description {
+            object.serialize_entry("description", value)?;
+        }
+        if let Some(value) = &self.logo {
+            object.serialize_entry("logo", value)?;
+        }
+        if let Some(value) = &self.domains {
+            object.serialize_entry("domains", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateThirdPartyAuthRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateThirdPartyAuthRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateThirdPartyAuthRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateThirdPartyAuthRequest, A::Error> {
+                let mut name = None;
+                let mut description = None;
+                let mut logo = None;
+                let mut domains = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        "description" => description = map.next_value()?,
+                        "logo" => logo = map.next_value()?,
+                        "domains" => domains = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateThirdPartyAuthRequest {
+                    name,
+                    description,
+                    logo,
+                    domains,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

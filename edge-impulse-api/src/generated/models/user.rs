@@ -6,20 +6,16 @@
 use super::*;
 
 /// Schema: `#/components/schemas/ActivateUserByThirdPartyActivationCodeRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActivateUserByThirdPartyActivationCodeRequest {
-    #[serde(rename = "activationCode")]
     pub activation_code: String,
     /// Password, minimum length 8 characters.
     pub password: crate::Secret,
     /// Your name
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Username, minimum 4 and maximum 30 characters. May contain alphanumeric characters, hyphens, underscores and dots. Validated according to \`^(?=.{4,30}$)(?!\[_.\])(?!.*\[_.\]{2})\[a-zA-Z0-9._-\]+(?\<!\[_.\])$\`.
     pub username: String,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy", default, skip_serializing_if = "Option::is_none")]
     pub privacy_policy: Option<bool>,
 }
 
@@ -37,6 +33,75 @@ impl ActivateUserByThirdPartyActivationCodeRequest {
             username,
             privacy_policy: None,
         }
+    }
+}
+
+impl serde::Serialize for ActivateUserByThirdPartyActivationCodeRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("activationCode", &self.activation_code)?;
+        object.serialize_entry("password", &self.password)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        object.serialize_entry("username", &self.username)?;
+        if let Some(value) = &self.privacy_policy {
+            object.serialize_entry("privacyPolicy", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ActivateUserByThirdPartyActivationCodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ActivateUserByThirdPartyActivationCodeRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ActivateUserByThirdPartyActivationCodeRequest`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ActivateUserByThirdPartyActivationCodeRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut activation_code = None;
+                let mut password = None;
+                let mut name = None;
+                let mut username = None;
+                let mut privacy_policy = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "activationCode" => activation_code = Some(map.next_value()?),
+                        "password" => password = Some(map.next_value()?),
+                        "name" => name = map.next_value()?,
+                        "username" => username = Some(map.next_value()?),
+                        "privacyPolicy" => privacy_policy = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ActivateUserByThirdPartyActivationCodeRequest {
+                    activation_code: activation_code
+                        .ok_or_else(|| A::Error::missing_field("activationCode"))?,
+                    password: password
+                        .ok_or_else(|| A::Error::missing_field("password"))?,
+                    name,
+                    username: username
+                        .ok_or_else(|| A::Error::missing_field("username"))?,
+                    privacy_policy,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -81,12 +146,9 @@ impl From<&str> for BillingCycle {
 crate::string_enum_impls!(BillingCycle);
 
 /// Schema: `#/components/schemas/ChangePasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChangePasswordRequest {
-    #[serde(rename = "currentPassword")]
     pub current_password: crate::Secret,
-    #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
 
@@ -100,11 +162,60 @@ impl ChangePasswordRequest {
     }
 }
 
+impl serde::Serialize for ChangePasswordRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("currentPassword", &self.current_password)?;
+        object.serialize_entry("newPassword", &self.new_password)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ChangePasswordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ChangePasswordRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ChangePasswordRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChangePasswordRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut current_password = None;
+                let mut new_password = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "currentPassword" => current_password = Some(map.next_value()?),
+                        "newPassword" => new_password = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ChangePasswordRequest {
+                    current_password: current_password
+                        .ok_or_else(|| A::Error::missing_field("currentPassword"))?,
+                    new_password: new_password
+                        .ok_or_else(|| A::Error::missing_field("newPassword"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ChangePasswordRequest {}
 
 /// Schema: `#/components/schemas/ConvertUserRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConvertUserRequest {
     /// Your name
     pub name: String,
@@ -115,10 +226,8 @@ pub struct ConvertUserRequest {
     /// Password, minimum length 8 characters.
     pub password: crate::Secret,
     /// A project will automatically be created. Sets the name of the first project. If not set, this will be derived from the username.
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
 }
 
@@ -142,21 +251,147 @@ impl ConvertUserRequest {
     }
 }
 
+impl serde::Serialize for ConvertUserRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("username", &self.username)?;
+        object.serialize_entry("email", &self.email)?;
+        object.serialize_entry("password", &self.password)?;
+        if let Some(value) = &self.project_name {
+            object.serialize_entry("projectName", value)?;
+        }
+        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ConvertUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ConvertUserRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ConvertUserRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ConvertUserRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut username = None;
+                let mut email = None;
+                let mut password = None;
+                let mut project_name = None;
+                let mut privacy_policy = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "username" => username = Some(map.next_value()?),
+                        "email" => email = Some(map.next_value()?),
+                        "password" => password = Some(map.next_value()?),
+                        "projectName" => project_name = map.next_value()?,
+                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ConvertUserRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    username: username
+                        .ok_or_else(|| A::Error::missing_field("username"))?,
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                    password: password
+                        .ok_or_else(|| A::Error::missing_field("password"))?,
+                    project_name,
+                    privacy_policy: privacy_policy
+                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ConvertUserRequest {}
 
 /// Schema: `#/components/schemas/CreateDeveloperProfileResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateDeveloperProfileResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateDeveloperProfileResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("organizationId", &self.organization_id)?;
+        if let Some(value) = &self.link {
+            object.serialize_entry("link", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateDeveloperProfileResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateDeveloperProfileResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateDeveloperProfileResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateDeveloperProfileResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut organization_id = None;
+                let mut link = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "organizationId" => organization_id = Some(map.next_value()?),
+                        "link" => link = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateDeveloperProfileResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    organization_id: organization_id
+                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
+                    link,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateDeveloperProfileResponse {
@@ -166,22 +401,84 @@ impl crate::Envelope for CreateDeveloperProfileResponse {
 }
 
 /// Schema: `#/components/schemas/CreateEnterpriseTrialResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEnterpriseTrialResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Unique identifier of the created entity.
     pub id: i64,
     /// ID of the user created for the trial, if the user did not already exist.
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// URL to redirect the user to in order to access the enterprise trial.
-    #[serde(rename = "redirectUrl", default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateEnterpriseTrialResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("id", &self.id)?;
+        if let Some(value) = &self.user_id {
+            object.serialize_entry("userId", value)?;
+        }
+        if let Some(value) = &self.redirect_url {
+            object.serialize_entry("redirectUrl", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateEnterpriseTrialResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateEnterpriseTrialResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateEnterpriseTrialResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEnterpriseTrialResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                let mut user_id = None;
+                let mut redirect_url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = Some(map.next_value()?),
+                        "userId" => user_id = map.next_value()?,
+                        "redirectUrl" => redirect_url = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateEnterpriseTrialResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    user_id,
+                    redirect_url,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateEnterpriseTrialResponse {
@@ -191,79 +488,43 @@ impl crate::Envelope for CreateEnterpriseTrialResponse {
 }
 
 /// Schema: `#/components/schemas/CreateEnterpriseTrialUserRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEnterpriseTrialUserRequest {
     /// Email of the user. Only business email addresses are allowed. Emails with free domains like gmail.com or yahoo.com are not allowed.
     pub email: String,
     /// Name of the trial organization. All enterprise features are tied to an organization. This organization will be deleted after the trial ends. If no organization name is provided, the user's name will be used.
-    #[serde(
-        rename = "organizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_name: Option<String>,
-    #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
-    #[serde(rename = "useCase", default, skip_serializing_if = "Option::is_none")]
     pub use_case: Option<String>,
     /// Whether the user has ML models in production.
-    #[serde(
-        rename = "userHasMLModelsInProduction",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub user_has_ml_models_in_production: Option<
         StartEnterpriseTrialRequestUserHasMlModelsInProduction,
     >,
     /// Name of the company requesting the trial.
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Size of the company requesting the trial. This is a range of number of employees.
-    #[serde(rename = "companySize", default, skip_serializing_if = "Option::is_none")]
     pub company_size: Option<String>,
     /// Country of the company requesting the trial.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// State or province of the company requesting the trial.
-    #[serde(
-        rename = "stateOrProvince",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub state_or_province: Option<String>,
     /// Origin of the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlOrigin",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_origin: Option<String>,
     /// Query parameters to be appended to the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlQueryParams",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_query_params: Option<String>,
     /// Name of the user.
     pub name: String,
     /// Username, minimum 4 and maximum 30 characters. May contain alphanumeric characters, hyphens, underscores and dots. Validated according to \`^(?=.{4,30}$)(?!\[_.\])(?!.*\[_.\]{2})\[a-zA-Z0-9._-\]+(?\<!\[_.\])$\`.
     pub username: String,
     /// Whether the user has accepted the terms of service and privacy policy.
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
     /// Password of the user. Minimum length 8 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// Job title of the user.
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of UTM parameters.
-    #[serde(rename = "utmParams", default, skip_serializing_if = "Option::is_none")]
     pub utm_params: Option<Vec<UtmParameter>>,
 }
 
@@ -298,22 +559,224 @@ impl CreateEnterpriseTrialUserRequest {
     }
 }
 
+impl serde::Serialize for CreateEnterpriseTrialUserRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("email", &self.email)?;
+        if let Some(value) = &self.organization_name {
+            object.serialize_entry("organizationName", value)?;
+        }
+        if let Some(value) = &self.expiration_date {
+            object.serialize_entry("expirationDate", value)?;
+        }
+        if let Some(value) = &self.notes {
+            object.serialize_entry("notes", value)?;
+        }
+        if let Some(value) = &self.use_case {
+            object.serialize_entry("useCase", value)?;
+        }
+        if let Some(value) = &self.user_has_ml_models_in_production {
+            object.serialize_entry("userHasMLModelsInProduction", value)?;
+        }
+        if let Some(value) = &self.company_name {
+            object.serialize_entry("companyName", value)?;
+        }
+        if let Some(value) = &self.company_size {
+            object.serialize_entry("companySize", value)?;
+        }
+        if let Some(value) = &self.country {
+            object.serialize_entry("country", value)?;
+        }
+        if let Some(value) = &self.state_or_province {
+            object.serialize_entry("stateOrProvince", value)?;
+        }
+        if let Some(value) = &self.redirect_url_origin {
+            object.serialize_entry("redirectUrlOrigin", value)?;
+        }
+        if let Some(value) = &self.redirect_url_query_params {
+            object.serialize_entry("redirectUrlQueryParams", value)?;
+        }
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("username", &self.username)?;
+        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
+        if let Some(value) = &self.password {
+            object.serialize_entry("password", value)?;
+        }
+        if let Some(value) = &self.job_title {
+            object.serialize_entry("jobTitle", value)?;
+        }
+        if let Some(value) = &self.utm_params {
+            object.serialize_entry("utmParams", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateEnterpriseTrialUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateEnterpriseTrialUserRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateEnterpriseTrialUserRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEnterpriseTrialUserRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut email = None;
+                let mut organization_name = None;
+                let mut expiration_date = None;
+                let mut notes = None;
+                let mut use_case = None;
+                let mut user_has_ml_models_in_production = None;
+                let mut company_name = None;
+                let mut company_size = None;
+                let mut country = None;
+                let mut state_or_province = None;
+                let mut redirect_url_origin = None;
+                let mut redirect_url_query_params = None;
+                let mut name = None;
+                let mut username = None;
+                let mut privacy_policy = None;
+                let mut password = None;
+                let mut job_title = None;
+                let mut utm_params = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "email" => email = Some(map.next_value()?),
+                        "organizationName" => organization_name = map.next_value()?,
+                        "expirationDate" => expiration_date = map.next_value()?,
+                        "notes" => notes = map.next_value()?,
+                        "useCase" => use_case = map.next_value()?,
+                        "userHasMLModelsInProduction" => {
+                            user_has_ml_models_in_production = map.next_value()?;
+                        }
+                        "companyName" => company_name = map.next_value()?,
+                        "companySize" => company_size = map.next_value()?,
+                        "country" => country = map.next_value()?,
+                        "stateOrProvince" => state_or_province = map.next_value()?,
+                        "redirectUrlOrigin" => redirect_url_origin = map.next_value()?,
+                        "redirectUrlQueryParams" => {
+                            redirect_url_query_params = map.next_value()?;
+                        }
+                        "name" => name = Some(map.next_value()?),
+                        "username" => username = Some(map.next_value()?),
+                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
+                        "password" => password = map.next_value()?,
+                        "jobTitle" => job_title = map.next_value()?,
+                        "utmParams" => utm_params = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateEnterpriseTrialUserRequest {
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                    organization_name,
+                    expiration_date,
+                    notes,
+                    use_case,
+                    user_has_ml_models_in_production,
+                    company_name,
+                    company_size,
+                    country,
+                    state_or_province,
+                    redirect_url_origin,
+                    redirect_url_query_params,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    username: username
+                        .ok_or_else(|| A::Error::missing_field("username"))?,
+                    privacy_policy: privacy_policy
+                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
+                    password,
+                    job_title,
+                    utm_params,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateEnterpriseTrialUserRequest {}
 
 /// Schema: `#/components/schemas/CreateEvaluationUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateEvaluationUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// JWT token, to be used to log in in the future through JWTAuthentication
     pub token: crate::Secret,
     /// URL to redirect user to.
-    #[serde(rename = "redirectUrl")]
     pub redirect_url: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateEvaluationUserResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("token", &self.token)?;
+        object.serialize_entry("redirectUrl", &self.redirect_url)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateEvaluationUserResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateEvaluationUserResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateEvaluationUserResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvaluationUserResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut token = None;
+                let mut redirect_url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "token" => token = Some(map.next_value()?),
+                        "redirectUrl" => redirect_url = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateEvaluationUserResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    token: token.ok_or_else(|| A::Error::missing_field("token"))?,
+                    redirect_url: redirect_url
+                        .ok_or_else(|| A::Error::missing_field("redirectUrl"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateEvaluationUserResponse {
@@ -323,8 +786,7 @@ impl crate::Envelope for CreateEvaluationUserResponse {
 }
 
 /// Schema: `#/components/schemas/CreateProTierUserRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateProTierUserRequest {
     /// Your name
     pub name: String,
@@ -333,60 +795,28 @@ pub struct CreateProTierUserRequest {
     /// E-mail address. Will need to be validated before the account will become active.
     pub email: String,
     /// Password, minimum length 8 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// A project will automatically be created. Sets the name of the first project. If not set, this will be derived from the username.
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
     /// Activation token for users created via SSO
-    #[serde(
-        rename = "activationToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub activation_token: Option<crate::Secret>,
     /// Unique identifier of the identity provider asserting the identity of this user
-    #[serde(
-        rename = "identityProvider",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub identity_provider: Option<String>,
     /// Job title of the user. Optional field
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// Session ID. Optional field
-    #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// ACME Inc.
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// List of UTM parameters.
-    #[serde(rename = "utmParams", default, skip_serializing_if = "Option::is_none")]
     pub utm_params: Option<Vec<UtmParameter>>,
     /// If true, allows signup to proceed despite a potentially invalid email. Note that this will enforce email verification post-signup
-    #[serde(
-        rename = "ignoreEmailValidation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ignore_email_validation: Option<bool>,
     /// Origin of the redirect URL returned as result of creating the professional user.
-    #[serde(
-        rename = "redirectUrlOrigin",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_origin: Option<String>,
     /// Query parameters to be appended to the redirect URL returned as result of creating the professional user.
-    #[serde(
-        rename = "redirectUrlQueryParams",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_query_params: Option<String>,
 }
 
@@ -418,11 +848,138 @@ impl CreateProTierUserRequest {
     }
 }
 
+impl serde::Serialize for CreateProTierUserRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("username", &self.username)?;
+        object.serialize_entry("email", &self.email)?;
+        if let Some(value) = &self.password {
+            object.serialize_entry("password", value)?;
+        }
+        if let Some(value) = &self.project_name {
+            object.serialize_entry("projectName", value)?;
+        }
+        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
+        if let Some(value) = &self.activation_token {
+            object.serialize_entry("activationToken", value)?;
+        }
+        if let Some(value) = &self.identity_provider {
+            object.serialize_entry("identityProvider", value)?;
+        }
+        if let Some(value) = &self.job_title {
+            object.serialize_entry("jobTitle", value)?;
+        }
+        if let Some(value) = &self.session_id {
+            object.serialize_entry("sessionId", value)?;
+        }
+        if let Some(value) = &self.company_name {
+            object.serialize_entry("companyName", value)?;
+        }
+        if let Some(value) = &self.utm_params {
+            object.serialize_entry("utmParams", value)?;
+        }
+        if let Some(value) = &self.ignore_email_validation {
+            object.serialize_entry("ignoreEmailValidation", value)?;
+        }
+        if let Some(value) = &self.redirect_url_origin {
+            object.serialize_entry("redirectUrlOrigin", value)?;
+        }
+        if let Some(value) = &self.redirect_url_query_params {
+            object.serialize_entry("redirectUrlQueryParams", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateProTierUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateProTierUserRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateProTierUserRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateProTierUserRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut username = None;
+                let mut email = None;
+                let mut password = None;
+                let mut project_name = None;
+                let mut privacy_policy = None;
+                let mut activation_token = None;
+                let mut identity_provider = None;
+                let mut job_title = None;
+                let mut session_id = None;
+                let mut company_name = None;
+                let mut utm_params = None;
+                let mut ignore_email_validation = None;
+                let mut redirect_url_origin = None;
+                let mut redirect_url_query_params = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "username" => username = Some(map.next_value()?),
+                        "email" => email = Some(map.next_value()?),
+                        "password" => password = map.next_value()?,
+                        "projectName" => project_name = map.next_value()?,
+                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
+                        "activationToken" => activation_token = map.next_value()?,
+                        "identityProvider" => identity_provider = map.next_value()?,
+                        "jobTitle" => job_title = map.next_value()?,
+                        "sessionId" => session_id = map.next_value()?,
+                        "companyName" => company_name = map.next_value()?,
+                        "utmParams" => utm_params = map.next_value()?,
+                        "ignoreEmailValidation" => {
+                            ignore_email_validation = map.next_value()?;
+                        }
+                        "redirectUrlOrigin" => redirect_url_origin = map.next_value()?,
+                        "redirectUrlQueryParams" => {
+                            redirect_url_query_params = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateProTierUserRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    username: username
+                        .ok_or_else(|| A::Error::missing_field("username"))?,
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                    password,
+                    project_name,
+                    privacy_policy: privacy_policy
+                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
+                    activation_token,
+                    identity_provider,
+                    job_title,
+                    session_id,
+                    company_name,
+                    utm_params,
+                    ignore_email_validation,
+                    redirect_url_origin,
+                    redirect_url_query_params,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateProTierUserRequest {}
 
 /// Schema: `#/components/schemas/CreateUserRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateUserRequest {
     /// Your name
     pub name: String,
@@ -431,46 +988,24 @@ pub struct CreateUserRequest {
     /// E-mail address. Will need to be validated before the account will become active.
     pub email: String,
     /// Password, minimum length 8 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// A project will automatically be created. Sets the name of the first project. If not set, this will be derived from the username.
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
     /// Activation token for users created via SSO
-    #[serde(
-        rename = "activationToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub activation_token: Option<crate::Secret>,
     /// Unique identifier of the identity provider asserting the identity of this user
-    #[serde(
-        rename = "identityProvider",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub identity_provider: Option<String>,
     /// Job title of the user. Optional field
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// Session ID. Optional field
-    #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// ACME Inc.
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// List of UTM parameters.
-    #[serde(rename = "utmParams", default, skip_serializing_if = "Option::is_none")]
     pub utm_params: Option<Vec<UtmParameter>>,
     /// If true, allows signup to proceed despite a potentially invalid email. Note that this will enforce email verification post-signup
-    #[serde(
-        rename = "ignoreEmailValidation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ignore_email_validation: Option<bool>,
 }
 
@@ -500,23 +1035,195 @@ impl CreateUserRequest {
     }
 }
 
+impl serde::Serialize for CreateUserRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("username", &self.username)?;
+        object.serialize_entry("email", &self.email)?;
+        if let Some(value) = &self.password {
+            object.serialize_entry("password", value)?;
+        }
+        if let Some(value) = &self.project_name {
+            object.serialize_entry("projectName", value)?;
+        }
+        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
+        if let Some(value) = &self.activation_token {
+            object.serialize_entry("activationToken", value)?;
+        }
+        if let Some(value) = &self.identity_provider {
+            object.serialize_entry("identityProvider", value)?;
+        }
+        if let Some(value) = &self.job_title {
+            object.serialize_entry("jobTitle", value)?;
+        }
+        if let Some(value) = &self.session_id {
+            object.serialize_entry("sessionId", value)?;
+        }
+        if let Some(value) = &self.company_name {
+            object.serialize_entry("companyName", value)?;
+        }
+        if let Some(value) = &self.utm_params {
+            object.serialize_entry("utmParams", value)?;
+        }
+        if let Some(value) = &self.ignore_email_validation {
+            object.serialize_entry("ignoreEmailValidation", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateUserRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateUserRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateUserRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut username = None;
+                let mut email = None;
+                let mut password = None;
+                let mut project_name = None;
+                let mut privacy_policy = None;
+                let mut activation_token = None;
+                let mut identity_provider = None;
+                let mut job_title = None;
+                let mut session_id = None;
+                let mut company_name = None;
+                let mut utm_params = None;
+                let mut ignore_email_validation = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "username" => username = Some(map.next_value()?),
+                        "email" => email = Some(map.next_value()?),
+                        "password" => password = map.next_value()?,
+                        "projectName" => project_name = map.next_value()?,
+                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
+                        "activationToken" => activation_token = map.next_value()?,
+                        "identityProvider" => identity_provider = map.next_value()?,
+                        "jobTitle" => job_title = map.next_value()?,
+                        "sessionId" => session_id = map.next_value()?,
+                        "companyName" => company_name = map.next_value()?,
+                        "utmParams" => utm_params = map.next_value()?,
+                        "ignoreEmailValidation" => {
+                            ignore_email_validation = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateUserRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    username: username
+                        .ok_or_else(|| A::Error::missing_field("username"))?,
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                    password,
+                    project_name,
+                    privacy_policy: privacy_policy
+                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
+                    activation_token,
+                    identity_provider,
+                    job_title,
+                    session_id,
+                    company_name,
+                    utm_params,
+                    ignore_email_validation,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateUserRequest {}
 
 /// Schema: `#/components/schemas/CreateUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// URL to redirect user to.
-    #[serde(rename = "redirectUrl", default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
     /// User unique identifier
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateUserResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.redirect_url {
+            object.serialize_entry("redirectUrl", value)?;
+        }
+        if let Some(value) = &self.id {
+            object.serialize_entry("id", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateUserResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateUserResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateUserResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateUserResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut redirect_url = None;
+                let mut id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "redirectUrl" => redirect_url = map.next_value()?,
+                        "id" => id = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateUserResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    redirect_url,
+                    id,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateUserResponse {
@@ -526,14 +1233,11 @@ impl crate::Envelope for CreateUserResponse {
 }
 
 /// Schema: `#/components/schemas/DeleteUserRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeleteUserRequest {
     /// User's current password. Required if the user has a password set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// TOTP Token. Required if a user has multi-factor authentication with a TOTP token enabled. If a user has MFA enabled, but no totpToken is submitted; then an error starting with "ERR_TOTP_TOKEN IS REQUIRED" is returned. Use this to then prompt for an MFA token and re-try this request.
-    #[serde(rename = "totpToken", default, skip_serializing_if = "Option::is_none")]
     pub totp_token: Option<crate::Secret>,
 }
 
@@ -547,18 +1251,63 @@ impl DeleteUserRequest {
     }
 }
 
+impl serde::Serialize for DeleteUserRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.password {
+            object.serialize_entry("password", value)?;
+        }
+        if let Some(value) = &self.totp_token {
+            object.serialize_entry("totpToken", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for DeleteUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DeleteUserRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DeleteUserRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteUserRequest, A::Error> {
+                let mut password = None;
+                let mut totp_token = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "password" => password = map.next_value()?,
+                        "totpToken" => totp_token = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteUserRequest {
+                    password,
+                    totp_token,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for DeleteUserRequest {}
 
 /// Schema: `#/components/schemas/DowngradeSubscriptionRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DowngradeSubscriptionRequest {
     /// Reason for downgrading the subscription.
-    #[serde(
-        rename = "downgradeReason",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub downgrade_reason: Option<String>,
 }
 
@@ -569,32 +1318,150 @@ impl DowngradeSubscriptionRequest {
     }
 }
 
+impl serde::Serialize for DowngradeSubscriptionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.downgrade_reason {
+            object.serialize_entry("downgradeReason", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for DowngradeSubscriptionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = DowngradeSubscriptionRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`DowngradeSubscriptionRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DowngradeSubscriptionRequest, A::Error> {
+                let mut downgrade_reason = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "downgradeReason" => downgrade_reason = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DowngradeSubscriptionRequest {
+                    downgrade_reason,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for DowngradeSubscriptionRequest {}
 
 /// Schema: `#/components/schemas/GetUserNeedToSetPasswordResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetUserNeedToSetPasswordResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// User email
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Whether the user needs to set its password or not
-    #[serde(rename = "needPassword", default, skip_serializing_if = "Option::is_none")]
     pub need_password: Option<bool>,
     /// White label domains the user belongs to, if any
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitelabels: Option<Vec<String>>,
     /// Current or past enterprise trials.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trials: Option<Vec<EnterpriseTrial>>,
     /// Whether the user has verified its email address or not
-    #[serde(rename = "emailVerified", default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetUserNeedToSetPasswordResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.email {
+            object.serialize_entry("email", value)?;
+        }
+        if let Some(value) = &self.need_password {
+            object.serialize_entry("needPassword", value)?;
+        }
+        if let Some(value) = &self.whitelabels {
+            object.serialize_entry("whitelabels", value)?;
+        }
+        if let Some(value) = &self.trials {
+            object.serialize_entry("trials", value)?;
+        }
+        if let Some(value) = &self.email_verified {
+            object.serialize_entry("emailVerified", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetUserNeedToSetPasswordResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetUserNeedToSetPasswordResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetUserNeedToSetPasswordResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetUserNeedToSetPasswordResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut email = None;
+                let mut need_password = None;
+                let mut whitelabels = None;
+                let mut trials = None;
+                let mut email_verified = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "email" => email = map.next_value()?,
+                        "needPassword" => need_password = map.next_value()?,
+                        "whitelabels" => whitelabels = map.next_value()?,
+                        "trials" => trials = map.next_value()?,
+                        "emailVerified" => email_verified = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetUserNeedToSetPasswordResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    email,
+                    need_password,
+                    whitelabels,
+                    trials,
+                    email_verified,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetUserNeedToSetPasswordResponse {
@@ -604,15 +1471,68 @@ impl crate::Envelope for GetUserNeedToSetPasswordResponse {
 }
 
 /// Schema: `#/components/schemas/GetUserProjectsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetUserProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub projects: Vec<Project>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetUserProjectsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("projects", &self.projects)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetUserProjectsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetUserProjectsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetUserProjectsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetUserProjectsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut projects = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "projects" => projects = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetUserProjectsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    projects: projects
+                        .ok_or_else(|| A::Error::missing_field("projects"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetUserProjectsResponse {
@@ -622,56 +1542,32 @@ impl crate::Envelope for GetUserProjectsResponse {
 }
 
 /// Schema: `#/components/schemas/GetUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub id: i64,
     pub username: String,
     pub name: String,
     pub email: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     pub created: crate::DateTime,
-    #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
-    #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
     pub pending: bool,
-    #[serde(
-        rename = "lastTosAcceptanceDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
-    #[serde(rename = "mfaConfigured")]
     pub mfa_configured: bool,
     /// Stripe customer ID, if any.
-    #[serde(
-        rename = "stripeCustomerId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub stripe_customer_id: Option<String>,
     /// Whether the user has pending payments.
-    #[serde(
-        rename = "hasPendingPayments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_pending_payments: Option<bool>,
     pub tier: UserTierEnum,
     /// Organizations that the user is a member of. Only filled when requesting information about yourself.
@@ -681,55 +1577,295 @@ pub struct GetUserResponse {
     /// Experiments the user has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<UserExperiment>,
     /// Whether this is an ephemeral evaluation account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<bool>,
     /// Whether this user is an ambassador.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ambassador: Option<bool>,
     /// List of white labels the user is a member of
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitelabels: Option<Vec<GetUserResponseWhitelabelsItem>>,
     /// Whether the user is suspended.
     pub suspended: bool,
     /// List of notifications to show to the user.
     pub notifications: Vec<String>,
     /// The date at which the user's subscription will be downgraded due to cancellation.
-    #[serde(
-        rename = "subscriptionDowngradeDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub subscription_downgrade_date: Option<crate::DateTime>,
     /// The date at which the user's subscription will be automatically terminated due to failed payments.
-    #[serde(
-        rename = "subscriptionTerminationDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub subscription_termination_date: Option<crate::DateTime>,
     /// Whether the user has configured a password
-    #[serde(rename = "passwordConfigured")]
     pub password_configured: bool,
-    #[serde(rename = "projectsSortOrder")]
     pub projects_sort_order: UserProjectsSortOrder,
-    #[serde(
-        rename = "activeEnterpriseTrial",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub active_enterprise_trial: Option<EnterpriseTrial>,
     /// Whether the current user has access to enterprise features. This is true if the user is an enterprise user, or has an active enterprise trial.
-    #[serde(rename = "hasEnterpriseFeaturesAccess")]
     pub has_enterprise_features_access: bool,
     /// Timezone for the user (or undefined if not specified).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// Last 5 accessed projects. This _only_ returns projects for the current whitelabel ID.
-    #[serde(rename = "lastAccessedProjects")]
     pub last_accessed_projects: GetUserResponseLastAccessedProjects,
     /// Number of private projects created by the current user.
-    #[serde(rename = "privatePersonalProjectsUsed")]
     pub private_personal_projects_used: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetUserResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("username", &self.username)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("email", &self.email)?;
+        if let Some(value) = &self.photo {
+            object.serialize_entry("photo", value)?;
+        }
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.last_seen {
+            object.serialize_entry("lastSeen", value)?;
+        }
+        object.serialize_entry("staffInfo", &self.staff_info)?;
+        object.serialize_entry("pending", &self.pending)?;
+        if let Some(value) = &self.last_tos_acceptance_date {
+            object.serialize_entry("lastTosAcceptanceDate", value)?;
+        }
+        if let Some(value) = &self.job_title {
+            object.serialize_entry("jobTitle", value)?;
+        }
+        if let Some(value) = &self.permissions {
+            object.serialize_entry("permissions", value)?;
+        }
+        if let Some(value) = &self.company_name {
+            object.serialize_entry("companyName", value)?;
+        }
+        object.serialize_entry("activated", &self.activated)?;
+        object.serialize_entry("mfaConfigured", &self.mfa_configured)?;
+        if let Some(value) = &self.stripe_customer_id {
+            object.serialize_entry("stripeCustomerId", value)?;
+        }
+        if let Some(value) = &self.has_pending_payments {
+            object.serialize_entry("hasPendingPayments", value)?;
+        }
+        object.serialize_entry("tier", &self.tier)?;
+        object.serialize_entry("organizations", &self.organizations)?;
+        object.serialize_entry("projects", &self.projects)?;
+        object.serialize_entry("experiments", &self.experiments)?;
+        if let Some(value) = &self.evaluation {
+            object.serialize_entry("evaluation", value)?;
+        }
+        if let Some(value) = &self.ambassador {
+            object.serialize_entry("ambassador", value)?;
+        }
+        if let Some(value) = &self.whitelabels {
+            object.serialize_entry("whitelabels", value)?;
+        }
+        object.serialize_entry("suspended", &self.suspended)?;
+        object.serialize_entry("notifications", &self.notifications)?;
+        if let Some(value) = &self.subscription_downgrade_date {
+            object.serialize_entry("subscriptionDowngradeDate", value)?;
+        }
+        if let Some(value) = &self.subscription_termination_date {
+            object.serialize_entry("subscriptionTerminationDate", value)?;
+        }
+        object.serialize_entry("passwordConfigured", &self.password_configured)?;
+        object.serialize_entry("projectsSortOrder", &self.projects_sort_order)?;
+        if let Some(value) = &self.active_enterprise_trial {
+            object.serialize_entry("activeEnterpriseTrial", value)?;
+        }
+        object
+            .serialize_entry(
+                "hasEnterpriseFeaturesAccess",
+                &self.has_enterprise_features_access,
+            )?;
+        if let Some(value) = &self.timezone {
+            object.serialize_entry("timezone", value)?;
+        }
+        object.serialize_entry("lastAccessedProjects", &self.last_accessed_projects)?;
+        object
+            .serialize_entry(
+                "privatePersonalProjectsUsed",
+                &self.private_personal_projects_used,
+            )?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetUserResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetUserResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetUserResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetUserResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                let mut username = None;
+                let mut name = None;
+                let mut email = None;
+                let mut photo = None;
+                let mut created = None;
+                let mut last_seen = None;
+                let mut staff_info = None;
+                let mut pending = None;
+                let mut last_tos_acceptance_date = None;
+                let mut job_title = None;
+                let mut permissions = None;
+                let mut company_name = None;
+                let mut activated = None;
+                let mut mfa_configured = None;
+                let mut stripe_customer_id = None;
+                let mut has_pending_payments = None;
+                let mut tier = None;
+                let mut organizations = None;
+                let mut projects = None;
+                let mut experiments = None;
+                let mut evaluation = None;
+                let mut ambassador = None;
+                let mut whitelabels = None;
+                let mut suspended = None;
+                let mut notifications = None;
+                let mut subscription_downgrade_date = None;
+                let mut subscription_termination_date = None;
+                let mut password_configured = None;
+                let mut projects_sort_order = None;
+                let mut active_enterprise_trial = None;
+                let mut has_enterprise_features_access = None;
+                let mut timezone = None;
+                let mut last_accessed_projects = None;
+                let mut private_personal_projects_used = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = Some(map.next_value()?),
+                        "username" => username = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "email" => email = Some(map.next_value()?),
+                        "photo" => photo = map.next_value()?,
+                        "created" => created = Some(map.next_value()?),
+                        "lastSeen" => last_seen = map.next_value()?,
+                        "staffInfo" => staff_info = Some(map.next_value()?),
+                        "pending" => pending = Some(map.next_value()?),
+                        "lastTosAcceptanceDate" => {
+                            last_tos_acceptance_date = map.next_value()?;
+                        }
+                        "jobTitle" => job_title = map.next_value()?,
+                        "permissions" => permissions = map.next_value()?,
+                        "companyName" => company_name = map.next_value()?,
+                        "activated" => activated = Some(map.next_value()?),
+                        "mfaConfigured" => mfa_configured = Some(map.next_value()?),
+                        "stripeCustomerId" => stripe_customer_id = map.next_value()?,
+                        "hasPendingPayments" => has_pending_payments = map.next_value()?,
+                        "tier" => tier = Some(map.next_value()?),
+                        "organizations" => organizations = Some(map.next_value()?),
+                        "projects" => projects = Some(map.next_value()?),
+                        "experiments" => experiments = Some(map.next_value()?),
+                        "evaluation" => evaluation = map.next_value()?,
+                        "ambassador" => ambassador = map.next_value()?,
+                        "whitelabels" => whitelabels = map.next_value()?,
+                        "suspended" => suspended = Some(map.next_value()?),
+                        "notifications" => notifications = Some(map.next_value()?),
+                        "subscriptionDowngradeDate" => {
+                            subscription_downgrade_date = map.next_value()?;
+                        }
+                        "subscriptionTerminationDate" => {
+                            subscription_termination_date = map.next_value()?;
+                        }
+                        "passwordConfigured" => {
+                            password_configured = Some(map.next_value()?);
+                        }
+                        "projectsSortOrder" => {
+                            projects_sort_order = Some(map.next_value()?);
+                        }
+                        "activeEnterpriseTrial" => {
+                            active_enterprise_trial = map.next_value()?;
+                        }
+                        "hasEnterpriseFeaturesAccess" => {
+                            has_enterprise_features_access = Some(map.next_value()?);
+                        }
+                        "timezone" => timezone = map.next_value()?,
+                        "lastAccessedProjects" => {
+                            last_accessed_projects = Some(map.next_value()?);
+                        }
+                        "privatePersonalProjectsUsed" => {
+                            private_personal_projects_used = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetUserResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    username: username
+                        .ok_or_else(|| A::Error::missing_field("username"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                    photo,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    last_seen,
+                    staff_info: staff_info
+                        .ok_or_else(|| A::Error::missing_field("staffInfo"))?,
+                    pending: pending.ok_or_else(|| A::Error::missing_field("pending"))?,
+                    last_tos_acceptance_date,
+                    job_title,
+                    permissions,
+                    company_name,
+                    activated: activated
+                        .ok_or_else(|| A::Error::missing_field("activated"))?,
+                    mfa_configured: mfa_configured
+                        .ok_or_else(|| A::Error::missing_field("mfaConfigured"))?,
+                    stripe_customer_id,
+                    has_pending_payments,
+                    tier: tier.ok_or_else(|| A::Error::missing_field("tier"))?,
+                    organizations: organizations
+                        .ok_or_else(|| A::Error::missing_field("organizations"))?,
+                    projects: projects
+                        .ok_or_else(|| A::Error::missing_field("projects"))?,
+                    experiments: experiments
+                        .ok_or_else(|| A::Error::missing_field("experiments"))?,
+                    evaluation,
+                    ambassador,
+                    whitelabels,
+                    suspended: suspended
+                        .ok_or_else(|| A::Error::missing_field("suspended"))?,
+                    notifications: notifications
+                        .ok_or_else(|| A::Error::missing_field("notifications"))?,
+                    subscription_downgrade_date,
+                    subscription_termination_date,
+                    password_configured: password_configured
+                        .ok_or_else(|| A::Error::missing_field("passwordConfigured"))?,
+                    projects_sort_order: projects_sort_order
+                        .ok_or_else(|| A::Error::missing_field("projectsSortOrder"))?,
+                    active_enterprise_trial,
+                    has_enterprise_features_access: has_enterprise_features_access
+                        .ok_or_else(|| A::Error::missing_field(
+                            "hasEnterpriseFeaturesAccess",
+                        ))?,
+                    timezone,
+                    last_accessed_projects: last_accessed_projects
+                        .ok_or_else(|| A::Error::missing_field("lastAccessedProjects"))?,
+                    private_personal_projects_used: private_personal_projects_used
+                        .ok_or_else(|| A::Error::missing_field(
+                            "privatePersonalProjectsUsed",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetUserResponse {
@@ -741,56 +1877,274 @@ impl crate::Envelope for GetUserResponse {
 /// Last 5 accessed projects. This _only_ returns projects for the current whitelabel ID.
 ///
 /// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetUserResponseLastAccessedProjects {
     pub projects: Vec<GetUserResponseLastAccessedProjectsProjectsItem>,
-    #[serde(rename = "hasMoreProjects")]
     pub has_more_projects: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetUserResponseLastAccessedProjects {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("projects", &self.projects)?;
+        object.serialize_entry("hasMoreProjects", &self.has_more_projects)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetUserResponseLastAccessedProjects {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetUserResponseLastAccessedProjects;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetUserResponseLastAccessedProjects`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetUserResponseLastAccessedProjects, A::Error> {
+                use serde::de::Error as _;
+                let mut projects = None;
+                let mut has_more_projects = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "projects" => projects = Some(map.next_value()?),
+                        "hasMoreProjects" => has_more_projects = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetUserResponseLastAccessedProjects {
+                    projects: projects
+                        .ok_or_else(|| A::Error::missing_field("projects"))?,
+                    has_more_projects: has_more_projects
+                        .ok_or_else(|| A::Error::missing_field("hasMoreProjects"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetUserResponseLastAccessedProjects {}
 
 /// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects/properties/projects/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetUserResponseLastAccessedProjectsProjectsItem {
     pub id: i64,
     pub name: String,
     pub created: crate::DateTime,
-    #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetUserResponseLastAccessedProjectsProjectsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("created", &self.created)?;
+        if let Some(value) = &self.last_accessed {
+            object.serialize_entry("lastAccessed", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetUserResponseLastAccessedProjectsProjectsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetUserResponseLastAccessedProjectsProjectsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`GetUserResponseLastAccessedProjectsProjectsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetUserResponseLastAccessedProjectsProjectsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut name = None;
+                let mut created = None;
+                let mut last_accessed = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "created" => created = Some(map.next_value()?),
+                        "lastAccessed" => last_accessed = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetUserResponseLastAccessedProjectsProjectsItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
+                    last_accessed,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetUserResponseLastAccessedProjectsProjectsItem {}
 
 /// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/whitelabels/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetUserResponseWhitelabelsItem {
     pub id: f64,
     pub domain: String,
     pub name: String,
-    #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: f64,
     /// Whether the user is an admin of the white label.
-    #[serde(rename = "isAdmin")]
     pub is_admin: bool,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetUserResponseWhitelabelsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("domain", &self.domain)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("ownerOrganizationId", &self.owner_organization_id)?;
+        object.serialize_entry("isAdmin", &self.is_admin)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetUserResponseWhitelabelsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetUserResponseWhitelabelsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetUserResponseWhitelabelsItem`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetUserResponseWhitelabelsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut domain = None;
+                let mut name = None;
+                let mut owner_organization_id = None;
+                let mut is_admin = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "domain" => domain = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "ownerOrganizationId" => {
+                            owner_organization_id = Some(map.next_value()?);
+                        }
+                        "isAdmin" => is_admin = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetUserResponseWhitelabelsItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    domain: domain.ok_or_else(|| A::Error::missing_field("domain"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    owner_organization_id: owner_organization_id
+                        .ok_or_else(|| A::Error::missing_field("ownerOrganizationId"))?,
+                    is_admin: is_admin.ok_or_else(|| A::Error::missing_field("isAdmin"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetUserResponseWhitelabelsItem {}
 
 /// Schema: `#/components/schemas/ListEnterpriseTrialsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListEnterpriseTrialsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Current or past enterprise trials.
     pub trials: Vec<EnterpriseTrial>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListEnterpriseTrialsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("trials", &self.trials)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListEnterpriseTrialsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListEnterpriseTrialsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListEnterpriseTrialsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListEnterpriseTrialsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut trials = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "trials" => trials = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListEnterpriseTrialsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    trials: trials.ok_or_else(|| A::Error::missing_field("trials"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListEnterpriseTrialsResponse {
@@ -800,15 +2154,67 @@ impl crate::Envelope for ListEnterpriseTrialsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationBucketsUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationBucketsUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub buckets: Vec<ListOrganizationBucketsUserResponseBucketsItem>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationBucketsUserResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("buckets", &self.buckets)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationBucketsUserResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationBucketsUserResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ListOrganizationBucketsUserResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationBucketsUserResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut buckets = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "buckets" => buckets = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationBucketsUserResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    buckets: buckets.ok_or_else(|| A::Error::missing_field("buckets"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationBucketsUserResponse {
@@ -818,28 +2224,92 @@ impl crate::Envelope for ListOrganizationBucketsUserResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationBucketsUserResponse/allOf/1/properties/buckets/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOrganizationBucketsUserResponseBucketsItem {
     pub id: i64,
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
-    #[serde(rename = "organizationName")]
     pub organization_name: String,
     /// S3 bucket
     pub bucket: String,
     /// S3 region
     pub region: String,
     /// The unique identifier of the white label this bucket belongs to, if any
-    #[serde(rename = "whitelabelId")]
     pub whitelabel_id: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for ListOrganizationBucketsUserResponseBucketsItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("organizationId", &self.organization_id)?;
+        object.serialize_entry("organizationName", &self.organization_name)?;
+        object.serialize_entry("bucket", &self.bucket)?;
+        object.serialize_entry("region", &self.region)?;
+        object.serialize_entry("whitelabelId", &self.whitelabel_id)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ListOrganizationBucketsUserResponseBucketsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ListOrganizationBucketsUserResponseBucketsItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a JSON object (`ListOrganizationBucketsUserResponseBucketsItem`)",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationBucketsUserResponseBucketsItem, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut organization_id = None;
+                let mut organization_name = None;
+                let mut bucket = None;
+                let mut region = None;
+                let mut whitelabel_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "organizationId" => organization_id = Some(map.next_value()?),
+                        "organizationName" => organization_name = Some(map.next_value()?),
+                        "bucket" => bucket = Some(map.next_value()?),
+                        "region" => region = Some(map.next_value()?),
+                        "whitelabelId" => whitelabel_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListOrganizationBucketsUserResponseBucketsItem {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    organization_id: organization_id
+                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
+                    organization_name: organization_name
+                        .ok_or_else(|| A::Error::missing_field("organizationName"))?,
+                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
+                    region: region.ok_or_else(|| A::Error::missing_field("region"))?,
+                    whitelabel_id: whitelabel_id
+                        .ok_or_else(|| A::Error::missing_field("whitelabelId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for ListOrganizationBucketsUserResponseBucketsItem {}
 
 /// Schema: `#/components/schemas/RequestResetPasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RequestResetPasswordRequest {
     pub email: String,
 }
@@ -851,15 +2321,57 @@ impl RequestResetPasswordRequest {
     }
 }
 
+impl serde::Serialize for RequestResetPasswordRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("email", &self.email)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for RequestResetPasswordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RequestResetPasswordRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`RequestResetPasswordRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RequestResetPasswordRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut email = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "email" => email = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RequestResetPasswordRequest {
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for RequestResetPasswordRequest {}
 
 /// Schema: `#/components/schemas/ResetPasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResetPasswordRequest {
     pub email: String,
     pub code: String,
-    #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
 
@@ -870,32 +2382,78 @@ impl ResetPasswordRequest {
     }
 }
 
+impl serde::Serialize for ResetPasswordRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("email", &self.email)?;
+        object.serialize_entry("code", &self.code)?;
+        object.serialize_entry("newPassword", &self.new_password)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ResetPasswordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ResetPasswordRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ResetPasswordRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResetPasswordRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut email = None;
+                let mut code = None;
+                let mut new_password = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "email" => email = Some(map.next_value()?),
+                        "code" => code = Some(map.next_value()?),
+                        "newPassword" => new_password = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResetPasswordRequest {
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                    code: code.ok_or_else(|| A::Error::missing_field("code"))?,
+                    new_password: new_password
+                        .ok_or_else(|| A::Error::missing_field("newPassword"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for ResetPasswordRequest {}
 
 /// Schema: `#/components/schemas/SendUserFeedbackRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SendUserFeedbackRequest {
-    #[serde(rename = "type")]
     pub type_: SendUserFeedbackRequestType,
     /// The reason the user is contacting Edge Impulse Support.
     pub subject: String,
     /// The body of the message.
     pub body: String,
     /// The user's work email address. This is optional, if it's not provided, the registered email will be used.
-    #[serde(rename = "workEmail", default, skip_serializing_if = "Option::is_none")]
     pub work_email: Option<String>,
     /// The user's company. This is optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// The user's job title. This is optional.
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// The user's company size. This is optional.
-    #[serde(rename = "companySize", default, skip_serializing_if = "Option::is_none")]
     pub company_size: Option<String>,
     /// The user's organization ID. This is optional.
-    #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<f64>,
 }
 
@@ -916,6 +2474,88 @@ impl SendUserFeedbackRequest {
             company_size: None,
             organization_id: None,
         }
+    }
+}
+
+impl serde::Serialize for SendUserFeedbackRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("type", &self.type_)?;
+        object.serialize_entry("subject", &self.subject)?;
+        object.serialize_entry("body", &self.body)?;
+        if let Some(value) = &self.work_email {
+            object.serialize_entry("workEmail", value)?;
+        }
+        if let Some(value) = &self.company {
+            object.serialize_entry("company", value)?;
+        }
+        if let Some(value) = &self.job_title {
+            object.serialize_entry("jobTitle", value)?;
+        }
+        if let Some(value) = &self.company_size {
+            object.serialize_entry("companySize", value)?;
+        }
+        if let Some(value) = &self.organization_id {
+            object.serialize_entry("organizationId", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SendUserFeedbackRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SendUserFeedbackRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SendUserFeedbackRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendUserFeedbackRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut type_ = None;
+                let mut subject = None;
+                let mut body = None;
+                let mut work_email = None;
+                let mut company = None;
+                let mut job_title = None;
+                let mut company_size = None;
+                let mut organization_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => type_ = Some(map.next_value()?),
+                        "subject" => subject = Some(map.next_value()?),
+                        "body" => body = Some(map.next_value()?),
+                        "workEmail" => work_email = map.next_value()?,
+                        "company" => company = map.next_value()?,
+                        "jobTitle" => job_title = map.next_value()?,
+                        "companySize" => company_size = map.next_value()?,
+                        "organizationId" => organization_id = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendUserFeedbackRequest {
+                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
+                    subject: subject.ok_or_else(|| A::Error::missing_field("subject"))?,
+                    body: body.ok_or_else(|| A::Error::missing_field("body"))?,
+                    work_email,
+                    company,
+                    job_title,
+                    company_size,
+                    organization_id,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -952,12 +2592,9 @@ impl From<&str> for SendUserFeedbackRequestType {
 crate::string_enum_impls!(SendUserFeedbackRequestType);
 
 /// Schema: `#/components/schemas/SetUserPasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetUserPasswordRequest {
-    #[serde(rename = "accessToken")]
     pub access_token: crate::Secret,
-    #[serde(rename = "identityProvider")]
     pub identity_provider: String,
     pub password: crate::Secret,
 }
@@ -977,67 +2614,89 @@ impl SetUserPasswordRequest {
     }
 }
 
+impl serde::Serialize for SetUserPasswordRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("accessToken", &self.access_token)?;
+        object.serialize_entry("identityProvider", &self.identity_provider)?;
+        object.serialize_entry("password", &self.password)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SetUserPasswordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SetUserPasswordRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SetUserPasswordRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetUserPasswordRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut access_token = None;
+                let mut identity_provider = None;
+                let mut password = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "accessToken" => access_token = Some(map.next_value()?),
+                        "identityProvider" => identity_provider = Some(map.next_value()?),
+                        "password" => password = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetUserPasswordRequest {
+                    access_token: access_token
+                        .ok_or_else(|| A::Error::missing_field("accessToken"))?,
+                    identity_provider: identity_provider
+                        .ok_or_else(|| A::Error::missing_field("identityProvider"))?,
+                    password: password
+                        .ok_or_else(|| A::Error::missing_field("password"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for SetUserPasswordRequest {}
 
 /// Schema: `#/components/schemas/StartEnterpriseTrialRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StartEnterpriseTrialRequest {
     /// Email of the user requesting the trial. If this email is different to the one stored for the user requesting the trial, it will be used to replace the existing one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Name of the trial organization. All enterprise features are tied to an organization. This organization will be deleted after the trial ends. If no organization name is provided, the user's name will be used.
-    #[serde(
-        rename = "organizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_name: Option<String>,
-    #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
-    #[serde(rename = "useCase", default, skip_serializing_if = "Option::is_none")]
     pub use_case: Option<String>,
     /// Whether the user has ML models in production.
-    #[serde(
-        rename = "userHasMLModelsInProduction",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub user_has_ml_models_in_production: Option<
         StartEnterpriseTrialRequestUserHasMlModelsInProduction,
     >,
     /// Name of the company requesting the trial.
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Size of the company requesting the trial. This is a range of number of employees.
-    #[serde(rename = "companySize", default, skip_serializing_if = "Option::is_none")]
     pub company_size: Option<String>,
     /// Country of the company requesting the trial.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// State or province of the company requesting the trial.
-    #[serde(
-        rename = "stateOrProvince",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub state_or_province: Option<String>,
     /// Origin of the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlOrigin",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_origin: Option<String>,
     /// Query parameters to be appended to the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlQueryParams",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_query_params: Option<String>,
 }
 
@@ -1061,34 +2720,138 @@ impl StartEnterpriseTrialRequest {
     }
 }
 
+impl serde::Serialize for StartEnterpriseTrialRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.email {
+            object.serialize_entry("email", value)?;
+        }
+        if let Some(value) = &self.organization_name {
+            object.serialize_entry("organizationName", value)?;
+        }
+        if let Some(value) = &self.expiration_date {
+            object.serialize_entry("expirationDate", value)?;
+        }
+        if let Some(value) = &self.notes {
+            object.serialize_entry("notes", value)?;
+        }
+        if let Some(value) = &self.use_case {
+            object.serialize_entry("useCase", value)?;
+        }
+        if let Some(value) = &self.user_has_ml_models_in_production {
+            object.serialize_entry("userHasMLModelsInProduction", value)?;
+        }
+        if let Some(value) = &self.company_name {
+            object.serialize_entry("companyName", value)?;
+        }
+        if let Some(value) = &self.company_size {
+            object.serialize_entry("companySize", value)?;
+        }
+        if let Some(value) = &self.country {
+            object.serialize_entry("country", value)?;
+        }
+        if let Some(value) = &self.state_or_province {
+            object.serialize_entry("stateOrProvince", value)?;
+        }
+        if let Some(value) = &self.redirect_url_origin {
+            object.serialize_entry("redirectUrlOrigin", value)?;
+        }
+        if let Some(value) = &self.redirect_url_query_params {
+            object.serialize_entry("redirectUrlQueryParams", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for StartEnterpriseTrialRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StartEnterpriseTrialRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`StartEnterpriseTrialRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartEnterpriseTrialRequest, A::Error> {
+                let mut email = None;
+                let mut organization_name = None;
+                let mut expiration_date = None;
+                let mut notes = None;
+                let mut use_case = None;
+                let mut user_has_ml_models_in_production = None;
+                let mut company_name = None;
+                let mut company_size = None;
+                let mut country = None;
+                let mut state_or_province = None;
+                let mut redirect_url_origin = None;
+                let mut redirect_url_query_params = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "email" => email = map.next_value()?,
+                        "organizationName" => organization_name = map.next_value()?,
+                        "expirationDate" => expiration_date = map.next_value()?,
+                        "notes" => notes = map.next_value()?,
+                        "useCase" => use_case = map.next_value()?,
+                        "userHasMLModelsInProduction" => {
+                            user_has_ml_models_in_production = map.next_value()?;
+                        }
+                        "companyName" => company_name = map.next_value()?,
+                        "companySize" => company_size = map.next_value()?,
+                        "country" => country = map.next_value()?,
+                        "stateOrProvince" => state_or_province = map.next_value()?,
+                        "redirectUrlOrigin" => redirect_url_origin = map.next_value()?,
+                        "redirectUrlQueryParams" => {
+                            redirect_url_query_params = map.next_value()?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartEnterpriseTrialRequest {
+                    email,
+                    organization_name,
+                    expiration_date,
+                    notes,
+                    use_case,
+                    user_has_ml_models_in_production,
+                    company_name,
+                    company_size,
+                    country,
+                    state_or_province,
+                    redirect_url_origin,
+                    redirect_url_query_params,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for StartEnterpriseTrialRequest {}
 
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateUserRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateUserRequest {
     /// New full name
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// New job title
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// New company name
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// List of user experiments
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
-    #[serde(
-        rename = "projectsSortOrder",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub projects_sort_order: Option<UserProjectsSortOrder>,
     /// User timezone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }
 
@@ -1106,19 +2869,90 @@ impl UpdateUserRequest {
     }
 }
 
+impl serde::Serialize for UpdateUserRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.name {
+            object.serialize_entry("name", value)?;
+        }
+        if let Some(value) = &self.job_title {
+            object.serialize_entry("jobTitle", value)?;
+        }
+        if let Some(value) = &self.company_name {
+            object.serialize_entry("companyName", value)?;
+        }
+        if let Some(value) = &self.experiments {
+            object.serialize_entry("experiments", value)?;
+        }
+        if let Some(value) = &self.projects_sort_order {
+            object.serialize_entry("projectsSortOrder", value)?;
+        }
+        if let Some(value) = &self.timezone {
+            object.serialize_entry("timezone", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateUserRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateUserRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateUserRequest, A::Error> {
+                let mut name = None;
+                let mut job_title = None;
+                let mut company_name = None;
+                let mut experiments = None;
+                let mut projects_sort_order = None;
+                let mut timezone = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = map.next_value()?,
+                        "jobTitle" => job_title = map.next_value()?,
+                        "companyName" => company_name = map.next_value()?,
+                        "experiments" => experiments = map.next_value()?,
+                        "projectsSortOrder" => projects_sort_order = map.next_value()?,
+                        "timezone" => timezone = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateUserRequest {
+                    name,
+                    job_title,
+                    company_name,
+                    experiments,
+                    projects_sort_order,
+                    timezone,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UpdateUserRequest {}
 
 /// Schema: `#/components/schemas/UpgradeSubscriptionRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpgradeSubscriptionRequest {
-    #[serde(rename = "billingCycle")]
     pub billing_cycle: BillingCycle,
     /// URL to redirect the user to after a successful checkout process.
-    #[serde(rename = "successUrl")]
     pub success_url: String,
     /// URL to redirect the user to after the checkout process is canceled.
-    #[serde(rename = "cancelUrl")]
     pub cancel_url: String,
 }
 
@@ -1134,6 +2968,61 @@ impl UpgradeSubscriptionRequest {
             success_url,
             cancel_url,
         }
+    }
+}
+
+impl serde::Serialize for UpgradeSubscriptionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("billingCycle", &self.billing_cycle)?;
+        object.serialize_entry("successUrl", &self.success_url)?;
+        object.serialize_entry("cancelUrl", &self.cancel_url)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpgradeSubscriptionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpgradeSubscriptionRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpgradeSubscriptionRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpgradeSubscriptionRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut billing_cycle = None;
+                let mut success_url = None;
+                let mut cancel_url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "billingCycle" => billing_cycle = Some(map.next_value()?),
+                        "successUrl" => success_url = Some(map.next_value()?),
+                        "cancelUrl" => cancel_url = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpgradeSubscriptionRequest {
+                    billing_cycle: billing_cycle
+                        .ok_or_else(|| A::Error::missing_field("billingCycle"))?,
+                    success_url: success_url
+                        .ok_or_else(|| A::Error::missing_field("successUrl"))?,
+                    cancel_url: cancel_url
+                        .ok_or_else(|| A::Error::missing_field("cancelUrl"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -1161,15 +3050,67 @@ impl crate::multipart::ToMultipart for UploadUserPhotoRequest {
 }
 
 /// Schema: `#/components/schemas/UploadUserPhotoResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UploadUserPhotoResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub url: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for UploadUserPhotoResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("url", &self.url)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UploadUserPhotoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UploadUserPhotoResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UploadUserPhotoResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UploadUserPhotoResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut url = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "url" => url = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UploadUserPhotoResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for UploadUserPhotoResponse {
@@ -1179,10 +3120,8 @@ impl crate::Envelope for UploadUserPhotoResponse {
 }
 
 /// Schema: `#/components/schemas/UserByThirdPartyActivationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserByThirdPartyActivationRequest {
-    #[serde(rename = "activationCode")]
     pub activation_code: String,
 }
 
@@ -1193,14 +3132,57 @@ impl UserByThirdPartyActivationRequest {
     }
 }
 
+impl serde::Serialize for UserByThirdPartyActivationRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("activationCode", &self.activation_code)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UserByThirdPartyActivationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UserByThirdPartyActivationRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UserByThirdPartyActivationRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserByThirdPartyActivationRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut activation_code = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "activationCode" => activation_code = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UserByThirdPartyActivationRequest {
+                    activation_code: activation_code
+                        .ok_or_else(|| A::Error::missing_field("activationCode"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UserByThirdPartyActivationRequest {}
 
 /// Schema: `#/components/schemas/UserDeleteTotpMfaKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserDeleteTotpMfaKeyRequest {
     /// Valid TOTP token
-    #[serde(rename = "totpToken")]
     pub totp_token: crate::Secret,
 }
 
@@ -1211,11 +3193,55 @@ impl UserDeleteTotpMfaKeyRequest {
     }
 }
 
+impl serde::Serialize for UserDeleteTotpMfaKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("totpToken", &self.totp_token)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UserDeleteTotpMfaKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UserDeleteTotpMfaKeyRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UserDeleteTotpMfaKeyRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserDeleteTotpMfaKeyRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut totp_token = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "totpToken" => totp_token = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UserDeleteTotpMfaKeyRequest {
+                    totp_token: totp_token
+                        .ok_or_else(|| A::Error::missing_field("totpToken"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UserDeleteTotpMfaKeyRequest {}
 
 /// Schema: `#/components/schemas/UserDismissNotificationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserDismissNotificationRequest {
     pub notification: String,
 }
@@ -1227,21 +3253,122 @@ impl UserDismissNotificationRequest {
     }
 }
 
+impl serde::Serialize for UserDismissNotificationRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("notification", &self.notification)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UserDismissNotificationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UserDismissNotificationRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UserDismissNotificationRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserDismissNotificationRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut notification = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "notification" => notification = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UserDismissNotificationRequest {
+                    notification: notification
+                        .ok_or_else(|| A::Error::missing_field("notification"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UserDismissNotificationRequest {}
 
 /// Schema: `#/components/schemas/UserGenerateNewMfaKeyResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserGenerateNewMfaKeyResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Secret key (use SHA-1).
     pub key: String,
     /// URL that will be converted into a QR code that can be scanned.
     pub url: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for UserGenerateNewMfaKeyResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("key", &self.key)?;
+        object.serialize_entry("url", &self.url)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UserGenerateNewMfaKeyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UserGenerateNewMfaKeyResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UserGenerateNewMfaKeyResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserGenerateNewMfaKeyResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut key = None;
+                let mut url = None;
+                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key_.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "key" => key = Some(map.next_value()?),
+                        "url" => url = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UserGenerateNewMfaKeyResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
+                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for UserGenerateNewMfaKeyResponse {
@@ -1305,13 +3432,11 @@ impl From<&str> for UserProjectsSortOrder {
 crate::string_enum_impls!(UserProjectsSortOrder);
 
 /// Schema: `#/components/schemas/UserSetTotpMfaKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserSetTotpMfaKeyRequest {
     /// Secret key obtained through \`userGenerateNewMfaKey\`.
     pub key: String,
     /// TOTP token that is valid for the key (to ensure the device is configured correctly)
-    #[serde(rename = "totpToken")]
     pub totp_token: crate::Secret,
 }
 
@@ -1322,20 +3447,121 @@ impl UserSetTotpMfaKeyRequest {
     }
 }
 
+impl serde::Serialize for UserSetTotpMfaKeyRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("key", &self.key)?;
+        object.serialize_entry("totpToken", &self.totp_token)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UserSetTotpMfaKeyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UserSetTotpMfaKeyRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UserSetTotpMfaKeyRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserSetTotpMfaKeyRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut key = None;
+                let mut totp_token = None;
+                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key_.as_str() {
+                        "key" => key = Some(map.next_value()?),
+                        "totpToken" => totp_token = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UserSetTotpMfaKeyRequest {
+                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
+                    totp_token: totp_token
+                        .ok_or_else(|| A::Error::missing_field("totpToken"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for UserSetTotpMfaKeyRequest {}
 
 /// Schema: `#/components/schemas/UserSetTotpMfaKeyResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserSetTotpMfaKeyResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// 10 recovery codes, which can be used in case you've lost access to your MFA TOTP app. Recovery codes are single use. Once you've used a recovery code once, it can not be used again.
-    #[serde(rename = "recoveryCodes")]
     pub recovery_codes: Vec<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for UserSetTotpMfaKeyResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("recoveryCodes", &self.recovery_codes)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UserSetTotpMfaKeyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UserSetTotpMfaKeyResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UserSetTotpMfaKeyResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserSetTotpMfaKeyResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut recovery_codes = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "recoveryCodes" => recovery_codes = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UserSetTotpMfaKeyResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    recovery_codes: recovery_codes
+                        .ok_or_else(|| A::Error::missing_field("recoveryCodes"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for UserSetTotpMfaKeyResponse {
@@ -1345,16 +3571,69 @@ impl crate::Envelope for UserSetTotpMfaKeyResponse {
 }
 
 /// Schema: `#/components/schemas/UserSubscriptionMetricsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserSubscriptionMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<UserSubscriptionMetricsResponseMetrics>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for UserSubscriptionMetricsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        if let Some(value) = &self.metrics {
+            object.serialize_entry("metrics", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UserSubscriptionMetricsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UserSubscriptionMetricsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UserSubscriptionMetricsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserSubscriptionMetricsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut metrics = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "metrics" => metrics = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UserSubscriptionMetricsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    metrics,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for UserSubscriptionMetricsResponse {
@@ -1364,28 +3643,92 @@ impl crate::Envelope for UserSubscriptionMetricsResponse {
 }
 
 /// Schema: `#/components/schemas/UserSubscriptionMetricsResponse/allOf/1/properties/metrics`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserSubscriptionMetricsResponseMetrics {
     /// Total compute of all user jobs, running on CPU, in the current billing period.
-    #[serde(rename = "computeMinutesCpu")]
     pub compute_minutes_cpu: f64,
     /// Total compute of all user jobs, running on GPU, in the current billing period.
-    #[serde(rename = "computeMinutesGpu")]
     pub compute_minutes_gpu: f64,
     /// Total compute of all user jobs in the current billing period, calculated as CPU + 3*GPU compute.
-    #[serde(rename = "computeMinutesTotal")]
     pub compute_minutes_total: f64,
     /// Overall compute limit for the current billing period.
-    #[serde(rename = "computeMinutesLimit")]
     pub compute_minutes_limit: f64,
     /// The date at which the current compute billing period will reset.
-    #[serde(
-        rename = "computeResetDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub compute_reset_date: Option<crate::DateTime>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for UserSubscriptionMetricsResponseMetrics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("computeMinutesCpu", &self.compute_minutes_cpu)?;
+        object.serialize_entry("computeMinutesGpu", &self.compute_minutes_gpu)?;
+        object.serialize_entry("computeMinutesTotal", &self.compute_minutes_total)?;
+        object.serialize_entry("computeMinutesLimit", &self.compute_minutes_limit)?;
+        if let Some(value) = &self.compute_reset_date {
+            object.serialize_entry("computeResetDate", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UserSubscriptionMetricsResponseMetrics {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UserSubscriptionMetricsResponseMetrics;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UserSubscriptionMetricsResponseMetrics`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserSubscriptionMetricsResponseMetrics, A::Error> {
+                use serde::de::Error as _;
+                let mut compute_minutes_cpu = None;
+                let mut compute_minutes_gpu = None;
+                let mut compute_minutes_total = None;
+                let mut compute_minutes_limit = None;
+                let mut compute_reset_date = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "computeMinutesCpu" => {
+                            compute_minutes_cpu = Some(map.next_value()?);
+                        }
+                        "computeMinutesGpu" => {
+                            compute_minutes_gpu = Some(map.next_value()?);
+                        }
+                        "computeMinutesTotal" => {
+                            compute_minutes_total = Some(map.next_value()?);
+                        }
+                        "computeMinutesLimit" => {
+                            compute_minutes_limit = Some(map.next_value()?);
+                        }
+                        "computeResetDate" => compute_reset_date = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UserSubscriptionMetricsResponseMetrics {
+                    compute_minutes_cpu: compute_minutes_cpu
+                        .ok_or_else(|| A::Error::missing_field("computeMinutesCpu"))?,
+                    compute_minutes_gpu: compute_minutes_gpu
+                        .ok_or_else(|| A::Error::missing_field("computeMinutesGpu"))?,
+                    compute_minutes_total: compute_minutes_total
+                        .ok_or_else(|| A::Error::missing_field("computeMinutesTotal"))?,
+                    compute_minutes_limit: compute_minutes_limit
+                        .ok_or_else(|| A::Error::missing_field("computeMinutesLimit"))?,
+                    compute_reset_date,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for UserSubscriptionMetricsResponseMetrics {}
@@ -1394,8 +3737,7 @@ impl crate::Envelope for UserSubscriptionMetricsResponseMetrics {}
 pub type UtmParameter = serde_json::Map<String, serde_json::Value>;
 
 /// Schema: `#/components/schemas/VerifyResetPasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VerifyResetPasswordRequest {
     pub email: String,
     pub code: String,
@@ -1405,6 +3747,54 @@ impl VerifyResetPasswordRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(email: String, code: String) -> Self {
         Self { email, code }
+    }
+}
+
+impl serde::Serialize for VerifyResetPasswordRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("email", &self.email)?;
+        object.serialize_entry("code", &self.code)?;
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for VerifyResetPasswordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = VerifyResetPasswordRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`VerifyResetPasswordRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VerifyResetPasswordRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut email = None;
+                let mut code = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "email" => email = Some(map.next_value()?),
+                        "code" => code = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VerifyResetPasswordRequest {
+                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
+                    code: code.ok_or_else(|| A::Error::missing_field("code"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

@@ -6,73 +6,32 @@
 use super::*;
 
 /// Schema: `#/components/schemas/CreateWhitelabelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateWhitelabelRequest {
     /// The name of the white label.
     pub name: String,
     /// The domain where the white label lives.
     pub domain: String,
-    #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: i64,
     /// The list of allowed identity providers.
-    #[serde(
-        rename = "identityProviders",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub identity_providers: Option<Vec<String>>,
     /// Whether this white label accepts password based authentication.
-    #[serde(
-        rename = "allowPasswordAuth",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub allow_password_auth: Option<bool>,
     /// The list of deployment targets to show on the UI
-    #[serde(
-        rename = "deploymentTargets",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub deployment_targets: Option<Vec<String>>,
     /// Custom documentation URL
-    #[serde(
-        rename = "documentationUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub documentation_url: Option<String>,
     /// Whether this white label allow sign ups or not.
-    #[serde(rename = "allowSignup", default, skip_serializing_if = "Option::is_none")]
     pub allow_signup: Option<bool>,
     /// Whether this white label allows the creation of free projects.
-    #[serde(
-        rename = "allowFreeProjects",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub allow_free_projects: Option<bool>,
     /// Whether this white label should work in sandboxed mode or not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandboxed: Option<bool>,
     /// Whether public projects created in this white label scope should be exposed through the Public Projects API or not.
-    #[serde(
-        rename = "exposePublicProjects",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub expose_public_projects: Option<bool>,
     /// The list of learning block types to show on the UI
-    #[serde(rename = "learningBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learning_blocks: Option<Vec<String>>,
     /// The maximum number of organizations that can be created under this white label.
-    #[serde(
-        rename = "organizationsLimit",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub organizations_limit: Option<Option<i64>>,
 }
 
@@ -97,22 +56,196 @@ impl CreateWhitelabelRequest {
     }
 }
 
+impl serde::Serialize for CreateWhitelabelRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("name", &self.name)?;
+        object.serialize_entry("domain", &self.domain)?;
+        object.serialize_entry("ownerOrganizationId", &self.owner_organization_id)?;
+        if let Some(value) = &self.identity_providers {
+            object.serialize_entry("identityProviders", value)?;
+        }
+        if let Some(value) = &self.allow_password_auth {
+            object.serialize_entry("allowPasswordAuth", value)?;
+        }
+        if let Some(value) = &self.deployment_targets {
+            object.serialize_entry("deploymentTargets", value)?;
+        }
+        if let Some(value) = &self.documentation_url {
+            object.serialize_entry("documentationUrl", value)?;
+        }
+        if let Some(value) = &self.allow_signup {
+            object.serialize_entry("allowSignup", value)?;
+        }
+        if let Some(value) = &self.allow_free_projects {
+            object.serialize_entry("allowFreeProjects", value)?;
+        }
+        if let Some(value) = &self.sandboxed {
+            object.serialize_entry("sandboxed", value)?;
+        }
+        if let Some(value) = &self.expose_public_projects {
+            object.serialize_entry("exposePublicProjects", value)?;
+        }
+        if let Some(value) = &self.learning_blocks {
+            object.serialize_entry("learningBlocks", value)?;
+        }
+        if let Some(value) = &self.organizations_limit {
+            object.serialize_entry("organizationsLimit", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for CreateWhitelabelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateWhitelabelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateWhitelabelRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateWhitelabelRequest, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut domain = None;
+                let mut owner_organization_id = None;
+                let mut identity_providers = None;
+                let mut allow_password_auth = None;
+                let mut deployment_targets = None;
+                let mut documentation_url = None;
+                let mut allow_signup = None;
+                let mut allow_free_projects = None;
+                let mut sandboxed = None;
+                let mut expose_public_projects = None;
+                let mut learning_blocks = None;
+                let mut organizations_limit = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "domain" => domain = Some(map.next_value()?),
+                        "ownerOrganizationId" => {
+                            owner_organization_id = Some(map.next_value()?);
+                        }
+                        "identityProviders" => identity_providers = map.next_value()?,
+                        "allowPasswordAuth" => allow_password_auth = map.next_value()?,
+                        "deploymentTargets" => deployment_targets = map.next_value()?,
+                        "documentationUrl" => documentation_url = map.next_value()?,
+                        "allowSignup" => allow_signup = map.next_value()?,
+                        "allowFreeProjects" => allow_free_projects = map.next_value()?,
+                        "sandboxed" => sandboxed = map.next_value()?,
+                        "exposePublicProjects" => {
+                            expose_public_projects = map.next_value()?;
+                        }
+                        "learningBlocks" => learning_blocks = map.next_value()?,
+                        "organizationsLimit" => {
+                            organizations_limit = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateWhitelabelRequest {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    domain: domain.ok_or_else(|| A::Error::missing_field("domain"))?,
+                    owner_organization_id: owner_organization_id
+                        .ok_or_else(|| A::Error::missing_field("ownerOrganizationId"))?,
+                    identity_providers,
+                    allow_password_auth,
+                    deployment_targets,
+                    documentation_url,
+                    allow_signup,
+                    allow_free_projects,
+                    sandboxed,
+                    expose_public_projects,
+                    learning_blocks,
+                    organizations_limit,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for CreateWhitelabelRequest {}
 
 /// Schema: `#/components/schemas/CreateWhitelabelResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateWhitelabelResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Unique whitelabel identifier
     pub id: i64,
     /// Unique identifier for the theme associated with the white label
-    #[serde(rename = "themeId")]
     pub theme_id: i64,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for CreateWhitelabelResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("id", &self.id)?;
+        object.serialize_entry("themeId", &self.theme_id)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CreateWhitelabelResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateWhitelabelResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`CreateWhitelabelResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateWhitelabelResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut id = None;
+                let mut theme_id = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "id" => id = Some(map.next_value()?),
+                        "themeId" => theme_id = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateWhitelabelResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    theme_id: theme_id.ok_or_else(|| A::Error::missing_field("themeId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for CreateWhitelabelResponse {
@@ -122,15 +255,68 @@ impl crate::Envelope for CreateWhitelabelResponse {
 }
 
 /// Schema: `#/components/schemas/GetAllWhitelabelsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAllWhitelabelsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub whitelabels: Vec<Whitelabel>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetAllWhitelabelsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("whitelabels", &self.whitelabels)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetAllWhitelabelsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetAllWhitelabelsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetAllWhitelabelsResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetAllWhitelabelsResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut whitelabels = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "whitelabels" => whitelabels = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetAllWhitelabelsResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    whitelabels: whitelabels
+                        .ok_or_else(|| A::Error::missing_field("whitelabels"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetAllWhitelabelsResponse {
@@ -140,17 +326,74 @@ impl crate::Envelope for GetAllWhitelabelsResponse {
 }
 
 /// Schema: `#/components/schemas/GetWhitelabelDomainResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetWhitelabelDomainResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub domain: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetWhitelabelDomainResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("domain", &self.domain)?;
+        if let Some(value) = &self.logo {
+            object.serialize_entry("logo", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetWhitelabelDomainResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetWhitelabelDomainResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetWhitelabelDomainResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetWhitelabelDomainResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut domain = None;
+                let mut logo = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "domain" => domain = Some(map.next_value()?),
+                        "logo" => logo = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetWhitelabelDomainResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    domain: domain.ok_or_else(|| A::Error::missing_field("domain"))?,
+                    logo,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetWhitelabelDomainResponse {
@@ -160,16 +403,9 @@ impl crate::Envelope for GetWhitelabelDomainResponse {
 }
 
 /// Schema: `#/components/schemas/UpdateWhitelabelInternalRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateWhitelabelInternalRequest {
     /// The maximum number of organizations that can be created under this white label.
-    #[serde(
-        rename = "organizationsLimit",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub organizations_limit: Option<Option<i64>>,
 }
 
@@ -177,6 +413,53 @@ impl UpdateWhitelabelInternalRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { organizations_limit: None }
+    }
+}
+
+impl serde::Serialize for UpdateWhitelabelInternalRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.organizations_limit {
+            object.serialize_entry("organizationsLimit", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for UpdateWhitelabelInternalRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UpdateWhitelabelInternalRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`UpdateWhitelabelInternalRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateWhitelabelInternalRequest, A::Error> {
+                let mut organizations_limit = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "organizationsLimit" => {
+                            organizations_limit = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateWhitelabelInternalRequest {
+                    organizations_limit,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

@@ -6,15 +6,72 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetJobResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetJobResponse {
     pub success: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub job: Job,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<bool>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for GetJobResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("success", &self.success)?;
+        if let Some(value) = &self.error {
+            object.serialize_entry("error", value)?;
+        }
+        object.serialize_entry("job", &self.job)?;
+        if let Some(value) = &self.finished {
+            object.serialize_entry("finished", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GetJobResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GetJobResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`GetJobResponse`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetJobResponse, A::Error> {
+                use serde::de::Error as _;
+                let mut success = None;
+                let mut error = None;
+                let mut job = None;
+                let mut finished = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "success" => success = Some(map.next_value()?),
+                        "error" => error = map.next_value()?,
+                        "job" => job = Some(map.next_value()?),
+                        "finished" => finished = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetJobResponse {
+                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
+                    error,
+                    job: job.ok_or_else(|| A::Error::missing_field("job"))?,
+                    finished,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for GetJobResponse {
@@ -24,12 +81,60 @@ impl crate::Envelope for GetJobResponse {
 }
 
 /// Schema: `#/components/schemas/Job`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for Job {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("id", &self.id)?;
+        if let Some(value) = &self.category {
+            object.serialize_entry("category", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Job {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Job;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`Job`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Job, A::Error> {
+                use serde::de::Error as _;
+                let mut id = None;
+                let mut category = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value()?),
+                        "category" => category = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Job {
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    category,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for Job {}

@@ -30,20 +30,110 @@ impl crate::Envelope for Mixed {
 }
 
 /// Schema: `#/components/schemas/Mixed/anyOf/2`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MixedOption3 {
     pub a: String,
     pub b: String,
 }
 
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for MixedOption3 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("a", &self.a)?;
+        object.serialize_entry("b", &self.b)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MixedOption3 {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = MixedOption3;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`MixedOption3`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MixedOption3, A::Error> {
+                use serde::de::Error as _;
+                let mut a = None;
+                let mut b = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "a" => a = Some(map.next_value()?),
+                        "b" => b = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MixedOption3 {
+                    a: a.ok_or_else(|| A::Error::missing_field("a"))?,
+                    b: b.ok_or_else(|| A::Error::missing_field("b"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl crate::Envelope for MixedOption3 {}
 
 /// Schema: `#/components/schemas/Mixed/anyOf/3`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MixedOption4 {
     pub a: String,
+}
+
+#[cfg(feature = "serde-all")]
+impl serde::Serialize for MixedOption4 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("a", &self.a)?;
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MixedOption4 {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = MixedOption4;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`MixedOption4`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MixedOption4, A::Error> {
+                use serde::de::Error as _;
+                let mut a = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "a" => a = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MixedOption4 {
+                    a: a.ok_or_else(|| A::Error::missing_field("a"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl crate::Envelope for MixedOption4 {}

@@ -9,30 +9,14 @@ use super::*;
 pub type NullableName = String;
 
 /// Schema: `#/components/schemas/Thing`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Thing {
     pub required: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<String>,
-    #[serde(rename = "requiredNullable", default)]
     pub required_nullable: Option<String>,
-    #[serde(
-        rename = "optionalNullable",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub optional_nullable: Option<Option<String>>,
-    #[serde(rename = "requiredNullableRef", default)]
     pub required_nullable_ref: Option<NullableName>,
-    #[serde(
-        rename = "optionalNullableRef",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub optional_nullable_ref: Option<Option<NullableName>>,
-    #[serde(rename = "nullableItems", default, skip_serializing_if = "Option::is_none")]
     pub nullable_items: Option<Vec<Option<i64>>>,
 }
 
@@ -52,6 +36,86 @@ impl Thing {
             optional_nullable_ref: None,
             nullable_items: None,
         }
+    }
+}
+
+impl serde::Serialize for Thing {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        object.serialize_entry("required", &self.required)?;
+        if let Some(value) = &self.optional {
+            object.serialize_entry("optional", value)?;
+        }
+        object.serialize_entry("requiredNullable", &self.required_nullable)?;
+        if let Some(value) = &self.optional_nullable {
+            object.serialize_entry("optionalNullable", value)?;
+        }
+        object.serialize_entry("requiredNullableRef", &self.required_nullable_ref)?;
+        if let Some(value) = &self.optional_nullable_ref {
+            object.serialize_entry("optionalNullableRef", value)?;
+        }
+        if let Some(value) = &self.nullable_items {
+            object.serialize_entry("nullableItems", value)?;
+        }
+        object.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Thing {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Thing;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`Thing`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Thing, A::Error> {
+                use serde::de::Error as _;
+                let mut required = None;
+                let mut optional = None;
+                let mut required_nullable = None;
+                let mut optional_nullable = None;
+                let mut required_nullable_ref = None;
+                let mut optional_nullable_ref = None;
+                let mut nullable_items = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "required" => required = Some(map.next_value()?),
+                        "optional" => optional = map.next_value()?,
+                        "requiredNullable" => required_nullable = map.next_value()?,
+                        "optionalNullable" => optional_nullable = Some(map.next_value()?),
+                        "requiredNullableRef" => {
+                            required_nullable_ref = map.next_value()?;
+                        }
+                        "optionalNullableRef" => {
+                            optional_nullable_ref = Some(map.next_value()?);
+                        }
+                        "nullableItems" => nullable_items = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Thing {
+                    required: required
+                        .ok_or_else(|| A::Error::missing_field("required"))?,
+                    optional,
+                    required_nullable,
+                    optional_nullable,
+                    required_nullable_ref,
+                    optional_nullable_ref,
+                    nullable_items,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 

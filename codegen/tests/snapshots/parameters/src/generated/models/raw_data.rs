@@ -40,10 +40,8 @@ impl From<&str> for GetSampleCategory {
 crate::string_enum_impls!(GetSampleCategory);
 
 /// Schema: `#/paths/~1a~1{second}~1b~1{first}/put/requestBody/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReorderedPathRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
@@ -51,6 +49,49 @@ impl ReorderedPathRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { note: None }
+    }
+}
+
+impl serde::Serialize for ReorderedPathRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.note {
+            object.serialize_entry("note", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for ReorderedPathRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ReorderedPathRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`ReorderedPathRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReorderedPathRequest, A::Error> {
+                let mut note = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "note" => note = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ReorderedPathRequest { note })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -91,10 +132,8 @@ impl From<&str> for SearchSamplesKind {
 crate::string_enum_impls!(SearchSamplesKind);
 
 /// Schema: `#/paths/~1projects~1{projectId}~1search/get/requestBody/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchSamplesRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
 }
 
@@ -102,6 +141,49 @@ impl SearchSamplesRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
         Self { filter: None }
+    }
+}
+
+impl serde::Serialize for SearchSamplesRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut object = serializer.serialize_map(None)?;
+        if let Some(value) = &self.filter {
+            object.serialize_entry("filter", value)?;
+        }
+        object.end()
+    }
+}
+
+#[cfg(feature = "serde-all")]
+impl<'de> serde::Deserialize<'de> for SearchSamplesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SearchSamplesRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object (`SearchSamplesRequest`)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SearchSamplesRequest, A::Error> {
+                let mut filter = None;
+                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                    match key.as_str() {
+                        "filter" => filter = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SearchSamplesRequest { filter })
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
