@@ -61,8 +61,8 @@ impl Api {
     /// TOML lines.
     pub fn cargo_features_table(&self) -> String {
         let names: Vec<String> = self.groups.iter().map(feature_name).collect();
-        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-        let mut out = format!("default = [\"{FULL}\"]\n# Every API group.\n{FULL} = [{}]\n", quoted.join(", "));
+        let listed: String = names.iter().map(|n| format!("    \"{n}\",\n")).collect();
+        let mut out = format!("default = [\"{FULL}\"]\n# Every API group.\n{FULL} = [\n{listed}]\n");
         for (name, group) in names.iter().zip(&self.groups) {
             out.push_str(&format!("# `Client::{}`: operations tagged `{}` and the types only they use.\n{name} = []\n", group.module, group.tag));
         }
