@@ -103,7 +103,8 @@ fn file(path: &str, tokens: TokenStream) -> Result<GeneratedFile, Error> {
         message: format!("generator bug: the emitted code does not parse: {e}"),
     })?;
     let contents = prettyplease::unparse(&parsed);
-    Ok(GeneratedFile { path: path.to_string(), contents: format!("{HEADER}{}", space_items(&contents)) })
+    let contents = serde_impls::layout_invocations(&space_items(&contents));
+    Ok(GeneratedFile { path: path.to_string(), contents: format!("{HEADER}{contents}") })
 }
 
 /// prettyplease packs items together; a blank line after each closing brace that ends an

@@ -297,7 +297,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
     }
 }
 
-pub(super) fn free_name(desired: &str, fields: &[Field]) -> String {
+fn free_name(desired: &str, fields: &[Field]) -> String {
     let mut name = desired.to_string();
     while fields.iter().any(|f| f.name == name) {
         name.push('_');

@@ -1,16 +1,17 @@
-//! `Serialize` and `Deserialize` for generated structs, written out instead of derived.
+//! `Serialize` and `Deserialize` for generated structs, instead of serde's derives.
 //!
 //! Type-checking and borrow-checking serde's derives was most of the crate's compile time:
 //! a derived `Deserialize` has a field enum, its own visitor, a sequence form and a map form.
-//! What is emitted here is one map visitor per struct: a `match` on the key, one local per
-//! field, nothing else, with the shared pieces in the runtime's `codec` module. It also
-//! gives the behaviour the API needs: a struct decodes only from a JSON object, unknown keys
-//! are skipped, an optional field that is absent stays apart from one that is `null`.
+//! A generated struct gets one map visitor instead: a `match` on the key, one local per
+//! field, nothing else. The generator emits only the struct's field table; the runtime's
+//! `codec::json_object!` macro (hand-written, `edge-impulse-api/src/codec.rs`) turns it into
+//! the two impls, so the generated files stay small and readable. It also gives the
+//! behaviour the API needs: a struct decodes only from a JSON object, unknown keys are
+//! skipped, an optional field that is absent stays apart from one that is `null`.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::models::free_name;
 use crate::ir::Field;
 
 /// Which directions a model needs; a direction it does not need is compiled only with the
@@ -21,112 +22,96 @@ pub(super) struct Directions {
     pub deserialize: bool,
 }
 
-/// A struct's `Serialize` and `Deserialize` impls. `additional` names the field that keeps
-/// the properties beyond the declared ones.
+/// A struct's `Serialize` and `Deserialize` impls: an invocation of the runtime's
+/// `codec::json_object!` with the struct's field table. `additional` names the field that
+/// keeps the properties beyond the declared ones.
 pub(super) fn struct_impls(name: &Ident, fields: &[Field], additional: Option<&Ident>, directions: Directions) -> TokenStream {
-    let serialize = gated(directions.serialize, serialize_struct(name, fields, additional));
-    let deserialize = gated(directions.deserialize, deserialize_struct(name, fields, additional));
-    quote!(#serialize #deserialize)
-}
-
-fn gated(needed: bool, item: TokenStream) -> TokenStream {
-    if needed {
-        item
-    } else {
-        quote!(#[cfg(feature = "serde-all")] #item)
-    }
-}
-
-/// An object with the fields in declaration order; an absent optional field (`None`) is
-/// left out, a required nullable one is written as `null`.
-fn serialize_struct(name: &Ident, fields: &[Field], additional: Option<&Ident>) -> TokenStream {
-    let entries = fields.iter().map(|f| {
+    let rows = fields.iter().map(|f| {
         let field = format_ident!("{}", f.name);
         let wire = &f.wire;
-        if f.required {
-            quote!(object.serialize_entry(#wire, &self.#field)?;)
-        } else {
-            quote!(if let Some(value) = &self.#field { object.serialize_entry(#wire, value)?; })
-        }
+        let kind = match (f.required, f.nullable) {
+            (true, false) => quote!(required),
+            (true, true) => quote!(nullable),
+            (false, false) => quote!(optional),
+            (false, true) => quote!(optional_nullable),
+        };
+        quote!(#field: #wire #kind,)
     });
-    let extra = additional.map(|field| quote!(for (key, value) in &self.#field { object.serialize_entry(key, value)?; }));
-    let object = match fields.is_empty() && additional.is_none() {
-        true => quote!(object),
-        false => quote!(mut object),
-    };
+    let additional = additional.map(|field| quote!(additional: #field,));
+    let gate = |needed: bool| if needed { quote!(always) } else { quote!(serde_all) };
+    let (serialize, deserialize) = (gate(directions.serialize), gate(directions.deserialize));
     quote! {
-        impl serde::Serialize for #name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeMap as _;
-                let #object = serializer.serialize_map(None)?;
-                #(#entries)*
-                #extra
-                object.end()
-            }
+        crate::codec::json_object! {
+            #name { #(#rows)* }
+            #additional
+            serialize: #serialize,
+            deserialize: #deserialize,
         }
     }
 }
 
-/// A map visitor: each known key fills its field's local, unknown keys are skipped (or kept
-/// in `additional`), then missing required fields are reported by their JSON name.
-fn deserialize_struct(name: &Ident, fields: &[Field], additional: Option<&Ident>) -> TokenStream {
-    // Locals are named after the fields, so the map and key must not collide with them.
-    let map = format_ident!("{}", free_name("map", fields));
-    let key = format_ident!("{}", free_name("key", fields));
-    let locals = fields.iter().map(|f| format_ident!("{}", f.name));
-    let arms = fields.iter().map(|f| {
-        let field = format_ident!("{}", f.name);
-        let wire = &f.wire;
-        match (f.required, f.nullable) {
-            (true, false) => quote!(#wire => #field = Some(#map.next_value()?),),
-            // An `Option` field: `null` and absent are both `None`.
-            (true, true) | (false, false) => quote!(#wire => #field = #map.next_value()?,),
-            // `Option<Option<T>>`: absent stays `None`, `null` is `Some(None)`.
-            (false, true) => quote!(#wire => #field = Some(#map.next_value()?),),
+/// The first line of a `json_object!` invocation as prettyplease prints it.
+const INVOCATION: &str = "crate::codec::json_object! {";
+
+/// prettyplease prints a macro's tokens as one flowing paragraph; this lays out each
+/// `json_object!` invocation as a table instead, one field per line.
+pub(super) fn layout_invocations(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut lines = code.lines();
+    while let Some(line) = lines.next() {
+        out.push_str(line);
+        out.push('\n');
+        if line != INVOCATION {
+            continue;
         }
-    });
-    let rest = match additional {
-        Some(extra) => quote!(_ => { #extra.insert(#key.into_owned(), #map.next_value()?); }),
-        None => quote!(_ => { #map.next_value::<serde::de::IgnoredAny>()?; }),
-    };
-    let extra_local = additional.map(|extra| quote!(let mut #extra = std::collections::BTreeMap::new();));
-    let inits = fields.iter().map(|f| {
-        let field = format_ident!("{}", f.name);
-        let wire = &f.wire;
-        if f.required && !f.nullable {
-            quote!(#field: #field.ok_or_else(|| A::Error::missing_field(#wire))?)
-        } else {
-            quote!(#field)
+        let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "}").collect();
+        match body.join("\n").parse::<TokenStream>() {
+            Ok(tokens) => out.push_str(&table(tokens)),
+            // Not expected: prettyplease printed tokens that parsed before; keep them as printed.
+            Err(_) => body.iter().for_each(|l| {
+                out.push_str(l);
+                out.push('\n');
+            }),
         }
-    });
-    let extra_init = additional.map(|extra| quote!(#extra,));
-    let expecting = format!("a JSON object (`{name}`)");
-    // `missing_field` comes from serde's error trait.
-    let error_trait = fields.iter().any(|f| f.required && !f.nullable).then(|| quote!(use serde::de::Error as _;));
-    quote! {
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct Fields;
-                impl<'de> serde::de::Visitor<'de> for Fields {
-                    type Value = #name;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str(#expecting)
-                    }
-                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut #map: A) -> Result<#name, A::Error> {
-                        #error_trait
-                        #(let mut #locals = None;)*
-                        #extra_local
-                        while let Some(#key) = #map.next_key::<crate::codec::Key<'de>>()? {
-                            match #key.as_str() {
-                                #(#arms)*
-                                #rest
-                            }
-                        }
-                        Ok(#name { #(#inits,)* #extra_init })
-                    }
+        out.push_str("}\n");
+    }
+    out
+}
+
+/// `Name { field: "wire" kind, ... } key: value, ...`, one row per line.
+fn table(tokens: TokenStream) -> String {
+    let mut out = String::new();
+    let mut tokens = tokens.into_iter().peekable();
+    if let (Some(name), Some(proc_macro2::TokenTree::Group(fields))) = (tokens.next(), tokens.next()) {
+        out.push_str(&format!("    {name} {{\n"));
+        for row in rows(fields.stream()) {
+            out.push_str(&format!("        {row},\n"));
+        }
+        out.push_str("    }\n");
+    }
+    for row in rows(tokens.collect()) {
+        out.push_str(&format!("    {row},\n"));
+    }
+    out
+}
+
+/// Comma-separated rows of `a: b c`, each printed with single spaces and no space before `:`.
+fn rows(tokens: TokenStream) -> Vec<String> {
+    let mut rows = vec![String::new()];
+    for token in tokens {
+        let text = token.to_string();
+        let row = rows.last_mut().expect("never empty");
+        match text.as_str() {
+            "," => rows.push(String::new()),
+            ":" => row.push(':'),
+            _ => {
+                if !row.is_empty() {
+                    row.push(' ');
                 }
-                deserializer.deserialize_map(Fields)
+                row.push_str(&text);
             }
         }
     }
+    rows.retain(|r| !r.is_empty());
+    rows
 }

@@ -1,8 +1,8 @@
 //! Cargo features: one per API group, so a user compiles only the groups they call.
 //!
 //! A type that the operations of exactly one group use (directly or nested) belongs to that
-//! group and is compiled only with its feature; a type several groups use, or none, is part
-//! of the shared base that every build has. Because a group's own types reach only its own
+//! group and is compiled only with its feature; a type several groups use, or none (and what
+//! such a type contains), is part of the shared base that every build has. Because a group's own types reach only its own
 //! and shared types, turning on one feature never needs another.
 
 use std::collections::{BTreeSet, HashMap};
@@ -36,10 +36,17 @@ impl Features {
             }
             visit_types(roots, &index, |name| users.entry(name).or_default().insert(g));
         }
+        // A type no operation uses is shared, and so is everything it contains: one of its
+        // fields may be a type that a single group uses too.
+        let unused: Vec<TypeRef> =
+            types.iter().filter(|t| !users.contains_key(t.name.as_str())).map(|t| TypeRef::Named(t.name.clone())).collect();
+        let base = groups.len();
+        visit_types(unused.iter().collect(), &index, |name| users.entry(name).or_default().insert(base));
         let owners = users
             .into_iter()
-            .filter(|(_, groups)| groups.len() == 1)
-            .filter_map(|(name, groups)| Some((name.to_string(), *groups.first()?)))
+            .filter(|(_, users)| users.len() == 1)
+            .filter_map(|(name, users)| Some((name.to_string(), *users.first()?)))
+            .filter(|(_, user)| *user != base)
             .collect();
         Features { owners }
     }

@@ -18,48 +18,12 @@ impl AdminAddDisallowedEmailDomainRequest {
     }
 }
 
-impl serde::Serialize for AdminAddDisallowedEmailDomainRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("domain", &self.domain)?;
-        object.end()
+crate::codec::json_object! {
+    AdminAddDisallowedEmailDomainRequest {
+        domain: "domain" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminAddDisallowedEmailDomainRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminAddDisallowedEmailDomainRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminAddDisallowedEmailDomainRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminAddDisallowedEmailDomainRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut domain = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "domain" => domain = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminAddDisallowedEmailDomainRequest {
-                    domain: domain.ok_or_else(|| A::Error::missing_field("domain"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminAddDisallowedEmailDomainRequest {}
@@ -77,48 +41,12 @@ impl AdminAddOrUpdateSsoDomainIdPsRequest {
     }
 }
 
-impl serde::Serialize for AdminAddOrUpdateSsoDomainIdPsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("idps", &self.idps)?;
-        object.end()
+crate::codec::json_object! {
+    AdminAddOrUpdateSsoDomainIdPsRequest {
+        idps: "idps" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminAddOrUpdateSsoDomainIdPsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminAddOrUpdateSsoDomainIdPsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminAddOrUpdateSsoDomainIdPsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminAddOrUpdateSsoDomainIdPsRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut idps = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "idps" => idps = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminAddOrUpdateSsoDomainIdPsRequest {
-                    idps: idps.ok_or_else(|| A::Error::missing_field("idps"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminAddOrUpdateSsoDomainIdPsRequest {}
@@ -142,55 +70,13 @@ impl AdminCreateOrganizationRequest {
     }
 }
 
-impl serde::Serialize for AdminCreateOrganizationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("organizationName", &self.organization_name)?;
-        if let Some(value) = &self.admin_id {
-            object.serialize_entry("adminId", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminCreateOrganizationRequest {
+        organization_name: "organizationName" required,
+        admin_id: "adminId" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminCreateOrganizationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminCreateOrganizationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminCreateOrganizationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminCreateOrganizationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut organization_name = None;
-                let mut admin_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "organizationName" => organization_name = Some(map.next_value()?),
-                        "adminId" => admin_id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminCreateOrganizationRequest {
-                    organization_name: organization_name
-                        .ok_or_else(|| A::Error::missing_field("organizationName"))?,
-                    admin_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminCreateOrganizationRequest {}
@@ -205,59 +91,14 @@ pub struct AdminGetDataMigrationResponse {
     pub migration: Migration,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetDataMigrationResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("migration", &self.migration)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetDataMigrationResponse {
+        success: "success" required,
+        error: "error" optional,
+        migration: "migration" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetDataMigrationResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetDataMigrationResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetDataMigrationResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetDataMigrationResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut migration = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "migration" => migration = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetDataMigrationResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    migration: migration
-                        .ok_or_else(|| A::Error::missing_field("migration"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetDataMigrationResponse {
@@ -276,59 +117,14 @@ pub struct AdminGetDataMigrationsResponse {
     pub migrations: Vec<Migration>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetDataMigrationsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("migrations", &self.migrations)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetDataMigrationsResponse {
+        success: "success" required,
+        error: "error" optional,
+        migrations: "migrations" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetDataMigrationsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetDataMigrationsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetDataMigrationsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetDataMigrationsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut migrations = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "migrations" => migrations = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetDataMigrationsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    migrations: migrations
-                        .ok_or_else(|| A::Error::missing_field("migrations"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetDataMigrationsResponse {
@@ -347,58 +143,14 @@ pub struct AdminGetDisallowedEmailDomainsResponse {
     pub domains: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetDisallowedEmailDomainsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("domains", &self.domains)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetDisallowedEmailDomainsResponse {
+        success: "success" required,
+        error: "error" optional,
+        domains: "domains" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetDisallowedEmailDomainsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetDisallowedEmailDomainsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetDisallowedEmailDomainsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetDisallowedEmailDomainsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut domains = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "domains" => domains = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetDisallowedEmailDomainsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    domains: domains.ok_or_else(|| A::Error::missing_field("domains"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetDisallowedEmailDomainsResponse {
@@ -417,58 +169,14 @@ pub struct AdminGetSsoDomainIdPsResponse {
     pub idps: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetSsoDomainIdPsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("idps", &self.idps)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetSsoDomainIdPsResponse {
+        success: "success" required,
+        error: "error" optional,
+        idps: "idps" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetSsoDomainIdPsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetSsoDomainIdPsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetSsoDomainIdPsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetSsoDomainIdPsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut idps = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "idps" => idps = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetSsoDomainIdPsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    idps: idps.ok_or_else(|| A::Error::missing_field("idps"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetSsoDomainIdPsResponse {
@@ -487,59 +195,14 @@ pub struct AdminGetSsoSettingsResponse {
     pub sso_whitelist: Vec<AdminGetSsoSettingsResponseSsoWhitelistItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetSsoSettingsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("ssoWhitelist", &self.sso_whitelist)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetSsoSettingsResponse {
+        success: "success" required,
+        error: "error" optional,
+        sso_whitelist: "ssoWhitelist" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetSsoSettingsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetSsoSettingsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetSsoSettingsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetSsoSettingsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut sso_whitelist = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "ssoWhitelist" => sso_whitelist = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetSsoSettingsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    sso_whitelist: sso_whitelist
-                        .ok_or_else(|| A::Error::missing_field("ssoWhitelist"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetSsoSettingsResponse {
@@ -555,54 +218,13 @@ pub struct AdminGetSsoSettingsResponseSsoWhitelistItem {
     pub idps: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetSsoSettingsResponseSsoWhitelistItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("domain", &self.domain)?;
-        object.serialize_entry("idps", &self.idps)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetSsoSettingsResponseSsoWhitelistItem {
+        domain: "domain" required,
+        idps: "idps" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetSsoSettingsResponseSsoWhitelistItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetSsoSettingsResponseSsoWhitelistItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`AdminGetSsoSettingsResponseSsoWhitelistItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetSsoSettingsResponseSsoWhitelistItem, A::Error> {
-                use serde::de::Error as _;
-                let mut domain = None;
-                let mut idps = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "domain" => domain = Some(map.next_value()?),
-                        "idps" => idps = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetSsoSettingsResponseSsoWhitelistItem {
-                    domain: domain.ok_or_else(|| A::Error::missing_field("domain"))?,
-                    idps: idps.ok_or_else(|| A::Error::missing_field("idps"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetSsoSettingsResponseSsoWhitelistItem {}
@@ -617,58 +239,14 @@ pub struct AdminGetTrialResponse {
     pub trial: EnterpriseTrial,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetTrialResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("trial", &self.trial)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetTrialResponse {
+        success: "success" required,
+        error: "error" optional,
+        trial: "trial" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetTrialResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetTrialResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetTrialResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetTrialResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut trial = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "trial" => trial = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetTrialResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    trial: trial.ok_or_else(|| A::Error::missing_field("trial"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetTrialResponse {
@@ -687,58 +265,14 @@ pub struct AdminGetUserIdsResponse {
     pub ids: Vec<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetUserIdsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("ids", &self.ids)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetUserIdsResponse {
+        success: "success" required,
+        error: "error" optional,
+        ids: "ids" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetUserIdsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetUserIdsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetUserIdsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetUserIdsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut ids = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "ids" => ids = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetUserIdsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    ids: ids.ok_or_else(|| A::Error::missing_field("ids"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUserIdsResponse {
@@ -799,124 +333,24 @@ impl AdminStartEnterpriseTrialRequest {
     }
 }
 
-impl serde::Serialize for AdminStartEnterpriseTrialRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.email {
-            object.serialize_entry("email", value)?;
-        }
-        if let Some(value) = &self.organization_name {
-            object.serialize_entry("organizationName", value)?;
-        }
-        if let Some(value) = &self.expiration_date {
-            object.serialize_entry("expirationDate", value)?;
-        }
-        if let Some(value) = &self.notes {
-            object.serialize_entry("notes", value)?;
-        }
-        if let Some(value) = &self.use_case {
-            object.serialize_entry("useCase", value)?;
-        }
-        if let Some(value) = &self.user_has_ml_models_in_production {
-            object.serialize_entry("userHasMLModelsInProduction", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        if let Some(value) = &self.company_size {
-            object.serialize_entry("companySize", value)?;
-        }
-        if let Some(value) = &self.country {
-            object.serialize_entry("country", value)?;
-        }
-        if let Some(value) = &self.state_or_province {
-            object.serialize_entry("stateOrProvince", value)?;
-        }
-        if let Some(value) = &self.redirect_url_origin {
-            object.serialize_entry("redirectUrlOrigin", value)?;
-        }
-        if let Some(value) = &self.redirect_url_query_params {
-            object.serialize_entry("redirectUrlQueryParams", value)?;
-        }
-        object.serialize_entry("userId", &self.user_id)?;
-        object.end()
+crate::codec::json_object! {
+    AdminStartEnterpriseTrialRequest {
+        email: "email" optional,
+        organization_name: "organizationName" optional,
+        expiration_date: "expirationDate" optional,
+        notes: "notes" optional,
+        use_case: "useCase" optional,
+        user_has_ml_models_in_production: "userHasMLModelsInProduction" optional,
+        company_name: "companyName" optional,
+        company_size: "companySize" optional,
+        country: "country" optional,
+        state_or_province: "stateOrProvince" optional,
+        redirect_url_origin: "redirectUrlOrigin" optional,
+        redirect_url_query_params: "redirectUrlQueryParams" optional,
+        user_id: "userId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminStartEnterpriseTrialRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminStartEnterpriseTrialRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminStartEnterpriseTrialRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminStartEnterpriseTrialRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut email = None;
-                let mut organization_name = None;
-                let mut expiration_date = None;
-                let mut notes = None;
-                let mut use_case = None;
-                let mut user_has_ml_models_in_production = None;
-                let mut company_name = None;
-                let mut company_size = None;
-                let mut country = None;
-                let mut state_or_province = None;
-                let mut redirect_url_origin = None;
-                let mut redirect_url_query_params = None;
-                let mut user_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "email" => email = map.next_value()?,
-                        "organizationName" => organization_name = map.next_value()?,
-                        "expirationDate" => expiration_date = map.next_value()?,
-                        "notes" => notes = map.next_value()?,
-                        "useCase" => use_case = map.next_value()?,
-                        "userHasMLModelsInProduction" => {
-                            user_has_ml_models_in_production = map.next_value()?;
-                        }
-                        "companyName" => company_name = map.next_value()?,
-                        "companySize" => company_size = map.next_value()?,
-                        "country" => country = map.next_value()?,
-                        "stateOrProvince" => state_or_province = map.next_value()?,
-                        "redirectUrlOrigin" => redirect_url_origin = map.next_value()?,
-                        "redirectUrlQueryParams" => {
-                            redirect_url_query_params = map.next_value()?;
-                        }
-                        "userId" => user_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminStartEnterpriseTrialRequest {
-                    email,
-                    organization_name,
-                    expiration_date,
-                    notes,
-                    use_case,
-                    user_has_ml_models_in_production,
-                    company_name,
-                    company_size,
-                    country,
-                    state_or_province,
-                    redirect_url_origin,
-                    redirect_url_query_params,
-                    user_id: user_id.ok_or_else(|| A::Error::missing_field("userId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminStartEnterpriseTrialRequest {}
@@ -937,53 +371,13 @@ impl AdminToggleDataMigrationRequest {
     }
 }
 
-impl serde::Serialize for AdminToggleDataMigrationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("shouldRun", &self.should_run)?;
-        object.end()
+crate::codec::json_object! {
+    AdminToggleDataMigrationRequest {
+        id: "id" required,
+        should_run: "shouldRun" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminToggleDataMigrationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminToggleDataMigrationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminToggleDataMigrationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminToggleDataMigrationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut should_run = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "shouldRun" => should_run = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminToggleDataMigrationRequest {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    should_run: should_run
-                        .ok_or_else(|| A::Error::missing_field("shouldRun"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminToggleDataMigrationRequest {}
@@ -1002,48 +396,12 @@ impl AdminUpdateConfigRequest {
     }
 }
 
-impl serde::Serialize for AdminUpdateConfigRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    AdminUpdateConfigRequest {
+        value: "value" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminUpdateConfigRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminUpdateConfigRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminUpdateConfigRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminUpdateConfigRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut value = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminUpdateConfigRequest {
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminUpdateConfigRequest {}
@@ -1065,55 +423,13 @@ impl AdminUpdateTrialRequest {
     }
 }
 
-impl serde::Serialize for AdminUpdateTrialRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.expiration_date {
-            object.serialize_entry("expirationDate", value)?;
-        }
-        if let Some(value) = &self.notes {
-            object.serialize_entry("notes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminUpdateTrialRequest {
+        expiration_date: "expirationDate" optional,
+        notes: "notes" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminUpdateTrialRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminUpdateTrialRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminUpdateTrialRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminUpdateTrialRequest, A::Error> {
-                let mut expiration_date = None;
-                let mut notes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "expirationDate" => expiration_date = map.next_value()?,
-                        "notes" => notes = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminUpdateTrialRequest {
-                    expiration_date,
-                    notes,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminUpdateTrialRequest {}
@@ -1131,49 +447,12 @@ impl AdminUpdateUserPermissionsRequest {
     }
 }
 
-impl serde::Serialize for AdminUpdateUserPermissionsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("permissions", &self.permissions)?;
-        object.end()
+crate::codec::json_object! {
+    AdminUpdateUserPermissionsRequest {
+        permissions: "permissions" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminUpdateUserPermissionsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminUpdateUserPermissionsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminUpdateUserPermissionsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminUpdateUserPermissionsRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut permissions = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "permissions" => permissions = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminUpdateUserPermissionsRequest {
-                    permissions: permissions
-                        .ok_or_else(|| A::Error::missing_field("permissions"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminUpdateUserPermissionsRequest {}
@@ -1188,58 +467,14 @@ pub struct FindUserResponse {
     pub users: Vec<FindUserResponseUsersItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for FindUserResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("users", &self.users)?;
-        object.end()
+crate::codec::json_object! {
+    FindUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        users: "users" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for FindUserResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = FindUserResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`FindUserResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FindUserResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut users = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "users" => users = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(FindUserResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    users: users.ok_or_else(|| A::Error::missing_field("users"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for FindUserResponse {
@@ -1259,71 +494,17 @@ pub struct FindUserResponseUsersItem {
     pub email: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for FindUserResponseUsersItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("email", &self.email)?;
-        object.end()
+crate::codec::json_object! {
+    FindUserResponseUsersItem {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        photo: "photo" optional,
+        created: "created" required,
+        email: "email" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for FindUserResponseUsersItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = FindUserResponseUsersItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`FindUserResponseUsersItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FindUserResponseUsersItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut username = None;
-                let mut name = None;
-                let mut photo = None;
-                let mut created = None;
-                let mut email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(FindUserResponseUsersItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    photo,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for FindUserResponseUsersItem {}
@@ -1339,60 +520,14 @@ pub struct GetEmailVerificationCodeResponse {
     pub code: Option<Option<String>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetEmailVerificationCodeResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.code {
-            object.serialize_entry("code", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetEmailVerificationCodeResponse {
+        success: "success" required,
+        error: "error" optional,
+        code: "code" optional_nullable,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetEmailVerificationCodeResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetEmailVerificationCodeResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetEmailVerificationCodeResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetEmailVerificationCodeResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut code = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "code" => code = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetEmailVerificationCodeResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    code,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetEmailVerificationCodeResponse {
@@ -1412,58 +547,14 @@ pub struct GetStudioConfigResponse {
     pub config: Vec<GetStudioConfigResponseConfigItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetStudioConfigResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("config", &self.config)?;
-        object.end()
+crate::codec::json_object! {
+    GetStudioConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        config: "config" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetStudioConfigResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetStudioConfigResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetStudioConfigResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetStudioConfigResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut config = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "config" => config = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetStudioConfigResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetStudioConfigResponse {
@@ -1481,52 +572,13 @@ pub struct GetStudioConfigResponseConfigItem {
     pub value: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetStudioConfigResponseConfigItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("key", &self.key)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    GetStudioConfigResponseConfigItem {
+        key: "key" required,
+        value: "value" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetStudioConfigResponseConfigItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetStudioConfigResponseConfigItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetStudioConfigResponseConfigItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetStudioConfigResponseConfigItem, A::Error> {
-                use serde::de::Error as _;
-                let mut key = None;
-                let mut value = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "key" => key = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetStudioConfigResponseConfigItem {
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetStudioConfigResponseConfigItem {}
@@ -1564,126 +616,26 @@ pub struct JobDetails {
     pub spec: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobDetails {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("key", &self.key)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.started {
-            object.serialize_entry("started", value)?;
-        }
-        if let Some(value) = &self.finished {
-            object.serialize_entry("finished", value)?;
-        }
-        if let Some(value) = &self.finished_successful {
-            object.serialize_entry("finishedSuccessful", value)?;
-        }
-        object.serialize_entry("jobNotificationUids", &self.job_notification_uids)?;
-        if let Some(value) = &self.additional_info {
-            object.serialize_entry("additionalInfo", value)?;
-        }
-        if let Some(value) = &self.compute_time {
-            object.serialize_entry("computeTime", value)?;
-        }
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        if let Some(value) = &self.category_count {
-            object.serialize_entry("categoryCount", value)?;
-        }
-        if let Some(value) = &self.children_ids {
-            object.serialize_entry("childrenIds", value)?;
-        }
-        object.serialize_entry("states", &self.states)?;
-        if let Some(value) = &self.spec {
-            object.serialize_entry("spec", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    JobDetails {
+        id: "id" required,
+        category: "category" required,
+        key: "key" required,
+        created: "created" required,
+        started: "started" optional,
+        finished: "finished" optional,
+        finished_successful: "finishedSuccessful" optional,
+        job_notification_uids: "jobNotificationUids" required,
+        additional_info: "additionalInfo" optional,
+        compute_time: "computeTime" optional,
+        created_by_user: "createdByUser" optional,
+        category_count: "categoryCount" optional,
+        children_ids: "childrenIds" optional,
+        states: "states" required,
+        spec: "spec" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobDetails {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobDetails;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobDetails`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobDetails, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut category = None;
-                let mut key = None;
-                let mut created = None;
-                let mut started = None;
-                let mut finished = None;
-                let mut finished_successful = None;
-                let mut job_notification_uids = None;
-                let mut additional_info = None;
-                let mut compute_time = None;
-                let mut created_by_user = None;
-                let mut category_count = None;
-                let mut children_ids = None;
-                let mut states = None;
-                let mut spec = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "category" => category = Some(map.next_value()?),
-                        "key" => key = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "started" => started = map.next_value()?,
-                        "finished" => finished = map.next_value()?,
-                        "finishedSuccessful" => finished_successful = map.next_value()?,
-                        "jobNotificationUids" => {
-                            job_notification_uids = Some(map.next_value()?);
-                        }
-                        "additionalInfo" => additional_info = map.next_value()?,
-                        "computeTime" => compute_time = map.next_value()?,
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        "categoryCount" => category_count = map.next_value()?,
-                        "childrenIds" => children_ids = map.next_value()?,
-                        "states" => states = Some(map.next_value()?),
-                        "spec" => spec = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobDetails {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    started,
-                    finished,
-                    finished_successful,
-                    job_notification_uids: job_notification_uids
-                        .ok_or_else(|| A::Error::missing_field("jobNotificationUids"))?,
-                    additional_info,
-                    compute_time,
-                    created_by_user,
-                    category_count,
-                    children_ids,
-                    states: states.ok_or_else(|| A::Error::missing_field("states"))?,
-                    spec,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobDetails {}
@@ -1698,60 +650,14 @@ pub struct JobDetailsResponse {
     pub jobs: Option<Vec<JobDetails>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobDetailsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.jobs {
-            object.serialize_entry("jobs", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    JobDetailsResponse {
+        success: "success" required,
+        error: "error" optional,
+        jobs: "jobs" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobDetailsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobDetailsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobDetailsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobDetailsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut jobs = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "jobs" => jobs = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobDetailsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    jobs,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobDetailsResponse {
@@ -1771,61 +677,14 @@ pub struct JobFailureDetails {
     pub exit_code: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobFailureDetails {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.reason {
-            object.serialize_entry("reason", value)?;
-        }
-        if let Some(value) = &self.message {
-            object.serialize_entry("message", value)?;
-        }
-        if let Some(value) = &self.exit_code {
-            object.serialize_entry("exitCode", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    JobFailureDetails {
+        reason: "reason" optional,
+        message: "message" optional,
+        exit_code: "exitCode" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobFailureDetails {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobFailureDetails;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobFailureDetails`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobFailureDetails, A::Error> {
-                let mut reason = None;
-                let mut message = None;
-                let mut exit_code = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "reason" => reason = map.next_value()?,
-                        "message" => message = map.next_value()?,
-                        "exitCode" => exit_code = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobFailureDetails {
-                    reason,
-                    message,
-                    exit_code,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobFailureDetails {}
@@ -1840,58 +699,14 @@ pub struct JobLogsResponse {
     pub logs: Vec<JobLogsResponseLogsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobLogsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("logs", &self.logs)?;
-        object.end()
+crate::codec::json_object! {
+    JobLogsResponse {
+        success: "success" required,
+        error: "error" optional,
+        logs: "logs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobLogsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobLogsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobLogsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobLogsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut logs = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "logs" => logs = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobLogsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    logs: logs.ok_or_else(|| A::Error::missing_field("logs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobLogsResponse {
@@ -1908,58 +723,14 @@ pub struct JobLogsResponseLogsItem {
     pub log_level: Option<JobLogsResponseLogsItemLogLevel>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobLogsResponseLogsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("data", &self.data)?;
-        if let Some(value) = &self.log_level {
-            object.serialize_entry("logLevel", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    JobLogsResponseLogsItem {
+        created: "created" required,
+        data: "data" required,
+        log_level: "logLevel" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobLogsResponseLogsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobLogsResponseLogsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobLogsResponseLogsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobLogsResponseLogsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut created = None;
-                let mut data = None;
-                let mut log_level = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "created" => created = Some(map.next_value()?),
-                        "data" => data = Some(map.next_value()?),
-                        "logLevel" => log_level = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobLogsResponseLogsItem {
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                    log_level,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobLogsResponseLogsItem {}
@@ -2017,66 +788,15 @@ pub struct JobMetricsResponse {
     pub memory_usage: Option<Vec<TimeSeriesDataPoint>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobMetricsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.cpu_usage {
-            object.serialize_entry("cpuUsage", value)?;
-        }
-        if let Some(value) = &self.memory_usage {
-            object.serialize_entry("memoryUsage", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    JobMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        cpu_usage: "cpuUsage" optional,
+        memory_usage: "memoryUsage" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobMetricsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobMetricsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobMetricsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobMetricsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut cpu_usage = None;
-                let mut memory_usage = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "cpuUsage" => cpu_usage = map.next_value()?,
-                        "memoryUsage" => memory_usage = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobMetricsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    cpu_usage,
-                    memory_usage,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobMetricsResponse {
@@ -2134,63 +854,15 @@ pub struct JobState {
     pub step: JobStep,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobState {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("version", &self.version)?;
-        object.serialize_entry("timestamp", &self.timestamp)?;
-        if let Some(value) = &self.execution_details {
-            object.serialize_entry("executionDetails", value)?;
-        }
-        object.serialize_entry("step", &self.step)?;
-        object.end()
+crate::codec::json_object! {
+    JobState {
+        version: "version" required,
+        timestamp: "timestamp" required,
+        execution_details: "executionDetails" optional,
+        step: "step" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobState {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobState;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobState`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobState, A::Error> {
-                use serde::de::Error as _;
-                let mut version = None;
-                let mut timestamp = None;
-                let mut execution_details = None;
-                let mut step = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "version" => version = Some(map.next_value()?),
-                        "timestamp" => timestamp = Some(map.next_value()?),
-                        "executionDetails" => execution_details = map.next_value()?,
-                        "step" => step = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobState {
-                    version: version.ok_or_else(|| A::Error::missing_field("version"))?,
-                    timestamp: timestamp
-                        .ok_or_else(|| A::Error::missing_field("timestamp"))?,
-                    execution_details,
-                    step: step.ok_or_else(|| A::Error::missing_field("step"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobState {}
@@ -2202,49 +874,12 @@ pub struct JobStateExecutionDetails {
     pub pod_name: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobStateExecutionDetails {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.pod_name {
-            object.serialize_entry("podName", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    JobStateExecutionDetails {
+        pod_name: "podName" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobStateExecutionDetails {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobStateExecutionDetails;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobStateExecutionDetails`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobStateExecutionDetails, A::Error> {
-                let mut pod_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "podName" => pod_name = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobStateExecutionDetails {
-                    pod_name,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobStateExecutionDetails {}
@@ -2263,70 +898,16 @@ pub struct JobStep {
     pub failure_details: Option<JobFailureDetails>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobStep {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("ordinal", &self.ordinal)?;
-        if let Some(value) = &self.progress {
-            object.serialize_entry("progress", value)?;
-        }
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.attempt {
-            object.serialize_entry("attempt", value)?;
-        }
-        if let Some(value) = &self.failure_details {
-            object.serialize_entry("failureDetails", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    JobStep {
+        ordinal: "ordinal" required,
+        progress: "progress" optional,
+        name: "name" required,
+        attempt: "attempt" optional,
+        failure_details: "failureDetails" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobStep {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobStep;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobStep`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobStep, A::Error> {
-                use serde::de::Error as _;
-                let mut ordinal = None;
-                let mut progress = None;
-                let mut name = None;
-                let mut attempt = None;
-                let mut failure_details = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ordinal" => ordinal = Some(map.next_value()?),
-                        "progress" => progress = map.next_value()?,
-                        "name" => name = Some(map.next_value()?),
-                        "attempt" => attempt = map.next_value()?,
-                        "failureDetails" => failure_details = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobStep {
-                    ordinal: ordinal.ok_or_else(|| A::Error::missing_field("ordinal"))?,
-                    progress,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    attempt,
-                    failure_details,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobStep {}
@@ -2342,58 +923,14 @@ pub struct Migration {
     pub offset: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Migration {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("state", &self.state)?;
-        if let Some(value) = &self.offset {
-            object.serialize_entry("offset", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Migration {
+        id: "id" required,
+        state: "state" required,
+        offset: "offset" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Migration {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Migration;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Migration`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Migration, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut state = None;
-                let mut offset = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "state" => state = Some(map.next_value()?),
-                        "offset" => offset = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Migration {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    state: state.ok_or_else(|| A::Error::missing_field("state"))?,
-                    offset,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Migration {}
@@ -2453,53 +990,13 @@ pub struct TimeSeriesDataPoint {
     pub value: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TimeSeriesDataPoint {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("timestamp", &self.timestamp)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    TimeSeriesDataPoint {
+        timestamp: "timestamp" required,
+        value: "value" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TimeSeriesDataPoint {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TimeSeriesDataPoint;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TimeSeriesDataPoint`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TimeSeriesDataPoint, A::Error> {
-                use serde::de::Error as _;
-                let mut timestamp = None;
-                let mut value = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "timestamp" => timestamp = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TimeSeriesDataPoint {
-                    timestamp: timestamp
-                        .ok_or_else(|| A::Error::missing_field("timestamp"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TimeSeriesDataPoint {}

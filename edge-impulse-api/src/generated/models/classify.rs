@@ -18,67 +18,15 @@ pub struct AnomalyResult {
     pub max_score: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyResult {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.boxes {
-            object.serialize_entry("boxes", value)?;
-        }
-        if let Some(value) = &self.scores {
-            object.serialize_entry("scores", value)?;
-        }
-        if let Some(value) = &self.mean_score {
-            object.serialize_entry("meanScore", value)?;
-        }
-        if let Some(value) = &self.max_score {
-            object.serialize_entry("maxScore", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AnomalyResult {
+        boxes: "boxes" optional,
+        scores: "scores" optional,
+        mean_score: "meanScore" optional,
+        max_score: "maxScore" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyResult {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyResult;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyResult`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyResult, A::Error> {
-                let mut boxes = None;
-                let mut scores = None;
-                let mut mean_score = None;
-                let mut max_score = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "boxes" => boxes = map.next_value()?,
-                        "scores" => scores = map.next_value()?,
-                        "meanScore" => mean_score = map.next_value()?,
-                        "maxScore" => max_score = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyResult {
-                    boxes,
-                    scores,
-                    mean_score,
-                    max_score,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyResult {}
@@ -100,88 +48,18 @@ pub struct ClassifyJobResponse {
     pub available_variants: Vec<KerasModelVariantEnum>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifyJobResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("result", &self.result)?;
-        object.serialize_entry("predictions", &self.predictions)?;
-        object.serialize_entry("accuracy", &self.accuracy)?;
-        object
-            .serialize_entry(
-                "additionalMetricsByLearnBlock",
-                &self.additional_metrics_by_learn_block,
-            )?;
-        object.serialize_entry("availableVariants", &self.available_variants)?;
-        object.end()
+crate::codec::json_object! {
+    ClassifyJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        result: "result" required,
+        predictions: "predictions" required,
+        accuracy: "accuracy" required,
+        additional_metrics_by_learn_block: "additionalMetricsByLearnBlock" required,
+        available_variants: "availableVariants" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifyJobResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifyJobResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ClassifyJobResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifyJobResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut result = None;
-                let mut predictions = None;
-                let mut accuracy = None;
-                let mut additional_metrics_by_learn_block = None;
-                let mut available_variants = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "result" => result = Some(map.next_value()?),
-                        "predictions" => predictions = Some(map.next_value()?),
-                        "accuracy" => accuracy = Some(map.next_value()?),
-                        "additionalMetricsByLearnBlock" => {
-                            additional_metrics_by_learn_block = Some(map.next_value()?);
-                        }
-                        "availableVariants" => {
-                            available_variants = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifyJobResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    result: result.ok_or_else(|| A::Error::missing_field("result"))?,
-                    predictions: predictions
-                        .ok_or_else(|| A::Error::missing_field("predictions"))?,
-                    accuracy: accuracy
-                        .ok_or_else(|| A::Error::missing_field("accuracy"))?,
-                    additional_metrics_by_learn_block: additional_metrics_by_learn_block
-                        .ok_or_else(|| A::Error::missing_field(
-                            "additionalMetricsByLearnBlock",
-                        ))?,
-                    available_variants: available_variants
-                        .ok_or_else(|| A::Error::missing_field("availableVariants"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponse {
@@ -207,80 +85,17 @@ pub struct ClassifyJobResponseAccuracy {
     pub mse_score: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifyJobResponseAccuracy {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("totalSummary", &self.total_summary)?;
-        object.serialize_entry("summaryPerClass", &self.summary_per_class)?;
-        object.serialize_entry("confusionMatrixValues", &self.confusion_matrix_values)?;
-        object.serialize_entry("allLabels", &self.all_labels)?;
-        if let Some(value) = &self.accuracy_score {
-            object.serialize_entry("accuracyScore", value)?;
-        }
-        if let Some(value) = &self.mse_score {
-            object.serialize_entry("mseScore", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ClassifyJobResponseAccuracy {
+        total_summary: "totalSummary" required,
+        summary_per_class: "summaryPerClass" required,
+        confusion_matrix_values: "confusionMatrixValues" required,
+        all_labels: "allLabels" required,
+        accuracy_score: "accuracyScore" optional,
+        mse_score: "mseScore" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifyJobResponseAccuracy {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifyJobResponseAccuracy;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ClassifyJobResponseAccuracy`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifyJobResponseAccuracy, A::Error> {
-                use serde::de::Error as _;
-                let mut total_summary = None;
-                let mut summary_per_class = None;
-                let mut confusion_matrix_values = None;
-                let mut all_labels = None;
-                let mut accuracy_score = None;
-                let mut mse_score = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "totalSummary" => total_summary = Some(map.next_value()?),
-                        "summaryPerClass" => summary_per_class = Some(map.next_value()?),
-                        "confusionMatrixValues" => {
-                            confusion_matrix_values = Some(map.next_value()?);
-                        }
-                        "allLabels" => all_labels = Some(map.next_value()?),
-                        "accuracyScore" => accuracy_score = map.next_value()?,
-                        "mseScore" => mse_score = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifyJobResponseAccuracy {
-                    total_summary: total_summary
-                        .ok_or_else(|| A::Error::missing_field("totalSummary"))?,
-                    summary_per_class: summary_per_class
-                        .ok_or_else(|| A::Error::missing_field("summaryPerClass"))?,
-                    confusion_matrix_values: confusion_matrix_values
-                        .ok_or_else(|| A::Error::missing_field(
-                            "confusionMatrixValues",
-                        ))?,
-                    all_labels: all_labels
-                        .ok_or_else(|| A::Error::missing_field("allLabels"))?,
-                    accuracy_score,
-                    mse_score,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponseAccuracy {}
@@ -292,54 +107,13 @@ pub struct ClassifyJobResponseAccuracySummaryPerClassValue {
     pub bad: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifyJobResponseAccuracySummaryPerClassValue {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("good", &self.good)?;
-        object.serialize_entry("bad", &self.bad)?;
-        object.end()
+crate::codec::json_object! {
+    ClassifyJobResponseAccuracySummaryPerClassValue {
+        good: "good" required,
+        bad: "bad" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifyJobResponseAccuracySummaryPerClassValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifyJobResponseAccuracySummaryPerClassValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ClassifyJobResponseAccuracySummaryPerClassValue`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifyJobResponseAccuracySummaryPerClassValue, A::Error> {
-                use serde::de::Error as _;
-                let mut good = None;
-                let mut bad = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "good" => good = Some(map.next_value()?),
-                        "bad" => bad = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifyJobResponseAccuracySummaryPerClassValue {
-                    good: good.ok_or_else(|| A::Error::missing_field("good"))?,
-                    bad: bad.ok_or_else(|| A::Error::missing_field("bad"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponseAccuracySummaryPerClassValue {}
@@ -351,52 +125,13 @@ pub struct ClassifyJobResponseAccuracyTotalSummary {
     pub bad: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifyJobResponseAccuracyTotalSummary {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("good", &self.good)?;
-        object.serialize_entry("bad", &self.bad)?;
-        object.end()
+crate::codec::json_object! {
+    ClassifyJobResponseAccuracyTotalSummary {
+        good: "good" required,
+        bad: "bad" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifyJobResponseAccuracyTotalSummary {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifyJobResponseAccuracyTotalSummary;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ClassifyJobResponseAccuracyTotalSummary`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifyJobResponseAccuracyTotalSummary, A::Error> {
-                use serde::de::Error as _;
-                let mut good = None;
-                let mut bad = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "good" => good = Some(map.next_value()?),
-                        "bad" => bad = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifyJobResponseAccuracyTotalSummary {
-                    good: good.ok_or_else(|| A::Error::missing_field("good"))?,
-                    bad: bad.ok_or_else(|| A::Error::missing_field("bad"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponseAccuracyTotalSummary {}
@@ -409,64 +144,14 @@ pub struct ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
     pub additional_metrics: Vec<AdditionalMetric>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("learnBlockId", &self.learn_block_id)?;
-        object.serialize_entry("learnBlockName", &self.learn_block_name)?;
-        object.serialize_entry("additionalMetrics", &self.additional_metrics)?;
-        object.end()
+crate::codec::json_object! {
+    ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
+        learn_block_id: "learnBlockId" required,
+        learn_block_name: "learnBlockName" required,
+        additional_metrics: "additionalMetrics" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifyJobResponseAdditionalMetricsByLearnBlockItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ClassifyJobResponseAdditionalMetricsByLearnBlockItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifyJobResponseAdditionalMetricsByLearnBlockItem, A::Error> {
-                use serde::de::Error as _;
-                let mut learn_block_id = None;
-                let mut learn_block_name = None;
-                let mut additional_metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "learnBlockId" => learn_block_id = Some(map.next_value()?),
-                        "learnBlockName" => learn_block_name = Some(map.next_value()?),
-                        "additionalMetrics" => {
-                            additional_metrics = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
-                    learn_block_id: learn_block_id
-                        .ok_or_else(|| A::Error::missing_field("learnBlockId"))?,
-                    learn_block_name: learn_block_name
-                        .ok_or_else(|| A::Error::missing_field("learnBlockName"))?,
-                    additional_metrics: additional_metrics
-                        .ok_or_else(|| A::Error::missing_field("additionalMetrics"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponseAdditionalMetricsByLearnBlockItem {}
@@ -482,63 +167,15 @@ pub struct ClassifyJobResponsePage {
     pub predictions: Vec<ModelPrediction>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifyJobResponsePage {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("result", &self.result)?;
-        object.serialize_entry("predictions", &self.predictions)?;
-        object.end()
+crate::codec::json_object! {
+    ClassifyJobResponsePage {
+        success: "success" required,
+        error: "error" optional,
+        result: "result" required,
+        predictions: "predictions" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifyJobResponsePage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifyJobResponsePage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ClassifyJobResponsePage`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifyJobResponsePage, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut result = None;
-                let mut predictions = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "result" => result = Some(map.next_value()?),
-                        "predictions" => predictions = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifyJobResponsePage {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    result: result.ok_or_else(|| A::Error::missing_field("result"))?,
-                    predictions: predictions
-                        .ok_or_else(|| A::Error::missing_field("predictions"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponsePage {
@@ -607,88 +244,19 @@ pub struct ClassifySampleResponse {
     pub warning: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifySampleResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("classifications", &self.classifications)?;
-        object.serialize_entry("sample", &self.sample)?;
-        object.serialize_entry("windowSizeMs", &self.window_size_ms)?;
-        object.serialize_entry("windowIncreaseMs", &self.window_increase_ms)?;
-        object.serialize_entry("alreadyInDatabase", &self.already_in_database)?;
-        if let Some(value) = &self.warning {
-            object.serialize_entry("warning", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ClassifySampleResponse {
+        success: "success" required,
+        error: "error" optional,
+        classifications: "classifications" required,
+        sample: "sample" required,
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        already_in_database: "alreadyInDatabase" required,
+        warning: "warning" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifySampleResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifySampleResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ClassifySampleResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifySampleResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut classifications = None;
-                let mut sample = None;
-                let mut window_size_ms = None;
-                let mut window_increase_ms = None;
-                let mut already_in_database = None;
-                let mut warning = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "classifications" => classifications = Some(map.next_value()?),
-                        "sample" => sample = Some(map.next_value()?),
-                        "windowSizeMs" => window_size_ms = Some(map.next_value()?),
-                        "windowIncreaseMs" => {
-                            window_increase_ms = Some(map.next_value()?);
-                        }
-                        "alreadyInDatabase" => {
-                            already_in_database = Some(map.next_value()?);
-                        }
-                        "warning" => warning = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifySampleResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    classifications: classifications
-                        .ok_or_else(|| A::Error::missing_field("classifications"))?,
-                    sample: sample.ok_or_else(|| A::Error::missing_field("sample"))?,
-                    window_size_ms: window_size_ms
-                        .ok_or_else(|| A::Error::missing_field("windowSizeMs"))?,
-                    window_increase_ms: window_increase_ms
-                        .ok_or_else(|| A::Error::missing_field("windowIncreaseMs"))?,
-                    already_in_database: already_in_database
-                        .ok_or_else(|| A::Error::missing_field("alreadyInDatabase"))?,
-                    warning,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponse {
@@ -716,97 +284,19 @@ pub struct ClassifySampleResponseClassification {
     pub expected_labels: Vec<StructuredLabel>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifySampleResponseClassification {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("learnBlock", &self.learn_block)?;
-        object.serialize_entry("result", &self.result)?;
-        if let Some(value) = &self.anomaly_result {
-            object.serialize_entry("anomalyResult", value)?;
-        }
-        if let Some(value) = &self.structured_result {
-            object.serialize_entry("structuredResult", value)?;
-        }
-        object
-            .serialize_entry(
-                "minimumConfidenceRating",
-                &self.minimum_confidence_rating,
-            )?;
-        if let Some(value) = &self.details {
-            object.serialize_entry("details", value)?;
-        }
-        if let Some(value) = &self.object_detection_last_layer {
-            object.serialize_entry("objectDetectionLastLayer", value)?;
-        }
-        object.serialize_entry("expectedLabels", &self.expected_labels)?;
-        object.end()
+crate::codec::json_object! {
+    ClassifySampleResponseClassification {
+        learn_block: "learnBlock" required,
+        result: "result" required,
+        anomaly_result: "anomalyResult" optional,
+        structured_result: "structuredResult" optional,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+        details: "details" optional,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        expected_labels: "expectedLabels" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifySampleResponseClassification {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifySampleResponseClassification;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ClassifySampleResponseClassification`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifySampleResponseClassification, A::Error> {
-                use serde::de::Error as _;
-                let mut learn_block = None;
-                let mut result = None;
-                let mut anomaly_result = None;
-                let mut structured_result = None;
-                let mut minimum_confidence_rating = None;
-                let mut details = None;
-                let mut object_detection_last_layer = None;
-                let mut expected_labels = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "learnBlock" => learn_block = Some(map.next_value()?),
-                        "result" => result = Some(map.next_value()?),
-                        "anomalyResult" => anomaly_result = map.next_value()?,
-                        "structuredResult" => structured_result = map.next_value()?,
-                        "minimumConfidenceRating" => {
-                            minimum_confidence_rating = Some(map.next_value()?);
-                        }
-                        "details" => details = map.next_value()?,
-                        "objectDetectionLastLayer" => {
-                            object_detection_last_layer = map.next_value()?;
-                        }
-                        "expectedLabels" => expected_labels = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifySampleResponseClassification {
-                    learn_block: learn_block
-                        .ok_or_else(|| A::Error::missing_field("learnBlock"))?,
-                    result: result.ok_or_else(|| A::Error::missing_field("result"))?,
-                    anomaly_result,
-                    structured_result,
-                    minimum_confidence_rating: minimum_confidence_rating
-                        .ok_or_else(|| A::Error::missing_field(
-                            "minimumConfidenceRating",
-                        ))?,
-                    details,
-                    object_detection_last_layer,
-                    expected_labels: expected_labels
-                        .ok_or_else(|| A::Error::missing_field("expectedLabels"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponseClassification {}
@@ -826,75 +316,16 @@ pub struct ClassifySampleResponseClassificationDetails {
     pub f1: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifySampleResponseClassificationDetails {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.boxes {
-            object.serialize_entry("boxes", value)?;
-        }
-        if let Some(value) = &self.labels {
-            object.serialize_entry("labels", value)?;
-        }
-        if let Some(value) = &self.scores {
-            object.serialize_entry("scores", value)?;
-        }
-        if let Some(value) = &self.m_ap {
-            object.serialize_entry("mAP", value)?;
-        }
-        if let Some(value) = &self.f1 {
-            object.serialize_entry("f1", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ClassifySampleResponseClassificationDetails {
+        boxes: "boxes" optional,
+        labels: "labels" optional,
+        scores: "scores" optional,
+        m_ap: "mAP" optional,
+        f1: "f1" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifySampleResponseClassificationDetails {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifySampleResponseClassificationDetails;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ClassifySampleResponseClassificationDetails`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifySampleResponseClassificationDetails, A::Error> {
-                let mut boxes = None;
-                let mut labels = None;
-                let mut scores = None;
-                let mut m_ap = None;
-                let mut f1 = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "boxes" => boxes = map.next_value()?,
-                        "labels" => labels = map.next_value()?,
-                        "scores" => scores = map.next_value()?,
-                        "mAP" => m_ap = map.next_value()?,
-                        "f1" => f1 = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifySampleResponseClassificationDetails {
-                    boxes,
-                    labels,
-                    scores,
-                    m_ap,
-                    f1,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponseClassificationDetails {}
@@ -916,83 +347,18 @@ pub struct ClassifySampleResponseMultipleVariants {
     pub already_in_database: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifySampleResponseMultipleVariants {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.results {
-            object.serialize_entry("results", value)?;
-        }
-        object.serialize_entry("sample", &self.sample)?;
-        object.serialize_entry("windowSizeMs", &self.window_size_ms)?;
-        object.serialize_entry("windowIncreaseMs", &self.window_increase_ms)?;
-        object.serialize_entry("alreadyInDatabase", &self.already_in_database)?;
-        object.end()
+crate::codec::json_object! {
+    ClassifySampleResponseMultipleVariants {
+        success: "success" required,
+        error: "error" optional,
+        results: "results" optional,
+        sample: "sample" required,
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        already_in_database: "alreadyInDatabase" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifySampleResponseMultipleVariants {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifySampleResponseMultipleVariants;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ClassifySampleResponseMultipleVariants`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifySampleResponseMultipleVariants, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut results = None;
-                let mut sample = None;
-                let mut window_size_ms = None;
-                let mut window_increase_ms = None;
-                let mut already_in_database = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "results" => results = map.next_value()?,
-                        "sample" => sample = Some(map.next_value()?),
-                        "windowSizeMs" => window_size_ms = Some(map.next_value()?),
-                        "windowIncreaseMs" => {
-                            window_increase_ms = Some(map.next_value()?);
-                        }
-                        "alreadyInDatabase" => {
-                            already_in_database = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifySampleResponseMultipleVariants {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    results,
-                    sample: sample.ok_or_else(|| A::Error::missing_field("sample"))?,
-                    window_size_ms: window_size_ms
-                        .ok_or_else(|| A::Error::missing_field("windowSizeMs"))?,
-                    window_increase_ms: window_increase_ms
-                        .ok_or_else(|| A::Error::missing_field("windowIncreaseMs"))?,
-                    already_in_database: already_in_database
-                        .ok_or_else(|| A::Error::missing_field("alreadyInDatabase"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponseMultipleVariants {
@@ -1008,53 +374,13 @@ pub struct ClassifySampleResponseVariantResults {
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ClassifySampleResponseVariantResults {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("variant", &self.variant)?;
-        object.serialize_entry("classifications", &self.classifications)?;
-        object.end()
+crate::codec::json_object! {
+    ClassifySampleResponseVariantResults {
+        variant: "variant" required,
+        classifications: "classifications" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ClassifySampleResponseVariantResults {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClassifySampleResponseVariantResults;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ClassifySampleResponseVariantResults`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClassifySampleResponseVariantResults, A::Error> {
-                use serde::de::Error as _;
-                let mut variant = None;
-                let mut classifications = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "variant" => variant = Some(map.next_value()?),
-                        "classifications" => classifications = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ClassifySampleResponseVariantResults {
-                    variant: variant.ok_or_else(|| A::Error::missing_field("variant"))?,
-                    classifications: classifications
-                        .ok_or_else(|| A::Error::missing_field("classifications"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponseVariantResults {}
@@ -1089,60 +415,14 @@ pub struct MetricsAllVariantsResponse {
     pub metrics: Option<Vec<MetricsForModelVariant>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for MetricsAllVariantsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.metrics {
-            object.serialize_entry("metrics", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    MetricsAllVariantsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for MetricsAllVariantsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = MetricsAllVariantsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`MetricsAllVariantsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MetricsAllVariantsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "metrics" => metrics = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(MetricsAllVariantsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    metrics,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MetricsAllVariantsResponse {
@@ -1159,54 +439,13 @@ pub struct MetricsForModelVariant {
     pub accuracy: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for MetricsForModelVariant {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("variant", &self.variant)?;
-        if let Some(value) = &self.accuracy {
-            object.serialize_entry("accuracy", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    MetricsForModelVariant {
+        variant: "variant" required,
+        accuracy: "accuracy" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for MetricsForModelVariant {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = MetricsForModelVariant;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`MetricsForModelVariant`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MetricsForModelVariant, A::Error> {
-                use serde::de::Error as _;
-                let mut variant = None;
-                let mut accuracy = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "variant" => variant = Some(map.next_value()?),
-                        "accuracy" => accuracy = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(MetricsForModelVariant {
-                    variant: variant.ok_or_else(|| A::Error::missing_field("variant"))?,
-                    accuracy,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MetricsForModelVariant {}
@@ -1219,58 +458,14 @@ pub struct ModelResult {
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ModelResult {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("sampleId", &self.sample_id)?;
-        object.serialize_entry("sample", &self.sample)?;
-        object.serialize_entry("classifications", &self.classifications)?;
-        object.end()
+crate::codec::json_object! {
+    ModelResult {
+        sample_id: "sampleId" required,
+        sample: "sample" required,
+        classifications: "classifications" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ModelResult {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ModelResult;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ModelResult`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModelResult, A::Error> {
-                use serde::de::Error as _;
-                let mut sample_id = None;
-                let mut sample = None;
-                let mut classifications = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "sampleId" => sample_id = Some(map.next_value()?),
-                        "sample" => sample = Some(map.next_value()?),
-                        "classifications" => classifications = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ModelResult {
-                    sample_id: sample_id
-                        .ok_or_else(|| A::Error::missing_field("sampleId"))?,
-                    sample: sample.ok_or_else(|| A::Error::missing_field("sample"))?,
-                    classifications: classifications
-                        .ok_or_else(|| A::Error::missing_field("classifications"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ModelResult {}
@@ -1296,81 +491,19 @@ pub struct StructuredClassifyResult {
     pub debug_info_json: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for StructuredClassifyResult {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("boxes", &self.boxes)?;
-        if let Some(value) = &self.labels {
-            object.serialize_entry("labels", value)?;
-        }
-        object.serialize_entry("scores", &self.scores)?;
-        object.serialize_entry("mAP", &self.m_ap)?;
-        object.serialize_entry("f1", &self.f1)?;
-        object.serialize_entry("precision", &self.precision)?;
-        object.serialize_entry("recall", &self.recall)?;
-        if let Some(value) = &self.debug_info_json {
-            object.serialize_entry("debugInfoJson", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    StructuredClassifyResult {
+        boxes: "boxes" required,
+        labels: "labels" optional,
+        scores: "scores" required,
+        m_ap: "mAP" required,
+        f1: "f1" required,
+        precision: "precision" required,
+        recall: "recall" required,
+        debug_info_json: "debugInfoJson" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for StructuredClassifyResult {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StructuredClassifyResult;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StructuredClassifyResult`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StructuredClassifyResult, A::Error> {
-                use serde::de::Error as _;
-                let mut boxes = None;
-                let mut labels = None;
-                let mut scores = None;
-                let mut m_ap = None;
-                let mut f1 = None;
-                let mut precision = None;
-                let mut recall = None;
-                let mut debug_info_json = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "boxes" => boxes = Some(map.next_value()?),
-                        "labels" => labels = map.next_value()?,
-                        "scores" => scores = Some(map.next_value()?),
-                        "mAP" => m_ap = Some(map.next_value()?),
-                        "f1" => f1 = Some(map.next_value()?),
-                        "precision" => precision = Some(map.next_value()?),
-                        "recall" => recall = Some(map.next_value()?),
-                        "debugInfoJson" => debug_info_json = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StructuredClassifyResult {
-                    boxes: boxes.ok_or_else(|| A::Error::missing_field("boxes"))?,
-                    labels,
-                    scores: scores.ok_or_else(|| A::Error::missing_field("scores"))?,
-                    m_ap: m_ap.ok_or_else(|| A::Error::missing_field("mAP"))?,
-                    f1: f1.ok_or_else(|| A::Error::missing_field("f1"))?,
-                    precision: precision
-                        .ok_or_else(|| A::Error::missing_field("precision"))?,
-                    recall: recall.ok_or_else(|| A::Error::missing_field("recall"))?,
-                    debug_info_json,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StructuredClassifyResult {}

@@ -19,48 +19,12 @@ impl ActivateUserOrVerifyEmailRequest {
     }
 }
 
-impl serde::Serialize for ActivateUserOrVerifyEmailRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("code", &self.code)?;
-        object.end()
+crate::codec::json_object! {
+    ActivateUserOrVerifyEmailRequest {
+        code: "code" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ActivateUserOrVerifyEmailRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ActivateUserOrVerifyEmailRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ActivateUserOrVerifyEmailRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ActivateUserOrVerifyEmailRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut code = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "code" => code = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ActivateUserOrVerifyEmailRequest {
-                    code: code.ok_or_else(|| A::Error::missing_field("code"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ActivateUserOrVerifyEmailRequest {}
@@ -74,54 +38,13 @@ pub struct AddApiKeyRequest {
     pub api_key: Option<crate::Secret>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AddApiKeyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.api_key {
-            object.serialize_entry("apiKey", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AddApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AddApiKeyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddApiKeyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddApiKeyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddApiKeyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut api_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "apiKey" => api_key = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddApiKeyRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    api_key,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AddApiKeyRequest {}
@@ -139,62 +62,15 @@ pub struct AddApiKeyResponse {
     pub api_key: crate::Secret,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AddApiKeyResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("apiKey", &self.api_key)?;
-        object.end()
+crate::codec::json_object! {
+    AddApiKeyResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        api_key: "apiKey" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AddApiKeyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddApiKeyResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddApiKeyResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddApiKeyResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut api_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "apiKey" => api_key = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddApiKeyResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AddApiKeyResponse {
@@ -213,71 +89,16 @@ pub struct AdditionalMetric {
     pub link: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdditionalMetric {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("value", &self.value)?;
-        object.serialize_entry("fullPrecisionValue", &self.full_precision_value)?;
-        if let Some(value) = &self.tooltip_text {
-            object.serialize_entry("tooltipText", value)?;
-        }
-        if let Some(value) = &self.link {
-            object.serialize_entry("link", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdditionalMetric {
+        name: "name" required,
+        value: "value" required,
+        full_precision_value: "fullPrecisionValue" required,
+        tooltip_text: "tooltipText" optional,
+        link: "link" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdditionalMetric {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdditionalMetric;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdditionalMetric`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdditionalMetric, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut value = None;
-                let mut full_precision_value = None;
-                let mut tooltip_text = None;
-                let mut link = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        "fullPrecisionValue" => {
-                            full_precision_value = Some(map.next_value()?);
-                        }
-                        "tooltipText" => tooltip_text = map.next_value()?,
-                        "link" => link = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdditionalMetric {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                    full_precision_value: full_precision_value
-                        .ok_or_else(|| A::Error::missing_field("fullPrecisionValue"))?,
-                    tooltip_text,
-                    link,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdditionalMetric {}
@@ -303,59 +124,14 @@ impl AdminAddOrganizationUserRequest {
     }
 }
 
-impl serde::Serialize for AdminAddOrganizationUserRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.username_or_email {
-            object.serialize_entry("usernameOrEmail", value)?;
-        }
-        object.serialize_entry("role", &self.role)?;
-        object.serialize_entry("datasets", &self.datasets)?;
-        object.end()
+crate::codec::json_object! {
+    AdminAddOrganizationUserRequest {
+        username_or_email: "usernameOrEmail" optional,
+        role: "role" required,
+        datasets: "datasets" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminAddOrganizationUserRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminAddOrganizationUserRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminAddOrganizationUserRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminAddOrganizationUserRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut username_or_email = None;
-                let mut role = None;
-                let mut datasets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "usernameOrEmail" => username_or_email = map.next_value()?,
-                        "role" => role = Some(map.next_value()?),
-                        "datasets" => datasets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminAddOrganizationUserRequest {
-                    username_or_email,
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                    datasets: datasets
-                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminAddOrganizationUserRequest {}
@@ -377,49 +153,12 @@ impl AdminAddUserRequest {
     }
 }
 
-impl serde::Serialize for AdminAddUserRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.username_or_email {
-            object.serialize_entry("usernameOrEmail", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminAddUserRequest {
+        username_or_email: "usernameOrEmail" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminAddUserRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminAddUserRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminAddUserRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminAddUserRequest, A::Error> {
-                let mut username_or_email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "usernameOrEmail" => username_or_email = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminAddUserRequest {
-                    username_or_email,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminAddUserRequest {}
@@ -453,121 +192,26 @@ pub struct AdminApiOrganization {
     pub deleted_date: Option<crate::DateTime>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminApiOrganization {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        if let Some(value) = &self.header_img {
-            object.serialize_entry("headerImg", value)?;
-        }
-        object.serialize_entry("showHeaderImgMask", &self.show_header_img_mask)?;
-        object.serialize_entry("users", &self.users)?;
-        object.serialize_entry("isDeveloperProfile", &self.is_developer_profile)?;
-        object.serialize_entry("whitelabelId", &self.whitelabel_id)?;
-        object.serialize_entry("projects", &self.projects)?;
-        object.serialize_entry("trialId", &self.trial_id)?;
-        object.serialize_entry("trialExpiredDate", &self.trial_expired_date)?;
-        object.serialize_entry("trialUpgradedDate", &self.trial_upgraded_date)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.contract_start_date {
-            object.serialize_entry("contractStartDate", value)?;
-        }
-        if let Some(value) = &self.deleted_date {
-            object.serialize_entry("deletedDate", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminApiOrganization {
+        id: "id" required,
+        name: "name" required,
+        logo: "logo" optional,
+        header_img: "headerImg" optional,
+        show_header_img_mask: "showHeaderImgMask" required,
+        users: "users" required,
+        is_developer_profile: "isDeveloperProfile" required,
+        whitelabel_id: "whitelabelId" nullable,
+        projects: "projects" required,
+        trial_id: "trialId" nullable,
+        trial_expired_date: "trialExpiredDate" nullable,
+        trial_upgraded_date: "trialUpgradedDate" nullable,
+        created: "created" required,
+        contract_start_date: "contractStartDate" optional_nullable,
+        deleted_date: "deletedDate" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminApiOrganization {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminApiOrganization;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminApiOrganization`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminApiOrganization, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut logo = None;
-                let mut header_img = None;
-                let mut show_header_img_mask = None;
-                let mut users = None;
-                let mut is_developer_profile = None;
-                let mut whitelabel_id = None;
-                let mut projects = None;
-                let mut trial_id = None;
-                let mut trial_expired_date = None;
-                let mut trial_upgraded_date = None;
-                let mut created = None;
-                let mut contract_start_date = None;
-                let mut deleted_date = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "logo" => logo = map.next_value()?,
-                        "headerImg" => header_img = map.next_value()?,
-                        "showHeaderImgMask" => {
-                            show_header_img_mask = Some(map.next_value()?);
-                        }
-                        "users" => users = Some(map.next_value()?),
-                        "isDeveloperProfile" => {
-                            is_developer_profile = Some(map.next_value()?);
-                        }
-                        "whitelabelId" => whitelabel_id = map.next_value()?,
-                        "projects" => projects = Some(map.next_value()?),
-                        "trialId" => trial_id = map.next_value()?,
-                        "trialExpiredDate" => trial_expired_date = map.next_value()?,
-                        "trialUpgradedDate" => trial_upgraded_date = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "contractStartDate" => {
-                            contract_start_date = Some(map.next_value()?);
-                        }
-                        "deletedDate" => deleted_date = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminApiOrganization {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    logo,
-                    header_img,
-                    show_header_img_mask: show_header_img_mask
-                        .ok_or_else(|| A::Error::missing_field("showHeaderImgMask"))?,
-                    users: users.ok_or_else(|| A::Error::missing_field("users"))?,
-                    is_developer_profile: is_developer_profile
-                        .ok_or_else(|| A::Error::missing_field("isDeveloperProfile"))?,
-                    whitelabel_id,
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                    trial_id,
-                    trial_expired_date,
-                    trial_upgraded_date,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    contract_start_date,
-                    deleted_date,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminApiOrganization {}
@@ -590,106 +234,22 @@ pub struct AdminApiProject {
     pub category: Option<ProjectType>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminApiProject {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.created {
-            object.serialize_entry("created", value)?;
-        }
-        object.serialize_entry("owner", &self.owner)?;
-        if let Some(value) = &self.owner_user_id {
-            object.serialize_entry("ownerUserId", value)?;
-        }
-        if let Some(value) = &self.owner_organization_id {
-            object.serialize_entry("ownerOrganizationId", value)?;
-        }
-        if let Some(value) = &self.last_accessed {
-            object.serialize_entry("lastAccessed", value)?;
-        }
-        if let Some(value) = &self.whitelabel_id {
-            object.serialize_entry("whitelabelId", value)?;
-        }
-        if let Some(value) = &self.tier {
-            object.serialize_entry("tier", value)?;
-        }
-        if let Some(value) = &self.category {
-            object.serialize_entry("category", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminApiProject {
+        id: "id" required,
+        name: "name" required,
+        description: "description" optional,
+        created: "created" optional,
+        owner: "owner" required,
+        owner_user_id: "ownerUserId" optional,
+        owner_organization_id: "ownerOrganizationId" optional,
+        last_accessed: "lastAccessed" optional,
+        whitelabel_id: "whitelabelId" optional_nullable,
+        tier: "tier" optional,
+        category: "category" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminApiProject {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminApiProject;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminApiProject`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminApiProject, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut description = None;
-                let mut created = None;
-                let mut owner = None;
-                let mut owner_user_id = None;
-                let mut owner_organization_id = None;
-                let mut last_accessed = None;
-                let mut whitelabel_id = None;
-                let mut tier = None;
-                let mut category = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = map.next_value()?,
-                        "created" => created = map.next_value()?,
-                        "owner" => owner = Some(map.next_value()?),
-                        "ownerUserId" => owner_user_id = map.next_value()?,
-                        "ownerOrganizationId" => {
-                            owner_organization_id = map.next_value()?;
-                        }
-                        "lastAccessed" => last_accessed = map.next_value()?,
-                        "whitelabelId" => whitelabel_id = Some(map.next_value()?),
-                        "tier" => tier = map.next_value()?,
-                        "category" => category = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminApiProject {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description,
-                    created,
-                    owner: owner.ok_or_else(|| A::Error::missing_field("owner"))?,
-                    owner_user_id,
-                    owner_organization_id,
-                    last_accessed,
-                    whitelabel_id,
-                    tier,
-                    category,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminApiProject {}
@@ -736,180 +296,37 @@ pub struct AdminApiUser {
     pub daily_metrics: Option<Option<Vec<DailyMetricsRecord>>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminApiUser {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("email", &self.email)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.last_seen {
-            object.serialize_entry("lastSeen", value)?;
-        }
-        object.serialize_entry("staffInfo", &self.staff_info)?;
-        object.serialize_entry("pending", &self.pending)?;
-        if let Some(value) = &self.last_tos_acceptance_date {
-            object.serialize_entry("lastTosAcceptanceDate", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.permissions {
-            object.serialize_entry("permissions", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        object.serialize_entry("activated", &self.activated)?;
-        object.serialize_entry("mfaConfigured", &self.mfa_configured)?;
-        if let Some(value) = &self.stripe_customer_id {
-            object.serialize_entry("stripeCustomerId", value)?;
-        }
-        if let Some(value) = &self.has_pending_payments {
-            object.serialize_entry("hasPendingPayments", value)?;
-        }
-        object.serialize_entry("tier", &self.tier)?;
-        object.serialize_entry("organizations", &self.organizations)?;
-        object.serialize_entry("projects", &self.projects)?;
-        object.serialize_entry("experiments", &self.experiments)?;
-        if let Some(value) = &self.evaluation {
-            object.serialize_entry("evaluation", value)?;
-        }
-        if let Some(value) = &self.ambassador {
-            object.serialize_entry("ambassador", value)?;
-        }
-        object.serialize_entry("suspended", &self.suspended)?;
-        object.serialize_entry("trials", &self.trials)?;
-        if let Some(value) = &self.daily_metrics {
-            object.serialize_entry("dailyMetrics", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminApiUser {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" required,
+        organizations: "organizations" required,
+        projects: "projects" required,
+        experiments: "experiments" required,
+        evaluation: "evaluation" optional,
+        ambassador: "ambassador" optional,
+        suspended: "suspended" required,
+        trials: "trials" required,
+        daily_metrics: "dailyMetrics" optional_nullable,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminApiUser {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminApiUser;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminApiUser`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminApiUser, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut username = None;
-                let mut name = None;
-                let mut email = None;
-                let mut photo = None;
-                let mut created = None;
-                let mut last_seen = None;
-                let mut staff_info = None;
-                let mut pending = None;
-                let mut last_tos_acceptance_date = None;
-                let mut job_title = None;
-                let mut permissions = None;
-                let mut company_name = None;
-                let mut activated = None;
-                let mut mfa_configured = None;
-                let mut stripe_customer_id = None;
-                let mut has_pending_payments = None;
-                let mut tier = None;
-                let mut organizations = None;
-                let mut projects = None;
-                let mut experiments = None;
-                let mut evaluation = None;
-                let mut ambassador = None;
-                let mut suspended = None;
-                let mut trials = None;
-                let mut daily_metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "lastSeen" => last_seen = map.next_value()?,
-                        "staffInfo" => staff_info = Some(map.next_value()?),
-                        "pending" => pending = Some(map.next_value()?),
-                        "lastTosAcceptanceDate" => {
-                            last_tos_acceptance_date = map.next_value()?;
-                        }
-                        "jobTitle" => job_title = map.next_value()?,
-                        "permissions" => permissions = map.next_value()?,
-                        "companyName" => company_name = map.next_value()?,
-                        "activated" => activated = Some(map.next_value()?),
-                        "mfaConfigured" => mfa_configured = Some(map.next_value()?),
-                        "stripeCustomerId" => stripe_customer_id = map.next_value()?,
-                        "hasPendingPayments" => has_pending_payments = map.next_value()?,
-                        "tier" => tier = Some(map.next_value()?),
-                        "organizations" => organizations = Some(map.next_value()?),
-                        "projects" => projects = Some(map.next_value()?),
-                        "experiments" => experiments = Some(map.next_value()?),
-                        "evaluation" => evaluation = map.next_value()?,
-                        "ambassador" => ambassador = map.next_value()?,
-                        "suspended" => suspended = Some(map.next_value()?),
-                        "trials" => trials = Some(map.next_value()?),
-                        "dailyMetrics" => daily_metrics = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminApiUser {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    photo,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_seen,
-                    staff_info: staff_info
-                        .ok_or_else(|| A::Error::missing_field("staffInfo"))?,
-                    pending: pending.ok_or_else(|| A::Error::missing_field("pending"))?,
-                    last_tos_acceptance_date,
-                    job_title,
-                    permissions,
-                    company_name,
-                    activated: activated
-                        .ok_or_else(|| A::Error::missing_field("activated"))?,
-                    mfa_configured: mfa_configured
-                        .ok_or_else(|| A::Error::missing_field("mfaConfigured"))?,
-                    stripe_customer_id,
-                    has_pending_payments,
-                    tier: tier.ok_or_else(|| A::Error::missing_field("tier"))?,
-                    organizations: organizations
-                        .ok_or_else(|| A::Error::missing_field("organizations"))?,
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                    experiments: experiments
-                        .ok_or_else(|| A::Error::missing_field("experiments"))?,
-                    evaluation,
-                    ambassador,
-                    suspended: suspended
-                        .ok_or_else(|| A::Error::missing_field("suspended"))?,
-                    trials: trials.ok_or_else(|| A::Error::missing_field("trials"))?,
-                    daily_metrics,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminApiUser {}
@@ -933,55 +350,13 @@ impl AdminCreateOrganizationDataExportRequest {
     }
 }
 
-impl serde::Serialize for AdminCreateOrganizationDataExportRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("description", &self.description)?;
-        if let Some(value) = &self.expiration_date {
-            object.serialize_entry("expirationDate", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminCreateOrganizationDataExportRequest {
+        description: "description" required,
+        expiration_date: "expirationDate" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminCreateOrganizationDataExportRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminCreateOrganizationDataExportRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminCreateOrganizationDataExportRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminCreateOrganizationDataExportRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut description = None;
-                let mut expiration_date = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "description" => description = Some(map.next_value()?),
-                        "expirationDate" => expiration_date = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminCreateOrganizationDataExportRequest {
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    expiration_date,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminCreateOrganizationDataExportRequest {}
@@ -1010,67 +385,15 @@ impl AdminCreateProjectRequest {
     }
 }
 
-impl serde::Serialize for AdminCreateProjectRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projectName", &self.project_name)?;
-        if let Some(value) = &self.project_visibility {
-            object.serialize_entry("projectVisibility", value)?;
-        }
-        if let Some(value) = &self.owner_id {
-            object.serialize_entry("ownerId", value)?;
-        }
-        if let Some(value) = &self.owner_email {
-            object.serialize_entry("ownerEmail", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminCreateProjectRequest {
+        project_name: "projectName" required,
+        project_visibility: "projectVisibility" optional,
+        owner_id: "ownerId" optional,
+        owner_email: "ownerEmail" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminCreateProjectRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminCreateProjectRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminCreateProjectRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminCreateProjectRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut project_name = None;
-                let mut project_visibility = None;
-                let mut owner_id = None;
-                let mut owner_email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projectName" => project_name = Some(map.next_value()?),
-                        "projectVisibility" => project_visibility = map.next_value()?,
-                        "ownerId" => owner_id = map.next_value()?,
-                        "ownerEmail" => owner_email = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminCreateProjectRequest {
-                    project_name: project_name
-                        .ok_or_else(|| A::Error::missing_field("projectName"))?,
-                    project_visibility,
-                    owner_id,
-                    owner_email,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminCreateProjectRequest {}
@@ -1081,48 +404,12 @@ pub struct AdminEnableFeatureRequest {
     pub feature: Feature,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminEnableFeatureRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("feature", &self.feature)?;
-        object.end()
+crate::codec::json_object! {
+    AdminEnableFeatureRequest {
+        feature: "feature" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminEnableFeatureRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminEnableFeatureRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminEnableFeatureRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminEnableFeatureRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut feature = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "feature" => feature = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminEnableFeatureRequest {
-                    feature: feature.ok_or_else(|| A::Error::missing_field("feature"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminEnableFeatureRequest {}
@@ -1137,58 +424,14 @@ pub struct AdminGetMetricsResponse {
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetMetricsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("metrics", &self.metrics)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetMetricsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetMetricsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetMetricsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetMetricsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "metrics" => metrics = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetMetricsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    metrics: metrics.ok_or_else(|| A::Error::missing_field("metrics"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetMetricsResponse {
@@ -1212,74 +455,16 @@ pub struct AdminGetOrganizationComputeTimeUsageResponse {
     pub total_compute_time: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetOrganizationComputeTimeUsageResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.cpu_compute_time {
-            object.serialize_entry("cpuComputeTime", value)?;
-        }
-        if let Some(value) = &self.gpu_compute_time {
-            object.serialize_entry("gpuComputeTime", value)?;
-        }
-        if let Some(value) = &self.total_compute_time {
-            object.serialize_entry("totalComputeTime", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminGetOrganizationComputeTimeUsageResponse {
+        success: "success" required,
+        error: "error" optional,
+        cpu_compute_time: "cpuComputeTime" optional,
+        gpu_compute_time: "gpuComputeTime" optional,
+        total_compute_time: "totalComputeTime" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetOrganizationComputeTimeUsageResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetOrganizationComputeTimeUsageResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`AdminGetOrganizationComputeTimeUsageResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetOrganizationComputeTimeUsageResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut cpu_compute_time = None;
-                let mut gpu_compute_time = None;
-                let mut total_compute_time = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "cpuComputeTime" => cpu_compute_time = map.next_value()?,
-                        "gpuComputeTime" => gpu_compute_time = map.next_value()?,
-                        "totalComputeTime" => total_compute_time = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetOrganizationComputeTimeUsageResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    cpu_compute_time,
-                    gpu_compute_time,
-                    total_compute_time,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetOrganizationComputeTimeUsageResponse {
@@ -1300,63 +485,15 @@ pub struct AdminGetOrganizationsResponse {
     pub organizations: Vec<AdminGetOrganizationsResponseOrganizationsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetOrganizationsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("total", &self.total)?;
-        object.serialize_entry("organizations", &self.organizations)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetOrganizationsResponse {
+        success: "success" required,
+        error: "error" optional,
+        total: "total" required,
+        organizations: "organizations" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetOrganizationsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetOrganizationsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetOrganizationsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetOrganizationsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut total = None;
-                let mut organizations = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "total" => total = Some(map.next_value()?),
-                        "organizations" => organizations = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetOrganizationsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    total: total.ok_or_else(|| A::Error::missing_field("total"))?,
-                    organizations: organizations
-                        .ok_or_else(|| A::Error::missing_field("organizations"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetOrganizationsResponse {
@@ -1381,107 +518,22 @@ pub struct AdminGetOrganizationsResponseOrganizationsItem {
     pub entitlement_limits: Option<EntitlementLimits>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetOrganizationsResponseOrganizationsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.readme {
-            object.serialize_entry("readme", value)?;
-        }
-        if let Some(value) = &self.experiments {
-            object.serialize_entry("experiments", value)?;
-        }
-        if let Some(value) = &self.domain {
-            object.serialize_entry("domain", value)?;
-        }
-        if let Some(value) = &self.whitelabel_id {
-            object.serialize_entry("whitelabelId", value)?;
-        }
-        if let Some(value) = &self.billable {
-            object.serialize_entry("billable", value)?;
-        }
-        object.serialize_entry("privateProjectCount", &self.private_project_count)?;
-        if let Some(value) = &self.entitlement_limits {
-            object.serialize_entry("entitlementLimits", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminGetOrganizationsResponseOrganizationsItem {
+        id: "id" required,
+        name: "name" required,
+        logo: "logo" optional,
+        created: "created" required,
+        readme: "readme" optional,
+        experiments: "experiments" optional,
+        domain: "domain" optional,
+        whitelabel_id: "whitelabelId" optional,
+        billable: "billable" optional,
+        private_project_count: "privateProjectCount" required,
+        entitlement_limits: "entitlementLimits" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetOrganizationsResponseOrganizationsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetOrganizationsResponseOrganizationsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`AdminGetOrganizationsResponseOrganizationsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetOrganizationsResponseOrganizationsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut logo = None;
-                let mut created = None;
-                let mut readme = None;
-                let mut experiments = None;
-                let mut domain = None;
-                let mut whitelabel_id = None;
-                let mut billable = None;
-                let mut private_project_count = None;
-                let mut entitlement_limits = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "logo" => logo = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "readme" => readme = map.next_value()?,
-                        "experiments" => experiments = map.next_value()?,
-                        "domain" => domain = map.next_value()?,
-                        "whitelabelId" => whitelabel_id = map.next_value()?,
-                        "billable" => billable = map.next_value()?,
-                        "privateProjectCount" => {
-                            private_project_count = Some(map.next_value()?);
-                        }
-                        "entitlementLimits" => entitlement_limits = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetOrganizationsResponseOrganizationsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    logo,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    readme,
-                    experiments,
-                    domain,
-                    whitelabel_id,
-                    billable,
-                    private_project_count: private_project_count
-                        .ok_or_else(|| A::Error::missing_field("privateProjectCount"))?,
-                    entitlement_limits,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetOrganizationsResponseOrganizationsItem {}
@@ -1496,58 +548,14 @@ pub struct AdminGetReportResponse {
     pub report: Report,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetReportResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("report", &self.report)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetReportResponse {
+        success: "success" required,
+        error: "error" optional,
+        report: "report" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetReportResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetReportResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetReportResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetReportResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut report = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "report" => report = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetReportResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    report: report.ok_or_else(|| A::Error::missing_field("report"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetReportResponse {
@@ -1568,63 +576,15 @@ pub struct AdminGetReportsResponse {
     pub total_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetReportsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("reports", &self.reports)?;
-        object.serialize_entry("totalCount", &self.total_count)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetReportsResponse {
+        success: "success" required,
+        error: "error" optional,
+        reports: "reports" required,
+        total_count: "totalCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetReportsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetReportsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetReportsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetReportsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut reports = None;
-                let mut total_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "reports" => reports = Some(map.next_value()?),
-                        "totalCount" => total_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetReportsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    reports: reports.ok_or_else(|| A::Error::missing_field("reports"))?,
-                    total_count: total_count
-                        .ok_or_else(|| A::Error::missing_field("totalCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetReportsResponse {
@@ -1643,58 +603,14 @@ pub struct AdminGetUserMetricsResponse {
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetUserMetricsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("metrics", &self.metrics)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetUserMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetUserMetricsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetUserMetricsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetUserMetricsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetUserMetricsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "metrics" => metrics = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetUserMetricsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    metrics: metrics.ok_or_else(|| A::Error::missing_field("metrics"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUserMetricsResponse {
@@ -1713,58 +629,14 @@ pub struct AdminGetUserResponse {
     pub user: AdminApiUser,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetUserResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("user", &self.user)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        user: "user" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetUserResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetUserResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetUserResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetUserResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut user = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "user" => user = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetUserResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    user: user.ok_or_else(|| A::Error::missing_field("user"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUserResponse {
@@ -1784,62 +656,15 @@ pub struct AdminGetUsersResponse {
     pub users: Vec<AdminGetUsersResponseUsersItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetUsersResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("total", &self.total)?;
-        object.serialize_entry("users", &self.users)?;
-        object.end()
+crate::codec::json_object! {
+    AdminGetUsersResponse {
+        success: "success" required,
+        error: "error" optional,
+        total: "total" required,
+        users: "users" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetUsersResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetUsersResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetUsersResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetUsersResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut total = None;
-                let mut users = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "total" => total = Some(map.next_value()?),
-                        "users" => users = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetUsersResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    total: total.ok_or_else(|| A::Error::missing_field("total"))?,
-                    users: users.ok_or_else(|| A::Error::missing_field("users"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUsersResponse {
@@ -1863,95 +688,21 @@ pub struct AdminGetUsersResponseUsersItem {
     pub tier: Option<UserTierEnum>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminGetUsersResponseUsersItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("email", &self.email)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.last_seen {
-            object.serialize_entry("lastSeen", value)?;
-        }
-        if let Some(value) = &self.activated {
-            object.serialize_entry("activated", value)?;
-        }
-        if let Some(value) = &self.from_evaluation {
-            object.serialize_entry("from_evaluation", value)?;
-        }
-        if let Some(value) = &self.tier {
-            object.serialize_entry("tier", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminGetUsersResponseUsersItem {
+        id: "id" required,
+        username: "username" required,
+        email: "email" required,
+        name: "name" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        activated: "activated" optional,
+        from_evaluation: "from_evaluation" optional,
+        tier: "tier" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminGetUsersResponseUsersItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminGetUsersResponseUsersItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminGetUsersResponseUsersItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminGetUsersResponseUsersItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut username = None;
-                let mut email = None;
-                let mut name = None;
-                let mut photo = None;
-                let mut created = None;
-                let mut last_seen = None;
-                let mut activated = None;
-                let mut from_evaluation = None;
-                let mut tier = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "lastSeen" => last_seen = map.next_value()?,
-                        "activated" => activated = map.next_value()?,
-                        "from_evaluation" => from_evaluation = map.next_value()?,
-                        "tier" => tier = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminGetUsersResponseUsersItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    photo,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_seen,
-                    activated,
-                    from_evaluation,
-                    tier,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUsersResponseUsersItem {}
@@ -1964,53 +715,13 @@ pub struct AdminListProjects {
     pub projects: Vec<AdminApiProject>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminListProjects {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("total", &self.total)?;
-        object.serialize_entry("projects", &self.projects)?;
-        object.end()
+crate::codec::json_object! {
+    AdminListProjects {
+        total: "total" required,
+        projects: "projects" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminListProjects {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminListProjects;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminListProjects`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminListProjects, A::Error> {
-                use serde::de::Error as _;
-                let mut total = None;
-                let mut projects = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "total" => total = Some(map.next_value()?),
-                        "projects" => projects = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminListProjects {
-                    total: total.ok_or_else(|| A::Error::missing_field("total"))?,
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminListProjects {}
@@ -2027,63 +738,15 @@ pub struct AdminListProjectsResponse {
     pub projects: Vec<AdminApiProject>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminListProjectsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("total", &self.total)?;
-        object.serialize_entry("projects", &self.projects)?;
-        object.end()
+crate::codec::json_object! {
+    AdminListProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        total: "total" required,
+        projects: "projects" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminListProjectsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminListProjectsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminListProjectsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminListProjectsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut total = None;
-                let mut projects = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "total" => total = Some(map.next_value()?),
-                        "projects" => projects = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminListProjectsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    total: total.ok_or_else(|| A::Error::missing_field("total"))?,
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminListProjectsResponse {
@@ -2115,104 +778,21 @@ pub struct AdminOrganizationInfoResponse {
     pub daily_metrics: Option<Option<Vec<DailyMetricsRecord>>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AdminOrganizationInfoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.cpu_compute_time {
-            object.serialize_entry("cpuComputeTime", value)?;
-        }
-        if let Some(value) = &self.gpu_compute_time {
-            object.serialize_entry("gpuComputeTime", value)?;
-        }
-        if let Some(value) = &self.total_compute_time {
-            object.serialize_entry("totalComputeTime", value)?;
-        }
-        if let Some(value) = &self.billable {
-            object.serialize_entry("billable", value)?;
-        }
-        if let Some(value) = &self.entitlement_limits {
-            object.serialize_entry("entitlementLimits", value)?;
-        }
-        if let Some(value) = &self.compute_time_current_contract_since {
-            object.serialize_entry("computeTimeCurrentContractSince", value)?;
-        }
-        if let Some(value) = &self.total_storage {
-            object.serialize_entry("totalStorage", value)?;
-        }
-        if let Some(value) = &self.daily_metrics {
-            object.serialize_entry("dailyMetrics", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminOrganizationInfoResponse {
+        success: "success" required,
+        error: "error" optional,
+        cpu_compute_time: "cpuComputeTime" optional,
+        gpu_compute_time: "gpuComputeTime" optional,
+        total_compute_time: "totalComputeTime" optional,
+        billable: "billable" optional,
+        entitlement_limits: "entitlementLimits" optional,
+        compute_time_current_contract_since: "computeTimeCurrentContractSince" optional,
+        total_storage: "totalStorage" optional,
+        daily_metrics: "dailyMetrics" optional_nullable,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AdminOrganizationInfoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminOrganizationInfoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminOrganizationInfoResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminOrganizationInfoResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut cpu_compute_time = None;
-                let mut gpu_compute_time = None;
-                let mut total_compute_time = None;
-                let mut billable = None;
-                let mut entitlement_limits = None;
-                let mut compute_time_current_contract_since = None;
-                let mut total_storage = None;
-                let mut daily_metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "cpuComputeTime" => cpu_compute_time = map.next_value()?,
-                        "gpuComputeTime" => gpu_compute_time = map.next_value()?,
-                        "totalComputeTime" => total_compute_time = map.next_value()?,
-                        "billable" => billable = map.next_value()?,
-                        "entitlementLimits" => entitlement_limits = map.next_value()?,
-                        "computeTimeCurrentContractSince" => {
-                            compute_time_current_contract_since = map.next_value()?;
-                        }
-                        "totalStorage" => total_storage = map.next_value()?,
-                        "dailyMetrics" => daily_metrics = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminOrganizationInfoResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    cpu_compute_time,
-                    gpu_compute_time,
-                    total_compute_time,
-                    billable,
-                    entitlement_limits,
-                    compute_time_current_contract_since,
-                    total_storage,
-                    daily_metrics,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminOrganizationInfoResponse {
@@ -2240,55 +820,13 @@ impl AdminUpdateOrganizationDataExportRequest {
     }
 }
 
-impl serde::Serialize for AdminUpdateOrganizationDataExportRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.expiration_date {
-            object.serialize_entry("expirationDate", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminUpdateOrganizationDataExportRequest {
+        description: "description" optional,
+        expiration_date: "expirationDate" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminUpdateOrganizationDataExportRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminUpdateOrganizationDataExportRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminUpdateOrganizationDataExportRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminUpdateOrganizationDataExportRequest, A::Error> {
-                let mut description = None;
-                let mut expiration_date = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "description" => description = map.next_value()?,
-                        "expirationDate" => expiration_date = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminUpdateOrganizationDataExportRequest {
-                    description,
-                    expiration_date,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminUpdateOrganizationDataExportRequest {}
@@ -2332,97 +870,20 @@ impl AdminUpdateOrganizationRequest {
     }
 }
 
-impl serde::Serialize for AdminUpdateOrganizationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        if let Some(value) = &self.header_img {
-            object.serialize_entry("headerImg", value)?;
-        }
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.experiments {
-            object.serialize_entry("experiments", value)?;
-        }
-        if let Some(value) = &self.readme {
-            object.serialize_entry("readme", value)?;
-        }
-        if let Some(value) = &self.billable {
-            object.serialize_entry("billable", value)?;
-        }
-        if let Some(value) = &self.entitlement_limits {
-            object.serialize_entry("entitlementLimits", value)?;
-        }
-        if let Some(value) = &self.contract_start_date {
-            object.serialize_entry("contractStartDate", value)?;
-        }
-        if let Some(value) = &self.domain {
-            object.serialize_entry("domain", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminUpdateOrganizationRequest {
+        logo: "logo" optional,
+        header_img: "headerImg" optional,
+        name: "name" optional,
+        experiments: "experiments" optional,
+        readme: "readme" optional,
+        billable: "billable" optional,
+        entitlement_limits: "entitlementLimits" optional,
+        contract_start_date: "contractStartDate" optional,
+        domain: "domain" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminUpdateOrganizationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminUpdateOrganizationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminUpdateOrganizationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminUpdateOrganizationRequest, A::Error> {
-                let mut logo = None;
-                let mut header_img = None;
-                let mut name = None;
-                let mut experiments = None;
-                let mut readme = None;
-                let mut billable = None;
-                let mut entitlement_limits = None;
-                let mut contract_start_date = None;
-                let mut domain = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "logo" => logo = map.next_value()?,
-                        "headerImg" => header_img = map.next_value()?,
-                        "name" => name = map.next_value()?,
-                        "experiments" => experiments = map.next_value()?,
-                        "readme" => readme = map.next_value()?,
-                        "billable" => billable = map.next_value()?,
-                        "entitlementLimits" => entitlement_limits = map.next_value()?,
-                        "contractStartDate" => contract_start_date = map.next_value()?,
-                        "domain" => domain = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminUpdateOrganizationRequest {
-                    logo,
-                    header_img,
-                    name,
-                    experiments,
-                    readme,
-                    billable,
-                    entitlement_limits,
-                    contract_start_date,
-                    domain,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminUpdateOrganizationRequest {}
@@ -2460,79 +921,17 @@ impl AdminUpdateUserRequest {
     }
 }
 
-impl serde::Serialize for AdminUpdateUserRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.email {
-            object.serialize_entry("email", value)?;
-        }
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.activated {
-            object.serialize_entry("activated", value)?;
-        }
-        if let Some(value) = &self.suspended {
-            object.serialize_entry("suspended", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.experiments {
-            object.serialize_entry("experiments", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminUpdateUserRequest {
+        email: "email" optional,
+        name: "name" optional,
+        activated: "activated" optional,
+        suspended: "suspended" optional,
+        job_title: "jobTitle" optional,
+        experiments: "experiments" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminUpdateUserRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminUpdateUserRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminUpdateUserRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminUpdateUserRequest, A::Error> {
-                let mut email = None;
-                let mut name = None;
-                let mut activated = None;
-                let mut suspended = None;
-                let mut job_title = None;
-                let mut experiments = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "email" => email = map.next_value()?,
-                        "name" => name = map.next_value()?,
-                        "activated" => activated = map.next_value()?,
-                        "suspended" => suspended = map.next_value()?,
-                        "jobTitle" => job_title = map.next_value()?,
-                        "experiments" => experiments = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminUpdateUserRequest {
-                    email,
-                    name,
-                    activated,
-                    suspended,
-                    job_title,
-                    experiments,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminUpdateUserRequest {}
@@ -2559,57 +958,13 @@ impl AiActionsConfigStep {
     }
 }
 
-impl serde::Serialize for AiActionsConfigStep {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("transformationBlockId", &self.transformation_block_id)?;
-        object.serialize_entry("parameters", &self.parameters)?;
-        object.end()
+crate::codec::json_object! {
+    AiActionsConfigStep {
+        transformation_block_id: "transformationBlockId" required,
+        parameters: "parameters" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AiActionsConfigStep {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AiActionsConfigStep;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AiActionsConfigStep`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AiActionsConfigStep, A::Error> {
-                use serde::de::Error as _;
-                let mut transformation_block_id = None;
-                let mut parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "transformationBlockId" => {
-                            transformation_block_id = Some(map.next_value()?);
-                        }
-                        "parameters" => parameters = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AiActionsConfigStep {
-                    transformation_block_id: transformation_block_id
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transformationBlockId",
-                        ))?,
-                    parameters: parameters
-                        .ok_or_else(|| A::Error::missing_field("parameters"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiActionsConfigStep {}
@@ -2636,59 +991,14 @@ impl AkidaEdgeLearningConfig {
     }
 }
 
-impl serde::Serialize for AkidaEdgeLearningConfig {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("enabled", &self.enabled)?;
-        if let Some(value) = &self.additional_classes {
-            object.serialize_entry("additionalClasses", value)?;
-        }
-        if let Some(value) = &self.neurons_per_class {
-            object.serialize_entry("neuronsPerClass", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AkidaEdgeLearningConfig {
+        enabled: "enabled" required,
+        additional_classes: "additionalClasses" optional,
+        neurons_per_class: "neuronsPerClass" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AkidaEdgeLearningConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AkidaEdgeLearningConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AkidaEdgeLearningConfig`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AkidaEdgeLearningConfig, A::Error> {
-                use serde::de::Error as _;
-                let mut enabled = None;
-                let mut additional_classes = None;
-                let mut neurons_per_class = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "enabled" => enabled = Some(map.next_value()?),
-                        "additionalClasses" => additional_classes = map.next_value()?,
-                        "neuronsPerClass" => neurons_per_class = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AkidaEdgeLearningConfig {
-                    enabled: enabled.ok_or_else(|| A::Error::missing_field("enabled"))?,
-                    additional_classes,
-                    neurons_per_class,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for AkidaEdgeLearningConfig {}
@@ -2741,58 +1051,14 @@ pub struct AnomalyConfigAxesItem {
     pub favourite: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyConfigAxesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("selected", &self.selected)?;
-        object.serialize_entry("favourite", &self.favourite)?;
-        object.end()
+crate::codec::json_object! {
+    AnomalyConfigAxesItem {
+        label: "label" required,
+        selected: "selected" required,
+        favourite: "favourite" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyConfigAxesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyConfigAxesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyConfigAxesItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyConfigAxesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut label = None;
-                let mut selected = None;
-                let mut favourite = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = Some(map.next_value()?),
-                        "selected" => selected = Some(map.next_value()?),
-                        "favourite" => favourite = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyConfigAxesItem {
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    selected: selected
-                        .ok_or_else(|| A::Error::missing_field("selected"))?,
-                    favourite: favourite
-                        .ok_or_else(|| A::Error::missing_field("favourite"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyConfigAxesItem {}
@@ -2806,53 +1072,13 @@ pub struct AnomalyModelMetadataClustersItem {
     pub max_error: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyModelMetadataClustersItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("center", &self.center)?;
-        object.serialize_entry("maxError", &self.max_error)?;
-        object.end()
+crate::codec::json_object! {
+    AnomalyModelMetadataClustersItem {
+        center: "center" required,
+        max_error: "maxError" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyModelMetadataClustersItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyModelMetadataClustersItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyModelMetadataClustersItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyModelMetadataClustersItem, A::Error> {
-                use serde::de::Error as _;
-                let mut center = None;
-                let mut max_error = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "center" => center = Some(map.next_value()?),
-                        "maxError" => max_error = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyModelMetadataClustersItem {
-                    center: center.ok_or_else(|| A::Error::missing_field("center"))?,
-                    max_error: max_error
-                        .ok_or_else(|| A::Error::missing_field("maxError"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyModelMetadataClustersItem {}
@@ -2878,64 +1104,14 @@ impl ApplicationBudget {
     }
 }
 
-impl serde::Serialize for ApplicationBudget {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.latency_per_inference_ms {
-            object.serialize_entry("latencyPerInferenceMs", value)?;
-        }
-        if let Some(value) = &self.energy_per_inference_joules {
-            object.serialize_entry("energyPerInferenceJoules", value)?;
-        }
-        if let Some(value) = &self.memory_overhead {
-            object.serialize_entry("memoryOverhead", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ApplicationBudget {
+        latency_per_inference_ms: "latencyPerInferenceMs" optional,
+        energy_per_inference_joules: "energyPerInferenceJoules" optional,
+        memory_overhead: "memoryOverhead" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ApplicationBudget {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ApplicationBudget;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ApplicationBudget`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ApplicationBudget, A::Error> {
-                let mut latency_per_inference_ms = None;
-                let mut energy_per_inference_joules = None;
-                let mut memory_overhead = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "latencyPerInferenceMs" => {
-                            latency_per_inference_ms = map.next_value()?;
-                        }
-                        "energyPerInferenceJoules" => {
-                            energy_per_inference_joules = map.next_value()?;
-                        }
-                        "memoryOverhead" => memory_overhead = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ApplicationBudget {
-                    latency_per_inference_ms,
-                    energy_per_inference_joules,
-                    memory_overhead,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ApplicationBudget {}
@@ -3004,71 +1180,16 @@ impl AugmentationPolicySpectrogram {
     }
 }
 
-impl serde::Serialize for AugmentationPolicySpectrogram {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("enabled", &self.enabled)?;
-        if let Some(value) = &self.warping {
-            object.serialize_entry("warping", value)?;
-        }
-        if let Some(value) = &self.freq_masking {
-            object.serialize_entry("freqMasking", value)?;
-        }
-        if let Some(value) = &self.time_masking {
-            object.serialize_entry("timeMasking", value)?;
-        }
-        if let Some(value) = &self.gaussian_noise {
-            object.serialize_entry("gaussianNoise", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AugmentationPolicySpectrogram {
+        enabled: "enabled" required,
+        warping: "warping" optional,
+        freq_masking: "freqMasking" optional,
+        time_masking: "timeMasking" optional,
+        gaussian_noise: "gaussianNoise" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AugmentationPolicySpectrogram {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AugmentationPolicySpectrogram;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AugmentationPolicySpectrogram`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AugmentationPolicySpectrogram, A::Error> {
-                use serde::de::Error as _;
-                let mut enabled = None;
-                let mut warping = None;
-                let mut freq_masking = None;
-                let mut time_masking = None;
-                let mut gaussian_noise = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "enabled" => enabled = Some(map.next_value()?),
-                        "warping" => warping = map.next_value()?,
-                        "freqMasking" => freq_masking = map.next_value()?,
-                        "timeMasking" => time_masking = map.next_value()?,
-                        "gaussianNoise" => gaussian_noise = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AugmentationPolicySpectrogram {
-                    enabled: enabled.ok_or_else(|| A::Error::missing_field("enabled"))?,
-                    warping,
-                    freq_masking,
-                    time_masking,
-                    gaussian_noise,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for AugmentationPolicySpectrogram {}
@@ -3266,48 +1387,12 @@ impl BlockParamsVisualAnomalyGmm {
     }
 }
 
-impl serde::Serialize for BlockParamsVisualAnomalyGmm {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.backbone {
-            object.serialize_entry("backbone", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    BlockParamsVisualAnomalyGmm {
+        backbone: "backbone" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for BlockParamsVisualAnomalyGmm {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = BlockParamsVisualAnomalyGmm;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`BlockParamsVisualAnomalyGmm`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BlockParamsVisualAnomalyGmm, A::Error> {
-                let mut backbone = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "backbone" => backbone = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(BlockParamsVisualAnomalyGmm {
-                    backbone,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for BlockParamsVisualAnomalyGmm {}
@@ -3340,74 +1425,16 @@ impl BlockParamsVisualAnomalyPatchcore {
     }
 }
 
-impl serde::Serialize for BlockParamsVisualAnomalyPatchcore {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.backbone {
-            object.serialize_entry("backbone", value)?;
-        }
-        if let Some(value) = &self.num_layers {
-            object.serialize_entry("numLayers", value)?;
-        }
-        if let Some(value) = &self.pool_size {
-            object.serialize_entry("poolSize", value)?;
-        }
-        if let Some(value) = &self.sampling_ratio {
-            object.serialize_entry("samplingRatio", value)?;
-        }
-        if let Some(value) = &self.num_nearest_neighbors {
-            object.serialize_entry("numNearestNeighbors", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    BlockParamsVisualAnomalyPatchcore {
+        backbone: "backbone" optional,
+        num_layers: "numLayers" optional,
+        pool_size: "poolSize" optional,
+        sampling_ratio: "samplingRatio" optional,
+        num_nearest_neighbors: "numNearestNeighbors" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for BlockParamsVisualAnomalyPatchcore {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = BlockParamsVisualAnomalyPatchcore;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`BlockParamsVisualAnomalyPatchcore`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BlockParamsVisualAnomalyPatchcore, A::Error> {
-                let mut backbone = None;
-                let mut num_layers = None;
-                let mut pool_size = None;
-                let mut sampling_ratio = None;
-                let mut num_nearest_neighbors = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "backbone" => backbone = map.next_value()?,
-                        "numLayers" => num_layers = map.next_value()?,
-                        "poolSize" => pool_size = map.next_value()?,
-                        "samplingRatio" => sampling_ratio = map.next_value()?,
-                        "numNearestNeighbors" => {
-                            num_nearest_neighbors = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(BlockParamsVisualAnomalyPatchcore {
-                    backbone,
-                    num_layers,
-                    pool_size,
-                    sampling_ratio,
-                    num_nearest_neighbors,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for BlockParamsVisualAnomalyPatchcore {}
@@ -3477,63 +1504,16 @@ impl BoundingBox {
     }
 }
 
-impl serde::Serialize for BoundingBox {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("x", &self.x)?;
-        object.serialize_entry("y", &self.y)?;
-        object.serialize_entry("width", &self.width)?;
-        object.serialize_entry("height", &self.height)?;
-        object.end()
+crate::codec::json_object! {
+    BoundingBox {
+        label: "label" required,
+        x: "x" required,
+        y: "y" required,
+        width: "width" required,
+        height: "height" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for BoundingBox {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = BoundingBox;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`BoundingBox`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BoundingBox, A::Error> {
-                use serde::de::Error as _;
-                let mut label = None;
-                let mut x = None;
-                let mut y = None;
-                let mut width = None;
-                let mut height = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = Some(map.next_value()?),
-                        "x" => x = Some(map.next_value()?),
-                        "y" => y = Some(map.next_value()?),
-                        "width" => width = Some(map.next_value()?),
-                        "height" => height = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(BoundingBox {
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    x: x.ok_or_else(|| A::Error::missing_field("x"))?,
-                    y: y.ok_or_else(|| A::Error::missing_field("y"))?,
-                    width: width.ok_or_else(|| A::Error::missing_field("width"))?,
-                    height: height.ok_or_else(|| A::Error::missing_field("height"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for BoundingBox {}
@@ -3551,68 +1531,17 @@ pub struct BoundingBoxWithScore {
     pub score: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for BoundingBoxWithScore {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("x", &self.x)?;
-        object.serialize_entry("y", &self.y)?;
-        object.serialize_entry("width", &self.width)?;
-        object.serialize_entry("height", &self.height)?;
-        object.serialize_entry("score", &self.score)?;
-        object.end()
+crate::codec::json_object! {
+    BoundingBoxWithScore {
+        label: "label" required,
+        x: "x" required,
+        y: "y" required,
+        width: "width" required,
+        height: "height" required,
+        score: "score" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for BoundingBoxWithScore {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = BoundingBoxWithScore;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`BoundingBoxWithScore`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BoundingBoxWithScore, A::Error> {
-                use serde::de::Error as _;
-                let mut label = None;
-                let mut x = None;
-                let mut y = None;
-                let mut width = None;
-                let mut height = None;
-                let mut score = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = Some(map.next_value()?),
-                        "x" => x = Some(map.next_value()?),
-                        "y" => y = Some(map.next_value()?),
-                        "width" => width = Some(map.next_value()?),
-                        "height" => height = Some(map.next_value()?),
-                        "score" => score = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(BoundingBoxWithScore {
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    x: x.ok_or_else(|| A::Error::missing_field("x"))?,
-                    y: y.ok_or_else(|| A::Error::missing_field("y"))?,
-                    width: width.ok_or_else(|| A::Error::missing_field("width"))?,
-                    height: height.ok_or_else(|| A::Error::missing_field("height"))?,
-                    score: score.ok_or_else(|| A::Error::missing_field("score"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for BoundingBoxWithScore {}
@@ -3630,62 +1559,15 @@ pub struct CreateOrganizationResponse {
     pub api_key: crate::Secret,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateOrganizationResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("apiKey", &self.api_key)?;
-        object.end()
+crate::codec::json_object! {
+    CreateOrganizationResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        api_key: "apiKey" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateOrganizationResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateOrganizationResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateOrganizationResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateOrganizationResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut api_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "apiKey" => api_key = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateOrganizationResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateOrganizationResponse {
@@ -3701,54 +1583,13 @@ pub struct CreateOrganizationUsageReportBody {
     pub report_end_date: crate::DateTime,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateOrganizationUsageReportBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("reportStartDate", &self.report_start_date)?;
-        object.serialize_entry("reportEndDate", &self.report_end_date)?;
-        object.end()
+crate::codec::json_object! {
+    CreateOrganizationUsageReportBody {
+        report_start_date: "reportStartDate" required,
+        report_end_date: "reportEndDate" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateOrganizationUsageReportBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateOrganizationUsageReportBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateOrganizationUsageReportBody`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateOrganizationUsageReportBody, A::Error> {
-                use serde::de::Error as _;
-                let mut report_start_date = None;
-                let mut report_end_date = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "reportStartDate" => report_start_date = Some(map.next_value()?),
-                        "reportEndDate" => report_end_date = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateOrganizationUsageReportBody {
-                    report_start_date: report_start_date
-                        .ok_or_else(|| A::Error::missing_field("reportStartDate"))?,
-                    report_end_date: report_end_date
-                        .ok_or_else(|| A::Error::missing_field("reportEndDate"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateOrganizationUsageReportBody {}
@@ -3766,62 +1607,15 @@ pub struct CreateProjectResponse {
     pub api_key: crate::Secret,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateProjectResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("apiKey", &self.api_key)?;
-        object.end()
+crate::codec::json_object! {
+    CreateProjectResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        api_key: "apiKey" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateProjectResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateProjectResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateProjectResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateProjectResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut api_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "apiKey" => api_key = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateProjectResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateProjectResponse {
@@ -3852,59 +1646,14 @@ impl CreateSignedUploadLinkRequest {
     }
 }
 
-impl serde::Serialize for CreateSignedUploadLinkRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("fileName", &self.file_name)?;
-        object.serialize_entry("fileSize", &self.file_size)?;
-        object.serialize_entry("fileHash", &self.file_hash)?;
-        object.end()
+crate::codec::json_object! {
+    CreateSignedUploadLinkRequest {
+        file_name: "fileName" required,
+        file_size: "fileSize" required,
+        file_hash: "fileHash" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateSignedUploadLinkRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateSignedUploadLinkRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateSignedUploadLinkRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateSignedUploadLinkRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut file_name = None;
-                let mut file_size = None;
-                let mut file_hash = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "fileName" => file_name = Some(map.next_value()?),
-                        "fileSize" => file_size = Some(map.next_value()?),
-                        "fileHash" => file_hash = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateSignedUploadLinkRequest {
-                    file_name: file_name
-                        .ok_or_else(|| A::Error::missing_field("fileName"))?,
-                    file_size: file_size
-                        .ok_or_else(|| A::Error::missing_field("fileSize"))?,
-                    file_hash: file_hash
-                        .ok_or_else(|| A::Error::missing_field("fileHash"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateSignedUploadLinkRequest {}
@@ -3922,66 +1671,15 @@ pub struct CreateSignedUploadLinkResponse {
     pub e_tag: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateSignedUploadLinkResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.url {
-            object.serialize_entry("url", value)?;
-        }
-        if let Some(value) = &self.e_tag {
-            object.serialize_entry("ETag", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateSignedUploadLinkResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" optional,
+        e_tag: "ETag" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateSignedUploadLinkResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateSignedUploadLinkResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateSignedUploadLinkResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateSignedUploadLinkResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut url = None;
-                let mut e_tag = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "url" => url = map.next_value()?,
-                        "ETag" => e_tag = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateSignedUploadLinkResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    url,
-                    e_tag,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateSignedUploadLinkResponse {
@@ -3999,63 +1697,15 @@ pub struct CreatedUpdatedByUser {
     pub photo: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreatedUpdatedByUser {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("username", &self.username)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreatedUpdatedByUser {
+        id: "id" required,
+        name: "name" required,
+        username: "username" required,
+        photo: "photo" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreatedUpdatedByUser {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreatedUpdatedByUser;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreatedUpdatedByUser`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatedUpdatedByUser, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut username = None;
-                let mut photo = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreatedUpdatedByUser {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    photo,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreatedUpdatedByUser {}
@@ -4113,201 +1763,31 @@ pub struct DailyMetricsRecord {
     pub storage_bytes_deleted: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DailyMetricsRecord {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("date", &self.date)?;
-        object.serialize_entry("totalUsers", &self.total_users)?;
-        object.serialize_entry("totalStaffUsers", &self.total_staff_users)?;
-        object.serialize_entry("totalProjects", &self.total_projects)?;
-        object
-            .serialize_entry(
-                "totalCurrentContractCpuComputeTimeSeconds",
-                &self.total_current_contract_cpu_compute_time_seconds,
-            )?;
-        object
-            .serialize_entry(
-                "totalCurrentContractGpuComputeTimeSeconds",
-                &self.total_current_contract_gpu_compute_time_seconds,
-            )?;
-        object
-            .serialize_entry(
-                "totalCurrentContractComputeTimeSeconds",
-                &self.total_current_contract_compute_time_seconds,
-            )?;
-        object
-            .serialize_entry(
-                "computeTimeCalculatedSince",
-                &self.compute_time_calculated_since,
-            )?;
-        object.serialize_entry("totalStorageSizeBytes", &self.total_storage_size_bytes)?;
-        object.serialize_entry("usersAdded", &self.users_added)?;
-        if let Some(value) = &self.staff_users_added {
-            object.serialize_entry("staffUsersAdded", value)?;
-        }
-        object.serialize_entry("usersDeleted", &self.users_deleted)?;
-        if let Some(value) = &self.staff_users_deleted {
-            object.serialize_entry("staffUsersDeleted", value)?;
-        }
-        object.serialize_entry("projectsAdded", &self.projects_added)?;
-        object.serialize_entry("projectsDeleted", &self.projects_deleted)?;
-        object.serialize_entry("cpuComputeTimeSeconds", &self.cpu_compute_time_seconds)?;
-        object.serialize_entry("gpuComputeTimeSeconds", &self.gpu_compute_time_seconds)?;
-        object.serialize_entry("computeTimeSeconds", &self.compute_time_seconds)?;
-        object.serialize_entry("storageBytesAdded", &self.storage_bytes_added)?;
-        object.serialize_entry("storageBytesDeleted", &self.storage_bytes_deleted)?;
-        object.end()
+crate::codec::json_object! {
+    DailyMetricsRecord {
+        date: "date" required,
+        total_users: "totalUsers" required,
+        total_staff_users: "totalStaffUsers" required,
+        total_projects: "totalProjects" required,
+        total_current_contract_cpu_compute_time_seconds: "totalCurrentContractCpuComputeTimeSeconds" required,
+        total_current_contract_gpu_compute_time_seconds: "totalCurrentContractGpuComputeTimeSeconds" required,
+        total_current_contract_compute_time_seconds: "totalCurrentContractComputeTimeSeconds" required,
+        compute_time_calculated_since: "computeTimeCalculatedSince" required,
+        total_storage_size_bytes: "totalStorageSizeBytes" required,
+        users_added: "usersAdded" required,
+        staff_users_added: "staffUsersAdded" optional,
+        users_deleted: "usersDeleted" required,
+        staff_users_deleted: "staffUsersDeleted" optional,
+        projects_added: "projectsAdded" required,
+        projects_deleted: "projectsDeleted" required,
+        cpu_compute_time_seconds: "cpuComputeTimeSeconds" required,
+        gpu_compute_time_seconds: "gpuComputeTimeSeconds" required,
+        compute_time_seconds: "computeTimeSeconds" required,
+        storage_bytes_added: "storageBytesAdded" required,
+        storage_bytes_deleted: "storageBytesDeleted" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DailyMetricsRecord {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DailyMetricsRecord;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DailyMetricsRecord`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DailyMetricsRecord, A::Error> {
-                use serde::de::Error as _;
-                let mut date = None;
-                let mut total_users = None;
-                let mut total_staff_users = None;
-                let mut total_projects = None;
-                let mut total_current_contract_cpu_compute_time_seconds = None;
-                let mut total_current_contract_gpu_compute_time_seconds = None;
-                let mut total_current_contract_compute_time_seconds = None;
-                let mut compute_time_calculated_since = None;
-                let mut total_storage_size_bytes = None;
-                let mut users_added = None;
-                let mut staff_users_added = None;
-                let mut users_deleted = None;
-                let mut staff_users_deleted = None;
-                let mut projects_added = None;
-                let mut projects_deleted = None;
-                let mut cpu_compute_time_seconds = None;
-                let mut gpu_compute_time_seconds = None;
-                let mut compute_time_seconds = None;
-                let mut storage_bytes_added = None;
-                let mut storage_bytes_deleted = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "date" => date = Some(map.next_value()?),
-                        "totalUsers" => total_users = Some(map.next_value()?),
-                        "totalStaffUsers" => total_staff_users = Some(map.next_value()?),
-                        "totalProjects" => total_projects = Some(map.next_value()?),
-                        "totalCurrentContractCpuComputeTimeSeconds" => {
-                            total_current_contract_cpu_compute_time_seconds = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        "totalCurrentContractGpuComputeTimeSeconds" => {
-                            total_current_contract_gpu_compute_time_seconds = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        "totalCurrentContractComputeTimeSeconds" => {
-                            total_current_contract_compute_time_seconds = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        "computeTimeCalculatedSince" => {
-                            compute_time_calculated_since = Some(map.next_value()?);
-                        }
-                        "totalStorageSizeBytes" => {
-                            total_storage_size_bytes = Some(map.next_value()?);
-                        }
-                        "usersAdded" => users_added = Some(map.next_value()?),
-                        "staffUsersAdded" => staff_users_added = map.next_value()?,
-                        "usersDeleted" => users_deleted = Some(map.next_value()?),
-                        "staffUsersDeleted" => staff_users_deleted = map.next_value()?,
-                        "projectsAdded" => projects_added = Some(map.next_value()?),
-                        "projectsDeleted" => projects_deleted = Some(map.next_value()?),
-                        "cpuComputeTimeSeconds" => {
-                            cpu_compute_time_seconds = Some(map.next_value()?);
-                        }
-                        "gpuComputeTimeSeconds" => {
-                            gpu_compute_time_seconds = Some(map.next_value()?);
-                        }
-                        "computeTimeSeconds" => {
-                            compute_time_seconds = Some(map.next_value()?);
-                        }
-                        "storageBytesAdded" => {
-                            storage_bytes_added = Some(map.next_value()?);
-                        }
-                        "storageBytesDeleted" => {
-                            storage_bytes_deleted = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DailyMetricsRecord {
-                    date: date.ok_or_else(|| A::Error::missing_field("date"))?,
-                    total_users: total_users
-                        .ok_or_else(|| A::Error::missing_field("totalUsers"))?,
-                    total_staff_users: total_staff_users
-                        .ok_or_else(|| A::Error::missing_field("totalStaffUsers"))?,
-                    total_projects: total_projects
-                        .ok_or_else(|| A::Error::missing_field("totalProjects"))?,
-                    total_current_contract_cpu_compute_time_seconds: total_current_contract_cpu_compute_time_seconds
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalCurrentContractCpuComputeTimeSeconds",
-                        ))?,
-                    total_current_contract_gpu_compute_time_seconds: total_current_contract_gpu_compute_time_seconds
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalCurrentContractGpuComputeTimeSeconds",
-                        ))?,
-                    total_current_contract_compute_time_seconds: total_current_contract_compute_time_seconds
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalCurrentContractComputeTimeSeconds",
-                        ))?,
-                    compute_time_calculated_since: compute_time_calculated_since
-                        .ok_or_else(|| A::Error::missing_field(
-                            "computeTimeCalculatedSince",
-                        ))?,
-                    total_storage_size_bytes: total_storage_size_bytes
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalStorageSizeBytes",
-                        ))?,
-                    users_added: users_added
-                        .ok_or_else(|| A::Error::missing_field("usersAdded"))?,
-                    staff_users_added,
-                    users_deleted: users_deleted
-                        .ok_or_else(|| A::Error::missing_field("usersDeleted"))?,
-                    staff_users_deleted,
-                    projects_added: projects_added
-                        .ok_or_else(|| A::Error::missing_field("projectsAdded"))?,
-                    projects_deleted: projects_deleted
-                        .ok_or_else(|| A::Error::missing_field("projectsDeleted"))?,
-                    cpu_compute_time_seconds: cpu_compute_time_seconds
-                        .ok_or_else(|| A::Error::missing_field(
-                            "cpuComputeTimeSeconds",
-                        ))?,
-                    gpu_compute_time_seconds: gpu_compute_time_seconds
-                        .ok_or_else(|| A::Error::missing_field(
-                            "gpuComputeTimeSeconds",
-                        ))?,
-                    compute_time_seconds: compute_time_seconds
-                        .ok_or_else(|| A::Error::missing_field("computeTimeSeconds"))?,
-                    storage_bytes_added: storage_bytes_added
-                        .ok_or_else(|| A::Error::missing_field("storageBytesAdded"))?,
-                    storage_bytes_deleted: storage_bytes_deleted
-                        .ok_or_else(|| A::Error::missing_field("storageBytesDeleted"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DailyMetricsRecord {}
@@ -4318,50 +1798,35 @@ pub struct DatasetRatioData {
     pub ratio: Option<DatasetRatioDataRatio>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DatasetRatioData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.ratio {
-            object.serialize_entry("ratio", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DatasetRatioData {
+        ratio: "ratio" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DatasetRatioData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DatasetRatioData;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DatasetRatioData`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DatasetRatioData, A::Error> {
-                let mut ratio = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ratio" => ratio = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DatasetRatioData { ratio })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DatasetRatioData {}
+
+/// Schema: `#/components/schemas/DatasetRatioData/properties/ratio`
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DatasetRatioDataRatio {
+    /// number of training samples after rebalance
+    pub training: Option<i64>,
+    /// number of testing samples after rebalance
+    pub testing: Option<i64>,
+}
+
+crate::codec::json_object! {
+    DatasetRatioDataRatio {
+        training: "training" optional,
+        testing: "testing" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for DatasetRatioDataRatio {}
 
 /// Schema: `#/components/schemas/DeletePortalFileRequest`
 #[derive(Debug, Clone, PartialEq)]
@@ -4377,48 +1842,12 @@ impl DeletePortalFileRequest {
     }
 }
 
-impl serde::Serialize for DeletePortalFileRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("path", &self.path)?;
-        object.end()
+crate::codec::json_object! {
+    DeletePortalFileRequest {
+        path: "path" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DeletePortalFileRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeletePortalFileRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeletePortalFileRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeletePortalFileRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut path = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "path" => path = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeletePortalFileRequest {
-                    path: path.ok_or_else(|| A::Error::missing_field("path"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DeletePortalFileRequest {}
@@ -4432,63 +1861,15 @@ pub struct DependencyData {
     pub sample_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DependencyData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("classes", &self.classes)?;
-        object.serialize_entry("blockNames", &self.block_names)?;
-        object.serialize_entry("featureCount", &self.feature_count)?;
-        object.serialize_entry("sampleCount", &self.sample_count)?;
-        object.end()
+crate::codec::json_object! {
+    DependencyData {
+        classes: "classes" required,
+        block_names: "blockNames" required,
+        feature_count: "featureCount" required,
+        sample_count: "sampleCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DependencyData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DependencyData;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DependencyData`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DependencyData, A::Error> {
-                use serde::de::Error as _;
-                let mut classes = None;
-                let mut block_names = None;
-                let mut feature_count = None;
-                let mut sample_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "classes" => classes = Some(map.next_value()?),
-                        "blockNames" => block_names = Some(map.next_value()?),
-                        "featureCount" => feature_count = Some(map.next_value()?),
-                        "sampleCount" => sample_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DependencyData {
-                    classes: classes.ok_or_else(|| A::Error::missing_field("classes"))?,
-                    block_names: block_names
-                        .ok_or_else(|| A::Error::missing_field("blockNames"))?,
-                    feature_count: feature_count
-                        .ok_or_else(|| A::Error::missing_field("featureCount"))?,
-                    sample_count: sample_count
-                        .ok_or_else(|| A::Error::missing_field("sampleCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DependencyData {}
@@ -4506,48 +1887,12 @@ impl DeployPretrainedModelInputAudio {
     }
 }
 
-impl serde::Serialize for DeployPretrainedModelInputAudio {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("frequencyHz", &self.frequency_hz)?;
-        object.end()
+crate::codec::json_object! {
+    DeployPretrainedModelInputAudio {
+        frequency_hz: "frequencyHz" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeployPretrainedModelInputAudio {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeployPretrainedModelInputAudio;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeployPretrainedModelInputAudio`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeployPretrainedModelInputAudio, A::Error> {
-                use serde::de::Error as _;
-                let mut frequency_hz = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "frequencyHz" => frequency_hz = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeployPretrainedModelInputAudio {
-                    frequency_hz: frequency_hz
-                        .ok_or_else(|| A::Error::missing_field("frequencyHz"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeployPretrainedModelInputAudio {}
@@ -4565,48 +1910,12 @@ impl DeployPretrainedModelInputImage {
     }
 }
 
-impl serde::Serialize for DeployPretrainedModelInputImage {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.input_scaling {
-            object.serialize_entry("inputScaling", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DeployPretrainedModelInputImage {
+        input_scaling: "inputScaling" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeployPretrainedModelInputImage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeployPretrainedModelInputImage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeployPretrainedModelInputImage`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeployPretrainedModelInputImage, A::Error> {
-                let mut input_scaling = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "inputScaling" => input_scaling = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeployPretrainedModelInputImage {
-                    input_scaling,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeployPretrainedModelInputImage {}
@@ -4615,41 +1924,11 @@ impl crate::Envelope for DeployPretrainedModelInputImage {}
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeployPretrainedModelInputOther {}
 
-impl serde::Serialize for DeployPretrainedModelInputOther {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let object = serializer.serialize_map(None)?;
-        object.end()
+crate::codec::json_object! {
+    DeployPretrainedModelInputOther {
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeployPretrainedModelInputOther {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeployPretrainedModelInputOther;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeployPretrainedModelInputOther`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeployPretrainedModelInputOther, A::Error> {
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeployPretrainedModelInputOther {})
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeployPretrainedModelInputOther {}
@@ -4671,53 +1950,13 @@ impl DeployPretrainedModelInputTimeSeries {
     }
 }
 
-impl serde::Serialize for DeployPretrainedModelInputTimeSeries {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("frequencyHz", &self.frequency_hz)?;
-        object.serialize_entry("windowLengthMs", &self.window_length_ms)?;
-        object.end()
+crate::codec::json_object! {
+    DeployPretrainedModelInputTimeSeries {
+        frequency_hz: "frequencyHz" required,
+        window_length_ms: "windowLengthMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeployPretrainedModelInputTimeSeries {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeployPretrainedModelInputTimeSeries;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeployPretrainedModelInputTimeSeries`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeployPretrainedModelInputTimeSeries, A::Error> {
-                use serde::de::Error as _;
-                let mut frequency_hz = None;
-                let mut window_length_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "frequencyHz" => frequency_hz = Some(map.next_value()?),
-                        "windowLengthMs" => window_length_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeployPretrainedModelInputTimeSeries {
-                    frequency_hz: frequency_hz
-                        .ok_or_else(|| A::Error::missing_field("frequencyHz"))?,
-                    window_length_ms: window_length_ms
-                        .ok_or_else(|| A::Error::missing_field("windowLengthMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeployPretrainedModelInputTimeSeries {}
@@ -4735,47 +1974,12 @@ impl DeployPretrainedModelModelClassification {
     }
 }
 
-impl serde::Serialize for DeployPretrainedModelModelClassification {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("labels", &self.labels)?;
-        object.end()
+crate::codec::json_object! {
+    DeployPretrainedModelModelClassification {
+        labels: "labels" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeployPretrainedModelModelClassification {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeployPretrainedModelModelClassification;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeployPretrainedModelModelClassification`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeployPretrainedModelModelClassification, A::Error> {
-                use serde::de::Error as _;
-                let mut labels = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "labels" => labels = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeployPretrainedModelModelClassification {
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeployPretrainedModelModelClassification {}
@@ -4804,61 +2008,14 @@ impl DeployPretrainedModelModelObjectDetection {
     }
 }
 
-impl serde::Serialize for DeployPretrainedModelModelObjectDetection {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("labels", &self.labels)?;
-        object.serialize_entry("lastLayer", &self.last_layer)?;
-        object.serialize_entry("minimumConfidence", &self.minimum_confidence)?;
-        object.end()
+crate::codec::json_object! {
+    DeployPretrainedModelModelObjectDetection {
+        labels: "labels" required,
+        last_layer: "lastLayer" required,
+        minimum_confidence: "minimumConfidence" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeployPretrainedModelModelObjectDetection {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeployPretrainedModelModelObjectDetection;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`DeployPretrainedModelModelObjectDetection`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeployPretrainedModelModelObjectDetection, A::Error> {
-                use serde::de::Error as _;
-                let mut labels = None;
-                let mut last_layer = None;
-                let mut minimum_confidence = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "labels" => labels = Some(map.next_value()?),
-                        "lastLayer" => last_layer = Some(map.next_value()?),
-                        "minimumConfidence" => {
-                            minimum_confidence = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeployPretrainedModelModelObjectDetection {
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                    last_layer: last_layer
-                        .ok_or_else(|| A::Error::missing_field("lastLayer"))?,
-                    minimum_confidence: minimum_confidence
-                        .ok_or_else(|| A::Error::missing_field("minimumConfidence"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeployPretrainedModelModelObjectDetection {}
@@ -4867,42 +2024,11 @@ impl crate::Envelope for DeployPretrainedModelModelObjectDetection {}
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeployPretrainedModelModelRegression {}
 
-impl serde::Serialize for DeployPretrainedModelModelRegression {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let object = serializer.serialize_map(None)?;
-        object.end()
+crate::codec::json_object! {
+    DeployPretrainedModelModelRegression {
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeployPretrainedModelModelRegression {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeployPretrainedModelModelRegression;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeployPretrainedModelModelRegression`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeployPretrainedModelModelRegression, A::Error> {
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeployPretrainedModelModelRegression {
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeployPretrainedModelModelRegression {}
@@ -4999,60 +2125,15 @@ pub struct DevelopmentBoardResponse {
     pub docs_url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DevelopmentBoardResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("image", &self.image)?;
-        object.serialize_entry("docsUrl", &self.docs_url)?;
-        object.end()
+crate::codec::json_object! {
+    DevelopmentBoardResponse {
+        id: "id" required,
+        name: "name" required,
+        image: "image" required,
+        docs_url: "docsUrl" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DevelopmentBoardResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DevelopmentBoardResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DevelopmentBoardResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DevelopmentBoardResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut image = None;
-                let mut docs_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "image" => image = Some(map.next_value()?),
-                        "docsUrl" => docs_url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DevelopmentBoardResponse {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    image: image.ok_or_else(|| A::Error::missing_field("image"))?,
-                    docs_url: docs_url.ok_or_else(|| A::Error::missing_field("docsUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DevelopmentBoardResponse {}
@@ -5066,55 +2147,13 @@ pub struct DevelopmentKeys {
     pub hmac_key: Option<crate::Secret>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DevelopmentKeys {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.api_key {
-            object.serialize_entry("apiKey", value)?;
-        }
-        if let Some(value) = &self.hmac_key {
-            object.serialize_entry("hmacKey", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DevelopmentKeys {
+        api_key: "apiKey" optional,
+        hmac_key: "hmacKey" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DevelopmentKeys {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DevelopmentKeys;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DevelopmentKeys`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DevelopmentKeys, A::Error> {
-                let mut api_key = None;
-                let mut hmac_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "apiKey" => api_key = map.next_value()?,
-                        "hmacKey" => hmac_key = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DevelopmentKeys {
-                    api_key,
-                    hmac_key,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DevelopmentKeys {}
@@ -5142,114 +2181,23 @@ pub struct Device {
     pub inference_info: Option<DeviceInferenceInfo>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Device {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("deviceId", &self.device_id)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("lastSeen", &self.last_seen)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("deviceType", &self.device_type)?;
-        object.serialize_entry("sensors", &self.sensors)?;
-        object.serialize_entry("remote_mgmt_connected", &self.remote_mgmt_connected)?;
-        if let Some(value) = &self.remote_mgmt_host {
-            object.serialize_entry("remote_mgmt_host", value)?;
-        }
-        object
-            .serialize_entry(
-                "supportsSnapshotStreaming",
-                &self.supports_snapshot_streaming,
-            )?;
-        object.serialize_entry("remoteMgmtMode", &self.remote_mgmt_mode)?;
-        if let Some(value) = &self.inference_info {
-            object.serialize_entry("inferenceInfo", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Device {
+        id: "id" required,
+        device_id: "deviceId" required,
+        created: "created" required,
+        last_seen: "lastSeen" required,
+        name: "name" required,
+        device_type: "deviceType" required,
+        sensors: "sensors" required,
+        remote_mgmt_connected: "remote_mgmt_connected" required,
+        remote_mgmt_host: "remote_mgmt_host" optional,
+        supports_snapshot_streaming: "supportsSnapshotStreaming" required,
+        remote_mgmt_mode: "remoteMgmtMode" required,
+        inference_info: "inferenceInfo" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Device {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Device;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Device`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Device, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut device_id = None;
-                let mut created = None;
-                let mut last_seen = None;
-                let mut name = None;
-                let mut device_type = None;
-                let mut sensors = None;
-                let mut remote_mgmt_connected = None;
-                let mut remote_mgmt_host = None;
-                let mut supports_snapshot_streaming = None;
-                let mut remote_mgmt_mode = None;
-                let mut inference_info = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "deviceId" => device_id = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "lastSeen" => last_seen = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "deviceType" => device_type = Some(map.next_value()?),
-                        "sensors" => sensors = Some(map.next_value()?),
-                        "remote_mgmt_connected" => {
-                            remote_mgmt_connected = Some(map.next_value()?);
-                        }
-                        "remote_mgmt_host" => remote_mgmt_host = map.next_value()?,
-                        "supportsSnapshotStreaming" => {
-                            supports_snapshot_streaming = Some(map.next_value()?);
-                        }
-                        "remoteMgmtMode" => remote_mgmt_mode = Some(map.next_value()?),
-                        "inferenceInfo" => inference_info = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Device {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    device_id: device_id
-                        .ok_or_else(|| A::Error::missing_field("deviceId"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_seen: last_seen
-                        .ok_or_else(|| A::Error::missing_field("lastSeen"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    device_type: device_type
-                        .ok_or_else(|| A::Error::missing_field("deviceType"))?,
-                    sensors: sensors.ok_or_else(|| A::Error::missing_field("sensors"))?,
-                    remote_mgmt_connected: remote_mgmt_connected
-                        .ok_or_else(|| A::Error::missing_field(
-                            "remote_mgmt_connected",
-                        ))?,
-                    remote_mgmt_host,
-                    supports_snapshot_streaming: supports_snapshot_streaming
-                        .ok_or_else(|| A::Error::missing_field(
-                            "supportsSnapshotStreaming",
-                        ))?,
-                    remote_mgmt_mode: remote_mgmt_mode
-                        .ok_or_else(|| A::Error::missing_field("remoteMgmtMode"))?,
-                    inference_info,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Device {}
@@ -5300,70 +2248,16 @@ pub struct DeviceInferenceInfo {
     pub model_type: Option<DeviceInferenceInfoModelType>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DeviceInferenceInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projectId", &self.project_id)?;
-        object.serialize_entry("projectOwner", &self.project_owner)?;
-        object.serialize_entry("projectName", &self.project_name)?;
-        object.serialize_entry("deployedVersion", &self.deployed_version)?;
-        if let Some(value) = &self.model_type {
-            object.serialize_entry("modelType", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DeviceInferenceInfo {
+        project_id: "projectId" required,
+        project_owner: "projectOwner" required,
+        project_name: "projectName" required,
+        deployed_version: "deployedVersion" required,
+        model_type: "modelType" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeviceInferenceInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeviceInferenceInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeviceInferenceInfo`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeviceInferenceInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut project_id = None;
-                let mut project_owner = None;
-                let mut project_name = None;
-                let mut deployed_version = None;
-                let mut model_type = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projectId" => project_id = Some(map.next_value()?),
-                        "projectOwner" => project_owner = Some(map.next_value()?),
-                        "projectName" => project_name = Some(map.next_value()?),
-                        "deployedVersion" => deployed_version = Some(map.next_value()?),
-                        "modelType" => model_type = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeviceInferenceInfo {
-                    project_id: project_id
-                        .ok_or_else(|| A::Error::missing_field("projectId"))?,
-                    project_owner: project_owner
-                        .ok_or_else(|| A::Error::missing_field("projectOwner"))?,
-                    project_name: project_name
-                        .ok_or_else(|| A::Error::missing_field("projectName"))?,
-                    deployed_version: deployed_version
-                        .ok_or_else(|| A::Error::missing_field("deployedVersion"))?,
-                    model_type,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeviceInferenceInfo {}
@@ -5417,60 +2311,14 @@ pub struct DeviceNameResponse {
     pub name: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DeviceNameResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DeviceNameResponse {
+        success: "success" required,
+        error: "error" optional,
+        name: "name" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeviceNameResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeviceNameResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeviceNameResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeviceNameResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "name" => name = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeviceNameResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    name,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeviceNameResponse {
@@ -5529,60 +2377,14 @@ pub struct DeviceSensorsItem {
     pub frequencies: Vec<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DeviceSensorsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("maxSampleLengthS", &self.max_sample_length_s)?;
-        object.serialize_entry("frequencies", &self.frequencies)?;
-        object.end()
+crate::codec::json_object! {
+    DeviceSensorsItem {
+        name: "name" required,
+        max_sample_length_s: "maxSampleLengthS" required,
+        frequencies: "frequencies" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeviceSensorsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeviceSensorsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeviceSensorsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeviceSensorsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut max_sample_length_s = None;
-                let mut frequencies = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "maxSampleLengthS" => {
-                            max_sample_length_s = Some(map.next_value()?);
-                        }
-                        "frequencies" => frequencies = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeviceSensorsItem {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    max_sample_length_s: max_sample_length_s
-                        .ok_or_else(|| A::Error::missing_field("maxSampleLengthS"))?,
-                    frequencies: frequencies
-                        .ok_or_else(|| A::Error::missing_field("frequencies"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeviceSensorsItem {}
@@ -5601,48 +2403,12 @@ impl DownloadPortalFileRequest {
     }
 }
 
-impl serde::Serialize for DownloadPortalFileRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("path", &self.path)?;
-        object.end()
+crate::codec::json_object! {
+    DownloadPortalFileRequest {
+        path: "path" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DownloadPortalFileRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DownloadPortalFileRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DownloadPortalFileRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DownloadPortalFileRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut path = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "path" => path = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DownloadPortalFileRequest {
-                    path: path.ok_or_else(|| A::Error::missing_field("path"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DownloadPortalFileRequest {}
@@ -5658,58 +2424,14 @@ pub struct DownloadPortalFileResponse {
     pub url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DownloadPortalFileResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("url", &self.url)?;
-        object.end()
+crate::codec::json_object! {
+    DownloadPortalFileResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DownloadPortalFileResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DownloadPortalFileResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DownloadPortalFileResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DownloadPortalFileResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "url" => url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DownloadPortalFileResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DownloadPortalFileResponse {
@@ -5735,112 +2457,23 @@ pub struct DspBlock {
     pub named_axes: Option<Vec<DspNamedAxis>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("title", &self.title)?;
-        object.serialize_entry("author", &self.author)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.recommended {
-            object.serialize_entry("recommended", value)?;
-        }
-        object.serialize_entry("experimental", &self.experimental)?;
-        object
-            .serialize_entry(
-                "latestImplementationVersion",
-                &self.latest_implementation_version,
-            )?;
-        if let Some(value) = &self.organization_id {
-            object.serialize_entry("organizationId", value)?;
-        }
-        if let Some(value) = &self.organization_dsp_id {
-            object.serialize_entry("organizationDspId", value)?;
-        }
-        object.serialize_entry("blockType", &self.block_type)?;
-        if let Some(value) = &self.named_axes {
-            object.serialize_entry("namedAxes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspBlock {
+        type_: "type" required,
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        recommended: "recommended" optional,
+        experimental: "experimental" required,
+        latest_implementation_version: "latestImplementationVersion" required,
+        organization_id: "organizationId" optional,
+        organization_dsp_id: "organizationDspId" optional,
+        block_type: "blockType" required,
+        named_axes: "namedAxes" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut title = None;
-                let mut author = None;
-                let mut description = None;
-                let mut name = None;
-                let mut recommended = None;
-                let mut experimental = None;
-                let mut latest_implementation_version = None;
-                let mut organization_id = None;
-                let mut organization_dsp_id = None;
-                let mut block_type = None;
-                let mut named_axes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "author" => author = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "recommended" => recommended = map.next_value()?,
-                        "experimental" => experimental = Some(map.next_value()?),
-                        "latestImplementationVersion" => {
-                            latest_implementation_version = Some(map.next_value()?);
-                        }
-                        "organizationId" => organization_id = map.next_value()?,
-                        "organizationDspId" => organization_dsp_id = map.next_value()?,
-                        "blockType" => block_type = Some(map.next_value()?),
-                        "namedAxes" => named_axes = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspBlock {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    author: author.ok_or_else(|| A::Error::missing_field("author"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    recommended,
-                    experimental: experimental
-                        .ok_or_else(|| A::Error::missing_field("experimental"))?,
-                    latest_implementation_version: latest_implementation_version
-                        .ok_or_else(|| A::Error::missing_field(
-                            "latestImplementationVersion",
-                        ))?,
-                    organization_id,
-                    organization_dsp_id,
-                    block_type: block_type
-                        .ok_or_else(|| A::Error::missing_field("blockType"))?,
-                    named_axes,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspBlock {}
@@ -5852,52 +2485,13 @@ pub struct DspGroup {
     pub items: Vec<DspGroupItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspGroup {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("group", &self.group)?;
-        object.serialize_entry("items", &self.items)?;
-        object.end()
+crate::codec::json_object! {
+    DspGroup {
+        group: "group" required,
+        items: "items" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspGroup {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspGroup;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspGroup`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspGroup, A::Error> {
-                use serde::de::Error as _;
-                let mut group = None;
-                let mut items = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "group" => group = Some(map.next_value()?),
-                        "items" => items = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspGroup {
-                    group: group.ok_or_else(|| A::Error::missing_field("group"))?,
-                    items: items.ok_or_else(|| A::Error::missing_field("items"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspGroup {}
@@ -5927,130 +2521,27 @@ pub struct DspGroupItem {
     pub placeholder: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspGroupItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.value {
-            object.serialize_entry("value", value)?;
-        }
-        object.serialize_entry("defaultValue", &self.default_value)?;
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.help {
-            object.serialize_entry("help", value)?;
-        }
-        object.serialize_entry("param", &self.param)?;
-        if let Some(value) = &self.select_options {
-            object.serialize_entry("selectOptions", value)?;
-        }
-        object.serialize_entry("readonly", &self.readonly)?;
-        object.serialize_entry("shouldShow", &self.should_show)?;
-        if let Some(value) = &self.show_if {
-            object.serialize_entry("showIf", value)?;
-        }
-        if let Some(value) = &self.invalid_text {
-            object.serialize_entry("invalidText", value)?;
-        }
-        if let Some(value) = &self.section {
-            object.serialize_entry("section", value)?;
-        }
-        if let Some(value) = &self.multiline {
-            object.serialize_entry("multiline", value)?;
-        }
-        object.serialize_entry("required", &self.required)?;
-        if let Some(value) = &self.hint {
-            object.serialize_entry("hint", value)?;
-        }
-        if let Some(value) = &self.placeholder {
-            object.serialize_entry("placeholder", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspGroupItem {
+        name: "name" required,
+        value: "value" optional,
+        default_value: "defaultValue" required,
+        type_: "type" required,
+        help: "help" optional,
+        param: "param" required,
+        select_options: "selectOptions" optional,
+        readonly: "readonly" required,
+        should_show: "shouldShow" required,
+        show_if: "showIf" optional,
+        invalid_text: "invalidText" optional,
+        section: "section" optional,
+        multiline: "multiline" optional,
+        required: "required" required,
+        hint: "hint" optional,
+        placeholder: "placeholder" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspGroupItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspGroupItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspGroupItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspGroupItem, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut value = None;
-                let mut default_value = None;
-                let mut type_ = None;
-                let mut help = None;
-                let mut param = None;
-                let mut select_options = None;
-                let mut readonly = None;
-                let mut should_show = None;
-                let mut show_if = None;
-                let mut invalid_text = None;
-                let mut section = None;
-                let mut multiline = None;
-                let mut required = None;
-                let mut hint = None;
-                let mut placeholder = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "value" => value = map.next_value()?,
-                        "defaultValue" => default_value = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "help" => help = map.next_value()?,
-                        "param" => param = Some(map.next_value()?),
-                        "selectOptions" => select_options = map.next_value()?,
-                        "readonly" => readonly = Some(map.next_value()?),
-                        "shouldShow" => should_show = Some(map.next_value()?),
-                        "showIf" => show_if = map.next_value()?,
-                        "invalidText" => invalid_text = map.next_value()?,
-                        "section" => section = map.next_value()?,
-                        "multiline" => multiline = map.next_value()?,
-                        "required" => required = Some(map.next_value()?),
-                        "hint" => hint = map.next_value()?,
-                        "placeholder" => placeholder = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspGroupItem {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    value,
-                    default_value: default_value
-                        .ok_or_else(|| A::Error::missing_field("defaultValue"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    help,
-                    param: param.ok_or_else(|| A::Error::missing_field("param"))?,
-                    select_options,
-                    readonly: readonly
-                        .ok_or_else(|| A::Error::missing_field("readonly"))?,
-                    should_show: should_show
-                        .ok_or_else(|| A::Error::missing_field("shouldShow"))?,
-                    show_if,
-                    invalid_text,
-                    section,
-                    multiline,
-                    required: required
-                        .ok_or_else(|| A::Error::missing_field("required"))?,
-                    hint,
-                    placeholder,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspGroupItem {}
@@ -6103,61 +2594,14 @@ pub struct DspGroupItemSelectOptionsItem {
     pub option_label: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspGroupItemSelectOptionsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.value {
-            object.serialize_entry("value", value)?;
-        }
-        if let Some(value) = &self.selected {
-            object.serialize_entry("selected", value)?;
-        }
-        if let Some(value) = &self.option_label {
-            object.serialize_entry("optionLabel", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspGroupItemSelectOptionsItem {
+        value: "value" optional,
+        selected: "selected" optional,
+        option_label: "optionLabel" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspGroupItemSelectOptionsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspGroupItemSelectOptionsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspGroupItemSelectOptionsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspGroupItemSelectOptionsItem, A::Error> {
-                let mut value = None;
-                let mut selected = None;
-                let mut option_label = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "value" => value = map.next_value()?,
-                        "selected" => selected = map.next_value()?,
-                        "optionLabel" => option_label = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspGroupItemSelectOptionsItem {
-                    value,
-                    selected,
-                    option_label,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspGroupItemSelectOptionsItem {}
@@ -6170,58 +2614,14 @@ pub struct DspGroupItemShowIf {
     pub value: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspGroupItemShowIf {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("parameter", &self.parameter)?;
-        object.serialize_entry("operator", &self.operator)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    DspGroupItemShowIf {
+        parameter: "parameter" required,
+        operator: "operator" required,
+        value: "value" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspGroupItemShowIf {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspGroupItemShowIf;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspGroupItemShowIf`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspGroupItemShowIf, A::Error> {
-                use serde::de::Error as _;
-                let mut parameter = None;
-                let mut operator = None;
-                let mut value = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "parameter" => parameter = Some(map.next_value()?),
-                        "operator" => operator = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspGroupItemShowIf {
-                    parameter: parameter
-                        .ok_or_else(|| A::Error::missing_field("parameter"))?,
-                    operator: operator
-                        .ok_or_else(|| A::Error::missing_field("operator"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspGroupItemShowIf {}
@@ -6286,142 +2686,26 @@ pub struct DspInfo {
     pub uses_state: Option<bool>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("windowLength", &self.window_length)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("classes", &self.classes)?;
-        object.serialize_entry("features", &self.features)?;
-        object.serialize_entry("expectedWindowCount", &self.expected_window_count)?;
-        object.serialize_entry("inputAxes", &self.input_axes)?;
-        if let Some(value) = &self.performance {
-            object.serialize_entry("performance", value)?;
-        }
-        object
-            .serialize_entry(
-                "canCalculateFeatureImportance",
-                &self.can_calculate_feature_importance,
-            )?;
-        object
-            .serialize_entry(
-                "calculateFeatureImportance",
-                &self.calculate_feature_importance,
-            )?;
-        if let Some(value) = &self.has_auto_tune {
-            object.serialize_entry("hasAutoTune", value)?;
-        }
-        if let Some(value) = &self.minimum_version_for_autotune {
-            object.serialize_entry("minimumVersionForAutotune", value)?;
-        }
-        if let Some(value) = &self.has_autotuner_results {
-            object.serialize_entry("hasAutotunerResults", value)?;
-        }
-        if let Some(value) = &self.uses_state {
-            object.serialize_entry("usesState", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspInfo {
+        id: "id" required,
+        name: "name" required,
+        window_length: "windowLength" required,
+        type_: "type" required,
+        classes: "classes" required,
+        features: "features" required,
+        expected_window_count: "expectedWindowCount" required,
+        input_axes: "inputAxes" required,
+        performance: "performance" optional,
+        can_calculate_feature_importance: "canCalculateFeatureImportance" required,
+        calculate_feature_importance: "calculateFeatureImportance" required,
+        has_auto_tune: "hasAutoTune" optional,
+        minimum_version_for_autotune: "minimumVersionForAutotune" optional,
+        has_autotuner_results: "hasAutotunerResults" optional,
+        uses_state: "usesState" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspInfo`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut window_length = None;
-                let mut type_ = None;
-                let mut classes = None;
-                let mut features = None;
-                let mut expected_window_count = None;
-                let mut input_axes = None;
-                let mut performance = None;
-                let mut can_calculate_feature_importance = None;
-                let mut calculate_feature_importance = None;
-                let mut has_auto_tune = None;
-                let mut minimum_version_for_autotune = None;
-                let mut has_autotuner_results = None;
-                let mut uses_state = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "windowLength" => window_length = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "classes" => classes = Some(map.next_value()?),
-                        "features" => features = Some(map.next_value()?),
-                        "expectedWindowCount" => {
-                            expected_window_count = Some(map.next_value()?);
-                        }
-                        "inputAxes" => input_axes = Some(map.next_value()?),
-                        "performance" => performance = map.next_value()?,
-                        "canCalculateFeatureImportance" => {
-                            can_calculate_feature_importance = Some(map.next_value()?);
-                        }
-                        "calculateFeatureImportance" => {
-                            calculate_feature_importance = Some(map.next_value()?);
-                        }
-                        "hasAutoTune" => has_auto_tune = map.next_value()?,
-                        "minimumVersionForAutotune" => {
-                            minimum_version_for_autotune = map.next_value()?;
-                        }
-                        "hasAutotunerResults" => {
-                            has_autotuner_results = map.next_value()?;
-                        }
-                        "usesState" => uses_state = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspInfo {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    window_length: window_length
-                        .ok_or_else(|| A::Error::missing_field("windowLength"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    classes: classes.ok_or_else(|| A::Error::missing_field("classes"))?,
-                    features: features
-                        .ok_or_else(|| A::Error::missing_field("features"))?,
-                    expected_window_count: expected_window_count
-                        .ok_or_else(|| A::Error::missing_field("expectedWindowCount"))?,
-                    input_axes: input_axes
-                        .ok_or_else(|| A::Error::missing_field("inputAxes"))?,
-                    performance,
-                    can_calculate_feature_importance: can_calculate_feature_importance
-                        .ok_or_else(|| A::Error::missing_field(
-                            "canCalculateFeatureImportance",
-                        ))?,
-                    calculate_feature_importance: calculate_feature_importance
-                        .ok_or_else(|| A::Error::missing_field(
-                            "calculateFeatureImportance",
-                        ))?,
-                    has_auto_tune,
-                    minimum_version_for_autotune,
-                    has_autotuner_results,
-                    uses_state,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspInfo {}
@@ -6439,67 +2723,15 @@ pub struct DspInfoFeatures {
     pub classes: Option<Vec<String>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspInfoFeatures {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("generated", &self.generated)?;
-        if let Some(value) = &self.count {
-            object.serialize_entry("count", value)?;
-        }
-        if let Some(value) = &self.labels {
-            object.serialize_entry("labels", value)?;
-        }
-        if let Some(value) = &self.classes {
-            object.serialize_entry("classes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspInfoFeatures {
+        generated: "generated" required,
+        count: "count" optional,
+        labels: "labels" optional,
+        classes: "classes" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspInfoFeatures {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspInfoFeatures;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspInfoFeatures`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspInfoFeatures, A::Error> {
-                use serde::de::Error as _;
-                let mut generated = None;
-                let mut count = None;
-                let mut labels = None;
-                let mut classes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "generated" => generated = Some(map.next_value()?),
-                        "count" => count = map.next_value()?,
-                        "labels" => labels = map.next_value()?,
-                        "classes" => classes = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspInfoFeatures {
-                    generated: generated
-                        .ok_or_else(|| A::Error::missing_field("generated"))?,
-                    count,
-                    labels,
-                    classes,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspInfoFeatures {}
@@ -6511,53 +2743,13 @@ pub struct DspMetadataIncludedSamplesItem {
     pub window_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspMetadataIncludedSamplesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("windowCount", &self.window_count)?;
-        object.end()
+crate::codec::json_object! {
+    DspMetadataIncludedSamplesItem {
+        id: "id" required,
+        window_count: "windowCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspMetadataIncludedSamplesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspMetadataIncludedSamplesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspMetadataIncludedSamplesItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspMetadataIncludedSamplesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut window_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "windowCount" => window_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspMetadataIncludedSamplesItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    window_count: window_count
-                        .ok_or_else(|| A::Error::missing_field("windowCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadataIncludedSamplesItem {}
@@ -6573,52 +2765,13 @@ pub struct DspMetadataOutputConfig {
     pub shape: DspMetadataOutputConfigShape,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspMetadataOutputConfig {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("shape", &self.shape)?;
-        object.end()
+crate::codec::json_object! {
+    DspMetadataOutputConfig {
+        type_: "type" required,
+        shape: "shape" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspMetadataOutputConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspMetadataOutputConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspMetadataOutputConfig`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspMetadataOutputConfig, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut shape = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "shape" => shape = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspMetadataOutputConfig {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    shape: shape.ok_or_else(|| A::Error::missing_field("shape"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadataOutputConfig {}
@@ -6638,66 +2791,15 @@ pub struct DspMetadataOutputConfigShape {
     pub frames: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspMetadataOutputConfigShape {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("width", &self.width)?;
-        if let Some(value) = &self.height {
-            object.serialize_entry("height", value)?;
-        }
-        if let Some(value) = &self.channels {
-            object.serialize_entry("channels", value)?;
-        }
-        if let Some(value) = &self.frames {
-            object.serialize_entry("frames", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspMetadataOutputConfigShape {
+        width: "width" required,
+        height: "height" optional,
+        channels: "channels" optional,
+        frames: "frames" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspMetadataOutputConfigShape {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspMetadataOutputConfigShape;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspMetadataOutputConfigShape`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspMetadataOutputConfigShape, A::Error> {
-                use serde::de::Error as _;
-                let mut width = None;
-                let mut height = None;
-                let mut channels = None;
-                let mut frames = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "width" => width = Some(map.next_value()?),
-                        "height" => height = map.next_value()?,
-                        "channels" => channels = map.next_value()?,
-                        "frames" => frames = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspMetadataOutputConfigShape {
-                    width: width.ok_or_else(|| A::Error::missing_field("width"))?,
-                    height,
-                    channels,
-                    frames,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadataOutputConfigShape {}
@@ -6750,58 +2852,14 @@ pub struct DspNamedAxis {
     pub required: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspNamedAxis {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("required", &self.required)?;
-        object.end()
+crate::codec::json_object! {
+    DspNamedAxis {
+        name: "name" required,
+        description: "description" required,
+        required: "required" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspNamedAxis {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspNamedAxis;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspNamedAxis`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspNamedAxis, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut required = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "required" => required = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspNamedAxis {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    required: required
-                        .ok_or_else(|| A::Error::missing_field("required"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspNamedAxis {}
@@ -6815,58 +2873,14 @@ pub struct DspPerformance {
     pub custom_dsp_string: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspPerformance {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("latency", &self.latency)?;
-        object.serialize_entry("ram", &self.ram)?;
-        if let Some(value) = &self.custom_dsp_string {
-            object.serialize_entry("customDspString", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspPerformance {
+        latency: "latency" required,
+        ram: "ram" required,
+        custom_dsp_string: "customDspString" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspPerformance {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspPerformance;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspPerformance`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspPerformance, A::Error> {
-                use serde::de::Error as _;
-                let mut latency = None;
-                let mut ram = None;
-                let mut custom_dsp_string = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "latency" => latency = Some(map.next_value()?),
-                        "ram" => ram = Some(map.next_value()?),
-                        "customDspString" => custom_dsp_string = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspPerformance {
-                    latency: latency.ok_or_else(|| A::Error::missing_field("latency"))?,
-                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
-                    custom_dsp_string,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspPerformance {}
@@ -6892,84 +2906,20 @@ pub struct EnterpriseTrial {
     pub upgraded_date: Option<crate::DateTime>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for EnterpriseTrial {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("userId", &self.user_id)?;
-        object.serialize_entry("organizationId", &self.organization_id)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("expirationDate", &self.expiration_date)?;
-        if let Some(value) = &self.notes {
-            object.serialize_entry("notes", value)?;
-        }
-        object.serialize_entry("expiredDate", &self.expired_date)?;
-        object.serialize_entry("deletedDate", &self.deleted_date)?;
-        object.serialize_entry("upgradedDate", &self.upgraded_date)?;
-        object.end()
+crate::codec::json_object! {
+    EnterpriseTrial {
+        id: "id" required,
+        user_id: "userId" required,
+        organization_id: "organizationId" required,
+        created: "created" required,
+        expiration_date: "expirationDate" required,
+        notes: "notes" optional,
+        expired_date: "expiredDate" nullable,
+        deleted_date: "deletedDate" nullable,
+        upgraded_date: "upgradedDate" nullable,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for EnterpriseTrial {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EnterpriseTrial;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EnterpriseTrial`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EnterpriseTrial, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut user_id = None;
-                let mut organization_id = None;
-                let mut created = None;
-                let mut expiration_date = None;
-                let mut notes = None;
-                let mut expired_date = None;
-                let mut deleted_date = None;
-                let mut upgraded_date = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "userId" => user_id = Some(map.next_value()?),
-                        "organizationId" => organization_id = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "expirationDate" => expiration_date = Some(map.next_value()?),
-                        "notes" => notes = map.next_value()?,
-                        "expiredDate" => expired_date = map.next_value()?,
-                        "deletedDate" => deleted_date = map.next_value()?,
-                        "upgradedDate" => upgraded_date = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EnterpriseTrial {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    user_id: user_id.ok_or_else(|| A::Error::missing_field("userId"))?,
-                    organization_id: organization_id
-                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    expiration_date: expiration_date
-                        .ok_or_else(|| A::Error::missing_field("expirationDate"))?,
-                    notes,
-                    expired_date,
-                    deleted_date,
-                    upgraded_date,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for EnterpriseTrial {}
@@ -7002,73 +2952,16 @@ impl EnterpriseUpgradeOrTrialExtensionRequest {
     }
 }
 
-impl serde::Serialize for EnterpriseUpgradeOrTrialExtensionRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.reason {
-            object.serialize_entry("reason", value)?;
-        }
-        if let Some(value) = &self.use_case {
-            object.serialize_entry("useCase", value)?;
-        }
-        if let Some(value) = &self.timeline {
-            object.serialize_entry("timeline", value)?;
-        }
-        if let Some(value) = &self.objective {
-            object.serialize_entry("objective", value)?;
-        }
-        if let Some(value) = &self.trial_id {
-            object.serialize_entry("trialId", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    EnterpriseUpgradeOrTrialExtensionRequest {
+        reason: "reason" optional,
+        use_case: "useCase" optional,
+        timeline: "timeline" optional,
+        objective: "objective" optional,
+        trial_id: "trialId" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for EnterpriseUpgradeOrTrialExtensionRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EnterpriseUpgradeOrTrialExtensionRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EnterpriseUpgradeOrTrialExtensionRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EnterpriseUpgradeOrTrialExtensionRequest, A::Error> {
-                let mut reason = None;
-                let mut use_case = None;
-                let mut timeline = None;
-                let mut objective = None;
-                let mut trial_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "reason" => reason = map.next_value()?,
-                        "useCase" => use_case = map.next_value()?,
-                        "timeline" => timeline = map.next_value()?,
-                        "objective" => objective = map.next_value()?,
-                        "trialId" => trial_id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EnterpriseUpgradeOrTrialExtensionRequest {
-                    reason,
-                    use_case,
-                    timeline,
-                    objective,
-                    trial_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for EnterpriseUpgradeOrTrialExtensionRequest {}
@@ -7101,74 +2994,16 @@ impl EntitlementLimits {
     }
 }
 
-impl serde::Serialize for EntitlementLimits {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.total_storage {
-            object.serialize_entry("totalStorage", value)?;
-        }
-        if let Some(value) = &self.compute_time_per_year {
-            object.serialize_entry("computeTimePerYear", value)?;
-        }
-        if let Some(value) = &self.gpu_compute_time_per_year {
-            object.serialize_entry("gpuComputeTimePerYear", value)?;
-        }
-        if let Some(value) = &self.number_of_projects {
-            object.serialize_entry("numberOfProjects", value)?;
-        }
-        if let Some(value) = &self.number_of_users {
-            object.serialize_entry("numberOfUsers", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    EntitlementLimits {
+        total_storage: "totalStorage" optional,
+        compute_time_per_year: "computeTimePerYear" optional,
+        gpu_compute_time_per_year: "gpuComputeTimePerYear" optional,
+        number_of_projects: "numberOfProjects" optional,
+        number_of_users: "numberOfUsers" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for EntitlementLimits {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EntitlementLimits;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EntitlementLimits`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EntitlementLimits, A::Error> {
-                let mut total_storage = None;
-                let mut compute_time_per_year = None;
-                let mut gpu_compute_time_per_year = None;
-                let mut number_of_projects = None;
-                let mut number_of_users = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "totalStorage" => total_storage = map.next_value()?,
-                        "computeTimePerYear" => compute_time_per_year = map.next_value()?,
-                        "gpuComputeTimePerYear" => {
-                            gpu_compute_time_per_year = map.next_value()?;
-                        }
-                        "numberOfProjects" => number_of_projects = map.next_value()?,
-                        "numberOfUsers" => number_of_users = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EntitlementLimits {
-                    total_storage,
-                    compute_time_per_year,
-                    gpu_compute_time_per_year,
-                    number_of_projects,
-                    number_of_users,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for EntitlementLimits {}
@@ -7184,58 +3019,14 @@ pub struct EntityCreatedResponse {
     pub id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for EntityCreatedResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.end()
+crate::codec::json_object! {
+    EntityCreatedResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for EntityCreatedResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EntityCreatedResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EntityCreatedResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EntityCreatedResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EntityCreatedResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for EntityCreatedResponse {
@@ -7293,54 +3084,13 @@ pub struct GenericApiResponse {
     pub error: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GenericApiResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GenericApiResponse {
+        success: "success" required,
+        error: "error" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GenericApiResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GenericApiResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GenericApiResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GenericApiResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GenericApiResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GenericApiResponse {
@@ -7364,87 +3114,19 @@ pub struct GetAutoLabelerResponse {
     pub which_items_to_include: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAutoLabelerResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("hasResults", &self.has_results)?;
-        object.serialize_entry("clusters", &self.clusters)?;
-        object.serialize_entry("simThreshold", &self.sim_threshold)?;
-        object.serialize_entry("minObjectSizePx", &self.min_object_size_px)?;
-        if let Some(value) = &self.max_object_size_px {
-            object.serialize_entry("maxObjectSizePx", value)?;
-        }
-        object.serialize_entry("whichItemsToInclude", &self.which_items_to_include)?;
-        object.end()
+crate::codec::json_object! {
+    GetAutoLabelerResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_results: "hasResults" required,
+        clusters: "clusters" required,
+        sim_threshold: "simThreshold" required,
+        min_object_size_px: "minObjectSizePx" required,
+        max_object_size_px: "maxObjectSizePx" optional,
+        which_items_to_include: "whichItemsToInclude" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAutoLabelerResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAutoLabelerResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAutoLabelerResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAutoLabelerResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut has_results = None;
-                let mut clusters = None;
-                let mut sim_threshold = None;
-                let mut min_object_size_px = None;
-                let mut max_object_size_px = None;
-                let mut which_items_to_include = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hasResults" => has_results = Some(map.next_value()?),
-                        "clusters" => clusters = Some(map.next_value()?),
-                        "simThreshold" => sim_threshold = Some(map.next_value()?),
-                        "minObjectSizePx" => min_object_size_px = Some(map.next_value()?),
-                        "maxObjectSizePx" => max_object_size_px = map.next_value()?,
-                        "whichItemsToInclude" => {
-                            which_items_to_include = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAutoLabelerResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    has_results: has_results
-                        .ok_or_else(|| A::Error::missing_field("hasResults"))?,
-                    clusters: clusters
-                        .ok_or_else(|| A::Error::missing_field("clusters"))?,
-                    sim_threshold: sim_threshold
-                        .ok_or_else(|| A::Error::missing_field("simThreshold"))?,
-                    min_object_size_px: min_object_size_px
-                        .ok_or_else(|| A::Error::missing_field("minObjectSizePx"))?,
-                    max_object_size_px,
-                    which_items_to_include: which_items_to_include
-                        .ok_or_else(|| A::Error::missing_field("whichItemsToInclude"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAutoLabelerResponse {
@@ -7460,54 +3142,13 @@ pub struct GetAutoLabelerResponseClustersItem {
     pub items: Vec<GetAutoLabelerResponseClustersItemItemsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAutoLabelerResponseClustersItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        object.serialize_entry("items", &self.items)?;
-        object.end()
+crate::codec::json_object! {
+    GetAutoLabelerResponseClustersItem {
+        label: "label" optional,
+        items: "items" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAutoLabelerResponseClustersItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAutoLabelerResponseClustersItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAutoLabelerResponseClustersItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAutoLabelerResponseClustersItem, A::Error> {
-                use serde::de::Error as _;
-                let mut label = None;
-                let mut items = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = map.next_value()?,
-                        "items" => items = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAutoLabelerResponseClustersItem {
-                    label,
-                    items: items.ok_or_else(|| A::Error::missing_field("items"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAutoLabelerResponseClustersItem {}
@@ -7520,60 +3161,14 @@ pub struct GetAutoLabelerResponseClustersItemItemsItem {
     pub image_url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAutoLabelerResponseClustersItemItemsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("sampleId", &self.sample_id)?;
-        object.serialize_entry("maskId", &self.mask_id)?;
-        object.serialize_entry("imageUrl", &self.image_url)?;
-        object.end()
+crate::codec::json_object! {
+    GetAutoLabelerResponseClustersItemItemsItem {
+        sample_id: "sampleId" required,
+        mask_id: "maskId" required,
+        image_url: "imageUrl" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAutoLabelerResponseClustersItemItemsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAutoLabelerResponseClustersItemItemsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetAutoLabelerResponseClustersItemItemsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAutoLabelerResponseClustersItemItemsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut sample_id = None;
-                let mut mask_id = None;
-                let mut image_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "sampleId" => sample_id = Some(map.next_value()?),
-                        "maskId" => mask_id = Some(map.next_value()?),
-                        "imageUrl" => image_url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAutoLabelerResponseClustersItemItemsItem {
-                    sample_id: sample_id
-                        .ok_or_else(|| A::Error::missing_field("sampleId"))?,
-                    mask_id: mask_id.ok_or_else(|| A::Error::missing_field("maskId"))?,
-                    image_url: image_url
-                        .ok_or_else(|| A::Error::missing_field("imageUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAutoLabelerResponseClustersItemItemsItem {}
@@ -7590,69 +3185,16 @@ pub struct GetDataExplorerFeaturesResponse {
     pub input_block: Option<ImpulseInputBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetDataExplorerFeaturesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("hasFeatures", &self.has_features)?;
-        object.serialize_entry("data", &self.data)?;
-        if let Some(value) = &self.input_block {
-            object.serialize_entry("inputBlock", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetDataExplorerFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_features: "hasFeatures" required,
+        data: "data" required,
+        input_block: "inputBlock" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetDataExplorerFeaturesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetDataExplorerFeaturesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetDataExplorerFeaturesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetDataExplorerFeaturesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut has_features = None;
-                let mut data = None;
-                let mut input_block = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hasFeatures" => has_features = Some(map.next_value()?),
-                        "data" => data = Some(map.next_value()?),
-                        "inputBlock" => input_block = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetDataExplorerFeaturesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    has_features: has_features
-                        .ok_or_else(|| A::Error::missing_field("hasFeatures"))?,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                    input_block,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDataExplorerFeaturesResponse {
@@ -7673,62 +3215,15 @@ pub struct GetDataExplorerFeaturesResponseDataItem {
     pub sample: Option<GetDataExplorerFeaturesResponseDataItemSample>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetDataExplorerFeaturesResponseDataItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("X", &self.x)?;
-        object.serialize_entry("y", &self.y)?;
-        object.serialize_entry("yLabel", &self.y_label)?;
-        if let Some(value) = &self.sample {
-            object.serialize_entry("sample", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetDataExplorerFeaturesResponseDataItem {
+        x: "X" required,
+        y: "y" required,
+        y_label: "yLabel" required,
+        sample: "sample" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetDataExplorerFeaturesResponseDataItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetDataExplorerFeaturesResponseDataItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetDataExplorerFeaturesResponseDataItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetDataExplorerFeaturesResponseDataItem, A::Error> {
-                use serde::de::Error as _;
-                let mut x = None;
-                let mut y = None;
-                let mut y_label = None;
-                let mut sample = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "X" => x = Some(map.next_value()?),
-                        "y" => y = Some(map.next_value()?),
-                        "yLabel" => y_label = Some(map.next_value()?),
-                        "sample" => sample = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetDataExplorerFeaturesResponseDataItem {
-                    x: x.ok_or_else(|| A::Error::missing_field("X"))?,
-                    y: y.ok_or_else(|| A::Error::missing_field("y"))?,
-                    y_label: y_label.ok_or_else(|| A::Error::missing_field("yLabel"))?,
-                    sample,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDataExplorerFeaturesResponseDataItem {}
@@ -7743,68 +3238,16 @@ pub struct GetDataExplorerFeaturesResponseDataItemSample {
     pub category: GetDataExplorerFeaturesResponseDataItemSampleCategory,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetDataExplorerFeaturesResponseDataItemSample {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("startMs", &self.start_ms)?;
-        object.serialize_entry("endMs", &self.end_ms)?;
-        object.serialize_entry("category", &self.category)?;
-        object.end()
+crate::codec::json_object! {
+    GetDataExplorerFeaturesResponseDataItemSample {
+        id: "id" required,
+        name: "name" required,
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
+        category: "category" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetDataExplorerFeaturesResponseDataItemSample {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetDataExplorerFeaturesResponseDataItemSample;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetDataExplorerFeaturesResponseDataItemSample`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetDataExplorerFeaturesResponseDataItemSample, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut start_ms = None;
-                let mut end_ms = None;
-                let mut category = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "startMs" => start_ms = Some(map.next_value()?),
-                        "endMs" => end_ms = Some(map.next_value()?),
-                        "category" => category = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetDataExplorerFeaturesResponseDataItemSample {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    start_ms: start_ms
-                        .ok_or_else(|| A::Error::missing_field("startMs"))?,
-                    end_ms: end_ms.ok_or_else(|| A::Error::missing_field("endMs"))?,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDataExplorerFeaturesResponseDataItemSample {}
@@ -7854,58 +3297,14 @@ pub struct GetFeatureFlagsResponse {
     pub flags: Vec<GetFeatureFlagsResponseFlagsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetFeatureFlagsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("flags", &self.flags)?;
-        object.end()
+crate::codec::json_object! {
+    GetFeatureFlagsResponse {
+        success: "success" required,
+        error: "error" optional,
+        flags: "flags" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetFeatureFlagsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetFeatureFlagsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetFeatureFlagsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFeatureFlagsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut flags = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "flags" => flags = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetFeatureFlagsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    flags: flags.ok_or_else(|| A::Error::missing_field("flags"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetFeatureFlagsResponse {
@@ -7922,52 +3321,13 @@ pub struct GetFeatureFlagsResponseFlagsItem {
     pub enabled: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetFeatureFlagsResponseFlagsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("feature", &self.feature)?;
-        object.serialize_entry("enabled", &self.enabled)?;
-        object.end()
+crate::codec::json_object! {
+    GetFeatureFlagsResponseFlagsItem {
+        feature: "feature" required,
+        enabled: "enabled" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetFeatureFlagsResponseFlagsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetFeatureFlagsResponseFlagsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetFeatureFlagsResponseFlagsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFeatureFlagsResponseFlagsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut feature = None;
-                let mut enabled = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "feature" => feature = Some(map.next_value()?),
-                        "enabled" => enabled = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetFeatureFlagsResponseFlagsItem {
-                    feature: feature.ok_or_else(|| A::Error::missing_field("feature"))?,
-                    enabled: enabled.ok_or_else(|| A::Error::missing_field("enabled"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetFeatureFlagsResponseFlagsItem {}
@@ -7984,69 +3344,16 @@ pub struct GetImpulseBlocksResponse {
     pub learn_blocks: Vec<LearnBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetImpulseBlocksResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("inputBlocks", &self.input_blocks)?;
-        object.serialize_entry("dspBlocks", &self.dsp_blocks)?;
-        object.serialize_entry("learnBlocks", &self.learn_blocks)?;
-        object.end()
+crate::codec::json_object! {
+    GetImpulseBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        input_blocks: "inputBlocks" required,
+        dsp_blocks: "dspBlocks" required,
+        learn_blocks: "learnBlocks" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetImpulseBlocksResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetImpulseBlocksResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetImpulseBlocksResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetImpulseBlocksResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut input_blocks = None;
-                let mut dsp_blocks = None;
-                let mut learn_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "inputBlocks" => input_blocks = Some(map.next_value()?),
-                        "dspBlocks" => dsp_blocks = Some(map.next_value()?),
-                        "learnBlocks" => learn_blocks = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetImpulseBlocksResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    input_blocks: input_blocks
-                        .ok_or_else(|| A::Error::missing_field("inputBlocks"))?,
-                    dsp_blocks: dsp_blocks
-                        .ok_or_else(|| A::Error::missing_field("dspBlocks"))?,
-                    learn_blocks: learn_blocks
-                        .ok_or_else(|| A::Error::missing_field("learnBlocks"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetImpulseBlocksResponse {
@@ -8065,58 +3372,14 @@ pub struct GetJobResponse {
     pub job: Job,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetJobResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("job", &self.job)?;
-        object.end()
+crate::codec::json_object! {
+    GetJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        job: "job" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetJobResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetJobResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetJobResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetJobResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut job = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "job" => job = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetJobResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    job: job.ok_or_else(|| A::Error::missing_field("job"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetJobResponse {
@@ -8138,66 +3401,15 @@ pub struct GetJwtResponse {
     pub redirect_url: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetJwtResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.token {
-            object.serialize_entry("token", value)?;
-        }
-        if let Some(value) = &self.redirect_url {
-            object.serialize_entry("redirectUrl", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetJwtResponse {
+        success: "success" required,
+        error: "error" optional,
+        token: "token" optional,
+        redirect_url: "redirectUrl" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetJwtResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetJwtResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetJwtResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetJwtResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut token = None;
-                let mut redirect_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "token" => token = map.next_value()?,
-                        "redirectUrl" => redirect_url = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetJwtResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    token,
-                    redirect_url,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetJwtResponse {
@@ -8216,58 +3428,14 @@ pub struct GetOrganizationDataExportResponse {
     pub export: OrganizationDataExport,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDataExportResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("export", &self.export)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataExportResponse {
+        success: "success" required,
+        error: "error" optional,
+        export: "export" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDataExportResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataExportResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationDataExportResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDataExportResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut export = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "export" => export = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataExportResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    export: export.ok_or_else(|| A::Error::missing_field("export"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataExportResponse {
@@ -8288,63 +3456,15 @@ pub struct GetOrganizationDataExportsResponse {
     pub total_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDataExportsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("exports", &self.exports)?;
-        object.serialize_entry("totalCount", &self.total_count)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataExportsResponse {
+        success: "success" required,
+        error: "error" optional,
+        exports: "exports" required,
+        total_count: "totalCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDataExportsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataExportsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationDataExportsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDataExportsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut exports = None;
-                let mut total_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "exports" => exports = Some(map.next_value()?),
-                        "totalCount" => total_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataExportsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    exports: exports.ok_or_else(|| A::Error::missing_field("exports"))?,
-                    total_count: total_count
-                        .ok_or_else(|| A::Error::missing_field("totalCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataExportsResponse {
@@ -8363,58 +3483,14 @@ pub struct GetOrganizationUsageReportResponse {
     pub report: Report,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationUsageReportResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("report", &self.report)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationUsageReportResponse {
+        success: "success" required,
+        error: "error" optional,
+        report: "report" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationUsageReportResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationUsageReportResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationUsageReportResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationUsageReportResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut report = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "report" => report = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationUsageReportResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    report: report.ok_or_else(|| A::Error::missing_field("report"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationUsageReportResponse {
@@ -8436,69 +3512,16 @@ pub struct GetSampleResponse {
     pub total_payload_length: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetSampleResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("sample", &self.sample)?;
-        object.serialize_entry("payload", &self.payload)?;
-        object.serialize_entry("totalPayloadLength", &self.total_payload_length)?;
-        object.end()
+crate::codec::json_object! {
+    GetSampleResponse {
+        success: "success" required,
+        error: "error" optional,
+        sample: "sample" required,
+        payload: "payload" required,
+        total_payload_length: "totalPayloadLength" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetSampleResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetSampleResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetSampleResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSampleResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut sample = None;
-                let mut payload = None;
-                let mut total_payload_length = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "sample" => sample = Some(map.next_value()?),
-                        "payload" => payload = Some(map.next_value()?),
-                        "totalPayloadLength" => {
-                            total_payload_length = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetSampleResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    sample: sample.ok_or_else(|| A::Error::missing_field("sample"))?,
-                    payload: payload.ok_or_else(|| A::Error::missing_field("payload"))?,
-                    total_payload_length: total_payload_length
-                        .ok_or_else(|| A::Error::missing_field("totalPayloadLength"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetSampleResponse {
@@ -8517,60 +3540,14 @@ pub struct GetWhitelabelResponse {
     pub whitelabel: Option<Whitelabel>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetWhitelabelResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.whitelabel {
-            object.serialize_entry("whitelabel", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetWhitelabelResponse {
+        success: "success" required,
+        error: "error" optional,
+        whitelabel: "whitelabel" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetWhitelabelResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetWhitelabelResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetWhitelabelResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetWhitelabelResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut whitelabel = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "whitelabel" => whitelabel = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetWhitelabelResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    whitelabel,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetWhitelabelResponse {
@@ -8703,145 +3680,29 @@ impl ImpulseInputBlock {
     }
 }
 
-impl serde::Serialize for ImpulseInputBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("title", &self.title)?;
-        if let Some(value) = &self.window_size_ms {
-            object.serialize_entry("windowSizeMs", value)?;
-        }
-        if let Some(value) = &self.window_increase_ms {
-            object.serialize_entry("windowIncreaseMs", value)?;
-        }
-        if let Some(value) = &self.frequency_hz {
-            object.serialize_entry("frequencyHz", value)?;
-        }
-        if let Some(value) = &self.classification_window_increase_ms {
-            object.serialize_entry("classificationWindowIncreaseMs", value)?;
-        }
-        if let Some(value) = &self.pad_zeros {
-            object.serialize_entry("padZeros", value)?;
-        }
-        if let Some(value) = &self.image_width {
-            object.serialize_entry("imageWidth", value)?;
-        }
-        if let Some(value) = &self.image_height {
-            object.serialize_entry("imageHeight", value)?;
-        }
-        if let Some(value) = &self.resize_mode {
-            object.serialize_entry("resizeMode", value)?;
-        }
-        if let Some(value) = &self.resize_method {
-            object.serialize_entry("resizeMethod", value)?;
-        }
-        if let Some(value) = &self.crop_anchor {
-            object.serialize_entry("cropAnchor", value)?;
-        }
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.created_by {
-            object.serialize_entry("createdBy", value)?;
-        }
-        if let Some(value) = &self.created_at {
-            object.serialize_entry("createdAt", value)?;
-        }
-        if let Some(value) = &self.dataset_subset {
-            object.serialize_entry("datasetSubset", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ImpulseInputBlock {
+        id: "id" required,
+        type_: "type" required,
+        name: "name" required,
+        title: "title" required,
+        window_size_ms: "windowSizeMs" optional,
+        window_increase_ms: "windowIncreaseMs" optional,
+        frequency_hz: "frequencyHz" optional,
+        classification_window_increase_ms: "classificationWindowIncreaseMs" optional,
+        pad_zeros: "padZeros" optional,
+        image_width: "imageWidth" optional,
+        image_height: "imageHeight" optional,
+        resize_mode: "resizeMode" optional,
+        resize_method: "resizeMethod" optional,
+        crop_anchor: "cropAnchor" optional,
+        description: "description" optional,
+        created_by: "createdBy" optional,
+        created_at: "createdAt" optional,
+        dataset_subset: "datasetSubset" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ImpulseInputBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ImpulseInputBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ImpulseInputBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImpulseInputBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut type_ = None;
-                let mut name = None;
-                let mut title = None;
-                let mut window_size_ms = None;
-                let mut window_increase_ms = None;
-                let mut frequency_hz = None;
-                let mut classification_window_increase_ms = None;
-                let mut pad_zeros = None;
-                let mut image_width = None;
-                let mut image_height = None;
-                let mut resize_mode = None;
-                let mut resize_method = None;
-                let mut crop_anchor = None;
-                let mut description = None;
-                let mut created_by = None;
-                let mut created_at = None;
-                let mut dataset_subset = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "windowSizeMs" => window_size_ms = map.next_value()?,
-                        "windowIncreaseMs" => window_increase_ms = map.next_value()?,
-                        "frequencyHz" => frequency_hz = map.next_value()?,
-                        "classificationWindowIncreaseMs" => {
-                            classification_window_increase_ms = map.next_value()?;
-                        }
-                        "padZeros" => pad_zeros = map.next_value()?,
-                        "imageWidth" => image_width = map.next_value()?,
-                        "imageHeight" => image_height = map.next_value()?,
-                        "resizeMode" => resize_mode = map.next_value()?,
-                        "resizeMethod" => resize_method = map.next_value()?,
-                        "cropAnchor" => crop_anchor = map.next_value()?,
-                        "description" => description = map.next_value()?,
-                        "createdBy" => created_by = map.next_value()?,
-                        "createdAt" => created_at = map.next_value()?,
-                        "datasetSubset" => dataset_subset = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ImpulseInputBlock {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    window_size_ms,
-                    window_increase_ms,
-                    frequency_hz,
-                    classification_window_increase_ms,
-                    pad_zeros,
-                    image_width,
-                    image_height,
-                    resize_mode,
-                    resize_method,
-                    crop_anchor,
-                    description,
-                    created_by,
-                    created_at,
-                    dataset_subset,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ImpulseInputBlock {}
@@ -8929,54 +3790,13 @@ impl ImpulseInputBlockDatasetSubset {
     }
 }
 
-impl serde::Serialize for ImpulseInputBlockDatasetSubset {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.subset_modulo {
-            object.serialize_entry("subsetModulo", value)?;
-        }
-        if let Some(value) = &self.subset_seed {
-            object.serialize_entry("subsetSeed", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ImpulseInputBlockDatasetSubset {
+        subset_modulo: "subsetModulo" optional,
+        subset_seed: "subsetSeed" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ImpulseInputBlockDatasetSubset {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ImpulseInputBlockDatasetSubset;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ImpulseInputBlockDatasetSubset`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImpulseInputBlockDatasetSubset, A::Error> {
-                let mut subset_modulo = None;
-                let mut subset_seed = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "subsetModulo" => subset_modulo = map.next_value()?,
-                        "subsetSeed" => subset_seed = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ImpulseInputBlockDatasetSubset {
-                    subset_modulo,
-                    subset_seed,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ImpulseInputBlockDatasetSubset {}
@@ -9143,81 +3963,19 @@ impl ImpulseLearnBlock {
     }
 }
 
-impl serde::Serialize for ImpulseLearnBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("dsp", &self.dsp)?;
-        object.serialize_entry("title", &self.title)?;
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.created_by {
-            object.serialize_entry("createdBy", value)?;
-        }
-        if let Some(value) = &self.created_at {
-            object.serialize_entry("createdAt", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ImpulseLearnBlock {
+        id: "id" required,
+        type_: "type" required,
+        name: "name" required,
+        dsp: "dsp" required,
+        title: "title" required,
+        description: "description" optional,
+        created_by: "createdBy" optional,
+        created_at: "createdAt" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ImpulseLearnBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ImpulseLearnBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ImpulseLearnBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImpulseLearnBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut type_ = None;
-                let mut name = None;
-                let mut dsp = None;
-                let mut title = None;
-                let mut description = None;
-                let mut created_by = None;
-                let mut created_at = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "dsp" => dsp = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "description" => description = map.next_value()?,
-                        "createdBy" => created_by = map.next_value()?,
-                        "createdAt" => created_at = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ImpulseLearnBlock {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    dsp: dsp.ok_or_else(|| A::Error::missing_field("dsp"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    description,
-                    created_by,
-                    created_at,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ImpulseLearnBlock {}
@@ -9234,76 +3992,18 @@ pub struct InputBlock {
     pub block_type: BlockType,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for InputBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("title", &self.title)?;
-        object.serialize_entry("author", &self.author)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.recommended {
-            object.serialize_entry("recommended", value)?;
-        }
-        object.serialize_entry("blockType", &self.block_type)?;
-        object.end()
+crate::codec::json_object! {
+    InputBlock {
+        type_: "type" required,
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        recommended: "recommended" optional,
+        block_type: "blockType" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for InputBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = InputBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`InputBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InputBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut title = None;
-                let mut author = None;
-                let mut description = None;
-                let mut name = None;
-                let mut recommended = None;
-                let mut block_type = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "author" => author = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "recommended" => recommended = map.next_value()?,
-                        "blockType" => block_type = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(InputBlock {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    author: author.ok_or_else(|| A::Error::missing_field("author"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    recommended,
-                    block_type: block_type
-                        .ok_or_else(|| A::Error::missing_field("blockType"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for InputBlock {}
@@ -9373,110 +4073,23 @@ pub struct Job {
     pub category_count: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Job {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("key", &self.key)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.started {
-            object.serialize_entry("started", value)?;
-        }
-        if let Some(value) = &self.finished {
-            object.serialize_entry("finished", value)?;
-        }
-        if let Some(value) = &self.finished_successful {
-            object.serialize_entry("finishedSuccessful", value)?;
-        }
-        object.serialize_entry("jobNotificationUids", &self.job_notification_uids)?;
-        if let Some(value) = &self.additional_info {
-            object.serialize_entry("additionalInfo", value)?;
-        }
-        if let Some(value) = &self.compute_time {
-            object.serialize_entry("computeTime", value)?;
-        }
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        if let Some(value) = &self.category_count {
-            object.serialize_entry("categoryCount", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Job {
+        id: "id" required,
+        category: "category" required,
+        key: "key" required,
+        created: "created" required,
+        started: "started" optional,
+        finished: "finished" optional,
+        finished_successful: "finishedSuccessful" optional,
+        job_notification_uids: "jobNotificationUids" required,
+        additional_info: "additionalInfo" optional,
+        compute_time: "computeTime" optional,
+        created_by_user: "createdByUser" optional,
+        category_count: "categoryCount" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Job {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Job;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Job`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Job, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut category = None;
-                let mut key = None;
-                let mut created = None;
-                let mut started = None;
-                let mut finished = None;
-                let mut finished_successful = None;
-                let mut job_notification_uids = None;
-                let mut additional_info = None;
-                let mut compute_time = None;
-                let mut created_by_user = None;
-                let mut category_count = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "category" => category = Some(map.next_value()?),
-                        "key" => key = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "started" => started = map.next_value()?,
-                        "finished" => finished = map.next_value()?,
-                        "finishedSuccessful" => finished_successful = map.next_value()?,
-                        "jobNotificationUids" => {
-                            job_notification_uids = Some(map.next_value()?);
-                        }
-                        "additionalInfo" => additional_info = map.next_value()?,
-                        "computeTime" => compute_time = map.next_value()?,
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        "categoryCount" => category_count = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Job {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    started,
-                    finished,
-                    finished_successful,
-                    job_notification_uids: job_notification_uids
-                        .ok_or_else(|| A::Error::missing_field("jobNotificationUids"))?,
-                    additional_info,
-                    compute_time,
-                    created_by_user,
-                    category_count,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Job {}
@@ -9490,63 +4103,15 @@ pub struct JobCreatedByUser {
     pub photo: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobCreatedByUser {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("username", &self.username)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    JobCreatedByUser {
+        id: "id" required,
+        name: "name" required,
+        username: "username" required,
+        photo: "photo" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobCreatedByUser {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobCreatedByUser;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobCreatedByUser`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobCreatedByUser, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut username = None;
-                let mut photo = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobCreatedByUser {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    photo,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobCreatedByUser {}
@@ -9596,52 +4161,13 @@ pub struct KerasCustomMetric {
     pub value: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasCustomMetric {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    KerasCustomMetric {
+        name: "name" required,
+        value: "value" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasCustomMetric {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasCustomMetric;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasCustomMetric`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasCustomMetric, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut value = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasCustomMetric {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasCustomMetric {}
@@ -9653,52 +4179,13 @@ pub struct KerasModelLayer {
     pub output: KerasModelLayerOutput,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasModelLayer {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("input", &self.input)?;
-        object.serialize_entry("output", &self.output)?;
-        object.end()
+crate::codec::json_object! {
+    KerasModelLayer {
+        input: "input" required,
+        output: "output" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasModelLayer {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelLayer;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasModelLayer`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasModelLayer, A::Error> {
-                use serde::de::Error as _;
-                let mut input = None;
-                let mut output = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "input" => input = Some(map.next_value()?),
-                        "output" => output = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelLayer {
-                    input: input.ok_or_else(|| A::Error::missing_field("input"))?,
-                    output: output.ok_or_else(|| A::Error::missing_field("output"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelLayer {}
@@ -9714,56 +4201,14 @@ pub struct KerasModelLayerInput {
     pub type_: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasModelLayerInput {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("shape", &self.shape)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.end()
+crate::codec::json_object! {
+    KerasModelLayerInput {
+        shape: "shape" required,
+        name: "name" required,
+        type_: "type" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasModelLayerInput {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelLayerInput;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasModelLayerInput`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasModelLayerInput, A::Error> {
-                use serde::de::Error as _;
-                let mut shape = None;
-                let mut name = None;
-                let mut type_ = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "shape" => shape = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelLayerInput {
-                    shape: shape.ok_or_else(|| A::Error::missing_field("shape"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelLayerInput {}
@@ -9779,56 +4224,14 @@ pub struct KerasModelLayerOutput {
     pub type_: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasModelLayerOutput {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("shape", &self.shape)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.end()
+crate::codec::json_object! {
+    KerasModelLayerOutput {
+        shape: "shape" required,
+        name: "name" required,
+        type_: "type" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasModelLayerOutput {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelLayerOutput;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasModelLayerOutput`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasModelLayerOutput, A::Error> {
-                use serde::de::Error as _;
-                let mut shape = None;
-                let mut name = None;
-                let mut type_ = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "shape" => shape = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelLayerOutput {
-                    shape: shape.ok_or_else(|| A::Error::missing_field("shape"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelLayerOutput {}
@@ -9856,117 +4259,24 @@ pub struct KerasModelMetadataMetrics {
     pub additional_metrics: Vec<AdditionalMetric>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasModelMetadataMetrics {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("loss", &self.loss)?;
-        if let Some(value) = &self.accuracy {
-            object.serialize_entry("accuracy", value)?;
-        }
-        object.serialize_entry("confusionMatrix", &self.confusion_matrix)?;
-        object.serialize_entry("report", &self.report)?;
-        object.serialize_entry("onDevicePerformance", &self.on_device_performance)?;
-        if let Some(value) = &self.predictions {
-            object.serialize_entry("predictions", value)?;
-        }
-        object.serialize_entry("visualization", &self.visualization)?;
-        object.serialize_entry("isSupportedOnMcu", &self.is_supported_on_mcu)?;
-        if let Some(value) = &self.mcu_support_error {
-            object.serialize_entry("mcuSupportError", value)?;
-        }
-        if let Some(value) = &self.profiling_job_id {
-            object.serialize_entry("profilingJobId", value)?;
-        }
-        if let Some(value) = &self.profiling_job_failed {
-            object.serialize_entry("profilingJobFailed", value)?;
-        }
-        object.serialize_entry("additionalMetrics", &self.additional_metrics)?;
-        object.end()
+crate::codec::json_object! {
+    KerasModelMetadataMetrics {
+        type_: "type" required,
+        loss: "loss" required,
+        accuracy: "accuracy" optional,
+        confusion_matrix: "confusionMatrix" required,
+        report: "report" required,
+        on_device_performance: "onDevicePerformance" required,
+        predictions: "predictions" optional,
+        visualization: "visualization" required,
+        is_supported_on_mcu: "isSupportedOnMcu" required,
+        mcu_support_error: "mcuSupportError" optional,
+        profiling_job_id: "profilingJobId" optional,
+        profiling_job_failed: "profilingJobFailed" optional,
+        additional_metrics: "additionalMetrics" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasModelMetadataMetrics {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelMetadataMetrics;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasModelMetadataMetrics`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasModelMetadataMetrics, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut loss = None;
-                let mut accuracy = None;
-                let mut confusion_matrix = None;
-                let mut report = None;
-                let mut on_device_performance = None;
-                let mut predictions = None;
-                let mut visualization = None;
-                let mut is_supported_on_mcu = None;
-                let mut mcu_support_error = None;
-                let mut profiling_job_id = None;
-                let mut profiling_job_failed = None;
-                let mut additional_metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "loss" => loss = Some(map.next_value()?),
-                        "accuracy" => accuracy = map.next_value()?,
-                        "confusionMatrix" => confusion_matrix = Some(map.next_value()?),
-                        "report" => report = Some(map.next_value()?),
-                        "onDevicePerformance" => {
-                            on_device_performance = Some(map.next_value()?);
-                        }
-                        "predictions" => predictions = map.next_value()?,
-                        "visualization" => visualization = Some(map.next_value()?),
-                        "isSupportedOnMcu" => {
-                            is_supported_on_mcu = Some(map.next_value()?);
-                        }
-                        "mcuSupportError" => mcu_support_error = map.next_value()?,
-                        "profilingJobId" => profiling_job_id = map.next_value()?,
-                        "profilingJobFailed" => profiling_job_failed = map.next_value()?,
-                        "additionalMetrics" => {
-                            additional_metrics = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelMetadataMetrics {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    loss: loss.ok_or_else(|| A::Error::missing_field("loss"))?,
-                    accuracy,
-                    confusion_matrix: confusion_matrix
-                        .ok_or_else(|| A::Error::missing_field("confusionMatrix"))?,
-                    report: report.ok_or_else(|| A::Error::missing_field("report"))?,
-                    on_device_performance: on_device_performance
-                        .ok_or_else(|| A::Error::missing_field("onDevicePerformance"))?,
-                    predictions,
-                    visualization: visualization
-                        .ok_or_else(|| A::Error::missing_field("visualization"))?,
-                    is_supported_on_mcu: is_supported_on_mcu
-                        .ok_or_else(|| A::Error::missing_field("isSupportedOnMcu"))?,
-                    mcu_support_error,
-                    profiling_job_id,
-                    profiling_job_failed,
-                    additional_metrics: additional_metrics
-                        .ok_or_else(|| A::Error::missing_field("additionalMetrics"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataMetrics {}
@@ -9987,83 +4297,19 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItem {
     pub custom_metrics: Option<Vec<KerasCustomMetric>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasModelMetadataMetricsOnDevicePerformanceItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("mcu", &self.mcu)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("isDefault", &self.is_default)?;
-        object.serialize_entry("latency", &self.latency)?;
-        object.serialize_entry("tflite", &self.tflite)?;
-        object.serialize_entry("eon", &self.eon)?;
-        if let Some(value) = &self.eon_ram_optimized {
-            object.serialize_entry("eon_ram_optimized", value)?;
-        }
-        if let Some(value) = &self.custom_metrics {
-            object.serialize_entry("customMetrics", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    KerasModelMetadataMetricsOnDevicePerformanceItem {
+        mcu: "mcu" required,
+        name: "name" required,
+        is_default: "isDefault" required,
+        latency: "latency" required,
+        tflite: "tflite" required,
+        eon: "eon" required,
+        eon_ram_optimized: "eon_ram_optimized" optional,
+        custom_metrics: "customMetrics" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasModelMetadataMetricsOnDevicePerformanceItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelMetadataMetricsOnDevicePerformanceItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`KerasModelMetadataMetricsOnDevicePerformanceItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasModelMetadataMetricsOnDevicePerformanceItem, A::Error> {
-                use serde::de::Error as _;
-                let mut mcu = None;
-                let mut name = None;
-                let mut is_default = None;
-                let mut latency = None;
-                let mut tflite = None;
-                let mut eon = None;
-                let mut eon_ram_optimized = None;
-                let mut custom_metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "mcu" => mcu = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "isDefault" => is_default = Some(map.next_value()?),
-                        "latency" => latency = Some(map.next_value()?),
-                        "tflite" => tflite = Some(map.next_value()?),
-                        "eon" => eon = Some(map.next_value()?),
-                        "eon_ram_optimized" => eon_ram_optimized = map.next_value()?,
-                        "customMetrics" => custom_metrics = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelMetadataMetricsOnDevicePerformanceItem {
-                    mcu: mcu.ok_or_else(|| A::Error::missing_field("mcu"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    is_default: is_default
-                        .ok_or_else(|| A::Error::missing_field("isDefault"))?,
-                    latency: latency.ok_or_else(|| A::Error::missing_field("latency"))?,
-                    tflite: tflite.ok_or_else(|| A::Error::missing_field("tflite"))?,
-                    eon: eon.ok_or_else(|| A::Error::missing_field("eon"))?,
-                    eon_ram_optimized,
-                    custom_metrics,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItem {}
@@ -10077,67 +4323,15 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEon {
     pub model_size: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasModelMetadataMetricsOnDevicePerformanceItemEon {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("ramRequired", &self.ram_required)?;
-        object.serialize_entry("romRequired", &self.rom_required)?;
-        object.serialize_entry("arenaSize", &self.arena_size)?;
-        object.serialize_entry("modelSize", &self.model_size)?;
-        object.end()
+crate::codec::json_object! {
+    KerasModelMetadataMetricsOnDevicePerformanceItemEon {
+        ram_required: "ramRequired" required,
+        rom_required: "romRequired" required,
+        arena_size: "arenaSize" required,
+        model_size: "modelSize" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for KerasModelMetadataMetricsOnDevicePerformanceItemEon {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelMetadataMetricsOnDevicePerformanceItemEon;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`KerasModelMetadataMetricsOnDevicePerformanceItemEon`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasModelMetadataMetricsOnDevicePerformanceItemEon, A::Error> {
-                use serde::de::Error as _;
-                let mut ram_required = None;
-                let mut rom_required = None;
-                let mut arena_size = None;
-                let mut model_size = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ramRequired" => ram_required = Some(map.next_value()?),
-                        "romRequired" => rom_required = Some(map.next_value()?),
-                        "arenaSize" => arena_size = Some(map.next_value()?),
-                        "modelSize" => model_size = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelMetadataMetricsOnDevicePerformanceItemEon {
-                    ram_required: ram_required
-                        .ok_or_else(|| A::Error::missing_field("ramRequired"))?,
-                    rom_required: rom_required
-                        .ok_or_else(|| A::Error::missing_field("romRequired"))?,
-                    arena_size: arena_size
-                        .ok_or_else(|| A::Error::missing_field("arenaSize"))?,
-                    model_size: model_size
-                        .ok_or_else(|| A::Error::missing_field("modelSize"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemEon {}
@@ -10151,71 +4345,15 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
     pub model_size: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize
-for KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("ramRequired", &self.ram_required)?;
-        object.serialize_entry("romRequired", &self.rom_required)?;
-        object.serialize_entry("arenaSize", &self.arena_size)?;
-        object.serialize_entry("modelSize", &self.model_size)?;
-        object.end()
+crate::codec::json_object! {
+    KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
+        ram_required: "ramRequired" required,
+        rom_required: "romRequired" required,
+        arena_size: "arenaSize" required,
+        model_size: "modelSize" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized,
-                A::Error,
-            > {
-                use serde::de::Error as _;
-                let mut ram_required = None;
-                let mut rom_required = None;
-                let mut arena_size = None;
-                let mut model_size = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ramRequired" => ram_required = Some(map.next_value()?),
-                        "romRequired" => rom_required = Some(map.next_value()?),
-                        "arenaSize" => arena_size = Some(map.next_value()?),
-                        "modelSize" => model_size = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
-                    ram_required: ram_required
-                        .ok_or_else(|| A::Error::missing_field("ramRequired"))?,
-                    rom_required: rom_required
-                        .ok_or_else(|| A::Error::missing_field("romRequired"))?,
-                    arena_size: arena_size
-                        .ok_or_else(|| A::Error::missing_field("arenaSize"))?,
-                    model_size: model_size
-                        .ok_or_else(|| A::Error::missing_field("modelSize"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope
@@ -10230,70 +4368,15 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
     pub model_size: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("ramRequired", &self.ram_required)?;
-        object.serialize_entry("romRequired", &self.rom_required)?;
-        object.serialize_entry("arenaSize", &self.arena_size)?;
-        object.serialize_entry("modelSize", &self.model_size)?;
-        object.end()
+crate::codec::json_object! {
+    KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
+        ram_required: "ramRequired" required,
+        rom_required: "romRequired" required,
+        arena_size: "arenaSize" required,
+        model_size: "modelSize" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelMetadataMetricsOnDevicePerformanceItemTflite;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`KerasModelMetadataMetricsOnDevicePerformanceItemTflite`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                KerasModelMetadataMetricsOnDevicePerformanceItemTflite,
-                A::Error,
-            > {
-                use serde::de::Error as _;
-                let mut ram_required = None;
-                let mut rom_required = None;
-                let mut arena_size = None;
-                let mut model_size = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ramRequired" => ram_required = Some(map.next_value()?),
-                        "romRequired" => rom_required = Some(map.next_value()?),
-                        "arenaSize" => arena_size = Some(map.next_value()?),
-                        "modelSize" => model_size = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
-                    ram_required: ram_required
-                        .ok_or_else(|| A::Error::missing_field("ramRequired"))?,
-                    rom_required: rom_required
-                        .ok_or_else(|| A::Error::missing_field("romRequired"))?,
-                    arena_size: arena_size
-                        .ok_or_else(|| A::Error::missing_field("arenaSize"))?,
-                    model_size: model_size
-                        .ok_or_else(|| A::Error::missing_field("modelSize"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemTflite {}
@@ -10543,91 +4626,19 @@ impl KerasVisualLayer {
     }
 }
 
-impl serde::Serialize for KerasVisualLayer {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.neurons {
-            object.serialize_entry("neurons", value)?;
-        }
-        if let Some(value) = &self.kernel_size {
-            object.serialize_entry("kernelSize", value)?;
-        }
-        if let Some(value) = &self.dropout_rate {
-            object.serialize_entry("dropoutRate", value)?;
-        }
-        if let Some(value) = &self.columns {
-            object.serialize_entry("columns", value)?;
-        }
-        if let Some(value) = &self.stack {
-            object.serialize_entry("stack", value)?;
-        }
-        if let Some(value) = &self.enabled {
-            object.serialize_entry("enabled", value)?;
-        }
-        if let Some(value) = &self.organization_model_id {
-            object.serialize_entry("organizationModelId", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    KerasVisualLayer {
+        type_: "type" required,
+        neurons: "neurons" optional,
+        kernel_size: "kernelSize" optional,
+        dropout_rate: "dropoutRate" optional,
+        columns: "columns" optional,
+        stack: "stack" optional,
+        enabled: "enabled" optional,
+        organization_model_id: "organizationModelId" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasVisualLayer {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasVisualLayer;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasVisualLayer`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasVisualLayer, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut neurons = None;
-                let mut kernel_size = None;
-                let mut dropout_rate = None;
-                let mut columns = None;
-                let mut stack = None;
-                let mut enabled = None;
-                let mut organization_model_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "neurons" => neurons = map.next_value()?,
-                        "kernelSize" => kernel_size = map.next_value()?,
-                        "dropoutRate" => dropout_rate = map.next_value()?,
-                        "columns" => columns = map.next_value()?,
-                        "stack" => stack = map.next_value()?,
-                        "enabled" => enabled = map.next_value()?,
-                        "organizationModelId" => {
-                            organization_model_id = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasVisualLayer {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    neurons,
-                    kernel_size,
-                    dropout_rate,
-                    columns,
-                    stack,
-                    enabled,
-                    organization_model_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasVisualLayer {}
@@ -10819,84 +4830,19 @@ pub struct LatencyDevice {
     pub help_text: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for LatencyDevice {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("mcu", &self.mcu)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("selected", &self.selected)?;
-        object.serialize_entry("int8Latency", &self.int8_latency)?;
-        object.serialize_entry("int8ConvLatency", &self.int8_conv_latency)?;
-        object.serialize_entry("float32Latency", &self.float32_latency)?;
-        object.serialize_entry("float32ConvLatency", &self.float32_conv_latency)?;
-        object.serialize_entry("helpText", &self.help_text)?;
-        object.end()
+crate::codec::json_object! {
+    LatencyDevice {
+        mcu: "mcu" required,
+        name: "name" required,
+        selected: "selected" required,
+        int8_latency: "int8Latency" required,
+        int8_conv_latency: "int8ConvLatency" required,
+        float32_latency: "float32Latency" required,
+        float32_conv_latency: "float32ConvLatency" required,
+        help_text: "helpText" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for LatencyDevice {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = LatencyDevice;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`LatencyDevice`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LatencyDevice, A::Error> {
-                use serde::de::Error as _;
-                let mut mcu = None;
-                let mut name = None;
-                let mut selected = None;
-                let mut int8_latency = None;
-                let mut int8_conv_latency = None;
-                let mut float32_latency = None;
-                let mut float32_conv_latency = None;
-                let mut help_text = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "mcu" => mcu = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "selected" => selected = Some(map.next_value()?),
-                        "int8Latency" => int8_latency = Some(map.next_value()?),
-                        "int8ConvLatency" => int8_conv_latency = Some(map.next_value()?),
-                        "float32Latency" => float32_latency = Some(map.next_value()?),
-                        "float32ConvLatency" => {
-                            float32_conv_latency = Some(map.next_value()?);
-                        }
-                        "helpText" => help_text = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(LatencyDevice {
-                    mcu: mcu.ok_or_else(|| A::Error::missing_field("mcu"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    selected: selected
-                        .ok_or_else(|| A::Error::missing_field("selected"))?,
-                    int8_latency: int8_latency
-                        .ok_or_else(|| A::Error::missing_field("int8Latency"))?,
-                    int8_conv_latency: int8_conv_latency
-                        .ok_or_else(|| A::Error::missing_field("int8ConvLatency"))?,
-                    float32_latency: float32_latency
-                        .ok_or_else(|| A::Error::missing_field("float32Latency"))?,
-                    float32_conv_latency: float32_conv_latency
-                        .ok_or_else(|| A::Error::missing_field("float32ConvLatency"))?,
-                    help_text: help_text
-                        .ok_or_else(|| A::Error::missing_field("helpText"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LatencyDevice {}
@@ -10918,106 +4864,22 @@ pub struct LearnBlock {
     pub display_category: Option<BlockDisplayCategory>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for LearnBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("title", &self.title)?;
-        object.serialize_entry("author", &self.author)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.recommended {
-            object.serialize_entry("recommended", value)?;
-        }
-        if let Some(value) = &self.organization_model_id {
-            object.serialize_entry("organizationModelId", value)?;
-        }
-        if let Some(value) = &self.public_project_tier_availability {
-            object.serialize_entry("publicProjectTierAvailability", value)?;
-        }
-        if let Some(value) = &self.is_public_enterprise_only {
-            object.serialize_entry("isPublicEnterpriseOnly", value)?;
-        }
-        object.serialize_entry("blockType", &self.block_type)?;
-        if let Some(value) = &self.display_category {
-            object.serialize_entry("displayCategory", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    LearnBlock {
+        type_: "type" required,
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        recommended: "recommended" optional,
+        organization_model_id: "organizationModelId" optional,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
+        is_public_enterprise_only: "isPublicEnterpriseOnly" optional,
+        block_type: "blockType" required,
+        display_category: "displayCategory" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for LearnBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = LearnBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`LearnBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LearnBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut title = None;
-                let mut author = None;
-                let mut description = None;
-                let mut name = None;
-                let mut recommended = None;
-                let mut organization_model_id = None;
-                let mut public_project_tier_availability = None;
-                let mut is_public_enterprise_only = None;
-                let mut block_type = None;
-                let mut display_category = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "author" => author = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "recommended" => recommended = map.next_value()?,
-                        "organizationModelId" => {
-                            organization_model_id = map.next_value()?;
-                        }
-                        "publicProjectTierAvailability" => {
-                            public_project_tier_availability = map.next_value()?;
-                        }
-                        "isPublicEnterpriseOnly" => {
-                            is_public_enterprise_only = map.next_value()?;
-                        }
-                        "blockType" => block_type = Some(map.next_value()?),
-                        "displayCategory" => display_category = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(LearnBlock {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    author: author.ok_or_else(|| A::Error::missing_field("author"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    recommended,
-                    organization_model_id,
-                    public_project_tier_availability,
-                    is_public_enterprise_only,
-                    block_type: block_type
-                        .ok_or_else(|| A::Error::missing_field("blockType"))?,
-                    display_category,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LearnBlock {}
@@ -11105,58 +4967,14 @@ pub struct ListEmailResponse {
     pub emails: Vec<ListEmailResponseEmailsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListEmailResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("emails", &self.emails)?;
-        object.end()
+crate::codec::json_object! {
+    ListEmailResponse {
+        success: "success" required,
+        error: "error" optional,
+        emails: "emails" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListEmailResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListEmailResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListEmailResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListEmailResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut emails = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "emails" => emails = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListEmailResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    emails: emails.ok_or_else(|| A::Error::missing_field("emails"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListEmailResponse {
@@ -11180,91 +4998,21 @@ pub struct ListEmailResponseEmailsItem {
     pub provider_response: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListEmailResponseEmailsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.user_id {
-            object.serialize_entry("userId", value)?;
-        }
-        if let Some(value) = &self.project_id {
-            object.serialize_entry("projectId", value)?;
-        }
-        object.serialize_entry("from", &self.from)?;
-        object.serialize_entry("to", &self.to)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("subject", &self.subject)?;
-        object.serialize_entry("bodyText", &self.body_text)?;
-        object.serialize_entry("bodyHTML", &self.body_html)?;
-        object.serialize_entry("sent", &self.sent)?;
-        object.serialize_entry("providerResponse", &self.provider_response)?;
-        object.end()
+crate::codec::json_object! {
+    ListEmailResponseEmailsItem {
+        user_id: "userId" optional,
+        project_id: "projectId" optional,
+        from: "from" required,
+        to: "to" required,
+        created: "created" required,
+        subject: "subject" required,
+        body_text: "bodyText" required,
+        body_html: "bodyHTML" required,
+        sent: "sent" required,
+        provider_response: "providerResponse" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListEmailResponseEmailsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListEmailResponseEmailsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListEmailResponseEmailsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListEmailResponseEmailsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut user_id = None;
-                let mut project_id = None;
-                let mut from = None;
-                let mut to = None;
-                let mut created = None;
-                let mut subject = None;
-                let mut body_text = None;
-                let mut body_html = None;
-                let mut sent = None;
-                let mut provider_response = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "userId" => user_id = map.next_value()?,
-                        "projectId" => project_id = map.next_value()?,
-                        "from" => from = Some(map.next_value()?),
-                        "to" => to = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "subject" => subject = Some(map.next_value()?),
-                        "bodyText" => body_text = Some(map.next_value()?),
-                        "bodyHTML" => body_html = Some(map.next_value()?),
-                        "sent" => sent = Some(map.next_value()?),
-                        "providerResponse" => provider_response = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListEmailResponseEmailsItem {
-                    user_id,
-                    project_id,
-                    from: from.ok_or_else(|| A::Error::missing_field("from"))?,
-                    to: to.ok_or_else(|| A::Error::missing_field("to"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    subject: subject.ok_or_else(|| A::Error::missing_field("subject"))?,
-                    body_text: body_text
-                        .ok_or_else(|| A::Error::missing_field("bodyText"))?,
-                    body_html: body_html
-                        .ok_or_else(|| A::Error::missing_field("bodyHTML"))?,
-                    sent: sent.ok_or_else(|| A::Error::missing_field("sent"))?,
-                    provider_response: provider_response
-                        .ok_or_else(|| A::Error::missing_field("providerResponse"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListEmailResponseEmailsItem {}
@@ -11281,63 +5029,15 @@ pub struct ListJobsResponse {
     pub total_job_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListJobsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("jobs", &self.jobs)?;
-        object.serialize_entry("totalJobCount", &self.total_job_count)?;
-        object.end()
+crate::codec::json_object! {
+    ListJobsResponse {
+        success: "success" required,
+        error: "error" optional,
+        jobs: "jobs" required,
+        total_job_count: "totalJobCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListJobsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListJobsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListJobsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListJobsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut jobs = None;
-                let mut total_job_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "jobs" => jobs = Some(map.next_value()?),
-                        "totalJobCount" => total_job_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListJobsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    jobs: jobs.ok_or_else(|| A::Error::missing_field("jobs"))?,
-                    total_job_count: total_job_count
-                        .ok_or_else(|| A::Error::missing_field("totalJobCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListJobsResponse {
@@ -11357,60 +5057,14 @@ pub struct ListModelsResponse {
     pub id: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListModelsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.id {
-            object.serialize_entry("id", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ListModelsResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListModelsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListModelsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListModelsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListModelsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListModelsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListModelsResponse {
@@ -11431,63 +5085,15 @@ pub struct ListOrganizationUsageReportsResponse {
     pub total_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationUsageReportsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("reports", &self.reports)?;
-        object.serialize_entry("totalCount", &self.total_count)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationUsageReportsResponse {
+        success: "success" required,
+        error: "error" optional,
+        reports: "reports" required,
+        total_count: "totalCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationUsageReportsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationUsageReportsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationUsageReportsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationUsageReportsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut reports = None;
-                let mut total_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "reports" => reports = Some(map.next_value()?),
-                        "totalCount" => total_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationUsageReportsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    reports: reports.ok_or_else(|| A::Error::missing_field("reports"))?,
-                    total_count: total_count
-                        .ok_or_else(|| A::Error::missing_field("totalCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationUsageReportsResponse {
@@ -11507,59 +5113,14 @@ pub struct ListOrganizationsResponse {
     pub organizations: Vec<Organization>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("organizations", &self.organizations)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationsResponse {
+        success: "success" required,
+        error: "error" optional,
+        organizations: "organizations" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut organizations = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "organizations" => organizations = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    organizations: organizations
-                        .ok_or_else(|| A::Error::missing_field("organizations"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationsResponse {
@@ -11590,60 +5151,14 @@ impl ListPortalFilesInFolderRequest {
     }
 }
 
-impl serde::Serialize for ListPortalFilesInFolderRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("prefix", &self.prefix)?;
-        if let Some(value) = &self.continuation_token {
-            object.serialize_entry("continuationToken", value)?;
-        }
-        if let Some(value) = &self.only_fetch_folders {
-            object.serialize_entry("onlyFetchFolders", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ListPortalFilesInFolderRequest {
+        prefix: "prefix" required,
+        continuation_token: "continuationToken" optional,
+        only_fetch_folders: "onlyFetchFolders" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ListPortalFilesInFolderRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPortalFilesInFolderRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListPortalFilesInFolderRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPortalFilesInFolderRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut prefix = None;
-                let mut continuation_token = None;
-                let mut only_fetch_folders = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "prefix" => prefix = Some(map.next_value()?),
-                        "continuationToken" => continuation_token = map.next_value()?,
-                        "onlyFetchFolders" => only_fetch_folders = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPortalFilesInFolderRequest {
-                    prefix: prefix.ok_or_else(|| A::Error::missing_field("prefix"))?,
-                    continuation_token,
-                    only_fetch_folders,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ListPortalFilesInFolderRequest {}
@@ -11659,64 +5174,15 @@ pub struct ListPortalFilesInFolderResponse {
     pub continuation_token: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListPortalFilesInFolderResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("files", &self.files)?;
-        if let Some(value) = &self.continuation_token {
-            object.serialize_entry("continuationToken", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ListPortalFilesInFolderResponse {
+        success: "success" required,
+        error: "error" optional,
+        files: "files" required,
+        continuation_token: "continuationToken" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListPortalFilesInFolderResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPortalFilesInFolderResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListPortalFilesInFolderResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPortalFilesInFolderResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut files = None;
-                let mut continuation_token = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "files" => files = Some(map.next_value()?),
-                        "continuationToken" => continuation_token = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPortalFilesInFolderResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    files: files.ok_or_else(|| A::Error::missing_field("files"))?,
-                    continuation_token,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPortalFilesInFolderResponse {
@@ -11732,49 +5198,12 @@ pub struct ListProjects {
     pub projects: Vec<Project>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListProjects {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projects", &self.projects)?;
-        object.end()
+crate::codec::json_object! {
+    ListProjects {
+        projects: "projects" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListProjects {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListProjects;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListProjects`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListProjects, A::Error> {
-                use serde::de::Error as _;
-                let mut projects = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projects" => projects = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListProjects {
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListProjects {}
@@ -11790,59 +5219,14 @@ pub struct ListProjectsResponse {
     pub projects: Vec<Project>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListProjectsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("projects", &self.projects)?;
-        object.end()
+crate::codec::json_object! {
+    ListProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        projects: "projects" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListProjectsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListProjectsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListProjectsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListProjectsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut projects = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "projects" => projects = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListProjectsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListProjectsResponse {
@@ -11858,52 +5242,33 @@ pub struct ListPublicProjectTypes {
     pub project_types: Vec<ListPublicProjectTypesProjectTypesItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListPublicProjectTypes {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projectTypes", &self.project_types)?;
-        object.end()
+crate::codec::json_object! {
+    ListPublicProjectTypes {
+        project_types: "projectTypes" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListPublicProjectTypes {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPublicProjectTypes;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListPublicProjectTypes`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPublicProjectTypes, A::Error> {
-                use serde::de::Error as _;
-                let mut project_types = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projectTypes" => project_types = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPublicProjectTypes {
-                    project_types: project_types
-                        .ok_or_else(|| A::Error::missing_field("projectTypes"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicProjectTypes {}
+
+/// Schema: `#/components/schemas/ListPublicProjectTypes/properties/projectTypes/items`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPublicProjectTypesProjectTypesItem {
+    pub value: ProjectType,
+    pub label: String,
+}
+
+crate::codec::json_object! {
+    ListPublicProjectTypesProjectTypesItem {
+        value: "value" required,
+        label: "label" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for ListPublicProjectTypesProjectTypesItem {}
 
 /// Schema: `#/components/schemas/ListPublicProjects`
 #[derive(Debug, Clone, PartialEq)]
@@ -11913,56 +5278,13 @@ pub struct ListPublicProjects {
     pub total_project_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListPublicProjects {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projects", &self.projects)?;
-        object.serialize_entry("totalProjectCount", &self.total_project_count)?;
-        object.end()
+crate::codec::json_object! {
+    ListPublicProjects {
+        projects: "projects" required,
+        total_project_count: "totalProjectCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListPublicProjects {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPublicProjects;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListPublicProjects`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPublicProjects, A::Error> {
-                use serde::de::Error as _;
-                let mut projects = None;
-                let mut total_project_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projects" => projects = Some(map.next_value()?),
-                        "totalProjectCount" => {
-                            total_project_count = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPublicProjects {
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                    total_project_count: total_project_count
-                        .ok_or_else(|| A::Error::missing_field("totalProjectCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicProjects {}
@@ -11978,63 +5300,15 @@ pub struct ListSamplesResponse {
     pub total_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListSamplesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("samples", &self.samples)?;
-        object.serialize_entry("totalCount", &self.total_count)?;
-        object.end()
+crate::codec::json_object! {
+    ListSamplesResponse {
+        success: "success" required,
+        error: "error" optional,
+        samples: "samples" required,
+        total_count: "totalCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListSamplesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListSamplesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListSamplesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListSamplesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut samples = None;
-                let mut total_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "samples" => samples = Some(map.next_value()?),
-                        "totalCount" => total_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListSamplesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    samples: samples.ok_or_else(|| A::Error::missing_field("samples"))?,
-                    total_count: total_count
-                        .ok_or_else(|| A::Error::missing_field("totalCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListSamplesResponse {
@@ -12097,63 +5371,15 @@ pub struct LogStdoutResponse {
     pub total_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for LogStdoutResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("stdout", &self.stdout)?;
-        object.serialize_entry("totalCount", &self.total_count)?;
-        object.end()
+crate::codec::json_object! {
+    LogStdoutResponse {
+        success: "success" required,
+        error: "error" optional,
+        stdout: "stdout" required,
+        total_count: "totalCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for LogStdoutResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = LogStdoutResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`LogStdoutResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LogStdoutResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut stdout = None;
-                let mut total_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "stdout" => stdout = Some(map.next_value()?),
-                        "totalCount" => total_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(LogStdoutResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    stdout: stdout.ok_or_else(|| A::Error::missing_field("stdout"))?,
-                    total_count: total_count
-                        .ok_or_else(|| A::Error::missing_field("totalCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LogStdoutResponse {
@@ -12170,58 +5396,14 @@ pub struct LogStdoutResponseStdoutItem {
     pub log_level: Option<LogStdoutResponseStdoutItemLogLevel>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for LogStdoutResponseStdoutItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("data", &self.data)?;
-        if let Some(value) = &self.log_level {
-            object.serialize_entry("logLevel", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    LogStdoutResponseStdoutItem {
+        created: "created" required,
+        data: "data" required,
+        log_level: "logLevel" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for LogStdoutResponseStdoutItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = LogStdoutResponseStdoutItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`LogStdoutResponseStdoutItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LogStdoutResponseStdoutItem, A::Error> {
-                use serde::de::Error as _;
-                let mut created = None;
-                let mut data = None;
-                let mut log_level = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "created" => created = Some(map.next_value()?),
-                        "data" => data = Some(map.next_value()?),
-                        "logLevel" => log_level = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(LogStdoutResponseStdoutItem {
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                    log_level,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LogStdoutResponseStdoutItem {}
@@ -12279,58 +5461,14 @@ pub struct LoginResponse {
     pub token: crate::Secret,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for LoginResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("token", &self.token)?;
-        object.end()
+crate::codec::json_object! {
+    LoginResponse {
+        success: "success" required,
+        error: "error" optional,
+        token: "token" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for LoginResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = LoginResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`LoginResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LoginResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut token = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "token" => token = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(LoginResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    token: token.ok_or_else(|| A::Error::missing_field("token"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LoginResponse {
@@ -12358,54 +5496,13 @@ impl MemorySpec {
     }
 }
 
-impl serde::Serialize for MemorySpec {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.fast_bytes {
-            object.serialize_entry("fastBytes", value)?;
-        }
-        if let Some(value) = &self.slow_bytes {
-            object.serialize_entry("slowBytes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    MemorySpec {
+        fast_bytes: "fastBytes" optional,
+        slow_bytes: "slowBytes" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for MemorySpec {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = MemorySpec;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`MemorySpec`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MemorySpec, A::Error> {
-                let mut fast_bytes = None;
-                let mut slow_bytes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "fastBytes" => fast_bytes = map.next_value()?,
-                        "slowBytes" => slow_bytes = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(MemorySpec {
-                    fast_bytes,
-                    slow_bytes,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for MemorySpec {}
@@ -12463,87 +5560,19 @@ pub struct ModelPrediction {
     pub anomaly_scores: Option<Vec<Vec<f64>>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ModelPrediction {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("sampleId", &self.sample_id)?;
-        object.serialize_entry("startMs", &self.start_ms)?;
-        object.serialize_entry("endMs", &self.end_ms)?;
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        object.serialize_entry("prediction", &self.prediction)?;
-        if let Some(value) = &self.prediction_correct {
-            object.serialize_entry("predictionCorrect", value)?;
-        }
-        if let Some(value) = &self.f1_score {
-            object.serialize_entry("f1Score", value)?;
-        }
-        if let Some(value) = &self.anomaly_scores {
-            object.serialize_entry("anomalyScores", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ModelPrediction {
+        sample_id: "sampleId" required,
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
+        label: "label" optional,
+        prediction: "prediction" required,
+        prediction_correct: "predictionCorrect" optional,
+        f1_score: "f1Score" optional,
+        anomaly_scores: "anomalyScores" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ModelPrediction {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ModelPrediction;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ModelPrediction`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModelPrediction, A::Error> {
-                use serde::de::Error as _;
-                let mut sample_id = None;
-                let mut start_ms = None;
-                let mut end_ms = None;
-                let mut label = None;
-                let mut prediction = None;
-                let mut prediction_correct = None;
-                let mut f1_score = None;
-                let mut anomaly_scores = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "sampleId" => sample_id = Some(map.next_value()?),
-                        "startMs" => start_ms = Some(map.next_value()?),
-                        "endMs" => end_ms = Some(map.next_value()?),
-                        "label" => label = map.next_value()?,
-                        "prediction" => prediction = Some(map.next_value()?),
-                        "predictionCorrect" => prediction_correct = map.next_value()?,
-                        "f1Score" => f1_score = map.next_value()?,
-                        "anomalyScores" => anomaly_scores = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ModelPrediction {
-                    sample_id: sample_id
-                        .ok_or_else(|| A::Error::missing_field("sampleId"))?,
-                    start_ms: start_ms
-                        .ok_or_else(|| A::Error::missing_field("startMs"))?,
-                    end_ms: end_ms.ok_or_else(|| A::Error::missing_field("endMs"))?,
-                    label,
-                    prediction: prediction
-                        .ok_or_else(|| A::Error::missing_field("prediction"))?,
-                    prediction_correct,
-                    f1_score,
-                    anomaly_scores,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ModelPrediction {}
@@ -12646,122 +5675,26 @@ pub struct Organization {
     pub deleted_date: Option<crate::DateTime>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Organization {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        if let Some(value) = &self.header_img {
-            object.serialize_entry("headerImg", value)?;
-        }
-        object.serialize_entry("showHeaderImgMask", &self.show_header_img_mask)?;
-        object.serialize_entry("users", &self.users)?;
-        object.serialize_entry("isDeveloperProfile", &self.is_developer_profile)?;
-        object.serialize_entry("whitelabelId", &self.whitelabel_id)?;
-        if let Some(value) = &self.projects {
-            object.serialize_entry("projects", value)?;
-        }
-        object.serialize_entry("trialId", &self.trial_id)?;
-        object.serialize_entry("trialExpiredDate", &self.trial_expired_date)?;
-        object.serialize_entry("trialUpgradedDate", &self.trial_upgraded_date)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.contract_start_date {
-            object.serialize_entry("contractStartDate", value)?;
-        }
-        if let Some(value) = &self.deleted_date {
-            object.serialize_entry("deletedDate", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Organization {
+        id: "id" required,
+        name: "name" required,
+        logo: "logo" optional,
+        header_img: "headerImg" optional,
+        show_header_img_mask: "showHeaderImgMask" required,
+        users: "users" required,
+        is_developer_profile: "isDeveloperProfile" required,
+        whitelabel_id: "whitelabelId" nullable,
+        projects: "projects" optional,
+        trial_id: "trialId" nullable,
+        trial_expired_date: "trialExpiredDate" nullable,
+        trial_upgraded_date: "trialUpgradedDate" nullable,
+        created: "created" required,
+        contract_start_date: "contractStartDate" optional_nullable,
+        deleted_date: "deletedDate" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Organization {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Organization;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Organization`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Organization, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut logo = None;
-                let mut header_img = None;
-                let mut show_header_img_mask = None;
-                let mut users = None;
-                let mut is_developer_profile = None;
-                let mut whitelabel_id = None;
-                let mut projects = None;
-                let mut trial_id = None;
-                let mut trial_expired_date = None;
-                let mut trial_upgraded_date = None;
-                let mut created = None;
-                let mut contract_start_date = None;
-                let mut deleted_date = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "logo" => logo = map.next_value()?,
-                        "headerImg" => header_img = map.next_value()?,
-                        "showHeaderImgMask" => {
-                            show_header_img_mask = Some(map.next_value()?);
-                        }
-                        "users" => users = Some(map.next_value()?),
-                        "isDeveloperProfile" => {
-                            is_developer_profile = Some(map.next_value()?);
-                        }
-                        "whitelabelId" => whitelabel_id = map.next_value()?,
-                        "projects" => projects = map.next_value()?,
-                        "trialId" => trial_id = map.next_value()?,
-                        "trialExpiredDate" => trial_expired_date = map.next_value()?,
-                        "trialUpgradedDate" => trial_upgraded_date = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "contractStartDate" => {
-                            contract_start_date = Some(map.next_value()?);
-                        }
-                        "deletedDate" => deleted_date = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Organization {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    logo,
-                    header_img,
-                    show_header_img_mask: show_header_img_mask
-                        .ok_or_else(|| A::Error::missing_field("showHeaderImgMask"))?,
-                    users: users.ok_or_else(|| A::Error::missing_field("users"))?,
-                    is_developer_profile: is_developer_profile
-                        .ok_or_else(|| A::Error::missing_field("isDeveloperProfile"))?,
-                    whitelabel_id,
-                    projects,
-                    trial_id,
-                    trial_expired_date,
-                    trial_upgraded_date,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    contract_start_date,
-                    deleted_date,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Organization {}
@@ -12777,64 +5710,15 @@ pub struct OrganizationAddDataFolderResponse {
     pub data_first_items: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationAddDataFolderResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dataItemCount", &self.data_item_count)?;
-        object.serialize_entry("dataFirstItems", &self.data_first_items)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationAddDataFolderResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_item_count: "dataItemCount" required,
+        data_first_items: "dataFirstItems" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationAddDataFolderResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationAddDataFolderResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationAddDataFolderResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationAddDataFolderResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut data_item_count = None;
-                let mut data_first_items = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dataItemCount" => data_item_count = Some(map.next_value()?),
-                        "dataFirstItems" => data_first_items = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationAddDataFolderResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    data_item_count: data_item_count
-                        .ok_or_else(|| A::Error::missing_field("dataItemCount"))?,
-                    data_first_items: data_first_items
-                        .ok_or_else(|| A::Error::missing_field("dataFirstItems"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationAddDataFolderResponse {
@@ -12854,61 +5738,14 @@ pub struct OrganizationComputeTimeUsage {
     pub total_compute_time: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationComputeTimeUsage {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.cpu_compute_time {
-            object.serialize_entry("cpuComputeTime", value)?;
-        }
-        if let Some(value) = &self.gpu_compute_time {
-            object.serialize_entry("gpuComputeTime", value)?;
-        }
-        if let Some(value) = &self.total_compute_time {
-            object.serialize_entry("totalComputeTime", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationComputeTimeUsage {
+        cpu_compute_time: "cpuComputeTime" optional,
+        gpu_compute_time: "gpuComputeTime" optional,
+        total_compute_time: "totalComputeTime" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationComputeTimeUsage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationComputeTimeUsage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationComputeTimeUsage`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationComputeTimeUsage, A::Error> {
-                let mut cpu_compute_time = None;
-                let mut gpu_compute_time = None;
-                let mut total_compute_time = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "cpuComputeTime" => cpu_compute_time = map.next_value()?,
-                        "gpuComputeTime" => gpu_compute_time = map.next_value()?,
-                        "totalComputeTime" => total_compute_time = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationComputeTimeUsage {
-                    cpu_compute_time,
-                    gpu_compute_time,
-                    total_compute_time,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationComputeTimeUsage {}
@@ -13009,51 +5846,13 @@ impl OrganizationCreateProjectPathFilter {
     }
 }
 
-impl serde::Serialize for OrganizationCreateProjectPathFilter {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("filter", &self.filter)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationCreateProjectPathFilter {
+        dataset: "dataset" required,
+        filter: "filter" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectPathFilter {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationCreateProjectPathFilter;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationCreateProjectPathFilter`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationCreateProjectPathFilter, A::Error> {
-                use serde::de::Error as _;
-                let mut dataset = None;
-                let mut filter = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "filter" => filter = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationCreateProjectPathFilter {
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    filter: filter.ok_or_else(|| A::Error::missing_field("filter"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectPathFilter {}
@@ -13069,73 +5868,16 @@ pub struct OrganizationCreateProjectTransformationSummary {
     pub total_time_spent_seconds: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationCreateProjectTransformationSummary {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("startedCount", &self.started_count)?;
-        object.serialize_entry("succeededCount", &self.succeeded_count)?;
-        object.serialize_entry("finishedCount", &self.finished_count)?;
-        object.serialize_entry("totalFileCount", &self.total_file_count)?;
-        object.serialize_entry("totalTimeSpentSeconds", &self.total_time_spent_seconds)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationCreateProjectTransformationSummary {
+        started_count: "startedCount" required,
+        succeeded_count: "succeededCount" required,
+        finished_count: "finishedCount" required,
+        total_file_count: "totalFileCount" required,
+        total_time_spent_seconds: "totalTimeSpentSeconds" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectTransformationSummary {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationCreateProjectTransformationSummary;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationCreateProjectTransformationSummary`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationCreateProjectTransformationSummary, A::Error> {
-                use serde::de::Error as _;
-                let mut started_count = None;
-                let mut succeeded_count = None;
-                let mut finished_count = None;
-                let mut total_file_count = None;
-                let mut total_time_spent_seconds = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "startedCount" => started_count = Some(map.next_value()?),
-                        "succeededCount" => succeeded_count = Some(map.next_value()?),
-                        "finishedCount" => finished_count = Some(map.next_value()?),
-                        "totalFileCount" => total_file_count = Some(map.next_value()?),
-                        "totalTimeSpentSeconds" => {
-                            total_time_spent_seconds = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationCreateProjectTransformationSummary {
-                    started_count: started_count
-                        .ok_or_else(|| A::Error::missing_field("startedCount"))?,
-                    succeeded_count: succeeded_count
-                        .ok_or_else(|| A::Error::missing_field("succeededCount"))?,
-                    finished_count: finished_count
-                        .ok_or_else(|| A::Error::missing_field("finishedCount"))?,
-                    total_file_count: total_file_count
-                        .ok_or_else(|| A::Error::missing_field("totalFileCount"))?,
-                    total_time_spent_seconds: total_time_spent_seconds
-                        .ok_or_else(|| A::Error::missing_field("totalTimeSpentSeconds"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectTransformationSummary {}
@@ -13190,93 +5932,20 @@ pub struct OrganizationDataExport {
     pub download_url: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDataExport {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        object.serialize_entry("jobId", &self.job_id)?;
-        object.serialize_entry("jobFinished", &self.job_finished)?;
-        object.serialize_entry("jobFinishedSuccessful", &self.job_finished_successful)?;
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        object.serialize_entry("expirationDate", &self.expiration_date)?;
-        if let Some(value) = &self.download_url {
-            object.serialize_entry("downloadUrl", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationDataExport {
+        id: "id" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        job_id: "jobId" required,
+        job_finished: "jobFinished" required,
+        job_finished_successful: "jobFinishedSuccessful" required,
+        description: "description" optional,
+        expiration_date: "expirationDate" required,
+        download_url: "downloadUrl" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDataExport {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDataExport;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDataExport`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDataExport, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut created = None;
-                let mut created_by_user = None;
-                let mut job_id = None;
-                let mut job_finished = None;
-                let mut job_finished_successful = None;
-                let mut description = None;
-                let mut expiration_date = None;
-                let mut download_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        "jobId" => job_id = Some(map.next_value()?),
-                        "jobFinished" => job_finished = Some(map.next_value()?),
-                        "jobFinishedSuccessful" => {
-                            job_finished_successful = Some(map.next_value()?);
-                        }
-                        "description" => description = map.next_value()?,
-                        "expirationDate" => expiration_date = Some(map.next_value()?),
-                        "downloadUrl" => download_url = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDataExport {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    created_by_user,
-                    job_id: job_id.ok_or_else(|| A::Error::missing_field("jobId"))?,
-                    job_finished: job_finished
-                        .ok_or_else(|| A::Error::missing_field("jobFinished"))?,
-                    job_finished_successful: job_finished_successful
-                        .ok_or_else(|| A::Error::missing_field(
-                            "jobFinishedSuccessful",
-                        ))?,
-                    description,
-                    expiration_date: expiration_date
-                        .ok_or_else(|| A::Error::missing_field("expirationDate"))?,
-                    download_url,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataExport {}
@@ -13290,63 +5959,15 @@ pub struct OrganizationDataExportCreatedByUser {
     pub photo: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDataExportCreatedByUser {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("username", &self.username)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationDataExportCreatedByUser {
+        id: "id" required,
+        name: "name" required,
+        username: "username" required,
+        photo: "photo" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDataExportCreatedByUser {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDataExportCreatedByUser;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDataExportCreatedByUser`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDataExportCreatedByUser, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut username = None;
-                let mut photo = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDataExportCreatedByUser {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    photo,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataExportCreatedByUser {}
@@ -13369,120 +5990,23 @@ pub struct OrganizationDataset {
     pub bucket_path: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDataset {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("lastFileCreated", &self.last_file_created)?;
-        object.serialize_entry("totalFileSize", &self.total_file_size)?;
-        object.serialize_entry("totalFileCount", &self.total_file_count)?;
-        object.serialize_entry("totalItemCount", &self.total_item_count)?;
-        object
-            .serialize_entry(
-                "totalItemCountChecklistOK",
-                &self.total_item_count_checklist_ok,
-            )?;
-        object
-            .serialize_entry(
-                "totalItemCountChecklistFailed",
-                &self.total_item_count_checklist_failed,
-            )?;
-        object.serialize_entry("tags", &self.tags)?;
-        if let Some(value) = &self.category {
-            object.serialize_entry("category", value)?;
-        }
-        if let Some(value) = &self.bucket {
-            object.serialize_entry("bucket", value)?;
-        }
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.bucket_path {
-            object.serialize_entry("bucketPath", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationDataset {
+        dataset: "dataset" required,
+        last_file_created: "lastFileCreated" required,
+        total_file_size: "totalFileSize" required,
+        total_file_count: "totalFileCount" required,
+        total_item_count: "totalItemCount" required,
+        total_item_count_checklist_ok: "totalItemCountChecklistOK" required,
+        total_item_count_checklist_failed: "totalItemCountChecklistFailed" required,
+        tags: "tags" required,
+        category: "category" optional,
+        bucket: "bucket" optional,
+        type_: "type" required,
+        bucket_path: "bucketPath" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDataset {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDataset;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDataset`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDataset, A::Error> {
-                use serde::de::Error as _;
-                let mut dataset = None;
-                let mut last_file_created = None;
-                let mut total_file_size = None;
-                let mut total_file_count = None;
-                let mut total_item_count = None;
-                let mut total_item_count_checklist_ok = None;
-                let mut total_item_count_checklist_failed = None;
-                let mut tags = None;
-                let mut category = None;
-                let mut bucket = None;
-                let mut type_ = None;
-                let mut bucket_path = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "lastFileCreated" => last_file_created = Some(map.next_value()?),
-                        "totalFileSize" => total_file_size = Some(map.next_value()?),
-                        "totalFileCount" => total_file_count = Some(map.next_value()?),
-                        "totalItemCount" => total_item_count = Some(map.next_value()?),
-                        "totalItemCountChecklistOK" => {
-                            total_item_count_checklist_ok = Some(map.next_value()?);
-                        }
-                        "totalItemCountChecklistFailed" => {
-                            total_item_count_checklist_failed = Some(map.next_value()?);
-                        }
-                        "tags" => tags = Some(map.next_value()?),
-                        "category" => category = map.next_value()?,
-                        "bucket" => bucket = map.next_value()?,
-                        "type" => type_ = Some(map.next_value()?),
-                        "bucketPath" => bucket_path = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDataset {
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    last_file_created: last_file_created
-                        .ok_or_else(|| A::Error::missing_field("lastFileCreated"))?,
-                    total_file_size: total_file_size
-                        .ok_or_else(|| A::Error::missing_field("totalFileSize"))?,
-                    total_file_count: total_file_count
-                        .ok_or_else(|| A::Error::missing_field("totalFileCount"))?,
-                    total_item_count: total_item_count
-                        .ok_or_else(|| A::Error::missing_field("totalItemCount"))?,
-                    total_item_count_checklist_ok: total_item_count_checklist_ok
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalItemCountChecklistOK",
-                        ))?,
-                    total_item_count_checklist_failed: total_item_count_checklist_failed
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalItemCountChecklistFailed",
-                        ))?,
-                    tags: tags.ok_or_else(|| A::Error::missing_field("tags"))?,
-                    category,
-                    bucket,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    bucket_path,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataset {}
@@ -13501,82 +6025,16 @@ pub struct OrganizationDatasetBucket {
     pub data_item_naming_levels_deep: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDatasetBucket {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("bucket", &self.bucket)?;
-        object.serialize_entry("path", &self.path)?;
-        object
-            .serialize_entry(
-                "fullBucketPathDescription",
-                &self.full_bucket_path_description,
-            )?;
-        object
-            .serialize_entry(
-                "dataItemNamingLevelsDeep",
-                &self.data_item_naming_levels_deep,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationDatasetBucket {
+        id: "id" required,
+        bucket: "bucket" required,
+        path: "path" required,
+        full_bucket_path_description: "fullBucketPathDescription" required,
+        data_item_naming_levels_deep: "dataItemNamingLevelsDeep" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDatasetBucket {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDatasetBucket;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDatasetBucket`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDatasetBucket, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut bucket = None;
-                let mut path = None;
-                let mut full_bucket_path_description = None;
-                let mut data_item_naming_levels_deep = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "bucket" => bucket = Some(map.next_value()?),
-                        "path" => path = Some(map.next_value()?),
-                        "fullBucketPathDescription" => {
-                            full_bucket_path_description = Some(map.next_value()?);
-                        }
-                        "dataItemNamingLevelsDeep" => {
-                            data_item_naming_levels_deep = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDatasetBucket {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
-                    path: path.ok_or_else(|| A::Error::missing_field("path"))?,
-                    full_bucket_path_description: full_bucket_path_description
-                        .ok_or_else(|| A::Error::missing_field(
-                            "fullBucketPathDescription",
-                        ))?,
-                    data_item_naming_levels_deep: data_item_naming_levels_deep
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dataItemNamingLevelsDeep",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDatasetBucket {}
@@ -13689,174 +6147,35 @@ pub struct OrganizationUser {
     pub last_organization_project_accessed: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationUser {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("email", &self.email)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.last_seen {
-            object.serialize_entry("lastSeen", value)?;
-        }
-        object.serialize_entry("staffInfo", &self.staff_info)?;
-        object.serialize_entry("pending", &self.pending)?;
-        if let Some(value) = &self.last_tos_acceptance_date {
-            object.serialize_entry("lastTosAcceptanceDate", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.permissions {
-            object.serialize_entry("permissions", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        object.serialize_entry("activated", &self.activated)?;
-        object.serialize_entry("mfaConfigured", &self.mfa_configured)?;
-        if let Some(value) = &self.stripe_customer_id {
-            object.serialize_entry("stripeCustomerId", value)?;
-        }
-        if let Some(value) = &self.has_pending_payments {
-            object.serialize_entry("hasPendingPayments", value)?;
-        }
-        if let Some(value) = &self.tier {
-            object.serialize_entry("tier", value)?;
-        }
-        object.serialize_entry("added", &self.added)?;
-        object.serialize_entry("role", &self.role)?;
-        object.serialize_entry("projectCount", &self.project_count)?;
-        object.serialize_entry("datasets", &self.datasets)?;
-        if let Some(value) = &self.last_access_to_organization {
-            object.serialize_entry("lastAccessToOrganization", value)?;
-        }
-        if let Some(value) = &self.last_organization_project_accessed {
-            object.serialize_entry("lastOrganizationProjectAccessed", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationUser {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" optional,
+        added: "added" required,
+        role: "role" required,
+        project_count: "projectCount" required,
+        datasets: "datasets" required,
+        last_access_to_organization: "lastAccessToOrganization" optional,
+        last_organization_project_accessed: "lastOrganizationProjectAccessed" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationUser {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationUser;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationUser`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationUser, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut username = None;
-                let mut name = None;
-                let mut email = None;
-                let mut photo = None;
-                let mut created = None;
-                let mut last_seen = None;
-                let mut staff_info = None;
-                let mut pending = None;
-                let mut last_tos_acceptance_date = None;
-                let mut job_title = None;
-                let mut permissions = None;
-                let mut company_name = None;
-                let mut activated = None;
-                let mut mfa_configured = None;
-                let mut stripe_customer_id = None;
-                let mut has_pending_payments = None;
-                let mut tier = None;
-                let mut added = None;
-                let mut role = None;
-                let mut project_count = None;
-                let mut datasets = None;
-                let mut last_access_to_organization = None;
-                let mut last_organization_project_accessed = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "lastSeen" => last_seen = map.next_value()?,
-                        "staffInfo" => staff_info = Some(map.next_value()?),
-                        "pending" => pending = Some(map.next_value()?),
-                        "lastTosAcceptanceDate" => {
-                            last_tos_acceptance_date = map.next_value()?;
-                        }
-                        "jobTitle" => job_title = map.next_value()?,
-                        "permissions" => permissions = map.next_value()?,
-                        "companyName" => company_name = map.next_value()?,
-                        "activated" => activated = Some(map.next_value()?),
-                        "mfaConfigured" => mfa_configured = Some(map.next_value()?),
-                        "stripeCustomerId" => stripe_customer_id = map.next_value()?,
-                        "hasPendingPayments" => has_pending_payments = map.next_value()?,
-                        "tier" => tier = map.next_value()?,
-                        "added" => added = Some(map.next_value()?),
-                        "role" => role = Some(map.next_value()?),
-                        "projectCount" => project_count = Some(map.next_value()?),
-                        "datasets" => datasets = Some(map.next_value()?),
-                        "lastAccessToOrganization" => {
-                            last_access_to_organization = map.next_value()?;
-                        }
-                        "lastOrganizationProjectAccessed" => {
-                            last_organization_project_accessed = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationUser {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    photo,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_seen,
-                    staff_info: staff_info
-                        .ok_or_else(|| A::Error::missing_field("staffInfo"))?,
-                    pending: pending.ok_or_else(|| A::Error::missing_field("pending"))?,
-                    last_tos_acceptance_date,
-                    job_title,
-                    permissions,
-                    company_name,
-                    activated: activated
-                        .ok_or_else(|| A::Error::missing_field("activated"))?,
-                    mfa_configured: mfa_configured
-                        .ok_or_else(|| A::Error::missing_field("mfaConfigured"))?,
-                    stripe_customer_id,
-                    has_pending_payments,
-                    tier,
-                    added: added.ok_or_else(|| A::Error::missing_field("added"))?,
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                    project_count: project_count
-                        .ok_or_else(|| A::Error::missing_field("projectCount"))?,
-                    datasets: datasets
-                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
-                    last_access_to_organization,
-                    last_organization_project_accessed,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationUser {}
@@ -14022,74 +6341,17 @@ pub struct PortalFile {
     pub type_: PortalFileType,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PortalFile {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.added_date {
-            object.serialize_entry("addedDate", value)?;
-        }
-        if let Some(value) = &self.size {
-            object.serialize_entry("size", value)?;
-        }
-        if let Some(value) = &self.e_tag {
-            object.serialize_entry("ETag", value)?;
-        }
-        object.serialize_entry("path", &self.path)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.end()
+crate::codec::json_object! {
+    PortalFile {
+        name: "name" required,
+        added_date: "addedDate" optional,
+        size: "size" optional,
+        e_tag: "ETag" optional,
+        path: "path" required,
+        type_: "type" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PortalFile {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PortalFile;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PortalFile`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PortalFile, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut added_date = None;
-                let mut size = None;
-                let mut e_tag = None;
-                let mut path = None;
-                let mut type_ = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "addedDate" => added_date = map.next_value()?,
-                        "size" => size = map.next_value()?,
-                        "ETag" => e_tag = map.next_value()?,
-                        "path" => path = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PortalFile {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    added_date,
-                    size,
-                    e_tag,
-                    path: path.ok_or_else(|| A::Error::missing_field("path"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PortalFile {}
@@ -14136,61 +6398,14 @@ pub struct ProfileModelInfoMemory {
     pub eon_ram_optimized: Option<ProfileModelInfoMemoryDetails>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelInfoMemory {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.tflite {
-            object.serialize_entry("tflite", value)?;
-        }
-        if let Some(value) = &self.eon {
-            object.serialize_entry("eon", value)?;
-        }
-        if let Some(value) = &self.eon_ram_optimized {
-            object.serialize_entry("eonRamOptimized", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProfileModelInfoMemory {
+        tflite: "tflite" optional,
+        eon: "eon" optional,
+        eon_ram_optimized: "eonRamOptimized" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelInfoMemory {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelInfoMemory;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileModelInfoMemory`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelInfoMemory, A::Error> {
-                let mut tflite = None;
-                let mut eon = None;
-                let mut eon_ram_optimized = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "tflite" => tflite = map.next_value()?,
-                        "eon" => eon = map.next_value()?,
-                        "eonRamOptimized" => eon_ram_optimized = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelInfoMemory {
-                    tflite,
-                    eon,
-                    eon_ram_optimized,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelInfoMemory {}
@@ -14206,57 +6421,14 @@ pub struct ProfileModelInfoMemoryDetails {
     pub arena_size: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelInfoMemoryDetails {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("ram", &self.ram)?;
-        object.serialize_entry("rom", &self.rom)?;
-        object.serialize_entry("arenaSize", &self.arena_size)?;
-        object.end()
+crate::codec::json_object! {
+    ProfileModelInfoMemoryDetails {
+        ram: "ram" required,
+        rom: "rom" required,
+        arena_size: "arenaSize" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelInfoMemoryDetails {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelInfoMemoryDetails;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileModelInfoMemoryDetails`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelInfoMemoryDetails, A::Error> {
-                use serde::de::Error as _;
-                let mut ram = None;
-                let mut rom = None;
-                let mut arena_size = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ram" => ram = Some(map.next_value()?),
-                        "rom" => rom = Some(map.next_value()?),
-                        "arenaSize" => arena_size = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelInfoMemoryDetails {
-                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
-                    rom: rom.ok_or_else(|| A::Error::missing_field("rom"))?,
-                    arena_size: arena_size
-                        .ok_or_else(|| A::Error::missing_field("arenaSize"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelInfoMemoryDetails {}
@@ -14310,230 +6482,40 @@ pub struct Project {
     pub public_project_listed: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Project {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("owner", &self.owner)?;
-        if let Some(value) = &self.last_accessed {
-            object.serialize_entry("lastAccessed", value)?;
-        }
-        if let Some(value) = &self.last_modified {
-            object.serialize_entry("lastModified", value)?;
-        }
-        if let Some(value) = &self.last_modification_details {
-            object.serialize_entry("lastModificationDetails", value)?;
-        }
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        if let Some(value) = &self.owner_user_id {
-            object.serialize_entry("ownerUserId", value)?;
-        }
-        if let Some(value) = &self.owner_organization_id {
-            object.serialize_entry("ownerOrganizationId", value)?;
-        }
-        if let Some(value) = &self.owner_avatar {
-            object.serialize_entry("ownerAvatar", value)?;
-        }
-        object
-            .serialize_entry(
-                "ownerIsDeveloperProfile",
-                &self.owner_is_developer_profile,
-            )?;
-        if let Some(value) = &self.developer_profile_user_id {
-            object.serialize_entry("developerProfileUserId", value)?;
-        }
-        object.serialize_entry("collaborators", &self.collaborators)?;
-        object.serialize_entry("labelingMethod", &self.labeling_method)?;
-        object.serialize_entry("metadata", &self.metadata)?;
-        if let Some(value) = &self.data_explorer_screenshot {
-            object.serialize_entry("dataExplorerScreenshot", value)?;
-        }
-        object.serialize_entry("isEnterpriseProject", &self.is_enterprise_project)?;
-        object.serialize_entry("whitelabelId", &self.whitelabel_id)?;
-        if let Some(value) = &self.tags {
-            object.serialize_entry("tags", value)?;
-        }
-        if let Some(value) = &self.category {
-            object.serialize_entry("category", value)?;
-        }
-        if let Some(value) = &self.license {
-            object.serialize_entry("license", value)?;
-        }
-        object.serialize_entry("tier", &self.tier)?;
-        object.serialize_entry("hasPublicVersion", &self.has_public_version)?;
-        object.serialize_entry("isPublic", &self.is_public)?;
-        object
-            .serialize_entry("allowsLivePublicAccess", &self.allows_live_public_access)?;
-        object
-            .serialize_entry(
-                "indPauseProcessingSamples",
-                &self.ind_pause_processing_samples,
-            )?;
-        object.serialize_entry("publicProjectListed", &self.public_project_listed)?;
-        object.end()
+crate::codec::json_object! {
+    Project {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        created: "created" required,
+        owner: "owner" required,
+        last_accessed: "lastAccessed" optional,
+        last_modified: "lastModified" optional,
+        last_modification_details: "lastModificationDetails" optional,
+        logo: "logo" optional,
+        owner_user_id: "ownerUserId" optional,
+        owner_organization_id: "ownerOrganizationId" optional,
+        owner_avatar: "ownerAvatar" optional,
+        owner_is_developer_profile: "ownerIsDeveloperProfile" required,
+        developer_profile_user_id: "developerProfileUserId" optional,
+        collaborators: "collaborators" required,
+        labeling_method: "labelingMethod" required,
+        metadata: "metadata" required,
+        data_explorer_screenshot: "dataExplorerScreenshot" optional,
+        is_enterprise_project: "isEnterpriseProject" required,
+        whitelabel_id: "whitelabelId" nullable,
+        tags: "tags" optional,
+        category: "category" optional,
+        license: "license" optional,
+        tier: "tier" required,
+        has_public_version: "hasPublicVersion" required,
+        is_public: "isPublic" required,
+        allows_live_public_access: "allowsLivePublicAccess" required,
+        ind_pause_processing_samples: "indPauseProcessingSamples" required,
+        public_project_listed: "publicProjectListed" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Project {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Project;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Project`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Project, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut description = None;
-                let mut created = None;
-                let mut owner = None;
-                let mut last_accessed = None;
-                let mut last_modified = None;
-                let mut last_modification_details = None;
-                let mut logo = None;
-                let mut owner_user_id = None;
-                let mut owner_organization_id = None;
-                let mut owner_avatar = None;
-                let mut owner_is_developer_profile = None;
-                let mut developer_profile_user_id = None;
-                let mut collaborators = None;
-                let mut labeling_method = None;
-                let mut metadata = None;
-                let mut data_explorer_screenshot = None;
-                let mut is_enterprise_project = None;
-                let mut whitelabel_id = None;
-                let mut tags = None;
-                let mut category = None;
-                let mut license = None;
-                let mut tier = None;
-                let mut has_public_version = None;
-                let mut is_public = None;
-                let mut allows_live_public_access = None;
-                let mut ind_pause_processing_samples = None;
-                let mut public_project_listed = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "owner" => owner = Some(map.next_value()?),
-                        "lastAccessed" => last_accessed = map.next_value()?,
-                        "lastModified" => last_modified = map.next_value()?,
-                        "lastModificationDetails" => {
-                            last_modification_details = map.next_value()?;
-                        }
-                        "logo" => logo = map.next_value()?,
-                        "ownerUserId" => owner_user_id = map.next_value()?,
-                        "ownerOrganizationId" => {
-                            owner_organization_id = map.next_value()?;
-                        }
-                        "ownerAvatar" => owner_avatar = map.next_value()?,
-                        "ownerIsDeveloperProfile" => {
-                            owner_is_developer_profile = Some(map.next_value()?);
-                        }
-                        "developerProfileUserId" => {
-                            developer_profile_user_id = map.next_value()?;
-                        }
-                        "collaborators" => collaborators = Some(map.next_value()?),
-                        "labelingMethod" => labeling_method = Some(map.next_value()?),
-                        "metadata" => metadata = Some(map.next_value()?),
-                        "dataExplorerScreenshot" => {
-                            data_explorer_screenshot = map.next_value()?;
-                        }
-                        "isEnterpriseProject" => {
-                            is_enterprise_project = Some(map.next_value()?);
-                        }
-                        "whitelabelId" => whitelabel_id = map.next_value()?,
-                        "tags" => tags = map.next_value()?,
-                        "category" => category = map.next_value()?,
-                        "license" => license = map.next_value()?,
-                        "tier" => tier = Some(map.next_value()?),
-                        "hasPublicVersion" => {
-                            has_public_version = Some(map.next_value()?);
-                        }
-                        "isPublic" => is_public = Some(map.next_value()?),
-                        "allowsLivePublicAccess" => {
-                            allows_live_public_access = Some(map.next_value()?);
-                        }
-                        "indPauseProcessingSamples" => {
-                            ind_pause_processing_samples = Some(map.next_value()?);
-                        }
-                        "publicProjectListed" => {
-                            public_project_listed = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Project {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    owner: owner.ok_or_else(|| A::Error::missing_field("owner"))?,
-                    last_accessed,
-                    last_modified,
-                    last_modification_details,
-                    logo,
-                    owner_user_id,
-                    owner_organization_id,
-                    owner_avatar,
-                    owner_is_developer_profile: owner_is_developer_profile
-                        .ok_or_else(|| A::Error::missing_field(
-                            "ownerIsDeveloperProfile",
-                        ))?,
-                    developer_profile_user_id,
-                    collaborators: collaborators
-                        .ok_or_else(|| A::Error::missing_field("collaborators"))?,
-                    labeling_method: labeling_method
-                        .ok_or_else(|| A::Error::missing_field("labelingMethod"))?,
-                    metadata: metadata
-                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
-                    data_explorer_screenshot,
-                    is_enterprise_project: is_enterprise_project
-                        .ok_or_else(|| A::Error::missing_field("isEnterpriseProject"))?,
-                    whitelabel_id,
-                    tags,
-                    category,
-                    license,
-                    tier: tier.ok_or_else(|| A::Error::missing_field("tier"))?,
-                    has_public_version: has_public_version
-                        .ok_or_else(|| A::Error::missing_field("hasPublicVersion"))?,
-                    is_public: is_public
-                        .ok_or_else(|| A::Error::missing_field("isPublic"))?,
-                    allows_live_public_access: allows_live_public_access
-                        .ok_or_else(|| A::Error::missing_field(
-                            "allowsLivePublicAccess",
-                        ))?,
-                    ind_pause_processing_samples: ind_pause_processing_samples
-                        .ok_or_else(|| A::Error::missing_field(
-                            "indPauseProcessingSamples",
-                        ))?,
-                    public_project_listed: public_project_listed
-                        .ok_or_else(|| A::Error::missing_field("publicProjectListed"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Project {}
@@ -14567,144 +6549,30 @@ pub struct ProjectCollaborator {
     pub is_owner: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectCollaborator {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("email", &self.email)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.last_seen {
-            object.serialize_entry("lastSeen", value)?;
-        }
-        object.serialize_entry("staffInfo", &self.staff_info)?;
-        object.serialize_entry("pending", &self.pending)?;
-        if let Some(value) = &self.last_tos_acceptance_date {
-            object.serialize_entry("lastTosAcceptanceDate", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.permissions {
-            object.serialize_entry("permissions", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        object.serialize_entry("activated", &self.activated)?;
-        object.serialize_entry("mfaConfigured", &self.mfa_configured)?;
-        if let Some(value) = &self.stripe_customer_id {
-            object.serialize_entry("stripeCustomerId", value)?;
-        }
-        if let Some(value) = &self.has_pending_payments {
-            object.serialize_entry("hasPendingPayments", value)?;
-        }
-        if let Some(value) = &self.tier {
-            object.serialize_entry("tier", value)?;
-        }
-        object.serialize_entry("isOwner", &self.is_owner)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectCollaborator {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" optional,
+        is_owner: "isOwner" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectCollaborator {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectCollaborator;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectCollaborator`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectCollaborator, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut username = None;
-                let mut name = None;
-                let mut email = None;
-                let mut photo = None;
-                let mut created = None;
-                let mut last_seen = None;
-                let mut staff_info = None;
-                let mut pending = None;
-                let mut last_tos_acceptance_date = None;
-                let mut job_title = None;
-                let mut permissions = None;
-                let mut company_name = None;
-                let mut activated = None;
-                let mut mfa_configured = None;
-                let mut stripe_customer_id = None;
-                let mut has_pending_payments = None;
-                let mut tier = None;
-                let mut is_owner = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "lastSeen" => last_seen = map.next_value()?,
-                        "staffInfo" => staff_info = Some(map.next_value()?),
-                        "pending" => pending = Some(map.next_value()?),
-                        "lastTosAcceptanceDate" => {
-                            last_tos_acceptance_date = map.next_value()?;
-                        }
-                        "jobTitle" => job_title = map.next_value()?,
-                        "permissions" => permissions = map.next_value()?,
-                        "companyName" => company_name = map.next_value()?,
-                        "activated" => activated = Some(map.next_value()?),
-                        "mfaConfigured" => mfa_configured = Some(map.next_value()?),
-                        "stripeCustomerId" => stripe_customer_id = map.next_value()?,
-                        "hasPendingPayments" => has_pending_payments = map.next_value()?,
-                        "tier" => tier = map.next_value()?,
-                        "isOwner" => is_owner = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectCollaborator {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    photo,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_seen,
-                    staff_info: staff_info
-                        .ok_or_else(|| A::Error::missing_field("staffInfo"))?,
-                    pending: pending.ok_or_else(|| A::Error::missing_field("pending"))?,
-                    last_tos_acceptance_date,
-                    job_title,
-                    permissions,
-                    company_name,
-                    activated: activated
-                        .ok_or_else(|| A::Error::missing_field("activated"))?,
-                    mfa_configured: mfa_configured
-                        .ok_or_else(|| A::Error::missing_field("mfaConfigured"))?,
-                    stripe_customer_id,
-                    has_pending_payments,
-                    tier,
-                    is_owner: is_owner.ok_or_else(|| A::Error::missing_field("isOwner"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectCollaborator {}
@@ -14719,58 +6587,14 @@ pub struct ProjectDataSummary {
     pub data_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectDataSummary {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("totalLengthMs", &self.total_length_ms)?;
-        object.serialize_entry("labels", &self.labels)?;
-        object.serialize_entry("dataCount", &self.data_count)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectDataSummary {
+        total_length_ms: "totalLengthMs" required,
+        labels: "labels" required,
+        data_count: "dataCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectDataSummary {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectDataSummary;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectDataSummary`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectDataSummary, A::Error> {
-                use serde::de::Error as _;
-                let mut total_length_ms = None;
-                let mut labels = None;
-                let mut data_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "totalLengthMs" => total_length_ms = Some(map.next_value()?),
-                        "labels" => labels = Some(map.next_value()?),
-                        "dataCount" => data_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectDataSummary {
-                    total_length_ms: total_length_ms
-                        .ok_or_else(|| A::Error::missing_field("totalLengthMs"))?,
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                    data_count: data_count
-                        .ok_or_else(|| A::Error::missing_field("dataCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDataSummary {}
@@ -14824,270 +6648,43 @@ pub struct ProjectInfoResponse {
     pub default_impulse_id: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("project", &self.project)?;
-        object.serialize_entry("developmentKeys", &self.development_keys)?;
-        object.serialize_entry("impulse", &self.impulse)?;
-        object.serialize_entry("devices", &self.devices)?;
-        object.serialize_entry("dataSummary", &self.data_summary)?;
-        object
-            .serialize_entry("dataSummaryPerCategory", &self.data_summary_per_category)?;
-        object.serialize_entry("computeTime", &self.compute_time)?;
-        object.serialize_entry("acquisitionSettings", &self.acquisition_settings)?;
-        object.serialize_entry("collaborators", &self.collaborators)?;
-        object.serialize_entry("deploySettings", &self.deploy_settings)?;
-        object.serialize_entry("experiments", &self.experiments)?;
-        object.serialize_entry("latencyDevices", &self.latency_devices)?;
-        object.serialize_entry("urls", &self.urls)?;
-        object
-            .serialize_entry("showCreateFirstImpulse", &self.show_create_first_impulse)?;
-        object
-            .serialize_entry(
-                "showGettingStartedWizard",
-                &self.show_getting_started_wizard,
-            )?;
-        object.serialize_entry("performance", &self.performance)?;
-        if let Some(value) = &self.readme {
-            object.serialize_entry("readme", value)?;
-        }
-        object
-            .serialize_entry(
-                "trainJobNotificationUids",
-                &self.train_job_notification_uids,
-            )?;
-        object
-            .serialize_entry("dspJobNotificationUids", &self.dsp_job_notification_uids)?;
-        object
-            .serialize_entry(
-                "modelTestingJobNotificationUids",
-                &self.model_testing_job_notification_uids,
-            )?;
-        object
-            .serialize_entry(
-                "exportJobNotificationUids",
-                &self.export_job_notification_uids,
-            )?;
-        object.serialize_entry("hasNewTrainingData", &self.has_new_training_data)?;
-        if let Some(value) = &self.csv_import_config {
-            object.serialize_entry("csvImportConfig", value)?;
-        }
-        object.serialize_entry("studioUrl", &self.studio_url)?;
-        object.serialize_entry("inPretrainedModelFlow", &self.in_pretrained_model_flow)?;
-        if let Some(value) = &self.dsp_page_size {
-            object.serialize_entry("dspPageSize", value)?;
-        }
-        object
-            .serialize_entry(
-                "showSensorDataInAcquisitionGraph",
-                &self.show_sensor_data_in_acquisition_graph,
-            )?;
-        if let Some(value) = &self.target_constraints {
-            object.serialize_entry("targetConstraints", value)?;
-        }
-        object.serialize_entry("notifications", &self.notifications)?;
-        if let Some(value) = &self.default_impulse_id {
-            object.serialize_entry("defaultImpulseId", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponse {
+        success: "success" required,
+        error: "error" optional,
+        project: "project" required,
+        development_keys: "developmentKeys" required,
+        impulse: "impulse" required,
+        devices: "devices" required,
+        data_summary: "dataSummary" required,
+        data_summary_per_category: "dataSummaryPerCategory" required,
+        compute_time: "computeTime" required,
+        acquisition_settings: "acquisitionSettings" required,
+        collaborators: "collaborators" required,
+        deploy_settings: "deploySettings" required,
+        experiments: "experiments" required,
+        latency_devices: "latencyDevices" required,
+        urls: "urls" required,
+        show_create_first_impulse: "showCreateFirstImpulse" required,
+        show_getting_started_wizard: "showGettingStartedWizard" required,
+        performance: "performance" required,
+        readme: "readme" optional,
+        train_job_notification_uids: "trainJobNotificationUids" required,
+        dsp_job_notification_uids: "dspJobNotificationUids" required,
+        model_testing_job_notification_uids: "modelTestingJobNotificationUids" required,
+        export_job_notification_uids: "exportJobNotificationUids" required,
+        has_new_training_data: "hasNewTrainingData" required,
+        csv_import_config: "csvImportConfig" optional,
+        studio_url: "studioUrl" required,
+        in_pretrained_model_flow: "inPretrainedModelFlow" required,
+        dsp_page_size: "dspPageSize" optional,
+        show_sensor_data_in_acquisition_graph: "showSensorDataInAcquisitionGraph" required,
+        target_constraints: "targetConstraints" optional,
+        notifications: "notifications" required,
+        default_impulse_id: "defaultImpulseId" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut project = None;
-                let mut development_keys = None;
-                let mut impulse = None;
-                let mut devices = None;
-                let mut data_summary = None;
-                let mut data_summary_per_category = None;
-                let mut compute_time = None;
-                let mut acquisition_settings = None;
-                let mut collaborators = None;
-                let mut deploy_settings = None;
-                let mut experiments = None;
-                let mut latency_devices = None;
-                let mut urls = None;
-                let mut show_create_first_impulse = None;
-                let mut show_getting_started_wizard = None;
-                let mut performance = None;
-                let mut readme = None;
-                let mut train_job_notification_uids = None;
-                let mut dsp_job_notification_uids = None;
-                let mut model_testing_job_notification_uids = None;
-                let mut export_job_notification_uids = None;
-                let mut has_new_training_data = None;
-                let mut csv_import_config = None;
-                let mut studio_url = None;
-                let mut in_pretrained_model_flow = None;
-                let mut dsp_page_size = None;
-                let mut show_sensor_data_in_acquisition_graph = None;
-                let mut target_constraints = None;
-                let mut notifications = None;
-                let mut default_impulse_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "project" => project = Some(map.next_value()?),
-                        "developmentKeys" => development_keys = Some(map.next_value()?),
-                        "impulse" => impulse = Some(map.next_value()?),
-                        "devices" => devices = Some(map.next_value()?),
-                        "dataSummary" => data_summary = Some(map.next_value()?),
-                        "dataSummaryPerCategory" => {
-                            data_summary_per_category = Some(map.next_value()?);
-                        }
-                        "computeTime" => compute_time = Some(map.next_value()?),
-                        "acquisitionSettings" => {
-                            acquisition_settings = Some(map.next_value()?);
-                        }
-                        "collaborators" => collaborators = Some(map.next_value()?),
-                        "deploySettings" => deploy_settings = Some(map.next_value()?),
-                        "experiments" => experiments = Some(map.next_value()?),
-                        "latencyDevices" => latency_devices = Some(map.next_value()?),
-                        "urls" => urls = Some(map.next_value()?),
-                        "showCreateFirstImpulse" => {
-                            show_create_first_impulse = Some(map.next_value()?);
-                        }
-                        "showGettingStartedWizard" => {
-                            show_getting_started_wizard = Some(map.next_value()?);
-                        }
-                        "performance" => performance = Some(map.next_value()?),
-                        "readme" => readme = map.next_value()?,
-                        "trainJobNotificationUids" => {
-                            train_job_notification_uids = Some(map.next_value()?);
-                        }
-                        "dspJobNotificationUids" => {
-                            dsp_job_notification_uids = Some(map.next_value()?);
-                        }
-                        "modelTestingJobNotificationUids" => {
-                            model_testing_job_notification_uids = Some(map.next_value()?);
-                        }
-                        "exportJobNotificationUids" => {
-                            export_job_notification_uids = Some(map.next_value()?);
-                        }
-                        "hasNewTrainingData" => {
-                            has_new_training_data = Some(map.next_value()?);
-                        }
-                        "csvImportConfig" => csv_import_config = map.next_value()?,
-                        "studioUrl" => studio_url = Some(map.next_value()?),
-                        "inPretrainedModelFlow" => {
-                            in_pretrained_model_flow = Some(map.next_value()?);
-                        }
-                        "dspPageSize" => dsp_page_size = map.next_value()?,
-                        "showSensorDataInAcquisitionGraph" => {
-                            show_sensor_data_in_acquisition_graph = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        "targetConstraints" => target_constraints = map.next_value()?,
-                        "notifications" => notifications = Some(map.next_value()?),
-                        "defaultImpulseId" => default_impulse_id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    project: project.ok_or_else(|| A::Error::missing_field("project"))?,
-                    development_keys: development_keys
-                        .ok_or_else(|| A::Error::missing_field("developmentKeys"))?,
-                    impulse: impulse.ok_or_else(|| A::Error::missing_field("impulse"))?,
-                    devices: devices.ok_or_else(|| A::Error::missing_field("devices"))?,
-                    data_summary: data_summary
-                        .ok_or_else(|| A::Error::missing_field("dataSummary"))?,
-                    data_summary_per_category: data_summary_per_category
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dataSummaryPerCategory",
-                        ))?,
-                    compute_time: compute_time
-                        .ok_or_else(|| A::Error::missing_field("computeTime"))?,
-                    acquisition_settings: acquisition_settings
-                        .ok_or_else(|| A::Error::missing_field("acquisitionSettings"))?,
-                    collaborators: collaborators
-                        .ok_or_else(|| A::Error::missing_field("collaborators"))?,
-                    deploy_settings: deploy_settings
-                        .ok_or_else(|| A::Error::missing_field("deploySettings"))?,
-                    experiments: experiments
-                        .ok_or_else(|| A::Error::missing_field("experiments"))?,
-                    latency_devices: latency_devices
-                        .ok_or_else(|| A::Error::missing_field("latencyDevices"))?,
-                    urls: urls.ok_or_else(|| A::Error::missing_field("urls"))?,
-                    show_create_first_impulse: show_create_first_impulse
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showCreateFirstImpulse",
-                        ))?,
-                    show_getting_started_wizard: show_getting_started_wizard
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showGettingStartedWizard",
-                        ))?,
-                    performance: performance
-                        .ok_or_else(|| A::Error::missing_field("performance"))?,
-                    readme,
-                    train_job_notification_uids: train_job_notification_uids
-                        .ok_or_else(|| A::Error::missing_field(
-                            "trainJobNotificationUids",
-                        ))?,
-                    dsp_job_notification_uids: dsp_job_notification_uids
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dspJobNotificationUids",
-                        ))?,
-                    model_testing_job_notification_uids: model_testing_job_notification_uids
-                        .ok_or_else(|| A::Error::missing_field(
-                            "modelTestingJobNotificationUids",
-                        ))?,
-                    export_job_notification_uids: export_job_notification_uids
-                        .ok_or_else(|| A::Error::missing_field(
-                            "exportJobNotificationUids",
-                        ))?,
-                    has_new_training_data: has_new_training_data
-                        .ok_or_else(|| A::Error::missing_field("hasNewTrainingData"))?,
-                    csv_import_config,
-                    studio_url: studio_url
-                        .ok_or_else(|| A::Error::missing_field("studioUrl"))?,
-                    in_pretrained_model_flow: in_pretrained_model_flow
-                        .ok_or_else(|| A::Error::missing_field(
-                            "inPretrainedModelFlow",
-                        ))?,
-                    dsp_page_size,
-                    show_sensor_data_in_acquisition_graph: show_sensor_data_in_acquisition_graph
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showSensorDataInAcquisitionGraph",
-                        ))?,
-                    target_constraints,
-                    notifications: notifications
-                        .ok_or_else(|| A::Error::missing_field("notifications"))?,
-                    default_impulse_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponse {
@@ -15125,127 +6722,23 @@ pub struct ProjectInfoResponseAcquisitionSettings {
     pub inline_edit_bounding_boxes: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponseAcquisitionSettings {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("intervalMs", &self.interval_ms)?;
-        object.serialize_entry("lengthMs", &self.length_ms)?;
-        if let Some(value) = &self.sensor {
-            object.serialize_entry("sensor", value)?;
-        }
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        if let Some(value) = &self.segment_length {
-            object.serialize_entry("segmentLength", value)?;
-        }
-        object.serialize_entry("segmentShift", &self.segment_shift)?;
-        object.serialize_entry("defaultPageSize", &self.default_page_size)?;
-        object.serialize_entry("viewType", &self.view_type)?;
-        object.serialize_entry("gridColumnCount", &self.grid_column_count)?;
-        object
-            .serialize_entry(
-                "gridColumnCountDetailed",
-                &self.grid_column_count_detailed,
-            )?;
-        object.serialize_entry("showExactSampleLength", &self.show_exact_sample_length)?;
-        object
-            .serialize_entry(
-                "inlineEditBoundingBoxes",
-                &self.inline_edit_bounding_boxes,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponseAcquisitionSettings {
+        interval_ms: "intervalMs" required,
+        length_ms: "lengthMs" required,
+        sensor: "sensor" optional,
+        label: "label" optional,
+        segment_length: "segmentLength" optional,
+        segment_shift: "segmentShift" required,
+        default_page_size: "defaultPageSize" required,
+        view_type: "viewType" required,
+        grid_column_count: "gridColumnCount" required,
+        grid_column_count_detailed: "gridColumnCountDetailed" required,
+        show_exact_sample_length: "showExactSampleLength" required,
+        inline_edit_bounding_boxes: "inlineEditBoundingBoxes" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponseAcquisitionSettings {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponseAcquisitionSettings;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoResponseAcquisitionSettings`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponseAcquisitionSettings, A::Error> {
-                use serde::de::Error as _;
-                let mut interval_ms = None;
-                let mut length_ms = None;
-                let mut sensor = None;
-                let mut label = None;
-                let mut segment_length = None;
-                let mut segment_shift = None;
-                let mut default_page_size = None;
-                let mut view_type = None;
-                let mut grid_column_count = None;
-                let mut grid_column_count_detailed = None;
-                let mut show_exact_sample_length = None;
-                let mut inline_edit_bounding_boxes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "intervalMs" => interval_ms = Some(map.next_value()?),
-                        "lengthMs" => length_ms = Some(map.next_value()?),
-                        "sensor" => sensor = map.next_value()?,
-                        "label" => label = map.next_value()?,
-                        "segmentLength" => segment_length = map.next_value()?,
-                        "segmentShift" => segment_shift = Some(map.next_value()?),
-                        "defaultPageSize" => default_page_size = Some(map.next_value()?),
-                        "viewType" => view_type = Some(map.next_value()?),
-                        "gridColumnCount" => grid_column_count = Some(map.next_value()?),
-                        "gridColumnCountDetailed" => {
-                            grid_column_count_detailed = Some(map.next_value()?);
-                        }
-                        "showExactSampleLength" => {
-                            show_exact_sample_length = Some(map.next_value()?);
-                        }
-                        "inlineEditBoundingBoxes" => {
-                            inline_edit_bounding_boxes = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponseAcquisitionSettings {
-                    interval_ms: interval_ms
-                        .ok_or_else(|| A::Error::missing_field("intervalMs"))?,
-                    length_ms: length_ms
-                        .ok_or_else(|| A::Error::missing_field("lengthMs"))?,
-                    sensor,
-                    label,
-                    segment_length,
-                    segment_shift: segment_shift
-                        .ok_or_else(|| A::Error::missing_field("segmentShift"))?,
-                    default_page_size: default_page_size
-                        .ok_or_else(|| A::Error::missing_field("defaultPageSize"))?,
-                    view_type: view_type
-                        .ok_or_else(|| A::Error::missing_field("viewType"))?,
-                    grid_column_count: grid_column_count
-                        .ok_or_else(|| A::Error::missing_field("gridColumnCount"))?,
-                    grid_column_count_detailed: grid_column_count_detailed
-                        .ok_or_else(|| A::Error::missing_field(
-                            "gridColumnCountDetailed",
-                        ))?,
-                    show_exact_sample_length: show_exact_sample_length
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showExactSampleLength",
-                        ))?,
-                    inline_edit_bounding_boxes: inline_edit_bounding_boxes
-                        .ok_or_else(|| A::Error::missing_field(
-                            "inlineEditBoundingBoxes",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseAcquisitionSettings {}
@@ -15299,64 +6792,15 @@ pub struct ProjectInfoResponseComputeTime {
     pub time_left_ms: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponseComputeTime {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("periodStartDate", &self.period_start_date)?;
-        object.serialize_entry("periodEndDate", &self.period_end_date)?;
-        object.serialize_entry("timeUsedMs", &self.time_used_ms)?;
-        object.serialize_entry("timeLeftMs", &self.time_left_ms)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponseComputeTime {
+        period_start_date: "periodStartDate" required,
+        period_end_date: "periodEndDate" required,
+        time_used_ms: "timeUsedMs" required,
+        time_left_ms: "timeLeftMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponseComputeTime {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponseComputeTime;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoResponseComputeTime`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponseComputeTime, A::Error> {
-                use serde::de::Error as _;
-                let mut period_start_date = None;
-                let mut period_end_date = None;
-                let mut time_used_ms = None;
-                let mut time_left_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "periodStartDate" => period_start_date = Some(map.next_value()?),
-                        "periodEndDate" => period_end_date = Some(map.next_value()?),
-                        "timeUsedMs" => time_used_ms = Some(map.next_value()?),
-                        "timeLeftMs" => time_left_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponseComputeTime {
-                    period_start_date: period_start_date
-                        .ok_or_else(|| A::Error::missing_field("periodStartDate"))?,
-                    period_end_date: period_end_date
-                        .ok_or_else(|| A::Error::missing_field("periodEndDate"))?,
-                    time_used_ms: time_used_ms
-                        .ok_or_else(|| A::Error::missing_field("timeUsedMs"))?,
-                    time_left_ms: time_left_ms
-                        .ok_or_else(|| A::Error::missing_field("timeLeftMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseComputeTime {}
@@ -15369,59 +6813,14 @@ pub struct ProjectInfoResponseDataSummaryPerCategory {
     pub anomaly: ProjectDataSummary,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponseDataSummaryPerCategory {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("training", &self.training)?;
-        object.serialize_entry("testing", &self.testing)?;
-        object.serialize_entry("anomaly", &self.anomaly)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponseDataSummaryPerCategory {
+        training: "training" required,
+        testing: "testing" required,
+        anomaly: "anomaly" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponseDataSummaryPerCategory {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponseDataSummaryPerCategory;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ProjectInfoResponseDataSummaryPerCategory`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponseDataSummaryPerCategory, A::Error> {
-                use serde::de::Error as _;
-                let mut training = None;
-                let mut testing = None;
-                let mut anomaly = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "training" => training = Some(map.next_value()?),
-                        "testing" => testing = Some(map.next_value()?),
-                        "anomaly" => anomaly = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponseDataSummaryPerCategory {
-                    training: training
-                        .ok_or_else(|| A::Error::missing_field("training"))?,
-                    testing: testing.ok_or_else(|| A::Error::missing_field("testing"))?,
-                    anomaly: anomaly.ok_or_else(|| A::Error::missing_field("anomaly"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseDataSummaryPerCategory {}
@@ -15437,82 +6836,17 @@ pub struct ProjectInfoResponseDeploySettings {
     pub last_deploy_model_engine: Option<ModelEngineShortEnum>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponseDeploySettings {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("eonCompiler", &self.eon_compiler)?;
-        object.serialize_entry("sensor", &self.sensor)?;
-        object.serialize_entry("arduinoLibraryName", &self.arduino_library_name)?;
-        object.serialize_entry("tinkergenLibraryName", &self.tinkergen_library_name)?;
-        object.serialize_entry("particleLibraryName", &self.particle_library_name)?;
-        if let Some(value) = &self.last_deploy_model_engine {
-            object.serialize_entry("lastDeployModelEngine", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponseDeploySettings {
+        eon_compiler: "eonCompiler" required,
+        sensor: "sensor" required,
+        arduino_library_name: "arduinoLibraryName" required,
+        tinkergen_library_name: "tinkergenLibraryName" required,
+        particle_library_name: "particleLibraryName" required,
+        last_deploy_model_engine: "lastDeployModelEngine" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponseDeploySettings {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponseDeploySettings;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoResponseDeploySettings`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponseDeploySettings, A::Error> {
-                use serde::de::Error as _;
-                let mut eon_compiler = None;
-                let mut sensor = None;
-                let mut arduino_library_name = None;
-                let mut tinkergen_library_name = None;
-                let mut particle_library_name = None;
-                let mut last_deploy_model_engine = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "eonCompiler" => eon_compiler = Some(map.next_value()?),
-                        "sensor" => sensor = Some(map.next_value()?),
-                        "arduinoLibraryName" => {
-                            arduino_library_name = Some(map.next_value()?);
-                        }
-                        "tinkergenLibraryName" => {
-                            tinkergen_library_name = Some(map.next_value()?);
-                        }
-                        "particleLibraryName" => {
-                            particle_library_name = Some(map.next_value()?);
-                        }
-                        "lastDeployModelEngine" => {
-                            last_deploy_model_engine = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponseDeploySettings {
-                    eon_compiler: eon_compiler
-                        .ok_or_else(|| A::Error::missing_field("eonCompiler"))?,
-                    sensor: sensor.ok_or_else(|| A::Error::missing_field("sensor"))?,
-                    arduino_library_name: arduino_library_name
-                        .ok_or_else(|| A::Error::missing_field("arduinoLibraryName"))?,
-                    tinkergen_library_name: tinkergen_library_name
-                        .ok_or_else(|| A::Error::missing_field("tinkergenLibraryName"))?,
-                    particle_library_name: particle_library_name
-                        .ok_or_else(|| A::Error::missing_field("particleLibraryName"))?,
-                    last_deploy_model_engine,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseDeploySettings {}
@@ -15581,67 +6915,16 @@ pub struct ProjectInfoResponseExperimentsItem {
     pub show_to_user: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponseExperimentsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("title", &self.title)?;
-        if let Some(value) = &self.help {
-            object.serialize_entry("help", value)?;
-        }
-        object.serialize_entry("enabled", &self.enabled)?;
-        object.serialize_entry("showToUser", &self.show_to_user)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponseExperimentsItem {
+        type_: "type" required,
+        title: "title" required,
+        help: "help" optional,
+        enabled: "enabled" required,
+        show_to_user: "showToUser" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponseExperimentsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponseExperimentsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoResponseExperimentsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponseExperimentsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut title = None;
-                let mut help = None;
-                let mut enabled = None;
-                let mut show_to_user = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "help" => help = map.next_value()?,
-                        "enabled" => enabled = Some(map.next_value()?),
-                        "showToUser" => show_to_user = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponseExperimentsItem {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    help,
-                    enabled: enabled.ok_or_else(|| A::Error::missing_field("enabled"))?,
-                    show_to_user: show_to_user
-                        .ok_or_else(|| A::Error::missing_field("showToUser"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseExperimentsItem {}
@@ -15657,58 +6940,14 @@ pub struct ProjectInfoResponseImpulse {
     pub complete: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponseImpulse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("configured", &self.configured)?;
-        object.serialize_entry("complete", &self.complete)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponseImpulse {
+        created: "created" required,
+        configured: "configured" required,
+        complete: "complete" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponseImpulse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponseImpulse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoResponseImpulse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponseImpulse, A::Error> {
-                use serde::de::Error as _;
-                let mut created = None;
-                let mut configured = None;
-                let mut complete = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "created" => created = Some(map.next_value()?),
-                        "configured" => configured = Some(map.next_value()?),
-                        "complete" => complete = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponseImpulse {
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    configured: configured
-                        .ok_or_else(|| A::Error::missing_field("configured"))?,
-                    complete: complete
-                        .ok_or_else(|| A::Error::missing_field("complete"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseImpulse {}
@@ -15726,72 +6965,16 @@ pub struct ProjectInfoResponsePerformance {
     pub train_job_ram_mb: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponsePerformance {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("gpu", &self.gpu)?;
-        object.serialize_entry("jobLimitM", &self.job_limit_m)?;
-        object.serialize_entry("dspFileSizeMb", &self.dsp_file_size_mb)?;
-        object.serialize_entry("enterprisePerformance", &self.enterprise_performance)?;
-        object.serialize_entry("trainJobRamMb", &self.train_job_ram_mb)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponsePerformance {
+        gpu: "gpu" required,
+        job_limit_m: "jobLimitM" required,
+        dsp_file_size_mb: "dspFileSizeMb" required,
+        enterprise_performance: "enterprisePerformance" required,
+        train_job_ram_mb: "trainJobRamMb" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponsePerformance {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponsePerformance;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoResponsePerformance`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponsePerformance, A::Error> {
-                use serde::de::Error as _;
-                let mut gpu = None;
-                let mut job_limit_m = None;
-                let mut dsp_file_size_mb = None;
-                let mut enterprise_performance = None;
-                let mut train_job_ram_mb = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "gpu" => gpu = Some(map.next_value()?),
-                        "jobLimitM" => job_limit_m = Some(map.next_value()?),
-                        "dspFileSizeMb" => dsp_file_size_mb = Some(map.next_value()?),
-                        "enterprisePerformance" => {
-                            enterprise_performance = Some(map.next_value()?);
-                        }
-                        "trainJobRamMb" => train_job_ram_mb = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponsePerformance {
-                    gpu: gpu.ok_or_else(|| A::Error::missing_field("gpu"))?,
-                    job_limit_m: job_limit_m
-                        .ok_or_else(|| A::Error::missing_field("jobLimitM"))?,
-                    dsp_file_size_mb: dsp_file_size_mb
-                        .ok_or_else(|| A::Error::missing_field("dspFileSizeMb"))?,
-                    enterprise_performance: enterprise_performance
-                        .ok_or_else(|| A::Error::missing_field(
-                            "enterprisePerformance",
-                        ))?,
-                    train_job_ram_mb: train_job_ram_mb
-                        .ok_or_else(|| A::Error::missing_field("trainJobRamMb"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponsePerformance {}
@@ -15805,53 +6988,13 @@ pub struct ProjectInfoResponseReadme {
     pub html: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponseReadme {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("markdown", &self.markdown)?;
-        object.serialize_entry("html", &self.html)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponseReadme {
+        markdown: "markdown" required,
+        html: "html" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponseReadme {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponseReadme;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoResponseReadme`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponseReadme, A::Error> {
-                use serde::de::Error as _;
-                let mut markdown = None;
-                let mut html = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "markdown" => markdown = Some(map.next_value()?),
-                        "html" => html = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponseReadme {
-                    markdown: markdown
-                        .ok_or_else(|| A::Error::missing_field("markdown"))?,
-                    html: html.ok_or_else(|| A::Error::missing_field("html"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseReadme {}
@@ -15864,55 +7007,13 @@ pub struct ProjectInfoResponseShowGettingStartedWizard {
     pub step: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponseShowGettingStartedWizard {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("showWizard", &self.show_wizard)?;
-        object.serialize_entry("step", &self.step)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponseShowGettingStartedWizard {
+        show_wizard: "showWizard" required,
+        step: "step" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponseShowGettingStartedWizard {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponseShowGettingStartedWizard;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ProjectInfoResponseShowGettingStartedWizard`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponseShowGettingStartedWizard, A::Error> {
-                use serde::de::Error as _;
-                let mut show_wizard = None;
-                let mut step = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "showWizard" => show_wizard = Some(map.next_value()?),
-                        "step" => step = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponseShowGettingStartedWizard {
-                    show_wizard: show_wizard
-                        .ok_or_else(|| A::Error::missing_field("showWizard"))?,
-                    step: step.ok_or_else(|| A::Error::missing_field("step"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseShowGettingStartedWizard {}
@@ -15928,65 +7029,14 @@ pub struct ProjectInfoResponseUrls {
     pub mobile_client_inference: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoResponseUrls {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.mobile_client {
-            object.serialize_entry("mobileClient", value)?;
-        }
-        if let Some(value) = &self.mobile_client_computer {
-            object.serialize_entry("mobileClientComputer", value)?;
-        }
-        if let Some(value) = &self.mobile_client_inference {
-            object.serialize_entry("mobileClientInference", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoResponseUrls {
+        mobile_client: "mobileClient" optional,
+        mobile_client_computer: "mobileClientComputer" optional,
+        mobile_client_inference: "mobileClientInference" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoResponseUrls {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoResponseUrls;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoResponseUrls`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoResponseUrls, A::Error> {
-                let mut mobile_client = None;
-                let mut mobile_client_computer = None;
-                let mut mobile_client_inference = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "mobileClient" => mobile_client = map.next_value()?,
-                        "mobileClientComputer" => {
-                            mobile_client_computer = map.next_value()?;
-                        }
-                        "mobileClientInference" => {
-                            mobile_client_inference = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoResponseUrls {
-                    mobile_client,
-                    mobile_client_computer,
-                    mobile_client_inference,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseUrls {}
@@ -16039,83 +7089,91 @@ pub struct ProjectPrivateData {
     pub whitelabel_id: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectPrivateData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.last_accessed {
-            object.serialize_entry("lastAccessed", value)?;
-        }
-        object.serialize_entry("metadata", &self.metadata)?;
-        if let Some(value) = &self.data_explorer_screenshot {
-            object.serialize_entry("dataExplorerScreenshot", value)?;
-        }
-        object.serialize_entry("isEnterpriseProject", &self.is_enterprise_project)?;
-        if let Some(value) = &self.collaborators {
-            object.serialize_entry("collaborators", value)?;
-        }
-        object.serialize_entry("whitelabelId", &self.whitelabel_id)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectPrivateData {
+        last_accessed: "lastAccessed" optional,
+        metadata: "metadata" required,
+        data_explorer_screenshot: "dataExplorerScreenshot" optional,
+        is_enterprise_project: "isEnterpriseProject" required,
+        collaborators: "collaborators" optional,
+        whitelabel_id: "whitelabelId" nullable,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectPrivateData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectPrivateData;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectPrivateData`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectPrivateData, A::Error> {
-                use serde::de::Error as _;
-                let mut last_accessed = None;
-                let mut metadata = None;
-                let mut data_explorer_screenshot = None;
-                let mut is_enterprise_project = None;
-                let mut collaborators = None;
-                let mut whitelabel_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "lastAccessed" => last_accessed = map.next_value()?,
-                        "metadata" => metadata = Some(map.next_value()?),
-                        "dataExplorerScreenshot" => {
-                            data_explorer_screenshot = map.next_value()?;
-                        }
-                        "isEnterpriseProject" => {
-                            is_enterprise_project = Some(map.next_value()?);
-                        }
-                        "collaborators" => collaborators = map.next_value()?,
-                        "whitelabelId" => whitelabel_id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectPrivateData {
-                    last_accessed,
-                    metadata: metadata
-                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
-                    data_explorer_screenshot,
-                    is_enterprise_project: is_enterprise_project
-                        .ok_or_else(|| A::Error::missing_field("isEnterpriseProject"))?,
-                    collaborators,
-                    whitelabel_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectPrivateData {}
+
+/// Schema: `#/components/schemas/ProjectPublicData`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectPublicData {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub created: crate::DateTime,
+    /// User or organization that owns the project
+    pub owner: String,
+    /// URL to the project owner avatar, if any
+    pub owner_avatar: Option<String>,
+    /// URL of the latest public version of the project, if any
+    pub public_url: String,
+    pub project_type: ProjectType,
+    pub page_view_count: i64,
+    pub clone_count: i64,
+    pub total_samples_count: Option<String>,
+    /// Accuracy on training set.
+    pub training_accuracy: Option<f64>,
+    /// Accuracy on test set.
+    pub test_accuracy: Option<f64>,
+    /// Present if a readme is set for this project
+    pub readme: Option<ProjectPublicDataReadme>,
+    /// List of project tags
+    pub tags: Vec<String>,
+}
+
+crate::codec::json_object! {
+    ProjectPublicData {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        created: "created" required,
+        owner: "owner" required,
+        owner_avatar: "ownerAvatar" optional,
+        public_url: "publicUrl" required,
+        project_type: "projectType" required,
+        page_view_count: "pageViewCount" required,
+        clone_count: "cloneCount" required,
+        total_samples_count: "totalSamplesCount" optional,
+        training_accuracy: "trainingAccuracy" optional,
+        test_accuracy: "testAccuracy" optional,
+        readme: "readme" optional,
+        tags: "tags" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for ProjectPublicData {}
+
+/// Present if a readme is set for this project
+///
+/// Schema: `#/components/schemas/ProjectPublicData/properties/readme`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectPublicDataReadme {
+    pub markdown: String,
+    pub html: String,
+}
+
+crate::codec::json_object! {
+    ProjectPublicDataReadme {
+        markdown: "markdown" required,
+        html: "html" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for ProjectPublicDataReadme {}
 
 /// Project sample metadata
 ///
@@ -16126,49 +7184,12 @@ pub struct ProjectSampleMetadata {
     pub metadata: Vec<SampleMetadata>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectSampleMetadata {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("metadata", &self.metadata)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectSampleMetadata {
+        metadata: "metadata" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectSampleMetadata {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectSampleMetadata;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectSampleMetadata`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectSampleMetadata, A::Error> {
-                use serde::de::Error as _;
-                let mut metadata = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "metadata" => metadata = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectSampleMetadata {
-                    metadata: metadata
-                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectSampleMetadata {}
@@ -16390,59 +7411,14 @@ pub struct RawSampleData {
     pub total_payload_length: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for RawSampleData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("sample", &self.sample)?;
-        object.serialize_entry("payload", &self.payload)?;
-        object.serialize_entry("totalPayloadLength", &self.total_payload_length)?;
-        object.end()
+crate::codec::json_object! {
+    RawSampleData {
+        sample: "sample" required,
+        payload: "payload" required,
+        total_payload_length: "totalPayloadLength" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for RawSampleData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RawSampleData;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RawSampleData`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RawSampleData, A::Error> {
-                use serde::de::Error as _;
-                let mut sample = None;
-                let mut payload = None;
-                let mut total_payload_length = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "sample" => sample = Some(map.next_value()?),
-                        "payload" => payload = Some(map.next_value()?),
-                        "totalPayloadLength" => {
-                            total_payload_length = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RawSampleData {
-                    sample: sample.ok_or_else(|| A::Error::missing_field("sample"))?,
-                    payload: payload.ok_or_else(|| A::Error::missing_field("payload"))?,
-                    total_payload_length: total_payload_length
-                        .ok_or_else(|| A::Error::missing_field("totalPayloadLength"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for RawSampleData {}
@@ -16466,75 +7442,17 @@ pub struct RawSamplePayload {
     pub crop_end: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for RawSamplePayload {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.device_name {
-            object.serialize_entry("device_name", value)?;
-        }
-        object.serialize_entry("device_type", &self.device_type)?;
-        object.serialize_entry("sensors", &self.sensors)?;
-        object.serialize_entry("values", &self.values)?;
-        if let Some(value) = &self.crop_start {
-            object.serialize_entry("cropStart", value)?;
-        }
-        if let Some(value) = &self.crop_end {
-            object.serialize_entry("cropEnd", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    RawSamplePayload {
+        device_name: "device_name" optional,
+        device_type: "device_type" required,
+        sensors: "sensors" required,
+        values: "values" required,
+        crop_start: "cropStart" optional,
+        crop_end: "cropEnd" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for RawSamplePayload {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RawSamplePayload;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RawSamplePayload`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RawSamplePayload, A::Error> {
-                use serde::de::Error as _;
-                let mut device_name = None;
-                let mut device_type = None;
-                let mut sensors = None;
-                let mut values = None;
-                let mut crop_start = None;
-                let mut crop_end = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "device_name" => device_name = map.next_value()?,
-                        "device_type" => device_type = Some(map.next_value()?),
-                        "sensors" => sensors = Some(map.next_value()?),
-                        "values" => values = Some(map.next_value()?),
-                        "cropStart" => crop_start = map.next_value()?,
-                        "cropEnd" => crop_end = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RawSamplePayload {
-                    device_name,
-                    device_type: device_type
-                        .ok_or_else(|| A::Error::missing_field("device_type"))?,
-                    sensors: sensors.ok_or_else(|| A::Error::missing_field("sensors"))?,
-                    values: values.ok_or_else(|| A::Error::missing_field("values"))?,
-                    crop_start,
-                    crop_end,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for RawSamplePayload {}
@@ -16555,53 +7473,13 @@ impl RenamePortalFileRequest {
     }
 }
 
-impl serde::Serialize for RenamePortalFileRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("oldPath", &self.old_path)?;
-        object.serialize_entry("newPath", &self.new_path)?;
-        object.end()
+crate::codec::json_object! {
+    RenamePortalFileRequest {
+        old_path: "oldPath" required,
+        new_path: "newPath" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for RenamePortalFileRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RenamePortalFileRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RenamePortalFileRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RenamePortalFileRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut old_path = None;
-                let mut new_path = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "oldPath" => old_path = Some(map.next_value()?),
-                        "newPath" => new_path = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RenamePortalFileRequest {
-                    old_path: old_path
-                        .ok_or_else(|| A::Error::missing_field("oldPath"))?,
-                    new_path: new_path.ok_or_else(|| A::Error::missing_field("newPath"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for RenamePortalFileRequest {}
@@ -16620,92 +7498,20 @@ pub struct Report {
     pub report_end_date: crate::DateTime,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Report {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        object.serialize_entry("jobId", &self.job_id)?;
-        object.serialize_entry("jobFinished", &self.job_finished)?;
-        object.serialize_entry("jobFinishedSuccessful", &self.job_finished_successful)?;
-        if let Some(value) = &self.download_link {
-            object.serialize_entry("downloadLink", value)?;
-        }
-        object.serialize_entry("reportStartDate", &self.report_start_date)?;
-        object.serialize_entry("reportEndDate", &self.report_end_date)?;
-        object.end()
+crate::codec::json_object! {
+    Report {
+        id: "id" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        job_id: "jobId" required,
+        job_finished: "jobFinished" required,
+        job_finished_successful: "jobFinishedSuccessful" required,
+        download_link: "downloadLink" optional,
+        report_start_date: "reportStartDate" required,
+        report_end_date: "reportEndDate" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Report {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Report;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Report`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Report, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut created = None;
-                let mut created_by_user = None;
-                let mut job_id = None;
-                let mut job_finished = None;
-                let mut job_finished_successful = None;
-                let mut download_link = None;
-                let mut report_start_date = None;
-                let mut report_end_date = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        "jobId" => job_id = Some(map.next_value()?),
-                        "jobFinished" => job_finished = Some(map.next_value()?),
-                        "jobFinishedSuccessful" => {
-                            job_finished_successful = Some(map.next_value()?);
-                        }
-                        "downloadLink" => download_link = map.next_value()?,
-                        "reportStartDate" => report_start_date = Some(map.next_value()?),
-                        "reportEndDate" => report_end_date = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Report {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    created_by_user,
-                    job_id: job_id.ok_or_else(|| A::Error::missing_field("jobId"))?,
-                    job_finished: job_finished
-                        .ok_or_else(|| A::Error::missing_field("jobFinished"))?,
-                    job_finished_successful: job_finished_successful
-                        .ok_or_else(|| A::Error::missing_field(
-                            "jobFinishedSuccessful",
-                        ))?,
-                    download_link,
-                    report_start_date: report_start_date
-                        .ok_or_else(|| A::Error::missing_field("reportStartDate"))?,
-                    report_end_date: report_end_date
-                        .ok_or_else(|| A::Error::missing_field("reportEndDate"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Report {}
@@ -16719,63 +7525,15 @@ pub struct ReportCreatedByUser {
     pub photo: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ReportCreatedByUser {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("username", &self.username)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ReportCreatedByUser {
+        id: "id" required,
+        name: "name" required,
+        username: "username" required,
+        photo: "photo" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ReportCreatedByUser {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ReportCreatedByUser;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ReportCreatedByUser`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReportCreatedByUser, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut username = None;
-                let mut photo = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ReportCreatedByUser {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    photo,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ReportCreatedByUser {}
@@ -16799,51 +7557,13 @@ impl ResourceRange {
     }
 }
 
-impl serde::Serialize for ResourceRange {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.minimum {
-            object.serialize_entry("minimum", value)?;
-        }
-        if let Some(value) = &self.maximum {
-            object.serialize_entry("maximum", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ResourceRange {
+        minimum: "minimum" optional,
+        maximum: "maximum" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ResourceRange {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ResourceRange;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ResourceRange`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ResourceRange, A::Error> {
-                let mut minimum = None;
-                let mut maximum = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "minimum" => minimum = map.next_value()?,
-                        "maximum" => maximum = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ResourceRange { minimum, maximum })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ResourceRange {}
@@ -16918,278 +7638,52 @@ pub struct Sample {
     pub image_dimensions: Option<SampleImageDimensions>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Sample {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("filename", &self.filename)?;
-        object.serialize_entry("signatureValidate", &self.signature_validate)?;
-        if let Some(value) = &self.signature_method {
-            object.serialize_entry("signatureMethod", value)?;
-        }
-        if let Some(value) = &self.signature_key {
-            object.serialize_entry("signatureKey", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("lastModified", &self.last_modified)?;
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("coldstorageFilename", &self.coldstorage_filename)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("intervalMs", &self.interval_ms)?;
-        object.serialize_entry("frequency", &self.frequency)?;
-        object.serialize_entry("originalIntervalMs", &self.original_interval_ms)?;
-        object.serialize_entry("originalFrequency", &self.original_frequency)?;
-        if let Some(value) = &self.device_name {
-            object.serialize_entry("deviceName", value)?;
-        }
-        object.serialize_entry("deviceType", &self.device_type)?;
-        object.serialize_entry("sensors", &self.sensors)?;
-        object.serialize_entry("valuesCount", &self.values_count)?;
-        if let Some(value) = &self.total_length_ms {
-            object.serialize_entry("totalLengthMs", value)?;
-        }
-        object.serialize_entry("added", &self.added)?;
-        object.serialize_entry("boundingBoxes", &self.bounding_boxes)?;
-        object.serialize_entry("boundingBoxesType", &self.bounding_boxes_type)?;
-        object.serialize_entry("chartType", &self.chart_type)?;
-        if let Some(value) = &self.thumbnail_video {
-            object.serialize_entry("thumbnailVideo", value)?;
-        }
-        if let Some(value) = &self.thumbnail_video_full {
-            object.serialize_entry("thumbnailVideoFull", value)?;
-        }
-        object.serialize_entry("isDisabled", &self.is_disabled)?;
-        object.serialize_entry("isProcessing", &self.is_processing)?;
-        if let Some(value) = &self.processing_job_id {
-            object.serialize_entry("processingJobId", value)?;
-        }
-        object.serialize_entry("processingError", &self.processing_error)?;
-        if let Some(value) = &self.processing_error_string {
-            object.serialize_entry("processingErrorString", value)?;
-        }
-        object.serialize_entry("isCropped", &self.is_cropped)?;
-        if let Some(value) = &self.metadata {
-            object.serialize_entry("metadata", value)?;
-        }
-        object.serialize_entry("projectId", &self.project_id)?;
-        if let Some(value) = &self.project_owner_name {
-            object.serialize_entry("projectOwnerName", value)?;
-        }
-        if let Some(value) = &self.project_name {
-            object.serialize_entry("projectName", value)?;
-        }
-        if let Some(value) = &self.project_labeling_method {
-            object.serialize_entry("projectLabelingMethod", value)?;
-        }
-        object.serialize_entry("sha256Hash", &self.sha256_hash)?;
-        if let Some(value) = &self.structured_labels {
-            object.serialize_entry("structuredLabels", value)?;
-        }
-        if let Some(value) = &self.structured_labels_list {
-            object.serialize_entry("structuredLabelsList", value)?;
-        }
-        if let Some(value) = &self.created_by_synthetic_data_job_id {
-            object.serialize_entry("createdBySyntheticDataJobId", value)?;
-        }
-        if let Some(value) = &self.image_dimensions {
-            object.serialize_entry("imageDimensions", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Sample {
+        id: "id" required,
+        filename: "filename" required,
+        signature_validate: "signatureValidate" required,
+        signature_method: "signatureMethod" optional,
+        signature_key: "signatureKey" optional,
+        created: "created" required,
+        last_modified: "lastModified" required,
+        category: "category" required,
+        coldstorage_filename: "coldstorageFilename" required,
+        label: "label" required,
+        interval_ms: "intervalMs" required,
+        frequency: "frequency" required,
+        original_interval_ms: "originalIntervalMs" required,
+        original_frequency: "originalFrequency" required,
+        device_name: "deviceName" optional,
+        device_type: "deviceType" required,
+        sensors: "sensors" required,
+        values_count: "valuesCount" required,
+        total_length_ms: "totalLengthMs" optional,
+        added: "added" required,
+        bounding_boxes: "boundingBoxes" required,
+        bounding_boxes_type: "boundingBoxesType" required,
+        chart_type: "chartType" required,
+        thumbnail_video: "thumbnailVideo" optional,
+        thumbnail_video_full: "thumbnailVideoFull" optional,
+        is_disabled: "isDisabled" required,
+        is_processing: "isProcessing" required,
+        processing_job_id: "processingJobId" optional,
+        processing_error: "processingError" required,
+        processing_error_string: "processingErrorString" optional,
+        is_cropped: "isCropped" required,
+        metadata: "metadata" optional,
+        project_id: "projectId" required,
+        project_owner_name: "projectOwnerName" optional,
+        project_name: "projectName" optional,
+        project_labeling_method: "projectLabelingMethod" optional,
+        sha256_hash: "sha256Hash" required,
+        structured_labels: "structuredLabels" optional,
+        structured_labels_list: "structuredLabelsList" optional,
+        created_by_synthetic_data_job_id: "createdBySyntheticDataJobId" optional,
+        image_dimensions: "imageDimensions" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Sample {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Sample;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Sample`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Sample, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut filename = None;
-                let mut signature_validate = None;
-                let mut signature_method = None;
-                let mut signature_key = None;
-                let mut created = None;
-                let mut last_modified = None;
-                let mut category = None;
-                let mut coldstorage_filename = None;
-                let mut label = None;
-                let mut interval_ms = None;
-                let mut frequency = None;
-                let mut original_interval_ms = None;
-                let mut original_frequency = None;
-                let mut device_name = None;
-                let mut device_type = None;
-                let mut sensors = None;
-                let mut values_count = None;
-                let mut total_length_ms = None;
-                let mut added = None;
-                let mut bounding_boxes = None;
-                let mut bounding_boxes_type = None;
-                let mut chart_type = None;
-                let mut thumbnail_video = None;
-                let mut thumbnail_video_full = None;
-                let mut is_disabled = None;
-                let mut is_processing = None;
-                let mut processing_job_id = None;
-                let mut processing_error = None;
-                let mut processing_error_string = None;
-                let mut is_cropped = None;
-                let mut metadata = None;
-                let mut project_id = None;
-                let mut project_owner_name = None;
-                let mut project_name = None;
-                let mut project_labeling_method = None;
-                let mut sha256_hash = None;
-                let mut structured_labels = None;
-                let mut structured_labels_list = None;
-                let mut created_by_synthetic_data_job_id = None;
-                let mut image_dimensions = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "filename" => filename = Some(map.next_value()?),
-                        "signatureValidate" => {
-                            signature_validate = Some(map.next_value()?);
-                        }
-                        "signatureMethod" => signature_method = map.next_value()?,
-                        "signatureKey" => signature_key = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "lastModified" => last_modified = Some(map.next_value()?),
-                        "category" => category = Some(map.next_value()?),
-                        "coldstorageFilename" => {
-                            coldstorage_filename = Some(map.next_value()?);
-                        }
-                        "label" => label = Some(map.next_value()?),
-                        "intervalMs" => interval_ms = Some(map.next_value()?),
-                        "frequency" => frequency = Some(map.next_value()?),
-                        "originalIntervalMs" => {
-                            original_interval_ms = Some(map.next_value()?);
-                        }
-                        "originalFrequency" => {
-                            original_frequency = Some(map.next_value()?);
-                        }
-                        "deviceName" => device_name = map.next_value()?,
-                        "deviceType" => device_type = Some(map.next_value()?),
-                        "sensors" => sensors = Some(map.next_value()?),
-                        "valuesCount" => values_count = Some(map.next_value()?),
-                        "totalLengthMs" => total_length_ms = map.next_value()?,
-                        "added" => added = Some(map.next_value()?),
-                        "boundingBoxes" => bounding_boxes = Some(map.next_value()?),
-                        "boundingBoxesType" => {
-                            bounding_boxes_type = Some(map.next_value()?);
-                        }
-                        "chartType" => chart_type = Some(map.next_value()?),
-                        "thumbnailVideo" => thumbnail_video = map.next_value()?,
-                        "thumbnailVideoFull" => thumbnail_video_full = map.next_value()?,
-                        "isDisabled" => is_disabled = Some(map.next_value()?),
-                        "isProcessing" => is_processing = Some(map.next_value()?),
-                        "processingJobId" => processing_job_id = map.next_value()?,
-                        "processingError" => processing_error = Some(map.next_value()?),
-                        "processingErrorString" => {
-                            processing_error_string = map.next_value()?;
-                        }
-                        "isCropped" => is_cropped = Some(map.next_value()?),
-                        "metadata" => metadata = map.next_value()?,
-                        "projectId" => project_id = Some(map.next_value()?),
-                        "projectOwnerName" => project_owner_name = map.next_value()?,
-                        "projectName" => project_name = map.next_value()?,
-                        "projectLabelingMethod" => {
-                            project_labeling_method = map.next_value()?;
-                        }
-                        "sha256Hash" => sha256_hash = Some(map.next_value()?),
-                        "structuredLabels" => structured_labels = map.next_value()?,
-                        "structuredLabelsList" => {
-                            structured_labels_list = map.next_value()?;
-                        }
-                        "createdBySyntheticDataJobId" => {
-                            created_by_synthetic_data_job_id = map.next_value()?;
-                        }
-                        "imageDimensions" => image_dimensions = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Sample {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    filename: filename
-                        .ok_or_else(|| A::Error::missing_field("filename"))?,
-                    signature_validate: signature_validate
-                        .ok_or_else(|| A::Error::missing_field("signatureValidate"))?,
-                    signature_method,
-                    signature_key,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_modified: last_modified
-                        .ok_or_else(|| A::Error::missing_field("lastModified"))?,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    coldstorage_filename: coldstorage_filename
-                        .ok_or_else(|| A::Error::missing_field("coldstorageFilename"))?,
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    interval_ms: interval_ms
-                        .ok_or_else(|| A::Error::missing_field("intervalMs"))?,
-                    frequency: frequency
-                        .ok_or_else(|| A::Error::missing_field("frequency"))?,
-                    original_interval_ms: original_interval_ms
-                        .ok_or_else(|| A::Error::missing_field("originalIntervalMs"))?,
-                    original_frequency: original_frequency
-                        .ok_or_else(|| A::Error::missing_field("originalFrequency"))?,
-                    device_name,
-                    device_type: device_type
-                        .ok_or_else(|| A::Error::missing_field("deviceType"))?,
-                    sensors: sensors.ok_or_else(|| A::Error::missing_field("sensors"))?,
-                    values_count: values_count
-                        .ok_or_else(|| A::Error::missing_field("valuesCount"))?,
-                    total_length_ms,
-                    added: added.ok_or_else(|| A::Error::missing_field("added"))?,
-                    bounding_boxes: bounding_boxes
-                        .ok_or_else(|| A::Error::missing_field("boundingBoxes"))?,
-                    bounding_boxes_type: bounding_boxes_type
-                        .ok_or_else(|| A::Error::missing_field("boundingBoxesType"))?,
-                    chart_type: chart_type
-                        .ok_or_else(|| A::Error::missing_field("chartType"))?,
-                    thumbnail_video,
-                    thumbnail_video_full,
-                    is_disabled: is_disabled
-                        .ok_or_else(|| A::Error::missing_field("isDisabled"))?,
-                    is_processing: is_processing
-                        .ok_or_else(|| A::Error::missing_field("isProcessing"))?,
-                    processing_job_id,
-                    processing_error: processing_error
-                        .ok_or_else(|| A::Error::missing_field("processingError"))?,
-                    processing_error_string,
-                    is_cropped: is_cropped
-                        .ok_or_else(|| A::Error::missing_field("isCropped"))?,
-                    metadata,
-                    project_id: project_id
-                        .ok_or_else(|| A::Error::missing_field("projectId"))?,
-                    project_owner_name,
-                    project_name,
-                    project_labeling_method,
-                    sha256_hash: sha256_hash
-                        .ok_or_else(|| A::Error::missing_field("sha256Hash"))?,
-                    structured_labels,
-                    structured_labels_list,
-                    created_by_synthetic_data_job_id,
-                    image_dimensions,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Sample {}
@@ -17277,55 +7771,36 @@ pub struct SampleImageDimensions {
     pub height: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for SampleImageDimensions {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("width", &self.width)?;
-        object.serialize_entry("height", &self.height)?;
-        object.end()
+crate::codec::json_object! {
+    SampleImageDimensions {
+        width: "width" required,
+        height: "height" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for SampleImageDimensions {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SampleImageDimensions;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SampleImageDimensions`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SampleImageDimensions, A::Error> {
-                use serde::de::Error as _;
-                let mut width = None;
-                let mut height = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "width" => width = Some(map.next_value()?),
-                        "height" => height = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SampleImageDimensions {
-                    width: width.ok_or_else(|| A::Error::missing_field("width"))?,
-                    height: height.ok_or_else(|| A::Error::missing_field("height"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for SampleImageDimensions {}
+
+/// Schema: `#/components/schemas/SampleMetadata`
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleMetadata {
+    /// Sample ID
+    pub id: i64,
+    /// Sample free form associated metadata
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+crate::codec::json_object! {
+    SampleMetadata {
+        id: "id" required,
+        metadata: "metadata" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for SampleMetadata {}
 
 /// What labeling flow the project this sample belongs to uses
 ///
@@ -17391,72 +7866,16 @@ impl SampleProposedChanges {
     }
 }
 
-impl serde::Serialize for SampleProposedChanges {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        if let Some(value) = &self.is_disabled {
-            object.serialize_entry("isDisabled", value)?;
-        }
-        if let Some(value) = &self.bounding_boxes {
-            object.serialize_entry("boundingBoxes", value)?;
-        }
-        if let Some(value) = &self.metadata {
-            object.serialize_entry("metadata", value)?;
-        }
-        if let Some(value) = &self.structured_labels {
-            object.serialize_entry("structuredLabels", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    SampleProposedChanges {
+        label: "label" optional,
+        is_disabled: "isDisabled" optional,
+        bounding_boxes: "boundingBoxes" optional,
+        metadata: "metadata" optional,
+        structured_labels: "structuredLabels" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for SampleProposedChanges {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SampleProposedChanges;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SampleProposedChanges`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SampleProposedChanges, A::Error> {
-                let mut label = None;
-                let mut is_disabled = None;
-                let mut bounding_boxes = None;
-                let mut metadata = None;
-                let mut structured_labels = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = map.next_value()?,
-                        "isDisabled" => is_disabled = map.next_value()?,
-                        "boundingBoxes" => bounding_boxes = map.next_value()?,
-                        "metadata" => metadata = map.next_value()?,
-                        "structuredLabels" => structured_labels = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SampleProposedChanges {
-                    label,
-                    is_disabled,
-                    bounding_boxes,
-                    metadata,
-                    structured_labels,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for SampleProposedChanges {}
@@ -17470,52 +7889,13 @@ pub struct Sensor {
     pub units: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Sensor {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("units", &self.units)?;
-        object.end()
+crate::codec::json_object! {
+    Sensor {
+        name: "name" required,
+        units: "units" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Sensor {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Sensor;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Sensor`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Sensor, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut units = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "units" => units = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Sensor {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    units: units.ok_or_else(|| A::Error::missing_field("units"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Sensor {}
@@ -17599,209 +7979,35 @@ impl SetKerasParameterRequest {
     }
 }
 
-impl serde::Serialize for SetKerasParameterRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.mode {
-            object.serialize_entry("mode", value)?;
-        }
-        if let Some(value) = &self.minimum_confidence_rating {
-            object.serialize_entry("minimumConfidenceRating", value)?;
-        }
-        if let Some(value) = &self.selected_model_type {
-            object.serialize_entry("selectedModelType", value)?;
-        }
-        if let Some(value) = &self.script {
-            object.serialize_entry("script", value)?;
-        }
-        if let Some(value) = &self.visual_layers {
-            object.serialize_entry("visualLayers", value)?;
-        }
-        if let Some(value) = &self.training_cycles {
-            object.serialize_entry("trainingCycles", value)?;
-        }
-        if let Some(value) = &self.learning_rate {
-            object.serialize_entry("learningRate", value)?;
-        }
-        if let Some(value) = &self.batch_size {
-            object.serialize_entry("batchSize", value)?;
-        }
-        if let Some(value) = &self.train_test_split {
-            object.serialize_entry("trainTestSplit", value)?;
-        }
-        if let Some(value) = &self.auto_class_weights {
-            object.serialize_entry("autoClassWeights", value)?;
-        }
-        if let Some(value) = &self.use_learned_optimizer {
-            object.serialize_entry("useLearnedOptimizer", value)?;
-        }
-        if let Some(value) = &self.augmentation_policy_image {
-            object.serialize_entry("augmentationPolicyImage", value)?;
-        }
-        if let Some(value) = &self.augmentation_policy_spectrogram {
-            object.serialize_entry("augmentationPolicySpectrogram", value)?;
-        }
-        if let Some(value) = &self.profile_int8 {
-            object.serialize_entry("profileInt8", value)?;
-        }
-        if let Some(value) = &self.skip_embeddings_and_memory {
-            object.serialize_entry("skipEmbeddingsAndMemory", value)?;
-        }
-        if let Some(value) = &self.akida_edge_learning_config {
-            object.serialize_entry("akidaEdgeLearningConfig", value)?;
-        }
-        if let Some(value) = &self.custom_validation_metadata_key {
-            object.serialize_entry("customValidationMetadataKey", value)?;
-        }
-        if let Some(value) = &self.show_advanced_training_settings {
-            object.serialize_entry("showAdvancedTrainingSettings", value)?;
-        }
-        if let Some(value) = &self.show_augmentation_training_settings {
-            object.serialize_entry("showAugmentationTrainingSettings", value)?;
-        }
-        if let Some(value) = &self.custom_parameters {
-            object.serialize_entry("customParameters", value)?;
-        }
-        if let Some(value) = &self.anomaly_capacity {
-            object.serialize_entry("anomalyCapacity", value)?;
-        }
-        if let Some(value) = &self.last_shown_model_variant {
-            object.serialize_entry("lastShownModelVariant", value)?;
-        }
-        if let Some(value) = &self.last_shown_model_engine {
-            object.serialize_entry("lastShownModelEngine", value)?;
-        }
-        if let Some(value) = &self.block_parameters {
-            object.serialize_entry("blockParameters", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    SetKerasParameterRequest {
+        mode: "mode" optional,
+        minimum_confidence_rating: "minimumConfidenceRating" optional,
+        selected_model_type: "selectedModelType" optional,
+        script: "script" optional,
+        visual_layers: "visualLayers" optional,
+        training_cycles: "trainingCycles" optional,
+        learning_rate: "learningRate" optional,
+        batch_size: "batchSize" optional,
+        train_test_split: "trainTestSplit" optional,
+        auto_class_weights: "autoClassWeights" optional,
+        use_learned_optimizer: "useLearnedOptimizer" optional,
+        augmentation_policy_image: "augmentationPolicyImage" optional,
+        augmentation_policy_spectrogram: "augmentationPolicySpectrogram" optional,
+        profile_int8: "profileInt8" optional,
+        skip_embeddings_and_memory: "skipEmbeddingsAndMemory" optional,
+        akida_edge_learning_config: "akidaEdgeLearningConfig" optional,
+        custom_validation_metadata_key: "customValidationMetadataKey" optional,
+        show_advanced_training_settings: "showAdvancedTrainingSettings" optional,
+        show_augmentation_training_settings: "showAugmentationTrainingSettings" optional,
+        custom_parameters: "customParameters" optional,
+        anomaly_capacity: "anomalyCapacity" optional,
+        last_shown_model_variant: "lastShownModelVariant" optional,
+        last_shown_model_engine: "lastShownModelEngine" optional,
+        block_parameters: "blockParameters" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetKerasParameterRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetKerasParameterRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetKerasParameterRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetKerasParameterRequest, A::Error> {
-                let mut mode = None;
-                let mut minimum_confidence_rating = None;
-                let mut selected_model_type = None;
-                let mut script = None;
-                let mut visual_layers = None;
-                let mut training_cycles = None;
-                let mut learning_rate = None;
-                let mut batch_size = None;
-                let mut train_test_split = None;
-                let mut auto_class_weights = None;
-                let mut use_learned_optimizer = None;
-                let mut augmentation_policy_image = None;
-                let mut augmentation_policy_spectrogram = None;
-                let mut profile_int8 = None;
-                let mut skip_embeddings_and_memory = None;
-                let mut akida_edge_learning_config = None;
-                let mut custom_validation_metadata_key = None;
-                let mut show_advanced_training_settings = None;
-                let mut show_augmentation_training_settings = None;
-                let mut custom_parameters = None;
-                let mut anomaly_capacity = None;
-                let mut last_shown_model_variant = None;
-                let mut last_shown_model_engine = None;
-                let mut block_parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "mode" => mode = map.next_value()?,
-                        "minimumConfidenceRating" => {
-                            minimum_confidence_rating = map.next_value()?;
-                        }
-                        "selectedModelType" => selected_model_type = map.next_value()?,
-                        "script" => script = map.next_value()?,
-                        "visualLayers" => visual_layers = map.next_value()?,
-                        "trainingCycles" => training_cycles = map.next_value()?,
-                        "learningRate" => learning_rate = map.next_value()?,
-                        "batchSize" => batch_size = map.next_value()?,
-                        "trainTestSplit" => train_test_split = map.next_value()?,
-                        "autoClassWeights" => auto_class_weights = map.next_value()?,
-                        "useLearnedOptimizer" => {
-                            use_learned_optimizer = map.next_value()?;
-                        }
-                        "augmentationPolicyImage" => {
-                            augmentation_policy_image = map.next_value()?;
-                        }
-                        "augmentationPolicySpectrogram" => {
-                            augmentation_policy_spectrogram = map.next_value()?;
-                        }
-                        "profileInt8" => profile_int8 = map.next_value()?,
-                        "skipEmbeddingsAndMemory" => {
-                            skip_embeddings_and_memory = map.next_value()?;
-                        }
-                        "akidaEdgeLearningConfig" => {
-                            akida_edge_learning_config = map.next_value()?;
-                        }
-                        "customValidationMetadataKey" => {
-                            custom_validation_metadata_key = map.next_value()?;
-                        }
-                        "showAdvancedTrainingSettings" => {
-                            show_advanced_training_settings = map.next_value()?;
-                        }
-                        "showAugmentationTrainingSettings" => {
-                            show_augmentation_training_settings = map.next_value()?;
-                        }
-                        "customParameters" => custom_parameters = map.next_value()?,
-                        "anomalyCapacity" => anomaly_capacity = map.next_value()?,
-                        "lastShownModelVariant" => {
-                            last_shown_model_variant = map.next_value()?;
-                        }
-                        "lastShownModelEngine" => {
-                            last_shown_model_engine = map.next_value()?;
-                        }
-                        "blockParameters" => block_parameters = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetKerasParameterRequest {
-                    mode,
-                    minimum_confidence_rating,
-                    selected_model_type,
-                    script,
-                    visual_layers,
-                    training_cycles,
-                    learning_rate,
-                    batch_size,
-                    train_test_split,
-                    auto_class_weights,
-                    use_learned_optimizer,
-                    augmentation_policy_image,
-                    augmentation_policy_spectrogram,
-                    profile_int8,
-                    skip_embeddings_and_memory,
-                    akida_edge_learning_config,
-                    custom_validation_metadata_key,
-                    show_advanced_training_settings,
-                    show_augmentation_training_settings,
-                    custom_parameters,
-                    anomaly_capacity,
-                    last_shown_model_variant,
-                    last_shown_model_engine,
-                    block_parameters,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetKerasParameterRequest {}
@@ -17848,47 +8054,12 @@ pub struct SetOptimizeSpaceRequest {
     pub space: Option<SetOptimizeSpaceRequestSpace>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for SetOptimizeSpaceRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.space {
-            object.serialize_entry("space", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    SetOptimizeSpaceRequest {
+        space: "space" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for SetOptimizeSpaceRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetOptimizeSpaceRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetOptimizeSpaceRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetOptimizeSpaceRequest, A::Error> {
-                let mut space = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "space" => space = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetOptimizeSpaceRequest { space })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for SetOptimizeSpaceRequest {}
@@ -17900,48 +8071,12 @@ pub struct SetOptimizeSpaceRequestSpace {
     pub impulse: Vec<TunerSpaceImpulse>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for SetOptimizeSpaceRequestSpace {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("impulse", &self.impulse)?;
-        object.end()
+crate::codec::json_object! {
+    SetOptimizeSpaceRequestSpace {
+        impulse: "impulse" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for SetOptimizeSpaceRequestSpace {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetOptimizeSpaceRequestSpace;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetOptimizeSpaceRequestSpace`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetOptimizeSpaceRequestSpace, A::Error> {
-                use serde::de::Error as _;
-                let mut impulse = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "impulse" => impulse = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetOptimizeSpaceRequestSpace {
-                    impulse: impulse.ok_or_else(|| A::Error::missing_field("impulse"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for SetOptimizeSpaceRequestSpace {}
@@ -17956,58 +8091,14 @@ pub struct SocketTokenResponse {
     pub token: SocketTokenResponseToken,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for SocketTokenResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("token", &self.token)?;
-        object.end()
+crate::codec::json_object! {
+    SocketTokenResponse {
+        success: "success" required,
+        error: "error" optional,
+        token: "token" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for SocketTokenResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SocketTokenResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SocketTokenResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SocketTokenResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut token = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "token" => token = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SocketTokenResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    token: token.ok_or_else(|| A::Error::missing_field("token"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for SocketTokenResponse {
@@ -18023,53 +8114,13 @@ pub struct SocketTokenResponseToken {
     pub expires: crate::DateTime,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for SocketTokenResponseToken {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("socketToken", &self.socket_token)?;
-        object.serialize_entry("expires", &self.expires)?;
-        object.end()
+crate::codec::json_object! {
+    SocketTokenResponseToken {
+        socket_token: "socketToken" required,
+        expires: "expires" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for SocketTokenResponseToken {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SocketTokenResponseToken;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SocketTokenResponseToken`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SocketTokenResponseToken, A::Error> {
-                use serde::de::Error as _;
-                let mut socket_token = None;
-                let mut expires = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "socketToken" => socket_token = Some(map.next_value()?),
-                        "expires" => expires = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SocketTokenResponseToken {
-                    socket_token: socket_token
-                        .ok_or_else(|| A::Error::missing_field("socketToken"))?,
-                    expires: expires.ok_or_else(|| A::Error::missing_field("expires"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for SocketTokenResponseToken {}
@@ -18082,60 +8133,14 @@ pub struct StaffInfo {
     pub company_name: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for StaffInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("isStaff", &self.is_staff)?;
-        object.serialize_entry("hasSudoRights", &self.has_sudo_rights)?;
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    StaffInfo {
+        is_staff: "isStaff" required,
+        has_sudo_rights: "hasSudoRights" required,
+        company_name: "companyName" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for StaffInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StaffInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StaffInfo`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StaffInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut is_staff = None;
-                let mut has_sudo_rights = None;
-                let mut company_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "isStaff" => is_staff = Some(map.next_value()?),
-                        "hasSudoRights" => has_sudo_rights = Some(map.next_value()?),
-                        "companyName" => company_name = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StaffInfo {
-                    is_staff: is_staff
-                        .ok_or_else(|| A::Error::missing_field("isStaff"))?,
-                    has_sudo_rights: has_sudo_rights
-                        .ok_or_else(|| A::Error::missing_field("hasSudoRights"))?,
-                    company_name,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StaffInfo {}
@@ -18191,58 +8196,14 @@ pub struct StartJobResponse {
     pub id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for StartJobResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.end()
+crate::codec::json_object! {
+    StartJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for StartJobResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartJobResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartJobResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartJobResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartJobResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StartJobResponse {
@@ -18276,70 +8237,15 @@ impl StartPerformanceCalibrationRequest {
     }
 }
 
-impl serde::Serialize for StartPerformanceCalibrationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("backgroundNoiseLabel", &self.background_noise_label)?;
-        if let Some(value) = &self.other_noise_labels {
-            object.serialize_entry("otherNoiseLabels", value)?;
-        }
-        if let Some(value) = &self.upload_key {
-            object.serialize_entry("uploadKey", value)?;
-        }
-        if let Some(value) = &self.sample_length_minutes {
-            object.serialize_entry("sampleLengthMinutes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    StartPerformanceCalibrationRequest {
+        background_noise_label: "backgroundNoiseLabel" required,
+        other_noise_labels: "otherNoiseLabels" optional,
+        upload_key: "uploadKey" optional,
+        sample_length_minutes: "sampleLengthMinutes" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for StartPerformanceCalibrationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartPerformanceCalibrationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartPerformanceCalibrationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartPerformanceCalibrationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut background_noise_label = None;
-                let mut other_noise_labels = None;
-                let mut upload_key = None;
-                let mut sample_length_minutes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "backgroundNoiseLabel" => {
-                            background_noise_label = Some(map.next_value()?);
-                        }
-                        "otherNoiseLabels" => other_noise_labels = map.next_value()?,
-                        "uploadKey" => upload_key = map.next_value()?,
-                        "sampleLengthMinutes" => {
-                            sample_length_minutes = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartPerformanceCalibrationRequest {
-                    background_noise_label: background_noise_label
-                        .ok_or_else(|| A::Error::missing_field("backgroundNoiseLabel"))?,
-                    other_noise_labels,
-                    upload_key,
-                    sample_length_minutes,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for StartPerformanceCalibrationRequest {}
@@ -18368,57 +8274,14 @@ impl StructuredLabel {
     }
 }
 
-impl serde::Serialize for StructuredLabel {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("startIndex", &self.start_index)?;
-        object.serialize_entry("endIndex", &self.end_index)?;
-        object.serialize_entry("label", &self.label)?;
-        object.end()
+crate::codec::json_object! {
+    StructuredLabel {
+        start_index: "startIndex" required,
+        end_index: "endIndex" required,
+        label: "label" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for StructuredLabel {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StructuredLabel;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StructuredLabel`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StructuredLabel, A::Error> {
-                use serde::de::Error as _;
-                let mut start_index = None;
-                let mut end_index = None;
-                let mut label = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "startIndex" => start_index = Some(map.next_value()?),
-                        "endIndex" => end_index = Some(map.next_value()?),
-                        "label" => label = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StructuredLabel {
-                    start_index: start_index
-                        .ok_or_else(|| A::Error::missing_field("startIndex"))?,
-                    end_index: end_index
-                        .ok_or_else(|| A::Error::missing_field("endIndex"))?,
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for StructuredLabel {}
@@ -18448,63 +8311,14 @@ impl TargetConstraints {
     }
 }
 
-impl serde::Serialize for TargetConstraints {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.selected_target_based_on {
-            object.serialize_entry("selectedTargetBasedOn", value)?;
-        }
-        object.serialize_entry("targetDevices", &self.target_devices)?;
-        object.serialize_entry("applicationBudgets", &self.application_budgets)?;
-        object.end()
+crate::codec::json_object! {
+    TargetConstraints {
+        selected_target_based_on: "selectedTargetBasedOn" optional,
+        target_devices: "targetDevices" required,
+        application_budgets: "applicationBudgets" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TargetConstraints {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TargetConstraints;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TargetConstraints`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TargetConstraints, A::Error> {
-                use serde::de::Error as _;
-                let mut selected_target_based_on = None;
-                let mut target_devices = None;
-                let mut application_budgets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "selectedTargetBasedOn" => {
-                            selected_target_based_on = map.next_value()?;
-                        }
-                        "targetDevices" => target_devices = Some(map.next_value()?),
-                        "applicationBudgets" => {
-                            application_budgets = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TargetConstraints {
-                    selected_target_based_on,
-                    target_devices: target_devices
-                        .ok_or_else(|| A::Error::missing_field("targetDevices"))?,
-                    application_budgets: application_budgets
-                        .ok_or_else(|| A::Error::missing_field("applicationBudgets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for TargetConstraints {}
@@ -18534,66 +8348,15 @@ impl TargetConstraintsDevice {
     }
 }
 
-impl serde::Serialize for TargetConstraintsDevice {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.processors {
-            object.serialize_entry("processors", value)?;
-        }
-        if let Some(value) = &self.board {
-            object.serialize_entry("board", value)?;
-        }
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.latency_device {
-            object.serialize_entry("latencyDevice", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TargetConstraintsDevice {
+        processors: "processors" optional,
+        board: "board" optional,
+        name: "name" optional,
+        latency_device: "latencyDevice" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TargetConstraintsDevice {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TargetConstraintsDevice;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TargetConstraintsDevice`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TargetConstraintsDevice, A::Error> {
-                let mut processors = None;
-                let mut board = None;
-                let mut name = None;
-                let mut latency_device = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "processors" => processors = map.next_value()?,
-                        "board" => board = map.next_value()?,
-                        "name" => name = map.next_value()?,
-                        "latencyDevice" => latency_device = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TargetConstraintsDevice {
-                    processors,
-                    board,
-                    name,
-                    latency_device,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for TargetConstraintsDevice {}
@@ -18662,51 +8425,13 @@ impl TargetMemory {
     }
 }
 
-impl serde::Serialize for TargetMemory {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.ram {
-            object.serialize_entry("ram", value)?;
-        }
-        if let Some(value) = &self.rom {
-            object.serialize_entry("rom", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TargetMemory {
+        ram: "ram" optional,
+        rom: "rom" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TargetMemory {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TargetMemory;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TargetMemory`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TargetMemory, A::Error> {
-                let mut ram = None;
-                let mut rom = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ram" => ram = map.next_value()?,
-                        "rom" => rom = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TargetMemory { ram, rom })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for TargetMemory {}
@@ -18746,92 +8471,19 @@ impl TargetProcessor {
     }
 }
 
-impl serde::Serialize for TargetProcessor {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.part {
-            object.serialize_entry("part", value)?;
-        }
-        if let Some(value) = &self.format {
-            object.serialize_entry("format", value)?;
-        }
-        if let Some(value) = &self.architecture {
-            object.serialize_entry("architecture", value)?;
-        }
-        if let Some(value) = &self.specific_architecture {
-            object.serialize_entry("specificArchitecture", value)?;
-        }
-        if let Some(value) = &self.accelerator {
-            object.serialize_entry("accelerator", value)?;
-        }
-        if let Some(value) = &self.fpu {
-            object.serialize_entry("fpu", value)?;
-        }
-        if let Some(value) = &self.clock_rate_mhz {
-            object.serialize_entry("clockRateMhz", value)?;
-        }
-        if let Some(value) = &self.memory {
-            object.serialize_entry("memory", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TargetProcessor {
+        part: "part" optional,
+        format: "format" optional,
+        architecture: "architecture" optional,
+        specific_architecture: "specificArchitecture" optional,
+        accelerator: "accelerator" optional,
+        fpu: "fpu" optional,
+        clock_rate_mhz: "clockRateMhz" optional,
+        memory: "memory" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TargetProcessor {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TargetProcessor;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TargetProcessor`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TargetProcessor, A::Error> {
-                let mut part = None;
-                let mut format = None;
-                let mut architecture = None;
-                let mut specific_architecture = None;
-                let mut accelerator = None;
-                let mut fpu = None;
-                let mut clock_rate_mhz = None;
-                let mut memory = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "part" => part = map.next_value()?,
-                        "format" => format = map.next_value()?,
-                        "architecture" => architecture = map.next_value()?,
-                        "specificArchitecture" => {
-                            specific_architecture = map.next_value()?;
-                        }
-                        "accelerator" => accelerator = map.next_value()?,
-                        "fpu" => fpu = map.next_value()?,
-                        "clockRateMhz" => clock_rate_mhz = map.next_value()?,
-                        "memory" => memory = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TargetProcessor {
-                    part,
-                    format,
-                    architecture,
-                    specific_architecture,
-                    accelerator,
-                    fpu,
-                    clock_rate_mhz,
-                    memory,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for TargetProcessor {}
@@ -18848,66 +8500,15 @@ pub struct TestPretrainedModelResponse {
     pub bounding_boxes: Option<Vec<BoundingBoxWithScore>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TestPretrainedModelResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.result {
-            object.serialize_entry("result", value)?;
-        }
-        if let Some(value) = &self.bounding_boxes {
-            object.serialize_entry("boundingBoxes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TestPretrainedModelResponse {
+        success: "success" required,
+        error: "error" optional,
+        result: "result" optional,
+        bounding_boxes: "boundingBoxes" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TestPretrainedModelResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TestPretrainedModelResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TestPretrainedModelResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TestPretrainedModelResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut result = None;
-                let mut bounding_boxes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "result" => result = map.next_value()?,
-                        "boundingBoxes" => bounding_boxes = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TestPretrainedModelResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    result,
-                    bounding_boxes,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TestPretrainedModelResponse {
@@ -18928,78 +8529,18 @@ pub struct Theme {
     pub colors: ThemeColors,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Theme {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.owner_user_id {
-            object.serialize_entry("ownerUserId", value)?;
-        }
-        if let Some(value) = &self.owner_organization_id {
-            object.serialize_entry("ownerOrganizationId", value)?;
-        }
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("favicon", &self.favicon)?;
-        object.serialize_entry("logos", &self.logos)?;
-        object.serialize_entry("colors", &self.colors)?;
-        object.end()
+crate::codec::json_object! {
+    Theme {
+        id: "id" required,
+        owner_user_id: "ownerUserId" optional,
+        owner_organization_id: "ownerOrganizationId" optional,
+        name: "name" required,
+        favicon: "favicon" required,
+        logos: "logos" required,
+        colors: "colors" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Theme {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Theme;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Theme`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Theme, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut owner_user_id = None;
-                let mut owner_organization_id = None;
-                let mut name = None;
-                let mut favicon = None;
-                let mut logos = None;
-                let mut colors = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "ownerUserId" => owner_user_id = map.next_value()?,
-                        "ownerOrganizationId" => {
-                            owner_organization_id = map.next_value()?;
-                        }
-                        "name" => name = Some(map.next_value()?),
-                        "favicon" => favicon = Some(map.next_value()?),
-                        "logos" => logos = Some(map.next_value()?),
-                        "colors" => colors = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Theme {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    owner_user_id,
-                    owner_organization_id,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    favicon: favicon.ok_or_else(|| A::Error::missing_field("favicon"))?,
-                    logos: logos.ok_or_else(|| A::Error::missing_field("logos"))?,
-                    colors: colors.ok_or_else(|| A::Error::missing_field("colors"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Theme {}
@@ -19012,63 +8553,14 @@ pub struct ThemeColors {
     pub primary_color_gradient_end: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ThemeColors {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.primary_color {
-            object.serialize_entry("primaryColor", value)?;
-        }
-        if let Some(value) = &self.primary_color_rgb {
-            object.serialize_entry("primaryColorRgb", value)?;
-        }
-        if let Some(value) = &self.primary_color_gradient_end {
-            object.serialize_entry("primaryColorGradientEnd", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ThemeColors {
+        primary_color: "primaryColor" optional,
+        primary_color_rgb: "primaryColorRgb" optional,
+        primary_color_gradient_end: "primaryColorGradientEnd" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ThemeColors {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ThemeColors;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ThemeColors`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThemeColors, A::Error> {
-                let mut primary_color = None;
-                let mut primary_color_rgb = None;
-                let mut primary_color_gradient_end = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "primaryColor" => primary_color = map.next_value()?,
-                        "primaryColorRgb" => primary_color_rgb = map.next_value()?,
-                        "primaryColorGradientEnd" => {
-                            primary_color_gradient_end = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ThemeColors {
-                    primary_color,
-                    primary_color_rgb,
-                    primary_color_gradient_end,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ThemeColors {}
@@ -19088,103 +8580,21 @@ pub struct ThemeFavicon {
     pub favicon228: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ThemeFavicon {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.favicon32 {
-            object.serialize_entry("favicon32", value)?;
-        }
-        if let Some(value) = &self.favicon57 {
-            object.serialize_entry("favicon57", value)?;
-        }
-        if let Some(value) = &self.favicon76 {
-            object.serialize_entry("favicon76", value)?;
-        }
-        if let Some(value) = &self.favicon96 {
-            object.serialize_entry("favicon96", value)?;
-        }
-        if let Some(value) = &self.favicon120 {
-            object.serialize_entry("favicon120", value)?;
-        }
-        if let Some(value) = &self.favicon128 {
-            object.serialize_entry("favicon128", value)?;
-        }
-        if let Some(value) = &self.favicon144 {
-            object.serialize_entry("favicon144", value)?;
-        }
-        if let Some(value) = &self.favicon152 {
-            object.serialize_entry("favicon152", value)?;
-        }
-        if let Some(value) = &self.favicon180 {
-            object.serialize_entry("favicon180", value)?;
-        }
-        if let Some(value) = &self.favicon228 {
-            object.serialize_entry("favicon228", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ThemeFavicon {
+        favicon32: "favicon32" optional,
+        favicon57: "favicon57" optional,
+        favicon76: "favicon76" optional,
+        favicon96: "favicon96" optional,
+        favicon120: "favicon120" optional,
+        favicon128: "favicon128" optional,
+        favicon144: "favicon144" optional,
+        favicon152: "favicon152" optional,
+        favicon180: "favicon180" optional,
+        favicon228: "favicon228" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ThemeFavicon {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ThemeFavicon;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ThemeFavicon`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThemeFavicon, A::Error> {
-                let mut favicon32 = None;
-                let mut favicon57 = None;
-                let mut favicon76 = None;
-                let mut favicon96 = None;
-                let mut favicon120 = None;
-                let mut favicon128 = None;
-                let mut favicon144 = None;
-                let mut favicon152 = None;
-                let mut favicon180 = None;
-                let mut favicon228 = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "favicon32" => favicon32 = map.next_value()?,
-                        "favicon57" => favicon57 = map.next_value()?,
-                        "favicon76" => favicon76 = map.next_value()?,
-                        "favicon96" => favicon96 = map.next_value()?,
-                        "favicon120" => favicon120 = map.next_value()?,
-                        "favicon128" => favicon128 = map.next_value()?,
-                        "favicon144" => favicon144 = map.next_value()?,
-                        "favicon152" => favicon152 = map.next_value()?,
-                        "favicon180" => favicon180 = map.next_value()?,
-                        "favicon228" => favicon228 = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ThemeFavicon {
-                    favicon32,
-                    favicon57,
-                    favicon76,
-                    favicon96,
-                    favicon120,
-                    favicon128,
-                    favicon144,
-                    favicon152,
-                    favicon180,
-                    favicon228,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ThemeFavicon {}
@@ -19202,91 +8612,19 @@ pub struct ThemeLogos {
     pub device_logo: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ThemeLogos {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.primary {
-            object.serialize_entry("primary", value)?;
-        }
-        if let Some(value) = &self.primary_png {
-            object.serialize_entry("primaryPng", value)?;
-        }
-        if let Some(value) = &self.primary_white {
-            object.serialize_entry("primaryWhite", value)?;
-        }
-        if let Some(value) = &self.login_logo {
-            object.serialize_entry("loginLogo", value)?;
-        }
-        if let Some(value) = &self.login_logo_white {
-            object.serialize_entry("loginLogoWhite", value)?;
-        }
-        if let Some(value) = &self.mark {
-            object.serialize_entry("mark", value)?;
-        }
-        if let Some(value) = &self.mark_white {
-            object.serialize_entry("markWhite", value)?;
-        }
-        if let Some(value) = &self.device_logo {
-            object.serialize_entry("deviceLogo", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ThemeLogos {
+        primary: "primary" optional,
+        primary_png: "primaryPng" optional,
+        primary_white: "primaryWhite" optional,
+        login_logo: "loginLogo" optional,
+        login_logo_white: "loginLogoWhite" optional,
+        mark: "mark" optional,
+        mark_white: "markWhite" optional,
+        device_logo: "deviceLogo" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ThemeLogos {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ThemeLogos;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ThemeLogos`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThemeLogos, A::Error> {
-                let mut primary = None;
-                let mut primary_png = None;
-                let mut primary_white = None;
-                let mut login_logo = None;
-                let mut login_logo_white = None;
-                let mut mark = None;
-                let mut mark_white = None;
-                let mut device_logo = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "primary" => primary = map.next_value()?,
-                        "primaryPng" => primary_png = map.next_value()?,
-                        "primaryWhite" => primary_white = map.next_value()?,
-                        "loginLogo" => login_logo = map.next_value()?,
-                        "loginLogoWhite" => login_logo_white = map.next_value()?,
-                        "mark" => mark = map.next_value()?,
-                        "markWhite" => mark_white = map.next_value()?,
-                        "deviceLogo" => device_logo = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ThemeLogos {
-                    primary,
-                    primary_png,
-                    primary_white,
-                    login_logo,
-                    login_logo_white,
-                    mark,
-                    mark_white,
-                    device_logo,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ThemeLogos {}
@@ -19317,163 +8655,31 @@ pub struct TransferLearningModel {
     pub display_category: Option<BlockDisplayCategory>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TransferLearningModel {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("shortName", &self.short_name)?;
-        if let Some(value) = &self.abbreviated_name {
-            object.serialize_entry("abbreviatedName", value)?;
-        }
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("hasNeurons", &self.has_neurons)?;
-        object.serialize_entry("hasDropout", &self.has_dropout)?;
-        if let Some(value) = &self.default_neurons {
-            object.serialize_entry("defaultNeurons", value)?;
-        }
-        if let Some(value) = &self.default_dropout {
-            object.serialize_entry("defaultDropout", value)?;
-        }
-        if let Some(value) = &self.default_learning_rate {
-            object.serialize_entry("defaultLearningRate", value)?;
-        }
-        if let Some(value) = &self.default_training_cycles {
-            object.serialize_entry("defaultTrainingCycles", value)?;
-        }
-        if let Some(value) = &self.has_image_augmentation {
-            object.serialize_entry("hasImageAugmentation", value)?;
-        }
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.learn_block_type {
-            object.serialize_entry("learnBlockType", value)?;
-        }
-        if let Some(value) = &self.organization_model_id {
-            object.serialize_entry("organizationModelId", value)?;
-        }
-        if let Some(value) = &self.implementation_version {
-            object.serialize_entry("implementationVersion", value)?;
-        }
-        if let Some(value) = &self.repository_url {
-            object.serialize_entry("repositoryUrl", value)?;
-        }
-        object.serialize_entry("author", &self.author)?;
-        object.serialize_entry("blockType", &self.block_type)?;
-        if let Some(value) = &self.custom_parameters {
-            object.serialize_entry("customParameters", value)?;
-        }
-        if let Some(value) = &self.display_category {
-            object.serialize_entry("displayCategory", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TransferLearningModel {
+        name: "name" required,
+        short_name: "shortName" required,
+        abbreviated_name: "abbreviatedName" optional,
+        description: "description" required,
+        has_neurons: "hasNeurons" required,
+        has_dropout: "hasDropout" required,
+        default_neurons: "defaultNeurons" optional,
+        default_dropout: "defaultDropout" optional,
+        default_learning_rate: "defaultLearningRate" optional,
+        default_training_cycles: "defaultTrainingCycles" optional,
+        has_image_augmentation: "hasImageAugmentation" optional,
+        type_: "type" required,
+        learn_block_type: "learnBlockType" optional,
+        organization_model_id: "organizationModelId" optional,
+        implementation_version: "implementationVersion" optional,
+        repository_url: "repositoryUrl" optional,
+        author: "author" required,
+        block_type: "blockType" required,
+        custom_parameters: "customParameters" optional,
+        display_category: "displayCategory" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TransferLearningModel {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TransferLearningModel;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TransferLearningModel`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TransferLearningModel, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut short_name = None;
-                let mut abbreviated_name = None;
-                let mut description = None;
-                let mut has_neurons = None;
-                let mut has_dropout = None;
-                let mut default_neurons = None;
-                let mut default_dropout = None;
-                let mut default_learning_rate = None;
-                let mut default_training_cycles = None;
-                let mut has_image_augmentation = None;
-                let mut type_ = None;
-                let mut learn_block_type = None;
-                let mut organization_model_id = None;
-                let mut implementation_version = None;
-                let mut repository_url = None;
-                let mut author = None;
-                let mut block_type = None;
-                let mut custom_parameters = None;
-                let mut display_category = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "shortName" => short_name = Some(map.next_value()?),
-                        "abbreviatedName" => abbreviated_name = map.next_value()?,
-                        "description" => description = Some(map.next_value()?),
-                        "hasNeurons" => has_neurons = Some(map.next_value()?),
-                        "hasDropout" => has_dropout = Some(map.next_value()?),
-                        "defaultNeurons" => default_neurons = map.next_value()?,
-                        "defaultDropout" => default_dropout = map.next_value()?,
-                        "defaultLearningRate" => {
-                            default_learning_rate = map.next_value()?;
-                        }
-                        "defaultTrainingCycles" => {
-                            default_training_cycles = map.next_value()?;
-                        }
-                        "hasImageAugmentation" => {
-                            has_image_augmentation = map.next_value()?;
-                        }
-                        "type" => type_ = Some(map.next_value()?),
-                        "learnBlockType" => learn_block_type = map.next_value()?,
-                        "organizationModelId" => {
-                            organization_model_id = map.next_value()?;
-                        }
-                        "implementationVersion" => {
-                            implementation_version = map.next_value()?;
-                        }
-                        "repositoryUrl" => repository_url = map.next_value()?,
-                        "author" => author = Some(map.next_value()?),
-                        "blockType" => block_type = Some(map.next_value()?),
-                        "customParameters" => custom_parameters = map.next_value()?,
-                        "displayCategory" => display_category = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TransferLearningModel {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    short_name: short_name
-                        .ok_or_else(|| A::Error::missing_field("shortName"))?,
-                    abbreviated_name,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    has_neurons: has_neurons
-                        .ok_or_else(|| A::Error::missing_field("hasNeurons"))?,
-                    has_dropout: has_dropout
-                        .ok_or_else(|| A::Error::missing_field("hasDropout"))?,
-                    default_neurons,
-                    default_dropout,
-                    default_learning_rate,
-                    default_training_cycles,
-                    has_image_augmentation,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    learn_block_type,
-                    organization_model_id,
-                    implementation_version,
-                    repository_url,
-                    author: author.ok_or_else(|| A::Error::missing_field("author"))?,
-                    block_type: block_type
-                        .ok_or_else(|| A::Error::missing_field("blockType"))?,
-                    custom_parameters,
-                    display_category,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TransferLearningModel {}
@@ -19571,6 +8777,57 @@ pub type TrialExpirationDate = crate::DateTime;
 ///
 /// Schema: `#/components/schemas/TrialNotes`
 pub type TrialNotes = String;
+
+/// Schema: `#/components/schemas/TunerSpaceDSPBlock`
+pub type TunerSpaceDspBlock = serde_json::Map<String, serde_json::Value>;
+
+/// Schema: `#/components/schemas/TunerSpaceImpulse`
+#[derive(Debug, Clone, PartialEq)]
+pub struct TunerSpaceImpulse {
+    /// Hyperparameters with potential values that can be used in any block in this impulse
+    pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Input Blocks that are part of this impulse
+    pub input_blocks: Vec<TunerSpaceInputBlock>,
+    /// DSP Blocks that are part of this impulse
+    pub dsp_blocks: Vec<TunerSpaceDspBlock>,
+    /// Learning Blocks that are part of this impulse
+    pub learn_blocks: Vec<Vec<TunerSpaceLearnBlock>>,
+}
+
+impl TunerSpaceImpulse {
+    /// Builds the value from its required fields; optional fields start as `None`.
+    pub fn new(
+        input_blocks: Vec<TunerSpaceInputBlock>,
+        dsp_blocks: Vec<TunerSpaceDspBlock>,
+        learn_blocks: Vec<Vec<TunerSpaceLearnBlock>>,
+    ) -> Self {
+        Self {
+            parameters: None,
+            input_blocks,
+            dsp_blocks,
+            learn_blocks,
+        }
+    }
+}
+
+crate::codec::json_object! {
+    TunerSpaceImpulse {
+        parameters: "parameters" optional,
+        input_blocks: "inputBlocks" required,
+        dsp_blocks: "dspBlocks" required,
+        learn_blocks: "learnBlocks" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
+impl crate::Envelope for TunerSpaceImpulse {}
+
+/// Schema: `#/components/schemas/TunerSpaceInputBlock`
+pub type TunerSpaceInputBlock = serde_json::Map<String, serde_json::Value>;
+
+/// Schema: `#/components/schemas/TunerSpaceLearnBlock`
+pub type TunerSpaceLearnBlock = serde_json::Map<String, serde_json::Value>;
 
 /// Only fields set in this object will be updated.
 ///
@@ -19710,357 +8967,54 @@ impl UpdateProjectRequest {
     }
 }
 
-impl serde::Serialize for UpdateProjectRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.project_visibility {
-            object.serialize_entry("projectVisibility", value)?;
-        }
-        if let Some(value) = &self.public_project_listed {
-            object.serialize_entry("publicProjectListed", value)?;
-        }
-        if let Some(value) = &self.last_deploy_eon_compiler {
-            object.serialize_entry("lastDeployEonCompiler", value)?;
-        }
-        if let Some(value) = &self.last_deploy_model_engine {
-            object.serialize_entry("lastDeployModelEngine", value)?;
-        }
-        if let Some(value) = &self.latency_device {
-            object.serialize_entry("latencyDevice", value)?;
-        }
-        if let Some(value) = &self.experiments {
-            object.serialize_entry("experiments", value)?;
-        }
-        if let Some(value) = &self.show_create_first_impulse {
-            object.serialize_entry("showCreateFirstImpulse", value)?;
-        }
-        if let Some(value) = &self.labeling_method {
-            object.serialize_entry("labelingMethod", value)?;
-        }
-        if let Some(value) = &self.selected_project_type_in_wizard {
-            object.serialize_entry("selectedProjectTypeInWizard", value)?;
-        }
-        if let Some(value) = &self.getting_started_step {
-            object.serialize_entry("gettingStartedStep", value)?;
-        }
-        if let Some(value) = &self.use_gpu {
-            object.serialize_entry("useGpu", value)?;
-        }
-        if let Some(value) = &self.compute_time_limit_m {
-            object.serialize_entry("computeTimeLimitM", value)?;
-        }
-        if let Some(value) = &self.dsp_file_size_mb {
-            object.serialize_entry("dspFileSizeMb", value)?;
-        }
-        if let Some(value) = &self.enterprise_performance {
-            object.serialize_entry("enterprisePerformance", value)?;
-        }
-        if let Some(value) = &self.train_job_ram_mb {
-            object.serialize_entry("trainJobRamMb", value)?;
-        }
-        if let Some(value) = &self.metadata {
-            object.serialize_entry("metadata", value)?;
-        }
-        if let Some(value) = &self.readme {
-            object.serialize_entry("readme", value)?;
-        }
-        if let Some(value) = &self.last_acquisition_label {
-            object.serialize_entry("lastAcquisitionLabel", value)?;
-        }
-        if let Some(value) = &self.train_job_notification_uids {
-            object.serialize_entry("trainJobNotificationUids", value)?;
-        }
-        if let Some(value) = &self.dsp_job_notification_uids {
-            object.serialize_entry("dspJobNotificationUids", value)?;
-        }
-        if let Some(value) = &self.model_testing_job_notification_uids {
-            object.serialize_entry("modelTestingJobNotificationUids", value)?;
-        }
-        if let Some(value) = &self.export_job_notification_uids {
-            object.serialize_entry("exportJobNotificationUids", value)?;
-        }
-        if let Some(value) = &self.csv_import_config {
-            object.serialize_entry("csvImportConfig", value)?;
-        }
-        if let Some(value) = &self.in_pretrained_model_flow {
-            object.serialize_entry("inPretrainedModelFlow", value)?;
-        }
-        if let Some(value) = &self.dsp_page_size {
-            object.serialize_entry("dspPageSize", value)?;
-        }
-        if let Some(value) = &self.ind_pause_processing_samples {
-            object.serialize_entry("indPauseProcessingSamples", value)?;
-        }
-        if let Some(value) = &self.show_sensor_data_in_acquisition_graph {
-            object.serialize_entry("showSensorDataInAcquisitionGraph", value)?;
-        }
-        if let Some(value) = &self.last_deployment_target {
-            object.serialize_entry("lastDeploymentTarget", value)?;
-        }
-        if let Some(value) = &self.data_acquisition_page_size {
-            object.serialize_entry("dataAcquisitionPageSize", value)?;
-        }
-        if let Some(value) = &self.data_acquisition_view_type {
-            object.serialize_entry("dataAcquisitionViewType", value)?;
-        }
-        if let Some(value) = &self.data_acquisition_grid_column_count {
-            object.serialize_entry("dataAcquisitionGridColumnCount", value)?;
-        }
-        if let Some(value) = &self.data_acquisition_grid_column_count_detailed {
-            object.serialize_entry("dataAcquisitionGridColumnCountDetailed", value)?;
-        }
-        if let Some(value) = &self.show_exact_sample_length {
-            object.serialize_entry("showExactSampleLength", value)?;
-        }
-        if let Some(value) = &self.inline_edit_bounding_boxes {
-            object.serialize_entry("inlineEditBoundingBoxes", value)?;
-        }
-        if let Some(value) = &self.default_profiling_variant {
-            object.serialize_entry("defaultProfilingVariant", value)?;
-        }
-        if let Some(value) = &self.enabled_model_profiling_variants {
-            object.serialize_entry("enabledModelProfilingVariants", value)?;
-        }
-        if let Some(value) = &self.impulse_list_core_metrics_hidden_columns {
-            object.serialize_entry("impulseListCoreMetricsHiddenColumns", value)?;
-        }
-        if let Some(value) = &self.impulse_list_additional_metrics_shown_columns {
-            object.serialize_entry("impulseListAdditionalMetricsShownColumns", value)?;
-        }
-        if let Some(value) = &self.impulse_list_extra_columns {
-            object.serialize_entry("impulseListExtraColumns", value)?;
-        }
-        if let Some(value) = &self.ai_actions_grid_column_count {
-            object.serialize_entry("aiActionsGridColumnCount", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateProjectRequest {
+        logo: "logo" optional,
+        name: "name" optional,
+        description: "description" optional,
+        project_visibility: "projectVisibility" optional,
+        public_project_listed: "publicProjectListed" optional,
+        last_deploy_eon_compiler: "lastDeployEonCompiler" optional,
+        last_deploy_model_engine: "lastDeployModelEngine" optional,
+        latency_device: "latencyDevice" optional,
+        experiments: "experiments" optional,
+        show_create_first_impulse: "showCreateFirstImpulse" optional,
+        labeling_method: "labelingMethod" optional,
+        selected_project_type_in_wizard: "selectedProjectTypeInWizard" optional,
+        getting_started_step: "gettingStartedStep" optional,
+        use_gpu: "useGpu" optional,
+        compute_time_limit_m: "computeTimeLimitM" optional,
+        dsp_file_size_mb: "dspFileSizeMb" optional,
+        enterprise_performance: "enterprisePerformance" optional,
+        train_job_ram_mb: "trainJobRamMb" optional,
+        metadata: "metadata" optional,
+        readme: "readme" optional,
+        last_acquisition_label: "lastAcquisitionLabel" optional,
+        train_job_notification_uids: "trainJobNotificationUids" optional,
+        dsp_job_notification_uids: "dspJobNotificationUids" optional,
+        model_testing_job_notification_uids: "modelTestingJobNotificationUids" optional,
+        export_job_notification_uids: "exportJobNotificationUids" optional,
+        csv_import_config: "csvImportConfig" optional,
+        in_pretrained_model_flow: "inPretrainedModelFlow" optional,
+        dsp_page_size: "dspPageSize" optional,
+        ind_pause_processing_samples: "indPauseProcessingSamples" optional,
+        show_sensor_data_in_acquisition_graph: "showSensorDataInAcquisitionGraph" optional,
+        last_deployment_target: "lastDeploymentTarget" optional,
+        data_acquisition_page_size: "dataAcquisitionPageSize" optional,
+        data_acquisition_view_type: "dataAcquisitionViewType" optional,
+        data_acquisition_grid_column_count: "dataAcquisitionGridColumnCount" optional,
+        data_acquisition_grid_column_count_detailed: "dataAcquisitionGridColumnCountDetailed" optional,
+        show_exact_sample_length: "showExactSampleLength" optional,
+        inline_edit_bounding_boxes: "inlineEditBoundingBoxes" optional,
+        default_profiling_variant: "defaultProfilingVariant" optional,
+        enabled_model_profiling_variants: "enabledModelProfilingVariants" optional,
+        impulse_list_core_metrics_hidden_columns: "impulseListCoreMetricsHiddenColumns" optional,
+        impulse_list_additional_metrics_shown_columns: "impulseListAdditionalMetricsShownColumns" optional,
+        impulse_list_extra_columns: "impulseListExtraColumns" optional,
+        ai_actions_grid_column_count: "aiActionsGridColumnCount" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateProjectRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateProjectRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateProjectRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateProjectRequest, A::Error> {
-                let mut logo = None;
-                let mut name = None;
-                let mut description = None;
-                let mut project_visibility = None;
-                let mut public_project_listed = None;
-                let mut last_deploy_eon_compiler = None;
-                let mut last_deploy_model_engine = None;
-                let mut latency_device = None;
-                let mut experiments = None;
-                let mut show_create_first_impulse = None;
-                let mut labeling_method = None;
-                let mut selected_project_type_in_wizard = None;
-                let mut getting_started_step = None;
-                let mut use_gpu = None;
-                let mut compute_time_limit_m = None;
-                let mut dsp_file_size_mb = None;
-                let mut enterprise_performance = None;
-                let mut train_job_ram_mb = None;
-                let mut metadata = None;
-                let mut readme = None;
-                let mut last_acquisition_label = None;
-                let mut train_job_notification_uids = None;
-                let mut dsp_job_notification_uids = None;
-                let mut model_testing_job_notification_uids = None;
-                let mut export_job_notification_uids = None;
-                let mut csv_import_config = None;
-                let mut in_pretrained_model_flow = None;
-                let mut dsp_page_size = None;
-                let mut ind_pause_processing_samples = None;
-                let mut show_sensor_data_in_acquisition_graph = None;
-                let mut last_deployment_target = None;
-                let mut data_acquisition_page_size = None;
-                let mut data_acquisition_view_type = None;
-                let mut data_acquisition_grid_column_count = None;
-                let mut data_acquisition_grid_column_count_detailed = None;
-                let mut show_exact_sample_length = None;
-                let mut inline_edit_bounding_boxes = None;
-                let mut default_profiling_variant = None;
-                let mut enabled_model_profiling_variants = None;
-                let mut impulse_list_core_metrics_hidden_columns = None;
-                let mut impulse_list_additional_metrics_shown_columns = None;
-                let mut impulse_list_extra_columns = None;
-                let mut ai_actions_grid_column_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "logo" => logo = map.next_value()?,
-                        "name" => name = map.next_value()?,
-                        "description" => description = map.next_value()?,
-                        "projectVisibility" => project_visibility = map.next_value()?,
-                        "publicProjectListed" => {
-                            public_project_listed = map.next_value()?;
-                        }
-                        "lastDeployEonCompiler" => {
-                            last_deploy_eon_compiler = map.next_value()?;
-                        }
-                        "lastDeployModelEngine" => {
-                            last_deploy_model_engine = map.next_value()?;
-                        }
-                        "latencyDevice" => latency_device = map.next_value()?,
-                        "experiments" => experiments = map.next_value()?,
-                        "showCreateFirstImpulse" => {
-                            show_create_first_impulse = map.next_value()?;
-                        }
-                        "labelingMethod" => labeling_method = map.next_value()?,
-                        "selectedProjectTypeInWizard" => {
-                            selected_project_type_in_wizard = map.next_value()?;
-                        }
-                        "gettingStartedStep" => getting_started_step = map.next_value()?,
-                        "useGpu" => use_gpu = map.next_value()?,
-                        "computeTimeLimitM" => compute_time_limit_m = map.next_value()?,
-                        "dspFileSizeMb" => dsp_file_size_mb = map.next_value()?,
-                        "enterprisePerformance" => {
-                            enterprise_performance = map.next_value()?;
-                        }
-                        "trainJobRamMb" => train_job_ram_mb = map.next_value()?,
-                        "metadata" => metadata = map.next_value()?,
-                        "readme" => readme = map.next_value()?,
-                        "lastAcquisitionLabel" => {
-                            last_acquisition_label = map.next_value()?;
-                        }
-                        "trainJobNotificationUids" => {
-                            train_job_notification_uids = map.next_value()?;
-                        }
-                        "dspJobNotificationUids" => {
-                            dsp_job_notification_uids = map.next_value()?;
-                        }
-                        "modelTestingJobNotificationUids" => {
-                            model_testing_job_notification_uids = map.next_value()?;
-                        }
-                        "exportJobNotificationUids" => {
-                            export_job_notification_uids = map.next_value()?;
-                        }
-                        "csvImportConfig" => csv_import_config = map.next_value()?,
-                        "inPretrainedModelFlow" => {
-                            in_pretrained_model_flow = map.next_value()?;
-                        }
-                        "dspPageSize" => dsp_page_size = map.next_value()?,
-                        "indPauseProcessingSamples" => {
-                            ind_pause_processing_samples = map.next_value()?;
-                        }
-                        "showSensorDataInAcquisitionGraph" => {
-                            show_sensor_data_in_acquisition_graph = map.next_value()?;
-                        }
-                        "lastDeploymentTarget" => {
-                            last_deployment_target = map.next_value()?;
-                        }
-                        "dataAcquisitionPageSize" => {
-                            data_acquisition_page_size = map.next_value()?;
-                        }
-                        "dataAcquisitionViewType" => {
-                            data_acquisition_view_type = map.next_value()?;
-                        }
-                        "dataAcquisitionGridColumnCount" => {
-                            data_acquisition_grid_column_count = map.next_value()?;
-                        }
-                        "dataAcquisitionGridColumnCountDetailed" => {
-                            data_acquisition_grid_column_count_detailed = map
-                                .next_value()?;
-                        }
-                        "showExactSampleLength" => {
-                            show_exact_sample_length = map.next_value()?;
-                        }
-                        "inlineEditBoundingBoxes" => {
-                            inline_edit_bounding_boxes = map.next_value()?;
-                        }
-                        "defaultProfilingVariant" => {
-                            default_profiling_variant = map.next_value()?;
-                        }
-                        "enabledModelProfilingVariants" => {
-                            enabled_model_profiling_variants = map.next_value()?;
-                        }
-                        "impulseListCoreMetricsHiddenColumns" => {
-                            impulse_list_core_metrics_hidden_columns = map.next_value()?;
-                        }
-                        "impulseListAdditionalMetricsShownColumns" => {
-                            impulse_list_additional_metrics_shown_columns = map
-                                .next_value()?;
-                        }
-                        "impulseListExtraColumns" => {
-                            impulse_list_extra_columns = map.next_value()?;
-                        }
-                        "aiActionsGridColumnCount" => {
-                            ai_actions_grid_column_count = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateProjectRequest {
-                    logo,
-                    name,
-                    description,
-                    project_visibility,
-                    public_project_listed,
-                    last_deploy_eon_compiler,
-                    last_deploy_model_engine,
-                    latency_device,
-                    experiments,
-                    show_create_first_impulse,
-                    labeling_method,
-                    selected_project_type_in_wizard,
-                    getting_started_step,
-                    use_gpu,
-                    compute_time_limit_m,
-                    dsp_file_size_mb,
-                    enterprise_performance,
-                    train_job_ram_mb,
-                    metadata,
-                    readme,
-                    last_acquisition_label,
-                    train_job_notification_uids,
-                    dsp_job_notification_uids,
-                    model_testing_job_notification_uids,
-                    export_job_notification_uids,
-                    csv_import_config,
-                    in_pretrained_model_flow,
-                    dsp_page_size,
-                    ind_pause_processing_samples,
-                    show_sensor_data_in_acquisition_graph,
-                    last_deployment_target,
-                    data_acquisition_page_size,
-                    data_acquisition_view_type,
-                    data_acquisition_grid_column_count,
-                    data_acquisition_grid_column_count_detailed,
-                    show_exact_sample_length,
-                    inline_edit_bounding_boxes,
-                    default_profiling_variant,
-                    enabled_model_profiling_variants,
-                    impulse_list_core_metrics_hidden_columns,
-                    impulse_list_additional_metrics_shown_columns,
-                    impulse_list_extra_columns,
-                    ai_actions_grid_column_count,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateProjectRequest {}
@@ -20206,57 +9160,13 @@ impl UpdateThemeColorsRequest {
     }
 }
 
-impl serde::Serialize for UpdateThemeColorsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.primary_color {
-            object.serialize_entry("primaryColor", value)?;
-        }
-        if let Some(value) = &self.primary_color_gradient_end {
-            object.serialize_entry("primaryColorGradientEnd", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateThemeColorsRequest {
+        primary_color: "primaryColor" optional,
+        primary_color_gradient_end: "primaryColorGradientEnd" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateThemeColorsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateThemeColorsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateThemeColorsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateThemeColorsRequest, A::Error> {
-                let mut primary_color = None;
-                let mut primary_color_gradient_end = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "primaryColor" => primary_color = map.next_value()?,
-                        "primaryColorGradientEnd" => {
-                            primary_color_gradient_end = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateThemeColorsRequest {
-                    primary_color,
-                    primary_color_gradient_end,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateThemeColorsRequest {}
@@ -20275,49 +9185,12 @@ impl UpdateWhitelabelDeploymentTargetsRequest {
     }
 }
 
-impl serde::Serialize for UpdateWhitelabelDeploymentTargetsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.targets {
-            object.serialize_entry("targets", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateWhitelabelDeploymentTargetsRequest {
+        targets: "targets" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateWhitelabelDeploymentTargetsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateWhitelabelDeploymentTargetsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateWhitelabelDeploymentTargetsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateWhitelabelDeploymentTargetsRequest, A::Error> {
-                let mut targets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "targets" => targets = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateWhitelabelDeploymentTargetsRequest {
-                    targets,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateWhitelabelDeploymentTargetsRequest {}
@@ -20353,58 +9226,14 @@ pub struct UploadReadmeImageResponse {
     pub url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UploadReadmeImageResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("url", &self.url)?;
-        object.end()
+crate::codec::json_object! {
+    UploadReadmeImageResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UploadReadmeImageResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UploadReadmeImageResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UploadReadmeImageResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UploadReadmeImageResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "url" => url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UploadReadmeImageResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UploadReadmeImageResponse {
@@ -20441,140 +9270,29 @@ pub struct User {
     pub tier: Option<UserTierEnum>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for User {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("email", &self.email)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.last_seen {
-            object.serialize_entry("lastSeen", value)?;
-        }
-        object.serialize_entry("staffInfo", &self.staff_info)?;
-        object.serialize_entry("pending", &self.pending)?;
-        if let Some(value) = &self.last_tos_acceptance_date {
-            object.serialize_entry("lastTosAcceptanceDate", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.permissions {
-            object.serialize_entry("permissions", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        object.serialize_entry("activated", &self.activated)?;
-        object.serialize_entry("mfaConfigured", &self.mfa_configured)?;
-        if let Some(value) = &self.stripe_customer_id {
-            object.serialize_entry("stripeCustomerId", value)?;
-        }
-        if let Some(value) = &self.has_pending_payments {
-            object.serialize_entry("hasPendingPayments", value)?;
-        }
-        if let Some(value) = &self.tier {
-            object.serialize_entry("tier", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    User {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for User {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = User;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`User`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<User, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut username = None;
-                let mut name = None;
-                let mut email = None;
-                let mut photo = None;
-                let mut created = None;
-                let mut last_seen = None;
-                let mut staff_info = None;
-                let mut pending = None;
-                let mut last_tos_acceptance_date = None;
-                let mut job_title = None;
-                let mut permissions = None;
-                let mut company_name = None;
-                let mut activated = None;
-                let mut mfa_configured = None;
-                let mut stripe_customer_id = None;
-                let mut has_pending_payments = None;
-                let mut tier = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "lastSeen" => last_seen = map.next_value()?,
-                        "staffInfo" => staff_info = Some(map.next_value()?),
-                        "pending" => pending = Some(map.next_value()?),
-                        "lastTosAcceptanceDate" => {
-                            last_tos_acceptance_date = map.next_value()?;
-                        }
-                        "jobTitle" => job_title = map.next_value()?,
-                        "permissions" => permissions = map.next_value()?,
-                        "companyName" => company_name = map.next_value()?,
-                        "activated" => activated = Some(map.next_value()?),
-                        "mfaConfigured" => mfa_configured = Some(map.next_value()?),
-                        "stripeCustomerId" => stripe_customer_id = map.next_value()?,
-                        "hasPendingPayments" => has_pending_payments = map.next_value()?,
-                        "tier" => tier = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(User {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    photo,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_seen,
-                    staff_info: staff_info
-                        .ok_or_else(|| A::Error::missing_field("staffInfo"))?,
-                    pending: pending.ok_or_else(|| A::Error::missing_field("pending"))?,
-                    last_tos_acceptance_date,
-                    job_title,
-                    permissions,
-                    company_name,
-                    activated: activated
-                        .ok_or_else(|| A::Error::missing_field("activated"))?,
-                    mfa_configured: mfa_configured
-                        .ok_or_else(|| A::Error::missing_field("mfaConfigured"))?,
-                    stripe_customer_id,
-                    has_pending_payments,
-                    tier,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for User {}
@@ -20589,67 +9307,16 @@ pub struct UserExperiment {
     pub show_to_user: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UserExperiment {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("title", &self.title)?;
-        if let Some(value) = &self.help {
-            object.serialize_entry("help", value)?;
-        }
-        object.serialize_entry("enabled", &self.enabled)?;
-        object.serialize_entry("showToUser", &self.show_to_user)?;
-        object.end()
+crate::codec::json_object! {
+    UserExperiment {
+        type_: "type" required,
+        title: "title" required,
+        help: "help" optional,
+        enabled: "enabled" required,
+        show_to_user: "showToUser" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UserExperiment {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserExperiment;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserExperiment`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserExperiment, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut title = None;
-                let mut help = None;
-                let mut enabled = None;
-                let mut show_to_user = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "help" => help = map.next_value()?,
-                        "enabled" => enabled = Some(map.next_value()?),
-                        "showToUser" => show_to_user = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserExperiment {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    help,
-                    enabled: enabled.ok_or_else(|| A::Error::missing_field("enabled"))?,
-                    show_to_user: show_to_user
-                        .ok_or_else(|| A::Error::missing_field("showToUser"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserExperiment {}
@@ -20684,120 +9351,26 @@ pub struct UserOrganization {
     pub last_accessed: Option<crate::DateTime>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UserOrganization {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        object.serialize_entry("isDeveloperProfile", &self.is_developer_profile)?;
-        object.serialize_entry("whitelabelId", &self.whitelabel_id)?;
-        object.serialize_entry("isAdmin", &self.is_admin)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("trialId", &self.trial_id)?;
-        object.serialize_entry("trialExpiredDate", &self.trial_expired_date)?;
-        object.serialize_entry("trialUpgradedDate", &self.trial_upgraded_date)?;
-        object.serialize_entry("entitlementLimits", &self.entitlement_limits)?;
-        object.serialize_entry("userCount", &self.user_count)?;
-        object.serialize_entry("adminCount", &self.admin_count)?;
-        object.serialize_entry("privateProjectCount", &self.private_project_count)?;
-        if let Some(value) = &self.last_accessed {
-            object.serialize_entry("lastAccessed", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UserOrganization {
+        id: "id" required,
+        name: "name" required,
+        logo: "logo" optional,
+        is_developer_profile: "isDeveloperProfile" required,
+        whitelabel_id: "whitelabelId" nullable,
+        is_admin: "isAdmin" required,
+        created: "created" required,
+        trial_id: "trialId" nullable,
+        trial_expired_date: "trialExpiredDate" nullable,
+        trial_upgraded_date: "trialUpgradedDate" nullable,
+        entitlement_limits: "entitlementLimits" required,
+        user_count: "userCount" required,
+        admin_count: "adminCount" required,
+        private_project_count: "privateProjectCount" required,
+        last_accessed: "lastAccessed" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UserOrganization {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserOrganization;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserOrganization`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserOrganization, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut logo = None;
-                let mut is_developer_profile = None;
-                let mut whitelabel_id = None;
-                let mut is_admin = None;
-                let mut created = None;
-                let mut trial_id = None;
-                let mut trial_expired_date = None;
-                let mut trial_upgraded_date = None;
-                let mut entitlement_limits = None;
-                let mut user_count = None;
-                let mut admin_count = None;
-                let mut private_project_count = None;
-                let mut last_accessed = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "logo" => logo = map.next_value()?,
-                        "isDeveloperProfile" => {
-                            is_developer_profile = Some(map.next_value()?);
-                        }
-                        "whitelabelId" => whitelabel_id = map.next_value()?,
-                        "isAdmin" => is_admin = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "trialId" => trial_id = map.next_value()?,
-                        "trialExpiredDate" => trial_expired_date = map.next_value()?,
-                        "trialUpgradedDate" => trial_upgraded_date = map.next_value()?,
-                        "entitlementLimits" => {
-                            entitlement_limits = Some(map.next_value()?);
-                        }
-                        "userCount" => user_count = Some(map.next_value()?),
-                        "adminCount" => admin_count = Some(map.next_value()?),
-                        "privateProjectCount" => {
-                            private_project_count = Some(map.next_value()?);
-                        }
-                        "lastAccessed" => last_accessed = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserOrganization {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    logo,
-                    is_developer_profile: is_developer_profile
-                        .ok_or_else(|| A::Error::missing_field("isDeveloperProfile"))?,
-                    whitelabel_id,
-                    is_admin: is_admin
-                        .ok_or_else(|| A::Error::missing_field("isAdmin"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    trial_id,
-                    trial_expired_date,
-                    trial_upgraded_date,
-                    entitlement_limits: entitlement_limits
-                        .ok_or_else(|| A::Error::missing_field("entitlementLimits"))?,
-                    user_count: user_count
-                        .ok_or_else(|| A::Error::missing_field("userCount"))?,
-                    admin_count: admin_count
-                        .ok_or_else(|| A::Error::missing_field("adminCount"))?,
-                    private_project_count: private_project_count
-                        .ok_or_else(|| A::Error::missing_field("privateProjectCount"))?,
-                    last_accessed,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserOrganization {}
@@ -20887,97 +9460,20 @@ pub struct VerifyOrganizationBucketResponse {
     pub endpoint: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for VerifyOrganizationBucketResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("connectionStatus", &self.connection_status)?;
-        if let Some(value) = &self.connection_error {
-            object.serialize_entry("connectionError", value)?;
-        }
-        if let Some(value) = &self.connection_status_since {
-            object.serialize_entry("connectionStatusSince", value)?;
-        }
-        if let Some(value) = &self.files {
-            object.serialize_entry("files", value)?;
-        }
-        if let Some(value) = &self.has_info_labels_file {
-            object.serialize_entry("hasInfoLabelsFile", value)?;
-        }
-        if let Some(value) = &self.signed_url {
-            object.serialize_entry("signedUrl", value)?;
-        }
-        if let Some(value) = &self.endpoint {
-            object.serialize_entry("endpoint", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    VerifyOrganizationBucketResponse {
+        success: "success" required,
+        error: "error" optional,
+        connection_status: "connectionStatus" required,
+        connection_error: "connectionError" optional_nullable,
+        connection_status_since: "connectionStatusSince" optional_nullable,
+        files: "files" optional,
+        has_info_labels_file: "hasInfoLabelsFile" optional,
+        signed_url: "signedUrl" optional,
+        endpoint: "endpoint" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for VerifyOrganizationBucketResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = VerifyOrganizationBucketResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`VerifyOrganizationBucketResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VerifyOrganizationBucketResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut connection_status = None;
-                let mut connection_error = None;
-                let mut connection_status_since = None;
-                let mut files = None;
-                let mut has_info_labels_file = None;
-                let mut signed_url = None;
-                let mut endpoint = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "connectionStatus" => connection_status = Some(map.next_value()?),
-                        "connectionError" => connection_error = Some(map.next_value()?),
-                        "connectionStatusSince" => {
-                            connection_status_since = Some(map.next_value()?);
-                        }
-                        "files" => files = map.next_value()?,
-                        "hasInfoLabelsFile" => has_info_labels_file = map.next_value()?,
-                        "signedUrl" => signed_url = map.next_value()?,
-                        "endpoint" => endpoint = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(VerifyOrganizationBucketResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    connection_status: connection_status
-                        .ok_or_else(|| A::Error::missing_field("connectionStatus"))?,
-                    connection_error,
-                    connection_status_since,
-                    files,
-                    has_info_labels_file,
-                    signed_url,
-                    endpoint,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyOrganizationBucketResponse {
@@ -21040,59 +9536,14 @@ pub struct VerifyOrganizationBucketResponseFilesItem {
     pub folder_name: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for VerifyOrganizationBucketResponseFilesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("size", &self.size)?;
-        object.serialize_entry("folderName", &self.folder_name)?;
-        object.end()
+crate::codec::json_object! {
+    VerifyOrganizationBucketResponseFilesItem {
+        name: "name" required,
+        size: "size" required,
+        folder_name: "folderName" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for VerifyOrganizationBucketResponseFilesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = VerifyOrganizationBucketResponseFilesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`VerifyOrganizationBucketResponseFilesItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VerifyOrganizationBucketResponseFilesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut size = None;
-                let mut folder_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "size" => size = Some(map.next_value()?),
-                        "folderName" => folder_name = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(VerifyOrganizationBucketResponseFilesItem {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    size: size.ok_or_else(|| A::Error::missing_field("size"))?,
-                    folder_name: folder_name
-                        .ok_or_else(|| A::Error::missing_field("folderName"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyOrganizationBucketResponseFilesItem {}
@@ -21133,195 +9584,34 @@ pub struct Whitelabel {
     pub organizations_limit: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Whitelabel {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("domain", &self.domain)?;
-        if let Some(value) = &self.owner_organization_id {
-            object.serialize_entry("ownerOrganizationId", value)?;
-        }
-        object.serialize_entry("themeId", &self.theme_id)?;
-        if let Some(value) = &self.theme {
-            object.serialize_entry("theme", value)?;
-        }
-        object.serialize_entry("identityProviders", &self.identity_providers)?;
-        object.serialize_entry("allowPasswordAuth", &self.allow_password_auth)?;
-        object.serialize_entry("deploymentTargets", &self.deployment_targets)?;
-        object.serialize_entry("allDeploymentTargets", &self.all_deployment_targets)?;
-        if let Some(value) = &self.custom_deployment_blocks {
-            object.serialize_entry("customDeploymentBlocks", value)?;
-        }
-        if let Some(value) = &self.deployment_options_order {
-            object.serialize_entry("deploymentOptionsOrder", value)?;
-        }
-        object.serialize_entry("allowSignup", &self.allow_signup)?;
-        object.serialize_entry("allowFreeProjects", &self.allow_free_projects)?;
-        if let Some(value) = &self.expose_public_projects {
-            object.serialize_entry("exposePublicProjects", value)?;
-        }
-        if let Some(value) = &self.default_deployment_target {
-            object.serialize_entry("defaultDeploymentTarget", value)?;
-        }
-        object.serialize_entry("supportedProjectTypes", &self.supported_project_types)?;
-        object.serialize_entry("allowNewProjectUi", &self.allow_new_project_ui)?;
-        object.serialize_entry("learningBlocks", &self.learning_blocks)?;
-        object.serialize_entry("allLearningBlocks", &self.all_learning_blocks)?;
-        object.serialize_entry("developmentBoards", &self.development_boards)?;
-        object.serialize_entry("allDevelopmentBoards", &self.all_development_boards)?;
-        if let Some(value) = &self.organizations_limit {
-            object.serialize_entry("organizationsLimit", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Whitelabel {
+        id: "id" required,
+        name: "name" required,
+        domain: "domain" required,
+        owner_organization_id: "ownerOrganizationId" optional,
+        theme_id: "themeId" required,
+        theme: "theme" optional,
+        identity_providers: "identityProviders" required,
+        allow_password_auth: "allowPasswordAuth" required,
+        deployment_targets: "deploymentTargets" required,
+        all_deployment_targets: "allDeploymentTargets" required,
+        custom_deployment_blocks: "customDeploymentBlocks" optional,
+        deployment_options_order: "deploymentOptionsOrder" optional,
+        allow_signup: "allowSignup" required,
+        allow_free_projects: "allowFreeProjects" required,
+        expose_public_projects: "exposePublicProjects" optional,
+        default_deployment_target: "defaultDeploymentTarget" optional_nullable,
+        supported_project_types: "supportedProjectTypes" required,
+        allow_new_project_ui: "allowNewProjectUi" required,
+        learning_blocks: "learningBlocks" required,
+        all_learning_blocks: "allLearningBlocks" required,
+        development_boards: "developmentBoards" required,
+        all_development_boards: "allDevelopmentBoards" required,
+        organizations_limit: "organizationsLimit" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Whitelabel {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Whitelabel;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Whitelabel`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Whitelabel, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut domain = None;
-                let mut owner_organization_id = None;
-                let mut theme_id = None;
-                let mut theme = None;
-                let mut identity_providers = None;
-                let mut allow_password_auth = None;
-                let mut deployment_targets = None;
-                let mut all_deployment_targets = None;
-                let mut custom_deployment_blocks = None;
-                let mut deployment_options_order = None;
-                let mut allow_signup = None;
-                let mut allow_free_projects = None;
-                let mut expose_public_projects = None;
-                let mut default_deployment_target = None;
-                let mut supported_project_types = None;
-                let mut allow_new_project_ui = None;
-                let mut learning_blocks = None;
-                let mut all_learning_blocks = None;
-                let mut development_boards = None;
-                let mut all_development_boards = None;
-                let mut organizations_limit = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "domain" => domain = Some(map.next_value()?),
-                        "ownerOrganizationId" => {
-                            owner_organization_id = map.next_value()?;
-                        }
-                        "themeId" => theme_id = Some(map.next_value()?),
-                        "theme" => theme = map.next_value()?,
-                        "identityProviders" => {
-                            identity_providers = Some(map.next_value()?);
-                        }
-                        "allowPasswordAuth" => {
-                            allow_password_auth = Some(map.next_value()?);
-                        }
-                        "deploymentTargets" => {
-                            deployment_targets = Some(map.next_value()?);
-                        }
-                        "allDeploymentTargets" => {
-                            all_deployment_targets = Some(map.next_value()?);
-                        }
-                        "customDeploymentBlocks" => {
-                            custom_deployment_blocks = map.next_value()?;
-                        }
-                        "deploymentOptionsOrder" => {
-                            deployment_options_order = map.next_value()?;
-                        }
-                        "allowSignup" => allow_signup = Some(map.next_value()?),
-                        "allowFreeProjects" => {
-                            allow_free_projects = Some(map.next_value()?);
-                        }
-                        "exposePublicProjects" => {
-                            expose_public_projects = map.next_value()?;
-                        }
-                        "defaultDeploymentTarget" => {
-                            default_deployment_target = Some(map.next_value()?);
-                        }
-                        "supportedProjectTypes" => {
-                            supported_project_types = Some(map.next_value()?);
-                        }
-                        "allowNewProjectUi" => {
-                            allow_new_project_ui = Some(map.next_value()?);
-                        }
-                        "learningBlocks" => learning_blocks = Some(map.next_value()?),
-                        "allLearningBlocks" => {
-                            all_learning_blocks = Some(map.next_value()?);
-                        }
-                        "developmentBoards" => {
-                            development_boards = Some(map.next_value()?);
-                        }
-                        "allDevelopmentBoards" => {
-                            all_development_boards = Some(map.next_value()?);
-                        }
-                        "organizationsLimit" => organizations_limit = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Whitelabel {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    domain: domain.ok_or_else(|| A::Error::missing_field("domain"))?,
-                    owner_organization_id,
-                    theme_id: theme_id
-                        .ok_or_else(|| A::Error::missing_field("themeId"))?,
-                    theme,
-                    identity_providers: identity_providers
-                        .ok_or_else(|| A::Error::missing_field("identityProviders"))?,
-                    allow_password_auth: allow_password_auth
-                        .ok_or_else(|| A::Error::missing_field("allowPasswordAuth"))?,
-                    deployment_targets: deployment_targets
-                        .ok_or_else(|| A::Error::missing_field("deploymentTargets"))?,
-                    all_deployment_targets: all_deployment_targets
-                        .ok_or_else(|| A::Error::missing_field("allDeploymentTargets"))?,
-                    custom_deployment_blocks,
-                    deployment_options_order,
-                    allow_signup: allow_signup
-                        .ok_or_else(|| A::Error::missing_field("allowSignup"))?,
-                    allow_free_projects: allow_free_projects
-                        .ok_or_else(|| A::Error::missing_field("allowFreeProjects"))?,
-                    expose_public_projects,
-                    default_deployment_target,
-                    supported_project_types: supported_project_types
-                        .ok_or_else(|| A::Error::missing_field(
-                            "supportedProjectTypes",
-                        ))?,
-                    allow_new_project_ui: allow_new_project_ui
-                        .ok_or_else(|| A::Error::missing_field("allowNewProjectUi"))?,
-                    learning_blocks: learning_blocks
-                        .ok_or_else(|| A::Error::missing_field("learningBlocks"))?,
-                    all_learning_blocks: all_learning_blocks
-                        .ok_or_else(|| A::Error::missing_field("allLearningBlocks"))?,
-                    development_boards: development_boards
-                        .ok_or_else(|| A::Error::missing_field("developmentBoards"))?,
-                    all_development_boards: all_development_boards
-                        .ok_or_else(|| A::Error::missing_field("allDevelopmentBoards"))?,
-                    organizations_limit,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Whitelabel {}
@@ -21335,52 +9625,13 @@ pub struct WhitelabelAllLearningBlocksItem {
     pub type_: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for WhitelabelAllLearningBlocksItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("title", &self.title)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.end()
+crate::codec::json_object! {
+    WhitelabelAllLearningBlocksItem {
+        title: "title" required,
+        type_: "type" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for WhitelabelAllLearningBlocksItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WhitelabelAllLearningBlocksItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`WhitelabelAllLearningBlocksItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WhitelabelAllLearningBlocksItem, A::Error> {
-                use serde::de::Error as _;
-                let mut title = None;
-                let mut type_ = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "title" => title = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(WhitelabelAllLearningBlocksItem {
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for WhitelabelAllLearningBlocksItem {}
@@ -21394,52 +9645,13 @@ pub struct WhitelabelCustomDeploymentBlocksItem {
     pub id: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for WhitelabelCustomDeploymentBlocksItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("id", &self.id)?;
-        object.end()
+crate::codec::json_object! {
+    WhitelabelCustomDeploymentBlocksItem {
+        name: "name" required,
+        id: "id" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for WhitelabelCustomDeploymentBlocksItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WhitelabelCustomDeploymentBlocksItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`WhitelabelCustomDeploymentBlocksItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WhitelabelCustomDeploymentBlocksItem, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "id" => id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(WhitelabelCustomDeploymentBlocksItem {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for WhitelabelCustomDeploymentBlocksItem {}

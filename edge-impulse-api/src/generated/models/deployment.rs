@@ -43,177 +43,36 @@ pub struct DeploymentTarget {
     pub firmware_repo_url: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DeploymentTarget {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("image", &self.image)?;
-        object.serialize_entry("imageClasses", &self.image_classes)?;
-        object.serialize_entry("format", &self.format)?;
-        if let Some(value) = &self.latency_device {
-            object.serialize_entry("latencyDevice", value)?;
-        }
-        object.serialize_entry("hasEonCompiler", &self.has_eon_compiler)?;
-        object.serialize_entry("hasTensorRT", &self.has_tensor_rt)?;
-        object.serialize_entry("hasTensaiFlow", &self.has_tensai_flow)?;
-        object.serialize_entry("hasDRPAI", &self.has_drpai)?;
-        object.serialize_entry("hasTIDL", &self.has_tidl)?;
-        object.serialize_entry("hasAkida", &self.has_akida)?;
-        object.serialize_entry("hasMemryx", &self.has_memryx)?;
-        object.serialize_entry("hasStAton", &self.has_st_aton)?;
-        object.serialize_entry("hideOptimizations", &self.hide_optimizations)?;
-        if let Some(value) = &self.badge {
-            object.serialize_entry("badge", value)?;
-        }
-        object.serialize_entry("uiSection", &self.ui_section)?;
-        if let Some(value) = &self.custom_deploy_id {
-            object.serialize_entry("customDeployId", value)?;
-        }
-        if let Some(value) = &self.integrate_url {
-            object.serialize_entry("integrateUrl", value)?;
-        }
-        if let Some(value) = &self.owner_organization_name {
-            object.serialize_entry("ownerOrganizationName", value)?;
-        }
-        object.serialize_entry("supportedEngines", &self.supported_engines)?;
-        object.serialize_entry("preferredEngine", &self.preferred_engine)?;
-        if let Some(value) = &self.url {
-            object.serialize_entry("url", value)?;
-        }
-        object.serialize_entry("docsUrl", &self.docs_url)?;
-        if let Some(value) = &self.firmware_repo_url {
-            object.serialize_entry("firmwareRepoUrl", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DeploymentTarget {
+        name: "name" required,
+        description: "description" required,
+        image: "image" required,
+        image_classes: "imageClasses" required,
+        format: "format" required,
+        latency_device: "latencyDevice" optional,
+        has_eon_compiler: "hasEonCompiler" required,
+        has_tensor_rt: "hasTensorRT" required,
+        has_tensai_flow: "hasTensaiFlow" required,
+        has_drpai: "hasDRPAI" required,
+        has_tidl: "hasTIDL" required,
+        has_akida: "hasAkida" required,
+        has_memryx: "hasMemryx" required,
+        has_st_aton: "hasStAton" required,
+        hide_optimizations: "hideOptimizations" required,
+        badge: "badge" optional,
+        ui_section: "uiSection" required,
+        custom_deploy_id: "customDeployId" optional,
+        integrate_url: "integrateUrl" optional,
+        owner_organization_name: "ownerOrganizationName" optional,
+        supported_engines: "supportedEngines" required,
+        preferred_engine: "preferredEngine" required,
+        url: "url" optional,
+        docs_url: "docsUrl" required,
+        firmware_repo_url: "firmwareRepoUrl" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeploymentTarget {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeploymentTarget;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeploymentTarget`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeploymentTarget, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut image = None;
-                let mut image_classes = None;
-                let mut format = None;
-                let mut latency_device = None;
-                let mut has_eon_compiler = None;
-                let mut has_tensor_rt = None;
-                let mut has_tensai_flow = None;
-                let mut has_drpai = None;
-                let mut has_tidl = None;
-                let mut has_akida = None;
-                let mut has_memryx = None;
-                let mut has_st_aton = None;
-                let mut hide_optimizations = None;
-                let mut badge = None;
-                let mut ui_section = None;
-                let mut custom_deploy_id = None;
-                let mut integrate_url = None;
-                let mut owner_organization_name = None;
-                let mut supported_engines = None;
-                let mut preferred_engine = None;
-                let mut url = None;
-                let mut docs_url = None;
-                let mut firmware_repo_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "image" => image = Some(map.next_value()?),
-                        "imageClasses" => image_classes = Some(map.next_value()?),
-                        "format" => format = Some(map.next_value()?),
-                        "latencyDevice" => latency_device = map.next_value()?,
-                        "hasEonCompiler" => has_eon_compiler = Some(map.next_value()?),
-                        "hasTensorRT" => has_tensor_rt = Some(map.next_value()?),
-                        "hasTensaiFlow" => has_tensai_flow = Some(map.next_value()?),
-                        "hasDRPAI" => has_drpai = Some(map.next_value()?),
-                        "hasTIDL" => has_tidl = Some(map.next_value()?),
-                        "hasAkida" => has_akida = Some(map.next_value()?),
-                        "hasMemryx" => has_memryx = Some(map.next_value()?),
-                        "hasStAton" => has_st_aton = Some(map.next_value()?),
-                        "hideOptimizations" => {
-                            hide_optimizations = Some(map.next_value()?);
-                        }
-                        "badge" => badge = map.next_value()?,
-                        "uiSection" => ui_section = Some(map.next_value()?),
-                        "customDeployId" => custom_deploy_id = map.next_value()?,
-                        "integrateUrl" => integrate_url = map.next_value()?,
-                        "ownerOrganizationName" => {
-                            owner_organization_name = map.next_value()?;
-                        }
-                        "supportedEngines" => supported_engines = Some(map.next_value()?),
-                        "preferredEngine" => preferred_engine = Some(map.next_value()?),
-                        "url" => url = map.next_value()?,
-                        "docsUrl" => docs_url = Some(map.next_value()?),
-                        "firmwareRepoUrl" => firmware_repo_url = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeploymentTarget {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    image: image.ok_or_else(|| A::Error::missing_field("image"))?,
-                    image_classes: image_classes
-                        .ok_or_else(|| A::Error::missing_field("imageClasses"))?,
-                    format: format.ok_or_else(|| A::Error::missing_field("format"))?,
-                    latency_device,
-                    has_eon_compiler: has_eon_compiler
-                        .ok_or_else(|| A::Error::missing_field("hasEonCompiler"))?,
-                    has_tensor_rt: has_tensor_rt
-                        .ok_or_else(|| A::Error::missing_field("hasTensorRT"))?,
-                    has_tensai_flow: has_tensai_flow
-                        .ok_or_else(|| A::Error::missing_field("hasTensaiFlow"))?,
-                    has_drpai: has_drpai
-                        .ok_or_else(|| A::Error::missing_field("hasDRPAI"))?,
-                    has_tidl: has_tidl
-                        .ok_or_else(|| A::Error::missing_field("hasTIDL"))?,
-                    has_akida: has_akida
-                        .ok_or_else(|| A::Error::missing_field("hasAkida"))?,
-                    has_memryx: has_memryx
-                        .ok_or_else(|| A::Error::missing_field("hasMemryx"))?,
-                    has_st_aton: has_st_aton
-                        .ok_or_else(|| A::Error::missing_field("hasStAton"))?,
-                    hide_optimizations: hide_optimizations
-                        .ok_or_else(|| A::Error::missing_field("hideOptimizations"))?,
-                    badge,
-                    ui_section: ui_section
-                        .ok_or_else(|| A::Error::missing_field("uiSection"))?,
-                    custom_deploy_id,
-                    integrate_url,
-                    owner_organization_name,
-                    supported_engines: supported_engines
-                        .ok_or_else(|| A::Error::missing_field("supportedEngines"))?,
-                    preferred_engine: preferred_engine
-                        .ok_or_else(|| A::Error::missing_field("preferredEngine"))?,
-                    url,
-                    docs_url: docs_url
-                        .ok_or_else(|| A::Error::missing_field("docsUrl"))?,
-                    firmware_repo_url,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeploymentTarget {}
@@ -225,53 +84,13 @@ pub struct DeploymentTargetBadge {
     pub description: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DeploymentTargetBadge {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.end()
+crate::codec::json_object! {
+    DeploymentTargetBadge {
+        name: "name" required,
+        description: "description" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeploymentTargetBadge {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeploymentTargetBadge;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeploymentTargetBadge`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeploymentTargetBadge, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeploymentTargetBadge {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeploymentTargetBadge {}
@@ -328,58 +147,14 @@ pub struct DeploymentTargetsResponse {
     pub targets: Vec<DeploymentTarget>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DeploymentTargetsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("targets", &self.targets)?;
-        object.end()
+crate::codec::json_object! {
+    DeploymentTargetsResponse {
+        success: "success" required,
+        error: "error" optional,
+        targets: "targets" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DeploymentTargetsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeploymentTargetsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeploymentTargetsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeploymentTargetsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut targets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "targets" => targets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeploymentTargetsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    targets: targets.ok_or_else(|| A::Error::missing_field("targets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeploymentTargetsResponse {
@@ -398,58 +173,14 @@ pub struct EvaluateJobResponse {
     pub result: Vec<ModelVariantStats>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for EvaluateJobResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("result", &self.result)?;
-        object.end()
+crate::codec::json_object! {
+    EvaluateJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        result: "result" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for EvaluateJobResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EvaluateJobResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EvaluateJobResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EvaluateJobResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut result = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "result" => result = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EvaluateJobResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    result: result.ok_or_else(|| A::Error::missing_field("result"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for EvaluateJobResponse {
@@ -467,55 +198,13 @@ pub struct EvaluateResultValue {
     pub with_anomaly: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for EvaluateResultValue {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.raw {
-            object.serialize_entry("raw", value)?;
-        }
-        if let Some(value) = &self.with_anomaly {
-            object.serialize_entry("withAnomaly", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    EvaluateResultValue {
+        raw: "raw" optional,
+        with_anomaly: "withAnomaly" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for EvaluateResultValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EvaluateResultValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EvaluateResultValue`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EvaluateResultValue, A::Error> {
-                let mut raw = None;
-                let mut with_anomaly = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "raw" => raw = map.next_value()?,
-                        "withAnomaly" => with_anomaly = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EvaluateResultValue {
-                    raw,
-                    with_anomaly,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for EvaluateResultValue {}
@@ -673,65 +362,15 @@ pub struct GetDeploymentResponse {
     pub version: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetDeploymentResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("hasDeployment", &self.has_deployment)?;
-        if let Some(value) = &self.version {
-            object.serialize_entry("version", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetDeploymentResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_deployment: "hasDeployment" required,
+        version: "version" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetDeploymentResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetDeploymentResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetDeploymentResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetDeploymentResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut has_deployment = None;
-                let mut version = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hasDeployment" => has_deployment = Some(map.next_value()?),
-                        "version" => version = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetDeploymentResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    has_deployment: has_deployment
-                        .ok_or_else(|| A::Error::missing_field("hasDeployment"))?,
-                    version,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDeploymentResponse {
@@ -753,73 +392,16 @@ pub struct GetLastDeploymentBuildResponse {
     pub last_deployment_target: Option<ProjectDeploymentTarget>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetLastDeploymentBuildResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("hasBuild", &self.has_build)?;
-        if let Some(value) = &self.last_build {
-            object.serialize_entry("lastBuild", value)?;
-        }
-        if let Some(value) = &self.last_deployment_target {
-            object.serialize_entry("lastDeploymentTarget", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetLastDeploymentBuildResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_build: "hasBuild" required,
+        last_build: "lastBuild" optional,
+        last_deployment_target: "lastDeploymentTarget" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetLastDeploymentBuildResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetLastDeploymentBuildResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetLastDeploymentBuildResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetLastDeploymentBuildResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut has_build = None;
-                let mut last_build = None;
-                let mut last_deployment_target = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hasBuild" => has_build = Some(map.next_value()?),
-                        "lastBuild" => last_build = map.next_value()?,
-                        "lastDeploymentTarget" => {
-                            last_deployment_target = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetLastDeploymentBuildResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    has_build: has_build
-                        .ok_or_else(|| A::Error::missing_field("hasBuild"))?,
-                    last_build,
-                    last_deployment_target,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetLastDeploymentBuildResponse {
@@ -841,67 +423,16 @@ pub struct GetLastDeploymentBuildResponseLastBuild {
     pub created: crate::DateTime,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetLastDeploymentBuildResponseLastBuild {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("version", &self.version)?;
-        object.serialize_entry("deploymentType", &self.deployment_type)?;
-        object.serialize_entry("engine", &self.engine)?;
-        if let Some(value) = &self.model_type {
-            object.serialize_entry("modelType", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        object.end()
+crate::codec::json_object! {
+    GetLastDeploymentBuildResponseLastBuild {
+        version: "version" required,
+        deployment_type: "deploymentType" required,
+        engine: "engine" required,
+        model_type: "modelType" optional,
+        created: "created" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetLastDeploymentBuildResponseLastBuild {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetLastDeploymentBuildResponseLastBuild;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetLastDeploymentBuildResponseLastBuild`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetLastDeploymentBuildResponseLastBuild, A::Error> {
-                use serde::de::Error as _;
-                let mut version = None;
-                let mut deployment_type = None;
-                let mut engine = None;
-                let mut model_type = None;
-                let mut created = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "version" => version = Some(map.next_value()?),
-                        "deploymentType" => deployment_type = Some(map.next_value()?),
-                        "engine" => engine = Some(map.next_value()?),
-                        "modelType" => model_type = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetLastDeploymentBuildResponseLastBuild {
-                    version: version.ok_or_else(|| A::Error::missing_field("version"))?,
-                    deployment_type: deployment_type
-                        .ok_or_else(|| A::Error::missing_field("deploymentType"))?,
-                    engine: engine.ok_or_else(|| A::Error::missing_field("engine"))?,
-                    model_type,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetLastDeploymentBuildResponseLastBuild {}
@@ -917,70 +448,15 @@ pub struct GetSyntiantPosteriorResponse {
     pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetSyntiantPosteriorResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object
-            .serialize_entry("hasPosteriorParameters", &self.has_posterior_parameters)?;
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetSyntiantPosteriorResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_posterior_parameters: "hasPosteriorParameters" required,
+        parameters: "parameters" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetSyntiantPosteriorResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetSyntiantPosteriorResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetSyntiantPosteriorResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSyntiantPosteriorResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut has_posterior_parameters = None;
-                let mut parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hasPosteriorParameters" => {
-                            has_posterior_parameters = Some(map.next_value()?);
-                        }
-                        "parameters" => parameters = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetSyntiantPosteriorResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    has_posterior_parameters: has_posterior_parameters
-                        .ok_or_else(|| A::Error::missing_field(
-                            "hasPosteriorParameters",
-                        ))?,
-                    parameters,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetSyntiantPosteriorResponse {
@@ -1011,95 +487,20 @@ pub struct ModelVariantStats {
     pub accuracy: EvaluateResultValue,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ModelVariantStats {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("modelType", &self.model_type)?;
-        object.serialize_entry("learnBlockId", &self.learn_block_id)?;
-        object.serialize_entry("learnBlockType", &self.learn_block_type)?;
-        object.serialize_entry("confusionMatrix", &self.confusion_matrix)?;
-        object.serialize_entry("trainingLabels", &self.training_labels)?;
-        object.serialize_entry("classificationLabels", &self.classification_labels)?;
-        if let Some(value) = &self.total_window_count {
-            object.serialize_entry("totalWindowCount", value)?;
-        }
-        if let Some(value) = &self.total_correct_window_count {
-            object.serialize_entry("totalCorrectWindowCount", value)?;
-        }
-        object.serialize_entry("accuracy", &self.accuracy)?;
-        object.end()
+crate::codec::json_object! {
+    ModelVariantStats {
+        model_type: "modelType" required,
+        learn_block_id: "learnBlockId" required,
+        learn_block_type: "learnBlockType" required,
+        confusion_matrix: "confusionMatrix" required,
+        training_labels: "trainingLabels" required,
+        classification_labels: "classificationLabels" required,
+        total_window_count: "totalWindowCount" optional,
+        total_correct_window_count: "totalCorrectWindowCount" optional,
+        accuracy: "accuracy" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ModelVariantStats {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ModelVariantStats;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ModelVariantStats`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModelVariantStats, A::Error> {
-                use serde::de::Error as _;
-                let mut model_type = None;
-                let mut learn_block_id = None;
-                let mut learn_block_type = None;
-                let mut confusion_matrix = None;
-                let mut training_labels = None;
-                let mut classification_labels = None;
-                let mut total_window_count = None;
-                let mut total_correct_window_count = None;
-                let mut accuracy = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "modelType" => model_type = Some(map.next_value()?),
-                        "learnBlockId" => learn_block_id = Some(map.next_value()?),
-                        "learnBlockType" => learn_block_type = Some(map.next_value()?),
-                        "confusionMatrix" => confusion_matrix = Some(map.next_value()?),
-                        "trainingLabels" => training_labels = Some(map.next_value()?),
-                        "classificationLabels" => {
-                            classification_labels = Some(map.next_value()?);
-                        }
-                        "totalWindowCount" => total_window_count = map.next_value()?,
-                        "totalCorrectWindowCount" => {
-                            total_correct_window_count = map.next_value()?;
-                        }
-                        "accuracy" => accuracy = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ModelVariantStats {
-                    model_type: model_type
-                        .ok_or_else(|| A::Error::missing_field("modelType"))?,
-                    learn_block_id: learn_block_id
-                        .ok_or_else(|| A::Error::missing_field("learnBlockId"))?,
-                    learn_block_type: learn_block_type
-                        .ok_or_else(|| A::Error::missing_field("learnBlockType"))?,
-                    confusion_matrix: confusion_matrix
-                        .ok_or_else(|| A::Error::missing_field("confusionMatrix"))?,
-                    training_labels: training_labels
-                        .ok_or_else(|| A::Error::missing_field("trainingLabels"))?,
-                    classification_labels: classification_labels
-                        .ok_or_else(|| A::Error::missing_field("classificationLabels"))?,
-                    total_window_count,
-                    total_correct_window_count,
-                    accuracy: accuracy
-                        .ok_or_else(|| A::Error::missing_field("accuracy"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ModelVariantStats {}
@@ -1148,201 +549,39 @@ pub struct ProjectDeploymentTarget {
     pub reason_target_disabled: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectDeploymentTarget {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("image", &self.image)?;
-        object.serialize_entry("imageClasses", &self.image_classes)?;
-        object.serialize_entry("format", &self.format)?;
-        if let Some(value) = &self.latency_device {
-            object.serialize_entry("latencyDevice", value)?;
-        }
-        object.serialize_entry("hasEonCompiler", &self.has_eon_compiler)?;
-        object.serialize_entry("hasTensorRT", &self.has_tensor_rt)?;
-        object.serialize_entry("hasTensaiFlow", &self.has_tensai_flow)?;
-        object.serialize_entry("hasDRPAI", &self.has_drpai)?;
-        object.serialize_entry("hasTIDL", &self.has_tidl)?;
-        object.serialize_entry("hasAkida", &self.has_akida)?;
-        object.serialize_entry("hasMemryx", &self.has_memryx)?;
-        object.serialize_entry("hasStAton", &self.has_st_aton)?;
-        object.serialize_entry("hideOptimizations", &self.hide_optimizations)?;
-        if let Some(value) = &self.badge {
-            object.serialize_entry("badge", value)?;
-        }
-        object.serialize_entry("uiSection", &self.ui_section)?;
-        if let Some(value) = &self.custom_deploy_id {
-            object.serialize_entry("customDeployId", value)?;
-        }
-        if let Some(value) = &self.integrate_url {
-            object.serialize_entry("integrateUrl", value)?;
-        }
-        if let Some(value) = &self.owner_organization_name {
-            object.serialize_entry("ownerOrganizationName", value)?;
-        }
-        object.serialize_entry("supportedEngines", &self.supported_engines)?;
-        object.serialize_entry("preferredEngine", &self.preferred_engine)?;
-        if let Some(value) = &self.url {
-            object.serialize_entry("url", value)?;
-        }
-        object.serialize_entry("docsUrl", &self.docs_url)?;
-        if let Some(value) = &self.firmware_repo_url {
-            object.serialize_entry("firmwareRepoUrl", value)?;
-        }
-        object.serialize_entry("recommendedForProject", &self.recommended_for_project)?;
-        object.serialize_entry("disabledForProject", &self.disabled_for_project)?;
-        if let Some(value) = &self.reason_target_disabled {
-            object.serialize_entry("reasonTargetDisabled", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProjectDeploymentTarget {
+        name: "name" required,
+        description: "description" required,
+        image: "image" required,
+        image_classes: "imageClasses" required,
+        format: "format" required,
+        latency_device: "latencyDevice" optional,
+        has_eon_compiler: "hasEonCompiler" required,
+        has_tensor_rt: "hasTensorRT" required,
+        has_tensai_flow: "hasTensaiFlow" required,
+        has_drpai: "hasDRPAI" required,
+        has_tidl: "hasTIDL" required,
+        has_akida: "hasAkida" required,
+        has_memryx: "hasMemryx" required,
+        has_st_aton: "hasStAton" required,
+        hide_optimizations: "hideOptimizations" required,
+        badge: "badge" optional,
+        ui_section: "uiSection" required,
+        custom_deploy_id: "customDeployId" optional,
+        integrate_url: "integrateUrl" optional,
+        owner_organization_name: "ownerOrganizationName" optional,
+        supported_engines: "supportedEngines" required,
+        preferred_engine: "preferredEngine" required,
+        url: "url" optional,
+        docs_url: "docsUrl" required,
+        firmware_repo_url: "firmwareRepoUrl" optional,
+        recommended_for_project: "recommendedForProject" required,
+        disabled_for_project: "disabledForProject" required,
+        reason_target_disabled: "reasonTargetDisabled" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectDeploymentTarget {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectDeploymentTarget;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectDeploymentTarget`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectDeploymentTarget, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut image = None;
-                let mut image_classes = None;
-                let mut format = None;
-                let mut latency_device = None;
-                let mut has_eon_compiler = None;
-                let mut has_tensor_rt = None;
-                let mut has_tensai_flow = None;
-                let mut has_drpai = None;
-                let mut has_tidl = None;
-                let mut has_akida = None;
-                let mut has_memryx = None;
-                let mut has_st_aton = None;
-                let mut hide_optimizations = None;
-                let mut badge = None;
-                let mut ui_section = None;
-                let mut custom_deploy_id = None;
-                let mut integrate_url = None;
-                let mut owner_organization_name = None;
-                let mut supported_engines = None;
-                let mut preferred_engine = None;
-                let mut url = None;
-                let mut docs_url = None;
-                let mut firmware_repo_url = None;
-                let mut recommended_for_project = None;
-                let mut disabled_for_project = None;
-                let mut reason_target_disabled = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "image" => image = Some(map.next_value()?),
-                        "imageClasses" => image_classes = Some(map.next_value()?),
-                        "format" => format = Some(map.next_value()?),
-                        "latencyDevice" => latency_device = map.next_value()?,
-                        "hasEonCompiler" => has_eon_compiler = Some(map.next_value()?),
-                        "hasTensorRT" => has_tensor_rt = Some(map.next_value()?),
-                        "hasTensaiFlow" => has_tensai_flow = Some(map.next_value()?),
-                        "hasDRPAI" => has_drpai = Some(map.next_value()?),
-                        "hasTIDL" => has_tidl = Some(map.next_value()?),
-                        "hasAkida" => has_akida = Some(map.next_value()?),
-                        "hasMemryx" => has_memryx = Some(map.next_value()?),
-                        "hasStAton" => has_st_aton = Some(map.next_value()?),
-                        "hideOptimizations" => {
-                            hide_optimizations = Some(map.next_value()?);
-                        }
-                        "badge" => badge = map.next_value()?,
-                        "uiSection" => ui_section = Some(map.next_value()?),
-                        "customDeployId" => custom_deploy_id = map.next_value()?,
-                        "integrateUrl" => integrate_url = map.next_value()?,
-                        "ownerOrganizationName" => {
-                            owner_organization_name = map.next_value()?;
-                        }
-                        "supportedEngines" => supported_engines = Some(map.next_value()?),
-                        "preferredEngine" => preferred_engine = Some(map.next_value()?),
-                        "url" => url = map.next_value()?,
-                        "docsUrl" => docs_url = Some(map.next_value()?),
-                        "firmwareRepoUrl" => firmware_repo_url = map.next_value()?,
-                        "recommendedForProject" => {
-                            recommended_for_project = Some(map.next_value()?);
-                        }
-                        "disabledForProject" => {
-                            disabled_for_project = Some(map.next_value()?);
-                        }
-                        "reasonTargetDisabled" => {
-                            reason_target_disabled = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectDeploymentTarget {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    image: image.ok_or_else(|| A::Error::missing_field("image"))?,
-                    image_classes: image_classes
-                        .ok_or_else(|| A::Error::missing_field("imageClasses"))?,
-                    format: format.ok_or_else(|| A::Error::missing_field("format"))?,
-                    latency_device,
-                    has_eon_compiler: has_eon_compiler
-                        .ok_or_else(|| A::Error::missing_field("hasEonCompiler"))?,
-                    has_tensor_rt: has_tensor_rt
-                        .ok_or_else(|| A::Error::missing_field("hasTensorRT"))?,
-                    has_tensai_flow: has_tensai_flow
-                        .ok_or_else(|| A::Error::missing_field("hasTensaiFlow"))?,
-                    has_drpai: has_drpai
-                        .ok_or_else(|| A::Error::missing_field("hasDRPAI"))?,
-                    has_tidl: has_tidl
-                        .ok_or_else(|| A::Error::missing_field("hasTIDL"))?,
-                    has_akida: has_akida
-                        .ok_or_else(|| A::Error::missing_field("hasAkida"))?,
-                    has_memryx: has_memryx
-                        .ok_or_else(|| A::Error::missing_field("hasMemryx"))?,
-                    has_st_aton: has_st_aton
-                        .ok_or_else(|| A::Error::missing_field("hasStAton"))?,
-                    hide_optimizations: hide_optimizations
-                        .ok_or_else(|| A::Error::missing_field("hideOptimizations"))?,
-                    badge,
-                    ui_section: ui_section
-                        .ok_or_else(|| A::Error::missing_field("uiSection"))?,
-                    custom_deploy_id,
-                    integrate_url,
-                    owner_organization_name,
-                    supported_engines: supported_engines
-                        .ok_or_else(|| A::Error::missing_field("supportedEngines"))?,
-                    preferred_engine: preferred_engine
-                        .ok_or_else(|| A::Error::missing_field("preferredEngine"))?,
-                    url,
-                    docs_url: docs_url
-                        .ok_or_else(|| A::Error::missing_field("docsUrl"))?,
-                    firmware_repo_url,
-                    recommended_for_project: recommended_for_project
-                        .ok_or_else(|| A::Error::missing_field(
-                            "recommendedForProject",
-                        ))?,
-                    disabled_for_project: disabled_for_project
-                        .ok_or_else(|| A::Error::missing_field("disabledForProject"))?,
-                    reason_target_disabled,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDeploymentTarget {}
@@ -1357,58 +596,14 @@ pub struct ProjectDeploymentTargetsResponse {
     pub targets: Vec<ProjectDeploymentTarget>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectDeploymentTargetsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("targets", &self.targets)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectDeploymentTargetsResponse {
+        success: "success" required,
+        error: "error" optional,
+        targets: "targets" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectDeploymentTargetsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectDeploymentTargetsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectDeploymentTargetsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectDeploymentTargetsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut targets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "targets" => targets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectDeploymentTargetsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    targets: targets.ok_or_else(|| A::Error::missing_field("targets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDeploymentTargetsResponse {
@@ -1430,49 +625,12 @@ impl SetSyntiantPosteriorRequest {
     }
 }
 
-impl serde::Serialize for SetSyntiantPosteriorRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("parameters", &self.parameters)?;
-        object.end()
+crate::codec::json_object! {
+    SetSyntiantPosteriorRequest {
+        parameters: "parameters" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetSyntiantPosteriorRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetSyntiantPosteriorRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetSyntiantPosteriorRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetSyntiantPosteriorRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "parameters" => parameters = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetSyntiantPosteriorRequest {
-                    parameters: parameters
-                        .ok_or_else(|| A::Error::missing_field("parameters"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetSyntiantPosteriorRequest {}

@@ -27,59 +27,14 @@ impl CreateDeviceRequest {
     }
 }
 
-impl serde::Serialize for CreateDeviceRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("deviceId", &self.device_id)?;
-        object.serialize_entry("deviceType", &self.device_type)?;
-        object.serialize_entry("ifNotExists", &self.if_not_exists)?;
-        object.end()
+crate::codec::json_object! {
+    CreateDeviceRequest {
+        device_id: "deviceId" required,
+        device_type: "deviceType" required,
+        if_not_exists: "ifNotExists" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateDeviceRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateDeviceRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateDeviceRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateDeviceRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut device_id = None;
-                let mut device_type = None;
-                let mut if_not_exists = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "deviceId" => device_id = Some(map.next_value()?),
-                        "deviceType" => device_type = Some(map.next_value()?),
-                        "ifNotExists" => if_not_exists = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateDeviceRequest {
-                    device_id: device_id
-                        .ok_or_else(|| A::Error::missing_field("deviceId"))?,
-                    device_type: device_type
-                        .ok_or_else(|| A::Error::missing_field("deviceType"))?,
-                    if_not_exists: if_not_exists
-                        .ok_or_else(|| A::Error::missing_field("ifNotExists"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateDeviceRequest {}
@@ -94,60 +49,14 @@ pub struct GetDeviceResponse {
     pub device: Option<Device>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetDeviceResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.device {
-            object.serialize_entry("device", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetDeviceResponse {
+        success: "success" required,
+        error: "error" optional,
+        device: "device" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetDeviceResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetDeviceResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetDeviceResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetDeviceResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut device = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "device" => device = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetDeviceResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    device,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDeviceResponse {
@@ -175,61 +84,14 @@ impl GetImpulseRecordsRequest {
     }
 }
 
-impl serde::Serialize for GetImpulseRecordsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.index {
-            object.serialize_entry("index", value)?;
-        }
-        if let Some(value) = &self.range {
-            object.serialize_entry("range", value)?;
-        }
-        if let Some(value) = &self.list {
-            object.serialize_entry("list", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetImpulseRecordsRequest {
+        index: "index" optional,
+        range: "range" optional,
+        list: "list" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for GetImpulseRecordsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetImpulseRecordsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetImpulseRecordsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetImpulseRecordsRequest, A::Error> {
-                let mut index = None;
-                let mut range = None;
-                let mut list = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "index" => index = map.next_value()?,
-                        "range" => range = map.next_value()?,
-                        "list" => list = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetImpulseRecordsRequest {
-                    index,
-                    range,
-                    list,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for GetImpulseRecordsRequest {}
@@ -248,55 +110,13 @@ impl GetImpulseRecordsRequestRange {
     }
 }
 
-impl serde::Serialize for GetImpulseRecordsRequestRange {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.first {
-            object.serialize_entry("first", value)?;
-        }
-        if let Some(value) = &self.last {
-            object.serialize_entry("last", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetImpulseRecordsRequestRange {
+        first: "first" optional,
+        last: "last" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for GetImpulseRecordsRequestRange {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetImpulseRecordsRequestRange;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetImpulseRecordsRequestRange`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetImpulseRecordsRequestRange, A::Error> {
-                let mut first = None;
-                let mut last = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "first" => first = map.next_value()?,
-                        "last" => last = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetImpulseRecordsRequestRange {
-                    first,
-                    last,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for GetImpulseRecordsRequestRange {}
@@ -314,49 +134,12 @@ impl KeepDeviceDebugStreamAliveRequest {
     }
 }
 
-impl serde::Serialize for KeepDeviceDebugStreamAliveRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("streamId", &self.stream_id)?;
-        object.end()
+crate::codec::json_object! {
+    KeepDeviceDebugStreamAliveRequest {
+        stream_id: "streamId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for KeepDeviceDebugStreamAliveRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KeepDeviceDebugStreamAliveRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KeepDeviceDebugStreamAliveRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KeepDeviceDebugStreamAliveRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut stream_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "streamId" => stream_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KeepDeviceDebugStreamAliveRequest {
-                    stream_id: stream_id
-                        .ok_or_else(|| A::Error::missing_field("streamId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for KeepDeviceDebugStreamAliveRequest {}
@@ -371,58 +154,14 @@ pub struct ListDevicesResponse {
     pub devices: Vec<Device>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListDevicesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("devices", &self.devices)?;
-        object.end()
+crate::codec::json_object! {
+    ListDevicesResponse {
+        success: "success" required,
+        error: "error" optional,
+        devices: "devices" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListDevicesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListDevicesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListDevicesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListDevicesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut devices = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "devices" => devices = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListDevicesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    devices: devices.ok_or_else(|| A::Error::missing_field("devices"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListDevicesResponse {
@@ -445,48 +184,12 @@ impl RenameDeviceRequest {
     }
 }
 
-impl serde::Serialize for RenameDeviceRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.end()
+crate::codec::json_object! {
+    RenameDeviceRequest {
+        name: "name" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for RenameDeviceRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RenameDeviceRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RenameDeviceRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RenameDeviceRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RenameDeviceRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for RenameDeviceRequest {}
@@ -501,59 +204,14 @@ pub struct StartDeviceDebugStreamResponse {
     pub stream_id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for StartDeviceDebugStreamResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("streamId", &self.stream_id)?;
-        object.end()
+crate::codec::json_object! {
+    StartDeviceDebugStreamResponse {
+        success: "success" required,
+        error: "error" optional,
+        stream_id: "streamId" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for StartDeviceDebugStreamResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartDeviceDebugStreamResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartDeviceDebugStreamResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartDeviceDebugStreamResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut stream_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "streamId" => stream_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartDeviceDebugStreamResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    stream_id: stream_id
-                        .ok_or_else(|| A::Error::missing_field("streamId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StartDeviceDebugStreamResponse {
@@ -575,49 +233,12 @@ impl StartDeviceSnapshotDebugStreamRequest {
     }
 }
 
-impl serde::Serialize for StartDeviceSnapshotDebugStreamRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("resolution", &self.resolution)?;
-        object.end()
+crate::codec::json_object! {
+    StartDeviceSnapshotDebugStreamRequest {
+        resolution: "resolution" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for StartDeviceSnapshotDebugStreamRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartDeviceSnapshotDebugStreamRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartDeviceSnapshotDebugStreamRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartDeviceSnapshotDebugStreamRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut resolution = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "resolution" => resolution = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartDeviceSnapshotDebugStreamRequest {
-                    resolution: resolution
-                        .ok_or_else(|| A::Error::missing_field("resolution"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StartDeviceSnapshotDebugStreamRequest {}
@@ -689,69 +310,16 @@ impl StartSamplingRequest {
     }
 }
 
-impl serde::Serialize for StartSamplingRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("lengthMs", &self.length_ms)?;
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("intervalMs", &self.interval_ms)?;
-        if let Some(value) = &self.sensor {
-            object.serialize_entry("sensor", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    StartSamplingRequest {
+        label: "label" required,
+        length_ms: "lengthMs" required,
+        category: "category" required,
+        interval_ms: "intervalMs" required,
+        sensor: "sensor" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for StartSamplingRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartSamplingRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartSamplingRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartSamplingRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut label = None;
-                let mut length_ms = None;
-                let mut category = None;
-                let mut interval_ms = None;
-                let mut sensor = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = Some(map.next_value()?),
-                        "lengthMs" => length_ms = Some(map.next_value()?),
-                        "category" => category = Some(map.next_value()?),
-                        "intervalMs" => interval_ms = Some(map.next_value()?),
-                        "sensor" => sensor = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartSamplingRequest {
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    length_ms: length_ms
-                        .ok_or_else(|| A::Error::missing_field("lengthMs"))?,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    interval_ms: interval_ms
-                        .ok_or_else(|| A::Error::missing_field("intervalMs"))?,
-                    sensor,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StartSamplingRequest {}
@@ -806,60 +374,14 @@ pub struct StartSamplingResponse {
     pub id: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for StartSamplingResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.id {
-            object.serialize_entry("id", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    StartSamplingResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for StartSamplingResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartSamplingResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartSamplingResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartSamplingResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartSamplingResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StartSamplingResponse {
@@ -881,49 +403,12 @@ impl StopDeviceDebugStreamRequest {
     }
 }
 
-impl serde::Serialize for StopDeviceDebugStreamRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("streamId", &self.stream_id)?;
-        object.end()
+crate::codec::json_object! {
+    StopDeviceDebugStreamRequest {
+        stream_id: "streamId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for StopDeviceDebugStreamRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StopDeviceDebugStreamRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StopDeviceDebugStreamRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StopDeviceDebugStreamRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut stream_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "streamId" => stream_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StopDeviceDebugStreamRequest {
-                    stream_id: stream_id
-                        .ok_or_else(|| A::Error::missing_field("streamId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StopDeviceDebugStreamRequest {}

@@ -15,58 +15,14 @@ pub struct DspAutotunerResults {
     pub results: Vec<DspAutotunerResultsResultsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspAutotunerResults {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("results", &self.results)?;
-        object.end()
+crate::codec::json_object! {
+    DspAutotunerResults {
+        success: "success" required,
+        error: "error" optional,
+        results: "results" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspAutotunerResults {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspAutotunerResults;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspAutotunerResults`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspAutotunerResults, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut results = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "results" => results = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspAutotunerResults {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    results: results.ok_or_else(|| A::Error::missing_field("results"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspAutotunerResults {
@@ -82,52 +38,13 @@ pub struct DspAutotunerResultsResultsItem {
     pub value: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspAutotunerResultsResultsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("key", &self.key)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    DspAutotunerResultsResultsItem {
+        key: "key" required,
+        value: "value" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspAutotunerResultsResultsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspAutotunerResultsResultsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspAutotunerResultsResultsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspAutotunerResultsResultsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut key = None;
-                let mut value = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "key" => key = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspAutotunerResultsResultsItem {
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspAutotunerResultsResultsItem {}
@@ -145,48 +62,12 @@ impl DspConfigRequest {
     }
 }
 
-impl serde::Serialize for DspConfigRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("config", &self.config)?;
-        object.end()
+crate::codec::json_object! {
+    DspConfigRequest {
+        config: "config" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DspConfigRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspConfigRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspConfigRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspConfigRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut config = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "config" => config = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspConfigRequest {
-                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DspConfigRequest {}
@@ -203,70 +84,16 @@ pub struct DspConfigResponse {
     pub config_error: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspConfigResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dsp", &self.dsp)?;
-        if let Some(value) = &self.config {
-            object.serialize_entry("config", value)?;
-        }
-        if let Some(value) = &self.config_error {
-            object.serialize_entry("configError", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        dsp: "dsp" required,
+        config: "config" optional,
+        config_error: "configError" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspConfigResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspConfigResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspConfigResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspConfigResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut dsp = None;
-                let mut config = None;
-                let mut config_error = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dsp" => dsp = Some(map.next_value()?),
-                        "config" => config = map.next_value()?,
-                        "configError" => config_error = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspConfigResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    dsp: dsp.ok_or_else(|| A::Error::missing_field("dsp"))?,
-                    config,
-                    config_error,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspConfigResponse {
@@ -289,65 +116,15 @@ pub struct DspFeatureImportanceResponse {
     >,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspFeatureImportanceResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("hasFeatureImportance", &self.has_feature_importance)?;
-        object.serialize_entry("labels", &self.labels)?;
-        object.end()
+crate::codec::json_object! {
+    DspFeatureImportanceResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_feature_importance: "hasFeatureImportance" required,
+        labels: "labels" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspFeatureImportanceResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspFeatureImportanceResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspFeatureImportanceResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspFeatureImportanceResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut has_feature_importance = None;
-                let mut labels = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hasFeatureImportance" => {
-                            has_feature_importance = Some(map.next_value()?);
-                        }
-                        "labels" => labels = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspFeatureImportanceResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    has_feature_importance: has_feature_importance
-                        .ok_or_else(|| A::Error::missing_field("hasFeatureImportance"))?,
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspFeatureImportanceResponse {
@@ -362,49 +139,12 @@ pub struct DspFeatureImportanceResponseLabelsValue {
     pub features: Vec<DspFeatureImportanceResponseLabelsValueFeaturesItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspFeatureImportanceResponseLabelsValue {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("features", &self.features)?;
-        object.end()
+crate::codec::json_object! {
+    DspFeatureImportanceResponseLabelsValue {
+        features: "features" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspFeatureImportanceResponseLabelsValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspFeatureImportanceResponseLabelsValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspFeatureImportanceResponseLabelsValue`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspFeatureImportanceResponseLabelsValue, A::Error> {
-                use serde::de::Error as _;
-                let mut features = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "features" => features = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspFeatureImportanceResponseLabelsValue {
-                    features: features
-                        .ok_or_else(|| A::Error::missing_field("features"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspFeatureImportanceResponseLabelsValue {}
@@ -416,56 +156,13 @@ pub struct DspFeatureImportanceResponseLabelsValueFeaturesItem {
     pub importance: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspFeatureImportanceResponseLabelsValueFeaturesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("axis", &self.axis)?;
-        object.serialize_entry("importance", &self.importance)?;
-        object.end()
+crate::codec::json_object! {
+    DspFeatureImportanceResponseLabelsValueFeaturesItem {
+        axis: "axis" required,
+        importance: "importance" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for DspFeatureImportanceResponseLabelsValueFeaturesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspFeatureImportanceResponseLabelsValueFeaturesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`DspFeatureImportanceResponseLabelsValueFeaturesItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspFeatureImportanceResponseLabelsValueFeaturesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut axis = None;
-                let mut importance = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "axis" => axis = Some(map.next_value()?),
-                        "importance" => importance = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspFeatureImportanceResponseLabelsValueFeaturesItem {
-                    axis: axis.ok_or_else(|| A::Error::missing_field("axis"))?,
-                    importance: importance
-                        .ok_or_else(|| A::Error::missing_field("importance"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspFeatureImportanceResponseLabelsValueFeaturesItem {}
@@ -480,58 +177,14 @@ pub struct DspFeatureLabelsResponse {
     pub labels: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspFeatureLabelsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("labels", &self.labels)?;
-        object.end()
+crate::codec::json_object! {
+    DspFeatureLabelsResponse {
+        success: "success" required,
+        error: "error" optional,
+        labels: "labels" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspFeatureLabelsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspFeatureLabelsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspFeatureLabelsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspFeatureLabelsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut labels = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "labels" => labels = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspFeatureLabelsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspFeatureLabelsResponse {
@@ -574,129 +227,27 @@ pub struct DspMetadataResponse {
     pub resampling_algorithm_version: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspMetadataResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("dspConfig", &self.dsp_config)?;
-        object.serialize_entry("labels", &self.labels)?;
-        if let Some(value) = &self.feature_labels {
-            object.serialize_entry("featureLabels", value)?;
-        }
-        object.serialize_entry("windowCount", &self.window_count)?;
-        object.serialize_entry("featureCount", &self.feature_count)?;
-        object.serialize_entry("includedSamples", &self.included_samples)?;
-        object.serialize_entry("windowSizeMs", &self.window_size_ms)?;
-        object.serialize_entry("windowIncreaseMs", &self.window_increase_ms)?;
-        object.serialize_entry("padZeros", &self.pad_zeros)?;
-        object.serialize_entry("frequency", &self.frequency)?;
-        object.serialize_entry("outputConfig", &self.output_config)?;
-        if let Some(value) = &self.fft_used {
-            object.serialize_entry("fftUsed", value)?;
-        }
-        if let Some(value) = &self.resampling_algorithm_version {
-            object.serialize_entry("resamplingAlgorithmVersion", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        created: "created" required,
+        dsp_config: "dspConfig" required,
+        labels: "labels" required,
+        feature_labels: "featureLabels" optional,
+        window_count: "windowCount" required,
+        feature_count: "featureCount" required,
+        included_samples: "includedSamples" required,
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        pad_zeros: "padZeros" required,
+        frequency: "frequency" required,
+        output_config: "outputConfig" required,
+        fft_used: "fftUsed" optional,
+        resampling_algorithm_version: "resamplingAlgorithmVersion" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspMetadataResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspMetadataResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspMetadataResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspMetadataResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut created = None;
-                let mut dsp_config = None;
-                let mut labels = None;
-                let mut feature_labels = None;
-                let mut window_count = None;
-                let mut feature_count = None;
-                let mut included_samples = None;
-                let mut window_size_ms = None;
-                let mut window_increase_ms = None;
-                let mut pad_zeros = None;
-                let mut frequency = None;
-                let mut output_config = None;
-                let mut fft_used = None;
-                let mut resampling_algorithm_version = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "dspConfig" => dsp_config = Some(map.next_value()?),
-                        "labels" => labels = Some(map.next_value()?),
-                        "featureLabels" => feature_labels = map.next_value()?,
-                        "windowCount" => window_count = Some(map.next_value()?),
-                        "featureCount" => feature_count = Some(map.next_value()?),
-                        "includedSamples" => included_samples = Some(map.next_value()?),
-                        "windowSizeMs" => window_size_ms = Some(map.next_value()?),
-                        "windowIncreaseMs" => {
-                            window_increase_ms = Some(map.next_value()?);
-                        }
-                        "padZeros" => pad_zeros = Some(map.next_value()?),
-                        "frequency" => frequency = Some(map.next_value()?),
-                        "outputConfig" => output_config = Some(map.next_value()?),
-                        "fftUsed" => fft_used = map.next_value()?,
-                        "resamplingAlgorithmVersion" => {
-                            resampling_algorithm_version = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspMetadataResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    dsp_config: dsp_config
-                        .ok_or_else(|| A::Error::missing_field("dspConfig"))?,
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                    feature_labels,
-                    window_count: window_count
-                        .ok_or_else(|| A::Error::missing_field("windowCount"))?,
-                    feature_count: feature_count
-                        .ok_or_else(|| A::Error::missing_field("featureCount"))?,
-                    included_samples: included_samples
-                        .ok_or_else(|| A::Error::missing_field("includedSamples"))?,
-                    window_size_ms: window_size_ms
-                        .ok_or_else(|| A::Error::missing_field("windowSizeMs"))?,
-                    window_increase_ms: window_increase_ms
-                        .ok_or_else(|| A::Error::missing_field("windowIncreaseMs"))?,
-                    pad_zeros: pad_zeros
-                        .ok_or_else(|| A::Error::missing_field("padZeros"))?,
-                    frequency: frequency
-                        .ok_or_else(|| A::Error::missing_field("frequency"))?,
-                    output_config: output_config
-                        .ok_or_else(|| A::Error::missing_field("outputConfig"))?,
-                    fft_used,
-                    resampling_algorithm_version,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadataResponse {
@@ -716,60 +267,14 @@ pub struct DspPerformanceAllVariantsResponse {
     pub performance: Option<Vec<DspPerformanceAllVariantsResponsePerformanceItem>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspPerformanceAllVariantsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.performance {
-            object.serialize_entry("performance", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspPerformanceAllVariantsResponse {
+        success: "success" required,
+        error: "error" optional,
+        performance: "performance" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspPerformanceAllVariantsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspPerformanceAllVariantsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspPerformanceAllVariantsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspPerformanceAllVariantsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut performance = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "performance" => performance = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspPerformanceAllVariantsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    performance,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspPerformanceAllVariantsResponse {
@@ -788,58 +293,14 @@ pub struct DspPerformanceAllVariantsResponsePerformanceItem {
     pub ram: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspPerformanceAllVariantsResponsePerformanceItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("mcu", &self.mcu)?;
-        object.serialize_entry("latency", &self.latency)?;
-        object.serialize_entry("ram", &self.ram)?;
-        object.end()
+crate::codec::json_object! {
+    DspPerformanceAllVariantsResponsePerformanceItem {
+        mcu: "mcu" required,
+        latency: "latency" required,
+        ram: "ram" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspPerformanceAllVariantsResponsePerformanceItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspPerformanceAllVariantsResponsePerformanceItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`DspPerformanceAllVariantsResponsePerformanceItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspPerformanceAllVariantsResponsePerformanceItem, A::Error> {
-                use serde::de::Error as _;
-                let mut mcu = None;
-                let mut latency = None;
-                let mut ram = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "mcu" => mcu = Some(map.next_value()?),
-                        "latency" => latency = Some(map.next_value()?),
-                        "ram" => ram = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspPerformanceAllVariantsResponsePerformanceItem {
-                    mcu: mcu.ok_or_else(|| A::Error::missing_field("mcu"))?,
-                    latency: latency.ok_or_else(|| A::Error::missing_field("latency"))?,
-                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspPerformanceAllVariantsResponsePerformanceItem {}
@@ -877,124 +338,25 @@ pub struct DspRunGraph {
     pub highlights: Option<std::collections::BTreeMap<String, Vec<f64>>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspRunGraph {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.image {
-            object.serialize_entry("image", value)?;
-        }
-        if let Some(value) = &self.image_mime_type {
-            object.serialize_entry("imageMimeType", value)?;
-        }
-        if let Some(value) = &self.x {
-            object.serialize_entry("X", value)?;
-        }
-        if let Some(value) = &self.y {
-            object.serialize_entry("y", value)?;
-        }
-        if let Some(value) = &self.suggested_x_min {
-            object.serialize_entry("suggestedXMin", value)?;
-        }
-        if let Some(value) = &self.suggested_x_max {
-            object.serialize_entry("suggestedXMax", value)?;
-        }
-        if let Some(value) = &self.suggested_y_min {
-            object.serialize_entry("suggestedYMin", value)?;
-        }
-        if let Some(value) = &self.suggested_y_max {
-            object.serialize_entry("suggestedYMax", value)?;
-        }
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.line_width {
-            object.serialize_entry("lineWidth", value)?;
-        }
-        if let Some(value) = &self.smoothing {
-            object.serialize_entry("smoothing", value)?;
-        }
-        if let Some(value) = &self.axis_labels {
-            object.serialize_entry("axisLabels", value)?;
-        }
-        if let Some(value) = &self.highlights {
-            object.serialize_entry("highlights", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspRunGraph {
+        name: "name" required,
+        image: "image" optional,
+        image_mime_type: "imageMimeType" optional,
+        x: "X" optional,
+        y: "y" optional,
+        suggested_x_min: "suggestedXMin" optional,
+        suggested_x_max: "suggestedXMax" optional,
+        suggested_y_min: "suggestedYMin" optional,
+        suggested_y_max: "suggestedYMax" optional,
+        type_: "type" required,
+        line_width: "lineWidth" optional,
+        smoothing: "smoothing" optional,
+        axis_labels: "axisLabels" optional,
+        highlights: "highlights" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspRunGraph {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspRunGraph;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspRunGraph`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspRunGraph, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut image = None;
-                let mut image_mime_type = None;
-                let mut x = None;
-                let mut y = None;
-                let mut suggested_x_min = None;
-                let mut suggested_x_max = None;
-                let mut suggested_y_min = None;
-                let mut suggested_y_max = None;
-                let mut type_ = None;
-                let mut line_width = None;
-                let mut smoothing = None;
-                let mut axis_labels = None;
-                let mut highlights = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "image" => image = map.next_value()?,
-                        "imageMimeType" => image_mime_type = map.next_value()?,
-                        "X" => x = map.next_value()?,
-                        "y" => y = map.next_value()?,
-                        "suggestedXMin" => suggested_x_min = map.next_value()?,
-                        "suggestedXMax" => suggested_x_max = map.next_value()?,
-                        "suggestedYMin" => suggested_y_min = map.next_value()?,
-                        "suggestedYMax" => suggested_y_max = map.next_value()?,
-                        "type" => type_ = Some(map.next_value()?),
-                        "lineWidth" => line_width = map.next_value()?,
-                        "smoothing" => smoothing = map.next_value()?,
-                        "axisLabels" => axis_labels = map.next_value()?,
-                        "highlights" => highlights = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspRunGraph {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    image,
-                    image_mime_type,
-                    x,
-                    y,
-                    suggested_x_min,
-                    suggested_x_max,
-                    suggested_y_min,
-                    suggested_y_max,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    line_width,
-                    smoothing,
-                    axis_labels,
-                    highlights,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspRunGraph {}
@@ -1008,52 +370,13 @@ pub struct DspRunGraphAxisLabels {
     pub y: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspRunGraphAxisLabels {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("X", &self.x)?;
-        object.serialize_entry("y", &self.y)?;
-        object.end()
+crate::codec::json_object! {
+    DspRunGraphAxisLabels {
+        x: "X" required,
+        y: "y" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspRunGraphAxisLabels {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspRunGraphAxisLabels;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspRunGraphAxisLabels`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspRunGraphAxisLabels, A::Error> {
-                use serde::de::Error as _;
-                let mut x = None;
-                let mut y = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "X" => x = Some(map.next_value()?),
-                        "y" => y = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspRunGraphAxisLabels {
-                    x: x.ok_or_else(|| A::Error::missing_field("X"))?,
-                    y: y.ok_or_else(|| A::Error::missing_field("y"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspRunGraphAxisLabels {}
@@ -1088,65 +411,15 @@ impl DspRunRequestWithFeatures {
     }
 }
 
-impl serde::Serialize for DspRunRequestWithFeatures {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("features", &self.features)?;
-        object.serialize_entry("params", &self.params)?;
-        object.serialize_entry("drawGraphs", &self.draw_graphs)?;
-        object.serialize_entry("requestPerformance", &self.request_performance)?;
-        object.end()
+crate::codec::json_object! {
+    DspRunRequestWithFeatures {
+        features: "features" required,
+        params: "params" required,
+        draw_graphs: "drawGraphs" required,
+        request_performance: "requestPerformance" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DspRunRequestWithFeatures {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspRunRequestWithFeatures;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspRunRequestWithFeatures`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspRunRequestWithFeatures, A::Error> {
-                use serde::de::Error as _;
-                let mut features = None;
-                let mut params = None;
-                let mut draw_graphs = None;
-                let mut request_performance = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "features" => features = Some(map.next_value()?),
-                        "params" => params = Some(map.next_value()?),
-                        "drawGraphs" => draw_graphs = Some(map.next_value()?),
-                        "requestPerformance" => {
-                            request_performance = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspRunRequestWithFeatures {
-                    features: features
-                        .ok_or_else(|| A::Error::missing_field("features"))?,
-                    params: params.ok_or_else(|| A::Error::missing_field("params"))?,
-                    draw_graphs: draw_graphs
-                        .ok_or_else(|| A::Error::missing_field("drawGraphs"))?,
-                    request_performance: request_performance
-                        .ok_or_else(|| A::Error::missing_field("requestPerformance"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DspRunRequestWithFeatures {}
@@ -1170,52 +443,13 @@ impl DspRunRequestWithoutFeatures {
     }
 }
 
-impl serde::Serialize for DspRunRequestWithoutFeatures {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("params", &self.params)?;
-        object.serialize_entry("store", &self.store)?;
-        object.end()
+crate::codec::json_object! {
+    DspRunRequestWithoutFeatures {
+        params: "params" required,
+        store: "store" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DspRunRequestWithoutFeatures {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspRunRequestWithoutFeatures;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspRunRequestWithoutFeatures`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspRunRequestWithoutFeatures, A::Error> {
-                use serde::de::Error as _;
-                let mut params = None;
-                let mut store = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "params" => params = Some(map.next_value()?),
-                        "store" => store = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspRunRequestWithoutFeatures {
-                    params: params.ok_or_else(|| A::Error::missing_field("params"))?,
-                    store: store.ok_or_else(|| A::Error::missing_field("store"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DspRunRequestWithoutFeatures {}
@@ -1234,48 +468,12 @@ impl DspRunRequestWithoutFeaturesReadOnly {
     }
 }
 
-impl serde::Serialize for DspRunRequestWithoutFeaturesReadOnly {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("params", &self.params)?;
-        object.end()
+crate::codec::json_object! {
+    DspRunRequestWithoutFeaturesReadOnly {
+        params: "params" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DspRunRequestWithoutFeaturesReadOnly {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspRunRequestWithoutFeaturesReadOnly;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspRunRequestWithoutFeaturesReadOnly`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspRunRequestWithoutFeaturesReadOnly, A::Error> {
-                use serde::de::Error as _;
-                let mut params = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "params" => params = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspRunRequestWithoutFeaturesReadOnly {
-                    params: params.ok_or_else(|| A::Error::missing_field("params"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DspRunRequestWithoutFeaturesReadOnly {}
@@ -1298,81 +496,18 @@ pub struct DspRunResponse {
     pub performance: Option<DspPerformance>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspRunResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("features", &self.features)?;
-        object.serialize_entry("graphs", &self.graphs)?;
-        if let Some(value) = &self.labels {
-            object.serialize_entry("labels", value)?;
-        }
-        if let Some(value) = &self.state_string {
-            object.serialize_entry("state_string", value)?;
-        }
-        if let Some(value) = &self.performance {
-            object.serialize_entry("performance", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspRunResponse {
+        success: "success" required,
+        error: "error" optional,
+        features: "features" required,
+        graphs: "graphs" required,
+        labels: "labels" optional,
+        state_string: "state_string" optional,
+        performance: "performance" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspRunResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspRunResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspRunResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspRunResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut features = None;
-                let mut graphs = None;
-                let mut labels = None;
-                let mut state_string = None;
-                let mut performance = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "features" => features = Some(map.next_value()?),
-                        "graphs" => graphs = Some(map.next_value()?),
-                        "labels" => labels = map.next_value()?,
-                        "state_string" => state_string = map.next_value()?,
-                        "performance" => performance = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspRunResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    features: features
-                        .ok_or_else(|| A::Error::missing_field("features"))?,
-                    graphs: graphs.ok_or_else(|| A::Error::missing_field("graphs"))?,
-                    labels,
-                    state_string,
-                    performance,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspRunResponse {
@@ -1403,100 +538,21 @@ pub struct DspRunResponseWithSample {
     pub can_profile_performance: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspRunResponseWithSample {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("features", &self.features)?;
-        object.serialize_entry("graphs", &self.graphs)?;
-        if let Some(value) = &self.labels {
-            object.serialize_entry("labels", value)?;
-        }
-        if let Some(value) = &self.state_string {
-            object.serialize_entry("state_string", value)?;
-        }
-        if let Some(value) = &self.label_at_end_of_window {
-            object.serialize_entry("labelAtEndOfWindow", value)?;
-        }
-        object.serialize_entry("sample", &self.sample)?;
-        if let Some(value) = &self.performance {
-            object.serialize_entry("performance", value)?;
-        }
-        object.serialize_entry("canProfilePerformance", &self.can_profile_performance)?;
-        object.end()
+crate::codec::json_object! {
+    DspRunResponseWithSample {
+        success: "success" required,
+        error: "error" optional,
+        features: "features" required,
+        graphs: "graphs" required,
+        labels: "labels" optional,
+        state_string: "state_string" optional,
+        label_at_end_of_window: "labelAtEndOfWindow" optional,
+        sample: "sample" required,
+        performance: "performance" optional,
+        can_profile_performance: "canProfilePerformance" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspRunResponseWithSample {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspRunResponseWithSample;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspRunResponseWithSample`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspRunResponseWithSample, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut features = None;
-                let mut graphs = None;
-                let mut labels = None;
-                let mut state_string = None;
-                let mut label_at_end_of_window = None;
-                let mut sample = None;
-                let mut performance = None;
-                let mut can_profile_performance = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "features" => features = Some(map.next_value()?),
-                        "graphs" => graphs = Some(map.next_value()?),
-                        "labels" => labels = map.next_value()?,
-                        "state_string" => state_string = map.next_value()?,
-                        "labelAtEndOfWindow" => {
-                            label_at_end_of_window = map.next_value()?;
-                        }
-                        "sample" => sample = Some(map.next_value()?),
-                        "performance" => performance = map.next_value()?,
-                        "canProfilePerformance" => {
-                            can_profile_performance = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspRunResponseWithSample {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    features: features
-                        .ok_or_else(|| A::Error::missing_field("features"))?,
-                    graphs: graphs.ok_or_else(|| A::Error::missing_field("graphs"))?,
-                    labels,
-                    state_string,
-                    label_at_end_of_window,
-                    sample: sample.ok_or_else(|| A::Error::missing_field("sample"))?,
-                    performance,
-                    can_profile_performance: can_profile_performance
-                        .ok_or_else(|| A::Error::missing_field("canProfilePerformance"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspRunResponseWithSample {
@@ -1519,72 +575,16 @@ pub struct DspSampleFeaturesResponse {
     pub skip_first_features: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspSampleFeaturesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("totalSampleCount", &self.total_sample_count)?;
-        object.serialize_entry("data", &self.data)?;
-        object.serialize_entry("skipFirstFeatures", &self.skip_first_features)?;
-        object.end()
+crate::codec::json_object! {
+    DspSampleFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        total_sample_count: "totalSampleCount" required,
+        data: "data" required,
+        skip_first_features: "skipFirstFeatures" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspSampleFeaturesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspSampleFeaturesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspSampleFeaturesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspSampleFeaturesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut total_sample_count = None;
-                let mut data = None;
-                let mut skip_first_features = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "totalSampleCount" => {
-                            total_sample_count = Some(map.next_value()?);
-                        }
-                        "data" => data = Some(map.next_value()?),
-                        "skipFirstFeatures" => {
-                            skip_first_features = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspSampleFeaturesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    total_sample_count: total_sample_count
-                        .ok_or_else(|| A::Error::missing_field("totalSampleCount"))?,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                    skip_first_features: skip_first_features
-                        .ok_or_else(|| A::Error::missing_field("skipFirstFeatures"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspSampleFeaturesResponse {
@@ -1605,62 +605,15 @@ pub struct DspSampleFeaturesResponseDataItem {
     pub sample: Option<DspSampleFeaturesResponseDataItemSample>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspSampleFeaturesResponseDataItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("X", &self.x)?;
-        object.serialize_entry("y", &self.y)?;
-        object.serialize_entry("yLabel", &self.y_label)?;
-        if let Some(value) = &self.sample {
-            object.serialize_entry("sample", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspSampleFeaturesResponseDataItem {
+        x: "X" required,
+        y: "y" required,
+        y_label: "yLabel" required,
+        sample: "sample" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspSampleFeaturesResponseDataItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspSampleFeaturesResponseDataItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspSampleFeaturesResponseDataItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspSampleFeaturesResponseDataItem, A::Error> {
-                use serde::de::Error as _;
-                let mut x = None;
-                let mut y = None;
-                let mut y_label = None;
-                let mut sample = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "X" => x = Some(map.next_value()?),
-                        "y" => y = Some(map.next_value()?),
-                        "yLabel" => y_label = Some(map.next_value()?),
-                        "sample" => sample = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspSampleFeaturesResponseDataItem {
-                    x: x.ok_or_else(|| A::Error::missing_field("X"))?,
-                    y: y.ok_or_else(|| A::Error::missing_field("y"))?,
-                    y_label: y_label.ok_or_else(|| A::Error::missing_field("yLabel"))?,
-                    sample,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspSampleFeaturesResponseDataItem {}
@@ -1674,61 +627,15 @@ pub struct DspSampleFeaturesResponseDataItemSample {
     pub end_ms: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspSampleFeaturesResponseDataItemSample {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("startMs", &self.start_ms)?;
-        object.serialize_entry("endMs", &self.end_ms)?;
-        object.end()
+crate::codec::json_object! {
+    DspSampleFeaturesResponseDataItemSample {
+        id: "id" required,
+        name: "name" required,
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspSampleFeaturesResponseDataItemSample {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspSampleFeaturesResponseDataItemSample;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspSampleFeaturesResponseDataItemSample`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspSampleFeaturesResponseDataItemSample, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut start_ms = None;
-                let mut end_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "startMs" => start_ms = Some(map.next_value()?),
-                        "endMs" => end_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspSampleFeaturesResponseDataItemSample {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    start_ms: start_ms
-                        .ok_or_else(|| A::Error::missing_field("startMs"))?,
-                    end_ms: end_ms.ok_or_else(|| A::Error::missing_field("endMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspSampleFeaturesResponseDataItemSample {}
@@ -1747,72 +654,16 @@ pub struct DspTrainedFeaturesResponse {
     pub skip_first_features: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspTrainedFeaturesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("totalSampleCount", &self.total_sample_count)?;
-        object.serialize_entry("data", &self.data)?;
-        object.serialize_entry("skipFirstFeatures", &self.skip_first_features)?;
-        object.end()
+crate::codec::json_object! {
+    DspTrainedFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        total_sample_count: "totalSampleCount" required,
+        data: "data" required,
+        skip_first_features: "skipFirstFeatures" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspTrainedFeaturesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspTrainedFeaturesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspTrainedFeaturesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspTrainedFeaturesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut total_sample_count = None;
-                let mut data = None;
-                let mut skip_first_features = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "totalSampleCount" => {
-                            total_sample_count = Some(map.next_value()?);
-                        }
-                        "data" => data = Some(map.next_value()?),
-                        "skipFirstFeatures" => {
-                            skip_first_features = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspTrainedFeaturesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    total_sample_count: total_sample_count
-                        .ok_or_else(|| A::Error::missing_field("totalSampleCount"))?,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                    skip_first_features: skip_first_features
-                        .ok_or_else(|| A::Error::missing_field("skipFirstFeatures"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspTrainedFeaturesResponse {
@@ -1833,62 +684,15 @@ pub struct DspTrainedFeaturesResponseDataItem {
     pub sample: Option<DspTrainedFeaturesResponseDataItemSample>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspTrainedFeaturesResponseDataItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("X", &self.x)?;
-        object.serialize_entry("y", &self.y)?;
-        object.serialize_entry("yLabel", &self.y_label)?;
-        if let Some(value) = &self.sample {
-            object.serialize_entry("sample", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspTrainedFeaturesResponseDataItem {
+        x: "X" required,
+        y: "y" required,
+        y_label: "yLabel" required,
+        sample: "sample" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspTrainedFeaturesResponseDataItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspTrainedFeaturesResponseDataItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspTrainedFeaturesResponseDataItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspTrainedFeaturesResponseDataItem, A::Error> {
-                use serde::de::Error as _;
-                let mut x = None;
-                let mut y = None;
-                let mut y_label = None;
-                let mut sample = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "X" => x = Some(map.next_value()?),
-                        "y" => y = Some(map.next_value()?),
-                        "yLabel" => y_label = Some(map.next_value()?),
-                        "sample" => sample = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspTrainedFeaturesResponseDataItem {
-                    x: x.ok_or_else(|| A::Error::missing_field("X"))?,
-                    y: y.ok_or_else(|| A::Error::missing_field("y"))?,
-                    y_label: y_label.ok_or_else(|| A::Error::missing_field("yLabel"))?,
-                    sample,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspTrainedFeaturesResponseDataItem {}
@@ -1902,61 +706,15 @@ pub struct DspTrainedFeaturesResponseDataItemSample {
     pub end_ms: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspTrainedFeaturesResponseDataItemSample {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("startMs", &self.start_ms)?;
-        object.serialize_entry("endMs", &self.end_ms)?;
-        object.end()
+crate::codec::json_object! {
+    DspTrainedFeaturesResponseDataItemSample {
+        id: "id" required,
+        name: "name" required,
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspTrainedFeaturesResponseDataItemSample {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspTrainedFeaturesResponseDataItemSample;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspTrainedFeaturesResponseDataItemSample`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspTrainedFeaturesResponseDataItemSample, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut start_ms = None;
-                let mut end_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "startMs" => start_ms = Some(map.next_value()?),
-                        "endMs" => end_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspTrainedFeaturesResponseDataItemSample {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    start_ms: start_ms
-                        .ok_or_else(|| A::Error::missing_field("startMs"))?,
-                    end_ms: end_ms.ok_or_else(|| A::Error::missing_field("endMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspTrainedFeaturesResponseDataItemSample {}

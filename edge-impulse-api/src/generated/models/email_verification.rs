@@ -19,48 +19,12 @@ impl EmailValidationRequest {
     }
 }
 
-impl serde::Serialize for EmailValidationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("email", &self.email)?;
-        object.end()
+crate::codec::json_object! {
+    EmailValidationRequest {
+        email: "email" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for EmailValidationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EmailValidationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EmailValidationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EmailValidationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "email" => email = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EmailValidationRequest {
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for EmailValidationRequest {}
@@ -76,59 +40,14 @@ pub struct GetEmailVerificationStatusResponse {
     pub verified: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetEmailVerificationStatusResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("verified", &self.verified)?;
-        object.end()
+crate::codec::json_object! {
+    GetEmailVerificationStatusResponse {
+        success: "success" required,
+        error: "error" optional,
+        verified: "verified" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetEmailVerificationStatusResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetEmailVerificationStatusResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetEmailVerificationStatusResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetEmailVerificationStatusResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut verified = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "verified" => verified = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetEmailVerificationStatusResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    verified: verified
-                        .ok_or_else(|| A::Error::missing_field("verified"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetEmailVerificationStatusResponse {
@@ -151,49 +70,12 @@ impl RequestEmailVerificationRequest {
     }
 }
 
-impl serde::Serialize for RequestEmailVerificationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("redirectUrl", &self.redirect_url)?;
-        object.end()
+crate::codec::json_object! {
+    RequestEmailVerificationRequest {
+        redirect_url: "redirectUrl" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for RequestEmailVerificationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RequestEmailVerificationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RequestEmailVerificationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RequestEmailVerificationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut redirect_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "redirectUrl" => redirect_url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RequestEmailVerificationRequest {
-                    redirect_url: redirect_url
-                        .ok_or_else(|| A::Error::missing_field("redirectUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for RequestEmailVerificationRequest {}
@@ -219,84 +101,19 @@ pub struct ValidateEmailResponse {
     pub host: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ValidateEmailResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("email", &self.email)?;
-        object.serialize_entry("verdict", &self.verdict)?;
-        object.serialize_entry("score", &self.score)?;
-        if let Some(value) = &self.suggestion {
-            object.serialize_entry("suggestion", value)?;
-        }
-        if let Some(value) = &self.local {
-            object.serialize_entry("local", value)?;
-        }
-        if let Some(value) = &self.host {
-            object.serialize_entry("host", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ValidateEmailResponse {
+        success: "success" required,
+        error: "error" optional,
+        email: "email" required,
+        verdict: "verdict" required,
+        score: "score" required,
+        suggestion: "suggestion" optional,
+        local: "local" optional,
+        host: "host" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ValidateEmailResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ValidateEmailResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ValidateEmailResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ValidateEmailResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut email = None;
-                let mut verdict = None;
-                let mut score = None;
-                let mut suggestion = None;
-                let mut local = None;
-                let mut host = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "email" => email = Some(map.next_value()?),
-                        "verdict" => verdict = Some(map.next_value()?),
-                        "score" => score = Some(map.next_value()?),
-                        "suggestion" => suggestion = map.next_value()?,
-                        "local" => local = map.next_value()?,
-                        "host" => host = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ValidateEmailResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    verdict: verdict.ok_or_else(|| A::Error::missing_field("verdict"))?,
-                    score: score.ok_or_else(|| A::Error::missing_field("score"))?,
-                    suggestion,
-                    local,
-                    host,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ValidateEmailResponse {
@@ -360,72 +177,16 @@ pub struct VerifyEmailResponse {
     pub redirect_url: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for VerifyEmailResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.email {
-            object.serialize_entry("email", value)?;
-        }
-        if let Some(value) = &self.user_id {
-            object.serialize_entry("userId", value)?;
-        }
-        if let Some(value) = &self.redirect_url {
-            object.serialize_entry("redirectUrl", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    VerifyEmailResponse {
+        success: "success" required,
+        error: "error" optional,
+        email: "email" optional,
+        user_id: "userId" optional,
+        redirect_url: "redirectUrl" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for VerifyEmailResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = VerifyEmailResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`VerifyEmailResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VerifyEmailResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut email = None;
-                let mut user_id = None;
-                let mut redirect_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "email" => email = map.next_value()?,
-                        "userId" => user_id = map.next_value()?,
-                        "redirectUrl" => redirect_url = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(VerifyEmailResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    email,
-                    user_id,
-                    redirect_url,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyEmailResponse {

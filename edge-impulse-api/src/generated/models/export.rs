@@ -19,71 +19,16 @@ pub struct ExportGetUrlResponse {
     pub url: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ExportGetUrlResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("hasExport", &self.has_export)?;
-        if let Some(value) = &self.created {
-            object.serialize_entry("created", value)?;
-        }
-        if let Some(value) = &self.url {
-            object.serialize_entry("url", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ExportGetUrlResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_export: "hasExport" required,
+        created: "created" optional,
+        url: "url" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ExportGetUrlResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ExportGetUrlResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ExportGetUrlResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExportGetUrlResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut has_export = None;
-                let mut created = None;
-                let mut url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hasExport" => has_export = Some(map.next_value()?),
-                        "created" => created = map.next_value()?,
-                        "url" => url = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ExportGetUrlResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    has_export: has_export
-                        .ok_or_else(|| A::Error::missing_field("hasExport"))?,
-                    created,
-                    url,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ExportGetUrlResponse {

@@ -22,85 +22,18 @@ pub struct AnomalyConfig {
     pub minimum_confidence_rating: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyConfig {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dependencies", &self.dependencies)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("axes", &self.axes)?;
-        object.serialize_entry("trained", &self.trained)?;
-        if let Some(value) = &self.cluster_count {
-            object.serialize_entry("clusterCount", value)?;
-        }
-        object.serialize_entry("selectedAxes", &self.selected_axes)?;
-        object
-            .serialize_entry(
-                "minimumConfidenceRating",
-                &self.minimum_confidence_rating,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    AnomalyConfig {
+        dependencies: "dependencies" required,
+        name: "name" required,
+        axes: "axes" required,
+        trained: "trained" required,
+        cluster_count: "clusterCount" optional,
+        selected_axes: "selectedAxes" required,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyConfig`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyConfig, A::Error> {
-                use serde::de::Error as _;
-                let mut dependencies = None;
-                let mut name = None;
-                let mut axes = None;
-                let mut trained = None;
-                let mut cluster_count = None;
-                let mut selected_axes = None;
-                let mut minimum_confidence_rating = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dependencies" => dependencies = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "axes" => axes = Some(map.next_value()?),
-                        "trained" => trained = Some(map.next_value()?),
-                        "clusterCount" => cluster_count = map.next_value()?,
-                        "selectedAxes" => selected_axes = Some(map.next_value()?),
-                        "minimumConfidenceRating" => {
-                            minimum_confidence_rating = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyConfig {
-                    dependencies: dependencies
-                        .ok_or_else(|| A::Error::missing_field("dependencies"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
-                    trained: trained.ok_or_else(|| A::Error::missing_field("trained"))?,
-                    cluster_count,
-                    selected_axes: selected_axes
-                        .ok_or_else(|| A::Error::missing_field("selectedAxes"))?,
-                    minimum_confidence_rating: minimum_confidence_rating
-                        .ok_or_else(|| A::Error::missing_field(
-                            "minimumConfidenceRating",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyConfig {}
@@ -116,57 +49,14 @@ pub struct AnomalyGmmMetadata {
     pub weights: Vec<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyGmmMetadata {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("means", &self.means)?;
-        object.serialize_entry("covariances", &self.covariances)?;
-        object.serialize_entry("weights", &self.weights)?;
-        object.end()
+crate::codec::json_object! {
+    AnomalyGmmMetadata {
+        means: "means" required,
+        covariances: "covariances" required,
+        weights: "weights" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyGmmMetadata {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyGmmMetadata;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyGmmMetadata`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyGmmMetadata, A::Error> {
-                use serde::de::Error as _;
-                let mut means = None;
-                let mut covariances = None;
-                let mut weights = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "means" => means = Some(map.next_value()?),
-                        "covariances" => covariances = Some(map.next_value()?),
-                        "weights" => weights = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyGmmMetadata {
-                    means: means.ok_or_else(|| A::Error::missing_field("means"))?,
-                    covariances: covariances
-                        .ok_or_else(|| A::Error::missing_field("covariances"))?,
-                    weights: weights.ok_or_else(|| A::Error::missing_field("weights"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyGmmMetadata {}
@@ -194,103 +84,21 @@ pub struct AnomalyModelMetadata {
     pub has_trained_model: Option<bool>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyModelMetadata {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("scale", &self.scale)?;
-        object.serialize_entry("mean", &self.mean)?;
-        object.serialize_entry("clusters", &self.clusters)?;
-        object.serialize_entry("axes", &self.axes)?;
-        if let Some(value) = &self.default_minimum_confidence_rating {
-            object.serialize_entry("defaultMinimumConfidenceRating", value)?;
-        }
-        if let Some(value) = &self.available_model_types {
-            object.serialize_entry("availableModelTypes", value)?;
-        }
-        if let Some(value) = &self.recommended_model_type {
-            object.serialize_entry("recommendedModelType", value)?;
-        }
-        if let Some(value) = &self.model_validation_metrics {
-            object.serialize_entry("modelValidationMetrics", value)?;
-        }
-        if let Some(value) = &self.has_trained_model {
-            object.serialize_entry("hasTrainedModel", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AnomalyModelMetadata {
+        created: "created" required,
+        scale: "scale" required,
+        mean: "mean" required,
+        clusters: "clusters" required,
+        axes: "axes" required,
+        default_minimum_confidence_rating: "defaultMinimumConfidenceRating" optional,
+        available_model_types: "availableModelTypes" optional,
+        recommended_model_type: "recommendedModelType" optional,
+        model_validation_metrics: "modelValidationMetrics" optional,
+        has_trained_model: "hasTrainedModel" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyModelMetadata {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyModelMetadata;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyModelMetadata`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyModelMetadata, A::Error> {
-                use serde::de::Error as _;
-                let mut created = None;
-                let mut scale = None;
-                let mut mean = None;
-                let mut clusters = None;
-                let mut axes = None;
-                let mut default_minimum_confidence_rating = None;
-                let mut available_model_types = None;
-                let mut recommended_model_type = None;
-                let mut model_validation_metrics = None;
-                let mut has_trained_model = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "created" => created = Some(map.next_value()?),
-                        "scale" => scale = Some(map.next_value()?),
-                        "mean" => mean = Some(map.next_value()?),
-                        "clusters" => clusters = Some(map.next_value()?),
-                        "axes" => axes = Some(map.next_value()?),
-                        "defaultMinimumConfidenceRating" => {
-                            default_minimum_confidence_rating = map.next_value()?;
-                        }
-                        "availableModelTypes" => {
-                            available_model_types = map.next_value()?;
-                        }
-                        "recommendedModelType" => {
-                            recommended_model_type = map.next_value()?;
-                        }
-                        "modelValidationMetrics" => {
-                            model_validation_metrics = map.next_value()?;
-                        }
-                        "hasTrainedModel" => has_trained_model = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyModelMetadata {
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    scale: scale.ok_or_else(|| A::Error::missing_field("scale"))?,
-                    mean: mean.ok_or_else(|| A::Error::missing_field("mean"))?,
-                    clusters: clusters
-                        .ok_or_else(|| A::Error::missing_field("clusters"))?,
-                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
-                    default_minimum_confidence_rating,
-                    available_model_types,
-                    recommended_model_type,
-                    model_validation_metrics,
-                    has_trained_model,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyModelMetadata {}
@@ -308,48 +116,12 @@ impl CloneImpulseRequest {
     }
 }
 
-impl serde::Serialize for CloneImpulseRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.end()
+crate::codec::json_object! {
+    CloneImpulseRequest {
+        name: "name" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CloneImpulseRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CloneImpulseRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CloneImpulseRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CloneImpulseRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CloneImpulseRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CloneImpulseRequest {}
@@ -383,65 +155,15 @@ impl CreateImpulseRequest {
     }
 }
 
-impl serde::Serialize for CreateImpulseRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.serialize_entry("inputBlocks", &self.input_blocks)?;
-        object.serialize_entry("dspBlocks", &self.dsp_blocks)?;
-        object.serialize_entry("learnBlocks", &self.learn_blocks)?;
-        object.end()
+crate::codec::json_object! {
+    CreateImpulseRequest {
+        name: "name" optional,
+        input_blocks: "inputBlocks" required,
+        dsp_blocks: "dspBlocks" required,
+        learn_blocks: "learnBlocks" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateImpulseRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateImpulseRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateImpulseRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateImpulseRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut input_blocks = None;
-                let mut dsp_blocks = None;
-                let mut learn_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "inputBlocks" => input_blocks = Some(map.next_value()?),
-                        "dspBlocks" => dsp_blocks = Some(map.next_value()?),
-                        "learnBlocks" => learn_blocks = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateImpulseRequest {
-                    name,
-                    input_blocks: input_blocks
-                        .ok_or_else(|| A::Error::missing_field("inputBlocks"))?,
-                    dsp_blocks: dsp_blocks
-                        .ok_or_else(|| A::Error::missing_field("dspBlocks"))?,
-                    learn_blocks: learn_blocks
-                        .ok_or_else(|| A::Error::missing_field("learnBlocks"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateImpulseRequest {}
@@ -457,58 +179,14 @@ pub struct CreateImpulseResponse {
     pub id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateImpulseResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.end()
+crate::codec::json_object! {
+    CreateImpulseResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateImpulseResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateImpulseResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateImpulseResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateImpulseResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateImpulseResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateImpulseResponse {
@@ -530,63 +208,15 @@ pub struct CreateNewEmptyImpulseResponse {
     pub redirect_url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateNewEmptyImpulseResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("redirectUrl", &self.redirect_url)?;
-        object.end()
+crate::codec::json_object! {
+    CreateNewEmptyImpulseResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        redirect_url: "redirectUrl" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateNewEmptyImpulseResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateNewEmptyImpulseResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateNewEmptyImpulseResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateNewEmptyImpulseResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut redirect_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "redirectUrl" => redirect_url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateNewEmptyImpulseResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    redirect_url: redirect_url
-                        .ok_or_else(|| A::Error::missing_field("redirectUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateNewEmptyImpulseResponse {
@@ -612,105 +242,20 @@ pub struct DetailedImpulse {
     pub created_from_tuner_trial_id: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DetailedImpulse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("impulse", &self.impulse)?;
-        object.serialize_entry("metrics", &self.metrics)?;
-        object.serialize_entry("dspBlockConfigs", &self.dsp_block_configs)?;
-        object
-            .serialize_entry("learnBlockKerasConfigs", &self.learn_block_keras_configs)?;
-        object
-            .serialize_entry(
-                "learnBlockAnomalyConfigs",
-                &self.learn_block_anomaly_configs,
-            )?;
-        if let Some(value) = &self.pretrained_model_info {
-            object.serialize_entry("pretrainedModelInfo", value)?;
-        }
-        object.serialize_entry("isStale", &self.is_stale)?;
-        object.serialize_entry("tags", &self.tags)?;
-        if let Some(value) = &self.created_from_tuner_trial_id {
-            object.serialize_entry("createdFromTunerTrialId", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DetailedImpulse {
+        impulse: "impulse" required,
+        metrics: "metrics" required,
+        dsp_block_configs: "dspBlockConfigs" required,
+        learn_block_keras_configs: "learnBlockKerasConfigs" required,
+        learn_block_anomaly_configs: "learnBlockAnomalyConfigs" required,
+        pretrained_model_info: "pretrainedModelInfo" optional,
+        is_stale: "isStale" required,
+        tags: "tags" required,
+        created_from_tuner_trial_id: "createdFromTunerTrialId" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DetailedImpulse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DetailedImpulse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DetailedImpulse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DetailedImpulse, A::Error> {
-                use serde::de::Error as _;
-                let mut impulse = None;
-                let mut metrics = None;
-                let mut dsp_block_configs = None;
-                let mut learn_block_keras_configs = None;
-                let mut learn_block_anomaly_configs = None;
-                let mut pretrained_model_info = None;
-                let mut is_stale = None;
-                let mut tags = None;
-                let mut created_from_tuner_trial_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "impulse" => impulse = Some(map.next_value()?),
-                        "metrics" => metrics = Some(map.next_value()?),
-                        "dspBlockConfigs" => dsp_block_configs = Some(map.next_value()?),
-                        "learnBlockKerasConfigs" => {
-                            learn_block_keras_configs = Some(map.next_value()?);
-                        }
-                        "learnBlockAnomalyConfigs" => {
-                            learn_block_anomaly_configs = Some(map.next_value()?);
-                        }
-                        "pretrainedModelInfo" => {
-                            pretrained_model_info = map.next_value()?;
-                        }
-                        "isStale" => is_stale = Some(map.next_value()?),
-                        "tags" => tags = Some(map.next_value()?),
-                        "createdFromTunerTrialId" => {
-                            created_from_tuner_trial_id = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DetailedImpulse {
-                    impulse: impulse.ok_or_else(|| A::Error::missing_field("impulse"))?,
-                    metrics: metrics.ok_or_else(|| A::Error::missing_field("metrics"))?,
-                    dsp_block_configs: dsp_block_configs
-                        .ok_or_else(|| A::Error::missing_field("dspBlockConfigs"))?,
-                    learn_block_keras_configs: learn_block_keras_configs
-                        .ok_or_else(|| A::Error::missing_field(
-                            "learnBlockKerasConfigs",
-                        ))?,
-                    learn_block_anomaly_configs: learn_block_anomaly_configs
-                        .ok_or_else(|| A::Error::missing_field(
-                            "learnBlockAnomalyConfigs",
-                        ))?,
-                    pretrained_model_info,
-                    is_stale: is_stale
-                        .ok_or_else(|| A::Error::missing_field("isStale"))?,
-                    tags: tags.ok_or_else(|| A::Error::missing_field("tags"))?,
-                    created_from_tuner_trial_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulse {}
@@ -723,59 +268,14 @@ pub struct DetailedImpulseDspBlockConfigsItem {
     pub metadata: Option<DspMetadata>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DetailedImpulseDspBlockConfigsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("blockId", &self.block_id)?;
-        object.serialize_entry("config", &self.config)?;
-        if let Some(value) = &self.metadata {
-            object.serialize_entry("metadata", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DetailedImpulseDspBlockConfigsItem {
+        block_id: "blockId" required,
+        config: "config" required,
+        metadata: "metadata" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DetailedImpulseDspBlockConfigsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DetailedImpulseDspBlockConfigsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DetailedImpulseDspBlockConfigsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DetailedImpulseDspBlockConfigsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut block_id = None;
-                let mut config = None;
-                let mut metadata = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "blockId" => block_id = Some(map.next_value()?),
-                        "config" => config = Some(map.next_value()?),
-                        "metadata" => metadata = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DetailedImpulseDspBlockConfigsItem {
-                    block_id: block_id
-                        .ok_or_else(|| A::Error::missing_field("blockId"))?,
-                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
-                    metadata,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseDspBlockConfigsItem {}
@@ -789,67 +289,15 @@ pub struct DetailedImpulseLearnBlockAnomalyConfigsItem {
     pub gmm_metadata: Option<AnomalyGmmMetadata>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DetailedImpulseLearnBlockAnomalyConfigsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("blockId", &self.block_id)?;
-        object.serialize_entry("config", &self.config)?;
-        if let Some(value) = &self.metadata {
-            object.serialize_entry("metadata", value)?;
-        }
-        if let Some(value) = &self.gmm_metadata {
-            object.serialize_entry("gmmMetadata", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DetailedImpulseLearnBlockAnomalyConfigsItem {
+        block_id: "blockId" required,
+        config: "config" required,
+        metadata: "metadata" optional,
+        gmm_metadata: "gmmMetadata" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DetailedImpulseLearnBlockAnomalyConfigsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DetailedImpulseLearnBlockAnomalyConfigsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`DetailedImpulseLearnBlockAnomalyConfigsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DetailedImpulseLearnBlockAnomalyConfigsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut block_id = None;
-                let mut config = None;
-                let mut metadata = None;
-                let mut gmm_metadata = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "blockId" => block_id = Some(map.next_value()?),
-                        "config" => config = Some(map.next_value()?),
-                        "metadata" => metadata = map.next_value()?,
-                        "gmmMetadata" => gmm_metadata = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DetailedImpulseLearnBlockAnomalyConfigsItem {
-                    block_id: block_id
-                        .ok_or_else(|| A::Error::missing_field("blockId"))?,
-                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
-                    metadata,
-                    gmm_metadata,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseLearnBlockAnomalyConfigsItem {}
@@ -862,61 +310,14 @@ pub struct DetailedImpulseLearnBlockKerasConfigsItem {
     pub metadata: Option<KerasModelMetadata>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DetailedImpulseLearnBlockKerasConfigsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("blockId", &self.block_id)?;
-        object.serialize_entry("config", &self.config)?;
-        if let Some(value) = &self.metadata {
-            object.serialize_entry("metadata", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DetailedImpulseLearnBlockKerasConfigsItem {
+        block_id: "blockId" required,
+        config: "config" required,
+        metadata: "metadata" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DetailedImpulseLearnBlockKerasConfigsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DetailedImpulseLearnBlockKerasConfigsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`DetailedImpulseLearnBlockKerasConfigsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DetailedImpulseLearnBlockKerasConfigsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut block_id = None;
-                let mut config = None;
-                let mut metadata = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "blockId" => block_id = Some(map.next_value()?),
-                        "config" => config = Some(map.next_value()?),
-                        "metadata" => metadata = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DetailedImpulseLearnBlockKerasConfigsItem {
-                    block_id: block_id
-                        .ok_or_else(|| A::Error::missing_field("blockId"))?,
-                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
-                    metadata,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseLearnBlockKerasConfigsItem {}
@@ -936,90 +337,20 @@ pub struct DetailedImpulseMetric {
     pub value_hint: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DetailedImpulseMetric {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.filtering_type {
-            object.serialize_entry("filteringType", value)?;
-        }
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("value", &self.value)?;
-        if let Some(value) = &self.title {
-            object.serialize_entry("title", value)?;
-        }
-        if let Some(value) = &self.value_for_sorting {
-            object.serialize_entry("valueForSorting", value)?;
-        }
-        if let Some(value) = &self.value_hint {
-            object.serialize_entry("valueHint", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DetailedImpulseMetric {
+        name: "name" required,
+        type_: "type" required,
+        filtering_type: "filteringType" optional,
+        category: "category" required,
+        description: "description" required,
+        value: "value" required,
+        title: "title" optional,
+        value_for_sorting: "valueForSorting" optional,
+        value_hint: "valueHint" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DetailedImpulseMetric {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DetailedImpulseMetric;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DetailedImpulseMetric`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DetailedImpulseMetric, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut type_ = None;
-                let mut filtering_type = None;
-                let mut category = None;
-                let mut description = None;
-                let mut value = None;
-                let mut title = None;
-                let mut value_for_sorting = None;
-                let mut value_hint = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "filteringType" => filtering_type = map.next_value()?,
-                        "category" => category = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        "title" => title = map.next_value()?,
-                        "valueForSorting" => value_for_sorting = map.next_value()?,
-                        "valueHint" => value_hint = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DetailedImpulseMetric {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    filtering_type,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                    title,
-                    value_for_sorting,
-                    value_hint,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseMetric {}
@@ -1077,52 +408,13 @@ pub struct DetailedImpulseMetricFilteringType {
     pub options: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DetailedImpulseMetricFilteringType {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("options", &self.options)?;
-        object.end()
+crate::codec::json_object! {
+    DetailedImpulseMetricFilteringType {
+        type_: "type" required,
+        options: "options" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DetailedImpulseMetricFilteringType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DetailedImpulseMetricFilteringType;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DetailedImpulseMetricFilteringType`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DetailedImpulseMetricFilteringType, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut options = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "options" => options = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DetailedImpulseMetricFilteringType {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    options: options.ok_or_else(|| A::Error::missing_field("options"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseMetricFilteringType {}
@@ -1233,49 +525,12 @@ pub struct DetailedImpulsePretrainedModelInfo {
     pub file_name: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DetailedImpulsePretrainedModelInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("fileName", &self.file_name)?;
-        object.end()
+crate::codec::json_object! {
+    DetailedImpulsePretrainedModelInfo {
+        file_name: "fileName" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DetailedImpulsePretrainedModelInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DetailedImpulsePretrainedModelInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DetailedImpulsePretrainedModelInfo`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DetailedImpulsePretrainedModelInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut file_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "fileName" => file_name = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DetailedImpulsePretrainedModelInfo {
-                    file_name: file_name
-                        .ok_or_else(|| A::Error::missing_field("fileName"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulsePretrainedModelInfo {}
@@ -1322,60 +577,14 @@ pub struct DspConfig {
     pub config_error: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspConfig {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dsp", &self.dsp)?;
-        if let Some(value) = &self.config {
-            object.serialize_entry("config", value)?;
-        }
-        if let Some(value) = &self.config_error {
-            object.serialize_entry("configError", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspConfig {
+        dsp: "dsp" required,
+        config: "config" optional,
+        config_error: "configError" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspConfig`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspConfig, A::Error> {
-                use serde::de::Error as _;
-                let mut dsp = None;
-                let mut config = None;
-                let mut config_error = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dsp" => dsp = Some(map.next_value()?),
-                        "config" => config = map.next_value()?,
-                        "configError" => config_error = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspConfig {
-                    dsp: dsp.ok_or_else(|| A::Error::missing_field("dsp"))?,
-                    config,
-                    config_error,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspConfig {}
@@ -1410,119 +619,25 @@ pub struct DspMetadata {
     pub resampling_algorithm_version: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DspMetadata {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("dspConfig", &self.dsp_config)?;
-        object.serialize_entry("labels", &self.labels)?;
-        if let Some(value) = &self.feature_labels {
-            object.serialize_entry("featureLabels", value)?;
-        }
-        object.serialize_entry("windowCount", &self.window_count)?;
-        object.serialize_entry("featureCount", &self.feature_count)?;
-        object.serialize_entry("includedSamples", &self.included_samples)?;
-        object.serialize_entry("windowSizeMs", &self.window_size_ms)?;
-        object.serialize_entry("windowIncreaseMs", &self.window_increase_ms)?;
-        object.serialize_entry("padZeros", &self.pad_zeros)?;
-        object.serialize_entry("frequency", &self.frequency)?;
-        object.serialize_entry("outputConfig", &self.output_config)?;
-        if let Some(value) = &self.fft_used {
-            object.serialize_entry("fftUsed", value)?;
-        }
-        if let Some(value) = &self.resampling_algorithm_version {
-            object.serialize_entry("resamplingAlgorithmVersion", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DspMetadata {
+        created: "created" required,
+        dsp_config: "dspConfig" required,
+        labels: "labels" required,
+        feature_labels: "featureLabels" optional,
+        window_count: "windowCount" required,
+        feature_count: "featureCount" required,
+        included_samples: "includedSamples" required,
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        pad_zeros: "padZeros" required,
+        frequency: "frequency" required,
+        output_config: "outputConfig" required,
+        fft_used: "fftUsed" optional,
+        resampling_algorithm_version: "resamplingAlgorithmVersion" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DspMetadata {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DspMetadata;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DspMetadata`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DspMetadata, A::Error> {
-                use serde::de::Error as _;
-                let mut created = None;
-                let mut dsp_config = None;
-                let mut labels = None;
-                let mut feature_labels = None;
-                let mut window_count = None;
-                let mut feature_count = None;
-                let mut included_samples = None;
-                let mut window_size_ms = None;
-                let mut window_increase_ms = None;
-                let mut pad_zeros = None;
-                let mut frequency = None;
-                let mut output_config = None;
-                let mut fft_used = None;
-                let mut resampling_algorithm_version = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "created" => created = Some(map.next_value()?),
-                        "dspConfig" => dsp_config = Some(map.next_value()?),
-                        "labels" => labels = Some(map.next_value()?),
-                        "featureLabels" => feature_labels = map.next_value()?,
-                        "windowCount" => window_count = Some(map.next_value()?),
-                        "featureCount" => feature_count = Some(map.next_value()?),
-                        "includedSamples" => included_samples = Some(map.next_value()?),
-                        "windowSizeMs" => window_size_ms = Some(map.next_value()?),
-                        "windowIncreaseMs" => {
-                            window_increase_ms = Some(map.next_value()?);
-                        }
-                        "padZeros" => pad_zeros = Some(map.next_value()?),
-                        "frequency" => frequency = Some(map.next_value()?),
-                        "outputConfig" => output_config = Some(map.next_value()?),
-                        "fftUsed" => fft_used = map.next_value()?,
-                        "resamplingAlgorithmVersion" => {
-                            resampling_algorithm_version = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DspMetadata {
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    dsp_config: dsp_config
-                        .ok_or_else(|| A::Error::missing_field("dspConfig"))?,
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                    feature_labels,
-                    window_count: window_count
-                        .ok_or_else(|| A::Error::missing_field("windowCount"))?,
-                    feature_count: feature_count
-                        .ok_or_else(|| A::Error::missing_field("featureCount"))?,
-                    included_samples: included_samples
-                        .ok_or_else(|| A::Error::missing_field("includedSamples"))?,
-                    window_size_ms: window_size_ms
-                        .ok_or_else(|| A::Error::missing_field("windowSizeMs"))?,
-                    window_increase_ms: window_increase_ms
-                        .ok_or_else(|| A::Error::missing_field("windowIncreaseMs"))?,
-                    pad_zeros: pad_zeros
-                        .ok_or_else(|| A::Error::missing_field("padZeros"))?,
-                    frequency: frequency
-                        .ok_or_else(|| A::Error::missing_field("frequency"))?,
-                    output_config: output_config
-                        .ok_or_else(|| A::Error::missing_field("outputConfig"))?,
-                    fft_used,
-                    resampling_algorithm_version,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadata {}
@@ -1542,73 +657,16 @@ pub struct GetAllDetailedImpulsesResponse {
     pub extra_table_columns: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAllDetailedImpulsesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("impulses", &self.impulses)?;
-        object.serialize_entry("metricKeysByCategory", &self.metric_keys_by_category)?;
-        object.serialize_entry("extraTableColumns", &self.extra_table_columns)?;
-        object.end()
+crate::codec::json_object! {
+    GetAllDetailedImpulsesResponse {
+        success: "success" required,
+        error: "error" optional,
+        impulses: "impulses" required,
+        metric_keys_by_category: "metricKeysByCategory" required,
+        extra_table_columns: "extraTableColumns" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAllDetailedImpulsesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAllDetailedImpulsesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAllDetailedImpulsesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAllDetailedImpulsesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut impulses = None;
-                let mut metric_keys_by_category = None;
-                let mut extra_table_columns = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "impulses" => impulses = Some(map.next_value()?),
-                        "metricKeysByCategory" => {
-                            metric_keys_by_category = Some(map.next_value()?);
-                        }
-                        "extraTableColumns" => {
-                            extra_table_columns = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAllDetailedImpulsesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    impulses: impulses
-                        .ok_or_else(|| A::Error::missing_field("impulses"))?,
-                    metric_keys_by_category: metric_keys_by_category
-                        .ok_or_else(|| A::Error::missing_field("metricKeysByCategory"))?,
-                    extra_table_columns: extra_table_columns
-                        .ok_or_else(|| A::Error::missing_field("extraTableColumns"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllDetailedImpulsesResponse {
@@ -1626,60 +684,13 @@ pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
     >,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("metricKeys", &self.metric_keys)?;
-        object.end()
+crate::codec::json_object! {
+    GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
+        category: "category" required,
+        metric_keys: "metricKeys" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAllDetailedImpulsesResponseMetricKeysByCategoryItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetAllDetailedImpulsesResponseMetricKeysByCategoryItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                GetAllDetailedImpulsesResponseMetricKeysByCategoryItem,
-                A::Error,
-            > {
-                use serde::de::Error as _;
-                let mut category = None;
-                let mut metric_keys = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "category" => category = Some(map.next_value()?),
-                        "metricKeys" => metric_keys = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    metric_keys: metric_keys
-                        .ok_or_else(|| A::Error::missing_field("metricKeys"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {}
@@ -1694,75 +705,16 @@ pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem 
     pub show_in_table: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize
-for GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.filtering_type {
-            object.serialize_entry("filteringType", value)?;
-        }
-        object.serialize_entry("showInTable", &self.show_in_table)?;
-        object.end()
+crate::codec::json_object! {
+    GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
+        name: "name" required,
+        description: "description" required,
+        type_: "type" required,
+        filtering_type: "filteringType" optional,
+        show_in_table: "showInTable" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem,
-                A::Error,
-            > {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut type_ = None;
-                let mut filtering_type = None;
-                let mut show_in_table = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "filteringType" => filtering_type = map.next_value()?,
-                        "showInTable" => show_in_table = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    filtering_type,
-                    show_in_table: show_in_table
-                        .ok_or_else(|| A::Error::missing_field("showInTable"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope
@@ -1815,59 +767,14 @@ pub struct GetAllImpulsesResponse {
     pub impulses: Vec<Impulse>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAllImpulsesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("impulses", &self.impulses)?;
-        object.end()
+crate::codec::json_object! {
+    GetAllImpulsesResponse {
+        success: "success" required,
+        error: "error" optional,
+        impulses: "impulses" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAllImpulsesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAllImpulsesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAllImpulsesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAllImpulsesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut impulses = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "impulses" => impulses = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAllImpulsesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    impulses: impulses
-                        .ok_or_else(|| A::Error::missing_field("impulses"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllImpulsesResponse {
@@ -1886,60 +793,14 @@ pub struct GetImpulseResponse {
     pub impulse: Option<Impulse>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetImpulseResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.impulse {
-            object.serialize_entry("impulse", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetImpulseResponse {
+        success: "success" required,
+        error: "error" optional,
+        impulse: "impulse" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetImpulseResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetImpulseResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetImpulseResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetImpulseResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut impulse = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "impulse" => impulse = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetImpulseResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    impulse,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetImpulseResponse {
@@ -1958,58 +819,14 @@ pub struct GetNewBlockIdResponse {
     pub block_id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetNewBlockIdResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("blockId", &self.block_id)?;
-        object.end()
+crate::codec::json_object! {
+    GetNewBlockIdResponse {
+        success: "success" required,
+        error: "error" optional,
+        block_id: "blockId" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetNewBlockIdResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetNewBlockIdResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetNewBlockIdResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetNewBlockIdResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut block_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "blockId" => block_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetNewBlockIdResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    block_id: block_id.ok_or_else(|| A::Error::missing_field("blockId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetNewBlockIdResponse {
@@ -2033,67 +850,16 @@ pub struct Impulse {
     pub learn_blocks: Vec<ImpulseLearnBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Impulse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("inputBlocks", &self.input_blocks)?;
-        object.serialize_entry("dspBlocks", &self.dsp_blocks)?;
-        object.serialize_entry("learnBlocks", &self.learn_blocks)?;
-        object.end()
+crate::codec::json_object! {
+    Impulse {
+        id: "id" required,
+        name: "name" required,
+        input_blocks: "inputBlocks" required,
+        dsp_blocks: "dspBlocks" required,
+        learn_blocks: "learnBlocks" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Impulse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Impulse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Impulse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Impulse, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut input_blocks = None;
-                let mut dsp_blocks = None;
-                let mut learn_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "inputBlocks" => input_blocks = Some(map.next_value()?),
-                        "dspBlocks" => dsp_blocks = Some(map.next_value()?),
-                        "learnBlocks" => learn_blocks = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Impulse {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    input_blocks: input_blocks
-                        .ok_or_else(|| A::Error::missing_field("inputBlocks"))?,
-                    dsp_blocks: dsp_blocks
-                        .ok_or_else(|| A::Error::missing_field("dspBlocks"))?,
-                    learn_blocks: learn_blocks
-                        .ok_or_else(|| A::Error::missing_field("learnBlocks"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Impulse {}
@@ -2159,120 +925,25 @@ impl ImpulseDspBlock {
     }
 }
 
-impl serde::Serialize for ImpulseDspBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("axes", &self.axes)?;
-        object.serialize_entry("title", &self.title)?;
-        if let Some(value) = &self.values_per_axis {
-            object.serialize_entry("valuesPerAxis", value)?;
-        }
-        if let Some(value) = &self.input {
-            object.serialize_entry("input", value)?;
-        }
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.created_by {
-            object.serialize_entry("createdBy", value)?;
-        }
-        if let Some(value) = &self.created_at {
-            object.serialize_entry("createdAt", value)?;
-        }
-        object.serialize_entry("implementationVersion", &self.implementation_version)?;
-        if let Some(value) = &self.organization {
-            object.serialize_entry("organization", value)?;
-        }
-        if let Some(value) = &self.custom_url {
-            object.serialize_entry("customUrl", value)?;
-        }
-        if let Some(value) = &self.named_axes {
-            object.serialize_entry("namedAxes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ImpulseDspBlock {
+        id: "id" required,
+        type_: "type" required,
+        name: "name" required,
+        axes: "axes" required,
+        title: "title" required,
+        values_per_axis: "valuesPerAxis" optional,
+        input: "input" optional,
+        description: "description" optional,
+        created_by: "createdBy" optional,
+        created_at: "createdAt" optional,
+        implementation_version: "implementationVersion" required,
+        organization: "organization" optional,
+        custom_url: "customUrl" optional,
+        named_axes: "namedAxes" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ImpulseDspBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ImpulseDspBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ImpulseDspBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImpulseDspBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut type_ = None;
-                let mut name = None;
-                let mut axes = None;
-                let mut title = None;
-                let mut values_per_axis = None;
-                let mut input = None;
-                let mut description = None;
-                let mut created_by = None;
-                let mut created_at = None;
-                let mut implementation_version = None;
-                let mut organization = None;
-                let mut custom_url = None;
-                let mut named_axes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "axes" => axes = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "valuesPerAxis" => values_per_axis = map.next_value()?,
-                        "input" => input = map.next_value()?,
-                        "description" => description = map.next_value()?,
-                        "createdBy" => created_by = map.next_value()?,
-                        "createdAt" => created_at = map.next_value()?,
-                        "implementationVersion" => {
-                            implementation_version = Some(map.next_value()?);
-                        }
-                        "organization" => organization = map.next_value()?,
-                        "customUrl" => custom_url = map.next_value()?,
-                        "namedAxes" => named_axes = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ImpulseDspBlock {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    values_per_axis,
-                    input,
-                    description,
-                    created_by,
-                    created_at,
-                    implementation_version: implementation_version
-                        .ok_or_else(|| A::Error::missing_field(
-                            "implementationVersion",
-                        ))?,
-                    organization,
-                    custom_url,
-                    named_axes,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ImpulseDspBlock {}
@@ -2302,65 +973,15 @@ impl ImpulseDspBlockNamedAxesItem {
     }
 }
 
-impl serde::Serialize for ImpulseDspBlockNamedAxesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.required {
-            object.serialize_entry("required", value)?;
-        }
-        if let Some(value) = &self.selected_axis {
-            object.serialize_entry("selectedAxis", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ImpulseDspBlockNamedAxesItem {
+        name: "name" required,
+        description: "description" optional,
+        required: "required" optional,
+        selected_axis: "selectedAxis" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ImpulseDspBlockNamedAxesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ImpulseDspBlockNamedAxesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ImpulseDspBlockNamedAxesItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImpulseDspBlockNamedAxesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut required = None;
-                let mut selected_axis = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = map.next_value()?,
-                        "required" => required = map.next_value()?,
-                        "selectedAxis" => selected_axis = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ImpulseDspBlockNamedAxesItem {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description,
-                    required,
-                    selected_axis,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ImpulseDspBlockNamedAxesItem {}
@@ -2379,51 +1000,13 @@ impl ImpulseDspBlockOrganization {
     }
 }
 
-impl serde::Serialize for ImpulseDspBlockOrganization {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("dspId", &self.dsp_id)?;
-        object.end()
+crate::codec::json_object! {
+    ImpulseDspBlockOrganization {
+        id: "id" required,
+        dsp_id: "dspId" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ImpulseDspBlockOrganization {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ImpulseDspBlockOrganization;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ImpulseDspBlockOrganization`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImpulseDspBlockOrganization, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut dsp_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "dspId" => dsp_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ImpulseDspBlockOrganization {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    dsp_id: dsp_id.ok_or_else(|| A::Error::missing_field("dspId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ImpulseDspBlockOrganization {}
@@ -2483,268 +1066,42 @@ pub struct KerasConfig {
     pub block_parameters: Option<BlockParameters>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasConfig {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dependencies", &self.dependencies)?;
-        object.serialize_entry("trained", &self.trained)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.type_ {
-            object.serialize_entry("type", value)?;
-        }
-        object.serialize_entry("script", &self.script)?;
-        object
-            .serialize_entry(
-                "minimumConfidenceRating",
-                &self.minimum_confidence_rating,
-            )?;
-        object.serialize_entry("selectedModelType", &self.selected_model_type)?;
-        object.serialize_entry("mode", &self.mode)?;
-        object.serialize_entry("visualLayers", &self.visual_layers)?;
-        object.serialize_entry("trainingCycles", &self.training_cycles)?;
-        object.serialize_entry("learningRate", &self.learning_rate)?;
-        if let Some(value) = &self.batch_size {
-            object.serialize_entry("batchSize", value)?;
-        }
-        object.serialize_entry("defaultBatchSize", &self.default_batch_size)?;
-        object.serialize_entry("shape", &self.shape)?;
-        if let Some(value) = &self.train_test_split {
-            object.serialize_entry("trainTestSplit", value)?;
-        }
-        if let Some(value) = &self.auto_class_weights {
-            object.serialize_entry("autoClassWeights", value)?;
-        }
-        if let Some(value) = &self.use_learned_optimizer {
-            object.serialize_entry("useLearnedOptimizer", value)?;
-        }
-        object
-            .serialize_entry(
-                "augmentationPolicyImage",
-                &self.augmentation_policy_image,
-            )?;
-        if let Some(value) = &self.augmentation_policy_spectrogram {
-            object.serialize_entry("augmentationPolicySpectrogram", value)?;
-        }
-        object
-            .serialize_entry("transferLearningModels", &self.transfer_learning_models)?;
-        object.serialize_entry("profileInt8", &self.profile_int8)?;
-        object
-            .serialize_entry(
-                "skipEmbeddingsAndMemory",
-                &self.skip_embeddings_and_memory,
-            )?;
-        if let Some(value) = &self.akida_edge_learning_config {
-            object.serialize_entry("akidaEdgeLearningConfig", value)?;
-        }
-        if let Some(value) = &self.custom_validation_metadata_key {
-            object.serialize_entry("customValidationMetadataKey", value)?;
-        }
-        object
-            .serialize_entry(
-                "showAdvancedTrainingSettings",
-                &self.show_advanced_training_settings,
-            )?;
-        object
-            .serialize_entry(
-                "showAugmentationTrainingSettings",
-                &self.show_augmentation_training_settings,
-            )?;
-        if let Some(value) = &self.custom_parameters {
-            object.serialize_entry("customParameters", value)?;
-        }
-        if let Some(value) = &self.anomaly_capacity {
-            object.serialize_entry("anomalyCapacity", value)?;
-        }
-        if let Some(value) = &self.last_shown_model_variant {
-            object.serialize_entry("lastShownModelVariant", value)?;
-        }
-        if let Some(value) = &self.last_shown_model_engine {
-            object.serialize_entry("lastShownModelEngine", value)?;
-        }
-        if let Some(value) = &self.block_parameters {
-            object.serialize_entry("blockParameters", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    KerasConfig {
+        dependencies: "dependencies" required,
+        trained: "trained" required,
+        name: "name" required,
+        type_: "type" optional,
+        script: "script" required,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+        selected_model_type: "selectedModelType" required,
+        mode: "mode" required,
+        visual_layers: "visualLayers" required,
+        training_cycles: "trainingCycles" required,
+        learning_rate: "learningRate" required,
+        batch_size: "batchSize" optional,
+        default_batch_size: "defaultBatchSize" required,
+        shape: "shape" required,
+        train_test_split: "trainTestSplit" optional,
+        auto_class_weights: "autoClassWeights" optional,
+        use_learned_optimizer: "useLearnedOptimizer" optional,
+        augmentation_policy_image: "augmentationPolicyImage" required,
+        augmentation_policy_spectrogram: "augmentationPolicySpectrogram" optional,
+        transfer_learning_models: "transferLearningModels" required,
+        profile_int8: "profileInt8" required,
+        skip_embeddings_and_memory: "skipEmbeddingsAndMemory" required,
+        akida_edge_learning_config: "akidaEdgeLearningConfig" optional,
+        custom_validation_metadata_key: "customValidationMetadataKey" optional,
+        show_advanced_training_settings: "showAdvancedTrainingSettings" required,
+        show_augmentation_training_settings: "showAugmentationTrainingSettings" required,
+        custom_parameters: "customParameters" optional,
+        anomaly_capacity: "anomalyCapacity" optional,
+        last_shown_model_variant: "lastShownModelVariant" optional,
+        last_shown_model_engine: "lastShownModelEngine" optional,
+        block_parameters: "blockParameters" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasConfig`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasConfig, A::Error> {
-                use serde::de::Error as _;
-                let mut dependencies = None;
-                let mut trained = None;
-                let mut name = None;
-                let mut type_ = None;
-                let mut script = None;
-                let mut minimum_confidence_rating = None;
-                let mut selected_model_type = None;
-                let mut mode = None;
-                let mut visual_layers = None;
-                let mut training_cycles = None;
-                let mut learning_rate = None;
-                let mut batch_size = None;
-                let mut default_batch_size = None;
-                let mut shape = None;
-                let mut train_test_split = None;
-                let mut auto_class_weights = None;
-                let mut use_learned_optimizer = None;
-                let mut augmentation_policy_image = None;
-                let mut augmentation_policy_spectrogram = None;
-                let mut transfer_learning_models = None;
-                let mut profile_int8 = None;
-                let mut skip_embeddings_and_memory = None;
-                let mut akida_edge_learning_config = None;
-                let mut custom_validation_metadata_key = None;
-                let mut show_advanced_training_settings = None;
-                let mut show_augmentation_training_settings = None;
-                let mut custom_parameters = None;
-                let mut anomaly_capacity = None;
-                let mut last_shown_model_variant = None;
-                let mut last_shown_model_engine = None;
-                let mut block_parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dependencies" => dependencies = Some(map.next_value()?),
-                        "trained" => trained = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "type" => type_ = map.next_value()?,
-                        "script" => script = Some(map.next_value()?),
-                        "minimumConfidenceRating" => {
-                            minimum_confidence_rating = Some(map.next_value()?);
-                        }
-                        "selectedModelType" => {
-                            selected_model_type = Some(map.next_value()?);
-                        }
-                        "mode" => mode = Some(map.next_value()?),
-                        "visualLayers" => visual_layers = Some(map.next_value()?),
-                        "trainingCycles" => training_cycles = Some(map.next_value()?),
-                        "learningRate" => learning_rate = Some(map.next_value()?),
-                        "batchSize" => batch_size = map.next_value()?,
-                        "defaultBatchSize" => {
-                            default_batch_size = Some(map.next_value()?);
-                        }
-                        "shape" => shape = Some(map.next_value()?),
-                        "trainTestSplit" => train_test_split = map.next_value()?,
-                        "autoClassWeights" => auto_class_weights = map.next_value()?,
-                        "useLearnedOptimizer" => {
-                            use_learned_optimizer = map.next_value()?;
-                        }
-                        "augmentationPolicyImage" => {
-                            augmentation_policy_image = Some(map.next_value()?);
-                        }
-                        "augmentationPolicySpectrogram" => {
-                            augmentation_policy_spectrogram = map.next_value()?;
-                        }
-                        "transferLearningModels" => {
-                            transfer_learning_models = Some(map.next_value()?);
-                        }
-                        "profileInt8" => profile_int8 = Some(map.next_value()?),
-                        "skipEmbeddingsAndMemory" => {
-                            skip_embeddings_and_memory = Some(map.next_value()?);
-                        }
-                        "akidaEdgeLearningConfig" => {
-                            akida_edge_learning_config = map.next_value()?;
-                        }
-                        "customValidationMetadataKey" => {
-                            custom_validation_metadata_key = map.next_value()?;
-                        }
-                        "showAdvancedTrainingSettings" => {
-                            show_advanced_training_settings = Some(map.next_value()?);
-                        }
-                        "showAugmentationTrainingSettings" => {
-                            show_augmentation_training_settings = Some(map.next_value()?);
-                        }
-                        "customParameters" => custom_parameters = map.next_value()?,
-                        "anomalyCapacity" => anomaly_capacity = map.next_value()?,
-                        "lastShownModelVariant" => {
-                            last_shown_model_variant = map.next_value()?;
-                        }
-                        "lastShownModelEngine" => {
-                            last_shown_model_engine = map.next_value()?;
-                        }
-                        "blockParameters" => block_parameters = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasConfig {
-                    dependencies: dependencies
-                        .ok_or_else(|| A::Error::missing_field("dependencies"))?,
-                    trained: trained.ok_or_else(|| A::Error::missing_field("trained"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    type_,
-                    script: script.ok_or_else(|| A::Error::missing_field("script"))?,
-                    minimum_confidence_rating: minimum_confidence_rating
-                        .ok_or_else(|| A::Error::missing_field(
-                            "minimumConfidenceRating",
-                        ))?,
-                    selected_model_type: selected_model_type
-                        .ok_or_else(|| A::Error::missing_field("selectedModelType"))?,
-                    mode: mode.ok_or_else(|| A::Error::missing_field("mode"))?,
-                    visual_layers: visual_layers
-                        .ok_or_else(|| A::Error::missing_field("visualLayers"))?,
-                    training_cycles: training_cycles
-                        .ok_or_else(|| A::Error::missing_field("trainingCycles"))?,
-                    learning_rate: learning_rate
-                        .ok_or_else(|| A::Error::missing_field("learningRate"))?,
-                    batch_size,
-                    default_batch_size: default_batch_size
-                        .ok_or_else(|| A::Error::missing_field("defaultBatchSize"))?,
-                    shape: shape.ok_or_else(|| A::Error::missing_field("shape"))?,
-                    train_test_split,
-                    auto_class_weights,
-                    use_learned_optimizer,
-                    augmentation_policy_image: augmentation_policy_image
-                        .ok_or_else(|| A::Error::missing_field(
-                            "augmentationPolicyImage",
-                        ))?,
-                    augmentation_policy_spectrogram,
-                    transfer_learning_models: transfer_learning_models
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transferLearningModels",
-                        ))?,
-                    profile_int8: profile_int8
-                        .ok_or_else(|| A::Error::missing_field("profileInt8"))?,
-                    skip_embeddings_and_memory: skip_embeddings_and_memory
-                        .ok_or_else(|| A::Error::missing_field(
-                            "skipEmbeddingsAndMemory",
-                        ))?,
-                    akida_edge_learning_config,
-                    custom_validation_metadata_key,
-                    show_advanced_training_settings: show_advanced_training_settings
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showAdvancedTrainingSettings",
-                        ))?,
-                    show_augmentation_training_settings: show_augmentation_training_settings
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showAugmentationTrainingSettings",
-                        ))?,
-                    custom_parameters,
-                    anomaly_capacity,
-                    last_shown_model_variant,
-                    last_shown_model_engine,
-                    block_parameters,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasConfig {}
@@ -2771,109 +1128,22 @@ pub struct KerasModelMetadata {
     pub image_input_scaling: ImageInputScaling,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasModelMetadata {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("layers", &self.layers)?;
-        object.serialize_entry("classNames", &self.class_names)?;
-        object.serialize_entry("labels", &self.labels)?;
-        object.serialize_entry("availableModelTypes", &self.available_model_types)?;
-        object.serialize_entry("recommendedModelType", &self.recommended_model_type)?;
-        object
-            .serialize_entry("modelValidationMetrics", &self.model_validation_metrics)?;
-        object.serialize_entry("hasTrainedModel", &self.has_trained_model)?;
-        object.serialize_entry("mode", &self.mode)?;
-        if let Some(value) = &self.object_detection_last_layer {
-            object.serialize_entry("objectDetectionLastLayer", value)?;
-        }
-        object.serialize_entry("imageInputScaling", &self.image_input_scaling)?;
-        object.end()
+crate::codec::json_object! {
+    KerasModelMetadata {
+        created: "created" required,
+        layers: "layers" required,
+        class_names: "classNames" required,
+        labels: "labels" required,
+        available_model_types: "availableModelTypes" required,
+        recommended_model_type: "recommendedModelType" required,
+        model_validation_metrics: "modelValidationMetrics" required,
+        has_trained_model: "hasTrainedModel" required,
+        mode: "mode" required,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        image_input_scaling: "imageInputScaling" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasModelMetadata {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelMetadata;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasModelMetadata`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasModelMetadata, A::Error> {
-                use serde::de::Error as _;
-                let mut created = None;
-                let mut layers = None;
-                let mut class_names = None;
-                let mut labels = None;
-                let mut available_model_types = None;
-                let mut recommended_model_type = None;
-                let mut model_validation_metrics = None;
-                let mut has_trained_model = None;
-                let mut mode = None;
-                let mut object_detection_last_layer = None;
-                let mut image_input_scaling = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "created" => created = Some(map.next_value()?),
-                        "layers" => layers = Some(map.next_value()?),
-                        "classNames" => class_names = Some(map.next_value()?),
-                        "labels" => labels = Some(map.next_value()?),
-                        "availableModelTypes" => {
-                            available_model_types = Some(map.next_value()?);
-                        }
-                        "recommendedModelType" => {
-                            recommended_model_type = Some(map.next_value()?);
-                        }
-                        "modelValidationMetrics" => {
-                            model_validation_metrics = Some(map.next_value()?);
-                        }
-                        "hasTrainedModel" => has_trained_model = Some(map.next_value()?),
-                        "mode" => mode = Some(map.next_value()?),
-                        "objectDetectionLastLayer" => {
-                            object_detection_last_layer = map.next_value()?;
-                        }
-                        "imageInputScaling" => {
-                            image_input_scaling = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelMetadata {
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    layers: layers.ok_or_else(|| A::Error::missing_field("layers"))?,
-                    class_names: class_names
-                        .ok_or_else(|| A::Error::missing_field("classNames"))?,
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                    available_model_types: available_model_types
-                        .ok_or_else(|| A::Error::missing_field("availableModelTypes"))?,
-                    recommended_model_type: recommended_model_type
-                        .ok_or_else(|| A::Error::missing_field("recommendedModelType"))?,
-                    model_validation_metrics: model_validation_metrics
-                        .ok_or_else(|| A::Error::missing_field(
-                            "modelValidationMetrics",
-                        ))?,
-                    has_trained_model: has_trained_model
-                        .ok_or_else(|| A::Error::missing_field("hasTrainedModel"))?,
-                    mode: mode.ok_or_else(|| A::Error::missing_field("mode"))?,
-                    object_detection_last_layer,
-                    image_input_scaling: image_input_scaling
-                        .ok_or_else(|| A::Error::missing_field("imageInputScaling"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadata {}
@@ -2921,52 +1191,13 @@ impl UpdateImpulseRequest {
     }
 }
 
-impl serde::Serialize for UpdateImpulseRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.tags {
-            object.serialize_entry("tags", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateImpulseRequest {
+        name: "name" optional,
+        tags: "tags" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateImpulseRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateImpulseRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateImpulseRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateImpulseRequest, A::Error> {
-                let mut name = None;
-                let mut tags = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "tags" => tags = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateImpulseRequest { name, tags })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateImpulseRequest {}
@@ -2984,48 +1215,12 @@ impl VerifyDspBlockUrlRequest {
     }
 }
 
-impl serde::Serialize for VerifyDspBlockUrlRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("url", &self.url)?;
-        object.end()
+crate::codec::json_object! {
+    VerifyDspBlockUrlRequest {
+        url: "url" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for VerifyDspBlockUrlRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = VerifyDspBlockUrlRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`VerifyDspBlockUrlRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VerifyDspBlockUrlRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "url" => url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(VerifyDspBlockUrlRequest {
-                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for VerifyDspBlockUrlRequest {}
@@ -3040,60 +1235,14 @@ pub struct VerifyDspBlockUrlResponse {
     pub block: Option<VerifyDspBlockUrlResponseBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for VerifyDspBlockUrlResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.block {
-            object.serialize_entry("block", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    VerifyDspBlockUrlResponse {
+        success: "success" required,
+        error: "error" optional,
+        block: "block" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for VerifyDspBlockUrlResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = VerifyDspBlockUrlResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`VerifyDspBlockUrlResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VerifyDspBlockUrlResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut block = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "block" => block = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(VerifyDspBlockUrlResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    block,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyDspBlockUrlResponse {
@@ -3113,80 +1262,17 @@ pub struct VerifyDspBlockUrlResponseBlock {
     pub named_axes: Option<Vec<DspNamedAxis>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for VerifyDspBlockUrlResponseBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("title", &self.title)?;
-        object.serialize_entry("author", &self.author)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("name", &self.name)?;
-        object
-            .serialize_entry(
-                "latestImplementationVersion",
-                &self.latest_implementation_version,
-            )?;
-        if let Some(value) = &self.named_axes {
-            object.serialize_entry("namedAxes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    VerifyDspBlockUrlResponseBlock {
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        latest_implementation_version: "latestImplementationVersion" required,
+        named_axes: "namedAxes" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for VerifyDspBlockUrlResponseBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = VerifyDspBlockUrlResponseBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`VerifyDspBlockUrlResponseBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VerifyDspBlockUrlResponseBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut title = None;
-                let mut author = None;
-                let mut description = None;
-                let mut name = None;
-                let mut latest_implementation_version = None;
-                let mut named_axes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "title" => title = Some(map.next_value()?),
-                        "author" => author = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "latestImplementationVersion" => {
-                            latest_implementation_version = Some(map.next_value()?);
-                        }
-                        "namedAxes" => named_axes = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(VerifyDspBlockUrlResponseBlock {
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    author: author.ok_or_else(|| A::Error::missing_field("author"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    latest_implementation_version: latest_implementation_version
-                        .ok_or_else(|| A::Error::missing_field(
-                            "latestImplementationVersion",
-                        ))?,
-                    named_axes,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyDspBlockUrlResponseBlock {}

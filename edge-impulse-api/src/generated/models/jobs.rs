@@ -19,48 +19,12 @@ impl AutotuneDspRequest {
     }
 }
 
-impl serde::Serialize for AutotuneDspRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dspId", &self.dsp_id)?;
-        object.end()
+crate::codec::json_object! {
+    AutotuneDspRequest {
+        dsp_id: "dspId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AutotuneDspRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AutotuneDspRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AutotuneDspRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AutotuneDspRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut dsp_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dspId" => dsp_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AutotuneDspRequest {
-                    dsp_id: dsp_id.ok_or_else(|| A::Error::missing_field("dspId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AutotuneDspRequest {}
@@ -79,54 +43,13 @@ impl BuildOnDeviceModelRequest {
     }
 }
 
-impl serde::Serialize for BuildOnDeviceModelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("engine", &self.engine)?;
-        if let Some(value) = &self.model_type {
-            object.serialize_entry("modelType", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    BuildOnDeviceModelRequest {
+        engine: "engine" required,
+        model_type: "modelType" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for BuildOnDeviceModelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = BuildOnDeviceModelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`BuildOnDeviceModelRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BuildOnDeviceModelRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut engine = None;
-                let mut model_type = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "engine" => engine = Some(map.next_value()?),
-                        "modelType" => model_type = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(BuildOnDeviceModelRequest {
-                    engine: engine.ok_or_else(|| A::Error::missing_field("engine"))?,
-                    model_type,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for BuildOnDeviceModelRequest {}
@@ -150,59 +73,14 @@ impl BuildOrganizationOnDeviceModelRequest {
     }
 }
 
-impl serde::Serialize for BuildOrganizationOnDeviceModelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("engine", &self.engine)?;
-        object.serialize_entry("deployBlockId", &self.deploy_block_id)?;
-        if let Some(value) = &self.model_type {
-            object.serialize_entry("modelType", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    BuildOrganizationOnDeviceModelRequest {
+        engine: "engine" required,
+        deploy_block_id: "deployBlockId" required,
+        model_type: "modelType" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for BuildOrganizationOnDeviceModelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = BuildOrganizationOnDeviceModelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`BuildOrganizationOnDeviceModelRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BuildOrganizationOnDeviceModelRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut engine = None;
-                let mut deploy_block_id = None;
-                let mut model_type = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "engine" => engine = Some(map.next_value()?),
-                        "deployBlockId" => deploy_block_id = Some(map.next_value()?),
-                        "modelType" => model_type = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(BuildOrganizationOnDeviceModelRequest {
-                    engine: engine.ok_or_else(|| A::Error::missing_field("engine"))?,
-                    deploy_block_id: deploy_block_id
-                        .ok_or_else(|| A::Error::missing_field("deployBlockId"))?,
-                    model_type,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for BuildOrganizationOnDeviceModelRequest {}
@@ -221,49 +99,12 @@ impl CalculateDataQualityMetricsRequest {
     }
 }
 
-impl serde::Serialize for CalculateDataQualityMetricsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.representation {
-            object.serialize_entry("representation", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CalculateDataQualityMetricsRequest {
+        representation: "representation" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CalculateDataQualityMetricsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CalculateDataQualityMetricsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CalculateDataQualityMetricsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CalculateDataQualityMetricsRequest, A::Error> {
-                let mut representation = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "representation" => representation = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CalculateDataQualityMetricsRequest {
-                    representation,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CalculateDataQualityMetricsRequest {}
@@ -336,60 +177,14 @@ impl CreatePreviewAiActionsJobRequest {
     }
 }
 
-impl serde::Serialize for CreatePreviewAiActionsJobRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("steps", &self.steps)?;
-        object.serialize_entry("sampleIds", &self.sample_ids)?;
-        object.serialize_entry("cacheUnchangedSteps", &self.cache_unchanged_steps)?;
-        object.end()
+crate::codec::json_object! {
+    CreatePreviewAiActionsJobRequest {
+        steps: "steps" required,
+        sample_ids: "sampleIds" required,
+        cache_unchanged_steps: "cacheUnchangedSteps" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreatePreviewAiActionsJobRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreatePreviewAiActionsJobRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreatePreviewAiActionsJobRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatePreviewAiActionsJobRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut steps = None;
-                let mut sample_ids = None;
-                let mut cache_unchanged_steps = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "steps" => steps = Some(map.next_value()?),
-                        "sampleIds" => sample_ids = Some(map.next_value()?),
-                        "cacheUnchangedSteps" => {
-                            cache_unchanged_steps = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreatePreviewAiActionsJobRequest {
-                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
-                    sample_ids: sample_ids
-                        .ok_or_else(|| A::Error::missing_field("sampleIds"))?,
-                    cache_unchanged_steps: cache_unchanged_steps
-                        .ok_or_else(|| A::Error::missing_field("cacheUnchangedSteps"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreatePreviewAiActionsJobRequest {}
@@ -416,58 +211,13 @@ impl CreateSyntheticDataRequest {
     }
 }
 
-impl serde::Serialize for CreateSyntheticDataRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("transformationBlockId", &self.transformation_block_id)?;
-        object.serialize_entry("parameters", &self.parameters)?;
-        object.end()
+crate::codec::json_object! {
+    CreateSyntheticDataRequest {
+        transformation_block_id: "transformationBlockId" required,
+        parameters: "parameters" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateSyntheticDataRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateSyntheticDataRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateSyntheticDataRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateSyntheticDataRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut transformation_block_id = None;
-                let mut parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "transformationBlockId" => {
-                            transformation_block_id = Some(map.next_value()?);
-                        }
-                        "parameters" => parameters = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateSyntheticDataRequest {
-                    transformation_block_id: transformation_block_id
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transformationBlockId",
-                        ))?,
-                    parameters: parameters
-                        .ok_or_else(|| A::Error::missing_field("parameters"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateSyntheticDataRequest {}
@@ -510,90 +260,19 @@ impl DeployPretrainedModelRequest {
     }
 }
 
-impl serde::Serialize for DeployPretrainedModelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("modelFileBase64", &self.model_file_base64)?;
-        object.serialize_entry("modelFileType", &self.model_file_type)?;
-        object.serialize_entry("deploymentType", &self.deployment_type)?;
-        if let Some(value) = &self.engine {
-            object.serialize_entry("engine", value)?;
-        }
-        object.serialize_entry("modelInfo", &self.model_info)?;
-        if let Some(value) = &self.representative_features_base64 {
-            object.serialize_entry("representativeFeaturesBase64", value)?;
-        }
-        if let Some(value) = &self.deploy_model_type {
-            object.serialize_entry("deployModelType", value)?;
-        }
-        if let Some(value) = &self.use_converter {
-            object.serialize_entry("useConverter", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DeployPretrainedModelRequest {
+        model_file_base64: "modelFileBase64" required,
+        model_file_type: "modelFileType" required,
+        deployment_type: "deploymentType" required,
+        engine: "engine" optional,
+        model_info: "modelInfo" required,
+        representative_features_base64: "representativeFeaturesBase64" optional,
+        deploy_model_type: "deployModelType" optional,
+        use_converter: "useConverter" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DeployPretrainedModelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeployPretrainedModelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeployPretrainedModelRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeployPretrainedModelRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut model_file_base64 = None;
-                let mut model_file_type = None;
-                let mut deployment_type = None;
-                let mut engine = None;
-                let mut model_info = None;
-                let mut representative_features_base64 = None;
-                let mut deploy_model_type = None;
-                let mut use_converter = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "modelFileBase64" => model_file_base64 = Some(map.next_value()?),
-                        "modelFileType" => model_file_type = Some(map.next_value()?),
-                        "deploymentType" => deployment_type = Some(map.next_value()?),
-                        "engine" => engine = map.next_value()?,
-                        "modelInfo" => model_info = Some(map.next_value()?),
-                        "representativeFeaturesBase64" => {
-                            representative_features_base64 = map.next_value()?;
-                        }
-                        "deployModelType" => deploy_model_type = map.next_value()?,
-                        "useConverter" => use_converter = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeployPretrainedModelRequest {
-                    model_file_base64: model_file_base64
-                        .ok_or_else(|| A::Error::missing_field("modelFileBase64"))?,
-                    model_file_type: model_file_type
-                        .ok_or_else(|| A::Error::missing_field("modelFileType"))?,
-                    deployment_type: deployment_type
-                        .ok_or_else(|| A::Error::missing_field("deploymentType"))?,
-                    engine,
-                    model_info: model_info
-                        .ok_or_else(|| A::Error::missing_field("modelInfo"))?,
-                    representative_features_base64,
-                    deploy_model_type,
-                    use_converter,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DeployPretrainedModelRequest {}
@@ -699,52 +378,13 @@ impl DeployPretrainedModelRequestModelInfo {
     }
 }
 
-impl serde::Serialize for DeployPretrainedModelRequestModelInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("input", &self.input)?;
-        object.serialize_entry("model", &self.model)?;
-        object.end()
+crate::codec::json_object! {
+    DeployPretrainedModelRequestModelInfo {
+        input: "input" required,
+        model: "model" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DeployPretrainedModelRequestModelInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeployPretrainedModelRequestModelInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeployPretrainedModelRequestModelInfo`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeployPretrainedModelRequestModelInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut input = None;
-                let mut model = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "input" => input = Some(map.next_value()?),
-                        "model" => model = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeployPretrainedModelRequestModelInfo {
-                    input: input.ok_or_else(|| A::Error::missing_field("input"))?,
-                    model: model.ok_or_else(|| A::Error::missing_field("model"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DeployPretrainedModelRequestModelInfo {}
@@ -849,51 +489,12 @@ impl ExportKerasBlockDataRequest {
     }
 }
 
-impl serde::Serialize for ExportKerasBlockDataRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.override_image_input_scaling {
-            object.serialize_entry("overrideImageInputScaling", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ExportKerasBlockDataRequest {
+        override_image_input_scaling: "overrideImageInputScaling" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ExportKerasBlockDataRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ExportKerasBlockDataRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ExportKerasBlockDataRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExportKerasBlockDataRequest, A::Error> {
-                let mut override_image_input_scaling = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "overrideImageInputScaling" => {
-                            override_image_input_scaling = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ExportKerasBlockDataRequest {
-                    override_image_input_scaling,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ExportKerasBlockDataRequest {}
@@ -917,62 +518,13 @@ impl ExportOriginalDataRequest {
     }
 }
 
-impl serde::Serialize for ExportOriginalDataRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object
-            .serialize_entry(
-                "uploaderFriendlyFilenames",
-                &self.uploader_friendly_filenames,
-            )?;
-        object.serialize_entry("retainCrops", &self.retain_crops)?;
-        object.end()
+crate::codec::json_object! {
+    ExportOriginalDataRequest {
+        uploader_friendly_filenames: "uploaderFriendlyFilenames" required,
+        retain_crops: "retainCrops" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ExportOriginalDataRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ExportOriginalDataRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ExportOriginalDataRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExportOriginalDataRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut uploader_friendly_filenames = None;
-                let mut retain_crops = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "uploaderFriendlyFilenames" => {
-                            uploader_friendly_filenames = Some(map.next_value()?);
-                        }
-                        "retainCrops" => retain_crops = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ExportOriginalDataRequest {
-                    uploader_friendly_filenames: uploader_friendly_filenames
-                        .ok_or_else(|| A::Error::missing_field(
-                            "uploaderFriendlyFilenames",
-                        ))?,
-                    retain_crops: retain_crops
-                        .ok_or_else(|| A::Error::missing_field("retainCrops"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ExportOriginalDataRequest {}
@@ -991,49 +543,12 @@ impl ExportWavDataRequest {
     }
 }
 
-impl serde::Serialize for ExportWavDataRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("retainCrops", &self.retain_crops)?;
-        object.end()
+crate::codec::json_object! {
+    ExportWavDataRequest {
+        retain_crops: "retainCrops" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ExportWavDataRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ExportWavDataRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ExportWavDataRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExportWavDataRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut retain_crops = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "retainCrops" => retain_crops = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ExportWavDataRequest {
-                    retain_crops: retain_crops
-                        .ok_or_else(|| A::Error::missing_field("retainCrops"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ExportWavDataRequest {}
@@ -1060,64 +575,14 @@ impl GenerateFeaturesRequest {
     }
 }
 
-impl serde::Serialize for GenerateFeaturesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dspId", &self.dsp_id)?;
-        if let Some(value) = &self.calculate_feature_importance {
-            object.serialize_entry("calculateFeatureImportance", value)?;
-        }
-        if let Some(value) = &self.skip_feature_explorer {
-            object.serialize_entry("skipFeatureExplorer", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GenerateFeaturesRequest {
+        dsp_id: "dspId" required,
+        calculate_feature_importance: "calculateFeatureImportance" optional,
+        skip_feature_explorer: "skipFeatureExplorer" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for GenerateFeaturesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GenerateFeaturesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GenerateFeaturesRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GenerateFeaturesRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut dsp_id = None;
-                let mut calculate_feature_importance = None;
-                let mut skip_feature_explorer = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dspId" => dsp_id = Some(map.next_value()?),
-                        "calculateFeatureImportance" => {
-                            calculate_feature_importance = map.next_value()?;
-                        }
-                        "skipFeatureExplorer" => {
-                            skip_feature_explorer = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GenerateFeaturesRequest {
-                    dsp_id: dsp_id.ok_or_else(|| A::Error::missing_field("dspId"))?,
-                    calculate_feature_importance,
-                    skip_feature_explorer,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for GenerateFeaturesRequest {}
@@ -1132,58 +597,14 @@ pub struct JobSummaryResponse {
     pub summary: Vec<JobSummaryResponseSummaryItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobSummaryResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("summary", &self.summary)?;
-        object.end()
+crate::codec::json_object! {
+    JobSummaryResponse {
+        success: "success" required,
+        error: "error" optional,
+        summary: "summary" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobSummaryResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobSummaryResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobSummaryResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobSummaryResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut summary = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "summary" => summary = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobSummaryResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    summary: summary.ok_or_else(|| A::Error::missing_field("summary"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobSummaryResponse {
@@ -1200,54 +621,13 @@ pub struct JobSummaryResponseSummaryItem {
     pub length_ms: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobSummaryResponseSummaryItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("lengthMs", &self.length_ms)?;
-        object.end()
+crate::codec::json_object! {
+    JobSummaryResponseSummaryItem {
+        category: "category" required,
+        length_ms: "lengthMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobSummaryResponseSummaryItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobSummaryResponseSummaryItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobSummaryResponseSummaryItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobSummaryResponseSummaryItem, A::Error> {
-                use serde::de::Error as _;
-                let mut category = None;
-                let mut length_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "category" => category = Some(map.next_value()?),
-                        "lengthMs" => length_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobSummaryResponseSummaryItem {
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    length_ms: length_ms
-                        .ok_or_else(|| A::Error::missing_field("lengthMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobSummaryResponseSummaryItem {}
@@ -1268,55 +648,13 @@ impl ProfileTfLiteRequest {
     }
 }
 
-impl serde::Serialize for ProfileTfLiteRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("tfliteFileBase64", &self.tflite_file_base64)?;
-        object.serialize_entry("device", &self.device)?;
-        object.end()
+crate::codec::json_object! {
+    ProfileTfLiteRequest {
+        tflite_file_base64: "tfliteFileBase64" required,
+        device: "device" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ProfileTfLiteRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileTfLiteRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileTfLiteRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileTfLiteRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut tflite_file_base64 = None;
-                let mut device = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "tfliteFileBase64" => {
-                            tflite_file_base64 = Some(map.next_value()?);
-                        }
-                        "device" => device = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileTfLiteRequest {
-                    tflite_file_base64: tflite_file_base64
-                        .ok_or_else(|| A::Error::missing_field("tfliteFileBase64"))?,
-                    device: device.ok_or_else(|| A::Error::missing_field("device"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ProfileTfLiteRequest {}
@@ -1336,90 +674,19 @@ pub struct ProfileTfLiteResponse {
     pub mcu_support_error: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileTfLiteResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("device", &self.device)?;
-        object.serialize_entry("tfliteFileSizeBytes", &self.tflite_file_size_bytes)?;
-        object.serialize_entry("isSupportedOnMcu", &self.is_supported_on_mcu)?;
-        if let Some(value) = &self.memory {
-            object.serialize_entry("memory", value)?;
-        }
-        if let Some(value) = &self.time_per_inference_ms {
-            object.serialize_entry("timePerInferenceMs", value)?;
-        }
-        if let Some(value) = &self.mcu_support_error {
-            object.serialize_entry("mcuSupportError", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProfileTfLiteResponse {
+        success: "success" required,
+        error: "error" optional,
+        device: "device" required,
+        tflite_file_size_bytes: "tfliteFileSizeBytes" required,
+        is_supported_on_mcu: "isSupportedOnMcu" required,
+        memory: "memory" optional,
+        time_per_inference_ms: "timePerInferenceMs" optional,
+        mcu_support_error: "mcuSupportError" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileTfLiteResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileTfLiteResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileTfLiteResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileTfLiteResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut device = None;
-                let mut tflite_file_size_bytes = None;
-                let mut is_supported_on_mcu = None;
-                let mut memory = None;
-                let mut time_per_inference_ms = None;
-                let mut mcu_support_error = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "device" => device = Some(map.next_value()?),
-                        "tfliteFileSizeBytes" => {
-                            tflite_file_size_bytes = Some(map.next_value()?);
-                        }
-                        "isSupportedOnMcu" => {
-                            is_supported_on_mcu = Some(map.next_value()?);
-                        }
-                        "memory" => memory = map.next_value()?,
-                        "timePerInferenceMs" => time_per_inference_ms = map.next_value()?,
-                        "mcuSupportError" => mcu_support_error = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileTfLiteResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    device: device.ok_or_else(|| A::Error::missing_field("device"))?,
-                    tflite_file_size_bytes: tflite_file_size_bytes
-                        .ok_or_else(|| A::Error::missing_field("tfliteFileSizeBytes"))?,
-                    is_supported_on_mcu: is_supported_on_mcu
-                        .ok_or_else(|| A::Error::missing_field("isSupportedOnMcu"))?,
-                    memory,
-                    time_per_inference_ms,
-                    mcu_support_error,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileTfLiteResponse {
@@ -1452,68 +719,15 @@ impl ProjectVersionRequest {
     }
 }
 
-impl serde::Serialize for ProjectVersionRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.bucket_id {
-            object.serialize_entry("bucketId", value)?;
-        }
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("makePublic", &self.make_public)?;
-        if let Some(value) = &self.run_model_testing_while_versioning {
-            object.serialize_entry("runModelTestingWhileVersioning", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProjectVersionRequest {
+        bucket_id: "bucketId" optional,
+        description: "description" required,
+        make_public: "makePublic" required,
+        run_model_testing_while_versioning: "runModelTestingWhileVersioning" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ProjectVersionRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectVersionRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectVersionRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectVersionRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut bucket_id = None;
-                let mut description = None;
-                let mut make_public = None;
-                let mut run_model_testing_while_versioning = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "bucketId" => bucket_id = map.next_value()?,
-                        "description" => description = Some(map.next_value()?),
-                        "makePublic" => make_public = Some(map.next_value()?),
-                        "runModelTestingWhileVersioning" => {
-                            run_model_testing_while_versioning = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectVersionRequest {
-                    bucket_id,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    make_public: make_public
-                        .ok_or_else(|| A::Error::missing_field("makePublic"))?,
-                    run_model_testing_while_versioning,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ProjectVersionRequest {}
@@ -1532,49 +746,12 @@ impl RestoreProjectFromPublicRequest {
     }
 }
 
-impl serde::Serialize for RestoreProjectFromPublicRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projectId", &self.project_id)?;
-        object.end()
+crate::codec::json_object! {
+    RestoreProjectFromPublicRequest {
+        project_id: "projectId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for RestoreProjectFromPublicRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RestoreProjectFromPublicRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RestoreProjectFromPublicRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RestoreProjectFromPublicRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut project_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projectId" => project_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RestoreProjectFromPublicRequest {
-                    project_id: project_id
-                        .ok_or_else(|| A::Error::missing_field("projectId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for RestoreProjectFromPublicRequest {}
@@ -1605,59 +782,14 @@ impl RestoreProjectRequest {
     }
 }
 
-impl serde::Serialize for RestoreProjectRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projectId", &self.project_id)?;
-        object.serialize_entry("projectApiKey", &self.project_api_key)?;
-        object.serialize_entry("versionId", &self.version_id)?;
-        object.end()
+crate::codec::json_object! {
+    RestoreProjectRequest {
+        project_id: "projectId" required,
+        project_api_key: "projectApiKey" required,
+        version_id: "versionId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for RestoreProjectRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RestoreProjectRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RestoreProjectRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RestoreProjectRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut project_id = None;
-                let mut project_api_key = None;
-                let mut version_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projectId" => project_id = Some(map.next_value()?),
-                        "projectApiKey" => project_api_key = Some(map.next_value()?),
-                        "versionId" => version_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RestoreProjectRequest {
-                    project_id: project_id
-                        .ok_or_else(|| A::Error::missing_field("projectId"))?,
-                    project_api_key: project_api_key
-                        .ok_or_else(|| A::Error::missing_field("projectApiKey"))?,
-                    version_id: version_id
-                        .ok_or_else(|| A::Error::missing_field("versionId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for RestoreProjectRequest {}
@@ -1676,47 +808,12 @@ impl SetTunerPrimaryJobRequest {
     }
 }
 
-impl serde::Serialize for SetTunerPrimaryJobRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    SetTunerPrimaryJobRequest {
+        name: "name" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetTunerPrimaryJobRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetTunerPrimaryJobRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetTunerPrimaryJobRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetTunerPrimaryJobRequest, A::Error> {
-                let mut name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetTunerPrimaryJobRequest { name })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetTunerPrimaryJobRequest {}
@@ -1735,49 +832,12 @@ impl StartClassifyJobRequest {
     }
 }
 
-impl serde::Serialize for StartClassifyJobRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.model_variants {
-            object.serialize_entry("modelVariants", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    StartClassifyJobRequest {
+        model_variants: "modelVariants" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for StartClassifyJobRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartClassifyJobRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartClassifyJobRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartClassifyJobRequest, A::Error> {
-                let mut model_variants = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "modelVariants" => model_variants = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartClassifyJobRequest {
-                    model_variants,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StartClassifyJobRequest {}
@@ -1826,96 +886,20 @@ impl StartPostProcessingRequest {
     }
 }
 
-impl serde::Serialize for StartPostProcessingRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("variant", &self.variant)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("algorithm", &self.algorithm)?;
-        object.serialize_entry("evaluation", &self.evaluation)?;
-        if let Some(value) = &self.population {
-            object.serialize_entry("population", value)?;
-        }
-        if let Some(value) = &self.max_generations {
-            object.serialize_entry("maxGenerations", value)?;
-        }
-        if let Some(value) = &self.design_space_tolerance {
-            object.serialize_entry("designSpaceTolerance", value)?;
-        }
-        if let Some(value) = &self.objective_space_tolerance {
-            object.serialize_entry("objectiveSpaceTolerance", value)?;
-        }
-        if let Some(value) = &self.termination_period {
-            object.serialize_entry("terminationPeriod", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    StartPostProcessingRequest {
+        variant: "variant" required,
+        dataset: "dataset" required,
+        algorithm: "algorithm" required,
+        evaluation: "evaluation" required,
+        population: "population" optional,
+        max_generations: "maxGenerations" optional,
+        design_space_tolerance: "designSpaceTolerance" optional,
+        objective_space_tolerance: "objectiveSpaceTolerance" optional,
+        termination_period: "terminationPeriod" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for StartPostProcessingRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartPostProcessingRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartPostProcessingRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartPostProcessingRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut variant = None;
-                let mut dataset = None;
-                let mut algorithm = None;
-                let mut evaluation = None;
-                let mut population = None;
-                let mut max_generations = None;
-                let mut design_space_tolerance = None;
-                let mut objective_space_tolerance = None;
-                let mut termination_period = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "variant" => variant = Some(map.next_value()?),
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "algorithm" => algorithm = Some(map.next_value()?),
-                        "evaluation" => evaluation = Some(map.next_value()?),
-                        "population" => population = map.next_value()?,
-                        "maxGenerations" => max_generations = map.next_value()?,
-                        "designSpaceTolerance" => {
-                            design_space_tolerance = map.next_value()?;
-                        }
-                        "objectiveSpaceTolerance" => {
-                            objective_space_tolerance = map.next_value()?;
-                        }
-                        "terminationPeriod" => termination_period = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartPostProcessingRequest {
-                    variant: variant.ok_or_else(|| A::Error::missing_field("variant"))?,
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    algorithm: algorithm
-                        .ok_or_else(|| A::Error::missing_field("algorithm"))?,
-                    evaluation: evaluation
-                        .ok_or_else(|| A::Error::missing_field("evaluation"))?,
-                    population,
-                    max_generations,
-                    design_space_tolerance,
-                    objective_space_tolerance,
-                    termination_period,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StartPostProcessingRequest {}
@@ -1985,75 +969,15 @@ impl StartTrainingRequestAnomaly {
     }
 }
 
-impl serde::Serialize for StartTrainingRequestAnomaly {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("axes", &self.axes)?;
-        if let Some(value) = &self.cluster_count {
-            object.serialize_entry("clusterCount", value)?;
-        }
-        object
-            .serialize_entry(
-                "minimumConfidenceRating",
-                &self.minimum_confidence_rating,
-            )?;
-        if let Some(value) = &self.skip_embeddings_and_memory {
-            object.serialize_entry("skipEmbeddingsAndMemory", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    StartTrainingRequestAnomaly {
+        axes: "axes" required,
+        cluster_count: "clusterCount" optional,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+        skip_embeddings_and_memory: "skipEmbeddingsAndMemory" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for StartTrainingRequestAnomaly {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartTrainingRequestAnomaly;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartTrainingRequestAnomaly`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartTrainingRequestAnomaly, A::Error> {
-                use serde::de::Error as _;
-                let mut axes = None;
-                let mut cluster_count = None;
-                let mut minimum_confidence_rating = None;
-                let mut skip_embeddings_and_memory = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "axes" => axes = Some(map.next_value()?),
-                        "clusterCount" => cluster_count = map.next_value()?,
-                        "minimumConfidenceRating" => {
-                            minimum_confidence_rating = Some(map.next_value()?);
-                        }
-                        "skipEmbeddingsAndMemory" => {
-                            skip_embeddings_and_memory = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartTrainingRequestAnomaly {
-                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
-                    cluster_count,
-                    minimum_confidence_rating: minimum_confidence_rating
-                        .ok_or_else(|| A::Error::missing_field(
-                            "minimumConfidenceRating",
-                        ))?,
-                    skip_embeddings_and_memory,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StartTrainingRequestAnomaly {}
@@ -2074,51 +998,12 @@ impl UpdateJobRequest {
     }
 }
 
-impl serde::Serialize for UpdateJobRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.job_notification_uids {
-            object.serialize_entry("jobNotificationUids", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateJobRequest {
+        job_notification_uids: "jobNotificationUids" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateJobRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateJobRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateJobRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateJobRequest, A::Error> {
-                let mut job_notification_uids = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "jobNotificationUids" => {
-                            job_notification_uids = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateJobRequest {
-                    job_notification_uids,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateJobRequest {}

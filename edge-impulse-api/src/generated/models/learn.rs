@@ -47,95 +47,20 @@ pub struct AnomalyConfigResponse {
     pub minimum_confidence_rating: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyConfigResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dependencies", &self.dependencies)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("axes", &self.axes)?;
-        object.serialize_entry("trained", &self.trained)?;
-        if let Some(value) = &self.cluster_count {
-            object.serialize_entry("clusterCount", value)?;
-        }
-        object.serialize_entry("selectedAxes", &self.selected_axes)?;
-        object
-            .serialize_entry(
-                "minimumConfidenceRating",
-                &self.minimum_confidence_rating,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    AnomalyConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        dependencies: "dependencies" required,
+        name: "name" required,
+        axes: "axes" required,
+        trained: "trained" required,
+        cluster_count: "clusterCount" optional,
+        selected_axes: "selectedAxes" required,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyConfigResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyConfigResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyConfigResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyConfigResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut dependencies = None;
-                let mut name = None;
-                let mut axes = None;
-                let mut trained = None;
-                let mut cluster_count = None;
-                let mut selected_axes = None;
-                let mut minimum_confidence_rating = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dependencies" => dependencies = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "axes" => axes = Some(map.next_value()?),
-                        "trained" => trained = Some(map.next_value()?),
-                        "clusterCount" => cluster_count = map.next_value()?,
-                        "selectedAxes" => selected_axes = Some(map.next_value()?),
-                        "minimumConfidenceRating" => {
-                            minimum_confidence_rating = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyConfigResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    dependencies: dependencies
-                        .ok_or_else(|| A::Error::missing_field("dependencies"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
-                    trained: trained.ok_or_else(|| A::Error::missing_field("trained"))?,
-                    cluster_count,
-                    selected_axes: selected_axes
-                        .ok_or_else(|| A::Error::missing_field("selectedAxes"))?,
-                    minimum_confidence_rating: minimum_confidence_rating
-                        .ok_or_else(|| A::Error::missing_field(
-                            "minimumConfidenceRating",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyConfigResponse {
@@ -159,67 +84,16 @@ pub struct AnomalyGmmMetadataResponse {
     pub weights: Vec<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyGmmMetadataResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("means", &self.means)?;
-        object.serialize_entry("covariances", &self.covariances)?;
-        object.serialize_entry("weights", &self.weights)?;
-        object.end()
+crate::codec::json_object! {
+    AnomalyGmmMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        means: "means" required,
+        covariances: "covariances" required,
+        weights: "weights" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyGmmMetadataResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyGmmMetadataResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyGmmMetadataResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyGmmMetadataResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut means = None;
-                let mut covariances = None;
-                let mut weights = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "means" => means = Some(map.next_value()?),
-                        "covariances" => covariances = Some(map.next_value()?),
-                        "weights" => weights = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyGmmMetadataResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    means: means.ok_or_else(|| A::Error::missing_field("means"))?,
-                    covariances: covariances
-                        .ok_or_else(|| A::Error::missing_field("covariances"))?,
-                    weights: weights.ok_or_else(|| A::Error::missing_field("weights"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyGmmMetadataResponse {
@@ -255,113 +129,23 @@ pub struct AnomalyModelMetadataResponse {
     pub has_trained_model: Option<bool>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyModelMetadataResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("scale", &self.scale)?;
-        object.serialize_entry("mean", &self.mean)?;
-        object.serialize_entry("clusters", &self.clusters)?;
-        object.serialize_entry("axes", &self.axes)?;
-        if let Some(value) = &self.default_minimum_confidence_rating {
-            object.serialize_entry("defaultMinimumConfidenceRating", value)?;
-        }
-        if let Some(value) = &self.available_model_types {
-            object.serialize_entry("availableModelTypes", value)?;
-        }
-        if let Some(value) = &self.recommended_model_type {
-            object.serialize_entry("recommendedModelType", value)?;
-        }
-        if let Some(value) = &self.model_validation_metrics {
-            object.serialize_entry("modelValidationMetrics", value)?;
-        }
-        if let Some(value) = &self.has_trained_model {
-            object.serialize_entry("hasTrainedModel", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AnomalyModelMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        created: "created" required,
+        scale: "scale" required,
+        mean: "mean" required,
+        clusters: "clusters" required,
+        axes: "axes" required,
+        default_minimum_confidence_rating: "defaultMinimumConfidenceRating" optional,
+        available_model_types: "availableModelTypes" optional,
+        recommended_model_type: "recommendedModelType" optional,
+        model_validation_metrics: "modelValidationMetrics" optional,
+        has_trained_model: "hasTrainedModel" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyModelMetadataResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyModelMetadataResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyModelMetadataResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyModelMetadataResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut created = None;
-                let mut scale = None;
-                let mut mean = None;
-                let mut clusters = None;
-                let mut axes = None;
-                let mut default_minimum_confidence_rating = None;
-                let mut available_model_types = None;
-                let mut recommended_model_type = None;
-                let mut model_validation_metrics = None;
-                let mut has_trained_model = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "scale" => scale = Some(map.next_value()?),
-                        "mean" => mean = Some(map.next_value()?),
-                        "clusters" => clusters = Some(map.next_value()?),
-                        "axes" => axes = Some(map.next_value()?),
-                        "defaultMinimumConfidenceRating" => {
-                            default_minimum_confidence_rating = map.next_value()?;
-                        }
-                        "availableModelTypes" => {
-                            available_model_types = map.next_value()?;
-                        }
-                        "recommendedModelType" => {
-                            recommended_model_type = map.next_value()?;
-                        }
-                        "modelValidationMetrics" => {
-                            model_validation_metrics = map.next_value()?;
-                        }
-                        "hasTrainedModel" => has_trained_model = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyModelMetadataResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    scale: scale.ok_or_else(|| A::Error::missing_field("scale"))?,
-                    mean: mean.ok_or_else(|| A::Error::missing_field("mean"))?,
-                    clusters: clusters
-                        .ok_or_else(|| A::Error::missing_field("clusters"))?,
-                    axes: axes.ok_or_else(|| A::Error::missing_field("axes"))?,
-                    default_minimum_confidence_rating,
-                    available_model_types,
-                    recommended_model_type,
-                    model_validation_metrics,
-                    has_trained_model,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyModelMetadataResponse {
@@ -382,65 +166,15 @@ pub struct AnomalyTrainedFeaturesResponse {
     pub data: Vec<AnomalyTrainedFeaturesResponseDataItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyTrainedFeaturesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("totalSampleCount", &self.total_sample_count)?;
-        object.serialize_entry("data", &self.data)?;
-        object.end()
+crate::codec::json_object! {
+    AnomalyTrainedFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        total_sample_count: "totalSampleCount" required,
+        data: "data" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyTrainedFeaturesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyTrainedFeaturesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyTrainedFeaturesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyTrainedFeaturesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut total_sample_count = None;
-                let mut data = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "totalSampleCount" => {
-                            total_sample_count = Some(map.next_value()?);
-                        }
-                        "data" => data = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyTrainedFeaturesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    total_sample_count: total_sample_count
-                        .ok_or_else(|| A::Error::missing_field("totalSampleCount"))?,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyTrainedFeaturesResponse {
@@ -458,54 +192,13 @@ pub struct AnomalyTrainedFeaturesResponseDataItem {
     pub label: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AnomalyTrainedFeaturesResponseDataItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("X", &self.x)?;
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AnomalyTrainedFeaturesResponseDataItem {
+        x: "X" required,
+        label: "label" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AnomalyTrainedFeaturesResponseDataItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AnomalyTrainedFeaturesResponseDataItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AnomalyTrainedFeaturesResponseDataItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnomalyTrainedFeaturesResponseDataItem, A::Error> {
-                use serde::de::Error as _;
-                let mut x = None;
-                let mut label = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "X" => x = Some(map.next_value()?),
-                        "label" => label = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AnomalyTrainedFeaturesResponseDataItem {
-                    x: x.ok_or_else(|| A::Error::missing_field("X"))?,
-                    label,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyTrainedFeaturesResponseDataItem {}
@@ -525,83 +218,17 @@ pub struct GetPretrainedModelResponse {
     pub model_info: Option<GetPretrainedModelResponseModelInfo>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPretrainedModelResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object
-            .serialize_entry("specificDeviceSelected", &self.specific_device_selected)?;
-        object.serialize_entry("availableModelTypes", &self.available_model_types)?;
-        if let Some(value) = &self.model {
-            object.serialize_entry("model", value)?;
-        }
-        if let Some(value) = &self.model_info {
-            object.serialize_entry("modelInfo", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetPretrainedModelResponse {
+        success: "success" required,
+        error: "error" optional,
+        specific_device_selected: "specificDeviceSelected" required,
+        available_model_types: "availableModelTypes" required,
+        model: "model" optional,
+        model_info: "modelInfo" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPretrainedModelResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPretrainedModelResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetPretrainedModelResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPretrainedModelResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut specific_device_selected = None;
-                let mut available_model_types = None;
-                let mut model = None;
-                let mut model_info = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "specificDeviceSelected" => {
-                            specific_device_selected = Some(map.next_value()?);
-                        }
-                        "availableModelTypes" => {
-                            available_model_types = Some(map.next_value()?);
-                        }
-                        "model" => model = map.next_value()?,
-                        "modelInfo" => model_info = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPretrainedModelResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    specific_device_selected: specific_device_selected
-                        .ok_or_else(|| A::Error::missing_field(
-                            "specificDeviceSelected",
-                        ))?,
-                    available_model_types: available_model_types
-                        .ok_or_else(|| A::Error::missing_field("availableModelTypes"))?,
-                    model,
-                    model_info,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPretrainedModelResponse {
@@ -621,75 +248,17 @@ pub struct GetPretrainedModelResponseModel {
     pub supports_tf_lite: Option<bool>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPretrainedModelResponseModel {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("fileName", &self.file_name)?;
-        if let Some(value) = &self.profile_info {
-            object.serialize_entry("profileInfo", value)?;
-        }
-        object.serialize_entry("inputs", &self.inputs)?;
-        object.serialize_entry("outputs", &self.outputs)?;
-        if let Some(value) = &self.profile_job_id {
-            object.serialize_entry("profileJobId", value)?;
-        }
-        if let Some(value) = &self.supports_tf_lite {
-            object.serialize_entry("supportsTFLite", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetPretrainedModelResponseModel {
+        file_name: "fileName" required,
+        profile_info: "profileInfo" optional,
+        inputs: "inputs" required,
+        outputs: "outputs" required,
+        profile_job_id: "profileJobId" optional,
+        supports_tf_lite: "supportsTFLite" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPretrainedModelResponseModel {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPretrainedModelResponseModel;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetPretrainedModelResponseModel`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPretrainedModelResponseModel, A::Error> {
-                use serde::de::Error as _;
-                let mut file_name = None;
-                let mut profile_info = None;
-                let mut inputs = None;
-                let mut outputs = None;
-                let mut profile_job_id = None;
-                let mut supports_tf_lite = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "fileName" => file_name = Some(map.next_value()?),
-                        "profileInfo" => profile_info = map.next_value()?,
-                        "inputs" => inputs = Some(map.next_value()?),
-                        "outputs" => outputs = Some(map.next_value()?),
-                        "profileJobId" => profile_job_id = map.next_value()?,
-                        "supportsTFLite" => supports_tf_lite = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPretrainedModelResponseModel {
-                    file_name: file_name
-                        .ok_or_else(|| A::Error::missing_field("fileName"))?,
-                    profile_info,
-                    inputs: inputs.ok_or_else(|| A::Error::missing_field("inputs"))?,
-                    outputs: outputs.ok_or_else(|| A::Error::missing_field("outputs"))?,
-                    profile_job_id,
-                    supports_tf_lite,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPretrainedModelResponseModel {}
@@ -701,52 +270,13 @@ pub struct GetPretrainedModelResponseModelInfo {
     pub model: GetPretrainedModelResponseModelInfoModel,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPretrainedModelResponseModelInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("input", &self.input)?;
-        object.serialize_entry("model", &self.model)?;
-        object.end()
+crate::codec::json_object! {
+    GetPretrainedModelResponseModelInfo {
+        input: "input" required,
+        model: "model" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPretrainedModelResponseModelInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPretrainedModelResponseModelInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetPretrainedModelResponseModelInfo`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPretrainedModelResponseModelInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut input = None;
-                let mut model = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "input" => input = Some(map.next_value()?),
-                        "model" => model = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPretrainedModelResponseModelInfo {
-                    input: input.ok_or_else(|| A::Error::missing_field("input"))?,
-                    model: model.ok_or_else(|| A::Error::missing_field("model"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPretrainedModelResponseModelInfo {}
@@ -808,62 +338,14 @@ pub struct GetPretrainedModelResponseModelProfileInfo {
     pub table: ProfileModelTable,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPretrainedModelResponseModelProfileInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.float32 {
-            object.serialize_entry("float32", value)?;
-        }
-        if let Some(value) = &self.int8 {
-            object.serialize_entry("int8", value)?;
-        }
-        object.serialize_entry("table", &self.table)?;
-        object.end()
+crate::codec::json_object! {
+    GetPretrainedModelResponseModelProfileInfo {
+        float32: "float32" optional,
+        int8: "int8" optional,
+        table: "table" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPretrainedModelResponseModelProfileInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPretrainedModelResponseModelProfileInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetPretrainedModelResponseModelProfileInfo`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPretrainedModelResponseModelProfileInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut float32 = None;
-                let mut int8 = None;
-                let mut table = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "float32" => float32 = map.next_value()?,
-                        "int8" => int8 = map.next_value()?,
-                        "table" => table = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPretrainedModelResponseModelProfileInfo {
-                    float32,
-                    int8,
-                    table: table.ok_or_else(|| A::Error::missing_field("table"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPretrainedModelResponseModelProfileInfo {}
@@ -894,119 +376,24 @@ pub struct KerasModelMetadataResponse {
     pub image_input_scaling: ImageInputScaling,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasModelMetadataResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("layers", &self.layers)?;
-        object.serialize_entry("classNames", &self.class_names)?;
-        object.serialize_entry("labels", &self.labels)?;
-        object.serialize_entry("availableModelTypes", &self.available_model_types)?;
-        object.serialize_entry("recommendedModelType", &self.recommended_model_type)?;
-        object
-            .serialize_entry("modelValidationMetrics", &self.model_validation_metrics)?;
-        object.serialize_entry("hasTrainedModel", &self.has_trained_model)?;
-        object.serialize_entry("mode", &self.mode)?;
-        if let Some(value) = &self.object_detection_last_layer {
-            object.serialize_entry("objectDetectionLastLayer", value)?;
-        }
-        object.serialize_entry("imageInputScaling", &self.image_input_scaling)?;
-        object.end()
+crate::codec::json_object! {
+    KerasModelMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        created: "created" required,
+        layers: "layers" required,
+        class_names: "classNames" required,
+        labels: "labels" required,
+        available_model_types: "availableModelTypes" required,
+        recommended_model_type: "recommendedModelType" required,
+        model_validation_metrics: "modelValidationMetrics" required,
+        has_trained_model: "hasTrainedModel" required,
+        mode: "mode" required,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        image_input_scaling: "imageInputScaling" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasModelMetadataResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasModelMetadataResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasModelMetadataResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasModelMetadataResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut created = None;
-                let mut layers = None;
-                let mut class_names = None;
-                let mut labels = None;
-                let mut available_model_types = None;
-                let mut recommended_model_type = None;
-                let mut model_validation_metrics = None;
-                let mut has_trained_model = None;
-                let mut mode = None;
-                let mut object_detection_last_layer = None;
-                let mut image_input_scaling = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "layers" => layers = Some(map.next_value()?),
-                        "classNames" => class_names = Some(map.next_value()?),
-                        "labels" => labels = Some(map.next_value()?),
-                        "availableModelTypes" => {
-                            available_model_types = Some(map.next_value()?);
-                        }
-                        "recommendedModelType" => {
-                            recommended_model_type = Some(map.next_value()?);
-                        }
-                        "modelValidationMetrics" => {
-                            model_validation_metrics = Some(map.next_value()?);
-                        }
-                        "hasTrainedModel" => has_trained_model = Some(map.next_value()?),
-                        "mode" => mode = Some(map.next_value()?),
-                        "objectDetectionLastLayer" => {
-                            object_detection_last_layer = map.next_value()?;
-                        }
-                        "imageInputScaling" => {
-                            image_input_scaling = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasModelMetadataResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    layers: layers.ok_or_else(|| A::Error::missing_field("layers"))?,
-                    class_names: class_names
-                        .ok_or_else(|| A::Error::missing_field("classNames"))?,
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                    available_model_types: available_model_types
-                        .ok_or_else(|| A::Error::missing_field("availableModelTypes"))?,
-                    recommended_model_type: recommended_model_type
-                        .ok_or_else(|| A::Error::missing_field("recommendedModelType"))?,
-                    model_validation_metrics: model_validation_metrics
-                        .ok_or_else(|| A::Error::missing_field(
-                            "modelValidationMetrics",
-                        ))?,
-                    has_trained_model: has_trained_model
-                        .ok_or_else(|| A::Error::missing_field("hasTrainedModel"))?,
-                    mode: mode.ok_or_else(|| A::Error::missing_field("mode"))?,
-                    object_detection_last_layer,
-                    image_input_scaling: image_input_scaling
-                        .ok_or_else(|| A::Error::missing_field("imageInputScaling"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataResponse {
@@ -1074,278 +461,44 @@ pub struct KerasResponse {
     pub block_parameters: Option<BlockParameters>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for KerasResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dependencies", &self.dependencies)?;
-        object.serialize_entry("trained", &self.trained)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.type_ {
-            object.serialize_entry("type", value)?;
-        }
-        object.serialize_entry("script", &self.script)?;
-        object
-            .serialize_entry(
-                "minimumConfidenceRating",
-                &self.minimum_confidence_rating,
-            )?;
-        object.serialize_entry("selectedModelType", &self.selected_model_type)?;
-        object.serialize_entry("mode", &self.mode)?;
-        object.serialize_entry("visualLayers", &self.visual_layers)?;
-        object.serialize_entry("trainingCycles", &self.training_cycles)?;
-        object.serialize_entry("learningRate", &self.learning_rate)?;
-        if let Some(value) = &self.batch_size {
-            object.serialize_entry("batchSize", value)?;
-        }
-        object.serialize_entry("defaultBatchSize", &self.default_batch_size)?;
-        object.serialize_entry("shape", &self.shape)?;
-        if let Some(value) = &self.train_test_split {
-            object.serialize_entry("trainTestSplit", value)?;
-        }
-        if let Some(value) = &self.auto_class_weights {
-            object.serialize_entry("autoClassWeights", value)?;
-        }
-        if let Some(value) = &self.use_learned_optimizer {
-            object.serialize_entry("useLearnedOptimizer", value)?;
-        }
-        object
-            .serialize_entry(
-                "augmentationPolicyImage",
-                &self.augmentation_policy_image,
-            )?;
-        if let Some(value) = &self.augmentation_policy_spectrogram {
-            object.serialize_entry("augmentationPolicySpectrogram", value)?;
-        }
-        object
-            .serialize_entry("transferLearningModels", &self.transfer_learning_models)?;
-        object.serialize_entry("profileInt8", &self.profile_int8)?;
-        object
-            .serialize_entry(
-                "skipEmbeddingsAndMemory",
-                &self.skip_embeddings_and_memory,
-            )?;
-        if let Some(value) = &self.akida_edge_learning_config {
-            object.serialize_entry("akidaEdgeLearningConfig", value)?;
-        }
-        if let Some(value) = &self.custom_validation_metadata_key {
-            object.serialize_entry("customValidationMetadataKey", value)?;
-        }
-        object
-            .serialize_entry(
-                "showAdvancedTrainingSettings",
-                &self.show_advanced_training_settings,
-            )?;
-        object
-            .serialize_entry(
-                "showAugmentationTrainingSettings",
-                &self.show_augmentation_training_settings,
-            )?;
-        if let Some(value) = &self.custom_parameters {
-            object.serialize_entry("customParameters", value)?;
-        }
-        if let Some(value) = &self.anomaly_capacity {
-            object.serialize_entry("anomalyCapacity", value)?;
-        }
-        if let Some(value) = &self.last_shown_model_variant {
-            object.serialize_entry("lastShownModelVariant", value)?;
-        }
-        if let Some(value) = &self.last_shown_model_engine {
-            object.serialize_entry("lastShownModelEngine", value)?;
-        }
-        if let Some(value) = &self.block_parameters {
-            object.serialize_entry("blockParameters", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    KerasResponse {
+        success: "success" required,
+        error: "error" optional,
+        dependencies: "dependencies" required,
+        trained: "trained" required,
+        name: "name" required,
+        type_: "type" optional,
+        script: "script" required,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+        selected_model_type: "selectedModelType" required,
+        mode: "mode" required,
+        visual_layers: "visualLayers" required,
+        training_cycles: "trainingCycles" required,
+        learning_rate: "learningRate" required,
+        batch_size: "batchSize" optional,
+        default_batch_size: "defaultBatchSize" required,
+        shape: "shape" required,
+        train_test_split: "trainTestSplit" optional,
+        auto_class_weights: "autoClassWeights" optional,
+        use_learned_optimizer: "useLearnedOptimizer" optional,
+        augmentation_policy_image: "augmentationPolicyImage" required,
+        augmentation_policy_spectrogram: "augmentationPolicySpectrogram" optional,
+        transfer_learning_models: "transferLearningModels" required,
+        profile_int8: "profileInt8" required,
+        skip_embeddings_and_memory: "skipEmbeddingsAndMemory" required,
+        akida_edge_learning_config: "akidaEdgeLearningConfig" optional,
+        custom_validation_metadata_key: "customValidationMetadataKey" optional,
+        show_advanced_training_settings: "showAdvancedTrainingSettings" required,
+        show_augmentation_training_settings: "showAugmentationTrainingSettings" required,
+        custom_parameters: "customParameters" optional,
+        anomaly_capacity: "anomalyCapacity" optional,
+        last_shown_model_variant: "lastShownModelVariant" optional,
+        last_shown_model_engine: "lastShownModelEngine" optional,
+        block_parameters: "blockParameters" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for KerasResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = KerasResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`KerasResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KerasResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut dependencies = None;
-                let mut trained = None;
-                let mut name = None;
-                let mut type_ = None;
-                let mut script = None;
-                let mut minimum_confidence_rating = None;
-                let mut selected_model_type = None;
-                let mut mode = None;
-                let mut visual_layers = None;
-                let mut training_cycles = None;
-                let mut learning_rate = None;
-                let mut batch_size = None;
-                let mut default_batch_size = None;
-                let mut shape = None;
-                let mut train_test_split = None;
-                let mut auto_class_weights = None;
-                let mut use_learned_optimizer = None;
-                let mut augmentation_policy_image = None;
-                let mut augmentation_policy_spectrogram = None;
-                let mut transfer_learning_models = None;
-                let mut profile_int8 = None;
-                let mut skip_embeddings_and_memory = None;
-                let mut akida_edge_learning_config = None;
-                let mut custom_validation_metadata_key = None;
-                let mut show_advanced_training_settings = None;
-                let mut show_augmentation_training_settings = None;
-                let mut custom_parameters = None;
-                let mut anomaly_capacity = None;
-                let mut last_shown_model_variant = None;
-                let mut last_shown_model_engine = None;
-                let mut block_parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dependencies" => dependencies = Some(map.next_value()?),
-                        "trained" => trained = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "type" => type_ = map.next_value()?,
-                        "script" => script = Some(map.next_value()?),
-                        "minimumConfidenceRating" => {
-                            minimum_confidence_rating = Some(map.next_value()?);
-                        }
-                        "selectedModelType" => {
-                            selected_model_type = Some(map.next_value()?);
-                        }
-                        "mode" => mode = Some(map.next_value()?),
-                        "visualLayers" => visual_layers = Some(map.next_value()?),
-                        "trainingCycles" => training_cycles = Some(map.next_value()?),
-                        "learningRate" => learning_rate = Some(map.next_value()?),
-                        "batchSize" => batch_size = map.next_value()?,
-                        "defaultBatchSize" => {
-                            default_batch_size = Some(map.next_value()?);
-                        }
-                        "shape" => shape = Some(map.next_value()?),
-                        "trainTestSplit" => train_test_split = map.next_value()?,
-                        "autoClassWeights" => auto_class_weights = map.next_value()?,
-                        "useLearnedOptimizer" => {
-                            use_learned_optimizer = map.next_value()?;
-                        }
-                        "augmentationPolicyImage" => {
-                            augmentation_policy_image = Some(map.next_value()?);
-                        }
-                        "augmentationPolicySpectrogram" => {
-                            augmentation_policy_spectrogram = map.next_value()?;
-                        }
-                        "transferLearningModels" => {
-                            transfer_learning_models = Some(map.next_value()?);
-                        }
-                        "profileInt8" => profile_int8 = Some(map.next_value()?),
-                        "skipEmbeddingsAndMemory" => {
-                            skip_embeddings_and_memory = Some(map.next_value()?);
-                        }
-                        "akidaEdgeLearningConfig" => {
-                            akida_edge_learning_config = map.next_value()?;
-                        }
-                        "customValidationMetadataKey" => {
-                            custom_validation_metadata_key = map.next_value()?;
-                        }
-                        "showAdvancedTrainingSettings" => {
-                            show_advanced_training_settings = Some(map.next_value()?);
-                        }
-                        "showAugmentationTrainingSettings" => {
-                            show_augmentation_training_settings = Some(map.next_value()?);
-                        }
-                        "customParameters" => custom_parameters = map.next_value()?,
-                        "anomalyCapacity" => anomaly_capacity = map.next_value()?,
-                        "lastShownModelVariant" => {
-                            last_shown_model_variant = map.next_value()?;
-                        }
-                        "lastShownModelEngine" => {
-                            last_shown_model_engine = map.next_value()?;
-                        }
-                        "blockParameters" => block_parameters = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(KerasResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    dependencies: dependencies
-                        .ok_or_else(|| A::Error::missing_field("dependencies"))?,
-                    trained: trained.ok_or_else(|| A::Error::missing_field("trained"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    type_,
-                    script: script.ok_or_else(|| A::Error::missing_field("script"))?,
-                    minimum_confidence_rating: minimum_confidence_rating
-                        .ok_or_else(|| A::Error::missing_field(
-                            "minimumConfidenceRating",
-                        ))?,
-                    selected_model_type: selected_model_type
-                        .ok_or_else(|| A::Error::missing_field("selectedModelType"))?,
-                    mode: mode.ok_or_else(|| A::Error::missing_field("mode"))?,
-                    visual_layers: visual_layers
-                        .ok_or_else(|| A::Error::missing_field("visualLayers"))?,
-                    training_cycles: training_cycles
-                        .ok_or_else(|| A::Error::missing_field("trainingCycles"))?,
-                    learning_rate: learning_rate
-                        .ok_or_else(|| A::Error::missing_field("learningRate"))?,
-                    batch_size,
-                    default_batch_size: default_batch_size
-                        .ok_or_else(|| A::Error::missing_field("defaultBatchSize"))?,
-                    shape: shape.ok_or_else(|| A::Error::missing_field("shape"))?,
-                    train_test_split,
-                    auto_class_weights,
-                    use_learned_optimizer,
-                    augmentation_policy_image: augmentation_policy_image
-                        .ok_or_else(|| A::Error::missing_field(
-                            "augmentationPolicyImage",
-                        ))?,
-                    augmentation_policy_spectrogram,
-                    transfer_learning_models: transfer_learning_models
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transferLearningModels",
-                        ))?,
-                    profile_int8: profile_int8
-                        .ok_or_else(|| A::Error::missing_field("profileInt8"))?,
-                    skip_embeddings_and_memory: skip_embeddings_and_memory
-                        .ok_or_else(|| A::Error::missing_field(
-                            "skipEmbeddingsAndMemory",
-                        ))?,
-                    akida_edge_learning_config,
-                    custom_validation_metadata_key,
-                    show_advanced_training_settings: show_advanced_training_settings
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showAdvancedTrainingSettings",
-                        ))?,
-                    show_augmentation_training_settings: show_augmentation_training_settings
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showAugmentationTrainingSettings",
-                        ))?,
-                    custom_parameters,
-                    anomaly_capacity,
-                    last_shown_model_variant,
-                    last_shown_model_engine,
-                    block_parameters,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasResponse {
@@ -1406,71 +559,16 @@ pub struct PretrainedModelTensor {
     pub quantization_zero_point: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PretrainedModelTensor {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dataType", &self.data_type)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("shape", &self.shape)?;
-        if let Some(value) = &self.quantization_scale {
-            object.serialize_entry("quantizationScale", value)?;
-        }
-        if let Some(value) = &self.quantization_zero_point {
-            object.serialize_entry("quantizationZeroPoint", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    PretrainedModelTensor {
+        data_type: "dataType" required,
+        name: "name" required,
+        shape: "shape" required,
+        quantization_scale: "quantizationScale" optional,
+        quantization_zero_point: "quantizationZeroPoint" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PretrainedModelTensor {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PretrainedModelTensor;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PretrainedModelTensor`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PretrainedModelTensor, A::Error> {
-                use serde::de::Error as _;
-                let mut data_type = None;
-                let mut name = None;
-                let mut shape = None;
-                let mut quantization_scale = None;
-                let mut quantization_zero_point = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataType" => data_type = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "shape" => shape = Some(map.next_value()?),
-                        "quantizationScale" => quantization_scale = map.next_value()?,
-                        "quantizationZeroPoint" => {
-                            quantization_zero_point = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PretrainedModelTensor {
-                    data_type: data_type
-                        .ok_or_else(|| A::Error::missing_field("dataType"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    shape: shape.ok_or_else(|| A::Error::missing_field("shape"))?,
-                    quantization_scale,
-                    quantization_zero_point,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PretrainedModelTensor {}
@@ -1524,80 +622,17 @@ pub struct ProfileModelInfo {
     pub mcu_support_error: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("device", &self.device)?;
-        object.serialize_entry("tfliteFileSizeBytes", &self.tflite_file_size_bytes)?;
-        object.serialize_entry("isSupportedOnMcu", &self.is_supported_on_mcu)?;
-        if let Some(value) = &self.memory {
-            object.serialize_entry("memory", value)?;
-        }
-        if let Some(value) = &self.time_per_inference_ms {
-            object.serialize_entry("timePerInferenceMs", value)?;
-        }
-        if let Some(value) = &self.mcu_support_error {
-            object.serialize_entry("mcuSupportError", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProfileModelInfo {
+        device: "device" required,
+        tflite_file_size_bytes: "tfliteFileSizeBytes" required,
+        is_supported_on_mcu: "isSupportedOnMcu" required,
+        memory: "memory" optional,
+        time_per_inference_ms: "timePerInferenceMs" optional,
+        mcu_support_error: "mcuSupportError" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileModelInfo`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut device = None;
-                let mut tflite_file_size_bytes = None;
-                let mut is_supported_on_mcu = None;
-                let mut memory = None;
-                let mut time_per_inference_ms = None;
-                let mut mcu_support_error = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "device" => device = Some(map.next_value()?),
-                        "tfliteFileSizeBytes" => {
-                            tflite_file_size_bytes = Some(map.next_value()?);
-                        }
-                        "isSupportedOnMcu" => {
-                            is_supported_on_mcu = Some(map.next_value()?);
-                        }
-                        "memory" => memory = map.next_value()?,
-                        "timePerInferenceMs" => time_per_inference_ms = map.next_value()?,
-                        "mcuSupportError" => mcu_support_error = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelInfo {
-                    device: device.ok_or_else(|| A::Error::missing_field("device"))?,
-                    tflite_file_size_bytes: tflite_file_size_bytes
-                        .ok_or_else(|| A::Error::missing_field("tfliteFileSizeBytes"))?,
-                    is_supported_on_mcu: is_supported_on_mcu
-                        .ok_or_else(|| A::Error::missing_field("isSupportedOnMcu"))?,
-                    memory,
-                    time_per_inference_ms,
-                    mcu_support_error,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelInfo {}
@@ -1615,82 +650,17 @@ pub struct ProfileModelTable {
     pub gpu_or_mpu_accelerator: ProfileModelTableMpu,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelTable {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("variant", &self.variant)?;
-        object.serialize_entry("lowEndMcu", &self.low_end_mcu)?;
-        object.serialize_entry("highEndMcu", &self.high_end_mcu)?;
-        object
-            .serialize_entry(
-                "highEndMcuPlusAccelerator",
-                &self.high_end_mcu_plus_accelerator,
-            )?;
-        object.serialize_entry("mpu", &self.mpu)?;
-        object.serialize_entry("gpuOrMpuAccelerator", &self.gpu_or_mpu_accelerator)?;
-        object.end()
+crate::codec::json_object! {
+    ProfileModelTable {
+        variant: "variant" required,
+        low_end_mcu: "lowEndMcu" required,
+        high_end_mcu: "highEndMcu" required,
+        high_end_mcu_plus_accelerator: "highEndMcuPlusAccelerator" required,
+        mpu: "mpu" required,
+        gpu_or_mpu_accelerator: "gpuOrMpuAccelerator" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelTable {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelTable;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileModelTable`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelTable, A::Error> {
-                use serde::de::Error as _;
-                let mut variant = None;
-                let mut low_end_mcu = None;
-                let mut high_end_mcu = None;
-                let mut high_end_mcu_plus_accelerator = None;
-                let mut mpu = None;
-                let mut gpu_or_mpu_accelerator = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "variant" => variant = Some(map.next_value()?),
-                        "lowEndMcu" => low_end_mcu = Some(map.next_value()?),
-                        "highEndMcu" => high_end_mcu = Some(map.next_value()?),
-                        "highEndMcuPlusAccelerator" => {
-                            high_end_mcu_plus_accelerator = Some(map.next_value()?);
-                        }
-                        "mpu" => mpu = Some(map.next_value()?),
-                        "gpuOrMpuAccelerator" => {
-                            gpu_or_mpu_accelerator = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelTable {
-                    variant: variant.ok_or_else(|| A::Error::missing_field("variant"))?,
-                    low_end_mcu: low_end_mcu
-                        .ok_or_else(|| A::Error::missing_field("lowEndMcu"))?,
-                    high_end_mcu: high_end_mcu
-                        .ok_or_else(|| A::Error::missing_field("highEndMcu"))?,
-                    high_end_mcu_plus_accelerator: high_end_mcu_plus_accelerator
-                        .ok_or_else(|| A::Error::missing_field(
-                            "highEndMcuPlusAccelerator",
-                        ))?,
-                    mpu: mpu.ok_or_else(|| A::Error::missing_field("mpu"))?,
-                    gpu_or_mpu_accelerator: gpu_or_mpu_accelerator
-                        .ok_or_else(|| A::Error::missing_field("gpuOrMpuAccelerator"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTable {}
@@ -1705,72 +675,16 @@ pub struct ProfileModelTableMcu {
     pub mcu_support_error: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelTableMcu {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("description", &self.description)?;
-        if let Some(value) = &self.time_per_inference_ms {
-            object.serialize_entry("timePerInferenceMs", value)?;
-        }
-        if let Some(value) = &self.memory {
-            object.serialize_entry("memory", value)?;
-        }
-        object.serialize_entry("supported", &self.supported)?;
-        if let Some(value) = &self.mcu_support_error {
-            object.serialize_entry("mcuSupportError", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProfileModelTableMcu {
+        description: "description" required,
+        time_per_inference_ms: "timePerInferenceMs" optional,
+        memory: "memory" optional,
+        supported: "supported" required,
+        mcu_support_error: "mcuSupportError" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelTableMcu {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelTableMcu;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileModelTableMcu`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelTableMcu, A::Error> {
-                use serde::de::Error as _;
-                let mut description = None;
-                let mut time_per_inference_ms = None;
-                let mut memory = None;
-                let mut supported = None;
-                let mut mcu_support_error = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "description" => description = Some(map.next_value()?),
-                        "timePerInferenceMs" => time_per_inference_ms = map.next_value()?,
-                        "memory" => memory = map.next_value()?,
-                        "supported" => supported = Some(map.next_value()?),
-                        "mcuSupportError" => mcu_support_error = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelTableMcu {
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    time_per_inference_ms,
-                    memory,
-                    supported: supported
-                        .ok_or_else(|| A::Error::missing_field("supported"))?,
-                    mcu_support_error,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTableMcu {}
@@ -1783,61 +697,14 @@ pub struct ProfileModelTableMcuMemory {
     pub eon_ram_optimized: Option<ProfileModelTableMcuMemoryEonRamOptimized>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelTableMcuMemory {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.tflite {
-            object.serialize_entry("tflite", value)?;
-        }
-        if let Some(value) = &self.eon {
-            object.serialize_entry("eon", value)?;
-        }
-        if let Some(value) = &self.eon_ram_optimized {
-            object.serialize_entry("eonRamOptimized", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ProfileModelTableMcuMemory {
+        tflite: "tflite" optional,
+        eon: "eon" optional,
+        eon_ram_optimized: "eonRamOptimized" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelTableMcuMemory {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelTableMcuMemory;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileModelTableMcuMemory`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelTableMcuMemory, A::Error> {
-                let mut tflite = None;
-                let mut eon = None;
-                let mut eon_ram_optimized = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "tflite" => tflite = map.next_value()?,
-                        "eon" => eon = map.next_value()?,
-                        "eonRamOptimized" => eon_ram_optimized = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelTableMcuMemory {
-                    tflite,
-                    eon,
-                    eon_ram_optimized,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTableMcuMemory {}
@@ -1849,52 +716,13 @@ pub struct ProfileModelTableMcuMemoryEon {
     pub rom: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelTableMcuMemoryEon {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("ram", &self.ram)?;
-        object.serialize_entry("rom", &self.rom)?;
-        object.end()
+crate::codec::json_object! {
+    ProfileModelTableMcuMemoryEon {
+        ram: "ram" required,
+        rom: "rom" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelTableMcuMemoryEon {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelTableMcuMemoryEon;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileModelTableMcuMemoryEon`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelTableMcuMemoryEon, A::Error> {
-                use serde::de::Error as _;
-                let mut ram = None;
-                let mut rom = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ram" => ram = Some(map.next_value()?),
-                        "rom" => rom = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelTableMcuMemoryEon {
-                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
-                    rom: rom.ok_or_else(|| A::Error::missing_field("rom"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTableMcuMemoryEon {}
@@ -1906,54 +734,13 @@ pub struct ProfileModelTableMcuMemoryEonRamOptimized {
     pub rom: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelTableMcuMemoryEonRamOptimized {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("ram", &self.ram)?;
-        object.serialize_entry("rom", &self.rom)?;
-        object.end()
+crate::codec::json_object! {
+    ProfileModelTableMcuMemoryEonRamOptimized {
+        ram: "ram" required,
+        rom: "rom" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelTableMcuMemoryEonRamOptimized {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelTableMcuMemoryEonRamOptimized;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ProfileModelTableMcuMemoryEonRamOptimized`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelTableMcuMemoryEonRamOptimized, A::Error> {
-                use serde::de::Error as _;
-                let mut ram = None;
-                let mut rom = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ram" => ram = Some(map.next_value()?),
-                        "rom" => rom = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelTableMcuMemoryEonRamOptimized {
-                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
-                    rom: rom.ok_or_else(|| A::Error::missing_field("rom"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTableMcuMemoryEonRamOptimized {}
@@ -1965,52 +752,13 @@ pub struct ProfileModelTableMcuMemoryTflite {
     pub rom: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelTableMcuMemoryTflite {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("ram", &self.ram)?;
-        object.serialize_entry("rom", &self.rom)?;
-        object.end()
+crate::codec::json_object! {
+    ProfileModelTableMcuMemoryTflite {
+        ram: "ram" required,
+        rom: "rom" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelTableMcuMemoryTflite {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelTableMcuMemoryTflite;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileModelTableMcuMemoryTflite`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelTableMcuMemoryTflite, A::Error> {
-                use serde::de::Error as _;
-                let mut ram = None;
-                let mut rom = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ram" => ram = Some(map.next_value()?),
-                        "rom" => rom = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelTableMcuMemoryTflite {
-                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
-                    rom: rom.ok_or_else(|| A::Error::missing_field("rom"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTableMcuMemoryTflite {}
@@ -2024,66 +772,15 @@ pub struct ProfileModelTableMpu {
     pub supported: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProfileModelTableMpu {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("description", &self.description)?;
-        if let Some(value) = &self.time_per_inference_ms {
-            object.serialize_entry("timePerInferenceMs", value)?;
-        }
-        if let Some(value) = &self.rom {
-            object.serialize_entry("rom", value)?;
-        }
-        object.serialize_entry("supported", &self.supported)?;
-        object.end()
+crate::codec::json_object! {
+    ProfileModelTableMpu {
+        description: "description" required,
+        time_per_inference_ms: "timePerInferenceMs" optional,
+        rom: "rom" optional,
+        supported: "supported" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProfileModelTableMpu {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProfileModelTableMpu;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProfileModelTableMpu`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProfileModelTableMpu, A::Error> {
-                use serde::de::Error as _;
-                let mut description = None;
-                let mut time_per_inference_ms = None;
-                let mut rom = None;
-                let mut supported = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "description" => description = Some(map.next_value()?),
-                        "timePerInferenceMs" => time_per_inference_ms = map.next_value()?,
-                        "rom" => rom = map.next_value()?,
-                        "supported" => supported = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProfileModelTableMpu {
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    time_per_inference_ms,
-                    rom,
-                    supported: supported
-                        .ok_or_else(|| A::Error::missing_field("supported"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTableMpu {}
@@ -2139,52 +836,13 @@ impl SavePretrainedModelRequest {
     }
 }
 
-impl serde::Serialize for SavePretrainedModelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("input", &self.input)?;
-        object.serialize_entry("model", &self.model)?;
-        object.end()
+crate::codec::json_object! {
+    SavePretrainedModelRequest {
+        input: "input" required,
+        model: "model" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SavePretrainedModelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SavePretrainedModelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SavePretrainedModelRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SavePretrainedModelRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut input = None;
-                let mut model = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "input" => input = Some(map.next_value()?),
-                        "model" => model = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SavePretrainedModelRequest {
-                    input: input.ok_or_else(|| A::Error::missing_field("input"))?,
-                    model: model.ok_or_else(|| A::Error::missing_field("model"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SavePretrainedModelRequest {}
@@ -2256,51 +914,12 @@ impl SetAnomalyParameterRequest {
     }
 }
 
-impl serde::Serialize for SetAnomalyParameterRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.minimum_confidence_rating {
-            object.serialize_entry("minimumConfidenceRating", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    SetAnomalyParameterRequest {
+        minimum_confidence_rating: "minimumConfidenceRating" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetAnomalyParameterRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetAnomalyParameterRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetAnomalyParameterRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetAnomalyParameterRequest, A::Error> {
-                let mut minimum_confidence_rating = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "minimumConfidenceRating" => {
-                            minimum_confidence_rating = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetAnomalyParameterRequest {
-                    minimum_confidence_rating,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetAnomalyParameterRequest {}
@@ -2322,54 +941,13 @@ impl TestPretrainedModelRequest {
     }
 }
 
-impl serde::Serialize for TestPretrainedModelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("features", &self.features)?;
-        object.serialize_entry("modelInfo", &self.model_info)?;
-        object.end()
+crate::codec::json_object! {
+    TestPretrainedModelRequest {
+        features: "features" required,
+        model_info: "modelInfo" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for TestPretrainedModelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TestPretrainedModelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TestPretrainedModelRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TestPretrainedModelRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut features = None;
-                let mut model_info = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "features" => features = Some(map.next_value()?),
-                        "modelInfo" => model_info = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TestPretrainedModelRequest {
-                    features: features
-                        .ok_or_else(|| A::Error::missing_field("features"))?,
-                    model_info: model_info
-                        .ok_or_else(|| A::Error::missing_field("modelInfo"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for TestPretrainedModelRequest {}
@@ -2391,52 +969,13 @@ impl TestPretrainedModelRequestModelInfo {
     }
 }
 
-impl serde::Serialize for TestPretrainedModelRequestModelInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("input", &self.input)?;
-        object.serialize_entry("model", &self.model)?;
-        object.end()
+crate::codec::json_object! {
+    TestPretrainedModelRequestModelInfo {
+        input: "input" required,
+        model: "model" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for TestPretrainedModelRequestModelInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TestPretrainedModelRequestModelInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TestPretrainedModelRequestModelInfo`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TestPretrainedModelRequestModelInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut input = None;
-                let mut model = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "input" => input = Some(map.next_value()?),
-                        "model" => model = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TestPretrainedModelRequestModelInfo {
-                    input: input.ok_or_else(|| A::Error::missing_field("input"))?,
-                    model: model.ok_or_else(|| A::Error::missing_field("model"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for TestPretrainedModelRequestModelInfo {}

@@ -35,78 +35,17 @@ impl GetJwtRequest {
     }
 }
 
-impl serde::Serialize for GetJwtRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("password", &self.password)?;
-        if let Some(value) = &self.uuid {
-            object.serialize_entry("uuid", value)?;
-        }
-        if let Some(value) = &self.sso_type {
-            object.serialize_entry("ssoType", value)?;
-        }
-        if let Some(value) = &self.session_id {
-            object.serialize_entry("sessionId", value)?;
-        }
-        if let Some(value) = &self.totp_token {
-            object.serialize_entry("totpToken", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetJwtRequest {
+        username: "username" required,
+        password: "password" required,
+        uuid: "uuid" optional,
+        sso_type: "ssoType" optional,
+        session_id: "sessionId" optional,
+        totp_token: "totpToken" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for GetJwtRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetJwtRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetJwtRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetJwtRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut username = None;
-                let mut password = None;
-                let mut uuid = None;
-                let mut sso_type = None;
-                let mut session_id = None;
-                let mut totp_token = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "username" => username = Some(map.next_value()?),
-                        "password" => password = Some(map.next_value()?),
-                        "uuid" => uuid = map.next_value()?,
-                        "ssoType" => sso_type = map.next_value()?,
-                        "sessionId" => session_id = map.next_value()?,
-                        "totpToken" => totp_token = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetJwtRequest {
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    password: password
-                        .ok_or_else(|| A::Error::missing_field("password"))?,
-                    uuid,
-                    sso_type,
-                    session_id,
-                    totp_token,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for GetJwtRequest {}

@@ -17,68 +17,16 @@ pub struct GetPublicMetricsResponse {
     pub jobs: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPublicMetricsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("projects", &self.projects)?;
-        object.serialize_entry("data_samples", &self.data_samples)?;
-        object.serialize_entry("jobs", &self.jobs)?;
-        object.end()
+crate::codec::json_object! {
+    GetPublicMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        projects: "projects" required,
+        data_samples: "data_samples" required,
+        jobs: "jobs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPublicMetricsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPublicMetricsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetPublicMetricsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPublicMetricsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut projects = None;
-                let mut data_samples = None;
-                let mut jobs = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "projects" => projects = Some(map.next_value()?),
-                        "data_samples" => data_samples = Some(map.next_value()?),
-                        "jobs" => jobs = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPublicMetricsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                    data_samples: data_samples
-                        .ok_or_else(|| A::Error::missing_field("data_samples"))?,
-                    jobs: jobs.ok_or_else(|| A::Error::missing_field("jobs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPublicMetricsResponse {
@@ -110,60 +58,14 @@ impl LogAnalyticsEventRequest {
     }
 }
 
-impl serde::Serialize for LogAnalyticsEventRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.session_id {
-            object.serialize_entry("sessionId", value)?;
-        }
-        object.serialize_entry("eventName", &self.event_name)?;
-        object.serialize_entry("eventProperties", &self.event_properties)?;
-        object.end()
+crate::codec::json_object! {
+    LogAnalyticsEventRequest {
+        session_id: "sessionId" optional,
+        event_name: "eventName" required,
+        event_properties: "eventProperties" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for LogAnalyticsEventRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = LogAnalyticsEventRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`LogAnalyticsEventRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LogAnalyticsEventRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut session_id = None;
-                let mut event_name = None;
-                let mut event_properties = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "sessionId" => session_id = map.next_value()?,
-                        "eventName" => event_name = Some(map.next_value()?),
-                        "eventProperties" => event_properties = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(LogAnalyticsEventRequest {
-                    session_id,
-                    event_name: event_name
-                        .ok_or_else(|| A::Error::missing_field("eventName"))?,
-                    event_properties: event_properties
-                        .ok_or_else(|| A::Error::missing_field("eventProperties"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for LogAnalyticsEventRequest {}
@@ -187,60 +89,14 @@ impl LogWebsitePageviewRequest {
     }
 }
 
-impl serde::Serialize for LogWebsitePageviewRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("sessionId", &self.session_id)?;
-        object.serialize_entry("pageUrl", &self.page_url)?;
-        if let Some(value) = &self.page_referrer {
-            object.serialize_entry("pageReferrer", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    LogWebsitePageviewRequest {
+        session_id: "sessionId" required,
+        page_url: "pageUrl" required,
+        page_referrer: "pageReferrer" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for LogWebsitePageviewRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = LogWebsitePageviewRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`LogWebsitePageviewRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LogWebsitePageviewRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut session_id = None;
-                let mut page_url = None;
-                let mut page_referrer = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "sessionId" => session_id = Some(map.next_value()?),
-                        "pageUrl" => page_url = Some(map.next_value()?),
-                        "pageReferrer" => page_referrer = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(LogWebsitePageviewRequest {
-                    session_id: session_id
-                        .ok_or_else(|| A::Error::missing_field("sessionId"))?,
-                    page_url: page_url
-                        .ok_or_else(|| A::Error::missing_field("pageUrl"))?,
-                    page_referrer,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for LogWebsitePageviewRequest {}

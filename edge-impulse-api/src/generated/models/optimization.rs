@@ -15,59 +15,14 @@ pub struct AllLearnBlocksResponse {
     pub learn_blocks: Vec<AllLearnBlocksResponseLearnBlocksItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AllLearnBlocksResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("learnBlocks", &self.learn_blocks)?;
-        object.end()
+crate::codec::json_object! {
+    AllLearnBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        learn_blocks: "learnBlocks" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AllLearnBlocksResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AllLearnBlocksResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AllLearnBlocksResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AllLearnBlocksResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut learn_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "learnBlocks" => learn_blocks = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AllLearnBlocksResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    learn_blocks: learn_blocks
-                        .ok_or_else(|| A::Error::missing_field("learnBlocks"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AllLearnBlocksResponse {
@@ -90,93 +45,20 @@ pub struct AllLearnBlocksResponseLearnBlocksItem {
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AllLearnBlocksResponseLearnBlocksItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("title", &self.title)?;
-        object.serialize_entry("author", &self.author)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.organization_model_id {
-            object.serialize_entry("organizationModelId", value)?;
-        }
-        if let Some(value) = &self.experiment {
-            object.serialize_entry("experiment", value)?;
-        }
-        if let Some(value) = &self.display_category {
-            object.serialize_entry("displayCategory", value)?;
-        }
-        if let Some(value) = &self.public_project_tier_availability {
-            object.serialize_entry("publicProjectTierAvailability", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AllLearnBlocksResponseLearnBlocksItem {
+        type_: "type" required,
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        organization_model_id: "organizationModelId" optional,
+        experiment: "experiment" optional,
+        display_category: "displayCategory" optional,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AllLearnBlocksResponseLearnBlocksItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AllLearnBlocksResponseLearnBlocksItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AllLearnBlocksResponseLearnBlocksItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AllLearnBlocksResponseLearnBlocksItem, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut title = None;
-                let mut author = None;
-                let mut description = None;
-                let mut name = None;
-                let mut organization_model_id = None;
-                let mut experiment = None;
-                let mut display_category = None;
-                let mut public_project_tier_availability = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "author" => author = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "organizationModelId" => {
-                            organization_model_id = map.next_value()?;
-                        }
-                        "experiment" => experiment = map.next_value()?,
-                        "displayCategory" => display_category = map.next_value()?,
-                        "publicProjectTierAvailability" => {
-                            public_project_tier_availability = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AllLearnBlocksResponseLearnBlocksItem {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    author: author.ok_or_else(|| A::Error::missing_field("author"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    organization_model_id,
-                    experiment,
-                    display_category,
-                    public_project_tier_availability,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AllLearnBlocksResponseLearnBlocksItem {}
@@ -241,58 +123,14 @@ pub struct ListTunerRunsResponse {
     pub runs: Vec<TunerRun>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListTunerRunsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("runs", &self.runs)?;
-        object.end()
+crate::codec::json_object! {
+    ListTunerRunsResponse {
+        success: "success" required,
+        error: "error" optional,
+        runs: "runs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListTunerRunsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListTunerRunsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListTunerRunsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListTunerRunsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut runs = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "runs" => runs = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListTunerRunsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    runs: runs.ok_or_else(|| A::Error::missing_field("runs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListTunerRunsResponse {
@@ -415,279 +253,47 @@ impl OptimizeConfig {
     }
 }
 
-impl serde::Serialize for OptimizeConfig {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.serialize_entry("targetLatency", &self.target_latency)?;
-        object.serialize_entry("targetDevice", &self.target_device)?;
-        if let Some(value) = &self.compiler {
-            object.serialize_entry("compiler", value)?;
-        }
-        if let Some(value) = &self.precision {
-            object.serialize_entry("precision", value)?;
-        }
-        if let Some(value) = &self.training_cycles {
-            object.serialize_entry("trainingCycles", value)?;
-        }
-        if let Some(value) = &self.tuning_max_trials {
-            object.serialize_entry("tuningMaxTrials", value)?;
-        }
-        if let Some(value) = &self.tuning_workers {
-            object.serialize_entry("tuningWorkers", value)?;
-        }
-        if let Some(value) = &self.initial_trials {
-            object.serialize_entry("initialTrials", value)?;
-        }
-        if let Some(value) = &self.optimization_rounds {
-            object.serialize_entry("optimizationRounds", value)?;
-        }
-        if let Some(value) = &self.trials_per_optimization_round {
-            object.serialize_entry("trialsPerOptimizationRound", value)?;
-        }
-        if let Some(value) = &self.min_maccs {
-            object.serialize_entry("minMACCS", value)?;
-        }
-        if let Some(value) = &self.max_maccs {
-            object.serialize_entry("maxMACCS", value)?;
-        }
-        if let Some(value) = &self.tuning_algorithm {
-            object.serialize_entry("tuningAlgorithm", value)?;
-        }
-        if let Some(value) = &self.notification_on_completion {
-            object.serialize_entry("notificationOnCompletion", value)?;
-        }
-        if let Some(value) = &self.import_project_metrics {
-            object.serialize_entry("importProjectMetrics", value)?;
-        }
-        if let Some(value) = &self.import_resource_metrics {
-            object.serialize_entry("importResourceMetrics", value)?;
-        }
-        if let Some(value) = &self.num_import_project_metrics {
-            object.serialize_entry("numImportProjectMetrics", value)?;
-        }
-        if let Some(value) = &self.num_import_resource_metrics {
-            object.serialize_entry("numImportResourceMetrics", value)?;
-        }
-        if let Some(value) = &self.enable_sem {
-            object.serialize_entry("enableSEM", value)?;
-        }
-        if let Some(value) = &self.accuracy_sem {
-            object.serialize_entry("accuracySEM", value)?;
-        }
-        if let Some(value) = &self.latency_sem {
-            object.serialize_entry("latencySEM", value)?;
-        }
-        if let Some(value) = &self.optimization_objectives {
-            object.serialize_entry("optimizationObjectives", value)?;
-        }
-        if let Some(value) = &self.raw_objectives {
-            object.serialize_entry("rawObjectives", value)?;
-        }
-        if let Some(value) = &self.optimization_precision {
-            object.serialize_entry("optimizationPrecision", value)?;
-        }
-        if let Some(value) = &self.early_stopping {
-            object.serialize_entry("earlyStopping", value)?;
-        }
-        if let Some(value) = &self.early_stopping_window_size {
-            object.serialize_entry("earlyStoppingWindowSize", value)?;
-        }
-        if let Some(value) = &self.early_stopping_improvement_bar {
-            object.serialize_entry("earlyStoppingImprovementBar", value)?;
-        }
-        if let Some(value) = &self.momf {
-            object.serialize_entry("MOMF", value)?;
-        }
-        if let Some(value) = &self.verbose_logging {
-            object.serialize_entry("verboseLogging", value)?;
-        }
-        if let Some(value) = &self.disable_constraints {
-            object.serialize_entry("disableConstraints", value)?;
-        }
-        if let Some(value) = &self.disable_deduplicate {
-            object.serialize_entry("disableDeduplicate", value)?;
-        }
-        if let Some(value) = &self.tuner_space_options {
-            object.serialize_entry("tunerSpaceOptions", value)?;
-        }
-        if let Some(value) = &self.space {
-            object.serialize_entry("space", value)?;
-        }
-        if let Some(value) = &self.search_space_template {
-            object.serialize_entry("searchSpaceTemplate", value)?;
-        }
-        if let Some(value) = &self.search_space_source {
-            object.serialize_entry("searchSpaceSource", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OptimizeConfig {
+        name: "name" optional,
+        target_latency: "targetLatency" required,
+        target_device: "targetDevice" required,
+        compiler: "compiler" optional,
+        precision: "precision" optional,
+        training_cycles: "trainingCycles" optional,
+        tuning_max_trials: "tuningMaxTrials" optional,
+        tuning_workers: "tuningWorkers" optional,
+        initial_trials: "initialTrials" optional,
+        optimization_rounds: "optimizationRounds" optional,
+        trials_per_optimization_round: "trialsPerOptimizationRound" optional,
+        min_maccs: "minMACCS" optional,
+        max_maccs: "maxMACCS" optional,
+        tuning_algorithm: "tuningAlgorithm" optional,
+        notification_on_completion: "notificationOnCompletion" optional,
+        import_project_metrics: "importProjectMetrics" optional,
+        import_resource_metrics: "importResourceMetrics" optional,
+        num_import_project_metrics: "numImportProjectMetrics" optional,
+        num_import_resource_metrics: "numImportResourceMetrics" optional,
+        enable_sem: "enableSEM" optional,
+        accuracy_sem: "accuracySEM" optional,
+        latency_sem: "latencySEM" optional,
+        optimization_objectives: "optimizationObjectives" optional,
+        raw_objectives: "rawObjectives" optional,
+        optimization_precision: "optimizationPrecision" optional,
+        early_stopping: "earlyStopping" optional,
+        early_stopping_window_size: "earlyStoppingWindowSize" optional,
+        early_stopping_improvement_bar: "earlyStoppingImprovementBar" optional,
+        momf: "MOMF" optional,
+        verbose_logging: "verboseLogging" optional,
+        disable_constraints: "disableConstraints" optional,
+        disable_deduplicate: "disableDeduplicate" optional,
+        tuner_space_options: "tunerSpaceOptions" optional,
+        space: "space" optional,
+        search_space_template: "searchSpaceTemplate" optional,
+        search_space_source: "searchSpaceSource" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeConfig`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeConfig, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut target_latency = None;
-                let mut target_device = None;
-                let mut compiler = None;
-                let mut precision = None;
-                let mut training_cycles = None;
-                let mut tuning_max_trials = None;
-                let mut tuning_workers = None;
-                let mut initial_trials = None;
-                let mut optimization_rounds = None;
-                let mut trials_per_optimization_round = None;
-                let mut min_maccs = None;
-                let mut max_maccs = None;
-                let mut tuning_algorithm = None;
-                let mut notification_on_completion = None;
-                let mut import_project_metrics = None;
-                let mut import_resource_metrics = None;
-                let mut num_import_project_metrics = None;
-                let mut num_import_resource_metrics = None;
-                let mut enable_sem = None;
-                let mut accuracy_sem = None;
-                let mut latency_sem = None;
-                let mut optimization_objectives = None;
-                let mut raw_objectives = None;
-                let mut optimization_precision = None;
-                let mut early_stopping = None;
-                let mut early_stopping_window_size = None;
-                let mut early_stopping_improvement_bar = None;
-                let mut momf = None;
-                let mut verbose_logging = None;
-                let mut disable_constraints = None;
-                let mut disable_deduplicate = None;
-                let mut tuner_space_options = None;
-                let mut space = None;
-                let mut search_space_template = None;
-                let mut search_space_source = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "targetLatency" => target_latency = Some(map.next_value()?),
-                        "targetDevice" => target_device = Some(map.next_value()?),
-                        "compiler" => compiler = map.next_value()?,
-                        "precision" => precision = map.next_value()?,
-                        "trainingCycles" => training_cycles = map.next_value()?,
-                        "tuningMaxTrials" => tuning_max_trials = map.next_value()?,
-                        "tuningWorkers" => tuning_workers = map.next_value()?,
-                        "initialTrials" => initial_trials = map.next_value()?,
-                        "optimizationRounds" => optimization_rounds = map.next_value()?,
-                        "trialsPerOptimizationRound" => {
-                            trials_per_optimization_round = map.next_value()?;
-                        }
-                        "minMACCS" => min_maccs = map.next_value()?,
-                        "maxMACCS" => max_maccs = map.next_value()?,
-                        "tuningAlgorithm" => tuning_algorithm = map.next_value()?,
-                        "notificationOnCompletion" => {
-                            notification_on_completion = map.next_value()?;
-                        }
-                        "importProjectMetrics" => {
-                            import_project_metrics = map.next_value()?;
-                        }
-                        "importResourceMetrics" => {
-                            import_resource_metrics = map.next_value()?;
-                        }
-                        "numImportProjectMetrics" => {
-                            num_import_project_metrics = map.next_value()?;
-                        }
-                        "numImportResourceMetrics" => {
-                            num_import_resource_metrics = map.next_value()?;
-                        }
-                        "enableSEM" => enable_sem = map.next_value()?,
-                        "accuracySEM" => accuracy_sem = map.next_value()?,
-                        "latencySEM" => latency_sem = map.next_value()?,
-                        "optimizationObjectives" => {
-                            optimization_objectives = map.next_value()?;
-                        }
-                        "rawObjectives" => raw_objectives = map.next_value()?,
-                        "optimizationPrecision" => {
-                            optimization_precision = map.next_value()?;
-                        }
-                        "earlyStopping" => early_stopping = map.next_value()?,
-                        "earlyStoppingWindowSize" => {
-                            early_stopping_window_size = map.next_value()?;
-                        }
-                        "earlyStoppingImprovementBar" => {
-                            early_stopping_improvement_bar = map.next_value()?;
-                        }
-                        "MOMF" => momf = map.next_value()?,
-                        "verboseLogging" => verbose_logging = map.next_value()?,
-                        "disableConstraints" => disable_constraints = map.next_value()?,
-                        "disableDeduplicate" => disable_deduplicate = map.next_value()?,
-                        "tunerSpaceOptions" => tuner_space_options = map.next_value()?,
-                        "space" => space = map.next_value()?,
-                        "searchSpaceTemplate" => {
-                            search_space_template = map.next_value()?;
-                        }
-                        "searchSpaceSource" => search_space_source = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeConfig {
-                    name,
-                    target_latency: target_latency
-                        .ok_or_else(|| A::Error::missing_field("targetLatency"))?,
-                    target_device: target_device
-                        .ok_or_else(|| A::Error::missing_field("targetDevice"))?,
-                    compiler,
-                    precision,
-                    training_cycles,
-                    tuning_max_trials,
-                    tuning_workers,
-                    initial_trials,
-                    optimization_rounds,
-                    trials_per_optimization_round,
-                    min_maccs,
-                    max_maccs,
-                    tuning_algorithm,
-                    notification_on_completion,
-                    import_project_metrics,
-                    import_resource_metrics,
-                    num_import_project_metrics,
-                    num_import_resource_metrics,
-                    enable_sem,
-                    accuracy_sem,
-                    latency_sem,
-                    optimization_objectives,
-                    raw_objectives,
-                    optimization_precision,
-                    early_stopping,
-                    early_stopping_window_size,
-                    early_stopping_improvement_bar,
-                    momf,
-                    verbose_logging,
-                    disable_constraints,
-                    disable_deduplicate,
-                    tuner_space_options,
-                    space,
-                    search_space_template,
-                    search_space_source,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfig {}
@@ -710,56 +316,14 @@ impl OptimizeConfigOptimizationObjectivesItem {
     }
 }
 
-impl serde::Serialize for OptimizeConfigOptimizationObjectivesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("objective", &self.objective)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("weight", &self.weight)?;
-        object.end()
+crate::codec::json_object! {
+    OptimizeConfigOptimizationObjectivesItem {
+        objective: "objective" required,
+        label: "label" required,
+        weight: "weight" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeConfigOptimizationObjectivesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeConfigOptimizationObjectivesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeConfigOptimizationObjectivesItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeConfigOptimizationObjectivesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut objective = None;
-                let mut label = None;
-                let mut weight = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "objective" => objective = Some(map.next_value()?),
-                        "label" => label = Some(map.next_value()?),
-                        "weight" => weight = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeConfigOptimizationObjectivesItem {
-                    objective: objective
-                        .ok_or_else(|| A::Error::missing_field("objective"))?,
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    weight: weight.ok_or_else(|| A::Error::missing_field("weight"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigOptimizationObjectivesItem {}
@@ -875,296 +439,50 @@ pub struct OptimizeConfigResponse {
     pub device: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OptimizeConfigResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.serialize_entry("targetLatency", &self.target_latency)?;
-        object.serialize_entry("targetDevice", &self.target_device)?;
-        if let Some(value) = &self.compiler {
-            object.serialize_entry("compiler", value)?;
-        }
-        if let Some(value) = &self.precision {
-            object.serialize_entry("precision", value)?;
-        }
-        if let Some(value) = &self.training_cycles {
-            object.serialize_entry("trainingCycles", value)?;
-        }
-        if let Some(value) = &self.tuning_max_trials {
-            object.serialize_entry("tuningMaxTrials", value)?;
-        }
-        if let Some(value) = &self.tuning_workers {
-            object.serialize_entry("tuningWorkers", value)?;
-        }
-        if let Some(value) = &self.initial_trials {
-            object.serialize_entry("initialTrials", value)?;
-        }
-        if let Some(value) = &self.optimization_rounds {
-            object.serialize_entry("optimizationRounds", value)?;
-        }
-        if let Some(value) = &self.trials_per_optimization_round {
-            object.serialize_entry("trialsPerOptimizationRound", value)?;
-        }
-        if let Some(value) = &self.min_maccs {
-            object.serialize_entry("minMACCS", value)?;
-        }
-        if let Some(value) = &self.max_maccs {
-            object.serialize_entry("maxMACCS", value)?;
-        }
-        if let Some(value) = &self.tuning_algorithm {
-            object.serialize_entry("tuningAlgorithm", value)?;
-        }
-        if let Some(value) = &self.notification_on_completion {
-            object.serialize_entry("notificationOnCompletion", value)?;
-        }
-        if let Some(value) = &self.import_project_metrics {
-            object.serialize_entry("importProjectMetrics", value)?;
-        }
-        if let Some(value) = &self.import_resource_metrics {
-            object.serialize_entry("importResourceMetrics", value)?;
-        }
-        if let Some(value) = &self.num_import_project_metrics {
-            object.serialize_entry("numImportProjectMetrics", value)?;
-        }
-        if let Some(value) = &self.num_import_resource_metrics {
-            object.serialize_entry("numImportResourceMetrics", value)?;
-        }
-        if let Some(value) = &self.enable_sem {
-            object.serialize_entry("enableSEM", value)?;
-        }
-        if let Some(value) = &self.accuracy_sem {
-            object.serialize_entry("accuracySEM", value)?;
-        }
-        if let Some(value) = &self.latency_sem {
-            object.serialize_entry("latencySEM", value)?;
-        }
-        if let Some(value) = &self.optimization_objectives {
-            object.serialize_entry("optimizationObjectives", value)?;
-        }
-        if let Some(value) = &self.raw_objectives {
-            object.serialize_entry("rawObjectives", value)?;
-        }
-        if let Some(value) = &self.optimization_precision {
-            object.serialize_entry("optimizationPrecision", value)?;
-        }
-        if let Some(value) = &self.early_stopping {
-            object.serialize_entry("earlyStopping", value)?;
-        }
-        if let Some(value) = &self.early_stopping_window_size {
-            object.serialize_entry("earlyStoppingWindowSize", value)?;
-        }
-        if let Some(value) = &self.early_stopping_improvement_bar {
-            object.serialize_entry("earlyStoppingImprovementBar", value)?;
-        }
-        if let Some(value) = &self.momf {
-            object.serialize_entry("MOMF", value)?;
-        }
-        if let Some(value) = &self.verbose_logging {
-            object.serialize_entry("verboseLogging", value)?;
-        }
-        if let Some(value) = &self.disable_constraints {
-            object.serialize_entry("disableConstraints", value)?;
-        }
-        if let Some(value) = &self.disable_deduplicate {
-            object.serialize_entry("disableDeduplicate", value)?;
-        }
-        if let Some(value) = &self.tuner_space_options {
-            object.serialize_entry("tunerSpaceOptions", value)?;
-        }
-        if let Some(value) = &self.space {
-            object.serialize_entry("space", value)?;
-        }
-        if let Some(value) = &self.search_space_template {
-            object.serialize_entry("searchSpaceTemplate", value)?;
-        }
-        if let Some(value) = &self.search_space_source {
-            object.serialize_entry("searchSpaceSource", value)?;
-        }
-        if let Some(value) = &self.device {
-            object.serialize_entry("device", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OptimizeConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        name: "name" optional,
+        target_latency: "targetLatency" required,
+        target_device: "targetDevice" required,
+        compiler: "compiler" optional,
+        precision: "precision" optional,
+        training_cycles: "trainingCycles" optional,
+        tuning_max_trials: "tuningMaxTrials" optional,
+        tuning_workers: "tuningWorkers" optional,
+        initial_trials: "initialTrials" optional,
+        optimization_rounds: "optimizationRounds" optional,
+        trials_per_optimization_round: "trialsPerOptimizationRound" optional,
+        min_maccs: "minMACCS" optional,
+        max_maccs: "maxMACCS" optional,
+        tuning_algorithm: "tuningAlgorithm" optional,
+        notification_on_completion: "notificationOnCompletion" optional,
+        import_project_metrics: "importProjectMetrics" optional,
+        import_resource_metrics: "importResourceMetrics" optional,
+        num_import_project_metrics: "numImportProjectMetrics" optional,
+        num_import_resource_metrics: "numImportResourceMetrics" optional,
+        enable_sem: "enableSEM" optional,
+        accuracy_sem: "accuracySEM" optional,
+        latency_sem: "latencySEM" optional,
+        optimization_objectives: "optimizationObjectives" optional,
+        raw_objectives: "rawObjectives" optional,
+        optimization_precision: "optimizationPrecision" optional,
+        early_stopping: "earlyStopping" optional,
+        early_stopping_window_size: "earlyStoppingWindowSize" optional,
+        early_stopping_improvement_bar: "earlyStoppingImprovementBar" optional,
+        momf: "MOMF" optional,
+        verbose_logging: "verboseLogging" optional,
+        disable_constraints: "disableConstraints" optional,
+        disable_deduplicate: "disableDeduplicate" optional,
+        tuner_space_options: "tunerSpaceOptions" optional,
+        space: "space" optional,
+        search_space_template: "searchSpaceTemplate" optional,
+        search_space_source: "searchSpaceSource" optional,
+        device: "device" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeConfigResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeConfigResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeConfigResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeConfigResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut name = None;
-                let mut target_latency = None;
-                let mut target_device = None;
-                let mut compiler = None;
-                let mut precision = None;
-                let mut training_cycles = None;
-                let mut tuning_max_trials = None;
-                let mut tuning_workers = None;
-                let mut initial_trials = None;
-                let mut optimization_rounds = None;
-                let mut trials_per_optimization_round = None;
-                let mut min_maccs = None;
-                let mut max_maccs = None;
-                let mut tuning_algorithm = None;
-                let mut notification_on_completion = None;
-                let mut import_project_metrics = None;
-                let mut import_resource_metrics = None;
-                let mut num_import_project_metrics = None;
-                let mut num_import_resource_metrics = None;
-                let mut enable_sem = None;
-                let mut accuracy_sem = None;
-                let mut latency_sem = None;
-                let mut optimization_objectives = None;
-                let mut raw_objectives = None;
-                let mut optimization_precision = None;
-                let mut early_stopping = None;
-                let mut early_stopping_window_size = None;
-                let mut early_stopping_improvement_bar = None;
-                let mut momf = None;
-                let mut verbose_logging = None;
-                let mut disable_constraints = None;
-                let mut disable_deduplicate = None;
-                let mut tuner_space_options = None;
-                let mut space = None;
-                let mut search_space_template = None;
-                let mut search_space_source = None;
-                let mut device = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "name" => name = map.next_value()?,
-                        "targetLatency" => target_latency = Some(map.next_value()?),
-                        "targetDevice" => target_device = Some(map.next_value()?),
-                        "compiler" => compiler = map.next_value()?,
-                        "precision" => precision = map.next_value()?,
-                        "trainingCycles" => training_cycles = map.next_value()?,
-                        "tuningMaxTrials" => tuning_max_trials = map.next_value()?,
-                        "tuningWorkers" => tuning_workers = map.next_value()?,
-                        "initialTrials" => initial_trials = map.next_value()?,
-                        "optimizationRounds" => optimization_rounds = map.next_value()?,
-                        "trialsPerOptimizationRound" => {
-                            trials_per_optimization_round = map.next_value()?;
-                        }
-                        "minMACCS" => min_maccs = map.next_value()?,
-                        "maxMACCS" => max_maccs = map.next_value()?,
-                        "tuningAlgorithm" => tuning_algorithm = map.next_value()?,
-                        "notificationOnCompletion" => {
-                            notification_on_completion = map.next_value()?;
-                        }
-                        "importProjectMetrics" => {
-                            import_project_metrics = map.next_value()?;
-                        }
-                        "importResourceMetrics" => {
-                            import_resource_metrics = map.next_value()?;
-                        }
-                        "numImportProjectMetrics" => {
-                            num_import_project_metrics = map.next_value()?;
-                        }
-                        "numImportResourceMetrics" => {
-                            num_import_resource_metrics = map.next_value()?;
-                        }
-                        "enableSEM" => enable_sem = map.next_value()?,
-                        "accuracySEM" => accuracy_sem = map.next_value()?,
-                        "latencySEM" => latency_sem = map.next_value()?,
-                        "optimizationObjectives" => {
-                            optimization_objectives = map.next_value()?;
-                        }
-                        "rawObjectives" => raw_objectives = map.next_value()?,
-                        "optimizationPrecision" => {
-                            optimization_precision = map.next_value()?;
-                        }
-                        "earlyStopping" => early_stopping = map.next_value()?,
-                        "earlyStoppingWindowSize" => {
-                            early_stopping_window_size = map.next_value()?;
-                        }
-                        "earlyStoppingImprovementBar" => {
-                            early_stopping_improvement_bar = map.next_value()?;
-                        }
-                        "MOMF" => momf = map.next_value()?,
-                        "verboseLogging" => verbose_logging = map.next_value()?,
-                        "disableConstraints" => disable_constraints = map.next_value()?,
-                        "disableDeduplicate" => disable_deduplicate = map.next_value()?,
-                        "tunerSpaceOptions" => tuner_space_options = map.next_value()?,
-                        "space" => space = map.next_value()?,
-                        "searchSpaceTemplate" => {
-                            search_space_template = map.next_value()?;
-                        }
-                        "searchSpaceSource" => search_space_source = map.next_value()?,
-                        "device" => device = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeConfigResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    name,
-                    target_latency: target_latency
-                        .ok_or_else(|| A::Error::missing_field("targetLatency"))?,
-                    target_device: target_device
-                        .ok_or_else(|| A::Error::missing_field("targetDevice"))?,
-                    compiler,
-                    precision,
-                    training_cycles,
-                    tuning_max_trials,
-                    tuning_workers,
-                    initial_trials,
-                    optimization_rounds,
-                    trials_per_optimization_round,
-                    min_maccs,
-                    max_maccs,
-                    tuning_algorithm,
-                    notification_on_completion,
-                    import_project_metrics,
-                    import_resource_metrics,
-                    num_import_project_metrics,
-                    num_import_resource_metrics,
-                    enable_sem,
-                    accuracy_sem,
-                    latency_sem,
-                    optimization_objectives,
-                    raw_objectives,
-                    optimization_precision,
-                    early_stopping,
-                    early_stopping_window_size,
-                    early_stopping_improvement_bar,
-                    momf,
-                    verbose_logging,
-                    disable_constraints,
-                    disable_deduplicate,
-                    tuner_space_options,
-                    space,
-                    search_space_template,
-                    search_space_source,
-                    device,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigResponse {
@@ -1200,65 +518,15 @@ impl OptimizeConfigSearchSpaceSource {
     }
 }
 
-impl serde::Serialize for OptimizeConfigSearchSpaceSource {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.template_title {
-            object.serialize_entry("templateTitle", value)?;
-        }
-        if let Some(value) = &self.run_title {
-            object.serialize_entry("runTitle", value)?;
-        }
-        if let Some(value) = &self.impulse_title {
-            object.serialize_entry("impulseTitle", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OptimizeConfigSearchSpaceSource {
+        type_: "type" required,
+        template_title: "templateTitle" optional,
+        run_title: "runTitle" optional,
+        impulse_title: "impulseTitle" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeConfigSearchSpaceSource {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeConfigSearchSpaceSource;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeConfigSearchSpaceSource`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeConfigSearchSpaceSource, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut template_title = None;
-                let mut run_title = None;
-                let mut impulse_title = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "templateTitle" => template_title = map.next_value()?,
-                        "runTitle" => run_title = map.next_value()?,
-                        "impulseTitle" => impulse_title = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeConfigSearchSpaceSource {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    template_title,
-                    run_title,
-                    impulse_title,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigSearchSpaceSource {}
@@ -1330,66 +598,15 @@ impl OptimizeConfigSearchSpaceTemplate {
     }
 }
 
-impl serde::Serialize for OptimizeConfigSearchSpaceTemplate {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("identifier", &self.identifier)?;
-        if let Some(value) = &self.classification {
-            object.serialize_entry("classification", value)?;
-        }
-        if let Some(value) = &self.anomaly {
-            object.serialize_entry("anomaly", value)?;
-        }
-        if let Some(value) = &self.regression {
-            object.serialize_entry("regression", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OptimizeConfigSearchSpaceTemplate {
+        identifier: "identifier" required,
+        classification: "classification" optional,
+        anomaly: "anomaly" optional,
+        regression: "regression" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeConfigSearchSpaceTemplate {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeConfigSearchSpaceTemplate;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeConfigSearchSpaceTemplate`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeConfigSearchSpaceTemplate, A::Error> {
-                use serde::de::Error as _;
-                let mut identifier = None;
-                let mut classification = None;
-                let mut anomaly = None;
-                let mut regression = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "identifier" => identifier = Some(map.next_value()?),
-                        "classification" => classification = map.next_value()?,
-                        "anomaly" => anomaly = map.next_value()?,
-                        "regression" => regression = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeConfigSearchSpaceTemplate {
-                    identifier: identifier
-                        .ok_or_else(|| A::Error::missing_field("identifier"))?,
-                    classification,
-                    anomaly,
-                    regression,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigSearchSpaceTemplate {}
@@ -1483,59 +700,14 @@ impl OptimizeConfigTargetDevice {
     }
 }
 
-impl serde::Serialize for OptimizeConfigTargetDevice {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.ram {
-            object.serialize_entry("ram", value)?;
-        }
-        if let Some(value) = &self.rom {
-            object.serialize_entry("rom", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OptimizeConfigTargetDevice {
+        name: "name" required,
+        ram: "ram" optional,
+        rom: "rom" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeConfigTargetDevice {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeConfigTargetDevice;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeConfigTargetDevice`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeConfigTargetDevice, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut ram = None;
-                let mut rom = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "ram" => ram = map.next_value()?,
-                        "rom" => rom = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeConfigTargetDevice {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    ram,
-                    rom,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigTargetDevice {}
@@ -1594,59 +766,14 @@ pub struct OptimizeDspParametersResponse {
     pub parameters: serde_json::Map<String, serde_json::Value>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OptimizeDspParametersResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("parameters", &self.parameters)?;
-        object.end()
+crate::codec::json_object! {
+    OptimizeDspParametersResponse {
+        success: "success" required,
+        error: "error" optional,
+        parameters: "parameters" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeDspParametersResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeDspParametersResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeDspParametersResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeDspParametersResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "parameters" => parameters = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeDspParametersResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    parameters: parameters
-                        .ok_or_else(|| A::Error::missing_field("parameters"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeDspParametersResponse {
@@ -1666,58 +793,14 @@ pub struct OptimizeSpaceResponse {
     pub impulse: Vec<TunerSpaceImpulse>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OptimizeSpaceResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("impulse", &self.impulse)?;
-        object.end()
+crate::codec::json_object! {
+    OptimizeSpaceResponse {
+        success: "success" required,
+        error: "error" optional,
+        impulse: "impulse" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeSpaceResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeSpaceResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeSpaceResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeSpaceResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut impulse = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "impulse" => impulse = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeSpaceResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    impulse: impulse.ok_or_else(|| A::Error::missing_field("impulse"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeSpaceResponse {
@@ -1753,124 +836,26 @@ pub struct OptimizeStateResponse {
     pub is_whitelabel: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OptimizeStateResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("config", &self.config)?;
-        object.serialize_entry("status", &self.status)?;
-        if let Some(value) = &self.tuner_job_id {
-            object.serialize_entry("tunerJobId", value)?;
-        }
-        if let Some(value) = &self.tuner_coordinator_job_id {
-            object.serialize_entry("tunerCoordinatorJobId", value)?;
-        }
-        if let Some(value) = &self.continuation_job_id {
-            object.serialize_entry("continuationJobId", value)?;
-        }
-        if let Some(value) = &self.tuning_algorithm {
-            object.serialize_entry("tuningAlgorithm", value)?;
-        }
-        object.serialize_entry("tunerJobIsRunning", &self.tuner_job_is_running)?;
-        object.serialize_entry("trials", &self.trials)?;
-        object.serialize_entry("projectDataType", &self.project_data_type)?;
-        if let Some(value) = &self.job_error {
-            object.serialize_entry("jobError", value)?;
-        }
-        object.serialize_entry("workers", &self.workers)?;
-        object.serialize_entry("nextRunIndex", &self.next_run_index)?;
-        object.serialize_entry("isWhitelabel", &self.is_whitelabel)?;
-        object.end()
+crate::codec::json_object! {
+    OptimizeStateResponse {
+        success: "success" required,
+        error: "error" optional,
+        config: "config" required,
+        status: "status" required,
+        tuner_job_id: "tunerJobId" optional,
+        tuner_coordinator_job_id: "tunerCoordinatorJobId" optional,
+        continuation_job_id: "continuationJobId" optional,
+        tuning_algorithm: "tuningAlgorithm" optional,
+        tuner_job_is_running: "tunerJobIsRunning" required,
+        trials: "trials" required,
+        project_data_type: "projectDataType" required,
+        job_error: "jobError" optional,
+        workers: "workers" required,
+        next_run_index: "nextRunIndex" required,
+        is_whitelabel: "isWhitelabel" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeStateResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeStateResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeStateResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeStateResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut config = None;
-                let mut status = None;
-                let mut tuner_job_id = None;
-                let mut tuner_coordinator_job_id = None;
-                let mut continuation_job_id = None;
-                let mut tuning_algorithm = None;
-                let mut tuner_job_is_running = None;
-                let mut trials = None;
-                let mut project_data_type = None;
-                let mut job_error = None;
-                let mut workers = None;
-                let mut next_run_index = None;
-                let mut is_whitelabel = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "config" => config = Some(map.next_value()?),
-                        "status" => status = Some(map.next_value()?),
-                        "tunerJobId" => tuner_job_id = map.next_value()?,
-                        "tunerCoordinatorJobId" => {
-                            tuner_coordinator_job_id = map.next_value()?;
-                        }
-                        "continuationJobId" => continuation_job_id = map.next_value()?,
-                        "tuningAlgorithm" => tuning_algorithm = map.next_value()?,
-                        "tunerJobIsRunning" => {
-                            tuner_job_is_running = Some(map.next_value()?);
-                        }
-                        "trials" => trials = Some(map.next_value()?),
-                        "projectDataType" => project_data_type = Some(map.next_value()?),
-                        "jobError" => job_error = map.next_value()?,
-                        "workers" => workers = Some(map.next_value()?),
-                        "nextRunIndex" => next_run_index = Some(map.next_value()?),
-                        "isWhitelabel" => is_whitelabel = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeStateResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
-                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
-                    tuner_job_id,
-                    tuner_coordinator_job_id,
-                    continuation_job_id,
-                    tuning_algorithm,
-                    tuner_job_is_running: tuner_job_is_running
-                        .ok_or_else(|| A::Error::missing_field("tunerJobIsRunning"))?,
-                    trials: trials.ok_or_else(|| A::Error::missing_field("trials"))?,
-                    project_data_type: project_data_type
-                        .ok_or_else(|| A::Error::missing_field("projectDataType"))?,
-                    job_error,
-                    workers: workers.ok_or_else(|| A::Error::missing_field("workers"))?,
-                    next_run_index: next_run_index
-                        .ok_or_else(|| A::Error::missing_field("nextRunIndex"))?,
-                    is_whitelabel: is_whitelabel
-                        .ok_or_else(|| A::Error::missing_field("isWhitelabel"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeStateResponse {
@@ -1934,91 +919,19 @@ pub struct OptimizeStateResponseStatus {
     pub status: OptimizeStateResponseStatusStatus,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OptimizeStateResponseStatus {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("numPendingTrials", &self.num_pending_trials)?;
-        object.serialize_entry("numRunningTrials", &self.num_running_trials)?;
-        object.serialize_entry("numCompletedTrials", &self.num_completed_trials)?;
-        object.serialize_entry("numFailedTrials", &self.num_failed_trials)?;
-        object.serialize_entry("numReadyWorkers", &self.num_ready_workers)?;
-        object.serialize_entry("numBusyWorkers", &self.num_busy_workers)?;
-        object.serialize_entry("numPendingWorkers", &self.num_pending_workers)?;
-        object.serialize_entry("status", &self.status)?;
-        object.end()
+crate::codec::json_object! {
+    OptimizeStateResponseStatus {
+        num_pending_trials: "numPendingTrials" required,
+        num_running_trials: "numRunningTrials" required,
+        num_completed_trials: "numCompletedTrials" required,
+        num_failed_trials: "numFailedTrials" required,
+        num_ready_workers: "numReadyWorkers" required,
+        num_busy_workers: "numBusyWorkers" required,
+        num_pending_workers: "numPendingWorkers" required,
+        status: "status" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeStateResponseStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeStateResponseStatus;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeStateResponseStatus`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeStateResponseStatus, A::Error> {
-                use serde::de::Error as _;
-                let mut num_pending_trials = None;
-                let mut num_running_trials = None;
-                let mut num_completed_trials = None;
-                let mut num_failed_trials = None;
-                let mut num_ready_workers = None;
-                let mut num_busy_workers = None;
-                let mut num_pending_workers = None;
-                let mut status = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "numPendingTrials" => {
-                            num_pending_trials = Some(map.next_value()?);
-                        }
-                        "numRunningTrials" => {
-                            num_running_trials = Some(map.next_value()?);
-                        }
-                        "numCompletedTrials" => {
-                            num_completed_trials = Some(map.next_value()?);
-                        }
-                        "numFailedTrials" => num_failed_trials = Some(map.next_value()?),
-                        "numReadyWorkers" => num_ready_workers = Some(map.next_value()?),
-                        "numBusyWorkers" => num_busy_workers = Some(map.next_value()?),
-                        "numPendingWorkers" => {
-                            num_pending_workers = Some(map.next_value()?);
-                        }
-                        "status" => status = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeStateResponseStatus {
-                    num_pending_trials: num_pending_trials
-                        .ok_or_else(|| A::Error::missing_field("numPendingTrials"))?,
-                    num_running_trials: num_running_trials
-                        .ok_or_else(|| A::Error::missing_field("numRunningTrials"))?,
-                    num_completed_trials: num_completed_trials
-                        .ok_or_else(|| A::Error::missing_field("numCompletedTrials"))?,
-                    num_failed_trials: num_failed_trials
-                        .ok_or_else(|| A::Error::missing_field("numFailedTrials"))?,
-                    num_ready_workers: num_ready_workers
-                        .ok_or_else(|| A::Error::missing_field("numReadyWorkers"))?,
-                    num_busy_workers: num_busy_workers
-                        .ok_or_else(|| A::Error::missing_field("numBusyWorkers"))?,
-                    num_pending_workers: num_pending_workers
-                        .ok_or_else(|| A::Error::missing_field("numPendingWorkers"))?,
-                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeStateResponseStatus {}
@@ -2116,53 +1029,13 @@ pub struct OptimizeStateResponseWorkersItem {
     pub status: OptimizeStateResponseWorkersItemStatus,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OptimizeStateResponseWorkersItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("workerId", &self.worker_id)?;
-        object.serialize_entry("status", &self.status)?;
-        object.end()
+crate::codec::json_object! {
+    OptimizeStateResponseWorkersItem {
+        worker_id: "workerId" required,
+        status: "status" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeStateResponseWorkersItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeStateResponseWorkersItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeStateResponseWorkersItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeStateResponseWorkersItem, A::Error> {
-                use serde::de::Error as _;
-                let mut worker_id = None;
-                let mut status = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "workerId" => worker_id = Some(map.next_value()?),
-                        "status" => status = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeStateResponseWorkersItem {
-                    worker_id: worker_id
-                        .ok_or_else(|| A::Error::missing_field("workerId"))?,
-                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeStateResponseWorkersItem {}
@@ -2215,58 +1088,14 @@ pub struct OptimizeTransferLearningModelsResponse {
     pub models: OptimizeTransferLearningModelsResponseModels,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OptimizeTransferLearningModelsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("models", &self.models)?;
-        object.end()
+crate::codec::json_object! {
+    OptimizeTransferLearningModelsResponse {
+        success: "success" required,
+        error: "error" optional,
+        models: "models" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeTransferLearningModelsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeTransferLearningModelsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OptimizeTransferLearningModelsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeTransferLearningModelsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut models = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "models" => models = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeTransferLearningModelsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    models: models.ok_or_else(|| A::Error::missing_field("models"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeTransferLearningModelsResponse {
@@ -2285,69 +1114,16 @@ pub struct OptimizeTransferLearningModelsResponseModels {
     pub classification: Vec<TransferLearningModel>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OptimizeTransferLearningModelsResponseModels {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("image", &self.image)?;
-        object.serialize_entry("objectDetection", &self.object_detection)?;
-        object.serialize_entry("kws", &self.kws)?;
-        object.serialize_entry("regression", &self.regression)?;
-        object.serialize_entry("classification", &self.classification)?;
-        object.end()
+crate::codec::json_object! {
+    OptimizeTransferLearningModelsResponseModels {
+        image: "image" required,
+        object_detection: "objectDetection" required,
+        kws: "kws" required,
+        regression: "regression" required,
+        classification: "classification" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OptimizeTransferLearningModelsResponseModels {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OptimizeTransferLearningModelsResponseModels;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OptimizeTransferLearningModelsResponseModels`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OptimizeTransferLearningModelsResponseModels, A::Error> {
-                use serde::de::Error as _;
-                let mut image = None;
-                let mut object_detection = None;
-                let mut kws = None;
-                let mut regression = None;
-                let mut classification = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "image" => image = Some(map.next_value()?),
-                        "objectDetection" => object_detection = Some(map.next_value()?),
-                        "kws" => kws = Some(map.next_value()?),
-                        "regression" => regression = Some(map.next_value()?),
-                        "classification" => classification = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OptimizeTransferLearningModelsResponseModels {
-                    image: image.ok_or_else(|| A::Error::missing_field("image"))?,
-                    object_detection: object_detection
-                        .ok_or_else(|| A::Error::missing_field("objectDetection"))?,
-                    kws: kws.ok_or_else(|| A::Error::missing_field("kws"))?,
-                    regression: regression
-                        .ok_or_else(|| A::Error::missing_field("regression"))?,
-                    classification: classification
-                        .ok_or_else(|| A::Error::missing_field("classification"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeTransferLearningModelsResponseModels {}
@@ -2365,70 +1141,17 @@ pub struct ScoreTrialResponse {
     pub rom: ScoreTrialResponseRom,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ScoreTrialResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("score", &self.score)?;
-        object.serialize_entry("latency", &self.latency)?;
-        object.serialize_entry("ram", &self.ram)?;
-        object.serialize_entry("rom", &self.rom)?;
-        object.end()
+crate::codec::json_object! {
+    ScoreTrialResponse {
+        success: "success" required,
+        error: "error" optional,
+        score: "score" required,
+        latency: "latency" required,
+        ram: "ram" required,
+        rom: "rom" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ScoreTrialResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ScoreTrialResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ScoreTrialResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ScoreTrialResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut score = None;
-                let mut latency = None;
-                let mut ram = None;
-                let mut rom = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "score" => score = Some(map.next_value()?),
-                        "latency" => latency = Some(map.next_value()?),
-                        "ram" => ram = Some(map.next_value()?),
-                        "rom" => rom = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ScoreTrialResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    score: score.ok_or_else(|| A::Error::missing_field("score"))?,
-                    latency: latency.ok_or_else(|| A::Error::missing_field("latency"))?,
-                    ram: ram.ok_or_else(|| A::Error::missing_field("ram"))?,
-                    rom: rom.ok_or_else(|| A::Error::missing_field("rom"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ScoreTrialResponse {
@@ -2446,62 +1169,15 @@ pub struct ScoreTrialResponseLatency {
     pub learn_ms: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ScoreTrialResponseLatency {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dspMips", &self.dsp_mips)?;
-        object.serialize_entry("dspMs", &self.dsp_ms)?;
-        object.serialize_entry("learnMaccs", &self.learn_maccs)?;
-        object.serialize_entry("learnMs", &self.learn_ms)?;
-        object.end()
+crate::codec::json_object! {
+    ScoreTrialResponseLatency {
+        dsp_mips: "dspMips" required,
+        dsp_ms: "dspMs" required,
+        learn_maccs: "learnMaccs" required,
+        learn_ms: "learnMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ScoreTrialResponseLatency {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ScoreTrialResponseLatency;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ScoreTrialResponseLatency`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ScoreTrialResponseLatency, A::Error> {
-                use serde::de::Error as _;
-                let mut dsp_mips = None;
-                let mut dsp_ms = None;
-                let mut learn_maccs = None;
-                let mut learn_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dspMips" => dsp_mips = Some(map.next_value()?),
-                        "dspMs" => dsp_ms = Some(map.next_value()?),
-                        "learnMaccs" => learn_maccs = Some(map.next_value()?),
-                        "learnMs" => learn_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ScoreTrialResponseLatency {
-                    dsp_mips: dsp_mips
-                        .ok_or_else(|| A::Error::missing_field("dspMips"))?,
-                    dsp_ms: dsp_ms.ok_or_else(|| A::Error::missing_field("dspMs"))?,
-                    learn_maccs: learn_maccs
-                        .ok_or_else(|| A::Error::missing_field("learnMaccs"))?,
-                    learn_ms: learn_ms.ok_or_else(|| A::Error::missing_field("learnMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ScoreTrialResponseLatency {}
@@ -2513,52 +1189,13 @@ pub struct ScoreTrialResponseRam {
     pub learn: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ScoreTrialResponseRam {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dsp", &self.dsp)?;
-        object.serialize_entry("learn", &self.learn)?;
-        object.end()
+crate::codec::json_object! {
+    ScoreTrialResponseRam {
+        dsp: "dsp" required,
+        learn: "learn" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ScoreTrialResponseRam {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ScoreTrialResponseRam;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ScoreTrialResponseRam`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ScoreTrialResponseRam, A::Error> {
-                use serde::de::Error as _;
-                let mut dsp = None;
-                let mut learn = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dsp" => dsp = Some(map.next_value()?),
-                        "learn" => learn = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ScoreTrialResponseRam {
-                    dsp: dsp.ok_or_else(|| A::Error::missing_field("dsp"))?,
-                    learn: learn.ok_or_else(|| A::Error::missing_field("learn"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ScoreTrialResponseRam {}
@@ -2570,52 +1207,13 @@ pub struct ScoreTrialResponseRom {
     pub learn: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ScoreTrialResponseRom {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dsp", &self.dsp)?;
-        object.serialize_entry("learn", &self.learn)?;
-        object.end()
+crate::codec::json_object! {
+    ScoreTrialResponseRom {
+        dsp: "dsp" required,
+        learn: "learn" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ScoreTrialResponseRom {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ScoreTrialResponseRom;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ScoreTrialResponseRom`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ScoreTrialResponseRom, A::Error> {
-                use serde::de::Error as _;
-                let mut dsp = None;
-                let mut learn = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dsp" => dsp = Some(map.next_value()?),
-                        "learn" => learn = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ScoreTrialResponseRom {
-                    dsp: dsp.ok_or_else(|| A::Error::missing_field("dsp"))?,
-                    learn: learn.ok_or_else(|| A::Error::missing_field("learn"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ScoreTrialResponseRom {}
@@ -2633,48 +1231,12 @@ impl TunerCompleteSearch {
     }
 }
 
-impl serde::Serialize for TunerCompleteSearch {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        object.end()
+crate::codec::json_object! {
+    TunerCompleteSearch {
+        success: "success" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for TunerCompleteSearch {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerCompleteSearch;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerCompleteSearch`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerCompleteSearch, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerCompleteSearch {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for TunerCompleteSearch {
@@ -2713,85 +1275,18 @@ impl TunerCreateTrialImpulse {
     }
 }
 
-impl serde::Serialize for TunerCreateTrialImpulse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.id {
-            object.serialize_entry("id", value)?;
-        }
-        if let Some(value) = &self.experiment {
-            object.serialize_entry("experiment", value)?;
-        }
-        if let Some(value) = &self.original_trial_id {
-            object.serialize_entry("original_trial_id", value)?;
-        }
-        if let Some(value) = &self.optimization_round {
-            object.serialize_entry("optimizationRound", value)?;
-        }
-        if let Some(value) = &self.input_blocks {
-            object.serialize_entry("inputBlocks", value)?;
-        }
-        if let Some(value) = &self.dsp_blocks {
-            object.serialize_entry("dspBlocks", value)?;
-        }
-        if let Some(value) = &self.learn_blocks {
-            object.serialize_entry("learnBlocks", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerCreateTrialImpulse {
+        id: "id" optional,
+        experiment: "experiment" optional,
+        original_trial_id: "original_trial_id" optional,
+        optimization_round: "optimizationRound" optional,
+        input_blocks: "inputBlocks" optional,
+        dsp_blocks: "dspBlocks" optional,
+        learn_blocks: "learnBlocks" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for TunerCreateTrialImpulse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerCreateTrialImpulse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerCreateTrialImpulse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerCreateTrialImpulse, A::Error> {
-                let mut id = None;
-                let mut experiment = None;
-                let mut original_trial_id = None;
-                let mut optimization_round = None;
-                let mut input_blocks = None;
-                let mut dsp_blocks = None;
-                let mut learn_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = map.next_value()?,
-                        "experiment" => experiment = map.next_value()?,
-                        "original_trial_id" => original_trial_id = map.next_value()?,
-                        "optimizationRound" => optimization_round = map.next_value()?,
-                        "inputBlocks" => input_blocks = map.next_value()?,
-                        "dspBlocks" => dsp_blocks = map.next_value()?,
-                        "learnBlocks" => learn_blocks = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerCreateTrialImpulse {
-                    id,
-                    experiment,
-                    original_trial_id,
-                    optimization_round,
-                    input_blocks,
-                    dsp_blocks,
-                    learn_blocks,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for TunerCreateTrialImpulse {}
@@ -2816,192 +1311,22 @@ pub struct TunerRun {
     pub space: Option<Vec<TunerSpaceImpulse>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerRun {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("tunerJobId", &self.tuner_job_id)?;
-        object.serialize_entry("tunerCoordinatorJobId", &self.tuner_coordinator_job_id)?;
-        object.serialize_entry("index", &self.index)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("jobStatus", &self.job_status)?;
-        if let Some(value) = &self.continuation_job_id {
-            object.serialize_entry("continuationJobId", value)?;
-        }
-        if let Some(value) = &self.space {
-            object.serialize_entry("space", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerRun {
+        tuner_job_id: "tunerJobId" required,
+        tuner_coordinator_job_id: "tunerCoordinatorJobId" required,
+        index: "index" required,
+        name: "name" optional,
+        created: "created" required,
+        job_status: "jobStatus" required,
+        continuation_job_id: "continuationJobId" optional,
+        space: "space" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerRun {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerRun;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerRun`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerRun, A::Error> {
-                use serde::de::Error as _;
-                let mut tuner_job_id = None;
-                let mut tuner_coordinator_job_id = None;
-                let mut index = None;
-                let mut name = None;
-                let mut created = None;
-                let mut job_status = None;
-                let mut continuation_job_id = None;
-                let mut space = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "tunerJobId" => tuner_job_id = Some(map.next_value()?),
-                        "tunerCoordinatorJobId" => {
-                            tuner_coordinator_job_id = Some(map.next_value()?);
-                        }
-                        "index" => index = Some(map.next_value()?),
-                        "name" => name = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "jobStatus" => job_status = Some(map.next_value()?),
-                        "continuationJobId" => continuation_job_id = map.next_value()?,
-                        "space" => space = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerRun {
-                    tuner_job_id: tuner_job_id
-                        .ok_or_else(|| A::Error::missing_field("tunerJobId"))?,
-                    tuner_coordinator_job_id: tuner_coordinator_job_id
-                        .ok_or_else(|| A::Error::missing_field(
-                            "tunerCoordinatorJobId",
-                        ))?,
-                    index: index.ok_or_else(|| A::Error::missing_field("index"))?,
-                    name,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    job_status: job_status
-                        .ok_or_else(|| A::Error::missing_field("jobStatus"))?,
-                    continuation_job_id,
-                    space,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerRun {}
-
-/// Schema: `#/components/schemas/TunerSpaceDSPBlock`
-pub type TunerSpaceDspBlock = serde_json::Map<String, serde_json::Value>;
-
-/// Schema: `#/components/schemas/TunerSpaceImpulse`
-#[derive(Debug, Clone, PartialEq)]
-pub struct TunerSpaceImpulse {
-    /// Hyperparameters with potential values that can be used in any block in this impulse
-    pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Input Blocks that are part of this impulse
-    pub input_blocks: Vec<TunerSpaceInputBlock>,
-    /// DSP Blocks that are part of this impulse
-    pub dsp_blocks: Vec<TunerSpaceDspBlock>,
-    /// Learning Blocks that are part of this impulse
-    pub learn_blocks: Vec<Vec<TunerSpaceLearnBlock>>,
-}
-
-impl TunerSpaceImpulse {
-    /// Builds the value from its required fields; optional fields start as `None`.
-    pub fn new(
-        input_blocks: Vec<TunerSpaceInputBlock>,
-        dsp_blocks: Vec<TunerSpaceDspBlock>,
-        learn_blocks: Vec<Vec<TunerSpaceLearnBlock>>,
-    ) -> Self {
-        Self {
-            parameters: None,
-            input_blocks,
-            dsp_blocks,
-            learn_blocks,
-        }
-    }
-}
-
-impl serde::Serialize for TunerSpaceImpulse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        object.serialize_entry("inputBlocks", &self.input_blocks)?;
-        object.serialize_entry("dspBlocks", &self.dsp_blocks)?;
-        object.serialize_entry("learnBlocks", &self.learn_blocks)?;
-        object.end()
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerSpaceImpulse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerSpaceImpulse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerSpaceImpulse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerSpaceImpulse, A::Error> {
-                use serde::de::Error as _;
-                let mut parameters = None;
-                let mut input_blocks = None;
-                let mut dsp_blocks = None;
-                let mut learn_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "parameters" => parameters = map.next_value()?,
-                        "inputBlocks" => input_blocks = Some(map.next_value()?),
-                        "dspBlocks" => dsp_blocks = Some(map.next_value()?),
-                        "learnBlocks" => learn_blocks = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerSpaceImpulse {
-                    parameters,
-                    input_blocks: input_blocks
-                        .ok_or_else(|| A::Error::missing_field("inputBlocks"))?,
-                    dsp_blocks: dsp_blocks
-                        .ok_or_else(|| A::Error::missing_field("dspBlocks"))?,
-                    learn_blocks: learn_blocks
-                        .ok_or_else(|| A::Error::missing_field("learnBlocks"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
-}
-
-impl crate::Envelope for TunerSpaceImpulse {}
-
-/// Schema: `#/components/schemas/TunerSpaceInputBlock`
-pub type TunerSpaceInputBlock = serde_json::Map<String, serde_json::Value>;
-
-/// Schema: `#/components/schemas/TunerSpaceLearnBlock`
-pub type TunerSpaceLearnBlock = serde_json::Map<String, serde_json::Value>;
 
 /// Schema: `#/components/schemas/TunerTrial`
 #[derive(Debug, Clone, PartialEq)]
@@ -3028,158 +1353,31 @@ pub struct TunerTrial {
     pub impulse_added_to_project: Option<TunerTrialImpulseAddedToProject>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrial {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("status", &self.status)?;
-        if let Some(value) = &self.last_completed_epoch {
-            object.serialize_entry("lastCompletedEpoch", value)?;
-        }
-        if let Some(value) = &self.last_completed_training {
-            object.serialize_entry("lastCompletedTraining", value)?;
-        }
-        if let Some(value) = &self.retries {
-            object.serialize_entry("retries", value)?;
-        }
-        if let Some(value) = &self.current_epoch {
-            object.serialize_entry("currentEpoch", value)?;
-        }
-        if let Some(value) = &self.worker_id {
-            object.serialize_entry("workerId", value)?;
-        }
-        object.serialize_entry("blocks", &self.blocks)?;
-        object.serialize_entry("impulse", &self.impulse)?;
-        if let Some(value) = &self.experiment {
-            object.serialize_entry("experiment", value)?;
-        }
-        if let Some(value) = &self.original_trial_id {
-            object.serialize_entry("original_trial_id", value)?;
-        }
-        if let Some(value) = &self.model {
-            object.serialize_entry("model", value)?;
-        }
-        if let Some(value) = &self.dsp_job_id {
-            object.serialize_entry("dspJobId", value)?;
-        }
-        if let Some(value) = &self.learn_job_id {
-            object.serialize_entry("learnJobId", value)?;
-        }
-        if let Some(value) = &self.device_performance {
-            object.serialize_entry("devicePerformance", value)?;
-        }
-        if let Some(value) = &self.optimization_round {
-            object.serialize_entry("optimizationRound", value)?;
-        }
-        if let Some(value) = &self.progress {
-            object.serialize_entry("progress", value)?;
-        }
-        if let Some(value) = &self.metrics {
-            object.serialize_entry("metrics", value)?;
-        }
-        if let Some(value) = &self.impulse_added_to_project {
-            object.serialize_entry("impulseAddedToProject", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerTrial {
+        id: "id" required,
+        name: "name" required,
+        status: "status" required,
+        last_completed_epoch: "lastCompletedEpoch" optional,
+        last_completed_training: "lastCompletedTraining" optional,
+        retries: "retries" optional,
+        current_epoch: "currentEpoch" optional,
+        worker_id: "workerId" optional,
+        blocks: "blocks" required,
+        impulse: "impulse" required,
+        experiment: "experiment" optional,
+        original_trial_id: "original_trial_id" optional,
+        model: "model" optional,
+        dsp_job_id: "dspJobId" optional,
+        learn_job_id: "learnJobId" optional,
+        device_performance: "devicePerformance" optional,
+        optimization_round: "optimizationRound" optional,
+        progress: "progress" optional,
+        metrics: "metrics" optional,
+        impulse_added_to_project: "impulseAddedToProject" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrial {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrial;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrial`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrial, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut status = None;
-                let mut last_completed_epoch = None;
-                let mut last_completed_training = None;
-                let mut retries = None;
-                let mut current_epoch = None;
-                let mut worker_id = None;
-                let mut blocks = None;
-                let mut impulse = None;
-                let mut experiment = None;
-                let mut original_trial_id = None;
-                let mut model = None;
-                let mut dsp_job_id = None;
-                let mut learn_job_id = None;
-                let mut device_performance = None;
-                let mut optimization_round = None;
-                let mut progress = None;
-                let mut metrics = None;
-                let mut impulse_added_to_project = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "status" => status = Some(map.next_value()?),
-                        "lastCompletedEpoch" => last_completed_epoch = map.next_value()?,
-                        "lastCompletedTraining" => {
-                            last_completed_training = map.next_value()?;
-                        }
-                        "retries" => retries = map.next_value()?,
-                        "currentEpoch" => current_epoch = map.next_value()?,
-                        "workerId" => worker_id = map.next_value()?,
-                        "blocks" => blocks = Some(map.next_value()?),
-                        "impulse" => impulse = Some(map.next_value()?),
-                        "experiment" => experiment = map.next_value()?,
-                        "original_trial_id" => original_trial_id = map.next_value()?,
-                        "model" => model = map.next_value()?,
-                        "dspJobId" => dsp_job_id = map.next_value()?,
-                        "learnJobId" => learn_job_id = map.next_value()?,
-                        "devicePerformance" => device_performance = map.next_value()?,
-                        "optimizationRound" => optimization_round = map.next_value()?,
-                        "progress" => progress = map.next_value()?,
-                        "metrics" => metrics = map.next_value()?,
-                        "impulseAddedToProject" => {
-                            impulse_added_to_project = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrial {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
-                    last_completed_epoch,
-                    last_completed_training,
-                    retries,
-                    current_epoch,
-                    worker_id,
-                    blocks: blocks.ok_or_else(|| A::Error::missing_field("blocks"))?,
-                    impulse: impulse.ok_or_else(|| A::Error::missing_field("impulse"))?,
-                    experiment,
-                    original_trial_id,
-                    model,
-                    dsp_job_id,
-                    learn_job_id,
-                    device_performance,
-                    optimization_round,
-                    progress,
-                    metrics,
-                    impulse_added_to_project,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrial {}
@@ -3196,72 +1394,17 @@ pub struct TunerTrialBlocksItem {
     pub model_block_index: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrialBlocksItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.last_active {
-            object.serialize_entry("lastActive", value)?;
-        }
-        object.serialize_entry("retries", &self.retries)?;
-        object.serialize_entry("status", &self.status)?;
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.model_block_index {
-            object.serialize_entry("modelBlockIndex", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerTrialBlocksItem {
+        id: "id" required,
+        last_active: "lastActive" optional,
+        retries: "retries" required,
+        status: "status" required,
+        type_: "type" required,
+        model_block_index: "modelBlockIndex" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrialBlocksItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrialBlocksItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrialBlocksItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrialBlocksItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut last_active = None;
-                let mut retries = None;
-                let mut status = None;
-                let mut type_ = None;
-                let mut model_block_index = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "lastActive" => last_active = map.next_value()?,
-                        "retries" => retries = Some(map.next_value()?),
-                        "status" => status = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "modelBlockIndex" => model_block_index = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrialBlocksItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    last_active,
-                    retries: retries.ok_or_else(|| A::Error::missing_field("retries"))?,
-                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    model_block_index,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialBlocksItem {}
@@ -3353,55 +1496,13 @@ pub struct TunerTrialDspJobId {
     pub testing: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrialDspJobId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.training {
-            object.serialize_entry("training", value)?;
-        }
-        if let Some(value) = &self.testing {
-            object.serialize_entry("testing", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerTrialDspJobId {
+        training: "training" optional,
+        testing: "testing" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrialDspJobId {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrialDspJobId;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrialDspJobId`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrialDspJobId, A::Error> {
-                let mut training = None;
-                let mut testing = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "training" => training = map.next_value()?,
-                        "testing" => testing = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrialDspJobId {
-                    training,
-                    testing,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialDspJobId {}
@@ -3414,61 +1515,14 @@ pub struct TunerTrialImpulse {
     pub learn_blocks: Option<Vec<TunerCreateTrialLearnBlock>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrialImpulse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.input_blocks {
-            object.serialize_entry("inputBlocks", value)?;
-        }
-        if let Some(value) = &self.dsp_blocks {
-            object.serialize_entry("dspBlocks", value)?;
-        }
-        if let Some(value) = &self.learn_blocks {
-            object.serialize_entry("learnBlocks", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerTrialImpulse {
+        input_blocks: "inputBlocks" optional,
+        dsp_blocks: "dspBlocks" optional,
+        learn_blocks: "learnBlocks" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrialImpulse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrialImpulse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrialImpulse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrialImpulse, A::Error> {
-                let mut input_blocks = None;
-                let mut dsp_blocks = None;
-                let mut learn_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "inputBlocks" => input_blocks = map.next_value()?,
-                        "dspBlocks" => dsp_blocks = map.next_value()?,
-                        "learnBlocks" => learn_blocks = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrialImpulse {
-                    input_blocks,
-                    dsp_blocks,
-                    learn_blocks,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialImpulse {}
@@ -3480,53 +1534,13 @@ pub struct TunerTrialImpulseAddedToProject {
     pub link: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrialImpulseAddedToProject {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("impulseId", &self.impulse_id)?;
-        object.serialize_entry("link", &self.link)?;
-        object.end()
+crate::codec::json_object! {
+    TunerTrialImpulseAddedToProject {
+        impulse_id: "impulseId" required,
+        link: "link" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrialImpulseAddedToProject {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrialImpulseAddedToProject;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrialImpulseAddedToProject`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrialImpulseAddedToProject, A::Error> {
-                use serde::de::Error as _;
-                let mut impulse_id = None;
-                let mut link = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "impulseId" => impulse_id = Some(map.next_value()?),
-                        "link" => link = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrialImpulseAddedToProject {
-                    impulse_id: impulse_id
-                        .ok_or_else(|| A::Error::missing_field("impulseId"))?,
-                    link: link.ok_or_else(|| A::Error::missing_field("link"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialImpulseAddedToProject {}
@@ -3539,61 +1553,14 @@ pub struct TunerTrialMetrics {
     pub validation: Option<TunerTrialMetricsValidation>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrialMetrics {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.test {
-            object.serialize_entry("test", value)?;
-        }
-        if let Some(value) = &self.train {
-            object.serialize_entry("train", value)?;
-        }
-        if let Some(value) = &self.validation {
-            object.serialize_entry("validation", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerTrialMetrics {
+        test: "test" optional,
+        train: "train" optional,
+        validation: "validation" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrialMetrics {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrialMetrics;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrialMetrics`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrialMetrics, A::Error> {
-                let mut test = None;
-                let mut train = None;
-                let mut validation = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "test" => test = map.next_value()?,
-                        "train" => train = map.next_value()?,
-                        "validation" => validation = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrialMetrics {
-                    test,
-                    train,
-                    validation,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialMetrics {}
@@ -3605,55 +1572,13 @@ pub struct TunerTrialMetricsTest {
     pub int8: Option<KerasModelMetadataMetrics>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrialMetricsTest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.float32 {
-            object.serialize_entry("float32", value)?;
-        }
-        if let Some(value) = &self.int8 {
-            object.serialize_entry("int8", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerTrialMetricsTest {
+        float32: "float32" optional,
+        int8: "int8" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrialMetricsTest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrialMetricsTest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrialMetricsTest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrialMetricsTest, A::Error> {
-                let mut float32 = None;
-                let mut int8 = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "float32" => float32 = map.next_value()?,
-                        "int8" => int8 = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrialMetricsTest {
-                    float32,
-                    int8,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialMetricsTest {}
@@ -3665,55 +1590,13 @@ pub struct TunerTrialMetricsTrain {
     pub int8: Option<KerasModelMetadataMetrics>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrialMetricsTrain {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.float32 {
-            object.serialize_entry("float32", value)?;
-        }
-        if let Some(value) = &self.int8 {
-            object.serialize_entry("int8", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerTrialMetricsTrain {
+        float32: "float32" optional,
+        int8: "int8" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrialMetricsTrain {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrialMetricsTrain;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrialMetricsTrain`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrialMetricsTrain, A::Error> {
-                let mut float32 = None;
-                let mut int8 = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "float32" => float32 = map.next_value()?,
-                        "int8" => int8 = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrialMetricsTrain {
-                    float32,
-                    int8,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialMetricsTrain {}
@@ -3725,55 +1608,13 @@ pub struct TunerTrialMetricsValidation {
     pub int8: Option<KerasModelMetadataMetrics>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrialMetricsValidation {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.float32 {
-            object.serialize_entry("float32", value)?;
-        }
-        if let Some(value) = &self.int8 {
-            object.serialize_entry("int8", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TunerTrialMetricsValidation {
+        float32: "float32" optional,
+        int8: "int8" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrialMetricsValidation {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrialMetricsValidation;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrialMetricsValidation`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrialMetricsValidation, A::Error> {
-                let mut float32 = None;
-                let mut int8 = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "float32" => float32 = map.next_value()?,
-                        "int8" => int8 = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrialMetricsValidation {
-                    float32,
-                    int8,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialMetricsValidation {}
@@ -3788,67 +1629,16 @@ pub struct TunerTrialProgress {
     pub val_accuracy: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TunerTrialProgress {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("epoch", &self.epoch)?;
-        object.serialize_entry("loss", &self.loss)?;
-        object.serialize_entry("val_loss", &self.val_loss)?;
-        object.serialize_entry("accuracy", &self.accuracy)?;
-        object.serialize_entry("val_accuracy", &self.val_accuracy)?;
-        object.end()
+crate::codec::json_object! {
+    TunerTrialProgress {
+        epoch: "epoch" required,
+        loss: "loss" required,
+        val_loss: "val_loss" required,
+        accuracy: "accuracy" required,
+        val_accuracy: "val_accuracy" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TunerTrialProgress {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TunerTrialProgress;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TunerTrialProgress`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TunerTrialProgress, A::Error> {
-                use serde::de::Error as _;
-                let mut epoch = None;
-                let mut loss = None;
-                let mut val_loss = None;
-                let mut accuracy = None;
-                let mut val_accuracy = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "epoch" => epoch = Some(map.next_value()?),
-                        "loss" => loss = Some(map.next_value()?),
-                        "val_loss" => val_loss = Some(map.next_value()?),
-                        "accuracy" => accuracy = Some(map.next_value()?),
-                        "val_accuracy" => val_accuracy = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TunerTrialProgress {
-                    epoch: epoch.ok_or_else(|| A::Error::missing_field("epoch"))?,
-                    loss: loss.ok_or_else(|| A::Error::missing_field("loss"))?,
-                    val_loss: val_loss
-                        .ok_or_else(|| A::Error::missing_field("val_loss"))?,
-                    accuracy: accuracy
-                        .ok_or_else(|| A::Error::missing_field("accuracy"))?,
-                    val_accuracy: val_accuracy
-                        .ok_or_else(|| A::Error::missing_field("val_accuracy"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialProgress {}
@@ -3908,47 +1698,12 @@ impl UpdateTunerRunRequest {
     }
 }
 
-impl serde::Serialize for UpdateTunerRunRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateTunerRunRequest {
+        name: "name" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateTunerRunRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateTunerRunRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateTunerRunRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateTunerRunRequest, A::Error> {
-                let mut name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateTunerRunRequest { name })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateTunerRunRequest {}
@@ -3965,84 +1720,18 @@ pub struct WindowSettings {
     pub valid: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for WindowSettings {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("windowSizeMs", &self.window_size_ms)?;
-        object.serialize_entry("windowIncreaseMs", &self.window_increase_ms)?;
-        object.serialize_entry("windowIncreasePct", &self.window_increase_pct)?;
-        object.serialize_entry("zeroPadPercentage", &self.zero_pad_percentage)?;
-        object.serialize_entry("windowCount", &self.window_count)?;
-        object.serialize_entry("balanceScore", &self.balance_score)?;
-        object.serialize_entry("valid", &self.valid)?;
-        object.end()
+crate::codec::json_object! {
+    WindowSettings {
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        window_increase_pct: "windowIncreasePct" required,
+        zero_pad_percentage: "zeroPadPercentage" required,
+        window_count: "windowCount" required,
+        balance_score: "balanceScore" required,
+        valid: "valid" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for WindowSettings {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WindowSettings;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`WindowSettings`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WindowSettings, A::Error> {
-                use serde::de::Error as _;
-                let mut window_size_ms = None;
-                let mut window_increase_ms = None;
-                let mut window_increase_pct = None;
-                let mut zero_pad_percentage = None;
-                let mut window_count = None;
-                let mut balance_score = None;
-                let mut valid = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "windowSizeMs" => window_size_ms = Some(map.next_value()?),
-                        "windowIncreaseMs" => {
-                            window_increase_ms = Some(map.next_value()?);
-                        }
-                        "windowIncreasePct" => {
-                            window_increase_pct = Some(map.next_value()?);
-                        }
-                        "zeroPadPercentage" => {
-                            zero_pad_percentage = Some(map.next_value()?);
-                        }
-                        "windowCount" => window_count = Some(map.next_value()?),
-                        "balanceScore" => balance_score = Some(map.next_value()?),
-                        "valid" => valid = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(WindowSettings {
-                    window_size_ms: window_size_ms
-                        .ok_or_else(|| A::Error::missing_field("windowSizeMs"))?,
-                    window_increase_ms: window_increase_ms
-                        .ok_or_else(|| A::Error::missing_field("windowIncreaseMs"))?,
-                    window_increase_pct: window_increase_pct
-                        .ok_or_else(|| A::Error::missing_field("windowIncreasePct"))?,
-                    zero_pad_percentage: zero_pad_percentage
-                        .ok_or_else(|| A::Error::missing_field("zeroPadPercentage"))?,
-                    window_count: window_count
-                        .ok_or_else(|| A::Error::missing_field("windowCount"))?,
-                    balance_score: balance_score
-                        .ok_or_else(|| A::Error::missing_field("balanceScore"))?,
-                    valid: valid.ok_or_else(|| A::Error::missing_field("valid"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for WindowSettings {}
@@ -4058,74 +1747,15 @@ pub struct WindowSettingsResponse {
     pub window_settings_continuous: Vec<WindowSettings>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for WindowSettingsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("windowSettingsEvent", &self.window_settings_event)?;
-        object
-            .serialize_entry(
-                "windowSettingsContinuous",
-                &self.window_settings_continuous,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    WindowSettingsResponse {
+        success: "success" required,
+        error: "error" optional,
+        window_settings_event: "windowSettingsEvent" required,
+        window_settings_continuous: "windowSettingsContinuous" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for WindowSettingsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WindowSettingsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`WindowSettingsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WindowSettingsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut window_settings_event = None;
-                let mut window_settings_continuous = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "windowSettingsEvent" => {
-                            window_settings_event = Some(map.next_value()?);
-                        }
-                        "windowSettingsContinuous" => {
-                            window_settings_continuous = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(WindowSettingsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    window_settings_event: window_settings_event
-                        .ok_or_else(|| A::Error::missing_field("windowSettingsEvent"))?,
-                    window_settings_continuous: window_settings_continuous
-                        .ok_or_else(|| A::Error::missing_field(
-                            "windowSettingsContinuous",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for WindowSettingsResponse {

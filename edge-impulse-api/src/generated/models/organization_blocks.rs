@@ -165,86 +165,19 @@ impl AddOrganizationDspBlockRequest {
     }
 }
 
-impl serde::Serialize for AddOrganizationDspBlockRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("dockerContainer", &self.docker_container)?;
-        object.serialize_entry("description", &self.description)?;
-        if let Some(value) = &self.requests_cpu {
-            object.serialize_entry("requestsCpu", value)?;
-        }
-        if let Some(value) = &self.requests_memory {
-            object.serialize_entry("requestsMemory", value)?;
-        }
-        if let Some(value) = &self.limits_cpu {
-            object.serialize_entry("limitsCpu", value)?;
-        }
-        if let Some(value) = &self.limits_memory {
-            object.serialize_entry("limitsMemory", value)?;
-        }
-        object.serialize_entry("port", &self.port)?;
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationDspBlockRequest {
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        description: "description" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        port: "port" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddOrganizationDspBlockRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationDspBlockRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddOrganizationDspBlockRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationDspBlockRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut docker_container = None;
-                let mut description = None;
-                let mut requests_cpu = None;
-                let mut requests_memory = None;
-                let mut limits_cpu = None;
-                let mut limits_memory = None;
-                let mut port = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "dockerContainer" => docker_container = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "requestsCpu" => requests_cpu = map.next_value()?,
-                        "requestsMemory" => requests_memory = map.next_value()?,
-                        "limitsCpu" => limits_cpu = map.next_value()?,
-                        "limitsMemory" => limits_memory = map.next_value()?,
-                        "port" => port = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationDspBlockRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    docker_container: docker_container
-                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    requests_cpu,
-                    requests_memory,
-                    limits_cpu,
-                    limits_memory,
-                    port: port.ok_or_else(|| A::Error::missing_field("port"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationDspBlockRequest {}
@@ -264,57 +197,14 @@ impl AddOrganizationSecretRequest {
     }
 }
 
-impl serde::Serialize for AddOrganizationSecretRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("secret", &self.secret)?;
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationSecretRequest {
+        name: "name" required,
+        description: "description" required,
+        secret: "secret" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddOrganizationSecretRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationSecretRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddOrganizationSecretRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationSecretRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut secret = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "secret" => secret = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationSecretRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    secret: secret.ok_or_else(|| A::Error::missing_field("secret"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationSecretRequest {}
@@ -376,140 +266,26 @@ impl AddOrganizationTransferLearningBlockRequest {
     }
 }
 
-impl serde::Serialize for AddOrganizationTransferLearningBlockRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("dockerContainer", &self.docker_container)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("operatesOn", &self.operates_on)?;
-        if let Some(value) = &self.object_detection_last_layer {
-            object.serialize_entry("objectDetectionLastLayer", value)?;
-        }
-        object.serialize_entry("implementationVersion", &self.implementation_version)?;
-        if let Some(value) = &self.is_public {
-            object.serialize_entry("isPublic", value)?;
-        }
-        if let Some(value) = &self.is_public_for_devices {
-            object.serialize_entry("isPublicForDevices", value)?;
-        }
-        if let Some(value) = &self.public_project_tier_availability {
-            object.serialize_entry("publicProjectTierAvailability", value)?;
-        }
-        if let Some(value) = &self.repository_url {
-            object.serialize_entry("repositoryUrl", value)?;
-        }
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        if let Some(value) = &self.image_input_scaling {
-            object.serialize_entry("imageInputScaling", value)?;
-        }
-        if let Some(value) = &self.ind_requires_gpu {
-            object.serialize_entry("indRequiresGpu", value)?;
-        }
-        if let Some(value) = &self.custom_model_variants {
-            object.serialize_entry("customModelVariants", value)?;
-        }
-        if let Some(value) = &self.display_category {
-            object.serialize_entry("displayCategory", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationTransferLearningBlockRequest {
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        description: "description" required,
+        operates_on: "operatesOn" required,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        implementation_version: "implementationVersion" required,
+        is_public: "isPublic" optional,
+        is_public_for_devices: "isPublicForDevices" optional,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
+        repository_url: "repositoryUrl" optional,
+        parameters: "parameters" optional,
+        image_input_scaling: "imageInputScaling" optional,
+        ind_requires_gpu: "indRequiresGpu" optional,
+        custom_model_variants: "customModelVariants" optional,
+        display_category: "displayCategory" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddOrganizationTransferLearningBlockRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationTransferLearningBlockRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`AddOrganizationTransferLearningBlockRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationTransferLearningBlockRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut docker_container = None;
-                let mut description = None;
-                let mut operates_on = None;
-                let mut object_detection_last_layer = None;
-                let mut implementation_version = None;
-                let mut is_public = None;
-                let mut is_public_for_devices = None;
-                let mut public_project_tier_availability = None;
-                let mut repository_url = None;
-                let mut parameters = None;
-                let mut image_input_scaling = None;
-                let mut ind_requires_gpu = None;
-                let mut custom_model_variants = None;
-                let mut display_category = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "dockerContainer" => docker_container = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "operatesOn" => operates_on = Some(map.next_value()?),
-                        "objectDetectionLastLayer" => {
-                            object_detection_last_layer = map.next_value()?;
-                        }
-                        "implementationVersion" => {
-                            implementation_version = Some(map.next_value()?);
-                        }
-                        "isPublic" => is_public = map.next_value()?,
-                        "isPublicForDevices" => is_public_for_devices = map.next_value()?,
-                        "publicProjectTierAvailability" => {
-                            public_project_tier_availability = map.next_value()?;
-                        }
-                        "repositoryUrl" => repository_url = map.next_value()?,
-                        "parameters" => parameters = map.next_value()?,
-                        "imageInputScaling" => image_input_scaling = map.next_value()?,
-                        "indRequiresGpu" => ind_requires_gpu = map.next_value()?,
-                        "customModelVariants" => {
-                            custom_model_variants = map.next_value()?;
-                        }
-                        "displayCategory" => display_category = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationTransferLearningBlockRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    docker_container: docker_container
-                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    operates_on: operates_on
-                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
-                    object_detection_last_layer,
-                    implementation_version: implementation_version
-                        .ok_or_else(|| A::Error::missing_field(
-                            "implementationVersion",
-                        ))?,
-                    is_public,
-                    is_public_for_devices,
-                    public_project_tier_availability,
-                    repository_url,
-                    parameters,
-                    image_input_scaling,
-                    ind_requires_gpu,
-                    custom_model_variants,
-                    display_category,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationTransferLearningBlockRequest {}
@@ -588,184 +364,33 @@ impl AddOrganizationTransformationBlockRequest {
     }
 }
 
-impl serde::Serialize for AddOrganizationTransformationBlockRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("dockerContainer", &self.docker_container)?;
-        object.serialize_entry("indMetadata", &self.ind_metadata)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("cliArguments", &self.cli_arguments)?;
-        if let Some(value) = &self.requests_cpu {
-            object.serialize_entry("requestsCpu", value)?;
-        }
-        if let Some(value) = &self.requests_memory {
-            object.serialize_entry("requestsMemory", value)?;
-        }
-        if let Some(value) = &self.limits_cpu {
-            object.serialize_entry("limitsCpu", value)?;
-        }
-        if let Some(value) = &self.limits_memory {
-            object.serialize_entry("limitsMemory", value)?;
-        }
-        object.serialize_entry("additionalMountPoints", &self.additional_mount_points)?;
-        object.serialize_entry("operatesOn", &self.operates_on)?;
-        if let Some(value) = &self.allow_extra_cli_arguments {
-            object.serialize_entry("allowExtraCliArguments", value)?;
-        }
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        if let Some(value) = &self.max_running_time_str {
-            object.serialize_entry("maxRunningTimeStr", value)?;
-        }
-        if let Some(value) = &self.is_public {
-            object.serialize_entry("isPublic", value)?;
-        }
-        if let Some(value) = &self.repository_url {
-            object.serialize_entry("repositoryUrl", value)?;
-        }
-        if let Some(value) = &self.show_in_data_sources {
-            object.serialize_entry("showInDataSources", value)?;
-        }
-        if let Some(value) = &self.show_in_create_transformation_job {
-            object.serialize_entry("showInCreateTransformationJob", value)?;
-        }
-        if let Some(value) = &self.show_in_synthetic_data {
-            object.serialize_entry("showInSyntheticData", value)?;
-        }
-        if let Some(value) = &self.show_in_ai_actions {
-            object.serialize_entry("showInAIActions", value)?;
-        }
-        if let Some(value) = &self.environment_variables {
-            object.serialize_entry("environmentVariables", value)?;
-        }
-        if let Some(value) = &self.ai_actions_operates_on {
-            object.serialize_entry("aiActionsOperatesOn", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationTransformationBlockRequest {
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        ind_metadata: "indMetadata" required,
+        description: "description" required,
+        cli_arguments: "cliArguments" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        additional_mount_points: "additionalMountPoints" required,
+        operates_on: "operatesOn" required,
+        allow_extra_cli_arguments: "allowExtraCliArguments" optional,
+        parameters: "parameters" optional,
+        max_running_time_str: "maxRunningTimeStr" optional,
+        is_public: "isPublic" optional,
+        repository_url: "repositoryUrl" optional,
+        show_in_data_sources: "showInDataSources" optional,
+        show_in_create_transformation_job: "showInCreateTransformationJob" optional,
+        show_in_synthetic_data: "showInSyntheticData" optional,
+        show_in_ai_actions: "showInAIActions" optional,
+        environment_variables: "environmentVariables" optional,
+        ai_actions_operates_on: "aiActionsOperatesOn" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddOrganizationTransformationBlockRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationTransformationBlockRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`AddOrganizationTransformationBlockRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationTransformationBlockRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut docker_container = None;
-                let mut ind_metadata = None;
-                let mut description = None;
-                let mut cli_arguments = None;
-                let mut requests_cpu = None;
-                let mut requests_memory = None;
-                let mut limits_cpu = None;
-                let mut limits_memory = None;
-                let mut additional_mount_points = None;
-                let mut operates_on = None;
-                let mut allow_extra_cli_arguments = None;
-                let mut parameters = None;
-                let mut max_running_time_str = None;
-                let mut is_public = None;
-                let mut repository_url = None;
-                let mut show_in_data_sources = None;
-                let mut show_in_create_transformation_job = None;
-                let mut show_in_synthetic_data = None;
-                let mut show_in_ai_actions = None;
-                let mut environment_variables = None;
-                let mut ai_actions_operates_on = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "dockerContainer" => docker_container = Some(map.next_value()?),
-                        "indMetadata" => ind_metadata = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "cliArguments" => cli_arguments = Some(map.next_value()?),
-                        "requestsCpu" => requests_cpu = map.next_value()?,
-                        "requestsMemory" => requests_memory = map.next_value()?,
-                        "limitsCpu" => limits_cpu = map.next_value()?,
-                        "limitsMemory" => limits_memory = map.next_value()?,
-                        "additionalMountPoints" => {
-                            additional_mount_points = Some(map.next_value()?);
-                        }
-                        "operatesOn" => operates_on = Some(map.next_value()?),
-                        "allowExtraCliArguments" => {
-                            allow_extra_cli_arguments = map.next_value()?;
-                        }
-                        "parameters" => parameters = map.next_value()?,
-                        "maxRunningTimeStr" => max_running_time_str = map.next_value()?,
-                        "isPublic" => is_public = map.next_value()?,
-                        "repositoryUrl" => repository_url = map.next_value()?,
-                        "showInDataSources" => show_in_data_sources = map.next_value()?,
-                        "showInCreateTransformationJob" => {
-                            show_in_create_transformation_job = map.next_value()?;
-                        }
-                        "showInSyntheticData" => {
-                            show_in_synthetic_data = map.next_value()?;
-                        }
-                        "showInAIActions" => show_in_ai_actions = map.next_value()?,
-                        "environmentVariables" => {
-                            environment_variables = map.next_value()?;
-                        }
-                        "aiActionsOperatesOn" => {
-                            ai_actions_operates_on = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationTransformationBlockRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    docker_container: docker_container
-                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
-                    ind_metadata: ind_metadata
-                        .ok_or_else(|| A::Error::missing_field("indMetadata"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    cli_arguments: cli_arguments
-                        .ok_or_else(|| A::Error::missing_field("cliArguments"))?,
-                    requests_cpu,
-                    requests_memory,
-                    limits_cpu,
-                    limits_memory,
-                    additional_mount_points: additional_mount_points
-                        .ok_or_else(|| A::Error::missing_field(
-                            "additionalMountPoints",
-                        ))?,
-                    operates_on: operates_on
-                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
-                    allow_extra_cli_arguments,
-                    parameters,
-                    max_running_time_str,
-                    is_public,
-                    repository_url,
-                    show_in_data_sources,
-                    show_in_create_transformation_job,
-                    show_in_synthetic_data,
-                    show_in_ai_actions,
-                    environment_variables,
-                    ai_actions_operates_on,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationTransformationBlockRequest {}
@@ -870,53 +495,13 @@ impl EnvironmentVariable {
     }
 }
 
-impl serde::Serialize for EnvironmentVariable {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("key", &self.key)?;
-        if let Some(value) = &self.value {
-            object.serialize_entry("value", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    EnvironmentVariable {
+        key: "key" required,
+        value: "value" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for EnvironmentVariable {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EnvironmentVariable;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EnvironmentVariable`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EnvironmentVariable, A::Error> {
-                use serde::de::Error as _;
-                let mut key = None;
-                let mut value = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "key" => key = Some(map.next_value()?),
-                        "value" => value = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EnvironmentVariable {
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    value,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for EnvironmentVariable {}
@@ -933,63 +518,15 @@ pub struct ExportBlockResponse {
     pub export_url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ExportBlockResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("exportUrl", &self.export_url)?;
-        object.end()
+crate::codec::json_object! {
+    ExportBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        export_url: "exportUrl" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ExportBlockResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ExportBlockResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ExportBlockResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExportBlockResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut export_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "exportUrl" => export_url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ExportBlockResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    export_url: export_url
-                        .ok_or_else(|| A::Error::missing_field("exportUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ExportBlockResponse {
@@ -1008,59 +545,14 @@ pub struct GetOrganizationDeployBlockResponse {
     pub deploy_block: OrganizationDeployBlock,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDeployBlockResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("deployBlock", &self.deploy_block)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDeployBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        deploy_block: "deployBlock" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDeployBlockResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDeployBlockResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationDeployBlockResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDeployBlockResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut deploy_block = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "deployBlock" => deploy_block = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDeployBlockResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    deploy_block: deploy_block
-                        .ok_or_else(|| A::Error::missing_field("deployBlock"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDeployBlockResponse {
@@ -1079,59 +571,14 @@ pub struct GetOrganizationDspBlockResponse {
     pub dsp_block: OrganizationDspBlock,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDspBlockResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dspBlock", &self.dsp_block)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDspBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        dsp_block: "dspBlock" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDspBlockResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDspBlockResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationDspBlockResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDspBlockResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut dsp_block = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dspBlock" => dsp_block = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDspBlockResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    dsp_block: dsp_block
-                        .ok_or_else(|| A::Error::missing_field("dspBlock"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDspBlockResponse {
@@ -1150,63 +597,14 @@ pub struct GetOrganizationTransferLearningBlockResponse {
     pub transfer_learning_block: OrganizationTransferLearningBlock,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationTransferLearningBlockResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("transferLearningBlock", &self.transfer_learning_block)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationTransferLearningBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        transfer_learning_block: "transferLearningBlock" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationTransferLearningBlockResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationTransferLearningBlockResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetOrganizationTransferLearningBlockResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationTransferLearningBlockResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut transfer_learning_block = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "transferLearningBlock" => {
-                            transfer_learning_block = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationTransferLearningBlockResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    transfer_learning_block: transfer_learning_block
-                        .ok_or_else(|| A::Error::missing_field("transferLearningBlock"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationTransferLearningBlockResponse {
@@ -1225,63 +623,14 @@ pub struct GetOrganizationTransformationBlockResponse {
     pub transformation_block: OrganizationTransformationBlock,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationTransformationBlockResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("transformationBlock", &self.transformation_block)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationTransformationBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_block: "transformationBlock" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationTransformationBlockResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationTransformationBlockResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetOrganizationTransformationBlockResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationTransformationBlockResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut transformation_block = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "transformationBlock" => {
-                            transformation_block = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationTransformationBlockResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    transformation_block: transformation_block
-                        .ok_or_else(|| A::Error::missing_field("transformationBlock"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationTransformationBlockResponse {
@@ -1300,63 +649,14 @@ pub struct GetPublicOrganizationTransformationBlockResponse {
     pub transformation_block: PublicOrganizationTransformationBlock,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPublicOrganizationTransformationBlockResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("transformationBlock", &self.transformation_block)?;
-        object.end()
+crate::codec::json_object! {
+    GetPublicOrganizationTransformationBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_block: "transformationBlock" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPublicOrganizationTransformationBlockResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPublicOrganizationTransformationBlockResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetPublicOrganizationTransformationBlockResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPublicOrganizationTransformationBlockResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut transformation_block = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "transformationBlock" => {
-                            transformation_block = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPublicOrganizationTransformationBlockResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    transformation_block: transformation_block
-                        .ok_or_else(|| A::Error::missing_field("transformationBlock"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPublicOrganizationTransformationBlockResponse {
@@ -1375,59 +675,14 @@ pub struct ListOrganizationDeployBlocksResponse {
     pub deploy_blocks: Vec<OrganizationDeployBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationDeployBlocksResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("deployBlocks", &self.deploy_blocks)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationDeployBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        deploy_blocks: "deployBlocks" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationDeployBlocksResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationDeployBlocksResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationDeployBlocksResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationDeployBlocksResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut deploy_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "deployBlocks" => deploy_blocks = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationDeployBlocksResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    deploy_blocks: deploy_blocks
-                        .ok_or_else(|| A::Error::missing_field("deployBlocks"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationDeployBlocksResponse {
@@ -1446,59 +701,14 @@ pub struct ListOrganizationDspBlocksResponse {
     pub dsp_blocks: Vec<OrganizationDspBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationDspBlocksResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dspBlocks", &self.dsp_blocks)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationDspBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        dsp_blocks: "dspBlocks" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationDspBlocksResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationDspBlocksResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationDspBlocksResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationDspBlocksResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut dsp_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dspBlocks" => dsp_blocks = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationDspBlocksResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    dsp_blocks: dsp_blocks
-                        .ok_or_else(|| A::Error::missing_field("dspBlocks"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationDspBlocksResponse {
@@ -1517,58 +727,14 @@ pub struct ListOrganizationSecretsResponse {
     pub secrets: Vec<ListOrganizationSecretsResponseSecretsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationSecretsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("secrets", &self.secrets)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationSecretsResponse {
+        success: "success" required,
+        error: "error" optional,
+        secrets: "secrets" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationSecretsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationSecretsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationSecretsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationSecretsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut secrets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "secrets" => secrets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationSecretsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    secrets: secrets.ok_or_else(|| A::Error::missing_field("secrets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationSecretsResponse {
@@ -1587,69 +753,16 @@ pub struct ListOrganizationSecretsResponseSecretsItem {
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationSecretsResponseSecretsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationSecretsResponseSecretsItem {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationSecretsResponseSecretsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationSecretsResponseSecretsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ListOrganizationSecretsResponseSecretsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationSecretsResponseSecretsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut description = None;
-                let mut created = None;
-                let mut created_by_user = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationSecretsResponseSecretsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    created_by_user,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationSecretsResponseSecretsItem {}
@@ -1664,66 +777,14 @@ pub struct ListOrganizationTransferLearningBlocksResponse {
     pub transfer_learning_blocks: Vec<OrganizationTransferLearningBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationTransferLearningBlocksResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object
-            .serialize_entry("transferLearningBlocks", &self.transfer_learning_blocks)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationTransferLearningBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        transfer_learning_blocks: "transferLearningBlocks" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationTransferLearningBlocksResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationTransferLearningBlocksResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ListOrganizationTransferLearningBlocksResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationTransferLearningBlocksResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut transfer_learning_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "transferLearningBlocks" => {
-                            transfer_learning_blocks = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationTransferLearningBlocksResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    transfer_learning_blocks: transfer_learning_blocks
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transferLearningBlocks",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationTransferLearningBlocksResponse {
@@ -1742,63 +803,14 @@ pub struct ListOrganizationTransformationBlocksResponse {
     pub transformation_blocks: Vec<OrganizationTransformationBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationTransformationBlocksResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("transformationBlocks", &self.transformation_blocks)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationTransformationBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_blocks: "transformationBlocks" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationTransformationBlocksResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationTransformationBlocksResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ListOrganizationTransformationBlocksResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationTransformationBlocksResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut transformation_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "transformationBlocks" => {
-                            transformation_blocks = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationTransformationBlocksResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    transformation_blocks: transformation_blocks
-                        .ok_or_else(|| A::Error::missing_field("transformationBlocks"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationTransformationBlocksResponse {
@@ -1817,64 +829,14 @@ pub struct ListPublicOrganizationTransformationBlocksResponse {
     pub transformation_blocks: Vec<PublicOrganizationTransformationBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListPublicOrganizationTransformationBlocksResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("transformationBlocks", &self.transformation_blocks)?;
-        object.end()
+crate::codec::json_object! {
+    ListPublicOrganizationTransformationBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_blocks: "transformationBlocks" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for ListPublicOrganizationTransformationBlocksResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPublicOrganizationTransformationBlocksResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ListPublicOrganizationTransformationBlocksResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPublicOrganizationTransformationBlocksResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut transformation_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "transformationBlocks" => {
-                            transformation_blocks = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPublicOrganizationTransformationBlocksResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    transformation_blocks: transformation_blocks
-                        .ok_or_else(|| A::Error::missing_field("transformationBlocks"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicOrganizationTransformationBlocksResponse {
@@ -1913,186 +875,35 @@ pub struct OrganizationDeployBlock {
     pub source_code_available: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDeployBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("dockerContainer", &self.docker_container)?;
-        object
-            .serialize_entry(
-                "dockerContainerManagedByEdgeImpulse",
-                &self.docker_container_managed_by_edge_impulse,
-            )?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        if let Some(value) = &self.last_updated {
-            object.serialize_entry("lastUpdated", value)?;
-        }
-        if let Some(value) = &self.last_updated_by_user {
-            object.serialize_entry("lastUpdatedByUser", value)?;
-        }
-        if let Some(value) = &self.user_id {
-            object.serialize_entry("userId", value)?;
-        }
-        if let Some(value) = &self.user_name {
-            object.serialize_entry("userName", value)?;
-        }
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("cliArguments", &self.cli_arguments)?;
-        if let Some(value) = &self.requests_cpu {
-            object.serialize_entry("requestsCpu", value)?;
-        }
-        if let Some(value) = &self.requests_memory {
-            object.serialize_entry("requestsMemory", value)?;
-        }
-        if let Some(value) = &self.limits_cpu {
-            object.serialize_entry("limitsCpu", value)?;
-        }
-        if let Some(value) = &self.limits_memory {
-            object.serialize_entry("limitsMemory", value)?;
-        }
-        object.serialize_entry("photo", &self.photo)?;
-        if let Some(value) = &self.integrate_url {
-            object.serialize_entry("integrateUrl", value)?;
-        }
-        object.serialize_entry("privileged", &self.privileged)?;
-        object.serialize_entry("mountLearnBlock", &self.mount_learn_block)?;
-        object.serialize_entry("supportsEonCompiler", &self.supports_eon_compiler)?;
-        object.serialize_entry("showOptimizations", &self.show_optimizations)?;
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("sourceCodeAvailable", &self.source_code_available)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationDeployBlock {
+        id: "id" required,
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        docker_container_managed_by_edge_impulse: "dockerContainerManagedByEdgeImpulse" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        last_updated: "lastUpdated" optional,
+        last_updated_by_user: "lastUpdatedByUser" optional,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        description: "description" required,
+        cli_arguments: "cliArguments" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        photo: "photo" required,
+        integrate_url: "integrateUrl" optional,
+        privileged: "privileged" required,
+        mount_learn_block: "mountLearnBlock" required,
+        supports_eon_compiler: "supportsEonCompiler" required,
+        show_optimizations: "showOptimizations" required,
+        category: "category" required,
+        source_code_available: "sourceCodeAvailable" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDeployBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDeployBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDeployBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDeployBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut docker_container = None;
-                let mut docker_container_managed_by_edge_impulse = None;
-                let mut created = None;
-                let mut created_by_user = None;
-                let mut last_updated = None;
-                let mut last_updated_by_user = None;
-                let mut user_id = None;
-                let mut user_name = None;
-                let mut description = None;
-                let mut cli_arguments = None;
-                let mut requests_cpu = None;
-                let mut requests_memory = None;
-                let mut limits_cpu = None;
-                let mut limits_memory = None;
-                let mut photo = None;
-                let mut integrate_url = None;
-                let mut privileged = None;
-                let mut mount_learn_block = None;
-                let mut supports_eon_compiler = None;
-                let mut show_optimizations = None;
-                let mut category = None;
-                let mut source_code_available = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "dockerContainer" => docker_container = Some(map.next_value()?),
-                        "dockerContainerManagedByEdgeImpulse" => {
-                            docker_container_managed_by_edge_impulse = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        "created" => created = Some(map.next_value()?),
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        "lastUpdated" => last_updated = map.next_value()?,
-                        "lastUpdatedByUser" => last_updated_by_user = map.next_value()?,
-                        "userId" => user_id = map.next_value()?,
-                        "userName" => user_name = map.next_value()?,
-                        "description" => description = Some(map.next_value()?),
-                        "cliArguments" => cli_arguments = Some(map.next_value()?),
-                        "requestsCpu" => requests_cpu = map.next_value()?,
-                        "requestsMemory" => requests_memory = map.next_value()?,
-                        "limitsCpu" => limits_cpu = map.next_value()?,
-                        "limitsMemory" => limits_memory = map.next_value()?,
-                        "photo" => photo = Some(map.next_value()?),
-                        "integrateUrl" => integrate_url = map.next_value()?,
-                        "privileged" => privileged = Some(map.next_value()?),
-                        "mountLearnBlock" => mount_learn_block = Some(map.next_value()?),
-                        "supportsEonCompiler" => {
-                            supports_eon_compiler = Some(map.next_value()?);
-                        }
-                        "showOptimizations" => {
-                            show_optimizations = Some(map.next_value()?);
-                        }
-                        "category" => category = Some(map.next_value()?),
-                        "sourceCodeAvailable" => {
-                            source_code_available = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDeployBlock {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    docker_container: docker_container
-                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
-                    docker_container_managed_by_edge_impulse: docker_container_managed_by_edge_impulse
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dockerContainerManagedByEdgeImpulse",
-                        ))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    created_by_user,
-                    last_updated,
-                    last_updated_by_user,
-                    user_id,
-                    user_name,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    cli_arguments: cli_arguments
-                        .ok_or_else(|| A::Error::missing_field("cliArguments"))?,
-                    requests_cpu,
-                    requests_memory,
-                    limits_cpu,
-                    limits_memory,
-                    photo: photo.ok_or_else(|| A::Error::missing_field("photo"))?,
-                    integrate_url,
-                    privileged: privileged
-                        .ok_or_else(|| A::Error::missing_field("privileged"))?,
-                    mount_learn_block: mount_learn_block
-                        .ok_or_else(|| A::Error::missing_field("mountLearnBlock"))?,
-                    supports_eon_compiler: supports_eon_compiler
-                        .ok_or_else(|| A::Error::missing_field("supportsEonCompiler"))?,
-                    show_optimizations: show_optimizations
-                        .ok_or_else(|| A::Error::missing_field("showOptimizations"))?,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    source_code_available: source_code_available
-                        .ok_or_else(|| A::Error::missing_field("sourceCodeAvailable"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDeployBlock {}
@@ -2155,157 +966,30 @@ pub struct OrganizationDspBlock {
     pub source_code_available: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDspBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("dockerContainer", &self.docker_container)?;
-        object
-            .serialize_entry(
-                "dockerContainerManagedByEdgeImpulse",
-                &self.docker_container_managed_by_edge_impulse,
-            )?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        if let Some(value) = &self.last_updated {
-            object.serialize_entry("lastUpdated", value)?;
-        }
-        if let Some(value) = &self.last_updated_by_user {
-            object.serialize_entry("lastUpdatedByUser", value)?;
-        }
-        if let Some(value) = &self.user_id {
-            object.serialize_entry("userId", value)?;
-        }
-        if let Some(value) = &self.user_name {
-            object.serialize_entry("userName", value)?;
-        }
-        object.serialize_entry("description", &self.description)?;
-        if let Some(value) = &self.requests_cpu {
-            object.serialize_entry("requestsCpu", value)?;
-        }
-        if let Some(value) = &self.requests_memory {
-            object.serialize_entry("requestsMemory", value)?;
-        }
-        if let Some(value) = &self.limits_cpu {
-            object.serialize_entry("limitsCpu", value)?;
-        }
-        if let Some(value) = &self.limits_memory {
-            object.serialize_entry("limitsMemory", value)?;
-        }
-        object.serialize_entry("port", &self.port)?;
-        object.serialize_entry("isConnected", &self.is_connected)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("sourceCodeAvailable", &self.source_code_available)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationDspBlock {
+        id: "id" required,
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        docker_container_managed_by_edge_impulse: "dockerContainerManagedByEdgeImpulse" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        last_updated: "lastUpdated" optional,
+        last_updated_by_user: "lastUpdatedByUser" optional,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        description: "description" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        port: "port" required,
+        is_connected: "isConnected" required,
+        error: "error" optional,
+        source_code_available: "sourceCodeAvailable" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDspBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDspBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDspBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDspBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut docker_container = None;
-                let mut docker_container_managed_by_edge_impulse = None;
-                let mut created = None;
-                let mut created_by_user = None;
-                let mut last_updated = None;
-                let mut last_updated_by_user = None;
-                let mut user_id = None;
-                let mut user_name = None;
-                let mut description = None;
-                let mut requests_cpu = None;
-                let mut requests_memory = None;
-                let mut limits_cpu = None;
-                let mut limits_memory = None;
-                let mut port = None;
-                let mut is_connected = None;
-                let mut error = None;
-                let mut source_code_available = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "dockerContainer" => docker_container = Some(map.next_value()?),
-                        "dockerContainerManagedByEdgeImpulse" => {
-                            docker_container_managed_by_edge_impulse = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        "created" => created = Some(map.next_value()?),
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        "lastUpdated" => last_updated = map.next_value()?,
-                        "lastUpdatedByUser" => last_updated_by_user = map.next_value()?,
-                        "userId" => user_id = map.next_value()?,
-                        "userName" => user_name = map.next_value()?,
-                        "description" => description = Some(map.next_value()?),
-                        "requestsCpu" => requests_cpu = map.next_value()?,
-                        "requestsMemory" => requests_memory = map.next_value()?,
-                        "limitsCpu" => limits_cpu = map.next_value()?,
-                        "limitsMemory" => limits_memory = map.next_value()?,
-                        "port" => port = Some(map.next_value()?),
-                        "isConnected" => is_connected = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "sourceCodeAvailable" => {
-                            source_code_available = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDspBlock {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    docker_container: docker_container
-                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
-                    docker_container_managed_by_edge_impulse: docker_container_managed_by_edge_impulse
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dockerContainerManagedByEdgeImpulse",
-                        ))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    created_by_user,
-                    last_updated,
-                    last_updated_by_user,
-                    user_id,
-                    user_name,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    requests_cpu,
-                    requests_memory,
-                    limits_cpu,
-                    limits_memory,
-                    port: port.ok_or_else(|| A::Error::missing_field("port"))?,
-                    is_connected: is_connected
-                        .ok_or_else(|| A::Error::missing_field("isConnected"))?,
-                    error,
-                    source_code_available: source_code_available
-                        .ok_or_else(|| A::Error::missing_field("sourceCodeAvailable"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDspBlock {}
@@ -2351,212 +1035,37 @@ pub struct OrganizationTransferLearningBlock {
     >,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationTransferLearningBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("dockerContainer", &self.docker_container)?;
-        object
-            .serialize_entry(
-                "dockerContainerManagedByEdgeImpulse",
-                &self.docker_container_managed_by_edge_impulse,
-            )?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        if let Some(value) = &self.last_updated {
-            object.serialize_entry("lastUpdated", value)?;
-        }
-        if let Some(value) = &self.last_updated_by_user {
-            object.serialize_entry("lastUpdatedByUser", value)?;
-        }
-        object.serialize_entry("description", &self.description)?;
-        if let Some(value) = &self.user_id {
-            object.serialize_entry("userId", value)?;
-        }
-        if let Some(value) = &self.user_name {
-            object.serialize_entry("userName", value)?;
-        }
-        object.serialize_entry("operatesOn", &self.operates_on)?;
-        if let Some(value) = &self.object_detection_last_layer {
-            object.serialize_entry("objectDetectionLastLayer", value)?;
-        }
-        object.serialize_entry("implementationVersion", &self.implementation_version)?;
-        object.serialize_entry("isPublic", &self.is_public)?;
-        object.serialize_entry("isPublicForDevices", &self.is_public_for_devices)?;
-        if let Some(value) = &self.public_project_tier_availability {
-            object.serialize_entry("publicProjectTierAvailability", value)?;
-        }
-        object
-            .serialize_entry("isPublicEnterpriseOnly", &self.is_public_enterprise_only)?;
-        if let Some(value) = &self.enterprise_only {
-            object.serialize_entry("enterpriseOnly", value)?;
-        }
-        if let Some(value) = &self.repository_url {
-            object.serialize_entry("repositoryUrl", value)?;
-        }
-        object.serialize_entry("parameters", &self.parameters)?;
-        if let Some(value) = &self.image_input_scaling {
-            object.serialize_entry("imageInputScaling", value)?;
-        }
-        object.serialize_entry("indRequiresGpu", &self.ind_requires_gpu)?;
-        object.serialize_entry("sourceCodeAvailable", &self.source_code_available)?;
-        if let Some(value) = &self.display_category {
-            object.serialize_entry("displayCategory", value)?;
-        }
-        if let Some(value) = &self.custom_model_variants {
-            object.serialize_entry("customModelVariants", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationTransferLearningBlock {
+        id: "id" required,
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        docker_container_managed_by_edge_impulse: "dockerContainerManagedByEdgeImpulse" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        last_updated: "lastUpdated" optional,
+        last_updated_by_user: "lastUpdatedByUser" optional,
+        description: "description" required,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        operates_on: "operatesOn" required,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        implementation_version: "implementationVersion" required,
+        is_public: "isPublic" required,
+        is_public_for_devices: "isPublicForDevices" required,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
+        is_public_enterprise_only: "isPublicEnterpriseOnly" required,
+        enterprise_only: "enterpriseOnly" optional,
+        repository_url: "repositoryUrl" optional,
+        parameters: "parameters" required,
+        image_input_scaling: "imageInputScaling" optional,
+        ind_requires_gpu: "indRequiresGpu" required,
+        source_code_available: "sourceCodeAvailable" required,
+        display_category: "displayCategory" optional,
+        custom_model_variants: "customModelVariants" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationTransferLearningBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationTransferLearningBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationTransferLearningBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationTransferLearningBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut docker_container = None;
-                let mut docker_container_managed_by_edge_impulse = None;
-                let mut created = None;
-                let mut created_by_user = None;
-                let mut last_updated = None;
-                let mut last_updated_by_user = None;
-                let mut description = None;
-                let mut user_id = None;
-                let mut user_name = None;
-                let mut operates_on = None;
-                let mut object_detection_last_layer = None;
-                let mut implementation_version = None;
-                let mut is_public = None;
-                let mut is_public_for_devices = None;
-                let mut public_project_tier_availability = None;
-                let mut is_public_enterprise_only = None;
-                let mut enterprise_only = None;
-                let mut repository_url = None;
-                let mut parameters = None;
-                let mut image_input_scaling = None;
-                let mut ind_requires_gpu = None;
-                let mut source_code_available = None;
-                let mut display_category = None;
-                let mut custom_model_variants = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "dockerContainer" => docker_container = Some(map.next_value()?),
-                        "dockerContainerManagedByEdgeImpulse" => {
-                            docker_container_managed_by_edge_impulse = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        "created" => created = Some(map.next_value()?),
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        "lastUpdated" => last_updated = map.next_value()?,
-                        "lastUpdatedByUser" => last_updated_by_user = map.next_value()?,
-                        "description" => description = Some(map.next_value()?),
-                        "userId" => user_id = map.next_value()?,
-                        "userName" => user_name = map.next_value()?,
-                        "operatesOn" => operates_on = Some(map.next_value()?),
-                        "objectDetectionLastLayer" => {
-                            object_detection_last_layer = map.next_value()?;
-                        }
-                        "implementationVersion" => {
-                            implementation_version = Some(map.next_value()?);
-                        }
-                        "isPublic" => is_public = Some(map.next_value()?),
-                        "isPublicForDevices" => {
-                            is_public_for_devices = Some(map.next_value()?);
-                        }
-                        "publicProjectTierAvailability" => {
-                            public_project_tier_availability = map.next_value()?;
-                        }
-                        "isPublicEnterpriseOnly" => {
-                            is_public_enterprise_only = Some(map.next_value()?);
-                        }
-                        "enterpriseOnly" => enterprise_only = map.next_value()?,
-                        "repositoryUrl" => repository_url = map.next_value()?,
-                        "parameters" => parameters = Some(map.next_value()?),
-                        "imageInputScaling" => image_input_scaling = map.next_value()?,
-                        "indRequiresGpu" => ind_requires_gpu = Some(map.next_value()?),
-                        "sourceCodeAvailable" => {
-                            source_code_available = Some(map.next_value()?);
-                        }
-                        "displayCategory" => display_category = map.next_value()?,
-                        "customModelVariants" => {
-                            custom_model_variants = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationTransferLearningBlock {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    docker_container: docker_container
-                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
-                    docker_container_managed_by_edge_impulse: docker_container_managed_by_edge_impulse
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dockerContainerManagedByEdgeImpulse",
-                        ))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    created_by_user,
-                    last_updated,
-                    last_updated_by_user,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    user_id,
-                    user_name,
-                    operates_on: operates_on
-                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
-                    object_detection_last_layer,
-                    implementation_version: implementation_version
-                        .ok_or_else(|| A::Error::missing_field(
-                            "implementationVersion",
-                        ))?,
-                    is_public: is_public
-                        .ok_or_else(|| A::Error::missing_field("isPublic"))?,
-                    is_public_for_devices: is_public_for_devices
-                        .ok_or_else(|| A::Error::missing_field("isPublicForDevices"))?,
-                    public_project_tier_availability,
-                    is_public_enterprise_only: is_public_enterprise_only
-                        .ok_or_else(|| A::Error::missing_field(
-                            "isPublicEnterpriseOnly",
-                        ))?,
-                    enterprise_only,
-                    repository_url,
-                    parameters: parameters
-                        .ok_or_else(|| A::Error::missing_field("parameters"))?,
-                    image_input_scaling,
-                    ind_requires_gpu: ind_requires_gpu
-                        .ok_or_else(|| A::Error::missing_field("indRequiresGpu"))?,
-                    source_code_available: source_code_available
-                        .ok_or_else(|| A::Error::missing_field("sourceCodeAvailable"))?,
-                    display_category,
-                    custom_model_variants,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationTransferLearningBlock {}
@@ -2588,74 +1097,16 @@ impl OrganizationTransferLearningBlockCustomVariant {
     }
 }
 
-impl serde::Serialize for OrganizationTransferLearningBlockCustomVariant {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("key", &self.key)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("inferencingEntrypoint", &self.inferencing_entrypoint)?;
-        if let Some(value) = &self.profiling_entrypoint {
-            object.serialize_entry("profilingEntrypoint", value)?;
-        }
-        if let Some(value) = &self.model_files {
-            object.serialize_entry("modelFiles", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationTransferLearningBlockCustomVariant {
+        key: "key" required,
+        name: "name" required,
+        inferencing_entrypoint: "inferencingEntrypoint" required,
+        profiling_entrypoint: "profilingEntrypoint" optional,
+        model_files: "modelFiles" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationTransferLearningBlockCustomVariant {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationTransferLearningBlockCustomVariant;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationTransferLearningBlockCustomVariant`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationTransferLearningBlockCustomVariant, A::Error> {
-                use serde::de::Error as _;
-                let mut key = None;
-                let mut name = None;
-                let mut inferencing_entrypoint = None;
-                let mut profiling_entrypoint = None;
-                let mut model_files = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "key" => key = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "inferencingEntrypoint" => {
-                            inferencing_entrypoint = Some(map.next_value()?);
-                        }
-                        "profilingEntrypoint" => profiling_entrypoint = map.next_value()?,
-                        "modelFiles" => model_files = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationTransferLearningBlockCustomVariant {
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    inferencing_entrypoint: inferencing_entrypoint
-                        .ok_or_else(|| A::Error::missing_field(
-                            "inferencingEntrypoint",
-                        ))?,
-                    profiling_entrypoint,
-                    model_files,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationTransferLearningBlockCustomVariant {}
@@ -2690,62 +1141,15 @@ impl OrganizationTransferLearningBlockModelFile {
     }
 }
 
-impl serde::Serialize for OrganizationTransferLearningBlockModelFile {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("description", &self.description)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationTransferLearningBlockModelFile {
+        id: "id" required,
+        name: "name" required,
+        type_: "type" required,
+        description: "description" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationTransferLearningBlockModelFile {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationTransferLearningBlockModelFile;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationTransferLearningBlockModelFile`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationTransferLearningBlockModelFile, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut type_ = None;
-                let mut description = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationTransferLearningBlockModelFile {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationTransferLearningBlockModelFile {}
@@ -2885,252 +1289,43 @@ pub struct OrganizationTransformationBlock {
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationTransformationBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("dockerContainer", &self.docker_container)?;
-        object
-            .serialize_entry(
-                "dockerContainerManagedByEdgeImpulse",
-                &self.docker_container_managed_by_edge_impulse,
-            )?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        if let Some(value) = &self.last_updated {
-            object.serialize_entry("lastUpdated", value)?;
-        }
-        if let Some(value) = &self.last_updated_by_user {
-            object.serialize_entry("lastUpdatedByUser", value)?;
-        }
-        if let Some(value) = &self.user_id {
-            object.serialize_entry("userId", value)?;
-        }
-        if let Some(value) = &self.user_name {
-            object.serialize_entry("userName", value)?;
-        }
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("cliArguments", &self.cli_arguments)?;
-        object.serialize_entry("indMetadata", &self.ind_metadata)?;
-        if let Some(value) = &self.requests_cpu {
-            object.serialize_entry("requestsCpu", value)?;
-        }
-        if let Some(value) = &self.requests_memory {
-            object.serialize_entry("requestsMemory", value)?;
-        }
-        if let Some(value) = &self.limits_cpu {
-            object.serialize_entry("limitsCpu", value)?;
-        }
-        if let Some(value) = &self.limits_memory {
-            object.serialize_entry("limitsMemory", value)?;
-        }
-        object.serialize_entry("additionalMountPoints", &self.additional_mount_points)?;
-        object.serialize_entry("operatesOn", &self.operates_on)?;
-        object
-            .serialize_entry("allowExtraCliArguments", &self.allow_extra_cli_arguments)?;
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        if let Some(value) = &self.parameters_ui {
-            object.serialize_entry("parametersUI", value)?;
-        }
-        if let Some(value) = &self.max_running_time_str {
-            object.serialize_entry("maxRunningTimeStr", value)?;
-        }
-        object.serialize_entry("sourceCodeAvailable", &self.source_code_available)?;
-        if let Some(value) = &self.repository_url {
-            object.serialize_entry("repositoryUrl", value)?;
-        }
-        object.serialize_entry("isPublic", &self.is_public)?;
-        object.serialize_entry("showInDataSources", &self.show_in_data_sources)?;
-        object
-            .serialize_entry(
-                "showInCreateTransformationJob",
-                &self.show_in_create_transformation_job,
-            )?;
-        object.serialize_entry("showInSyntheticData", &self.show_in_synthetic_data)?;
-        object.serialize_entry("showInAIActions", &self.show_in_ai_actions)?;
-        object.serialize_entry("environmentVariables", &self.environment_variables)?;
-        if let Some(value) = &self.ai_actions_operates_on {
-            object.serialize_entry("aiActionsOperatesOn", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationTransformationBlock {
+        id: "id" required,
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        docker_container_managed_by_edge_impulse: "dockerContainerManagedByEdgeImpulse" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        last_updated: "lastUpdated" optional,
+        last_updated_by_user: "lastUpdatedByUser" optional,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        description: "description" required,
+        cli_arguments: "cliArguments" required,
+        ind_metadata: "indMetadata" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        additional_mount_points: "additionalMountPoints" required,
+        operates_on: "operatesOn" required,
+        allow_extra_cli_arguments: "allowExtraCliArguments" required,
+        parameters: "parameters" optional,
+        parameters_ui: "parametersUI" optional,
+        max_running_time_str: "maxRunningTimeStr" optional,
+        source_code_available: "sourceCodeAvailable" required,
+        repository_url: "repositoryUrl" optional,
+        is_public: "isPublic" required,
+        show_in_data_sources: "showInDataSources" required,
+        show_in_create_transformation_job: "showInCreateTransformationJob" required,
+        show_in_synthetic_data: "showInSyntheticData" required,
+        show_in_ai_actions: "showInAIActions" required,
+        environment_variables: "environmentVariables" required,
+        ai_actions_operates_on: "aiActionsOperatesOn" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationTransformationBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationTransformationBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationTransformationBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationTransformationBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut docker_container = None;
-                let mut docker_container_managed_by_edge_impulse = None;
-                let mut created = None;
-                let mut created_by_user = None;
-                let mut last_updated = None;
-                let mut last_updated_by_user = None;
-                let mut user_id = None;
-                let mut user_name = None;
-                let mut description = None;
-                let mut cli_arguments = None;
-                let mut ind_metadata = None;
-                let mut requests_cpu = None;
-                let mut requests_memory = None;
-                let mut limits_cpu = None;
-                let mut limits_memory = None;
-                let mut additional_mount_points = None;
-                let mut operates_on = None;
-                let mut allow_extra_cli_arguments = None;
-                let mut parameters = None;
-                let mut parameters_ui = None;
-                let mut max_running_time_str = None;
-                let mut source_code_available = None;
-                let mut repository_url = None;
-                let mut is_public = None;
-                let mut show_in_data_sources = None;
-                let mut show_in_create_transformation_job = None;
-                let mut show_in_synthetic_data = None;
-                let mut show_in_ai_actions = None;
-                let mut environment_variables = None;
-                let mut ai_actions_operates_on = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "dockerContainer" => docker_container = Some(map.next_value()?),
-                        "dockerContainerManagedByEdgeImpulse" => {
-                            docker_container_managed_by_edge_impulse = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        "created" => created = Some(map.next_value()?),
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        "lastUpdated" => last_updated = map.next_value()?,
-                        "lastUpdatedByUser" => last_updated_by_user = map.next_value()?,
-                        "userId" => user_id = map.next_value()?,
-                        "userName" => user_name = map.next_value()?,
-                        "description" => description = Some(map.next_value()?),
-                        "cliArguments" => cli_arguments = Some(map.next_value()?),
-                        "indMetadata" => ind_metadata = Some(map.next_value()?),
-                        "requestsCpu" => requests_cpu = map.next_value()?,
-                        "requestsMemory" => requests_memory = map.next_value()?,
-                        "limitsCpu" => limits_cpu = map.next_value()?,
-                        "limitsMemory" => limits_memory = map.next_value()?,
-                        "additionalMountPoints" => {
-                            additional_mount_points = Some(map.next_value()?);
-                        }
-                        "operatesOn" => operates_on = Some(map.next_value()?),
-                        "allowExtraCliArguments" => {
-                            allow_extra_cli_arguments = Some(map.next_value()?);
-                        }
-                        "parameters" => parameters = map.next_value()?,
-                        "parametersUI" => parameters_ui = map.next_value()?,
-                        "maxRunningTimeStr" => max_running_time_str = map.next_value()?,
-                        "sourceCodeAvailable" => {
-                            source_code_available = Some(map.next_value()?);
-                        }
-                        "repositoryUrl" => repository_url = map.next_value()?,
-                        "isPublic" => is_public = Some(map.next_value()?),
-                        "showInDataSources" => {
-                            show_in_data_sources = Some(map.next_value()?);
-                        }
-                        "showInCreateTransformationJob" => {
-                            show_in_create_transformation_job = Some(map.next_value()?);
-                        }
-                        "showInSyntheticData" => {
-                            show_in_synthetic_data = Some(map.next_value()?);
-                        }
-                        "showInAIActions" => show_in_ai_actions = Some(map.next_value()?),
-                        "environmentVariables" => {
-                            environment_variables = Some(map.next_value()?);
-                        }
-                        "aiActionsOperatesOn" => {
-                            ai_actions_operates_on = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationTransformationBlock {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    docker_container: docker_container
-                        .ok_or_else(|| A::Error::missing_field("dockerContainer"))?,
-                    docker_container_managed_by_edge_impulse: docker_container_managed_by_edge_impulse
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dockerContainerManagedByEdgeImpulse",
-                        ))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    created_by_user,
-                    last_updated,
-                    last_updated_by_user,
-                    user_id,
-                    user_name,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    cli_arguments: cli_arguments
-                        .ok_or_else(|| A::Error::missing_field("cliArguments"))?,
-                    ind_metadata: ind_metadata
-                        .ok_or_else(|| A::Error::missing_field("indMetadata"))?,
-                    requests_cpu,
-                    requests_memory,
-                    limits_cpu,
-                    limits_memory,
-                    additional_mount_points: additional_mount_points
-                        .ok_or_else(|| A::Error::missing_field(
-                            "additionalMountPoints",
-                        ))?,
-                    operates_on: operates_on
-                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
-                    allow_extra_cli_arguments: allow_extra_cli_arguments
-                        .ok_or_else(|| A::Error::missing_field(
-                            "allowExtraCliArguments",
-                        ))?,
-                    parameters,
-                    parameters_ui,
-                    max_running_time_str,
-                    source_code_available: source_code_available
-                        .ok_or_else(|| A::Error::missing_field("sourceCodeAvailable"))?,
-                    repository_url,
-                    is_public: is_public
-                        .ok_or_else(|| A::Error::missing_field("isPublic"))?,
-                    show_in_data_sources: show_in_data_sources
-                        .ok_or_else(|| A::Error::missing_field("showInDataSources"))?,
-                    show_in_create_transformation_job: show_in_create_transformation_job
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showInCreateTransformationJob",
-                        ))?,
-                    show_in_synthetic_data: show_in_synthetic_data
-                        .ok_or_else(|| A::Error::missing_field("showInSyntheticData"))?,
-                    show_in_ai_actions: show_in_ai_actions
-                        .ok_or_else(|| A::Error::missing_field("showInAIActions"))?,
-                    environment_variables: environment_variables
-                        .ok_or_else(|| A::Error::missing_field("environmentVariables"))?,
-                    ai_actions_operates_on,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationTransformationBlock {}
@@ -3165,156 +1360,28 @@ pub struct PublicOrganizationTransformationBlock {
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PublicOrganizationTransformationBlock {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("ownerOrganizationId", &self.owner_organization_id)?;
-        object.serialize_entry("ownerOrganizationName", &self.owner_organization_name)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.last_updated {
-            object.serialize_entry("lastUpdated", value)?;
-        }
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("operatesOn", &self.operates_on)?;
-        object
-            .serialize_entry("allowExtraCliArguments", &self.allow_extra_cli_arguments)?;
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        if let Some(value) = &self.parameters_ui {
-            object.serialize_entry("parametersUI", value)?;
-        }
-        if let Some(value) = &self.repository_url {
-            object.serialize_entry("repositoryUrl", value)?;
-        }
-        object.serialize_entry("showInDataSources", &self.show_in_data_sources)?;
-        object
-            .serialize_entry(
-                "showInCreateTransformationJob",
-                &self.show_in_create_transformation_job,
-            )?;
-        object.serialize_entry("showInSyntheticData", &self.show_in_synthetic_data)?;
-        object.serialize_entry("showInAIActions", &self.show_in_ai_actions)?;
-        if let Some(value) = &self.ai_actions_operates_on {
-            object.serialize_entry("aiActionsOperatesOn", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    PublicOrganizationTransformationBlock {
+        id: "id" required,
+        owner_organization_id: "ownerOrganizationId" required,
+        owner_organization_name: "ownerOrganizationName" required,
+        name: "name" required,
+        created: "created" required,
+        last_updated: "lastUpdated" optional,
+        description: "description" required,
+        operates_on: "operatesOn" required,
+        allow_extra_cli_arguments: "allowExtraCliArguments" required,
+        parameters: "parameters" optional,
+        parameters_ui: "parametersUI" optional,
+        repository_url: "repositoryUrl" optional,
+        show_in_data_sources: "showInDataSources" required,
+        show_in_create_transformation_job: "showInCreateTransformationJob" required,
+        show_in_synthetic_data: "showInSyntheticData" required,
+        show_in_ai_actions: "showInAIActions" required,
+        ai_actions_operates_on: "aiActionsOperatesOn" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PublicOrganizationTransformationBlock {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PublicOrganizationTransformationBlock;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PublicOrganizationTransformationBlock`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PublicOrganizationTransformationBlock, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut owner_organization_id = None;
-                let mut owner_organization_name = None;
-                let mut name = None;
-                let mut created = None;
-                let mut last_updated = None;
-                let mut description = None;
-                let mut operates_on = None;
-                let mut allow_extra_cli_arguments = None;
-                let mut parameters = None;
-                let mut parameters_ui = None;
-                let mut repository_url = None;
-                let mut show_in_data_sources = None;
-                let mut show_in_create_transformation_job = None;
-                let mut show_in_synthetic_data = None;
-                let mut show_in_ai_actions = None;
-                let mut ai_actions_operates_on = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "ownerOrganizationId" => {
-                            owner_organization_id = Some(map.next_value()?);
-                        }
-                        "ownerOrganizationName" => {
-                            owner_organization_name = Some(map.next_value()?);
-                        }
-                        "name" => name = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "lastUpdated" => last_updated = map.next_value()?,
-                        "description" => description = Some(map.next_value()?),
-                        "operatesOn" => operates_on = Some(map.next_value()?),
-                        "allowExtraCliArguments" => {
-                            allow_extra_cli_arguments = Some(map.next_value()?);
-                        }
-                        "parameters" => parameters = map.next_value()?,
-                        "parametersUI" => parameters_ui = map.next_value()?,
-                        "repositoryUrl" => repository_url = map.next_value()?,
-                        "showInDataSources" => {
-                            show_in_data_sources = Some(map.next_value()?);
-                        }
-                        "showInCreateTransformationJob" => {
-                            show_in_create_transformation_job = Some(map.next_value()?);
-                        }
-                        "showInSyntheticData" => {
-                            show_in_synthetic_data = Some(map.next_value()?);
-                        }
-                        "showInAIActions" => show_in_ai_actions = Some(map.next_value()?),
-                        "aiActionsOperatesOn" => {
-                            ai_actions_operates_on = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PublicOrganizationTransformationBlock {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    owner_organization_id: owner_organization_id
-                        .ok_or_else(|| A::Error::missing_field("ownerOrganizationId"))?,
-                    owner_organization_name: owner_organization_name
-                        .ok_or_else(|| A::Error::missing_field(
-                            "ownerOrganizationName",
-                        ))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_updated,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    operates_on: operates_on
-                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
-                    allow_extra_cli_arguments: allow_extra_cli_arguments
-                        .ok_or_else(|| A::Error::missing_field(
-                            "allowExtraCliArguments",
-                        ))?,
-                    parameters,
-                    parameters_ui,
-                    repository_url,
-                    show_in_data_sources: show_in_data_sources
-                        .ok_or_else(|| A::Error::missing_field("showInDataSources"))?,
-                    show_in_create_transformation_job: show_in_create_transformation_job
-                        .ok_or_else(|| A::Error::missing_field(
-                            "showInCreateTransformationJob",
-                        ))?,
-                    show_in_synthetic_data: show_in_synthetic_data
-                        .ok_or_else(|| A::Error::missing_field("showInSyntheticData"))?,
-                    show_in_ai_actions: show_in_ai_actions
-                        .ok_or_else(|| A::Error::missing_field("showInAIActions"))?,
-                    ai_actions_operates_on,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PublicOrganizationTransformationBlock {}
@@ -3343,64 +1410,15 @@ impl TransformationBlockAdditionalMountPoint {
     }
 }
 
-impl serde::Serialize for TransformationBlockAdditionalMountPoint {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.bucket_id {
-            object.serialize_entry("bucketId", value)?;
-        }
-        if let Some(value) = &self.portal_id {
-            object.serialize_entry("portalId", value)?;
-        }
-        object.serialize_entry("mountPoint", &self.mount_point)?;
-        object.end()
+crate::codec::json_object! {
+    TransformationBlockAdditionalMountPoint {
+        type_: "type" required,
+        bucket_id: "bucketId" optional,
+        portal_id: "portalId" optional,
+        mount_point: "mountPoint" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TransformationBlockAdditionalMountPoint {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TransformationBlockAdditionalMountPoint;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TransformationBlockAdditionalMountPoint`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TransformationBlockAdditionalMountPoint, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut bucket_id = None;
-                let mut portal_id = None;
-                let mut mount_point = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "bucketId" => bucket_id = map.next_value()?,
-                        "portalId" => portal_id = map.next_value()?,
-                        "mountPoint" => mount_point = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TransformationBlockAdditionalMountPoint {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    bucket_id,
-                    portal_id,
-                    mount_point: mount_point
-                        .ok_or_else(|| A::Error::missing_field("mountPoint"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for TransformationBlockAdditionalMountPoint {}
@@ -3597,91 +1615,19 @@ impl UpdateOrganizationDspBlockRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationDspBlockRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.docker_container {
-            object.serialize_entry("dockerContainer", value)?;
-        }
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.requests_cpu {
-            object.serialize_entry("requestsCpu", value)?;
-        }
-        if let Some(value) = &self.requests_memory {
-            object.serialize_entry("requestsMemory", value)?;
-        }
-        if let Some(value) = &self.limits_cpu {
-            object.serialize_entry("limitsCpu", value)?;
-        }
-        if let Some(value) = &self.limits_memory {
-            object.serialize_entry("limitsMemory", value)?;
-        }
-        if let Some(value) = &self.port {
-            object.serialize_entry("port", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationDspBlockRequest {
+        name: "name" optional,
+        docker_container: "dockerContainer" optional,
+        description: "description" optional,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        port: "port" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationDspBlockRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationDspBlockRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationDspBlockRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationDspBlockRequest, A::Error> {
-                let mut name = None;
-                let mut docker_container = None;
-                let mut description = None;
-                let mut requests_cpu = None;
-                let mut requests_memory = None;
-                let mut limits_cpu = None;
-                let mut limits_memory = None;
-                let mut port = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "dockerContainer" => docker_container = map.next_value()?,
-                        "description" => description = map.next_value()?,
-                        "requestsCpu" => requests_cpu = map.next_value()?,
-                        "requestsMemory" => requests_memory = map.next_value()?,
-                        "limitsCpu" => limits_cpu = map.next_value()?,
-                        "limitsMemory" => limits_memory = map.next_value()?,
-                        "port" => port = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationDspBlockRequest {
-                    name,
-                    docker_container,
-                    description,
-                    requests_cpu,
-                    requests_memory,
-                    limits_cpu,
-                    limits_memory,
-                    port,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationDspBlockRequest {}
@@ -3737,143 +1683,26 @@ impl UpdateOrganizationTransferLearningBlockRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationTransferLearningBlockRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.docker_container {
-            object.serialize_entry("dockerContainer", value)?;
-        }
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.operates_on {
-            object.serialize_entry("operatesOn", value)?;
-        }
-        if let Some(value) = &self.object_detection_last_layer {
-            object.serialize_entry("objectDetectionLastLayer", value)?;
-        }
-        if let Some(value) = &self.implementation_version {
-            object.serialize_entry("implementationVersion", value)?;
-        }
-        if let Some(value) = &self.is_public {
-            object.serialize_entry("isPublic", value)?;
-        }
-        if let Some(value) = &self.is_public_for_devices {
-            object.serialize_entry("isPublicForDevices", value)?;
-        }
-        if let Some(value) = &self.public_project_tier_availability {
-            object.serialize_entry("publicProjectTierAvailability", value)?;
-        }
-        if let Some(value) = &self.repository_url {
-            object.serialize_entry("repositoryUrl", value)?;
-        }
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        if let Some(value) = &self.image_input_scaling {
-            object.serialize_entry("imageInputScaling", value)?;
-        }
-        if let Some(value) = &self.ind_requires_gpu {
-            object.serialize_entry("indRequiresGpu", value)?;
-        }
-        if let Some(value) = &self.display_category {
-            object.serialize_entry("displayCategory", value)?;
-        }
-        if let Some(value) = &self.custom_model_variants {
-            object.serialize_entry("customModelVariants", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationTransferLearningBlockRequest {
+        name: "name" optional,
+        docker_container: "dockerContainer" optional,
+        description: "description" optional,
+        operates_on: "operatesOn" optional,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        implementation_version: "implementationVersion" optional,
+        is_public: "isPublic" optional,
+        is_public_for_devices: "isPublicForDevices" optional,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
+        repository_url: "repositoryUrl" optional,
+        parameters: "parameters" optional,
+        image_input_scaling: "imageInputScaling" optional,
+        ind_requires_gpu: "indRequiresGpu" optional,
+        display_category: "displayCategory" optional,
+        custom_model_variants: "customModelVariants" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationTransferLearningBlockRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationTransferLearningBlockRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`UpdateOrganizationTransferLearningBlockRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationTransferLearningBlockRequest, A::Error> {
-                let mut name = None;
-                let mut docker_container = None;
-                let mut description = None;
-                let mut operates_on = None;
-                let mut object_detection_last_layer = None;
-                let mut implementation_version = None;
-                let mut is_public = None;
-                let mut is_public_for_devices = None;
-                let mut public_project_tier_availability = None;
-                let mut repository_url = None;
-                let mut parameters = None;
-                let mut image_input_scaling = None;
-                let mut ind_requires_gpu = None;
-                let mut display_category = None;
-                let mut custom_model_variants = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "dockerContainer" => docker_container = map.next_value()?,
-                        "description" => description = map.next_value()?,
-                        "operatesOn" => operates_on = map.next_value()?,
-                        "objectDetectionLastLayer" => {
-                            object_detection_last_layer = map.next_value()?;
-                        }
-                        "implementationVersion" => {
-                            implementation_version = map.next_value()?;
-                        }
-                        "isPublic" => is_public = map.next_value()?,
-                        "isPublicForDevices" => is_public_for_devices = map.next_value()?,
-                        "publicProjectTierAvailability" => {
-                            public_project_tier_availability = map.next_value()?;
-                        }
-                        "repositoryUrl" => repository_url = map.next_value()?,
-                        "parameters" => parameters = map.next_value()?,
-                        "imageInputScaling" => image_input_scaling = map.next_value()?,
-                        "indRequiresGpu" => ind_requires_gpu = map.next_value()?,
-                        "displayCategory" => display_category = map.next_value()?,
-                        "customModelVariants" => {
-                            custom_model_variants = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationTransferLearningBlockRequest {
-                    name,
-                    docker_container,
-                    description,
-                    operates_on,
-                    object_detection_last_layer,
-                    implementation_version,
-                    is_public,
-                    is_public_for_devices,
-                    public_project_tier_availability,
-                    repository_url,
-                    parameters,
-                    image_input_scaling,
-                    ind_requires_gpu,
-                    display_category,
-                    custom_model_variants,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationTransferLearningBlockRequest {}
@@ -3944,189 +1773,33 @@ impl UpdateOrganizationTransformationBlockRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationTransformationBlockRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.docker_container {
-            object.serialize_entry("dockerContainer", value)?;
-        }
-        if let Some(value) = &self.ind_metadata {
-            object.serialize_entry("indMetadata", value)?;
-        }
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.cli_arguments {
-            object.serialize_entry("cliArguments", value)?;
-        }
-        if let Some(value) = &self.requests_cpu {
-            object.serialize_entry("requestsCpu", value)?;
-        }
-        if let Some(value) = &self.requests_memory {
-            object.serialize_entry("requestsMemory", value)?;
-        }
-        if let Some(value) = &self.limits_cpu {
-            object.serialize_entry("limitsCpu", value)?;
-        }
-        if let Some(value) = &self.limits_memory {
-            object.serialize_entry("limitsMemory", value)?;
-        }
-        if let Some(value) = &self.additional_mount_points {
-            object.serialize_entry("additionalMountPoints", value)?;
-        }
-        if let Some(value) = &self.operates_on {
-            object.serialize_entry("operatesOn", value)?;
-        }
-        if let Some(value) = &self.allow_extra_cli_arguments {
-            object.serialize_entry("allowExtraCliArguments", value)?;
-        }
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        if let Some(value) = &self.max_running_time_str {
-            object.serialize_entry("maxRunningTimeStr", value)?;
-        }
-        if let Some(value) = &self.is_public {
-            object.serialize_entry("isPublic", value)?;
-        }
-        if let Some(value) = &self.repository_url {
-            object.serialize_entry("repositoryUrl", value)?;
-        }
-        if let Some(value) = &self.show_in_data_sources {
-            object.serialize_entry("showInDataSources", value)?;
-        }
-        if let Some(value) = &self.show_in_create_transformation_job {
-            object.serialize_entry("showInCreateTransformationJob", value)?;
-        }
-        if let Some(value) = &self.show_in_synthetic_data {
-            object.serialize_entry("showInSyntheticData", value)?;
-        }
-        if let Some(value) = &self.show_in_ai_actions {
-            object.serialize_entry("showInAIActions", value)?;
-        }
-        if let Some(value) = &self.environment_variables {
-            object.serialize_entry("environmentVariables", value)?;
-        }
-        if let Some(value) = &self.ai_actions_operates_on {
-            object.serialize_entry("aiActionsOperatesOn", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationTransformationBlockRequest {
+        name: "name" optional,
+        docker_container: "dockerContainer" optional,
+        ind_metadata: "indMetadata" optional,
+        description: "description" optional,
+        cli_arguments: "cliArguments" optional,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        additional_mount_points: "additionalMountPoints" optional,
+        operates_on: "operatesOn" optional,
+        allow_extra_cli_arguments: "allowExtraCliArguments" optional,
+        parameters: "parameters" optional,
+        max_running_time_str: "maxRunningTimeStr" optional,
+        is_public: "isPublic" optional,
+        repository_url: "repositoryUrl" optional,
+        show_in_data_sources: "showInDataSources" optional,
+        show_in_create_transformation_job: "showInCreateTransformationJob" optional,
+        show_in_synthetic_data: "showInSyntheticData" optional,
+        show_in_ai_actions: "showInAIActions" optional,
+        environment_variables: "environmentVariables" optional,
+        ai_actions_operates_on: "aiActionsOperatesOn" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationTransformationBlockRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationTransformationBlockRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`UpdateOrganizationTransformationBlockRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationTransformationBlockRequest, A::Error> {
-                let mut name = None;
-                let mut docker_container = None;
-                let mut ind_metadata = None;
-                let mut description = None;
-                let mut cli_arguments = None;
-                let mut requests_cpu = None;
-                let mut requests_memory = None;
-                let mut limits_cpu = None;
-                let mut limits_memory = None;
-                let mut additional_mount_points = None;
-                let mut operates_on = None;
-                let mut allow_extra_cli_arguments = None;
-                let mut parameters = None;
-                let mut max_running_time_str = None;
-                let mut is_public = None;
-                let mut repository_url = None;
-                let mut show_in_data_sources = None;
-                let mut show_in_create_transformation_job = None;
-                let mut show_in_synthetic_data = None;
-                let mut show_in_ai_actions = None;
-                let mut environment_variables = None;
-                let mut ai_actions_operates_on = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "dockerContainer" => docker_container = map.next_value()?,
-                        "indMetadata" => ind_metadata = map.next_value()?,
-                        "description" => description = map.next_value()?,
-                        "cliArguments" => cli_arguments = map.next_value()?,
-                        "requestsCpu" => requests_cpu = map.next_value()?,
-                        "requestsMemory" => requests_memory = map.next_value()?,
-                        "limitsCpu" => limits_cpu = map.next_value()?,
-                        "limitsMemory" => limits_memory = map.next_value()?,
-                        "additionalMountPoints" => {
-                            additional_mount_points = map.next_value()?;
-                        }
-                        "operatesOn" => operates_on = map.next_value()?,
-                        "allowExtraCliArguments" => {
-                            allow_extra_cli_arguments = map.next_value()?;
-                        }
-                        "parameters" => parameters = map.next_value()?,
-                        "maxRunningTimeStr" => max_running_time_str = map.next_value()?,
-                        "isPublic" => is_public = map.next_value()?,
-                        "repositoryUrl" => repository_url = map.next_value()?,
-                        "showInDataSources" => show_in_data_sources = map.next_value()?,
-                        "showInCreateTransformationJob" => {
-                            show_in_create_transformation_job = map.next_value()?;
-                        }
-                        "showInSyntheticData" => {
-                            show_in_synthetic_data = map.next_value()?;
-                        }
-                        "showInAIActions" => show_in_ai_actions = map.next_value()?,
-                        "environmentVariables" => {
-                            environment_variables = map.next_value()?;
-                        }
-                        "aiActionsOperatesOn" => {
-                            ai_actions_operates_on = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationTransformationBlockRequest {
-                    name,
-                    docker_container,
-                    ind_metadata,
-                    description,
-                    cli_arguments,
-                    requests_cpu,
-                    requests_memory,
-                    limits_cpu,
-                    limits_memory,
-                    additional_mount_points,
-                    operates_on,
-                    allow_extra_cli_arguments,
-                    parameters,
-                    max_running_time_str,
-                    is_public,
-                    repository_url,
-                    show_in_data_sources,
-                    show_in_create_transformation_job,
-                    show_in_synthetic_data,
-                    show_in_ai_actions,
-                    environment_variables,
-                    ai_actions_operates_on,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationTransformationBlockRequest {}

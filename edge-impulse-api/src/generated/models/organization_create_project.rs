@@ -71,188 +71,33 @@ impl OrganizationCreateProjectRequest {
     }
 }
 
-impl serde::Serialize for OrganizationCreateProjectRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.filter {
-            object.serialize_entry("filter", value)?;
-        }
-        if let Some(value) = &self.path_filters {
-            object.serialize_entry("pathFilters", value)?;
-        }
-        if let Some(value) = &self.upload_type {
-            object.serialize_entry("uploadType", value)?;
-        }
-        if let Some(value) = &self.project_id {
-            object.serialize_entry("projectId", value)?;
-        }
-        if let Some(value) = &self.project_visibility {
-            object.serialize_entry("projectVisibility", value)?;
-        }
-        if let Some(value) = &self.new_project_name {
-            object.serialize_entry("newProjectName", value)?;
-        }
-        if let Some(value) = &self.project_api_key {
-            object.serialize_entry("projectApiKey", value)?;
-        }
-        if let Some(value) = &self.project_hmac_key {
-            object.serialize_entry("projectHmacKey", value)?;
-        }
-        if let Some(value) = &self.transformation_block_id {
-            object.serialize_entry("transformationBlockId", value)?;
-        }
-        if let Some(value) = &self.builtin_transformation_block {
-            object.serialize_entry("builtinTransformationBlock", value)?;
-        }
-        if let Some(value) = &self.category {
-            object.serialize_entry("category", value)?;
-        }
-        if let Some(value) = &self.output_dataset_name {
-            object.serialize_entry("outputDatasetName", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_id {
-            object.serialize_entry("outputDatasetBucketId", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_path {
-            object.serialize_entry("outputDatasetBucketPath", value)?;
-        }
-        if let Some(value) = &self.output_path_in_dataset {
-            object.serialize_entry("outputPathInDataset", value)?;
-        }
-        if let Some(value) = &self.output_dataset_path_rule {
-            object.serialize_entry("outputDatasetPathRule", value)?;
-        }
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        if let Some(value) = &self.email_recipient_uids {
-            object.serialize_entry("emailRecipientUids", value)?;
-        }
-        if let Some(value) = &self.transformation_parallel {
-            object.serialize_entry("transformationParallel", value)?;
-        }
-        if let Some(value) = &self.extra_cli_arguments {
-            object.serialize_entry("extraCliArguments", value)?;
-        }
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationCreateProjectRequest {
+        name: "name" required,
+        filter: "filter" optional,
+        path_filters: "pathFilters" optional,
+        upload_type: "uploadType" optional,
+        project_id: "projectId" optional,
+        project_visibility: "projectVisibility" optional,
+        new_project_name: "newProjectName" optional,
+        project_api_key: "projectApiKey" optional,
+        project_hmac_key: "projectHmacKey" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        category: "category" optional,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        output_path_in_dataset: "outputPathInDataset" optional,
+        output_dataset_path_rule: "outputDatasetPathRule" optional,
+        label: "label" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
+        transformation_parallel: "transformationParallel" optional,
+        extra_cli_arguments: "extraCliArguments" optional,
+        parameters: "parameters" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationCreateProjectRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationCreateProjectRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationCreateProjectRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut filter = None;
-                let mut path_filters = None;
-                let mut upload_type = None;
-                let mut project_id = None;
-                let mut project_visibility = None;
-                let mut new_project_name = None;
-                let mut project_api_key = None;
-                let mut project_hmac_key = None;
-                let mut transformation_block_id = None;
-                let mut builtin_transformation_block = None;
-                let mut category = None;
-                let mut output_dataset_name = None;
-                let mut output_dataset_bucket_id = None;
-                let mut output_dataset_bucket_path = None;
-                let mut output_path_in_dataset = None;
-                let mut output_dataset_path_rule = None;
-                let mut label = None;
-                let mut email_recipient_uids = None;
-                let mut transformation_parallel = None;
-                let mut extra_cli_arguments = None;
-                let mut parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "filter" => filter = map.next_value()?,
-                        "pathFilters" => path_filters = map.next_value()?,
-                        "uploadType" => upload_type = map.next_value()?,
-                        "projectId" => project_id = map.next_value()?,
-                        "projectVisibility" => project_visibility = map.next_value()?,
-                        "newProjectName" => new_project_name = map.next_value()?,
-                        "projectApiKey" => project_api_key = map.next_value()?,
-                        "projectHmacKey" => project_hmac_key = map.next_value()?,
-                        "transformationBlockId" => {
-                            transformation_block_id = map.next_value()?;
-                        }
-                        "builtinTransformationBlock" => {
-                            builtin_transformation_block = map.next_value()?;
-                        }
-                        "category" => category = map.next_value()?,
-                        "outputDatasetName" => output_dataset_name = map.next_value()?,
-                        "outputDatasetBucketId" => {
-                            output_dataset_bucket_id = map.next_value()?;
-                        }
-                        "outputDatasetBucketPath" => {
-                            output_dataset_bucket_path = map.next_value()?;
-                        }
-                        "outputPathInDataset" => {
-                            output_path_in_dataset = map.next_value()?;
-                        }
-                        "outputDatasetPathRule" => {
-                            output_dataset_path_rule = map.next_value()?;
-                        }
-                        "label" => label = map.next_value()?,
-                        "emailRecipientUids" => email_recipient_uids = map.next_value()?,
-                        "transformationParallel" => {
-                            transformation_parallel = map.next_value()?;
-                        }
-                        "extraCliArguments" => extra_cli_arguments = map.next_value()?,
-                        "parameters" => parameters = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationCreateProjectRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    filter,
-                    path_filters,
-                    upload_type,
-                    project_id,
-                    project_visibility,
-                    new_project_name,
-                    project_api_key,
-                    project_hmac_key,
-                    transformation_block_id,
-                    builtin_transformation_block,
-                    category,
-                    output_dataset_name,
-                    output_dataset_bucket_id,
-                    output_dataset_bucket_path,
-                    output_path_in_dataset,
-                    output_dataset_path_rule,
-                    label,
-                    email_recipient_uids,
-                    transformation_parallel,
-                    extra_cli_arguments,
-                    parameters,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for OrganizationCreateProjectRequest {}
@@ -342,63 +187,15 @@ pub struct OrganizationCreateProjectResponse {
     pub api_key: crate::Secret,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationCreateProjectResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("createProjectId", &self.create_project_id)?;
-        object.serialize_entry("apiKey", &self.api_key)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationCreateProjectResponse {
+        success: "success" required,
+        error: "error" optional,
+        create_project_id: "createProjectId" required,
+        api_key: "apiKey" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationCreateProjectResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationCreateProjectResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationCreateProjectResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut create_project_id = None;
-                let mut api_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "createProjectId" => create_project_id = Some(map.next_value()?),
-                        "apiKey" => api_key = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationCreateProjectResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    create_project_id: create_project_id
-                        .ok_or_else(|| A::Error::missing_field("createProjectId"))?,
-                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectResponse {
@@ -417,60 +214,14 @@ pub struct OrganizationCreateProjectStatusResponse {
     pub status: Option<OrganizationCreateProjectWithFiles>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationCreateProjectStatusResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.status {
-            object.serialize_entry("status", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationCreateProjectStatusResponse {
+        success: "success" required,
+        error: "error" optional,
+        status: "status" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectStatusResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationCreateProjectStatusResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationCreateProjectStatusResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationCreateProjectStatusResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut status = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "status" => status = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationCreateProjectStatusResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    status,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectStatusResponse {
@@ -527,307 +278,51 @@ pub struct OrganizationCreateProjectWithFiles {
     pub file_count_for_filter: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationCreateProjectWithFiles {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("organizationId", &self.organization_id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("uploadType", &self.upload_type)?;
-        object.serialize_entry("status", &self.status)?;
-        object.serialize_entry("transformJobStatus", &self.transform_job_status)?;
-        if let Some(value) = &self.upload_job_id {
-            object.serialize_entry("uploadJobId", value)?;
-        }
-        object.serialize_entry("uploadJobStatus", &self.upload_job_status)?;
-        if let Some(value) = &self.upload_job_files_uploaded {
-            object.serialize_entry("uploadJobFilesUploaded", value)?;
-        }
-        if let Some(value) = &self.project_owner {
-            object.serialize_entry("projectOwner", value)?;
-        }
-        if let Some(value) = &self.project_id {
-            object.serialize_entry("projectId", value)?;
-        }
-        if let Some(value) = &self.project_name {
-            object.serialize_entry("projectName", value)?;
-        }
-        if let Some(value) = &self.transformation_block_id {
-            object.serialize_entry("transformationBlockId", value)?;
-        }
-        if let Some(value) = &self.builtin_transformation_block {
-            object.serialize_entry("builtinTransformationBlock", value)?;
-        }
-        if let Some(value) = &self.transformation_block_name {
-            object.serialize_entry("transformationBlockName", value)?;
-        }
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.output_dataset_name {
-            object.serialize_entry("outputDatasetName", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_id {
-            object.serialize_entry("outputDatasetBucketId", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_path {
-            object.serialize_entry("outputDatasetBucketPath", value)?;
-        }
-        object
-            .serialize_entry("totalDownloadFileCount", &self.total_download_file_count)?;
-        object.serialize_entry("totalDownloadFileSize", &self.total_download_file_size)?;
-        object
-            .serialize_entry(
-                "totalDownloadFileSizeString",
-                &self.total_download_file_size_string,
-            )?;
-        object.serialize_entry("totalUploadFileCount", &self.total_upload_file_count)?;
-        object.serialize_entry("transformationParallel", &self.transformation_parallel)?;
-        object.serialize_entry("transformationSummary", &self.transformation_summary)?;
-        object.serialize_entry("inProgress", &self.in_progress)?;
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        if let Some(value) = &self.filter_query {
-            object.serialize_entry("filterQuery", value)?;
-        }
-        if let Some(value) = &self.email_recipient_uids {
-            object.serialize_entry("emailRecipientUids", value)?;
-        }
-        if let Some(value) = &self.pipeline_id {
-            object.serialize_entry("pipelineId", value)?;
-        }
-        if let Some(value) = &self.pipeline_name {
-            object.serialize_entry("pipelineName", value)?;
-        }
-        if let Some(value) = &self.pipeline_run_id {
-            object.serialize_entry("pipelineRunId", value)?;
-        }
-        if let Some(value) = &self.pipeline_step {
-            object.serialize_entry("pipelineStep", value)?;
-        }
-        object.serialize_entry("operatesOn", &self.operates_on)?;
-        object.serialize_entry("totalTimeSpentSeconds", &self.total_time_spent_seconds)?;
-        object.serialize_entry("totalTimeSpentString", &self.total_time_spent_string)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        object.serialize_entry("files", &self.files)?;
-        object.serialize_entry("fileCountForFilter", &self.file_count_for_filter)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationCreateProjectWithFiles {
+        id: "id" required,
+        organization_id: "organizationId" required,
+        name: "name" required,
+        upload_type: "uploadType" required,
+        status: "status" required,
+        transform_job_status: "transformJobStatus" required,
+        upload_job_id: "uploadJobId" optional,
+        upload_job_status: "uploadJobStatus" required,
+        upload_job_files_uploaded: "uploadJobFilesUploaded" optional,
+        project_owner: "projectOwner" optional,
+        project_id: "projectId" optional,
+        project_name: "projectName" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        transformation_block_name: "transformationBlockName" optional,
+        category: "category" required,
+        created: "created" required,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        total_download_file_count: "totalDownloadFileCount" required,
+        total_download_file_size: "totalDownloadFileSize" required,
+        total_download_file_size_string: "totalDownloadFileSizeString" required,
+        total_upload_file_count: "totalUploadFileCount" required,
+        transformation_parallel: "transformationParallel" required,
+        transformation_summary: "transformationSummary" required,
+        in_progress: "inProgress" required,
+        label: "label" optional,
+        filter_query: "filterQuery" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
+        pipeline_id: "pipelineId" optional,
+        pipeline_name: "pipelineName" optional,
+        pipeline_run_id: "pipelineRunId" optional,
+        pipeline_step: "pipelineStep" optional,
+        operates_on: "operatesOn" required,
+        total_time_spent_seconds: "totalTimeSpentSeconds" required,
+        total_time_spent_string: "totalTimeSpentString" required,
+        created_by_user: "createdByUser" optional,
+        files: "files" required,
+        file_count_for_filter: "fileCountForFilter" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectWithFiles {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationCreateProjectWithFiles;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationCreateProjectWithFiles`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationCreateProjectWithFiles, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut organization_id = None;
-                let mut name = None;
-                let mut upload_type = None;
-                let mut status = None;
-                let mut transform_job_status = None;
-                let mut upload_job_id = None;
-                let mut upload_job_status = None;
-                let mut upload_job_files_uploaded = None;
-                let mut project_owner = None;
-                let mut project_id = None;
-                let mut project_name = None;
-                let mut transformation_block_id = None;
-                let mut builtin_transformation_block = None;
-                let mut transformation_block_name = None;
-                let mut category = None;
-                let mut created = None;
-                let mut output_dataset_name = None;
-                let mut output_dataset_bucket_id = None;
-                let mut output_dataset_bucket_path = None;
-                let mut total_download_file_count = None;
-                let mut total_download_file_size = None;
-                let mut total_download_file_size_string = None;
-                let mut total_upload_file_count = None;
-                let mut transformation_parallel = None;
-                let mut transformation_summary = None;
-                let mut in_progress = None;
-                let mut label = None;
-                let mut filter_query = None;
-                let mut email_recipient_uids = None;
-                let mut pipeline_id = None;
-                let mut pipeline_name = None;
-                let mut pipeline_run_id = None;
-                let mut pipeline_step = None;
-                let mut operates_on = None;
-                let mut total_time_spent_seconds = None;
-                let mut total_time_spent_string = None;
-                let mut created_by_user = None;
-                let mut files = None;
-                let mut file_count_for_filter = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "organizationId" => organization_id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "uploadType" => upload_type = Some(map.next_value()?),
-                        "status" => status = Some(map.next_value()?),
-                        "transformJobStatus" => {
-                            transform_job_status = Some(map.next_value()?);
-                        }
-                        "uploadJobId" => upload_job_id = map.next_value()?,
-                        "uploadJobStatus" => upload_job_status = Some(map.next_value()?),
-                        "uploadJobFilesUploaded" => {
-                            upload_job_files_uploaded = map.next_value()?;
-                        }
-                        "projectOwner" => project_owner = map.next_value()?,
-                        "projectId" => project_id = map.next_value()?,
-                        "projectName" => project_name = map.next_value()?,
-                        "transformationBlockId" => {
-                            transformation_block_id = map.next_value()?;
-                        }
-                        "builtinTransformationBlock" => {
-                            builtin_transformation_block = map.next_value()?;
-                        }
-                        "transformationBlockName" => {
-                            transformation_block_name = map.next_value()?;
-                        }
-                        "category" => category = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "outputDatasetName" => output_dataset_name = map.next_value()?,
-                        "outputDatasetBucketId" => {
-                            output_dataset_bucket_id = map.next_value()?;
-                        }
-                        "outputDatasetBucketPath" => {
-                            output_dataset_bucket_path = map.next_value()?;
-                        }
-                        "totalDownloadFileCount" => {
-                            total_download_file_count = Some(map.next_value()?);
-                        }
-                        "totalDownloadFileSize" => {
-                            total_download_file_size = Some(map.next_value()?);
-                        }
-                        "totalDownloadFileSizeString" => {
-                            total_download_file_size_string = Some(map.next_value()?);
-                        }
-                        "totalUploadFileCount" => {
-                            total_upload_file_count = Some(map.next_value()?);
-                        }
-                        "transformationParallel" => {
-                            transformation_parallel = Some(map.next_value()?);
-                        }
-                        "transformationSummary" => {
-                            transformation_summary = Some(map.next_value()?);
-                        }
-                        "inProgress" => in_progress = Some(map.next_value()?),
-                        "label" => label = map.next_value()?,
-                        "filterQuery" => filter_query = map.next_value()?,
-                        "emailRecipientUids" => email_recipient_uids = map.next_value()?,
-                        "pipelineId" => pipeline_id = map.next_value()?,
-                        "pipelineName" => pipeline_name = map.next_value()?,
-                        "pipelineRunId" => pipeline_run_id = map.next_value()?,
-                        "pipelineStep" => pipeline_step = map.next_value()?,
-                        "operatesOn" => operates_on = Some(map.next_value()?),
-                        "totalTimeSpentSeconds" => {
-                            total_time_spent_seconds = Some(map.next_value()?);
-                        }
-                        "totalTimeSpentString" => {
-                            total_time_spent_string = Some(map.next_value()?);
-                        }
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        "files" => files = Some(map.next_value()?),
-                        "fileCountForFilter" => {
-                            file_count_for_filter = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationCreateProjectWithFiles {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    organization_id: organization_id
-                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    upload_type: upload_type
-                        .ok_or_else(|| A::Error::missing_field("uploadType"))?,
-                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
-                    transform_job_status: transform_job_status
-                        .ok_or_else(|| A::Error::missing_field("transformJobStatus"))?,
-                    upload_job_id,
-                    upload_job_status: upload_job_status
-                        .ok_or_else(|| A::Error::missing_field("uploadJobStatus"))?,
-                    upload_job_files_uploaded,
-                    project_owner,
-                    project_id,
-                    project_name,
-                    transformation_block_id,
-                    builtin_transformation_block,
-                    transformation_block_name,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    output_dataset_name,
-                    output_dataset_bucket_id,
-                    output_dataset_bucket_path,
-                    total_download_file_count: total_download_file_count
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalDownloadFileCount",
-                        ))?,
-                    total_download_file_size: total_download_file_size
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalDownloadFileSize",
-                        ))?,
-                    total_download_file_size_string: total_download_file_size_string
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalDownloadFileSizeString",
-                        ))?,
-                    total_upload_file_count: total_upload_file_count
-                        .ok_or_else(|| A::Error::missing_field("totalUploadFileCount"))?,
-                    transformation_parallel: transformation_parallel
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transformationParallel",
-                        ))?,
-                    transformation_summary: transformation_summary
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transformationSummary",
-                        ))?,
-                    in_progress: in_progress
-                        .ok_or_else(|| A::Error::missing_field("inProgress"))?,
-                    label,
-                    filter_query,
-                    email_recipient_uids,
-                    pipeline_id,
-                    pipeline_name,
-                    pipeline_run_id,
-                    pipeline_step,
-                    operates_on: operates_on
-                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
-                    total_time_spent_seconds: total_time_spent_seconds
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalTimeSpentSeconds",
-                        ))?,
-                    total_time_spent_string: total_time_spent_string
-                        .ok_or_else(|| A::Error::missing_field("totalTimeSpentString"))?,
-                    created_by_user,
-                    files: files.ok_or_else(|| A::Error::missing_field("files"))?,
-                    file_count_for_filter: file_count_for_filter
-                        .ok_or_else(|| A::Error::missing_field("fileCountForFilter"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectWithFiles {}
@@ -846,98 +341,19 @@ pub struct OrganizationCreateProjectWithFilesFilesItem {
     pub source_dataset_type: OrganizationDatasetTypeEnum,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationCreateProjectWithFilesFilesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("fileName", &self.file_name)?;
-        object.serialize_entry("bucketPath", &self.bucket_path)?;
-        if let Some(value) = &self.transformation_job_id {
-            object.serialize_entry("transformationJobId", value)?;
-        }
-        object
-            .serialize_entry(
-                "transformationJobStatus",
-                &self.transformation_job_status,
-            )?;
-        object.serialize_entry("linkToDataItem", &self.link_to_data_item)?;
-        object.serialize_entry("lengthString", &self.length_string)?;
-        object.serialize_entry("sourceDatasetType", &self.source_dataset_type)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationCreateProjectWithFilesFilesItem {
+        id: "id" required,
+        file_name: "fileName" required,
+        bucket_path: "bucketPath" required,
+        transformation_job_id: "transformationJobId" optional,
+        transformation_job_status: "transformationJobStatus" required,
+        link_to_data_item: "linkToDataItem" required,
+        length_string: "lengthString" required,
+        source_dataset_type: "sourceDatasetType" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationCreateProjectWithFilesFilesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationCreateProjectWithFilesFilesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationCreateProjectWithFilesFilesItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationCreateProjectWithFilesFilesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut file_name = None;
-                let mut bucket_path = None;
-                let mut transformation_job_id = None;
-                let mut transformation_job_status = None;
-                let mut link_to_data_item = None;
-                let mut length_string = None;
-                let mut source_dataset_type = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "fileName" => file_name = Some(map.next_value()?),
-                        "bucketPath" => bucket_path = Some(map.next_value()?),
-                        "transformationJobId" => {
-                            transformation_job_id = map.next_value()?;
-                        }
-                        "transformationJobStatus" => {
-                            transformation_job_status = Some(map.next_value()?);
-                        }
-                        "linkToDataItem" => link_to_data_item = Some(map.next_value()?),
-                        "lengthString" => length_string = Some(map.next_value()?),
-                        "sourceDatasetType" => {
-                            source_dataset_type = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationCreateProjectWithFilesFilesItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    file_name: file_name
-                        .ok_or_else(|| A::Error::missing_field("fileName"))?,
-                    bucket_path: bucket_path
-                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
-                    transformation_job_id,
-                    transformation_job_status: transformation_job_status
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transformationJobStatus",
-                        ))?,
-                    link_to_data_item: link_to_data_item
-                        .ok_or_else(|| A::Error::missing_field("linkToDataItem"))?,
-                    length_string: length_string
-                        .ok_or_else(|| A::Error::missing_field("lengthString"))?,
-                    source_dataset_type: source_dataset_type
-                        .ok_or_else(|| A::Error::missing_field("sourceDatasetType"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectWithFilesFilesItem {}
@@ -953,63 +369,15 @@ pub struct OrganizationGetCreateProjectsResponse {
     pub jobs: Vec<OrganizationGetCreateProjectsResponseJobsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationGetCreateProjectsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("totalJobCount", &self.total_job_count)?;
-        object.serialize_entry("jobs", &self.jobs)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationGetCreateProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        total_job_count: "totalJobCount" required,
+        jobs: "jobs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationGetCreateProjectsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationGetCreateProjectsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationGetCreateProjectsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationGetCreateProjectsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut total_job_count = None;
-                let mut jobs = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "totalJobCount" => total_job_count = Some(map.next_value()?),
-                        "jobs" => jobs = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationGetCreateProjectsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    total_job_count: total_job_count
-                        .ok_or_else(|| A::Error::missing_field("totalJobCount"))?,
-                    jobs: jobs.ok_or_else(|| A::Error::missing_field("jobs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationGetCreateProjectsResponse {
@@ -1050,220 +418,36 @@ pub struct OrganizationGetCreateProjectsResponseJobsItem {
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationGetCreateProjectsResponseJobsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.organization_id {
-            object.serialize_entry("organizationId", value)?;
-        }
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("uploadType", &self.upload_type)?;
-        object.serialize_entry("transformJobStatus", &self.transform_job_status)?;
-        if let Some(value) = &self.upload_job_id {
-            object.serialize_entry("uploadJobId", value)?;
-        }
-        object.serialize_entry("uploadJobStatus", &self.upload_job_status)?;
-        if let Some(value) = &self.project_owner {
-            object.serialize_entry("projectOwner", value)?;
-        }
-        if let Some(value) = &self.project_id {
-            object.serialize_entry("projectId", value)?;
-        }
-        if let Some(value) = &self.project_name {
-            object.serialize_entry("projectName", value)?;
-        }
-        if let Some(value) = &self.transformation_block_id {
-            object.serialize_entry("transformationBlockId", value)?;
-        }
-        if let Some(value) = &self.builtin_transformation_block {
-            object.serialize_entry("builtinTransformationBlock", value)?;
-        }
-        if let Some(value) = &self.transformation_block_name {
-            object.serialize_entry("transformationBlockName", value)?;
-        }
-        if let Some(value) = &self.transformation_operates_on {
-            object.serialize_entry("transformationOperatesOn", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.output_dataset_name {
-            object.serialize_entry("outputDatasetName", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_id {
-            object.serialize_entry("outputDatasetBucketId", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_path {
-            object.serialize_entry("outputDatasetBucketPath", value)?;
-        }
-        object
-            .serialize_entry("totalDownloadFileCount", &self.total_download_file_count)?;
-        object.serialize_entry("totalDownloadFileSize", &self.total_download_file_size)?;
-        object
-            .serialize_entry(
-                "totalDownloadFileSizeString",
-                &self.total_download_file_size_string,
-            )?;
-        if let Some(value) = &self.total_upload_file_count {
-            object.serialize_entry("totalUploadFileCount", value)?;
-        }
-        if let Some(value) = &self.total_time_spent_seconds {
-            object.serialize_entry("totalTimeSpentSeconds", value)?;
-        }
-        object.serialize_entry("totalTimeSpentString", &self.total_time_spent_string)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationGetCreateProjectsResponseJobsItem {
+        id: "id" required,
+        organization_id: "organizationId" optional,
+        name: "name" required,
+        upload_type: "uploadType" required,
+        transform_job_status: "transformJobStatus" required,
+        upload_job_id: "uploadJobId" optional,
+        upload_job_status: "uploadJobStatus" required,
+        project_owner: "projectOwner" optional,
+        project_id: "projectId" optional,
+        project_name: "projectName" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        transformation_block_name: "transformationBlockName" optional,
+        transformation_operates_on: "transformationOperatesOn" optional,
+        created: "created" required,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        total_download_file_count: "totalDownloadFileCount" required,
+        total_download_file_size: "totalDownloadFileSize" required,
+        total_download_file_size_string: "totalDownloadFileSizeString" required,
+        total_upload_file_count: "totalUploadFileCount" optional,
+        total_time_spent_seconds: "totalTimeSpentSeconds" optional,
+        total_time_spent_string: "totalTimeSpentString" required,
+        created_by_user: "createdByUser" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationGetCreateProjectsResponseJobsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationGetCreateProjectsResponseJobsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationGetCreateProjectsResponseJobsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationGetCreateProjectsResponseJobsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut organization_id = None;
-                let mut name = None;
-                let mut upload_type = None;
-                let mut transform_job_status = None;
-                let mut upload_job_id = None;
-                let mut upload_job_status = None;
-                let mut project_owner = None;
-                let mut project_id = None;
-                let mut project_name = None;
-                let mut transformation_block_id = None;
-                let mut builtin_transformation_block = None;
-                let mut transformation_block_name = None;
-                let mut transformation_operates_on = None;
-                let mut created = None;
-                let mut output_dataset_name = None;
-                let mut output_dataset_bucket_id = None;
-                let mut output_dataset_bucket_path = None;
-                let mut total_download_file_count = None;
-                let mut total_download_file_size = None;
-                let mut total_download_file_size_string = None;
-                let mut total_upload_file_count = None;
-                let mut total_time_spent_seconds = None;
-                let mut total_time_spent_string = None;
-                let mut created_by_user = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "organizationId" => organization_id = map.next_value()?,
-                        "name" => name = Some(map.next_value()?),
-                        "uploadType" => upload_type = Some(map.next_value()?),
-                        "transformJobStatus" => {
-                            transform_job_status = Some(map.next_value()?);
-                        }
-                        "uploadJobId" => upload_job_id = map.next_value()?,
-                        "uploadJobStatus" => upload_job_status = Some(map.next_value()?),
-                        "projectOwner" => project_owner = map.next_value()?,
-                        "projectId" => project_id = map.next_value()?,
-                        "projectName" => project_name = map.next_value()?,
-                        "transformationBlockId" => {
-                            transformation_block_id = map.next_value()?;
-                        }
-                        "builtinTransformationBlock" => {
-                            builtin_transformation_block = map.next_value()?;
-                        }
-                        "transformationBlockName" => {
-                            transformation_block_name = map.next_value()?;
-                        }
-                        "transformationOperatesOn" => {
-                            transformation_operates_on = map.next_value()?;
-                        }
-                        "created" => created = Some(map.next_value()?),
-                        "outputDatasetName" => output_dataset_name = map.next_value()?,
-                        "outputDatasetBucketId" => {
-                            output_dataset_bucket_id = map.next_value()?;
-                        }
-                        "outputDatasetBucketPath" => {
-                            output_dataset_bucket_path = map.next_value()?;
-                        }
-                        "totalDownloadFileCount" => {
-                            total_download_file_count = Some(map.next_value()?);
-                        }
-                        "totalDownloadFileSize" => {
-                            total_download_file_size = Some(map.next_value()?);
-                        }
-                        "totalDownloadFileSizeString" => {
-                            total_download_file_size_string = Some(map.next_value()?);
-                        }
-                        "totalUploadFileCount" => {
-                            total_upload_file_count = map.next_value()?;
-                        }
-                        "totalTimeSpentSeconds" => {
-                            total_time_spent_seconds = map.next_value()?;
-                        }
-                        "totalTimeSpentString" => {
-                            total_time_spent_string = Some(map.next_value()?);
-                        }
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationGetCreateProjectsResponseJobsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    organization_id,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    upload_type: upload_type
-                        .ok_or_else(|| A::Error::missing_field("uploadType"))?,
-                    transform_job_status: transform_job_status
-                        .ok_or_else(|| A::Error::missing_field("transformJobStatus"))?,
-                    upload_job_id,
-                    upload_job_status: upload_job_status
-                        .ok_or_else(|| A::Error::missing_field("uploadJobStatus"))?,
-                    project_owner,
-                    project_id,
-                    project_name,
-                    transformation_block_id,
-                    builtin_transformation_block,
-                    transformation_block_name,
-                    transformation_operates_on,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    output_dataset_name,
-                    output_dataset_bucket_id,
-                    output_dataset_bucket_path,
-                    total_download_file_count: total_download_file_count
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalDownloadFileCount",
-                        ))?,
-                    total_download_file_size: total_download_file_size
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalDownloadFileSize",
-                        ))?,
-                    total_download_file_size_string: total_download_file_size_string
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalDownloadFileSizeString",
-                        ))?,
-                    total_upload_file_count,
-                    total_time_spent_seconds,
-                    total_time_spent_string: total_time_spent_string
-                        .ok_or_else(|| A::Error::missing_field("totalTimeSpentString"))?,
-                    created_by_user,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationGetCreateProjectsResponseJobsItem {}
@@ -1318,53 +502,13 @@ impl UpdateOrganizationAddCollaboratorRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationAddCollaboratorRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projectId", &self.project_id)?;
-        object.serialize_entry("userId", &self.user_id)?;
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationAddCollaboratorRequest {
+        project_id: "projectId" required,
+        user_id: "userId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationAddCollaboratorRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationAddCollaboratorRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationAddCollaboratorRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationAddCollaboratorRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut project_id = None;
-                let mut user_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projectId" => project_id = Some(map.next_value()?),
-                        "userId" => user_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationAddCollaboratorRequest {
-                    project_id: project_id
-                        .ok_or_else(|| A::Error::missing_field("projectId"))?,
-                    user_id: user_id.ok_or_else(|| A::Error::missing_field("userId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationAddCollaboratorRequest {}
@@ -1390,65 +534,14 @@ impl UpdateOrganizationCreateEmptyProjectRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationCreateEmptyProjectRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projectName", &self.project_name)?;
-        if let Some(value) = &self.project_visibility {
-            object.serialize_entry("projectVisibility", value)?;
-        }
-        if let Some(value) = &self.project_owner_username_or_email {
-            object.serialize_entry("projectOwnerUsernameOrEmail", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationCreateEmptyProjectRequest {
+        project_name: "projectName" required,
+        project_visibility: "projectVisibility" optional,
+        project_owner_username_or_email: "projectOwnerUsernameOrEmail" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationCreateEmptyProjectRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationCreateEmptyProjectRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`UpdateOrganizationCreateEmptyProjectRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationCreateEmptyProjectRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut project_name = None;
-                let mut project_visibility = None;
-                let mut project_owner_username_or_email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projectName" => project_name = Some(map.next_value()?),
-                        "projectVisibility" => project_visibility = map.next_value()?,
-                        "projectOwnerUsernameOrEmail" => {
-                            project_owner_username_or_email = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationCreateEmptyProjectRequest {
-                    project_name: project_name
-                        .ok_or_else(|| A::Error::missing_field("projectName"))?,
-                    project_visibility,
-                    project_owner_username_or_email,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationCreateEmptyProjectRequest {}
@@ -1472,57 +565,13 @@ impl UpdateOrganizationCreateProjectRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationCreateProjectRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.transformation_parallel {
-            object.serialize_entry("transformationParallel", value)?;
-        }
-        if let Some(value) = &self.email_recipient_uids {
-            object.serialize_entry("emailRecipientUids", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationCreateProjectRequest {
+        transformation_parallel: "transformationParallel" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationCreateProjectRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationCreateProjectRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationCreateProjectRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationCreateProjectRequest, A::Error> {
-                let mut transformation_parallel = None;
-                let mut email_recipient_uids = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "transformationParallel" => {
-                            transformation_parallel = map.next_value()?;
-                        }
-                        "emailRecipientUids" => email_recipient_uids = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationCreateProjectRequest {
-                    transformation_parallel,
-                    email_recipient_uids,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationCreateProjectRequest {}

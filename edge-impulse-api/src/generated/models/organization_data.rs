@@ -45,81 +45,18 @@ impl AddOrganizationBucketRequest {
     }
 }
 
-impl serde::Serialize for AddOrganizationBucketRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("accessKey", &self.access_key)?;
-        object.serialize_entry("secretKey", &self.secret_key)?;
-        object.serialize_entry("endpoint", &self.endpoint)?;
-        object.serialize_entry("bucket", &self.bucket)?;
-        object.serialize_entry("region", &self.region)?;
-        if let Some(value) = &self.check_connectivity_prefix {
-            object.serialize_entry("checkConnectivityPrefix", value)?;
-        }
-        if let Some(value) = &self.storage_provider {
-            object.serialize_entry("storageProvider", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationBucketRequest {
+        access_key: "accessKey" required,
+        secret_key: "secretKey" required,
+        endpoint: "endpoint" required,
+        bucket: "bucket" required,
+        region: "region" required,
+        check_connectivity_prefix: "checkConnectivityPrefix" optional,
+        storage_provider: "storageProvider" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddOrganizationBucketRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationBucketRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddOrganizationBucketRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationBucketRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut access_key = None;
-                let mut secret_key = None;
-                let mut endpoint = None;
-                let mut bucket = None;
-                let mut region = None;
-                let mut check_connectivity_prefix = None;
-                let mut storage_provider = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "accessKey" => access_key = Some(map.next_value()?),
-                        "secretKey" => secret_key = Some(map.next_value()?),
-                        "endpoint" => endpoint = Some(map.next_value()?),
-                        "bucket" => bucket = Some(map.next_value()?),
-                        "region" => region = Some(map.next_value()?),
-                        "checkConnectivityPrefix" => {
-                            check_connectivity_prefix = map.next_value()?;
-                        }
-                        "storageProvider" => storage_provider = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationBucketRequest {
-                    access_key: access_key
-                        .ok_or_else(|| A::Error::missing_field("accessKey"))?,
-                    secret_key: secret_key
-                        .ok_or_else(|| A::Error::missing_field("secretKey"))?,
-                    endpoint: endpoint
-                        .ok_or_else(|| A::Error::missing_field("endpoint"))?,
-                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
-                    region: region.ok_or_else(|| A::Error::missing_field("region"))?,
-                    check_connectivity_prefix,
-                    storage_provider,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationBucketRequest {}
@@ -134,58 +71,14 @@ pub struct GetOrganizationBucketResponse {
     pub bucket: OrganizationBucket,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationBucketResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("bucket", &self.bucket)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationBucketResponse {
+        success: "success" required,
+        error: "error" optional,
+        bucket: "bucket" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationBucketResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationBucketResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationBucketResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationBucketResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut bucket = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "bucket" => bucket = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationBucketResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationBucketResponse {
@@ -204,58 +97,14 @@ pub struct GetOrganizationDataItemResponse {
     pub data: OrganizationDataItem,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDataItemResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("data", &self.data)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataItemResponse {
+        success: "success" required,
+        error: "error" optional,
+        data: "data" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDataItemResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataItemResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationDataItemResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDataItemResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut data = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "data" => data = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataItemResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataItemResponse {
@@ -277,76 +126,15 @@ pub struct GetOrganizationDataItemTransformJobsResponse {
     pub total_transformation_job_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDataItemTransformJobsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("transformationJobs", &self.transformation_jobs)?;
-        object
-            .serialize_entry(
-                "totalTransformationJobCount",
-                &self.total_transformation_job_count,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataItemTransformJobsResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_jobs: "transformationJobs" required,
+        total_transformation_job_count: "totalTransformationJobCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDataItemTransformJobsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataItemTransformJobsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetOrganizationDataItemTransformJobsResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDataItemTransformJobsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut transformation_jobs = None;
-                let mut total_transformation_job_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "transformationJobs" => {
-                            transformation_jobs = Some(map.next_value()?);
-                        }
-                        "totalTransformationJobCount" => {
-                            total_transformation_job_count = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataItemTransformJobsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    transformation_jobs: transformation_jobs
-                        .ok_or_else(|| A::Error::missing_field("transformationJobs"))?,
-                    total_transformation_job_count: total_transformation_job_count
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalTransformationJobCount",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataItemTransformJobsResponse {
@@ -370,114 +158,21 @@ pub struct GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
     pub pipeline_name: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize
-for GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("transformationJobId", &self.transformation_job_id)?;
-        object.serialize_entry("createProjectId", &self.create_project_id)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("jobId", &self.job_id)?;
-        if let Some(value) = &self.job_started {
-            object.serialize_entry("jobStarted", value)?;
-        }
-        if let Some(value) = &self.job_finished {
-            object.serialize_entry("jobFinished", value)?;
-        }
-        if let Some(value) = &self.job_finished_successful {
-            object.serialize_entry("jobFinishedSuccessful", value)?;
-        }
-        object
-            .serialize_entry(
-                "transformationBlockName",
-                &self.transformation_block_name,
-            )?;
-        if let Some(value) = &self.pipeline_name {
-            object.serialize_entry("pipelineName", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
+        id: "id" required,
+        transformation_job_id: "transformationJobId" required,
+        create_project_id: "createProjectId" required,
+        created: "created" required,
+        job_id: "jobId" required,
+        job_started: "jobStarted" optional,
+        job_finished: "jobFinished" optional,
+        job_finished_successful: "jobFinishedSuccessful" optional,
+        transformation_block_name: "transformationBlockName" required,
+        pipeline_name: "pipelineName" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataItemTransformJobsResponseTransformationJobsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetOrganizationDataItemTransformJobsResponseTransformationJobsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                GetOrganizationDataItemTransformJobsResponseTransformationJobsItem,
-                A::Error,
-            > {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut transformation_job_id = None;
-                let mut create_project_id = None;
-                let mut created = None;
-                let mut job_id = None;
-                let mut job_started = None;
-                let mut job_finished = None;
-                let mut job_finished_successful = None;
-                let mut transformation_block_name = None;
-                let mut pipeline_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "transformationJobId" => {
-                            transformation_job_id = Some(map.next_value()?);
-                        }
-                        "createProjectId" => create_project_id = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "jobId" => job_id = Some(map.next_value()?),
-                        "jobStarted" => job_started = map.next_value()?,
-                        "jobFinished" => job_finished = map.next_value()?,
-                        "jobFinishedSuccessful" => {
-                            job_finished_successful = map.next_value()?;
-                        }
-                        "transformationBlockName" => {
-                            transformation_block_name = Some(map.next_value()?);
-                        }
-                        "pipelineName" => pipeline_name = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    transformation_job_id: transformation_job_id
-                        .ok_or_else(|| A::Error::missing_field("transformationJobId"))?,
-                    create_project_id: create_project_id
-                        .ok_or_else(|| A::Error::missing_field("createProjectId"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    job_id: job_id.ok_or_else(|| A::Error::missing_field("jobId"))?,
-                    job_started,
-                    job_finished,
-                    job_finished_successful,
-                    transformation_block_name: transformation_block_name
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transformationBlockName",
-                        ))?,
-                    pipeline_name,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope
@@ -493,58 +188,14 @@ pub struct GetOrganizationDatasetResponse {
     pub dataset: OrganizationDataset,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDatasetResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDatasetResponse {
+        success: "success" required,
+        error: "error" optional,
+        dataset: "dataset" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDatasetResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDatasetResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationDatasetResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDatasetResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut dataset = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dataset" => dataset = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDatasetResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDatasetResponse {
@@ -563,58 +214,14 @@ pub struct ListOrganizationBucketsResponse {
     pub buckets: Vec<OrganizationBucket>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationBucketsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("buckets", &self.buckets)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationBucketsResponse {
+        success: "success" required,
+        error: "error" optional,
+        buckets: "buckets" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationBucketsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationBucketsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationBucketsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationBucketsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut buckets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "buckets" => buckets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationBucketsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    buckets: buckets.ok_or_else(|| A::Error::missing_field("buckets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationBucketsResponse {
@@ -636,78 +243,17 @@ pub struct ListOrganizationDataResponse {
     pub total_data_item_count: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationDataResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.filter_parse_error {
-            object.serialize_entry("filterParseError", value)?;
-        }
-        if let Some(value) = &self.data {
-            object.serialize_entry("data", value)?;
-        }
-        if let Some(value) = &self.total_file_count {
-            object.serialize_entry("totalFileCount", value)?;
-        }
-        if let Some(value) = &self.total_data_item_count {
-            object.serialize_entry("totalDataItemCount", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationDataResponse {
+        success: "success" required,
+        error: "error" optional,
+        filter_parse_error: "filterParseError" optional,
+        data: "data" optional,
+        total_file_count: "totalFileCount" optional,
+        total_data_item_count: "totalDataItemCount" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationDataResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationDataResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationDataResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationDataResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut filter_parse_error = None;
-                let mut data = None;
-                let mut total_file_count = None;
-                let mut total_data_item_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "filterParseError" => filter_parse_error = map.next_value()?,
-                        "data" => data = map.next_value()?,
-                        "totalFileCount" => total_file_count = map.next_value()?,
-                        "totalDataItemCount" => total_data_item_count = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationDataResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    filter_parse_error,
-                    data,
-                    total_file_count,
-                    total_data_item_count,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationDataResponse {
@@ -734,102 +280,23 @@ pub struct ListOrganizationDataResponseDataItem {
     pub metadata_string_for_cli: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationDataResponseDataItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("bucketId", &self.bucket_id)?;
-        object.serialize_entry("bucketName", &self.bucket_name)?;
-        object.serialize_entry("bucketPath", &self.bucket_path)?;
-        object.serialize_entry("fullBucketPath", &self.full_bucket_path)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("totalFileCount", &self.total_file_count)?;
-        object.serialize_entry("totalFileSize", &self.total_file_size)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("metadata", &self.metadata)?;
-        object.serialize_entry("metadataStringForCLI", &self.metadata_string_for_cli)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationDataResponseDataItem {
+        id: "id" required,
+        name: "name" required,
+        bucket_id: "bucketId" required,
+        bucket_name: "bucketName" required,
+        bucket_path: "bucketPath" required,
+        full_bucket_path: "fullBucketPath" required,
+        dataset: "dataset" required,
+        total_file_count: "totalFileCount" required,
+        total_file_size: "totalFileSize" required,
+        created: "created" required,
+        metadata: "metadata" required,
+        metadata_string_for_cli: "metadataStringForCLI" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationDataResponseDataItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationDataResponseDataItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationDataResponseDataItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationDataResponseDataItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut bucket_id = None;
-                let mut bucket_name = None;
-                let mut bucket_path = None;
-                let mut full_bucket_path = None;
-                let mut dataset = None;
-                let mut total_file_count = None;
-                let mut total_file_size = None;
-                let mut created = None;
-                let mut metadata = None;
-                let mut metadata_string_for_cli = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "bucketId" => bucket_id = Some(map.next_value()?),
-                        "bucketName" => bucket_name = Some(map.next_value()?),
-                        "bucketPath" => bucket_path = Some(map.next_value()?),
-                        "fullBucketPath" => full_bucket_path = Some(map.next_value()?),
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "totalFileCount" => total_file_count = Some(map.next_value()?),
-                        "totalFileSize" => total_file_size = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "metadata" => metadata = Some(map.next_value()?),
-                        "metadataStringForCLI" => {
-                            metadata_string_for_cli = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationDataResponseDataItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    bucket_id: bucket_id
-                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
-                    bucket_name: bucket_name
-                        .ok_or_else(|| A::Error::missing_field("bucketName"))?,
-                    bucket_path: bucket_path
-                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
-                    full_bucket_path: full_bucket_path
-                        .ok_or_else(|| A::Error::missing_field("fullBucketPath"))?,
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    total_file_count: total_file_count
-                        .ok_or_else(|| A::Error::missing_field("totalFileCount"))?,
-                    total_file_size: total_file_size
-                        .ok_or_else(|| A::Error::missing_field("totalFileSize"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    metadata: metadata
-                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
-                    metadata_string_for_cli: metadata_string_for_cli
-                        .ok_or_else(|| A::Error::missing_field("metadataStringForCLI"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationDataResponseDataItem {}
@@ -848,81 +315,18 @@ pub struct ListOrganizationFilesResponse {
     pub data: Vec<OrganizationDataItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationFilesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.filter_parse_error {
-            object.serialize_entry("filterParseError", value)?;
-        }
-        object.serialize_entry("totalFileSize", &self.total_file_size)?;
-        object.serialize_entry("totalFileCount", &self.total_file_count)?;
-        object.serialize_entry("totalDataItemCount", &self.total_data_item_count)?;
-        object.serialize_entry("data", &self.data)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationFilesResponse {
+        success: "success" required,
+        error: "error" optional,
+        filter_parse_error: "filterParseError" optional,
+        total_file_size: "totalFileSize" required,
+        total_file_count: "totalFileCount" required,
+        total_data_item_count: "totalDataItemCount" required,
+        data: "data" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationFilesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationFilesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationFilesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationFilesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut filter_parse_error = None;
-                let mut total_file_size = None;
-                let mut total_file_count = None;
-                let mut total_data_item_count = None;
-                let mut data = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "filterParseError" => filter_parse_error = map.next_value()?,
-                        "totalFileSize" => total_file_size = Some(map.next_value()?),
-                        "totalFileCount" => total_file_count = Some(map.next_value()?),
-                        "totalDataItemCount" => {
-                            total_data_item_count = Some(map.next_value()?);
-                        }
-                        "data" => data = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationFilesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    filter_parse_error,
-                    total_file_size: total_file_size
-                        .ok_or_else(|| A::Error::missing_field("totalFileSize"))?,
-                    total_file_count: total_file_count
-                        .ok_or_else(|| A::Error::missing_field("totalFileCount"))?,
-                    total_data_item_count: total_data_item_count
-                        .ok_or_else(|| A::Error::missing_field("totalDataItemCount"))?,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationFilesResponse {
@@ -977,70 +381,16 @@ impl OrganizationAddDataFolderRequest {
     }
 }
 
-impl serde::Serialize for OrganizationAddDataFolderRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("bucketId", &self.bucket_id)?;
-        object.serialize_entry("bucketPath", &self.bucket_path)?;
-        if let Some(value) = &self.metadata_dataset {
-            object.serialize_entry("metadataDataset", value)?;
-        }
-        if let Some(value) = &self.type_ {
-            object.serialize_entry("type", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationAddDataFolderRequest {
+        dataset: "dataset" required,
+        bucket_id: "bucketId" required,
+        bucket_path: "bucketPath" required,
+        metadata_dataset: "metadataDataset" optional,
+        type_: "type" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for OrganizationAddDataFolderRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationAddDataFolderRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationAddDataFolderRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationAddDataFolderRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut dataset = None;
-                let mut bucket_id = None;
-                let mut bucket_path = None;
-                let mut metadata_dataset = None;
-                let mut type_ = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "bucketId" => bucket_id = Some(map.next_value()?),
-                        "bucketPath" => bucket_path = Some(map.next_value()?),
-                        "metadataDataset" => metadata_dataset = map.next_value()?,
-                        "type" => type_ = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationAddDataFolderRequest {
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    bucket_id: bucket_id
-                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
-                    bucket_path: bucket_path
-                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
-                    metadata_dataset,
-                    type_,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for OrganizationAddDataFolderRequest {}
@@ -1131,65 +481,16 @@ impl OrganizationAddDatasetRequest {
     }
 }
 
-impl serde::Serialize for OrganizationAddDatasetRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("tags", &self.tags)?;
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("bucket", &self.bucket)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationAddDatasetRequest {
+        dataset: "dataset" required,
+        tags: "tags" required,
+        category: "category" required,
+        type_: "type" required,
+        bucket: "bucket" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for OrganizationAddDatasetRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationAddDatasetRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationAddDatasetRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationAddDatasetRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut dataset = None;
-                let mut tags = None;
-                let mut category = None;
-                let mut type_ = None;
-                let mut bucket = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "tags" => tags = Some(map.next_value()?),
-                        "category" => category = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "bucket" => bucket = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationAddDatasetRequest {
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    tags: tags.ok_or_else(|| A::Error::missing_field("tags"))?,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for OrganizationAddDatasetRequest {}
@@ -1216,65 +517,14 @@ impl OrganizationAddDatasetRequestBucket {
     }
 }
 
-impl serde::Serialize for OrganizationAddDatasetRequestBucket {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("path", &self.path)?;
-        object
-            .serialize_entry(
-                "dataItemNamingLevelsDeep",
-                &self.data_item_naming_levels_deep,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationAddDatasetRequestBucket {
+        id: "id" required,
+        path: "path" required,
+        data_item_naming_levels_deep: "dataItemNamingLevelsDeep" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for OrganizationAddDatasetRequestBucket {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationAddDatasetRequestBucket;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationAddDatasetRequestBucket`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationAddDatasetRequestBucket, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut path = None;
-                let mut data_item_naming_levels_deep = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "path" => path = Some(map.next_value()?),
-                        "dataItemNamingLevelsDeep" => {
-                            data_item_naming_levels_deep = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationAddDatasetRequestBucket {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    path: path.ok_or_else(|| A::Error::missing_field("path"))?,
-                    data_item_naming_levels_deep: data_item_naming_levels_deep
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dataItemNamingLevelsDeep",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for OrganizationAddDatasetRequestBucket {}
@@ -1300,90 +550,20 @@ pub struct OrganizationBucket {
     pub storage_account_name: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationBucket {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("accessKey", &self.access_key)?;
-        object.serialize_entry("endpoint", &self.endpoint)?;
-        object.serialize_entry("bucket", &self.bucket)?;
-        object.serialize_entry("region", &self.region)?;
-        object.serialize_entry("connected", &self.connected)?;
-        if let Some(value) = &self.check_connectivity_prefix {
-            object.serialize_entry("checkConnectivityPrefix", value)?;
-        }
-        object.serialize_entry("storageProvider", &self.storage_provider)?;
-        if let Some(value) = &self.storage_account_name {
-            object.serialize_entry("storageAccountName", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationBucket {
+        id: "id" required,
+        access_key: "accessKey" required,
+        endpoint: "endpoint" required,
+        bucket: "bucket" required,
+        region: "region" required,
+        connected: "connected" required,
+        check_connectivity_prefix: "checkConnectivityPrefix" optional,
+        storage_provider: "storageProvider" required,
+        storage_account_name: "storageAccountName" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationBucket {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationBucket;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationBucket`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationBucket, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut access_key = None;
-                let mut endpoint = None;
-                let mut bucket = None;
-                let mut region = None;
-                let mut connected = None;
-                let mut check_connectivity_prefix = None;
-                let mut storage_provider = None;
-                let mut storage_account_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "accessKey" => access_key = Some(map.next_value()?),
-                        "endpoint" => endpoint = Some(map.next_value()?),
-                        "bucket" => bucket = Some(map.next_value()?),
-                        "region" => region = Some(map.next_value()?),
-                        "connected" => connected = Some(map.next_value()?),
-                        "checkConnectivityPrefix" => {
-                            check_connectivity_prefix = map.next_value()?;
-                        }
-                        "storageProvider" => storage_provider = Some(map.next_value()?),
-                        "storageAccountName" => storage_account_name = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationBucket {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    access_key: access_key
-                        .ok_or_else(|| A::Error::missing_field("accessKey"))?,
-                    endpoint: endpoint
-                        .ok_or_else(|| A::Error::missing_field("endpoint"))?,
-                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
-                    region: region.ok_or_else(|| A::Error::missing_field("region"))?,
-                    connected: connected
-                        .ok_or_else(|| A::Error::missing_field("connected"))?,
-                    check_connectivity_prefix,
-                    storage_provider: storage_provider
-                        .ok_or_else(|| A::Error::missing_field("storageProvider"))?,
-                    storage_account_name,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationBucket {}
@@ -1427,94 +607,22 @@ pub struct OrganizationDataItem {
     pub files: Vec<OrganizationDataItemFilesItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDataItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("bucketId", &self.bucket_id)?;
-        object.serialize_entry("bucketName", &self.bucket_name)?;
-        object.serialize_entry("bucketPath", &self.bucket_path)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("totalFileCount", &self.total_file_count)?;
-        object.serialize_entry("totalFileSize", &self.total_file_size)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("metadata", &self.metadata)?;
-        object.serialize_entry("files", &self.files)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationDataItem {
+        id: "id" required,
+        name: "name" required,
+        bucket_id: "bucketId" required,
+        bucket_name: "bucketName" required,
+        bucket_path: "bucketPath" required,
+        dataset: "dataset" required,
+        total_file_count: "totalFileCount" required,
+        total_file_size: "totalFileSize" required,
+        created: "created" required,
+        metadata: "metadata" required,
+        files: "files" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDataItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDataItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDataItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDataItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut bucket_id = None;
-                let mut bucket_name = None;
-                let mut bucket_path = None;
-                let mut dataset = None;
-                let mut total_file_count = None;
-                let mut total_file_size = None;
-                let mut created = None;
-                let mut metadata = None;
-                let mut files = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "bucketId" => bucket_id = Some(map.next_value()?),
-                        "bucketName" => bucket_name = Some(map.next_value()?),
-                        "bucketPath" => bucket_path = Some(map.next_value()?),
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "totalFileCount" => total_file_count = Some(map.next_value()?),
-                        "totalFileSize" => total_file_size = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "metadata" => metadata = Some(map.next_value()?),
-                        "files" => files = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDataItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    bucket_id: bucket_id
-                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
-                    bucket_name: bucket_name
-                        .ok_or_else(|| A::Error::missing_field("bucketName"))?,
-                    bucket_path: bucket_path
-                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    total_file_count: total_file_count
-                        .ok_or_else(|| A::Error::missing_field("totalFileCount"))?,
-                    total_file_size: total_file_size
-                        .ok_or_else(|| A::Error::missing_field("totalFileSize"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    metadata: metadata
-                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
-                    files: files.ok_or_else(|| A::Error::missing_field("files"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataItem {}
@@ -1528,63 +636,15 @@ pub struct OrganizationDataItemFilesItem {
     pub last_modified: Option<crate::DateTime>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDataItemFilesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("bucketPath", &self.bucket_path)?;
-        object.serialize_entry("size", &self.size)?;
-        if let Some(value) = &self.last_modified {
-            object.serialize_entry("lastModified", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationDataItemFilesItem {
+        name: "name" required,
+        bucket_path: "bucketPath" required,
+        size: "size" required,
+        last_modified: "lastModified" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDataItemFilesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDataItemFilesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDataItemFilesItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDataItemFilesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut bucket_path = None;
-                let mut size = None;
-                let mut last_modified = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "bucketPath" => bucket_path = Some(map.next_value()?),
-                        "size" => size = Some(map.next_value()?),
-                        "lastModified" => last_modified = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDataItemFilesItem {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    bucket_path: bucket_path
-                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
-                    size: size.ok_or_else(|| A::Error::missing_field("size"))?,
-                    last_modified,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataItemFilesItem {}
@@ -1608,53 +668,13 @@ impl PreviewDefaultFilesInFolderRequest {
     }
 }
 
-impl serde::Serialize for PreviewDefaultFilesInFolderRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("prefix", &self.prefix)?;
-        object.serialize_entry("itemsToList", &self.items_to_list)?;
-        object.end()
+crate::codec::json_object! {
+    PreviewDefaultFilesInFolderRequest {
+        prefix: "prefix" required,
+        items_to_list: "itemsToList" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for PreviewDefaultFilesInFolderRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PreviewDefaultFilesInFolderRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PreviewDefaultFilesInFolderRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PreviewDefaultFilesInFolderRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut prefix = None;
-                let mut items_to_list = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "prefix" => prefix = Some(map.next_value()?),
-                        "itemsToList" => items_to_list = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PreviewDefaultFilesInFolderRequest {
-                    prefix: prefix.ok_or_else(|| A::Error::missing_field("prefix"))?,
-                    items_to_list: items_to_list
-                        .ok_or_else(|| A::Error::missing_field("itemsToList"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for PreviewDefaultFilesInFolderRequest {}
@@ -1709,70 +729,16 @@ pub struct PreviewDefaultFilesInFolderResponse {
     pub truncation_reason: Option<PreviewDefaultFilesInFolderResponseTruncationReason>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PreviewDefaultFilesInFolderResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("files", &self.files)?;
-        if let Some(value) = &self.is_truncated {
-            object.serialize_entry("isTruncated", value)?;
-        }
-        if let Some(value) = &self.truncation_reason {
-            object.serialize_entry("truncationReason", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    PreviewDefaultFilesInFolderResponse {
+        success: "success" required,
+        error: "error" optional,
+        files: "files" required,
+        is_truncated: "isTruncated" optional,
+        truncation_reason: "truncationReason" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PreviewDefaultFilesInFolderResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PreviewDefaultFilesInFolderResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PreviewDefaultFilesInFolderResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PreviewDefaultFilesInFolderResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut files = None;
-                let mut is_truncated = None;
-                let mut truncation_reason = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "files" => files = Some(map.next_value()?),
-                        "isTruncated" => is_truncated = map.next_value()?,
-                        "truncationReason" => truncation_reason = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PreviewDefaultFilesInFolderResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    files: files.ok_or_else(|| A::Error::missing_field("files"))?,
-                    is_truncated,
-                    truncation_reason,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PreviewDefaultFilesInFolderResponse {
@@ -1830,48 +796,12 @@ impl SetOrganizationDataDatasetRequest {
     }
 }
 
-impl serde::Serialize for SetOrganizationDataDatasetRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.end()
+crate::codec::json_object! {
+    SetOrganizationDataDatasetRequest {
+        dataset: "dataset" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetOrganizationDataDatasetRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetOrganizationDataDatasetRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetOrganizationDataDatasetRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetOrganizationDataDatasetRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut dataset = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataset" => dataset = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetOrganizationDataDatasetRequest {
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetOrganizationDataDatasetRequest {}
@@ -1953,87 +883,18 @@ impl UpdateOrganizationBucketRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationBucketRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.access_key {
-            object.serialize_entry("accessKey", value)?;
-        }
-        if let Some(value) = &self.secret_key {
-            object.serialize_entry("secretKey", value)?;
-        }
-        if let Some(value) = &self.endpoint {
-            object.serialize_entry("endpoint", value)?;
-        }
-        if let Some(value) = &self.bucket {
-            object.serialize_entry("bucket", value)?;
-        }
-        if let Some(value) = &self.region {
-            object.serialize_entry("region", value)?;
-        }
-        if let Some(value) = &self.check_connectivity_prefix {
-            object.serialize_entry("checkConnectivityPrefix", value)?;
-        }
-        if let Some(value) = &self.storage_account_name {
-            object.serialize_entry("storageAccountName", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationBucketRequest {
+        access_key: "accessKey" optional,
+        secret_key: "secretKey" optional,
+        endpoint: "endpoint" optional,
+        bucket: "bucket" optional,
+        region: "region" optional,
+        check_connectivity_prefix: "checkConnectivityPrefix" optional,
+        storage_account_name: "storageAccountName" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationBucketRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationBucketRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationBucketRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationBucketRequest, A::Error> {
-                let mut access_key = None;
-                let mut secret_key = None;
-                let mut endpoint = None;
-                let mut bucket = None;
-                let mut region = None;
-                let mut check_connectivity_prefix = None;
-                let mut storage_account_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "accessKey" => access_key = map.next_value()?,
-                        "secretKey" => secret_key = map.next_value()?,
-                        "endpoint" => endpoint = map.next_value()?,
-                        "bucket" => bucket = map.next_value()?,
-                        "region" => region = map.next_value()?,
-                        "checkConnectivityPrefix" => {
-                            check_connectivity_prefix = map.next_value()?;
-                        }
-                        "storageAccountName" => storage_account_name = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationBucketRequest {
-                    access_key,
-                    secret_key,
-                    endpoint,
-                    bucket,
-                    region,
-                    check_connectivity_prefix,
-                    storage_account_name,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationBucketRequest {}
@@ -2057,61 +918,14 @@ impl UpdateOrganizationDataItemRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationDataItemRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.dataset {
-            object.serialize_entry("dataset", value)?;
-        }
-        if let Some(value) = &self.metadata {
-            object.serialize_entry("metadata", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationDataItemRequest {
+        name: "name" optional,
+        dataset: "dataset" optional,
+        metadata: "metadata" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationDataItemRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationDataItemRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationDataItemRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationDataItemRequest, A::Error> {
-                let mut name = None;
-                let mut dataset = None;
-                let mut metadata = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "dataset" => dataset = map.next_value()?,
-                        "metadata" => metadata = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationDataItemRequest {
-                    name,
-                    dataset,
-                    metadata,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationDataItemRequest {}
@@ -2139,73 +953,16 @@ impl UpdateOrganizationDatasetRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationDatasetRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.dataset {
-            object.serialize_entry("dataset", value)?;
-        }
-        if let Some(value) = &self.tags {
-            object.serialize_entry("tags", value)?;
-        }
-        if let Some(value) = &self.category {
-            object.serialize_entry("category", value)?;
-        }
-        if let Some(value) = &self.type_ {
-            object.serialize_entry("type", value)?;
-        }
-        if let Some(value) = &self.bucket {
-            object.serialize_entry("bucket", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationDatasetRequest {
+        dataset: "dataset" optional,
+        tags: "tags" optional,
+        category: "category" optional,
+        type_: "type" optional,
+        bucket: "bucket" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationDatasetRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationDatasetRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationDatasetRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationDatasetRequest, A::Error> {
-                let mut dataset = None;
-                let mut tags = None;
-                let mut category = None;
-                let mut type_ = None;
-                let mut bucket = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataset" => dataset = map.next_value()?,
-                        "tags" => tags = map.next_value()?,
-                        "category" => category = map.next_value()?,
-                        "type" => type_ = map.next_value()?,
-                        "bucket" => bucket = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationDatasetRequest {
-                    dataset,
-                    tags,
-                    category,
-                    type_,
-                    bucket,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationDatasetRequest {}
@@ -2232,65 +989,14 @@ impl UpdateOrganizationDatasetRequestBucket {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationDatasetRequestBucket {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("path", &self.path)?;
-        object
-            .serialize_entry(
-                "dataItemNamingLevelsDeep",
-                &self.data_item_naming_levels_deep,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationDatasetRequestBucket {
+        id: "id" required,
+        path: "path" required,
+        data_item_naming_levels_deep: "dataItemNamingLevelsDeep" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationDatasetRequestBucket {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationDatasetRequestBucket;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationDatasetRequestBucket`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationDatasetRequestBucket, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut path = None;
-                let mut data_item_naming_levels_deep = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "path" => path = Some(map.next_value()?),
-                        "dataItemNamingLevelsDeep" => {
-                            data_item_naming_levels_deep = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationDatasetRequestBucket {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    path: path.ok_or_else(|| A::Error::missing_field("path"))?,
-                    data_item_naming_levels_deep: data_item_naming_levels_deep
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dataItemNamingLevelsDeep",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationDatasetRequestBucket {}
@@ -2339,88 +1045,19 @@ impl VerifyOrganizationBucketRequest {
     }
 }
 
-impl serde::Serialize for VerifyOrganizationBucketRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.storage_provider {
-            object.serialize_entry("storageProvider", value)?;
-        }
-        object.serialize_entry("accessKey", &self.access_key)?;
-        if let Some(value) = &self.secret_key {
-            object.serialize_entry("secretKey", value)?;
-        }
-        if let Some(value) = &self.bucket_id {
-            object.serialize_entry("bucketId", value)?;
-        }
-        object.serialize_entry("bucket", &self.bucket)?;
-        object.serialize_entry("endpoint", &self.endpoint)?;
-        if let Some(value) = &self.region {
-            object.serialize_entry("region", value)?;
-        }
-        if let Some(value) = &self.prefix {
-            object.serialize_entry("prefix", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    VerifyOrganizationBucketRequest {
+        storage_provider: "storageProvider" optional,
+        access_key: "accessKey" required,
+        secret_key: "secretKey" optional,
+        bucket_id: "bucketId" optional,
+        bucket: "bucket" required,
+        endpoint: "endpoint" required,
+        region: "region" optional,
+        prefix: "prefix" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for VerifyOrganizationBucketRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = VerifyOrganizationBucketRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`VerifyOrganizationBucketRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VerifyOrganizationBucketRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut storage_provider = None;
-                let mut access_key = None;
-                let mut secret_key = None;
-                let mut bucket_id = None;
-                let mut bucket = None;
-                let mut endpoint = None;
-                let mut region = None;
-                let mut prefix = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "storageProvider" => storage_provider = map.next_value()?,
-                        "accessKey" => access_key = Some(map.next_value()?),
-                        "secretKey" => secret_key = map.next_value()?,
-                        "bucketId" => bucket_id = map.next_value()?,
-                        "bucket" => bucket = Some(map.next_value()?),
-                        "endpoint" => endpoint = Some(map.next_value()?),
-                        "region" => region = map.next_value()?,
-                        "prefix" => prefix = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(VerifyOrganizationBucketRequest {
-                    storage_provider,
-                    access_key: access_key
-                        .ok_or_else(|| A::Error::missing_field("accessKey"))?,
-                    secret_key,
-                    bucket_id,
-                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
-                    endpoint: endpoint
-                        .ok_or_else(|| A::Error::missing_field("endpoint"))?,
-                    region,
-                    prefix,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for VerifyOrganizationBucketRequest {}
@@ -2438,48 +1075,12 @@ impl VerifyOrganizationExistingBucketRequest {
     }
 }
 
-impl serde::Serialize for VerifyOrganizationExistingBucketRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("prefix", &self.prefix)?;
-        object.end()
+crate::codec::json_object! {
+    VerifyOrganizationExistingBucketRequest {
+        prefix: "prefix" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for VerifyOrganizationExistingBucketRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = VerifyOrganizationExistingBucketRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`VerifyOrganizationExistingBucketRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VerifyOrganizationExistingBucketRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut prefix = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "prefix" => prefix = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(VerifyOrganizationExistingBucketRequest {
-                    prefix: prefix.ok_or_else(|| A::Error::missing_field("prefix"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for VerifyOrganizationExistingBucketRequest {}

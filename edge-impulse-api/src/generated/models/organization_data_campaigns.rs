@@ -32,67 +32,15 @@ impl AddOrganizationDataCampaignDashboardRequest {
     }
 }
 
-impl serde::Serialize for AddOrganizationDataCampaignDashboardRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("emailRecipientUids", &self.email_recipient_uids)?;
-        object.serialize_entry("whenToEmail", &self.when_to_email)?;
-        object.serialize_entry("showNoOfDays", &self.show_no_of_days)?;
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationDataCampaignDashboardRequest {
+        name: "name" required,
+        email_recipient_uids: "emailRecipientUids" required,
+        when_to_email: "whenToEmail" required,
+        show_no_of_days: "showNoOfDays" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddOrganizationDataCampaignDashboardRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationDataCampaignDashboardRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`AddOrganizationDataCampaignDashboardRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationDataCampaignDashboardRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut email_recipient_uids = None;
-                let mut when_to_email = None;
-                let mut show_no_of_days = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "emailRecipientUids" => {
-                            email_recipient_uids = Some(map.next_value()?);
-                        }
-                        "whenToEmail" => when_to_email = Some(map.next_value()?),
-                        "showNoOfDays" => show_no_of_days = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationDataCampaignDashboardRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    email_recipient_uids: email_recipient_uids
-                        .ok_or_else(|| A::Error::missing_field("emailRecipientUids"))?,
-                    when_to_email: when_to_email
-                        .ok_or_else(|| A::Error::missing_field("whenToEmail"))?,
-                    show_no_of_days: show_no_of_days
-                        .ok_or_else(|| A::Error::missing_field("showNoOfDays"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationDataCampaignDashboardRequest {}
@@ -145,69 +93,14 @@ pub struct AddOrganizationDataCampaignDashboardResponse {
     pub data_campaign_dashboard_id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AddOrganizationDataCampaignDashboardResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object
-            .serialize_entry(
-                "dataCampaignDashboardId",
-                &self.data_campaign_dashboard_id,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationDataCampaignDashboardResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_campaign_dashboard_id: "dataCampaignDashboardId" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AddOrganizationDataCampaignDashboardResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationDataCampaignDashboardResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`AddOrganizationDataCampaignDashboardResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationDataCampaignDashboardResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut data_campaign_dashboard_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dataCampaignDashboardId" => {
-                            data_campaign_dashboard_id = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationDataCampaignDashboardResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    data_campaign_dashboard_id: data_campaign_dashboard_id
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dataCampaignDashboardId",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AddOrganizationDataCampaignDashboardResponse {
@@ -264,112 +157,23 @@ impl AddOrganizationDataCampaignRequest {
     }
 }
 
-impl serde::Serialize for AddOrganizationDataCampaignRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.id {
-            object.serialize_entry("id", value)?;
-        }
-        object
-            .serialize_entry(
-                "dataCampaignDashboardId",
-                &self.data_campaign_dashboard_id,
-            )?;
-        if let Some(value) = &self.created {
-            object.serialize_entry("created", value)?;
-        }
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("coordinatorUids", &self.coordinator_uids)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        object.serialize_entry("queries", &self.queries)?;
-        object.serialize_entry("links", &self.links)?;
-        object.serialize_entry("datasets", &self.datasets)?;
-        object.serialize_entry("pipelineIds", &self.pipeline_ids)?;
-        object.serialize_entry("projectIds", &self.project_ids)?;
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationDataCampaignRequest {
+        id: "id" optional,
+        data_campaign_dashboard_id: "dataCampaignDashboardId" required,
+        created: "created" optional,
+        name: "name" required,
+        description: "description" required,
+        coordinator_uids: "coordinatorUids" required,
+        logo: "logo" optional,
+        queries: "queries" required,
+        links: "links" required,
+        datasets: "datasets" required,
+        pipeline_ids: "pipelineIds" required,
+        project_ids: "projectIds" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddOrganizationDataCampaignRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationDataCampaignRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddOrganizationDataCampaignRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationDataCampaignRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut data_campaign_dashboard_id = None;
-                let mut created = None;
-                let mut name = None;
-                let mut description = None;
-                let mut coordinator_uids = None;
-                let mut logo = None;
-                let mut queries = None;
-                let mut links = None;
-                let mut datasets = None;
-                let mut pipeline_ids = None;
-                let mut project_ids = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = map.next_value()?,
-                        "dataCampaignDashboardId" => {
-                            data_campaign_dashboard_id = Some(map.next_value()?);
-                        }
-                        "created" => created = map.next_value()?,
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "coordinatorUids" => coordinator_uids = Some(map.next_value()?),
-                        "logo" => logo = map.next_value()?,
-                        "queries" => queries = Some(map.next_value()?),
-                        "links" => links = Some(map.next_value()?),
-                        "datasets" => datasets = Some(map.next_value()?),
-                        "pipelineIds" => pipeline_ids = Some(map.next_value()?),
-                        "projectIds" => project_ids = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationDataCampaignRequest {
-                    id,
-                    data_campaign_dashboard_id: data_campaign_dashboard_id
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dataCampaignDashboardId",
-                        ))?,
-                    created,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    coordinator_uids: coordinator_uids
-                        .ok_or_else(|| A::Error::missing_field("coordinatorUids"))?,
-                    logo,
-                    queries: queries.ok_or_else(|| A::Error::missing_field("queries"))?,
-                    links: links.ok_or_else(|| A::Error::missing_field("links"))?,
-                    datasets: datasets
-                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
-                    pipeline_ids: pipeline_ids
-                        .ok_or_else(|| A::Error::missing_field("pipelineIds"))?,
-                    project_ids: project_ids
-                        .ok_or_else(|| A::Error::missing_field("projectIds"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationDataCampaignRequest {}
@@ -384,59 +188,14 @@ pub struct AddOrganizationDataCampaignResponse {
     pub data_campaign_id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AddOrganizationDataCampaignResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dataCampaignId", &self.data_campaign_id)?;
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationDataCampaignResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_campaign_id: "dataCampaignId" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AddOrganizationDataCampaignResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationDataCampaignResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddOrganizationDataCampaignResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationDataCampaignResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut data_campaign_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dataCampaignId" => data_campaign_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationDataCampaignResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    data_campaign_id: data_campaign_id
-                        .ok_or_else(|| A::Error::missing_field("dataCampaignId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AddOrganizationDataCampaignResponse {
@@ -463,108 +222,23 @@ pub struct DataCampaign {
     pub project_ids: Vec<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DataCampaign {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object
-            .serialize_entry(
-                "dataCampaignDashboardId",
-                &self.data_campaign_dashboard_id,
-            )?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("coordinatorUids", &self.coordinator_uids)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        object.serialize_entry("queries", &self.queries)?;
-        object.serialize_entry("links", &self.links)?;
-        object.serialize_entry("datasets", &self.datasets)?;
-        object.serialize_entry("pipelineIds", &self.pipeline_ids)?;
-        object.serialize_entry("projectIds", &self.project_ids)?;
-        object.end()
+crate::codec::json_object! {
+    DataCampaign {
+        id: "id" required,
+        data_campaign_dashboard_id: "dataCampaignDashboardId" required,
+        created: "created" required,
+        name: "name" required,
+        description: "description" required,
+        coordinator_uids: "coordinatorUids" required,
+        logo: "logo" optional,
+        queries: "queries" required,
+        links: "links" required,
+        datasets: "datasets" required,
+        pipeline_ids: "pipelineIds" required,
+        project_ids: "projectIds" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DataCampaign {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DataCampaign;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DataCampaign`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataCampaign, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut data_campaign_dashboard_id = None;
-                let mut created = None;
-                let mut name = None;
-                let mut description = None;
-                let mut coordinator_uids = None;
-                let mut logo = None;
-                let mut queries = None;
-                let mut links = None;
-                let mut datasets = None;
-                let mut pipeline_ids = None;
-                let mut project_ids = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "dataCampaignDashboardId" => {
-                            data_campaign_dashboard_id = Some(map.next_value()?);
-                        }
-                        "created" => created = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "coordinatorUids" => coordinator_uids = Some(map.next_value()?),
-                        "logo" => logo = map.next_value()?,
-                        "queries" => queries = Some(map.next_value()?),
-                        "links" => links = Some(map.next_value()?),
-                        "datasets" => datasets = Some(map.next_value()?),
-                        "pipelineIds" => pipeline_ids = Some(map.next_value()?),
-                        "projectIds" => project_ids = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataCampaign {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    data_campaign_dashboard_id: data_campaign_dashboard_id
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dataCampaignDashboardId",
-                        ))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    coordinator_uids: coordinator_uids
-                        .ok_or_else(|| A::Error::missing_field("coordinatorUids"))?,
-                    logo,
-                    queries: queries.ok_or_else(|| A::Error::missing_field("queries"))?,
-                    links: links.ok_or_else(|| A::Error::missing_field("links"))?,
-                    datasets: datasets
-                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
-                    pipeline_ids: pipeline_ids
-                        .ok_or_else(|| A::Error::missing_field("pipelineIds"))?,
-                    project_ids: project_ids
-                        .ok_or_else(|| A::Error::missing_field("projectIds"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaign {}
@@ -582,79 +256,18 @@ pub struct DataCampaignDashboard {
     pub show_no_of_days: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DataCampaignDashboard {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("emailRecipientUids", &self.email_recipient_uids)?;
-        if let Some(value) = &self.latest_screenshot {
-            object.serialize_entry("latestScreenshot", value)?;
-        }
-        object.serialize_entry("whenToEmail", &self.when_to_email)?;
-        object.serialize_entry("showNoOfDays", &self.show_no_of_days)?;
-        object.end()
+crate::codec::json_object! {
+    DataCampaignDashboard {
+        id: "id" required,
+        created: "created" required,
+        name: "name" required,
+        email_recipient_uids: "emailRecipientUids" required,
+        latest_screenshot: "latestScreenshot" optional,
+        when_to_email: "whenToEmail" required,
+        show_no_of_days: "showNoOfDays" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DataCampaignDashboard {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DataCampaignDashboard;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DataCampaignDashboard`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataCampaignDashboard, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut created = None;
-                let mut name = None;
-                let mut email_recipient_uids = None;
-                let mut latest_screenshot = None;
-                let mut when_to_email = None;
-                let mut show_no_of_days = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "emailRecipientUids" => {
-                            email_recipient_uids = Some(map.next_value()?);
-                        }
-                        "latestScreenshot" => latest_screenshot = map.next_value()?,
-                        "whenToEmail" => when_to_email = Some(map.next_value()?),
-                        "showNoOfDays" => show_no_of_days = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataCampaignDashboard {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    email_recipient_uids: email_recipient_uids
-                        .ok_or_else(|| A::Error::missing_field("emailRecipientUids"))?,
-                    latest_screenshot,
-                    when_to_email: when_to_email
-                        .ok_or_else(|| A::Error::missing_field("whenToEmail"))?,
-                    show_no_of_days: show_no_of_days
-                        .ok_or_else(|| A::Error::missing_field("showNoOfDays"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignDashboard {}
@@ -707,65 +320,16 @@ pub struct DataCampaignGraph {
     pub next_update: crate::DateTime,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DataCampaignGraph {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("title", &self.title)?;
-        object.serialize_entry("link", &self.link)?;
-        object.serialize_entry("xData", &self.x_data)?;
-        object.serialize_entry("yTicks", &self.y_ticks)?;
-        object.serialize_entry("nextUpdate", &self.next_update)?;
-        object.end()
+crate::codec::json_object! {
+    DataCampaignGraph {
+        title: "title" required,
+        link: "link" required,
+        x_data: "xData" required,
+        y_ticks: "yTicks" required,
+        next_update: "nextUpdate" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DataCampaignGraph {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DataCampaignGraph;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DataCampaignGraph`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataCampaignGraph, A::Error> {
-                use serde::de::Error as _;
-                let mut title = None;
-                let mut link = None;
-                let mut x_data = None;
-                let mut y_ticks = None;
-                let mut next_update = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "title" => title = Some(map.next_value()?),
-                        "link" => link = Some(map.next_value()?),
-                        "xData" => x_data = Some(map.next_value()?),
-                        "yTicks" => y_ticks = Some(map.next_value()?),
-                        "nextUpdate" => next_update = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataCampaignGraph {
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    link: link.ok_or_else(|| A::Error::missing_field("link"))?,
-                    x_data: x_data.ok_or_else(|| A::Error::missing_field("xData"))?,
-                    y_ticks: y_ticks.ok_or_else(|| A::Error::missing_field("yTicks"))?,
-                    next_update: next_update
-                        .ok_or_else(|| A::Error::missing_field("nextUpdate"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignGraph {}
@@ -782,79 +346,18 @@ pub struct DataCampaignGraphXDataItem {
     pub data_type: DataCampaignGraphXDataItemDataType,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DataCampaignGraphXDataItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("color", &self.color)?;
-        object.serialize_entry("legendText", &self.legend_text)?;
-        object.serialize_entry("popupText", &self.popup_text)?;
-        object.serialize_entry("values", &self.values)?;
-        if let Some(value) = &self.dataset {
-            object.serialize_entry("dataset", value)?;
-        }
-        if let Some(value) = &self.query {
-            object.serialize_entry("query", value)?;
-        }
-        object.serialize_entry("dataType", &self.data_type)?;
-        object.end()
+crate::codec::json_object! {
+    DataCampaignGraphXDataItem {
+        color: "color" required,
+        legend_text: "legendText" required,
+        popup_text: "popupText" required,
+        values: "values" required,
+        dataset: "dataset" optional,
+        query: "query" optional,
+        data_type: "dataType" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DataCampaignGraphXDataItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DataCampaignGraphXDataItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DataCampaignGraphXDataItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataCampaignGraphXDataItem, A::Error> {
-                use serde::de::Error as _;
-                let mut color = None;
-                let mut legend_text = None;
-                let mut popup_text = None;
-                let mut values = None;
-                let mut dataset = None;
-                let mut query = None;
-                let mut data_type = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "color" => color = Some(map.next_value()?),
-                        "legendText" => legend_text = Some(map.next_value()?),
-                        "popupText" => popup_text = Some(map.next_value()?),
-                        "values" => values = Some(map.next_value()?),
-                        "dataset" => dataset = map.next_value()?,
-                        "query" => query = map.next_value()?,
-                        "dataType" => data_type = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataCampaignGraphXDataItem {
-                    color: color.ok_or_else(|| A::Error::missing_field("color"))?,
-                    legend_text: legend_text
-                        .ok_or_else(|| A::Error::missing_field("legendText"))?,
-                    popup_text: popup_text
-                        .ok_or_else(|| A::Error::missing_field("popupText"))?,
-                    values: values.ok_or_else(|| A::Error::missing_field("values"))?,
-                    dataset,
-                    query,
-                    data_type: data_type
-                        .ok_or_else(|| A::Error::missing_field("dataType"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignGraphXDataItem {}
@@ -904,54 +407,13 @@ pub struct DataCampaignGraphXDataItemValuesItem {
     pub value: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DataCampaignGraphXDataItemValuesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.value {
-            object.serialize_entry("value", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DataCampaignGraphXDataItemValuesItem {
+        id: "id" required,
+        value: "value" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DataCampaignGraphXDataItemValuesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DataCampaignGraphXDataItemValuesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DataCampaignGraphXDataItemValuesItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataCampaignGraphXDataItemValuesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut value = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "value" => value = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataCampaignGraphXDataItemValuesItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    value,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignGraphXDataItemValuesItem {}
@@ -971,55 +433,14 @@ impl DataCampaignLink {
     }
 }
 
-impl serde::Serialize for DataCampaignLink {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("icon", &self.icon)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("link", &self.link)?;
-        object.end()
+crate::codec::json_object! {
+    DataCampaignLink {
+        icon: "icon" required,
+        name: "name" required,
+        link: "link" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DataCampaignLink {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DataCampaignLink;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DataCampaignLink`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataCampaignLink, A::Error> {
-                use serde::de::Error as _;
-                let mut icon = None;
-                let mut name = None;
-                let mut link = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "icon" => icon = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "link" => link = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataCampaignLink {
-                    icon: icon.ok_or_else(|| A::Error::missing_field("icon"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    link: link.ok_or_else(|| A::Error::missing_field("link"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignLink {}
@@ -1039,55 +460,14 @@ impl DataCampaignQuery {
     }
 }
 
-impl serde::Serialize for DataCampaignQuery {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("query", &self.query)?;
-        object.end()
+crate::codec::json_object! {
+    DataCampaignQuery {
+        name: "name" required,
+        dataset: "dataset" required,
+        query: "query" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DataCampaignQuery {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DataCampaignQuery;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DataCampaignQuery`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataCampaignQuery, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut dataset = None;
-                let mut query = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "query" => query = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataCampaignQuery {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    query: query.ok_or_else(|| A::Error::missing_field("query"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignQuery {}
@@ -1102,61 +482,14 @@ pub struct GetOrganizationDataCampaignDashboardResponse {
     pub dashboard: DataCampaignDashboard,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDataCampaignDashboardResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dashboard", &self.dashboard)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataCampaignDashboardResponse {
+        success: "success" required,
+        error: "error" optional,
+        dashboard: "dashboard" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDataCampaignDashboardResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataCampaignDashboardResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetOrganizationDataCampaignDashboardResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDataCampaignDashboardResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut dashboard = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dashboard" => dashboard = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataCampaignDashboardResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    dashboard: dashboard
-                        .ok_or_else(|| A::Error::missing_field("dashboard"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataCampaignDashboardResponse {
@@ -1175,61 +508,14 @@ pub struct GetOrganizationDataCampaignDashboardsResponse {
     pub dashboards: Vec<DataCampaignDashboard>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDataCampaignDashboardsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dashboards", &self.dashboards)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataCampaignDashboardsResponse {
+        success: "success" required,
+        error: "error" optional,
+        dashboards: "dashboards" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDataCampaignDashboardsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataCampaignDashboardsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetOrganizationDataCampaignDashboardsResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDataCampaignDashboardsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut dashboards = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dashboards" => dashboards = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataCampaignDashboardsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    dashboards: dashboards
-                        .ok_or_else(|| A::Error::missing_field("dashboards"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataCampaignDashboardsResponse {
@@ -1249,63 +535,15 @@ pub struct GetOrganizationDataCampaignResponse {
     pub graphs: Vec<DataCampaignGraph>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDataCampaignResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("campaign", &self.campaign)?;
-        object.serialize_entry("graphs", &self.graphs)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataCampaignResponse {
+        success: "success" required,
+        error: "error" optional,
+        campaign: "campaign" required,
+        graphs: "graphs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDataCampaignResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataCampaignResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationDataCampaignResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDataCampaignResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut campaign = None;
-                let mut graphs = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "campaign" => campaign = Some(map.next_value()?),
-                        "graphs" => graphs = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataCampaignResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    campaign: campaign
-                        .ok_or_else(|| A::Error::missing_field("campaign"))?,
-                    graphs: graphs.ok_or_else(|| A::Error::missing_field("graphs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataCampaignResponse {
@@ -1324,59 +562,14 @@ pub struct GetOrganizationDataCampaignsResponse {
     pub campaigns: Vec<GetOrganizationDataCampaignsResponseCampaignsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDataCampaignsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("campaigns", &self.campaigns)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataCampaignsResponse {
+        success: "success" required,
+        error: "error" optional,
+        campaigns: "campaigns" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDataCampaignsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataCampaignsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationDataCampaignsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDataCampaignsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut campaigns = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "campaigns" => campaigns = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataCampaignsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    campaigns: campaigns
-                        .ok_or_else(|| A::Error::missing_field("campaigns"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataCampaignsResponse {
@@ -1392,55 +585,13 @@ pub struct GetOrganizationDataCampaignsResponseCampaignsItem {
     pub graphs: Vec<DataCampaignGraph>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationDataCampaignsResponseCampaignsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("campaign", &self.campaign)?;
-        object.serialize_entry("graphs", &self.graphs)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationDataCampaignsResponseCampaignsItem {
+        campaign: "campaign" required,
+        graphs: "graphs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationDataCampaignsResponseCampaignsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationDataCampaignsResponseCampaignsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetOrganizationDataCampaignsResponseCampaignsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationDataCampaignsResponseCampaignsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut campaign = None;
-                let mut graphs = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "campaign" => campaign = Some(map.next_value()?),
-                        "graphs" => graphs = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationDataCampaignsResponseCampaignsItem {
-                    campaign: campaign
-                        .ok_or_else(|| A::Error::missing_field("campaign"))?,
-                    graphs: graphs.ok_or_else(|| A::Error::missing_field("graphs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataCampaignsResponseCampaignsItem {}
@@ -1458,48 +609,12 @@ impl OrganizationDataCampaignDiffRequest {
     }
 }
 
-impl serde::Serialize for OrganizationDataCampaignDiffRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("queries", &self.queries)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationDataCampaignDiffRequest {
+        queries: "queries" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for OrganizationDataCampaignDiffRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDataCampaignDiffRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDataCampaignDiffRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDataCampaignDiffRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut queries = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "queries" => queries = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDataCampaignDiffRequest {
-                    queries: queries.ok_or_else(|| A::Error::missing_field("queries"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for OrganizationDataCampaignDiffRequest {}
@@ -1524,59 +639,14 @@ impl OrganizationDataCampaignDiffRequestQueriesItem {
     }
 }
 
-impl serde::Serialize for OrganizationDataCampaignDiffRequestQueriesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("query", &self.query)?;
-        object.serialize_entry("graphValueId", &self.graph_value_id)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationDataCampaignDiffRequestQueriesItem {
+        dataset: "dataset" required,
+        query: "query" required,
+        graph_value_id: "graphValueId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for OrganizationDataCampaignDiffRequestQueriesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDataCampaignDiffRequestQueriesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationDataCampaignDiffRequestQueriesItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDataCampaignDiffRequestQueriesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut dataset = None;
-                let mut query = None;
-                let mut graph_value_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "query" => query = Some(map.next_value()?),
-                        "graphValueId" => graph_value_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDataCampaignDiffRequestQueriesItem {
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    query: query.ok_or_else(|| A::Error::missing_field("query"))?,
-                    graph_value_id: graph_value_id
-                        .ok_or_else(|| A::Error::missing_field("graphValueId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for OrganizationDataCampaignDiffRequestQueriesItem {}
@@ -1592,62 +662,15 @@ pub struct OrganizationDataCampaignDiffResponse {
     pub queries: Vec<OrganizationDataCampaignDiffResponseQueriesItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDataCampaignDiffResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("date", &self.date)?;
-        object.serialize_entry("queries", &self.queries)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationDataCampaignDiffResponse {
+        success: "success" required,
+        error: "error" optional,
+        date: "date" required,
+        queries: "queries" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDataCampaignDiffResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDataCampaignDiffResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationDataCampaignDiffResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDataCampaignDiffResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut date = None;
-                let mut queries = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "date" => date = Some(map.next_value()?),
-                        "queries" => queries = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDataCampaignDiffResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    date: date.ok_or_else(|| A::Error::missing_field("date"))?,
-                    queries: queries.ok_or_else(|| A::Error::missing_field("queries"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataCampaignDiffResponse {
@@ -1666,68 +689,16 @@ pub struct OrganizationDataCampaignDiffResponseQueriesItem {
     pub deleted_items: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationDataCampaignDiffResponseQueriesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("title", &self.title)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("query", &self.query)?;
-        object.serialize_entry("newItems", &self.new_items)?;
-        object.serialize_entry("deletedItems", &self.deleted_items)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationDataCampaignDiffResponseQueriesItem {
+        title: "title" required,
+        dataset: "dataset" required,
+        query: "query" required,
+        new_items: "newItems" required,
+        deleted_items: "deletedItems" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationDataCampaignDiffResponseQueriesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationDataCampaignDiffResponseQueriesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationDataCampaignDiffResponseQueriesItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationDataCampaignDiffResponseQueriesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut title = None;
-                let mut dataset = None;
-                let mut query = None;
-                let mut new_items = None;
-                let mut deleted_items = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "title" => title = Some(map.next_value()?),
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "query" => query = Some(map.next_value()?),
-                        "newItems" => new_items = Some(map.next_value()?),
-                        "deletedItems" => deleted_items = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationDataCampaignDiffResponseQueriesItem {
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    query: query.ok_or_else(|| A::Error::missing_field("query"))?,
-                    new_items: new_items
-                        .ok_or_else(|| A::Error::missing_field("newItems"))?,
-                    deleted_items: deleted_items
-                        .ok_or_else(|| A::Error::missing_field("deletedItems"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataCampaignDiffResponseQueriesItem {}
@@ -1754,69 +725,15 @@ impl UpdateOrganizationDataCampaignDashboardRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationDataCampaignDashboardRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.email_recipient_uids {
-            object.serialize_entry("emailRecipientUids", value)?;
-        }
-        if let Some(value) = &self.when_to_email {
-            object.serialize_entry("whenToEmail", value)?;
-        }
-        if let Some(value) = &self.show_no_of_days {
-            object.serialize_entry("showNoOfDays", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationDataCampaignDashboardRequest {
+        name: "name" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
+        when_to_email: "whenToEmail" optional,
+        show_no_of_days: "showNoOfDays" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationDataCampaignDashboardRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationDataCampaignDashboardRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`UpdateOrganizationDataCampaignDashboardRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationDataCampaignDashboardRequest, A::Error> {
-                let mut name = None;
-                let mut email_recipient_uids = None;
-                let mut when_to_email = None;
-                let mut show_no_of_days = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "emailRecipientUids" => email_recipient_uids = map.next_value()?,
-                        "whenToEmail" => when_to_email = map.next_value()?,
-                        "showNoOfDays" => show_no_of_days = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationDataCampaignDashboardRequest {
-                    name,
-                    email_recipient_uids,
-                    when_to_email,
-                    show_no_of_days,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationDataCampaignDashboardRequest {}
@@ -1893,105 +810,21 @@ impl UpdateOrganizationDataCampaignRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationDataCampaignRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.data_campaign_dashboard_id {
-            object.serialize_entry("dataCampaignDashboardId", value)?;
-        }
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.coordinator_uids {
-            object.serialize_entry("coordinatorUids", value)?;
-        }
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.queries {
-            object.serialize_entry("queries", value)?;
-        }
-        if let Some(value) = &self.links {
-            object.serialize_entry("links", value)?;
-        }
-        if let Some(value) = &self.datasets {
-            object.serialize_entry("datasets", value)?;
-        }
-        if let Some(value) = &self.pipeline_ids {
-            object.serialize_entry("pipelineIds", value)?;
-        }
-        if let Some(value) = &self.project_ids {
-            object.serialize_entry("projectIds", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationDataCampaignRequest {
+        data_campaign_dashboard_id: "dataCampaignDashboardId" optional,
+        name: "name" optional,
+        coordinator_uids: "coordinatorUids" optional,
+        logo: "logo" optional,
+        description: "description" optional,
+        queries: "queries" optional,
+        links: "links" optional,
+        datasets: "datasets" optional,
+        pipeline_ids: "pipelineIds" optional,
+        project_ids: "projectIds" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationDataCampaignRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationDataCampaignRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationDataCampaignRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationDataCampaignRequest, A::Error> {
-                let mut data_campaign_dashboard_id = None;
-                let mut name = None;
-                let mut coordinator_uids = None;
-                let mut logo = None;
-                let mut description = None;
-                let mut queries = None;
-                let mut links = None;
-                let mut datasets = None;
-                let mut pipeline_ids = None;
-                let mut project_ids = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataCampaignDashboardId" => {
-                            data_campaign_dashboard_id = map.next_value()?;
-                        }
-                        "name" => name = map.next_value()?,
-                        "coordinatorUids" => coordinator_uids = map.next_value()?,
-                        "logo" => logo = map.next_value()?,
-                        "description" => description = map.next_value()?,
-                        "queries" => queries = map.next_value()?,
-                        "links" => links = map.next_value()?,
-                        "datasets" => datasets = map.next_value()?,
-                        "pipelineIds" => pipeline_ids = map.next_value()?,
-                        "projectIds" => project_ids = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationDataCampaignRequest {
-                    data_campaign_dashboard_id,
-                    name,
-                    coordinator_uids,
-                    logo,
-                    description,
-                    queries,
-                    links,
-                    datasets,
-                    pipeline_ids,
-                    project_ids,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationDataCampaignRequest {}

@@ -15,59 +15,14 @@ pub struct GetOrganizationPipelinesResponse {
     pub pipeline: OrganizationPipeline,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationPipelinesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("pipeline", &self.pipeline)?;
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationPipelinesResponse {
+        success: "success" required,
+        error: "error" optional,
+        pipeline: "pipeline" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationPipelinesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationPipelinesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationPipelinesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationPipelinesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut pipeline = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "pipeline" => pipeline = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationPipelinesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    pipeline: pipeline
-                        .ok_or_else(|| A::Error::missing_field("pipeline"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationPipelinesResponse {
@@ -86,59 +41,14 @@ pub struct ListOrganizationPipelinesResponse {
     pub pipelines: Vec<OrganizationPipeline>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationPipelinesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("pipelines", &self.pipelines)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationPipelinesResponse {
+        success: "success" required,
+        error: "error" optional,
+        pipelines: "pipelines" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationPipelinesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationPipelinesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationPipelinesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationPipelinesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut pipelines = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "pipelines" => pipelines = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationPipelinesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    pipelines: pipelines
-                        .ok_or_else(|| A::Error::missing_field("pipelines"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationPipelinesResponse {
@@ -193,296 +103,49 @@ pub struct OrganizationCreateProject {
     pub created_by_user: Option<CreatedUpdatedByUser>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationCreateProject {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("organizationId", &self.organization_id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("uploadType", &self.upload_type)?;
-        object.serialize_entry("status", &self.status)?;
-        object.serialize_entry("transformJobStatus", &self.transform_job_status)?;
-        if let Some(value) = &self.upload_job_id {
-            object.serialize_entry("uploadJobId", value)?;
-        }
-        object.serialize_entry("uploadJobStatus", &self.upload_job_status)?;
-        if let Some(value) = &self.upload_job_files_uploaded {
-            object.serialize_entry("uploadJobFilesUploaded", value)?;
-        }
-        if let Some(value) = &self.project_owner {
-            object.serialize_entry("projectOwner", value)?;
-        }
-        if let Some(value) = &self.project_id {
-            object.serialize_entry("projectId", value)?;
-        }
-        if let Some(value) = &self.project_name {
-            object.serialize_entry("projectName", value)?;
-        }
-        if let Some(value) = &self.transformation_block_id {
-            object.serialize_entry("transformationBlockId", value)?;
-        }
-        if let Some(value) = &self.builtin_transformation_block {
-            object.serialize_entry("builtinTransformationBlock", value)?;
-        }
-        if let Some(value) = &self.transformation_block_name {
-            object.serialize_entry("transformationBlockName", value)?;
-        }
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.output_dataset_name {
-            object.serialize_entry("outputDatasetName", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_id {
-            object.serialize_entry("outputDatasetBucketId", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_path {
-            object.serialize_entry("outputDatasetBucketPath", value)?;
-        }
-        object
-            .serialize_entry("totalDownloadFileCount", &self.total_download_file_count)?;
-        object.serialize_entry("totalDownloadFileSize", &self.total_download_file_size)?;
-        object
-            .serialize_entry(
-                "totalDownloadFileSizeString",
-                &self.total_download_file_size_string,
-            )?;
-        object.serialize_entry("totalUploadFileCount", &self.total_upload_file_count)?;
-        object.serialize_entry("transformationParallel", &self.transformation_parallel)?;
-        object.serialize_entry("transformationSummary", &self.transformation_summary)?;
-        object.serialize_entry("inProgress", &self.in_progress)?;
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        if let Some(value) = &self.filter_query {
-            object.serialize_entry("filterQuery", value)?;
-        }
-        if let Some(value) = &self.email_recipient_uids {
-            object.serialize_entry("emailRecipientUids", value)?;
-        }
-        if let Some(value) = &self.pipeline_id {
-            object.serialize_entry("pipelineId", value)?;
-        }
-        if let Some(value) = &self.pipeline_name {
-            object.serialize_entry("pipelineName", value)?;
-        }
-        if let Some(value) = &self.pipeline_run_id {
-            object.serialize_entry("pipelineRunId", value)?;
-        }
-        if let Some(value) = &self.pipeline_step {
-            object.serialize_entry("pipelineStep", value)?;
-        }
-        object.serialize_entry("operatesOn", &self.operates_on)?;
-        object.serialize_entry("totalTimeSpentSeconds", &self.total_time_spent_seconds)?;
-        object.serialize_entry("totalTimeSpentString", &self.total_time_spent_string)?;
-        if let Some(value) = &self.created_by_user {
-            object.serialize_entry("createdByUser", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationCreateProject {
+        id: "id" required,
+        organization_id: "organizationId" required,
+        name: "name" required,
+        upload_type: "uploadType" required,
+        status: "status" required,
+        transform_job_status: "transformJobStatus" required,
+        upload_job_id: "uploadJobId" optional,
+        upload_job_status: "uploadJobStatus" required,
+        upload_job_files_uploaded: "uploadJobFilesUploaded" optional,
+        project_owner: "projectOwner" optional,
+        project_id: "projectId" optional,
+        project_name: "projectName" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        transformation_block_name: "transformationBlockName" optional,
+        category: "category" required,
+        created: "created" required,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        total_download_file_count: "totalDownloadFileCount" required,
+        total_download_file_size: "totalDownloadFileSize" required,
+        total_download_file_size_string: "totalDownloadFileSizeString" required,
+        total_upload_file_count: "totalUploadFileCount" required,
+        transformation_parallel: "transformationParallel" required,
+        transformation_summary: "transformationSummary" required,
+        in_progress: "inProgress" required,
+        label: "label" optional,
+        filter_query: "filterQuery" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
+        pipeline_id: "pipelineId" optional,
+        pipeline_name: "pipelineName" optional,
+        pipeline_run_id: "pipelineRunId" optional,
+        pipeline_step: "pipelineStep" optional,
+        operates_on: "operatesOn" required,
+        total_time_spent_seconds: "totalTimeSpentSeconds" required,
+        total_time_spent_string: "totalTimeSpentString" required,
+        created_by_user: "createdByUser" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationCreateProject {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationCreateProject;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationCreateProject`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationCreateProject, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut organization_id = None;
-                let mut name = None;
-                let mut upload_type = None;
-                let mut status = None;
-                let mut transform_job_status = None;
-                let mut upload_job_id = None;
-                let mut upload_job_status = None;
-                let mut upload_job_files_uploaded = None;
-                let mut project_owner = None;
-                let mut project_id = None;
-                let mut project_name = None;
-                let mut transformation_block_id = None;
-                let mut builtin_transformation_block = None;
-                let mut transformation_block_name = None;
-                let mut category = None;
-                let mut created = None;
-                let mut output_dataset_name = None;
-                let mut output_dataset_bucket_id = None;
-                let mut output_dataset_bucket_path = None;
-                let mut total_download_file_count = None;
-                let mut total_download_file_size = None;
-                let mut total_download_file_size_string = None;
-                let mut total_upload_file_count = None;
-                let mut transformation_parallel = None;
-                let mut transformation_summary = None;
-                let mut in_progress = None;
-                let mut label = None;
-                let mut filter_query = None;
-                let mut email_recipient_uids = None;
-                let mut pipeline_id = None;
-                let mut pipeline_name = None;
-                let mut pipeline_run_id = None;
-                let mut pipeline_step = None;
-                let mut operates_on = None;
-                let mut total_time_spent_seconds = None;
-                let mut total_time_spent_string = None;
-                let mut created_by_user = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "organizationId" => organization_id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "uploadType" => upload_type = Some(map.next_value()?),
-                        "status" => status = Some(map.next_value()?),
-                        "transformJobStatus" => {
-                            transform_job_status = Some(map.next_value()?);
-                        }
-                        "uploadJobId" => upload_job_id = map.next_value()?,
-                        "uploadJobStatus" => upload_job_status = Some(map.next_value()?),
-                        "uploadJobFilesUploaded" => {
-                            upload_job_files_uploaded = map.next_value()?;
-                        }
-                        "projectOwner" => project_owner = map.next_value()?,
-                        "projectId" => project_id = map.next_value()?,
-                        "projectName" => project_name = map.next_value()?,
-                        "transformationBlockId" => {
-                            transformation_block_id = map.next_value()?;
-                        }
-                        "builtinTransformationBlock" => {
-                            builtin_transformation_block = map.next_value()?;
-                        }
-                        "transformationBlockName" => {
-                            transformation_block_name = map.next_value()?;
-                        }
-                        "category" => category = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "outputDatasetName" => output_dataset_name = map.next_value()?,
-                        "outputDatasetBucketId" => {
-                            output_dataset_bucket_id = map.next_value()?;
-                        }
-                        "outputDatasetBucketPath" => {
-                            output_dataset_bucket_path = map.next_value()?;
-                        }
-                        "totalDownloadFileCount" => {
-                            total_download_file_count = Some(map.next_value()?);
-                        }
-                        "totalDownloadFileSize" => {
-                            total_download_file_size = Some(map.next_value()?);
-                        }
-                        "totalDownloadFileSizeString" => {
-                            total_download_file_size_string = Some(map.next_value()?);
-                        }
-                        "totalUploadFileCount" => {
-                            total_upload_file_count = Some(map.next_value()?);
-                        }
-                        "transformationParallel" => {
-                            transformation_parallel = Some(map.next_value()?);
-                        }
-                        "transformationSummary" => {
-                            transformation_summary = Some(map.next_value()?);
-                        }
-                        "inProgress" => in_progress = Some(map.next_value()?),
-                        "label" => label = map.next_value()?,
-                        "filterQuery" => filter_query = map.next_value()?,
-                        "emailRecipientUids" => email_recipient_uids = map.next_value()?,
-                        "pipelineId" => pipeline_id = map.next_value()?,
-                        "pipelineName" => pipeline_name = map.next_value()?,
-                        "pipelineRunId" => pipeline_run_id = map.next_value()?,
-                        "pipelineStep" => pipeline_step = map.next_value()?,
-                        "operatesOn" => operates_on = Some(map.next_value()?),
-                        "totalTimeSpentSeconds" => {
-                            total_time_spent_seconds = Some(map.next_value()?);
-                        }
-                        "totalTimeSpentString" => {
-                            total_time_spent_string = Some(map.next_value()?);
-                        }
-                        "createdByUser" => created_by_user = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationCreateProject {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    organization_id: organization_id
-                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    upload_type: upload_type
-                        .ok_or_else(|| A::Error::missing_field("uploadType"))?,
-                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
-                    transform_job_status: transform_job_status
-                        .ok_or_else(|| A::Error::missing_field("transformJobStatus"))?,
-                    upload_job_id,
-                    upload_job_status: upload_job_status
-                        .ok_or_else(|| A::Error::missing_field("uploadJobStatus"))?,
-                    upload_job_files_uploaded,
-                    project_owner,
-                    project_id,
-                    project_name,
-                    transformation_block_id,
-                    builtin_transformation_block,
-                    transformation_block_name,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    output_dataset_name,
-                    output_dataset_bucket_id,
-                    output_dataset_bucket_path,
-                    total_download_file_count: total_download_file_count
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalDownloadFileCount",
-                        ))?,
-                    total_download_file_size: total_download_file_size
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalDownloadFileSize",
-                        ))?,
-                    total_download_file_size_string: total_download_file_size_string
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalDownloadFileSizeString",
-                        ))?,
-                    total_upload_file_count: total_upload_file_count
-                        .ok_or_else(|| A::Error::missing_field("totalUploadFileCount"))?,
-                    transformation_parallel: transformation_parallel
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transformationParallel",
-                        ))?,
-                    transformation_summary: transformation_summary
-                        .ok_or_else(|| A::Error::missing_field(
-                            "transformationSummary",
-                        ))?,
-                    in_progress: in_progress
-                        .ok_or_else(|| A::Error::missing_field("inProgress"))?,
-                    label,
-                    filter_query,
-                    email_recipient_uids,
-                    pipeline_id,
-                    pipeline_name,
-                    pipeline_run_id,
-                    pipeline_step,
-                    operates_on: operates_on
-                        .ok_or_else(|| A::Error::missing_field("operatesOn"))?,
-                    total_time_spent_seconds: total_time_spent_seconds
-                        .ok_or_else(|| A::Error::missing_field(
-                            "totalTimeSpentSeconds",
-                        ))?,
-                    total_time_spent_string: total_time_spent_string
-                        .ok_or_else(|| A::Error::missing_field("totalTimeSpentString"))?,
-                    created_by_user,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProject {}
@@ -508,125 +171,26 @@ pub struct OrganizationPipeline {
     pub when_to_email: OrganizationPipelineWhenToEmail,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationPipeline {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        if let Some(value) = &self.interval_str {
-            object.serialize_entry("intervalStr", value)?;
-        }
-        object.serialize_entry("steps", &self.steps)?;
-        if let Some(value) = &self.next_run {
-            object.serialize_entry("nextRun", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.current_run {
-            object.serialize_entry("currentRun", value)?;
-        }
-        if let Some(value) = &self.last_run {
-            object.serialize_entry("lastRun", value)?;
-        }
-        if let Some(value) = &self.feeding_into_dataset {
-            object.serialize_entry("feedingIntoDataset", value)?;
-        }
-        if let Some(value) = &self.feeding_into_project {
-            object.serialize_entry("feedingIntoProject", value)?;
-        }
-        object.serialize_entry("emailRecipientUids", &self.email_recipient_uids)?;
-        if let Some(value) = &self.last_run_start_error {
-            object.serialize_entry("lastRunStartError", value)?;
-        }
-        if let Some(value) = &self.notification_webhook {
-            object.serialize_entry("notificationWebhook", value)?;
-        }
-        object.serialize_entry("whenToEmail", &self.when_to_email)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationPipeline {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        interval_str: "intervalStr" optional,
+        steps: "steps" required,
+        next_run: "nextRun" optional,
+        created: "created" required,
+        current_run: "currentRun" optional,
+        last_run: "lastRun" optional,
+        feeding_into_dataset: "feedingIntoDataset" optional,
+        feeding_into_project: "feedingIntoProject" optional,
+        email_recipient_uids: "emailRecipientUids" required,
+        last_run_start_error: "lastRunStartError" optional,
+        notification_webhook: "notificationWebhook" optional,
+        when_to_email: "whenToEmail" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationPipeline {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationPipeline;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationPipeline`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationPipeline, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut description = None;
-                let mut interval_str = None;
-                let mut steps = None;
-                let mut next_run = None;
-                let mut created = None;
-                let mut current_run = None;
-                let mut last_run = None;
-                let mut feeding_into_dataset = None;
-                let mut feeding_into_project = None;
-                let mut email_recipient_uids = None;
-                let mut last_run_start_error = None;
-                let mut notification_webhook = None;
-                let mut when_to_email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "intervalStr" => interval_str = map.next_value()?,
-                        "steps" => steps = Some(map.next_value()?),
-                        "nextRun" => next_run = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "currentRun" => current_run = map.next_value()?,
-                        "lastRun" => last_run = map.next_value()?,
-                        "feedingIntoDataset" => feeding_into_dataset = map.next_value()?,
-                        "feedingIntoProject" => feeding_into_project = map.next_value()?,
-                        "emailRecipientUids" => {
-                            email_recipient_uids = Some(map.next_value()?);
-                        }
-                        "lastRunStartError" => last_run_start_error = map.next_value()?,
-                        "notificationWebhook" => notification_webhook = map.next_value()?,
-                        "whenToEmail" => when_to_email = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationPipeline {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    interval_str,
-                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
-                    next_run,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    current_run,
-                    last_run,
-                    feeding_into_dataset,
-                    feeding_into_project,
-                    email_recipient_uids: email_recipient_uids
-                        .ok_or_else(|| A::Error::missing_field("emailRecipientUids"))?,
-                    last_run_start_error,
-                    notification_webhook,
-                    when_to_email: when_to_email
-                        .ok_or_else(|| A::Error::missing_field("whenToEmail"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipeline {}
@@ -642,84 +206,17 @@ pub struct OrganizationPipelineFeedingIntoDataset {
     pub dataset_type: Option<OrganizationDatasetTypeEnum>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationPipelineFeedingIntoDataset {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dataset", &self.dataset)?;
-        object.serialize_entry("datasetLink", &self.dataset_link)?;
-        object.serialize_entry("itemCount", &self.item_count)?;
-        object.serialize_entry("itemCountChecklistOK", &self.item_count_checklist_ok)?;
-        object
-            .serialize_entry(
-                "itemCountChecklistError",
-                &self.item_count_checklist_error,
-            )?;
-        if let Some(value) = &self.dataset_type {
-            object.serialize_entry("datasetType", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationPipelineFeedingIntoDataset {
+        dataset: "dataset" required,
+        dataset_link: "datasetLink" required,
+        item_count: "itemCount" required,
+        item_count_checklist_ok: "itemCountChecklistOK" required,
+        item_count_checklist_error: "itemCountChecklistError" required,
+        dataset_type: "datasetType" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationPipelineFeedingIntoDataset {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationPipelineFeedingIntoDataset;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationPipelineFeedingIntoDataset`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationPipelineFeedingIntoDataset, A::Error> {
-                use serde::de::Error as _;
-                let mut dataset = None;
-                let mut dataset_link = None;
-                let mut item_count = None;
-                let mut item_count_checklist_ok = None;
-                let mut item_count_checklist_error = None;
-                let mut dataset_type = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataset" => dataset = Some(map.next_value()?),
-                        "datasetLink" => dataset_link = Some(map.next_value()?),
-                        "itemCount" => item_count = Some(map.next_value()?),
-                        "itemCountChecklistOK" => {
-                            item_count_checklist_ok = Some(map.next_value()?);
-                        }
-                        "itemCountChecklistError" => {
-                            item_count_checklist_error = Some(map.next_value()?);
-                        }
-                        "datasetType" => dataset_type = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationPipelineFeedingIntoDataset {
-                    dataset: dataset.ok_or_else(|| A::Error::missing_field("dataset"))?,
-                    dataset_link: dataset_link
-                        .ok_or_else(|| A::Error::missing_field("datasetLink"))?,
-                    item_count: item_count
-                        .ok_or_else(|| A::Error::missing_field("itemCount"))?,
-                    item_count_checklist_ok: item_count_checklist_ok
-                        .ok_or_else(|| A::Error::missing_field("itemCountChecklistOK"))?,
-                    item_count_checklist_error: item_count_checklist_error
-                        .ok_or_else(|| A::Error::missing_field(
-                            "itemCountChecklistError",
-                        ))?,
-                    dataset_type,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineFeedingIntoDataset {}
@@ -733,62 +230,15 @@ pub struct OrganizationPipelineFeedingIntoProject {
     pub item_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationPipelineFeedingIntoProject {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("projectLink", &self.project_link)?;
-        object.serialize_entry("itemCount", &self.item_count)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationPipelineFeedingIntoProject {
+        id: "id" required,
+        name: "name" required,
+        project_link: "projectLink" required,
+        item_count: "itemCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationPipelineFeedingIntoProject {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationPipelineFeedingIntoProject;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationPipelineFeedingIntoProject`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationPipelineFeedingIntoProject, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut project_link = None;
-                let mut item_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "projectLink" => project_link = Some(map.next_value()?),
-                        "itemCount" => item_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationPipelineFeedingIntoProject {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    project_link: project_link
-                        .ok_or_else(|| A::Error::missing_field("projectLink"))?,
-                    item_count: item_count
-                        .ok_or_else(|| A::Error::missing_field("itemCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineFeedingIntoProject {}
@@ -801,69 +251,14 @@ pub struct OrganizationPipelineItemCount {
     pub item_count_checklist_failed: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationPipelineItemCount {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("itemCount", &self.item_count)?;
-        object.serialize_entry("itemCountChecklistOK", &self.item_count_checklist_ok)?;
-        object
-            .serialize_entry(
-                "itemCountChecklistFailed",
-                &self.item_count_checklist_failed,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationPipelineItemCount {
+        item_count: "itemCount" required,
+        item_count_checklist_ok: "itemCountChecklistOK" required,
+        item_count_checklist_failed: "itemCountChecklistFailed" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationPipelineItemCount {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationPipelineItemCount;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationPipelineItemCount`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationPipelineItemCount, A::Error> {
-                use serde::de::Error as _;
-                let mut item_count = None;
-                let mut item_count_checklist_ok = None;
-                let mut item_count_checklist_failed = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "itemCount" => item_count = Some(map.next_value()?),
-                        "itemCountChecklistOK" => {
-                            item_count_checklist_ok = Some(map.next_value()?);
-                        }
-                        "itemCountChecklistFailed" => {
-                            item_count_checklist_failed = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationPipelineItemCount {
-                    item_count: item_count
-                        .ok_or_else(|| A::Error::missing_field("itemCount"))?,
-                    item_count_checklist_ok: item_count_checklist_ok
-                        .ok_or_else(|| A::Error::missing_field("itemCountChecklistOK"))?,
-                    item_count_checklist_failed: item_count_checklist_failed
-                        .ok_or_else(|| A::Error::missing_field(
-                            "itemCountChecklistFailed",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineItemCount {}
@@ -881,82 +276,18 @@ pub struct OrganizationPipelineRun {
     pub item_count_import_into_project_failed: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationPipelineRun {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("steps", &self.steps)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.finished {
-            object.serialize_entry("finished", value)?;
-        }
-        if let Some(value) = &self.item_count_before {
-            object.serialize_entry("itemCountBefore", value)?;
-        }
-        if let Some(value) = &self.item_count_after {
-            object.serialize_entry("itemCountAfter", value)?;
-        }
-        if let Some(value) = &self.item_count_import_into_project_failed {
-            object.serialize_entry("itemCountImportIntoProjectFailed", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationPipelineRun {
+        id: "id" required,
+        steps: "steps" required,
+        created: "created" required,
+        finished: "finished" optional,
+        item_count_before: "itemCountBefore" optional,
+        item_count_after: "itemCountAfter" optional,
+        item_count_import_into_project_failed: "itemCountImportIntoProjectFailed" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationPipelineRun {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationPipelineRun;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationPipelineRun`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationPipelineRun, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut steps = None;
-                let mut created = None;
-                let mut finished = None;
-                let mut item_count_before = None;
-                let mut item_count_after = None;
-                let mut item_count_import_into_project_failed = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "steps" => steps = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "finished" => finished = map.next_value()?,
-                        "itemCountBefore" => item_count_before = map.next_value()?,
-                        "itemCountAfter" => item_count_after = map.next_value()?,
-                        "itemCountImportIntoProjectFailed" => {
-                            item_count_import_into_project_failed = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationPipelineRun {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    finished,
-                    item_count_before,
-                    item_count_after,
-                    item_count_import_into_project_failed,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineRun {}
@@ -983,152 +314,28 @@ pub struct OrganizationPipelineRunStep {
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationPipelineRunStep {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.transformation_job {
-            object.serialize_entry("transformationJob", value)?;
-        }
-        if let Some(value) = &self.filter {
-            object.serialize_entry("filter", value)?;
-        }
-        if let Some(value) = &self.upload_type {
-            object.serialize_entry("uploadType", value)?;
-        }
-        if let Some(value) = &self.project_id {
-            object.serialize_entry("projectId", value)?;
-        }
-        if let Some(value) = &self.new_project_name {
-            object.serialize_entry("newProjectName", value)?;
-        }
-        if let Some(value) = &self.project_api_key {
-            object.serialize_entry("projectApiKey", value)?;
-        }
-        if let Some(value) = &self.project_hmac_key {
-            object.serialize_entry("projectHmacKey", value)?;
-        }
-        if let Some(value) = &self.transformation_block_id {
-            object.serialize_entry("transformationBlockId", value)?;
-        }
-        if let Some(value) = &self.builtin_transformation_block {
-            object.serialize_entry("builtinTransformationBlock", value)?;
-        }
-        if let Some(value) = &self.category {
-            object.serialize_entry("category", value)?;
-        }
-        if let Some(value) = &self.output_dataset_name {
-            object.serialize_entry("outputDatasetName", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_id {
-            object.serialize_entry("outputDatasetBucketId", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_path {
-            object.serialize_entry("outputDatasetBucketPath", value)?;
-        }
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        if let Some(value) = &self.extra_cli_arguments {
-            object.serialize_entry("extraCliArguments", value)?;
-        }
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationPipelineRunStep {
+        name: "name" required,
+        transformation_job: "transformationJob" optional,
+        filter: "filter" optional,
+        upload_type: "uploadType" optional,
+        project_id: "projectId" optional,
+        new_project_name: "newProjectName" optional,
+        project_api_key: "projectApiKey" optional,
+        project_hmac_key: "projectHmacKey" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        category: "category" optional,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        label: "label" optional,
+        extra_cli_arguments: "extraCliArguments" optional,
+        parameters: "parameters" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationPipelineRunStep {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationPipelineRunStep;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationPipelineRunStep`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationPipelineRunStep, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut transformation_job = None;
-                let mut filter = None;
-                let mut upload_type = None;
-                let mut project_id = None;
-                let mut new_project_name = None;
-                let mut project_api_key = None;
-                let mut project_hmac_key = None;
-                let mut transformation_block_id = None;
-                let mut builtin_transformation_block = None;
-                let mut category = None;
-                let mut output_dataset_name = None;
-                let mut output_dataset_bucket_id = None;
-                let mut output_dataset_bucket_path = None;
-                let mut label = None;
-                let mut extra_cli_arguments = None;
-                let mut parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "transformationJob" => transformation_job = map.next_value()?,
-                        "filter" => filter = map.next_value()?,
-                        "uploadType" => upload_type = map.next_value()?,
-                        "projectId" => project_id = map.next_value()?,
-                        "newProjectName" => new_project_name = map.next_value()?,
-                        "projectApiKey" => project_api_key = map.next_value()?,
-                        "projectHmacKey" => project_hmac_key = map.next_value()?,
-                        "transformationBlockId" => {
-                            transformation_block_id = map.next_value()?;
-                        }
-                        "builtinTransformationBlock" => {
-                            builtin_transformation_block = map.next_value()?;
-                        }
-                        "category" => category = map.next_value()?,
-                        "outputDatasetName" => output_dataset_name = map.next_value()?,
-                        "outputDatasetBucketId" => {
-                            output_dataset_bucket_id = map.next_value()?;
-                        }
-                        "outputDatasetBucketPath" => {
-                            output_dataset_bucket_path = map.next_value()?;
-                        }
-                        "label" => label = map.next_value()?,
-                        "extraCliArguments" => extra_cli_arguments = map.next_value()?,
-                        "parameters" => parameters = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationPipelineRunStep {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    transformation_job,
-                    filter,
-                    upload_type,
-                    project_id,
-                    new_project_name,
-                    project_api_key,
-                    project_hmac_key,
-                    transformation_block_id,
-                    builtin_transformation_block,
-                    category,
-                    output_dataset_name,
-                    output_dataset_bucket_id,
-                    output_dataset_bucket_path,
-                    label,
-                    extra_cli_arguments,
-                    parameters,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineRunStep {}
@@ -1260,175 +467,31 @@ impl OrganizationPipelineStep {
     }
 }
 
-impl serde::Serialize for OrganizationPipelineStep {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.filter {
-            object.serialize_entry("filter", value)?;
-        }
-        if let Some(value) = &self.path_filters {
-            object.serialize_entry("pathFilters", value)?;
-        }
-        if let Some(value) = &self.upload_type {
-            object.serialize_entry("uploadType", value)?;
-        }
-        if let Some(value) = &self.project_id {
-            object.serialize_entry("projectId", value)?;
-        }
-        if let Some(value) = &self.new_project_name {
-            object.serialize_entry("newProjectName", value)?;
-        }
-        if let Some(value) = &self.project_api_key {
-            object.serialize_entry("projectApiKey", value)?;
-        }
-        if let Some(value) = &self.project_hmac_key {
-            object.serialize_entry("projectHmacKey", value)?;
-        }
-        if let Some(value) = &self.transformation_block_id {
-            object.serialize_entry("transformationBlockId", value)?;
-        }
-        if let Some(value) = &self.builtin_transformation_block {
-            object.serialize_entry("builtinTransformationBlock", value)?;
-        }
-        if let Some(value) = &self.category {
-            object.serialize_entry("category", value)?;
-        }
-        if let Some(value) = &self.output_dataset_name {
-            object.serialize_entry("outputDatasetName", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_id {
-            object.serialize_entry("outputDatasetBucketId", value)?;
-        }
-        if let Some(value) = &self.output_dataset_bucket_path {
-            object.serialize_entry("outputDatasetBucketPath", value)?;
-        }
-        if let Some(value) = &self.output_path_in_dataset {
-            object.serialize_entry("outputPathInDataset", value)?;
-        }
-        if let Some(value) = &self.output_dataset_path_rule {
-            object.serialize_entry("outputDatasetPathRule", value)?;
-        }
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        if let Some(value) = &self.transformation_parallel {
-            object.serialize_entry("transformationParallel", value)?;
-        }
-        if let Some(value) = &self.extra_cli_arguments {
-            object.serialize_entry("extraCliArguments", value)?;
-        }
-        if let Some(value) = &self.parameters {
-            object.serialize_entry("parameters", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationPipelineStep {
+        name: "name" required,
+        filter: "filter" optional,
+        path_filters: "pathFilters" optional,
+        upload_type: "uploadType" optional,
+        project_id: "projectId" optional,
+        new_project_name: "newProjectName" optional,
+        project_api_key: "projectApiKey" optional,
+        project_hmac_key: "projectHmacKey" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        category: "category" optional,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        output_path_in_dataset: "outputPathInDataset" optional,
+        output_dataset_path_rule: "outputDatasetPathRule" optional,
+        label: "label" optional,
+        transformation_parallel: "transformationParallel" optional,
+        extra_cli_arguments: "extraCliArguments" optional,
+        parameters: "parameters" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationPipelineStep {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationPipelineStep;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationPipelineStep`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationPipelineStep, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut filter = None;
-                let mut path_filters = None;
-                let mut upload_type = None;
-                let mut project_id = None;
-                let mut new_project_name = None;
-                let mut project_api_key = None;
-                let mut project_hmac_key = None;
-                let mut transformation_block_id = None;
-                let mut builtin_transformation_block = None;
-                let mut category = None;
-                let mut output_dataset_name = None;
-                let mut output_dataset_bucket_id = None;
-                let mut output_dataset_bucket_path = None;
-                let mut output_path_in_dataset = None;
-                let mut output_dataset_path_rule = None;
-                let mut label = None;
-                let mut transformation_parallel = None;
-                let mut extra_cli_arguments = None;
-                let mut parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "filter" => filter = map.next_value()?,
-                        "pathFilters" => path_filters = map.next_value()?,
-                        "uploadType" => upload_type = map.next_value()?,
-                        "projectId" => project_id = map.next_value()?,
-                        "newProjectName" => new_project_name = map.next_value()?,
-                        "projectApiKey" => project_api_key = map.next_value()?,
-                        "projectHmacKey" => project_hmac_key = map.next_value()?,
-                        "transformationBlockId" => {
-                            transformation_block_id = map.next_value()?;
-                        }
-                        "builtinTransformationBlock" => {
-                            builtin_transformation_block = map.next_value()?;
-                        }
-                        "category" => category = map.next_value()?,
-                        "outputDatasetName" => output_dataset_name = map.next_value()?,
-                        "outputDatasetBucketId" => {
-                            output_dataset_bucket_id = map.next_value()?;
-                        }
-                        "outputDatasetBucketPath" => {
-                            output_dataset_bucket_path = map.next_value()?;
-                        }
-                        "outputPathInDataset" => {
-                            output_path_in_dataset = map.next_value()?;
-                        }
-                        "outputDatasetPathRule" => {
-                            output_dataset_path_rule = map.next_value()?;
-                        }
-                        "label" => label = map.next_value()?,
-                        "transformationParallel" => {
-                            transformation_parallel = map.next_value()?;
-                        }
-                        "extraCliArguments" => extra_cli_arguments = map.next_value()?,
-                        "parameters" => parameters = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationPipelineStep {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    filter,
-                    path_filters,
-                    upload_type,
-                    project_id,
-                    new_project_name,
-                    project_api_key,
-                    project_hmac_key,
-                    transformation_block_id,
-                    builtin_transformation_block,
-                    category,
-                    output_dataset_name,
-                    output_dataset_bucket_id,
-                    output_dataset_bucket_path,
-                    output_path_in_dataset,
-                    output_dataset_path_rule,
-                    label,
-                    transformation_parallel,
-                    extra_cli_arguments,
-                    parameters,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineStep {}
@@ -1583,99 +646,21 @@ impl OrganizationUpdatePipelineBody {
     }
 }
 
-impl serde::Serialize for OrganizationUpdatePipelineBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        if let Some(value) = &self.interval_str {
-            object.serialize_entry("intervalStr", value)?;
-        }
-        object.serialize_entry("steps", &self.steps)?;
-        if let Some(value) = &self.dataset {
-            object.serialize_entry("dataset", value)?;
-        }
-        if let Some(value) = &self.project_id {
-            object.serialize_entry("projectId", value)?;
-        }
-        object.serialize_entry("emailRecipientUids", &self.email_recipient_uids)?;
-        if let Some(value) = &self.notification_webhook {
-            object.serialize_entry("notificationWebhook", value)?;
-        }
-        object.serialize_entry("whenToEmail", &self.when_to_email)?;
-        if let Some(value) = &self.archived {
-            object.serialize_entry("archived", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OrganizationUpdatePipelineBody {
+        name: "name" required,
+        description: "description" required,
+        interval_str: "intervalStr" optional,
+        steps: "steps" required,
+        dataset: "dataset" optional,
+        project_id: "projectId" optional,
+        email_recipient_uids: "emailRecipientUids" required,
+        notification_webhook: "notificationWebhook" optional,
+        when_to_email: "whenToEmail" required,
+        archived: "archived" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for OrganizationUpdatePipelineBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationUpdatePipelineBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationUpdatePipelineBody`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationUpdatePipelineBody, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut interval_str = None;
-                let mut steps = None;
-                let mut dataset = None;
-                let mut project_id = None;
-                let mut email_recipient_uids = None;
-                let mut notification_webhook = None;
-                let mut when_to_email = None;
-                let mut archived = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "intervalStr" => interval_str = map.next_value()?,
-                        "steps" => steps = Some(map.next_value()?),
-                        "dataset" => dataset = map.next_value()?,
-                        "projectId" => project_id = map.next_value()?,
-                        "emailRecipientUids" => {
-                            email_recipient_uids = Some(map.next_value()?);
-                        }
-                        "notificationWebhook" => notification_webhook = map.next_value()?,
-                        "whenToEmail" => when_to_email = Some(map.next_value()?),
-                        "archived" => archived = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationUpdatePipelineBody {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    interval_str,
-                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
-                    dataset,
-                    project_id,
-                    email_recipient_uids: email_recipient_uids
-                        .ok_or_else(|| A::Error::missing_field("emailRecipientUids"))?,
-                    notification_webhook,
-                    when_to_email: when_to_email
-                        .ok_or_else(|| A::Error::missing_field("whenToEmail"))?,
-                    archived,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for OrganizationUpdatePipelineBody {}
@@ -1728,59 +713,14 @@ pub struct RunOrganizationPipelineResponse {
     pub pipeline_run: OrganizationPipelineRun,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for RunOrganizationPipelineResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("pipelineRun", &self.pipeline_run)?;
-        object.end()
+crate::codec::json_object! {
+    RunOrganizationPipelineResponse {
+        success: "success" required,
+        error: "error" optional,
+        pipeline_run: "pipelineRun" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for RunOrganizationPipelineResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RunOrganizationPipelineResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RunOrganizationPipelineResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RunOrganizationPipelineResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut pipeline_run = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "pipelineRun" => pipeline_run = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RunOrganizationPipelineResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    pipeline_run: pipeline_run
-                        .ok_or_else(|| A::Error::missing_field("pipelineRun"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for RunOrganizationPipelineResponse {

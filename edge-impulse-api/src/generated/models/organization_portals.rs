@@ -30,64 +30,15 @@ impl CreateOrganizationPortalRequest {
     }
 }
 
-impl serde::Serialize for CreateOrganizationPortalRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        object.serialize_entry("bucketId", &self.bucket_id)?;
-        object.serialize_entry("bucketPath", &self.bucket_path)?;
-        object.end()
+crate::codec::json_object! {
+    CreateOrganizationPortalRequest {
+        name: "name" required,
+        description: "description" optional,
+        bucket_id: "bucketId" required,
+        bucket_path: "bucketPath" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateOrganizationPortalRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateOrganizationPortalRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateOrganizationPortalRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateOrganizationPortalRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut bucket_id = None;
-                let mut bucket_path = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = map.next_value()?,
-                        "bucketId" => bucket_id = Some(map.next_value()?),
-                        "bucketPath" => bucket_path = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateOrganizationPortalRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description,
-                    bucket_id: bucket_id
-                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
-                    bucket_path: bucket_path
-                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateOrganizationPortalRequest {}
@@ -109,74 +60,17 @@ pub struct CreateOrganizationPortalResponse {
     pub bucket_bucket: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateOrganizationPortalResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("url", &self.url)?;
-        if let Some(value) = &self.signed_url {
-            object.serialize_entry("signedUrl", value)?;
-        }
-        if let Some(value) = &self.bucket_bucket {
-            object.serialize_entry("bucketBucket", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateOrganizationPortalResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        url: "url" required,
+        signed_url: "signedUrl" optional,
+        bucket_bucket: "bucketBucket" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateOrganizationPortalResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateOrganizationPortalResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateOrganizationPortalResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateOrganizationPortalResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut url = None;
-                let mut signed_url = None;
-                let mut bucket_bucket = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "url" => url = Some(map.next_value()?),
-                        "signedUrl" => signed_url = map.next_value()?,
-                        "bucketBucket" => bucket_bucket = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateOrganizationPortalResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
-                    signed_url,
-                    bucket_bucket,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateOrganizationPortalResponse {
@@ -212,98 +106,22 @@ pub struct GetOrganizationPortalResponse {
     pub bucket_url: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetOrganizationPortalResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        object.serialize_entry("url", &self.url)?;
-        object.serialize_entry("token", &self.token)?;
-        object.serialize_entry("bucketName", &self.bucket_name)?;
-        if let Some(value) = &self.bucket_id {
-            object.serialize_entry("bucketId", value)?;
-        }
-        object.serialize_entry("bucketPath", &self.bucket_path)?;
-        if let Some(value) = &self.bucket_url {
-            object.serialize_entry("bucketUrl", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetOrganizationPortalResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        name: "name" required,
+        description: "description" optional,
+        url: "url" required,
+        token: "token" required,
+        bucket_name: "bucketName" required,
+        bucket_id: "bucketId" optional,
+        bucket_path: "bucketPath" required,
+        bucket_url: "bucketUrl" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetOrganizationPortalResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetOrganizationPortalResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetOrganizationPortalResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetOrganizationPortalResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut name = None;
-                let mut description = None;
-                let mut url = None;
-                let mut token = None;
-                let mut bucket_name = None;
-                let mut bucket_id = None;
-                let mut bucket_path = None;
-                let mut bucket_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = map.next_value()?,
-                        "url" => url = Some(map.next_value()?),
-                        "token" => token = Some(map.next_value()?),
-                        "bucketName" => bucket_name = Some(map.next_value()?),
-                        "bucketId" => bucket_id = map.next_value()?,
-                        "bucketPath" => bucket_path = Some(map.next_value()?),
-                        "bucketUrl" => bucket_url = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetOrganizationPortalResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description,
-                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
-                    token: token.ok_or_else(|| A::Error::missing_field("token"))?,
-                    bucket_name: bucket_name
-                        .ok_or_else(|| A::Error::missing_field("bucketName"))?,
-                    bucket_id,
-                    bucket_path: bucket_path
-                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
-                    bucket_url,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationPortalResponse {
@@ -322,58 +140,14 @@ pub struct ListOrganizationPortalsResponse {
     pub portals: Vec<ListOrganizationPortalsResponsePortalsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationPortalsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("portals", &self.portals)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationPortalsResponse {
+        success: "success" required,
+        error: "error" optional,
+        portals: "portals" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationPortalsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationPortalsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationPortalsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationPortalsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut portals = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "portals" => portals = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationPortalsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    portals: portals.ok_or_else(|| A::Error::missing_field("portals"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationPortalsResponse {
@@ -396,88 +170,20 @@ pub struct ListOrganizationPortalsResponsePortalsItem {
     pub created: crate::DateTime,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationPortalsResponsePortalsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        object.serialize_entry("url", &self.url)?;
-        object.serialize_entry("bucketId", &self.bucket_id)?;
-        object.serialize_entry("bucketName", &self.bucket_name)?;
-        object.serialize_entry("bucketPath", &self.bucket_path)?;
-        object.serialize_entry("bucketUrl", &self.bucket_url)?;
-        object.serialize_entry("created", &self.created)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationPortalsResponsePortalsItem {
+        id: "id" required,
+        name: "name" required,
+        description: "description" optional,
+        url: "url" required,
+        bucket_id: "bucketId" required,
+        bucket_name: "bucketName" required,
+        bucket_path: "bucketPath" required,
+        bucket_url: "bucketUrl" required,
+        created: "created" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationPortalsResponsePortalsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationPortalsResponsePortalsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ListOrganizationPortalsResponsePortalsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationPortalsResponsePortalsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut description = None;
-                let mut url = None;
-                let mut bucket_id = None;
-                let mut bucket_name = None;
-                let mut bucket_path = None;
-                let mut bucket_url = None;
-                let mut created = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = map.next_value()?,
-                        "url" => url = Some(map.next_value()?),
-                        "bucketId" => bucket_id = Some(map.next_value()?),
-                        "bucketName" => bucket_name = Some(map.next_value()?),
-                        "bucketPath" => bucket_path = Some(map.next_value()?),
-                        "bucketUrl" => bucket_url = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationPortalsResponsePortalsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description,
-                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
-                    bucket_id: bucket_id
-                        .ok_or_else(|| A::Error::missing_field("bucketId"))?,
-                    bucket_name: bucket_name
-                        .ok_or_else(|| A::Error::missing_field("bucketName"))?,
-                    bucket_path: bucket_path
-                        .ok_or_else(|| A::Error::missing_field("bucketPath"))?,
-                    bucket_url: bucket_url
-                        .ok_or_else(|| A::Error::missing_field("bucketUrl"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationPortalsResponsePortalsItem {}
@@ -497,70 +203,16 @@ pub struct UpdateOrganizationPortalResponse {
     pub bucket_bucket: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UpdateOrganizationPortalResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("url", &self.url)?;
-        if let Some(value) = &self.signed_url {
-            object.serialize_entry("signedUrl", value)?;
-        }
-        if let Some(value) = &self.bucket_bucket {
-            object.serialize_entry("bucketBucket", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationPortalResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" required,
+        signed_url: "signedUrl" optional,
+        bucket_bucket: "bucketBucket" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationPortalResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationPortalResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationPortalResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationPortalResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut url = None;
-                let mut signed_url = None;
-                let mut bucket_bucket = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "url" => url = Some(map.next_value()?),
-                        "signedUrl" => signed_url = map.next_value()?,
-                        "bucketBucket" => bucket_bucket = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationPortalResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
-                    signed_url,
-                    bucket_bucket,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UpdateOrganizationPortalResponse {

@@ -30,58 +30,14 @@ impl AddMemberRequest {
     }
 }
 
-impl serde::Serialize for AddMemberRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("usernameOrEmail", &self.username_or_email)?;
-        object.serialize_entry("role", &self.role)?;
-        object.serialize_entry("datasets", &self.datasets)?;
-        object.end()
+crate::codec::json_object! {
+    AddMemberRequest {
+        username_or_email: "usernameOrEmail" required,
+        role: "role" required,
+        datasets: "datasets" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddMemberRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddMemberRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddMemberRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddMemberRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut username_or_email = None;
-                let mut role = None;
-                let mut datasets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "usernameOrEmail" => username_or_email = Some(map.next_value()?),
-                        "role" => role = Some(map.next_value()?),
-                        "datasets" => datasets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddMemberRequest {
-                    username_or_email: username_or_email
-                        .ok_or_else(|| A::Error::missing_field("usernameOrEmail"))?,
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                    datasets: datasets
-                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddMemberRequest {}
@@ -103,58 +59,14 @@ impl AddOrganizationApiKeyRequest {
     }
 }
 
-impl serde::Serialize for AddOrganizationApiKeyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.api_key {
-            object.serialize_entry("apiKey", value)?;
-        }
-        object.serialize_entry("role", &self.role)?;
-        object.end()
+crate::codec::json_object! {
+    AddOrganizationApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
+        role: "role" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddOrganizationApiKeyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddOrganizationApiKeyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddOrganizationApiKeyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddOrganizationApiKeyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut api_key = None;
-                let mut role = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "apiKey" => api_key = map.next_value()?,
-                        "role" => role = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddOrganizationApiKeyRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    api_key,
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationApiKeyRequest {}
@@ -217,64 +129,15 @@ impl AdminAddOrganizationApiKeyRequest {
     }
 }
 
-impl serde::Serialize for AdminAddOrganizationApiKeyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.api_key {
-            object.serialize_entry("apiKey", value)?;
-        }
-        object.serialize_entry("role", &self.role)?;
-        if let Some(value) = &self.ttl {
-            object.serialize_entry("ttl", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminAddOrganizationApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
+        role: "role" required,
+        ttl: "ttl" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminAddOrganizationApiKeyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminAddOrganizationApiKeyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminAddOrganizationApiKeyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminAddOrganizationApiKeyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut api_key = None;
-                let mut role = None;
-                let mut ttl = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "apiKey" => api_key = map.next_value()?,
-                        "role" => role = Some(map.next_value()?),
-                        "ttl" => ttl = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminAddOrganizationApiKeyRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    api_key,
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                    ttl,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminAddOrganizationApiKeyRequest {}
@@ -301,60 +164,14 @@ impl AdminAddProjectApiKeyRequest {
     }
 }
 
-impl serde::Serialize for AdminAddProjectApiKeyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.api_key {
-            object.serialize_entry("apiKey", value)?;
-        }
-        if let Some(value) = &self.ttl {
-            object.serialize_entry("ttl", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    AdminAddProjectApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
+        ttl: "ttl" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AdminAddProjectApiKeyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AdminAddProjectApiKeyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AdminAddProjectApiKeyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminAddProjectApiKeyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut api_key = None;
-                let mut ttl = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "apiKey" => api_key = map.next_value()?,
-                        "ttl" => ttl = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AdminAddProjectApiKeyRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    api_key,
-                    ttl,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AdminAddProjectApiKeyRequest {}
@@ -373,49 +190,12 @@ impl CreateOrganizationRequest {
     }
 }
 
-impl serde::Serialize for CreateOrganizationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("organizationName", &self.organization_name)?;
-        object.end()
+crate::codec::json_object! {
+    CreateOrganizationRequest {
+        organization_name: "organizationName" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateOrganizationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateOrganizationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateOrganizationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateOrganizationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut organization_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "organizationName" => organization_name = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateOrganizationRequest {
-                    organization_name: organization_name
-                        .ok_or_else(|| A::Error::missing_field("organizationName"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateOrganizationRequest {}
@@ -435,56 +215,14 @@ impl DevelopmentBoardRequest {
     }
 }
 
-impl serde::Serialize for DevelopmentBoardRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("image", &self.image)?;
-        object.serialize_entry("docsUrl", &self.docs_url)?;
-        object.end()
+crate::codec::json_object! {
+    DevelopmentBoardRequest {
+        name: "name" required,
+        image: "image" required,
+        docs_url: "docsUrl" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DevelopmentBoardRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DevelopmentBoardRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DevelopmentBoardRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DevelopmentBoardRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut image = None;
-                let mut docs_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "image" => image = Some(map.next_value()?),
-                        "docsUrl" => docs_url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DevelopmentBoardRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    image: image.ok_or_else(|| A::Error::missing_field("image"))?,
-                    docs_url: docs_url.ok_or_else(|| A::Error::missing_field("docsUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DevelopmentBoardRequest {}
@@ -508,61 +246,14 @@ impl DevelopmentBoardRequestUpdate {
     }
 }
 
-impl serde::Serialize for DevelopmentBoardRequestUpdate {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.image {
-            object.serialize_entry("image", value)?;
-        }
-        if let Some(value) = &self.docs_url {
-            object.serialize_entry("docsUrl", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DevelopmentBoardRequestUpdate {
+        name: "name" optional,
+        image: "image" optional,
+        docs_url: "docsUrl" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DevelopmentBoardRequestUpdate {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DevelopmentBoardRequestUpdate;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DevelopmentBoardRequestUpdate`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DevelopmentBoardRequestUpdate, A::Error> {
-                let mut name = None;
-                let mut image = None;
-                let mut docs_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "image" => image = map.next_value()?,
-                        "docsUrl" => docs_url = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DevelopmentBoardRequestUpdate {
-                    name,
-                    image,
-                    docs_url,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DevelopmentBoardRequestUpdate {}
@@ -624,54 +315,13 @@ impl EnterpriseLimitsIncreaseRequest {
     }
 }
 
-impl serde::Serialize for EnterpriseLimitsIncreaseRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("limits", &self.limits)?;
-        if let Some(value) = &self.reason {
-            object.serialize_entry("reason", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    EnterpriseLimitsIncreaseRequest {
+        limits: "limits" required,
+        reason: "reason" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for EnterpriseLimitsIncreaseRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EnterpriseLimitsIncreaseRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EnterpriseLimitsIncreaseRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EnterpriseLimitsIncreaseRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut limits = None;
-                let mut reason = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "limits" => limits = Some(map.next_value()?),
-                        "reason" => reason = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EnterpriseLimitsIncreaseRequest {
-                    limits: limits.ok_or_else(|| A::Error::missing_field("limits"))?,
-                    reason,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for EnterpriseLimitsIncreaseRequest {}
@@ -697,57 +347,14 @@ impl InviteOrganizationMemberRequest {
     }
 }
 
-impl serde::Serialize for InviteOrganizationMemberRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("email", &self.email)?;
-        object.serialize_entry("role", &self.role)?;
-        object.serialize_entry("datasets", &self.datasets)?;
-        object.end()
+crate::codec::json_object! {
+    InviteOrganizationMemberRequest {
+        email: "email" required,
+        role: "role" required,
+        datasets: "datasets" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for InviteOrganizationMemberRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = InviteOrganizationMemberRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`InviteOrganizationMemberRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InviteOrganizationMemberRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut email = None;
-                let mut role = None;
-                let mut datasets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "email" => email = Some(map.next_value()?),
-                        "role" => role = Some(map.next_value()?),
-                        "datasets" => datasets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(InviteOrganizationMemberRequest {
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                    datasets: datasets
-                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for InviteOrganizationMemberRequest {}
@@ -763,58 +370,14 @@ pub struct ListOrganizationApiKeysResponse {
     pub api_keys: Vec<ListOrganizationApiKeysResponseApiKeysItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationApiKeysResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("apiKeys", &self.api_keys)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationApiKeysResponse {
+        success: "success" required,
+        error: "error" optional,
+        api_keys: "apiKeys" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationApiKeysResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationApiKeysResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationApiKeysResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationApiKeysResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut api_keys = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "apiKeys" => api_keys = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationApiKeysResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    api_keys: api_keys.ok_or_else(|| A::Error::missing_field("apiKeys"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationApiKeysResponse {
@@ -834,76 +397,17 @@ pub struct ListOrganizationApiKeysResponseApiKeysItem {
     pub is_transformation_job_key: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationApiKeysResponseApiKeysItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("apiKey", &self.api_key)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("role", &self.role)?;
-        object
-            .serialize_entry("isTransformationJobKey", &self.is_transformation_job_key)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationApiKeysResponseApiKeysItem {
+        id: "id" required,
+        api_key: "apiKey" required,
+        name: "name" required,
+        created: "created" required,
+        role: "role" required,
+        is_transformation_job_key: "isTransformationJobKey" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationApiKeysResponseApiKeysItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationApiKeysResponseApiKeysItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ListOrganizationApiKeysResponseApiKeysItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationApiKeysResponseApiKeysItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut api_key = None;
-                let mut name = None;
-                let mut created = None;
-                let mut role = None;
-                let mut is_transformation_job_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "apiKey" => api_key = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "role" => role = Some(map.next_value()?),
-                        "isTransformationJobKey" => {
-                            is_transformation_job_key = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationApiKeysResponseApiKeysItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                    is_transformation_job_key: is_transformation_job_key
-                        .ok_or_else(|| A::Error::missing_field(
-                            "isTransformationJobKey",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationApiKeysResponseApiKeysItem {}
@@ -962,104 +466,22 @@ pub struct OrganizationInfoResponse {
     pub performance: OrganizationInfoResponsePerformance,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationInfoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("organization", &self.organization)?;
-        object.serialize_entry("datasets", &self.datasets)?;
-        object.serialize_entry("defaultComputeLimits", &self.default_compute_limits)?;
-        if let Some(value) = &self.entitlement_limits {
-            object.serialize_entry("entitlementLimits", value)?;
-        }
-        object.serialize_entry("experiments", &self.experiments)?;
-        if let Some(value) = &self.readme {
-            object.serialize_entry("readme", value)?;
-        }
-        if let Some(value) = &self.whitelabel_id {
-            object.serialize_entry("whitelabelId", value)?;
-        }
-        object.serialize_entry("cliLists", &self.cli_lists)?;
-        object.serialize_entry("performance", &self.performance)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationInfoResponse {
+        success: "success" required,
+        error: "error" optional,
+        organization: "organization" required,
+        datasets: "datasets" required,
+        default_compute_limits: "defaultComputeLimits" required,
+        entitlement_limits: "entitlementLimits" optional,
+        experiments: "experiments" required,
+        readme: "readme" optional,
+        whitelabel_id: "whitelabelId" optional,
+        cli_lists: "cliLists" required,
+        performance: "performance" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationInfoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationInfoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationInfoResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationInfoResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut organization = None;
-                let mut datasets = None;
-                let mut default_compute_limits = None;
-                let mut entitlement_limits = None;
-                let mut experiments = None;
-                let mut readme = None;
-                let mut whitelabel_id = None;
-                let mut cli_lists = None;
-                let mut performance = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "organization" => organization = Some(map.next_value()?),
-                        "datasets" => datasets = Some(map.next_value()?),
-                        "defaultComputeLimits" => {
-                            default_compute_limits = Some(map.next_value()?);
-                        }
-                        "entitlementLimits" => entitlement_limits = map.next_value()?,
-                        "experiments" => experiments = Some(map.next_value()?),
-                        "readme" => readme = map.next_value()?,
-                        "whitelabelId" => whitelabel_id = map.next_value()?,
-                        "cliLists" => cli_lists = Some(map.next_value()?),
-                        "performance" => performance = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationInfoResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    organization: organization
-                        .ok_or_else(|| A::Error::missing_field("organization"))?,
-                    datasets: datasets
-                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
-                    default_compute_limits: default_compute_limits
-                        .ok_or_else(|| A::Error::missing_field("defaultComputeLimits"))?,
-                    entitlement_limits,
-                    experiments: experiments
-                        .ok_or_else(|| A::Error::missing_field("experiments"))?,
-                    readme,
-                    whitelabel_id,
-                    cli_lists: cli_lists
-                        .ok_or_else(|| A::Error::missing_field("cliLists"))?,
-                    performance: performance
-                        .ok_or_else(|| A::Error::missing_field("performance"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponse {
@@ -1079,70 +501,13 @@ pub struct OrganizationInfoResponseCliLists {
     >,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationInfoResponseCliLists {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object
-            .serialize_entry(
-                "objectDetectionLastLayerOptions",
-                &self.object_detection_last_layer_options,
-            )?;
-        object
-            .serialize_entry(
-                "imageInputScalingOptions",
-                &self.image_input_scaling_options,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationInfoResponseCliLists {
+        object_detection_last_layer_options: "objectDetectionLastLayerOptions" required,
+        image_input_scaling_options: "imageInputScalingOptions" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationInfoResponseCliLists {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationInfoResponseCliLists;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationInfoResponseCliLists`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationInfoResponseCliLists, A::Error> {
-                use serde::de::Error as _;
-                let mut object_detection_last_layer_options = None;
-                let mut image_input_scaling_options = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "objectDetectionLastLayerOptions" => {
-                            object_detection_last_layer_options = Some(map.next_value()?);
-                        }
-                        "imageInputScalingOptions" => {
-                            image_input_scaling_options = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationInfoResponseCliLists {
-                    object_detection_last_layer_options: object_detection_last_layer_options
-                        .ok_or_else(|| A::Error::missing_field(
-                            "objectDetectionLastLayerOptions",
-                        ))?,
-                    image_input_scaling_options: image_input_scaling_options
-                        .ok_or_else(|| A::Error::missing_field(
-                            "imageInputScalingOptions",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponseCliLists {}
@@ -1154,58 +519,13 @@ pub struct OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
     pub value: ImageInputScaling,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
+        label: "label" required,
+        value: "value" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationInfoResponseCliListsImageInputScalingOptionsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationInfoResponseCliListsImageInputScalingOptionsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                OrganizationInfoResponseCliListsImageInputScalingOptionsItem,
-                A::Error,
-            > {
-                use serde::de::Error as _;
-                let mut label = None;
-                let mut value = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponseCliListsImageInputScalingOptionsItem {}
@@ -1217,59 +537,13 @@ pub struct OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
     pub value: ObjectDetectionLastLayer,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize
-for OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
+        label: "label" required,
+        value: "value" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem,
-                A::Error,
-            > {
-                use serde::de::Error as _;
-                let mut label = None;
-                let mut value = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope
@@ -1284,66 +558,15 @@ pub struct OrganizationInfoResponseDefaultComputeLimits {
     pub limits_memory: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationInfoResponseDefaultComputeLimits {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("requestsCpu", &self.requests_cpu)?;
-        object.serialize_entry("requestsMemory", &self.requests_memory)?;
-        object.serialize_entry("limitsCpu", &self.limits_cpu)?;
-        object.serialize_entry("limitsMemory", &self.limits_memory)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationInfoResponseDefaultComputeLimits {
+        requests_cpu: "requestsCpu" required,
+        requests_memory: "requestsMemory" required,
+        limits_cpu: "limitsCpu" required,
+        limits_memory: "limitsMemory" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationInfoResponseDefaultComputeLimits {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationInfoResponseDefaultComputeLimits;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`OrganizationInfoResponseDefaultComputeLimits`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationInfoResponseDefaultComputeLimits, A::Error> {
-                use serde::de::Error as _;
-                let mut requests_cpu = None;
-                let mut requests_memory = None;
-                let mut limits_cpu = None;
-                let mut limits_memory = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "requestsCpu" => requests_cpu = Some(map.next_value()?),
-                        "requestsMemory" => requests_memory = Some(map.next_value()?),
-                        "limitsCpu" => limits_cpu = Some(map.next_value()?),
-                        "limitsMemory" => limits_memory = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationInfoResponseDefaultComputeLimits {
-                    requests_cpu: requests_cpu
-                        .ok_or_else(|| A::Error::missing_field("requestsCpu"))?,
-                    requests_memory: requests_memory
-                        .ok_or_else(|| A::Error::missing_field("requestsMemory"))?,
-                    limits_cpu: limits_cpu
-                        .ok_or_else(|| A::Error::missing_field("limitsCpu"))?,
-                    limits_memory: limits_memory
-                        .ok_or_else(|| A::Error::missing_field("limitsMemory"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponseDefaultComputeLimits {}
@@ -1358,67 +581,16 @@ pub struct OrganizationInfoResponseExperimentsItem {
     pub show_to_user: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationInfoResponseExperimentsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("title", &self.title)?;
-        if let Some(value) = &self.help {
-            object.serialize_entry("help", value)?;
-        }
-        object.serialize_entry("enabled", &self.enabled)?;
-        object.serialize_entry("showToUser", &self.show_to_user)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationInfoResponseExperimentsItem {
+        type_: "type" required,
+        title: "title" required,
+        help: "help" optional,
+        enabled: "enabled" required,
+        show_to_user: "showToUser" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationInfoResponseExperimentsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationInfoResponseExperimentsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationInfoResponseExperimentsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationInfoResponseExperimentsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut title = None;
-                let mut help = None;
-                let mut enabled = None;
-                let mut show_to_user = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "title" => title = Some(map.next_value()?),
-                        "help" => help = map.next_value()?,
-                        "enabled" => enabled = Some(map.next_value()?),
-                        "showToUser" => show_to_user = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationInfoResponseExperimentsItem {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    title: title.ok_or_else(|| A::Error::missing_field("title"))?,
-                    help,
-                    enabled: enabled.ok_or_else(|| A::Error::missing_field("enabled"))?,
-                    show_to_user: show_to_user
-                        .ok_or_else(|| A::Error::missing_field("showToUser"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponseExperimentsItem {}
@@ -1430,49 +602,12 @@ pub struct OrganizationInfoResponsePerformance {
     pub job_limit_m: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationInfoResponsePerformance {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("jobLimitM", &self.job_limit_m)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationInfoResponsePerformance {
+        job_limit_m: "jobLimitM" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationInfoResponsePerformance {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationInfoResponsePerformance;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationInfoResponsePerformance`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationInfoResponsePerformance, A::Error> {
-                use serde::de::Error as _;
-                let mut job_limit_m = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "jobLimitM" => job_limit_m = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationInfoResponsePerformance {
-                    job_limit_m: job_limit_m
-                        .ok_or_else(|| A::Error::missing_field("jobLimitM"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponsePerformance {}
@@ -1486,53 +621,13 @@ pub struct OrganizationInfoResponseReadme {
     pub html: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationInfoResponseReadme {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("markdown", &self.markdown)?;
-        object.serialize_entry("html", &self.html)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationInfoResponseReadme {
+        markdown: "markdown" required,
+        html: "html" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationInfoResponseReadme {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationInfoResponseReadme;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationInfoResponseReadme`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationInfoResponseReadme, A::Error> {
-                use serde::de::Error as _;
-                let mut markdown = None;
-                let mut html = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "markdown" => markdown = Some(map.next_value()?),
-                        "html" => html = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationInfoResponseReadme {
-                    markdown: markdown
-                        .ok_or_else(|| A::Error::missing_field("markdown"))?,
-                    html: html.ok_or_else(|| A::Error::missing_field("html"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponseReadme {}
@@ -1547,58 +642,14 @@ pub struct OrganizationMetricsResponse {
     pub metrics: OrganizationMetricsResponseMetrics,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationMetricsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("metrics", &self.metrics)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationMetricsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationMetricsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationMetricsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationMetricsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "metrics" => metrics = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationMetricsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    metrics: metrics.ok_or_else(|| A::Error::missing_field("metrics"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationMetricsResponse {
@@ -1628,120 +679,19 @@ pub struct OrganizationMetricsResponseMetrics {
     pub user_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OrganizationMetricsResponseMetrics {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("totalJobsComputeTime", &self.total_jobs_compute_time)?;
-        object
-            .serialize_entry(
-                "jobsComputeTimeCurrentYear",
-                &self.jobs_compute_time_current_year,
-            )?;
-        object
-            .serialize_entry(
-                "jobsComputeTimeCurrentYearSince",
-                &self.jobs_compute_time_current_year_since,
-            )?;
-        object
-            .serialize_entry(
-                "cpuComputeTimeCurrentContract",
-                &self.cpu_compute_time_current_contract,
-            )?;
-        object
-            .serialize_entry(
-                "gpuComputeTimeCurrentContract",
-                &self.gpu_compute_time_current_contract,
-            )?;
-        object.serialize_entry("totalStorage", &self.total_storage)?;
-        object.serialize_entry("projectCount", &self.project_count)?;
-        object.serialize_entry("userCount", &self.user_count)?;
-        object.end()
+crate::codec::json_object! {
+    OrganizationMetricsResponseMetrics {
+        total_jobs_compute_time: "totalJobsComputeTime" required,
+        jobs_compute_time_current_year: "jobsComputeTimeCurrentYear" required,
+        jobs_compute_time_current_year_since: "jobsComputeTimeCurrentYearSince" required,
+        cpu_compute_time_current_contract: "cpuComputeTimeCurrentContract" required,
+        gpu_compute_time_current_contract: "gpuComputeTimeCurrentContract" required,
+        total_storage: "totalStorage" required,
+        project_count: "projectCount" required,
+        user_count: "userCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OrganizationMetricsResponseMetrics {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OrganizationMetricsResponseMetrics;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OrganizationMetricsResponseMetrics`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrganizationMetricsResponseMetrics, A::Error> {
-                use serde::de::Error as _;
-                let mut total_jobs_compute_time = None;
-                let mut jobs_compute_time_current_year = None;
-                let mut jobs_compute_time_current_year_since = None;
-                let mut cpu_compute_time_current_contract = None;
-                let mut gpu_compute_time_current_contract = None;
-                let mut total_storage = None;
-                let mut project_count = None;
-                let mut user_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "totalJobsComputeTime" => {
-                            total_jobs_compute_time = Some(map.next_value()?);
-                        }
-                        "jobsComputeTimeCurrentYear" => {
-                            jobs_compute_time_current_year = Some(map.next_value()?);
-                        }
-                        "jobsComputeTimeCurrentYearSince" => {
-                            jobs_compute_time_current_year_since = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        "cpuComputeTimeCurrentContract" => {
-                            cpu_compute_time_current_contract = Some(map.next_value()?);
-                        }
-                        "gpuComputeTimeCurrentContract" => {
-                            gpu_compute_time_current_contract = Some(map.next_value()?);
-                        }
-                        "totalStorage" => total_storage = Some(map.next_value()?),
-                        "projectCount" => project_count = Some(map.next_value()?),
-                        "userCount" => user_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(OrganizationMetricsResponseMetrics {
-                    total_jobs_compute_time: total_jobs_compute_time
-                        .ok_or_else(|| A::Error::missing_field("totalJobsComputeTime"))?,
-                    jobs_compute_time_current_year: jobs_compute_time_current_year
-                        .ok_or_else(|| A::Error::missing_field(
-                            "jobsComputeTimeCurrentYear",
-                        ))?,
-                    jobs_compute_time_current_year_since: jobs_compute_time_current_year_since
-                        .ok_or_else(|| A::Error::missing_field(
-                            "jobsComputeTimeCurrentYearSince",
-                        ))?,
-                    cpu_compute_time_current_contract: cpu_compute_time_current_contract
-                        .ok_or_else(|| A::Error::missing_field(
-                            "cpuComputeTimeCurrentContract",
-                        ))?,
-                    gpu_compute_time_current_contract: gpu_compute_time_current_contract
-                        .ok_or_else(|| A::Error::missing_field(
-                            "gpuComputeTimeCurrentContract",
-                        ))?,
-                    total_storage: total_storage
-                        .ok_or_else(|| A::Error::missing_field("totalStorage"))?,
-                    project_count: project_count
-                        .ok_or_else(|| A::Error::missing_field("projectCount"))?,
-                    user_count: user_count
-                        .ok_or_else(|| A::Error::missing_field("userCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationMetricsResponseMetrics {}
@@ -1759,48 +709,12 @@ impl RemoveMemberRequest {
     }
 }
 
-impl serde::Serialize for RemoveMemberRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.end()
+crate::codec::json_object! {
+    RemoveMemberRequest {
+        id: "id" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for RemoveMemberRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RemoveMemberRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RemoveMemberRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemoveMemberRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RemoveMemberRequest {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for RemoveMemberRequest {}
@@ -1818,49 +732,12 @@ impl SetMemberDatasetsRequest {
     }
 }
 
-impl serde::Serialize for SetMemberDatasetsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("datasets", &self.datasets)?;
-        object.end()
+crate::codec::json_object! {
+    SetMemberDatasetsRequest {
+        datasets: "datasets" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetMemberDatasetsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetMemberDatasetsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetMemberDatasetsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetMemberDatasetsRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut datasets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "datasets" => datasets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetMemberDatasetsRequest {
-                    datasets: datasets
-                        .ok_or_else(|| A::Error::missing_field("datasets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetMemberDatasetsRequest {}
@@ -1878,48 +755,12 @@ impl SetMemberRoleRequest {
     }
 }
 
-impl serde::Serialize for SetMemberRoleRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("role", &self.role)?;
-        object.end()
+crate::codec::json_object! {
+    SetMemberRoleRequest {
+        role: "role" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetMemberRoleRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetMemberRoleRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetMemberRoleRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetMemberRoleRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut role = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "role" => role = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetMemberRoleRequest {
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetMemberRoleRequest {}
@@ -1958,85 +799,18 @@ impl UpdateOrganizationRequest {
     }
 }
 
-impl serde::Serialize for UpdateOrganizationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        if let Some(value) = &self.header_img {
-            object.serialize_entry("headerImg", value)?;
-        }
-        if let Some(value) = &self.show_header_img_mask {
-            object.serialize_entry("showHeaderImgMask", value)?;
-        }
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.experiments {
-            object.serialize_entry("experiments", value)?;
-        }
-        if let Some(value) = &self.readme {
-            object.serialize_entry("readme", value)?;
-        }
-        if let Some(value) = &self.job_limit_m {
-            object.serialize_entry("jobLimitM", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateOrganizationRequest {
+        logo: "logo" optional,
+        header_img: "headerImg" optional,
+        show_header_img_mask: "showHeaderImgMask" optional,
+        name: "name" optional,
+        experiments: "experiments" optional,
+        readme: "readme" optional,
+        job_limit_m: "jobLimitM" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateOrganizationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateOrganizationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateOrganizationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateOrganizationRequest, A::Error> {
-                let mut logo = None;
-                let mut header_img = None;
-                let mut show_header_img_mask = None;
-                let mut name = None;
-                let mut experiments = None;
-                let mut readme = None;
-                let mut job_limit_m = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "logo" => logo = map.next_value()?,
-                        "headerImg" => header_img = map.next_value()?,
-                        "showHeaderImgMask" => show_header_img_mask = map.next_value()?,
-                        "name" => name = map.next_value()?,
-                        "experiments" => experiments = map.next_value()?,
-                        "readme" => readme = map.next_value()?,
-                        "jobLimitM" => job_limit_m = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateOrganizationRequest {
-                    logo,
-                    header_img,
-                    show_header_img_mask,
-                    name,
-                    experiments,
-                    readme,
-                    job_limit_m,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationRequest {}
@@ -2055,55 +829,12 @@ impl UpdateWhitelabelDefaultDeploymentTargetRequest {
     }
 }
 
-impl serde::Serialize for UpdateWhitelabelDefaultDeploymentTargetRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object
-            .serialize_entry(
-                "defaultDeploymentTarget",
-                &self.default_deployment_target,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    UpdateWhitelabelDefaultDeploymentTargetRequest {
+        default_deployment_target: "defaultDeploymentTarget" nullable,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateWhitelabelDefaultDeploymentTargetRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateWhitelabelDefaultDeploymentTargetRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`UpdateWhitelabelDefaultDeploymentTargetRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateWhitelabelDefaultDeploymentTargetRequest, A::Error> {
-                let mut default_deployment_target = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "defaultDeploymentTarget" => {
-                            default_deployment_target = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateWhitelabelDefaultDeploymentTargetRequest {
-                    default_deployment_target,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateWhitelabelDefaultDeploymentTargetRequest {}
@@ -2121,51 +852,12 @@ impl UpdateWhitelabelDeploymentOptionsOrderRequest {
     }
 }
 
-impl serde::Serialize for UpdateWhitelabelDeploymentOptionsOrderRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.order {
-            object.serialize_entry("order", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateWhitelabelDeploymentOptionsOrderRequest {
+        order: "order" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateWhitelabelDeploymentOptionsOrderRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateWhitelabelDeploymentOptionsOrderRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`UpdateWhitelabelDeploymentOptionsOrderRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateWhitelabelDeploymentOptionsOrderRequest, A::Error> {
-                let mut order = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "order" => order = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateWhitelabelDeploymentOptionsOrderRequest {
-                    order,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateWhitelabelDeploymentOptionsOrderRequest {}
@@ -2184,49 +876,12 @@ impl UpdateWhitelabelLearningBlocksRequest {
     }
 }
 
-impl serde::Serialize for UpdateWhitelabelLearningBlocksRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.learning_blocks {
-            object.serialize_entry("learningBlocks", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateWhitelabelLearningBlocksRequest {
+        learning_blocks: "learningBlocks" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateWhitelabelLearningBlocksRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateWhitelabelLearningBlocksRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateWhitelabelLearningBlocksRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateWhitelabelLearningBlocksRequest, A::Error> {
-                let mut learning_blocks = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "learningBlocks" => learning_blocks = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateWhitelabelLearningBlocksRequest {
-                    learning_blocks,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateWhitelabelLearningBlocksRequest {}
@@ -2248,51 +903,12 @@ impl UpdateWhitelabelRequest {
     }
 }
 
-impl serde::Serialize for UpdateWhitelabelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.supported_project_types {
-            object.serialize_entry("supportedProjectTypes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateWhitelabelRequest {
+        supported_project_types: "supportedProjectTypes" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateWhitelabelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateWhitelabelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateWhitelabelRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateWhitelabelRequest, A::Error> {
-                let mut supported_project_types = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "supportedProjectTypes" => {
-                            supported_project_types = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateWhitelabelRequest {
-                    supported_project_types,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateWhitelabelRequest {}
@@ -2330,60 +946,14 @@ pub struct UploadAssetResponse {
     pub url: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UploadAssetResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.url {
-            object.serialize_entry("url", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UploadAssetResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UploadAssetResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UploadAssetResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UploadAssetResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UploadAssetResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "url" => url = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UploadAssetResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    url,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UploadAssetResponse {
@@ -2414,61 +984,14 @@ impl WhitelabelAdminCreateOrganizationRequest {
     }
 }
 
-impl serde::Serialize for WhitelabelAdminCreateOrganizationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("organizationName", &self.organization_name)?;
-        if let Some(value) = &self.admin_id {
-            object.serialize_entry("adminId", value)?;
-        }
-        if let Some(value) = &self.admin_email {
-            object.serialize_entry("adminEmail", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    WhitelabelAdminCreateOrganizationRequest {
+        organization_name: "organizationName" required,
+        admin_id: "adminId" optional,
+        admin_email: "adminEmail" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for WhitelabelAdminCreateOrganizationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WhitelabelAdminCreateOrganizationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`WhitelabelAdminCreateOrganizationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WhitelabelAdminCreateOrganizationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut organization_name = None;
-                let mut admin_id = None;
-                let mut admin_email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "organizationName" => organization_name = Some(map.next_value()?),
-                        "adminId" => admin_id = map.next_value()?,
-                        "adminEmail" => admin_email = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(WhitelabelAdminCreateOrganizationRequest {
-                    organization_name: organization_name
-                        .ok_or_else(|| A::Error::missing_field("organizationName"))?,
-                    admin_id,
-                    admin_email,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for WhitelabelAdminCreateOrganizationRequest {}

@@ -15,60 +15,14 @@ pub struct GetPerformanceCalibrationGroundTruthResponse {
     pub samples: Vec<PerformanceCalibrationGroundTruth>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPerformanceCalibrationGroundTruthResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("samples", &self.samples)?;
-        object.end()
+crate::codec::json_object! {
+    GetPerformanceCalibrationGroundTruthResponse {
+        success: "success" required,
+        error: "error" optional,
+        samples: "samples" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPerformanceCalibrationGroundTruthResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPerformanceCalibrationGroundTruthResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetPerformanceCalibrationGroundTruthResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPerformanceCalibrationGroundTruthResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut samples = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "samples" => samples = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPerformanceCalibrationGroundTruthResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    samples: samples.ok_or_else(|| A::Error::missing_field("samples"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationGroundTruthResponse {
@@ -87,61 +41,14 @@ pub struct GetPerformanceCalibrationParameterSetsResponse {
     pub parameter_sets: Vec<PerformanceCalibrationParameterSet>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPerformanceCalibrationParameterSetsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("parameterSets", &self.parameter_sets)?;
-        object.end()
+crate::codec::json_object! {
+    GetPerformanceCalibrationParameterSetsResponse {
+        success: "success" required,
+        error: "error" optional,
+        parameter_sets: "parameterSets" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPerformanceCalibrationParameterSetsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPerformanceCalibrationParameterSetsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetPerformanceCalibrationParameterSetsResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPerformanceCalibrationParameterSetsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut parameter_sets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "parameterSets" => parameter_sets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPerformanceCalibrationParameterSetsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    parameter_sets: parameter_sets
-                        .ok_or_else(|| A::Error::missing_field("parameterSets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationParameterSetsResponse {
@@ -160,62 +67,14 @@ pub struct GetPerformanceCalibrationParametersResponse {
     pub params: Option<PerformanceCalibrationParameters>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPerformanceCalibrationParametersResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.params {
-            object.serialize_entry("params", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetPerformanceCalibrationParametersResponse {
+        success: "success" required,
+        error: "error" optional,
+        params: "params" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPerformanceCalibrationParametersResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPerformanceCalibrationParametersResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetPerformanceCalibrationParametersResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPerformanceCalibrationParametersResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut params = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "params" => params = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPerformanceCalibrationParametersResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    params,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationParametersResponse {
@@ -234,61 +93,14 @@ pub struct GetPerformanceCalibrationRawResultResponse {
     pub detections: Vec<PerformanceCalibrationRawDetection>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPerformanceCalibrationRawResultResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("detections", &self.detections)?;
-        object.end()
+crate::codec::json_object! {
+    GetPerformanceCalibrationRawResultResponse {
+        success: "success" required,
+        error: "error" optional,
+        detections: "detections" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPerformanceCalibrationRawResultResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPerformanceCalibrationRawResultResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetPerformanceCalibrationRawResultResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPerformanceCalibrationRawResultResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut detections = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "detections" => detections = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPerformanceCalibrationRawResultResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    detections: detections
-                        .ok_or_else(|| A::Error::missing_field("detections"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationRawResultResponse {
@@ -310,73 +122,16 @@ pub struct GetPerformanceCalibrationStatusResponse {
     pub options: Option<StartPerformanceCalibrationRequest>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPerformanceCalibrationStatusResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("available", &self.available)?;
-        if let Some(value) = &self.unsupported_project_error {
-            object.serialize_entry("unsupportedProjectError", value)?;
-        }
-        if let Some(value) = &self.options {
-            object.serialize_entry("options", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetPerformanceCalibrationStatusResponse {
+        success: "success" required,
+        error: "error" optional,
+        available: "available" required,
+        unsupported_project_error: "unsupportedProjectError" optional,
+        options: "options" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPerformanceCalibrationStatusResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPerformanceCalibrationStatusResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetPerformanceCalibrationStatusResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPerformanceCalibrationStatusResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut available = None;
-                let mut unsupported_project_error = None;
-                let mut options = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "available" => available = Some(map.next_value()?),
-                        "unsupportedProjectError" => {
-                            unsupported_project_error = map.next_value()?;
-                        }
-                        "options" => options = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPerformanceCalibrationStatusResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    available: available
-                        .ok_or_else(|| A::Error::missing_field("available"))?,
-                    unsupported_project_error,
-                    options,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationStatusResponse {
@@ -402,74 +157,17 @@ pub struct GetPostProcessingResultsResponse {
     pub objectives: Vec<Vec<f64>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetPostProcessingResultsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("variableNames", &self.variable_names)?;
-        object.serialize_entry("objectiveNames", &self.objective_names)?;
-        object.serialize_entry("variables", &self.variables)?;
-        object.serialize_entry("objectives", &self.objectives)?;
-        object.end()
+crate::codec::json_object! {
+    GetPostProcessingResultsResponse {
+        success: "success" required,
+        error: "error" optional,
+        variable_names: "variableNames" required,
+        objective_names: "objectiveNames" required,
+        variables: "variables" required,
+        objectives: "objectives" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetPostProcessingResultsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetPostProcessingResultsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetPostProcessingResultsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPostProcessingResultsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut variable_names = None;
-                let mut objective_names = None;
-                let mut variables = None;
-                let mut objectives = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "variableNames" => variable_names = Some(map.next_value()?),
-                        "objectiveNames" => objective_names = Some(map.next_value()?),
-                        "variables" => variables = Some(map.next_value()?),
-                        "objectives" => objectives = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetPostProcessingResultsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    variable_names: variable_names
-                        .ok_or_else(|| A::Error::missing_field("variableNames"))?,
-                    objective_names: objective_names
-                        .ok_or_else(|| A::Error::missing_field("objectiveNames"))?,
-                    variables: variables
-                        .ok_or_else(|| A::Error::missing_field("variables"))?,
-                    objectives: objectives
-                        .ok_or_else(|| A::Error::missing_field("objectives"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPostProcessingResultsResponse {
@@ -487,52 +185,13 @@ pub struct PerformanceCalibrationDetection {
     pub label: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PerformanceCalibrationDetection {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("time", &self.time)?;
-        object.serialize_entry("label", &self.label)?;
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationDetection {
+        time: "time" required,
+        label: "label" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationDetection {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationDetection;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PerformanceCalibrationDetection`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationDetection, A::Error> {
-                use serde::de::Error as _;
-                let mut time = None;
-                let mut label = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "time" => time = Some(map.next_value()?),
-                        "label" => label = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationDetection {
-                    time: time.ok_or_else(|| A::Error::missing_field("time"))?,
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationDetection {}
@@ -552,71 +211,16 @@ pub struct PerformanceCalibrationFalsePositive {
     pub sample_ids: Option<Vec<i64>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PerformanceCalibrationFalsePositive {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("detectionTime", &self.detection_time)?;
-        if let Some(value) = &self.ground_truth_label {
-            object.serialize_entry("groundTruthLabel", value)?;
-        }
-        if let Some(value) = &self.ground_truth_start {
-            object.serialize_entry("groundTruthStart", value)?;
-        }
-        if let Some(value) = &self.sample_ids {
-            object.serialize_entry("sampleIds", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationFalsePositive {
+        type_: "type" required,
+        detection_time: "detectionTime" required,
+        ground_truth_label: "groundTruthLabel" optional,
+        ground_truth_start: "groundTruthStart" optional,
+        sample_ids: "sampleIds" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationFalsePositive {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationFalsePositive;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PerformanceCalibrationFalsePositive`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationFalsePositive, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut detection_time = None;
-                let mut ground_truth_label = None;
-                let mut ground_truth_start = None;
-                let mut sample_ids = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "detectionTime" => detection_time = Some(map.next_value()?),
-                        "groundTruthLabel" => ground_truth_label = map.next_value()?,
-                        "groundTruthStart" => ground_truth_start = map.next_value()?,
-                        "sampleIds" => sample_ids = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationFalsePositive {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    detection_time: detection_time
-                        .ok_or_else(|| A::Error::missing_field("detectionTime"))?,
-                    ground_truth_label,
-                    ground_truth_start,
-                    sample_ids,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationFalsePositive {}
@@ -678,72 +282,17 @@ pub struct PerformanceCalibrationGroundTruth {
     pub samples: Option<Vec<PerformanceCalibrationGroundTruthSamplesItem>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PerformanceCalibrationGroundTruth {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("labelIdx", &self.label_idx)?;
-        object.serialize_entry("labelString", &self.label_string)?;
-        object.serialize_entry("start", &self.start)?;
-        object.serialize_entry("length", &self.length)?;
-        if let Some(value) = &self.samples {
-            object.serialize_entry("samples", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationGroundTruth {
+        type_: "type" required,
+        label_idx: "labelIdx" required,
+        label_string: "labelString" required,
+        start: "start" required,
+        length: "length" required,
+        samples: "samples" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationGroundTruth {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationGroundTruth;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PerformanceCalibrationGroundTruth`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationGroundTruth, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut label_idx = None;
-                let mut label_string = None;
-                let mut start = None;
-                let mut length = None;
-                let mut samples = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "labelIdx" => label_idx = Some(map.next_value()?),
-                        "labelString" => label_string = Some(map.next_value()?),
-                        "start" => start = Some(map.next_value()?),
-                        "length" => length = Some(map.next_value()?),
-                        "samples" => samples = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationGroundTruth {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    label_idx: label_idx
-                        .ok_or_else(|| A::Error::missing_field("labelIdx"))?,
-                    label_string: label_string
-                        .ok_or_else(|| A::Error::missing_field("labelString"))?,
-                    start: start.ok_or_else(|| A::Error::missing_field("start"))?,
-                    length: length.ok_or_else(|| A::Error::missing_field("length"))?,
-                    samples,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationGroundTruth {}
@@ -761,62 +310,15 @@ pub struct PerformanceCalibrationGroundTruthSamplesItem {
     pub idx: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PerformanceCalibrationGroundTruthSamplesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("start", &self.start)?;
-        object.serialize_entry("length", &self.length)?;
-        object.serialize_entry("idx", &self.idx)?;
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationGroundTruthSamplesItem {
+        id: "id" required,
+        start: "start" required,
+        length: "length" required,
+        idx: "idx" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationGroundTruthSamplesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationGroundTruthSamplesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`PerformanceCalibrationGroundTruthSamplesItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationGroundTruthSamplesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut start = None;
-                let mut length = None;
-                let mut idx = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "start" => start = Some(map.next_value()?),
-                        "length" => length = Some(map.next_value()?),
-                        "idx" => idx = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationGroundTruthSamplesItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    start: start.ok_or_else(|| A::Error::missing_field("start"))?,
-                    length: length.ok_or_else(|| A::Error::missing_field("length"))?,
-                    idx: idx.ok_or_else(|| A::Error::missing_field("idx"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationGroundTruthSamplesItem {}
@@ -877,75 +379,18 @@ pub struct PerformanceCalibrationParameterSet {
     pub window_size_ms: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PerformanceCalibrationParameterSet {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("detections", &self.detections)?;
-        object.serialize_entry("isBest", &self.is_best)?;
-        object.serialize_entry("labels", &self.labels)?;
-        object.serialize_entry("aggregateStats", &self.aggregate_stats)?;
-        object.serialize_entry("stats", &self.stats)?;
-        object.serialize_entry("params", &self.params)?;
-        object.serialize_entry("windowSizeMs", &self.window_size_ms)?;
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationParameterSet {
+        detections: "detections" required,
+        is_best: "isBest" required,
+        labels: "labels" required,
+        aggregate_stats: "aggregateStats" required,
+        stats: "stats" required,
+        params: "params" required,
+        window_size_ms: "windowSizeMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationParameterSet {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationParameterSet;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PerformanceCalibrationParameterSet`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationParameterSet, A::Error> {
-                use serde::de::Error as _;
-                let mut detections = None;
-                let mut is_best = None;
-                let mut labels = None;
-                let mut aggregate_stats = None;
-                let mut stats = None;
-                let mut params = None;
-                let mut window_size_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "detections" => detections = Some(map.next_value()?),
-                        "isBest" => is_best = Some(map.next_value()?),
-                        "labels" => labels = Some(map.next_value()?),
-                        "aggregateStats" => aggregate_stats = Some(map.next_value()?),
-                        "stats" => stats = Some(map.next_value()?),
-                        "params" => params = Some(map.next_value()?),
-                        "windowSizeMs" => window_size_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationParameterSet {
-                    detections: detections
-                        .ok_or_else(|| A::Error::missing_field("detections"))?,
-                    is_best: is_best.ok_or_else(|| A::Error::missing_field("isBest"))?,
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                    aggregate_stats: aggregate_stats
-                        .ok_or_else(|| A::Error::missing_field("aggregateStats"))?,
-                    stats: stats.ok_or_else(|| A::Error::missing_field("stats"))?,
-                    params: params.ok_or_else(|| A::Error::missing_field("params"))?,
-                    window_size_ms: window_size_ms
-                        .ok_or_else(|| A::Error::missing_field("windowSizeMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationParameterSet {}
@@ -957,60 +402,13 @@ pub struct PerformanceCalibrationParameterSetAggregateStats {
     pub false_negative_rate: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PerformanceCalibrationParameterSetAggregateStats {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("falsePositiveRate", &self.false_positive_rate)?;
-        object.serialize_entry("falseNegativeRate", &self.false_negative_rate)?;
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationParameterSetAggregateStats {
+        false_positive_rate: "falsePositiveRate" required,
+        false_negative_rate: "falseNegativeRate" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationParameterSetAggregateStats {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationParameterSetAggregateStats;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`PerformanceCalibrationParameterSetAggregateStats`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationParameterSetAggregateStats, A::Error> {
-                use serde::de::Error as _;
-                let mut false_positive_rate = None;
-                let mut false_negative_rate = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "falsePositiveRate" => {
-                            false_positive_rate = Some(map.next_value()?);
-                        }
-                        "falseNegativeRate" => {
-                            false_negative_rate = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationParameterSetAggregateStats {
-                    false_positive_rate: false_positive_rate
-                        .ok_or_else(|| A::Error::missing_field("falsePositiveRate"))?,
-                    false_negative_rate: false_negative_rate
-                        .ok_or_else(|| A::Error::missing_field("falseNegativeRate"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationParameterSetAggregateStats {}
@@ -1031,99 +429,20 @@ pub struct PerformanceCalibrationParameterSetStatsItem {
     pub false_negative_times: Vec<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PerformanceCalibrationParameterSetStatsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("truePositives", &self.true_positives)?;
-        object.serialize_entry("falsePositives", &self.false_positives)?;
-        object.serialize_entry("falseNegatives", &self.false_negatives)?;
-        object.serialize_entry("trueNegatives", &self.true_negatives)?;
-        object.serialize_entry("falsePositiveRate", &self.false_positive_rate)?;
-        object.serialize_entry("falseNegativeRate", &self.false_negative_rate)?;
-        if let Some(value) = &self.false_positive_details {
-            object.serialize_entry("falsePositiveDetails", value)?;
-        }
-        object.serialize_entry("falseNegativeTimes", &self.false_negative_times)?;
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationParameterSetStatsItem {
+        label: "label" required,
+        true_positives: "truePositives" required,
+        false_positives: "falsePositives" required,
+        false_negatives: "falseNegatives" required,
+        true_negatives: "trueNegatives" required,
+        false_positive_rate: "falsePositiveRate" required,
+        false_negative_rate: "falseNegativeRate" required,
+        false_positive_details: "falsePositiveDetails" optional,
+        false_negative_times: "falseNegativeTimes" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationParameterSetStatsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationParameterSetStatsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`PerformanceCalibrationParameterSetStatsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationParameterSetStatsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut label = None;
-                let mut true_positives = None;
-                let mut false_positives = None;
-                let mut false_negatives = None;
-                let mut true_negatives = None;
-                let mut false_positive_rate = None;
-                let mut false_negative_rate = None;
-                let mut false_positive_details = None;
-                let mut false_negative_times = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = Some(map.next_value()?),
-                        "truePositives" => true_positives = Some(map.next_value()?),
-                        "falsePositives" => false_positives = Some(map.next_value()?),
-                        "falseNegatives" => false_negatives = Some(map.next_value()?),
-                        "trueNegatives" => true_negatives = Some(map.next_value()?),
-                        "falsePositiveRate" => {
-                            false_positive_rate = Some(map.next_value()?);
-                        }
-                        "falseNegativeRate" => {
-                            false_negative_rate = Some(map.next_value()?);
-                        }
-                        "falsePositiveDetails" => {
-                            false_positive_details = map.next_value()?;
-                        }
-                        "falseNegativeTimes" => {
-                            false_negative_times = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationParameterSetStatsItem {
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    true_positives: true_positives
-                        .ok_or_else(|| A::Error::missing_field("truePositives"))?,
-                    false_positives: false_positives
-                        .ok_or_else(|| A::Error::missing_field("falsePositives"))?,
-                    false_negatives: false_negatives
-                        .ok_or_else(|| A::Error::missing_field("falseNegatives"))?,
-                    true_negatives: true_negatives
-                        .ok_or_else(|| A::Error::missing_field("trueNegatives"))?,
-                    false_positive_rate: false_positive_rate
-                        .ok_or_else(|| A::Error::missing_field("falsePositiveRate"))?,
-                    false_negative_rate: false_negative_rate
-                        .ok_or_else(|| A::Error::missing_field("falseNegativeRate"))?,
-                    false_positive_details,
-                    false_negative_times: false_negative_times
-                        .ok_or_else(|| A::Error::missing_field("falseNegativeTimes"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationParameterSetStatsItem {}
@@ -1149,57 +468,14 @@ impl PerformanceCalibrationParameters {
     }
 }
 
-impl serde::Serialize for PerformanceCalibrationParameters {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("version", &self.version)?;
-        if let Some(value) = &self.parameters_standard {
-            object.serialize_entry("parametersStandard", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationParameters {
+        type_: "type" required,
+        version: "version" required,
+        parameters_standard: "parametersStandard" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationParameters {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationParameters;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PerformanceCalibrationParameters`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationParameters, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut version = None;
-                let mut parameters_standard = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "version" => version = Some(map.next_value()?),
-                        "parametersStandard" => parameters_standard = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationParameters {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    version: version.ok_or_else(|| A::Error::missing_field("version"))?,
-                    parameters_standard,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationParameters {}
@@ -1230,68 +506,14 @@ impl PerformanceCalibrationParametersStandard {
     }
 }
 
-impl serde::Serialize for PerformanceCalibrationParametersStandard {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object
-            .serialize_entry(
-                "averageWindowDurationMs",
-                &self.average_window_duration_ms,
-            )?;
-        object.serialize_entry("detectionThreshold", &self.detection_threshold)?;
-        object.serialize_entry("suppressionMs", &self.suppression_ms)?;
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationParametersStandard {
+        average_window_duration_ms: "averageWindowDurationMs" required,
+        detection_threshold: "detectionThreshold" required,
+        suppression_ms: "suppressionMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationParametersStandard {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationParametersStandard;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PerformanceCalibrationParametersStandard`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationParametersStandard, A::Error> {
-                use serde::de::Error as _;
-                let mut average_window_duration_ms = None;
-                let mut detection_threshold = None;
-                let mut suppression_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "averageWindowDurationMs" => {
-                            average_window_duration_ms = Some(map.next_value()?);
-                        }
-                        "detectionThreshold" => {
-                            detection_threshold = Some(map.next_value()?);
-                        }
-                        "suppressionMs" => suppression_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationParametersStandard {
-                    average_window_duration_ms: average_window_duration_ms
-                        .ok_or_else(|| A::Error::missing_field(
-                            "averageWindowDurationMs",
-                        ))?,
-                    detection_threshold: detection_threshold
-                        .ok_or_else(|| A::Error::missing_field("detectionThreshold"))?,
-                    suppression_ms: suppression_ms
-                        .ok_or_else(|| A::Error::missing_field("suppressionMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationParametersStandard {}
@@ -1338,56 +560,14 @@ pub struct PerformanceCalibrationRawDetection {
     pub result: Vec<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PerformanceCalibrationRawDetection {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("start", &self.start)?;
-        object.serialize_entry("end", &self.end)?;
-        object.serialize_entry("result", &self.result)?;
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationRawDetection {
+        start: "start" required,
+        end: "end" required,
+        result: "result" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationRawDetection {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationRawDetection;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PerformanceCalibrationRawDetection`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationRawDetection, A::Error> {
-                use serde::de::Error as _;
-                let mut start = None;
-                let mut end = None;
-                let mut result = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "start" => start = Some(map.next_value()?),
-                        "end" => end = Some(map.next_value()?),
-                        "result" => result = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationRawDetection {
-                    start: start.ok_or_else(|| A::Error::missing_field("start"))?,
-                    end: end.ok_or_else(|| A::Error::missing_field("end"))?,
-                    result: result.ok_or_else(|| A::Error::missing_field("result"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationRawDetection {}
@@ -1405,50 +585,12 @@ impl PerformanceCalibrationSaveParameterSetRequest {
     }
 }
 
-impl serde::Serialize for PerformanceCalibrationSaveParameterSetRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("params", &self.params)?;
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationSaveParameterSetRequest {
+        params: "params" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationSaveParameterSetRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationSaveParameterSetRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`PerformanceCalibrationSaveParameterSetRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationSaveParameterSetRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut params = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "params" => params = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationSaveParameterSetRequest {
-                    params: params.ok_or_else(|| A::Error::missing_field("params"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for PerformanceCalibrationSaveParameterSetRequest {}
@@ -1484,61 +626,14 @@ pub struct PerformanceCalibrationUploadLabeledAudioResponse {
     pub upload_key: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PerformanceCalibrationUploadLabeledAudioResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("uploadKey", &self.upload_key)?;
-        object.end()
+crate::codec::json_object! {
+    PerformanceCalibrationUploadLabeledAudioResponse {
+        success: "success" required,
+        error: "error" optional,
+        upload_key: "uploadKey" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PerformanceCalibrationUploadLabeledAudioResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PerformanceCalibrationUploadLabeledAudioResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`PerformanceCalibrationUploadLabeledAudioResponse`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PerformanceCalibrationUploadLabeledAudioResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut upload_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "uploadKey" => upload_key = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PerformanceCalibrationUploadLabeledAudioResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    upload_key: upload_key
-                        .ok_or_else(|| A::Error::missing_field("uploadKey"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationUploadLabeledAudioResponse {

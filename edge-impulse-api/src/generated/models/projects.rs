@@ -19,49 +19,12 @@ impl AddCollaboratorRequest {
     }
 }
 
-impl serde::Serialize for AddCollaboratorRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("usernameOrEmail", &self.username_or_email)?;
-        object.end()
+crate::codec::json_object! {
+    AddCollaboratorRequest {
+        username_or_email: "usernameOrEmail" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddCollaboratorRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddCollaboratorRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddCollaboratorRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddCollaboratorRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut username_or_email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "usernameOrEmail" => username_or_email = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddCollaboratorRequest {
-                    username_or_email: username_or_email
-                        .ok_or_else(|| A::Error::missing_field("usernameOrEmail"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddCollaboratorRequest {}
@@ -88,60 +51,14 @@ impl AddHmacKeyRequest {
     }
 }
 
-impl serde::Serialize for AddHmacKeyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("hmacKey", &self.hmac_key)?;
-        object.serialize_entry("isDevelopmentKey", &self.is_development_key)?;
-        object.end()
+crate::codec::json_object! {
+    AddHmacKeyRequest {
+        name: "name" required,
+        hmac_key: "hmacKey" required,
+        is_development_key: "isDevelopmentKey" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddHmacKeyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddHmacKeyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddHmacKeyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddHmacKeyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut hmac_key = None;
-                let mut is_development_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "hmacKey" => hmac_key = Some(map.next_value()?),
-                        "isDevelopmentKey" => {
-                            is_development_key = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddHmacKeyRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    hmac_key: hmac_key
-                        .ok_or_else(|| A::Error::missing_field("hmacKey"))?,
-                    is_development_key: is_development_key
-                        .ok_or_else(|| A::Error::missing_field("isDevelopmentKey"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddHmacKeyRequest {}
@@ -174,65 +91,15 @@ impl AddProjectApiKeyRequest {
     }
 }
 
-impl serde::Serialize for AddProjectApiKeyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.api_key {
-            object.serialize_entry("apiKey", value)?;
-        }
-        object.serialize_entry("isDevelopmentKey", &self.is_development_key)?;
-        object.serialize_entry("role", &self.role)?;
-        object.end()
+crate::codec::json_object! {
+    AddProjectApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
+        is_development_key: "isDevelopmentKey" required,
+        role: "role" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for AddProjectApiKeyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AddProjectApiKeyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AddProjectApiKeyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddProjectApiKeyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut api_key = None;
-                let mut is_development_key = None;
-                let mut role = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "apiKey" => api_key = map.next_value()?,
-                        "isDevelopmentKey" => {
-                            is_development_key = Some(map.next_value()?);
-                        }
-                        "role" => role = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddProjectApiKeyRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    api_key,
-                    is_development_key: is_development_key
-                        .ok_or_else(|| A::Error::missing_field("isDevelopmentKey"))?,
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddProjectApiKeyRequest {}
@@ -297,106 +164,21 @@ pub struct AiAction {
     pub cache_unchanged_steps: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AiAction {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.serialize_entry("displayName", &self.display_name)?;
-        object.serialize_entry("config", &self.config)?;
-        object.serialize_entry("previewConfig", &self.preview_config)?;
-        object.serialize_entry("maxDataPreviewCount", &self.max_data_preview_count)?;
-        object.serialize_entry("gridColumnCount", &self.grid_column_count)?;
-        if let Some(value) = &self.last_preview_state {
-            object.serialize_entry("lastPreviewState", value)?;
-        }
-        object
-            .serialize_entry(
-                "setMetadataAfterRunning",
-                &self.set_metadata_after_running,
-            )?;
-        object.serialize_entry("cacheUnchangedSteps", &self.cache_unchanged_steps)?;
-        object.end()
+crate::codec::json_object! {
+    AiAction {
+        id: "id" required,
+        name: "name" optional,
+        display_name: "displayName" required,
+        config: "config" required,
+        preview_config: "previewConfig" required,
+        max_data_preview_count: "maxDataPreviewCount" required,
+        grid_column_count: "gridColumnCount" required,
+        last_preview_state: "lastPreviewState" optional,
+        set_metadata_after_running: "setMetadataAfterRunning" required,
+        cache_unchanged_steps: "cacheUnchangedSteps" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AiAction {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AiAction;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AiAction`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AiAction, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut display_name = None;
-                let mut config = None;
-                let mut preview_config = None;
-                let mut max_data_preview_count = None;
-                let mut grid_column_count = None;
-                let mut last_preview_state = None;
-                let mut set_metadata_after_running = None;
-                let mut cache_unchanged_steps = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = map.next_value()?,
-                        "displayName" => display_name = Some(map.next_value()?),
-                        "config" => config = Some(map.next_value()?),
-                        "previewConfig" => preview_config = Some(map.next_value()?),
-                        "maxDataPreviewCount" => {
-                            max_data_preview_count = Some(map.next_value()?);
-                        }
-                        "gridColumnCount" => grid_column_count = Some(map.next_value()?),
-                        "lastPreviewState" => last_preview_state = map.next_value()?,
-                        "setMetadataAfterRunning" => {
-                            set_metadata_after_running = Some(map.next_value()?);
-                        }
-                        "cacheUnchangedSteps" => {
-                            cache_unchanged_steps = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AiAction {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name,
-                    display_name: display_name
-                        .ok_or_else(|| A::Error::missing_field("displayName"))?,
-                    config: config.ok_or_else(|| A::Error::missing_field("config"))?,
-                    preview_config: preview_config
-                        .ok_or_else(|| A::Error::missing_field("previewConfig"))?,
-                    max_data_preview_count: max_data_preview_count
-                        .ok_or_else(|| A::Error::missing_field("maxDataPreviewCount"))?,
-                    grid_column_count: grid_column_count
-                        .ok_or_else(|| A::Error::missing_field("gridColumnCount"))?,
-                    last_preview_state,
-                    set_metadata_after_running: set_metadata_after_running
-                        .ok_or_else(|| A::Error::missing_field(
-                            "setMetadataAfterRunning",
-                        ))?,
-                    cache_unchanged_steps: cache_unchanged_steps
-                        .ok_or_else(|| A::Error::missing_field("cacheUnchangedSteps"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiAction {}
@@ -410,53 +192,13 @@ pub struct AiActionLastPreviewState {
     pub proposed_changes: Vec<AiActionLastPreviewStateProposedChangesItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AiActionLastPreviewState {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("samples", &self.samples)?;
-        object.serialize_entry("proposedChanges", &self.proposed_changes)?;
-        object.end()
+crate::codec::json_object! {
+    AiActionLastPreviewState {
+        samples: "samples" required,
+        proposed_changes: "proposedChanges" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AiActionLastPreviewState {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AiActionLastPreviewState;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AiActionLastPreviewState`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AiActionLastPreviewState, A::Error> {
-                use serde::de::Error as _;
-                let mut samples = None;
-                let mut proposed_changes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "samples" => samples = Some(map.next_value()?),
-                        "proposedChanges" => proposed_changes = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AiActionLastPreviewState {
-                    samples: samples.ok_or_else(|| A::Error::missing_field("samples"))?,
-                    proposed_changes: proposed_changes
-                        .ok_or_else(|| A::Error::missing_field("proposedChanges"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiActionLastPreviewState {}
@@ -469,60 +211,14 @@ pub struct AiActionLastPreviewStateProposedChangesItem {
     pub proposed_changes: SampleProposedChanges,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AiActionLastPreviewStateProposedChangesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("sampleId", &self.sample_id)?;
-        object.serialize_entry("step", &self.step)?;
-        object.serialize_entry("proposedChanges", &self.proposed_changes)?;
-        object.end()
+crate::codec::json_object! {
+    AiActionLastPreviewStateProposedChangesItem {
+        sample_id: "sampleId" required,
+        step: "step" required,
+        proposed_changes: "proposedChanges" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AiActionLastPreviewStateProposedChangesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AiActionLastPreviewStateProposedChangesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`AiActionLastPreviewStateProposedChangesItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AiActionLastPreviewStateProposedChangesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut sample_id = None;
-                let mut step = None;
-                let mut proposed_changes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "sampleId" => sample_id = Some(map.next_value()?),
-                        "step" => step = Some(map.next_value()?),
-                        "proposedChanges" => proposed_changes = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AiActionLastPreviewStateProposedChangesItem {
-                    sample_id: sample_id
-                        .ok_or_else(|| A::Error::missing_field("sampleId"))?,
-                    step: step.ok_or_else(|| A::Error::missing_field("step"))?,
-                    proposed_changes: proposed_changes
-                        .ok_or_else(|| A::Error::missing_field("proposedChanges"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiActionLastPreviewStateProposedChangesItem {}
@@ -534,52 +230,13 @@ pub struct AiActionSetMetadataAfterRunningItem {
     pub value: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AiActionSetMetadataAfterRunningItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("key", &self.key)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    AiActionSetMetadataAfterRunningItem {
+        key: "key" required,
+        value: "value" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AiActionSetMetadataAfterRunningItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AiActionSetMetadataAfterRunningItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AiActionSetMetadataAfterRunningItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AiActionSetMetadataAfterRunningItem, A::Error> {
-                use serde::de::Error as _;
-                let mut key = None;
-                let mut value = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "key" => key = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AiActionSetMetadataAfterRunningItem {
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiActionSetMetadataAfterRunningItem {}
@@ -595,65 +252,15 @@ pub struct AiActionsConfig {
     pub steps: Vec<AiActionsConfigStep>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for AiActionsConfig {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dataCategory", &self.data_category)?;
-        if let Some(value) = &self.data_metadata_key {
-            object.serialize_entry("dataMetadataKey", value)?;
-        }
-        if let Some(value) = &self.data_metadata_value {
-            object.serialize_entry("dataMetadataValue", value)?;
-        }
-        object.serialize_entry("steps", &self.steps)?;
-        object.end()
+crate::codec::json_object! {
+    AiActionsConfig {
+        data_category: "dataCategory" required,
+        data_metadata_key: "dataMetadataKey" optional,
+        data_metadata_value: "dataMetadataValue" optional,
+        steps: "steps" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for AiActionsConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = AiActionsConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`AiActionsConfig`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AiActionsConfig, A::Error> {
-                use serde::de::Error as _;
-                let mut data_category = None;
-                let mut data_metadata_key = None;
-                let mut data_metadata_value = None;
-                let mut steps = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataCategory" => data_category = Some(map.next_value()?),
-                        "dataMetadataKey" => data_metadata_key = map.next_value()?,
-                        "dataMetadataValue" => data_metadata_value = map.next_value()?,
-                        "steps" => steps = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AiActionsConfig {
-                    data_category: data_category
-                        .ok_or_else(|| A::Error::missing_field("dataCategory"))?,
-                    data_metadata_key,
-                    data_metadata_value,
-                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiActionsConfig {}
@@ -726,63 +333,14 @@ impl CreateProjectRequest {
     }
 }
 
-impl serde::Serialize for CreateProjectRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projectName", &self.project_name)?;
-        if let Some(value) = &self.project_visibility {
-            object.serialize_entry("projectVisibility", value)?;
-        }
-        if let Some(value) = &self.original_project_version_id {
-            object.serialize_entry("originalProjectVersionId", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateProjectRequest {
+        project_name: "projectName" required,
+        project_visibility: "projectVisibility" optional,
+        original_project_version_id: "originalProjectVersionId" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateProjectRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateProjectRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateProjectRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateProjectRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut project_name = None;
-                let mut project_visibility = None;
-                let mut original_project_version_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projectName" => project_name = Some(map.next_value()?),
-                        "projectVisibility" => project_visibility = map.next_value()?,
-                        "originalProjectVersionId" => {
-                            original_project_version_id = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateProjectRequest {
-                    project_name: project_name
-                        .ok_or_else(|| A::Error::missing_field("projectName"))?,
-                    project_visibility,
-                    original_project_version_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateProjectRequest {}
@@ -797,61 +355,14 @@ pub struct DevelopmentBoardsResponse {
     pub development_boards: Vec<DevelopmentBoardResponse>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DevelopmentBoardsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("developmentBoards", &self.development_boards)?;
-        object.end()
+crate::codec::json_object! {
+    DevelopmentBoardsResponse {
+        success: "success" required,
+        error: "error" optional,
+        development_boards: "developmentBoards" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DevelopmentBoardsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DevelopmentBoardsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DevelopmentBoardsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DevelopmentBoardsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut development_boards = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "developmentBoards" => {
-                            development_boards = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DevelopmentBoardsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    development_boards: development_boards
-                        .ok_or_else(|| A::Error::missing_field("developmentBoards"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DevelopmentBoardsResponse {
@@ -873,66 +384,15 @@ pub struct DevelopmentKeysResponse {
     pub hmac_key: Option<crate::Secret>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DevelopmentKeysResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.api_key {
-            object.serialize_entry("apiKey", value)?;
-        }
-        if let Some(value) = &self.hmac_key {
-            object.serialize_entry("hmacKey", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DevelopmentKeysResponse {
+        success: "success" required,
+        error: "error" optional,
+        api_key: "apiKey" optional,
+        hmac_key: "hmacKey" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DevelopmentKeysResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DevelopmentKeysResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DevelopmentKeysResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DevelopmentKeysResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut api_key = None;
-                let mut hmac_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "apiKey" => api_key = map.next_value()?,
-                        "hmacKey" => hmac_key = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DevelopmentKeysResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    api_key,
-                    hmac_key,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DevelopmentKeysResponse {
@@ -952,74 +412,17 @@ pub struct Download {
     pub impulse_id: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Download {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.id {
-            object.serialize_entry("id", value)?;
-        }
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("type", &self.type_)?;
-        if let Some(value) = &self.size {
-            object.serialize_entry("size", value)?;
-        }
-        object.serialize_entry("link", &self.link)?;
-        if let Some(value) = &self.impulse_id {
-            object.serialize_entry("impulseId", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Download {
+        id: "id" optional,
+        name: "name" required,
+        type_: "type" required,
+        size: "size" optional,
+        link: "link" required,
+        impulse_id: "impulseId" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Download {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Download;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Download`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Download, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut type_ = None;
-                let mut size = None;
-                let mut link = None;
-                let mut impulse_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = map.next_value()?,
-                        "name" => name = Some(map.next_value()?),
-                        "type" => type_ = Some(map.next_value()?),
-                        "size" => size = map.next_value()?,
-                        "link" => link = Some(map.next_value()?),
-                        "impulseId" => impulse_id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Download {
-                    id,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    size,
-                    link: link.ok_or_else(|| A::Error::missing_field("link"))?,
-                    impulse_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Download {}
@@ -1034,58 +437,14 @@ pub struct GetAiActionResponse {
     pub action: AiAction,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAiActionResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("action", &self.action)?;
-        object.end()
+crate::codec::json_object! {
+    GetAiActionResponse {
+        success: "success" required,
+        error: "error" optional,
+        action: "action" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAiActionResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAiActionResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAiActionResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAiActionResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut action = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "action" => action = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAiActionResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    action: action.ok_or_else(|| A::Error::missing_field("action"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAiActionResponse {
@@ -1105,65 +464,15 @@ pub struct GetCsvWizardUploadedFileInfo {
     pub link: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetCsvWizardUploadedFileInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("hasFile", &self.has_file)?;
-        if let Some(value) = &self.link {
-            object.serialize_entry("link", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetCsvWizardUploadedFileInfo {
+        success: "success" required,
+        error: "error" optional,
+        has_file: "hasFile" required,
+        link: "link" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetCsvWizardUploadedFileInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetCsvWizardUploadedFileInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetCsvWizardUploadedFileInfo`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetCsvWizardUploadedFileInfo, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut has_file = None;
-                let mut link = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hasFile" => has_file = Some(map.next_value()?),
-                        "link" => link = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetCsvWizardUploadedFileInfo {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    has_file: has_file
-                        .ok_or_else(|| A::Error::missing_field("hasFile"))?,
-                    link,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetCsvWizardUploadedFileInfo {
@@ -1182,59 +491,14 @@ pub struct GetModelVariantsResponse {
     pub model_variants: AllProjectModelVariants,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetModelVariantsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("modelVariants", &self.model_variants)?;
-        object.end()
+crate::codec::json_object! {
+    GetModelVariantsResponse {
+        success: "success" required,
+        error: "error" optional,
+        model_variants: "modelVariants" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetModelVariantsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetModelVariantsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetModelVariantsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetModelVariantsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut model_variants = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "modelVariants" => model_variants = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetModelVariantsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    model_variants: model_variants
-                        .ok_or_else(|| A::Error::missing_field("modelVariants"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetModelVariantsResponse {
@@ -1255,73 +519,16 @@ pub struct GetSyntheticDataConfigResponse {
     pub last_used_parameters: Option<std::collections::BTreeMap<String, String>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetSyntheticDataConfigResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("recentJobs", &self.recent_jobs)?;
-        if let Some(value) = &self.last_used_transformation_block_id {
-            object.serialize_entry("lastUsedTransformationBlockId", value)?;
-        }
-        if let Some(value) = &self.last_used_parameters {
-            object.serialize_entry("lastUsedParameters", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetSyntheticDataConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        recent_jobs: "recentJobs" required,
+        last_used_transformation_block_id: "lastUsedTransformationBlockId" optional,
+        last_used_parameters: "lastUsedParameters" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetSyntheticDataConfigResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetSyntheticDataConfigResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetSyntheticDataConfigResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSyntheticDataConfigResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut recent_jobs = None;
-                let mut last_used_transformation_block_id = None;
-                let mut last_used_parameters = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "recentJobs" => recent_jobs = Some(map.next_value()?),
-                        "lastUsedTransformationBlockId" => {
-                            last_used_transformation_block_id = map.next_value()?;
-                        }
-                        "lastUsedParameters" => last_used_parameters = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetSyntheticDataConfigResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    recent_jobs: recent_jobs
-                        .ok_or_else(|| A::Error::missing_field("recentJobs"))?,
-                    last_used_transformation_block_id,
-                    last_used_parameters,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetSyntheticDataConfigResponse {
@@ -1337,54 +544,13 @@ pub struct GetSyntheticDataConfigResponseRecentJobsItem {
     pub samples: Vec<Sample>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetSyntheticDataConfigResponseRecentJobsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("job", &self.job)?;
-        object.serialize_entry("samples", &self.samples)?;
-        object.end()
+crate::codec::json_object! {
+    GetSyntheticDataConfigResponseRecentJobsItem {
+        job: "job" required,
+        samples: "samples" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetSyntheticDataConfigResponseRecentJobsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetSyntheticDataConfigResponseRecentJobsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetSyntheticDataConfigResponseRecentJobsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSyntheticDataConfigResponseRecentJobsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut job = None;
-                let mut samples = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "job" => job = Some(map.next_value()?),
-                        "samples" => samples = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetSyntheticDataConfigResponseRecentJobsItem {
-                    job: job.ok_or_else(|| A::Error::missing_field("job"))?,
-                    samples: samples.ok_or_else(|| A::Error::missing_field("samples"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetSyntheticDataConfigResponseRecentJobsItem {}
@@ -1399,60 +565,14 @@ pub struct GetTargetConstraintsResponse {
     pub target_constraints: Option<TargetConstraints>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetTargetConstraintsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.target_constraints {
-            object.serialize_entry("targetConstraints", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetTargetConstraintsResponse {
+        success: "success" required,
+        error: "error" optional,
+        target_constraints: "targetConstraints" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetTargetConstraintsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetTargetConstraintsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetTargetConstraintsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetTargetConstraintsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut target_constraints = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "targetConstraints" => target_constraints = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetTargetConstraintsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    target_constraints,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetTargetConstraintsResponse {
@@ -1472,68 +592,15 @@ pub struct LastModificationDateResponse {
     pub last_version_date: Option<crate::DateTime>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for LastModificationDateResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.last_modification_date {
-            object.serialize_entry("lastModificationDate", value)?;
-        }
-        if let Some(value) = &self.last_version_date {
-            object.serialize_entry("lastVersionDate", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    LastModificationDateResponse {
+        success: "success" required,
+        error: "error" optional,
+        last_modification_date: "lastModificationDate" optional,
+        last_version_date: "lastVersionDate" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for LastModificationDateResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = LastModificationDateResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`LastModificationDateResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LastModificationDateResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut last_modification_date = None;
-                let mut last_version_date = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "lastModificationDate" => {
-                            last_modification_date = map.next_value()?;
-                        }
-                        "lastVersionDate" => last_version_date = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(LastModificationDateResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    last_modification_date,
-                    last_version_date,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LastModificationDateResponse {
@@ -1552,58 +619,14 @@ pub struct ListAiActionsResponse {
     pub actions: Vec<AiAction>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListAiActionsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("actions", &self.actions)?;
-        object.end()
+crate::codec::json_object! {
+    ListAiActionsResponse {
+        success: "success" required,
+        error: "error" optional,
+        actions: "actions" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListAiActionsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListAiActionsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListAiActionsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListAiActionsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut actions = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "actions" => actions = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListAiActionsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    actions: actions.ok_or_else(|| A::Error::missing_field("actions"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListAiActionsResponse {
@@ -1623,58 +646,14 @@ pub struct ListApiKeysResponse {
     pub api_keys: Vec<ListApiKeysResponseApiKeysItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListApiKeysResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("apiKeys", &self.api_keys)?;
-        object.end()
+crate::codec::json_object! {
+    ListApiKeysResponse {
+        success: "success" required,
+        error: "error" optional,
+        api_keys: "apiKeys" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListApiKeysResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListApiKeysResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListApiKeysResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListApiKeysResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut api_keys = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "apiKeys" => api_keys = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListApiKeysResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    api_keys: api_keys.ok_or_else(|| A::Error::missing_field("apiKeys"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListApiKeysResponse {
@@ -1694,71 +673,17 @@ pub struct ListApiKeysResponseApiKeysItem {
     pub role: ListApiKeysResponseApiKeysItemRole,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListApiKeysResponseApiKeysItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("apiKey", &self.api_key)?;
-        object.serialize_entry("isDevelopmentKey", &self.is_development_key)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("role", &self.role)?;
-        object.end()
+crate::codec::json_object! {
+    ListApiKeysResponseApiKeysItem {
+        id: "id" required,
+        api_key: "apiKey" required,
+        is_development_key: "isDevelopmentKey" required,
+        name: "name" required,
+        created: "created" required,
+        role: "role" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListApiKeysResponseApiKeysItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListApiKeysResponseApiKeysItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListApiKeysResponseApiKeysItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListApiKeysResponseApiKeysItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut api_key = None;
-                let mut is_development_key = None;
-                let mut name = None;
-                let mut created = None;
-                let mut role = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "apiKey" => api_key = Some(map.next_value()?),
-                        "isDevelopmentKey" => {
-                            is_development_key = Some(map.next_value()?);
-                        }
-                        "name" => name = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "role" => role = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListApiKeysResponseApiKeysItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
-                    is_development_key: is_development_key
-                        .ok_or_else(|| A::Error::missing_field("isDevelopmentKey"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    role: role.ok_or_else(|| A::Error::missing_field("role"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListApiKeysResponseApiKeysItem {}
@@ -1816,59 +741,14 @@ pub struct ListHmacKeysResponse {
     pub hmac_keys: Vec<ListHmacKeysResponseHmacKeysItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListHmacKeysResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("hmacKeys", &self.hmac_keys)?;
-        object.end()
+crate::codec::json_object! {
+    ListHmacKeysResponse {
+        success: "success" required,
+        error: "error" optional,
+        hmac_keys: "hmacKeys" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListHmacKeysResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListHmacKeysResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListHmacKeysResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListHmacKeysResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut hmac_keys = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hmacKeys" => hmac_keys = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListHmacKeysResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    hmac_keys: hmac_keys
-                        .ok_or_else(|| A::Error::missing_field("hmacKeys"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListHmacKeysResponse {
@@ -1887,128 +767,19 @@ pub struct ListHmacKeysResponseHmacKeysItem {
     pub created: crate::DateTime,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListHmacKeysResponseHmacKeysItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("hmacKey", &self.hmac_key)?;
-        object.serialize_entry("isDevelopmentKey", &self.is_development_key)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("created", &self.created)?;
-        object.end()
+crate::codec::json_object! {
+    ListHmacKeysResponseHmacKeysItem {
+        id: "id" required,
+        hmac_key: "hmacKey" required,
+        is_development_key: "isDevelopmentKey" required,
+        name: "name" required,
+        created: "created" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListHmacKeysResponseHmacKeysItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListHmacKeysResponseHmacKeysItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListHmacKeysResponseHmacKeysItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListHmacKeysResponseHmacKeysItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut hmac_key = None;
-                let mut is_development_key = None;
-                let mut name = None;
-                let mut created = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "hmacKey" => hmac_key = Some(map.next_value()?),
-                        "isDevelopmentKey" => {
-                            is_development_key = Some(map.next_value()?);
-                        }
-                        "name" => name = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListHmacKeysResponseHmacKeysItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    hmac_key: hmac_key
-                        .ok_or_else(|| A::Error::missing_field("hmacKey"))?,
-                    is_development_key: is_development_key
-                        .ok_or_else(|| A::Error::missing_field("isDevelopmentKey"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListHmacKeysResponseHmacKeysItem {}
-
-/// Schema: `#/components/schemas/ListPublicProjectTypes/properties/projectTypes/items`
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListPublicProjectTypesProjectTypesItem {
-    pub value: ProjectType,
-    pub label: String,
-}
-
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListPublicProjectTypesProjectTypesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("value", &self.value)?;
-        object.serialize_entry("label", &self.label)?;
-        object.end()
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ListPublicProjectTypesProjectTypesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPublicProjectTypesProjectTypesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListPublicProjectTypesProjectTypesItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPublicProjectTypesProjectTypesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut value = None;
-                let mut label = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "value" => value = Some(map.next_value()?),
-                        "label" => label = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPublicProjectTypesProjectTypesItem {
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
-}
-
-impl crate::Envelope for ListPublicProjectTypesProjectTypesItem {}
 
 /// Schema: `#/components/schemas/ListPublicProjectTypesResponse`
 #[derive(Debug, Clone, PartialEq)]
@@ -2021,59 +792,14 @@ pub struct ListPublicProjectTypesResponse {
     pub project_types: Vec<ListPublicProjectTypesProjectTypesItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListPublicProjectTypesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("projectTypes", &self.project_types)?;
-        object.end()
+crate::codec::json_object! {
+    ListPublicProjectTypesResponse {
+        success: "success" required,
+        error: "error" optional,
+        project_types: "projectTypes" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListPublicProjectTypesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPublicProjectTypesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListPublicProjectTypesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPublicProjectTypesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut project_types = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "projectTypes" => project_types = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPublicProjectTypesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    project_types: project_types
-                        .ok_or_else(|| A::Error::missing_field("projectTypes"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicProjectTypesResponse {
@@ -2094,66 +820,15 @@ pub struct ListPublicProjectsResponse {
     pub total_project_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListPublicProjectsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("projects", &self.projects)?;
-        object.serialize_entry("totalProjectCount", &self.total_project_count)?;
-        object.end()
+crate::codec::json_object! {
+    ListPublicProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        projects: "projects" required,
+        total_project_count: "totalProjectCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListPublicProjectsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPublicProjectsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListPublicProjectsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPublicProjectsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut projects = None;
-                let mut total_project_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "projects" => projects = Some(map.next_value()?),
-                        "totalProjectCount" => {
-                            total_project_count = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPublicProjectsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                    total_project_count: total_project_count
-                        .ok_or_else(|| A::Error::missing_field("totalProjectCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicProjectsResponse {
@@ -2172,59 +847,14 @@ pub struct ListPublicVersionsResponse {
     pub versions: Vec<ListPublicVersionsResponseVersionsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListPublicVersionsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("versions", &self.versions)?;
-        object.end()
+crate::codec::json_object! {
+    ListPublicVersionsResponse {
+        success: "success" required,
+        error: "error" optional,
+        versions: "versions" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListPublicVersionsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPublicVersionsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListPublicVersionsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPublicVersionsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut versions = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "versions" => versions = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPublicVersionsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    versions: versions
-                        .ok_or_else(|| A::Error::missing_field("versions"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicVersionsResponse {
@@ -2241,60 +871,14 @@ pub struct ListPublicVersionsResponseVersionsItem {
     pub public_project_url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListPublicVersionsResponseVersionsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("version", &self.version)?;
-        object.serialize_entry("publicProjectId", &self.public_project_id)?;
-        object.serialize_entry("publicProjectUrl", &self.public_project_url)?;
-        object.end()
+crate::codec::json_object! {
+    ListPublicVersionsResponseVersionsItem {
+        version: "version" required,
+        public_project_id: "publicProjectId" required,
+        public_project_url: "publicProjectUrl" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListPublicVersionsResponseVersionsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListPublicVersionsResponseVersionsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListPublicVersionsResponseVersionsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListPublicVersionsResponseVersionsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut version = None;
-                let mut public_project_id = None;
-                let mut public_project_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "version" => version = Some(map.next_value()?),
-                        "publicProjectId" => public_project_id = Some(map.next_value()?),
-                        "publicProjectUrl" => {
-                            public_project_url = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListPublicVersionsResponseVersionsItem {
-                    version: version.ok_or_else(|| A::Error::missing_field("version"))?,
-                    public_project_id: public_project_id
-                        .ok_or_else(|| A::Error::missing_field("publicProjectId"))?,
-                    public_project_url: public_project_url
-                        .ok_or_else(|| A::Error::missing_field("publicProjectUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicVersionsResponseVersionsItem {}
@@ -2314,84 +898,17 @@ pub struct ListVersionsResponse {
     pub run_model_testing_while_versioning: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListVersionsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("nextVersion", &self.next_version)?;
-        object.serialize_entry("versions", &self.versions)?;
-        object.serialize_entry("customLearnBlocks", &self.custom_learn_blocks)?;
-        object
-            .serialize_entry(
-                "runModelTestingWhileVersioning",
-                &self.run_model_testing_while_versioning,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    ListVersionsResponse {
+        success: "success" required,
+        error: "error" optional,
+        next_version: "nextVersion" required,
+        versions: "versions" required,
+        custom_learn_blocks: "customLearnBlocks" required,
+        run_model_testing_while_versioning: "runModelTestingWhileVersioning" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListVersionsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListVersionsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListVersionsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListVersionsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut next_version = None;
-                let mut versions = None;
-                let mut custom_learn_blocks = None;
-                let mut run_model_testing_while_versioning = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "nextVersion" => next_version = Some(map.next_value()?),
-                        "versions" => versions = Some(map.next_value()?),
-                        "customLearnBlocks" => {
-                            custom_learn_blocks = Some(map.next_value()?);
-                        }
-                        "runModelTestingWhileVersioning" => {
-                            run_model_testing_while_versioning = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListVersionsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    next_version: next_version
-                        .ok_or_else(|| A::Error::missing_field("nextVersion"))?,
-                    versions: versions
-                        .ok_or_else(|| A::Error::missing_field("versions"))?,
-                    custom_learn_blocks: custom_learn_blocks
-                        .ok_or_else(|| A::Error::missing_field("customLearnBlocks"))?,
-                    run_model_testing_while_versioning: run_model_testing_while_versioning
-                        .ok_or_else(|| A::Error::missing_field(
-                            "runModelTestingWhileVersioning",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListVersionsResponse {
@@ -2407,54 +924,13 @@ pub struct ListVersionsResponseCustomLearnBlocksItem {
     pub name: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListVersionsResponseCustomLearnBlocksItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("author", &self.author)?;
-        object.serialize_entry("name", &self.name)?;
-        object.end()
+crate::codec::json_object! {
+    ListVersionsResponseCustomLearnBlocksItem {
+        author: "author" required,
+        name: "name" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListVersionsResponseCustomLearnBlocksItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListVersionsResponseCustomLearnBlocksItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ListVersionsResponseCustomLearnBlocksItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListVersionsResponseCustomLearnBlocksItem, A::Error> {
-                use serde::de::Error as _;
-                let mut author = None;
-                let mut name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "author" => author = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListVersionsResponseCustomLearnBlocksItem {
-                    author: author.ok_or_else(|| A::Error::missing_field("author"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListVersionsResponseCustomLearnBlocksItem {}
@@ -2482,127 +958,26 @@ pub struct ListVersionsResponseVersionsItem {
     pub license: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListVersionsResponseVersionsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("version", &self.version)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("bucket", &self.bucket)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.user_id {
-            object.serialize_entry("userId", value)?;
-        }
-        if let Some(value) = &self.user_name {
-            object.serialize_entry("userName", value)?;
-        }
-        if let Some(value) = &self.user_photo {
-            object.serialize_entry("userPhoto", value)?;
-        }
-        if let Some(value) = &self.public_project_id {
-            object.serialize_entry("publicProjectId", value)?;
-        }
-        if let Some(value) = &self.public_project_url {
-            object.serialize_entry("publicProjectUrl", value)?;
-        }
-        if let Some(value) = &self.training_accuracy {
-            object.serialize_entry("trainingAccuracy", value)?;
-        }
-        if let Some(value) = &self.test_accuracy {
-            object.serialize_entry("testAccuracy", value)?;
-        }
-        if let Some(value) = &self.accuracy_based_on_impulse {
-            object.serialize_entry("accuracyBasedOnImpulse", value)?;
-        }
-        if let Some(value) = &self.total_samples_count {
-            object.serialize_entry("totalSamplesCount", value)?;
-        }
-        if let Some(value) = &self.license {
-            object.serialize_entry("license", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ListVersionsResponseVersionsItem {
+        id: "id" required,
+        version: "version" required,
+        description: "description" required,
+        bucket: "bucket" required,
+        created: "created" required,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        user_photo: "userPhoto" optional,
+        public_project_id: "publicProjectId" optional,
+        public_project_url: "publicProjectUrl" optional,
+        training_accuracy: "trainingAccuracy" optional,
+        test_accuracy: "testAccuracy" optional,
+        accuracy_based_on_impulse: "accuracyBasedOnImpulse" optional,
+        total_samples_count: "totalSamplesCount" optional,
+        license: "license" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListVersionsResponseVersionsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListVersionsResponseVersionsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListVersionsResponseVersionsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListVersionsResponseVersionsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut version = None;
-                let mut description = None;
-                let mut bucket = None;
-                let mut created = None;
-                let mut user_id = None;
-                let mut user_name = None;
-                let mut user_photo = None;
-                let mut public_project_id = None;
-                let mut public_project_url = None;
-                let mut training_accuracy = None;
-                let mut test_accuracy = None;
-                let mut accuracy_based_on_impulse = None;
-                let mut total_samples_count = None;
-                let mut license = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "version" => version = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "bucket" => bucket = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "userId" => user_id = map.next_value()?,
-                        "userName" => user_name = map.next_value()?,
-                        "userPhoto" => user_photo = map.next_value()?,
-                        "publicProjectId" => public_project_id = map.next_value()?,
-                        "publicProjectUrl" => public_project_url = map.next_value()?,
-                        "trainingAccuracy" => training_accuracy = map.next_value()?,
-                        "testAccuracy" => test_accuracy = map.next_value()?,
-                        "accuracyBasedOnImpulse" => {
-                            accuracy_based_on_impulse = map.next_value()?;
-                        }
-                        "totalSamplesCount" => total_samples_count = map.next_value()?,
-                        "license" => license = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListVersionsResponseVersionsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    version: version.ok_or_else(|| A::Error::missing_field("version"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    user_id,
-                    user_name,
-                    user_photo,
-                    public_project_id,
-                    public_project_url,
-                    training_accuracy,
-                    test_accuracy,
-                    accuracy_based_on_impulse,
-                    total_samples_count,
-                    license,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListVersionsResponseVersionsItem {}
@@ -2617,72 +992,16 @@ pub struct ListVersionsResponseVersionsItemBucket {
     pub bucket: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListVersionsResponseVersionsItemBucket {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.id {
-            object.serialize_entry("id", value)?;
-        }
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.organization_name {
-            object.serialize_entry("organizationName", value)?;
-        }
-        object.serialize_entry("path", &self.path)?;
-        if let Some(value) = &self.bucket {
-            object.serialize_entry("bucket", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ListVersionsResponseVersionsItemBucket {
+        id: "id" optional,
+        name: "name" optional,
+        organization_name: "organizationName" optional,
+        path: "path" required,
+        bucket: "bucket" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListVersionsResponseVersionsItemBucket {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListVersionsResponseVersionsItemBucket;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListVersionsResponseVersionsItemBucket`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListVersionsResponseVersionsItemBucket, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut organization_name = None;
-                let mut path = None;
-                let mut bucket = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = map.next_value()?,
-                        "name" => name = map.next_value()?,
-                        "organizationName" => organization_name = map.next_value()?,
-                        "path" => path = Some(map.next_value()?),
-                        "bucket" => bucket = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListVersionsResponseVersionsItemBucket {
-                    id,
-                    name,
-                    organization_name,
-                    path: path.ok_or_else(|| A::Error::missing_field("path"))?,
-                    bucket,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListVersionsResponseVersionsItemBucket {}
@@ -2718,73 +1037,16 @@ impl PreviewAiActionsSamplesRequest {
     }
 }
 
-impl serde::Serialize for PreviewAiActionsSamplesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("saveConfig", &self.save_config)?;
-        object.serialize_entry("dataCategory", &self.data_category)?;
-        if let Some(value) = &self.data_metadata_key {
-            object.serialize_entry("dataMetadataKey", value)?;
-        }
-        if let Some(value) = &self.data_metadata_value {
-            object.serialize_entry("dataMetadataValue", value)?;
-        }
-        object.serialize_entry("maxDataPreviewCount", &self.max_data_preview_count)?;
-        object.end()
+crate::codec::json_object! {
+    PreviewAiActionsSamplesRequest {
+        save_config: "saveConfig" required,
+        data_category: "dataCategory" required,
+        data_metadata_key: "dataMetadataKey" optional,
+        data_metadata_value: "dataMetadataValue" optional,
+        max_data_preview_count: "maxDataPreviewCount" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for PreviewAiActionsSamplesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PreviewAiActionsSamplesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PreviewAiActionsSamplesRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PreviewAiActionsSamplesRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut save_config = None;
-                let mut data_category = None;
-                let mut data_metadata_key = None;
-                let mut data_metadata_value = None;
-                let mut max_data_preview_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "saveConfig" => save_config = Some(map.next_value()?),
-                        "dataCategory" => data_category = Some(map.next_value()?),
-                        "dataMetadataKey" => data_metadata_key = map.next_value()?,
-                        "dataMetadataValue" => data_metadata_value = map.next_value()?,
-                        "maxDataPreviewCount" => {
-                            max_data_preview_count = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PreviewAiActionsSamplesRequest {
-                    save_config: save_config
-                        .ok_or_else(|| A::Error::missing_field("saveConfig"))?,
-                    data_category: data_category
-                        .ok_or_else(|| A::Error::missing_field("dataCategory"))?,
-                    data_metadata_key,
-                    data_metadata_value,
-                    max_data_preview_count: max_data_preview_count
-                        .ok_or_else(|| A::Error::missing_field("maxDataPreviewCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for PreviewAiActionsSamplesRequest {}
@@ -2800,59 +1062,14 @@ pub struct ProjectDataAxesSummaryResponse {
     pub data_axis_summary: std::collections::BTreeMap<String, i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectDataAxesSummaryResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dataAxisSummary", &self.data_axis_summary)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectDataAxesSummaryResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_axis_summary: "dataAxisSummary" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectDataAxesSummaryResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectDataAxesSummaryResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectDataAxesSummaryResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectDataAxesSummaryResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut data_axis_summary = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dataAxisSummary" => data_axis_summary = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectDataAxesSummaryResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    data_axis_summary: data_axis_summary
-                        .ok_or_else(|| A::Error::missing_field("dataAxisSummary"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDataAxesSummaryResponse {
@@ -2871,59 +1088,14 @@ pub struct ProjectDataIntervalResponse {
     pub interval_ms: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectDataIntervalResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("intervalMs", &self.interval_ms)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectDataIntervalResponse {
+        success: "success" required,
+        error: "error" optional,
+        interval_ms: "intervalMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectDataIntervalResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectDataIntervalResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectDataIntervalResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectDataIntervalResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut interval_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "intervalMs" => interval_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectDataIntervalResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    interval_ms: interval_ms
-                        .ok_or_else(|| A::Error::missing_field("intervalMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDataIntervalResponse {
@@ -2945,49 +1117,12 @@ impl ProjectDismissNotificationRequest {
     }
 }
 
-impl serde::Serialize for ProjectDismissNotificationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("notification", &self.notification)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectDismissNotificationRequest {
+        notification: "notification" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ProjectDismissNotificationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectDismissNotificationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectDismissNotificationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectDismissNotificationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut notification = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "notification" => notification = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectDismissNotificationRequest {
-                    notification: notification
-                        .ok_or_else(|| A::Error::missing_field("notification"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ProjectDismissNotificationRequest {}
@@ -3002,59 +1137,14 @@ pub struct ProjectDownloadsResponse {
     pub downloads: Vec<Download>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectDownloadsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("downloads", &self.downloads)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectDownloadsResponse {
+        success: "success" required,
+        error: "error" optional,
+        downloads: "downloads" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectDownloadsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectDownloadsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectDownloadsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectDownloadsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut downloads = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "downloads" => downloads = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectDownloadsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    downloads: downloads
-                        .ok_or_else(|| A::Error::missing_field("downloads"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDownloadsResponse {
@@ -3076,71 +1166,17 @@ pub struct ProjectInfoSummaryResponse {
     pub studio_url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectInfoSummaryResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("owner", &self.owner)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("studioUrl", &self.studio_url)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectInfoSummaryResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        owner: "owner" required,
+        name: "name" required,
+        studio_url: "studioUrl" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectInfoSummaryResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectInfoSummaryResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectInfoSummaryResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectInfoSummaryResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut owner = None;
-                let mut name = None;
-                let mut studio_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "owner" => owner = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "studioUrl" => studio_url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectInfoSummaryResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    owner: owner.ok_or_else(|| A::Error::missing_field("owner"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    studio_url: studio_url
-                        .ok_or_else(|| A::Error::missing_field("studioUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoSummaryResponse {
@@ -3161,272 +1197,18 @@ pub struct ProjectModelVariant {
     pub is_selected: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectModelVariant {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("variant", &self.variant)?;
-        object.serialize_entry("isReferenceVariant", &self.is_reference_variant)?;
-        object.serialize_entry("isEnabled", &self.is_enabled)?;
-        object.serialize_entry("isSelected", &self.is_selected)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectModelVariant {
+        variant: "variant" required,
+        is_reference_variant: "isReferenceVariant" required,
+        is_enabled: "isEnabled" required,
+        is_selected: "isSelected" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectModelVariant {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectModelVariant;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectModelVariant`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectModelVariant, A::Error> {
-                use serde::de::Error as _;
-                let mut variant = None;
-                let mut is_reference_variant = None;
-                let mut is_enabled = None;
-                let mut is_selected = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "variant" => variant = Some(map.next_value()?),
-                        "isReferenceVariant" => {
-                            is_reference_variant = Some(map.next_value()?);
-                        }
-                        "isEnabled" => is_enabled = Some(map.next_value()?),
-                        "isSelected" => is_selected = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectModelVariant {
-                    variant: variant.ok_or_else(|| A::Error::missing_field("variant"))?,
-                    is_reference_variant: is_reference_variant
-                        .ok_or_else(|| A::Error::missing_field("isReferenceVariant"))?,
-                    is_enabled: is_enabled
-                        .ok_or_else(|| A::Error::missing_field("isEnabled"))?,
-                    is_selected: is_selected
-                        .ok_or_else(|| A::Error::missing_field("isSelected"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectModelVariant {}
-
-/// Schema: `#/components/schemas/ProjectPublicData`
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProjectPublicData {
-    pub id: i64,
-    pub name: String,
-    pub description: String,
-    pub created: crate::DateTime,
-    /// User or organization that owns the project
-    pub owner: String,
-    /// URL to the project owner avatar, if any
-    pub owner_avatar: Option<String>,
-    /// URL of the latest public version of the project, if any
-    pub public_url: String,
-    pub project_type: ProjectType,
-    pub page_view_count: i64,
-    pub clone_count: i64,
-    pub total_samples_count: Option<String>,
-    /// Accuracy on training set.
-    pub training_accuracy: Option<f64>,
-    /// Accuracy on test set.
-    pub test_accuracy: Option<f64>,
-    /// Present if a readme is set for this project
-    pub readme: Option<ProjectPublicDataReadme>,
-    /// List of project tags
-    pub tags: Vec<String>,
-}
-
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectPublicData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("created", &self.created)?;
-        object.serialize_entry("owner", &self.owner)?;
-        if let Some(value) = &self.owner_avatar {
-            object.serialize_entry("ownerAvatar", value)?;
-        }
-        object.serialize_entry("publicUrl", &self.public_url)?;
-        object.serialize_entry("projectType", &self.project_type)?;
-        object.serialize_entry("pageViewCount", &self.page_view_count)?;
-        object.serialize_entry("cloneCount", &self.clone_count)?;
-        if let Some(value) = &self.total_samples_count {
-            object.serialize_entry("totalSamplesCount", value)?;
-        }
-        if let Some(value) = &self.training_accuracy {
-            object.serialize_entry("trainingAccuracy", value)?;
-        }
-        if let Some(value) = &self.test_accuracy {
-            object.serialize_entry("testAccuracy", value)?;
-        }
-        if let Some(value) = &self.readme {
-            object.serialize_entry("readme", value)?;
-        }
-        object.serialize_entry("tags", &self.tags)?;
-        object.end()
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectPublicData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectPublicData;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectPublicData`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectPublicData, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut description = None;
-                let mut created = None;
-                let mut owner = None;
-                let mut owner_avatar = None;
-                let mut public_url = None;
-                let mut project_type = None;
-                let mut page_view_count = None;
-                let mut clone_count = None;
-                let mut total_samples_count = None;
-                let mut training_accuracy = None;
-                let mut test_accuracy = None;
-                let mut readme = None;
-                let mut tags = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "owner" => owner = Some(map.next_value()?),
-                        "ownerAvatar" => owner_avatar = map.next_value()?,
-                        "publicUrl" => public_url = Some(map.next_value()?),
-                        "projectType" => project_type = Some(map.next_value()?),
-                        "pageViewCount" => page_view_count = Some(map.next_value()?),
-                        "cloneCount" => clone_count = Some(map.next_value()?),
-                        "totalSamplesCount" => total_samples_count = map.next_value()?,
-                        "trainingAccuracy" => training_accuracy = map.next_value()?,
-                        "testAccuracy" => test_accuracy = map.next_value()?,
-                        "readme" => readme = map.next_value()?,
-                        "tags" => tags = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectPublicData {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    owner: owner.ok_or_else(|| A::Error::missing_field("owner"))?,
-                    owner_avatar,
-                    public_url: public_url
-                        .ok_or_else(|| A::Error::missing_field("publicUrl"))?,
-                    project_type: project_type
-                        .ok_or_else(|| A::Error::missing_field("projectType"))?,
-                    page_view_count: page_view_count
-                        .ok_or_else(|| A::Error::missing_field("pageViewCount"))?,
-                    clone_count: clone_count
-                        .ok_or_else(|| A::Error::missing_field("cloneCount"))?,
-                    total_samples_count,
-                    training_accuracy,
-                    test_accuracy,
-                    readme,
-                    tags: tags.ok_or_else(|| A::Error::missing_field("tags"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
-}
-
-impl crate::Envelope for ProjectPublicData {}
-
-/// Present if a readme is set for this project
-///
-/// Schema: `#/components/schemas/ProjectPublicData/properties/readme`
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProjectPublicDataReadme {
-    pub markdown: String,
-    pub html: String,
-}
-
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectPublicDataReadme {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("markdown", &self.markdown)?;
-        object.serialize_entry("html", &self.html)?;
-        object.end()
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectPublicDataReadme {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectPublicDataReadme;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectPublicDataReadme`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectPublicDataReadme, A::Error> {
-                use serde::de::Error as _;
-                let mut markdown = None;
-                let mut html = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "markdown" => markdown = Some(map.next_value()?),
-                        "html" => html = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectPublicDataReadme {
-                    markdown: markdown
-                        .ok_or_else(|| A::Error::missing_field("markdown"))?,
-                    html: html.ok_or_else(|| A::Error::missing_field("html"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
-}
-
-impl crate::Envelope for ProjectPublicDataReadme {}
 
 /// Schema: `#/components/schemas/ProjectTrainingDataSummaryResponse`
 #[derive(Debug, Clone, PartialEq)]
@@ -3438,59 +1220,14 @@ pub struct ProjectTrainingDataSummaryResponse {
     pub data_summary: ProjectTrainingDataSummaryResponseDataSummary,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectTrainingDataSummaryResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("dataSummary", &self.data_summary)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectTrainingDataSummaryResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_summary: "dataSummary" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectTrainingDataSummaryResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectTrainingDataSummaryResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ProjectTrainingDataSummaryResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectTrainingDataSummaryResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut data_summary = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "dataSummary" => data_summary = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectTrainingDataSummaryResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    data_summary: data_summary
-                        .ok_or_else(|| A::Error::missing_field("dataSummary"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectTrainingDataSummaryResponse {
@@ -3507,55 +1244,13 @@ pub struct ProjectTrainingDataSummaryResponseDataSummary {
     pub data_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ProjectTrainingDataSummaryResponseDataSummary {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("labels", &self.labels)?;
-        object.serialize_entry("dataCount", &self.data_count)?;
-        object.end()
+crate::codec::json_object! {
+    ProjectTrainingDataSummaryResponseDataSummary {
+        labels: "labels" required,
+        data_count: "dataCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ProjectTrainingDataSummaryResponseDataSummary {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ProjectTrainingDataSummaryResponseDataSummary;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ProjectTrainingDataSummaryResponseDataSummary`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProjectTrainingDataSummaryResponseDataSummary, A::Error> {
-                use serde::de::Error as _;
-                let mut labels = None;
-                let mut data_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "labels" => labels = Some(map.next_value()?),
-                        "dataCount" => data_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ProjectTrainingDataSummaryResponseDataSummary {
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                    data_count: data_count
-                        .ok_or_else(|| A::Error::missing_field("dataCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectTrainingDataSummaryResponseDataSummary {}
@@ -3574,49 +1269,12 @@ impl RemoveCollaboratorRequest {
     }
 }
 
-impl serde::Serialize for RemoveCollaboratorRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("usernameOrEmail", &self.username_or_email)?;
-        object.end()
+crate::codec::json_object! {
+    RemoveCollaboratorRequest {
+        username_or_email: "usernameOrEmail" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for RemoveCollaboratorRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RemoveCollaboratorRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RemoveCollaboratorRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemoveCollaboratorRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut username_or_email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "usernameOrEmail" => username_or_email = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RemoveCollaboratorRequest {
-                    username_or_email: username_or_email
-                        .ok_or_else(|| A::Error::missing_field("usernameOrEmail"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for RemoveCollaboratorRequest {}
@@ -3634,49 +1292,12 @@ impl SetAiActionsOrderRequest {
     }
 }
 
-impl serde::Serialize for SetAiActionsOrderRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("orderByActionId", &self.order_by_action_id)?;
-        object.end()
+crate::codec::json_object! {
+    SetAiActionsOrderRequest {
+        order_by_action_id: "orderByActionId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetAiActionsOrderRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetAiActionsOrderRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetAiActionsOrderRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetAiActionsOrderRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut order_by_action_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "orderByActionId" => order_by_action_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetAiActionsOrderRequest {
-                    order_by_action_id: order_by_action_id
-                        .ok_or_else(|| A::Error::missing_field("orderByActionId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetAiActionsOrderRequest {}
@@ -3697,49 +1318,12 @@ impl SetProjectComputeTimeRequest {
     }
 }
 
-impl serde::Serialize for SetProjectComputeTimeRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("jobLimitM", &self.job_limit_m)?;
-        object.end()
+crate::codec::json_object! {
+    SetProjectComputeTimeRequest {
+        job_limit_m: "jobLimitM" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetProjectComputeTimeRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetProjectComputeTimeRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetProjectComputeTimeRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetProjectComputeTimeRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut job_limit_m = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "jobLimitM" => job_limit_m = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetProjectComputeTimeRequest {
-                    job_limit_m: job_limit_m
-                        .ok_or_else(|| A::Error::missing_field("jobLimitM"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetProjectComputeTimeRequest {}
@@ -3760,49 +1344,12 @@ impl SetProjectDspFileSizeRequest {
     }
 }
 
-impl serde::Serialize for SetProjectDspFileSizeRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("dspFileSizeMb", &self.dsp_file_size_mb)?;
-        object.end()
+crate::codec::json_object! {
+    SetProjectDspFileSizeRequest {
+        dsp_file_size_mb: "dspFileSizeMb" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetProjectDspFileSizeRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetProjectDspFileSizeRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetProjectDspFileSizeRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetProjectDspFileSizeRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut dsp_file_size_mb = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "dspFileSizeMb" => dsp_file_size_mb = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetProjectDspFileSizeRequest {
-                    dsp_file_size_mb: dsp_file_size_mb
-                        .ok_or_else(|| A::Error::missing_field("dspFileSizeMb"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetProjectDspFileSizeRequest {}
@@ -3820,49 +1367,12 @@ impl TransferOwnershipOrganizationRequest {
     }
 }
 
-impl serde::Serialize for TransferOwnershipOrganizationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("organizationId", &self.organization_id)?;
-        object.end()
+crate::codec::json_object! {
+    TransferOwnershipOrganizationRequest {
+        organization_id: "organizationId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for TransferOwnershipOrganizationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TransferOwnershipOrganizationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TransferOwnershipOrganizationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TransferOwnershipOrganizationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut organization_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "organizationId" => organization_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TransferOwnershipOrganizationRequest {
-                    organization_id: organization_id
-                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for TransferOwnershipOrganizationRequest {}
@@ -3905,90 +1415,18 @@ impl UpdateAiActionRequest {
     }
 }
 
-impl serde::Serialize for UpdateAiActionRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.serialize_entry("steps", &self.steps)?;
-        object.serialize_entry("dataCategory", &self.data_category)?;
-        if let Some(value) = &self.data_metadata_key {
-            object.serialize_entry("dataMetadataKey", value)?;
-        }
-        if let Some(value) = &self.data_metadata_value {
-            object.serialize_entry("dataMetadataValue", value)?;
-        }
-        object
-            .serialize_entry(
-                "setMetadataAfterRunning",
-                &self.set_metadata_after_running,
-            )?;
-        if let Some(value) = &self.sort_order {
-            object.serialize_entry("sortOrder", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateAiActionRequest {
+        name: "name" optional,
+        steps: "steps" required,
+        data_category: "dataCategory" required,
+        data_metadata_key: "dataMetadataKey" optional,
+        data_metadata_value: "dataMetadataValue" optional,
+        set_metadata_after_running: "setMetadataAfterRunning" required,
+        sort_order: "sortOrder" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateAiActionRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateAiActionRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateAiActionRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateAiActionRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut steps = None;
-                let mut data_category = None;
-                let mut data_metadata_key = None;
-                let mut data_metadata_value = None;
-                let mut set_metadata_after_running = None;
-                let mut sort_order = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "steps" => steps = Some(map.next_value()?),
-                        "dataCategory" => data_category = Some(map.next_value()?),
-                        "dataMetadataKey" => data_metadata_key = map.next_value()?,
-                        "dataMetadataValue" => data_metadata_value = map.next_value()?,
-                        "setMetadataAfterRunning" => {
-                            set_metadata_after_running = Some(map.next_value()?);
-                        }
-                        "sortOrder" => sort_order = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateAiActionRequest {
-                    name,
-                    steps: steps.ok_or_else(|| A::Error::missing_field("steps"))?,
-                    data_category: data_category
-                        .ok_or_else(|| A::Error::missing_field("dataCategory"))?,
-                    data_metadata_key,
-                    data_metadata_value,
-                    set_metadata_after_running: set_metadata_after_running
-                        .ok_or_else(|| A::Error::missing_field(
-                            "setMetadataAfterRunning",
-                        ))?,
-                    sort_order,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateAiActionRequest {}
@@ -4007,54 +1445,13 @@ impl UpdateAiActionRequestSetMetadataAfterRunningItem {
     }
 }
 
-impl serde::Serialize for UpdateAiActionRequestSetMetadataAfterRunningItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("key", &self.key)?;
-        object.serialize_entry("value", &self.value)?;
-        object.end()
+crate::codec::json_object! {
+    UpdateAiActionRequestSetMetadataAfterRunningItem {
+        key: "key" required,
+        value: "value" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateAiActionRequestSetMetadataAfterRunningItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateAiActionRequestSetMetadataAfterRunningItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`UpdateAiActionRequestSetMetadataAfterRunningItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateAiActionRequestSetMetadataAfterRunningItem, A::Error> {
-                use serde::de::Error as _;
-                let mut key = None;
-                let mut value = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "key" => key = Some(map.next_value()?),
-                        "value" => value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateAiActionRequestSetMetadataAfterRunningItem {
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    value: value.ok_or_else(|| A::Error::missing_field("value"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateAiActionRequestSetMetadataAfterRunningItem {}
@@ -4072,48 +1469,12 @@ impl UpdateProjectTagsRequest {
     }
 }
 
-impl serde::Serialize for UpdateProjectTagsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("tags", &self.tags)?;
-        object.end()
+crate::codec::json_object! {
+    UpdateProjectTagsRequest {
+        tags: "tags" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateProjectTagsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateProjectTagsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateProjectTagsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateProjectTagsRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut tags = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "tags" => tags = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateProjectTagsRequest {
-                    tags: tags.ok_or_else(|| A::Error::missing_field("tags"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateProjectTagsRequest {}
@@ -4131,49 +1492,12 @@ impl UpdateVersionRequest {
     }
 }
 
-impl serde::Serialize for UpdateVersionRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateVersionRequest {
+        description: "description" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateVersionRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateVersionRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateVersionRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateVersionRequest, A::Error> {
-                let mut description = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "description" => description = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateVersionRequest {
-                    description,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateVersionRequest {}

@@ -22,54 +22,13 @@ impl BatchAddMetadataRequest {
     }
 }
 
-impl serde::Serialize for BatchAddMetadataRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("metadataKey", &self.metadata_key)?;
-        object.serialize_entry("metadataValue", &self.metadata_value)?;
-        object.end()
+crate::codec::json_object! {
+    BatchAddMetadataRequest {
+        metadata_key: "metadataKey" required,
+        metadata_value: "metadataValue" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for BatchAddMetadataRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = BatchAddMetadataRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`BatchAddMetadataRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BatchAddMetadataRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut metadata_key = None;
-                let mut metadata_value = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "metadataKey" => metadata_key = Some(map.next_value()?),
-                        "metadataValue" => metadata_value = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(BatchAddMetadataRequest {
-                    metadata_key: metadata_key
-                        .ok_or_else(|| A::Error::missing_field("metadataKey"))?,
-                    metadata_value: metadata_value
-                        .ok_or_else(|| A::Error::missing_field("metadataValue"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for BatchAddMetadataRequest {}
@@ -107,49 +66,12 @@ impl BatchClearMetadataByKeyRequest {
     }
 }
 
-impl serde::Serialize for BatchClearMetadataByKeyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("metadataKey", &self.metadata_key)?;
-        object.end()
+crate::codec::json_object! {
+    BatchClearMetadataByKeyRequest {
+        metadata_key: "metadataKey" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for BatchClearMetadataByKeyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = BatchClearMetadataByKeyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`BatchClearMetadataByKeyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BatchClearMetadataByKeyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut metadata_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "metadataKey" => metadata_key = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(BatchClearMetadataByKeyRequest {
-                    metadata_key: metadata_key
-                        .ok_or_else(|| A::Error::missing_field("metadataKey"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for BatchClearMetadataByKeyRequest {}
@@ -285,64 +207,13 @@ pub struct CosineSimilarityData {
     pub different_but_same_label: Vec<CosineSimilarityIssue>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CosineSimilarityData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object
-            .serialize_entry(
-                "similarButDifferentLabel",
-                &self.similar_but_different_label,
-            )?;
-        object.serialize_entry("differentButSameLabel", &self.different_but_same_label)?;
-        object.end()
+crate::codec::json_object! {
+    CosineSimilarityData {
+        similar_but_different_label: "similarButDifferentLabel" required,
+        different_but_same_label: "differentButSameLabel" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CosineSimilarityData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CosineSimilarityData;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CosineSimilarityData`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CosineSimilarityData, A::Error> {
-                use serde::de::Error as _;
-                let mut similar_but_different_label = None;
-                let mut different_but_same_label = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "similarButDifferentLabel" => {
-                            similar_but_different_label = Some(map.next_value()?);
-                        }
-                        "differentButSameLabel" => {
-                            different_but_same_label = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CosineSimilarityData {
-                    similar_but_different_label: similar_but_different_label
-                        .ok_or_else(|| A::Error::missing_field(
-                            "similarButDifferentLabel",
-                        ))?,
-                    different_but_same_label: different_but_same_label
-                        .ok_or_else(|| A::Error::missing_field("differentButSameLabel"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CosineSimilarityData {}
@@ -361,62 +232,15 @@ pub struct CosineSimilarityIssue {
     pub issues: Vec<CosineSimilarityIssueIssuesItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CosineSimilarityIssue {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.sample {
-            object.serialize_entry("sample", value)?;
-        }
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("issues", &self.issues)?;
-        object.end()
+crate::codec::json_object! {
+    CosineSimilarityIssue {
+        id: "id" required,
+        sample: "sample" optional,
+        label: "label" required,
+        issues: "issues" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CosineSimilarityIssue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CosineSimilarityIssue;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CosineSimilarityIssue`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CosineSimilarityIssue, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut sample = None;
-                let mut label = None;
-                let mut issues = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "sample" => sample = map.next_value()?,
-                        "label" => label = Some(map.next_value()?),
-                        "issues" => issues = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CosineSimilarityIssue {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    sample,
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    issues: issues.ok_or_else(|| A::Error::missing_field("issues"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CosineSimilarityIssue {}
@@ -433,62 +257,15 @@ pub struct CosineSimilarityIssueIssuesItem {
     pub windows: Vec<CosineSimilarityIssueIssuesItemWindowsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CosineSimilarityIssueIssuesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.sample {
-            object.serialize_entry("sample", value)?;
-        }
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("windows", &self.windows)?;
-        object.end()
+crate::codec::json_object! {
+    CosineSimilarityIssueIssuesItem {
+        id: "id" required,
+        sample: "sample" optional,
+        label: "label" required,
+        windows: "windows" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CosineSimilarityIssueIssuesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CosineSimilarityIssueIssuesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CosineSimilarityIssueIssuesItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CosineSimilarityIssueIssuesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut sample = None;
-                let mut label = None;
-                let mut windows = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "sample" => sample = map.next_value()?,
-                        "label" => label = Some(map.next_value()?),
-                        "windows" => windows = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CosineSimilarityIssueIssuesItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    sample,
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    windows: windows.ok_or_else(|| A::Error::missing_field("windows"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CosineSimilarityIssueIssuesItem {}
@@ -504,60 +281,14 @@ pub struct CosineSimilarityIssueIssuesItemWindowsItem {
     pub score: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CosineSimilarityIssueIssuesItemWindowsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("windowStart", &self.window_start)?;
-        object.serialize_entry("windowEnd", &self.window_end)?;
-        object.serialize_entry("score", &self.score)?;
-        object.end()
+crate::codec::json_object! {
+    CosineSimilarityIssueIssuesItemWindowsItem {
+        window_start: "windowStart" required,
+        window_end: "windowEnd" required,
+        score: "score" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CosineSimilarityIssueIssuesItemWindowsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CosineSimilarityIssueIssuesItemWindowsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`CosineSimilarityIssueIssuesItemWindowsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CosineSimilarityIssueIssuesItemWindowsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut window_start = None;
-                let mut window_end = None;
-                let mut score = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "windowStart" => window_start = Some(map.next_value()?),
-                        "windowEnd" => window_end = Some(map.next_value()?),
-                        "score" => score = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CosineSimilarityIssueIssuesItemWindowsItem {
-                    window_start: window_start
-                        .ok_or_else(|| A::Error::missing_field("windowStart"))?,
-                    window_end: window_end
-                        .ok_or_else(|| A::Error::missing_field("windowEnd"))?,
-                    score: score.ok_or_else(|| A::Error::missing_field("score"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CosineSimilarityIssueIssuesItemWindowsItem {}
@@ -572,58 +303,14 @@ pub struct CountSamplesResponse {
     pub count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CountSamplesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("count", &self.count)?;
-        object.end()
+crate::codec::json_object! {
+    CountSamplesResponse {
+        success: "success" required,
+        error: "error" optional,
+        count: "count" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CountSamplesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CountSamplesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CountSamplesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CountSamplesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "count" => count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CountSamplesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    count: count.ok_or_else(|| A::Error::missing_field("count"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CountSamplesResponse {
@@ -648,53 +335,13 @@ impl CropSampleRequest {
     }
 }
 
-impl serde::Serialize for CropSampleRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("cropStart", &self.crop_start)?;
-        object.serialize_entry("cropEnd", &self.crop_end)?;
-        object.end()
+crate::codec::json_object! {
+    CropSampleRequest {
+        crop_start: "cropStart" required,
+        crop_end: "cropEnd" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CropSampleRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CropSampleRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CropSampleRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CropSampleRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut crop_start = None;
-                let mut crop_end = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "cropStart" => crop_start = Some(map.next_value()?),
-                        "cropEnd" => crop_end = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CropSampleRequest {
-                    crop_start: crop_start
-                        .ok_or_else(|| A::Error::missing_field("cropStart"))?,
-                    crop_end: crop_end.ok_or_else(|| A::Error::missing_field("cropEnd"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CropSampleRequest {}
@@ -709,61 +356,14 @@ pub struct CropSampleResponse {
     pub requires_processing: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CropSampleResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("requiresProcessing", &self.requires_processing)?;
-        object.end()
+crate::codec::json_object! {
+    CropSampleResponse {
+        success: "success" required,
+        error: "error" optional,
+        requires_processing: "requiresProcessing" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CropSampleResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CropSampleResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CropSampleResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CropSampleResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut requires_processing = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "requiresProcessing" => {
-                            requires_processing = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CropSampleResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    requires_processing: requires_processing
-                        .ok_or_else(|| A::Error::missing_field("requiresProcessing"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CropSampleResponse {
@@ -780,48 +380,12 @@ pub struct CrossValidationData {
     pub scores: Vec<CrossValidationDataScoresItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CrossValidationData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("scores", &self.scores)?;
-        object.end()
+crate::codec::json_object! {
+    CrossValidationData {
+        scores: "scores" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CrossValidationData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CrossValidationData;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CrossValidationData`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CrossValidationData, A::Error> {
-                use serde::de::Error as _;
-                let mut scores = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "scores" => scores = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CrossValidationData {
-                    scores: scores.ok_or_else(|| A::Error::missing_field("scores"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CrossValidationData {}
@@ -844,77 +408,18 @@ pub struct CrossValidationDataScoresItem {
     pub score: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CrossValidationDataScoresItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.sample {
-            object.serialize_entry("sample", value)?;
-        }
-        object.serialize_entry("windowStart", &self.window_start)?;
-        object.serialize_entry("windowEnd", &self.window_end)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("probability", &self.probability)?;
-        object.serialize_entry("score", &self.score)?;
-        object.end()
+crate::codec::json_object! {
+    CrossValidationDataScoresItem {
+        id: "id" required,
+        sample: "sample" optional,
+        window_start: "windowStart" required,
+        window_end: "windowEnd" required,
+        label: "label" required,
+        probability: "probability" required,
+        score: "score" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CrossValidationDataScoresItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CrossValidationDataScoresItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CrossValidationDataScoresItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CrossValidationDataScoresItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut sample = None;
-                let mut window_start = None;
-                let mut window_end = None;
-                let mut label = None;
-                let mut probability = None;
-                let mut score = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "sample" => sample = map.next_value()?,
-                        "windowStart" => window_start = Some(map.next_value()?),
-                        "windowEnd" => window_end = Some(map.next_value()?),
-                        "label" => label = Some(map.next_value()?),
-                        "probability" => probability = Some(map.next_value()?),
-                        "score" => score = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CrossValidationDataScoresItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    sample,
-                    window_start: window_start
-                        .ok_or_else(|| A::Error::missing_field("windowStart"))?,
-                    window_end: window_end
-                        .ok_or_else(|| A::Error::missing_field("windowEnd"))?,
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    probability: probability
-                        .ok_or_else(|| A::Error::missing_field("probability"))?,
-                    score: score.ok_or_else(|| A::Error::missing_field("score"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CrossValidationDataScoresItem {}
@@ -931,70 +436,16 @@ pub struct DataExplorerPredictionsResponse {
     pub classification_type: DataExplorerPredictionsResponseClassificationType,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DataExplorerPredictionsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("predictions", &self.predictions)?;
-        object.serialize_entry("labels", &self.labels)?;
-        object.serialize_entry("classificationType", &self.classification_type)?;
-        object.end()
+crate::codec::json_object! {
+    DataExplorerPredictionsResponse {
+        success: "success" required,
+        error: "error" optional,
+        predictions: "predictions" required,
+        labels: "labels" required,
+        classification_type: "classificationType" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for DataExplorerPredictionsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DataExplorerPredictionsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DataExplorerPredictionsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataExplorerPredictionsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut predictions = None;
-                let mut labels = None;
-                let mut classification_type = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "predictions" => predictions = Some(map.next_value()?),
-                        "labels" => labels = Some(map.next_value()?),
-                        "classificationType" => {
-                            classification_type = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataExplorerPredictionsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    predictions: predictions
-                        .ok_or_else(|| A::Error::missing_field("predictions"))?,
-                    labels: labels.ok_or_else(|| A::Error::missing_field("labels"))?,
-                    classification_type: classification_type
-                        .ok_or_else(|| A::Error::missing_field("classificationType"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataExplorerPredictionsResponse {
@@ -1060,63 +511,14 @@ impl DataExplorerSettings {
     }
 }
 
-impl serde::Serialize for DataExplorerSettings {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.preset {
-            object.serialize_entry("preset", value)?;
-        }
-        if let Some(value) = &self.dimensionality_reduction_technique {
-            object.serialize_entry("dimensionalityReductionTechnique", value)?;
-        }
-        if let Some(value) = &self.impulse_id {
-            object.serialize_entry("impulseId", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DataExplorerSettings {
+        preset: "preset" optional,
+        dimensionality_reduction_technique: "dimensionalityReductionTechnique" optional,
+        impulse_id: "impulseId" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DataExplorerSettings {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DataExplorerSettings;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DataExplorerSettings`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataExplorerSettings, A::Error> {
-                let mut preset = None;
-                let mut dimensionality_reduction_technique = None;
-                let mut impulse_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "preset" => preset = map.next_value()?,
-                        "dimensionalityReductionTechnique" => {
-                            dimensionality_reduction_technique = map.next_value()?;
-                        }
-                        "impulseId" => impulse_id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataExplorerSettings {
-                    preset,
-                    dimensionality_reduction_technique,
-                    impulse_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DataExplorerSettings {}
@@ -1199,68 +601,6 @@ impl From<&str> for DataExplorerSettingsPreset {
 
 crate::string_enum_impls!(DataExplorerSettingsPreset);
 
-/// Schema: `#/components/schemas/DatasetRatioData/properties/ratio`
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct DatasetRatioDataRatio {
-    /// number of training samples after rebalance
-    pub training: Option<i64>,
-    /// number of testing samples after rebalance
-    pub testing: Option<i64>,
-}
-
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for DatasetRatioDataRatio {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.training {
-            object.serialize_entry("training", value)?;
-        }
-        if let Some(value) = &self.testing {
-            object.serialize_entry("testing", value)?;
-        }
-        object.end()
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for DatasetRatioDataRatio {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DatasetRatioDataRatio;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DatasetRatioDataRatio`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DatasetRatioDataRatio, A::Error> {
-                let mut training = None;
-                let mut testing = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "training" => training = map.next_value()?,
-                        "testing" => testing = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DatasetRatioDataRatio {
-                    training,
-                    testing,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
-}
-
-impl crate::Envelope for DatasetRatioDataRatio {}
-
 /// Schema: `#/components/schemas/EditSampleLabelRequest`
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EditSampleLabelRequest {
@@ -1275,47 +615,12 @@ impl EditSampleLabelRequest {
     }
 }
 
-impl serde::Serialize for EditSampleLabelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.label {
-            object.serialize_entry("label", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    EditSampleLabelRequest {
+        label: "label" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for EditSampleLabelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = EditSampleLabelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`EditSampleLabelRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EditSampleLabelRequest, A::Error> {
-                let mut label = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EditSampleLabelRequest { label })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for EditSampleLabelRequest {}
@@ -1414,54 +719,13 @@ impl FindSegmentSampleRequest {
     }
 }
 
-impl serde::Serialize for FindSegmentSampleRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("shiftSegments", &self.shift_segments)?;
-        object.serialize_entry("segmentLengthMs", &self.segment_length_ms)?;
-        object.end()
+crate::codec::json_object! {
+    FindSegmentSampleRequest {
+        shift_segments: "shiftSegments" required,
+        segment_length_ms: "segmentLengthMs" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for FindSegmentSampleRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = FindSegmentSampleRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`FindSegmentSampleRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FindSegmentSampleRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut shift_segments = None;
-                let mut segment_length_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "shiftSegments" => shift_segments = Some(map.next_value()?),
-                        "segmentLengthMs" => segment_length_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(FindSegmentSampleRequest {
-                    shift_segments: shift_segments
-                        .ok_or_else(|| A::Error::missing_field("shiftSegments"))?,
-                    segment_length_ms: segment_length_ms
-                        .ok_or_else(|| A::Error::missing_field("segmentLengthMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for FindSegmentSampleRequest {}
@@ -1476,59 +740,14 @@ pub struct FindSegmentSampleResponse {
     pub segments: Vec<FindSegmentSampleResponseSegmentsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for FindSegmentSampleResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("segments", &self.segments)?;
-        object.end()
+crate::codec::json_object! {
+    FindSegmentSampleResponse {
+        success: "success" required,
+        error: "error" optional,
+        segments: "segments" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for FindSegmentSampleResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = FindSegmentSampleResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`FindSegmentSampleResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FindSegmentSampleResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut segments = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "segments" => segments = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(FindSegmentSampleResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    segments: segments
-                        .ok_or_else(|| A::Error::missing_field("segments"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for FindSegmentSampleResponse {
@@ -1544,53 +763,13 @@ pub struct FindSegmentSampleResponseSegmentsItem {
     pub end_ms: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for FindSegmentSampleResponseSegmentsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("startMs", &self.start_ms)?;
-        object.serialize_entry("endMs", &self.end_ms)?;
-        object.end()
+crate::codec::json_object! {
+    FindSegmentSampleResponseSegmentsItem {
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for FindSegmentSampleResponseSegmentsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = FindSegmentSampleResponseSegmentsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`FindSegmentSampleResponseSegmentsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FindSegmentSampleResponseSegmentsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut start_ms = None;
-                let mut end_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "startMs" => start_ms = Some(map.next_value()?),
-                        "endMs" => end_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(FindSegmentSampleResponseSegmentsItem {
-                    start_ms: start_ms
-                        .ok_or_else(|| A::Error::missing_field("startMs"))?,
-                    end_ms: end_ms.ok_or_else(|| A::Error::missing_field("endMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for FindSegmentSampleResponseSegmentsItem {}
@@ -1605,59 +784,14 @@ pub struct GetAiActionsProposedChangesResponse {
     pub proposed_changes: Vec<GetAiActionsProposedChangesResponseProposedChangesItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAiActionsProposedChangesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("proposedChanges", &self.proposed_changes)?;
-        object.end()
+crate::codec::json_object! {
+    GetAiActionsProposedChangesResponse {
+        success: "success" required,
+        error: "error" optional,
+        proposed_changes: "proposedChanges" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAiActionsProposedChangesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAiActionsProposedChangesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAiActionsProposedChangesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAiActionsProposedChangesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut proposed_changes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "proposedChanges" => proposed_changes = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAiActionsProposedChangesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    proposed_changes: proposed_changes
-                        .ok_or_else(|| A::Error::missing_field("proposedChanges"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAiActionsProposedChangesResponse {
@@ -1674,64 +808,14 @@ pub struct GetAiActionsProposedChangesResponseProposedChangesItem {
     pub proposed_changes: SampleProposedChanges,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAiActionsProposedChangesResponseProposedChangesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("sampleId", &self.sample_id)?;
-        object.serialize_entry("step", &self.step)?;
-        object.serialize_entry("proposedChanges", &self.proposed_changes)?;
-        object.end()
+crate::codec::json_object! {
+    GetAiActionsProposedChangesResponseProposedChangesItem {
+        sample_id: "sampleId" required,
+        step: "step" required,
+        proposed_changes: "proposedChanges" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de>
-for GetAiActionsProposedChangesResponseProposedChangesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAiActionsProposedChangesResponseProposedChangesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetAiActionsProposedChangesResponseProposedChangesItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                GetAiActionsProposedChangesResponseProposedChangesItem,
-                A::Error,
-            > {
-                use serde::de::Error as _;
-                let mut sample_id = None;
-                let mut step = None;
-                let mut proposed_changes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "sampleId" => sample_id = Some(map.next_value()?),
-                        "step" => step = Some(map.next_value()?),
-                        "proposedChanges" => proposed_changes = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAiActionsProposedChangesResponseProposedChangesItem {
-                    sample_id: sample_id
-                        .ok_or_else(|| A::Error::missing_field("sampleId"))?,
-                    step: step.ok_or_else(|| A::Error::missing_field("step"))?,
-                    proposed_changes: proposed_changes
-                        .ok_or_else(|| A::Error::missing_field("proposedChanges"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAiActionsProposedChangesResponseProposedChangesItem {}
@@ -1746,58 +830,14 @@ pub struct GetAllImportedFromResponse {
     pub data: Vec<GetAllImportedFromResponseDataItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAllImportedFromResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("data", &self.data)?;
-        object.end()
+crate::codec::json_object! {
+    GetAllImportedFromResponse {
+        success: "success" required,
+        error: "error" optional,
+        data: "data" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAllImportedFromResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAllImportedFromResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAllImportedFromResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAllImportedFromResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut data = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "data" => data = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAllImportedFromResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllImportedFromResponse {
@@ -1814,58 +854,14 @@ pub struct GetAllImportedFromResponseDataItem {
     pub imported_from: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAllImportedFromResponseDataItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("category", &self.category)?;
-        object.serialize_entry("importedFrom", &self.imported_from)?;
-        object.end()
+crate::codec::json_object! {
+    GetAllImportedFromResponseDataItem {
+        id: "id" required,
+        category: "category" required,
+        imported_from: "importedFrom" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAllImportedFromResponseDataItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAllImportedFromResponseDataItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAllImportedFromResponseDataItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAllImportedFromResponseDataItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut category = None;
-                let mut imported_from = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "category" => category = Some(map.next_value()?),
-                        "importedFrom" => imported_from = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAllImportedFromResponseDataItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    category: category
-                        .ok_or_else(|| A::Error::missing_field("category"))?,
-                    imported_from: imported_from
-                        .ok_or_else(|| A::Error::missing_field("importedFrom"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllImportedFromResponseDataItem {}
@@ -1887,89 +883,17 @@ pub struct GetDataExplorerSettingsResponse {
     pub dimensionality_reduction_recommendation: GetDataExplorerSettingsResponseDimensionalityReductionRecommendation,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetDataExplorerSettingsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.preset {
-            object.serialize_entry("preset", value)?;
-        }
-        if let Some(value) = &self.dimensionality_reduction_technique {
-            object.serialize_entry("dimensionalityReductionTechnique", value)?;
-        }
-        if let Some(value) = &self.impulse_id {
-            object.serialize_entry("impulseId", value)?;
-        }
-        object
-            .serialize_entry(
-                "dimensionalityReductionRecommendation",
-                &self.dimensionality_reduction_recommendation,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    GetDataExplorerSettingsResponse {
+        success: "success" required,
+        error: "error" optional,
+        preset: "preset" optional,
+        dimensionality_reduction_technique: "dimensionalityReductionTechnique" optional,
+        impulse_id: "impulseId" optional,
+        dimensionality_reduction_recommendation: "dimensionalityReductionRecommendation" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetDataExplorerSettingsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetDataExplorerSettingsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetDataExplorerSettingsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetDataExplorerSettingsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut preset = None;
-                let mut dimensionality_reduction_technique = None;
-                let mut impulse_id = None;
-                let mut dimensionality_reduction_recommendation = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "preset" => preset = map.next_value()?,
-                        "dimensionalityReductionTechnique" => {
-                            dimensionality_reduction_technique = map.next_value()?;
-                        }
-                        "impulseId" => impulse_id = map.next_value()?,
-                        "dimensionalityReductionRecommendation" => {
-                            dimensionality_reduction_recommendation = Some(
-                                map.next_value()?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetDataExplorerSettingsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    preset,
-                    dimensionality_reduction_technique,
-                    impulse_id,
-                    dimensionality_reduction_recommendation: dimensionality_reduction_recommendation
-                        .ok_or_else(|| A::Error::missing_field(
-                            "dimensionalityReductionRecommendation",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDataExplorerSettingsResponse {
@@ -2025,60 +949,14 @@ pub struct GetDiversityDataResponse {
     pub data: Option<Vec<GetDiversityDataResponseDataItem>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetDiversityDataResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.data {
-            object.serialize_entry("data", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetDiversityDataResponse {
+        success: "success" required,
+        error: "error" optional,
+        data: "data" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetDiversityDataResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetDiversityDataResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetDiversityDataResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetDiversityDataResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut data = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "data" => data = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetDiversityDataResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    data,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDiversityDataResponse {
@@ -2095,60 +973,14 @@ pub struct GetDiversityDataResponseDataItem {
     pub cluster_infos: Vec<GetDiversityDataResponseDataItemClusterInfosItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetDiversityDataResponseDataItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.label_id {
-            object.serialize_entry("labelId", value)?;
-        }
-        object.serialize_entry("maxDistance", &self.max_distance)?;
-        object.serialize_entry("clusterInfos", &self.cluster_infos)?;
-        object.end()
+crate::codec::json_object! {
+    GetDiversityDataResponseDataItem {
+        label_id: "labelId" optional,
+        max_distance: "maxDistance" required,
+        cluster_infos: "clusterInfos" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetDiversityDataResponseDataItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetDiversityDataResponseDataItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetDiversityDataResponseDataItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetDiversityDataResponseDataItem, A::Error> {
-                use serde::de::Error as _;
-                let mut label_id = None;
-                let mut max_distance = None;
-                let mut cluster_infos = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "labelId" => label_id = map.next_value()?,
-                        "maxDistance" => max_distance = Some(map.next_value()?),
-                        "clusterInfos" => cluster_infos = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetDiversityDataResponseDataItem {
-                    label_id,
-                    max_distance: max_distance
-                        .ok_or_else(|| A::Error::missing_field("maxDistance"))?,
-                    cluster_infos: cluster_infos
-                        .ok_or_else(|| A::Error::missing_field("clusterInfos"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDiversityDataResponseDataItem {}
@@ -2180,91 +1012,21 @@ pub struct GetDiversityDataResponseDataItemClusterInfosItem {
     pub right_idx: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetDiversityDataResponseDataItemClusterInfosItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("idx", &self.idx)?;
-        object.serialize_entry("indexes", &self.indexes)?;
-        object.serialize_entry("windows", &self.windows)?;
-        if let Some(value) = &self.samples {
-            object.serialize_entry("samples", value)?;
-        }
-        object.serialize_entry("vendiScore", &self.vendi_score)?;
-        object.serialize_entry("vendiRatio", &self.vendi_ratio)?;
-        object.serialize_entry("count", &self.count)?;
-        object.serialize_entry("distance", &self.distance)?;
-        object.serialize_entry("leftIdx", &self.left_idx)?;
-        object.serialize_entry("rightIdx", &self.right_idx)?;
-        object.end()
+crate::codec::json_object! {
+    GetDiversityDataResponseDataItemClusterInfosItem {
+        idx: "idx" required,
+        indexes: "indexes" required,
+        windows: "windows" required,
+        samples: "samples" optional,
+        vendi_score: "vendiScore" required,
+        vendi_ratio: "vendiRatio" required,
+        count: "count" required,
+        distance: "distance" required,
+        left_idx: "leftIdx" nullable,
+        right_idx: "rightIdx" nullable,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetDiversityDataResponseDataItemClusterInfosItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetDiversityDataResponseDataItemClusterInfosItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetDiversityDataResponseDataItemClusterInfosItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetDiversityDataResponseDataItemClusterInfosItem, A::Error> {
-                use serde::de::Error as _;
-                let mut idx = None;
-                let mut indexes = None;
-                let mut windows = None;
-                let mut samples = None;
-                let mut vendi_score = None;
-                let mut vendi_ratio = None;
-                let mut count = None;
-                let mut distance = None;
-                let mut left_idx = None;
-                let mut right_idx = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "idx" => idx = Some(map.next_value()?),
-                        "indexes" => indexes = Some(map.next_value()?),
-                        "windows" => windows = Some(map.next_value()?),
-                        "samples" => samples = map.next_value()?,
-                        "vendiScore" => vendi_score = Some(map.next_value()?),
-                        "vendiRatio" => vendi_ratio = Some(map.next_value()?),
-                        "count" => count = Some(map.next_value()?),
-                        "distance" => distance = Some(map.next_value()?),
-                        "leftIdx" => left_idx = map.next_value()?,
-                        "rightIdx" => right_idx = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetDiversityDataResponseDataItemClusterInfosItem {
-                    idx: idx.ok_or_else(|| A::Error::missing_field("idx"))?,
-                    indexes: indexes.ok_or_else(|| A::Error::missing_field("indexes"))?,
-                    windows: windows.ok_or_else(|| A::Error::missing_field("windows"))?,
-                    samples,
-                    vendi_score: vendi_score
-                        .ok_or_else(|| A::Error::missing_field("vendiScore"))?,
-                    vendi_ratio: vendi_ratio
-                        .ok_or_else(|| A::Error::missing_field("vendiRatio"))?,
-                    count: count.ok_or_else(|| A::Error::missing_field("count"))?,
-                    distance: distance
-                        .ok_or_else(|| A::Error::missing_field("distance"))?,
-                    left_idx,
-                    right_idx,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDiversityDataResponseDataItemClusterInfosItem {}
@@ -2279,58 +1041,14 @@ pub struct GetLabelNoiseDataResponse {
     pub data: GetLabelNoiseDataResponseData,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetLabelNoiseDataResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("data", &self.data)?;
-        object.end()
+crate::codec::json_object! {
+    GetLabelNoiseDataResponse {
+        success: "success" required,
+        error: "error" optional,
+        data: "data" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetLabelNoiseDataResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetLabelNoiseDataResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetLabelNoiseDataResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetLabelNoiseDataResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut data = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "data" => data = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetLabelNoiseDataResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    data: data.ok_or_else(|| A::Error::missing_field("data"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetLabelNoiseDataResponse {
@@ -2347,61 +1065,14 @@ pub struct GetLabelNoiseDataResponseData {
     pub cross_validation: Option<CrossValidationData>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetLabelNoiseDataResponseData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.cosine_similarity {
-            object.serialize_entry("cosineSimilarity", value)?;
-        }
-        if let Some(value) = &self.neighbors {
-            object.serialize_entry("neighbors", value)?;
-        }
-        if let Some(value) = &self.cross_validation {
-            object.serialize_entry("crossValidation", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetLabelNoiseDataResponseData {
+        cosine_similarity: "cosineSimilarity" optional,
+        neighbors: "neighbors" optional,
+        cross_validation: "crossValidation" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetLabelNoiseDataResponseData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetLabelNoiseDataResponseData;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetLabelNoiseDataResponseData`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetLabelNoiseDataResponseData, A::Error> {
-                let mut cosine_similarity = None;
-                let mut neighbors = None;
-                let mut cross_validation = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "cosineSimilarity" => cosine_similarity = map.next_value()?,
-                        "neighbors" => neighbors = map.next_value()?,
-                        "crossValidation" => cross_validation = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetLabelNoiseDataResponseData {
-                    cosine_similarity,
-                    neighbors,
-                    cross_validation,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetLabelNoiseDataResponseData {}
@@ -2417,59 +1088,14 @@ pub struct GetSampleMetadataResponse {
     pub metadata: Vec<SampleMetadata>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetSampleMetadataResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("metadata", &self.metadata)?;
-        object.end()
+crate::codec::json_object! {
+    GetSampleMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        metadata: "metadata" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetSampleMetadataResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetSampleMetadataResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetSampleMetadataResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSampleMetadataResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut metadata = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "metadata" => metadata = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetSampleMetadataResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    metadata: metadata
-                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetSampleMetadataResponse {
@@ -2489,65 +1115,15 @@ pub struct HasDataExplorerFeaturesResponse {
     pub input_block: Option<ImpulseInputBlock>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for HasDataExplorerFeaturesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("hasFeatures", &self.has_features)?;
-        if let Some(value) = &self.input_block {
-            object.serialize_entry("inputBlock", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    HasDataExplorerFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_features: "hasFeatures" required,
+        input_block: "inputBlock" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for HasDataExplorerFeaturesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = HasDataExplorerFeaturesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`HasDataExplorerFeaturesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<HasDataExplorerFeaturesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut has_features = None;
-                let mut input_block = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "hasFeatures" => has_features = Some(map.next_value()?),
-                        "inputBlock" => input_block = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(HasDataExplorerFeaturesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    has_features: has_features
-                        .ok_or_else(|| A::Error::missing_field("hasFeatures"))?,
-                    input_block,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for HasDataExplorerFeaturesResponse {
@@ -2569,49 +1145,12 @@ impl MoveRawDataRequest {
     }
 }
 
-impl serde::Serialize for MoveRawDataRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("newCategory", &self.new_category)?;
-        object.end()
+crate::codec::json_object! {
+    MoveRawDataRequest {
+        new_category: "newCategory" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for MoveRawDataRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = MoveRawDataRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`MoveRawDataRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MoveRawDataRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut new_category = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "newCategory" => new_category = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(MoveRawDataRequest {
-                    new_category: new_category
-                        .ok_or_else(|| A::Error::missing_field("newCategory"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for MoveRawDataRequest {}
@@ -2665,56 +1204,13 @@ pub struct NeighborsData {
     pub num_neighbors: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for NeighborsData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("scoresAndNeighbors", &self.scores_and_neighbors)?;
-        object.serialize_entry("numNeighbors", &self.num_neighbors)?;
-        object.end()
+crate::codec::json_object! {
+    NeighborsData {
+        scores_and_neighbors: "scoresAndNeighbors" required,
+        num_neighbors: "numNeighbors" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for NeighborsData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = NeighborsData;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`NeighborsData`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NeighborsData, A::Error> {
-                use serde::de::Error as _;
-                let mut scores_and_neighbors = None;
-                let mut num_neighbors = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "scoresAndNeighbors" => {
-                            scores_and_neighbors = Some(map.next_value()?);
-                        }
-                        "numNeighbors" => num_neighbors = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(NeighborsData {
-                    scores_and_neighbors: scores_and_neighbors
-                        .ok_or_else(|| A::Error::missing_field("scoresAndNeighbors"))?,
-                    num_neighbors: num_neighbors
-                        .ok_or_else(|| A::Error::missing_field("numNeighbors"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for NeighborsData {}
@@ -2737,73 +1233,17 @@ pub struct NeighborsScore {
     pub neighbor_windows: Vec<NeighborsScoreNeighborWindowsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for NeighborsScore {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.sample {
-            object.serialize_entry("sample", value)?;
-        }
-        object.serialize_entry("windowStart", &self.window_start)?;
-        object.serialize_entry("windowEnd", &self.window_end)?;
-        object.serialize_entry("score", &self.score)?;
-        object.serialize_entry("neighborWindows", &self.neighbor_windows)?;
-        object.end()
+crate::codec::json_object! {
+    NeighborsScore {
+        id: "id" required,
+        sample: "sample" optional,
+        window_start: "windowStart" required,
+        window_end: "windowEnd" required,
+        score: "score" required,
+        neighbor_windows: "neighborWindows" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for NeighborsScore {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = NeighborsScore;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`NeighborsScore`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NeighborsScore, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut sample = None;
-                let mut window_start = None;
-                let mut window_end = None;
-                let mut score = None;
-                let mut neighbor_windows = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "sample" => sample = map.next_value()?,
-                        "windowStart" => window_start = Some(map.next_value()?),
-                        "windowEnd" => window_end = Some(map.next_value()?),
-                        "score" => score = Some(map.next_value()?),
-                        "neighborWindows" => neighbor_windows = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(NeighborsScore {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    sample,
-                    window_start: window_start
-                        .ok_or_else(|| A::Error::missing_field("windowStart"))?,
-                    window_end: window_end
-                        .ok_or_else(|| A::Error::missing_field("windowEnd"))?,
-                    score: score.ok_or_else(|| A::Error::missing_field("score"))?,
-                    neighbor_windows: neighbor_windows
-                        .ok_or_else(|| A::Error::missing_field("neighborWindows"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for NeighborsScore {}
@@ -2820,64 +1260,15 @@ pub struct NeighborsScoreNeighborWindowsItem {
     pub window_end: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for NeighborsScoreNeighborWindowsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.sample {
-            object.serialize_entry("sample", value)?;
-        }
-        object.serialize_entry("windowStart", &self.window_start)?;
-        object.serialize_entry("windowEnd", &self.window_end)?;
-        object.end()
+crate::codec::json_object! {
+    NeighborsScoreNeighborWindowsItem {
+        id: "id" required,
+        sample: "sample" optional,
+        window_start: "windowStart" required,
+        window_end: "windowEnd" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for NeighborsScoreNeighborWindowsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = NeighborsScoreNeighborWindowsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`NeighborsScoreNeighborWindowsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NeighborsScoreNeighborWindowsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut sample = None;
-                let mut window_start = None;
-                let mut window_end = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "sample" => sample = map.next_value()?,
-                        "windowStart" => window_start = Some(map.next_value()?),
-                        "windowEnd" => window_end = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(NeighborsScoreNeighborWindowsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    sample,
-                    window_start: window_start
-                        .ok_or_else(|| A::Error::missing_field("windowStart"))?,
-                    window_end: window_end
-                        .ok_or_else(|| A::Error::missing_field("windowEnd"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for NeighborsScoreNeighborWindowsItem {}
@@ -2895,49 +1286,12 @@ impl ObjectDetectionAutoLabelRequest {
     }
 }
 
-impl serde::Serialize for ObjectDetectionAutoLabelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("neuralNetwork", &self.neural_network)?;
-        object.end()
+crate::codec::json_object! {
+    ObjectDetectionAutoLabelRequest {
+        neural_network: "neuralNetwork" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ObjectDetectionAutoLabelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ObjectDetectionAutoLabelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ObjectDetectionAutoLabelRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ObjectDetectionAutoLabelRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut neural_network = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "neuralNetwork" => neural_network = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ObjectDetectionAutoLabelRequest {
-                    neural_network: neural_network
-                        .ok_or_else(|| A::Error::missing_field("neuralNetwork"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ObjectDetectionAutoLabelRequest {}
@@ -2987,63 +1341,15 @@ pub struct ObjectDetectionAutoLabelResponse {
     pub all_labels: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ObjectDetectionAutoLabelResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("results", &self.results)?;
-        object.serialize_entry("allLabels", &self.all_labels)?;
-        object.end()
+crate::codec::json_object! {
+    ObjectDetectionAutoLabelResponse {
+        success: "success" required,
+        error: "error" optional,
+        results: "results" required,
+        all_labels: "allLabels" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ObjectDetectionAutoLabelResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ObjectDetectionAutoLabelResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ObjectDetectionAutoLabelResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ObjectDetectionAutoLabelResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut results = None;
-                let mut all_labels = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "results" => results = Some(map.next_value()?),
-                        "allLabels" => all_labels = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ObjectDetectionAutoLabelResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    results: results.ok_or_else(|| A::Error::missing_field("results"))?,
-                    all_labels: all_labels
-                        .ok_or_else(|| A::Error::missing_field("allLabels"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ObjectDetectionAutoLabelResponse {
@@ -3062,66 +1368,16 @@ pub struct ObjectDetectionAutoLabelResponseResultsItem {
     pub height: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ObjectDetectionAutoLabelResponseResultsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("label", &self.label)?;
-        object.serialize_entry("x", &self.x)?;
-        object.serialize_entry("y", &self.y)?;
-        object.serialize_entry("width", &self.width)?;
-        object.serialize_entry("height", &self.height)?;
-        object.end()
+crate::codec::json_object! {
+    ObjectDetectionAutoLabelResponseResultsItem {
+        label: "label" required,
+        x: "x" required,
+        y: "y" required,
+        width: "width" required,
+        height: "height" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ObjectDetectionAutoLabelResponseResultsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ObjectDetectionAutoLabelResponseResultsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ObjectDetectionAutoLabelResponseResultsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ObjectDetectionAutoLabelResponseResultsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut label = None;
-                let mut x = None;
-                let mut y = None;
-                let mut width = None;
-                let mut height = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => label = Some(map.next_value()?),
-                        "x" => x = Some(map.next_value()?),
-                        "y" => y = Some(map.next_value()?),
-                        "width" => width = Some(map.next_value()?),
-                        "height" => height = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ObjectDetectionAutoLabelResponseResultsItem {
-                    label: label.ok_or_else(|| A::Error::missing_field("label"))?,
-                    x: x.ok_or_else(|| A::Error::missing_field("x"))?,
-                    y: y.ok_or_else(|| A::Error::missing_field("y"))?,
-                    width: width.ok_or_else(|| A::Error::missing_field("width"))?,
-                    height: height.ok_or_else(|| A::Error::missing_field("height"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ObjectDetectionAutoLabelResponseResultsItem {}
@@ -3136,59 +1392,14 @@ pub struct ObjectDetectionLabelQueueCountResponse {
     pub samples_count: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ObjectDetectionLabelQueueCountResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("samplesCount", &self.samples_count)?;
-        object.end()
+crate::codec::json_object! {
+    ObjectDetectionLabelQueueCountResponse {
+        success: "success" required,
+        error: "error" optional,
+        samples_count: "samplesCount" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ObjectDetectionLabelQueueCountResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ObjectDetectionLabelQueueCountResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ObjectDetectionLabelQueueCountResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ObjectDetectionLabelQueueCountResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut samples_count = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "samplesCount" => samples_count = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ObjectDetectionLabelQueueCountResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    samples_count: samples_count
-                        .ok_or_else(|| A::Error::missing_field("samplesCount"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ObjectDetectionLabelQueueCountResponse {
@@ -3207,58 +1418,14 @@ pub struct ObjectDetectionLabelQueueResponse {
     pub samples: Vec<ObjectDetectionLabelQueueResponseSamplesItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ObjectDetectionLabelQueueResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("samples", &self.samples)?;
-        object.end()
+crate::codec::json_object! {
+    ObjectDetectionLabelQueueResponse {
+        success: "success" required,
+        error: "error" optional,
+        samples: "samples" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ObjectDetectionLabelQueueResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ObjectDetectionLabelQueueResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ObjectDetectionLabelQueueResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ObjectDetectionLabelQueueResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut samples = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "samples" => samples = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ObjectDetectionLabelQueueResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    samples: samples.ok_or_else(|| A::Error::missing_field("samples"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ObjectDetectionLabelQueueResponse {
@@ -3273,50 +1440,12 @@ pub struct ObjectDetectionLabelQueueResponseSamplesItem {
     pub id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ObjectDetectionLabelQueueResponseSamplesItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.end()
+crate::codec::json_object! {
+    ObjectDetectionLabelQueueResponseSamplesItem {
+        id: "id" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ObjectDetectionLabelQueueResponseSamplesItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ObjectDetectionLabelQueueResponseSamplesItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ObjectDetectionLabelQueueResponseSamplesItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ObjectDetectionLabelQueueResponseSamplesItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ObjectDetectionLabelQueueResponseSamplesItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ObjectDetectionLabelQueueResponseSamplesItem {}
@@ -3369,60 +1498,14 @@ pub struct RebalanceDatasetResponse {
     pub ratio: Option<DatasetRatioDataRatio>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for RebalanceDatasetResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.ratio {
-            object.serialize_entry("ratio", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    RebalanceDatasetResponse {
+        success: "success" required,
+        error: "error" optional,
+        ratio: "ratio" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for RebalanceDatasetResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RebalanceDatasetResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RebalanceDatasetResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RebalanceDatasetResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut ratio = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "ratio" => ratio = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RebalanceDatasetResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    ratio,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for RebalanceDatasetResponse {
@@ -3445,48 +1528,12 @@ impl RenameSampleRequest {
     }
 }
 
-impl serde::Serialize for RenameSampleRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.end()
+crate::codec::json_object! {
+    RenameSampleRequest {
+        name: "name" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for RenameSampleRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RenameSampleRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RenameSampleRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RenameSampleRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RenameSampleRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for RenameSampleRequest {}
@@ -3504,112 +1551,15 @@ impl SampleBoundingBoxesRequest {
     }
 }
 
-impl serde::Serialize for SampleBoundingBoxesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("boundingBoxes", &self.bounding_boxes)?;
-        object.end()
+crate::codec::json_object! {
+    SampleBoundingBoxesRequest {
+        bounding_boxes: "boundingBoxes" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SampleBoundingBoxesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SampleBoundingBoxesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SampleBoundingBoxesRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SampleBoundingBoxesRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut bounding_boxes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "boundingBoxes" => bounding_boxes = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SampleBoundingBoxesRequest {
-                    bounding_boxes: bounding_boxes
-                        .ok_or_else(|| A::Error::missing_field("boundingBoxes"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SampleBoundingBoxesRequest {}
-
-/// Schema: `#/components/schemas/SampleMetadata`
-#[derive(Debug, Clone, PartialEq)]
-pub struct SampleMetadata {
-    /// Sample ID
-    pub id: i64,
-    /// Sample free form associated metadata
-    pub metadata: std::collections::BTreeMap<String, String>,
-}
-
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for SampleMetadata {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("metadata", &self.metadata)?;
-        object.end()
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for SampleMetadata {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SampleMetadata;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SampleMetadata`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SampleMetadata, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut metadata = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "metadata" => metadata = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SampleMetadata {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    metadata: metadata
-                        .ok_or_else(|| A::Error::missing_field("metadata"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
-}
-
-impl crate::Envelope for SampleMetadata {}
 
 /// Schema: `#/components/schemas/SegmentSampleRequest`
 #[derive(Debug, Clone, PartialEq)]
@@ -3624,49 +1574,12 @@ impl SegmentSampleRequest {
     }
 }
 
-impl serde::Serialize for SegmentSampleRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("segments", &self.segments)?;
-        object.end()
+crate::codec::json_object! {
+    SegmentSampleRequest {
+        segments: "segments" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SegmentSampleRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SegmentSampleRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SegmentSampleRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SegmentSampleRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut segments = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "segments" => segments = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SegmentSampleRequest {
-                    segments: segments
-                        .ok_or_else(|| A::Error::missing_field("segments"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SegmentSampleRequest {}
@@ -3685,53 +1598,13 @@ impl SegmentSampleRequestSegmentsItem {
     }
 }
 
-impl serde::Serialize for SegmentSampleRequestSegmentsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("startMs", &self.start_ms)?;
-        object.serialize_entry("endMs", &self.end_ms)?;
-        object.end()
+crate::codec::json_object! {
+    SegmentSampleRequestSegmentsItem {
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SegmentSampleRequestSegmentsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SegmentSampleRequestSegmentsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SegmentSampleRequestSegmentsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SegmentSampleRequestSegmentsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut start_ms = None;
-                let mut end_ms = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "startMs" => start_ms = Some(map.next_value()?),
-                        "endMs" => end_ms = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SegmentSampleRequestSegmentsItem {
-                    start_ms: start_ms
-                        .ok_or_else(|| A::Error::missing_field("startMs"))?,
-                    end_ms: end_ms.ok_or_else(|| A::Error::missing_field("endMs"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SegmentSampleRequestSegmentsItem {}
@@ -3749,49 +1622,12 @@ impl SetSampleMetadataRequest {
     }
 }
 
-impl serde::Serialize for SetSampleMetadataRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.metadata {
-            object.serialize_entry("metadata", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    SetSampleMetadataRequest {
+        metadata: "metadata" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetSampleMetadataRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetSampleMetadataRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetSampleMetadataRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetSampleMetadataRequest, A::Error> {
-                let mut metadata = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "metadata" => metadata = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetSampleMetadataRequest {
-                    metadata,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetSampleMetadataRequest {}
@@ -3811,53 +1647,13 @@ impl SetSampleProposedChangesRequest {
     }
 }
 
-impl serde::Serialize for SetSampleProposedChangesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("jobId", &self.job_id)?;
-        object.serialize_entry("proposedChanges", &self.proposed_changes)?;
-        object.end()
+crate::codec::json_object! {
+    SetSampleProposedChangesRequest {
+        job_id: "jobId" required,
+        proposed_changes: "proposedChanges" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetSampleProposedChangesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetSampleProposedChangesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetSampleProposedChangesRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetSampleProposedChangesRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut job_id = None;
-                let mut proposed_changes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "jobId" => job_id = Some(map.next_value()?),
-                        "proposedChanges" => proposed_changes = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetSampleProposedChangesRequest {
-                    job_id: job_id.ok_or_else(|| A::Error::missing_field("jobId"))?,
-                    proposed_changes: proposed_changes
-                        .ok_or_else(|| A::Error::missing_field("proposedChanges"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetSampleProposedChangesRequest {}
@@ -3875,49 +1671,12 @@ impl SetSampleStructuredLabelsRequest {
     }
 }
 
-impl serde::Serialize for SetSampleStructuredLabelsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("structuredLabels", &self.structured_labels)?;
-        object.end()
+crate::codec::json_object! {
+    SetSampleStructuredLabelsRequest {
+        structured_labels: "structuredLabels" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetSampleStructuredLabelsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetSampleStructuredLabelsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetSampleStructuredLabelsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetSampleStructuredLabelsRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut structured_labels = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "structuredLabels" => structured_labels = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetSampleStructuredLabelsRequest {
-                    structured_labels: structured_labels
-                        .ok_or_else(|| A::Error::missing_field("structuredLabels"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetSampleStructuredLabelsRequest {}
@@ -3936,47 +1695,12 @@ impl SplitSampleInFramesRequest {
     }
 }
 
-impl serde::Serialize for SplitSampleInFramesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.fps {
-            object.serialize_entry("fps", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    SplitSampleInFramesRequest {
+        fps: "fps" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SplitSampleInFramesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SplitSampleInFramesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SplitSampleInFramesRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SplitSampleInFramesRequest, A::Error> {
-                let mut fps = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "fps" => fps = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SplitSampleInFramesRequest { fps })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SplitSampleInFramesRequest {}
@@ -4015,49 +1739,12 @@ impl StoreSegmentLengthRequest {
     }
 }
 
-impl serde::Serialize for StoreSegmentLengthRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("segmentLength", &self.segment_length)?;
-        object.end()
+crate::codec::json_object! {
+    StoreSegmentLengthRequest {
+        segment_length: "segmentLength" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for StoreSegmentLengthRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StoreSegmentLengthRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StoreSegmentLengthRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StoreSegmentLengthRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut segment_length = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "segmentLength" => segment_length = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StoreSegmentLengthRequest {
-                    segment_length: segment_length
-                        .ok_or_else(|| A::Error::missing_field("segmentLength"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StoreSegmentLengthRequest {}
@@ -4079,54 +1766,13 @@ impl TrackObjectsRequest {
     }
 }
 
-impl serde::Serialize for TrackObjectsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("sourceSampleId", &self.source_sample_id)?;
-        object.serialize_entry("nextSampleId", &self.next_sample_id)?;
-        object.end()
+crate::codec::json_object! {
+    TrackObjectsRequest {
+        source_sample_id: "sourceSampleId" required,
+        next_sample_id: "nextSampleId" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for TrackObjectsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TrackObjectsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TrackObjectsRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TrackObjectsRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut source_sample_id = None;
-                let mut next_sample_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "sourceSampleId" => source_sample_id = Some(map.next_value()?),
-                        "nextSampleId" => next_sample_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TrackObjectsRequest {
-                    source_sample_id: source_sample_id
-                        .ok_or_else(|| A::Error::missing_field("sourceSampleId"))?,
-                    next_sample_id: next_sample_id
-                        .ok_or_else(|| A::Error::missing_field("nextSampleId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for TrackObjectsRequest {}
@@ -4141,59 +1787,14 @@ pub struct TrackObjectsResponse {
     pub bounding_boxes: Vec<BoundingBox>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TrackObjectsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("boundingBoxes", &self.bounding_boxes)?;
-        object.end()
+crate::codec::json_object! {
+    TrackObjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        bounding_boxes: "boundingBoxes" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TrackObjectsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TrackObjectsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TrackObjectsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TrackObjectsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut bounding_boxes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "boundingBoxes" => bounding_boxes = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TrackObjectsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    bounding_boxes: bounding_boxes
-                        .ok_or_else(|| A::Error::missing_field("boundingBoxes"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TrackObjectsResponse {

@@ -15,60 +15,14 @@ pub struct GetThemeResponse {
     pub theme: Option<Theme>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetThemeResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.theme {
-            object.serialize_entry("theme", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetThemeResponse {
+        success: "success" required,
+        error: "error" optional,
+        theme: "theme" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetThemeResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetThemeResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetThemeResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetThemeResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut theme = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "theme" => theme = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetThemeResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    theme,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetThemeResponse {
@@ -87,58 +41,14 @@ pub struct GetThemesResponse {
     pub themes: Vec<Theme>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetThemesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("themes", &self.themes)?;
-        object.end()
+crate::codec::json_object! {
+    GetThemesResponse {
+        success: "success" required,
+        error: "error" optional,
+        themes: "themes" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetThemesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetThemesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetThemesResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetThemesResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut themes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "themes" => themes = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetThemesResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    themes: themes.ok_or_else(|| A::Error::missing_field("themes"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetThemesResponse {
@@ -183,85 +93,18 @@ impl UpdateThemeLogosRequest {
     }
 }
 
-impl serde::Serialize for UpdateThemeLogosRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.primary {
-            object.serialize_entry("primary", value)?;
-        }
-        if let Some(value) = &self.primary_white {
-            object.serialize_entry("primaryWhite", value)?;
-        }
-        if let Some(value) = &self.login {
-            object.serialize_entry("login", value)?;
-        }
-        if let Some(value) = &self.login_white {
-            object.serialize_entry("loginWhite", value)?;
-        }
-        if let Some(value) = &self.mark {
-            object.serialize_entry("mark", value)?;
-        }
-        if let Some(value) = &self.mark_white {
-            object.serialize_entry("markWhite", value)?;
-        }
-        if let Some(value) = &self.device_logo {
-            object.serialize_entry("deviceLogo", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateThemeLogosRequest {
+        primary: "primary" optional,
+        primary_white: "primaryWhite" optional,
+        login: "login" optional,
+        login_white: "loginWhite" optional,
+        mark: "mark" optional,
+        mark_white: "markWhite" optional,
+        device_logo: "deviceLogo" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateThemeLogosRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateThemeLogosRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateThemeLogosRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateThemeLogosRequest, A::Error> {
-                let mut primary = None;
-                let mut primary_white = None;
-                let mut login = None;
-                let mut login_white = None;
-                let mut mark = None;
-                let mut mark_white = None;
-                let mut device_logo = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "primary" => primary = map.next_value()?,
-                        "primaryWhite" => primary_white = map.next_value()?,
-                        "login" => login = map.next_value()?,
-                        "loginWhite" => login_white = map.next_value()?,
-                        "mark" => mark = map.next_value()?,
-                        "markWhite" => mark_white = map.next_value()?,
-                        "deviceLogo" => device_logo = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateThemeLogosRequest {
-                    primary,
-                    primary_white,
-                    login,
-                    login_white,
-                    mark,
-                    mark_white,
-                    device_logo,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateThemeLogosRequest {}

@@ -57,73 +57,17 @@ impl CreateThirdPartyAuthRequest {
     }
 }
 
-impl serde::Serialize for CreateThirdPartyAuthRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("logo", &self.logo)?;
-        object.serialize_entry("domains", &self.domains)?;
-        if let Some(value) = &self.secret_key {
-            object.serialize_entry("secretKey", value)?;
-        }
-        if let Some(value) = &self.api_key {
-            object.serialize_entry("apiKey", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateThirdPartyAuthRequest {
+        name: "name" required,
+        description: "description" required,
+        logo: "logo" required,
+        domains: "domains" required,
+        secret_key: "secretKey" optional,
+        api_key: "apiKey" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateThirdPartyAuthRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateThirdPartyAuthRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateThirdPartyAuthRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateThirdPartyAuthRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut logo = None;
-                let mut domains = None;
-                let mut secret_key = None;
-                let mut api_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "logo" => logo = Some(map.next_value()?),
-                        "domains" => domains = Some(map.next_value()?),
-                        "secretKey" => secret_key = map.next_value()?,
-                        "apiKey" => api_key = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateThirdPartyAuthRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    logo: logo.ok_or_else(|| A::Error::missing_field("logo"))?,
-                    domains: domains.ok_or_else(|| A::Error::missing_field("domains"))?,
-                    secret_key,
-                    api_key,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateThirdPartyAuthRequest {}
@@ -140,67 +84,16 @@ pub struct CreateThirdPartyAuthResponse {
     pub api_key: crate::Secret,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateThirdPartyAuthResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("secretKey", &self.secret_key)?;
-        object.serialize_entry("apiKey", &self.api_key)?;
-        object.end()
+crate::codec::json_object! {
+    CreateThirdPartyAuthResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        secret_key: "secretKey" required,
+        api_key: "apiKey" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateThirdPartyAuthResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateThirdPartyAuthResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateThirdPartyAuthResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateThirdPartyAuthResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut secret_key = None;
-                let mut api_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "secretKey" => secret_key = Some(map.next_value()?),
-                        "apiKey" => api_key = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateThirdPartyAuthResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    secret_key: secret_key
-                        .ok_or_else(|| A::Error::missing_field("secretKey"))?,
-                    api_key: api_key.ok_or_else(|| A::Error::missing_field("apiKey"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateThirdPartyAuthResponse {
@@ -242,68 +135,16 @@ impl CreateUserThirdPartyRequest {
     }
 }
 
-impl serde::Serialize for CreateUserThirdPartyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("email", &self.email)?;
-        if let Some(value) = &self.project_name {
-            object.serialize_entry("projectName", value)?;
-        }
-        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
-        object.end()
+crate::codec::json_object! {
+    CreateUserThirdPartyRequest {
+        name: "name" required,
+        username: "username" required,
+        email: "email" required,
+        project_name: "projectName" optional,
+        privacy_policy: "privacyPolicy" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateUserThirdPartyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateUserThirdPartyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateUserThirdPartyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateUserThirdPartyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut username = None;
-                let mut email = None;
-                let mut project_name = None;
-                let mut privacy_policy = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "projectName" => project_name = map.next_value()?,
-                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateUserThirdPartyRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    project_name,
-                    privacy_policy: privacy_policy
-                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateUserThirdPartyRequest {}
@@ -319,64 +160,15 @@ pub struct CreateUserThirdPartyResponse {
     pub jwt_token: Option<crate::Secret>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateUserThirdPartyResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("status", &self.status)?;
-        if let Some(value) = &self.jwt_token {
-            object.serialize_entry("jwtToken", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateUserThirdPartyResponse {
+        success: "success" required,
+        error: "error" optional,
+        status: "status" required,
+        jwt_token: "jwtToken" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateUserThirdPartyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateUserThirdPartyResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateUserThirdPartyResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateUserThirdPartyResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut status = None;
-                let mut jwt_token = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "status" => status = Some(map.next_value()?),
-                        "jwtToken" => jwt_token = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateUserThirdPartyResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    status: status.ok_or_else(|| A::Error::missing_field("status"))?,
-                    jwt_token,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateUserThirdPartyResponse {
@@ -433,58 +225,14 @@ pub struct GetAllThirdPartyAuthResponse {
     pub auths: Vec<ThirdPartyAuth>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAllThirdPartyAuthResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("auths", &self.auths)?;
-        object.end()
+crate::codec::json_object! {
+    GetAllThirdPartyAuthResponse {
+        success: "success" required,
+        error: "error" optional,
+        auths: "auths" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAllThirdPartyAuthResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAllThirdPartyAuthResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAllThirdPartyAuthResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAllThirdPartyAuthResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut auths = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "auths" => auths = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAllThirdPartyAuthResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    auths: auths.ok_or_else(|| A::Error::missing_field("auths"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllThirdPartyAuthResponse {
@@ -503,58 +251,14 @@ pub struct GetThirdPartyAuthResponse {
     pub auth: ThirdPartyAuth,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetThirdPartyAuthResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("auth", &self.auth)?;
-        object.end()
+crate::codec::json_object! {
+    GetThirdPartyAuthResponse {
+        success: "success" required,
+        error: "error" optional,
+        auth: "auth" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetThirdPartyAuthResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetThirdPartyAuthResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetThirdPartyAuthResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetThirdPartyAuthResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut auth = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "auth" => auth = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetThirdPartyAuthResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    auth: auth.ok_or_else(|| A::Error::missing_field("auth"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetThirdPartyAuthResponse {
@@ -574,69 +278,17 @@ pub struct ThirdPartyAuth {
     pub created: crate::DateTime,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ThirdPartyAuth {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("logo", &self.logo)?;
-        object.serialize_entry("domains", &self.domains)?;
-        object.serialize_entry("created", &self.created)?;
-        object.end()
+crate::codec::json_object! {
+    ThirdPartyAuth {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        logo: "logo" required,
+        domains: "domains" required,
+        created: "created" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ThirdPartyAuth {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ThirdPartyAuth;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ThirdPartyAuth`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThirdPartyAuth, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut description = None;
-                let mut logo = None;
-                let mut domains = None;
-                let mut created = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "logo" => logo = Some(map.next_value()?),
-                        "domains" => domains = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ThirdPartyAuth {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    logo: logo.ok_or_else(|| A::Error::missing_field("logo"))?,
-                    domains: domains.ok_or_else(|| A::Error::missing_field("domains"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ThirdPartyAuth {}
@@ -662,67 +314,15 @@ impl UpdateThirdPartyAuthRequest {
     }
 }
 
-impl serde::Serialize for UpdateThirdPartyAuthRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.description {
-            object.serialize_entry("description", value)?;
-        }
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        if let Some(value) = &self.domains {
-            object.serialize_entry("domains", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateThirdPartyAuthRequest {
+        name: "name" optional,
+        description: "description" optional,
+        logo: "logo" optional,
+        domains: "domains" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateThirdPartyAuthRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateThirdPartyAuthRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateThirdPartyAuthRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateThirdPartyAuthRequest, A::Error> {
-                let mut name = None;
-                let mut description = None;
-                let mut logo = None;
-                let mut domains = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "description" => description = map.next_value()?,
-                        "logo" => logo = map.next_value()?,
-                        "domains" => domains = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateThirdPartyAuthRequest {
-                    name,
-                    description,
-                    logo,
-                    domains,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateThirdPartyAuthRequest {}

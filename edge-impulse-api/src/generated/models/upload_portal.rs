@@ -16,74 +16,17 @@ pub struct PortalInfoResponse {
     pub bucket_name: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for PortalInfoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("description", &self.description)?;
-        object.serialize_entry("organizationId", &self.organization_id)?;
-        object.serialize_entry("organizationName", &self.organization_name)?;
-        if let Some(value) = &self.organization_logo {
-            object.serialize_entry("organizationLogo", value)?;
-        }
-        object.serialize_entry("bucketName", &self.bucket_name)?;
-        object.end()
+crate::codec::json_object! {
+    PortalInfoResponse {
+        name: "name" required,
+        description: "description" required,
+        organization_id: "organizationId" required,
+        organization_name: "organizationName" required,
+        organization_logo: "organizationLogo" optional,
+        bucket_name: "bucketName" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for PortalInfoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PortalInfoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`PortalInfoResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PortalInfoResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut description = None;
-                let mut organization_id = None;
-                let mut organization_name = None;
-                let mut organization_logo = None;
-                let mut bucket_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "description" => description = Some(map.next_value()?),
-                        "organizationId" => organization_id = Some(map.next_value()?),
-                        "organizationName" => organization_name = Some(map.next_value()?),
-                        "organizationLogo" => organization_logo = map.next_value()?,
-                        "bucketName" => bucket_name = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(PortalInfoResponse {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    description: description
-                        .ok_or_else(|| A::Error::missing_field("description"))?,
-                    organization_id: organization_id
-                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
-                    organization_name: organization_name
-                        .ok_or_else(|| A::Error::missing_field("organizationName"))?,
-                    organization_logo,
-                    bucket_name: bucket_name
-                        .ok_or_else(|| A::Error::missing_field("bucketName"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PortalInfoResponse {}

@@ -36,73 +36,16 @@ impl ActivateUserByThirdPartyActivationCodeRequest {
     }
 }
 
-impl serde::Serialize for ActivateUserByThirdPartyActivationCodeRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("activationCode", &self.activation_code)?;
-        object.serialize_entry("password", &self.password)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        object.serialize_entry("username", &self.username)?;
-        if let Some(value) = &self.privacy_policy {
-            object.serialize_entry("privacyPolicy", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    ActivateUserByThirdPartyActivationCodeRequest {
+        activation_code: "activationCode" required,
+        password: "password" required,
+        name: "name" optional,
+        username: "username" required,
+        privacy_policy: "privacyPolicy" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ActivateUserByThirdPartyActivationCodeRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ActivateUserByThirdPartyActivationCodeRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ActivateUserByThirdPartyActivationCodeRequest`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ActivateUserByThirdPartyActivationCodeRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut activation_code = None;
-                let mut password = None;
-                let mut name = None;
-                let mut username = None;
-                let mut privacy_policy = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "activationCode" => activation_code = Some(map.next_value()?),
-                        "password" => password = Some(map.next_value()?),
-                        "name" => name = map.next_value()?,
-                        "username" => username = Some(map.next_value()?),
-                        "privacyPolicy" => privacy_policy = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ActivateUserByThirdPartyActivationCodeRequest {
-                    activation_code: activation_code
-                        .ok_or_else(|| A::Error::missing_field("activationCode"))?,
-                    password: password
-                        .ok_or_else(|| A::Error::missing_field("password"))?,
-                    name,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    privacy_policy,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ActivateUserByThirdPartyActivationCodeRequest {}
@@ -162,54 +105,13 @@ impl ChangePasswordRequest {
     }
 }
 
-impl serde::Serialize for ChangePasswordRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("currentPassword", &self.current_password)?;
-        object.serialize_entry("newPassword", &self.new_password)?;
-        object.end()
+crate::codec::json_object! {
+    ChangePasswordRequest {
+        current_password: "currentPassword" required,
+        new_password: "newPassword" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ChangePasswordRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ChangePasswordRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ChangePasswordRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ChangePasswordRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut current_password = None;
-                let mut new_password = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "currentPassword" => current_password = Some(map.next_value()?),
-                        "newPassword" => new_password = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ChangePasswordRequest {
-                    current_password: current_password
-                        .ok_or_else(|| A::Error::missing_field("currentPassword"))?,
-                    new_password: new_password
-                        .ok_or_else(|| A::Error::missing_field("newPassword"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ChangePasswordRequest {}
@@ -251,73 +153,17 @@ impl ConvertUserRequest {
     }
 }
 
-impl serde::Serialize for ConvertUserRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("email", &self.email)?;
-        object.serialize_entry("password", &self.password)?;
-        if let Some(value) = &self.project_name {
-            object.serialize_entry("projectName", value)?;
-        }
-        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
-        object.end()
+crate::codec::json_object! {
+    ConvertUserRequest {
+        name: "name" required,
+        username: "username" required,
+        email: "email" required,
+        password: "password" required,
+        project_name: "projectName" optional,
+        privacy_policy: "privacyPolicy" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ConvertUserRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ConvertUserRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ConvertUserRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ConvertUserRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut username = None;
-                let mut email = None;
-                let mut password = None;
-                let mut project_name = None;
-                let mut privacy_policy = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "password" => password = Some(map.next_value()?),
-                        "projectName" => project_name = map.next_value()?,
-                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ConvertUserRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    password: password
-                        .ok_or_else(|| A::Error::missing_field("password"))?,
-                    project_name,
-                    privacy_policy: privacy_policy
-                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ConvertUserRequest {}
@@ -333,65 +179,15 @@ pub struct CreateDeveloperProfileResponse {
     pub link: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateDeveloperProfileResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("organizationId", &self.organization_id)?;
-        if let Some(value) = &self.link {
-            object.serialize_entry("link", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateDeveloperProfileResponse {
+        success: "success" required,
+        error: "error" optional,
+        organization_id: "organizationId" required,
+        link: "link" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateDeveloperProfileResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateDeveloperProfileResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateDeveloperProfileResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateDeveloperProfileResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut organization_id = None;
-                let mut link = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "organizationId" => organization_id = Some(map.next_value()?),
-                        "link" => link = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateDeveloperProfileResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    organization_id: organization_id
-                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
-                    link,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateDeveloperProfileResponse {
@@ -415,70 +211,16 @@ pub struct CreateEnterpriseTrialResponse {
     pub redirect_url: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateEnterpriseTrialResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.user_id {
-            object.serialize_entry("userId", value)?;
-        }
-        if let Some(value) = &self.redirect_url {
-            object.serialize_entry("redirectUrl", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateEnterpriseTrialResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        user_id: "userId" optional,
+        redirect_url: "redirectUrl" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateEnterpriseTrialResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateEnterpriseTrialResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateEnterpriseTrialResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateEnterpriseTrialResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut user_id = None;
-                let mut redirect_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "userId" => user_id = map.next_value()?,
-                        "redirectUrl" => redirect_url = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateEnterpriseTrialResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    user_id,
-                    redirect_url,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateEnterpriseTrialResponse {
@@ -559,150 +301,29 @@ impl CreateEnterpriseTrialUserRequest {
     }
 }
 
-impl serde::Serialize for CreateEnterpriseTrialUserRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("email", &self.email)?;
-        if let Some(value) = &self.organization_name {
-            object.serialize_entry("organizationName", value)?;
-        }
-        if let Some(value) = &self.expiration_date {
-            object.serialize_entry("expirationDate", value)?;
-        }
-        if let Some(value) = &self.notes {
-            object.serialize_entry("notes", value)?;
-        }
-        if let Some(value) = &self.use_case {
-            object.serialize_entry("useCase", value)?;
-        }
-        if let Some(value) = &self.user_has_ml_models_in_production {
-            object.serialize_entry("userHasMLModelsInProduction", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        if let Some(value) = &self.company_size {
-            object.serialize_entry("companySize", value)?;
-        }
-        if let Some(value) = &self.country {
-            object.serialize_entry("country", value)?;
-        }
-        if let Some(value) = &self.state_or_province {
-            object.serialize_entry("stateOrProvince", value)?;
-        }
-        if let Some(value) = &self.redirect_url_origin {
-            object.serialize_entry("redirectUrlOrigin", value)?;
-        }
-        if let Some(value) = &self.redirect_url_query_params {
-            object.serialize_entry("redirectUrlQueryParams", value)?;
-        }
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
-        if let Some(value) = &self.password {
-            object.serialize_entry("password", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.utm_params {
-            object.serialize_entry("utmParams", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateEnterpriseTrialUserRequest {
+        email: "email" required,
+        organization_name: "organizationName" optional,
+        expiration_date: "expirationDate" optional,
+        notes: "notes" optional,
+        use_case: "useCase" optional,
+        user_has_ml_models_in_production: "userHasMLModelsInProduction" optional,
+        company_name: "companyName" optional,
+        company_size: "companySize" optional,
+        country: "country" optional,
+        state_or_province: "stateOrProvince" optional,
+        redirect_url_origin: "redirectUrlOrigin" optional,
+        redirect_url_query_params: "redirectUrlQueryParams" optional,
+        name: "name" required,
+        username: "username" required,
+        privacy_policy: "privacyPolicy" required,
+        password: "password" optional,
+        job_title: "jobTitle" optional,
+        utm_params: "utmParams" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateEnterpriseTrialUserRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateEnterpriseTrialUserRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateEnterpriseTrialUserRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateEnterpriseTrialUserRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut email = None;
-                let mut organization_name = None;
-                let mut expiration_date = None;
-                let mut notes = None;
-                let mut use_case = None;
-                let mut user_has_ml_models_in_production = None;
-                let mut company_name = None;
-                let mut company_size = None;
-                let mut country = None;
-                let mut state_or_province = None;
-                let mut redirect_url_origin = None;
-                let mut redirect_url_query_params = None;
-                let mut name = None;
-                let mut username = None;
-                let mut privacy_policy = None;
-                let mut password = None;
-                let mut job_title = None;
-                let mut utm_params = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "email" => email = Some(map.next_value()?),
-                        "organizationName" => organization_name = map.next_value()?,
-                        "expirationDate" => expiration_date = map.next_value()?,
-                        "notes" => notes = map.next_value()?,
-                        "useCase" => use_case = map.next_value()?,
-                        "userHasMLModelsInProduction" => {
-                            user_has_ml_models_in_production = map.next_value()?;
-                        }
-                        "companyName" => company_name = map.next_value()?,
-                        "companySize" => company_size = map.next_value()?,
-                        "country" => country = map.next_value()?,
-                        "stateOrProvince" => state_or_province = map.next_value()?,
-                        "redirectUrlOrigin" => redirect_url_origin = map.next_value()?,
-                        "redirectUrlQueryParams" => {
-                            redirect_url_query_params = map.next_value()?;
-                        }
-                        "name" => name = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
-                        "password" => password = map.next_value()?,
-                        "jobTitle" => job_title = map.next_value()?,
-                        "utmParams" => utm_params = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateEnterpriseTrialUserRequest {
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    organization_name,
-                    expiration_date,
-                    notes,
-                    use_case,
-                    user_has_ml_models_in_production,
-                    company_name,
-                    company_size,
-                    country,
-                    state_or_province,
-                    redirect_url_origin,
-                    redirect_url_query_params,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    privacy_policy: privacy_policy
-                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
-                    password,
-                    job_title,
-                    utm_params,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateEnterpriseTrialUserRequest {}
@@ -720,63 +341,15 @@ pub struct CreateEvaluationUserResponse {
     pub redirect_url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateEvaluationUserResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("token", &self.token)?;
-        object.serialize_entry("redirectUrl", &self.redirect_url)?;
-        object.end()
+crate::codec::json_object! {
+    CreateEvaluationUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        token: "token" required,
+        redirect_url: "redirectUrl" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateEvaluationUserResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateEvaluationUserResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateEvaluationUserResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateEvaluationUserResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut token = None;
-                let mut redirect_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "token" => token = Some(map.next_value()?),
-                        "redirectUrl" => redirect_url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateEvaluationUserResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    token: token.ok_or_else(|| A::Error::missing_field("token"))?,
-                    redirect_url: redirect_url
-                        .ok_or_else(|| A::Error::missing_field("redirectUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateEvaluationUserResponse {
@@ -848,132 +421,26 @@ impl CreateProTierUserRequest {
     }
 }
 
-impl serde::Serialize for CreateProTierUserRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("email", &self.email)?;
-        if let Some(value) = &self.password {
-            object.serialize_entry("password", value)?;
-        }
-        if let Some(value) = &self.project_name {
-            object.serialize_entry("projectName", value)?;
-        }
-        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
-        if let Some(value) = &self.activation_token {
-            object.serialize_entry("activationToken", value)?;
-        }
-        if let Some(value) = &self.identity_provider {
-            object.serialize_entry("identityProvider", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.session_id {
-            object.serialize_entry("sessionId", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        if let Some(value) = &self.utm_params {
-            object.serialize_entry("utmParams", value)?;
-        }
-        if let Some(value) = &self.ignore_email_validation {
-            object.serialize_entry("ignoreEmailValidation", value)?;
-        }
-        if let Some(value) = &self.redirect_url_origin {
-            object.serialize_entry("redirectUrlOrigin", value)?;
-        }
-        if let Some(value) = &self.redirect_url_query_params {
-            object.serialize_entry("redirectUrlQueryParams", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateProTierUserRequest {
+        name: "name" required,
+        username: "username" required,
+        email: "email" required,
+        password: "password" optional,
+        project_name: "projectName" optional,
+        privacy_policy: "privacyPolicy" required,
+        activation_token: "activationToken" optional,
+        identity_provider: "identityProvider" optional,
+        job_title: "jobTitle" optional,
+        session_id: "sessionId" optional,
+        company_name: "companyName" optional,
+        utm_params: "utmParams" optional,
+        ignore_email_validation: "ignoreEmailValidation" optional,
+        redirect_url_origin: "redirectUrlOrigin" optional,
+        redirect_url_query_params: "redirectUrlQueryParams" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateProTierUserRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateProTierUserRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateProTierUserRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateProTierUserRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut username = None;
-                let mut email = None;
-                let mut password = None;
-                let mut project_name = None;
-                let mut privacy_policy = None;
-                let mut activation_token = None;
-                let mut identity_provider = None;
-                let mut job_title = None;
-                let mut session_id = None;
-                let mut company_name = None;
-                let mut utm_params = None;
-                let mut ignore_email_validation = None;
-                let mut redirect_url_origin = None;
-                let mut redirect_url_query_params = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "password" => password = map.next_value()?,
-                        "projectName" => project_name = map.next_value()?,
-                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
-                        "activationToken" => activation_token = map.next_value()?,
-                        "identityProvider" => identity_provider = map.next_value()?,
-                        "jobTitle" => job_title = map.next_value()?,
-                        "sessionId" => session_id = map.next_value()?,
-                        "companyName" => company_name = map.next_value()?,
-                        "utmParams" => utm_params = map.next_value()?,
-                        "ignoreEmailValidation" => {
-                            ignore_email_validation = map.next_value()?;
-                        }
-                        "redirectUrlOrigin" => redirect_url_origin = map.next_value()?,
-                        "redirectUrlQueryParams" => {
-                            redirect_url_query_params = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateProTierUserRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    password,
-                    project_name,
-                    privacy_policy: privacy_policy
-                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
-                    activation_token,
-                    identity_provider,
-                    job_title,
-                    session_id,
-                    company_name,
-                    utm_params,
-                    ignore_email_validation,
-                    redirect_url_origin,
-                    redirect_url_query_params,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateProTierUserRequest {}
@@ -1035,118 +502,24 @@ impl CreateUserRequest {
     }
 }
 
-impl serde::Serialize for CreateUserRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("email", &self.email)?;
-        if let Some(value) = &self.password {
-            object.serialize_entry("password", value)?;
-        }
-        if let Some(value) = &self.project_name {
-            object.serialize_entry("projectName", value)?;
-        }
-        object.serialize_entry("privacyPolicy", &self.privacy_policy)?;
-        if let Some(value) = &self.activation_token {
-            object.serialize_entry("activationToken", value)?;
-        }
-        if let Some(value) = &self.identity_provider {
-            object.serialize_entry("identityProvider", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.session_id {
-            object.serialize_entry("sessionId", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        if let Some(value) = &self.utm_params {
-            object.serialize_entry("utmParams", value)?;
-        }
-        if let Some(value) = &self.ignore_email_validation {
-            object.serialize_entry("ignoreEmailValidation", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateUserRequest {
+        name: "name" required,
+        username: "username" required,
+        email: "email" required,
+        password: "password" optional,
+        project_name: "projectName" optional,
+        privacy_policy: "privacyPolicy" required,
+        activation_token: "activationToken" optional,
+        identity_provider: "identityProvider" optional,
+        job_title: "jobTitle" optional,
+        session_id: "sessionId" optional,
+        company_name: "companyName" optional,
+        utm_params: "utmParams" optional,
+        ignore_email_validation: "ignoreEmailValidation" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateUserRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateUserRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateUserRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateUserRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut username = None;
-                let mut email = None;
-                let mut password = None;
-                let mut project_name = None;
-                let mut privacy_policy = None;
-                let mut activation_token = None;
-                let mut identity_provider = None;
-                let mut job_title = None;
-                let mut session_id = None;
-                let mut company_name = None;
-                let mut utm_params = None;
-                let mut ignore_email_validation = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "password" => password = map.next_value()?,
-                        "projectName" => project_name = map.next_value()?,
-                        "privacyPolicy" => privacy_policy = Some(map.next_value()?),
-                        "activationToken" => activation_token = map.next_value()?,
-                        "identityProvider" => identity_provider = map.next_value()?,
-                        "jobTitle" => job_title = map.next_value()?,
-                        "sessionId" => session_id = map.next_value()?,
-                        "companyName" => company_name = map.next_value()?,
-                        "utmParams" => utm_params = map.next_value()?,
-                        "ignoreEmailValidation" => {
-                            ignore_email_validation = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateUserRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    password,
-                    project_name,
-                    privacy_policy: privacy_policy
-                        .ok_or_else(|| A::Error::missing_field("privacyPolicy"))?,
-                    activation_token,
-                    identity_provider,
-                    job_title,
-                    session_id,
-                    company_name,
-                    utm_params,
-                    ignore_email_validation,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateUserRequest {}
@@ -1164,66 +537,15 @@ pub struct CreateUserResponse {
     pub id: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateUserResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.redirect_url {
-            object.serialize_entry("redirectUrl", value)?;
-        }
-        if let Some(value) = &self.id {
-            object.serialize_entry("id", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        redirect_url: "redirectUrl" optional,
+        id: "id" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateUserResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateUserResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateUserResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateUserResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut redirect_url = None;
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "redirectUrl" => redirect_url = map.next_value()?,
-                        "id" => id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateUserResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    redirect_url,
-                    id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateUserResponse {
@@ -1251,55 +573,13 @@ impl DeleteUserRequest {
     }
 }
 
-impl serde::Serialize for DeleteUserRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.password {
-            object.serialize_entry("password", value)?;
-        }
-        if let Some(value) = &self.totp_token {
-            object.serialize_entry("totpToken", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DeleteUserRequest {
+        password: "password" optional,
+        totp_token: "totpToken" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DeleteUserRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DeleteUserRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DeleteUserRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteUserRequest, A::Error> {
-                let mut password = None;
-                let mut totp_token = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "password" => password = map.next_value()?,
-                        "totpToken" => totp_token = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DeleteUserRequest {
-                    password,
-                    totp_token,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DeleteUserRequest {}
@@ -1318,49 +598,12 @@ impl DowngradeSubscriptionRequest {
     }
 }
 
-impl serde::Serialize for DowngradeSubscriptionRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.downgrade_reason {
-            object.serialize_entry("downgradeReason", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    DowngradeSubscriptionRequest {
+        downgrade_reason: "downgradeReason" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for DowngradeSubscriptionRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = DowngradeSubscriptionRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`DowngradeSubscriptionRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DowngradeSubscriptionRequest, A::Error> {
-                let mut downgrade_reason = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "downgradeReason" => downgrade_reason = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DowngradeSubscriptionRequest {
-                    downgrade_reason,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DowngradeSubscriptionRequest {}
@@ -1384,84 +627,18 @@ pub struct GetUserNeedToSetPasswordResponse {
     pub email_verified: Option<bool>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetUserNeedToSetPasswordResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.email {
-            object.serialize_entry("email", value)?;
-        }
-        if let Some(value) = &self.need_password {
-            object.serialize_entry("needPassword", value)?;
-        }
-        if let Some(value) = &self.whitelabels {
-            object.serialize_entry("whitelabels", value)?;
-        }
-        if let Some(value) = &self.trials {
-            object.serialize_entry("trials", value)?;
-        }
-        if let Some(value) = &self.email_verified {
-            object.serialize_entry("emailVerified", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetUserNeedToSetPasswordResponse {
+        success: "success" required,
+        error: "error" optional,
+        email: "email" optional,
+        need_password: "needPassword" optional,
+        whitelabels: "whitelabels" optional,
+        trials: "trials" optional,
+        email_verified: "emailVerified" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetUserNeedToSetPasswordResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetUserNeedToSetPasswordResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetUserNeedToSetPasswordResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetUserNeedToSetPasswordResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut email = None;
-                let mut need_password = None;
-                let mut whitelabels = None;
-                let mut trials = None;
-                let mut email_verified = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "email" => email = map.next_value()?,
-                        "needPassword" => need_password = map.next_value()?,
-                        "whitelabels" => whitelabels = map.next_value()?,
-                        "trials" => trials = map.next_value()?,
-                        "emailVerified" => email_verified = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetUserNeedToSetPasswordResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    email,
-                    need_password,
-                    whitelabels,
-                    trials,
-                    email_verified,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserNeedToSetPasswordResponse {
@@ -1480,59 +657,14 @@ pub struct GetUserProjectsResponse {
     pub projects: Vec<Project>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetUserProjectsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("projects", &self.projects)?;
-        object.end()
+crate::codec::json_object! {
+    GetUserProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        projects: "projects" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetUserProjectsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetUserProjectsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetUserProjectsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetUserProjectsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut projects = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "projects" => projects = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetUserProjectsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserProjectsResponse {
@@ -1604,268 +736,48 @@ pub struct GetUserResponse {
     pub private_personal_projects_used: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetUserResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("username", &self.username)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("email", &self.email)?;
-        if let Some(value) = &self.photo {
-            object.serialize_entry("photo", value)?;
-        }
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.last_seen {
-            object.serialize_entry("lastSeen", value)?;
-        }
-        object.serialize_entry("staffInfo", &self.staff_info)?;
-        object.serialize_entry("pending", &self.pending)?;
-        if let Some(value) = &self.last_tos_acceptance_date {
-            object.serialize_entry("lastTosAcceptanceDate", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.permissions {
-            object.serialize_entry("permissions", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        object.serialize_entry("activated", &self.activated)?;
-        object.serialize_entry("mfaConfigured", &self.mfa_configured)?;
-        if let Some(value) = &self.stripe_customer_id {
-            object.serialize_entry("stripeCustomerId", value)?;
-        }
-        if let Some(value) = &self.has_pending_payments {
-            object.serialize_entry("hasPendingPayments", value)?;
-        }
-        object.serialize_entry("tier", &self.tier)?;
-        object.serialize_entry("organizations", &self.organizations)?;
-        object.serialize_entry("projects", &self.projects)?;
-        object.serialize_entry("experiments", &self.experiments)?;
-        if let Some(value) = &self.evaluation {
-            object.serialize_entry("evaluation", value)?;
-        }
-        if let Some(value) = &self.ambassador {
-            object.serialize_entry("ambassador", value)?;
-        }
-        if let Some(value) = &self.whitelabels {
-            object.serialize_entry("whitelabels", value)?;
-        }
-        object.serialize_entry("suspended", &self.suspended)?;
-        object.serialize_entry("notifications", &self.notifications)?;
-        if let Some(value) = &self.subscription_downgrade_date {
-            object.serialize_entry("subscriptionDowngradeDate", value)?;
-        }
-        if let Some(value) = &self.subscription_termination_date {
-            object.serialize_entry("subscriptionTerminationDate", value)?;
-        }
-        object.serialize_entry("passwordConfigured", &self.password_configured)?;
-        object.serialize_entry("projectsSortOrder", &self.projects_sort_order)?;
-        if let Some(value) = &self.active_enterprise_trial {
-            object.serialize_entry("activeEnterpriseTrial", value)?;
-        }
-        object
-            .serialize_entry(
-                "hasEnterpriseFeaturesAccess",
-                &self.has_enterprise_features_access,
-            )?;
-        if let Some(value) = &self.timezone {
-            object.serialize_entry("timezone", value)?;
-        }
-        object.serialize_entry("lastAccessedProjects", &self.last_accessed_projects)?;
-        object
-            .serialize_entry(
-                "privatePersonalProjectsUsed",
-                &self.private_personal_projects_used,
-            )?;
-        object.end()
+crate::codec::json_object! {
+    GetUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" required,
+        organizations: "organizations" required,
+        projects: "projects" required,
+        experiments: "experiments" required,
+        evaluation: "evaluation" optional,
+        ambassador: "ambassador" optional,
+        whitelabels: "whitelabels" optional,
+        suspended: "suspended" required,
+        notifications: "notifications" required,
+        subscription_downgrade_date: "subscriptionDowngradeDate" optional,
+        subscription_termination_date: "subscriptionTerminationDate" optional,
+        password_configured: "passwordConfigured" required,
+        projects_sort_order: "projectsSortOrder" required,
+        active_enterprise_trial: "activeEnterpriseTrial" optional,
+        has_enterprise_features_access: "hasEnterpriseFeaturesAccess" required,
+        timezone: "timezone" optional,
+        last_accessed_projects: "lastAccessedProjects" required,
+        private_personal_projects_used: "privatePersonalProjectsUsed" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetUserResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetUserResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetUserResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetUserResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut username = None;
-                let mut name = None;
-                let mut email = None;
-                let mut photo = None;
-                let mut created = None;
-                let mut last_seen = None;
-                let mut staff_info = None;
-                let mut pending = None;
-                let mut last_tos_acceptance_date = None;
-                let mut job_title = None;
-                let mut permissions = None;
-                let mut company_name = None;
-                let mut activated = None;
-                let mut mfa_configured = None;
-                let mut stripe_customer_id = None;
-                let mut has_pending_payments = None;
-                let mut tier = None;
-                let mut organizations = None;
-                let mut projects = None;
-                let mut experiments = None;
-                let mut evaluation = None;
-                let mut ambassador = None;
-                let mut whitelabels = None;
-                let mut suspended = None;
-                let mut notifications = None;
-                let mut subscription_downgrade_date = None;
-                let mut subscription_termination_date = None;
-                let mut password_configured = None;
-                let mut projects_sort_order = None;
-                let mut active_enterprise_trial = None;
-                let mut has_enterprise_features_access = None;
-                let mut timezone = None;
-                let mut last_accessed_projects = None;
-                let mut private_personal_projects_used = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "username" => username = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "email" => email = Some(map.next_value()?),
-                        "photo" => photo = map.next_value()?,
-                        "created" => created = Some(map.next_value()?),
-                        "lastSeen" => last_seen = map.next_value()?,
-                        "staffInfo" => staff_info = Some(map.next_value()?),
-                        "pending" => pending = Some(map.next_value()?),
-                        "lastTosAcceptanceDate" => {
-                            last_tos_acceptance_date = map.next_value()?;
-                        }
-                        "jobTitle" => job_title = map.next_value()?,
-                        "permissions" => permissions = map.next_value()?,
-                        "companyName" => company_name = map.next_value()?,
-                        "activated" => activated = Some(map.next_value()?),
-                        "mfaConfigured" => mfa_configured = Some(map.next_value()?),
-                        "stripeCustomerId" => stripe_customer_id = map.next_value()?,
-                        "hasPendingPayments" => has_pending_payments = map.next_value()?,
-                        "tier" => tier = Some(map.next_value()?),
-                        "organizations" => organizations = Some(map.next_value()?),
-                        "projects" => projects = Some(map.next_value()?),
-                        "experiments" => experiments = Some(map.next_value()?),
-                        "evaluation" => evaluation = map.next_value()?,
-                        "ambassador" => ambassador = map.next_value()?,
-                        "whitelabels" => whitelabels = map.next_value()?,
-                        "suspended" => suspended = Some(map.next_value()?),
-                        "notifications" => notifications = Some(map.next_value()?),
-                        "subscriptionDowngradeDate" => {
-                            subscription_downgrade_date = map.next_value()?;
-                        }
-                        "subscriptionTerminationDate" => {
-                            subscription_termination_date = map.next_value()?;
-                        }
-                        "passwordConfigured" => {
-                            password_configured = Some(map.next_value()?);
-                        }
-                        "projectsSortOrder" => {
-                            projects_sort_order = Some(map.next_value()?);
-                        }
-                        "activeEnterpriseTrial" => {
-                            active_enterprise_trial = map.next_value()?;
-                        }
-                        "hasEnterpriseFeaturesAccess" => {
-                            has_enterprise_features_access = Some(map.next_value()?);
-                        }
-                        "timezone" => timezone = map.next_value()?,
-                        "lastAccessedProjects" => {
-                            last_accessed_projects = Some(map.next_value()?);
-                        }
-                        "privatePersonalProjectsUsed" => {
-                            private_personal_projects_used = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetUserResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    username: username
-                        .ok_or_else(|| A::Error::missing_field("username"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    photo,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_seen,
-                    staff_info: staff_info
-                        .ok_or_else(|| A::Error::missing_field("staffInfo"))?,
-                    pending: pending.ok_or_else(|| A::Error::missing_field("pending"))?,
-                    last_tos_acceptance_date,
-                    job_title,
-                    permissions,
-                    company_name,
-                    activated: activated
-                        .ok_or_else(|| A::Error::missing_field("activated"))?,
-                    mfa_configured: mfa_configured
-                        .ok_or_else(|| A::Error::missing_field("mfaConfigured"))?,
-                    stripe_customer_id,
-                    has_pending_payments,
-                    tier: tier.ok_or_else(|| A::Error::missing_field("tier"))?,
-                    organizations: organizations
-                        .ok_or_else(|| A::Error::missing_field("organizations"))?,
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                    experiments: experiments
-                        .ok_or_else(|| A::Error::missing_field("experiments"))?,
-                    evaluation,
-                    ambassador,
-                    whitelabels,
-                    suspended: suspended
-                        .ok_or_else(|| A::Error::missing_field("suspended"))?,
-                    notifications: notifications
-                        .ok_or_else(|| A::Error::missing_field("notifications"))?,
-                    subscription_downgrade_date,
-                    subscription_termination_date,
-                    password_configured: password_configured
-                        .ok_or_else(|| A::Error::missing_field("passwordConfigured"))?,
-                    projects_sort_order: projects_sort_order
-                        .ok_or_else(|| A::Error::missing_field("projectsSortOrder"))?,
-                    active_enterprise_trial,
-                    has_enterprise_features_access: has_enterprise_features_access
-                        .ok_or_else(|| A::Error::missing_field(
-                            "hasEnterpriseFeaturesAccess",
-                        ))?,
-                    timezone,
-                    last_accessed_projects: last_accessed_projects
-                        .ok_or_else(|| A::Error::missing_field("lastAccessedProjects"))?,
-                    private_personal_projects_used: private_personal_projects_used
-                        .ok_or_else(|| A::Error::missing_field(
-                            "privatePersonalProjectsUsed",
-                        ))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserResponse {
@@ -1883,54 +795,13 @@ pub struct GetUserResponseLastAccessedProjects {
     pub has_more_projects: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetUserResponseLastAccessedProjects {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("projects", &self.projects)?;
-        object.serialize_entry("hasMoreProjects", &self.has_more_projects)?;
-        object.end()
+crate::codec::json_object! {
+    GetUserResponseLastAccessedProjects {
+        projects: "projects" required,
+        has_more_projects: "hasMoreProjects" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetUserResponseLastAccessedProjects {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetUserResponseLastAccessedProjects;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetUserResponseLastAccessedProjects`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetUserResponseLastAccessedProjects, A::Error> {
-                use serde::de::Error as _;
-                let mut projects = None;
-                let mut has_more_projects = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "projects" => projects = Some(map.next_value()?),
-                        "hasMoreProjects" => has_more_projects = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetUserResponseLastAccessedProjects {
-                    projects: projects
-                        .ok_or_else(|| A::Error::missing_field("projects"))?,
-                    has_more_projects: has_more_projects
-                        .ok_or_else(|| A::Error::missing_field("hasMoreProjects"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserResponseLastAccessedProjects {}
@@ -1944,64 +815,15 @@ pub struct GetUserResponseLastAccessedProjectsProjectsItem {
     pub last_accessed: Option<crate::DateTime>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetUserResponseLastAccessedProjectsProjectsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("created", &self.created)?;
-        if let Some(value) = &self.last_accessed {
-            object.serialize_entry("lastAccessed", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetUserResponseLastAccessedProjectsProjectsItem {
+        id: "id" required,
+        name: "name" required,
+        created: "created" required,
+        last_accessed: "lastAccessed" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetUserResponseLastAccessedProjectsProjectsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetUserResponseLastAccessedProjectsProjectsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`GetUserResponseLastAccessedProjectsProjectsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetUserResponseLastAccessedProjectsProjectsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut name = None;
-                let mut created = None;
-                let mut last_accessed = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "created" => created = Some(map.next_value()?),
-                        "lastAccessed" => last_accessed = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetUserResponseLastAccessedProjectsProjectsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    created: created.ok_or_else(|| A::Error::missing_field("created"))?,
-                    last_accessed,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserResponseLastAccessedProjectsProjectsItem {}
@@ -2017,67 +839,16 @@ pub struct GetUserResponseWhitelabelsItem {
     pub is_admin: bool,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetUserResponseWhitelabelsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("domain", &self.domain)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("ownerOrganizationId", &self.owner_organization_id)?;
-        object.serialize_entry("isAdmin", &self.is_admin)?;
-        object.end()
+crate::codec::json_object! {
+    GetUserResponseWhitelabelsItem {
+        id: "id" required,
+        domain: "domain" required,
+        name: "name" required,
+        owner_organization_id: "ownerOrganizationId" required,
+        is_admin: "isAdmin" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetUserResponseWhitelabelsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetUserResponseWhitelabelsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetUserResponseWhitelabelsItem`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetUserResponseWhitelabelsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut domain = None;
-                let mut name = None;
-                let mut owner_organization_id = None;
-                let mut is_admin = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "domain" => domain = Some(map.next_value()?),
-                        "name" => name = Some(map.next_value()?),
-                        "ownerOrganizationId" => {
-                            owner_organization_id = Some(map.next_value()?);
-                        }
-                        "isAdmin" => is_admin = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetUserResponseWhitelabelsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    domain: domain.ok_or_else(|| A::Error::missing_field("domain"))?,
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    owner_organization_id: owner_organization_id
-                        .ok_or_else(|| A::Error::missing_field("ownerOrganizationId"))?,
-                    is_admin: is_admin.ok_or_else(|| A::Error::missing_field("isAdmin"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserResponseWhitelabelsItem {}
@@ -2093,58 +864,14 @@ pub struct ListEnterpriseTrialsResponse {
     pub trials: Vec<EnterpriseTrial>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListEnterpriseTrialsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("trials", &self.trials)?;
-        object.end()
+crate::codec::json_object! {
+    ListEnterpriseTrialsResponse {
+        success: "success" required,
+        error: "error" optional,
+        trials: "trials" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListEnterpriseTrialsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListEnterpriseTrialsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListEnterpriseTrialsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListEnterpriseTrialsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut trials = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "trials" => trials = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListEnterpriseTrialsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    trials: trials.ok_or_else(|| A::Error::missing_field("trials"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListEnterpriseTrialsResponse {
@@ -2163,58 +890,14 @@ pub struct ListOrganizationBucketsUserResponse {
     pub buckets: Vec<ListOrganizationBucketsUserResponseBucketsItem>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationBucketsUserResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("buckets", &self.buckets)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationBucketsUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        buckets: "buckets" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationBucketsUserResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationBucketsUserResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ListOrganizationBucketsUserResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationBucketsUserResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut buckets = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "buckets" => buckets = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationBucketsUserResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    buckets: buckets.ok_or_else(|| A::Error::missing_field("buckets"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationBucketsUserResponse {
@@ -2237,73 +920,17 @@ pub struct ListOrganizationBucketsUserResponseBucketsItem {
     pub whitelabel_id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for ListOrganizationBucketsUserResponseBucketsItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("organizationId", &self.organization_id)?;
-        object.serialize_entry("organizationName", &self.organization_name)?;
-        object.serialize_entry("bucket", &self.bucket)?;
-        object.serialize_entry("region", &self.region)?;
-        object.serialize_entry("whitelabelId", &self.whitelabel_id)?;
-        object.end()
+crate::codec::json_object! {
+    ListOrganizationBucketsUserResponseBucketsItem {
+        id: "id" required,
+        organization_id: "organizationId" required,
+        organization_name: "organizationName" required,
+        bucket: "bucket" required,
+        region: "region" required,
+        whitelabel_id: "whitelabelId" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for ListOrganizationBucketsUserResponseBucketsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ListOrganizationBucketsUserResponseBucketsItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a JSON object (`ListOrganizationBucketsUserResponseBucketsItem`)",
-                )
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListOrganizationBucketsUserResponseBucketsItem, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut organization_id = None;
-                let mut organization_name = None;
-                let mut bucket = None;
-                let mut region = None;
-                let mut whitelabel_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "organizationId" => organization_id = Some(map.next_value()?),
-                        "organizationName" => organization_name = Some(map.next_value()?),
-                        "bucket" => bucket = Some(map.next_value()?),
-                        "region" => region = Some(map.next_value()?),
-                        "whitelabelId" => whitelabel_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListOrganizationBucketsUserResponseBucketsItem {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    organization_id: organization_id
-                        .ok_or_else(|| A::Error::missing_field("organizationId"))?,
-                    organization_name: organization_name
-                        .ok_or_else(|| A::Error::missing_field("organizationName"))?,
-                    bucket: bucket.ok_or_else(|| A::Error::missing_field("bucket"))?,
-                    region: region.ok_or_else(|| A::Error::missing_field("region"))?,
-                    whitelabel_id: whitelabel_id
-                        .ok_or_else(|| A::Error::missing_field("whitelabelId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationBucketsUserResponseBucketsItem {}
@@ -2321,48 +948,12 @@ impl RequestResetPasswordRequest {
     }
 }
 
-impl serde::Serialize for RequestResetPasswordRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("email", &self.email)?;
-        object.end()
+crate::codec::json_object! {
+    RequestResetPasswordRequest {
+        email: "email" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for RequestResetPasswordRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RequestResetPasswordRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`RequestResetPasswordRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RequestResetPasswordRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut email = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "email" => email = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RequestResetPasswordRequest {
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for RequestResetPasswordRequest {}
@@ -2382,57 +973,14 @@ impl ResetPasswordRequest {
     }
 }
 
-impl serde::Serialize for ResetPasswordRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("email", &self.email)?;
-        object.serialize_entry("code", &self.code)?;
-        object.serialize_entry("newPassword", &self.new_password)?;
-        object.end()
+crate::codec::json_object! {
+    ResetPasswordRequest {
+        email: "email" required,
+        code: "code" required,
+        new_password: "newPassword" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for ResetPasswordRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ResetPasswordRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`ResetPasswordRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ResetPasswordRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut email = None;
-                let mut code = None;
-                let mut new_password = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "email" => email = Some(map.next_value()?),
-                        "code" => code = Some(map.next_value()?),
-                        "newPassword" => new_password = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ResetPasswordRequest {
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    code: code.ok_or_else(|| A::Error::missing_field("code"))?,
-                    new_password: new_password
-                        .ok_or_else(|| A::Error::missing_field("newPassword"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ResetPasswordRequest {}
@@ -2477,86 +1025,19 @@ impl SendUserFeedbackRequest {
     }
 }
 
-impl serde::Serialize for SendUserFeedbackRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("subject", &self.subject)?;
-        object.serialize_entry("body", &self.body)?;
-        if let Some(value) = &self.work_email {
-            object.serialize_entry("workEmail", value)?;
-        }
-        if let Some(value) = &self.company {
-            object.serialize_entry("company", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.company_size {
-            object.serialize_entry("companySize", value)?;
-        }
-        if let Some(value) = &self.organization_id {
-            object.serialize_entry("organizationId", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    SendUserFeedbackRequest {
+        type_: "type" required,
+        subject: "subject" required,
+        body: "body" required,
+        work_email: "workEmail" optional,
+        company: "company" optional,
+        job_title: "jobTitle" optional,
+        company_size: "companySize" optional,
+        organization_id: "organizationId" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SendUserFeedbackRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SendUserFeedbackRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SendUserFeedbackRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendUserFeedbackRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut subject = None;
-                let mut body = None;
-                let mut work_email = None;
-                let mut company = None;
-                let mut job_title = None;
-                let mut company_size = None;
-                let mut organization_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "subject" => subject = Some(map.next_value()?),
-                        "body" => body = Some(map.next_value()?),
-                        "workEmail" => work_email = map.next_value()?,
-                        "company" => company = map.next_value()?,
-                        "jobTitle" => job_title = map.next_value()?,
-                        "companySize" => company_size = map.next_value()?,
-                        "organizationId" => organization_id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SendUserFeedbackRequest {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    subject: subject.ok_or_else(|| A::Error::missing_field("subject"))?,
-                    body: body.ok_or_else(|| A::Error::missing_field("body"))?,
-                    work_email,
-                    company,
-                    job_title,
-                    company_size,
-                    organization_id,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SendUserFeedbackRequest {}
@@ -2614,59 +1095,14 @@ impl SetUserPasswordRequest {
     }
 }
 
-impl serde::Serialize for SetUserPasswordRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("accessToken", &self.access_token)?;
-        object.serialize_entry("identityProvider", &self.identity_provider)?;
-        object.serialize_entry("password", &self.password)?;
-        object.end()
+crate::codec::json_object! {
+    SetUserPasswordRequest {
+        access_token: "accessToken" required,
+        identity_provider: "identityProvider" required,
+        password: "password" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for SetUserPasswordRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SetUserPasswordRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SetUserPasswordRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetUserPasswordRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut access_token = None;
-                let mut identity_provider = None;
-                let mut password = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "accessToken" => access_token = Some(map.next_value()?),
-                        "identityProvider" => identity_provider = Some(map.next_value()?),
-                        "password" => password = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SetUserPasswordRequest {
-                    access_token: access_token
-                        .ok_or_else(|| A::Error::missing_field("accessToken"))?,
-                    identity_provider: identity_provider
-                        .ok_or_else(|| A::Error::missing_field("identityProvider"))?,
-                    password: password
-                        .ok_or_else(|| A::Error::missing_field("password"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetUserPasswordRequest {}
@@ -2720,119 +1156,23 @@ impl StartEnterpriseTrialRequest {
     }
 }
 
-impl serde::Serialize for StartEnterpriseTrialRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.email {
-            object.serialize_entry("email", value)?;
-        }
-        if let Some(value) = &self.organization_name {
-            object.serialize_entry("organizationName", value)?;
-        }
-        if let Some(value) = &self.expiration_date {
-            object.serialize_entry("expirationDate", value)?;
-        }
-        if let Some(value) = &self.notes {
-            object.serialize_entry("notes", value)?;
-        }
-        if let Some(value) = &self.use_case {
-            object.serialize_entry("useCase", value)?;
-        }
-        if let Some(value) = &self.user_has_ml_models_in_production {
-            object.serialize_entry("userHasMLModelsInProduction", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        if let Some(value) = &self.company_size {
-            object.serialize_entry("companySize", value)?;
-        }
-        if let Some(value) = &self.country {
-            object.serialize_entry("country", value)?;
-        }
-        if let Some(value) = &self.state_or_province {
-            object.serialize_entry("stateOrProvince", value)?;
-        }
-        if let Some(value) = &self.redirect_url_origin {
-            object.serialize_entry("redirectUrlOrigin", value)?;
-        }
-        if let Some(value) = &self.redirect_url_query_params {
-            object.serialize_entry("redirectUrlQueryParams", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    StartEnterpriseTrialRequest {
+        email: "email" optional,
+        organization_name: "organizationName" optional,
+        expiration_date: "expirationDate" optional,
+        notes: "notes" optional,
+        use_case: "useCase" optional,
+        user_has_ml_models_in_production: "userHasMLModelsInProduction" optional,
+        company_name: "companyName" optional,
+        company_size: "companySize" optional,
+        country: "country" optional,
+        state_or_province: "stateOrProvince" optional,
+        redirect_url_origin: "redirectUrlOrigin" optional,
+        redirect_url_query_params: "redirectUrlQueryParams" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for StartEnterpriseTrialRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = StartEnterpriseTrialRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`StartEnterpriseTrialRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartEnterpriseTrialRequest, A::Error> {
-                let mut email = None;
-                let mut organization_name = None;
-                let mut expiration_date = None;
-                let mut notes = None;
-                let mut use_case = None;
-                let mut user_has_ml_models_in_production = None;
-                let mut company_name = None;
-                let mut company_size = None;
-                let mut country = None;
-                let mut state_or_province = None;
-                let mut redirect_url_origin = None;
-                let mut redirect_url_query_params = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "email" => email = map.next_value()?,
-                        "organizationName" => organization_name = map.next_value()?,
-                        "expirationDate" => expiration_date = map.next_value()?,
-                        "notes" => notes = map.next_value()?,
-                        "useCase" => use_case = map.next_value()?,
-                        "userHasMLModelsInProduction" => {
-                            user_has_ml_models_in_production = map.next_value()?;
-                        }
-                        "companyName" => company_name = map.next_value()?,
-                        "companySize" => company_size = map.next_value()?,
-                        "country" => country = map.next_value()?,
-                        "stateOrProvince" => state_or_province = map.next_value()?,
-                        "redirectUrlOrigin" => redirect_url_origin = map.next_value()?,
-                        "redirectUrlQueryParams" => {
-                            redirect_url_query_params = map.next_value()?;
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(StartEnterpriseTrialRequest {
-                    email,
-                    organization_name,
-                    expiration_date,
-                    notes,
-                    use_case,
-                    user_has_ml_models_in_production,
-                    company_name,
-                    company_size,
-                    country,
-                    state_or_province,
-                    redirect_url_origin,
-                    redirect_url_query_params,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StartEnterpriseTrialRequest {}
@@ -2869,79 +1209,17 @@ impl UpdateUserRequest {
     }
 }
 
-impl serde::Serialize for UpdateUserRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.name {
-            object.serialize_entry("name", value)?;
-        }
-        if let Some(value) = &self.job_title {
-            object.serialize_entry("jobTitle", value)?;
-        }
-        if let Some(value) = &self.company_name {
-            object.serialize_entry("companyName", value)?;
-        }
-        if let Some(value) = &self.experiments {
-            object.serialize_entry("experiments", value)?;
-        }
-        if let Some(value) = &self.projects_sort_order {
-            object.serialize_entry("projectsSortOrder", value)?;
-        }
-        if let Some(value) = &self.timezone {
-            object.serialize_entry("timezone", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateUserRequest {
+        name: "name" optional,
+        job_title: "jobTitle" optional,
+        company_name: "companyName" optional,
+        experiments: "experiments" optional,
+        projects_sort_order: "projectsSortOrder" optional,
+        timezone: "timezone" optional,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateUserRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateUserRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateUserRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateUserRequest, A::Error> {
-                let mut name = None;
-                let mut job_title = None;
-                let mut company_name = None;
-                let mut experiments = None;
-                let mut projects_sort_order = None;
-                let mut timezone = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = map.next_value()?,
-                        "jobTitle" => job_title = map.next_value()?,
-                        "companyName" => company_name = map.next_value()?,
-                        "experiments" => experiments = map.next_value()?,
-                        "projectsSortOrder" => projects_sort_order = map.next_value()?,
-                        "timezone" => timezone = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateUserRequest {
-                    name,
-                    job_title,
-                    company_name,
-                    experiments,
-                    projects_sort_order,
-                    timezone,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateUserRequest {}
@@ -2971,59 +1249,14 @@ impl UpgradeSubscriptionRequest {
     }
 }
 
-impl serde::Serialize for UpgradeSubscriptionRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("billingCycle", &self.billing_cycle)?;
-        object.serialize_entry("successUrl", &self.success_url)?;
-        object.serialize_entry("cancelUrl", &self.cancel_url)?;
-        object.end()
+crate::codec::json_object! {
+    UpgradeSubscriptionRequest {
+        billing_cycle: "billingCycle" required,
+        success_url: "successUrl" required,
+        cancel_url: "cancelUrl" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpgradeSubscriptionRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpgradeSubscriptionRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpgradeSubscriptionRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpgradeSubscriptionRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut billing_cycle = None;
-                let mut success_url = None;
-                let mut cancel_url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "billingCycle" => billing_cycle = Some(map.next_value()?),
-                        "successUrl" => success_url = Some(map.next_value()?),
-                        "cancelUrl" => cancel_url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpgradeSubscriptionRequest {
-                    billing_cycle: billing_cycle
-                        .ok_or_else(|| A::Error::missing_field("billingCycle"))?,
-                    success_url: success_url
-                        .ok_or_else(|| A::Error::missing_field("successUrl"))?,
-                    cancel_url: cancel_url
-                        .ok_or_else(|| A::Error::missing_field("cancelUrl"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpgradeSubscriptionRequest {}
@@ -3059,58 +1292,14 @@ pub struct UploadUserPhotoResponse {
     pub url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UploadUserPhotoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("url", &self.url)?;
-        object.end()
+crate::codec::json_object! {
+    UploadUserPhotoResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UploadUserPhotoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UploadUserPhotoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UploadUserPhotoResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UploadUserPhotoResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut url = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "url" => url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UploadUserPhotoResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UploadUserPhotoResponse {
@@ -3132,49 +1321,12 @@ impl UserByThirdPartyActivationRequest {
     }
 }
 
-impl serde::Serialize for UserByThirdPartyActivationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("activationCode", &self.activation_code)?;
-        object.end()
+crate::codec::json_object! {
+    UserByThirdPartyActivationRequest {
+        activation_code: "activationCode" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UserByThirdPartyActivationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserByThirdPartyActivationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserByThirdPartyActivationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserByThirdPartyActivationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut activation_code = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "activationCode" => activation_code = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserByThirdPartyActivationRequest {
-                    activation_code: activation_code
-                        .ok_or_else(|| A::Error::missing_field("activationCode"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UserByThirdPartyActivationRequest {}
@@ -3193,49 +1345,12 @@ impl UserDeleteTotpMfaKeyRequest {
     }
 }
 
-impl serde::Serialize for UserDeleteTotpMfaKeyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("totpToken", &self.totp_token)?;
-        object.end()
+crate::codec::json_object! {
+    UserDeleteTotpMfaKeyRequest {
+        totp_token: "totpToken" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UserDeleteTotpMfaKeyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserDeleteTotpMfaKeyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserDeleteTotpMfaKeyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserDeleteTotpMfaKeyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut totp_token = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "totpToken" => totp_token = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserDeleteTotpMfaKeyRequest {
-                    totp_token: totp_token
-                        .ok_or_else(|| A::Error::missing_field("totpToken"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UserDeleteTotpMfaKeyRequest {}
@@ -3253,49 +1368,12 @@ impl UserDismissNotificationRequest {
     }
 }
 
-impl serde::Serialize for UserDismissNotificationRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("notification", &self.notification)?;
-        object.end()
+crate::codec::json_object! {
+    UserDismissNotificationRequest {
+        notification: "notification" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UserDismissNotificationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserDismissNotificationRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserDismissNotificationRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserDismissNotificationRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut notification = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "notification" => notification = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserDismissNotificationRequest {
-                    notification: notification
-                        .ok_or_else(|| A::Error::missing_field("notification"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UserDismissNotificationRequest {}
@@ -3313,62 +1391,15 @@ pub struct UserGenerateNewMfaKeyResponse {
     pub url: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UserGenerateNewMfaKeyResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("key", &self.key)?;
-        object.serialize_entry("url", &self.url)?;
-        object.end()
+crate::codec::json_object! {
+    UserGenerateNewMfaKeyResponse {
+        success: "success" required,
+        error: "error" optional,
+        key: "key" required,
+        url: "url" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UserGenerateNewMfaKeyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserGenerateNewMfaKeyResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserGenerateNewMfaKeyResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserGenerateNewMfaKeyResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut key = None;
-                let mut url = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "key" => key = Some(map.next_value()?),
-                        "url" => url = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserGenerateNewMfaKeyResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    url: url.ok_or_else(|| A::Error::missing_field("url"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserGenerateNewMfaKeyResponse {
@@ -3447,53 +1478,13 @@ impl UserSetTotpMfaKeyRequest {
     }
 }
 
-impl serde::Serialize for UserSetTotpMfaKeyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("key", &self.key)?;
-        object.serialize_entry("totpToken", &self.totp_token)?;
-        object.end()
+crate::codec::json_object! {
+    UserSetTotpMfaKeyRequest {
+        key: "key" required,
+        totp_token: "totpToken" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UserSetTotpMfaKeyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserSetTotpMfaKeyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserSetTotpMfaKeyRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserSetTotpMfaKeyRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut key = None;
-                let mut totp_token = None;
-                while let Some(key_) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key_.as_str() {
-                        "key" => key = Some(map.next_value()?),
-                        "totpToken" => totp_token = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserSetTotpMfaKeyRequest {
-                    key: key.ok_or_else(|| A::Error::missing_field("key"))?,
-                    totp_token: totp_token
-                        .ok_or_else(|| A::Error::missing_field("totpToken"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UserSetTotpMfaKeyRequest {}
@@ -3509,59 +1500,14 @@ pub struct UserSetTotpMfaKeyResponse {
     pub recovery_codes: Vec<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UserSetTotpMfaKeyResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("recoveryCodes", &self.recovery_codes)?;
-        object.end()
+crate::codec::json_object! {
+    UserSetTotpMfaKeyResponse {
+        success: "success" required,
+        error: "error" optional,
+        recovery_codes: "recoveryCodes" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UserSetTotpMfaKeyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserSetTotpMfaKeyResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserSetTotpMfaKeyResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserSetTotpMfaKeyResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut recovery_codes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "recoveryCodes" => recovery_codes = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserSetTotpMfaKeyResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    recovery_codes: recovery_codes
-                        .ok_or_else(|| A::Error::missing_field("recoveryCodes"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserSetTotpMfaKeyResponse {
@@ -3580,60 +1526,14 @@ pub struct UserSubscriptionMetricsResponse {
     pub metrics: Option<UserSubscriptionMetricsResponseMetrics>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UserSubscriptionMetricsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        if let Some(value) = &self.metrics {
-            object.serialize_entry("metrics", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UserSubscriptionMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UserSubscriptionMetricsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserSubscriptionMetricsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserSubscriptionMetricsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserSubscriptionMetricsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut metrics = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "metrics" => metrics = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserSubscriptionMetricsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    metrics,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserSubscriptionMetricsResponse {
@@ -3657,78 +1557,16 @@ pub struct UserSubscriptionMetricsResponseMetrics {
     pub compute_reset_date: Option<crate::DateTime>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UserSubscriptionMetricsResponseMetrics {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("computeMinutesCpu", &self.compute_minutes_cpu)?;
-        object.serialize_entry("computeMinutesGpu", &self.compute_minutes_gpu)?;
-        object.serialize_entry("computeMinutesTotal", &self.compute_minutes_total)?;
-        object.serialize_entry("computeMinutesLimit", &self.compute_minutes_limit)?;
-        if let Some(value) = &self.compute_reset_date {
-            object.serialize_entry("computeResetDate", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UserSubscriptionMetricsResponseMetrics {
+        compute_minutes_cpu: "computeMinutesCpu" required,
+        compute_minutes_gpu: "computeMinutesGpu" required,
+        compute_minutes_total: "computeMinutesTotal" required,
+        compute_minutes_limit: "computeMinutesLimit" required,
+        compute_reset_date: "computeResetDate" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UserSubscriptionMetricsResponseMetrics {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UserSubscriptionMetricsResponseMetrics;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UserSubscriptionMetricsResponseMetrics`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UserSubscriptionMetricsResponseMetrics, A::Error> {
-                use serde::de::Error as _;
-                let mut compute_minutes_cpu = None;
-                let mut compute_minutes_gpu = None;
-                let mut compute_minutes_total = None;
-                let mut compute_minutes_limit = None;
-                let mut compute_reset_date = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "computeMinutesCpu" => {
-                            compute_minutes_cpu = Some(map.next_value()?);
-                        }
-                        "computeMinutesGpu" => {
-                            compute_minutes_gpu = Some(map.next_value()?);
-                        }
-                        "computeMinutesTotal" => {
-                            compute_minutes_total = Some(map.next_value()?);
-                        }
-                        "computeMinutesLimit" => {
-                            compute_minutes_limit = Some(map.next_value()?);
-                        }
-                        "computeResetDate" => compute_reset_date = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UserSubscriptionMetricsResponseMetrics {
-                    compute_minutes_cpu: compute_minutes_cpu
-                        .ok_or_else(|| A::Error::missing_field("computeMinutesCpu"))?,
-                    compute_minutes_gpu: compute_minutes_gpu
-                        .ok_or_else(|| A::Error::missing_field("computeMinutesGpu"))?,
-                    compute_minutes_total: compute_minutes_total
-                        .ok_or_else(|| A::Error::missing_field("computeMinutesTotal"))?,
-                    compute_minutes_limit: compute_minutes_limit
-                        .ok_or_else(|| A::Error::missing_field("computeMinutesLimit"))?,
-                    compute_reset_date,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserSubscriptionMetricsResponseMetrics {}
@@ -3750,52 +1588,13 @@ impl VerifyResetPasswordRequest {
     }
 }
 
-impl serde::Serialize for VerifyResetPasswordRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("email", &self.email)?;
-        object.serialize_entry("code", &self.code)?;
-        object.end()
+crate::codec::json_object! {
+    VerifyResetPasswordRequest {
+        email: "email" required,
+        code: "code" required,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for VerifyResetPasswordRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = VerifyResetPasswordRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`VerifyResetPasswordRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VerifyResetPasswordRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut email = None;
-                let mut code = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "email" => email = Some(map.next_value()?),
-                        "code" => code = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(VerifyResetPasswordRequest {
-                    email: email.ok_or_else(|| A::Error::missing_field("email"))?,
-                    code: code.ok_or_else(|| A::Error::missing_field("code"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for VerifyResetPasswordRequest {}

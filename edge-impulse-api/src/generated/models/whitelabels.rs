@@ -56,123 +56,24 @@ impl CreateWhitelabelRequest {
     }
 }
 
-impl serde::Serialize for CreateWhitelabelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.serialize_entry("domain", &self.domain)?;
-        object.serialize_entry("ownerOrganizationId", &self.owner_organization_id)?;
-        if let Some(value) = &self.identity_providers {
-            object.serialize_entry("identityProviders", value)?;
-        }
-        if let Some(value) = &self.allow_password_auth {
-            object.serialize_entry("allowPasswordAuth", value)?;
-        }
-        if let Some(value) = &self.deployment_targets {
-            object.serialize_entry("deploymentTargets", value)?;
-        }
-        if let Some(value) = &self.documentation_url {
-            object.serialize_entry("documentationUrl", value)?;
-        }
-        if let Some(value) = &self.allow_signup {
-            object.serialize_entry("allowSignup", value)?;
-        }
-        if let Some(value) = &self.allow_free_projects {
-            object.serialize_entry("allowFreeProjects", value)?;
-        }
-        if let Some(value) = &self.sandboxed {
-            object.serialize_entry("sandboxed", value)?;
-        }
-        if let Some(value) = &self.expose_public_projects {
-            object.serialize_entry("exposePublicProjects", value)?;
-        }
-        if let Some(value) = &self.learning_blocks {
-            object.serialize_entry("learningBlocks", value)?;
-        }
-        if let Some(value) = &self.organizations_limit {
-            object.serialize_entry("organizationsLimit", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    CreateWhitelabelRequest {
+        name: "name" required,
+        domain: "domain" required,
+        owner_organization_id: "ownerOrganizationId" required,
+        identity_providers: "identityProviders" optional,
+        allow_password_auth: "allowPasswordAuth" optional,
+        deployment_targets: "deploymentTargets" optional,
+        documentation_url: "documentationUrl" optional,
+        allow_signup: "allowSignup" optional,
+        allow_free_projects: "allowFreeProjects" optional,
+        sandboxed: "sandboxed" optional,
+        expose_public_projects: "exposePublicProjects" optional,
+        learning_blocks: "learningBlocks" optional,
+        organizations_limit: "organizationsLimit" optional_nullable,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for CreateWhitelabelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateWhitelabelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateWhitelabelRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateWhitelabelRequest, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut domain = None;
-                let mut owner_organization_id = None;
-                let mut identity_providers = None;
-                let mut allow_password_auth = None;
-                let mut deployment_targets = None;
-                let mut documentation_url = None;
-                let mut allow_signup = None;
-                let mut allow_free_projects = None;
-                let mut sandboxed = None;
-                let mut expose_public_projects = None;
-                let mut learning_blocks = None;
-                let mut organizations_limit = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "domain" => domain = Some(map.next_value()?),
-                        "ownerOrganizationId" => {
-                            owner_organization_id = Some(map.next_value()?);
-                        }
-                        "identityProviders" => identity_providers = map.next_value()?,
-                        "allowPasswordAuth" => allow_password_auth = map.next_value()?,
-                        "deploymentTargets" => deployment_targets = map.next_value()?,
-                        "documentationUrl" => documentation_url = map.next_value()?,
-                        "allowSignup" => allow_signup = map.next_value()?,
-                        "allowFreeProjects" => allow_free_projects = map.next_value()?,
-                        "sandboxed" => sandboxed = map.next_value()?,
-                        "exposePublicProjects" => {
-                            expose_public_projects = map.next_value()?;
-                        }
-                        "learningBlocks" => learning_blocks = map.next_value()?,
-                        "organizationsLimit" => {
-                            organizations_limit = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateWhitelabelRequest {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    domain: domain.ok_or_else(|| A::Error::missing_field("domain"))?,
-                    owner_organization_id: owner_organization_id
-                        .ok_or_else(|| A::Error::missing_field("ownerOrganizationId"))?,
-                    identity_providers,
-                    allow_password_auth,
-                    deployment_targets,
-                    documentation_url,
-                    allow_signup,
-                    allow_free_projects,
-                    sandboxed,
-                    expose_public_projects,
-                    learning_blocks,
-                    organizations_limit,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CreateWhitelabelRequest {}
@@ -190,62 +91,15 @@ pub struct CreateWhitelabelResponse {
     pub theme_id: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for CreateWhitelabelResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("id", &self.id)?;
-        object.serialize_entry("themeId", &self.theme_id)?;
-        object.end()
+crate::codec::json_object! {
+    CreateWhitelabelResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        theme_id: "themeId" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for CreateWhitelabelResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = CreateWhitelabelResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`CreateWhitelabelResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateWhitelabelResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut id = None;
-                let mut theme_id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "id" => id = Some(map.next_value()?),
-                        "themeId" => theme_id = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CreateWhitelabelResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    theme_id: theme_id.ok_or_else(|| A::Error::missing_field("themeId"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateWhitelabelResponse {
@@ -264,59 +118,14 @@ pub struct GetAllWhitelabelsResponse {
     pub whitelabels: Vec<Whitelabel>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetAllWhitelabelsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("whitelabels", &self.whitelabels)?;
-        object.end()
+crate::codec::json_object! {
+    GetAllWhitelabelsResponse {
+        success: "success" required,
+        error: "error" optional,
+        whitelabels: "whitelabels" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetAllWhitelabelsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetAllWhitelabelsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetAllWhitelabelsResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAllWhitelabelsResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut whitelabels = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "whitelabels" => whitelabels = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetAllWhitelabelsResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    whitelabels: whitelabels
-                        .ok_or_else(|| A::Error::missing_field("whitelabels"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllWhitelabelsResponse {
@@ -336,64 +145,15 @@ pub struct GetWhitelabelDomainResponse {
     pub logo: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetWhitelabelDomainResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("domain", &self.domain)?;
-        if let Some(value) = &self.logo {
-            object.serialize_entry("logo", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetWhitelabelDomainResponse {
+        success: "success" required,
+        error: "error" optional,
+        domain: "domain" required,
+        logo: "logo" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetWhitelabelDomainResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetWhitelabelDomainResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetWhitelabelDomainResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetWhitelabelDomainResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut domain = None;
-                let mut logo = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "domain" => domain = Some(map.next_value()?),
-                        "logo" => logo = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetWhitelabelDomainResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    domain: domain.ok_or_else(|| A::Error::missing_field("domain"))?,
-                    logo,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetWhitelabelDomainResponse {
@@ -416,51 +176,12 @@ impl UpdateWhitelabelInternalRequest {
     }
 }
 
-impl serde::Serialize for UpdateWhitelabelInternalRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.organizations_limit {
-            object.serialize_entry("organizationsLimit", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UpdateWhitelabelInternalRequest {
+        organizations_limit: "organizationsLimit" optional_nullable,
     }
-}
-
-#[cfg(feature = "serde-all")]
-impl<'de> serde::Deserialize<'de> for UpdateWhitelabelInternalRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UpdateWhitelabelInternalRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UpdateWhitelabelInternalRequest`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateWhitelabelInternalRequest, A::Error> {
-                let mut organizations_limit = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "organizationsLimit" => {
-                            organizations_limit = Some(map.next_value()?);
-                        }
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UpdateWhitelabelInternalRequest {
-                    organizations_limit,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateWhitelabelInternalRequest {}

@@ -21,69 +21,15 @@ pub struct Holder {
     pub additional_properties_: std::collections::BTreeMap<String, bool>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Holder {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.nullable_values {
-            object.serialize_entry("nullableValues", value)?;
-        }
-        if let Some(value) = &self.nested {
-            object.serialize_entry("nested", value)?;
-        }
-        if let Some(value) = &self.additional_properties {
-            object.serialize_entry("additional_properties", value)?;
-        }
-        for (key, value) in &self.additional_properties_ {
-            object.serialize_entry(key, value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Holder {
+        nullable_values: "nullableValues" optional,
+        nested: "nested" optional,
+        additional_properties: "additional_properties" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Holder {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Holder;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Holder`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Holder, A::Error> {
-                let mut nullable_values = None;
-                let mut nested = None;
-                let mut additional_properties = None;
-                let mut additional_properties_ = std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "nullableValues" => nullable_values = map.next_value()?,
-                        "nested" => nested = map.next_value()?,
-                        "additional_properties" => {
-                            additional_properties = map.next_value()?;
-                        }
-                        _ => {
-                            additional_properties_
-                                .insert(key.into_owned(), map.next_value()?);
-                        }
-                    }
-                }
-                Ok(Holder {
-                    nullable_values,
-                    nested,
-                    additional_properties,
-                    additional_properties_,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    additional: additional_properties_,
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Holder {}
@@ -94,48 +40,12 @@ pub struct HolderNestedValue {
     pub x: i64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for HolderNestedValue {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("x", &self.x)?;
-        object.end()
+crate::codec::json_object! {
+    HolderNestedValue {
+        x: "x" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for HolderNestedValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = HolderNestedValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`HolderNestedValue`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<HolderNestedValue, A::Error> {
-                use serde::de::Error as _;
-                let mut x = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "x" => x = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(HolderNestedValue {
-                    x: x.ok_or_else(|| A::Error::missing_field("x"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for HolderNestedValue {}
@@ -148,54 +58,13 @@ pub struct Labelled {
     pub additional_properties: std::collections::BTreeMap<String, String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Labelled {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        for (key, value) in &self.additional_properties {
-            object.serialize_entry(key, value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Labelled {
+        id: "id" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Labelled {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Labelled;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Labelled`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Labelled, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut additional_properties = std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        _ => {
-                            additional_properties
-                                .insert(key.into_owned(), map.next_value()?);
-                        }
-                    }
-                }
-                Ok(Labelled {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    additional_properties,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    additional: additional_properties,
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Labelled {}
@@ -206,47 +75,12 @@ pub struct NoExtras {
     pub id: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for NoExtras {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.id {
-            object.serialize_entry("id", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    NoExtras {
+        id: "id" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for NoExtras {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = NoExtras;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`NoExtras`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NoExtras, A::Error> {
-                let mut id = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(NoExtras { id })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for NoExtras {}
@@ -259,55 +93,13 @@ pub struct OpenLabelled {
     pub additional_properties: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for OpenLabelled {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.id {
-            object.serialize_entry("id", value)?;
-        }
-        for (key, value) in &self.additional_properties {
-            object.serialize_entry(key, value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    OpenLabelled {
+        id: "id" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for OpenLabelled {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = OpenLabelled;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`OpenLabelled`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OpenLabelled, A::Error> {
-                let mut id = None;
-                let mut additional_properties = std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = map.next_value()?,
-                        _ => {
-                            additional_properties
-                                .insert(key.into_owned(), map.next_value()?);
-                        }
-                    }
-                }
-                Ok(OpenLabelled {
-                    id,
-                    additional_properties,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    additional: additional_properties,
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OpenLabelled {}

@@ -12,54 +12,13 @@ pub struct GenericApiResponse {
     pub error: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GenericApiResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GenericApiResponse {
+        success: "success" required,
+        error: "error" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GenericApiResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GenericApiResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GenericApiResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GenericApiResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GenericApiResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GenericApiResponse {
@@ -67,6 +26,24 @@ impl crate::Envelope for GenericApiResponse {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
+
+/// Schema: `#/components/schemas/Job`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: i64,
+    pub category: Option<String>,
+}
+
+crate::codec::json_object! {
+    Job {
+        id: "id" required,
+        category: "category" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for Job {}
 
 /// Schema: `#/components/schemas/JobEnvelope`
 #[derive(Debug, Clone, PartialEq)]
@@ -76,58 +53,14 @@ pub struct JobEnvelope {
     pub job: Job,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for JobEnvelope {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("job", &self.job)?;
-        object.end()
+crate::codec::json_object! {
+    JobEnvelope {
+        success: "success" required,
+        error: "error" optional,
+        job: "job" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for JobEnvelope {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JobEnvelope;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`JobEnvelope`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JobEnvelope, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut job = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "job" => job = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(JobEnvelope {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    job: job.ok_or_else(|| A::Error::missing_field("job"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobEnvelope {
@@ -142,48 +75,12 @@ pub struct SingleInline {
     pub name: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for SingleInline {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        object.end()
+crate::codec::json_object! {
+    SingleInline {
+        name: "name" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for SingleInline {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = SingleInline;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`SingleInline`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SingleInline, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SingleInline {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for SingleInline {}
@@ -199,52 +96,13 @@ pub struct Wrapper {
     pub merged: Option<WrapperMerged>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Wrapper {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.job {
-            object.serialize_entry("job", value)?;
-        }
-        if let Some(value) = &self.merged {
-            object.serialize_entry("merged", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Wrapper {
+        job: "job" optional,
+        merged: "merged" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Wrapper {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Wrapper;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Wrapper`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Wrapper, A::Error> {
-                let mut job = None;
-                let mut merged = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "job" => job = map.next_value()?,
-                        "merged" => merged = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Wrapper { job, merged })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Wrapper {}
@@ -256,54 +114,13 @@ pub struct WrapperMerged {
     pub category: Option<i64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for WrapperMerged {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.category {
-            object.serialize_entry("category", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    WrapperMerged {
+        id: "id" required,
+        category: "category" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for WrapperMerged {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WrapperMerged;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`WrapperMerged`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WrapperMerged, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut category = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "category" => category = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(WrapperMerged {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    category,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for WrapperMerged {}

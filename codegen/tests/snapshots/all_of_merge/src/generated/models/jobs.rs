@@ -14,64 +14,15 @@ pub struct GetJobResponse {
     pub finished: Option<bool>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for GetJobResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("success", &self.success)?;
-        if let Some(value) = &self.error {
-            object.serialize_entry("error", value)?;
-        }
-        object.serialize_entry("job", &self.job)?;
-        if let Some(value) = &self.finished {
-            object.serialize_entry("finished", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    GetJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        job: "job" required,
+        finished: "finished" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for GetJobResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GetJobResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`GetJobResponse`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetJobResponse, A::Error> {
-                use serde::de::Error as _;
-                let mut success = None;
-                let mut error = None;
-                let mut job = None;
-                let mut finished = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "success" => success = Some(map.next_value()?),
-                        "error" => error = map.next_value()?,
-                        "job" => job = Some(map.next_value()?),
-                        "finished" => finished = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetJobResponse {
-                    success: success.ok_or_else(|| A::Error::missing_field("success"))?,
-                    error,
-                    job: job.ok_or_else(|| A::Error::missing_field("job"))?,
-                    finished,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetJobResponse {
@@ -79,62 +30,3 @@ impl crate::Envelope for GetJobResponse {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-
-/// Schema: `#/components/schemas/Job`
-#[derive(Debug, Clone, PartialEq)]
-pub struct Job {
-    pub id: i64,
-    pub category: Option<String>,
-}
-
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Job {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("id", &self.id)?;
-        if let Some(value) = &self.category {
-            object.serialize_entry("category", value)?;
-        }
-        object.end()
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Job {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Job;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Job`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Job, A::Error> {
-                use serde::de::Error as _;
-                let mut id = None;
-                let mut category = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => id = Some(map.next_value()?),
-                        "category" => category = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Job {
-                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-                    category,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
-}
-
-impl crate::Envelope for Job {}

@@ -36,52 +36,13 @@ pub struct MixedOption3 {
     pub b: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for MixedOption3 {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("a", &self.a)?;
-        object.serialize_entry("b", &self.b)?;
-        object.end()
+crate::codec::json_object! {
+    MixedOption3 {
+        a: "a" required,
+        b: "b" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for MixedOption3 {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = MixedOption3;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`MixedOption3`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MixedOption3, A::Error> {
-                use serde::de::Error as _;
-                let mut a = None;
-                let mut b = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "a" => a = Some(map.next_value()?),
-                        "b" => b = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(MixedOption3 {
-                    a: a.ok_or_else(|| A::Error::missing_field("a"))?,
-                    b: b.ok_or_else(|| A::Error::missing_field("b"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MixedOption3 {}
@@ -92,48 +53,12 @@ pub struct MixedOption4 {
     pub a: String,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for MixedOption4 {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("a", &self.a)?;
-        object.end()
+crate::codec::json_object! {
+    MixedOption4 {
+        a: "a" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for MixedOption4 {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = MixedOption4;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`MixedOption4`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MixedOption4, A::Error> {
-                use serde::de::Error as _;
-                let mut a = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "a" => a = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(MixedOption4 {
-                    a: a.ok_or_else(|| A::Error::missing_field("a"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MixedOption4 {}

@@ -39,84 +39,18 @@ impl Thing {
     }
 }
 
-impl serde::Serialize for Thing {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("required", &self.required)?;
-        if let Some(value) = &self.optional {
-            object.serialize_entry("optional", value)?;
-        }
-        object.serialize_entry("requiredNullable", &self.required_nullable)?;
-        if let Some(value) = &self.optional_nullable {
-            object.serialize_entry("optionalNullable", value)?;
-        }
-        object.serialize_entry("requiredNullableRef", &self.required_nullable_ref)?;
-        if let Some(value) = &self.optional_nullable_ref {
-            object.serialize_entry("optionalNullableRef", value)?;
-        }
-        if let Some(value) = &self.nullable_items {
-            object.serialize_entry("nullableItems", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Thing {
+        required: "required" required,
+        optional: "optional" optional,
+        required_nullable: "requiredNullable" nullable,
+        optional_nullable: "optionalNullable" optional_nullable,
+        required_nullable_ref: "requiredNullableRef" nullable,
+        optional_nullable_ref: "optionalNullableRef" optional_nullable,
+        nullable_items: "nullableItems" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Thing {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Thing;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Thing`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Thing, A::Error> {
-                use serde::de::Error as _;
-                let mut required = None;
-                let mut optional = None;
-                let mut required_nullable = None;
-                let mut optional_nullable = None;
-                let mut required_nullable_ref = None;
-                let mut optional_nullable_ref = None;
-                let mut nullable_items = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "required" => required = Some(map.next_value()?),
-                        "optional" => optional = map.next_value()?,
-                        "requiredNullable" => required_nullable = map.next_value()?,
-                        "optionalNullable" => optional_nullable = Some(map.next_value()?),
-                        "requiredNullableRef" => {
-                            required_nullable_ref = map.next_value()?;
-                        }
-                        "optionalNullableRef" => {
-                            optional_nullable_ref = Some(map.next_value()?);
-                        }
-                        "nullableItems" => nullable_items = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Thing {
-                    required: required
-                        .ok_or_else(|| A::Error::missing_field("required"))?,
-                    optional,
-                    required_nullable,
-                    optional_nullable,
-                    required_nullable_ref,
-                    optional_nullable_ref,
-                    nullable_items,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for Thing {}

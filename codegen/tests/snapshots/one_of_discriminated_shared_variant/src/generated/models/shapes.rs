@@ -12,52 +12,13 @@ pub struct Circle {
     pub radius: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Circle {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("kind", &self.kind)?;
-        object.serialize_entry("radius", &self.radius)?;
-        object.end()
+crate::codec::json_object! {
+    Circle {
+        kind: "kind" required,
+        radius: "radius" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Circle {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Circle;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Circle`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Circle, A::Error> {
-                use serde::de::Error as _;
-                let mut kind = None;
-                let mut radius = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "kind" => kind = Some(map.next_value()?),
-                        "radius" => radius = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Circle {
-                    kind: kind.ok_or_else(|| A::Error::missing_field("kind"))?,
-                    radius: radius.ok_or_else(|| A::Error::missing_field("radius"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Circle {}
@@ -89,52 +50,13 @@ pub struct Square {
     pub side: f64,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Square {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("kind", &self.kind)?;
-        object.serialize_entry("side", &self.side)?;
-        object.end()
+crate::codec::json_object! {
+    Square {
+        kind: "kind" required,
+        side: "side" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Square {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Square;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Square`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Square, A::Error> {
-                use serde::de::Error as _;
-                let mut kind = None;
-                let mut side = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "kind" => kind = Some(map.next_value()?),
-                        "side" => side = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Square {
-                    kind: kind.ok_or_else(|| A::Error::missing_field("kind"))?,
-                    side: side.ok_or_else(|| A::Error::missing_field("side"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Square {}

@@ -11,47 +11,12 @@ pub struct UndeclaredPathParameterFilter {
     pub a: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for UndeclaredPathParameterFilter {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.a {
-            object.serialize_entry("a", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    UndeclaredPathParameterFilter {
+        a: "a" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for UndeclaredPathParameterFilter {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UndeclaredPathParameterFilter;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`UndeclaredPathParameterFilter`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UndeclaredPathParameterFilter, A::Error> {
-                let mut a = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "a" => a = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(UndeclaredPathParameterFilter { a })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UndeclaredPathParameterFilter {}

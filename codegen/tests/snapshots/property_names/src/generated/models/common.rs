@@ -23,118 +23,24 @@ pub struct Awkward {
     pub api_key: Option<crate::Secret>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Awkward {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("type", &self.type_)?;
-        object.serialize_entry("format", &self.format)?;
-        if let Some(value) = &self.self_ {
-            object.serialize_entry("self", value)?;
-        }
-        if let Some(value) = &self.match_ {
-            object.serialize_entry("match", value)?;
-        }
-        if let Some(value) = &self.async_ {
-            object.serialize_entry("async", value)?;
-        }
-        if let Some(value) = &self.foo_bar {
-            object.serialize_entry("fooBar", value)?;
-        }
-        if let Some(value) = &self.foo_bar2 {
-            object.serialize_entry("foo_bar", value)?;
-        }
-        if let Some(value) = &self.foo_bar3 {
-            object.serialize_entry("FooBar", value)?;
-        }
-        if let Some(value) = &self.files {
-            object.serialize_entry("files[]", value)?;
-        }
-        if let Some(value) = &self.n1st_place {
-            object.serialize_entry("1stPlace", value)?;
-        }
-        if let Some(value) = &self.x_custom_header {
-            object.serialize_entry("x-custom-header", value)?;
-        }
-        if let Some(value) = &self.value {
-            object.serialize_entry("", value)?;
-        }
-        if let Some(value) = &self.api_key {
-            object.serialize_entry("apiKey", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Awkward {
+        type_: "type" required,
+        format: "format" required,
+        self_: "self" optional,
+        match_: "match" optional,
+        async_: "async" optional,
+        foo_bar: "fooBar" optional,
+        foo_bar2: "foo_bar" optional,
+        foo_bar3: "FooBar" optional,
+        files: "files[]" optional,
+        n1st_place: "1stPlace" optional,
+        x_custom_header: "x-custom-header" optional,
+        value: "" optional,
+        api_key: "apiKey" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Awkward {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Awkward;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Awkward`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Awkward, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut format = None;
-                let mut self_ = None;
-                let mut match_ = None;
-                let mut async_ = None;
-                let mut foo_bar = None;
-                let mut foo_bar2 = None;
-                let mut foo_bar3 = None;
-                let mut files = None;
-                let mut n1st_place = None;
-                let mut x_custom_header = None;
-                let mut value = None;
-                let mut api_key = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => type_ = Some(map.next_value()?),
-                        "format" => format = Some(map.next_value()?),
-                        "self" => self_ = map.next_value()?,
-                        "match" => match_ = map.next_value()?,
-                        "async" => async_ = map.next_value()?,
-                        "fooBar" => foo_bar = map.next_value()?,
-                        "foo_bar" => foo_bar2 = map.next_value()?,
-                        "FooBar" => foo_bar3 = map.next_value()?,
-                        "files[]" => files = map.next_value()?,
-                        "1stPlace" => n1st_place = map.next_value()?,
-                        "x-custom-header" => x_custom_header = map.next_value()?,
-                        "" => value = map.next_value()?,
-                        "apiKey" => api_key = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Awkward {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("type"))?,
-                    format: format.ok_or_else(|| A::Error::missing_field("format"))?,
-                    self_,
-                    match_,
-                    async_,
-                    foo_bar,
-                    foo_bar2,
-                    foo_bar3,
-                    files,
-                    n1st_place,
-                    x_custom_header,
-                    value,
-                    api_key,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Awkward {}
@@ -145,47 +51,12 @@ pub struct MyType {
     pub a: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for MyType {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.a {
-            object.serialize_entry("a", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    MyType {
+        a: "a" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for MyType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = MyType;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`MyType`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MyType, A::Error> {
-                let mut a = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "a" => a = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(MyType { a })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MyType {}
@@ -196,47 +67,12 @@ pub struct MyType2 {
     pub b: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for MyType2 {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.b {
-            object.serialize_entry("b", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    MyType2 {
+        b: "b" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for MyType2 {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = MyType2;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`MyType2`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MyType2, A::Error> {
-                let mut b = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "b" => b = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(MyType2 { b })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MyType2 {}
@@ -247,47 +83,12 @@ pub struct Option2 {
     pub c: Option<String>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Option2 {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.c {
-            object.serialize_entry("c", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Option2 {
+        c: "c" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Option2 {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Option2;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Option2`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Option2, A::Error> {
-                let mut c = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "c" => c = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Option2 { c })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Option2 {}

@@ -31,48 +31,12 @@ pub struct Ping {
     pub pong: Box<Pong>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Ping {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("pong", &self.pong)?;
-        object.end()
+crate::codec::json_object! {
+    Ping {
+        pong: "pong" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Ping {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Ping;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Ping`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Ping, A::Error> {
-                use serde::de::Error as _;
-                let mut pong = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "pong" => pong = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Ping {
-                    pong: pong.ok_or_else(|| A::Error::missing_field("pong"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Ping {}
@@ -83,47 +47,12 @@ pub struct Pong {
     pub ping: Option<Box<Ping>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Pong {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.ping {
-            object.serialize_entry("ping", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Pong {
+        ping: "ping" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Pong {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Pong;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Pong`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Pong, A::Error> {
-                let mut ping = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "ping" => ping = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Pong { ping })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Pong {}
@@ -135,52 +64,13 @@ pub struct Sum {
     pub right: Box<Expression>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Sum {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("left", &self.left)?;
-        object.serialize_entry("right", &self.right)?;
-        object.end()
+crate::codec::json_object! {
+    Sum {
+        left: "left" required,
+        right: "right" required,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Sum {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Sum;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Sum`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Sum, A::Error> {
-                use serde::de::Error as _;
-                let mut left = None;
-                let mut right = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "left" => left = Some(map.next_value()?),
-                        "right" => right = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Sum {
-                    left: left.ok_or_else(|| A::Error::missing_field("left"))?,
-                    right: right.ok_or_else(|| A::Error::missing_field("right"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Sum {}
@@ -194,65 +84,15 @@ pub struct TreeNode {
     pub by_name: Option<std::collections::BTreeMap<String, TreeNode>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for TreeNode {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("name", &self.name)?;
-        if let Some(value) = &self.parent {
-            object.serialize_entry("parent", value)?;
-        }
-        object.serialize_entry("children", &self.children)?;
-        if let Some(value) = &self.by_name {
-            object.serialize_entry("byName", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    TreeNode {
+        name: "name" required,
+        parent: "parent" optional,
+        children: "children" required,
+        by_name: "byName" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for TreeNode {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TreeNode;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`TreeNode`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TreeNode, A::Error> {
-                use serde::de::Error as _;
-                let mut name = None;
-                let mut parent = None;
-                let mut children = None;
-                let mut by_name = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value()?),
-                        "parent" => parent = map.next_value()?,
-                        "children" => children = Some(map.next_value()?),
-                        "byName" => by_name = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(TreeNode {
-                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
-                    parent,
-                    children: children
-                        .ok_or_else(|| A::Error::missing_field("children"))?,
-                    by_name,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TreeNode {}

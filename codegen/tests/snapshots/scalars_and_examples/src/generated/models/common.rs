@@ -16,79 +16,17 @@ pub struct Examples {
     pub fine: Option<f64>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Examples {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        if let Some(value) = &self.list_as_string {
-            object.serialize_entry("listAsString", value)?;
-        }
-        if let Some(value) = &self.string_as_integer {
-            object.serialize_entry("stringAsInteger", value)?;
-        }
-        if let Some(value) = &self.float_as_integer {
-            object.serialize_entry("floatAsInteger", value)?;
-        }
-        if let Some(value) = &self.null_not_nullable {
-            object.serialize_entry("nullNotNullable", value)?;
-        }
-        if let Some(value) = &self.null_nullable {
-            object.serialize_entry("nullNullable", value)?;
-        }
-        if let Some(value) = &self.fine {
-            object.serialize_entry("fine", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Examples {
+        list_as_string: "listAsString" optional,
+        string_as_integer: "stringAsInteger" optional,
+        float_as_integer: "floatAsInteger" optional,
+        null_not_nullable: "nullNotNullable" optional,
+        null_nullable: "nullNullable" optional_nullable,
+        fine: "fine" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Examples {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Examples;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Examples`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Examples, A::Error> {
-                let mut list_as_string = None;
-                let mut string_as_integer = None;
-                let mut float_as_integer = None;
-                let mut null_not_nullable = None;
-                let mut null_nullable = None;
-                let mut fine = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "listAsString" => list_as_string = map.next_value()?,
-                        "stringAsInteger" => string_as_integer = map.next_value()?,
-                        "floatAsInteger" => float_as_integer = map.next_value()?,
-                        "nullNotNullable" => null_not_nullable = map.next_value()?,
-                        "nullNullable" => null_nullable = Some(map.next_value()?),
-                        "fine" => fine = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Examples {
-                    list_as_string,
-                    string_as_integer,
-                    float_as_integer,
-                    null_not_nullable,
-                    null_nullable,
-                    fine,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Examples {}
@@ -112,112 +50,25 @@ pub struct Scalars {
     pub untyped_list: Option<Vec<serde_json::Value>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Scalars {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("plainInteger", &self.plain_integer)?;
-        object.serialize_entry("int32", &self.int32)?;
-        object.serialize_entry("int64", &self.int64)?;
-        object.serialize_entry("number", &self.number)?;
-        object.serialize_entry("float", &self.float)?;
-        object.serialize_entry("double", &self.double)?;
-        object.serialize_entry("dateTime", &self.date_time)?;
-        object.serialize_entry("date", &self.date)?;
-        if let Some(value) = &self.uuid {
-            object.serialize_entry("uuid", value)?;
-        }
-        object.serialize_entry("flag", &self.flag)?;
-        if let Some(value) = &self.anything {
-            object.serialize_entry("anything", value)?;
-        }
-        if let Some(value) = &self.free_object {
-            object.serialize_entry("freeObject", value)?;
-        }
-        if let Some(value) = &self.list {
-            object.serialize_entry("list", value)?;
-        }
-        if let Some(value) = &self.untyped_list {
-            object.serialize_entry("untypedList", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Scalars {
+        plain_integer: "plainInteger" required,
+        int32: "int32" required,
+        int64: "int64" required,
+        number: "number" required,
+        float: "float" required,
+        double: "double" required,
+        date_time: "dateTime" required,
+        date: "date" required,
+        uuid: "uuid" optional,
+        flag: "flag" required,
+        anything: "anything" optional,
+        free_object: "freeObject" optional,
+        list: "list" optional,
+        untyped_list: "untypedList" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Scalars {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Scalars;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Scalars`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Scalars, A::Error> {
-                use serde::de::Error as _;
-                let mut plain_integer = None;
-                let mut int32 = None;
-                let mut int64 = None;
-                let mut number = None;
-                let mut float = None;
-                let mut double = None;
-                let mut date_time = None;
-                let mut date = None;
-                let mut uuid = None;
-                let mut flag = None;
-                let mut anything = None;
-                let mut free_object = None;
-                let mut list = None;
-                let mut untyped_list = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "plainInteger" => plain_integer = Some(map.next_value()?),
-                        "int32" => int32 = Some(map.next_value()?),
-                        "int64" => int64 = Some(map.next_value()?),
-                        "number" => number = Some(map.next_value()?),
-                        "float" => float = Some(map.next_value()?),
-                        "double" => double = Some(map.next_value()?),
-                        "dateTime" => date_time = Some(map.next_value()?),
-                        "date" => date = Some(map.next_value()?),
-                        "uuid" => uuid = map.next_value()?,
-                        "flag" => flag = Some(map.next_value()?),
-                        "anything" => anything = map.next_value()?,
-                        "freeObject" => free_object = map.next_value()?,
-                        "list" => list = map.next_value()?,
-                        "untypedList" => untyped_list = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Scalars {
-                    plain_integer: plain_integer
-                        .ok_or_else(|| A::Error::missing_field("plainInteger"))?,
-                    int32: int32.ok_or_else(|| A::Error::missing_field("int32"))?,
-                    int64: int64.ok_or_else(|| A::Error::missing_field("int64"))?,
-                    number: number.ok_or_else(|| A::Error::missing_field("number"))?,
-                    float: float.ok_or_else(|| A::Error::missing_field("float"))?,
-                    double: double.ok_or_else(|| A::Error::missing_field("double"))?,
-                    date_time: date_time
-                        .ok_or_else(|| A::Error::missing_field("dateTime"))?,
-                    date: date.ok_or_else(|| A::Error::missing_field("date"))?,
-                    uuid,
-                    flag: flag.ok_or_else(|| A::Error::missing_field("flag"))?,
-                    anything,
-                    free_object,
-                    list,
-                    untyped_list,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Scalars {}

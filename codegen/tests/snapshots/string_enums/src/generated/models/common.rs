@@ -74,54 +74,13 @@ pub struct Holder {
     pub modes: Option<Vec<HolderModesItem>>,
 }
 
-#[cfg(feature = "serde-all")]
-impl serde::Serialize for Holder {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut object = serializer.serialize_map(None)?;
-        object.serialize_entry("mode", &self.mode)?;
-        if let Some(value) = &self.modes {
-            object.serialize_entry("modes", value)?;
-        }
-        object.end()
+crate::codec::json_object! {
+    Holder {
+        mode: "mode" required,
+        modes: "modes" optional,
     }
-}
-
-impl<'de> serde::Deserialize<'de> for Holder {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Holder;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object (`Holder`)")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Holder, A::Error> {
-                use serde::de::Error as _;
-                let mut mode = None;
-                let mut modes = None;
-                while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
-                    match key.as_str() {
-                        "mode" => mode = Some(map.next_value()?),
-                        "modes" => modes = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Holder {
-                    mode: mode.ok_or_else(|| A::Error::missing_field("mode"))?,
-                    modes,
-                })
-            }
-        }
-        deserializer.deserialize_map(Fields)
-    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Holder {}
