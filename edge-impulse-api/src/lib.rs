@@ -161,6 +161,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Cargo features
+//!
+//! Each API group is a feature named like its accessor (`projects`, `raw-data`, `jobs`,
+//! `organization-jobs`, ...); `full`, the default, turns on all of them. A group's feature
+//! brings its operations and the models only they use; models several groups share, the
+//! runtime and [`Client::request`] are always there. [`Client::wait_for_job`] needs `jobs`,
+//! [`Client::wait_for_organization_job`] needs `organization-jobs`. `serde-all` gives every
+//! model both `Serialize` and `Deserialize` (by default a model has the direction the API
+//! uses it in).
+//!
 //! # Examples
 //!
 //! `edge-impulse-api/examples/` has runnable programs: `list_projects`, `upload_sample`,
