@@ -235,6 +235,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Cargo features
+//!
+//! Each API group is a feature named like its accessor (`projects`, `raw-data`, `jobs`,
+//! `organization-jobs`, ...); `full`, the default, turns on all of them. A group's feature
+//! brings its operations and the models only they use; models several groups share, the
+//! runtime and [`Client::request`] are always there. [`Client::wait_for_job`], [`Client::wait_for_organization_job`] and the live job logs need
+//! `jobs`, `organization-jobs` and `projects`. `serde-all` gives every
+//! model both `Serialize` and `Deserialize` (by default a model has the direction the API
+//! uses it in).
+//!
 //! # Examples
 //!
 //! `edge-impulse-api/examples/` has runnable programs: `list_projects`, `upload_sample`,
@@ -248,16 +258,22 @@
 
 mod auth;
 mod client;
+mod codec;
 mod download;
 mod enums;
 mod error;
+// Waiting for jobs and following their logs use the status, log and cancel operations of
+// the `jobs` and `organization-jobs` groups and the socket token of `projects`.
+#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 mod jobs;
+#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 mod live_logs;
 pub mod multipart;
 mod paging;
 mod params;
 mod request;
 mod retry;
+#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 mod socket;
 
 #[allow(missing_debug_implementations)]
@@ -268,7 +284,9 @@ pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOA
 pub use download::{Download, DownloadProgress, Redirect};
 pub use error::{BodySize, Error, Result, TimeLimit};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
+#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
+#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 pub use live_logs::LiveLogOptions;
 pub use multipart::FilePart;
 pub use paging::{Items, Pages, DEFAULT_PAGE_SIZE};

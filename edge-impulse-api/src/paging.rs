@@ -66,6 +66,8 @@ enum Step {
 }
 
 impl<'c> Pager<'c> {
+    // Called by the generated paged operations: unused when no API group with one is compiled.
+    #[allow(dead_code)]
     fn new(client: &'c Client, mut template: Prepared, params: &'static PageParams) -> Self {
         // A `limit` or `offset` set on the call is where paging starts from.
         let mut take = |name: &str| {
@@ -183,6 +185,8 @@ impl<T> std::fmt::Debug for Pages<'_, T> {
 }
 
 impl<'c, T: FromResponse> Pages<'c, T> {
+    // Called by the generated paged operations: unused when no API group with one is compiled.
+    #[allow(dead_code)]
     pub(crate) fn new(request: Request<'c, T>, params: &'static PageParams, read_page: fn(&T) -> PageInfo) -> Self {
         let (client, prepared) = request.into_prepared();
         Pages { pager: Pager::new(client, prepared, params), read_page }
@@ -206,6 +210,7 @@ impl<'c, T: FromResponse> Pages<'c, T> {
     }
 
     /// The items of every page, one by one; `into_items` takes them out of a page.
+    #[allow(dead_code)] // as `new`
     pub(crate) fn items<I>(self, into_items: fn(T) -> Vec<I>) -> Items<'c, T, I> {
         Items { pages: self, into_items, buffered: Vec::new().into_iter() }
     }

@@ -257,3 +257,40 @@ mod both_directions {
         }
     }
 }
+
+#[test]
+fn a_struct_decodes_only_from_a_json_object() {
+    // serde's derived impls also took a struct from a sequence of its fields in order.
+    let error = serde_json::from_value::<models::ListProjectsResponse>(json!([true, null, []])).unwrap_err();
+    assert!(error.to_string().contains("a JSON object (`ListProjectsResponse`)"), "{error}");
+    let decoded = serde_json::from_value::<models::ListProjectsResponse>(json!({"success": true, "projects": []})).unwrap();
+    assert!(decoded.success && decoded.error.is_none() && decoded.projects.is_empty(), "{decoded:?}");
+}
+
+#[test]
+fn unknown_fields_are_skipped_whatever_their_shape() {
+    let decoded = serde_json::from_value::<models::GenericApiResponse>(json!({
+        "newField": {"nested": [1, {"deep": null}]},
+        "success": false,
+        "alsoNew": "text",
+        "error": "quota"
+    }))
+    .unwrap();
+    assert!(!decoded.success && decoded.error.as_deref() == Some("quota"), "{decoded:?}");
+}
+
+#[test]
+fn a_missing_required_field_is_named_and_null_optional_fields_are_none() {
+    let error = serde_json::from_value::<models::GenericApiResponse>(json!({"error": "x"})).unwrap_err();
+    assert!(error.to_string().contains("missing field `success`"), "{error}");
+    let decoded = serde_json::from_value::<models::GenericApiResponse>(json!({"success": true, "error": null})).unwrap();
+    assert_eq!(decoded.error, None);
+}
+
+#[test]
+fn optional_fields_left_out_and_required_fields_written_when_serializing() {
+    let mut body = models::BuildOnDeviceModelRequest::new(models::DeploymentTargetEngine::Tflite);
+    assert_eq!(serde_json::to_value(&body).unwrap(), json!({"engine": "tflite"}));
+    body.model_type = Some(models::KerasModelTypeEnum::Int8);
+    assert_eq!(serde_json::to_value(&body).unwrap(), json!({"engine": "tflite", "modelType": "int8"}));
+}

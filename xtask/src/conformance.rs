@@ -2,15 +2,16 @@
 //!
 //! 1. checks that the committed generated code (and with it the conformance cases) is what
 //!    the generator makes of the spec;
-//! 2. regenerates a copy of the crate from the spec with every mutation of `cargo xtask mutants`
+//! 2. `cargo check`s the crate with no API group, each group alone and all of them;
+//! 3. regenerates a copy of the crate from the spec with every mutation of `cargo xtask mutants`
 //!    applied and checks it, checks the user crate against the additive mutations, and checks
 //!    that no mutation renames a generated item it did not touch;
-//! 3. `cargo publish --dry-run -p edge-impulse-api`: the package is complete and builds alone;
-//! 4. installs Prism from `conformance/package-lock.json` (`npm ci`) when it is missing or
+//! 4. `cargo publish --dry-run -p edge-impulse-api`: the package is complete and builds alone;
+//! 5. installs Prism from `conformance/package-lock.json` (`npm ci`) when it is missing or
 //!    older than the lockfile;
-//! 5. writes the spec as the generator reads it to `target/conformance/spec.json`, the
+//! 6. writes the spec as the generator reads it to `target/conformance/spec.json`, the
 //!    document Prism is given;
-//! 6. runs `cargo test --workspace` with the `conformance` feature and the environment the
+//! 7. runs `cargo test --workspace` with the `conformance` feature and the environment the
 //!    suite reads.
 
 use std::path::{Path, PathBuf};
@@ -22,9 +23,10 @@ use crate::spec::SpecFile;
 pub fn test(root: &Path, spec: Option<PathBuf>, cargo_args: &[String]) -> Result<ExitCode, String> {
     let spec = SpecFile::locate(root, spec)?;
     step("regen --check", || check_generated_code(root, &spec))?;
-    // These two do not make the test suite meaningless when they fail: it still runs, and the
+    // These do not make the test suite meaningless when they fail: it still runs, and the
     // failures are repeated at the end.
     let release_checks = [
+        step("feature sets (no group, each group alone, all)", || crate::compile::check_feature_sets(root)),
         step("mutants (combined, user crate, names)", || crate::mutants::ci_check(root, &spec)),
         step("cargo publish --dry-run -p edge-impulse-api", || publish_dry_run(root)),
     ];

@@ -131,3 +131,28 @@ fn write_updates_creates_and_deletes_then_check_is_clean() {
     assert_eq!(read(&dir.0, "src/lib.rs").as_deref(), Some("mod generated;\n"));
     assert_eq!(write_or_check(&dir.0, &output(), true).expect("check runs"), Vec::<String>::new());
 }
+
+#[test]
+fn the_features_table_is_spliced_between_its_markers_only() {
+    use edge_impulse_codegen::emit::{FEATURES_BEGIN, FEATURES_END};
+    let manifest = format!("[features]\nserde-all = []\n{FEATURES_BEGIN}\nold = []\n{FEATURES_END}\n\n[dev-dependencies]\n");
+    let spliced = super::splice_features(&manifest, "new = []\n").expect("markers present");
+    assert_eq!(spliced, format!("[features]\nserde-all = []\n{FEATURES_BEGIN}\nnew = []\n{FEATURES_END}\n\n[dev-dependencies]\n"));
+    let error = super::splice_features("[features]\n", "new = []\n").unwrap_err();
+    assert!(error.contains(FEATURES_BEGIN), "{error}");
+}
+
+#[test]
+fn a_stale_features_table_is_reported_as_cargo_toml_and_not_written_when_checking() {
+    use edge_impulse_codegen::emit::{FEATURES_BEGIN, FEATURES_END, FEATURES_FRAGMENT};
+    let dir = TempDir::new("features-table");
+    let manifest = format!("[features]\n{FEATURES_BEGIN}\nold = []\n{FEATURES_END}\n");
+    put(&dir.0, "Cargo.toml", &manifest);
+    let files = [GeneratedFile { path: FEATURES_FRAGMENT.to_string(), contents: "new = []\n".to_string() }];
+    let stale = write_or_check(&dir.0, &files, true).expect("check runs");
+    assert_eq!(stale, vec![format!("{GENERATED_DIR}/Cargo.toml")]);
+    assert_eq!(read(&dir.0, "Cargo.toml").as_deref(), Some(manifest.as_str()));
+    write_or_check(&dir.0, &files, false).expect("regen runs");
+    assert!(read(&dir.0, "Cargo.toml").expect("written").contains("\nnew = []\n"));
+    assert!(write_or_check(&dir.0, &files, true).expect("check runs").is_empty());
+}

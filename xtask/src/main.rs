@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask regen [--spec PATH] [--check]` regenerates `edge-impulse-api/src/generated/`,
 //!   or with `--check` only reports which generated files are stale.
+//! - `cargo xtask bench regen|compile` prints the generator's time, or the generated crate's
+//!   compile time and memory (see `compile.rs`).
 //! - `cargo xtask spec normalize [--spec PATH] --out FILE` writes the spec as the generator
 //!   reads it (repaired and patched) as JSON, for tools such as a mock server.
 //! - `cargo xtask test [--spec PATH] [-- CARGO_TEST_ARGS]` runs every test, the conformance
@@ -20,6 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use edge_impulse_codegen::emit::{FEATURES_BEGIN, FEATURES_END, FEATURES_FRAGMENT};
+
+mod compile;
 mod conformance;
 mod fetch;
 mod mutants;
@@ -37,6 +42,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const USAGE: &str = "usage:
   cargo xtask regen [--spec PATH] [--check] [--strict]
   cargo xtask bench regen [--spec PATH]
+  cargo xtask bench compile
   cargo xtask spec normalize [--spec PATH] --out FILE
   cargo xtask test [--spec PATH] [-- CARGO_TEST_ARGS]
   cargo xtask spec-diff [OLD] NEW   (OLD defaults to the pinned spec; exit 1 when breaking)
@@ -104,6 +110,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             let options = parse_options(&args[2..])?;
             bench_regen(&root, options.spec)
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("compile") => compile::bench_compile(&root),
         Some("spec") if args.get(1).map(String::as_str) == Some("normalize") => {
             let options = parse_options(&args[2..])?;
             let out = options.out.ok_or(format!("`spec normalize` needs --out FILE\n\n{USAGE}"))?;
@@ -215,17 +222,26 @@ fn regen(root: &Path, spec: Option<PathBuf>, check: bool, strict: bool) -> Resul
 fn write_or_check(crate_dir: &Path, files: &[edge_impulse_codegen::GeneratedFile], check: bool) -> Result<Vec<String>, String> {
     let mut stale = Vec::new();
     for file in files {
-        let path = crate_dir.join(&file.path);
+        let (path, contents) = match file.path == FEATURES_FRAGMENT {
+            true => {
+                let manifest = crate_dir.join("Cargo.toml");
+                let spliced = splice_features(&std::fs::read_to_string(&manifest).unwrap_or_default(), &file.contents)
+                    .map_err(|e| format!("{}: {e}", manifest.display()))?;
+                (manifest, spliced)
+            }
+            false => (crate_dir.join(&file.path), file.contents.clone()),
+        };
+        let relative = path.strip_prefix(crate_dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
         let current = std::fs::read_to_string(&path).ok();
-        if current.as_deref() == Some(file.contents.as_str()) {
+        if current.as_deref() == Some(contents.as_str()) {
             continue;
         }
-        stale.push(format!("{GENERATED_DIR}/{}{}", file.path, if current.is_none() { " (missing)" } else { "" }));
+        stale.push(format!("{GENERATED_DIR}/{relative}{}", if current.is_none() { " (missing)" } else { "" }));
         if !check {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
             }
-            std::fs::write(&path, &file.contents).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::write(&path, &contents).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     for existing in generated_files_on_disk(crate_dir) {
@@ -238,6 +254,21 @@ fn write_or_check(crate_dir: &Path, files: &[edge_impulse_codegen::GeneratedFile
         }
     }
     Ok(if check { stale } else { Vec::new() })
+}
+
+/// `manifest` with the lines between the generated-features markers replaced by `features`.
+/// The markers must be there, inside `[features]`, once each: the hand-written features
+/// (`serde-all`, ...) live around them.
+fn splice_features(manifest: &str, features: &str) -> Result<String, String> {
+    let begin = manifest.find(&format!("{FEATURES_BEGIN}\n"));
+    let end = manifest.find(FEATURES_END);
+    match (begin, end) {
+        (Some(begin), Some(end)) if begin < end => {
+            let body = begin + FEATURES_BEGIN.len() + 1;
+            Ok(format!("{}{features}{}", &manifest[..body], &manifest[end..]))
+        }
+        _ => Err(format!("the `[features]` table needs the lines `{FEATURES_BEGIN}` and `{FEATURES_END}`, in that order, around the generated features")),
+    }
 }
 
 /// Files of the crate that a previous regen wrote: everything under [`GENERATED_ONLY_DIRS`],

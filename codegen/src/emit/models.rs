@@ -1,18 +1,21 @@
 //! `generated/models/`: one Rust type per named schema.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::serde_impls::{self, Directions};
 use super::{doc_lines, json_type_doc, raw_doc_lines, rust_type, spec_or_known_doc, wire_doc};
-use crate::ir::{Api, Body, Field, TypeDef, TypeKind, TypeRef};
+use crate::ir::{feature_name, visit_types, Api, Body, Field, TypeDef, TypeKind, TypeRef};
 
 /// The models, split into one module per tag (types only that tag's operations use) and a
 /// `common` module for the rest; `models` re-exports them all flat. Splitting keeps each
-/// file reviewable, lets the generator format files in parallel and leaves room for per-tag
-/// cargo features.
+/// file reviewable, lets the generator format files in parallel, and gates each tag's types
+/// behind that tag's cargo feature (computed in `ir::features`).
 pub(super) struct Models<'a> {
+    /// Part name -> the cargo feature that gates it (none for the shared part).
+    gates: HashMap<String, String>,
     index: HashMap<&'a str, &'a TypeDef>,
     request_types: HashSet<&'a str>,
     response_types: HashSet<&'a str>,
@@ -34,17 +37,21 @@ impl<'a> Models<'a> {
             .map(|t| TypeRef::Named(t.name.clone()))
             .collect();
         visit_types(unused.iter().collect(), &index, |name| response_types.insert(name));
-        let owners = owning_groups(api, &index);
         let common = if api.groups.iter().any(|g| g.module == "common") { "common_types" } else { "common" };
         let mut parts: BTreeMap<String, Vec<&TypeDef>> = BTreeMap::new();
+        let mut gates = HashMap::new();
         for t in &api.types {
-            let part = match owners.get(t.name.as_str()).map(|o| o.iter().collect::<Vec<_>>()).as_deref() {
-                Some([only]) => api.groups[**only].module.clone(),
-                _ => common.to_string(),
+            let part = match api.features.owner(&t.name) {
+                Some(group) => {
+                    let group = &api.groups[group];
+                    gates.insert(group.module.clone(), feature_name(group));
+                    group.module.clone()
+                }
+                None => common.to_string(),
             };
             parts.entry(part).or_default().push(t);
         }
-        Models { index, request_types, response_types, parts }
+        Models { gates, index, request_types, response_types, parts }
     }
 
     /// Part names, biggest first (they take longest to format).
@@ -55,15 +62,24 @@ impl<'a> Models<'a> {
     }
 
     pub fn root_module(&self) -> TokenStream {
-        let parts = self.parts.keys().map(|p| format_ident!("{}", p));
+        let parts = self.parts.keys().map(|p| {
+            let module = format_ident!("{}", p);
+            match self.gates.get(p) {
+                Some(feature) => quote! {
+                    #[cfg(feature = #feature)] mod #module;
+                    #[cfg(feature = #feature)] pub use #module::*;
+                },
+                None => quote!(mod #module; pub use #module::*;),
+            }
+        });
         quote! {
             //! Request and response types, one per schema of the spec, re-exported flat.
             //!
             //! Each type's documentation ends with the JSON pointer of the schema it comes from.
-            //! Types used by the operations of one tag only live in that tag's module; the
-            //! others in `common`.
+            //! Types used by the operations of one tag only live in that tag's module, compiled
+            //! with that tag's cargo feature; the others in `common`, always compiled.
 
-            #(mod #parts; pub use #parts::*;)*
+            #(#parts)*
         }
     }
 
@@ -92,41 +108,6 @@ impl<'a> Models<'a> {
     }
 }
 
-/// For each type, the indices of the groups whose operations use it (directly or nested).
-fn owning_groups<'a>(api: &'a Api, index: &HashMap<&str, &'a TypeDef>) -> HashMap<&'a str, BTreeSet<usize>> {
-    let mut owners: HashMap<&str, BTreeSet<usize>> = HashMap::new();
-    for (g, group) in api.groups.iter().enumerate() {
-        let mut stack: Vec<&TypeRef> = Vec::new();
-        for op in &group.operations {
-            stack.extend(op.params.iter().map(|p| &p.ty));
-            if let Some(Body::Json { ty, .. } | Body::Multipart { ty, .. }) = &op.body {
-                stack.push(ty);
-            }
-            if let crate::ir::Response::Json(ty) = &op.response {
-                stack.push(ty);
-            }
-        }
-        visit_types(stack, index, |name| owners.entry(name).or_default().insert(g));
-    }
-    owners
-}
-
-/// Walks every named type reachable from `stack`; `visit` returns false for one already seen.
-fn visit_types<'a: 't, 't>(mut stack: Vec<&'t TypeRef>, index: &HashMap<&str, &'a TypeDef>, mut visit: impl FnMut(&'a str) -> bool) {
-    while let Some(ty) = stack.pop() {
-        match ty {
-            TypeRef::Vec(inner) | TypeRef::Map(inner) | TypeRef::Nullable(inner) => stack.push(inner),
-            TypeRef::Named(name) => {
-                let Some(def) = index.get(name.as_str()) else { continue };
-                if visit(def.name.as_str()) {
-                    stack.extend(def.kind.children());
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 /// Where a type is used, which decides the serde derives it needs.
 #[derive(Clone, Copy)]
 struct Usage {
@@ -134,19 +115,29 @@ struct Usage {
     response: bool,
 }
 
-/// Serialize where a request needs it, Deserialize where a response does: type-checking serde
-/// derives is most of the crate's compile time, and most types travel one way only. The
-/// `serde-all` feature adds the other direction everywhere. `Default` where every field is
-/// optional, so such request bodies read `X { field: Some(..), ..Default::default() }`.
-fn derives(usage: Usage, all_optional: bool) -> TokenStream {
-    let (serialize, deserialize) = (usage.request, usage.response || !usage.request);
+impl Usage {
+    /// Serialize where a request needs it, Deserialize where a response does: type-checking
+    /// serde impls is most of the crate's compile time, and most types travel one way only.
+    /// The `serde-all` feature adds the other direction everywhere.
+    fn directions(self) -> Directions {
+        Directions { serialize: self.request, deserialize: self.response || !self.request }
+    }
+}
+
+/// The derives of a model. `Default` where every field is optional, so such request bodies
+/// read `X { field: Some(..), ..Default::default() }`. Structs get their serde impls from
+/// [`serde_impls`]; unions derive them (`serde_derives`).
+fn derives(usage: Usage, all_optional: bool, serde_derives: bool) -> TokenStream {
     let mut always = vec![quote!(Debug), quote!(Clone), quote!(PartialEq)];
     if all_optional {
         always.push(quote!(Default));
     }
     let mut optional = Vec::new();
-    for (wanted, derive) in [(serialize, quote!(serde::Serialize)), (deserialize, quote!(serde::Deserialize))] {
-        if wanted { always.push(derive) } else { optional.push(derive) }
+    if serde_derives {
+        let directions = usage.directions();
+        for (wanted, derive) in [(directions.serialize, quote!(serde::Serialize)), (directions.deserialize, quote!(serde::Deserialize))] {
+            if wanted { always.push(derive) } else { optional.push(derive) }
+        }
     }
     let optional = (!optional.is_empty()).then(|| quote!(#[cfg_attr(feature = "serde-all", derive(#(#optional),*))]));
     quote!(#[derive(#(#always),*)] #optional)
@@ -155,7 +146,8 @@ fn derives(usage: Usage, all_optional: bool) -> TokenStream {
 fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> TokenStream {
     let in_requests = usage.request;
     let all_optional = matches!(&t.kind, TypeKind::Struct { fields, .. } if fields.iter().all(|f| !f.required));
-    let derives = derives(usage, all_optional);
+    let serde_derives = matches!(&t.kind, TypeKind::Untagged { .. } | TypeKind::Tagged { .. });
+    let derives = derives(usage, all_optional, serde_derives);
     let name = format_ident!("{}", t.name);
     let mut doc = doc_lines(t.doc.as_deref().unwrap_or(""));
     let pointer_line = format!("Schema: `{}`", t.pointer);
@@ -169,15 +161,15 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
         TypeKind::Struct { fields, additional, envelope } => {
             let boxed = |f: &Field| reaches(&f.ty, &t.name, index, &mut HashSet::new());
             let mut field_items: Vec<TokenStream> = fields.iter().map(|f| struct_field(f, boxed(f))).collect();
-            if let Some(additional) = additional {
+            let additional_field = additional.as_ref().map(|_| format_ident!("{}", free_name("additional_properties", fields)));
+            if let (Some(additional), Some(field)) = (additional, &additional_field) {
                 let value = rust_type(additional, &models);
-                let field = format_ident!("{}", free_name("additional_properties", fields));
                 field_items.push(quote! {
                     /// Properties beyond the declared ones.
-                    #[serde(flatten)]
                     pub #field: std::collections::BTreeMap<String, #value>,
                 });
             }
+            let serde_impls = serde_impls::struct_impls(&name, fields, additional_field.as_ref(), usage.directions());
             let builders = in_requests.then(|| builders(&name, fields, additional.as_ref(), &boxed));
             let envelope = match envelope {
                 Some((success, error)) => {
@@ -205,6 +197,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
                 #[non_exhaustive]
                 pub struct #name { #(#field_items)* }
                 #builders
+                #serde_impls
                 #envelope
             }
         }
@@ -332,21 +325,12 @@ fn field_type(f: &Field, boxed: bool) -> TokenStream {
     }
 }
 
+/// A struct field; its wire name and how `null` and absence read are in its serde impls.
 fn struct_field(f: &Field, boxed: bool) -> TokenStream {
     let name = format_ident!("{}", f.name);
     let ty = field_type(f, boxed);
     let doc = spec_or_known_doc(f.doc.as_deref(), || wire_doc(&f.wire, "in the JSON", &f.ty, f.nullable));
-    let wire = &f.wire;
-    let rename = (f.name != f.wire).then(|| quote!(rename = #wire,));
-    let attrs = match (f.required, f.nullable) {
-        (true, false) => rename.map(|r| quote!(#[serde(#r)])),
-        // Required but nullable: always sent, `null` when `None`.
-        (true, true) => Some(quote!(#[serde(#rename default)])),
-        (false, false) => Some(quote!(#[serde(#rename default, skip_serializing_if = "Option::is_none")])),
-        // Absent (`None`) and `null` (`Some(None)`) are different requests.
-        (false, true) => Some(quote!(#[serde(#rename default, skip_serializing_if = "Option::is_none", with = "serde_with::rust::double_option")])),
-    };
-    quote!(#doc #attrs pub #name: #ty,)
+    quote!(#doc pub #name: #ty,)
 }
 
 /// `new` and the setters: how a caller builds a request. The struct is `#[non_exhaustive]`,

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{credential_variant, doc_lines, inner_doc_lines, raw_doc_lines, rust_type, spec_or_known_doc, wire_doc};
-use crate::ir::{Api, Body, Group, Location, Operation, Param, Response, TypeRef};
+use crate::ir::{feature_name, Api, Body, Group, Location, Operation, Param, Response, TypeRef};
 
 pub(super) fn root_module(api: &Api) -> TokenStream {
     let schemes = api.schemes.iter().map(|s| {
@@ -25,8 +25,10 @@ pub(super) fn root_module(api: &Api) -> TokenStream {
         let module = format_ident!("{}", g.module);
         let api_struct = format_ident!("{}", g.struct_name);
         let doc = raw_doc_lines(&format!("Operations tagged `{}`.", g.tag));
+        let feature = feature_name(g);
         quote! {
             #doc
+            #[cfg(feature = #feature)]
             pub fn #module(&self) -> apis::#module::#api_struct<'_> { apis::#module::#api_struct::new(self) }
         }
     });
@@ -59,10 +61,12 @@ pub(super) fn apis_module(api: &Api) -> TokenStream {
     let modules = api.groups.iter().map(|g| {
         let module = format_ident!("{}", g.module);
         let doc = raw_doc_lines(&format!("Operations tagged `{}`.", g.tag));
-        quote!(#doc pub mod #module;)
+        let feature = feature_name(g);
+        quote!(#doc #[cfg(feature = #feature)] pub mod #module;)
     });
     quote! {
-        //! One module per tag of the spec.
+        //! One module per tag of the spec, each compiled with the cargo feature of the same
+        //! name (`raw_data`: `raw-data`).
         #(#modules)*
     }
 }

@@ -5,11 +5,15 @@
 //! code can find its source in one step.
 
 pub(crate) mod examples;
+mod features;
 mod operations;
 mod pagination;
 mod schemas;
 
 use serde_json::Value;
+
+pub use features::{feature_name, Features, FULL};
+pub(crate) use features::visit_types;
 
 use crate::diagnostics::Diagnostic;
 pub use crate::overrides::CredentialKind;
@@ -32,6 +36,8 @@ pub struct Api {
     /// Property names whose values are secrets (from the overrides), sorted: the runtime
     /// also blanks them in the body excerpts it puts into errors.
     pub secret_properties: Vec<String>,
+    /// Which types belong to one group's cargo feature; the rest are shared.
+    pub features: Features,
 }
 
 impl Api {
@@ -289,6 +295,7 @@ pub fn lower(
     let operations::LoweredSecurity { schemes, default_security, .. } = security;
     let mut types = schemas.finish();
     binary_outside_forms_as_strings(&mut types, &mut groups, diagnostics);
+    let features = Features::compute(&types, &groups);
     Ok(Api {
         title: openapi.info.title.clone(),
         version: openapi.info.version.clone(),
@@ -303,6 +310,7 @@ pub fn lower(
             names.dedup();
             names
         },
+        features,
     })
 }
 

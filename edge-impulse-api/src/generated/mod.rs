@@ -57,46 +57,55 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[&[0], &[1], &[2]];
 
 impl crate::Client {
     /// Operations tagged `Admin`.
+    #[cfg(feature = "admin")]
     pub fn admin(&self) -> apis::admin::AdminApi<'_> {
         apis::admin::AdminApi::new(self)
     }
 
     /// Operations tagged `Auth`.
+    #[cfg(feature = "auth")]
     pub fn auth(&self) -> apis::auth::AuthApi<'_> {
         apis::auth::AuthApi::new(self)
     }
 
     /// Operations tagged `Canary`.
+    #[cfg(feature = "canary")]
     pub fn canary(&self) -> apis::canary::CanaryApi<'_> {
         apis::canary::CanaryApi::new(self)
     }
 
     /// Operations tagged `CDN`.
+    #[cfg(feature = "cdn")]
     pub fn cdn(&self) -> apis::cdn::CdnApi<'_> {
         apis::cdn::CdnApi::new(self)
     }
 
     /// Operations tagged `Classify`.
+    #[cfg(feature = "classify")]
     pub fn classify(&self) -> apis::classify::ClassifyApi<'_> {
         apis::classify::ClassifyApi::new(self)
     }
 
     /// Operations tagged `Deployment`.
+    #[cfg(feature = "deployment")]
     pub fn deployment(&self) -> apis::deployment::DeploymentApi<'_> {
         apis::deployment::DeploymentApi::new(self)
     }
 
     /// Operations tagged `Devices`.
+    #[cfg(feature = "devices")]
     pub fn devices(&self) -> apis::devices::DevicesApi<'_> {
         apis::devices::DevicesApi::new(self)
     }
 
     /// Operations tagged `DSP`.
+    #[cfg(feature = "dsp")]
     pub fn dsp(&self) -> apis::dsp::DspApi<'_> {
         apis::dsp::DspApi::new(self)
     }
 
     /// Operations tagged `EmailVerification`.
+    #[cfg(feature = "email-verification")]
     pub fn email_verification(
         &self,
     ) -> apis::email_verification::EmailVerificationApi<'_> {
@@ -104,51 +113,61 @@ impl crate::Client {
     }
 
     /// Operations tagged `Export`.
+    #[cfg(feature = "export")]
     pub fn export(&self) -> apis::export::ExportApi<'_> {
         apis::export::ExportApi::new(self)
     }
 
     /// Operations tagged `FeatureFlags`.
+    #[cfg(feature = "feature-flags")]
     pub fn feature_flags(&self) -> apis::feature_flags::FeatureFlagsApi<'_> {
         apis::feature_flags::FeatureFlagsApi::new(self)
     }
 
     /// Operations tagged `Health`.
+    #[cfg(feature = "health")]
     pub fn health(&self) -> apis::health::HealthApi<'_> {
         apis::health::HealthApi::new(self)
     }
 
     /// Operations tagged `Impulse`.
+    #[cfg(feature = "impulse")]
     pub fn impulse(&self) -> apis::impulse::ImpulseApi<'_> {
         apis::impulse::ImpulseApi::new(self)
     }
 
     /// Operations tagged `Jobs`.
+    #[cfg(feature = "jobs")]
     pub fn jobs(&self) -> apis::jobs::JobsApi<'_> {
         apis::jobs::JobsApi::new(self)
     }
 
     /// Operations tagged `Learn`.
+    #[cfg(feature = "learn")]
     pub fn learn(&self) -> apis::learn::LearnApi<'_> {
         apis::learn::LearnApi::new(self)
     }
 
     /// Operations tagged `Login`.
+    #[cfg(feature = "login")]
     pub fn login(&self) -> apis::login::LoginApi<'_> {
         apis::login::LoginApi::new(self)
     }
 
     /// Operations tagged `Metrics`.
+    #[cfg(feature = "metrics")]
     pub fn metrics(&self) -> apis::metrics::MetricsApi<'_> {
         apis::metrics::MetricsApi::new(self)
     }
 
     /// Operations tagged `Optimization`.
+    #[cfg(feature = "optimization")]
     pub fn optimization(&self) -> apis::optimization::OptimizationApi<'_> {
         apis::optimization::OptimizationApi::new(self)
     }
 
     /// Operations tagged `OrganizationBlocks`.
+    #[cfg(feature = "organization-blocks")]
     pub fn organization_blocks(
         &self,
     ) -> apis::organization_blocks::OrganizationBlocksApi<'_> {
@@ -156,6 +175,7 @@ impl crate::Client {
     }
 
     /// Operations tagged `OrganizationCreateProject`.
+    #[cfg(feature = "organization-create-project")]
     pub fn organization_create_project(
         &self,
     ) -> apis::organization_create_project::OrganizationCreateProjectApi<'_> {
@@ -163,11 +183,13 @@ impl crate::Client {
     }
 
     /// Operations tagged `OrganizationData`.
+    #[cfg(feature = "organization-data")]
     pub fn organization_data(&self) -> apis::organization_data::OrganizationDataApi<'_> {
         apis::organization_data::OrganizationDataApi::new(self)
     }
 
     /// Operations tagged `OrganizationDataCampaigns`.
+    #[cfg(feature = "organization-data-campaigns")]
     pub fn organization_data_campaigns(
         &self,
     ) -> apis::organization_data_campaigns::OrganizationDataCampaignsApi<'_> {
@@ -175,11 +197,13 @@ impl crate::Client {
     }
 
     /// Operations tagged `OrganizationJobs`.
+    #[cfg(feature = "organization-jobs")]
     pub fn organization_jobs(&self) -> apis::organization_jobs::OrganizationJobsApi<'_> {
         apis::organization_jobs::OrganizationJobsApi::new(self)
     }
 
     /// Operations tagged `OrganizationPipelines`.
+    #[cfg(feature = "organization-pipelines")]
     pub fn organization_pipelines(
         &self,
     ) -> apis::organization_pipelines::OrganizationPipelinesApi<'_> {
@@ -187,6 +211,7 @@ impl crate::Client {
     }
 
     /// Operations tagged `OrganizationPortals`.
+    #[cfg(feature = "organization-portals")]
     pub fn organization_portals(
         &self,
     ) -> apis::organization_portals::OrganizationPortalsApi<'_> {
@@ -194,11 +219,13 @@ impl crate::Client {
     }
 
     /// Operations tagged `Organizations`.
+    #[cfg(feature = "organizations")]
     pub fn organizations(&self) -> apis::organizations::OrganizationsApi<'_> {
         apis::organizations::OrganizationsApi::new(self)
     }
 
     /// Operations tagged `PerformanceCalibration`.
+    #[cfg(feature = "performance-calibration")]
     pub fn performance_calibration(
         &self,
     ) -> apis::performance_calibration::PerformanceCalibrationApi<'_> {
@@ -206,36 +233,43 @@ impl crate::Client {
     }
 
     /// Operations tagged `Projects`.
+    #[cfg(feature = "projects")]
     pub fn projects(&self) -> apis::projects::ProjectsApi<'_> {
         apis::projects::ProjectsApi::new(self)
     }
 
     /// Operations tagged `Raw data`.
+    #[cfg(feature = "raw-data")]
     pub fn raw_data(&self) -> apis::raw_data::RawDataApi<'_> {
         apis::raw_data::RawDataApi::new(self)
     }
 
     /// Operations tagged `Themes`.
+    #[cfg(feature = "themes")]
     pub fn themes(&self) -> apis::themes::ThemesApi<'_> {
         apis::themes::ThemesApi::new(self)
     }
 
     /// Operations tagged `ThirdPartyAuth`.
+    #[cfg(feature = "third-party-auth")]
     pub fn third_party_auth(&self) -> apis::third_party_auth::ThirdPartyAuthApi<'_> {
         apis::third_party_auth::ThirdPartyAuthApi::new(self)
     }
 
     /// Operations tagged `UploadPortal`.
+    #[cfg(feature = "upload-portal")]
     pub fn upload_portal(&self) -> apis::upload_portal::UploadPortalApi<'_> {
         apis::upload_portal::UploadPortalApi::new(self)
     }
 
     /// Operations tagged `User`.
+    #[cfg(feature = "user")]
     pub fn user(&self) -> apis::user::UserApi<'_> {
         apis::user::UserApi::new(self)
     }
 
     /// Operations tagged `Whitelabels`.
+    #[cfg(feature = "whitelabels")]
     pub fn whitelabels(&self) -> apis::whitelabels::WhitelabelsApi<'_> {
         apis::whitelabels::WhitelabelsApi::new(self)
     }

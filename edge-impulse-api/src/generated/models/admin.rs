@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AdminAddDisallowedEmailDomainRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAddDisallowedEmailDomainRequest {
     /// `domain` in the JSON; string
@@ -21,11 +20,18 @@ impl AdminAddDisallowedEmailDomainRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminAddDisallowedEmailDomainRequest {
+        domain: "domain" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminAddDisallowedEmailDomainRequest {}
 
 /// Schema: `#/components/schemas/AdminAddOrUpdateSSODomainIdPsRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAddOrUpdateSsoDomainIdPsRequest {
     /// `idps` in the JSON; array of string
@@ -39,18 +45,23 @@ impl AdminAddOrUpdateSsoDomainIdPsRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminAddOrUpdateSsoDomainIdPsRequest {
+        idps: "idps" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminAddOrUpdateSsoDomainIdPsRequest {}
 
 /// Schema: `#/components/schemas/AdminCreateOrganizationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminCreateOrganizationRequest {
     /// The name of the organization.
-    #[serde(rename = "organizationName")]
     pub organization_name: String,
     /// Unique identifier of the administrator of the new organization.
-    #[serde(rename = "adminId", default, skip_serializing_if = "Option::is_none")]
     pub admin_id: Option<i64>,
 }
 
@@ -70,20 +81,37 @@ impl AdminCreateOrganizationRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminCreateOrganizationRequest {
+        organization_name: "organizationName" required,
+        admin_id: "adminId" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminCreateOrganizationRequest {}
 
 /// Schema: `#/components/schemas/AdminGetDataMigrationResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetDataMigrationResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `migration` in the JSON; [`Migration`](crate::models::Migration)
     pub migration: Migration,
+}
+
+crate::codec::json_object! {
+    AdminGetDataMigrationResponse {
+        success: "success" required,
+        error: "error" optional,
+        migration: "migration" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetDataMigrationResponse {
@@ -93,17 +121,25 @@ impl crate::Envelope for AdminGetDataMigrationResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetDataMigrationsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetDataMigrationsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `migrations` in the JSON; array of [`Migration`](crate::models::Migration)
     pub migrations: Vec<Migration>,
+}
+
+crate::codec::json_object! {
+    AdminGetDataMigrationsResponse {
+        success: "success" required,
+        error: "error" optional,
+        migrations: "migrations" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetDataMigrationsResponse {
@@ -113,17 +149,25 @@ impl crate::Envelope for AdminGetDataMigrationsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetDisallowedEmailDomainsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetDisallowedEmailDomainsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `domains` in the JSON; array of string
     pub domains: Vec<String>,
+}
+
+crate::codec::json_object! {
+    AdminGetDisallowedEmailDomainsResponse {
+        success: "success" required,
+        error: "error" optional,
+        domains: "domains" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetDisallowedEmailDomainsResponse {
@@ -133,17 +177,25 @@ impl crate::Envelope for AdminGetDisallowedEmailDomainsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetSSODomainIdPsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetSsoDomainIdPsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `idps` in the JSON; array of string
     pub idps: Vec<String>,
+}
+
+crate::codec::json_object! {
+    AdminGetSsoDomainIdPsResponse {
+        success: "success" required,
+        error: "error" optional,
+        idps: "idps" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetSsoDomainIdPsResponse {
@@ -153,18 +205,25 @@ impl crate::Envelope for AdminGetSsoDomainIdPsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetSSOSettingsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetSsoSettingsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `ssoWhitelist` in the JSON; array of [`AdminGetSsoSettingsResponseSsoWhitelistItem`](crate::models::AdminGetSsoSettingsResponseSsoWhitelistItem)
-    #[serde(rename = "ssoWhitelist")]
     pub sso_whitelist: Vec<AdminGetSsoSettingsResponseSsoWhitelistItem>,
+}
+
+crate::codec::json_object! {
+    AdminGetSsoSettingsResponse {
+        success: "success" required,
+        error: "error" optional,
+        sso_whitelist: "ssoWhitelist" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetSsoSettingsResponse {
@@ -174,8 +233,7 @@ impl crate::Envelope for AdminGetSsoSettingsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetSSOSettingsResponse/allOf/1/properties/ssoWhitelist/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetSsoSettingsResponseSsoWhitelistItem {
     /// `domain` in the JSON; string
@@ -184,20 +242,37 @@ pub struct AdminGetSsoSettingsResponseSsoWhitelistItem {
     pub idps: Vec<String>,
 }
 
+crate::codec::json_object! {
+    AdminGetSsoSettingsResponseSsoWhitelistItem {
+        domain: "domain" required,
+        idps: "idps" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for AdminGetSsoSettingsResponseSsoWhitelistItem {}
 
 /// Schema: `#/components/schemas/AdminGetTrialResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetTrialResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `trial` in the JSON; [`EnterpriseTrial`](crate::models::EnterpriseTrial)
     pub trial: EnterpriseTrial,
+}
+
+crate::codec::json_object! {
+    AdminGetTrialResponse {
+        success: "success" required,
+        error: "error" optional,
+        trial: "trial" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetTrialResponse {
@@ -207,17 +282,25 @@ impl crate::Envelope for AdminGetTrialResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetUserIdsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetUserIdsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `ids` in the JSON; array of integer
     pub ids: Vec<i64>,
+}
+
+crate::codec::json_object! {
+    AdminGetUserIdsResponse {
+        success: "success" required,
+        error: "error" optional,
+        ids: "ids" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUserIdsResponse {
@@ -227,70 +310,36 @@ impl crate::Envelope for AdminGetUserIdsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminStartEnterpriseTrialRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminStartEnterpriseTrialRequest {
     /// Email of the user requesting the trial. If this email is different to the one stored for the user requesting the trial, it will be used to replace the existing one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Name of the trial organization. All enterprise features are tied to an organization. This organization will be deleted after the trial ends. If no organization name is provided, the user's name will be used.
-    #[serde(
-        rename = "organizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_name: Option<String>,
     /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
-    #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
     /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
-    #[serde(rename = "useCase", default, skip_serializing_if = "Option::is_none")]
     pub use_case: Option<String>,
     /// Whether the user has ML models in production.
-    #[serde(
-        rename = "userHasMLModelsInProduction",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub user_has_ml_models_in_production: Option<
         StartEnterpriseTrialRequestUserHasMlModelsInProduction,
     >,
     /// Name of the company requesting the trial.
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Size of the company requesting the trial. This is a range of number of employees.
-    #[serde(rename = "companySize", default, skip_serializing_if = "Option::is_none")]
     pub company_size: Option<String>,
     /// Country of the company requesting the trial.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// State or province of the company requesting the trial.
-    #[serde(
-        rename = "stateOrProvince",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub state_or_province: Option<String>,
     /// Origin of the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlOrigin",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_origin: Option<String>,
     /// Query parameters to be appended to the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlQueryParams",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_query_params: Option<String>,
     /// ID of the user requesting the trial.
-    #[serde(rename = "userId")]
     pub user_id: i64,
 }
 
@@ -390,17 +439,35 @@ impl AdminStartEnterpriseTrialRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminStartEnterpriseTrialRequest {
+        email: "email" optional,
+        organization_name: "organizationName" optional,
+        expiration_date: "expirationDate" optional,
+        notes: "notes" optional,
+        use_case: "useCase" optional,
+        user_has_ml_models_in_production: "userHasMLModelsInProduction" optional,
+        company_name: "companyName" optional,
+        company_size: "companySize" optional,
+        country: "country" optional,
+        state_or_province: "stateOrProvince" optional,
+        redirect_url_origin: "redirectUrlOrigin" optional,
+        redirect_url_query_params: "redirectUrlQueryParams" optional,
+        user_id: "userId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminStartEnterpriseTrialRequest {}
 
 /// Schema: `#/components/schemas/AdminToggleDataMigrationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminToggleDataMigrationRequest {
     /// Unique identifier of the data migration
     pub id: String,
     /// Whether the migration should be queued for execution
-    #[serde(rename = "shouldRun")]
     pub should_run: bool,
 }
 
@@ -411,11 +478,19 @@ impl AdminToggleDataMigrationRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminToggleDataMigrationRequest {
+        id: "id" required,
+        should_run: "shouldRun" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminToggleDataMigrationRequest {}
 
 /// Schema: `#/components/schemas/AdminUpdateConfigRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminUpdateConfigRequest {
     /// New config value, given as a JSON string.
@@ -429,18 +504,23 @@ impl AdminUpdateConfigRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminUpdateConfigRequest {
+        value: "value" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminUpdateConfigRequest {}
 
 /// Schema: `#/components/schemas/AdminUpdateTrialRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct AdminUpdateTrialRequest {
     /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
-    #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
     /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
 }
 
@@ -466,11 +546,19 @@ impl AdminUpdateTrialRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminUpdateTrialRequest {
+        expiration_date: "expirationDate" optional,
+        notes: "notes" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminUpdateTrialRequest {}
 
 /// Schema: `#/components/schemas/AdminUpdateUserPermissionsRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminUpdateUserPermissionsRequest {
     /// `permissions` in the JSON; array of [`Permission`](crate::models::Permission)
@@ -484,20 +572,36 @@ impl AdminUpdateUserPermissionsRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminUpdateUserPermissionsRequest {
+        permissions: "permissions" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminUpdateUserPermissionsRequest {}
 
 /// Schema: `#/components/schemas/FindUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FindUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `users` in the JSON; array of [`FindUserResponseUsersItem`](crate::models::FindUserResponseUsersItem)
     pub users: Vec<FindUserResponseUsersItem>,
+}
+
+crate::codec::json_object! {
+    FindUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        users: "users" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for FindUserResponse {
@@ -507,8 +611,7 @@ impl crate::Envelope for FindUserResponse {
 }
 
 /// Schema: `#/components/schemas/FindUserResponse/allOf/1/properties/users/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FindUserResponseUsersItem {
     /// `id` in the JSON; integer
@@ -518,7 +621,6 @@ pub struct FindUserResponseUsersItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
@@ -526,25 +628,41 @@ pub struct FindUserResponseUsersItem {
     pub email: String,
 }
 
+crate::codec::json_object! {
+    FindUserResponseUsersItem {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        photo: "photo" optional,
+        created: "created" required,
+        email: "email" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for FindUserResponseUsersItem {}
 
 /// Schema: `#/components/schemas/GetEmailVerificationCodeResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetEmailVerificationCodeResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The verification code associated with the provided email.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub code: Option<Option<String>>,
+}
+
+crate::codec::json_object! {
+    GetEmailVerificationCodeResponse {
+        success: "success" required,
+        error: "error" optional,
+        code: "code" optional_nullable,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetEmailVerificationCodeResponse {
@@ -554,17 +672,25 @@ impl crate::Envelope for GetEmailVerificationCodeResponse {
 }
 
 /// Schema: `#/components/schemas/GetStudioConfigResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetStudioConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of config items
     pub config: Vec<GetStudioConfigResponseConfigItem>,
+}
+
+crate::codec::json_object! {
+    GetStudioConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        config: "config" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetStudioConfigResponse {
@@ -574,8 +700,7 @@ impl crate::Envelope for GetStudioConfigResponse {
 }
 
 /// Schema: `#/components/schemas/GetStudioConfigResponse/allOf/1/properties/config/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetStudioConfigResponseConfigItem {
     /// Config key
@@ -584,11 +709,19 @@ pub struct GetStudioConfigResponseConfigItem {
     pub value: String,
 }
 
+crate::codec::json_object! {
+    GetStudioConfigResponseConfigItem {
+        key: "key" required,
+        value: "value" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for GetStudioConfigResponseConfigItem {}
 
 /// Schema: `#/components/schemas/JobDetails`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobDetails {
     /// Job id, use this to refer back to the job. The web socket API also uses this ID.
@@ -600,58 +733,73 @@ pub struct JobDetails {
     /// When the job was created.
     pub created: crate::DateTime,
     /// When the job was started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<crate::DateTime>,
     /// When the job was finished.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<crate::DateTime>,
     /// Whether the job finished successfully.
-    #[serde(
-        rename = "finishedSuccessful",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub finished_successful: Option<bool>,
     /// The IDs of users who should be notified when a job is finished.
-    #[serde(rename = "jobNotificationUids")]
     pub job_notification_uids: Vec<i64>,
     /// Additional metadata associated with this job.
-    #[serde(rename = "additionalInfo", default, skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
     /// Job duration time in seconds from start to finished, measured by k8s job watcher.
-    #[serde(rename = "computeTime", default, skip_serializing_if = "Option::is_none")]
     pub compute_time: Option<f64>,
     /// `createdByUser` in the JSON; [`JobCreatedByUser`](crate::models::JobCreatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<JobCreatedByUser>,
     /// Some job categories keep a counter on the job number, e.g. in synthetic data, so we know what the 1st, 2nd etc. job was in the UI.
-    #[serde(rename = "categoryCount", default, skip_serializing_if = "Option::is_none")]
     pub category_count: Option<i64>,
     /// List of jobs children isd triggered by this job
-    #[serde(rename = "childrenIds", default, skip_serializing_if = "Option::is_none")]
     pub children_ids: Option<Vec<i64>>,
     /// List of states the job went through
     pub states: Vec<JobState>,
     /// Job specification (Kubernetes specification or other underlying engine)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+crate::codec::json_object! {
+    JobDetails {
+        id: "id" required,
+        category: "category" required,
+        key: "key" required,
+        created: "created" required,
+        started: "started" optional,
+        finished: "finished" optional,
+        finished_successful: "finishedSuccessful" optional,
+        job_notification_uids: "jobNotificationUids" required,
+        additional_info: "additionalInfo" optional,
+        compute_time: "computeTime" optional,
+        created_by_user: "createdByUser" optional,
+        category_count: "categoryCount" optional,
+        children_ids: "childrenIds" optional,
+        states: "states" required,
+        spec: "spec" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobDetails {}
 
 /// Schema: `#/components/schemas/JobDetailsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobDetailsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `jobs` in the JSON; array of [`JobDetails`](crate::models::JobDetails)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jobs: Option<Vec<JobDetails>>,
+}
+
+crate::codec::json_object! {
+    JobDetailsResponse {
+        success: "success" required,
+        error: "error" optional,
+        jobs: "jobs" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobDetailsResponse {
@@ -661,35 +809,49 @@ impl crate::Envelope for JobDetailsResponse {
 }
 
 /// Schema: `#/components/schemas/JobFailureDetails`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct JobFailureDetails {
     /// short code describing the reason of the failure
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// full description of the failure
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// exit code of the failed job process
-    #[serde(rename = "exitCode", default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
+}
+
+crate::codec::json_object! {
+    JobFailureDetails {
+        reason: "reason" optional,
+        message: "message" optional,
+        exit_code: "exitCode" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobFailureDetails {}
 
 /// Schema: `#/components/schemas/JobLogsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobLogsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `logs` in the JSON; array of [`JobLogsResponseLogsItem`](crate::models::JobLogsResponseLogsItem)
     pub logs: Vec<JobLogsResponseLogsItem>,
+}
+
+crate::codec::json_object! {
+    JobLogsResponse {
+        success: "success" required,
+        error: "error" optional,
+        logs: "logs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobLogsResponse {
@@ -699,8 +861,7 @@ impl crate::Envelope for JobLogsResponse {
 }
 
 /// Schema: `#/components/schemas/JobLogsResponse/allOf/1/properties/logs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobLogsResponseLogsItem {
     /// `created` in the JSON; string (RFC 3339 date-time)
@@ -708,8 +869,17 @@ pub struct JobLogsResponseLogsItem {
     /// `data` in the JSON; string
     pub data: String,
     /// `logLevel` in the JSON; [`JobLogsResponseLogsItemLogLevel`](crate::models::JobLogsResponseLogsItemLogLevel)
-    #[serde(rename = "logLevel", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<JobLogsResponseLogsItemLogLevel>,
+}
+
+crate::codec::json_object! {
+    JobLogsResponseLogsItem {
+        created: "created" required,
+        data: "data" required,
+        log_level: "logLevel" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobLogsResponseLogsItem {}
@@ -758,21 +928,28 @@ impl From<&str> for JobLogsResponseLogsItemLogLevel {
 crate::string_enum_impls!(JobLogsResponseLogsItemLogLevel);
 
 /// Schema: `#/components/schemas/JobMetricsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `cpuUsage` in the JSON; array of [`TimeSeriesDataPoint`](crate::models::TimeSeriesDataPoint)
-    #[serde(rename = "cpuUsage", default, skip_serializing_if = "Option::is_none")]
     pub cpu_usage: Option<Vec<TimeSeriesDataPoint>>,
     /// `memoryUsage` in the JSON; array of [`TimeSeriesDataPoint`](crate::models::TimeSeriesDataPoint)
-    #[serde(rename = "memoryUsage", default, skip_serializing_if = "Option::is_none")]
     pub memory_usage: Option<Vec<TimeSeriesDataPoint>>,
+}
+
+crate::codec::json_object! {
+    JobMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        cpu_usage: "cpuUsage" optional,
+        memory_usage: "memoryUsage" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobMetricsResponse {
@@ -821,8 +998,7 @@ impl From<&str> for JobParentTypeEnum {
 crate::string_enum_impls!(JobParentTypeEnum);
 
 /// Schema: `#/components/schemas/JobState`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobState {
     /// version number (indicates the order of the state)
@@ -830,55 +1006,74 @@ pub struct JobState {
     /// timestamp when the job transistioned to this new step
     pub timestamp: crate::DateTime,
     /// `executionDetails` in the JSON; [`JobStateExecutionDetails`](crate::models::JobStateExecutionDetails)
-    #[serde(
-        rename = "executionDetails",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub execution_details: Option<JobStateExecutionDetails>,
     /// `step` in the JSON; [`JobStep`](crate::models::JobStep)
     pub step: JobStep,
 }
 
+crate::codec::json_object! {
+    JobState {
+        version: "version" required,
+        timestamp: "timestamp" required,
+        execution_details: "executionDetails" optional,
+        step: "step" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for JobState {}
 
 /// Schema: `#/components/schemas/JobStateExecutionDetails`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct JobStateExecutionDetails {
     /// Kubernetes pod name
-    #[serde(rename = "podName", default, skip_serializing_if = "Option::is_none")]
     pub pod_name: Option<String>,
+}
+
+crate::codec::json_object! {
+    JobStateExecutionDetails {
+        pod_name: "podName" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobStateExecutionDetails {}
 
 /// Schema: `#/components/schemas/JobStep`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobStep {
     /// ordinal number representing the step
     pub ordinal: f64,
     /// progress percentage inside the same step example for "scheduled" step, we have the following values: 0%: pod scheduled to some node (but node creation may not be finished yet) 50%: image pulling started 90%: image pulled
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<f64>,
     /// short name describing the step
     pub name: String,
     /// execution attempt (starts at 0)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<i64>,
     /// `failureDetails` in the JSON; [`JobFailureDetails`](crate::models::JobFailureDetails)
-    #[serde(rename = "failureDetails", default, skip_serializing_if = "Option::is_none")]
     pub failure_details: Option<JobFailureDetails>,
+}
+
+crate::codec::json_object! {
+    JobStep {
+        ordinal: "ordinal" required,
+        progress: "progress" optional,
+        name: "name" required,
+        attempt: "attempt" optional,
+        failure_details: "failureDetails" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobStep {}
 
 /// Schema: `#/components/schemas/Migration`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Migration {
     /// Unique identifier of the data migration
@@ -886,8 +1081,17 @@ pub struct Migration {
     /// Migration state. Can be 'paused', 'queued', 'running', 'done', 'failed'
     pub state: MigrationState,
     /// Number of items already processed
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+}
+
+crate::codec::json_object! {
+    Migration {
+        id: "id" required,
+        state: "state" required,
+        offset: "offset" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Migration {}
@@ -942,14 +1146,22 @@ impl From<&str> for MigrationState {
 crate::string_enum_impls!(MigrationState);
 
 /// Schema: `#/components/schemas/TimeSeriesDataPoint`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TimeSeriesDataPoint {
     /// `timestamp` in the JSON; string (RFC 3339 date-time)
     pub timestamp: crate::DateTime,
     /// `value` in the JSON; number
     pub value: f64,
+}
+
+crate::codec::json_object! {
+    TimeSeriesDataPoint {
+        timestamp: "timestamp" required,
+        value: "value" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TimeSeriesDataPoint {}

@@ -6,18 +6,25 @@
 use super::*;
 
 /// Schema: `#/components/schemas/CanaryResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CanaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Whether the request should be routed to the canary or not.
-    #[serde(rename = "routeToCanary")]
     pub route_to_canary: bool,
+}
+
+crate::codec::json_object! {
+    CanaryResponse {
+        success: "success" required,
+        error: "error" optional,
+        route_to_canary: "routeToCanary" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CanaryResponse {

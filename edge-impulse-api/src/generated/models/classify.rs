@@ -6,35 +6,39 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AnomalyResult`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct AnomalyResult {
     /// For visual anomaly detection. An array of bounding box objects, (x, y, width, height, score, label), one per detection in the image. Filtered by the minimum confidence rating of the learn block.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boxes: Option<Vec<BoundingBoxWithScore>>,
     /// 2D array of shape (n, n) with raw anomaly scores for visual anomaly detection, where n can be calculated as ((1/8 of image input size)/2 - 1). The scores corresponds to each grid cell in the image's spatial matrix.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<Vec<Vec<f64>>>,
     /// Mean value of the scores.
-    #[serde(rename = "meanScore", default, skip_serializing_if = "Option::is_none")]
     pub mean_score: Option<f64>,
     /// Maximum value of the scores.
-    #[serde(rename = "maxScore", default, skip_serializing_if = "Option::is_none")]
     pub max_score: Option<f64>,
+}
+
+crate::codec::json_object! {
+    AnomalyResult {
+        boxes: "boxes" optional,
+        scores: "scores" optional,
+        mean_score: "meanScore" optional,
+        max_score: "maxScore" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyResult {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifyJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `result` in the JSON; array of [`ModelResult`](crate::models::ModelResult)
     pub result: Vec<ModelResult>,
@@ -43,13 +47,25 @@ pub struct ClassifyJobResponse {
     /// `accuracy` in the JSON; [`ClassifyJobResponseAccuracy`](crate::models::ClassifyJobResponseAccuracy)
     pub accuracy: ClassifyJobResponseAccuracy,
     /// `additionalMetricsByLearnBlock` in the JSON; array of [`ClassifyJobResponseAdditionalMetricsByLearnBlockItem`](crate::models::ClassifyJobResponseAdditionalMetricsByLearnBlockItem)
-    #[serde(rename = "additionalMetricsByLearnBlock")]
     pub additional_metrics_by_learn_block: Vec<
         ClassifyJobResponseAdditionalMetricsByLearnBlockItem,
     >,
     /// List of all model variants for which classification results exist
-    #[serde(rename = "availableVariants")]
     pub available_variants: Vec<KerasModelVariantEnum>,
+}
+
+crate::codec::json_object! {
+    ClassifyJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        result: "result" required,
+        predictions: "predictions" required,
+        accuracy: "accuracy" required,
+        additional_metrics_by_learn_block: "additionalMetricsByLearnBlock" required,
+        available_variants: "availableVariants" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponse {
@@ -59,41 +75,46 @@ impl crate::Envelope for ClassifyJobResponse {
 }
 
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifyJobResponseAccuracy {
     /// `totalSummary` in the JSON; [`ClassifyJobResponseAccuracyTotalSummary`](crate::models::ClassifyJobResponseAccuracyTotalSummary)
-    #[serde(rename = "totalSummary")]
     pub total_summary: ClassifyJobResponseAccuracyTotalSummary,
     /// `summaryPerClass` in the JSON; object of [`ClassifyJobResponseAccuracySummaryPerClassValue`](crate::models::ClassifyJobResponseAccuracySummaryPerClassValue)
-    #[serde(rename = "summaryPerClass")]
     pub summary_per_class: std::collections::BTreeMap<
         String,
         ClassifyJobResponseAccuracySummaryPerClassValue,
     >,
     /// `confusionMatrixValues` in the JSON; object of object of number
-    #[serde(rename = "confusionMatrixValues")]
     pub confusion_matrix_values: std::collections::BTreeMap<
         String,
         std::collections::BTreeMap<String, f64>,
     >,
     /// `allLabels` in the JSON; array of string
-    #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
     /// `accuracyScore` in the JSON; number
-    #[serde(rename = "accuracyScore", default, skip_serializing_if = "Option::is_none")]
     pub accuracy_score: Option<f64>,
     /// `mseScore` in the JSON; number
-    #[serde(rename = "mseScore", default, skip_serializing_if = "Option::is_none")]
     pub mse_score: Option<f64>,
+}
+
+crate::codec::json_object! {
+    ClassifyJobResponseAccuracy {
+        total_summary: "totalSummary" required,
+        summary_per_class: "summaryPerClass" required,
+        confusion_matrix_values: "confusionMatrixValues" required,
+        all_labels: "allLabels" required,
+        accuracy_score: "accuracyScore" optional,
+        mse_score: "mseScore" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponseAccuracy {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/summaryPerClass/additionalProperties`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifyJobResponseAccuracySummaryPerClassValue {
     /// `good` in the JSON; integer
@@ -102,11 +123,19 @@ pub struct ClassifyJobResponseAccuracySummaryPerClassValue {
     pub bad: i64,
 }
 
+crate::codec::json_object! {
+    ClassifyJobResponseAccuracySummaryPerClassValue {
+        good: "good" required,
+        bad: "bad" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ClassifyJobResponseAccuracySummaryPerClassValue {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/accuracy/properties/totalSummary`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifyJobResponseAccuracyTotalSummary {
     /// `good` in the JSON; integer
@@ -115,40 +144,64 @@ pub struct ClassifyJobResponseAccuracyTotalSummary {
     pub bad: i64,
 }
 
+crate::codec::json_object! {
+    ClassifyJobResponseAccuracyTotalSummary {
+        good: "good" required,
+        bad: "bad" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ClassifyJobResponseAccuracyTotalSummary {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponse/allOf/1/properties/additionalMetricsByLearnBlock/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
     /// `learnBlockId` in the JSON; integer
-    #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
     /// `learnBlockName` in the JSON; string
-    #[serde(rename = "learnBlockName")]
     pub learn_block_name: String,
     /// `additionalMetrics` in the JSON; array of [`AdditionalMetric`](crate::models::AdditionalMetric)
-    #[serde(rename = "additionalMetrics")]
     pub additional_metrics: Vec<AdditionalMetric>,
+}
+
+crate::codec::json_object! {
+    ClassifyJobResponseAdditionalMetricsByLearnBlockItem {
+        learn_block_id: "learnBlockId" required,
+        learn_block_name: "learnBlockName" required,
+        additional_metrics: "additionalMetrics" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponseAdditionalMetricsByLearnBlockItem {}
 
 /// Schema: `#/components/schemas/ClassifyJobResponsePage`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifyJobResponsePage {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `result` in the JSON; array of [`ModelResult`](crate::models::ModelResult)
     pub result: Vec<ModelResult>,
     /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
     pub predictions: Vec<ModelPrediction>,
+}
+
+crate::codec::json_object! {
+    ClassifyJobResponsePage {
+        success: "success" required,
+        error: "error" optional,
+        result: "result" required,
+        predictions: "predictions" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifyJobResponsePage {
@@ -206,31 +259,40 @@ impl crate::Envelope for ClassifySampleForVariantsResponse {
 }
 
 /// Schema: `#/components/schemas/ClassifySampleResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifySampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `classifications` in the JSON; array of [`ClassifySampleResponseClassification`](crate::models::ClassifySampleResponseClassification)
     pub classifications: Vec<ClassifySampleResponseClassification>,
     /// `sample` in the JSON; [`RawSampleData`](crate::models::RawSampleData)
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
-    #[serde(rename = "windowSizeMs")]
     pub window_size_ms: i64,
     /// Number of milliseconds that the sliding window increased with (as set by the impulse)
-    #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: i64,
     /// Whether this sample is already in the training database
-    #[serde(rename = "alreadyInDatabase")]
     pub already_in_database: bool,
     /// `warning` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+}
+
+crate::codec::json_object! {
+    ClassifySampleResponse {
+        success: "success" required,
+        error: "error" optional,
+        classifications: "classifications" required,
+        sample: "sample" required,
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        already_in_database: "alreadyInDatabase" required,
+        warning: "warning" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponse {
@@ -240,93 +302,106 @@ impl crate::Envelope for ClassifySampleResponse {
 }
 
 /// Schema: `#/components/schemas/ClassifySampleResponseClassification`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifySampleResponseClassification {
     /// `learnBlock` in the JSON; [`ImpulseLearnBlock`](crate::models::ImpulseLearnBlock)
-    #[serde(rename = "learnBlock")]
     pub learn_block: ImpulseLearnBlock,
     /// Classification result, one item per window.
     pub result: Vec<std::collections::BTreeMap<String, f64>>,
     /// Anomaly scores and computed metrics for visual anomaly detection, one item per window.
-    #[serde(rename = "anomalyResult", default, skip_serializing_if = "Option::is_none")]
     pub anomaly_result: Option<Vec<AnomalyResult>>,
     /// Results of inferencing that returns structured data, such as object detection
-    #[serde(
-        rename = "structuredResult",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub structured_result: Option<Vec<StructuredClassifyResult>>,
     /// The minimum confidence rating for this block. For regression, this is the absolute error (which can be larger than 1).
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
     /// Structured outputs and computed metrics for some model types (e.g. object detection), one item per window.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<ClassifySampleResponseClassificationDetails>>,
     /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
     /// An array with an expected label per window.
-    #[serde(rename = "expectedLabels")]
     pub expected_labels: Vec<StructuredLabel>,
+}
+
+crate::codec::json_object! {
+    ClassifySampleResponseClassification {
+        learn_block: "learnBlock" required,
+        result: "result" required,
+        anomaly_result: "anomalyResult" optional,
+        structured_result: "structuredResult" optional,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+        details: "details" optional,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        expected_labels: "expectedLabels" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponseClassification {}
 
 /// Schema: `#/components/schemas/ClassifySampleResponseClassificationDetails`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ClassifySampleResponseClassificationDetails {
     /// Bounding boxes predicted by localization model
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boxes: Option<Vec<Vec<f64>>>,
     /// Labels predicted by localization model
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<f64>>,
     /// Scores predicted by localization model
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<Vec<f64>>,
     /// For object detection, the COCO mAP computed for the predictions on this image
-    #[serde(rename = "mAP", default, skip_serializing_if = "Option::is_none")]
     pub m_ap: Option<f64>,
     /// For FOMO, the F1 score computed for the predictions on this image
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub f1: Option<f64>,
+}
+
+crate::codec::json_object! {
+    ClassifySampleResponseClassificationDetails {
+        boxes: "boxes" optional,
+        labels: "labels" optional,
+        scores: "scores" optional,
+        m_ap: "mAP" optional,
+        f1: "f1" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponseClassificationDetails {}
 
 /// Schema: `#/components/schemas/ClassifySampleResponseMultipleVariants`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifySampleResponseMultipleVariants {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `results` in the JSON; array of [`ClassifySampleResponseVariantResults`](crate::models::ClassifySampleResponseVariantResults)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<ClassifySampleResponseVariantResults>>,
     /// `sample` in the JSON; [`RawSampleData`](crate::models::RawSampleData)
     pub sample: RawSampleData,
     /// Size of the sliding window (as set by the impulse) in milliseconds.
-    #[serde(rename = "windowSizeMs")]
     pub window_size_ms: i64,
     /// Number of milliseconds that the sliding window increased with (as set by the impulse)
-    #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: i64,
     /// Whether this sample is already in the training database
-    #[serde(rename = "alreadyInDatabase")]
     pub already_in_database: bool,
+}
+
+crate::codec::json_object! {
+    ClassifySampleResponseMultipleVariants {
+        success: "success" required,
+        error: "error" optional,
+        results: "results" optional,
+        sample: "sample" required,
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        already_in_database: "alreadyInDatabase" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponseMultipleVariants {
@@ -336,14 +411,22 @@ impl crate::Envelope for ClassifySampleResponseMultipleVariants {
 }
 
 /// Schema: `#/components/schemas/ClassifySampleResponseVariantResults`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClassifySampleResponseVariantResults {
     /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
     /// `classifications` in the JSON; array of [`ClassifySampleResponseClassification`](crate::models::ClassifySampleResponseClassification)
     pub classifications: Vec<ClassifySampleResponseClassification>,
+}
+
+crate::codec::json_object! {
+    ClassifySampleResponseVariantResults {
+        variant: "variant" required,
+        classifications: "classifications" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ClassifySampleResponseVariantResults {}
@@ -372,18 +455,25 @@ impl crate::Envelope for ClassifySampleV2Response {
 }
 
 /// Schema: `#/components/schemas/MetricsAllVariantsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MetricsAllVariantsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `metrics` in the JSON; array of [`MetricsForModelVariant`](crate::models::MetricsForModelVariant)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Vec<MetricsForModelVariant>>,
+}
+
+crate::codec::json_object! {
+    MetricsAllVariantsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MetricsAllVariantsResponse {
@@ -393,26 +483,31 @@ impl crate::Envelope for MetricsAllVariantsResponse {
 }
 
 /// Schema: `#/components/schemas/MetricsForModelVariant`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MetricsForModelVariant {
     /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
     /// The overall accuracy for the given model variant
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
+}
+
+crate::codec::json_object! {
+    MetricsForModelVariant {
+        variant: "variant" required,
+        accuracy: "accuracy" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MetricsForModelVariant {}
 
 /// Schema: `#/components/schemas/ModelResult`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ModelResult {
     /// `sampleId` in the JSON; integer
-    #[serde(rename = "sampleId")]
     pub sample_id: i64,
     /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     pub sample: Sample,
@@ -420,22 +515,29 @@ pub struct ModelResult {
     pub classifications: Vec<ClassifySampleResponseClassification>,
 }
 
+crate::codec::json_object! {
+    ModelResult {
+        sample_id: "sampleId" required,
+        sample: "sample" required,
+        classifications: "classifications" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ModelResult {}
 
 /// Schema: `#/components/schemas/StructuredClassifyResult`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StructuredClassifyResult {
     /// For object detection. An array of bounding box arrays, (x, y, width, height), one per detection in the image.
     pub boxes: Vec<Vec<f64>>,
     /// For object detection. An array of labels, one per detection in the image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
     /// For object detection. An array of probability scores, one per detection in the image.
     pub scores: Vec<f64>,
     /// For object detection. A score that indicates accuracy compared to the ground truth, if available.
-    #[serde(rename = "mAP")]
     pub m_ap: f64,
     /// For FOMO. A score that combines the precision and recall of a classifier into a single metric, if available.
     pub f1: f64,
@@ -444,8 +546,22 @@ pub struct StructuredClassifyResult {
     /// A measure of how many of the positive cases the classifier correctly predicted, over all the positive cases.
     pub recall: f64,
     /// Debug info in JSON format
-    #[serde(rename = "debugInfoJson", default, skip_serializing_if = "Option::is_none")]
     pub debug_info_json: Option<String>,
+}
+
+crate::codec::json_object! {
+    StructuredClassifyResult {
+        boxes: "boxes" required,
+        labels: "labels" optional,
+        scores: "scores" required,
+        m_ap: "mAP" required,
+        f1: "f1" required,
+        precision: "precision" required,
+        recall: "recall" required,
+        debug_info_json: "debugInfoJson" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StructuredClassifyResult {}

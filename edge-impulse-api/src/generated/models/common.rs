@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/ActivateUserOrVerifyEmailRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ActivateUserOrVerifyEmailRequest {
     /// Activation or verification code (sent via email)
@@ -21,37 +20,60 @@ impl ActivateUserOrVerifyEmailRequest {
     }
 }
 
+crate::codec::json_object! {
+    ActivateUserOrVerifyEmailRequest {
+        code: "code" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ActivateUserOrVerifyEmailRequest {}
 
 /// Schema: `#/components/schemas/AddApiKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddApiKeyRequest {
     /// Description of the key
     pub name: String,
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
+}
+
+crate::codec::json_object! {
+    AddApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AddApiKeyRequest {}
 
 /// Schema: `#/components/schemas/AddApiKeyResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddApiKeyResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// ID of the new API key
     pub id: i64,
     /// New API Key (starts with "ei_...") - this'll be shared only once.
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+}
+
+crate::codec::json_object! {
+    AddApiKeyResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        api_key: "apiKey" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AddApiKeyResponse {
@@ -61,8 +83,7 @@ impl crate::Envelope for AddApiKeyResponse {
 }
 
 /// Schema: `#/components/schemas/AdditionalMetric`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdditionalMetric {
     /// `name` in the JSON; string
@@ -70,29 +91,32 @@ pub struct AdditionalMetric {
     /// `value` in the JSON; string
     pub value: String,
     /// `fullPrecisionValue` in the JSON; number
-    #[serde(rename = "fullPrecisionValue")]
     pub full_precision_value: f64,
     /// `tooltipText` in the JSON; string
-    #[serde(rename = "tooltipText", default, skip_serializing_if = "Option::is_none")]
     pub tooltip_text: Option<String>,
     /// `link` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+}
+
+crate::codec::json_object! {
+    AdditionalMetric {
+        name: "name" required,
+        value: "value" required,
+        full_precision_value: "fullPrecisionValue" required,
+        tooltip_text: "tooltipText" optional,
+        link: "link" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdditionalMetric {}
 
 /// Schema: `#/components/schemas/AdminAddOrganizationUserRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAddOrganizationUserRequest {
     /// Username or email of the user to be added to the project or organization. If no user is provided, the user ID attached to the JWT will be used.
-    #[serde(
-        rename = "usernameOrEmail",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub username_or_email: Option<String>,
     /// `role` in the JSON; [`OrganizationMemberRole`](crate::models::OrganizationMemberRole)
     pub role: OrganizationMemberRole,
@@ -117,22 +141,26 @@ impl AdminAddOrganizationUserRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminAddOrganizationUserRequest {
+        username_or_email: "usernameOrEmail" optional,
+        role: "role" required,
+        datasets: "datasets" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminAddOrganizationUserRequest {}
 
 /// Schema: `#/components/schemas/AdminAddProjectUserRequest`
 pub type AdminAddProjectUserRequest = AdminAddUserRequest;
 
 /// Schema: `#/components/schemas/AdminAddUserRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct AdminAddUserRequest {
     /// Username or email of the user to be added to the project or organization. If no user is provided, the user ID attached to the JWT will be used.
-    #[serde(
-        rename = "usernameOrEmail",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub username_or_email: Option<String>,
 }
 
@@ -149,11 +177,18 @@ impl AdminAddUserRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminAddUserRequest {
+        username_or_email: "usernameOrEmail" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminAddUserRequest {}
 
 /// Schema: `#/components/schemas/AdminApiOrganization`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminApiOrganization {
     /// `id` in the JSON; integer
@@ -161,53 +196,59 @@ pub struct AdminApiOrganization {
     /// EdgeImpulse Inc.
     pub name: String,
     /// `logo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `headerImg` in the JSON; string
-    #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
     /// `showHeaderImgMask` in the JSON; boolean
-    #[serde(rename = "showHeaderImgMask")]
     pub show_header_img_mask: bool,
     /// `users` in the JSON; array of [`OrganizationUser`](crate::models::OrganizationUser)
     pub users: Vec<OrganizationUser>,
     /// `isDeveloperProfile` in the JSON; boolean
-    #[serde(rename = "isDeveloperProfile")]
     pub is_developer_profile: bool,
     /// Unique identifier of the white label this organization belongs to, if any.
-    #[serde(rename = "whitelabelId", default)]
     pub whitelabel_id: Option<i64>,
     /// Array with organizational projects
     pub projects: Vec<Project>,
     /// Unique identifier of the trial this organization belongs to, if any.
-    #[serde(rename = "trialId", default)]
     pub trial_id: Option<i64>,
     /// Date when the trial expired, if any. A expired trial has a grace period of 30 days before it's associated organization is deleted.
-    #[serde(rename = "trialExpiredDate", default)]
     pub trial_expired_date: Option<crate::DateTime>,
     /// Date when the trial was upgraded to a full enterprise account, if any.
-    #[serde(rename = "trialUpgradedDate", default)]
     pub trial_upgraded_date: Option<crate::DateTime>,
     /// Date when the organization was created.
     pub created: crate::DateTime,
     /// Date when the current contract started, if any.
-    #[serde(
-        rename = "contractStartDate",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub contract_start_date: Option<Option<crate::DateTime>>,
     /// The date in which the organization was deleted. If the organization is not deleted, this field is not set.
-    #[serde(rename = "deletedDate", default, skip_serializing_if = "Option::is_none")]
     pub deleted_date: Option<crate::DateTime>,
+}
+
+crate::codec::json_object! {
+    AdminApiOrganization {
+        id: "id" required,
+        name: "name" required,
+        logo: "logo" optional,
+        header_img: "headerImg" optional,
+        show_header_img_mask: "showHeaderImgMask" required,
+        users: "users" required,
+        is_developer_profile: "isDeveloperProfile" required,
+        whitelabel_id: "whitelabelId" nullable,
+        projects: "projects" required,
+        trial_id: "trialId" nullable,
+        trial_expired_date: "trialExpiredDate" nullable,
+        trial_upgraded_date: "trialUpgradedDate" nullable,
+        created: "created" required,
+        contract_start_date: "contractStartDate" optional_nullable,
+        deleted_date: "deletedDate" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminApiOrganization {}
 
 /// Schema: `#/components/schemas/AdminApiProject`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminApiProject {
     /// `id` in the JSON; integer
@@ -215,47 +256,47 @@ pub struct AdminApiProject {
     /// `name` in the JSON; string
     pub name: String,
     /// `description` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<crate::DateTime>,
     /// User or organization that owns the project
     pub owner: String,
     /// `ownerUserId` in the JSON; integer
-    #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<i64>,
     /// `ownerOrganizationId` in the JSON; integer
-    #[serde(
-        rename = "ownerOrganizationId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub owner_organization_id: Option<i64>,
     /// `lastAccessed` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
     /// Unique identifier of the white label this project belongs to, if any.
-    #[serde(
-        rename = "whitelabelId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub whitelabel_id: Option<Option<i64>>,
     /// `tier` in the JSON; [`ProjectTierEnum`](crate::models::ProjectTierEnum)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<ProjectTierEnum>,
     /// `category` in the JSON; [`ProjectType`](crate::models::ProjectType)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<ProjectType>,
+}
+
+crate::codec::json_object! {
+    AdminApiProject {
+        id: "id" required,
+        name: "name" required,
+        description: "description" optional,
+        created: "created" optional,
+        owner: "owner" required,
+        owner_user_id: "ownerUserId" optional,
+        owner_organization_id: "ownerOrganizationId" optional,
+        last_accessed: "lastAccessed" optional,
+        whitelabel_id: "whitelabelId" optional_nullable,
+        tier: "tier" optional,
+        category: "category" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminApiProject {}
 
 /// Schema: `#/components/schemas/AdminApiUser`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminApiUser {
     /// `id` in the JSON; integer
@@ -267,52 +308,30 @@ pub struct AdminApiUser {
     /// `email` in the JSON; string
     pub email: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `lastSeen` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
     /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
-    #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
     /// `pending` in the JSON; boolean
     pub pending: bool,
     /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(
-        rename = "lastTosAcceptanceDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
     /// `jobTitle` in the JSON; string
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
     /// `companyName` in the JSON; string
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `activated` in the JSON; boolean
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
-    #[serde(rename = "mfaConfigured")]
     pub mfa_configured: bool,
     /// Stripe customer ID, if any.
-    #[serde(
-        rename = "stripeCustomerId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub stripe_customer_id: Option<String>,
     /// Whether the user has pending payments.
-    #[serde(
-        rename = "hasPendingPayments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_pending_payments: Option<bool>,
     /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
     pub tier: UserTierEnum,
@@ -323,36 +342,59 @@ pub struct AdminApiUser {
     /// Experiments the user has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<UserExperiment>,
     /// Whether this is an ephemeral evaluation account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<bool>,
     /// Whether this user is an ambassador.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ambassador: Option<bool>,
     /// Whether the user is suspended.
     pub suspended: bool,
     /// Current or past enterprise trials.
     pub trials: Vec<EnterpriseTrial>,
     /// Metrics for the last 365 days
-    #[serde(
-        rename = "dailyMetrics",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub daily_metrics: Option<Option<Vec<DailyMetricsRecord>>>,
+}
+
+crate::codec::json_object! {
+    AdminApiUser {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" required,
+        organizations: "organizations" required,
+        projects: "projects" required,
+        experiments: "experiments" required,
+        evaluation: "evaluation" optional,
+        ambassador: "ambassador" optional,
+        suspended: "suspended" required,
+        trials: "trials" required,
+        daily_metrics: "dailyMetrics" optional_nullable,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminApiUser {}
 
 /// Schema: `#/components/schemas/AdminCreateOrganizationDataExportRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminCreateOrganizationDataExportRequest {
     /// Description of the data export
     pub description: String,
     /// Date when the export will expire. Default is 30 days. Maximum expiration date is 60 days from the creation date.
-    #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<crate::DateTime>,
 }
 
@@ -372,28 +414,28 @@ impl AdminCreateOrganizationDataExportRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminCreateOrganizationDataExportRequest {
+        description: "description" required,
+        expiration_date: "expirationDate" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminCreateOrganizationDataExportRequest {}
 
 /// Schema: `#/components/schemas/AdminCreateProjectRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminCreateProjectRequest {
     /// The name of the project.
-    #[serde(rename = "projectName")]
     pub project_name: String,
     /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
-    #[serde(
-        rename = "projectVisibility",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_visibility: Option<ProjectVisibility>,
     /// Unique identifier of the owner of the new project. Either this parameter or ownerEmail must be set.
-    #[serde(rename = "ownerId", default, skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
     /// Email of the owner of the new project. Either this parameter or ownerId must be set.
-    #[serde(rename = "ownerEmail", default, skip_serializing_if = "Option::is_none")]
     pub owner_email: Option<String>,
 }
 
@@ -427,31 +469,57 @@ impl AdminCreateProjectRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminCreateProjectRequest {
+        project_name: "projectName" required,
+        project_visibility: "projectVisibility" optional,
+        owner_id: "ownerId" optional,
+        owner_email: "ownerEmail" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminCreateProjectRequest {}
 
 /// Schema: `#/components/schemas/AdminEnableFeatureRequest`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminEnableFeatureRequest {
     /// `feature` in the JSON; [`Feature`](crate::models::Feature)
     pub feature: Feature,
 }
 
+crate::codec::json_object! {
+    AdminEnableFeatureRequest {
+        feature: "feature" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for AdminEnableFeatureRequest {}
 
 /// Schema: `#/components/schemas/AdminGetMetricsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `metrics` in the JSON; object
     pub metrics: serde_json::Map<String, serde_json::Value>,
+}
+
+crate::codec::json_object! {
+    AdminGetMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetMetricsResponse {
@@ -461,28 +529,31 @@ impl crate::Envelope for AdminGetMetricsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetOrganizationComputeTimeUsageResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetOrganizationComputeTimeUsageResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// CPU compute time in seconds of all jobs in the organization (including organizational project jobs).
-    #[serde(rename = "cpuComputeTime", default, skip_serializing_if = "Option::is_none")]
     pub cpu_compute_time: Option<f64>,
     /// GPU compute time in seconds of all jobs in the organization (including organizational project jobs).
-    #[serde(rename = "gpuComputeTime", default, skip_serializing_if = "Option::is_none")]
     pub gpu_compute_time: Option<f64>,
     /// Total compute time is the amount of computation time spent in jobs, in minutes used by an organization over the given period, calculated as CPU + GPU minutes.
-    #[serde(
-        rename = "totalComputeTime",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_compute_time: Option<f64>,
+}
+
+crate::codec::json_object! {
+    AdminGetOrganizationComputeTimeUsageResponse {
+        success: "success" required,
+        error: "error" optional,
+        cpu_compute_time: "cpuComputeTime" optional,
+        gpu_compute_time: "gpuComputeTime" optional,
+        total_compute_time: "totalComputeTime" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetOrganizationComputeTimeUsageResponse {
@@ -492,19 +563,28 @@ impl crate::Envelope for AdminGetOrganizationComputeTimeUsageResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetOrganizationsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetOrganizationsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `total` in the JSON; integer
     pub total: i64,
     /// Array with organizations
     pub organizations: Vec<AdminGetOrganizationsResponseOrganizationsItem>,
+}
+
+crate::codec::json_object! {
+    AdminGetOrganizationsResponse {
+        success: "success" required,
+        error: "error" optional,
+        total: "total" required,
+        organizations: "organizations" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetOrganizationsResponse {
@@ -514,8 +594,7 @@ impl crate::Envelope for AdminGetOrganizationsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetOrganizationsResponse/allOf/1/properties/organizations/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetOrganizationsResponseOrganizationsItem {
     /// `id` in the JSON; integer
@@ -523,51 +602,65 @@ pub struct AdminGetOrganizationsResponseOrganizationsItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `logo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `readme` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
     /// `experiments` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// `domain` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// `whitelabelId` in the JSON; integer
-    #[serde(rename = "whitelabelId", default, skip_serializing_if = "Option::is_none")]
     pub whitelabel_id: Option<i64>,
     /// `billable` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
     /// `privateProjectCount` in the JSON; integer
-    #[serde(rename = "privateProjectCount")]
     pub private_project_count: i64,
     /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
-    #[serde(
-        rename = "entitlementLimits",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub entitlement_limits: Option<EntitlementLimits>,
+}
+
+crate::codec::json_object! {
+    AdminGetOrganizationsResponseOrganizationsItem {
+        id: "id" required,
+        name: "name" required,
+        logo: "logo" optional,
+        created: "created" required,
+        readme: "readme" optional,
+        experiments: "experiments" optional,
+        domain: "domain" optional,
+        whitelabel_id: "whitelabelId" optional,
+        billable: "billable" optional,
+        private_project_count: "privateProjectCount" required,
+        entitlement_limits: "entitlementLimits" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetOrganizationsResponseOrganizationsItem {}
 
 /// Schema: `#/components/schemas/AdminGetReportResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetReportResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `report` in the JSON; [`Report`](crate::models::Report)
     pub report: Report,
+}
+
+crate::codec::json_object! {
+    AdminGetReportResponse {
+        success: "success" required,
+        error: "error" optional,
+        report: "report" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetReportResponse {
@@ -577,20 +670,28 @@ impl crate::Envelope for AdminGetReportResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetReportsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetReportsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of organization usage reports.
     pub reports: Vec<Report>,
     /// `totalCount` in the JSON; integer
-    #[serde(rename = "totalCount")]
     pub total_count: i64,
+}
+
+crate::codec::json_object! {
+    AdminGetReportsResponse {
+        success: "success" required,
+        error: "error" optional,
+        reports: "reports" required,
+        total_count: "totalCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetReportsResponse {
@@ -600,17 +701,25 @@ impl crate::Envelope for AdminGetReportsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetUserMetricsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetUserMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `metrics` in the JSON; object
     pub metrics: serde_json::Map<String, serde_json::Value>,
+}
+
+crate::codec::json_object! {
+    AdminGetUserMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUserMetricsResponse {
@@ -620,17 +729,25 @@ impl crate::Envelope for AdminGetUserMetricsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `user` in the JSON; [`AdminApiUser`](crate::models::AdminApiUser)
     pub user: AdminApiUser,
+}
+
+crate::codec::json_object! {
+    AdminGetUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        user: "user" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUserResponse {
@@ -640,19 +757,28 @@ impl crate::Envelope for AdminGetUserResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetUsersResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetUsersResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `total` in the JSON; integer
     pub total: i64,
     /// `users` in the JSON; array of [`AdminGetUsersResponseUsersItem`](crate::models::AdminGetUsersResponseUsersItem)
     pub users: Vec<AdminGetUsersResponseUsersItem>,
+}
+
+crate::codec::json_object! {
+    AdminGetUsersResponse {
+        success: "success" required,
+        error: "error" optional,
+        total: "total" required,
+        users: "users" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUsersResponse {
@@ -662,8 +788,7 @@ impl crate::Envelope for AdminGetUsersResponse {
 }
 
 /// Schema: `#/components/schemas/AdminGetUsersResponse/allOf/1/properties/users/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminGetUsersResponseUsersItem {
     /// `id` in the JSON; integer
@@ -675,29 +800,40 @@ pub struct AdminGetUsersResponseUsersItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `lastSeen` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
     /// `activated` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activated: Option<bool>,
     /// `from_evaluation` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_evaluation: Option<bool>,
     /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
+}
+
+crate::codec::json_object! {
+    AdminGetUsersResponseUsersItem {
+        id: "id" required,
+        username: "username" required,
+        email: "email" required,
+        name: "name" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        activated: "activated" optional,
+        from_evaluation: "from_evaluation" optional,
+        tier: "tier" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminGetUsersResponseUsersItem {}
 
 /// Schema: `#/components/schemas/AdminListProjects`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminListProjects {
     /// `total` in the JSON; integer
@@ -706,22 +842,40 @@ pub struct AdminListProjects {
     pub projects: Vec<AdminApiProject>,
 }
 
+crate::codec::json_object! {
+    AdminListProjects {
+        total: "total" required,
+        projects: "projects" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for AdminListProjects {}
 
 /// Schema: `#/components/schemas/AdminListProjectsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminListProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `total` in the JSON; integer
     pub total: i64,
     /// Array with projects
     pub projects: Vec<AdminApiProject>,
+}
+
+crate::codec::json_object! {
+    AdminListProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        total: "total" required,
+        projects: "projects" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminListProjectsResponse {
@@ -731,56 +885,46 @@ impl crate::Envelope for AdminListProjectsResponse {
 }
 
 /// Schema: `#/components/schemas/AdminOrganizationInfoResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminOrganizationInfoResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// CPU compute time in seconds of all jobs in the organization (including organizational project jobs).
-    #[serde(rename = "cpuComputeTime", default, skip_serializing_if = "Option::is_none")]
     pub cpu_compute_time: Option<f64>,
     /// GPU compute time in seconds of all jobs in the organization (including organizational project jobs).
-    #[serde(rename = "gpuComputeTime", default, skip_serializing_if = "Option::is_none")]
     pub gpu_compute_time: Option<f64>,
     /// Total compute time is the amount of computation time spent in jobs, in minutes used by an organization over the given period, calculated as CPU + GPU minutes.
-    #[serde(
-        rename = "totalComputeTime",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_compute_time: Option<f64>,
     /// `billable` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
     /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
-    #[serde(
-        rename = "entitlementLimits",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub entitlement_limits: Option<EntitlementLimits>,
     /// The date from which the compute time for the running contract is calculated.
-    #[serde(
-        rename = "computeTimeCurrentContractSince",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub compute_time_current_contract_since: Option<crate::DateTime>,
     /// Total storage used by the organization.
-    #[serde(rename = "totalStorage", default, skip_serializing_if = "Option::is_none")]
     pub total_storage: Option<f64>,
     /// Metrics for the last 365 days
-    #[serde(
-        rename = "dailyMetrics",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub daily_metrics: Option<Option<Vec<DailyMetricsRecord>>>,
+}
+
+crate::codec::json_object! {
+    AdminOrganizationInfoResponse {
+        success: "success" required,
+        error: "error" optional,
+        cpu_compute_time: "cpuComputeTime" optional,
+        gpu_compute_time: "gpuComputeTime" optional,
+        total_compute_time: "totalComputeTime" optional,
+        billable: "billable" optional,
+        entitlement_limits: "entitlementLimits" optional,
+        compute_time_current_contract_since: "computeTimeCurrentContractSince" optional,
+        total_storage: "totalStorage" optional,
+        daily_metrics: "dailyMetrics" optional_nullable,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AdminOrganizationInfoResponse {
@@ -790,15 +934,12 @@ impl crate::Envelope for AdminOrganizationInfoResponse {
 }
 
 /// Schema: `#/components/schemas/AdminUpdateOrganizationDataExportRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct AdminUpdateOrganizationDataExportRequest {
     /// Description of the data export
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Date when the export will expire. Default is 30 days. Maximum expiration date is 60 days from the creation date.
-    #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<crate::DateTime>,
 }
 
@@ -824,49 +965,40 @@ impl AdminUpdateOrganizationDataExportRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminUpdateOrganizationDataExportRequest {
+        description: "description" optional,
+        expiration_date: "expirationDate" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminUpdateOrganizationDataExportRequest {}
 
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/AdminUpdateOrganizationRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct AdminUpdateOrganizationRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// New leader image URL, or set to \`null\` to remove the leader.
-    #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
     /// New organization name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `experiments` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Readme for the organization (in Markdown)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
     /// `billable` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable: Option<bool>,
     /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
-    #[serde(
-        rename = "entitlementLimits",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub entitlement_limits: Option<EntitlementLimits>,
     /// The date in which the organization contract started. Compute time will be calculated from this date.
-    #[serde(
-        rename = "contractStartDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub contract_start_date: Option<crate::DateTime>,
     /// The domain of the organization. The organization domain is used to add new users to an organization. For example, new @edgeimpulse.com would be added to the Edge Impulse organization if this organization has edgeimpulse.com as the domain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
 }
 
@@ -941,32 +1073,41 @@ impl AdminUpdateOrganizationRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminUpdateOrganizationRequest {
+        logo: "logo" optional,
+        header_img: "headerImg" optional,
+        name: "name" optional,
+        experiments: "experiments" optional,
+        readme: "readme" optional,
+        billable: "billable" optional,
+        entitlement_limits: "entitlementLimits" optional,
+        contract_start_date: "contractStartDate" optional,
+        domain: "domain" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminUpdateOrganizationRequest {}
 
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/AdminUpdateUserRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct AdminUpdateUserRequest {
     /// New email. This will also update the forum's email address but the user may need to logout/login back
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// New user full name
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Whether the user is active or not. Can only go from inactive to active.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activated: Option<bool>,
     /// Whether the user is suspended or not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended: Option<bool>,
     /// New user job title
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of user experiments
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
 }
 
@@ -1020,14 +1161,26 @@ impl AdminUpdateUserRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminUpdateUserRequest {
+        email: "email" optional,
+        name: "name" optional,
+        activated: "activated" optional,
+        suspended: "suspended" optional,
+        job_title: "jobTitle" optional,
+        experiments: "experiments" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminUpdateUserRequest {}
 
 /// Schema: `#/components/schemas/AIActionsConfigStep`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AiActionsConfigStep {
     /// The selected transformation block ID.
-    #[serde(rename = "transformationBlockId")]
     pub transformation_block_id: i64,
     /// Parameters for the transformation block. These map back to the parameters in OrganizationTransformationBlock 'parameters' property.
     pub parameters: std::collections::BTreeMap<String, String>,
@@ -1046,27 +1199,26 @@ impl AiActionsConfigStep {
     }
 }
 
+crate::codec::json_object! {
+    AiActionsConfigStep {
+        transformation_block_id: "transformationBlockId" required,
+        parameters: "parameters" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for AiActionsConfigStep {}
 
 /// Schema: `#/components/schemas/AkidaEdgeLearningConfig`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AkidaEdgeLearningConfig {
     /// True if Akida Edge Learning model creation is enabled. Other properties will be ignored if this is false.
     pub enabled: bool,
     /// Number of additional classes that will be added to the Edge Learning model.
-    #[serde(
-        rename = "additionalClasses",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub additional_classes: Option<f64>,
     /// Number of neurons in each class on the last layer in the Edge Learning model.
-    #[serde(
-        rename = "neuronsPerClass",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub neurons_per_class: Option<f64>,
 }
 
@@ -1091,6 +1243,16 @@ impl AkidaEdgeLearningConfig {
         self.neurons_per_class = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    AkidaEdgeLearningConfig {
+        enabled: "enabled" required,
+        additional_classes: "additionalClasses" optional,
+        neurons_per_class: "neuronsPerClass" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for AkidaEdgeLearningConfig {}
@@ -1137,8 +1299,7 @@ impl From<&str> for AnomalyCapacity {
 crate::string_enum_impls!(AnomalyCapacity);
 
 /// Schema: `#/components/schemas/AnomalyConfig/properties/axes/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyConfigAxesItem {
     /// `label` in the JSON; string
@@ -1149,18 +1310,35 @@ pub struct AnomalyConfigAxesItem {
     pub favourite: bool,
 }
 
+crate::codec::json_object! {
+    AnomalyConfigAxesItem {
+        label: "label" required,
+        selected: "selected" required,
+        favourite: "favourite" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for AnomalyConfigAxesItem {}
 
 /// Schema: `#/components/schemas/AnomalyModelMetadata/properties/clusters/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyModelMetadataClustersItem {
     /// Center of each cluster (one value per axis)
     pub center: Vec<f64>,
     /// Size of the cluster
-    #[serde(rename = "maxError")]
     pub max_error: f64,
+}
+
+crate::codec::json_object! {
+    AnomalyModelMetadataClustersItem {
+        center: "center" required,
+        max_error: "maxError" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyModelMetadataClustersItem {}
@@ -1168,25 +1346,14 @@ impl crate::Envelope for AnomalyModelMetadataClustersItem {}
 /// Specifies limits for your specific application, as available RAM and ROM for the model's operation and the maximum allowed latency.
 ///
 /// Schema: `#/components/schemas/ApplicationBudget`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ApplicationBudget {
     /// `latencyPerInferenceMs` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
-    #[serde(
-        rename = "latencyPerInferenceMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub latency_per_inference_ms: Option<ResourceRange>,
     /// `energyPerInferenceJoules` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
-    #[serde(
-        rename = "energyPerInferenceJoules",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub energy_per_inference_joules: Option<ResourceRange>,
     /// `memoryOverhead` in the JSON; [`TargetMemory`](crate::models::TargetMemory)
-    #[serde(rename = "memoryOverhead", default, skip_serializing_if = "Option::is_none")]
     pub memory_overhead: Option<TargetMemory>,
 }
 
@@ -1217,6 +1384,16 @@ impl ApplicationBudget {
         self.memory_overhead = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    ApplicationBudget {
+        latency_per_inference_ms: "latencyPerInferenceMs" optional,
+        energy_per_inference_joules: "energyPerInferenceJoules" optional,
+        memory_overhead: "memoryOverhead" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ApplicationBudget {}
@@ -1259,22 +1436,18 @@ impl From<&str> for AugmentationPolicyImageEnum {
 crate::string_enum_impls!(AugmentationPolicyImageEnum);
 
 /// Schema: `#/components/schemas/AugmentationPolicySpectrogram`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AugmentationPolicySpectrogram {
     /// True if spectrogram augmentation is enabled. Other properties will be ignored if this is false.
     pub enabled: bool,
     /// True if warping along the time axis is enabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warping: Option<bool>,
     /// The amount of frequency masking to apply.
-    #[serde(rename = "freqMasking", default, skip_serializing_if = "Option::is_none")]
     pub freq_masking: Option<AugmentationPolicySpectrogramFreqMasking>,
     /// The amount of time masking to apply.
-    #[serde(rename = "timeMasking", default, skip_serializing_if = "Option::is_none")]
     pub time_masking: Option<AugmentationPolicySpectrogramTimeMasking>,
     /// The amount of Gaussian noise to add.
-    #[serde(rename = "gaussianNoise", default, skip_serializing_if = "Option::is_none")]
     pub gaussian_noise: Option<AugmentationPolicySpectrogramGaussianNoise>,
 }
 
@@ -1322,6 +1495,18 @@ impl AugmentationPolicySpectrogram {
         self.gaussian_noise = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    AugmentationPolicySpectrogram {
+        enabled: "enabled" required,
+        warping: "warping" optional,
+        freq_masking: "freqMasking" optional,
+        time_masking: "timeMasking" optional,
+        gaussian_noise: "gaussianNoise" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for AugmentationPolicySpectrogram {}
@@ -1513,11 +1698,10 @@ impl crate::Envelope for BlockParameters {
 }
 
 /// Schema: `#/components/schemas/BlockParamsVisualAnomalyGmm`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct BlockParamsVisualAnomalyGmm {
     /// The backbone to use for feature extraction
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backbone: Option<String>,
 }
 
@@ -1534,30 +1718,29 @@ impl BlockParamsVisualAnomalyGmm {
     }
 }
 
+crate::codec::json_object! {
+    BlockParamsVisualAnomalyGmm {
+        backbone: "backbone" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for BlockParamsVisualAnomalyGmm {}
 
 /// Schema: `#/components/schemas/BlockParamsVisualAnomalyPatchcore`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct BlockParamsVisualAnomalyPatchcore {
     /// The backbone to use for feature extraction
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backbone: Option<String>,
     /// The number of layers in the feature extractor (1-3)
-    #[serde(rename = "numLayers", default, skip_serializing_if = "Option::is_none")]
     pub num_layers: Option<i64>,
     /// The pool size for the feature extractor
-    #[serde(rename = "poolSize", default, skip_serializing_if = "Option::is_none")]
     pub pool_size: Option<i64>,
     /// The sampling ratio for the coreset, used for anomaly scoring
-    #[serde(rename = "samplingRatio", default, skip_serializing_if = "Option::is_none")]
     pub sampling_ratio: Option<f64>,
     /// The number of nearest neighbors to consider, used for anomaly scoring
-    #[serde(
-        rename = "numNearestNeighbors",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub num_nearest_neighbors: Option<i64>,
 }
 
@@ -1602,6 +1785,18 @@ impl BlockParamsVisualAnomalyPatchcore {
         self.num_nearest_neighbors = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    BlockParamsVisualAnomalyPatchcore {
+        backbone: "backbone" optional,
+        num_layers: "numLayers" optional,
+        pool_size: "poolSize" optional,
+        sampling_ratio: "samplingRatio" optional,
+        num_nearest_neighbors: "numNearestNeighbors" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for BlockParamsVisualAnomalyPatchcore {}
@@ -1656,7 +1851,7 @@ crate::string_enum_impls!(BlockType);
 /// This has the _absolute values_ for x/y/w/h (so 0..x (where x is the w/h of the image))
 ///
 /// Schema: `#/components/schemas/BoundingBox`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BoundingBox {
     /// `label` in the JSON; string
@@ -1678,13 +1873,24 @@ impl BoundingBox {
     }
 }
 
+crate::codec::json_object! {
+    BoundingBox {
+        label: "label" required,
+        x: "x" required,
+        y: "y" required,
+        width: "width" required,
+        height: "height" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for BoundingBox {}
 
 /// This has the _ratio_ for x/y/w/h (so 0..1)
 ///
 /// Schema: `#/components/schemas/BoundingBoxWithScore`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BoundingBoxWithScore {
     /// `label` in the JSON; string
@@ -1701,23 +1907,44 @@ pub struct BoundingBoxWithScore {
     pub score: f64,
 }
 
+crate::codec::json_object! {
+    BoundingBoxWithScore {
+        label: "label" required,
+        x: "x" required,
+        y: "y" required,
+        width: "width" required,
+        height: "height" required,
+        score: "score" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for BoundingBoxWithScore {}
 
 /// Schema: `#/components/schemas/CreateOrganizationResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateOrganizationResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Organization ID for the new organization
     pub id: i64,
     /// API key for the new organization (this is shown only once)
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+}
+
+crate::codec::json_object! {
+    CreateOrganizationResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        api_key: "apiKey" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateOrganizationResponse {
@@ -1727,35 +1954,49 @@ impl crate::Envelope for CreateOrganizationResponse {
 }
 
 /// Schema: `#/components/schemas/CreateOrganizationUsageReportBody`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateOrganizationUsageReportBody {
     /// `reportStartDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "reportStartDate")]
     pub report_start_date: crate::DateTime,
     /// `reportEndDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "reportEndDate")]
     pub report_end_date: crate::DateTime,
+}
+
+crate::codec::json_object! {
+    CreateOrganizationUsageReportBody {
+        report_start_date: "reportStartDate" required,
+        report_end_date: "reportEndDate" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateOrganizationUsageReportBody {}
 
 /// Schema: `#/components/schemas/CreateProjectResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateProjectResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Project ID for the new project
     pub id: i64,
     /// API key for the new project
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+}
+
+crate::codec::json_object! {
+    CreateProjectResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        api_key: "apiKey" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateProjectResponse {
@@ -1765,18 +2006,14 @@ impl crate::Envelope for CreateProjectResponse {
 }
 
 /// Schema: `#/components/schemas/CreateSignedUploadLinkRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateSignedUploadLinkRequest {
     /// file name
-    #[serde(rename = "fileName")]
     pub file_name: String,
     /// file size in bytes
-    #[serde(rename = "fileSize")]
     pub file_size: i64,
     /// hash to identify file changes
-    #[serde(rename = "fileHash")]
     pub file_hash: String,
 }
 
@@ -1791,24 +2028,41 @@ impl CreateSignedUploadLinkRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateSignedUploadLinkRequest {
+        file_name: "fileName" required,
+        file_size: "fileSize" required,
+        file_hash: "fileHash" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateSignedUploadLinkRequest {}
 
 /// Schema: `#/components/schemas/CreateSignedUploadLinkResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateSignedUploadLinkResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// S3 Upload Link
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// S3 File Tag
-    #[serde(rename = "ETag", default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
+}
+
+crate::codec::json_object! {
+    CreateSignedUploadLinkResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" optional,
+        e_tag: "ETag" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateSignedUploadLinkResponse {
@@ -1818,8 +2072,7 @@ impl crate::Envelope for CreateSignedUploadLinkResponse {
 }
 
 /// Schema: `#/components/schemas/CreatedUpdatedByUser`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreatedUpdatedByUser {
     /// `id` in the JSON; integer
@@ -1829,111 +2082,146 @@ pub struct CreatedUpdatedByUser {
     /// `username` in the JSON; string
     pub username: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+}
+
+crate::codec::json_object! {
+    CreatedUpdatedByUser {
+        id: "id" required,
+        name: "name" required,
+        username: "username" required,
+        photo: "photo" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreatedUpdatedByUser {}
 
 /// Schema: `#/components/schemas/DailyMetricsRecord`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DailyMetricsRecord {
     /// Date of the metrics record.
     pub date: crate::DateTime,
     /// Total number of users, if the metrics record applies to a non-developer profile organization.
     /// For developer profile organizations, we default to 0.
-    #[serde(rename = "totalUsers")]
     pub total_users: i64,
     /// Total number of staff users, if the metrics record applies to a non-developer profile organization.
     /// For developer profile organizations, we default to 0.
-    #[serde(rename = "totalStaffUsers")]
     pub total_staff_users: i64,
     /// Total number of projects at the end of the metrics record date.
-    #[serde(rename = "totalProjects")]
     pub total_projects: i64,
     /// Total CPU compute time since contract start date, or organization / user creation date, at
     /// the end of the metrics record date.
-    #[serde(rename = "totalCurrentContractCpuComputeTimeSeconds")]
     pub total_current_contract_cpu_compute_time_seconds: i64,
     /// Total GPU compute time since contract start date, or organization / user creation date, at
     /// the end of the metrics record date.
-    #[serde(rename = "totalCurrentContractGpuComputeTimeSeconds")]
     pub total_current_contract_gpu_compute_time_seconds: i64,
     /// Total compute time since contract start date, or organization / user creation date, at
     /// the end of the metrics record date.
     /// Compute time is calculated as CPU + 3*GPU compute time.
-    #[serde(rename = "totalCurrentContractComputeTimeSeconds")]
     pub total_current_contract_compute_time_seconds: i64,
     /// Date from which the total compute time is calculated. This is the contract start date for billing
     /// organizations, or organization / user creation date.
-    #[serde(rename = "computeTimeCalculatedSince")]
     pub compute_time_calculated_since: crate::DateTime,
     /// Total storage size in bytes at the end of the metrics record date.
-    #[serde(rename = "totalStorageSizeBytes")]
     pub total_storage_size_bytes: i64,
     /// Number of users added during the metrics record date.
-    #[serde(rename = "usersAdded")]
     pub users_added: i64,
     /// Number of staff users added during the metrics record date.
-    #[serde(
-        rename = "staffUsersAdded",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub staff_users_added: Option<i64>,
     /// Number of users deleted during the metrics record date.
-    #[serde(rename = "usersDeleted")]
     pub users_deleted: i64,
     /// Number of staff users deleted during the metrics record date.
-    #[serde(
-        rename = "staffUsersDeleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub staff_users_deleted: Option<i64>,
     /// Number of projects added during the metrics record date.
-    #[serde(rename = "projectsAdded")]
     pub projects_added: i64,
     /// Number of projects deleted during the metrics record date.
-    #[serde(rename = "projectsDeleted")]
     pub projects_deleted: i64,
     /// Total CPU compute time during the metrics record date.
-    #[serde(rename = "cpuComputeTimeSeconds")]
     pub cpu_compute_time_seconds: i64,
     /// Total GPU compute time during the metrics record date.
-    #[serde(rename = "gpuComputeTimeSeconds")]
     pub gpu_compute_time_seconds: i64,
     /// Total compute time during the metrics record date.
     /// Compute time is calculated as CPU + 3*GPU compute time.
-    #[serde(rename = "computeTimeSeconds")]
     pub compute_time_seconds: i64,
     /// Total storage size in bytes added during the metrics record date.
-    #[serde(rename = "storageBytesAdded")]
     pub storage_bytes_added: i64,
     /// Total storage size in bytes deleted during the metrics record date.
-    #[serde(rename = "storageBytesDeleted")]
     pub storage_bytes_deleted: i64,
+}
+
+crate::codec::json_object! {
+    DailyMetricsRecord {
+        date: "date" required,
+        total_users: "totalUsers" required,
+        total_staff_users: "totalStaffUsers" required,
+        total_projects: "totalProjects" required,
+        total_current_contract_cpu_compute_time_seconds: "totalCurrentContractCpuComputeTimeSeconds" required,
+        total_current_contract_gpu_compute_time_seconds: "totalCurrentContractGpuComputeTimeSeconds" required,
+        total_current_contract_compute_time_seconds: "totalCurrentContractComputeTimeSeconds" required,
+        compute_time_calculated_since: "computeTimeCalculatedSince" required,
+        total_storage_size_bytes: "totalStorageSizeBytes" required,
+        users_added: "usersAdded" required,
+        staff_users_added: "staffUsersAdded" optional,
+        users_deleted: "usersDeleted" required,
+        staff_users_deleted: "staffUsersDeleted" optional,
+        projects_added: "projectsAdded" required,
+        projects_deleted: "projectsDeleted" required,
+        cpu_compute_time_seconds: "cpuComputeTimeSeconds" required,
+        gpu_compute_time_seconds: "gpuComputeTimeSeconds" required,
+        compute_time_seconds: "computeTimeSeconds" required,
+        storage_bytes_added: "storageBytesAdded" required,
+        storage_bytes_deleted: "storageBytesDeleted" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DailyMetricsRecord {}
 
 /// Schema: `#/components/schemas/DatasetRatioData`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DatasetRatioData {
     /// `ratio` in the JSON; [`DatasetRatioDataRatio`](crate::models::DatasetRatioDataRatio)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<DatasetRatioDataRatio>,
+}
+
+crate::codec::json_object! {
+    DatasetRatioData {
+        ratio: "ratio" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DatasetRatioData {}
 
+/// Schema: `#/components/schemas/DatasetRatioData/properties/ratio`
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct DatasetRatioDataRatio {
+    /// number of training samples after rebalance
+    pub training: Option<i64>,
+    /// number of testing samples after rebalance
+    pub testing: Option<i64>,
+}
+
+crate::codec::json_object! {
+    DatasetRatioDataRatio {
+        training: "training" optional,
+        testing: "testing" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for DatasetRatioDataRatio {}
+
 /// Schema: `#/components/schemas/DeletePortalFileRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeletePortalFileRequest {
     /// S3 path (within the portal)
@@ -1947,34 +2235,48 @@ impl DeletePortalFileRequest {
     }
 }
 
+crate::codec::json_object! {
+    DeletePortalFileRequest {
+        path: "path" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for DeletePortalFileRequest {}
 
 /// Schema: `#/components/schemas/DependencyData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DependencyData {
     /// `classes` in the JSON; array of string
     pub classes: Vec<String>,
     /// `blockNames` in the JSON; array of string
-    #[serde(rename = "blockNames")]
     pub block_names: Vec<String>,
     /// `featureCount` in the JSON; integer
-    #[serde(rename = "featureCount")]
     pub feature_count: i64,
     /// `sampleCount` in the JSON; integer
-    #[serde(rename = "sampleCount")]
     pub sample_count: i64,
+}
+
+crate::codec::json_object! {
+    DependencyData {
+        classes: "classes" required,
+        block_names: "blockNames" required,
+        feature_count: "featureCount" required,
+        sample_count: "sampleCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DependencyData {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelInputAudio`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelInputAudio {
     /// `frequencyHz` in the JSON; number
-    #[serde(rename = "frequencyHz")]
     pub frequency_hz: f64,
 }
 
@@ -1985,14 +2287,21 @@ impl DeployPretrainedModelInputAudio {
     }
 }
 
+crate::codec::json_object! {
+    DeployPretrainedModelInputAudio {
+        frequency_hz: "frequencyHz" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for DeployPretrainedModelInputAudio {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelInputImage`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelInputImage {
     /// `inputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
-    #[serde(rename = "inputScaling", default, skip_serializing_if = "Option::is_none")]
     pub input_scaling: Option<ImageInputScaling>,
 }
 
@@ -2009,10 +2318,18 @@ impl DeployPretrainedModelInputImage {
     }
 }
 
+crate::codec::json_object! {
+    DeployPretrainedModelInputImage {
+        input_scaling: "inputScaling" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for DeployPretrainedModelInputImage {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelInputOther`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelInputOther {}
 
@@ -2023,17 +2340,22 @@ impl DeployPretrainedModelInputOther {
     }
 }
 
+crate::codec::json_object! {
+    DeployPretrainedModelInputOther {
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for DeployPretrainedModelInputOther {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelInputTimeSeries`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelInputTimeSeries {
     /// `frequencyHz` in the JSON; number
-    #[serde(rename = "frequencyHz")]
     pub frequency_hz: f64,
     /// `windowLengthMs` in the JSON; integer
-    #[serde(rename = "windowLengthMs")]
     pub window_length_ms: i64,
 }
 
@@ -2047,10 +2369,19 @@ impl DeployPretrainedModelInputTimeSeries {
     }
 }
 
+crate::codec::json_object! {
+    DeployPretrainedModelInputTimeSeries {
+        frequency_hz: "frequencyHz" required,
+        window_length_ms: "windowLengthMs" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for DeployPretrainedModelInputTimeSeries {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelModelClassification`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelModelClassification {
     /// `labels` in the JSON; array of string
@@ -2064,19 +2395,25 @@ impl DeployPretrainedModelModelClassification {
     }
 }
 
+crate::codec::json_object! {
+    DeployPretrainedModelModelClassification {
+        labels: "labels" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for DeployPretrainedModelModelClassification {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelModelObjectDetection`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelModelObjectDetection {
     /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
     /// `lastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
-    #[serde(rename = "lastLayer")]
     pub last_layer: ObjectDetectionLastLayer,
     /// Threshold for objects (f.e. 0.3)
-    #[serde(rename = "minimumConfidence")]
     pub minimum_confidence: f64,
 }
 
@@ -2095,10 +2432,20 @@ impl DeployPretrainedModelModelObjectDetection {
     }
 }
 
+crate::codec::json_object! {
+    DeployPretrainedModelModelObjectDetection {
+        labels: "labels" required,
+        last_layer: "lastLayer" required,
+        minimum_confidence: "minimumConfidence" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for DeployPretrainedModelModelObjectDetection {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelModelRegression`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelModelRegression {}
 
@@ -2107,6 +2454,13 @@ impl DeployPretrainedModelModelRegression {
     pub fn new() -> Self {
         Self {}
     }
+}
+
+crate::codec::json_object! {
+    DeployPretrainedModelModelRegression {
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeployPretrainedModelModelRegression {}
@@ -2196,8 +2550,7 @@ impl From<&str> for DeploymentTargetEngine {
 crate::string_enum_impls!(DeploymentTargetEngine);
 
 /// Schema: `#/components/schemas/DevelopmentBoardResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentBoardResponse {
     /// `id` in the JSON; integer
@@ -2207,63 +2560,90 @@ pub struct DevelopmentBoardResponse {
     /// `image` in the JSON; string
     pub image: String,
     /// `docsUrl` in the JSON; string
-    #[serde(rename = "docsUrl")]
     pub docs_url: String,
+}
+
+crate::codec::json_object! {
+    DevelopmentBoardResponse {
+        id: "id" required,
+        name: "name" required,
+        image: "image" required,
+        docs_url: "docsUrl" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DevelopmentBoardResponse {}
 
 /// Schema: `#/components/schemas/DevelopmentKeys`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DevelopmentKeys {
     /// API Key
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
     /// HMAC Key
-    #[serde(rename = "hmacKey", default, skip_serializing_if = "Option::is_none")]
     pub hmac_key: Option<crate::Secret>,
+}
+
+crate::codec::json_object! {
+    DevelopmentKeys {
+        api_key: "apiKey" optional,
+        hmac_key: "hmacKey" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DevelopmentKeys {}
 
 /// Schema: `#/components/schemas/Device`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Device {
     /// `id` in the JSON; integer
     pub id: i64,
     /// Unique identifier (such as MAC address) for a device
-    #[serde(rename = "deviceId")]
     pub device_id: String,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// Last message that was received from the device (ignoring keep-alive)
-    #[serde(rename = "lastSeen")]
     pub last_seen: crate::DateTime,
     /// `name` in the JSON; string
     pub name: String,
     /// `deviceType` in the JSON; string
-    #[serde(rename = "deviceType")]
     pub device_type: String,
     /// `sensors` in the JSON; array of [`DeviceSensorsItem`](crate::models::DeviceSensorsItem)
     pub sensors: Vec<DeviceSensorsItem>,
     /// Whether the device is connected to the remote management interface. This property is deprecated, use \`remoteMgmtMode\` instead.
     pub remote_mgmt_connected: bool,
     /// The remote management host that the device is connected to
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_mgmt_host: Option<String>,
     /// `supportsSnapshotStreaming` in the JSON; boolean
-    #[serde(rename = "supportsSnapshotStreaming")]
     pub supports_snapshot_streaming: bool,
     /// Replaces \`remote_mgmt_connected\`. Shows whether the device is connected to the remote management interface, and in which mode.
-    #[serde(rename = "remoteMgmtMode")]
     pub remote_mgmt_mode: DeviceRemoteMgmtMode,
     /// If \`remoteMgmtMode\` is set to \`inference\` this object shows information about the model that's ran on device.
-    #[serde(rename = "inferenceInfo", default, skip_serializing_if = "Option::is_none")]
     pub inference_info: Option<DeviceInferenceInfo>,
+}
+
+crate::codec::json_object! {
+    Device {
+        id: "id" required,
+        device_id: "deviceId" required,
+        created: "created" required,
+        last_seen: "lastSeen" required,
+        name: "name" required,
+        device_type: "deviceType" required,
+        sensors: "sensors" required,
+        remote_mgmt_connected: "remote_mgmt_connected" required,
+        remote_mgmt_host: "remote_mgmt_host" optional,
+        supports_snapshot_streaming: "supportsSnapshotStreaming" required,
+        remote_mgmt_mode: "remoteMgmtMode" required,
+        inference_info: "inferenceInfo" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Device {}
@@ -2306,25 +2686,31 @@ crate::string_enum_impls!(DeviceDebugStreamType);
 /// If \`remoteMgmtMode\` is set to \`inference\` this object shows information about the model that's ran on device.
 ///
 /// Schema: `#/components/schemas/Device/properties/inferenceInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeviceInferenceInfo {
     /// `projectId` in the JSON; integer
-    #[serde(rename = "projectId")]
     pub project_id: i64,
     /// `projectOwner` in the JSON; string
-    #[serde(rename = "projectOwner")]
     pub project_owner: String,
     /// `projectName` in the JSON; string
-    #[serde(rename = "projectName")]
     pub project_name: String,
     /// `deployedVersion` in the JSON; integer
-    #[serde(rename = "deployedVersion")]
     pub deployed_version: i64,
     /// `modelType` in the JSON; [`DeviceInferenceInfoModelType`](crate::models::DeviceInferenceInfoModelType)
-    #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<DeviceInferenceInfoModelType>,
+}
+
+crate::codec::json_object! {
+    DeviceInferenceInfo {
+        project_id: "projectId" required,
+        project_owner: "projectOwner" required,
+        project_name: "projectName" required,
+        deployed_version: "deployedVersion" required,
+        model_type: "modelType" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeviceInferenceInfo {}
@@ -2369,18 +2755,25 @@ impl From<&str> for DeviceInferenceInfoModelType {
 crate::string_enum_impls!(DeviceInferenceInfoModelType);
 
 /// Schema: `#/components/schemas/DeviceNameResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeviceNameResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Device name
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+crate::codec::json_object! {
+    DeviceNameResponse {
+        success: "success" required,
+        error: "error" optional,
+        name: "name" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeviceNameResponse {
@@ -2431,24 +2824,31 @@ impl From<&str> for DeviceRemoteMgmtMode {
 crate::string_enum_impls!(DeviceRemoteMgmtMode);
 
 /// Schema: `#/components/schemas/Device/properties/sensors/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeviceSensorsItem {
     /// `name` in the JSON; string
     pub name: String,
     /// Maximum supported sample length in seconds
-    #[serde(rename = "maxSampleLengthS")]
     pub max_sample_length_s: i64,
     /// Supported frequencies for this sensor in Hz.
     pub frequencies: Vec<f64>,
 }
 
+crate::codec::json_object! {
+    DeviceSensorsItem {
+        name: "name" required,
+        max_sample_length_s: "maxSampleLengthS" required,
+        frequencies: "frequencies" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for DeviceSensorsItem {}
 
 /// Schema: `#/components/schemas/DownloadPortalFileRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DownloadPortalFileRequest {
     /// S3 path (within the portal)
@@ -2462,20 +2862,36 @@ impl DownloadPortalFileRequest {
     }
 }
 
+crate::codec::json_object! {
+    DownloadPortalFileRequest {
+        path: "path" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for DownloadPortalFileRequest {}
 
 /// Schema: `#/components/schemas/DownloadPortalFileResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DownloadPortalFileResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Signed URL to download the file
     pub url: String,
+}
+
+crate::codec::json_object! {
+    DownloadPortalFileResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DownloadPortalFileResponse {
@@ -2485,12 +2901,10 @@ impl crate::Envelope for DownloadPortalFileResponse {
 }
 
 /// Schema: `#/components/schemas/DSPBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspBlock {
     /// `type` in the JSON; string
-    #[serde(rename = "type")]
     pub type_: String,
     /// `title` in the JSON; string
     pub title: String,
@@ -2501,36 +2915,44 @@ pub struct DspBlock {
     /// `name` in the JSON; string
     pub name: String,
     /// `recommended` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended: Option<bool>,
     /// `experimental` in the JSON; boolean
     pub experimental: bool,
     /// `latestImplementationVersion` in the JSON; integer
-    #[serde(rename = "latestImplementationVersion")]
     pub latest_implementation_version: i64,
     /// `organizationId` in the JSON; integer
-    #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<i64>,
     /// `organizationDspId` in the JSON; integer
-    #[serde(
-        rename = "organizationDspId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_dsp_id: Option<i64>,
     /// `blockType` in the JSON; [`BlockType`](crate::models::BlockType)
-    #[serde(rename = "blockType")]
     pub block_type: BlockType,
     /// `namedAxes` in the JSON; array of [`DspNamedAxis`](crate::models::DspNamedAxis)
-    #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<DspNamedAxis>>,
+}
+
+crate::codec::json_object! {
+    DspBlock {
+        type_: "type" required,
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        recommended: "recommended" optional,
+        experimental: "experimental" required,
+        latest_implementation_version: "latestImplementationVersion" required,
+        organization_id: "organizationId" optional,
+        organization_dsp_id: "organizationDspId" optional,
+        block_type: "blockType" required,
+        named_axes: "namedAxes" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspBlock {}
 
 /// Schema: `#/components/schemas/DSPGroup`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspGroup {
     /// `group` in the JSON; string
@@ -2539,57 +2961,76 @@ pub struct DspGroup {
     pub items: Vec<DspGroupItem>,
 }
 
+crate::codec::json_object! {
+    DspGroup {
+        group: "group" required,
+        items: "items" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for DspGroup {}
 
 /// Schema: `#/components/schemas/DSPGroupItem`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspGroupItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `value` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// `defaultValue` in the JSON; string
-    #[serde(rename = "defaultValue")]
     pub default_value: String,
     /// `type` in the JSON; string
-    #[serde(rename = "type")]
     pub type_: String,
     /// `help` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// `param` in the JSON; string
     pub param: String,
     /// `selectOptions` in the JSON; array of [`DspGroupItemSelectOptionsItem`](crate::models::DspGroupItemSelectOptionsItem)
-    #[serde(rename = "selectOptions", default, skip_serializing_if = "Option::is_none")]
     pub select_options: Option<Vec<DspGroupItemSelectOptionsItem>>,
     /// `readonly` in the JSON; boolean
     pub readonly: bool,
     /// `shouldShow` in the JSON; boolean
-    #[serde(rename = "shouldShow")]
     pub should_show: bool,
     /// `showIf` in the JSON; [`DspGroupItemShowIf`](crate::models::DspGroupItemShowIf)
-    #[serde(rename = "showIf", default, skip_serializing_if = "Option::is_none")]
     pub show_if: Option<DspGroupItemShowIf>,
     /// `invalidText` in the JSON; string
-    #[serde(rename = "invalidText", default, skip_serializing_if = "Option::is_none")]
     pub invalid_text: Option<String>,
     /// Interface section to render parameter in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section: Option<DspGroupItemSection>,
     /// Only valid for type "string". Will render a multiline text area.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multiline: Option<bool>,
     /// `required` in the JSON; boolean
     pub required: bool,
     /// If set, shows a hint below the input.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// Sets the placeholder text on the input element (for types "string", "int", "float" and "secret")
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
+}
+
+crate::codec::json_object! {
+    DspGroupItem {
+        name: "name" required,
+        value: "value" optional,
+        default_value: "defaultValue" required,
+        type_: "type" required,
+        help: "help" optional,
+        param: "param" required,
+        select_options: "selectOptions" optional,
+        readonly: "readonly" required,
+        should_show: "shouldShow" required,
+        show_if: "showIf" optional,
+        invalid_text: "invalidText" optional,
+        section: "section" optional,
+        multiline: "multiline" optional,
+        required: "required" required,
+        hint: "hint" optional,
+        placeholder: "placeholder" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspGroupItem {}
@@ -2636,26 +3077,31 @@ impl From<&str> for DspGroupItemSection {
 crate::string_enum_impls!(DspGroupItemSection);
 
 /// Schema: `#/components/schemas/DSPGroupItem/properties/selectOptions/items`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DspGroupItemSelectOptionsItem {
     /// `value` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// `selected` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<bool>,
     /// `optionLabel` in the JSON; string
-    #[serde(rename = "optionLabel", default, skip_serializing_if = "Option::is_none")]
     pub option_label: Option<String>,
+}
+
+crate::codec::json_object! {
+    DspGroupItemSelectOptionsItem {
+        value: "value" optional,
+        selected: "selected" optional,
+        option_label: "optionLabel" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspGroupItemSelectOptionsItem {}
 
 /// Schema: `#/components/schemas/DSPGroupItem/properties/showIf`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspGroupItemShowIf {
     /// `parameter` in the JSON; string
@@ -2664,6 +3110,16 @@ pub struct DspGroupItemShowIf {
     pub operator: DspGroupItemShowIfOperator,
     /// `value` in the JSON; string
     pub value: String,
+}
+
+crate::codec::json_object! {
+    DspGroupItemShowIf {
+        parameter: "parameter" required,
+        operator: "operator" required,
+        value: "value" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspGroupItemShowIf {}
@@ -2704,8 +3160,7 @@ impl From<&str> for DspGroupItemShowIfOperator {
 crate::string_enum_impls!(DspGroupItemShowIfOperator);
 
 /// Schema: `#/components/schemas/DSPInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspInfo {
     /// `id` in the JSON; integer
@@ -2713,84 +3168,101 @@ pub struct DspInfo {
     /// `name` in the JSON; string
     pub name: String,
     /// `windowLength` in the JSON; integer
-    #[serde(rename = "windowLength")]
     pub window_length: i64,
     /// `type` in the JSON; string
-    #[serde(rename = "type")]
     pub type_: String,
     /// `classes` in the JSON; array of string
     pub classes: Vec<String>,
     /// `features` in the JSON; [`DspInfoFeatures`](crate::models::DspInfoFeatures)
     pub features: DspInfoFeatures,
     /// Expected number of windows that would be generated
-    #[serde(rename = "expectedWindowCount")]
     pub expected_window_count: i64,
     /// Axes that this block depends on.
-    #[serde(rename = "inputAxes")]
     pub input_axes: Vec<String>,
     /// `performance` in the JSON; [`DspPerformance`](crate::models::DspPerformance)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<DspPerformance>,
     /// `canCalculateFeatureImportance` in the JSON; boolean
-    #[serde(rename = "canCalculateFeatureImportance")]
     pub can_calculate_feature_importance: bool,
     /// `calculateFeatureImportance` in the JSON; boolean
-    #[serde(rename = "calculateFeatureImportance")]
     pub calculate_feature_importance: bool,
     /// Whether this type of DSP block supports autotuning.
-    #[serde(rename = "hasAutoTune", default, skip_serializing_if = "Option::is_none")]
     pub has_auto_tune: Option<bool>,
     /// For DSP blocks that support autotuning, this value specifies the minimum block implementation version for which autotuning is supported.
-    #[serde(
-        rename = "minimumVersionForAutotune",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub minimum_version_for_autotune: Option<f64>,
     /// Whether autotune results exist for this DSP block.
-    #[serde(
-        rename = "hasAutotunerResults",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_autotuner_results: Option<bool>,
     /// Whether this DSP block uses state.
-    #[serde(rename = "usesState", default, skip_serializing_if = "Option::is_none")]
     pub uses_state: Option<bool>,
+}
+
+crate::codec::json_object! {
+    DspInfo {
+        id: "id" required,
+        name: "name" required,
+        window_length: "windowLength" required,
+        type_: "type" required,
+        classes: "classes" required,
+        features: "features" required,
+        expected_window_count: "expectedWindowCount" required,
+        input_axes: "inputAxes" required,
+        performance: "performance" optional,
+        can_calculate_feature_importance: "canCalculateFeatureImportance" required,
+        calculate_feature_importance: "calculateFeatureImportance" required,
+        has_auto_tune: "hasAutoTune" optional,
+        minimum_version_for_autotune: "minimumVersionForAutotune" optional,
+        has_autotuner_results: "hasAutotunerResults" optional,
+        uses_state: "usesState" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspInfo {}
 
 /// Schema: `#/components/schemas/DSPInfo/properties/features`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspInfoFeatures {
     /// Whether this block has generated features
     pub generated: bool,
     /// Number of generated features
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// Names of the features
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
     /// Classes that the features were generated on
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<Vec<String>>,
+}
+
+crate::codec::json_object! {
+    DspInfoFeatures {
+        generated: "generated" required,
+        count: "count" optional,
+        labels: "labels" optional,
+        classes: "classes" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspInfoFeatures {}
 
 /// Schema: `#/components/schemas/DSPMetadata/properties/includedSamples/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspMetadataIncludedSamplesItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `windowCount` in the JSON; integer
-    #[serde(rename = "windowCount")]
     pub window_count: i64,
+}
+
+crate::codec::json_object! {
+    DspMetadataIncludedSamplesItem {
+        id: "id" required,
+        window_count: "windowCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadataIncludedSamplesItem {}
@@ -2798,15 +3270,22 @@ impl crate::Envelope for DspMetadataIncludedSamplesItem {}
 /// Information about the output of the DSP block
 ///
 /// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspMetadataOutputConfig {
     /// Output type of the DSP block
-    #[serde(rename = "type")]
     pub type_: DspMetadataOutputConfigType,
     /// The shape of the block output
     pub shape: DspMetadataOutputConfigShape,
+}
+
+crate::codec::json_object! {
+    DspMetadataOutputConfig {
+        type_: "type" required,
+        shape: "shape" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadataOutputConfig {}
@@ -2814,21 +3293,28 @@ impl crate::Envelope for DspMetadataOutputConfig {}
 /// The shape of the block output
 ///
 /// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig/properties/shape`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspMetadataOutputConfigShape {
     /// Available on all types. Denotes the width of an 'image' or 'spectrogram', or the number of features in a 'flat' block.
     pub width: i64,
     /// Only available for type 'image' and 'spectrogram'
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
     /// Only available for type 'image'
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channels: Option<i64>,
     /// Number of frames, only available for type 'image'
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<i64>,
+}
+
+crate::codec::json_object! {
+    DspMetadataOutputConfigShape {
+        width: "width" required,
+        height: "height" optional,
+        channels: "channels" optional,
+        frames: "frames" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadataOutputConfigShape {}
@@ -2875,8 +3361,7 @@ impl From<&str> for DspMetadataOutputConfigType {
 crate::string_enum_impls!(DspMetadataOutputConfigType);
 
 /// Schema: `#/components/schemas/DSPNamedAxis`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspNamedAxis {
     /// `name` in the JSON; string
@@ -2887,11 +3372,20 @@ pub struct DspNamedAxis {
     pub required: bool,
 }
 
+crate::codec::json_object! {
+    DspNamedAxis {
+        name: "name" required,
+        description: "description" required,
+        required: "required" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for DspNamedAxis {}
 
 /// Schema: `#/components/schemas/DspPerformance`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspPerformance {
     /// `latency` in the JSON; integer
@@ -2899,69 +3393,76 @@ pub struct DspPerformance {
     /// `ram` in the JSON; integer
     pub ram: i64,
     /// If the project latencyDevice has custom DSP hardware, this value contains a device specific latency metric (eg. cycles)
-    #[serde(
-        rename = "customDspString",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_dsp_string: Option<String>,
+}
+
+crate::codec::json_object! {
+    DspPerformance {
+        latency: "latency" required,
+        ram: "ram" required,
+        custom_dsp_string: "customDspString" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspPerformance {}
 
 /// Schema: `#/components/schemas/EnterpriseTrial`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EnterpriseTrial {
     /// Unique identifier of the trial.
     pub id: i64,
     /// ID of the user who created the trial.
-    #[serde(rename = "userId")]
     pub user_id: i64,
     /// ID of the organization created for the trial.
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
     /// Date when the trial was created. Trials start immediately on creation.
     pub created: crate::DateTime,
     /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
-    #[serde(rename = "expirationDate")]
     pub expiration_date: TrialExpirationDate,
     /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Date when the trial actually expired. This is set when the trial is expired by the system.
-    #[serde(rename = "expiredDate", default)]
     pub expired_date: Option<crate::DateTime>,
     /// Date when the trial was deleted. This is set when the trial is fully  deleted by the system.
-    #[serde(rename = "deletedDate", default)]
     pub deleted_date: Option<crate::DateTime>,
     /// Date when the trial was upgraded to a full enterprise account.
-    #[serde(rename = "upgradedDate", default)]
     pub upgraded_date: Option<crate::DateTime>,
+}
+
+crate::codec::json_object! {
+    EnterpriseTrial {
+        id: "id" required,
+        user_id: "userId" required,
+        organization_id: "organizationId" required,
+        created: "created" required,
+        expiration_date: "expirationDate" required,
+        notes: "notes" optional,
+        expired_date: "expiredDate" nullable,
+        deleted_date: "deletedDate" nullable,
+        upgraded_date: "upgradedDate" nullable,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for EnterpriseTrial {}
 
 /// Schema: `#/components/schemas/EnterpriseUpgradeOrTrialExtensionRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct EnterpriseUpgradeOrTrialExtensionRequest {
     /// Answer to the question: 'Why is this the right time for your team to invest in edge AI?'. This is optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Answer to the question: 'What best describes your use case?'. This is optional.
-    #[serde(rename = "useCase", default, skip_serializing_if = "Option::is_none")]
     pub use_case: Option<String>,
     /// Answer to the question: 'What is your timeline for solving your problem?'. This is optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<String>,
     /// Answer to the question: 'What are you hoping to achieve with an extension?'. This is optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objective: Option<String>,
     /// The user's trial ID. This is optional.
-    #[serde(rename = "trialId", default, skip_serializing_if = "Option::is_none")]
     pub trial_id: Option<f64>,
 }
 
@@ -3008,38 +3509,33 @@ impl EnterpriseUpgradeOrTrialExtensionRequest {
     }
 }
 
+crate::codec::json_object! {
+    EnterpriseUpgradeOrTrialExtensionRequest {
+        reason: "reason" optional,
+        use_case: "useCase" optional,
+        timeline: "timeline" optional,
+        objective: "objective" optional,
+        trial_id: "trialId" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for EnterpriseUpgradeOrTrialExtensionRequest {}
 
 /// Schema: `#/components/schemas/EntitlementLimits`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct EntitlementLimits {
     /// Storage entitlement, in bytes
-    #[serde(rename = "totalStorage", default, skip_serializing_if = "Option::is_none")]
     pub total_storage: Option<f64>,
     /// Total compute time entitlement (CPU + GPU), in seconds
-    #[serde(
-        rename = "computeTimePerYear",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub compute_time_per_year: Option<f64>,
     /// GPU compute time entitlement, in seconds
-    #[serde(
-        rename = "gpuComputeTimePerYear",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub gpu_compute_time_per_year: Option<f64>,
     /// Number of projects allowed for this organization
-    #[serde(
-        rename = "numberOfProjects",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub number_of_projects: Option<i64>,
     /// Number of users allowed for this organization
-    #[serde(rename = "numberOfUsers", default, skip_serializing_if = "Option::is_none")]
     pub number_of_users: Option<i64>,
 }
 
@@ -3086,20 +3582,40 @@ impl EntitlementLimits {
     }
 }
 
+crate::codec::json_object! {
+    EntitlementLimits {
+        total_storage: "totalStorage" optional,
+        compute_time_per_year: "computeTimePerYear" optional,
+        gpu_compute_time_per_year: "gpuComputeTimePerYear" optional,
+        number_of_projects: "numberOfProjects" optional,
+        number_of_users: "numberOfUsers" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for EntitlementLimits {}
 
 /// Schema: `#/components/schemas/EntityCreatedResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EntityCreatedResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Unique identifier of the created entity.
     pub id: i64,
+}
+
+crate::codec::json_object! {
+    EntityCreatedResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for EntityCreatedResponse {
@@ -3150,15 +3666,22 @@ impl From<&str> for Feature {
 crate::string_enum_impls!(Feature);
 
 /// Schema: `#/components/schemas/GenericApiResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GenericApiResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+crate::codec::json_object! {
+    GenericApiResponse {
+        success: "success" required,
+        error: "error" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GenericApiResponse {
@@ -3168,36 +3691,40 @@ impl crate::Envelope for GenericApiResponse {
 }
 
 /// Schema: `#/components/schemas/GetAutoLabelerResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAutoLabelerResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `hasResults` in the JSON; boolean
-    #[serde(rename = "hasResults")]
     pub has_results: bool,
     /// `clusters` in the JSON; array of [`GetAutoLabelerResponseClustersItem`](crate::models::GetAutoLabelerResponseClustersItem)
     pub clusters: Vec<GetAutoLabelerResponseClustersItem>,
     /// `simThreshold` in the JSON; number
-    #[serde(rename = "simThreshold")]
     pub sim_threshold: f64,
     /// `minObjectSizePx` in the JSON; integer
-    #[serde(rename = "minObjectSizePx")]
     pub min_object_size_px: i64,
     /// `maxObjectSizePx` in the JSON; integer
-    #[serde(
-        rename = "maxObjectSizePx",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub max_object_size_px: Option<i64>,
     /// `whichItemsToInclude` in the JSON; string
-    #[serde(rename = "whichItemsToInclude")]
     pub which_items_to_include: String,
+}
+
+crate::codec::json_object! {
+    GetAutoLabelerResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_results: "hasResults" required,
+        clusters: "clusters" required,
+        sim_threshold: "simThreshold" required,
+        min_object_size_px: "minObjectSizePx" required,
+        max_object_size_px: "maxObjectSizePx" optional,
+        which_items_to_include: "whichItemsToInclude" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAutoLabelerResponse {
@@ -3207,55 +3734,76 @@ impl crate::Envelope for GetAutoLabelerResponse {
 }
 
 /// Schema: `#/components/schemas/GetAutoLabelerResponse/allOf/1/properties/clusters/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAutoLabelerResponseClustersItem {
     /// `label` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// `items` in the JSON; array of [`GetAutoLabelerResponseClustersItemItemsItem`](crate::models::GetAutoLabelerResponseClustersItemItemsItem)
     pub items: Vec<GetAutoLabelerResponseClustersItemItemsItem>,
 }
 
+crate::codec::json_object! {
+    GetAutoLabelerResponseClustersItem {
+        label: "label" optional,
+        items: "items" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for GetAutoLabelerResponseClustersItem {}
 
 /// Schema: `#/components/schemas/GetAutoLabelerResponse/allOf/1/properties/clusters/items/properties/items/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAutoLabelerResponseClustersItemItemsItem {
     /// `sampleId` in the JSON; integer
-    #[serde(rename = "sampleId")]
     pub sample_id: i64,
     /// `maskId` in the JSON; integer
-    #[serde(rename = "maskId")]
     pub mask_id: i64,
     /// `imageUrl` in the JSON; string
-    #[serde(rename = "imageUrl")]
     pub image_url: String,
+}
+
+crate::codec::json_object! {
+    GetAutoLabelerResponseClustersItemItemsItem {
+        sample_id: "sampleId" required,
+        mask_id: "maskId" required,
+        image_url: "imageUrl" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAutoLabelerResponseClustersItemItemsItem {}
 
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetDataExplorerFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `hasFeatures` in the JSON; boolean
-    #[serde(rename = "hasFeatures")]
     pub has_features: bool,
     /// `data` in the JSON; array of [`GetDataExplorerFeaturesResponseDataItem`](crate::models::GetDataExplorerFeaturesResponseDataItem)
     pub data: Vec<GetDataExplorerFeaturesResponseDataItem>,
     /// `inputBlock` in the JSON; [`ImpulseInputBlock`](crate::models::ImpulseInputBlock)
-    #[serde(rename = "inputBlock", default, skip_serializing_if = "Option::is_none")]
     pub input_block: Option<ImpulseInputBlock>,
+}
+
+crate::codec::json_object! {
+    GetDataExplorerFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_features: "hasFeatures" required,
+        data: "data" required,
+        input_block: "inputBlock" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDataExplorerFeaturesResponse {
@@ -3265,28 +3813,34 @@ impl crate::Envelope for GetDataExplorerFeaturesResponse {
 }
 
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetDataExplorerFeaturesResponseDataItem {
     /// Data by feature index for this window
-    #[serde(rename = "X")]
     pub x: std::collections::BTreeMap<String, f64>,
     /// Training label index
     pub y: i64,
     /// Training label string
-    #[serde(rename = "yLabel")]
     pub y_label: String,
     /// `sample` in the JSON; [`GetDataExplorerFeaturesResponseDataItemSample`](crate::models::GetDataExplorerFeaturesResponseDataItemSample)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<GetDataExplorerFeaturesResponseDataItemSample>,
+}
+
+crate::codec::json_object! {
+    GetDataExplorerFeaturesResponseDataItem {
+        x: "X" required,
+        y: "y" required,
+        y_label: "yLabel" required,
+        sample: "sample" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDataExplorerFeaturesResponseDataItem {}
 
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items/properties/sample`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetDataExplorerFeaturesResponseDataItemSample {
     /// `id` in the JSON; number
@@ -3294,13 +3848,23 @@ pub struct GetDataExplorerFeaturesResponseDataItemSample {
     /// `name` in the JSON; string
     pub name: String,
     /// `startMs` in the JSON; number
-    #[serde(rename = "startMs")]
     pub start_ms: f64,
     /// `endMs` in the JSON; number
-    #[serde(rename = "endMs")]
     pub end_ms: f64,
     /// `category` in the JSON; [`GetDataExplorerFeaturesResponseDataItemSampleCategory`](crate::models::GetDataExplorerFeaturesResponseDataItemSampleCategory)
     pub category: GetDataExplorerFeaturesResponseDataItemSampleCategory,
+}
+
+crate::codec::json_object! {
+    GetDataExplorerFeaturesResponseDataItemSample {
+        id: "id" required,
+        name: "name" required,
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
+        category: "category" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDataExplorerFeaturesResponseDataItemSample {}
@@ -3341,17 +3905,25 @@ impl From<&str> for GetDataExplorerFeaturesResponseDataItemSampleCategory {
 crate::string_enum_impls!(GetDataExplorerFeaturesResponseDataItemSampleCategory);
 
 /// Schema: `#/components/schemas/GetFeatureFlagsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetFeatureFlagsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of feature flags.
     pub flags: Vec<GetFeatureFlagsResponseFlagsItem>,
+}
+
+crate::codec::json_object! {
+    GetFeatureFlagsResponse {
+        success: "success" required,
+        error: "error" optional,
+        flags: "flags" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetFeatureFlagsResponse {
@@ -3361,8 +3933,7 @@ impl crate::Envelope for GetFeatureFlagsResponse {
 }
 
 /// Schema: `#/components/schemas/GetFeatureFlagsResponse/allOf/1/properties/flags/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetFeatureFlagsResponseFlagsItem {
     /// `feature` in the JSON; [`Feature`](crate::models::Feature)
@@ -3371,27 +3942,43 @@ pub struct GetFeatureFlagsResponseFlagsItem {
     pub enabled: bool,
 }
 
+crate::codec::json_object! {
+    GetFeatureFlagsResponseFlagsItem {
+        feature: "feature" required,
+        enabled: "enabled" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for GetFeatureFlagsResponseFlagsItem {}
 
 /// Schema: `#/components/schemas/GetImpulseBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetImpulseBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `inputBlocks` in the JSON; array of [`InputBlock`](crate::models::InputBlock)
-    #[serde(rename = "inputBlocks")]
     pub input_blocks: Vec<InputBlock>,
     /// `dspBlocks` in the JSON; array of [`DspBlock`](crate::models::DspBlock)
-    #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<DspBlock>,
     /// `learnBlocks` in the JSON; array of [`LearnBlock`](crate::models::LearnBlock)
-    #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<LearnBlock>,
+}
+
+crate::codec::json_object! {
+    GetImpulseBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        input_blocks: "inputBlocks" required,
+        dsp_blocks: "dspBlocks" required,
+        learn_blocks: "learnBlocks" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetImpulseBlocksResponse {
@@ -3401,17 +3988,25 @@ impl crate::Envelope for GetImpulseBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/GetJobResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
+}
+
+crate::codec::json_object! {
+    GetJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        job: "job" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetJobResponse {
@@ -3421,21 +4016,28 @@ impl crate::Envelope for GetJobResponse {
 }
 
 /// Schema: `#/components/schemas/GetJWTResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetJwtResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// JWT token, to be used to log in in the future through JWTAuthentication
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<crate::Secret>,
     /// Redirect URL to follow to complete login
-    #[serde(rename = "redirectUrl", default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+}
+
+crate::codec::json_object! {
+    GetJwtResponse {
+        success: "success" required,
+        error: "error" optional,
+        token: "token" optional,
+        redirect_url: "redirectUrl" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetJwtResponse {
@@ -3445,17 +4047,25 @@ impl crate::Envelope for GetJwtResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataExportResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataExportResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `export` in the JSON; [`OrganizationDataExport`](crate::models::OrganizationDataExport)
     pub export: OrganizationDataExport,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDataExportResponse {
+        success: "success" required,
+        error: "error" optional,
+        export: "export" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataExportResponse {
@@ -3465,20 +4075,28 @@ impl crate::Envelope for GetOrganizationDataExportResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataExportsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataExportsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of organization data exports.
     pub exports: Vec<OrganizationDataExport>,
     /// `totalCount` in the JSON; integer
-    #[serde(rename = "totalCount")]
     pub total_count: i64,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDataExportsResponse {
+        success: "success" required,
+        error: "error" optional,
+        exports: "exports" required,
+        total_count: "totalCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataExportsResponse {
@@ -3488,17 +4106,25 @@ impl crate::Envelope for GetOrganizationDataExportsResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationUsageReportResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationUsageReportResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `report` in the JSON; [`Report`](crate::models::Report)
     pub report: Report,
+}
+
+crate::codec::json_object! {
+    GetOrganizationUsageReportResponse {
+        success: "success" required,
+        error: "error" optional,
+        report: "report" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationUsageReportResponse {
@@ -3508,22 +4134,31 @@ impl crate::Envelope for GetOrganizationUsageReportResponse {
 }
 
 /// Schema: `#/components/schemas/GetSampleResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetSampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `sample` in the JSON; [`Sample`](crate::models::Sample)
     pub sample: Sample,
     /// `payload` in the JSON; [`RawSamplePayload`](crate::models::RawSamplePayload)
     pub payload: RawSamplePayload,
     /// Total number of payload values
-    #[serde(rename = "totalPayloadLength")]
     pub total_payload_length: i64,
+}
+
+crate::codec::json_object! {
+    GetSampleResponse {
+        success: "success" required,
+        error: "error" optional,
+        sample: "sample" required,
+        payload: "payload" required,
+        total_payload_length: "totalPayloadLength" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetSampleResponse {
@@ -3533,18 +4168,25 @@ impl crate::Envelope for GetSampleResponse {
 }
 
 /// Schema: `#/components/schemas/GetWhitelabelResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetWhitelabelResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `whitelabel` in the JSON; [`Whitelabel`](crate::models::Whitelabel)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitelabel: Option<Whitelabel>,
+}
+
+crate::codec::json_object! {
+    GetWhitelabelResponse {
+        success: "success" required,
+        error: "error" optional,
+        whitelabel: "whitelabel" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetWhitelabelResponse {
@@ -3607,67 +4249,44 @@ impl From<&str> for ImageInputScaling {
 crate::string_enum_impls!(ImageInputScaling);
 
 /// Schema: `#/components/schemas/ImpulseInputBlock`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ImpulseInputBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
     pub id: i64,
     /// Block type (either time-series, image or features)
-    #[serde(rename = "type")]
     pub type_: ImpulseInputBlockType,
     /// Block name, will be used in menus
     pub name: String,
     /// Block title, used in the impulse UI
     pub title: String,
     /// Size of the sliding window in milliseconds
-    #[serde(rename = "windowSizeMs", default, skip_serializing_if = "Option::is_none")]
     pub window_size_ms: Option<i64>,
     /// We use a sliding window to go over the raw data. How many milliseconds to increase the sliding window with for each step.
-    #[serde(
-        rename = "windowIncreaseMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub window_increase_ms: Option<i64>,
     /// (Input only) Frequency of the input data in Hz
-    #[serde(rename = "frequencyHz", default, skip_serializing_if = "Option::is_none")]
     pub frequency_hz: Option<f64>,
     /// We use a sliding window to go over the raw data. How many milliseconds to increase the sliding window with for each step in classification mode.
-    #[serde(
-        rename = "classificationWindowIncreaseMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub classification_window_increase_ms: Option<i64>,
     /// Whether to zero pad data when a data item is too short
-    #[serde(rename = "padZeros", default, skip_serializing_if = "Option::is_none")]
     pub pad_zeros: Option<bool>,
     /// Width all images are resized to before training
-    #[serde(rename = "imageWidth", default, skip_serializing_if = "Option::is_none")]
     pub image_width: Option<i64>,
     /// Width all images are resized to before training
-    #[serde(rename = "imageHeight", default, skip_serializing_if = "Option::is_none")]
     pub image_height: Option<i64>,
     /// How to resize images before training
-    #[serde(rename = "resizeMode", default, skip_serializing_if = "Option::is_none")]
     pub resize_mode: Option<ImpulseInputBlockResizeMode>,
     /// Resize method to use when resizing images
-    #[serde(rename = "resizeMethod", default, skip_serializing_if = "Option::is_none")]
     pub resize_method: Option<ImpulseInputBlockResizeMethod>,
     /// If images are resized using a crop, choose where to anchor the crop
-    #[serde(rename = "cropAnchor", default, skip_serializing_if = "Option::is_none")]
     pub crop_anchor: Option<ImpulseInputBlockCropAnchor>,
     /// A short description of the block version, displayed in the block versioning UI
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The system component that created the block version (createImpulse | clone | tuner). Cannot be set via API.
-    #[serde(rename = "createdBy", default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// The datetime that the block version was created. Cannot be set via API.
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<crate::DateTime>,
     /// Only generate features for samples where (sample_id + datasetSubsetSeed) % datasetSubset) == 0
-    #[serde(rename = "datasetSubset", default, skip_serializing_if = "Option::is_none")]
     pub dataset_subset: Option<ImpulseInputBlockDatasetSubset>,
 }
 
@@ -3786,6 +4405,31 @@ impl ImpulseInputBlock {
     }
 }
 
+crate::codec::json_object! {
+    ImpulseInputBlock {
+        id: "id" required,
+        type_: "type" required,
+        name: "name" required,
+        title: "title" required,
+        window_size_ms: "windowSizeMs" optional,
+        window_increase_ms: "windowIncreaseMs" optional,
+        frequency_hz: "frequencyHz" optional,
+        classification_window_increase_ms: "classificationWindowIncreaseMs" optional,
+        pad_zeros: "padZeros" optional,
+        image_width: "imageWidth" optional,
+        image_height: "imageHeight" optional,
+        resize_mode: "resizeMode" optional,
+        resize_method: "resizeMethod" optional,
+        crop_anchor: "cropAnchor" optional,
+        description: "description" optional,
+        created_by: "createdBy" optional,
+        created_at: "createdAt" optional,
+        dataset_subset: "datasetSubset" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for ImpulseInputBlock {}
 
 /// If images are resized using a crop, choose where to anchor the crop
@@ -3856,14 +4500,12 @@ crate::string_enum_impls!(ImpulseInputBlockCropAnchor);
 /// Only generate features for samples where (sample_id + datasetSubsetSeed) % datasetSubset) == 0
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/datasetSubset`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ImpulseInputBlockDatasetSubset {
     /// `subsetModulo` in the JSON; number
-    #[serde(rename = "subsetModulo", default, skip_serializing_if = "Option::is_none")]
     pub subset_modulo: Option<f64>,
     /// `subsetSeed` in the JSON; number
-    #[serde(rename = "subsetSeed", default, skip_serializing_if = "Option::is_none")]
     pub subset_seed: Option<f64>,
 }
 
@@ -3887,6 +4529,15 @@ impl ImpulseInputBlockDatasetSubset {
         self.subset_seed = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    ImpulseInputBlockDatasetSubset {
+        subset_modulo: "subsetModulo" optional,
+        subset_seed: "subsetSeed" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for ImpulseInputBlockDatasetSubset {}
@@ -4015,13 +4666,12 @@ impl From<&str> for ImpulseInputBlockType {
 crate::string_enum_impls!(ImpulseInputBlockType);
 
 /// Schema: `#/components/schemas/ImpulseLearnBlock`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ImpulseLearnBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
     pub id: i64,
     /// `type` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
-    #[serde(rename = "type")]
     pub type_: LearnBlockType,
     /// Block name, will be used in menus. If a block has a baseBlockId, this field is ignored and the base block's name is used instead.
     pub name: String,
@@ -4030,13 +4680,10 @@ pub struct ImpulseLearnBlock {
     /// Block title, used in the impulse UI
     pub title: String,
     /// A short description of the block version, displayed in the block versioning UI
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The system component that created the block version (createImpulse | clone | tuner). Cannot be set via API.
-    #[serde(rename = "createdBy", default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// The datetime that the block version was created. Cannot be set via API.
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<crate::DateTime>,
 }
 
@@ -4080,15 +4727,28 @@ impl ImpulseLearnBlock {
     }
 }
 
+crate::codec::json_object! {
+    ImpulseLearnBlock {
+        id: "id" required,
+        type_: "type" required,
+        name: "name" required,
+        dsp: "dsp" required,
+        title: "title" required,
+        description: "description" optional,
+        created_by: "createdBy" optional,
+        created_at: "createdAt" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for ImpulseLearnBlock {}
 
 /// Schema: `#/components/schemas/InputBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct InputBlock {
     /// `type` in the JSON; [`InputBlockType`](crate::models::InputBlockType)
-    #[serde(rename = "type")]
     pub type_: InputBlockType,
     /// `title` in the JSON; string
     pub title: String,
@@ -4099,11 +4759,23 @@ pub struct InputBlock {
     /// `name` in the JSON; string
     pub name: String,
     /// `recommended` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended: Option<bool>,
     /// `blockType` in the JSON; [`BlockType`](crate::models::BlockType)
-    #[serde(rename = "blockType")]
     pub block_type: BlockType,
+}
+
+crate::codec::json_object! {
+    InputBlock {
+        type_: "type" required,
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        recommended: "recommended" optional,
+        block_type: "blockType" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for InputBlock {}
@@ -4148,8 +4820,7 @@ impl From<&str> for InputBlockType {
 crate::string_enum_impls!(InputBlockType);
 
 /// Schema: `#/components/schemas/Job`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Job {
     /// Job id, use this to refer back to the job. The web socket API also uses this ID.
@@ -4161,40 +4832,46 @@ pub struct Job {
     /// When the job was created.
     pub created: crate::DateTime,
     /// When the job was started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<crate::DateTime>,
     /// When the job was finished.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<crate::DateTime>,
     /// Whether the job finished successfully.
-    #[serde(
-        rename = "finishedSuccessful",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub finished_successful: Option<bool>,
     /// The IDs of users who should be notified when a job is finished.
-    #[serde(rename = "jobNotificationUids")]
     pub job_notification_uids: Vec<i64>,
     /// Additional metadata associated with this job.
-    #[serde(rename = "additionalInfo", default, skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
     /// Job duration time in seconds from start to finished, measured by k8s job watcher.
-    #[serde(rename = "computeTime", default, skip_serializing_if = "Option::is_none")]
     pub compute_time: Option<f64>,
     /// `createdByUser` in the JSON; [`JobCreatedByUser`](crate::models::JobCreatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<JobCreatedByUser>,
     /// Some job categories keep a counter on the job number, e.g. in synthetic data, so we know what the 1st, 2nd etc. job was in the UI.
-    #[serde(rename = "categoryCount", default, skip_serializing_if = "Option::is_none")]
     pub category_count: Option<i64>,
+}
+
+crate::codec::json_object! {
+    Job {
+        id: "id" required,
+        category: "category" required,
+        key: "key" required,
+        created: "created" required,
+        started: "started" optional,
+        finished: "finished" optional,
+        finished_successful: "finishedSuccessful" optional,
+        job_notification_uids: "jobNotificationUids" required,
+        additional_info: "additionalInfo" optional,
+        compute_time: "computeTime" optional,
+        created_by_user: "createdByUser" optional,
+        category_count: "categoryCount" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Job {}
 
 /// Schema: `#/components/schemas/Job/properties/createdByUser`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobCreatedByUser {
     /// `id` in the JSON; integer
@@ -4204,8 +4881,18 @@ pub struct JobCreatedByUser {
     /// `username` in the JSON; string
     pub username: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+}
+
+crate::codec::json_object! {
+    JobCreatedByUser {
+        id: "id" required,
+        name: "name" required,
+        username: "username" required,
+        photo: "photo" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobCreatedByUser {}
@@ -4248,8 +4935,7 @@ impl From<&str> for KerasConfigMode {
 crate::string_enum_impls!(KerasConfigMode);
 
 /// Schema: `#/components/schemas/KerasCustomMetric`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasCustomMetric {
     /// The name of the metric
@@ -4258,11 +4944,19 @@ pub struct KerasCustomMetric {
     pub value: String,
 }
 
+crate::codec::json_object! {
+    KerasCustomMetric {
+        name: "name" required,
+        value: "value" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for KerasCustomMetric {}
 
 /// Schema: `#/components/schemas/KerasModelLayer`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelLayer {
     /// `input` in the JSON; [`KerasModelLayerInput`](crate::models::KerasModelLayerInput)
@@ -4271,11 +4965,19 @@ pub struct KerasModelLayer {
     pub output: KerasModelLayerOutput,
 }
 
+crate::codec::json_object! {
+    KerasModelLayer {
+        input: "input" required,
+        output: "output" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for KerasModelLayer {}
 
 /// Schema: `#/components/schemas/KerasModelLayer/properties/input`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelLayerInput {
     /// Input size
@@ -4283,15 +4985,23 @@ pub struct KerasModelLayerInput {
     /// TensorFlow name
     pub name: String,
     /// TensorFlow type
-    #[serde(rename = "type")]
     pub type_: String,
+}
+
+crate::codec::json_object! {
+    KerasModelLayerInput {
+        shape: "shape" required,
+        name: "name" required,
+        type_: "type" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelLayerInput {}
 
 /// Schema: `#/components/schemas/KerasModelLayer/properties/output`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelLayerOutput {
     /// Output size
@@ -4299,68 +5009,77 @@ pub struct KerasModelLayerOutput {
     /// TensorFlow name
     pub name: String,
     /// TensorFlow type
-    #[serde(rename = "type")]
     pub type_: String,
+}
+
+crate::codec::json_object! {
+    KerasModelLayerOutput {
+        shape: "shape" required,
+        name: "name" required,
+        type_: "type" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelLayerOutput {}
 
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetrics {
     /// `type` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(rename = "type")]
     pub type_: KerasModelTypeEnum,
     /// The model's loss on the validation set after training
     pub loss: f64,
     /// The model's accuracy on the validation set after training
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
     /// `confusionMatrix` in the JSON; array of array of number
-    #[serde(rename = "confusionMatrix")]
     pub confusion_matrix: Vec<Vec<f64>>,
     /// Precision, recall, F1 and support scores
     pub report: serde_json::Map<String, serde_json::Value>,
     /// `onDevicePerformance` in the JSON; array of [`KerasModelMetadataMetricsOnDevicePerformanceItem`](crate::models::KerasModelMetadataMetricsOnDevicePerformanceItem)
-    #[serde(rename = "onDevicePerformance")]
     pub on_device_performance: Vec<KerasModelMetadataMetricsOnDevicePerformanceItem>,
     /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predictions: Option<Vec<ModelPrediction>>,
     /// `visualization` in the JSON; [`KerasModelMetadataMetricsVisualization`](crate::models::KerasModelMetadataMetricsVisualization)
     pub visualization: KerasModelMetadataMetricsVisualization,
     /// `isSupportedOnMcu` in the JSON; boolean
-    #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
     /// `mcuSupportError` in the JSON; string
-    #[serde(
-        rename = "mcuSupportError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mcu_support_error: Option<String>,
     /// If this is set, then we're still profiling this model. Subscribe to job updates to see when it's done (afterward the metadata will be updated).
-    #[serde(rename = "profilingJobId", default, skip_serializing_if = "Option::is_none")]
     pub profiling_job_id: Option<i64>,
     /// If this is set, then the profiling job failed (get the status by getting the job logs for 'profilingJobId').
-    #[serde(
-        rename = "profilingJobFailed",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub profiling_job_failed: Option<bool>,
     /// `additionalMetrics` in the JSON; array of [`AdditionalMetric`](crate::models::AdditionalMetric)
-    #[serde(rename = "additionalMetrics")]
     pub additional_metrics: Vec<AdditionalMetric>,
+}
+
+crate::codec::json_object! {
+    KerasModelMetadataMetrics {
+        type_: "type" required,
+        loss: "loss" required,
+        accuracy: "accuracy" optional,
+        confusion_matrix: "confusionMatrix" required,
+        report: "report" required,
+        on_device_performance: "onDevicePerformance" required,
+        predictions: "predictions" optional,
+        visualization: "visualization" required,
+        is_supported_on_mcu: "isSupportedOnMcu" required,
+        mcu_support_error: "mcuSupportError" optional,
+        profiling_job_id: "profilingJobId" optional,
+        profiling_job_failed: "profilingJobFailed" optional,
+        additional_metrics: "additionalMetrics" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataMetrics {}
 
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItem {
     /// `mcu` in the JSON; string
@@ -4368,7 +5087,6 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `isDefault` in the JSON; boolean
-    #[serde(rename = "isDefault")]
     pub is_default: bool,
     /// `latency` in the JSON; number
     pub latency: f64,
@@ -4377,77 +5095,108 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItem {
     /// `eon` in the JSON; [`KerasModelMetadataMetricsOnDevicePerformanceItemEon`](crate::models::KerasModelMetadataMetricsOnDevicePerformanceItemEon)
     pub eon: KerasModelMetadataMetricsOnDevicePerformanceItemEon,
     /// `eon_ram_optimized` in the JSON; [`KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized`](crate::models::KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon_ram_optimized: Option<
         KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized,
     >,
     /// Custom, device-specific performance metrics
-    #[serde(rename = "customMetrics", default, skip_serializing_if = "Option::is_none")]
     pub custom_metrics: Option<Vec<KerasCustomMetric>>,
+}
+
+crate::codec::json_object! {
+    KerasModelMetadataMetricsOnDevicePerformanceItem {
+        mcu: "mcu" required,
+        name: "name" required,
+        is_default: "isDefault" required,
+        latency: "latency" required,
+        tflite: "tflite" required,
+        eon: "eon" required,
+        eon_ram_optimized: "eon_ram_optimized" optional,
+        custom_metrics: "customMetrics" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItem {}
 
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEon {
     /// `ramRequired` in the JSON; integer
-    #[serde(rename = "ramRequired")]
     pub ram_required: i64,
     /// `romRequired` in the JSON; integer
-    #[serde(rename = "romRequired")]
     pub rom_required: i64,
     /// `arenaSize` in the JSON; integer
-    #[serde(rename = "arenaSize")]
     pub arena_size: i64,
     /// `modelSize` in the JSON; integer
-    #[serde(rename = "modelSize")]
     pub model_size: i64,
+}
+
+crate::codec::json_object! {
+    KerasModelMetadataMetricsOnDevicePerformanceItemEon {
+        ram_required: "ramRequired" required,
+        rom_required: "romRequired" required,
+        arena_size: "arenaSize" required,
+        model_size: "modelSize" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemEon {}
 
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon_ram_optimized`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
     /// `ramRequired` in the JSON; integer
-    #[serde(rename = "ramRequired")]
     pub ram_required: i64,
     /// `romRequired` in the JSON; integer
-    #[serde(rename = "romRequired")]
     pub rom_required: i64,
     /// `arenaSize` in the JSON; integer
-    #[serde(rename = "arenaSize")]
     pub arena_size: i64,
     /// `modelSize` in the JSON; integer
-    #[serde(rename = "modelSize")]
     pub model_size: i64,
+}
+
+crate::codec::json_object! {
+    KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
+        ram_required: "ramRequired" required,
+        rom_required: "romRequired" required,
+        arena_size: "arenaSize" required,
+        model_size: "modelSize" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope
 for KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {}
 
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/tflite`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
     /// `ramRequired` in the JSON; integer
-    #[serde(rename = "ramRequired")]
     pub ram_required: i64,
     /// `romRequired` in the JSON; integer
-    #[serde(rename = "romRequired")]
     pub rom_required: i64,
     /// `arenaSize` in the JSON; integer
-    #[serde(rename = "arenaSize")]
     pub arena_size: i64,
     /// `modelSize` in the JSON; integer
-    #[serde(rename = "modelSize")]
     pub model_size: i64,
+}
+
+crate::codec::json_object! {
+    KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
+        ram_required: "ramRequired" required,
+        rom_required: "romRequired" required,
+        arena_size: "arenaSize" required,
+        model_size: "modelSize" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemTflite {}
@@ -4668,36 +5417,24 @@ impl From<&str> for KerasModelVariantEnum {
 crate::string_enum_impls!(KerasModelVariantEnum);
 
 /// Schema: `#/components/schemas/KerasVisualLayer`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasVisualLayer {
     /// `type` in the JSON; [`KerasVisualLayerType`](crate::models::KerasVisualLayerType)
-    #[serde(rename = "type")]
     pub type_: KerasVisualLayerType,
     /// Number of neurons or filters in this layer (only for dense, conv1d, conv2d) or in the final conv2d layer (only for transfer layers)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neurons: Option<i64>,
     /// Kernel size for the convolutional layers (only for conv1d, conv2d)
-    #[serde(rename = "kernelSize", default, skip_serializing_if = "Option::is_none")]
     pub kernel_size: Option<i64>,
     /// Fraction of input units to drop (only for dropout) or in the final layer dropout (only for transfer layers)
-    #[serde(rename = "dropoutRate", default, skip_serializing_if = "Option::is_none")]
     pub dropout_rate: Option<f64>,
     /// Number of columns for the reshape operation (only for reshape)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<i64>,
     /// Number of convolutional layers before the pooling layer (only for conv1d, conv2d)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<i64>,
     /// `enabled` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Custom transfer learning model ID (when type is set to transfer_organization)
-    #[serde(
-        rename = "organizationModelId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_model_id: Option<i64>,
 }
 
@@ -4757,6 +5494,21 @@ impl KerasVisualLayer {
         self.organization_model_id = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    KerasVisualLayer {
+        type_: "type" required,
+        neurons: "neurons" optional,
+        kernel_size: "kernelSize" optional,
+        dropout_rate: "dropoutRate" optional,
+        columns: "columns" optional,
+        stack: "stack" optional,
+        enabled: "enabled" optional,
+        organization_model_id: "organizationModelId" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasVisualLayer {}
@@ -4937,8 +5689,7 @@ impl From<&str> for KerasVisualLayerType {
 crate::string_enum_impls!(KerasVisualLayerType);
 
 /// Schema: `#/components/schemas/LatencyDevice`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LatencyDevice {
     /// `mcu` in the JSON; string
@@ -4948,31 +5699,39 @@ pub struct LatencyDevice {
     /// `selected` in the JSON; boolean
     pub selected: bool,
     /// `int8Latency` in the JSON; number
-    #[serde(rename = "int8Latency")]
     pub int8_latency: f64,
     /// `int8ConvLatency` in the JSON; number
-    #[serde(rename = "int8ConvLatency")]
     pub int8_conv_latency: f64,
     /// `float32Latency` in the JSON; number
-    #[serde(rename = "float32Latency")]
     pub float32_latency: f64,
     /// `float32ConvLatency` in the JSON; number
-    #[serde(rename = "float32ConvLatency")]
     pub float32_conv_latency: f64,
     /// `helpText` in the JSON; string
-    #[serde(rename = "helpText")]
     pub help_text: String,
+}
+
+crate::codec::json_object! {
+    LatencyDevice {
+        mcu: "mcu" required,
+        name: "name" required,
+        selected: "selected" required,
+        int8_latency: "int8Latency" required,
+        int8_conv_latency: "int8ConvLatency" required,
+        float32_latency: "float32Latency" required,
+        float32_conv_latency: "float32ConvLatency" required,
+        help_text: "helpText" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LatencyDevice {}
 
 /// Schema: `#/components/schemas/LearnBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LearnBlock {
     /// `type` in the JSON; string
-    #[serde(rename = "type")]
     pub type_: String,
     /// `title` in the JSON; string
     pub title: String,
@@ -4983,39 +5742,35 @@ pub struct LearnBlock {
     /// `name` in the JSON; string
     pub name: String,
     /// `recommended` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended: Option<bool>,
     /// `organizationModelId` in the JSON; integer
-    #[serde(
-        rename = "organizationModelId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_model_id: Option<i64>,
     /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
-    #[serde(
-        rename = "publicProjectTierAvailability",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
     /// Whether this block is publicly available to only enterprise users
-    #[serde(
-        rename = "isPublicEnterpriseOnly",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub is_public_enterprise_only: Option<bool>,
     /// `blockType` in the JSON; [`BlockType`](crate::models::BlockType)
-    #[serde(rename = "blockType")]
     pub block_type: BlockType,
     /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
-    #[serde(
-        rename = "displayCategory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display_category: Option<BlockDisplayCategory>,
+}
+
+crate::codec::json_object! {
+    LearnBlock {
+        type_: "type" required,
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        recommended: "recommended" optional,
+        organization_model_id: "organizationModelId" optional,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
+        is_public_enterprise_only: "isPublicEnterpriseOnly" optional,
+        block_type: "blockType" required,
+        display_category: "displayCategory" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LearnBlock {}
@@ -5094,17 +5849,25 @@ impl From<&str> for LearnBlockType {
 crate::string_enum_impls!(LearnBlockType);
 
 /// Schema: `#/components/schemas/ListEmailResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListEmailResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of emails
     pub emails: Vec<ListEmailResponseEmailsItem>,
+}
+
+crate::codec::json_object! {
+    ListEmailResponse {
+        success: "success" required,
+        error: "error" optional,
+        emails: "emails" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListEmailResponse {
@@ -5114,15 +5877,12 @@ impl crate::Envelope for ListEmailResponse {
 }
 
 /// Schema: `#/components/schemas/ListEmailResponse/allOf/1/properties/emails/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListEmailResponseEmailsItem {
     /// `userId` in the JSON; integer
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `projectId` in the JSON; integer
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
     /// `from` in the JSON; string
     pub from: String,
@@ -5133,35 +5893,57 @@ pub struct ListEmailResponseEmailsItem {
     /// `subject` in the JSON; string
     pub subject: String,
     /// `bodyText` in the JSON; string
-    #[serde(rename = "bodyText")]
     pub body_text: String,
     /// `bodyHTML` in the JSON; string
-    #[serde(rename = "bodyHTML")]
     pub body_html: String,
     /// `sent` in the JSON; boolean
     pub sent: bool,
     /// `providerResponse` in the JSON; string
-    #[serde(rename = "providerResponse")]
     pub provider_response: String,
+}
+
+crate::codec::json_object! {
+    ListEmailResponseEmailsItem {
+        user_id: "userId" optional,
+        project_id: "projectId" optional,
+        from: "from" required,
+        to: "to" required,
+        created: "created" required,
+        subject: "subject" required,
+        body_text: "bodyText" required,
+        body_html: "bodyHTML" required,
+        sent: "sent" required,
+        provider_response: "providerResponse" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListEmailResponseEmailsItem {}
 
 /// Schema: `#/components/schemas/ListJobsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListJobsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Active jobs
     pub jobs: Vec<Job>,
     /// `totalJobCount` in the JSON; integer
-    #[serde(rename = "totalJobCount")]
     pub total_job_count: i64,
+}
+
+crate::codec::json_object! {
+    ListJobsResponse {
+        success: "success" required,
+        error: "error" optional,
+        jobs: "jobs" required,
+        total_job_count: "totalJobCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListJobsResponse {
@@ -5171,18 +5953,25 @@ impl crate::Envelope for ListJobsResponse {
 }
 
 /// Schema: `#/components/schemas/ListModelsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListModelsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// projectId
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+crate::codec::json_object! {
+    ListModelsResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListModelsResponse {
@@ -5192,20 +5981,28 @@ impl crate::Envelope for ListModelsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationUsageReportsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationUsageReportsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of feature flags.
     pub reports: Vec<Report>,
     /// `totalCount` in the JSON; integer
-    #[serde(rename = "totalCount")]
     pub total_count: i64,
+}
+
+crate::codec::json_object! {
+    ListOrganizationUsageReportsResponse {
+        success: "success" required,
+        error: "error" optional,
+        reports: "reports" required,
+        total_count: "totalCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationUsageReportsResponse {
@@ -5215,17 +6012,25 @@ impl crate::Envelope for ListOrganizationUsageReportsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Array with organizations
     pub organizations: Vec<Organization>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationsResponse {
+        success: "success" required,
+        error: "error" optional,
+        organizations: "organizations" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationsResponse {
@@ -5235,25 +6040,14 @@ impl crate::Envelope for ListOrganizationsResponse {
 }
 
 /// Schema: `#/components/schemas/ListPortalFilesInFolderRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListPortalFilesInFolderRequest {
     /// S3 prefix
     pub prefix: String,
     /// Only one S3 page (1000 items typically) is returned. Pass in the continuationToken on the next request to receive the next page.
-    #[serde(
-        rename = "continuationToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub continuation_token: Option<String>,
     /// If set, then no files will be returned
-    #[serde(
-        rename = "onlyFetchFolders",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub only_fetch_folders: Option<bool>,
 }
 
@@ -5280,27 +6074,41 @@ impl ListPortalFilesInFolderRequest {
     }
 }
 
+crate::codec::json_object! {
+    ListPortalFilesInFolderRequest {
+        prefix: "prefix" required,
+        continuation_token: "continuationToken" optional,
+        only_fetch_folders: "onlyFetchFolders" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ListPortalFilesInFolderRequest {}
 
 /// Schema: `#/components/schemas/ListPortalFilesInFolderResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListPortalFilesInFolderResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `files` in the JSON; array of [`PortalFile`](crate::models::PortalFile)
     pub files: Vec<PortalFile>,
     /// `continuationToken` in the JSON; string
-    #[serde(
-        rename = "continuationToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub continuation_token: Option<String>,
+}
+
+crate::codec::json_object! {
+    ListPortalFilesInFolderResponse {
+        success: "success" required,
+        error: "error" optional,
+        files: "files" required,
+        continuation_token: "continuationToken" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPortalFilesInFolderResponse {
@@ -5310,28 +6118,43 @@ impl crate::Envelope for ListPortalFilesInFolderResponse {
 }
 
 /// Schema: `#/components/schemas/ListProjects`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListProjects {
     /// Array with projects
     pub projects: Vec<Project>,
 }
 
+crate::codec::json_object! {
+    ListProjects {
+        projects: "projects" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ListProjects {}
 
 /// Schema: `#/components/schemas/ListProjectsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Array with projects
     pub projects: Vec<Project>,
+}
+
+crate::codec::json_object! {
+    ListProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        projects: "projects" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListProjectsResponse {
@@ -5341,46 +6164,88 @@ impl crate::Envelope for ListProjectsResponse {
 }
 
 /// Schema: `#/components/schemas/ListPublicProjectTypes`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListPublicProjectTypes {
     /// Array with project types
-    #[serde(rename = "projectTypes")]
     pub project_types: Vec<ListPublicProjectTypesProjectTypesItem>,
+}
+
+crate::codec::json_object! {
+    ListPublicProjectTypes {
+        project_types: "projectTypes" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicProjectTypes {}
 
+/// Schema: `#/components/schemas/ListPublicProjectTypes/properties/projectTypes/items`
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ListPublicProjectTypesProjectTypesItem {
+    /// `value` in the JSON; [`ProjectType`](crate::models::ProjectType)
+    pub value: ProjectType,
+    /// `label` in the JSON; string
+    pub label: String,
+}
+
+crate::codec::json_object! {
+    ListPublicProjectTypesProjectTypesItem {
+        value: "value" required,
+        label: "label" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for ListPublicProjectTypesProjectTypesItem {}
+
 /// Schema: `#/components/schemas/ListPublicProjects`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListPublicProjects {
     /// Array with public projects
     pub projects: Vec<ProjectPublicData>,
     /// `totalProjectCount` in the JSON; integer
-    #[serde(rename = "totalProjectCount")]
     pub total_project_count: i64,
+}
+
+crate::codec::json_object! {
+    ListPublicProjects {
+        projects: "projects" required,
+        total_project_count: "totalProjectCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicProjects {}
 
 /// Schema: `#/components/schemas/ListSamplesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListSamplesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `samples` in the JSON; array of [`Sample`](crate::models::Sample)
     pub samples: Vec<Sample>,
     /// `totalCount` in the JSON; integer
-    #[serde(rename = "totalCount")]
     pub total_count: i64,
+}
+
+crate::codec::json_object! {
+    ListSamplesResponse {
+        success: "success" required,
+        error: "error" optional,
+        samples: "samples" required,
+        total_count: "totalCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListSamplesResponse {
@@ -5433,20 +6298,28 @@ impl From<&str> for LogLevel {
 crate::string_enum_impls!(LogLevel);
 
 /// Schema: `#/components/schemas/LogStdoutResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LogStdoutResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `stdout` in the JSON; array of [`LogStdoutResponseStdoutItem`](crate::models::LogStdoutResponseStdoutItem)
     pub stdout: Vec<LogStdoutResponseStdoutItem>,
     /// Total number of logs (only the last 1000 lines are returned)
-    #[serde(rename = "totalCount")]
     pub total_count: i64,
+}
+
+crate::codec::json_object! {
+    LogStdoutResponse {
+        success: "success" required,
+        error: "error" optional,
+        stdout: "stdout" required,
+        total_count: "totalCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LogStdoutResponse {
@@ -5456,8 +6329,7 @@ impl crate::Envelope for LogStdoutResponse {
 }
 
 /// Schema: `#/components/schemas/LogStdoutResponse/allOf/1/properties/stdout/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LogStdoutResponseStdoutItem {
     /// `created` in the JSON; string (RFC 3339 date-time)
@@ -5465,8 +6337,17 @@ pub struct LogStdoutResponseStdoutItem {
     /// `data` in the JSON; string
     pub data: String,
     /// `logLevel` in the JSON; [`LogStdoutResponseStdoutItemLogLevel`](crate::models::LogStdoutResponseStdoutItemLogLevel)
-    #[serde(rename = "logLevel", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<LogStdoutResponseStdoutItemLogLevel>,
+}
+
+crate::codec::json_object! {
+    LogStdoutResponseStdoutItem {
+        created: "created" required,
+        data: "data" required,
+        log_level: "logLevel" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LogStdoutResponseStdoutItem {}
@@ -5515,17 +6396,25 @@ impl From<&str> for LogStdoutResponseStdoutItemLogLevel {
 crate::string_enum_impls!(LogStdoutResponseStdoutItemLogLevel);
 
 /// Schema: `#/components/schemas/LoginResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LoginResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// JWT token, to be used to log in in the future through JWTAuthentication
     pub token: crate::Secret,
+}
+
+crate::codec::json_object! {
+    LoginResponse {
+        success: "success" required,
+        error: "error" optional,
+        token: "token" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LoginResponse {
@@ -5537,14 +6426,12 @@ impl crate::Envelope for LoginResponse {
 /// Describes performance characteristics of a particular memory type
 ///
 /// Schema: `#/components/schemas/MemorySpec`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct MemorySpec {
     /// `fastBytes` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
-    #[serde(rename = "fastBytes", default, skip_serializing_if = "Option::is_none")]
     pub fast_bytes: Option<ResourceRange>,
     /// `slowBytes` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
-    #[serde(rename = "slowBytes", default, skip_serializing_if = "Option::is_none")]
     pub slow_bytes: Option<ResourceRange>,
 }
 
@@ -5568,6 +6455,15 @@ impl MemorySpec {
         self.slow_bytes = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    MemorySpec {
+        fast_bytes: "fastBytes" optional,
+        slow_bytes: "slowBytes" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for MemorySpec {}
@@ -5612,37 +6508,40 @@ impl From<&str> for ModelEngineShortEnum {
 crate::string_enum_impls!(ModelEngineShortEnum);
 
 /// Schema: `#/components/schemas/ModelPrediction`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ModelPrediction {
     /// `sampleId` in the JSON; integer
-    #[serde(rename = "sampleId")]
     pub sample_id: i64,
     /// `startMs` in the JSON; number
-    #[serde(rename = "startMs")]
     pub start_ms: f64,
     /// `endMs` in the JSON; number
-    #[serde(rename = "endMs")]
     pub end_ms: f64,
     /// `label` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// `prediction` in the JSON; string
     pub prediction: String,
     /// `predictionCorrect` in the JSON; boolean
-    #[serde(
-        rename = "predictionCorrect",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub prediction_correct: Option<bool>,
     /// Only set for object detection projects
-    #[serde(rename = "f1Score", default, skip_serializing_if = "Option::is_none")]
     pub f1_score: Option<f64>,
     /// Only set for visual anomaly projects. 2D array of shape (n, n) with raw anomaly scores, where n varies based on the image input size and the specific visual anomaly algorithm used. The scores corresponds to each grid cell in the image's spatial matrix.
-    #[serde(rename = "anomalyScores", default, skip_serializing_if = "Option::is_none")]
     pub anomaly_scores: Option<Vec<Vec<f64>>>,
+}
+
+crate::codec::json_object! {
+    ModelPrediction {
+        sample_id: "sampleId" required,
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
+        label: "label" optional,
+        prediction: "prediction" required,
+        prediction_correct: "predictionCorrect" optional,
+        f1_score: "f1Score" optional,
+        anomaly_scores: "anomalyScores" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ModelPrediction {}
@@ -5719,8 +6618,7 @@ impl From<&str> for ObjectDetectionLastLayer {
 crate::string_enum_impls!(ObjectDetectionLastLayer);
 
 /// Schema: `#/components/schemas/Organization`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Organization {
     /// `id` in the JSON; integer
@@ -5728,67 +6626,80 @@ pub struct Organization {
     /// EdgeImpulse Inc.
     pub name: String,
     /// `logo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `headerImg` in the JSON; string
-    #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
     /// `showHeaderImgMask` in the JSON; boolean
-    #[serde(rename = "showHeaderImgMask")]
     pub show_header_img_mask: bool,
     /// `users` in the JSON; array of [`OrganizationUser`](crate::models::OrganizationUser)
     pub users: Vec<OrganizationUser>,
     /// `isDeveloperProfile` in the JSON; boolean
-    #[serde(rename = "isDeveloperProfile")]
     pub is_developer_profile: bool,
     /// Unique identifier of the white label this organization belongs to, if any.
-    #[serde(rename = "whitelabelId", default)]
     pub whitelabel_id: Option<i64>,
     /// `projects` in the JSON; array of [`Project`](crate::models::Project)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<Project>>,
     /// Unique identifier of the trial this organization belongs to, if any.
-    #[serde(rename = "trialId", default)]
     pub trial_id: Option<i64>,
     /// Date when the trial expired, if any. A expired trial has a grace period of 30 days before it's associated organization is deleted.
-    #[serde(rename = "trialExpiredDate", default)]
     pub trial_expired_date: Option<crate::DateTime>,
     /// Date when the trial was upgraded to a full enterprise account, if any.
-    #[serde(rename = "trialUpgradedDate", default)]
     pub trial_upgraded_date: Option<crate::DateTime>,
     /// Date when the organization was created.
     pub created: crate::DateTime,
     /// Date when the current contract started, if any.
-    #[serde(
-        rename = "contractStartDate",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub contract_start_date: Option<Option<crate::DateTime>>,
     /// The date in which the organization was deleted. If the organization is not deleted, this field is not set.
-    #[serde(rename = "deletedDate", default, skip_serializing_if = "Option::is_none")]
     pub deleted_date: Option<crate::DateTime>,
+}
+
+crate::codec::json_object! {
+    Organization {
+        id: "id" required,
+        name: "name" required,
+        logo: "logo" optional,
+        header_img: "headerImg" optional,
+        show_header_img_mask: "showHeaderImgMask" required,
+        users: "users" required,
+        is_developer_profile: "isDeveloperProfile" required,
+        whitelabel_id: "whitelabelId" nullable,
+        projects: "projects" optional,
+        trial_id: "trialId" nullable,
+        trial_expired_date: "trialExpiredDate" nullable,
+        trial_upgraded_date: "trialUpgradedDate" nullable,
+        created: "created" required,
+        contract_start_date: "contractStartDate" optional_nullable,
+        deleted_date: "deletedDate" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Organization {}
 
 /// Schema: `#/components/schemas/OrganizationAddDataFolderResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationAddDataFolderResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dataItemCount` in the JSON; integer
-    #[serde(rename = "dataItemCount")]
     pub data_item_count: i64,
     /// `dataFirstItems` in the JSON; array of string
-    #[serde(rename = "dataFirstItems")]
     pub data_first_items: Vec<String>,
+}
+
+crate::codec::json_object! {
+    OrganizationAddDataFolderResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_item_count: "dataItemCount" required,
+        data_first_items: "dataFirstItems" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationAddDataFolderResponse {
@@ -5798,23 +6709,25 @@ impl crate::Envelope for OrganizationAddDataFolderResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationComputeTimeUsage`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct OrganizationComputeTimeUsage {
     /// CPU compute time in seconds of all jobs in the organization (including organizational project jobs).
-    #[serde(rename = "cpuComputeTime", default, skip_serializing_if = "Option::is_none")]
     pub cpu_compute_time: Option<f64>,
     /// GPU compute time in seconds of all jobs in the organization (including organizational project jobs).
-    #[serde(rename = "gpuComputeTime", default, skip_serializing_if = "Option::is_none")]
     pub gpu_compute_time: Option<f64>,
     /// Total compute time is the amount of computation time spent in jobs, in minutes used by an organization over the given period, calculated as CPU + GPU minutes.
-    #[serde(
-        rename = "totalComputeTime",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_compute_time: Option<f64>,
+}
+
+crate::codec::json_object! {
+    OrganizationComputeTimeUsage {
+        cpu_compute_time: "cpuComputeTime" optional,
+        gpu_compute_time: "gpuComputeTime" optional,
+        total_compute_time: "totalComputeTime" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationComputeTimeUsage {}
@@ -5902,7 +6815,7 @@ crate::string_enum_impls!(OrganizationCreateProjectOutputDatasetPathRule);
 /// Filter, given as a dataset and path containing wildcards, used for creating transformation jobs
 ///
 /// Schema: `#/components/schemas/OrganizationCreateProjectPathFilter`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectPathFilter {
     /// Dataset name of files to transform
@@ -5918,28 +6831,43 @@ impl OrganizationCreateProjectPathFilter {
     }
 }
 
+crate::codec::json_object! {
+    OrganizationCreateProjectPathFilter {
+        dataset: "dataset" required,
+        filter: "filter" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for OrganizationCreateProjectPathFilter {}
 
 /// Schema: `#/components/schemas/OrganizationCreateProject/properties/transformationSummary`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectTransformationSummary {
     /// `startedCount` in the JSON; integer
-    #[serde(rename = "startedCount")]
     pub started_count: i64,
     /// `succeededCount` in the JSON; integer
-    #[serde(rename = "succeededCount")]
     pub succeeded_count: i64,
     /// `finishedCount` in the JSON; integer
-    #[serde(rename = "finishedCount")]
     pub finished_count: i64,
     /// `totalFileCount` in the JSON; integer
-    #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
     /// Total amount of compute used for this job (in seconds)
-    #[serde(rename = "totalTimeSpentSeconds")]
     pub total_time_spent_seconds: i64,
+}
+
+crate::codec::json_object! {
+    OrganizationCreateProjectTransformationSummary {
+        started_count: "startedCount" required,
+        succeeded_count: "succeededCount" required,
+        finished_count: "finishedCount" required,
+        total_file_count: "totalFileCount" required,
+        total_time_spent_seconds: "totalTimeSpentSeconds" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectTransformationSummary {}
@@ -5980,8 +6908,7 @@ impl From<&str> for OrganizationCreateProjectUploadType {
 crate::string_enum_impls!(OrganizationCreateProjectUploadType);
 
 /// Schema: `#/components/schemas/OrganizationDataExport`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDataExport {
     /// `id` in the JSON; integer
@@ -5989,33 +6916,41 @@ pub struct OrganizationDataExport {
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `createdByUser` in the JSON; [`OrganizationDataExportCreatedByUser`](crate::models::OrganizationDataExportCreatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<OrganizationDataExportCreatedByUser>,
     /// `jobId` in the JSON; integer
-    #[serde(rename = "jobId")]
     pub job_id: i64,
     /// `jobFinished` in the JSON; boolean
-    #[serde(rename = "jobFinished")]
     pub job_finished: bool,
     /// `jobFinishedSuccessful` in the JSON; boolean
-    #[serde(rename = "jobFinishedSuccessful")]
     pub job_finished_successful: bool,
     /// Description of the data export
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Date when the export will expire. Default is 30 days. Maximum expiration date is 60 days from the creation date.
-    #[serde(rename = "expirationDate")]
     pub expiration_date: crate::DateTime,
     /// `downloadUrl` in the JSON; string
-    #[serde(rename = "downloadUrl", default, skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+}
+
+crate::codec::json_object! {
+    OrganizationDataExport {
+        id: "id" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        job_id: "jobId" required,
+        job_finished: "jobFinished" required,
+        job_finished_successful: "jobFinishedSuccessful" required,
+        description: "description" optional,
+        expiration_date: "expirationDate" required,
+        download_url: "downloadUrl" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataExport {}
 
 /// Schema: `#/components/schemas/OrganizationDataExport/properties/createdByUser`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDataExportCreatedByUser {
     /// `id` in the JSON; integer
@@ -6025,58 +6960,75 @@ pub struct OrganizationDataExportCreatedByUser {
     /// `username` in the JSON; string
     pub username: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+}
+
+crate::codec::json_object! {
+    OrganizationDataExportCreatedByUser {
+        id: "id" required,
+        name: "name" required,
+        username: "username" required,
+        photo: "photo" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataExportCreatedByUser {}
 
 /// Schema: `#/components/schemas/OrganizationDataset`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDataset {
     /// `dataset` in the JSON; string
     pub dataset: String,
     /// `lastFileCreated` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastFileCreated")]
     pub last_file_created: crate::DateTime,
     /// `totalFileSize` in the JSON; integer
-    #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
     /// `totalFileCount` in the JSON; integer
-    #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
     /// `totalItemCount` in the JSON; integer
-    #[serde(rename = "totalItemCount")]
     pub total_item_count: i64,
     /// `totalItemCountChecklistOK` in the JSON; integer
-    #[serde(rename = "totalItemCountChecklistOK")]
     pub total_item_count_checklist_ok: i64,
     /// `totalItemCountChecklistFailed` in the JSON; integer
-    #[serde(rename = "totalItemCountChecklistFailed")]
     pub total_item_count_checklist_failed: i64,
     /// `tags` in the JSON; array of string
     pub tags: Vec<String>,
     /// `category` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// `bucket` in the JSON; [`OrganizationDatasetBucket`](crate::models::OrganizationDatasetBucket)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<OrganizationDatasetBucket>,
     /// `type` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
-    #[serde(rename = "type")]
     pub type_: OrganizationDatasetTypeEnum,
     /// Location of the dataset within the bucket
-    #[serde(rename = "bucketPath", default, skip_serializing_if = "Option::is_none")]
     pub bucket_path: Option<String>,
+}
+
+crate::codec::json_object! {
+    OrganizationDataset {
+        dataset: "dataset" required,
+        last_file_created: "lastFileCreated" required,
+        total_file_size: "totalFileSize" required,
+        total_file_count: "totalFileCount" required,
+        total_item_count: "totalItemCount" required,
+        total_item_count_checklist_ok: "totalItemCountChecklistOK" required,
+        total_item_count_checklist_failed: "totalItemCountChecklistFailed" required,
+        tags: "tags" required,
+        category: "category" optional,
+        bucket: "bucket" optional,
+        type_: "type" required,
+        bucket_path: "bucketPath" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataset {}
 
 /// Schema: `#/components/schemas/OrganizationDatasetBucket`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDatasetBucket {
     /// Bucket ID
@@ -6086,11 +7038,21 @@ pub struct OrganizationDatasetBucket {
     /// Path in the bucket
     pub path: String,
     /// Full bucket path, incl. protocol (e.g. s3://bucket/path) - to be used in the UI
-    #[serde(rename = "fullBucketPathDescription")]
     pub full_bucket_path_description: String,
     /// Number of levels deep for data items, e.g. if you have folder "test/abc", with value 1 "test" will be a data item, with value 2 "test/abc" will be a data item. Only used for "clinical" type.
-    #[serde(rename = "dataItemNamingLevelsDeep")]
     pub data_item_naming_levels_deep: i64,
+}
+
+crate::codec::json_object! {
+    OrganizationDatasetBucket {
+        id: "id" required,
+        bucket: "bucket" required,
+        path: "path" required,
+        full_bucket_path_description: "fullBucketPathDescription" required,
+        data_item_naming_levels_deep: "dataItemNamingLevelsDeep" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDatasetBucket {}
@@ -6170,8 +7132,7 @@ impl From<&str> for OrganizationMemberRole {
 crate::string_enum_impls!(OrganizationMemberRole);
 
 /// Schema: `#/components/schemas/OrganizationUser`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationUser {
     /// `id` in the JSON; integer
@@ -6183,79 +7144,76 @@ pub struct OrganizationUser {
     /// `email` in the JSON; string
     pub email: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `lastSeen` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
     /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
-    #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
     /// `pending` in the JSON; boolean
     pub pending: bool,
     /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(
-        rename = "lastTosAcceptanceDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
     /// `jobTitle` in the JSON; string
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
     /// `companyName` in the JSON; string
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Whether the user has activated their account or not.
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
-    #[serde(rename = "mfaConfigured")]
     pub mfa_configured: bool,
     /// Stripe customer ID, if any.
-    #[serde(
-        rename = "stripeCustomerId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub stripe_customer_id: Option<String>,
     /// Whether the user has pending payments.
-    #[serde(
-        rename = "hasPendingPayments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_pending_payments: Option<bool>,
     /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
     /// `added` in the JSON; string (RFC 3339 date-time)
     pub added: crate::DateTime,
     /// `role` in the JSON; [`OrganizationMemberRole`](crate::models::OrganizationMemberRole)
     pub role: OrganizationMemberRole,
     /// `projectCount` in the JSON; integer
-    #[serde(rename = "projectCount")]
     pub project_count: i64,
     /// `datasets` in the JSON; array of string
     pub datasets: Vec<String>,
     /// Date when the user last accessed the organization data.
-    #[serde(
-        rename = "lastAccessToOrganization",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_access_to_organization: Option<crate::DateTime>,
     /// ID of the last project accessed by the user in the organization.
-    #[serde(
-        rename = "lastOrganizationProjectAccessed",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_organization_project_accessed: Option<i64>,
+}
+
+crate::codec::json_object! {
+    OrganizationUser {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" optional,
+        added: "added" required,
+        role: "role" required,
+        project_count: "projectCount" required,
+        datasets: "datasets" required,
+        last_access_to_organization: "lastAccessToOrganization" optional,
+        last_organization_project_accessed: "lastOrganizationProjectAccessed" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationUser {}
@@ -6412,26 +7370,34 @@ impl From<&str> for Permission {
 crate::string_enum_impls!(Permission);
 
 /// Schema: `#/components/schemas/PortalFile`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PortalFile {
     /// `name` in the JSON; string
     pub name: String,
     /// `addedDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "addedDate", default, skip_serializing_if = "Option::is_none")]
     pub added_date: Option<crate::DateTime>,
     /// `size` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `ETag` in the JSON; string
-    #[serde(rename = "ETag", default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
     /// `path` in the JSON; string
     pub path: String,
     /// `type` in the JSON; [`PortalFileType`](crate::models::PortalFileType)
-    #[serde(rename = "type")]
     pub type_: PortalFileType,
+}
+
+crate::codec::json_object! {
+    PortalFile {
+        name: "name" required,
+        added_date: "addedDate" optional,
+        size: "size" optional,
+        e_tag: "ETag" optional,
+        path: "path" required,
+        type_: "type" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PortalFile {}
@@ -6472,30 +7438,31 @@ impl From<&str> for PortalFileType {
 crate::string_enum_impls!(PortalFileType);
 
 /// Schema: `#/components/schemas/ProfileModelInfo/properties/memory`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ProfileModelInfoMemory {
     /// `tflite` in the JSON; [`ProfileModelInfoMemoryDetails`](crate::models::ProfileModelInfoMemoryDetails)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tflite: Option<ProfileModelInfoMemoryDetails>,
     /// `eon` in the JSON; [`ProfileModelInfoMemoryDetails`](crate::models::ProfileModelInfoMemoryDetails)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon: Option<ProfileModelInfoMemoryDetails>,
     /// `eonRamOptimized` in the JSON; [`ProfileModelInfoMemoryDetails`](crate::models::ProfileModelInfoMemoryDetails)
-    #[serde(
-        rename = "eonRamOptimized",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub eon_ram_optimized: Option<ProfileModelInfoMemoryDetails>,
+}
+
+crate::codec::json_object! {
+    ProfileModelInfoMemory {
+        tflite: "tflite" optional,
+        eon: "eon" optional,
+        eon_ram_optimized: "eonRamOptimized" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelInfoMemory {}
 
 /// Schema: `#/components/schemas/ProfileModelInfoMemoryDetails`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileModelInfoMemoryDetails {
     /// Estimated amount of RAM required by the model, measured in bytes
@@ -6503,15 +7470,23 @@ pub struct ProfileModelInfoMemoryDetails {
     /// Estimated amount of ROM required by the model, measured in bytes
     pub rom: i64,
     /// Estimated arena size required for model inference, measured in bytes
-    #[serde(rename = "arenaSize")]
     pub arena_size: i64,
+}
+
+crate::codec::json_object! {
+    ProfileModelInfoMemoryDetails {
+        ram: "ram" required,
+        rom: "rom" required,
+        arena_size: "arenaSize" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelInfoMemoryDetails {}
 
 /// Schema: `#/components/schemas/Project`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Project {
     /// `id` in the JSON; integer
@@ -6525,97 +7500,95 @@ pub struct Project {
     /// User or organization that owns the project
     pub owner: String,
     /// `lastAccessed` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
     /// `lastModified` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastModified", default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<crate::DateTime>,
     /// Details about the last modification
-    #[serde(
-        rename = "lastModificationDetails",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_modification_details: Option<String>,
     /// Custom logo for this project (not available for all projects)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `ownerUserId` in the JSON; integer
-    #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<i64>,
     /// `ownerOrganizationId` in the JSON; integer
-    #[serde(
-        rename = "ownerOrganizationId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub owner_organization_id: Option<i64>,
     /// URL of the project owner avatar, if any.
-    #[serde(rename = "ownerAvatar", default, skip_serializing_if = "Option::is_none")]
     pub owner_avatar: Option<String>,
     /// `ownerIsDeveloperProfile` in the JSON; boolean
-    #[serde(rename = "ownerIsDeveloperProfile")]
     pub owner_is_developer_profile: bool,
     /// User ID of the developer profile, if any.
-    #[serde(
-        rename = "developerProfileUserId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub developer_profile_user_id: Option<i64>,
     /// `collaborators` in the JSON; array of [`ProjectCollaborator`](crate::models::ProjectCollaborator)
     pub collaborators: Vec<ProjectCollaborator>,
     /// `labelingMethod` in the JSON; [`ProjectLabelingMethod`](crate::models::ProjectLabelingMethod)
-    #[serde(rename = "labelingMethod")]
     pub labeling_method: ProjectLabelingMethod,
     /// Metadata about the project
     pub metadata: serde_json::Map<String, serde_json::Value>,
     /// `dataExplorerScreenshot` in the JSON; string
-    #[serde(
-        rename = "dataExplorerScreenshot",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_explorer_screenshot: Option<String>,
     /// Whether this is an enterprise project
-    #[serde(rename = "isEnterpriseProject")]
     pub is_enterprise_project: bool,
     /// Unique identifier of the white label this project belongs to, if any.
-    #[serde(rename = "whitelabelId", default)]
     pub whitelabel_id: Option<i64>,
     /// List of project tags
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// Project category
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// Public project license, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
     /// `tier` in the JSON; [`ProjectTierEnum`](crate::models::ProjectTierEnum)
     pub tier: ProjectTierEnum,
     /// Whether this project has been published or not.
-    #[serde(rename = "hasPublicVersion")]
     pub has_public_version: bool,
     /// Whether this is a public version of a project. A version is a snapshot of a project at a certain point in time, which can be used to periodically save the state of a project. Versions can be private (just for internal use and reference) or public, available to everyone. A public version can be cloned by anyone, restoring the state of the project at the time into a new, separate project.
-    #[serde(rename = "isPublic")]
     pub is_public: bool,
     /// Whether this project allows live, public access. Unlike a public version, a live public project is not fixed in time, and always includes the latest project changes. Similar to public versions, a live public project can be cloned by anyone, creating a new, separate project.
-    #[serde(rename = "allowsLivePublicAccess")]
     pub allows_live_public_access: bool,
     /// `indPauseProcessingSamples` in the JSON; boolean
-    #[serde(rename = "indPauseProcessingSamples")]
     pub ind_pause_processing_samples: bool,
     /// If the project allows public access, whether to list it the public projects overview response. If not listed, the project is still accessible via direct link. If the project does not allow public access, this field has no effect.
-    #[serde(rename = "publicProjectListed")]
     pub public_project_listed: bool,
+}
+
+crate::codec::json_object! {
+    Project {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        created: "created" required,
+        owner: "owner" required,
+        last_accessed: "lastAccessed" optional,
+        last_modified: "lastModified" optional,
+        last_modification_details: "lastModificationDetails" optional,
+        logo: "logo" optional,
+        owner_user_id: "ownerUserId" optional,
+        owner_organization_id: "ownerOrganizationId" optional,
+        owner_avatar: "ownerAvatar" optional,
+        owner_is_developer_profile: "ownerIsDeveloperProfile" required,
+        developer_profile_user_id: "developerProfileUserId" optional,
+        collaborators: "collaborators" required,
+        labeling_method: "labelingMethod" required,
+        metadata: "metadata" required,
+        data_explorer_screenshot: "dataExplorerScreenshot" optional,
+        is_enterprise_project: "isEnterpriseProject" required,
+        whitelabel_id: "whitelabelId" nullable,
+        tags: "tags" optional,
+        category: "category" optional,
+        license: "license" optional,
+        tier: "tier" required,
+        has_public_version: "hasPublicVersion" required,
+        is_public: "isPublic" required,
+        allows_live_public_access: "allowsLivePublicAccess" required,
+        ind_pause_processing_samples: "indPauseProcessingSamples" required,
+        public_project_listed: "publicProjectListed" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Project {}
 
 /// Schema: `#/components/schemas/ProjectCollaborator`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectCollaborator {
     /// `id` in the JSON; integer
@@ -6627,184 +7600,196 @@ pub struct ProjectCollaborator {
     /// `email` in the JSON; string
     pub email: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `lastSeen` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
     /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
-    #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
     /// `pending` in the JSON; boolean
     pub pending: bool,
     /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(
-        rename = "lastTosAcceptanceDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
     /// `jobTitle` in the JSON; string
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
     /// `companyName` in the JSON; string
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Whether the user has activated their account or not.
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
-    #[serde(rename = "mfaConfigured")]
     pub mfa_configured: bool,
     /// Stripe customer ID, if any.
-    #[serde(
-        rename = "stripeCustomerId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub stripe_customer_id: Option<String>,
     /// Whether the user has pending payments.
-    #[serde(
-        rename = "hasPendingPayments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_pending_payments: Option<bool>,
     /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
     /// `isOwner` in the JSON; boolean
-    #[serde(rename = "isOwner")]
     pub is_owner: bool,
+}
+
+crate::codec::json_object! {
+    ProjectCollaborator {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" optional,
+        is_owner: "isOwner" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectCollaborator {}
 
 /// Schema: `#/components/schemas/ProjectDataSummary`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectDataSummary {
     /// Total length (in ms.) of all data in the training set
-    #[serde(rename = "totalLengthMs")]
     pub total_length_ms: f64,
     /// Labels in the training set
     pub labels: Vec<String>,
     /// `dataCount` in the JSON; integer
-    #[serde(rename = "dataCount")]
     pub data_count: i64,
+}
+
+crate::codec::json_object! {
+    ProjectDataSummary {
+        total_length_ms: "totalLengthMs" required,
+        labels: "labels" required,
+        data_count: "dataCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDataSummary {}
 
 /// Schema: `#/components/schemas/ProjectInfoResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `project` in the JSON; [`Project`](crate::models::Project)
     pub project: Project,
     /// `developmentKeys` in the JSON; [`DevelopmentKeys`](crate::models::DevelopmentKeys)
-    #[serde(rename = "developmentKeys")]
     pub development_keys: DevelopmentKeys,
     /// `impulse` in the JSON; [`ProjectInfoResponseImpulse`](crate::models::ProjectInfoResponseImpulse)
     pub impulse: ProjectInfoResponseImpulse,
     /// `devices` in the JSON; array of [`Device`](crate::models::Device)
     pub devices: Vec<Device>,
     /// `dataSummary` in the JSON; [`ProjectDataSummary`](crate::models::ProjectDataSummary)
-    #[serde(rename = "dataSummary")]
     pub data_summary: ProjectDataSummary,
     /// `dataSummaryPerCategory` in the JSON; [`ProjectInfoResponseDataSummaryPerCategory`](crate::models::ProjectInfoResponseDataSummaryPerCategory)
-    #[serde(rename = "dataSummaryPerCategory")]
     pub data_summary_per_category: ProjectInfoResponseDataSummaryPerCategory,
     /// `computeTime` in the JSON; [`ProjectInfoResponseComputeTime`](crate::models::ProjectInfoResponseComputeTime)
-    #[serde(rename = "computeTime")]
     pub compute_time: ProjectInfoResponseComputeTime,
     /// `acquisitionSettings` in the JSON; [`ProjectInfoResponseAcquisitionSettings`](crate::models::ProjectInfoResponseAcquisitionSettings)
-    #[serde(rename = "acquisitionSettings")]
     pub acquisition_settings: ProjectInfoResponseAcquisitionSettings,
     /// `collaborators` in the JSON; array of [`User`](crate::models::User)
     pub collaborators: Vec<User>,
     /// `deploySettings` in the JSON; [`ProjectInfoResponseDeploySettings`](crate::models::ProjectInfoResponseDeploySettings)
-    #[serde(rename = "deploySettings")]
     pub deploy_settings: ProjectInfoResponseDeploySettings,
     /// Experiments that the project has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<ProjectInfoResponseExperimentsItem>,
     /// `latencyDevices` in the JSON; array of [`LatencyDevice`](crate::models::LatencyDevice)
-    #[serde(rename = "latencyDevices")]
     pub latency_devices: Vec<LatencyDevice>,
     /// `urls` in the JSON; [`ProjectInfoResponseUrls`](crate::models::ProjectInfoResponseUrls)
     pub urls: ProjectInfoResponseUrls,
     /// `showCreateFirstImpulse` in the JSON; boolean
-    #[serde(rename = "showCreateFirstImpulse")]
     pub show_create_first_impulse: bool,
     /// `showGettingStartedWizard` in the JSON; [`ProjectInfoResponseShowGettingStartedWizard`](crate::models::ProjectInfoResponseShowGettingStartedWizard)
-    #[serde(rename = "showGettingStartedWizard")]
     pub show_getting_started_wizard: ProjectInfoResponseShowGettingStartedWizard,
     /// `performance` in the JSON; [`ProjectInfoResponsePerformance`](crate::models::ProjectInfoResponsePerformance)
     pub performance: ProjectInfoResponsePerformance,
     /// Present if a readme is set for this project
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<ProjectInfoResponseReadme>,
     /// The IDs of users who should be notified when a Keras or retrain job is finished.
-    #[serde(rename = "trainJobNotificationUids")]
     pub train_job_notification_uids: Vec<i64>,
     /// The IDs of users who should be notified when a DSP job is finished.
-    #[serde(rename = "dspJobNotificationUids")]
     pub dsp_job_notification_uids: Vec<i64>,
     /// The IDs of users who should be notified when a model testing job is finished.
-    #[serde(rename = "modelTestingJobNotificationUids")]
     pub model_testing_job_notification_uids: Vec<i64>,
     /// The IDs of users who should be notified when an export job is finished.
-    #[serde(rename = "exportJobNotificationUids")]
     pub export_job_notification_uids: Vec<i64>,
     /// `hasNewTrainingData` in the JSON; boolean
-    #[serde(rename = "hasNewTrainingData")]
     pub has_new_training_data: bool,
     /// Config file specifying how to process CSV files.
-    #[serde(
-        rename = "csvImportConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub csv_import_config: Option<serde_json::Map<String, serde_json::Value>>,
     /// `studioUrl` in the JSON; string
-    #[serde(rename = "studioUrl")]
     pub studio_url: String,
     /// `inPretrainedModelFlow` in the JSON; boolean
-    #[serde(rename = "inPretrainedModelFlow")]
     pub in_pretrained_model_flow: bool,
     /// `dspPageSize` in the JSON; integer
-    #[serde(rename = "dspPageSize", default, skip_serializing_if = "Option::is_none")]
     pub dsp_page_size: Option<i64>,
     /// Whether to show the actual sensor data in acquisition charts (only applies when you have structured labels)
-    #[serde(rename = "showSensorDataInAcquisitionGraph")]
     pub show_sensor_data_in_acquisition_graph: bool,
     /// `targetConstraints` in the JSON; [`TargetConstraints`](crate::models::TargetConstraints)
-    #[serde(
-        rename = "targetConstraints",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub target_constraints: Option<TargetConstraints>,
     /// List of notifications to show within the project
     pub notifications: Vec<String>,
     /// Default selected impulse (by ID).
-    #[serde(
-        rename = "defaultImpulseId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub default_impulse_id: Option<i64>,
+}
+
+crate::codec::json_object! {
+    ProjectInfoResponse {
+        success: "success" required,
+        error: "error" optional,
+        project: "project" required,
+        development_keys: "developmentKeys" required,
+        impulse: "impulse" required,
+        devices: "devices" required,
+        data_summary: "dataSummary" required,
+        data_summary_per_category: "dataSummaryPerCategory" required,
+        compute_time: "computeTime" required,
+        acquisition_settings: "acquisitionSettings" required,
+        collaborators: "collaborators" required,
+        deploy_settings: "deploySettings" required,
+        experiments: "experiments" required,
+        latency_devices: "latencyDevices" required,
+        urls: "urls" required,
+        show_create_first_impulse: "showCreateFirstImpulse" required,
+        show_getting_started_wizard: "showGettingStartedWizard" required,
+        performance: "performance" required,
+        readme: "readme" optional,
+        train_job_notification_uids: "trainJobNotificationUids" required,
+        dsp_job_notification_uids: "dspJobNotificationUids" required,
+        model_testing_job_notification_uids: "modelTestingJobNotificationUids" required,
+        export_job_notification_uids: "exportJobNotificationUids" required,
+        has_new_training_data: "hasNewTrainingData" required,
+        csv_import_config: "csvImportConfig" optional,
+        studio_url: "studioUrl" required,
+        in_pretrained_model_flow: "inPretrainedModelFlow" required,
+        dsp_page_size: "dspPageSize" optional,
+        show_sensor_data_in_acquisition_graph: "showSensorDataInAcquisitionGraph" required,
+        target_constraints: "targetConstraints" optional,
+        notifications: "notifications" required,
+        default_impulse_id: "defaultImpulseId" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponse {
@@ -6814,46 +7799,52 @@ impl crate::Envelope for ProjectInfoResponse {
 }
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/acquisitionSettings`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponseAcquisitionSettings {
     /// Interval during the last acquisition, or the recommended interval based on the data set.
-    #[serde(rename = "intervalMs")]
     pub interval_ms: f64,
     /// Length of the last acquisition, or a recommended interval based on the data set.
-    #[serde(rename = "lengthMs")]
     pub length_ms: i64,
     /// Sensor that was used during the last acquisition.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensor: Option<String>,
     /// Label that was used during the last acquisition.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// Length of the last sample segment after segmenting a larger sample.
-    #[serde(rename = "segmentLength", default, skip_serializing_if = "Option::is_none")]
     pub segment_length: Option<f64>,
     /// Whether to auto-shift segments
-    #[serde(rename = "segmentShift")]
     pub segment_shift: bool,
     /// Default page size on data acquisition
-    #[serde(rename = "defaultPageSize")]
     pub default_page_size: i64,
     /// Default view type on data acquisition
-    #[serde(rename = "viewType")]
     pub view_type: ProjectInfoResponseAcquisitionSettingsViewType,
     /// Number of grid columns in non-detailed view
-    #[serde(rename = "gridColumnCount")]
     pub grid_column_count: i64,
     /// Number of grid columns in detailed view
-    #[serde(rename = "gridColumnCountDetailed")]
     pub grid_column_count_detailed: i64,
     /// If enabled, does not round sample length to hours/minutes/seconds, but always displays sample length in milliseconds. E.g. instead of 1m 32s, this'll say 92,142ms.
-    #[serde(rename = "showExactSampleLength")]
     pub show_exact_sample_length: bool,
     /// If enabled, allows editing bounding box labels directly from the acquisition UI.
-    #[serde(rename = "inlineEditBoundingBoxes")]
     pub inline_edit_bounding_boxes: bool,
+}
+
+crate::codec::json_object! {
+    ProjectInfoResponseAcquisitionSettings {
+        interval_ms: "intervalMs" required,
+        length_ms: "lengthMs" required,
+        sensor: "sensor" optional,
+        label: "label" optional,
+        segment_length: "segmentLength" optional,
+        segment_shift: "segmentShift" required,
+        default_page_size: "defaultPageSize" required,
+        view_type: "viewType" required,
+        grid_column_count: "gridColumnCount" required,
+        grid_column_count_detailed: "gridColumnCountDetailed" required,
+        show_exact_sample_length: "showExactSampleLength" required,
+        inline_edit_bounding_boxes: "inlineEditBoundingBoxes" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseAcquisitionSettings {}
@@ -6896,29 +7887,34 @@ impl From<&str> for ProjectInfoResponseAcquisitionSettingsViewType {
 crate::string_enum_impls!(ProjectInfoResponseAcquisitionSettingsViewType);
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/computeTime`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponseComputeTime {
     /// Start of the current time period.
-    #[serde(rename = "periodStartDate")]
     pub period_start_date: crate::DateTime,
     /// End of the current time period. This is the date when the compute time resets again.
-    #[serde(rename = "periodEndDate")]
     pub period_end_date: crate::DateTime,
     /// The amount of compute used for the current time period.
-    #[serde(rename = "timeUsedMs")]
     pub time_used_ms: i64,
     /// The amount of compute left for the current time period.
-    #[serde(rename = "timeLeftMs")]
     pub time_left_ms: i64,
+}
+
+crate::codec::json_object! {
+    ProjectInfoResponseComputeTime {
+        period_start_date: "periodStartDate" required,
+        period_end_date: "periodEndDate" required,
+        time_used_ms: "timeUsedMs" required,
+        time_left_ms: "timeLeftMs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseComputeTime {}
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/dataSummaryPerCategory`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponseDataSummaryPerCategory {
     /// `training` in the JSON; [`ProjectDataSummary`](crate::models::ProjectDataSummary)
@@ -6929,34 +7925,47 @@ pub struct ProjectInfoResponseDataSummaryPerCategory {
     pub anomaly: ProjectDataSummary,
 }
 
+crate::codec::json_object! {
+    ProjectInfoResponseDataSummaryPerCategory {
+        training: "training" required,
+        testing: "testing" required,
+        anomaly: "anomaly" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ProjectInfoResponseDataSummaryPerCategory {}
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/deploySettings`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponseDeploySettings {
     /// `eonCompiler` in the JSON; boolean
-    #[serde(rename = "eonCompiler")]
     pub eon_compiler: bool,
     /// `sensor` in the JSON; [`ProjectInfoResponseDeploySettingsSensor`](crate::models::ProjectInfoResponseDeploySettingsSensor)
     pub sensor: ProjectInfoResponseDeploySettingsSensor,
     /// `arduinoLibraryName` in the JSON; string
-    #[serde(rename = "arduinoLibraryName")]
     pub arduino_library_name: String,
     /// `tinkergenLibraryName` in the JSON; string
-    #[serde(rename = "tinkergenLibraryName")]
     pub tinkergen_library_name: String,
     /// `particleLibraryName` in the JSON; string
-    #[serde(rename = "particleLibraryName")]
     pub particle_library_name: String,
     /// `lastDeployModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
-    #[serde(
-        rename = "lastDeployModelEngine",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_deploy_model_engine: Option<ModelEngineShortEnum>,
+}
+
+crate::codec::json_object! {
+    ProjectInfoResponseDeploySettings {
+        eon_compiler: "eonCompiler" required,
+        sensor: "sensor" required,
+        arduino_library_name: "arduinoLibraryName" required,
+        tinkergen_library_name: "tinkergenLibraryName" required,
+        particle_library_name: "particleLibraryName" required,
+        last_deploy_model_engine: "lastDeployModelEngine" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseDeploySettings {}
@@ -7017,30 +8026,37 @@ impl From<&str> for ProjectInfoResponseDeploySettingsSensor {
 crate::string_enum_impls!(ProjectInfoResponseDeploySettingsSensor);
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/experiments/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponseExperimentsItem {
     /// `type` in the JSON; string
-    #[serde(rename = "type")]
     pub type_: String,
     /// `title` in the JSON; string
     pub title: String,
     /// `help` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// `enabled` in the JSON; boolean
     pub enabled: bool,
     /// `showToUser` in the JSON; boolean
-    #[serde(rename = "showToUser")]
     pub show_to_user: bool,
+}
+
+crate::codec::json_object! {
+    ProjectInfoResponseExperimentsItem {
+        type_: "type" required,
+        title: "title" required,
+        help: "help" optional,
+        enabled: "enabled" required,
+        show_to_user: "showToUser" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseExperimentsItem {}
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/impulse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponseImpulse {
     /// Whether an impulse was created
@@ -7051,27 +8067,44 @@ pub struct ProjectInfoResponseImpulse {
     pub complete: bool,
 }
 
+crate::codec::json_object! {
+    ProjectInfoResponseImpulse {
+        created: "created" required,
+        configured: "configured" required,
+        complete: "complete" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ProjectInfoResponseImpulse {}
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/performance`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponsePerformance {
     /// `gpu` in the JSON; boolean
     pub gpu: bool,
     /// Compute time limit per job in minutes (applies only to DSP and learning jobs).
-    #[serde(rename = "jobLimitM")]
     pub job_limit_m: i64,
     /// Maximum size for DSP file output
-    #[serde(rename = "dspFileSizeMb")]
     pub dsp_file_size_mb: i64,
     /// `enterprisePerformance` in the JSON; boolean
-    #[serde(rename = "enterprisePerformance")]
     pub enterprise_performance: bool,
     /// Amount of RAM allocated to training jobs
-    #[serde(rename = "trainJobRamMb")]
     pub train_job_ram_mb: i64,
+}
+
+crate::codec::json_object! {
+    ProjectInfoResponsePerformance {
+        gpu: "gpu" required,
+        job_limit_m: "jobLimitM" required,
+        dsp_file_size_mb: "dspFileSizeMb" required,
+        enterprise_performance: "enterprisePerformance" required,
+        train_job_ram_mb: "trainJobRamMb" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponsePerformance {}
@@ -7079,8 +8112,7 @@ impl crate::Envelope for ProjectInfoResponsePerformance {}
 /// Present if a readme is set for this project
 ///
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/readme`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponseReadme {
     /// `markdown` in the JSON; string
@@ -7089,44 +8121,58 @@ pub struct ProjectInfoResponseReadme {
     pub html: String,
 }
 
+crate::codec::json_object! {
+    ProjectInfoResponseReadme {
+        markdown: "markdown" required,
+        html: "html" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ProjectInfoResponseReadme {}
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/showGettingStartedWizard`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoResponseShowGettingStartedWizard {
     /// `showWizard` in the JSON; boolean
-    #[serde(rename = "showWizard")]
     pub show_wizard: bool,
     /// Current step of the getting started wizard
     pub step: i64,
 }
 
+crate::codec::json_object! {
+    ProjectInfoResponseShowGettingStartedWizard {
+        show_wizard: "showWizard" required,
+        step: "step" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ProjectInfoResponseShowGettingStartedWizard {}
 
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/urls`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ProjectInfoResponseUrls {
     /// Base URL for the mobile client. If this is undefined then no development API key is set.
-    #[serde(rename = "mobileClient", default, skip_serializing_if = "Option::is_none")]
     pub mobile_client: Option<String>,
     /// Base URL for collecting data with the mobile client from a computer. If this is undefined then no development API key is set.
-    #[serde(
-        rename = "mobileClientComputer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mobile_client_computer: Option<String>,
     /// Base URL for running inference with the mobile client. If this is undefined then no development API key is set.
-    #[serde(
-        rename = "mobileClientInference",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mobile_client_inference: Option<String>,
+}
+
+crate::codec::json_object! {
+    ProjectInfoResponseUrls {
+        mobile_client: "mobileClient" optional,
+        mobile_client_computer: "mobileClientComputer" optional,
+        mobile_client_inference: "mobileClientInference" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoResponseUrls {}
@@ -7167,44 +8213,137 @@ impl From<&str> for ProjectLabelingMethod {
 crate::string_enum_impls!(ProjectLabelingMethod);
 
 /// Schema: `#/components/schemas/ProjectPrivateData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectPrivateData {
     /// `lastAccessed` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
     /// Metadata about the project
     pub metadata: serde_json::Map<String, serde_json::Value>,
     /// `dataExplorerScreenshot` in the JSON; string
-    #[serde(
-        rename = "dataExplorerScreenshot",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_explorer_screenshot: Option<String>,
     /// Whether this is an enterprise project
-    #[serde(rename = "isEnterpriseProject")]
     pub is_enterprise_project: bool,
     /// `collaborators` in the JSON; array of [`ProjectCollaborator`](crate::models::ProjectCollaborator)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collaborators: Option<Vec<ProjectCollaborator>>,
     /// Unique identifier of the white label this project belongs to, if any.
-    #[serde(rename = "whitelabelId", default)]
     pub whitelabel_id: Option<i64>,
+}
+
+crate::codec::json_object! {
+    ProjectPrivateData {
+        last_accessed: "lastAccessed" optional,
+        metadata: "metadata" required,
+        data_explorer_screenshot: "dataExplorerScreenshot" optional,
+        is_enterprise_project: "isEnterpriseProject" required,
+        collaborators: "collaborators" optional,
+        whitelabel_id: "whitelabelId" nullable,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectPrivateData {}
 
+/// Schema: `#/components/schemas/ProjectPublicData`
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ProjectPublicData {
+    /// `id` in the JSON; integer
+    pub id: i64,
+    /// `name` in the JSON; string
+    pub name: String,
+    /// `description` in the JSON; string
+    pub description: String,
+    /// `created` in the JSON; string (RFC 3339 date-time)
+    pub created: crate::DateTime,
+    /// User or organization that owns the project
+    pub owner: String,
+    /// URL to the project owner avatar, if any
+    pub owner_avatar: Option<String>,
+    /// URL of the latest public version of the project, if any
+    pub public_url: String,
+    /// `projectType` in the JSON; [`ProjectType`](crate::models::ProjectType)
+    pub project_type: ProjectType,
+    /// `pageViewCount` in the JSON; integer
+    pub page_view_count: i64,
+    /// `cloneCount` in the JSON; integer
+    pub clone_count: i64,
+    /// `totalSamplesCount` in the JSON; string
+    pub total_samples_count: Option<String>,
+    /// Accuracy on training set.
+    pub training_accuracy: Option<f64>,
+    /// Accuracy on test set.
+    pub test_accuracy: Option<f64>,
+    /// Present if a readme is set for this project
+    pub readme: Option<ProjectPublicDataReadme>,
+    /// List of project tags
+    pub tags: Vec<String>,
+}
+
+crate::codec::json_object! {
+    ProjectPublicData {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        created: "created" required,
+        owner: "owner" required,
+        owner_avatar: "ownerAvatar" optional,
+        public_url: "publicUrl" required,
+        project_type: "projectType" required,
+        page_view_count: "pageViewCount" required,
+        clone_count: "cloneCount" required,
+        total_samples_count: "totalSamplesCount" optional,
+        training_accuracy: "trainingAccuracy" optional,
+        test_accuracy: "testAccuracy" optional,
+        readme: "readme" optional,
+        tags: "tags" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for ProjectPublicData {}
+
+/// Present if a readme is set for this project
+///
+/// Schema: `#/components/schemas/ProjectPublicData/properties/readme`
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ProjectPublicDataReadme {
+    /// `markdown` in the JSON; string
+    pub markdown: String,
+    /// `html` in the JSON; string
+    pub html: String,
+}
+
+crate::codec::json_object! {
+    ProjectPublicDataReadme {
+        markdown: "markdown" required,
+        html: "html" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for ProjectPublicDataReadme {}
+
 /// Project sample metadata
 ///
 /// Schema: `#/components/schemas/ProjectSampleMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectSampleMetadata {
     /// Array with all available sample metadata.
     pub metadata: Vec<SampleMetadata>,
+}
+
+crate::codec::json_object! {
+    ProjectSampleMetadata {
+        metadata: "metadata" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectSampleMetadata {}
@@ -7423,8 +8562,7 @@ impl From<&str> for RawDataCategory {
 crate::string_enum_impls!(RawDataCategory);
 
 /// Schema: `#/components/schemas/RawSampleData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RawSampleData {
     /// `sample` in the JSON; [`Sample`](crate::models::Sample)
@@ -7432,8 +8570,17 @@ pub struct RawSampleData {
     /// `payload` in the JSON; [`RawSamplePayload`](crate::models::RawSamplePayload)
     pub payload: RawSamplePayload,
     /// Total number of payload values
-    #[serde(rename = "totalPayloadLength")]
     pub total_payload_length: i64,
+}
+
+crate::codec::json_object! {
+    RawSampleData {
+        sample: "sample" required,
+        payload: "payload" required,
+        total_payload_length: "totalPayloadLength" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for RawSampleData {}
@@ -7441,12 +8588,10 @@ impl crate::Envelope for RawSampleData {}
 /// Sensor readings and metadata
 ///
 /// Schema: `#/components/schemas/RawSamplePayload`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RawSamplePayload {
     /// Unique identifier for this device. **Only** set this when the device has a globally unique identifier (e.g. MAC address).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
     /// Device type, for example the exact model of the device. Should be the same for all similar devices.
     pub device_type: String,
@@ -7455,25 +8600,33 @@ pub struct RawSamplePayload {
     /// Array of sensor values. One array item per interval, and as many items in this array as there are sensor axes. This type is returned if there are multiple axes.
     pub values: Vec<Vec<f64>>,
     /// New start index of the cropped sample
-    #[serde(rename = "cropStart", default, skip_serializing_if = "Option::is_none")]
     pub crop_start: Option<i64>,
     /// New end index of the cropped sample
-    #[serde(rename = "cropEnd", default, skip_serializing_if = "Option::is_none")]
     pub crop_end: Option<i64>,
+}
+
+crate::codec::json_object! {
+    RawSamplePayload {
+        device_name: "device_name" optional,
+        device_type: "device_type" required,
+        sensors: "sensors" required,
+        values: "values" required,
+        crop_start: "cropStart" optional,
+        crop_end: "cropEnd" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for RawSamplePayload {}
 
 /// Schema: `#/components/schemas/RenamePortalFileRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RenamePortalFileRequest {
     /// S3 path (within the portal)
-    #[serde(rename = "oldPath")]
     pub old_path: String,
     /// S3 path (within the portal)
-    #[serde(rename = "newPath")]
     pub new_path: String,
 }
 
@@ -7484,11 +8637,19 @@ impl RenamePortalFileRequest {
     }
 }
 
+crate::codec::json_object! {
+    RenamePortalFileRequest {
+        old_path: "oldPath" required,
+        new_path: "newPath" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for RenamePortalFileRequest {}
 
 /// Schema: `#/components/schemas/Report`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Report {
     /// `id` in the JSON; integer
@@ -7496,33 +8657,41 @@ pub struct Report {
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `createdByUser` in the JSON; [`ReportCreatedByUser`](crate::models::ReportCreatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<ReportCreatedByUser>,
     /// `jobId` in the JSON; integer
-    #[serde(rename = "jobId")]
     pub job_id: i64,
     /// `jobFinished` in the JSON; boolean
-    #[serde(rename = "jobFinished")]
     pub job_finished: bool,
     /// `jobFinishedSuccessful` in the JSON; boolean
-    #[serde(rename = "jobFinishedSuccessful")]
     pub job_finished_successful: bool,
     /// `downloadLink` in the JSON; string
-    #[serde(rename = "downloadLink", default, skip_serializing_if = "Option::is_none")]
     pub download_link: Option<String>,
     /// `reportStartDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "reportStartDate")]
     pub report_start_date: crate::DateTime,
     /// `reportEndDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "reportEndDate")]
     pub report_end_date: crate::DateTime,
+}
+
+crate::codec::json_object! {
+    Report {
+        id: "id" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        job_id: "jobId" required,
+        job_finished: "jobFinished" required,
+        job_finished_successful: "jobFinishedSuccessful" required,
+        download_link: "downloadLink" optional,
+        report_start_date: "reportStartDate" required,
+        report_end_date: "reportEndDate" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Report {}
 
 /// Schema: `#/components/schemas/Report/properties/createdByUser`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ReportCreatedByUser {
     /// `id` in the JSON; integer
@@ -7532,8 +8701,18 @@ pub struct ReportCreatedByUser {
     /// `username` in the JSON; string
     pub username: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+}
+
+crate::codec::json_object! {
+    ReportCreatedByUser {
+        id: "id" required,
+        name: "name" required,
+        username: "username" required,
+        photo: "photo" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ReportCreatedByUser {}
@@ -7541,14 +8720,12 @@ impl crate::Envelope for ReportCreatedByUser {}
 /// Describes range of expected availability for an arbitrary resource
 ///
 /// Schema: `#/components/schemas/ResourceRange`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ResourceRange {
     /// `minimum` in the JSON; number
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum: Option<f64>,
     /// `maximum` in the JSON; number
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maximum: Option<f64>,
 }
 
@@ -7574,11 +8751,19 @@ impl ResourceRange {
     }
 }
 
+crate::codec::json_object! {
+    ResourceRange {
+        minimum: "minimum" optional,
+        maximum: "maximum" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for ResourceRange {}
 
 /// Schema: `#/components/schemas/Sample`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Sample {
     /// `id` in the JSON; integer
@@ -7586,156 +8771,131 @@ pub struct Sample {
     /// `filename` in the JSON; string
     pub filename: String,
     /// Whether signature validation passed
-    #[serde(rename = "signatureValidate")]
     pub signature_validate: bool,
     /// `signatureMethod` in the JSON; string
-    #[serde(
-        rename = "signatureMethod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub signature_method: Option<String>,
     /// Either the shared key or the public key that was used to validate the sample
-    #[serde(rename = "signatureKey", default, skip_serializing_if = "Option::is_none")]
     pub signature_key: Option<String>,
     /// Timestamp when the sample was created on device, or if no accurate time was known on device, the time that the file was processed by the ingestion service.
     pub created: crate::DateTime,
     /// Timestamp when the sample was last modified.
-    #[serde(rename = "lastModified")]
     pub last_modified: crate::DateTime,
     /// `category` in the JSON; string
     pub category: String,
     /// `coldstorageFilename` in the JSON; string
-    #[serde(rename = "coldstorageFilename")]
     pub coldstorage_filename: String,
     /// `label` in the JSON; string
     pub label: String,
     /// Interval between two windows (1000 / frequency). If the data was resampled, then this lists the resampled interval.
-    #[serde(rename = "intervalMs")]
     pub interval_ms: f64,
     /// Frequency of the sample. If the data was resampled, then this lists the resampled frequency.
     pub frequency: f64,
     /// Interval between two windows (1000 / frequency) in the source data (before resampling).
-    #[serde(rename = "originalIntervalMs")]
     pub original_interval_ms: f64,
     /// Frequency of the sample in the source data (before resampling).
-    #[serde(rename = "originalFrequency")]
     pub original_frequency: f64,
     /// `deviceName` in the JSON; string
-    #[serde(rename = "deviceName", default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
     /// `deviceType` in the JSON; string
-    #[serde(rename = "deviceType")]
     pub device_type: String,
     /// `sensors` in the JSON; array of [`Sensor`](crate::models::Sensor)
     pub sensors: Vec<Sensor>,
     /// Number of readings in this file
-    #[serde(rename = "valuesCount")]
     pub values_count: i64,
     /// Total length (in ms.) of this file
-    #[serde(rename = "totalLengthMs", default, skip_serializing_if = "Option::is_none")]
     pub total_length_ms: Option<f64>,
     /// Timestamp when the sample was added to the current acquisition bucket.
     pub added: crate::DateTime,
     /// `boundingBoxes` in the JSON; array of [`BoundingBox`](crate::models::BoundingBox)
-    #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
     /// `boundingBoxesType` in the JSON; [`SampleBoundingBoxesType`](crate::models::SampleBoundingBoxesType)
-    #[serde(rename = "boundingBoxesType")]
     pub bounding_boxes_type: SampleBoundingBoxesType,
     /// `chartType` in the JSON; [`SampleChartType`](crate::models::SampleChartType)
-    #[serde(rename = "chartType")]
     pub chart_type: SampleChartType,
     /// `thumbnailVideo` in the JSON; string
-    #[serde(rename = "thumbnailVideo", default, skip_serializing_if = "Option::is_none")]
     pub thumbnail_video: Option<String>,
     /// `thumbnailVideoFull` in the JSON; string
-    #[serde(
-        rename = "thumbnailVideoFull",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub thumbnail_video_full: Option<String>,
     /// True if the current sample is excluded from use
-    #[serde(rename = "isDisabled")]
     pub is_disabled: bool,
     /// True if the current sample is still processing (e.g. for video)
-    #[serde(rename = "isProcessing")]
     pub is_processing: bool,
     /// Set when sample is processing and a job has picked up the request
-    #[serde(
-        rename = "processingJobId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub processing_job_id: Option<i64>,
     /// Set when processing this sample failed
-    #[serde(rename = "processingError")]
     pub processing_error: bool,
     /// Error (only set when processing this sample failed)
-    #[serde(
-        rename = "processingErrorString",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub processing_error_string: Option<String>,
     /// Whether the sample is cropped from another sample (and has crop start / end info)
-    #[serde(rename = "isCropped")]
     pub is_cropped: bool,
     /// Sample free form associated metadata
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// Unique identifier of the project this sample belongs to
-    #[serde(rename = "projectId")]
     pub project_id: i64,
     /// Name of the owner of the project this sample belongs to
-    #[serde(
-        rename = "projectOwnerName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_owner_name: Option<String>,
     /// Name of the project this sample belongs to
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// What labeling flow the project this sample belongs to uses
-    #[serde(
-        rename = "projectLabelingMethod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_labeling_method: Option<SampleProjectLabelingMethod>,
     /// Data sample SHA 256 hash (including CBOR envelope if applicable)
-    #[serde(rename = "sha256Hash")]
     pub sha256_hash: String,
     /// `structuredLabels` in the JSON; array of [`StructuredLabel`](crate::models::StructuredLabel)
-    #[serde(
-        rename = "structuredLabels",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub structured_labels: Option<Vec<StructuredLabel>>,
     /// `structuredLabelsList` in the JSON; array of string
-    #[serde(
-        rename = "structuredLabelsList",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub structured_labels_list: Option<Vec<String>>,
     /// If this sample was created by a synthetic data job, it's referenced here.
-    #[serde(
-        rename = "createdBySyntheticDataJobId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub created_by_synthetic_data_job_id: Option<i64>,
     /// `imageDimensions` in the JSON; [`SampleImageDimensions`](crate::models::SampleImageDimensions)
-    #[serde(
-        rename = "imageDimensions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub image_dimensions: Option<SampleImageDimensions>,
+}
+
+crate::codec::json_object! {
+    Sample {
+        id: "id" required,
+        filename: "filename" required,
+        signature_validate: "signatureValidate" required,
+        signature_method: "signatureMethod" optional,
+        signature_key: "signatureKey" optional,
+        created: "created" required,
+        last_modified: "lastModified" required,
+        category: "category" required,
+        coldstorage_filename: "coldstorageFilename" required,
+        label: "label" required,
+        interval_ms: "intervalMs" required,
+        frequency: "frequency" required,
+        original_interval_ms: "originalIntervalMs" required,
+        original_frequency: "originalFrequency" required,
+        device_name: "deviceName" optional,
+        device_type: "deviceType" required,
+        sensors: "sensors" required,
+        values_count: "valuesCount" required,
+        total_length_ms: "totalLengthMs" optional,
+        added: "added" required,
+        bounding_boxes: "boundingBoxes" required,
+        bounding_boxes_type: "boundingBoxesType" required,
+        chart_type: "chartType" required,
+        thumbnail_video: "thumbnailVideo" optional,
+        thumbnail_video_full: "thumbnailVideoFull" optional,
+        is_disabled: "isDisabled" required,
+        is_processing: "isProcessing" required,
+        processing_job_id: "processingJobId" optional,
+        processing_error: "processingError" required,
+        processing_error_string: "processingErrorString" optional,
+        is_cropped: "isCropped" required,
+        metadata: "metadata" optional,
+        project_id: "projectId" required,
+        project_owner_name: "projectOwnerName" optional,
+        project_name: "projectName" optional,
+        project_labeling_method: "projectLabelingMethod" optional,
+        sha256_hash: "sha256Hash" required,
+        structured_labels: "structuredLabels" optional,
+        structured_labels_list: "structuredLabelsList" optional,
+        created_by_synthetic_data_job_id: "createdBySyntheticDataJobId" optional,
+        image_dimensions: "imageDimensions" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Sample {}
@@ -7819,8 +8979,7 @@ impl From<&str> for SampleChartType {
 crate::string_enum_impls!(SampleChartType);
 
 /// Schema: `#/components/schemas/Sample/properties/imageDimensions`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SampleImageDimensions {
     /// `width` in the JSON; integer
@@ -7829,7 +8988,37 @@ pub struct SampleImageDimensions {
     pub height: i64,
 }
 
+crate::codec::json_object! {
+    SampleImageDimensions {
+        width: "width" required,
+        height: "height" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for SampleImageDimensions {}
+
+/// Schema: `#/components/schemas/SampleMetadata`
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SampleMetadata {
+    /// Sample ID
+    pub id: i64,
+    /// Sample free form associated metadata
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+crate::codec::json_object! {
+    SampleMetadata {
+        id: "id" required,
+        metadata: "metadata" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for SampleMetadata {}
 
 /// What labeling flow the project this sample belongs to uses
 ///
@@ -7869,27 +9058,18 @@ impl From<&str> for SampleProjectLabelingMethod {
 crate::string_enum_impls!(SampleProjectLabelingMethod);
 
 /// Schema: `#/components/schemas/SampleProposedChanges`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct SampleProposedChanges {
     /// New label (single-label)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// True if the current sample should be disabled; or false if it should not be disabled.
-    #[serde(rename = "isDisabled", default, skip_serializing_if = "Option::is_none")]
     pub is_disabled: Option<bool>,
     /// List of bounding boxes. The existing bounding boxes on the sample will be replaced (so if you want to add new bounding boxes, use the existing list as a basis).
-    #[serde(rename = "boundingBoxes", default, skip_serializing_if = "Option::is_none")]
     pub bounding_boxes: Option<Vec<BoundingBox>>,
     /// Free form associated metadata. The existing metadata on the sample will be replaced (so if you want to add new metadata, use the existing list as a basis).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// New label (multi-label)
-    #[serde(
-        rename = "structuredLabels",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub structured_labels: Option<Vec<StructuredLabel>>,
 }
 
@@ -7939,11 +9119,22 @@ impl SampleProposedChanges {
     }
 }
 
+crate::codec::json_object! {
+    SampleProposedChanges {
+        label: "label" optional,
+        is_disabled: "isDisabled" optional,
+        bounding_boxes: "boundingBoxes" optional,
+        metadata: "metadata" optional,
+        structured_labels: "structuredLabels" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for SampleProposedChanges {}
 
 /// Schema: `#/components/schemas/Sensor`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Sensor {
     /// Name of the axis
@@ -7952,150 +9143,70 @@ pub struct Sensor {
     pub units: String,
 }
 
+crate::codec::json_object! {
+    Sensor {
+        name: "name" required,
+        units: "units" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for Sensor {}
 
 /// Only fields defined in this object are set
 ///
 /// Schema: `#/components/schemas/SetKerasParameterRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct SetKerasParameterRequest {
     /// Whether to use visual or expert mode.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<SetKerasParameterRequestMode>,
     /// Minimum confidence score, if the neural network scores a sample below this threshold it will be flagged as uncertain.
-    #[serde(
-        rename = "minimumConfidenceRating",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub minimum_confidence_rating: Option<f64>,
     /// `selectedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(
-        rename = "selectedModelType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub selected_model_type: Option<KerasModelTypeEnum>,
     /// Raw Keras script (only used in expert mode)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
     /// The visual layers for the neural network (only in visual mode).
-    #[serde(rename = "visualLayers", default, skip_serializing_if = "Option::is_none")]
     pub visual_layers: Option<Vec<KerasVisualLayer>>,
     /// Number of training cycles (only in visual mode).
-    #[serde(rename = "trainingCycles", default, skip_serializing_if = "Option::is_none")]
     pub training_cycles: Option<i64>,
     /// Learning rate (between 0 and 1) (only in visual mode).
-    #[serde(rename = "learningRate", default, skip_serializing_if = "Option::is_none")]
     pub learning_rate: Option<f64>,
     /// Batch size used during training (only in visual mode).
-    #[serde(rename = "batchSize", default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<f64>,
     /// Train/test split (between 0 and 1)
-    #[serde(rename = "trainTestSplit", default, skip_serializing_if = "Option::is_none")]
     pub train_test_split: Option<f64>,
     /// Whether to automatically balance class weights, use this for skewed datasets.
-    #[serde(
-        rename = "autoClassWeights",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub auto_class_weights: Option<bool>,
     /// Use learned optimizer and ignore learning rate.
-    #[serde(
-        rename = "useLearnedOptimizer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub use_learned_optimizer: Option<bool>,
     /// `augmentationPolicyImage` in the JSON; [`AugmentationPolicyImageEnum`](crate::models::AugmentationPolicyImageEnum)
-    #[serde(
-        rename = "augmentationPolicyImage",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub augmentation_policy_image: Option<AugmentationPolicyImageEnum>,
     /// `augmentationPolicySpectrogram` in the JSON; [`AugmentationPolicySpectrogram`](crate::models::AugmentationPolicySpectrogram)
-    #[serde(
-        rename = "augmentationPolicySpectrogram",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub augmentation_policy_spectrogram: Option<AugmentationPolicySpectrogram>,
     /// Whether to profile the i8 model (might take a very long time)
-    #[serde(rename = "profileInt8", default, skip_serializing_if = "Option::is_none")]
     pub profile_int8: Option<bool>,
     /// If set, skips creating embeddings and measuring memory (used in tests)
-    #[serde(
-        rename = "skipEmbeddingsAndMemory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub skip_embeddings_and_memory: Option<bool>,
     /// `akidaEdgeLearningConfig` in the JSON; [`AkidaEdgeLearningConfig`](crate::models::AkidaEdgeLearningConfig)
-    #[serde(
-        rename = "akidaEdgeLearningConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub akida_edge_learning_config: Option<AkidaEdgeLearningConfig>,
     /// If the 'custom validation split' experiment is enabled, this metadata key is used to prevent group data leakage between train and validation datasets.
-    #[serde(
-        rename = "customValidationMetadataKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_validation_metadata_key: Option<String>,
     /// Whether the 'Advanced training settings' UI element should be expanded.
-    #[serde(
-        rename = "showAdvancedTrainingSettings",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_advanced_training_settings: Option<bool>,
     /// Whether the 'Augmentation training settings' UI element should be expanded.
-    #[serde(
-        rename = "showAugmentationTrainingSettings",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_augmentation_training_settings: Option<bool>,
     /// Training parameters, this list depends on the list of parameters that the model exposes.
-    #[serde(
-        rename = "customParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
     /// `anomalyCapacity` in the JSON; [`AnomalyCapacity`](crate::models::AnomalyCapacity)
-    #[serde(
-        rename = "anomalyCapacity",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
     /// `lastShownModelVariant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
-    #[serde(
-        rename = "lastShownModelVariant",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
     /// `lastShownModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
-    #[serde(
-        rename = "lastShownModelEngine",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
     /// `blockParameters` in the JSON; [`BlockParameters`](crate::models::BlockParameters)
-    #[serde(
-        rename = "blockParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub block_parameters: Option<BlockParameters>,
 }
 
@@ -8284,6 +9395,37 @@ impl SetKerasParameterRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetKerasParameterRequest {
+        mode: "mode" optional,
+        minimum_confidence_rating: "minimumConfidenceRating" optional,
+        selected_model_type: "selectedModelType" optional,
+        script: "script" optional,
+        visual_layers: "visualLayers" optional,
+        training_cycles: "trainingCycles" optional,
+        learning_rate: "learningRate" optional,
+        batch_size: "batchSize" optional,
+        train_test_split: "trainTestSplit" optional,
+        auto_class_weights: "autoClassWeights" optional,
+        use_learned_optimizer: "useLearnedOptimizer" optional,
+        augmentation_policy_image: "augmentationPolicyImage" optional,
+        augmentation_policy_spectrogram: "augmentationPolicySpectrogram" optional,
+        profile_int8: "profileInt8" optional,
+        skip_embeddings_and_memory: "skipEmbeddingsAndMemory" optional,
+        akida_edge_learning_config: "akidaEdgeLearningConfig" optional,
+        custom_validation_metadata_key: "customValidationMetadataKey" optional,
+        show_advanced_training_settings: "showAdvancedTrainingSettings" optional,
+        show_augmentation_training_settings: "showAugmentationTrainingSettings" optional,
+        custom_parameters: "customParameters" optional,
+        anomaly_capacity: "anomalyCapacity" optional,
+        last_shown_model_variant: "lastShownModelVariant" optional,
+        last_shown_model_engine: "lastShownModelEngine" optional,
+        block_parameters: "blockParameters" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetKerasParameterRequest {}
 
 /// Whether to use visual or expert mode.
@@ -8324,40 +9466,61 @@ impl From<&str> for SetKerasParameterRequestMode {
 crate::string_enum_impls!(SetKerasParameterRequestMode);
 
 /// Schema: `#/components/schemas/SetOptimizeSpaceRequest/allOf/0`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct SetOptimizeSpaceRequest {
     /// `space` in the JSON; [`SetOptimizeSpaceRequestSpace`](crate::models::SetOptimizeSpaceRequestSpace)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<SetOptimizeSpaceRequestSpace>,
+}
+
+crate::codec::json_object! {
+    SetOptimizeSpaceRequest {
+        space: "space" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for SetOptimizeSpaceRequest {}
 
 /// Schema: `#/components/schemas/SetOptimizeSpaceRequest/allOf/0/properties/space`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetOptimizeSpaceRequestSpace {
     /// List of impulses specifying the EON Tuner search space
     pub impulse: Vec<TunerSpaceImpulse>,
 }
 
+crate::codec::json_object! {
+    SetOptimizeSpaceRequestSpace {
+        impulse: "impulse" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for SetOptimizeSpaceRequestSpace {}
 
 /// Schema: `#/components/schemas/SocketTokenResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SocketTokenResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `token` in the JSON; [`SocketTokenResponseToken`](crate::models::SocketTokenResponseToken)
     pub token: SocketTokenResponseToken,
+}
+
+crate::codec::json_object! {
+    SocketTokenResponse {
+        success: "success" required,
+        error: "error" optional,
+        token: "token" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for SocketTokenResponse {
@@ -8367,33 +9530,46 @@ impl crate::Envelope for SocketTokenResponse {
 }
 
 /// Schema: `#/components/schemas/SocketTokenResponse/allOf/1/properties/token`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SocketTokenResponseToken {
     /// `socketToken` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "socketToken")]
     pub socket_token: crate::Secret,
     /// `expires` in the JSON; string (RFC 3339 date-time)
     pub expires: crate::DateTime,
 }
 
+crate::codec::json_object! {
+    SocketTokenResponseToken {
+        socket_token: "socketToken" required,
+        expires: "expires" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for SocketTokenResponseToken {}
 
 /// Schema: `#/components/schemas/StaffInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StaffInfo {
     /// `isStaff` in the JSON; boolean
-    #[serde(rename = "isStaff")]
     pub is_staff: bool,
     /// `hasSudoRights` in the JSON; boolean
-    #[serde(rename = "hasSudoRights")]
     pub has_sudo_rights: bool,
     /// `companyName` in the JSON; string
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+}
+
+crate::codec::json_object! {
+    StaffInfo {
+        is_staff: "isStaff" required,
+        has_sudo_rights: "hasSudoRights" required,
+        company_name: "companyName" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StaffInfo {}
@@ -8440,17 +9616,25 @@ impl From<&str> for StartEnterpriseTrialRequestUserHasMlModelsInProduction {
 crate::string_enum_impls!(StartEnterpriseTrialRequestUserHasMlModelsInProduction);
 
 /// Schema: `#/components/schemas/StartJobResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Job identifier. Status updates will include this identifier.
     pub id: i64,
+}
+
+crate::codec::json_object! {
+    StartJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StartJobResponse {
@@ -8460,28 +9644,16 @@ impl crate::Envelope for StartJobResponse {
 }
 
 /// Schema: `#/components/schemas/StartPerformanceCalibrationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartPerformanceCalibrationRequest {
     /// The label used to signify background noise in the impulse
-    #[serde(rename = "backgroundNoiseLabel")]
     pub background_noise_label: String,
     /// Any other labels that should be considered equivalent to background noise
-    #[serde(
-        rename = "otherNoiseLabels",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub other_noise_labels: Option<Vec<String>>,
     /// The key of an uploaded sample. If not present, a synthetic sample will be created.
-    #[serde(rename = "uploadKey", default, skip_serializing_if = "Option::is_none")]
     pub upload_key: Option<String>,
     /// The length of sample to create (required for synthetic samples)
-    #[serde(
-        rename = "sampleLengthMinutes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub sample_length_minutes: Option<f64>,
 }
 
@@ -8515,19 +9687,28 @@ impl StartPerformanceCalibrationRequest {
     }
 }
 
+crate::codec::json_object! {
+    StartPerformanceCalibrationRequest {
+        background_noise_label: "backgroundNoiseLabel" required,
+        other_noise_labels: "otherNoiseLabels" optional,
+        upload_key: "uploadKey" optional,
+        sample_length_minutes: "sampleLengthMinutes" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for StartPerformanceCalibrationRequest {}
 
 /// A structured label contains a label, and the range for which this label is valid. \`endIndex\` is inclusive. E.g. \`{ startIndex: 10, endIndex: 13, label: 'running' }\` means that the values at index 10, 11, 12, 13 are labeled 'running'. To get time codes you can multiple by the sample's \`intervalMs\` property.
 ///
 /// Schema: `#/components/schemas/StructuredLabel`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StructuredLabel {
     /// Start index of the label (e.g. 0)
-    #[serde(rename = "startIndex")]
     pub start_index: i64,
     /// End index of the label (e.g. 3). This value is inclusive, so { startIndex: 0, endIndex: 3 } covers 0, 1, 2, 3.
-    #[serde(rename = "endIndex")]
     pub end_index: i64,
     /// The label for this section.
     pub label: String,
@@ -8544,24 +9725,27 @@ impl StructuredLabel {
     }
 }
 
+crate::codec::json_object! {
+    StructuredLabel {
+        start_index: "startIndex" required,
+        end_index: "endIndex" required,
+        label: "label" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for StructuredLabel {}
 
 /// Schema: `#/components/schemas/TargetConstraints`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TargetConstraints {
     /// A type explaining how the target was chosen. If updating this manually, use the 'user-configured' type
-    #[serde(
-        rename = "selectedTargetBasedOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub selected_target_based_on: Option<TargetConstraintsSelectedTargetBasedOn>,
     /// The potential targets for the project, where each entry captures hardware attributes that allow target guidance throughout the Studio workflow. The first target in the list is considered as the selected target for the project.
-    #[serde(rename = "targetDevices")]
     pub target_devices: Vec<TargetConstraintsDevice>,
     /// A list of application budgets to be configured based on target device. An application budget enables guidance on performance and resource usage. The first application budget in the list is considered as the selected budget for the project.
-    #[serde(rename = "applicationBudgets")]
     pub application_budgets: Vec<ApplicationBudget>,
 }
 
@@ -8588,23 +9772,29 @@ impl TargetConstraints {
     }
 }
 
+crate::codec::json_object! {
+    TargetConstraints {
+        selected_target_based_on: "selectedTargetBasedOn" optional,
+        target_devices: "targetDevices" required,
+        application_budgets: "applicationBudgets" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for TargetConstraints {}
 
 /// Schema: `#/components/schemas/TargetConstraintsDevice`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TargetConstraintsDevice {
     /// Target processors
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processors: Option<Vec<TargetProcessor>>,
     /// The exact dev board part number, if available
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub board: Option<String>,
     /// Display name in Studio
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// MCU identifier, if available
-    #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
 }
 
@@ -8642,6 +9832,17 @@ impl TargetConstraintsDevice {
         self.latency_device = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    TargetConstraintsDevice {
+        processors: "processors" optional,
+        board: "board" optional,
+        name: "name" optional,
+        latency_device: "latencyDevice" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for TargetConstraintsDevice {}
@@ -8698,14 +9899,12 @@ crate::string_enum_impls!(TargetConstraintsSelectedTargetBasedOn);
 /// RAM and ROM specifications of target
 ///
 /// Schema: `#/components/schemas/TargetMemory`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TargetMemory {
     /// `ram` in the JSON; [`MemorySpec`](crate::models::MemorySpec)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ram: Option<MemorySpec>,
     /// `rom` in the JSON; [`MemorySpec`](crate::models::MemorySpec)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<MemorySpec>,
 }
 
@@ -8728,39 +9927,36 @@ impl TargetMemory {
     }
 }
 
+crate::codec::json_object! {
+    TargetMemory {
+        ram: "ram" optional,
+        rom: "rom" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for TargetMemory {}
 
 /// Schema: `#/components/schemas/TargetProcessor`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TargetProcessor {
     /// The exact part number, if available
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<String>,
     /// Processor type, serving as a broad descriptor for the intended use-case
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// Processor family, informing about the processor's instruction set and core design
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
     /// Processor architecture, informing about the specific processor, if known
-    #[serde(
-        rename = "specificArchitecture",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub specific_architecture: Option<String>,
     /// Target accelerator, if any
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accelerator: Option<String>,
     /// Does the target processor have a floating point unit
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fpu: Option<bool>,
     /// `clockRateMhz` in the JSON; [`ResourceRange`](crate::models::ResourceRange)
-    #[serde(rename = "clockRateMhz", default, skip_serializing_if = "Option::is_none")]
     pub clock_rate_mhz: Option<ResourceRange>,
     /// `memory` in the JSON; [`TargetMemory`](crate::models::TargetMemory)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<TargetMemory>,
 }
 
@@ -8828,24 +10024,46 @@ impl TargetProcessor {
     }
 }
 
+crate::codec::json_object! {
+    TargetProcessor {
+        part: "part" optional,
+        format: "format" optional,
+        architecture: "architecture" optional,
+        specific_architecture: "specificArchitecture" optional,
+        accelerator: "accelerator" optional,
+        fpu: "fpu" optional,
+        clock_rate_mhz: "clockRateMhz" optional,
+        memory: "memory" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for TargetProcessor {}
 
 /// Schema: `#/components/schemas/TestPretrainedModelResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TestPretrainedModelResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Classification value per label. For a neural network this will be the confidence, for anomalies the anomaly score.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<std::collections::BTreeMap<String, f64>>,
     /// `boundingBoxes` in the JSON; array of [`BoundingBoxWithScore`](crate::models::BoundingBoxWithScore)
-    #[serde(rename = "boundingBoxes", default, skip_serializing_if = "Option::is_none")]
     pub bounding_boxes: Option<Vec<BoundingBoxWithScore>>,
+}
+
+crate::codec::json_object! {
+    TestPretrainedModelResponse {
+        success: "success" required,
+        error: "error" optional,
+        result: "result" optional,
+        bounding_boxes: "boundingBoxes" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TestPretrainedModelResponse {
@@ -8855,21 +10073,14 @@ impl crate::Envelope for TestPretrainedModelResponse {
 }
 
 /// Schema: `#/components/schemas/Theme`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Theme {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `ownerUserId` in the JSON; integer
-    #[serde(rename = "ownerUserId", default, skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<i64>,
     /// `ownerOrganizationId` in the JSON; integer
-    #[serde(
-        rename = "ownerOrganizationId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub owner_organization_id: Option<i64>,
     /// `name` in the JSON; string
     pub name: String,
@@ -8881,200 +10092,201 @@ pub struct Theme {
     pub colors: ThemeColors,
 }
 
+crate::codec::json_object! {
+    Theme {
+        id: "id" required,
+        owner_user_id: "ownerUserId" optional,
+        owner_organization_id: "ownerOrganizationId" optional,
+        name: "name" required,
+        favicon: "favicon" required,
+        logos: "logos" required,
+        colors: "colors" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for Theme {}
 
 /// Schema: `#/components/schemas/Theme/properties/colors`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ThemeColors {
     /// `primaryColor` in the JSON; string
-    #[serde(rename = "primaryColor", default, skip_serializing_if = "Option::is_none")]
     pub primary_color: Option<String>,
     /// `primaryColorRgb` in the JSON; array of number
-    #[serde(
-        rename = "primaryColorRgb",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub primary_color_rgb: Option<Vec<f64>>,
     /// `primaryColorGradientEnd` in the JSON; string
-    #[serde(
-        rename = "primaryColorGradientEnd",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub primary_color_gradient_end: Option<String>,
+}
+
+crate::codec::json_object! {
+    ThemeColors {
+        primary_color: "primaryColor" optional,
+        primary_color_rgb: "primaryColorRgb" optional,
+        primary_color_gradient_end: "primaryColorGradientEnd" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ThemeColors {}
 
 /// Schema: `#/components/schemas/Theme/properties/favicon`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ThemeFavicon {
     /// `favicon32` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon32: Option<String>,
     /// `favicon57` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon57: Option<String>,
     /// `favicon76` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon76: Option<String>,
     /// `favicon96` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon96: Option<String>,
     /// `favicon120` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon120: Option<String>,
     /// `favicon128` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon128: Option<String>,
     /// `favicon144` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon144: Option<String>,
     /// `favicon152` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon152: Option<String>,
     /// `favicon180` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon180: Option<String>,
     /// `favicon228` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon228: Option<String>,
+}
+
+crate::codec::json_object! {
+    ThemeFavicon {
+        favicon32: "favicon32" optional,
+        favicon57: "favicon57" optional,
+        favicon76: "favicon76" optional,
+        favicon96: "favicon96" optional,
+        favicon120: "favicon120" optional,
+        favicon128: "favicon128" optional,
+        favicon144: "favicon144" optional,
+        favicon152: "favicon152" optional,
+        favicon180: "favicon180" optional,
+        favicon228: "favicon228" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ThemeFavicon {}
 
 /// Schema: `#/components/schemas/Theme/properties/logos`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ThemeLogos {
     /// `primary` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
     /// `primaryPng` in the JSON; string
-    #[serde(rename = "primaryPng", default, skip_serializing_if = "Option::is_none")]
     pub primary_png: Option<String>,
     /// `primaryWhite` in the JSON; string
-    #[serde(rename = "primaryWhite", default, skip_serializing_if = "Option::is_none")]
     pub primary_white: Option<String>,
     /// `loginLogo` in the JSON; string
-    #[serde(rename = "loginLogo", default, skip_serializing_if = "Option::is_none")]
     pub login_logo: Option<String>,
     /// `loginLogoWhite` in the JSON; string
-    #[serde(rename = "loginLogoWhite", default, skip_serializing_if = "Option::is_none")]
     pub login_logo_white: Option<String>,
     /// `mark` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
     /// `markWhite` in the JSON; string
-    #[serde(rename = "markWhite", default, skip_serializing_if = "Option::is_none")]
     pub mark_white: Option<String>,
     /// `deviceLogo` in the JSON; string
-    #[serde(rename = "deviceLogo", default, skip_serializing_if = "Option::is_none")]
     pub device_logo: Option<String>,
+}
+
+crate::codec::json_object! {
+    ThemeLogos {
+        primary: "primary" optional,
+        primary_png: "primaryPng" optional,
+        primary_white: "primaryWhite" optional,
+        login_logo: "loginLogo" optional,
+        login_logo_white: "loginLogoWhite" optional,
+        mark: "mark" optional,
+        mark_white: "markWhite" optional,
+        device_logo: "deviceLogo" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ThemeLogos {}
 
 /// Schema: `#/components/schemas/TransferLearningModel`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TransferLearningModel {
     /// `name` in the JSON; string
     pub name: String,
     /// `shortName` in the JSON; string
-    #[serde(rename = "shortName")]
     pub short_name: String,
     /// `abbreviatedName` in the JSON; string
-    #[serde(
-        rename = "abbreviatedName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub abbreviated_name: Option<String>,
     /// `description` in the JSON; string
     pub description: String,
     /// `hasNeurons` in the JSON; boolean
-    #[serde(rename = "hasNeurons")]
     pub has_neurons: bool,
     /// `hasDropout` in the JSON; boolean
-    #[serde(rename = "hasDropout")]
     pub has_dropout: bool,
     /// `defaultNeurons` in the JSON; integer
-    #[serde(rename = "defaultNeurons", default, skip_serializing_if = "Option::is_none")]
     pub default_neurons: Option<i64>,
     /// `defaultDropout` in the JSON; number
-    #[serde(rename = "defaultDropout", default, skip_serializing_if = "Option::is_none")]
     pub default_dropout: Option<f64>,
     /// `defaultLearningRate` in the JSON; number
-    #[serde(
-        rename = "defaultLearningRate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub default_learning_rate: Option<f64>,
     /// `defaultTrainingCycles` in the JSON; number
-    #[serde(
-        rename = "defaultTrainingCycles",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub default_training_cycles: Option<f64>,
     /// `hasImageAugmentation` in the JSON; boolean
-    #[serde(
-        rename = "hasImageAugmentation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_image_augmentation: Option<bool>,
     /// `type` in the JSON; [`KerasVisualLayerType`](crate::models::KerasVisualLayerType)
-    #[serde(rename = "type")]
     pub type_: KerasVisualLayerType,
     /// `learnBlockType` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
-    #[serde(rename = "learnBlockType", default, skip_serializing_if = "Option::is_none")]
     pub learn_block_type: Option<LearnBlockType>,
     /// `organizationModelId` in the JSON; integer
-    #[serde(
-        rename = "organizationModelId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_model_id: Option<i64>,
     /// `implementationVersion` in the JSON; integer
-    #[serde(
-        rename = "implementationVersion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub implementation_version: Option<i64>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// `author` in the JSON; string
     pub author: String,
     /// `blockType` in the JSON; [`BlockType`](crate::models::BlockType)
-    #[serde(rename = "blockType")]
     pub block_type: BlockType,
     /// `customParameters` in the JSON; array of [`DspGroupItem`](crate::models::DspGroupItem)
-    #[serde(
-        rename = "customParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_parameters: Option<Vec<DspGroupItem>>,
     /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
-    #[serde(
-        rename = "displayCategory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display_category: Option<BlockDisplayCategory>,
+}
+
+crate::codec::json_object! {
+    TransferLearningModel {
+        name: "name" required,
+        short_name: "shortName" required,
+        abbreviated_name: "abbreviatedName" optional,
+        description: "description" required,
+        has_neurons: "hasNeurons" required,
+        has_dropout: "hasDropout" required,
+        default_neurons: "defaultNeurons" optional,
+        default_dropout: "defaultDropout" optional,
+        default_learning_rate: "defaultLearningRate" optional,
+        default_training_cycles: "defaultTrainingCycles" optional,
+        has_image_augmentation: "hasImageAugmentation" optional,
+        type_: "type" required,
+        learn_block_type: "learnBlockType" optional,
+        organization_model_id: "organizationModelId" optional,
+        implementation_version: "implementationVersion" optional,
+        repository_url: "repositoryUrl" optional,
+        author: "author" required,
+        block_type: "blockType" required,
+        custom_parameters: "customParameters" optional,
+        display_category: "displayCategory" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TransferLearningModel {}
@@ -9175,267 +10387,160 @@ pub type TrialExpirationDate = crate::DateTime;
 /// Schema: `#/components/schemas/TrialNotes`
 pub type TrialNotes = String;
 
+/// Schema: `#/components/schemas/TunerSpaceDSPBlock`
+pub type TunerSpaceDspBlock = serde_json::Map<String, serde_json::Value>;
+
+/// Schema: `#/components/schemas/TunerSpaceImpulse`
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TunerSpaceImpulse {
+    /// Hyperparameters with potential values that can be used in any block in this impulse
+    pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Input Blocks that are part of this impulse
+    pub input_blocks: Vec<TunerSpaceInputBlock>,
+    /// DSP Blocks that are part of this impulse
+    pub dsp_blocks: Vec<TunerSpaceDspBlock>,
+    /// Learning Blocks that are part of this impulse
+    pub learn_blocks: Vec<Vec<TunerSpaceLearnBlock>>,
+}
+
+impl TunerSpaceImpulse {
+    /// Builds the value from its required fields; optional fields start as `None`.
+    pub fn new(
+        input_blocks: Vec<TunerSpaceInputBlock>,
+        dsp_blocks: Vec<TunerSpaceDspBlock>,
+        learn_blocks: Vec<Vec<TunerSpaceLearnBlock>>,
+    ) -> Self {
+        Self {
+            parameters: None,
+            input_blocks,
+            dsp_blocks,
+            learn_blocks,
+        }
+    }
+
+    /// Sets `parameters`.
+    pub fn parameters(
+        mut self,
+        value: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
+}
+
+crate::codec::json_object! {
+    TunerSpaceImpulse {
+        parameters: "parameters" optional,
+        input_blocks: "inputBlocks" required,
+        dsp_blocks: "dspBlocks" required,
+        learn_blocks: "learnBlocks" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
+impl crate::Envelope for TunerSpaceImpulse {}
+
+/// Schema: `#/components/schemas/TunerSpaceInputBlock`
+pub type TunerSpaceInputBlock = serde_json::Map<String, serde_json::Value>;
+
+/// Schema: `#/components/schemas/TunerSpaceLearnBlock`
+pub type TunerSpaceLearnBlock = serde_json::Map<String, serde_json::Value>;
+
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateProjectRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateProjectRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// New project name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
-    #[serde(
-        rename = "projectVisibility",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_visibility: Option<ProjectVisibility>,
     /// If the project allows public access, whether to list it the public projects overview response. If not listed, the project is still accessible via direct link. If the project does not allow public access, this field has no effect.
-    #[serde(
-        rename = "publicProjectListed",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_listed: Option<bool>,
     /// Call this when clicking the Eon compiler setting
-    #[serde(
-        rename = "lastDeployEonCompiler",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_deploy_eon_compiler: Option<bool>,
     /// `lastDeployModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
-    #[serde(
-        rename = "lastDeployModelEngine",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_deploy_model_engine: Option<ModelEngineShortEnum>,
     /// MCU used for calculating latency
-    #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
     /// `experiments` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Whether to show the 'Create your first impulse' section on the dashboard
-    #[serde(
-        rename = "showCreateFirstImpulse",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_create_first_impulse: Option<bool>,
     /// What labeling flow to use
-    #[serde(rename = "labelingMethod", default, skip_serializing_if = "Option::is_none")]
     pub labeling_method: Option<UpdateProjectRequestLabelingMethod>,
     /// Which option was selected in the project type wizard
-    #[serde(
-        rename = "selectedProjectTypeInWizard",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub selected_project_type_in_wizard: Option<
         UpdateProjectRequestSelectedProjectTypeInWizard,
     >,
     /// The next step in the getting started wizard, or set to -1 to clear the getting started wizard
-    #[serde(
-        rename = "gettingStartedStep",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub getting_started_step: Option<i64>,
     /// Whether to use GPU for training
-    #[serde(rename = "useGpu", default, skip_serializing_if = "Option::is_none")]
     pub use_gpu: Option<bool>,
     /// Job limit in minutes
-    #[serde(
-        rename = "computeTimeLimitM",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub compute_time_limit_m: Option<i64>,
     /// DSP file size in MB
-    #[serde(rename = "dspFileSizeMb", default, skip_serializing_if = "Option::is_none")]
     pub dsp_file_size_mb: Option<i64>,
     /// `enterprisePerformance` in the JSON; boolean
-    #[serde(
-        rename = "enterprisePerformance",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub enterprise_performance: Option<bool>,
     /// Amount of RAM allocated to training jobs
-    #[serde(rename = "trainJobRamMb", default, skip_serializing_if = "Option::is_none")]
     pub train_job_ram_mb: Option<i64>,
     /// New metadata about the project
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Readme for the project (in Markdown)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
     /// `lastAcquisitionLabel` in the JSON; string
-    #[serde(
-        rename = "lastAcquisitionLabel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_acquisition_label: Option<String>,
     /// The IDs of users who should be notified when a Keras or retrain job is finished.
-    #[serde(
-        rename = "trainJobNotificationUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub train_job_notification_uids: Option<Vec<i64>>,
     /// The IDs of users who should be notified when a DSP job is finished.
-    #[serde(
-        rename = "dspJobNotificationUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub dsp_job_notification_uids: Option<Vec<i64>>,
     /// The IDs of users who should be notified when a model testing job is finished.
-    #[serde(
-        rename = "modelTestingJobNotificationUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub model_testing_job_notification_uids: Option<Vec<i64>>,
     /// The IDs of users who should be notified when an export job is finished.
-    #[serde(
-        rename = "exportJobNotificationUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub export_job_notification_uids: Option<Vec<i64>>,
     /// Config file specifying how to process CSV files. (set to null to clear the config)
-    #[serde(
-        rename = "csvImportConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub csv_import_config: Option<serde_json::Map<String, serde_json::Value>>,
     /// `inPretrainedModelFlow` in the JSON; boolean
-    #[serde(
-        rename = "inPretrainedModelFlow",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub in_pretrained_model_flow: Option<bool>,
     /// Set to '0' to disable DSP paging
-    #[serde(rename = "dspPageSize", default, skip_serializing_if = "Option::is_none")]
     pub dsp_page_size: Option<i64>,
     /// Used in tests, to ensure samples that need to be processed async are not picked up until the flag is set to FALSE again.
-    #[serde(
-        rename = "indPauseProcessingSamples",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ind_pause_processing_samples: Option<bool>,
     /// Whether to show the actual sensor data in acquisition charts (only applies when you have structured labels)
-    #[serde(
-        rename = "showSensorDataInAcquisitionGraph",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_sensor_data_in_acquisition_graph: Option<bool>,
     /// Which deployment target was last selected (used to populate this deployment target again the next time you visit the deployment page). Should match the _format_ property of the response from listDeploymentTargetsForProject.
-    #[serde(
-        rename = "lastDeploymentTarget",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_deployment_target: Option<String>,
     /// Default page size on data acquisition
-    #[serde(
-        rename = "dataAcquisitionPageSize",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_acquisition_page_size: Option<i64>,
     /// Default view type on data acquisition
-    #[serde(
-        rename = "dataAcquisitionViewType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_acquisition_view_type: Option<UpdateProjectRequestDataAcquisitionViewType>,
     /// Number of grid columns in non-detailed view on data acquisition
-    #[serde(
-        rename = "dataAcquisitionGridColumnCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_acquisition_grid_column_count: Option<i64>,
     /// Number of grid columns in detailed view on data acquisition
-    #[serde(
-        rename = "dataAcquisitionGridColumnCountDetailed",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_acquisition_grid_column_count_detailed: Option<i64>,
     /// If enabled, does not round sample length to hours/minutes/seconds, but always displays sample length in milliseconds. E.g. instead of 1m 32s, this'll say 92,142ms.
-    #[serde(
-        rename = "showExactSampleLength",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_exact_sample_length: Option<bool>,
     /// If enabled, allows editing bounding box labels directly from the acquisition UI.
-    #[serde(
-        rename = "inlineEditBoundingBoxes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub inline_edit_bounding_boxes: Option<bool>,
     /// `defaultProfilingVariant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
-    #[serde(
-        rename = "defaultProfilingVariant",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub default_profiling_variant: Option<KerasModelVariantEnum>,
     /// Set of model variants enabled by default on the model testing and live classification pages.
-    #[serde(
-        rename = "enabledModelProfilingVariants",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub enabled_model_profiling_variants: Option<Vec<KerasModelVariantEnum>>,
     /// Which core metrics should be hidden in the impulse list. See 'GetAllDetailedImpulsesResponse' for a list of all metrics.
-    #[serde(
-        rename = "impulseListCoreMetricsHiddenColumns",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub impulse_list_core_metrics_hidden_columns: Option<Vec<String>>,
     /// Which additional metrics should be shown in the impulse list. See 'GetAllDetailedImpulsesResponse' for a list of all metrics.
-    #[serde(
-        rename = "impulseListAdditionalMetricsShownColumns",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub impulse_list_additional_metrics_shown_columns: Option<Vec<String>>,
     /// Which extra columns should be shown in the impulse list.
-    #[serde(
-        rename = "impulseListExtraColumns",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub impulse_list_extra_columns: Option<Vec<String>>,
     /// Number of grid columns in AI Actions
-    #[serde(
-        rename = "aiActionsGridColumnCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ai_actions_grid_column_count: Option<i64>,
 }
 
@@ -9769,6 +10874,56 @@ impl UpdateProjectRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateProjectRequest {
+        logo: "logo" optional,
+        name: "name" optional,
+        description: "description" optional,
+        project_visibility: "projectVisibility" optional,
+        public_project_listed: "publicProjectListed" optional,
+        last_deploy_eon_compiler: "lastDeployEonCompiler" optional,
+        last_deploy_model_engine: "lastDeployModelEngine" optional,
+        latency_device: "latencyDevice" optional,
+        experiments: "experiments" optional,
+        show_create_first_impulse: "showCreateFirstImpulse" optional,
+        labeling_method: "labelingMethod" optional,
+        selected_project_type_in_wizard: "selectedProjectTypeInWizard" optional,
+        getting_started_step: "gettingStartedStep" optional,
+        use_gpu: "useGpu" optional,
+        compute_time_limit_m: "computeTimeLimitM" optional,
+        dsp_file_size_mb: "dspFileSizeMb" optional,
+        enterprise_performance: "enterprisePerformance" optional,
+        train_job_ram_mb: "trainJobRamMb" optional,
+        metadata: "metadata" optional,
+        readme: "readme" optional,
+        last_acquisition_label: "lastAcquisitionLabel" optional,
+        train_job_notification_uids: "trainJobNotificationUids" optional,
+        dsp_job_notification_uids: "dspJobNotificationUids" optional,
+        model_testing_job_notification_uids: "modelTestingJobNotificationUids" optional,
+        export_job_notification_uids: "exportJobNotificationUids" optional,
+        csv_import_config: "csvImportConfig" optional,
+        in_pretrained_model_flow: "inPretrainedModelFlow" optional,
+        dsp_page_size: "dspPageSize" optional,
+        ind_pause_processing_samples: "indPauseProcessingSamples" optional,
+        show_sensor_data_in_acquisition_graph: "showSensorDataInAcquisitionGraph" optional,
+        last_deployment_target: "lastDeploymentTarget" optional,
+        data_acquisition_page_size: "dataAcquisitionPageSize" optional,
+        data_acquisition_view_type: "dataAcquisitionViewType" optional,
+        data_acquisition_grid_column_count: "dataAcquisitionGridColumnCount" optional,
+        data_acquisition_grid_column_count_detailed: "dataAcquisitionGridColumnCountDetailed" optional,
+        show_exact_sample_length: "showExactSampleLength" optional,
+        inline_edit_bounding_boxes: "inlineEditBoundingBoxes" optional,
+        default_profiling_variant: "defaultProfilingVariant" optional,
+        enabled_model_profiling_variants: "enabledModelProfilingVariants" optional,
+        impulse_list_core_metrics_hidden_columns: "impulseListCoreMetricsHiddenColumns" optional,
+        impulse_list_additional_metrics_shown_columns: "impulseListAdditionalMetricsShownColumns" optional,
+        impulse_list_extra_columns: "impulseListExtraColumns" optional,
+        ai_actions_grid_column_count: "aiActionsGridColumnCount" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateProjectRequest {}
 
 /// Default view type on data acquisition
@@ -9897,19 +11052,12 @@ crate::string_enum_impls!(UpdateProjectRequestSelectedProjectTypeInWizard);
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateThemeColorsRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateThemeColorsRequest {
     /// Primary color in hex format
-    #[serde(rename = "primaryColor", default, skip_serializing_if = "Option::is_none")]
     pub primary_color: Option<String>,
     /// Primary color gradient end in hex format
-    #[serde(
-        rename = "primaryColorGradientEnd",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub primary_color_gradient_end: Option<String>,
 }
 
@@ -9935,15 +11083,22 @@ impl UpdateThemeColorsRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateThemeColorsRequest {
+        primary_color: "primaryColor" optional,
+        primary_color_gradient_end: "primaryColorGradientEnd" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateThemeColorsRequest {}
 
 /// Schema: `#/components/schemas/UpdateWhitelabelDeploymentTargetsRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateWhitelabelDeploymentTargetsRequest {
     /// The names of the deployment targets that are enabled for this whitelabel.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<Vec<String>>,
 }
 
@@ -9958,6 +11113,14 @@ impl UpdateWhitelabelDeploymentTargetsRequest {
         self.targets = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateWhitelabelDeploymentTargetsRequest {
+        targets: "targets" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateWhitelabelDeploymentTargetsRequest {}
@@ -9986,17 +11149,25 @@ impl crate::multipart::ToMultipart for UploadImageRequest {
 }
 
 /// Schema: `#/components/schemas/UploadReadmeImageResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UploadReadmeImageResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `url` in the JSON; string
     pub url: String,
+}
+
+crate::codec::json_object! {
+    UploadReadmeImageResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UploadReadmeImageResponse {
@@ -10006,8 +11177,7 @@ impl crate::Envelope for UploadReadmeImageResponse {
 }
 
 /// Schema: `#/components/schemas/User`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct User {
     /// `id` in the JSON; integer
@@ -10019,85 +11189,94 @@ pub struct User {
     /// `email` in the JSON; string
     pub email: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `lastSeen` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
     /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
-    #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
     /// `pending` in the JSON; boolean
     pub pending: bool,
     /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(
-        rename = "lastTosAcceptanceDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
     /// `jobTitle` in the JSON; string
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
     /// `companyName` in the JSON; string
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Whether the user has activated their account or not.
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
-    #[serde(rename = "mfaConfigured")]
     pub mfa_configured: bool,
     /// Stripe customer ID, if any.
-    #[serde(
-        rename = "stripeCustomerId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub stripe_customer_id: Option<String>,
     /// Whether the user has pending payments.
-    #[serde(
-        rename = "hasPendingPayments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_pending_payments: Option<bool>,
     /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<UserTierEnum>,
+}
+
+crate::codec::json_object! {
+    User {
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for User {}
 
 /// Schema: `#/components/schemas/UserExperiment`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserExperiment {
     /// `type` in the JSON; string
-    #[serde(rename = "type")]
     pub type_: String,
     /// `title` in the JSON; string
     pub title: String,
     /// `help` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// `enabled` in the JSON; boolean
     pub enabled: bool,
     /// `showToUser` in the JSON; boolean
-    #[serde(rename = "showToUser")]
     pub show_to_user: bool,
+}
+
+crate::codec::json_object! {
+    UserExperiment {
+        type_: "type" required,
+        title: "title" required,
+        help: "help" optional,
+        enabled: "enabled" required,
+        show_to_user: "showToUser" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserExperiment {}
 
 /// Schema: `#/components/schemas/UserOrganization`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserOrganization {
     /// `id` in the JSON; integer
@@ -10105,43 +11284,53 @@ pub struct UserOrganization {
     /// `name` in the JSON; string
     pub name: String,
     /// `logo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `isDeveloperProfile` in the JSON; boolean
-    #[serde(rename = "isDeveloperProfile")]
     pub is_developer_profile: bool,
     /// Unique identifier of the white label this project belongs to, if any.
-    #[serde(rename = "whitelabelId", default)]
     pub whitelabel_id: Option<i64>,
     /// Whether the user is admin of this organization or not.
-    #[serde(rename = "isAdmin")]
     pub is_admin: bool,
     /// When the organization was created.
     pub created: crate::DateTime,
     /// Unique identifier of the trial this organization belongs to, if any.
-    #[serde(rename = "trialId", default)]
     pub trial_id: Option<f64>,
     /// Date when the trial expired, if any. A expired trial has a grace period of 30 days before it's associated organization is deleted.
-    #[serde(rename = "trialExpiredDate", default)]
     pub trial_expired_date: Option<crate::DateTime>,
     /// Date when the trial was upgraded to a full enterprise account, if any.
-    #[serde(rename = "trialUpgradedDate", default)]
     pub trial_upgraded_date: Option<crate::DateTime>,
     /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
-    #[serde(rename = "entitlementLimits")]
     pub entitlement_limits: EntitlementLimits,
     /// The total number of users that are a member of this organization.
-    #[serde(rename = "userCount")]
     pub user_count: i64,
     /// The number of admin users for this organization.
-    #[serde(rename = "adminCount")]
     pub admin_count: i64,
     /// The number of private projects for this organization.
-    #[serde(rename = "privateProjectCount")]
     pub private_project_count: i64,
     /// Last time this user accessed this organization.
-    #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
+}
+
+crate::codec::json_object! {
+    UserOrganization {
+        id: "id" required,
+        name: "name" required,
+        logo: "logo" optional,
+        is_developer_profile: "isDeveloperProfile" required,
+        whitelabel_id: "whitelabelId" nullable,
+        is_admin: "isAdmin" required,
+        created: "created" required,
+        trial_id: "trialId" nullable,
+        trial_expired_date: "trialExpiredDate" nullable,
+        trial_upgraded_date: "trialUpgradedDate" nullable,
+        entitlement_limits: "entitlementLimits" required,
+        user_count: "userCount" required,
+        admin_count: "adminCount" required,
+        private_project_count: "privateProjectCount" required,
+        last_accessed: "lastAccessed" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserOrganization {}
@@ -10203,57 +11392,50 @@ crate::string_enum_impls!(UserTierEnum);
 /// 4. If connectionStatus is "connecting", the client should periodically poll the endpoint until the status changes to "connected" or "error".
 ///
 /// Schema: `#/components/schemas/VerifyOrganizationBucketResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifyOrganizationBucketResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Indicates the current state of the connectivity verification process.
     /// - "connected": Verification successful, other properties are available.
     /// - "connecting": Verification in progress, continue polling.
     /// - "error": Verification failed, check connectionError for details.
-    #[serde(rename = "connectionStatus")]
     pub connection_status: VerifyOrganizationBucketResponseConnectionStatus,
     /// Provides additional details if connectionStatus is "error". Helps diagnose verification failures.
-    #[serde(
-        rename = "connectionError",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub connection_error: Option<Option<String>>,
     /// Timestamp of when the connectionStatus last changed.
-    #[serde(
-        rename = "connectionStatusSince",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub connection_status_since: Option<Option<crate::DateTime>>,
     /// Random files from the bucket. Only available when connectionStatus is "connected".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<VerifyOrganizationBucketResponseFilesItem>>,
     /// Indicates whether there are any info.labels files in this bucket.
     /// If so, those are used for category/labels.
     /// Only available when connectionStatus is "connected".
-    #[serde(
-        rename = "hasInfoLabelsFile",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_info_labels_file: Option<bool>,
     /// A signed URL that allows you to PUT an item, to check whether CORS headers are set up correctly for this bucket.
     /// Only available when connectionStatus is "connected".
-    #[serde(rename = "signedUrl", default, skip_serializing_if = "Option::is_none")]
     pub signed_url: Option<String>,
     /// An alternative endpoint URL. Only returned and required for Azure storage accounts,
     /// where the endpoint must be reformatted. This field will be undefined for other storage providers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+}
+
+crate::codec::json_object! {
+    VerifyOrganizationBucketResponse {
+        success: "success" required,
+        error: "error" optional,
+        connection_status: "connectionStatus" required,
+        connection_error: "connectionError" optional_nullable,
+        connection_status_since: "connectionStatusSince" optional_nullable,
+        files: "files" optional,
+        has_info_labels_file: "hasInfoLabelsFile" optional,
+        signed_url: "signedUrl" optional,
+        endpoint: "endpoint" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyOrganizationBucketResponse {
@@ -10307,8 +11489,7 @@ impl From<&str> for VerifyOrganizationBucketResponseConnectionStatus {
 crate::string_enum_impls!(VerifyOrganizationBucketResponseConnectionStatus);
 
 /// Schema: `#/components/schemas/VerifyOrganizationBucketResponse/allOf/1/properties/files/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifyOrganizationBucketResponseFilesItem {
     /// The name of the file.
@@ -10316,15 +11497,23 @@ pub struct VerifyOrganizationBucketResponseFilesItem {
     /// The size of the file in bytes.
     pub size: i64,
     /// The name of the folder containing the file.
-    #[serde(rename = "folderName")]
     pub folder_name: String,
+}
+
+crate::codec::json_object! {
+    VerifyOrganizationBucketResponseFilesItem {
+        name: "name" required,
+        size: "size" required,
+        folder_name: "folderName" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyOrganizationBucketResponseFilesItem {}
 
 /// Schema: `#/components/schemas/Whitelabel`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Whitelabel {
     /// `id` in the JSON; integer
@@ -10334,117 +11523,117 @@ pub struct Whitelabel {
     /// `domain` in the JSON; string
     pub domain: String,
     /// `ownerOrganizationId` in the JSON; integer
-    #[serde(
-        rename = "ownerOrganizationId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub owner_organization_id: Option<i64>,
     /// `themeId` in the JSON; integer
-    #[serde(rename = "themeId")]
     pub theme_id: i64,
     /// `theme` in the JSON; [`Theme`](crate::models::Theme)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
     /// `identityProviders` in the JSON; array of string
-    #[serde(rename = "identityProviders")]
     pub identity_providers: Vec<String>,
     /// `allowPasswordAuth` in the JSON; boolean
-    #[serde(rename = "allowPasswordAuth")]
     pub allow_password_auth: bool,
     /// List of deployment targets enabled for this white label
-    #[serde(rename = "deploymentTargets")]
     pub deployment_targets: Vec<String>,
     /// List of all supported deployment targets
-    #[serde(rename = "allDeploymentTargets")]
     pub all_deployment_targets: Vec<String>,
     /// List of custom deployment blocks available to this white label
-    #[serde(
-        rename = "customDeploymentBlocks",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_deployment_blocks: Option<Vec<WhitelabelCustomDeploymentBlocksItem>>,
     /// `deploymentOptionsOrder` in the JSON; [`DeploymentOptionsOrder`](crate::models::DeploymentOptionsOrder)
-    #[serde(
-        rename = "deploymentOptionsOrder",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub deployment_options_order: Option<DeploymentOptionsOrder>,
     /// `allowSignup` in the JSON; boolean
-    #[serde(rename = "allowSignup")]
     pub allow_signup: bool,
     /// `allowFreeProjects` in the JSON; boolean
-    #[serde(rename = "allowFreeProjects")]
     pub allow_free_projects: bool,
     /// `exposePublicProjects` in the JSON; boolean
-    #[serde(
-        rename = "exposePublicProjects",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub expose_public_projects: Option<bool>,
     /// The name of the default deployment target for this white label
-    #[serde(
-        rename = "defaultDeploymentTarget",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub default_deployment_target: Option<Option<String>>,
     /// `supportedProjectTypes` in the JSON; array of [`ProjectType`](crate::models::ProjectType)
-    #[serde(rename = "supportedProjectTypes")]
     pub supported_project_types: Vec<ProjectType>,
     /// Whether the new project UI should be enabled for this white label or not.
-    #[serde(rename = "allowNewProjectUi")]
     pub allow_new_project_ui: bool,
     /// List of learning blocks enabled for this white label
-    #[serde(rename = "learningBlocks")]
     pub learning_blocks: Vec<String>,
     /// List of all supported learning blocks
-    #[serde(rename = "allLearningBlocks")]
     pub all_learning_blocks: Vec<WhitelabelAllLearningBlocksItem>,
     /// `developmentBoards` in the JSON; array of [`DevelopmentBoardResponse`](crate::models::DevelopmentBoardResponse)
-    #[serde(rename = "developmentBoards")]
     pub development_boards: Vec<DevelopmentBoardResponse>,
     /// `allDevelopmentBoards` in the JSON; array of [`DevelopmentBoardResponse`](crate::models::DevelopmentBoardResponse)
-    #[serde(rename = "allDevelopmentBoards")]
     pub all_development_boards: Vec<DevelopmentBoardResponse>,
     /// The maximum number of organizations that can be created under this white label.
-    #[serde(
-        rename = "organizationsLimit",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organizations_limit: Option<i64>,
+}
+
+crate::codec::json_object! {
+    Whitelabel {
+        id: "id" required,
+        name: "name" required,
+        domain: "domain" required,
+        owner_organization_id: "ownerOrganizationId" optional,
+        theme_id: "themeId" required,
+        theme: "theme" optional,
+        identity_providers: "identityProviders" required,
+        allow_password_auth: "allowPasswordAuth" required,
+        deployment_targets: "deploymentTargets" required,
+        all_deployment_targets: "allDeploymentTargets" required,
+        custom_deployment_blocks: "customDeploymentBlocks" optional,
+        deployment_options_order: "deploymentOptionsOrder" optional,
+        allow_signup: "allowSignup" required,
+        allow_free_projects: "allowFreeProjects" required,
+        expose_public_projects: "exposePublicProjects" optional,
+        default_deployment_target: "defaultDeploymentTarget" optional_nullable,
+        supported_project_types: "supportedProjectTypes" required,
+        allow_new_project_ui: "allowNewProjectUi" required,
+        learning_blocks: "learningBlocks" required,
+        all_learning_blocks: "allLearningBlocks" required,
+        development_boards: "developmentBoards" required,
+        all_development_boards: "allDevelopmentBoards" required,
+        organizations_limit: "organizationsLimit" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Whitelabel {}
 
 /// Schema: `#/components/schemas/Whitelabel/properties/allLearningBlocks/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WhitelabelAllLearningBlocksItem {
     /// The name of the learning block
     pub title: String,
     /// The learning block type
-    #[serde(rename = "type")]
     pub type_: String,
+}
+
+crate::codec::json_object! {
+    WhitelabelAllLearningBlocksItem {
+        title: "title" required,
+        type_: "type" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for WhitelabelAllLearningBlocksItem {}
 
 /// Schema: `#/components/schemas/Whitelabel/properties/customDeploymentBlocks/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WhitelabelCustomDeploymentBlocksItem {
     /// The name of the custom deployment block
     pub name: String,
     /// The custom deployment block ID
     pub id: f64,
+}
+
+crate::codec::json_object! {
+    WhitelabelCustomDeploymentBlocksItem {
+        name: "name" required,
+        id: "id" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for WhitelabelCustomDeploymentBlocksItem {}

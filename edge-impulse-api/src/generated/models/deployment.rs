@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/DeploymentTarget`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeploymentTarget {
     /// `name` in the JSON; string
@@ -17,91 +16,102 @@ pub struct DeploymentTarget {
     /// `image` in the JSON; string
     pub image: String,
     /// `imageClasses` in the JSON; string
-    #[serde(rename = "imageClasses")]
     pub image_classes: String,
     /// `format` in the JSON; string
     pub format: String,
     /// `latencyDevice` in the JSON; string
-    #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasEonCompiler")]
     pub has_eon_compiler: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTensorRT")]
     pub has_tensor_rt: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTensaiFlow")]
     pub has_tensai_flow: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasDRPAI")]
     pub has_drpai: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTIDL")]
     pub has_tidl: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasAkida")]
     pub has_akida: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasMemryx")]
     pub has_memryx: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasStAton")]
     pub has_st_aton: bool,
     /// `hideOptimizations` in the JSON; boolean
-    #[serde(rename = "hideOptimizations")]
     pub hide_optimizations: bool,
     /// `badge` in the JSON; [`DeploymentTargetBadge`](crate::models::DeploymentTargetBadge)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<DeploymentTargetBadge>,
     /// `uiSection` in the JSON; [`DeploymentTargetUiSection`](crate::models::DeploymentTargetUiSection)
-    #[serde(rename = "uiSection")]
     pub ui_section: DeploymentTargetUiSection,
     /// `customDeployId` in the JSON; integer
-    #[serde(rename = "customDeployId", default, skip_serializing_if = "Option::is_none")]
     pub custom_deploy_id: Option<i64>,
     /// `integrateUrl` in the JSON; string
-    #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
     /// `ownerOrganizationName` in the JSON; string
-    #[serde(
-        rename = "ownerOrganizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub owner_organization_name: Option<String>,
     /// `supportedEngines` in the JSON; array of [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
-    #[serde(rename = "supportedEngines")]
     pub supported_engines: Vec<DeploymentTargetEngine>,
     /// `preferredEngine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
-    #[serde(rename = "preferredEngine")]
     pub preferred_engine: DeploymentTargetEngine,
     /// `url` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `docsUrl` in the JSON; string
-    #[serde(rename = "docsUrl")]
     pub docs_url: String,
     /// `firmwareRepoUrl` in the JSON; string
-    #[serde(
-        rename = "firmwareRepoUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub firmware_repo_url: Option<String>,
+}
+
+crate::codec::json_object! {
+    DeploymentTarget {
+        name: "name" required,
+        description: "description" required,
+        image: "image" required,
+        image_classes: "imageClasses" required,
+        format: "format" required,
+        latency_device: "latencyDevice" optional,
+        has_eon_compiler: "hasEonCompiler" required,
+        has_tensor_rt: "hasTensorRT" required,
+        has_tensai_flow: "hasTensaiFlow" required,
+        has_drpai: "hasDRPAI" required,
+        has_tidl: "hasTIDL" required,
+        has_akida: "hasAkida" required,
+        has_memryx: "hasMemryx" required,
+        has_st_aton: "hasStAton" required,
+        hide_optimizations: "hideOptimizations" required,
+        badge: "badge" optional,
+        ui_section: "uiSection" required,
+        custom_deploy_id: "customDeployId" optional,
+        integrate_url: "integrateUrl" optional,
+        owner_organization_name: "ownerOrganizationName" optional,
+        supported_engines: "supportedEngines" required,
+        preferred_engine: "preferredEngine" required,
+        url: "url" optional,
+        docs_url: "docsUrl" required,
+        firmware_repo_url: "firmwareRepoUrl" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeploymentTarget {}
 
 /// Schema: `#/components/schemas/DeploymentTarget/properties/badge`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeploymentTargetBadge {
     /// `name` in the JSON; string
     pub name: String,
     /// `description` in the JSON; string
     pub description: String,
+}
+
+crate::codec::json_object! {
+    DeploymentTargetBadge {
+        name: "name" required,
+        description: "description" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeploymentTargetBadge {}
@@ -150,17 +160,25 @@ impl From<&str> for DeploymentTargetUiSection {
 crate::string_enum_impls!(DeploymentTargetUiSection);
 
 /// Schema: `#/components/schemas/DeploymentTargetsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeploymentTargetsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `targets` in the JSON; array of [`DeploymentTarget`](crate::models::DeploymentTarget)
     pub targets: Vec<DeploymentTarget>,
+}
+
+crate::codec::json_object! {
+    DeploymentTargetsResponse {
+        success: "success" required,
+        error: "error" optional,
+        targets: "targets" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DeploymentTargetsResponse {
@@ -170,17 +188,25 @@ impl crate::Envelope for DeploymentTargetsResponse {
 }
 
 /// Schema: `#/components/schemas/EvaluateJobResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluateJobResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `result` in the JSON; array of [`ModelVariantStats`](crate::models::ModelVariantStats)
     pub result: Vec<ModelVariantStats>,
+}
+
+crate::codec::json_object! {
+    EvaluateJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        result: "result" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for EvaluateJobResponse {
@@ -190,16 +216,22 @@ impl crate::Envelope for EvaluateJobResponse {
 }
 
 /// Schema: `#/components/schemas/EvaluateResultValue`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct EvaluateResultValue {
     /// The value based on the model alone
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<f64>,
     /// The value including the result of anomaly detection
-    #[serde(rename = "withAnomaly", default, skip_serializing_if = "Option::is_none")]
     pub with_anomaly: Option<f64>,
+}
+
+crate::codec::json_object! {
+    EvaluateResultValue {
+        raw: "raw" optional,
+        with_anomaly: "withAnomaly" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for EvaluateResultValue {}
@@ -376,21 +408,28 @@ impl From<&str> for FindSyntiantPosteriorRequestReferenceSet {
 crate::string_enum_impls!(FindSyntiantPosteriorRequestReferenceSet);
 
 /// Schema: `#/components/schemas/GetDeploymentResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetDeploymentResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `hasDeployment` in the JSON; boolean
-    #[serde(rename = "hasDeployment")]
     pub has_deployment: bool,
     /// `version` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+}
+
+crate::codec::json_object! {
+    GetDeploymentResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_deployment: "hasDeployment" required,
+        version: "version" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDeploymentResponse {
@@ -400,28 +439,31 @@ impl crate::Envelope for GetDeploymentResponse {
 }
 
 /// Schema: `#/components/schemas/GetLastDeploymentBuildResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetLastDeploymentBuildResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Does the deployment build still exist? (Builds are deleted if they are no longer valid for the project)
-    #[serde(rename = "hasBuild")]
     pub has_build: bool,
     /// `lastBuild` in the JSON; [`GetLastDeploymentBuildResponseLastBuild`](crate::models::GetLastDeploymentBuildResponseLastBuild)
-    #[serde(rename = "lastBuild", default, skip_serializing_if = "Option::is_none")]
     pub last_build: Option<GetLastDeploymentBuildResponseLastBuild>,
     /// `lastDeploymentTarget` in the JSON; [`ProjectDeploymentTarget`](crate::models::ProjectDeploymentTarget)
-    #[serde(
-        rename = "lastDeploymentTarget",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_deployment_target: Option<ProjectDeploymentTarget>,
+}
+
+crate::codec::json_object! {
+    GetLastDeploymentBuildResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_build: "hasBuild" required,
+        last_build: "lastBuild" optional,
+        last_deployment_target: "lastDeploymentTarget" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetLastDeploymentBuildResponse {
@@ -431,42 +473,58 @@ impl crate::Envelope for GetLastDeploymentBuildResponse {
 }
 
 /// Schema: `#/components/schemas/GetLastDeploymentBuildResponse/allOf/1/properties/lastBuild`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetLastDeploymentBuildResponseLastBuild {
     /// The build version, incremented after each deployment build
     pub version: i64,
     /// Deployment type of the build
-    #[serde(rename = "deploymentType")]
     pub deployment_type: String,
     /// `engine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     pub engine: DeploymentTargetEngine,
     /// `modelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
     /// The time this build was created
     pub created: crate::DateTime,
 }
 
+crate::codec::json_object! {
+    GetLastDeploymentBuildResponseLastBuild {
+        version: "version" required,
+        deployment_type: "deploymentType" required,
+        engine: "engine" required,
+        model_type: "modelType" optional,
+        created: "created" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for GetLastDeploymentBuildResponseLastBuild {}
 
 /// Schema: `#/components/schemas/GetSyntiantPosteriorResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetSyntiantPosteriorResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `hasPosteriorParameters` in the JSON; boolean
-    #[serde(rename = "hasPosteriorParameters")]
     pub has_posterior_parameters: bool,
     /// `parameters` in the JSON; object
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+crate::codec::json_object! {
+    GetSyntiantPosteriorResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_posterior_parameters: "hasPosteriorParameters" required,
+        parameters: "parameters" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetSyntiantPosteriorResponse {
@@ -476,54 +534,52 @@ impl crate::Envelope for GetSyntiantPosteriorResponse {
 }
 
 /// Schema: `#/components/schemas/ModelVariantStats`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ModelVariantStats {
     /// `modelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(rename = "modelType")]
     pub model_type: KerasModelTypeEnum,
     /// The learning block this model variant is from
-    #[serde(rename = "learnBlockId")]
     pub learn_block_id: i64,
     /// `learnBlockType` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
-    #[serde(rename = "learnBlockType")]
     pub learn_block_type: LearnBlockType,
     /// A map from actual labels to predicted labels, where actual labels are listed in \`trainingLabels\` and possible predicted labels are listed in \`classificationLabels\`.
-    #[serde(rename = "confusionMatrix")]
     pub confusion_matrix: std::collections::BTreeMap<
         String,
         std::collections::BTreeMap<String, EvaluateResultValue>,
     >,
     /// The labels present in the model's training data. These are all present in the first dimension of the confusion matrix.
-    #[serde(rename = "trainingLabels")]
     pub training_labels: Vec<String>,
     /// The possible labels resulting from classification. These may be present in the second dimension of the confusion matrix.
-    #[serde(rename = "classificationLabels")]
     pub classification_labels: Vec<String>,
     /// The total number of windows that were evaluated
-    #[serde(
-        rename = "totalWindowCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_window_count: Option<i64>,
     /// `totalCorrectWindowCount` in the JSON; [`EvaluateResultValue`](crate::models::EvaluateResultValue)
-    #[serde(
-        rename = "totalCorrectWindowCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_correct_window_count: Option<EvaluateResultValue>,
     /// `accuracy` in the JSON; [`EvaluateResultValue`](crate::models::EvaluateResultValue)
     pub accuracy: EvaluateResultValue,
 }
 
+crate::codec::json_object! {
+    ModelVariantStats {
+        model_type: "modelType" required,
+        learn_block_id: "learnBlockId" required,
+        learn_block_type: "learnBlockType" required,
+        confusion_matrix: "confusionMatrix" required,
+        training_labels: "trainingLabels" required,
+        classification_labels: "classificationLabels" required,
+        total_window_count: "totalWindowCount" optional,
+        total_correct_window_count: "totalCorrectWindowCount" optional,
+        accuracy: "accuracy" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ModelVariantStats {}
 
 /// Schema: `#/components/schemas/ProjectDeploymentTarget`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectDeploymentTarget {
     /// `name` in the JSON; string
@@ -533,107 +589,114 @@ pub struct ProjectDeploymentTarget {
     /// `image` in the JSON; string
     pub image: String,
     /// `imageClasses` in the JSON; string
-    #[serde(rename = "imageClasses")]
     pub image_classes: String,
     /// `format` in the JSON; string
     pub format: String,
     /// `latencyDevice` in the JSON; string
-    #[serde(rename = "latencyDevice", default, skip_serializing_if = "Option::is_none")]
     pub latency_device: Option<String>,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasEonCompiler")]
     pub has_eon_compiler: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTensorRT")]
     pub has_tensor_rt: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTensaiFlow")]
     pub has_tensai_flow: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasDRPAI")]
     pub has_drpai: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasTIDL")]
     pub has_tidl: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasAkida")]
     pub has_akida: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasMemryx")]
     pub has_memryx: bool,
     /// Preferably use supportedEngines / preferredEngine
-    #[serde(rename = "hasStAton")]
     pub has_st_aton: bool,
     /// `hideOptimizations` in the JSON; boolean
-    #[serde(rename = "hideOptimizations")]
     pub hide_optimizations: bool,
     /// `badge` in the JSON; [`DeploymentTargetBadge`](crate::models::DeploymentTargetBadge)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<DeploymentTargetBadge>,
     /// `uiSection` in the JSON; [`DeploymentTargetUiSection`](crate::models::DeploymentTargetUiSection)
-    #[serde(rename = "uiSection")]
     pub ui_section: DeploymentTargetUiSection,
     /// `customDeployId` in the JSON; integer
-    #[serde(rename = "customDeployId", default, skip_serializing_if = "Option::is_none")]
     pub custom_deploy_id: Option<i64>,
     /// `integrateUrl` in the JSON; string
-    #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
     /// `ownerOrganizationName` in the JSON; string
-    #[serde(
-        rename = "ownerOrganizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub owner_organization_name: Option<String>,
     /// `supportedEngines` in the JSON; array of [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
-    #[serde(rename = "supportedEngines")]
     pub supported_engines: Vec<DeploymentTargetEngine>,
     /// `preferredEngine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
-    #[serde(rename = "preferredEngine")]
     pub preferred_engine: DeploymentTargetEngine,
     /// `url` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `docsUrl` in the JSON; string
-    #[serde(rename = "docsUrl")]
     pub docs_url: String,
     /// `firmwareRepoUrl` in the JSON; string
-    #[serde(
-        rename = "firmwareRepoUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub firmware_repo_url: Option<String>,
     /// Whether this deployment target is recommended for the project based on connected devices.
-    #[serde(rename = "recommendedForProject")]
     pub recommended_for_project: bool,
     /// Whether this deployment target is disabled for the project based on various attributes of the project.
-    #[serde(rename = "disabledForProject")]
     pub disabled_for_project: bool,
     /// If the deployment target is disabled for the project, this gives the reason why.
-    #[serde(
-        rename = "reasonTargetDisabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub reason_target_disabled: Option<String>,
+}
+
+crate::codec::json_object! {
+    ProjectDeploymentTarget {
+        name: "name" required,
+        description: "description" required,
+        image: "image" required,
+        image_classes: "imageClasses" required,
+        format: "format" required,
+        latency_device: "latencyDevice" optional,
+        has_eon_compiler: "hasEonCompiler" required,
+        has_tensor_rt: "hasTensorRT" required,
+        has_tensai_flow: "hasTensaiFlow" required,
+        has_drpai: "hasDRPAI" required,
+        has_tidl: "hasTIDL" required,
+        has_akida: "hasAkida" required,
+        has_memryx: "hasMemryx" required,
+        has_st_aton: "hasStAton" required,
+        hide_optimizations: "hideOptimizations" required,
+        badge: "badge" optional,
+        ui_section: "uiSection" required,
+        custom_deploy_id: "customDeployId" optional,
+        integrate_url: "integrateUrl" optional,
+        owner_organization_name: "ownerOrganizationName" optional,
+        supported_engines: "supportedEngines" required,
+        preferred_engine: "preferredEngine" required,
+        url: "url" optional,
+        docs_url: "docsUrl" required,
+        firmware_repo_url: "firmwareRepoUrl" optional,
+        recommended_for_project: "recommendedForProject" required,
+        disabled_for_project: "disabledForProject" required,
+        reason_target_disabled: "reasonTargetDisabled" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDeploymentTarget {}
 
 /// Schema: `#/components/schemas/ProjectDeploymentTargetsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectDeploymentTargetsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `targets` in the JSON; array of [`ProjectDeploymentTarget`](crate::models::ProjectDeploymentTarget)
     pub targets: Vec<ProjectDeploymentTarget>,
+}
+
+crate::codec::json_object! {
+    ProjectDeploymentTargetsResponse {
+        success: "success" required,
+        error: "error" optional,
+        targets: "targets" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDeploymentTargetsResponse {
@@ -643,8 +706,7 @@ impl crate::Envelope for ProjectDeploymentTargetsResponse {
 }
 
 /// Schema: `#/components/schemas/SetSyntiantPosteriorRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetSyntiantPosteriorRequest {
     /// `parameters` in the JSON; object
@@ -656,6 +718,14 @@ impl SetSyntiantPosteriorRequest {
     pub fn new(parameters: serde_json::Map<String, serde_json::Value>) -> Self {
         Self { parameters }
     }
+}
+
+crate::codec::json_object! {
+    SetSyntiantPosteriorRequest {
+        parameters: "parameters" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetSyntiantPosteriorRequest {}

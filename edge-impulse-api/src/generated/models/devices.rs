@@ -6,18 +6,14 @@
 use super::*;
 
 /// Schema: `#/components/schemas/CreateDeviceRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDeviceRequest {
     /// Globally unique device identifier (e.g. MAC address)
-    #[serde(rename = "deviceId")]
     pub device_id: String,
     /// Device type, for example the exact model of the device. Should be the same for all similar devices
-    #[serde(rename = "deviceType")]
     pub device_type: String,
     /// Whether to throw an error when this device already exists.
-    #[serde(rename = "ifNotExists")]
     pub if_not_exists: bool,
 }
 
@@ -32,21 +28,38 @@ impl CreateDeviceRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateDeviceRequest {
+        device_id: "deviceId" required,
+        device_type: "deviceType" required,
+        if_not_exists: "ifNotExists" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateDeviceRequest {}
 
 /// Schema: `#/components/schemas/GetDeviceResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetDeviceResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `device` in the JSON; [`Device`](crate::models::Device)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<Device>,
+}
+
+crate::codec::json_object! {
+    GetDeviceResponse {
+        success: "success" required,
+        error: "error" optional,
+        device: "device" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDeviceResponse {
@@ -56,18 +69,14 @@ impl crate::Envelope for GetDeviceResponse {
 }
 
 /// Schema: `#/components/schemas/GetImpulseRecordsRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct GetImpulseRecordsRequest {
     /// `index` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
     /// `range` in the JSON; [`GetImpulseRecordsRequestRange`](crate::models::GetImpulseRecordsRequestRange)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<GetImpulseRecordsRequestRange>,
     /// `list` in the JSON; array of integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<i64>>,
 }
 
@@ -100,18 +109,25 @@ impl GetImpulseRecordsRequest {
     }
 }
 
+crate::codec::json_object! {
+    GetImpulseRecordsRequest {
+        index: "index" optional,
+        range: "range" optional,
+        list: "list" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for GetImpulseRecordsRequest {}
 
 /// Schema: `#/components/schemas/GetImpulseRecordsRequest/properties/range`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct GetImpulseRecordsRequestRange {
     /// `first` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<i64>,
     /// `last` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<i64>,
 }
 
@@ -134,15 +150,22 @@ impl GetImpulseRecordsRequestRange {
     }
 }
 
+crate::codec::json_object! {
+    GetImpulseRecordsRequestRange {
+        first: "first" optional,
+        last: "last" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for GetImpulseRecordsRequestRange {}
 
 /// Schema: `#/components/schemas/KeepDeviceDebugStreamAliveRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KeepDeviceDebugStreamAliveRequest {
     /// `streamId` in the JSON; integer
-    #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
 
@@ -153,20 +176,36 @@ impl KeepDeviceDebugStreamAliveRequest {
     }
 }
 
+crate::codec::json_object! {
+    KeepDeviceDebugStreamAliveRequest {
+        stream_id: "streamId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for KeepDeviceDebugStreamAliveRequest {}
 
 /// Schema: `#/components/schemas/ListDevicesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListDevicesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `devices` in the JSON; array of [`Device`](crate::models::Device)
     pub devices: Vec<Device>,
+}
+
+crate::codec::json_object! {
+    ListDevicesResponse {
+        success: "success" required,
+        error: "error" optional,
+        devices: "devices" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListDevicesResponse {
@@ -176,8 +215,7 @@ impl crate::Envelope for ListDevicesResponse {
 }
 
 /// Schema: `#/components/schemas/RenameDeviceRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RenameDeviceRequest {
     /// New name for this device
@@ -191,21 +229,36 @@ impl RenameDeviceRequest {
     }
 }
 
+crate::codec::json_object! {
+    RenameDeviceRequest {
+        name: "name" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for RenameDeviceRequest {}
 
 /// Schema: `#/components/schemas/StartDeviceDebugStreamResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartDeviceDebugStreamResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `streamId` in the JSON; integer
-    #[serde(rename = "streamId")]
     pub stream_id: i64,
+}
+
+crate::codec::json_object! {
+    StartDeviceDebugStreamResponse {
+        success: "success" required,
+        error: "error" optional,
+        stream_id: "streamId" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StartDeviceDebugStreamResponse {
@@ -215,8 +268,7 @@ impl crate::Envelope for StartDeviceDebugStreamResponse {
 }
 
 /// Schema: `#/components/schemas/StartDeviceSnapshotDebugStreamRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartDeviceSnapshotDebugStreamRequest {
     /// `resolution` in the JSON; [`StartDeviceSnapshotDebugStreamRequestResolution`](crate::models::StartDeviceSnapshotDebugStreamRequestResolution)
@@ -228,6 +280,14 @@ impl StartDeviceSnapshotDebugStreamRequest {
     pub fn new(resolution: StartDeviceSnapshotDebugStreamRequestResolution) -> Self {
         Self { resolution }
     }
+}
+
+crate::codec::json_object! {
+    StartDeviceSnapshotDebugStreamRequest {
+        resolution: "resolution" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StartDeviceSnapshotDebugStreamRequest {}
@@ -268,22 +328,18 @@ impl From<&str> for StartDeviceSnapshotDebugStreamRequestResolution {
 crate::string_enum_impls!(StartDeviceSnapshotDebugStreamRequestResolution);
 
 /// Schema: `#/components/schemas/StartSamplingRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartSamplingRequest {
     /// Label to be used during sampling.
     pub label: String,
     /// Requested length of the sample (in ms).
-    #[serde(rename = "lengthMs")]
     pub length_ms: i64,
     /// Which acquisition category to sample data into.
     pub category: StartSamplingRequestCategory,
     /// Interval between samples (can be calculated like \`1/hz * 1000\`)
-    #[serde(rename = "intervalMs")]
     pub interval_ms: f64,
     /// The sensor to sample from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensor: Option<String>,
 }
 
@@ -309,6 +365,18 @@ impl StartSamplingRequest {
         self.sensor = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    StartSamplingRequest {
+        label: "label" required,
+        length_ms: "lengthMs" required,
+        category: "category" required,
+        interval_ms: "intervalMs" required,
+        sensor: "sensor" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StartSamplingRequest {}
@@ -355,18 +423,25 @@ impl From<&str> for StartSamplingRequestCategory {
 crate::string_enum_impls!(StartSamplingRequestCategory);
 
 /// Schema: `#/components/schemas/StartSamplingResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartSamplingResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `id` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+crate::codec::json_object! {
+    StartSamplingResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StartSamplingResponse {
@@ -376,12 +451,10 @@ impl crate::Envelope for StartSamplingResponse {
 }
 
 /// Schema: `#/components/schemas/StopDeviceDebugStreamRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StopDeviceDebugStreamRequest {
     /// `streamId` in the JSON; integer
-    #[serde(rename = "streamId")]
     pub stream_id: i64,
 }
 
@@ -390,6 +463,14 @@ impl StopDeviceDebugStreamRequest {
     pub fn new(stream_id: i64) -> Self {
         Self { stream_id }
     }
+}
+
+crate::codec::json_object! {
+    StopDeviceDebugStreamRequest {
+        stream_id: "streamId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for StopDeviceDebugStreamRequest {}

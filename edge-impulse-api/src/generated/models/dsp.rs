@@ -6,17 +6,25 @@
 use super::*;
 
 /// Schema: `#/components/schemas/DspAutotunerResults`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspAutotunerResults {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `results` in the JSON; array of [`DspAutotunerResultsResultsItem`](crate::models::DspAutotunerResultsResultsItem)
     pub results: Vec<DspAutotunerResultsResultsItem>,
+}
+
+crate::codec::json_object! {
+    DspAutotunerResults {
+        success: "success" required,
+        error: "error" optional,
+        results: "results" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspAutotunerResults {
@@ -26,8 +34,7 @@ impl crate::Envelope for DspAutotunerResults {
 }
 
 /// Schema: `#/components/schemas/DspAutotunerResults/allOf/1/properties/results/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspAutotunerResultsResultsItem {
     /// `key` in the JSON; string
@@ -36,11 +43,19 @@ pub struct DspAutotunerResultsResultsItem {
     pub value: String,
 }
 
+crate::codec::json_object! {
+    DspAutotunerResultsResultsItem {
+        key: "key" required,
+        value: "value" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for DspAutotunerResultsResultsItem {}
 
 /// Schema: `#/components/schemas/DSPConfigRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspConfigRequest {
     /// `config` in the JSON; object of string
@@ -54,26 +69,42 @@ impl DspConfigRequest {
     }
 }
 
+crate::codec::json_object! {
+    DspConfigRequest {
+        config: "config" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for DspConfigRequest {}
 
 /// Schema: `#/components/schemas/DSPConfigResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dsp` in the JSON; [`DspInfo`](crate::models::DspInfo)
     pub dsp: DspInfo,
     /// `config` in the JSON; array of [`DspGroup`](crate::models::DspGroup)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DspGroup>>,
     /// `configError` in the JSON; string
-    #[serde(rename = "configError", default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
+}
+
+crate::codec::json_object! {
+    DspConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        dsp: "dsp" required,
+        config: "config" optional,
+        config_error: "configError" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspConfigResponse {
@@ -83,23 +114,31 @@ impl crate::Envelope for DspConfigResponse {
 }
 
 /// Schema: `#/components/schemas/DspFeatureImportanceResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspFeatureImportanceResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `hasFeatureImportance` in the JSON; boolean
-    #[serde(rename = "hasFeatureImportance")]
     pub has_feature_importance: bool,
     /// `labels` in the JSON; object of [`DspFeatureImportanceResponseLabelsValue`](crate::models::DspFeatureImportanceResponseLabelsValue)
     pub labels: std::collections::BTreeMap<
         String,
         DspFeatureImportanceResponseLabelsValue,
     >,
+}
+
+crate::codec::json_object! {
+    DspFeatureImportanceResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_feature_importance: "hasFeatureImportance" required,
+        labels: "labels" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspFeatureImportanceResponse {
@@ -109,19 +148,25 @@ impl crate::Envelope for DspFeatureImportanceResponse {
 }
 
 /// Schema: `#/components/schemas/DspFeatureImportanceResponse/allOf/1/properties/labels/additionalProperties`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspFeatureImportanceResponseLabelsValue {
     /// `features` in the JSON; array of [`DspFeatureImportanceResponseLabelsValueFeaturesItem`](crate::models::DspFeatureImportanceResponseLabelsValueFeaturesItem)
     pub features: Vec<DspFeatureImportanceResponseLabelsValueFeaturesItem>,
 }
 
+crate::codec::json_object! {
+    DspFeatureImportanceResponseLabelsValue {
+        features: "features" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for DspFeatureImportanceResponseLabelsValue {}
 
 /// Schema: `#/components/schemas/DspFeatureImportanceResponse/allOf/1/properties/labels/additionalProperties/properties/features/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspFeatureImportanceResponseLabelsValueFeaturesItem {
     /// `axis` in the JSON; string
@@ -130,20 +175,37 @@ pub struct DspFeatureImportanceResponseLabelsValueFeaturesItem {
     pub importance: f64,
 }
 
+crate::codec::json_object! {
+    DspFeatureImportanceResponseLabelsValueFeaturesItem {
+        axis: "axis" required,
+        importance: "importance" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for DspFeatureImportanceResponseLabelsValueFeaturesItem {}
 
 /// Schema: `#/components/schemas/DspFeatureLabelsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspFeatureLabelsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
+}
+
+crate::codec::json_object! {
+    DspFeatureLabelsResponse {
+        success: "success" required,
+        error: "error" optional,
+        labels: "labels" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspFeatureLabelsResponse {
@@ -153,58 +215,64 @@ impl crate::Envelope for DspFeatureLabelsResponse {
 }
 
 /// Schema: `#/components/schemas/DSPMetadataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Date when the features were created
     pub created: crate::DateTime,
     /// `dspConfig` in the JSON; object of string
-    #[serde(rename = "dspConfig")]
     pub dsp_config: std::collections::BTreeMap<String, String>,
     /// Labels in the dataset when generator ran
     pub labels: Vec<String>,
     /// Names of the generated features. Only set if axes have explicit labels.
-    #[serde(rename = "featureLabels", default, skip_serializing_if = "Option::is_none")]
     pub feature_labels: Option<Vec<String>>,
     /// `windowCount` in the JSON; integer
-    #[serde(rename = "windowCount")]
     pub window_count: i64,
     /// Number of features for this DSP block
-    #[serde(rename = "featureCount")]
     pub feature_count: i64,
     /// The included samples in this DSP block. Note that these are sorted in the same way as the \`npy\` files are laid out. So with the \`windowCount\` parameter you can exactly search back to see which file contributed to which windows there.
-    #[serde(rename = "includedSamples")]
     pub included_samples: Vec<DspMetadataIncludedSamplesItem>,
     /// Length of the sliding window when generating features.
-    #[serde(rename = "windowSizeMs")]
     pub window_size_ms: i64,
     /// Increase of the sliding window when generating features.
-    #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: i64,
     /// Whether data was zero-padded when generating features.
-    #[serde(rename = "padZeros")]
     pub pad_zeros: bool,
     /// Frequency of the original data in Hz.
     pub frequency: f64,
     /// Information about the output of the DSP block
-    #[serde(rename = "outputConfig")]
     pub output_config: DspMetadataOutputConfig,
     /// `fftUsed` in the JSON; array of integer
-    #[serde(rename = "fftUsed", default, skip_serializing_if = "Option::is_none")]
     pub fft_used: Option<Vec<i64>>,
     /// The version number of the resampling algorithm used (for resampled time series data only)
-    #[serde(
-        rename = "resamplingAlgorithmVersion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub resampling_algorithm_version: Option<f64>,
+}
+
+crate::codec::json_object! {
+    DspMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        created: "created" required,
+        dsp_config: "dspConfig" required,
+        labels: "labels" required,
+        feature_labels: "featureLabels" optional,
+        window_count: "windowCount" required,
+        feature_count: "featureCount" required,
+        included_samples: "includedSamples" required,
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        pad_zeros: "padZeros" required,
+        frequency: "frequency" required,
+        output_config: "outputConfig" required,
+        fft_used: "fftUsed" optional,
+        resampling_algorithm_version: "resamplingAlgorithmVersion" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadataResponse {
@@ -214,18 +282,25 @@ impl crate::Envelope for DspMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/DspPerformanceAllVariantsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspPerformanceAllVariantsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of performance estimates for each supported MCU.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<Vec<DspPerformanceAllVariantsResponsePerformanceItem>>,
+}
+
+crate::codec::json_object! {
+    DspPerformanceAllVariantsResponse {
+        success: "success" required,
+        error: "error" optional,
+        performance: "performance" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspPerformanceAllVariantsResponse {
@@ -235,8 +310,7 @@ impl crate::Envelope for DspPerformanceAllVariantsResponse {
 }
 
 /// Schema: `#/components/schemas/DspPerformanceAllVariantsResponse/allOf/1/properties/performance/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspPerformanceAllVariantsResponsePerformanceItem {
     /// `mcu` in the JSON; string
@@ -247,54 +321,71 @@ pub struct DspPerformanceAllVariantsResponsePerformanceItem {
     pub ram: i64,
 }
 
+crate::codec::json_object! {
+    DspPerformanceAllVariantsResponsePerformanceItem {
+        mcu: "mcu" required,
+        latency: "latency" required,
+        ram: "ram" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for DspPerformanceAllVariantsResponsePerformanceItem {}
 
 /// Schema: `#/components/schemas/DspRunGraph`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspRunGraph {
     /// Name of the graph
     pub name: String,
     /// Base64 encoded image, only present if type is 'image'
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// Mime type of the Base64 encoded image, only present if type is 'image'
-    #[serde(rename = "imageMimeType", default, skip_serializing_if = "Option::is_none")]
     pub image_mime_type: Option<String>,
     /// Values on the x-axis per plot. Key is the name of the raw feature. Present if type is 'logarithmic' or 'linear'.
-    #[serde(rename = "X", default, skip_serializing_if = "Option::is_none")]
     pub x: Option<std::collections::BTreeMap<String, Vec<f64>>>,
     /// Values of the y-axis. Present if type is 'logarithmic' or 'linear'.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<Vec<f64>>,
     /// Suggested minimum value of x-axis
-    #[serde(rename = "suggestedXMin", default, skip_serializing_if = "Option::is_none")]
     pub suggested_x_min: Option<f64>,
     /// Suggested maxium value of x-axis
-    #[serde(rename = "suggestedXMax", default, skip_serializing_if = "Option::is_none")]
     pub suggested_x_max: Option<f64>,
     /// Suggested minimum value of y-axis
-    #[serde(rename = "suggestedYMin", default, skip_serializing_if = "Option::is_none")]
     pub suggested_y_min: Option<f64>,
     /// Suggested maximum value of y-axis
-    #[serde(rename = "suggestedYMax", default, skip_serializing_if = "Option::is_none")]
     pub suggested_y_max: Option<f64>,
     /// Type of graph (either \`logarithmic\`, \`linear\` or \`image\`)
-    #[serde(rename = "type")]
     pub type_: String,
     /// Width of the graph line (if type is \`logarithmic\` or \`linear\`). Default 3.
-    #[serde(rename = "lineWidth", default, skip_serializing_if = "Option::is_none")]
     pub line_width: Option<f64>,
     /// Whether to apply smoothing to the graph.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoothing: Option<bool>,
     /// Labels for the graph x and y axes.
-    #[serde(rename = "axisLabels", default, skip_serializing_if = "Option::is_none")]
     pub axis_labels: Option<DspRunGraphAxisLabels>,
     /// Indices of points to highlight, per axis.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub highlights: Option<std::collections::BTreeMap<String, Vec<f64>>>,
+}
+
+crate::codec::json_object! {
+    DspRunGraph {
+        name: "name" required,
+        image: "image" optional,
+        image_mime_type: "imageMimeType" optional,
+        x: "X" optional,
+        y: "y" optional,
+        suggested_x_min: "suggestedXMin" optional,
+        suggested_x_max: "suggestedXMax" optional,
+        suggested_y_min: "suggestedYMin" optional,
+        suggested_y_max: "suggestedYMax" optional,
+        type_: "type" required,
+        line_width: "lineWidth" optional,
+        smoothing: "smoothing" optional,
+        axis_labels: "axisLabels" optional,
+        highlights: "highlights" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspRunGraph {}
@@ -302,22 +393,28 @@ impl crate::Envelope for DspRunGraph {}
 /// Labels for the graph x and y axes.
 ///
 /// Schema: `#/components/schemas/DspRunGraph/properties/axisLabels`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspRunGraphAxisLabels {
     /// `X` in the JSON; string
-    #[serde(rename = "X")]
     pub x: String,
     /// `y` in the JSON; string
     pub y: String,
 }
 
+crate::codec::json_object! {
+    DspRunGraphAxisLabels {
+        x: "X" required,
+        y: "y" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for DspRunGraphAxisLabels {}
 
 /// Schema: `#/components/schemas/DspRunRequestWithFeatures`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspRunRequestWithFeatures {
     /// Array of features. If you have multiple axes the data should be interleaved (e.g. \[ax0_val0, ax1_val0, ax2_val0, ax0_val1, ax1_val1, ax2_val1\]).
@@ -325,10 +422,8 @@ pub struct DspRunRequestWithFeatures {
     /// DSP parameters with values
     pub params: std::collections::BTreeMap<String, Option<String>>,
     /// Whether to generate graphs (will take longer)
-    #[serde(rename = "drawGraphs")]
     pub draw_graphs: bool,
     /// Whether to request performance info (will take longer unless cached)
-    #[serde(rename = "requestPerformance")]
     pub request_performance: bool,
 }
 
@@ -349,11 +444,21 @@ impl DspRunRequestWithFeatures {
     }
 }
 
+crate::codec::json_object! {
+    DspRunRequestWithFeatures {
+        features: "features" required,
+        params: "params" required,
+        draw_graphs: "drawGraphs" required,
+        request_performance: "requestPerformance" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for DspRunRequestWithFeatures {}
 
 /// Schema: `#/components/schemas/DspRunRequestWithoutFeatures`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspRunRequestWithoutFeatures {
     /// DSP parameters with values
@@ -372,11 +477,19 @@ impl DspRunRequestWithoutFeatures {
     }
 }
 
+crate::codec::json_object! {
+    DspRunRequestWithoutFeatures {
+        params: "params" required,
+        store: "store" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for DspRunRequestWithoutFeatures {}
 
 /// Schema: `#/components/schemas/DspRunRequestWithoutFeaturesReadOnly`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspRunRequestWithoutFeaturesReadOnly {
     /// DSP parameters with values
@@ -390,31 +503,48 @@ impl DspRunRequestWithoutFeaturesReadOnly {
     }
 }
 
+crate::codec::json_object! {
+    DspRunRequestWithoutFeaturesReadOnly {
+        params: "params" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for DspRunRequestWithoutFeaturesReadOnly {}
 
 /// Schema: `#/components/schemas/DspRunResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspRunResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Array of processed features. Laid out according to the names in 'labels'
     pub features: Vec<f64>,
     /// Graphs to plot to give an insight in how the DSP process ran
     pub graphs: Vec<DspRunGraph>,
     /// Labels of the feature axes
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
     /// String representation of the DSP state returned
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_string: Option<String>,
     /// `performance` in the JSON; [`DspPerformance`](crate::models::DspPerformance)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<DspPerformance>,
+}
+
+crate::codec::json_object! {
+    DspRunResponse {
+        success: "success" required,
+        error: "error" optional,
+        features: "features" required,
+        graphs: "graphs" required,
+        labels: "labels" optional,
+        state_string: "state_string" optional,
+        performance: "performance" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspRunResponse {
@@ -424,40 +554,46 @@ impl crate::Envelope for DspRunResponse {
 }
 
 /// Schema: `#/components/schemas/DspRunResponseWithSample`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspRunResponseWithSample {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Array of processed features. Laid out according to the names in 'labels'
     pub features: Vec<f64>,
     /// Graphs to plot to give an insight in how the DSP process ran
     pub graphs: Vec<DspRunGraph>,
     /// Labels of the feature axes
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
     /// String representation of the DSP state returned
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_string: Option<String>,
     /// Label for the window (only present for time-series data)
-    #[serde(
-        rename = "labelAtEndOfWindow",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub label_at_end_of_window: Option<String>,
     /// `sample` in the JSON; [`RawSampleData`](crate::models::RawSampleData)
     pub sample: RawSampleData,
     /// `performance` in the JSON; [`DspPerformance`](crate::models::DspPerformance)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<DspPerformance>,
     /// `canProfilePerformance` in the JSON; boolean
-    #[serde(rename = "canProfilePerformance")]
     pub can_profile_performance: bool,
+}
+
+crate::codec::json_object! {
+    DspRunResponseWithSample {
+        success: "success" required,
+        error: "error" optional,
+        features: "features" required,
+        graphs: "graphs" required,
+        labels: "labels" optional,
+        state_string: "state_string" optional,
+        label_at_end_of_window: "labelAtEndOfWindow" optional,
+        sample: "sample" required,
+        performance: "performance" optional,
+        can_profile_performance: "canProfilePerformance" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspRunResponseWithSample {
@@ -467,23 +603,31 @@ impl crate::Envelope for DspRunResponseWithSample {
 }
 
 /// Schema: `#/components/schemas/DspSampleFeaturesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspSampleFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Total number of windows in the data set
-    #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
     /// `data` in the JSON; array of [`DspSampleFeaturesResponseDataItem`](crate::models::DspSampleFeaturesResponseDataItem)
     pub data: Vec<DspSampleFeaturesResponseDataItem>,
     /// When showing the processed features, skip the first X features. This is used in dimensionality reduction where artificial features are introduced in the response (on the first few positions).
-    #[serde(rename = "skipFirstFeatures")]
     pub skip_first_features: i64,
+}
+
+crate::codec::json_object! {
+    DspSampleFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        total_sample_count: "totalSampleCount" required,
+        data: "data" required,
+        skip_first_features: "skipFirstFeatures" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspSampleFeaturesResponse {
@@ -493,28 +637,34 @@ impl crate::Envelope for DspSampleFeaturesResponse {
 }
 
 /// Schema: `#/components/schemas/DspSampleFeaturesResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspSampleFeaturesResponseDataItem {
     /// Feature data for this window
-    #[serde(rename = "X")]
     pub x: Vec<f64>,
     /// Training label index
     pub y: i64,
     /// Training label string
-    #[serde(rename = "yLabel")]
     pub y_label: String,
     /// `sample` in the JSON; [`DspSampleFeaturesResponseDataItemSample`](crate::models::DspSampleFeaturesResponseDataItemSample)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<DspSampleFeaturesResponseDataItemSample>,
+}
+
+crate::codec::json_object! {
+    DspSampleFeaturesResponseDataItem {
+        x: "X" required,
+        y: "y" required,
+        y_label: "yLabel" required,
+        sample: "sample" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspSampleFeaturesResponseDataItem {}
 
 /// Schema: `#/components/schemas/DspSampleFeaturesResponse/allOf/1/properties/data/items/properties/sample`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspSampleFeaturesResponseDataItemSample {
     /// `id` in the JSON; integer
@@ -522,33 +672,50 @@ pub struct DspSampleFeaturesResponseDataItemSample {
     /// `name` in the JSON; string
     pub name: String,
     /// `startMs` in the JSON; number
-    #[serde(rename = "startMs")]
     pub start_ms: f64,
     /// `endMs` in the JSON; number
-    #[serde(rename = "endMs")]
     pub end_ms: f64,
+}
+
+crate::codec::json_object! {
+    DspSampleFeaturesResponseDataItemSample {
+        id: "id" required,
+        name: "name" required,
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspSampleFeaturesResponseDataItemSample {}
 
 /// Schema: `#/components/schemas/DspTrainedFeaturesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspTrainedFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Total number of windows in the data set
-    #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
     /// `data` in the JSON; array of [`DspTrainedFeaturesResponseDataItem`](crate::models::DspTrainedFeaturesResponseDataItem)
     pub data: Vec<DspTrainedFeaturesResponseDataItem>,
     /// When showing the processed features, skip the first X features. This is used in dimensionality reduction where artificial features are introduced in the response (on the first few positions).
-    #[serde(rename = "skipFirstFeatures")]
     pub skip_first_features: i64,
+}
+
+crate::codec::json_object! {
+    DspTrainedFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        total_sample_count: "totalSampleCount" required,
+        data: "data" required,
+        skip_first_features: "skipFirstFeatures" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspTrainedFeaturesResponse {
@@ -558,28 +725,34 @@ impl crate::Envelope for DspTrainedFeaturesResponse {
 }
 
 /// Schema: `#/components/schemas/DspTrainedFeaturesResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspTrainedFeaturesResponseDataItem {
     /// Data by feature index for this window
-    #[serde(rename = "X")]
     pub x: std::collections::BTreeMap<String, f64>,
     /// Training label index
     pub y: i64,
     /// Training label string
-    #[serde(rename = "yLabel")]
     pub y_label: String,
     /// `sample` in the JSON; [`DspTrainedFeaturesResponseDataItemSample`](crate::models::DspTrainedFeaturesResponseDataItemSample)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<DspTrainedFeaturesResponseDataItemSample>,
+}
+
+crate::codec::json_object! {
+    DspTrainedFeaturesResponseDataItem {
+        x: "X" required,
+        y: "y" required,
+        y_label: "yLabel" required,
+        sample: "sample" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspTrainedFeaturesResponseDataItem {}
 
 /// Schema: `#/components/schemas/DspTrainedFeaturesResponse/allOf/1/properties/data/items/properties/sample`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspTrainedFeaturesResponseDataItemSample {
     /// `id` in the JSON; number
@@ -587,11 +760,20 @@ pub struct DspTrainedFeaturesResponseDataItemSample {
     /// `name` in the JSON; string
     pub name: String,
     /// `startMs` in the JSON; number
-    #[serde(rename = "startMs")]
     pub start_ms: f64,
     /// `endMs` in the JSON; number
-    #[serde(rename = "endMs")]
     pub end_ms: f64,
+}
+
+crate::codec::json_object! {
+    DspTrainedFeaturesResponseDataItemSample {
+        id: "id" required,
+        name: "name" required,
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspTrainedFeaturesResponseDataItemSample {}

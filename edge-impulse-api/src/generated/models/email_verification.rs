@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/EmailValidationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EmailValidationRequest {
     /// E-mail address to validate
@@ -21,20 +20,36 @@ impl EmailValidationRequest {
     }
 }
 
+crate::codec::json_object! {
+    EmailValidationRequest {
+        email: "email" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for EmailValidationRequest {}
 
 /// Schema: `#/components/schemas/GetEmailVerificationStatusResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetEmailVerificationStatusResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Whether the email address has been verified.
     pub verified: bool,
+}
+
+crate::codec::json_object! {
+    GetEmailVerificationStatusResponse {
+        success: "success" required,
+        error: "error" optional,
+        verified: "verified" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetEmailVerificationStatusResponse {
@@ -44,12 +59,10 @@ impl crate::Envelope for GetEmailVerificationStatusResponse {
 }
 
 /// Schema: `#/components/schemas/RequestEmailVerificationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RequestEmailVerificationRequest {
     /// URL to redirect the user after email verification.
-    #[serde(rename = "redirectUrl")]
     pub redirect_url: String,
 }
 
@@ -60,17 +73,23 @@ impl RequestEmailVerificationRequest {
     }
 }
 
+crate::codec::json_object! {
+    RequestEmailVerificationRequest {
+        redirect_url: "redirectUrl" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for RequestEmailVerificationRequest {}
 
 /// Schema: `#/components/schemas/ValidateEmailResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateEmailResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Email address that was checked.
     pub email: String,
@@ -79,14 +98,26 @@ pub struct ValidateEmailResponse {
     /// This number from 0 to 1 represents the likelihood the email address is valid, expressed as a percentage.
     pub score: f64,
     /// A corrected domain, if a possible typo is detected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
     /// The first part of the email address (before the @ sign)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<String>,
     /// The second part of the email address (after the @ sign)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+}
+
+crate::codec::json_object! {
+    ValidateEmailResponse {
+        success: "success" required,
+        error: "error" optional,
+        email: "email" required,
+        verdict: "verdict" required,
+        score: "score" required,
+        suggestion: "suggestion" optional,
+        local: "local" optional,
+        host: "host" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ValidateEmailResponse {
@@ -137,24 +168,31 @@ impl From<&str> for ValidateEmailResponseVerdict {
 crate::string_enum_impls!(ValidateEmailResponseVerdict);
 
 /// Schema: `#/components/schemas/VerifyEmailResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifyEmailResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Email address that was verified.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// ID of the user associated with the verified email address, if any.
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<f64>,
     /// URL to redirect the user to after email verification.
-    #[serde(rename = "redirectUrl", default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+}
+
+crate::codec::json_object! {
+    VerifyEmailResponse {
+        success: "success" required,
+        error: "error" optional,
+        email: "email" optional,
+        user_id: "userId" optional,
+        redirect_url: "redirectUrl" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyEmailResponse {

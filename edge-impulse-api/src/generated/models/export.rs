@@ -6,24 +6,31 @@
 use super::*;
 
 /// Schema: `#/components/schemas/ExportGetUrlResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ExportGetUrlResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `hasExport` in the JSON; boolean
-    #[serde(rename = "hasExport")]
     pub has_export: bool,
     /// Set if hasExport is true
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<crate::DateTime>,
     /// Set if hasExport is true
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+
+crate::codec::json_object! {
+    ExportGetUrlResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_export: "hasExport" required,
+        created: "created" optional,
+        url: "url" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ExportGetUrlResponse {

@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AnomalyConfig`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyConfig {
     /// `dependencies` in the JSON; [`DependencyData`](crate::models::DependencyData)
@@ -19,21 +18,31 @@ pub struct AnomalyConfig {
     /// Whether the block is trained
     pub trained: bool,
     /// Number of clusters for K-means, or number of components for GMM (in config)
-    #[serde(rename = "clusterCount", default, skip_serializing_if = "Option::is_none")]
     pub cluster_count: Option<i64>,
     /// Selected clusters (in config)
-    #[serde(rename = "selectedAxes")]
     pub selected_axes: Vec<i64>,
     /// Minimum confidence rating for this block, scores above this number will be flagged as anomaly.
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
+}
+
+crate::codec::json_object! {
+    AnomalyConfig {
+        dependencies: "dependencies" required,
+        name: "name" required,
+        axes: "axes" required,
+        trained: "trained" required,
+        cluster_count: "clusterCount" optional,
+        selected_axes: "selectedAxes" required,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyConfig {}
 
 /// Schema: `#/components/schemas/AnomalyGmmMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyGmmMetadata {
     /// 2D array of shape (n, m)
@@ -44,11 +53,20 @@ pub struct AnomalyGmmMetadata {
     pub weights: Vec<f64>,
 }
 
+crate::codec::json_object! {
+    AnomalyGmmMetadata {
+        means: "means" required,
+        covariances: "covariances" required,
+        weights: "weights" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for AnomalyGmmMetadata {}
 
 /// Schema: `#/components/schemas/AnomalyModelMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyModelMetadata {
     /// Date when the model was trained
@@ -62,47 +80,38 @@ pub struct AnomalyModelMetadata {
     /// Which axes were included during training (by index)
     pub axes: Vec<i64>,
     /// Default minimum confidence rating required before tagging as anomaly, based on scores of training data (GMM only).
-    #[serde(
-        rename = "defaultMinimumConfidenceRating",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub default_minimum_confidence_rating: Option<f64>,
     /// The types of model that are available
-    #[serde(
-        rename = "availableModelTypes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub available_model_types: Option<Vec<KerasModelTypeEnum>>,
     /// `recommendedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(
-        rename = "recommendedModelType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub recommended_model_type: Option<KerasModelTypeEnum>,
     /// Metrics for each of the available model types
-    #[serde(
-        rename = "modelValidationMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub model_validation_metrics: Option<Vec<KerasModelMetadataMetrics>>,
     /// `hasTrainedModel` in the JSON; boolean
-    #[serde(
-        rename = "hasTrainedModel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_trained_model: Option<bool>,
+}
+
+crate::codec::json_object! {
+    AnomalyModelMetadata {
+        created: "created" required,
+        scale: "scale" required,
+        mean: "mean" required,
+        clusters: "clusters" required,
+        axes: "axes" required,
+        default_minimum_confidence_rating: "defaultMinimumConfidenceRating" optional,
+        available_model_types: "availableModelTypes" optional,
+        recommended_model_type: "recommendedModelType" optional,
+        model_validation_metrics: "modelValidationMetrics" optional,
+        has_trained_model: "hasTrainedModel" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyModelMetadata {}
 
 /// Schema: `#/components/schemas/CloneImpulseRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CloneImpulseRequest {
     /// `name` in the JSON; string
@@ -116,24 +125,27 @@ impl CloneImpulseRequest {
     }
 }
 
+crate::codec::json_object! {
+    CloneImpulseRequest {
+        name: "name" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CloneImpulseRequest {}
 
 /// Schema: `#/components/schemas/CreateImpulseRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateImpulseRequest {
     /// Name for this impulse (optional). If no name is provided one is created based on your blocks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Input Blocks that are part of this impulse
-    #[serde(rename = "inputBlocks")]
     pub input_blocks: Vec<ImpulseInputBlock>,
     /// DSP Blocks that are part of this impulse
-    #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<ImpulseDspBlock>,
     /// Learning Blocks that are part of this impulse
-    #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<ImpulseLearnBlock>,
 }
 
@@ -159,20 +171,39 @@ impl CreateImpulseRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateImpulseRequest {
+        name: "name" optional,
+        input_blocks: "inputBlocks" required,
+        dsp_blocks: "dspBlocks" required,
+        learn_blocks: "learnBlocks" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateImpulseRequest {}
 
 /// Schema: `#/components/schemas/CreateImpulseResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateImpulseResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// ID of the new impulse
     pub id: i64,
+}
+
+crate::codec::json_object! {
+    CreateImpulseResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateImpulseResponse {
@@ -182,20 +213,28 @@ impl crate::Envelope for CreateImpulseResponse {
 }
 
 /// Schema: `#/components/schemas/CreateNewEmptyImpulseResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateNewEmptyImpulseResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// ID of the new impulse
     pub id: i64,
     /// Link to redirect the user to afterwards
-    #[serde(rename = "redirectUrl")]
     pub redirect_url: String,
+}
+
+crate::codec::json_object! {
+    CreateNewEmptyImpulseResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        redirect_url: "redirectUrl" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateNewEmptyImpulseResponse {
@@ -205,8 +244,7 @@ impl crate::Envelope for CreateNewEmptyImpulseResponse {
 }
 
 /// Schema: `#/components/schemas/DetailedImpulse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DetailedImpulse {
     /// `impulse` in the JSON; [`Impulse`](crate::models::Impulse)
@@ -214,103 +252,123 @@ pub struct DetailedImpulse {
     /// `metrics` in the JSON; array of [`DetailedImpulseMetric`](crate::models::DetailedImpulseMetric)
     pub metrics: Vec<DetailedImpulseMetric>,
     /// `dspBlockConfigs` in the JSON; array of [`DetailedImpulseDspBlockConfigsItem`](crate::models::DetailedImpulseDspBlockConfigsItem)
-    #[serde(rename = "dspBlockConfigs")]
     pub dsp_block_configs: Vec<DetailedImpulseDspBlockConfigsItem>,
     /// `learnBlockKerasConfigs` in the JSON; array of [`DetailedImpulseLearnBlockKerasConfigsItem`](crate::models::DetailedImpulseLearnBlockKerasConfigsItem)
-    #[serde(rename = "learnBlockKerasConfigs")]
     pub learn_block_keras_configs: Vec<DetailedImpulseLearnBlockKerasConfigsItem>,
     /// `learnBlockAnomalyConfigs` in the JSON; array of [`DetailedImpulseLearnBlockAnomalyConfigsItem`](crate::models::DetailedImpulseLearnBlockAnomalyConfigsItem)
-    #[serde(rename = "learnBlockAnomalyConfigs")]
     pub learn_block_anomaly_configs: Vec<DetailedImpulseLearnBlockAnomalyConfigsItem>,
     /// `pretrainedModelInfo` in the JSON; [`DetailedImpulsePretrainedModelInfo`](crate::models::DetailedImpulsePretrainedModelInfo)
-    #[serde(
-        rename = "pretrainedModelInfo",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub pretrained_model_info: Option<DetailedImpulsePretrainedModelInfo>,
     /// Whether this impulse contains blocks with "stale" features (i.e. the dataset has changed since features were generated)
-    #[serde(rename = "isStale")]
     pub is_stale: bool,
     /// Tags associated with this impulse
     pub tags: Vec<String>,
     /// The source EON Tuner trial ID for impulses created from the EON Tuner
-    #[serde(
-        rename = "createdFromTunerTrialId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub created_from_tuner_trial_id: Option<f64>,
+}
+
+crate::codec::json_object! {
+    DetailedImpulse {
+        impulse: "impulse" required,
+        metrics: "metrics" required,
+        dsp_block_configs: "dspBlockConfigs" required,
+        learn_block_keras_configs: "learnBlockKerasConfigs" required,
+        learn_block_anomaly_configs: "learnBlockAnomalyConfigs" required,
+        pretrained_model_info: "pretrainedModelInfo" optional,
+        is_stale: "isStale" required,
+        tags: "tags" required,
+        created_from_tuner_trial_id: "createdFromTunerTrialId" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulse {}
 
 /// Schema: `#/components/schemas/DetailedImpulse/properties/dspBlockConfigs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DetailedImpulseDspBlockConfigsItem {
     /// `blockId` in the JSON; integer
-    #[serde(rename = "blockId")]
     pub block_id: i64,
     /// `config` in the JSON; [`DspConfig`](crate::models::DspConfig)
     pub config: DspConfig,
     /// `metadata` in the JSON; [`DspMetadata`](crate::models::DspMetadata)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<DspMetadata>,
+}
+
+crate::codec::json_object! {
+    DetailedImpulseDspBlockConfigsItem {
+        block_id: "blockId" required,
+        config: "config" required,
+        metadata: "metadata" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseDspBlockConfigsItem {}
 
 /// Schema: `#/components/schemas/DetailedImpulse/properties/learnBlockAnomalyConfigs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DetailedImpulseLearnBlockAnomalyConfigsItem {
     /// `blockId` in the JSON; integer
-    #[serde(rename = "blockId")]
     pub block_id: i64,
     /// `config` in the JSON; [`AnomalyConfig`](crate::models::AnomalyConfig)
     pub config: AnomalyConfig,
     /// `metadata` in the JSON; [`AnomalyModelMetadata`](crate::models::AnomalyModelMetadata)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<AnomalyModelMetadata>,
     /// `gmmMetadata` in the JSON; [`AnomalyGmmMetadata`](crate::models::AnomalyGmmMetadata)
-    #[serde(rename = "gmmMetadata", default, skip_serializing_if = "Option::is_none")]
     pub gmm_metadata: Option<AnomalyGmmMetadata>,
+}
+
+crate::codec::json_object! {
+    DetailedImpulseLearnBlockAnomalyConfigsItem {
+        block_id: "blockId" required,
+        config: "config" required,
+        metadata: "metadata" optional,
+        gmm_metadata: "gmmMetadata" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseLearnBlockAnomalyConfigsItem {}
 
 /// Schema: `#/components/schemas/DetailedImpulse/properties/learnBlockKerasConfigs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DetailedImpulseLearnBlockKerasConfigsItem {
     /// `blockId` in the JSON; integer
-    #[serde(rename = "blockId")]
     pub block_id: i64,
     /// `config` in the JSON; [`KerasConfig`](crate::models::KerasConfig)
     pub config: KerasConfig,
     /// `metadata` in the JSON; [`KerasModelMetadata`](crate::models::KerasModelMetadata)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<KerasModelMetadata>,
+}
+
+crate::codec::json_object! {
+    DetailedImpulseLearnBlockKerasConfigsItem {
+        block_id: "blockId" required,
+        config: "config" required,
+        metadata: "metadata" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseLearnBlockKerasConfigsItem {}
 
 /// Schema: `#/components/schemas/DetailedImpulseMetric`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DetailedImpulseMetric {
     /// `name` in the JSON; string
     pub name: String,
     /// `type` in the JSON; [`DetailedImpulseMetricType`](crate::models::DetailedImpulseMetricType)
-    #[serde(rename = "type")]
     pub type_: DetailedImpulseMetricType,
     /// `filteringType` in the JSON; [`DetailedImpulseMetricFilteringType`](crate::models::DetailedImpulseMetricFilteringType)
-    #[serde(rename = "filteringType", default, skip_serializing_if = "Option::is_none")]
     pub filtering_type: Option<DetailedImpulseMetricFilteringType>,
     /// `category` in the JSON; [`DetailedImpulseMetricCategory`](crate::models::DetailedImpulseMetricCategory)
     pub category: DetailedImpulseMetricCategory,
@@ -319,18 +377,27 @@ pub struct DetailedImpulseMetric {
     /// `value` in the JSON; [`DetailedImpulseMetricValue`](crate::models::DetailedImpulseMetricValue)
     pub value: DetailedImpulseMetricValue,
     /// `title` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `valueForSorting` in the JSON; integer
-    #[serde(
-        rename = "valueForSorting",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub value_for_sorting: Option<i64>,
     /// Additional help explaining the value for this metric
-    #[serde(rename = "valueHint", default, skip_serializing_if = "Option::is_none")]
     pub value_hint: Option<String>,
+}
+
+crate::codec::json_object! {
+    DetailedImpulseMetric {
+        name: "name" required,
+        type_: "type" required,
+        filtering_type: "filteringType" optional,
+        category: "category" required,
+        description: "description" required,
+        value: "value" required,
+        title: "title" optional,
+        value_for_sorting: "valueForSorting" optional,
+        value_hint: "valueHint" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseMetric {}
@@ -383,15 +450,22 @@ impl From<&str> for DetailedImpulseMetricCategory {
 crate::string_enum_impls!(DetailedImpulseMetricCategory);
 
 /// Schema: `#/components/schemas/DetailedImpulseMetricFilteringType`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DetailedImpulseMetricFilteringType {
     /// `type` in the JSON; [`DetailedImpulseMetricFilteringTypeType`](crate::models::DetailedImpulseMetricFilteringTypeType)
-    #[serde(rename = "type")]
     pub type_: DetailedImpulseMetricFilteringTypeType,
     /// `options` in the JSON; array of string
     pub options: Vec<String>,
+}
+
+crate::codec::json_object! {
+    DetailedImpulseMetricFilteringType {
+        type_: "type" required,
+        options: "options" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulseMetricFilteringType {}
@@ -502,13 +576,19 @@ impl crate::Envelope for DetailedImpulseMetricValue {
 }
 
 /// Schema: `#/components/schemas/DetailedImpulse/properties/pretrainedModelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DetailedImpulsePretrainedModelInfo {
     /// `fileName` in the JSON; string
-    #[serde(rename = "fileName")]
     pub file_name: String,
+}
+
+crate::codec::json_object! {
+    DetailedImpulsePretrainedModelInfo {
+        file_name: "fileName" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DetailedImpulsePretrainedModelInfo {}
@@ -549,94 +629,114 @@ impl From<&str> for DetailedImpulsesFormat {
 crate::string_enum_impls!(DetailedImpulsesFormat);
 
 /// Schema: `#/components/schemas/DSPConfig`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspConfig {
     /// `dsp` in the JSON; [`DspInfo`](crate::models::DspInfo)
     pub dsp: DspInfo,
     /// `config` in the JSON; array of [`DspGroup`](crate::models::DspGroup)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DspGroup>>,
     /// `configError` in the JSON; string
-    #[serde(rename = "configError", default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
+}
+
+crate::codec::json_object! {
+    DspConfig {
+        dsp: "dsp" required,
+        config: "config" optional,
+        config_error: "configError" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspConfig {}
 
 /// Schema: `#/components/schemas/DSPMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DspMetadata {
     /// Date when the features were created
     pub created: crate::DateTime,
     /// `dspConfig` in the JSON; object of string
-    #[serde(rename = "dspConfig")]
     pub dsp_config: std::collections::BTreeMap<String, String>,
     /// Labels in the dataset when generator ran
     pub labels: Vec<String>,
     /// Names of the generated features. Only set if axes have explicit labels.
-    #[serde(rename = "featureLabels", default, skip_serializing_if = "Option::is_none")]
     pub feature_labels: Option<Vec<String>>,
     /// `windowCount` in the JSON; integer
-    #[serde(rename = "windowCount")]
     pub window_count: i64,
     /// Number of features for this DSP block
-    #[serde(rename = "featureCount")]
     pub feature_count: i64,
     /// The included samples in this DSP block. Note that these are sorted in the same way as the \`npy\` files are laid out. So with the \`windowCount\` parameter you can exactly search back to see which file contributed to which windows there.
-    #[serde(rename = "includedSamples")]
     pub included_samples: Vec<DspMetadataIncludedSamplesItem>,
     /// Length of the sliding window when generating features.
-    #[serde(rename = "windowSizeMs")]
     pub window_size_ms: i64,
     /// Increase of the sliding window when generating features.
-    #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: i64,
     /// Whether data was zero-padded when generating features.
-    #[serde(rename = "padZeros")]
     pub pad_zeros: bool,
     /// Frequency of the original data in Hz.
     pub frequency: f64,
     /// Information about the output of the DSP block
-    #[serde(rename = "outputConfig")]
     pub output_config: DspMetadataOutputConfig,
     /// `fftUsed` in the JSON; array of integer
-    #[serde(rename = "fftUsed", default, skip_serializing_if = "Option::is_none")]
     pub fft_used: Option<Vec<i64>>,
     /// The version number of the resampling algorithm used (for resampled time series data only)
-    #[serde(
-        rename = "resamplingAlgorithmVersion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub resampling_algorithm_version: Option<f64>,
+}
+
+crate::codec::json_object! {
+    DspMetadata {
+        created: "created" required,
+        dsp_config: "dspConfig" required,
+        labels: "labels" required,
+        feature_labels: "featureLabels" optional,
+        window_count: "windowCount" required,
+        feature_count: "featureCount" required,
+        included_samples: "includedSamples" required,
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        pad_zeros: "padZeros" required,
+        frequency: "frequency" required,
+        output_config: "outputConfig" required,
+        fft_used: "fftUsed" optional,
+        resampling_algorithm_version: "resamplingAlgorithmVersion" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DspMetadata {}
 
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAllDetailedImpulsesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `impulses` in the JSON; array of [`DetailedImpulse`](crate::models::DetailedImpulse)
     pub impulses: Vec<DetailedImpulse>,
     /// `metricKeysByCategory` in the JSON; array of [`GetAllDetailedImpulsesResponseMetricKeysByCategoryItem`](crate::models::GetAllDetailedImpulsesResponseMetricKeysByCategoryItem)
-    #[serde(rename = "metricKeysByCategory")]
     pub metric_keys_by_category: Vec<
         GetAllDetailedImpulsesResponseMetricKeysByCategoryItem,
     >,
     /// Which extra impulse information should be shown in the impulses table.
-    #[serde(rename = "extraTableColumns")]
     pub extra_table_columns: Vec<String>,
+}
+
+crate::codec::json_object! {
+    GetAllDetailedImpulsesResponse {
+        success: "success" required,
+        error: "error" optional,
+        impulses: "impulses" required,
+        metric_keys_by_category: "metricKeysByCategory" required,
+        extra_table_columns: "extraTableColumns" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllDetailedImpulsesResponse {
@@ -646,24 +746,30 @@ impl crate::Envelope for GetAllDetailedImpulsesResponse {
 }
 
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
     /// `category` in the JSON; [`DetailedImpulseMetricCategory`](crate::models::DetailedImpulseMetricCategory)
     pub category: DetailedImpulseMetricCategory,
     /// `metricKeys` in the JSON; array of [`GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem`](crate::models::GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem)
-    #[serde(rename = "metricKeys")]
     pub metric_keys: Vec<
         GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem,
     >,
 }
 
+crate::codec::json_object! {
+    GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {
+        category: "category" required,
+        metric_keys: "metricKeys" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for GetAllDetailedImpulsesResponseMetricKeysByCategoryItem {}
 
 /// Schema: `#/components/schemas/GetAllDetailedImpulsesResponse/allOf/1/properties/metricKeysByCategory/items/properties/metricKeys/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
     /// `name` in the JSON; string
@@ -671,14 +777,23 @@ pub struct GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem 
     /// `description` in the JSON; string
     pub description: String,
     /// `type` in the JSON; [`GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType`](crate::models::GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType)
-    #[serde(rename = "type")]
     pub type_: GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItemType,
     /// `filteringType` in the JSON; [`DetailedImpulseMetricFilteringType`](crate::models::DetailedImpulseMetricFilteringType)
-    #[serde(rename = "filteringType", default, skip_serializing_if = "Option::is_none")]
     pub filtering_type: Option<DetailedImpulseMetricFilteringType>,
     /// `showInTable` in the JSON; boolean
-    #[serde(rename = "showInTable")]
     pub show_in_table: bool,
+}
+
+crate::codec::json_object! {
+    GetAllDetailedImpulsesResponseMetricKeysByCategoryItemMetricKeysItem {
+        name: "name" required,
+        description: "description" required,
+        type_: "type" required,
+        filtering_type: "filteringType" optional,
+        show_in_table: "showInTable" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope
@@ -723,17 +838,25 @@ crate::string_enum_impls!(
 );
 
 /// Schema: `#/components/schemas/GetAllImpulsesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAllImpulsesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `impulses` in the JSON; array of [`Impulse`](crate::models::Impulse)
     pub impulses: Vec<Impulse>,
+}
+
+crate::codec::json_object! {
+    GetAllImpulsesResponse {
+        success: "success" required,
+        error: "error" optional,
+        impulses: "impulses" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllImpulsesResponse {
@@ -743,18 +866,25 @@ impl crate::Envelope for GetAllImpulsesResponse {
 }
 
 /// Schema: `#/components/schemas/GetImpulseResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetImpulseResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `impulse` in the JSON; [`Impulse`](crate::models::Impulse)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impulse: Option<Impulse>,
+}
+
+crate::codec::json_object! {
+    GetImpulseResponse {
+        success: "success" required,
+        error: "error" optional,
+        impulse: "impulse" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetImpulseResponse {
@@ -764,18 +894,25 @@ impl crate::Envelope for GetImpulseResponse {
 }
 
 /// Schema: `#/components/schemas/GetNewBlockIdResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetNewBlockIdResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `blockId` in the JSON; integer
-    #[serde(rename = "blockId")]
     pub block_id: i64,
+}
+
+crate::codec::json_object! {
+    GetNewBlockIdResponse {
+        success: "success" required,
+        error: "error" optional,
+        block_id: "blockId" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetNewBlockIdResponse {
@@ -785,8 +922,7 @@ impl crate::Envelope for GetNewBlockIdResponse {
 }
 
 /// Schema: `#/components/schemas/Impulse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Impulse {
     /// ID for this impulse.
@@ -794,26 +930,34 @@ pub struct Impulse {
     /// Name for this impulse.
     pub name: String,
     /// Input Blocks that are part of this impulse
-    #[serde(rename = "inputBlocks")]
     pub input_blocks: Vec<ImpulseInputBlock>,
     /// DSP Blocks that are part of this impulse
-    #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<ImpulseDspBlock>,
     /// Learning Blocks that are part of this impulse
-    #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<ImpulseLearnBlock>,
+}
+
+crate::codec::json_object! {
+    Impulse {
+        id: "id" required,
+        name: "name" required,
+        input_blocks: "inputBlocks" required,
+        dsp_blocks: "dspBlocks" required,
+        learn_blocks: "learnBlocks" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Impulse {}
 
 /// Schema: `#/components/schemas/ImpulseDspBlock`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ImpulseDspBlock {
     /// Identifier for this block. Make sure to up this number when creating a new block, and don't re-use identifiers. If the block hasn't changed, keep the ID as-is. ID must be unique across the project and greather than zero (\>0).
     pub id: i64,
     /// Block type
-    #[serde(rename = "type")]
     pub type_: String,
     /// Block name, will be used in menus
     pub name: String,
@@ -822,31 +966,22 @@ pub struct ImpulseDspBlock {
     /// Block title, used in the impulse UI
     pub title: String,
     /// Number of features this DSP block outputs per axis. This is only set when the DSP block is configured.
-    #[serde(rename = "valuesPerAxis", default, skip_serializing_if = "Option::is_none")]
     pub values_per_axis: Option<i64>,
     /// The ID of the Input block a DSP block is connected to
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<i64>,
     /// A short description of the block version, displayed in the block versioning UI
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The system component that created the block version (createImpulse | clone | tuner). Cannot be set via API.
-    #[serde(rename = "createdBy", default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// The datetime that the block version was created. Cannot be set via API.
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<crate::DateTime>,
     /// Implementation version of the block
-    #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// `organization` in the JSON; [`ImpulseDspBlockOrganization`](crate::models::ImpulseDspBlockOrganization)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<ImpulseDspBlockOrganization>,
     /// Required for type 'custom'
-    #[serde(rename = "customUrl", default, skip_serializing_if = "Option::is_none")]
     pub custom_url: Option<String>,
     /// Named axes for the block
-    #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<ImpulseDspBlockNamedAxesItem>>,
 }
 
@@ -927,22 +1062,40 @@ impl ImpulseDspBlock {
     }
 }
 
+crate::codec::json_object! {
+    ImpulseDspBlock {
+        id: "id" required,
+        type_: "type" required,
+        name: "name" required,
+        axes: "axes" required,
+        title: "title" required,
+        values_per_axis: "valuesPerAxis" optional,
+        input: "input" optional,
+        description: "description" optional,
+        created_by: "createdBy" optional,
+        created_at: "createdAt" optional,
+        implementation_version: "implementationVersion" required,
+        organization: "organization" optional,
+        custom_url: "customUrl" optional,
+        named_axes: "namedAxes" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for ImpulseDspBlock {}
 
 /// Schema: `#/components/schemas/ImpulseDspBlock/properties/namedAxes/items`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ImpulseDspBlockNamedAxesItem {
     /// Name of the axis
     pub name: String,
     /// Description of the axis
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Whether the axis is required
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
     /// The selected axis for the block
-    #[serde(rename = "selectedAxis", default, skip_serializing_if = "Option::is_none")]
     pub selected_axis: Option<String>,
 }
 
@@ -976,16 +1129,26 @@ impl ImpulseDspBlockNamedAxesItem {
     }
 }
 
+crate::codec::json_object! {
+    ImpulseDspBlockNamedAxesItem {
+        name: "name" required,
+        description: "description" optional,
+        required: "required" optional,
+        selected_axis: "selectedAxis" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for ImpulseDspBlockNamedAxesItem {}
 
 /// Schema: `#/components/schemas/ImpulseDspBlock/properties/organization`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ImpulseDspBlockOrganization {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `dspId` in the JSON; integer
-    #[serde(rename = "dspId")]
     pub dsp_id: i64,
 }
 
@@ -996,11 +1159,19 @@ impl ImpulseDspBlockOrganization {
     }
 }
 
+crate::codec::json_object! {
+    ImpulseDspBlockOrganization {
+        id: "id" required,
+        dsp_id: "dspId" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for ImpulseDspBlockOrganization {}
 
 /// Schema: `#/components/schemas/KerasConfig`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasConfig {
     /// `dependencies` in the JSON; [`DependencyData`](crate::models::DependencyData)
@@ -1010,133 +1181,105 @@ pub struct KerasConfig {
     /// `name` in the JSON; string
     pub name: String,
     /// `type` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<LearnBlockType>,
     /// The Keras script. This script might be empty if the mode is visual.
     pub script: String,
     /// Minimum confidence rating required for the neural network. Scores below this confidence are tagged as uncertain.
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
     /// `selectedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(rename = "selectedModelType")]
     pub selected_model_type: KerasModelTypeEnum,
     /// The mode (visual or expert) to use for editing this network.
     pub mode: KerasConfigMode,
     /// The visual layers (if in visual mode) for the neural network. This will be an empty array when in expert mode.
-    #[serde(rename = "visualLayers")]
     pub visual_layers: Vec<KerasVisualLayer>,
     /// Number of training cycles. If in expert mode this will be 0.
-    #[serde(rename = "trainingCycles")]
     pub training_cycles: i64,
     /// Learning rate (between 0 and 1). If in expert mode this will be 0.
-    #[serde(rename = "learningRate")]
     pub learning_rate: f64,
     /// The batch size used during training.
-    #[serde(rename = "batchSize", default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<i64>,
     /// The default batch size if a value is not configured.
-    #[serde(rename = "defaultBatchSize")]
     pub default_batch_size: i64,
     /// Python-formatted tuple of input axes
     pub shape: String,
     /// Train/test split (between 0 and 1)
-    #[serde(rename = "trainTestSplit", default, skip_serializing_if = "Option::is_none")]
     pub train_test_split: Option<f64>,
     /// Whether to automatically balance class weights, use this for skewed datasets.
-    #[serde(
-        rename = "autoClassWeights",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub auto_class_weights: Option<bool>,
     /// Use learned optimizer and ignore learning rate.
-    #[serde(
-        rename = "useLearnedOptimizer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub use_learned_optimizer: Option<bool>,
     /// `augmentationPolicyImage` in the JSON; [`AugmentationPolicyImageEnum`](crate::models::AugmentationPolicyImageEnum)
-    #[serde(rename = "augmentationPolicyImage")]
     pub augmentation_policy_image: AugmentationPolicyImageEnum,
     /// `augmentationPolicySpectrogram` in the JSON; [`AugmentationPolicySpectrogram`](crate::models::AugmentationPolicySpectrogram)
-    #[serde(
-        rename = "augmentationPolicySpectrogram",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub augmentation_policy_spectrogram: Option<AugmentationPolicySpectrogram>,
     /// `transferLearningModels` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
-    #[serde(rename = "transferLearningModels")]
     pub transfer_learning_models: Vec<TransferLearningModel>,
     /// Whether to profile the i8 model (might take a very long time)
-    #[serde(rename = "profileInt8")]
     pub profile_int8: bool,
     /// If set, skips creating embeddings and measuring memory (used in tests)
-    #[serde(rename = "skipEmbeddingsAndMemory")]
     pub skip_embeddings_and_memory: bool,
     /// `akidaEdgeLearningConfig` in the JSON; [`AkidaEdgeLearningConfig`](crate::models::AkidaEdgeLearningConfig)
-    #[serde(
-        rename = "akidaEdgeLearningConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub akida_edge_learning_config: Option<AkidaEdgeLearningConfig>,
     /// This metadata key is used to prevent group data leakage between train and validation datasets.
-    #[serde(
-        rename = "customValidationMetadataKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_validation_metadata_key: Option<String>,
     /// Whether the 'Advanced training settings' UI element should be expanded.
-    #[serde(rename = "showAdvancedTrainingSettings")]
     pub show_advanced_training_settings: bool,
     /// Whether the 'Augmentation training settings' UI element should be expanded.
-    #[serde(rename = "showAugmentationTrainingSettings")]
     pub show_augmentation_training_settings: bool,
     /// Training parameters, this list depends on the list of parameters that the model exposes.
-    #[serde(
-        rename = "customParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
     /// `anomalyCapacity` in the JSON; [`AnomalyCapacity`](crate::models::AnomalyCapacity)
-    #[serde(
-        rename = "anomalyCapacity",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
     /// `lastShownModelVariant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
-    #[serde(
-        rename = "lastShownModelVariant",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
     /// `lastShownModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
-    #[serde(
-        rename = "lastShownModelEngine",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
     /// `blockParameters` in the JSON; [`BlockParameters`](crate::models::BlockParameters)
-    #[serde(
-        rename = "blockParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub block_parameters: Option<BlockParameters>,
+}
+
+crate::codec::json_object! {
+    KerasConfig {
+        dependencies: "dependencies" required,
+        trained: "trained" required,
+        name: "name" required,
+        type_: "type" optional,
+        script: "script" required,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+        selected_model_type: "selectedModelType" required,
+        mode: "mode" required,
+        visual_layers: "visualLayers" required,
+        training_cycles: "trainingCycles" required,
+        learning_rate: "learningRate" required,
+        batch_size: "batchSize" optional,
+        default_batch_size: "defaultBatchSize" required,
+        shape: "shape" required,
+        train_test_split: "trainTestSplit" optional,
+        auto_class_weights: "autoClassWeights" optional,
+        use_learned_optimizer: "useLearnedOptimizer" optional,
+        augmentation_policy_image: "augmentationPolicyImage" required,
+        augmentation_policy_spectrogram: "augmentationPolicySpectrogram" optional,
+        transfer_learning_models: "transferLearningModels" required,
+        profile_int8: "profileInt8" required,
+        skip_embeddings_and_memory: "skipEmbeddingsAndMemory" required,
+        akida_edge_learning_config: "akidaEdgeLearningConfig" optional,
+        custom_validation_metadata_key: "customValidationMetadataKey" optional,
+        show_advanced_training_settings: "showAdvancedTrainingSettings" required,
+        show_augmentation_training_settings: "showAugmentationTrainingSettings" required,
+        custom_parameters: "customParameters" optional,
+        anomaly_capacity: "anomalyCapacity" optional,
+        last_shown_model_variant: "lastShownModelVariant" optional,
+        last_shown_model_engine: "lastShownModelEngine" optional,
+        block_parameters: "blockParameters" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasConfig {}
 
 /// Schema: `#/components/schemas/KerasModelMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelMetadata {
     /// Date when the model was trained
@@ -1144,34 +1287,41 @@ pub struct KerasModelMetadata {
     /// Layers of the neural network
     pub layers: Vec<KerasModelLayer>,
     /// Labels for the output layer
-    #[serde(rename = "classNames")]
     pub class_names: Vec<String>,
     /// Original labels in the dataset when features were generated, e.g. used to render the feature explorer.
     pub labels: Vec<String>,
     /// The types of model that are available
-    #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
     /// `recommendedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(rename = "recommendedModelType")]
     pub recommended_model_type: KerasModelTypeEnum,
     /// Metrics for each of the available model types
-    #[serde(rename = "modelValidationMetrics")]
     pub model_validation_metrics: Vec<KerasModelMetadataMetrics>,
     /// `hasTrainedModel` in the JSON; boolean
-    #[serde(rename = "hasTrainedModel")]
     pub has_trained_model: bool,
     /// `mode` in the JSON; [`KerasModelMetadataMode`](crate::models::KerasModelMetadataMode)
     pub mode: KerasModelMetadataMode,
     /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
     /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
-    #[serde(rename = "imageInputScaling")]
     pub image_input_scaling: ImageInputScaling,
+}
+
+crate::codec::json_object! {
+    KerasModelMetadata {
+        created: "created" required,
+        layers: "layers" required,
+        class_names: "classNames" required,
+        labels: "labels" required,
+        available_model_types: "availableModelTypes" required,
+        recommended_model_type: "recommendedModelType" required,
+        model_validation_metrics: "modelValidationMetrics" required,
+        has_trained_model: "hasTrainedModel" required,
+        mode: "mode" required,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        image_input_scaling: "imageInputScaling" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadata {}
@@ -1210,15 +1360,12 @@ impl crate::multipart::ToMultipart for SetLegacyImpulseStateInternalRequest {
 }
 
 /// Schema: `#/components/schemas/UpdateImpulseRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateImpulseRequest {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `tags` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
 }
 
@@ -1241,11 +1388,19 @@ impl UpdateImpulseRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateImpulseRequest {
+        name: "name" optional,
+        tags: "tags" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateImpulseRequest {}
 
 /// Schema: `#/components/schemas/VerifyDspBlockUrlRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifyDspBlockUrlRequest {
     /// `url` in the JSON; string
@@ -1259,21 +1414,36 @@ impl VerifyDspBlockUrlRequest {
     }
 }
 
+crate::codec::json_object! {
+    VerifyDspBlockUrlRequest {
+        url: "url" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for VerifyDspBlockUrlRequest {}
 
 /// Schema: `#/components/schemas/VerifyDspBlockUrlResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifyDspBlockUrlResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `block` in the JSON; [`VerifyDspBlockUrlResponseBlock`](crate::models::VerifyDspBlockUrlResponseBlock)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block: Option<VerifyDspBlockUrlResponseBlock>,
+}
+
+crate::codec::json_object! {
+    VerifyDspBlockUrlResponse {
+        success: "success" required,
+        error: "error" optional,
+        block: "block" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyDspBlockUrlResponse {
@@ -1283,8 +1453,7 @@ impl crate::Envelope for VerifyDspBlockUrlResponse {
 }
 
 /// Schema: `#/components/schemas/VerifyDspBlockUrlResponse/allOf/1/properties/block`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifyDspBlockUrlResponseBlock {
     /// `title` in the JSON; string
@@ -1296,11 +1465,22 @@ pub struct VerifyDspBlockUrlResponseBlock {
     /// `name` in the JSON; string
     pub name: String,
     /// `latestImplementationVersion` in the JSON; integer
-    #[serde(rename = "latestImplementationVersion")]
     pub latest_implementation_version: i64,
     /// `namedAxes` in the JSON; array of [`DspNamedAxis`](crate::models::DspNamedAxis)
-    #[serde(rename = "namedAxes", default, skip_serializing_if = "Option::is_none")]
     pub named_axes: Option<Vec<DspNamedAxis>>,
+}
+
+crate::codec::json_object! {
+    VerifyDspBlockUrlResponseBlock {
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        latest_implementation_version: "latestImplementationVersion" required,
+        named_axes: "namedAxes" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for VerifyDspBlockUrlResponseBlock {}

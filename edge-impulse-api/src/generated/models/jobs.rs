@@ -6,12 +6,10 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AutotuneDspRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AutotuneDspRequest {
     /// DSP block ID to autotune parameters of
-    #[serde(rename = "dspId")]
     pub dsp_id: i64,
 }
 
@@ -22,17 +20,23 @@ impl AutotuneDspRequest {
     }
 }
 
+crate::codec::json_object! {
+    AutotuneDspRequest {
+        dsp_id: "dspId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AutotuneDspRequest {}
 
 /// Schema: `#/components/schemas/BuildOnDeviceModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BuildOnDeviceModelRequest {
     /// `engine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     pub engine: DeploymentTargetEngine,
     /// `modelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
 }
 
@@ -49,20 +53,26 @@ impl BuildOnDeviceModelRequest {
     }
 }
 
+crate::codec::json_object! {
+    BuildOnDeviceModelRequest {
+        engine: "engine" required,
+        model_type: "modelType" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for BuildOnDeviceModelRequest {}
 
 /// Schema: `#/components/schemas/BuildOrganizationOnDeviceModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BuildOrganizationOnDeviceModelRequest {
     /// `engine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
     pub engine: DeploymentTargetEngine,
     /// `deployBlockId` in the JSON; integer
-    #[serde(rename = "deployBlockId")]
     pub deploy_block_id: i64,
     /// `modelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(rename = "modelType", default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<KerasModelTypeEnum>,
 }
 
@@ -83,15 +93,23 @@ impl BuildOrganizationOnDeviceModelRequest {
     }
 }
 
+crate::codec::json_object! {
+    BuildOrganizationOnDeviceModelRequest {
+        engine: "engine" required,
+        deploy_block_id: "deployBlockId" required,
+        model_type: "modelType" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for BuildOrganizationOnDeviceModelRequest {}
 
 /// Schema: `#/components/schemas/CalculateDataQualityMetricsRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct CalculateDataQualityMetricsRequest {
     /// Type of representation to use for calculating metrics.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub representation: Option<CalculateDataQualityMetricsRequestRepresentation>,
 }
 
@@ -109,6 +127,14 @@ impl CalculateDataQualityMetricsRequest {
         self.representation = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    CalculateDataQualityMetricsRequest {
+        representation: "representation" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for CalculateDataQualityMetricsRequest {}
@@ -159,17 +185,14 @@ impl From<&str> for CalculateDataQualityMetricsRequestRepresentation {
 crate::string_enum_impls!(CalculateDataQualityMetricsRequestRepresentation);
 
 /// Schema: `#/components/schemas/CreatePreviewAIActionsJobRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreatePreviewAiActionsJobRequest {
     /// `steps` in the JSON; array of [`AiActionsConfigStep`](crate::models::AiActionsConfigStep)
     pub steps: Vec<AiActionsConfigStep>,
     /// `sampleIds` in the JSON; array of integer
-    #[serde(rename = "sampleIds")]
     pub sample_ids: Vec<i64>,
     /// If enabled, will load cached results from the previous preview job for unchanged jobs. Disable this if you're developing your own custom AI Labeling job, and want to always re-run all steps.
-    #[serde(rename = "cacheUnchangedSteps")]
     pub cache_unchanged_steps: bool,
 }
 
@@ -188,15 +211,23 @@ impl CreatePreviewAiActionsJobRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreatePreviewAiActionsJobRequest {
+        steps: "steps" required,
+        sample_ids: "sampleIds" required,
+        cache_unchanged_steps: "cacheUnchangedSteps" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreatePreviewAiActionsJobRequest {}
 
 /// Schema: `#/components/schemas/CreateSyntheticDataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateSyntheticDataRequest {
     /// The ID of a Synthetic Data transform block ID (public or private)
-    #[serde(rename = "transformationBlockId")]
     pub transformation_block_id: i64,
     /// Properties for this synthetic data block
     pub parameters: std::collections::BTreeMap<String, String>,
@@ -215,44 +246,36 @@ impl CreateSyntheticDataRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateSyntheticDataRequest {
+        transformation_block_id: "transformationBlockId" required,
+        parameters: "parameters" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateSyntheticDataRequest {}
 
 /// Schema: `#/components/schemas/DeployPretrainedModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelRequest {
     /// A base64 encoded pretrained model
-    #[serde(rename = "modelFileBase64")]
     pub model_file_base64: String,
     /// `modelFileType` in the JSON; [`DeployPretrainedModelRequestModelFileType`](crate::models::DeployPretrainedModelRequestModelFileType)
-    #[serde(rename = "modelFileType")]
     pub model_file_type: DeployPretrainedModelRequestModelFileType,
     /// The name of the built target. You can find this by listing all deployment targets through \`listDeploymentTargetsForProject\` (via \`GET /v1/api/{projectId}/deployment/targets\`) and see the \`format\` type.
-    #[serde(rename = "deploymentType")]
     pub deployment_type: String,
     /// `engine` in the JSON; [`DeploymentTargetEngine`](crate::models::DeploymentTargetEngine)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<DeploymentTargetEngine>,
     /// `modelInfo` in the JSON; [`DeployPretrainedModelRequestModelInfo`](crate::models::DeployPretrainedModelRequestModelInfo)
-    #[serde(rename = "modelInfo")]
     pub model_info: DeployPretrainedModelRequestModelInfo,
     /// A base64 encoded .npy file containing the features from your validation set (optional for onnx and saved_model) - used to quantize your model.
-    #[serde(
-        rename = "representativeFeaturesBase64",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub representative_features_base64: Option<String>,
     /// `deployModelType` in the JSON; [`DeployPretrainedModelRequestDeployModelType`](crate::models::DeployPretrainedModelRequestDeployModelType)
-    #[serde(
-        rename = "deployModelType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub deploy_model_type: Option<DeployPretrainedModelRequestDeployModelType>,
     /// Optional, use a specific converter (only for ONNX models).
-    #[serde(rename = "useConverter", default, skip_serializing_if = "Option::is_none")]
     pub use_converter: Option<DeployPretrainedModelRequestUseConverter>,
 }
 
@@ -305,6 +328,21 @@ impl DeployPretrainedModelRequest {
         self.use_converter = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    DeployPretrainedModelRequest {
+        model_file_base64: "modelFileBase64" required,
+        model_file_type: "modelFileType" required,
+        deployment_type: "deploymentType" required,
+        engine: "engine" optional,
+        model_info: "modelInfo" required,
+        representative_features_base64: "representativeFeaturesBase64" optional,
+        deploy_model_type: "deployModelType" optional,
+        use_converter: "useConverter" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DeployPretrainedModelRequest {}
@@ -396,8 +434,7 @@ impl From<&str> for DeployPretrainedModelRequestModelFileType {
 crate::string_enum_impls!(DeployPretrainedModelRequestModelFileType);
 
 /// Schema: `#/components/schemas/DeployPretrainedModelRequest/properties/modelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelRequestModelInfo {
     /// `input` in the JSON; [`DeployPretrainedModelRequestModelInfoInput`](crate::models::DeployPretrainedModelRequestModelInfoInput)
@@ -414,6 +451,15 @@ impl DeployPretrainedModelRequestModelInfo {
     ) -> Self {
         Self { input, model }
     }
+}
+
+crate::codec::json_object! {
+    DeployPretrainedModelRequestModelInfo {
+        input: "input" required,
+        model: "model" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DeployPretrainedModelRequestModelInfo {}
@@ -514,16 +560,10 @@ impl From<&str> for DeployPretrainedModelRequestUseConverter {
 crate::string_enum_impls!(DeployPretrainedModelRequestUseConverter);
 
 /// Schema: `#/components/schemas/ExportKerasBlockDataRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ExportKerasBlockDataRequest {
     /// `overrideImageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
-    #[serde(
-        rename = "overrideImageInputScaling",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub override_image_input_scaling: Option<ImageInputScaling>,
 }
 
@@ -542,18 +582,23 @@ impl ExportKerasBlockDataRequest {
     }
 }
 
+crate::codec::json_object! {
+    ExportKerasBlockDataRequest {
+        override_image_input_scaling: "overrideImageInputScaling" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ExportKerasBlockDataRequest {}
 
 /// Schema: `#/components/schemas/ExportOriginalDataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ExportOriginalDataRequest {
     /// Whether to rename the exported file names to an uploader friendly format (e.g. label.filename.cbor)
-    #[serde(rename = "uploaderFriendlyFilenames")]
     pub uploader_friendly_filenames: bool,
     /// Whether to retain crops and splits. If this is disabled, then the original files are returned (as they were uploaded).
-    #[serde(rename = "retainCrops")]
     pub retain_crops: bool,
 }
 
@@ -567,15 +612,22 @@ impl ExportOriginalDataRequest {
     }
 }
 
+crate::codec::json_object! {
+    ExportOriginalDataRequest {
+        uploader_friendly_filenames: "uploaderFriendlyFilenames" required,
+        retain_crops: "retainCrops" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ExportOriginalDataRequest {}
 
 /// Schema: `#/components/schemas/ExportWavDataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ExportWavDataRequest {
     /// Whether to retain crops and splits. If this is disabled, then the original files are returned (as they were uploaded).
-    #[serde(rename = "retainCrops")]
     pub retain_crops: bool,
 }
 
@@ -586,29 +638,25 @@ impl ExportWavDataRequest {
     }
 }
 
+crate::codec::json_object! {
+    ExportWavDataRequest {
+        retain_crops: "retainCrops" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ExportWavDataRequest {}
 
 /// Schema: `#/components/schemas/GenerateFeaturesRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GenerateFeaturesRequest {
     /// DSP block ID to generate features for
-    #[serde(rename = "dspId")]
     pub dsp_id: i64,
     /// Whether to generate feature importance (only when available)
-    #[serde(
-        rename = "calculateFeatureImportance",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub calculate_feature_importance: Option<bool>,
     /// If set, skips feature explorer (used in tests)
-    #[serde(
-        rename = "skipFeatureExplorer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub skip_feature_explorer: Option<bool>,
 }
 
@@ -635,20 +683,38 @@ impl GenerateFeaturesRequest {
     }
 }
 
+crate::codec::json_object! {
+    GenerateFeaturesRequest {
+        dsp_id: "dspId" required,
+        calculate_feature_importance: "calculateFeatureImportance" optional,
+        skip_feature_explorer: "skipFeatureExplorer" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for GenerateFeaturesRequest {}
 
 /// Schema: `#/components/schemas/JobSummaryResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobSummaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `summary` in the JSON; array of [`JobSummaryResponseSummaryItem`](crate::models::JobSummaryResponseSummaryItem)
     pub summary: Vec<JobSummaryResponseSummaryItem>,
+}
+
+crate::codec::json_object! {
+    JobSummaryResponse {
+        success: "success" required,
+        error: "error" optional,
+        summary: "summary" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobSummaryResponse {
@@ -658,26 +724,31 @@ impl crate::Envelope for JobSummaryResponse {
 }
 
 /// Schema: `#/components/schemas/JobSummaryResponse/allOf/1/properties/summary/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobSummaryResponseSummaryItem {
     /// `category` in the JSON; string
     pub category: String,
     /// Length per category in milliseconds
-    #[serde(rename = "lengthMs")]
     pub length_ms: i64,
+}
+
+crate::codec::json_object! {
+    JobSummaryResponseSummaryItem {
+        category: "category" required,
+        length_ms: "lengthMs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobSummaryResponseSummaryItem {}
 
 /// Schema: `#/components/schemas/ProfileTfLiteRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileTfLiteRequest {
     /// A base64 encoded TFLite file
-    #[serde(rename = "tfliteFileBase64")]
     pub tflite_file_base64: String,
     /// MCU used for calculating latency, query \`latencyDevices\` in \`listProject\` for a list of supported devices  (and use the "mcu" property here).
     pub device: String,
@@ -690,43 +761,52 @@ impl ProfileTfLiteRequest {
     }
 }
 
+crate::codec::json_object! {
+    ProfileTfLiteRequest {
+        tflite_file_base64: "tfliteFileBase64" required,
+        device: "device" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ProfileTfLiteRequest {}
 
 /// Schema: `#/components/schemas/ProfileTfLiteResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileTfLiteResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `device` in the JSON; string
     pub device: String,
     /// `tfliteFileSizeBytes` in the JSON; integer
-    #[serde(rename = "tfliteFileSizeBytes")]
     pub tflite_file_size_bytes: i64,
     /// `isSupportedOnMcu` in the JSON; boolean
-    #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
     /// `memory` in the JSON; [`ProfileModelInfoMemory`](crate::models::ProfileModelInfoMemory)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelInfoMemory>,
     /// `timePerInferenceMs` in the JSON; integer
-    #[serde(
-        rename = "timePerInferenceMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub time_per_inference_ms: Option<i64>,
     /// `mcuSupportError` in the JSON; string
-    #[serde(
-        rename = "mcuSupportError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mcu_support_error: Option<String>,
+}
+
+crate::codec::json_object! {
+    ProfileTfLiteResponse {
+        success: "success" required,
+        error: "error" optional,
+        device: "device" required,
+        tflite_file_size_bytes: "tfliteFileSizeBytes" required,
+        is_supported_on_mcu: "isSupportedOnMcu" required,
+        memory: "memory" optional,
+        time_per_inference_ms: "timePerInferenceMs" optional,
+        mcu_support_error: "mcuSupportError" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileTfLiteResponse {
@@ -736,24 +816,16 @@ impl crate::Envelope for ProfileTfLiteResponse {
 }
 
 /// Schema: `#/components/schemas/ProjectVersionRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectVersionRequest {
     /// Data bucket ID. Keep empty to store in Edge Impulse hosted storage.
-    #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
     /// `description` in the JSON; string
     pub description: String,
     /// Whether to make this version available on a public URL.
-    #[serde(rename = "makePublic")]
     pub make_public: bool,
     /// Whether to run model testing when creating this version (if this value is omitted, it will use the current state of 'runModelTestingWhileVersioning' that is returned in ListVersionsResponse).
-    #[serde(
-        rename = "runModelTestingWhileVersioning",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub run_model_testing_while_versioning: Option<bool>,
 }
 
@@ -781,15 +853,24 @@ impl ProjectVersionRequest {
     }
 }
 
+crate::codec::json_object! {
+    ProjectVersionRequest {
+        bucket_id: "bucketId" optional,
+        description: "description" required,
+        make_public: "makePublic" required,
+        run_model_testing_while_versioning: "runModelTestingWhileVersioning" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ProjectVersionRequest {}
 
 /// Schema: `#/components/schemas/RestoreProjectFromPublicRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RestoreProjectFromPublicRequest {
     /// Source project ID
-    #[serde(rename = "projectId")]
     pub project_id: i64,
 }
 
@@ -800,21 +881,25 @@ impl RestoreProjectFromPublicRequest {
     }
 }
 
+crate::codec::json_object! {
+    RestoreProjectFromPublicRequest {
+        project_id: "projectId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for RestoreProjectFromPublicRequest {}
 
 /// Schema: `#/components/schemas/RestoreProjectRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RestoreProjectRequest {
     /// Source project ID
-    #[serde(rename = "projectId")]
     pub project_id: i64,
     /// Source project API key
-    #[serde(rename = "projectApiKey")]
     pub project_api_key: crate::Secret,
     /// Source project version ID
-    #[serde(rename = "versionId")]
     pub version_id: i64,
 }
 
@@ -833,15 +918,23 @@ impl RestoreProjectRequest {
     }
 }
 
+crate::codec::json_object! {
+    RestoreProjectRequest {
+        project_id: "projectId" required,
+        project_api_key: "projectApiKey" required,
+        version_id: "versionId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for RestoreProjectRequest {}
 
 /// Schema: `#/components/schemas/SetTunerPrimaryJobRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct SetTunerPrimaryJobRequest {
     /// Optional name. If no name is provided, the trial name is used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
@@ -858,15 +951,21 @@ impl SetTunerPrimaryJobRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetTunerPrimaryJobRequest {
+        name: "name" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetTunerPrimaryJobRequest {}
 
 /// Schema: `#/components/schemas/StartClassifyJobRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct StartClassifyJobRequest {
     /// Set of model variants to run the classify job against.
-    #[serde(rename = "modelVariants", default, skip_serializing_if = "Option::is_none")]
     pub model_variants: Option<Vec<KerasModelVariantEnum>>,
 }
 
@@ -883,11 +982,18 @@ impl StartClassifyJobRequest {
     }
 }
 
+crate::codec::json_object! {
+    StartClassifyJobRequest {
+        model_variants: "modelVariants" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for StartClassifyJobRequest {}
 
 /// Schema: `#/components/schemas/StartPostProcessingRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartPostProcessingRequest {
     /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
@@ -899,31 +1005,14 @@ pub struct StartPostProcessingRequest {
     /// Which evaluation container to use
     pub evaluation: String,
     /// The population size for the genetic algorithm
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub population: Option<i64>,
     /// The maximum number of generations for the genetic algorithm
-    #[serde(rename = "maxGenerations", default, skip_serializing_if = "Option::is_none")]
     pub max_generations: Option<i64>,
     /// The tolerance for the design space
-    #[serde(
-        rename = "designSpaceTolerance",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub design_space_tolerance: Option<f64>,
     /// The tolerance for the objective space
-    #[serde(
-        rename = "objectiveSpaceTolerance",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub objective_space_tolerance: Option<f64>,
     /// The number of generations the termination criteria are averaged across
-    #[serde(
-        rename = "terminationPeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub termination_period: Option<i64>,
 }
 
@@ -979,6 +1068,22 @@ impl StartPostProcessingRequest {
     }
 }
 
+crate::codec::json_object! {
+    StartPostProcessingRequest {
+        variant: "variant" required,
+        dataset: "dataset" required,
+        algorithm: "algorithm" required,
+        evaluation: "evaluation" required,
+        population: "population" optional,
+        max_generations: "maxGenerations" optional,
+        design_space_tolerance: "designSpaceTolerance" optional,
+        objective_space_tolerance: "objectiveSpaceTolerance" optional,
+        termination_period: "terminationPeriod" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for StartPostProcessingRequest {}
 
 /// Which dataset to use
@@ -1023,24 +1128,16 @@ impl From<&str> for StartPostProcessingRequestDataset {
 crate::string_enum_impls!(StartPostProcessingRequestDataset);
 
 /// Schema: `#/components/schemas/StartTrainingRequestAnomaly`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartTrainingRequestAnomaly {
     /// Which axes (indexes from DSP script) to include in the training set
     pub axes: Vec<i64>,
     /// Number of clusters for K-means, or number of components for GMM
-    #[serde(rename = "clusterCount", default, skip_serializing_if = "Option::is_none")]
     pub cluster_count: Option<i64>,
     /// Minimum confidence rating required before tagging as anomaly
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
     /// If set, skips creating embeddings and measuring memory (used in tests)
-    #[serde(
-        rename = "skipEmbeddingsAndMemory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub skip_embeddings_and_memory: Option<bool>,
 }
 
@@ -1068,19 +1165,24 @@ impl StartTrainingRequestAnomaly {
     }
 }
 
+crate::codec::json_object! {
+    StartTrainingRequestAnomaly {
+        axes: "axes" required,
+        cluster_count: "clusterCount" optional,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+        skip_embeddings_and_memory: "skipEmbeddingsAndMemory" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for StartTrainingRequestAnomaly {}
 
 /// Schema: `#/components/schemas/UpdateJobRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateJobRequest {
     /// The IDs of users who should be notified when a job is finished.
-    #[serde(
-        rename = "jobNotificationUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub job_notification_uids: Option<Vec<i64>>,
 }
 
@@ -1097,6 +1199,14 @@ impl UpdateJobRequest {
         self.job_notification_uids = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateJobRequest {
+        job_notification_uids: "jobNotificationUids" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateJobRequest {}

@@ -29,14 +29,12 @@ impl crate::multipart::ToMultipart for AddKerasFilesRequest {
 }
 
 /// Schema: `#/components/schemas/AnomalyConfigResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dependencies` in the JSON; [`DependencyData`](crate::models::DependencyData)
     pub dependencies: DependencyData,
@@ -47,14 +45,27 @@ pub struct AnomalyConfigResponse {
     /// Whether the block is trained
     pub trained: bool,
     /// Number of clusters for K-means, or number of components for GMM (in config)
-    #[serde(rename = "clusterCount", default, skip_serializing_if = "Option::is_none")]
     pub cluster_count: Option<i64>,
     /// Selected clusters (in config)
-    #[serde(rename = "selectedAxes")]
     pub selected_axes: Vec<i64>,
     /// Minimum confidence rating for this block, scores above this number will be flagged as anomaly.
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
+}
+
+crate::codec::json_object! {
+    AnomalyConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        dependencies: "dependencies" required,
+        name: "name" required,
+        axes: "axes" required,
+        trained: "trained" required,
+        cluster_count: "clusterCount" optional,
+        selected_axes: "selectedAxes" required,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyConfigResponse {
@@ -64,14 +75,12 @@ impl crate::Envelope for AnomalyConfigResponse {
 }
 
 /// Schema: `#/components/schemas/AnomalyGmmMetadataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyGmmMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// 2D array of shape (n, m)
     pub means: Vec<Vec<f64>>,
@@ -81,6 +90,18 @@ pub struct AnomalyGmmMetadataResponse {
     pub weights: Vec<f64>,
 }
 
+crate::codec::json_object! {
+    AnomalyGmmMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        means: "means" required,
+        covariances: "covariances" required,
+        weights: "weights" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for AnomalyGmmMetadataResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -88,14 +109,12 @@ impl crate::Envelope for AnomalyGmmMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/AnomalyModelMetadataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyModelMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Date when the model was trained
     pub created: crate::DateTime,
@@ -108,40 +127,34 @@ pub struct AnomalyModelMetadataResponse {
     /// Which axes were included during training (by index)
     pub axes: Vec<i64>,
     /// Default minimum confidence rating required before tagging as anomaly, based on scores of training data (GMM only).
-    #[serde(
-        rename = "defaultMinimumConfidenceRating",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub default_minimum_confidence_rating: Option<f64>,
     /// The types of model that are available
-    #[serde(
-        rename = "availableModelTypes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub available_model_types: Option<Vec<KerasModelTypeEnum>>,
     /// `recommendedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(
-        rename = "recommendedModelType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub recommended_model_type: Option<KerasModelTypeEnum>,
     /// Metrics for each of the available model types
-    #[serde(
-        rename = "modelValidationMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub model_validation_metrics: Option<Vec<KerasModelMetadataMetrics>>,
     /// `hasTrainedModel` in the JSON; boolean
-    #[serde(
-        rename = "hasTrainedModel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_trained_model: Option<bool>,
+}
+
+crate::codec::json_object! {
+    AnomalyModelMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        created: "created" required,
+        scale: "scale" required,
+        mean: "mean" required,
+        clusters: "clusters" required,
+        axes: "axes" required,
+        default_minimum_confidence_rating: "defaultMinimumConfidenceRating" optional,
+        available_model_types: "availableModelTypes" optional,
+        recommended_model_type: "recommendedModelType" optional,
+        model_validation_metrics: "modelValidationMetrics" optional,
+        has_trained_model: "hasTrainedModel" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyModelMetadataResponse {
@@ -151,20 +164,28 @@ impl crate::Envelope for AnomalyModelMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/AnomalyTrainedFeaturesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyTrainedFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Total number of windows in the data set
-    #[serde(rename = "totalSampleCount")]
     pub total_sample_count: i64,
     /// `data` in the JSON; array of [`AnomalyTrainedFeaturesResponseDataItem`](crate::models::AnomalyTrainedFeaturesResponseDataItem)
     pub data: Vec<AnomalyTrainedFeaturesResponseDataItem>,
+}
+
+crate::codec::json_object! {
+    AnomalyTrainedFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        total_sample_count: "totalSampleCount" required,
+        data: "data" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyTrainedFeaturesResponse {
@@ -174,42 +195,55 @@ impl crate::Envelope for AnomalyTrainedFeaturesResponse {
 }
 
 /// Schema: `#/components/schemas/AnomalyTrainedFeaturesResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AnomalyTrainedFeaturesResponseDataItem {
     /// Data by feature index for this window. Note that this data was scaled by the StandardScaler, use the anomaly metadata to unscale if needed.
-    #[serde(rename = "X")]
     pub x: std::collections::BTreeMap<String, f64>,
     /// Label used for datapoint colorscale in anomaly explorer (for gmm only). Is currently the result of the scoring function.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<f64>,
+}
+
+crate::codec::json_object! {
+    AnomalyTrainedFeaturesResponseDataItem {
+        x: "X" required,
+        label: "label" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AnomalyTrainedFeaturesResponseDataItem {}
 
 /// Schema: `#/components/schemas/GetPretrainedModelResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPretrainedModelResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Whether a specific device was selected for performance profiling
-    #[serde(rename = "specificDeviceSelected")]
     pub specific_device_selected: bool,
     /// The types of model that are available
-    #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
     /// `model` in the JSON; [`GetPretrainedModelResponseModel`](crate::models::GetPretrainedModelResponseModel)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<GetPretrainedModelResponseModel>,
     /// `modelInfo` in the JSON; [`GetPretrainedModelResponseModelInfo`](crate::models::GetPretrainedModelResponseModelInfo)
-    #[serde(rename = "modelInfo", default, skip_serializing_if = "Option::is_none")]
     pub model_info: Option<GetPretrainedModelResponseModelInfo>,
+}
+
+crate::codec::json_object! {
+    GetPretrainedModelResponse {
+        success: "success" required,
+        error: "error" optional,
+        specific_device_selected: "specificDeviceSelected" required,
+        available_model_types: "availableModelTypes" required,
+        model: "model" optional,
+        model_info: "modelInfo" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPretrainedModelResponse {
@@ -219,39 +253,55 @@ impl crate::Envelope for GetPretrainedModelResponse {
 }
 
 /// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPretrainedModelResponseModel {
     /// `fileName` in the JSON; string
-    #[serde(rename = "fileName")]
     pub file_name: String,
     /// `profileInfo` in the JSON; [`GetPretrainedModelResponseModelProfileInfo`](crate::models::GetPretrainedModelResponseModelProfileInfo)
-    #[serde(rename = "profileInfo", default, skip_serializing_if = "Option::is_none")]
     pub profile_info: Option<GetPretrainedModelResponseModelProfileInfo>,
     /// `inputs` in the JSON; array of [`PretrainedModelTensor`](crate::models::PretrainedModelTensor)
     pub inputs: Vec<PretrainedModelTensor>,
     /// `outputs` in the JSON; array of [`PretrainedModelTensor`](crate::models::PretrainedModelTensor)
     pub outputs: Vec<PretrainedModelTensor>,
     /// `profileJobId` in the JSON; integer
-    #[serde(rename = "profileJobId", default, skip_serializing_if = "Option::is_none")]
     pub profile_job_id: Option<i64>,
     /// `supportsTFLite` in the JSON; boolean
-    #[serde(rename = "supportsTFLite", default, skip_serializing_if = "Option::is_none")]
     pub supports_tf_lite: Option<bool>,
+}
+
+crate::codec::json_object! {
+    GetPretrainedModelResponseModel {
+        file_name: "fileName" required,
+        profile_info: "profileInfo" optional,
+        inputs: "inputs" required,
+        outputs: "outputs" required,
+        profile_job_id: "profileJobId" optional,
+        supports_tf_lite: "supportsTFLite" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPretrainedModelResponseModel {}
 
 /// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/modelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPretrainedModelResponseModelInfo {
     /// `input` in the JSON; [`GetPretrainedModelResponseModelInfoInput`](crate::models::GetPretrainedModelResponseModelInfoInput)
     pub input: GetPretrainedModelResponseModelInfoInput,
     /// `model` in the JSON; [`GetPretrainedModelResponseModelInfoModel`](crate::models::GetPretrainedModelResponseModelInfoModel)
     pub model: GetPretrainedModelResponseModelInfoModel,
+}
+
+crate::codec::json_object! {
+    GetPretrainedModelResponseModelInfo {
+        input: "input" required,
+        model: "model" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPretrainedModelResponseModelInfo {}
@@ -315,65 +365,79 @@ impl crate::Envelope for GetPretrainedModelResponseModelInfoModel {
 }
 
 /// Schema: `#/components/schemas/GetPretrainedModelResponse/allOf/1/properties/model/properties/profileInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPretrainedModelResponseModelProfileInfo {
     /// `float32` in the JSON; [`ProfileModelInfo`](crate::models::ProfileModelInfo)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<ProfileModelInfo>,
     /// `int8` in the JSON; [`ProfileModelInfo`](crate::models::ProfileModelInfo)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<ProfileModelInfo>,
     /// `table` in the JSON; [`ProfileModelTable`](crate::models::ProfileModelTable)
     pub table: ProfileModelTable,
 }
 
+crate::codec::json_object! {
+    GetPretrainedModelResponseModelProfileInfo {
+        float32: "float32" optional,
+        int8: "int8" optional,
+        table: "table" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for GetPretrainedModelResponseModelProfileInfo {}
 
 /// Schema: `#/components/schemas/KerasModelMetadataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasModelMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Date when the model was trained
     pub created: crate::DateTime,
     /// Layers of the neural network
     pub layers: Vec<KerasModelLayer>,
     /// Labels for the output layer
-    #[serde(rename = "classNames")]
     pub class_names: Vec<String>,
     /// Original labels in the dataset when features were generated, e.g. used to render the feature explorer.
     pub labels: Vec<String>,
     /// The types of model that are available
-    #[serde(rename = "availableModelTypes")]
     pub available_model_types: Vec<KerasModelTypeEnum>,
     /// `recommendedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(rename = "recommendedModelType")]
     pub recommended_model_type: KerasModelTypeEnum,
     /// Metrics for each of the available model types
-    #[serde(rename = "modelValidationMetrics")]
     pub model_validation_metrics: Vec<KerasModelMetadataMetrics>,
     /// `hasTrainedModel` in the JSON; boolean
-    #[serde(rename = "hasTrainedModel")]
     pub has_trained_model: bool,
     /// `mode` in the JSON; [`KerasModelMetadataMode`](crate::models::KerasModelMetadataMode)
     pub mode: KerasModelMetadataMode,
     /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
     /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
-    #[serde(rename = "imageInputScaling")]
     pub image_input_scaling: ImageInputScaling,
+}
+
+crate::codec::json_object! {
+    KerasModelMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        created: "created" required,
+        layers: "layers" required,
+        class_names: "classNames" required,
+        labels: "labels" required,
+        available_model_types: "availableModelTypes" required,
+        recommended_model_type: "recommendedModelType" required,
+        model_validation_metrics: "modelValidationMetrics" required,
+        has_trained_model: "hasTrainedModel" required,
+        mode: "mode" required,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        image_input_scaling: "imageInputScaling" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasModelMetadataResponse {
@@ -383,14 +447,12 @@ impl crate::Envelope for KerasModelMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/KerasResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KerasResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dependencies` in the JSON; [`DependencyData`](crate::models::DependencyData)
     pub dependencies: DependencyData,
@@ -399,126 +461,101 @@ pub struct KerasResponse {
     /// `name` in the JSON; string
     pub name: String,
     /// `type` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<LearnBlockType>,
     /// The Keras script. This script might be empty if the mode is visual.
     pub script: String,
     /// Minimum confidence rating required for the neural network. Scores below this confidence are tagged as uncertain.
-    #[serde(rename = "minimumConfidenceRating")]
     pub minimum_confidence_rating: f64,
     /// `selectedModelType` in the JSON; [`KerasModelTypeEnum`](crate::models::KerasModelTypeEnum)
-    #[serde(rename = "selectedModelType")]
     pub selected_model_type: KerasModelTypeEnum,
     /// The mode (visual or expert) to use for editing this network.
     pub mode: KerasConfigMode,
     /// The visual layers (if in visual mode) for the neural network. This will be an empty array when in expert mode.
-    #[serde(rename = "visualLayers")]
     pub visual_layers: Vec<KerasVisualLayer>,
     /// Number of training cycles. If in expert mode this will be 0.
-    #[serde(rename = "trainingCycles")]
     pub training_cycles: i64,
     /// Learning rate (between 0 and 1). If in expert mode this will be 0.
-    #[serde(rename = "learningRate")]
     pub learning_rate: f64,
     /// The batch size used during training.
-    #[serde(rename = "batchSize", default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<i64>,
     /// The default batch size if a value is not configured.
-    #[serde(rename = "defaultBatchSize")]
     pub default_batch_size: i64,
     /// Python-formatted tuple of input axes
     pub shape: String,
     /// Train/test split (between 0 and 1)
-    #[serde(rename = "trainTestSplit", default, skip_serializing_if = "Option::is_none")]
     pub train_test_split: Option<f64>,
     /// Whether to automatically balance class weights, use this for skewed datasets.
-    #[serde(
-        rename = "autoClassWeights",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub auto_class_weights: Option<bool>,
     /// Use learned optimizer and ignore learning rate.
-    #[serde(
-        rename = "useLearnedOptimizer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub use_learned_optimizer: Option<bool>,
     /// `augmentationPolicyImage` in the JSON; [`AugmentationPolicyImageEnum`](crate::models::AugmentationPolicyImageEnum)
-    #[serde(rename = "augmentationPolicyImage")]
     pub augmentation_policy_image: AugmentationPolicyImageEnum,
     /// `augmentationPolicySpectrogram` in the JSON; [`AugmentationPolicySpectrogram`](crate::models::AugmentationPolicySpectrogram)
-    #[serde(
-        rename = "augmentationPolicySpectrogram",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub augmentation_policy_spectrogram: Option<AugmentationPolicySpectrogram>,
     /// `transferLearningModels` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
-    #[serde(rename = "transferLearningModels")]
     pub transfer_learning_models: Vec<TransferLearningModel>,
     /// Whether to profile the i8 model (might take a very long time)
-    #[serde(rename = "profileInt8")]
     pub profile_int8: bool,
     /// If set, skips creating embeddings and measuring memory (used in tests)
-    #[serde(rename = "skipEmbeddingsAndMemory")]
     pub skip_embeddings_and_memory: bool,
     /// `akidaEdgeLearningConfig` in the JSON; [`AkidaEdgeLearningConfig`](crate::models::AkidaEdgeLearningConfig)
-    #[serde(
-        rename = "akidaEdgeLearningConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub akida_edge_learning_config: Option<AkidaEdgeLearningConfig>,
     /// This metadata key is used to prevent group data leakage between train and validation datasets.
-    #[serde(
-        rename = "customValidationMetadataKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_validation_metadata_key: Option<String>,
     /// Whether the 'Advanced training settings' UI element should be expanded.
-    #[serde(rename = "showAdvancedTrainingSettings")]
     pub show_advanced_training_settings: bool,
     /// Whether the 'Augmentation training settings' UI element should be expanded.
-    #[serde(rename = "showAugmentationTrainingSettings")]
     pub show_augmentation_training_settings: bool,
     /// Training parameters, this list depends on the list of parameters that the model exposes.
-    #[serde(
-        rename = "customParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_parameters: Option<std::collections::BTreeMap<String, Option<String>>>,
     /// `anomalyCapacity` in the JSON; [`AnomalyCapacity`](crate::models::AnomalyCapacity)
-    #[serde(
-        rename = "anomalyCapacity",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub anomaly_capacity: Option<AnomalyCapacity>,
     /// `lastShownModelVariant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
-    #[serde(
-        rename = "lastShownModelVariant",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_variant: Option<KerasModelVariantEnum>,
     /// `lastShownModelEngine` in the JSON; [`ModelEngineShortEnum`](crate::models::ModelEngineShortEnum)
-    #[serde(
-        rename = "lastShownModelEngine",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_shown_model_engine: Option<ModelEngineShortEnum>,
     /// `blockParameters` in the JSON; [`BlockParameters`](crate::models::BlockParameters)
-    #[serde(
-        rename = "blockParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub block_parameters: Option<BlockParameters>,
+}
+
+crate::codec::json_object! {
+    KerasResponse {
+        success: "success" required,
+        error: "error" optional,
+        dependencies: "dependencies" required,
+        trained: "trained" required,
+        name: "name" required,
+        type_: "type" optional,
+        script: "script" required,
+        minimum_confidence_rating: "minimumConfidenceRating" required,
+        selected_model_type: "selectedModelType" required,
+        mode: "mode" required,
+        visual_layers: "visualLayers" required,
+        training_cycles: "trainingCycles" required,
+        learning_rate: "learningRate" required,
+        batch_size: "batchSize" optional,
+        default_batch_size: "defaultBatchSize" required,
+        shape: "shape" required,
+        train_test_split: "trainTestSplit" optional,
+        auto_class_weights: "autoClassWeights" optional,
+        use_learned_optimizer: "useLearnedOptimizer" optional,
+        augmentation_policy_image: "augmentationPolicyImage" required,
+        augmentation_policy_spectrogram: "augmentationPolicySpectrogram" optional,
+        transfer_learning_models: "transferLearningModels" required,
+        profile_int8: "profileInt8" required,
+        skip_embeddings_and_memory: "skipEmbeddingsAndMemory" required,
+        akida_edge_learning_config: "akidaEdgeLearningConfig" optional,
+        custom_validation_metadata_key: "customValidationMetadataKey" optional,
+        show_advanced_training_settings: "showAdvancedTrainingSettings" required,
+        show_augmentation_training_settings: "showAugmentationTrainingSettings" required,
+        custom_parameters: "customParameters" optional,
+        anomaly_capacity: "anomalyCapacity" optional,
+        last_shown_model_variant: "lastShownModelVariant" optional,
+        last_shown_model_engine: "lastShownModelEngine" optional,
+        block_parameters: "blockParameters" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for KerasResponse {
@@ -571,31 +608,31 @@ impl From<&str> for PretrainedModelDownload {
 crate::string_enum_impls!(PretrainedModelDownload);
 
 /// Schema: `#/components/schemas/PretrainedModelTensor`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PretrainedModelTensor {
     /// `dataType` in the JSON; [`PretrainedModelTensorDataType`](crate::models::PretrainedModelTensorDataType)
-    #[serde(rename = "dataType")]
     pub data_type: PretrainedModelTensorDataType,
     /// `name` in the JSON; string
     pub name: String,
     /// `shape` in the JSON; array of integer
     pub shape: Vec<i64>,
     /// `quantizationScale` in the JSON; number
-    #[serde(
-        rename = "quantizationScale",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub quantization_scale: Option<f64>,
     /// `quantizationZeroPoint` in the JSON; number
-    #[serde(
-        rename = "quantizationZeroPoint",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub quantization_zero_point: Option<f64>,
+}
+
+crate::codec::json_object! {
+    PretrainedModelTensor {
+        data_type: "dataType" required,
+        name: "name" required,
+        shape: "shape" required,
+        quantization_scale: "quantizationScale" optional,
+        quantization_zero_point: "quantizationZeroPoint" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PretrainedModelTensor {}
@@ -640,35 +677,34 @@ impl From<&str> for PretrainedModelTensorDataType {
 crate::string_enum_impls!(PretrainedModelTensorDataType);
 
 /// Schema: `#/components/schemas/ProfileModelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileModelInfo {
     /// `device` in the JSON; string
     pub device: String,
     /// `tfliteFileSizeBytes` in the JSON; integer
-    #[serde(rename = "tfliteFileSizeBytes")]
     pub tflite_file_size_bytes: i64,
     /// `isSupportedOnMcu` in the JSON; boolean
-    #[serde(rename = "isSupportedOnMcu")]
     pub is_supported_on_mcu: bool,
     /// `memory` in the JSON; [`ProfileModelInfoMemory`](crate::models::ProfileModelInfoMemory)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelInfoMemory>,
     /// `timePerInferenceMs` in the JSON; integer
-    #[serde(
-        rename = "timePerInferenceMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub time_per_inference_ms: Option<i64>,
     /// `mcuSupportError` in the JSON; string
-    #[serde(
-        rename = "mcuSupportError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mcu_support_error: Option<String>,
+}
+
+crate::codec::json_object! {
+    ProfileModelInfo {
+        device: "device" required,
+        tflite_file_size_bytes: "tfliteFileSizeBytes" required,
+        is_supported_on_mcu: "isSupportedOnMcu" required,
+        memory: "memory" optional,
+        time_per_inference_ms: "timePerInferenceMs" optional,
+        mcu_support_error: "mcuSupportError" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelInfo {}
@@ -676,85 +712,94 @@ impl crate::Envelope for ProfileModelInfo {}
 /// Performance for a range of device types. Note that MPU is referred to as CPU in Studio, as MPU and CPU are treated equivalent for performance estimation.
 ///
 /// Schema: `#/components/schemas/ProfileModelTable`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileModelTable {
     /// `variant` in the JSON; [`ProfileModelTableVariant`](crate::models::ProfileModelTableVariant)
     pub variant: ProfileModelTableVariant,
     /// `lowEndMcu` in the JSON; [`ProfileModelTableMcu`](crate::models::ProfileModelTableMcu)
-    #[serde(rename = "lowEndMcu")]
     pub low_end_mcu: ProfileModelTableMcu,
     /// `highEndMcu` in the JSON; [`ProfileModelTableMcu`](crate::models::ProfileModelTableMcu)
-    #[serde(rename = "highEndMcu")]
     pub high_end_mcu: ProfileModelTableMcu,
     /// `highEndMcuPlusAccelerator` in the JSON; [`ProfileModelTableMcu`](crate::models::ProfileModelTableMcu)
-    #[serde(rename = "highEndMcuPlusAccelerator")]
     pub high_end_mcu_plus_accelerator: ProfileModelTableMcu,
     /// `mpu` in the JSON; [`ProfileModelTableMpu`](crate::models::ProfileModelTableMpu)
     pub mpu: ProfileModelTableMpu,
     /// `gpuOrMpuAccelerator` in the JSON; [`ProfileModelTableMpu`](crate::models::ProfileModelTableMpu)
-    #[serde(rename = "gpuOrMpuAccelerator")]
     pub gpu_or_mpu_accelerator: ProfileModelTableMpu,
+}
+
+crate::codec::json_object! {
+    ProfileModelTable {
+        variant: "variant" required,
+        low_end_mcu: "lowEndMcu" required,
+        high_end_mcu: "highEndMcu" required,
+        high_end_mcu_plus_accelerator: "highEndMcuPlusAccelerator" required,
+        mpu: "mpu" required,
+        gpu_or_mpu_accelerator: "gpuOrMpuAccelerator" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTable {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileModelTableMcu {
     /// `description` in the JSON; string
     pub description: String,
     /// `timePerInferenceMs` in the JSON; integer
-    #[serde(
-        rename = "timePerInferenceMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub time_per_inference_ms: Option<i64>,
     /// `memory` in the JSON; [`ProfileModelTableMcuMemory`](crate::models::ProfileModelTableMcuMemory)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ProfileModelTableMcuMemory>,
     /// `supported` in the JSON; boolean
     pub supported: bool,
     /// `mcuSupportError` in the JSON; string
-    #[serde(
-        rename = "mcuSupportError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub mcu_support_error: Option<String>,
+}
+
+crate::codec::json_object! {
+    ProfileModelTableMcu {
+        description: "description" required,
+        time_per_inference_ms: "timePerInferenceMs" optional,
+        memory: "memory" optional,
+        supported: "supported" required,
+        mcu_support_error: "mcuSupportError" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTableMcu {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ProfileModelTableMcuMemory {
     /// `tflite` in the JSON; [`ProfileModelTableMcuMemoryTflite`](crate::models::ProfileModelTableMcuMemoryTflite)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tflite: Option<ProfileModelTableMcuMemoryTflite>,
     /// `eon` in the JSON; [`ProfileModelTableMcuMemoryEon`](crate::models::ProfileModelTableMcuMemoryEon)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eon: Option<ProfileModelTableMcuMemoryEon>,
     /// `eonRamOptimized` in the JSON; [`ProfileModelTableMcuMemoryEonRamOptimized`](crate::models::ProfileModelTableMcuMemoryEonRamOptimized)
-    #[serde(
-        rename = "eonRamOptimized",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub eon_ram_optimized: Option<ProfileModelTableMcuMemoryEonRamOptimized>,
+}
+
+crate::codec::json_object! {
+    ProfileModelTableMcuMemory {
+        tflite: "tflite" optional,
+        eon: "eon" optional,
+        eon_ram_optimized: "eonRamOptimized" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTableMcuMemory {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eon`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileModelTableMcuMemoryEon {
     /// `ram` in the JSON; integer
@@ -763,11 +808,19 @@ pub struct ProfileModelTableMcuMemoryEon {
     pub rom: i64,
 }
 
+crate::codec::json_object! {
+    ProfileModelTableMcuMemoryEon {
+        ram: "ram" required,
+        rom: "rom" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ProfileModelTableMcuMemoryEon {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/eonRamOptimized`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileModelTableMcuMemoryEonRamOptimized {
     /// `ram` in the JSON; integer
@@ -776,11 +829,19 @@ pub struct ProfileModelTableMcuMemoryEonRamOptimized {
     pub rom: i64,
 }
 
+crate::codec::json_object! {
+    ProfileModelTableMcuMemoryEonRamOptimized {
+        ram: "ram" required,
+        rom: "rom" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ProfileModelTableMcuMemoryEonRamOptimized {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMcu/properties/memory/properties/tflite`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileModelTableMcuMemoryTflite {
     /// `ram` in the JSON; integer
@@ -789,27 +850,40 @@ pub struct ProfileModelTableMcuMemoryTflite {
     pub rom: i64,
 }
 
+crate::codec::json_object! {
+    ProfileModelTableMcuMemoryTflite {
+        ram: "ram" required,
+        rom: "rom" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ProfileModelTableMcuMemoryTflite {}
 
 /// Schema: `#/components/schemas/ProfileModelTableMpu`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProfileModelTableMpu {
     /// `description` in the JSON; string
     pub description: String,
     /// `timePerInferenceMs` in the JSON; integer
-    #[serde(
-        rename = "timePerInferenceMs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub time_per_inference_ms: Option<i64>,
     /// `rom` in the JSON; number
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<f64>,
     /// `supported` in the JSON; boolean
     pub supported: bool,
+}
+
+crate::codec::json_object! {
+    ProfileModelTableMpu {
+        description: "description" required,
+        time_per_inference_ms: "timePerInferenceMs" optional,
+        rom: "rom" optional,
+        supported: "supported" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProfileModelTableMpu {}
@@ -850,8 +924,7 @@ impl From<&str> for ProfileModelTableVariant {
 crate::string_enum_impls!(ProfileModelTableVariant);
 
 /// Schema: `#/components/schemas/SavePretrainedModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SavePretrainedModelRequest {
     /// `input` in the JSON; [`SavePretrainedModelRequestInput`](crate::models::SavePretrainedModelRequestInput)
@@ -868,6 +941,15 @@ impl SavePretrainedModelRequest {
     ) -> Self {
         Self { input, model }
     }
+}
+
+crate::codec::json_object! {
+    SavePretrainedModelRequest {
+        input: "input" required,
+        model: "model" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SavePretrainedModelRequest {}
@@ -933,16 +1015,10 @@ impl crate::Envelope for SavePretrainedModelRequestModel {
 /// Only fields defined in this object are set
 ///
 /// Schema: `#/components/schemas/SetAnomalyParameterRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct SetAnomalyParameterRequest {
     /// Minimum confidence score, if the anomaly block scores a sample above this threshold it will be flagged as anomaly.
-    #[serde(
-        rename = "minimumConfidenceRating",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub minimum_confidence_rating: Option<f64>,
 }
 
@@ -961,17 +1037,23 @@ impl SetAnomalyParameterRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetAnomalyParameterRequest {
+        minimum_confidence_rating: "minimumConfidenceRating" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetAnomalyParameterRequest {}
 
 /// Schema: `#/components/schemas/TestPretrainedModelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TestPretrainedModelRequest {
     /// `features` in the JSON; array of number
     pub features: Vec<f64>,
     /// `modelInfo` in the JSON; [`TestPretrainedModelRequestModelInfo`](crate::models::TestPretrainedModelRequestModelInfo)
-    #[serde(rename = "modelInfo")]
     pub model_info: TestPretrainedModelRequestModelInfo,
 }
 
@@ -985,11 +1067,19 @@ impl TestPretrainedModelRequest {
     }
 }
 
+crate::codec::json_object! {
+    TestPretrainedModelRequest {
+        features: "features" required,
+        model_info: "modelInfo" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for TestPretrainedModelRequest {}
 
 /// Schema: `#/components/schemas/TestPretrainedModelRequest/properties/modelInfo`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TestPretrainedModelRequestModelInfo {
     /// `input` in the JSON; [`TestPretrainedModelRequestModelInfoInput`](crate::models::TestPretrainedModelRequestModelInfoInput)
@@ -1006,6 +1096,15 @@ impl TestPretrainedModelRequestModelInfo {
     ) -> Self {
         Self { input, model }
     }
+}
+
+crate::codec::json_object! {
+    TestPretrainedModelRequestModelInfo {
+        input: "input" required,
+        model: "model" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for TestPretrainedModelRequestModelInfo {}

@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetJWTRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetJwtRequest {
     /// Username or e-mail address
@@ -15,16 +14,12 @@ pub struct GetJwtRequest {
     /// Password
     pub password: crate::Secret,
     /// Evaluation user UUID
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
     /// `ssoType` in the JSON; [`GetJwtRequestSsoType`](crate::models::GetJwtRequestSsoType)
-    #[serde(rename = "ssoType", default, skip_serializing_if = "Option::is_none")]
     pub sso_type: Option<GetJwtRequestSsoType>,
     /// Session ID
-    #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// TOTP Token. Required if a user has multi-factor authentication with a TOTP token enabled. If a user has MFA enabled, but no totpToken is submitted; then an error starting with "ERR_TOTP_TOKEN IS REQUIRED" is returned. Use this to then prompt for an MFA token and re-login.
-    #[serde(rename = "totpToken", default, skip_serializing_if = "Option::is_none")]
     pub totp_token: Option<crate::Secret>,
 }
 
@@ -64,6 +59,19 @@ impl GetJwtRequest {
         self.totp_token = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    GetJwtRequest {
+        username: "username" required,
+        password: "password" required,
+        uuid: "uuid" optional,
+        sso_type: "ssoType" optional,
+        session_id: "sessionId" optional,
+        totp_token: "totpToken" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for GetJwtRequest {}

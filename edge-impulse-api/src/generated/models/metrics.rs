@@ -6,14 +6,12 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetPublicMetricsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPublicMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `projects` in the JSON; integer
     pub projects: i64,
@@ -23,6 +21,18 @@ pub struct GetPublicMetricsResponse {
     pub jobs: i64,
 }
 
+crate::codec::json_object! {
+    GetPublicMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        projects: "projects" required,
+        data_samples: "data_samples" required,
+        jobs: "jobs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for GetPublicMetricsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -30,18 +40,14 @@ impl crate::Envelope for GetPublicMetricsResponse {
 }
 
 /// Schema: `#/components/schemas/LogAnalyticsEventRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LogAnalyticsEventRequest {
     /// Optional session ID for users who have not signed in yet. Helps match anonymous activity with user activity once they sign in.
-    #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// `eventName` in the JSON; string
-    #[serde(rename = "eventName")]
     pub event_name: String,
     /// `eventProperties` in the JSON; object
-    #[serde(rename = "eventProperties")]
     pub event_properties: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -65,21 +71,27 @@ impl LogAnalyticsEventRequest {
     }
 }
 
+crate::codec::json_object! {
+    LogAnalyticsEventRequest {
+        session_id: "sessionId" optional,
+        event_name: "eventName" required,
+        event_properties: "eventProperties" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for LogAnalyticsEventRequest {}
 
 /// Schema: `#/components/schemas/LogWebsitePageviewRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LogWebsitePageviewRequest {
     /// `sessionId` in the JSON; string
-    #[serde(rename = "sessionId")]
     pub session_id: String,
     /// `pageUrl` in the JSON; string
-    #[serde(rename = "pageUrl")]
     pub page_url: String,
     /// `pageReferrer` in the JSON; string
-    #[serde(rename = "pageReferrer", default, skip_serializing_if = "Option::is_none")]
     pub page_referrer: Option<String>,
 }
 
@@ -98,6 +110,16 @@ impl LogWebsitePageviewRequest {
         self.page_referrer = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    LogWebsitePageviewRequest {
+        session_id: "sessionId" required,
+        page_url: "pageUrl" required,
+        page_referrer: "pageReferrer" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for LogWebsitePageviewRequest {}

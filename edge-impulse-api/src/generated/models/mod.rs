@@ -2,96 +2,182 @@
 //! Request and response types, one per schema of the spec, re-exported flat.
 //!
 //! Each type's documentation ends with the JSON pointer of the schema it comes from.
-//! Types used by the operations of one tag only live in that tag's module; the
-//! others in `common`.
+//! Types used by the operations of one tag only live in that tag's module, compiled
+//! with that tag's cargo feature; the others in `common`, always compiled.
 
+#[cfg(feature = "admin")]
 mod admin;
 
+#[cfg(feature = "admin")]
 pub use admin::*;
+
+#[cfg(feature = "canary")]
 mod canary;
 
+#[cfg(feature = "canary")]
 pub use canary::*;
+
+#[cfg(feature = "classify")]
 mod classify;
 
+#[cfg(feature = "classify")]
 pub use classify::*;
 mod common;
 
 pub use common::*;
+
+#[cfg(feature = "deployment")]
 mod deployment;
 
+#[cfg(feature = "deployment")]
 pub use deployment::*;
+
+#[cfg(feature = "devices")]
 mod devices;
 
+#[cfg(feature = "devices")]
 pub use devices::*;
+
+#[cfg(feature = "dsp")]
 mod dsp;
 
+#[cfg(feature = "dsp")]
 pub use dsp::*;
+
+#[cfg(feature = "email-verification")]
 mod email_verification;
 
+#[cfg(feature = "email-verification")]
 pub use email_verification::*;
+
+#[cfg(feature = "export")]
 mod export;
 
+#[cfg(feature = "export")]
 pub use export::*;
+
+#[cfg(feature = "impulse")]
 mod impulse;
 
+#[cfg(feature = "impulse")]
 pub use impulse::*;
+
+#[cfg(feature = "jobs")]
 mod jobs;
 
+#[cfg(feature = "jobs")]
 pub use jobs::*;
+
+#[cfg(feature = "learn")]
 mod learn;
 
+#[cfg(feature = "learn")]
 pub use learn::*;
+
+#[cfg(feature = "login")]
 mod login;
 
+#[cfg(feature = "login")]
 pub use login::*;
+
+#[cfg(feature = "metrics")]
 mod metrics;
 
+#[cfg(feature = "metrics")]
 pub use metrics::*;
+
+#[cfg(feature = "optimization")]
 mod optimization;
 
+#[cfg(feature = "optimization")]
 pub use optimization::*;
+
+#[cfg(feature = "organization-blocks")]
 mod organization_blocks;
 
+#[cfg(feature = "organization-blocks")]
 pub use organization_blocks::*;
+
+#[cfg(feature = "organization-create-project")]
 mod organization_create_project;
 
+#[cfg(feature = "organization-create-project")]
 pub use organization_create_project::*;
+
+#[cfg(feature = "organization-data")]
 mod organization_data;
 
+#[cfg(feature = "organization-data")]
 pub use organization_data::*;
+
+#[cfg(feature = "organization-data-campaigns")]
 mod organization_data_campaigns;
 
+#[cfg(feature = "organization-data-campaigns")]
 pub use organization_data_campaigns::*;
+
+#[cfg(feature = "organization-pipelines")]
 mod organization_pipelines;
 
+#[cfg(feature = "organization-pipelines")]
 pub use organization_pipelines::*;
+
+#[cfg(feature = "organization-portals")]
 mod organization_portals;
 
+#[cfg(feature = "organization-portals")]
 pub use organization_portals::*;
+
+#[cfg(feature = "organizations")]
 mod organizations;
 
+#[cfg(feature = "organizations")]
 pub use organizations::*;
+
+#[cfg(feature = "performance-calibration")]
 mod performance_calibration;
 
+#[cfg(feature = "performance-calibration")]
 pub use performance_calibration::*;
+
+#[cfg(feature = "projects")]
 mod projects;
 
+#[cfg(feature = "projects")]
 pub use projects::*;
+
+#[cfg(feature = "raw-data")]
 mod raw_data;
 
+#[cfg(feature = "raw-data")]
 pub use raw_data::*;
+
+#[cfg(feature = "themes")]
 mod themes;
 
+#[cfg(feature = "themes")]
 pub use themes::*;
+
+#[cfg(feature = "third-party-auth")]
 mod third_party_auth;
 
+#[cfg(feature = "third-party-auth")]
 pub use third_party_auth::*;
+
+#[cfg(feature = "upload-portal")]
 mod upload_portal;
 
+#[cfg(feature = "upload-portal")]
 pub use upload_portal::*;
+
+#[cfg(feature = "user")]
 mod user;
 
+#[cfg(feature = "user")]
 pub use user::*;
+
+#[cfg(feature = "whitelabels")]
 mod whitelabels;
 
+#[cfg(feature = "whitelabels")]
 pub use whitelabels::*;

@@ -6,18 +6,25 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AllLearnBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AllLearnBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `learnBlocks` in the JSON; array of [`AllLearnBlocksResponseLearnBlocksItem`](crate::models::AllLearnBlocksResponseLearnBlocksItem)
-    #[serde(rename = "learnBlocks")]
     pub learn_blocks: Vec<AllLearnBlocksResponseLearnBlocksItem>,
+}
+
+crate::codec::json_object! {
+    AllLearnBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        learn_blocks: "learnBlocks" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AllLearnBlocksResponse {
@@ -27,12 +34,10 @@ impl crate::Envelope for AllLearnBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/AllLearnBlocksResponse/allOf/1/properties/learnBlocks/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AllLearnBlocksResponseLearnBlocksItem {
     /// `type` in the JSON; [`LearnBlockType`](crate::models::LearnBlockType)
-    #[serde(rename = "type")]
     pub type_: LearnBlockType,
     /// `title` in the JSON; string
     pub title: String,
@@ -43,29 +48,29 @@ pub struct AllLearnBlocksResponseLearnBlocksItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `organizationModelId` in the JSON; number
-    #[serde(
-        rename = "organizationModelId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_model_id: Option<f64>,
     /// `experiment` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
     /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
-    #[serde(
-        rename = "displayCategory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display_category: Option<BlockDisplayCategory>,
     /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
-    #[serde(
-        rename = "publicProjectTierAvailability",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
+}
+
+crate::codec::json_object! {
+    AllLearnBlocksResponseLearnBlocksItem {
+        type_: "type" required,
+        title: "title" required,
+        author: "author" required,
+        description: "description" required,
+        name: "name" required,
+        organization_model_id: "organizationModelId" optional,
+        experiment: "experiment" optional,
+        display_category: "displayCategory" optional,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AllLearnBlocksResponseLearnBlocksItem {}
@@ -122,17 +127,25 @@ impl From<&str> for JobStatus {
 crate::string_enum_impls!(JobStatus);
 
 /// Schema: `#/components/schemas/ListTunerRunsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListTunerRunsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `runs` in the JSON; array of [`TunerRun`](crate::models::TunerRun)
     pub runs: Vec<TunerRun>,
+}
+
+crate::codec::json_object! {
+    ListTunerRunsResponse {
+        success: "success" required,
+        error: "error" optional,
+        runs: "runs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListTunerRunsResponse {
@@ -142,188 +155,80 @@ impl crate::Envelope for ListTunerRunsResponse {
 }
 
 /// Schema: `#/components/schemas/OptimizeConfig`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeConfig {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Target latency in MS
-    #[serde(rename = "targetLatency")]
     pub target_latency: i64,
     /// Target device
-    #[serde(rename = "targetDevice")]
     pub target_device: OptimizeConfigTargetDevice,
     /// `compiler` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compiler: Option<Vec<String>>,
     /// `precision` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Vec<String>>,
     /// Maximum number of training cycles
-    #[serde(rename = "trainingCycles", default, skip_serializing_if = "Option::is_none")]
     pub training_cycles: Option<i64>,
     /// Maximum number of trials
-    #[serde(
-        rename = "tuningMaxTrials",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub tuning_max_trials: Option<i64>,
     /// Maximum number of parallel workers/jobs
-    #[serde(rename = "tuningWorkers", default, skip_serializing_if = "Option::is_none")]
     pub tuning_workers: Option<i64>,
     /// Number of initial trials
-    #[serde(rename = "initialTrials", default, skip_serializing_if = "Option::is_none")]
     pub initial_trials: Option<i64>,
     /// Number of optimization rounds
-    #[serde(
-        rename = "optimizationRounds",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub optimization_rounds: Option<i64>,
     /// Number of trials per optimization round
-    #[serde(
-        rename = "trialsPerOptimizationRound",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub trials_per_optimization_round: Option<i64>,
     /// `minMACCS` in the JSON; number
-    #[serde(rename = "minMACCS", default, skip_serializing_if = "Option::is_none")]
     pub min_maccs: Option<f64>,
     /// `maxMACCS` in the JSON; number
-    #[serde(rename = "maxMACCS", default, skip_serializing_if = "Option::is_none")]
     pub max_maccs: Option<f64>,
     /// Tuning algorithm to use to search hyperparameter space
-    #[serde(
-        rename = "tuningAlgorithm",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub tuning_algorithm: Option<OptimizeConfigTuningAlgorithm>,
     /// `notificationOnCompletion` in the JSON; boolean
-    #[serde(
-        rename = "notificationOnCompletion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub notification_on_completion: Option<bool>,
     /// Whether to import metrics for previous EON tuner runs in the same project to accelerate the hyperparameter search process
-    #[serde(
-        rename = "importProjectMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub import_project_metrics: Option<bool>,
     /// Whether to import resource usage (RAM/ROM/latency) metrics to accelerate the hyperparameter search process
-    #[serde(
-        rename = "importResourceMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub import_resource_metrics: Option<bool>,
     /// Number of project trials to import
-    #[serde(
-        rename = "numImportProjectMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub num_import_project_metrics: Option<f64>,
     /// Number of resource usage trials to import
-    #[serde(
-        rename = "numImportResourceMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub num_import_resource_metrics: Option<f64>,
     /// Enable standard error of the mean (SEM)
-    #[serde(rename = "enableSEM", default, skip_serializing_if = "Option::is_none")]
     pub enable_sem: Option<bool>,
     /// Standard error of the trial accuracy mean
-    #[serde(rename = "accuracySEM", default, skip_serializing_if = "Option::is_none")]
     pub accuracy_sem: Option<f64>,
     /// Standard error of the trial latency mean
-    #[serde(rename = "latencySEM", default, skip_serializing_if = "Option::is_none")]
     pub latency_sem: Option<f64>,
     /// Hyperparameter optimization objectives and corresponding weights
-    #[serde(
-        rename = "optimizationObjectives",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub optimization_objectives: Option<Vec<OptimizeConfigOptimizationObjectivesItem>>,
     /// Hyperparameter optimization objectives + weights in string format
-    #[serde(rename = "rawObjectives", default, skip_serializing_if = "Option::is_none")]
     pub raw_objectives: Option<String>,
     /// Model variant to optimize for
-    #[serde(
-        rename = "optimizationPrecision",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub optimization_precision: Option<OptimizeConfigOptimizationPrecision>,
     /// Enable trial level early stopping based on loss metrics during training
-    #[serde(rename = "earlyStopping", default, skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<bool>,
     /// Stops the EON tuner if the feasible (mean) objective has not improved over the past “window_size” iterations
-    #[serde(
-        rename = "earlyStoppingWindowSize",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub early_stopping_window_size: Option<f64>,
     /// Threshold (in \[0,1\]) for considering relative improvement over the best point.
-    #[serde(
-        rename = "earlyStoppingImprovementBar",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub early_stopping_improvement_bar: Option<f64>,
     /// Enable Multi-fidelity Multi-Objective optimization
-    #[serde(rename = "MOMF", default, skip_serializing_if = "Option::is_none")]
     pub momf: Option<bool>,
     /// Enable verbose logging
-    #[serde(rename = "verboseLogging", default, skip_serializing_if = "Option::is_none")]
     pub verbose_logging: Option<bool>,
     /// Disable search constraints
-    #[serde(
-        rename = "disableConstraints",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub disable_constraints: Option<bool>,
     /// Disable trial deduplication
-    #[serde(
-        rename = "disableDeduplicate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub disable_deduplicate: Option<bool>,
     /// `tunerSpaceOptions` in the JSON; object of array of string
-    #[serde(
-        rename = "tunerSpaceOptions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub tuner_space_options: Option<std::collections::BTreeMap<String, Vec<String>>>,
     /// List of impulses specifying the EON Tuner search space
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<Vec<TunerSpaceImpulse>>,
     /// Search space template
-    #[serde(
-        rename = "searchSpaceTemplate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub search_space_template: Option<OptimizeConfigSearchSpaceTemplate>,
     /// Search space source
-    #[serde(
-        rename = "searchSpaceSource",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub search_space_source: Option<OptimizeConfigSearchSpaceSource>,
 }
 
@@ -590,10 +495,53 @@ impl OptimizeConfig {
     }
 }
 
+crate::codec::json_object! {
+    OptimizeConfig {
+        name: "name" optional,
+        target_latency: "targetLatency" required,
+        target_device: "targetDevice" required,
+        compiler: "compiler" optional,
+        precision: "precision" optional,
+        training_cycles: "trainingCycles" optional,
+        tuning_max_trials: "tuningMaxTrials" optional,
+        tuning_workers: "tuningWorkers" optional,
+        initial_trials: "initialTrials" optional,
+        optimization_rounds: "optimizationRounds" optional,
+        trials_per_optimization_round: "trialsPerOptimizationRound" optional,
+        min_maccs: "minMACCS" optional,
+        max_maccs: "maxMACCS" optional,
+        tuning_algorithm: "tuningAlgorithm" optional,
+        notification_on_completion: "notificationOnCompletion" optional,
+        import_project_metrics: "importProjectMetrics" optional,
+        import_resource_metrics: "importResourceMetrics" optional,
+        num_import_project_metrics: "numImportProjectMetrics" optional,
+        num_import_resource_metrics: "numImportResourceMetrics" optional,
+        enable_sem: "enableSEM" optional,
+        accuracy_sem: "accuracySEM" optional,
+        latency_sem: "latencySEM" optional,
+        optimization_objectives: "optimizationObjectives" optional,
+        raw_objectives: "rawObjectives" optional,
+        optimization_precision: "optimizationPrecision" optional,
+        early_stopping: "earlyStopping" optional,
+        early_stopping_window_size: "earlyStoppingWindowSize" optional,
+        early_stopping_improvement_bar: "earlyStoppingImprovementBar" optional,
+        momf: "MOMF" optional,
+        verbose_logging: "verboseLogging" optional,
+        disable_constraints: "disableConstraints" optional,
+        disable_deduplicate: "disableDeduplicate" optional,
+        tuner_space_options: "tunerSpaceOptions" optional,
+        space: "space" optional,
+        search_space_template: "searchSpaceTemplate" optional,
+        search_space_source: "searchSpaceSource" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for OptimizeConfig {}
 
 /// Schema: `#/components/schemas/OptimizeConfig/properties/optimizationObjectives/items`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeConfigOptimizationObjectivesItem {
     /// Objective to optimize
@@ -609,6 +557,16 @@ impl OptimizeConfigOptimizationObjectivesItem {
     pub fn new(objective: String, label: String, weight: f64) -> Self {
         Self { objective, label, weight }
     }
+}
+
+crate::codec::json_object! {
+    OptimizeConfigOptimizationObjectivesItem {
+        objective: "objective" required,
+        label: "label" required,
+        weight: "weight" required,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigOptimizationObjectivesItem {}
@@ -651,198 +609,133 @@ impl From<&str> for OptimizeConfigOptimizationPrecision {
 crate::string_enum_impls!(OptimizeConfigOptimizationPrecision);
 
 /// Schema: `#/components/schemas/OptimizeConfigResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Target latency in MS
-    #[serde(rename = "targetLatency")]
     pub target_latency: i64,
     /// Target device
-    #[serde(rename = "targetDevice")]
     pub target_device: OptimizeConfigTargetDevice,
     /// `compiler` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compiler: Option<Vec<String>>,
     /// `precision` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<Vec<String>>,
     /// Maximum number of training cycles
-    #[serde(rename = "trainingCycles", default, skip_serializing_if = "Option::is_none")]
     pub training_cycles: Option<i64>,
     /// Maximum number of trials
-    #[serde(
-        rename = "tuningMaxTrials",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub tuning_max_trials: Option<i64>,
     /// Maximum number of parallel workers/jobs
-    #[serde(rename = "tuningWorkers", default, skip_serializing_if = "Option::is_none")]
     pub tuning_workers: Option<i64>,
     /// Number of initial trials
-    #[serde(rename = "initialTrials", default, skip_serializing_if = "Option::is_none")]
     pub initial_trials: Option<i64>,
     /// Number of optimization rounds
-    #[serde(
-        rename = "optimizationRounds",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub optimization_rounds: Option<i64>,
     /// Number of trials per optimization round
-    #[serde(
-        rename = "trialsPerOptimizationRound",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub trials_per_optimization_round: Option<i64>,
     /// `minMACCS` in the JSON; number
-    #[serde(rename = "minMACCS", default, skip_serializing_if = "Option::is_none")]
     pub min_maccs: Option<f64>,
     /// `maxMACCS` in the JSON; number
-    #[serde(rename = "maxMACCS", default, skip_serializing_if = "Option::is_none")]
     pub max_maccs: Option<f64>,
     /// Tuning algorithm to use to search hyperparameter space
-    #[serde(
-        rename = "tuningAlgorithm",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub tuning_algorithm: Option<OptimizeConfigTuningAlgorithm>,
     /// `notificationOnCompletion` in the JSON; boolean
-    #[serde(
-        rename = "notificationOnCompletion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub notification_on_completion: Option<bool>,
     /// Whether to import metrics for previous EON tuner runs in the same project to accelerate the hyperparameter search process
-    #[serde(
-        rename = "importProjectMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub import_project_metrics: Option<bool>,
     /// Whether to import resource usage (RAM/ROM/latency) metrics to accelerate the hyperparameter search process
-    #[serde(
-        rename = "importResourceMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub import_resource_metrics: Option<bool>,
     /// Number of project trials to import
-    #[serde(
-        rename = "numImportProjectMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub num_import_project_metrics: Option<f64>,
     /// Number of resource usage trials to import
-    #[serde(
-        rename = "numImportResourceMetrics",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub num_import_resource_metrics: Option<f64>,
     /// Enable standard error of the mean (SEM)
-    #[serde(rename = "enableSEM", default, skip_serializing_if = "Option::is_none")]
     pub enable_sem: Option<bool>,
     /// Standard error of the trial accuracy mean
-    #[serde(rename = "accuracySEM", default, skip_serializing_if = "Option::is_none")]
     pub accuracy_sem: Option<f64>,
     /// Standard error of the trial latency mean
-    #[serde(rename = "latencySEM", default, skip_serializing_if = "Option::is_none")]
     pub latency_sem: Option<f64>,
     /// Hyperparameter optimization objectives and corresponding weights
-    #[serde(
-        rename = "optimizationObjectives",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub optimization_objectives: Option<Vec<OptimizeConfigOptimizationObjectivesItem>>,
     /// Hyperparameter optimization objectives + weights in string format
-    #[serde(rename = "rawObjectives", default, skip_serializing_if = "Option::is_none")]
     pub raw_objectives: Option<String>,
     /// Model variant to optimize for
-    #[serde(
-        rename = "optimizationPrecision",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub optimization_precision: Option<OptimizeConfigOptimizationPrecision>,
     /// Enable trial level early stopping based on loss metrics during training
-    #[serde(rename = "earlyStopping", default, skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<bool>,
     /// Stops the EON tuner if the feasible (mean) objective has not improved over the past “window_size” iterations
-    #[serde(
-        rename = "earlyStoppingWindowSize",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub early_stopping_window_size: Option<f64>,
     /// Threshold (in \[0,1\]) for considering relative improvement over the best point.
-    #[serde(
-        rename = "earlyStoppingImprovementBar",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub early_stopping_improvement_bar: Option<f64>,
     /// Enable Multi-fidelity Multi-Objective optimization
-    #[serde(rename = "MOMF", default, skip_serializing_if = "Option::is_none")]
     pub momf: Option<bool>,
     /// Enable verbose logging
-    #[serde(rename = "verboseLogging", default, skip_serializing_if = "Option::is_none")]
     pub verbose_logging: Option<bool>,
     /// Disable search constraints
-    #[serde(
-        rename = "disableConstraints",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub disable_constraints: Option<bool>,
     /// Disable trial deduplication
-    #[serde(
-        rename = "disableDeduplicate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub disable_deduplicate: Option<bool>,
     /// `tunerSpaceOptions` in the JSON; object of array of string
-    #[serde(
-        rename = "tunerSpaceOptions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub tuner_space_options: Option<std::collections::BTreeMap<String, Vec<String>>>,
     /// List of impulses specifying the EON Tuner search space
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<Vec<TunerSpaceImpulse>>,
     /// Search space template
-    #[serde(
-        rename = "searchSpaceTemplate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub search_space_template: Option<OptimizeConfigSearchSpaceTemplate>,
     /// Search space source
-    #[serde(
-        rename = "searchSpaceSource",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub search_space_source: Option<OptimizeConfigSearchSpaceSource>,
     /// `device` in the JSON; object
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+crate::codec::json_object! {
+    OptimizeConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        name: "name" optional,
+        target_latency: "targetLatency" required,
+        target_device: "targetDevice" required,
+        compiler: "compiler" optional,
+        precision: "precision" optional,
+        training_cycles: "trainingCycles" optional,
+        tuning_max_trials: "tuningMaxTrials" optional,
+        tuning_workers: "tuningWorkers" optional,
+        initial_trials: "initialTrials" optional,
+        optimization_rounds: "optimizationRounds" optional,
+        trials_per_optimization_round: "trialsPerOptimizationRound" optional,
+        min_maccs: "minMACCS" optional,
+        max_maccs: "maxMACCS" optional,
+        tuning_algorithm: "tuningAlgorithm" optional,
+        notification_on_completion: "notificationOnCompletion" optional,
+        import_project_metrics: "importProjectMetrics" optional,
+        import_resource_metrics: "importResourceMetrics" optional,
+        num_import_project_metrics: "numImportProjectMetrics" optional,
+        num_import_resource_metrics: "numImportResourceMetrics" optional,
+        enable_sem: "enableSEM" optional,
+        accuracy_sem: "accuracySEM" optional,
+        latency_sem: "latencySEM" optional,
+        optimization_objectives: "optimizationObjectives" optional,
+        raw_objectives: "rawObjectives" optional,
+        optimization_precision: "optimizationPrecision" optional,
+        early_stopping: "earlyStopping" optional,
+        early_stopping_window_size: "earlyStoppingWindowSize" optional,
+        early_stopping_improvement_bar: "earlyStoppingImprovementBar" optional,
+        momf: "MOMF" optional,
+        verbose_logging: "verboseLogging" optional,
+        disable_constraints: "disableConstraints" optional,
+        disable_deduplicate: "disableDeduplicate" optional,
+        tuner_space_options: "tunerSpaceOptions" optional,
+        space: "space" optional,
+        search_space_template: "searchSpaceTemplate" optional,
+        search_space_source: "searchSpaceSource" optional,
+        device: "device" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigResponse {
@@ -854,20 +747,16 @@ impl crate::Envelope for OptimizeConfigResponse {
 /// Search space source
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceSource`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeConfigSearchSpaceSource {
     /// Search space source type
-    #[serde(rename = "type")]
     pub type_: OptimizeConfigSearchSpaceSourceType,
     /// Search space source template title
-    #[serde(rename = "templateTitle", default, skip_serializing_if = "Option::is_none")]
     pub template_title: Option<String>,
     /// Search space source run title
-    #[serde(rename = "runTitle", default, skip_serializing_if = "Option::is_none")]
     pub run_title: Option<String>,
     /// Search space source impulse title
-    #[serde(rename = "impulseTitle", default, skip_serializing_if = "Option::is_none")]
     pub impulse_title: Option<String>,
 }
 
@@ -899,6 +788,17 @@ impl OptimizeConfigSearchSpaceSource {
         self.impulse_title = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    OptimizeConfigSearchSpaceSource {
+        type_: "type" required,
+        template_title: "templateTitle" optional,
+        run_title: "runTitle" optional,
+        impulse_title: "impulseTitle" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigSearchSpaceSource {}
@@ -947,19 +847,16 @@ crate::string_enum_impls!(OptimizeConfigSearchSpaceSourceType);
 /// Search space template
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/searchSpaceTemplate`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeConfigSearchSpaceTemplate {
     /// Search space template identifier
     pub identifier: OptimizeConfigSearchSpaceTemplateIdentifier,
     /// Whether a classification block should be added to the search space
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classification: Option<bool>,
     /// Whether an anomaly block should be added to the search space
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anomaly: Option<bool>,
     /// Whether a regression block should be added to the search space
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression: Option<bool>,
 }
 
@@ -991,6 +888,17 @@ impl OptimizeConfigSearchSpaceTemplate {
         self.regression = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    OptimizeConfigSearchSpaceTemplate {
+        identifier: "identifier" required,
+        classification: "classification" optional,
+        anomaly: "anomaly" optional,
+        regression: "regression" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigSearchSpaceTemplate {}
@@ -1071,16 +979,14 @@ crate::string_enum_impls!(OptimizeConfigSearchSpaceTemplateIdentifier);
 /// Target device
 ///
 /// Schema: `#/components/schemas/OptimizeConfig/properties/targetDevice`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeConfigTargetDevice {
     /// `name` in the JSON; string
     pub name: String,
     /// `ram` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ram: Option<i64>,
     /// `rom` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rom: Option<i64>,
 }
 
@@ -1101,6 +1007,16 @@ impl OptimizeConfigTargetDevice {
         self.rom = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    OptimizeConfigTargetDevice {
+        name: "name" required,
+        ram: "ram" optional,
+        rom: "rom" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeConfigTargetDevice {}
@@ -1151,17 +1067,25 @@ impl From<&str> for OptimizeConfigTuningAlgorithm {
 crate::string_enum_impls!(OptimizeConfigTuningAlgorithm);
 
 /// Schema: `#/components/schemas/OptimizeDSPParametersResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeDspParametersResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `parameters` in the JSON; object
     pub parameters: serde_json::Map<String, serde_json::Value>,
+}
+
+crate::codec::json_object! {
+    OptimizeDspParametersResponse {
+        success: "success" required,
+        error: "error" optional,
+        parameters: "parameters" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeDspParametersResponse {
@@ -1171,17 +1095,25 @@ impl crate::Envelope for OptimizeDspParametersResponse {
 }
 
 /// Schema: `#/components/schemas/OptimizeSpaceResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeSpaceResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of impulses specifying the EON Tuner search space
     pub impulse: Vec<TunerSpaceImpulse>,
+}
+
+crate::codec::json_object! {
+    OptimizeSpaceResponse {
+        success: "success" required,
+        error: "error" optional,
+        impulse: "impulse" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeSpaceResponse {
@@ -1191,62 +1123,61 @@ impl crate::Envelope for OptimizeSpaceResponse {
 }
 
 /// Schema: `#/components/schemas/OptimizeStateResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeStateResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `config` in the JSON; [`OptimizeConfig`](crate::models::OptimizeConfig)
     pub config: OptimizeConfig,
     /// `status` in the JSON; [`OptimizeStateResponseStatus`](crate::models::OptimizeStateResponseStatus)
     pub status: OptimizeStateResponseStatus,
     /// Actual tuner process, job message events will be tagged with this ID
-    #[serde(rename = "tunerJobId", default, skip_serializing_if = "Option::is_none")]
     pub tuner_job_id: Option<i64>,
     /// The coordinator pod, attach the job runner to this process for finished events
-    #[serde(
-        rename = "tunerCoordinatorJobId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub tuner_coordinator_job_id: Option<i64>,
     /// Job ID for the initial job this job continuous the hyperparameter search process for.
-    #[serde(
-        rename = "continuationJobId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub continuation_job_id: Option<i64>,
     /// Tuning algorithm to use to search hyperparameter space
-    #[serde(
-        rename = "tuningAlgorithm",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub tuning_algorithm: Option<OptimizeStateResponseTuningAlgorithm>,
     /// Whether the job is active (if false =\> finished)
-    #[serde(rename = "tunerJobIsRunning")]
     pub tuner_job_is_running: bool,
     /// `trials` in the JSON; array of [`TunerTrial`](crate::models::TunerTrial)
     pub trials: Vec<TunerTrial>,
     /// `projectDataType` in the JSON; [`OptimizeStateResponseProjectDataType`](crate::models::OptimizeStateResponseProjectDataType)
-    #[serde(rename = "projectDataType")]
     pub project_data_type: OptimizeStateResponseProjectDataType,
     /// `jobError` in the JSON; string
-    #[serde(rename = "jobError", default, skip_serializing_if = "Option::is_none")]
     pub job_error: Option<String>,
     /// `workers` in the JSON; array of [`OptimizeStateResponseWorkersItem`](crate::models::OptimizeStateResponseWorkersItem)
     pub workers: Vec<OptimizeStateResponseWorkersItem>,
     /// `nextRunIndex` in the JSON; integer
-    #[serde(rename = "nextRunIndex")]
     pub next_run_index: i64,
     /// `isWhitelabel` in the JSON; boolean
-    #[serde(rename = "isWhitelabel")]
     pub is_whitelabel: bool,
+}
+
+crate::codec::json_object! {
+    OptimizeStateResponse {
+        success: "success" required,
+        error: "error" optional,
+        config: "config" required,
+        status: "status" required,
+        tuner_job_id: "tunerJobId" optional,
+        tuner_coordinator_job_id: "tunerCoordinatorJobId" optional,
+        continuation_job_id: "continuationJobId" optional,
+        tuning_algorithm: "tuningAlgorithm" optional,
+        tuner_job_is_running: "tunerJobIsRunning" required,
+        trials: "trials" required,
+        project_data_type: "projectDataType" required,
+        job_error: "jobError" optional,
+        workers: "workers" required,
+        next_run_index: "nextRunIndex" required,
+        is_whitelabel: "isWhitelabel" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeStateResponse {
@@ -1299,33 +1230,40 @@ impl From<&str> for OptimizeStateResponseProjectDataType {
 crate::string_enum_impls!(OptimizeStateResponseProjectDataType);
 
 /// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/status`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeStateResponseStatus {
     /// `numPendingTrials` in the JSON; integer
-    #[serde(rename = "numPendingTrials")]
     pub num_pending_trials: i64,
     /// `numRunningTrials` in the JSON; integer
-    #[serde(rename = "numRunningTrials")]
     pub num_running_trials: i64,
     /// `numCompletedTrials` in the JSON; integer
-    #[serde(rename = "numCompletedTrials")]
     pub num_completed_trials: i64,
     /// `numFailedTrials` in the JSON; integer
-    #[serde(rename = "numFailedTrials")]
     pub num_failed_trials: i64,
     /// `numReadyWorkers` in the JSON; integer
-    #[serde(rename = "numReadyWorkers")]
     pub num_ready_workers: i64,
     /// `numBusyWorkers` in the JSON; integer
-    #[serde(rename = "numBusyWorkers")]
     pub num_busy_workers: i64,
     /// `numPendingWorkers` in the JSON; integer
-    #[serde(rename = "numPendingWorkers")]
     pub num_pending_workers: i64,
     /// `status` in the JSON; [`OptimizeStateResponseStatusStatus`](crate::models::OptimizeStateResponseStatusStatus)
     pub status: OptimizeStateResponseStatusStatus,
+}
+
+crate::codec::json_object! {
+    OptimizeStateResponseStatus {
+        num_pending_trials: "numPendingTrials" required,
+        num_running_trials: "numRunningTrials" required,
+        num_completed_trials: "numCompletedTrials" required,
+        num_failed_trials: "numFailedTrials" required,
+        num_ready_workers: "numReadyWorkers" required,
+        num_busy_workers: "numBusyWorkers" required,
+        num_pending_workers: "numPendingWorkers" required,
+        status: "status" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeStateResponseStatus {}
@@ -1419,15 +1357,22 @@ impl From<&str> for OptimizeStateResponseTuningAlgorithm {
 crate::string_enum_impls!(OptimizeStateResponseTuningAlgorithm);
 
 /// Schema: `#/components/schemas/OptimizeStateResponse/allOf/1/properties/workers/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeStateResponseWorkersItem {
     /// `workerId` in the JSON; string
-    #[serde(rename = "workerId")]
     pub worker_id: String,
     /// `status` in the JSON; [`OptimizeStateResponseWorkersItemStatus`](crate::models::OptimizeStateResponseWorkersItemStatus)
     pub status: OptimizeStateResponseWorkersItemStatus,
+}
+
+crate::codec::json_object! {
+    OptimizeStateResponseWorkersItem {
+        worker_id: "workerId" required,
+        status: "status" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeStateResponseWorkersItem {}
@@ -1472,17 +1417,25 @@ impl From<&str> for OptimizeStateResponseWorkersItemStatus {
 crate::string_enum_impls!(OptimizeStateResponseWorkersItemStatus);
 
 /// Schema: `#/components/schemas/OptimizeTransferLearningModelsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeTransferLearningModelsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `models` in the JSON; [`OptimizeTransferLearningModelsResponseModels`](crate::models::OptimizeTransferLearningModelsResponseModels)
     pub models: OptimizeTransferLearningModelsResponseModels,
+}
+
+crate::codec::json_object! {
+    OptimizeTransferLearningModelsResponse {
+        success: "success" required,
+        error: "error" optional,
+        models: "models" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OptimizeTransferLearningModelsResponse {
@@ -1492,14 +1445,12 @@ impl crate::Envelope for OptimizeTransferLearningModelsResponse {
 }
 
 /// Schema: `#/components/schemas/OptimizeTransferLearningModelsResponse/allOf/1/properties/models`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OptimizeTransferLearningModelsResponseModels {
     /// `image` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub image: Vec<TransferLearningModel>,
     /// `objectDetection` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
-    #[serde(rename = "objectDetection")]
     pub object_detection: Vec<TransferLearningModel>,
     /// `kws` in the JSON; array of [`TransferLearningModel`](crate::models::TransferLearningModel)
     pub kws: Vec<TransferLearningModel>,
@@ -1509,17 +1460,27 @@ pub struct OptimizeTransferLearningModelsResponseModels {
     pub classification: Vec<TransferLearningModel>,
 }
 
+crate::codec::json_object! {
+    OptimizeTransferLearningModelsResponseModels {
+        image: "image" required,
+        object_detection: "objectDetection" required,
+        kws: "kws" required,
+        regression: "regression" required,
+        classification: "classification" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for OptimizeTransferLearningModelsResponseModels {}
 
 /// Schema: `#/components/schemas/ScoreTrialResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ScoreTrialResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `score` in the JSON; number
     pub score: f64,
@@ -1531,6 +1492,19 @@ pub struct ScoreTrialResponse {
     pub rom: ScoreTrialResponseRom,
 }
 
+crate::codec::json_object! {
+    ScoreTrialResponse {
+        success: "success" required,
+        error: "error" optional,
+        score: "score" required,
+        latency: "latency" required,
+        ram: "ram" required,
+        rom: "rom" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ScoreTrialResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -1538,29 +1512,34 @@ impl crate::Envelope for ScoreTrialResponse {
 }
 
 /// Schema: `#/components/schemas/ScoreTrialResponse/allOf/1/properties/latency`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ScoreTrialResponseLatency {
     /// `dspMips` in the JSON; number
-    #[serde(rename = "dspMips")]
     pub dsp_mips: f64,
     /// `dspMs` in the JSON; number
-    #[serde(rename = "dspMs")]
     pub dsp_ms: f64,
     /// `learnMaccs` in the JSON; number
-    #[serde(rename = "learnMaccs")]
     pub learn_maccs: f64,
     /// `learnMs` in the JSON; number
-    #[serde(rename = "learnMs")]
     pub learn_ms: f64,
+}
+
+crate::codec::json_object! {
+    ScoreTrialResponseLatency {
+        dsp_mips: "dspMips" required,
+        dsp_ms: "dspMs" required,
+        learn_maccs: "learnMaccs" required,
+        learn_ms: "learnMs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ScoreTrialResponseLatency {}
 
 /// Schema: `#/components/schemas/ScoreTrialResponse/allOf/1/properties/ram`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ScoreTrialResponseRam {
     /// `dsp` in the JSON; number
@@ -1569,11 +1548,19 @@ pub struct ScoreTrialResponseRam {
     pub learn: f64,
 }
 
+crate::codec::json_object! {
+    ScoreTrialResponseRam {
+        dsp: "dsp" required,
+        learn: "learn" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ScoreTrialResponseRam {}
 
 /// Schema: `#/components/schemas/ScoreTrialResponse/allOf/1/properties/rom`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ScoreTrialResponseRom {
     /// `dsp` in the JSON; number
@@ -1582,11 +1569,19 @@ pub struct ScoreTrialResponseRom {
     pub learn: f64,
 }
 
+crate::codec::json_object! {
+    ScoreTrialResponseRom {
+        dsp: "dsp" required,
+        learn: "learn" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ScoreTrialResponseRom {}
 
 /// Schema: `#/components/schemas/TunerCompleteSearch`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TunerCompleteSearch {
     /// `success` in the JSON; boolean
@@ -1600,6 +1595,14 @@ impl TunerCompleteSearch {
     }
 }
 
+crate::codec::json_object! {
+    TunerCompleteSearch {
+        success: "success" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for TunerCompleteSearch {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some("") }
@@ -1610,34 +1613,22 @@ impl crate::Envelope for TunerCompleteSearch {
 pub type TunerCreateTrialDspBlock = serde_json::Map<String, serde_json::Value>;
 
 /// Schema: `#/components/schemas/TunerCreateTrialImpulse`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TunerCreateTrialImpulse {
     /// `id` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `experiment` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
     /// `original_trial_id` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_trial_id: Option<String>,
     /// `optimizationRound` in the JSON; number
-    #[serde(
-        rename = "optimizationRound",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub optimization_round: Option<f64>,
     /// `inputBlocks` in the JSON; array of [`TunerCreateTrialInputBlock`](crate::models::TunerCreateTrialInputBlock)
-    #[serde(rename = "inputBlocks", default, skip_serializing_if = "Option::is_none")]
     pub input_blocks: Option<Vec<TunerCreateTrialInputBlock>>,
     /// `dspBlocks` in the JSON; array of [`TunerCreateTrialDspBlock`](crate::models::TunerCreateTrialDspBlock)
-    #[serde(rename = "dspBlocks", default, skip_serializing_if = "Option::is_none")]
     pub dsp_blocks: Option<Vec<TunerCreateTrialDspBlock>>,
     /// `learnBlocks` in the JSON; array of [`TunerCreateTrialLearnBlock`](crate::models::TunerCreateTrialLearnBlock)
-    #[serde(rename = "learnBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learn_blocks: Option<Vec<TunerCreateTrialLearnBlock>>,
 }
 
@@ -1698,6 +1689,20 @@ impl TunerCreateTrialImpulse {
     }
 }
 
+crate::codec::json_object! {
+    TunerCreateTrialImpulse {
+        id: "id" optional,
+        experiment: "experiment" optional,
+        original_trial_id: "original_trial_id" optional,
+        optimization_round: "optimizationRound" optional,
+        input_blocks: "inputBlocks" optional,
+        dsp_blocks: "dspBlocks" optional,
+        learn_blocks: "learnBlocks" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for TunerCreateTrialImpulse {}
 
 /// Schema: `#/components/schemas/TunerCreateTrialInputBlock`
@@ -1707,97 +1712,46 @@ pub type TunerCreateTrialInputBlock = serde_json::Map<String, serde_json::Value>
 pub type TunerCreateTrialLearnBlock = serde_json::Map<String, serde_json::Value>;
 
 /// Schema: `#/components/schemas/TunerRun`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TunerRun {
     /// `tunerJobId` in the JSON; integer
-    #[serde(rename = "tunerJobId")]
     pub tuner_job_id: i64,
     /// `tunerCoordinatorJobId` in the JSON; integer
-    #[serde(rename = "tunerCoordinatorJobId")]
     pub tuner_coordinator_job_id: i64,
     /// `index` in the JSON; integer
     pub index: i64,
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `jobStatus` in the JSON; [`JobStatus`](crate::models::JobStatus)
-    #[serde(rename = "jobStatus")]
     pub job_status: JobStatus,
     /// `continuationJobId` in the JSON; integer
-    #[serde(
-        rename = "continuationJobId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub continuation_job_id: Option<i64>,
     /// List of impulses specifying the EON Tuner search space
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<Vec<TunerSpaceImpulse>>,
+}
+
+crate::codec::json_object! {
+    TunerRun {
+        tuner_job_id: "tunerJobId" required,
+        tuner_coordinator_job_id: "tunerCoordinatorJobId" required,
+        index: "index" required,
+        name: "name" optional,
+        created: "created" required,
+        job_status: "jobStatus" required,
+        continuation_job_id: "continuationJobId" optional,
+        space: "space" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerRun {}
 
-/// Schema: `#/components/schemas/TunerSpaceDSPBlock`
-pub type TunerSpaceDspBlock = serde_json::Map<String, serde_json::Value>;
-
-/// Schema: `#/components/schemas/TunerSpaceImpulse`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct TunerSpaceImpulse {
-    /// Hyperparameters with potential values that can be used in any block in this impulse
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Input Blocks that are part of this impulse
-    #[serde(rename = "inputBlocks")]
-    pub input_blocks: Vec<TunerSpaceInputBlock>,
-    /// DSP Blocks that are part of this impulse
-    #[serde(rename = "dspBlocks")]
-    pub dsp_blocks: Vec<TunerSpaceDspBlock>,
-    /// Learning Blocks that are part of this impulse
-    #[serde(rename = "learnBlocks")]
-    pub learn_blocks: Vec<Vec<TunerSpaceLearnBlock>>,
-}
-
-impl TunerSpaceImpulse {
-    /// Builds the value from its required fields; optional fields start as `None`.
-    pub fn new(
-        input_blocks: Vec<TunerSpaceInputBlock>,
-        dsp_blocks: Vec<TunerSpaceDspBlock>,
-        learn_blocks: Vec<Vec<TunerSpaceLearnBlock>>,
-    ) -> Self {
-        Self {
-            parameters: None,
-            input_blocks,
-            dsp_blocks,
-            learn_blocks,
-        }
-    }
-
-    /// Sets `parameters`.
-    pub fn parameters(
-        mut self,
-        value: serde_json::Map<String, serde_json::Value>,
-    ) -> Self {
-        self.parameters = Some(value);
-        self
-    }
-}
-
-impl crate::Envelope for TunerSpaceImpulse {}
-
-/// Schema: `#/components/schemas/TunerSpaceInputBlock`
-pub type TunerSpaceInputBlock = serde_json::Map<String, serde_json::Value>;
-
-/// Schema: `#/components/schemas/TunerSpaceLearnBlock`
-pub type TunerSpaceLearnBlock = serde_json::Map<String, serde_json::Value>;
-
 /// Schema: `#/components/schemas/TunerTrial`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TunerTrial {
     /// `id` in the JSON; string
@@ -1807,102 +1761,99 @@ pub struct TunerTrial {
     /// `status` in the JSON; [`TunerTrialStatus`](crate::models::TunerTrialStatus)
     pub status: TunerTrialStatus,
     /// `lastCompletedEpoch` in the JSON; string (RFC 3339 date-time)
-    #[serde(
-        rename = "lastCompletedEpoch",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_completed_epoch: Option<crate::DateTime>,
     /// `lastCompletedTraining` in the JSON; string (RFC 3339 date-time)
-    #[serde(
-        rename = "lastCompletedTraining",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_completed_training: Option<crate::DateTime>,
     /// `retries` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
     /// `currentEpoch` in the JSON; integer
-    #[serde(rename = "currentEpoch", default, skip_serializing_if = "Option::is_none")]
     pub current_epoch: Option<i64>,
     /// `workerId` in the JSON; string
-    #[serde(rename = "workerId", default, skip_serializing_if = "Option::is_none")]
     pub worker_id: Option<String>,
     /// `blocks` in the JSON; array of [`TunerTrialBlocksItem`](crate::models::TunerTrialBlocksItem)
     pub blocks: Vec<TunerTrialBlocksItem>,
     /// `impulse` in the JSON; [`TunerTrialImpulse`](crate::models::TunerTrialImpulse)
     pub impulse: TunerTrialImpulse,
     /// `experiment` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
     /// `original_trial_id` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_trial_id: Option<String>,
     /// `model` in the JSON; object
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<serde_json::Map<String, serde_json::Value>>,
     /// `dspJobId` in the JSON; [`TunerTrialDspJobId`](crate::models::TunerTrialDspJobId)
-    #[serde(rename = "dspJobId", default, skip_serializing_if = "Option::is_none")]
     pub dsp_job_id: Option<TunerTrialDspJobId>,
     /// `learnJobId` in the JSON; number
-    #[serde(rename = "learnJobId", default, skip_serializing_if = "Option::is_none")]
     pub learn_job_id: Option<f64>,
     /// `devicePerformance` in the JSON; object
-    #[serde(
-        rename = "devicePerformance",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub device_performance: Option<serde_json::Map<String, serde_json::Value>>,
     /// `optimizationRound` in the JSON; number
-    #[serde(
-        rename = "optimizationRound",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub optimization_round: Option<f64>,
     /// `progress` in the JSON; [`TunerTrialProgress`](crate::models::TunerTrialProgress)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<TunerTrialProgress>,
     /// `metrics` in the JSON; [`TunerTrialMetrics`](crate::models::TunerTrialMetrics)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<TunerTrialMetrics>,
     /// `impulseAddedToProject` in the JSON; [`TunerTrialImpulseAddedToProject`](crate::models::TunerTrialImpulseAddedToProject)
-    #[serde(
-        rename = "impulseAddedToProject",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub impulse_added_to_project: Option<TunerTrialImpulseAddedToProject>,
+}
+
+crate::codec::json_object! {
+    TunerTrial {
+        id: "id" required,
+        name: "name" required,
+        status: "status" required,
+        last_completed_epoch: "lastCompletedEpoch" optional,
+        last_completed_training: "lastCompletedTraining" optional,
+        retries: "retries" optional,
+        current_epoch: "currentEpoch" optional,
+        worker_id: "workerId" optional,
+        blocks: "blocks" required,
+        impulse: "impulse" required,
+        experiment: "experiment" optional,
+        original_trial_id: "original_trial_id" optional,
+        model: "model" optional,
+        dsp_job_id: "dspJobId" optional,
+        learn_job_id: "learnJobId" optional,
+        device_performance: "devicePerformance" optional,
+        optimization_round: "optimizationRound" optional,
+        progress: "progress" optional,
+        metrics: "metrics" optional,
+        impulse_added_to_project: "impulseAddedToProject" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrial {}
 
 /// Schema: `#/components/schemas/TunerTrial/properties/blocks/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TunerTrialBlocksItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `lastActive` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastActive", default, skip_serializing_if = "Option::is_none")]
     pub last_active: Option<crate::DateTime>,
     /// `retries` in the JSON; integer
     pub retries: i64,
     /// `status` in the JSON; [`TunerTrialBlocksItemStatus`](crate::models::TunerTrialBlocksItemStatus)
     pub status: TunerTrialBlocksItemStatus,
     /// `type` in the JSON; [`TunerTrialBlocksItemType`](crate::models::TunerTrialBlocksItemType)
-    #[serde(rename = "type")]
     pub type_: TunerTrialBlocksItemType,
     /// Index of corresponding DSP/learn block in the impulse model passed to createTrial()
-    #[serde(
-        rename = "modelBlockIndex",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub model_block_index: Option<i64>,
+}
+
+crate::codec::json_object! {
+    TunerTrialBlocksItem {
+        id: "id" required,
+        last_active: "lastActive" optional,
+        retries: "retries" required,
+        status: "status" required,
+        type_: "type" required,
+        model_block_index: "modelBlockIndex" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialBlocksItem {}
@@ -1990,118 +1941,160 @@ impl From<&str> for TunerTrialBlocksItemType {
 crate::string_enum_impls!(TunerTrialBlocksItemType);
 
 /// Schema: `#/components/schemas/TunerTrial/properties/dspJobId`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TunerTrialDspJobId {
     /// `training` in the JSON; number
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<f64>,
     /// `testing` in the JSON; number
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testing: Option<f64>,
+}
+
+crate::codec::json_object! {
+    TunerTrialDspJobId {
+        training: "training" optional,
+        testing: "testing" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialDspJobId {}
 
 /// Schema: `#/components/schemas/TunerTrialImpulse`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TunerTrialImpulse {
     /// `inputBlocks` in the JSON; array of [`TunerCreateTrialInputBlock`](crate::models::TunerCreateTrialInputBlock)
-    #[serde(rename = "inputBlocks", default, skip_serializing_if = "Option::is_none")]
     pub input_blocks: Option<Vec<TunerCreateTrialInputBlock>>,
     /// `dspBlocks` in the JSON; array of [`TunerCreateTrialDspBlock`](crate::models::TunerCreateTrialDspBlock)
-    #[serde(rename = "dspBlocks", default, skip_serializing_if = "Option::is_none")]
     pub dsp_blocks: Option<Vec<TunerCreateTrialDspBlock>>,
     /// `learnBlocks` in the JSON; array of [`TunerCreateTrialLearnBlock`](crate::models::TunerCreateTrialLearnBlock)
-    #[serde(rename = "learnBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learn_blocks: Option<Vec<TunerCreateTrialLearnBlock>>,
+}
+
+crate::codec::json_object! {
+    TunerTrialImpulse {
+        input_blocks: "inputBlocks" optional,
+        dsp_blocks: "dspBlocks" optional,
+        learn_blocks: "learnBlocks" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialImpulse {}
 
 /// Schema: `#/components/schemas/TunerTrial/properties/impulseAddedToProject`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TunerTrialImpulseAddedToProject {
     /// `impulseId` in the JSON; integer
-    #[serde(rename = "impulseId")]
     pub impulse_id: i64,
     /// `link` in the JSON; string
     pub link: String,
 }
 
+crate::codec::json_object! {
+    TunerTrialImpulseAddedToProject {
+        impulse_id: "impulseId" required,
+        link: "link" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for TunerTrialImpulseAddedToProject {}
 
 /// Schema: `#/components/schemas/TunerTrial/properties/metrics`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TunerTrialMetrics {
     /// `test` in the JSON; [`TunerTrialMetricsTest`](crate::models::TunerTrialMetricsTest)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<TunerTrialMetricsTest>,
     /// `train` in the JSON; [`TunerTrialMetricsTrain`](crate::models::TunerTrialMetricsTrain)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train: Option<TunerTrialMetricsTrain>,
     /// `validation` in the JSON; [`TunerTrialMetricsValidation`](crate::models::TunerTrialMetricsValidation)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<TunerTrialMetricsValidation>,
+}
+
+crate::codec::json_object! {
+    TunerTrialMetrics {
+        test: "test" optional,
+        train: "train" optional,
+        validation: "validation" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialMetrics {}
 
 /// Schema: `#/components/schemas/TunerTrial/properties/metrics/properties/test`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TunerTrialMetricsTest {
     /// `float32` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
     /// `int8` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
+}
+
+crate::codec::json_object! {
+    TunerTrialMetricsTest {
+        float32: "float32" optional,
+        int8: "int8" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialMetricsTest {}
 
 /// Schema: `#/components/schemas/TunerTrial/properties/metrics/properties/train`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TunerTrialMetricsTrain {
     /// `float32` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
     /// `int8` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
+}
+
+crate::codec::json_object! {
+    TunerTrialMetricsTrain {
+        float32: "float32" optional,
+        int8: "int8" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialMetricsTrain {}
 
 /// Schema: `#/components/schemas/TunerTrial/properties/metrics/properties/validation`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TunerTrialMetricsValidation {
     /// `float32` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub float32: Option<KerasModelMetadataMetrics>,
     /// `int8` in the JSON; [`KerasModelMetadataMetrics`](crate::models::KerasModelMetadataMetrics)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8: Option<KerasModelMetadataMetrics>,
+}
+
+crate::codec::json_object! {
+    TunerTrialMetricsValidation {
+        float32: "float32" optional,
+        int8: "int8" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialMetricsValidation {}
 
 /// Schema: `#/components/schemas/TunerTrial/properties/progress`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TunerTrialProgress {
     /// `epoch` in the JSON; number
@@ -2114,6 +2107,18 @@ pub struct TunerTrialProgress {
     pub accuracy: f64,
     /// `val_accuracy` in the JSON; number
     pub val_accuracy: f64,
+}
+
+crate::codec::json_object! {
+    TunerTrialProgress {
+        epoch: "epoch" required,
+        loss: "loss" required,
+        val_loss: "val_loss" required,
+        accuracy: "accuracy" required,
+        val_accuracy: "val_accuracy" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TunerTrialProgress {}
@@ -2162,12 +2167,10 @@ impl From<&str> for TunerTrialStatus {
 crate::string_enum_impls!(TunerTrialStatus);
 
 /// Schema: `#/components/schemas/UpdateTunerRunRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateTunerRunRequest {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
@@ -2184,53 +2187,75 @@ impl UpdateTunerRunRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateTunerRunRequest {
+        name: "name" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateTunerRunRequest {}
 
 /// Schema: `#/components/schemas/WindowSettings`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WindowSettings {
     /// `windowSizeMs` in the JSON; number
-    #[serde(rename = "windowSizeMs")]
     pub window_size_ms: f64,
     /// `windowIncreaseMs` in the JSON; number
-    #[serde(rename = "windowIncreaseMs")]
     pub window_increase_ms: f64,
     /// `windowIncreasePct` in the JSON; number
-    #[serde(rename = "windowIncreasePct")]
     pub window_increase_pct: f64,
     /// `zeroPadPercentage` in the JSON; number
-    #[serde(rename = "zeroPadPercentage")]
     pub zero_pad_percentage: f64,
     /// `windowCount` in the JSON; integer
-    #[serde(rename = "windowCount")]
     pub window_count: i64,
     /// `balanceScore` in the JSON; number
-    #[serde(rename = "balanceScore")]
     pub balance_score: f64,
     /// `valid` in the JSON; boolean
     pub valid: bool,
 }
 
+crate::codec::json_object! {
+    WindowSettings {
+        window_size_ms: "windowSizeMs" required,
+        window_increase_ms: "windowIncreaseMs" required,
+        window_increase_pct: "windowIncreasePct" required,
+        zero_pad_percentage: "zeroPadPercentage" required,
+        window_count: "windowCount" required,
+        balance_score: "balanceScore" required,
+        valid: "valid" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for WindowSettings {}
 
 /// Schema: `#/components/schemas/WindowSettingsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WindowSettingsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `windowSettingsEvent` in the JSON; array of [`WindowSettings`](crate::models::WindowSettings)
-    #[serde(rename = "windowSettingsEvent")]
     pub window_settings_event: Vec<WindowSettings>,
     /// `windowSettingsContinuous` in the JSON; array of [`WindowSettings`](crate::models::WindowSettings)
-    #[serde(rename = "windowSettingsContinuous")]
     pub window_settings_continuous: Vec<WindowSettings>,
+}
+
+crate::codec::json_object! {
+    WindowSettingsResponse {
+        success: "success" required,
+        error: "error" optional,
+        window_settings_event: "windowSettingsEvent" required,
+        window_settings_continuous: "windowSettingsContinuous" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for WindowSettingsResponse {

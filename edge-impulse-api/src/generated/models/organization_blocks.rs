@@ -215,28 +215,22 @@ impl From<&str> for AddOrganizationDeployBlockRequestCategory {
 crate::string_enum_impls!(AddOrganizationDeployBlockRequestCategory);
 
 /// Schema: `#/components/schemas/AddOrganizationDspBlockRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationDspBlockRequest {
     /// `name` in the JSON; string
     pub name: String,
     /// `dockerContainer` in the JSON; string
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// `description` in the JSON; string
     pub description: String,
     /// `requestsCpu` in the JSON; number
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
     /// `requestsMemory` in the JSON; integer
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
     /// `limitsCpu` in the JSON; number
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
     /// `limitsMemory` in the JSON; integer
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     /// `port` in the JSON; integer
     pub port: i64,
@@ -287,11 +281,25 @@ impl AddOrganizationDspBlockRequest {
     }
 }
 
+crate::codec::json_object! {
+    AddOrganizationDspBlockRequest {
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        description: "description" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        port: "port" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AddOrganizationDspBlockRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationSecretRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationSecretRequest {
     /// `name` in the JSON; string
@@ -309,81 +317,53 @@ impl AddOrganizationSecretRequest {
     }
 }
 
+crate::codec::json_object! {
+    AddOrganizationSecretRequest {
+        name: "name" required,
+        description: "description" required,
+        secret: "secret" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AddOrganizationSecretRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationTransferLearningBlockRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationTransferLearningBlockRequest {
     /// `name` in the JSON; string
     pub name: String,
     /// `dockerContainer` in the JSON; string
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// `description` in the JSON; string
     pub description: String,
     /// `operatesOn` in the JSON; [`OrganizationTransferLearningOperatesOn`](crate::models::OrganizationTransferLearningOperatesOn)
-    #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
     /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
     /// `implementationVersion` in the JSON; integer
-    #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
-    #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// If \`isPublic\` is true, the list of devices (from latencyDevices) for which this model can be shown.
-    #[serde(
-        rename = "isPublicForDevices",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub is_public_for_devices: Option<Vec<String>>,
     /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
-    #[serde(
-        rename = "publicProjectTierAvailability",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
-    #[serde(
-        rename = "imageInputScaling",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub image_input_scaling: Option<ImageInputScaling>,
     /// If set, requires this block to be scheduled on GPU.
-    #[serde(rename = "indRequiresGpu", default, skip_serializing_if = "Option::is_none")]
     pub ind_requires_gpu: Option<bool>,
     /// List of custom model variants produced when this block is trained. This is experimental and may change in the future.
-    #[serde(
-        rename = "customModelVariants",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_model_variants: Option<
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
     /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
-    #[serde(
-        rename = "displayCategory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display_category: Option<BlockDisplayCategory>,
 }
 
@@ -488,108 +468,77 @@ impl AddOrganizationTransferLearningBlockRequest {
     }
 }
 
+crate::codec::json_object! {
+    AddOrganizationTransferLearningBlockRequest {
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        description: "description" required,
+        operates_on: "operatesOn" required,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        implementation_version: "implementationVersion" required,
+        is_public: "isPublic" optional,
+        is_public_for_devices: "isPublicForDevices" optional,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
+        repository_url: "repositoryUrl" optional,
+        parameters: "parameters" optional,
+        image_input_scaling: "imageInputScaling" optional,
+        ind_requires_gpu: "indRequiresGpu" optional,
+        custom_model_variants: "customModelVariants" optional,
+        display_category: "displayCategory" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AddOrganizationTransferLearningBlockRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationTransformationBlockRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationTransformationBlockRequest {
     /// `name` in the JSON; string
     pub name: String,
     /// `dockerContainer` in the JSON; string
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// Whether to pass the \`--metadata\` parameter to the container.
-    #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
     /// `description` in the JSON; string
     pub description: String,
     /// `cliArguments` in the JSON; string
-    #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
     /// `requestsCpu` in the JSON; number
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
     /// `requestsMemory` in the JSON; integer
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
     /// `limitsCpu` in the JSON; number
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
     /// `limitsMemory` in the JSON; integer
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     /// `additionalMountPoints` in the JSON; array of [`TransformationBlockAdditionalMountPoint`](crate::models::TransformationBlockAdditionalMountPoint)
-    #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
     /// `operatesOn` in the JSON; [`AddOrganizationTransformationBlockRequestOperatesOn`](crate::models::AddOrganizationTransformationBlockRequestOperatesOn)
-    #[serde(rename = "operatesOn")]
     pub operates_on: AddOrganizationTransformationBlockRequestOperatesOn,
     /// `allowExtraCliArguments` in the JSON; boolean
-    #[serde(
-        rename = "allowExtraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub allow_extra_cli_arguments: Option<bool>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// 15m for 15 minutes, 2h for 2 hours, 1d for 1 day. If not set, the default is 8 hours.
-    #[serde(
-        rename = "maxRunningTimeStr",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub max_running_time_str: Option<String>,
     /// `isPublic` in the JSON; boolean
-    #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// Whether to show this block in 'Data sources'. Only applies for standalone blocks. (defaults to 'true' when not provided)
-    #[serde(
-        rename = "showInDataSources",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_data_sources: Option<bool>,
     /// Whether to show this block in 'Create transformation job'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInCreateTransformationJob",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_create_transformation_job: Option<bool>,
     /// Whether to show this block in 'Synthetic data'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInSyntheticData",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_synthetic_data: Option<bool>,
     /// Whether to show this block in 'AI Labeling'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInAIActions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_ai_actions: Option<bool>,
     /// `environmentVariables` in the JSON; array of [`EnvironmentVariable`](crate::models::EnvironmentVariable)
-    #[serde(
-        rename = "environmentVariables",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub environment_variables: Option<Vec<EnvironmentVariable>>,
     /// For AI labeling blocks, this lists the data types that the block supports. If this field is empty then there's no information about supported data types.
-    #[serde(
-        rename = "aiActionsOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
 
@@ -724,6 +673,35 @@ impl AddOrganizationTransformationBlockRequest {
     }
 }
 
+crate::codec::json_object! {
+    AddOrganizationTransformationBlockRequest {
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        ind_metadata: "indMetadata" required,
+        description: "description" required,
+        cli_arguments: "cliArguments" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        additional_mount_points: "additionalMountPoints" required,
+        operates_on: "operatesOn" required,
+        allow_extra_cli_arguments: "allowExtraCliArguments" optional,
+        parameters: "parameters" optional,
+        max_running_time_str: "maxRunningTimeStr" optional,
+        is_public: "isPublic" optional,
+        repository_url: "repositoryUrl" optional,
+        show_in_data_sources: "showInDataSources" optional,
+        show_in_create_transformation_job: "showInCreateTransformationJob" optional,
+        show_in_synthetic_data: "showInSyntheticData" optional,
+        show_in_ai_actions: "showInAIActions" optional,
+        environment_variables: "environmentVariables" optional,
+        ai_actions_operates_on: "aiActionsOperatesOn" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AddOrganizationTransformationBlockRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationTransformationBlockRequest/properties/operatesOn`
@@ -813,13 +791,12 @@ impl From<&str> for AiActionsOperatesOn {
 crate::string_enum_impls!(AiActionsOperatesOn);
 
 /// Schema: `#/components/schemas/EnvironmentVariable`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EnvironmentVariable {
     /// Environmental variable key. Needs to adhere to regex "^\[a-zA-Z_\]+\[a-zA-Z0-9_\]*$".
     pub key: String,
     /// If value is left undefined, only the key is passed in as an environmental variable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
@@ -836,23 +813,40 @@ impl EnvironmentVariable {
     }
 }
 
+crate::codec::json_object! {
+    EnvironmentVariable {
+        key: "key" required,
+        value: "value" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for EnvironmentVariable {}
 
 /// Schema: `#/components/schemas/ExportBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ExportBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Job identifier. Status updates will include this identifier.
     pub id: i64,
     /// `exportUrl` in the JSON; string
-    #[serde(rename = "exportUrl")]
     pub export_url: String,
+}
+
+crate::codec::json_object! {
+    ExportBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        export_url: "exportUrl" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ExportBlockResponse {
@@ -862,18 +856,25 @@ impl crate::Envelope for ExportBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDeployBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDeployBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `deployBlock` in the JSON; [`OrganizationDeployBlock`](crate::models::OrganizationDeployBlock)
-    #[serde(rename = "deployBlock")]
     pub deploy_block: OrganizationDeployBlock,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDeployBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        deploy_block: "deployBlock" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDeployBlockResponse {
@@ -883,18 +884,25 @@ impl crate::Envelope for GetOrganizationDeployBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDspBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDspBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dspBlock` in the JSON; [`OrganizationDspBlock`](crate::models::OrganizationDspBlock)
-    #[serde(rename = "dspBlock")]
     pub dsp_block: OrganizationDspBlock,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDspBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        dsp_block: "dspBlock" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDspBlockResponse {
@@ -904,18 +912,25 @@ impl crate::Envelope for GetOrganizationDspBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationTransferLearningBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationTransferLearningBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `transferLearningBlock` in the JSON; [`OrganizationTransferLearningBlock`](crate::models::OrganizationTransferLearningBlock)
-    #[serde(rename = "transferLearningBlock")]
     pub transfer_learning_block: OrganizationTransferLearningBlock,
+}
+
+crate::codec::json_object! {
+    GetOrganizationTransferLearningBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        transfer_learning_block: "transferLearningBlock" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationTransferLearningBlockResponse {
@@ -925,18 +940,25 @@ impl crate::Envelope for GetOrganizationTransferLearningBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationTransformationBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationTransformationBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `transformationBlock` in the JSON; [`OrganizationTransformationBlock`](crate::models::OrganizationTransformationBlock)
-    #[serde(rename = "transformationBlock")]
     pub transformation_block: OrganizationTransformationBlock,
+}
+
+crate::codec::json_object! {
+    GetOrganizationTransformationBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_block: "transformationBlock" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationTransformationBlockResponse {
@@ -946,18 +968,25 @@ impl crate::Envelope for GetOrganizationTransformationBlockResponse {
 }
 
 /// Schema: `#/components/schemas/GetPublicOrganizationTransformationBlockResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPublicOrganizationTransformationBlockResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `transformationBlock` in the JSON; [`PublicOrganizationTransformationBlock`](crate::models::PublicOrganizationTransformationBlock)
-    #[serde(rename = "transformationBlock")]
     pub transformation_block: PublicOrganizationTransformationBlock,
+}
+
+crate::codec::json_object! {
+    GetPublicOrganizationTransformationBlockResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_block: "transformationBlock" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPublicOrganizationTransformationBlockResponse {
@@ -967,18 +996,25 @@ impl crate::Envelope for GetPublicOrganizationTransformationBlockResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationDeployBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationDeployBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `deployBlocks` in the JSON; array of [`OrganizationDeployBlock`](crate::models::OrganizationDeployBlock)
-    #[serde(rename = "deployBlocks")]
     pub deploy_blocks: Vec<OrganizationDeployBlock>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationDeployBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        deploy_blocks: "deployBlocks" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationDeployBlocksResponse {
@@ -988,18 +1024,25 @@ impl crate::Envelope for ListOrganizationDeployBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationDspBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationDspBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dspBlocks` in the JSON; array of [`OrganizationDspBlock`](crate::models::OrganizationDspBlock)
-    #[serde(rename = "dspBlocks")]
     pub dsp_blocks: Vec<OrganizationDspBlock>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationDspBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        dsp_blocks: "dspBlocks" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationDspBlocksResponse {
@@ -1009,17 +1052,25 @@ impl crate::Envelope for ListOrganizationDspBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationSecretsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationSecretsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `secrets` in the JSON; array of [`ListOrganizationSecretsResponseSecretsItem`](crate::models::ListOrganizationSecretsResponseSecretsItem)
     pub secrets: Vec<ListOrganizationSecretsResponseSecretsItem>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationSecretsResponse {
+        success: "success" required,
+        error: "error" optional,
+        secrets: "secrets" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationSecretsResponse {
@@ -1029,8 +1080,7 @@ impl crate::Envelope for ListOrganizationSecretsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationSecretsResponse/allOf/1/properties/secrets/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationSecretsResponseSecretsItem {
     /// `id` in the JSON; integer
@@ -1042,25 +1092,43 @@ pub struct ListOrganizationSecretsResponseSecretsItem {
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationSecretsResponseSecretsItem {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationSecretsResponseSecretsItem {}
 
 /// Schema: `#/components/schemas/ListOrganizationTransferLearningBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationTransferLearningBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `transferLearningBlocks` in the JSON; array of [`OrganizationTransferLearningBlock`](crate::models::OrganizationTransferLearningBlock)
-    #[serde(rename = "transferLearningBlocks")]
     pub transfer_learning_blocks: Vec<OrganizationTransferLearningBlock>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationTransferLearningBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        transfer_learning_blocks: "transferLearningBlocks" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationTransferLearningBlocksResponse {
@@ -1070,18 +1138,25 @@ impl crate::Envelope for ListOrganizationTransferLearningBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationTransformationBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationTransformationBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `transformationBlocks` in the JSON; array of [`OrganizationTransformationBlock`](crate::models::OrganizationTransformationBlock)
-    #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<OrganizationTransformationBlock>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationTransformationBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_blocks: "transformationBlocks" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationTransformationBlocksResponse {
@@ -1091,18 +1166,25 @@ impl crate::Envelope for ListOrganizationTransformationBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/ListPublicOrganizationTransformationBlocksResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListPublicOrganizationTransformationBlocksResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `transformationBlocks` in the JSON; array of [`PublicOrganizationTransformationBlock`](crate::models::PublicOrganizationTransformationBlock)
-    #[serde(rename = "transformationBlocks")]
     pub transformation_blocks: Vec<PublicOrganizationTransformationBlock>,
+}
+
+crate::codec::json_object! {
+    ListPublicOrganizationTransformationBlocksResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_blocks: "transformationBlocks" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicOrganizationTransformationBlocksResponse {
@@ -1112,8 +1194,7 @@ impl crate::Envelope for ListPublicOrganizationTransformationBlocksResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationDeployBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDeployBlock {
     /// `id` in the JSON; integer
@@ -1121,70 +1202,80 @@ pub struct OrganizationDeployBlock {
     /// `name` in the JSON; string
     pub name: String,
     /// `dockerContainer` in the JSON; string
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
-    #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
     /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
     /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(
-        rename = "lastUpdatedByUser",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
     /// `userId` in the JSON; integer
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `userName` in the JSON; string
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// `description` in the JSON; string
     pub description: String,
     /// These arguments are passed into the container
-    #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
     /// `requestsCpu` in the JSON; number
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
     /// `requestsMemory` in the JSON; integer
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
     /// `limitsCpu` in the JSON; number
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
     /// `limitsMemory` in the JSON; integer
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     /// `photo` in the JSON; string
     pub photo: String,
     /// `integrateUrl` in the JSON; string
-    #[serde(rename = "integrateUrl", default, skip_serializing_if = "Option::is_none")]
     pub integrate_url: Option<String>,
     /// `privileged` in the JSON; boolean
     pub privileged: bool,
     /// `mountLearnBlock` in the JSON; boolean
-    #[serde(rename = "mountLearnBlock")]
     pub mount_learn_block: bool,
     /// `supportsEonCompiler` in the JSON; boolean
-    #[serde(rename = "supportsEonCompiler")]
     pub supports_eon_compiler: bool,
     /// `showOptimizations` in the JSON; boolean
-    #[serde(rename = "showOptimizations")]
     pub show_optimizations: bool,
     /// `category` in the JSON; [`OrganizationDeployBlockCategory`](crate::models::OrganizationDeployBlockCategory)
     pub category: OrganizationDeployBlockCategory,
     /// `sourceCodeAvailable` in the JSON; boolean
-    #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
+}
+
+crate::codec::json_object! {
+    OrganizationDeployBlock {
+        id: "id" required,
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        docker_container_managed_by_edge_impulse: "dockerContainerManagedByEdgeImpulse" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        last_updated: "lastUpdated" optional,
+        last_updated_by_user: "lastUpdatedByUser" optional,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        description: "description" required,
+        cli_arguments: "cliArguments" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        photo: "photo" required,
+        integrate_url: "integrateUrl" optional,
+        privileged: "privileged" required,
+        mount_learn_block: "mountLearnBlock" required,
+        supports_eon_compiler: "supportsEonCompiler" required,
+        show_optimizations: "showOptimizations" required,
+        category: "category" required,
+        source_code_available: "sourceCodeAvailable" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDeployBlock {}
@@ -1225,8 +1316,7 @@ impl From<&str> for OrganizationDeployBlockCategory {
 crate::string_enum_impls!(OrganizationDeployBlockCategory);
 
 /// Schema: `#/components/schemas/OrganizationDspBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDspBlock {
     /// `id` in the JSON; integer
@@ -1234,64 +1324,71 @@ pub struct OrganizationDspBlock {
     /// `name` in the JSON; string
     pub name: String,
     /// `dockerContainer` in the JSON; string
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
-    #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
     /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
     /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(
-        rename = "lastUpdatedByUser",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
     /// `userId` in the JSON; integer
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `userName` in the JSON; string
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// `description` in the JSON; string
     pub description: String,
     /// `requestsCpu` in the JSON; number
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
     /// `requestsMemory` in the JSON; integer
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
     /// `limitsCpu` in the JSON; number
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
     /// `limitsMemory` in the JSON; integer
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     /// `port` in the JSON; integer
     pub port: i64,
     /// `isConnected` in the JSON; boolean
-    #[serde(rename = "isConnected")]
     pub is_connected: bool,
     /// `error` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `sourceCodeAvailable` in the JSON; boolean
-    #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
+}
+
+crate::codec::json_object! {
+    OrganizationDspBlock {
+        id: "id" required,
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        docker_container_managed_by_edge_impulse: "dockerContainerManagedByEdgeImpulse" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        last_updated: "lastUpdated" optional,
+        last_updated_by_user: "lastUpdatedByUser" optional,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        description: "description" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        port: "port" required,
+        is_connected: "isConnected" required,
+        error: "error" optional,
+        source_code_available: "sourceCodeAvailable" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDspBlock {}
 
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationTransferLearningBlock {
     /// `id` in the JSON; integer
@@ -1299,106 +1396,94 @@ pub struct OrganizationTransferLearningBlock {
     /// `name` in the JSON; string
     pub name: String,
     /// `dockerContainer` in the JSON; string
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
-    #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
     /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
     /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(
-        rename = "lastUpdatedByUser",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
     /// `description` in the JSON; string
     pub description: String,
     /// `userId` in the JSON; integer
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `userName` in the JSON; string
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// `operatesOn` in the JSON; [`OrganizationTransferLearningOperatesOn`](crate::models::OrganizationTransferLearningOperatesOn)
-    #[serde(rename = "operatesOn")]
     pub operates_on: OrganizationTransferLearningOperatesOn,
     /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
     /// `implementationVersion` in the JSON; integer
-    #[serde(rename = "implementationVersion")]
     pub implementation_version: i64,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
-    #[serde(rename = "isPublic")]
     pub is_public: bool,
     /// If \`isPublic\` is true, the list of devices (from latencyDevices) for which this model can be shown.
-    #[serde(rename = "isPublicForDevices")]
     pub is_public_for_devices: Vec<String>,
     /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
-    #[serde(
-        rename = "publicProjectTierAvailability",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
     /// Whether this block is publicly available to only enterprise users
-    #[serde(rename = "isPublicEnterpriseOnly")]
     pub is_public_enterprise_only: bool,
     /// Whether this block is available to only enterprise users
-    #[serde(rename = "enterpriseOnly", default, skip_serializing_if = "Option::is_none")]
     pub enterprise_only: Option<bool>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
     pub parameters: Vec<serde_json::Map<String, serde_json::Value>>,
     /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
-    #[serde(
-        rename = "imageInputScaling",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub image_input_scaling: Option<ImageInputScaling>,
     /// If set, requires this block to be scheduled on GPU.
-    #[serde(rename = "indRequiresGpu")]
     pub ind_requires_gpu: bool,
     /// `sourceCodeAvailable` in the JSON; boolean
-    #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
     /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
-    #[serde(
-        rename = "displayCategory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display_category: Option<BlockDisplayCategory>,
     /// List of custom model variants produced when this block is trained. This is experimental and may change in the future.
-    #[serde(
-        rename = "customModelVariants",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_model_variants: Option<
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
 }
 
+crate::codec::json_object! {
+    OrganizationTransferLearningBlock {
+        id: "id" required,
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        docker_container_managed_by_edge_impulse: "dockerContainerManagedByEdgeImpulse" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        last_updated: "lastUpdated" optional,
+        last_updated_by_user: "lastUpdatedByUser" optional,
+        description: "description" required,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        operates_on: "operatesOn" required,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        implementation_version: "implementationVersion" required,
+        is_public: "isPublic" required,
+        is_public_for_devices: "isPublicForDevices" required,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
+        is_public_enterprise_only: "isPublicEnterpriseOnly" required,
+        enterprise_only: "enterpriseOnly" optional,
+        repository_url: "repositoryUrl" optional,
+        parameters: "parameters" required,
+        image_input_scaling: "imageInputScaling" optional,
+        ind_requires_gpu: "indRequiresGpu" required,
+        source_code_available: "sourceCodeAvailable" required,
+        display_category: "displayCategory" optional,
+        custom_model_variants: "customModelVariants" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for OrganizationTransferLearningBlock {}
 
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlockCustomVariant`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationTransferLearningBlockCustomVariant {
     /// Unique identifier or key for this custom variant
@@ -1406,17 +1491,10 @@ pub struct OrganizationTransferLearningBlockCustomVariant {
     /// Custom variant display name
     pub name: String,
     /// The entrypoint command to run custom inferencing for this model variant, via the learn block container
-    #[serde(rename = "inferencingEntrypoint")]
     pub inferencing_entrypoint: String,
     /// The entrypoint command to run custom profiling for this model variant, via the learn block container
-    #[serde(
-        rename = "profilingEntrypoint",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub profiling_entrypoint: Option<String>,
     /// `modelFiles` in the JSON; array of [`OrganizationTransferLearningBlockModelFile`](crate::models::OrganizationTransferLearningBlockModelFile)
-    #[serde(rename = "modelFiles", default, skip_serializing_if = "Option::is_none")]
     pub model_files: Option<Vec<OrganizationTransferLearningBlockModelFile>>,
 }
 
@@ -1448,10 +1526,22 @@ impl OrganizationTransferLearningBlockCustomVariant {
     }
 }
 
+crate::codec::json_object! {
+    OrganizationTransferLearningBlockCustomVariant {
+        key: "key" required,
+        name: "name" required,
+        inferencing_entrypoint: "inferencingEntrypoint" required,
+        profiling_entrypoint: "profilingEntrypoint" optional,
+        model_files: "modelFiles" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for OrganizationTransferLearningBlockCustomVariant {}
 
 /// Schema: `#/components/schemas/OrganizationTransferLearningBlockModelFile`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationTransferLearningBlockModelFile {
     /// Output artifact unique file ID, in kebab case
@@ -1459,7 +1549,6 @@ pub struct OrganizationTransferLearningBlockModelFile {
     /// Output artifact file name
     pub name: String,
     /// Output artifact file type
-    #[serde(rename = "type")]
     pub type_: OrganizationTransferLearningBlockModelFileType,
     /// Output artifact file description
     pub description: String,
@@ -1480,6 +1569,17 @@ impl OrganizationTransferLearningBlockModelFile {
             description,
         }
     }
+}
+
+crate::codec::json_object! {
+    OrganizationTransferLearningBlockModelFile {
+        id: "id" required,
+        name: "name" required,
+        type_: "type" required,
+        description: "description" required,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationTransferLearningBlockModelFile {}
@@ -1573,8 +1673,7 @@ impl From<&str> for OrganizationTransferLearningOperatesOn {
 crate::string_enum_impls!(OrganizationTransferLearningOperatesOn);
 
 /// Schema: `#/components/schemas/OrganizationTransformationBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationTransformationBlock {
     /// `id` in the JSON; integer
@@ -1582,184 +1681,185 @@ pub struct OrganizationTransformationBlock {
     /// `name` in the JSON; string
     pub name: String,
     /// `dockerContainer` in the JSON; string
-    #[serde(rename = "dockerContainer")]
     pub docker_container: String,
     /// `dockerContainerManagedByEdgeImpulse` in the JSON; boolean
-    #[serde(rename = "dockerContainerManagedByEdgeImpulse")]
     pub docker_container_managed_by_edge_impulse: bool,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
     /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
     /// `lastUpdatedByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(
-        rename = "lastUpdatedByUser",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_updated_by_user: Option<CreatedUpdatedByUser>,
     /// `userId` in the JSON; integer
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `userName` in the JSON; string
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// `description` in the JSON; string
     pub description: String,
     /// These arguments are passed into the container
-    #[serde(rename = "cliArguments")]
     pub cli_arguments: String,
     /// `indMetadata` in the JSON; boolean
-    #[serde(rename = "indMetadata")]
     pub ind_metadata: bool,
     /// `requestsCpu` in the JSON; number
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
     /// `requestsMemory` in the JSON; integer
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
     /// `limitsCpu` in the JSON; number
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
     /// `limitsMemory` in the JSON; integer
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     /// `additionalMountPoints` in the JSON; array of [`TransformationBlockAdditionalMountPoint`](crate::models::TransformationBlockAdditionalMountPoint)
-    #[serde(rename = "additionalMountPoints")]
     pub additional_mount_points: Vec<TransformationBlockAdditionalMountPoint>,
     /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
-    #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// `allowExtraCliArguments` in the JSON; boolean
-    #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// List of parameters to be rendered in the UI
-    #[serde(rename = "parametersUI", default, skip_serializing_if = "Option::is_none")]
     pub parameters_ui: Option<Vec<DspGroupItem>>,
     /// 15m for 15 minutes, 2h for 2 hours, 1d for 1 day. If not set, the default is 8 hours.
-    #[serde(
-        rename = "maxRunningTimeStr",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub max_running_time_str: Option<String>,
     /// `sourceCodeAvailable` in the JSON; boolean
-    #[serde(rename = "sourceCodeAvailable")]
     pub source_code_available: bool,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
-    #[serde(rename = "isPublic")]
     pub is_public: bool,
     /// Whether to show this block in 'Data sources'. Only applies for standalone blocks.
-    #[serde(rename = "showInDataSources")]
     pub show_in_data_sources: bool,
     /// Whether to show this block in 'Create transformation job'. Only applies for standalone blocks.
-    #[serde(rename = "showInCreateTransformationJob")]
     pub show_in_create_transformation_job: bool,
     /// Whether to show this block in 'Synthetic data'. Only applies for standalone blocks.
-    #[serde(rename = "showInSyntheticData")]
     pub show_in_synthetic_data: bool,
     /// Whether to show this block in 'AI Labeling'. Only applies for standalone blocks.
-    #[serde(rename = "showInAIActions")]
     pub show_in_ai_actions: bool,
     /// Extra environmental variables that are passed into the transformation block (key/value pairs).
-    #[serde(rename = "environmentVariables")]
     pub environment_variables: Vec<EnvironmentVariable>,
     /// For AI labeling blocks, this lists the data types that the block supports. If this field is empty then there's no information about supported data types.
-    #[serde(
-        rename = "aiActionsOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
+}
+
+crate::codec::json_object! {
+    OrganizationTransformationBlock {
+        id: "id" required,
+        name: "name" required,
+        docker_container: "dockerContainer" required,
+        docker_container_managed_by_edge_impulse: "dockerContainerManagedByEdgeImpulse" required,
+        created: "created" required,
+        created_by_user: "createdByUser" optional,
+        last_updated: "lastUpdated" optional,
+        last_updated_by_user: "lastUpdatedByUser" optional,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        description: "description" required,
+        cli_arguments: "cliArguments" required,
+        ind_metadata: "indMetadata" required,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        additional_mount_points: "additionalMountPoints" required,
+        operates_on: "operatesOn" required,
+        allow_extra_cli_arguments: "allowExtraCliArguments" required,
+        parameters: "parameters" optional,
+        parameters_ui: "parametersUI" optional,
+        max_running_time_str: "maxRunningTimeStr" optional,
+        source_code_available: "sourceCodeAvailable" required,
+        repository_url: "repositoryUrl" optional,
+        is_public: "isPublic" required,
+        show_in_data_sources: "showInDataSources" required,
+        show_in_create_transformation_job: "showInCreateTransformationJob" required,
+        show_in_synthetic_data: "showInSyntheticData" required,
+        show_in_ai_actions: "showInAIActions" required,
+        environment_variables: "environmentVariables" required,
+        ai_actions_operates_on: "aiActionsOperatesOn" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationTransformationBlock {}
 
 /// Schema: `#/components/schemas/PublicOrganizationTransformationBlock`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PublicOrganizationTransformationBlock {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `ownerOrganizationId` in the JSON; integer
-    #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: i64,
     /// `ownerOrganizationName` in the JSON; string
-    #[serde(rename = "ownerOrganizationName")]
     pub owner_organization_name: String,
     /// `name` in the JSON; string
     pub name: String,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `lastUpdated` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastUpdated", default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<crate::DateTime>,
     /// `description` in the JSON; string
     pub description: String,
     /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
-    #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// `allowExtraCliArguments` in the JSON; boolean
-    #[serde(rename = "allowExtraCliArguments")]
     pub allow_extra_cli_arguments: bool,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// List of parameters to be rendered in the UI
-    #[serde(rename = "parametersUI", default, skip_serializing_if = "Option::is_none")]
     pub parameters_ui: Option<Vec<DspGroupItem>>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// Whether to show this block in 'Data sources'. Only applies for standalone blocks.
-    #[serde(rename = "showInDataSources")]
     pub show_in_data_sources: bool,
     /// Whether to show this block in 'Create transformation job'. Only applies for standalone blocks.
-    #[serde(rename = "showInCreateTransformationJob")]
     pub show_in_create_transformation_job: bool,
     /// Whether to show this block in 'Synthetic data'. Only applies for standalone blocks.
-    #[serde(rename = "showInSyntheticData")]
     pub show_in_synthetic_data: bool,
     /// Whether to show this block in 'AI Labeling'. Only applies for standalone blocks.
-    #[serde(rename = "showInAIActions")]
     pub show_in_ai_actions: bool,
     /// For AI labeling blocks, this lists the data types that the block supports. If this field is empty then there's no information about supported data types.
-    #[serde(
-        rename = "aiActionsOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
+}
+
+crate::codec::json_object! {
+    PublicOrganizationTransformationBlock {
+        id: "id" required,
+        owner_organization_id: "ownerOrganizationId" required,
+        owner_organization_name: "ownerOrganizationName" required,
+        name: "name" required,
+        created: "created" required,
+        last_updated: "lastUpdated" optional,
+        description: "description" required,
+        operates_on: "operatesOn" required,
+        allow_extra_cli_arguments: "allowExtraCliArguments" required,
+        parameters: "parameters" optional,
+        parameters_ui: "parametersUI" optional,
+        repository_url: "repositoryUrl" optional,
+        show_in_data_sources: "showInDataSources" required,
+        show_in_create_transformation_job: "showInCreateTransformationJob" required,
+        show_in_synthetic_data: "showInSyntheticData" required,
+        show_in_ai_actions: "showInAIActions" required,
+        ai_actions_operates_on: "aiActionsOperatesOn" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PublicOrganizationTransformationBlock {}
 
 /// Schema: `#/components/schemas/TransformationBlockAdditionalMountPoint`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TransformationBlockAdditionalMountPoint {
     /// `type` in the JSON; [`TransformationBlockAdditionalMountPointType`](crate::models::TransformationBlockAdditionalMountPointType)
-    #[serde(rename = "type")]
     pub type_: TransformationBlockAdditionalMountPointType,
     /// `bucketId` in the JSON; integer
-    #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
     /// `portalId` in the JSON; integer
-    #[serde(rename = "portalId", default, skip_serializing_if = "Option::is_none")]
     pub portal_id: Option<i64>,
     /// `mountPoint` in the JSON; string
-    #[serde(rename = "mountPoint")]
     pub mount_point: String,
 }
 
@@ -1788,6 +1888,17 @@ impl TransformationBlockAdditionalMountPoint {
         self.portal_id = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    TransformationBlockAdditionalMountPoint {
+        type_: "type" required,
+        bucket_id: "bucketId" optional,
+        portal_id: "portalId" optional,
+        mount_point: "mountPoint" required,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for TransformationBlockAdditionalMountPoint {}
@@ -2067,37 +2178,24 @@ impl From<&str> for UpdateOrganizationDeployBlockRequestCategory {
 crate::string_enum_impls!(UpdateOrganizationDeployBlockRequestCategory);
 
 /// Schema: `#/components/schemas/UpdateOrganizationDspBlockRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationDspBlockRequest {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `dockerContainer` in the JSON; string
-    #[serde(
-        rename = "dockerContainer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub docker_container: Option<String>,
     /// `description` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `requestsCpu` in the JSON; number
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
     /// `requestsMemory` in the JSON; integer
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
     /// `limitsCpu` in the JSON; number
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
     /// `limitsMemory` in the JSON; integer
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     /// `port` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
 }
 
@@ -2165,89 +2263,56 @@ impl UpdateOrganizationDspBlockRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateOrganizationDspBlockRequest {
+        name: "name" optional,
+        docker_container: "dockerContainer" optional,
+        description: "description" optional,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        port: "port" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateOrganizationDspBlockRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationTransferLearningBlockRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationTransferLearningBlockRequest {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `dockerContainer` in the JSON; string
-    #[serde(
-        rename = "dockerContainer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub docker_container: Option<String>,
     /// `description` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `operatesOn` in the JSON; [`OrganizationTransferLearningOperatesOn`](crate::models::OrganizationTransferLearningOperatesOn)
-    #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<OrganizationTransferLearningOperatesOn>,
     /// `objectDetectionLastLayer` in the JSON; [`ObjectDetectionLastLayer`](crate::models::ObjectDetectionLastLayer)
-    #[serde(
-        rename = "objectDetectionLastLayer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub object_detection_last_layer: Option<ObjectDetectionLastLayer>,
     /// `implementationVersion` in the JSON; integer
-    #[serde(
-        rename = "implementationVersion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub implementation_version: Option<i64>,
     /// Whether this block is publicly available to Edge Impulse users (if false, then only for members of the owning organization)
-    #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// If \`isPublic\` is true, the list of devices (from latencyDevices) for which this model can be shown.
-    #[serde(
-        rename = "isPublicForDevices",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub is_public_for_devices: Option<Vec<String>>,
     /// `publicProjectTierAvailability` in the JSON; [`PublicProjectTierAvailability`](crate::models::PublicProjectTierAvailability)
-    #[serde(
-        rename = "publicProjectTierAvailability",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_tier_availability: Option<PublicProjectTierAvailability>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// `imageInputScaling` in the JSON; [`ImageInputScaling`](crate::models::ImageInputScaling)
-    #[serde(
-        rename = "imageInputScaling",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub image_input_scaling: Option<ImageInputScaling>,
     /// If set, requires this block to be scheduled on GPU.
-    #[serde(rename = "indRequiresGpu", default, skip_serializing_if = "Option::is_none")]
     pub ind_requires_gpu: Option<bool>,
     /// `displayCategory` in the JSON; [`BlockDisplayCategory`](crate::models::BlockDisplayCategory)
-    #[serde(
-        rename = "displayCategory",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub display_category: Option<BlockDisplayCategory>,
     /// List of custom model variants produced when this block is trained. This is experimental and may change in the future.
-    #[serde(
-        rename = "customModelVariants",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub custom_model_variants: Option<
         Vec<OrganizationTransferLearningBlockCustomVariant>,
     >,
@@ -2378,118 +2443,77 @@ impl UpdateOrganizationTransferLearningBlockRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateOrganizationTransferLearningBlockRequest {
+        name: "name" optional,
+        docker_container: "dockerContainer" optional,
+        description: "description" optional,
+        operates_on: "operatesOn" optional,
+        object_detection_last_layer: "objectDetectionLastLayer" optional,
+        implementation_version: "implementationVersion" optional,
+        is_public: "isPublic" optional,
+        is_public_for_devices: "isPublicForDevices" optional,
+        public_project_tier_availability: "publicProjectTierAvailability" optional,
+        repository_url: "repositoryUrl" optional,
+        parameters: "parameters" optional,
+        image_input_scaling: "imageInputScaling" optional,
+        ind_requires_gpu: "indRequiresGpu" optional,
+        display_category: "displayCategory" optional,
+        custom_model_variants: "customModelVariants" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateOrganizationTransferLearningBlockRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationTransformationBlockRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationTransformationBlockRequest {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `dockerContainer` in the JSON; string
-    #[serde(
-        rename = "dockerContainer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub docker_container: Option<String>,
     /// Whether to pass the \`--metadata\` parameter to the container.
-    #[serde(rename = "indMetadata", default, skip_serializing_if = "Option::is_none")]
     pub ind_metadata: Option<bool>,
     /// `description` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `cliArguments` in the JSON; string
-    #[serde(rename = "cliArguments", default, skip_serializing_if = "Option::is_none")]
     pub cli_arguments: Option<String>,
     /// `requestsCpu` in the JSON; number
-    #[serde(rename = "requestsCpu", default, skip_serializing_if = "Option::is_none")]
     pub requests_cpu: Option<f64>,
     /// `requestsMemory` in the JSON; integer
-    #[serde(rename = "requestsMemory", default, skip_serializing_if = "Option::is_none")]
     pub requests_memory: Option<i64>,
     /// `limitsCpu` in the JSON; number
-    #[serde(rename = "limitsCpu", default, skip_serializing_if = "Option::is_none")]
     pub limits_cpu: Option<f64>,
     /// `limitsMemory` in the JSON; integer
-    #[serde(rename = "limitsMemory", default, skip_serializing_if = "Option::is_none")]
     pub limits_memory: Option<i64>,
     /// `additionalMountPoints` in the JSON; array of [`TransformationBlockAdditionalMountPoint`](crate::models::TransformationBlockAdditionalMountPoint)
-    #[serde(
-        rename = "additionalMountPoints",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub additional_mount_points: Option<Vec<TransformationBlockAdditionalMountPoint>>,
     /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
-    #[serde(rename = "operatesOn", default, skip_serializing_if = "Option::is_none")]
     pub operates_on: Option<TransformationJobOperatesOnEnum>,
     /// `allowExtraCliArguments` in the JSON; boolean
-    #[serde(
-        rename = "allowExtraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub allow_extra_cli_arguments: Option<bool>,
     /// List of parameters, spec'ed according to <https://docs.edgeimpulse.com/docs/tips-and-tricks/adding-parameters-to-custom-blocks>
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// 15m for 15 minutes, 2h for 2 hours, 1d for 1 day. If not set, the default is 8 hours.
-    #[serde(
-        rename = "maxRunningTimeStr",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub max_running_time_str: Option<String>,
     /// `isPublic` in the JSON; boolean
-    #[serde(rename = "isPublic", default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// URL to the source code of this custom learn block.
-    #[serde(rename = "repositoryUrl", default, skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
     /// Whether to show this block in 'Data sources'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInDataSources",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_data_sources: Option<bool>,
     /// Whether to show this block in 'Create transformation job'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInCreateTransformationJob",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_create_transformation_job: Option<bool>,
     /// Whether to show this block in 'Synthetic data'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInSyntheticData",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_synthetic_data: Option<bool>,
     /// Whether to show this block in 'AI Labeling'. Only applies for standalone blocks.
-    #[serde(
-        rename = "showInAIActions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_in_ai_actions: Option<bool>,
     /// `environmentVariables` in the JSON; array of [`EnvironmentVariable`](crate::models::EnvironmentVariable)
-    #[serde(
-        rename = "environmentVariables",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub environment_variables: Option<Vec<EnvironmentVariable>>,
     /// For AI labeling blocks, this lists the data types that the block supports. If this field is empty then there's no information about supported data types.
-    #[serde(
-        rename = "aiActionsOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ai_actions_operates_on: Option<Vec<AiActionsOperatesOn>>,
 }
 
@@ -2659,6 +2683,35 @@ impl UpdateOrganizationTransformationBlockRequest {
         self.ai_actions_operates_on = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateOrganizationTransformationBlockRequest {
+        name: "name" optional,
+        docker_container: "dockerContainer" optional,
+        ind_metadata: "indMetadata" optional,
+        description: "description" optional,
+        cli_arguments: "cliArguments" optional,
+        requests_cpu: "requestsCpu" optional,
+        requests_memory: "requestsMemory" optional,
+        limits_cpu: "limitsCpu" optional,
+        limits_memory: "limitsMemory" optional,
+        additional_mount_points: "additionalMountPoints" optional,
+        operates_on: "operatesOn" optional,
+        allow_extra_cli_arguments: "allowExtraCliArguments" optional,
+        parameters: "parameters" optional,
+        max_running_time_str: "maxRunningTimeStr" optional,
+        is_public: "isPublic" optional,
+        repository_url: "repositoryUrl" optional,
+        show_in_data_sources: "showInDataSources" optional,
+        show_in_create_transformation_job: "showInCreateTransformationJob" optional,
+        show_in_synthetic_data: "showInSyntheticData" optional,
+        show_in_ai_actions: "showInAIActions" optional,
+        environment_variables: "environmentVariables" optional,
+        ai_actions_operates_on: "aiActionsOperatesOn" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationTransformationBlockRequest {}

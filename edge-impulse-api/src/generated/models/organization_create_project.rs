@@ -8,118 +8,52 @@ use super::*;
 /// If uploadType is set to 'project', either projectId, newProjectName or both projectApiKey and projectHmacKey are required. projectId and newProjectName are only available through JWT tokens. If uploadType is set to 'dataset' then outputDatasetName can be set to '' to output in the same dataset, or set to a string to create (or append to) a new dataset.
 ///
 /// Schema: `#/components/schemas/OrganizationCreateProjectRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectRequest {
     /// `name` in the JSON; string
     pub name: String,
     /// Filter in SQL format, used for creating transformation jobs on clinical datasets
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     /// Set of paths to apply the transformation to, used for creating transformation jobs on default datasets. This option is experimental and may change in the future.
-    #[serde(rename = "pathFilters", default, skip_serializing_if = "Option::is_none")]
     pub path_filters: Option<Vec<OrganizationCreateProjectPathFilter>>,
     /// `uploadType` in the JSON; [`OrganizationCreateProjectRequestUploadType`](crate::models::OrganizationCreateProjectRequestUploadType)
-    #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationCreateProjectRequestUploadType>,
     /// `projectId` in the JSON; integer
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
     /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
-    #[serde(
-        rename = "projectVisibility",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_visibility: Option<ProjectVisibility>,
     /// `newProjectName` in the JSON; string
-    #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
     /// `projectApiKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
     /// `projectHmacKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
     /// `transformationBlockId` in the JSON; integer
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
     /// `builtinTransformationBlock` in the JSON; object
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
     /// `category` in the JSON; [`OrganizationCreateProjectRequestCategory`](crate::models::OrganizationCreateProjectRequestCategory)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationCreateProjectRequestCategory>,
     /// `outputDatasetName` in the JSON; string
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
     /// `outputDatasetBucketId` in the JSON; integer
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
     /// Path of new dataset within the bucket; used only when creating a new dataset.
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
     /// Path within the selected dataset to upload transformed files into. Used only when uploading into a default (non-clinical) dataset.
-    #[serde(
-        rename = "outputPathInDataset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_path_in_dataset: Option<String>,
     /// `outputDatasetPathRule` in the JSON; [`OrganizationCreateProjectOutputDatasetPathRule`](crate::models::OrganizationCreateProjectOutputDatasetPathRule)
-    #[serde(
-        rename = "outputDatasetPathRule",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_path_rule: Option<OrganizationCreateProjectOutputDatasetPathRule>,
     /// `label` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// `emailRecipientUids` in the JSON; array of integer
-    #[serde(
-        rename = "emailRecipientUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub email_recipient_uids: Option<Vec<i64>>,
     /// Number of parallel jobs to start
-    #[serde(
-        rename = "transformationParallel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_parallel: Option<i64>,
     /// Optional extra arguments for this transformation block
-    #[serde(
-        rename = "extraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub extra_cli_arguments: Option<String>,
     /// List of custom parameters for this transformation job (see the list of parameters that the block exposes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -294,6 +228,35 @@ impl OrganizationCreateProjectRequest {
     }
 }
 
+crate::codec::json_object! {
+    OrganizationCreateProjectRequest {
+        name: "name" required,
+        filter: "filter" optional,
+        path_filters: "pathFilters" optional,
+        upload_type: "uploadType" optional,
+        project_id: "projectId" optional,
+        project_visibility: "projectVisibility" optional,
+        new_project_name: "newProjectName" optional,
+        project_api_key: "projectApiKey" optional,
+        project_hmac_key: "projectHmacKey" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        category: "category" optional,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        output_path_in_dataset: "outputPathInDataset" optional,
+        output_dataset_path_rule: "outputDatasetPathRule" optional,
+        label: "label" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
+        transformation_parallel: "transformationParallel" optional,
+        extra_cli_arguments: "extraCliArguments" optional,
+        parameters: "parameters" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for OrganizationCreateProjectRequest {}
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectRequest/properties/category`
@@ -371,21 +334,28 @@ impl From<&str> for OrganizationCreateProjectRequestUploadType {
 crate::string_enum_impls!(OrganizationCreateProjectRequestUploadType);
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Project ID for the new project
-    #[serde(rename = "createProjectId")]
     pub create_project_id: i64,
     /// API key for the new project
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+}
+
+crate::codec::json_object! {
+    OrganizationCreateProjectResponse {
+        success: "success" required,
+        error: "error" optional,
+        create_project_id: "createProjectId" required,
+        api_key: "apiKey" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectResponse {
@@ -395,18 +365,25 @@ impl crate::Envelope for OrganizationCreateProjectResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectStatusResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectStatusResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `status` in the JSON; [`OrganizationCreateProjectWithFiles`](crate::models::OrganizationCreateProjectWithFiles)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<OrganizationCreateProjectWithFiles>,
+}
+
+crate::codec::json_object! {
+    OrganizationCreateProjectStatusResponse {
+        success: "success" required,
+        error: "error" optional,
+        status: "status" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectStatusResponse {
@@ -416,211 +393,202 @@ impl crate::Envelope for OrganizationCreateProjectStatusResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectWithFiles`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectWithFiles {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `organizationId` in the JSON; integer
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
     /// `name` in the JSON; string
     pub name: String,
     /// `uploadType` in the JSON; [`OrganizationCreateProjectUploadType`](crate::models::OrganizationCreateProjectUploadType)
-    #[serde(rename = "uploadType")]
     pub upload_type: OrganizationCreateProjectUploadType,
     /// `status` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     pub status: TransformationJobStatusEnum,
     /// `transformJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
-    #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
     /// `uploadJobId` in the JSON; integer
-    #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
     /// `uploadJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
-    #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
     /// `uploadJobFilesUploaded` in the JSON; integer
-    #[serde(
-        rename = "uploadJobFilesUploaded",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub upload_job_files_uploaded: Option<i64>,
     /// `projectOwner` in the JSON; string
-    #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
     /// `projectId` in the JSON; integer
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
     /// `projectName` in the JSON; string
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// `transformationBlockId` in the JSON; integer
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
     /// `builtinTransformationBlock` in the JSON; object
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
     /// `transformationBlockName` in the JSON; string
-    #[serde(
-        rename = "transformationBlockName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_name: Option<String>,
     /// `category` in the JSON; [`OrganizationCreateProjectCategory`](crate::models::OrganizationCreateProjectCategory)
     pub category: OrganizationCreateProjectCategory,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `outputDatasetName` in the JSON; string
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
     /// `outputDatasetBucketId` in the JSON; integer
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
     /// `outputDatasetBucketPath` in the JSON; string
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
     /// `totalDownloadFileCount` in the JSON; integer
-    #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
     /// `totalDownloadFileSize` in the JSON; integer
-    #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
     /// `totalDownloadFileSizeString` in the JSON; string
-    #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
     /// `totalUploadFileCount` in the JSON; integer
-    #[serde(rename = "totalUploadFileCount")]
     pub total_upload_file_count: i64,
     /// Number of transformation jobs that can be ran in parallel
-    #[serde(rename = "transformationParallel")]
     pub transformation_parallel: i64,
     /// `transformationSummary` in the JSON; [`OrganizationCreateProjectTransformationSummary`](crate::models::OrganizationCreateProjectTransformationSummary)
-    #[serde(rename = "transformationSummary")]
     pub transformation_summary: OrganizationCreateProjectTransformationSummary,
     /// `inProgress` in the JSON; boolean
-    #[serde(rename = "inProgress")]
     pub in_progress: bool,
     /// `label` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// `filterQuery` in the JSON; string
-    #[serde(rename = "filterQuery", default, skip_serializing_if = "Option::is_none")]
     pub filter_query: Option<String>,
     /// `emailRecipientUids` in the JSON; array of integer
-    #[serde(
-        rename = "emailRecipientUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub email_recipient_uids: Option<Vec<i64>>,
     /// `pipelineId` in the JSON; integer
-    #[serde(rename = "pipelineId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<i64>,
     /// `pipelineName` in the JSON; string
-    #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
     /// `pipelineRunId` in the JSON; integer
-    #[serde(rename = "pipelineRunId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_run_id: Option<i64>,
     /// `pipelineStep` in the JSON; integer
-    #[serde(rename = "pipelineStep", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_step: Option<i64>,
     /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
-    #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// Total amount of compute used for this job (in seconds)
-    #[serde(rename = "totalTimeSpentSeconds")]
     pub total_time_spent_seconds: i64,
     /// Total amount of compute used (friendly string)
-    #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
     /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
     /// `files` in the JSON; array of [`OrganizationCreateProjectWithFilesFilesItem`](crate::models::OrganizationCreateProjectWithFilesFilesItem)
     pub files: Vec<OrganizationCreateProjectWithFilesFilesItem>,
     /// `fileCountForFilter` in the JSON; integer
-    #[serde(rename = "fileCountForFilter")]
     pub file_count_for_filter: i64,
+}
+
+crate::codec::json_object! {
+    OrganizationCreateProjectWithFiles {
+        id: "id" required,
+        organization_id: "organizationId" required,
+        name: "name" required,
+        upload_type: "uploadType" required,
+        status: "status" required,
+        transform_job_status: "transformJobStatus" required,
+        upload_job_id: "uploadJobId" optional,
+        upload_job_status: "uploadJobStatus" required,
+        upload_job_files_uploaded: "uploadJobFilesUploaded" optional,
+        project_owner: "projectOwner" optional,
+        project_id: "projectId" optional,
+        project_name: "projectName" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        transformation_block_name: "transformationBlockName" optional,
+        category: "category" required,
+        created: "created" required,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        total_download_file_count: "totalDownloadFileCount" required,
+        total_download_file_size: "totalDownloadFileSize" required,
+        total_download_file_size_string: "totalDownloadFileSizeString" required,
+        total_upload_file_count: "totalUploadFileCount" required,
+        transformation_parallel: "transformationParallel" required,
+        transformation_summary: "transformationSummary" required,
+        in_progress: "inProgress" required,
+        label: "label" optional,
+        filter_query: "filterQuery" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
+        pipeline_id: "pipelineId" optional,
+        pipeline_name: "pipelineName" optional,
+        pipeline_run_id: "pipelineRunId" optional,
+        pipeline_step: "pipelineStep" optional,
+        operates_on: "operatesOn" required,
+        total_time_spent_seconds: "totalTimeSpentSeconds" required,
+        total_time_spent_string: "totalTimeSpentString" required,
+        created_by_user: "createdByUser" optional,
+        files: "files" required,
+        file_count_for_filter: "fileCountForFilter" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectWithFiles {}
 
 /// Schema: `#/components/schemas/OrganizationCreateProjectWithFiles/allOf/1/properties/files/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCreateProjectWithFilesFilesItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `fileName` in the JSON; string
-    #[serde(rename = "fileName")]
     pub file_name: String,
     /// `bucketPath` in the JSON; string
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     /// `transformationJobId` in the JSON; integer
-    #[serde(
-        rename = "transformationJobId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_job_id: Option<i64>,
     /// `transformationJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
-    #[serde(rename = "transformationJobStatus")]
     pub transformation_job_status: TransformationJobStatusEnum,
     /// `linkToDataItem` in the JSON; string
-    #[serde(rename = "linkToDataItem")]
     pub link_to_data_item: String,
     /// Only set after job was finished
-    #[serde(rename = "lengthString")]
     pub length_string: String,
     /// `sourceDatasetType` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
-    #[serde(rename = "sourceDatasetType")]
     pub source_dataset_type: OrganizationDatasetTypeEnum,
+}
+
+crate::codec::json_object! {
+    OrganizationCreateProjectWithFilesFilesItem {
+        id: "id" required,
+        file_name: "fileName" required,
+        bucket_path: "bucketPath" required,
+        transformation_job_id: "transformationJobId" optional,
+        transformation_job_status: "transformationJobStatus" required,
+        link_to_data_item: "linkToDataItem" required,
+        length_string: "lengthString" required,
+        source_dataset_type: "sourceDatasetType" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProjectWithFilesFilesItem {}
 
 /// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationGetCreateProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `totalJobCount` in the JSON; integer
-    #[serde(rename = "totalJobCount")]
     pub total_job_count: i64,
     /// `jobs` in the JSON; array of [`OrganizationGetCreateProjectsResponseJobsItem`](crate::models::OrganizationGetCreateProjectsResponseJobsItem)
     pub jobs: Vec<OrganizationGetCreateProjectsResponseJobsItem>,
+}
+
+crate::codec::json_object! {
+    OrganizationGetCreateProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        total_job_count: "totalJobCount" required,
+        jobs: "jobs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationGetCreateProjectsResponse {
@@ -630,118 +598,91 @@ impl crate::Envelope for OrganizationGetCreateProjectsResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationGetCreateProjectsResponse/allOf/1/properties/jobs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationGetCreateProjectsResponseJobsItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `organizationId` in the JSON; integer
-    #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<i64>,
     /// `name` in the JSON; string
     pub name: String,
     /// `uploadType` in the JSON; [`OrganizationGetCreateProjectsResponseJobsItemUploadType`](crate::models::OrganizationGetCreateProjectsResponseJobsItemUploadType)
-    #[serde(rename = "uploadType")]
     pub upload_type: OrganizationGetCreateProjectsResponseJobsItemUploadType,
     /// `transformJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
-    #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
     /// `uploadJobId` in the JSON; integer
-    #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
     /// `uploadJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
-    #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
     /// `projectOwner` in the JSON; string
-    #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
     /// `projectId` in the JSON; integer
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
     /// `projectName` in the JSON; string
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// `transformationBlockId` in the JSON; integer
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
     /// `builtinTransformationBlock` in the JSON; object
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
     /// `transformationBlockName` in the JSON; string
-    #[serde(
-        rename = "transformationBlockName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_name: Option<String>,
     /// `transformationOperatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
-    #[serde(
-        rename = "transformationOperatesOn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_operates_on: Option<TransformationJobOperatesOnEnum>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `outputDatasetName` in the JSON; string
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
     /// `outputDatasetBucketId` in the JSON; integer
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
     /// `outputDatasetBucketPath` in the JSON; string
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
     /// `totalDownloadFileCount` in the JSON; integer
-    #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
     /// `totalDownloadFileSize` in the JSON; integer
-    #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
     /// `totalDownloadFileSizeString` in the JSON; string
-    #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
     /// `totalUploadFileCount` in the JSON; integer
-    #[serde(
-        rename = "totalUploadFileCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_upload_file_count: Option<i64>,
     /// Total amount of compute used for this job (in seconds)
-    #[serde(
-        rename = "totalTimeSpentSeconds",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_time_spent_seconds: Option<i64>,
     /// Total amount of compute used (friendly string)
-    #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
     /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+}
+
+crate::codec::json_object! {
+    OrganizationGetCreateProjectsResponseJobsItem {
+        id: "id" required,
+        organization_id: "organizationId" optional,
+        name: "name" required,
+        upload_type: "uploadType" required,
+        transform_job_status: "transformJobStatus" required,
+        upload_job_id: "uploadJobId" optional,
+        upload_job_status: "uploadJobStatus" required,
+        project_owner: "projectOwner" optional,
+        project_id: "projectId" optional,
+        project_name: "projectName" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        transformation_block_name: "transformationBlockName" optional,
+        transformation_operates_on: "transformationOperatesOn" optional,
+        created: "created" required,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        total_download_file_count: "totalDownloadFileCount" required,
+        total_download_file_size: "totalDownloadFileSize" required,
+        total_download_file_size_string: "totalDownloadFileSizeString" required,
+        total_upload_file_count: "totalUploadFileCount" optional,
+        total_time_spent_seconds: "totalTimeSpentSeconds" optional,
+        total_time_spent_string: "totalTimeSpentString" required,
+        created_by_user: "createdByUser" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationGetCreateProjectsResponseJobsItem {}
@@ -782,15 +723,12 @@ impl From<&str> for OrganizationGetCreateProjectsResponseJobsItemUploadType {
 crate::string_enum_impls!(OrganizationGetCreateProjectsResponseJobsItemUploadType);
 
 /// Schema: `#/components/schemas/UpdateOrganizationAddCollaboratorRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateOrganizationAddCollaboratorRequest {
     /// The ID of the project to add the collaborator to.
-    #[serde(rename = "projectId")]
     pub project_id: i64,
     /// The user ID to add to the project. The user must be an admin of the organization.
-    #[serde(rename = "userId")]
     pub user_id: i64,
 }
 
@@ -801,29 +739,26 @@ impl UpdateOrganizationAddCollaboratorRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateOrganizationAddCollaboratorRequest {
+        project_id: "projectId" required,
+        user_id: "userId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateOrganizationAddCollaboratorRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationCreateEmptyProjectRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateOrganizationCreateEmptyProjectRequest {
     /// The name of the project.
-    #[serde(rename = "projectName")]
     pub project_name: String,
     /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
-    #[serde(
-        rename = "projectVisibility",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_visibility: Option<ProjectVisibility>,
     /// The username or email of the owner of the project. This field is mandatory when authenticating via API key. If no email is provided when authenticating via JWT, the user ID attached to the JWT will be user as project owner.
-    #[serde(
-        rename = "projectOwnerUsernameOrEmail",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_owner_username_or_email: Option<String>,
 }
 
@@ -850,26 +785,25 @@ impl UpdateOrganizationCreateEmptyProjectRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateOrganizationCreateEmptyProjectRequest {
+        project_name: "projectName" required,
+        project_visibility: "projectVisibility" optional,
+        project_owner_username_or_email: "projectOwnerUsernameOrEmail" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateOrganizationCreateEmptyProjectRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationCreateProjectRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationCreateProjectRequest {
     /// Number of transformation jobs that can be ran in parallel
-    #[serde(
-        rename = "transformationParallel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_parallel: Option<i64>,
     /// List of user IDs to notify when a Job succeeds
-    #[serde(
-        rename = "emailRecipientUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub email_recipient_uids: Option<Vec<i64>>,
 }
 
@@ -893,6 +827,15 @@ impl UpdateOrganizationCreateProjectRequest {
         self.email_recipient_uids = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateOrganizationCreateProjectRequest {
+        transformation_parallel: "transformationParallel" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationCreateProjectRequest {}

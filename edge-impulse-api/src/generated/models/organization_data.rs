@@ -6,15 +6,12 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AddOrganizationBucketRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationBucketRequest {
     /// Access key for the storage service (e.g., S3 access key, GCS access key)
-    #[serde(rename = "accessKey")]
     pub access_key: String,
     /// Secret key for the storage service (e.g., S3 secret key, GCS secret key)
-    #[serde(rename = "secretKey")]
     pub secret_key: crate::Secret,
     /// Endpoint URL for the storage service (e.g., S3 endpoint, custom endpoint for other services)
     pub endpoint: String,
@@ -24,18 +21,8 @@ pub struct AddOrganizationBucketRequest {
     pub region: String,
     /// Set this if you don't have access to the root of this bucket.
     /// Only used to verify connectivity to this bucket.
-    #[serde(
-        rename = "checkConnectivityPrefix",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub check_connectivity_prefix: Option<String>,
     /// `storageProvider` in the JSON; [`StorageProvider`](crate::models::StorageProvider)
-    #[serde(
-        rename = "storageProvider",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub storage_provider: Option<StorageProvider>,
 }
 
@@ -72,20 +59,42 @@ impl AddOrganizationBucketRequest {
     }
 }
 
+crate::codec::json_object! {
+    AddOrganizationBucketRequest {
+        access_key: "accessKey" required,
+        secret_key: "secretKey" required,
+        endpoint: "endpoint" required,
+        bucket: "bucket" required,
+        region: "region" required,
+        check_connectivity_prefix: "checkConnectivityPrefix" optional,
+        storage_provider: "storageProvider" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AddOrganizationBucketRequest {}
 
 /// Schema: `#/components/schemas/GetOrganizationBucketResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationBucketResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `bucket` in the JSON; [`OrganizationBucket`](crate::models::OrganizationBucket)
     pub bucket: OrganizationBucket,
+}
+
+crate::codec::json_object! {
+    GetOrganizationBucketResponse {
+        success: "success" required,
+        error: "error" optional,
+        bucket: "bucket" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationBucketResponse {
@@ -95,17 +104,25 @@ impl crate::Envelope for GetOrganizationBucketResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataItemResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataItemResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `data` in the JSON; [`OrganizationDataItem`](crate::models::OrganizationDataItem)
     pub data: OrganizationDataItem,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDataItemResponse {
+        success: "success" required,
+        error: "error" optional,
+        data: "data" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataItemResponse {
@@ -115,23 +132,30 @@ impl crate::Envelope for GetOrganizationDataItemResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataItemTransformJobsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataItemTransformJobsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `transformationJobs` in the JSON; array of [`GetOrganizationDataItemTransformJobsResponseTransformationJobsItem`](crate::models::GetOrganizationDataItemTransformJobsResponseTransformationJobsItem)
-    #[serde(rename = "transformationJobs")]
     pub transformation_jobs: Vec<
         GetOrganizationDataItemTransformJobsResponseTransformationJobsItem,
     >,
     /// `totalTransformationJobCount` in the JSON; integer
-    #[serde(rename = "totalTransformationJobCount")]
     pub total_transformation_job_count: i64,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDataItemTransformJobsResponse {
+        success: "success" required,
+        error: "error" optional,
+        transformation_jobs: "transformationJobs" required,
+        total_transformation_job_count: "totalTransformationJobCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataItemTransformJobsResponse {
@@ -141,59 +165,71 @@ impl crate::Envelope for GetOrganizationDataItemTransformJobsResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataItemTransformJobsResponse/allOf/1/properties/transformationJobs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `transformationJobId` in the JSON; integer
-    #[serde(rename = "transformationJobId")]
     pub transformation_job_id: i64,
     /// `createProjectId` in the JSON; integer
-    #[serde(rename = "createProjectId")]
     pub create_project_id: i64,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `jobId` in the JSON; integer
-    #[serde(rename = "jobId")]
     pub job_id: i64,
     /// `jobStarted` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "jobStarted", default, skip_serializing_if = "Option::is_none")]
     pub job_started: Option<crate::DateTime>,
     /// `jobFinished` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "jobFinished", default, skip_serializing_if = "Option::is_none")]
     pub job_finished: Option<crate::DateTime>,
     /// `jobFinishedSuccessful` in the JSON; boolean
-    #[serde(
-        rename = "jobFinishedSuccessful",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub job_finished_successful: Option<bool>,
     /// `transformationBlockName` in the JSON; string
-    #[serde(rename = "transformationBlockName")]
     pub transformation_block_name: String,
     /// `pipelineName` in the JSON; string
-    #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {
+        id: "id" required,
+        transformation_job_id: "transformationJobId" required,
+        create_project_id: "createProjectId" required,
+        created: "created" required,
+        job_id: "jobId" required,
+        job_started: "jobStarted" optional,
+        job_finished: "jobFinished" optional,
+        job_finished_successful: "jobFinishedSuccessful" optional,
+        transformation_block_name: "transformationBlockName" required,
+        pipeline_name: "pipelineName" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope
 for GetOrganizationDataItemTransformJobsResponseTransformationJobsItem {}
 
 /// Schema: `#/components/schemas/GetOrganizationDatasetResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDatasetResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dataset` in the JSON; [`OrganizationDataset`](crate::models::OrganizationDataset)
     pub dataset: OrganizationDataset,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDatasetResponse {
+        success: "success" required,
+        error: "error" optional,
+        dataset: "dataset" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDatasetResponse {
@@ -203,17 +239,25 @@ impl crate::Envelope for GetOrganizationDatasetResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationBucketsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationBucketsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `buckets` in the JSON; array of [`OrganizationBucket`](crate::models::OrganizationBucket)
     pub buckets: Vec<OrganizationBucket>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationBucketsResponse {
+        success: "success" required,
+        error: "error" optional,
+        buckets: "buckets" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationBucketsResponse {
@@ -223,35 +267,34 @@ impl crate::Envelope for ListOrganizationBucketsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationDataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationDataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `filterParseError` in the JSON; string
-    #[serde(
-        rename = "filterParseError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub filter_parse_error: Option<String>,
     /// `data` in the JSON; array of [`ListOrganizationDataResponseDataItem`](crate::models::ListOrganizationDataResponseDataItem)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<ListOrganizationDataResponseDataItem>>,
     /// `totalFileCount` in the JSON; integer
-    #[serde(rename = "totalFileCount", default, skip_serializing_if = "Option::is_none")]
     pub total_file_count: Option<i64>,
     /// `totalDataItemCount` in the JSON; integer
-    #[serde(
-        rename = "totalDataItemCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_data_item_count: Option<i64>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationDataResponse {
+        success: "success" required,
+        error: "error" optional,
+        filter_parse_error: "filterParseError" optional,
+        data: "data" optional,
+        total_file_count: "totalFileCount" optional,
+        total_data_item_count: "totalDataItemCount" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationDataResponse {
@@ -261,8 +304,7 @@ impl crate::Envelope for ListOrganizationDataResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationDataResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationDataResponseDataItem {
     /// `id` in the JSON; integer
@@ -270,64 +312,80 @@ pub struct ListOrganizationDataResponseDataItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `bucketId` in the JSON; integer
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
     /// `bucketName` in the JSON; string
-    #[serde(rename = "bucketName")]
     pub bucket_name: String,
     /// `bucketPath` in the JSON; string
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     /// `fullBucketPath` in the JSON; string
-    #[serde(rename = "fullBucketPath")]
     pub full_bucket_path: String,
     /// `dataset` in the JSON; string
     pub dataset: String,
     /// `totalFileCount` in the JSON; integer
-    #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
     /// `totalFileSize` in the JSON; integer
-    #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `metadata` in the JSON; object of string
     pub metadata: std::collections::BTreeMap<String, String>,
     /// String that's passed in to a transformation block in \`--metadata\` (the metadata + a \`dataItemInfo\` object)
-    #[serde(rename = "metadataStringForCLI")]
     pub metadata_string_for_cli: String,
+}
+
+crate::codec::json_object! {
+    ListOrganizationDataResponseDataItem {
+        id: "id" required,
+        name: "name" required,
+        bucket_id: "bucketId" required,
+        bucket_name: "bucketName" required,
+        bucket_path: "bucketPath" required,
+        full_bucket_path: "fullBucketPath" required,
+        dataset: "dataset" required,
+        total_file_count: "totalFileCount" required,
+        total_file_size: "totalFileSize" required,
+        created: "created" required,
+        metadata: "metadata" required,
+        metadata_string_for_cli: "metadataStringForCLI" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationDataResponseDataItem {}
 
 /// Schema: `#/components/schemas/ListOrganizationFilesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationFilesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `filterParseError` in the JSON; string
-    #[serde(
-        rename = "filterParseError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub filter_parse_error: Option<String>,
     /// `totalFileSize` in the JSON; integer
-    #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
     /// `totalFileCount` in the JSON; integer
-    #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
     /// `totalDataItemCount` in the JSON; integer
-    #[serde(rename = "totalDataItemCount")]
     pub total_data_item_count: i64,
     /// `data` in the JSON; array of [`OrganizationDataItem`](crate::models::OrganizationDataItem)
     pub data: Vec<OrganizationDataItem>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationFilesResponse {
+        success: "success" required,
+        error: "error" optional,
+        filter_parse_error: "filterParseError" optional,
+        total_file_size: "totalFileSize" required,
+        total_file_count: "totalFileCount" required,
+        total_data_item_count: "totalDataItemCount" required,
+        data: "data" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationFilesResponse {
@@ -362,27 +420,18 @@ impl crate::multipart::ToMultipart for OrganizationAddDataFileRequest {
 }
 
 /// Schema: `#/components/schemas/OrganizationAddDataFolderRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationAddDataFolderRequest {
     /// `dataset` in the JSON; string
     pub dataset: String,
     /// `bucketId` in the JSON; integer
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
     /// `bucketPath` in the JSON; string
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     /// `metadataDataset` in the JSON; string
-    #[serde(
-        rename = "metadataDataset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub metadata_dataset: Option<String>,
     /// `type` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<OrganizationDatasetTypeEnum>,
 }
 
@@ -409,6 +458,18 @@ impl OrganizationAddDataFolderRequest {
         self.type_ = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    OrganizationAddDataFolderRequest {
+        dataset: "dataset" required,
+        bucket_id: "bucketId" required,
+        bucket_path: "bucketPath" required,
+        metadata_dataset: "metadataDataset" optional,
+        type_: "type" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for OrganizationAddDataFolderRequest {}
@@ -494,8 +555,7 @@ impl crate::multipart::ToMultipart for OrganizationAddDataItemRequest {
 }
 
 /// Schema: `#/components/schemas/OrganizationAddDatasetRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationAddDatasetRequest {
     /// `dataset` in the JSON; string
@@ -505,7 +565,6 @@ pub struct OrganizationAddDatasetRequest {
     /// `category` in the JSON; string
     pub category: String,
     /// `type` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
-    #[serde(rename = "type")]
     pub type_: OrganizationDatasetTypeEnum,
     /// `bucket` in the JSON; [`OrganizationAddDatasetRequestBucket`](crate::models::OrganizationAddDatasetRequestBucket)
     pub bucket: OrganizationAddDatasetRequestBucket,
@@ -530,11 +589,22 @@ impl OrganizationAddDatasetRequest {
     }
 }
 
+crate::codec::json_object! {
+    OrganizationAddDatasetRequest {
+        dataset: "dataset" required,
+        tags: "tags" required,
+        category: "category" required,
+        type_: "type" required,
+        bucket: "bucket" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for OrganizationAddDatasetRequest {}
 
 /// Schema: `#/components/schemas/OrganizationAddDatasetRequest/properties/bucket`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationAddDatasetRequestBucket {
     /// Bucket ID
@@ -542,7 +612,6 @@ pub struct OrganizationAddDatasetRequestBucket {
     /// Path in the bucket
     pub path: String,
     /// Number of levels deep for data items, e.g. if you have folder "test/abc", with value 1 "test" will be a data item, with value 2 "test/abc" will be a data item. Only used for "clinical" type.
-    #[serde(rename = "dataItemNamingLevelsDeep")]
     pub data_item_naming_levels_deep: i64,
 }
 
@@ -557,17 +626,25 @@ impl OrganizationAddDatasetRequestBucket {
     }
 }
 
+crate::codec::json_object! {
+    OrganizationAddDatasetRequestBucket {
+        id: "id" required,
+        path: "path" required,
+        data_item_naming_levels_deep: "dataItemNamingLevelsDeep" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for OrganizationAddDatasetRequestBucket {}
 
 /// Schema: `#/components/schemas/OrganizationBucket`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationBucket {
     /// `id` in the JSON; integer
     pub id: i64,
     /// Access key for the storage service
-    #[serde(rename = "accessKey")]
     pub access_key: String,
     /// Endpoint URL for the storage service
     pub endpoint: String,
@@ -578,22 +655,27 @@ pub struct OrganizationBucket {
     /// Whether we can reach the bucket
     pub connected: bool,
     /// Optional prefix used for connectivity verification when root bucket access is restricted.
-    #[serde(
-        rename = "checkConnectivityPrefix",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub check_connectivity_prefix: Option<String>,
     /// `storageProvider` in the JSON; [`StorageProvider`](crate::models::StorageProvider)
-    #[serde(rename = "storageProvider")]
     pub storage_provider: StorageProvider,
     /// The name of the storage account for Azure Blob Storage
-    #[serde(
-        rename = "storageAccountName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub storage_account_name: Option<String>,
+}
+
+crate::codec::json_object! {
+    OrganizationBucket {
+        id: "id" required,
+        access_key: "accessKey" required,
+        endpoint: "endpoint" required,
+        bucket: "bucket" required,
+        region: "region" required,
+        connected: "connected" required,
+        check_connectivity_prefix: "checkConnectivityPrefix" optional,
+        storage_provider: "storageProvider" required,
+        storage_account_name: "storageAccountName" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationBucket {}
@@ -625,8 +707,7 @@ impl crate::multipart::ToMultipart for OrganizationBulkMetadataRequest {
 }
 
 /// Schema: `#/components/schemas/OrganizationDataItem`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDataItem {
     /// `id` in the JSON; integer
@@ -634,21 +715,16 @@ pub struct OrganizationDataItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `bucketId` in the JSON; integer
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
     /// `bucketName` in the JSON; string
-    #[serde(rename = "bucketName")]
     pub bucket_name: String,
     /// `bucketPath` in the JSON; string
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     /// `dataset` in the JSON; string
     pub dataset: String,
     /// `totalFileCount` in the JSON; integer
-    #[serde(rename = "totalFileCount")]
     pub total_file_count: i64,
     /// `totalFileSize` in the JSON; integer
-    #[serde(rename = "totalFileSize")]
     pub total_file_size: i64,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
@@ -658,36 +734,60 @@ pub struct OrganizationDataItem {
     pub files: Vec<OrganizationDataItemFilesItem>,
 }
 
+crate::codec::json_object! {
+    OrganizationDataItem {
+        id: "id" required,
+        name: "name" required,
+        bucket_id: "bucketId" required,
+        bucket_name: "bucketName" required,
+        bucket_path: "bucketPath" required,
+        dataset: "dataset" required,
+        total_file_count: "totalFileCount" required,
+        total_file_size: "totalFileSize" required,
+        created: "created" required,
+        metadata: "metadata" required,
+        files: "files" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for OrganizationDataItem {}
 
 /// Schema: `#/components/schemas/OrganizationDataItem/properties/files/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDataItemFilesItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `bucketPath` in the JSON; string
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     /// `size` in the JSON; integer
     pub size: i64,
     /// `lastModified` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastModified", default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<crate::DateTime>,
+}
+
+crate::codec::json_object! {
+    OrganizationDataItemFilesItem {
+        name: "name" required,
+        bucket_path: "bucketPath" required,
+        size: "size" required,
+        last_modified: "lastModified" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataItemFilesItem {}
 
 /// Schema: `#/components/schemas/PreviewDefaultFilesInFolderRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PreviewDefaultFilesInFolderRequest {
     /// S3 prefix
     pub prefix: String,
     /// Return either files or folders matching the specified prefix
-    #[serde(rename = "itemsToList")]
     pub items_to_list: PreviewDefaultFilesInFolderRequestItemsToList,
 }
 
@@ -699,6 +799,15 @@ impl PreviewDefaultFilesInFolderRequest {
     ) -> Self {
         Self { prefix, items_to_list }
     }
+}
+
+crate::codec::json_object! {
+    PreviewDefaultFilesInFolderRequest {
+        prefix: "prefix" required,
+        items_to_list: "itemsToList" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for PreviewDefaultFilesInFolderRequest {}
@@ -741,27 +850,31 @@ impl From<&str> for PreviewDefaultFilesInFolderRequestItemsToList {
 crate::string_enum_impls!(PreviewDefaultFilesInFolderRequestItemsToList);
 
 /// Schema: `#/components/schemas/PreviewDefaultFilesInFolderResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PreviewDefaultFilesInFolderResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `files` in the JSON; array of [`PortalFile`](crate::models::PortalFile)
     pub files: Vec<PortalFile>,
     /// True if results are truncated.
-    #[serde(rename = "isTruncated", default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
     /// Explains why results are truncated; only present in the response if isTruncated is true. Results can be truncated if there are too many results (more than 500 matches), or if searching for more results is too expensive (for example, the dataset contains many items but very few match the given wildcard).
-    #[serde(
-        rename = "truncationReason",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub truncation_reason: Option<PreviewDefaultFilesInFolderResponseTruncationReason>,
+}
+
+crate::codec::json_object! {
+    PreviewDefaultFilesInFolderResponse {
+        success: "success" required,
+        error: "error" optional,
+        files: "files" required,
+        is_truncated: "isTruncated" optional,
+        truncation_reason: "truncationReason" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PreviewDefaultFilesInFolderResponse {
@@ -808,8 +921,7 @@ impl From<&str> for PreviewDefaultFilesInFolderResponseTruncationReason {
 crate::string_enum_impls!(PreviewDefaultFilesInFolderResponseTruncationReason);
 
 /// Schema: `#/components/schemas/SetOrganizationDataDatasetRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetOrganizationDataDatasetRequest {
     /// `dataset` in the JSON; string
@@ -821,6 +933,14 @@ impl SetOrganizationDataDatasetRequest {
     pub fn new(dataset: String) -> Self {
         Self { dataset }
     }
+}
+
+crate::codec::json_object! {
+    SetOrganizationDataDatasetRequest {
+        dataset: "dataset" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SetOrganizationDataDatasetRequest {}
@@ -869,39 +989,23 @@ impl From<&str> for StorageProvider {
 crate::string_enum_impls!(StorageProvider);
 
 /// Schema: `#/components/schemas/UpdateOrganizationBucketRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationBucketRequest {
     /// S3 access key
-    #[serde(rename = "accessKey", default, skip_serializing_if = "Option::is_none")]
     pub access_key: Option<String>,
     /// S3 secret key
-    #[serde(rename = "secretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<crate::Secret>,
     /// S3 endpoint
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     /// S3 bucket
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
     /// S3 region
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Set this if you don't have access to the root of this bucket.
     /// Only used to verify connectivity to this bucket.
-    #[serde(
-        rename = "checkConnectivityPrefix",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub check_connectivity_prefix: Option<String>,
     /// The name of the storage account for Azure Blob Storage
-    #[serde(
-        rename = "storageAccountName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub storage_account_name: Option<String>,
 }
 
@@ -962,21 +1066,31 @@ impl UpdateOrganizationBucketRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateOrganizationBucketRequest {
+        access_key: "accessKey" optional,
+        secret_key: "secretKey" optional,
+        endpoint: "endpoint" optional,
+        bucket: "bucket" optional,
+        region: "region" optional,
+        check_connectivity_prefix: "checkConnectivityPrefix" optional,
+        storage_account_name: "storageAccountName" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateOrganizationBucketRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationDataItemRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationDataItemRequest {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `dataset` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
     /// `metadata` in the JSON; object of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -1012,27 +1126,31 @@ impl UpdateOrganizationDataItemRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateOrganizationDataItemRequest {
+        name: "name" optional,
+        dataset: "dataset" optional,
+        metadata: "metadata" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateOrganizationDataItemRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationDatasetRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationDatasetRequest {
     /// `dataset` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
     /// `tags` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// `category` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// `type` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<OrganizationDatasetTypeEnum>,
     /// `bucket` in the JSON; [`UpdateOrganizationDatasetRequestBucket`](crate::models::UpdateOrganizationDatasetRequestBucket)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<UpdateOrganizationDatasetRequestBucket>,
 }
 
@@ -1079,11 +1197,22 @@ impl UpdateOrganizationDatasetRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateOrganizationDatasetRequest {
+        dataset: "dataset" optional,
+        tags: "tags" optional,
+        category: "category" optional,
+        type_: "type" optional,
+        bucket: "bucket" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateOrganizationDatasetRequest {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationDatasetRequest/properties/bucket`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateOrganizationDatasetRequestBucket {
     /// Bucket ID
@@ -1091,7 +1220,6 @@ pub struct UpdateOrganizationDatasetRequestBucket {
     /// Path in the bucket
     pub path: String,
     /// Number of levels deep for data items, e.g. if you have folder "test/abc", with value 1 "test" will be a data item, with value 2 "test/abc" will be a data item. Only used for "clinical" datasets.
-    #[serde(rename = "dataItemNamingLevelsDeep")]
     pub data_item_naming_levels_deep: i64,
 }
 
@@ -1106,34 +1234,35 @@ impl UpdateOrganizationDatasetRequestBucket {
     }
 }
 
+crate::codec::json_object! {
+    UpdateOrganizationDatasetRequestBucket {
+        id: "id" required,
+        path: "path" required,
+        data_item_naming_levels_deep: "dataItemNamingLevelsDeep" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateOrganizationDatasetRequestBucket {}
 
 /// Schema: `#/components/schemas/VerifyOrganizationBucketRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifyOrganizationBucketRequest {
     /// `storageProvider` in the JSON; [`StorageProvider`](crate::models::StorageProvider)
-    #[serde(
-        rename = "storageProvider",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub storage_provider: Option<StorageProvider>,
     /// Access key for the storage service:
     /// - For S3 and GCS: Use the access key.
     /// - For Azure: Use the Storage Account Name.
-    #[serde(rename = "accessKey")]
     pub access_key: String,
     /// Secret key for the storage service:
     /// - For S3 and GCS: Use the secret key.
     /// - For Azure: Use the Storage Account Access Key.
     /// Note: You should either pass a \`secretKey\` value or a \`bucketId\` value.
-    #[serde(rename = "secretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<crate::Secret>,
     /// ID of an existing bucket. If provided, the credentials from this bucket
     /// will be used unless overridden by the \`secretKey\` property.
-    #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
     /// Name of the storage bucket or container.
     pub bucket: String,
@@ -1141,11 +1270,9 @@ pub struct VerifyOrganizationBucketRequest {
     /// For S3-compatible services, Azure, or custom endpoints.
     pub endpoint: String,
     /// Optional region of the storage service (if applicable).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Optional prefix within the bucket.
     /// Set this if you don't have access to the full bucket or want to limit the scope.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
 }
 
@@ -1195,11 +1322,25 @@ impl VerifyOrganizationBucketRequest {
     }
 }
 
+crate::codec::json_object! {
+    VerifyOrganizationBucketRequest {
+        storage_provider: "storageProvider" optional,
+        access_key: "accessKey" required,
+        secret_key: "secretKey" optional,
+        bucket_id: "bucketId" optional,
+        bucket: "bucket" required,
+        endpoint: "endpoint" required,
+        region: "region" optional,
+        prefix: "prefix" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for VerifyOrganizationBucketRequest {}
 
 /// Schema: `#/components/schemas/VerifyOrganizationExistingBucketRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifyOrganizationExistingBucketRequest {
     /// `prefix` in the JSON; string
@@ -1211,6 +1352,14 @@ impl VerifyOrganizationExistingBucketRequest {
     pub fn new(prefix: String) -> Self {
         Self { prefix }
     }
+}
+
+crate::codec::json_object! {
+    VerifyOrganizationExistingBucketRequest {
+        prefix: "prefix" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for VerifyOrganizationExistingBucketRequest {}

@@ -6,20 +6,16 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AddOrganizationDataCampaignDashboardRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationDataCampaignDashboardRequest {
     /// `name` in the JSON; string
     pub name: String,
     /// List of user IDs to notify for this dashboard (sent daily)
-    #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
     /// `whenToEmail` in the JSON; [`AddOrganizationDataCampaignDashboardRequestWhenToEmail`](crate::models::AddOrganizationDataCampaignDashboardRequestWhenToEmail)
-    #[serde(rename = "whenToEmail")]
     pub when_to_email: AddOrganizationDataCampaignDashboardRequestWhenToEmail,
     /// `showNoOfDays` in the JSON; integer
-    #[serde(rename = "showNoOfDays")]
     pub show_no_of_days: i64,
 }
 
@@ -38,6 +34,17 @@ impl AddOrganizationDataCampaignDashboardRequest {
             show_no_of_days,
         }
     }
+}
+
+crate::codec::json_object! {
+    AddOrganizationDataCampaignDashboardRequest {
+        name: "name" required,
+        email_recipient_uids: "emailRecipientUids" required,
+        when_to_email: "whenToEmail" required,
+        show_no_of_days: "showNoOfDays" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationDataCampaignDashboardRequest {}
@@ -82,18 +89,25 @@ impl From<&str> for AddOrganizationDataCampaignDashboardRequestWhenToEmail {
 crate::string_enum_impls!(AddOrganizationDataCampaignDashboardRequestWhenToEmail);
 
 /// Schema: `#/components/schemas/AddOrganizationDataCampaignDashboardResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationDataCampaignDashboardResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dataCampaignDashboardId` in the JSON; integer
-    #[serde(rename = "dataCampaignDashboardId")]
     pub data_campaign_dashboard_id: i64,
+}
+
+crate::codec::json_object! {
+    AddOrganizationDataCampaignDashboardResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_campaign_dashboard_id: "dataCampaignDashboardId" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AddOrganizationDataCampaignDashboardResponse {
@@ -103,28 +117,22 @@ impl crate::Envelope for AddOrganizationDataCampaignDashboardResponse {
 }
 
 /// Schema: `#/components/schemas/AddOrganizationDataCampaignRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationDataCampaignRequest {
     /// `id` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `dataCampaignDashboardId` in the JSON; integer
-    #[serde(rename = "dataCampaignDashboardId")]
     pub data_campaign_dashboard_id: i64,
     /// `created` in the JSON; string (RFC 3339 date-time)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<crate::DateTime>,
     /// `name` in the JSON; string
     pub name: String,
     /// `description` in the JSON; string
     pub description: String,
     /// List of user IDs that coordinate this campaign
-    #[serde(rename = "coordinatorUids")]
     pub coordinator_uids: Vec<i64>,
     /// `logo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `queries` in the JSON; array of [`DataCampaignQuery`](crate::models::DataCampaignQuery)
     pub queries: Vec<DataCampaignQuery>,
@@ -133,10 +141,8 @@ pub struct AddOrganizationDataCampaignRequest {
     /// `datasets` in the JSON; array of string
     pub datasets: Vec<String>,
     /// `pipelineIds` in the JSON; array of integer
-    #[serde(rename = "pipelineIds")]
     pub pipeline_ids: Vec<i64>,
     /// `projectIds` in the JSON; array of integer
-    #[serde(rename = "projectIds")]
     pub project_ids: Vec<i64>,
 }
 
@@ -188,21 +194,47 @@ impl AddOrganizationDataCampaignRequest {
     }
 }
 
+crate::codec::json_object! {
+    AddOrganizationDataCampaignRequest {
+        id: "id" optional,
+        data_campaign_dashboard_id: "dataCampaignDashboardId" required,
+        created: "created" optional,
+        name: "name" required,
+        description: "description" required,
+        coordinator_uids: "coordinatorUids" required,
+        logo: "logo" optional,
+        queries: "queries" required,
+        links: "links" required,
+        datasets: "datasets" required,
+        pipeline_ids: "pipelineIds" required,
+        project_ids: "projectIds" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AddOrganizationDataCampaignRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationDataCampaignResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationDataCampaignResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dataCampaignId` in the JSON; integer
-    #[serde(rename = "dataCampaignId")]
     pub data_campaign_id: i64,
+}
+
+crate::codec::json_object! {
+    AddOrganizationDataCampaignResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_campaign_id: "dataCampaignId" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AddOrganizationDataCampaignResponse {
@@ -212,14 +244,12 @@ impl crate::Envelope for AddOrganizationDataCampaignResponse {
 }
 
 /// Schema: `#/components/schemas/DataCampaign`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DataCampaign {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `dataCampaignDashboardId` in the JSON; integer
-    #[serde(rename = "dataCampaignDashboardId")]
     pub data_campaign_dashboard_id: i64,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
@@ -228,10 +258,8 @@ pub struct DataCampaign {
     /// `description` in the JSON; string
     pub description: String,
     /// List of user IDs that coordinate this campaign
-    #[serde(rename = "coordinatorUids")]
     pub coordinator_uids: Vec<i64>,
     /// `logo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `queries` in the JSON; array of [`DataCampaignQuery`](crate::models::DataCampaignQuery)
     pub queries: Vec<DataCampaignQuery>,
@@ -240,18 +268,34 @@ pub struct DataCampaign {
     /// `datasets` in the JSON; array of string
     pub datasets: Vec<String>,
     /// `pipelineIds` in the JSON; array of integer
-    #[serde(rename = "pipelineIds")]
     pub pipeline_ids: Vec<i64>,
     /// `projectIds` in the JSON; array of integer
-    #[serde(rename = "projectIds")]
     pub project_ids: Vec<i64>,
+}
+
+crate::codec::json_object! {
+    DataCampaign {
+        id: "id" required,
+        data_campaign_dashboard_id: "dataCampaignDashboardId" required,
+        created: "created" required,
+        name: "name" required,
+        description: "description" required,
+        coordinator_uids: "coordinatorUids" required,
+        logo: "logo" optional,
+        queries: "queries" required,
+        links: "links" required,
+        datasets: "datasets" required,
+        pipeline_ids: "pipelineIds" required,
+        project_ids: "projectIds" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaign {}
 
 /// Schema: `#/components/schemas/DataCampaignDashboard`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DataCampaignDashboard {
     /// `id` in the JSON; integer
@@ -261,21 +305,27 @@ pub struct DataCampaignDashboard {
     /// `name` in the JSON; string
     pub name: String,
     /// List of user IDs to notify for this dashboard (sent daily)
-    #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
     /// `latestScreenshot` in the JSON; string
-    #[serde(
-        rename = "latestScreenshot",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub latest_screenshot: Option<String>,
     /// `whenToEmail` in the JSON; [`DataCampaignDashboardWhenToEmail`](crate::models::DataCampaignDashboardWhenToEmail)
-    #[serde(rename = "whenToEmail")]
     pub when_to_email: DataCampaignDashboardWhenToEmail,
     /// `showNoOfDays` in the JSON; integer
-    #[serde(rename = "showNoOfDays")]
     pub show_no_of_days: i64,
+}
+
+crate::codec::json_object! {
+    DataCampaignDashboard {
+        id: "id" required,
+        created: "created" required,
+        name: "name" required,
+        email_recipient_uids: "emailRecipientUids" required,
+        latest_screenshot: "latestScreenshot" optional,
+        when_to_email: "whenToEmail" required,
+        show_no_of_days: "showNoOfDays" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignDashboard {}
@@ -320,8 +370,7 @@ impl From<&str> for DataCampaignDashboardWhenToEmail {
 crate::string_enum_impls!(DataCampaignDashboardWhenToEmail);
 
 /// Schema: `#/components/schemas/DataCampaignGraph`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DataCampaignGraph {
     /// `title` in the JSON; string
@@ -329,42 +378,59 @@ pub struct DataCampaignGraph {
     /// `link` in the JSON; string
     pub link: String,
     /// `xData` in the JSON; array of [`DataCampaignGraphXDataItem`](crate::models::DataCampaignGraphXDataItem)
-    #[serde(rename = "xData")]
     pub x_data: Vec<DataCampaignGraphXDataItem>,
     /// `yTicks` in the JSON; array of string (RFC 3339 date-time)
-    #[serde(rename = "yTicks")]
     pub y_ticks: Vec<crate::DateTime>,
     /// `nextUpdate` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "nextUpdate")]
     pub next_update: crate::DateTime,
+}
+
+crate::codec::json_object! {
+    DataCampaignGraph {
+        title: "title" required,
+        link: "link" required,
+        x_data: "xData" required,
+        y_ticks: "yTicks" required,
+        next_update: "nextUpdate" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignGraph {}
 
 /// Schema: `#/components/schemas/DataCampaignGraph/properties/xData/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DataCampaignGraphXDataItem {
     /// `color` in the JSON; string
     pub color: String,
     /// `legendText` in the JSON; string
-    #[serde(rename = "legendText")]
     pub legend_text: String,
     /// `popupText` in the JSON; string
-    #[serde(rename = "popupText")]
     pub popup_text: String,
     /// `values` in the JSON; array of [`DataCampaignGraphXDataItemValuesItem`](crate::models::DataCampaignGraphXDataItemValuesItem)
     pub values: Vec<DataCampaignGraphXDataItemValuesItem>,
     /// `dataset` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
     /// `query` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// `dataType` in the JSON; [`DataCampaignGraphXDataItemDataType`](crate::models::DataCampaignGraphXDataItemDataType)
-    #[serde(rename = "dataType")]
     pub data_type: DataCampaignGraphXDataItemDataType,
+}
+
+crate::codec::json_object! {
+    DataCampaignGraphXDataItem {
+        color: "color" required,
+        legend_text: "legendText" required,
+        popup_text: "popupText" required,
+        values: "values" required,
+        dataset: "dataset" optional,
+        query: "query" optional,
+        data_type: "dataType" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignGraphXDataItem {}
@@ -409,21 +475,28 @@ impl From<&str> for DataCampaignGraphXDataItemDataType {
 crate::string_enum_impls!(DataCampaignGraphXDataItemDataType);
 
 /// Schema: `#/components/schemas/DataCampaignGraph/properties/xData/items/properties/values/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DataCampaignGraphXDataItemValuesItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `value` in the JSON; number
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
+}
+
+crate::codec::json_object! {
+    DataCampaignGraphXDataItemValuesItem {
+        id: "id" required,
+        value: "value" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataCampaignGraphXDataItemValuesItem {}
 
 /// Schema: `#/components/schemas/DataCampaignLink`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DataCampaignLink {
     /// `icon` in the JSON; string
@@ -441,10 +514,20 @@ impl DataCampaignLink {
     }
 }
 
+crate::codec::json_object! {
+    DataCampaignLink {
+        icon: "icon" required,
+        name: "name" required,
+        link: "link" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for DataCampaignLink {}
 
 /// Schema: `#/components/schemas/DataCampaignQuery`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DataCampaignQuery {
     /// `name` in the JSON; string
@@ -462,20 +545,38 @@ impl DataCampaignQuery {
     }
 }
 
+crate::codec::json_object! {
+    DataCampaignQuery {
+        name: "name" required,
+        dataset: "dataset" required,
+        query: "query" required,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for DataCampaignQuery {}
 
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignDashboardResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataCampaignDashboardResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dashboard` in the JSON; [`DataCampaignDashboard`](crate::models::DataCampaignDashboard)
     pub dashboard: DataCampaignDashboard,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDataCampaignDashboardResponse {
+        success: "success" required,
+        error: "error" optional,
+        dashboard: "dashboard" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataCampaignDashboardResponse {
@@ -485,17 +586,25 @@ impl crate::Envelope for GetOrganizationDataCampaignDashboardResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignDashboardsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataCampaignDashboardsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dashboards` in the JSON; array of [`DataCampaignDashboard`](crate::models::DataCampaignDashboard)
     pub dashboards: Vec<DataCampaignDashboard>,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDataCampaignDashboardsResponse {
+        success: "success" required,
+        error: "error" optional,
+        dashboards: "dashboards" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataCampaignDashboardsResponse {
@@ -505,19 +614,28 @@ impl crate::Envelope for GetOrganizationDataCampaignDashboardsResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataCampaignResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `campaign` in the JSON; [`DataCampaign`](crate::models::DataCampaign)
     pub campaign: DataCampaign,
     /// `graphs` in the JSON; array of [`DataCampaignGraph`](crate::models::DataCampaignGraph)
     pub graphs: Vec<DataCampaignGraph>,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDataCampaignResponse {
+        success: "success" required,
+        error: "error" optional,
+        campaign: "campaign" required,
+        graphs: "graphs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataCampaignResponse {
@@ -527,17 +645,25 @@ impl crate::Envelope for GetOrganizationDataCampaignResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataCampaignsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `campaigns` in the JSON; array of [`GetOrganizationDataCampaignsResponseCampaignsItem`](crate::models::GetOrganizationDataCampaignsResponseCampaignsItem)
     pub campaigns: Vec<GetOrganizationDataCampaignsResponseCampaignsItem>,
+}
+
+crate::codec::json_object! {
+    GetOrganizationDataCampaignsResponse {
+        success: "success" required,
+        error: "error" optional,
+        campaigns: "campaigns" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationDataCampaignsResponse {
@@ -547,8 +673,7 @@ impl crate::Envelope for GetOrganizationDataCampaignsResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationDataCampaignsResponse/allOf/1/properties/campaigns/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationDataCampaignsResponseCampaignsItem {
     /// `campaign` in the JSON; [`DataCampaign`](crate::models::DataCampaign)
@@ -557,11 +682,19 @@ pub struct GetOrganizationDataCampaignsResponseCampaignsItem {
     pub graphs: Vec<DataCampaignGraph>,
 }
 
+crate::codec::json_object! {
+    GetOrganizationDataCampaignsResponseCampaignsItem {
+        campaign: "campaign" required,
+        graphs: "graphs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for GetOrganizationDataCampaignsResponseCampaignsItem {}
 
 /// Schema: `#/components/schemas/OrganizationDataCampaignDiffRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDataCampaignDiffRequest {
     /// `queries` in the JSON; array of [`OrganizationDataCampaignDiffRequestQueriesItem`](crate::models::OrganizationDataCampaignDiffRequestQueriesItem)
@@ -575,11 +708,18 @@ impl OrganizationDataCampaignDiffRequest {
     }
 }
 
+crate::codec::json_object! {
+    OrganizationDataCampaignDiffRequest {
+        queries: "queries" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for OrganizationDataCampaignDiffRequest {}
 
 /// Schema: `#/components/schemas/OrganizationDataCampaignDiffRequest/properties/queries/items`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDataCampaignDiffRequestQueriesItem {
     /// `dataset` in the JSON; string
@@ -587,7 +727,6 @@ pub struct OrganizationDataCampaignDiffRequestQueriesItem {
     /// `query` in the JSON; string
     pub query: String,
     /// Which point in the graph was clicked (from "graphs.values")
-    #[serde(rename = "graphValueId")]
     pub graph_value_id: i64,
 }
 
@@ -602,22 +741,41 @@ impl OrganizationDataCampaignDiffRequestQueriesItem {
     }
 }
 
+crate::codec::json_object! {
+    OrganizationDataCampaignDiffRequestQueriesItem {
+        dataset: "dataset" required,
+        query: "query" required,
+        graph_value_id: "graphValueId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for OrganizationDataCampaignDiffRequestQueriesItem {}
 
 /// Schema: `#/components/schemas/OrganizationDataCampaignDiffResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDataCampaignDiffResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `date` in the JSON; string (RFC 3339 date-time)
     pub date: crate::DateTime,
     /// `queries` in the JSON; array of [`OrganizationDataCampaignDiffResponseQueriesItem`](crate::models::OrganizationDataCampaignDiffResponseQueriesItem)
     pub queries: Vec<OrganizationDataCampaignDiffResponseQueriesItem>,
+}
+
+crate::codec::json_object! {
+    OrganizationDataCampaignDiffResponse {
+        success: "success" required,
+        error: "error" optional,
+        date: "date" required,
+        queries: "queries" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataCampaignDiffResponse {
@@ -627,8 +785,7 @@ impl crate::Envelope for OrganizationDataCampaignDiffResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationDataCampaignDiffResponse/allOf/1/properties/queries/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationDataCampaignDiffResponseQueriesItem {
     /// `title` in the JSON; string
@@ -638,35 +795,36 @@ pub struct OrganizationDataCampaignDiffResponseQueriesItem {
     /// `query` in the JSON; string
     pub query: String,
     /// `newItems` in the JSON; array of string
-    #[serde(rename = "newItems")]
     pub new_items: Vec<String>,
     /// `deletedItems` in the JSON; array of string
-    #[serde(rename = "deletedItems")]
     pub deleted_items: Vec<String>,
+}
+
+crate::codec::json_object! {
+    OrganizationDataCampaignDiffResponseQueriesItem {
+        title: "title" required,
+        dataset: "dataset" required,
+        query: "query" required,
+        new_items: "newItems" required,
+        deleted_items: "deletedItems" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationDataCampaignDiffResponseQueriesItem {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationDataCampaignDashboardRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationDataCampaignDashboardRequest {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// List of user IDs to notify for this dashboard (sent daily)
-    #[serde(
-        rename = "emailRecipientUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub email_recipient_uids: Option<Vec<i64>>,
     /// `whenToEmail` in the JSON; [`UpdateOrganizationDataCampaignDashboardRequestWhenToEmail`](crate::models::UpdateOrganizationDataCampaignDashboardRequestWhenToEmail)
-    #[serde(rename = "whenToEmail", default, skip_serializing_if = "Option::is_none")]
     pub when_to_email: Option<UpdateOrganizationDataCampaignDashboardRequestWhenToEmail>,
     /// `showNoOfDays` in the JSON; integer
-    #[serde(rename = "showNoOfDays", default, skip_serializing_if = "Option::is_none")]
     pub show_no_of_days: Option<i64>,
 }
 
@@ -707,6 +865,17 @@ impl UpdateOrganizationDataCampaignDashboardRequest {
         self.show_no_of_days = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateOrganizationDataCampaignDashboardRequest {
+        name: "name" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
+        when_to_email: "whenToEmail" optional,
+        show_no_of_days: "showNoOfDays" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationDataCampaignDashboardRequest {}
@@ -751,47 +920,28 @@ impl From<&str> for UpdateOrganizationDataCampaignDashboardRequestWhenToEmail {
 crate::string_enum_impls!(UpdateOrganizationDataCampaignDashboardRequestWhenToEmail);
 
 /// Schema: `#/components/schemas/UpdateOrganizationDataCampaignRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationDataCampaignRequest {
     /// `dataCampaignDashboardId` in the JSON; integer
-    #[serde(
-        rename = "dataCampaignDashboardId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_campaign_dashboard_id: Option<i64>,
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// List of user IDs that coordinate this campaign
-    #[serde(
-        rename = "coordinatorUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub coordinator_uids: Option<Vec<i64>>,
     /// `logo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `description` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `queries` in the JSON; array of [`DataCampaignQuery`](crate::models::DataCampaignQuery)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queries: Option<Vec<DataCampaignQuery>>,
     /// `links` in the JSON; array of [`DataCampaignLink`](crate::models::DataCampaignLink)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<Vec<DataCampaignLink>>,
     /// `datasets` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datasets: Option<Vec<String>>,
     /// `pipelineIds` in the JSON; array of integer
-    #[serde(rename = "pipelineIds", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_ids: Option<Vec<i64>>,
     /// `projectIds` in the JSON; array of integer
-    #[serde(rename = "projectIds", default, skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<i64>>,
 }
 
@@ -871,6 +1021,23 @@ impl UpdateOrganizationDataCampaignRequest {
         self.project_ids = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateOrganizationDataCampaignRequest {
+        data_campaign_dashboard_id: "dataCampaignDashboardId" optional,
+        name: "name" optional,
+        coordinator_uids: "coordinatorUids" optional,
+        logo: "logo" optional,
+        description: "description" optional,
+        queries: "queries" optional,
+        links: "links" optional,
+        datasets: "datasets" optional,
+        pipeline_ids: "pipelineIds" optional,
+        project_ids: "projectIds" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateOrganizationDataCampaignRequest {}

@@ -6,17 +6,25 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetOrganizationPipelinesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationPipelinesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `pipeline` in the JSON; [`OrganizationPipeline`](crate::models::OrganizationPipeline)
     pub pipeline: OrganizationPipeline,
+}
+
+crate::codec::json_object! {
+    GetOrganizationPipelinesResponse {
+        success: "success" required,
+        error: "error" optional,
+        pipeline: "pipeline" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationPipelinesResponse {
@@ -26,17 +34,25 @@ impl crate::Envelope for GetOrganizationPipelinesResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationPipelinesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationPipelinesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `pipelines` in the JSON; array of [`OrganizationPipeline`](crate::models::OrganizationPipeline)
     pub pipelines: Vec<OrganizationPipeline>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationPipelinesResponse {
+        success: "success" required,
+        error: "error" optional,
+        pipelines: "pipelines" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationPipelinesResponse {
@@ -46,158 +62,136 @@ impl crate::Envelope for ListOrganizationPipelinesResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationCreateProject`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCreateProject {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `organizationId` in the JSON; integer
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
     /// `name` in the JSON; string
     pub name: String,
     /// `uploadType` in the JSON; [`OrganizationCreateProjectUploadType`](crate::models::OrganizationCreateProjectUploadType)
-    #[serde(rename = "uploadType")]
     pub upload_type: OrganizationCreateProjectUploadType,
     /// `status` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
     pub status: TransformationJobStatusEnum,
     /// `transformJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
-    #[serde(rename = "transformJobStatus")]
     pub transform_job_status: TransformationJobStatusEnum,
     /// `uploadJobId` in the JSON; integer
-    #[serde(rename = "uploadJobId", default, skip_serializing_if = "Option::is_none")]
     pub upload_job_id: Option<i64>,
     /// `uploadJobStatus` in the JSON; [`TransformationJobStatusEnum`](crate::models::TransformationJobStatusEnum)
-    #[serde(rename = "uploadJobStatus")]
     pub upload_job_status: TransformationJobStatusEnum,
     /// `uploadJobFilesUploaded` in the JSON; integer
-    #[serde(
-        rename = "uploadJobFilesUploaded",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub upload_job_files_uploaded: Option<i64>,
     /// `projectOwner` in the JSON; string
-    #[serde(rename = "projectOwner", default, skip_serializing_if = "Option::is_none")]
     pub project_owner: Option<String>,
     /// `projectId` in the JSON; integer
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
     /// `projectName` in the JSON; string
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// `transformationBlockId` in the JSON; integer
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
     /// `builtinTransformationBlock` in the JSON; object
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
     /// `transformationBlockName` in the JSON; string
-    #[serde(
-        rename = "transformationBlockName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_name: Option<String>,
     /// `category` in the JSON; [`OrganizationCreateProjectCategory`](crate::models::OrganizationCreateProjectCategory)
     pub category: OrganizationCreateProjectCategory,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `outputDatasetName` in the JSON; string
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
     /// `outputDatasetBucketId` in the JSON; integer
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
     /// `outputDatasetBucketPath` in the JSON; string
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
     /// `totalDownloadFileCount` in the JSON; integer
-    #[serde(rename = "totalDownloadFileCount")]
     pub total_download_file_count: i64,
     /// `totalDownloadFileSize` in the JSON; integer
-    #[serde(rename = "totalDownloadFileSize")]
     pub total_download_file_size: i64,
     /// `totalDownloadFileSizeString` in the JSON; string
-    #[serde(rename = "totalDownloadFileSizeString")]
     pub total_download_file_size_string: String,
     /// `totalUploadFileCount` in the JSON; integer
-    #[serde(rename = "totalUploadFileCount")]
     pub total_upload_file_count: i64,
     /// Number of transformation jobs that can be ran in parallel
-    #[serde(rename = "transformationParallel")]
     pub transformation_parallel: i64,
     /// `transformationSummary` in the JSON; [`OrganizationCreateProjectTransformationSummary`](crate::models::OrganizationCreateProjectTransformationSummary)
-    #[serde(rename = "transformationSummary")]
     pub transformation_summary: OrganizationCreateProjectTransformationSummary,
     /// `inProgress` in the JSON; boolean
-    #[serde(rename = "inProgress")]
     pub in_progress: bool,
     /// `label` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// `filterQuery` in the JSON; string
-    #[serde(rename = "filterQuery", default, skip_serializing_if = "Option::is_none")]
     pub filter_query: Option<String>,
     /// `emailRecipientUids` in the JSON; array of integer
-    #[serde(
-        rename = "emailRecipientUids",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub email_recipient_uids: Option<Vec<i64>>,
     /// `pipelineId` in the JSON; integer
-    #[serde(rename = "pipelineId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<i64>,
     /// `pipelineName` in the JSON; string
-    #[serde(rename = "pipelineName", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_name: Option<String>,
     /// `pipelineRunId` in the JSON; integer
-    #[serde(rename = "pipelineRunId", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_run_id: Option<i64>,
     /// `pipelineStep` in the JSON; integer
-    #[serde(rename = "pipelineStep", default, skip_serializing_if = "Option::is_none")]
     pub pipeline_step: Option<i64>,
     /// `operatesOn` in the JSON; [`TransformationJobOperatesOnEnum`](crate::models::TransformationJobOperatesOnEnum)
-    #[serde(rename = "operatesOn")]
     pub operates_on: TransformationJobOperatesOnEnum,
     /// Total amount of compute used for this job (in seconds)
-    #[serde(rename = "totalTimeSpentSeconds")]
     pub total_time_spent_seconds: i64,
     /// Total amount of compute used (friendly string)
-    #[serde(rename = "totalTimeSpentString")]
     pub total_time_spent_string: String,
     /// `createdByUser` in the JSON; [`CreatedUpdatedByUser`](crate::models::CreatedUpdatedByUser)
-    #[serde(rename = "createdByUser", default, skip_serializing_if = "Option::is_none")]
     pub created_by_user: Option<CreatedUpdatedByUser>,
+}
+
+crate::codec::json_object! {
+    OrganizationCreateProject {
+        id: "id" required,
+        organization_id: "organizationId" required,
+        name: "name" required,
+        upload_type: "uploadType" required,
+        status: "status" required,
+        transform_job_status: "transformJobStatus" required,
+        upload_job_id: "uploadJobId" optional,
+        upload_job_status: "uploadJobStatus" required,
+        upload_job_files_uploaded: "uploadJobFilesUploaded" optional,
+        project_owner: "projectOwner" optional,
+        project_id: "projectId" optional,
+        project_name: "projectName" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        transformation_block_name: "transformationBlockName" optional,
+        category: "category" required,
+        created: "created" required,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        total_download_file_count: "totalDownloadFileCount" required,
+        total_download_file_size: "totalDownloadFileSize" required,
+        total_download_file_size_string: "totalDownloadFileSizeString" required,
+        total_upload_file_count: "totalUploadFileCount" required,
+        transformation_parallel: "transformationParallel" required,
+        transformation_summary: "transformationSummary" required,
+        in_progress: "inProgress" required,
+        label: "label" optional,
+        filter_query: "filterQuery" optional,
+        email_recipient_uids: "emailRecipientUids" optional,
+        pipeline_id: "pipelineId" optional,
+        pipeline_name: "pipelineName" optional,
+        pipeline_run_id: "pipelineRunId" optional,
+        pipeline_step: "pipelineStep" optional,
+        operates_on: "operatesOn" required,
+        total_time_spent_seconds: "totalTimeSpentSeconds" required,
+        total_time_spent_string: "totalTimeSpentString" required,
+        created_by_user: "createdByUser" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationCreateProject {}
 
 /// Schema: `#/components/schemas/OrganizationPipeline`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPipeline {
     /// `id` in the JSON; integer
@@ -207,88 +201,90 @@ pub struct OrganizationPipeline {
     /// `description` in the JSON; string
     pub description: String,
     /// 15m for every 15 minutes, 2h for every 2 hours, 1d for every 1 day
-    #[serde(rename = "intervalStr", default, skip_serializing_if = "Option::is_none")]
     pub interval_str: Option<String>,
     /// `steps` in the JSON; array of [`OrganizationPipelineStep`](crate::models::OrganizationPipelineStep)
     pub steps: Vec<OrganizationPipelineStep>,
     /// `nextRun` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "nextRun", default, skip_serializing_if = "Option::is_none")]
     pub next_run: Option<crate::DateTime>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `currentRun` in the JSON; [`OrganizationPipelineRun`](crate::models::OrganizationPipelineRun)
-    #[serde(rename = "currentRun", default, skip_serializing_if = "Option::is_none")]
     pub current_run: Option<OrganizationPipelineRun>,
     /// `lastRun` in the JSON; [`OrganizationPipelineRun`](crate::models::OrganizationPipelineRun)
-    #[serde(rename = "lastRun", default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<OrganizationPipelineRun>,
     /// `feedingIntoDataset` in the JSON; [`OrganizationPipelineFeedingIntoDataset`](crate::models::OrganizationPipelineFeedingIntoDataset)
-    #[serde(
-        rename = "feedingIntoDataset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub feeding_into_dataset: Option<OrganizationPipelineFeedingIntoDataset>,
     /// `feedingIntoProject` in the JSON; [`OrganizationPipelineFeedingIntoProject`](crate::models::OrganizationPipelineFeedingIntoProject)
-    #[serde(
-        rename = "feedingIntoProject",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub feeding_into_project: Option<OrganizationPipelineFeedingIntoProject>,
     /// `emailRecipientUids` in the JSON; array of integer
-    #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
     /// `lastRunStartError` in the JSON; string
-    #[serde(
-        rename = "lastRunStartError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_run_start_error: Option<String>,
     /// `notificationWebhook` in the JSON; string
-    #[serde(
-        rename = "notificationWebhook",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub notification_webhook: Option<String>,
     /// `whenToEmail` in the JSON; [`OrganizationPipelineWhenToEmail`](crate::models::OrganizationPipelineWhenToEmail)
-    #[serde(rename = "whenToEmail")]
     pub when_to_email: OrganizationPipelineWhenToEmail,
+}
+
+crate::codec::json_object! {
+    OrganizationPipeline {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        interval_str: "intervalStr" optional,
+        steps: "steps" required,
+        next_run: "nextRun" optional,
+        created: "created" required,
+        current_run: "currentRun" optional,
+        last_run: "lastRun" optional,
+        feeding_into_dataset: "feedingIntoDataset" optional,
+        feeding_into_project: "feedingIntoProject" optional,
+        email_recipient_uids: "emailRecipientUids" required,
+        last_run_start_error: "lastRunStartError" optional,
+        notification_webhook: "notificationWebhook" optional,
+        when_to_email: "whenToEmail" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipeline {}
 
 /// Schema: `#/components/schemas/OrganizationPipeline/properties/feedingIntoDataset`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPipelineFeedingIntoDataset {
     /// `dataset` in the JSON; string
     pub dataset: String,
     /// `datasetLink` in the JSON; string
-    #[serde(rename = "datasetLink")]
     pub dataset_link: String,
     /// `itemCount` in the JSON; integer
-    #[serde(rename = "itemCount")]
     pub item_count: i64,
     /// `itemCountChecklistOK` in the JSON; integer
-    #[serde(rename = "itemCountChecklistOK")]
     pub item_count_checklist_ok: i64,
     /// `itemCountChecklistError` in the JSON; integer
-    #[serde(rename = "itemCountChecklistError")]
     pub item_count_checklist_error: i64,
     /// `datasetType` in the JSON; [`OrganizationDatasetTypeEnum`](crate::models::OrganizationDatasetTypeEnum)
-    #[serde(rename = "datasetType", default, skip_serializing_if = "Option::is_none")]
     pub dataset_type: Option<OrganizationDatasetTypeEnum>,
+}
+
+crate::codec::json_object! {
+    OrganizationPipelineFeedingIntoDataset {
+        dataset: "dataset" required,
+        dataset_link: "datasetLink" required,
+        item_count: "itemCount" required,
+        item_count_checklist_ok: "itemCountChecklistOK" required,
+        item_count_checklist_error: "itemCountChecklistError" required,
+        dataset_type: "datasetType" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineFeedingIntoDataset {}
 
 /// Schema: `#/components/schemas/OrganizationPipeline/properties/feedingIntoProject`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPipelineFeedingIntoProject {
     /// `id` in the JSON; integer
@@ -296,36 +292,50 @@ pub struct OrganizationPipelineFeedingIntoProject {
     /// `name` in the JSON; string
     pub name: String,
     /// `projectLink` in the JSON; string
-    #[serde(rename = "projectLink")]
     pub project_link: String,
     /// `itemCount` in the JSON; integer
-    #[serde(rename = "itemCount")]
     pub item_count: i64,
+}
+
+crate::codec::json_object! {
+    OrganizationPipelineFeedingIntoProject {
+        id: "id" required,
+        name: "name" required,
+        project_link: "projectLink" required,
+        item_count: "itemCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineFeedingIntoProject {}
 
 /// Schema: `#/components/schemas/OrganizationPipelineItemCount`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPipelineItemCount {
     /// `itemCount` in the JSON; integer
-    #[serde(rename = "itemCount")]
     pub item_count: i64,
     /// `itemCountChecklistOK` in the JSON; integer
-    #[serde(rename = "itemCountChecklistOK")]
     pub item_count_checklist_ok: i64,
     /// `itemCountChecklistFailed` in the JSON; integer
-    #[serde(rename = "itemCountChecklistFailed")]
     pub item_count_checklist_failed: i64,
+}
+
+crate::codec::json_object! {
+    OrganizationPipelineItemCount {
+        item_count: "itemCount" required,
+        item_count_checklist_ok: "itemCountChecklistOK" required,
+        item_count_checklist_failed: "itemCountChecklistFailed" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineItemCount {}
 
 /// Schema: `#/components/schemas/OrganizationPipelineRun`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPipelineRun {
     /// `id` in the JSON; integer
@@ -335,112 +345,93 @@ pub struct OrganizationPipelineRun {
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `finished` in the JSON; string (RFC 3339 date-time)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<crate::DateTime>,
     /// `itemCountBefore` in the JSON; [`OrganizationPipelineItemCount`](crate::models::OrganizationPipelineItemCount)
-    #[serde(
-        rename = "itemCountBefore",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub item_count_before: Option<OrganizationPipelineItemCount>,
     /// `itemCountAfter` in the JSON; [`OrganizationPipelineItemCount`](crate::models::OrganizationPipelineItemCount)
-    #[serde(rename = "itemCountAfter", default, skip_serializing_if = "Option::is_none")]
     pub item_count_after: Option<OrganizationPipelineItemCount>,
     /// Number of data items that failed to import into a project (through the s3-to-project, portal-to-project or dataset-to-project) transform blocks
-    #[serde(
-        rename = "itemCountImportIntoProjectFailed",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub item_count_import_into_project_failed: Option<i64>,
+}
+
+crate::codec::json_object! {
+    OrganizationPipelineRun {
+        id: "id" required,
+        steps: "steps" required,
+        created: "created" required,
+        finished: "finished" optional,
+        item_count_before: "itemCountBefore" optional,
+        item_count_after: "itemCountAfter" optional,
+        item_count_import_into_project_failed: "itemCountImportIntoProjectFailed" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineRun {}
 
 /// Schema: `#/components/schemas/OrganizationPipelineRunStep`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPipelineRunStep {
     /// `name` in the JSON; string
     pub name: String,
     /// `transformationJob` in the JSON; [`OrganizationCreateProject`](crate::models::OrganizationCreateProject)
-    #[serde(
-        rename = "transformationJob",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_job: Option<OrganizationCreateProject>,
     /// `filter` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     /// `uploadType` in the JSON; [`OrganizationPipelineRunStepUploadType`](crate::models::OrganizationPipelineRunStepUploadType)
-    #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationPipelineRunStepUploadType>,
     /// `projectId` in the JSON; integer
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
     /// `newProjectName` in the JSON; string
-    #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
     /// `projectApiKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
     /// `projectHmacKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
     /// `transformationBlockId` in the JSON; integer
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
     /// `builtinTransformationBlock` in the JSON; object
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
     /// `category` in the JSON; [`OrganizationPipelineRunStepCategory`](crate::models::OrganizationPipelineRunStepCategory)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationPipelineRunStepCategory>,
     /// `outputDatasetName` in the JSON; string
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
     /// `outputDatasetBucketId` in the JSON; integer
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
     /// `outputDatasetBucketPath` in the JSON; string
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
     /// `label` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// `extraCliArguments` in the JSON; string
-    #[serde(
-        rename = "extraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub extra_cli_arguments: Option<String>,
     /// `parameters` in the JSON; object of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
+}
+
+crate::codec::json_object! {
+    OrganizationPipelineRunStep {
+        name: "name" required,
+        transformation_job: "transformationJob" optional,
+        filter: "filter" optional,
+        upload_type: "uploadType" optional,
+        project_id: "projectId" optional,
+        new_project_name: "newProjectName" optional,
+        project_api_key: "projectApiKey" optional,
+        project_hmac_key: "projectHmacKey" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        category: "category" optional,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        label: "label" optional,
+        extra_cli_arguments: "extraCliArguments" optional,
+        parameters: "parameters" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationPipelineRunStep {}
@@ -520,103 +511,48 @@ impl From<&str> for OrganizationPipelineRunStepUploadType {
 crate::string_enum_impls!(OrganizationPipelineRunStepUploadType);
 
 /// Schema: `#/components/schemas/OrganizationPipelineStep`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPipelineStep {
     /// `name` in the JSON; string
     pub name: String,
     /// `filter` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     /// Set of paths to apply the transformation to, used for creating transformation jobs on default datasets. This option is experimental and may change in the future.
-    #[serde(rename = "pathFilters", default, skip_serializing_if = "Option::is_none")]
     pub path_filters: Option<Vec<OrganizationCreateProjectPathFilter>>,
     /// `uploadType` in the JSON; [`OrganizationPipelineStepUploadType`](crate::models::OrganizationPipelineStepUploadType)
-    #[serde(rename = "uploadType", default, skip_serializing_if = "Option::is_none")]
     pub upload_type: Option<OrganizationPipelineStepUploadType>,
     /// `projectId` in the JSON; integer
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
     /// `newProjectName` in the JSON; string
-    #[serde(rename = "newProjectName", default, skip_serializing_if = "Option::is_none")]
     pub new_project_name: Option<String>,
     /// `projectApiKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "projectApiKey", default, skip_serializing_if = "Option::is_none")]
     pub project_api_key: Option<crate::Secret>,
     /// `projectHmacKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "projectHmacKey", default, skip_serializing_if = "Option::is_none")]
     pub project_hmac_key: Option<crate::Secret>,
     /// `transformationBlockId` in the JSON; integer
-    #[serde(
-        rename = "transformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_block_id: Option<i64>,
     /// `builtinTransformationBlock` in the JSON; object
-    #[serde(
-        rename = "builtinTransformationBlock",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub builtin_transformation_block: Option<serde_json::Map<String, serde_json::Value>>,
     /// `category` in the JSON; [`OrganizationPipelineStepCategory`](crate::models::OrganizationPipelineStepCategory)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<OrganizationPipelineStepCategory>,
     /// `outputDatasetName` in the JSON; string
-    #[serde(
-        rename = "outputDatasetName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_name: Option<String>,
     /// `outputDatasetBucketId` in the JSON; integer
-    #[serde(
-        rename = "outputDatasetBucketId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_id: Option<i64>,
     /// `outputDatasetBucketPath` in the JSON; string
-    #[serde(
-        rename = "outputDatasetBucketPath",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_bucket_path: Option<String>,
     /// Path within the selected dataset to upload transformed files into. Used only when uploading into a default (non-clinical) dataset.
-    #[serde(
-        rename = "outputPathInDataset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_path_in_dataset: Option<String>,
     /// `outputDatasetPathRule` in the JSON; [`OrganizationCreateProjectOutputDatasetPathRule`](crate::models::OrganizationCreateProjectOutputDatasetPathRule)
-    #[serde(
-        rename = "outputDatasetPathRule",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub output_dataset_path_rule: Option<OrganizationCreateProjectOutputDatasetPathRule>,
     /// `label` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// `transformationParallel` in the JSON; integer
-    #[serde(
-        rename = "transformationParallel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub transformation_parallel: Option<i64>,
     /// `extraCliArguments` in the JSON; string
-    #[serde(
-        rename = "extraCliArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub extra_cli_arguments: Option<String>,
     /// `parameters` in the JSON; object of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -774,6 +710,33 @@ impl OrganizationPipelineStep {
     }
 }
 
+crate::codec::json_object! {
+    OrganizationPipelineStep {
+        name: "name" required,
+        filter: "filter" optional,
+        path_filters: "pathFilters" optional,
+        upload_type: "uploadType" optional,
+        project_id: "projectId" optional,
+        new_project_name: "newProjectName" optional,
+        project_api_key: "projectApiKey" optional,
+        project_hmac_key: "projectHmacKey" optional,
+        transformation_block_id: "transformationBlockId" optional,
+        builtin_transformation_block: "builtinTransformationBlock" optional,
+        category: "category" optional,
+        output_dataset_name: "outputDatasetName" optional,
+        output_dataset_bucket_id: "outputDatasetBucketId" optional,
+        output_dataset_bucket_path: "outputDatasetBucketPath" optional,
+        output_path_in_dataset: "outputPathInDataset" optional,
+        output_dataset_path_rule: "outputDatasetPathRule" optional,
+        label: "label" optional,
+        transformation_parallel: "transformationParallel" optional,
+        extra_cli_arguments: "extraCliArguments" optional,
+        parameters: "parameters" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for OrganizationPipelineStep {}
 
 /// Schema: `#/components/schemas/OrganizationPipelineStep/properties/category`
@@ -890,8 +853,7 @@ impl From<&str> for OrganizationPipelineWhenToEmail {
 crate::string_enum_impls!(OrganizationPipelineWhenToEmail);
 
 /// Schema: `#/components/schemas/OrganizationUpdatePipelineBody`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationUpdatePipelineBody {
     /// `name` in the JSON; string
@@ -899,31 +861,20 @@ pub struct OrganizationUpdatePipelineBody {
     /// `description` in the JSON; string
     pub description: String,
     /// 15m for every 15 minutes, 2h for every 2 hours, 1d for every 1 day
-    #[serde(rename = "intervalStr", default, skip_serializing_if = "Option::is_none")]
     pub interval_str: Option<String>,
     /// `steps` in the JSON; array of [`OrganizationPipelineStep`](crate::models::OrganizationPipelineStep)
     pub steps: Vec<OrganizationPipelineStep>,
     /// `dataset` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
     /// `projectId` in the JSON; integer
-    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
     /// `emailRecipientUids` in the JSON; array of integer
-    #[serde(rename = "emailRecipientUids")]
     pub email_recipient_uids: Vec<i64>,
     /// `notificationWebhook` in the JSON; string
-    #[serde(
-        rename = "notificationWebhook",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub notification_webhook: Option<String>,
     /// `whenToEmail` in the JSON; [`OrganizationUpdatePipelineBodyWhenToEmail`](crate::models::OrganizationUpdatePipelineBodyWhenToEmail)
-    #[serde(rename = "whenToEmail")]
     pub when_to_email: OrganizationUpdatePipelineBodyWhenToEmail,
     /// `archived` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<bool>,
 }
 
@@ -981,6 +932,23 @@ impl OrganizationUpdatePipelineBody {
     }
 }
 
+crate::codec::json_object! {
+    OrganizationUpdatePipelineBody {
+        name: "name" required,
+        description: "description" required,
+        interval_str: "intervalStr" optional,
+        steps: "steps" required,
+        dataset: "dataset" optional,
+        project_id: "projectId" optional,
+        email_recipient_uids: "emailRecipientUids" required,
+        notification_webhook: "notificationWebhook" optional,
+        when_to_email: "whenToEmail" required,
+        archived: "archived" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for OrganizationUpdatePipelineBody {}
 
 /// Schema: `#/components/schemas/OrganizationUpdatePipelineBody/properties/whenToEmail`
@@ -1023,18 +991,25 @@ impl From<&str> for OrganizationUpdatePipelineBodyWhenToEmail {
 crate::string_enum_impls!(OrganizationUpdatePipelineBodyWhenToEmail);
 
 /// Schema: `#/components/schemas/RunOrganizationPipelineResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RunOrganizationPipelineResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `pipelineRun` in the JSON; [`OrganizationPipelineRun`](crate::models::OrganizationPipelineRun)
-    #[serde(rename = "pipelineRun")]
     pub pipeline_run: OrganizationPipelineRun,
+}
+
+crate::codec::json_object! {
+    RunOrganizationPipelineResponse {
+        success: "success" required,
+        error: "error" optional,
+        pipeline_run: "pipelineRun" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for RunOrganizationPipelineResponse {

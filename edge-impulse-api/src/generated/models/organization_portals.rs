@@ -6,20 +6,16 @@
 use super::*;
 
 /// Schema: `#/components/schemas/CreateOrganizationPortalRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateOrganizationPortalRequest {
     /// The name of the upload portal.
     pub name: String,
     /// The purpose and description of the upload portal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The S3 bucket id to store the uploaded data. Set to '0' to select a bucket hosted by Edge Impulse.
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
     /// The path in the bucket the upload portal will write to.
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
 }
 
@@ -41,28 +37,48 @@ impl CreateOrganizationPortalRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateOrganizationPortalRequest {
+        name: "name" required,
+        description: "description" optional,
+        bucket_id: "bucketId" required,
+        bucket_path: "bucketPath" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateOrganizationPortalRequest {}
 
 /// Schema: `#/components/schemas/CreateOrganizationPortalResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateOrganizationPortalResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Portal ID for the new upload portal
     pub id: i64,
     /// URL to the portal
     pub url: String,
     /// pre-signed upload URL. Only set if using a non-built-in bucket.
-    #[serde(rename = "signedUrl", default, skip_serializing_if = "Option::is_none")]
     pub signed_url: Option<String>,
     /// Only set if using a non-built-in bucket.
-    #[serde(rename = "bucketBucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket_bucket: Option<String>,
+}
+
+crate::codec::json_object! {
+    CreateOrganizationPortalResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        url: "url" required,
+        signed_url: "signedUrl" optional,
+        bucket_bucket: "bucketBucket" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateOrganizationPortalResponse {
@@ -72,38 +88,49 @@ impl crate::Envelope for CreateOrganizationPortalResponse {
 }
 
 /// Schema: `#/components/schemas/GetOrganizationPortalResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrganizationPortalResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Portal ID for the new upload portal
     pub id: i64,
     /// The name of the upload portal.
     pub name: String,
     /// The purpose and description of the upload portal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The url postfix of the upload portal.
     pub url: String,
     /// The token used to validate access to the upload portal.
     pub token: crate::Secret,
     /// The S3 bucket name to store the uploaded data.
-    #[serde(rename = "bucketName")]
     pub bucket_name: String,
     /// S3 bucket ID. If missing, then this is using the Edge Impulse hosted bucket.
-    #[serde(rename = "bucketId", default, skip_serializing_if = "Option::is_none")]
     pub bucket_id: Option<i64>,
     /// The S3 bucket path where uploaded data is stored.
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     /// The full S3 bucket path where uploaded data is stored.
-    #[serde(rename = "bucketUrl", default, skip_serializing_if = "Option::is_none")]
     pub bucket_url: Option<String>,
+}
+
+crate::codec::json_object! {
+    GetOrganizationPortalResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        name: "name" required,
+        description: "description" optional,
+        url: "url" required,
+        token: "token" required,
+        bucket_name: "bucketName" required,
+        bucket_id: "bucketId" optional,
+        bucket_path: "bucketPath" required,
+        bucket_url: "bucketUrl" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetOrganizationPortalResponse {
@@ -113,17 +140,25 @@ impl crate::Envelope for GetOrganizationPortalResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationPortalsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationPortalsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `portals` in the JSON; array of [`ListOrganizationPortalsResponsePortalsItem`](crate::models::ListOrganizationPortalsResponsePortalsItem)
     pub portals: Vec<ListOrganizationPortalsResponsePortalsItem>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationPortalsResponse {
+        success: "success" required,
+        error: "error" optional,
+        portals: "portals" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationPortalsResponse {
@@ -133,8 +168,7 @@ impl crate::Envelope for ListOrganizationPortalsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationPortalsResponse/allOf/1/properties/portals/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationPortalsResponsePortalsItem {
     /// `id` in the JSON; integer
@@ -142,46 +176,65 @@ pub struct ListOrganizationPortalsResponsePortalsItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `description` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `url` in the JSON; string
     pub url: String,
     /// `bucketId` in the JSON; integer
-    #[serde(rename = "bucketId")]
     pub bucket_id: i64,
     /// `bucketName` in the JSON; string
-    #[serde(rename = "bucketName")]
     pub bucket_name: String,
     /// `bucketPath` in the JSON; string
-    #[serde(rename = "bucketPath")]
     pub bucket_path: String,
     /// `bucketUrl` in the JSON; string
-    #[serde(rename = "bucketUrl")]
     pub bucket_url: String,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
 }
 
+crate::codec::json_object! {
+    ListOrganizationPortalsResponsePortalsItem {
+        id: "id" required,
+        name: "name" required,
+        description: "description" optional,
+        url: "url" required,
+        bucket_id: "bucketId" required,
+        bucket_name: "bucketName" required,
+        bucket_path: "bucketPath" required,
+        bucket_url: "bucketUrl" required,
+        created: "created" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ListOrganizationPortalsResponsePortalsItem {}
 
 /// Schema: `#/components/schemas/UpdateOrganizationPortalResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateOrganizationPortalResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// URL to the portal
     pub url: String,
     /// pre-signed upload URL, only set if not using the Edge Impulse hosted bucket.
-    #[serde(rename = "signedUrl", default, skip_serializing_if = "Option::is_none")]
     pub signed_url: Option<String>,
     /// Only set if not using the Edge Impulse hosted bucket.
-    #[serde(rename = "bucketBucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket_bucket: Option<String>,
+}
+
+crate::codec::json_object! {
+    UpdateOrganizationPortalResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" required,
+        signed_url: "signedUrl" optional,
+        bucket_bucket: "bucketBucket" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UpdateOrganizationPortalResponse {

@@ -6,12 +6,10 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AddMemberRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddMemberRequest {
     /// Username or e-mail address
-    #[serde(rename = "usernameOrEmail")]
     pub username_or_email: String,
     /// `role` in the JSON; [`OrganizationMemberRole`](crate::models::OrganizationMemberRole)
     pub role: OrganizationMemberRole,
@@ -34,17 +32,25 @@ impl AddMemberRequest {
     }
 }
 
+crate::codec::json_object! {
+    AddMemberRequest {
+        username_or_email: "usernameOrEmail" required,
+        role: "role" required,
+        datasets: "datasets" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AddMemberRequest {}
 
 /// Schema: `#/components/schemas/AddOrganizationApiKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddOrganizationApiKeyRequest {
     /// Description of the key
     pub name: String,
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
     /// `role` in the JSON; [`AddOrganizationApiKeyRequestRole`](crate::models::AddOrganizationApiKeyRequestRole)
     pub role: AddOrganizationApiKeyRequestRole,
@@ -61,6 +67,16 @@ impl AddOrganizationApiKeyRequest {
         self.api_key = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    AddOrganizationApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
+        role: "role" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddOrganizationApiKeyRequest {}
@@ -101,19 +117,16 @@ impl From<&str> for AddOrganizationApiKeyRequestRole {
 crate::string_enum_impls!(AddOrganizationApiKeyRequestRole);
 
 /// Schema: `#/components/schemas/AdminAddOrganizationApiKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAddOrganizationApiKeyRequest {
     /// Description of the key
     pub name: String,
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
     /// `role` in the JSON; [`AddOrganizationApiKeyRequestRole`](crate::models::AddOrganizationApiKeyRequestRole)
     pub role: AddOrganizationApiKeyRequestRole,
     /// Time to live in seconds. If not set, the key will expire in 1 minute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
 }
 
@@ -141,20 +154,28 @@ impl AdminAddOrganizationApiKeyRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminAddOrganizationApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
+        role: "role" required,
+        ttl: "ttl" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminAddOrganizationApiKeyRequest {}
 
 /// Schema: `#/components/schemas/AdminAddProjectApiKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAddProjectApiKeyRequest {
     /// Description of the key
     pub name: String,
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
     /// Time to live in seconds. If not set, the key will expire in 1 minute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
 }
 
@@ -181,15 +202,23 @@ impl AdminAddProjectApiKeyRequest {
     }
 }
 
+crate::codec::json_object! {
+    AdminAddProjectApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
+        ttl: "ttl" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AdminAddProjectApiKeyRequest {}
 
 /// Schema: `#/components/schemas/CreateOrganizationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateOrganizationRequest {
     /// The name of the organization.
-    #[serde(rename = "organizationName")]
     pub organization_name: String,
 }
 
@@ -200,11 +229,18 @@ impl CreateOrganizationRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateOrganizationRequest {
+        organization_name: "organizationName" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateOrganizationRequest {}
 
 /// Schema: `#/components/schemas/DevelopmentBoardRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentBoardRequest {
     /// `name` in the JSON; string
@@ -212,7 +248,6 @@ pub struct DevelopmentBoardRequest {
     /// `image` in the JSON; string
     pub image: String,
     /// `docsUrl` in the JSON; string
-    #[serde(rename = "docsUrl")]
     pub docs_url: String,
 }
 
@@ -223,21 +258,27 @@ impl DevelopmentBoardRequest {
     }
 }
 
+crate::codec::json_object! {
+    DevelopmentBoardRequest {
+        name: "name" required,
+        image: "image" required,
+        docs_url: "docsUrl" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for DevelopmentBoardRequest {}
 
 /// Schema: `#/components/schemas/DevelopmentBoardRequestUpdate`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DevelopmentBoardRequestUpdate {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `image` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// `docsUrl` in the JSON; string
-    #[serde(rename = "docsUrl", default, skip_serializing_if = "Option::is_none")]
     pub docs_url: Option<String>,
 }
 
@@ -268,6 +309,16 @@ impl DevelopmentBoardRequestUpdate {
         self.docs_url = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    DevelopmentBoardRequestUpdate {
+        name: "name" optional,
+        image: "image" optional,
+        docs_url: "docsUrl" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DevelopmentBoardRequestUpdate {}
@@ -316,14 +367,12 @@ impl From<&str> for EnterpriseLimit {
 crate::string_enum_impls!(EnterpriseLimit);
 
 /// Schema: `#/components/schemas/EnterpriseLimitsIncreaseRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EnterpriseLimitsIncreaseRequest {
     /// `limits` in the JSON; array of [`EnterpriseLimit`](crate::models::EnterpriseLimit)
     pub limits: Vec<EnterpriseLimit>,
     /// Additional notes for the request. This is optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
@@ -340,11 +389,19 @@ impl EnterpriseLimitsIncreaseRequest {
     }
 }
 
+crate::codec::json_object! {
+    EnterpriseLimitsIncreaseRequest {
+        limits: "limits" required,
+        reason: "reason" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for EnterpriseLimitsIncreaseRequest {}
 
 /// Schema: `#/components/schemas/InviteOrganizationMemberRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct InviteOrganizationMemberRequest {
     /// E-mail address
@@ -366,21 +423,38 @@ impl InviteOrganizationMemberRequest {
     }
 }
 
+crate::codec::json_object! {
+    InviteOrganizationMemberRequest {
+        email: "email" required,
+        role: "role" required,
+        datasets: "datasets" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for InviteOrganizationMemberRequest {}
 
 /// Schema: `#/components/schemas/ListOrganizationApiKeysResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationApiKeysResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of API keys.
-    #[serde(rename = "apiKeys")]
     pub api_keys: Vec<ListOrganizationApiKeysResponseApiKeysItem>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationApiKeysResponse {
+        success: "success" required,
+        error: "error" optional,
+        api_keys: "apiKeys" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationApiKeysResponse {
@@ -390,14 +464,12 @@ impl crate::Envelope for ListOrganizationApiKeysResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationApiKeysResponse/allOf/1/properties/apiKeys/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationApiKeysResponseApiKeysItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
     /// `name` in the JSON; string
     pub name: String,
@@ -406,8 +478,20 @@ pub struct ListOrganizationApiKeysResponseApiKeysItem {
     /// `role` in the JSON; [`ListOrganizationApiKeysResponseApiKeysItemRole`](crate::models::ListOrganizationApiKeysResponseApiKeysItemRole)
     pub role: ListOrganizationApiKeysResponseApiKeysItemRole,
     /// `isTransformationJobKey` in the JSON; boolean
-    #[serde(rename = "isTransformationJobKey")]
     pub is_transformation_job_key: bool,
+}
+
+crate::codec::json_object! {
+    ListOrganizationApiKeysResponseApiKeysItem {
+        id: "id" required,
+        api_key: "apiKey" required,
+        name: "name" required,
+        created: "created" required,
+        role: "role" required,
+        is_transformation_job_key: "isTransformationJobKey" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationApiKeysResponseApiKeysItem {}
@@ -448,42 +532,49 @@ impl From<&str> for ListOrganizationApiKeysResponseApiKeysItemRole {
 crate::string_enum_impls!(ListOrganizationApiKeysResponseApiKeysItemRole);
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationInfoResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `organization` in the JSON; [`Organization`](crate::models::Organization)
     pub organization: Organization,
     /// `datasets` in the JSON; array of [`OrganizationDataset`](crate::models::OrganizationDataset)
     pub datasets: Vec<OrganizationDataset>,
     /// `defaultComputeLimits` in the JSON; [`OrganizationInfoResponseDefaultComputeLimits`](crate::models::OrganizationInfoResponseDefaultComputeLimits)
-    #[serde(rename = "defaultComputeLimits")]
     pub default_compute_limits: OrganizationInfoResponseDefaultComputeLimits,
     /// `entitlementLimits` in the JSON; [`EntitlementLimits`](crate::models::EntitlementLimits)
-    #[serde(
-        rename = "entitlementLimits",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub entitlement_limits: Option<EntitlementLimits>,
     /// Experiments that the organization has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<OrganizationInfoResponseExperimentsItem>,
     /// Present if a readme is set for this project
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<OrganizationInfoResponseReadme>,
     /// `whitelabelId` in the JSON; integer
-    #[serde(rename = "whitelabelId", default, skip_serializing_if = "Option::is_none")]
     pub whitelabel_id: Option<i64>,
     /// `cliLists` in the JSON; [`OrganizationInfoResponseCliLists`](crate::models::OrganizationInfoResponseCliLists)
-    #[serde(rename = "cliLists")]
     pub cli_lists: OrganizationInfoResponseCliLists,
     /// `performance` in the JSON; [`OrganizationInfoResponsePerformance`](crate::models::OrganizationInfoResponsePerformance)
     pub performance: OrganizationInfoResponsePerformance,
+}
+
+crate::codec::json_object! {
+    OrganizationInfoResponse {
+        success: "success" required,
+        error: "error" optional,
+        organization: "organization" required,
+        datasets: "datasets" required,
+        default_compute_limits: "defaultComputeLimits" required,
+        entitlement_limits: "entitlementLimits" optional,
+        experiments: "experiments" required,
+        readme: "readme" optional,
+        whitelabel_id: "whitelabelId" optional,
+        cli_lists: "cliLists" required,
+        performance: "performance" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponse {
@@ -493,27 +584,32 @@ impl crate::Envelope for OrganizationInfoResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseCliLists {
     /// `objectDetectionLastLayerOptions` in the JSON; array of [`OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem`](crate::models::OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem)
-    #[serde(rename = "objectDetectionLastLayerOptions")]
     pub object_detection_last_layer_options: Vec<
         OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem,
     >,
     /// `imageInputScalingOptions` in the JSON; array of [`OrganizationInfoResponseCliListsImageInputScalingOptionsItem`](crate::models::OrganizationInfoResponseCliListsImageInputScalingOptionsItem)
-    #[serde(rename = "imageInputScalingOptions")]
     pub image_input_scaling_options: Vec<
         OrganizationInfoResponseCliListsImageInputScalingOptionsItem,
     >,
 }
 
+crate::codec::json_object! {
+    OrganizationInfoResponseCliLists {
+        object_detection_last_layer_options: "objectDetectionLastLayerOptions" required,
+        image_input_scaling_options: "imageInputScalingOptions" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for OrganizationInfoResponseCliLists {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/imageInputScalingOptions/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
     /// `label` in the JSON; string
@@ -522,11 +618,19 @@ pub struct OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
     pub value: ImageInputScaling,
 }
 
+crate::codec::json_object! {
+    OrganizationInfoResponseCliListsImageInputScalingOptionsItem {
+        label: "label" required,
+        value: "value" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for OrganizationInfoResponseCliListsImageInputScalingOptionsItem {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/cliLists/properties/objectDetectionLastLayerOptions/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
     /// `label` in the JSON; string
@@ -535,60 +639,89 @@ pub struct OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
     pub value: ObjectDetectionLastLayer,
 }
 
+crate::codec::json_object! {
+    OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {
+        label: "label" required,
+        value: "value" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope
 for OrganizationInfoResponseCliListsObjectDetectionLastLayerOptionsItem {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/defaultComputeLimits`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseDefaultComputeLimits {
     /// `requestsCpu` in the JSON; number
-    #[serde(rename = "requestsCpu")]
     pub requests_cpu: f64,
     /// `requestsMemory` in the JSON; number
-    #[serde(rename = "requestsMemory")]
     pub requests_memory: f64,
     /// `limitsCpu` in the JSON; number
-    #[serde(rename = "limitsCpu")]
     pub limits_cpu: f64,
     /// `limitsMemory` in the JSON; number
-    #[serde(rename = "limitsMemory")]
     pub limits_memory: f64,
+}
+
+crate::codec::json_object! {
+    OrganizationInfoResponseDefaultComputeLimits {
+        requests_cpu: "requestsCpu" required,
+        requests_memory: "requestsMemory" required,
+        limits_cpu: "limitsCpu" required,
+        limits_memory: "limitsMemory" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponseDefaultComputeLimits {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/experiments/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseExperimentsItem {
     /// `type` in the JSON; string
-    #[serde(rename = "type")]
     pub type_: String,
     /// `title` in the JSON; string
     pub title: String,
     /// `help` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// `enabled` in the JSON; boolean
     pub enabled: bool,
     /// `showToUser` in the JSON; boolean
-    #[serde(rename = "showToUser")]
     pub show_to_user: bool,
+}
+
+crate::codec::json_object! {
+    OrganizationInfoResponseExperimentsItem {
+        type_: "type" required,
+        title: "title" required,
+        help: "help" optional,
+        enabled: "enabled" required,
+        show_to_user: "showToUser" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponseExperimentsItem {}
 
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/performance`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationInfoResponsePerformance {
     /// Compute time limit per job in minutes (for non-transformation jobs).
-    #[serde(rename = "jobLimitM")]
     pub job_limit_m: i64,
+}
+
+crate::codec::json_object! {
+    OrganizationInfoResponsePerformance {
+        job_limit_m: "jobLimitM" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationInfoResponsePerformance {}
@@ -596,8 +729,7 @@ impl crate::Envelope for OrganizationInfoResponsePerformance {}
 /// Present if a readme is set for this project
 ///
 /// Schema: `#/components/schemas/OrganizationInfoResponse/allOf/1/properties/readme`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationInfoResponseReadme {
     /// `markdown` in the JSON; string
@@ -606,20 +738,37 @@ pub struct OrganizationInfoResponseReadme {
     pub html: String,
 }
 
+crate::codec::json_object! {
+    OrganizationInfoResponseReadme {
+        markdown: "markdown" required,
+        html: "html" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for OrganizationInfoResponseReadme {}
 
 /// Schema: `#/components/schemas/OrganizationMetricsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `metrics` in the JSON; [`OrganizationMetricsResponseMetrics`](crate::models::OrganizationMetricsResponseMetrics)
     pub metrics: OrganizationMetricsResponseMetrics,
+}
+
+crate::codec::json_object! {
+    OrganizationMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationMetricsResponse {
@@ -629,41 +778,46 @@ impl crate::Envelope for OrganizationMetricsResponse {
 }
 
 /// Schema: `#/components/schemas/OrganizationMetricsResponse/allOf/1/properties/metrics`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationMetricsResponseMetrics {
     /// Total compute time of all organizational jobs since the creation of the organization (including organizational project jobs). Compute time is the amount of computation time spent in jobs, in minutes used by an organization over a 12 month period, calculated as CPU + GPU minutes.
-    #[serde(rename = "totalJobsComputeTime")]
     pub total_jobs_compute_time: f64,
     /// Total compute time of all organizational jobs in the current contract (including organizational project jobs). Compute time is the amount of computation time spent in jobs, in minutes used by an organization over a 12 month period, calculated as CPU + GPU minutes.
-    #[serde(rename = "jobsComputeTimeCurrentYear")]
     pub jobs_compute_time_current_year: f64,
     /// The date from which the compute time for the running contract is calculated.
-    #[serde(rename = "jobsComputeTimeCurrentYearSince")]
     pub jobs_compute_time_current_year_since: crate::DateTime,
     /// CPU compute time of all jobs in the organization in the current contract (including organizational project jobs).
-    #[serde(rename = "cpuComputeTimeCurrentContract")]
     pub cpu_compute_time_current_contract: f64,
     /// GPU compute time of all jobs in the organization in the current contract (including organizational project jobs).
-    #[serde(rename = "gpuComputeTimeCurrentContract")]
     pub gpu_compute_time_current_contract: f64,
     /// Total storage used by the organization.
-    #[serde(rename = "totalStorage")]
     pub total_storage: f64,
     /// Total number of projects owned by the organization.
-    #[serde(rename = "projectCount")]
     pub project_count: i64,
     /// Total number of users in the organization.
-    #[serde(rename = "userCount")]
     pub user_count: i64,
+}
+
+crate::codec::json_object! {
+    OrganizationMetricsResponseMetrics {
+        total_jobs_compute_time: "totalJobsComputeTime" required,
+        jobs_compute_time_current_year: "jobsComputeTimeCurrentYear" required,
+        jobs_compute_time_current_year_since: "jobsComputeTimeCurrentYearSince" required,
+        cpu_compute_time_current_contract: "cpuComputeTimeCurrentContract" required,
+        gpu_compute_time_current_contract: "gpuComputeTimeCurrentContract" required,
+        total_storage: "totalStorage" required,
+        project_count: "projectCount" required,
+        user_count: "userCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OrganizationMetricsResponseMetrics {}
 
 /// Schema: `#/components/schemas/RemoveMemberRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RemoveMemberRequest {
     /// `id` in the JSON; integer
@@ -677,11 +831,18 @@ impl RemoveMemberRequest {
     }
 }
 
+crate::codec::json_object! {
+    RemoveMemberRequest {
+        id: "id" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for RemoveMemberRequest {}
 
 /// Schema: `#/components/schemas/SetMemberDatasetsRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetMemberDatasetsRequest {
     /// `datasets` in the JSON; array of string
@@ -695,11 +856,18 @@ impl SetMemberDatasetsRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetMemberDatasetsRequest {
+        datasets: "datasets" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetMemberDatasetsRequest {}
 
 /// Schema: `#/components/schemas/SetMemberRoleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetMemberRoleRequest {
     /// `role` in the JSON; [`OrganizationMemberRole`](crate::models::OrganizationMemberRole)
@@ -713,39 +881,35 @@ impl SetMemberRoleRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetMemberRoleRequest {
+        role: "role" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetMemberRoleRequest {}
 
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateOrganizationRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateOrganizationRequest {
     /// New logo URL, or set to \`null\` to remove the logo.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// New leader image URL, or set to \`null\` to remove the leader.
-    #[serde(rename = "headerImg", default, skip_serializing_if = "Option::is_none")]
     pub header_img: Option<String>,
     /// `showHeaderImgMask` in the JSON; boolean
-    #[serde(
-        rename = "showHeaderImgMask",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub show_header_img_mask: Option<bool>,
     /// New organization name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `experiments` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// Readme for the organization (in Markdown)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readme: Option<String>,
     /// New job limit in seconds.
-    #[serde(rename = "jobLimitM", default, skip_serializing_if = "Option::is_none")]
     pub job_limit_m: Option<i64>,
 }
 
@@ -806,15 +970,27 @@ impl UpdateOrganizationRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateOrganizationRequest {
+        logo: "logo" optional,
+        header_img: "headerImg" optional,
+        show_header_img_mask: "showHeaderImgMask" optional,
+        name: "name" optional,
+        experiments: "experiments" optional,
+        readme: "readme" optional,
+        job_limit_m: "jobLimitM" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateOrganizationRequest {}
 
 /// Schema: `#/components/schemas/UpdateWhitelabelDefaultDeploymentTargetRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateWhitelabelDefaultDeploymentTargetRequest {
     /// Name of the default deployment target
-    #[serde(rename = "defaultDeploymentTarget", default)]
     pub default_deployment_target: Option<String>,
 }
 
@@ -825,15 +1001,21 @@ impl UpdateWhitelabelDefaultDeploymentTargetRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateWhitelabelDefaultDeploymentTargetRequest {
+        default_deployment_target: "defaultDeploymentTarget" nullable,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateWhitelabelDefaultDeploymentTargetRequest {}
 
 /// Schema: `#/components/schemas/UpdateWhitelabelDeploymentOptionsOrderRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateWhitelabelDeploymentOptionsOrderRequest {
     /// `order` in the JSON; [`DeploymentOptionsOrder`](crate::models::DeploymentOptionsOrder)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<DeploymentOptionsOrder>,
 }
 
@@ -850,15 +1032,21 @@ impl UpdateWhitelabelDeploymentOptionsOrderRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateWhitelabelDeploymentOptionsOrderRequest {
+        order: "order" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateWhitelabelDeploymentOptionsOrderRequest {}
 
 /// Schema: `#/components/schemas/UpdateWhitelabelLearningBlocksRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateWhitelabelLearningBlocksRequest {
     /// The types of the learning blocks that are enabled for this whitelabel.
-    #[serde(rename = "learningBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learning_blocks: Option<Vec<String>>,
 }
 
@@ -875,21 +1063,23 @@ impl UpdateWhitelabelLearningBlocksRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateWhitelabelLearningBlocksRequest {
+        learning_blocks: "learningBlocks" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateWhitelabelLearningBlocksRequest {}
 
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateWhitelabelRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateWhitelabelRequest {
     /// `supportedProjectTypes` in the JSON; array of [`ProjectType`](crate::models::ProjectType)
-    #[serde(
-        rename = "supportedProjectTypes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub supported_project_types: Option<Vec<ProjectType>>,
 }
 
@@ -906,6 +1096,14 @@ impl UpdateWhitelabelRequest {
         self.supported_project_types = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateWhitelabelRequest {
+        supported_project_types: "supportedProjectTypes" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateWhitelabelRequest {}
@@ -942,18 +1140,25 @@ impl crate::multipart::ToMultipart for UploadAssetRequest {
 }
 
 /// Schema: `#/components/schemas/UploadAssetResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UploadAssetResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `url` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+
+crate::codec::json_object! {
+    UploadAssetResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UploadAssetResponse {
@@ -963,18 +1168,14 @@ impl crate::Envelope for UploadAssetResponse {
 }
 
 /// Schema: `#/components/schemas/WhitelabelAdminCreateOrganizationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WhitelabelAdminCreateOrganizationRequest {
     /// The name of the organization.
-    #[serde(rename = "organizationName")]
     pub organization_name: String,
     /// Unique identifier of the administrator of the new organization.
-    #[serde(rename = "adminId", default, skip_serializing_if = "Option::is_none")]
     pub admin_id: Option<i64>,
     /// Email of the administrator of the new organization.
-    #[serde(rename = "adminEmail", default, skip_serializing_if = "Option::is_none")]
     pub admin_email: Option<String>,
 }
 
@@ -999,6 +1200,16 @@ impl WhitelabelAdminCreateOrganizationRequest {
         self.admin_email = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    WhitelabelAdminCreateOrganizationRequest {
+        organization_name: "organizationName" required,
+        admin_id: "adminId" optional,
+        admin_email: "adminEmail" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for WhitelabelAdminCreateOrganizationRequest {}

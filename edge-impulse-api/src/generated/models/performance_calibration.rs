@@ -6,17 +6,25 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetPerformanceCalibrationGroundTruthResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPerformanceCalibrationGroundTruthResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `samples` in the JSON; array of [`PerformanceCalibrationGroundTruth`](crate::models::PerformanceCalibrationGroundTruth)
     pub samples: Vec<PerformanceCalibrationGroundTruth>,
+}
+
+crate::codec::json_object! {
+    GetPerformanceCalibrationGroundTruthResponse {
+        success: "success" required,
+        error: "error" optional,
+        samples: "samples" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationGroundTruthResponse {
@@ -26,18 +34,25 @@ impl crate::Envelope for GetPerformanceCalibrationGroundTruthResponse {
 }
 
 /// Schema: `#/components/schemas/GetPerformanceCalibrationParameterSetsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPerformanceCalibrationParameterSetsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `parameterSets` in the JSON; array of [`PerformanceCalibrationParameterSet`](crate::models::PerformanceCalibrationParameterSet)
-    #[serde(rename = "parameterSets")]
     pub parameter_sets: Vec<PerformanceCalibrationParameterSet>,
+}
+
+crate::codec::json_object! {
+    GetPerformanceCalibrationParameterSetsResponse {
+        success: "success" required,
+        error: "error" optional,
+        parameter_sets: "parameterSets" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationParameterSetsResponse {
@@ -47,18 +62,25 @@ impl crate::Envelope for GetPerformanceCalibrationParameterSetsResponse {
 }
 
 /// Schema: `#/components/schemas/GetPerformanceCalibrationParametersResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPerformanceCalibrationParametersResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `params` in the JSON; [`PerformanceCalibrationParameters`](crate::models::PerformanceCalibrationParameters)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<PerformanceCalibrationParameters>,
+}
+
+crate::codec::json_object! {
+    GetPerformanceCalibrationParametersResponse {
+        success: "success" required,
+        error: "error" optional,
+        params: "params" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationParametersResponse {
@@ -68,17 +90,25 @@ impl crate::Envelope for GetPerformanceCalibrationParametersResponse {
 }
 
 /// Schema: `#/components/schemas/GetPerformanceCalibrationRawResultResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPerformanceCalibrationRawResultResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `detections` in the JSON; array of [`PerformanceCalibrationRawDetection`](crate::models::PerformanceCalibrationRawDetection)
     pub detections: Vec<PerformanceCalibrationRawDetection>,
+}
+
+crate::codec::json_object! {
+    GetPerformanceCalibrationRawResultResponse {
+        success: "success" required,
+        error: "error" optional,
+        detections: "detections" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationRawResultResponse {
@@ -88,27 +118,31 @@ impl crate::Envelope for GetPerformanceCalibrationRawResultResponse {
 }
 
 /// Schema: `#/components/schemas/GetPerformanceCalibrationStatusResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPerformanceCalibrationStatusResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `available` in the JSON; boolean
     pub available: bool,
     /// If the current project is unsupported by performance calibration, this field explains the reason why. Otherwise, it is undefined.
-    #[serde(
-        rename = "unsupportedProjectError",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub unsupported_project_error: Option<String>,
     /// `options` in the JSON; [`StartPerformanceCalibrationRequest`](crate::models::StartPerformanceCalibrationRequest)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<StartPerformanceCalibrationRequest>,
+}
+
+crate::codec::json_object! {
+    GetPerformanceCalibrationStatusResponse {
+        success: "success" required,
+        error: "error" optional,
+        available: "available" required,
+        unsupported_project_error: "unsupportedProjectError" optional,
+        options: "options" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPerformanceCalibrationStatusResponse {
@@ -118,25 +152,34 @@ impl crate::Envelope for GetPerformanceCalibrationStatusResponse {
 }
 
 /// Schema: `#/components/schemas/GetPostProcessingResultsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetPostProcessingResultsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The names of the variables being tuned, in column order.
-    #[serde(rename = "variableNames")]
     pub variable_names: Vec<String>,
     /// The names of the objectives being minimized, in column order.
-    #[serde(rename = "objectiveNames")]
     pub objective_names: Vec<String>,
     /// The variable values representing the pareto front of optimal solutions.
     pub variables: Vec<Vec<f64>>,
     /// The objective values that correspond with the variables.
     pub objectives: Vec<Vec<f64>>,
+}
+
+crate::codec::json_object! {
+    GetPostProcessingResultsResponse {
+        success: "success" required,
+        error: "error" optional,
+        variable_names: "variableNames" required,
+        objective_names: "objectiveNames" required,
+        variables: "variables" required,
+        objectives: "objectives" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetPostProcessingResultsResponse {
@@ -146,8 +189,7 @@ impl crate::Envelope for GetPostProcessingResultsResponse {
 }
 
 /// Schema: `#/components/schemas/PerformanceCalibrationDetection`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationDetection {
     /// The time of the detection in milliseconds
@@ -156,36 +198,43 @@ pub struct PerformanceCalibrationDetection {
     pub label: String,
 }
 
+crate::codec::json_object! {
+    PerformanceCalibrationDetection {
+        time: "time" required,
+        label: "label" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for PerformanceCalibrationDetection {}
 
 /// Schema: `#/components/schemas/PerformanceCalibrationFalsePositive`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationFalsePositive {
     /// The type of false positive. Incorrect is when a detection matches the wrong ground truth. Duplicate is when the same ground truth was detected more than once. The first correct detection is considered a true positive but subsequent detections are considered false positives. Spurious is when the detection was not associated with any ground truth.
-    #[serde(rename = "type")]
     pub type_: PerformanceCalibrationFalsePositiveType,
     /// The time of the detection in milliseconds
-    #[serde(rename = "detectionTime")]
     pub detection_time: i64,
     /// The label of any associated ground truth
-    #[serde(
-        rename = "groundTruthLabel",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ground_truth_label: Option<String>,
     /// The start time of any associated ground truth
-    #[serde(
-        rename = "groundTruthStart",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ground_truth_start: Option<f64>,
     /// All of the sample IDs in the affected region
-    #[serde(rename = "sampleIds", default, skip_serializing_if = "Option::is_none")]
     pub sample_ids: Option<Vec<i64>>,
+}
+
+crate::codec::json_object! {
+    PerformanceCalibrationFalsePositive {
+        type_: "type" required,
+        detection_time: "detectionTime" required,
+        ground_truth_label: "groundTruthLabel" optional,
+        ground_truth_start: "groundTruthStart" optional,
+        sample_ids: "sampleIds" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationFalsePositive {}
@@ -232,33 +281,40 @@ impl From<&str> for PerformanceCalibrationFalsePositiveType {
 crate::string_enum_impls!(PerformanceCalibrationFalsePositiveType);
 
 /// Schema: `#/components/schemas/PerformanceCalibrationGroundTruth`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationGroundTruth {
     /// Whether this region is a single sample, a region of background noise, or a region of background noise that contains samples.
-    #[serde(rename = "type")]
     pub type_: PerformanceCalibrationGroundTruthType,
     /// Index of the label in the array of all labels
-    #[serde(rename = "labelIdx")]
     pub label_idx: i64,
     /// String label of the sample
-    #[serde(rename = "labelString")]
     pub label_string: String,
     /// The start time of the region in milliseconds
     pub start: i64,
     /// The length of the region in milliseconds
     pub length: i64,
     /// If the region contains samples, all the samples within this region
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<Vec<PerformanceCalibrationGroundTruthSamplesItem>>,
+}
+
+crate::codec::json_object! {
+    PerformanceCalibrationGroundTruth {
+        type_: "type" required,
+        label_idx: "labelIdx" required,
+        label_string: "labelString" required,
+        start: "start" required,
+        length: "length" required,
+        samples: "samples" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationGroundTruth {}
 
 /// Schema: `#/components/schemas/PerformanceCalibrationGroundTruth/properties/samples/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationGroundTruthSamplesItem {
     /// The ID of the samples in Studio
@@ -269,6 +325,17 @@ pub struct PerformanceCalibrationGroundTruthSamplesItem {
     pub length: f64,
     /// For debugging. The index of the sample in the original Y array.
     pub idx: i64,
+}
+
+crate::codec::json_object! {
+    PerformanceCalibrationGroundTruthSamplesItem {
+        id: "id" required,
+        start: "start" required,
+        length: "length" required,
+        idx: "idx" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationGroundTruthSamplesItem {}
@@ -315,100 +382,113 @@ impl From<&str> for PerformanceCalibrationGroundTruthType {
 crate::string_enum_impls!(PerformanceCalibrationGroundTruthType);
 
 /// Schema: `#/components/schemas/PerformanceCalibrationParameterSet`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationParameterSet {
     /// All of the detections using this parameter set
     pub detections: Vec<PerformanceCalibrationDetection>,
     /// Whether this is considered the best parameter set
-    #[serde(rename = "isBest")]
     pub is_best: bool,
     /// All of the possible labels in the detections array
     pub labels: Vec<String>,
     /// `aggregateStats` in the JSON; [`PerformanceCalibrationParameterSetAggregateStats`](crate::models::PerformanceCalibrationParameterSetAggregateStats)
-    #[serde(rename = "aggregateStats")]
     pub aggregate_stats: PerformanceCalibrationParameterSetAggregateStats,
     /// `stats` in the JSON; array of [`PerformanceCalibrationParameterSetStatsItem`](crate::models::PerformanceCalibrationParameterSetStatsItem)
     pub stats: Vec<PerformanceCalibrationParameterSetStatsItem>,
     /// `params` in the JSON; [`PerformanceCalibrationParameters`](crate::models::PerformanceCalibrationParameters)
     pub params: PerformanceCalibrationParameters,
     /// The size of the input block window in milliseconds.
-    #[serde(rename = "windowSizeMs")]
     pub window_size_ms: f64,
+}
+
+crate::codec::json_object! {
+    PerformanceCalibrationParameterSet {
+        detections: "detections" required,
+        is_best: "isBest" required,
+        labels: "labels" required,
+        aggregate_stats: "aggregateStats" required,
+        stats: "stats" required,
+        params: "params" required,
+        window_size_ms: "windowSizeMs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationParameterSet {}
 
 /// Schema: `#/components/schemas/PerformanceCalibrationParameterSet/properties/aggregateStats`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationParameterSetAggregateStats {
     /// `falsePositiveRate` in the JSON; number
-    #[serde(rename = "falsePositiveRate")]
     pub false_positive_rate: f64,
     /// `falseNegativeRate` in the JSON; number
-    #[serde(rename = "falseNegativeRate")]
     pub false_negative_rate: f64,
+}
+
+crate::codec::json_object! {
+    PerformanceCalibrationParameterSetAggregateStats {
+        false_positive_rate: "falsePositiveRate" required,
+        false_negative_rate: "falseNegativeRate" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationParameterSetAggregateStats {}
 
 /// Schema: `#/components/schemas/PerformanceCalibrationParameterSet/properties/stats/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationParameterSetStatsItem {
     /// `label` in the JSON; string
     pub label: String,
     /// `truePositives` in the JSON; integer
-    #[serde(rename = "truePositives")]
     pub true_positives: i64,
     /// `falsePositives` in the JSON; integer
-    #[serde(rename = "falsePositives")]
     pub false_positives: i64,
     /// `falseNegatives` in the JSON; integer
-    #[serde(rename = "falseNegatives")]
     pub false_negatives: i64,
     /// `trueNegatives` in the JSON; integer
-    #[serde(rename = "trueNegatives")]
     pub true_negatives: i64,
     /// `falsePositiveRate` in the JSON; number
-    #[serde(rename = "falsePositiveRate")]
     pub false_positive_rate: f64,
     /// `falseNegativeRate` in the JSON; number
-    #[serde(rename = "falseNegativeRate")]
     pub false_negative_rate: f64,
     /// The details of every false positive detection.
-    #[serde(
-        rename = "falsePositiveDetails",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub false_positive_details: Option<Vec<PerformanceCalibrationFalsePositive>>,
     /// The times in ms at which false negatives occurred. These correspond to specific items in the ground truth.
-    #[serde(rename = "falseNegativeTimes")]
     pub false_negative_times: Vec<f64>,
+}
+
+crate::codec::json_object! {
+    PerformanceCalibrationParameterSetStatsItem {
+        label: "label" required,
+        true_positives: "truePositives" required,
+        false_positives: "falsePositives" required,
+        false_negatives: "falseNegatives" required,
+        true_negatives: "trueNegatives" required,
+        false_positive_rate: "falsePositiveRate" required,
+        false_negative_rate: "falseNegativeRate" required,
+        false_positive_details: "falsePositiveDetails" optional,
+        false_negative_times: "falseNegativeTimes" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationParameterSetStatsItem {}
 
 /// Schema: `#/components/schemas/PerformanceCalibrationParameters`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationParameters {
     /// The post-processing algorithm type.
-    #[serde(rename = "type")]
     pub type_: PerformanceCalibrationParametersType,
     /// The version number of the post-processing algorithm.
     pub version: i64,
     /// `parametersStandard` in the JSON; [`PerformanceCalibrationParametersStandard`](crate::models::PerformanceCalibrationParametersStandard)
-    #[serde(
-        rename = "parametersStandard",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub parameters_standard: Option<PerformanceCalibrationParametersStandard>,
 }
 
@@ -432,20 +512,27 @@ impl PerformanceCalibrationParameters {
     }
 }
 
+crate::codec::json_object! {
+    PerformanceCalibrationParameters {
+        type_: "type" required,
+        version: "version" required,
+        parameters_standard: "parametersStandard" optional,
+    }
+    serialize: always,
+    deserialize: always,
+}
+
 impl crate::Envelope for PerformanceCalibrationParameters {}
 
 /// Schema: `#/components/schemas/PerformanceCalibrationParametersStandard`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationParametersStandard {
     /// The length of the averaging window in milliseconds.
-    #[serde(rename = "averageWindowDurationMs")]
     pub average_window_duration_ms: f64,
     /// The minimum threshold for detection, from 0-1.
-    #[serde(rename = "detectionThreshold")]
     pub detection_threshold: f64,
     /// The amount of time new matches will be ignored after a positive result.
-    #[serde(rename = "suppressionMs")]
     pub suppression_ms: f64,
 }
 
@@ -462,6 +549,16 @@ impl PerformanceCalibrationParametersStandard {
             suppression_ms,
         }
     }
+}
+
+crate::codec::json_object! {
+    PerformanceCalibrationParametersStandard {
+        average_window_duration_ms: "averageWindowDurationMs" required,
+        detection_threshold: "detectionThreshold" required,
+        suppression_ms: "suppressionMs" required,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationParametersStandard {}
@@ -500,8 +597,7 @@ impl From<&str> for PerformanceCalibrationParametersType {
 crate::string_enum_impls!(PerformanceCalibrationParametersType);
 
 /// Schema: `#/components/schemas/PerformanceCalibrationRawDetection`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationRawDetection {
     /// The start time of the detected window in milliseconds
@@ -512,11 +608,20 @@ pub struct PerformanceCalibrationRawDetection {
     pub result: Vec<f64>,
 }
 
+crate::codec::json_object! {
+    PerformanceCalibrationRawDetection {
+        start: "start" required,
+        end: "end" required,
+        result: "result" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for PerformanceCalibrationRawDetection {}
 
 /// Schema: `#/components/schemas/PerformanceCalibrationSaveParameterSetRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationSaveParameterSetRequest {
     /// `params` in the JSON; [`PerformanceCalibrationParameters`](crate::models::PerformanceCalibrationParameters)
@@ -528,6 +633,14 @@ impl PerformanceCalibrationSaveParameterSetRequest {
     pub fn new(params: PerformanceCalibrationParameters) -> Self {
         Self { params }
     }
+}
+
+crate::codec::json_object! {
+    PerformanceCalibrationSaveParameterSetRequest {
+        params: "params" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for PerformanceCalibrationSaveParameterSetRequest {}
@@ -556,18 +669,25 @@ impl crate::multipart::ToMultipart for PerformanceCalibrationUploadLabeledAudioR
 }
 
 /// Schema: `#/components/schemas/PerformanceCalibrationUploadLabeledAudioResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PerformanceCalibrationUploadLabeledAudioResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `uploadKey` in the JSON; string
-    #[serde(rename = "uploadKey")]
     pub upload_key: String,
+}
+
+crate::codec::json_object! {
+    PerformanceCalibrationUploadLabeledAudioResponse {
+        success: "success" required,
+        error: "error" optional,
+        upload_key: "uploadKey" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PerformanceCalibrationUploadLabeledAudioResponse {

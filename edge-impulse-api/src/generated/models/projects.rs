@@ -6,12 +6,10 @@
 use super::*;
 
 /// Schema: `#/components/schemas/AddCollaboratorRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddCollaboratorRequest {
     /// Username or e-mail address
-    #[serde(rename = "usernameOrEmail")]
     pub username_or_email: String,
 }
 
@@ -22,20 +20,25 @@ impl AddCollaboratorRequest {
     }
 }
 
+crate::codec::json_object! {
+    AddCollaboratorRequest {
+        username_or_email: "usernameOrEmail" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AddCollaboratorRequest {}
 
 /// Schema: `#/components/schemas/AddHmacKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddHmacKeyRequest {
     /// Description of the key
     pub name: String,
     /// HMAC key.
-    #[serde(rename = "hmacKey")]
     pub hmac_key: crate::Secret,
     /// Whether this key should be used as a development key.
-    #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
 }
 
@@ -50,20 +53,27 @@ impl AddHmacKeyRequest {
     }
 }
 
+crate::codec::json_object! {
+    AddHmacKeyRequest {
+        name: "name" required,
+        hmac_key: "hmacKey" required,
+        is_development_key: "isDevelopmentKey" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for AddHmacKeyRequest {}
 
 /// Schema: `#/components/schemas/AddProjectApiKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AddProjectApiKeyRequest {
     /// Description of the key
     pub name: String,
     /// Optional: API key. This needs to start with \`ei_\` and will need to be at least 32 characters long. If this field is not passed in, a new API key is generated for you.
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
     /// Whether this key should be used as a development key.
-    #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
     /// `role` in the JSON; [`AddProjectApiKeyRequestRole`](crate::models::AddProjectApiKeyRequestRole)
     pub role: AddProjectApiKeyRequestRole,
@@ -89,6 +99,17 @@ impl AddProjectApiKeyRequest {
         self.api_key = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    AddProjectApiKeyRequest {
+        name: "name" required,
+        api_key: "apiKey" optional,
+        is_development_key: "isDevelopmentKey" required,
+        role: "role" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for AddProjectApiKeyRequest {}
@@ -133,42 +154,46 @@ impl From<&str> for AddProjectApiKeyRequestRole {
 crate::string_enum_impls!(AddProjectApiKeyRequestRole);
 
 /// Schema: `#/components/schemas/AIAction`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AiAction {
     /// `id` in the JSON; integer
     pub id: i64,
     /// Manually set name (optional)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Name to show to the user when interacting with this action (e.g. in a table, or when running the action). Will return either "name" (if present), or a name derived from the transformation block.
-    #[serde(rename = "displayName")]
     pub display_name: String,
     /// `config` in the JSON; [`AiActionsConfig`](crate::models::AiActionsConfig)
     pub config: AiActionsConfig,
     /// `previewConfig` in the JSON; [`AiActionsConfig`](crate::models::AiActionsConfig)
-    #[serde(rename = "previewConfig")]
     pub preview_config: AiActionsConfig,
     /// When rendering preview items, the max amount of items to show (pass this into the previewAIActionsSamples)
-    #[serde(rename = "maxDataPreviewCount")]
     pub max_data_preview_count: i64,
     /// Number of grid columns to use during preview.
-    #[serde(rename = "gridColumnCount")]
     pub grid_column_count: i64,
     /// Contains the last preview state, this is filled with whatever was ran last, so when you refresh an AI Action it'll always have the exact same state as before refresh.
-    #[serde(
-        rename = "lastPreviewState",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_preview_state: Option<AiActionLastPreviewState>,
     /// After the action runs, add this key/value pair as metadata on the affected samples.
-    #[serde(rename = "setMetadataAfterRunning")]
     pub set_metadata_after_running: Vec<AiActionSetMetadataAfterRunningItem>,
     /// If enabled, will load cached results from the previous preview job for unchanged jobs. Disable this if you're developing your own custom AI Labeling job, and want to always re-run all steps.
-    #[serde(rename = "cacheUnchangedSteps")]
     pub cache_unchanged_steps: bool,
+}
+
+crate::codec::json_object! {
+    AiAction {
+        id: "id" required,
+        name: "name" optional,
+        display_name: "displayName" required,
+        config: "config" required,
+        preview_config: "previewConfig" required,
+        max_data_preview_count: "maxDataPreviewCount" required,
+        grid_column_count: "gridColumnCount" required,
+        last_preview_state: "lastPreviewState" optional,
+        set_metadata_after_running: "setMetadataAfterRunning" required,
+        cache_unchanged_steps: "cacheUnchangedSteps" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiAction {}
@@ -176,39 +201,52 @@ impl crate::Envelope for AiAction {}
 /// Contains the last preview state, this is filled with whatever was ran last, so when you refresh an AI Action it'll always have the exact same state as before refresh.
 ///
 /// Schema: `#/components/schemas/AIAction/properties/lastPreviewState`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AiActionLastPreviewState {
     /// `samples` in the JSON; array of [`Sample`](crate::models::Sample)
     pub samples: Vec<Sample>,
     /// `proposedChanges` in the JSON; array of [`AiActionLastPreviewStateProposedChangesItem`](crate::models::AiActionLastPreviewStateProposedChangesItem)
-    #[serde(rename = "proposedChanges")]
     pub proposed_changes: Vec<AiActionLastPreviewStateProposedChangesItem>,
+}
+
+crate::codec::json_object! {
+    AiActionLastPreviewState {
+        samples: "samples" required,
+        proposed_changes: "proposedChanges" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiActionLastPreviewState {}
 
 /// Schema: `#/components/schemas/AIAction/properties/lastPreviewState/properties/proposedChanges/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AiActionLastPreviewStateProposedChangesItem {
     /// `sampleId` in the JSON; integer
-    #[serde(rename = "sampleId")]
     pub sample_id: i64,
     /// `step` in the JSON; integer
     pub step: i64,
     /// `proposedChanges` in the JSON; [`SampleProposedChanges`](crate::models::SampleProposedChanges)
-    #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
+}
+
+crate::codec::json_object! {
+    AiActionLastPreviewStateProposedChangesItem {
+        sample_id: "sampleId" required,
+        step: "step" required,
+        proposed_changes: "proposedChanges" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiActionLastPreviewStateProposedChangesItem {}
 
 /// Schema: `#/components/schemas/AIAction/properties/setMetadataAfterRunning/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AiActionSetMetadataAfterRunningItem {
     /// `key` in the JSON; string
@@ -217,32 +255,40 @@ pub struct AiActionSetMetadataAfterRunningItem {
     pub value: String,
 }
 
+crate::codec::json_object! {
+    AiActionSetMetadataAfterRunningItem {
+        key: "key" required,
+        value: "value" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for AiActionSetMetadataAfterRunningItem {}
 
 /// Schema: `#/components/schemas/AIActionsConfig`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AiActionsConfig {
     /// `dataCategory` in the JSON; [`AiActionsDataCategory`](crate::models::AiActionsDataCategory)
-    #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
-    #[serde(
-        rename = "dataMetadataKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_metadata_key: Option<String>,
     /// Metadata value to filter on. Required if dataCategory is equal to "dataWithMetadata".
-    #[serde(
-        rename = "dataMetadataValue",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_metadata_value: Option<String>,
     /// `steps` in the JSON; array of [`AiActionsConfigStep`](crate::models::AiActionsConfigStep)
     pub steps: Vec<AiActionsConfigStep>,
+}
+
+crate::codec::json_object! {
+    AiActionsConfig {
+        data_category: "dataCategory" required,
+        data_metadata_key: "dataMetadataKey" optional,
+        data_metadata_value: "dataMetadataValue" optional,
+        steps: "steps" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for AiActionsConfig {}
@@ -296,26 +342,14 @@ crate::string_enum_impls!(AiActionsDataCategory);
 pub type AllProjectModelVariants = Vec<ProjectModelVariant>;
 
 /// Schema: `#/components/schemas/CreateProjectRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateProjectRequest {
     /// The name of the first project.
-    #[serde(rename = "projectName")]
     pub project_name: String,
     /// `projectVisibility` in the JSON; [`ProjectVisibility`](crate::models::ProjectVisibility)
-    #[serde(
-        rename = "projectVisibility",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub project_visibility: Option<ProjectVisibility>,
     /// The ID of the version that was used to restore this project.
-    #[serde(
-        rename = "originalProjectVersionId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub original_project_version_id: Option<i64>,
 }
 
@@ -342,21 +376,38 @@ impl CreateProjectRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateProjectRequest {
+        project_name: "projectName" required,
+        project_visibility: "projectVisibility" optional,
+        original_project_version_id: "originalProjectVersionId" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateProjectRequest {}
 
 /// Schema: `#/components/schemas/DevelopmentBoardsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentBoardsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `developmentBoards` in the JSON; array of [`DevelopmentBoardResponse`](crate::models::DevelopmentBoardResponse)
-    #[serde(rename = "developmentBoards")]
     pub development_boards: Vec<DevelopmentBoardResponse>,
+}
+
+crate::codec::json_object! {
+    DevelopmentBoardsResponse {
+        success: "success" required,
+        error: "error" optional,
+        development_boards: "developmentBoards" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DevelopmentBoardsResponse {
@@ -366,21 +417,28 @@ impl crate::Envelope for DevelopmentBoardsResponse {
 }
 
 /// Schema: `#/components/schemas/DevelopmentKeysResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentKeysResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// API Key
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
     /// HMAC Key
-    #[serde(rename = "hmacKey", default, skip_serializing_if = "Option::is_none")]
     pub hmac_key: Option<crate::Secret>,
+}
+
+crate::codec::json_object! {
+    DevelopmentKeysResponse {
+        success: "success" required,
+        error: "error" optional,
+        api_key: "apiKey" optional,
+        hmac_key: "hmacKey" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DevelopmentKeysResponse {
@@ -390,42 +448,58 @@ impl crate::Envelope for DevelopmentKeysResponse {
 }
 
 /// Schema: `#/components/schemas/Download`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Download {
     /// `id` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name` in the JSON; string
     pub name: String,
     /// `type` in the JSON; string
-    #[serde(rename = "type")]
     pub type_: String,
     /// `size` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// `link` in the JSON; string
     pub link: String,
     /// `impulseId` in the JSON; number
-    #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<f64>,
+}
+
+crate::codec::json_object! {
+    Download {
+        id: "id" optional,
+        name: "name" required,
+        type_: "type" required,
+        size: "size" optional,
+        link: "link" required,
+        impulse_id: "impulseId" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Download {}
 
 /// Schema: `#/components/schemas/GetAIActionResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAiActionResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `action` in the JSON; [`AiAction`](crate::models::AiAction)
     pub action: AiAction,
+}
+
+crate::codec::json_object! {
+    GetAiActionResponse {
+        success: "success" required,
+        error: "error" optional,
+        action: "action" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAiActionResponse {
@@ -435,21 +509,28 @@ impl crate::Envelope for GetAiActionResponse {
 }
 
 /// Schema: `#/components/schemas/GetCsvWizardUploadedFileInfo`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetCsvWizardUploadedFileInfo {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `hasFile` in the JSON; boolean
-    #[serde(rename = "hasFile")]
     pub has_file: bool,
     /// `link` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+}
+
+crate::codec::json_object! {
+    GetCsvWizardUploadedFileInfo {
+        success: "success" required,
+        error: "error" optional,
+        has_file: "hasFile" required,
+        link: "link" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetCsvWizardUploadedFileInfo {
@@ -459,18 +540,25 @@ impl crate::Envelope for GetCsvWizardUploadedFileInfo {
 }
 
 /// Schema: `#/components/schemas/GetModelVariantsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetModelVariantsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `modelVariants` in the JSON; [`AllProjectModelVariants`](crate::models::AllProjectModelVariants)
-    #[serde(rename = "modelVariants")]
     pub model_variants: AllProjectModelVariants,
+}
+
+crate::codec::json_object! {
+    GetModelVariantsResponse {
+        success: "success" required,
+        error: "error" optional,
+        model_variants: "modelVariants" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetModelVariantsResponse {
@@ -480,32 +568,31 @@ impl crate::Envelope for GetModelVariantsResponse {
 }
 
 /// Schema: `#/components/schemas/GetSyntheticDataConfigResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetSyntheticDataConfigResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `recentJobs` in the JSON; array of [`GetSyntheticDataConfigResponseRecentJobsItem`](crate::models::GetSyntheticDataConfigResponseRecentJobsItem)
-    #[serde(rename = "recentJobs")]
     pub recent_jobs: Vec<GetSyntheticDataConfigResponseRecentJobsItem>,
     /// `lastUsedTransformationBlockId` in the JSON; integer
-    #[serde(
-        rename = "lastUsedTransformationBlockId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_used_transformation_block_id: Option<i64>,
     /// `lastUsedParameters` in the JSON; object of string
-    #[serde(
-        rename = "lastUsedParameters",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_used_parameters: Option<std::collections::BTreeMap<String, String>>,
+}
+
+crate::codec::json_object! {
+    GetSyntheticDataConfigResponse {
+        success: "success" required,
+        error: "error" optional,
+        recent_jobs: "recentJobs" required,
+        last_used_transformation_block_id: "lastUsedTransformationBlockId" optional,
+        last_used_parameters: "lastUsedParameters" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetSyntheticDataConfigResponse {
@@ -515,8 +602,7 @@ impl crate::Envelope for GetSyntheticDataConfigResponse {
 }
 
 /// Schema: `#/components/schemas/GetSyntheticDataConfigResponse/allOf/1/properties/recentJobs/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetSyntheticDataConfigResponseRecentJobsItem {
     /// `job` in the JSON; [`Job`](crate::models::Job)
@@ -525,25 +611,37 @@ pub struct GetSyntheticDataConfigResponseRecentJobsItem {
     pub samples: Vec<Sample>,
 }
 
+crate::codec::json_object! {
+    GetSyntheticDataConfigResponseRecentJobsItem {
+        job: "job" required,
+        samples: "samples" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for GetSyntheticDataConfigResponseRecentJobsItem {}
 
 /// Schema: `#/components/schemas/GetTargetConstraintsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetTargetConstraintsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `targetConstraints` in the JSON; [`TargetConstraints`](crate::models::TargetConstraints)
-    #[serde(
-        rename = "targetConstraints",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub target_constraints: Option<TargetConstraints>,
+}
+
+crate::codec::json_object! {
+    GetTargetConstraintsResponse {
+        success: "success" required,
+        error: "error" optional,
+        target_constraints: "targetConstraints" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetTargetConstraintsResponse {
@@ -553,29 +651,28 @@ impl crate::Envelope for GetTargetConstraintsResponse {
 }
 
 /// Schema: `#/components/schemas/LastModificationDateResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LastModificationDateResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `lastModificationDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(
-        rename = "lastModificationDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_modification_date: Option<crate::DateTime>,
     /// `lastVersionDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(
-        rename = "lastVersionDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_version_date: Option<crate::DateTime>,
+}
+
+crate::codec::json_object! {
+    LastModificationDateResponse {
+        success: "success" required,
+        error: "error" optional,
+        last_modification_date: "lastModificationDate" optional,
+        last_version_date: "lastVersionDate" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for LastModificationDateResponse {
@@ -585,17 +682,25 @@ impl crate::Envelope for LastModificationDateResponse {
 }
 
 /// Schema: `#/components/schemas/ListAIActionsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListAiActionsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `actions` in the JSON; array of [`AiAction`](crate::models::AiAction)
     pub actions: Vec<AiAction>,
+}
+
+crate::codec::json_object! {
+    ListAiActionsResponse {
+        success: "success" required,
+        error: "error" optional,
+        actions: "actions" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListAiActionsResponse {
@@ -605,18 +710,25 @@ impl crate::Envelope for ListAiActionsResponse {
 }
 
 /// Schema: `#/components/schemas/ListApiKeysResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListApiKeysResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of API keys.
-    #[serde(rename = "apiKeys")]
     pub api_keys: Vec<ListApiKeysResponseApiKeysItem>,
+}
+
+crate::codec::json_object! {
+    ListApiKeysResponse {
+        success: "success" required,
+        error: "error" optional,
+        api_keys: "apiKeys" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListApiKeysResponse {
@@ -626,17 +738,14 @@ impl crate::Envelope for ListApiKeysResponse {
 }
 
 /// Schema: `#/components/schemas/ListApiKeysResponse/allOf/1/properties/apiKeys/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListApiKeysResponseApiKeysItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
     /// `isDevelopmentKey` in the JSON; boolean
-    #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
     /// `name` in the JSON; string
     pub name: String,
@@ -644,6 +753,19 @@ pub struct ListApiKeysResponseApiKeysItem {
     pub created: crate::DateTime,
     /// `role` in the JSON; [`ListApiKeysResponseApiKeysItemRole`](crate::models::ListApiKeysResponseApiKeysItemRole)
     pub role: ListApiKeysResponseApiKeysItemRole,
+}
+
+crate::codec::json_object! {
+    ListApiKeysResponseApiKeysItem {
+        id: "id" required,
+        api_key: "apiKey" required,
+        is_development_key: "isDevelopmentKey" required,
+        name: "name" required,
+        created: "created" required,
+        role: "role" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListApiKeysResponseApiKeysItem {}
@@ -692,18 +814,25 @@ impl From<&str> for ListApiKeysResponseApiKeysItemRole {
 crate::string_enum_impls!(ListApiKeysResponseApiKeysItemRole);
 
 /// Schema: `#/components/schemas/ListHmacKeysResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListHmacKeysResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of HMAC keys
-    #[serde(rename = "hmacKeys")]
     pub hmac_keys: Vec<ListHmacKeysResponseHmacKeysItem>,
+}
+
+crate::codec::json_object! {
+    ListHmacKeysResponse {
+        success: "success" required,
+        error: "error" optional,
+        hmac_keys: "hmacKeys" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListHmacKeysResponse {
@@ -713,17 +842,14 @@ impl crate::Envelope for ListHmacKeysResponse {
 }
 
 /// Schema: `#/components/schemas/ListHmacKeysResponse/allOf/1/properties/hmacKeys/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListHmacKeysResponseHmacKeysItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `hmacKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "hmacKey")]
     pub hmac_key: crate::Secret,
     /// `isDevelopmentKey` in the JSON; boolean
-    #[serde(rename = "isDevelopmentKey")]
     pub is_development_key: bool,
     /// `name` in the JSON; string
     pub name: String,
@@ -731,34 +857,40 @@ pub struct ListHmacKeysResponseHmacKeysItem {
     pub created: crate::DateTime,
 }
 
-impl crate::Envelope for ListHmacKeysResponseHmacKeysItem {}
-
-/// Schema: `#/components/schemas/ListPublicProjectTypes/properties/projectTypes/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct ListPublicProjectTypesProjectTypesItem {
-    /// `value` in the JSON; [`ProjectType`](crate::models::ProjectType)
-    pub value: ProjectType,
-    /// `label` in the JSON; string
-    pub label: String,
+crate::codec::json_object! {
+    ListHmacKeysResponseHmacKeysItem {
+        id: "id" required,
+        hmac_key: "hmacKey" required,
+        is_development_key: "isDevelopmentKey" required,
+        name: "name" required,
+        created: "created" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
-impl crate::Envelope for ListPublicProjectTypesProjectTypesItem {}
+impl crate::Envelope for ListHmacKeysResponseHmacKeysItem {}
 
 /// Schema: `#/components/schemas/ListPublicProjectTypesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListPublicProjectTypesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Array with project types
-    #[serde(rename = "projectTypes")]
     pub project_types: Vec<ListPublicProjectTypesProjectTypesItem>,
+}
+
+crate::codec::json_object! {
+    ListPublicProjectTypesResponse {
+        success: "success" required,
+        error: "error" optional,
+        project_types: "projectTypes" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicProjectTypesResponse {
@@ -768,20 +900,28 @@ impl crate::Envelope for ListPublicProjectTypesResponse {
 }
 
 /// Schema: `#/components/schemas/ListPublicProjectsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListPublicProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Array with public projects
     pub projects: Vec<ProjectPublicData>,
     /// `totalProjectCount` in the JSON; integer
-    #[serde(rename = "totalProjectCount")]
     pub total_project_count: i64,
+}
+
+crate::codec::json_object! {
+    ListPublicProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        projects: "projects" required,
+        total_project_count: "totalProjectCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicProjectsResponse {
@@ -791,17 +931,25 @@ impl crate::Envelope for ListPublicProjectsResponse {
 }
 
 /// Schema: `#/components/schemas/ListPublicVersionsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListPublicVersionsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `versions` in the JSON; array of [`ListPublicVersionsResponseVersionsItem`](crate::models::ListPublicVersionsResponseVersionsItem)
     pub versions: Vec<ListPublicVersionsResponseVersionsItem>,
+}
+
+crate::codec::json_object! {
+    ListPublicVersionsResponse {
+        success: "success" required,
+        error: "error" optional,
+        versions: "versions" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicVersionsResponse {
@@ -811,43 +959,58 @@ impl crate::Envelope for ListPublicVersionsResponse {
 }
 
 /// Schema: `#/components/schemas/ListPublicVersionsResponse/allOf/1/properties/versions/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListPublicVersionsResponseVersionsItem {
     /// `version` in the JSON; integer
     pub version: i64,
     /// `publicProjectId` in the JSON; integer
-    #[serde(rename = "publicProjectId")]
     pub public_project_id: i64,
     /// `publicProjectUrl` in the JSON; string
-    #[serde(rename = "publicProjectUrl")]
     pub public_project_url: String,
+}
+
+crate::codec::json_object! {
+    ListPublicVersionsResponseVersionsItem {
+        version: "version" required,
+        public_project_id: "publicProjectId" required,
+        public_project_url: "publicProjectUrl" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListPublicVersionsResponseVersionsItem {}
 
 /// Schema: `#/components/schemas/ListVersionsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListVersionsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `nextVersion` in the JSON; integer
-    #[serde(rename = "nextVersion")]
     pub next_version: i64,
     /// `versions` in the JSON; array of [`ListVersionsResponseVersionsItem`](crate::models::ListVersionsResponseVersionsItem)
     pub versions: Vec<ListVersionsResponseVersionsItem>,
     /// If you have any custom learn blocks (e.g. blocks you pushed through Bring Your Own Model), then these are listed here. We use these to show a warning in the UI that these blocks will also be available in a public version.
-    #[serde(rename = "customLearnBlocks")]
     pub custom_learn_blocks: Vec<ListVersionsResponseCustomLearnBlocksItem>,
     /// Whether the 'Run model testing while versioning' checkbox should be enabled.
-    #[serde(rename = "runModelTestingWhileVersioning")]
     pub run_model_testing_while_versioning: bool,
+}
+
+crate::codec::json_object! {
+    ListVersionsResponse {
+        success: "success" required,
+        error: "error" optional,
+        next_version: "nextVersion" required,
+        versions: "versions" required,
+        custom_learn_blocks: "customLearnBlocks" required,
+        run_model_testing_while_versioning: "runModelTestingWhileVersioning" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListVersionsResponse {
@@ -857,8 +1020,7 @@ impl crate::Envelope for ListVersionsResponse {
 }
 
 /// Schema: `#/components/schemas/ListVersionsResponse/allOf/1/properties/customLearnBlocks/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListVersionsResponseCustomLearnBlocksItem {
     /// `author` in the JSON; string
@@ -867,11 +1029,19 @@ pub struct ListVersionsResponseCustomLearnBlocksItem {
     pub name: String,
 }
 
+crate::codec::json_object! {
+    ListVersionsResponseCustomLearnBlocksItem {
+        author: "author" required,
+        name: "name" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ListVersionsResponseCustomLearnBlocksItem {}
 
 /// Schema: `#/components/schemas/ListVersionsResponse/allOf/1/properties/versions/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListVersionsResponseVersionsItem {
     /// `id` in the JSON; integer
@@ -885,113 +1055,94 @@ pub struct ListVersionsResponseVersionsItem {
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `userId` in the JSON; integer
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `userName` in the JSON; string
-    #[serde(rename = "userName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// `userPhoto` in the JSON; string
-    #[serde(rename = "userPhoto", default, skip_serializing_if = "Option::is_none")]
     pub user_photo: Option<String>,
     /// `publicProjectId` in the JSON; integer
-    #[serde(
-        rename = "publicProjectId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_id: Option<i64>,
     /// `publicProjectUrl` in the JSON; string
-    #[serde(
-        rename = "publicProjectUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub public_project_url: Option<String>,
     /// Accuracy on training set.
-    #[serde(
-        rename = "trainingAccuracy",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub training_accuracy: Option<f64>,
     /// Accuracy on test set.
-    #[serde(rename = "testAccuracy", default, skip_serializing_if = "Option::is_none")]
     pub test_accuracy: Option<f64>,
     /// If your project had multiple impulses, this field indicates which impulse was used to calculate the accuracy metrics.
-    #[serde(
-        rename = "accuracyBasedOnImpulse",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub accuracy_based_on_impulse: Option<String>,
     /// `totalSamplesCount` in the JSON; string
-    #[serde(
-        rename = "totalSamplesCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_samples_count: Option<String>,
     /// `license` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+}
+
+crate::codec::json_object! {
+    ListVersionsResponseVersionsItem {
+        id: "id" required,
+        version: "version" required,
+        description: "description" required,
+        bucket: "bucket" required,
+        created: "created" required,
+        user_id: "userId" optional,
+        user_name: "userName" optional,
+        user_photo: "userPhoto" optional,
+        public_project_id: "publicProjectId" optional,
+        public_project_url: "publicProjectUrl" optional,
+        training_accuracy: "trainingAccuracy" optional,
+        test_accuracy: "testAccuracy" optional,
+        accuracy_based_on_impulse: "accuracyBasedOnImpulse" optional,
+        total_samples_count: "totalSamplesCount" optional,
+        license: "license" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListVersionsResponseVersionsItem {}
 
 /// Schema: `#/components/schemas/ListVersionsResponse/allOf/1/properties/versions/items/properties/bucket`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListVersionsResponseVersionsItemBucket {
     /// `id` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `organizationName` in the JSON; string
-    #[serde(
-        rename = "organizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_name: Option<String>,
     /// `path` in the JSON; string
     pub path: String,
     /// `bucket` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
+}
+
+crate::codec::json_object! {
+    ListVersionsResponseVersionsItemBucket {
+        id: "id" optional,
+        name: "name" optional,
+        organization_name: "organizationName" optional,
+        path: "path" required,
+        bucket: "bucket" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListVersionsResponseVersionsItemBucket {}
 
 /// Schema: `#/components/schemas/PreviewAIActionsSamplesRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PreviewAiActionsSamplesRequest {
     /// If this is passed in, the \`previewConfig\` of the AI action is overwritten (requires actionId to be a valid action).
-    #[serde(rename = "saveConfig")]
     pub save_config: bool,
     /// `dataCategory` in the JSON; [`AiActionsDataCategory`](crate::models::AiActionsDataCategory)
-    #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
-    #[serde(
-        rename = "dataMetadataKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_metadata_key: Option<String>,
     /// Metadata value to filter on. Required if dataCategory is equal to "dataWithMetadata".
-    #[serde(
-        rename = "dataMetadataValue",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_metadata_value: Option<String>,
     /// Max. amount of data items to return.
-    #[serde(rename = "maxDataPreviewCount")]
     pub max_data_preview_count: i64,
 }
 
@@ -1024,21 +1175,40 @@ impl PreviewAiActionsSamplesRequest {
     }
 }
 
+crate::codec::json_object! {
+    PreviewAiActionsSamplesRequest {
+        save_config: "saveConfig" required,
+        data_category: "dataCategory" required,
+        data_metadata_key: "dataMetadataKey" optional,
+        data_metadata_value: "dataMetadataValue" optional,
+        max_data_preview_count: "maxDataPreviewCount" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for PreviewAiActionsSamplesRequest {}
 
 /// Schema: `#/components/schemas/ProjectDataAxesSummaryResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectDataAxesSummaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Summary of the amount of data (in ms.) per sensor axis
-    #[serde(rename = "dataAxisSummary")]
     pub data_axis_summary: std::collections::BTreeMap<String, i64>,
+}
+
+crate::codec::json_object! {
+    ProjectDataAxesSummaryResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_axis_summary: "dataAxisSummary" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDataAxesSummaryResponse {
@@ -1048,18 +1218,25 @@ impl crate::Envelope for ProjectDataAxesSummaryResponse {
 }
 
 /// Schema: `#/components/schemas/ProjectDataIntervalResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectDataIntervalResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `intervalMs` in the JSON; integer
-    #[serde(rename = "intervalMs")]
     pub interval_ms: i64,
+}
+
+crate::codec::json_object! {
+    ProjectDataIntervalResponse {
+        success: "success" required,
+        error: "error" optional,
+        interval_ms: "intervalMs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDataIntervalResponse {
@@ -1069,8 +1246,7 @@ impl crate::Envelope for ProjectDataIntervalResponse {
 }
 
 /// Schema: `#/components/schemas/ProjectDismissNotificationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectDismissNotificationRequest {
     /// `notification` in the JSON; string
@@ -1084,20 +1260,36 @@ impl ProjectDismissNotificationRequest {
     }
 }
 
+crate::codec::json_object! {
+    ProjectDismissNotificationRequest {
+        notification: "notification" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ProjectDismissNotificationRequest {}
 
 /// Schema: `#/components/schemas/ProjectDownloadsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectDownloadsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `downloads` in the JSON; array of [`Download`](crate::models::Download)
     pub downloads: Vec<Download>,
+}
+
+crate::codec::json_object! {
+    ProjectDownloadsResponse {
+        success: "success" required,
+        error: "error" optional,
+        downloads: "downloads" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectDownloadsResponse {
@@ -1107,14 +1299,12 @@ impl crate::Envelope for ProjectDownloadsResponse {
 }
 
 /// Schema: `#/components/schemas/ProjectInfoSummaryResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectInfoSummaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `id` in the JSON; integer
     pub id: i64,
@@ -1123,8 +1313,20 @@ pub struct ProjectInfoSummaryResponse {
     /// `name` in the JSON; string
     pub name: String,
     /// `studioUrl` in the JSON; string
-    #[serde(rename = "studioUrl")]
     pub studio_url: String,
+}
+
+crate::codec::json_object! {
+    ProjectInfoSummaryResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        owner: "owner" required,
+        name: "name" required,
+        studio_url: "studioUrl" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectInfoSummaryResponse {
@@ -1134,109 +1336,52 @@ impl crate::Envelope for ProjectInfoSummaryResponse {
 }
 
 /// Schema: `#/components/schemas/ProjectModelVariant`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectModelVariant {
     /// `variant` in the JSON; [`KerasModelVariantEnum`](crate::models::KerasModelVariantEnum)
     pub variant: KerasModelVariantEnum,
     /// True if this model variant is the default or "reference variant" for this project
-    #[serde(rename = "isReferenceVariant")]
     pub is_reference_variant: bool,
     /// True if profiling for this model variant is enabled for the current project
-    #[serde(rename = "isEnabled")]
     pub is_enabled: bool,
     /// True if this is the selected model variant for this project, used to keep the same view after refreshing. Update this via defaultProfilingVariant in UpdateProjectRequest.
-    #[serde(rename = "isSelected")]
     pub is_selected: bool,
+}
+
+crate::codec::json_object! {
+    ProjectModelVariant {
+        variant: "variant" required,
+        is_reference_variant: "isReferenceVariant" required,
+        is_enabled: "isEnabled" required,
+        is_selected: "isSelected" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectModelVariant {}
 
-/// Schema: `#/components/schemas/ProjectPublicData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct ProjectPublicData {
-    /// `id` in the JSON; integer
-    pub id: i64,
-    /// `name` in the JSON; string
-    pub name: String,
-    /// `description` in the JSON; string
-    pub description: String,
-    /// `created` in the JSON; string (RFC 3339 date-time)
-    pub created: crate::DateTime,
-    /// User or organization that owns the project
-    pub owner: String,
-    /// URL to the project owner avatar, if any
-    #[serde(rename = "ownerAvatar", default, skip_serializing_if = "Option::is_none")]
-    pub owner_avatar: Option<String>,
-    /// URL of the latest public version of the project, if any
-    #[serde(rename = "publicUrl")]
-    pub public_url: String,
-    /// `projectType` in the JSON; [`ProjectType`](crate::models::ProjectType)
-    #[serde(rename = "projectType")]
-    pub project_type: ProjectType,
-    /// `pageViewCount` in the JSON; integer
-    #[serde(rename = "pageViewCount")]
-    pub page_view_count: i64,
-    /// `cloneCount` in the JSON; integer
-    #[serde(rename = "cloneCount")]
-    pub clone_count: i64,
-    /// `totalSamplesCount` in the JSON; string
-    #[serde(
-        rename = "totalSamplesCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub total_samples_count: Option<String>,
-    /// Accuracy on training set.
-    #[serde(
-        rename = "trainingAccuracy",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub training_accuracy: Option<f64>,
-    /// Accuracy on test set.
-    #[serde(rename = "testAccuracy", default, skip_serializing_if = "Option::is_none")]
-    pub test_accuracy: Option<f64>,
-    /// Present if a readme is set for this project
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub readme: Option<ProjectPublicDataReadme>,
-    /// List of project tags
-    pub tags: Vec<String>,
-}
-
-impl crate::Envelope for ProjectPublicData {}
-
-/// Present if a readme is set for this project
-///
-/// Schema: `#/components/schemas/ProjectPublicData/properties/readme`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct ProjectPublicDataReadme {
-    /// `markdown` in the JSON; string
-    pub markdown: String,
-    /// `html` in the JSON; string
-    pub html: String,
-}
-
-impl crate::Envelope for ProjectPublicDataReadme {}
-
 /// Schema: `#/components/schemas/ProjectTrainingDataSummaryResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectTrainingDataSummaryResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `dataSummary` in the JSON; [`ProjectTrainingDataSummaryResponseDataSummary`](crate::models::ProjectTrainingDataSummaryResponseDataSummary)
-    #[serde(rename = "dataSummary")]
     pub data_summary: ProjectTrainingDataSummaryResponseDataSummary,
+}
+
+crate::codec::json_object! {
+    ProjectTrainingDataSummaryResponse {
+        success: "success" required,
+        error: "error" optional,
+        data_summary: "dataSummary" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectTrainingDataSummaryResponse {
@@ -1246,26 +1391,31 @@ impl crate::Envelope for ProjectTrainingDataSummaryResponse {
 }
 
 /// Schema: `#/components/schemas/ProjectTrainingDataSummaryResponse/allOf/1/properties/dataSummary`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProjectTrainingDataSummaryResponseDataSummary {
     /// Labels in the training set
     pub labels: Vec<String>,
     /// `dataCount` in the JSON; integer
-    #[serde(rename = "dataCount")]
     pub data_count: i64,
+}
+
+crate::codec::json_object! {
+    ProjectTrainingDataSummaryResponseDataSummary {
+        labels: "labels" required,
+        data_count: "dataCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ProjectTrainingDataSummaryResponseDataSummary {}
 
 /// Schema: `#/components/schemas/RemoveCollaboratorRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RemoveCollaboratorRequest {
     /// Username or e-mail address
-    #[serde(rename = "usernameOrEmail")]
     pub username_or_email: String,
 }
 
@@ -1276,15 +1426,21 @@ impl RemoveCollaboratorRequest {
     }
 }
 
+crate::codec::json_object! {
+    RemoveCollaboratorRequest {
+        username_or_email: "usernameOrEmail" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for RemoveCollaboratorRequest {}
 
 /// Schema: `#/components/schemas/SetAIActionsOrderRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetAiActionsOrderRequest {
     /// `orderByActionId` in the JSON; array of integer
-    #[serde(rename = "orderByActionId")]
     pub order_by_action_id: Vec<i64>,
 }
 
@@ -1295,17 +1451,23 @@ impl SetAiActionsOrderRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetAiActionsOrderRequest {
+        order_by_action_id: "orderByActionId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetAiActionsOrderRequest {}
 
 /// Only parameters set on this object will be updated.
 ///
 /// Schema: `#/components/schemas/SetProjectComputeTimeRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetProjectComputeTimeRequest {
     /// New job limit in seconds.
-    #[serde(rename = "jobLimitM")]
     pub job_limit_m: i64,
 }
 
@@ -1316,17 +1478,23 @@ impl SetProjectComputeTimeRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetProjectComputeTimeRequest {
+        job_limit_m: "jobLimitM" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetProjectComputeTimeRequest {}
 
 /// Only parameters set on this object will be updated.
 ///
 /// Schema: `#/components/schemas/SetProjectDspFileSizeRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetProjectDspFileSizeRequest {
     /// DSP File size in MB (default is 4096 MB)
-    #[serde(rename = "dspFileSizeMb")]
     pub dsp_file_size_mb: i64,
 }
 
@@ -1337,15 +1505,21 @@ impl SetProjectDspFileSizeRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetProjectDspFileSizeRequest {
+        dsp_file_size_mb: "dspFileSizeMb" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetProjectDspFileSizeRequest {}
 
 /// Schema: `#/components/schemas/TransferOwnershipOrganizationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TransferOwnershipOrganizationRequest {
     /// `organizationId` in the JSON; integer
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
 }
 
@@ -1356,42 +1530,35 @@ impl TransferOwnershipOrganizationRequest {
     }
 }
 
+crate::codec::json_object! {
+    TransferOwnershipOrganizationRequest {
+        organization_id: "organizationId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for TransferOwnershipOrganizationRequest {}
 
 /// Schema: `#/components/schemas/UpdateAIActionRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAiActionRequest {
     /// User-provided name. If no name is set then displayName on the action will be automatically configured based on the transformation block.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `steps` in the JSON; array of [`AiActionsConfigStep`](crate::models::AiActionsConfigStep)
     pub steps: Vec<AiActionsConfigStep>,
     /// `dataCategory` in the JSON; [`AiActionsDataCategory`](crate::models::AiActionsDataCategory)
-    #[serde(rename = "dataCategory")]
     pub data_category: AiActionsDataCategory,
     /// Metadata key to filter on. Required if dataCategory is equal to "dataWithoutMetadataKey" or "dataWithMetadata".
-    #[serde(
-        rename = "dataMetadataKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_metadata_key: Option<String>,
     /// Metadata value to filter on. Required if dataCategory is equal to "dataWithMetadata".
-    #[serde(
-        rename = "dataMetadataValue",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub data_metadata_value: Option<String>,
     /// After the action runs, add this key/value pair as metadata on the affected samples.
-    #[serde(rename = "setMetadataAfterRunning")]
     pub set_metadata_after_running: Vec<
         UpdateAiActionRequestSetMetadataAfterRunningItem,
     >,
     /// Numeric value (1..n) where this action should be shown in the action list (and in which order the actions should run when started from a data source).
-    #[serde(rename = "sortOrder", default, skip_serializing_if = "Option::is_none")]
     pub sort_order: Option<i64>,
 }
 
@@ -1438,11 +1605,24 @@ impl UpdateAiActionRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateAiActionRequest {
+        name: "name" optional,
+        steps: "steps" required,
+        data_category: "dataCategory" required,
+        data_metadata_key: "dataMetadataKey" optional,
+        data_metadata_value: "dataMetadataValue" optional,
+        set_metadata_after_running: "setMetadataAfterRunning" required,
+        sort_order: "sortOrder" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateAiActionRequest {}
 
 /// Schema: `#/components/schemas/UpdateAIActionRequest/properties/setMetadataAfterRunning/items`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAiActionRequestSetMetadataAfterRunningItem {
     /// `key` in the JSON; string
@@ -1458,11 +1638,19 @@ impl UpdateAiActionRequestSetMetadataAfterRunningItem {
     }
 }
 
+crate::codec::json_object! {
+    UpdateAiActionRequestSetMetadataAfterRunningItem {
+        key: "key" required,
+        value: "value" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateAiActionRequestSetMetadataAfterRunningItem {}
 
 /// Schema: `#/components/schemas/UpdateProjectTagsRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateProjectTagsRequest {
     /// `tags` in the JSON; array of string
@@ -1476,15 +1664,21 @@ impl UpdateProjectTagsRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateProjectTagsRequest {
+        tags: "tags" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateProjectTagsRequest {}
 
 /// Schema: `#/components/schemas/UpdateVersionRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateVersionRequest {
     /// `description` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
@@ -1499,6 +1693,14 @@ impl UpdateVersionRequest {
         self.description = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateVersionRequest {
+        description: "description" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateVersionRequest {}

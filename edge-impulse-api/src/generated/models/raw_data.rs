@@ -6,15 +6,12 @@
 use super::*;
 
 /// Schema: `#/components/schemas/BatchAddMetadataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BatchAddMetadataRequest {
     /// `metadataKey` in the JSON; string
-    #[serde(rename = "metadataKey")]
     pub metadata_key: String,
     /// `metadataValue` in the JSON; string
-    #[serde(rename = "metadataValue")]
     pub metadata_value: String,
 }
 
@@ -26,6 +23,15 @@ impl BatchAddMetadataRequest {
             metadata_value,
         }
     }
+}
+
+crate::codec::json_object! {
+    BatchAddMetadataRequest {
+        metadata_key: "metadataKey" required,
+        metadata_value: "metadataValue" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for BatchAddMetadataRequest {}
@@ -54,12 +60,10 @@ impl crate::Envelope for BatchAddMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/BatchClearMetadataByKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BatchClearMetadataByKeyRequest {
     /// `metadataKey` in the JSON; string
-    #[serde(rename = "metadataKey")]
     pub metadata_key: String,
 }
 
@@ -68,6 +72,14 @@ impl BatchClearMetadataByKeyRequest {
     pub fn new(metadata_key: String) -> Self {
         Self { metadata_key }
     }
+}
+
+crate::codec::json_object! {
+    BatchClearMetadataByKeyRequest {
+        metadata_key: "metadataKey" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for BatchClearMetadataByKeyRequest {}
@@ -213,16 +225,22 @@ impl crate::Envelope for BatchMoveResponse {
 /// Describes the results of running the cosine similarity label noise detection method.
 ///
 /// Schema: `#/components/schemas/CosineSimilarityData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CosineSimilarityData {
     /// A list of samples that have windows that are similar to windows of other samples that have a different label.
-    #[serde(rename = "similarButDifferentLabel")]
     pub similar_but_different_label: Vec<CosineSimilarityIssue>,
     /// A list of samples that have windows that are dissimilar to windows of other samples that have the same label.
-    #[serde(rename = "differentButSameLabel")]
     pub different_but_same_label: Vec<CosineSimilarityIssue>,
+}
+
+crate::codec::json_object! {
+    CosineSimilarityData {
+        similar_but_different_label: "similarButDifferentLabel" required,
+        different_but_same_label: "differentButSameLabel" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CosineSimilarityData {}
@@ -230,14 +248,12 @@ impl crate::Envelope for CosineSimilarityData {}
 /// Describes a sample that has potential issues as identified by the cosine similarity label noise detection method.
 ///
 /// Schema: `#/components/schemas/CosineSimilarityIssue`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CosineSimilarityIssue {
     /// The ID of this sample
     pub id: i64,
     /// `sample` in the JSON; [`Sample`](crate::models::Sample)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
     pub label: i64,
@@ -245,17 +261,26 @@ pub struct CosineSimilarityIssue {
     pub issues: Vec<CosineSimilarityIssueIssuesItem>,
 }
 
+crate::codec::json_object! {
+    CosineSimilarityIssue {
+        id: "id" required,
+        sample: "sample" optional,
+        label: "label" required,
+        issues: "issues" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for CosineSimilarityIssue {}
 
 /// Schema: `#/components/schemas/CosineSimilarityIssue/properties/issues/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CosineSimilarityIssueIssuesItem {
     /// The ID of this sample
     pub id: i64,
     /// `sample` in the JSON; [`Sample`](crate::models::Sample)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The label of this sample, in index form
     pub label: i64,
@@ -263,37 +288,63 @@ pub struct CosineSimilarityIssueIssuesItem {
     pub windows: Vec<CosineSimilarityIssueIssuesItemWindowsItem>,
 }
 
+crate::codec::json_object! {
+    CosineSimilarityIssueIssuesItem {
+        id: "id" required,
+        sample: "sample" optional,
+        label: "label" required,
+        windows: "windows" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for CosineSimilarityIssueIssuesItem {}
 
 /// Schema: `#/components/schemas/CosineSimilarityIssue/properties/issues/items/properties/windows/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CosineSimilarityIssueIssuesItemWindowsItem {
     /// The start time of this window in milliseconds
-    #[serde(rename = "windowStart")]
     pub window_start: i64,
     /// The end time of this window in milliseconds
-    #[serde(rename = "windowEnd")]
     pub window_end: i64,
     /// The cosine similarity score between this window and a window from the sample in the parent object.
     pub score: f64,
 }
 
+crate::codec::json_object! {
+    CosineSimilarityIssueIssuesItemWindowsItem {
+        window_start: "windowStart" required,
+        window_end: "windowEnd" required,
+        score: "score" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for CosineSimilarityIssueIssuesItemWindowsItem {}
 
 /// Schema: `#/components/schemas/CountSamplesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CountSamplesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `count` in the JSON; integer
     pub count: i64,
+}
+
+crate::codec::json_object! {
+    CountSamplesResponse {
+        success: "success" required,
+        error: "error" optional,
+        count: "count" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CountSamplesResponse {
@@ -303,15 +354,12 @@ impl crate::Envelope for CountSamplesResponse {
 }
 
 /// Schema: `#/components/schemas/CropSampleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CropSampleRequest {
     /// New start index of the sample
-    #[serde(rename = "cropStart")]
     pub crop_start: i64,
     /// New end index of the sample
-    #[serde(rename = "cropEnd")]
     pub crop_end: i64,
 }
 
@@ -322,21 +370,37 @@ impl CropSampleRequest {
     }
 }
 
+crate::codec::json_object! {
+    CropSampleRequest {
+        crop_start: "cropStart" required,
+        crop_end: "cropEnd" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CropSampleRequest {}
 
 /// Schema: `#/components/schemas/CropSampleResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CropSampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `requiresProcessing` in the JSON; boolean
-    #[serde(rename = "requiresProcessing")]
     pub requires_processing: bool,
+}
+
+crate::codec::json_object! {
+    CropSampleResponse {
+        success: "success" required,
+        error: "error" optional,
+        requires_processing: "requiresProcessing" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CropSampleResponse {
@@ -348,31 +412,34 @@ impl crate::Envelope for CropSampleResponse {
 /// Describes the results of running the cross validation label noise detection method.
 ///
 /// Schema: `#/components/schemas/CrossValidationData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CrossValidationData {
     /// `scores` in the JSON; array of [`CrossValidationDataScoresItem`](crate::models::CrossValidationDataScoresItem)
     pub scores: Vec<CrossValidationDataScoresItem>,
 }
 
+crate::codec::json_object! {
+    CrossValidationData {
+        scores: "scores" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for CrossValidationData {}
 
 /// Schema: `#/components/schemas/CrossValidationData/properties/scores/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CrossValidationDataScoresItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
     /// `sample` in the JSON; [`Sample`](crate::models::Sample)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
-    #[serde(rename = "windowStart")]
     pub window_start: i64,
     /// The end time of this window in milliseconds
-    #[serde(rename = "windowEnd")]
     pub window_end: i64,
     /// The label of this window, in index form
     pub label: i64,
@@ -382,25 +449,48 @@ pub struct CrossValidationDataScoresItem {
     pub score: f64,
 }
 
+crate::codec::json_object! {
+    CrossValidationDataScoresItem {
+        id: "id" required,
+        sample: "sample" optional,
+        window_start: "windowStart" required,
+        window_end: "windowEnd" required,
+        label: "label" required,
+        probability: "probability" required,
+        score: "score" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for CrossValidationDataScoresItem {}
 
 /// Schema: `#/components/schemas/DataExplorerPredictionsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DataExplorerPredictionsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `predictions` in the JSON; array of [`ModelPrediction`](crate::models::ModelPrediction)
     pub predictions: Vec<ModelPrediction>,
     /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
     /// `classificationType` in the JSON; [`DataExplorerPredictionsResponseClassificationType`](crate::models::DataExplorerPredictionsResponseClassificationType)
-    #[serde(rename = "classificationType")]
     pub classification_type: DataExplorerPredictionsResponseClassificationType,
+}
+
+crate::codec::json_object! {
+    DataExplorerPredictionsResponse {
+        success: "success" required,
+        error: "error" optional,
+        predictions: "predictions" required,
+        labels: "labels" required,
+        classification_type: "classificationType" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for DataExplorerPredictionsResponse {
@@ -445,24 +535,16 @@ impl From<&str> for DataExplorerPredictionsResponseClassificationType {
 crate::string_enum_impls!(DataExplorerPredictionsResponseClassificationType);
 
 /// Schema: `#/components/schemas/DataExplorerSettings`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DataExplorerSettings {
     /// Preset to use for the data explorer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
     /// `dimensionalityReductionTechnique` in the JSON; [`DataExplorerSettingsDimensionalityReductionTechnique`](crate::models::DataExplorerSettingsDimensionalityReductionTechnique)
-    #[serde(
-        rename = "dimensionalityReductionTechnique",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub dimensionality_reduction_technique: Option<
         DataExplorerSettingsDimensionalityReductionTechnique,
     >,
     /// Which impulse to use (if preset is either 'current-impulse' or 'current-impulse-embeddings'). If this is undefined then 'defaultImpulseId' is used.
-    #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<i64>,
 }
 
@@ -496,6 +578,16 @@ impl DataExplorerSettings {
         self.impulse_id = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    DataExplorerSettings {
+        preset: "preset" optional,
+        dimensionality_reduction_technique: "dimensionalityReductionTechnique" optional,
+        impulse_id: "impulseId" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for DataExplorerSettings {}
@@ -580,28 +672,11 @@ impl From<&str> for DataExplorerSettingsPreset {
 
 crate::string_enum_impls!(DataExplorerSettingsPreset);
 
-/// Schema: `#/components/schemas/DatasetRatioData/properties/ratio`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct DatasetRatioDataRatio {
-    /// number of training samples after rebalance
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub training: Option<i64>,
-    /// number of testing samples after rebalance
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub testing: Option<i64>,
-}
-
-impl crate::Envelope for DatasetRatioDataRatio {}
-
 /// Schema: `#/components/schemas/EditSampleLabelRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct EditSampleLabelRequest {
     /// New label for this sample
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
 
@@ -616,6 +691,14 @@ impl EditSampleLabelRequest {
         self.label = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    EditSampleLabelRequest {
+        label: "label" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for EditSampleLabelRequest {}
@@ -699,15 +782,12 @@ impl From<&str> for FiltersSignature {
 crate::string_enum_impls!(FiltersSignature);
 
 /// Schema: `#/components/schemas/FindSegmentSampleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FindSegmentSampleRequest {
     /// If set, the segments are automatically shifted randomly, to make the dataset distribution more uniform.
-    #[serde(rename = "shiftSegments")]
     pub shift_segments: bool,
     /// `segmentLengthMs` in the JSON; integer
-    #[serde(rename = "segmentLengthMs")]
     pub segment_length_ms: i64,
 }
 
@@ -721,20 +801,37 @@ impl FindSegmentSampleRequest {
     }
 }
 
+crate::codec::json_object! {
+    FindSegmentSampleRequest {
+        shift_segments: "shiftSegments" required,
+        segment_length_ms: "segmentLengthMs" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for FindSegmentSampleRequest {}
 
 /// Schema: `#/components/schemas/FindSegmentSampleResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FindSegmentSampleResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `segments` in the JSON; array of [`FindSegmentSampleResponseSegmentsItem`](crate::models::FindSegmentSampleResponseSegmentsItem)
     pub segments: Vec<FindSegmentSampleResponseSegmentsItem>,
+}
+
+crate::codec::json_object! {
+    FindSegmentSampleResponse {
+        success: "success" required,
+        error: "error" optional,
+        segments: "segments" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for FindSegmentSampleResponse {
@@ -744,33 +841,46 @@ impl crate::Envelope for FindSegmentSampleResponse {
 }
 
 /// Schema: `#/components/schemas/FindSegmentSampleResponse/allOf/1/properties/segments/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FindSegmentSampleResponseSegmentsItem {
     /// `startMs` in the JSON; integer
-    #[serde(rename = "startMs")]
     pub start_ms: i64,
     /// `endMs` in the JSON; integer
-    #[serde(rename = "endMs")]
     pub end_ms: i64,
+}
+
+crate::codec::json_object! {
+    FindSegmentSampleResponseSegmentsItem {
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for FindSegmentSampleResponseSegmentsItem {}
 
 /// Schema: `#/components/schemas/GetAIActionsProposedChangesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAiActionsProposedChangesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `proposedChanges` in the JSON; array of [`GetAiActionsProposedChangesResponseProposedChangesItem`](crate::models::GetAiActionsProposedChangesResponseProposedChangesItem)
-    #[serde(rename = "proposedChanges")]
     pub proposed_changes: Vec<GetAiActionsProposedChangesResponseProposedChangesItem>,
+}
+
+crate::codec::json_object! {
+    GetAiActionsProposedChangesResponse {
+        success: "success" required,
+        error: "error" optional,
+        proposed_changes: "proposedChanges" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAiActionsProposedChangesResponse {
@@ -780,34 +890,49 @@ impl crate::Envelope for GetAiActionsProposedChangesResponse {
 }
 
 /// Schema: `#/components/schemas/GetAIActionsProposedChangesResponse/allOf/1/properties/proposedChanges/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAiActionsProposedChangesResponseProposedChangesItem {
     /// `sampleId` in the JSON; integer
-    #[serde(rename = "sampleId")]
     pub sample_id: i64,
     /// `step` in the JSON; integer
     pub step: i64,
     /// `proposedChanges` in the JSON; [`SampleProposedChanges`](crate::models::SampleProposedChanges)
-    #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
+}
+
+crate::codec::json_object! {
+    GetAiActionsProposedChangesResponseProposedChangesItem {
+        sample_id: "sampleId" required,
+        step: "step" required,
+        proposed_changes: "proposedChanges" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAiActionsProposedChangesResponseProposedChangesItem {}
 
 /// Schema: `#/components/schemas/GetAllImportedFromResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAllImportedFromResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `data` in the JSON; array of [`GetAllImportedFromResponseDataItem`](crate::models::GetAllImportedFromResponseDataItem)
     pub data: Vec<GetAllImportedFromResponseDataItem>,
+}
+
+crate::codec::json_object! {
+    GetAllImportedFromResponse {
+        success: "success" required,
+        error: "error" optional,
+        data: "data" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllImportedFromResponse {
@@ -817,8 +942,7 @@ impl crate::Envelope for GetAllImportedFromResponse {
 }
 
 /// Schema: `#/components/schemas/GetAllImportedFromResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAllImportedFromResponseDataItem {
     /// `id` in the JSON; integer
@@ -826,40 +950,52 @@ pub struct GetAllImportedFromResponseDataItem {
     /// `category` in the JSON; string
     pub category: String,
     /// `importedFrom` in the JSON; string
-    #[serde(rename = "importedFrom")]
     pub imported_from: String,
+}
+
+crate::codec::json_object! {
+    GetAllImportedFromResponseDataItem {
+        id: "id" required,
+        category: "category" required,
+        imported_from: "importedFrom" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllImportedFromResponseDataItem {}
 
 /// Schema: `#/components/schemas/GetDataExplorerSettingsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetDataExplorerSettingsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Preset to use for the data explorer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<DataExplorerSettingsPreset>,
     /// `dimensionalityReductionTechnique` in the JSON; [`DataExplorerSettingsDimensionalityReductionTechnique`](crate::models::DataExplorerSettingsDimensionalityReductionTechnique)
-    #[serde(
-        rename = "dimensionalityReductionTechnique",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub dimensionality_reduction_technique: Option<
         DataExplorerSettingsDimensionalityReductionTechnique,
     >,
     /// Which impulse to use (if preset is either 'current-impulse' or 'current-impulse-embeddings'). If this is undefined then 'defaultImpulseId' is used.
-    #[serde(rename = "impulseId", default, skip_serializing_if = "Option::is_none")]
     pub impulse_id: Option<i64>,
     /// `dimensionalityReductionRecommendation` in the JSON; [`GetDataExplorerSettingsResponseDimensionalityReductionRecommendation`](crate::models::GetDataExplorerSettingsResponseDimensionalityReductionRecommendation)
-    #[serde(rename = "dimensionalityReductionRecommendation")]
     pub dimensionality_reduction_recommendation: GetDataExplorerSettingsResponseDimensionalityReductionRecommendation,
+}
+
+crate::codec::json_object! {
+    GetDataExplorerSettingsResponse {
+        success: "success" required,
+        error: "error" optional,
+        preset: "preset" optional,
+        dimensionality_reduction_technique: "dimensionalityReductionTechnique" optional,
+        impulse_id: "impulseId" optional,
+        dimensionality_reduction_recommendation: "dimensionalityReductionRecommendation" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDataExplorerSettingsResponse {
@@ -907,18 +1043,25 @@ crate::string_enum_impls!(
 );
 
 /// Schema: `#/components/schemas/GetDiversityDataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetDiversityDataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `data` in the JSON; array of [`GetDiversityDataResponseDataItem`](crate::models::GetDiversityDataResponseDataItem)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<GetDiversityDataResponseDataItem>>,
+}
+
+crate::codec::json_object! {
+    GetDiversityDataResponse {
+        success: "success" required,
+        error: "error" optional,
+        data: "data" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDiversityDataResponse {
@@ -928,19 +1071,25 @@ impl crate::Envelope for GetDiversityDataResponse {
 }
 
 /// Schema: `#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetDiversityDataResponseDataItem {
     /// `labelId` in the JSON; number
-    #[serde(rename = "labelId", default, skip_serializing_if = "Option::is_none")]
     pub label_id: Option<f64>,
     /// `maxDistance` in the JSON; number
-    #[serde(rename = "maxDistance")]
     pub max_distance: f64,
     /// `clusterInfos` in the JSON; array of [`GetDiversityDataResponseDataItemClusterInfosItem`](crate::models::GetDiversityDataResponseDataItemClusterInfosItem)
-    #[serde(rename = "clusterInfos")]
     pub cluster_infos: Vec<GetDiversityDataResponseDataItemClusterInfosItem>,
+}
+
+crate::codec::json_object! {
+    GetDiversityDataResponseDataItem {
+        label_id: "labelId" optional,
+        max_distance: "maxDistance" required,
+        cluster_infos: "clusterInfos" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDiversityDataResponseDataItem {}
@@ -948,8 +1097,7 @@ impl crate::Envelope for GetDiversityDataResponseDataItem {}
 /// Information about a cluster of samples
 ///
 /// Schema: `#/components/schemas/GetDiversityDataResponse/allOf/1/properties/data/items/properties/clusterInfos/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetDiversityDataResponseDataItemClusterInfosItem {
     /// Unique index of the cluster
@@ -959,40 +1107,60 @@ pub struct GetDiversityDataResponseDataItemClusterInfosItem {
     /// The sample ID and window start and end of every window in the cluster
     pub windows: Vec<Vec<i64>>,
     /// Details of every sample in the cluster
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<Vec<Sample>>,
     /// Raw vendi score
-    #[serde(rename = "vendiScore")]
     pub vendi_score: f64,
     /// Vendi score expressed as ratio from 0 to 1
-    #[serde(rename = "vendiRatio")]
     pub vendi_ratio: f64,
     /// The number if windows in the cluster
     pub count: i64,
     /// The distance of the cluster from the origin
     pub distance: f64,
     /// The cluster id on the left branch of the dendrogram
-    #[serde(rename = "leftIdx", default)]
     pub left_idx: Option<i64>,
     /// The cluster id on the right branch of the dendrogram
-    #[serde(rename = "rightIdx", default)]
     pub right_idx: Option<i64>,
+}
+
+crate::codec::json_object! {
+    GetDiversityDataResponseDataItemClusterInfosItem {
+        idx: "idx" required,
+        indexes: "indexes" required,
+        windows: "windows" required,
+        samples: "samples" optional,
+        vendi_score: "vendiScore" required,
+        vendi_ratio: "vendiRatio" required,
+        count: "count" required,
+        distance: "distance" required,
+        left_idx: "leftIdx" nullable,
+        right_idx: "rightIdx" nullable,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetDiversityDataResponseDataItemClusterInfosItem {}
 
 /// Schema: `#/components/schemas/GetLabelNoiseDataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetLabelNoiseDataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `data` in the JSON; [`GetLabelNoiseDataResponseData`](crate::models::GetLabelNoiseDataResponseData)
     pub data: GetLabelNoiseDataResponseData,
+}
+
+crate::codec::json_object! {
+    GetLabelNoiseDataResponse {
+        success: "success" required,
+        error: "error" optional,
+        data: "data" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetLabelNoiseDataResponse {
@@ -1002,43 +1170,49 @@ impl crate::Envelope for GetLabelNoiseDataResponse {
 }
 
 /// Schema: `#/components/schemas/GetLabelNoiseDataResponse/allOf/1/properties/data`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct GetLabelNoiseDataResponseData {
     /// `cosineSimilarity` in the JSON; [`CosineSimilarityData`](crate::models::CosineSimilarityData)
-    #[serde(
-        rename = "cosineSimilarity",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub cosine_similarity: Option<CosineSimilarityData>,
     /// `neighbors` in the JSON; [`NeighborsData`](crate::models::NeighborsData)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbors: Option<NeighborsData>,
     /// `crossValidation` in the JSON; [`CrossValidationData`](crate::models::CrossValidationData)
-    #[serde(
-        rename = "crossValidation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub cross_validation: Option<CrossValidationData>,
+}
+
+crate::codec::json_object! {
+    GetLabelNoiseDataResponseData {
+        cosine_similarity: "cosineSimilarity" optional,
+        neighbors: "neighbors" optional,
+        cross_validation: "crossValidation" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetLabelNoiseDataResponseData {}
 
 /// Schema: `#/components/schemas/GetSampleMetadataResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetSampleMetadataResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Array with all available sample metadata.
     pub metadata: Vec<SampleMetadata>,
+}
+
+crate::codec::json_object! {
+    GetSampleMetadataResponse {
+        success: "success" required,
+        error: "error" optional,
+        metadata: "metadata" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetSampleMetadataResponse {
@@ -1048,21 +1222,28 @@ impl crate::Envelope for GetSampleMetadataResponse {
 }
 
 /// Schema: `#/components/schemas/HasDataExplorerFeaturesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct HasDataExplorerFeaturesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `hasFeatures` in the JSON; boolean
-    #[serde(rename = "hasFeatures")]
     pub has_features: bool,
     /// `inputBlock` in the JSON; [`ImpulseInputBlock`](crate::models::ImpulseInputBlock)
-    #[serde(rename = "inputBlock", default, skip_serializing_if = "Option::is_none")]
     pub input_block: Option<ImpulseInputBlock>,
+}
+
+crate::codec::json_object! {
+    HasDataExplorerFeaturesResponse {
+        success: "success" required,
+        error: "error" optional,
+        has_features: "hasFeatures" required,
+        input_block: "inputBlock" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for HasDataExplorerFeaturesResponse {
@@ -1072,12 +1253,10 @@ impl crate::Envelope for HasDataExplorerFeaturesResponse {
 }
 
 /// Schema: `#/components/schemas/MoveRawDataRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MoveRawDataRequest {
     /// `newCategory` in the JSON; [`MoveRawDataRequestNewCategory`](crate::models::MoveRawDataRequestNewCategory)
-    #[serde(rename = "newCategory")]
     pub new_category: MoveRawDataRequestNewCategory,
 }
 
@@ -1086,6 +1265,14 @@ impl MoveRawDataRequest {
     pub fn new(new_category: MoveRawDataRequestNewCategory) -> Self {
         Self { new_category }
     }
+}
+
+crate::codec::json_object! {
+    MoveRawDataRequest {
+        new_category: "newCategory" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for MoveRawDataRequest {}
@@ -1132,16 +1319,22 @@ crate::string_enum_impls!(MoveRawDataRequestNewCategory);
 /// Describes the results of running the nearest neighbors label noise detection method.
 ///
 /// Schema: `#/components/schemas/NeighborsData`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct NeighborsData {
     /// The label noise score and nearest neighbors for each window of data in the project that shows a potential label noise issue.
-    #[serde(rename = "scoresAndNeighbors")]
     pub scores_and_neighbors: Vec<NeighborsScore>,
     /// The number of neighbors used in the nearest neighbors algorithm.
-    #[serde(rename = "numNeighbors")]
     pub num_neighbors: i64,
+}
+
+crate::codec::json_object! {
+    NeighborsData {
+        scores_and_neighbors: "scoresAndNeighbors" required,
+        num_neighbors: "numNeighbors" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for NeighborsData {}
@@ -1149,57 +1342,70 @@ impl crate::Envelope for NeighborsData {}
 /// Describes the label noise score and nearest neighbors for a single window of data in the project that shows a potential label noise issue.
 ///
 /// Schema: `#/components/schemas/NeighborsScore`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct NeighborsScore {
     /// The ID of the sample this window belongs to
     pub id: i64,
     /// `sample` in the JSON; [`Sample`](crate::models::Sample)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
-    #[serde(rename = "windowStart")]
     pub window_start: i64,
     /// The end time of this window in milliseconds
-    #[serde(rename = "windowEnd")]
     pub window_end: i64,
     /// The label noise score for this window, from 0 to the total number of windows.
     pub score: f64,
     /// Details of the nearest neighbors to this window
-    #[serde(rename = "neighborWindows")]
     pub neighbor_windows: Vec<NeighborsScoreNeighborWindowsItem>,
+}
+
+crate::codec::json_object! {
+    NeighborsScore {
+        id: "id" required,
+        sample: "sample" optional,
+        window_start: "windowStart" required,
+        window_end: "windowEnd" required,
+        score: "score" required,
+        neighbor_windows: "neighborWindows" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for NeighborsScore {}
 
 /// Schema: `#/components/schemas/NeighborsScore/properties/neighborWindows/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct NeighborsScoreNeighborWindowsItem {
     /// The ID of the sample this window belongs to
     pub id: i64,
     /// `sample` in the JSON; [`Sample`](crate::models::Sample)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
     /// The start time of this window in milliseconds
-    #[serde(rename = "windowStart")]
     pub window_start: i64,
     /// The end time of this window in milliseconds
-    #[serde(rename = "windowEnd")]
     pub window_end: i64,
+}
+
+crate::codec::json_object! {
+    NeighborsScoreNeighborWindowsItem {
+        id: "id" required,
+        sample: "sample" optional,
+        window_start: "windowStart" required,
+        window_end: "windowEnd" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for NeighborsScoreNeighborWindowsItem {}
 
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ObjectDetectionAutoLabelRequest {
     /// `neuralNetwork` in the JSON; [`ObjectDetectionAutoLabelRequestNeuralNetwork`](crate::models::ObjectDetectionAutoLabelRequestNeuralNetwork)
-    #[serde(rename = "neuralNetwork")]
     pub neural_network: ObjectDetectionAutoLabelRequestNeuralNetwork,
 }
 
@@ -1208,6 +1414,14 @@ impl ObjectDetectionAutoLabelRequest {
     pub fn new(neural_network: ObjectDetectionAutoLabelRequestNeuralNetwork) -> Self {
         Self { neural_network }
     }
+}
+
+crate::codec::json_object! {
+    ObjectDetectionAutoLabelRequest {
+        neural_network: "neuralNetwork" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ObjectDetectionAutoLabelRequest {}
@@ -1248,20 +1462,28 @@ impl From<&str> for ObjectDetectionAutoLabelRequestNeuralNetwork {
 crate::string_enum_impls!(ObjectDetectionAutoLabelRequestNeuralNetwork);
 
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ObjectDetectionAutoLabelResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `results` in the JSON; array of [`ObjectDetectionAutoLabelResponseResultsItem`](crate::models::ObjectDetectionAutoLabelResponseResultsItem)
     pub results: Vec<ObjectDetectionAutoLabelResponseResultsItem>,
     /// `allLabels` in the JSON; array of string
-    #[serde(rename = "allLabels")]
     pub all_labels: Vec<String>,
+}
+
+crate::codec::json_object! {
+    ObjectDetectionAutoLabelResponse {
+        success: "success" required,
+        error: "error" optional,
+        results: "results" required,
+        all_labels: "allLabels" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ObjectDetectionAutoLabelResponse {
@@ -1271,8 +1493,7 @@ impl crate::Envelope for ObjectDetectionAutoLabelResponse {
 }
 
 /// Schema: `#/components/schemas/ObjectDetectionAutoLabelResponse/allOf/1/properties/results/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ObjectDetectionAutoLabelResponseResultsItem {
     /// `label` in the JSON; string
@@ -1287,21 +1508,40 @@ pub struct ObjectDetectionAutoLabelResponseResultsItem {
     pub height: i64,
 }
 
+crate::codec::json_object! {
+    ObjectDetectionAutoLabelResponseResultsItem {
+        label: "label" required,
+        x: "x" required,
+        y: "y" required,
+        width: "width" required,
+        height: "height" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ObjectDetectionAutoLabelResponseResultsItem {}
 
 /// Schema: `#/components/schemas/ObjectDetectionLabelQueueCountResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ObjectDetectionLabelQueueCountResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `samplesCount` in the JSON; integer
-    #[serde(rename = "samplesCount")]
     pub samples_count: i64,
+}
+
+crate::codec::json_object! {
+    ObjectDetectionLabelQueueCountResponse {
+        success: "success" required,
+        error: "error" optional,
+        samples_count: "samplesCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ObjectDetectionLabelQueueCountResponse {
@@ -1311,17 +1551,25 @@ impl crate::Envelope for ObjectDetectionLabelQueueCountResponse {
 }
 
 /// Schema: `#/components/schemas/ObjectDetectionLabelQueueResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ObjectDetectionLabelQueueResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `samples` in the JSON; array of [`ObjectDetectionLabelQueueResponseSamplesItem`](crate::models::ObjectDetectionLabelQueueResponseSamplesItem)
     pub samples: Vec<ObjectDetectionLabelQueueResponseSamplesItem>,
+}
+
+crate::codec::json_object! {
+    ObjectDetectionLabelQueueResponse {
+        success: "success" required,
+        error: "error" optional,
+        samples: "samples" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ObjectDetectionLabelQueueResponse {
@@ -1331,12 +1579,19 @@ impl crate::Envelope for ObjectDetectionLabelQueueResponse {
 }
 
 /// Schema: `#/components/schemas/ObjectDetectionLabelQueueResponse/allOf/1/properties/samples/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ObjectDetectionLabelQueueResponseSamplesItem {
     /// `id` in the JSON; integer
     pub id: i64,
+}
+
+crate::codec::json_object! {
+    ObjectDetectionLabelQueueResponseSamplesItem {
+        id: "id" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ObjectDetectionLabelQueueResponseSamplesItem {}
@@ -1381,18 +1636,25 @@ impl From<&str> for RawDataCategoryQuery {
 crate::string_enum_impls!(RawDataCategoryQuery);
 
 /// Schema: `#/components/schemas/RebalanceDatasetResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RebalanceDatasetResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `ratio` in the JSON; [`DatasetRatioDataRatio`](crate::models::DatasetRatioDataRatio)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<DatasetRatioDataRatio>,
+}
+
+crate::codec::json_object! {
+    RebalanceDatasetResponse {
+        success: "success" required,
+        error: "error" optional,
+        ratio: "ratio" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for RebalanceDatasetResponse {
@@ -1402,8 +1664,7 @@ impl crate::Envelope for RebalanceDatasetResponse {
 }
 
 /// Schema: `#/components/schemas/RenameSampleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RenameSampleRequest {
     /// New name for this sample
@@ -1417,15 +1678,21 @@ impl RenameSampleRequest {
     }
 }
 
+crate::codec::json_object! {
+    RenameSampleRequest {
+        name: "name" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for RenameSampleRequest {}
 
 /// Schema: `#/components/schemas/SampleBoundingBoxesRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SampleBoundingBoxesRequest {
     /// `boundingBoxes` in the JSON; array of [`BoundingBox`](crate::models::BoundingBox)
-    #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
 }
 
@@ -1436,24 +1703,18 @@ impl SampleBoundingBoxesRequest {
     }
 }
 
-impl crate::Envelope for SampleBoundingBoxesRequest {}
-
-/// Schema: `#/components/schemas/SampleMetadata`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct SampleMetadata {
-    /// Sample ID
-    pub id: i64,
-    /// Sample free form associated metadata
-    pub metadata: std::collections::BTreeMap<String, String>,
+crate::codec::json_object! {
+    SampleBoundingBoxesRequest {
+        bounding_boxes: "boundingBoxes" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
-impl crate::Envelope for SampleMetadata {}
+impl crate::Envelope for SampleBoundingBoxesRequest {}
 
 /// Schema: `#/components/schemas/SegmentSampleRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentSampleRequest {
     /// `segments` in the JSON; array of [`SegmentSampleRequestSegmentsItem`](crate::models::SegmentSampleRequestSegmentsItem)
@@ -1467,18 +1728,23 @@ impl SegmentSampleRequest {
     }
 }
 
+crate::codec::json_object! {
+    SegmentSampleRequest {
+        segments: "segments" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SegmentSampleRequest {}
 
 /// Schema: `#/components/schemas/SegmentSampleRequest/properties/segments/items`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentSampleRequestSegmentsItem {
     /// `startMs` in the JSON; integer
-    #[serde(rename = "startMs")]
     pub start_ms: i64,
     /// `endMs` in the JSON; integer
-    #[serde(rename = "endMs")]
     pub end_ms: i64,
 }
 
@@ -1489,15 +1755,22 @@ impl SegmentSampleRequestSegmentsItem {
     }
 }
 
+crate::codec::json_object! {
+    SegmentSampleRequestSegmentsItem {
+        start_ms: "startMs" required,
+        end_ms: "endMs" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SegmentSampleRequestSegmentsItem {}
 
 /// Schema: `#/components/schemas/SetSampleMetadataRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct SetSampleMetadataRequest {
     /// `metadata` in the JSON; object of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -1517,18 +1790,23 @@ impl SetSampleMetadataRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetSampleMetadataRequest {
+        metadata: "metadata" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetSampleMetadataRequest {}
 
 /// Schema: `#/components/schemas/SetSampleProposedChangesRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetSampleProposedChangesRequest {
     /// Job ID of an AI Actions job. This is passed into your job via the --propose-actions argument.
-    #[serde(rename = "jobId")]
     pub job_id: i64,
     /// `proposedChanges` in the JSON; [`SampleProposedChanges`](crate::models::SampleProposedChanges)
-    #[serde(rename = "proposedChanges")]
     pub proposed_changes: SampleProposedChanges,
 }
 
@@ -1539,15 +1817,22 @@ impl SetSampleProposedChangesRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetSampleProposedChangesRequest {
+        job_id: "jobId" required,
+        proposed_changes: "proposedChanges" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetSampleProposedChangesRequest {}
 
 /// Schema: `#/components/schemas/SetSampleStructuredLabelsRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetSampleStructuredLabelsRequest {
     /// `structuredLabels` in the JSON; array of [`StructuredLabel`](crate::models::StructuredLabel)
-    #[serde(rename = "structuredLabels")]
     pub structured_labels: Vec<StructuredLabel>,
 }
 
@@ -1558,15 +1843,21 @@ impl SetSampleStructuredLabelsRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetSampleStructuredLabelsRequest {
+        structured_labels: "structuredLabels" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetSampleStructuredLabelsRequest {}
 
 /// Schema: `#/components/schemas/SplitSampleInFramesRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct SplitSampleInFramesRequest {
     /// Frames per second to extract from this video.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fps: Option<i64>,
 }
 
@@ -1581,6 +1872,14 @@ impl SplitSampleInFramesRequest {
         self.fps = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    SplitSampleInFramesRequest {
+        fps: "fps" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SplitSampleInFramesRequest {}
@@ -1609,12 +1908,10 @@ impl crate::Envelope for SplitSampleInFramesResponse {
 }
 
 /// Schema: `#/components/schemas/StoreSegmentLengthRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StoreSegmentLengthRequest {
     /// Last segment length in milliseconds.
-    #[serde(rename = "segmentLength")]
     pub segment_length: f64,
 }
 
@@ -1625,18 +1922,23 @@ impl StoreSegmentLengthRequest {
     }
 }
 
+crate::codec::json_object! {
+    StoreSegmentLengthRequest {
+        segment_length: "segmentLength" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for StoreSegmentLengthRequest {}
 
 /// Schema: `#/components/schemas/TrackObjectsRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TrackObjectsRequest {
     /// `sourceSampleId` in the JSON; integer
-    #[serde(rename = "sourceSampleId")]
     pub source_sample_id: i64,
     /// `nextSampleId` in the JSON; integer
-    #[serde(rename = "nextSampleId")]
     pub next_sample_id: i64,
 }
 
@@ -1650,21 +1952,37 @@ impl TrackObjectsRequest {
     }
 }
 
+crate::codec::json_object! {
+    TrackObjectsRequest {
+        source_sample_id: "sourceSampleId" required,
+        next_sample_id: "nextSampleId" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for TrackObjectsRequest {}
 
 /// Schema: `#/components/schemas/TrackObjectsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TrackObjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `boundingBoxes` in the JSON; array of [`BoundingBox`](crate::models::BoundingBox)
-    #[serde(rename = "boundingBoxes")]
     pub bounding_boxes: Vec<BoundingBox>,
+}
+
+crate::codec::json_object! {
+    TrackObjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        bounding_boxes: "boundingBoxes" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TrackObjectsResponse {

@@ -6,18 +6,25 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetThemeResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetThemeResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `theme` in the JSON; [`Theme`](crate::models::Theme)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
+}
+
+crate::codec::json_object! {
+    GetThemeResponse {
+        success: "success" required,
+        error: "error" optional,
+        theme: "theme" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetThemeResponse {
@@ -27,17 +34,25 @@ impl crate::Envelope for GetThemeResponse {
 }
 
 /// Schema: `#/components/schemas/GetThemesResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetThemesResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `themes` in the JSON; array of [`Theme`](crate::models::Theme)
     pub themes: Vec<Theme>,
+}
+
+crate::codec::json_object! {
+    GetThemesResponse {
+        success: "success" required,
+        error: "error" optional,
+        themes: "themes" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetThemesResponse {
@@ -49,30 +64,22 @@ impl crate::Envelope for GetThemesResponse {
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateThemeLogosRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateThemeLogosRequest {
     /// Primary logo URL
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
     /// Primary logo for dark background URL
-    #[serde(rename = "primaryWhite", default, skip_serializing_if = "Option::is_none")]
     pub primary_white: Option<String>,
     /// Login logo URL
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
     /// Login logo for dark background URL
-    #[serde(rename = "loginWhite", default, skip_serializing_if = "Option::is_none")]
     pub login_white: Option<String>,
     /// Mark URL
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
     /// Mark for dark background URL
-    #[serde(rename = "markWhite", default, skip_serializing_if = "Option::is_none")]
     pub mark_white: Option<String>,
     /// Device logo URL
-    #[serde(rename = "deviceLogo", default, skip_serializing_if = "Option::is_none")]
     pub device_logo: Option<String>,
 }
 
@@ -131,6 +138,20 @@ impl UpdateThemeLogosRequest {
         self.device_logo = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateThemeLogosRequest {
+        primary: "primary" optional,
+        primary_white: "primaryWhite" optional,
+        login: "login" optional,
+        login_white: "loginWhite" optional,
+        mark: "mark" optional,
+        mark_white: "markWhite" optional,
+        device_logo: "deviceLogo" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateThemeLogosRequest {}

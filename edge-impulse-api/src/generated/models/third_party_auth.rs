@@ -29,8 +29,7 @@ impl crate::multipart::ToMultipart for AuthorizeThirdPartyRequest {
 }
 
 /// Schema: `#/components/schemas/CreateThirdPartyAuthRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateThirdPartyAuthRequest {
     /// `name` in the JSON; string
@@ -42,10 +41,8 @@ pub struct CreateThirdPartyAuthRequest {
     /// `domains` in the JSON; array of string
     pub domains: Vec<String>,
     /// `secretKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "secretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<crate::Secret>,
     /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
 }
 
@@ -80,26 +77,47 @@ impl CreateThirdPartyAuthRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateThirdPartyAuthRequest {
+        name: "name" required,
+        description: "description" required,
+        logo: "logo" required,
+        domains: "domains" required,
+        secret_key: "secretKey" optional,
+        api_key: "apiKey" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateThirdPartyAuthRequest {}
 
 /// Schema: `#/components/schemas/CreateThirdPartyAuthResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateThirdPartyAuthResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `id` in the JSON; integer
     pub id: i64,
     /// `secretKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "secretKey")]
     pub secret_key: crate::Secret,
     /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "apiKey")]
     pub api_key: crate::Secret,
+}
+
+crate::codec::json_object! {
+    CreateThirdPartyAuthResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        secret_key: "secretKey" required,
+        api_key: "apiKey" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateThirdPartyAuthResponse {
@@ -109,8 +127,7 @@ impl crate::Envelope for CreateThirdPartyAuthResponse {
 }
 
 /// Schema: `#/components/schemas/CreateUserThirdPartyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUserThirdPartyRequest {
     /// Your name
@@ -120,10 +137,8 @@ pub struct CreateUserThirdPartyRequest {
     /// E-mail address. Will need to be validated before the account will become active.
     pub email: String,
     /// A project will automatically be created. Sets the name of the first project. If not set, this will be derived from the username.
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
 }
 
@@ -151,23 +166,43 @@ impl CreateUserThirdPartyRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateUserThirdPartyRequest {
+        name: "name" required,
+        username: "username" required,
+        email: "email" required,
+        project_name: "projectName" optional,
+        privacy_policy: "privacyPolicy" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateUserThirdPartyRequest {}
 
 /// Schema: `#/components/schemas/CreateUserThirdPartyResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUserThirdPartyResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `status` in the JSON; [`CreateUserThirdPartyResponseStatus`](crate::models::CreateUserThirdPartyResponseStatus)
     pub status: CreateUserThirdPartyResponseStatus,
     /// `jwtToken` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "jwtToken", default, skip_serializing_if = "Option::is_none")]
     pub jwt_token: Option<crate::Secret>,
+}
+
+crate::codec::json_object! {
+    CreateUserThirdPartyResponse {
+        success: "success" required,
+        error: "error" optional,
+        status: "status" required,
+        jwt_token: "jwtToken" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateUserThirdPartyResponse {
@@ -216,17 +251,25 @@ impl From<&str> for CreateUserThirdPartyResponseStatus {
 crate::string_enum_impls!(CreateUserThirdPartyResponseStatus);
 
 /// Schema: `#/components/schemas/GetAllThirdPartyAuthResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAllThirdPartyAuthResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `auths` in the JSON; array of [`ThirdPartyAuth`](crate::models::ThirdPartyAuth)
     pub auths: Vec<ThirdPartyAuth>,
+}
+
+crate::codec::json_object! {
+    GetAllThirdPartyAuthResponse {
+        success: "success" required,
+        error: "error" optional,
+        auths: "auths" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllThirdPartyAuthResponse {
@@ -236,17 +279,25 @@ impl crate::Envelope for GetAllThirdPartyAuthResponse {
 }
 
 /// Schema: `#/components/schemas/GetThirdPartyAuthResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetThirdPartyAuthResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `auth` in the JSON; [`ThirdPartyAuth`](crate::models::ThirdPartyAuth)
     pub auth: ThirdPartyAuth,
+}
+
+crate::codec::json_object! {
+    GetThirdPartyAuthResponse {
+        success: "success" required,
+        error: "error" optional,
+        auth: "auth" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetThirdPartyAuthResponse {
@@ -256,8 +307,7 @@ impl crate::Envelope for GetThirdPartyAuthResponse {
 }
 
 /// Schema: `#/components/schemas/ThirdPartyAuth`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ThirdPartyAuth {
     /// `id` in the JSON; integer
@@ -274,24 +324,32 @@ pub struct ThirdPartyAuth {
     pub created: crate::DateTime,
 }
 
+crate::codec::json_object! {
+    ThirdPartyAuth {
+        id: "id" required,
+        name: "name" required,
+        description: "description" required,
+        logo: "logo" required,
+        domains: "domains" required,
+        created: "created" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ThirdPartyAuth {}
 
 /// Schema: `#/components/schemas/UpdateThirdPartyAuthRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateThirdPartyAuthRequest {
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `logo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `domains` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domains: Option<Vec<String>>,
 }
 
@@ -329,6 +387,17 @@ impl UpdateThirdPartyAuthRequest {
         self.domains = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateThirdPartyAuthRequest {
+        name: "name" optional,
+        description: "description" optional,
+        logo: "logo" optional,
+        domains: "domains" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateThirdPartyAuthRequest {}

@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/PortalInfoResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PortalInfoResponse {
     /// `name` in the JSON; string
@@ -15,21 +14,26 @@ pub struct PortalInfoResponse {
     /// `description` in the JSON; string
     pub description: String,
     /// `organizationId` in the JSON; integer
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
     /// `organizationName` in the JSON; string
-    #[serde(rename = "organizationName")]
     pub organization_name: String,
     /// `organizationLogo` in the JSON; string
-    #[serde(
-        rename = "organizationLogo",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_logo: Option<String>,
     /// `bucketName` in the JSON; string
-    #[serde(rename = "bucketName")]
     pub bucket_name: String,
+}
+
+crate::codec::json_object! {
+    PortalInfoResponse {
+        name: "name" required,
+        description: "description" required,
+        organization_id: "organizationId" required,
+        organization_name: "organizationName" required,
+        organization_logo: "organizationLogo" optional,
+        bucket_name: "bucketName" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for PortalInfoResponse {}

@@ -6,22 +6,18 @@
 use super::*;
 
 /// Schema: `#/components/schemas/ActivateUserByThirdPartyActivationCodeRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ActivateUserByThirdPartyActivationCodeRequest {
     /// `activationCode` in the JSON; string
-    #[serde(rename = "activationCode")]
     pub activation_code: String,
     /// Password, minimum length 8 characters.
     pub password: crate::Secret,
     /// Your name
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Username, minimum 4 and maximum 30 characters. May contain alphanumeric characters, hyphens, underscores and dots. Validated according to \`^(?=.{4,30}$)(?!\[_.\])(?!.*\[_.\]{2})\[a-zA-Z0-9._-\]+(?\<!\[_.\])$\`.
     pub username: String,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy", default, skip_serializing_if = "Option::is_none")]
     pub privacy_policy: Option<bool>,
 }
 
@@ -52,6 +48,18 @@ impl ActivateUserByThirdPartyActivationCodeRequest {
         self.privacy_policy = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    ActivateUserByThirdPartyActivationCodeRequest {
+        activation_code: "activationCode" required,
+        password: "password" required,
+        name: "name" optional,
+        username: "username" required,
+        privacy_policy: "privacyPolicy" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ActivateUserByThirdPartyActivationCodeRequest {}
@@ -96,15 +104,12 @@ impl From<&str> for BillingCycle {
 crate::string_enum_impls!(BillingCycle);
 
 /// Schema: `#/components/schemas/ChangePasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChangePasswordRequest {
     /// `currentPassword` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "currentPassword")]
     pub current_password: crate::Secret,
     /// `newPassword` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
 
@@ -118,11 +123,19 @@ impl ChangePasswordRequest {
     }
 }
 
+crate::codec::json_object! {
+    ChangePasswordRequest {
+        current_password: "currentPassword" required,
+        new_password: "newPassword" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ChangePasswordRequest {}
 
 /// Schema: `#/components/schemas/ConvertUserRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ConvertUserRequest {
     /// Your name
@@ -134,10 +147,8 @@ pub struct ConvertUserRequest {
     /// Password, minimum length 8 characters.
     pub password: crate::Secret,
     /// A project will automatically be created. Sets the name of the first project. If not set, this will be derived from the username.
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
 }
 
@@ -167,24 +178,44 @@ impl ConvertUserRequest {
     }
 }
 
+crate::codec::json_object! {
+    ConvertUserRequest {
+        name: "name" required,
+        username: "username" required,
+        email: "email" required,
+        password: "password" required,
+        project_name: "projectName" optional,
+        privacy_policy: "privacyPolicy" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ConvertUserRequest {}
 
 /// Schema: `#/components/schemas/CreateDeveloperProfileResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDeveloperProfileResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `organizationId` in the JSON; integer
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
     /// `link` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+}
+
+crate::codec::json_object! {
+    CreateDeveloperProfileResponse {
+        success: "success" required,
+        error: "error" optional,
+        organization_id: "organizationId" required,
+        link: "link" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateDeveloperProfileResponse {
@@ -194,23 +225,31 @@ impl crate::Envelope for CreateDeveloperProfileResponse {
 }
 
 /// Schema: `#/components/schemas/CreateEnterpriseTrialResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateEnterpriseTrialResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Unique identifier of the created entity.
     pub id: i64,
     /// ID of the user created for the trial, if the user did not already exist.
-    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// URL to redirect the user to in order to access the enterprise trial.
-    #[serde(rename = "redirectUrl", default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+}
+
+crate::codec::json_object! {
+    CreateEnterpriseTrialResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        user_id: "userId" optional,
+        redirect_url: "redirectUrl" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateEnterpriseTrialResponse {
@@ -220,82 +259,46 @@ impl crate::Envelope for CreateEnterpriseTrialResponse {
 }
 
 /// Schema: `#/components/schemas/CreateEnterpriseTrialUserRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateEnterpriseTrialUserRequest {
     /// Email of the user. Only business email addresses are allowed. Emails with free domains like gmail.com or yahoo.com are not allowed.
     pub email: String,
     /// Name of the trial organization. All enterprise features are tied to an organization. This organization will be deleted after the trial ends. If no organization name is provided, the user's name will be used.
-    #[serde(
-        rename = "organizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_name: Option<String>,
     /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
-    #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
     /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
-    #[serde(rename = "useCase", default, skip_serializing_if = "Option::is_none")]
     pub use_case: Option<String>,
     /// Whether the user has ML models in production.
-    #[serde(
-        rename = "userHasMLModelsInProduction",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub user_has_ml_models_in_production: Option<
         StartEnterpriseTrialRequestUserHasMlModelsInProduction,
     >,
     /// Name of the company requesting the trial.
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Size of the company requesting the trial. This is a range of number of employees.
-    #[serde(rename = "companySize", default, skip_serializing_if = "Option::is_none")]
     pub company_size: Option<String>,
     /// Country of the company requesting the trial.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// State or province of the company requesting the trial.
-    #[serde(
-        rename = "stateOrProvince",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub state_or_province: Option<String>,
     /// Origin of the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlOrigin",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_origin: Option<String>,
     /// Query parameters to be appended to the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlQueryParams",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_query_params: Option<String>,
     /// Name of the user.
     pub name: String,
     /// Username, minimum 4 and maximum 30 characters. May contain alphanumeric characters, hyphens, underscores and dots. Validated according to \`^(?=.{4,30}$)(?!\[_.\])(?!.*\[_.\]{2})\[a-zA-Z0-9._-\]+(?\<!\[_.\])$\`.
     pub username: String,
     /// Whether the user has accepted the terms of service and privacy policy.
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
     /// Password of the user. Minimum length 8 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// Job title of the user.
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of UTM parameters.
-    #[serde(rename = "utmParams", default, skip_serializing_if = "Option::is_none")]
     pub utm_params: Option<Vec<UtmParameter>>,
 }
 
@@ -417,23 +420,56 @@ impl CreateEnterpriseTrialUserRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateEnterpriseTrialUserRequest {
+        email: "email" required,
+        organization_name: "organizationName" optional,
+        expiration_date: "expirationDate" optional,
+        notes: "notes" optional,
+        use_case: "useCase" optional,
+        user_has_ml_models_in_production: "userHasMLModelsInProduction" optional,
+        company_name: "companyName" optional,
+        company_size: "companySize" optional,
+        country: "country" optional,
+        state_or_province: "stateOrProvince" optional,
+        redirect_url_origin: "redirectUrlOrigin" optional,
+        redirect_url_query_params: "redirectUrlQueryParams" optional,
+        name: "name" required,
+        username: "username" required,
+        privacy_policy: "privacyPolicy" required,
+        password: "password" optional,
+        job_title: "jobTitle" optional,
+        utm_params: "utmParams" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateEnterpriseTrialUserRequest {}
 
 /// Schema: `#/components/schemas/CreateEvaluationUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateEvaluationUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// JWT token, to be used to log in in the future through JWTAuthentication
     pub token: crate::Secret,
     /// URL to redirect user to.
-    #[serde(rename = "redirectUrl")]
     pub redirect_url: String,
+}
+
+crate::codec::json_object! {
+    CreateEvaluationUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        token: "token" required,
+        redirect_url: "redirectUrl" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateEvaluationUserResponse {
@@ -443,8 +479,7 @@ impl crate::Envelope for CreateEvaluationUserResponse {
 }
 
 /// Schema: `#/components/schemas/CreateProTierUserRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateProTierUserRequest {
     /// Your name
@@ -454,60 +489,28 @@ pub struct CreateProTierUserRequest {
     /// E-mail address. Will need to be validated before the account will become active.
     pub email: String,
     /// Password, minimum length 8 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// A project will automatically be created. Sets the name of the first project. If not set, this will be derived from the username.
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
     /// Activation token for users created via SSO
-    #[serde(
-        rename = "activationToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub activation_token: Option<crate::Secret>,
     /// Unique identifier of the identity provider asserting the identity of this user
-    #[serde(
-        rename = "identityProvider",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub identity_provider: Option<String>,
     /// Job title of the user. Optional field
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// Session ID. Optional field
-    #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// ACME Inc.
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// List of UTM parameters.
-    #[serde(rename = "utmParams", default, skip_serializing_if = "Option::is_none")]
     pub utm_params: Option<Vec<UtmParameter>>,
     /// If true, allows signup to proceed despite a potentially invalid email. Note that this will enforce email verification post-signup
-    #[serde(
-        rename = "ignoreEmailValidation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ignore_email_validation: Option<bool>,
     /// Origin of the redirect URL returned as result of creating the professional user.
-    #[serde(
-        rename = "redirectUrlOrigin",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_origin: Option<String>,
     /// Query parameters to be appended to the redirect URL returned as result of creating the professional user.
-    #[serde(
-        rename = "redirectUrlQueryParams",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_query_params: Option<String>,
 }
 
@@ -605,11 +608,32 @@ impl CreateProTierUserRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateProTierUserRequest {
+        name: "name" required,
+        username: "username" required,
+        email: "email" required,
+        password: "password" optional,
+        project_name: "projectName" optional,
+        privacy_policy: "privacyPolicy" required,
+        activation_token: "activationToken" optional,
+        identity_provider: "identityProvider" optional,
+        job_title: "jobTitle" optional,
+        session_id: "sessionId" optional,
+        company_name: "companyName" optional,
+        utm_params: "utmParams" optional,
+        ignore_email_validation: "ignoreEmailValidation" optional,
+        redirect_url_origin: "redirectUrlOrigin" optional,
+        redirect_url_query_params: "redirectUrlQueryParams" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateProTierUserRequest {}
 
 /// Schema: `#/components/schemas/CreateUserRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUserRequest {
     /// Your name
@@ -619,46 +643,24 @@ pub struct CreateUserRequest {
     /// E-mail address. Will need to be validated before the account will become active.
     pub email: String,
     /// Password, minimum length 8 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// A project will automatically be created. Sets the name of the first project. If not set, this will be derived from the username.
-    #[serde(rename = "projectName", default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// Whether the user accepted the privacy policy
-    #[serde(rename = "privacyPolicy")]
     pub privacy_policy: bool,
     /// Activation token for users created via SSO
-    #[serde(
-        rename = "activationToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub activation_token: Option<crate::Secret>,
     /// Unique identifier of the identity provider asserting the identity of this user
-    #[serde(
-        rename = "identityProvider",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub identity_provider: Option<String>,
     /// Job title of the user. Optional field
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// Session ID. Optional field
-    #[serde(rename = "sessionId", default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// ACME Inc.
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// List of UTM parameters.
-    #[serde(rename = "utmParams", default, skip_serializing_if = "Option::is_none")]
     pub utm_params: Option<Vec<UtmParameter>>,
     /// If true, allows signup to proceed despite a potentially invalid email. Note that this will enforce email verification post-signup
-    #[serde(
-        rename = "ignoreEmailValidation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub ignore_email_validation: Option<bool>,
 }
 
@@ -742,24 +744,51 @@ impl CreateUserRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateUserRequest {
+        name: "name" required,
+        username: "username" required,
+        email: "email" required,
+        password: "password" optional,
+        project_name: "projectName" optional,
+        privacy_policy: "privacyPolicy" required,
+        activation_token: "activationToken" optional,
+        identity_provider: "identityProvider" optional,
+        job_title: "jobTitle" optional,
+        session_id: "sessionId" optional,
+        company_name: "companyName" optional,
+        utm_params: "utmParams" optional,
+        ignore_email_validation: "ignoreEmailValidation" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateUserRequest {}
 
 /// Schema: `#/components/schemas/CreateUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// URL to redirect user to.
-    #[serde(rename = "redirectUrl", default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
     /// User unique identifier
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+crate::codec::json_object! {
+    CreateUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        redirect_url: "redirectUrl" optional,
+        id: "id" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateUserResponse {
@@ -769,15 +798,12 @@ impl crate::Envelope for CreateUserResponse {
 }
 
 /// Schema: `#/components/schemas/DeleteUserRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DeleteUserRequest {
     /// User's current password. Required if the user has a password set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// TOTP Token. Required if a user has multi-factor authentication with a TOTP token enabled. If a user has MFA enabled, but no totpToken is submitted; then an error starting with "ERR_TOTP_TOKEN IS REQUIRED" is returned. Use this to then prompt for an MFA token and re-try this request.
-    #[serde(rename = "totpToken", default, skip_serializing_if = "Option::is_none")]
     pub totp_token: Option<crate::Secret>,
 }
 
@@ -803,19 +829,22 @@ impl DeleteUserRequest {
     }
 }
 
+crate::codec::json_object! {
+    DeleteUserRequest {
+        password: "password" optional,
+        totp_token: "totpToken" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for DeleteUserRequest {}
 
 /// Schema: `#/components/schemas/DowngradeSubscriptionRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DowngradeSubscriptionRequest {
     /// Reason for downgrading the subscription.
-    #[serde(
-        rename = "downgradeReason",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub downgrade_reason: Option<String>,
 }
 
@@ -832,33 +861,48 @@ impl DowngradeSubscriptionRequest {
     }
 }
 
+crate::codec::json_object! {
+    DowngradeSubscriptionRequest {
+        downgrade_reason: "downgradeReason" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for DowngradeSubscriptionRequest {}
 
 /// Schema: `#/components/schemas/GetUserNeedToSetPasswordResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetUserNeedToSetPasswordResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// User email
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Whether the user needs to set its password or not
-    #[serde(rename = "needPassword", default, skip_serializing_if = "Option::is_none")]
     pub need_password: Option<bool>,
     /// White label domains the user belongs to, if any
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitelabels: Option<Vec<String>>,
     /// Current or past enterprise trials.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trials: Option<Vec<EnterpriseTrial>>,
     /// Whether the user has verified its email address or not
-    #[serde(rename = "emailVerified", default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+}
+
+crate::codec::json_object! {
+    GetUserNeedToSetPasswordResponse {
+        success: "success" required,
+        error: "error" optional,
+        email: "email" optional,
+        need_password: "needPassword" optional,
+        whitelabels: "whitelabels" optional,
+        trials: "trials" optional,
+        email_verified: "emailVerified" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserNeedToSetPasswordResponse {
@@ -868,17 +912,25 @@ impl crate::Envelope for GetUserNeedToSetPasswordResponse {
 }
 
 /// Schema: `#/components/schemas/GetUserProjectsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetUserProjectsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `projects` in the JSON; array of [`Project`](crate::models::Project)
     pub projects: Vec<Project>,
+}
+
+crate::codec::json_object! {
+    GetUserProjectsResponse {
+        success: "success" required,
+        error: "error" optional,
+        projects: "projects" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserProjectsResponse {
@@ -888,14 +940,12 @@ impl crate::Envelope for GetUserProjectsResponse {
 }
 
 /// Schema: `#/components/schemas/GetUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `id` in the JSON; integer
     pub id: i64,
@@ -906,52 +956,30 @@ pub struct GetUserResponse {
     /// `email` in the JSON; string
     pub email: String,
     /// `photo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `lastSeen` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastSeen", default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<crate::DateTime>,
     /// `staffInfo` in the JSON; [`StaffInfo`](crate::models::StaffInfo)
-    #[serde(rename = "staffInfo")]
     pub staff_info: StaffInfo,
     /// `pending` in the JSON; boolean
     pub pending: bool,
     /// `lastTosAcceptanceDate` in the JSON; string (RFC 3339 date-time)
-    #[serde(
-        rename = "lastTosAcceptanceDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub last_tos_acceptance_date: Option<crate::DateTime>,
     /// `jobTitle` in the JSON; string
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// List of permissions the user has
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
     /// `companyName` in the JSON; string
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `activated` in the JSON; boolean
     pub activated: bool,
     /// Whether the user has configured multi-factor authentication
-    #[serde(rename = "mfaConfigured")]
     pub mfa_configured: bool,
     /// Stripe customer ID, if any.
-    #[serde(
-        rename = "stripeCustomerId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub stripe_customer_id: Option<String>,
     /// Whether the user has pending payments.
-    #[serde(
-        rename = "hasPendingPayments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub has_pending_payments: Option<bool>,
     /// `tier` in the JSON; [`UserTierEnum`](crate::models::UserTierEnum)
     pub tier: UserTierEnum,
@@ -962,57 +990,77 @@ pub struct GetUserResponse {
     /// Experiments the user has access to. Enabling experiments can only be done through a JWT token.
     pub experiments: Vec<UserExperiment>,
     /// Whether this is an ephemeral evaluation account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<bool>,
     /// Whether this user is an ambassador.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ambassador: Option<bool>,
     /// List of white labels the user is a member of
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitelabels: Option<Vec<GetUserResponseWhitelabelsItem>>,
     /// Whether the user is suspended.
     pub suspended: bool,
     /// List of notifications to show to the user.
     pub notifications: Vec<String>,
     /// The date at which the user's subscription will be downgraded due to cancellation.
-    #[serde(
-        rename = "subscriptionDowngradeDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub subscription_downgrade_date: Option<crate::DateTime>,
     /// The date at which the user's subscription will be automatically terminated due to failed payments.
-    #[serde(
-        rename = "subscriptionTerminationDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub subscription_termination_date: Option<crate::DateTime>,
     /// Whether the user has configured a password
-    #[serde(rename = "passwordConfigured")]
     pub password_configured: bool,
     /// `projectsSortOrder` in the JSON; [`UserProjectsSortOrder`](crate::models::UserProjectsSortOrder)
-    #[serde(rename = "projectsSortOrder")]
     pub projects_sort_order: UserProjectsSortOrder,
     /// `activeEnterpriseTrial` in the JSON; [`EnterpriseTrial`](crate::models::EnterpriseTrial)
-    #[serde(
-        rename = "activeEnterpriseTrial",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub active_enterprise_trial: Option<EnterpriseTrial>,
     /// Whether the current user has access to enterprise features. This is true if the user is an enterprise user, or has an active enterprise trial.
-    #[serde(rename = "hasEnterpriseFeaturesAccess")]
     pub has_enterprise_features_access: bool,
     /// Timezone for the user (or undefined if not specified).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// Last 5 accessed projects. This _only_ returns projects for the current whitelabel ID.
-    #[serde(rename = "lastAccessedProjects")]
     pub last_accessed_projects: GetUserResponseLastAccessedProjects,
     /// Number of private projects created by the current user.
-    #[serde(rename = "privatePersonalProjectsUsed")]
     pub private_personal_projects_used: i64,
+}
+
+crate::codec::json_object! {
+    GetUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        username: "username" required,
+        name: "name" required,
+        email: "email" required,
+        photo: "photo" optional,
+        created: "created" required,
+        last_seen: "lastSeen" optional,
+        staff_info: "staffInfo" required,
+        pending: "pending" required,
+        last_tos_acceptance_date: "lastTosAcceptanceDate" optional,
+        job_title: "jobTitle" optional,
+        permissions: "permissions" optional,
+        company_name: "companyName" optional,
+        activated: "activated" required,
+        mfa_configured: "mfaConfigured" required,
+        stripe_customer_id: "stripeCustomerId" optional,
+        has_pending_payments: "hasPendingPayments" optional,
+        tier: "tier" required,
+        organizations: "organizations" required,
+        projects: "projects" required,
+        experiments: "experiments" required,
+        evaluation: "evaluation" optional,
+        ambassador: "ambassador" optional,
+        whitelabels: "whitelabels" optional,
+        suspended: "suspended" required,
+        notifications: "notifications" required,
+        subscription_downgrade_date: "subscriptionDowngradeDate" optional,
+        subscription_termination_date: "subscriptionTerminationDate" optional,
+        password_configured: "passwordConfigured" required,
+        projects_sort_order: "projectsSortOrder" required,
+        active_enterprise_trial: "activeEnterpriseTrial" optional,
+        has_enterprise_features_access: "hasEnterpriseFeaturesAccess" required,
+        timezone: "timezone" optional,
+        last_accessed_projects: "lastAccessedProjects" required,
+        private_personal_projects_used: "privatePersonalProjectsUsed" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserResponse {
@@ -1024,22 +1072,28 @@ impl crate::Envelope for GetUserResponse {
 /// Last 5 accessed projects. This _only_ returns projects for the current whitelabel ID.
 ///
 /// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetUserResponseLastAccessedProjects {
     /// `projects` in the JSON; array of [`GetUserResponseLastAccessedProjectsProjectsItem`](crate::models::GetUserResponseLastAccessedProjectsProjectsItem)
     pub projects: Vec<GetUserResponseLastAccessedProjectsProjectsItem>,
     /// `hasMoreProjects` in the JSON; boolean
-    #[serde(rename = "hasMoreProjects")]
     pub has_more_projects: bool,
+}
+
+crate::codec::json_object! {
+    GetUserResponseLastAccessedProjects {
+        projects: "projects" required,
+        has_more_projects: "hasMoreProjects" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserResponseLastAccessedProjects {}
 
 /// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/lastAccessedProjects/properties/projects/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetUserResponseLastAccessedProjectsProjectsItem {
     /// `id` in the JSON; integer
@@ -1049,15 +1103,24 @@ pub struct GetUserResponseLastAccessedProjectsProjectsItem {
     /// `created` in the JSON; string (RFC 3339 date-time)
     pub created: crate::DateTime,
     /// `lastAccessed` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
     pub last_accessed: Option<crate::DateTime>,
+}
+
+crate::codec::json_object! {
+    GetUserResponseLastAccessedProjectsProjectsItem {
+        id: "id" required,
+        name: "name" required,
+        created: "created" required,
+        last_accessed: "lastAccessed" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserResponseLastAccessedProjectsProjectsItem {}
 
 /// Schema: `#/components/schemas/GetUserResponse/allOf/2/properties/whitelabels/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetUserResponseWhitelabelsItem {
     /// `id` in the JSON; number
@@ -1067,27 +1130,45 @@ pub struct GetUserResponseWhitelabelsItem {
     /// `name` in the JSON; string
     pub name: String,
     /// `ownerOrganizationId` in the JSON; number
-    #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: f64,
     /// Whether the user is an admin of the white label.
-    #[serde(rename = "isAdmin")]
     pub is_admin: bool,
+}
+
+crate::codec::json_object! {
+    GetUserResponseWhitelabelsItem {
+        id: "id" required,
+        domain: "domain" required,
+        name: "name" required,
+        owner_organization_id: "ownerOrganizationId" required,
+        is_admin: "isAdmin" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetUserResponseWhitelabelsItem {}
 
 /// Schema: `#/components/schemas/ListEnterpriseTrialsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListEnterpriseTrialsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Current or past enterprise trials.
     pub trials: Vec<EnterpriseTrial>,
+}
+
+crate::codec::json_object! {
+    ListEnterpriseTrialsResponse {
+        success: "success" required,
+        error: "error" optional,
+        trials: "trials" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListEnterpriseTrialsResponse {
@@ -1097,17 +1178,25 @@ impl crate::Envelope for ListEnterpriseTrialsResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationBucketsUserResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationBucketsUserResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `buckets` in the JSON; array of [`ListOrganizationBucketsUserResponseBucketsItem`](crate::models::ListOrganizationBucketsUserResponseBucketsItem)
     pub buckets: Vec<ListOrganizationBucketsUserResponseBucketsItem>,
+}
+
+crate::codec::json_object! {
+    ListOrganizationBucketsUserResponse {
+        success: "success" required,
+        error: "error" optional,
+        buckets: "buckets" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationBucketsUserResponse {
@@ -1117,32 +1206,40 @@ impl crate::Envelope for ListOrganizationBucketsUserResponse {
 }
 
 /// Schema: `#/components/schemas/ListOrganizationBucketsUserResponse/allOf/1/properties/buckets/items`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListOrganizationBucketsUserResponseBucketsItem {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `organizationId` in the JSON; integer
-    #[serde(rename = "organizationId")]
     pub organization_id: i64,
     /// `organizationName` in the JSON; string
-    #[serde(rename = "organizationName")]
     pub organization_name: String,
     /// S3 bucket
     pub bucket: String,
     /// S3 region
     pub region: String,
     /// The unique identifier of the white label this bucket belongs to, if any
-    #[serde(rename = "whitelabelId")]
     pub whitelabel_id: i64,
+}
+
+crate::codec::json_object! {
+    ListOrganizationBucketsUserResponseBucketsItem {
+        id: "id" required,
+        organization_id: "organizationId" required,
+        organization_name: "organizationName" required,
+        bucket: "bucket" required,
+        region: "region" required,
+        whitelabel_id: "whitelabelId" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListOrganizationBucketsUserResponseBucketsItem {}
 
 /// Schema: `#/components/schemas/RequestResetPasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RequestResetPasswordRequest {
     /// `email` in the JSON; string
@@ -1156,11 +1253,18 @@ impl RequestResetPasswordRequest {
     }
 }
 
+crate::codec::json_object! {
+    RequestResetPasswordRequest {
+        email: "email" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for RequestResetPasswordRequest {}
 
 /// Schema: `#/components/schemas/ResetPasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ResetPasswordRequest {
     /// `email` in the JSON; string
@@ -1168,7 +1272,6 @@ pub struct ResetPasswordRequest {
     /// `code` in the JSON; string
     pub code: String,
     /// `newPassword` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "newPassword")]
     pub new_password: crate::Secret,
 }
 
@@ -1179,34 +1282,37 @@ impl ResetPasswordRequest {
     }
 }
 
+crate::codec::json_object! {
+    ResetPasswordRequest {
+        email: "email" required,
+        code: "code" required,
+        new_password: "newPassword" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for ResetPasswordRequest {}
 
 /// Schema: `#/components/schemas/SendUserFeedbackRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SendUserFeedbackRequest {
     /// `type` in the JSON; [`SendUserFeedbackRequestType`](crate::models::SendUserFeedbackRequestType)
-    #[serde(rename = "type")]
     pub type_: SendUserFeedbackRequestType,
     /// The reason the user is contacting Edge Impulse Support.
     pub subject: String,
     /// The body of the message.
     pub body: String,
     /// The user's work email address. This is optional, if it's not provided, the registered email will be used.
-    #[serde(rename = "workEmail", default, skip_serializing_if = "Option::is_none")]
     pub work_email: Option<String>,
     /// The user's company. This is optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// The user's job title. This is optional.
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// The user's company size. This is optional.
-    #[serde(rename = "companySize", default, skip_serializing_if = "Option::is_none")]
     pub company_size: Option<String>,
     /// The user's organization ID. This is optional.
-    #[serde(rename = "organizationId", default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<f64>,
 }
 
@@ -1260,6 +1366,21 @@ impl SendUserFeedbackRequest {
     }
 }
 
+crate::codec::json_object! {
+    SendUserFeedbackRequest {
+        type_: "type" required,
+        subject: "subject" required,
+        body: "body" required,
+        work_email: "workEmail" optional,
+        company: "company" optional,
+        job_title: "jobTitle" optional,
+        company_size: "companySize" optional,
+        organization_id: "organizationId" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SendUserFeedbackRequest {}
 
 /// Schema: `#/components/schemas/SendUserFeedbackRequest/properties/type`
@@ -1294,15 +1415,12 @@ impl From<&str> for SendUserFeedbackRequestType {
 crate::string_enum_impls!(SendUserFeedbackRequestType);
 
 /// Schema: `#/components/schemas/SetUserPasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SetUserPasswordRequest {
     /// `accessToken` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "accessToken")]
     pub access_token: crate::Secret,
     /// `identityProvider` in the JSON; string
-    #[serde(rename = "identityProvider")]
     pub identity_provider: String,
     /// `password` in the JSON; string (secret, hidden from `Debug`)
     pub password: crate::Secret,
@@ -1323,70 +1441,47 @@ impl SetUserPasswordRequest {
     }
 }
 
+crate::codec::json_object! {
+    SetUserPasswordRequest {
+        access_token: "accessToken" required,
+        identity_provider: "identityProvider" required,
+        password: "password" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for SetUserPasswordRequest {}
 
 /// Schema: `#/components/schemas/StartEnterpriseTrialRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct StartEnterpriseTrialRequest {
     /// Email of the user requesting the trial. If this email is different to the one stored for the user requesting the trial, it will be used to replace the existing one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Name of the trial organization. All enterprise features are tied to an organization. This organization will be deleted after the trial ends. If no organization name is provided, the user's name will be used.
-    #[serde(
-        rename = "organizationName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub organization_name: Option<String>,
     /// `expirationDate` in the JSON; [`TrialExpirationDate`](crate::models::TrialExpirationDate)
-    #[serde(rename = "expirationDate", default, skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<TrialExpirationDate>,
     /// `notes` in the JSON; [`TrialNotes`](crate::models::TrialNotes)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<TrialNotes>,
     /// Use case of the trial.
-    #[serde(rename = "useCase", default, skip_serializing_if = "Option::is_none")]
     pub use_case: Option<String>,
     /// Whether the user has ML models in production.
-    #[serde(
-        rename = "userHasMLModelsInProduction",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub user_has_ml_models_in_production: Option<
         StartEnterpriseTrialRequestUserHasMlModelsInProduction,
     >,
     /// Name of the company requesting the trial.
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Size of the company requesting the trial. This is a range of number of employees.
-    #[serde(rename = "companySize", default, skip_serializing_if = "Option::is_none")]
     pub company_size: Option<String>,
     /// Country of the company requesting the trial.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// State or province of the company requesting the trial.
-    #[serde(
-        rename = "stateOrProvince",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub state_or_province: Option<String>,
     /// Origin of the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlOrigin",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_origin: Option<String>,
     /// Query parameters to be appended to the redirect URL returned as result of creating the trial user.
-    #[serde(
-        rename = "redirectUrlQueryParams",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub redirect_url_query_params: Option<String>,
 }
 
@@ -1485,36 +1580,44 @@ impl StartEnterpriseTrialRequest {
     }
 }
 
+crate::codec::json_object! {
+    StartEnterpriseTrialRequest {
+        email: "email" optional,
+        organization_name: "organizationName" optional,
+        expiration_date: "expirationDate" optional,
+        notes: "notes" optional,
+        use_case: "useCase" optional,
+        user_has_ml_models_in_production: "userHasMLModelsInProduction" optional,
+        company_name: "companyName" optional,
+        company_size: "companySize" optional,
+        country: "country" optional,
+        state_or_province: "stateOrProvince" optional,
+        redirect_url_origin: "redirectUrlOrigin" optional,
+        redirect_url_query_params: "redirectUrlQueryParams" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for StartEnterpriseTrialRequest {}
 
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateUserRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateUserRequest {
     /// New full name
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// New job title
-    #[serde(rename = "jobTitle", default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
     /// New company name
-    #[serde(rename = "companyName", default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// List of user experiments
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
     /// `projectsSortOrder` in the JSON; [`UserProjectsSortOrder`](crate::models::UserProjectsSortOrder)
-    #[serde(
-        rename = "projectsSortOrder",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub projects_sort_order: Option<UserProjectsSortOrder>,
     /// User timezone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }
 
@@ -1568,21 +1671,30 @@ impl UpdateUserRequest {
     }
 }
 
+crate::codec::json_object! {
+    UpdateUserRequest {
+        name: "name" optional,
+        job_title: "jobTitle" optional,
+        company_name: "companyName" optional,
+        experiments: "experiments" optional,
+        projects_sort_order: "projectsSortOrder" optional,
+        timezone: "timezone" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UpdateUserRequest {}
 
 /// Schema: `#/components/schemas/UpgradeSubscriptionRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpgradeSubscriptionRequest {
     /// `billingCycle` in the JSON; [`BillingCycle`](crate::models::BillingCycle)
-    #[serde(rename = "billingCycle")]
     pub billing_cycle: BillingCycle,
     /// URL to redirect the user to after a successful checkout process.
-    #[serde(rename = "successUrl")]
     pub success_url: String,
     /// URL to redirect the user to after the checkout process is canceled.
-    #[serde(rename = "cancelUrl")]
     pub cancel_url: String,
 }
 
@@ -1599,6 +1711,16 @@ impl UpgradeSubscriptionRequest {
             cancel_url,
         }
     }
+}
+
+crate::codec::json_object! {
+    UpgradeSubscriptionRequest {
+        billing_cycle: "billingCycle" required,
+        success_url: "successUrl" required,
+        cancel_url: "cancelUrl" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpgradeSubscriptionRequest {}
@@ -1627,17 +1749,25 @@ impl crate::multipart::ToMultipart for UploadUserPhotoRequest {
 }
 
 /// Schema: `#/components/schemas/UploadUserPhotoResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UploadUserPhotoResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `url` in the JSON; string
     pub url: String,
+}
+
+crate::codec::json_object! {
+    UploadUserPhotoResponse {
+        success: "success" required,
+        error: "error" optional,
+        url: "url" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UploadUserPhotoResponse {
@@ -1647,12 +1777,10 @@ impl crate::Envelope for UploadUserPhotoResponse {
 }
 
 /// Schema: `#/components/schemas/UserByThirdPartyActivationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserByThirdPartyActivationRequest {
     /// `activationCode` in the JSON; string
-    #[serde(rename = "activationCode")]
     pub activation_code: String,
 }
 
@@ -1663,15 +1791,21 @@ impl UserByThirdPartyActivationRequest {
     }
 }
 
+crate::codec::json_object! {
+    UserByThirdPartyActivationRequest {
+        activation_code: "activationCode" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UserByThirdPartyActivationRequest {}
 
 /// Schema: `#/components/schemas/UserDeleteTotpMfaKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserDeleteTotpMfaKeyRequest {
     /// Valid TOTP token
-    #[serde(rename = "totpToken")]
     pub totp_token: crate::Secret,
 }
 
@@ -1682,11 +1816,18 @@ impl UserDeleteTotpMfaKeyRequest {
     }
 }
 
+crate::codec::json_object! {
+    UserDeleteTotpMfaKeyRequest {
+        totp_token: "totpToken" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UserDeleteTotpMfaKeyRequest {}
 
 /// Schema: `#/components/schemas/UserDismissNotificationRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserDismissNotificationRequest {
     /// `notification` in the JSON; string
@@ -1700,22 +1841,39 @@ impl UserDismissNotificationRequest {
     }
 }
 
+crate::codec::json_object! {
+    UserDismissNotificationRequest {
+        notification: "notification" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UserDismissNotificationRequest {}
 
 /// Schema: `#/components/schemas/UserGenerateNewMfaKeyResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserGenerateNewMfaKeyResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Secret key (use SHA-1).
     pub key: String,
     /// URL that will be converted into a QR code that can be scanned.
     pub url: String,
+}
+
+crate::codec::json_object! {
+    UserGenerateNewMfaKeyResponse {
+        success: "success" required,
+        error: "error" optional,
+        key: "key" required,
+        url: "url" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserGenerateNewMfaKeyResponse {
@@ -1780,14 +1938,12 @@ impl From<&str> for UserProjectsSortOrder {
 crate::string_enum_impls!(UserProjectsSortOrder);
 
 /// Schema: `#/components/schemas/UserSetTotpMfaKeyRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserSetTotpMfaKeyRequest {
     /// Secret key obtained through \`userGenerateNewMfaKey\`.
     pub key: String,
     /// TOTP token that is valid for the key (to ensure the device is configured correctly)
-    #[serde(rename = "totpToken")]
     pub totp_token: crate::Secret,
 }
 
@@ -1798,21 +1954,37 @@ impl UserSetTotpMfaKeyRequest {
     }
 }
 
+crate::codec::json_object! {
+    UserSetTotpMfaKeyRequest {
+        key: "key" required,
+        totp_token: "totpToken" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for UserSetTotpMfaKeyRequest {}
 
 /// Schema: `#/components/schemas/UserSetTotpMfaKeyResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserSetTotpMfaKeyResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// 10 recovery codes, which can be used in case you've lost access to your MFA TOTP app. Recovery codes are single use. Once you've used a recovery code once, it can not be used again.
-    #[serde(rename = "recoveryCodes")]
     pub recovery_codes: Vec<String>,
+}
+
+crate::codec::json_object! {
+    UserSetTotpMfaKeyResponse {
+        success: "success" required,
+        error: "error" optional,
+        recovery_codes: "recoveryCodes" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserSetTotpMfaKeyResponse {
@@ -1822,18 +1994,25 @@ impl crate::Envelope for UserSetTotpMfaKeyResponse {
 }
 
 /// Schema: `#/components/schemas/UserSubscriptionMetricsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserSubscriptionMetricsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `metrics` in the JSON; [`UserSubscriptionMetricsResponseMetrics`](crate::models::UserSubscriptionMetricsResponseMetrics)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<UserSubscriptionMetricsResponseMetrics>,
+}
+
+crate::codec::json_object! {
+    UserSubscriptionMetricsResponse {
+        success: "success" required,
+        error: "error" optional,
+        metrics: "metrics" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserSubscriptionMetricsResponse {
@@ -1843,29 +2022,31 @@ impl crate::Envelope for UserSubscriptionMetricsResponse {
 }
 
 /// Schema: `#/components/schemas/UserSubscriptionMetricsResponse/allOf/1/properties/metrics`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserSubscriptionMetricsResponseMetrics {
     /// Total compute of all user jobs, running on CPU, in the current billing period.
-    #[serde(rename = "computeMinutesCpu")]
     pub compute_minutes_cpu: f64,
     /// Total compute of all user jobs, running on GPU, in the current billing period.
-    #[serde(rename = "computeMinutesGpu")]
     pub compute_minutes_gpu: f64,
     /// Total compute of all user jobs in the current billing period, calculated as CPU + 3*GPU compute.
-    #[serde(rename = "computeMinutesTotal")]
     pub compute_minutes_total: f64,
     /// Overall compute limit for the current billing period.
-    #[serde(rename = "computeMinutesLimit")]
     pub compute_minutes_limit: f64,
     /// The date at which the current compute billing period will reset.
-    #[serde(
-        rename = "computeResetDate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub compute_reset_date: Option<crate::DateTime>,
+}
+
+crate::codec::json_object! {
+    UserSubscriptionMetricsResponseMetrics {
+        compute_minutes_cpu: "computeMinutesCpu" required,
+        compute_minutes_gpu: "computeMinutesGpu" required,
+        compute_minutes_total: "computeMinutesTotal" required,
+        compute_minutes_limit: "computeMinutesLimit" required,
+        compute_reset_date: "computeResetDate" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UserSubscriptionMetricsResponseMetrics {}
@@ -1874,8 +2055,7 @@ impl crate::Envelope for UserSubscriptionMetricsResponseMetrics {}
 pub type UtmParameter = serde_json::Map<String, serde_json::Value>;
 
 /// Schema: `#/components/schemas/VerifyResetPasswordRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifyResetPasswordRequest {
     /// `email` in the JSON; string
@@ -1889,6 +2069,15 @@ impl VerifyResetPasswordRequest {
     pub fn new(email: String, code: String) -> Self {
         Self { email, code }
     }
+}
+
+crate::codec::json_object! {
+    VerifyResetPasswordRequest {
+        email: "email" required,
+        code: "code" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for VerifyResetPasswordRequest {}

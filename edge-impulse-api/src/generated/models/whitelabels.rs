@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/CreateWhitelabelRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWhitelabelRequest {
     /// The name of the white label.
@@ -15,66 +14,26 @@ pub struct CreateWhitelabelRequest {
     /// The domain where the white label lives.
     pub domain: String,
     /// `ownerOrganizationId` in the JSON; integer
-    #[serde(rename = "ownerOrganizationId")]
     pub owner_organization_id: i64,
     /// The list of allowed identity providers.
-    #[serde(
-        rename = "identityProviders",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub identity_providers: Option<Vec<String>>,
     /// Whether this white label accepts password based authentication.
-    #[serde(
-        rename = "allowPasswordAuth",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub allow_password_auth: Option<bool>,
     /// The list of deployment targets to show on the UI
-    #[serde(
-        rename = "deploymentTargets",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub deployment_targets: Option<Vec<String>>,
     /// Custom documentation URL
-    #[serde(
-        rename = "documentationUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub documentation_url: Option<String>,
     /// Whether this white label allow sign ups or not.
-    #[serde(rename = "allowSignup", default, skip_serializing_if = "Option::is_none")]
     pub allow_signup: Option<bool>,
     /// Whether this white label allows the creation of free projects.
-    #[serde(
-        rename = "allowFreeProjects",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub allow_free_projects: Option<bool>,
     /// Whether this white label should work in sandboxed mode or not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandboxed: Option<bool>,
     /// Whether public projects created in this white label scope should be exposed through the Public Projects API or not.
-    #[serde(
-        rename = "exposePublicProjects",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub expose_public_projects: Option<bool>,
     /// The list of learning block types to show on the UI
-    #[serde(rename = "learningBlocks", default, skip_serializing_if = "Option::is_none")]
     pub learning_blocks: Option<Vec<String>>,
     /// The maximum number of organizations that can be created under this white label.
-    #[serde(
-        rename = "organizationsLimit",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub organizations_limit: Option<Option<i64>>,
 }
 
@@ -159,23 +118,51 @@ impl CreateWhitelabelRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateWhitelabelRequest {
+        name: "name" required,
+        domain: "domain" required,
+        owner_organization_id: "ownerOrganizationId" required,
+        identity_providers: "identityProviders" optional,
+        allow_password_auth: "allowPasswordAuth" optional,
+        deployment_targets: "deploymentTargets" optional,
+        documentation_url: "documentationUrl" optional,
+        allow_signup: "allowSignup" optional,
+        allow_free_projects: "allowFreeProjects" optional,
+        sandboxed: "sandboxed" optional,
+        expose_public_projects: "exposePublicProjects" optional,
+        learning_blocks: "learningBlocks" optional,
+        organizations_limit: "organizationsLimit" optional_nullable,
+    }
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateWhitelabelRequest {}
 
 /// Schema: `#/components/schemas/CreateWhitelabelResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWhitelabelResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Unique whitelabel identifier
     pub id: i64,
     /// Unique identifier for the theme associated with the white label
-    #[serde(rename = "themeId")]
     pub theme_id: i64,
+}
+
+crate::codec::json_object! {
+    CreateWhitelabelResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+        theme_id: "themeId" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for CreateWhitelabelResponse {
@@ -185,17 +172,25 @@ impl crate::Envelope for CreateWhitelabelResponse {
 }
 
 /// Schema: `#/components/schemas/GetAllWhitelabelsResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetAllWhitelabelsResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `whitelabels` in the JSON; array of [`Whitelabel`](crate::models::Whitelabel)
     pub whitelabels: Vec<Whitelabel>,
+}
+
+crate::codec::json_object! {
+    GetAllWhitelabelsResponse {
+        success: "success" required,
+        error: "error" optional,
+        whitelabels: "whitelabels" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetAllWhitelabelsResponse {
@@ -205,20 +200,28 @@ impl crate::Envelope for GetAllWhitelabelsResponse {
 }
 
 /// Schema: `#/components/schemas/GetWhitelabelDomainResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetWhitelabelDomainResponse {
     /// Whether the operation succeeded
     pub success: bool,
     /// Optional error description (set if 'success' was false)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `domain` in the JSON; string
     pub domain: String,
     /// `logo` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+}
+
+crate::codec::json_object! {
+    GetWhitelabelDomainResponse {
+        success: "success" required,
+        error: "error" optional,
+        domain: "domain" required,
+        logo: "logo" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetWhitelabelDomainResponse {
@@ -228,17 +231,10 @@ impl crate::Envelope for GetWhitelabelDomainResponse {
 }
 
 /// Schema: `#/components/schemas/UpdateWhitelabelInternalRequest`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UpdateWhitelabelInternalRequest {
     /// The maximum number of organizations that can be created under this white label.
-    #[serde(
-        rename = "organizationsLimit",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub organizations_limit: Option<Option<i64>>,
 }
 
@@ -253,6 +249,14 @@ impl UpdateWhitelabelInternalRequest {
         self.organizations_limit = Some(Some(value));
         self
     }
+}
+
+crate::codec::json_object! {
+    UpdateWhitelabelInternalRequest {
+        organizations_limit: "organizationsLimit" optional_nullable,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for UpdateWhitelabelInternalRequest {}

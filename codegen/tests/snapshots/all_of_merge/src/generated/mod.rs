@@ -19,6 +19,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
 impl crate::Client {
     /// Operations tagged `Jobs`.
+    #[cfg(feature = "jobs")]
     pub fn jobs(&self) -> apis::jobs::JobsApi<'_> {
         apis::jobs::JobsApi::new(self)
     }

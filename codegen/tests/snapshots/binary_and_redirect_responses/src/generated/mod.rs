@@ -19,6 +19,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
 impl crate::Client {
     /// Operations tagged `Files`.
+    #[cfg(feature = "files")]
     pub fn files(&self) -> apis::files::FilesApi<'_> {
         apis::files::FilesApi::new(self)
     }

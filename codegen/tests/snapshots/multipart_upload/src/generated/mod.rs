@@ -19,6 +19,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
 impl crate::Client {
     /// Operations tagged `Uploads`.
+    #[cfg(feature = "uploads")]
     pub fn uploads(&self) -> apis::uploads::UploadsApi<'_> {
         apis::uploads::UploadsApi::new(self)
     }

@@ -19,6 +19,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
 impl crate::Client {
     /// Operations tagged `Shapes`.
+    #[cfg(feature = "shapes")]
     pub fn shapes(&self) -> apis::shapes::ShapesApi<'_> {
         apis::shapes::ShapesApi::new(self)
     }

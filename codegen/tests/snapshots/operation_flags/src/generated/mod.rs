@@ -19,16 +19,19 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
 impl crate::Client {
     /// Operations tagged `Admin`.
+    #[cfg(feature = "admin")]
     pub fn admin(&self) -> apis::admin::AdminApi<'_> {
         apis::admin::AdminApi::new(self)
     }
 
     /// Operations tagged `builder`.
+    #[cfg(feature = "builder-api")]
     pub fn builder_api(&self) -> apis::builder_api::BuilderApi<'_> {
         apis::builder_api::BuilderApi::new(self)
     }
 
     /// Operations tagged `default`.
+    #[cfg(feature = "default-api")]
     pub fn default_api(&self) -> apis::default_api::DefaultApi<'_> {
         apis::default_api::DefaultApi::new(self)
     }

@@ -19,6 +19,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
 impl crate::Client {
     /// Operations tagged `Things`.
+    #[cfg(feature = "things")]
     pub fn things(&self) -> apis::things::ThingsApi<'_> {
         apis::things::ThingsApi::new(self)
     }

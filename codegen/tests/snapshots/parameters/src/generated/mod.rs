@@ -19,6 +19,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
 impl crate::Client {
     /// Operations tagged `Raw data`.
+    #[cfg(feature = "raw-data")]
     pub fn raw_data(&self) -> apis::raw_data::RawDataApi<'_> {
         apis::raw_data::RawDataApi::new(self)
     }

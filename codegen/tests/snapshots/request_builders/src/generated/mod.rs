@@ -19,6 +19,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
 impl crate::Client {
     /// Operations tagged `Items`.
+    #[cfg(feature = "items")]
     pub fn items(&self) -> apis::items::ItemsApi<'_> {
         apis::items::ItemsApi::new(self)
     }

@@ -55,6 +55,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[&[0], &[1], &[2]];
 
 impl crate::Client {
     /// Operations tagged `Auth`.
+    #[cfg(feature = "auth")]
     pub fn auth(&self) -> apis::auth::AuthApi<'_> {
         apis::auth::AuthApi::new(self)
     }

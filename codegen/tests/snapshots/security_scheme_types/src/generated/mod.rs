@@ -69,6 +69,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[&[0]];
 
 impl crate::Client {
     /// Operations tagged `Schemes`.
+    #[cfg(feature = "schemes")]
     pub fn schemes(&self) -> apis::schemes::SchemesApi<'_> {
         apis::schemes::SchemesApi::new(self)
     }

@@ -19,6 +19,7 @@ pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
 impl crate::Client {
     /// Operations tagged `Warts`.
+    #[cfg(feature = "warts")]
     pub fn warts(&self) -> apis::warts::WartsApi<'_> {
         apis::warts::WartsApi::new(self)
     }

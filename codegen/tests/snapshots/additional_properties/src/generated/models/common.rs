@@ -12,74 +12,106 @@ pub type AnythingGoes = serde_json::Map<String, serde_json::Value>;
 pub type Counts = std::collections::BTreeMap<String, i64>;
 
 /// Schema: `#/components/schemas/Holder`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Holder {
     /// `nullableValues` in the JSON; object of number or null
-    #[serde(rename = "nullableValues", default, skip_serializing_if = "Option::is_none")]
     pub nullable_values: Option<std::collections::BTreeMap<String, Option<f64>>>,
     /// `nested` in the JSON; object of [`HolderNestedValue`](crate::models::HolderNestedValue)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nested: Option<std::collections::BTreeMap<String, HolderNestedValue>>,
     /// `additional_properties` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_properties: Option<String>,
     /// Properties beyond the declared ones.
-    #[serde(flatten)]
     pub additional_properties_: std::collections::BTreeMap<String, bool>,
+}
+
+crate::codec::json_object! {
+    Holder {
+        nullable_values: "nullableValues" optional,
+        nested: "nested" optional,
+        additional_properties: "additional_properties" optional,
+    }
+    additional: additional_properties_,
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Holder {}
 
 /// Schema: `#/components/schemas/Holder/properties/nested/additionalProperties`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct HolderNestedValue {
     /// `x` in the JSON; integer
     pub x: i64,
 }
 
+crate::codec::json_object! {
+    HolderNestedValue {
+        x: "x" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for HolderNestedValue {}
 
 /// Schema: `#/components/schemas/Labelled`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Labelled {
     /// `id` in the JSON; string
     pub id: String,
     /// Properties beyond the declared ones.
-    #[serde(flatten)]
     pub additional_properties: std::collections::BTreeMap<String, String>,
+}
+
+crate::codec::json_object! {
+    Labelled {
+        id: "id" required,
+    }
+    additional: additional_properties,
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Labelled {}
 
 /// Schema: `#/components/schemas/NoExtras`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct NoExtras {
     /// `id` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+}
+
+crate::codec::json_object! {
+    NoExtras {
+        id: "id" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for NoExtras {}
 
 /// Schema: `#/components/schemas/OpenLabelled`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct OpenLabelled {
     /// `id` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Properties beyond the declared ones.
-    #[serde(flatten)]
     pub additional_properties: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+crate::codec::json_object! {
+    OpenLabelled {
+        id: "id" optional,
+    }
+    additional: additional_properties,
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for OpenLabelled {}

@@ -6,15 +6,22 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GenericApiResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GenericApiResponse {
     /// `success` in the JSON; boolean
     pub success: bool,
     /// `error` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+crate::codec::json_object! {
+    GenericApiResponse {
+        success: "success" required,
+        error: "error" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GenericApiResponse {
@@ -23,18 +30,47 @@ impl crate::Envelope for GenericApiResponse {
     }
 }
 
+/// Schema: `#/components/schemas/Job`
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Job {
+    /// `id` in the JSON; integer
+    pub id: i64,
+    /// `category` in the JSON; string
+    pub category: Option<String>,
+}
+
+crate::codec::json_object! {
+    Job {
+        id: "id" required,
+        category: "category" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
+impl crate::Envelope for Job {}
+
 /// Schema: `#/components/schemas/JobEnvelope`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobEnvelope {
     /// `success` in the JSON; boolean
     pub success: bool,
     /// `error` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
+}
+
+crate::codec::json_object! {
+    JobEnvelope {
+        success: "success" required,
+        error: "error" optional,
+        job: "job" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for JobEnvelope {
@@ -44,12 +80,19 @@ impl crate::Envelope for JobEnvelope {
 }
 
 /// Schema: `#/components/schemas/SingleInline/allOf/0`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SingleInline {
     /// `name` in the JSON; string
     pub name: String,
+}
+
+crate::codec::json_object! {
+    SingleInline {
+        name: "name" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for SingleInline {}
@@ -58,30 +101,43 @@ impl crate::Envelope for SingleInline {}
 pub type SingleRef = Job;
 
 /// Schema: `#/components/schemas/Wrapper`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Wrapper {
     /// The wrapped job.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<Job>,
     /// `merged` in the JSON; [`WrapperMerged`](crate::models::WrapperMerged)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged: Option<WrapperMerged>,
+}
+
+crate::codec::json_object! {
+    Wrapper {
+        job: "job" optional,
+        merged: "merged" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Wrapper {}
 
 /// Schema: `#/components/schemas/Wrapper/properties/merged`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WrapperMerged {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `category` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<i64>,
+}
+
+crate::codec::json_object! {
+    WrapperMerged {
+        id: "id" required,
+        category: "category" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for WrapperMerged {}

@@ -6,20 +6,28 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GetJobResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetJobResponse {
     /// `success` in the JSON; boolean
     pub success: bool,
     /// `error` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `job` in the JSON; [`Job`](crate::models::Job)
     pub job: Job,
     /// `finished` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<bool>,
+}
+
+crate::codec::json_object! {
+    GetJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        job: "job" required,
+        finished: "finished" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetJobResponse {
@@ -27,17 +35,3 @@ impl crate::Envelope for GetJobResponse {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
-
-/// Schema: `#/components/schemas/Job`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct Job {
-    /// `id` in the JSON; integer
-    pub id: i64,
-    /// `category` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
-}
-
-impl crate::Envelope for Job {}

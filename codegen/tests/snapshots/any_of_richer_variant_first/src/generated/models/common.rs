@@ -35,8 +35,7 @@ impl crate::Envelope for Mixed {
 }
 
 /// Schema: `#/components/schemas/Mixed/anyOf/2`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MixedOption3 {
     /// `a` in the JSON; string
@@ -45,15 +44,31 @@ pub struct MixedOption3 {
     pub b: String,
 }
 
+crate::codec::json_object! {
+    MixedOption3 {
+        a: "a" required,
+        b: "b" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for MixedOption3 {}
 
 /// Schema: `#/components/schemas/Mixed/anyOf/3`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MixedOption4 {
     /// `a` in the JSON; string
     pub a: String,
+}
+
+crate::codec::json_object! {
+    MixedOption4 {
+        a: "a" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MixedOption4 {}

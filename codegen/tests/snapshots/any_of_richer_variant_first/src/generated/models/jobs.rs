@@ -6,15 +6,22 @@
 use super::*;
 
 /// Schema: `#/components/schemas/GenericApiResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GenericApiResponse {
     /// `success` in the JSON; boolean
     pub success: bool,
     /// `error` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+crate::codec::json_object! {
+    GenericApiResponse {
+        success: "success" required,
+        error: "error" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GenericApiResponse {
@@ -24,17 +31,25 @@ impl crate::Envelope for GenericApiResponse {
 }
 
 /// Schema: `#/components/schemas/StartJobResponse`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StartJobResponse {
     /// `success` in the JSON; boolean
     pub success: bool,
     /// `error` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Job identifier.
     pub id: i64,
+}
+
+crate::codec::json_object! {
+    StartJobResponse {
+        success: "success" required,
+        error: "error" optional,
+        id: "id" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for StartJobResponse {

@@ -8,13 +8,19 @@ use super::*;
 /// The “quoted” word and a bell � here.
 ///
 /// Schema: `#/components/schemas/Quoted`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Quoted {
     /// Say “hi”
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+crate::codec::json_object! {
+    Quoted {
+        note: "note" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Quoted {}

@@ -2,8 +2,8 @@
 //! Request and response types, one per schema of the spec, re-exported flat.
 //!
 //! Each type's documentation ends with the JSON pointer of the schema it comes from.
-//! Types used by the operations of one tag only live in that tag's module; the
-//! others in `common`.
+//! Types used by the operations of one tag only live in that tag's module, compiled
+//! with that tag's cargo feature; the others in `common`, always compiled.
 
 mod common;
 

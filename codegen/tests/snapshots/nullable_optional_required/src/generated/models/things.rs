@@ -9,38 +9,22 @@ use super::*;
 pub type NullableName = String;
 
 /// Schema: `#/components/schemas/Thing`
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Thing {
     /// `required` in the JSON; string
     pub required: String,
     /// `optional` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<String>,
     /// `requiredNullable` in the JSON; string or null
-    #[serde(rename = "requiredNullable", default)]
     pub required_nullable: Option<String>,
     /// `optionalNullable` in the JSON; string or null
-    #[serde(
-        rename = "optionalNullable",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub optional_nullable: Option<Option<String>>,
     /// `requiredNullableRef` in the JSON; [`NullableName`](crate::models::NullableName) or null
-    #[serde(rename = "requiredNullableRef", default)]
     pub required_nullable_ref: Option<NullableName>,
     /// `optionalNullableRef` in the JSON; [`NullableName`](crate::models::NullableName) or null
-    #[serde(
-        rename = "optionalNullableRef",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub optional_nullable_ref: Option<Option<NullableName>>,
     /// `nullableItems` in the JSON; array of integer or null
-    #[serde(rename = "nullableItems", default, skip_serializing_if = "Option::is_none")]
     pub nullable_items: Option<Vec<Option<i64>>>,
 }
 
@@ -85,6 +69,20 @@ impl Thing {
         self.nullable_items = Some(value);
         self
     }
+}
+
+crate::codec::json_object! {
+    Thing {
+        required: "required" required,
+        optional: "optional" optional,
+        required_nullable: "requiredNullable" nullable,
+        optional_nullable: "optionalNullable" optional_nullable,
+        required_nullable_ref: "requiredNullableRef" nullable,
+        optional_nullable_ref: "optionalNullableRef" optional_nullable,
+        nullable_items: "nullableItems" optional,
+    }
+    serialize: always,
+    deserialize: always,
 }
 
 impl crate::Envelope for Thing {}

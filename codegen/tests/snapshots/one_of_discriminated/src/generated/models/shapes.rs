@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/Circle`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Circle {
     /// `radius` in the JSON; number
@@ -19,6 +18,14 @@ impl Circle {
     pub fn new(radius: f64) -> Self {
         Self { radius }
     }
+}
+
+crate::codec::json_object! {
+    Circle {
+        radius: "radius" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for Circle {}
@@ -47,8 +54,7 @@ impl crate::Envelope for Shape {
 }
 
 /// Schema: `#/components/schemas/Square`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Square {
     /// `side` in the JSON; number
@@ -60,6 +66,14 @@ impl Square {
     pub fn new(side: f64) -> Self {
         Self { side }
     }
+}
+
+crate::codec::json_object! {
+    Square {
+        side: "side" required,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for Square {}

@@ -6,14 +6,22 @@
 use super::*;
 
 /// Schema: `#/components/schemas/Circle`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Circle {
     /// `kind` in the JSON; string
     pub kind: String,
     /// `radius` in the JSON; number
     pub radius: f64,
+}
+
+crate::codec::json_object! {
+    Circle {
+        kind: "kind" required,
+        radius: "radius" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Circle {}
@@ -42,14 +50,22 @@ impl crate::Envelope for Shape {
 }
 
 /// Schema: `#/components/schemas/Square`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Square {
     /// `kind` in the JSON; string
     pub kind: String,
     /// `side` in the JSON; number
     pub side: f64,
+}
+
+crate::codec::json_object! {
+    Square {
+        kind: "kind" required,
+        side: "side" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Square {}

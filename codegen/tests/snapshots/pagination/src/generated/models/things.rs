@@ -6,87 +6,109 @@
 use super::*;
 
 /// Schema: `#/paths/~1status/get/responses/200/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct GetStatusResponse {
     /// `state` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+}
+
+crate::codec::json_object! {
+    GetStatusResponse {
+        state: "state" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for GetStatusResponse {}
 
 /// Schema: `#/paths/~1blobs/get/responses/200/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListBlobsResponse {
     /// `items` in the JSON; array of string
     pub items: Vec<String>,
     /// `totalSizeCount` in the JSON; integer
-    #[serde(rename = "totalSizeCount", default, skip_serializing_if = "Option::is_none")]
     pub total_size_count: Option<i64>,
     /// `totalOtherCount` in the JSON; integer
-    #[serde(
-        rename = "totalOtherCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub total_other_count: Option<i64>,
+}
+
+crate::codec::json_object! {
+    ListBlobsResponse {
+        items: "items" required,
+        total_size_count: "totalSizeCount" optional,
+        total_other_count: "totalOtherCount" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListBlobsResponse {}
 
 /// Schema: `#/paths/~1pages/get/responses/200/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ListByPageResponse {
     /// `entries` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entries: Option<Vec<String>>,
+}
+
+crate::codec::json_object! {
+    ListByPageResponse {
+        entries: "entries" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListByPageResponse {}
 
 /// Schema: `#/paths/~1files/get/responses/200/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListFilesResponse {
     /// `data` in the JSON; array of integer
     pub data: Vec<i64>,
     /// `totalFileCount` in the JSON; integer
-    #[serde(rename = "totalFileCount", default, skip_serializing_if = "Option::is_none")]
     pub total_file_count: Option<i64>,
     /// `totalDataItemCount` in the JSON; integer or null
-    #[serde(
-        rename = "totalDataItemCount",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub total_data_item_count: Option<Option<i64>>,
+}
+
+crate::codec::json_object! {
+    ListFilesResponse {
+        data: "data" required,
+        total_file_count: "totalFileCount" optional,
+        total_data_item_count: "totalDataItemCount" optional_nullable,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListFilesResponse {}
 
 /// Schema: `#/paths/~1names/get/responses/200/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ListNamesResponse {
     /// `names` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
+}
+
+crate::codec::json_object! {
+    ListNamesResponse {
+        names: "names" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListNamesResponse {}
 
 /// Schema: `#/paths/~1results/get/responses/200/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListResultsResponse {
     /// `results` in the JSON; array of string
@@ -95,11 +117,19 @@ pub struct ListResultsResponse {
     pub predictions: Vec<f64>,
 }
 
+crate::codec::json_object! {
+    ListResultsResponse {
+        results: "results" required,
+        predictions: "predictions" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for ListResultsResponse {}
 
 /// Schema: `#/paths/~1things/get/responses/200/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListThingsResponse {
     /// `success` in the JSON; boolean
@@ -107,8 +137,17 @@ pub struct ListThingsResponse {
     /// `things` in the JSON; array of [`Thing`](crate::models::Thing)
     pub things: Vec<Thing>,
     /// `totalThingCount` in the JSON; integer
-    #[serde(rename = "totalThingCount")]
     pub total_thing_count: i32,
+}
+
+crate::codec::json_object! {
+    ListThingsResponse {
+        success: "success" required,
+        things: "things" required,
+        total_thing_count: "totalThingCount" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for ListThingsResponse {
@@ -118,27 +157,40 @@ impl crate::Envelope for ListThingsResponse {
 }
 
 /// Schema: `#/paths/~1logs/get/responses/200/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct TailLogsResponse {
     /// `lines` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<String>>,
+}
+
+crate::codec::json_object! {
+    TailLogsResponse {
+        lines: "lines" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TailLogsResponse {}
 
 /// Schema: `#/components/schemas/Thing`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Thing {
     /// `id` in the JSON; integer
     pub id: i64,
     /// The thing's label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+}
+
+crate::codec::json_object! {
+    Thing {
+        id: "id" required,
+        label: "label" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Thing {}

@@ -6,13 +6,19 @@
 use super::*;
 
 /// Schema: `#/paths/~1undeclared~1{thing}/get/parameters/0/schema`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct UndeclaredPathParameterFilter {
     /// `a` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a: Option<String>,
+}
+
+crate::codec::json_object! {
+    UndeclaredPathParameterFilter {
+        a: "a" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for UndeclaredPathParameterFilter {}

@@ -41,12 +41,10 @@ impl From<&str> for GetSampleCategory {
 crate::string_enum_impls!(GetSampleCategory);
 
 /// Schema: `#/paths/~1a~1{second}~1b~1{first}/put/requestBody/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ReorderedPathRequest {
     /// `note` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
@@ -61,6 +59,14 @@ impl ReorderedPathRequest {
         self.note = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    ReorderedPathRequest {
+        note: "note" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for ReorderedPathRequest {}
@@ -101,12 +107,10 @@ impl From<&str> for SearchSamplesKind {
 crate::string_enum_impls!(SearchSamplesKind);
 
 /// Schema: `#/paths/~1projects~1{projectId}~1search/get/requestBody/content/application~1json/schema`
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct SearchSamplesRequest {
     /// `filter` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
 }
 
@@ -121,6 +125,14 @@ impl SearchSamplesRequest {
         self.filter = Some(value.into());
         self
     }
+}
+
+crate::codec::json_object! {
+    SearchSamplesRequest {
+        filter: "filter" optional,
+    }
+    serialize: always,
+    deserialize: serde_all,
 }
 
 impl crate::Envelope for SearchSamplesRequest {}

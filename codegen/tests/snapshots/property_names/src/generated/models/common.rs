@@ -6,88 +6,109 @@
 use super::*;
 
 /// Schema: `#/components/schemas/Awkward`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Awkward {
     /// `type` in the JSON; string
-    #[serde(rename = "type")]
     pub type_: String,
     /// `format` in the JSON; string
     pub format: String,
     /// `self` in the JSON; string
-    #[serde(rename = "self", default, skip_serializing_if = "Option::is_none")]
     pub self_: Option<String>,
     /// `match` in the JSON; boolean
-    #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
     pub match_: Option<bool>,
     /// `async` in the JSON; boolean
-    #[serde(rename = "async", default, skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
     /// `fooBar` in the JSON; string
-    #[serde(rename = "fooBar", default, skip_serializing_if = "Option::is_none")]
     pub foo_bar: Option<String>,
     /// `foo_bar` in the JSON; string
-    #[serde(rename = "foo_bar", default, skip_serializing_if = "Option::is_none")]
     pub foo_bar2: Option<String>,
     /// `FooBar` in the JSON; string
-    #[serde(rename = "FooBar", default, skip_serializing_if = "Option::is_none")]
     pub foo_bar3: Option<String>,
     /// `files[]` in the JSON; string
-    #[serde(rename = "files[]", default, skip_serializing_if = "Option::is_none")]
     pub files: Option<String>,
     /// `1stPlace` in the JSON; string
-    #[serde(rename = "1stPlace", default, skip_serializing_if = "Option::is_none")]
     pub n1st_place: Option<String>,
     /// `x-custom-header` in the JSON; string
-    #[serde(
-        rename = "x-custom-header",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub x_custom_header: Option<String>,
     /// `` in the JSON; string
-    #[serde(rename = "", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// `apiKey` in the JSON; string (secret, hidden from `Debug`)
-    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
+}
+
+crate::codec::json_object! {
+    Awkward {
+        type_: "type" required,
+        format: "format" required,
+        self_: "self" optional,
+        match_: "match" optional,
+        async_: "async" optional,
+        foo_bar: "fooBar" optional,
+        foo_bar2: "foo_bar" optional,
+        foo_bar3: "FooBar" optional,
+        files: "files[]" optional,
+        n1st_place: "1stPlace" optional,
+        x_custom_header: "x-custom-header" optional,
+        value: "" optional,
+        api_key: "apiKey" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Awkward {}
 
 /// Schema: `#/components/schemas/my-type`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct MyType {
     /// `a` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a: Option<String>,
+}
+
+crate::codec::json_object! {
+    MyType {
+        a: "a" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MyType {}
 
 /// Schema: `#/components/schemas/MyType`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct MyType2 {
     /// `b` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub b: Option<String>,
+}
+
+crate::codec::json_object! {
+    MyType2 {
+        b: "b" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for MyType2 {}
 
 /// Schema: `#/components/schemas/Option`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Option2 {
     /// `c` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c: Option<String>,
+}
+
+crate::codec::json_object! {
+    Option2 {
+        c: "c" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Option2 {}

@@ -29,31 +29,43 @@ impl crate::Envelope for Expression {
 }
 
 /// Schema: `#/components/schemas/Ping`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Ping {
     /// `pong` in the JSON; [`Pong`](crate::models::Pong)
     pub pong: Box<Pong>,
 }
 
+crate::codec::json_object! {
+    Ping {
+        pong: "pong" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for Ping {}
 
 /// Schema: `#/components/schemas/Pong`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Pong {
     /// `ping` in the JSON; [`Ping`](crate::models::Ping)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping: Option<Box<Ping>>,
+}
+
+crate::codec::json_object! {
+    Pong {
+        ping: "ping" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Pong {}
 
 /// Schema: `#/components/schemas/Sum`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Sum {
     /// `left` in the JSON; [`Expression`](crate::models::Expression)
@@ -62,23 +74,40 @@ pub struct Sum {
     pub right: Box<Expression>,
 }
 
+crate::codec::json_object! {
+    Sum {
+        left: "left" required,
+        right: "right" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for Sum {}
 
 /// Schema: `#/components/schemas/TreeNode`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TreeNode {
     /// `name` in the JSON; string
     pub name: String,
     /// `parent` in the JSON; [`TreeNode`](crate::models::TreeNode)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Box<TreeNode>>,
     /// `children` in the JSON; array of [`TreeNode`](crate::models::TreeNode)
     pub children: Vec<TreeNode>,
     /// `byName` in the JSON; object of [`TreeNode`](crate::models::TreeNode)
-    #[serde(rename = "byName", default, skip_serializing_if = "Option::is_none")]
     pub by_name: Option<std::collections::BTreeMap<String, TreeNode>>,
+}
+
+crate::codec::json_object! {
+    TreeNode {
+        name: "name" required,
+        parent: "parent" optional,
+        children: "children" required,
+        by_name: "byName" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for TreeNode {}

@@ -6,30 +6,20 @@
 use super::*;
 
 /// Schema: `#/components/schemas/CreateItemRequest`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CreateItemRequest {
     /// `name` in the JSON; string
     pub name: String,
     /// `count` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `note` in the JSON; string or null
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub note: Option<Option<String>>,
     /// `new` in the JSON; boolean
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
     /// `parent` in the JSON; [`CreateItemRequest`](crate::models::CreateItemRequest)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Box<CreateItemRequest>>,
     /// Properties beyond the declared ones.
-    #[serde(flatten)]
     pub additional_properties: std::collections::BTreeMap<String, String>,
 }
 
@@ -81,18 +71,38 @@ impl CreateItemRequest {
     }
 }
 
+crate::codec::json_object! {
+    CreateItemRequest {
+        name: "name" required,
+        count: "count" optional,
+        note: "note" optional_nullable,
+        new: "new" optional,
+        parent: "parent" optional,
+    }
+    additional: additional_properties,
+    serialize: always,
+    deserialize: serde_all,
+}
+
 impl crate::Envelope for CreateItemRequest {}
 
 /// Schema: `#/components/schemas/Item`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Item {
     /// `id` in the JSON; integer
     pub id: i64,
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+crate::codec::json_object! {
+    Item {
+        id: "id" required,
+        name: "name" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Item {}

@@ -6,52 +6,43 @@
 use super::*;
 
 /// Schema: `#/components/schemas/Examples`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Examples {
     /// `listAsString` in the JSON; string
-    #[serde(rename = "listAsString", default, skip_serializing_if = "Option::is_none")]
     pub list_as_string: Option<String>,
     /// `stringAsInteger` in the JSON; integer
-    #[serde(
-        rename = "stringAsInteger",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub string_as_integer: Option<i64>,
     /// `floatAsInteger` in the JSON; integer
-    #[serde(rename = "floatAsInteger", default, skip_serializing_if = "Option::is_none")]
     pub float_as_integer: Option<i64>,
     /// `nullNotNullable` in the JSON; boolean
-    #[serde(
-        rename = "nullNotNullable",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub null_not_nullable: Option<bool>,
     /// `nullNullable` in the JSON; boolean or null
-    #[serde(
-        rename = "nullNullable",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "serde_with::rust::double_option"
-    )]
     pub null_nullable: Option<Option<bool>>,
     /// `fine` in the JSON; number
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fine: Option<f64>,
+}
+
+crate::codec::json_object! {
+    Examples {
+        list_as_string: "listAsString" optional,
+        string_as_integer: "stringAsInteger" optional,
+        float_as_integer: "floatAsInteger" optional,
+        null_not_nullable: "nullNotNullable" optional,
+        null_nullable: "nullNullable" optional_nullable,
+        fine: "fine" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Examples {}
 
 /// Schema: `#/components/schemas/Scalars`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Scalars {
     /// `plainInteger` in the JSON; integer
-    #[serde(rename = "plainInteger")]
     pub plain_integer: i64,
     /// `int32` in the JSON; integer
     pub int32: i32,
@@ -64,27 +55,42 @@ pub struct Scalars {
     /// `double` in the JSON; number
     pub double: f64,
     /// `dateTime` in the JSON; string (RFC 3339 date-time)
-    #[serde(rename = "dateTime")]
     pub date_time: crate::DateTime,
     /// `date` in the JSON; string (date)
     pub date: crate::Date,
     /// `uuid` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
     /// `flag` in the JSON; boolean
     pub flag: bool,
     /// `anything` in the JSON; any JSON value
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anything: Option<serde_json::Value>,
     /// `freeObject` in the JSON; object
-    #[serde(rename = "freeObject", default, skip_serializing_if = "Option::is_none")]
     pub free_object: Option<serde_json::Map<String, serde_json::Value>>,
     /// `list` in the JSON; array of number
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<f64>>,
     /// `untypedList` in the JSON; array of any JSON value
-    #[serde(rename = "untypedList", default, skip_serializing_if = "Option::is_none")]
     pub untyped_list: Option<Vec<serde_json::Value>>,
+}
+
+crate::codec::json_object! {
+    Scalars {
+        plain_integer: "plainInteger" required,
+        int32: "int32" required,
+        int64: "int64" required,
+        number: "number" required,
+        float: "float" required,
+        double: "double" required,
+        date_time: "dateTime" required,
+        date: "date" required,
+        uuid: "uuid" optional,
+        flag: "flag" required,
+        anything: "anything" optional,
+        free_object: "freeObject" optional,
+        list: "list" optional,
+        untyped_list: "untypedList" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Scalars {}

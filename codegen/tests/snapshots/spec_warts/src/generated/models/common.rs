@@ -9,8 +9,7 @@ use super::*;
 pub type Base = serde_json::Map<String, serde_json::Value>;
 
 /// Schema: `#/components/schemas/Derived`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Derived {
     /// `id` in the JSON; integer
@@ -19,22 +18,37 @@ pub struct Derived {
     pub name: String,
 }
 
+crate::codec::json_object! {
+    Derived {
+        id: "id" required,
+        name: "name" required,
+    }
+    serialize: serde_all,
+    deserialize: always,
+}
+
 impl crate::Envelope for Derived {}
 
 /// Schema: `#/components/schemas/Upload`
-#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Upload {
     /// `file` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     /// `files` in the JSON; array of string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<String>>,
     /// `name` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+crate::codec::json_object! {
+    Upload {
+        file: "file" optional,
+        files: "files" optional,
+        name: "name" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Upload {}

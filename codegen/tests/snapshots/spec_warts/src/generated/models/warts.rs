@@ -6,8 +6,7 @@
 use super::*;
 
 /// Schema: `#/components/schemas/Summary`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Summary {
     /// `count` in the JSON; integer
@@ -15,14 +14,23 @@ pub struct Summary {
     /// `labels` in the JSON; array of string
     pub labels: Vec<String>,
     /// `domain` in the JSON; string
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// `note` in the JSON; integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<i64>,
     /// `axes` in the JSON; array of integer
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub axes: Option<Vec<i64>>,
+}
+
+crate::codec::json_object! {
+    Summary {
+        count: "count" required,
+        labels: "labels" required,
+        domain: "domain" optional,
+        note: "note" optional,
+        axes: "axes" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Summary {}

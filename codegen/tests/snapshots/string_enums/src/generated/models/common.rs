@@ -69,15 +69,22 @@ impl From<&str> for Colliding {
 crate::string_enum_impls!(Colliding);
 
 /// Schema: `#/components/schemas/Holder`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "serde-all", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Holder {
     /// `mode` in the JSON; [`HolderMode`](crate::models::HolderMode)
     pub mode: HolderMode,
     /// `modes` in the JSON; array of [`HolderModesItem`](crate::models::HolderModesItem)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes: Option<Vec<HolderModesItem>>,
+}
+
+crate::codec::json_object! {
+    Holder {
+        mode: "mode" required,
+        modes: "modes" optional,
+    }
+    serialize: serde_all,
+    deserialize: always,
 }
 
 impl crate::Envelope for Holder {}

@@ -1,0 +1,117 @@
+//! `Serialize` and `Deserialize` for generated structs, instead of serde's derives.
+//!
+//! Type-checking and borrow-checking serde's derives was most of the crate's compile time:
+//! a derived `Deserialize` has a field enum, its own visitor, a sequence form and a map form.
+//! A generated struct gets one map visitor instead: a `match` on the key, one local per
+//! field, nothing else. The generator emits only the struct's field table; the runtime's
+//! `codec::json_object!` macro (hand-written, `edge-impulse-api/src/codec.rs`) turns it into
+//! the two impls, so the generated files stay small and readable. It also gives the
+//! behaviour the API needs: a struct decodes only from a JSON object, unknown keys are
+//! skipped, an optional field that is absent stays apart from one that is `null`.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::ir::Field;
+
+/// Which directions a model needs; a direction it does not need is compiled only with the
+/// `serde-all` feature.
+#[derive(Clone, Copy)]
+pub(super) struct Directions {
+    pub serialize: bool,
+    pub deserialize: bool,
+}
+
+/// A struct's `Serialize` and `Deserialize` impls: an invocation of the runtime's
+/// `codec::json_object!` with the struct's field table. `additional` names the field that
+/// keeps the properties beyond the declared ones.
+pub(super) fn struct_impls(name: &Ident, fields: &[Field], additional: Option<&Ident>, directions: Directions) -> TokenStream {
+    let rows = fields.iter().map(|f| {
+        let field = format_ident!("{}", f.name);
+        let wire = &f.wire;
+        let kind = match (f.required, f.nullable) {
+            (true, false) => quote!(required),
+            (true, true) => quote!(nullable),
+            (false, false) => quote!(optional),
+            (false, true) => quote!(optional_nullable),
+        };
+        quote!(#field: #wire #kind,)
+    });
+    let additional = additional.map(|field| quote!(additional: #field,));
+    let gate = |needed: bool| if needed { quote!(always) } else { quote!(serde_all) };
+    let (serialize, deserialize) = (gate(directions.serialize), gate(directions.deserialize));
+    quote! {
+        crate::codec::json_object! {
+            #name { #(#rows)* }
+            #additional
+            serialize: #serialize,
+            deserialize: #deserialize,
+        }
+    }
+}
+
+/// The first line of a `json_object!` invocation as prettyplease prints it.
+const INVOCATION: &str = "crate::codec::json_object! {";
+
+/// prettyplease prints a macro's tokens as one flowing paragraph; this lays out each
+/// `json_object!` invocation as a table instead, one field per line.
+pub(super) fn layout_invocations(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut lines = code.lines();
+    while let Some(line) = lines.next() {
+        out.push_str(line);
+        out.push('\n');
+        if line != INVOCATION {
+            continue;
+        }
+        let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "}").collect();
+        match body.join("\n").parse::<TokenStream>() {
+            Ok(tokens) => out.push_str(&table(tokens)),
+            // Not expected: prettyplease printed tokens that parsed before; keep them as printed.
+            Err(_) => body.iter().for_each(|l| {
+                out.push_str(l);
+                out.push('\n');
+            }),
+        }
+        out.push_str("}\n");
+    }
+    out
+}
+
+/// `Name { field: "wire" kind, ... } key: value, ...`, one row per line.
+fn table(tokens: TokenStream) -> String {
+    let mut out = String::new();
+    let mut tokens = tokens.into_iter().peekable();
+    if let (Some(name), Some(proc_macro2::TokenTree::Group(fields))) = (tokens.next(), tokens.next()) {
+        out.push_str(&format!("    {name} {{\n"));
+        for row in rows(fields.stream()) {
+            out.push_str(&format!("        {row},\n"));
+        }
+        out.push_str("    }\n");
+    }
+    for row in rows(tokens.collect()) {
+        out.push_str(&format!("    {row},\n"));
+    }
+    out
+}
+
+/// Comma-separated rows of `a: b c`, each printed with single spaces and no space before `:`.
+fn rows(tokens: TokenStream) -> Vec<String> {
+    let mut rows = vec![String::new()];
+    for token in tokens {
+        let text = token.to_string();
+        let row = rows.last_mut().expect("never empty");
+        match text.as_str() {
+            "," => rows.push(String::new()),
+            ":" => row.push(':'),
+            _ => {
+                if !row.is_empty() {
+                    row.push(' ');
+                }
+                row.push_str(&text);
+            }
+        }
+    }
+    rows.retain(|r| !r.is_empty());
+    rows
+}

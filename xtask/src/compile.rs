@@ -1,0 +1,140 @@
+//! The generated crate's own compile cost, per cargo feature set.
+//!
+//! - `cargo xtask bench compile` prints the wall time, CPU time (user + system) and peak
+//!   memory of building the crate alone (dependencies prebuilt, `src/lib.rs` touched,
+//!   `CARGO_INCREMENTAL=0`, best of 3) with every API group, with one group, and in release.
+//!   The figures come from `/usr/bin/time`, whose peak is the largest process of the build:
+//!   rustc.
+//! - `cargo xtask test` first runs [`check_feature_sets`]: `cargo check` of the crate with no
+//!   API group, with each group alone and with all, so a gate that leaves a reference to a
+//!   gated item dangling is caught.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use crate::GENERATED_DIR;
+
+/// The group whose build stands for "one API group" (the one most users need first).
+const ONE_GROUP: &str = "projects";
+const RUNS: usize = 3;
+
+/// One build's cost.
+#[derive(Debug, Clone, Copy)]
+struct Cost {
+    wall: f64,
+    cpu: f64,
+    /// Peak resident memory of the biggest process, in MB.
+    peak_mb: f64,
+}
+
+pub fn bench_compile(root: &Path) -> Result<ExitCode, String> {
+    let one_group = ["--no-default-features", "--features", ONE_GROUP];
+    let builds: [(&str, &[&str]); 3] =
+        [("all groups (default features)", &[]), ("one group (`projects`)", &one_group), ("all groups, release", &["--release"])];
+    for (name, args) in builds {
+        // Dependencies first, so that the runs time the crate alone.
+        cargo_build(root, args)?;
+        let mut costs = Vec::new();
+        for _ in 0..RUNS {
+            touch(&root.join(GENERATED_DIR).join("src/lib.rs"))?;
+            costs.push(timed_build(root, args)?);
+        }
+        let best = costs.iter().copied().min_by(|a, b| a.wall.total_cmp(&b.wall)).expect("RUNS > 0");
+        let least_cpu = costs.iter().map(|c| c.cpu).fold(f64::INFINITY, f64::min);
+        let peak = costs.iter().map(|c| c.peak_mb).fold(0.0, f64::max);
+        println!(
+            "bench compile: {name:<30} wall {:>5.1} s (best of {RUNS}), cpu {:>5.1} s (least), peak rss {:>5.0} MB",
+            best.wall, least_cpu, peak
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+fn cargo_build(root: &Path, args: &[&str]) -> Result<(), String> {
+    let status = Command::new(cargo())
+        .current_dir(root)
+        .args(["build", "--quiet", "-p", "edge-impulse-api", "--lib"])
+        .args(args)
+        .env("CARGO_INCREMENTAL", "0")
+        .status()
+        .map_err(|e| format!("running cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build -p edge-impulse-api {} failed ({status})", args.join(" ")));
+    }
+    Ok(())
+}
+
+/// One build under `/usr/bin/time`, which reports the children's CPU time and peak memory.
+fn timed_build(root: &Path, args: &[&str]) -> Result<Cost, String> {
+    let started = Instant::now();
+    let output = Command::new("/usr/bin/time")
+        .current_dir(root)
+        .args(["-f", "xtask-time %U %S %M"])
+        .arg(cargo())
+        .args(["build", "--quiet", "-p", "edge-impulse-api", "--lib"])
+        .args(args)
+        .env("CARGO_INCREMENTAL", "0")
+        .output()
+        .map_err(|e| format!("running /usr/bin/time (GNU time is needed to read CPU time and memory): {e}"))?;
+    let wall = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("cargo build -p edge-impulse-api {} failed:\n{stderr}", args.join(" ")));
+    }
+    let line = stderr.lines().rev().find_map(|l| l.strip_prefix("xtask-time ")).ok_or("no figures from /usr/bin/time")?;
+    let numbers: Vec<f64> = line.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+    match numbers[..] {
+        [user, system, peak_kb] => Ok(Cost { wall, cpu: user + system, peak_mb: peak_kb / 1024.0 }),
+        _ => Err(format!("unexpected /usr/bin/time output `{line}`")),
+    }
+}
+
+fn touch(path: &Path) -> Result<(), String> {
+    let file = std::fs::OpenOptions::new().append(true).open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    file.set_modified(std::time::SystemTime::now()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `cargo check` of the crate's library with no API group, each group alone, then all, in
+/// one shared target directory (only the crate itself is rebuilt between them).
+pub fn check_feature_sets(root: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let groups = group_features(root)?;
+    let mut sets: Vec<Vec<String>> = vec![vec![]];
+    sets.extend(groups.iter().map(|g| vec![g.clone()]));
+    sets.push(vec![FULL.to_string()]);
+    for set in &sets {
+        let features = set.join(",");
+        let status = Command::new(cargo())
+            .current_dir(root)
+            .args(["check", "--quiet", "-p", "edge-impulse-api", "--lib", "--no-default-features", "--features", &features])
+            .status()
+            .map_err(|e| format!("running cargo: {e}"))?;
+        if !status.success() {
+            let shown = if features.is_empty() { "no API group".to_string() } else { format!("features `{features}`") };
+            return Err(format!("edge-impulse-api does not build with {shown} ({status})"));
+        }
+    }
+    eprintln!(
+        "test: cargo check of edge-impulse-api with no group, each of the {} groups alone and all: {:.1} s",
+        groups.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+const FULL: &str = "full";
+
+/// The API-group features: what `full` turns on in the crate's manifest.
+fn group_features(root: &Path) -> Result<Vec<String>, String> {
+    let path = root.join(GENERATED_DIR).join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let manifest: toml::Table = text.parse().map_err(|e| format!("{}: {e}", path.display()))?;
+    let full = manifest.get("features").and_then(|f| f.get(FULL)).and_then(|f| f.as_array());
+    let full = full.ok_or_else(|| format!("{}: no `{FULL}` feature", path.display()))?;
+    Ok(full.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect())
+}
