@@ -108,7 +108,14 @@ impl CrateCopy {
             std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         copy_dir(&root.join(crate::GENERATED_DIR), &dir)?;
-        let manifest = standalone_manifest(root, &root.join(crate::GENERATED_DIR).join("Cargo.toml"), |_| Ok(()))?;
+        let original = root.join(crate::GENERATED_DIR).join("Cargo.toml");
+        let mut manifest = standalone_manifest(root, &original, |table| {
+            table.remove("features");
+            Ok(())
+        })?;
+        // TOML re-serialised loses comments, and with them the markers regen writes the
+        // generated features between: the features table is carried over as text instead.
+        manifest.push_str(&features_table_text(&original)?);
         write(&dir.join("Cargo.toml"), &manifest)?;
         copy_lockfile(root, &dir)?;
         Ok(CrateCopy { dir })
@@ -192,6 +199,16 @@ fn standalone_manifest(
     table.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
     adjust(&mut table)?;
     toml::to_string(&table).map_err(|e| e.to_string())
+}
+
+/// The `[features]` table of a manifest as it is written, comments and markers included (it
+/// ends at the next table).
+fn features_table_text(manifest: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let start = text.find("\n[features]\n").map(|i| i + 1).ok_or(format!("{}: no [features] table", manifest.display()))?;
+    let rest = &text[start..];
+    let end = rest[1..].find("\n[").map_or(rest.len(), |i| i + 2);
+    Ok(format!("\n{}", &rest[..end]))
 }
 
 /// What `cargo check` said about a crate copy.
