@@ -548,9 +548,14 @@ fn in_plain_words(bytes: &[u8], found: Option<&serde_json::Value>, serde_message
         rest.split(" with ").next().unwrap_or(rest).to_owned()
     });
     let expected = expected.as_deref().unwrap_or("another value");
-    let wants_object = expected.starts_with("struct ") || expected.contains("map");
+    // The generated models say "a JSON object (`X`)"; serde's derives say "struct X".
+    let object = expected.starts_with("a JSON object");
+    let wants_object = object || expected.starts_with("struct ") || expected.contains("map");
     match found? {
         serde_json::Value::Null => Some(format!("found `null` where {expected} was expected")),
+        serde_json::Value::Array(items) if object => {
+            Some(format!("found a JSON array ({} items) where {expected} was expected", items.len()))
+        }
         serde_json::Value::Array(items) if wants_object => {
             Some(format!("found a JSON array ({} items) where a JSON object ({expected}) was expected", items.len()))
         }

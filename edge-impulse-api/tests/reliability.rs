@@ -313,8 +313,8 @@ async fn a_failure_without_a_message_says_so() {
 async fn empty_null_and_array_answers_are_described_in_words() {
     for (body, expected) in [
         ("", "the answer is empty, where a JSON value was expected"),
-        ("null", "found `null` where struct CountSamplesResponse was expected"),
-        ("[]", "found a JSON array (0 items) where a JSON object (struct CountSamplesResponse) was expected"),
+        ("null", "found `null` where a JSON object (`CountSamplesResponse`) was expected"),
+        ("[]", "found a JSON array (0 items) where a JSON object (`CountSamplesResponse`) was expected"),
     ] {
         let server = answering(ResponseTemplate::new(200).set_body_raw(body, "application/json")).await;
         let error = expect_err(count_samples(&strict_client(&server.uri())).await);
