@@ -92,7 +92,8 @@ fn closed_port_url() -> String {
     format!("http://127.0.0.1:{port}/spec.yml")
 }
 
-/// A scratch checkout: workspace manifest, pin (with comments), overrides, an empty crate.
+/// A scratch checkout: workspace manifest, pin (with comments), overrides, an empty crate
+/// whose manifest has the markers regen writes the generated features between.
 struct Checkout {
     root: PathBuf,
 }
@@ -106,6 +107,8 @@ impl Checkout {
         std::fs::create_dir_all(root.join("spec")).expect("spec dir");
         std::fs::create_dir_all(root.join("edge-impulse-api")).expect("crate dir");
         std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"codegen\", \"xtask\", \"edge-impulse-api\"]\n").expect("manifest");
+        let features = format!("[features]\n{}\n{}\n", edge_impulse_codegen::emit::FEATURES_BEGIN, edge_impulse_codegen::emit::FEATURES_END);
+        std::fs::write(root.join("edge-impulse-api/Cargo.toml"), features).expect("crate manifest");
         let pin = format!(
             "{PIN_COMMENTS}url = \"{pinned_url}\"\n# Formerly elsewhere.\nsha256 = \"{}\"\nsize = {} # bytes\n",
             sha256(SPEC),
