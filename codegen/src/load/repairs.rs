@@ -332,8 +332,11 @@ fn repair_examples(document: &mut Value, sites: &[SchemaSite], diagnostics: &mut
     }
 }
 
+/// What [`walk_objects`] calls for each object: its path and its entries.
+type ObjectVisitor<'v, 'a> = dyn FnMut(&[Step<'a>], &Map<String, Value>) + 'v;
+
 /// Every object outside data values, with its path.
-fn walk_objects<'a>(value: &'a Value, path: &mut Vec<Step<'a>>, visit: &mut dyn FnMut(&[Step<'a>], &Map<String, Value>)) {
+fn walk_objects<'a>(value: &'a Value, path: &mut Vec<Step<'a>>, visit: &mut ObjectVisitor<'_, 'a>) {
     match value {
         Value::Object(map) => {
             visit(path, map);
