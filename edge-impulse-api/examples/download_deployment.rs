@@ -9,6 +9,8 @@
 //! `client.deployment().list_deployment_targets_for_project(project_id)` for all), `engine`
 //! one of `tflite`, `tflite-eon`, ... The project needs a trained impulse.
 
+mod support;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -39,7 +41,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let output = args.next().unwrap_or_else(|| format!("deployment-{target}.zip"));
 
     let client = Client::from_env()?;
-    let project_id = project_id(&client).await?;
+    let project_id = support::project_id(&client).await?;
 
     let request = models::BuildOnDeviceModelRequest::new(engine);
     let job = client.jobs().build_on_device_model_job(project_id, &target, &request).await?;
@@ -60,13 +62,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     bar.finish_and_clear();
     println!("saved {written} bytes to {output}");
     Ok(())
-}
-
-/// `EI_PROJECT_ID`, or the first project the credentials see (an API key sees one).
-async fn project_id(client: &Client) -> Result<i64, Box<dyn std::error::Error>> {
-    if let Ok(id) = std::env::var("EI_PROJECT_ID") {
-        return Ok(id.trim().parse().map_err(|_| format!("EI_PROJECT_ID `{id}` is not a number"))?);
-    }
-    let projects = client.projects().list_projects().await?.projects;
-    Ok(projects.first().ok_or("these credentials see no project")?.id)
 }

@@ -8,6 +8,8 @@
 //! `.items()` reads the list a page at a time (`limit`/`offset`) until the answer's total
 //! count; the bar's length is that total, known once the first page has arrived.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -29,7 +31,7 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let category = RawDataCategoryQuery::from(std::env::args().nth(1).as_deref().unwrap_or("training"));
     let client = Client::from_env()?;
-    let project_id = project_id(&client).await?;
+    let project_id = support::project_id(&client).await?;
 
     let bar = ProgressBar::new(0).with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} samples, {per_sec}")?);
     let mut samples = client.raw_data().list_samples(project_id, category).items().page_size(200);
@@ -51,13 +53,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!("{n:>8}  {label}");
     }
     Ok(())
-}
-
-/// `EI_PROJECT_ID`, or the first project the credentials see (an API key sees one).
-async fn project_id(client: &Client) -> Result<i64, Box<dyn std::error::Error>> {
-    if let Ok(id) = std::env::var("EI_PROJECT_ID") {
-        return Ok(id.trim().parse().map_err(|_| format!("EI_PROJECT_ID `{id}` is not a number"))?);
-    }
-    let projects = client.projects().list_projects().await?.projects;
-    Ok(projects.first().ok_or("these credentials see no project")?.id)
 }

@@ -10,6 +10,8 @@
 //! The project needs an impulse with a Keras (neural network) learning block whose features
 //! were generated. `EI_PROJECT_ID` picks the project for a JWT; an API key has one project.
 
+mod support;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,7 +37,7 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
-    let project_id = project_id(&client).await?;
+    let project_id = support::project_id(&client).await?;
 
     let impulse = client.impulse().get_impulse(project_id).await?.impulse.ok_or("the project has no impulse yet")?;
     let learn_block = impulse.learn_blocks.first().ok_or("the impulse has no learning block")?;
@@ -93,13 +95,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(error) => Err(error.into()),
     }
-}
-
-/// `EI_PROJECT_ID`, or the first project the credentials see (an API key sees one).
-async fn project_id(client: &Client) -> Result<i64, Box<dyn std::error::Error>> {
-    if let Ok(id) = std::env::var("EI_PROJECT_ID") {
-        return Ok(id.trim().parse().map_err(|_| format!("EI_PROJECT_ID `{id}` is not a number"))?);
-    }
-    let projects = client.projects().list_projects().await?.projects;
-    Ok(projects.first().ok_or("these credentials see no project")?.id)
 }
