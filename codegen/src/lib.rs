@@ -72,9 +72,7 @@ pub fn generate(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result<O
     lap("lower");
     let files = emit::emit(&api)?;
     lap("emit");
-    // The same schema can be reached twice (through `allOf` merges); say each thing once.
-    let mut seen = std::collections::HashSet::new();
-    diagnostics.retain(|d| seen.insert(d.clone()));
+    say_each_once(&mut diagnostics);
     Ok(Output {
         files,
         diagnostics,
@@ -103,7 +101,12 @@ pub fn lower_spec(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result
     let mut diagnostics = Vec::new();
     let loaded = load::load(spec_name, spec, overrides, &mut diagnostics)?;
     let api = ir::lower(&loaded.openapi, &loaded.document, overrides, &mut diagnostics)?;
+    say_each_once(&mut diagnostics);
+    Ok(Lowered { api, document: loaded.document, diagnostics })
+}
+
+/// The same schema can be reached twice (through `allOf` merges): say each thing once.
+fn say_each_once(diagnostics: &mut Vec<Diagnostic>) {
     let mut seen = std::collections::HashSet::new();
     diagnostics.retain(|d| seen.insert(d.clone()));
-    Ok(Lowered { api, document: loaded.document, diagnostics })
 }

@@ -157,11 +157,6 @@ impl Patch {
             _ => Ok(()),
         }
     }
-
-    /// What upstream must have at the pointer for the patch to apply (`None`: nothing).
-    pub fn expected(&self) -> Option<&Value> {
-        self.expect.as_ref()
-    }
 }
 
 /// The line of each patch's `pointer:` key, found in order in the file's text (serde gives

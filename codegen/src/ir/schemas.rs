@@ -277,7 +277,6 @@ impl<'a> SchemaLowerer<'a> {
         if let Some(done) = self.by_pointer.get(pointer) {
             return Ok(done.clone());
         }
-        self.check_example(s, pointer);
         let ty = if needs_named_type(s) {
             let name = self.allocate_type_name(hint, pointer);
             let ty = TypeRef::Named(name.clone());
@@ -613,33 +612,6 @@ impl<'a> SchemaLowerer<'a> {
                 Ok(TypeRef::Named(name))
             }
         }
-    }
-
-    /// Reports an `example` whose JSON type contradicts the schema's `type`.
-    fn check_example(&mut self, s: &Schema, pointer: &str) {
-        let Some(example) = &s.schema_data.example else { return };
-        let fits = match &s.schema_kind {
-            SchemaKind::Type(Type::String(_)) => example.is_string(),
-            SchemaKind::Type(Type::Integer(_)) => example.is_i64() || example.is_u64(),
-            SchemaKind::Type(Type::Number(_)) => example.is_number(),
-            SchemaKind::Type(Type::Boolean(_)) => example.is_boolean(),
-            SchemaKind::Type(Type::Array(_)) => example.is_array(),
-            SchemaKind::Type(Type::Object(_)) => example.is_object(),
-            _ => true,
-        };
-        if !(fits || example.is_null() && s.schema_data.nullable) {
-            self.diagnostics.push(Diagnostic::warning(
-                format!("{pointer}/example"),
-                format!("example {} does not match the schema's type; not used", truncate(&example.to_string(), 60)),
-            ));
-        }
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
     }
 }
 

@@ -96,13 +96,13 @@ pub fn classify(document: &Value, patch: &Patch) -> PatchOutcome {
     if already {
         return PatchOutcome::Redundant;
     }
-    if current == patch.expected() || appends && patch.expect_absent {
+    if current == patch.expect.as_ref() || appends && patch.expect_absent {
         return PatchOutcome::Applied;
     }
     if current.is_none() && patch.op != PatchOp::Add {
         return PatchOutcome::TargetGone(format!("nothing at `{pointer}`"));
     }
-    PatchOutcome::Conflict { expected: patch.expected().cloned(), found: current.cloned() }
+    PatchOutcome::Conflict { expected: patch.expect.as_ref().cloned(), found: current.cloned() }
 }
 
 /// Applies one patch. Errors say what did not fit; the caller adds where.
