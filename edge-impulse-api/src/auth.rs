@@ -170,20 +170,21 @@ impl fmt::Debug for BasicAuth {
 /// Picks the credentials for an operation: the first alternative of its `security` that the
 /// client can satisfy, preferring ones that use the `prefer`red credential, then ones without
 /// cookies (headers are what the API documents first; the cookie is for operations that
-/// accept nothing else). `None`: send nothing.
-pub(crate) fn choose<'s>(
-    security: &[&[usize]],
-    schemes: &'s [SecurityScheme],
+/// accept nothing else). `None`: send nothing. The alternative is returned as indices into
+/// `schemes` (all valid), so that a call allocates nothing for it.
+pub(crate) fn choose<'a>(
+    security: &[&'a [usize]],
+    schemes: &[SecurityScheme],
     has: impl Fn(Credential) -> bool,
     prefer: Option<Credential>,
-) -> Option<Vec<&'s SecurityScheme>> {
+) -> Option<&'a [usize]> {
     let satisfiable = |alternative: &&&[usize]| alternative.iter().all(|&i| schemes.get(i).is_some_and(|s| has(s.credential)));
     let uses = |alternative: &[usize], test: &dyn Fn(&SecurityScheme) -> bool| alternative.iter().any(|&i| test(&schemes[i]));
     let chosen = security.iter().filter(satisfiable).min_by_key(|alternative| {
         let preferred = prefer.is_some_and(|credential| uses(alternative, &|s| s.credential == credential));
         (!preferred, uses(alternative, &|s| s.location == Location::Cookie))
     })?;
-    Some(chosen.iter().map(|&i| &schemes[i]).collect())
+    Some(chosen)
 }
 
 #[cfg(test)]
@@ -196,8 +197,8 @@ mod tests {
         SecurityScheme { name: "header", location: Location::Header, param: "x-jwt-token", credential: Credential::Jwt, prefix: "" },
     ];
 
-    fn names(chosen: Option<Vec<&SecurityScheme>>) -> Option<Vec<&'static str>> {
-        chosen.map(|c| c.iter().map(|s| s.name).collect())
+    fn names(chosen: Option<&[usize]>) -> Option<Vec<&'static str>> {
+        chosen.map(|c| c.iter().map(|&i| SCHEMES[i].name).collect())
     }
 
     #[test]

@@ -44,7 +44,11 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// As given, without a trailing `/`: what [`Client::base_url`] shows.
     base_url: String,
+    /// The same, parsed once: a call's URL is a copy with its path and query set, so the
+    /// host is not parsed again on every call (about a tenth of a small call's instructions).
+    base: reqwest::Url,
     credentials: crate::auth::Credentials,
     prefer_jwt: bool,
     limits: Limits,
@@ -248,6 +252,9 @@ impl ClientBuilder {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::Config(format!("base URL `{base_url}` must be http or https")));
         }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(Error::Config(format!("base URL `{base_url}` must not have a query or a fragment: paths are appended to it")));
+        }
         let credentials = &self.credentials;
         for (what, secret) in [("API key", &credentials.api_key), ("JWT", &credentials.jwt), ("bearer token", &credentials.bearer)] {
             if secret.as_ref().is_some_and(|s| HeaderValue::from_str(s.expose()).is_err()) {
@@ -281,6 +288,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 base_url: base_url.trim_end_matches('/').to_owned(),
+                base: parsed,
                 credentials: self.credentials,
                 prefer_jwt: self.prefer_jwt,
                 limits,
@@ -583,17 +591,18 @@ impl Client {
     }
 
     /// What to send for the operation's `security`, or why the client cannot call it.
-    fn credentials_for(&self, prepared: &Prepared) -> Result<Vec<&'static SecurityScheme>> {
+    fn credentials_for(&self, prepared: &Prepared) -> Result<impl Iterator<Item = &'static SecurityScheme>> {
         let has = |credential| self.inner.credentials.get(credential).is_some();
         let prefer = self.inner.prefer_jwt.then_some(Credential::Jwt);
         let security = prepared.operation.security;
+        let schemes = |chosen: &'static [usize]| chosen.iter().map(|&i| &SECURITY_SCHEMES[i]);
         if let Some(chosen) = choose(security, &SECURITY_SCHEMES, has, prefer) {
-            return Ok(chosen);
+            return Ok(schemes(chosen));
         }
         // A client without credentials sends none (a header set by hand may carry them); one
         // with the wrong credential is told which the operation needs, instead of a bare 401.
         if security.is_empty() || self.inner.credentials.is_empty() {
-            return Ok(Vec::new());
+            return Ok(schemes(&[]));
         }
         let has = self.inner.credentials.describe();
         Err(Error::InvalidRequest {
@@ -602,11 +611,25 @@ impl Client {
         })
     }
 
+    /// The base URL with `path` (which may carry a query) appended: the URL that parsing the
+    /// two joined would give, without parsing the base again.
+    fn url_for(&self, path: &str) -> reqwest::Url {
+        let (path, fragment) = path.split_once('#').map_or((path, None), |(p, f)| (p, Some(f)));
+        let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
+        let mut url = self.inner.base.clone();
+        match self.inner.base.path().trim_end_matches('/') {
+            "" => url.set_path(path),
+            prefix => url.set_path(&format!("{prefix}{path}")),
+        }
+        url.set_query(query);
+        url.set_fragment(fragment);
+        url
+    }
+
     fn assemble_request(&self, prepared: &Prepared, multipart: Option<reqwest::multipart::Form>) -> Result<reqwest::Request> {
         let operation = prepared.operation.id;
         let invalid = |message: String| Error::InvalidRequest { operation, message };
-        let mut url = reqwest::Url::parse(&format!("{}{}", self.inner.base_url, prepared.path))
-            .map_err(|e| invalid(format!("URL for path `{}`: {e}", prepared.path)))?;
+        let mut url = self.url_for(&prepared.path);
         let mut cookies: Vec<(Cow<'static, str>, &str)> = prepared.cookies.iter().map(|(n, v)| (n.clone(), v.as_str())).collect();
         let mut headers = self.inner.headers.clone();
         let mut query_credentials = Vec::new();
@@ -892,7 +915,7 @@ async fn read_capped(response: &mut reqwest::Response, operation: &'static str, 
 
 #[cfg(test)]
 mod tests {
-    use super::{base_url_from, may_retry_after};
+    use super::{base_url_from, may_retry_after, Client};
 
     #[tokio::test]
     async fn a_request_that_never_reached_the_server_may_be_repeated_whatever_its_method() {
@@ -912,5 +935,26 @@ mod tests {
         assert_eq!(url(None, Some("127.0.0.1")).as_deref(), Some("http://127.0.0.1:4800/v1"));
         assert_eq!(url(None, Some("http://10.0.0.5:4800/v1/")).as_deref(), Some("http://10.0.0.5:4800/v1"));
         assert_eq!(url(Some("https://studio.acme.example/v1"), Some("x")).as_deref(), Some("https://studio.acme.example/v1"));
+    }
+
+    #[test]
+    fn a_call_url_is_the_one_parsing_base_and_path_together_gives() {
+        let bases = ["http://127.0.0.1:4800", "https://studio.example.com/v1/", "http://[::1]:80/a%20b/v1"];
+        let paths = ["/api/1/raw-data/count", "/api/x?category=training&q=a%20b", "/a b/ü?x=ü#frag", "/api/../v2/./x", "/", "/api?", "/api#"];
+        for base in bases {
+            let client = Client::builder().base_url(base).build().unwrap();
+            for path in paths {
+                let parsed = reqwest::Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).unwrap();
+                assert_eq!(client.url_for(path), parsed, "base {base}, path {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_base_url_with_a_query_or_fragment_is_refused() {
+        for base in ["http://127.0.0.1:4800/v1?key=1", "http://127.0.0.1:4800/v1#top"] {
+            let error = Client::builder().base_url(base).build().unwrap_err().to_string();
+            assert!(error.contains("must not have a query or a fragment"), "{error}");
+        }
     }
 }
