@@ -74,23 +74,32 @@ macro_rules! json_object {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap as _;
                 #[allow(unused_mut)]
-                let mut object = serializer.serialize_map(None)?;
+                let mut object = match serializer.serialize_map(None) {
+                    Ok(object) => object,
+                    Err(error) => return Err(error),
+                };
                 $($crate::codec::json_object!(@entry $kind object $wire &self.$field);)*
                 $(for (key, value) in &self.$extra {
-                    object.serialize_entry(key, value)?;
+                    $crate::codec::json_object!(@write object key value);
                 })?
                 object.end()
             }
         }
     };
     // Required fields are always written (a nullable one as `null`), optional ones only when set.
-    (@entry required $object:ident $wire:literal $value:expr) => { $object.serialize_entry($wire, $value)? };
-    (@entry nullable $object:ident $wire:literal $value:expr) => { $object.serialize_entry($wire, $value)? };
+    (@entry required $object:ident $wire:literal $value:expr) => { $crate::codec::json_object!(@write $object $wire $value) };
+    (@entry nullable $object:ident $wire:literal $value:expr) => { $crate::codec::json_object!(@write $object $wire $value) };
     (@entry optional $object:ident $wire:literal $value:expr) => {
-        if let Some(value) = $value { $object.serialize_entry($wire, value)?; }
+        if let Some(value) = $value { $crate::codec::json_object!(@write $object $wire value); }
     };
     (@entry optional_nullable $object:ident $wire:literal $value:expr) => {
-        if let Some(value) = $value { $object.serialize_entry($wire, value)?; }
+        if let Some(value) = $value { $crate::codec::json_object!(@write $object $wire value); }
+    };
+    // Without `?`, for the reason given on the visitor below.
+    (@write $object:ident $key:tt $value:tt) => {
+        if let Err(error) = $object.serialize_entry($key, $value) {
+            return Err(error);
+        }
     };
 
     (@deserialize $name:ident { $($field:ident: $wire:literal $kind:ident),* $(,)? } $($extra:ident)?) => {
