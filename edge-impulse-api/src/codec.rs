@@ -71,6 +71,7 @@ macro_rules! json_object {
 
     (@serialize $name:ident { $($field:ident: $wire:literal $kind:ident),* $(,)? } $($extra:ident)?) => {
         impl serde::Serialize for $name {
+            #[allow(clippy::question_mark)] // `?` is avoided on purpose (see the visitor)
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap as _;
                 #[allow(unused_mut)]
@@ -111,6 +112,7 @@ macro_rules! json_object {
                     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                         f.write_str(concat!("a JSON object (`", stringify!($name), "`)"))
                     }
+                    #[allow(clippy::question_mark)] // `?` is avoided on purpose (see above)
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                         $(let mut $field = None;)*
                         $(let mut $extra = std::collections::BTreeMap::new();)?

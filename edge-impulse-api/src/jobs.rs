@@ -19,8 +19,23 @@ pub type JobLogLine = LogStdoutResponseStdoutItem;
 /// Where a job belongs: its status, logs and cancel operations differ.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Scope {
+    #[cfg(feature = "jobs")]
     Project(i64),
+    #[cfg(feature = "organization-jobs")]
     Organization(i64),
+}
+
+impl Scope {
+    /// Whether the crate can follow this job's logs live: a project job's socket token comes
+    /// from the `projects` group, an organization job's from `organization-jobs`.
+    fn has_live_logs(self) -> bool {
+        match self {
+            #[cfg(feature = "jobs")]
+            Scope::Project(_) => cfg!(feature = "projects"),
+            #[cfg(feature = "organization-jobs")]
+            Scope::Organization(_) => true,
+        }
+    }
 }
 
 /// Where a job is, as seen by the last poll.
@@ -145,6 +160,9 @@ impl Client {
     /// [`JobsApi::train_keras_job`](crate::apis::jobs::JobsApi::train_keras_job) started) to
     /// finish, polling its status every 2 seconds by default.
     ///
+    /// Needs the `jobs` feature; following the logs live also needs `projects` (the socket
+    /// token comes from there), without which the logs are polled.
+    ///
     /// ```no_run
     /// # async fn run(client: &edge_impulse_api::Client, project_id: i64, job_id: i64) -> edge_impulse_api::Result<()> {
     /// use std::time::Duration;
@@ -161,12 +179,14 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "jobs")]
     pub fn wait_for_job(&self, project_id: i64, job_id: i64) -> WaitForJob<'_> {
         WaitForJob::new(self, Scope::Project(project_id), job_id)
     }
 
     /// Waits for an organization job (data transformation, pipelines, ...) to finish; the
-    /// same as [`Client::wait_for_job`] otherwise.
+    /// same as [`Client::wait_for_job`] otherwise. Needs the `organization-jobs` feature.
+    #[cfg(feature = "organization-jobs")]
     pub fn wait_for_organization_job(&self, organization_id: i64, job_id: i64) -> WaitForJob<'_> {
         WaitForJob::new(self, Scope::Organization(organization_id), job_id)
     }
@@ -186,12 +206,14 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "jobs")]
     pub fn job_logs(&self, project_id: i64, job_id: i64) -> impl futures_util::Stream<Item = Result<JobLogLine>> + Send + '_ {
         self.wait_for_job(project_id, job_id).into_log_stream()
     }
 
     /// An organization job's log lines as they are written; the same as
     /// [`Client::job_logs`] otherwise.
+    #[cfg(feature = "organization-jobs")]
     pub fn organization_job_logs(&self, organization_id: i64, job_id: i64) -> impl futures_util::Stream<Item = Result<JobLogLine>> + Send + '_ {
         self.wait_for_organization_job(organization_id, job_id).into_log_stream()
     }
@@ -450,7 +472,7 @@ impl Poller<'_> {
         if !self.follow_logs {
             return Ok(progress);
         }
-        if self.live.is_enabled() && !self.live_started && !finished {
+        if self.live.is_enabled() && self.scope.has_live_logs() && !self.live_started && !finished {
             // Its first catch-up brings the lines written so far.
             self.live_started = true;
             self.feed = Some(LiveFeed::start(self.client, self.scope, self.job_id, self.live.clone(), self.log_cursor.clone()));
@@ -568,7 +590,9 @@ impl Poller<'_> {
 
     async fn status(&self) -> Result<Job> {
         let answer = match self.scope {
+            #[cfg(feature = "jobs")]
             Scope::Project(project_id) => self.client.jobs().get_job_status(project_id, self.job_id).await?,
+            #[cfg(feature = "organization-jobs")]
             Scope::Organization(organization_id) => {
                 self.client.organization_jobs().get_organization_job_status(organization_id, self.job_id).await?
             }
@@ -579,7 +603,9 @@ impl Poller<'_> {
     /// The name of the status operation, which job errors carry.
     fn status_operation(&self) -> &'static str {
         match self.scope {
+            #[cfg(feature = "jobs")]
             Scope::Project(project_id) => self.client.jobs().get_job_status(project_id, self.job_id).operation().id,
+            #[cfg(feature = "organization-jobs")]
             Scope::Organization(organization_id) => {
                 self.client.organization_jobs().get_organization_job_status(organization_id, self.job_id).operation().id
             }
@@ -594,7 +620,9 @@ impl Poller<'_> {
     /// The log window, or [`Error::Timeout`] of the log operation past the wait's timeout.
     async fn logs_within_timeout(&self) -> Result<LogWindow> {
         let operation = match self.scope {
+            #[cfg(feature = "jobs")]
             Scope::Project(project_id) => self.client.jobs().get_jobs_logs(project_id, self.job_id).into_request().operation().id,
+            #[cfg(feature = "organization-jobs")]
             Scope::Organization(organization_id) => {
                 self.client.organization_jobs().get_organization_jobs_logs(organization_id, self.job_id).into_request().operation().id
             }
@@ -621,14 +649,18 @@ impl Poller<'_> {
         let (mut cancelled, mut cancel_error) = (false, None);
         if self.cancel_on_timeout {
             let operation = match self.scope {
+                #[cfg(feature = "jobs")]
                 Scope::Project(project_id) => self.client.jobs().cancel_job(project_id, self.job_id).into_request().operation().id,
+                #[cfg(feature = "organization-jobs")]
                 Scope::Organization(organization_id) => {
                     self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).into_request().operation().id
                 }
             };
             let cancel = async {
                 match self.scope {
+                    #[cfg(feature = "jobs")]
                     Scope::Project(project_id) => self.client.jobs().cancel_job(project_id, self.job_id).await.map(drop),
+                    #[cfg(feature = "organization-jobs")]
                     Scope::Organization(organization_id) => {
                         self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).await.map(drop)
                     }
@@ -667,7 +699,9 @@ pub(crate) struct LogWindow {
 /// same instant share a timestamp, so the order is not judged from timestamps.
 pub(crate) async fn fetch_log_window(client: &Client, scope: Scope, job_id: i64) -> Result<LogWindow> {
     let answer: LogStdoutResponse = match scope {
+        #[cfg(feature = "jobs")]
         Scope::Project(project_id) => client.jobs().get_jobs_logs(project_id, job_id).limit(LOG_WINDOW).await?,
+        #[cfg(feature = "organization-jobs")]
         Scope::Organization(organization_id) => {
             client.organization_jobs().get_organization_jobs_logs(organization_id, job_id).limit(LOG_WINDOW).await?
         }

@@ -240,8 +240,10 @@
 //! Each API group is a feature named like its accessor (`projects`, `raw-data`, `jobs`,
 //! `organization-jobs`, ...); `full`, the default, turns on all of them. A group's feature
 //! brings its operations and the models only they use; models several groups share, the
-//! runtime and [`Client::request`] are always there. [`Client::wait_for_job`], [`Client::wait_for_organization_job`] and the live job logs need
-//! `jobs`, `organization-jobs` and `projects`. `serde-all` gives every
+//! runtime and [`Client::request`] are always there. [`Client::wait_for_job`] and
+//! [`Client::job_logs`] need `jobs` (and `projects` to follow the logs live rather than poll
+//! them); [`Client::wait_for_organization_job`] and [`Client::organization_job_logs`] need
+//! `organization-jobs`. `serde-all` gives every
 //! model both `Serialize` and `Deserialize` (by default a model has the direction the API
 //! uses it in).
 //!
@@ -263,17 +265,18 @@ mod download;
 mod enums;
 mod error;
 // Waiting for jobs and following their logs use the status, log and cancel operations of
-// the `jobs` and `organization-jobs` groups and the socket token of `projects`.
-#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
+// the `jobs` group (project jobs) or `organization-jobs` (organization jobs); a project job's
+// live logs also need the socket token of `projects` (see `Scope::has_live_logs`).
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 mod jobs;
-#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 mod live_logs;
 pub mod multipart;
 mod paging;
 mod params;
 mod request;
 mod retry;
-#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 mod socket;
 
 #[allow(missing_debug_implementations)]
@@ -284,9 +287,9 @@ pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOA
 pub use download::{Download, DownloadProgress, Redirect};
 pub use error::{BodySize, Error, Result, TimeLimit};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
-#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
-#[cfg(all(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 pub use live_logs::LiveLogOptions;
 pub use multipart::FilePart;
 pub use paging::{Items, Pages, DEFAULT_PAGE_SIZE};

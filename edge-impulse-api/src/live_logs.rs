@@ -241,7 +241,12 @@ impl Live {
 
     fn token_operation(&self) -> &'static str {
         match self.scope {
+            #[cfg(all(feature = "jobs", feature = "projects"))]
             Scope::Project(project_id) => self.client.projects().get_socket_token(project_id).operation().id,
+            // Never reached: without `projects` a project job's wait does not go live.
+            #[cfg(all(feature = "jobs", not(feature = "projects")))]
+            Scope::Project(_) => "socket token (the `projects` feature is off)",
+            #[cfg(feature = "organization-jobs")]
             Scope::Organization(organization_id) => self.client.organization_jobs().get_organization_socket_token(organization_id).operation().id,
         }
     }
@@ -250,7 +255,14 @@ impl Live {
     async fn connect(&self) -> Result<Connection, SocketError> {
         let request = async {
             match self.scope {
+                #[cfg(all(feature = "jobs", feature = "projects"))]
                 Scope::Project(project_id) => self.client.projects().get_socket_token(project_id).await,
+                #[cfg(all(feature = "jobs", not(feature = "projects")))]
+                Scope::Project(_) => Err::<crate::models::SocketTokenResponse, _>(Error::InvalidRequest {
+                    operation: self.token_operation(),
+                    message: "live logs of a project job need the crate's `projects` feature".into(),
+                }),
+                #[cfg(feature = "organization-jobs")]
                 Scope::Organization(organization_id) => self.client.organization_jobs().get_organization_socket_token(organization_id).await,
             }
         };

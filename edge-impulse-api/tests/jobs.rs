@@ -258,6 +258,7 @@ async fn following_the_log_reports_each_new_line_once() {
     assert_eq!(seen, [vec![], vec!["a", "b"], vec!["c", "d"], vec![], vec!["e"]]);
 }
 
+#[cfg(feature = "organization-jobs")]
 #[tokio::test]
 async fn organization_jobs_use_the_organization_operations() {
     let server = MockServer::start().await;
@@ -278,6 +279,27 @@ async fn organization_jobs_use_the_organization_operations() {
     mount_get(&server, "/api/organizations/3/jobs/42/stdout", ResponseTemplate::new(200).set_body_json(log_page(&[("disk full", "error")], 1))).await;
     let error = client(&server).wait_for_organization_job(3, JOB).poll_interval(FAST).await.unwrap_err();
     assert_eq!(error.to_string(), "getOrganizationJobStatus: job 42 (Training model) failed: disk full");
+}
+
+/// Built with `jobs` but not `projects` (`cargo xtask test` runs this file so), a project
+/// job's logs cannot go live (the socket token is a `projects` operation): following them
+/// polls from the start, asks for no token, and reports no live-log failure.
+#[cfg(not(feature = "projects"))]
+#[tokio::test]
+async fn without_the_projects_feature_followed_logs_are_polled() {
+    let server = MockServer::start().await;
+    let stages = [Stage::Running, Stage::Running, Stage::Succeeded];
+    mount_get(&server, STATUS, sequence(stages.iter().map(|s| status(*s)).collect())).await;
+    let all = [("a", "info"), ("b", "info"), ("c", "info")];
+    mount_get(&server, LOGS, sequence(vec![log_page(&all[..1], 1), log_page(&all[..2], 2), log_page(&all, 3)])).await;
+
+    let mut reports: Vec<JobProgress> = Vec::new();
+    let outcome = client(&server).wait_for_job(PROJECT, JOB).poll_interval(FAST).follow_logs(true).on_progress(|p| reports.push(p.clone())).await.unwrap();
+    let lines: Vec<String> = reports.iter().flat_map(|p| p.new_log_lines.iter().map(|l| l.data.clone())).collect();
+    assert_eq!(lines, ["a", "b", "c"]);
+    assert!(reports.iter().all(|p| p.live_logs_error.is_none()), "no live attempt to fail");
+    assert_eq!(outcome.job.finished_successful, Some(true));
+    assert_eq!(requests_to(&server, "/api/7/socket-token").await, 0);
 }
 
 #[tokio::test]
