@@ -169,6 +169,31 @@ fn an_override_patch_that_no_longer_fits_is_skipped_and_reported() {
 }
 
 #[test]
+fn a_path_without_its_leading_slash_keeps_its_operations_and_is_reported() {
+    let paths = "
+  api/items:
+    get:
+      operationId: listItems
+      responses: {'204': {description: ok}}
+  a:
+    get:
+      operationId: shadowed
+      responses: {'204': {description: ok}}
+  /a:
+    get:
+      operationId: getA
+      responses: {'204': {description: ok}}
+";
+    let output = run(&spec_with("    A: {type: string}\n", paths)).expect("generates");
+    assert_eq!(output.operation_count, 2, "`api/items` is read as `/api/items`; `a` duplicates `/a`");
+    let said = |pointer: &str| output.diagnostics.iter().find(|d| d.location == pointer).map(|d| d.message.clone()).unwrap_or_default();
+    assert!(said("#/paths/api~1items").contains("read as `/api/items`"), "{:?}", output.diagnostics);
+    assert!(said("#/paths/a").contains("`/a` is defined as well"), "{:?}", output.diagnostics);
+    let code: String = output.files.iter().map(|f| f.contents.as_str()).collect();
+    assert!(code.contains("\"/api/items\""), "the operation keeps its path, anchored");
+}
+
+#[test]
 fn duplicate_operation_ids_are_an_error_naming_both() {
     let paths = "
   /a:

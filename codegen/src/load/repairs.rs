@@ -19,8 +19,9 @@ const MAX_DEPTH: usize = 64;
 
 /// Runs every rule, in an order where each sees the previous one's result.
 pub fn repair_document(document: &mut Value, diagnostics: &mut Vec<Diagnostic>) {
-    // The rules edit `required`, `example` and 3xx headers only: the schemas found once stay
-    // where they are for all of them.
+    anchor_relative_paths(document, diagnostics);
+    // The next rules edit `required`, `example` and 3xx headers only: the schemas found once
+    // stay where they are for all of them.
     let sites = schema_sites(document);
     drop_undefined_required(document, &sites, diagnostics);
     add_missing_redirect_locations(document, diagnostics);
@@ -236,6 +237,34 @@ fn drop_undefined_required(document: &mut Value, sites: &[SchemaSite], diagnosti
                 schema.insert("required".into(), Value::Array(kept));
             }
         }
+    }
+}
+
+/// A path is relative to the server URL and starts with `/`; the OpenAPI reader skips any
+/// key of `paths` that does not (with every operation under it), so `api/x` is read as
+/// `/api/x`, in its place. When `/api/x` is there as well, the copy without `/` is left out,
+/// and both are reported.
+fn anchor_relative_paths(document: &mut Value, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(Value::Object(paths)) = document.get_mut("paths") else { return };
+    let is_relative = |key: &str| !key.starts_with('/') && !key.starts_with("x-");
+    if !paths.keys().any(|key| is_relative(key)) {
+        return;
+    }
+    let keys: BTreeSet<String> = paths.keys().cloned().collect();
+    for (key, item) in std::mem::take(paths) {
+        if !is_relative(&key) {
+            paths.insert(key, item);
+            continue;
+        }
+        let anchored = format!("/{key}");
+        let pointer = pointer_join("#/paths", &key);
+        if keys.contains(&anchored) {
+            let message = format!("a path must start with `/`, and `{anchored}` is defined as well: this copy is left out");
+            diagnostics.push(Diagnostic::warning(pointer, message));
+            continue;
+        }
+        diagnostics.push(Diagnostic::warning(pointer, format!("a path must start with `/`: read as `{anchored}`")));
+        paths.insert(anchored, item);
     }
 }
 
