@@ -47,7 +47,8 @@ struct Inner {
     /// As given, without a trailing `/`: what [`Client::base_url`] shows.
     base_url: String,
     /// The same, parsed once: a call's URL is a copy with its path and query set, so the
-    /// host is not parsed again on every call (about a tenth of a small call's instructions).
+    /// host is not parsed again on every call (it was 7% of a small call's client-side
+    /// instructions, measured with callgrind).
     base: reqwest::Url,
     credentials: crate::auth::Credentials,
     prefer_jwt: bool,
