@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, TimeLimit};
 use crate::live_logs::{same_text, Feed, LiveFeed, LiveLogOptions};
-use crate::models::{Job, LogStdoutResponse, LogStdoutResponseStdoutItem};
-use crate::Client;
+use crate::models::{GenericApiResponse, GetJobResponse, Job, LogStdoutResponse, LogStdoutResponseStdoutItem, SocketTokenResponse};
+use crate::{Client, Request};
 
 /// One log line of a job, as the API returns it (`created`, `data`, `log_level`).
 pub type JobLogLine = LogStdoutResponseStdoutItem;
@@ -25,15 +25,51 @@ pub(crate) enum Scope {
     Organization(i64),
 }
 
+/// The operations of a scope, each chosen in one place; a request is built to be sent, or
+/// only to name its operation in an error.
 impl Scope {
-    /// Whether the crate can follow this job's logs live: a project job's socket token comes
-    /// from the `projects` group, an organization job's from `organization-jobs`.
-    fn has_live_logs(self) -> bool {
+    fn status_request(self, client: &Client, job_id: i64) -> Request<'_, GetJobResponse> {
         match self {
             #[cfg(feature = "jobs")]
-            Scope::Project(_) => cfg!(feature = "projects"),
+            Scope::Project(project_id) => client.jobs().get_job_status(project_id, job_id),
             #[cfg(feature = "organization-jobs")]
-            Scope::Organization(_) => true,
+            Scope::Organization(organization_id) => client.organization_jobs().get_organization_job_status(organization_id, job_id),
+        }
+    }
+
+    /// The last [`LOG_WINDOW`] lines of the log.
+    fn log_request(self, client: &Client, job_id: i64) -> Request<'_, LogStdoutResponse> {
+        match self {
+            #[cfg(feature = "jobs")]
+            Scope::Project(project_id) => client.jobs().get_jobs_logs(project_id, job_id).limit(LOG_WINDOW).into_request(),
+            #[cfg(feature = "organization-jobs")]
+            Scope::Organization(organization_id) => {
+                client.organization_jobs().get_organization_jobs_logs(organization_id, job_id).limit(LOG_WINDOW).into_request()
+            }
+        }
+    }
+
+    fn cancel_request(self, client: &Client, job_id: i64) -> Request<'_, GenericApiResponse> {
+        match self {
+            #[cfg(feature = "jobs")]
+            Scope::Project(project_id) => client.jobs().cancel_job(project_id, job_id).into_request(),
+            #[cfg(feature = "organization-jobs")]
+            Scope::Organization(organization_id) => client.organization_jobs().cancel_organization_job(organization_id, job_id).into_request(),
+        }
+    }
+
+    /// The socket token to follow the logs live, when the crate has its operation: a project
+    /// job's comes from the `projects` group, an organization job's from `organization-jobs`.
+    pub(crate) fn socket_token_request(self, client: &Client) -> Option<Request<'_, SocketTokenResponse>> {
+        // Unused when the only scope compiled is a project's without `projects`.
+        let _ = client;
+        match self {
+            #[cfg(all(feature = "jobs", feature = "projects"))]
+            Scope::Project(project_id) => Some(client.projects().get_socket_token(project_id)),
+            #[cfg(all(feature = "jobs", not(feature = "projects")))]
+            Scope::Project(_) => None,
+            #[cfg(feature = "organization-jobs")]
+            Scope::Organization(organization_id) => Some(client.organization_jobs().get_organization_socket_token(organization_id)),
         }
     }
 }
@@ -472,7 +508,7 @@ impl Poller<'_> {
         if !self.follow_logs {
             return Ok(progress);
         }
-        if self.live.is_enabled() && self.scope.has_live_logs() && !self.live_started && !finished {
+        if self.live.is_enabled() && self.scope.socket_token_request(self.client).is_some() && !self.live_started && !finished {
             // Its first catch-up brings the lines written so far.
             self.live_started = true;
             self.feed = Some(LiveFeed::start(self.client, self.scope, self.job_id, self.live.clone(), self.log_cursor.clone()));
@@ -589,27 +625,12 @@ impl Poller<'_> {
     }
 
     async fn status(&self) -> Result<Job> {
-        let answer = match self.scope {
-            #[cfg(feature = "jobs")]
-            Scope::Project(project_id) => self.client.jobs().get_job_status(project_id, self.job_id).await?,
-            #[cfg(feature = "organization-jobs")]
-            Scope::Organization(organization_id) => {
-                self.client.organization_jobs().get_organization_job_status(organization_id, self.job_id).await?
-            }
-        };
-        Ok(answer.job)
+        Ok(self.scope.status_request(self.client, self.job_id).await?.job)
     }
 
     /// The name of the status operation, which job errors carry.
     fn status_operation(&self) -> &'static str {
-        match self.scope {
-            #[cfg(feature = "jobs")]
-            Scope::Project(project_id) => self.client.jobs().get_job_status(project_id, self.job_id).operation().id,
-            #[cfg(feature = "organization-jobs")]
-            Scope::Organization(organization_id) => {
-                self.client.organization_jobs().get_organization_job_status(organization_id, self.job_id).operation().id
-            }
-        }
+        self.scope.status_request(self.client, self.job_id).operation().id
     }
 
     /// The last lines of the log (the most the endpoint returns).
@@ -619,14 +640,7 @@ impl Poller<'_> {
 
     /// The log window, or [`Error::Timeout`] of the log operation past the wait's timeout.
     async fn logs_within_timeout(&self) -> Result<LogWindow> {
-        let operation = match self.scope {
-            #[cfg(feature = "jobs")]
-            Scope::Project(project_id) => self.client.jobs().get_jobs_logs(project_id, self.job_id).into_request().operation().id,
-            #[cfg(feature = "organization-jobs")]
-            Scope::Organization(organization_id) => {
-                self.client.organization_jobs().get_organization_jobs_logs(organization_id, self.job_id).into_request().operation().id
-            }
-        };
+        let operation = self.scope.log_request(self.client, self.job_id).operation().id;
         // Only a wait with a timeout can run out of time.
         let limit = TimeLimit::Call(self.timeout.unwrap_or_default());
         self.within_timeout(self.logs()).await.unwrap_or(Err(Error::Timeout { operation, limit }))
@@ -648,24 +662,9 @@ impl Poller<'_> {
     async fn timed_out(&self) -> Error {
         let (mut cancelled, mut cancel_error) = (false, None);
         if self.cancel_on_timeout {
-            let operation = match self.scope {
-                #[cfg(feature = "jobs")]
-                Scope::Project(project_id) => self.client.jobs().cancel_job(project_id, self.job_id).into_request().operation().id,
-                #[cfg(feature = "organization-jobs")]
-                Scope::Organization(organization_id) => {
-                    self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).into_request().operation().id
-                }
-            };
-            let cancel = async {
-                match self.scope {
-                    #[cfg(feature = "jobs")]
-                    Scope::Project(project_id) => self.client.jobs().cancel_job(project_id, self.job_id).await.map(drop),
-                    #[cfg(feature = "organization-jobs")]
-                    Scope::Organization(organization_id) => {
-                        self.client.organization_jobs().cancel_organization_job(organization_id, self.job_id).await.map(drop)
-                    }
-                }
-            };
+            let request = self.scope.cancel_request(self.client, self.job_id);
+            let operation = request.operation().id;
+            let cancel = async { request.await.map(drop) };
             // The wait is already over time: the cancel gets a bounded grace of its own.
             let grace = self.timeout.unwrap_or(CANCEL_TIMEOUT).min(CANCEL_TIMEOUT);
             match tokio::time::timeout(grace, cancel).await {
@@ -698,14 +697,7 @@ pub(crate) struct LogWindow {
 /// Fetches the log window of a job. The endpoint answers newest first; lines printed in the
 /// same instant share a timestamp, so the order is not judged from timestamps.
 pub(crate) async fn fetch_log_window(client: &Client, scope: Scope, job_id: i64) -> Result<LogWindow> {
-    let answer: LogStdoutResponse = match scope {
-        #[cfg(feature = "jobs")]
-        Scope::Project(project_id) => client.jobs().get_jobs_logs(project_id, job_id).limit(LOG_WINDOW).await?,
-        #[cfg(feature = "organization-jobs")]
-        Scope::Organization(organization_id) => {
-            client.organization_jobs().get_organization_jobs_logs(organization_id, job_id).limit(LOG_WINDOW).await?
-        }
-    };
+    let answer = scope.log_request(client, job_id).await?;
     let mut lines = answer.stdout;
     lines.reverse();
     Ok(LogWindow { total: answer.total_count, lines })

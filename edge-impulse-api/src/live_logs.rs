@@ -240,30 +240,19 @@ impl Live {
     }
 
     fn token_operation(&self) -> &'static str {
-        match self.scope {
-            #[cfg(all(feature = "jobs", feature = "projects"))]
-            Scope::Project(project_id) => self.client.projects().get_socket_token(project_id).operation().id,
-            // Never reached: without `projects` a project job's wait does not go live.
-            #[cfg(all(feature = "jobs", not(feature = "projects")))]
-            Scope::Project(_) => "socket token (the `projects` feature is off)",
-            #[cfg(feature = "organization-jobs")]
-            Scope::Organization(organization_id) => self.client.organization_jobs().get_organization_socket_token(organization_id).operation().id,
-        }
+        // Never `None` here: a wait only goes live when the crate has the token operation.
+        self.scope.socket_token_request(&self.client).map_or("socket token", |request| request.operation().id)
     }
 
     /// A fresh token (they expire), then the connection up to `hello`.
     async fn connect(&self) -> Result<Connection, SocketError> {
         let request = async {
-            match self.scope {
-                #[cfg(all(feature = "jobs", feature = "projects"))]
-                Scope::Project(project_id) => self.client.projects().get_socket_token(project_id).await,
-                #[cfg(all(feature = "jobs", not(feature = "projects")))]
-                Scope::Project(_) => Err::<crate::models::SocketTokenResponse, _>(Error::InvalidRequest {
+            match self.scope.socket_token_request(&self.client) {
+                Some(request) => request.await,
+                None => Err(Error::InvalidRequest {
                     operation: self.token_operation(),
                     message: "live logs of a project job need the crate's `projects` feature".into(),
                 }),
-                #[cfg(feature = "organization-jobs")]
-                Scope::Organization(organization_id) => self.client.organization_jobs().get_organization_socket_token(organization_id).await,
             }
         };
         // A stalled token request must not hold the reconnection budget up.
