@@ -27,6 +27,67 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
+/// Reads a [`DateTime`](crate::DateTime) field (`date_time` in a field table) with chrono's
+/// strict RFC 3339 parser, and only when that fails with the relaxed one behind chrono's own
+/// `Deserialize` (which also takes a space for the `T`), so whatever decoded before still
+/// decodes, to the same instant. The relaxed parser goes through chrono's general format
+/// machinery: about 120 ns a date against 25 ns, a tenth of a sample list's decode.
+pub(crate) struct DateTimeSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for DateTimeSeed {
+    type Value = crate::DateTime;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<crate::DateTime, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for DateTimeSeed {
+    type Value = crate::DateTime;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an RFC 3339 date-time string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<crate::DateTime, E> {
+        match chrono::DateTime::parse_from_rfc3339(text) {
+            Ok(time) => Ok(time.to_utc()),
+            Err(_) => text.parse().map_err(E::custom),
+        }
+    }
+}
+
+/// A seed's value or `null`, as `Option<T>`'s `Deserialize` reads `T`.
+pub(crate) struct OrNull<S>(pub(crate) S);
+
+impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::DeserializeSeed<'de> for OrNull<S> {
+    type Value = Option<S::Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::Visitor<'de> for OrNull<S> {
+    type Value = Option<S::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a value or null")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(deserializer).map(Some)
+    }
+}
+
 /// `Serialize` and `Deserialize` for a generated struct, from its table of fields:
 ///
 /// ```ignore
@@ -36,6 +97,7 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
 ///         label: "label" nullable,           // always there, may be null: `Option<T>`
 ///         note: "note" optional,             // may be absent (or null): `Option<T>`
 ///         code: "code" optional_nullable,    // absent `None`, null `Some(None)`
+///         created: "created" required date_time, // read by `DateTimeSeed`
 ///     }
 ///     additional: extra,                     // unknown keys into this map (else skipped)
 ///     serialize: always,
@@ -69,7 +131,7 @@ macro_rules! json_object {
         $crate::codec::json_object!($($rest)*);
     };
 
-    (@serialize $name:ident { $($field:ident: $wire:literal $kind:ident),* $(,)? } $($extra:ident)?) => {
+    (@serialize $name:ident { $($field:ident: $wire:literal $kind:ident $($codec:ident)?),* $(,)? } $($extra:ident)?) => {
         impl serde::Serialize for $name {
             #[allow(clippy::question_mark)] // `?` is avoided on purpose (see the visitor)
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -103,7 +165,7 @@ macro_rules! json_object {
         }
     };
 
-    (@deserialize $name:ident { $($field:ident: $wire:literal $kind:ident),* $(,)? } $($extra:ident)?) => {
+    (@deserialize $name:ident { $($field:ident: $wire:literal $kind:ident $($codec:ident)?),* $(,)? } $($extra:ident)?) => {
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 struct Fields;
@@ -123,7 +185,7 @@ macro_rules! json_object {
                                 Err(error) => return Err(error),
                             };
                             match key.as_str() {
-                                $($wire => match map.next_value() {
+                                $($wire => match $crate::codec::json_object!(@read map $kind $($codec)?) {
                                     Ok(value) => $field = Some(value),
                                     Err(error) => return Err(error),
                                 },)*
@@ -140,6 +202,11 @@ macro_rules! json_object {
             }
         }
     };
+    // A field's value: what its type's `Deserialize` reads, unless the table names a codec.
+    // Every kind but `required` reads `Option<T>` (see `@finish`).
+    (@read $map:ident $kind:ident) => { $map.next_value() };
+    (@read $map:ident required date_time) => { $map.next_value_seed($crate::codec::DateTimeSeed) };
+    (@read $map:ident $kind:ident date_time) => { $map.next_value_seed($crate::codec::OrNull($crate::codec::DateTimeSeed)) };
     (@unknown $map:ident $key:ident) => {
         if let Err(error) = $map.next_value::<serde::de::IgnoredAny>() {
             return Err(error);
@@ -166,3 +233,52 @@ macro_rules! json_object {
 }
 
 pub(crate) use json_object;
+
+#[cfg(test)]
+mod tests {
+    use serde::de::DeserializeSeed;
+
+    use super::{DateTimeSeed, OrNull};
+
+    fn read(text: &str) -> Result<crate::DateTime, serde_json::Error> {
+        DateTimeSeed.deserialize(&mut serde_json::Deserializer::from_str(&serde_json::to_string(text).unwrap()))
+    }
+
+    /// What chrono's own `Deserialize` makes of the same JSON string.
+    fn read_by_chrono(text: &str) -> Result<crate::DateTime, serde_json::Error> {
+        serde_json::from_str(&serde_json::to_string(text).unwrap())
+    }
+
+    #[test]
+    fn date_times_read_as_chronos_own_deserialize_reads_them() {
+        let forms = [
+            "2024-05-01T10:00:00Z",
+            "2024-05-01t10:00:00z",
+            "2024-05-01T10:00:00.1Z",
+            "2024-05-01T10:00:00.123456789Z",
+            "2024-05-01T12:30:00.250+02:00",
+            "2024-05-01T05:00:00-05:00",
+            "2016-12-31T23:59:60Z",
+            "2024-05-01 10:00:00Z",
+            "2024-05-01T10:00:00 +02:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999Z",
+        ];
+        for text in forms {
+            assert_eq!(read(text).unwrap(), read_by_chrono(text).unwrap(), "{text}");
+        }
+        for text in ["", "2024-05-01", "2024-13-01T10:00:00Z", "2024-05-01T10:00:00", "yesterday"] {
+            assert_eq!(read(text).unwrap_err().to_string(), read_by_chrono(text).unwrap_err().to_string(), "{text}");
+        }
+        let error = DateTimeSeed.deserialize(&mut serde_json::Deserializer::from_str("17")).unwrap_err();
+        assert!(error.to_string().contains("invalid type: integer `17`, expected an RFC 3339 date-time string"), "{error}");
+    }
+
+    #[test]
+    fn or_null_reads_null_as_none_and_a_value_through_its_seed() {
+        let read = |json: &str| OrNull(DateTimeSeed).deserialize(&mut serde_json::Deserializer::from_str(json));
+        assert_eq!(read("null").unwrap(), None);
+        assert_eq!(read(r#""2024-05-01T10:00:00Z""#).unwrap().map(|t| t.timestamp()), Some(1_714_557_600));
+        assert!(read("[]").is_err());
+    }
+}

@@ -294,3 +294,39 @@ fn optional_fields_left_out_and_required_fields_written_when_serializing() {
     body.model_type = Some(models::KerasModelTypeEnum::Int8);
     assert_eq!(serde_json::to_value(&body).unwrap(), json!({"engine": "tflite", "modelType": "int8"}));
 }
+
+#[test]
+fn date_time_fields_decode_every_rfc3339_form_and_keep_null_apart_from_absent() {
+    use chrono::TimeZone;
+    let at = |h, m, s, ms| chrono::Utc.with_ymd_and_hms(2024, 5, 1, h, m, s).unwrap() + chrono::Duration::milliseconds(ms);
+    // `created` is a date-time, `expirationDate` an alias of one, the others nullable ones.
+    let trial = serde_json::from_value::<models::EnterpriseTrial>(json!({
+        "id": 1, "userId": 2, "organizationId": 3,
+        "created": "2024-05-01T10:00:00Z",
+        "expirationDate": "2024-05-01T12:30:00.250+02:00",
+        "expiredDate": "2024-05-01 11:00:00Z",
+        "deletedDate": null,
+    }))
+    .unwrap();
+    assert_eq!(trial.created, at(10, 0, 0, 0));
+    assert_eq!(trial.expiration_date, at(10, 30, 0, 250));
+    assert_eq!(trial.expired_date, Some(at(11, 0, 0, 0)), "the relaxed form chrono accepts (a space for the `T`)");
+    assert_eq!((trial.deleted_date, trial.upgraded_date), (None, None));
+
+    let error = serde_json::from_value::<models::EnterpriseTrial>(json!({
+        "id": 1, "userId": 2, "organizationId": 3, "created": "2024-05-01", "expirationDate": "2024-05-01T10:00:00Z",
+    }))
+    .unwrap_err();
+    assert!(error.to_string().contains("premature end of input"), "{error}");
+
+    let status = |since: Option<serde_json::Value>| {
+        let mut wire = json!({"success": true, "connectionStatus": "connected"});
+        if let Some(since) = since {
+            wire["connectionStatusSince"] = since;
+        }
+        serde_json::from_value::<models::VerifyOrganizationBucketResponse>(wire).unwrap().connection_status_since
+    };
+    assert_eq!(status(None), None);
+    assert_eq!(status(Some(json!(null))), Some(None));
+    assert_eq!(status(Some(json!("2024-05-01T10:00:00.000Z"))), Some(Some(at(10, 0, 0, 0))));
+}

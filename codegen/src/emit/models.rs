@@ -169,7 +169,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
                     pub #field: std::collections::BTreeMap<String, #value>,
                 });
             }
-            let serde_impls = serde_impls::struct_impls(&name, fields, additional_field.as_ref(), usage.directions());
+            let serde_impls = serde_impls::struct_impls(&name, fields, additional_field.as_ref(), usage.directions(), index);
             let builders = in_requests.then(|| builders(&name, fields, additional.as_ref(), &boxed));
             let envelope = match envelope {
                 Some((success, error)) => {

@@ -12,7 +12,9 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::Field;
+use std::collections::HashMap;
+
+use crate::ir::{Field, TypeDef, TypeKind, TypeRef};
 
 /// Which directions a model needs; a direction it does not need is compiled only with the
 /// `serde-all` feature.
@@ -25,7 +27,13 @@ pub(super) struct Directions {
 /// A struct's `Serialize` and `Deserialize` impls: an invocation of the runtime's
 /// `codec::json_object!` with the struct's field table. `additional` names the field that
 /// keeps the properties beyond the declared ones.
-pub(super) fn struct_impls(name: &Ident, fields: &[Field], additional: Option<&Ident>, directions: Directions) -> TokenStream {
+pub(super) fn struct_impls(
+    name: &Ident,
+    fields: &[Field],
+    additional: Option<&Ident>,
+    directions: Directions,
+    index: &HashMap<&str, &TypeDef>,
+) -> TokenStream {
     let rows = fields.iter().map(|f| {
         let field = format_ident!("{}", f.name);
         let wire = &f.wire;
@@ -35,7 +43,9 @@ pub(super) fn struct_impls(name: &Ident, fields: &[Field], additional: Option<&I
             (false, false) => quote!(optional),
             (false, true) => quote!(optional_nullable),
         };
-        quote!(#field: #wire #kind,)
+        // A value with a codec of its own in the runtime gets it named (see `codec.rs`).
+        let codec = is_date_time(&f.ty, index).then(|| quote!(date_time));
+        quote!(#field: #wire #kind #codec,)
     });
     let additional = additional.map(|field| quote!(additional: #field,));
     let gate = |needed: bool| if needed { quote!(always) } else { quote!(serde_all) };
@@ -48,6 +58,23 @@ pub(super) fn struct_impls(name: &Ident, fields: &[Field], additional: Option<&I
             deserialize: #deserialize,
         }
     }
+}
+
+/// Whether a field's value is a date-time, directly or through aliases of one.
+fn is_date_time(ty: &TypeRef, index: &HashMap<&str, &TypeDef>) -> bool {
+    let mut ty = ty;
+    // Bounded: the spec could name an alias cycle.
+    for _ in 0..index.len() + 1 {
+        match ty {
+            TypeRef::DateTime => return true,
+            TypeRef::Named(name) => match index.get(name.as_str()).map(|t| &t.kind) {
+                Some(TypeKind::Alias(target)) => ty = target,
+                _ => return false,
+            },
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// The first line of a `json_object!` invocation as prettyplease prints it.

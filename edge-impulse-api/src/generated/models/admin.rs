@@ -443,7 +443,7 @@ crate::codec::json_object! {
     AdminStartEnterpriseTrialRequest {
         email: "email" optional,
         organization_name: "organizationName" optional,
-        expiration_date: "expirationDate" optional,
+        expiration_date: "expirationDate" optional date_time,
         notes: "notes" optional,
         use_case: "useCase" optional,
         user_has_ml_models_in_production: "userHasMLModelsInProduction" optional,
@@ -548,7 +548,7 @@ impl AdminUpdateTrialRequest {
 
 crate::codec::json_object! {
     AdminUpdateTrialRequest {
-        expiration_date: "expirationDate" optional,
+        expiration_date: "expirationDate" optional date_time,
         notes: "notes" optional,
     }
     serialize: always,
@@ -634,7 +634,7 @@ crate::codec::json_object! {
         username: "username" required,
         name: "name" required,
         photo: "photo" optional,
-        created: "created" required,
+        created: "created" required date_time,
         email: "email" required,
     }
     serialize: serde_all,
@@ -761,9 +761,9 @@ crate::codec::json_object! {
         id: "id" required,
         category: "category" required,
         key: "key" required,
-        created: "created" required,
-        started: "started" optional,
-        finished: "finished" optional,
+        created: "created" required date_time,
+        started: "started" optional date_time,
+        finished: "finished" optional date_time,
         finished_successful: "finishedSuccessful" optional,
         job_notification_uids: "jobNotificationUids" required,
         additional_info: "additionalInfo" optional,
@@ -874,7 +874,7 @@ pub struct JobLogsResponseLogsItem {
 
 crate::codec::json_object! {
     JobLogsResponseLogsItem {
-        created: "created" required,
+        created: "created" required date_time,
         data: "data" required,
         log_level: "logLevel" optional,
     }
@@ -1014,7 +1014,7 @@ pub struct JobState {
 crate::codec::json_object! {
     JobState {
         version: "version" required,
-        timestamp: "timestamp" required,
+        timestamp: "timestamp" required date_time,
         execution_details: "executionDetails" optional,
         step: "step" required,
     }
@@ -1157,7 +1157,7 @@ pub struct TimeSeriesDataPoint {
 
 crate::codec::json_object! {
     TimeSeriesDataPoint {
-        timestamp: "timestamp" required,
+        timestamp: "timestamp" required date_time,
         value: "value" required,
     }
     serialize: serde_all,

@@ -494,7 +494,7 @@ crate::codec::json_object! {
         deployment_type: "deploymentType" required,
         engine: "engine" required,
         model_type: "modelType" optional,
-        created: "created" required,
+        created: "created" required date_time,
     }
     serialize: serde_all,
     deserialize: always,

@@ -256,7 +256,7 @@ crate::codec::json_object! {
     DspMetadataResponse {
         success: "success" required,
         error: "error" optional,
-        created: "created" required,
+        created: "created" required date_time,
         dsp_config: "dspConfig" required,
         labels: "labels" required,
         feature_labels: "featureLabels" optional,

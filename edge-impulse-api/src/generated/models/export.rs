@@ -26,7 +26,7 @@ crate::codec::json_object! {
         success: "success" required,
         error: "error" optional,
         has_export: "hasExport" required,
-        created: "created" optional,
+        created: "created" optional date_time,
         url: "url" optional,
     }
     serialize: serde_all,

@@ -93,7 +93,7 @@ pub struct AnomalyModelMetadata {
 
 crate::codec::json_object! {
     AnomalyModelMetadata {
-        created: "created" required,
+        created: "created" required date_time,
         scale: "scale" required,
         mean: "mean" required,
         clusters: "clusters" required,
@@ -688,7 +688,7 @@ pub struct DspMetadata {
 
 crate::codec::json_object! {
     DspMetadata {
-        created: "created" required,
+        created: "created" required date_time,
         dsp_config: "dspConfig" required,
         labels: "labels" required,
         feature_labels: "featureLabels" optional,
@@ -1073,7 +1073,7 @@ crate::codec::json_object! {
         input: "input" optional,
         description: "description" optional,
         created_by: "createdBy" optional,
-        created_at: "createdAt" optional,
+        created_at: "createdAt" optional date_time,
         implementation_version: "implementationVersion" required,
         organization: "organization" optional,
         custom_url: "customUrl" optional,
@@ -1308,7 +1308,7 @@ pub struct KerasModelMetadata {
 
 crate::codec::json_object! {
     KerasModelMetadata {
-        created: "created" required,
+        created: "created" required date_time,
         layers: "layers" required,
         class_names: "classNames" required,
         labels: "labels" required,

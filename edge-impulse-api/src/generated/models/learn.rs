@@ -142,7 +142,7 @@ crate::codec::json_object! {
     AnomalyModelMetadataResponse {
         success: "success" required,
         error: "error" optional,
-        created: "created" required,
+        created: "created" required date_time,
         scale: "scale" required,
         mean: "mean" required,
         clusters: "clusters" required,
@@ -424,7 +424,7 @@ crate::codec::json_object! {
     KerasModelMetadataResponse {
         success: "success" required,
         error: "error" optional,
-        created: "created" required,
+        created: "created" required date_time,
         layers: "layers" required,
         class_names: "classNames" required,
         labels: "labels" required,

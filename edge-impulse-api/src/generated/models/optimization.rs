@@ -1739,7 +1739,7 @@ crate::codec::json_object! {
         tuner_coordinator_job_id: "tunerCoordinatorJobId" required,
         index: "index" required,
         name: "name" optional,
-        created: "created" required,
+        created: "created" required date_time,
         job_status: "jobStatus" required,
         continuation_job_id: "continuationJobId" optional,
         space: "space" optional,
@@ -1801,8 +1801,8 @@ crate::codec::json_object! {
         id: "id" required,
         name: "name" required,
         status: "status" required,
-        last_completed_epoch: "lastCompletedEpoch" optional,
-        last_completed_training: "lastCompletedTraining" optional,
+        last_completed_epoch: "lastCompletedEpoch" optional date_time,
+        last_completed_training: "lastCompletedTraining" optional date_time,
         retries: "retries" optional,
         current_epoch: "currentEpoch" optional,
         worker_id: "workerId" optional,
@@ -1846,7 +1846,7 @@ pub struct TunerTrialBlocksItem {
 crate::codec::json_object! {
     TunerTrialBlocksItem {
         id: "id" required,
-        last_active: "lastActive" optional,
+        last_active: "lastActive" optional date_time,
         retries: "retries" required,
         status: "status" required,
         type_: "type" required,

@@ -198,7 +198,7 @@ crate::codec::json_object! {
     AddOrganizationDataCampaignRequest {
         id: "id" optional,
         data_campaign_dashboard_id: "dataCampaignDashboardId" required,
-        created: "created" optional,
+        created: "created" optional date_time,
         name: "name" required,
         description: "description" required,
         coordinator_uids: "coordinatorUids" required,
@@ -277,7 +277,7 @@ crate::codec::json_object! {
     DataCampaign {
         id: "id" required,
         data_campaign_dashboard_id: "dataCampaignDashboardId" required,
-        created: "created" required,
+        created: "created" required date_time,
         name: "name" required,
         description: "description" required,
         coordinator_uids: "coordinatorUids" required,
@@ -317,7 +317,7 @@ pub struct DataCampaignDashboard {
 crate::codec::json_object! {
     DataCampaignDashboard {
         id: "id" required,
-        created: "created" required,
+        created: "created" required date_time,
         name: "name" required,
         email_recipient_uids: "emailRecipientUids" required,
         latest_screenshot: "latestScreenshot" optional,
@@ -391,7 +391,7 @@ crate::codec::json_object! {
         link: "link" required,
         x_data: "xData" required,
         y_ticks: "yTicks" required,
-        next_update: "nextUpdate" required,
+        next_update: "nextUpdate" required date_time,
     }
     serialize: serde_all,
     deserialize: always,
@@ -771,7 +771,7 @@ crate::codec::json_object! {
     OrganizationDataCampaignDiffResponse {
         success: "success" required,
         error: "error" optional,
-        date: "date" required,
+        date: "date" required date_time,
         queries: "queries" required,
     }
     serialize: serde_all,

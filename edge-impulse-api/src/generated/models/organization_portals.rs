@@ -201,7 +201,7 @@ crate::codec::json_object! {
         bucket_name: "bucketName" required,
         bucket_path: "bucketPath" required,
         bucket_url: "bucketUrl" required,
-        created: "created" required,
+        created: "created" required date_time,
     }
     serialize: serde_all,
     deserialize: always,

@@ -486,7 +486,7 @@ crate::codec::json_object! {
         id: "id" required,
         api_key: "apiKey" required,
         name: "name" required,
-        created: "created" required,
+        created: "created" required date_time,
         role: "role" required,
         is_transformation_job_key: "isTransformationJobKey" required,
     }
@@ -803,7 +803,7 @@ crate::codec::json_object! {
     OrganizationMetricsResponseMetrics {
         total_jobs_compute_time: "totalJobsComputeTime" required,
         jobs_compute_time_current_year: "jobsComputeTimeCurrentYear" required,
-        jobs_compute_time_current_year_since: "jobsComputeTimeCurrentYearSince" required,
+        jobs_compute_time_current_year_since: "jobsComputeTimeCurrentYearSince" required date_time,
         cpu_compute_time_current_contract: "cpuComputeTimeCurrentContract" required,
         gpu_compute_time_current_contract: "gpuComputeTimeCurrentContract" required,
         total_storage: "totalStorage" required,

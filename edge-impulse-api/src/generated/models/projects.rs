@@ -668,8 +668,8 @@ crate::codec::json_object! {
     LastModificationDateResponse {
         success: "success" required,
         error: "error" optional,
-        last_modification_date: "lastModificationDate" optional,
-        last_version_date: "lastVersionDate" optional,
+        last_modification_date: "lastModificationDate" optional date_time,
+        last_version_date: "lastVersionDate" optional date_time,
     }
     serialize: serde_all,
     deserialize: always,
@@ -761,7 +761,7 @@ crate::codec::json_object! {
         api_key: "apiKey" required,
         is_development_key: "isDevelopmentKey" required,
         name: "name" required,
-        created: "created" required,
+        created: "created" required date_time,
         role: "role" required,
     }
     serialize: serde_all,
@@ -863,7 +863,7 @@ crate::codec::json_object! {
         hmac_key: "hmacKey" required,
         is_development_key: "isDevelopmentKey" required,
         name: "name" required,
-        created: "created" required,
+        created: "created" required date_time,
     }
     serialize: serde_all,
     deserialize: always,
@@ -1082,7 +1082,7 @@ crate::codec::json_object! {
         version: "version" required,
         description: "description" required,
         bucket: "bucket" required,
-        created: "created" required,
+        created: "created" required date_time,
         user_id: "userId" optional,
         user_name: "userName" optional,
         user_photo: "userPhoto" optional,

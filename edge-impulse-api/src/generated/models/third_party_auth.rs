@@ -331,7 +331,7 @@ crate::codec::json_object! {
         description: "description" required,
         logo: "logo" required,
         domains: "domains" required,
-        created: "created" required,
+        created: "created" required date_time,
     }
     serialize: serde_all,
     deserialize: always,

@@ -80,7 +80,7 @@ crate::codec::json_object! {
         number: "number" required,
         float: "float" required,
         double: "double" required,
-        date_time: "dateTime" required,
+        date_time: "dateTime" required date_time,
         date: "date" required,
         uuid: "uuid" optional,
         flag: "flag" required,
