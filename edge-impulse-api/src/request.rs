@@ -159,7 +159,7 @@ impl Prepared {
 /// A [`Request`] dereferences to it, so `request.header(..)` works on either.
 pub struct RequestParts<'c> {
     client: &'c Client,
-    prepared: Prepared,
+    pub(crate) prepared: Prepared,
 }
 
 impl std::fmt::Debug for RequestParts<'_> {
