@@ -454,11 +454,12 @@ impl Client {
     // Boxed on purpose: one non-generic future type shared by every operation.
     #[allow(clippy::manual_async_fn)]
     pub(crate) fn execute(&self, prepared: Prepared) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RawResponse>> + Send + '_>> {
-        // This future is allocated on every call. The prepared request (and, in
-        // `send_with_retries`, the reading of the answer) get boxes of their own, which keeps it
-        // under 1 KiB: glibc serves blocks up to that size from a per-thread cache, larger
-        // ones take a slower path (about 1% of a small call's instructions, measured with
-        // benches/small_call.rs under callgrind).
+        // This future is allocated, and moved into its box, on every call. The prepared
+        // request, each attempt, a multipart body's reading and a call timeout get boxes of
+        // their own, which keeps it at about 500 bytes: glibc serves blocks up to 1 KiB from a
+        // per-thread cache, larger ones take a slower path, and every byte is copied
+        // (measured with benches/small_call.rs under callgrind; a unit test below keeps both
+        // per-call futures under that limit).
         // `prepared` is lent to `send` from the block's capture: an async fn taking it by
         // value would hold it twice.
         let mut prepared = Box::new(prepared);
@@ -492,7 +493,8 @@ impl Client {
         let mut retries = 0u32;
         let calling = self.send_with_retries(prepared, started, &mut retries);
         let result = match (self.inner.limits.call, span.is_disabled()) {
-            (Some(limit), _) => tokio::time::timeout(limit, calling.instrument(span.clone()))
+            // Boxed: a call limit is opt-in, and its timer would make every call's future larger.
+            (Some(limit), _) => Box::pin(tokio::time::timeout(limit, calling.instrument(span.clone())))
                 .await
                 .unwrap_or_else(|_| Err(Error::Timeout { operation: operation.id, limit: TimeLimit::Call(limit) })),
             // With no subscriber for the span, entering it at every poll does nothing.
@@ -525,7 +527,15 @@ impl Client {
         let answer_limit = prepared.timeout.unwrap_or(self.inner.limits.answer);
         loop {
             let attempts_made = *retries + 1;
-            let request = self.build_request(prepared).await?;
+            let request = match &prepared.payload {
+                // Only a multipart body is read (its files) before sending; boxed, so the
+                // other calls' futures do not have room for it.
+                Payload::Multipart(form) => {
+                    let form = Box::pin(form.to_reqwest(operation.id)).await?;
+                    self.assemble_request(prepared, Some(form))?
+                }
+                _ => self.assemble_request(prepared, None)?,
+            };
             let retry_wait = |status: u16, headers: &HeaderMap| {
                 if !RETRY_STATUSES.contains(&status) {
                     return None;
@@ -605,16 +615,6 @@ impl Client {
                 Err(ReadFailure::Error(error)) => Attempt::Done(Err(error)),
             }
         }
-    }
-
-    async fn build_request(&self, prepared: &Prepared) -> Result<reqwest::Request> {
-        // The one await comes first, while nothing else is held, which keeps this future (and
-        // so every call's) small.
-        let multipart = match &prepared.payload {
-            Payload::Multipart(form) => Some(form.to_reqwest(prepared.operation.id).await?),
-            _ => None,
-        };
-        self.assemble_request(prepared, multipart)
     }
 
     /// What to send for the operation's `security`, or why the client cannot call it.
