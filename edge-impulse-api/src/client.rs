@@ -771,12 +771,11 @@ impl Client {
                 ResponseKind::Binary if is_json(&response) && response.content_length().is_some_and(|n| n <= ERROR_BODY_LIMIT as u64) => {
                     // A small JSON answer may be the API's failure envelope: read it (it is
                     // small), and hand it over as a download unless it is one.
-                    let headers = response.headers().clone();
                     let bytes = read_capped(&mut response, operation.id, Some(ERROR_BODY_LIMIT as u64)).await?;
                     if let Some(error) = download_envelope_failure(operation.id, status.as_u16(), &bytes) {
                         return Err(ReadFailure::Error(error));
                     }
-                    RawBody::Download(Box::new(crate::Download::buffered(operation.id, &headers, bytes)))
+                    RawBody::Download(Box::new(crate::Download::buffered(operation.id, response.headers(), bytes)))
                 }
                 ResponseKind::Binary => RawBody::Download(Box::new(crate::Download::new(operation.id, response, self.inner.limits.download_idle))),
                 // A success answer to a redirect operation is read as far as an error body is:
