@@ -142,3 +142,33 @@ fn rows(tokens: TokenStream) -> Vec<String> {
     rows.retain(|r| !r.is_empty());
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::is_date_time;
+    use crate::ir::{TypeDef, TypeKind, TypeRef};
+
+    fn alias(name: &str, target: TypeRef) -> TypeDef {
+        TypeDef { name: name.into(), pointer: format!("#/components/schemas/{name}"), doc: None, kind: TypeKind::Alias(target) }
+    }
+
+    #[test]
+    fn a_date_time_is_found_through_aliases_and_an_alias_cycle_ends() {
+        let defs = [
+            alias("Expiry", TypeRef::Named("Moment".into())),
+            alias("Moment", TypeRef::DateTime),
+            alias("Label", TypeRef::String),
+            alias("Loop", TypeRef::Named("Loop2".into())),
+            alias("Loop2", TypeRef::Named("Loop".into())),
+        ];
+        let index: HashMap<&str, &TypeDef> = defs.iter().map(|t| (t.name.as_str(), t)).collect();
+        assert!(is_date_time(&TypeRef::DateTime, &index));
+        assert!(is_date_time(&TypeRef::Named("Expiry".into()), &index));
+        assert!(!is_date_time(&TypeRef::Named("Label".into()), &index));
+        assert!(!is_date_time(&TypeRef::Named("Missing".into()), &index));
+        assert!(!is_date_time(&TypeRef::Vec(Box::new(TypeRef::DateTime)), &index), "a list of dates keeps chrono's own impl");
+        assert!(!is_date_time(&TypeRef::Named("Loop".into()), &index));
+    }
+}
