@@ -1004,12 +1004,29 @@ mod tests {
     #[test]
     fn a_call_url_is_the_one_parsing_base_and_path_together_gives() {
         let bases = ["http://127.0.0.1:4800", "https://studio.example.com/v1/", "http://[::1]:80/a%20b/v1"];
-        let paths = ["/api/1/raw-data/count", "/api/x?category=training&q=a%20b", "/a b/ü?x=ü#frag", "/api/../v2/./x", "/", "/api?", "/api#"];
+        let paths = [
+            "/api/1/raw-data/count",
+            "/api/x?category=training&q=a%20b",
+            "/a b/ü?x=ü#frag",
+            "/api/../v2/./x",
+            "/",
+            "/api?",
+            "/api#",
+            // Never another host, though each of these, read as a reference of its own, names one.
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "/\t/evil.example/x",
+            "/\n\\evil.example",
+            "/api/%2e%2e/x",
+            "/api/x?a=1#f?g",
+        ];
         for base in bases {
             let client = Client::builder().base_url(base).build().unwrap();
             for path in paths {
                 let parsed = reqwest::Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).unwrap();
-                assert_eq!(client.url_for(path), parsed, "base {base}, path {path}");
+                let url = client.url_for(path);
+                assert_eq!(url, parsed, "base {base}, path {path:?}");
+                assert_eq!(url.host(), client.inner.base.host(), "base {base}, path {path:?}");
             }
         }
     }
