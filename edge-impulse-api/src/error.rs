@@ -123,7 +123,7 @@ pub enum Error {
         /// The job's last status.
         job: Box<crate::models::Job>,
         /// The job's last log lines, oldest first (empty if they could not be fetched).
-        logs: Vec<crate::models::LogStdoutResponseStdoutItem>,
+        logs: Vec<crate::JobLogLine>,
     },
 
     /// A job waited for did not finish within the time allowed.
@@ -271,11 +271,10 @@ fn transport_reason(error: &reqwest::Error) -> String {
 }
 
 /// The line that most likely says why a job failed: the last error-level line, else the last.
-fn last_log_line_suffix(logs: &[crate::models::LogStdoutResponseStdoutItem]) -> String {
-    use crate::models::LogStdoutResponseStdoutItemLogLevel as Level;
-    let text = |line: &crate::models::LogStdoutResponseStdoutItem| line.data.trim().to_owned();
+fn last_log_line_suffix(logs: &[crate::JobLogLine]) -> String {
+    let text = |line: &crate::JobLogLine| line.data.trim().to_owned();
     let meaningful = || logs.iter().rev().filter(|line| !line.data.trim().is_empty());
-    let chosen = meaningful().find(|line| line.log_level == Some(Level::Error)).or_else(|| meaningful().next());
+    let chosen = meaningful().find(|line| line.log_level == Some(crate::JobLogLevel::Error)).or_else(|| meaningful().next());
     match chosen {
         Some(line) => format!(": {}", snippet(text(line).as_bytes(), 500)),
         None => String::new(),

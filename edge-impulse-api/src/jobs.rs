@@ -10,11 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, TimeLimit};
 use crate::live_logs::{same_text, Feed, LiveFeed, LiveLogOptions};
-use crate::models::{GenericApiResponse, GetJobResponse, Job, LogStdoutResponse, LogStdoutResponseStdoutItem, SocketTokenResponse};
+use crate::job_log::{JobLogLevel, JobLogLine};
+use crate::models::{GenericApiResponse, GetJobResponse, Job, LogStdoutResponse, SocketTokenResponse};
 use crate::{Client, Request};
-
-/// One log line of a job, as the API returns it (`created`, `data`, `log_level`).
-pub type JobLogLine = LogStdoutResponseStdoutItem;
 
 /// Where a job belongs: its status, logs and cancel operations differ.
 #[derive(Debug, Clone, Copy)]
@@ -698,8 +696,13 @@ pub(crate) struct LogWindow {
 /// same instant share a timestamp, so the order is not judged from timestamps.
 pub(crate) async fn fetch_log_window(client: &Client, scope: Scope, job_id: i64) -> Result<LogWindow> {
     let answer = scope.log_request(client, job_id).await?;
-    let mut lines = answer.stdout;
-    lines.reverse();
+    // Field by field into the runtime's own line type (see `job_log`), oldest first.
+    let lines = answer
+        .stdout
+        .into_iter()
+        .rev()
+        .map(|line| JobLogLine { created: line.created, data: line.data, log_level: line.log_level.map(|level| JobLogLevel::from(level.as_str())) })
+        .collect();
     Ok(LogWindow { total: answer.total_count, lines })
 }
 

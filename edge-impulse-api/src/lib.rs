@@ -264,6 +264,7 @@ mod codec;
 mod download;
 mod enums;
 mod error;
+mod job_log;
 // Waiting for jobs and following their logs use the status, log and cancel operations of
 // the `jobs` group (project jobs) or `organization-jobs` (organization jobs); a project job's
 // live logs also need the socket token of `projects` (see `Scope::has_live_logs`).
@@ -286,9 +287,10 @@ pub use auth::Secret;
 pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};
 pub use download::{Download, DownloadProgress, Redirect};
 pub use error::{BodySize, Error, Result, TimeLimit};
+pub use job_log::{JobLogLevel, JobLogLine};
 pub use generated::{apis, models, DEFAULT_BASE_URL};
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
-pub use jobs::{JobLogLine, JobOutcome, JobPhase, JobProgress, WaitForJob};
+pub use jobs::{JobOutcome, JobPhase, JobProgress, WaitForJob};
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 pub use live_logs::LiveLogOptions;
 pub use multipart::FilePart;

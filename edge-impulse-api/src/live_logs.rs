@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::error::{Error, TimeLimit};
-use crate::jobs::{fetch_log_window, JobLogLine, LogCursor, NewLines, Scope};
+use crate::job_log::JobLogLine;
+use crate::jobs::{fetch_log_window, LogCursor, NewLines, Scope};
 use crate::socket::{Connection, SocketError, SocketEvent, SocketUrl, Timings};
 use crate::Client;
 
@@ -290,7 +291,7 @@ impl Live {
                 None => overlap.take().map(|held| held.settle()).unwrap_or_default(),
                 Some(Ok(SocketEvent::JobData { job_id, data })) if job_id == self.job_id => {
                     carried_lines = true;
-                    let line = JobLogLine { created: chrono::Utc::now(), data, log_level: None };
+                    let line = JobLogLine::new(chrono::Utc::now(), data);
                     match &mut overlap {
                         Some(held) => match held.push(line) {
                             Some(lines) => {
@@ -411,7 +412,7 @@ mod tests {
     use super::*;
 
     fn line(text: &str) -> JobLogLine {
-        JobLogLine { created: chrono::Utc::now(), data: text.to_owned(), log_level: None }
+        JobLogLine::new(chrono::Utc::now(), text)
     }
 
     fn held(tail: &[&str]) -> HeldLines {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use edge_impulse_api::models::LogStdoutResponseStdoutItemLogLevel as Level;
+use edge_impulse_api::JobLogLevel as Level;
 use edge_impulse_api::{Client, Error, JobPhase, JobProgress, LiveLogOptions, RetryPolicy};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
