@@ -117,10 +117,13 @@ fn space_items(code: &str) -> String {
         out.push_str(line);
         out.push('\n');
         let Some(next) = lines.peek() else { break };
-        let ends_item = line.trim() == "}"
-            || line.trim() == "};"
-            || (line.ends_with(';') && !line.starts_with(' '))
-            || (line.ends_with(" {}") && !line.starts_with(' '));
+        // Doc text may end like code (`...classification);`), and is never an item's end.
+        let is_comment = line.trim_start().starts_with("//");
+        let ends_item = !is_comment
+            && (line.trim() == "}"
+                || line.trim() == "};"
+                || (line.ends_with(';') && !line.starts_with(' '))
+                || (line.ends_with(" {}") && !line.starts_with(' ')));
         let starts_item = {
             let next = next.trim_start();
             next.starts_with("///") || next.starts_with("#[") || next.starts_with("pub ") || next.starts_with("impl")
@@ -276,5 +279,16 @@ pub(crate) fn rust_type_in(ty: &TypeRef, krate: &TokenStream, models: &TokenStre
             let inner = rust_type_in(inner, krate, models);
             quote!(Option<#inner>)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::space_items;
+
+    #[test]
+    fn items_are_spaced_but_doc_lines_that_end_like_code_are_not_split() {
+        let packed = "pub use a::*;\n/// Says why (see `b`);\n/// or not {}\npub struct A {}\nimpl A {}\n";
+        assert_eq!(space_items(packed), "pub use a::*;\n\n/// Says why (see `b`);\n/// or not {}\npub struct A {}\n\nimpl A {}\n");
     }
 }
