@@ -53,6 +53,7 @@ pub fn all() -> Vec<Mutation> {
         mutation!("add-unreferenced-binary-schema", true, add_unreferenced_binary_schema),
         mutation!("add-unreferenced-object-schema", true, add_unreferenced_object_schema),
         mutation!("inline-schema-to-ref", false, inline_schema_to_ref),
+        mutation!("every-nested-inline-schema-to-ref", false, every_nested_inline_schema_to_ref),
         mutation!("ref-to-inline-schema", false, ref_to_inline_schema),
         mutation!("add-enum-value", true, add_enum_value),
         mutation!("add-optional-request-property", true, add_optional_request_property),
@@ -399,6 +400,86 @@ fn inline_schema_to_ref(doc: &mut Value) -> Result<Touched, String> {
     let mut touched = add_schema(doc, &name, schema)?;
     touched.0.push(pointer);
     Ok(touched)
+}
+
+/// Moves every inline object schema that is a property's value, an array's items or a map's
+/// values (in component schemas and in operation bodies and answers) into
+/// `components/schemas`, as upstream does when it names one: the 2026-09-06 Studio spec made
+/// the log answer's line the component `JobLogItem`. Every generated type for such a schema
+/// gets another name, so the crate compiles under this only if its hand-written runtime names
+/// no type whose name depends on where a schema sits.
+fn every_nested_inline_schema_to_ref(doc: &mut Value) -> Result<Touched, String> {
+    let mut found = Vec::new();
+    if let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) {
+        for (name, schema) in schemas {
+            nested_inline_objects(schema, &format!("/components/schemas/{}", escape(name)), name, &mut found);
+        }
+    }
+    for op in operations(doc) {
+        let Some(operation) = doc.pointer(&op.pointer) else { continue };
+        let id = operation.get("operationId").and_then(Value::as_str).unwrap_or(&op.path).to_string();
+        let bodies = operation.pointer("/requestBody/content").and_then(Value::as_object).into_iter().flatten().map(|(media, content)| {
+            (format!("{}/requestBody/content/{}/schema", op.pointer, escape(media)), content, format!("{id} request"))
+        });
+        let answers = operation.get("responses").and_then(Value::as_object).into_iter().flatten().flat_map(|(status, answer)| {
+            let pointer = format!("{}/responses/{}/content", op.pointer, escape(status));
+            let id = id.clone();
+            answer.get("content").and_then(Value::as_object).into_iter().flatten().map(move |(media, content)| {
+                (format!("{pointer}/{}/schema", escape(media)), content, format!("{id} response"))
+            })
+        });
+        for (pointer, content, context) in bodies.chain(answers) {
+            if let Some(schema) = content.get("schema") {
+                nested_inline_objects(schema, &pointer, &context, &mut found);
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err("no inline object schema in a property, array or map".into());
+    }
+    // Innermost first: replacing one leaves the pointers of those around it valid.
+    found.sort_by_key(|(pointer, _)| std::cmp::Reverse(pointer.matches('/').count()));
+    let mut touched = Touched::default();
+    for (pointer, context) in found {
+        // Not the name the generator gives the inline schema: upstream picks its own
+        // (`JobLogItem`, not `LogStdoutResponseStdoutItem`).
+        let mut name = type_name(&format!("{context} named"));
+        while doc.pointer(&format!("/components/schemas/{}", escape(&name))).is_some() {
+            name.push_str("Named");
+        }
+        let schema = doc.pointer_mut(&pointer).map(Value::take).ok_or_else(|| format!("nothing at {pointer}"))?;
+        *doc.pointer_mut(&pointer).ok_or_else(|| format!("nothing at {pointer}"))? = json!({ "$ref": format!("#/components/schemas/{name}") });
+        touched.0.extend(add_schema(doc, &name, schema)?.0);
+        touched.0.push(pointer);
+    }
+    Ok(touched)
+}
+
+/// Inline object schemas below `schema` (not `schema` itself) that sit in a property, an
+/// array's items or a map's values, with a name hint from the way down (`Job logs item`).
+fn nested_inline_objects(schema: &Value, pointer: &str, context: &str, found: &mut Vec<(String, String)>) {
+    let mut visit = |child: &Value, at: String, context: String, extract: bool| {
+        if extract && child.get("$ref").is_none() && child.get("properties").is_some_and(Value::is_object) {
+            found.push((at.clone(), context.clone()));
+        }
+        nested_inline_objects(child, &at, &context, found);
+    };
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, child) in properties {
+            visit(child, format!("{pointer}/properties/{}", escape(name)), format!("{context} {name}"), true);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        visit(items, format!("{pointer}/items"), format!("{context} item"), true);
+    }
+    if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+        visit(values, format!("{pointer}/additionalProperties"), format!("{context} value"), true);
+    }
+    for keyword in ["allOf", "oneOf", "anyOf"] {
+        for (i, member) in schema.get(keyword).and_then(Value::as_array).into_iter().flatten().enumerate() {
+            visit(member, format!("{pointer}/{keyword}/{i}"), context.to_string(), false);
+        }
+    }
 }
 
 /// Every `$ref` in the document: where it is and what it points at.
