@@ -15,7 +15,8 @@
 //!   answers report success, so the typed results rather than the failure envelope get decoded);
 //! - `UPDATE_CONFORMANCE_REPORT=1`: rewrite `conformance/REPORT.md` from this run.
 //!
-//! The last line is `conformance: N passed, M failed`; the process fails when M > 0.
+//! The last line is `conformance: N passed, M failed` (and `, K inconclusive` when Prism could
+//! not make some answer: see [`Check::prism_failed`]); the process fails when M > 0.
 
 mod generated;
 mod prism;
@@ -88,8 +89,24 @@ fn main() -> ExitCode {
         );
     }
     let (passed, failed) = runs.iter().fold((0, 0), |(p, f), run| (p + run.passed(), f + run.failed()));
+    let inconclusive: usize = runs.iter().map(Run::inconclusive).sum();
+    // An operation Prism could not answer in one run counts only if another run (mode or
+    // credential) got an answer for it and the call passed; otherwise it was never checked.
+    let unchecked: Vec<&str> = runs
+        .iter()
+        .flat_map(|run| run.checks.iter().filter(|c| c.prism_failed.is_some()))
+        .filter(|check| !runs.iter().flat_map(|run| &run.checks).any(|c| c.case.id == check.case.id && c.kind == check.kind && c.passed()))
+        .map(|check| check.case.id)
+        .collect();
+    for id in &unchecked {
+        println!("FAIL {id}: Prism could not make an answer in any run, so the call was never checked");
+    }
+    let failed = failed + unchecked.len();
     println!("time: {:.1} s", started.elapsed().as_secs_f64());
-    println!("conformance: {passed} passed, {failed} failed");
+    match inconclusive {
+        0 => println!("conformance: {passed} passed, {failed} failed"),
+        _ => println!("conformance: {passed} passed, {failed} failed, {inconclusive} inconclusive (Prism could not make the answer)"),
+    }
     if failed > 0 {
         ExitCode::FAILURE
     } else {
@@ -174,7 +191,11 @@ impl Run {
     }
 
     fn failed(&self) -> usize {
-        self.checks.len() - self.passed()
+        self.checks.iter().filter(|c| c.failure.is_some()).count()
+    }
+
+    fn inconclusive(&self) -> usize {
+        self.checks.iter().filter(|c| c.prism_failed.is_some()).count()
     }
 }
 
@@ -192,11 +213,15 @@ pub struct Check {
     /// Prism's answer was the API's failure envelope (`success: false`, which dynamic mode
     /// picks at random): the client reported it as `Error::Api` and the body still decoded.
     pub envelope_failure: bool,
+    /// Prism failed while making its answer (HTTP 500 with its own `errors#UNKNOWN` problem,
+    /// a crash of its fake-data generator) and the client reported that status: the call is
+    /// neither passed nor failed. What Prism said.
+    pub prism_failed: Option<String>,
 }
 
 impl Check {
     pub fn passed(&self) -> bool {
-        self.failure.is_none()
+        self.failure.is_none() && self.prism_failed.is_none()
     }
 }
 
@@ -247,7 +272,11 @@ fn print_run(run: &Run) {
             CheckKind::Call => "",
             CheckKind::Rejection => " (rejection)",
         };
-        println!("FAIL {} {}{what}: {}", run.mode.label(), check.case.id, check.failure.as_deref().unwrap_or(""));
+        match (&check.failure, &check.prism_failed) {
+            (Some(failure), _) => println!("FAIL {} {}{what}: {failure}", run.mode.label(), check.case.id),
+            (None, Some(problem)) => println!("INCONCLUSIVE {} {}{what}: Prism could not make its answer: {problem}", run.mode.label(), check.case.id),
+            (None, None) => {}
+        }
     }
     let count = |kind: CheckKind| {
         let of_kind: Vec<&Check> = run.checks.iter().filter(|c| c.kind == kind).collect();
@@ -257,9 +286,13 @@ fn print_run(run: &Run) {
     let (rejections, rejections_passed) = count(CheckKind::Rejection);
     let flagged = run.checks.iter().filter(|c| !c.response_violations.is_empty()).count();
     let envelopes = run.checks.iter().filter(|c| c.envelope_failure).count();
+    let unanswered = match run.inconclusive() {
+        0 => String::new(),
+        n => format!(", {n} answers Prism could not make"),
+    };
     println!(
         "{} / {}: {calls_passed} of {calls} operations passed ({envelopes} answered with the failure envelope), \
-         {rejections_passed} of {rejections} rejections passed, {flagged} answers flagged by Prism, {:.1} s",
+         {rejections_passed} of {rejections} rejections passed, {flagged} answers flagged by Prism{unanswered}, {:.1} s",
         run.mode.label(),
         run.auth.label(),
         run.elapsed.as_secs_f64()
@@ -283,6 +316,7 @@ async fn check_case(case: &'static Case, client: &Client, proxy: &Proxy, auth: A
             response_violations: Vec::new(),
             refused_credential: false,
             envelope_failure: false,
+            prism_failed: None,
         });
     }
     checks
@@ -358,6 +392,7 @@ fn judge_call(case: &'static Case, auth: Auth, result: Result<Done, Failure>, ex
         response_violations: Vec::new(),
         refused_credential: false,
         envelope_failure: false,
+        prism_failed: None,
     };
     // A credential the spec gives no way in is refused by the client before anything is
     // sent, with an error naming the credential the operation needs.
@@ -379,6 +414,10 @@ fn judge_call(case: &'static Case, auth: Auth, result: Result<Done, Failure>, ex
             return check;
         }
     };
+    if let (Some(problem), Err(Failure::Call(Error::Status { status: 500, .. }))) = (prism_crash(exchange), &result) {
+        check.prism_failed = Some(problem);
+        return check;
+    }
     let (response_violations, request_violations) = violations(exchange);
     check.response_violations = response_violations;
     let sent = credentials_sent(exchange);
@@ -447,6 +486,20 @@ fn judge_call(case: &'static Case, auth: Auth, result: Result<Done, Failure>, ex
         check.failure = Some(problems.join("; "));
     }
     check
+}
+
+/// What Prism said when it failed to make its answer: an HTTP 500 carrying its own problem
+/// document of type `errors#UNKNOWN` (its other problem types are verdicts on the request).
+fn prism_crash(exchange: &Exchange) -> Option<String> {
+    if exchange.status != 500 {
+        return None;
+    }
+    let problem: serde_json::Value = serde_json::from_slice(&exchange.body).ok()?;
+    if problem.get("type").and_then(|t| t.as_str()) != Some("https://stoplight.io/prism/errors#UNKNOWN") {
+        return None;
+    }
+    let title = problem.get("title").and_then(|t| t.as_str()).unwrap_or("");
+    Some(title.lines().next().unwrap_or("").to_owned())
 }
 
 /// Checks an `Error::Api` against the answer it came from: a failure envelope whose message

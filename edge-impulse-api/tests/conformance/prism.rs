@@ -88,11 +88,18 @@ impl Drop for Prism {
     }
 }
 
-/// Writes the copy of the spec Prism is given: the spec itself, plus an `encoding` entry
-/// (`style: form`, `explode: true`) for every list property of a `multipart/form-data` body
-/// that has none. Prism 5.14 keeps only the last part of a repeated form field and makes a
-/// list of it only through such an entry, so without it no list in a form can be valid.
-/// OpenAPI 3.0 ignores `style` for multipart bodies: the spec's meaning does not change.
+/// Writes the copy of the spec Prism is given: the spec itself, with two changes to the
+/// `multipart/form-data` bodies, for what Prism 5.14 cannot read. Neither changes what the
+/// client sends.
+/// - A list of plain values (sent as one part per item) gets an `encoding` entry (`style:
+///   form`, `explode: true`) when it has none: Prism keeps only the last part of a repeated
+///   field and makes a list of it only through such an entry. OpenAPI 3.0 ignores `style` in
+///   multipart bodies, so the spec's meaning does not change.
+/// - A list of objects (sent as one `application/json` part holding the JSON array) is
+///   described to Prism as a string, in an inline copy of the body's schema: Prism reads a
+///   list in a form only as comma-separated text, checks it for URL-reserved characters, and
+///   would call every JSON array invalid. The JSON in that part is the multipart unit tests'
+///   to check.
 pub fn spec_for_prism(spec: &Path, out_dir: &Path) -> Result<PathBuf, String> {
     let text = std::fs::read_to_string(spec).map_err(|e| format!("{}: {e}", spec.display()))?;
     let mut document: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", spec.display()))?;
@@ -114,10 +121,18 @@ pub fn spec_for_prism(spec: &Path, out_dir: &Path) -> Result<PathBuf, String> {
     for media in media_pointers {
         let Some(schema) = document.pointer(&format!("{media}/schema")) else { continue };
         let lists = list_properties(&document, schema);
+        let (object_lists, plain_lists): (Vec<_>, Vec<_>) = lists.into_iter().partition(|(_, of_objects)| *of_objects);
+        let as_text = match object_lists.is_empty() {
+            true => None,
+            false => Some(with_properties_as_text(&document, schema, &object_lists.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>())),
+        };
         let Some(serde_json::Value::Object(media_object)) = document.pointer_mut(&media) else { continue };
+        if let Some(schema) = as_text {
+            media_object.insert("schema".into(), schema);
+        }
         let encoding = media_object.entry("encoding").or_insert_with(|| serde_json::json!({}));
         let Some(encoding) = encoding.as_object_mut() else { continue };
-        for property in lists {
+        for (property, _) in plain_lists {
             encoding.entry(property).or_insert_with(|| serde_json::json!({"style": "form", "explode": true}));
         }
     }
@@ -142,19 +157,42 @@ fn resolve<'a>(document: &'a serde_json::Value, mut schema: &'a serde_json::Valu
     schema
 }
 
-/// Names of the properties of an object schema (and its `allOf` parts) that are lists.
-fn list_properties(document: &serde_json::Value, schema: &serde_json::Value) -> Vec<String> {
+/// The properties of an object schema (and its `allOf` parts) that are lists, each with
+/// whether its items are objects.
+fn list_properties(document: &serde_json::Value, schema: &serde_json::Value) -> Vec<(String, bool)> {
     let schema = resolve(document, schema);
     let mut found = Vec::new();
     for part in schema.get("allOf").and_then(|a| a.as_array()).into_iter().flatten() {
         found.extend(list_properties(document, part));
     }
     for (name, property) in schema.get("properties").and_then(|p| p.as_object()).into_iter().flatten() {
-        if resolve(document, property).get("type").and_then(|t| t.as_str()) == Some("array") {
-            found.push(name.clone());
+        let property = resolve(document, property);
+        if property.get("type").and_then(|t| t.as_str()) == Some("array") {
+            let items = property.get("items").map(|items| resolve(document, items));
+            let of_objects = items.is_some_and(|items| items.get("type").and_then(|t| t.as_str()) == Some("object") || items.get("properties").is_some());
+            found.push((name.clone(), of_objects));
         }
     }
     found
+}
+
+/// An inline copy of `schema` (references and `allOf` parts resolved into it) in which the
+/// properties `names` are plain strings.
+fn with_properties_as_text(document: &serde_json::Value, schema: &serde_json::Value, names: &[&str]) -> serde_json::Value {
+    let mut copy = resolve(document, schema).clone();
+    if let Some(parts) = copy.get_mut("allOf").and_then(|a| a.as_array_mut()) {
+        for part in parts.iter_mut() {
+            *part = with_properties_as_text(document, part, names);
+        }
+    }
+    if let Some(properties) = copy.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        for name in names {
+            if let Some(property) = properties.get_mut(*name) {
+                *property = serde_json::json!({"type": "string", "description": "a JSON array, sent as one part"});
+            }
+        }
+    }
+    copy
 }
 
 /// A port nobody listens on right now (the OS picks it).

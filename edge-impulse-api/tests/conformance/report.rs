@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::{CheckKind, Run};
+use crate::{Check, CheckKind, Run};
 
 pub struct Report<'a> {
     runs: &'a [Run],
@@ -68,7 +68,7 @@ impl<'a> Report<'a> {
         writeln!(out)?;
         let mut failures = 0;
         for run in self.runs {
-            for check in run.checks.iter().filter(|c| !c.passed()) {
+            for check in run.checks.iter().filter(|c| c.failure.is_some()) {
                 failures += 1;
                 let kind = match check.kind {
                     CheckKind::Call => "call",
@@ -88,6 +88,22 @@ impl<'a> Report<'a> {
         }
         if failures == 0 {
             writeln!(out, "None.")?;
+        }
+
+        // Only when there are some: Prism crashing is rare, and the report stays as it was.
+        let unanswered: Vec<(&Run, &Check)> =
+            self.runs.iter().flat_map(|run| run.checks.iter().filter(|c| c.prism_failed.is_some()).map(move |c| (run, c))).collect();
+        if !unanswered.is_empty() {
+            section(
+                out,
+                "Answers Prism could not make",
+                "Prism failed while making these answers (HTTP 500, its own `errors#UNKNOWN` problem) and the client \
+                 reported the status; each counts as checked only where another run got an answer and passed.",
+            )?;
+            for (run, check) in unanswered {
+                let problem = check.prism_failed.as_deref().unwrap_or("").replace('|', "\\|");
+                writeln!(out, "- `{}` ({} {}), {} / {}: {problem}", check.case.id, check.case.method, check.case.path, run.mode.label(), run.auth.label())?;
+            }
         }
 
         writeln!(out)?;
@@ -129,15 +145,12 @@ impl<'a> Report<'a> {
             .flat_map(|run| run.checks.iter().filter(|c| c.refused_credential).map(move |c| (c, run)))
             .collect();
         if !refused.is_empty() {
-            writeln!(out)?;
-            writeln!(out, "## Operations a credential cannot call")?;
-            writeln!(out)?;
-            writeln!(
+            section(
                 out,
+                "Operations a credential cannot call",
                 "The spec gives these operations no way in for the credential named; the client refuses the call \
-                 before sending it, with an error naming the credential the operation needs."
+                 before sending it, with an error naming the credential the operation needs.",
             )?;
-            writeln!(out)?;
             let mut lines: Vec<String> = refused
                 .iter()
                 .map(|(c, run)| format!("- `{}` ({} {}): {}", c.case.id, c.case.method, c.case.path, run.auth.label()))
@@ -150,4 +163,13 @@ impl<'a> Report<'a> {
         }
         Ok(())
     }
+}
+
+/// A section that only some runs have: a blank line, its heading, what it lists, a blank line.
+fn section(out: &mut String, heading: &str, intro: &str) -> std::fmt::Result {
+    writeln!(out)?;
+    writeln!(out, "## {heading}")?;
+    writeln!(out)?;
+    writeln!(out, "{intro}")?;
+    writeln!(out)
 }
