@@ -250,13 +250,12 @@ impl CaseBuilder<'_> {
     }
 
     fn multipart_fields(&self, ty: &TypeRef) -> Option<(TokenStream, &[Field])> {
-        let TypeRef::Named(name) = ty else { return None };
+        let TypeRef::Named(name) = ty.through_aliases(self.types) else { return None };
         match &self.types.get(name.as_str())?.kind {
             TypeKind::Multipart { fields } => {
                 let ident = format_ident!("{}", name);
                 Some((quote!(models::#ident), fields))
             }
-            TypeKind::Alias(target) => self.multipart_fields(target),
             _ => None,
         }
     }
@@ -299,13 +298,9 @@ impl CaseBuilder<'_> {
 
     /// Whether a parameter of this type refuses arbitrary text.
     fn rejects_text(&self, ty: &TypeRef) -> bool {
-        match ty {
+        match ty.through_aliases(self.types) {
             TypeRef::Bool | TypeRef::I32 | TypeRef::I64 | TypeRef::F64 | TypeRef::DateTime | TypeRef::Date => true,
-            TypeRef::Named(name) => match self.types.get(name.as_str()).map(|t| &t.kind) {
-                Some(TypeKind::Enum { .. }) => true,
-                Some(TypeKind::Alias(target)) => self.rejects_text(target),
-                _ => false,
-            },
+            TypeRef::Named(name) => matches!(self.types.get(name.as_str()).map(|t| &t.kind), Some(TypeKind::Enum { .. })),
             _ => false,
         }
     }

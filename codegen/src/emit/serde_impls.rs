@@ -14,7 +14,7 @@ use quote::{format_ident, quote};
 
 use std::collections::HashMap;
 
-use crate::ir::{Field, TypeDef, TypeKind, TypeRef};
+use crate::ir::{Field, TypeDef, TypeRef};
 
 /// Which directions a model needs; a direction it does not need is compiled only with the
 /// `serde-all` feature.
@@ -62,19 +62,7 @@ pub(super) fn struct_impls(
 
 /// Whether a field's value is a date-time, directly or through aliases of one.
 fn is_date_time(ty: &TypeRef, index: &HashMap<&str, &TypeDef>) -> bool {
-    let mut ty = ty;
-    // Bounded: the spec could name an alias cycle.
-    for _ in 0..index.len() + 1 {
-        match ty {
-            TypeRef::DateTime => return true,
-            TypeRef::Named(name) => match index.get(name.as_str()).map(|t| &t.kind) {
-                Some(TypeKind::Alias(target)) => ty = target,
-                _ => return false,
-            },
-            _ => return false,
-        }
-    }
-    false
+    matches!(ty.through_aliases(index), TypeRef::DateTime)
 }
 
 /// The first line of a `json_object!` invocation as prettyplease prints it.

@@ -90,6 +90,25 @@ pub enum TypeRef {
     Nullable(Box<TypeRef>),
 }
 
+impl TypeRef {
+    /// The type this one stands for once named aliases are followed (`Expiry` -> `Moment` ->
+    /// `DateTime`): itself unless it names an alias in `index`. Bounded, so an alias cycle
+    /// (which lowering rejects) cannot loop.
+    pub fn through_aliases<'a>(&'a self, index: &std::collections::HashMap<&str, &'a TypeDef>) -> &'a TypeRef {
+        let mut ty = self;
+        for _ in 0..=index.len() {
+            match ty {
+                TypeRef::Named(name) => match index.get(name.as_str()).map(|t| &t.kind) {
+                    Some(TypeKind::Alias(target)) => ty = target,
+                    _ => break,
+                },
+                _ => break,
+            }
+        }
+        ty
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TypeDef {
     pub name: String,
