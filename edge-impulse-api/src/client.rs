@@ -59,6 +59,9 @@ struct Inner {
     limits: Limits,
     headers: HeaderMap,
     retry: RetryPolicy,
+    /// The caller gave its own `reqwest::Client` ([`ClientBuilder::http_client`]): its proxy
+    /// and root certificates are unknown to the live log socket, which then stays off.
+    own_http: bool,
 }
 
 /// The time and size limits of a client; `None` is no limit.
@@ -274,6 +277,7 @@ impl ClientBuilder {
             headers.append(name, value);
         }
         let mut limits = self.limits;
+        let own_http = self.http.is_some();
         let http = match self.http {
             Some(http) => {
                 // The caller's client enforces (or not) its own connect timeout.
@@ -301,6 +305,7 @@ impl ClientBuilder {
                 limits,
                 headers,
                 retry: self.retry,
+                own_http,
             }),
         })
     }
@@ -392,6 +397,12 @@ impl Client {
     }
 
     /// The values the redaction step takes out of this client's errors: its credentials.
+    /// Whether the caller gave its own `reqwest::Client`, whose network settings (proxy,
+    /// root certificates) cannot be read back.
+    pub(crate) fn has_own_http_client(&self) -> bool {
+        self.inner.own_http
+    }
+
     pub(crate) fn redaction(&self) -> Redaction<'_> {
         let mut redaction = Redaction::default();
         for secret in self.inner.credentials.secrets() {
