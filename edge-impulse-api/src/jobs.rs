@@ -363,6 +363,10 @@ impl<'c> WaitForJob<'c> {
     /// The job's log lines as a stream, followed as [`follow_logs`](WaitForJob::follow_logs)
     /// says (it is turned on). The stream ends when the job ends, successfully or not (the
     /// wait itself tells which); a timeout or a failed status request is an error item.
+    /// Lines are fetched while the stream is read: a consumer that stops reading while more
+    /// than 1000 lines are written misses the oldest of them (the endpoint keeps no more);
+    /// [`into_stream`](WaitForJob::into_stream) counts them in
+    /// [`JobProgress::skipped_log_lines`].
     pub fn into_log_stream(mut self) -> impl futures_util::Stream<Item = Result<JobLogLine>> + Send + 'c {
         self.poller.follow_logs = true;
         let pending = std::collections::VecDeque::new();

@@ -106,13 +106,16 @@
 //!
 //! With `follow_logs(true)` the log is followed live: after the first status poll the wait
 //! opens Studio's Socket.IO connection for the job (a `getSocketToken` token, Engine.IO
-//! protocol 3, WebSocket over rustls) and reports each line as the server pushes it, in a
-//! report of its own between status polls. The status poll continues every 5 s as the safety
-//! net and decides the outcome. Lines written before the connection, or while it was down,
-//! are fetched from the log endpoint when it (re)connects; after 60 s without a working
-//! connection, or when the server refuses it, the wait polls the log endpoint instead,
-//! starting after the last line delivered, and says why in
-//! [`JobProgress::live_logs_error`]. [`WaitForJob::follow_logs`] states exactly what is
+//! protocol 3, WebSocket over rustls); each line the server pushes there makes the wait fetch
+//! the new lines from the log endpoint at once, in a report of its own between status polls.
+//! Every line comes from the log endpoint, placed by the log's running count: in the server's
+//! order, each once, repeated texts included. The status poll runs every 5 s on its own
+//! schedule as the safety net and decides the outcome. Each (re)connection fetches the lines
+//! written while none was up; after 60 s without a working connection, or when the server
+//! refuses it, the wait follows the log with the status polls alone and says why in
+//! [`JobProgress::live_logs_error`], at once when the HTTP client's requests go through a
+//! proxy or a `reqwest::Client` of your own, which the socket cannot use (see
+//! [`LiveLogOptions::connect_directly`]). [`WaitForJob::follow_logs`] states exactly what is
 //! guaranteed; [`LiveLogOptions`] sets the intervals, timeouts and budget. The socket token
 //! never appears in logs, errors or `Debug` output. The lines alone are a stream:
 //!
