@@ -22,7 +22,7 @@ pub mod load;
 pub mod names;
 pub mod overrides;
 
-pub use diagnostics::{Diagnostic, Severity};
+pub use diagnostics::{Diagnostic, Rule, Severity};
 pub use emit::GeneratedFile;
 pub use overrides::Overrides;
 

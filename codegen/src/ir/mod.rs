@@ -15,7 +15,7 @@ use serde_json::Value;
 pub use features::{feature_name, Features, FULL};
 pub(crate) use features::visit_types;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Rule};
 pub use crate::overrides::CredentialKind;
 use crate::overrides::Overrides;
 use crate::Error;
@@ -364,7 +364,7 @@ fn binary_outside_forms_as_strings(types: &mut [TypeDef], groups: &mut [Group], 
             TypeKind::Enum { .. } => false,
         };
         if replaced {
-            diagnostics.push(Diagnostic::note(&t.pointer, "`format: binary` outside a multipart form is generated as a string"));
+            diagnostics.push(Diagnostic::new(Rule::BinaryAsString, &t.pointer, "`format: binary` outside a multipart form is generated as a string"));
         }
     }
     for op in groups.iter_mut().flat_map(|g| g.operations.iter_mut()) {
@@ -377,7 +377,7 @@ fn binary_outside_forms_as_strings(types: &mut [TypeDef], groups: &mut [Group], 
             _ => false,
         };
         if body || response {
-            diagnostics.push(Diagnostic::note(&op.pointer, "`format: binary` in a JSON body or answer is generated as a string"));
+            diagnostics.push(Diagnostic::new(Rule::BinaryAsString, &op.pointer, "`format: binary` in a JSON body or answer is generated as a string"));
         }
     }
 }

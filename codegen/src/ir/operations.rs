@@ -8,7 +8,7 @@ use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Statu
 use super::examples::Synthesizer;
 use super::schemas::{SchemaLowerer, SchemaRef};
 use super::{Body, Group, Location, Operation, Param, Response, SecurityScheme, TypeRef};
-use crate::diagnostics::{pointer_join, Diagnostic};
+use crate::diagnostics::{pointer_join, Diagnostic, Rule};
 use crate::names::{const_name, type_name, value_name, NameAllocator};
 use crate::overrides::{CredentialKind, Overrides};
 use crate::Error;
@@ -44,7 +44,7 @@ pub(super) fn lower_security_schemes(openapi: &OpenAPI, overrides: &Overrides, d
             ReferenceOr::Item(Spec::APIKey { location, name: param_name, .. }) => {
                 let credential = explicit.unwrap_or_else(|| {
                     let guess = if name.to_ascii_lowercase().contains("jwt") { CredentialKind::Jwt } else { CredentialKind::ApiKey };
-                    diagnostics.push(Diagnostic::warning(
+                    diagnostics.push(Diagnostic::new(Rule::CredentialGuessed, 
                         &pointer,
                         format!("no `credentials` entry in spec/overrides.yaml for this scheme; guessed {guess:?} from its name"),
                     ));
@@ -76,7 +76,7 @@ pub(super) fn lower_security_schemes(openapi: &OpenAPI, overrides: &Overrides, d
                 prefix: prefix.to_string(),
             }),
             Err(why) => {
-                diagnostics.push(Diagnostic::warning(
+                diagnostics.push(Diagnostic::new(Rule::UnsupportedSecurityScheme, 
                     pointer,
                     format!("{why}; requirements naming it are dropped (an operation left with none uses the spec's top-level `security`)"),
                 ));
@@ -132,7 +132,7 @@ fn map_requirements(
 
 fn report_unknown_schemes(unknown: BTreeMap<String, Vec<String>>, diagnostics: &mut Vec<Diagnostic>) {
     for (name, places) in unknown {
-        diagnostics.push(Diagnostic::warning(
+        diagnostics.push(Diagnostic::new(Rule::UndefinedSecurityScheme, 
             &places[0],
             format!(
                 "security scheme `{name}` is not defined in #/components/securitySchemes ({} requirements); \
@@ -181,7 +181,7 @@ pub(super) fn lower_operations<'a>(
                 }
                 None => {
                     let id = value_name(&format!("{method} {path}"));
-                    schemas.diagnostics.push(Diagnostic::warning(&pointer, format!("no operationId; named `{id}`")));
+                    schemas.diagnostics.push(Diagnostic::new(Rule::MissingOperationId, &pointer, format!("no operationId; named `{id}`")));
                     id
                 }
             };
@@ -219,7 +219,7 @@ pub(super) fn lower_operations<'a>(
             let group = &mut groups[&tag];
             let (method_name, collided) = group.method_names.allocate(&value_name(&id));
             if collided {
-                schemas.diagnostics.push(Diagnostic::warning(&pointer, format!("method name for `{id}` is taken; named `{method_name}`")));
+                schemas.diagnostics.push(Diagnostic::new(Rule::MethodNameTaken, &pointer, format!("method name for `{id}` is taken; named `{method_name}`")));
             }
             group.group.operations.push(Operation {
                 id,
@@ -317,7 +317,7 @@ fn lower_params<'a>(
                 if is_param_type(&ty, schemas) {
                     ty
                 } else {
-                    schemas.diagnostics.push(Diagnostic::warning(
+                    schemas.diagnostics.push(Diagnostic::new(Rule::ComplexParameter, 
                         param_pointer.as_str(),
                         "parameter schema is not a scalar, an enum or a list of them; taken as a string",
                     ));
@@ -325,7 +325,7 @@ fn lower_params<'a>(
                 }
             }
             ParameterSchemaOrContent::Content(_) => {
-                schemas.diagnostics.push(Diagnostic::warning(param_pointer.as_str(), "parameter with `content` taken as a string"));
+                schemas.diagnostics.push(Diagnostic::new(Rule::ParameterContent, param_pointer.as_str(), "parameter with `content` taken as a string"));
                 TypeRef::String
             }
         };
@@ -337,7 +337,7 @@ fn lower_params<'a>(
     let position = |p: &Param| path.find(&format!("{{{}}}", p.wire));
     for placeholder in path.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name) {
         if !params.iter().any(|p| p.location == Location::Path && p.wire == placeholder) {
-            schemas.diagnostics.push(Diagnostic::warning(
+            schemas.diagnostics.push(Diagnostic::new(Rule::UndeclaredPathParameter, 
                 pointer,
                 format!("path names `{{{placeholder}}}` but declares no such path parameter; added as a string argument"),
             ));
@@ -414,7 +414,7 @@ fn lower_body<'a>(
     match body.content.keys().next() {
         Some(ct) => Ok(Some(Body::Raw { content_type: ct.clone(), required })),
         None => {
-            schemas.diagnostics.push(Diagnostic::warning(body_pointer, "request body lists no content type; operation generated without a body"));
+            schemas.diagnostics.push(Diagnostic::new(Rule::BodyWithoutContentType, body_pointer, "request body lists no content type; operation generated without a body"));
             Ok(None)
         }
     }
@@ -438,7 +438,7 @@ fn lower_response<'a>(
         if codes.iter().any(|(status, _)| (300..400).contains(&code_of(status))) {
             return Ok(Response::Redirect);
         }
-        schemas.diagnostics.push(Diagnostic::warning(format!("{pointer}/responses"), "no 2xx or 3xx response; the body is ignored"));
+        schemas.diagnostics.push(Diagnostic::new(Rule::NoSuccessResponse, format!("{pointer}/responses"), "no 2xx or 3xx response; the body is ignored"));
         return Ok(Response::Empty);
     };
     let response_pointer = format!("{pointer}/responses/{status}");
