@@ -9,11 +9,11 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
-use crate::auth::{choose, BasicAuth, Credential, Location, Secret, SecurityScheme};
+use crate::transport::auth::{choose, BasicAuth, Credential, Location, Secret, SecurityScheme};
 use crate::error::{messages_from_body, redacted_snippet, BodySize, Error, Redaction, Result, TimeLimit};
 use crate::generated::{DEFAULT_BASE_URL, DEFAULT_SECURITY, SECURITY_SCHEMES};
-use crate::request::{download_envelope_failure, FromResponse, Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
-use crate::retry::{retry_after, RetryPolicy, RETRY_STATUSES};
+use crate::transport::request::{download_envelope_failure, FromResponse, Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
+use crate::transport::retry::{retry_after, RetryPolicy, RETRY_STATUSES};
 
 /// How much of an error body (or of a small JSON answer to a download) is read; the rest is
 /// dropped.
@@ -961,7 +961,7 @@ mod tests {
     /// futures, and what an async fn keeps alive grows them unnoticed (`attempt` was 1136 bytes).
     #[tokio::test]
     async fn the_futures_every_call_allocates_fit_the_allocators_thread_cache() {
-        use crate::request::{Method, Operation, RequestParts, ResponseKind};
+        use crate::transport::request::{Method, Operation, RequestParts, ResponseKind};
         static COUNT: Operation = Operation {
             id: "countSamples",
             method: Method::Get,
