@@ -281,7 +281,10 @@ mod generated;
 // `crate::request::...`, `crate::auth::...`, `crate::multipart::...`.
 pub(crate) use data::{codec, enums};
 pub use data::multipart;
-pub(crate) use transport::{auth, request};
+pub(crate) use transport::auth;
+// Unused when no API group is compiled.
+#[allow(unused_imports)]
+pub(crate) use transport::request;
 
 pub use transport::auth::Secret;
 pub use transport::client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};

@@ -4,5 +4,6 @@
 pub(crate) mod auth;
 pub(crate) mod client;
 pub(crate) mod download;
+pub(crate) mod redact;
 pub(crate) mod request;
 pub(crate) mod retry;

@@ -14,7 +14,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::error::{envelope_message, redacted_snippet, Error, Redaction, Result};
+use crate::error::{envelope_message, Error, Result};
+use crate::transport::redact::{redacted_snippet, Redaction};
 use crate::data::multipart::{MultipartForm, ToMultipart};
 use crate::data::params::{fill_path, ToParam};
 use crate::transport::retry::RetryPolicy;
