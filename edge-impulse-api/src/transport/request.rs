@@ -14,10 +14,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::error::{envelope_message, redacted_snippet, Error, Redaction, Result};
-use crate::multipart::{MultipartForm, ToMultipart};
-use crate::params::{fill_path, ToParam};
-use crate::retry::RetryPolicy;
+use crate::error::{envelope_message, Error, Result};
+use crate::transport::redact::{redacted_snippet, Redaction};
+use crate::data::multipart::{MultipartForm, ToMultipart};
+use crate::data::params::{fill_path, ToParam};
+use crate::transport::retry::RetryPolicy;
 use crate::Client;
 
 /// HTTP methods used by the API.

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, TimeLimit};
-use crate::live_logs::{same_text, Feed, LiveFeed, LiveLogOptions};
-use crate::job_log::{JobLogLevel, JobLogLine};
+use crate::jobs::live_logs::{same_text, Feed, LiveFeed, LiveLogOptions};
+use crate::jobs::job_log::{JobLogLevel, JobLogLine};
 use crate::models::{GenericApiResponse, GetJobResponse, Job, LogStdoutResponse, SocketTokenResponse};
 use crate::{Client, Request};
 

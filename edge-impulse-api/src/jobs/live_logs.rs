@@ -14,9 +14,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::error::{Error, TimeLimit};
-use crate::job_log::JobLogLine;
-use crate::jobs::{fetch_log_window, LogCursor, NewLines, Scope};
-use crate::socket::{Connection, SocketError, SocketEvent, SocketUrl, Timings};
+use crate::jobs::job_log::JobLogLine;
+use crate::jobs::wait::{fetch_log_window, LogCursor, NewLines, Scope};
+use crate::jobs::socket::{Connection, SocketError, SocketEvent, SocketUrl, Timings};
 use crate::Client;
 
 /// Settings of live job logs, for [`WaitForJob::live_logs`](crate::WaitForJob::live_logs).
