@@ -291,7 +291,9 @@ pub use transport::client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFA
 pub use transport::download::{Download, DownloadProgress, Redirect};
 pub use error::{BodySize, Error, Result, TimeLimit};
 pub use jobs::job_log::{JobLogLevel, JobLogLine};
-pub use generated::{apis, models, DEFAULT_BASE_URL};
+// The primary service's `apis` and `models`, `DEFAULT_BASE_URL`, and a module for each other
+// service whose feature is on (`ingestion`).
+pub use generated::*;
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 pub use jobs::wait::{JobOutcome, JobPhase, JobProgress, WaitForJob};
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
@@ -300,7 +302,7 @@ pub use data::multipart::FilePart;
 pub use paging::{Items, Pages, DEFAULT_PAGE_SIZE};
 pub use data::params::ToParam;
 pub use transport::retry::RetryPolicy;
-pub use transport::request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind};
+pub use transport::request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind, Service, TypedBody};
 #[doc(hidden)]
 pub use transport::request::RawResponse;
 

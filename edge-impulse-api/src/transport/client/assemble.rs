@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-use super::Client;
+use super::{Client, ServiceState};
 use crate::error::{Error, Result};
 use crate::transport::auth::Location;
 use crate::transport::request::{Payload, Prepared};
@@ -13,11 +13,11 @@ use crate::transport::request::{Payload, Prepared};
 impl Client {
     /// The base URL with `path` (which may carry a query) appended: the URL that parsing the
     /// two joined would give, without parsing the base again.
-    fn url_for(&self, path: &str) -> reqwest::Url {
+    fn url_for(service: &ServiceState, path: &str) -> reqwest::Url {
         let (path, fragment) = path.split_once('#').map_or((path, None), |(p, f)| (p, Some(f)));
         let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
-        let mut url = self.inner.base.clone();
-        match self.inner.base.path().trim_end_matches('/') {
+        let mut url = service.base.clone();
+        match service.base.path().trim_end_matches('/') {
             "" => url.set_path(path),
             prefix => url.set_path(&format!("{prefix}{path}")),
         }
@@ -29,7 +29,8 @@ impl Client {
     pub(super) fn assemble_request(&self, prepared: &Prepared, multipart: Option<reqwest::multipart::Form>) -> Result<reqwest::Request> {
         let operation = prepared.operation.id;
         let invalid = |message: String| Error::InvalidRequest { operation, message };
-        let mut url = self.url_for(&prepared.path);
+        let service = self.service_state(prepared.operation)?;
+        let mut url = Self::url_for(service, &prepared.path);
         let mut cookies: Vec<(Cow<'static, str>, &str)> = prepared.cookies.iter().map(|(n, v)| (n.clone(), v.as_str())).collect();
         let mut headers = self.inner.headers.clone();
         let mut query_credentials = Vec::new();
@@ -39,7 +40,7 @@ impl Client {
                 Location::Header => {
                     // Made at build for every credential the client holds; none there means
                     // the credential cannot be a header value.
-                    let Some(value) = self.inner.credential_headers[index].clone() else {
+                    let Some(value) = service.credential_headers.get(index).cloned().flatten() else {
                         return Err(invalid(format!("the credential for `{}` is not a valid header value", scheme.name)));
                     };
                     headers.insert(HeaderName::from_static(scheme.param), value);
@@ -120,9 +121,10 @@ mod tests {
             let client = Client::builder().base_url(base).build().unwrap();
             for path in paths {
                 let parsed = reqwest::Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).unwrap();
-                let url = client.url_for(path);
+                let service = &client.inner.services[0];
+                let url = Client::url_for(service, path);
                 assert_eq!(url, parsed, "base {base}, path {path:?}");
-                assert_eq!(url.host(), client.inner.base.host(), "base {base}, path {path:?}");
+                assert_eq!(url.host(), service.base.host(), "base {base}, path {path:?}");
             }
         }
     }

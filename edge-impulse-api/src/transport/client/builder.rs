@@ -7,12 +7,12 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::credentials::credential_header;
-use super::{Client, Inner, Limits};
+use super::{Client, Inner, Limits, ServiceState};
 use crate::error::{Error, Result};
-use crate::generated::{DEFAULT_BASE_URL, SECURITY_SCHEMES};
+use crate::generated::services;
 use crate::transport::auth::{BasicAuth, Credentials, Secret};
 use crate::transport::redact::Redaction;
-use crate::transport::request::{Method, Operation, Request, ResponseKind};
+use crate::transport::request::{Method, Operation, Request, ResponseKind, Service};
 use crate::transport::retry::RetryPolicy;
 #[allow(unused_imports)] // doc links
 use super::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};
@@ -27,7 +27,8 @@ use super::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_
 /// the limit off.
 #[derive(Default)]
 pub struct ClientBuilder {
-    base_url: Option<String>,
+    /// Service name and URL, as set; the last one set for a service wins.
+    urls: Vec<(String, String)>,
     credentials: Credentials,
     prefer_jwt: bool,
     limits: Limits,
@@ -40,7 +41,7 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field("urls", &self.urls)
             .field("credentials", &self.credentials)
             .field("limits", &self.limits)
             .field("retry", &self.retry)
@@ -50,9 +51,21 @@ impl fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// The API root, `https://studio.edgeimpulse.com/v1` by default; for enterprise hosts.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
+    pub fn base_url(self, url: impl Into<String>) -> Self {
+        self.service_url(services::PRIMARY.name, url)
+    }
+
+    /// The URL of one of the services the crate calls, by name (`studio`, `ingestion`; see
+    /// [`Service`]). [`build`](ClientBuilder::build) refuses a name the crate does not know.
+    pub fn service_url(mut self, service: &str, url: impl Into<String>) -> Self {
+        self.urls.push((service.to_owned(), url.into()));
         self
+    }
+
+    /// The ingestion service's URL (`client.ingestion()`), `https://ingestion.edgeimpulse.com`
+    /// by default; [`Client::from_env`] reads it from `EI_INGESTION_ENDPOINT` or `EI_HOST`.
+    pub fn ingestion_endpoint(self, url: impl Into<String>) -> Self {
+        self.service_url("ingestion", url)
     }
 
     /// Authenticates with a project or organization API key (`x-api-key`).
@@ -175,13 +188,26 @@ impl ClientBuilder {
     }
 
     fn build_checked(self) -> Result<Client> {
-        let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let parsed = reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL `{base_url}`: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::Config(format!("base URL `{base_url}` must be http or https")));
+        if let Some((name, _)) = self.urls.iter().find(|(name, _)| !services::ALL.iter().any(|s| s.name == name)) {
+            let known: Vec<&str> = services::ALL.iter().map(|s| s.name).collect();
+            return Err(Error::Config(format!("no service named `{name}`; the crate calls {}", known.join(", "))));
         }
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(Error::Config(format!("base URL `{base_url}` must not have a query or a fragment: paths are appended to it")));
+        let mut service_urls = Vec::with_capacity(services::ALL.len());
+        for service in services::ALL {
+            let given = self.urls.iter().rev().find(|(name, _)| name == service.name).map(|(_, url)| url.clone());
+            let base_url = given.unwrap_or_else(|| service.default_base_url.to_owned());
+            let what = match service.index {
+                0 => "base URL".to_owned(),
+                _ => format!("`{}` URL", service.name),
+            };
+            let parsed = reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("{what} `{base_url}`: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(Error::Config(format!("{what} `{base_url}` must be http or https")));
+            }
+            if parsed.query().is_some() || parsed.fragment().is_some() {
+                return Err(Error::Config(format!("{what} `{base_url}` must not have a query or a fragment: paths are appended to it")));
+            }
+            service_urls.push((base_url, parsed));
         }
         let credentials = &self.credentials;
         for (what, secret) in [("API key", &credentials.api_key), ("JWT", &credentials.jwt), ("bearer token", &credentials.bearer)] {
@@ -212,14 +238,20 @@ impl ClientBuilder {
                 builder.build().map_err(|e| Error::Config(format!("HTTP client: {e}")))?
             }
         };
-        let credential_headers = SECURITY_SCHEMES.iter().map(|scheme| credential_header(scheme, &self.credentials)).collect();
+        let services = services::ALL
+            .iter()
+            .zip(service_urls)
+            .map(|(service, (base_url, base))| ServiceState {
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                base,
+                credential_headers: service.schemes.iter().map(|scheme| credential_header(scheme, &self.credentials)).collect(),
+            })
+            .collect();
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
-                base_url: base_url.trim_end_matches('/').to_owned(),
-                base: parsed,
+                services,
                 credentials: self.credentials,
-                credential_headers,
                 prefer_jwt: self.prefer_jwt,
                 limits,
                 headers,
@@ -241,8 +273,14 @@ impl ClientBuilder {
         struct Answer {
             token: Option<Secret>,
         }
-        static LOGIN: Operation =
-            Operation { id: "login", method: Method::Post, path: "/api-login", security: &[], response: ResponseKind::Json };
+        static LOGIN: Operation = Operation {
+            id: "login",
+            method: Method::Post,
+            path: "/api-login",
+            security: &[],
+            response: ResponseKind::Json,
+            service: &services::PRIMARY,
+        };
         let mut request: Request<'_, serde_json::Value> = Request::with_path(&anonymous, &LOGIN, Method::Post, LOGIN.path.to_owned());
         request.json(&LoginBody { username, password });
         let answer = request.await?;
@@ -258,7 +296,7 @@ impl ClientBuilder {
 
     fn clone_settings(&self) -> ClientBuilder {
         ClientBuilder {
-            base_url: self.base_url.clone(),
+            urls: self.urls.clone(),
             credentials: self.credentials.clone(),
             prefer_jwt: self.prefer_jwt,
             limits: self.limits,
@@ -280,7 +318,11 @@ impl Client {
     ///   `https://studio.{EI_HOST}`; `localhost` and `host.docker.internal` mean a local
     ///   Studio at `http://{EI_HOST}:4800`; a value with `://` is taken as the API root itself;
     /// - `EI_CLI_STUDIO_ENDPOINT`: the Studio URL itself (`https://studio.example.com`),
-    ///   which wins over `EI_HOST`.
+    ///   which wins over `EI_HOST`;
+    /// - `EI_INGESTION_ENDPOINT`: the ingestion service's URL (the Python SDK's variable);
+    ///   without it the CLI's convention applies: `https://ingestion.{EI_HOST}`, and
+    ///   `http://{EI_HOST}:4810` for a local one. An `EI_HOST` with `://` names Studio's API
+    ///   only; the ingestion service then keeps its default.
     ///
     /// The base URL is the Studio URL with `/v1`.
     pub fn from_env() -> Result<Client> {
@@ -302,42 +344,47 @@ impl Client {
                     .into(),
             ));
         }
-        if let Some(base_url) = base_url_from(var("EI_CLI_STUDIO_ENDPOINT"), var("EI_HOST")) {
-            builder = builder.base_url(base_url);
+        for service in services::ALL {
+            let endpoint = service.endpoint_env.and_then(|name| var(name));
+            if let Some(url) = endpoint_from(service, endpoint, var("EI_HOST")) {
+                builder = builder.service_url(service.name, url);
+            }
         }
         builder.build()
     }
 
 }
 
-/// The base URL the CLI's environment variables give (see [`Client::from_env`]).
-fn base_url_from(studio_endpoint: Option<String>, host: Option<String>) -> Option<String> {
-    if let Some(endpoint) = studio_endpoint {
+/// A service's URL from the CLI's environment variables (see [`Client::from_env`]): its own
+/// variable's value (with the API's path added), else one derived from `EI_HOST`.
+fn endpoint_from(service: &Service, endpoint: Option<String>, host: Option<String>) -> Option<String> {
+    if let Some(endpoint) = endpoint {
         let endpoint = endpoint.trim_end_matches('/');
-        return Some(match endpoint.ends_with("/v1") {
+        return Some(match endpoint.ends_with(service.base_path) {
             true => endpoint.to_owned(),
-            false => format!("{endpoint}/v1"),
+            false => format!("{endpoint}{}", service.base_path),
         });
     }
     let host = host?;
     let host = host.trim_end_matches('/');
     Some(if host.contains("://") {
-        host.to_owned()
+        // A URL names one API, the primary one's; the others cannot be derived from it.
+        return (service.index == 0).then(|| host.to_owned());
     } else if matches!(host, "localhost" | "host.docker.internal") || host.starts_with("127.") {
-        format!("http://{host}:4800/v1")
+        format!("http://{host}:{}{}", service.local_port, service.base_path)
     } else {
-        format!("https://studio.{host}/v1")
+        format!("https://{}.{host}{}", service.subdomain, service.base_path)
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::base_url_from;
+    use super::{endpoint_from, services};
     use crate::Client;
 
     #[test]
     fn the_base_url_follows_the_cli_convention() {
-        let url = |endpoint: Option<&str>, host: Option<&str>| base_url_from(endpoint.map(Into::into), host.map(Into::into));
+        let url = |endpoint: Option<&str>, host: Option<&str>| endpoint_from(&services::PRIMARY, endpoint.map(Into::into), host.map(Into::into));
         assert_eq!(url(None, None), None);
         assert_eq!(url(None, Some("edgeimpulse.com")).as_deref(), Some("https://studio.edgeimpulse.com/v1"));
         assert_eq!(url(None, Some("127.0.0.1")).as_deref(), Some("http://127.0.0.1:4800/v1"));

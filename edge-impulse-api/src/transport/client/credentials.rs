@@ -4,7 +4,6 @@ use reqwest::header::HeaderValue;
 
 use super::Client;
 use crate::error::{Error, Result};
-use crate::generated::SECURITY_SCHEMES;
 use crate::transport::auth::{choose, Credential, Credentials, Location, SecurityScheme};
 use crate::transport::request::Prepared;
 
@@ -14,8 +13,9 @@ impl Client {
         let has = |credential| self.inner.credentials.get(credential).is_some();
         let prefer = self.inner.prefer_jwt.then_some(Credential::Jwt);
         let security = prepared.operation.security;
-        let schemes = |chosen: &'static [usize]| chosen.iter().map(|&i| (i, &SECURITY_SCHEMES[i]));
-        if let Some(chosen) = choose(security, &SECURITY_SCHEMES, has, prefer) {
+        let all: &'static [SecurityScheme] = prepared.operation.service.schemes;
+        let schemes = move |chosen: &'static [usize]| chosen.iter().filter_map(move |&i| Some((i, all.get(i)?)));
+        if let Some(chosen) = choose(security, all, has, prefer) {
             return Ok(schemes(chosen));
         }
         // A client without credentials sends none (a header set by hand may carry them); one
@@ -26,19 +26,19 @@ impl Client {
         let has = self.inner.credentials.describe();
         Err(Error::InvalidRequest {
             operation: prepared.operation.id,
-            message: format!("this operation needs {}, and the client has only {has}", needed_credentials(security)),
+            message: format!("this operation needs {}, and the client has only {has}", needed_credentials(security, all)),
         })
     }
 }
 
 /// The credentials a `security` list accepts, in words: "an API key or a JWT".
-fn needed_credentials(security: &[&[usize]]) -> String {
+fn needed_credentials(security: &[&[usize]], schemes: &[SecurityScheme]) -> String {
     let mut alternatives: Vec<String> = security
         .iter()
         .map(|alternative| {
             let mut names: Vec<&str> = alternative
                 .iter()
-                .filter_map(|&i| SECURITY_SCHEMES.get(i))
+                .filter_map(|&i| schemes.get(i))
                 .map(|scheme| match scheme.credential {
                     Credential::ApiKey => "an API key",
                     Credential::Jwt => "a JWT (ClientBuilder::jwt or ClientBuilder::login)",

@@ -235,6 +235,7 @@ mod tests {
             path: "/api/{projectId}/raw-data/count",
             security: &[&[0]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::PRIMARY,
         };
         const THREAD_CACHE_LIMIT: usize = 1032;
         let client = Client::builder().base_url("http://127.0.0.1:9").api_key("ei_0123").build().unwrap();
