@@ -261,50 +261,55 @@
 #![warn(missing_debug_implementations)]
 #![warn(missing_docs)]
 
-mod auth;
-mod client;
-mod codec;
-mod download;
-mod enums;
+// The runtime in layers; each imports only from the layers above it in this list:
+//
+// - `error`: the one error type, which every layer returns;
+// - `data`: pure values: the JSON codec of the models, parameters as text, string enums,
+//   multipart forms. No client, no I/O beyond reading an upload's file;
+// - `transport`: the client: configuration, credentials, sending with retries, reading the
+//   answer (and streaming a download), redaction of every error;
+// - `paging`: list operations as streams of pages and items, driving the client;
+// - `generated`: the operations and models (`cargo xtask regen`), over the layers above;
+// - `jobs`: waiting for jobs and following their logs, over the generated operations.
+mod data;
 mod error;
-mod job_log;
-// Waiting for jobs and following their logs use the status, log and cancel operations of
-// the `jobs` group (project jobs) or `organization-jobs` (organization jobs); a project job's
-// live logs also need the socket token of `projects` (see `Scope::has_live_logs`).
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 mod jobs;
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
-mod live_logs;
-pub mod multipart;
 mod paging;
-mod params;
-mod request;
-mod retry;
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
-mod socket;
+mod transport;
 
 #[allow(missing_debug_implementations)]
 mod generated;
 
-pub use auth::Secret;
-pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};
-pub use download::{Download, DownloadProgress, Redirect};
-pub use error::{BodySize, Error, Result, TimeLimit};
-pub use job_log::{JobLogLevel, JobLogLine};
-pub use generated::{apis, models, DEFAULT_BASE_URL};
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
-pub use jobs::{JobOutcome, JobPhase, JobProgress, WaitForJob};
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
-pub use live_logs::LiveLogOptions;
-pub use multipart::FilePart;
-pub use paging::{Items, Pages, DEFAULT_PAGE_SIZE};
-pub use params::ToParam;
-pub use retry::RetryPolicy;
-pub use request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind};
-#[doc(hidden)]
-pub use request::RawResponse;
+// The paths the generated code names (and the macros expand to): `crate::codec::json_object`,
+// `crate::request::...`, `crate::auth::...`, `crate::multipart::...`.
+pub(crate) use data::{codec, enums};
+pub use data::multipart;
+pub(crate) use transport::auth;
+// Unused when no API group is compiled.
+#[allow(unused_imports)]
+pub(crate) use transport::request;
 
-pub(crate) use enums::string_enum_impls;
+pub use transport::auth::Secret;
+pub use transport::client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};
+pub use transport::download::{Download, DownloadProgress, Redirect};
+pub use error::{BodySize, Error, Result, TimeLimit};
+pub use jobs::job_log::{JobLogLevel, JobLogLine};
+// The primary service's `apis` and `models`, `DEFAULT_BASE_URL`, and a module for each other
+// service whose feature is on (`ingestion`).
+pub use generated::*;
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
+pub use jobs::wait::{JobOutcome, JobPhase, JobProgress, WaitForJob};
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
+pub use jobs::live_logs::LiveLogOptions;
+pub use data::multipart::FilePart;
+pub use paging::{Items, Pages, DEFAULT_PAGE_SIZE};
+pub use data::params::ToParam;
+pub use transport::retry::RetryPolicy;
+pub use transport::request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind, Service, TypedBody};
+#[doc(hidden)]
+pub use transport::request::RawResponse;
+
+pub(crate) use data::enums::string_enum_impls;
 
 /// Date-times of the API: RFC 3339 on the wire.
 pub type DateTime = chrono::DateTime<chrono::Utc>;

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::auth::Secret;
+use crate::transport::auth::Secret;
 
 /// The Engine.IO protocol version spoken (`EIO=3`).
 pub(crate) const ENGINE_IO_VERSION: u8 = 3;

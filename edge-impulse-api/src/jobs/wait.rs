@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, TimeLimit};
-use crate::job_log::JobLogLine;
-use crate::live_logs::{fetch_log_window, LiveLogOptions, LogFollower, LogWindow, NewLines, Signal, LOG_WINDOW};
+use crate::jobs::job_log::JobLogLine;
+use crate::jobs::live_logs::{fetch_log_window, LiveLogOptions, LogFollower, LogWindow, NewLines, Signal, LOG_WINDOW};
 use crate::models::{GenericApiResponse, GetJobResponse, Job, LogStdoutResponse, SocketTokenResponse};
-use crate::socket::later;
+use crate::jobs::socket::later;
 use crate::{Client, Request};
 
 /// Where a job belongs: its status, logs and cancel operations differ.

@@ -18,9 +18,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::error::{Error, Result, TimeLimit};
-use crate::job_log::{JobLogLevel, JobLogLine};
-use crate::jobs::Scope;
-use crate::socket::{later, Connection, SocketError, SocketEvent, SocketUrl, Timings};
+use crate::jobs::job_log::{JobLogLevel, JobLogLine};
+use crate::jobs::socket::{later, Connection, SocketError, SocketEvent, SocketUrl, Timings};
+use crate::jobs::wait::Scope;
 use crate::Client;
 
 /// Settings of live job logs, for [`WaitForJob::live_logs`](crate::WaitForJob::live_logs).
@@ -252,7 +252,7 @@ impl<'c> LogFollower<'c> {
                 ));
             }
             // The address only: the token comes later.
-            let url = SocketUrl::new(endpoint, crate::auth::Secret::new("")).map_err(|e| refused(e.message))?;
+            let url = SocketUrl::new(endpoint, crate::transport::auth::Secret::new("")).map_err(|e| refused(e.message))?;
             if let Some(proxy) = url.proxy() {
                 return Err(refused(format!(
                     "requests to this host go through the proxy {proxy}, which the socket does not use; \
