@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use crate::error::{Error, Result, TimeLimit};
 use crate::jobs::job_log::{JobLogLevel, JobLogLine};
 use crate::jobs::socket::{later, Connection, SocketError, SocketEvent, SocketUrl, Timings};
-use crate::jobs::wait::Scope;
+use crate::jobs::scope::Scope;
 use crate::Client;
 
 /// Settings of live job logs, for [`WaitForJob::live_logs`](crate::WaitForJob::live_logs).

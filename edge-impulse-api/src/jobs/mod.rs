@@ -1,14 +1,18 @@
 //! Jobs: waiting for one to finish ([`wait`]), its log lines ([`job_log`]), and following
-//! them live over Studio's socket ([`live_logs`] over [`socket`]).
+//! them live over Studio's socket ([`live_logs`] over [`socket`]); [`scope`] picks the
+//! operations of a project's or an organization's job. Imports run one way:
+//! `wait` -> `live_logs` -> `socket`, each over `scope` and `job_log`.
 //!
 //! Waiting uses the status, log and cancel operations of the `jobs` group (project jobs) or
 //! `organization-jobs` (organization jobs); a project job's live logs also need the socket
-//! token of `projects` (see `Scope::has_live_logs`). The log line type is always there:
+//! token of `projects` (see `Scope::socket_token_request`). The log line type is always there:
 //! [`Error::JobFailed`](crate::Error::JobFailed) carries lines.
 
 pub(crate) mod job_log;
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 pub(crate) mod live_logs;
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
+pub(crate) mod scope;
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 pub(crate) mod socket;
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
