@@ -4,6 +4,7 @@
 use bytes::Bytes;
 
 use super::Client;
+use crate::transport::download::Download;
 use crate::error::{messages_from_body, BodySize, Error};
 use crate::transport::redact::{redacted_snippet, Redaction};
 use crate::transport::request::{download_envelope_failure, Prepared, RawBody, RawResponse, ResponseKind};
@@ -25,41 +26,12 @@ impl Client {
         async move {
             let operation = prepared.operation;
             let status = response.status();
-            let location = || response.headers().get(reqwest::header::LOCATION).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
             if status.is_redirection() && operation.response == ResponseKind::Redirect {
-                let Some(location) = location() else {
-                    return Err(ReadFailure::Error(Error::Status {
-                        operation: operation.id,
-                        status: status.as_u16(),
-                        messages: vec!["redirect without a Location header".into()],
-                        body: String::new(),
-                    }));
-                };
-                let location = response.url().join(&location).map(String::from).unwrap_or(location);
+                let location = redirect_target(operation.id, &response).map_err(ReadFailure::Error)?;
                 return Ok(RawResponse { operation, status: status.as_u16(), body: RawBody::Redirect(location) });
             }
             if !status.is_success() {
-                let mut messages = match (status.is_redirection(), location()) {
-                    (true, Some(location)) => vec![format!("redirected to {location}, which this operation does not follow")],
-                    (true, None) => vec!["redirect without a Location header".to_owned()],
-                    (false, _) => Vec::new(),
-                };
-                // An error body that stalls is left out at the attempt's deadline: the status
-                // says more than a timeout would.
-                let reading = read_bounded(&mut response, ERROR_BODY_LIMIT);
-                let body = match deadline {
-                    Some(deadline) => tokio::time::timeout_at(deadline, reading).await.unwrap_or_default(),
-                    None => reading.await,
-                };
-                messages.extend(messages_from_body(&body));
-                // The body's own secret values join the client's credentials in the error's
-                // redaction (see `Client::redact`).
-                let mut redaction = Redaction::default();
-                if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) {
-                    redaction.add_secrets_in(&value);
-                }
-                let error = Error::Status { operation: operation.id, status: status.as_u16(), messages, body: redacted_snippet(&body, 2048) };
-                return Err(ReadFailure::Error(error.redact(&redaction)));
+                return Err(ReadFailure::Error(status_failure(operation.id, &mut response, deadline).await));
             }
             let body = match operation.response {
                 ResponseKind::Binary if is_json(&response) && response.content_length().is_some_and(|n| n <= ERROR_BODY_LIMIT as u64) => {
@@ -69,9 +41,9 @@ impl Client {
                     if let Some(error) = download_envelope_failure(operation.id, status.as_u16(), &bytes) {
                         return Err(ReadFailure::Error(error));
                     }
-                    RawBody::Download(Box::new(crate::Download::buffered(operation.id, response.headers(), bytes)))
+                    RawBody::Download(Box::new(Download::buffered(operation.id, response.headers(), bytes)))
                 }
-                ResponseKind::Binary => RawBody::Download(Box::new(crate::Download::new(operation.id, response, self.inner.limits.download_idle))),
+                ResponseKind::Binary => RawBody::Download(Box::new(Download::new(operation.id, response, self.inner.limits.download_idle))),
                 // A success answer to a redirect operation is read as far as an error body is:
                 // it can only be the failure envelope or a mistake.
                 ResponseKind::Redirect => RawBody::Bytes(read_bounded(&mut response, ERROR_BODY_LIMIT).await),
@@ -82,6 +54,46 @@ impl Client {
             Ok(RawResponse { operation, status: status.as_u16(), body })
         }
     }
+}
+
+/// The `Location` of a redirect, resolved against the URL that answered it.
+fn redirect_target(operation: &'static str, response: &reqwest::Response) -> Result<String, Error> {
+    let Some(location) = location(response) else {
+        let messages = vec!["redirect without a Location header".into()];
+        return Err(Error::Status { operation, status: response.status().as_u16(), messages, body: String::new() });
+    };
+    Ok(response.url().join(&location).map(String::from).unwrap_or(location))
+}
+
+/// The error for an answer that is not a success: what a redirect pointed at, the messages
+/// found in the body, and its start.
+async fn status_failure(operation: &'static str, response: &mut reqwest::Response, deadline: Option<tokio::time::Instant>) -> Error {
+    let status = response.status();
+    let mut messages = match (status.is_redirection(), location(response)) {
+        (true, Some(location)) => vec![format!("redirected to {location}, which this operation does not follow")],
+        (true, None) => vec!["redirect without a Location header".to_owned()],
+        (false, _) => Vec::new(),
+    };
+    // An error body that stalls is left out at the attempt's deadline: the status says more
+    // than a timeout would.
+    let reading = read_bounded(response, ERROR_BODY_LIMIT);
+    let body = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, reading).await.unwrap_or_default(),
+        None => reading.await,
+    };
+    messages.extend(messages_from_body(&body));
+    // The body's own secret values join the client's credentials in the error's redaction
+    // (see `Client::redact`).
+    let mut redaction = Redaction::default();
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) {
+        redaction.add_secrets_in(&value);
+    }
+    let error = Error::Status { operation, status: status.as_u16(), messages, body: redacted_snippet(&body, 2048) };
+    error.redact(&redaction)
+}
+
+fn location(response: &reqwest::Response) -> Option<String> {
+    response.headers().get(reqwest::header::LOCATION).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 /// Why reading an answer failed: its connection (which a retry may mend), or its content.
