@@ -492,3 +492,49 @@ async fn a_download_as_a_stream_ends_and_keeps_its_chunks() {
     let chunks: Vec<bytes::Bytes> = download.into_stream().try_collect().await.unwrap();
     assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 100_000);
 }
+
+// ---- 3. Durations too long to be a point in time ----
+
+#[tokio::test]
+async fn every_duration_saturates_instead_of_panicking() {
+    let server = answering(ResponseTemplate::new(200).set_body_json(count_body(4))).await;
+    // A download streamed in chunks, which each wait for with the idle timeout.
+    Mock::given(method("GET"))
+        .and(path("/file"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(vec![7u8; 300_000], "application/octet-stream"))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .api_key(API_KEY)
+        .timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX)
+        .call_timeout(Duration::MAX)
+        .download_idle_timeout(Duration::MAX)
+        .retry(RetryPolicy::new().initial_backoff(Duration::MAX).max_backoff(Duration::MAX).max_elapsed(Duration::MAX))
+        .build()
+        .unwrap();
+    assert_eq!(count_samples(&client).await.unwrap(), 4);
+    let mut request = client.request::<serde_json::Value>(Method::Get, COUNT_PATH);
+    request.timeout(Duration::MAX);
+    assert_eq!(request.await.unwrap()["count"], 4);
+    let download = client.request::<Download>(Method::Get, "/file").await.unwrap();
+    assert_eq!(download.bytes().await.unwrap().len(), 300_000);
+}
+
+#[tokio::test]
+async fn a_retry_after_too_long_to_wait_ends_the_retries() {
+    // u64::MAX seconds: past the default 60 s budget, so the 503 is the answer, at once.
+    let server = answering(ResponseTemplate::new(503).insert_header("retry-after", u64::MAX.to_string().as_str())).await;
+    let client = Client::builder().base_url(server.uri()).api_key(API_KEY).build().unwrap();
+    let started = std::time::Instant::now();
+    let error = expect_err(count_samples(&client).await);
+    assert!(matches!(error, Error::Status { status: 503, .. }), "{error:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // The same with a backoff of `Duration::MAX` and no Retry-After.
+    let server = answering(ResponseTemplate::new(503)).await;
+    let policy = RetryPolicy::new().jitter(false).initial_backoff(Duration::MAX).max_backoff(Duration::MAX);
+    let client = Client::builder().base_url(server.uri()).api_key(API_KEY).retry(policy).build().unwrap();
+    assert!(matches!(count_samples(&client).await, Err(Error::Status { status: 503, .. })));
+}

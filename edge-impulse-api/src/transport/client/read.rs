@@ -120,9 +120,10 @@ async fn read_bounded(response: &mut reqwest::Response, limit: usize) -> Bytes {
     body.into()
 }
 
-/// The whole body of a success answer, refused once it is larger than `limit`. Memory is the
-/// body's size (the buffer is sized from `Content-Length` when there is one); a body that
-/// comes in one chunk is handed over without a copy.
+/// The whole body of a success answer, refused once it is larger than `limit`. Memory grows
+/// with the bytes that arrive, never past `Content-Length` for an honest body (so a body ends
+/// in a buffer of its size); an announced size alone allocates nothing. A body that comes in
+/// one chunk is handed over without a copy.
 async fn read_capped(response: &mut reqwest::Response, operation: &'static str, limit: Option<u64>) -> std::result::Result<Bytes, ReadFailure> {
     let limit = limit.unwrap_or(u64::MAX);
     let too_large = |size| ReadFailure::Error(Error::BodyTooLarge { operation, size, limit });
@@ -135,17 +136,36 @@ async fn read_capped(response: &mut reqwest::Response, operation: &'static str, 
         return Err(too_large(BodySize::AtLeast(limit)));
     }
     let Some(second) = response.chunk().await.map_err(ReadFailure::Body)? else { return Ok(first) };
-    let expected = announced.unwrap_or(0).max((first.len() + second.len()) as u64).min(limit);
-    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(usize::MAX));
-    body.extend_from_slice(&first);
-    drop(first);
-    let mut chunk = Some(second);
+    let announced = announced.and_then(|length| usize::try_from(length).ok());
+    let mut body = Vec::new();
+    let mut chunk = Some(first);
+    let mut next = Some(second);
     while let Some(current) = chunk {
-        if (body.len() + current.len()) as u64 > limit {
+        if (body.len() as u64).saturating_add(current.len() as u64) > limit {
             return Err(too_large(BodySize::AtLeast(limit)));
         }
+        grow_for(&mut body, current.len(), announced);
         body.extend_from_slice(&current);
-        chunk = response.chunk().await.map_err(ReadFailure::Body)?;
+        drop(current);
+        chunk = match next.take() {
+            Some(second) => Some(second),
+            None => response.chunk().await.map_err(ReadFailure::Body)?,
+        };
     }
     Ok(body.into())
+}
+
+/// Makes room for `incoming` more bytes: doubling, as `Vec` does, but never past the
+/// announced size while the body fits in it.
+fn grow_for(body: &mut Vec<u8>, incoming: usize, announced: Option<usize>) {
+    let needed = body.len().saturating_add(incoming);
+    if needed <= body.capacity() {
+        return;
+    }
+    let doubled = needed.max(body.capacity().saturating_mul(2));
+    let target = match announced {
+        Some(announced) if announced >= needed => doubled.min(announced),
+        _ => doubled,
+    };
+    body.reserve_exact(target - body.len());
 }

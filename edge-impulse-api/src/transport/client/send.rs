@@ -94,7 +94,8 @@ impl Client {
         };
         loop {
             let request = self.request_for_attempt(prepared).await?;
-            let deadline = answer_limit.map(|limit| tokio::time::Instant::now() + limit);
+            // A limit too far to be a point in time (`Duration::MAX`) is no limit.
+            let deadline = answer_limit.and_then(|limit| tokio::time::Instant::now().checked_add(limit));
             // Boxed to keep the call's future small (see `execute`).
             let attempt = Box::pin(self.attempt(prepared, request, |status, headers| retrying.wait_for_status(status, headers), deadline));
             let outcome = match (answer_limit, deadline) {
