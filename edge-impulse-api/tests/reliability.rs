@@ -97,6 +97,40 @@ fn json_head(length: usize) -> String {
 // ---- 1. Redaction: each place a server can echo a secret, each variant ----
 
 #[tokio::test]
+async fn a_key_across_the_excerpt_cut_is_redacted_whole() {
+    // The key begins 8 bytes before the 2 KiB cut of the body excerpt.
+    for start in [2040, 2047, 2048, 2030] {
+        let body = format!("{}{API_KEY} and then some", "x".repeat(start));
+        let server = answering(ResponseTemplate::new(500).set_body_raw(body, "text/plain")).await;
+        let error = expect_err(count_samples(&strict_client(&server.uri())).await);
+        let Error::Status { body: excerpt, .. } = &error else { panic!("{error:?}") };
+        assert!(!excerpt.contains(&API_KEY[..6]), "part of the key is left at {start}: …{}", &excerpt[excerpt.len().saturating_sub(40)..]);
+        assert!(excerpt.ends_with('…'), "{excerpt}");
+    }
+}
+
+#[tokio::test]
+async fn errors_of_pages_and_items_are_redacted() {
+    let echo = format!(r#"{{"error": "bad key {API_KEY}", "token": "page-secret-1234"}}"#);
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/1/jobs/all"))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(echo, "application/json"))
+        .mount(&server)
+        .await;
+    let client = strict_client(&server.uri());
+    let mut pages = client.jobs().list_all_jobs(1).pages();
+    let page_error = expect_err(pages.next().await.expect("an error, not the end"));
+    let mut items = client.jobs().list_all_jobs(1).items();
+    let item_error = expect_err(items.next().await.expect("an error, not the end"));
+    for error in [page_error, item_error] {
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("page-secret-1234"), "{text}");
+        assert!(matches!(&error, Error::Status { status: 401, messages, .. } if messages == &["bad key <redacted>"]), "{error:?}");
+    }
+}
+
+#[tokio::test]
 async fn api_error_echoing_the_credentials_is_redacted() {
     let body = json!({"success": false, "error": format!("key {API_KEY} and token {JWT} are not allowed here")});
     let server = answering(ResponseTemplate::new(200).set_body_json(body)).await;

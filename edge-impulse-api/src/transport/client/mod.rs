@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use crate::error::Error;
 use crate::generated::DEFAULT_SECURITY;
 use crate::transport::auth::Credentials;
-use crate::transport::redact::Redaction;
+use crate::transport::redact::Secrets;
 use crate::transport::request::{FromResponse, Method, Operation, Request, ResponseKind};
 use crate::transport::retry::RetryPolicy;
 
@@ -64,6 +63,9 @@ struct Inner {
     limits: Limits,
     headers: HeaderMap,
     retry: RetryPolicy,
+    /// The credentials, and what the client sent or held before (a login's password), in
+    /// every spelling the redaction step looks for; made once.
+    secrets: Secrets,
 }
 
 /// The time and size limits of a client; `None` is no limit.
@@ -134,7 +136,7 @@ impl Client {
     /// ```
     ///
     /// A path that does not start with `/`, or a full URL, is refused with
-    /// [`Error::InvalidRequest`] when the request is sent: it would go to a wrong address.
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) when the request is sent: it would go to a wrong address.
     pub fn request<T: FromResponse>(&self, method: Method, path: impl Into<String>) -> Request<'_, T> {
         let path = path.into();
         let problem = match (path.starts_with('/'), path.starts_with("//")) {
@@ -151,18 +153,9 @@ impl Client {
         request
     }
 
-    /// The values the redaction step takes out of this client's errors: its credentials.
-    pub(crate) fn redaction(&self) -> Redaction<'_> {
-        let mut redaction = Redaction::default();
-        for secret in self.inner.credentials.secrets() {
-            redaction.add(secret.expose());
-        }
-        redaction
-    }
-
-    /// The redaction step for an error of one of this client's calls.
-    pub(crate) fn redact(&self, error: Error) -> Error {
-        error.redact(&self.redaction())
+    /// Every value this client's errors must not show (see `transport::redact`).
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
     }
 }
 

@@ -6,12 +6,12 @@ use bytes::Bytes;
 use super::Client;
 use crate::transport::download::Download;
 use crate::error::{messages_from_body, BodySize, Error};
-use crate::transport::redact::{redacted_snippet, Redaction};
-use crate::transport::request::{download_envelope_failure, Prepared, RawBody, RawResponse, ResponseKind};
+use crate::transport::redact::BODY_KEPT;
+use crate::transport::request::{body_text, download_envelope_failure, Prepared, RawBody, RawResponse, ResponseKind};
 
 /// How much of an error body (or of a small JSON answer to a download) is read; the rest is
 /// dropped.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
+const ERROR_BODY_LIMIT: usize = BODY_KEPT;
 
 impl Client {
     /// Reads an answer as the operation's kind says. A block rather than an async fn, which
@@ -82,14 +82,8 @@ async fn status_failure(operation: &'static str, response: &mut reqwest::Respons
         None => reading.await,
     };
     messages.extend(messages_from_body(&body));
-    // The body's own secret values join the client's credentials in the error's redaction
-    // (see `Client::redact`).
-    let mut redaction = Redaction::default();
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) {
-        redaction.add_secrets_in(&value);
-    }
-    let error = Error::Status { operation, status: status.as_u16(), messages, body: redacted_snippet(&body, 2048) };
-    error.redact(&redaction)
+    // Whole: the redaction step (`Client::finish`) takes the secrets out, then cuts it.
+    Error::Status { operation, status: status.as_u16(), messages, body: body_text(&body) }
 }
 
 fn location(response: &reqwest::Response) -> Option<String> {

@@ -232,6 +232,7 @@ fn may_retry_after(error: &reqwest::Error, repeatable: bool) -> bool {
 fn error_kind(error: &Error) -> &'static str {
     match error {
         Error::Api { .. } => "api",
+        Error::TotpRequired { .. } => "totp_required",
         Error::Status { .. } => "status",
         Error::Decode { .. } => "decode",
         Error::Timeout { .. } => "timeout",
