@@ -8,9 +8,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything a call can fail with. Each variant names the operation (its `operationId`, or
 /// `custom` for [`Client::request`](crate::Client::request)).
 ///
-/// No variant shows a secret: every error a call returns has gone through one redaction step
-/// that replaces the client's API key and JWT, and every value of a secret property of the
-/// answer (`apiKey`, `token`, `password`, ...), by `<redacted>` in each of its texts.
+/// No variant shows a secret: every error a call returns (pages of a list included) has gone
+/// through one redaction step that replaces every credential the client holds or held (API
+/// key, JWT, bearer token, basic password, a login's password), and every value of a secret
+/// property (`apiKey`, `token`, `password`, ...) of the answer or of the JSON the call sent,
+/// by `<redacted>` in each of its texts; body excerpts are cut after that.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
