@@ -8,9 +8,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything a call can fail with. Each variant names the operation (its `operationId`, or
 /// `custom` for [`Client::request`](crate::Client::request)).
 ///
-/// No variant shows a secret: every error a call returns has gone through one redaction step
-/// that replaces the client's API key and JWT, and every value of a secret property of the
-/// answer (`apiKey`, `token`, `password`, ...), by `<redacted>` in each of its texts.
+/// No variant shows a secret: every error a call returns (pages of a list included) has gone
+/// through one redaction step that replaces every credential the client holds or held (API
+/// key, JWT, bearer token, basic password, a login's password), and every value of a secret
+/// property (`apiKey`, `token`, `password`, ...) of the answer or of the JSON the call sent,
+/// by `<redacted>` in each of its texts; body excerpts are cut after that.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -26,6 +28,19 @@ pub enum Error {
         message: String,
     },
 
+    /// [`ClientBuilder::login`](crate::ClientBuilder::login) was answered that the account
+    /// uses multi-factor authentication and the one-time code (TOTP) was missing or not
+    /// accepted (`ERR_TOTP_TOKEN ...`). Ask the user for the code from their authenticator
+    /// app and log in again with it:
+    /// [`ClientBuilder::login_with_totp`](crate::ClientBuilder::login_with_totp).
+    #[error("{operation}: the account uses multi-factor authentication: log in again with the code from the authenticator app (ClientBuilder::login_with_totp); the server said: {message}")]
+    TotpRequired {
+        /// The login operation (`login`).
+        operation: &'static str,
+        /// The server's words (`ERR_TOTP_TOKEN IS REQUIRED...`).
+        message: String,
+    },
+
     /// The API answered with a status that is not a success.
     #[error("{operation}: HTTP {status}{}", status_details(.messages, .body))]
     Status {
@@ -37,7 +52,7 @@ pub enum Error {
         /// Messages found in the body (`error`, `detail`, or a validation list), or the target
         /// of an unexpected redirect; empty if there were none.
         messages: Vec<String>,
-        /// The start of the body, at most 2 KiB (the message shows at most one line of it).
+        /// The start of the body, at most 2 KiB of it (the message shows at most one line).
         body: String,
     },
 
@@ -302,6 +317,7 @@ impl Error {
     pub fn operation(&self) -> Option<&'static str> {
         match self {
             Error::Api { operation, .. }
+            | Error::TotpRequired { operation, .. }
             | Error::Status { operation, .. }
             | Error::Decode { operation, .. }
             | Error::Timeout { operation, .. }

@@ -25,9 +25,12 @@
 //! ```
 //!
 //! User-level operations (organizations, several projects) take a JWT instead:
-//! `Client::builder().jwt(token)`, or `Client::builder().login(user, password).await?`. Each
-//! operation sends the credential its spec asks for; they never appear in `Debug` output,
-//! errors or traces.
+//! `Client::builder().jwt(token)`, or `Client::builder().login(user, password).await?` (the
+//! `login` feature; an account with multi-factor authentication answers
+//! [`Error::TotpRequired`], and [`ClientBuilder::login_with_totp`] logs in with the code).
+//! Each operation sends the credential its spec asks for; they never appear in `Debug`
+//! output, errors or traces, and never leave for another host: the client follows no
+//! redirect, and refuses an [`http_client`](ClientBuilder::http_client) that may.
 //!
 //! ## 2. The first call
 //!
@@ -180,10 +183,12 @@
 //! message; the causes the OS and the HTTP stack gave are its
 //! [`source`](std::error::Error::source) chain.
 //!
-//! No error shows a secret: every error of a call goes through one redaction step that
-//! replaces the client's API key and JWT, and every value of a secret property of the answer
-//! (`apiKey`, `token`, `password`, ...), by `<redacted>`, in messages, excerpts, echoed
-//! headers and URLs, and job logs.
+//! No error shows a secret: every call, pages of lists included, ends in one redaction step
+//! that replaces every credential the client holds or held (API key, JWT, bearer token, basic
+//! password, a login's password), and every value of a secret property (`apiKey`, `token`,
+//! `password`, ...) of the answer or of the JSON the call sent, by `<redacted>`, in messages,
+//! echoed headers and URLs, and job logs; body excerpts are cut only after that, so a cut
+//! never leaves part of a secret.
 //!
 //! # Limits
 //!

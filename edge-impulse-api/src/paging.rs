@@ -224,12 +224,9 @@ impl<T: FromResponse> Stream for Pages<'_, T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        let raw = match ready!(this.pager.poll_raw(cx)) {
-            None => return Poll::Ready(None),
-            Some(Err(error)) => return Poll::Ready(Some(Err(error))),
-            Some(Ok(raw)) => raw,
-        };
-        let page = match T::from_response(raw) {
+        let Some(result) = ready!(this.pager.poll_raw(cx)) else { return Poll::Ready(None) };
+        // Decoded, or its error redacted, where every call ends.
+        let page = match this.pager.client.finish::<T>(result, this.pager.template.sent_json()) {
             Ok(page) => page,
             Err(error) => return Poll::Ready(Some(Err(this.pager.fail(error)))),
         };

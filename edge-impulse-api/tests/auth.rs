@@ -237,7 +237,7 @@ async fn builder_login_failure_is_an_api_error_and_shows_no_password() {
         .and(path("/api-login"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"success": false, "error": "ERR_TOTP_TOKEN IS REQUIRED"})),
+                .set_body_json(serde_json::json!({"success": false, "error": "Invalid username or password"})),
         )
         .expect(1)
         .mount(&server)
@@ -251,7 +251,7 @@ async fn builder_login_failure_is_an_api_error_and_shows_no_password() {
         Error::Api { operation, status, message } => {
             assert_eq!(operation, "login");
             assert_eq!(status, 200);
-            assert_eq!(message, "ERR_TOTP_TOKEN IS REQUIRED");
+            assert_eq!(message, "Invalid username or password");
         }
         other => panic!("expected Error::Api, got {other:?}"),
     }
@@ -313,4 +313,141 @@ async fn decoded_secrets_are_redacted_in_debug() {
     let keys = client.projects().list_project_api_keys(3).await.unwrap();
     assert_eq!(keys.api_keys[0].api_key.expose(), API_KEY);
     assert_redacted("ListApiKeysResponse", &format!("{keys:?}"));
+}
+
+#[tokio::test]
+async fn a_password_the_server_echoes_is_redacted() {
+    // A login that echoes the password it got, in the failure envelope and in an error status.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api-login"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": false, "error": "wrong password pa55-word-91 for ada"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/1/raw-data/count"))
+        .respond_with(ResponseTemplate::new(401).set_body_raw("no user ada with password b4sic-pw-77 (YWRhOmI0c2ljLXB3LTc3)", "text/plain"))
+        .mount(&server)
+        .await;
+
+    let error = expect_err(Client::builder().base_url(server.uri()).login("ada", "pa55-word-91").await);
+    let text = format!("{error} {error:?}");
+    assert!(!text.contains("pa55-word-91"), "{text}");
+    assert!(matches!(&error, Error::Api { message, .. } if message == "wrong password <redacted> for ada"), "{error:?}");
+
+    // The same operation called directly: the password is in the JSON the call sent.
+    let client = Client::builder().base_url(server.uri()).build().unwrap();
+    let request = models::GetJwtRequest::new("ada".into(), "pa55-word-91".into());
+    let error = expect_err(client.login().login(&request).await);
+    assert!(!format!("{error} {error:?}").contains("pa55-word-91"), "{error:?}");
+
+    // HTTP basic authentication: the password, and its encoding with the user name.
+    let client = Client::builder().base_url(server.uri()).basic_auth("ada", "b4sic-pw-77").no_retries().build().unwrap();
+    let error = expect_err(client.request::<serde_json::Value>(edge_impulse_api::Method::Get, "/api/1/raw-data/count").await);
+    let text = format!("{error} {error:?}");
+    assert!(!text.contains("b4sic-pw-77") && !text.contains("YWRhOmI0c2ljLXB3LTc3"), "{text}");
+}
+
+#[tokio::test]
+async fn a_login_that_needs_a_totp_code_is_its_own_error_and_the_code_logs_in() {
+    let server = MockServer::start().await;
+    // Without a code (the body is exactly the user name and password) the server asks for one.
+    Mock::given(method("POST"))
+        .and(path("/api-login"))
+        .and(body_json(serde_json::json!({"username": "ada", "password": "pa55word"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "success": false,
+            "error": "ERR_TOTP_TOKEN IS REQUIRED. Please provide a TOTP token."
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api-login"))
+        .and(body_json(serde_json::json!({"username": "ada", "password": "pa55word", "totpToken": "123456"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true, "token": JWT})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/12/raw-data/count"))
+        .and(header_is("x-jwt-token", JWT))
+        .respond_with(ResponseTemplate::new(200).set_body_json(count_body(3)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let error = expect_err(Client::builder().base_url(server.uri()).login("ada", "pa55word").await);
+    match &error {
+        Error::TotpRequired { operation, message } => {
+            assert_eq!(*operation, "login");
+            assert!(message.starts_with("ERR_TOTP_TOKEN"), "{message}");
+        }
+        other => panic!("expected Error::TotpRequired, got {other:?}"),
+    }
+    assert!(error.to_string().contains("login_with_totp"), "the message says what to do: {error}");
+
+    let client = Client::builder().base_url(server.uri()).login_with_totp("ada", "pa55word", "123456").await.unwrap();
+    assert_eq!(client.raw_data().count_samples(12, RawDataCategoryQuery::Training).await.unwrap().count, 3);
+}
+
+/// A server on 127.0.0.1 that redirects every request to `target`.
+async fn redirecting_to(target: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{target}/api/1/raw-data/count")))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn no_credential_follows_a_redirect_to_another_host_whatever_http_client_is_given() {
+    // The other host: `localhost` where the API is `127.0.0.1`, another port too.
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(count_body(1))).mount(&elsewhere).await;
+    let elsewhere_url = format!("http://localhost:{}", elsewhere.address().port());
+    let api = redirecting_to(&elsewhere_url).await;
+
+    let given: [(&str, Option<reqwest::Client>); 4] = [
+        ("the crate's own", None),
+        ("reqwest's default (follows 10)", Some(reqwest::Client::new())),
+        ("limited(3)", Some(reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(3)).build().unwrap())),
+        ("none", Some(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap())),
+    ];
+    for (name, http) in given {
+        for credentials in ["api key", "jwt"] {
+            let mut builder = Client::builder().base_url(api.uri()).no_retries();
+            builder = match credentials {
+                "api key" => builder.api_key(API_KEY),
+                _ => builder.jwt(JWT),
+            };
+            if let Some(http) = http.clone() {
+                builder = builder.http_client(http);
+            }
+            match builder.build() {
+                Ok(client) => {
+                    let error = expect_err(client.raw_data().count_samples(1, RawDataCategoryQuery::Training).await);
+                    assert!(matches!(&error, Error::Status { status: 302, .. }), "{name}: {error:?}");
+                    assert!(error.to_string().contains(&elsewhere_url), "{name}: the error names the target: {error}");
+                }
+                Err(error) => {
+                    let message = checked(&error);
+                    assert!(message.contains("Policy::none()"), "{name}: the refusal says what to do: {message}");
+                    // Only clients that may follow are refused: one that cannot is accepted.
+                    assert!(!matches!(name, "the crate's own" | "none"), "{name}: refused a client that does not follow: {message}");
+                }
+            }
+        }
+    }
+    let reached = elsewhere.received_requests().await.unwrap();
+    assert!(reached.is_empty(), "a credential left for another host: {reached:?}");
+
+    // A client that follows redirects is fine when it has no credential to carry.
+    let anonymous = Client::builder().base_url(api.uri()).http_client(reqwest::Client::new()).build().unwrap();
+    let answer = anonymous.raw_data().count_samples(1, RawDataCategoryQuery::Training).await.unwrap();
+    assert_eq!(answer.count, 1);
+    let reached = elsewhere.received_requests().await.unwrap();
+    assert_eq!(reached.len(), 1);
+    assert_no_credentials(&reached[0]);
 }

@@ -97,6 +97,40 @@ fn json_head(length: usize) -> String {
 // ---- 1. Redaction: each place a server can echo a secret, each variant ----
 
 #[tokio::test]
+async fn a_key_across_the_excerpt_cut_is_redacted_whole() {
+    // The key begins 8 bytes before the 2 KiB cut of the body excerpt.
+    for start in [2040, 2047, 2048, 2030] {
+        let body = format!("{}{API_KEY} and then some", "x".repeat(start));
+        let server = answering(ResponseTemplate::new(500).set_body_raw(body, "text/plain")).await;
+        let error = expect_err(count_samples(&strict_client(&server.uri())).await);
+        let Error::Status { body: excerpt, .. } = &error else { panic!("{error:?}") };
+        assert!(!excerpt.contains(&API_KEY[..6]), "part of the key is left at {start}: …{}", &excerpt[excerpt.len().saturating_sub(40)..]);
+        assert!(excerpt.ends_with('…'), "{excerpt}");
+    }
+}
+
+#[tokio::test]
+async fn errors_of_pages_and_items_are_redacted() {
+    let echo = format!(r#"{{"error": "bad key {API_KEY}", "token": "page-secret-1234"}}"#);
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/1/jobs/all"))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(echo, "application/json"))
+        .mount(&server)
+        .await;
+    let client = strict_client(&server.uri());
+    let mut pages = client.jobs().list_all_jobs(1).pages();
+    let page_error = expect_err(pages.next().await.expect("an error, not the end"));
+    let mut items = client.jobs().list_all_jobs(1).items();
+    let item_error = expect_err(items.next().await.expect("an error, not the end"));
+    for error in [page_error, item_error] {
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("page-secret-1234"), "{text}");
+        assert!(matches!(&error, Error::Status { status: 401, messages, .. } if messages == &["bad key <redacted>"]), "{error:?}");
+    }
+}
+
+#[tokio::test]
 async fn api_error_echoing_the_credentials_is_redacted() {
     let body = json!({"success": false, "error": format!("key {API_KEY} and token {JWT} are not allowed here")});
     let server = answering(ResponseTemplate::new(200).set_body_json(body)).await;
@@ -491,4 +525,50 @@ async fn a_download_as_a_stream_ends_and_keeps_its_chunks() {
     use futures_util::TryStreamExt;
     let chunks: Vec<bytes::Bytes> = download.into_stream().try_collect().await.unwrap();
     assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 100_000);
+}
+
+// ---- 3. Durations too long to be a point in time ----
+
+#[tokio::test]
+async fn every_duration_saturates_instead_of_panicking() {
+    let server = answering(ResponseTemplate::new(200).set_body_json(count_body(4))).await;
+    // A download streamed in chunks, which each wait for with the idle timeout.
+    Mock::given(method("GET"))
+        .and(path("/file"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(vec![7u8; 300_000], "application/octet-stream"))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .api_key(API_KEY)
+        .timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX)
+        .call_timeout(Duration::MAX)
+        .download_idle_timeout(Duration::MAX)
+        .retry(RetryPolicy::new().initial_backoff(Duration::MAX).max_backoff(Duration::MAX).max_elapsed(Duration::MAX))
+        .build()
+        .unwrap();
+    assert_eq!(count_samples(&client).await.unwrap(), 4);
+    let mut request = client.request::<serde_json::Value>(Method::Get, COUNT_PATH);
+    request.timeout(Duration::MAX);
+    assert_eq!(request.await.unwrap()["count"], 4);
+    let download = client.request::<Download>(Method::Get, "/file").await.unwrap();
+    assert_eq!(download.bytes().await.unwrap().len(), 300_000);
+}
+
+#[tokio::test]
+async fn a_retry_after_too_long_to_wait_ends_the_retries() {
+    // u64::MAX seconds: past the default 60 s budget, so the 503 is the answer, at once.
+    let server = answering(ResponseTemplate::new(503).insert_header("retry-after", u64::MAX.to_string().as_str())).await;
+    let client = Client::builder().base_url(server.uri()).api_key(API_KEY).build().unwrap();
+    let started = std::time::Instant::now();
+    let error = expect_err(count_samples(&client).await);
+    assert!(matches!(error, Error::Status { status: 503, .. }), "{error:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // The same with a backoff of `Duration::MAX` and no Retry-After.
+    let server = answering(ResponseTemplate::new(503)).await;
+    let policy = RetryPolicy::new().jitter(false).initial_backoff(Duration::MAX).max_backoff(Duration::MAX);
+    let client = Client::builder().base_url(server.uri()).api_key(API_KEY).retry(policy).build().unwrap();
+    assert!(matches!(count_samples(&client).await, Err(Error::Status { status: 503, .. })));
 }

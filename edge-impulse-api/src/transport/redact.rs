@@ -1,26 +1,84 @@
-//! Redaction: the values no error may show (the client's credentials, the answer's secret
-//! properties), and the step that takes them out of an error's texts.
+//! Redaction, in one place. Every call ends in [`Client::finish`], which decodes the answer
+//! or passes the call's error through [`Client::redact_call`]: there, and only there, the
+//! values no error may show are replaced by `<redacted>` in every text of the error, and only
+//! then are body excerpts cut to their length, so that a cut never leaves part of a secret.
+//!
+//! The values are every credential the client holds or ever held (API key, JWT, bearer token,
+//! basic password and its encoding, the password and code a login sent), and the values of
+//! secret properties (`apiKey`, `token`, `password`, ...) in the answer and in the JSON body
+//! the call sent, each also as JSON text and percent-encoded.
 
-use std::borrow::Cow;
+use bytes::Bytes;
 
-use crate::error::{snippet, Error};
+use crate::error::{Error, Result};
+use crate::transport::client::Client;
+use crate::transport::request::{FromResponse, RawResponse};
+
+/// The longest body excerpt an error shows ([`Error::Status`], [`Error::Decode`]), in bytes
+/// of the body (a secret that begins before the cut is replaced whole, which may add a few).
+pub(crate) const EXCERPT_LEN: usize = 2048;
+
+/// How much of a body an error holds until the redaction step cuts it to [`EXCERPT_LEN`]:
+/// far more than the excerpt, so that nothing the excerpt shows was cut before.
+pub(crate) const BODY_KEPT: usize = 64 * 1024;
+
+const REDACTED: &str = "<redacted>";
+
+impl Client {
+    /// Where every call ends, generated operation, [`Client::request`] or a page of a list:
+    /// the answer decoded into `T`, or the call's error after the redaction step. `sent` is
+    /// the JSON body the call sent (empty if none), whose secret values the server may echo.
+    pub(crate) fn finish<T: FromResponse>(&self, result: Result<RawResponse>, sent: &[u8]) -> Result<T> {
+        let (error, answer) = match result {
+            Ok(raw) => {
+                // A reference count, not a copy: kept in case the decode fails.
+                let answer = raw.buffered_body();
+                match T::from_response(raw) {
+                    Ok(value) => return Ok(value),
+                    Err(error) => (error, answer),
+                }
+            }
+            Err(error) => (error, Bytes::new()),
+        };
+        Err(self.redact_call(error, &answer, sent))
+    }
+
+    /// The redaction step for an error with no body of its own (a job's failure).
+    // Used by the job waits, which need an API group.
+    #[cfg_attr(not(any(feature = "jobs", feature = "organization-jobs")), allow(dead_code))]
+    pub(crate) fn redact(&self, error: Error) -> Error {
+        self.redact_call(error, &[], &[])
+    }
+
+    /// The redaction step: the client's secrets, and those of the answer and of the body
+    /// sent, taken out of every text of `error`.
+    fn redact_call(&self, error: Error, answer: &[u8], sent: &[u8]) -> Error {
+        let mut secrets = self.secrets().clone();
+        secrets.add_secrets_in_json(answer);
+        secrets.add_secrets_in_json(sent);
+        // An error body read by the transport is the answer of a failed status.
+        if let Error::Status { body, .. } = &error {
+            secrets.add_secrets_in_json(body.as_bytes());
+        }
+        error.redact(&secrets)
+    }
+}
 
 impl Error {
-    /// The redaction step: every text of the error with each of `secrets` replaced by
-    /// `<redacted>`. The match names every variant, so that a new variant does not compile
-    /// until it says which of its fields can hold text from the server.
-    pub(crate) fn redact(self, secrets: &Redaction<'_>) -> Error {
-        if secrets.is_empty() {
-            return self;
-        }
-        let clean = |text: String| secrets.apply(text);
+    /// Every text of the error with each of `secrets` replaced by `<redacted>`, body excerpts
+    /// then cut to [`EXCERPT_LEN`]. The match names every variant, so that a new variant does
+    /// not compile until it says which of its fields can hold text from the server.
+    pub(crate) fn redact(self, secrets: &Secrets) -> Error {
+        let clean = |text: String| secrets.apply(text, usize::MAX);
+        let excerpt = |text: String| secrets.apply(text, EXCERPT_LEN);
         match self {
             Error::Api { operation, status, message } => Error::Api { operation, status, message: clean(message) },
+            Error::TotpRequired { operation, message } => Error::TotpRequired { operation, message: clean(message) },
             Error::Status { operation, status, messages, body } => {
-                Error::Status { operation, status, messages: messages.into_iter().map(clean).collect(), body: clean(body) }
+                Error::Status { operation, status, messages: messages.into_iter().map(clean).collect(), body: excerpt(body) }
             }
             Error::Decode { operation, path, message, body } => {
-                Error::Decode { operation, path: clean(path), message: clean(message), body: clean(body) }
+                Error::Decode { operation, path: clean(path), message: clean(message), body: excerpt(body) }
             }
             Error::InvalidRequest { operation, message } => Error::InvalidRequest { operation, message: clean(message) },
             Error::LiveLogs { operation, message } => Error::LiveLogs { operation, message: clean(message) },
@@ -51,45 +109,47 @@ impl Error {
     }
 }
 
-/// Values that must not appear in an error: the client's credentials, and the values of
-/// secret properties found in the answer the error comes from.
-#[derive(Default)]
-pub(crate) struct Redaction<'a> {
-    values: Vec<Cow<'a, str>>,
+/// Values that must not appear in an error, each in every spelling it takes (as it is, inside
+/// JSON text, percent-encoded), longest first.
+#[derive(Clone, Default)]
+pub(crate) struct Secrets {
+    values: Vec<String>,
 }
 
-impl<'a> Redaction<'a> {
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} values)", self.values.len())
+    }
+}
+
+impl Secrets {
     /// Shorter values are left alone: replacing every `abc` would garble messages and hide
     /// nothing worth hiding.
     const MIN_LEN: usize = 4;
 
     /// Adds a secret, with the spellings it takes inside JSON text and in a URL.
-    pub(crate) fn add(&mut self, value: impl Into<Cow<'a, str>>) {
-        let value = value.into();
-        if value.len() < Self::MIN_LEN || self.values.contains(&value) {
+    pub(crate) fn add(&mut self, value: &str) {
+        if value.len() < Self::MIN_LEN {
             return;
         }
-        let json = serde_json::to_string(value.as_ref()).unwrap_or_default();
-        let json = json.trim_matches('"');
-        if json != value {
-            self.values.push(Cow::Owned(json.to_owned()));
+        let json = serde_json::to_string(value).unwrap_or_default();
+        let url: String = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).collect();
+        for spelling in [value, json.trim_matches('"'), &url] {
+            if !self.values.iter().any(|known| known == spelling) {
+                self.values.push(spelling.to_owned());
+            }
         }
-        let url: String = percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC).collect();
-        if url != value {
-            self.values.push(Cow::Owned(url));
-        }
-        self.values.push(value);
+        // Longest first, so that a secret containing another is replaced whole.
+        self.values.sort_by_key(|value| std::cmp::Reverse(value.len()));
     }
 
-    /// Adds the value of every secret property (the overrides' list) found in a JSON body.
-    pub(crate) fn add_secrets_in(&mut self, body: &serde_json::Value) {
+    /// Adds the value of every secret property (the overrides' list) in a JSON value.
+    fn add_secrets_in(&mut self, body: &serde_json::Value) {
         match body {
             serde_json::Value::Object(map) => {
                 for (key, child) in map {
                     match child {
-                        serde_json::Value::String(text) if crate::generated::SECRET_PROPERTIES.contains(&key.as_str()) => {
-                            self.add(text.clone());
-                        }
+                        serde_json::Value::String(text) if crate::generated::SECRET_PROPERTIES.contains(&key.as_str()) => self.add(text),
                         _ => self.add_secrets_in(child),
                     }
                 }
@@ -99,50 +159,77 @@ impl<'a> Redaction<'a> {
         }
     }
 
-    fn is_empty(&self) -> bool {
-        self.values.is_empty()
+    /// Adds the secret properties of a body, if it is JSON.
+    fn add_secrets_in_json(&mut self, body: &[u8]) {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+            self.add_secrets_in(&value);
+        }
     }
 
-    /// `text` with every secret replaced; longer secrets first, so that a secret containing
-    /// another is replaced whole.
-    pub(crate) fn apply(&self, mut text: String) -> String {
-        let mut values: Vec<&str> = self.values.iter().map(AsRef::as_ref).collect();
-        values.sort_by_key(|value| std::cmp::Reverse(value.len()));
-        for value in values {
-            if text.contains(value) {
-                text = text.replace(value, "<redacted>");
-            }
+    /// `text` with every secret replaced by `<redacted>`, then cut after `max` of its bytes
+    /// (at a character boundary, marked with `…`). The cut is measured in the original text:
+    /// a secret that begins before it is replaced whole; one that begins after it is dropped
+    /// with the rest; so no cut leaves part of a secret.
+    fn apply(&self, text: String, max: usize) -> String {
+        let has_secret = self.values.iter().any(|value| text.contains(value.as_str()));
+        if !has_secret && text.len() <= max {
+            return text;
         }
-        text
+        let mut clean = String::with_capacity(text.len().min(max).saturating_add(16));
+        let mut rest = text.as_str();
+        let mut read = 0usize;
+        while read < max {
+            if let Some(secret) = self.values.iter().find(|value| has_secret && rest.starts_with(value.as_str())) {
+                clean.push_str(REDACTED);
+                rest = &rest[secret.len()..];
+                read = read.saturating_add(secret.len());
+                continue;
+            }
+            let Some(character) = rest.chars().next() else { break };
+            if read.saturating_add(character.len_utf8()) > max {
+                break;
+            }
+            clean.push(character);
+            rest = &rest[character.len_utf8()..];
+            read += character.len_utf8();
+        }
+        if !rest.is_empty() {
+            clean.push('…');
+        }
+        clean
     }
 }
 
-/// A body excerpt fit for an error: JSON values of secret properties are replaced by
-/// `<redacted>` before the excerpt is cut to `max` bytes (so that a cut cannot leave half a
-/// secret behind). The client's credentials are taken out by [`Error::redact`].
-pub(crate) fn redacted_snippet(body: &[u8], max: usize) -> String {
-    let text = match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(mut value) => {
-            redact_secret_properties(&mut value);
-            serde_json::to_string(&value).unwrap_or_default()
-        }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    };
-    snippet(text.as_bytes(), max)
-}
+#[cfg(test)]
+mod tests {
+    use super::Secrets;
 
-fn redact_secret_properties(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, child) in map.iter_mut() {
-                if crate::generated::SECRET_PROPERTIES.contains(&key.as_str()) && child.is_string() {
-                    *child = serde_json::Value::String("<redacted>".into());
-                } else {
-                    redact_secret_properties(child);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_secret_properties),
-        _ => {}
+    fn secrets(values: &[&str]) -> Secrets {
+        let mut secrets = Secrets::default();
+        values.iter().for_each(|value| secrets.add(value));
+        secrets
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_is_replaced_whole() {
+        let secrets = secrets(&["ei_0123456789abcdef"]);
+        let text = format!("{}ei_0123456789abcdef and more", "x".repeat(10));
+        assert_eq!(secrets.apply(text.clone(), 12), format!("{}<redacted>…", "x".repeat(10)));
+        // Starting at the cut: dropped with the rest.
+        assert_eq!(secrets.apply(text, 10), format!("{}…", "x".repeat(10)));
+    }
+
+    #[test]
+    fn every_spelling_is_replaced_and_the_longest_first() {
+        let secrets = secrets(&["pa ss\"word", "pa ss"]);
+        let text = r#"{"password":"pa ss\"word"} url ?p=pa%20ss%22word plain pa ss"word"#.to_owned();
+        assert_eq!(secrets.apply(text, usize::MAX), r#"{"password":"<redacted>"} url ?p=<redacted> plain <redacted>"#);
+    }
+
+    #[test]
+    fn a_cut_falls_on_a_character_boundary_and_short_values_are_kept() {
+        let secrets = secrets(&["abc"]);
+        assert_eq!(secrets.apply("ééé abc".to_owned(), 3), "é…");
+        assert_eq!(secrets.apply("abc".to_owned(), usize::MAX), "abc");
     }
 }

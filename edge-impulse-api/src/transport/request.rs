@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::error::{envelope_message, Error, Result};
-use crate::transport::redact::{redacted_snippet, Redaction};
+use crate::transport::redact::BODY_KEPT;
 use crate::data::multipart::{MultipartForm, ToMultipart};
 use crate::data::params::{fill_path, ToParam};
 use crate::transport::retry::RetryPolicy;
@@ -210,6 +210,15 @@ impl Prepared {
             retry: self.retry.clone(),
             retry_non_idempotent: self.retry_non_idempotent,
             error: None,
+        }
+    }
+
+    /// The JSON body this request sends (empty for none): the redaction step looks for
+    /// secret values in it (a login's password), which a server may echo.
+    pub(crate) fn sent_json(&self) -> &[u8] {
+        match &self.payload {
+            Payload::Json(bytes) => bytes,
+            _ => &[],
         }
     }
 }
@@ -462,7 +471,12 @@ impl<'c, T: FromResponse> IntoFuture for Request<'c, T> {
 
     fn into_future(self) -> Self::IntoFuture {
         let client = self.parts.client;
-        ResponseFuture { inner: client.execute(self.parts.prepared), client, output: PhantomData }
+        // A reference count, not a copy.
+        let sent = match &self.parts.prepared.payload {
+            Payload::Json(bytes) => bytes.clone(),
+            _ => Bytes::new(),
+        };
+        ResponseFuture { inner: client.execute(self.parts.prepared), client, sent, output: PhantomData }
     }
 }
 
@@ -470,8 +484,10 @@ impl<'c, T: FromResponse> IntoFuture for Request<'c, T> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct ResponseFuture<'c, T> {
     inner: Pin<Box<dyn Future<Output = Result<RawResponse>> + Send + 'c>>,
-    /// For the redaction step every error of the call goes through.
+    /// For the redaction step every error of the call goes through ([`Client::finish`]).
     client: &'c Client,
+    /// The JSON body sent, whose secret values the redaction step takes out too.
+    sent: Bytes,
     output: PhantomData<fn() -> T>,
 }
 
@@ -484,9 +500,9 @@ impl<T> std::fmt::Debug for ResponseFuture<'_, T> {
 impl<T: FromResponse> Future for ResponseFuture<'_, T> {
     type Output = Result<T>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let client = self.client;
-        self.inner.as_mut().poll(cx).map(|raw| raw.and_then(T::from_response).map_err(|error| client.redact(error)))
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.inner.as_mut().poll(cx).map(|raw| this.client.finish(raw, &this.sent))
     }
 }
 
@@ -513,6 +529,14 @@ impl RawResponse {
     #[doc(hidden)]
     pub fn buffered(operation: &'static Operation, status: u16, body: Bytes) -> Self {
         RawResponse { operation, status, body: RawBody::Bytes(body) }
+    }
+
+    /// The body, when it was read into memory (a reference count, not a copy).
+    pub(crate) fn buffered_body(&self) -> Bytes {
+        match &self.body {
+            RawBody::Bytes(bytes) => bytes.clone(),
+            RawBody::Download(_) | RawBody::Redirect(_) => Bytes::new(),
+        }
     }
 
     fn into_bytes(self) -> Result<(&'static str, u16, Bytes)> {
@@ -578,7 +602,7 @@ impl<T: DeserializeOwned + Envelope> FromResponse for T {
                 // An empty message may be an `error` the type could not hold as text (an
                 // object): the body says more.
                 Some("") => Err(envelope_failure(operation, status, &bytes).unwrap_or(Error::Api { operation, status, message: String::new() })),
-                Some(message) => Err(api_failure(operation, status, message.to_owned(), &bytes)),
+                Some(message) => Err(Error::Api { operation, status, message: message.to_owned() }),
                 None => Ok(value),
             },
             Err(error) => Err(decode_failure::<T>(operation, status, &bytes, error)),
@@ -603,12 +627,8 @@ fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
 #[cold]
 fn decode_failure<T: DeserializeOwned>(operation: &'static str, status: u16, bytes: &[u8], error: serde_json::Error) -> Error {
     let value = serde_json::from_slice::<serde_json::Value>(bytes).ok();
-    let mut redaction = Redaction::default();
-    if let Some(value) = &value {
-        if let Some(message) = envelope_message(value) {
-            return api_failure(operation, status, message, bytes);
-        }
-        redaction.add_secrets_in(value);
+    if let Some(message) = value.as_ref().and_then(envelope_message) {
+        return Error::Api { operation, status, message };
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let (path, found) = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
@@ -616,7 +636,13 @@ fn decode_failure<T: DeserializeOwned>(operation: &'static str, status: u16, byt
         Ok(_) => (".".to_string(), value.as_ref()),
     };
     let message = in_plain_words(bytes, found, &error.to_string()).unwrap_or_else(|| error.to_string());
-    Error::Decode { operation, path, message, body: redacted_snippet(bytes, 2048) }.redact(&redaction)
+    Error::Decode { operation, path, message, body: body_text(bytes) }
+}
+
+/// The start of a body as text, for an error: the redaction step cuts it to an excerpt once
+/// the secrets are out.
+pub(crate) fn body_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_KEPT)]).into_owned()
 }
 
 /// The value a decode failed at, following the path serde_path_to_error recorded.
@@ -657,19 +683,10 @@ fn in_plain_words(bytes: &[u8], found: Option<&serde_json::Value>, serde_message
     }
 }
 
-/// `Error::Api` for a failure envelope, its message cleaned of the body's own secret values.
-fn api_failure(operation: &'static str, status: u16, message: String, bytes: &[u8]) -> Error {
-    let mut redaction = Redaction::default();
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
-        redaction.add_secrets_in(&value);
-    }
-    Error::Api { operation, status, message }.redact(&redaction)
-}
-
 /// The failure envelope in a body, as an error; `None` when the body is not one.
 fn envelope_failure(operation: &'static str, status: u16, bytes: &[u8]) -> Option<Error> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    envelope_message(&value).map(|message| api_failure(operation, status, message, bytes))
+    envelope_message(&value).map(|message| Error::Api { operation, status, message })
 }
 
 /// The failure envelope in a JSON answer to a download, which may be the user's own file:
@@ -718,7 +735,7 @@ impl FromResponse for crate::Redirect {
                 operation,
                 status,
                 messages: vec![format!("expected a redirect, got HTTP {status}")],
-                body: redacted_snippet(&bytes, 2048),
+                body: body_text(&bytes),
             })),
             RawBody::Download(_) => Err(Error::Status { operation, status, messages: vec!["expected a redirect".into()], body: String::new() }),
         }

@@ -11,8 +11,8 @@ use super::{Client, Inner, Limits, ServiceState};
 use crate::error::{Error, Result};
 use crate::generated::services;
 use crate::transport::auth::{BasicAuth, Credentials, Secret};
-use crate::transport::redact::Redaction;
-use crate::transport::request::{Method, Operation, Request, ResponseKind, Service};
+use crate::transport::redact::Secrets;
+use crate::transport::request::Service;
 use crate::transport::retry::RetryPolicy;
 #[allow(unused_imports)] // doc links
 use super::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};
@@ -36,6 +36,9 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     http: Option<reqwest::Client>,
     retry: RetryPolicy,
+    /// Secrets the client does not send but must keep out of its errors: what a login sent,
+    /// and an API key the login's JWT replaced.
+    former_secrets: Vec<Secret>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -168,26 +171,37 @@ impl ClientBuilder {
     }
 
     /// Uses your own `reqwest::Client` (proxies, certificates, ...). Build it with
-    /// `redirect(reqwest::redirect::Policy::none())`: operations that answer with a redirect
-    /// return its target, which a following client would hide. Its own timeouts apply on top
-    /// of this builder's; [`connect_timeout`](ClientBuilder::connect_timeout) is then yours to set.
+    /// `redirect(reqwest::redirect::Policy::none())`: a client that follows redirects would
+    /// send the `x-api-key` or `x-jwt-token` header on to whatever host a redirect names
+    /// (reqwest drops only `Authorization` and cookies on the way), so
+    /// [`build`](ClientBuilder::build) refuses one for a client with credentials. Operations
+    /// that answer with a redirect return its target. Its own timeouts apply on top of this
+    /// builder's; [`connect_timeout`](ClientBuilder::connect_timeout) is then yours to set.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
     }
 
     /// The client. Fails with [`Error::Config`] for a base URL that is not http(s), a header
-    /// that is not valid, or a credential that cannot be sent in a header (a line break or
-    /// another control character in it): such mistakes show here, not on the first call.
+    /// that is not valid, a credential that cannot be sent in a header (a line break or
+    /// another control character in it), or credentials with an
+    /// [`http_client`](ClientBuilder::http_client) that may follow redirects: such mistakes
+    /// show here, not on the first call.
     pub fn build(self) -> Result<Client> {
-        let mut redaction = Redaction::default();
-        for secret in self.credentials.secrets() {
-            redaction.add(secret.expose().to_owned());
-        }
-        self.build_checked().map_err(|error| error.redact(&redaction))
+        let secrets = self.secrets();
+        self.build_checked(secrets.clone()).map_err(|error| error.redact(&secrets))
     }
 
-    fn build_checked(self) -> Result<Client> {
+    /// Every value the client's errors must not show.
+    fn secrets(&self) -> Secrets {
+        let mut secrets = Secrets::default();
+        for secret in self.credentials.secrets().chain(&self.former_secrets) {
+            secrets.add(secret.expose());
+        }
+        secrets
+    }
+
+    fn build_checked(self, secrets: Secrets) -> Result<Client> {
         if let Some((name, _)) = self.urls.iter().find(|(name, _)| !services::ALL.iter().any(|s| s.name == name)) {
             let known: Vec<&str> = services::ALL.iter().map(|s| s.name).collect();
             return Err(Error::Config(format!("no service named `{name}`; the crate calls {}", known.join(", "))));
@@ -225,6 +239,14 @@ impl ClientBuilder {
         let mut limits = self.limits;
         let own_http = self.http.is_some();
         let http = match self.http {
+            Some(http) if !(self.credentials.is_empty() && self.former_secrets.is_empty()) && may_follow_redirects(&http) => {
+                return Err(Error::Config(
+                    "the reqwest::Client given to ClientBuilder::http_client may follow redirects, which would send this \
+                     client's credentials (x-api-key, x-jwt-token, a login's password) on to whatever host a redirect names; build it with \
+                     .redirect(reqwest::redirect::Policy::none())"
+                        .into(),
+                ));
+            }
             Some(http) => {
                 // The caller's client enforces (or not) its own connect timeout.
                 limits.connect = None;
@@ -258,44 +280,51 @@ impl ClientBuilder {
                 headers,
                 retry: self.retry,
                 own_http,
+                secrets,
             }),
         })
     }
 
     /// Logs in with a username (or e-mail) and password and returns a client that uses the
-    /// JWT it got. Everything else configured on the builder is kept.
+    /// JWT it got, through the generated [`login`](crate::apis::login::LoginApi::login)
+    /// operation. Everything else configured on the builder is kept; an API key set on it is
+    /// dropped (it would win over the JWT on most operations), and never shows in errors.
+    ///
+    /// An account with multi-factor authentication fails with [`Error::TotpRequired`]: ask
+    /// for the code of the user's authenticator app and call
+    /// [`login_with_totp`](ClientBuilder::login_with_totp). Needs the `login` feature (on by
+    /// default).
+    #[cfg(feature = "login")]
     pub async fn login(self, username: &str, password: &str) -> Result<Client> {
-        let anonymous = ClientBuilder { credentials: Credentials::default(), http: self.http.clone(), ..self.clone_settings() }.build()?;
-        #[derive(serde::Serialize)]
-        struct LoginBody<'a> {
-            username: &'a str,
-            password: &'a str,
-        }
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            token: Option<Secret>,
-        }
-        static LOGIN: Operation = Operation {
-            id: "login",
-            method: Method::Post,
-            path: "/api-login",
-            security: &[],
-            response: ResponseKind::Json,
-            service: &services::PRIMARY,
-        };
-        let mut request: Request<'_, serde_json::Value> = Request::with_path(&anonymous, &LOGIN, Method::Post, LOGIN.path.to_owned());
-        request.json(&LoginBody { username, password });
-        let answer = request.await?;
-        let token = serde_json::from_value::<Answer>(answer).ok().and_then(|a| a.token).ok_or_else(|| Error::Decode {
+        self.login_with(crate::models::GetJwtRequest::new(username.to_owned(), password.into())).await
+    }
+
+    /// [`login`](ClientBuilder::login) with the one-time code (TOTP) of a user with
+    /// multi-factor authentication, after [`Error::TotpRequired`].
+    #[cfg(feature = "login")]
+    pub async fn login_with_totp(self, username: &str, password: &str, totp_token: &str) -> Result<Client> {
+        self.login_with(crate::models::GetJwtRequest::new(username.to_owned(), password.into()).totp_token(totp_token)).await
+    }
+
+    /// [`login`](ClientBuilder::login) with every field of the spec's login request
+    /// (single sign-on type, session, evaluation user, TOTP code).
+    #[cfg(feature = "login")]
+    pub async fn login_with(mut self, request: crate::models::GetJwtRequest) -> Result<Client> {
+        // What the login sends stays secret in this builder's errors and in the new client's.
+        self.former_secrets.extend([Some(request.password.clone()), request.totp_token.clone()].into_iter().flatten());
+        let anonymous = ClientBuilder { credentials: Credentials::default(), ..self.clone_settings() }.build()?;
+        let answer = anonymous.login().login(&request).await.map_err(totp_required)?;
+        let token = answer.token.ok_or_else(|| Error::Decode {
             operation: "login",
             path: "token".into(),
             message: "the login answer has no token".into(),
             body: String::new(),
         })?;
-        // The login was for a JWT client: an API key would win over the JWT on most operations.
-        ClientBuilder { credentials: Credentials { api_key: None, ..self.credentials.clone() }, ..self }.jwt(token).build()
+        self.former_secrets.extend(self.credentials.api_key.take());
+        self.jwt(token).build()
     }
 
+    #[cfg(feature = "login")]
     fn clone_settings(&self) -> ClientBuilder {
         ClientBuilder {
             urls: self.urls.clone(),
@@ -306,8 +335,33 @@ impl ClientBuilder {
             headers: self.headers.clone(),
             http: self.http.clone(),
             retry: self.retry.clone(),
+            former_secrets: self.former_secrets.clone(),
         }
     }
+}
+
+/// The login's answer that the account needs a one-time code (`ERR_TOTP_TOKEN ...`, as a
+/// failure envelope or an error status), as its own error; any other error as it is.
+#[cfg(feature = "login")]
+fn totp_required(error: Error) -> Error {
+    const CODE: &str = "ERR_TOTP_TOKEN";
+    let message = match &error {
+        Error::Api { message, .. } => Some(message),
+        Error::Status { messages, .. } => messages.first(),
+        _ => None,
+    };
+    match message {
+        Some(message) if message.trim_start().starts_with(CODE) => Error::TotpRequired { operation: "login", message: message.clone() },
+        _ => error,
+    }
+}
+
+/// Whether a client given to [`ClientBuilder::http_client`] may follow redirects. reqwest
+/// has no accessor for its policy; its `Debug` names the policy when it is not the default
+/// (which follows up to 10): only `Policy::none()` is known not to follow. Should that text
+/// ever change, every given client counts as following, which is the safe side.
+fn may_follow_redirects(http: &reqwest::Client) -> bool {
+    !format!("{http:?}").contains("redirect_policy: \"Policy(None)\"")
 }
 
 impl Client {

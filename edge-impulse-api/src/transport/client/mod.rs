@@ -12,7 +12,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use crate::error::{Error, Result};
 use crate::generated::{services, DEFAULT_SECURITY};
 use crate::transport::auth::Credentials;
-use crate::transport::redact::Redaction;
+use crate::transport::redact::Secrets;
 use crate::transport::request::{FromResponse, Method, Operation, Request, ResponseKind};
 #[allow(unused_imports)] // doc links
 use crate::transport::request::Service;
@@ -62,6 +62,9 @@ struct Inner {
     /// The caller gave its own `reqwest::Client` ([`ClientBuilder::http_client`]): its proxy
     /// and root certificates are unknown to the live log socket, which then stays off.
     own_http: bool,
+    /// The credentials, and what the client sent or held before (a login's password), in
+    /// every spelling the redaction step looks for; made once.
+    secrets: Secrets,
 }
 
 /// What a client knows about one service.
@@ -163,7 +166,7 @@ impl Client {
     /// ```
     ///
     /// A path that does not start with `/`, or a full URL, is refused with
-    /// [`Error::InvalidRequest`] when the request is sent: it would go to a wrong address.
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) when the request is sent: it would go to a wrong address.
     pub fn request<T: FromResponse>(&self, method: Method, path: impl Into<String>) -> Request<'_, T> {
         let path = path.into();
         let problem = match (path.starts_with('/'), path.starts_with("//")) {
@@ -180,24 +183,15 @@ impl Client {
         request
     }
 
-    /// The values the redaction step takes out of this client's errors: its credentials.
     /// Whether the caller gave its own `reqwest::Client`, whose network settings (proxy,
     /// root certificates) cannot be read back.
     pub(crate) fn has_own_http_client(&self) -> bool {
         self.inner.own_http
     }
 
-    pub(crate) fn redaction(&self) -> Redaction<'_> {
-        let mut redaction = Redaction::default();
-        for secret in self.inner.credentials.secrets() {
-            redaction.add(secret.expose());
-        }
-        redaction
-    }
-
-    /// The redaction step for an error of one of this client's calls.
-    pub(crate) fn redact(&self, error: Error) -> Error {
-        error.redact(&self.redaction())
+    /// Every value this client's errors must not show (see `transport::redact`).
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
     }
 }
 

@@ -10,7 +10,7 @@ use super::read::ReadFailure;
 use super::Client;
 use crate::error::{Error, Result, TimeLimit};
 use crate::transport::request::{Payload, Prepared, RawResponse};
-use crate::transport::retry::{retry_after, RETRY_STATUSES};
+use crate::transport::retry::{retry_after, RetryPolicy, RETRY_STATUSES};
 
 impl Client {
     /// Sends a prepared request; the one place every call goes through.
@@ -84,62 +84,53 @@ impl Client {
 
     /// Sends, and sends again while the retry policy allows it and the failure is passing.
     async fn send_with_retries(&self, prepared: &Prepared, started: Instant, retries: &mut u32) -> Result<RawResponse> {
-        let operation = prepared.operation;
-        let policy = prepared.retry.as_ref().unwrap_or(&self.inner.retry);
-        let repeatable = prepared.method.is_idempotent() || prepared.retry_non_idempotent;
+        let operation = prepared.operation.id;
         let answer_limit = prepared.timeout.unwrap_or(self.inner.limits.answer);
+        let mut retrying = Retrying {
+            policy: prepared.retry.as_ref().unwrap_or(&self.inner.retry),
+            repeatable: prepared.method.is_idempotent() || prepared.retry_non_idempotent,
+            started,
+            attempts_made: 1,
+        };
         loop {
-            let attempts_made = *retries + 1;
-            let request = match &prepared.payload {
-                // Only a multipart body is read (its files) before sending; boxed, so the
-                // other calls' futures do not have room for it.
-                Payload::Multipart(form) => {
-                    let form = Box::pin(form.to_reqwest(operation.id)).await?;
-                    self.assemble_request(prepared, Some(form))?
-                }
-                _ => self.assemble_request(prepared, None)?,
-            };
-            let retry_wait = |status: u16, headers: &HeaderMap| {
-                if !RETRY_STATUSES.contains(&status) {
-                    return None;
-                }
-                let retry_after = retry_after(headers);
-                // A 429 with `Retry-After` was refused before it did anything: safe to repeat
-                // whatever the method.
-                let allowed = repeatable || (status == 429 && retry_after.is_some());
-                allowed.then(|| policy.next_delay(attempts_made, started.elapsed(), retry_after)).flatten()
-            };
+            let request = self.request_for_attempt(prepared).await?;
+            // A limit too far to be a point in time (`Duration::MAX`) is no limit.
+            let deadline = answer_limit.and_then(|limit| tokio::time::Instant::now().checked_add(limit));
             // Boxed to keep the call's future small (see `execute`).
-            let deadline = answer_limit.map(|limit| tokio::time::Instant::now() + limit);
-            let attempt = Box::pin(self.attempt(prepared, request, retry_wait, deadline));
+            let attempt = Box::pin(self.attempt(prepared, request, |status, headers| retrying.wait_for_status(status, headers), deadline));
             let outcome = match (answer_limit, deadline) {
-                (Some(limit), Some(deadline)) => match tokio::time::timeout_at(deadline, attempt).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => return Err(Error::Timeout { operation: operation.id, limit: TimeLimit::Answer(limit) }),
-                },
+                (Some(limit), Some(deadline)) => tokio::time::timeout_at(deadline, attempt)
+                    .await
+                    .map_err(|_| Error::Timeout { operation, limit: TimeLimit::Answer(limit) })?,
                 _ => attempt.await,
             };
             let delay = match outcome {
                 Attempt::Done(result) => return result,
                 Attempt::RetryStatus { status, delay } => {
-                    tracing::debug!(attempt = attempts_made, status, delay_ms = delay.as_millis() as u64, "retrying after a passing failure");
+                    tracing::debug!(attempt = retrying.attempts_made, status, delay_ms = delay.as_millis() as u64, "retrying after a passing failure");
                     delay
                 }
                 Attempt::Failed(error) => {
-                    let delay = match may_retry_after(&error, repeatable) {
-                        true => policy.next_delay(attempts_made, started.elapsed(), None),
-                        false => None,
-                    };
-                    let Some(delay) = delay else {
-                        return Err(Error::transport(operation.id, error, self.inner.limits.connect));
-                    };
-                    let error = error.without_url();
-                    tracing::debug!(attempt = attempts_made, %error, delay_ms = delay.as_millis() as u64, "retrying after a connection failure");
-                    delay
+                    retrying.wait_after_failure(error).map_err(|error| Error::transport(operation, error, self.inner.limits.connect))?
                 }
             };
             tokio::time::sleep(delay).await;
             *retries += 1;
+            retrying.attempts_made += 1;
+        }
+    }
+
+    /// The request for the next attempt, made anew each time: a multipart body's files are
+    /// read again.
+    async fn request_for_attempt(&self, prepared: &Prepared) -> Result<reqwest::Request> {
+        match &prepared.payload {
+            // Only a multipart body is read (its files) before sending; boxed, so the other
+            // calls' futures do not have room for it.
+            Payload::Multipart(form) => {
+                let form = Box::pin(form.to_reqwest(prepared.operation.id)).await?;
+                self.assemble_request(prepared, Some(form))
+            }
+            _ => self.assemble_request(prepared, None),
         }
     }
 
@@ -191,6 +182,42 @@ enum Attempt {
     Failed(reqwest::Error),
 }
 
+/// Where a call stands with its retry policy, and whether a failure gets another attempt.
+struct Retrying<'p> {
+    policy: &'p RetryPolicy,
+    /// Whether the request is safe to repeat once it may have reached the server.
+    repeatable: bool,
+    started: Instant,
+    attempts_made: u32,
+}
+
+impl Retrying<'_> {
+    /// The wait before retrying an answer with this status, or `None` when it is the call's
+    /// answer. `Retry-After` is looked for only on a status that may be retried.
+    fn wait_for_status(&self, status: u16, headers: &HeaderMap) -> Option<Duration> {
+        if !RETRY_STATUSES.contains(&status) {
+            return None;
+        }
+        let retry_after = retry_after(headers);
+        // A 429 with `Retry-After` was refused before it did anything: safe to repeat whatever
+        // the method.
+        let allowed = self.repeatable || (status == 429 && retry_after.is_some());
+        allowed.then(|| self.policy.next_delay(self.attempts_made, self.started.elapsed(), retry_after)).flatten()
+    }
+
+    /// The wait before retrying after a failed exchange, or the failure when it is final.
+    fn wait_after_failure(&self, error: reqwest::Error) -> std::result::Result<Duration, reqwest::Error> {
+        let delay = match may_retry_after(&error, self.repeatable) {
+            true => self.policy.next_delay(self.attempts_made, self.started.elapsed(), None),
+            false => None,
+        };
+        let Some(delay) = delay else { return Err(error) };
+        let error = error.without_url();
+        tracing::debug!(attempt = self.attempts_made, %error, delay_ms = delay.as_millis() as u64, "retrying after a connection failure");
+        Ok(delay)
+    }
+}
+
 /// Whether a failed exchange may be repeated: one that never reached the server (no
 /// connection was made) always; a broken connection only for requests safe to repeat.
 /// Timeouts are not retried: they already took the time allowed.
@@ -205,6 +232,7 @@ fn may_retry_after(error: &reqwest::Error, repeatable: bool) -> bool {
 fn error_kind(error: &Error) -> &'static str {
     match error {
         Error::Api { .. } => "api",
+        Error::TotpRequired { .. } => "totp_required",
         Error::Status { .. } => "status",
         Error::Decode { .. } => "decode",
         Error::Timeout { .. } => "timeout",
