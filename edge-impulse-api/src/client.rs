@@ -405,6 +405,12 @@ impl Client {
         error.redact(&self.redaction())
     }
 
+    /// The client's retry policy (the uploader retries whole requests with it).
+    #[allow(dead_code)] // only the `ingestion` feature uses it
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// The API root requests go to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url

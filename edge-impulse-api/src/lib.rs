@@ -279,6 +279,8 @@ mod request;
 mod retry;
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 mod socket;
+#[cfg(feature = "ingestion")]
+pub mod upload;
 
 #[allow(missing_debug_implementations)]
 mod generated;

@@ -1,0 +1,331 @@
+//! Files grouped into requests, each request sent (and retried), its answer turned into an
+//! outcome per file.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::plan::{ascii_json, Planned};
+use super::report::FileOutcome;
+use super::sample::{Category, Label};
+use crate::multipart::FilePart;
+use crate::{Client, Error, RetryPolicy};
+
+/// How requests are made and sent.
+#[derive(Debug, Clone)]
+pub(crate) struct SendSettings {
+    pub max_files: usize,
+    pub max_bytes: u64,
+    pub allow_duplicates: bool,
+    pub add_date_id: bool,
+    pub retry: RetryPolicy,
+    pub timeout: Option<Duration>,
+}
+
+/// One request: files that share category, label and metadata (the request's path and
+/// headers), with the `.labels` parts describing their boxes and ranges.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub category: Category,
+    pub label: Label,
+    pub metadata: Option<Arc<str>>,
+    /// Indices into the planned files.
+    pub files: Vec<usize>,
+    pub bytes: u64,
+}
+
+/// Groups the files into requests of at most `max_files` parts and about `max_bytes` (a
+/// larger file goes alone), no two files of the same name in one request (the answer and
+/// the `.labels` parts name files).
+pub(crate) fn batches(files: &[Planned], settings: &SendSettings) -> Vec<Batch> {
+    let mut groups: BTreeMap<(Category, &Label, Option<&Arc<str>>), Vec<usize>> = BTreeMap::new();
+    for (index, file) in files.iter().enumerate() {
+        groups.entry((file.category, &file.label, file.metadata.as_ref())).or_default().push(index);
+    }
+    let mut batches = Vec::new();
+    for ((category, label, metadata), indices) in groups {
+        let new_batch = || Batch { category, label: label.clone(), metadata: metadata.cloned(), files: Vec::new(), bytes: 0 };
+        let mut batch = new_batch();
+        let mut names = HashSet::new();
+        let (mut boxes, mut ranges) = (false, false);
+        for index in indices {
+            let file = &files[index];
+            let with_boxes = boxes || file.bounding_boxes.is_some();
+            let with_ranges = ranges || file.structured_labels.is_some();
+            // The `.labels` parts count as files of the request.
+            let parts = batch.files.len() + 1 + usize::from(with_boxes) + usize::from(with_ranges);
+            let full = parts > settings.max_files.max(1)
+                || (!batch.files.is_empty() && batch.bytes + file.size > settings.max_bytes)
+                || names.contains(file.name.as_str());
+            if full && !batch.files.is_empty() {
+                batches.push(std::mem::replace(&mut batch, new_batch()));
+                names.clear();
+                (boxes, ranges) = (false, false);
+            }
+            boxes |= file.bounding_boxes.is_some();
+            ranges |= file.structured_labels.is_some();
+            names.insert(file.name.as_str());
+            batch.files.push(index);
+            batch.bytes += file.size;
+        }
+        if !batch.files.is_empty() {
+            batches.push(batch);
+        }
+    }
+    batches
+}
+
+/// A request's parts, made once and sent again on a retry (files are opened anew).
+#[derive(Debug)]
+pub(crate) struct BatchRequest {
+    pub category: Category,
+    pub headers: Vec<(&'static str, String)>,
+    pub parts: Vec<FilePart>,
+}
+
+impl BatchRequest {
+    pub(crate) fn new(batch: &Batch, files: &[Planned], settings: &SendSettings) -> Self {
+        let mut headers = Vec::new();
+        match &batch.label {
+            Label::Inferred => {}
+            Label::None => headers.push(("x-no-label", "1".to_owned())),
+            // Percent-encoded as the Edge Impulse CLI does (`encodeURIComponent`): a header
+            // carries ASCII only, and the server decodes it.
+            Label::Named(label) => headers.push(("x-label", percent_encoding::utf8_percent_encode(label, URI_COMPONENT).to_string())),
+        }
+        if !settings.allow_duplicates {
+            headers.push(("x-disallow-duplicates", "1".to_owned()));
+        }
+        if settings.add_date_id {
+            headers.push(("x-add-date-id", "1".to_owned()));
+        }
+        if let Some(metadata) = &batch.metadata {
+            headers.push(("x-metadata", metadata.to_string()));
+        }
+        headers.push(("x-upload-source", "EDGE_IMPULSE_RUST_CLIENT".to_owned()));
+
+        let mut parts = Vec::with_capacity(batch.files.len() + 2);
+        let mut boxes = BTreeMap::new();
+        let mut ranges = BTreeMap::new();
+        for &index in &batch.files {
+            let file = &files[index];
+            let part = match (&file.data, &file.path) {
+                (Some(data), _) => FilePart::from_bytes(data.clone()),
+                (None, Some(path)) => FilePart::from_path(path),
+                (None, None) => FilePart::from_bytes(Bytes::new()),
+            };
+            parts.push(part.file_name(file.name.clone()).content_type(content_type(&file.name)));
+            if let Some(list) = &file.bounding_boxes {
+                boxes.insert(file.name.as_str(), list);
+            }
+            if let Some(list) = &file.structured_labels {
+                ranges.insert(file.name.as_str(), list);
+            }
+        }
+        if !boxes.is_empty() {
+            let labels = serde_json::json!({ "version": 1, "type": "bounding-box-labels", "boundingBoxes": boxes });
+            parts.push(labels_part("bounding_boxes.labels", &labels));
+        }
+        if !ranges.is_empty() {
+            let labels = serde_json::json!({ "version": 1, "type": "structured-labels", "structuredLabels": ranges });
+            parts.push(labels_part("structured_labels.labels", &labels));
+        }
+        BatchRequest { category: batch.category, headers, parts }
+    }
+}
+
+/// `encodeURIComponent`'s set: everything but letters, digits and `-_.!~*'()`.
+pub(crate) const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+fn labels_part(name: &str, value: &serde_json::Value) -> FilePart {
+    FilePart::from_bytes(ascii_json(value).into_bytes()).file_name(name).content_type("application/json")
+}
+
+fn content_type(name: &str) -> &'static str {
+    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match extension.as_str() {
+        "json" => "application/json",
+        "cbor" => "application/cbor",
+        "csv" => "text/csv",
+        "wav" => "audio/wav",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "mp4" => "video/mp4",
+        "avi" => "video/x-msvideo",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The `/files` answer: a list with one entry per file. Read leniently (every field
+/// optional) so that a partial answer still gives the outcomes it has.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct FilesAnswer {
+    #[serde(default)]
+    pub error: Option<serde_json::Value>,
+    #[serde(default)]
+    pub files: Option<Vec<FileAnswer>>,
+}
+
+/// One file's entry in the answer.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FileAnswer {
+    #[serde(default)]
+    pub success: bool,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub sample_id: Option<serde_json::Value>,
+    #[serde(default)]
+    pub error: Option<serde_json::Value>,
+}
+
+// Per-file failures are in the list; a `success: false` at the top is not the whole
+// request's failure as it is for Studio's answers.
+impl crate::Envelope for FilesAnswer {}
+
+/// Sends one request once, with the client's retries off (the uploader decides).
+pub(crate) async fn send_batch(client: &Client, request: &BatchRequest, settings: &SendSettings) -> crate::Result<FilesAnswer> {
+    let mut form = crate::multipart::MultipartForm::default();
+    for part in &request.parts {
+        form.file("data", part);
+    }
+    let mut call = client.request::<FilesAnswer>(crate::Method::Post, format!("/api/{}/files", request.category.as_str()));
+    call.multipart(&form).retry(RetryPolicy::disabled()).timeout(settings.timeout);
+    for (name, value) in &request.headers {
+        call.header(*name, value.clone());
+    }
+    call.await
+}
+
+/// What one request came to: an outcome per file of the batch, in its order.
+pub(crate) struct Sent {
+    pub outcomes: Vec<FileOutcome>,
+    pub attempts: u32,
+}
+
+/// Sends a request, retrying what the settings allow, and gives every file an outcome.
+pub(crate) async fn send_with_retry(client: &Client, batch: &Batch, files: &[Planned], settings: &SendSettings) -> Sent {
+    let request = BatchRequest::new(batch, files, settings);
+    let started = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let error = match send_batch(client, &request, settings).await {
+            Ok(answer) => return Sent { outcomes: outcomes(client, batch, files, answer, attempts), attempts },
+            Err(error) => error,
+        };
+        let failure = classify(&error);
+        // With duplicates refused, a request the server did receive is refused file by file
+        // when sent again, so any passing failure may be retried; with duplicates allowed
+        // only one that provably never reached the server.
+        let retry = if settings.allow_duplicates { failure.not_received } else { failure.passing };
+        if retry {
+            if let Some(delay) = settings.retry.next_delay(attempts, started.elapsed(), None) {
+                tracing::debug!(attempt = attempts, ?delay, error = %error, "retrying an ingestion request");
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        }
+        let outcome = FileOutcome::Failed { message: error.to_string(), status: error.status(), may_be_stored: !failure.not_received && failure.may_have_arrived };
+        return Sent { outcomes: vec![outcome; batch.files.len()], attempts };
+    }
+}
+
+struct Failure {
+    /// Worth another attempt: the connection, a timeout, 429 or a 5xx.
+    passing: bool,
+    /// The server provably did not take the request: no connection, or 429.
+    not_received: bool,
+    /// The server may have stored files before failing.
+    may_have_arrived: bool,
+}
+
+fn classify(error: &Error) -> Failure {
+    match error {
+        Error::Transport { source, .. } => Failure { passing: true, not_received: source.is_connect(), may_have_arrived: !source.is_connect() },
+        Error::Timeout { limit: crate::TimeLimit::Connect(_), .. } => Failure { passing: true, not_received: true, may_have_arrived: false },
+        Error::Timeout { .. } => Failure { passing: true, not_received: false, may_have_arrived: true },
+        Error::Status { status, .. } => {
+            let status = *status;
+            Failure { passing: status == 429 || status >= 500, not_received: status == 429, may_have_arrived: status >= 500 }
+        }
+        // A 200 that is not the expected answer: the request was processed.
+        Error::Decode { .. } | Error::Api { .. } | Error::BodyTooLarge { .. } => Failure { passing: false, not_received: false, may_have_arrived: true },
+        _ => Failure { passing: false, not_received: true, may_have_arrived: false },
+    }
+}
+
+/// Server wording of a refused duplicate (the ingestion service answers "An item with this
+/// hash already exists").
+fn is_duplicate(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("already exists") || message.contains("duplicate")
+}
+
+/// Matches the answer's entries to the batch's files: by file name, then, for entries
+/// without a name, in order. A file without an entry failed in a way nobody told.
+fn outcomes(client: &Client, batch: &Batch, files: &[Planned], answer: FilesAnswer, attempts: u32) -> Vec<FileOutcome> {
+    let redaction = client.redaction();
+    let text = |value: &serde_json::Value| {
+        let raw = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => crate::error::message_text(other).unwrap_or_else(|| other.to_string()),
+        };
+        redaction.apply(raw)
+    };
+    let Some(entries) = answer.files else {
+        let why = match &answer.error {
+            Some(error) => format!("the server answered without a per-file list: {}", text(error)),
+            None => "the server answered 200 without the per-file list (`files`)".to_owned(),
+        };
+        return vec![FileOutcome::Failed { message: why, status: Some(200), may_be_stored: true }; batch.files.len()];
+    };
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut unnamed = Vec::new();
+    for (position, entry) in entries.iter().enumerate() {
+        match entry.file_name.as_deref() {
+            Some(name) => by_name.entry(name).or_default().push(position),
+            None => unnamed.push(position),
+        }
+    }
+    // First in first out per name.
+    by_name.values_mut().for_each(|positions| positions.reverse());
+    unnamed.reverse();
+    batch
+        .files
+        .iter()
+        .map(|&index| {
+            let name = files[index].name.as_str();
+            let position = by_name.get_mut(name).and_then(Vec::pop).or_else(|| unnamed.pop());
+            let Some(entry) = position.map(|p| &entries[p]) else {
+                return FileOutcome::Failed {
+                    message: format!("the server's answer lists {} results for {} files and none for this one", entries.len(), batch.files.len()),
+                    status: Some(200),
+                    may_be_stored: true,
+                };
+            };
+            if entry.success {
+                let sample_id = entry.sample_id.as_ref().and_then(|id| id.as_i64().or_else(|| id.as_str().and_then(|s| s.parse().ok())));
+                return FileOutcome::Uploaded { sample_id };
+            }
+            let message = entry.error.as_ref().map(text).unwrap_or_else(|| "the server reported a failure without a reason".to_owned());
+            if is_duplicate(&message) {
+                FileOutcome::Duplicate { message, after_retry: attempts > 1 }
+            } else {
+                FileOutcome::Failed { message, status: None, may_be_stored: false }
+            }
+        })
+        .collect()
+}
