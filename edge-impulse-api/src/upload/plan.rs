@@ -70,8 +70,9 @@ pub(crate) async fn plan(samples: Vec<Sample>, directories: Vec<PathBuf>, defaul
     // Readers first (they are async); the rest is file system work, done off the runtime.
     let mut ready = Vec::with_capacity(samples.len());
     for mut sample in samples {
-        if let Source::Reader(reader) = std::mem::replace(&mut sample.source, Source::Bytes(Bytes::new())) {
+        if let Source::Reader(reader) = &mut sample.source {
             let mut data = Vec::new();
+            // One byte over the limit is enough to say it is too large.
             match reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut data).await {
                 Ok(_) => sample.source = Source::Bytes(data.into()),
                 Err(e) => {

@@ -238,9 +238,55 @@ pub(crate) async fn send_with_retry(client: &Client, batch: &Batch, files: &[Pla
                 continue;
             }
         }
-        let outcome = FileOutcome::Failed { message: error.to_string(), status: error.status(), may_be_stored: !failure.not_received && failure.may_have_arrived };
+        let outcome = FileOutcome::Failed { message: failure_message(&error), status: error.status(), may_be_stored: !failure.not_received && failure.may_have_arrived };
         return Sent { outcomes: vec![outcome; batch.files.len()], attempts };
     }
+}
+
+/// A request's failure in one line: for a status, the server's words (the text of an HTML
+/// page rather than its markup).
+fn failure_message(error: &Error) -> String {
+    let Error::Status { operation, status, messages, body } = error else {
+        return error.to_string();
+    };
+    let text = if !messages.is_empty() {
+        messages.join("; ")
+    } else if body.trim_start().starts_with('<') {
+        page_text(body)
+    } else {
+        body.lines().find(|line| !line.trim().is_empty()).unwrap_or("").trim().to_owned()
+    };
+    let text: String = text.chars().take(300).collect();
+    match text.is_empty() {
+        true => format!("{operation}: HTTP {status}"),
+        false => format!("{operation}: HTTP {status}: {text}"),
+    }
+}
+
+/// The words of an HTML page, without its tags, scripts and styles, spaces collapsed.
+fn page_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        text.push(' ');
+        let tag = &rest[open..];
+        let lower = tag.get(..7).unwrap_or(tag).to_ascii_lowercase();
+        // A script or style's content is not words of the page.
+        let end = match ["<script", "<style"].iter().find(|t| lower.starts_with(**t)) {
+            Some(t) => tag.find(&format!("</{}", &t[1..])).and_then(|at| tag[at..].find('>').map(|e| at + e)),
+            None => tag.find('>'),
+        };
+        match end {
+            Some(end) => rest = &tag[end + 1..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    text.push_str(rest);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 struct Failure {
