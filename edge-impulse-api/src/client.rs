@@ -11,8 +11,9 @@ use tracing::Instrument;
 
 use crate::auth::{choose, BasicAuth, Credential, Location, Secret, SecurityScheme};
 use crate::error::{messages_from_body, redacted_snippet, BodySize, Error, Redaction, Result, TimeLimit};
-use crate::generated::{DEFAULT_BASE_URL, DEFAULT_SECURITY, SECURITY_SCHEMES};
-use crate::request::{download_envelope_failure, FromResponse, Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind};
+use crate::generated::services;
+use crate::generated::DEFAULT_SECURITY;
+use crate::request::{download_envelope_failure, FromResponse, Method, Operation, Payload, Prepared, RawBody, RawResponse, Request, ResponseKind, Service};
 use crate::retry::{retry_after, RetryPolicy, RETRY_STATUSES};
 
 /// How much of an error body (or of a small JSON answer to a download) is read; the rest is
@@ -44,21 +45,28 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// Each service's URL and credential headers, at its [`Service::index`]: the same client,
+    /// credentials, limits and retries serve every host.
+    services: Vec<ServiceState>,
+    credentials: crate::auth::Credentials,
+    prefer_jwt: bool,
+    limits: Limits,
+    headers: HeaderMap,
+    retry: RetryPolicy,
+}
+
+/// What a client knows about one service.
+struct ServiceState {
     /// As given, without a trailing `/`: what [`Client::base_url`] shows.
     base_url: String,
     /// The same, parsed once: a call's URL is a copy with its path and query set, so the
     /// host is not parsed again on every call (it was 7% of a small call's client-side
     /// instructions, measured with callgrind).
     base: reqwest::Url,
-    credentials: crate::auth::Credentials,
-    /// For each of `SECURITY_SCHEMES` sent in a header, its value with this client's
-    /// credential, made once: checking and copying the secret into a header on every call
-    /// was a few hundred instructions of a small call.
+    /// For each of the service's security schemes sent in a header, its value with this
+    /// client's credential, made once: checking and copying the secret into a header on every
+    /// call was a few hundred instructions of a small call.
     credential_headers: Vec<Option<HeaderValue>>,
-    prefer_jwt: bool,
-    limits: Limits,
-    headers: HeaderMap,
-    retry: RetryPolicy,
 }
 
 /// The time and size limits of a client; `None` is no limit.
@@ -85,8 +93,9 @@ impl Default for Limits {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let urls: Vec<(&str, &str)> = services::ALL.iter().zip(&self.inner.services).map(|(s, state)| (s.name, state.base_url.as_str())).collect();
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
+            .field("base_urls", &urls)
             .field("credentials", &self.inner.credentials)
             .field("limits", &self.inner.limits)
             .field("retry", &self.inner.retry)
@@ -104,7 +113,8 @@ impl fmt::Debug for Client {
 /// the limit off.
 #[derive(Default)]
 pub struct ClientBuilder {
-    base_url: Option<String>,
+    /// Service name and URL, as set; the last one set for a service wins.
+    urls: Vec<(String, String)>,
     credentials: crate::auth::Credentials,
     prefer_jwt: bool,
     limits: Limits,
@@ -117,7 +127,7 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field("urls", &self.urls)
             .field("credentials", &self.credentials)
             .field("limits", &self.limits)
             .field("retry", &self.retry)
@@ -127,9 +137,21 @@ impl fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// The API root, `https://studio.edgeimpulse.com/v1` by default; for enterprise hosts.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
+    pub fn base_url(self, url: impl Into<String>) -> Self {
+        self.service_url(services::PRIMARY.name, url)
+    }
+
+    /// The URL of one of the services the crate calls, by name (`studio`, `ingestion`; see
+    /// [`Service`]). [`build`](ClientBuilder::build) refuses a name the crate does not know.
+    pub fn service_url(mut self, service: &str, url: impl Into<String>) -> Self {
+        self.urls.push((service.to_owned(), url.into()));
         self
+    }
+
+    /// The ingestion service's URL (`client.ingestion()`), `https://ingestion.edgeimpulse.com`
+    /// by default; [`Client::from_env`] reads it from `EI_INGESTION_ENDPOINT` or `EI_HOST`.
+    pub fn ingestion_endpoint(self, url: impl Into<String>) -> Self {
+        self.service_url("ingestion", url)
     }
 
     /// Authenticates with a project or organization API key (`x-api-key`).
@@ -252,13 +274,26 @@ impl ClientBuilder {
     }
 
     fn build_checked(self) -> Result<Client> {
-        let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let parsed = reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL `{base_url}`: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::Config(format!("base URL `{base_url}` must be http or https")));
+        if let Some((name, _)) = self.urls.iter().find(|(name, _)| !services::ALL.iter().any(|s| s.name == name)) {
+            let known: Vec<&str> = services::ALL.iter().map(|s| s.name).collect();
+            return Err(Error::Config(format!("no service named `{name}`; the crate calls {}", known.join(", "))));
         }
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(Error::Config(format!("base URL `{base_url}` must not have a query or a fragment: paths are appended to it")));
+        let mut service_urls = Vec::with_capacity(services::ALL.len());
+        for service in services::ALL {
+            let given = self.urls.iter().rev().find(|(name, _)| name == service.name).map(|(_, url)| url.clone());
+            let base_url = given.unwrap_or_else(|| service.default_base_url.to_owned());
+            let what = match service.index {
+                0 => "base URL".to_owned(),
+                _ => format!("`{}` URL", service.name),
+            };
+            let parsed = reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("{what} `{base_url}`: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(Error::Config(format!("{what} `{base_url}` must be http or https")));
+            }
+            if parsed.query().is_some() || parsed.fragment().is_some() {
+                return Err(Error::Config(format!("{what} `{base_url}` must not have a query or a fragment: paths are appended to it")));
+            }
+            service_urls.push((base_url, parsed));
         }
         let credentials = &self.credentials;
         for (what, secret) in [("API key", &credentials.api_key), ("JWT", &credentials.jwt), ("bearer token", &credentials.bearer)] {
@@ -289,14 +324,20 @@ impl ClientBuilder {
                 builder.build().map_err(|e| Error::Config(format!("HTTP client: {e}")))?
             }
         };
-        let credential_headers = SECURITY_SCHEMES.iter().map(|scheme| credential_header(scheme, &self.credentials)).collect();
+        let services = services::ALL
+            .iter()
+            .zip(service_urls)
+            .map(|(service, (base_url, base))| ServiceState {
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                base,
+                credential_headers: service.schemes.iter().map(|scheme| credential_header(scheme, &self.credentials)).collect(),
+            })
+            .collect();
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
-                base_url: base_url.trim_end_matches('/').to_owned(),
-                base: parsed,
+                services,
                 credentials: self.credentials,
-                credential_headers,
                 prefer_jwt: self.prefer_jwt,
                 limits,
                 headers,
@@ -318,8 +359,14 @@ impl ClientBuilder {
         struct Answer {
             token: Option<Secret>,
         }
-        static LOGIN: Operation =
-            Operation { id: "login", method: Method::Post, path: "/api-login", security: &[], response: ResponseKind::Json };
+        static LOGIN: Operation = Operation {
+            id: "login",
+            method: Method::Post,
+            path: "/api-login",
+            security: &[],
+            response: ResponseKind::Json,
+            service: &services::PRIMARY,
+        };
         let mut request: Request<'_, serde_json::Value> = Request::with_path(&anonymous, &LOGIN, Method::Post, LOGIN.path.to_owned());
         request.json(&Credentials { username, password });
         let answer = request.await?;
@@ -335,7 +382,7 @@ impl ClientBuilder {
 
     fn clone_settings(&self) -> ClientBuilder {
         ClientBuilder {
-            base_url: self.base_url.clone(),
+            urls: self.urls.clone(),
             credentials: self.credentials.clone(),
             prefer_jwt: self.prefer_jwt,
             limits: self.limits,
@@ -363,7 +410,11 @@ impl Client {
     ///   `https://studio.{EI_HOST}`; `localhost` and `host.docker.internal` mean a local
     ///   Studio at `http://{EI_HOST}:4800`; a value with `://` is taken as the API root itself;
     /// - `EI_CLI_STUDIO_ENDPOINT`: the Studio URL itself (`https://studio.example.com`),
-    ///   which wins over `EI_HOST`.
+    ///   which wins over `EI_HOST`;
+    /// - `EI_INGESTION_ENDPOINT`: the ingestion service's URL (the Python SDK's variable);
+    ///   without it the CLI's convention applies: `https://ingestion.{EI_HOST}`, and
+    ///   `http://{EI_HOST}:4810` for a local one. An `EI_HOST` with `://` names Studio's API
+    ///   only; the ingestion service then keeps its default.
     ///
     /// The base URL is the Studio URL with `/v1`.
     pub fn from_env() -> Result<Client> {
@@ -385,8 +436,11 @@ impl Client {
                     .into(),
             ));
         }
-        if let Some(base_url) = base_url_from(var("EI_CLI_STUDIO_ENDPOINT"), var("EI_HOST")) {
-            builder = builder.base_url(base_url);
+        for service in services::ALL {
+            let endpoint = service.endpoint_env.and_then(|name| var(name));
+            if let Some(url) = endpoint_from(service, endpoint, var("EI_HOST")) {
+                builder = builder.service_url(service.name, url);
+            }
         }
         builder.build()
     }
@@ -413,7 +467,23 @@ impl Client {
 
     /// The API root requests go to.
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        self.inner.services.first().map_or("", |s| s.base_url.as_str())
+    }
+
+    /// The URL of a service's requests, by its name (`"ingestion"`); `None` for a name the
+    /// crate does not know.
+    pub fn service_url(&self, service: &str) -> Option<&str> {
+        let index = services::ALL.iter().position(|s| s.name == service)?;
+        self.inner.services.get(index).map(|s| s.base_url.as_str())
+    }
+
+    /// What the client knows about `service`; an error for a service that is not the crate's
+    /// own (an `Operation` built by hand).
+    fn service_state(&self, operation: &Operation) -> Result<&ServiceState> {
+        let service = operation.service;
+        self.inner.services.get(service.index).filter(|_| services::ALL.get(service.index).is_some_and(|s| s.name == service.name)).ok_or_else(|| {
+            Error::InvalidRequest { operation: operation.id, message: format!("the client does not know the service `{}`", service.name) }
+        })
     }
 
     /// A request to any path, for endpoints newer than this crate: same base URL,
@@ -628,8 +698,9 @@ impl Client {
         let has = |credential| self.inner.credentials.get(credential).is_some();
         let prefer = self.inner.prefer_jwt.then_some(Credential::Jwt);
         let security = prepared.operation.security;
-        let schemes = |chosen: &'static [usize]| chosen.iter().map(|&i| (i, &SECURITY_SCHEMES[i]));
-        if let Some(chosen) = choose(security, &SECURITY_SCHEMES, has, prefer) {
+        let all: &'static [SecurityScheme] = prepared.operation.service.schemes;
+        let schemes = move |chosen: &'static [usize]| chosen.iter().filter_map(move |&i| Some((i, all.get(i)?)));
+        if let Some(chosen) = choose(security, all, has, prefer) {
             return Ok(schemes(chosen));
         }
         // A client without credentials sends none (a header set by hand may carry them); one
@@ -640,17 +711,17 @@ impl Client {
         let has = self.inner.credentials.describe();
         Err(Error::InvalidRequest {
             operation: prepared.operation.id,
-            message: format!("this operation needs {}, and the client has only {has}", needed_credentials(security)),
+            message: format!("this operation needs {}, and the client has only {has}", needed_credentials(security, all)),
         })
     }
 
     /// The base URL with `path` (which may carry a query) appended: the URL that parsing the
     /// two joined would give, without parsing the base again.
-    fn url_for(&self, path: &str) -> reqwest::Url {
+    fn url_for(service: &ServiceState, path: &str) -> reqwest::Url {
         let (path, fragment) = path.split_once('#').map_or((path, None), |(p, f)| (p, Some(f)));
         let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
-        let mut url = self.inner.base.clone();
-        match self.inner.base.path().trim_end_matches('/') {
+        let mut url = service.base.clone();
+        match service.base.path().trim_end_matches('/') {
             "" => url.set_path(path),
             prefix => url.set_path(&format!("{prefix}{path}")),
         }
@@ -662,7 +733,8 @@ impl Client {
     fn assemble_request(&self, prepared: &Prepared, multipart: Option<reqwest::multipart::Form>) -> Result<reqwest::Request> {
         let operation = prepared.operation.id;
         let invalid = |message: String| Error::InvalidRequest { operation, message };
-        let mut url = self.url_for(&prepared.path);
+        let service = self.service_state(prepared.operation)?;
+        let mut url = Self::url_for(service, &prepared.path);
         let mut cookies: Vec<(Cow<'static, str>, &str)> = prepared.cookies.iter().map(|(n, v)| (n.clone(), v.as_str())).collect();
         let mut headers = self.inner.headers.clone();
         let mut query_credentials = Vec::new();
@@ -672,7 +744,7 @@ impl Client {
                 Location::Header => {
                     // Made at build for every credential the client holds; none there means
                     // the credential cannot be a header value.
-                    let Some(value) = self.inner.credential_headers[index].clone() else {
+                    let Some(value) = service.credential_headers.get(index).cloned().flatten() else {
                         return Err(invalid(format!("the credential for `{}` is not a valid header value", scheme.name)));
                     };
                     headers.insert(HeaderName::from_static(scheme.param), value);
@@ -823,13 +895,13 @@ fn may_retry_after(error: &reqwest::Error, repeatable: bool) -> bool {
 }
 
 /// The credentials a `security` list accepts, in words: "an API key or a JWT".
-fn needed_credentials(security: &[&[usize]]) -> String {
+fn needed_credentials(security: &[&[usize]], schemes: &[SecurityScheme]) -> String {
     let mut alternatives: Vec<String> = security
         .iter()
         .map(|alternative| {
             let mut names: Vec<&str> = alternative
                 .iter()
-                .filter_map(|&i| SECURITY_SCHEMES.get(i))
+                .filter_map(|&i| schemes.get(i))
                 .map(|scheme| match scheme.credential {
                     Credential::ApiKey => "an API key",
                     Credential::Jwt => "a JWT (ClientBuilder::jwt or ClientBuilder::login)",
@@ -846,23 +918,25 @@ fn needed_credentials(security: &[&[usize]]) -> String {
     alternatives.join(" or ")
 }
 
-/// The base URL the CLI's environment variables give (see [`Client::from_env`]).
-fn base_url_from(studio_endpoint: Option<String>, host: Option<String>) -> Option<String> {
-    if let Some(endpoint) = studio_endpoint {
+/// A service's URL from the CLI's environment variables (see [`Client::from_env`]): its own
+/// variable's value (with the API's path added), else one derived from `EI_HOST`.
+fn endpoint_from(service: &Service, endpoint: Option<String>, host: Option<String>) -> Option<String> {
+    if let Some(endpoint) = endpoint {
         let endpoint = endpoint.trim_end_matches('/');
-        return Some(match endpoint.ends_with("/v1") {
+        return Some(match endpoint.ends_with(service.base_path) {
             true => endpoint.to_owned(),
-            false => format!("{endpoint}/v1"),
+            false => format!("{endpoint}{}", service.base_path),
         });
     }
     let host = host?;
     let host = host.trim_end_matches('/');
     Some(if host.contains("://") {
-        host.to_owned()
+        // A URL names one API, the primary one's; the others cannot be derived from it.
+        return (service.index == 0).then(|| host.to_owned());
     } else if matches!(host, "localhost" | "host.docker.internal") || host.starts_with("127.") {
-        format!("http://{host}:4800/v1")
+        format!("http://{host}:{}{}", service.local_port, service.base_path)
     } else {
-        format!("https://studio.{host}/v1")
+        format!("https://{}.{host}{}", service.subdomain, service.base_path)
     })
 }
 
@@ -875,7 +949,7 @@ fn is_json(response: &reqwest::Response) -> bool {
 /// The operation of [`Client::request`] for answers read the way `kind` says.
 fn custom_operation(kind: ResponseKind) -> &'static Operation {
     const fn custom(response: ResponseKind) -> Operation {
-        Operation { id: "custom", method: Method::Get, path: "", security: DEFAULT_SECURITY, response }
+        Operation { id: "custom", method: Method::Get, path: "", security: DEFAULT_SECURITY, response, service: &services::PRIMARY }
     }
     static JSON: Operation = custom(ResponseKind::Json);
     static EMPTY: Operation = custom(ResponseKind::Empty);
@@ -960,7 +1034,7 @@ async fn read_capped(response: &mut reqwest::Response, operation: &'static str, 
 
 #[cfg(test)]
 mod tests {
-    use super::{base_url_from, may_retry_after, Client};
+    use super::{endpoint_from, may_retry_after, services, Client};
 
     /// glibc serves blocks of up to 1032 bytes from a per-thread cache; a larger one takes the
     /// allocator's slower path, which also sorts its free lists. Every call allocates these two
@@ -974,6 +1048,7 @@ mod tests {
             path: "/api/{projectId}/raw-data/count",
             security: &[&[0]],
             response: ResponseKind::Json,
+            service: &services::PRIMARY,
         };
         const THREAD_CACHE_LIMIT: usize = 1032;
         let client = Client::builder().base_url("http://127.0.0.1:9").api_key("ei_0123").build().unwrap();
@@ -999,7 +1074,7 @@ mod tests {
 
     #[test]
     fn the_base_url_follows_the_cli_convention() {
-        let url = |endpoint: Option<&str>, host: Option<&str>| base_url_from(endpoint.map(Into::into), host.map(Into::into));
+        let url = |endpoint: Option<&str>, host: Option<&str>| endpoint_from(&services::PRIMARY, endpoint.map(Into::into), host.map(Into::into));
         assert_eq!(url(None, None), None);
         assert_eq!(url(None, Some("edgeimpulse.com")).as_deref(), Some("https://studio.edgeimpulse.com/v1"));
         assert_eq!(url(None, Some("127.0.0.1")).as_deref(), Some("http://127.0.0.1:4800/v1"));
@@ -1030,9 +1105,10 @@ mod tests {
             let client = Client::builder().base_url(base).build().unwrap();
             for path in paths {
                 let parsed = reqwest::Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).unwrap();
-                let url = client.url_for(path);
+                let service = &client.inner.services[0];
+                let url = Client::url_for(service, path);
                 assert_eq!(url, parsed, "base {base}, path {path:?}");
-                assert_eq!(url.host(), client.inner.base.host(), "base {base}, path {path:?}");
+                assert_eq!(url.host(), service.base.host(), "base {base}, path {path:?}");
             }
         }
     }

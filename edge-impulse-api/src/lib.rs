@@ -290,7 +290,9 @@ pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOA
 pub use download::{Download, DownloadProgress, Redirect};
 pub use error::{BodySize, Error, Result, TimeLimit};
 pub use job_log::{JobLogLevel, JobLogLine};
-pub use generated::{apis, models, DEFAULT_BASE_URL};
+// The primary service's `apis` and `models`, `DEFAULT_BASE_URL`, and a module for each other
+// service whose feature is on (`ingestion`).
+pub use generated::*;
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 pub use jobs::{JobOutcome, JobPhase, JobProgress, WaitForJob};
 #[cfg(any(feature = "jobs", feature = "organization-jobs"))]
@@ -299,7 +301,7 @@ pub use multipart::FilePart;
 pub use paging::{Items, Pages, DEFAULT_PAGE_SIZE};
 pub use params::ToParam;
 pub use retry::RetryPolicy;
-pub use request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind};
+pub use request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind, Service, TypedBody};
 #[doc(hidden)]
 pub use request::RawResponse;
 

@@ -29,6 +29,7 @@ mod conformance;
 mod fetch;
 mod mutants;
 mod root;
+mod services;
 mod spec;
 mod spec_diff;
 #[cfg(test)]
@@ -157,7 +158,7 @@ fn bench_regen(root: &Path, spec: Option<PathBuf>) -> Result<ExitCode, String> {
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let output = edge_impulse_codegen::generate(&spec.display_name(), &bytes, &overrides).map_err(|e| e.to_string())?;
+        let output = services::generate(root, &spec.display_name(), &bytes, &overrides)?;
         let mut steps = output.timings.clone();
         steps.push(("total", started.elapsed()));
         runs.push(steps);
@@ -184,17 +185,19 @@ fn regen(root: &Path, spec: Option<PathBuf>, check: bool, strict: bool) -> Resul
     let bytes = spec.read()?;
     spec.compare_with_pin(root, &bytes);
     let overrides = spec::read_overrides(root)?;
-    let output = edge_impulse_codegen::generate(&spec.display_name(), &bytes, &overrides).map_err(|e| e.to_string())?;
+    let output = services::generate(root, &spec.display_name(), &bytes, &overrides)?;
     for diagnostic in &output.diagnostics {
         eprintln!("{diagnostic}");
     }
     let stale = write_or_check(&root.join(GENERATED_DIR), &output.files, check)?;
     let count = |severity| output.diagnostics.iter().filter(|d| d.severity == severity).count();
     let stale_overrides = count(edge_impulse_codegen::Severity::StaleOverride);
+    let each: Vec<String> = output.services.iter().map(|(name, operations, schemas)| format!("{name} {operations}/{schemas}")).collect();
     println!(
-        "regen: {} operations, {} schemas, {} warnings, {} stale overrides, {:.2} s",
+        "regen: {} operations, {} schemas ({}), {} warnings, {} stale overrides, {:.2} s",
         output.operation_count,
         output.schema_count,
+        each.join(", "),
         count(edge_impulse_codegen::Severity::Warning),
         stale_overrides,
         started.elapsed().as_secs_f64()

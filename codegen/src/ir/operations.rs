@@ -17,7 +17,7 @@ use crate::Error;
 /// `default` would read as `Default::default` and trips clippy's `should_implement_trait`.
 pub const CLIENT_METHODS: &[&str] = &[
     "new", "builder", "from_env", "request", "base_url", "clone", "fmt", "default", "wait_for_job",
-    "wait_for_organization_job", "download", "job_logs", "organization_job_logs",
+    "wait_for_organization_job", "download", "job_logs", "organization_job_logs", "service_url",
 ];
 
 /// More positional arguments than this and the required non-path parameters move into a struct.
@@ -331,7 +331,8 @@ fn lower_params<'a>(
         };
         let (name, _) = names.allocate(&value_name(&data.name));
         let required = data.required || location == Location::Path;
-        params.push(Param { wire: data.name.clone(), name, location, ty, required, doc: data.description.clone(), example });
+        let url_encoded = data.extensions.get("x-url-encode").and_then(|v| v.as_bool()).unwrap_or(false);
+        params.push(Param { wire: data.name.clone(), name, location, ty, required, doc: data.description.clone(), example, url_encoded });
     }
     // Path parameters in path order, so positional arguments read like the URL.
     let position = |p: &Param| path.find(&format!("{{{}}}", p.wire));
@@ -343,7 +344,16 @@ fn lower_params<'a>(
             ));
             let (name, _) = names.allocate(&value_name(placeholder));
             let example = Some(super::Example { value: serde_json::Value::String(placeholder.to_string()), required: Vec::new() });
-            params.push(Param { wire: placeholder.to_string(), name, location: Location::Path, ty: TypeRef::String, required: true, doc: None, example });
+            params.push(Param {
+                wire: placeholder.to_string(),
+                name,
+                location: Location::Path,
+                ty: TypeRef::String,
+                required: true,
+                doc: None,
+                example,
+                url_encoded: false,
+            });
         }
     }
     params.sort_by_key(|p| (p.location != Location::Path, if p.location == Location::Path { position(p) } else { None }));
@@ -393,6 +403,12 @@ fn lower_body<'a>(
     let required = body.required;
     let pick = |want: &dyn Fn(&str) -> bool| body.content.iter().find(|(ct, _)| want(ct));
     let content_pointer = |ct: &str| pointer_join(&format!("{body_pointer}/content"), ct) + "/schema";
+    // A body that may also be sent as another (non-form) type, such as JSON or CBOR of one
+    // document, is bytes the caller encodes: a typed JSON body could only ever be JSON.
+    let raw_types: Vec<String> = body.content.keys().filter(|ct| !ct.starts_with("multipart/form-data")).cloned().collect();
+    if raw_types.len() > 1 && raw_types.iter().any(|ct| !is_json(ct)) {
+        return Ok(Some(Body::Raw { content_types: raw_types, required }));
+    }
     if let Some((ct, media)) = pick(&|ct| is_json(ct)) {
         let (ty, example) = match &media.schema {
             Some(schema) => {
@@ -412,7 +428,7 @@ fn lower_body<'a>(
         return Ok(Some(Body::Multipart { ty, required, example }));
     }
     match body.content.keys().next() {
-        Some(ct) => Ok(Some(Body::Raw { content_type: ct.clone(), required })),
+        Some(ct) => Ok(Some(Body::Raw { content_types: vec![ct.clone()], required })),
         None => {
             schemas.diagnostics.push(Diagnostic::warning(body_pointer, "request body lists no content type; operation generated without a body"));
             Ok(None)
