@@ -20,8 +20,15 @@ use ingestion::{accept_all, FakeIngestion, Reply};
 
 use common::{assert_redacted, API_KEY};
 
+/// A client whose ingestion host is the fake server; Studio's host is a closed port, so a
+/// request that went there would fail.
 fn client(server: &FakeIngestion) -> Client {
-    Client::builder().base_url(&server.url).api_key(API_KEY).build().unwrap()
+    Client::builder().base_url(closed_port_url()).ingestion_endpoint(&server.url).api_key(API_KEY).build().unwrap()
+}
+
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
 }
 
 /// Retries without waiting, so failing servers do not slow the tests.
@@ -78,6 +85,7 @@ async fn files_share_one_request_with_their_labels_files_metadata_and_encoded_la
     assert_eq!(request.header("x-no-label"), None);
     assert_eq!(request.header("x-disallow-duplicates"), Some("1"));
     assert_eq!(request.header("x-add-date-id"), None);
+    assert_eq!(request.header("x-upload-source"), Some("EDGE_IMPULSE_RUST_CLIENT"));
     let metadata: serde_json::Value = serde_json::from_str(request.header("x-metadata").unwrap()).unwrap();
     assert_eq!(metadata, serde_json::json!({ "site": "Zürich", "camera": "front" }));
     assert!(request.header("x-metadata").unwrap().is_ascii());
@@ -214,7 +222,7 @@ async fn each_file_gets_the_servers_own_outcome() {
             serde_json::json!({ "success": false, "fileName": names[1], "error": "An item with this hash already exists (ids: 11)" }),
             serde_json::json!({ "success": false, "fileName": names[2], "error": format!("Failed to parse CSV file: no header row (key {API_KEY})") }),
             // Entries out of order are matched by name.
-            serde_json::json!({ "success": true, "fileName": names[4], "sampleId": "15" }),
+            serde_json::json!({ "success": true, "fileName": names[4], "sampleId": 15 }),
             serde_json::json!({ "success": true, "fileName": names[3] }),
         ])
     })
@@ -293,8 +301,8 @@ async fn text_statuses_fail_every_file_with_the_servers_words_and_only_5xx_is_re
         for file in &report.files {
             let (message, got_status, may_be_stored) = failed(&file.outcome);
             assert_eq!(got_status, Some(status));
-            let expected = text.replace(API_KEY, "<redacted>");
-            assert!(message.contains(&expected), "HTTP {status}: {message}");
+            let expected = format!("uploadFiles: HTTP {status}: {}", text.replace(API_KEY, "<redacted>"));
+            assert_eq!(message, expected);
             assert_eq!(may_be_stored, status >= 500, "HTTP {status}");
         }
     }
@@ -361,11 +369,7 @@ async fn with_duplicates_allowed_only_what_provably_did_not_arrive_is_retried() 
     assert!(report.all_uploaded());
 
     // No server at all: nothing arrived, every attempt is made, then the files fail.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let client = Client::builder().base_url(format!("http://127.0.0.1:{port}")).api_key(API_KEY).build().unwrap();
+    let client = Client::builder().ingestion_endpoint(closed_port_url()).api_key(API_KEY).build().unwrap();
     let report = client.upload().allow_duplicates(true).retry(quick_retries(3)).sample(Sample::from_bytes("a.csv", &b"1"[..])).await.unwrap();
     assert_eq!(report.requests, 3);
     let (message, _, may_be_stored) = failed(&report.files[0].outcome);

@@ -4,6 +4,7 @@
 use hmac::Mac;
 
 use super::sample::{Category, Label};
+use crate::ingestion::models;
 use crate::{Client, Secret};
 
 /// A sensor (an axis) of a recording: its name and units (`accX`, `m/s2`).
@@ -186,9 +187,10 @@ fn serialize(document: &Document<'_>, format: DocumentFormat) -> Result<Vec<u8>,
 
 impl Client {
     /// Sends one encoded data acquisition document to the legacy ingestion endpoint
-    /// `POST /api/{category}/data` as `file_name` (`x-file-name`); answers the server's text.
-    /// Duplicates are refused (`x-disallow-duplicates: 1`), so the call is retried like an
-    /// idempotent one.
+    /// `POST /api/{category}/data` (the generated `uploadData` call) as `file_name`
+    /// (`x-file-name`); answers the server's text. Duplicates are refused
+    /// (`x-disallow-duplicates: 1`), which makes sending it again safe: the call is retried
+    /// like an idempotent one.
     pub async fn upload_data_acquisition(
         &self,
         category: Category,
@@ -197,20 +199,15 @@ impl Client {
         format: DocumentFormat,
         document: Vec<u8>,
     ) -> crate::Result<String> {
-        let mut call = self.request::<crate::Download>(crate::Method::Post, format!("/api/{}/data", category.as_str()));
-        call.raw_body(format.content_type(), document.into())
-            .header("x-file-name", percent_encoding::utf8_percent_encode(file_name, super::send::URI_COMPONENT).to_string())
-            .header("x-disallow-duplicates", "1")
-            .retry_non_idempotent(true);
+        let body = crate::TypedBody::new(format.content_type(), document);
+        let mut call = self.ingestion().upload_data(models::Category::from(category.as_str()), file_name, body).x_disallow_duplicates(1);
         match label {
             Label::Inferred => {}
-            Label::None => {
-                call.header("x-no-label", "1");
-            }
-            Label::Named(label) => {
-                call.header("x-label", percent_encoding::utf8_percent_encode(label, super::send::URI_COMPONENT).to_string());
-            }
+            Label::None => call = call.x_no_label(1),
+            Label::Named(label) => call = call.x_label(label),
         }
+        let mut call = call.into_request();
+        call.retry_non_idempotent(true);
         let answer = call.await?.bytes().await?;
         Ok(String::from_utf8_lossy(&answer).into_owned())
     }

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::plan::{ascii_json, Planned};
 use super::report::FileOutcome;
 use super::sample::{Category, Label};
+use crate::ingestion::models::{self, UploadFilesResponse};
 use crate::multipart::FilePart;
 use crate::{Client, Error, RetryPolicy};
 
@@ -77,35 +78,18 @@ pub(crate) fn batches(files: &[Planned], settings: &SendSettings) -> Vec<Batch> 
     batches
 }
 
-/// A request's parts, made once and sent again on a retry (files are opened anew).
+/// A request's path, headers and parts, made once and sent again on a retry (files are
+/// opened anew).
 #[derive(Debug)]
 pub(crate) struct BatchRequest {
     pub category: Category,
-    pub headers: Vec<(&'static str, String)>,
+    pub label: Label,
+    pub metadata: Option<Arc<str>>,
     pub parts: Vec<FilePart>,
 }
 
 impl BatchRequest {
-    pub(crate) fn new(batch: &Batch, files: &[Planned], settings: &SendSettings) -> Self {
-        let mut headers = Vec::new();
-        match &batch.label {
-            Label::Inferred => {}
-            Label::None => headers.push(("x-no-label", "1".to_owned())),
-            // Percent-encoded as the Edge Impulse CLI does (`encodeURIComponent`): a header
-            // carries ASCII only, and the server decodes it.
-            Label::Named(label) => headers.push(("x-label", percent_encoding::utf8_percent_encode(label, URI_COMPONENT).to_string())),
-        }
-        if !settings.allow_duplicates {
-            headers.push(("x-disallow-duplicates", "1".to_owned()));
-        }
-        if settings.add_date_id {
-            headers.push(("x-add-date-id", "1".to_owned()));
-        }
-        if let Some(metadata) = &batch.metadata {
-            headers.push(("x-metadata", metadata.to_string()));
-        }
-        headers.push(("x-upload-source", "EDGE_IMPULSE_RUST_CLIENT".to_owned()));
-
+    pub(crate) fn new(batch: &Batch, files: &[Planned]) -> Self {
         let mut parts = Vec::with_capacity(batch.files.len() + 2);
         let mut boxes = BTreeMap::new();
         let mut ranges = BTreeMap::new();
@@ -132,21 +116,9 @@ impl BatchRequest {
             let labels = serde_json::json!({ "version": 1, "type": "structured-labels", "structuredLabels": ranges });
             parts.push(labels_part("structured_labels.labels", &labels));
         }
-        BatchRequest { category: batch.category, headers, parts }
+        BatchRequest { category: batch.category, label: batch.label.clone(), metadata: batch.metadata.clone(), parts }
     }
 }
-
-/// `encodeURIComponent`'s set: everything but letters, digits and `-_.!~*'()`.
-pub(crate) const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
 
 fn labels_part(name: &str, value: &serde_json::Value) -> FilePart {
     FilePart::from_bytes(ascii_json(value).into_bytes()).file_name(name).content_type("application/json")
@@ -167,47 +139,33 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// The `/files` answer: a list with one entry per file. Read leniently (every field
-/// optional) so that a partial answer still gives the outcomes it has.
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct FilesAnswer {
-    #[serde(default)]
-    pub error: Option<serde_json::Value>,
-    #[serde(default)]
-    pub files: Option<Vec<FileAnswer>>,
-}
-
-/// One file's entry in the answer.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct FileAnswer {
-    #[serde(default)]
-    pub success: bool,
-    #[serde(default)]
-    pub file_name: Option<String>,
-    #[serde(default)]
-    pub sample_id: Option<serde_json::Value>,
-    #[serde(default)]
-    pub error: Option<serde_json::Value>,
-}
-
-// Per-file failures are in the list; a `success: false` at the top is not the whole
-// request's failure as it is for Studio's answers.
-impl crate::Envelope for FilesAnswer {}
-
-/// Sends one request once, with the client's retries off (the uploader decides).
-pub(crate) async fn send_batch(client: &Client, request: &BatchRequest, settings: &SendSettings) -> crate::Result<FilesAnswer> {
-    let mut form = crate::multipart::MultipartForm::default();
-    for part in &request.parts {
-        form.file("data", part);
+/// Sends one request once with the generated `uploadFiles` call, the client's retries off
+/// (the uploader decides what to send again).
+pub(crate) async fn send_batch(client: &Client, request: &BatchRequest, settings: &SendSettings) -> crate::Result<UploadFilesResponse> {
+    let form = models::UploadFilesForm::new(request.parts.clone());
+    let mut call = client.ingestion().upload_files(models::Category::from(request.category.as_str()), form);
+    match &request.label {
+        Label::Inferred => {}
+        Label::None => call = call.x_no_label(1),
+        // Percent-encoded by the call, as the Edge Impulse CLI does (`encodeURIComponent`).
+        Label::Named(label) => call = call.x_label(label),
     }
-    let mut call = client.request::<FilesAnswer>(crate::Method::Post, format!("/api/{}/files", request.category.as_str()));
-    call.multipart(&form).retry(RetryPolicy::disabled()).timeout(settings.timeout);
-    for (name, value) in &request.headers {
-        call.header(*name, value.clone());
+    if !settings.allow_duplicates {
+        call = call.x_disallow_duplicates(1);
     }
+    if settings.add_date_id {
+        call = call.x_add_date_id(1);
+    }
+    if let Some(metadata) = &request.metadata {
+        call = call.x_metadata(metadata);
+    }
+    let mut call = call.x_upload_source(UPLOAD_SOURCE).into_request();
+    call.retry(RetryPolicy::disabled()).timeout(settings.timeout);
     call.await
 }
+
+/// `x-upload-source`, as the Python SDK names itself.
+const UPLOAD_SOURCE: &str = "EDGE_IMPULSE_RUST_CLIENT";
 
 /// What one request came to: an outcome per file of the batch, in its order.
 pub(crate) struct Sent {
@@ -217,7 +175,7 @@ pub(crate) struct Sent {
 
 /// Sends a request, retrying what the settings allow, and gives every file an outcome.
 pub(crate) async fn send_with_retry(client: &Client, batch: &Batch, files: &[Planned], settings: &SendSettings) -> Sent {
-    let request = BatchRequest::new(batch, files, settings);
+    let request = BatchRequest::new(batch, files);
     let started = Instant::now();
     let mut attempts = 0;
     loop {
@@ -322,15 +280,9 @@ fn is_duplicate(message: &str) -> bool {
 
 /// Matches the answer's entries to the batch's files: by file name, then, for entries
 /// without a name, in order. A file without an entry failed in a way nobody told.
-fn outcomes(client: &Client, batch: &Batch, files: &[Planned], answer: FilesAnswer, attempts: u32) -> Vec<FileOutcome> {
+fn outcomes(client: &Client, batch: &Batch, files: &[Planned], answer: UploadFilesResponse, attempts: u32) -> Vec<FileOutcome> {
     let redaction = client.redaction();
-    let text = |value: &serde_json::Value| {
-        let raw = match value {
-            serde_json::Value::String(s) => s.clone(),
-            other => crate::error::message_text(other).unwrap_or_else(|| other.to_string()),
-        };
-        redaction.apply(raw)
-    };
+    let text = |value: &String| redaction.apply(value.clone());
     let Some(entries) = answer.files else {
         let why = match &answer.error {
             Some(error) => format!("the server answered without a per-file list: {}", text(error)),
@@ -362,9 +314,8 @@ fn outcomes(client: &Client, batch: &Batch, files: &[Planned], answer: FilesAnsw
                     may_be_stored: true,
                 };
             };
-            if entry.success {
-                let sample_id = entry.sample_id.as_ref().and_then(|id| id.as_i64().or_else(|| id.as_str().and_then(|s| s.parse().ok())));
-                return FileOutcome::Uploaded { sample_id };
+            if entry.success == Some(true) {
+                return FileOutcome::Uploaded { sample_id: entry.sample_id };
             }
             let message = entry.error.as_ref().map(text).unwrap_or_else(|| "the server reported a failure without a reason".to_owned());
             if is_duplicate(&message) {
