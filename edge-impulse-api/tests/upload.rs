@@ -529,3 +529,28 @@ async fn a_signed_data_acquisition_document_goes_to_the_data_endpoint() {
     assert_eq!(request.body, cbor);
     assert!(!format!("{key:?}").contains("a-development-hmac-key"));
 }
+
+#[tokio::test]
+async fn a_file_gone_after_the_checks_fails_alone() {
+    let server = FakeIngestion::start(accept_all).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keep = write(dir.path(), "keep.csv", b"t\n1\n");
+    let gone = write(dir.path(), "gone.csv", b"t\n2\n");
+    let remove = gone.clone();
+    let report = client(&server)
+        .upload()
+        .files([&keep, &gone])
+        // The first report comes after the checks, before any request.
+        .on_progress(move |p| {
+            if p.files_done == 0 {
+                let _ = std::fs::remove_file(&remove);
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.files[0].outcome, FileOutcome::Uploaded { sample_id: Some(1000) });
+    let (message, status, may_be_stored) = failed(&report.files[1].outcome);
+    assert!(message.starts_with(&format!("reading {}: ", gone.display())), "{message}");
+    assert_eq!((status, may_be_stored), (None, false));
+    assert_eq!(server.received()[0].sample_names(), ["keep.csv"]);
+}
