@@ -179,8 +179,11 @@ fn scan_directory(
     }
     // Files an `info.labels` lists are uploaded even when a scan would not find them, so
     // that a missing one is an error rather than left out.
-    let scanned: std::collections::HashSet<PathBuf> = found.iter().cloned().collect();
-    found.extend(annotations.keys().filter(|listed| listed.starts_with(root) && !scanned.contains(*listed)).cloned());
+    if !annotations.is_empty() {
+        let scanned: std::collections::HashSet<&PathBuf> = found.iter().collect();
+        let missing: Vec<PathBuf> = annotations.keys().filter(|listed| listed.starts_with(root) && !scanned.contains(listed)).cloned().collect();
+        found.extend(missing);
+    }
     found.sort();
     for path in found {
         let supported = extension(&path).is_some_and(|e| SUPPORTED.contains(&e.as_str()));
