@@ -122,15 +122,23 @@ fn main() {
             server.bytes.swap(0, Ordering::SeqCst) as f64 / MB,
         );
     };
-    let plain = run_child("reqwest", &server.url, large_dir.path());
-    line("plain reqwest    ", &plain);
-    let rust = run_child("rust", &server.url, large_dir.path());
-    line("Rust uploader    ", &rust);
+    // Twice each, alternating, the best of each kept: on a busy machine one run of either
+    // can be much slower than the other.
+    let mut plain = Vec::new();
+    let mut rust = Vec::new();
+    for _ in 0..2 {
+        plain.push(run_child("reqwest", &server.url, large_dir.path()));
+        line("plain reqwest    ", plain.last().expect("a run"));
+        rust.push(run_child("rust", &server.url, large_dir.path()));
+        line("Rust uploader    ", rust.last().expect("a run"));
+    }
+    let best = |runs: Vec<ChildResult>| runs.into_iter().min_by(|a, b| a.seconds.total_cmp(&b.seconds)).expect("a run");
+    let (plain, rust) = (best(plain), best(rust));
     if python {
         let sdk = run_python(&server.url, large_dir.path());
         line("Python SDK       ", &sdk);
     }
-    println!("bench upload large: Rust uploader / plain reqwest MB/s = {:.0}% (target >= 90%)", 100.0 * plain.seconds / rust.seconds);
+    println!("bench upload large: Rust uploader / plain reqwest MB/s = {:.0}%, best runs (target >= 90%)", 100.0 * plain.seconds / rust.seconds);
 }
 
 fn parse(args: &[String]) -> Options {

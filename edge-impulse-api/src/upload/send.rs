@@ -180,8 +180,8 @@ pub(crate) struct Sent {
 /// blocking pool per file, which made small files several times slower.
 const READ_AHEAD_FILE: u64 = 64 * 1024;
 /// At most this much is read ahead per request, so memory stays bounded by the requests in
-/// flight, not by the number of files.
-const READ_AHEAD_REQUEST: u64 = 4 * 1024 * 1024;
+/// flight, not by the number of files (a request of 1000 files of 2 KB fits).
+const READ_AHEAD_REQUEST: u64 = 2 * 1024 * 1024;
 
 /// Reads the batch's small files; those that cannot be read any more (changed since the
 /// checks) get their own outcome instead of failing the whole request.
