@@ -71,5 +71,6 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         println!("{}: skipped ({})", skipped.path.display(), skipped.reason);
     }
     println!("{}", report.to_string().lines().next().unwrap_or_default());
-    Ok(report.failed().next().is_none())
+    let all_stored = report.failed().next().is_none();
+    Ok(all_stored)
 }
