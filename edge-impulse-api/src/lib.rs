@@ -281,6 +281,8 @@ mod error;
 mod jobs;
 mod paging;
 mod transport;
+#[cfg(feature = "ingestion")]
+pub mod upload;
 
 #[allow(missing_debug_implementations)]
 mod generated;

@@ -51,11 +51,19 @@ impl FilePart {
             Source::Bytes(data) => reqwest::multipart::Part::stream_with_length(data.clone(), data.len() as u64),
             Source::Path(path) => {
                 let io_error = |source| Error::Io { operation, context: format!("opening {}", path.display()), source };
-                let file = tokio::fs::File::open(path).await.map_err(io_error)?;
-                let length = file.metadata().await.map_err(io_error)?.len();
+                let length = tokio::fs::metadata(path).await.map_err(io_error)?.len();
+                // The file is opened when its part is reached and closed at its end: a form
+                // of a thousand files holds one open file, not a thousand (the OS's limit
+                // is often 1024 per process).
+                let path = path.clone();
+                let open = async move {
+                    tokio::fs::File::open(&path).await.map_err(|e| std::io::Error::new(e.kind(), format!("opening {}: {e}", path.display())))
+                };
                 // 64 KiB per read: each read is a blocking task on tokio's pool, and the
                 // default 4 KiB made that cost show on large uploads.
-                let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024);
+                let stream = futures_util::TryStreamExt::try_flatten(futures_util::StreamExt::map(futures_util::stream::once(open), |file| {
+                    file.map(|file| tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024))
+                }));
                 reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), length)
             }
         };

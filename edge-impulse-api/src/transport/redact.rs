@@ -50,6 +50,13 @@ impl Client {
         self.redact_call(error, &[], &[])
     }
 
+    /// The redaction step for a server's text that is not an error of the call: a per-file
+    /// failure inside a successful upload answer.
+    #[cfg(feature = "ingestion")]
+    pub(crate) fn redact_text(&self, text: &str) -> String {
+        self.secrets().apply(text.to_owned(), usize::MAX)
+    }
+
     /// The redaction step: the client's secrets, and those of the answer and of the body
     /// sent, taken out of every text of `error`.
     fn redact_call(&self, error: Error, answer: &[u8], sent: &[u8]) -> Error {

@@ -122,6 +122,12 @@ impl Client {
         ClientBuilder::default()
     }
 
+    /// The client's retry policy (the uploader retries whole requests with it).
+    #[cfg(feature = "ingestion")]
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// The API root requests go to.
     pub fn base_url(&self) -> &str {
         self.inner.services.first().map_or("", |s| s.base_url.as_str())
