@@ -72,8 +72,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! (Data samples go to the separate ingestion service; the `upload_sample` example does that
-//! with [`Client::request`].)
+//! Data samples go to the ingestion service, a second host with the same credentials:
+//! `client.upload()` (the `upload` module, feature `ingestion`) sends files, folders and
+//! exports many per request, with an outcome for every file; `client.ingestion()` has the
+//! generated calls it is built on.
 //!
 //! ## 4. Jobs: train and wait
 //!
@@ -276,6 +278,7 @@
 // - `paging`: list operations as streams of pages and items, driving the client;
 // - `generated`: the operations and models (`cargo xtask regen`), over the layers above;
 // - `jobs`: waiting for jobs and following their logs, over the generated operations.
+// - `upload`: datasets into the ingestion service, over its generated operations.
 mod data;
 mod error;
 mod jobs;
