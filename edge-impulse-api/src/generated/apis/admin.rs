@@ -2413,6 +2413,7 @@ impl<'c> AdminGetMetricsReportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "reports",
         };
 
         crate::Pages::new(
@@ -2527,6 +2528,7 @@ impl<'c> AdminGetUsersCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "users",
         };
 
         crate::Pages::new(
@@ -2592,6 +2594,7 @@ impl<'c> AdminGetUserJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -2686,6 +2689,7 @@ impl<'c> AdminGetProjectsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "projects",
         };
 
         crate::Pages::new(
@@ -2747,6 +2751,7 @@ impl<'c> AdminGetProjectJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -2852,6 +2857,7 @@ impl<'c> AdminGetOrganizationsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "organizations",
         };
 
         crate::Pages::new(
@@ -2977,6 +2983,7 @@ impl<'c> AdminGetOrganizationUsageReportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "reports",
         };
 
         crate::Pages::new(
@@ -3040,6 +3047,7 @@ impl<'c> AdminGetOrganizationDataExportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "exports",
         };
 
         crate::Pages::new(
@@ -3107,6 +3115,7 @@ impl<'c> AdminGetOrganizationJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -3176,6 +3185,7 @@ impl<'c> AdminGetJobsLogsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "logs",
         };
 
         crate::Pages::new(

@@ -1566,6 +1566,7 @@ impl<'c> ListFinishedJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -1670,6 +1671,7 @@ impl<'c> ListAllJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(

@@ -1516,6 +1516,7 @@ impl<'c> ListOrganizationDataCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "data",
         };
 
         crate::Pages::new(
@@ -1753,6 +1754,7 @@ impl<'c> ListOrganizationFilesCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "data",
         };
 
         crate::Pages::new(
@@ -1880,6 +1882,7 @@ impl<'c> GetOrganizationDataItemTransformJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "transformationJobs",
         };
 
         crate::Pages::new(

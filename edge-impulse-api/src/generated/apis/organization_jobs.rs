@@ -378,6 +378,7 @@ impl<'c> ListFinishedOrganizationJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -495,6 +496,7 @@ impl<'c> ListAllOrganizationJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(

@@ -2932,6 +2932,7 @@ impl<'c> WhitelabelAdminGetUsersCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "users",
         };
 
         crate::Pages::new(
@@ -2997,6 +2998,7 @@ impl<'c> WhitelabelAdminGetUserJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -3093,6 +3095,7 @@ impl<'c> WhitelabelAdminGetProjectsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "projects",
         };
 
         crate::Pages::new(
@@ -3154,6 +3157,7 @@ impl<'c> WhitelabelAdminGetProjectJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -3259,6 +3263,7 @@ impl<'c> WhitelabelAdminGetOrganizationsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "organizations",
         };
 
         crate::Pages::new(
@@ -3326,6 +3331,7 @@ impl<'c> WhitelabelAdminGetOrganizationUsageReportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "reports",
         };
 
         crate::Pages::new(
@@ -3389,6 +3395,7 @@ impl<'c> WhitelabelAdminGetOrganizationExportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "exports",
         };
 
         crate::Pages::new(
@@ -3488,6 +3495,7 @@ impl<'c> WhitelabelAdminGetOrganizationJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -3549,6 +3557,7 @@ impl<'c> GetOrganizationDataExportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "exports",
         };
 
         crate::Pages::new(

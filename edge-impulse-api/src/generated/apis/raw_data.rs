@@ -2054,6 +2054,7 @@ impl<'c> ListSamplesCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "samples",
         };
 
         crate::Pages::new(
@@ -2237,6 +2238,7 @@ impl<'c> GetAllImportedFromCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "data",
         };
 
         crate::Pages::new(

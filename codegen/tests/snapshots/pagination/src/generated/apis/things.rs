@@ -233,6 +233,7 @@ impl<'c> ListThingsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "things",
         };
 
         crate::Pages::new(
@@ -274,6 +275,7 @@ impl<'c> ListNamesCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "names",
         };
 
         crate::Pages::new(
@@ -333,6 +335,7 @@ impl<'c> ListFilesCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "data",
         };
 
         crate::Pages::new(
@@ -392,6 +395,7 @@ impl<'c> ListBlobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "items",
         };
 
         crate::Pages::new(
