@@ -21,10 +21,12 @@ pub mod ir;
 pub mod load;
 pub mod names;
 pub mod overrides;
+pub mod service;
 
-pub use diagnostics::{Diagnostic, Severity};
+pub use diagnostics::{Diagnostic, Rule, Severity};
 pub use emit::GeneratedFile;
 pub use overrides::Overrides;
+pub use service::{Endpoint, Service};
 
 /// Everything one generator run produces.
 #[derive(Debug)]
@@ -33,8 +35,11 @@ pub struct Output {
     pub files: Vec<GeneratedFile>,
     /// What the generator repaired, guessed or skipped, in the order it met them.
     pub diagnostics: Vec<Diagnostic>,
+    /// Operations and schemas of all services.
     pub operation_count: usize,
     pub schema_count: usize,
+    /// Each service's name, operation count and schema count, in order.
+    pub services: Vec<(String, usize, usize)>,
     /// Wall time of each pipeline step, for `cargo xtask bench`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
@@ -59,27 +64,104 @@ impl std::error::Error for Error {}
 ///
 /// `spec_name` is only used to say where a problem is.
 pub fn generate(spec_name: &str, spec: &[u8], overrides: &Overrides) -> Result<Output, Error> {
+    generate_services(&[ServiceSpec { service: Service::single(), spec_name, spec, overrides }])
+}
+
+/// One service's spec, for [`generate_services`].
+#[derive(Debug, Clone)]
+pub struct ServiceSpec<'a> {
+    pub service: Service,
+    /// Used only to say where a problem is.
+    pub spec_name: &'a str,
+    pub spec: &'a [u8],
+    pub overrides: &'a Overrides,
+}
+
+/// Runs the whole pipeline on several services' specs, generating one crate: the first service
+/// at the generated root, each other one in its own module (see [`Service`]).
+pub fn generate_services(specs: &[ServiceSpec<'_>]) -> Result<Output, Error> {
+    check_services(specs)?;
     let mut diagnostics = Vec::new();
-    let mut timings = Vec::new();
-    let mut clock = std::time::Instant::now();
-    let mut lap = |step: &'static str| {
-        timings.push((step, clock.elapsed()));
-        clock = std::time::Instant::now();
-    };
-    let loaded = load::load(spec_name, spec, overrides, &mut diagnostics)?;
-    lap("load");
-    let api = ir::lower(&loaded.openapi, &loaded.document, overrides, &mut diagnostics)?;
-    lap("lower");
-    let files = emit::emit(&api)?;
-    lap("emit");
+    let mut timings: Vec<(&'static str, std::time::Duration)> = vec![("load", Default::default()), ("lower", Default::default())];
+    let mut apis = Vec::new();
+    let mut services = Vec::new();
+    for spec in specs {
+        let clock = std::time::Instant::now();
+        let loaded = load::load(spec.spec_name, spec.spec, spec.overrides, &mut diagnostics)?;
+        timings[0].1 += clock.elapsed();
+        let clock = std::time::Instant::now();
+        let mut api = ir::lower(&loaded.openapi, &loaded.document, spec.overrides, &mut diagnostics)?;
+        api.service = spec.service.clone();
+        timings[1].1 += clock.elapsed();
+        let schemas = loaded.openapi.components.as_ref().map_or(0, |c| c.schemas.len());
+        services.push((spec.service.name.clone(), api.operation_count(), schemas));
+        apis.push(api);
+    }
+    check_accessors(&apis, specs)?;
+    let clock = std::time::Instant::now();
+    let files = emit::emit_services(&apis.iter().collect::<Vec<_>>())?;
+    timings.push(("emit", clock.elapsed()));
     say_each_once(&mut diagnostics);
     Ok(Output {
         files,
         diagnostics,
-        operation_count: api.operation_count(),
-        schema_count: loaded.openapi.components.as_ref().map_or(0, |c| c.schemas.len()),
+        operation_count: services.iter().map(|s| s.1).sum(),
+        schema_count: services.iter().map(|s| s.2).sum(),
+        services,
         timings,
     })
+}
+
+/// The services' settings must give distinct places in one crate.
+fn check_services(specs: &[ServiceSpec<'_>]) -> Result<(), Error> {
+    let error = |spec: &ServiceSpec<'_>, message: String| Error { location: format!("{} (service `{}`)", spec.spec_name, spec.service.name), message };
+    let Some(first) = specs.first() else {
+        return Err(Error { location: "services".into(), message: "no service to generate".into() });
+    };
+    if first.service.module.is_some() {
+        return Err(error(first, "the first (primary) service is the generated root: it has no `module`".into()));
+    }
+    let mut names = std::collections::HashSet::new();
+    let mut modules = std::collections::HashSet::new();
+    for spec in specs {
+        if !names.insert(names::const_name(&spec.service.name)) {
+            return Err(error(spec, "another service has the same name".into()));
+        }
+        if std::ptr::eq(spec, first) {
+            continue;
+        }
+        let Some(module) = &spec.service.module else {
+            return Err(error(spec, "every service but the first needs a `module` of its own".into()));
+        };
+        if names::value_name(module) != *module || ["apis", "models", "services"].contains(&module.as_str()) || !modules.insert(module.clone()) {
+            return Err(error(spec, format!("module `{module}` is not a free snake_case name (apis, models, services and other services' modules are taken)")));
+        }
+    }
+    Ok(())
+}
+
+/// Every service's groups get accessors on the one `Client`, and its features sit in one
+/// `[features]` table: neither may take a name another service has.
+fn check_accessors(apis: &[ir::Api], specs: &[ServiceSpec<'_>]) -> Result<(), Error> {
+    let mut accessors: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let mut features: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for (api, spec) in apis.iter().zip(specs) {
+        let name = spec.service.name.as_str();
+        for group in &api.groups {
+            let clash = |what: &str, other: &str| Error {
+                location: format!("{} (service `{name}`)", spec.spec_name),
+                message: format!("{what} of tag `{}` is also one of service `{other}`; give this service a `module` and `feature` that do not collide", group.tag),
+            };
+            if let Some(other) = accessors.insert(&group.module, name).filter(|other| *other != name) {
+                return Err(clash(&format!("the accessor `Client::{}`", group.module), other));
+            }
+            let feature = api.feature_of(group);
+            if let Some(other) = features.insert(feature.clone(), name).filter(|other| *other != name) {
+                return Err(clash(&format!("the cargo feature `{feature}`"), other));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A spec taken through steps 1 and 2 only: what [`diff`] compares.

@@ -48,7 +48,7 @@ fn generated_code_matches_snapshots() {
     // A snapshot whose fixture was removed or renamed would otherwise linger unreviewed.
     for dir in list_dir(&snapshots) {
         let name = dir.file_name().expect("a directory name").to_string_lossy().into_owned();
-        if !fixtures.iter().any(|(fixture, _)| *fixture == name) {
+        if !fixtures.iter().any(|(fixture, _)| *fixture == name) && name != SERVICES_SNAPSHOT {
             if update {
                 std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
             } else {
@@ -62,6 +62,62 @@ fn generated_code_matches_snapshots() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// The snapshot of a crate generated from two services (see [`two_services_match_their_snapshot`]).
+const SERVICES_SNAPSHOT: &str = "services";
+
+/// One crate from two specs: `security` at the root, `second_service` as a module with one
+/// feature, operations pointing at their own service, the features of both in one table.
+#[test]
+fn two_services_match_their_snapshot() {
+    use edge_impulse_codegen::{Endpoint, Service, ServiceSpec};
+    let overrides = common::overrides();
+    let (primary, second) = (common::fixture("security"), common::fixture("second_service"));
+    let files = Service {
+        name: "files".into(),
+        module: Some("files".into()),
+        feature: Some("files-service".into()),
+        conformance: false,
+        endpoint: Endpoint { env: Some("FILES_ENDPOINT".into()), subdomain: "files".into(), local_port: 4810, path: String::new() },
+    };
+    let output = edge_impulse_codegen::generate_services(&[
+        ServiceSpec { service: Service::single(), spec_name: "security.yaml", spec: &primary, overrides: &overrides },
+        ServiceSpec { service: files, spec_name: "second_service.yaml", spec: &second, overrides: &overrides },
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(output.services.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), ["api", "files"]);
+    let mut actual: BTreeMap<String, String> = output.files.into_iter().map(|f| (f.path, f.contents)).collect();
+    actual.insert(DIAGNOSTICS_FILE.to_string(), output.diagnostics.iter().map(|d| format!("{d}\n")).collect());
+    let dir = common::tests_dir().join("snapshots").join(SERVICES_SNAPSHOT);
+    if std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
+        write_snapshot(&dir, &actual);
+        return;
+    }
+    let failures = compare(&dir, &actual);
+    assert!(failures.is_empty(), "{} snapshot mismatch(es)\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// Two services may not both take an accessor or a feature name.
+#[test]
+fn services_whose_names_collide_are_refused() {
+    use edge_impulse_codegen::{Service, ServiceSpec};
+    let overrides = common::overrides();
+    let spec = common::fixture("second_service");
+    let clash = Service { name: "other".into(), module: Some("other".into()), feature: None, ..Service::single() };
+    let error = edge_impulse_codegen::generate_services(&[
+        ServiceSpec { service: Service::single(), spec_name: "a.yaml", spec: &spec, overrides: &overrides },
+        ServiceSpec { service: clash, spec_name: "b.yaml", spec: &spec, overrides: &overrides },
+    ])
+    .expect_err("the same tag in both services");
+    assert!(error.to_string().contains("`Client::files`"), "{error}");
+    let no_module = Service { name: "other".into(), ..Service::single() };
+    let error = edge_impulse_codegen::generate_services(&[
+        ServiceSpec { service: Service::single(), spec_name: "a.yaml", spec: &spec, overrides: &overrides },
+        ServiceSpec { service: no_module, spec_name: "b.yaml", spec: &spec, overrides: &overrides },
+    ])
+    .expect_err("a second service without a module");
+    assert!(error.to_string().contains("needs a `module`"), "{error}");
 }
 
 fn compare(dir: &Path, actual: &BTreeMap<String, String>) -> Vec<String> {

@@ -219,6 +219,7 @@ fn decode(body: &Bytes) -> ListSamplesResponse {
         path: "/api/{projectId}/raw-data",
         security: &[],
         response: ResponseKind::Json,
+        service: &edge_impulse_api::services::PRIMARY,
     };
     // A clone of `Bytes` shares the buffer: nothing is copied.
     ListSamplesResponse::from_response(RawResponse::buffered(&LIST_SAMPLES, 200, body.clone())).expect("the answer decodes")

@@ -5,7 +5,9 @@
 //! before it writes each line's frame; the callback notes the instant it sees the line.
 //! One line at a time (the next is sent once the previous arrived) gives the latency of a
 //! line on an idle connection; a burst of lines sent at once gives the time until the last
-//! arrives. The REST side (socket token, status, catch-up) is a wiremock server.
+//! arrives. The REST side (socket token, status, log) is a wiremock server; every line is
+//! fetched from its log endpoint when the socket announces it, so a line's latency is the
+//! socket's plus one log request over loopback.
 //!
 //! Run: `cargo bench -p edge-impulse-api --bench live_logs` (`-- --lines N` to change the
 //! number of single lines, 2000 by default).
@@ -54,9 +56,13 @@ async fn run(single_lines: usize) {
         ResponseTemplate::new(200).set_body_json(json!({ "success": true, "job": job }))
     };
     Mock::given(method("GET")).and(path("/api/7/jobs/42/status")).respond_with(status).mount(&rest).await;
-    // The catch-ups see an empty log: every line measured comes over the socket.
-    let empty = json!({ "success": true, "stdout": [], "totalCount": 0 });
-    Mock::given(method("GET")).and(path("/api/7/jobs/42/stdout")).respond_with(ResponseTemplate::new(200).set_body_json(empty)).mount(&rest).await;
+    // The log endpoint serves the fake server's log (the last `limit` lines asked for).
+    let log = socket.log_handle();
+    Mock::given(method("GET"))
+        .and(path("/api/7/jobs/42/stdout"))
+        .respond_with(move |request: &Request| ResponseTemplate::new(200).set_body_json(log.answer(request.url.query())))
+        .mount(&rest)
+        .await;
 
     let client = Client::builder().base_url(rest.uri()).api_key("ei_bench_key").build().expect("client");
     let received: Arc<Mutex<Vec<Instant>>> = Arc::default();

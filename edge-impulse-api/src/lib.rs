@@ -106,13 +106,16 @@
 //!
 //! With `follow_logs(true)` the log is followed live: after the first status poll the wait
 //! opens Studio's Socket.IO connection for the job (a `getSocketToken` token, Engine.IO
-//! protocol 3, WebSocket over rustls) and reports each line as the server pushes it, in a
-//! report of its own between status polls. The status poll continues every 5 s as the safety
-//! net and decides the outcome. Lines written before the connection, or while it was down,
-//! are fetched from the log endpoint when it (re)connects; after 60 s without a working
-//! connection, or when the server refuses it, the wait polls the log endpoint instead,
-//! starting after the last line delivered, and says why in
-//! [`JobProgress::live_logs_error`]. [`WaitForJob::follow_logs`] states exactly what is
+//! protocol 3, WebSocket over rustls); each line the server pushes there makes the wait fetch
+//! the new lines from the log endpoint at once, in a report of its own between status polls.
+//! Every line comes from the log endpoint, placed by the log's running count: in the server's
+//! order, each once, repeated texts included. The status poll runs every 5 s on its own
+//! schedule as the safety net and decides the outcome. Each (re)connection fetches the lines
+//! written while none was up; after 60 s without a working connection, or when the server
+//! refuses it, the wait follows the log with the status polls alone and says why in
+//! [`JobProgress::live_logs_error`], at once when the HTTP client's requests go through a
+//! proxy or a `reqwest::Client` of your own, which the socket cannot use (see
+//! [`LiveLogOptions::connect_directly`]). [`WaitForJob::follow_logs`] states exactly what is
 //! guaranteed; [`LiveLogOptions`] sets the intervals, timeouts and budget. The socket token
 //! never appears in logs, errors or `Debug` output. The lines alone are a stream:
 //!
@@ -258,50 +261,55 @@
 #![warn(missing_debug_implementations)]
 #![warn(missing_docs)]
 
-mod auth;
-mod client;
-mod codec;
-mod download;
-mod enums;
+// The runtime in layers; each imports only from the layers above it in this list:
+//
+// - `error`: the one error type, which every layer returns;
+// - `data`: pure values: the JSON codec of the models, parameters as text, string enums,
+//   multipart forms. No client, no I/O beyond reading an upload's file;
+// - `transport`: the client: configuration, credentials, sending with retries, reading the
+//   answer (and streaming a download), redaction of every error;
+// - `paging`: list operations as streams of pages and items, driving the client;
+// - `generated`: the operations and models (`cargo xtask regen`), over the layers above;
+// - `jobs`: waiting for jobs and following their logs, over the generated operations.
+mod data;
 mod error;
-mod job_log;
-// Waiting for jobs and following their logs use the status, log and cancel operations of
-// the `jobs` group (project jobs) or `organization-jobs` (organization jobs); a project job's
-// live logs also need the socket token of `projects` (see `Scope::has_live_logs`).
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 mod jobs;
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
-mod live_logs;
-pub mod multipart;
 mod paging;
-mod params;
-mod request;
-mod retry;
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
-mod socket;
+mod transport;
 
 #[allow(missing_debug_implementations)]
 mod generated;
 
-pub use auth::Secret;
-pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};
-pub use download::{Download, DownloadProgress, Redirect};
-pub use error::{BodySize, Error, Result, TimeLimit};
-pub use job_log::{JobLogLevel, JobLogLine};
-pub use generated::{apis, models, DEFAULT_BASE_URL};
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
-pub use jobs::{JobOutcome, JobPhase, JobProgress, WaitForJob};
-#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
-pub use live_logs::LiveLogOptions;
-pub use multipart::FilePart;
-pub use paging::{Items, Pages, DEFAULT_PAGE_SIZE};
-pub use params::ToParam;
-pub use retry::RetryPolicy;
-pub use request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind};
-#[doc(hidden)]
-pub use request::RawResponse;
+// The paths the generated code names (and the macros expand to): `crate::codec::json_object`,
+// `crate::request::...`, `crate::auth::...`, `crate::multipart::...`.
+pub(crate) use data::{codec, enums};
+pub use data::multipart;
+pub(crate) use transport::auth;
+// Unused when no API group is compiled.
+#[allow(unused_imports)]
+pub(crate) use transport::request;
 
-pub(crate) use enums::string_enum_impls;
+pub use transport::auth::Secret;
+pub use transport::client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DOWNLOAD_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT};
+pub use transport::download::{Download, DownloadProgress, Redirect};
+pub use error::{BodySize, Error, Result, TimeLimit};
+pub use jobs::job_log::{JobLogLevel, JobLogLine};
+// The primary service's `apis` and `models`, `DEFAULT_BASE_URL`, and a module for each other
+// service whose feature is on (`ingestion`).
+pub use generated::*;
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
+pub use jobs::wait::{JobOutcome, JobPhase, JobProgress, WaitForJob};
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
+pub use jobs::live_logs::LiveLogOptions;
+pub use data::multipart::FilePart;
+pub use paging::{Items, Pages, DEFAULT_PAGE_SIZE};
+pub use data::params::ToParam;
+pub use transport::retry::RetryPolicy;
+pub use transport::request::{Envelope, FromResponse, Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind, Service, TypedBody};
+#[doc(hidden)]
+pub use transport::request::RawResponse;
+
+pub(crate) use data::enums::string_enum_impls;
 
 /// Date-times of the API: RFC 3339 on the wire.
 pub type DateTime = chrono::DateTime<chrono::Utc>;

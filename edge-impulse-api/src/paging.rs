@@ -12,8 +12,8 @@ use std::task::{ready, Context, Poll};
 use futures_util::Stream;
 
 use crate::error::{Error, Result};
-use crate::params::ToParam;
-use crate::request::{FromResponse, Prepared, RawBody, RawResponse, Request};
+use crate::data::params::ToParam;
+use crate::transport::request::{FromResponse, Prepared, RawBody, RawResponse, Request};
 use crate::Client;
 
 /// The page size when the call sets no `limit` and the stream no [`Pages::page_size`].

@@ -9,7 +9,7 @@ use edge_impulse_api::{Client, Error, DEFAULT_BASE_URL};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const VARS: [&str; 4] = ["EI_API_KEY", "EI_JWT_TOKEN", "EI_HOST", "EI_CLI_STUDIO_ENDPOINT"];
+const VARS: [&str; 5] = ["EI_API_KEY", "EI_JWT_TOKEN", "EI_HOST", "EI_CLI_STUDIO_ENDPOINT", "EI_INGESTION_ENDPOINT"];
 
 fn set(values: &[(&str, &str)]) {
     for name in VARS {
@@ -60,6 +60,23 @@ async fn client_from_environment() {
     // EI_CLI_STUDIO_ENDPOINT names the Studio itself and wins over EI_HOST.
     set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "edgeimpulse.com"), ("EI_CLI_STUDIO_ENDPOINT", "http://studio.local:14800/")]);
     assert_eq!(Client::from_env().unwrap().base_url(), "http://studio.local:14800/v1");
+
+    // The ingestion service follows the CLI: ingestion.{EI_HOST}, port 4810 locally; the
+    // Python SDK's EI_INGESTION_ENDPOINT wins over EI_HOST.
+    let ingestion = |client: &Client| client.service_url("ingestion").map(str::to_owned);
+    set(&[("EI_API_KEY", API_KEY)]);
+    assert_eq!(ingestion(&Client::from_env().unwrap()).as_deref(), Some("https://ingestion.edgeimpulse.com"));
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "edgeimpulse.example.com")]);
+    assert_eq!(ingestion(&Client::from_env().unwrap()).as_deref(), Some("https://ingestion.edgeimpulse.example.com"));
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "localhost")]);
+    assert_eq!(ingestion(&Client::from_env().unwrap()).as_deref(), Some("http://localhost:4810"));
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "edgeimpulse.com"), ("EI_INGESTION_ENDPOINT", "http://127.0.0.1:4811/")]);
+    let client = Client::from_env().unwrap();
+    assert_eq!(ingestion(&client).as_deref(), Some("http://127.0.0.1:4811"));
+    assert_eq!(client.base_url(), "https://studio.edgeimpulse.com/v1", "Studio's host is its own");
+    // A URL in EI_HOST names Studio's API; the ingestion service keeps its default.
+    set(&[("EI_API_KEY", API_KEY), ("EI_HOST", "http://10.0.0.5:4800/v1")]);
+    assert_eq!(ingestion(&Client::from_env().unwrap()).as_deref(), Some("https://ingestion.edgeimpulse.com"));
 
     // Credentials copied with a line break (or from a CRLF file) are trimmed, not sent
     // broken; a control character inside one fails at build time, without echoing it.

@@ -102,7 +102,7 @@ fn check_docs(root: &Path) -> Result<(), String> {
 fn check_generated_code(root: &Path, spec: &SpecFile) -> Result<(), String> {
     let bytes = spec.read()?;
     let overrides = crate::spec::read_overrides(root)?;
-    let output = edge_impulse_codegen::generate(&spec.display_name(), &bytes, &overrides).map_err(|e| e.to_string())?;
+    let output = crate::services::generate(root, &spec.display_name(), &bytes, &overrides)?;
     let stale_overrides: Vec<String> = output
         .diagnostics
         .iter()

@@ -1,7 +1,9 @@
 //! `cargo xtask ...`: the generator's command line.
 //!
-//! - `cargo xtask regen [--spec PATH] [--check]` regenerates `edge-impulse-api/src/generated/`,
-//!   or with `--check` only reports which generated files are stale.
+//! - `cargo xtask regen [--spec PATH] [--check] [--strict] [--verbose]` regenerates
+//!   `edge-impulse-api/src/generated/`, or with `--check` only reports which generated files
+//!   are stale. It prints one line per diagnostic rule (count, first location); `--verbose`
+//!   lists every location.
 //! - `cargo xtask bench regen|compile` prints the generator's time, or the generated crate's
 //!   compile time and memory (see `compile.rs`).
 //! - `cargo xtask spec normalize [--spec PATH] --out FILE` writes the spec as the generator
@@ -29,6 +31,7 @@ mod conformance;
 mod fetch;
 mod mutants;
 mod root;
+mod services;
 mod spec;
 mod spec_diff;
 #[cfg(test)]
@@ -40,7 +43,7 @@ mod spec_diff_tests;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "usage:
-  cargo xtask regen [--spec PATH] [--check] [--strict]
+  cargo xtask regen [--spec PATH] [--check] [--strict] [--verbose]
   cargo xtask bench regen [--spec PATH]
   cargo xtask bench compile
   cargo xtask spec normalize [--spec PATH] --out FILE
@@ -71,6 +74,8 @@ struct Options {
     check: bool,
     /// Stale overrides are errors, not warnings.
     strict: bool,
+    /// Every diagnostic's location, not only each rule's first.
+    verbose: bool,
     url: Option<String>,
     latest: bool,
     only: Option<String>,
@@ -88,6 +93,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--out" => options.out = Some(value("--out")?.into()),
             "--check" => options.check = true,
             "--strict" => options.strict = true,
+            "--verbose" => options.verbose = true,
             "--url" => options.url = Some(value("--url")?),
             "--latest" => options.latest = true,
             "--only" => options.only = Some(value("--only")?),
@@ -104,7 +110,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     match args.first().map(String::as_str) {
         Some("regen") => {
             let options = parse_options(&args[1..])?;
-            regen(&root, options.spec, options.check, options.strict)
+            regen(&root, options.spec, options.check, options.strict, options.verbose)
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("regen") => {
             let options = parse_options(&args[2..])?;
@@ -157,7 +163,7 @@ fn bench_regen(root: &Path, spec: Option<PathBuf>) -> Result<ExitCode, String> {
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let output = edge_impulse_codegen::generate(&spec.display_name(), &bytes, &overrides).map_err(|e| e.to_string())?;
+        let output = services::generate(root, &spec.display_name(), &bytes, &overrides)?;
         let mut steps = output.timings.clone();
         steps.push(("total", started.elapsed()));
         runs.push(steps);
@@ -178,23 +184,23 @@ const GENERATED_DIR: &str = "edge-impulse-api";
 /// generator's header count as generated.
 const GENERATED_ONLY_DIRS: &[&str] = &["src/generated"];
 
-fn regen(root: &Path, spec: Option<PathBuf>, check: bool, strict: bool) -> Result<ExitCode, String> {
+fn regen(root: &Path, spec: Option<PathBuf>, check: bool, strict: bool, verbose: bool) -> Result<ExitCode, String> {
     let started = Instant::now();
     let spec = spec::SpecFile::locate(root, spec)?;
     let bytes = spec.read()?;
     spec.compare_with_pin(root, &bytes);
     let overrides = spec::read_overrides(root)?;
-    let output = edge_impulse_codegen::generate(&spec.display_name(), &bytes, &overrides).map_err(|e| e.to_string())?;
-    for diagnostic in &output.diagnostics {
-        eprintln!("{diagnostic}");
-    }
+    let output = services::generate(root, &spec.display_name(), &bytes, &overrides)?;
+    print_diagnostics(&output.diagnostics, verbose);
     let stale = write_or_check(&root.join(GENERATED_DIR), &output.files, check)?;
     let count = |severity| output.diagnostics.iter().filter(|d| d.severity == severity).count();
     let stale_overrides = count(edge_impulse_codegen::Severity::StaleOverride);
+    let each: Vec<String> = output.services.iter().map(|(name, operations, schemas)| format!("{name} {operations}/{schemas}")).collect();
     println!(
-        "regen: {} operations, {} schemas, {} warnings, {} stale overrides, {:.2} s",
+        "regen: {} operations, {} schemas ({}), {} warnings, {} stale overrides, {:.2} s",
         output.operation_count,
         output.schema_count,
+        each.join(", "),
         count(edge_impulse_codegen::Severity::Warning),
         stale_overrides,
         started.elapsed().as_secs_f64()
@@ -215,6 +221,21 @@ fn regen(root: &Path, spec: Option<PathBuf>, check: bool, strict: bool) -> Resul
     }
     eprintln!("\nrun `cargo xtask regen` to update them (with --spec PATH or $EDGE_IMPULSE_SPEC if the spec is elsewhere)");
     Ok(ExitCode::FAILURE)
+}
+
+/// The diagnostics on stderr, one line per rule (every location with `verbose`; see
+/// [`edge_impulse_codegen::diagnostics::report_lines`]), and how to see what was folded.
+fn print_diagnostics(diagnostics: &[edge_impulse_codegen::Diagnostic], verbose: bool) {
+    use edge_impulse_codegen::diagnostics::{group_by_rule, report_lines};
+    for line in report_lines(diagnostics, verbose) {
+        eprintln!("{line}");
+    }
+    let folded = group_by_rule(diagnostics)
+        .iter()
+        .any(|group| group.diagnostics.len() > 1 && group.rule.severity() != edge_impulse_codegen::Severity::StaleOverride);
+    if folded && !verbose {
+        eprintln!("(`cargo xtask regen --verbose` lists every location)");
+    }
 }
 
 /// Writes each generated file whose contents changed and deletes generated files that are no

@@ -14,8 +14,13 @@ pub const DEFAULT_SPEC: &str = "spec/edge-impulse-openapi.yml";
 /// `spec/upstream.toml`: which upstream file the committed generated code comes from.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Pin {
-    /// Where the file is published.
+    /// Where the pinned file is published: an address that cannot move (a file at a commit),
+    /// so that a plain `fetch-spec` finds the pinned bytes however upstream changes.
     pub url: String,
+    /// Where upstream publishes its current spec (a branch): what `fetch-spec --latest`
+    /// follows. Without it, `--latest` fetches `url`.
+    #[serde(default)]
+    pub latest_url: Option<String>,
     /// Hex sha256 of the file.
     pub sha256: String,
     /// Its size in bytes.

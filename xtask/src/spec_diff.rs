@@ -2,6 +2,10 @@
 //!
 //! OLD defaults to the pinned spec. Exit status: 0 when nothing is breaking, 1 when something
 //! is, 2 when the comparison could not be made.
+//!
+//! The last line of the output, also with stderr and stdout merged, is the changelog's
+//! `spec-diff: B breaking, A additive, N neutral` (scripts read it): anything else this command
+//! or `regen` prints about the comparison comes before it, under another prefix.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,11 +23,12 @@ pub struct Report {
 }
 
 impl Report {
-    /// `spec-diff: lowering old 0.20 s and new 0.19 s (in parallel), comparing 0.02 s`.
+    /// `timing: lowering old 0.20 s and new 0.19 s (in parallel), comparing 0.02 s`; not
+    /// `spec-diff:`, the prefix of the closing counts line.
     pub fn timing_line(&self) -> String {
         let [(_, old), (_, new), (_, compare)] = self.timings;
         format!(
-            "spec-diff: lowering old {:.3} s and new {:.3} s (in parallel), comparing {:.3} s",
+            "timing: lowering old {:.3} s and new {:.3} s (in parallel), comparing {:.3} s",
             old.as_secs_f64(),
             new.as_secs_f64(),
             compare.as_secs_f64()
@@ -57,8 +62,9 @@ pub fn changelog(root: &Path, old: (&str, &[u8]), new: (&str, &[u8])) -> Result<
 pub fn command(root: &Path, args: &[String]) -> ExitCode {
     match run(root, args) {
         Ok(report) => {
-            print!("{}", report.diff.markdown());
+            // Before the changelog, whose counts line must be the last line.
             eprintln!("{}", report.timing_line());
+            print!("{}", report.diff.markdown());
             if report.diff.is_breaking() { ExitCode::from(1) } else { ExitCode::SUCCESS }
         }
         Err(message) => {
@@ -98,8 +104,9 @@ pub fn after_regen(root: &Path, spec_name: &str, bytes: &[u8]) {
     };
     match changelog(root, (&pinned.display_name(), &pinned_bytes), (spec_name, bytes)) {
         Ok(report) => {
-            println!("{}", report.diff.counts());
+            // The hint first: the counts line is regen's last line.
             eprintln!("(`cargo xtask spec-diff {spec_name}` prints the changelog)");
+            println!("{}", report.diff.counts());
         }
         Err(why) => eprintln!("spec-diff: no comparison with the pinned spec: {why}"),
     }

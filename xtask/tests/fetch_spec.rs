@@ -57,6 +57,7 @@ fn answer(mut stream: TcpStream) {
         line.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let at = |commit: &str| format!("/raw/owner/repo/{commit}/spec.yml");
     let ok = |body: &[u8], content_type: &str| {
         let mut bytes = format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
         bytes.extend_from_slice(body);
@@ -79,10 +80,19 @@ fn answer(mut stream: TcpStream) {
         }
         "/page.html" => ok(b"<!DOCTYPE html>\n<html><body>Sign in to continue</body></html>\n", "text/html; charset=utf-8"),
         "/not-openapi.yml" => ok(b"title: just some YAML\nitems: [1, 2]\n", "text/plain"),
+        // A GitHub stand-in: the branch `main` moved from OLD_COMMIT to NEW_COMMIT; the API
+        // answers which commit a branch is at (`gone` is no branch: 404).
+        "/api/repos/owner/repo/commits/main" => ok(format!("{NEW_COMMIT}\n").as_bytes(), "application/vnd.github.sha"),
+        p if p == at(OLD_COMMIT) => ok(SPEC, "text/plain"),
+        p if p == at(NEW_COMMIT) || p == at("main") => ok(&newer_spec(), "text/plain"),
         _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found".to_vec(),
     };
     let _ = stream.write_all(&response);
 }
+
+/// The commit the pinned file is at, and the one the branch has moved to since.
+const OLD_COMMIT: &str = "a1176ce6eaf44dbfb853f4952e6bb3ce71fd77cc";
+const NEW_COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 /// A port nothing listens on: bound, then released.
 fn closed_port_url() -> String {
@@ -119,14 +129,34 @@ impl Checkout {
         Checkout { root }
     }
 
+    /// Adds `latest_url` (the branch `--latest` follows) to the pin.
+    fn following(self, latest_url: &str) -> Checkout {
+        let pin = format!("{}latest_url = \"{latest_url}\" # the branch\n", self.pin());
+        std::fs::write(self.root.join("spec/upstream.toml"), pin).expect("pin");
+        self
+    }
+
     /// Runs the xtask binary from `dir` (relative to the checkout) without `$EDGE_IMPULSE_SPEC`.
     fn xtask_in(&self, dir: &str, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
+        self.command_in(dir, args).output().expect("run xtask")
+    }
+
+    fn command_in(&self, dir: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
             .current_dir(self.root.join(dir))
             .args(args)
             .env_remove("EDGE_IMPULSE_SPEC")
-            .output()
-            .expect("run xtask")
+            .env_remove("XTASK_GITHUB_RAW_URL")
+            .env_remove("XTASK_GITHUB_API_URL");
+        command
+    }
+
+    /// Runs xtask with `server` standing in for GitHub (raw files and API).
+    fn xtask_with_github(&self, server: &Server, args: &[&str]) -> Output {
+        let mut command = self.command_in("", args);
+        command.env("XTASK_GITHUB_RAW_URL", server.url("/raw")).env("XTASK_GITHUB_API_URL", server.url("/api"));
+        command.output().expect("run xtask")
     }
 
     fn xtask(&self, args: &[&str]) -> Output {
@@ -267,6 +297,9 @@ fn latest_re_pins_keeping_the_comments_and_names_both_pins() {
     assert!(pin.contains(&format!("url = \"{newer_url}\"")), "{pin}");
     assert!(pin.contains(&format!("sha256 = \"{}\"", sha256(&newer))), "{pin}");
     assert!(pin.contains(&format!("size = {}", newer.len())), "{pin}");
+    // A mirror's address names no commit: pinned as given, with a warning that it may move.
+    assert!(stderr(&output).contains("names no commit, so the new pin may move"), "{}", stderr(&output));
+    assert!(!pin.contains("latest_url"), "{pin}");
     let date = pin.lines().find_map(|l| l.strip_prefix("date = \"")).expect("a date in the pin");
     assert!(date.len() == "2026-01-31\"".len() && date.as_bytes()[4] == b'-', "{pin}");
     assert!(stdout(&output).contains(&format!("{} -> {}", sha256(SPEC), sha256(&newer))), "{}", stdout(&output));
@@ -288,4 +321,50 @@ fn latest_refuses_what_is_not_an_openapi_document_and_keeps_the_pin() {
         assert_refused(&checkout, &output, &url, reason);
         assert_eq!(checkout.pin(), pin);
     }
+}
+
+#[test]
+fn a_plain_fetch_takes_the_pinned_commit_not_the_branch_that_moved() {
+    let server = Server::start();
+    let checkout = Checkout::new("commit", &server.url(&format!("/raw/owner/repo/{OLD_COMMIT}/spec.yml")))
+        .following(&server.url("/raw/owner/repo/main/spec.yml"));
+    let output = checkout.xtask_with_github(&server, &["fetch-spec"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(checkout.saved_spec().as_deref(), Some(SPEC));
+}
+
+#[test]
+fn latest_follows_the_branch_and_pins_the_file_at_the_commit_it_is_at() {
+    let server = Server::start();
+    let old_url = server.url(&format!("/raw/owner/repo/{OLD_COMMIT}/spec.yml"));
+    let branch_url = server.url("/raw/owner/repo/main/spec.yml");
+    let checkout = Checkout::new("follow", &old_url).following(&branch_url);
+    let output = checkout.xtask_with_github(&server, &["fetch-spec", "--latest"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let newer = newer_spec();
+    assert_eq!(checkout.saved_spec(), Some(newer.clone()));
+    let pin = checkout.pin();
+    let new_url = server.url(&format!("/raw/owner/repo/{NEW_COMMIT}/spec.yml"));
+    assert!(pin.contains(&format!("url = \"{new_url}\"")), "the pin does not name the commit:\n{pin}");
+    assert!(pin.contains(&format!("latest_url = \"{branch_url}\" # the branch")), "the branch is no longer followed:\n{pin}");
+    assert!(pin.contains(&format!("sha256 = \"{}\"", sha256(&newer))) && pin.contains("# Formerly elsewhere.\n"), "{pin}");
+    assert!(stderr(&output).contains(&format!("is at commit {NEW_COMMIT}")), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("may move"), "{}", stderr(&output));
+    // The new pin is fetched from the commit, whatever the branch serves later.
+    std::fs::remove_file(checkout.root.join("spec/edge-impulse-openapi.yml")).expect("remove");
+    let again = checkout.xtask_with_github(&server, &["fetch-spec"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(checkout.saved_spec(), Some(newer));
+}
+
+#[test]
+fn latest_writes_nothing_when_github_cannot_say_which_commit_the_branch_is_at() {
+    let server = Server::start();
+    let checkout = Checkout::new("no-commit", &server.url(&format!("/raw/owner/repo/{OLD_COMMIT}/spec.yml")))
+        .following(&server.url("/raw/owner/repo/gone/spec.yml"));
+    let pin = checkout.pin();
+    let output = checkout.xtask_with_github(&server, &["fetch-spec", "--latest"]);
+    assert_refused(&checkout, &output, &server.url("/api/repos/owner/repo/commits/gone"), "which commit `gone`");
+    assert!(stderr(&output).contains("404"), "{}", stderr(&output));
+    assert_eq!(checkout.pin(), pin);
 }

@@ -532,7 +532,7 @@ impl<'a> Comparison<'_, 'a> {
         let describe = |body: &Body| match body {
             Body::Json { ty, .. } => format!("JSON body `{}`", rust(ty)),
             Body::Multipart { ty, .. } => format!("multipart body `{}`", rust(ty)),
-            Body::Raw { content_type, .. } => format!("raw `{content_type}` body"),
+            Body::Raw { content_types, .. } => format!("raw `{}` body", content_types.join("` or `")),
         };
         match (old, new) {
             (None, None) => {}
@@ -544,7 +544,7 @@ impl<'a> Comparison<'_, 'a> {
                     (Body::Json { ty: a, .. }, Body::Json { ty: b, .. }) | (Body::Multipart { ty: a, .. }, Body::Multipart { ty: b, .. }) => {
                         self.same_type(a, b)
                     }
-                    (Body::Raw { content_type: a, .. }, Body::Raw { content_type: b, .. }) => a == b,
+                    (Body::Raw { content_types: a, .. }, Body::Raw { content_types: b, .. }) => a == b,
                     _ => false,
                 };
                 if !same {

@@ -223,7 +223,13 @@ impl CaseBuilder<'_> {
                 let example = example.as_ref().ok_or("body: no valid value could be built from its schema")?;
                 self.multipart_value(ty, &example.value)
             }
-            Body::Raw { .. } => Ok(quote!(b"conformance".to_vec().into())),
+            Body::Raw { content_types, .. } => match content_types.as_slice() {
+                [_] => Ok(quote!(b"conformance".to_vec().into())),
+                accepted => {
+                    let first = &accepted[0];
+                    Ok(quote!(edge_impulse_api::TypedBody::new(#first, b"conformance".to_vec())))
+                }
+            },
         }
     }
 

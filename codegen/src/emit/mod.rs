@@ -36,34 +36,48 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
+/// The files of a crate generated from one spec.
 pub fn emit(api: &Api) -> Result<Vec<GeneratedFile>, Error> {
-    let models = models::Models::new(api);
+    emit_services(&[api])
+}
+
+/// The files of a crate generated from several services' specs (see [`crate::Service`]): the
+/// first is the primary one, at the generated root, which also holds every service's
+/// description for the runtime.
+pub fn emit_services(apis: &[&Api]) -> Result<Vec<GeneratedFile>, Error> {
+    let models: Vec<models::Models<'_>> = apis.iter().map(|api| models::Models::new(api)).collect();
     // The conformance suite is the biggest file: formatted first.
-    let mut jobs: Vec<Job<'_>> = vec![Job::Conformance];
-    jobs.extend(models.parts().map(Job::ModelsPart));
-    jobs.extend(api.groups.iter().map(Job::Group));
-    jobs.extend([Job::Root, Job::ApisMod, Job::ModelsMod]);
+    let mut jobs: Vec<Job<'_>> = apis.iter().filter(|api| api.service.conformance).map(|api| Job::Conformance(api)).collect();
+    for (api, models) in apis.iter().zip(&models) {
+        jobs.extend(models.parts().map(|part| Job::ModelsPart(api, models, part)));
+    }
+    for (index, api) in apis.iter().enumerate() {
+        jobs.extend(api.groups.iter().map(|group| Job::Group(api, group)));
+        jobs.extend([Job::Root(index), Job::ApisMod(api)]);
+    }
+    jobs.extend(apis.iter().zip(&models).map(|(api, models)| Job::ModelsMod(api, models)));
     let mut files = run_jobs(&jobs, |job| match job {
-        Job::ModelsPart(part) => file(&format!("src/generated/models/{part}.rs"), models.part_module(part)),
-        Job::Group(group) => file(&format!("src/generated/apis/{}.rs", group.module), operations::group_module(api, group)),
-        Job::Root => file("src/generated/mod.rs", operations::root_module(api)),
-        Job::ApisMod => file("src/generated/apis/mod.rs", operations::apis_module(api)),
-        Job::ModelsMod => file("src/generated/models/mod.rs", models.root_module()),
-        Job::Conformance => file("tests/conformance/generated.rs", conformance::conformance_module(api)),
+        Job::ModelsPart(api, models, part) => file(&format!("{}models/{part}.rs", api.service.dir()), models.part_module(part)),
+        Job::Group(api, group) => file(&format!("{}apis/{}.rs", api.service.dir(), group.module), operations::group_module(api, group)),
+        Job::Root(index) => file(&format!("{}mod.rs", apis[*index].service.dir()), operations::root_module(apis, *index)),
+        Job::ApisMod(api) => file(&format!("{}apis/mod.rs", api.service.dir()), operations::apis_module(api)),
+        Job::ModelsMod(api, models) => file(&format!("{}models/mod.rs", api.service.dir()), models.root_module()),
+        Job::Conformance(api) => file("tests/conformance/generated.rs", conformance::conformance_module(api)),
     })?;
-    files.push(GeneratedFile { path: FEATURES_FRAGMENT.to_string(), contents: api.cargo_features_table() });
+    files.push(GeneratedFile { path: FEATURES_FRAGMENT.to_string(), contents: crate::ir::features_table(apis) });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }
 
 /// One generated file to build.
 enum Job<'a> {
-    ModelsPart(&'a str),
-    Group(&'a crate::ir::Group),
-    Root,
-    ApisMod,
-    ModelsMod,
-    Conformance,
+    ModelsPart(&'a Api, &'a models::Models<'a>, &'a str),
+    Group(&'a Api, &'a crate::ir::Group),
+    /// The generated root of the service at this index.
+    Root(usize),
+    ApisMod(&'a Api),
+    ModelsMod(&'a Api, &'a models::Models<'a>),
+    Conformance(&'a Api),
 }
 
 /// Builds the files on all cores: formatting (syn + prettyplease) is most of the generator's
@@ -166,14 +180,15 @@ pub(crate) fn spec_or_known_doc(spec: Option<&str>, known: impl FnOnce() -> Stri
 }
 
 /// What the generator knows about a value: its wire name, where it travels and its JSON type
-/// (`` `sampleId` in the JSON; integer ``).
-pub(crate) fn wire_doc(wire: &str, place: &str, ty: &TypeRef, nullable: bool) -> String {
+/// (`` `sampleId` in the JSON; integer ``). `models` is the public path of the models.
+pub(crate) fn wire_doc(wire: &str, place: &str, ty: &TypeRef, nullable: bool, models: &str) -> String {
     let null = if nullable { " or null" } else { "" };
-    format!("`{}` {place}; {}{null}", wire.replace('`', "'"), json_type_doc(ty))
+    format!("`{}` {place}; {}{null}", wire.replace('`', "'"), json_type_doc(ty, models))
 }
 
-/// A type as JSON sees it, for docs; named types link to their model.
-pub(crate) fn json_type_doc(ty: &TypeRef) -> String {
+/// A type as JSON sees it, for docs; named types link to their model under `models`
+/// (`crate::models`).
+pub(crate) fn json_type_doc(ty: &TypeRef, models: &str) -> String {
     match ty {
         TypeRef::Bool => "boolean".into(),
         TypeRef::I32 | TypeRef::I64 => "integer".into(),
@@ -185,10 +200,10 @@ pub(crate) fn json_type_doc(ty: &TypeRef) -> String {
         TypeRef::Json => "any JSON value".into(),
         TypeRef::JsonObject => "object".into(),
         TypeRef::File => "file".into(),
-        TypeRef::Named(name) => format!("[`{name}`](crate::models::{name})"),
-        TypeRef::Vec(inner) => format!("array of {}", json_type_doc(inner)),
-        TypeRef::Map(inner) => format!("object of {}", json_type_doc(inner)),
-        TypeRef::Nullable(inner) => format!("{} or null", json_type_doc(inner)),
+        TypeRef::Named(name) => format!("[`{name}`]({models}::{name})"),
+        TypeRef::Vec(inner) => format!("array of {}", json_type_doc(inner, models)),
+        TypeRef::Map(inner) => format!("object of {}", json_type_doc(inner, models)),
+        TypeRef::Nullable(inner) => format!("{} or null", json_type_doc(inner, models)),
     }
 }
 

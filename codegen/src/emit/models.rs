@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 
 use super::serde_impls::{self, Directions};
 use super::{doc_lines, json_type_doc, raw_doc_lines, rust_type, spec_or_known_doc, wire_doc};
-use crate::ir::{feature_name, visit_types, Api, Body, Field, TypeDef, TypeKind, TypeRef};
+use crate::ir::{visit_types, Api, Body, Field, TypeDef, TypeKind, TypeRef};
 
 /// The models, split into one module per tag (types only that tag's operations use) and a
 /// `common` module for the rest; `models` re-exports them all flat. Splitting keeps each
@@ -21,6 +21,8 @@ pub(super) struct Models<'a> {
     response_types: HashSet<&'a str>,
     /// Part (module) name -> its types, in name order.
     parts: BTreeMap<String, Vec<&'a TypeDef>>,
+    /// The public path of these models, for doc links (`crate::models`).
+    doc_path: String,
 }
 
 impl<'a> Models<'a> {
@@ -44,14 +46,14 @@ impl<'a> Models<'a> {
             let part = match api.features.owner(&t.name) {
                 Some(group) => {
                     let group = &api.groups[group];
-                    gates.insert(group.module.clone(), feature_name(group));
+                    gates.insert(group.module.clone(), api.feature_of(group));
                     group.module.clone()
                 }
                 None => common.to_string(),
             };
             parts.entry(part).or_default().push(t);
         }
-        Models { gates, index, request_types, response_types, parts }
+        Models { gates, index, request_types, response_types, parts, doc_path: api.service.models_doc_path() }
     }
 
     /// Part names, biggest first (they take longest to format).
@@ -89,7 +91,7 @@ impl<'a> Models<'a> {
                 request: self.request_types.contains(t.name.as_str()),
                 response: self.response_types.contains(t.name.as_str()),
             };
-            type_item(t, &self.index, usage)
+            type_item(t, &self.index, usage, &self.doc_path)
         });
         quote! {
             // Constructors take every required field, however many the schema has.
@@ -143,7 +145,7 @@ fn derives(usage: Usage, all_optional: bool, serde_derives: bool) -> TokenStream
     quote!(#[derive(#(#always),*)] #optional)
 }
 
-fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> TokenStream {
+fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage, doc_path: &str) -> TokenStream {
     let in_requests = usage.request;
     let all_optional = matches!(&t.kind, TypeKind::Struct { fields, .. } if fields.iter().all(|f| !f.required));
     let serde_derives = matches!(&t.kind, TypeKind::Untagged { .. } | TypeKind::Tagged { .. });
@@ -160,7 +162,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
     match &t.kind {
         TypeKind::Struct { fields, additional, envelope } => {
             let boxed = |f: &Field| reaches(&f.ty, &t.name, index, &mut HashSet::new());
-            let mut field_items: Vec<TokenStream> = fields.iter().map(|f| struct_field(f, boxed(f))).collect();
+            let mut field_items: Vec<TokenStream> = fields.iter().map(|f| struct_field(f, boxed(f), doc_path)).collect();
             let additional_field = additional.as_ref().map(|_| format_ident!("{}", free_name("additional_properties", fields)));
             if let (Some(additional), Some(field)) = (additional, &additional_field) {
                 let value = rust_type(additional, &models);
@@ -236,7 +238,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
         TypeKind::Untagged { variants } => {
             let idents: Vec<_> = variants.iter().map(|v| format_ident!("{}", v.name)).collect();
             let types = variants.iter().map(|v| boxed_type(&v.ty, &t.name, index));
-            let variant_docs = variants.iter().map(|v| raw_doc_lines(&format!("Alternative: {}", json_type_doc(&v.ty))));
+            let variant_docs = variants.iter().map(|v| raw_doc_lines(&format!("Alternative: {}", json_type_doc(&v.ty, doc_path))));
             quote! {
                 #doc
                 ///
@@ -256,7 +258,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
             let idents: Vec<_> = variants.iter().map(|v| format_ident!("{}", v.name)).collect();
             let tags = variants.iter().map(|v| v.tag.as_str());
             let types = variants.iter().map(|v| boxed_type(&v.ty, &t.name, index));
-            let variant_docs = variants.iter().map(|v| raw_doc_lines(&wire_doc(&v.tag, &format!("as `{property}` in the JSON"), &v.ty, false)));
+            let variant_docs = variants.iter().map(|v| raw_doc_lines(&wire_doc(&v.tag, &format!("as `{property}` in the JSON"), &v.ty, false, doc_path)));
             quote! {
                 #doc
                 #derives
@@ -281,7 +283,7 @@ fn type_item(t: &TypeDef, index: &HashMap<&str, &TypeDef>, usage: Usage) -> Toke
             let field_items = fields.iter().map(|f| {
                 let field = format_ident!("{}", f.name);
                 let ty = field_type(f, false);
-                let doc = spec_or_known_doc(f.doc.as_deref(), || wire_doc(&f.wire, "in the form", &f.ty, false));
+                let doc = spec_or_known_doc(f.doc.as_deref(), || wire_doc(&f.wire, "in the form", &f.ty, false, doc_path));
                 quote!(#doc pub #field: #ty,)
             });
             let parts = fields.iter().map(multipart_part);
@@ -326,10 +328,10 @@ fn field_type(f: &Field, boxed: bool) -> TokenStream {
 }
 
 /// A struct field; its wire name and how `null` and absence read are in its serde impls.
-fn struct_field(f: &Field, boxed: bool) -> TokenStream {
+fn struct_field(f: &Field, boxed: bool, doc_path: &str) -> TokenStream {
     let name = format_ident!("{}", f.name);
     let ty = field_type(f, boxed);
-    let doc = spec_or_known_doc(f.doc.as_deref(), || wire_doc(&f.wire, "in the JSON", &f.ty, f.nullable));
+    let doc = spec_or_known_doc(f.doc.as_deref(), || wire_doc(&f.wire, "in the JSON", &f.ty, f.nullable, doc_path));
     quote!(#doc pub #name: #ty,)
 }
 

@@ -4,28 +4,18 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{credential_variant, doc_lines, inner_doc_lines, raw_doc_lines, rust_type, spec_or_known_doc, wire_doc};
-use crate::ir::{feature_name, Api, Body, Group, Location, Operation, Param, Response, TypeRef};
+use crate::ir::{Api, Body, Group, Location, Operation, Param, Response, TypeRef};
 
-pub(super) fn root_module(api: &Api) -> TokenStream {
-    let schemes = api.schemes.iter().map(|s| {
-        let name = &s.spec_name;
-        let param = &s.param_name;
-        let location = location_tokens(s.location);
-        let credential = credential_variant(s.credential);
-        let prefix = &s.prefix;
-        quote!(crate::auth::SecurityScheme {
-            name: #name, location: #location, param: #param, credential: crate::auth::Credential::#credential, prefix: #prefix
-        })
-    });
-    let scheme_count = proc_macro2::Literal::usize_unsuffixed(api.schemes.len());
-    let default_security = security_tokens(&api.default_security);
+/// The generated root of the service at `index`: its modules, base URL and accessors; the
+/// primary service's root (index 0) also holds every service's description for the runtime.
+pub(super) fn root_module(apis: &[&Api], index: usize) -> TokenStream {
+    let api = apis[index];
     let base_url = &api.base_url;
-    let secret_properties = &api.secret_properties;
     let accessors = api.groups.iter().map(|g| {
         let module = format_ident!("{}", g.module);
         let api_struct = format_ident!("{}", g.struct_name);
         let doc = raw_doc_lines(&format!("Operations tagged `{}`.", g.tag));
-        let feature = feature_name(g);
+        let feature = api.feature_of(g);
         quote! {
             #doc
             #[cfg(feature = #feature)]
@@ -33,26 +23,119 @@ pub(super) fn root_module(api: &Api) -> TokenStream {
         }
     });
     let header = format!(" Generated from {} {}.", api.title, api.version);
+    let accessors = quote! {
+        impl crate::Client {
+            #(#accessors)*
+        }
+    };
+    if index > 0 {
+        let doc = format!(" The `{}` service's operations (`apis`) and types (`models`).", api.service.name);
+        return quote! {
+            #![doc = #header]
+            #![doc = ""]
+            #![doc = #doc]
+
+            pub mod apis;
+            pub mod models;
+
+            /// The base URL of the spec's first server.
+            pub const DEFAULT_BASE_URL: &str = #base_url;
+
+            #accessors
+        };
+    }
+    let mut secret_properties: Vec<&String> = apis.iter().flat_map(|a| a.secret_properties.iter()).collect();
+    secret_properties.sort();
+    secret_properties.dedup();
+    let default_security = security_tokens(&api.default_security);
+    let modules = apis[1..].iter().filter_map(|other| {
+        let module = format_ident!("{}", other.service.module.as_deref()?);
+        let doc = raw_doc_lines(&format!("The `{}` service, generated from {} {}.", other.service.name, other.title, other.version));
+        let gate = other.service.feature.as_ref().map(|feature| quote!(#[cfg(feature = #feature)]));
+        Some(quote!(#doc #gate pub mod #module;))
+    });
+    let services = services_module(apis);
     quote! {
         #![doc = #header]
 
         pub mod apis;
         pub mod models;
+        #(#modules)*
 
         /// The base URL of the spec's first server.
         pub const DEFAULT_BASE_URL: &str = #base_url;
 
-        /// The spec's security schemes; operations refer to them by index.
-        pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; #scheme_count] = [#(#schemes),*];
-
-        /// Properties whose values are secrets: blanked in body excerpts inside errors.
+        /// Properties whose values are secrets, in any service: blanked in body excerpts inside errors.
         pub(crate) static SECRET_PROPERTIES: &[&str] = &[#(#secret_properties),*];
 
         /// The spec's top-level `security`: what an operation without its own accepts.
         pub(crate) static DEFAULT_SECURITY: &[&[usize]] = #default_security;
 
-        impl crate::Client {
-            #(#accessors)*
+        #services
+
+        #accessors
+    }
+}
+
+/// `services`: one static per service, which its operations point at: where the service is,
+/// how its credentials travel, which answer properties are secrets.
+fn services_module(apis: &[&Api]) -> TokenStream {
+    let statics = apis.iter().enumerate().map(|(index, api)| {
+        let ident = format_ident!("{}", api.service.static_name());
+        let name = &api.service.name;
+        let schemes = api.schemes.iter().map(|s| {
+            let name = &s.spec_name;
+            let param = &s.param_name;
+            let location = location_tokens(s.location);
+            let credential = credential_variant(s.credential);
+            let prefix = &s.prefix;
+            quote!(crate::auth::SecurityScheme {
+                name: #name, location: #location, param: #param, credential: crate::auth::Credential::#credential, prefix: #prefix
+            })
+        });
+        let default_security = security_tokens(&api.default_security);
+        let secret_properties = &api.secret_properties;
+        let base_url = &api.base_url;
+        let endpoint = &api.service.endpoint;
+        let env = match &endpoint.env {
+            Some(env) => quote!(Some(#env)),
+            None => quote!(None),
+        };
+        let subdomain = &endpoint.subdomain;
+        let local_port = proc_macro2::Literal::u16_unsuffixed(endpoint.local_port);
+        let index = proc_macro2::Literal::usize_unsuffixed(index);
+        let path = &endpoint.path;
+        let doc = raw_doc_lines(&format!("The `{name}` service ({} {}).", api.title, api.version));
+        quote! {
+            #doc
+            pub static #ident: crate::Service = crate::Service {
+                name: #name,
+                index: #index,
+                default_base_url: #base_url,
+                endpoint_env: #env,
+                subdomain: #subdomain,
+                local_port: #local_port,
+                base_path: #path,
+                schemes: &[#(#schemes),*],
+                default_security: #default_security,
+                secret_properties: &[#(#secret_properties),*],
+            };
+        }
+    });
+    let all = apis.iter().map(|api| format_ident!("{}", api.service.static_name()));
+    let count = proc_macro2::Literal::usize_unsuffixed(apis.len());
+    let primary = format_ident!("{}", apis[0].service.static_name());
+    quote! {
+        /// The services the crate talks to; each operation names its own.
+        #[doc(hidden)]
+        pub mod services {
+            #(#statics)*
+
+            /// Every service, at its `index`.
+            pub static ALL: [&crate::Service; #count] = [#(&#all),*];
+
+            /// The primary service: `ClientBuilder::base_url` and `Client::request` are for it.
+            pub use self::#primary as PRIMARY;
         }
     }
 }
@@ -61,7 +144,7 @@ pub(super) fn apis_module(api: &Api) -> TokenStream {
     let modules = api.groups.iter().map(|g| {
         let module = format_ident!("{}", g.module);
         let doc = raw_doc_lines(&format!("Operations tagged `{}`.", g.tag));
-        let feature = feature_name(g);
+        let feature = api.feature_of(g);
         quote!(#doc #[cfg(feature = #feature)] pub mod #module;)
     });
     quote! {
@@ -97,7 +180,8 @@ pub(super) fn group_module(api: &Api, group: &Group) -> TokenStream {
         group.tag, group.module, group.module
     ));
     let methods = group.operations.iter().map(|op| method(api, op));
-    let extras = group.operations.iter().map(|op| call_types(op, &group.struct_name));
+    let extras = group.operations.iter().map(|op| call_types(api, op, &group.struct_name));
+    let service_path = api.service.module_path();
     let tag_doc = format!(" `{}` operations.", group.tag);
     let _ = module;
     let separator = group.description.is_some().then(|| quote!(#![doc = ""]));
@@ -112,7 +196,7 @@ pub(super) fn group_module(api: &Api, group: &Group) -> TokenStream {
         #![allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
 
         #[allow(unused_imports)]
-        use crate::generated::models;
+        use #service_path::models;
         #[allow(unused_imports)]
         use crate::request::{Method, Operation, Request, RequestParts, ResponseFuture, ResponseKind};
 
@@ -167,6 +251,7 @@ fn apply_param(p: &Param, value: TokenStream, replace: bool) -> TokenStream {
         (Location::Query, TypeRef::Vec(_)) => quote!(request.query_each(#wire, #value);),
         (Location::Query, _) if replace => quote!(request.set_query(#wire, &#value);),
         (Location::Query, _) => quote!(request.query(#wire, &#value);),
+        (Location::Header, _) if p.url_encoded => quote!(request.header_param_encoded(#wire, &#value);),
         (Location::Header, _) => quote!(request.header_param(#wire, &#value);),
         (Location::Cookie, _) => quote!(request.cookie_param(#wire, &#value);),
         (Location::Path, _) => quote!(),
@@ -193,7 +278,12 @@ fn method(api: &Api, op: &Operation) -> TokenStream {
         Some(body) if body.required() => {
             let (ty, statement) = body_argument(body);
             args.push(quote!(body: #ty));
-            arg_docs.push("- `body`: the request body".to_string());
+            arg_docs.push(match body {
+                Body::Raw { content_types, .. } if content_types.len() > 1 => {
+                    format!("- `body`: the request body, as one of `{}`", content_types.join("`, `"))
+                }
+                _ => "- `body`: the request body".to_string(),
+            });
             statement
         }
         _ => quote!(),
@@ -214,6 +304,7 @@ fn method(api: &Api, op: &Operation) -> TokenStream {
     let http_method = format_ident!("{}", heck::AsUpperCamelCase(&op.http_method).to_string());
     let path = &op.path;
     let security = security_tokens(&op.security);
+    let service = format_ident!("{}", api.service.static_name());
     let response_kind = match op.response {
         Response::Json(_) => quote!(ResponseKind::Json),
         Response::Empty => quote!(ResponseKind::Empty),
@@ -239,6 +330,7 @@ fn method(api: &Api, op: &Operation) -> TokenStream {
                 path: #path,
                 security: #security,
                 response: #response_kind,
+                service: &crate::generated::services::#service,
             };
             // Built untyped: only the final `into` knows the response type.
             #[allow(unused_mut)]
@@ -262,7 +354,11 @@ fn body_argument(body: &Body) -> (TokenStream, TokenStream) {
             let ty = rust_type(ty, &quote!(models::));
             (ty, quote!(request.multipart(&body);))
         }
-        Body::Raw { content_type, .. } => (quote!(bytes::Bytes), quote!(request.raw_body(#content_type, body);)),
+        Body::Raw { content_types, .. } => match content_types.as_slice() {
+            [content_type] => (quote!(bytes::Bytes), quote!(request.raw_body(#content_type, body);)),
+            // The caller says which of the accepted types the bytes are.
+            accepted => (quote!(crate::TypedBody), quote!(request.typed_body(&[#(#accepted),*], body);)),
+        },
     }
 }
 
@@ -316,7 +412,7 @@ fn method_doc(api: &Api, op: &Operation, arg_docs: &[String]) -> TokenStream {
 }
 
 /// The `...Call` builder (optional parameters) and `...Params` struct of one operation.
-fn call_types(op: &Operation, api_struct: &str) -> TokenStream {
+fn call_types(api: &Api, op: &Operation, api_struct: &str) -> TokenStream {
     let output = output_type(op);
     let mut items = TokenStream::new();
     if let Some(params_struct) = &op.required_params_struct {
@@ -330,7 +426,7 @@ fn call_types(op: &Operation, api_struct: &str) -> TokenStream {
                 Location::Cookie => "as a cookie",
                 Location::Path => "in the path",
             };
-            let doc = spec_or_known_doc(p.doc.as_deref(), || wire_doc(&p.wire, place, &p.ty, false));
+            let doc = spec_or_known_doc(p.doc.as_deref(), || wire_doc(&p.wire, place, &p.ty, false, &api.service.models_doc_path()));
             quote!(#doc pub #name: #ty,)
         });
         let doc = raw_doc_lines(&format!("Required query parameters of [`{api_struct}::{}`].", op.method_name));

@@ -67,14 +67,35 @@ impl Api {
     /// The `[features]` entries the generator owns: `default`, `full` and one per group, as
     /// TOML lines.
     pub fn cargo_features_table(&self) -> String {
-        let names: Vec<String> = self.groups.iter().map(feature_name).collect();
-        let listed: String = names.iter().map(|n| format!("    \"{n}\",\n")).collect();
-        let mut out = format!("default = [\"{FULL}\"]\n# Every API group.\n{FULL} = [\n{listed}]\n");
-        for (name, group) in names.iter().zip(&self.groups) {
-            out.push_str(&format!("# `Client::{}`: operations tagged `{}` and the types only they use.\n{name} = []\n", group.module, group.tag));
-        }
-        out
+        features_table(&[self])
     }
+}
+
+/// The `[features]` entries of a crate generated from several services: `default`, `full`
+/// (every group of the first service, every other service's feature) and one per feature.
+pub fn features_table(apis: &[&Api]) -> String {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for api in apis {
+        match &api.service.feature {
+            Some(feature) => {
+                let accessors: Vec<String> = api.groups.iter().map(|g| format!("`Client::{}`", g.module)).collect();
+                let doc = format!("# {}: the `{}` service's operations and types.", accessors.join(", "), api.service.name);
+                entries.push((feature.clone(), doc));
+            }
+            None => {
+                for group in &api.groups {
+                    let doc = format!("# `Client::{}`: operations tagged `{}` and the types only they use.", group.module, group.tag);
+                    entries.push((feature_name(group), doc));
+                }
+            }
+        }
+    }
+    let listed: String = entries.iter().map(|(n, _)| format!("    \"{n}\",\n")).collect();
+    let mut out = format!("default = [\"{FULL}\"]\n# Every API group.\n{FULL} = [\n{listed}]\n");
+    for (name, doc) in &entries {
+        out.push_str(&format!("{doc}\n{name} = []\n"));
+    }
+    out
 }
 
 /// Walks every named type reachable from `stack`; `visit` returns false for one already seen.

@@ -12,12 +12,13 @@ mod schemas;
 
 use serde_json::Value;
 
-pub use features::{feature_name, Features, FULL};
+pub use features::{feature_name, features_table, Features, FULL};
 pub(crate) use features::visit_types;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Rule};
 pub use crate::overrides::CredentialKind;
 use crate::overrides::Overrides;
+use crate::service::Service;
 use crate::Error;
 
 #[derive(Debug, Clone)]
@@ -38,11 +39,19 @@ pub struct Api {
     pub secret_properties: Vec<String>,
     /// Which types belong to one group's cargo feature; the rest are shared.
     pub features: Features,
+    /// The service this spec describes: its module, feature and endpoint convention
+    /// ([`Service::single`] until the caller says otherwise).
+    pub service: Service,
 }
 
 impl Api {
     pub fn operation_count(&self) -> usize {
         self.groups.iter().map(|g| g.operations.len()).sum()
+    }
+
+    /// The cargo feature that gates a group: the service's one feature, else the group's own.
+    pub fn feature_of(&self, group: &Group) -> String {
+        self.service.feature.clone().unwrap_or_else(|| feature_name(group))
     }
 }
 
@@ -261,14 +270,18 @@ pub struct Param {
     pub doc: Option<String>,
     /// A valid value, for tests that call the operation.
     pub example: Option<Example>,
+    /// Sent percent-encoded as JavaScript's `encodeURIComponent` does (the parameter's
+    /// `x-url-encode: true`): a header that carries any text, non-ASCII included.
+    pub url_encoded: bool,
 }
 
 #[derive(Debug, Clone)]
 pub enum Body {
     Json { ty: TypeRef, required: bool, example: Option<Example> },
     Multipart { ty: TypeRef, required: bool, example: Option<Example> },
-    /// Any other content type: raw bytes sent as they are.
-    Raw { content_type: String, required: bool },
+    /// Any other content type: raw bytes sent as they are. With several types (JSON and CBOR
+    /// of one document), the caller says which the bytes are.
+    Raw { content_types: Vec<String>, required: bool },
 }
 
 /// A value that satisfies a schema: the spec's example where it validates, else one built
@@ -330,6 +343,7 @@ pub fn lower(
             names
         },
         features,
+        service: Service::single(),
     })
 }
 
@@ -364,7 +378,7 @@ fn binary_outside_forms_as_strings(types: &mut [TypeDef], groups: &mut [Group], 
             TypeKind::Enum { .. } => false,
         };
         if replaced {
-            diagnostics.push(Diagnostic::note(&t.pointer, "`format: binary` outside a multipart form is generated as a string"));
+            diagnostics.push(Diagnostic::new(Rule::BinaryAsString, &t.pointer, "`format: binary` outside a multipart form is generated as a string"));
         }
     }
     for op in groups.iter_mut().flat_map(|g| g.operations.iter_mut()) {
@@ -377,7 +391,7 @@ fn binary_outside_forms_as_strings(types: &mut [TypeDef], groups: &mut [Group], 
             _ => false,
         };
         if body || response {
-            diagnostics.push(Diagnostic::note(&op.pointer, "`format: binary` in a JSON body or answer is generated as a string"));
+            diagnostics.push(Diagnostic::new(Rule::BinaryAsString, &op.pointer, "`format: binary` in a JSON body or answer is generated as a string"));
         }
     }
 }

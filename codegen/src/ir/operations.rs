@@ -8,7 +8,7 @@ use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Statu
 use super::examples::Synthesizer;
 use super::schemas::{SchemaLowerer, SchemaRef};
 use super::{Body, Group, Location, Operation, Param, Response, SecurityScheme, TypeRef};
-use crate::diagnostics::{pointer_join, Diagnostic};
+use crate::diagnostics::{pointer_join, Diagnostic, Rule};
 use crate::names::{const_name, type_name, value_name, NameAllocator};
 use crate::overrides::{CredentialKind, Overrides};
 use crate::Error;
@@ -17,7 +17,7 @@ use crate::Error;
 /// `default` would read as `Default::default` and trips clippy's `should_implement_trait`.
 pub const CLIENT_METHODS: &[&str] = &[
     "new", "builder", "from_env", "request", "base_url", "clone", "fmt", "default", "wait_for_job",
-    "wait_for_organization_job", "download", "job_logs", "organization_job_logs",
+    "wait_for_organization_job", "download", "job_logs", "organization_job_logs", "service_url",
 ];
 
 /// More positional arguments than this and the required non-path parameters move into a struct.
@@ -44,7 +44,7 @@ pub(super) fn lower_security_schemes(openapi: &OpenAPI, overrides: &Overrides, d
             ReferenceOr::Item(Spec::APIKey { location, name: param_name, .. }) => {
                 let credential = explicit.unwrap_or_else(|| {
                     let guess = if name.to_ascii_lowercase().contains("jwt") { CredentialKind::Jwt } else { CredentialKind::ApiKey };
-                    diagnostics.push(Diagnostic::warning(
+                    diagnostics.push(Diagnostic::new(Rule::CredentialGuessed, 
                         &pointer,
                         format!("no `credentials` entry in spec/overrides.yaml for this scheme; guessed {guess:?} from its name"),
                     ));
@@ -76,7 +76,7 @@ pub(super) fn lower_security_schemes(openapi: &OpenAPI, overrides: &Overrides, d
                 prefix: prefix.to_string(),
             }),
             Err(why) => {
-                diagnostics.push(Diagnostic::warning(
+                diagnostics.push(Diagnostic::new(Rule::UnsupportedSecurityScheme, 
                     pointer,
                     format!("{why}; requirements naming it are dropped (an operation left with none uses the spec's top-level `security`)"),
                 ));
@@ -132,7 +132,7 @@ fn map_requirements(
 
 fn report_unknown_schemes(unknown: BTreeMap<String, Vec<String>>, diagnostics: &mut Vec<Diagnostic>) {
     for (name, places) in unknown {
-        diagnostics.push(Diagnostic::warning(
+        diagnostics.push(Diagnostic::new(Rule::UndefinedSecurityScheme, 
             &places[0],
             format!(
                 "security scheme `{name}` is not defined in #/components/securitySchemes ({} requirements); \
@@ -181,7 +181,7 @@ pub(super) fn lower_operations<'a>(
                 }
                 None => {
                     let id = value_name(&format!("{method} {path}"));
-                    schemas.diagnostics.push(Diagnostic::warning(&pointer, format!("no operationId; named `{id}`")));
+                    schemas.diagnostics.push(Diagnostic::new(Rule::MissingOperationId, &pointer, format!("no operationId; named `{id}`")));
                     id
                 }
             };
@@ -219,7 +219,7 @@ pub(super) fn lower_operations<'a>(
             let group = &mut groups[&tag];
             let (method_name, collided) = group.method_names.allocate(&value_name(&id));
             if collided {
-                schemas.diagnostics.push(Diagnostic::warning(&pointer, format!("method name for `{id}` is taken; named `{method_name}`")));
+                schemas.diagnostics.push(Diagnostic::new(Rule::MethodNameTaken, &pointer, format!("method name for `{id}` is taken; named `{method_name}`")));
             }
             group.group.operations.push(Operation {
                 id,
@@ -317,7 +317,7 @@ fn lower_params<'a>(
                 if is_param_type(&ty, schemas) {
                     ty
                 } else {
-                    schemas.diagnostics.push(Diagnostic::warning(
+                    schemas.diagnostics.push(Diagnostic::new(Rule::ComplexParameter, 
                         param_pointer.as_str(),
                         "parameter schema is not a scalar, an enum or a list of them; taken as a string",
                     ));
@@ -325,25 +325,35 @@ fn lower_params<'a>(
                 }
             }
             ParameterSchemaOrContent::Content(_) => {
-                schemas.diagnostics.push(Diagnostic::warning(param_pointer.as_str(), "parameter with `content` taken as a string"));
+                schemas.diagnostics.push(Diagnostic::new(Rule::ParameterContent, param_pointer.as_str(), "parameter with `content` taken as a string"));
                 TypeRef::String
             }
         };
         let (name, _) = names.allocate(&value_name(&data.name));
         let required = data.required || location == Location::Path;
-        params.push(Param { wire: data.name.clone(), name, location, ty, required, doc: data.description.clone(), example });
+        let url_encoded = data.extensions.get("x-url-encode").and_then(|v| v.as_bool()).unwrap_or(false);
+        params.push(Param { wire: data.name.clone(), name, location, ty, required, doc: data.description.clone(), example, url_encoded });
     }
     // Path parameters in path order, so positional arguments read like the URL.
     let position = |p: &Param| path.find(&format!("{{{}}}", p.wire));
     for placeholder in path.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name) {
         if !params.iter().any(|p| p.location == Location::Path && p.wire == placeholder) {
-            schemas.diagnostics.push(Diagnostic::warning(
+            schemas.diagnostics.push(Diagnostic::new(Rule::UndeclaredPathParameter, 
                 pointer,
                 format!("path names `{{{placeholder}}}` but declares no such path parameter; added as a string argument"),
             ));
             let (name, _) = names.allocate(&value_name(placeholder));
             let example = Some(super::Example { value: serde_json::Value::String(placeholder.to_string()), required: Vec::new() });
-            params.push(Param { wire: placeholder.to_string(), name, location: Location::Path, ty: TypeRef::String, required: true, doc: None, example });
+            params.push(Param {
+                wire: placeholder.to_string(),
+                name,
+                location: Location::Path,
+                ty: TypeRef::String,
+                required: true,
+                doc: None,
+                example,
+                url_encoded: false,
+            });
         }
     }
     params.sort_by_key(|p| (p.location != Location::Path, if p.location == Location::Path { position(p) } else { None }));
@@ -393,6 +403,12 @@ fn lower_body<'a>(
     let required = body.required;
     let pick = |want: &dyn Fn(&str) -> bool| body.content.iter().find(|(ct, _)| want(ct));
     let content_pointer = |ct: &str| pointer_join(&format!("{body_pointer}/content"), ct) + "/schema";
+    // A body that may also be sent as another (non-form) type, such as JSON or CBOR of one
+    // document, is bytes the caller encodes: a typed JSON body could only ever be JSON.
+    let raw_types: Vec<String> = body.content.keys().filter(|ct| !ct.starts_with("multipart/form-data")).cloned().collect();
+    if raw_types.len() > 1 && raw_types.iter().any(|ct| !is_json(ct)) {
+        return Ok(Some(Body::Raw { content_types: raw_types, required }));
+    }
     if let Some((ct, media)) = pick(&|ct| is_json(ct)) {
         let (ty, example) = match &media.schema {
             Some(schema) => {
@@ -412,9 +428,9 @@ fn lower_body<'a>(
         return Ok(Some(Body::Multipart { ty, required, example }));
     }
     match body.content.keys().next() {
-        Some(ct) => Ok(Some(Body::Raw { content_type: ct.clone(), required })),
+        Some(ct) => Ok(Some(Body::Raw { content_types: vec![ct.clone()], required })),
         None => {
-            schemas.diagnostics.push(Diagnostic::warning(body_pointer, "request body lists no content type; operation generated without a body"));
+            schemas.diagnostics.push(Diagnostic::new(Rule::BodyWithoutContentType, body_pointer, "request body lists no content type; operation generated without a body"));
             Ok(None)
         }
     }
@@ -438,7 +454,7 @@ fn lower_response<'a>(
         if codes.iter().any(|(status, _)| (300..400).contains(&code_of(status))) {
             return Ok(Response::Redirect);
         }
-        schemas.diagnostics.push(Diagnostic::warning(format!("{pointer}/responses"), "no 2xx or 3xx response; the body is ignored"));
+        schemas.diagnostics.push(Diagnostic::new(Rule::NoSuccessResponse, format!("{pointer}/responses"), "no 2xx or 3xx response; the body is ignored"));
         return Ok(Response::Empty);
     };
     let response_pointer = format!("{pointer}/responses/{status}");

@@ -9,7 +9,7 @@
 
 use super::schemas::SchemaLowerer;
 use super::{Field, Group, Location, Operation, Pagination, Response, TypeKind, TypeRef};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Rule};
 use crate::names::type_name;
 
 /// Query parameters of page-number or cursor paging (lower case, separators removed): the
@@ -23,11 +23,11 @@ pub(super) fn mark_paged_operations(groups: &mut [Group], schemas: &mut SchemaLo
         match decide(op, schemas) {
             Decision::NotPaged => {}
             Decision::Undecidable(reason) => {
-                schemas.diagnostics.push(Diagnostic::note(&op.pointer, format!("not paged: {reason}")));
+                schemas.diagnostics.push(Diagnostic::new(Rule::NotPaged, &op.pointer, format!("not paged: {reason}")));
             }
             Decision::Paged(pagination, remark) => {
                 if let Some(remark) = remark {
-                    schemas.diagnostics.push(Diagnostic::note(&op.pointer, remark));
+                    schemas.diagnostics.push(Diagnostic::new(Rule::PagedWithoutTotal, &op.pointer, remark));
                 }
                 if op.builder.is_none() {
                     op.builder = Some(schemas.allocate_type_name(&format!("{}Call", type_name(&op.id)), &op.pointer));

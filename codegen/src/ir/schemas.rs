@@ -14,7 +14,7 @@ use openapiv3::{
 use serde_json::Value;
 
 use super::{EnumVariant, Field, TaggedVariant, TypeDef, TypeKind, TypeRef, Variant};
-use crate::diagnostics::{pointer_join, Diagnostic};
+use crate::diagnostics::{pointer_join, Diagnostic, Rule};
 use crate::names::{type_name, value_name, variant_name, NameAllocator};
 use crate::overrides::Overrides;
 use crate::Error;
@@ -156,7 +156,7 @@ impl<'a> SchemaLowerer<'a> {
     pub fn allocate_type_name(&mut self, desired: &str, pointer: &str) -> String {
         let (name, collided) = self.type_names.allocate(desired);
         if collided {
-            self.diagnostics.push(Diagnostic::warning(
+            self.diagnostics.push(Diagnostic::new(Rule::TypeNameTaken, 
                 pointer,
                 format!("type name `{desired}` is taken (by another schema or a prelude type); named `{name}`"),
             ));
@@ -339,7 +339,7 @@ impl<'a> SchemaLowerer<'a> {
                 _ => TypeRef::Json,
             },
             SchemaKind::Not { .. } => {
-                self.diagnostics.push(Diagnostic::warning(pointer, "`not` cannot be expressed as a Rust type; any JSON value accepted"));
+                self.diagnostics.push(Diagnostic::new(Rule::NotSchema, pointer, "`not` cannot be expressed as a Rust type; any JSON value accepted"));
                 TypeRef::Json
             }
             // Only `allOf: []` gets here (needs_named_type covers the rest): it constrains nothing.
@@ -374,7 +374,7 @@ impl<'a> SchemaLowerer<'a> {
             if all_of(s).is_empty() && object_view(s).is_none_or(|o| o.properties.is_empty()) {
                 return self.union_kind(s, keyword, elements, name, pointer);
             }
-            self.diagnostics.push(Diagnostic::warning(
+            self.diagnostics.push(Diagnostic::new(Rule::CombinatorBesideProperties, 
                 pointer,
                 format!("`{keyword}` next to properties or `allOf` is not supported; only the properties are used"),
             ));
@@ -392,7 +392,7 @@ impl<'a> SchemaLowerer<'a> {
                 Value::String(s) => s.clone(),
                 Value::Null => continue,
                 other => {
-                    self.diagnostics.push(Diagnostic::warning(
+                    self.diagnostics.push(Diagnostic::new(Rule::NonStringEnumValue, 
                         format!("{pointer}/enum"),
                         format!("non-string enum value {other} in a string enum; kept as the string \"{other}\""),
                     ));
@@ -404,7 +404,7 @@ impl<'a> SchemaLowerer<'a> {
             }
             let (name, collided) = names.allocate(&variant_name(&wire));
             if collided {
-                self.diagnostics.push(Diagnostic::warning(
+                self.diagnostics.push(Diagnostic::new(Rule::EnumValueCollision, 
                     format!("{pointer}/enum"),
                     format!("enum value \"{wire}\" collides with another after case conversion; variant named `{name}`"),
                 ));
@@ -441,7 +441,7 @@ impl<'a> SchemaLowerer<'a> {
                 into.additional = Some((owner.to_string(), pointer.to_string(), additional));
             }
         } else if all_of(s).is_empty() && depth > 0 {
-            self.diagnostics.push(Diagnostic::warning(pointer, "`allOf` part is not an object schema; ignored"));
+            self.diagnostics.push(Diagnostic::new(Rule::AllOfNotObject, pointer, "`allOf` part is not an object schema; ignored"));
         }
         Ok(())
     }
@@ -457,12 +457,12 @@ impl<'a> SchemaLowerer<'a> {
             let desired = value_name(wire);
             let (field_name, collided) = field_names.allocate(&desired);
             if collided {
-                self.diagnostics.push(Diagnostic::warning(
+                self.diagnostics.push(Diagnostic::new(Rule::PropertyCollision, 
                     property_pointer.as_str(),
                     format!("property `{wire}` collides with another after case conversion; field named `{field_name}`"),
                 ));
             } else if desired.ends_with('_') && crate::names::is_keyword(desired.trim_end_matches('_')) {
-                self.diagnostics.push(Diagnostic::note(
+                self.diagnostics.push(Diagnostic::new(Rule::KeywordProperty, 
                     property_pointer.as_str(),
                     format!("property `{wire}` is a Rust keyword; field named `{field_name}`"),
                 ));
@@ -485,7 +485,7 @@ impl<'a> SchemaLowerer<'a> {
         let mut reported = HashSet::new();
         for (wire, required_pointer) in &collected.required {
             if !collected.properties.contains_key(wire) && reported.insert(wire.clone()) {
-                self.diagnostics.push(Diagnostic::warning(
+                self.diagnostics.push(Diagnostic::new(Rule::RequiredUndefined, 
                     required_pointer.as_str(),
                     format!("`{wire}` is listed in `required` but has no property definition; ignored"),
                 ));
@@ -503,7 +503,7 @@ impl<'a> SchemaLowerer<'a> {
         };
         let additional = additional.filter(|_| !fields.is_empty());
         if fields.is_empty() && !declares_additional {
-            self.diagnostics.push(Diagnostic::note(pointer, "object schema declares no properties; generated as an empty struct"));
+            self.diagnostics.push(Diagnostic::new(Rule::EmptyObject, pointer, "object schema declares no properties; generated as an empty struct"));
         }
         let envelope = self.overrides.envelope.as_ref().and_then(|e| {
             let success = fields.iter().find(|f| f.wire == e.success && f.ty == TypeRef::Bool)?;
@@ -560,7 +560,7 @@ impl<'a> SchemaLowerer<'a> {
                 }
                 return Ok(TypeKind::Tagged { property: discriminator.property_name.clone(), variants });
             }
-            self.diagnostics.push(Diagnostic::warning(
+            self.diagnostics.push(Diagnostic::new(Rule::DiscriminatorUnused, 
                 format!("{pointer}/discriminator"),
                 "discriminator not used: its variants are not all component schemas used only through such unions; \
                  variants are tried in turn instead",

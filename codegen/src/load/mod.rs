@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Rule};
 use crate::overrides::Overrides;
 use crate::Error;
 
@@ -91,7 +91,7 @@ pub fn repair_control_characters(
             _ => '\u{fffd}',
         };
         let (line, column) = line_column(bytes, offset);
-        diagnostics.push(Diagnostic::warning(
+        diagnostics.push(Diagnostic::new(Rule::ControlCharacter, 
             format!("{spec_name}:{line}:{column}"),
             format!(
                 "control character U+{:04X} (byte {offset}) is not allowed in YAML; replaced by {replacement:?}",
@@ -134,7 +134,7 @@ fn check_settings(document: &Value, overrides: &Overrides, diagnostics: &mut Vec
     let schemes = document.pointer("/components/securitySchemes").and_then(Value::as_object);
     for name in overrides.credentials.keys() {
         if !schemes.is_some_and(|s| s.contains_key(name)) {
-            diagnostics.push(Diagnostic::stale_override(
+            diagnostics.push(Diagnostic::new(Rule::StaleSetting, 
                 format!("{source} credentials.{name}"),
                 "no security scheme of this name in #/components/securitySchemes; the entry does nothing",
             ));
@@ -144,7 +144,7 @@ fn check_settings(document: &Value, overrides: &Overrides, diagnostics: &mut Vec
     collect_property_names(document, &mut properties, 0);
     for name in &overrides.secret_properties {
         if !properties.contains(name.as_str()) {
-            diagnostics.push(Diagnostic::stale_override(
+            diagnostics.push(Diagnostic::new(Rule::StaleSetting, 
                 format!("{source} secret_properties.{name}"),
                 "no schema of the spec has a property of this name; the entry does nothing",
             ));
@@ -153,7 +153,7 @@ fn check_settings(document: &Value, overrides: &Overrides, diagnostics: &mut Vec
     if let Some(envelope) = &overrides.envelope {
         for (key, name) in [("success", &envelope.success), ("error", &envelope.error)] {
             if !properties.contains(name.as_str()) {
-                diagnostics.push(Diagnostic::stale_override(
+                diagnostics.push(Diagnostic::new(Rule::StaleSetting, 
                     format!("{source} envelope.{key}"),
                     format!("no schema of the spec has a property `{name}`; no answer is read as a failure envelope"),
                 ));

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Rule};
 use crate::overrides::{Overrides, Patch, PatchOp};
 
 /// What one patch found on this spec.
@@ -31,7 +31,7 @@ pub fn apply_patches(document: &mut Value, overrides: &Overrides, diagnostics: &
             other => other,
         };
         if let Some(message) = describe(&outcome, patch) {
-            diagnostics.push(Diagnostic::stale_override(patch.location(&overrides.source), message));
+            diagnostics.push(Diagnostic::new(Rule::StalePatch, patch.location(&overrides.source), message));
         }
         outcomes.push(outcome);
     }

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::diagnostics::{pointer_join, Diagnostic};
+use crate::diagnostics::{pointer_join, Diagnostic, Rule};
 use crate::ir::examples::Synthesizer;
 use crate::load::patches::show;
 
@@ -223,7 +223,7 @@ fn drop_undefined_required(document: &mut Value, sites: &[SchemaSite], diagnosti
             continue;
         }
         let names: Vec<String> = dropped.iter().map(|n| format!("`{}`", n.as_str().unwrap_or(&n.to_string()))).collect();
-        diagnostics.push(Diagnostic::warning(
+        diagnostics.push(Diagnostic::new(Rule::RequiredUndefined, 
             format!("#{}/required", site.pointer),
             format!("lists {} in `required` but defines no such propert{}; dropped from `required`", names.join(", "), if names.len() == 1 { "y" } else { "ies" }),
         ));
@@ -260,10 +260,10 @@ fn anchor_relative_paths(document: &mut Value, diagnostics: &mut Vec<Diagnostic>
         let pointer = pointer_join("#/paths", &key);
         if keys.contains(&anchored) {
             let message = format!("a path must start with `/`, and `{anchored}` is defined as well: this copy is left out");
-            diagnostics.push(Diagnostic::warning(pointer, message));
+            diagnostics.push(Diagnostic::new(Rule::RelativePath, pointer, message));
             continue;
         }
-        diagnostics.push(Diagnostic::warning(pointer, format!("a path must start with `/`: read as `{anchored}`")));
+        diagnostics.push(Diagnostic::new(Rule::RelativePath, pointer, format!("a path must start with `/`: read as `{anchored}`")));
         paths.insert(anchored, item);
     }
 }
@@ -302,7 +302,7 @@ fn add_missing_redirect_locations(document: &mut Value, diagnostics: &mut Vec<Di
             "schema": { "type": "string", "format": "uri" }
         });
         headers.insert("Location".into(), header);
-        diagnostics.push(Diagnostic::warning(
+        diagnostics.push(Diagnostic::new(Rule::RedirectWithoutLocation, 
             format!("#{pointer}"),
             "a redirect answer declares no `Location` header, but its target is its Location; header added",
         ));
@@ -327,7 +327,7 @@ fn repair_examples(document: &mut Value, sites: &[SchemaSite], diagnostics: &mut
                 Some(value) => format!("re-typed to {}", show(Some(value))),
                 None => "dropped".to_string(),
             };
-            diagnostics.push(Diagnostic::warning(
+            diagnostics.push(Diagnostic::new(Rule::InvalidExample, 
                 format!("#{pointer}"),
                 format!("example {} does not validate against its schema; {what}", show(Some(example))),
             ));

@@ -5,35 +5,14 @@ pub mod apis;
 
 pub mod models;
 
+/// The `ingestion` service, generated from Edge Impulse ingestion service 1.0.0.
+#[cfg(feature = "ingestion")]
+pub mod ingestion;
+
 /// The base URL of the spec's first server.
 pub const DEFAULT_BASE_URL: &str = "https://studio.edgeimpulse.com/v1";
 
-/// The spec's security schemes; operations refer to them by index.
-pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; 3] = [
-    crate::auth::SecurityScheme {
-        name: "ApiKeyAuthentication",
-        location: crate::auth::Location::Header,
-        param: "x-api-key",
-        credential: crate::auth::Credential::ApiKey,
-        prefix: "",
-    },
-    crate::auth::SecurityScheme {
-        name: "JWTAuthentication",
-        location: crate::auth::Location::Cookie,
-        param: "jwt",
-        credential: crate::auth::Credential::Jwt,
-        prefix: "",
-    },
-    crate::auth::SecurityScheme {
-        name: "JWTHttpHeaderAuthentication",
-        location: crate::auth::Location::Header,
-        param: "x-jwt-token",
-        credential: crate::auth::Credential::Jwt,
-        prefix: "",
-    },
-];
-
-/// Properties whose values are secrets: blanked in body excerpts inside errors.
+/// Properties whose values are secrets, in any service: blanked in body excerpts inside errors.
 pub(crate) static SECRET_PROPERTIES: &[&str] = &[
     "accessToken",
     "activationToken",
@@ -54,6 +33,89 @@ pub(crate) static SECRET_PROPERTIES: &[&str] = &[
 
 /// The spec's top-level `security`: what an operation without its own accepts.
 pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[&[0], &[1], &[2]];
+
+/// The services the crate talks to; each operation names its own.
+#[doc(hidden)]
+pub mod services {
+    /// The `studio` service (Edge Impulse API 1.0.0).
+    pub static STUDIO: crate::Service = crate::Service {
+        name: "studio",
+        index: 0,
+        default_base_url: "https://studio.edgeimpulse.com/v1",
+        endpoint_env: Some("EI_CLI_STUDIO_ENDPOINT"),
+        subdomain: "studio",
+        local_port: 4800,
+        base_path: "/v1",
+        schemes: &[
+            crate::auth::SecurityScheme {
+                name: "ApiKeyAuthentication",
+                location: crate::auth::Location::Header,
+                param: "x-api-key",
+                credential: crate::auth::Credential::ApiKey,
+                prefix: "",
+            },
+            crate::auth::SecurityScheme {
+                name: "JWTAuthentication",
+                location: crate::auth::Location::Cookie,
+                param: "jwt",
+                credential: crate::auth::Credential::Jwt,
+                prefix: "",
+            },
+            crate::auth::SecurityScheme {
+                name: "JWTHttpHeaderAuthentication",
+                location: crate::auth::Location::Header,
+                param: "x-jwt-token",
+                credential: crate::auth::Credential::Jwt,
+                prefix: "",
+            },
+        ],
+        default_security: &[&[0], &[1], &[2]],
+        secret_properties: &[
+            "accessToken",
+            "activationToken",
+            "apiKey",
+            "currentPassword",
+            "hmacKey",
+            "jwtToken",
+            "newPassword",
+            "password",
+            "projectApiKey",
+            "projectHmacKey",
+            "secret",
+            "secretKey",
+            "socketToken",
+            "token",
+            "totpToken",
+        ],
+    };
+
+    /// The `ingestion` service (Edge Impulse ingestion service 1.0.0).
+    pub static INGESTION: crate::Service = crate::Service {
+        name: "ingestion",
+        index: 1,
+        default_base_url: "https://ingestion.edgeimpulse.com",
+        endpoint_env: Some("EI_INGESTION_ENDPOINT"),
+        subdomain: "ingestion",
+        local_port: 4810,
+        base_path: "",
+        schemes: &[
+            crate::auth::SecurityScheme {
+                name: "ApiKeyAuthentication",
+                location: crate::auth::Location::Header,
+                param: "x-api-key",
+                credential: crate::auth::Credential::ApiKey,
+                prefix: "",
+            },
+        ],
+        default_security: &[&[0]],
+        secret_properties: &[],
+    };
+
+    /// Every service, at its `index`.
+    pub static ALL: [&crate::Service; 2] = [&STUDIO, &INGESTION];
+    /// The primary service: `ClientBuilder::base_url` and `Client::request` are for it.
+    pub use self::STUDIO as PRIMARY;
+}
 
 impl crate::Client {
     /// Operations tagged `Admin`.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod multipart;
+
 use edge_impulse_api::{Client, Error};
 use wiremock::{MockServer, Request};
 

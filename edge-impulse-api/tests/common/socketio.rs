@@ -52,6 +52,8 @@ pub enum Step {
     StopAnswering,
     /// Closes the connection.
     Close,
+    /// Waits this long before the next step (lets the client's requests interleave).
+    Pause(std::time::Duration),
 }
 
 /// The fake server and what it saw.
@@ -79,8 +81,14 @@ impl FakeSocketServer {
     /// Starts the server for `job_id`; connection n plays `behaviours[n]` (the last one
     /// for all later connections).
     pub async fn start(job_id: i64, behaviours: Vec<Behaviour>) -> FakeSocketServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        FakeSocketServer::start_on("127.0.0.1:0", job_id, behaviours).await.expect("bind 127.0.0.1")
+    }
+
+    /// The same on another loopback address (`[::1]:0`); an error when it cannot bind there.
+    pub async fn start_on(address: &str, job_id: i64, behaviours: Vec<Behaviour>) -> std::io::Result<FakeSocketServer> {
+        let listener = TcpListener::bind(address).await?;
+        // A `SocketAddr` shows an IPv6 address in brackets, as a URL needs it.
+        let url = format!("http://{}", listener.local_addr()?);
         let (push_sender, push) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             job_id,
@@ -101,7 +109,7 @@ impl FakeSocketServer {
                 tokio::spawn(async move { shared.serve(stream).await });
             }
         });
-        FakeSocketServer { url, shared }
+        Ok(FakeSocketServer { url, shared })
     }
 
     /// The job's log so far (what `getJobsLogs` would list), oldest first.
@@ -145,6 +153,14 @@ impl FakeSocketServer {
         self.shared.push_sender.send(line.to_owned()).expect("the server runs");
     }
 
+    /// A function that pushes like [`FakeSocketServer::push`], for another task.
+    pub fn pusher(&self) -> impl Fn(&str) + Send + 'static {
+        let sender = self.shared.push_sender.clone();
+        move |line: &str| {
+            let _ = sender.send(line.to_owned());
+        }
+    }
+
     /// When each pushed line was handed to the WebSocket.
     pub fn pushed_at(&self) -> Vec<Instant> {
         self.shared.pushed_at.lock().unwrap().clone()
@@ -158,8 +174,24 @@ pub struct LogHandle(Arc<Shared>);
 impl LogHandle {
     /// A `LogStdoutResponse` of the log so far, newest first as the endpoint answers.
     pub fn page(&self) -> Value {
+        self.last(usize::MAX)
+    }
+
+    /// Writes lines to the job's log without sending them.
+    pub fn write(&self, lines: &[&str]) {
+        self.0.log.lock().unwrap().extend(lines.iter().map(|l| l.to_string()));
+    }
+
+    /// The answer to a `getJobsLogs` request with this query: the last `limit` lines.
+    pub fn answer(&self, query: Option<&str>) -> Value {
+        let limit = query.unwrap_or_default().split('&').find_map(|pair| pair.strip_prefix("limit=")).and_then(|n| n.parse().ok());
+        self.last(limit.unwrap_or(usize::MAX))
+    }
+
+    /// The last `limit` lines, newest first, and the whole log's count.
+    pub fn last(&self, limit: usize) -> Value {
         let log = self.0.log.lock().unwrap();
-        let stdout: Vec<Value> = log.iter().rev().map(|line| json!({ "created": "2024-05-01T10:00:10Z", "data": line, "logLevel": "info" })).collect();
+        let stdout: Vec<Value> = log.iter().rev().take(limit).map(|line| json!({ "created": "2024-05-01T10:00:10Z", "data": line, "logLevel": "info" })).collect();
         json!({ "success": true, "stdout": stdout, "totalCount": log.len() })
     }
 }
@@ -239,6 +271,10 @@ impl Shared {
                 Step::Close => {
                     let _ = ws.close(None).await;
                     return;
+                }
+                Step::Pause(pause) => {
+                    tokio::time::sleep(pause).await;
+                    continue;
                 }
             };
             if ws.send(Message::text(text)).await.is_err() {

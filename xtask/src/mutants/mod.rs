@@ -80,7 +80,7 @@ pub fn names_of(spec_name: &str, bytes: &[u8], overrides: &Overrides) -> Result<
 /// Regenerates the copy at `crate_dir` from `bytes`; returns the warnings, each located
 /// without the spec's name (so that they compare across specs).
 fn regenerate_into(crate_dir: &Path, spec_name: &str, bytes: &[u8], overrides: &Overrides) -> Result<Vec<String>, String> {
-    let output = edge_impulse_codegen::generate(spec_name, bytes, overrides).map_err(|e| e.to_string())?;
+    let output = crate::services::generate(&crate::root::workspace_root()?, spec_name, bytes, overrides)?;
     crate::write_or_check(crate_dir, &output.files, false)?;
     let warnings = output.diagnostics.iter().filter(|d| d.severity == Severity::Warning);
     Ok(warnings.map(|d| format!("{}: {}", d.location.strip_prefix(spec_name).unwrap_or(&d.location), d.message)).collect())
@@ -88,7 +88,7 @@ fn regenerate_into(crate_dir: &Path, spec_name: &str, bytes: &[u8], overrides: &
 
 /// The warnings of the unmutated spec: a mutation's report shows only the ones it adds.
 fn base_warnings(base: &BaseSpec) -> Result<Vec<String>, String> {
-    let output = edge_impulse_codegen::generate(&base.name, &base.bytes()?, &base.overrides).map_err(|e| e.to_string())?;
+    let output = crate::services::generate(&crate::root::workspace_root()?, &base.name, &base.bytes()?, &base.overrides)?;
     let warnings = output.diagnostics.iter().filter(|d| d.severity == Severity::Warning);
     Ok(warnings.map(|d| format!("{}: {}", d.location.strip_prefix(base.name.as_str()).unwrap_or(&d.location), d.message)).collect())
 }

@@ -40,6 +40,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/metrics",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -65,6 +66,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/metrics/reports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -99,6 +101,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/metrics/reports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -132,6 +135,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/metrics/reports/{reportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -163,6 +167,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/metrics/reports/{reportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -194,6 +199,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/metrics/reports/{reportId}/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -221,6 +227,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/migrations",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -252,6 +259,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/migrations/{migrationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -285,6 +293,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/migrations/{migrationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -313,6 +322,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/disallowedEmailDomains",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -344,6 +354,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/disallowedEmailDomains",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -376,6 +387,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/disallowedEmailDomains/{domainName}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -403,6 +415,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/featureFlags",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -434,6 +447,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/featureFlags/{featureId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -465,6 +479,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/featureFlags/{featureId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -492,6 +507,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/config",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -525,6 +541,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/config/{configKey}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -557,6 +574,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/infra/config/{configKey}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -582,6 +600,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/users",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -613,6 +632,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/users/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -646,6 +666,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/users/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -678,6 +699,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/users/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -709,6 +731,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/users/{userId}/metrics",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -742,6 +765,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/users/{userId}/permissions",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -771,6 +795,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/users/{userId}/jobs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -802,6 +827,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/trials",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -834,6 +860,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/trials/{enterpriseTrialId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -871,6 +898,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/trials/{enterpriseTrialId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -907,6 +935,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/trials/{enterpriseTrialId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -942,6 +971,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/trials/{enterpriseTrialId}/upgrade",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -971,6 +1001,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1002,6 +1033,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1034,6 +1066,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects/{projectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1067,6 +1100,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects/{projectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1099,6 +1133,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects/{projectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1132,6 +1167,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects/{projectId}/members",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1166,6 +1202,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects/{projectId}/members/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1201,6 +1238,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects/{projectId}/jobs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1226,6 +1264,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1257,6 +1296,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1289,6 +1329,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1326,6 +1367,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1362,6 +1404,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1397,6 +1440,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/restore",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1436,6 +1480,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/usage/computeTime",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1473,6 +1518,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/usage/reports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1512,6 +1558,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/usage/reports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1551,6 +1598,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/usage/reports/{reportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1588,6 +1636,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/usage/reports/{reportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1625,6 +1674,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/usage/reports/{reportId}/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1662,6 +1712,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/members",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1700,6 +1751,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/members/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1737,6 +1789,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1773,6 +1826,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/exports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1811,6 +1865,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/exports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1849,6 +1904,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/exports/{exportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1888,6 +1944,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/exports/{exportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1926,6 +1983,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/exports/{exportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1961,6 +2019,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/organizations/{organizationId}/jobs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1992,6 +2051,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/sso",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2023,6 +2083,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/sso/{domainName}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2056,6 +2117,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/sso/{domainName}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2088,6 +2150,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/sso/{domainName}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2121,6 +2184,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/jobs/{jobId}/details",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2159,6 +2223,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/jobs/{jobId}/logs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2195,6 +2260,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/jobs/{jobId}/metrics",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2227,6 +2293,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/emails/{email}/verification-code",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2256,6 +2323,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/find-user",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2285,6 +2353,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/users-ids",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2313,6 +2382,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/users-ids/active",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2345,6 +2415,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects/{projectId}/add",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2377,6 +2448,7 @@ impl<'c> AdminApi<'c> {
             path: "/api/admin/projects/{projectId}/remove",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

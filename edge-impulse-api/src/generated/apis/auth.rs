@@ -44,6 +44,7 @@ impl<'c> AuthApi<'c> {
             path: "/api/auth/discourse",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -71,6 +72,7 @@ impl<'c> AuthApi<'c> {
             path: "/api/auth/readme",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

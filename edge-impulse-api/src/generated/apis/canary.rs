@@ -44,6 +44,7 @@ impl<'c> CanaryApi<'c> {
             path: "/api/canary",
             security: &[&[1]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

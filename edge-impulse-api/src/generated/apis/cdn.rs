@@ -43,6 +43,7 @@ impl<'c> CdnApi<'c> {
             path: "/api-usercdn",
             security: &[],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

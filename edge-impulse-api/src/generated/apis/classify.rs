@@ -46,6 +46,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/{sampleId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -87,6 +88,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/v2/{sampleId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -126,6 +128,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/v2/{sampleId}/variants",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -165,6 +168,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/v2/{sampleId}/raw-data/{windowIndex}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -198,6 +202,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/all/result",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -227,6 +232,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/all/result/page",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -258,6 +264,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/all/metrics",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -291,6 +298,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/anomaly-gmm/{blockId}/{sampleId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -334,6 +342,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/anomaly-gmm/v2/{blockId}/{sampleId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -369,6 +378,7 @@ impl<'c> ClassifyApi<'c> {
             path: "/api/{projectId}/classify/image",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

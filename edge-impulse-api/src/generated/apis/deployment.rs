@@ -40,6 +40,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/deployment/targets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -69,6 +70,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/deployment/targets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -98,6 +100,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/deployment/targets/data-sources",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -127,6 +130,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/deployment/evaluate",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -156,6 +160,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/deployment/evaluate/cache",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -183,6 +188,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/deployment",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -211,6 +217,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/deployment/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -241,6 +248,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/deployment/last",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -270,6 +278,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/deployment/syntiant/posterior",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -301,6 +310,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/deployment/syntiant/posterior",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -333,6 +343,7 @@ impl<'c> DeploymentApi<'c> {
             path: "/api/{projectId}/jobs/find-syntiant-posterior",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -44,6 +44,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/devices",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -75,6 +76,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/device/{deviceId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -110,6 +112,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/device/{deviceId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -147,6 +150,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/device/{deviceId}/start-sampling",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -183,6 +187,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/device/{deviceId}/debug-stream/inference/start",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -220,6 +225,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/device/{deviceId}/debug-stream/snapshot/start",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -258,6 +264,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/device/{deviceId}/debug-stream/keep-alive",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -296,6 +303,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/device/{deviceId}/debug-stream/stop",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -334,6 +342,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/device/{deviceId}/get-impulse-records",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -370,6 +379,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/devices/create",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -404,6 +414,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/devices/{deviceId}/rename",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -440,6 +451,7 @@ impl<'c> DevicesApi<'c> {
             path: "/api/{projectId}/devices/{deviceId}/request-model-update",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

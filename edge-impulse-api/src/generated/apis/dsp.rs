@@ -46,6 +46,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -83,6 +84,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -119,6 +121,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/clear",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -154,6 +157,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/metadata",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -191,6 +195,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/raw-data/{sampleId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -230,6 +235,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/raw-data/{sampleId}/slice",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -272,6 +278,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/raw-data/{sampleId}/slice/run",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -313,6 +320,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/raw-data/{sampleId}/slice/run/readonly",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -349,6 +357,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/features/labels",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -388,6 +397,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/features/get-graph/{category}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -428,6 +438,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/features/get-graph/classification/{sampleId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -463,6 +474,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/features/importance",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -500,6 +512,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp-data/{dspId}/x/{category}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -537,6 +550,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp-data/{dspId}/y/{category}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -572,6 +586,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/get-autotuner-results",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -611,6 +626,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp-data/{dspId}/artifact/{key}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -648,6 +664,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/profile",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -684,6 +701,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/performance",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -721,6 +739,7 @@ impl<'c> DspApi<'c> {
             path: "/api/{projectId}/dsp/{dspId}/run",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -48,6 +48,7 @@ impl<'c> EmailVerificationApi<'c> {
             path: "/api/emails/{email}/request-verification",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -80,6 +81,7 @@ impl<'c> EmailVerificationApi<'c> {
             path: "/api/emails/verify",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -110,6 +112,7 @@ impl<'c> EmailVerificationApi<'c> {
             path: "/api/emails/validate",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -142,6 +145,7 @@ impl<'c> EmailVerificationApi<'c> {
             path: "/api/emails/{emailId}",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -44,6 +44,7 @@ impl<'c> ExportApi<'c> {
             path: "/api/{projectId}/export/get-url",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -38,6 +38,7 @@ impl<'c> FeatureFlagsApi<'c> {
             path: "/api-feature-flags",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -40,6 +40,7 @@ impl<'c> HealthApi<'c> {
             path: "/api-health",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -65,6 +66,7 @@ impl<'c> HealthApi<'c> {
             path: "/api/api-health",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -41,6 +41,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -72,6 +73,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -99,6 +101,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -128,6 +131,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse/new",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -159,6 +163,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse/update",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -186,6 +191,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse/all",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -215,6 +221,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse/get-new-block-id",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -244,6 +251,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse/blocks",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -275,6 +283,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/verify-dsp-block/url",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -305,6 +314,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulses",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -334,6 +344,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulses-detailed",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -363,6 +374,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/download-impulses-detailed",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -396,6 +408,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse/legacy-set-impulse",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -430,6 +443,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse/{impulseId}/clone/structure",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -468,6 +482,7 @@ impl<'c> ImpulseApi<'c> {
             path: "/api/{projectId}/impulse/{impulseId}/clone/complete",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

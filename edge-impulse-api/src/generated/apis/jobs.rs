@@ -46,6 +46,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/post-processing",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -76,6 +77,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/data-explorer-features",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -107,6 +109,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/data-quality-metrics",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -137,6 +140,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/retry-migrate-impulse",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -168,6 +172,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/synthetic-data",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -202,6 +207,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/ai-actions/{actionId}/preview",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -238,6 +244,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/ai-actions/{actionId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -268,6 +275,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/optimize",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -297,6 +305,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/set-tuner-primary-job",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -324,6 +333,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -350,6 +360,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/history",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -376,6 +387,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/all",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -409,6 +421,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/summary",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -440,6 +453,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/impulse-migration/status",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -469,6 +483,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/impulse-migration/stdout",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -502,6 +517,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/{jobId}/update",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -538,6 +554,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/{jobId}/status",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -569,6 +586,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/{jobId}/stdout",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -604,6 +622,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/{jobId}/stdout/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -635,6 +654,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/{jobId}/cancel",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -670,6 +690,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/generate-features",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -702,6 +723,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/autotune-dsp",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -736,6 +758,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/train/keras/{learnId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -774,6 +797,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/train/anomaly/{learnId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -810,6 +834,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/train/keras/{learnId}/export",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -847,6 +872,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/train/keras/{learnId}/data",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -885,6 +911,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/build-ondevice-model",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -918,6 +945,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/build-ondevice-model/organization",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -950,6 +978,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/export/original",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -982,6 +1011,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/export/wav",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1009,6 +1039,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/retrain",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1040,6 +1071,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/classify",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1072,6 +1104,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/performance-calibration",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1099,6 +1132,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/evaluate",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1130,6 +1164,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/version",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1162,6 +1197,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/restore",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1194,6 +1230,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/restore/from-public",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1226,6 +1263,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/versions/{versionId}/make-public",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1259,6 +1297,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/keywords-noise",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1290,6 +1329,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/profile-tflite",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1322,6 +1362,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/deploy-pretrained-model",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1354,6 +1395,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/profile-tflite/{jobId}/result",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1389,6 +1431,7 @@ impl<'c> JobsApi<'c> {
             path: "/api/{projectId}/jobs/profile-tflite/{jobId}/result",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -46,6 +46,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/{learnId}/x",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -81,6 +82,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/{learnId}/y",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -116,6 +118,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/anomaly/{learnId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -153,6 +156,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/anomaly/{learnId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -189,6 +193,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/anomaly/{learnId}/metadata",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -224,6 +229,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/anomaly/{learnId}/gmm/metadata",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -259,6 +265,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/keras/{learnId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -296,6 +303,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/keras/{learnId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -332,6 +340,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/keras/{learnId}/metadata",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -367,6 +376,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/keras/{learnId}/data-explorer/features",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -406,6 +416,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/keras/{learnId}/files",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -446,6 +457,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/keras/{learnId}/addFiles",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -482,6 +494,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/keras/{learnId}/download-export",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -517,6 +530,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/keras/{learnId}/download-data",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -554,6 +568,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/learn-data/{learnId}/model/{modelDownloadId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -593,6 +608,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/anomaly/{learnId}/features/get-graph",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -632,6 +648,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/training/anomaly/{learnId}/features/get-graph/classification/{sampleId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -665,6 +682,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/pretrained-model",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -696,6 +714,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/pretrained-model/upload",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -728,6 +747,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/pretrained-model/save",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -760,6 +780,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/pretrained-model/test",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -790,6 +811,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/pretrained-model/profile",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -821,6 +843,7 @@ impl<'c> LearnApi<'c> {
             path: "/api/{projectId}/pretrained-model/download/{pretrainedModelDownloadType}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -44,6 +44,7 @@ impl<'c> LoginApi<'c> {
             path: "/api-login",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -40,6 +40,7 @@ impl<'c> MetricsApi<'c> {
             path: "/api-metrics",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -71,6 +72,7 @@ impl<'c> MetricsApi<'c> {
             path: "/api-metrics/website/pageviews",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -103,6 +105,7 @@ impl<'c> MetricsApi<'c> {
             path: "/api-metrics/events",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

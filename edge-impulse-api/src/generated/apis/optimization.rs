@@ -44,6 +44,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/runs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -71,6 +72,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/config",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -100,6 +102,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/config",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -128,6 +131,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/all-learn-blocks",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -155,6 +159,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/window-settings",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -184,6 +189,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/score-trial",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -216,6 +222,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/{jobId}/create-trial",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -254,6 +261,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/{jobId}/complete-search",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -286,6 +294,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/space",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -313,6 +322,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/state",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -342,6 +352,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/state",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -373,6 +384,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/dsp-parameters",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -402,6 +414,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/transfer-learning-models",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -433,6 +446,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/trial/{trialId}/stdout",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -470,6 +484,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize//{jobId}/trial/{trialId}/end-trial",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -505,6 +520,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/{tunerCoordinatorJobId}/state",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -542,6 +558,7 @@ impl<'c> OptimizationApi<'c> {
             path: "/api/{projectId}/optimize/{tunerCoordinatorJobId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

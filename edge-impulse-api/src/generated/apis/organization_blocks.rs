@@ -44,6 +44,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transformation",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -79,6 +80,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transformation",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -113,6 +115,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transformation/public",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -148,6 +151,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transformation/public/{transformationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -183,6 +187,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transformation/{transformationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -220,6 +225,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transformation/{transformationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -256,6 +262,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transformation/{transformationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -291,6 +298,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transformation/{transformationId}/export",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -324,6 +332,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/deploy",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -359,6 +368,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/deploy",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -395,6 +405,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/deploy/{deployId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -432,6 +443,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/deploy/{deployId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -468,6 +480,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/deploy/{deployId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -503,6 +516,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/deploy/{deployId}/export",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -536,6 +550,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/dsp",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -571,6 +586,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/dsp",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -607,6 +623,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/dsp/{dspId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -644,6 +661,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/dsp/{dspId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -680,6 +698,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/dsp/{dspId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -715,6 +734,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/dsp/{dspId}/export",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -750,6 +770,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/dsp/{dspId}/retry",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -783,6 +804,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transfer-learning",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -818,6 +840,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transfer-learning",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -854,6 +877,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transfer-learning/{transferLearningId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -891,6 +915,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transfer-learning/{transferLearningId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -927,6 +952,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transfer-learning/{transferLearningId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -962,6 +988,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/transfer-learning/{transferLearningId}/export",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -995,6 +1022,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/secrets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1030,6 +1058,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/secrets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1066,6 +1095,7 @@ impl<'c> OrganizationBlocksApi<'c> {
             path: "/api/organizations/{organizationId}/secrets/{secretId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

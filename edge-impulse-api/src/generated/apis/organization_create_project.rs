@@ -44,6 +44,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -79,6 +80,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -119,6 +121,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project/{createProjectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -158,6 +161,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project/{createProjectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -194,6 +198,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project/{createProjectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -229,6 +234,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project/{createProjectId}/transform/retry",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -264,6 +270,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project/{createProjectId}/transform/clear",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -299,6 +306,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project/{createProjectId}/upload/retry",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -336,6 +344,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project/{createProjectId}/files/{createProjectFileId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -373,6 +382,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/create-project/{createProjectId}/files/{createProjectFileId}/retry",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -408,6 +418,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/custom-block",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -444,6 +455,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/new-project",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -480,6 +492,7 @@ impl<'c> OrganizationCreateProjectApi<'c> {
             path: "/api/organizations/{organizationId}/add-project-collaborator",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -44,6 +44,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/buckets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -79,6 +80,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/buckets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -129,6 +131,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/buckets/verify",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -165,6 +168,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/buckets/{bucketId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -212,6 +216,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/buckets/{bucketId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -248,6 +253,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/buckets/{bucketId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -285,6 +291,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/buckets/{bucketId}/verify",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -319,6 +326,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -354,6 +362,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/add",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -390,6 +399,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/add-folder",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -426,6 +436,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -462,6 +473,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/delete",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -498,6 +510,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/clear-checklist",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -536,6 +549,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/change-dataset",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -571,6 +585,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/files",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -606,6 +621,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/refresh",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -642,6 +658,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/bulk-metadata",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -678,6 +695,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/{dataId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -715,6 +733,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/{dataId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -751,6 +770,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/{dataId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -788,6 +808,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/{dataId}/add",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -824,6 +845,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/{dataId}/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -861,6 +883,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/{dataId}/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -899,6 +922,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/{dataId}/files/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -937,6 +961,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/{dataId}/files/preview",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -973,6 +998,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/data/{dataId}/transformation-jobs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1008,6 +1034,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1044,6 +1071,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1081,6 +1109,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1117,6 +1146,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/hide",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1154,6 +1184,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/upload-link",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1190,6 +1221,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/verify",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1227,6 +1259,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/files",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1265,6 +1298,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/files/delete",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1303,6 +1337,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/files/rename",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1341,6 +1376,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/files/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1379,6 +1415,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/files/download-folder",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1417,6 +1454,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/files/view",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1455,6 +1493,7 @@ impl<'c> OrganizationDataApi<'c> {
             path: "/api/organizations/{organizationId}/dataset/{dataset}/files/preview",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -44,6 +44,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaign-dashboards",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -79,6 +80,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaign-dashboards",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -115,6 +117,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaign-dashboard/{campaignDashboardId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -152,6 +155,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaign-dashboard/{campaignDashboardId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -188,6 +192,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaign-dashboard/{campaignDashboardId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -223,6 +228,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaign-dashboard/{campaignDashboardId}/campaigns",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -262,6 +268,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaign-dashboard/{campaignDashboardId}/screenshot",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -298,6 +305,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaigns",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -334,6 +342,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaigns/{campaignId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -371,6 +380,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaigns/{campaignId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -407,6 +417,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaigns/{campaignId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -444,6 +455,7 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
             path: "/api/organizations/{organizationId}/campaigns/{campaignId}/diff",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

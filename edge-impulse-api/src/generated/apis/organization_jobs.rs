@@ -44,6 +44,7 @@ impl<'c> OrganizationJobsApi<'c> {
             path: "/api/organizations/{organizationId}/jobs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -77,6 +78,7 @@ impl<'c> OrganizationJobsApi<'c> {
             path: "/api/organizations/{organizationId}/jobs/history",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -110,6 +112,7 @@ impl<'c> OrganizationJobsApi<'c> {
             path: "/api/organizations/{organizationId}/jobs/all",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -145,6 +148,7 @@ impl<'c> OrganizationJobsApi<'c> {
             path: "/api/organizations/{organizationId}/jobs/{jobId}/cancel",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -180,6 +184,7 @@ impl<'c> OrganizationJobsApi<'c> {
             path: "/api/organizations/{organizationId}/jobs/{jobId}/status",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -215,6 +220,7 @@ impl<'c> OrganizationJobsApi<'c> {
             path: "/api/organizations/{organizationId}/jobs/{jobId}/stdout",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -250,6 +256,7 @@ impl<'c> OrganizationJobsApi<'c> {
             path: "/api/organizations/{organizationId}/jobs/{jobId}/stdout/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -283,6 +290,7 @@ impl<'c> OrganizationJobsApi<'c> {
             path: "/api/organizations/{organizationId}/socket-token",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

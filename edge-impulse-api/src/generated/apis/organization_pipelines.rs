@@ -44,6 +44,7 @@ impl<'c> OrganizationPipelinesApi<'c> {
             path: "/api/organizations/{organizationId}/pipelines",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -79,6 +80,7 @@ impl<'c> OrganizationPipelinesApi<'c> {
             path: "/api/organizations/{organizationId}/pipelines",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -113,6 +115,7 @@ impl<'c> OrganizationPipelinesApi<'c> {
             path: "/api/organizations/{organizationId}/pipelines/archived",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -148,6 +151,7 @@ impl<'c> OrganizationPipelinesApi<'c> {
             path: "/api/organizations/{organizationId}/pipelines/{pipelineId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -185,6 +189,7 @@ impl<'c> OrganizationPipelinesApi<'c> {
             path: "/api/organizations/{organizationId}/pipelines/{pipelineId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -221,6 +226,7 @@ impl<'c> OrganizationPipelinesApi<'c> {
             path: "/api/organizations/{organizationId}/pipelines/{pipelineId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -256,6 +262,7 @@ impl<'c> OrganizationPipelinesApi<'c> {
             path: "/api/organizations/{organizationId}/pipelines/{pipelineId}/run",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -291,6 +298,7 @@ impl<'c> OrganizationPipelinesApi<'c> {
             path: "/api/organizations/{organizationId}/pipelines/{pipelineId}/stop",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

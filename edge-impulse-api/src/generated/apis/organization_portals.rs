@@ -44,6 +44,7 @@ impl<'c> OrganizationPortalsApi<'c> {
             path: "/api/organizations/{organizationId}/portals",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -79,6 +80,7 @@ impl<'c> OrganizationPortalsApi<'c> {
             path: "/api/organizations/{organizationId}/portals/{portalId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -114,6 +116,7 @@ impl<'c> OrganizationPortalsApi<'c> {
             path: "/api/organizations/{organizationId}/portals/{portalId}/verify",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -149,6 +152,7 @@ impl<'c> OrganizationPortalsApi<'c> {
             path: "/api/organizations/{organizationId}/portals/create",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -187,6 +191,7 @@ impl<'c> OrganizationPortalsApi<'c> {
             path: "/api/organizations/{organizationId}/portals/{portalId}/update",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -223,6 +228,7 @@ impl<'c> OrganizationPortalsApi<'c> {
             path: "/api/organizations/{organizationId}/portals/{portalId}/rotate-token",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -258,6 +264,7 @@ impl<'c> OrganizationPortalsApi<'c> {
             path: "/api/organizations/{organizationId}/portals/{portalId}/delete",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -38,6 +38,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -69,6 +70,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/create",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -99,6 +101,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -134,6 +137,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -168,6 +172,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -203,6 +208,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/trial/request-extension",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -237,6 +243,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/metrics",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -270,6 +277,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/request-hr-block-license",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -305,6 +313,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/limits-request",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -339,6 +348,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -374,6 +384,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -410,6 +421,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/deploymentTargets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -446,6 +458,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/deploymentTargets/default",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -482,6 +495,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/deploymentOptionsOrder",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -518,6 +532,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/learningBlocks",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -554,6 +569,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/theme/logo",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -590,6 +606,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/theme/deviceLogo",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -626,6 +643,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/theme/colors",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -662,6 +680,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/theme/favicon",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -696,6 +715,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/metrics",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -729,6 +749,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/users",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -764,6 +785,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/users/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -801,6 +823,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/users/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -837,6 +860,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/users/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -872,6 +896,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/users/{userId}/metrics",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -907,6 +932,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/users/{userId}/jobs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -940,6 +966,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -975,6 +1002,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1011,6 +1039,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/projects/{projectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1048,6 +1077,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/projects/{projectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1084,6 +1114,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/projects/{projectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1121,6 +1152,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/projects/{projectId}/apiKeys",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1159,6 +1191,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/projects/{projectId}/members",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1197,6 +1230,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/projects/{projectId}/members/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1232,6 +1266,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/projects/{projectId}/jobs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1267,6 +1302,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/development-boards",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1305,6 +1341,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/development-boards/{developmentBoardId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1341,6 +1378,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/development-boards/{developmentBoardId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1378,6 +1416,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/development-boards/{developmentBoardId}/image",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1412,6 +1451,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1447,6 +1487,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1487,6 +1528,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/usage/computeTime",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1524,6 +1566,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/usage/reports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1563,6 +1606,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/usage/reports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1602,6 +1646,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/usage/reports/{reportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1639,6 +1684,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/usage/reports/{reportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1676,6 +1722,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/usage/reports/{reportId}/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1711,6 +1758,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/exports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1750,6 +1798,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/exports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1788,6 +1837,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/exports/{exportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1827,6 +1877,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/exports/{exportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1865,6 +1916,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/exports/{exportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1902,6 +1954,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/apiKeys",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1940,6 +1993,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/members",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1978,6 +2032,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/members/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2013,6 +2068,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2050,6 +2106,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2086,6 +2143,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2121,6 +2179,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/restore",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2158,6 +2217,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2194,6 +2254,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/whitelabel/organizations/{innerOrganizationId}/jobs",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2229,6 +2290,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/logo",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2265,6 +2327,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/header",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2299,6 +2362,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/test-admin",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2332,6 +2396,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2365,6 +2430,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/apikeys",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2400,6 +2466,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/apikeys",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2436,6 +2503,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/apikeys/{apiKeyId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2471,6 +2539,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/members/add",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2507,6 +2576,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/members/invite",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2543,6 +2613,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/members/remove",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2581,6 +2652,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/members/{memberId}/role",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2619,6 +2691,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/members/{memberId}/datasets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2655,6 +2728,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/members/{memberId}/resend-invite",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2690,6 +2764,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/readme/upload-image",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2724,6 +2799,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/exports",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2759,6 +2835,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/exports/{exportId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -2794,6 +2871,7 @@ impl<'c> OrganizationsApi<'c> {
             path: "/api/organizations/{organizationId}/exports/{exportId}/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

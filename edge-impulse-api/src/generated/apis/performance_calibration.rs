@@ -44,6 +44,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/status",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -73,6 +74,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/ground-truth",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -102,6 +104,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/raw-result",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -131,6 +134,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/parameter-sets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -160,6 +164,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/parameters",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -191,6 +196,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/parameters",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -221,6 +227,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/parameters",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -247,6 +254,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/wav",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -278,6 +286,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/files",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -308,6 +317,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/performance-calibration/clear",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -337,6 +347,7 @@ impl<'c> PerformanceCalibrationApi<'c> {
             path: "/api/{projectId}/post-processing/results",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -38,6 +38,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -67,6 +68,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/projects/create",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -97,6 +99,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/devkeys",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -123,6 +126,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/downloads",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -152,6 +156,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/csv-wizard/download-config",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -181,6 +186,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/csv-wizard/uploaded-file",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -212,6 +218,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/csv-wizard/uploaded-file",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -242,6 +249,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/csv-wizard/uploaded-file/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -273,6 +281,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/collaborators/add",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -305,6 +314,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/collaborators/remove",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -337,6 +347,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/collaborators/transfer-ownership",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -369,6 +380,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/collaborators/transfer-ownership-org",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -399,6 +411,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/hmackeys",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -430,6 +443,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/hmackeys",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -462,6 +476,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/hmackeys/{hmacId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -495,6 +510,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/apikeys",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -526,6 +542,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/apikeys",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -558,6 +575,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/apikeys/{apiKeyId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -591,6 +609,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/emails",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -620,6 +639,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/socket-token",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -649,6 +669,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/data-axes",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -678,6 +699,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/data-summary",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -707,6 +729,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/data-interval",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -738,6 +761,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/compute-time-limit",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -770,6 +794,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/dsp-file-size-limit",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -800,6 +825,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/versions",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -829,6 +855,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/versions/public",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -862,6 +889,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/versions/{versionId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -898,6 +926,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/versions/{versionId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -933,6 +962,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/versions/{versionId}/make-private",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -968,6 +998,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/readme/upload-image",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -998,6 +1029,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/launch-getting-started",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1027,6 +1059,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/last-modification",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1056,6 +1089,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/development-boards",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1085,6 +1119,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/target-constraints",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1116,6 +1151,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/target-constraints",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1143,6 +1179,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/model-variants",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1172,6 +1209,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/dismiss-notification",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1202,6 +1240,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/synthetic-data",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1231,6 +1270,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/ai-actions",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1262,6 +1302,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/ai-actions/order",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1292,6 +1333,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/ai-actions/create",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1321,6 +1363,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/ai-actions/new",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1352,6 +1395,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/ai-actions/{actionId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1389,6 +1433,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/ai-actions/{actionId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1425,6 +1470,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/ai-actions/{actionId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1462,6 +1508,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/ai-actions/{actionId}/preview-samples",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1498,6 +1545,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/ai-actions/{actionId}/clear-proposed-changes",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1533,6 +1581,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/tags",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1557,6 +1606,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/projects/public",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1582,6 +1632,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/projects/types",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1608,6 +1659,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1639,6 +1691,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1669,6 +1722,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1698,6 +1752,7 @@ impl<'c> ProjectsApi<'c> {
             path: "/api/{projectId}/public-info",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

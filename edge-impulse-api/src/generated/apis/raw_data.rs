@@ -46,6 +46,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -78,6 +79,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/count",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -108,6 +110,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/label-object-detection-queue",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -137,6 +140,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/label-object-detection-queue/count",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -166,6 +170,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/rebalance",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -195,6 +200,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/clear-all-object-detection-labels",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -224,6 +230,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/delete-all",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -255,6 +262,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/delete-all/{category}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -290,6 +298,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/metadata",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -317,6 +326,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/imported-from",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -344,6 +354,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -379,6 +390,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -414,6 +426,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/raw",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -451,6 +464,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/wav",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -487,6 +501,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/image",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -522,6 +537,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/video",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -559,6 +575,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/slice",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -597,6 +614,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/rename",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -635,6 +653,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/edit-label",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -673,6 +692,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/move",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -711,6 +731,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/crop",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -750,6 +771,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/split",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -788,6 +810,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/find-segments",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -826,6 +849,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/segment",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -864,6 +888,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/bounding-boxes",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -902,6 +927,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/structured-labels",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -938,6 +964,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/store-segment-length",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -970,6 +997,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/original",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1005,6 +1033,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/retry-processing",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1040,6 +1069,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/enable",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1075,6 +1105,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/disable",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1112,6 +1143,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/autolabel",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1150,6 +1182,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/metadata",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1186,6 +1219,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/to-labeling-queue",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1223,6 +1257,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/{sampleId}/propose-changes",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1262,6 +1297,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/batch/edit-labels",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1296,6 +1332,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/batch/delete",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1331,6 +1368,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/batch/moveSamples",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1365,6 +1403,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/batch/enable-samples",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1398,6 +1437,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/batch/disable-samples",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1432,6 +1472,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/batch/add-metadata",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1467,6 +1508,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/batch/clear-metadata-by-key",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1500,6 +1542,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/batch/clear-metadata",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1532,6 +1575,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/track-objects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1562,6 +1606,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-explorer/features",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1591,6 +1636,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-explorer/has-features",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1620,6 +1666,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-explorer/predictions",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1649,6 +1696,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-explorer/clear",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1678,6 +1726,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-explorer/settings",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1709,6 +1758,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-explorer/settings",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1743,6 +1793,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-explorer/screenshot",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1773,6 +1824,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-quality/diversity/exists",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1802,6 +1854,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-quality/diversity",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1831,6 +1884,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-quality/label-noise/exists",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1860,6 +1914,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/data-quality/label-noise",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1891,6 +1946,7 @@ impl<'c> RawDataApi<'c> {
             path: "/api/{projectId}/raw-data/ai-actions-preview/{jobId}/proposed-changes",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

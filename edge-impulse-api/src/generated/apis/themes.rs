@@ -40,6 +40,7 @@ impl<'c> ThemesApi<'c> {
             path: "/api/themes",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -68,6 +69,7 @@ impl<'c> ThemesApi<'c> {
             path: "/api/themes/{themeId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -99,6 +101,7 @@ impl<'c> ThemesApi<'c> {
             path: "/api/themes/{themeId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -132,6 +135,7 @@ impl<'c> ThemesApi<'c> {
             path: "/api/themes/{themeId}/logos",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -166,6 +170,7 @@ impl<'c> ThemesApi<'c> {
             path: "/api/themes/{themeId}/colors",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -200,6 +205,7 @@ impl<'c> ThemesApi<'c> {
             path: "/api/themes/{themeId}/favicon",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -42,6 +42,7 @@ impl<'c> ThirdPartyAuthApi<'c> {
             path: "/api/third-party-auth",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -73,6 +74,7 @@ impl<'c> ThirdPartyAuthApi<'c> {
             path: "/api/third-party-auth",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -105,6 +107,7 @@ impl<'c> ThirdPartyAuthApi<'c> {
             path: "/api/third-party-auth/{authId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -138,6 +141,7 @@ impl<'c> ThirdPartyAuthApi<'c> {
             path: "/api/third-party-auth/{authId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -170,6 +174,7 @@ impl<'c> ThirdPartyAuthApi<'c> {
             path: "/api/third-party-auth/{authId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -205,6 +210,7 @@ impl<'c> ThirdPartyAuthApi<'c> {
             path: "/api/{projectId}/third-party-auth/{authId}/authorize",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -243,6 +249,7 @@ impl<'c> ThirdPartyAuthApi<'c> {
             path: "/api/third-party-auth/{authId}/login",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -44,6 +44,7 @@ impl<'c> UploadPortalApi<'c> {
             path: "/api/portals/{portalId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -75,6 +76,7 @@ impl<'c> UploadPortalApi<'c> {
             path: "/api/portals/{portalId}/upload-link",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -107,6 +109,7 @@ impl<'c> UploadPortalApi<'c> {
             path: "/api/portals/{portalId}/files",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -139,6 +142,7 @@ impl<'c> UploadPortalApi<'c> {
             path: "/api/portals/{portalId}/files/delete",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -171,6 +175,7 @@ impl<'c> UploadPortalApi<'c> {
             path: "/api/portals/{portalId}/files/rename",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -203,6 +208,7 @@ impl<'c> UploadPortalApi<'c> {
             path: "/api/portals/{portalId}/files/download",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -235,6 +241,7 @@ impl<'c> UploadPortalApi<'c> {
             path: "/api/portals/{portalId}/files/view",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -44,6 +44,7 @@ impl<'c> UserApi<'c> {
             path: "/api-user-create",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -70,6 +71,7 @@ impl<'c> UserApi<'c> {
             path: "/api-user-create-evaluate",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -99,6 +101,7 @@ impl<'c> UserApi<'c> {
             path: "/api-create-pro-user",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -129,6 +132,7 @@ impl<'c> UserApi<'c> {
             path: "/api-user-create-enterprise-trial",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -159,6 +163,7 @@ impl<'c> UserApi<'c> {
             path: "/api-user-need-to-set-password/{usernameOrEmail}",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -186,6 +191,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -215,6 +221,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -245,6 +252,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -271,6 +279,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -300,6 +309,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/convert",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -330,6 +340,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/activate",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -356,6 +367,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/request-activation",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -381,6 +393,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/create-developer-profile",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -410,6 +423,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/trial",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -434,6 +448,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/emails",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -463,6 +478,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/photo",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -487,6 +503,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/photo",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -516,6 +533,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/change-password",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -542,6 +560,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/organizations",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -567,6 +586,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/buckets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -596,6 +616,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/by-third-party-activation-code",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -626,6 +647,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/activate-by-third-party-activation-code",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -650,6 +672,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/accept-tos",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -677,6 +700,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/dismiss-notification",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -703,6 +727,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/mfa/totp/create-key",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -732,6 +757,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/mfa/totp/set-key",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -762,6 +788,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/mfa/totp/clear",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -792,6 +819,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/subscription/upgrade",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -822,6 +850,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/subscription/cancel",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -850,6 +879,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/subscription/undo-cancel",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -875,6 +905,7 @@ impl<'c> UserApi<'c> {
             path: "/api/user/subscription/metrics",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -901,6 +932,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -932,6 +964,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -964,6 +997,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -996,6 +1030,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/activate",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1026,6 +1061,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/request-activation",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1055,6 +1091,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/emails",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1086,6 +1123,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/photo",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1118,6 +1156,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/change-password",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1150,6 +1189,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/set-password",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1180,6 +1220,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/organizations",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1209,6 +1250,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/buckets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1240,6 +1282,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/feedback",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1272,6 +1315,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/upgrade",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1302,6 +1346,7 @@ impl<'c> UserApi<'c> {
             path: "/api/users/{userId}/trials",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1331,6 +1376,7 @@ impl<'c> UserApi<'c> {
             path: "/api-user-request-reset-password",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1361,6 +1407,7 @@ impl<'c> UserApi<'c> {
             path: "/api-user-reset-password",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -1391,6 +1438,7 @@ impl<'c> UserApi<'c> {
             path: "/api-user-verify-reset-password-code",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -40,6 +40,7 @@ impl<'c> WhitelabelsApi<'c> {
             path: "/api/whitelabels",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -69,6 +70,7 @@ impl<'c> WhitelabelsApi<'c> {
             path: "/api/whitelabels",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -101,6 +103,7 @@ impl<'c> WhitelabelsApi<'c> {
             path: "/api/whitelabel/{whitelabelIdentifier}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -138,6 +141,7 @@ impl<'c> WhitelabelsApi<'c> {
             path: "/api/whitelabel/{whitelabelIdentifier}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -174,6 +178,7 @@ impl<'c> WhitelabelsApi<'c> {
             path: "/api/whitelabel/{whitelabelIdentifier}",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -207,6 +212,7 @@ impl<'c> WhitelabelsApi<'c> {
             path: "/api/whitelabel/{whitelabelIdentifier}/domain",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -242,6 +248,7 @@ impl<'c> WhitelabelsApi<'c> {
             path: "/api/whitelabel/{whitelabelIdentifier}/deploymentTargets",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]
@@ -276,6 +283,7 @@ impl<'c> WhitelabelsApi<'c> {
             path: "/api/whitelabel/{whitelabelIdentifier}/impulse/blocks",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Json,
+            service: &crate::generated::services::STUDIO,
         };
 
         #[allow(unused_mut)]

@@ -8,14 +8,34 @@ pub mod models;
 /// The base URL of the spec's first server.
 pub const DEFAULT_BASE_URL: &str = "https://example.test/v1";
 
-/// The spec's security schemes; operations refer to them by index.
-pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; 0] = [];
-
-/// Properties whose values are secrets: blanked in body excerpts inside errors.
+/// Properties whose values are secrets, in any service: blanked in body excerpts inside errors.
 pub(crate) static SECRET_PROPERTIES: &[&str] = &["apiKey", "password"];
 
 /// The spec's top-level `security`: what an operation without its own accepts.
 pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
+
+/// The services the crate talks to; each operation names its own.
+#[doc(hidden)]
+pub mod services {
+    /// The `api` service (parameters 1).
+    pub static API: crate::Service = crate::Service {
+        name: "api",
+        index: 0,
+        default_base_url: "https://example.test/v1",
+        endpoint_env: None,
+        subdomain: "api",
+        local_port: 80,
+        base_path: "",
+        schemes: &[],
+        default_security: &[],
+        secret_properties: &["apiKey", "password"],
+    };
+
+    /// Every service, at its `index`.
+    pub static ALL: [&crate::Service; 1] = [&API];
+    /// The primary service: `ClientBuilder::base_url` and `Client::request` are for it.
+    pub use self::API as PRIMARY;
+}
 
 impl crate::Client {
     /// Operations tagged `Raw data`.

@@ -8,50 +8,70 @@ pub mod models;
 /// The base URL of the spec's first server.
 pub const DEFAULT_BASE_URL: &str = "https://example.test/v1";
 
-/// The spec's security schemes; operations refer to them by index.
-pub(crate) static SECURITY_SCHEMES: [crate::auth::SecurityScheme; 5] = [
-    crate::auth::SecurityScheme {
-        name: "ApiKeyAuthentication",
-        location: crate::auth::Location::Header,
-        param: "x-api-key",
-        credential: crate::auth::Credential::ApiKey,
-        prefix: "",
-    },
-    crate::auth::SecurityScheme {
-        name: "JWTAuthentication",
-        location: crate::auth::Location::Cookie,
-        param: "jwt",
-        credential: crate::auth::Credential::Jwt,
-        prefix: "",
-    },
-    crate::auth::SecurityScheme {
-        name: "JWTHttpHeaderAuthentication",
-        location: crate::auth::Location::Header,
-        param: "x-jwt-token",
-        credential: crate::auth::Credential::Jwt,
-        prefix: "",
-    },
-    crate::auth::SecurityScheme {
-        name: "SessionToken",
-        location: crate::auth::Location::Query,
-        param: "session",
-        credential: crate::auth::Credential::ApiKey,
-        prefix: "",
-    },
-    crate::auth::SecurityScheme {
-        name: "OAuth",
-        location: crate::auth::Location::Header,
-        param: "authorization",
-        credential: crate::auth::Credential::Bearer,
-        prefix: "Bearer ",
-    },
-];
-
-/// Properties whose values are secrets: blanked in body excerpts inside errors.
+/// Properties whose values are secrets, in any service: blanked in body excerpts inside errors.
 pub(crate) static SECRET_PROPERTIES: &[&str] = &["apiKey", "password"];
 
 /// The spec's top-level `security`: what an operation without its own accepts.
 pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[&[0], &[1], &[2]];
+
+/// The services the crate talks to; each operation names its own.
+#[doc(hidden)]
+pub mod services {
+    /// The `api` service (security 1).
+    pub static API: crate::Service = crate::Service {
+        name: "api",
+        index: 0,
+        default_base_url: "https://example.test/v1",
+        endpoint_env: None,
+        subdomain: "api",
+        local_port: 80,
+        base_path: "",
+        schemes: &[
+            crate::auth::SecurityScheme {
+                name: "ApiKeyAuthentication",
+                location: crate::auth::Location::Header,
+                param: "x-api-key",
+                credential: crate::auth::Credential::ApiKey,
+                prefix: "",
+            },
+            crate::auth::SecurityScheme {
+                name: "JWTAuthentication",
+                location: crate::auth::Location::Cookie,
+                param: "jwt",
+                credential: crate::auth::Credential::Jwt,
+                prefix: "",
+            },
+            crate::auth::SecurityScheme {
+                name: "JWTHttpHeaderAuthentication",
+                location: crate::auth::Location::Header,
+                param: "x-jwt-token",
+                credential: crate::auth::Credential::Jwt,
+                prefix: "",
+            },
+            crate::auth::SecurityScheme {
+                name: "SessionToken",
+                location: crate::auth::Location::Query,
+                param: "session",
+                credential: crate::auth::Credential::ApiKey,
+                prefix: "",
+            },
+            crate::auth::SecurityScheme {
+                name: "OAuth",
+                location: crate::auth::Location::Header,
+                param: "authorization",
+                credential: crate::auth::Credential::Bearer,
+                prefix: "Bearer ",
+            },
+        ],
+        default_security: &[&[0], &[1], &[2]],
+        secret_properties: &["apiKey", "password"],
+    };
+
+    /// Every service, at its `index`.
+    pub static ALL: [&crate::Service; 1] = [&API];
+    /// The primary service: `ClientBuilder::base_url` and `Client::request` are for it.
+    pub use self::API as PRIMARY;
+}
 
 impl crate::Client {
     /// Operations tagged `Auth`.

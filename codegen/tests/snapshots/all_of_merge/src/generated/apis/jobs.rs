@@ -39,6 +39,7 @@ impl<'c> JobsApi<'c> {
             path: "/jobs/{jobId}",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

@@ -36,6 +36,7 @@ impl<'c> JobsApi<'c> {
             path: "/jobs",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

@@ -39,6 +39,7 @@ impl<'c> FilesApi<'c> {
             path: "/files/{fileId}/raw",
             security: &[],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -60,6 +61,7 @@ impl<'c> FilesApi<'c> {
             path: "/export",
             security: &[],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -84,6 +86,7 @@ impl<'c> FilesApi<'c> {
             path: "/files/{fileId}/signed-url",
             security: &[],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -108,6 +111,7 @@ impl<'c> FilesApi<'c> {
             path: "/files/{fileId}",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -132,6 +136,7 @@ impl<'c> FilesApi<'c> {
             path: "/raw-upload",
             security: &[],
             response: ResponseKind::Binary,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -154,6 +159,7 @@ impl<'c> FilesApi<'c> {
             path: "/no-success",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

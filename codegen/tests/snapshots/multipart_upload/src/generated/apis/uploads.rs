@@ -42,6 +42,7 @@ impl<'c> UploadsApi<'c> {
             path: "/upload",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -67,6 +68,7 @@ impl<'c> UploadsApi<'c> {
             path: "/upload/single",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

@@ -39,6 +39,7 @@ impl<'c> ThingsApi<'c> {
             path: "/things",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

@@ -39,6 +39,7 @@ impl<'c> ShapesApi<'c> {
             path: "/shapes",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

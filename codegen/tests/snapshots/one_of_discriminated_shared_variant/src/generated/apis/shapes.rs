@@ -36,6 +36,7 @@ impl<'c> ShapesApi<'c> {
             path: "/shapes/circle",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -57,6 +58,7 @@ impl<'c> ShapesApi<'c> {
             path: "/shapes",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

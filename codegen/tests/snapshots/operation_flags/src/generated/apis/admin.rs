@@ -43,6 +43,7 @@ impl<'c> AdminApi<'c> {
             path: "/internal",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -65,6 +66,7 @@ impl<'c> AdminApi<'c> {
             path: "/old",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -86,6 +88,7 @@ impl<'c> AdminApi<'c> {
             path: "/old/again",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -110,6 +113,7 @@ impl<'c> AdminApi<'c> {
             path: "/unnamed/{id}",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

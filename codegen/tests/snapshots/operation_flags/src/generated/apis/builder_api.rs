@@ -36,6 +36,7 @@ impl<'c> BuilderApi<'c> {
             path: "/builder",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

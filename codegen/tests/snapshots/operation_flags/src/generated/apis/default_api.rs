@@ -36,6 +36,7 @@ impl<'c> DefaultApi<'c> {
             path: "/untagged",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

@@ -36,6 +36,7 @@ impl<'c> ThingsApi<'c> {
             path: "/things",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -61,6 +62,7 @@ impl<'c> ThingsApi<'c> {
             path: "/names",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -84,6 +86,7 @@ impl<'c> ThingsApi<'c> {
             path: "/files",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -105,6 +108,7 @@ impl<'c> ThingsApi<'c> {
             path: "/blobs",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -126,6 +130,7 @@ impl<'c> ThingsApi<'c> {
             path: "/results",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -147,6 +152,7 @@ impl<'c> ThingsApi<'c> {
             path: "/logs",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -168,6 +174,7 @@ impl<'c> ThingsApi<'c> {
             path: "/pages",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -189,6 +196,7 @@ impl<'c> ThingsApi<'c> {
             path: "/status",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

@@ -40,6 +40,7 @@ impl<'c> RawDataApi<'c> {
             path: "/projects/{projectId}/samples/{sampleId}",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -75,6 +76,7 @@ impl<'c> RawDataApi<'c> {
             path: "/projects/{projectId}/search",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -106,6 +108,7 @@ impl<'c> RawDataApi<'c> {
             path: "/a/{second}/b/{first}",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -133,6 +136,7 @@ impl<'c> RawDataApi<'c> {
             path: "/undeclared/{thing}",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

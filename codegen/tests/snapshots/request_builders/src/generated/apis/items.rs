@@ -42,6 +42,7 @@ impl<'c> ItemsApi<'c> {
             path: "/items",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

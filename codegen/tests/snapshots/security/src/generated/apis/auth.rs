@@ -36,6 +36,7 @@ impl<'c> AuthApi<'c> {
             path: "/projects",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -57,6 +58,7 @@ impl<'c> AuthApi<'c> {
             path: "/login",
             security: &[],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -78,6 +80,7 @@ impl<'c> AuthApi<'c> {
             path: "/cookie-only",
             security: &[&[1]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -99,6 +102,7 @@ impl<'c> AuthApi<'c> {
             path: "/emails",
             security: &[&[0], &[1], &[2]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -120,6 +124,7 @@ impl<'c> AuthApi<'c> {
             path: "/both",
             security: &[&[0, 2], &[3]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

@@ -36,6 +36,7 @@ impl<'c> SchemesApi<'c> {
             path: "/query-key",
             security: &[&[1]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -57,6 +58,7 @@ impl<'c> SchemesApi<'c> {
             path: "/cookie-key",
             security: &[&[2]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -78,6 +80,7 @@ impl<'c> SchemesApi<'c> {
             path: "/bearer",
             security: &[&[3]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -99,6 +102,7 @@ impl<'c> SchemesApi<'c> {
             path: "/basic",
             security: &[&[4]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -120,6 +124,7 @@ impl<'c> SchemesApi<'c> {
             path: "/oauth",
             security: &[&[5], &[6]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -141,6 +146,7 @@ impl<'c> SchemesApi<'c> {
             path: "/digest",
             security: &[&[0]],
             response: ResponseKind::Empty,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

@@ -39,6 +39,7 @@ impl<'c> WartsApi<'c> {
             path: "/summary",
             security: &[],
             response: ResponseKind::Json,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]
@@ -61,6 +62,7 @@ impl<'c> WartsApi<'c> {
             path: "/portal",
             security: &[],
             response: ResponseKind::Redirect,
+            service: &crate::generated::services::API,
         };
 
         #[allow(unused_mut)]

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::auth::Secret;
+use crate::transport::auth::Secret;
 
 /// The Engine.IO protocol version spoken (`EIO=3`).
 pub(crate) const ENGINE_IO_VERSION: u8 = 3;
@@ -31,6 +31,19 @@ const MAX_UPGRADE_ANSWER: usize = 16 * 1024;
 
 /// The largest frame accepted: log chunks are small; anything this big is not one.
 const MAX_FRAME: usize = 4 * 1024 * 1024;
+
+/// The most job events kept while waiting for `hello`. A server that sends more fails the
+/// connection (which is then replaced, and the lines fetched from the log endpoint): the
+/// buffer never grows past this, and nothing in it is dropped silently.
+pub(crate) const MAX_EARLY_EVENTS: usize = 256;
+
+/// `at + duration`, or a point decades away when that does not fit: every configurable
+/// duration may be [`Duration::MAX`] ("never") without a panic.
+pub(crate) fn later(at: Instant, duration: Duration) -> Instant {
+    // tokio's own timers use 30 years for "never".
+    const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+    at.checked_add(duration.min(FAR)).or_else(|| at.checked_add(Duration::from_secs(86_400))).unwrap_or(at)
+}
 
 /// Where the socket lives and the token that opens it. `Debug` shows the URL with the token
 /// replaced, so that it can be traced.
@@ -52,7 +65,10 @@ impl SocketUrl {
             "http" | "ws" => false,
             other => return Err(SocketError::refused(format!("socket endpoint `{endpoint}`: scheme `{other}` is not http(s) or ws(s)"))),
         };
-        let host = url.host_str().ok_or_else(|| SocketError::refused(format!("socket endpoint `{endpoint}` has no host")))?.to_owned();
+        // An IPv6 literal without its brackets: they belong in the `Host` header, not in
+        // the address connected to (`host_str` keeps them).
+        let host = url.host_str().ok_or_else(|| SocketError::refused(format!("socket endpoint `{endpoint}` has no host")))?;
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host).to_owned();
         let port = url.port().unwrap_or(if secure { 443 } else { 80 });
         Ok(SocketUrl { secure, host, port, token })
     }
@@ -71,6 +87,17 @@ impl SocketUrl {
             (true, 443) | (false, 80) => host,
             (_, port) => format!("{host}:{port}"),
         }
+    }
+
+    /// The proxy the HTTP client would use for this host (from `HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY` and `NO_PROXY`, or the system's settings, read as reqwest reads them),
+    /// shown without its credentials; `None` when the connection goes direct.
+    pub(crate) fn proxy(&self) -> Option<String> {
+        let scheme = if self.secure { "https" } else { "http" };
+        let uri: http::Uri = format!("{scheme}://{}/", self.host_header()).parse().ok()?;
+        let intercept = hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)?;
+        let proxy = intercept.uri();
+        Some(format!("{}://{}", proxy.scheme_str().unwrap_or("http"), proxy.host().unwrap_or_default()) + &proxy.port_u16().map(|p| format!(":{p}")).unwrap_or_default())
     }
 
     /// Removes the token from a text that may quote it (a server's error message).
@@ -162,7 +189,7 @@ impl Connection {
     /// Connects, upgrades to WebSocket, and waits for Engine.IO's open packet and the
     /// server's `hello`, all within `timings.hello_timeout`.
     pub(crate) async fn open(url: SocketUrl, timings: Timings) -> Result<Connection, SocketError> {
-        let deadline = Instant::now() + timings.hello_timeout;
+        let deadline = later(Instant::now(), timings.hello_timeout);
         match tokio::time::timeout_at(deadline, Connection::handshake(url, timings)).await {
             Ok(result) => result,
             Err(_) => Err(SocketError::dropped(format!("the socket did not say hello within {:?}", timings.hello_timeout))),
@@ -182,7 +209,7 @@ impl Connection {
         let config = WebSocketConfig::default().max_message_size(Some(MAX_FRAME)).max_frame_size(Some(MAX_FRAME));
         let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Client, Some(config)).await;
         let now = Instant::now();
-        let mut connection = Connection { ws, url, timings, next_ping: now + timings.ping_interval, last_heard: now, early: Default::default() };
+        let mut connection = Connection { ws, url, timings, next_ping: later(now, timings.ping_interval), last_heard: now, early: Default::default() };
         connection.await_hello().await?;
         Ok(connection)
     }
@@ -197,6 +224,9 @@ impl Connection {
                     return Err(SocketError::refused(format!("the socket speaks hello version {version}, this client version {HELLO_VERSION}")))
                 }
                 SocketEvent::Other => {}
+                _ if self.early.len() == MAX_EARLY_EVENTS => {
+                    return Err(SocketError::dropped(format!("the socket sent more than {MAX_EARLY_EVENTS} job events before hello")))
+                }
                 event => self.early.push_back(event),
             }
         }
@@ -222,7 +252,7 @@ impl Connection {
 
     async fn read_event(&mut self) -> Result<SocketEvent, SocketError> {
         loop {
-            let silent_until = self.last_heard + self.timings.ping_interval + self.timings.pong_timeout;
+            let silent_until = later(later(self.last_heard, self.timings.ping_interval), self.timings.pong_timeout);
             let wake = self.next_ping.min(silent_until);
             let frame = match tokio::time::timeout_at(wake, self.ws.next()).await {
                 Ok(frame) => frame,
@@ -231,7 +261,7 @@ impl Connection {
                 }
                 Err(_) => {
                     self.send("2").await?;
-                    self.next_ping = Instant::now() + self.timings.ping_interval;
+                    self.next_ping = later(Instant::now(), self.timings.ping_interval);
                     continue;
                 }
             };
@@ -444,10 +474,20 @@ mod tests {
     }
 
     #[test]
+    fn deadlines_saturate() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > later(now, Duration::from_secs(86_400 * 365)));
+        assert_eq!(later(now, Duration::from_millis(5)), now + Duration::from_millis(5));
+    }
+
+    #[test]
     fn the_url_shows_no_token() {
         let url = SocketUrl::new("https://studio.edgeimpulse.com/v1", Secret::new("tok-secret-123")).unwrap();
         assert_eq!(format!("{url:?}"), "wss://studio.edgeimpulse.com/socket.io/?token=<redacted>&EIO=3&transport=websocket");
         assert_eq!(url.redact("bad token tok-secret-123"), "bad token <redacted>");
+        let v6 = SocketUrl::new("http://[::1]:4000/v1", Secret::new("t")).unwrap();
+        assert_eq!((v6.host.as_str(), v6.host_header().as_str()), ("::1", "[::1]:4000"), "brackets only in the Host header");
+        assert_eq!(format!("{v6:?}"), "ws://[::1]:4000/socket.io/?token=<redacted>&EIO=3&transport=websocket");
         let local = SocketUrl::new("http://127.0.0.1:4000", Secret::new("t")).unwrap();
         assert_eq!(format!("{local:?}"), "ws://127.0.0.1:4000/socket.io/?token=<redacted>&EIO=3&transport=websocket");
         assert!(SocketUrl::new("ftp://x", Secret::new("t")).unwrap_err().permanent);

@@ -3,7 +3,7 @@
 //! The runtime's own type, not the generated one: the log answer's line is an inline schema
 //! upstream may name (it became `JobLogItem` in a later spec) or give more fields, and either
 //! would change the generated type's name or constructor. Lines are copied over field by
-//! field from the generated answer (see `jobs::fetch_log_window`), which needs only the
+//! field from the generated answer (see `live_logs::fetch_log_window`), which needs only the
 //! JSON's own names (`created`, `data`, `logLevel`).
 //!
 //! [`Error::JobFailed`]: crate::Error::JobFailed

@@ -3,15 +3,15 @@
 //! finishes, reporting progress on the way.
 
 use std::future::{Future, IntoFuture};
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, TimeLimit};
-use crate::live_logs::{same_text, Feed, LiveFeed, LiveLogOptions};
-use crate::job_log::{JobLogLevel, JobLogLine};
+use crate::jobs::job_log::JobLogLine;
+use crate::jobs::live_logs::{fetch_log_window, LiveLogOptions, LogFollower, LogWindow, NewLines, Signal, LOG_WINDOW};
 use crate::models::{GenericApiResponse, GetJobResponse, Job, LogStdoutResponse, SocketTokenResponse};
+use crate::jobs::socket::later;
 use crate::{Client, Request};
 
 /// Where a job belongs: its status, logs and cancel operations differ.
@@ -35,14 +35,14 @@ impl Scope {
         }
     }
 
-    /// The last [`LOG_WINDOW`] lines of the log.
-    fn log_request(self, client: &Client, job_id: i64) -> Request<'_, LogStdoutResponse> {
+    /// The last `limit` lines of the log (at most [`LOG_WINDOW`]).
+    pub(crate) fn log_request(self, client: &Client, job_id: i64, limit: i64) -> Request<'_, LogStdoutResponse> {
         match self {
             #[cfg(feature = "jobs")]
-            Scope::Project(project_id) => client.jobs().get_jobs_logs(project_id, job_id).limit(LOG_WINDOW).into_request(),
+            Scope::Project(project_id) => client.jobs().get_jobs_logs(project_id, job_id).limit(limit).into_request(),
             #[cfg(feature = "organization-jobs")]
             Scope::Organization(organization_id) => {
-                client.organization_jobs().get_organization_jobs_logs(organization_id, job_id).limit(LOG_WINDOW).into_request()
+                client.organization_jobs().get_organization_jobs_logs(organization_id, job_id).limit(limit).into_request()
             }
         }
     }
@@ -183,9 +183,6 @@ impl std::fmt::Debug for WaitForJob<'_> {
 /// The default time between two status polls.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-/// The number of lines asked of the log endpoint at once: all it keeps.
-const LOG_WINDOW: i64 = 1000;
-
 /// The longest a cancel request sent on timeout may take (less when the timeout is shorter).
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -267,11 +264,12 @@ impl<'c> WaitForJob<'c> {
                 follow_logs: false,
                 started: None,
                 polls: 0,
-                log_cursor: Arc::default(),
+                last_status_at: None,
+                follower: LogFollower::new(client, scope, job_id),
                 live: LiveLogOptions::default(),
-                feed: None,
                 live_started: false,
                 finish_signalled: false,
+                signal_fetch_failed: false,
                 last_job: None,
                 live_logs_error: None,
                 state: State::Polling,
@@ -311,31 +309,30 @@ impl<'c> WaitForJob<'c> {
 
     /// Follows the job's log, into [`JobProgress::new_log_lines`].
     ///
+    /// Every line comes from the log endpoint, found by the log's running count
+    /// (`totalCount`): lines come in the server's order, each once, whatever their text
+    /// (blank lines and repeated lines included), with the time and level the server gave
+    /// them. Each status poll fetches the new lines.
+    ///
     /// **Live** (the default, see [`live_logs`](WaitForJob::live_logs)): after the first
-    /// status poll, the wait opens Studio's Socket.IO connection for the job and reports
-    /// lines as the server pushes them, one report per batch between status polls (which
-    /// continue every 5 s as the safety net and decide the outcome). The lines written
-    /// before the connection, or while it was down, are fetched from the log endpoint when
-    /// it (re)connects. When no connection works for the reconnection budget (60 s), or the
-    /// server refuses it, the wait goes on **polling** as below, starting after the last
-    /// line delivered, and says why in [`JobProgress::live_logs_error`].
+    /// status poll, the wait also opens Studio's Socket.IO connection for the job. Each line
+    /// the server pushes there makes the wait fetch the new lines at once, reported between
+    /// the status polls (which go on every 5 s on their own schedule, however many lines
+    /// arrive, and decide the outcome); each (re)connection fetches the lines written while
+    /// none was up. When no connection works for the reconnection budget (60 s), or the
+    /// server refuses it, the wait follows the log with the status polls alone and says why
+    /// in [`JobProgress::live_logs_error`]; it does so from the start when the socket could
+    /// not go the way the HTTP client's requests go (a proxy, your own `reqwest::Client`; see
+    /// [`LiveLogOptions::connect_directly`]).
     ///
-    /// **Polling**: one log request per status poll. Lines are found by the log's running
-    /// count, so none is reported twice; if more lines than the API returns at once (1000)
-    /// appear between two polls, the oldest of them are skipped and counted in
-    /// [`JobProgress::skipped_log_lines`]. A failed log request is reported in
-    /// [`JobProgress::log_error`].
+    /// **Polling** ([`LiveLogOptions::disabled`]): one log request per status poll.
     ///
-    /// What is guaranteed: lines come oldest first, and a line delivered is never delivered
-    /// again by the same wait, as long as the last lines delivered can be found by their
-    /// text in the last 1000 lines of the log (where the log's running count cannot be used:
-    /// after socket lines, and when the count goes backwards). Lines are not lost except
-    /// when more than 1000 lines are written while neither the socket nor a poll carries
-    /// them (counted in `skipped_log_lines` when polling), or when a catch-up request fails
-    /// (a WARN event says so). Socket lines that arrive just after a catch-up and repeat its
-    /// last lines are recognised by their text and dropped; identical consecutive lines at
-    /// that seam may be merged. Socket lines carry the time they were received as `created`
-    /// and no `log_level`.
+    /// What is guaranteed: no line is delivered twice or out of order. Lines are lost only
+    /// when more than 1000 (the endpoint's window) are written between two fetches; they are
+    /// counted in [`JobProgress::skipped_log_lines`]. A failed log request is reported in
+    /// [`JobProgress::log_error`], and its lines come with the next fetch. Should the log's
+    /// count ever go backwards (a log the server rewrote), the wait resumes after the last
+    /// lines delivered, found by their text in the window.
     pub fn follow_logs(mut self, follow: bool) -> Self {
         self.poller.follow_logs = follow;
         self
@@ -366,6 +363,10 @@ impl<'c> WaitForJob<'c> {
     /// The job's log lines as a stream, followed as [`follow_logs`](WaitForJob::follow_logs)
     /// says (it is turned on). The stream ends when the job ends, successfully or not (the
     /// wait itself tells which); a timeout or a failed status request is an error item.
+    /// Lines are fetched while the stream is read: a consumer that stops reading while more
+    /// than 1000 lines are written misses the oldest of them (the endpoint keeps no more);
+    /// [`into_stream`](WaitForJob::into_stream) counts them in
+    /// [`JobProgress::skipped_log_lines`].
     pub fn into_log_stream(mut self) -> impl futures_util::Stream<Item = Result<JobLogLine>> + Send + 'c {
         self.poller.follow_logs = true;
         let pending = std::collections::VecDeque::new();
@@ -440,14 +441,17 @@ struct Poller<'c> {
     follow_logs: bool,
     started: Option<Instant>,
     polls: u32,
-    /// Where the followed log stands; shared with the live task.
-    log_cursor: Arc<std::sync::Mutex<LogCursor>>,
+    /// When the last status poll was made: the next is due an interval later, whatever the
+    /// log does in between.
+    last_status_at: Option<tokio::time::Instant>,
+    /// The one owner of the followed log's lines, and of the live socket.
+    follower: LogFollower<'c>,
     live: LiveLogOptions,
-    /// The live task, while it runs.
-    feed: Option<LiveFeed>,
     live_started: bool,
     /// The socket said the job finished: poll the status without the live interval.
     finish_signalled: bool,
+    /// A fetch the socket asked for failed: the next one waits for the status poll.
+    signal_fetch_failed: bool,
     /// The status of the last poll, for reports of live lines between polls.
     last_job: Option<Job>,
     /// Why live logs stopped, for the next report.
@@ -477,18 +481,41 @@ impl Poller<'_> {
 
     async fn poll(&mut self) -> Result<JobProgress> {
         let started = *self.started.get_or_insert_with(Instant::now);
-        if self.polls > 0 {
-            let interval = match self.feed.is_some() && !self.finish_signalled {
+        if let Some(last) = self.last_status_at {
+            let interval = match self.follower.is_live() && !self.finish_signalled {
                 true => self.live.status_poll_interval(),
                 false => self.poll_interval,
             };
-            let wait = match self.remaining(started) {
-                Some(remaining) => interval.min(remaining),
-                None => interval,
-            };
-            // Live lines only come after the first poll, which set `last_job`.
-            if let (Some(lines), Some(job)) = (self.wait_for_live_lines(wait).await, self.last_job.clone()) {
-                return Ok(self.report(job, started, lines));
+            let mut due = later(last, interval);
+            if let Some(remaining) = self.remaining(started) {
+                due = due.min(later(tokio::time::Instant::now(), remaining));
+            }
+            // Lines the socket announces are reported as they come; the status poll stays due
+            // when it was.
+            while let Some(signal) = self.follower.next_signal(due).await {
+                match signal {
+                    Signal::More if !self.signal_fetch_failed => {
+                        let mut progress = match self.last_job.clone() {
+                            Some(job) => self.report(job, started, NewLines::default()),
+                            None => continue,
+                        };
+                        match bounded(self.time_left(), self.follower.fetch()).await {
+                            None => return Err(self.timed_out().await),
+                            Some(Ok(new)) if new.is_empty() && progress.live_logs_error.is_none() => continue,
+                            Some(result) => {
+                                self.signal_fetch_failed = result.is_err();
+                                self.add_lines(result, &mut progress);
+                                return Ok(progress);
+                            }
+                        }
+                    }
+                    Signal::More => {}
+                    Signal::Finished => {
+                        self.finish_signalled = true;
+                        break;
+                    }
+                    Signal::GaveUp(error) => self.fall_back_to_polling(error),
+                }
             }
         }
         let job = match self.remaining(started) {
@@ -500,45 +527,26 @@ impl Poller<'_> {
             None => self.status().await?,
         };
         self.polls += 1;
+        self.last_status_at = Some(tokio::time::Instant::now());
         self.last_job = Some(job.clone());
+        self.signal_fetch_failed = false;
         let finished = JobPhase::of(&job).is_finished();
-        let mut progress = self.report(job, started, NewLines::default());
         if !self.follow_logs {
-            return Ok(progress);
+            return Ok(self.report(job, started, NewLines::default()));
         }
-        if self.live.is_enabled() && self.scope.socket_token_request(self.client).is_some() && !self.live_started && !finished {
-            // Its first catch-up brings the lines written so far.
+        if finished {
+            // The last lines are in the log: the fetch below brings them.
+            self.follower.stop_live().await;
+        } else if self.live.is_enabled() && !self.live_started {
             self.live_started = true;
-            self.feed = Some(LiveFeed::start(self.client, self.scope, self.job_id, self.live.clone(), self.log_cursor.clone()));
-            return Ok(progress);
-        }
-        if let Some(feed) = self.feed.take() {
-            let reports = match finished {
-                // The last lines may still be on their way: stop the socket, poll once more.
-                true => feed.stop().await,
-                false => {
-                    self.feed = Some(feed);
-                    self.feed.as_mut().map(LiveFeed::ready).unwrap_or_default()
-                }
-            };
-            for report in reports {
-                self.take_feed_report(report, &mut progress);
-            }
-            if !finished && self.feed.is_some() {
-                return Ok(progress);
+            if let Err(error) = self.follower.start_live(&self.live) {
+                self.fall_back_to_polling(error);
             }
         }
-        match self.within_timeout(self.logs()).await {
-            Some(Ok(window)) => {
-                let new = self.log_cursor.lock().unwrap_or_else(std::sync::PoisonError::into_inner).advance(window);
-                progress.new_log_lines.extend(new.lines);
-                progress.skipped_log_lines += new.skipped;
-            }
+        let mut progress = self.report(job, started, NewLines::default());
+        match bounded(self.time_left(), self.follower.fetch()).await {
+            Some(result) => self.add_lines(result, &mut progress),
             None => return Err(self.timed_out().await),
-            Some(Err(error)) => {
-                tracing::warn!(job_id = self.job_id, %error, "could not fetch the job's new log lines");
-                progress.log_error = Some(Arc::new(error));
-            }
         }
         Ok(progress)
     }
@@ -558,63 +566,33 @@ impl Poller<'_> {
         }
     }
 
-    /// Adds what the live task reported to `progress`; notes a finish or a fallback.
-    fn take_feed_report(&mut self, report: Feed, progress: &mut JobProgress) {
-        match report {
-            Feed::Lines(new) => {
+    /// Adds what a fetch found to `progress`, or why it found nothing.
+    fn add_lines(&self, fetched: Result<NewLines>, progress: &mut JobProgress) {
+        match fetched {
+            Ok(new) => {
                 progress.new_log_lines.extend(new.lines);
                 progress.skipped_log_lines += new.skipped;
             }
-            Feed::Finished => self.finish_signalled = true,
-            Feed::GaveUp(error) => {
-                self.fall_back_to_polling(error);
-                progress.live_logs_error = self.live_logs_error.take();
+            Err(error) => {
+                tracing::warn!(job_id = self.job_id, %error, "could not fetch the job's new log lines");
+                progress.log_error = Some(Arc::new(error));
             }
         }
     }
 
     fn fall_back_to_polling(&mut self, error: Error) {
         tracing::warn!(job_id = self.job_id, %error, "following the job's log by polling");
-        self.feed = None;
         self.live_logs_error = Some(Arc::new(error));
-    }
-
-    /// Waits `wait`, or less when the live task reports lines (returned, to be reported at
-    /// once), the job's end (the status is polled at once), or that it gave up.
-    async fn wait_for_live_lines(&mut self, wait: Duration) -> Option<NewLines> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let Some(feed) = &mut self.feed else {
-                tokio::time::sleep_until(deadline).await;
-                return None;
-            };
-            match tokio::time::timeout_at(deadline, feed.recv()).await {
-                Err(_) => return None,
-                Ok(Some(Feed::Lines(new))) if new.lines.is_empty() && new.skipped == 0 => {}
-                Ok(Some(Feed::Lines(new))) => return Some(new),
-                Ok(Some(Feed::Finished)) => {
-                    self.finish_signalled = true;
-                    return None;
-                }
-                Ok(Some(Feed::GaveUp(error))) => {
-                    self.fall_back_to_polling(error);
-                    return None;
-                }
-                Ok(None) => {
-                    // Over without a word (it always says why): poll from now on.
-                    self.feed = None;
-                    return None;
-                }
-            }
-        }
     }
 
     /// Runs `call` within the time left before the wait's timeout; `None` past it.
     async fn within_timeout<T>(&self, call: impl Future<Output = T>) -> Option<T> {
-        match self.started.and_then(|started| self.remaining(started)) {
-            Some(remaining) => tokio::time::timeout(remaining, call).await.ok(),
-            None => Some(call.await),
-        }
+        bounded(self.time_left(), call).await
+    }
+
+    /// Time left before the wait's timeout, `None` without one (or before the first poll).
+    fn time_left(&self) -> Option<Duration> {
+        self.started.and_then(|started| self.remaining(started))
     }
 
     /// Time left before the timeout, `None` without one.
@@ -633,12 +611,12 @@ impl Poller<'_> {
 
     /// The last lines of the log (the most the endpoint returns).
     async fn logs(&self) -> Result<LogWindow> {
-        fetch_log_window(self.client, self.scope, self.job_id).await
+        fetch_log_window(self.client, self.scope, self.job_id, LOG_WINDOW).await
     }
 
     /// The log window, or [`Error::Timeout`] of the log operation past the wait's timeout.
     async fn logs_within_timeout(&self) -> Result<LogWindow> {
-        let operation = self.scope.log_request(self.client, self.job_id).operation().id;
+        let operation = self.scope.log_request(self.client, self.job_id, LOG_WINDOW).operation().id;
         // Only a wait with a timeout can run out of time.
         let limit = TimeLimit::Call(self.timeout.unwrap_or_default());
         self.within_timeout(self.logs()).await.unwrap_or(Err(Error::Timeout { operation, limit }))
@@ -685,108 +663,10 @@ impl Poller<'_> {
     }
 }
 
-/// The last lines of a job's log, oldest first, and the log's running count.
-#[derive(Debug)]
-pub(crate) struct LogWindow {
-    pub(crate) total: i64,
-    pub(crate) lines: Vec<JobLogLine>,
-}
-
-/// Fetches the log window of a job. The endpoint answers newest first; lines printed in the
-/// same instant share a timestamp, so the order is not judged from timestamps.
-pub(crate) async fn fetch_log_window(client: &Client, scope: Scope, job_id: i64) -> Result<LogWindow> {
-    let answer = scope.log_request(client, job_id).await?;
-    // Field by field into the runtime's own line type (see `job_log`), oldest first.
-    let lines = answer
-        .stdout
-        .into_iter()
-        .rev()
-        .map(|line| JobLogLine { created: line.created, data: line.data, log_level: line.log_level.map(|level| JobLogLevel::from(level.as_str())) })
-        .collect();
-    Ok(LogWindow { total: answer.total_count, lines })
-}
-
-/// New lines found by [`LogCursor::advance`].
-#[derive(Debug, Default)]
-pub(crate) struct NewLines {
-    pub(crate) lines: Vec<JobLogLine>,
-    /// Lines known to be missing before `lines`.
-    pub(crate) skipped: u64,
-}
-
-/// How many delivered lines are remembered by their text, to find the place in a window.
-pub(crate) const REMEMBERED_LINES: usize = 64;
-
-/// What a follower has delivered of a log: the running count as of the last window (`None`
-/// when lines came from elsewhere, the live socket) and the text of the last lines.
-#[derive(Debug)]
-pub(crate) struct LogCursor {
-    count: Option<i64>,
-    recent: VecDeque<String>,
-}
-
-impl Default for LogCursor {
-    fn default() -> Self {
-        LogCursor { count: Some(0), recent: VecDeque::new() }
+/// Runs `call` for at most `limit` (no limit: `None`); `None` when it took longer.
+async fn bounded<T>(limit: Option<Duration>, call: impl Future<Output = T>) -> Option<T> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, call).await.ok(),
+        None => Some(call.await),
     }
-}
-
-impl LogCursor {
-    /// The lines of `window` not delivered yet. By the running count while it only grows;
-    /// when it goes backwards, or after lines that came without a count, by finding the last
-    /// delivered lines in the window by their text.
-    pub(crate) fn advance(&mut self, window: LogWindow) -> NewLines {
-        let LogWindow { total, mut lines } = window;
-        let available = lines.len() as u64;
-        let new = match self.count {
-            Some(seen) if total >= seen => {
-                let added = u64::try_from(total - seen).unwrap_or(0);
-                let skipped = added.saturating_sub(available);
-                NewLines { lines: lines.split_off(lines.len() - added.min(available) as usize), skipped }
-            }
-            _ => match resume_point(&self.recent, &lines) {
-                Some(after) => NewLines { lines: lines.split_off(after), skipped: 0 },
-                None => {
-                    // Nothing delivered is in the window: all of it is new, and more may
-                    // have scrolled out of it.
-                    let before = u64::try_from(total).unwrap_or(0).saturating_sub(available);
-                    NewLines { lines, skipped: if self.recent.is_empty() { 0 } else { before } }
-                }
-            },
-        };
-        self.count = Some(total);
-        self.remember(&new.lines);
-        new
-    }
-
-    /// Records lines delivered from elsewhere (the live socket): the count no longer holds.
-    pub(crate) fn delivered_elsewhere(&mut self, lines: &[JobLogLine]) {
-        if !lines.is_empty() {
-            self.count = None;
-            self.remember(lines);
-        }
-    }
-
-    fn remember(&mut self, lines: &[JobLogLine]) {
-        for line in lines.iter().skip(lines.len().saturating_sub(REMEMBERED_LINES)) {
-            if self.recent.len() == REMEMBERED_LINES {
-                self.recent.pop_front();
-            }
-            self.recent.push_back(line.data.clone());
-        }
-    }
-}
-
-/// Where `window` continues after the `delivered` lines: the position after the longest run
-/// of the latest delivered lines found in it; the latest such position when several fit
-/// equally (repeated lines), so that nothing is delivered twice. `None`: not found.
-fn resume_point(delivered: &VecDeque<String>, window: &[JobLogLine]) -> Option<usize> {
-    let mut best: Option<(usize, usize)> = None; // (matched lines, position)
-    for end in (1..=window.len()).rev() {
-        let matched = window[..end].iter().rev().zip(delivered.iter().rev()).take_while(|(line, text)| same_text(&line.data, text)).count();
-        if matched > best.map_or(0, |(most, _)| most) {
-            best = Some((matched, end));
-        }
-    }
-    best.map(|(_, end)| end)
 }

@@ -14,10 +14,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::error::{envelope_message, redacted_snippet, Error, Redaction, Result};
-use crate::multipart::{MultipartForm, ToMultipart};
-use crate::params::{fill_path, ToParam};
-use crate::retry::RetryPolicy;
+use crate::error::{envelope_message, Error, Result};
+use crate::transport::redact::{redacted_snippet, Redaction};
+use crate::data::multipart::{MultipartForm, ToMultipart};
+use crate::data::params::{fill_path, ToParam};
+use crate::transport::retry::RetryPolicy;
 use crate::Client;
 
 /// HTTP methods used by the API.
@@ -101,6 +102,66 @@ pub struct Operation {
     pub security: &'static [&'static [usize]],
     /// How a success answer is read.
     pub response: ResponseKind,
+    /// The service (host) the operation belongs to.
+    pub service: &'static Service,
+}
+
+/// One HTTP service the client talks to (the Studio API, the ingestion service): where it
+/// is, and how its credentials travel. Generated from `spec/services.toml` and each spec.
+#[derive(Debug)]
+pub struct Service {
+    /// Its short name (`studio`, `ingestion`), as [`ClientBuilder::service_url`](crate::ClientBuilder::service_url) takes it.
+    pub name: &'static str,
+    /// Its position among the crate's services.
+    #[doc(hidden)]
+    pub index: usize,
+    /// The URL requests go to unless the client is told another one.
+    pub default_base_url: &'static str,
+    /// The environment variable [`Client::from_env`](crate::Client::from_env) reads its URL from.
+    pub endpoint_env: Option<&'static str>,
+    /// The host's first label under `EI_HOST` (`ingestion` -> `ingestion.edgeimpulse.com`).
+    #[doc(hidden)]
+    pub subdomain: &'static str,
+    /// The port of a local deployment (`EI_HOST=localhost`).
+    #[doc(hidden)]
+    pub local_port: u16,
+    /// The API's path below the host (`/v1`), empty for none.
+    #[doc(hidden)]
+    pub base_path: &'static str,
+    /// Its security schemes; operations refer to them by index.
+    #[doc(hidden)]
+    pub schemes: &'static [crate::auth::SecurityScheme],
+    /// What an operation without its own `security` accepts.
+    #[doc(hidden)]
+    pub default_security: &'static [&'static [usize]],
+    /// Answer properties whose values are secrets.
+    #[doc(hidden)]
+    pub secret_properties: &'static [&'static str],
+}
+
+/// A request body in one of the content types an operation accepts (the data acquisition
+/// format as JSON or CBOR): the bytes as they are sent, and what they are.
+#[derive(Debug, Clone)]
+pub struct TypedBody {
+    content_type: Cow<'static, str>,
+    data: Bytes,
+}
+
+impl TypedBody {
+    /// `data` sent with the `Content-Type` `content_type` (`application/cbor`).
+    pub fn new(content_type: impl Into<Cow<'static, str>>, data: impl Into<Bytes>) -> Self {
+        TypedBody { content_type: content_type.into(), data: data.into() }
+    }
+
+    /// JSON text (`application/json`).
+    pub fn json(data: impl Into<Bytes>) -> Self {
+        Self::new("application/json", data)
+    }
+
+    /// CBOR (`application/cbor`).
+    pub fn cbor(data: impl Into<Bytes>) -> Self {
+        Self::new("application/cbor", data)
+    }
 }
 
 /// The body of a request, kept so that it can be sent again on a retry.
@@ -238,6 +299,26 @@ impl<'c> RequestParts<'c> {
         self.header(name, value.to_param())
     }
 
+    /// Adds a header parameter of the operation, percent-encoded as JavaScript's
+    /// `encodeURIComponent` does: the convention of the services whose spec marks it
+    /// `x-url-encode` (the ingestion service's `x-label`), which lets it carry any text.
+    #[doc(hidden)]
+    pub fn header_param_encoded(&mut self, name: &'static str, value: &dyn ToParam) -> &mut Self {
+        // encodeURIComponent keeps ASCII letters, digits and `-_.!~*'()`.
+        const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'!')
+            .remove(b'~')
+            .remove(b'*')
+            .remove(b'\'')
+            .remove(b'(')
+            .remove(b')');
+        let encoded = percent_encoding::utf8_percent_encode(&value.to_param(), KEEP).to_string();
+        self.header(name, encoded)
+    }
+
     /// Adds a cookie parameter of the operation (generated code).
     #[doc(hidden)]
     pub fn cookie_param(&mut self, name: &'static str, value: &dyn ToParam) -> &mut Self {
@@ -300,6 +381,19 @@ impl<'c> RequestParts<'c> {
     /// Sets a body sent as it is.
     pub fn raw_body(&mut self, content_type: impl Into<Cow<'static, str>>, data: Bytes) -> &mut Self {
         self.prepared.payload = Payload::Raw { content_type: content_type.into(), data };
+        self
+    }
+
+    /// Sets a body in one of the content types the operation accepts (generated code); any
+    /// other fails the request when it is sent.
+    #[doc(hidden)]
+    pub fn typed_body(&mut self, accepted: &[&str], body: TypedBody) -> &mut Self {
+        let essence = body.content_type.split(';').next().unwrap_or("").trim();
+        if accepted.iter().any(|a| a.eq_ignore_ascii_case(essence)) {
+            return self.raw_body(body.content_type, body.data);
+        }
+        let message = format!("content type `{}` is not one this operation accepts ({})", body.content_type, accepted.join(", "));
+        self.fail(message);
         self
     }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::params::ToParam;
+use crate::data::params::ToParam;
 
 /// A file to upload: bytes in memory, or a path read (streamed) when the request is sent.
 #[derive(Clone)]

@@ -1,0 +1,261 @@
+//! Sending a call: one span around all its attempts, the retries the policy allows, and the
+//! time limits of an attempt and of the whole call.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use tracing::Instrument;
+
+use super::read::ReadFailure;
+use super::Client;
+use crate::error::{Error, Result, TimeLimit};
+use crate::transport::request::{Payload, Prepared, RawResponse};
+use crate::transport::retry::{retry_after, RETRY_STATUSES};
+
+impl Client {
+    /// Sends a prepared request; the one place every call goes through.
+    // Boxed on purpose: one non-generic future type shared by every operation.
+    #[allow(clippy::manual_async_fn)]
+    pub(crate) fn execute(&self, prepared: Prepared) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RawResponse>> + Send + '_>> {
+        // This future is allocated, and moved into its box, on every call. The prepared
+        // request, each attempt, a multipart body's reading and a call timeout get boxes of
+        // their own, which keeps it at about 500 bytes: glibc serves blocks up to 1 KiB from a
+        // per-thread cache, larger ones take a slower path, and every byte is copied
+        // (measured with benches/small_call.rs under callgrind; a unit test below keeps both
+        // per-call futures under that limit).
+        // `prepared` is lent to `send` from the block's capture: an async fn taking it by
+        // value would hold it twice.
+        let mut prepared = Box::new(prepared);
+        Box::pin(async move { self.send(&mut prepared).await })
+    }
+
+    /// One span per call, around all its attempts. The path is the operation's template, never
+    /// the filled-in path or the query, so ids and query credentials stay out of traces.
+    async fn send(&self, prepared: &mut Prepared) -> Result<RawResponse> {
+        if let Some(error) = prepared.error.take() {
+            return Err(error);
+        }
+        let operation = prepared.operation;
+        let path = if operation.path.is_empty() {
+            // Only `Client::request` has no template: record what the caller wrote.
+            prepared.path.split(['?', '#']).next().unwrap_or_default()
+        } else {
+            operation.path
+        };
+        let span = tracing::info_span!(
+            "edge_impulse_api.request",
+            operation_id = operation.id,
+            method = prepared.method.as_str(),
+            path,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            retries = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let mut retries = 0u32;
+        let calling = self.send_with_retries(prepared, started, &mut retries);
+        let result = match (self.inner.limits.call, span.is_disabled()) {
+            // Boxed: a call limit is opt-in, and its timer would make every call's future larger.
+            (Some(limit), _) => Box::pin(tokio::time::timeout(limit, calling.instrument(span.clone())))
+                .await
+                .unwrap_or_else(|_| Err(Error::Timeout { operation: operation.id, limit: TimeLimit::Call(limit) })),
+            // With no subscriber for the span, entering it at every poll does nothing.
+            (None, true) => calling.await,
+            (None, false) => calling.instrument(span.clone()).await,
+        };
+        if !span.is_disabled() {
+            span.record("latency_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+            span.record("retries", retries);
+            match &result {
+                Ok(response) => {
+                    span.record("status", response.status);
+                }
+                Err(error) => {
+                    if let Some(status) = error.status() {
+                        span.record("status", status);
+                    }
+                    span.record("error", error_kind(error));
+                }
+            }
+        }
+        result
+    }
+
+    /// Sends, and sends again while the retry policy allows it and the failure is passing.
+    async fn send_with_retries(&self, prepared: &Prepared, started: Instant, retries: &mut u32) -> Result<RawResponse> {
+        let operation = prepared.operation;
+        let policy = prepared.retry.as_ref().unwrap_or(&self.inner.retry);
+        let repeatable = prepared.method.is_idempotent() || prepared.retry_non_idempotent;
+        let answer_limit = prepared.timeout.unwrap_or(self.inner.limits.answer);
+        loop {
+            let attempts_made = *retries + 1;
+            let request = match &prepared.payload {
+                // Only a multipart body is read (its files) before sending; boxed, so the
+                // other calls' futures do not have room for it.
+                Payload::Multipart(form) => {
+                    let form = Box::pin(form.to_reqwest(operation.id)).await?;
+                    self.assemble_request(prepared, Some(form))?
+                }
+                _ => self.assemble_request(prepared, None)?,
+            };
+            let retry_wait = |status: u16, headers: &HeaderMap| {
+                if !RETRY_STATUSES.contains(&status) {
+                    return None;
+                }
+                let retry_after = retry_after(headers);
+                // A 429 with `Retry-After` was refused before it did anything: safe to repeat
+                // whatever the method.
+                let allowed = repeatable || (status == 429 && retry_after.is_some());
+                allowed.then(|| policy.next_delay(attempts_made, started.elapsed(), retry_after)).flatten()
+            };
+            // Boxed to keep the call's future small (see `execute`).
+            let deadline = answer_limit.map(|limit| tokio::time::Instant::now() + limit);
+            let attempt = Box::pin(self.attempt(prepared, request, retry_wait, deadline));
+            let outcome = match (answer_limit, deadline) {
+                (Some(limit), Some(deadline)) => match tokio::time::timeout_at(deadline, attempt).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => return Err(Error::Timeout { operation: operation.id, limit: TimeLimit::Answer(limit) }),
+                },
+                _ => attempt.await,
+            };
+            let delay = match outcome {
+                Attempt::Done(result) => return result,
+                Attempt::RetryStatus { status, delay } => {
+                    tracing::debug!(attempt = attempts_made, status, delay_ms = delay.as_millis() as u64, "retrying after a passing failure");
+                    delay
+                }
+                Attempt::Failed(error) => {
+                    let delay = match may_retry_after(&error, repeatable) {
+                        true => policy.next_delay(attempts_made, started.elapsed(), None),
+                        false => None,
+                    };
+                    let Some(delay) = delay else {
+                        return Err(Error::transport(operation.id, error, self.inner.limits.connect));
+                    };
+                    let error = error.without_url();
+                    tracing::debug!(attempt = attempts_made, %error, delay_ms = delay.as_millis() as u64, "retrying after a connection failure");
+                    delay
+                }
+            };
+            tokio::time::sleep(delay).await;
+            *retries += 1;
+        }
+    }
+
+    /// One attempt: send, and read the answer as far as the call returns it (all of it for
+    /// JSON, the head for a download), so that a connection that breaks while the body comes
+    /// is retried like one that broke before. `retry_wait` says whether a status is retried.
+    ///
+    /// A block rather than an async fn, and the answer's head in a block of its own: an
+    /// async fn keeps its arguments (the request) and a block keeps its locals (the response)
+    /// for its whole life, and with them this future was over the 1 KiB that glibc serves
+    /// from its per-thread cache (see `execute`).
+    #[allow(clippy::manual_async_fn)]
+    fn attempt<'a>(
+        &'a self,
+        prepared: &'a Prepared,
+        request: reqwest::Request,
+        retry_wait: impl Fn(u16, &HeaderMap) -> Option<Duration> + 'a,
+        deadline: Option<tokio::time::Instant>,
+    ) -> impl std::future::Future<Output = Attempt> + 'a {
+        let sending = self.inner.http.execute(request);
+        async move {
+            let reading = {
+                let response = match sending.await {
+                    Ok(response) => response,
+                    Err(error) => return Attempt::Failed(error),
+                };
+                let status = response.status().as_u16();
+                if let Some(delay) = retry_wait(status, response.headers()) {
+                    return Attempt::RetryStatus { status, delay };
+                }
+                self.read_response(prepared, response, deadline)
+            };
+            match reading.await {
+                Ok(raw) => Attempt::Done(Ok(raw)),
+                Err(ReadFailure::Body(error)) => Attempt::Failed(error),
+                Err(ReadFailure::Error(error)) => Attempt::Done(Err(error)),
+            }
+        }
+    }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    /// With the call's result (an answer, or an error no retry would mend).
+    Done(Result<RawResponse>),
+    /// With a status that is retried after `delay`.
+    RetryStatus { status: u16, delay: Duration },
+    /// With a failure of the connection, before or while the answer came.
+    Failed(reqwest::Error),
+}
+
+/// Whether a failed exchange may be repeated: one that never reached the server (no
+/// connection was made) always; a broken connection only for requests safe to repeat.
+/// Timeouts are not retried: they already took the time allowed.
+fn may_retry_after(error: &reqwest::Error, repeatable: bool) -> bool {
+    if error.is_timeout() {
+        return false;
+    }
+    error.is_connect() || (repeatable && (error.is_request() || error.is_body() || error.is_decode()))
+}
+
+/// A short, secret-free name of what went wrong, for traces.
+fn error_kind(error: &Error) -> &'static str {
+    match error {
+        Error::Api { .. } => "api",
+        Error::Status { .. } => "status",
+        Error::Decode { .. } => "decode",
+        Error::Timeout { .. } => "timeout",
+        Error::BodyTooLarge { .. } => "body_too_large",
+        Error::Transport { .. } => "transport",
+        Error::Io { .. } => "io",
+        Error::InvalidRequest { .. } => "invalid_request",
+        Error::Config(_) => "config",
+        #[allow(unreachable_patterns)]
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_retry_after;
+    use crate::Client;
+
+    /// glibc serves blocks of up to 1032 bytes from a per-thread cache; a larger one takes the
+    /// allocator's slower path, which also sorts its free lists. Every call allocates these two
+    /// futures, and what an async fn keeps alive grows them unnoticed (`attempt` was 1136 bytes).
+    #[tokio::test]
+    async fn the_futures_every_call_allocates_fit_the_allocators_thread_cache() {
+        use crate::transport::request::{Method, Operation, RequestParts, ResponseKind};
+        static COUNT: Operation = Operation {
+            id: "countSamples",
+            method: Method::Get,
+            path: "/api/{projectId}/raw-data/count",
+            security: &[&[0]],
+            response: ResponseKind::Json,
+            service: &crate::generated::services::PRIMARY,
+        };
+        const THREAD_CACHE_LIMIT: usize = 1032;
+        let client = Client::builder().base_url("http://127.0.0.1:9").api_key("ei_0123").build().unwrap();
+        let call = client.execute(RequestParts::new(&client, &COUNT, &[&42i64]).prepared);
+        let size = std::mem::size_of_val(&*call);
+        assert!(size <= THREAD_CACHE_LIMIT, "a call's future is {size} bytes");
+        let prepared = RequestParts::new(&client, &COUNT, &[&42i64]).prepared;
+        let request = client.assemble_request(&prepared, None).unwrap();
+        let attempt = client.attempt(&prepared, request, |_, _| None, None);
+        let size = std::mem::size_of_val(&attempt);
+        assert!(size <= THREAD_CACHE_LIMIT, "an attempt's future is {size} bytes");
+    }
+
+    #[tokio::test]
+    async fn a_request_that_never_reached_the_server_may_be_repeated_whatever_its_method() {
+        // Nothing listens on a port that was just freed: the connection is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let refused = reqwest::Client::new().post(format!("http://127.0.0.1:{port}/")).send().await.unwrap_err();
+        assert!(refused.is_connect());
+        assert!(may_retry_after(&refused, false), "a POST that was never sent is safe to repeat");
+        assert!(may_retry_after(&refused, true));
+    }
+}
