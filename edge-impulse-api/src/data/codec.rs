@@ -202,7 +202,9 @@ macro_rules! json_object {
                     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                         f.write_str(concat!("a JSON object (`", stringify!($name), "`)"))
                     }
-                    #[allow(clippy::question_mark)] // `?` is avoided on purpose (see above)
+                    // `?` and `Option::is_some` are avoided on purpose: a pattern and a
+                    // `match` need no trait or method resolution per field (see above).
+                    #[allow(clippy::question_mark, clippy::redundant_pattern_matching)]
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                         $(let mut $field = None;)*
                         $(let mut $extra = std::collections::BTreeMap::new();)?
