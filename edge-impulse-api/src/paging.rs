@@ -9,7 +9,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::error::{Error, Result};
@@ -27,6 +26,8 @@ pub(crate) struct PageParams {
     pub limit: &'static str,
     /// Position in items (`offset`).
     pub offset: &'static str,
+    /// The answer's member that holds the page's items (`jobs`).
+    pub items: &'static str,
 }
 
 /// What the runtime reads from one decoded page.
@@ -52,10 +53,49 @@ struct Pager<'c> {
     pages_received: u64,
     /// The latest total count the server gave.
     total: Option<u64>,
-    /// Body of the previous page: the same body again means the position is ignored.
-    previous_body: Option<Bytes>,
+    /// The previous page's items as JSON: the same items again mean the position is ignored.
+    previous_items: Option<serde_json::Value>,
     in_flight: Option<InFlight<'c>>,
     done: bool,
+}
+
+/// The items of a page (the `key` member of the answer, which must be a JSON object), as JSON;
+/// `None` when the answer has none or is no JSON object, which the page's decode reports.
+/// Only the items are kept: the other members are skipped without allocating.
+fn page_items(body: &[u8], key: &str) -> Option<serde_json::Value> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    struct Member<'k>(&'k str);
+
+    impl<'de> DeserializeSeed<'de> for Member<'_> {
+        type Value = Option<serde_json::Value>;
+
+        fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Self::Value, D::Error> {
+            deserializer.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Member<'_> {
+        type Value = Option<serde_json::Value>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<crate::codec::Key<'de>>()? {
+                if key.as_str() == self.0 {
+                    found = Some(map.next_value()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+
+    Member(key).deserialize(&mut serde_json::Deserializer::from_slice(body)).ok().flatten()
 }
 
 /// What to do with a decoded page.
@@ -85,7 +125,7 @@ impl<'c> Pager<'c> {
             offset,
             pages_received: 0,
             total: None,
-            previous_body: None,
+            previous_items: None,
             in_flight: None,
             done: false,
         }
@@ -117,12 +157,15 @@ impl<'c> Pager<'c> {
             Ok(raw) => raw,
             Err(error) => return Poll::Ready(Some(Err(self.fail(error)))),
         };
+        // By the items, not the whole answer: a server that ignores the position may still
+        // change other bytes (a request id, a timestamp) from one answer to the next.
         if let RawBody::Bytes(body) = &raw.body {
-            if self.previous_body.as_ref() == Some(body) {
+            let items = page_items(body, self.params.items);
+            if items.is_some() && items == self.previous_items {
                 let error = Error::PageRepeated { operation: raw.operation.id, offset_param: self.params.offset, offset: self.offset };
                 return Poll::Ready(Some(Err(self.fail(error))));
             }
-            self.previous_body = Some(body.clone());
+            self.previous_items = items;
         }
         Poll::Ready(Some(Ok(raw)))
     }
@@ -162,8 +205,8 @@ impl<'c> Pager<'c> {
 /// size; an empty page always ends it (the first page is yielded even when empty).
 ///
 /// Each page is one call, with that call's errors and retries; an error ends the stream
-/// after it is yielded. A server that answers the next position with the previous page
-/// again ends it with [`Error::PageRepeated`]. Dropping the stream stops paging, and
+/// after it is yielded. A server that answers the next position with the previous page's
+/// items again (whatever else in the answer changed) ends it with [`Error::PageRepeated`]. Dropping the stream stops paging, and
 /// cancels the call in flight.
 ///
 /// Besides [`Stream`], [`next`](Self::next) reads it without further imports.
@@ -290,5 +333,22 @@ impl<T: FromResponse, I> Stream for Items<'_, T, I> {
                 None => return Poll::Ready(None),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_items;
+    use serde_json::json;
+
+    #[test]
+    fn a_pages_items_are_its_member_whatever_else_the_answer_holds() {
+        let items = page_items(br#"{"requestId": "a", "jobs": [{"id": 1}, {"id": 2}], "total": {"n": 5}}"#, "jobs");
+        assert_eq!(items, Some(json!([{"id": 1}, {"id": 2}])));
+        // Key order inside an item and spacing do not make the items different.
+        assert_eq!(page_items(br#"{"jobs":[{"id":1,"k":"x"}],"requestId":"b"}"#, "jobs"), page_items(br#"{"jobs": [{"k": "x", "id": 1}]}"#, "jobs"));
+        assert_eq!(page_items(br#"{"success": true}"#, "jobs"), None);
+        assert_eq!(page_items(br#"[1, 2]"#, "jobs"), None);
+        assert_eq!(page_items(b"not json", "jobs"), None);
     }
 }

@@ -330,3 +330,74 @@ fn date_time_fields_decode_every_rfc3339_form_and_keep_null_apart_from_absent() 
     assert_eq!(status(Some(json!(null))), Some(None));
     assert_eq!(status(Some(json!("2024-05-01T10:00:00.000Z"))), Some(Some(at(10, 0, 0, 0))));
 }
+
+/// A field's key twice in one object: serde's derive refuses it, and so do the generated
+/// visitors. Last-one-wins would read this failure as a success.
+#[tokio::test]
+async fn a_field_given_twice_is_a_decode_error_naming_its_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/7/raw-data/count"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"success": false, "error": "quota exceeded", "count": 0, "success": true}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    // The second `created` of the second job: a date-time field (its own codec) in a list.
+    let job = |id: u32, created: &str| {
+        format!(r#"{{"id": {id}, "key": "job-{id}", {created}, "category": "training", "jobNotificationUids": []}}"#)
+    };
+    let jobs = format!(
+        r#"{{"success": true, "jobs": [{}, {}], "totalJobCount": 2}}"#,
+        job(1, r#""created": "2024-01-02T03:04:05Z""#),
+        job(2, r#""created": "2024-01-02T03:04:05Z", "created": "2024-01-02T03:04:06Z""#)
+    );
+    Mock::given(method("GET"))
+        .and(path("/api/7/jobs/all"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(jobs, "application/json"))
+        .mount(&server)
+        .await;
+    let client = client(&server, true, false);
+
+    let error = expect_err(client.raw_data().count_samples(7, RawDataCategoryQuery::Training).await);
+    match &error {
+        Error::Decode { operation, path, message, .. } => {
+            assert_eq!((*operation, path.as_str()), ("countSamples", "success"));
+            assert!(message.contains("duplicate field `success`"), "{message}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    let error = expect_err(client.jobs().list_all_jobs(7).await);
+    match &error {
+        Error::Decode { operation, path, message, .. } => {
+            assert_eq!((*operation, path.as_str()), ("listAllJobs", "jobs[1].created"));
+            assert!(message.contains("duplicate field `created`"), "{message}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_kind_of_field_given_twice_is_refused_and_unknown_keys_may_repeat() {
+    let decode = |text: &str| serde_json::from_str::<models::GetEmailVerificationCodeResponse>(text);
+    // `success` required, `error` optional, `code` optional and nullable: null counts as given.
+    for (text, field) in [
+        (r#"{"success": true, "success": true}"#, "success"),
+        (r#"{"success": true, "error": null, "error": "x"}"#, "error"),
+        (r#"{"success": true, "code": null, "code": null}"#, "code"),
+        (r#"{"code": "1", "success": true, "code": "2"}"#, "code"),
+    ] {
+        let error = decode(text).unwrap_err();
+        assert!(error.to_string().contains(&format!("duplicate field `{field}`")), "{text}: {error}");
+    }
+    // A date-time field, read by its own codec: `null`, then a date.
+    let error = serde_json::from_str::<models::VerifyOrganizationBucketResponse>(
+        r#"{"success": true, "connectionStatus": "connected", "connectionStatusSince": null, "connectionStatusSince": "2024-05-01T10:00:00Z"}"#,
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("duplicate field `connectionStatusSince`"), "{error}");
+
+    let decoded = decode(r#"{"newField": 1, "success": true, "newField": [2], "code": "7"}"#).unwrap();
+    assert!(decoded.success && decoded.code == Some(Some("7".into())), "{decoded:?}");
+}

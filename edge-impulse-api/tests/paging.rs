@@ -23,12 +23,17 @@ struct ListServer {
     jobs_shape: bool,
     /// Answers the first page whatever the offset.
     ignore_offset: bool,
+    /// How many new items were put in front of the list before the n-th request (0-based):
+    /// the item at position `p` then has the id `p - prepended(n)`.
+    prepended: fn(usize) -> usize,
+    /// Whether each answer carries a member of its own (`requestId`, the request's number).
+    stamped: bool,
     requests: AtomicUsize,
 }
 
 impl ListServer {
     fn new(length: fn(usize) -> usize, jobs_shape: bool) -> Self {
-        ListServer { length, jobs_shape, ignore_offset: false, requests: AtomicUsize::new(0) }
+        ListServer { length, jobs_shape, ignore_offset: false, prepended: |_| 0, stamped: false, requests: AtomicUsize::new(0) }
     }
 }
 
@@ -39,10 +44,12 @@ fn query_number(request: &Request, name: &str) -> usize {
 
 impl Respond for ListServer {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let length = (self.length)(self.requests.fetch_add(1, Ordering::SeqCst));
+        let n = self.requests.fetch_add(1, Ordering::SeqCst);
+        let length = (self.length)(n);
         let limit = query_number(request, "limit");
         let offset = if self.ignore_offset { 0 } else { query_number(request, "offset") };
-        let ids = (offset..length).take(limit);
+        let prepended = (self.prepended)(n) as i64;
+        let ids = (offset..length).take(limit).map(|position| position as i64 - prepended);
         let body = if self.jobs_shape {
             let jobs: Vec<Value> = ids
                 .map(|id| json!({"id": id, "key": format!("job-{id}"), "created": "2024-01-02T03:04:05Z", "category": "training", "jobNotificationUids": []}))
@@ -52,6 +59,10 @@ impl Respond for ListServer {
             let data: Vec<Value> = ids.map(|id| json!({"id": id, "category": "training", "importedFrom": "s3"})).collect();
             json!({"success": true, "data": data})
         };
+        let mut body = body;
+        if self.stamped {
+            body["requestId"] = json!(format!("req-{n}"));
+        }
         ResponseTemplate::new(200).set_body_json(body)
     }
 }
@@ -206,6 +217,34 @@ async fn a_server_that_ignores_offset_ends_the_stream_with_an_error() {
         }
         assert!(error.to_string().contains("offset=10"), "{error}");
         assert_eq!(page_requests(&server).await.len(), 2, "no request after the repeated page");
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_offset_is_caught_by_the_items_when_the_rest_of_the_answer_changes() {
+    for jobs_shape in [true, false] {
+        let list = ListServer { ignore_offset: true, stamped: true, ..ListServer::new(|_| 50, jobs_shape) };
+        let server = serve(list).await;
+        let client = common::client(&server, true, false);
+        let result = if jobs_shape { job_ids(&client, 10).await } else { imported_ids(&client, 10).await };
+        let error = common::expect_err(result);
+        assert!(matches!(error, Error::PageRepeated { offset_param: "offset", offset: 10, .. }), "{error:?}");
+        assert_eq!(page_requests(&server).await.len(), 2, "no request after the repeated page");
+    }
+}
+
+#[tokio::test]
+async fn a_page_that_shares_some_items_with_the_previous_one_is_not_a_repeat() {
+    // Three jobs are added in front after the first page: the second page starts with the
+    // last three of the first again (the list moved; the client cannot know), then new ones.
+    for jobs_shape in [true, false] {
+        let list = ListServer { prepended: |n| if n == 0 { 0 } else { 3 }, ..ListServer::new(|n| if n == 0 { 25 } else { 28 }, jobs_shape) };
+        let server = serve(ListServer { stamped: true, ..list }).await;
+        let client = common::client(&server, true, false);
+        let received = if jobs_shape { job_ids(&client, 10).await } else { imported_ids(&client, 10).await };
+        let mut expected = ids(0..10);
+        expected.extend(ids(7..25));
+        assert_eq!(received.unwrap(), expected, "jobs shape: {jobs_shape}");
     }
 }
 

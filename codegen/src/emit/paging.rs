@@ -13,6 +13,7 @@ pub(super) fn paging_methods(pagination: &Pagination, output: &TokenStream) -> T
     let TypeRef::Vec(item_type) = &items.ty else { return TokenStream::new() };
     let item_type = rust_type(item_type, &quote!(models::));
     let items_field = format_ident!("{}", items.name);
+    let items_wire = &items.wire;
     let count = match (items.required, items.nullable) {
         (true, false) => quote!(page.#items_field.len()),
         (true, true) | (false, false) => quote!(page.#items_field.as_ref().map_or(0, Vec::len)),
@@ -42,7 +43,7 @@ pub(super) fn paging_methods(pagination: &Pagination, output: &TokenStream) -> T
     quote! {
         #pages_doc
         pub fn pages(self) -> crate::Pages<'c, #output> {
-            static PAGING: crate::paging::PageParams = crate::paging::PageParams { limit: #limit_param, offset: #offset_param };
+            static PAGING: crate::paging::PageParams = crate::paging::PageParams { limit: #limit_param, offset: #offset_param, items: #items_wire };
             crate::Pages::new(self.0, &PAGING, |page| crate::paging::PageInfo { items: #count, total: #total_expr })
         }
 

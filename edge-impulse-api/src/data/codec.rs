@@ -57,6 +57,28 @@ impl serde::de::Visitor<'_> for DateTimeSeed {
     }
 }
 
+/// The error for a field's key seen a second time, raised where the second value starts, so
+/// that the failing path names the key (`projects[3].id`), not only the object. Generic over
+/// the map alone: one copy per deserializer, not one per struct.
+#[cold]
+pub(crate) fn duplicate_field<'de, A: serde::de::MapAccess<'de>, T>(mut map: A, key: &'static str) -> Result<T, A::Error> {
+    match map.next_value_seed(Duplicate(key)) {
+        Ok(never) => match never {},
+        Err(error) => Err(error),
+    }
+}
+
+/// Fails as soon as it is asked for a value: see [`duplicate_field`].
+struct Duplicate(&'static str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Duplicate {
+    type Value = std::convert::Infallible;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, _: D) -> Result<Self::Value, D::Error> {
+        Err(<D::Error as serde::de::Error>::duplicate_field(self.0))
+    }
+}
+
 /// A seed's value or `null`, as `Option<T>`'s `Deserialize` reads `T`.
 pub(crate) struct OrNull<S>(pub(crate) S);
 
@@ -109,6 +131,12 @@ impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::Visitor<'de> for OrNull
 /// field and a `match` on the key: what serde's derive makes besides (a field enum, a
 /// sequence form) was most of the crate's compile time. The macro's locals are hygienic, so
 /// field names never collide with them.
+///
+/// A field's key seen twice is an error (`duplicate field `success``), as with serde's derive:
+/// with last-one-wins, `{"success":false,...,"success":true}` would read as a success. The
+/// check is a pattern test per field; the error is made once per struct, after the loop, by
+/// [`duplicate_field`]. Unknown keys may repeat (they are skipped, or the last one is kept in
+/// the `additional` map).
 ///
 /// Errors are passed on with `match` and `return`, not `?`: each `?` is a `Try`/`FromResidual`
 /// resolution for the type checker, and with one per field they were two thirds of the
@@ -174,23 +202,33 @@ macro_rules! json_object {
                     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                         f.write_str(concat!("a JSON object (`", stringify!($name), "`)"))
                     }
-                    #[allow(clippy::question_mark)] // `?` is avoided on purpose (see above)
+                    // `?` and `Option::is_some` are avoided on purpose: a pattern and a
+                    // `match` need no trait or method resolution per field (see above).
+                    #[allow(clippy::question_mark, clippy::redundant_pattern_matching)]
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                         $(let mut $field = None;)*
                         $(let mut $extra = std::collections::BTreeMap::new();)?
-                        loop {
+                        // `Some(key)` when a field's key comes a second time.
+                        let duplicate = loop {
                             let key = match map.next_key::<$crate::codec::Key<'de>>() {
                                 Ok(Some(key)) => key,
-                                Ok(None) => break,
+                                Ok(None) => break None,
                                 Err(error) => return Err(error),
                             };
                             match key.as_str() {
-                                $($wire => match $crate::codec::json_object!(@read map $kind $($codec)?) {
-                                    Ok(value) => $field = Some(value),
-                                    Err(error) => return Err(error),
+                                $($wire => if let Some(_) = $field {
+                                    break Some($wire);
+                                } else {
+                                    match $crate::codec::json_object!(@read map $kind $($codec)?) {
+                                        Ok(value) => $field = Some(value),
+                                        Err(error) => return Err(error),
+                                    }
                                 },)*
                                 _ => $crate::codec::json_object!(@unknown map key $($extra)?),
                             }
+                        };
+                        if let Some(key) = duplicate {
+                            return $crate::codec::duplicate_field(map, key);
                         }
                         Ok($name {
                             $($field: $crate::codec::json_object!(@finish $kind $field $wire),)*

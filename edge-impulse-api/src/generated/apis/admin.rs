@@ -2485,6 +2485,7 @@ impl<'c> AdminGetMetricsReportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "reports",
         };
 
         crate::Pages::new(
@@ -2599,6 +2600,7 @@ impl<'c> AdminGetUsersCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "users",
         };
 
         crate::Pages::new(
@@ -2664,6 +2666,7 @@ impl<'c> AdminGetUserJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -2758,6 +2761,7 @@ impl<'c> AdminGetProjectsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "projects",
         };
 
         crate::Pages::new(
@@ -2819,6 +2823,7 @@ impl<'c> AdminGetProjectJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -2924,6 +2929,7 @@ impl<'c> AdminGetOrganizationsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "organizations",
         };
 
         crate::Pages::new(
@@ -3049,6 +3055,7 @@ impl<'c> AdminGetOrganizationUsageReportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "reports",
         };
 
         crate::Pages::new(
@@ -3112,6 +3119,7 @@ impl<'c> AdminGetOrganizationDataExportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "exports",
         };
 
         crate::Pages::new(
@@ -3179,6 +3187,7 @@ impl<'c> AdminGetOrganizationJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -3248,6 +3257,7 @@ impl<'c> AdminGetJobsLogsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "logs",
         };
 
         crate::Pages::new(

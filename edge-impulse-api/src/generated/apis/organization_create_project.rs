@@ -547,6 +547,7 @@ impl<'c> GetOrganizationCreateProjectsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(

@@ -1555,6 +1555,7 @@ impl<'c> ListOrganizationDataCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "data",
         };
 
         crate::Pages::new(
@@ -1792,6 +1793,7 @@ impl<'c> ListOrganizationFilesCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "data",
         };
 
         crate::Pages::new(
@@ -1919,6 +1921,7 @@ impl<'c> GetOrganizationDataItemTransformJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "transformationJobs",
         };
 
         crate::Pages::new(

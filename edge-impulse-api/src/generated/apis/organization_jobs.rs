@@ -386,6 +386,7 @@ impl<'c> ListFinishedOrganizationJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -503,6 +504,7 @@ impl<'c> ListAllOrganizationJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(

@@ -3010,6 +3010,7 @@ impl<'c> WhitelabelAdminGetUsersCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "users",
         };
 
         crate::Pages::new(
@@ -3075,6 +3076,7 @@ impl<'c> WhitelabelAdminGetUserJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -3171,6 +3173,7 @@ impl<'c> WhitelabelAdminGetProjectsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "projects",
         };
 
         crate::Pages::new(
@@ -3232,6 +3235,7 @@ impl<'c> WhitelabelAdminGetProjectJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -3337,6 +3341,7 @@ impl<'c> WhitelabelAdminGetOrganizationsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "organizations",
         };
 
         crate::Pages::new(
@@ -3404,6 +3409,7 @@ impl<'c> WhitelabelAdminGetOrganizationUsageReportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "reports",
         };
 
         crate::Pages::new(
@@ -3467,6 +3473,7 @@ impl<'c> WhitelabelAdminGetOrganizationExportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "exports",
         };
 
         crate::Pages::new(
@@ -3566,6 +3573,7 @@ impl<'c> WhitelabelAdminGetOrganizationJobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "jobs",
         };
 
         crate::Pages::new(
@@ -3627,6 +3635,7 @@ impl<'c> GetOrganizationDataExportsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "exports",
         };
 
         crate::Pages::new(

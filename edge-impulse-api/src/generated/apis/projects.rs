@@ -1952,6 +1952,7 @@ impl<'c> ListPublicProjectsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "projects",
         };
 
         crate::Pages::new(

@@ -2110,6 +2110,7 @@ impl<'c> ListSamplesCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "samples",
         };
 
         crate::Pages::new(
@@ -2293,6 +2294,7 @@ impl<'c> GetAllImportedFromCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "data",
         };
 
         crate::Pages::new(

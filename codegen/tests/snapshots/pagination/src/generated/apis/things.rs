@@ -241,6 +241,7 @@ impl<'c> ListThingsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "things",
         };
 
         crate::Pages::new(
@@ -282,6 +283,7 @@ impl<'c> ListNamesCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "names",
         };
 
         crate::Pages::new(
@@ -341,6 +343,7 @@ impl<'c> ListFilesCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "data",
         };
 
         crate::Pages::new(
@@ -400,6 +403,7 @@ impl<'c> ListBlobsCall<'c> {
         static PAGING: crate::paging::PageParams = crate::paging::PageParams {
             limit: "limit",
             offset: "offset",
+            items: "items",
         };
 
         crate::Pages::new(
