@@ -61,6 +61,8 @@ struct Inner {
     retry: RetryPolicy,
     /// The caller gave its own `reqwest::Client` ([`ClientBuilder::http_client`]): its proxy
     /// and root certificates are unknown to the live log socket, which then stays off.
+    // Read only by the live log socket, which needs an API group with jobs.
+    #[cfg_attr(not(any(feature = "jobs", feature = "organization-jobs")), allow(dead_code))]
     own_http: bool,
     /// The credentials, and what the client sent or held before (a login's password), in
     /// every spelling the redaction step looks for; made once.
@@ -191,6 +193,7 @@ impl Client {
 
     /// Whether the caller gave its own `reqwest::Client`, whose network settings (proxy,
     /// root certificates) cannot be read back.
+    #[cfg_attr(not(any(feature = "jobs", feature = "organization-jobs")), allow(dead_code))]
     pub(crate) fn has_own_http_client(&self) -> bool {
         self.inner.own_http
     }
