@@ -415,6 +415,15 @@ fn method_doc(api: &Api, op: &Operation, arg_docs: &[String]) -> TokenStream {
 fn call_types(api: &Api, op: &Operation, api_struct: &str) -> TokenStream {
     let output = output_type(op);
     let mut items = TokenStream::new();
+    if let (Some(alias), Some(Body::Json { ty, .. } | Body::Multipart { ty, .. })) = (&op.body_alias, &op.body) {
+        let ident = format_ident!("{}", alias);
+        let ty = rust_type(ty, &quote!(models::));
+        let doc = raw_doc_lines(&format!(
+            "The request body of [`{api_struct}::{}`], by the operation's name: it stays when the spec renames the body's schema or moves it.",
+            op.method_name
+        ));
+        items.extend(quote!(#doc pub type #ident = #ty;));
+    }
     if let Some(params_struct) = &op.required_params_struct {
         let ident = format_ident!("{}", params_struct);
         let fields = op.grouped_params().map(|p| {

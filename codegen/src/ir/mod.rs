@@ -226,6 +226,10 @@ pub struct Operation {
     pub required_params_struct: Option<String>,
     /// The request type returned when the operation has optional parameters (or pages).
     pub builder: Option<String>,
+    /// A name for the type of a JSON or multipart body, named after the operation: it stays
+    /// when upstream renames the body's schema or moves it inline or into a component, so
+    /// code that builds the body (the runtime's login) does not depend on where it sits.
+    pub body_alias: Option<String>,
     /// Set when the operation lists items a page at a time (see `pagination`).
     pub pagination: Option<Pagination>,
 }

@@ -216,6 +216,8 @@ pub(super) fn lower_operations<'a>(
                 .then(|| schemas.allocate_type_name(&format!("{type_base}Params"), &pointer));
             let has_options = params.iter().any(|p| !p.required) || body.as_ref().is_some_and(|b| !b.required());
             let builder = has_options.then(|| schemas.allocate_type_name(&format!("{type_base}Call"), &pointer));
+            let body_alias = matches!(body, Some(Body::Json { .. } | Body::Multipart { .. }))
+                .then(|| schemas.allocate_type_name(&format!("{type_base}Body"), &pointer));
             let group = &mut groups[&tag];
             let (method_name, collided) = group.method_names.allocate(&value_name(&id));
             if collided {
@@ -237,6 +239,7 @@ pub(super) fn lower_operations<'a>(
                 security,
                 required_params_struct,
                 builder,
+                body_alias,
                 pagination: None,
             });
         }

@@ -2519,6 +2519,15 @@ impl<'c> std::future::IntoFuture for AdminGetMetricsReportsCall<'c> {
     }
 }
 
+/// The request body of [`AdminApi::admin_toggle_data_migration`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminToggleDataMigrationBody = models::AdminToggleDataMigrationRequest;
+
+/// The request body of [`AdminApi::admin_add_disallowed_email_domain`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminAddDisallowedEmailDomainBody = models::AdminAddDisallowedEmailDomainRequest;
+
+/// The request body of [`AdminApi::admin_set_studio_config`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminSetStudioConfigBody = models::AdminUpdateConfigRequest;
+
 /// A [`AdminApi::admin_get_users`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct AdminGetUsersCall<'c>(Request<'c, models::AdminGetUsersResponse>);
@@ -2638,6 +2647,12 @@ impl<'c> std::future::IntoFuture for AdminGetUsersCall<'c> {
     }
 }
 
+/// The request body of [`AdminApi::admin_update_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminUpdateUserBody = models::AdminUpdateUserRequest;
+
+/// The request body of [`AdminApi::admin_update_user_permissions`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminUpdateUserPermissionsBody = models::AdminUpdateUserPermissionsRequest;
+
 /// A [`AdminApi::admin_get_user_jobs`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct AdminGetUserJobsCall<'c>(Request<'c, models::ListJobsResponse>);
@@ -2697,6 +2712,12 @@ impl<'c> std::future::IntoFuture for AdminGetUserJobsCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`AdminApi::admin_create_trial`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminCreateTrialBody = models::AdminStartEnterpriseTrialRequest;
+
+/// The request body of [`AdminApi::admin_update_trial`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminUpdateTrialBody = models::AdminUpdateTrialRequest;
 
 /// A [`AdminApi::admin_get_projects`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -2794,6 +2815,15 @@ impl<'c> std::future::IntoFuture for AdminGetProjectsCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`AdminApi::admin_create_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminCreateProjectBody = models::AdminCreateProjectRequest;
+
+/// The request body of [`AdminApi::admin_update_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminUpdateProjectBody = models::UpdateProjectRequest;
+
+/// The request body of [`AdminApi::admin_add_user_to_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminAddUserToProjectBody = models::AdminAddProjectUserRequest;
 
 /// A [`AdminApi::admin_get_project_jobs`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -2967,6 +2997,9 @@ impl<'c> std::future::IntoFuture for AdminGetOrganizationsCall<'c> {
     }
 }
 
+/// The request body of [`AdminApi::admin_create_organization`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminCreateOrganizationBody = models::AdminCreateOrganizationRequest;
+
 /// A [`AdminApi::admin_get_organization_info`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct AdminGetOrganizationInfoCall<'c>(
@@ -2996,6 +3029,9 @@ impl<'c> std::future::IntoFuture for AdminGetOrganizationInfoCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`AdminApi::admin_update_organization`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminUpdateOrganizationBody = models::AdminUpdateOrganizationRequest;
 
 /// A [`AdminApi::admin_delete_organization`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -3089,6 +3125,12 @@ impl<'c> std::future::IntoFuture for AdminGetOrganizationUsageReportsCall<'c> {
     }
 }
 
+/// The request body of [`AdminApi::admin_add_user_to_organization`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminAddUserToOrganizationBody = models::AdminAddOrganizationUserRequest;
+
+/// The request body of [`AdminApi::admin_create_organization_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminCreateOrganizationProjectBody = models::AdminCreateProjectRequest;
+
 /// A [`AdminApi::admin_get_organization_data_exports`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct AdminGetOrganizationDataExportsCall<'c>(
@@ -3159,6 +3201,12 @@ impl<'c> std::future::IntoFuture for AdminGetOrganizationDataExportsCall<'c> {
     }
 }
 
+/// The request body of [`AdminApi::admin_create_organization_data_export`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminCreateOrganizationDataExportBody = models::AdminCreateOrganizationDataExportRequest;
+
+/// The request body of [`AdminApi::admin_update_organization_data_export`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminUpdateOrganizationDataExportBody = models::AdminUpdateOrganizationDataExportRequest;
+
 /// A [`AdminApi::admin_get_organization_jobs`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct AdminGetOrganizationJobsCall<'c>(Request<'c, models::ListJobsResponse>);
@@ -3218,6 +3266,9 @@ impl<'c> std::future::IntoFuture for AdminGetOrganizationJobsCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`AdminApi::admin_add_or_update_sso_domain_id_ps`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AdminAddOrUpdateSsoDomainIdPsBody = models::AdminAddOrUpdateSsoDomainIdPsRequest;
 
 /// A [`AdminApi::admin_get_job_details`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]

@@ -703,6 +703,9 @@ impl<'c> std::future::IntoFuture for ClassifySampleByLearnBlockV2Call<'c> {
     }
 }
 
+/// The request body of [`ClassifyApi::classify_image`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ClassifyImageBody = models::UploadImageRequest;
+
 /// A [`ClassifyApi::classify_image`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct ClassifyImageCall<'c>(Request<'c, models::TestPretrainedModelResponse>);

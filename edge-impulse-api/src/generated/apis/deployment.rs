@@ -621,6 +621,9 @@ impl<'c> std::future::IntoFuture for GetSyntiantPosteriorCall<'c> {
     }
 }
 
+/// The request body of [`DeploymentApi::set_syntiant_posterior`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetSyntiantPosteriorBody = models::SetSyntiantPosteriorRequest;
+
 /// A [`DeploymentApi::set_syntiant_posterior`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct SetSyntiantPosteriorCall<'c>(Request<'c, models::GenericApiResponse>);
@@ -648,6 +651,9 @@ impl<'c> std::future::IntoFuture for SetSyntiantPosteriorCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`DeploymentApi::find_syntiant_posterior`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type FindSyntiantPosteriorBody = models::FindSyntiantPosteriorRequest;
 
 /// A [`DeploymentApi::find_syntiant_posterior`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]

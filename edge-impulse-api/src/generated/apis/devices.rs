@@ -463,3 +463,24 @@ impl<'c> DevicesApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`DevicesApi::start_sampling`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartSamplingBody = models::StartSamplingRequest;
+
+/// The request body of [`DevicesApi::start_device_snapshot_debug_stream`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartDeviceSnapshotDebugStreamBody = models::StartDeviceSnapshotDebugStreamRequest;
+
+/// The request body of [`DevicesApi::keep_device_debug_stream_alive`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type KeepDeviceDebugStreamAliveBody = models::KeepDeviceDebugStreamAliveRequest;
+
+/// The request body of [`DevicesApi::stop_device_debug_stream`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StopDeviceDebugStreamBody = models::StopDeviceDebugStreamRequest;
+
+/// The request body of [`DevicesApi::get_impulse_records`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type GetImpulseRecordsBody = models::GetImpulseRecordsRequest;
+
+/// The request body of [`DevicesApi::create_device`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateDeviceBody = models::CreateDeviceRequest;
+
+/// The request body of [`DevicesApi::rename_device`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RenameDeviceBody = models::RenameDeviceRequest;

@@ -753,6 +753,9 @@ impl<'c> DspApi<'c> {
     }
 }
 
+/// The request body of [`DspApi::set_dsp_config`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetDspConfigBody = models::DspConfigRequest;
+
 /// A [`DspApi::get_dsp_metadata`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct GetDspMetadataCall<'c>(Request<'c, models::DspMetadataResponse>);
@@ -836,6 +839,9 @@ impl<'c> std::future::IntoFuture for GetDspSampleSliceCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`DspApi::run_dsp_sample_slice`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RunDspSampleSliceBody = models::DspRunRequestWithoutFeatures;
 
 /// A [`DspApi::run_dsp_sample_slice`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -933,3 +939,9 @@ impl<'c> std::future::IntoFuture for DownloadDspDataCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`DspApi::start_profile_custom_dsp_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartProfileCustomDspBlockBody = models::DspRunRequestWithoutFeaturesReadOnly;
+
+/// The request body of [`DspApi::run_dsp_on_features_array`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RunDspOnFeaturesArrayBody = models::DspRunRequestWithFeatures;

@@ -153,3 +153,12 @@ impl<'c> EmailVerificationApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`EmailVerificationApi::request_email_verification`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RequestEmailVerificationBody = models::RequestEmailVerificationRequest;
+
+/// The request body of [`EmailVerificationApi::verify_email`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type VerifyEmailBody = models::ActivateUserOrVerifyEmailRequest;
+
+/// The request body of [`EmailVerificationApi::validate_email`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ValidateEmailBody = models::EmailValidationRequest;

@@ -524,6 +524,9 @@ impl<'c> std::future::IntoFuture for GetImpulseCall<'c> {
     }
 }
 
+/// The request body of [`ImpulseApi::create_impulse`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateImpulseBody = models::CreateImpulseRequest;
+
 /// A [`ImpulseApi::create_impulse`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct CreateImpulseCall<'c>(Request<'c, models::CreateImpulseResponse>);
@@ -579,6 +582,9 @@ impl<'c> std::future::IntoFuture for DeleteImpulseCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`ImpulseApi::update_impulse`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateImpulseBody = models::UpdateImpulseRequest;
 
 /// A [`ImpulseApi::update_impulse`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -636,6 +642,9 @@ impl<'c> std::future::IntoFuture for GetImpulseAllCall<'c> {
     }
 }
 
+/// The request body of [`ImpulseApi::verify_dsp_block_url`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type VerifyDspBlockUrlBody = models::VerifyDspBlockUrlRequest;
+
 /// A [`ImpulseApi::download_detailed_impulses`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct DownloadDetailedImpulsesCall<'c>(Request<'c, crate::Download>);
@@ -663,3 +672,12 @@ impl<'c> std::future::IntoFuture for DownloadDetailedImpulsesCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`ImpulseApi::set_legacy_impulse_state_internal`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetLegacyImpulseStateInternalBody = models::SetLegacyImpulseStateInternalRequest;
+
+/// The request body of [`ImpulseApi::clone_impulse_structure`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CloneImpulseStructureBody = models::CloneImpulseRequest;
+
+/// The request body of [`ImpulseApi::clone_impulse_complete`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CloneImpulseCompleteBody = models::CloneImpulseRequest;

@@ -1444,6 +1444,9 @@ impl<'c> JobsApi<'c> {
     }
 }
 
+/// The request body of [`JobsApi::start_post_processing_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartPostProcessingJobBody = models::StartPostProcessingRequest;
+
 /// A [`JobsApi::start_post_processing_job`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct StartPostProcessingJobCall<'c>(Request<'c, models::StartJobResponse>);
@@ -1472,6 +1475,15 @@ impl<'c> std::future::IntoFuture for StartPostProcessingJobCall<'c> {
     }
 }
 
+/// The request body of [`JobsApi::calculate_data_quality_metrics`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CalculateDataQualityMetricsBody = models::CalculateDataQualityMetricsRequest;
+
+/// The request body of [`JobsApi::create_synthetic_data_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateSyntheticDataJobBody = models::CreateSyntheticDataRequest;
+
+/// The request body of [`JobsApi::create_preview_ai_actions_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreatePreviewAiActionsJobBody = models::CreatePreviewAiActionsJobRequest;
+
 /// A [`JobsApi::optimize_job`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct OptimizeJobCall<'c>(Request<'c, models::StartJobResponse>);
@@ -1499,6 +1511,9 @@ impl<'c> std::future::IntoFuture for OptimizeJobCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`JobsApi::set_tuner_primary_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetTunerPrimaryJobBody = models::SetTunerPrimaryJobRequest;
 
 /// A [`JobsApi::set_tuner_primary_job`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -1783,6 +1798,9 @@ impl<'c> std::future::IntoFuture for GetImpulseMigrationJobsLogsCall<'c> {
     }
 }
 
+/// The request body of [`JobsApi::update_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateJobBody = models::UpdateJobRequest;
+
 /// A [`JobsApi::get_jobs_logs`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct GetJobsLogsCall<'c>(Request<'c, models::LogStdoutResponse>);
@@ -1885,6 +1903,24 @@ impl<'c> std::future::IntoFuture for CancelJobCall<'c> {
     }
 }
 
+/// The request body of [`JobsApi::generate_features_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type GenerateFeaturesJobBody = models::GenerateFeaturesRequest;
+
+/// The request body of [`JobsApi::autotune_dsp_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AutotuneDspJobBody = models::AutotuneDspRequest;
+
+/// The request body of [`JobsApi::train_keras_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type TrainKerasJobBody = models::SetKerasParameterRequest;
+
+/// The request body of [`JobsApi::train_anomaly_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type TrainAnomalyJobBody = models::StartTrainingRequestAnomaly;
+
+/// The request body of [`JobsApi::export_keras_block_data`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ExportKerasBlockDataBody = models::ExportKerasBlockDataRequest;
+
+/// The request body of [`JobsApi::build_on_device_model_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type BuildOnDeviceModelJobBody = models::BuildOnDeviceModelRequest;
+
 /// A [`JobsApi::build_on_device_model_job`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct BuildOnDeviceModelJobCall<'c>(Request<'c, models::StartJobResponse>);
@@ -1912,6 +1948,9 @@ impl<'c> std::future::IntoFuture for BuildOnDeviceModelJobCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`JobsApi::build_organization_on_device_model_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type BuildOrganizationOnDeviceModelJobBody = models::BuildOrganizationOnDeviceModelRequest;
 
 /// A [`JobsApi::build_organization_on_device_model_job`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -1943,6 +1982,12 @@ impl<'c> std::future::IntoFuture for BuildOrganizationOnDeviceModelJobCall<'c> {
     }
 }
 
+/// The request body of [`JobsApi::start_original_export_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartOriginalExportJobBody = models::ExportOriginalDataRequest;
+
+/// The request body of [`JobsApi::start_wav_export_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartWavExportJobBody = models::ExportWavDataRequest;
+
 /// A [`JobsApi::start_retrain_job`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct StartRetrainJobCall<'c>(Request<'c, models::StartJobResponse>);
@@ -1971,6 +2016,9 @@ impl<'c> std::future::IntoFuture for StartRetrainJobCall<'c> {
     }
 }
 
+/// The request body of [`JobsApi::start_classify_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartClassifyJobBody = models::StartClassifyJobRequest;
+
 /// A [`JobsApi::start_classify_job`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct StartClassifyJobCall<'c>(Request<'c, models::StartJobResponse>);
@@ -1998,6 +2046,9 @@ impl<'c> std::future::IntoFuture for StartClassifyJobCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`JobsApi::start_performance_calibration_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartPerformanceCalibrationJobBody = models::StartPerformanceCalibrationRequest;
 
 /// A [`JobsApi::start_performance_calibration_job`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -2054,6 +2105,21 @@ impl<'c> std::future::IntoFuture for StartEvaluateJobCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`JobsApi::start_version_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartVersionJobBody = models::ProjectVersionRequest;
+
+/// The request body of [`JobsApi::start_restore_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartRestoreJobBody = models::RestoreProjectRequest;
+
+/// The request body of [`JobsApi::start_restore_job_from_public`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartRestoreJobFromPublicBody = models::RestoreProjectFromPublicRequest;
+
+/// The request body of [`JobsApi::start_profile_tflite_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartProfileTfliteJobBody = models::ProfileTfLiteRequest;
+
+/// The request body of [`JobsApi::start_deploy_pretrained_model_job`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartDeployPretrainedModelJobBody = models::DeployPretrainedModelRequest;
 
 /// A [`JobsApi::start_deploy_pretrained_model_job`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]

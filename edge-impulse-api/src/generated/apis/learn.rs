@@ -856,6 +856,12 @@ impl<'c> LearnApi<'c> {
     }
 }
 
+/// The request body of [`LearnApi::set_anomaly`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetAnomalyBody = models::SetAnomalyParameterRequest;
+
+/// The request body of [`LearnApi::set_keras`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetKerasBody = models::SetKerasParameterRequest;
+
 /// A [`LearnApi::get_keras_metadata`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct GetKerasMetadataCall<'c>(Request<'c, models::KerasModelMetadataResponse>);
@@ -883,6 +889,12 @@ impl<'c> std::future::IntoFuture for GetKerasMetadataCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`LearnApi::upload_keras_files`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadKerasFilesBody = models::UploadKerasFilesRequest;
+
+/// The request body of [`LearnApi::add_keras_files`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddKerasFilesBody = models::AddKerasFilesRequest;
 
 /// A [`LearnApi::get_pretrained_model_info`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -914,6 +926,9 @@ impl<'c> std::future::IntoFuture for GetPretrainedModelInfoCall<'c> {
     }
 }
 
+/// The request body of [`LearnApi::upload_pretrained_model`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadPretrainedModelBody = models::UploadPretrainedModelRequest;
+
 /// A [`LearnApi::upload_pretrained_model`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct UploadPretrainedModelCall<'c>(Request<'c, models::StartJobResponse>);
@@ -941,6 +956,9 @@ impl<'c> std::future::IntoFuture for UploadPretrainedModelCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`LearnApi::save_pretrained_model_parameters`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SavePretrainedModelParametersBody = models::SavePretrainedModelRequest;
 
 /// A [`LearnApi::save_pretrained_model_parameters`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -971,6 +989,9 @@ impl<'c> std::future::IntoFuture for SavePretrainedModelParametersCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`LearnApi::test_pretrained_model`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type TestPretrainedModelBody = models::TestPretrainedModelRequest;
 
 /// A [`LearnApi::test_pretrained_model`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]

@@ -53,3 +53,6 @@ impl<'c> LoginApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`LoginApi::login`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type LoginBody = models::GetJwtRequest;

@@ -114,3 +114,9 @@ impl<'c> MetricsApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`MetricsApi::log_website_pageview`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type LogWebsitePageviewBody = models::LogWebsitePageviewRequest;
+
+/// The request body of [`MetricsApi::log_analytics_event`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type LogAnalyticsEventBody = models::LogAnalyticsEventRequest;

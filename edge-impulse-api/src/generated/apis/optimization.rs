@@ -571,3 +571,18 @@ impl<'c> OptimizationApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`OptimizationApi::update_config`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateConfigBody = models::OptimizeConfig;
+
+/// The request body of [`OptimizationApi::score_trial`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ScoreTrialBody = models::TunerCreateTrialImpulse;
+
+/// The request body of [`OptimizationApi::create_trial`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateTrialBody = models::TunerCreateTrialImpulse;
+
+/// The request body of [`OptimizationApi::complete_search`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CompleteSearchBody = models::TunerCompleteSearch;
+
+/// The request body of [`OptimizationApi::update_tuner_run`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateTunerRunBody = models::UpdateTunerRunRequest;

@@ -1107,3 +1107,30 @@ impl<'c> OrganizationBlocksApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`OrganizationBlocksApi::add_organization_transformation_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationTransformationBlockBody = models::AddOrganizationTransformationBlockRequest;
+
+/// The request body of [`OrganizationBlocksApi::update_organization_transformation_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationTransformationBlockBody = models::UpdateOrganizationTransformationBlockRequest;
+
+/// The request body of [`OrganizationBlocksApi::add_organization_deploy_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationDeployBlockBody = models::AddOrganizationDeployBlockRequest;
+
+/// The request body of [`OrganizationBlocksApi::update_organization_deploy_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationDeployBlockBody = models::UpdateOrganizationDeployBlockRequest;
+
+/// The request body of [`OrganizationBlocksApi::add_organization_dsp_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationDspBlockBody = models::AddOrganizationDspBlockRequest;
+
+/// The request body of [`OrganizationBlocksApi::update_organization_dsp_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationDspBlockBody = models::UpdateOrganizationDspBlockRequest;
+
+/// The request body of [`OrganizationBlocksApi::add_organization_transfer_learning_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationTransferLearningBlockBody = models::AddOrganizationTransferLearningBlockRequest;
+
+/// The request body of [`OrganizationBlocksApi::update_organization_transfer_learning_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationTransferLearningBlockBody = models::UpdateOrganizationTransferLearningBlockRequest;
+
+/// The request body of [`OrganizationBlocksApi::add_organization_secret`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationSecretBody = models::AddOrganizationSecretRequest;

@@ -587,6 +587,9 @@ impl<'c> std::future::IntoFuture for GetOrganizationCreateProjectsCall<'c> {
     }
 }
 
+/// The request body of [`OrganizationCreateProjectApi::organization_create_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type OrganizationCreateProjectBody = models::OrganizationCreateProjectRequest;
+
 /// A [`OrganizationCreateProjectApi::get_organization_create_project_status`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct GetOrganizationCreateProjectStatusCall<'c>(
@@ -621,3 +624,15 @@ impl<'c> std::future::IntoFuture for GetOrganizationCreateProjectStatusCall<'c> 
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationCreateProjectApi::update_organization_create_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationCreateProjectBody = models::UpdateOrganizationCreateProjectRequest;
+
+/// The request body of [`OrganizationCreateProjectApi::upload_custom_block`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadCustomBlockBody = models::UploadCustomBlockRequest;
+
+/// The request body of [`OrganizationCreateProjectApi::organization_create_empty_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type OrganizationCreateEmptyProjectBody = models::UpdateOrganizationCreateEmptyProjectRequest;
+
+/// The request body of [`OrganizationCreateProjectApi::organization_add_collaborator`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type OrganizationAddCollaboratorBody = models::UpdateOrganizationAddCollaboratorRequest;

@@ -1507,6 +1507,18 @@ impl<'c> OrganizationDataApi<'c> {
     }
 }
 
+/// The request body of [`OrganizationDataApi::add_organization_bucket`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationBucketBody = models::AddOrganizationBucketRequest;
+
+/// The request body of [`OrganizationDataApi::verify_organization_bucket`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type VerifyOrganizationBucketBody = models::VerifyOrganizationBucketRequest;
+
+/// The request body of [`OrganizationDataApi::update_organization_bucket`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationBucketBody = models::UpdateOrganizationBucketRequest;
+
+/// The request body of [`OrganizationDataApi::verify_existing_organization_bucket`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type VerifyExistingOrganizationBucketBody = models::VerifyOrganizationExistingBucketRequest;
+
 /// A [`OrganizationDataApi::list_organization_data`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct ListOrganizationDataCall<'c>(
@@ -1592,6 +1604,12 @@ impl<'c> std::future::IntoFuture for ListOrganizationDataCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationDataApi::add_organization_data_item`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationDataItemBody = models::OrganizationAddDataItemRequest;
+
+/// The request body of [`OrganizationDataApi::add_organization_data_folder`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationDataFolderBody = models::OrganizationAddDataFolderRequest;
 
 /// A [`OrganizationDataApi::download_organization_data_item`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -1705,6 +1723,9 @@ impl<'c> std::future::IntoFuture for ClearChecklistOrganizationDataItemsCall<'c>
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationDataApi::change_dataset_organization_data_items`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ChangeDatasetOrganizationDataItemsBody = models::SetOrganizationDataDatasetRequest;
 
 /// A [`OrganizationDataApi::change_dataset_organization_data_items`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -1831,6 +1852,9 @@ impl<'c> std::future::IntoFuture for ListOrganizationFilesCall<'c> {
     }
 }
 
+/// The request body of [`OrganizationDataApi::organization_bulk_update_metadata`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type OrganizationBulkUpdateMetadataBody = models::OrganizationBulkMetadataRequest;
+
 /// A [`OrganizationDataApi::get_organization_data_item`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct GetOrganizationDataItemCall<'c>(
@@ -1860,6 +1884,12 @@ impl<'c> std::future::IntoFuture for GetOrganizationDataItemCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationDataApi::update_organization_data_item`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationDataItemBody = models::UpdateOrganizationDataItemRequest;
+
+/// The request body of [`OrganizationDataApi::add_organization_data_file`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationDataFileBody = models::OrganizationAddDataFileRequest;
 
 /// A [`OrganizationDataApi::download_organization_single_data_item`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -1963,3 +1993,27 @@ impl<'c> std::future::IntoFuture for GetOrganizationDataItemTransformJobsCall<'c
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationDataApi::add_organization_dataset`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationDatasetBody = models::OrganizationAddDatasetRequest;
+
+/// The request body of [`OrganizationDataApi::update_organization_dataset`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationDatasetBody = models::UpdateOrganizationDatasetRequest;
+
+/// The request body of [`OrganizationDataApi::create_signed_upload_link_dataset`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateSignedUploadLinkDatasetBody = models::CreateSignedUploadLinkRequest;
+
+/// The request body of [`OrganizationDataApi::list_dataset_files_in_folder`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ListDatasetFilesInFolderBody = models::ListPortalFilesInFolderRequest;
+
+/// The request body of [`OrganizationDataApi::delete_dataset_file`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type DeleteDatasetFileBody = models::DeletePortalFileRequest;
+
+/// The request body of [`OrganizationDataApi::rename_dataset_file`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RenameDatasetFileBody = models::RenamePortalFileRequest;
+
+/// The request body of [`OrganizationDataApi::download_dataset_file`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type DownloadDatasetFileBody = models::DownloadPortalFileRequest;
+
+/// The request body of [`OrganizationDataApi::preview_default_files_in_folder`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type PreviewDefaultFilesInFolderBody = models::PreviewDefaultFilesInFolderRequest;

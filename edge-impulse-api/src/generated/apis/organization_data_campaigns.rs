@@ -468,3 +468,21 @@ impl<'c> OrganizationDataCampaignsApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`OrganizationDataCampaignsApi::add_organization_data_campaign_dashboard`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationDataCampaignDashboardBody = models::AddOrganizationDataCampaignDashboardRequest;
+
+/// The request body of [`OrganizationDataCampaignsApi::update_organization_data_campaign_dashboard`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationDataCampaignDashboardBody = models::UpdateOrganizationDataCampaignDashboardRequest;
+
+/// The request body of [`OrganizationDataCampaignsApi::upload_dashboard_screenshot`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadDashboardScreenshotBody = models::UploadImageRequest;
+
+/// The request body of [`OrganizationDataCampaignsApi::add_organization_data_campaign`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationDataCampaignBody = models::AddOrganizationDataCampaignRequest;
+
+/// The request body of [`OrganizationDataCampaignsApi::update_organization_data_campaign`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationDataCampaignBody = models::UpdateOrganizationDataCampaignRequest;
+
+/// The request body of [`OrganizationDataCampaignsApi::get_organization_data_campaign_diff`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type GetOrganizationDataCampaignDiffBody = models::OrganizationDataCampaignDiffRequest;

@@ -341,6 +341,9 @@ impl<'c> std::future::IntoFuture for ListOrganizationPipelinesCall<'c> {
     }
 }
 
+/// The request body of [`OrganizationPipelinesApi::create_organization_pipeline`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateOrganizationPipelineBody = models::OrganizationUpdatePipelineBody;
+
 /// A [`OrganizationPipelinesApi::list_archived_organization_pipelines`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct ListArchivedOrganizationPipelinesCall<'c>(
@@ -370,6 +373,9 @@ impl<'c> std::future::IntoFuture for ListArchivedOrganizationPipelinesCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationPipelinesApi::update_organization_pipeline`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationPipelineBody = models::OrganizationUpdatePipelineBody;
 
 /// A [`OrganizationPipelinesApi::run_organization_pipeline`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]

@@ -276,3 +276,9 @@ impl<'c> OrganizationPortalsApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`OrganizationPortalsApi::create_organization_portal`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateOrganizationPortalBody = models::CreateOrganizationPortalRequest;
+
+/// The request body of [`OrganizationPortalsApi::update_organization_portal`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationPortalBody = models::CreateOrganizationPortalRequest;

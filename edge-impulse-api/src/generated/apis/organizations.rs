@@ -2884,6 +2884,15 @@ impl<'c> OrganizationsApi<'c> {
     }
 }
 
+/// The request body of [`OrganizationsApi::create_organization`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateOrganizationBody = models::CreateOrganizationRequest;
+
+/// The request body of [`OrganizationsApi::update_organization`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateOrganizationBody = models::UpdateOrganizationRequest;
+
+/// The request body of [`OrganizationsApi::request_enterprise_trial_extension`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RequestEnterpriseTrialExtensionBody = models::EnterpriseUpgradeOrTrialExtensionRequest;
+
 /// A [`OrganizationsApi::get_organization_metrics`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct GetOrganizationMetricsCall<'c>(
@@ -2928,6 +2937,36 @@ impl<'c> std::future::IntoFuture for GetOrganizationMetricsCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationsApi::request_enterprise_limits_increase`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RequestEnterpriseLimitsIncreaseBody = models::EnterpriseLimitsIncreaseRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_info`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateInfoBody = models::UpdateWhitelabelRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_deployment_targets`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateDeploymentTargetsBody = models::UpdateWhitelabelDeploymentTargetsRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_default_deployment_target`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateDefaultDeploymentTargetBody = models::UpdateWhitelabelDefaultDeploymentTargetRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_deployment_options_order`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateDeploymentOptionsOrderBody = models::UpdateWhitelabelDeploymentOptionsOrderRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_learning_blocks`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateLearningBlocksBody = models::UpdateWhitelabelLearningBlocksRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_theme_logo`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateThemeLogoBody = models::UploadAssetRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_theme_device_logo`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateThemeDeviceLogoBody = models::UploadAssetRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_theme_colors`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateThemeColorsBody = models::UpdateThemeColorsRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_theme_favicon`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateThemeFaviconBody = models::UploadImageRequest;
 
 /// A [`OrganizationsApi::whitelabel_admin_get_users`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -3047,6 +3086,9 @@ impl<'c> std::future::IntoFuture for WhitelabelAdminGetUsersCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateUserBody = models::AdminUpdateUserRequest;
 
 /// A [`OrganizationsApi::whitelabel_admin_get_user_jobs`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -3207,6 +3249,18 @@ impl<'c> std::future::IntoFuture for WhitelabelAdminGetProjectsCall<'c> {
     }
 }
 
+/// The request body of [`OrganizationsApi::whitelabel_admin_create_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminCreateProjectBody = models::AdminCreateProjectRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateProjectBody = models::UpdateProjectRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_add_project_api_key`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminAddProjectApiKeyBody = models::AdminAddProjectApiKeyRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_add_user_to_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminAddUserToProjectBody = models::AdminAddProjectUserRequest;
+
 /// A [`OrganizationsApi::whitelabel_admin_get_project_jobs`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct WhitelabelAdminGetProjectJobsCall<'c>(Request<'c, models::ListJobsResponse>);
@@ -3266,6 +3320,15 @@ impl<'c> std::future::IntoFuture for WhitelabelAdminGetProjectJobsCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_add_development_board`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminAddDevelopmentBoardBody = models::DevelopmentBoardRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_development_board`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateDevelopmentBoardBody = models::DevelopmentBoardRequestUpdate;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_development_board_image`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateDevelopmentBoardImageBody = models::UploadAssetRequest;
 
 /// A [`OrganizationsApi::whitelabel_admin_get_organizations`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -3378,6 +3441,9 @@ impl<'c> std::future::IntoFuture for WhitelabelAdminGetOrganizationsCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_create_organization`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminCreateOrganizationBody = models::WhitelabelAdminCreateOrganizationRequest;
 
 /// A [`OrganizationsApi::whitelabel_admin_get_organization_usage_reports`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -3513,6 +3579,18 @@ impl<'c> std::future::IntoFuture for WhitelabelAdminGetOrganizationExportsCall<'
     }
 }
 
+/// The request body of [`OrganizationsApi::whitelabel_admin_create_organization_export`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminCreateOrganizationExportBody = models::AdminCreateOrganizationDataExportRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_organization_export`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateOrganizationExportBody = models::AdminUpdateOrganizationDataExportRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_add_organization_api_key`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminAddOrganizationApiKeyBody = models::AdminAddOrganizationApiKeyRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_add_user_to_organization`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminAddUserToOrganizationBody = models::AdminAddOrganizationUserRequest;
+
 /// A [`OrganizationsApi::whitelabel_admin_get_organization_info`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct WhitelabelAdminGetOrganizationInfoCall<'c>(
@@ -3542,6 +3620,12 @@ impl<'c> std::future::IntoFuture for WhitelabelAdminGetOrganizationInfoCall<'c> 
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_update_organization`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminUpdateOrganizationBody = models::AdminUpdateOrganizationRequest;
+
+/// The request body of [`OrganizationsApi::whitelabel_admin_create_organization_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type WhitelabelAdminCreateOrganizationProjectBody = models::AdminCreateProjectRequest;
 
 /// A [`OrganizationsApi::whitelabel_admin_get_organization_jobs`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -3604,6 +3688,33 @@ impl<'c> std::future::IntoFuture for WhitelabelAdminGetOrganizationJobsCall<'c> 
         self.0.into_future()
     }
 }
+
+/// The request body of [`OrganizationsApi::upload_organization_logo`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadOrganizationLogoBody = models::UploadAssetRequest;
+
+/// The request body of [`OrganizationsApi::upload_organization_header`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadOrganizationHeaderBody = models::UploadAssetRequest;
+
+/// The request body of [`OrganizationsApi::add_organization_api_key`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationApiKeyBody = models::AddOrganizationApiKeyRequest;
+
+/// The request body of [`OrganizationsApi::add_organization_member`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddOrganizationMemberBody = models::AddMemberRequest;
+
+/// The request body of [`OrganizationsApi::invite_organization_member`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type InviteOrganizationMemberBody = models::InviteOrganizationMemberRequest;
+
+/// The request body of [`OrganizationsApi::remove_organization_member`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RemoveOrganizationMemberBody = models::RemoveMemberRequest;
+
+/// The request body of [`OrganizationsApi::set_organization_member_role`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetOrganizationMemberRoleBody = models::SetMemberRoleRequest;
+
+/// The request body of [`OrganizationsApi::set_organization_member_datasets`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetOrganizationMemberDatasetsBody = models::SetMemberDatasetsRequest;
+
+/// The request body of [`OrganizationsApi::upload_organization_readme_image`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadOrganizationReadmeImageBody = models::UploadImageRequest;
 
 /// A [`OrganizationsApi::get_organization_data_exports`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]

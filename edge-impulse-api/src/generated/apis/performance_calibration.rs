@@ -531,6 +531,9 @@ impl<'c> std::future::IntoFuture for GetPerformanceCalibrationSavedParametersCal
     }
 }
 
+/// The request body of [`PerformanceCalibrationApi::set_performance_calibration_saved_parameters`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetPerformanceCalibrationSavedParametersBody = models::PerformanceCalibrationSaveParameterSetRequest;
+
 /// A [`PerformanceCalibrationApi::set_performance_calibration_saved_parameters`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct SetPerformanceCalibrationSavedParametersCall<'c>(
@@ -619,6 +622,9 @@ impl<'c> std::future::IntoFuture for GetWavFileCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`PerformanceCalibrationApi::upload_labeled_audio`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadLabeledAudioBody = models::PerformanceCalibrationUploadLabeledAudioRequest;
 
 /// A [`PerformanceCalibrationApi::upload_labeled_audio`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]

@@ -1761,6 +1761,9 @@ impl<'c> ProjectsApi<'c> {
     }
 }
 
+/// The request body of [`ProjectsApi::create_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateProjectBody = models::CreateProjectRequest;
+
 /// A [`ProjectsApi::list_downloads`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct ListDownloadsCall<'c>(Request<'c, models::ProjectDownloadsResponse>);
@@ -1788,6 +1791,27 @@ impl<'c> std::future::IntoFuture for ListDownloadsCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`ProjectsApi::upload_csv_wizard_uploaded_file`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadCsvWizardUploadedFileBody = models::UploadCsvWizardUploadedFileRequest;
+
+/// The request body of [`ProjectsApi::add_collaborator`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddCollaboratorBody = models::AddCollaboratorRequest;
+
+/// The request body of [`ProjectsApi::remove_collaborator`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RemoveCollaboratorBody = models::RemoveCollaboratorRequest;
+
+/// The request body of [`ProjectsApi::transfer_ownership`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type TransferOwnershipBody = models::AddCollaboratorRequest;
+
+/// The request body of [`ProjectsApi::transfer_ownership_organization`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type TransferOwnershipOrganizationBody = models::TransferOwnershipOrganizationRequest;
+
+/// The request body of [`ProjectsApi::add_project_hmac_key`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddProjectHmacKeyBody = models::AddHmacKeyRequest;
+
+/// The request body of [`ProjectsApi::add_project_api_key`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddProjectApiKeyBody = models::AddProjectApiKeyRequest;
 
 /// A [`ProjectsApi::get_project_data_axes_summary`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -1869,6 +1893,21 @@ impl<'c> std::future::IntoFuture for GetProjectTrainingDataSummaryCall<'c> {
     }
 }
 
+/// The request body of [`ProjectsApi::set_project_compute_time_limit`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetProjectComputeTimeLimitBody = models::SetProjectComputeTimeRequest;
+
+/// The request body of [`ProjectsApi::set_project_file_size_limit`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetProjectFileSizeLimitBody = models::SetProjectDspFileSizeRequest;
+
+/// The request body of [`ProjectsApi::update_version`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateVersionBody = models::UpdateVersionRequest;
+
+/// The request body of [`ProjectsApi::upload_readme_image`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadReadmeImageBody = models::UploadImageRequest;
+
+/// The request body of [`ProjectsApi::set_target_constraints`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetTargetConstraintsBody = models::TargetConstraints;
+
 /// A [`ProjectsApi::get_model_variants`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct GetModelVariantsCall<'c>(Request<'c, models::GetModelVariantsResponse>);
@@ -1896,6 +1935,21 @@ impl<'c> std::future::IntoFuture for GetModelVariantsCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`ProjectsApi::project_dismiss_notification`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ProjectDismissNotificationBody = models::ProjectDismissNotificationRequest;
+
+/// The request body of [`ProjectsApi::set_ai_actions_order`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetAiActionsOrderBody = models::SetAiActionsOrderRequest;
+
+/// The request body of [`ProjectsApi::update_ai_action`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateAiActionBody = models::UpdateAiActionRequest;
+
+/// The request body of [`ProjectsApi::preview_ai_actions_samples`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type PreviewAiActionsSamplesBody = models::PreviewAiActionsSamplesRequest;
+
+/// The request body of [`ProjectsApi::update_project_tags`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateProjectTagsBody = models::UpdateProjectTagsRequest;
 
 /// A [`ProjectsApi::list_public_projects`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -2017,3 +2071,6 @@ impl<'c> std::future::IntoFuture for GetProjectInfoCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`ProjectsApi::update_project`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateProjectBody = models::UpdateProjectRequest;

@@ -2562,6 +2562,36 @@ impl<'c> std::future::IntoFuture for GetSampleSliceCall<'c> {
     }
 }
 
+/// The request body of [`RawDataApi::rename_sample`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RenameSampleBody = models::RenameSampleRequest;
+
+/// The request body of [`RawDataApi::edit_label`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type EditLabelBody = models::EditSampleLabelRequest;
+
+/// The request body of [`RawDataApi::move_sample`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type MoveSampleBody = models::MoveRawDataRequest;
+
+/// The request body of [`RawDataApi::crop_sample`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CropSampleBody = models::CropSampleRequest;
+
+/// The request body of [`RawDataApi::split_sample_in_frames`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SplitSampleInFramesBody = models::SplitSampleInFramesRequest;
+
+/// The request body of [`RawDataApi::find_segments_in_sample`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type FindSegmentsInSampleBody = models::FindSegmentSampleRequest;
+
+/// The request body of [`RawDataApi::segment_sample`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SegmentSampleBody = models::SegmentSampleRequest;
+
+/// The request body of [`RawDataApi::set_sample_bounding_boxes`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetSampleBoundingBoxesBody = models::SampleBoundingBoxesRequest;
+
+/// The request body of [`RawDataApi::set_sample_structured_labels`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetSampleStructuredLabelsBody = models::SetSampleStructuredLabelsRequest;
+
+/// The request body of [`RawDataApi::store_segment_length`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StoreSegmentLengthBody = models::StoreSegmentLengthRequest;
+
 /// A [`RawDataApi::get_uncropped_downsampled_sample`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct GetUncroppedDownsampledSampleCall<'c>(Request<'c, models::GetSampleResponse>);
@@ -2616,6 +2646,18 @@ impl<'c> std::future::IntoFuture for GetUncroppedDownsampledSampleCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`RawDataApi::classify_using_autolabel`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ClassifyUsingAutolabelBody = models::ObjectDetectionAutoLabelRequest;
+
+/// The request body of [`RawDataApi::set_sample_metadata`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetSampleMetadataBody = models::SetSampleMetadataRequest;
+
+/// The request body of [`RawDataApi::set_sample_proposed_changes`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetSampleProposedChangesBody = models::SetSampleProposedChangesRequest;
+
+/// The request body of [`RawDataApi::batch_edit_labels`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type BatchEditLabelsBody = models::EditSampleLabelRequest;
 
 /// A [`RawDataApi::batch_edit_labels`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -2900,6 +2942,9 @@ impl<'c> std::future::IntoFuture for BatchDeleteCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`RawDataApi::batch_move`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type BatchMoveBody = models::MoveRawDataRequest;
 
 /// A [`RawDataApi::batch_move`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -3327,6 +3372,9 @@ impl<'c> std::future::IntoFuture for BatchDisableCall<'c> {
     }
 }
 
+/// The request body of [`RawDataApi::batch_add_metadata`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type BatchAddMetadataBody = models::BatchAddMetadataRequest;
+
 /// A [`RawDataApi::batch_add_metadata`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct BatchAddMetadataCall<'c>(Request<'c, models::BatchAddMetadataResponse>);
@@ -3468,6 +3516,9 @@ impl<'c> std::future::IntoFuture for BatchAddMetadataCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`RawDataApi::batch_clear_metadata_by_key`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type BatchClearMetadataByKeyBody = models::BatchClearMetadataByKeyRequest;
 
 /// A [`RawDataApi::batch_clear_metadata_by_key`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
@@ -3754,3 +3805,12 @@ impl<'c> std::future::IntoFuture for BatchClearMetadataCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`RawDataApi::track_objects`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type TrackObjectsBody = models::TrackObjectsRequest;
+
+/// The request body of [`RawDataApi::set_data_explorer_settings`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetDataExplorerSettingsBody = models::DataExplorerSettings;
+
+/// The request body of [`RawDataApi::upload_data_explorer_screenshot`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadDataExplorerScreenshotBody = models::UploadImageRequest;

@@ -214,3 +214,12 @@ impl<'c> ThemesApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`ThemesApi::update_theme_logos`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateThemeLogosBody = models::UpdateThemeLogosRequest;
+
+/// The request body of [`ThemesApi::update_theme_colors`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateThemeColorsBody = models::UpdateThemeColorsRequest;
+
+/// The request body of [`ThemesApi::update_theme_favicon`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateThemeFaviconBody = models::UploadImageRequest;

@@ -258,3 +258,15 @@ impl<'c> ThirdPartyAuthApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`ThirdPartyAuthApi::create_third_party_auth`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateThirdPartyAuthBody = models::CreateThirdPartyAuthRequest;
+
+/// The request body of [`ThirdPartyAuthApi::update_third_party_auth`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateThirdPartyAuthBody = models::UpdateThirdPartyAuthRequest;
+
+/// The request body of [`ThirdPartyAuthApi::authorize_third_party`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AuthorizeThirdPartyBody = models::AuthorizeThirdPartyRequest;
+
+/// The request body of [`ThirdPartyAuthApi::create_user_third_party`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateUserThirdPartyBody = models::CreateUserThirdPartyRequest;

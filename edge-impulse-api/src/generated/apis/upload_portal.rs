@@ -250,3 +250,18 @@ impl<'c> UploadPortalApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`UploadPortalApi::create_signed_upload_link`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateSignedUploadLinkBody = models::CreateSignedUploadLinkRequest;
+
+/// The request body of [`UploadPortalApi::list_portal_files_in_folder`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ListPortalFilesInFolderBody = models::ListPortalFilesInFolderRequest;
+
+/// The request body of [`UploadPortalApi::delete_portal_file`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type DeletePortalFileBody = models::DeletePortalFileRequest;
+
+/// The request body of [`UploadPortalApi::rename_portal_file`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RenamePortalFileBody = models::RenamePortalFileRequest;
+
+/// The request body of [`UploadPortalApi::download_portal_file`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type DownloadPortalFileBody = models::DownloadPortalFileRequest;

@@ -1448,6 +1448,15 @@ impl<'c> UserApi<'c> {
     }
 }
 
+/// The request body of [`UserApi::create_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateUserBody = models::CreateUserRequest;
+
+/// The request body of [`UserApi::create_pro_tier_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateProTierUserBody = models::CreateProTierUserRequest;
+
+/// The request body of [`UserApi::create_enterprise_trial_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateEnterpriseTrialUserBody = models::CreateEnterpriseTrialUserRequest;
+
 /// A [`UserApi::get_current_user`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct GetCurrentUserCall<'c>(Request<'c, models::GetUserResponse>);
@@ -1475,3 +1484,78 @@ impl<'c> std::future::IntoFuture for GetCurrentUserCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`UserApi::update_current_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateCurrentUserBody = models::UpdateUserRequest;
+
+/// The request body of [`UserApi::delete_current_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type DeleteCurrentUserBody = models::DeleteUserRequest;
+
+/// The request body of [`UserApi::convert_current_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ConvertCurrentUserBody = models::ConvertUserRequest;
+
+/// The request body of [`UserApi::activate_current_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ActivateCurrentUserBody = models::ActivateUserOrVerifyEmailRequest;
+
+/// The request body of [`UserApi::start_enterprise_trial`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type StartEnterpriseTrialBody = models::StartEnterpriseTrialRequest;
+
+/// The request body of [`UserApi::upload_photo_current_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadPhotoCurrentUserBody = models::UploadUserPhotoRequest;
+
+/// The request body of [`UserApi::change_password_current_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ChangePasswordCurrentUserBody = models::ChangePasswordRequest;
+
+/// The request body of [`UserApi::get_user_by_third_party_activation_code`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type GetUserByThirdPartyActivationCodeBody = models::UserByThirdPartyActivationRequest;
+
+/// The request body of [`UserApi::activate_user_by_third_party_activation_code`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ActivateUserByThirdPartyActivationCodeBody = models::ActivateUserByThirdPartyActivationCodeRequest;
+
+/// The request body of [`UserApi::user_dismiss_notification`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UserDismissNotificationBody = models::UserDismissNotificationRequest;
+
+/// The request body of [`UserApi::user_set_totp_mfa_key`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UserSetTotpMfaKeyBody = models::UserSetTotpMfaKeyRequest;
+
+/// The request body of [`UserApi::user_delete_totp_mfa_key`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UserDeleteTotpMfaKeyBody = models::UserDeleteTotpMfaKeyRequest;
+
+/// The request body of [`UserApi::user_upgrade_subscription`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UserUpgradeSubscriptionBody = models::UpgradeSubscriptionRequest;
+
+/// The request body of [`UserApi::user_cancel_subscription`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UserCancelSubscriptionBody = models::DowngradeSubscriptionRequest;
+
+/// The request body of [`UserApi::update_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateUserBody = models::UpdateUserRequest;
+
+/// The request body of [`UserApi::delete_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type DeleteUserBody = models::DeleteUserRequest;
+
+/// The request body of [`UserApi::activate_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ActivateUserBody = models::ActivateUserOrVerifyEmailRequest;
+
+/// The request body of [`UserApi::upload_photo_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadPhotoUserBody = models::UploadUserPhotoRequest;
+
+/// The request body of [`UserApi::change_password_user`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ChangePasswordUserBody = models::ChangePasswordRequest;
+
+/// The request body of [`UserApi::set_user_password`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SetUserPasswordBody = models::SetUserPasswordRequest;
+
+/// The request body of [`UserApi::send_user_feedback`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SendUserFeedbackBody = models::SendUserFeedbackRequest;
+
+/// The request body of [`UserApi::send_user_upgrade_request`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SendUserUpgradeRequestBody = models::EnterpriseUpgradeOrTrialExtensionRequest;
+
+/// The request body of [`UserApi::request_reset_password`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type RequestResetPasswordBody = models::RequestResetPasswordRequest;
+
+/// The request body of [`UserApi::reset_password`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ResetPasswordBody = models::ResetPasswordRequest;
+
+/// The request body of [`UserApi::verify_reset_password`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type VerifyResetPasswordBody = models::VerifyResetPasswordRequest;

@@ -295,3 +295,12 @@ impl<'c> WhitelabelsApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`WhitelabelsApi::create_whitelabel`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type CreateWhitelabelBody = models::CreateWhitelabelRequest;
+
+/// The request body of [`WhitelabelsApi::update_whitelabel`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateWhitelabelBody = models::UpdateWhitelabelInternalRequest;
+
+/// The request body of [`WhitelabelsApi::update_deployment_targets`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UpdateDeploymentTargetsBody = models::UpdateWhitelabelDeploymentTargetsRequest;

@@ -296,20 +296,20 @@ impl ClientBuilder {
     /// default).
     #[cfg(feature = "login")]
     pub async fn login(self, username: &str, password: &str) -> Result<Client> {
-        self.login_with(crate::models::GetJwtRequest::new(username.to_owned(), password.into())).await
+        self.login_with(crate::apis::login::LoginBody::new(username.to_owned(), password.into())).await
     }
 
     /// [`login`](ClientBuilder::login) with the one-time code (TOTP) of a user with
     /// multi-factor authentication, after [`Error::TotpRequired`].
     #[cfg(feature = "login")]
     pub async fn login_with_totp(self, username: &str, password: &str, totp_token: &str) -> Result<Client> {
-        self.login_with(crate::models::GetJwtRequest::new(username.to_owned(), password.into()).totp_token(totp_token)).await
+        self.login_with(crate::apis::login::LoginBody::new(username.to_owned(), password.into()).totp_token(totp_token)).await
     }
 
     /// [`login`](ClientBuilder::login) with every field of the spec's login request
     /// (single sign-on type, session, evaluation user, TOTP code).
     #[cfg(feature = "login")]
-    pub async fn login_with(mut self, request: crate::models::GetJwtRequest) -> Result<Client> {
+    pub async fn login_with(mut self, request: crate::apis::login::LoginBody) -> Result<Client> {
         // What the login sends stays secret in this builder's errors and in the new client's.
         self.former_secrets.extend([Some(request.password.clone()), request.totp_token.clone()].into_iter().flatten());
         let anonymous = ClientBuilder { credentials: Credentials::default(), ..self.clone_settings() }.build()?;

@@ -94,6 +94,9 @@ impl<'c> IngestionApi<'c> {
     }
 }
 
+/// The request body of [`IngestionApi::upload_files`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadFilesBody = models::UploadFilesForm;
+
 /// A [`IngestionApi::upload_files`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct UploadFilesCall<'c>(Request<'c, models::UploadFilesResponse>);

@@ -77,3 +77,9 @@ impl<'c> UploadsApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`UploadsApi::upload_files`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadFilesBody = models::UploadRequest;
+
+/// The request body of [`UploadsApi::upload_one`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadOneBody = models::UploadOneForm;

@@ -48,3 +48,6 @@ impl<'c> ShapesApi<'c> {
         request.into()
     }
 }
+
+/// The request body of [`ShapesApi::add_shape`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type AddShapeBody = models::Shape;

@@ -197,6 +197,9 @@ impl<'c> std::future::IntoFuture for GetSampleCall<'c> {
     }
 }
 
+/// The request body of [`RawDataApi::search_samples`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type SearchSamplesBody = models::SearchSamplesRequest;
+
 /// Required query parameters of [`RawDataApi::search_samples`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchSamplesParams {
@@ -238,6 +241,9 @@ impl<'c> std::future::IntoFuture for SearchSamplesCall<'c> {
         self.0.into_future()
     }
 }
+
+/// The request body of [`RawDataApi::reordered_path`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type ReorderedPathBody = models::ReorderedPathRequest;
 
 /// A [`RawDataApi::reordered_path`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]

@@ -88,6 +88,9 @@ impl<'c> FilesApi<'c> {
     }
 }
 
+/// The request body of [`FilesApi::upload_files`], by the operation's name: it stays when the spec renames the body's schema or moves it.
+pub type UploadFilesBody = models::UploadFilesForm;
+
 /// A [`FilesApi::upload_files`] call: set optional parameters, then `.await` it.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct UploadFilesCall<'c>(Request<'c, models::UploadFilesResponse>);
