@@ -24,10 +24,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use edge_impulse_api::{Client, LiveLogOptions};
-use serde_json::json;
 use socketio::{Behaviour, FakeSocketServer};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::MockServer;
 
 use common::summarize;
 
@@ -44,25 +42,7 @@ async fn run(single_lines: usize) {
     let socket = FakeSocketServer::start(JOB, vec![Behaviour::Script(vec![])]).await;
     let finished = Arc::new(AtomicBool::new(false));
     let rest = MockServer::start().await;
-    let token = json!({ "success": true, "token": { "socketToken": "bench-token", "expires": "2030-01-01T00:00:00Z" } });
-    Mock::given(method("GET")).and(path("/api/7/socket-token")).respond_with(ResponseTemplate::new(200).set_body_json(token)).mount(&rest).await;
-    let done = finished.clone();
-    let status = move |_: &Request| {
-        let mut job = json!({ "id": JOB, "category": "Training model", "key": "k", "created": "2024-05-01T10:00:00Z", "started": "2024-05-01T10:00:05Z", "jobNotificationUids": [] });
-        if done.load(Ordering::SeqCst) {
-            job["finished"] = json!("2024-05-01T10:09:00Z");
-            job["finishedSuccessful"] = json!(true);
-        }
-        ResponseTemplate::new(200).set_body_json(json!({ "success": true, "job": job }))
-    };
-    Mock::given(method("GET")).and(path("/api/7/jobs/42/status")).respond_with(status).mount(&rest).await;
-    // The log endpoint serves the fake server's log (the last `limit` lines asked for).
-    let log = socket.log_handle();
-    Mock::given(method("GET"))
-        .and(path("/api/7/jobs/42/stdout"))
-        .respond_with(move |request: &Request| ResponseTemplate::new(200).set_body_json(log.answer(request.url.query())))
-        .mount(&rest)
-        .await;
+    socketio::mount_job_api(&rest, &socket, JOB, finished.clone(), Duration::ZERO).await;
 
     let client = Client::builder().base_url(rest.uri()).api_key("ei_bench_key").build().expect("client");
     let received: Arc<Mutex<Vec<Instant>>> = Arc::default();

@@ -9,10 +9,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use edge_impulse_api::{Client, LiveLogOptions, RetryPolicy};
-use serde_json::json;
 use socketio::{flag, Behaviour, FakeSocketServer, Step};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::MockServer;
 
 const JOB: i64 = 42;
 
@@ -27,24 +25,7 @@ async fn a_proxy_in_the_environment_makes_the_wait_poll_at_once_and_say_why() {
     socket.write_log(&["a", "b"]);
     let finished = flag();
     let server = MockServer::start().await;
-    let token = json!({ "success": true, "token": { "socketToken": "tok", "expires": "2030-01-01T00:00:00Z" } });
-    Mock::given(method("GET")).and(path("/api/7/socket-token")).respond_with(ResponseTemplate::new(200).set_body_json(token)).mount(&server).await;
-    let done = finished.clone();
-    let status = move |_: &Request| {
-        let mut job = json!({ "id": JOB, "category": "Training model", "key": "k", "created": "2024-05-01T10:00:00Z", "started": "2024-05-01T10:00:05Z", "jobNotificationUids": [] });
-        if done.load(Ordering::SeqCst) {
-            job["finished"] = json!("2024-05-01T10:09:00Z");
-            job["finishedSuccessful"] = json!(true);
-        }
-        ResponseTemplate::new(200).set_body_json(json!({ "success": true, "job": job }))
-    };
-    Mock::given(method("GET")).and(path("/api/7/jobs/42/status")).respond_with(status).mount(&server).await;
-    let log = socket.log_handle();
-    Mock::given(method("GET"))
-        .and(path("/api/7/jobs/42/stdout"))
-        .respond_with(move |request: &Request| ResponseTemplate::new(200).set_body_json(log.answer(request.url.query())))
-        .mount(&server)
-        .await;
+    socketio::mount_job_api(&server, &socket, JOB, finished.clone(), Duration::ZERO).await;
 
     let client = Client::builder().base_url(server.uri()).api_key("ei_live_test_key").retry(RetryPolicy::disabled()).build().unwrap();
     let endpoint = socket.url.replace("127.0.0.1", "localhost");

@@ -316,3 +316,29 @@ impl Shared {
 pub fn flag() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
 }
+
+/// Mounts the REST side of project 7's job `job` on `server`, as the live-log tests and the
+/// benchmark need it: the socket token, a status that reports the job finished once
+/// `finished` is set, and the log endpoint answering from `socket`'s log (the last `limit`
+/// lines asked for), each answer `log_delay` late.
+pub async fn mount_job_api(server: &wiremock::MockServer, socket: &FakeSocketServer, job: i64, finished: Arc<AtomicBool>, log_delay: std::time::Duration) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let token = json!({ "success": true, "token": { "socketToken": "tok", "expires": "2030-01-01T00:00:00Z" } });
+    Mock::given(method("GET")).and(path("/api/7/socket-token")).respond_with(ResponseTemplate::new(200).set_body_json(token)).mount(server).await;
+    let status = move |_: &wiremock::Request| {
+        let mut body = json!({ "id": job, "category": "Training model", "key": "k", "created": "2024-05-01T10:00:00Z", "started": "2024-05-01T10:00:05Z", "jobNotificationUids": [] });
+        if finished.load(Ordering::SeqCst) {
+            body["finished"] = json!("2024-05-01T10:09:00Z");
+            body["finishedSuccessful"] = json!(true);
+        }
+        ResponseTemplate::new(200).set_body_json(json!({ "success": true, "job": body }))
+    };
+    Mock::given(method("GET")).and(path(format!("/api/7/jobs/{job}/status"))).respond_with(status).mount(server).await;
+    let log = socket.log_handle();
+    Mock::given(method("GET"))
+        .and(path(format!("/api/7/jobs/{job}/stdout")))
+        .respond_with(move |request: &wiremock::Request| ResponseTemplate::new(200).set_body_json(log.answer(request.url.query())).set_delay(log_delay))
+        .mount(server)
+        .await;
+}
