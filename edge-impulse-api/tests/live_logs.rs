@@ -511,7 +511,7 @@ async fn a_client_with_its_own_reqwest_client_polls_at_once_and_says_why() {
     socket.write_log(&["a"]);
     let finished = flag();
     let server = rest(&socket, "/api/7", finished.clone(), true).await;
-    let client = Client::builder().base_url(server.uri()).api_key("ei_live_test_key").http_client(reqwest::Client::new()).build().unwrap();
+    let client = Client::builder().base_url(server.uri()).api_key("ei_live_test_key").http_client(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()).build().unwrap();
     let mut reports = Vec::new();
     // A budget far longer than the test: the fallback must not wait for it.
     let options = options(&socket).reconnect_budget(Duration::from_secs(3600));
@@ -531,7 +531,7 @@ async fn a_client_with_its_own_reqwest_client_polls_at_once_and_says_why() {
     steps.extend([Step::Finish(finished.clone()), Step::FinishedEvent(true)]);
     let socket = FakeSocketServer::start(JOB, vec![Behaviour::Script(steps)]).await;
     let server = rest(&socket, "/api/7", finished, true).await;
-    let client = Client::builder().base_url(server.uri()).api_key("ei_live_test_key").http_client(reqwest::Client::new()).build().unwrap();
+    let client = Client::builder().base_url(server.uri()).api_key("ei_live_test_key").http_client(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()).build().unwrap();
     let mut reports = Vec::new();
     let wait = client.wait_for_job(PROJECT, JOB).follow_logs(true).live_logs(self::options(&socket).connect_directly(true)).on_progress(|p| reports.push(p.clone()));
     ends(wait).await.unwrap();
