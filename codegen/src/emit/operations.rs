@@ -44,9 +44,6 @@ pub(super) fn root_module(apis: &[&Api], index: usize) -> TokenStream {
             #accessors
         };
     }
-    let mut secret_properties: Vec<&String> = apis.iter().flat_map(|a| a.secret_properties.iter()).collect();
-    secret_properties.sort();
-    secret_properties.dedup();
     let default_security = security_tokens(&api.default_security);
     let modules = apis[1..].iter().filter_map(|other| {
         let module = format_ident!("{}", other.service.module.as_deref()?);
@@ -64,9 +61,6 @@ pub(super) fn root_module(apis: &[&Api], index: usize) -> TokenStream {
 
         /// The base URL of the spec's first server.
         pub const DEFAULT_BASE_URL: &str = #base_url;
-
-        /// Properties whose values are secrets, in any service: blanked in body excerpts inside errors.
-        pub(crate) static SECRET_PROPERTIES: &[&str] = &[#(#secret_properties),*];
 
         /// The spec's top-level `security`: what an operation without its own accepts.
         pub(crate) static DEFAULT_SECURITY: &[&[usize]] = #default_security;

@@ -12,25 +12,6 @@ pub mod ingestion;
 /// The base URL of the spec's first server.
 pub const DEFAULT_BASE_URL: &str = "https://studio.edgeimpulse.com/v1";
 
-/// Properties whose values are secrets, in any service: blanked in body excerpts inside errors.
-pub(crate) static SECRET_PROPERTIES: &[&str] = &[
-    "accessToken",
-    "activationToken",
-    "apiKey",
-    "currentPassword",
-    "hmacKey",
-    "jwtToken",
-    "newPassword",
-    "password",
-    "projectApiKey",
-    "projectHmacKey",
-    "secret",
-    "secretKey",
-    "socketToken",
-    "token",
-    "totpToken",
-];
-
 /// The spec's top-level `security`: what an operation without its own accepts.
 pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[&[0], &[1], &[2]];
 

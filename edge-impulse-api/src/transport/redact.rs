@@ -129,6 +129,10 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
+fn is_secret_property(key: &str) -> bool {
+    crate::generated::services::ALL.iter().any(|service| service.secret_properties.contains(&key))
+}
+
 impl Secrets {
     /// Shorter values are left alone: replacing every `abc` would garble messages and hide
     /// nothing worth hiding.
@@ -150,13 +154,14 @@ impl Secrets {
         self.values.sort_by_key(|value| std::cmp::Reverse(value.len()));
     }
 
-    /// Adds the value of every secret property (the overrides' list) in a JSON value.
+    /// Adds the value of every secret property in a JSON value: one that any service's
+    /// overrides name secret, whichever host answered.
     fn add_secrets_in(&mut self, body: &serde_json::Value) {
         match body {
             serde_json::Value::Object(map) => {
                 for (key, child) in map {
                     match child {
-                        serde_json::Value::String(text) if crate::generated::SECRET_PROPERTIES.contains(&key.as_str()) => self.add(text),
+                        serde_json::Value::String(text) if is_secret_property(key) => self.add(text),
                         _ => self.add_secrets_in(child),
                     }
                 }

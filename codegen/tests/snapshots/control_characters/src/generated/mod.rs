@@ -8,9 +8,6 @@ pub mod models;
 /// The base URL of the spec's first server.
 pub const DEFAULT_BASE_URL: &str = "https://example.test/v1";
 
-/// Properties whose values are secrets, in any service: blanked in body excerpts inside errors.
-pub(crate) static SECRET_PROPERTIES: &[&str] = &["apiKey", "password"];
-
 /// The spec's top-level `security`: what an operation without its own accepts.
 pub(crate) static DEFAULT_SECURITY: &[&[usize]] = &[];
 
