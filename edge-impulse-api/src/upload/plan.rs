@@ -1,16 +1,16 @@
 //! From samples and directories to the list of files to send: labels files read, settings
 //! resolved, every file checked before anything is sent.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde::Deserialize;
+use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
 use super::report::{CheckFailure, SkippedFile, UploadError};
-use super::sample::{BoundingBox, Category, Label, Sample, Source, StructuredLabel};
+use super::sample::{BoundingBox, Category, Label, Metadata, Sample, Source, StructuredLabel};
 
 /// File extensions the ingestion service takes (besides `.labels`), from its documentation.
 pub(crate) const SUPPORTED: &[&str] = &["json", "cbor", "csv", "wav", "jpg", "jpeg", "png", "mp4", "avi"];
@@ -39,7 +39,7 @@ pub(crate) struct Planned {
 pub(crate) struct Defaults {
     pub category: Category,
     pub label: Label,
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: Metadata,
     pub skip_unsupported: bool,
 }
 
@@ -48,7 +48,7 @@ pub(crate) struct Defaults {
 struct Annotation {
     category: Option<Category>,
     label: Option<Label>,
-    metadata: BTreeMap<String, String>,
+    metadata: Metadata,
     bounding_boxes: Option<Vec<BoundingBox>>,
     structured_labels: Option<Vec<StructuredLabel>>,
 }
@@ -179,12 +179,12 @@ fn scan_directory(
     }
     // Files an `info.labels` lists are uploaded even when a scan would not find them, so
     // that a missing one is an error rather than left out.
-    if !annotations.is_empty() {
-        let scanned: std::collections::HashSet<&PathBuf> = found.iter().collect();
-        let missing: Vec<PathBuf> = annotations.keys().filter(|listed| listed.starts_with(root) && !scanned.contains(listed)).cloned().collect();
-        found.extend(missing);
-    }
     found.sort();
+    if !annotations.is_empty() {
+        let missing: Vec<PathBuf> = annotations.keys().filter(|listed| listed.starts_with(root) && found.binary_search(listed).is_err()).cloned().collect();
+        found.extend(missing);
+        found.sort();
+    }
     for path in found {
         let supported = extension(&path).is_some_and(|e| SUPPORTED.contains(&e.as_str()));
         if !supported && defaults.skip_unsupported && !annotations.contains_key(&path) {
@@ -254,7 +254,7 @@ fn check_sample(
         size,
         category: sample.category.or(annotation.category).or(directory_category).unwrap_or(defaults.category),
         label: sample.label.or(annotation.label).unwrap_or_else(|| defaults.label.clone()),
-        metadata: metadata_cache.get(&metadata),
+        metadata: metadata_cache.get(metadata),
         bounding_boxes: sample.bounding_boxes.or(annotation.bounding_boxes),
         structured_labels: sample.structured_labels.or(annotation.structured_labels),
     })
@@ -286,28 +286,32 @@ fn unsupported_reason(path: &Path) -> String {
 /// `x-metadata` values, one allocation per distinct set of metadata.
 #[derive(Default)]
 struct MetadataCache {
-    seen: HashMap<BTreeMap<String, String>, Arc<str>>,
+    seen: HashSet<Arc<str>>,
 }
 
 impl MetadataCache {
-    fn get(&mut self, metadata: &BTreeMap<String, String>) -> Option<Arc<str>> {
+    fn get(&mut self, metadata: Metadata) -> Option<Arc<str>> {
         if metadata.is_empty() {
             return None;
         }
-        if let Some(json) = self.seen.get(metadata) {
-            return Some(json.clone());
+        let json = ascii_json(&Value::Object(metadata));
+        if let Some(shared) = self.seen.get(json.as_str()) {
+            return Some(shared.clone());
         }
-        let json: Arc<str> = ascii_json(metadata).into();
-        self.seen.insert(metadata.clone(), json.clone());
-        Some(json)
+        let shared: Arc<str> = json.into();
+        self.seen.insert(shared.clone());
+        Some(shared)
     }
 }
 
 /// JSON with every non-ASCII character escaped (`\u00e9`): an HTTP header carries ASCII
 /// only, and the escaped JSON means the same to the server.
-pub(crate) fn ascii_json(value: &impl serde::Serialize) -> String {
-    let json = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
-    let mut out = String::with_capacity(json.len());
+pub(crate) fn ascii_json(value: &Value) -> String {
+    let json = value.to_string();
+    if json.is_ascii() {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         if c.is_ascii() {
             out.push(c);
@@ -323,69 +327,9 @@ pub(crate) fn ascii_json(value: &impl serde::Serialize) -> String {
 
 // The `.labels` formats of the Edge Impulse exporter and uploader: `info.labels` lists every
 // file of an exported dataset; `bounding_boxes.labels` and `structured_labels.labels` give
-// the boxes or ranges of the files in their folder, by file name.
-
-#[derive(Deserialize)]
-struct InfoLabels {
-    #[allow(dead_code)] // read to reject a file that is not one
-    version: u32,
-    files: Vec<InfoEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct InfoEntry {
-    path: String,
-    #[serde(default)]
-    category: Option<String>,
-    #[serde(default)]
-    label: Option<InfoLabel>,
-    #[serde(default)]
-    metadata: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "boxes")]
-    bounding_boxes: Vec<BoundingBox>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-enum InfoLabel {
-    Label { label: String },
-    Unlabeled,
-    MultiLabel { labels: Vec<StructuredLabel> },
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TypedLabels {
-    #[allow(dead_code)] // read to reject a file that is not one
-    version: u32,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    bounding_boxes: Option<BTreeMap<String, BoxList>>,
-    #[serde(default)]
-    structured_labels: Option<BTreeMap<String, Vec<StructuredLabel>>>,
-}
-
-#[derive(Deserialize)]
-struct BoxList(#[serde(deserialize_with = "boxes")] Vec<BoundingBox>);
-
-/// Boxes whose coordinates may be written as floats (some tools do), rounded to pixels.
-fn boxes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<BoundingBox>, D::Error> {
-    #[derive(Deserialize)]
-    struct Loose {
-        label: String,
-        x: f64,
-        y: f64,
-        width: f64,
-        height: f64,
-    }
-    let loose = Vec::<Loose>::deserialize(deserializer)?;
-    Ok(loose
-        .into_iter()
-        .map(|b| BoundingBox::new(b.label, b.x.round() as i64, b.y.round() as i64, b.width.round() as i64, b.height.round() as i64))
-        .collect())
-}
+// the boxes or ranges of the files in their folder, by file name. They are read by hand from
+// a `serde_json::Value` (which the crate decodes anyway) rather than through derived
+// deserializers: those cost the debug build more than the rest of the uploader together.
 
 /// Reads one `.labels` file into `annotations`; a malformed one is a failure naming the file
 /// and the JSON path.
@@ -395,65 +339,227 @@ fn read_labels(path: &Path, annotations: &mut Annotations, failures: &mut Vec<Ch
         Ok(bytes) => bytes,
         Err(e) => return fail(format!("unreadable: {e}")),
     };
-    let folder = path.parent().unwrap_or(Path::new("")).to_path_buf();
-    let value: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(value) => value,
-        Err(e) => return fail(format!("malformed labels file: not JSON ({e})")),
-    };
-    if value.get("files").is_some() {
-        let info: InfoLabels = match decode(&bytes) {
-            Ok(info) => info,
-            Err(e) => return fail(format!("malformed info.labels: {e}")),
-        };
-        for entry in info.files {
-            let category = match entry.category.as_deref() {
-                None => None,
-                Some(name) => match Category::from_name(name) {
-                    Some(category) => Some(category),
-                    None => return fail(format!("malformed info.labels: category `{name}` of `{}` is not training, testing, anomaly or split", entry.path)),
-                },
-            };
-            let (label, structured_labels) = match entry.label {
-                None => (None, None),
-                Some(InfoLabel::Label { label }) => (Some(Label::Named(label)), None),
-                Some(InfoLabel::Unlabeled) => (Some(Label::None), None),
-                // The ranges carry the labels; the request's label is left to the server.
-                Some(InfoLabel::MultiLabel { labels }) => (None, Some(labels)),
-            };
-            let annotation = Annotation {
-                category,
-                label,
-                metadata: entry.metadata,
-                bounding_boxes: (!entry.bounding_boxes.is_empty()).then_some(entry.bounding_boxes),
-                structured_labels,
-            };
-            annotations.insert(folder.join(&entry.path), annotation);
-        }
-        return;
-    }
-    let typed: TypedLabels = match decode(&bytes) {
-        Ok(typed) => typed,
-        Err(e) => return fail(format!("malformed labels file: {e}")),
-    };
-    match (typed.kind.as_str(), typed.bounding_boxes, typed.structured_labels) {
-        ("bounding-box-labels", Some(boxes), _) => {
-            for (name, BoxList(list)) in boxes {
-                annotations.entry(folder.join(name)).or_default().bounding_boxes = Some(list);
-            }
-        }
-        ("structured-labels", _, Some(labels)) => {
-            for (name, list) in labels {
-                annotations.entry(folder.join(name)).or_default().structured_labels = Some(list);
-            }
-        }
-        ("bounding-box-labels", None, _) => fail("malformed labels file: `boundingBoxes` is missing".to_owned()),
-        ("structured-labels", _, None) => fail("malformed labels file: `structuredLabels` is missing".to_owned()),
-        (other, _, _) => fail(format!("malformed labels file: unknown type `{other}` (expected an info.labels file, `bounding-box-labels` or `structured-labels`)")),
+    if let Err(problem) = parse_labels(&bytes, path.parent().unwrap_or(Path::new("")), annotations) {
+        fail(problem);
     }
 }
 
-/// A typed decode whose error names the JSON path that failed.
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| format!("at `{}`: {}", e.path(), e.inner()))
+/// A `.labels` file's annotations, for the files of `folder`.
+fn parse_labels(bytes: &[u8], folder: &Path, annotations: &mut Annotations) -> Result<(), String> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("malformed labels file: not JSON ({e})"))?;
+    let root = Node { value: &value, path: String::new() };
+    match value.get("files") {
+        Some(_) => read_info_labels(&root, folder, annotations).map_err(|e| format!("malformed info.labels: {e}")),
+        None => read_typed_labels(&root, folder, annotations).map_err(|e| format!("malformed labels file: {e}")),
+    }
+}
+
+fn read_info_labels(root: &Node<'_>, folder: &Path, annotations: &mut Annotations) -> Result<(), String> {
+    root.field("version")?.number()?;
+    for entry in root.field("files")?.array()? {
+        let path = entry.field("path")?.string()?;
+        let category = match entry.optional("category")? {
+            None => None,
+            Some(node) => {
+                let name = node.string()?;
+                let category = Category::from_name(name);
+                Some(category.ok_or_else(|| format!("category `{name}` of `{path}` is not training, testing, anomaly or split"))?)
+            }
+        };
+        let (label, structured_labels) = match entry.optional("label")? {
+            None => (None, None),
+            Some(label) => match label.field("type")?.string()? {
+                "label" => (Some(Label::Named(label.field("label")?.string()?.to_owned())), None),
+                "unlabeled" => (Some(Label::None), None),
+                // The ranges carry the labels; the request's label is left to the server.
+                "multi-label" => (None, Some(structured_labels(&label.field("labels")?)?)),
+                other => return Err(label.error(format!("unknown label type `{other}` (expected `label`, `unlabeled` or `multi-label`)"))),
+            },
+        };
+        let mut metadata = Metadata::new();
+        if let Some(node) = entry.optional("metadata")? {
+            for (key, value) in node.object()? {
+                metadata.insert(key.to_owned(), Value::String(value.string()?.to_owned()));
+            }
+        }
+        let bounding_boxes = match entry.optional("boundingBoxes")? {
+            Some(node) => Some(bounding_boxes(&node)?).filter(|list| !list.is_empty()),
+            None => None,
+        };
+        let annotation = Annotation { category, label, metadata, bounding_boxes, structured_labels };
+        annotations.insert(folder.join(path), annotation);
+    }
+    Ok(())
+}
+
+fn read_typed_labels(root: &Node<'_>, folder: &Path, annotations: &mut Annotations) -> Result<(), String> {
+    root.field("version")?.number()?;
+    match root.field("type")?.string()? {
+        "bounding-box-labels" => {
+            for (name, list) in root.field("boundingBoxes")?.object()? {
+                annotations.entry(folder.join(name)).or_default().bounding_boxes = Some(bounding_boxes(&list)?);
+            }
+        }
+        "structured-labels" => {
+            for (name, list) in root.field("structuredLabels")?.object()? {
+                annotations.entry(folder.join(name)).or_default().structured_labels = Some(structured_labels(&list)?);
+            }
+        }
+        other => return Err(format!("unknown type `{other}` (expected an info.labels file, `bounding-box-labels` or `structured-labels`)")),
+    }
+    Ok(())
+}
+
+/// Boxes whose coordinates may be written as floats (some tools do), rounded to pixels.
+fn bounding_boxes(list: &Node<'_>) -> Result<Vec<BoundingBox>, String> {
+    let pixels = |node: &Node<'_>, key| node.field(key)?.number().map(|n| n.round() as i64);
+    list.array()?
+        .map(|b| Ok(BoundingBox::new(b.field("label")?.string()?, pixels(&b, "x")?, pixels(&b, "y")?, pixels(&b, "width")?, pixels(&b, "height")?)))
+        .collect()
+}
+
+fn structured_labels(list: &Node<'_>) -> Result<Vec<StructuredLabel>, String> {
+    list.array()?
+        .map(|range| Ok(StructuredLabel::new(range.field("label")?.string()?, range.field("startIndex")?.index()?, range.field("endIndex")?.index()?)))
+        .collect()
+}
+
+/// A value of a labels file and where it is (`files[2].boundingBoxes[0].x`), for errors.
+struct Node<'v> {
+    value: &'v Value,
+    path: String,
+}
+
+impl<'v> Node<'v> {
+    fn error(&self, problem: String) -> String {
+        match self.path.is_empty() {
+            true => problem,
+            false => format!("at `{}`: {problem}", self.path),
+        }
+    }
+
+    fn child(&self, step: std::fmt::Arguments<'_>, value: &'v Value) -> Node<'v> {
+        let path = match self.path.is_empty() {
+            true => step.to_string().trim_start_matches('.').to_owned(),
+            false => format!("{}{step}", self.path),
+        };
+        Node { value, path }
+    }
+
+    /// A member that may be absent or `null`.
+    fn optional(&self, key: &str) -> Result<Option<Node<'v>>, String> {
+        let Value::Object(object) = self.value else {
+            return Err(self.error(format!("expected an object, found {}", kind(self.value))));
+        };
+        Ok(object.get(key).filter(|v| !v.is_null()).map(|v| self.child(format_args!(".{key}"), v)))
+    }
+
+    fn field(&self, key: &str) -> Result<Node<'v>, String> {
+        self.optional(key)?.ok_or_else(|| self.error(format!("missing field `{key}`")))
+    }
+
+    fn string(&self) -> Result<&'v str, String> {
+        self.value.as_str().ok_or_else(|| self.error(format!("expected a string, found {}", kind(self.value))))
+    }
+
+    fn number(&self) -> Result<f64, String> {
+        self.value.as_f64().ok_or_else(|| self.error(format!("expected a number, found {}", kind(self.value))))
+    }
+
+    fn index(&self) -> Result<u64, String> {
+        self.value.as_u64().ok_or_else(|| self.error(format!("expected a whole number of 0 or more, found {}", kind(self.value))))
+    }
+
+    fn array(&self) -> Result<impl Iterator<Item = Node<'v>> + '_, String> {
+        let list = self.value.as_array().ok_or_else(|| self.error(format!("expected an array, found {}", kind(self.value))))?;
+        Ok(list.iter().enumerate().map(|(i, v)| self.child(format_args!("[{i}]"), v)))
+    }
+
+    fn object(&self) -> Result<impl Iterator<Item = (&'v str, Node<'v>)> + '_, String> {
+        let object = self.value.as_object().ok_or_else(|| self.error(format!("expected an object, found {}", kind(self.value))))?;
+        Ok(object.iter().map(|(k, v)| (k.as_str(), self.child(format_args!(".{k}"), v))))
+    }
+}
+
+/// What a JSON value is, with its text when it is short (`string "1"`).
+fn kind(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) => format!("number `{n}`"),
+        Value::String(s) if s.len() <= 40 => format!("string {s:?}"),
+        Value::String(_) => "a string".to_owned(),
+        Value::Array(_) => "an array".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Annotations, String> {
+        let mut annotations = Annotations::new();
+        parse_labels(json.as_bytes(), Path::new("data"), &mut annotations).map(|()| annotations)
+    }
+
+    fn annotation<'a>(annotations: &'a Annotations, file: &str) -> &'a Annotation {
+        annotations.get(&Path::new("data").join(file)).unwrap_or_else(|| panic!("no annotation for {file}"))
+    }
+
+    #[test]
+    fn an_info_labels_file_gives_each_file_its_category_label_metadata_and_boxes() {
+        let annotations = parse(
+            r#"{"version": 1, "files": [
+                {"path": "training/idle.1.json", "category": "training", "label": {"type": "label", "label": "idle"},
+                 "metadata": {"site": "Zürich"}},
+                {"path": "noise.wav", "category": null, "label": {"type": "unlabeled"}, "metadata": null},
+                {"path": "wave.json", "label": {"type": "multi-label", "labels": [{"label": "up", "startIndex": 0, "endIndex": 9}]}},
+                {"path": "cat.jpg", "category": "testing", "boundingBoxes": [{"label": "cat", "x": 1.4, "y": 2.6, "width": 10, "height": 20}]}
+            ]}"#,
+        )
+        .unwrap();
+        let idle = annotation(&annotations, "training/idle.1.json");
+        assert_eq!((idle.category, idle.label.clone()), (Some(Category::Training), Some(Label::Named("idle".into()))));
+        assert_eq!(idle.metadata.get("site"), Some(&Value::from("Zürich")));
+        let noise = annotation(&annotations, "noise.wav");
+        assert_eq!((noise.category, noise.label.clone(), noise.metadata.len()), (None, Some(Label::None), 0));
+        let wave = annotation(&annotations, "wave.json");
+        assert_eq!(wave.label, None, "the ranges carry the labels");
+        assert_eq!(wave.structured_labels, Some(vec![StructuredLabel::new("up", 0, 9)]));
+        let cat = annotation(&annotations, "cat.jpg");
+        assert_eq!(cat.category, Some(Category::Testing));
+        assert_eq!(cat.bounding_boxes, Some(vec![BoundingBox::new("cat", 1, 3, 10, 20)]));
+    }
+
+    #[test]
+    fn box_and_range_files_annotate_the_files_of_their_folder_by_name() {
+        let annotations = parse(r#"{"version": 1, "type": "bounding-box-labels", "boundingBoxes": {"a.jpg": [{"label": "x", "x": 0, "y": 0, "width": 5, "height": 5}], "b.jpg": []}}"#).unwrap();
+        assert_eq!(annotation(&annotations, "a.jpg").bounding_boxes, Some(vec![BoundingBox::new("x", 0, 0, 5, 5)]));
+        assert_eq!(annotation(&annotations, "b.jpg").bounding_boxes, Some(vec![]));
+        let annotations = parse(r#"{"version": 1, "type": "structured-labels", "structuredLabels": {"s.json": [{"label": "a", "startIndex": 3, "endIndex": 4}]}}"#).unwrap();
+        assert_eq!(annotation(&annotations, "s.json").structured_labels, Some(vec![StructuredLabel::new("a", 3, 4)]));
+    }
+
+    #[test]
+    fn a_malformed_labels_file_is_refused_naming_the_json_path() {
+        let cases = [
+            ("[1]", "malformed labels file: expected an object, found an array"),
+            (r#"{"files": []}"#, "malformed info.labels: missing field `version`"),
+            (r#"{"version": 1, "files": {}}"#, "malformed info.labels: at `files`: expected an array, found an object"),
+            (r#"{"version": 1, "files": [{"path": 3}]}"#, "malformed info.labels: at `files[0].path`: expected a string, found number `3`"),
+            (r#"{"version": 1, "files": [{"path": "a", "category": "train"}]}"#, "malformed info.labels: category `train` of `a` is not training, testing, anomaly or split"),
+            (r#"{"version": 1, "files": [{"path": "a", "label": {"type": "labels"}}]}"#, "malformed info.labels: at `files[0].label`: unknown label type `labels` (expected `label`, `unlabeled` or `multi-label`)"),
+            (r#"{"version": 1, "files": [{"path": "a", "label": {"type": "label"}}]}"#, "malformed info.labels: at `files[0].label`: missing field `label`"),
+            (r#"{"version": 1, "files": [{"path": "a", "metadata": {"n": 3}}]}"#, "malformed info.labels: at `files[0].metadata.n`: expected a string, found number `3`"),
+            (r#"{"version": 1, "files": [{"path": "a", "boundingBoxes": [{"label": "x", "x": 1, "y": 1, "width": 1}]}]}"#, "malformed info.labels: at `files[0].boundingBoxes[0]`: missing field `height`"),
+            (r#"{"version": 1, "type": "bounding-box-labels"}"#, "malformed labels file: missing field `boundingBoxes`"),
+            (r#"{"version": 1, "type": "structured-labels", "structuredLabels": {"s": [{"label": "a", "startIndex": -1, "endIndex": 2}]}}"#, "malformed labels file: at `structuredLabels.s[0].startIndex`: expected a whole number of 0 or more, found number `-1`"),
+            (r#"{"version": 1, "type": "boxes"}"#, "malformed labels file: unknown type `boxes` (expected an info.labels file, `bounding-box-labels` or `structured-labels`)"),
+        ];
+        for (json, expected) in cases {
+            assert_eq!(parse(json).err().as_deref(), Some(expected), "{json}");
+        }
+        assert!(parse("{").unwrap_err().starts_with("malformed labels file: not JSON ("));
+    }
 }

@@ -1,10 +1,13 @@
 //! What one sample is: its data, file name, category, label, metadata and labels.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use tokio::io::AsyncRead;
+
+/// Metadata keys and their string values, as the JSON object `x-metadata` carries (serde_json's
+/// map: the crate has its code already, where a map of its own would be compiled again).
+pub(crate) type Metadata = serde_json::Map<String, serde_json::Value>;
 
 /// Where a sample goes in the project (the ingestion path `/api/{category}/files`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -85,6 +88,16 @@ impl BoundingBox {
     pub fn new(label: impl Into<String>, x: i64, y: i64, width: i64, height: i64) -> Self {
         BoundingBox { label: label.into(), x, y, width, height }
     }
+
+    /// As a `.labels` file writes it.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let mut object = serde_json::Map::new();
+        object.insert("label".to_owned(), self.label.as_str().into());
+        for (key, value) in [("x", self.x), ("y", self.y), ("width", self.width), ("height", self.height)] {
+            object.insert(key.to_owned(), value.into());
+        }
+        serde_json::Value::Object(object)
+    }
 }
 
 /// A label for a range of a time series sample (a "multi-label" sample), indices inclusive.
@@ -103,6 +116,15 @@ impl StructuredLabel {
     /// A label for the values `start_index..=end_index`.
     pub fn new(label: impl Into<String>, start_index: u64, end_index: u64) -> Self {
         StructuredLabel { label: label.into(), start_index, end_index }
+    }
+
+    /// As a `.labels` file writes it.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let mut object = serde_json::Map::new();
+        object.insert("label".to_owned(), self.label.as_str().into());
+        object.insert("startIndex".to_owned(), self.start_index.into());
+        object.insert("endIndex".to_owned(), self.end_index.into());
+        serde_json::Value::Object(object)
     }
 }
 
@@ -130,7 +152,7 @@ pub struct Sample {
     pub(crate) file_name: String,
     pub(crate) category: Option<Category>,
     pub(crate) label: Option<Label>,
-    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) metadata: Metadata,
     pub(crate) bounding_boxes: Option<Vec<BoundingBox>>,
     pub(crate) structured_labels: Option<Vec<StructuredLabel>>,
 }
@@ -142,7 +164,7 @@ impl Sample {
             file_name,
             category: None,
             label: None,
-            metadata: BTreeMap::new(),
+            metadata: Metadata::new(),
             bounding_boxes: None,
             structured_labels: None,
         }
@@ -200,7 +222,7 @@ impl Sample {
 
     /// Adds a metadata entry (shown in Studio, usable to filter samples).
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata.insert(key.into(), value.into());
+        self.metadata.insert(key.into(), serde_json::Value::String(value.into()));
         self
     }
 

@@ -1,15 +1,16 @@
 //! Files grouped into requests, each request sent (and retried), its answer turned into an
 //! outcome per file.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use serde_json::{Map, Value};
 
 use super::plan::{ascii_json, Planned};
 use super::report::FileOutcome;
-use super::sample::{Category, Label};
+use super::sample::{BoundingBox, Category, Label, StructuredLabel};
 use crate::ingestion::models::{self, UploadFilesResponse};
 use crate::multipart::FilePart;
 use crate::{Client, Error, RetryPolicy};
@@ -41,39 +42,37 @@ pub(crate) struct Batch {
 /// larger file goes alone), no two files of the same name in one request (the answer and
 /// the `.labels` parts name files).
 pub(crate) fn batches(files: &[Planned], settings: &SendSettings) -> Vec<Batch> {
-    let mut groups: BTreeMap<(Category, &Label, Option<&Arc<str>>), Vec<usize>> = BTreeMap::new();
-    for (index, file) in files.iter().enumerate() {
-        groups.entry((file.category, &file.label, file.metadata.as_ref())).or_default().push(index);
-    }
-    let mut batches = Vec::new();
-    for ((category, label, metadata), indices) in groups {
-        let new_batch = || Batch { category, label: label.clone(), metadata: metadata.cloned(), files: Vec::new(), bytes: 0 };
-        let mut batch = new_batch();
-        let mut names = HashSet::new();
-        let (mut boxes, mut ranges) = (false, false);
-        for index in indices {
-            let file = &files[index];
-            let with_boxes = boxes || file.bounding_boxes.is_some();
-            let with_ranges = ranges || file.structured_labels.is_some();
+    let key = |index: usize| {
+        let file = &files[index];
+        (file.category, &file.label, file.metadata.as_deref())
+    };
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    // Stable: the files of a request keep the order they were given in.
+    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut names = HashSet::new();
+    let (mut boxes, mut ranges) = (false, false);
+    for index in order {
+        let file = &files[index];
+        let same_group = batches.last().is_some_and(|batch| key(batch.files[0]) == key(index));
+        let with_boxes = boxes || file.bounding_boxes.is_some();
+        let with_ranges = ranges || file.structured_labels.is_some();
+        let full = batches.last().is_some_and(|batch| {
             // The `.labels` parts count as files of the request.
             let parts = batch.files.len() + 1 + usize::from(with_boxes) + usize::from(with_ranges);
-            let full = parts > settings.max_files.max(1)
-                || (!batch.files.is_empty() && batch.bytes + file.size > settings.max_bytes)
-                || names.contains(file.name.as_str());
-            if full && !batch.files.is_empty() {
-                batches.push(std::mem::replace(&mut batch, new_batch()));
-                names.clear();
-                (boxes, ranges) = (false, false);
-            }
-            boxes |= file.bounding_boxes.is_some();
-            ranges |= file.structured_labels.is_some();
-            names.insert(file.name.as_str());
-            batch.files.push(index);
-            batch.bytes += file.size;
+            parts > settings.max_files.max(1) || batch.bytes + file.size > settings.max_bytes || names.contains(file.name.as_str())
+        });
+        if !same_group || full {
+            batches.push(Batch { category: file.category, label: file.label.clone(), metadata: file.metadata.clone(), files: Vec::new(), bytes: 0 });
+            names.clear();
+            (boxes, ranges) = (false, false);
         }
-        if !batch.files.is_empty() {
-            batches.push(batch);
-        }
+        let batch = batches.last_mut().expect("a batch was just pushed if there was none");
+        boxes |= file.bounding_boxes.is_some();
+        ranges |= file.structured_labels.is_some();
+        names.insert(file.name.as_str());
+        batch.files.push(index);
+        batch.bytes += file.size;
     }
     batches
 }
@@ -89,41 +88,48 @@ pub(crate) struct BatchRequest {
 }
 
 impl BatchRequest {
-    /// The request for `sent` (files of `batch`), small files' data from `read`.
-    pub(crate) fn new(batch: &Batch, sent: &[usize], files: &[Planned], read: &mut HashMap<usize, Bytes>) -> Self {
-        let mut parts = Vec::with_capacity(sent.len() + 2);
-        let mut boxes = BTreeMap::new();
-        let mut ranges = BTreeMap::new();
-        for &index in sent {
+    /// The request for the files of `batch` that are `Prepared` to be sent (one entry per file
+    /// of the batch; the data read ahead is taken out).
+    pub(crate) fn new(batch: &Batch, files: &[Planned], prepared: &mut [Prepared]) -> Self {
+        let mut parts = Vec::with_capacity(batch.files.len() + 2);
+        let (mut boxes, mut ranges) = (Map::new(), Map::new());
+        for (&index, prepared) in batch.files.iter().zip(prepared) {
             let file = &files[index];
-            let part = match (&file.data, read.remove(&index), &file.path) {
-                (Some(data), _, _) => FilePart::from_bytes(data.clone()),
-                (None, Some(data), _) => FilePart::from_bytes(data),
-                (None, None, Some(path)) => FilePart::from_path(path),
-                (None, None, None) => FilePart::from_bytes(Bytes::new()),
+            let part = match (std::mem::replace(prepared, Prepared::Stream), &file.data, &file.path) {
+                (Prepared::Unreadable(message), ..) => {
+                    *prepared = Prepared::Unreadable(message);
+                    continue;
+                }
+                (_, Some(data), _) => FilePart::from_bytes(data.clone()),
+                (Prepared::Read(data), None, _) => FilePart::from_bytes(data),
+                (Prepared::Stream, None, Some(path)) => FilePart::from_path(path),
+                (Prepared::Stream, None, None) => FilePart::from_bytes(Bytes::new()),
             };
             parts.push(part.file_name(file.name.clone()).content_type(content_type(&file.name)));
             if let Some(list) = &file.bounding_boxes {
-                boxes.insert(file.name.as_str(), list);
+                boxes.insert(file.name.clone(), list.iter().map(BoundingBox::to_json).collect());
             }
             if let Some(list) = &file.structured_labels {
-                ranges.insert(file.name.as_str(), list);
+                ranges.insert(file.name.clone(), list.iter().map(StructuredLabel::to_json).collect());
             }
         }
         if !boxes.is_empty() {
-            let labels = serde_json::json!({ "version": 1, "type": "bounding-box-labels", "boundingBoxes": boxes });
-            parts.push(labels_part("bounding_boxes.labels", &labels));
+            parts.push(labels_part("bounding_boxes.labels", "bounding-box-labels", "boundingBoxes", boxes));
         }
         if !ranges.is_empty() {
-            let labels = serde_json::json!({ "version": 1, "type": "structured-labels", "structuredLabels": ranges });
-            parts.push(labels_part("structured_labels.labels", &labels));
+            parts.push(labels_part("structured_labels.labels", "structured-labels", "structuredLabels", ranges));
         }
         BatchRequest { category: batch.category, label: batch.label.clone(), metadata: batch.metadata.clone(), parts }
     }
 }
 
-fn labels_part(name: &str, value: &serde_json::Value) -> FilePart {
-    FilePart::from_bytes(ascii_json(value).into_bytes()).file_name(name).content_type("application/json")
+/// A `.labels` part in the exporter's format: `{"version": 1, "type": .., key: {file: [..]}}`.
+fn labels_part(name: &str, kind: &str, key: &str, by_file: Map<String, Value>) -> FilePart {
+    let mut labels = Map::new();
+    labels.insert("version".to_owned(), Value::from(1));
+    labels.insert("type".to_owned(), Value::from(kind));
+    labels.insert(key.to_owned(), Value::Object(by_file));
+    FilePart::from_bytes(ascii_json(&Value::Object(labels)).into_bytes()).file_name(name).content_type("application/json")
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -183,60 +189,78 @@ const READ_AHEAD_FILE: u64 = 64 * 1024;
 /// flight, not by the number of files (a request of 1000 files of 2 KB fits).
 const READ_AHEAD_REQUEST: u64 = 2 * 1024 * 1024;
 
-/// Reads the batch's small files; those that cannot be read any more (changed since the
-/// checks) get their own outcome instead of failing the whole request.
-async fn read_ahead(batch: &Batch, files: &[Planned]) -> (HashMap<usize, Bytes>, HashMap<usize, FileOutcome>) {
+/// A file of a request, before it is sent.
+#[derive(Debug)]
+pub(crate) enum Prepared {
+    /// Streamed from disk (or sent from memory) when its part is sent.
+    Stream,
+    /// Read ahead.
+    Read(Bytes),
+    /// Could not be read any more (changed since the checks): its outcome, not sent.
+    Unreadable(String),
+}
+
+/// Reads the batch's small files, one entry per file of the batch; those that cannot be read
+/// any more get their own outcome instead of failing the whole request.
+async fn read_ahead(batch: &Batch, files: &[Planned]) -> Vec<Prepared> {
+    let mut prepared: Vec<Prepared> = batch.files.iter().map(|_| Prepared::Stream).collect();
     let mut budget = READ_AHEAD_REQUEST;
     let mut wanted = Vec::new();
-    for &index in &batch.files {
+    for (position, &index) in batch.files.iter().enumerate() {
         let file = &files[index];
         if let (None, Some(path)) = (&file.data, &file.path) {
             if file.size <= READ_AHEAD_FILE && file.size <= budget {
                 budget -= file.size;
-                wanted.push((index, path.clone()));
+                wanted.push((position, path.clone()));
             }
         }
     }
     if wanted.is_empty() {
-        return (HashMap::new(), HashMap::new());
+        return prepared;
     }
-    let read = tokio::task::spawn_blocking(move || wanted.into_iter().map(|(index, path)| (index, std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display())))).collect::<Vec<_>>()).await;
-    let (mut data, mut failed) = (HashMap::new(), HashMap::new());
+    let read = tokio::task::spawn_blocking(move || {
+        wanted
+            .into_iter()
+            .map(|(position, path)| match std::fs::read(&path) {
+                Ok(bytes) => (position, Prepared::Read(bytes.into())),
+                Err(e) => (position, Prepared::Unreadable(format!("reading {}: {e}", path.display()))),
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
     // A read task that did not finish leaves its files to be streamed.
-    for (index, result) in read.unwrap_or_default() {
-        match result {
-            Ok(bytes) => {
-                data.insert(index, Bytes::from(bytes));
-            }
-            Err(message) => {
-                failed.insert(index, FileOutcome::Failed { message, status: None, may_be_stored: false });
-            }
-        }
+    for (position, file) in read.unwrap_or_default() {
+        prepared[position] = file;
     }
-    (data, failed)
+    prepared
 }
 
 /// Sends a request, retrying what the settings allow, and gives every file an outcome.
 pub(crate) async fn send_with_retry(client: &Client, batch: &Batch, files: &[Planned], settings: &SendSettings) -> Sent {
-    let (mut read, mut unreadable) = read_ahead(batch, files).await;
-    let sent: Vec<usize> = batch.files.iter().copied().filter(|index| !unreadable.contains_key(index)).collect();
-    let in_batch_order = |mut outcomes: std::vec::IntoIter<FileOutcome>, unreadable: &mut HashMap<usize, FileOutcome>| {
-        batch.files.iter().map(|index| unreadable.remove(index).or_else(|| outcomes.next()).unwrap_or(FileOutcome::Failed { message: "not sent".to_owned(), status: None, may_be_stored: false })).collect()
+    let mut prepared = read_ahead(batch, files).await;
+    let request = BatchRequest::new(batch, files, &mut prepared);
+    let sent: Vec<usize> = batch.files.iter().zip(&prepared).filter(|(_, p)| !matches!(p, Prepared::Unreadable(_))).map(|(&index, _)| index).collect();
+    // The outcomes of the files sent, in order, with the unreadable ones in their places.
+    let in_batch_order = |outcomes: Vec<FileOutcome>| {
+        let mut outcomes = outcomes.into_iter();
+        let not_sent = || FileOutcome::Failed { message: "not sent".to_owned(), status: None, may_be_stored: false };
+        prepared
+            .iter()
+            .map(|p| match p {
+                Prepared::Unreadable(message) => FileOutcome::Failed { message: message.clone(), status: None, may_be_stored: false },
+                _ => outcomes.next().unwrap_or_else(not_sent),
+            })
+            .collect()
     };
     if sent.is_empty() {
-        return Sent { outcomes: in_batch_order(Vec::new().into_iter(), &mut unreadable), attempts: 0 };
+        return Sent { outcomes: in_batch_order(Vec::new()), attempts: 0 };
     }
-    let request = BatchRequest::new(batch, &sent, files, &mut read);
-    drop(read);
     let started = Instant::now();
     let mut attempts = 0;
     loop {
         attempts += 1;
         let error = match send_batch(client, &request, settings).await {
-            Ok(answer) => {
-                let outcomes = outcomes(client, &sent, files, answer, attempts);
-                return Sent { outcomes: in_batch_order(outcomes.into_iter(), &mut unreadable), attempts };
-            }
+            Ok(answer) => return Sent { outcomes: in_batch_order(outcomes(client, &sent, files, answer, attempts)), attempts },
             Err(error) => error,
         };
         let failure = classify(&error);
@@ -252,7 +276,7 @@ pub(crate) async fn send_with_retry(client: &Client, batch: &Batch, files: &[Pla
             }
         }
         let outcome = FileOutcome::Failed { message: failure_message(&error), status: error.status(), may_be_stored: !failure.not_received && failure.may_have_arrived };
-        return Sent { outcomes: in_batch_order(vec![outcome; sent.len()].into_iter(), &mut unreadable), attempts };
+        return Sent { outcomes: in_batch_order(vec![outcome; sent.len()]), attempts };
     }
 }
 
