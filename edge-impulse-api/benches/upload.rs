@@ -8,9 +8,9 @@
 //! start-up) and its peak resident set.
 //!
 //! ```sh
-//! cargo bench -p edge-impulse-api --bench upload                       # 10,000 x 2 KB, 20 x 50 MB
-//! cargo bench -p edge-impulse-api --bench upload -- --small 2000 --large 4
-//! cargo bench -p edge-impulse-api --bench upload -- --rss-files 100000 # peak RSS for 100,000 files
+//! cargo bench -p edge-impulse-api --features upload --bench upload                        # 10,000 x 2 KB, 20 x 50 MB
+//! cargo bench -p edge-impulse-api --features upload --bench upload -- --small 2000 --large 4
+//! cargo bench -p edge-impulse-api --features upload --bench upload -- --rss-files 100000  # peak RSS for 100,000 files
 //! ```
 //!
 //! Targets: 10x the SDK's files/s on small files, 90% of plain reqwest's MB/s on large

@@ -73,7 +73,7 @@
 //! ```
 //!
 //! Data samples go to the ingestion service, a second host with the same credentials:
-//! `client.upload()` (the `upload` module, feature `ingestion`) sends files, folders and
+//! `client.upload()` (the `upload` module, opt-in feature `upload`) sends files, folders and
 //! exports many per request, with an outcome for every file; `client.ingestion()` has the
 //! generated calls it is built on.
 //!
@@ -284,7 +284,7 @@ mod error;
 mod jobs;
 mod paging;
 mod transport;
-#[cfg(feature = "ingestion")]
+#[cfg(feature = "upload")]
 pub mod upload;
 
 #[allow(missing_debug_implementations)]

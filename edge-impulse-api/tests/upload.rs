@@ -1,6 +1,6 @@
 //! The uploader against a fake ingestion service on 127.0.0.1 (tests/common/ingestion.rs):
 //! every header and part it sends, and an outcome for every file whatever the server does.
-#![cfg(feature = "ingestion")]
+#![cfg(feature = "upload")]
 
 mod common;
 #[path = "common/ingestion.rs"]

@@ -2,9 +2,10 @@
 //!
 //! - `cargo xtask bench compile` prints the wall time, CPU time (user + system) and peak
 //!   memory of building the crate alone (dependencies prebuilt, `src/lib.rs` touched,
-//!   `CARGO_INCREMENTAL=0`, best of 3) with every API group, with one group, and in release.
-//!   The figures come from `/usr/bin/time`, whose peak is the largest process of the build:
-//!   rustc.
+//!   `CARGO_INCREMENTAL=0`, best and median of 5) with every API group, without the other
+//!   services' groups, with the opt-in features, with one group, and in release; then what the
+//!   other services and the opt-in features cost, as differences of medians. The figures come
+//!   from `/usr/bin/time`, whose peak is the largest process of the build: rustc.
 //! - `cargo xtask test` first runs [`check_feature_sets`]: `cargo check` of the crate with no
 //!   API group, with each group alone and with all, so a gate that leaves a reference to a
 //!   gated item dangling is caught; then the job tests with `jobs` alone.
@@ -17,7 +18,7 @@ use crate::GENERATED_DIR;
 
 /// The group whose build stands for "one API group" (the one most users need first).
 const ONE_GROUP: &str = "projects";
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 /// One build's cost.
 #[derive(Debug, Clone, Copy)]
@@ -29,9 +30,21 @@ struct Cost {
 }
 
 pub fn bench_compile(root: &Path) -> Result<ExitCode, String> {
+    let groups = group_features(root)?;
+    let services = crate::services::secondary_features(root)?;
+    let primary_only = groups.iter().filter(|g| !services.contains(g)).cloned().collect::<Vec<_>>().join(",");
+    let opt_in = OPT_IN.join(",");
     let one_group = ["--no-default-features", "--features", ONE_GROUP];
-    let builds: [(&str, &[&str]); 3] =
-        [("all groups (default features)", &[]), ("one group (`projects`)", &one_group), ("all groups, release", &["--release"])];
+    let all_but_services = ["--no-default-features", "--features", primary_only.as_str()];
+    let with_opt_in = ["--features", opt_in.as_str()];
+    let builds: [(&str, &[&str]); 5] = [
+        ("all groups (default features)", &[]),
+        ("all groups but other services", &all_but_services),
+        ("all groups + opt-in features", &with_opt_in),
+        ("one group (`projects`)", &one_group),
+        ("all groups, release", &["--release"]),
+    ];
+    let mut measured = Vec::new();
     for (name, args) in builds {
         // Dependencies first, so that the runs time the crate alone.
         cargo_build(root, args)?;
@@ -40,15 +53,52 @@ pub fn bench_compile(root: &Path) -> Result<ExitCode, String> {
             touch(&root.join(GENERATED_DIR).join("src/lib.rs"))?;
             costs.push(timed_build(root, args)?);
         }
-        let best = costs.iter().copied().min_by(|a, b| a.wall.total_cmp(&b.wall)).expect("RUNS > 0");
-        let least_cpu = costs.iter().map(|c| c.cpu).fold(f64::INFINITY, f64::min);
-        let peak = costs.iter().map(|c| c.peak_mb).fold(0.0, f64::max);
+        let cost = Summary::of(&costs);
         println!(
-            "bench compile: {name:<30} wall {:>5.1} s (best of {RUNS}), cpu {:>5.1} s (least), peak rss {:>5.0} MB",
-            best.wall, least_cpu, peak
+            "bench compile: {name:<30} wall {:>5.1} s (best of {RUNS}; median {:.1}), cpu {:>5.1} s (least; median {:.1}), peak rss {:>5.0} MB",
+            cost.best_wall, cost.median_wall, cost.least_cpu, cost.median_cpu, cost.peak_mb
         );
+        measured.push(cost);
     }
+    // The costs of what the default build adds to the primary service's groups, and of the
+    // opt-in features, as differences of medians (this VM's runs vary by a second or more).
+    let difference = |what: &str, with: &Summary, without: &Summary| {
+        println!(
+            "bench compile: cost of {what:<19} wall {:>+5.1} s, cpu {:>+5.1} s (medians), peak rss {:>+4.0} MB",
+            with.median_wall - without.median_wall,
+            with.median_cpu - without.median_cpu,
+            with.peak_mb - without.peak_mb
+        );
+    };
+    difference(&format!("`{}`", services.join("`, `")), &measured[0], &measured[1]);
+    difference(&format!("`{opt_in}`"), &measured[2], &measured[0]);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The runs of one build.
+struct Summary {
+    best_wall: f64,
+    median_wall: f64,
+    least_cpu: f64,
+    median_cpu: f64,
+    peak_mb: f64,
+}
+
+impl Summary {
+    fn of(costs: &[Cost]) -> Summary {
+        let median = |pick: fn(&Cost) -> f64| {
+            let mut values: Vec<f64> = costs.iter().map(pick).collect();
+            values.sort_by(f64::total_cmp);
+            values[values.len() / 2]
+        };
+        Summary {
+            best_wall: costs.iter().map(|c| c.wall).fold(f64::INFINITY, f64::min),
+            median_wall: median(|c| c.wall),
+            least_cpu: costs.iter().map(|c| c.cpu).fold(f64::INFINITY, f64::min),
+            median_cpu: median(|c| c.cpu),
+            peak_mb: costs.iter().map(|c| c.peak_mb).fold(0.0, f64::max),
+        }
+    }
 }
 
 fn cargo() -> std::ffi::OsString {
@@ -107,6 +157,8 @@ pub fn check_feature_sets(root: &Path) -> Result<(), String> {
     let mut sets: Vec<Vec<String>> = vec![vec![]];
     sets.extend(groups.iter().map(|g| vec![g.clone()]));
     sets.push(vec![FULL.to_string()]);
+    // The opt-in features that are not API groups, over the fewest groups they need.
+    sets.extend(OPT_IN.iter().map(|f| vec![f.to_string()]));
     for set in &sets {
         let features = set.join(",");
         let status = Command::new(cargo())
@@ -120,8 +172,9 @@ pub fn check_feature_sets(root: &Path) -> Result<(), String> {
         }
     }
     eprintln!(
-        "test: cargo check of edge-impulse-api with no group, each of the {} groups alone and all: {:.1} s",
+        "test: cargo check of edge-impulse-api with no group, each of the {} groups alone, all, and {}: {:.1} s",
         groups.len(),
+        OPT_IN.join(", "),
         started.elapsed().as_secs_f64()
     );
     test_jobs_without_projects(root, &groups)
@@ -147,6 +200,9 @@ fn test_jobs_without_projects(root: &Path, groups: &[String]) -> Result<(), Stri
 }
 
 const FULL: &str = "full";
+/// Features outside `full` that `check_feature_sets` builds alone (each turns on what it
+/// needs) and `bench compile` prints over every group.
+const OPT_IN: &[&str] = &["upload"];
 
 /// The API-group features: what `full` turns on in the crate's manifest.
 fn group_features(root: &Path) -> Result<Vec<String>, String> {

@@ -20,6 +20,10 @@ use std::time::Instant;
 
 use crate::spec::SpecFile;
 
+/// What `cargo xtask test` builds: the conformance suite (every group, both serde directions)
+/// and the opt-in uploader, so that every test runs.
+const TEST_FEATURES: &str = "edge-impulse-api/conformance,edge-impulse-api/upload";
+
 pub fn test(root: &Path, spec: Option<PathBuf>, cargo_args: &[String]) -> Result<ExitCode, String> {
     let spec = SpecFile::locate(root, spec)?;
     step("regen --check", || check_generated_code(root, &spec))?;
@@ -38,11 +42,11 @@ pub fn test(root: &Path, spec: Option<PathBuf>, cargo_args: &[String]) -> Result
     let mut command = Command::new(cargo);
     command
         .current_dir(root)
-        .args(["test", "--workspace", "--features", "edge-impulse-api/conformance"])
+        .args(["test", "--workspace", "--features", TEST_FEATURES])
         .args(cargo_args)
         .env("EI_CONFORMANCE_SPEC", &normalized)
         .env("EI_CONFORMANCE_PRISM", &prism);
-    eprintln!("test: cargo test --workspace --features edge-impulse-api/conformance {}", cargo_args.join(" "));
+    eprintln!("test: cargo test --workspace --features {TEST_FEATURES} {}", cargo_args.join(" "));
     let status = step("cargo test", || command.status().map_err(|e| format!("running cargo test: {e}")))?;
     let docs = step("docs (missing docs and rustdoc warnings denied)", || check_docs(root));
     let failed_checks: Vec<String> = release_checks.into_iter().chain([docs]).filter_map(Result::err).collect();

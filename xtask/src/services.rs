@@ -56,6 +56,11 @@ pub fn generate(root: &Path, upstream_name: &str, upstream_bytes: &[u8], upstrea
     edge_impulse_codegen::generate_services(&specs).map_err(|e| e.to_string())
 }
 
+/// The cargo features of the services other than the primary one (`ingestion`).
+pub fn secondary_features(root: &Path) -> Result<Vec<String>, String> {
+    Ok(load(root)?.into_iter().filter_map(|l| l.service.feature).collect())
+}
+
 fn load(root: &Path) -> Result<Vec<Loaded>, String> {
     let path = root.join(SERVICES_FILE);
     if !path.exists() {

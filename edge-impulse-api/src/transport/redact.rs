@@ -52,7 +52,7 @@ impl Client {
 
     /// The redaction step for a server's text that is not an error of the call: a per-file
     /// failure inside a successful upload answer.
-    #[cfg(feature = "ingestion")]
+    #[cfg(feature = "upload")]
     pub(crate) fn redact_text(&self, text: &str) -> String {
         self.secrets().apply(text.to_owned(), usize::MAX)
     }

@@ -125,7 +125,7 @@ impl Client {
     }
 
     /// The client's retry policy (the uploader retries whole requests with it).
-    #[cfg(feature = "ingestion")]
+    #[cfg(feature = "upload")]
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
     }
