@@ -147,11 +147,11 @@ impl Secrets {
         let url: String = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).collect();
         for spelling in [value, json.trim_matches('"'), &url] {
             if !self.values.iter().any(|known| known == spelling) {
-                self.values.push(spelling.to_owned());
+                // Longest first, so that a secret containing another is replaced whole.
+                let at = self.values.iter().position(|known| known.len() < spelling.len()).unwrap_or(self.values.len());
+                self.values.insert(at, spelling.to_owned());
             }
         }
-        // Longest first, so that a secret containing another is replaced whole.
-        self.values.sort_by_key(|value| std::cmp::Reverse(value.len()));
     }
 
     /// Adds the value of every secret property in a JSON value: one that any service's

@@ -33,7 +33,7 @@ impl Client {
 
 /// The credentials a `security` list accepts, in words: "an API key or a JWT".
 fn needed_credentials(security: &[&[usize]], schemes: &[SecurityScheme]) -> String {
-    let mut alternatives: Vec<String> = security
+    let described = security
         .iter()
         .map(|alternative| {
             let mut names: Vec<&str> = alternative
@@ -48,10 +48,15 @@ fn needed_credentials(security: &[&[usize]], schemes: &[SecurityScheme]) -> Stri
                 .collect();
             names.dedup();
             names.join(" and ")
-        })
-        .collect();
-    alternatives.sort();
-    alternatives.dedup();
+        });
+    // Kept sorted by inserting in place: a sort of its own would be compiled for this one
+    // message.
+    let mut alternatives: Vec<String> = Vec::new();
+    for text in described {
+        if let Err(at) = alternatives.binary_search(&text) {
+            alternatives.insert(at, text);
+        }
+    }
     alternatives.join(" or ")
 }
 
