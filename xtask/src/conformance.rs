@@ -30,7 +30,7 @@ pub fn test(root: &Path, spec: Option<PathBuf>, cargo_args: &[String]) -> Result
     // These do not make the test suite meaningless when they fail: it still runs, and the
     // failures are repeated at the end.
     let release_checks = [
-        step("feature sets (no group, each group alone, all; job tests with `jobs` alone)", || crate::compile::check_feature_sets(root)),
+        step("feature sets (no group, each group alone, all, the opt-in `upload`; job tests with `jobs` alone)", || crate::compile::check_feature_sets(root)),
         step("mutants (combined, user crate, names)", || crate::mutants::ci_check(root, &spec)),
         step("cargo publish --dry-run -p edge-impulse-api", || publish_dry_run(root)),
     ];
