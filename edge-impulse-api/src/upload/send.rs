@@ -54,7 +54,7 @@ pub(crate) fn batches(files: &[Planned], settings: &SendSettings) -> Vec<Batch> 
     let (mut boxes, mut ranges) = (false, false);
     for index in order {
         let file = &files[index];
-        let same_group = batches.last().is_some_and(|batch| key(batch.files[0]) == key(index));
+        let same_group = batches.last().and_then(|batch| batch.files.first()).is_some_and(|&first| key(first) == key(index));
         let with_boxes = boxes || file.bounding_boxes.is_some();
         let with_ranges = ranges || file.structured_labels.is_some();
         let full = batches.last().is_some_and(|batch| {
@@ -67,7 +67,8 @@ pub(crate) fn batches(files: &[Planned], settings: &SendSettings) -> Vec<Batch> 
             names.clear();
             (boxes, ranges) = (false, false);
         }
-        let batch = batches.last_mut().expect("a batch was just pushed if there was none");
+        // Always there: a batch was pushed above when there was none.
+        let Some(batch) = batches.last_mut() else { continue };
         boxes |= file.bounding_boxes.is_some();
         ranges |= file.structured_labels.is_some();
         names.insert(file.name.as_str());
