@@ -187,7 +187,7 @@ impl<'c> Upload<'c> {
 
     /// Metadata for every file (a file's own keys win).
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.defaults.metadata.insert(key.into(), serde_json::Value::String(value.into()));
+        self.defaults.metadata.insert(key.into(), value.into());
         self
     }
 

@@ -245,8 +245,8 @@ fn check_sample(
         return None;
     }
     let mut metadata = defaults.metadata.clone();
-    metadata.extend(annotation.metadata);
-    metadata.extend(sample.metadata);
+    metadata.merge(annotation.metadata);
+    metadata.merge(sample.metadata);
     Some(Planned {
         name: sample.file_name,
         path,
@@ -294,7 +294,7 @@ impl MetadataCache {
         if metadata.is_empty() {
             return None;
         }
-        let json = ascii_json(&Value::Object(metadata));
+        let json = ascii_json(&metadata.into_json());
         if let Some(shared) = self.seen.get(json.as_str()) {
             return Some(shared.clone());
         }
@@ -376,10 +376,10 @@ fn read_info_labels(root: &Node<'_>, folder: &Path, annotations: &mut Annotation
                 other => return Err(label.error(format!("unknown label type `{other}` (expected `label`, `unlabeled` or `multi-label`)"))),
             },
         };
-        let mut metadata = Metadata::new();
+        let mut metadata = Metadata::default();
         if let Some(node) = entry.optional("metadata")? {
             for (key, value) in node.object()? {
-                metadata.insert(key.to_owned(), Value::String(value.string()?.to_owned()));
+                metadata.insert(key.to_owned(), value.string()?.to_owned());
             }
         }
         let bounding_boxes = match entry.optional("boundingBoxes")? {
@@ -521,9 +521,10 @@ mod tests {
         .unwrap();
         let idle = annotation(&annotations, "training/idle.1.json");
         assert_eq!((idle.category, idle.label.clone()), (Some(Category::Training), Some(Label::Named("idle".into()))));
-        assert_eq!(idle.metadata.get("site"), Some(&Value::from("Zürich")));
+        assert_eq!(idle.metadata.get("site"), Some("Zürich"));
+        assert_eq!(format!("{:?}", idle.metadata), r#"{"site": "Zürich"}"#);
         let noise = annotation(&annotations, "noise.wav");
-        assert_eq!((noise.category, noise.label.clone(), noise.metadata.len()), (None, Some(Label::None), 0));
+        assert_eq!((noise.category, noise.label.clone(), noise.metadata.is_empty()), (None, Some(Label::None), true));
         let wave = annotation(&annotations, "wave.json");
         assert_eq!(wave.label, None, "the ranges carry the labels");
         assert_eq!(wave.structured_labels, Some(vec![StructuredLabel::new("up", 0, 9)]));

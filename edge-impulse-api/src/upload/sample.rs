@@ -5,9 +5,41 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use tokio::io::AsyncRead;
 
-/// Metadata keys and their string values, as the JSON object `x-metadata` carries (serde_json's
-/// map: the crate has its code already, where a map of its own would be compiled again).
-pub(crate) type Metadata = serde_json::Map<String, serde_json::Value>;
+/// Metadata keys and their string values, as the JSON object `x-metadata` carries. Kept in
+/// serde_json's map, whose code the crate compiles anyway, where a map of its own would be
+/// compiled again for the uploader.
+#[derive(Clone, Default)]
+pub(crate) struct Metadata(serde_json::Map<String, serde_json::Value>);
+
+impl Metadata {
+    pub(crate) fn insert(&mut self, key: String, value: String) {
+        self.0.insert(key, serde_json::Value::String(value));
+    }
+
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(serde_json::Value::as_str)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds `other`'s keys, its values winning.
+    pub(crate) fn merge(&mut self, other: Metadata) {
+        self.0.extend(other.0);
+    }
+
+    pub(crate) fn into_json(self) -> serde_json::Value {
+        serde_json::Value::Object(self.0)
+    }
+}
+
+impl std::fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.0.iter().map(|(key, value)| (key, value.as_str().unwrap_or_default()))).finish()
+    }
+}
 
 /// Where a sample goes in the project (the ingestion path `/api/{category}/files`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -164,7 +196,7 @@ impl Sample {
             file_name,
             category: None,
             label: None,
-            metadata: Metadata::new(),
+            metadata: Metadata::default(),
             bounding_boxes: None,
             structured_labels: None,
         }
@@ -222,7 +254,7 @@ impl Sample {
 
     /// Adds a metadata entry (shown in Studio, usable to filter samples).
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata.insert(key.into(), serde_json::Value::String(value.into()));
+        self.metadata.insert(key.into(), value.into());
         self
     }
 
