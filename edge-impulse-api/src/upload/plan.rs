@@ -182,8 +182,10 @@ fn scan_directory(
     found.sort();
     if !annotations.is_empty() {
         let missing: Vec<PathBuf> = annotations.keys().filter(|listed| listed.starts_with(root) && found.binary_search(listed).is_err()).cloned().collect();
-        found.extend(missing);
-        found.sort();
+        if !missing.is_empty() {
+            found.extend(missing);
+            found.sort();
+        }
     }
     for path in found {
         let supported = extension(&path).is_some_and(|e| SUPPORTED.contains(&e.as_str()));

@@ -95,16 +95,16 @@ impl BatchRequest {
         let mut parts = Vec::with_capacity(batch.files.len() + 2);
         let (mut boxes, mut ranges) = (Map::new(), Map::new());
         for (&index, prepared) in batch.files.iter().zip(prepared) {
+            // An unreadable file keeps its entry (its outcome) and gets no part.
+            if matches!(prepared, Prepared::Unreadable(_)) {
+                continue;
+            }
             let file = &files[index];
             let part = match (std::mem::replace(prepared, Prepared::Stream), &file.data, &file.path) {
-                (Prepared::Unreadable(message), ..) => {
-                    *prepared = Prepared::Unreadable(message);
-                    continue;
-                }
                 (_, Some(data), _) => FilePart::from_bytes(data.clone()),
                 (Prepared::Read(data), None, _) => FilePart::from_bytes(data),
-                (Prepared::Stream, None, Some(path)) => FilePart::from_path(path),
-                (Prepared::Stream, None, None) => FilePart::from_bytes(Bytes::new()),
+                (_, None, Some(path)) => FilePart::from_path(path),
+                (_, None, None) => FilePart::from_bytes(Bytes::new()),
             };
             parts.push(part.file_name(file.name.clone()).content_type(content_type(&file.name)));
             if let Some(list) = &file.bounding_boxes {
