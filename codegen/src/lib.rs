@@ -26,7 +26,7 @@ pub mod service;
 pub use diagnostics::{Diagnostic, Rule, Severity};
 pub use emit::GeneratedFile;
 pub use overrides::Overrides;
-pub use service::{Endpoint, Service};
+pub use service::{Endpoint, RuntimeTypes, Service};
 
 /// Everything one generator run produces.
 #[derive(Debug)]
@@ -90,8 +90,7 @@ pub fn generate_services(specs: &[ServiceSpec<'_>]) -> Result<Output, Error> {
         let loaded = load::load(spec.spec_name, spec.spec, spec.overrides, &mut diagnostics)?;
         timings[0].1 += clock.elapsed();
         let clock = std::time::Instant::now();
-        let mut api = ir::lower(&loaded.openapi, &loaded.document, spec.overrides, &mut diagnostics)?;
-        api.service = spec.service.clone();
+        let api = ir::lower(&loaded.openapi, &loaded.document, spec.overrides, &mut diagnostics)?.with_service(spec.service.clone())?;
         timings[1].1 += clock.elapsed();
         let schemas = loaded.openapi.components.as_ref().map_or(0, |c| c.schemas.len());
         services.push((spec.service.name.clone(), api.operation_count(), schemas));

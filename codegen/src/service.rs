@@ -24,6 +24,21 @@ pub struct Service {
     pub conformance: bool,
     /// How the client finds the service's URL in the environment.
     pub endpoint: Endpoint,
+    /// Schemas the hand-written runtime names, which must be compiled whenever it needs them
+    /// whichever groups use them.
+    #[serde(default)]
+    pub runtime_types: Vec<RuntimeTypes>,
+}
+
+/// Schemas the runtime names under some cargo features (every build, with none).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeTypes {
+    /// The runtime code that names them is compiled when any of these is on.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Schema names (Rust type names, as in `models`).
+    pub types: Vec<String>,
 }
 
 /// How `Client::from_env` derives a service's URL, as the Edge Impulse CLI does.
@@ -52,6 +67,7 @@ impl Service {
             feature: None,
             conformance: true,
             endpoint: Endpoint { env: None, subdomain: "api".into(), local_port: 80, path: String::new() },
+            runtime_types: Vec::new(),
         }
     }
 

@@ -80,6 +80,7 @@ fn two_services_match_their_snapshot() {
         feature: Some("files-service".into()),
         conformance: false,
         endpoint: Endpoint { env: Some("FILES_ENDPOINT".into()), subdomain: "files".into(), local_port: 4810, path: String::new() },
+        runtime_types: Vec::new(),
     };
     let output = edge_impulse_codegen::generate_services(&[
         ServiceSpec { service: Service::single(), spec_name: "security.yaml", spec: &primary, overrides: &overrides },

@@ -249,8 +249,9 @@
 //!
 //! Each API group is a feature named like its accessor (`projects`, `raw-data`, `jobs`,
 //! `organization-jobs`, ...); `full`, the default, turns on all of them. A group's feature
-//! brings its operations and the models only they use; models several groups share, the
-//! runtime and [`Client::request`] are always there. [`Client::wait_for_job`] and
+//! brings its operations and the models they use: a model several groups share is compiled
+//! when any of their features is on. The runtime, [`Client::request`], the models it names
+//! and those no operation uses are always there. [`Client::wait_for_job`] and
 //! [`Client::job_logs`] need `jobs` (and `projects` to follow the logs live rather than poll
 //! them); [`Client::wait_for_organization_job`] and [`Client::organization_job_logs`] need
 //! `organization-jobs`. `serde-all` gives every

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use edge_impulse_codegen::{Endpoint, Output, Overrides, Service, ServiceSpec};
+use edge_impulse_codegen::{Endpoint, Output, Overrides, RuntimeTypes, Service, ServiceSpec};
 use serde::Deserialize;
 
 /// The list of services, relative to the workspace root.
@@ -32,6 +32,8 @@ struct Entry {
     #[serde(default)]
     conformance: bool,
     endpoint: Endpoint,
+    #[serde(default)]
+    runtime_types: Vec<RuntimeTypes>,
 }
 
 /// One service with its spec and overrides read.
@@ -89,6 +91,7 @@ fn load(root: &Path) -> Result<Vec<Loaded>, String> {
             feature: entry.feature,
             conformance: entry.conformance,
             endpoint: entry.endpoint,
+            runtime_types: entry.runtime_types,
         };
         loaded.push(Loaded { service, spec_name: entry.spec, bytes, overrides });
     }

@@ -57,7 +57,7 @@ pub fn emit_services(apis: &[&Api]) -> Result<Vec<GeneratedFile>, Error> {
     }
     jobs.extend(apis.iter().zip(&models).map(|(api, models)| Job::ModelsMod(api, models)));
     let mut files = run_jobs(&jobs, |job| match job {
-        Job::ModelsPart(api, models, part) => file(&format!("{}models/{part}.rs", api.service.dir()), models.part_module(part)),
+        Job::ModelsPart(api, models, part) => file(&format!("{}models/{part}.rs", api.service.dir()), models.part_module(part)?),
         Job::Group(api, group) => file(&format!("{}apis/{}.rs", api.service.dir(), group.module), operations::group_module(api, group)),
         Job::Root(index) => file(&format!("{}mod.rs", apis[*index].service.dir()), operations::root_module(apis, *index)),
         Job::ApisMod(api) => file(&format!("{}apis/mod.rs", api.service.dir()), operations::apis_module(api)),

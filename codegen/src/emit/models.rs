@@ -1,6 +1,6 @@
 //! `generated/models/`: one Rust type per named schema.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -8,6 +8,7 @@ use quote::{format_ident, quote};
 use super::serde_impls::{self, Directions};
 use super::{doc_lines, json_type_doc, raw_doc_lines, rust_type, spec_or_known_doc, wire_doc};
 use crate::ir::{visit_types, Api, Body, Field, TypeDef, TypeKind, TypeRef};
+use crate::Error;
 
 /// The models, split into one module per tag (types only that tag's operations use) and a
 /// `common` module for the rest; `models` re-exports them all flat. Splitting keeps each
@@ -21,6 +22,8 @@ pub(super) struct Models<'a> {
     response_types: HashSet<&'a str>,
     /// Part (module) name -> its types, in name order.
     parts: BTreeMap<String, Vec<&'a TypeDef>>,
+    /// Shared type name -> the features any one of which compiles it.
+    shared_gates: HashMap<&'a str, &'a BTreeSet<String>>,
     /// The public path of these models, for doc links (`crate::models`).
     doc_path: String,
 }
@@ -53,7 +56,12 @@ impl<'a> Models<'a> {
             };
             parts.entry(part).or_default().push(t);
         }
-        Models { gates, index, request_types, response_types, parts, doc_path: api.service.models_doc_path() }
+        let shared_gates = api
+            .types
+            .iter()
+            .filter_map(|t| Some((t.name.as_str(), api.features.gate(&t.name)?)))
+            .collect();
+        Models { gates, index, request_types, response_types, parts, shared_gates, doc_path: api.service.models_doc_path() }
     }
 
     /// Part names, biggest first (they take longest to format).
@@ -79,21 +87,31 @@ impl<'a> Models<'a> {
             //!
             //! Each type's documentation ends with the JSON pointer of the schema it comes from.
             //! Types used by the operations of one tag only live in that tag's module, compiled
-            //! with that tag's cargo feature; the others in `common`, always compiled.
+            //! with that tag's cargo feature; the others in `common`, each compiled with the
+            //! features of the tags that use it (always, for those the runtime names without a
+            //! feature and those no operation uses).
 
             #(#parts)*
         }
     }
 
-    pub fn part_module(&self, part: &str) -> TokenStream {
-        let items = self.parts[part].iter().map(|t| {
+    pub fn part_module(&self, part: &str) -> Result<TokenStream, Error> {
+        let mut items = Vec::new();
+        for t in &self.parts[part] {
             let usage = Usage {
                 request: self.request_types.contains(t.name.as_str()),
                 response: self.response_types.contains(t.name.as_str()),
             };
-            type_item(t, &self.index, usage, &self.doc_path)
-        });
-        quote! {
+            let item = type_item(t, &self.index, usage, &self.doc_path);
+            items.push(match self.shared_gates.get(t.name.as_str()) {
+                Some(features) => gated(item, features).map_err(|e| Error {
+                    location: format!("{} (models/{part}.rs)", t.pointer),
+                    message: format!("generator bug: the items of type `{}` do not parse: {e}", t.name),
+                })?,
+                None => item,
+            });
+        }
+        Ok(quote! {
             // Constructors take every required field, however many the schema has.
             #![allow(clippy::too_many_arguments)]
             // Spec descriptions are prose, not rustdoc; they are escaped but not reflowed.
@@ -106,8 +124,18 @@ impl<'a> Models<'a> {
             use super::*;
 
             #(#items)*
-        }
+        })
     }
+}
+
+/// A type's items (the type, its impls, its macro invocations), each compiled only with one
+/// of `features`.
+fn gated(items: TokenStream, features: &BTreeSet<String>) -> syn::Result<TokenStream> {
+    let file: syn::File = syn::parse2(items)?;
+    let features = features.iter();
+    let gate = quote!(#[cfg(any(#(feature = #features),*))]);
+    let items = file.items.iter().map(|item| quote!(#gate #item));
+    Ok(quote!(#(#items)*))
 }
 
 /// Where a type is used, which decides the serde derives it needs.

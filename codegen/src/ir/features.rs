@@ -1,28 +1,45 @@
 //! Cargo features: one per API group, so a user compiles only the groups they call.
 //!
 //! A type that the operations of exactly one group use (directly or nested) belongs to that
-//! group and is compiled only with its feature; a type several groups use, or none (and what
-//! such a type contains), is part of the shared base that every build has. Because a group's own types reach only its own
-//! and shared types, turning on one feature never needs another.
+//! group and is compiled only with its feature. A type several groups use is shared, and
+//! compiled when any of their features is on; so is one the hand-written runtime names
+//! ([`RuntimeTypes`](crate::service::RuntimeTypes)), with the features it names it under. A
+//! type no operation uses (and what it contains) is in every build. Because a group's types
+//! reach only types compiled with its feature, turning on one feature never needs another.
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::{Api, Body, Group, Response, TypeDef, TypeKind, TypeRef};
+use crate::service::Service;
+use crate::Error;
 
 /// The feature that turns on every group; the crate's default.
 pub const FULL: &str = "full";
 
-/// Which types belong to one group only.
+/// Where each type is compiled.
 #[derive(Debug, Clone, Default)]
 pub struct Features {
     /// Type name -> index (into `Api::groups`) of the only group that uses it.
     owners: HashMap<String, usize>,
+    /// Shared type name -> the features any one of which compiles it. A shared type not here
+    /// is in every build.
+    gates: HashMap<String, BTreeSet<String>>,
+}
+
+/// Who needs a type: groups (by index) and the runtime's features, or every build.
+#[derive(Default)]
+struct Users {
+    groups: BTreeSet<usize>,
+    runtime: BTreeSet<String>,
+    every_build: bool,
 }
 
 impl Features {
-    pub fn compute(types: &[TypeDef], groups: &[Group]) -> Features {
+    /// `service` gives the features' names and the types its runtime names; an error when
+    /// the runtime names a schema or a feature the spec no longer has.
+    pub fn compute(types: &[TypeDef], groups: &[Group], service: &Service) -> Result<Features, Error> {
         let index: HashMap<&str, &TypeDef> = types.iter().map(|t| (t.name.as_str(), t)).collect();
-        let mut users: HashMap<&str, BTreeSet<usize>> = HashMap::new();
+        let mut users: HashMap<&str, Users> = HashMap::new();
         for (g, group) in groups.iter().enumerate() {
             let mut roots: Vec<&TypeRef> = Vec::new();
             for op in &group.operations {
@@ -34,28 +51,78 @@ impl Features {
                     roots.push(ty);
                 }
             }
-            visit_types(roots, &index, |name| users.entry(name).or_default().insert(g));
+            visit_types(roots, &index, |name| users.entry(name).or_default().groups.insert(g));
         }
-        // A type no operation uses is shared, and so is everything it contains: one of its
-        // fields may be a type that a single group uses too.
+        // A type no operation uses is in every build, and so is everything it contains: one of
+        // its fields may be a type that a single group uses too.
         let unused: Vec<TypeRef> =
             types.iter().filter(|t| !users.contains_key(t.name.as_str())).map(|t| TypeRef::Named(t.name.clone())).collect();
-        let base = groups.len();
-        visit_types(unused.iter().collect(), &index, |name| users.entry(name).or_default().insert(base));
-        let owners = users
-            .into_iter()
-            .filter(|(_, users)| users.len() == 1)
-            .filter_map(|(name, users)| Some((name.to_string(), *users.first()?)))
-            .filter(|(_, user)| *user != base)
-            .collect();
-        Features { owners }
+        mark_every_build(unused.iter().collect(), &index, &mut users);
+        let feature_of = |group: &Group| service.feature.clone().unwrap_or_else(|| feature_name(group));
+        let known_features: BTreeSet<String> = groups.iter().map(feature_of).collect();
+        for need in &service.runtime_types {
+            let location = || format!("spec/services.toml (service `{}`, runtime_types)", service.name);
+            if let Some(missing) = need.features.iter().find(|f| !known_features.contains(*f)) {
+                let message = format!("the runtime needs its types with feature `{missing}`, which no group of the spec has");
+                return Err(Error { location: location(), message });
+            }
+            let mut roots = Vec::new();
+            for name in &need.types {
+                if !index.contains_key(name.as_str()) {
+                    let message = format!("the runtime names schema `{name}`, which the spec does not define (renamed or removed upstream?)");
+                    return Err(Error { location: location(), message });
+                }
+                roots.push(TypeRef::Named(name.clone()));
+            }
+            match need.features.is_empty() {
+                true => mark_every_build(roots.iter().collect(), &index, &mut users),
+                false => visit_types(roots.iter().collect(), &index, |name| {
+                    let users = users.entry(name).or_default();
+                    let before = users.runtime.len();
+                    users.runtime.extend(need.features.iter().cloned());
+                    users.runtime.len() != before
+                }),
+            }
+        }
+        let mut features = Features::default();
+        for (name, users) in users {
+            let mut gate: BTreeSet<String> = users.groups.iter().map(|g| feature_of(&groups[*g])).collect();
+            let only_group = users.groups.first().filter(|_| users.groups.len() == 1);
+            match only_group {
+                Some(&g) if !users.every_build && users.runtime.iter().all(|f| gate.contains(f)) => {
+                    features.owners.insert(name.to_string(), g);
+                }
+                _ if users.every_build => {}
+                // One feature for the whole service: its module is gated already.
+                _ if service.feature.is_some() => {}
+                _ => {
+                    gate.extend(users.runtime);
+                    features.gates.insert(name.to_string(), gate);
+                }
+            }
+        }
+        Ok(features)
     }
 
     /// The group (index into `Api::groups`) whose feature gates type `name`; `None` for a
-    /// shared type, which every build has.
+    /// shared type.
     pub fn owner(&self, name: &str) -> Option<usize> {
         self.owners.get(name).copied()
     }
+
+    /// The features any one of which compiles shared type `name`; `None` when every build
+    /// has it (or it belongs to one group: see [`Features::owner`]).
+    pub fn gate(&self, name: &str) -> Option<&BTreeSet<String>> {
+        self.gates.get(name)
+    }
+}
+
+/// Marks the types reachable from `roots` as in every build.
+fn mark_every_build<'a>(roots: Vec<&TypeRef>, index: &HashMap<&str, &'a TypeDef>, users: &mut HashMap<&'a str, Users>) {
+    visit_types(roots, index, |name| {
+        let users = users.entry(name).or_default();
+        !std::mem::replace(&mut users.every_build, true)
+    });
 }
 
 /// A group's cargo feature: its accessor's name in kebab case (`raw_data` -> `raw-data`).

@@ -49,6 +49,14 @@ impl Api {
         self.groups.iter().map(|g| g.operations.len()).sum()
     }
 
+    /// The API as the given service of a crate: its features are computed anew, with the
+    /// service's feature names and the types its runtime names.
+    pub fn with_service(mut self, service: Service) -> Result<Api, Error> {
+        self.features = Features::compute(&self.types, &self.groups, &service)?;
+        self.service = service;
+        Ok(self)
+    }
+
     /// The cargo feature that gates a group: the service's one feature, else the group's own.
     pub fn feature_of(&self, group: &Group) -> String {
         self.service.feature.clone().unwrap_or_else(|| feature_name(group))
@@ -331,7 +339,7 @@ pub fn lower(
     let operations::LoweredSecurity { schemes, default_security, .. } = security;
     let mut types = schemas.finish();
     binary_outside_forms_as_strings(&mut types, &mut groups, diagnostics);
-    let features = Features::compute(&types, &groups);
+    let features = Features::compute(&types, &groups, &Service::single())?;
     Ok(Api {
         title: openapi.info.title.clone(),
         version: openapi.info.version.clone(),

@@ -5,6 +5,7 @@
 #[allow(unused_imports)]
 use super::*;
 
+#[cfg(any(feature = "email-verification", feature = "user"))]
 /// Schema: `#/components/schemas/ActivateUserOrVerifyEmailRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -13,6 +14,7 @@ pub struct ActivateUserOrVerifyEmailRequest {
     pub code: String,
 }
 
+#[cfg(any(feature = "email-verification", feature = "user"))]
 impl ActivateUserOrVerifyEmailRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(code: String) -> Self {
@@ -20,6 +22,7 @@ impl ActivateUserOrVerifyEmailRequest {
     }
 }
 
+#[cfg(any(feature = "email-verification", feature = "user"))]
 crate::codec::json_object! {
     ActivateUserOrVerifyEmailRequest {
         code: "code" required,
@@ -28,6 +31,7 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "email-verification", feature = "user"))]
 impl crate::Envelope for ActivateUserOrVerifyEmailRequest {}
 
 /// Schema: `#/components/schemas/AddApiKeyRequest`
@@ -51,6 +55,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for AddApiKeyRequest {}
 
+#[cfg(any(feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/AddApiKeyResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -65,6 +70,7 @@ pub struct AddApiKeyResponse {
     pub api_key: crate::Secret,
 }
 
+#[cfg(any(feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     AddApiKeyResponse {
         success: "success" required,
@@ -76,12 +82,21 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "projects"))]
 impl crate::Envelope for AddApiKeyResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 /// Schema: `#/components/schemas/AdditionalMetric`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -98,6 +113,14 @@ pub struct AdditionalMetric {
     pub link: Option<String>,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 crate::codec::json_object! {
     AdditionalMetric {
         name: "name" required,
@@ -110,8 +133,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 impl crate::Envelope for AdditionalMetric {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminAddOrganizationUserRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -124,6 +156,7 @@ pub struct AdminAddOrganizationUserRequest {
     pub datasets: Vec<String>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl AdminAddOrganizationUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(role: OrganizationMemberRole, datasets: Vec<String>) -> Self {
@@ -141,6 +174,7 @@ impl AdminAddOrganizationUserRequest {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminAddOrganizationUserRequest {
         username_or_email: "usernameOrEmail" optional,
@@ -151,11 +185,14 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminAddOrganizationUserRequest {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminAddProjectUserRequest`
 pub type AdminAddProjectUserRequest = AdminAddUserRequest;
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminAddUserRequest`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -164,6 +201,7 @@ pub struct AdminAddUserRequest {
     pub username_or_email: Option<String>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl AdminAddUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -177,6 +215,7 @@ impl AdminAddUserRequest {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminAddUserRequest {
         username_or_email: "usernameOrEmail" optional,
@@ -185,6 +224,7 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminAddUserRequest {}
 
 /// Schema: `#/components/schemas/AdminApiOrganization`
@@ -295,6 +335,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for AdminApiProject {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminApiUser`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -353,6 +394,7 @@ pub struct AdminApiUser {
     pub daily_metrics: Option<Option<Vec<DailyMetricsRecord>>>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminApiUser {
         id: "id" required,
@@ -386,8 +428,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminApiUser {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminCreateOrganizationDataExportRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -398,6 +442,7 @@ pub struct AdminCreateOrganizationDataExportRequest {
     pub expiration_date: Option<crate::DateTime>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl AdminCreateOrganizationDataExportRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(description: String) -> Self {
@@ -414,6 +459,7 @@ impl AdminCreateOrganizationDataExportRequest {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminCreateOrganizationDataExportRequest {
         description: "description" required,
@@ -423,8 +469,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminCreateOrganizationDataExportRequest {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminCreateProjectRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -439,6 +487,7 @@ pub struct AdminCreateProjectRequest {
     pub owner_email: Option<String>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl AdminCreateProjectRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(project_name: String) -> Self {
@@ -469,6 +518,7 @@ impl AdminCreateProjectRequest {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminCreateProjectRequest {
         project_name: "projectName" required,
@@ -480,6 +530,7 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminCreateProjectRequest {}
 
 /// Schema: `#/components/schemas/AdminEnableFeatureRequest`
@@ -500,6 +551,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for AdminEnableFeatureRequest {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetMetricsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -512,6 +564,7 @@ pub struct AdminGetMetricsResponse {
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetMetricsResponse {
         success: "success" required,
@@ -522,12 +575,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetMetricsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetOrganizationComputeTimeUsageResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -544,6 +599,7 @@ pub struct AdminGetOrganizationComputeTimeUsageResponse {
     pub total_compute_time: Option<f64>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetOrganizationComputeTimeUsageResponse {
         success: "success" required,
@@ -556,12 +612,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetOrganizationComputeTimeUsageResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetOrganizationsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -576,6 +634,7 @@ pub struct AdminGetOrganizationsResponse {
     pub organizations: Vec<AdminGetOrganizationsResponseOrganizationsItem>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetOrganizationsResponse {
         success: "success" required,
@@ -587,12 +646,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetOrganizationsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetOrganizationsResponse/allOf/1/properties/organizations/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -621,6 +682,7 @@ pub struct AdminGetOrganizationsResponseOrganizationsItem {
     pub entitlement_limits: Option<EntitlementLimits>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetOrganizationsResponseOrganizationsItem {
         id: "id" required,
@@ -639,8 +701,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetOrganizationsResponseOrganizationsItem {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetReportResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -653,6 +717,7 @@ pub struct AdminGetReportResponse {
     pub report: Report,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetReportResponse {
         success: "success" required,
@@ -663,12 +728,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetReportResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetReportsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -683,6 +750,7 @@ pub struct AdminGetReportsResponse {
     pub total_count: i64,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetReportsResponse {
         success: "success" required,
@@ -694,12 +762,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetReportsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetUserMetricsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -712,6 +782,7 @@ pub struct AdminGetUserMetricsResponse {
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetUserMetricsResponse {
         success: "success" required,
@@ -722,12 +793,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetUserMetricsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetUserResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -740,6 +813,7 @@ pub struct AdminGetUserResponse {
     pub user: AdminApiUser,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetUserResponse {
         success: "success" required,
@@ -750,12 +824,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetUserResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetUsersResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -770,6 +846,7 @@ pub struct AdminGetUsersResponse {
     pub users: Vec<AdminGetUsersResponseUsersItem>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetUsersResponse {
         success: "success" required,
@@ -781,12 +858,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetUsersResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminGetUsersResponse/allOf/1/properties/users/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -813,6 +892,7 @@ pub struct AdminGetUsersResponseUsersItem {
     pub tier: Option<UserTierEnum>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminGetUsersResponseUsersItem {
         id: "id" required,
@@ -830,6 +910,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminGetUsersResponseUsersItem {}
 
 /// Schema: `#/components/schemas/AdminListProjects`
@@ -853,6 +934,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for AdminListProjects {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminListProjectsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -867,6 +949,7 @@ pub struct AdminListProjectsResponse {
     pub projects: Vec<AdminApiProject>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminListProjectsResponse {
         success: "success" required,
@@ -878,12 +961,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminListProjectsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminOrganizationInfoResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -910,6 +995,7 @@ pub struct AdminOrganizationInfoResponse {
     pub daily_metrics: Option<Option<Vec<DailyMetricsRecord>>>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminOrganizationInfoResponse {
         success: "success" required,
@@ -927,12 +1013,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminOrganizationInfoResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/AdminUpdateOrganizationDataExportRequest`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -943,6 +1031,7 @@ pub struct AdminUpdateOrganizationDataExportRequest {
     pub expiration_date: Option<crate::DateTime>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl AdminUpdateOrganizationDataExportRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -965,6 +1054,7 @@ impl AdminUpdateOrganizationDataExportRequest {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminUpdateOrganizationDataExportRequest {
         description: "description" optional,
@@ -974,8 +1064,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminUpdateOrganizationDataExportRequest {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/AdminUpdateOrganizationRequest`
@@ -1002,6 +1094,7 @@ pub struct AdminUpdateOrganizationRequest {
     pub domain: Option<String>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl AdminUpdateOrganizationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -1073,6 +1166,7 @@ impl AdminUpdateOrganizationRequest {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminUpdateOrganizationRequest {
         logo: "logo" optional,
@@ -1089,8 +1183,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminUpdateOrganizationRequest {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/AdminUpdateUserRequest`
@@ -1111,6 +1207,7 @@ pub struct AdminUpdateUserRequest {
     pub experiments: Option<Vec<String>>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl AdminUpdateUserRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -1161,6 +1258,7 @@ impl AdminUpdateUserRequest {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     AdminUpdateUserRequest {
         email: "email" optional,
@@ -1174,8 +1272,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for AdminUpdateUserRequest {}
 
+#[cfg(any(feature = "jobs", feature = "projects"))]
 /// Schema: `#/components/schemas/AIActionsConfigStep`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -1186,6 +1286,7 @@ pub struct AiActionsConfigStep {
     pub parameters: std::collections::BTreeMap<String, String>,
 }
 
+#[cfg(any(feature = "jobs", feature = "projects"))]
 impl AiActionsConfigStep {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -1199,6 +1300,7 @@ impl AiActionsConfigStep {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "projects"))]
 crate::codec::json_object! {
     AiActionsConfigStep {
         transformation_block_id: "transformationBlockId" required,
@@ -1208,8 +1310,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "projects"))]
 impl crate::Envelope for AiActionsConfigStep {}
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/AkidaEdgeLearningConfig`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -1222,6 +1326,7 @@ pub struct AkidaEdgeLearningConfig {
     pub neurons_per_class: Option<f64>,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl AkidaEdgeLearningConfig {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(enabled: bool) -> Self {
@@ -1245,6 +1350,7 @@ impl AkidaEdgeLearningConfig {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     AkidaEdgeLearningConfig {
         enabled: "enabled" required,
@@ -1255,8 +1361,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl crate::Envelope for AkidaEdgeLearningConfig {}
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// Capacity level for visual anomaly detection. Determines which set of default configurations to use. The higher capacity, the higher number of (Gaussian) components, and the more adapted the model becomes to the original distribution
 ///
 /// Schema: `#/components/schemas/AnomalyCapacity`
@@ -1273,6 +1381,7 @@ pub enum AnomalyCapacity {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl AnomalyCapacity {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -1285,6 +1394,7 @@ impl AnomalyCapacity {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl From<&str> for AnomalyCapacity {
     fn from(value: &str) -> Self {
         match value {
@@ -1296,8 +1406,10 @@ impl From<&str> for AnomalyCapacity {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::string_enum_impls!(AnomalyCapacity);
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 /// Schema: `#/components/schemas/AnomalyConfig/properties/axes/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -1310,6 +1422,7 @@ pub struct AnomalyConfigAxesItem {
     pub favourite: bool,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 crate::codec::json_object! {
     AnomalyConfigAxesItem {
         label: "label" required,
@@ -1320,8 +1433,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl crate::Envelope for AnomalyConfigAxesItem {}
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 /// Schema: `#/components/schemas/AnomalyModelMetadata/properties/clusters/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -1332,6 +1447,7 @@ pub struct AnomalyModelMetadataClustersItem {
     pub max_error: f64,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 crate::codec::json_object! {
     AnomalyModelMetadataClustersItem {
         center: "center" required,
@@ -1341,8 +1457,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl crate::Envelope for AnomalyModelMetadataClustersItem {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Specifies limits for your specific application, as available RAM and ROM for the model's operation and the maximum allowed latency.
 ///
 /// Schema: `#/components/schemas/ApplicationBudget`
@@ -1357,6 +1475,7 @@ pub struct ApplicationBudget {
     pub memory_overhead: Option<TargetMemory>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl ApplicationBudget {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -1386,6 +1505,7 @@ impl ApplicationBudget {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ApplicationBudget {
         latency_per_inference_ms: "latencyPerInferenceMs" optional,
@@ -1396,8 +1516,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ApplicationBudget {}
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// The data augmentation policy to use with image input
 ///
 /// Schema: `#/components/schemas/AugmentationPolicyImageEnum`
@@ -1412,6 +1534,7 @@ pub enum AugmentationPolicyImageEnum {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl AugmentationPolicyImageEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -1423,6 +1546,7 @@ impl AugmentationPolicyImageEnum {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl From<&str> for AugmentationPolicyImageEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -1433,8 +1557,10 @@ impl From<&str> for AugmentationPolicyImageEnum {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::string_enum_impls!(AugmentationPolicyImageEnum);
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/AugmentationPolicySpectrogram`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -1451,6 +1577,7 @@ pub struct AugmentationPolicySpectrogram {
     pub gaussian_noise: Option<AugmentationPolicySpectrogramGaussianNoise>,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl AugmentationPolicySpectrogram {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(enabled: bool) -> Self {
@@ -1497,6 +1624,7 @@ impl AugmentationPolicySpectrogram {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     AugmentationPolicySpectrogram {
         enabled: "enabled" required,
@@ -1509,8 +1637,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl crate::Envelope for AugmentationPolicySpectrogram {}
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// The amount of frequency masking to apply.
 ///
 /// Schema: `#/components/schemas/AugmentationPolicySpectrogram/properties/freqMasking`
@@ -1527,6 +1657,7 @@ pub enum AugmentationPolicySpectrogramFreqMasking {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl AugmentationPolicySpectrogramFreqMasking {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -1539,6 +1670,7 @@ impl AugmentationPolicySpectrogramFreqMasking {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl From<&str> for AugmentationPolicySpectrogramFreqMasking {
     fn from(value: &str) -> Self {
         match value {
@@ -1550,8 +1682,10 @@ impl From<&str> for AugmentationPolicySpectrogramFreqMasking {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::string_enum_impls!(AugmentationPolicySpectrogramFreqMasking);
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// The amount of Gaussian noise to add.
 ///
 /// Schema: `#/components/schemas/AugmentationPolicySpectrogram/properties/gaussianNoise`
@@ -1568,6 +1702,7 @@ pub enum AugmentationPolicySpectrogramGaussianNoise {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl AugmentationPolicySpectrogramGaussianNoise {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -1580,6 +1715,7 @@ impl AugmentationPolicySpectrogramGaussianNoise {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl From<&str> for AugmentationPolicySpectrogramGaussianNoise {
     fn from(value: &str) -> Self {
         match value {
@@ -1591,8 +1727,10 @@ impl From<&str> for AugmentationPolicySpectrogramGaussianNoise {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::string_enum_impls!(AugmentationPolicySpectrogramGaussianNoise);
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// The amount of time masking to apply.
 ///
 /// Schema: `#/components/schemas/AugmentationPolicySpectrogram/properties/timeMasking`
@@ -1609,6 +1747,7 @@ pub enum AugmentationPolicySpectrogramTimeMasking {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl AugmentationPolicySpectrogramTimeMasking {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -1621,6 +1760,7 @@ impl AugmentationPolicySpectrogramTimeMasking {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl From<&str> for AugmentationPolicySpectrogramTimeMasking {
     fn from(value: &str) -> Self {
         match value {
@@ -1632,8 +1772,18 @@ impl From<&str> for AugmentationPolicySpectrogramTimeMasking {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::string_enum_impls!(AugmentationPolicySpectrogramTimeMasking);
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "whitelabels"
+    )
+)]
 /// Category to display this block in the UI.
 ///
 /// Schema: `#/components/schemas/BlockDisplayCategory`
@@ -1648,6 +1798,15 @@ pub enum BlockDisplayCategory {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "whitelabels"
+    )
+)]
 impl BlockDisplayCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -1659,6 +1818,15 @@ impl BlockDisplayCategory {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "whitelabels"
+    )
+)]
 impl From<&str> for BlockDisplayCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -1669,8 +1837,18 @@ impl From<&str> for BlockDisplayCategory {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "whitelabels"
+    )
+)]
 crate::string_enum_impls!(BlockDisplayCategory);
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// Training parameters specific to the type of the learn block. Parameters may be adjusted depending on the model defined in the visual layers. Used for our built-in blocks.
 ///
 /// Schema: `#/components/schemas/BlockParameters`
@@ -1686,6 +1864,7 @@ pub enum BlockParameters {
     BlockParamsVisualAnomalyGmm(BlockParamsVisualAnomalyGmm),
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl crate::Envelope for BlockParameters {
     fn api_error(&self) -> Option<&str> {
         match self {
@@ -1697,6 +1876,7 @@ impl crate::Envelope for BlockParameters {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/BlockParamsVisualAnomalyGmm`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -1705,6 +1885,7 @@ pub struct BlockParamsVisualAnomalyGmm {
     pub backbone: Option<String>,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl BlockParamsVisualAnomalyGmm {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -1718,6 +1899,7 @@ impl BlockParamsVisualAnomalyGmm {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     BlockParamsVisualAnomalyGmm {
         backbone: "backbone" optional,
@@ -1726,8 +1908,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl crate::Envelope for BlockParamsVisualAnomalyGmm {}
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/BlockParamsVisualAnomalyPatchcore`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -1744,6 +1928,7 @@ pub struct BlockParamsVisualAnomalyPatchcore {
     pub num_nearest_neighbors: Option<i64>,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl BlockParamsVisualAnomalyPatchcore {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -1787,6 +1972,7 @@ impl BlockParamsVisualAnomalyPatchcore {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     BlockParamsVisualAnomalyPatchcore {
         backbone: "backbone" optional,
@@ -1799,8 +1985,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl crate::Envelope for BlockParamsVisualAnomalyPatchcore {}
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "whitelabels"
+    )
+)]
 /// Schema: `#/components/schemas/BlockType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -1819,6 +2014,14 @@ pub enum BlockType {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "whitelabels"
+    )
+)]
 impl BlockType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -1833,6 +2036,14 @@ impl BlockType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "whitelabels"
+    )
+)]
 impl From<&str> for BlockType {
     fn from(value: &str) -> Self {
         match value {
@@ -1846,8 +2057,24 @@ impl From<&str> for BlockType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "whitelabels"
+    )
+)]
 crate::string_enum_impls!(BlockType);
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 /// This has the _absolute values_ for x/y/w/h (so 0..x (where x is the w/h of the image))
 ///
 /// Schema: `#/components/schemas/BoundingBox`
@@ -1866,6 +2093,14 @@ pub struct BoundingBox {
     pub height: i64,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl BoundingBox {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(label: String, x: i64, y: i64, width: i64, height: i64) -> Self {
@@ -1873,6 +2108,14 @@ impl BoundingBox {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 crate::codec::json_object! {
     BoundingBox {
         label: "label" required,
@@ -1885,8 +2128,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl crate::Envelope for BoundingBox {}
 
+#[cfg(any(feature = "classify", feature = "learn"))]
 /// This has the _ratio_ for x/y/w/h (so 0..1)
 ///
 /// Schema: `#/components/schemas/BoundingBoxWithScore`
@@ -1907,6 +2159,7 @@ pub struct BoundingBoxWithScore {
     pub score: f64,
 }
 
+#[cfg(any(feature = "classify", feature = "learn"))]
 crate::codec::json_object! {
     BoundingBoxWithScore {
         label: "label" required,
@@ -1920,8 +2173,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "classify", feature = "learn"))]
 impl crate::Envelope for BoundingBoxWithScore {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/CreateOrganizationResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -1936,6 +2191,7 @@ pub struct CreateOrganizationResponse {
     pub api_key: crate::Secret,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     CreateOrganizationResponse {
         success: "success" required,
@@ -1947,6 +2203,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for CreateOrganizationResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -1974,6 +2231,14 @@ crate::codec::json_object! {
 
 impl crate::Envelope for CreateOrganizationUsageReportBody {}
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "organization-create-project",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// Schema: `#/components/schemas/CreateProjectResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -1988,6 +2253,14 @@ pub struct CreateProjectResponse {
     pub api_key: crate::Secret,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "organization-create-project",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::codec::json_object! {
     CreateProjectResponse {
         success: "success" required,
@@ -1999,12 +2272,21 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "organization-create-project",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl crate::Envelope for CreateProjectResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/CreateSignedUploadLinkRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2017,6 +2299,7 @@ pub struct CreateSignedUploadLinkRequest {
     pub file_hash: String,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl CreateSignedUploadLinkRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(file_name: String, file_size: i64, file_hash: String) -> Self {
@@ -2028,6 +2311,7 @@ impl CreateSignedUploadLinkRequest {
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::codec::json_object! {
     CreateSignedUploadLinkRequest {
         file_name: "fileName" required,
@@ -2038,8 +2322,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl crate::Envelope for CreateSignedUploadLinkRequest {}
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/CreateSignedUploadLinkResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2054,6 +2340,7 @@ pub struct CreateSignedUploadLinkResponse {
     pub e_tag: Option<String>,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::codec::json_object! {
     CreateSignedUploadLinkResponse {
         success: "success" required,
@@ -2065,12 +2352,20 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl crate::Envelope for CreateSignedUploadLinkResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(
+    any(
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-pipelines"
+    )
+)]
 /// Schema: `#/components/schemas/CreatedUpdatedByUser`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2085,6 +2380,13 @@ pub struct CreatedUpdatedByUser {
     pub photo: Option<String>,
 }
 
+#[cfg(
+    any(
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-pipelines"
+    )
+)]
 crate::codec::json_object! {
     CreatedUpdatedByUser {
         id: "id" required,
@@ -2096,8 +2398,16 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-pipelines"
+    )
+)]
 impl crate::Envelope for CreatedUpdatedByUser {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/DailyMetricsRecord`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2152,6 +2462,7 @@ pub struct DailyMetricsRecord {
     pub storage_bytes_deleted: i64,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     DailyMetricsRecord {
         date: "date" required date_time,
@@ -2179,6 +2490,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for DailyMetricsRecord {}
 
 /// Schema: `#/components/schemas/DatasetRatioData`
@@ -2220,6 +2532,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for DatasetRatioDataRatio {}
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/DeletePortalFileRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2228,6 +2541,7 @@ pub struct DeletePortalFileRequest {
     pub path: String,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl DeletePortalFileRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(path: String) -> Self {
@@ -2235,6 +2549,7 @@ impl DeletePortalFileRequest {
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::codec::json_object! {
     DeletePortalFileRequest {
         path: "path" required,
@@ -2243,8 +2558,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl crate::Envelope for DeletePortalFileRequest {}
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 /// Schema: `#/components/schemas/DependencyData`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2259,6 +2576,7 @@ pub struct DependencyData {
     pub sample_count: i64,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 crate::codec::json_object! {
     DependencyData {
         classes: "classes" required,
@@ -2270,8 +2588,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl crate::Envelope for DependencyData {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/DeployPretrainedModelInputAudio`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2280,6 +2600,7 @@ pub struct DeployPretrainedModelInputAudio {
     pub frequency_hz: f64,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl DeployPretrainedModelInputAudio {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(frequency_hz: f64) -> Self {
@@ -2287,6 +2608,7 @@ impl DeployPretrainedModelInputAudio {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     DeployPretrainedModelInputAudio {
         frequency_hz: "frequencyHz" required,
@@ -2295,8 +2617,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for DeployPretrainedModelInputAudio {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/DeployPretrainedModelInputImage`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -2305,6 +2629,7 @@ pub struct DeployPretrainedModelInputImage {
     pub input_scaling: Option<ImageInputScaling>,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl DeployPretrainedModelInputImage {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -2318,6 +2643,7 @@ impl DeployPretrainedModelInputImage {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     DeployPretrainedModelInputImage {
         input_scaling: "inputScaling" optional,
@@ -2326,13 +2652,16 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for DeployPretrainedModelInputImage {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/DeployPretrainedModelInputOther`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelInputOther {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl DeployPretrainedModelInputOther {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -2340,6 +2669,7 @@ impl DeployPretrainedModelInputOther {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     DeployPretrainedModelInputOther {
     }
@@ -2347,8 +2677,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for DeployPretrainedModelInputOther {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/DeployPretrainedModelInputTimeSeries`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2359,6 +2691,7 @@ pub struct DeployPretrainedModelInputTimeSeries {
     pub window_length_ms: i64,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl DeployPretrainedModelInputTimeSeries {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(frequency_hz: f64, window_length_ms: i64) -> Self {
@@ -2369,6 +2702,7 @@ impl DeployPretrainedModelInputTimeSeries {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     DeployPretrainedModelInputTimeSeries {
         frequency_hz: "frequencyHz" required,
@@ -2378,8 +2712,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for DeployPretrainedModelInputTimeSeries {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/DeployPretrainedModelModelClassification`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2388,6 +2724,7 @@ pub struct DeployPretrainedModelModelClassification {
     pub labels: Vec<String>,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl DeployPretrainedModelModelClassification {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(labels: Vec<String>) -> Self {
@@ -2395,6 +2732,7 @@ impl DeployPretrainedModelModelClassification {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     DeployPretrainedModelModelClassification {
         labels: "labels" required,
@@ -2403,8 +2741,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for DeployPretrainedModelModelClassification {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/DeployPretrainedModelModelObjectDetection`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2417,6 +2757,7 @@ pub struct DeployPretrainedModelModelObjectDetection {
     pub minimum_confidence: f64,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl DeployPretrainedModelModelObjectDetection {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -2432,6 +2773,7 @@ impl DeployPretrainedModelModelObjectDetection {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     DeployPretrainedModelModelObjectDetection {
         labels: "labels" required,
@@ -2442,13 +2784,16 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for DeployPretrainedModelModelObjectDetection {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/DeployPretrainedModelModelRegression`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct DeployPretrainedModelModelRegression {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl DeployPretrainedModelModelRegression {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -2456,6 +2801,7 @@ impl DeployPretrainedModelModelRegression {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     DeployPretrainedModelModelRegression {
     }
@@ -2463,13 +2809,16 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for DeployPretrainedModelModelRegression {}
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 /// Optional attribute allowing a whitelabel to customize the order of deployment options in the deployment view, given as an in-order list of deployment options.
 ///
 /// Schema: `#/components/schemas/DeploymentOptionsOrder`
 pub type DeploymentOptionsOrder = Vec<String>;
 
+#[cfg(any(feature = "deployment", feature = "jobs"))]
 /// Schema: `#/components/schemas/DeploymentTargetEngine`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -2504,6 +2853,7 @@ pub enum DeploymentTargetEngine {
     Unknown(String),
 }
 
+#[cfg(any(feature = "deployment", feature = "jobs"))]
 impl DeploymentTargetEngine {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2526,6 +2876,7 @@ impl DeploymentTargetEngine {
     }
 }
 
+#[cfg(any(feature = "deployment", feature = "jobs"))]
 impl From<&str> for DeploymentTargetEngine {
     fn from(value: &str) -> Self {
         match value {
@@ -2547,8 +2898,10 @@ impl From<&str> for DeploymentTargetEngine {
     }
 }
 
+#[cfg(any(feature = "deployment", feature = "jobs"))]
 crate::string_enum_impls!(DeploymentTargetEngine);
 
+#[cfg(any(feature = "organizations", feature = "projects", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/DevelopmentBoardResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2563,6 +2916,7 @@ pub struct DevelopmentBoardResponse {
     pub docs_url: String,
 }
 
+#[cfg(any(feature = "organizations", feature = "projects", feature = "whitelabels"))]
 crate::codec::json_object! {
     DevelopmentBoardResponse {
         id: "id" required,
@@ -2574,8 +2928,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "projects", feature = "whitelabels"))]
 impl crate::Envelope for DevelopmentBoardResponse {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/DevelopmentKeys`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -2586,6 +2942,7 @@ pub struct DevelopmentKeys {
     pub hmac_key: Option<crate::Secret>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     DevelopmentKeys {
         api_key: "apiKey" optional,
@@ -2595,8 +2952,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for DevelopmentKeys {}
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// Schema: `#/components/schemas/Device`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2627,6 +2993,14 @@ pub struct Device {
     pub inference_info: Option<DeviceInferenceInfo>,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::codec::json_object! {
     Device {
         id: "id" required,
@@ -2646,6 +3020,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl crate::Envelope for Device {}
 
 /// Schema: `#/components/schemas/DeviceDebugStreamType`
@@ -2683,6 +3065,14 @@ impl From<&str> for DeviceDebugStreamType {
 
 crate::string_enum_impls!(DeviceDebugStreamType);
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// If \`remoteMgmtMode\` is set to \`inference\` this object shows information about the model that's ran on device.
 ///
 /// Schema: `#/components/schemas/Device/properties/inferenceInfo`
@@ -2701,6 +3091,14 @@ pub struct DeviceInferenceInfo {
     pub model_type: Option<DeviceInferenceInfoModelType>,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::codec::json_object! {
     DeviceInferenceInfo {
         project_id: "projectId" required,
@@ -2713,8 +3111,24 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl crate::Envelope for DeviceInferenceInfo {}
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// Schema: `#/components/schemas/Device/properties/inferenceInfo/properties/modelType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -2729,6 +3143,14 @@ pub enum DeviceInferenceInfoModelType {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl DeviceInferenceInfoModelType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2741,6 +3163,14 @@ impl DeviceInferenceInfoModelType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl From<&str> for DeviceInferenceInfoModelType {
     fn from(value: &str) -> Self {
         match value {
@@ -2752,6 +3182,14 @@ impl From<&str> for DeviceInferenceInfoModelType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::string_enum_impls!(DeviceInferenceInfoModelType);
 
 /// Schema: `#/components/schemas/DeviceNameResponse`
@@ -2782,6 +3220,14 @@ impl crate::Envelope for DeviceNameResponse {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// Replaces \`remote_mgmt_connected\`. Shows whether the device is connected to the remote management interface, and in which mode.
 ///
 /// Schema: `#/components/schemas/Device/properties/remoteMgmtMode`
@@ -2798,6 +3244,14 @@ pub enum DeviceRemoteMgmtMode {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl DeviceRemoteMgmtMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -2810,6 +3264,14 @@ impl DeviceRemoteMgmtMode {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl From<&str> for DeviceRemoteMgmtMode {
     fn from(value: &str) -> Self {
         match value {
@@ -2821,8 +3283,24 @@ impl From<&str> for DeviceRemoteMgmtMode {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::string_enum_impls!(DeviceRemoteMgmtMode);
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// Schema: `#/components/schemas/Device/properties/sensors/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2835,6 +3313,14 @@ pub struct DeviceSensorsItem {
     pub frequencies: Vec<f64>,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::codec::json_object! {
     DeviceSensorsItem {
         name: "name" required,
@@ -2845,8 +3331,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "devices",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl crate::Envelope for DeviceSensorsItem {}
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/DownloadPortalFileRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2855,6 +3350,7 @@ pub struct DownloadPortalFileRequest {
     pub path: String,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl DownloadPortalFileRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(path: String) -> Self {
@@ -2862,6 +3358,7 @@ impl DownloadPortalFileRequest {
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::codec::json_object! {
     DownloadPortalFileRequest {
         path: "path" required,
@@ -2870,8 +3367,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl crate::Envelope for DownloadPortalFileRequest {}
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/DownloadPortalFileResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2884,6 +3383,7 @@ pub struct DownloadPortalFileResponse {
     pub url: String,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::codec::json_object! {
     DownloadPortalFileResponse {
         success: "success" required,
@@ -2894,12 +3394,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl crate::Envelope for DownloadPortalFileResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/DSPBlock`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2930,6 +3432,7 @@ pub struct DspBlock {
     pub named_axes: Option<Vec<DspNamedAxis>>,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 crate::codec::json_object! {
     DspBlock {
         type_: "type" required,
@@ -2949,8 +3452,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 impl crate::Envelope for DspBlock {}
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 /// Schema: `#/components/schemas/DSPGroup`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2961,6 +3466,7 @@ pub struct DspGroup {
     pub items: Vec<DspGroupItem>,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 crate::codec::json_object! {
     DspGroup {
         group: "group" required,
@@ -2970,8 +3476,18 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 impl crate::Envelope for DspGroup {}
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 /// Schema: `#/components/schemas/DSPGroupItem`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3010,6 +3526,15 @@ pub struct DspGroupItem {
     pub placeholder: Option<String>,
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 crate::codec::json_object! {
     DspGroupItem {
         name: "name" required,
@@ -3033,8 +3558,26 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 impl crate::Envelope for DspGroupItem {}
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 /// Interface section to render parameter in.
 ///
 /// Schema: `#/components/schemas/DSPGroupItem/properties/section`
@@ -3051,6 +3594,15 @@ pub enum DspGroupItemSection {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 impl DspGroupItemSection {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -3063,6 +3615,15 @@ impl DspGroupItemSection {
     }
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 impl From<&str> for DspGroupItemSection {
     fn from(value: &str) -> Self {
         match value {
@@ -3074,8 +3635,26 @@ impl From<&str> for DspGroupItemSection {
     }
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 crate::string_enum_impls!(DspGroupItemSection);
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 /// Schema: `#/components/schemas/DSPGroupItem/properties/selectOptions/items`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -3088,6 +3667,15 @@ pub struct DspGroupItemSelectOptionsItem {
     pub option_label: Option<String>,
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 crate::codec::json_object! {
     DspGroupItemSelectOptionsItem {
         value: "value" optional,
@@ -3098,8 +3686,26 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 impl crate::Envelope for DspGroupItemSelectOptionsItem {}
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 /// Schema: `#/components/schemas/DSPGroupItem/properties/showIf`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3112,6 +3718,15 @@ pub struct DspGroupItemShowIf {
     pub value: String,
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 crate::codec::json_object! {
     DspGroupItemShowIf {
         parameter: "parameter" required,
@@ -3122,8 +3737,26 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 impl crate::Envelope for DspGroupItemShowIf {}
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 /// Schema: `#/components/schemas/DSPGroupItem/properties/showIf/properties/operator`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -3136,6 +3769,15 @@ pub enum DspGroupItemShowIfOperator {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 impl DspGroupItemShowIfOperator {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -3147,6 +3789,15 @@ impl DspGroupItemShowIfOperator {
     }
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 impl From<&str> for DspGroupItemShowIfOperator {
     fn from(value: &str) -> Self {
         match value {
@@ -3157,8 +3808,18 @@ impl From<&str> for DspGroupItemShowIfOperator {
     }
 }
 
+#[cfg(
+    any(
+        feature = "dsp",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "organization-blocks"
+    )
+)]
 crate::string_enum_impls!(DspGroupItemShowIfOperator);
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 /// Schema: `#/components/schemas/DSPInfo`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3195,6 +3856,7 @@ pub struct DspInfo {
     pub uses_state: Option<bool>,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 crate::codec::json_object! {
     DspInfo {
         id: "id" required,
@@ -3217,8 +3879,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 impl crate::Envelope for DspInfo {}
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 /// Schema: `#/components/schemas/DSPInfo/properties/features`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3233,6 +3897,7 @@ pub struct DspInfoFeatures {
     pub classes: Option<Vec<String>>,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 crate::codec::json_object! {
     DspInfoFeatures {
         generated: "generated" required,
@@ -3244,8 +3909,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 impl crate::Envelope for DspInfoFeatures {}
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 /// Schema: `#/components/schemas/DSPMetadata/properties/includedSamples/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3256,6 +3923,7 @@ pub struct DspMetadataIncludedSamplesItem {
     pub window_count: i64,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 crate::codec::json_object! {
     DspMetadataIncludedSamplesItem {
         id: "id" required,
@@ -3265,8 +3933,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 impl crate::Envelope for DspMetadataIncludedSamplesItem {}
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 /// Information about the output of the DSP block
 ///
 /// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig`
@@ -3279,6 +3949,7 @@ pub struct DspMetadataOutputConfig {
     pub shape: DspMetadataOutputConfigShape,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 crate::codec::json_object! {
     DspMetadataOutputConfig {
         type_: "type" required,
@@ -3288,8 +3959,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 impl crate::Envelope for DspMetadataOutputConfig {}
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 /// The shape of the block output
 ///
 /// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig/properties/shape`
@@ -3306,6 +3979,7 @@ pub struct DspMetadataOutputConfigShape {
     pub frames: Option<i64>,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 crate::codec::json_object! {
     DspMetadataOutputConfigShape {
         width: "width" required,
@@ -3317,8 +3991,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 impl crate::Envelope for DspMetadataOutputConfigShape {}
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 /// Output type of the DSP block
 ///
 /// Schema: `#/components/schemas/DSPMetadata/properties/outputConfig/properties/type`
@@ -3335,6 +4011,7 @@ pub enum DspMetadataOutputConfigType {
     Unknown(String),
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 impl DspMetadataOutputConfigType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -3347,6 +4024,7 @@ impl DspMetadataOutputConfigType {
     }
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 impl From<&str> for DspMetadataOutputConfigType {
     fn from(value: &str) -> Self {
         match value {
@@ -3358,8 +4036,10 @@ impl From<&str> for DspMetadataOutputConfigType {
     }
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 crate::string_enum_impls!(DspMetadataOutputConfigType);
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/DSPNamedAxis`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3372,6 +4052,7 @@ pub struct DspNamedAxis {
     pub required: bool,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 crate::codec::json_object! {
     DspNamedAxis {
         name: "name" required,
@@ -3382,8 +4063,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 impl crate::Envelope for DspNamedAxis {}
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 /// Schema: `#/components/schemas/DspPerformance`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3396,6 +4079,7 @@ pub struct DspPerformance {
     pub custom_dsp_string: Option<String>,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 crate::codec::json_object! {
     DspPerformance {
         latency: "latency" required,
@@ -3406,8 +4090,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "dsp", feature = "impulse"))]
 impl crate::Envelope for DspPerformance {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 /// Schema: `#/components/schemas/EnterpriseTrial`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3432,6 +4118,7 @@ pub struct EnterpriseTrial {
     pub upgraded_date: Option<crate::DateTime>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 crate::codec::json_object! {
     EnterpriseTrial {
         id: "id" required,
@@ -3448,8 +4135,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 impl crate::Envelope for EnterpriseTrial {}
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 /// Schema: `#/components/schemas/EnterpriseUpgradeOrTrialExtensionRequest`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -3466,6 +4155,7 @@ pub struct EnterpriseUpgradeOrTrialExtensionRequest {
     pub trial_id: Option<f64>,
 }
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 impl EnterpriseUpgradeOrTrialExtensionRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -3509,6 +4199,7 @@ impl EnterpriseUpgradeOrTrialExtensionRequest {
     }
 }
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 crate::codec::json_object! {
     EnterpriseUpgradeOrTrialExtensionRequest {
         reason: "reason" optional,
@@ -3521,8 +4212,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 impl crate::Envelope for EnterpriseUpgradeOrTrialExtensionRequest {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 /// Schema: `#/components/schemas/EntitlementLimits`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -3539,6 +4232,7 @@ pub struct EntitlementLimits {
     pub number_of_users: Option<i64>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 impl EntitlementLimits {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -3582,6 +4276,7 @@ impl EntitlementLimits {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 crate::codec::json_object! {
     EntitlementLimits {
         total_storage: "totalStorage" optional,
@@ -3594,8 +4289,20 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 impl crate::Envelope for EntitlementLimits {}
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "email-verification",
+        feature = "organization-blocks",
+        feature = "organization-data",
+        feature = "organization-pipelines",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// Schema: `#/components/schemas/EntityCreatedResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3608,6 +4315,17 @@ pub struct EntityCreatedResponse {
     pub id: i64,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "email-verification",
+        feature = "organization-blocks",
+        feature = "organization-data",
+        feature = "organization-pipelines",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::codec::json_object! {
     EntityCreatedResponse {
         success: "success" required,
@@ -3618,6 +4336,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "email-verification",
+        feature = "organization-blocks",
+        feature = "organization-data",
+        feature = "organization-pipelines",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl crate::Envelope for EntityCreatedResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -3665,6 +4394,36 @@ impl From<&str> for Feature {
 
 crate::string_enum_impls!(Feature);
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "deployment",
+        feature = "devices",
+        feature = "dsp",
+        feature = "health",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "metrics",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organization-data-campaigns",
+        feature = "organization-jobs",
+        feature = "organization-pipelines",
+        feature = "organization-portals",
+        feature = "organizations",
+        feature = "performance-calibration",
+        feature = "projects",
+        feature = "raw-data",
+        feature = "themes",
+        feature = "third-party-auth",
+        feature = "upload-portal",
+        feature = "user",
+        feature = "whitelabels"
+    )
+)]
 /// Schema: `#/components/schemas/GenericApiResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3675,6 +4434,36 @@ pub struct GenericApiResponse {
     pub error: Option<String>,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "deployment",
+        feature = "devices",
+        feature = "dsp",
+        feature = "health",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "metrics",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organization-data-campaigns",
+        feature = "organization-jobs",
+        feature = "organization-pipelines",
+        feature = "organization-portals",
+        feature = "organizations",
+        feature = "performance-calibration",
+        feature = "projects",
+        feature = "raw-data",
+        feature = "themes",
+        feature = "third-party-auth",
+        feature = "upload-portal",
+        feature = "user",
+        feature = "whitelabels"
+    )
+)]
 crate::codec::json_object! {
     GenericApiResponse {
         success: "success" required,
@@ -3684,6 +4473,36 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "deployment",
+        feature = "devices",
+        feature = "dsp",
+        feature = "health",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "metrics",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organization-data-campaigns",
+        feature = "organization-jobs",
+        feature = "organization-pipelines",
+        feature = "organization-portals",
+        feature = "organizations",
+        feature = "performance-calibration",
+        feature = "projects",
+        feature = "raw-data",
+        feature = "themes",
+        feature = "third-party-auth",
+        feature = "upload-portal",
+        feature = "user",
+        feature = "whitelabels"
+    )
+)]
 impl crate::Envelope for GenericApiResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -3778,6 +4597,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for GetAutoLabelerResponseClustersItemItemsItem {}
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3794,6 +4614,7 @@ pub struct GetDataExplorerFeaturesResponse {
     pub input_block: Option<ImpulseInputBlock>,
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 crate::codec::json_object! {
     GetDataExplorerFeaturesResponse {
         success: "success" required,
@@ -3806,12 +4627,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 impl crate::Envelope for GetDataExplorerFeaturesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3826,6 +4649,7 @@ pub struct GetDataExplorerFeaturesResponseDataItem {
     pub sample: Option<GetDataExplorerFeaturesResponseDataItemSample>,
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 crate::codec::json_object! {
     GetDataExplorerFeaturesResponseDataItem {
         x: "X" required,
@@ -3837,8 +4661,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 impl crate::Envelope for GetDataExplorerFeaturesResponseDataItem {}
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items/properties/sample`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3855,6 +4681,7 @@ pub struct GetDataExplorerFeaturesResponseDataItemSample {
     pub category: GetDataExplorerFeaturesResponseDataItemSampleCategory,
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 crate::codec::json_object! {
     GetDataExplorerFeaturesResponseDataItemSample {
         id: "id" required,
@@ -3867,8 +4694,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 impl crate::Envelope for GetDataExplorerFeaturesResponseDataItemSample {}
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 /// Schema: `#/components/schemas/GetDataExplorerFeaturesResponse/allOf/1/properties/data/items/properties/sample/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -3881,6 +4710,7 @@ pub enum GetDataExplorerFeaturesResponseDataItemSampleCategory {
     Unknown(String),
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 impl GetDataExplorerFeaturesResponseDataItemSampleCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -3892,6 +4722,7 @@ impl GetDataExplorerFeaturesResponseDataItemSampleCategory {
     }
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 impl From<&str> for GetDataExplorerFeaturesResponseDataItemSampleCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -3902,8 +4733,10 @@ impl From<&str> for GetDataExplorerFeaturesResponseDataItemSampleCategory {
     }
 }
 
+#[cfg(any(feature = "learn", feature = "raw-data"))]
 crate::string_enum_impls!(GetDataExplorerFeaturesResponseDataItemSampleCategory);
 
+#[cfg(any(feature = "admin", feature = "feature-flags"))]
 /// Schema: `#/components/schemas/GetFeatureFlagsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3916,6 +4749,7 @@ pub struct GetFeatureFlagsResponse {
     pub flags: Vec<GetFeatureFlagsResponseFlagsItem>,
 }
 
+#[cfg(any(feature = "admin", feature = "feature-flags"))]
 crate::codec::json_object! {
     GetFeatureFlagsResponse {
         success: "success" required,
@@ -3926,12 +4760,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "feature-flags"))]
 impl crate::Envelope for GetFeatureFlagsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "feature-flags"))]
 /// Schema: `#/components/schemas/GetFeatureFlagsResponse/allOf/1/properties/flags/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3942,6 +4778,7 @@ pub struct GetFeatureFlagsResponseFlagsItem {
     pub enabled: bool,
 }
 
+#[cfg(any(feature = "admin", feature = "feature-flags"))]
 crate::codec::json_object! {
     GetFeatureFlagsResponseFlagsItem {
         feature: "feature" required,
@@ -3951,8 +4788,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "feature-flags"))]
 impl crate::Envelope for GetFeatureFlagsResponseFlagsItem {}
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/GetImpulseBlocksResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3969,6 +4808,7 @@ pub struct GetImpulseBlocksResponse {
     pub learn_blocks: Vec<LearnBlock>,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 crate::codec::json_object! {
     GetImpulseBlocksResponse {
         success: "success" required,
@@ -3981,12 +4821,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 impl crate::Envelope for GetImpulseBlocksResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 /// Schema: `#/components/schemas/GetJobResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -3999,6 +4841,7 @@ pub struct GetJobResponse {
     pub job: Job,
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 crate::codec::json_object! {
     GetJobResponse {
         success: "success" required,
@@ -4009,12 +4852,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 impl crate::Envelope for GetJobResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "login", feature = "user"))]
 /// Schema: `#/components/schemas/GetJWTResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4029,6 +4874,7 @@ pub struct GetJwtResponse {
     pub redirect_url: Option<String>,
 }
 
+#[cfg(any(feature = "login", feature = "user"))]
 crate::codec::json_object! {
     GetJwtResponse {
         success: "success" required,
@@ -4040,12 +4886,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "login", feature = "user"))]
 impl crate::Envelope for GetJwtResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/GetOrganizationDataExportResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4058,6 +4906,7 @@ pub struct GetOrganizationDataExportResponse {
     pub export: OrganizationDataExport,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     GetOrganizationDataExportResponse {
         success: "success" required,
@@ -4068,12 +4917,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for GetOrganizationDataExportResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/GetOrganizationDataExportsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4088,6 +4939,7 @@ pub struct GetOrganizationDataExportsResponse {
     pub total_count: i64,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     GetOrganizationDataExportsResponse {
         success: "success" required,
@@ -4099,6 +4951,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for GetOrganizationDataExportsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -4133,6 +4986,7 @@ impl crate::Envelope for GetOrganizationUsageReportResponse {
     }
 }
 
+#[cfg(any(feature = "classify", feature = "dsp", feature = "raw-data"))]
 /// Schema: `#/components/schemas/GetSampleResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4149,6 +5003,7 @@ pub struct GetSampleResponse {
     pub total_payload_length: i64,
 }
 
+#[cfg(any(feature = "classify", feature = "dsp", feature = "raw-data"))]
 crate::codec::json_object! {
     GetSampleResponse {
         success: "success" required,
@@ -4161,12 +5016,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "classify", feature = "dsp", feature = "raw-data"))]
 impl crate::Envelope for GetSampleResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/GetWhitelabelResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4179,6 +5036,7 @@ pub struct GetWhitelabelResponse {
     pub whitelabel: Option<Whitelabel>,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 crate::codec::json_object! {
     GetWhitelabelResponse {
         success: "success" required,
@@ -4189,12 +5047,22 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 impl crate::Envelope for GetWhitelabelResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-blocks",
+        feature = "organizations"
+    )
+)]
 /// Normalization that is applied to images. If this is not set then 0..1 is used. "0..1" gives you non-normalized pixels between 0 and 1. "-1..1" gives you non-normalized pixels between -1 and 1. "0..255" gives you non-normalized pixels between 0 and 255. "-128..127" gives you non-normalized pixels between -128 and 127. "torch" first scales pixels between 0 and 1, then applies normalization using the ImageNet dataset (same as \`torchvision.transforms.Normalize()\`). "bgr-subtract-imagenet-mean" scales to 0..255, reorders pixels to BGR, and subtracts the ImageNet mean from each channel.
 ///
 /// Schema: `#/components/schemas/ImageInputScaling`
@@ -4217,6 +5085,15 @@ pub enum ImageInputScaling {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-blocks",
+        feature = "organizations"
+    )
+)]
 impl ImageInputScaling {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4232,6 +5109,15 @@ impl ImageInputScaling {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-blocks",
+        feature = "organizations"
+    )
+)]
 impl From<&str> for ImageInputScaling {
     fn from(value: &str) -> Self {
         match value {
@@ -4246,8 +5132,18 @@ impl From<&str> for ImageInputScaling {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-blocks",
+        feature = "organizations"
+    )
+)]
 crate::string_enum_impls!(ImageInputScaling);
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 /// Schema: `#/components/schemas/ImpulseInputBlock`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4290,6 +5186,7 @@ pub struct ImpulseInputBlock {
     pub dataset_subset: Option<ImpulseInputBlockDatasetSubset>,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl ImpulseInputBlock {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -4405,6 +5302,7 @@ impl ImpulseInputBlock {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 crate::codec::json_object! {
     ImpulseInputBlock {
         id: "id" required,
@@ -4430,8 +5328,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl crate::Envelope for ImpulseInputBlock {}
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 /// If images are resized using a crop, choose where to anchor the crop
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/cropAnchor`
@@ -4460,6 +5360,7 @@ pub enum ImpulseInputBlockCropAnchor {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl ImpulseInputBlockCropAnchor {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4478,6 +5379,7 @@ impl ImpulseInputBlockCropAnchor {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl From<&str> for ImpulseInputBlockCropAnchor {
     fn from(value: &str) -> Self {
         match value {
@@ -4495,8 +5397,10 @@ impl From<&str> for ImpulseInputBlockCropAnchor {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 crate::string_enum_impls!(ImpulseInputBlockCropAnchor);
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 /// Only generate features for samples where (sample_id + datasetSubsetSeed) % datasetSubset) == 0
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/datasetSubset`
@@ -4509,6 +5413,7 @@ pub struct ImpulseInputBlockDatasetSubset {
     pub subset_seed: Option<f64>,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl ImpulseInputBlockDatasetSubset {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -4531,6 +5436,7 @@ impl ImpulseInputBlockDatasetSubset {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 crate::codec::json_object! {
     ImpulseInputBlockDatasetSubset {
         subset_modulo: "subsetModulo" optional,
@@ -4540,8 +5446,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl crate::Envelope for ImpulseInputBlockDatasetSubset {}
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 /// Resize method to use when resizing images
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/resizeMethod`
@@ -4556,6 +5464,7 @@ pub enum ImpulseInputBlockResizeMethod {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl ImpulseInputBlockResizeMethod {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4567,6 +5476,7 @@ impl ImpulseInputBlockResizeMethod {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl From<&str> for ImpulseInputBlockResizeMethod {
     fn from(value: &str) -> Self {
         match value {
@@ -4577,8 +5487,10 @@ impl From<&str> for ImpulseInputBlockResizeMethod {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 crate::string_enum_impls!(ImpulseInputBlockResizeMethod);
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 /// How to resize images before training
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/resizeMode`
@@ -4597,6 +5509,7 @@ pub enum ImpulseInputBlockResizeMode {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl ImpulseInputBlockResizeMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4610,6 +5523,7 @@ impl ImpulseInputBlockResizeMode {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl From<&str> for ImpulseInputBlockResizeMode {
     fn from(value: &str) -> Self {
         match value {
@@ -4622,8 +5536,10 @@ impl From<&str> for ImpulseInputBlockResizeMode {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 crate::string_enum_impls!(ImpulseInputBlockResizeMode);
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 /// Block type (either time-series, image or features)
 ///
 /// Schema: `#/components/schemas/ImpulseInputBlock/properties/type`
@@ -4640,6 +5556,7 @@ pub enum ImpulseInputBlockType {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl ImpulseInputBlockType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4652,6 +5569,7 @@ impl ImpulseInputBlockType {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 impl From<&str> for ImpulseInputBlockType {
     fn from(value: &str) -> Self {
         match value {
@@ -4663,8 +5581,10 @@ impl From<&str> for ImpulseInputBlockType {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "raw-data"))]
 crate::string_enum_impls!(ImpulseInputBlockType);
 
+#[cfg(any(feature = "classify", feature = "impulse"))]
 /// Schema: `#/components/schemas/ImpulseLearnBlock`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4687,6 +5607,7 @@ pub struct ImpulseLearnBlock {
     pub created_at: Option<crate::DateTime>,
 }
 
+#[cfg(any(feature = "classify", feature = "impulse"))]
 impl ImpulseLearnBlock {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -4727,6 +5648,7 @@ impl ImpulseLearnBlock {
     }
 }
 
+#[cfg(any(feature = "classify", feature = "impulse"))]
 crate::codec::json_object! {
     ImpulseLearnBlock {
         id: "id" required,
@@ -4742,8 +5664,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "classify", feature = "impulse"))]
 impl crate::Envelope for ImpulseLearnBlock {}
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/InputBlock`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4764,6 +5688,7 @@ pub struct InputBlock {
     pub block_type: BlockType,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 crate::codec::json_object! {
     InputBlock {
         type_: "type" required,
@@ -4778,8 +5703,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 impl crate::Envelope for InputBlock {}
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/InputBlock/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -4794,6 +5721,7 @@ pub enum InputBlockType {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 impl InputBlockType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4806,6 +5734,7 @@ impl InputBlockType {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 impl From<&str> for InputBlockType {
     fn from(value: &str) -> Self {
         match value {
@@ -4817,6 +5746,7 @@ impl From<&str> for InputBlockType {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 crate::string_enum_impls!(InputBlockType);
 
 /// Schema: `#/components/schemas/Job`
@@ -4897,6 +5827,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for JobCreatedByUser {}
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 /// The mode (visual or expert) to use for editing this network.
 ///
 /// Schema: `#/components/schemas/KerasConfig/properties/mode`
@@ -4911,6 +5842,7 @@ pub enum KerasConfigMode {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl KerasConfigMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -4922,6 +5854,7 @@ impl KerasConfigMode {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl From<&str> for KerasConfigMode {
     fn from(value: &str) -> Self {
         match value {
@@ -4932,8 +5865,10 @@ impl From<&str> for KerasConfigMode {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 crate::string_enum_impls!(KerasConfigMode);
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 /// Schema: `#/components/schemas/KerasCustomMetric`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4944,6 +5879,7 @@ pub struct KerasCustomMetric {
     pub value: String,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 crate::codec::json_object! {
     KerasCustomMetric {
         name: "name" required,
@@ -4953,8 +5889,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 impl crate::Envelope for KerasCustomMetric {}
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 /// Schema: `#/components/schemas/KerasModelLayer`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4965,6 +5903,7 @@ pub struct KerasModelLayer {
     pub output: KerasModelLayerOutput,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 crate::codec::json_object! {
     KerasModelLayer {
         input: "input" required,
@@ -4974,8 +5913,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl crate::Envelope for KerasModelLayer {}
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 /// Schema: `#/components/schemas/KerasModelLayer/properties/input`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -4988,6 +5929,7 @@ pub struct KerasModelLayerInput {
     pub type_: String,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 crate::codec::json_object! {
     KerasModelLayerInput {
         shape: "shape" required,
@@ -4998,8 +5940,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl crate::Envelope for KerasModelLayerInput {}
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 /// Schema: `#/components/schemas/KerasModelLayer/properties/output`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5012,6 +5956,7 @@ pub struct KerasModelLayerOutput {
     pub type_: String,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 crate::codec::json_object! {
     KerasModelLayerOutput {
         shape: "shape" required,
@@ -5022,8 +5967,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl crate::Envelope for KerasModelLayerOutput {}
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5056,6 +6003,7 @@ pub struct KerasModelMetadataMetrics {
     pub additional_metrics: Vec<AdditionalMetric>,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 crate::codec::json_object! {
     KerasModelMetadataMetrics {
         type_: "type" required,
@@ -5076,8 +6024,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 impl crate::Envelope for KerasModelMetadataMetrics {}
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5102,6 +6052,7 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItem {
     pub custom_metrics: Option<Vec<KerasCustomMetric>>,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 crate::codec::json_object! {
     KerasModelMetadataMetricsOnDevicePerformanceItem {
         mcu: "mcu" required,
@@ -5117,8 +6068,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItem {}
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5133,6 +6086,7 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEon {
     pub model_size: i64,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 crate::codec::json_object! {
     KerasModelMetadataMetricsOnDevicePerformanceItemEon {
         ram_required: "ramRequired" required,
@@ -5144,8 +6098,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemEon {}
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/eon_ram_optimized`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5160,6 +6116,7 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
     pub model_size: i64,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 crate::codec::json_object! {
     KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {
         ram_required: "ramRequired" required,
@@ -5171,9 +6128,11 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 impl crate::Envelope
 for KerasModelMetadataMetricsOnDevicePerformanceItemEonRamOptimized {}
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/onDevicePerformance/items/properties/tflite`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5188,6 +6147,7 @@ pub struct KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
     pub model_size: i64,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 crate::codec::json_object! {
     KerasModelMetadataMetricsOnDevicePerformanceItemTflite {
         ram_required: "ramRequired" required,
@@ -5199,8 +6159,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 impl crate::Envelope for KerasModelMetadataMetricsOnDevicePerformanceItemTflite {}
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 /// Schema: `#/components/schemas/KerasModelMetadataMetrics/properties/visualization`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -5215,6 +6177,7 @@ pub enum KerasModelMetadataMetricsVisualization {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 impl KerasModelMetadataMetricsVisualization {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5227,6 +6190,7 @@ impl KerasModelMetadataMetricsVisualization {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 impl From<&str> for KerasModelMetadataMetricsVisualization {
     fn from(value: &str) -> Self {
         match value {
@@ -5238,8 +6202,10 @@ impl From<&str> for KerasModelMetadataMetricsVisualization {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 crate::string_enum_impls!(KerasModelMetadataMetricsVisualization);
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 /// Schema: `#/components/schemas/KerasModelMetadata/properties/mode`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -5258,6 +6224,7 @@ pub enum KerasModelMetadataMode {
     Unknown(String),
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl KerasModelMetadataMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5272,6 +6239,7 @@ impl KerasModelMetadataMode {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 impl From<&str> for KerasModelMetadataMode {
     fn from(value: &str) -> Self {
         match value {
@@ -5285,6 +6253,7 @@ impl From<&str> for KerasModelMetadataMode {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "learn"))]
 crate::string_enum_impls!(KerasModelMetadataMode);
 
 /// Schema: `#/components/schemas/KerasModelMode`
@@ -5334,6 +6303,15 @@ impl From<&str> for KerasModelMode {
 
 crate::string_enum_impls!(KerasModelMode);
 
+#[cfg(
+    any(
+        feature = "deployment",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 /// Schema: `#/components/schemas/KerasModelTypeEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -5350,6 +6328,15 @@ pub enum KerasModelTypeEnum {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "deployment",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 impl KerasModelTypeEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5363,6 +6350,15 @@ impl KerasModelTypeEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "deployment",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 impl From<&str> for KerasModelTypeEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -5375,8 +6371,28 @@ impl From<&str> for KerasModelTypeEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "deployment",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 crate::string_enum_impls!(KerasModelTypeEnum);
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "classify",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// Schema: `#/components/schemas/KerasModelVariantEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -5391,6 +6407,17 @@ pub enum KerasModelVariantEnum {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "classify",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl KerasModelVariantEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5403,6 +6430,17 @@ impl KerasModelVariantEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "classify",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl From<&str> for KerasModelVariantEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -5414,8 +6452,20 @@ impl From<&str> for KerasModelVariantEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "classify",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::string_enum_impls!(KerasModelVariantEnum);
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/KerasVisualLayer`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5438,6 +6488,7 @@ pub struct KerasVisualLayer {
     pub organization_model_id: Option<i64>,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl KerasVisualLayer {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(type_: KerasVisualLayerType) -> Self {
@@ -5496,6 +6547,7 @@ impl KerasVisualLayer {
     }
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     KerasVisualLayer {
         type_: "type" required,
@@ -5511,8 +6563,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "jobs", feature = "learn"))]
 impl crate::Envelope for KerasVisualLayer {}
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 /// Schema: `#/components/schemas/KerasVisualLayerType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -5589,6 +6650,14 @@ pub enum KerasVisualLayerType {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 impl KerasVisualLayerType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5638,6 +6707,14 @@ impl KerasVisualLayerType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 impl From<&str> for KerasVisualLayerType {
     fn from(value: &str) -> Self {
         match value {
@@ -5686,8 +6763,17 @@ impl From<&str> for KerasVisualLayerType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 crate::string_enum_impls!(KerasVisualLayerType);
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/LatencyDevice`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5710,6 +6796,7 @@ pub struct LatencyDevice {
     pub help_text: String,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     LatencyDevice {
         mcu: "mcu" required,
@@ -5725,8 +6812,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for LatencyDevice {}
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/LearnBlock`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5755,6 +6844,7 @@ pub struct LearnBlock {
     pub display_category: Option<BlockDisplayCategory>,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 crate::codec::json_object! {
     LearnBlock {
         type_: "type" required,
@@ -5773,8 +6863,18 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "whitelabels"))]
 impl crate::Envelope for LearnBlock {}
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "deployment",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 /// The type of learning block (anomaly, keras, keras-transfer-image, keras-transfer-kws, keras-object-detection, keras-regression). Each behaves differently.
 ///
 /// Schema: `#/components/schemas/LearnBlockType`
@@ -5807,6 +6907,15 @@ pub enum LearnBlockType {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "deployment",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 impl LearnBlockType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -5827,6 +6936,15 @@ impl LearnBlockType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "deployment",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 impl From<&str> for LearnBlockType {
     fn from(value: &str) -> Self {
         match value {
@@ -5846,8 +6964,18 @@ impl From<&str> for LearnBlockType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "deployment",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization"
+    )
+)]
 crate::string_enum_impls!(LearnBlockType);
 
+#[cfg(any(feature = "projects", feature = "user"))]
 /// Schema: `#/components/schemas/ListEmailResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5860,6 +6988,7 @@ pub struct ListEmailResponse {
     pub emails: Vec<ListEmailResponseEmailsItem>,
 }
 
+#[cfg(any(feature = "projects", feature = "user"))]
 crate::codec::json_object! {
     ListEmailResponse {
         success: "success" required,
@@ -5870,12 +6999,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "projects", feature = "user"))]
 impl crate::Envelope for ListEmailResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "projects", feature = "user"))]
 /// Schema: `#/components/schemas/ListEmailResponse/allOf/1/properties/emails/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5902,6 +7033,7 @@ pub struct ListEmailResponseEmailsItem {
     pub provider_response: String,
 }
 
+#[cfg(any(feature = "projects", feature = "user"))]
 crate::codec::json_object! {
     ListEmailResponseEmailsItem {
         user_id: "userId" optional,
@@ -5919,8 +7051,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "projects", feature = "user"))]
 impl crate::Envelope for ListEmailResponseEmailsItem {}
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "jobs",
+        feature = "organization-jobs",
+        feature = "organizations"
+    )
+)]
 /// Schema: `#/components/schemas/ListJobsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -5935,6 +7076,14 @@ pub struct ListJobsResponse {
     pub total_job_count: i64,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "jobs",
+        feature = "organization-jobs",
+        feature = "organizations"
+    )
+)]
 crate::codec::json_object! {
     ListJobsResponse {
         success: "success" required,
@@ -5946,6 +7095,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "jobs",
+        feature = "organization-jobs",
+        feature = "organizations"
+    )
+)]
 impl crate::Envelope for ListJobsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -6011,6 +7168,7 @@ impl crate::Envelope for ListOrganizationUsageReportsResponse {
     }
 }
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 /// Schema: `#/components/schemas/ListOrganizationsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6023,6 +7181,7 @@ pub struct ListOrganizationsResponse {
     pub organizations: Vec<Organization>,
 }
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 crate::codec::json_object! {
     ListOrganizationsResponse {
         success: "success" required,
@@ -6033,12 +7192,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 impl crate::Envelope for ListOrganizationsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/ListPortalFilesInFolderRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6051,6 +7212,7 @@ pub struct ListPortalFilesInFolderRequest {
     pub only_fetch_folders: Option<bool>,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl ListPortalFilesInFolderRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(prefix: String) -> Self {
@@ -6074,6 +7236,7 @@ impl ListPortalFilesInFolderRequest {
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::codec::json_object! {
     ListPortalFilesInFolderRequest {
         prefix: "prefix" required,
@@ -6084,8 +7247,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl crate::Envelope for ListPortalFilesInFolderRequest {}
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/ListPortalFilesInFolderResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6100,6 +7265,7 @@ pub struct ListPortalFilesInFolderResponse {
     pub continuation_token: Option<String>,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::codec::json_object! {
     ListPortalFilesInFolderResponse {
         success: "success" required,
@@ -6111,6 +7277,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl crate::Envelope for ListPortalFilesInFolderResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -6135,6 +7302,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for ListProjects {}
 
+#[cfg(any(feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ListProjectsResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6147,6 +7315,7 @@ pub struct ListProjectsResponse {
     pub projects: Vec<Project>,
 }
 
+#[cfg(any(feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ListProjectsResponse {
         success: "success" required,
@@ -6157,6 +7326,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ListProjectsResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
@@ -6223,6 +7393,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for ListPublicProjects {}
 
+#[cfg(any(feature = "projects", feature = "raw-data"))]
 /// Schema: `#/components/schemas/ListSamplesResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6237,6 +7408,7 @@ pub struct ListSamplesResponse {
     pub total_count: i64,
 }
 
+#[cfg(any(feature = "projects", feature = "raw-data"))]
 crate::codec::json_object! {
     ListSamplesResponse {
         success: "success" required,
@@ -6248,12 +7420,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "projects", feature = "raw-data"))]
 impl crate::Envelope for ListSamplesResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 /// Schema: `#/components/parameters/LogLevelParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -6270,6 +7444,7 @@ pub enum LogLevel {
     Unknown(String),
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 impl LogLevel {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6283,6 +7458,7 @@ impl LogLevel {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 impl From<&str> for LogLevel {
     fn from(value: &str) -> Self {
         match value {
@@ -6295,8 +7471,10 @@ impl From<&str> for LogLevel {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs"))]
 crate::string_enum_impls!(LogLevel);
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 /// Schema: `#/components/schemas/LogStdoutResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6311,6 +7489,7 @@ pub struct LogStdoutResponse {
     pub total_count: i64,
 }
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 crate::codec::json_object! {
     LogStdoutResponse {
         success: "success" required,
@@ -6322,12 +7501,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 impl crate::Envelope for LogStdoutResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 /// Schema: `#/components/schemas/LogStdoutResponse/allOf/1/properties/stdout/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6340,6 +7521,7 @@ pub struct LogStdoutResponseStdoutItem {
     pub log_level: Option<LogStdoutResponseStdoutItemLogLevel>,
 }
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 crate::codec::json_object! {
     LogStdoutResponseStdoutItem {
         created: "created" required date_time,
@@ -6350,8 +7532,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 impl crate::Envelope for LogStdoutResponseStdoutItem {}
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 /// Schema: `#/components/schemas/LogStdoutResponse/allOf/1/properties/stdout/items/properties/logLevel`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -6368,6 +7552,7 @@ pub enum LogStdoutResponseStdoutItemLogLevel {
     Unknown(String),
 }
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 impl LogStdoutResponseStdoutItemLogLevel {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6381,6 +7566,7 @@ impl LogStdoutResponseStdoutItemLogLevel {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 impl From<&str> for LogStdoutResponseStdoutItemLogLevel {
     fn from(value: &str) -> Self {
         match value {
@@ -6393,6 +7579,7 @@ impl From<&str> for LogStdoutResponseStdoutItemLogLevel {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "optimization", feature = "organization-jobs"))]
 crate::string_enum_impls!(LogStdoutResponseStdoutItemLogLevel);
 
 /// Schema: `#/components/schemas/LoginResponse`
@@ -6423,6 +7610,7 @@ impl crate::Envelope for LoginResponse {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Describes performance characteristics of a particular memory type
 ///
 /// Schema: `#/components/schemas/MemorySpec`
@@ -6435,6 +7623,7 @@ pub struct MemorySpec {
     pub slow_bytes: Option<ResourceRange>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl MemorySpec {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -6457,6 +7646,7 @@ impl MemorySpec {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     MemorySpec {
         fast_bytes: "fastBytes" optional,
@@ -6466,8 +7656,19 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for MemorySpec {}
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// Schema: `#/components/schemas/ModelEngineShortEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -6482,6 +7683,16 @@ pub enum ModelEngineShortEnum {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl ModelEngineShortEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6494,6 +7705,16 @@ impl ModelEngineShortEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl From<&str> for ModelEngineShortEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -6505,8 +7726,27 @@ impl From<&str> for ModelEngineShortEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::string_enum_impls!(ModelEngineShortEnum);
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "raw-data"
+    )
+)]
 /// Schema: `#/components/schemas/ModelPrediction`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6529,6 +7769,15 @@ pub struct ModelPrediction {
     pub anomaly_scores: Option<Vec<Vec<f64>>>,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "raw-data"
+    )
+)]
 crate::codec::json_object! {
     ModelPrediction {
         sample_id: "sampleId" required,
@@ -6544,8 +7793,27 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "learn",
+        feature = "optimization",
+        feature = "raw-data"
+    )
+)]
 impl crate::Envelope for ModelPrediction {}
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-blocks",
+        feature = "organizations"
+    )
+)]
 /// Schema: `#/components/schemas/ObjectDetectionLastLayer`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -6576,6 +7844,16 @@ pub enum ObjectDetectionLastLayer {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-blocks",
+        feature = "organizations"
+    )
+)]
 impl ObjectDetectionLastLayer {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6596,6 +7874,16 @@ impl ObjectDetectionLastLayer {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-blocks",
+        feature = "organizations"
+    )
+)]
 impl From<&str> for ObjectDetectionLastLayer {
     fn from(value: &str) -> Self {
         match value {
@@ -6615,8 +7903,19 @@ impl From<&str> for ObjectDetectionLastLayer {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-blocks",
+        feature = "organizations"
+    )
+)]
 crate::string_enum_impls!(ObjectDetectionLastLayer);
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 /// Schema: `#/components/schemas/Organization`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6653,6 +7952,7 @@ pub struct Organization {
     pub deleted_date: Option<crate::DateTime>,
 }
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 crate::codec::json_object! {
     Organization {
         id: "id" required,
@@ -6675,6 +7975,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "user"))]
 impl crate::Envelope for Organization {}
 
 /// Schema: `#/components/schemas/OrganizationAddDataFolderResponse`
@@ -6732,6 +8033,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for OrganizationComputeTimeUsage {}
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 /// Schema: `#/components/schemas/OrganizationCreateProject/properties/category`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -6746,6 +8048,7 @@ pub enum OrganizationCreateProjectCategory {
     Unknown(String),
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl OrganizationCreateProjectCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6758,6 +8061,7 @@ impl OrganizationCreateProjectCategory {
     }
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl From<&str> for OrganizationCreateProjectCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -6769,8 +8073,10 @@ impl From<&str> for OrganizationCreateProjectCategory {
     }
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 crate::string_enum_impls!(OrganizationCreateProjectCategory);
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 /// Defines the folder structure for writing to the output dataset. Used only when uploading into a default (non-clinical) dataset.
 ///
 /// Schema: `#/components/schemas/OrganizationCreateProjectOutputDatasetPathRule`
@@ -6787,6 +8093,7 @@ pub enum OrganizationCreateProjectOutputDatasetPathRule {
     Unknown(String),
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl OrganizationCreateProjectOutputDatasetPathRule {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6799,6 +8106,7 @@ impl OrganizationCreateProjectOutputDatasetPathRule {
     }
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl From<&str> for OrganizationCreateProjectOutputDatasetPathRule {
     fn from(value: &str) -> Self {
         match value {
@@ -6810,8 +8118,10 @@ impl From<&str> for OrganizationCreateProjectOutputDatasetPathRule {
     }
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 crate::string_enum_impls!(OrganizationCreateProjectOutputDatasetPathRule);
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 /// Filter, given as a dataset and path containing wildcards, used for creating transformation jobs
 ///
 /// Schema: `#/components/schemas/OrganizationCreateProjectPathFilter`
@@ -6824,6 +8134,7 @@ pub struct OrganizationCreateProjectPathFilter {
     pub filter: String,
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl OrganizationCreateProjectPathFilter {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(dataset: String, filter: String) -> Self {
@@ -6831,6 +8142,7 @@ impl OrganizationCreateProjectPathFilter {
     }
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 crate::codec::json_object! {
     OrganizationCreateProjectPathFilter {
         dataset: "dataset" required,
@@ -6840,8 +8152,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl crate::Envelope for OrganizationCreateProjectPathFilter {}
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 /// Schema: `#/components/schemas/OrganizationCreateProject/properties/transformationSummary`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6858,6 +8172,7 @@ pub struct OrganizationCreateProjectTransformationSummary {
     pub total_time_spent_seconds: i64,
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 crate::codec::json_object! {
     OrganizationCreateProjectTransformationSummary {
         started_count: "startedCount" required,
@@ -6870,8 +8185,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl crate::Envelope for OrganizationCreateProjectTransformationSummary {}
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 /// Schema: `#/components/schemas/OrganizationCreateProject/properties/uploadType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -6884,6 +8201,7 @@ pub enum OrganizationCreateProjectUploadType {
     Unknown(String),
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl OrganizationCreateProjectUploadType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -6895,6 +8213,7 @@ impl OrganizationCreateProjectUploadType {
     }
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl From<&str> for OrganizationCreateProjectUploadType {
     fn from(value: &str) -> Self {
         match value {
@@ -6905,8 +8224,10 @@ impl From<&str> for OrganizationCreateProjectUploadType {
     }
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 crate::string_enum_impls!(OrganizationCreateProjectUploadType);
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/OrganizationDataExport`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6931,6 +8252,7 @@ pub struct OrganizationDataExport {
     pub download_url: Option<String>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     OrganizationDataExport {
         id: "id" required,
@@ -6947,8 +8269,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for OrganizationDataExport {}
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 /// Schema: `#/components/schemas/OrganizationDataExport/properties/createdByUser`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -6963,6 +8287,7 @@ pub struct OrganizationDataExportCreatedByUser {
     pub photo: Option<String>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 crate::codec::json_object! {
     OrganizationDataExportCreatedByUser {
         id: "id" required,
@@ -6974,8 +8299,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations"))]
 impl crate::Envelope for OrganizationDataExportCreatedByUser {}
 
+#[cfg(any(feature = "organization-data", feature = "organizations"))]
 /// Schema: `#/components/schemas/OrganizationDataset`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7006,6 +8333,7 @@ pub struct OrganizationDataset {
     pub bucket_path: Option<String>,
 }
 
+#[cfg(any(feature = "organization-data", feature = "organizations"))]
 crate::codec::json_object! {
     OrganizationDataset {
         dataset: "dataset" required,
@@ -7025,8 +8353,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-data", feature = "organizations"))]
 impl crate::Envelope for OrganizationDataset {}
 
+#[cfg(any(feature = "organization-data", feature = "organizations"))]
 /// Schema: `#/components/schemas/OrganizationDatasetBucket`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7043,6 +8373,7 @@ pub struct OrganizationDatasetBucket {
     pub data_item_naming_levels_deep: i64,
 }
 
+#[cfg(any(feature = "organization-data", feature = "organizations"))]
 crate::codec::json_object! {
     OrganizationDatasetBucket {
         id: "id" required,
@@ -7055,8 +8386,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-data", feature = "organizations"))]
 impl crate::Envelope for OrganizationDatasetBucket {}
 
+#[cfg(
+    any(
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organization-pipelines",
+        feature = "organizations"
+    )
+)]
 /// Schema: `#/components/schemas/OrganizationDatasetTypeEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -7069,6 +8409,14 @@ pub enum OrganizationDatasetTypeEnum {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organization-pipelines",
+        feature = "organizations"
+    )
+)]
 impl OrganizationDatasetTypeEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7080,6 +8428,14 @@ impl OrganizationDatasetTypeEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organization-pipelines",
+        feature = "organizations"
+    )
+)]
 impl From<&str> for OrganizationDatasetTypeEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -7090,6 +8446,14 @@ impl From<&str> for OrganizationDatasetTypeEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organization-pipelines",
+        feature = "organizations"
+    )
+)]
 crate::string_enum_impls!(OrganizationDatasetTypeEnum);
 
 /// Schema: `#/components/schemas/OrganizationMemberRole`
@@ -7369,6 +8733,7 @@ impl From<&str> for Permission {
 
 crate::string_enum_impls!(Permission);
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/PortalFile`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7387,6 +8752,7 @@ pub struct PortalFile {
     pub type_: PortalFileType,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::codec::json_object! {
     PortalFile {
         name: "name" required,
@@ -7400,8 +8766,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl crate::Envelope for PortalFile {}
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/PortalFile/properties/type`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -7414,6 +8782,7 @@ pub enum PortalFileType {
     Unknown(String),
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl PortalFileType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7425,6 +8794,7 @@ impl PortalFileType {
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl From<&str> for PortalFileType {
     fn from(value: &str) -> Self {
         match value {
@@ -7435,8 +8805,10 @@ impl From<&str> for PortalFileType {
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::string_enum_impls!(PortalFileType);
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/ProfileModelInfo/properties/memory`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -7449,6 +8821,7 @@ pub struct ProfileModelInfoMemory {
     pub eon_ram_optimized: Option<ProfileModelInfoMemoryDetails>,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     ProfileModelInfoMemory {
         tflite: "tflite" optional,
@@ -7459,8 +8832,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for ProfileModelInfoMemory {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Schema: `#/components/schemas/ProfileModelInfoMemoryDetails`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7473,6 +8848,7 @@ pub struct ProfileModelInfoMemoryDetails {
     pub arena_size: i64,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     ProfileModelInfoMemoryDetails {
         ram: "ram" required,
@@ -7483,6 +8859,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for ProfileModelInfoMemoryDetails {}
 
 /// Schema: `#/components/schemas/Project`
@@ -7659,6 +9036,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for ProjectCollaborator {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectDataSummary`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7671,6 +9049,7 @@ pub struct ProjectDataSummary {
     pub data_count: i64,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectDataSummary {
         total_length_ms: "totalLengthMs" required,
@@ -7681,8 +9060,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectDataSummary {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7753,6 +9134,7 @@ pub struct ProjectInfoResponse {
     pub default_impulse_id: Option<i64>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponse {
         success: "success" required,
@@ -7792,12 +9174,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/acquisitionSettings`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7828,6 +9212,7 @@ pub struct ProjectInfoResponseAcquisitionSettings {
     pub inline_edit_bounding_boxes: bool,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponseAcquisitionSettings {
         interval_ms: "intervalMs" required,
@@ -7847,8 +9232,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponseAcquisitionSettings {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Default view type on data acquisition
 ///
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/acquisitionSettings/properties/viewType`
@@ -7863,6 +9250,7 @@ pub enum ProjectInfoResponseAcquisitionSettingsViewType {
     Unknown(String),
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl ProjectInfoResponseAcquisitionSettingsViewType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -7874,6 +9262,7 @@ impl ProjectInfoResponseAcquisitionSettingsViewType {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl From<&str> for ProjectInfoResponseAcquisitionSettingsViewType {
     fn from(value: &str) -> Self {
         match value {
@@ -7884,8 +9273,10 @@ impl From<&str> for ProjectInfoResponseAcquisitionSettingsViewType {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::string_enum_impls!(ProjectInfoResponseAcquisitionSettingsViewType);
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/computeTime`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7900,6 +9291,7 @@ pub struct ProjectInfoResponseComputeTime {
     pub time_left_ms: i64,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponseComputeTime {
         period_start_date: "periodStartDate" required date_time,
@@ -7911,8 +9303,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponseComputeTime {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/dataSummaryPerCategory`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7925,6 +9319,7 @@ pub struct ProjectInfoResponseDataSummaryPerCategory {
     pub anomaly: ProjectDataSummary,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponseDataSummaryPerCategory {
         training: "training" required,
@@ -7935,8 +9330,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponseDataSummaryPerCategory {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/deploySettings`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -7955,6 +9352,7 @@ pub struct ProjectInfoResponseDeploySettings {
     pub last_deploy_model_engine: Option<ModelEngineShortEnum>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponseDeploySettings {
         eon_compiler: "eonCompiler" required,
@@ -7968,8 +9366,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponseDeploySettings {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/deploySettings/properties/sensor`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -7992,6 +9392,7 @@ pub enum ProjectInfoResponseDeploySettingsSensor {
     UnknownValue(String),
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl ProjectInfoResponseDeploySettingsSensor {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -8008,6 +9409,7 @@ impl ProjectInfoResponseDeploySettingsSensor {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl From<&str> for ProjectInfoResponseDeploySettingsSensor {
     fn from(value: &str) -> Self {
         match value {
@@ -8023,8 +9425,10 @@ impl From<&str> for ProjectInfoResponseDeploySettingsSensor {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::string_enum_impls!(ProjectInfoResponseDeploySettingsSensor);
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/experiments/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -8041,6 +9445,7 @@ pub struct ProjectInfoResponseExperimentsItem {
     pub show_to_user: bool,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponseExperimentsItem {
         type_: "type" required,
@@ -8053,8 +9458,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponseExperimentsItem {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/impulse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -8067,6 +9474,7 @@ pub struct ProjectInfoResponseImpulse {
     pub complete: bool,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponseImpulse {
         created: "created" required,
@@ -8077,8 +9485,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponseImpulse {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/performance`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -8095,6 +9505,7 @@ pub struct ProjectInfoResponsePerformance {
     pub train_job_ram_mb: i64,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponsePerformance {
         gpu: "gpu" required,
@@ -8107,8 +9518,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponsePerformance {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Present if a readme is set for this project
 ///
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/readme`
@@ -8121,6 +9534,7 @@ pub struct ProjectInfoResponseReadme {
     pub html: String,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponseReadme {
         markdown: "markdown" required,
@@ -8130,8 +9544,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponseReadme {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/showGettingStartedWizard`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -8142,6 +9558,7 @@ pub struct ProjectInfoResponseShowGettingStartedWizard {
     pub step: i64,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponseShowGettingStartedWizard {
         show_wizard: "showWizard" required,
@@ -8151,8 +9568,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponseShowGettingStartedWizard {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/ProjectInfoResponse/allOf/1/properties/urls`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -8165,6 +9584,7 @@ pub struct ProjectInfoResponseUrls {
     pub mobile_client_inference: Option<String>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ProjectInfoResponseUrls {
         mobile_client: "mobileClient" optional,
@@ -8175,6 +9595,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ProjectInfoResponseUrls {}
 
 /// Schema: `#/components/schemas/Project/properties/labelingMethod`
@@ -8444,6 +9865,14 @@ impl From<&str> for ProjectType {
 
 crate::string_enum_impls!(ProjectType);
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "organization-create-project",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 /// The visibility of the project, either public or private. Public projects can be viewed by anyone on the internet and edited by collaborators. Private projects can only be viewed and edited by collaborators.
 ///
 /// Schema: `#/components/schemas/ProjectVisibility`
@@ -8458,6 +9887,14 @@ pub enum ProjectVisibility {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "organization-create-project",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl ProjectVisibility {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -8469,6 +9906,14 @@ impl ProjectVisibility {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "organization-create-project",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 impl From<&str> for ProjectVisibility {
     fn from(value: &str) -> Self {
         match value {
@@ -8479,8 +9924,24 @@ impl From<&str> for ProjectVisibility {
     }
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "organization-create-project",
+        feature = "organizations",
+        feature = "projects"
+    )
+)]
 crate::string_enum_impls!(ProjectVisibility);
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "whitelabels"
+    )
+)]
 /// For public blocks, this indicates the project tiers for which this block is available.
 ///
 /// Schema: `#/components/schemas/PublicProjectTierAvailability`
@@ -8497,6 +9958,14 @@ pub enum PublicProjectTierAvailability {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "whitelabels"
+    )
+)]
 impl PublicProjectTierAvailability {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -8509,6 +9978,14 @@ impl PublicProjectTierAvailability {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "whitelabels"
+    )
+)]
 impl From<&str> for PublicProjectTierAvailability {
     fn from(value: &str) -> Self {
         match value {
@@ -8520,8 +9997,17 @@ impl From<&str> for PublicProjectTierAvailability {
     }
 }
 
+#[cfg(
+    any(
+        feature = "impulse",
+        feature = "optimization",
+        feature = "organization-blocks",
+        feature = "whitelabels"
+    )
+)]
 crate::string_enum_impls!(PublicProjectTierAvailability);
 
+#[cfg(any(feature = "dsp", feature = "raw-data"))]
 /// Schema: `#/components/parameters/RawDataCategoryParameter/schema`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -8536,6 +10022,7 @@ pub enum RawDataCategory {
     Unknown(String),
 }
 
+#[cfg(any(feature = "dsp", feature = "raw-data"))]
 impl RawDataCategory {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -8548,6 +10035,7 @@ impl RawDataCategory {
     }
 }
 
+#[cfg(any(feature = "dsp", feature = "raw-data"))]
 impl From<&str> for RawDataCategory {
     fn from(value: &str) -> Self {
         match value {
@@ -8559,8 +10047,10 @@ impl From<&str> for RawDataCategory {
     }
 }
 
+#[cfg(any(feature = "dsp", feature = "raw-data"))]
 crate::string_enum_impls!(RawDataCategory);
 
+#[cfg(any(feature = "classify", feature = "dsp"))]
 /// Schema: `#/components/schemas/RawSampleData`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -8573,6 +10063,7 @@ pub struct RawSampleData {
     pub total_payload_length: i64,
 }
 
+#[cfg(any(feature = "classify", feature = "dsp"))]
 crate::codec::json_object! {
     RawSampleData {
         sample: "sample" required,
@@ -8583,8 +10074,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "classify", feature = "dsp"))]
 impl crate::Envelope for RawSampleData {}
 
+#[cfg(any(feature = "classify", feature = "dsp", feature = "raw-data"))]
 /// Sensor readings and metadata
 ///
 /// Schema: `#/components/schemas/RawSamplePayload`
@@ -8605,6 +10098,7 @@ pub struct RawSamplePayload {
     pub crop_end: Option<i64>,
 }
 
+#[cfg(any(feature = "classify", feature = "dsp", feature = "raw-data"))]
 crate::codec::json_object! {
     RawSamplePayload {
         device_name: "device_name" optional,
@@ -8618,8 +10112,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "classify", feature = "dsp", feature = "raw-data"))]
 impl crate::Envelope for RawSamplePayload {}
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 /// Schema: `#/components/schemas/RenamePortalFileRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -8630,6 +10126,7 @@ pub struct RenamePortalFileRequest {
     pub new_path: String,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl RenamePortalFileRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(old_path: String, new_path: String) -> Self {
@@ -8637,6 +10134,7 @@ impl RenamePortalFileRequest {
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 crate::codec::json_object! {
     RenamePortalFileRequest {
         old_path: "oldPath" required,
@@ -8646,6 +10144,7 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "organization-data", feature = "upload-portal"))]
 impl crate::Envelope for RenamePortalFileRequest {}
 
 /// Schema: `#/components/schemas/Report`
@@ -8717,6 +10216,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for ReportCreatedByUser {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Describes range of expected availability for an arbitrary resource
 ///
 /// Schema: `#/components/schemas/ResourceRange`
@@ -8729,6 +10229,7 @@ pub struct ResourceRange {
     pub maximum: Option<f64>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl ResourceRange {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -8751,6 +10252,7 @@ impl ResourceRange {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     ResourceRange {
         minimum: "minimum" optional,
@@ -8760,8 +10262,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for ResourceRange {}
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 /// Schema: `#/components/schemas/Sample`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -8850,6 +10361,14 @@ pub struct Sample {
     pub image_dimensions: Option<SampleImageDimensions>,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 crate::codec::json_object! {
     Sample {
         id: "id" required,
@@ -8898,8 +10417,24 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl crate::Envelope for Sample {}
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 /// Schema: `#/components/schemas/Sample/properties/boundingBoxesType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -8912,6 +10447,14 @@ pub enum SampleBoundingBoxesType {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl SampleBoundingBoxesType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -8923,6 +10466,14 @@ impl SampleBoundingBoxesType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl From<&str> for SampleBoundingBoxesType {
     fn from(value: &str) -> Self {
         match value {
@@ -8933,8 +10484,24 @@ impl From<&str> for SampleBoundingBoxesType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 crate::string_enum_impls!(SampleBoundingBoxesType);
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 /// Schema: `#/components/schemas/Sample/properties/chartType`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -8951,6 +10518,14 @@ pub enum SampleChartType {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl SampleChartType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -8964,6 +10539,14 @@ impl SampleChartType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl From<&str> for SampleChartType {
     fn from(value: &str) -> Self {
         match value {
@@ -8976,8 +10559,24 @@ impl From<&str> for SampleChartType {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 crate::string_enum_impls!(SampleChartType);
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 /// Schema: `#/components/schemas/Sample/properties/imageDimensions`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -8988,6 +10587,14 @@ pub struct SampleImageDimensions {
     pub height: i64,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 crate::codec::json_object! {
     SampleImageDimensions {
         width: "width" required,
@@ -8997,6 +10604,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl crate::Envelope for SampleImageDimensions {}
 
 /// Schema: `#/components/schemas/SampleMetadata`
@@ -9020,6 +10635,14 @@ crate::codec::json_object! {
 
 impl crate::Envelope for SampleMetadata {}
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 /// What labeling flow the project this sample belongs to uses
 ///
 /// Schema: `#/components/schemas/Sample/properties/projectLabelingMethod`
@@ -9034,6 +10657,14 @@ pub enum SampleProjectLabelingMethod {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl SampleProjectLabelingMethod {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9045,6 +10676,14 @@ impl SampleProjectLabelingMethod {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl From<&str> for SampleProjectLabelingMethod {
     fn from(value: &str) -> Self {
         match value {
@@ -9055,8 +10694,17 @@ impl From<&str> for SampleProjectLabelingMethod {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 crate::string_enum_impls!(SampleProjectLabelingMethod);
 
+#[cfg(any(feature = "projects", feature = "raw-data"))]
 /// Schema: `#/components/schemas/SampleProposedChanges`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -9073,6 +10721,7 @@ pub struct SampleProposedChanges {
     pub structured_labels: Option<Vec<StructuredLabel>>,
 }
 
+#[cfg(any(feature = "projects", feature = "raw-data"))]
 impl SampleProposedChanges {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -9119,6 +10768,7 @@ impl SampleProposedChanges {
     }
 }
 
+#[cfg(any(feature = "projects", feature = "raw-data"))]
 crate::codec::json_object! {
     SampleProposedChanges {
         label: "label" optional,
@@ -9131,8 +10781,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "projects", feature = "raw-data"))]
 impl crate::Envelope for SampleProposedChanges {}
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 /// Schema: `#/components/schemas/Sensor`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -9143,6 +10802,14 @@ pub struct Sensor {
     pub units: String,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 crate::codec::json_object! {
     Sensor {
         name: "name" required,
@@ -9152,8 +10819,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl crate::Envelope for Sensor {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Only fields defined in this object are set
 ///
 /// Schema: `#/components/schemas/SetKerasParameterRequest`
@@ -9210,6 +10886,7 @@ pub struct SetKerasParameterRequest {
     pub block_parameters: Option<BlockParameters>,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl SetKerasParameterRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -9395,6 +11072,7 @@ impl SetKerasParameterRequest {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::codec::json_object! {
     SetKerasParameterRequest {
         mode: "mode" optional,
@@ -9426,8 +11104,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl crate::Envelope for SetKerasParameterRequest {}
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 /// Whether to use visual or expert mode.
 ///
 /// Schema: `#/components/schemas/SetKerasParameterRequest/properties/mode`
@@ -9442,6 +11122,7 @@ pub enum SetKerasParameterRequestMode {
     Unknown(String),
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl SetKerasParameterRequestMode {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9453,6 +11134,7 @@ impl SetKerasParameterRequestMode {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 impl From<&str> for SetKerasParameterRequestMode {
     fn from(value: &str) -> Self {
         match value {
@@ -9463,6 +11145,7 @@ impl From<&str> for SetKerasParameterRequestMode {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "learn"))]
 crate::string_enum_impls!(SetKerasParameterRequestMode);
 
 /// Schema: `#/components/schemas/SetOptimizeSpaceRequest/allOf/0`
@@ -9501,6 +11184,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for SetOptimizeSpaceRequestSpace {}
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 /// Schema: `#/components/schemas/SocketTokenResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -9513,6 +11197,7 @@ pub struct SocketTokenResponse {
     pub token: SocketTokenResponseToken,
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 crate::codec::json_object! {
     SocketTokenResponse {
         success: "success" required,
@@ -9523,12 +11208,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 impl crate::Envelope for SocketTokenResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 /// Schema: `#/components/schemas/SocketTokenResponse/allOf/1/properties/token`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -9539,6 +11226,7 @@ pub struct SocketTokenResponseToken {
     pub expires: crate::DateTime,
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 crate::codec::json_object! {
     SocketTokenResponseToken {
         socket_token: "socketToken" required,
@@ -9548,6 +11236,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "organization-jobs", feature = "projects"))]
 impl crate::Envelope for SocketTokenResponseToken {}
 
 /// Schema: `#/components/schemas/StaffInfo`
@@ -9574,6 +11263,7 @@ crate::codec::json_object! {
 
 impl crate::Envelope for StaffInfo {}
 
+#[cfg(any(feature = "admin", feature = "user"))]
 /// Whether the user has ML models in production.
 ///
 /// Schema: `#/components/schemas/StartEnterpriseTrialRequest/properties/userHasMLModelsInProduction`
@@ -9590,6 +11280,7 @@ pub enum StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     Unknown(String),
 }
 
+#[cfg(any(feature = "admin", feature = "user"))]
 impl StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9602,6 +11293,7 @@ impl StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "user"))]
 impl From<&str> for StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     fn from(value: &str) -> Self {
         match value {
@@ -9613,8 +11305,24 @@ impl From<&str> for StartEnterpriseTrialRequestUserHasMlModelsInProduction {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "user"))]
 crate::string_enum_impls!(StartEnterpriseTrialRequestUserHasMlModelsInProduction);
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "classify",
+        feature = "deployment",
+        feature = "dsp",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organizations",
+        feature = "raw-data"
+    )
+)]
 /// Schema: `#/components/schemas/StartJobResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -9627,6 +11335,21 @@ pub struct StartJobResponse {
     pub id: i64,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "classify",
+        feature = "deployment",
+        feature = "dsp",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organizations",
+        feature = "raw-data"
+    )
+)]
 crate::codec::json_object! {
     StartJobResponse {
         success: "success" required,
@@ -9637,12 +11360,28 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "admin",
+        feature = "classify",
+        feature = "deployment",
+        feature = "dsp",
+        feature = "impulse",
+        feature = "jobs",
+        feature = "learn",
+        feature = "organization-create-project",
+        feature = "organization-data",
+        feature = "organizations",
+        feature = "raw-data"
+    )
+)]
 impl crate::Envelope for StartJobResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "performance-calibration"))]
 /// Schema: `#/components/schemas/StartPerformanceCalibrationRequest`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -9657,6 +11396,7 @@ pub struct StartPerformanceCalibrationRequest {
     pub sample_length_minutes: Option<f64>,
 }
 
+#[cfg(any(feature = "jobs", feature = "performance-calibration"))]
 impl StartPerformanceCalibrationRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(background_noise_label: String) -> Self {
@@ -9687,6 +11427,7 @@ impl StartPerformanceCalibrationRequest {
     }
 }
 
+#[cfg(any(feature = "jobs", feature = "performance-calibration"))]
 crate::codec::json_object! {
     StartPerformanceCalibrationRequest {
         background_noise_label: "backgroundNoiseLabel" required,
@@ -9698,8 +11439,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "jobs", feature = "performance-calibration"))]
 impl crate::Envelope for StartPerformanceCalibrationRequest {}
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 /// A structured label contains a label, and the range for which this label is valid. \`endIndex\` is inclusive. E.g. \`{ startIndex: 10, endIndex: 13, label: 'running' }\` means that the values at index 10, 11, 12, 13 are labeled 'running'. To get time codes you can multiple by the sample's \`intervalMs\` property.
 ///
 /// Schema: `#/components/schemas/StructuredLabel`
@@ -9714,6 +11464,14 @@ pub struct StructuredLabel {
     pub label: String,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl StructuredLabel {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(start_index: i64, end_index: i64, label: String) -> Self {
@@ -9725,6 +11483,14 @@ impl StructuredLabel {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 crate::codec::json_object! {
     StructuredLabel {
         start_index: "startIndex" required,
@@ -9735,8 +11501,17 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "dsp",
+        feature = "projects",
+        feature = "raw-data"
+    )
+)]
 impl crate::Envelope for StructuredLabel {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/TargetConstraints`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -9749,6 +11524,7 @@ pub struct TargetConstraints {
     pub application_budgets: Vec<ApplicationBudget>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl TargetConstraints {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(
@@ -9772,6 +11548,7 @@ impl TargetConstraints {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     TargetConstraints {
         selected_target_based_on: "selectedTargetBasedOn" optional,
@@ -9782,8 +11559,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for TargetConstraints {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/TargetConstraintsDevice`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -9798,6 +11577,7 @@ pub struct TargetConstraintsDevice {
     pub latency_device: Option<String>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl TargetConstraintsDevice {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -9834,6 +11614,7 @@ impl TargetConstraintsDevice {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     TargetConstraintsDevice {
         processors: "processors" optional,
@@ -9845,8 +11626,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for TargetConstraintsDevice {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// A type explaining how the target was chosen. If updating this manually, use the 'user-configured' type
 ///
 /// Schema: `#/components/schemas/TargetConstraints/properties/selectedTargetBasedOn`
@@ -9867,6 +11650,7 @@ pub enum TargetConstraintsSelectedTargetBasedOn {
     Unknown(String),
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl TargetConstraintsSelectedTargetBasedOn {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -9881,6 +11665,7 @@ impl TargetConstraintsSelectedTargetBasedOn {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl From<&str> for TargetConstraintsSelectedTargetBasedOn {
     fn from(value: &str) -> Self {
         match value {
@@ -9894,8 +11679,10 @@ impl From<&str> for TargetConstraintsSelectedTargetBasedOn {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::string_enum_impls!(TargetConstraintsSelectedTargetBasedOn);
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// RAM and ROM specifications of target
 ///
 /// Schema: `#/components/schemas/TargetMemory`
@@ -9908,6 +11695,7 @@ pub struct TargetMemory {
     pub rom: Option<MemorySpec>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl TargetMemory {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -9927,6 +11715,7 @@ impl TargetMemory {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     TargetMemory {
         ram: "ram" optional,
@@ -9936,8 +11725,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for TargetMemory {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/TargetProcessor`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -9960,6 +11751,7 @@ pub struct TargetProcessor {
     pub memory: Option<TargetMemory>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl TargetProcessor {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -10024,6 +11816,7 @@ impl TargetProcessor {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     TargetProcessor {
         part: "part" optional,
@@ -10039,8 +11832,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for TargetProcessor {}
 
+#[cfg(any(feature = "classify", feature = "learn"))]
 /// Schema: `#/components/schemas/TestPretrainedModelResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -10055,6 +11850,7 @@ pub struct TestPretrainedModelResponse {
     pub bounding_boxes: Option<Vec<BoundingBoxWithScore>>,
 }
 
+#[cfg(any(feature = "classify", feature = "learn"))]
 crate::codec::json_object! {
     TestPretrainedModelResponse {
         success: "success" required,
@@ -10066,12 +11862,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "classify", feature = "learn"))]
 impl crate::Envelope for TestPretrainedModelResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/Theme`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -10092,6 +11890,7 @@ pub struct Theme {
     pub colors: ThemeColors,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 crate::codec::json_object! {
     Theme {
         id: "id" required,
@@ -10106,8 +11905,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 impl crate::Envelope for Theme {}
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/Theme/properties/colors`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -10120,6 +11921,7 @@ pub struct ThemeColors {
     pub primary_color_gradient_end: Option<String>,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 crate::codec::json_object! {
     ThemeColors {
         primary_color: "primaryColor" optional,
@@ -10130,8 +11932,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 impl crate::Envelope for ThemeColors {}
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/Theme/properties/favicon`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -10158,6 +11962,7 @@ pub struct ThemeFavicon {
     pub favicon228: Option<String>,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 crate::codec::json_object! {
     ThemeFavicon {
         favicon32: "favicon32" optional,
@@ -10175,8 +11980,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 impl crate::Envelope for ThemeFavicon {}
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/Theme/properties/logos`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -10199,6 +12006,7 @@ pub struct ThemeLogos {
     pub device_logo: Option<String>,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 crate::codec::json_object! {
     ThemeLogos {
         primary: "primary" optional,
@@ -10214,8 +12022,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes", feature = "whitelabels"))]
 impl crate::Envelope for ThemeLogos {}
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 /// Schema: `#/components/schemas/TransferLearningModel`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -10262,6 +12072,7 @@ pub struct TransferLearningModel {
     pub display_category: Option<BlockDisplayCategory>,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 crate::codec::json_object! {
     TransferLearningModel {
         name: "name" required,
@@ -10289,8 +12100,16 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "impulse", feature = "learn", feature = "optimization"))]
 impl crate::Envelope for TransferLearningModel {}
 
+#[cfg(
+    any(
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-pipelines"
+    )
+)]
 /// Schema: `#/components/schemas/TransformationJobOperatesOnEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -10305,6 +12124,13 @@ pub enum TransformationJobOperatesOnEnum {
     Unknown(String),
 }
 
+#[cfg(
+    any(
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-pipelines"
+    )
+)]
 impl TransformationJobOperatesOnEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10317,6 +12143,13 @@ impl TransformationJobOperatesOnEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-pipelines"
+    )
+)]
 impl From<&str> for TransformationJobOperatesOnEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -10328,8 +12161,16 @@ impl From<&str> for TransformationJobOperatesOnEnum {
     }
 }
 
+#[cfg(
+    any(
+        feature = "organization-blocks",
+        feature = "organization-create-project",
+        feature = "organization-pipelines"
+    )
+)]
 crate::string_enum_impls!(TransformationJobOperatesOnEnum);
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 /// Schema: `#/components/schemas/TransformationJobStatusEnum`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -10348,6 +12189,7 @@ pub enum TransformationJobStatusEnum {
     Unknown(String),
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl TransformationJobStatusEnum {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10362,6 +12204,7 @@ impl TransformationJobStatusEnum {
     }
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 impl From<&str> for TransformationJobStatusEnum {
     fn from(value: &str) -> Self {
         match value {
@@ -10375,13 +12218,16 @@ impl From<&str> for TransformationJobStatusEnum {
     }
 }
 
+#[cfg(any(feature = "organization-create-project", feature = "organization-pipelines"))]
 crate::string_enum_impls!(TransformationJobStatusEnum);
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 /// Expiration date of the trial. The trial will be set as expired after this date. There will be a grace period of 30 days after a trial expires before fully deleting the trial organization. This field is ignored if the trial is requested by a non-admin user, defaulting to 14 days trial.
 ///
 /// Schema: `#/components/schemas/TrialExpirationDate`
 pub type TrialExpirationDate = crate::DateTime;
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 /// Notes about the trial. Free form text. This field is ignored if the trial is requested by a non-admin user.
 ///
 /// Schema: `#/components/schemas/TrialNotes`
@@ -10448,6 +12294,7 @@ pub type TunerSpaceInputBlock = serde_json::Map<String, serde_json::Value>;
 /// Schema: `#/components/schemas/TunerSpaceLearnBlock`
 pub type TunerSpaceLearnBlock = serde_json::Map<String, serde_json::Value>;
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateProjectRequest`
@@ -10544,6 +12391,7 @@ pub struct UpdateProjectRequest {
     pub ai_actions_grid_column_count: Option<i64>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl UpdateProjectRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -10874,6 +12722,7 @@ impl UpdateProjectRequest {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     UpdateProjectRequest {
         logo: "logo" optional,
@@ -10924,8 +12773,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for UpdateProjectRequest {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Default view type on data acquisition
 ///
 /// Schema: `#/components/schemas/UpdateProjectRequest/properties/dataAcquisitionViewType`
@@ -10940,6 +12791,7 @@ pub enum UpdateProjectRequestDataAcquisitionViewType {
     Unknown(String),
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl UpdateProjectRequestDataAcquisitionViewType {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10951,6 +12803,7 @@ impl UpdateProjectRequestDataAcquisitionViewType {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl From<&str> for UpdateProjectRequestDataAcquisitionViewType {
     fn from(value: &str) -> Self {
         match value {
@@ -10961,8 +12814,10 @@ impl From<&str> for UpdateProjectRequestDataAcquisitionViewType {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::string_enum_impls!(UpdateProjectRequestDataAcquisitionViewType);
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// What labeling flow to use
 ///
 /// Schema: `#/components/schemas/UpdateProjectRequest/properties/labelingMethod`
@@ -10977,6 +12832,7 @@ pub enum UpdateProjectRequestLabelingMethod {
     Unknown(String),
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl UpdateProjectRequestLabelingMethod {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -10988,6 +12844,7 @@ impl UpdateProjectRequestLabelingMethod {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl From<&str> for UpdateProjectRequestLabelingMethod {
     fn from(value: &str) -> Self {
         match value {
@@ -10998,8 +12855,10 @@ impl From<&str> for UpdateProjectRequestLabelingMethod {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::string_enum_impls!(UpdateProjectRequestLabelingMethod);
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Which option was selected in the project type wizard
 ///
 /// Schema: `#/components/schemas/UpdateProjectRequest/properties/selectedProjectTypeInWizard`
@@ -11020,6 +12879,7 @@ pub enum UpdateProjectRequestSelectedProjectTypeInWizard {
     Unknown(String),
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl UpdateProjectRequestSelectedProjectTypeInWizard {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -11034,6 +12894,7 @@ impl UpdateProjectRequestSelectedProjectTypeInWizard {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl From<&str> for UpdateProjectRequestSelectedProjectTypeInWizard {
     fn from(value: &str) -> Self {
         match value {
@@ -11047,8 +12908,10 @@ impl From<&str> for UpdateProjectRequestSelectedProjectTypeInWizard {
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::string_enum_impls!(UpdateProjectRequestSelectedProjectTypeInWizard);
 
+#[cfg(any(feature = "organizations", feature = "themes"))]
 /// Only fields set in this object will be updated.
 ///
 /// Schema: `#/components/schemas/UpdateThemeColorsRequest`
@@ -11061,6 +12924,7 @@ pub struct UpdateThemeColorsRequest {
     pub primary_color_gradient_end: Option<String>,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes"))]
 impl UpdateThemeColorsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -11083,6 +12947,7 @@ impl UpdateThemeColorsRequest {
     }
 }
 
+#[cfg(any(feature = "organizations", feature = "themes"))]
 crate::codec::json_object! {
     UpdateThemeColorsRequest {
         primary_color: "primaryColor" optional,
@@ -11092,8 +12957,10 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "organizations", feature = "themes"))]
 impl crate::Envelope for UpdateThemeColorsRequest {}
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/UpdateWhitelabelDeploymentTargetsRequest`
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -11102,6 +12969,7 @@ pub struct UpdateWhitelabelDeploymentTargetsRequest {
     pub targets: Option<Vec<String>>,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 impl UpdateWhitelabelDeploymentTargetsRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new() -> Self {
@@ -11115,6 +12983,7 @@ impl UpdateWhitelabelDeploymentTargetsRequest {
     }
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 crate::codec::json_object! {
     UpdateWhitelabelDeploymentTargetsRequest {
         targets: "targets" optional,
@@ -11123,8 +12992,19 @@ crate::codec::json_object! {
     deserialize: serde_all,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 impl crate::Envelope for UpdateWhitelabelDeploymentTargetsRequest {}
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "organization-data-campaigns",
+        feature = "organizations",
+        feature = "projects",
+        feature = "raw-data",
+        feature = "themes"
+    )
+)]
 /// Schema: `#/components/schemas/UploadImageRequest`
 ///
 /// Sent as `multipart/form-data`.
@@ -11135,6 +13015,16 @@ pub struct UploadImageRequest {
     pub image: crate::FilePart,
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "organization-data-campaigns",
+        feature = "organizations",
+        feature = "projects",
+        feature = "raw-data",
+        feature = "themes"
+    )
+)]
 impl UploadImageRequest {
     /// Builds the value from its required fields; optional fields start as `None`.
     pub fn new(image: crate::FilePart) -> Self {
@@ -11142,12 +13032,23 @@ impl UploadImageRequest {
     }
 }
 
+#[cfg(
+    any(
+        feature = "classify",
+        feature = "organization-data-campaigns",
+        feature = "organizations",
+        feature = "projects",
+        feature = "raw-data",
+        feature = "themes"
+    )
+)]
 impl crate::multipart::ToMultipart for UploadImageRequest {
     fn to_multipart(&self, form: &mut crate::multipart::MultipartForm) {
         form.file("image", &self.image);
     }
 }
 
+#[cfg(any(feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/UploadReadmeImageResponse`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -11160,6 +13061,7 @@ pub struct UploadReadmeImageResponse {
     pub url: String,
 }
 
+#[cfg(any(feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     UploadReadmeImageResponse {
         success: "success" required,
@@ -11170,12 +13072,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "projects"))]
 impl crate::Envelope for UploadReadmeImageResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 /// Schema: `#/components/schemas/User`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -11218,6 +13122,7 @@ pub struct User {
     pub tier: Option<UserTierEnum>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 crate::codec::json_object! {
     User {
         id: "id" required,
@@ -11243,8 +13148,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "projects"))]
 impl crate::Envelope for User {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 /// Schema: `#/components/schemas/UserExperiment`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -11261,6 +13168,7 @@ pub struct UserExperiment {
     pub show_to_user: bool,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 crate::codec::json_object! {
     UserExperiment {
         type_: "type" required,
@@ -11273,8 +13181,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 impl crate::Envelope for UserExperiment {}
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 /// Schema: `#/components/schemas/UserOrganization`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -11311,6 +13221,7 @@ pub struct UserOrganization {
     pub last_accessed: Option<crate::DateTime>,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 crate::codec::json_object! {
     UserOrganization {
         id: "id" required,
@@ -11333,6 +13244,7 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "admin", feature = "organizations", feature = "user"))]
 impl crate::Envelope for UserOrganization {}
 
 /// The user account tier.
@@ -11380,6 +13292,7 @@ impl From<&str> for UserTierEnum {
 
 crate::string_enum_impls!(UserTierEnum);
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 /// Response object for verifying an organization's bucket connectivity.
 ///
 /// Workflow:
@@ -11422,6 +13335,7 @@ pub struct VerifyOrganizationBucketResponse {
     pub endpoint: Option<String>,
 }
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 crate::codec::json_object! {
     VerifyOrganizationBucketResponse {
         success: "success" required,
@@ -11438,12 +13352,14 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 impl crate::Envelope for VerifyOrganizationBucketResponse {
     fn api_error(&self) -> Option<&str> {
         if self.success { None } else { Some(self.error.as_deref().unwrap_or("")) }
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 /// Indicates the current state of the connectivity verification process.
 /// - "connected": Verification successful, other properties are available.
 /// - "connecting": Verification in progress, continue polling.
@@ -11463,6 +13379,7 @@ pub enum VerifyOrganizationBucketResponseConnectionStatus {
     Unknown(String),
 }
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 impl VerifyOrganizationBucketResponseConnectionStatus {
     /// The value as it appears on the wire.
     pub fn as_str(&self) -> &str {
@@ -11475,6 +13392,7 @@ impl VerifyOrganizationBucketResponseConnectionStatus {
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 impl From<&str> for VerifyOrganizationBucketResponseConnectionStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -11486,8 +13404,10 @@ impl From<&str> for VerifyOrganizationBucketResponseConnectionStatus {
     }
 }
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 crate::string_enum_impls!(VerifyOrganizationBucketResponseConnectionStatus);
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 /// Schema: `#/components/schemas/VerifyOrganizationBucketResponse/allOf/1/properties/files/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -11500,6 +13420,7 @@ pub struct VerifyOrganizationBucketResponseFilesItem {
     pub folder_name: String,
 }
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 crate::codec::json_object! {
     VerifyOrganizationBucketResponseFilesItem {
         name: "name" required,
@@ -11510,8 +13431,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organization-data", feature = "organization-portals"))]
 impl crate::Envelope for VerifyOrganizationBucketResponseFilesItem {}
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/Whitelabel`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -11564,6 +13487,7 @@ pub struct Whitelabel {
     pub organizations_limit: Option<i64>,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 crate::codec::json_object! {
     Whitelabel {
         id: "id" required,
@@ -11594,8 +13518,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 impl crate::Envelope for Whitelabel {}
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/Whitelabel/properties/allLearningBlocks/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -11606,6 +13532,7 @@ pub struct WhitelabelAllLearningBlocksItem {
     pub type_: String,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 crate::codec::json_object! {
     WhitelabelAllLearningBlocksItem {
         title: "title" required,
@@ -11615,8 +13542,10 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 impl crate::Envelope for WhitelabelAllLearningBlocksItem {}
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 /// Schema: `#/components/schemas/Whitelabel/properties/customDeploymentBlocks/items`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -11627,6 +13556,7 @@ pub struct WhitelabelCustomDeploymentBlocksItem {
     pub id: f64,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 crate::codec::json_object! {
     WhitelabelCustomDeploymentBlocksItem {
         name: "name" required,
@@ -11636,4 +13566,5 @@ crate::codec::json_object! {
     deserialize: always,
 }
 
+#[cfg(any(feature = "organizations", feature = "whitelabels"))]
 impl crate::Envelope for WhitelabelCustomDeploymentBlocksItem {}

@@ -3,4 +3,6 @@
 //!
 //! Each type's documentation ends with the JSON pointer of the schema it comes from.
 //! Types used by the operations of one tag only live in that tag's module, compiled
-//! with that tag's cargo feature; the others in `common`, always compiled.
+//! with that tag's cargo feature; the others in `common`, each compiled with the
+//! features of the tags that use it (always, for those the runtime names without a
+//! feature and those no operation uses).
