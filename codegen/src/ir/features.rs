@@ -36,7 +36,7 @@ struct Users {
 
 impl Features {
     /// `service` gives the features' names and the types its runtime names; an error when
-    /// the runtime names a schema or a feature the spec no longer has.
+    /// the runtime names a schema the spec no longer has under features the spec still has.
     pub fn compute(types: &[TypeDef], groups: &[Group], service: &Service) -> Result<Features, Error> {
         let index: HashMap<&str, &TypeDef> = types.iter().map(|t| (t.name.as_str(), t)).collect();
         let mut users: HashMap<&str, Users> = HashMap::new();
@@ -61,25 +61,27 @@ impl Features {
         let feature_of = |group: &Group| service.feature.clone().unwrap_or_else(|| feature_name(group));
         let known_features: BTreeSet<String> = groups.iter().map(feature_of).collect();
         for need in &service.runtime_types {
-            let location = || format!("spec/services.toml (service `{}`, runtime_types)", service.name);
-            if let Some(missing) = need.features.iter().find(|f| !known_features.contains(*f)) {
-                let message = format!("the runtime needs its types with feature `{missing}`, which no group of the spec has");
-                return Err(Error { location: location(), message });
+            // The runtime's code for a feature this spec has no group for is compiled out, and
+            // so is its need.
+            let needed_with: Vec<&String> = need.features.iter().filter(|f| known_features.contains(*f)).collect();
+            if !need.features.is_empty() && needed_with.is_empty() {
+                continue;
             }
             let mut roots = Vec::new();
             for name in &need.types {
                 if !index.contains_key(name.as_str()) {
+                    let location = format!("spec/services.toml (service `{}`, runtime_types)", service.name);
                     let message = format!("the runtime names schema `{name}`, which the spec does not define (renamed or removed upstream?)");
-                    return Err(Error { location: location(), message });
+                    return Err(Error { location, message });
                 }
                 roots.push(TypeRef::Named(name.clone()));
             }
-            match need.features.is_empty() {
+            match needed_with.is_empty() {
                 true => mark_every_build(roots.iter().collect(), &index, &mut users),
                 false => visit_types(roots.iter().collect(), &index, |name| {
                     let users = users.entry(name).or_default();
                     let before = users.runtime.len();
-                    users.runtime.extend(need.features.iter().cloned());
+                    users.runtime.extend(needed_with.iter().map(|f| f.to_string()));
                     users.runtime.len() != before
                 }),
             }
