@@ -58,7 +58,7 @@ impl Features {
         let unused: Vec<TypeRef> =
             types.iter().filter(|t| !users.contains_key(t.name.as_str())).map(|t| TypeRef::Named(t.name.clone())).collect();
         mark_every_build(unused.iter().collect(), &index, &mut users);
-        let feature_of = |group: &Group| service.feature.clone().unwrap_or_else(|| feature_name(group));
+        let feature_of = |group: &Group| group_feature(service, group);
         let known_features: BTreeSet<String> = groups.iter().map(feature_of).collect();
         for need in &service.runtime_types {
             // The runtime's code for a feature this spec has no group for is compiled out, and
@@ -125,6 +125,12 @@ fn mark_every_build<'a>(roots: Vec<&TypeRef>, index: &HashMap<&str, &'a TypeDef>
         let users = users.entry(name).or_default();
         !std::mem::replace(&mut users.every_build, true)
     });
+}
+
+/// The cargo feature that gates a group of `service`: the service's one feature, else the
+/// group's own.
+pub(crate) fn group_feature(service: &Service, group: &Group) -> String {
+    service.feature.clone().unwrap_or_else(|| feature_name(group))
 }
 
 /// A group's cargo feature: its accessor's name in kebab case (`raw_data` -> `raw-data`).

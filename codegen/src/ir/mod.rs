@@ -59,7 +59,7 @@ impl Api {
 
     /// The cargo feature that gates a group: the service's one feature, else the group's own.
     pub fn feature_of(&self, group: &Group) -> String {
-        self.service.feature.clone().unwrap_or_else(|| feature_name(group))
+        features::group_feature(&self.service, group)
     }
 }
 
