@@ -14,7 +14,14 @@ pub(crate) const RETRY_STATUSES: [u16; 4] = [429, 502, 503, 504];
 /// an answer arrived) or the server answered 429, 502, 503 or 504. Only requests that are
 /// safe to repeat are retried: `GET`, `PUT`, `DELETE`, `HEAD` (and the other idempotent
 /// methods). `POST` and `PATCH` are retried only when the request opts in with
-/// [`RequestParts::retry_non_idempotent`](crate::RequestParts::retry_non_idempotent).
+/// [`RequestParts::retry_non_idempotent`](crate::RequestParts::retry_non_idempotent), or
+/// when an HTTP/2 server said it did not process them (it refused the stream, or closed the
+/// connection gracefully before the request's turn): those are retried whatever the method.
+///
+/// This policy is the only one: the HTTP client the crate builds has reqwest's own retries
+/// off (they cloned every request in case an HTTP/2 server refused it, and retried at once).
+/// A client you pass to [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)
+/// keeps whatever retries you gave it.
 ///
 /// Waits grow exponentially from [`initial_backoff`](RetryPolicy::initial_backoff), capped at
 /// [`max_backoff`](RetryPolicy::max_backoff), each shortened by a random part (jitter) so that

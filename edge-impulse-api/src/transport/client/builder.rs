@@ -254,7 +254,10 @@ impl ClientBuilder {
             }
             None => {
                 let user_agent = self.user_agent.unwrap_or_else(|| concat!("edge-impulse-api-rust/", env!("CARGO_PKG_VERSION")).to_owned());
-                let mut builder = reqwest::Client::builder().user_agent(user_agent).redirect(reqwest::redirect::Policy::none());
+                // Retries have one owner, `RetryPolicy`: reqwest's own would clone every
+                // request in case an HTTP/2 server refuses it (`may_retry_after` covers that).
+                let no_retries = reqwest::retry::never().max_retries_per_request(0);
+                let mut builder = reqwest::Client::builder().user_agent(user_agent).redirect(reqwest::redirect::Policy::none()).retry(no_retries);
                 if let Some(timeout) = limits.connect {
                     builder = builder.connect_timeout(timeout);
                 }

@@ -218,14 +218,29 @@ impl Retrying<'_> {
     }
 }
 
-/// Whether a failed exchange may be repeated: one that never reached the server (no
-/// connection was made) always; a broken connection only for requests safe to repeat.
-/// Timeouts are not retried: they already took the time allowed.
+/// Whether a failed exchange may be repeated: one the server never processed (no connection
+/// was made, or an HTTP/2 server refused it) always; a broken connection only for requests
+/// safe to repeat. Timeouts are not retried: they already took the time allowed.
 fn may_retry_after(error: &reqwest::Error, repeatable: bool) -> bool {
     if error.is_timeout() {
         return false;
     }
-    error.is_connect() || (repeatable && (error.is_request() || error.is_body() || error.is_decode()))
+    error.is_connect() || refused_unprocessed(error) || (repeatable && (error.is_request() || error.is_body() || error.is_decode()))
+}
+
+/// Whether an HTTP/2 server said it did not process the request: it reset the stream with
+/// `REFUSED_STREAM` (RFC 9113, 8.7), or went away gracefully before the stream's turn.
+fn refused_unprocessed(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(h2) = current.downcast_ref::<h2::Error>() {
+            let refused = h2.is_reset() && h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+            let went_away = h2.is_go_away() && h2.reason() == Some(h2::Reason::NO_ERROR);
+            return h2.is_remote() && (refused || went_away);
+        }
+        source = current.source();
+    }
+    false
 }
 
 /// A short, secret-free name of what went wrong, for traces.
@@ -275,6 +290,58 @@ mod tests {
         let attempt = client.attempt(&prepared, request, |_, _| None, None);
         let size = std::mem::size_of_val(&attempt);
         assert!(size <= THREAD_CACHE_LIMIT, "an attempt's future is {size} bytes");
+    }
+
+    /// An HTTP/2 server on 127.0.0.1 (prior knowledge, no TLS) that resets the first
+    /// `resets` streams with `reason` and answers the others `{"success":true}`; counts them.
+    async fn h2_server(resets: usize, reason: h2::Reason) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut connection = h2::server::handshake(socket).await.unwrap();
+                    while let Some(Ok((_request, mut respond))) = connection.accept().await {
+                        if counter.fetch_add(1, Ordering::SeqCst) < resets {
+                            respond.send_reset(reason);
+                            continue;
+                        }
+                        let answer = http::Response::builder().header("content-type", "application/json").body(()).unwrap();
+                        let mut body = respond.send_response(answer, false).unwrap();
+                        body.send_data(bytes::Bytes::from_static(br#"{"success":true}"#), true).unwrap();
+                    }
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    async fn post_over_h2(url: &str) -> crate::Result<()> {
+        let no_retries = reqwest::retry::never().max_retries_per_request(0);
+        let http = reqwest::Client::builder().http2_prior_knowledge().redirect(reqwest::redirect::Policy::none()).retry(no_retries).build().unwrap();
+        let fast = crate::RetryPolicy::new().initial_backoff(std::time::Duration::from_millis(1)).jitter(false);
+        let client = Client::builder().base_url(url).api_key("ei_0123").http_client(http).retry(fast).build().unwrap();
+        client.request::<()>(crate::Method::Post, "/api/1/jobs/train").await
+    }
+
+    #[tokio::test]
+    async fn a_post_an_http2_server_refused_is_sent_again() {
+        let (url, seen) = h2_server(1, h2::Reason::REFUSED_STREAM).await;
+        post_over_h2(&url).await.expect("sent again after REFUSED_STREAM");
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_post_whose_stream_failed_otherwise_is_not_repeated() {
+        let (url, seen) = h2_server(1, h2::Reason::INTERNAL_ERROR).await;
+        let error = post_over_h2(&url).await.expect_err("an INTERNAL_ERROR reset is the call's failure");
+        assert!(matches!(error, crate::Error::Transport { .. }), "{error:?}");
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1, "a POST the server may have processed is sent once");
     }
 
     #[tokio::test]
