@@ -3,6 +3,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod client;
+pub(crate) mod deadline;
 pub(crate) mod download;
 pub(crate) mod redact;
 pub(crate) mod request;

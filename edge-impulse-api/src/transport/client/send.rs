@@ -9,6 +9,7 @@ use tracing::Instrument;
 use super::read::ReadFailure;
 use super::Client;
 use crate::error::{Error, Result, TimeLimit};
+use crate::transport::deadline::with_deadline;
 use crate::transport::request::{Payload, Prepared, RawResponse};
 use crate::transport::retry::{retry_after, RetryPolicy, RETRY_STATUSES};
 
@@ -99,7 +100,7 @@ impl Client {
             // Boxed to keep the call's future small (see `execute`).
             let attempt = Box::pin(self.attempt(prepared, request, |status, headers| retrying.wait_for_status(status, headers), deadline));
             let outcome = match (answer_limit, deadline) {
-                (Some(limit), Some(deadline)) => tokio::time::timeout_at(deadline, attempt)
+                (Some(limit), Some(deadline)) => with_deadline(deadline, attempt)
                     .await
                     .map_err(|_| Error::Timeout { operation, limit: TimeLimit::Answer(limit) })?,
                 _ => attempt.await,
