@@ -164,7 +164,7 @@ impl Watcher {
                 state.slots.len() - 1
             }
         };
-        let sooner = state.alarm.is_none_or(|alarm| deadline < alarm);
+        let sooner = state.alarm.map_or(true, |alarm| deadline < alarm);
         if sooner {
             state.alarm = Some(deadline);
         }
