@@ -4,13 +4,12 @@
 //! A Tokio timer per attempt (put in the timer wheel at its first poll, taken out when the
 //! attempt ends) was the largest single cost the crate added to a small call: about 1 point
 //! of the small-call bench's client CPU, of which this saves about half. Here an attempt that
-//! has to wait puts its deadline
-//! and waker in its runtime's [`Watcher`] (a slot taken and given back under a lock nobody
-//! else holds long); the watcher's one timer waits for the earliest deadline, and is re-armed
-//! only when an earlier one arrives, so a stream of calls with the same timeout re-arms it
-//! once. The watcher is a Tokio task on Tokio's clock: a paused clock (`tokio::time::pause`)
-//! moves it as it moved the per-attempt timers. Its timer is not withdrawn when the attempts
-//! end, so it may fire once for nobody.
+//! has to wait puts its deadline and waker in its runtime's [`Watcher`] (a slot taken and
+//! given back under a lock nobody holds long); the watcher's one timer waits for the earliest
+//! deadline, and is re-armed only when an earlier one arrives, so a stream of calls with the
+//! same timeout re-arms it once. The watcher is a Tokio task on Tokio's clock: a paused clock
+//! (`tokio::time::pause`) moves it as it moved the per-attempt timers. Its timer is not
+//! withdrawn when the attempts end, so it may fire once for nobody.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -57,17 +56,15 @@ impl<F: Future + Unpin> Future for WithDeadline<F> {
         }
         match &mut this.watch {
             Watch::NotYet => {
-                this.watch = match Watcher::for_current_runtime() {
-                    Some(watcher) => {
-                        let waker = cx.waker().clone();
-                        let slot = watcher.watch(this.deadline, waker.clone());
-                        Watch::Watched { watcher, slot, waker }
-                    }
-                    None => Watch::Timer(Box::pin(tokio::time::sleep_until(this.deadline))),
+                let Some(watcher) = Watcher::for_current_runtime() else {
+                    let mut sleep = Box::pin(tokio::time::sleep_until(this.deadline));
+                    let polled = sleep.as_mut().poll(cx).map(|()| Err(Elapsed));
+                    this.watch = Watch::Timer(sleep);
+                    return polled;
                 };
-                if let Watch::Timer(sleep) = &mut this.watch {
-                    return sleep.as_mut().poll(cx).map(|()| Err(Elapsed));
-                }
+                let waker = cx.waker().clone();
+                let slot = watcher.watch(this.deadline, waker.clone());
+                this.watch = Watch::Watched { watcher, slot, waker };
                 Poll::Pending
             }
             Watch::Watched { watcher, slot, waker } => {
