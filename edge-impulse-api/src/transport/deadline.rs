@@ -17,6 +17,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 
+use slab::Slab;
 use tokio::runtime::{Handle, Id};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -99,8 +100,8 @@ pub(crate) struct Watcher {
 
 #[derive(Default)]
 struct Watched {
-    slots: Vec<Option<(Instant, Option<Waker>)>>,
-    free: Vec<usize>,
+    /// Each waiting attempt's deadline, and its waker until the deadline passed.
+    slots: Slab<(Instant, Option<Waker>)>,
     /// The deadline the task's timer is set for, if any.
     alarm: Option<Instant>,
 }
@@ -150,17 +151,7 @@ impl Watcher {
 
     fn watch(&self, deadline: Instant, waker: Waker) -> usize {
         let mut state = self.lock();
-        let entry = Some((deadline, Some(waker)));
-        let slot = match state.free.pop() {
-            Some(slot) => {
-                state.slots[slot] = entry;
-                slot
-            }
-            None => {
-                state.slots.push(entry);
-                state.slots.len() - 1
-            }
-        };
+        let slot = state.slots.insert((deadline, Some(waker)));
         let sooner = state.alarm.map_or(true, |alarm| deadline < alarm);
         if sooner {
             state.alarm = Some(deadline);
@@ -173,16 +164,14 @@ impl Watcher {
     }
 
     fn rewake(&self, slot: usize, waker: Waker) {
-        if let Some((_, stored)) = &mut self.lock().slots[slot] {
+        if let Some((_, stored)) = self.lock().slots.get_mut(slot) {
             *stored = Some(waker);
         }
     }
 
     fn unwatch(&self, slot: usize) {
-        let mut state = self.lock();
-        let entry = state.slots[slot].take();
-        state.free.push(slot);
-        drop(state);
+        // The waker is dropped after the lock is released.
+        let entry = self.lock().slots.try_remove(slot);
         drop(entry);
     }
 
@@ -191,7 +180,7 @@ impl Watcher {
         let mut due = Vec::new();
         let mut state = self.lock();
         let mut next: Option<Instant> = None;
-        for (deadline, waker) in state.slots.iter_mut().flatten() {
+        for (_, (deadline, waker)) in state.slots.iter_mut() {
             if *deadline <= now {
                 due.extend(waker.take());
             } else if waker.is_some() {
@@ -257,7 +246,7 @@ mod tests {
         let mut waiting = with_deadline(Instant::now() + Duration::from_secs(60), never());
         assert!(futures_util::poll!(&mut waiting).is_pending());
         let watcher = Watcher::for_current_runtime().unwrap();
-        let used = |watcher: &Watcher| watcher.lock().slots.iter().filter(|slot| slot.is_some()).count();
+        let used = |watcher: &Watcher| watcher.lock().slots.len();
         assert_eq!(used(&watcher), 1);
         drop(waiting);
         assert_eq!(used(&watcher), 0);
