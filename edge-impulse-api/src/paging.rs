@@ -148,7 +148,7 @@ impl<'c> Pager<'c> {
         }
         if self.in_flight.is_none() {
             let request = self.next_request();
-            self.in_flight = Some(self.client.execute(request));
+            self.in_flight = Some(self.client.execute(Box::new(request)));
         }
         let Some(in_flight) = self.in_flight.as_mut() else { return Poll::Ready(None) };
         let result = ready!(in_flight.as_mut().poll(cx));

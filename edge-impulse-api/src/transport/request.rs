@@ -229,7 +229,9 @@ impl Prepared {
 /// A [`Request`] dereferences to it, so `request.header(..)` works on either.
 pub struct RequestParts<'c> {
     client: &'c Client,
-    pub(crate) prepared: Prepared,
+    /// Boxed from the start: the request moves from the generated call to its future, and
+    /// a pointer moves for free where the request itself is over 300 bytes.
+    pub(crate) prepared: Box<Prepared>,
 }
 
 impl std::fmt::Debug for RequestParts<'_> {
@@ -259,7 +261,7 @@ impl<'c> RequestParts<'c> {
     pub(crate) fn with_path(client: &'c Client, operation: &'static Operation, method: Method, path: String) -> Self {
         RequestParts {
             client,
-            prepared: Prepared {
+            prepared: Box::new(Prepared {
                 operation,
                 method,
                 path,
@@ -271,7 +273,7 @@ impl<'c> RequestParts<'c> {
                 retry: None,
                 retry_non_idempotent: false,
                 error: None,
-            },
+            }),
         }
     }
 
@@ -450,7 +452,7 @@ impl<'c, T> Request<'c, T> {
     /// The client and the type-independent request, for drivers that send it several times.
     #[allow(dead_code)] // used by paging, which no compiled API group may need
     pub(crate) fn into_prepared(self) -> (&'c Client, Prepared) {
-        (self.parts.client, self.parts.prepared)
+        (self.parts.client, *self.parts.prepared)
     }
 
     pub(crate) fn with_path(client: &'c Client, operation: &'static Operation, method: Method, path: String) -> Self {

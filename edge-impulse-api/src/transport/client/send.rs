@@ -17,16 +17,16 @@ impl Client {
     /// Sends a prepared request; the one place every call goes through.
     // Boxed on purpose: one non-generic future type shared by every operation.
     #[allow(clippy::manual_async_fn)]
-    pub(crate) fn execute(&self, prepared: Prepared) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RawResponse>> + Send + '_>> {
+    pub(crate) fn execute(&self, mut prepared: Box<Prepared>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RawResponse>> + Send + '_>> {
         // This future is allocated, and moved into its box, on every call. The prepared
-        // request, each attempt, a multipart body's reading and a call timeout get boxes of
-        // their own, which keeps it at about 500 bytes: glibc serves blocks up to 1 KiB from a
-        // per-thread cache, larger ones take a slower path, and every byte is copied
-        // (measured with benches/small_call.rs under callgrind; a unit test below keeps both
-        // per-call futures under that limit).
+        // request (boxed since the generated call made it), each attempt, the retry loop, a
+        // multipart body's reading and a call timeout get boxes of their own, which keeps it
+        // at about 420 bytes: glibc serves blocks up to 1 KiB from a per-thread cache, larger
+        // ones take a slower path, and every byte is copied (measured with
+        // benches/small_call.rs under callgrind; a unit test below keeps both per-call futures
+        // under that limit).
         // `prepared` is lent to `send` from the block's capture: an async fn taking it by
         // value would hold it twice.
-        let mut prepared = Box::new(prepared);
         Box::pin(async move { self.send(&mut prepared).await })
     }
 
@@ -66,45 +66,34 @@ impl Client {
             (None, false) => calling.instrument(span.clone()).await,
         };
         if !span.is_disabled() {
-            span.record("latency_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
-            span.record("retries", retries);
-            match &result {
-                Ok(response) => {
-                    span.record("status", response.status);
-                }
-                Err(error) => {
-                    if let Some(status) = error.status() {
-                        span.record("status", status);
-                    }
-                    span.record("error", error_kind(error));
-                }
-            }
+            record_outcome(&span, started, retries, &result);
         }
         result
     }
 
     /// Sends, and sends again while the retry policy allows it and the failure is passing.
+    ///
+    /// The first attempt is all most calls make: the retry loop, with its sleeps and
+    /// bookkeeping, is a future of its own, boxed when a retry is due, so that every call's
+    /// future and the code its polls run stay small (measured with benches/small_call.rs).
     async fn send_with_retries(&self, prepared: &Prepared, started: Instant, retries: &mut u32) -> Result<RawResponse> {
-        let operation = prepared.operation.id;
-        let answer_limit = prepared.timeout.unwrap_or(self.inner.limits.answer);
-        let mut retrying = Retrying {
+        let retrying = Retrying {
             policy: prepared.retry.as_ref().unwrap_or(&self.inner.retry),
             repeatable: prepared.method.is_idempotent() || prepared.retry_non_idempotent,
             started,
             attempts_made: 1,
         };
+        match self.attempt_in_time(prepared, &retrying).await? {
+            Attempt::Done(result) => result,
+            outcome => Box::pin(self.retry(prepared, retrying, outcome, retries)).await,
+        }
+    }
+
+    /// Waits as the policy says after an attempt that asked for a retry, and attempts again,
+    /// until an attempt ends the call or the policy ends the retries.
+    async fn retry(&self, prepared: &Prepared, mut retrying: Retrying<'_>, mut outcome: Attempt, retries: &mut u32) -> Result<RawResponse> {
+        let operation = prepared.operation.id;
         loop {
-            let request = self.request_for_attempt(prepared).await?;
-            // A limit too far to be a point in time (`Duration::MAX`) is no limit.
-            let deadline = answer_limit.and_then(|limit| tokio::time::Instant::now().checked_add(limit));
-            // Boxed to keep the call's future small (see `execute`).
-            let attempt = Box::pin(self.attempt(prepared, request, |status, headers| retrying.wait_for_status(status, headers), deadline));
-            let outcome = match (answer_limit, deadline) {
-                (Some(limit), Some(deadline)) => with_deadline(deadline, attempt)
-                    .await
-                    .map_err(|_| Error::Timeout { operation, limit: TimeLimit::Answer(limit) })?,
-                _ => attempt.await,
-            };
             let delay = match outcome {
                 Attempt::Done(result) => return result,
                 Attempt::RetryStatus { status, delay } => {
@@ -118,6 +107,23 @@ impl Client {
             tokio::time::sleep(delay).await;
             *retries += 1;
             retrying.attempts_made += 1;
+            outcome = self.attempt_in_time(prepared, &retrying).await?;
+        }
+    }
+
+    /// One attempt, within the answer limit.
+    async fn attempt_in_time(&self, prepared: &Prepared, retrying: &Retrying<'_>) -> Result<Attempt> {
+        let answer_limit = prepared.timeout.unwrap_or(self.inner.limits.answer);
+        let request = self.request_for_attempt(prepared).await?;
+        // A limit too far to be a point in time (`Duration::MAX`) is no limit.
+        let deadline = answer_limit.and_then(|limit| tokio::time::Instant::now().checked_add(limit));
+        // Boxed to keep the call's future small (see `execute`).
+        let attempt = Box::pin(self.attempt(prepared, request, |status, headers| retrying.wait_for_status(status, headers), deadline));
+        match (answer_limit, deadline) {
+            (Some(limit), Some(deadline)) => with_deadline(deadline, attempt)
+                .await
+                .map_err(|_| Error::Timeout { operation: prepared.operation.id, limit: TimeLimit::Answer(limit) }),
+            _ => Ok(attempt.await),
         }
     }
 
@@ -242,6 +248,25 @@ fn refused_unprocessed(error: &reqwest::Error) -> bool {
         source = current.source();
     }
     false
+}
+
+/// What the call's span records when it ends. Out of line: without a subscriber, which is the
+/// common case, no call runs it.
+#[cold]
+fn record_outcome(span: &tracing::Span, started: Instant, retries: u32, result: &Result<RawResponse>) {
+    span.record("latency_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    span.record("retries", retries);
+    match result {
+        Ok(response) => {
+            span.record("status", response.status);
+        }
+        Err(error) => {
+            if let Some(status) = error.status() {
+                span.record("status", status);
+            }
+            span.record("error", error_kind(error));
+        }
+    }
 }
 
 /// A short, secret-free name of what went wrong, for traces.
