@@ -2,10 +2,11 @@
 //!
 //! - `cargo xtask bench compile` prints the wall time, CPU time (user + system) and peak
 //!   memory of building the crate alone (dependencies prebuilt, `src/lib.rs` touched,
-//!   `CARGO_INCREMENTAL=0`, best and median of 5) with every API group, without the other
-//!   services' groups, with the opt-in features, with one group, and in release; then what the
-//!   other services and the opt-in features cost, as differences of medians. The figures come
-//!   from `/usr/bin/time`, whose peak is the largest process of the build: rustc.
+//!   `CARGO_INCREMENTAL=0`, full debug info as in a user's dev build, best and median of 5)
+//!   with every API group, without the other services' groups, with the opt-in features, with
+//!   one group, and in release; then what the other services and the opt-in features cost, as
+//!   differences of medians. The figures come from `/usr/bin/time`, whose peak is the largest
+//!   process of the build: rustc.
 //! - `cargo xtask test` first runs [`check_feature_sets`]: `cargo check` of the crate with no
 //!   API group, with each group alone and with all, so a gate that leaves a reference to a
 //!   gated item dangling is caught; then the job tests with `jobs` alone.
@@ -19,6 +20,9 @@ use crate::GENERATED_DIR;
 /// The group whose build stands for "one API group" (the one most users need first).
 const ONE_GROUP: &str = "projects";
 const RUNS: usize = 5;
+/// The debug info a user's dev build gives the crate (cargo's default), not the line tables
+/// this workspace's profile settles for: the figures are what a user waits for.
+const USERS_DEBUG_INFO: &str = "full";
 
 /// One build's cost.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +115,7 @@ fn cargo_build(root: &Path, args: &[&str]) -> Result<(), String> {
         .args(["build", "--quiet", "-p", "edge-impulse-api", "--lib"])
         .args(args)
         .env("CARGO_INCREMENTAL", "0")
+        .env("CARGO_PROFILE_DEV_DEBUG", USERS_DEBUG_INFO)
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
     if !status.success() {
@@ -129,6 +134,7 @@ fn timed_build(root: &Path, args: &[&str]) -> Result<Cost, String> {
         .args(["build", "--quiet", "-p", "edge-impulse-api", "--lib"])
         .args(args)
         .env("CARGO_INCREMENTAL", "0")
+        .env("CARGO_PROFILE_DEV_DEBUG", USERS_DEBUG_INFO)
         .output()
         .map_err(|e| format!("running /usr/bin/time (GNU time is needed to read CPU time and memory): {e}"))?;
     let wall = started.elapsed().as_secs_f64();
