@@ -109,13 +109,20 @@ fn cargo() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-fn cargo_build(root: &Path, args: &[&str]) -> Result<(), String> {
-    let status = Command::new(cargo())
+/// `command` (cargo, or a program that runs it) extended to build the crate's library as the
+/// bench measures it.
+fn crate_build(mut command: Command, root: &Path, args: &[&str]) -> Command {
+    command
         .current_dir(root)
         .args(["build", "--quiet", "-p", "edge-impulse-api", "--lib"])
         .args(args)
         .env("CARGO_INCREMENTAL", "0")
-        .env("CARGO_PROFILE_DEV_DEBUG", USERS_DEBUG_INFO)
+        .env("CARGO_PROFILE_DEV_DEBUG", USERS_DEBUG_INFO);
+    command
+}
+
+fn cargo_build(root: &Path, args: &[&str]) -> Result<(), String> {
+    let status = crate_build(Command::new(cargo()), root, args)
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
     if !status.success() {
@@ -127,14 +134,9 @@ fn cargo_build(root: &Path, args: &[&str]) -> Result<(), String> {
 /// One build under `/usr/bin/time`, which reports the children's CPU time and peak memory.
 fn timed_build(root: &Path, args: &[&str]) -> Result<Cost, String> {
     let started = Instant::now();
-    let output = Command::new("/usr/bin/time")
-        .current_dir(root)
-        .args(["-f", "xtask-time %U %S %M"])
-        .arg(cargo())
-        .args(["build", "--quiet", "-p", "edge-impulse-api", "--lib"])
-        .args(args)
-        .env("CARGO_INCREMENTAL", "0")
-        .env("CARGO_PROFILE_DEV_DEBUG", USERS_DEBUG_INFO)
+    let mut time = Command::new("/usr/bin/time");
+    time.args(["-f", "xtask-time %U %S %M"]).arg(cargo());
+    let output = crate_build(time, root, args)
         .output()
         .map_err(|e| format!("running /usr/bin/time (GNU time is needed to read CPU time and memory): {e}"))?;
     let wall = started.elapsed().as_secs_f64();
