@@ -178,13 +178,26 @@ pub(crate) fn choose<'a>(
     has: impl Fn(Credential) -> bool,
     prefer: Option<Credential>,
 ) -> Option<&'a [usize]> {
-    let satisfiable = |alternative: &&&[usize]| alternative.iter().all(|&i| schemes.get(i).is_some_and(|s| has(s.credential)));
+    // A plain loop that stops at the first alternative nothing beats: most operations list
+    // the API key first, and a call then looks no further (a `min_by_key` chain was 13 code
+    // lines of every small call, measured with callgrind on benches/small_call.rs).
     let uses = |alternative: &[usize], test: &dyn Fn(&SecurityScheme) -> bool| alternative.iter().any(|&i| test(&schemes[i]));
-    let chosen = security.iter().filter(satisfiable).min_by_key(|alternative| {
-        let preferred = prefer.is_some_and(|credential| uses(alternative, &|s| s.credential == credential));
-        (!preferred, uses(alternative, &|s| s.location == Location::Cookie))
-    })?;
-    Some(chosen)
+    let mut chosen: Option<(&'a [usize], (bool, bool))> = None;
+    for &alternative in security {
+        if !alternative.iter().all(|&i| schemes.get(i).is_some_and(|s| has(s.credential))) {
+            continue;
+        }
+        // Lower is better: the preference met (or none given), then no cookie.
+        let misses_preference = prefer.is_some_and(|credential| !uses(alternative, &|s| s.credential == credential));
+        let rank = (misses_preference, uses(alternative, &|s| s.location == Location::Cookie));
+        if chosen.map_or(true, |(_, best)| rank < best) {
+            chosen = Some((alternative, rank));
+            if rank == (false, false) {
+                break;
+            }
+        }
+    }
+    chosen.map(|(alternative, _)| alternative)
 }
 
 #[cfg(test)]
