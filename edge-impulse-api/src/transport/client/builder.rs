@@ -269,7 +269,7 @@ impl ClientBuilder {
             .zip(service_urls)
             .map(|(service, (base_url, base))| ServiceState {
                 base_url: base_url.trim_end_matches('/').to_owned(),
-                base,
+                prefix: base.as_str().trim_end_matches('/').to_owned(),
                 credential_headers: service.schemes.iter().map(|scheme| credential_header(scheme, &self.credentials)).collect(),
             })
             .collect();
