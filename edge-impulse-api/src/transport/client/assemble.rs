@@ -1,9 +1,8 @@
 //! One attempt's request: the URL, the credentials where the scheme puts them, the caller's
 //! headers and cookies, and the body.
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{Client, ServiceState};
 use crate::error::{Error, Result};
@@ -20,7 +19,7 @@ impl Client {
     /// parsed once. Written out and parsed rather than set piece by piece on a parsed copy of
     /// the base: reqwest parses every request's URL again anyway, so parsing is code a call
     /// already runs, where `Url`'s setters and its query serializer are code of their own
-    /// (about 60 more 64-byte code lines a call, measured with callgrind on
+    /// (about 55 more 64-byte code lines a call, measured with callgrind on
     /// benches/small_call.rs).
     fn url_for<'q>(service: &ServiceState, path: &str, query: impl Iterator<Item = (&'q str, &'q str)>) -> std::result::Result<reqwest::Url, String> {
         let (path, fragment) = path.split_once('#').map_or((path, None), |(p, f)| (p, Some(f)));
