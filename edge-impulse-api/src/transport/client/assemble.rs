@@ -74,12 +74,15 @@ impl Client {
             }
             match scheme.location {
                 // Made at build for every credential the client holds; none there means the
-                // credential cannot be a header value.
+                // scheme's header name or the credential is not valid in a header.
                 Location::Header => match service.credential_headers.get(index) {
                     Some(Some((name, value))) => {
                         headers.insert(name.clone(), value.clone());
                     }
-                    _ => return Err(invalid(prepared, format!("the credential for `{}` is not a valid header value", scheme.name))),
+                    _ => {
+                        let message = format!("the credential for `{}` cannot be sent in the `{}` header", scheme.name, scheme.param);
+                        return Err(invalid(prepared, message));
+                    }
                 },
                 Location::Cookie => cookie_credentials = true,
                 Location::Query => {}
