@@ -114,9 +114,15 @@ impl Client {
     /// One attempt, within the answer limit.
     async fn attempt_in_time(&self, prepared: &Prepared, retrying: &Retrying<'_>) -> Result<Attempt> {
         let answer_limit = prepared.timeout.unwrap_or(self.inner.limits.answer);
-        let request = match self.request_for_attempt(prepared) {
-            Ok(request) => request?,
-            Err(multipart) => multipart.await?,
+        // Made anew for each attempt: a multipart body's files are read again. Only they are
+        // waited for, in a future of their own (boxed, so that other calls' futures do not
+        // have room for it), and nothing else is held across that wait: an async fn or a
+        // `match` around both kept room for the request in every call's future.
+        let request = if let Payload::Multipart(form) = &prepared.payload {
+            let form = Box::pin(form.to_reqwest(prepared.operation.id)).await?;
+            self.assemble_request(prepared, Some(form))?
+        } else {
+            self.assemble_request(prepared, None)?
         };
         // A limit too far to be a point in time (`Duration::MAX`) is no limit.
         let deadline = answer_limit.and_then(|limit| tokio::time::Instant::now().checked_add(limit));
@@ -127,20 +133,6 @@ impl Client {
                 .await
                 .map_err(|_| Error::Timeout { operation: prepared.operation.id, limit: TimeLimit::Answer(limit) }),
             _ => Ok(attempt.await),
-        }
-    }
-
-    /// The request for the next attempt, made anew each time: a multipart body's files are
-    /// read again. Only then is there anything to wait for, so the future is boxed and made
-    /// only for a multipart body: an async fn around both would be a state of every call's
-    /// future (measured with benches/small_call.rs).
-    fn request_for_attempt<'a>(&'a self, prepared: &'a Prepared) -> std::result::Result<Result<reqwest::Request>, MultipartRequest<'a>> {
-        match &prepared.payload {
-            Payload::Multipart(form) => Err(Box::pin(async move {
-                let form = form.to_reqwest(prepared.operation.id).await?;
-                self.assemble_request(prepared, Some(form))
-            })),
-            _ => Ok(self.assemble_request(prepared, None)),
         }
     }
 
@@ -181,9 +173,6 @@ impl Client {
         }
     }
 }
-
-/// The request of an attempt with a multipart body, once its files are read.
-type MultipartRequest<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<reqwest::Request>> + Send + 'a>>;
 
 /// How one attempt ended.
 enum Attempt {
