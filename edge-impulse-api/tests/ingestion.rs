@@ -27,6 +27,9 @@ fn files_answer(names: &[&str]) -> serde_json::Value {
     serde_json::json!({ "success": true, "files": files })
 }
 
+/// A multipart part as the tests compare it: field name, file name, content type, bytes.
+type SeenPart<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
 #[tokio::test]
 async fn a_multi_file_upload_goes_to_the_ingestion_host_with_every_part_and_header() {
     let (studio, ingestion) = (MockServer::start().await, MockServer::start().await);
@@ -71,7 +74,7 @@ async fn a_multi_file_upload_goes_to_the_ingestion_host_with_every_part_and_head
     assert_eq!(header(&request, "x-upload-source"), Some("EDGE_IMPULSE_RUST"));
     assert_eq!(header(&request, "x-no-label"), None, "an unset header is not sent");
     let parts = parse_multipart(&request);
-    let seen: Vec<(&str, Option<&str>, Option<&str>, &[u8])> =
+    let seen: Vec<SeenPart<'_>> =
         parts.iter().map(|p| (p.name.as_str(), p.file_name.as_deref(), p.content_type.as_deref(), p.data.as_slice())).collect();
     assert_eq!(
         seen,

@@ -404,7 +404,7 @@ impl Client {
             ));
         }
         for service in services::ALL {
-            let endpoint = service.endpoint_env.and_then(|name| var(name));
+            let endpoint = service.endpoint_env.and_then(&var);
             if let Some(url) = endpoint_from(service, endpoint, var("EI_HOST")) {
                 builder = builder.service_url(service.name, url);
             }
