@@ -73,10 +73,8 @@ impl Client {
             headers.clone_from(&self.inner.headers);
         }
         let mut cookie_credentials = false;
+        // `credentials_for` chose only schemes whose credential the client holds.
         for (index, scheme) in chosen.clone() {
-            if self.inner.credentials.get(scheme.credential).is_none() {
-                continue;
-            }
             match scheme.location {
                 // Made at build for every credential the client holds; none there means the
                 // scheme's header name or the credential is not valid in a header.
